@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: a whole federation on one machine. Generates synthetic data (unless
+ * --data names a CSV), partitions it into non-IID bank shards, starts the aggregator
+ * (SQLite under ./data) with the dashboard, registers the banks through the admin API,
+ * and runs each bank client as its own process, as real banks would. Ctrl-C stops all.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { prepareLocalShards } from './local-shards.js';
+import { floatArg, intArg } from './options.js';
+import { loadConfig } from '../config/load.js';
+import { createLogger, REDACT } from '../logger.js';
+import { startAggregator } from '../service.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bankCli = path.resolve(here, '../../../bank-client/dist/cli/main.js');
+
+const program = new Command('finsecure-local')
+  .description(
+    'Runs a local federation: the aggregator with its dashboard and N bank clients as separate processes, on synthetic data ' +
+      'or on a CSV you provide (Kaggle creditcard.csv layout or the ULB handbook layout). State is kept in --dir, so a second ' +
+      'run resumes from the last committed round.',
+  )
+  .option('--dir <dir>', 'working directory for data, the SQLite database, bank state and logs', './data')
+  .option('--data <csv>', 'use this CSV instead of generating synthetic data')
+  .option('--rows <n>', 'rows of synthetic data to generate', intArg('--rows', 1000, 10_000_000), 60_000)
+  .option('--fraud-rate <r>', 'fraud rate of the synthetic data', floatArg('--fraud-rate', 0, 0.5, true), 0.01)
+  .option('--banks <n>', 'number of banks', intArg('--banks', 2, 50), 3)
+  .option('--scheme <s>', 'how to split data across banks: iid, dirichlet, quantity or natural', 'dirichlet')
+  .option('--alpha <a>', 'Dirichlet concentration (smaller = more skewed)', floatArg('--alpha', 0, 1000, true), 1)
+  .option('--rounds <n>', 'rounds to run', intArg('--rounds', 1, 100_000), 20)
+  .option('--epochs <n>', 'local epochs per round', intArg('--epochs', 1, 1000), 2)
+  .option('-p, --port <port>', 'HTTP port of the aggregator and dashboard', intArg('--port', 0, 65535), 8080)
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--seed <n>', 'seed for data generation, partitioning and the initial model', intArg('--seed', 0), 42)
+  .showHelpAfterError();
+
+program.action(async (o: { dir: string; data?: string; rows: number; fraudRate: number; banks: number; scheme: string; alpha: number; rounds: number; epochs: number; port: number; host: string; seed: number }) => {
+  if (!['iid', 'dirichlet', 'quantity', 'natural'].includes(o.scheme)) {
+    process.stderr.write(`finsecure-local: --scheme must be iid, dirichlet, quantity or natural, got "${o.scheme}"\n`);
+    process.exit(2);
+  }
+  if (!existsSync(bankCli)) {
+    process.stderr.write(`finsecure-local: the bank client is not built (${bankCli}); run npm run build\n`);
+    process.exit(2);
+  }
+  const dir = path.resolve(o.dir);
+  const logs = path.join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const shards = await prepareLocalShards({ dir: path.join(dir, 'local-federation'), data: o.data, rows: o.rows, fraudRate: o.fraudRate, banks: o.banks, scheme: o.scheme as 'iid', alpha: o.alpha, seed: o.seed });
+  const logger = createLogger(process.env.FINSECURE_LOG_LEVEL ?? 'info');
+  // The aggregator logs to a file; the console shows a short story of the run.
+  const fileLogger = pino({ level: process.env.FINSECURE_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } }, createWriteStream(path.join(logs, 'aggregator.log'), { flags: 'a' }));
+  const config = loadConfig({
+    env: process.env,
+    flags: {
+      host: o.host,
+      port: o.port,
+      dataDir: dir,
+      autoStart: true,
+      seed: o.seed,
+      model: { inputSize: shards.numFeatures, hidden: [64, 32], dropout: 0.2 },
+      rules: { rounds: o.rounds, minBanks: Math.min(2, o.banks), quorum: Math.min(2, o.banks), roundTimeoutMs: 300_000, graceMs: 10_000 } as never,
+      training: { epochs: o.epochs } as never,
+    },
+  });
+  const agg = await startAggregator(config, { logger: fileLogger });
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nStopping the banks and the aggregator…\n');
+    for (const c of children) c.kill('SIGTERM');
+    await agg.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  const headers = { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' };
+  for (const shard of shards.banks) {
+    // Tokens are only ever stored hashed, so each run issues fresh ones.
+    let res = await fetch(`${agg.url}/api/banks`, { method: 'POST', headers, body: JSON.stringify({ id: shard.id, name: shard.name }) });
+    if (res.status === 409) res = await fetch(`${agg.url}/api/banks/${shard.id}/token`, { method: 'POST', headers: { authorization: headers.authorization } });
+    if (!res.ok) throw new Error(`could not register ${shard.id}: ${res.status} ${await res.text()}`);
+    const { token } = (await res.json()) as { token: string };
+    const out = createWriteStream(path.join(logs, `${shard.id}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, [bankCli, 'start', '--server', `${agg.wsUrl}/ws/bank`, '--bank-id', shard.id, '--data', shard.file, '--state-dir', path.join(dir, 'bank-state', shard.id), '--seed', String(o.seed)], {
+      env: { ...process.env, FINSECURE_BANK_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+    child.on('exit', (code) => {
+      if (!stopping) process.stdout.write(`  ${shard.id} exited with code ${code}; see ${path.join(logs, `${shard.id}.log`)}\n`);
+    });
+    children.push(child);
+  }
+
+  process.stdout.write(
+    [
+      '',
+      'FinSecure local federation',
+      `  Dashboard and API: ${agg.url}   (API docs: ${agg.url}/docs)`,
+      `  Admin token:       ${agg.adminToken}`,
+      `  Banks:             ${shards.banks.map((b) => `${b.id} (${b.rows} rows, ${b.frauds} frauds)`).join(', ')}`,
+      `  Data:              ${shards.source}`,
+      `  Logs:              ${logs}`,
+      `  Rounds:            ${o.rounds}, ${o.epochs} local epoch(s) each`,
+      '',
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+  const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
+  const seen = new Set<number>();
+  const poll = setInterval(async () => {
+    try {
+      const res = await fetch(`${agg.url}/api/rounds?limit=20`, { headers: { authorization: headers.authorization } });
+      const rounds = (await res.json()) as { id: number; status: string; metrics: Record<string, number> | null; participants: string[]; durations: { totalMs?: number }; failureReason: string | null }[];
+      for (const r of rounds.reverse()) {
+        if (seen.has(r.id) || (r.status !== 'committed' && r.status !== 'failed')) continue;
+        seen.add(r.id);
+        if (r.status === 'committed') {
+          process.stdout.write(
+            `  round ${String(r.id).padStart(3)} committed  F1 ${pct(r.metrics?.f1)}  AUPRC ${pct(r.metrics?.auprc)}  precision ${pct(r.metrics?.precision)}  recall ${pct(r.metrics?.recall)}  ${r.participants.length} banks  ${((r.durations.totalMs ?? 0) / 1000).toFixed(1)} s\n`,
+          );
+        } else {
+          process.stdout.write(`  round ${String(r.id).padStart(3)} FAILED: ${r.failureReason}\n`);
+        }
+      }
+      const status = (await (await fetch(`${agg.url}/api/status`, { headers: { authorization: headers.authorization } })).json()) as { state: string };
+      if (status.state === 'finished' && !seen.has(-1)) {
+        seen.add(-1);
+        process.stdout.write(`\nAll ${o.rounds} rounds are committed. The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`);
+      }
+    } catch (err) {
+      logger.debug({ err }, 'progress poll failed');
+    }
+  }, 1000);
+  poll.unref();
+});
+
+program.parseAsync(process.argv).catch((err) => {
+  process.stderr.write(`finsecure-local: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/** `finsecure-aggregator`: runs the aggregator until SIGINT/SIGTERM. */
+import { ConfigError, loadConfig } from '../config/load.js';
+import { createLogger } from '../logger.js';
+import { startAggregator } from '../service.js';
+import { buildCommand } from './options.js';
+
+const cmd = buildCommand(async ({ configFile, flags }) => {
+  let config;
+  try {
+    config = loadConfig({ ...(configFile ? { file: configFile } : {}), env: process.env, flags });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`finsecure-aggregator: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const agg = await startAggregator(config, { logger });
+  logger.info({ url: agg.url }, 'aggregator listening');
+  if (agg.adminTokenGenerated) {
+    // Printed to the terminal once, never logged: the operator needs it to use the API.
+    process.stderr.write(`\nNo FINSECURE_ADMIN_TOKEN was set; this run's admin token is:\n  ${agg.adminToken}\n\n`);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await agg.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+});
+
+cmd.parseAsync(process.argv).catch((err) => {
+  process.stderr.write(`finsecure-aggregator: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AggregatorConfig, ENV_VARS, type AggregatorConfigInput } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Turns zod issues into one line per problem, naming the setting and where it came from. */
+export function describeIssues(error: z.ZodError, origin: (path: string) => string = () => ''): string {
+  return error.issues
+    .map((i) => {
+      const p = i.path.join('.') || '(root)';
+      return `  - ${p}${origin(p)}: ${i.message}`;
+    })
+    .join('\n');
+}
+
+function parseEnvValue(name: string, raw: string, type: 'string' | 'number' | 'boolean'): unknown {
+  if (type === 'string') return raw;
+  if (type === 'boolean') {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  }
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name} must be a number, got "${raw}"`);
+  return n;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv): Partial<AggregatorConfigInput> {
+  const out: Record<string, unknown> = {};
+  for (const [name, { key, type }] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') out[key] = parseEnvValue(name, raw, type);
+  }
+  return out as Partial<AggregatorConfigInput>;
+}
+
+export function configFromFile(file: string): Partial<AggregatorConfigInput> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('top level must be an object');
+    return parsed;
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Merges nested objects (model, training, rules) so a flag can override one field. */
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const prev = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/**
+ * Resolves the configuration: defaults < file < environment < flags. Throws a
+ * ConfigError listing every invalid setting.
+ */
+export function loadConfig(sources: {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: Partial<AggregatorConfigInput>;
+}): AggregatorConfig {
+  const fromFile = sources.file ? configFromFile(sources.file) : {};
+  const fromEnv = sources.env ? configFromEnv(sources.env) : {};
+  const merged = merge(merge(fromFile as Record<string, unknown>, fromEnv as Record<string, unknown>), (sources.flags ?? {}) as Record<string, unknown>);
+  const result = AggregatorConfig.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(`invalid aggregator configuration:\n${describeIssues(result.error)}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,83 @@
+/**
+ * Aggregator configuration. One schema, three sources (file < environment < flags),
+ * validated once at start-up so that a bad value stops the service with a message that
+ * names the setting instead of failing later in the middle of a round.
+ */
+import { TrainingConfig } from '@finsecure/common/protocol';
+import { z } from 'zod';
+import { DEFAULT_RULES, RoundRules } from '../round/rules.js';
+
+export const ModelSpecSchema = z.object({
+  inputSize: z.number().int().min(1).max(10_000),
+  hidden: z.array(z.number().int().min(1).max(4096)).min(1).max(8),
+  dropout: z.number().min(0).lt(1),
+});
+
+export const DEFAULT_TRAINING: TrainingConfig = {
+  epochs: 2,
+  batchSize: 256,
+  learningRate: 0.001,
+  smoteRatio: 0.1,
+  smoteK: 5,
+  updateEncoding: 'float32',
+};
+
+export const AggregatorConfig = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Directory for the SQLite file when MongoDB is not used. */
+  dataDir: z.string().min(1).default('./data'),
+  sqlitePath: z.string().min(1).optional(),
+  mongodbUri: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+  mongodbDb: z.string().min(1).default('finsecure'),
+  /** Admin token (required for changes through the API). Never logged. */
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Read-only token for dashboard viewers. Never logged. */
+  viewerToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  maxFrameBytes: z.number().int().min(1024).max(1 << 30).default(64 * 1024 * 1024),
+  heartbeatIntervalMs: z.number().int().min(100).max(600_000).default(5_000),
+  heartbeatTimeoutMs: z.number().int().min(300).max(3_600_000).default(20_000),
+  /** Milliseconds a new connection has to send its hello. */
+  helloTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  model: ModelSpecSchema.default({ inputSize: 30, hidden: [64, 32], dropout: 0.2 }),
+  training: TrainingConfig.default(DEFAULT_TRAINING),
+  rules: RoundRules.default(DEFAULT_RULES),
+  /** Start training as soon as enough banks are connected. */
+  autoStart: z.boolean().default(false),
+  seed: z.number().int().default(42),
+  /** Directory of the built dashboard (served at /). */
+  dashboardDir: z.string().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+})
+  .refine((c) => !!c.tlsCert === !!c.tlsKey, { message: 'tlsCert and tlsKey must be given together', path: ['tlsCert'] })
+  .refine((c) => c.heartbeatTimeoutMs > c.heartbeatIntervalMs, {
+    message: 'heartbeatTimeoutMs must be larger than heartbeatIntervalMs',
+    path: ['heartbeatTimeoutMs'],
+  });
+export type AggregatorConfig = z.infer<typeof AggregatorConfig>;
+export type AggregatorConfigInput = z.input<typeof AggregatorConfig>;
+
+/** Environment variables and the config keys they set (documented in .env.example). */
+export const ENV_VARS: Record<string, { key: keyof AggregatorConfigInput; type: 'string' | 'number' | 'boolean' }> = {
+  FINSECURE_HOST: { key: 'host', type: 'string' },
+  FINSECURE_PORT: { key: 'port', type: 'number' },
+  FINSECURE_DATA_DIR: { key: 'dataDir', type: 'string' },
+  FINSECURE_SQLITE_PATH: { key: 'sqlitePath', type: 'string' },
+  MONGODB_URI: { key: 'mongodbUri', type: 'string' },
+  FINSECURE_MONGODB_DB: { key: 'mongodbDb', type: 'string' },
+  FINSECURE_ADMIN_TOKEN: { key: 'adminToken', type: 'string' },
+  FINSECURE_VIEWER_TOKEN: { key: 'viewerToken', type: 'string' },
+  FINSECURE_TLS_CERT: { key: 'tlsCert', type: 'string' },
+  FINSECURE_TLS_KEY: { key: 'tlsKey', type: 'string' },
+  FINSECURE_MAX_FRAME_BYTES: { key: 'maxFrameBytes', type: 'number' },
+  FINSECURE_HEARTBEAT_INTERVAL_MS: { key: 'heartbeatIntervalMs', type: 'number' },
+  FINSECURE_HEARTBEAT_TIMEOUT_MS: { key: 'heartbeatTimeoutMs', type: 'number' },
+  FINSECURE_AUTO_START: { key: 'autoStart', type: 'boolean' },
+  FINSECURE_SEED: { key: 'seed', type: 'number' },
+  FINSECURE_DASHBOARD_DIR: { key: 'dashboardDir', type: 'string' },
+  FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
+  FINSECURE_BACKEND: { key: 'backend', type: 'string' },
+};

@@ -1,0 +1,783 @@
+/**
+ * The federation: wires the pure round machine and the strategy to IO (bank sessions,
+ * the store, timers, the event bus). Every state change runs on one serial queue, so a
+ * frame, a timer tick and an admin command can never interleave halfway through each
+ * other; each step is short (validation, a running-sum add, a store write).
+ */
+import {
+  ClientMessage,
+  CloseCode,
+  decodeFrame,
+  encodeFrame,
+  PROTOCOL_VERSION,
+  type EvaluationResult,
+  type Hello,
+  type Scaler,
+  type TrainingConfig,
+  type Update,
+} from '@finsecure/common/protocol';
+import type { BankView, RoundRecord, StatusView, TrainingState } from '@finsecure/common/api';
+import { createRng, type Rng } from '@finsecure/common/rng';
+import { initWeights, manifestFor, weightsSha256, type MlpSpec } from '@finsecure/common/model';
+import { globalMetrics, precisionRecallF1, auprcFromHistogram } from '@finsecure/common/metrics';
+import type { Aggregation, BankCandidate, EvaluationReport, Strategy } from '@finsecure/common/strategy';
+import type { Logger } from 'pino';
+import { hashToken, tokenMatches } from '../auth/tokens.js';
+import type { EventBus } from '../events/bus.js';
+import * as machine from '../round/machine.js';
+import type { RoundRules } from '../round/rules.js';
+import type { BankRecord, Store } from '../store/types.js';
+import type { Clock } from './clock.js';
+import { PrivacyLedger } from './privacy.js';
+import { globalScaler } from './scaler.js';
+import { BankSession, type BankConnection } from './session.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface FederationSettings {
+  training: TrainingConfig;
+  rules: RoundRules;
+}
+
+export interface FederationOptions {
+  store: Store;
+  strategy: Strategy;
+  spec: MlpSpec;
+  clock: Clock;
+  logger: Logger;
+  events: EventBus;
+  seed: number;
+  settings: FederationSettings;
+  maxFrameBytes: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  /** Observers for Prometheus metrics; optional so tests need not care. */
+  observer?: FederationObserver;
+}
+
+export interface FederationObserver {
+  roundFinished?(round: RoundRecord): void;
+  updateRejected?(reason: string): void;
+  bytes?(direction: 'up' | 'down', n: number): void;
+  aggregationMs?(ms: number): void;
+}
+
+export type AuthResult = { ok: true; bank: BankRecord } | { ok: false; reason: string };
+
+interface ActiveRound {
+  state: machine.RoundState;
+  record: RoundRecord;
+  config: TrainingConfig;
+  aggregation: Aggregation;
+  candidate: Float32Array | null;
+  reports: EvaluationReport[];
+}
+
+/** Short, stable reason codes for metrics labels (the full reason goes to the audit log). */
+export function reasonCode(reason: string): string {
+  const m = /^(stale round id|duplicate|late|bank \S+ was not selected|update computed from model version|wrong weights|non-finite|frame|unknown)/.exec(reason);
+  if (!m) return 'other';
+  const code = m[1]!;
+  if (code.startsWith('bank ')) return 'not_selected';
+  if (code.startsWith('update computed')) return 'stale_model';
+  return code.replace(/ /g, '_');
+}
+
+export class Federation {
+  private readonly sessions = new Map<string, BankSession>();
+  private readonly ledger: PrivacyLedger;
+  private readonly rng: Rng;
+  private queue: Promise<void> = Promise.resolve();
+  private state: TrainingState = 'idle';
+  private settings: FederationSettings;
+  private globalVersion = 0;
+  private globalWeights: Float32Array = new Float32Array(0);
+  private scaler: Scaler | null = null;
+  private active: ActiveRound | null = null;
+  private nextRoundId = 1;
+  private roundTimer: unknown = null;
+  private startTimer: unknown = null;
+  private heartbeat: unknown = null;
+  private roundsCompleted = 0;
+  private roundsFailed = 0;
+  private readonly bankStats = new Map<string, { rounds: number; lastUpdateBytes: number | null; rejections: { roundId: number; reason: string; at: number }[] }>();
+  private closed = false;
+
+  constructor(private readonly opts: FederationOptions) {
+    this.settings = opts.settings;
+    this.rng = createRng(opts.seed);
+    this.ledger = new PrivacyLedger(opts.store);
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Loads or creates the global model, fails rounds a crash interrupted, restores the training state. */
+  async init(): Promise<void> {
+    const { store, logger, spec } = this.opts;
+    const latest = await store.latestModel();
+    if (latest) {
+      const expected = manifestFor(spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+      if (latest.weights.length !== expected) {
+        throw new Error(`stored global model v${latest.version} has ${latest.weights.length} weights but the configured model needs ${expected}; use a new data directory or the original model settings`);
+      }
+      this.globalVersion = latest.version;
+      this.globalWeights = latest.weights;
+    } else {
+      const w = initWeights(spec, createRng(this.opts.seed));
+      await store.saveModel({ version: 0, roundId: null, createdAt: this.opts.clock.now(), sha256: weightsSha256(w.data), weights: w.data, spec: { ...spec } });
+      this.globalWeights = w.data;
+    }
+    const interrupted = await store.failUnfinishedRounds('aggregator restarted', this.opts.clock.now());
+    for (const id of interrupted) {
+      await this.audit('round.failed', 'system', { roundId: id, reason: 'aggregator restarted' });
+    }
+    this.nextRoundId = (await store.maxRoundId()) + 1;
+    this.scaler = await store.getSetting<Scaler>('scaler');
+    const savedSettings = await store.getSetting<FederationSettings>('federation');
+    if (savedSettings) this.settings = savedSettings;
+    await this.ledger.load();
+    for (const r of await store.listRoundsAscending()) {
+      if (r.status === 'committed') this.roundsCompleted++;
+      if (r.status === 'failed') this.roundsFailed++;
+      for (const [bankId, s] of Object.entries(r.banks)) {
+        const st = this.statsOf(bankId);
+        if (r.participants.includes(bankId)) st.rounds++;
+        if (s.rejected) st.rejections.push({ roundId: r.id, reason: s.rejected, at: r.endedAt ?? r.startedAt });
+        st.rejections = st.rejections.slice(-20);
+      }
+    }
+    const saved = await store.getSetting<TrainingState>('trainingState');
+    if (saved === 'running') {
+      this.state = 'running';
+      logger.info({ modelVersion: this.globalVersion, interrupted }, 'resuming training from the last committed round');
+    } else if (saved) {
+      this.state = saved;
+    }
+    this.heartbeat = this.opts.clock.setInterval(() => this.checkHeartbeats(), this.opts.heartbeatIntervalMs);
+    this.scheduleStart(0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.opts.clock.clearInterval(this.heartbeat);
+    this.opts.clock.clearTimeout(this.roundTimer);
+    this.opts.clock.clearTimeout(this.startTimer);
+    await this.queue;
+    for (const s of this.sessions.values()) s.close(CloseCode.ShuttingDown, 'aggregator shutting down');
+    this.sessions.clear();
+  }
+
+  private enqueue<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.then(
+      () => undefined,
+      (err) => {
+        this.opts.logger.error({ err }, 'federation step failed');
+      },
+    );
+    return run;
+  }
+
+  // ------------------------------------------------------------------ banks
+
+  async authenticate(hello: Hello): Promise<AuthResult> {
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      return { ok: false, reason: `unsupported protocol version ${hello.protocolVersion} (server speaks ${PROTOCOL_VERSION})` };
+    }
+    const bank = await this.opts.store.getBank(hello.bankId);
+    // Hash the presented token even for unknown banks so timing does not reveal which ids exist.
+    const matches = tokenMatches(hello.token, bank?.tokenHash ?? hashToken('unknown-bank'));
+    if (!bank || !matches) return { ok: false, reason: 'unknown bank or bad token' };
+    if (bank.revokedAt !== null) return { ok: false, reason: 'bank access revoked' };
+    if (hello.numFeatures !== this.opts.spec.inputSize) {
+      return { ok: false, reason: `bank data has ${hello.numFeatures} features, the model expects ${this.opts.spec.inputSize}` };
+    }
+    return { ok: true, bank };
+  }
+
+  /** Registers an authenticated connection and sends the welcome. */
+  attach(hello: Hello, conn: BankConnection): Promise<BankSession> {
+    return this.enqueue(async () => {
+      const now = this.opts.clock.now();
+      const previous = this.sessions.get(hello.bankId);
+      if (previous) {
+        previous.close(CloseCode.Replaced, 'replaced by a newer connection');
+        await this.lose(hello.bankId, 'reconnected (previous connection replaced)');
+      }
+      const session = new BankSession(hello.bankId, hello, conn, now);
+      this.sessions.set(hello.bankId, session);
+      session.send(
+        encodeFrame({
+          type: 'welcome',
+          model: this.opts.spec,
+          protocolVersion: PROTOCOL_VERSION,
+          bankId: hello.bankId,
+          serverVersion: SERVER_VERSION,
+          heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+          maxFrameBytes: this.opts.maxFrameBytes,
+          modelVersion: this.globalVersion,
+        }),
+      );
+      await this.opts.store.touchBank(hello.bankId, now);
+      await this.audit('bank.joined', hello.bankId, { numExamples: hello.numExamples, backend: hello.backend, clientVersion: hello.clientVersion, dp: hello.dp ?? null });
+      this.opts.logger.info({ bankId: hello.bankId, numExamples: hello.numExamples, backend: hello.backend }, 'bank connected');
+      await this.publishBank(hello.bankId);
+      this.publishStatus();
+      this.scheduleStart(0);
+      return session;
+    });
+  }
+
+  /** The socket closed. A bank in the middle of a round is simply missing from it. */
+  detach(session: BankSession, why: string): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.sessions.get(session.bankId) !== session) return; // already replaced
+      this.sessions.delete(session.bankId);
+      await this.lose(session.bankId, `disconnected (${why})`);
+      await this.opts.store.touchBank(session.bankId, this.opts.clock.now());
+      await this.audit('bank.left', session.bankId, { reason: why });
+      this.opts.logger.info({ bankId: session.bankId, reason: why }, 'bank disconnected');
+      await this.publishBank(session.bankId);
+      this.publishStatus();
+    });
+  }
+
+  private async lose(bankId: string, reason: string): Promise<void> {
+    if (!this.active) return;
+    await this.apply(machine.bankLost(this.active.state, bankId, reason, this.opts.clock.now()));
+  }
+
+  /** Closes a bank's connection (after revocation). */
+  disconnectBank(bankId: string, code: number, reason: string): void {
+    this.sessions.get(bankId)?.close(code, reason);
+  }
+
+  isConnected(bankId: string): boolean {
+    return this.sessions.has(bankId);
+  }
+
+  private checkHeartbeats(): void {
+    const now = this.opts.clock.now();
+    const beat = encodeFrame({ type: 'heartbeat', sentAt: now });
+    for (const s of this.sessions.values()) {
+      if (now - s.lastMessageAt > this.opts.heartbeatTimeoutMs) {
+        this.opts.logger.warn({ bankId: s.bankId }, 'heartbeat timeout; closing the connection');
+        s.close(CloseCode.HeartbeatTimeout, `no message for ${now - s.lastMessageAt} ms`);
+        void this.detach(s, 'heartbeat timeout');
+      } else {
+        s.send(beat);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ frames
+
+  /**
+   * Handles one binary frame from an authenticated bank. Never throws: bad input is
+   * answered with an error frame (and audited when it concerns an update).
+   */
+  handleFrame(session: BankSession, bytes: Uint8Array): Promise<void> {
+    session.lastMessageAt = this.opts.clock.now();
+    session.bytesUp += bytes.byteLength;
+    this.opts.observer?.bytes?.('up', bytes.byteLength);
+    let decoded: ReturnType<typeof decodeFrame<ClientMessage>>;
+    try {
+      decoded = decodeFrame(bytes, ClientMessage, { maxBytes: this.opts.maxFrameBytes });
+    } catch (err) {
+      const message = (err as Error).message;
+      this.opts.observer?.updateRejected?.('frame');
+      this.sendError(session, 'bad_frame', message);
+      return this.enqueue(() => this.audit('frame.rejected', session.bankId, { reason: message, bytes: bytes.byteLength }));
+    }
+    const msg = decoded.msg;
+    switch (msg.type) {
+      case 'heartbeat':
+        return Promise.resolve();
+      case 'hello':
+        this.sendError(session, 'unexpected_hello', 'already authenticated on this connection');
+        return Promise.resolve();
+      case 'error':
+        this.opts.logger.warn({ bankId: session.bankId, code: msg.code, message: msg.message }, 'bank reported an error');
+        return Promise.resolve();
+      case 'decline':
+        return this.enqueue(async () => {
+          if (this.active && msg.roundId === this.active.state.roundId) {
+            this.active.record.banks[session.bankId] = { ...this.bankRound(session.bankId), rejected: `declined: ${msg.reason}` };
+            await this.audit('round.declined', session.bankId, { roundId: msg.roundId, reason: msg.reason });
+            await this.lose(session.bankId, `declined: ${msg.reason}`);
+          }
+        });
+      case 'update':
+        return this.enqueue(() => this.onUpdate(session, msg, decoded.tensors, bytes.byteLength));
+      case 'evaluation':
+        return this.enqueue(() => this.onEvaluation(session, msg, bytes.byteLength));
+    }
+  }
+
+  private sendError(session: BankSession, code: string, message: string, roundId?: number): void {
+    session.send(encodeFrame({ type: 'error', code, message: message.slice(0, 2000), ...(roundId !== undefined ? { roundId } : {}) }));
+  }
+
+  private async rejectUpdate(session: BankSession, msg: Update, reason: string, loseFromRound: boolean): Promise<void> {
+    const now = this.opts.clock.now();
+    session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'update', accepted: false, reason }));
+    this.opts.observer?.updateRejected?.(reasonCode(reason));
+    const st = this.statsOf(session.bankId);
+    st.rejections = [...st.rejections, { roundId: msg.roundId, reason, at: now }].slice(-20);
+    if (this.active && msg.roundId === this.active.state.roundId) {
+      this.active.record.banks[session.bankId] = { ...this.bankRound(session.bankId), rejected: reason };
+    }
+    await this.audit('update.rejected', session.bankId, { roundId: msg.roundId, reason });
+    this.opts.logger.warn({ bankId: session.bankId, roundId: msg.roundId, reason }, 'update rejected');
+    if (loseFromRound) await this.lose(session.bankId, `update rejected: ${reason}`);
+    await this.publishBank(session.bankId);
+  }
+
+  private async onUpdate(session: BankSession, msg: Update, tensors: Map<string, { data: Float32Array; shape: number[] }>, size: number): Promise<void> {
+    const now = this.opts.clock.now();
+    const round = this.active;
+    if (!round) return this.rejectUpdate(session, msg, `late: no round is running (update for round ${msg.roundId})`, false);
+    const verdict = machine.judgeUpdate(round.state, session.bankId, msg.roundId, msg.modelVersion, now);
+    if (!verdict.accepted) return this.rejectUpdate(session, msg, verdict.reason, false);
+    const stats = this.bankRound(session.bankId);
+    stats.bytesUp += size;
+    round.record.banks[session.bankId] = stats;
+    const tensor = tensors.get('update');
+    const manifest = manifestFor(this.opts.spec);
+    const expected = manifest.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+    if (!tensor || tensor.data.length !== expected || tensors.size !== 1) {
+      const got = tensor ? `${tensor.data.length} values` : `tensors [${[...tensors.keys()].join(', ')}]`;
+      return this.rejectUpdate(session, msg, `wrong weights: expected one tensor "update" with ${expected} values, got ${got}`, true);
+    }
+    if (msg.kind !== 'delta') return this.rejectUpdate(session, msg, `wrong weights: kind "${msg.kind}" is not supported, send a delta`, true);
+    try {
+      round.aggregation.add({ bankId: session.bankId, delta: tensor.data, numExamples: msg.numExamples, loss: msg.loss });
+    } catch (err) {
+      return this.rejectUpdate(session, msg, `wrong weights: ${(err as Error).message}`, true);
+    }
+    const epsilon = msg.dp ? this.ledger.record(session.bankId, msg.dp.noiseMultiplier, round.config.dp?.delta ?? session.hello.dp?.delta ?? 1e-5) : undefined;
+    round.record.banks[session.bankId] = {
+      ...stats,
+      numExamples: msg.numExamples,
+      loss: msg.loss,
+      trainMs: msg.timings.trainMs,
+      updateBytes: size,
+      ...(epsilon !== undefined ? { epsilon } : {}),
+    };
+    const st = this.statsOf(session.bankId);
+    st.lastUpdateBytes = size;
+    session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'update', accepted: true }));
+    await this.audit('update.accepted', session.bankId, { roundId: msg.roundId, numExamples: msg.numExamples, bytes: size, dp: msg.dp ?? null });
+    this.opts.logger.info({ bankId: session.bankId, roundId: msg.roundId, numExamples: msg.numExamples, loss: msg.loss }, 'update accepted');
+    await this.apply(machine.updateAccepted(round.state, session.bankId, now));
+  }
+
+  private async onEvaluation(session: BankSession, msg: EvaluationResult, size: number): Promise<void> {
+    const round = this.active;
+    const reject = (reason: string) => {
+      session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: false, reason }));
+    };
+    if (!round) return reject(`late: no round is running (evaluation for round ${msg.roundId})`);
+    const verdict = machine.judgeEvaluation(round.state, session.bankId, msg.roundId);
+    if (!verdict.accepted) return reject(verdict.reason);
+    if (msg.histogram.bins !== this.settings.rules.histogramBins) return reject(`histogram has ${msg.histogram.bins} bins, expected ${this.settings.rules.histogramBins}`);
+    const stats = this.bankRound(session.bankId);
+    stats.bytesUp += size;
+    const prf = precisionRecallF1(msg.confusion);
+    stats.metrics = { ...prf, auprc: auprcFromHistogram(msg.histogram), loss: msg.loss, numExamples: msg.numExamples };
+    round.record.banks[session.bankId] = stats;
+    round.reports.push({ bankId: session.bankId, numExamples: msg.numExamples, confusion: msg.confusion, histogram: msg.histogram, loss: msg.loss });
+    session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: true }));
+    await this.apply(machine.evaluationAccepted(round.state, session.bankId, this.opts.clock.now()));
+  }
+
+  // ------------------------------------------------------------------ rounds
+
+  private statsOf(bankId: string) {
+    let s = this.bankStats.get(bankId);
+    if (!s) {
+      s = { rounds: 0, lastUpdateBytes: null, rejections: [] };
+      this.bankStats.set(bankId, s);
+    }
+    return s;
+  }
+
+  private bankRound(bankId: string) {
+    const r = this.active?.record.banks[bankId];
+    return r ? { ...r } : { bytesUp: 0, bytesDown: 0 };
+  }
+
+  private scheduleStart(delayMs: number): void {
+    if (this.closed) return;
+    this.opts.clock.clearTimeout(this.startTimer);
+    this.startTimer = this.opts.clock.setTimeout(() => void this.enqueue(() => this.maybeStartRound()), delayMs);
+  }
+
+  private candidates(): BankCandidate[] {
+    return [...this.sessions.values()].map((s) => ({
+      bankId: s.bankId,
+      numExamples: s.hello.numExamples,
+      ...(s.hello.numTestExamples !== undefined ? { numTestExamples: s.hello.numTestExamples } : {}),
+    }));
+  }
+
+  private async maybeStartRound(): Promise<void> {
+    if (this.closed || this.state !== 'running' || this.active) return;
+    const { rules, training } = this.settings;
+    if (rules.rounds > 0 && this.globalVersion >= rules.rounds) {
+      await this.setState('finished');
+      this.opts.logger.info({ rounds: this.globalVersion }, 'training finished: all configured rounds are committed');
+      return;
+    }
+    let candidates = this.candidates();
+    const budget = training.dp?.epsilonBudget;
+    if (budget !== undefined && training.dp) {
+      const dp = training.dp;
+      const over = candidates.filter((c) => this.ledger.wouldExceed(c.bankId, dp.noiseMultiplier, dp.delta, budget));
+      if (over.length > 0) {
+        if (rules.privacyBudgetAction === 'stop-training') {
+          await this.audit('training.control', 'system', { action: 'stop', reason: `privacy budget ε=${budget} would be exceeded by ${over.map((c) => c.bankId).join(', ')}` });
+          await this.setState('stopped');
+          return;
+        }
+        candidates = candidates.filter((c) => !over.includes(c));
+      }
+    }
+    if (candidates.length < rules.minBanks) {
+      this.publishStatus();
+      return; // Waiting for banks is not part of a round; attach() retries.
+    }
+    const scaler = await this.ensureScaler(candidates);
+    const roundId = this.nextRoundId++;
+    const ctx = { roundId, global: this.globalWeights, config: training, rng: this.rng.fork() };
+    const instructions = this.opts.strategy.configureFit(ctx, candidates, rules.fraction, rules.minBanks);
+    const selected = instructions.map((i) => i.bankId);
+    const selectedCandidates = candidates.filter((c) => selected.includes(c.bankId));
+    const now = this.opts.clock.now();
+    const t = machine.startRound(roundId, this.globalVersion, selected, rules, now);
+    this.active = {
+      state: t.state,
+      config: training,
+      aggregation: this.opts.strategy.beginAggregation({ ...ctx, rng: this.rng.fork() }, selectedCandidates),
+      candidate: null,
+      reports: [],
+      record: {
+        id: roundId,
+        status: t.state.phase,
+        startedAt: now,
+        endedAt: null,
+        config: { training, rules, strategy: this.opts.strategy.name },
+        selected,
+        participants: [],
+        banks: Object.fromEntries(selected.map((b) => [b, { bytesUp: 0, bytesDown: 0 }])),
+        durations: {},
+        parameters: this.globalWeights.length,
+        baseModelVersion: this.globalVersion,
+        modelVersion: null,
+        metrics: null,
+        failureReason: null,
+      },
+    };
+    this.opts.logger.info({ roundId, selected }, 'round started');
+    await this.apply(t);
+  }
+
+  /** The scaler is fixed before the first round from the banks connected then. */
+  private async ensureScaler(candidates: BankCandidate[]): Promise<Scaler> {
+    if (this.scaler) return this.scaler;
+    const stats = candidates.map((c) => this.sessions.get(c.bankId)?.hello.featureStats).filter((s) => s !== undefined);
+    const { scaler, banks } = globalScaler(stats, this.opts.spec.inputSize);
+    this.scaler = scaler;
+    await this.opts.store.setSetting('scaler', scaler);
+    await this.audit('scaler.fixed', 'system', { banks, examples: stats.reduce((n, s) => n + s.count, 0) });
+    return scaler;
+  }
+
+  /** Carries out a transition's effects, persists the round, and re-arms the timer. */
+  private async apply(t: machine.Transition): Promise<void> {
+    const round = this.active;
+    if (!round) return;
+    round.state = t.state;
+    for (const effect of t.effects) {
+      if (!this.active) break;
+      switch (effect.type) {
+        case 'send_assignments':
+          this.sendAssignments(round, effect.bankIds, effect.deadline);
+          break;
+        case 'aggregate':
+          await this.aggregate(round);
+          return; // aggregate() applies its own transition
+        case 'request_evaluations':
+          this.requestEvaluations(round, effect.bankIds, effect.deadline);
+          break;
+        case 'commit':
+          await this.commit(round);
+          return;
+        case 'fail':
+          await this.failRound(round, effect.reason);
+          return;
+      }
+    }
+    round.record.status = round.state.phase;
+    await this.opts.store.saveRound(round.record);
+    this.publishRound(round.record);
+    this.publishStatus();
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    this.opts.clock.clearTimeout(this.roundTimer);
+    const round = this.active;
+    if (!round) return;
+    const at = machine.wakeAt(round.state);
+    if (at === null) return;
+    const delay = Math.max(0, at - this.opts.clock.now()) + 1;
+    this.roundTimer = this.opts.clock.setTimeout(() => {
+      void this.enqueue(async () => {
+        if (this.active === round) await this.apply(machine.tick(round.state, this.opts.clock.now()));
+      });
+    }, delay);
+  }
+
+  private sendAssignments(round: ActiveRound, bankIds: string[], deadline: number): void {
+    for (const bankId of bankIds) {
+      const session = this.sessions.get(bankId);
+      if (!session) continue;
+      const frame = encodeFrame(
+        { type: 'round_assignment', roundId: round.state.roundId, modelVersion: this.globalVersion, deadline, config: round.config, scaler: this.scaler! },
+        [{ name: 'global', shape: [this.globalWeights.length], data: this.globalWeights }],
+      );
+      this.countDown(round, bankId, session.send(frame));
+    }
+  }
+
+  private countDown(round: ActiveRound, bankId: string, n: number): void {
+    const stats = round.record.banks[bankId] ?? { bytesUp: 0, bytesDown: 0 };
+    stats.bytesDown += n;
+    round.record.banks[bankId] = stats;
+    this.opts.observer?.bytes?.('down', n);
+  }
+
+  private async aggregate(round: ActiveRound): Promise<void> {
+    const started = performance.now();
+    let outcome;
+    try {
+      outcome = round.aggregation.finish();
+    } catch (err) {
+      return this.apply(machine.aggregationFailed(round.state, `aggregation failed: ${(err as Error).message}`, this.opts.clock.now()));
+    }
+    const ms = performance.now() - started;
+    this.opts.observer?.aggregationMs?.(ms);
+    round.candidate = outcome.weights;
+    round.record.participants = Object.keys(outcome.bankWeights);
+    for (const [bankId, weight] of Object.entries(outcome.bankWeights)) {
+      round.record.banks[bankId] = { ...(round.record.banks[bankId] ?? { bytesUp: 0, bytesDown: 0 }), weight };
+    }
+    round.record.metrics = { trainLoss: outcome.meanLoss, participants: outcome.numContributors };
+    const ctx = { roundId: round.state.roundId, global: this.globalWeights, config: round.config, rng: this.rng.fork() };
+    const evaluators = this.opts.strategy.configureEvaluate(ctx, round.record.participants, this.candidates()).filter((b) => this.sessions.has(b));
+    await this.apply(machine.aggregated(round.state, evaluators, this.opts.clock.now()));
+  }
+
+  private requestEvaluations(round: ActiveRound, bankIds: string[], deadline: number): void {
+    const weights = round.candidate!;
+    const frame = encodeFrame(
+      {
+        type: 'evaluation_request',
+        roundId: round.state.roundId,
+        modelVersion: this.globalVersion + 1,
+        deadline,
+        threshold: this.settings.rules.threshold,
+        histogramBins: this.settings.rules.histogramBins,
+        scaler: this.scaler!,
+      },
+      [{ name: 'global', shape: [weights.length], data: weights }],
+    );
+    for (const bankId of bankIds) {
+      const session = this.sessions.get(bankId);
+      if (session) this.countDown(round, bankId, session.send(frame));
+    }
+  }
+
+  private durations(round: ActiveRound, end: number): RoundRecord['durations'] {
+    const p = round.state.phaseTimes;
+    const d: RoundRecord['durations'] = { totalMs: end - round.state.startedAt };
+    if (p.training !== undefined) d.trainingMs = (p.aggregating ?? p.failed ?? end) - p.training;
+    if (p.aggregating !== undefined) d.aggregationMs = (p.evaluating ?? p.committed ?? end) - p.aggregating;
+    if (p.evaluating !== undefined) d.evaluationMs = (p.committed ?? end) - p.evaluating;
+    return d;
+  }
+
+  private async commit(round: ActiveRound): Promise<void> {
+    const now = this.opts.clock.now();
+    const weights = round.candidate!;
+    const version = this.globalVersion + 1;
+    const record = round.record;
+    if (round.reports.length > 0) {
+      const g = globalMetrics(round.reports);
+      record.metrics = { ...record.metrics, precision: g.precision, recall: g.recall, f1: g.f1, auprc: g.auprc, rocAuc: g.rocAuc, loss: g.loss, evalExamples: g.numExamples, tp: g.tp, fp: g.fp, tn: g.tn, fn: g.fn };
+    }
+    // Count the commit broadcast into this round before persisting it.
+    const frame = encodeFrame({ type: 'round_committed', roundId: record.id, modelVersion: version, scaler: this.scaler!, ...(record.metrics ? { metrics: record.metrics } : {}) }, [
+      { name: 'global', shape: [weights.length], data: weights },
+    ]);
+    for (const s of this.sessions.values()) {
+      const stats = record.banks[s.bankId] ?? { bytesUp: 0, bytesDown: 0 };
+      stats.bytesDown += frame.byteLength;
+      record.banks[s.bankId] = stats;
+    }
+    this.markMissing(round);
+    record.status = 'committed';
+    record.endedAt = now;
+    record.modelVersion = version;
+    record.durations = this.durations(round, now);
+    await this.opts.store.commitRound(record, { version, roundId: record.id, createdAt: now, sha256: weightsSha256(weights), weights, spec: { ...this.opts.spec } });
+    await this.ledger.save();
+    this.globalVersion = version;
+    this.globalWeights = weights;
+    this.roundsCompleted++;
+    for (const b of record.participants) this.statsOf(b).rounds++;
+    for (const s of this.sessions.values()) {
+      s.send(frame);
+      this.opts.observer?.bytes?.('down', frame.byteLength);
+    }
+    await this.audit('round.committed', 'system', { roundId: record.id, modelVersion: version, participants: record.participants, weights: Object.fromEntries(record.participants.map((b) => [b, record.banks[b]?.weight ?? 0])), metrics: record.metrics });
+    this.opts.logger.info({ roundId: record.id, modelVersion: version, metrics: record.metrics }, 'round committed');
+    await this.finishRound(round);
+  }
+
+  /** Selected banks that did not contribute get the reason stored with the round. */
+  private markMissing(round: ActiveRound): void {
+    for (const b of round.record.selected) {
+      const st = round.record.banks[b];
+      if (st && !st.rejected && !round.state.accepted.includes(b)) st.rejected = round.state.missing[b] ?? 'no update before the fit stage closed';
+    }
+  }
+
+  private async failRound(round: ActiveRound, reason: string): Promise<void> {
+    const now = this.opts.clock.now();
+    const record = round.record;
+    record.status = 'failed';
+    record.endedAt = now;
+    record.failureReason = reason;
+    record.durations = this.durations(round, now);
+    this.markMissing(round);
+    await this.opts.store.saveRound(record);
+    this.roundsFailed++;
+    const frame = encodeFrame({ type: 'round_failed', roundId: record.id, reason: reason.slice(0, 500) });
+    for (const b of record.selected) this.sessions.get(b)?.send(frame);
+    await this.audit('round.failed', 'system', { roundId: record.id, reason });
+    this.opts.logger.warn({ roundId: record.id, reason }, 'round failed');
+    await this.finishRound(round);
+  }
+
+  private async finishRound(round: ActiveRound): Promise<void> {
+    this.opts.clock.clearTimeout(this.roundTimer);
+    this.active = null;
+    this.opts.observer?.roundFinished?.(round.record);
+    this.publishRound(round.record);
+    for (const b of new Set([...round.record.selected, ...Object.keys(round.record.banks)])) await this.publishBank(b);
+    this.publishStatus();
+    this.scheduleStart(this.settings.rules.roundIntervalMs);
+  }
+
+  // ------------------------------------------------------------------ admin
+
+  control(action: 'start' | 'pause' | 'stop', actor = 'admin'): Promise<TrainingState> {
+    return this.enqueue(async () => {
+      await this.audit('training.control', actor, { action });
+      if (action === 'start') {
+        await this.setState('running');
+        this.scheduleStart(0);
+      } else if (action === 'pause') {
+        // The running round finishes; no new round starts.
+        await this.setState('paused');
+      } else {
+        await this.setState('stopped');
+        if (this.active) await this.apply(machine.abortRound(this.active.state, 'stopped by admin', this.opts.clock.now()));
+      }
+      return this.state;
+    });
+  }
+
+  getSettings(): FederationSettings {
+    return this.settings;
+  }
+
+  updateSettings(next: FederationSettings, actor = 'admin'): Promise<FederationSettings> {
+    return this.enqueue(async () => {
+      const before = this.settings;
+      this.settings = next;
+      await this.opts.store.setSetting('federation', next);
+      await this.audit('config.changed', actor, { before, after: next });
+      this.scheduleStart(0);
+      return next;
+    });
+  }
+
+  private async setState(state: TrainingState): Promise<void> {
+    this.state = state;
+    await this.opts.store.setSetting('trainingState', state);
+    this.publishStatus();
+  }
+
+  status(): StatusView {
+    return {
+      state: this.state,
+      currentRound: this.active ? { id: this.active.state.roundId, phase: this.active.state.phase } : null,
+      modelVersion: this.globalVersion,
+      connectedBanks: this.sessions.size,
+      roundsCompleted: this.roundsCompleted,
+      roundsFailed: this.roundsFailed,
+    };
+  }
+
+  /** The current global model (version, flat weights and the scaler it expects). */
+  globalModel(): { version: number; weights: Float32Array; scaler: Scaler | null } {
+    return { version: this.globalVersion, weights: this.globalWeights, scaler: this.scaler };
+  }
+
+  epsilons(): Record<string, number> {
+    return this.ledger.epsilons(this.settings.training.dp?.delta ?? 1e-5);
+  }
+
+  async bankView(bank: BankRecord): Promise<BankView> {
+    const session = this.sessions.get(bank.id);
+    const st = this.statsOf(bank.id);
+    const eps = this.ledger.epsilonOf(bank.id, this.settings.training.dp?.delta ?? 1e-5);
+    return {
+      id: bank.id,
+      name: bank.name,
+      createdAt: bank.createdAt,
+      lastSeenAt: session ? session.lastMessageAt : bank.lastSeenAt,
+      revoked: bank.revokedAt !== null,
+      connected: !!session,
+      numExamples: session?.hello.numExamples ?? null,
+      numTestExamples: session?.hello.numTestExamples ?? null,
+      backend: session?.hello.backend ?? null,
+      roundsParticipated: st.rounds,
+      lastUpdateBytes: st.lastUpdateBytes,
+      epsilon: eps,
+      rejections: st.rejections,
+    };
+  }
+
+  async audit(type: string, actor: string, details: Record<string, unknown>): Promise<void> {
+    const entry = await this.opts.store.appendAudit({ at: this.opts.clock.now(), type, actor, details });
+    this.opts.events.publish({ type: 'audit', entry });
+  }
+
+  private publishRound(record: RoundRecord): void {
+    this.opts.events.publish({ type: 'round', round: structuredClone(record) });
+  }
+
+  private publishStatus(): void {
+    this.opts.events.publish({ type: 'status', status: this.status() });
+  }
+
+  private async publishBank(bankId: string): Promise<void> {
+    if (this.opts.events.size === 0) return;
+    const bank = await this.opts.store.getBank(bankId);
+    if (bank) this.opts.events.publish({ type: 'bank', bank: await this.bankView(bank) });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The aggregator's view of each bank's privacy spending: one Rényi-DP accountant per
+ * bank, fed by the DP parameters each accepted update declares, persisted with every
+ * commit. Banks keep their own accountant too (they do not have to trust ours); this
+ * one drives selection (a bank over budget is not asked again) and the dashboard.
+ */
+import { RdpAccountant } from '@finsecure/common/dp';
+import type { Store } from '../store/types.js';
+
+const KEY = 'privacyLedger';
+
+export class PrivacyLedger {
+  private readonly accountants = new Map<string, RdpAccountant>();
+
+  constructor(private readonly store: Store) {}
+
+  async load(): Promise<void> {
+    const saved = await this.store.getSetting<Record<string, unknown>>(KEY);
+    if (!saved) return;
+    for (const [bankId, json] of Object.entries(saved)) {
+      this.accountants.set(bankId, RdpAccountant.fromJSON(json as ReturnType<RdpAccountant['toJSON']>));
+    }
+  }
+
+  async save(): Promise<void> {
+    const out: Record<string, unknown> = {};
+    for (const [bankId, acc] of this.accountants) out[bankId] = acc.toJSON();
+    await this.store.setSetting(KEY, out);
+  }
+
+  /** Records one release with noise multiplier z and returns the bank's ε so far. */
+  record(bankId: string, noiseMultiplier: number, delta: number): number {
+    let acc = this.accountants.get(bankId);
+    if (!acc) {
+      acc = new RdpAccountant();
+      this.accountants.set(bankId, acc);
+    }
+    if (noiseMultiplier <= 0) return Number.POSITIVE_INFINITY;
+    acc.addGaussian(noiseMultiplier);
+    return acc.epsilon(delta).epsilon;
+  }
+
+  epsilonOf(bankId: string, delta: number): number | null {
+    const acc = this.accountants.get(bankId);
+    return acc ? acc.epsilon(delta).epsilon : null;
+  }
+
+  epsilons(delta: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [bankId, acc] of this.accountants) out[bankId] = acc.epsilon(delta).epsilon;
+    return out;
+  }
+
+  wouldExceed(bankId: string, noiseMultiplier: number, delta: number, budget: number): boolean {
+    if (noiseMultiplier <= 0) return true;
+    const acc = this.accountants.get(bankId) ?? new RdpAccountant();
+    return acc.wouldExceed(noiseMultiplier, delta, budget);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * One authenticated bank connection, as the federation sees it: a way to send frames,
+ * a way to close, what the bank said in its hello, and byte counters. The WebSocket
+ * plugin creates it; the federation never touches `ws` directly.
+ */
+import type { Hello } from '@finsecure/common/protocol';
+
+export interface BankConnection {
+  send(frame: Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+export class BankSession {
+  readonly connectedAt: number;
+  lastMessageAt: number;
+  bytesUp = 0;
+  bytesDown = 0;
+
+  constructor(
+    readonly bankId: string,
+    readonly hello: Hello,
+    private readonly conn: BankConnection,
+    now: number,
+  ) {
+    this.connectedAt = now;
+    this.lastMessageAt = now;
+  }
+
+  /** Sends a frame and returns its size, so callers can attribute bytes to a round. */
+  send(frame: Uint8Array): number {
+    this.conn.send(frame);
+    this.bytesDown += frame.byteLength;
+    return frame.byteLength;
+  }
+
+  close(code: number, reason: string): void {
+    this.conn.close(code, reason);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Assembles a running aggregator from a validated config: store, TF.js backend,
+ * strategy, federation and HTTP server. Used by the CLI, `npm start`, the simulation
+ * harness and the tests, so they all run the same code path.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { initBackend, parseBackendPreference, type MlpSpec } from '@finsecure/common/model';
+import { createStrategy } from '@finsecure/common/strategy';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ApiAuth, generateToken } from './auth/tokens.js';
+import type { AggregatorConfig } from './config/schema.js';
+import { EventBus } from './events/bus.js';
+import { systemClock, type Clock } from './federation/clock.js';
+import { Federation, SERVER_VERSION } from './federation/federation.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics/prometheus.js';
+import { buildServer } from './server/app.js';
+import { createStore } from './store/index.js';
+import type { Store } from './store/types.js';
+
+export interface RunningAggregator {
+  app: FastifyInstance;
+  federation: Federation;
+  store: Store;
+  url: string;
+  wsUrl: string;
+  /** The admin token in force; generated when none was configured (shown once by the CLI). */
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  close(): Promise<void>;
+}
+
+/** Where the built dashboard is, when it was built in this repository. */
+export function defaultDashboardDir(): string | undefined {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const dir = path.resolve(here, '../../dashboard/dist');
+  return existsSync(dir) ? dir : undefined;
+}
+
+export async function startAggregator(config: AggregatorConfig, opts: { logger?: Logger; clock?: Clock } = {}): Promise<RunningAggregator> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const backend = await initBackend(parseBackendPreference(config.backend));
+  logger.info({ backend: backend.backend, notes: backend.notes }, 'TF.js backend ready');
+  const store = await createStore({
+    ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
+    sqlitePath: config.sqlitePath ?? path.join(config.dataDir, 'finsecure.db'),
+    dbName: config.mongodbDb,
+  });
+  await store.init();
+  logger.info({ store: store.kind }, 'store ready');
+  const adminTokenGenerated = !config.adminToken;
+  const adminToken = config.adminToken ?? generateToken('fsa');
+  const events = new EventBus();
+  const metrics = createMetrics();
+  const spec: MlpSpec = config.model;
+  const federation = new Federation({
+    store,
+    strategy: createStrategy('fedavg', { maxShare: config.rules.maxShare }),
+    spec,
+    clock: opts.clock ?? systemClock,
+    logger: logger.child({ component: 'federation' }),
+    events,
+    seed: config.seed,
+    settings: { training: config.training, rules: config.rules },
+    maxFrameBytes: config.maxFrameBytes,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    observer: metrics.observer,
+  });
+  await federation.init();
+  if (config.autoStart && federation.status().state !== 'running' && federation.status().state !== 'finished') {
+    await federation.control('start', 'system');
+  }
+  const app = await buildServer({
+    config: { ...config, dashboardDir: config.dashboardDir ?? defaultDashboardDir() },
+    federation,
+    store,
+    auth: new ApiAuth(adminToken, config.viewerToken),
+    events,
+    backend,
+    spec,
+    logger,
+    version: SERVER_VERSION,
+    startedAt: Date.now(),
+    metrics,
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const scheme = config.tlsCert ? 'https' : 'http';
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `${scheme}://${host}:${port}`;
+  let closed = false;
+  return {
+    app,
+    federation,
+    store,
+    url,
+    wsUrl: `${scheme === 'https' ? 'wss' : 'ws'}://${host}:${port}`,
+    adminToken,
+    adminTokenGenerated,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await federation.close();
+      await app.close();
+      await store.close();
+    },
+  };
+}

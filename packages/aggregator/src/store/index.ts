@@ -1,0 +1,30 @@
+/**
+ * Picks the store from configuration: MongoDB when a URI is given, else SQLite.
+ * The MongoDB driver is imported only when it is used, so a single-machine aggregator
+ * never loads it. The returned store still needs init().
+ */
+import path from 'node:path';
+import { SqliteStore } from './sqlite.js';
+import type { Store } from './types.js';
+
+export const DEFAULT_SQLITE_PATH = path.join('data', 'finsecure.db');
+
+export interface CreateStoreOptions {
+  mongodbUri?: string | undefined;
+  /** SQLite database file, or ':memory:'. Default ./data/finsecure.db. */
+  sqlitePath?: string | undefined;
+  /** MongoDB database name. Default "finsecure". */
+  dbName?: string | undefined;
+}
+
+export async function createStore(opts: CreateStoreOptions = {}): Promise<Store> {
+  if (opts.mongodbUri) {
+    const { MongoStore } = await import('./mongo.js');
+    return new MongoStore(opts.mongodbUri, opts.dbName);
+  }
+  return new SqliteStore(opts.sqlitePath ?? DEFAULT_SQLITE_PATH);
+}
+
+export { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
+export type { MongoStore } from './mongo.js';
+export * from './types.js';

@@ -1,0 +1,297 @@
+/**
+ * MongoDB store for deployments (MongoDB 5.0 or newer: round records key per-bank stats
+ * by bank id, and ids may contain dots, which 5.0 stores without complaint).
+ *
+ * One aggregator process is the only writer. Records keep their natural keys as plain
+ * fields (id, version, seq, key) with unique indexes; Mongo's own _id is never exposed.
+ * The client is created with ignoreUndefined so that an undefined optional field is
+ * dropped, exactly as JSON drops it in the SQLite store, rather than stored as null.
+ */
+import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { ChainVerifier, nextEntry, type ChainHead } from '../audit/chain.js';
+import {
+  auditDoc,
+  bankDoc,
+  modelDoc,
+  roundDoc,
+  toAudit,
+  toBank,
+  toModel,
+  toRound,
+  type AuditDoc,
+  type ModelDoc,
+  type SettingDoc,
+} from './mongo-codec.js';
+import {
+  StoreConflictError,
+  type AuditEntry,
+  type AuditInput,
+  type AuditVerification,
+  type BankRecord,
+  type ModelVersionRecord,
+  type RoundRecord,
+  type Store,
+} from './types.js';
+import { checkBound, checkCommit, checkLimit } from './validate.js';
+
+export const DEFAULT_MONGODB_DB = 'finsecure';
+
+const DUPLICATE_KEY = 11000;
+const FINISHED: RoundRecord['status'][] = ['committed', 'failed'];
+/** Optimistic retries if another writer took the seq we computed (it should not exist). */
+const AUDIT_APPEND_ATTEMPTS = 5;
+
+export class MongoStore implements Store {
+  readonly kind = 'mongodb' as const;
+  private readonly client: MongoClient;
+  private readonly db: Db;
+  private readonly banks: Collection<BankRecord>;
+  private readonly rounds: Collection<RoundRecord>;
+  private readonly models: Collection<ModelDoc>;
+  private readonly settings: Collection<SettingDoc>;
+  private readonly audit: Collection<AuditDoc>;
+  /** Tail of the in-process audit append queue; see appendAudit. */
+  private auditQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(uri: string, dbName: string = DEFAULT_MONGODB_DB) {
+    this.client = new MongoClient(uri, { ignoreUndefined: true });
+    this.db = this.client.db(dbName);
+    this.banks = this.db.collection<BankRecord>('banks');
+    this.rounds = this.db.collection<RoundRecord>('rounds');
+    this.models = this.db.collection<ModelDoc>('models');
+    this.settings = this.db.collection<SettingDoc>('settings');
+    this.audit = this.db.collection<AuditDoc>('audit');
+  }
+
+  async init(): Promise<void> {
+    await this.client.connect(); // fail here, at startup, if the server is unreachable
+    // createIndex is a no-op when an identical index exists, so init stays idempotent.
+    // One index per query below; the unique ones also enforce the natural keys.
+    await Promise.all([
+      this.banks.createIndex({ id: 1 }, { unique: true, name: 'id_unique' }),
+      this.banks.createIndex({ createdAt: 1, id: 1 }, { name: 'createdAt_id' }), // listBanks order
+      this.rounds.createIndex({ id: 1 }, { unique: true, name: 'id_unique' }), // also serves sort by id, both ways
+      this.rounds.createIndex({ status: 1 }, { name: 'status' }), // failUnfinishedRounds
+      this.models.createIndex({ version: 1 }, { unique: true, name: 'version_unique' }), // also latestModel's sort
+      this.settings.createIndex({ key: 1 }, { unique: true, name: 'key_unique' }),
+      this.audit.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' }), // the chain's last line of defence
+    ]);
+  }
+
+  async close(): Promise<void> {
+    await this.auditQueue; // let queued audit appends land first
+    await this.client.close();
+  }
+
+  // ------------------------------------------------------------------ banks
+
+  async createBank(bank: BankRecord): Promise<void> {
+    try {
+      await this.banks.insertOne(bankDoc(bank));
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new StoreConflictError(`bank ${bank.id} already exists`);
+      throw err;
+    }
+  }
+
+  async getBank(id: string): Promise<BankRecord | null> {
+    const doc = await this.banks.findOne({ id });
+    return doc ? toBank(doc) : null;
+  }
+
+  async listBanks(): Promise<BankRecord[]> {
+    const docs = await this.banks.find({}).sort({ createdAt: 1, id: 1 }).toArray();
+    return docs.map(toBank);
+  }
+
+  async touchBank(id: string, at: number): Promise<void> {
+    await this.banks.updateOne({ id }, { $set: { lastSeenAt: at } });
+  }
+
+  async revokeBank(id: string, at: number): Promise<boolean> {
+    // Pipeline update so that revoking twice keeps the first revocation time.
+    const res = await this.banks.updateOne({ id }, [
+      { $set: { revokedAt: { $ifNull: ['$revokedAt', { $literal: at }] } } },
+    ]);
+    return res.matchedCount > 0;
+  }
+
+  async setBankToken(id: string, tokenHash: string): Promise<boolean> {
+    const res = await this.banks.updateOne({ id }, { $set: { tokenHash, revokedAt: null } });
+    return res.matchedCount > 0;
+  }
+
+  // ------------------------------------------------------------------ settings
+
+  async getSetting<T>(key: string): Promise<T | null> {
+    const doc = await this.settings.findOne({ key });
+    return doc ? ((doc.value ?? null) as T | null) : null;
+  }
+
+  async setSetting<T>(key: string, value: T): Promise<void> {
+    await this.settings.replaceOne({ key }, { key, value }, { upsert: true });
+  }
+
+  // ------------------------------------------------------------------ rounds
+
+  async saveRound(round: RoundRecord): Promise<void> {
+    await this.rounds.replaceOne({ id: round.id }, roundDoc(round), { upsert: true });
+  }
+
+  async getRound(id: number): Promise<RoundRecord | null> {
+    const doc = await this.rounds.findOne({ id });
+    return doc ? toRound(doc) : null;
+  }
+
+  async listRounds(opts: { limit?: number; before?: number } = {}): Promise<RoundRecord[]> {
+    const before = checkBound('before', opts.before);
+    const limit = checkLimit(opts.limit);
+    if (limit === 0) return []; // the driver reads limit(0) as "no limit"
+    const cursor = this.rounds.find(before === undefined ? {} : { id: { $lt: before } }).sort({ id: -1 });
+    if (limit !== undefined) cursor.limit(limit);
+    return (await cursor.toArray()).map(toRound);
+  }
+
+  async listRoundsAscending(opts: { limit?: number; after?: number } = {}): Promise<RoundRecord[]> {
+    const after = checkBound('after', opts.after);
+    const limit = checkLimit(opts.limit);
+    if (limit === 0) return [];
+    const cursor = this.rounds.find(after === undefined ? {} : { id: { $gt: after } }).sort({ id: 1 });
+    if (limit !== undefined) cursor.limit(limit);
+    return (await cursor.toArray()).map(toRound);
+  }
+
+  async maxRoundId(): Promise<number> {
+    const doc = await this.rounds.findOne({}, { sort: { id: -1 }, projection: { _id: 0, id: 1 } });
+    return doc?.id ?? 0;
+  }
+
+  async failUnfinishedRounds(reason: string, at: number): Promise<number[]> {
+    // Runs at startup, before any round can begin, so nothing changes a status between
+    // the read and the update.
+    const unfinished = await this.rounds
+      .find({ status: { $nin: FINISHED } }, { projection: { _id: 0, id: 1 } })
+      .sort({ id: 1 })
+      .toArray();
+    const ids = unfinished.map((d) => d.id);
+    if (ids.length === 0) return [];
+    await this.rounds.updateMany({ id: { $in: ids }, status: { $nin: FINISHED } }, [
+      // $literal: in a pipeline a string starting with '$' would be read as a field path.
+      {
+        $set: {
+          status: 'failed',
+          failureReason: { $literal: reason },
+          endedAt: { $ifNull: ['$endedAt', { $literal: at }] },
+        },
+      },
+    ]);
+    return ids;
+  }
+
+  // ------------------------------------------------------------------ models
+
+  /**
+   * Without a replica-set transaction the two writes cannot be atomic, so the order is
+   * what keeps the promise: the model first, then the round. A crash between them leaves
+   * a model whose round is not committed; the restart marks that round failed and
+   * latestModel() ignores such a model, so the aggregator resumes from the previous
+   * version and the next commit of that version number replaces the orphan. The other
+   * order could leave a committed round pointing at a model that does not exist.
+   */
+  async commitRound(round: RoundRecord, model: ModelVersionRecord): Promise<void> {
+    checkCommit(round, model);
+    await this.saveModel(model);
+    await this.saveRound(round);
+  }
+
+  async saveModel(model: ModelVersionRecord): Promise<void> {
+    await this.models.replaceOne({ version: model.version }, modelDoc(model), { upsert: true });
+  }
+
+  async getModel(version: number): Promise<ModelVersionRecord | null> {
+    const doc = await this.models.findOne({ version });
+    return doc ? toModel(doc) : null;
+  }
+
+  async latestModel(): Promise<ModelVersionRecord | null> {
+    // Walk versions newest first without loading weights; normally the first one wins.
+    const heads = this.models
+      .find({}, { projection: { _id: 0, version: 1, roundId: 1 } })
+      .sort({ version: -1 })
+      .batchSize(8);
+    try {
+      for await (const head of heads) {
+        if (
+          head.roundId !== null &&
+          !(await this.rounds.findOne({ id: head.roundId, status: 'committed' }, { projection: { _id: 1 } }))
+        ) {
+          continue; // left over from an interrupted commitRound
+        }
+        return this.getModel(head.version);
+      }
+      return null;
+    } finally {
+      await heads.close();
+    }
+  }
+
+  // ------------------------------------------------------------------ audit
+
+  /**
+   * Appends are chained through an in-process promise queue: each one reads the tail
+   * and inserts the next seq only after the previous append finished, so concurrent
+   * callers never compute the same seq. The unique seq index is the backstop should a
+   * second writer ever appear: its insert fails instead of forking the chain, and we
+   * re-read the tail and try again.
+   */
+  appendAudit(input: AuditInput): Promise<AuditEntry> {
+    const run = this.auditQueue.then(() => this.appendAuditNow(input));
+    this.auditQueue = run.catch(() => undefined); // one failed append must not block the rest
+    return run;
+  }
+
+  private async appendAuditNow(input: AuditInput): Promise<AuditEntry> {
+    for (let attempt = 1; ; attempt++) {
+      const head = await this.audit.findOne<ChainHead>(
+        {},
+        { sort: { seq: -1 }, projection: { _id: 0, seq: 1, hash: 1 } },
+      );
+      const entry = nextEntry(head, input);
+      try {
+        await this.audit.insertOne(auditDoc(entry));
+        return entry;
+      } catch (err) {
+        if (!isDuplicateKey(err) || attempt >= AUDIT_APPEND_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  async listAudit(opts: { afterSeq?: number; limit?: number } = {}): Promise<AuditEntry[]> {
+    const afterSeq = checkBound('afterSeq', opts.afterSeq) ?? 0;
+    const limit = checkLimit(opts.limit);
+    if (limit === 0) return [];
+    const cursor = this.audit.find({ seq: { $gt: afterSeq } }).sort({ seq: 1 });
+    if (limit !== undefined) cursor.limit(limit);
+    return (await cursor.toArray()).map(toAudit);
+  }
+
+  async verifyAudit(): Promise<AuditVerification> {
+    const verifier = new ChainVerifier();
+    // Streamed through a cursor: the log grows without bound.
+    for await (const doc of this.audit.find({}).sort({ seq: 1 })) {
+      let entry: AuditEntry;
+      try {
+        entry = toAudit(doc);
+      } catch (err) {
+        verifier.unreadable(doc.seq, (err as Error).message);
+        continue;
+      }
+      verifier.push(entry);
+    }
+    return verifier.result();
+  }
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
+}

@@ -1,0 +1,116 @@
+/**
+ * The persistence boundary of the aggregator. Two implementations (SQLite for a single
+ * machine, MongoDB for a deployment) satisfy one contract test suite. Everything the
+ * aggregator needs to resume after a crash goes through here: banks, rounds, global
+ * model versions, settings, and the hash-chained audit log.
+ *
+ * Records are plain JSON-able objects (weights are Float32Array) so that the contract
+ * is the same for a relational and a document store.
+ */
+
+export interface BankRecord {
+  id: string;
+  name: string;
+  /** sha256 (hex) of the bank's token; the token itself is never stored. */
+  tokenHash: string;
+  createdAt: number;
+  lastSeenAt: number | null;
+  revokedAt: number | null;
+}
+
+// Round records are also what the REST API returns, so they are defined in common/api.
+import type { BankRoundStats, RoundRecord, RoundStatus } from '@finsecure/common/api';
+export type { BankRoundStats, RoundRecord, RoundStatus };
+
+export interface ModelVersionRecord {
+  version: number;
+  roundId: number | null;
+  createdAt: number;
+  sha256: string;
+  /** Flat weights; the manifest is derived from the model spec stored beside it. */
+  weights: Float32Array;
+  spec: Record<string, unknown>;
+}
+
+export interface AuditInput {
+  at: number;
+  /** e.g. bank.created, bank.revoked, bank.joined, bank.left, auth.failed, update.accepted, update.rejected, round.committed, round.failed, config.changed, training.control */
+  type: string;
+  /** Who did it: "admin", a bank id, or "system". */
+  actor: string;
+  details: Record<string, unknown>;
+}
+
+export interface AuditEntry extends AuditInput {
+  /** 1, 2, 3, ... without gaps. */
+  seq: number;
+  /** sha256 of the previous entry ("0" × 64 for the first). */
+  prevHash: string;
+  /** sha256 over prevHash and this entry's canonical JSON (see audit/chain.ts). */
+  hash: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  /** First broken sequence number, if any, and why. */
+  brokenAt?: number;
+  reason?: string;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mongodb';
+  /** Creates tables/collections and indexes. Idempotent. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  createBank(bank: BankRecord): Promise<void>; // throws StoreConflictError if the id exists
+  getBank(id: string): Promise<BankRecord | null>;
+  listBanks(): Promise<BankRecord[]>;
+  touchBank(id: string, at: number): Promise<void>;
+  revokeBank(id: string, at: number): Promise<boolean>; // false if unknown
+  /** Replaces the token hash (token rotation) and clears revocation. */
+  setBankToken(id: string, tokenHash: string): Promise<boolean>;
+
+  getSetting<T>(key: string): Promise<T | null>;
+  setSetting<T>(key: string, value: T): Promise<void>;
+
+  /** Insert or replace a round by id. */
+  saveRound(round: RoundRecord): Promise<void>;
+  getRound(id: number): Promise<RoundRecord | null>;
+  /** Newest first. */
+  listRounds(opts?: { limit?: number; before?: number }): Promise<RoundRecord[]>;
+  /** Oldest first, for charts. */
+  listRoundsAscending(opts?: { limit?: number; after?: number }): Promise<RoundRecord[]>;
+  maxRoundId(): Promise<number>; // 0 when none
+  /** Marks every round not committed/failed as failed with this reason; returns their ids. */
+  failUnfinishedRounds(reason: string, at: number): Promise<number[]>;
+
+  /**
+   * Stores a committed round and the model version it produced atomically where the
+   * backend allows (SQLite: one transaction). A crash never leaves a committed round
+   * without its model. The round must be committed, name model.version, and be the
+   * model's roundId; anything else is rejected.
+   */
+  commitRound(round: RoundRecord, model: ModelVersionRecord): Promise<void>;
+  saveModel(model: ModelVersionRecord): Promise<void>;
+  getModel(version: number): Promise<ModelVersionRecord | null>;
+  /**
+   * The newest model that is the global model: its roundId is null (the initial model)
+   * or names a committed round. A model left by an interrupted commit is skipped.
+   */
+  latestModel(): Promise<ModelVersionRecord | null>;
+
+  /** Appends to the hash chain (computes seq, prevHash, hash). Appends are serialised. */
+  appendAudit(entry: AuditInput): Promise<AuditEntry>;
+  /** Ascending by seq. */
+  listAudit(opts?: { afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
+  verifyAudit(): Promise<AuditVerification>;
+}
+
+export class StoreConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
+  }
+}

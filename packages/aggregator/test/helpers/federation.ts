@@ -1,0 +1,110 @@
+/**
+ * Test harness: a real aggregator (in-process, real HTTP and WebSocket on 127.0.0.1,
+ * real SQLite file) and real bank clients (in-process BankClient, or child processes
+ * of the built CLI), on tiny synthetic shards written to a temp dir.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { generateSynthetic, writeCsv } from '@finsecure/common/data';
+import { BankClient, loadBankConfig, loadLocalData } from '@finsecure/bank-client';
+import { loadConfig, startAggregator, type AggregatorConfigInput, type RunningAggregator } from '../../src/index.js';
+
+export const ADMIN = 'test-admin-token-0123456789';
+export const VIEWER = 'test-viewer-token-0123456789';
+
+export function tempDir(prefix = 'finsecure-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export const quiet = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export function aggregatorConfig(dataDir: string, over: Partial<AggregatorConfigInput> = {}) {
+  return loadConfig({
+    flags: {
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      adminToken: ADMIN,
+      viewerToken: VIEWER,
+      heartbeatIntervalMs: 500,
+      heartbeatTimeoutMs: 3_000,
+      backend: 'wasm',
+      logLevel: 'silent',
+      ...over,
+      rules: {
+        rounds: 2,
+        fraction: 1,
+        minBanks: 2,
+        quorum: 2,
+        roundTimeoutMs: 20_000,
+        graceMs: 0,
+        evaluationTimeoutMs: 10_000,
+        latePolicy: 'reject',
+        roundIntervalMs: 50,
+        threshold: 0.5,
+        histogramBins: 100,
+        maxShare: 1,
+        privacyBudgetAction: 'exclude-bank',
+        ...(over.rules ?? {}),
+      },
+      training: { epochs: 1, batchSize: 64, learningRate: 0.003, smoteRatio: 0.2, smoteK: 3, updateEncoding: 'float32', ...(over.training ?? {}) },
+    },
+  });
+}
+
+export async function startTestAggregator(dataDir: string, over: Partial<AggregatorConfigInput> = {}): Promise<RunningAggregator> {
+  return startAggregator(aggregatorConfig(dataDir, over), { logger: quiet });
+}
+
+export async function api<T = unknown>(agg: { url: string }, method: string, url: string, body?: unknown, token = ADMIN): Promise<{ status: number; body: T }> {
+  const res = await fetch(agg.url + url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+}
+
+export async function createBank(agg: { url: string }, id: string): Promise<string> {
+  const r = await api<{ token: string }>(agg, 'POST', '/api/banks', { id, name: `Bank ${id}` });
+  if (r.status !== 201) throw new Error(`could not create bank ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.token;
+}
+
+/** Writes `n` small synthetic shards (different seeds) and returns their paths. */
+export async function writeShards(dir: string, n: number, rows = 600, fraudRate = 0.08): Promise<string[]> {
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const file = path.join(dir, `shard-${i + 1}.csv`);
+    await writeCsv(generateSynthetic({ rows, fraudRate, seed: 100 + i }), file);
+    files.push(file);
+  }
+  return files;
+}
+
+export async function startBank(agg: RunningAggregator, id: string, token: string, data: string, stateDir: string, over: Record<string, unknown> = {}): Promise<BankClient> {
+  const config = loadBankConfig({
+    flags: { server: `${agg.wsUrl}/ws/bank`, bankId: id, token, data, testFraction: 0.3, stateDir, backend: 'wasm', reconnectMinMs: 50, reconnectMaxMs: 500, logLevel: 'silent', ...over },
+  });
+  const data_ = await loadLocalData(config);
+  const client = new BankClient(config, data_, quiet);
+  await client.start();
+  return client;
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function cleanup(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

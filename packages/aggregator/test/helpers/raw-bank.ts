@@ -1,0 +1,106 @@
+/**
+ * A hand-driven bank connection for tests of misbehaviour: it speaks the real protocol
+ * over a real socket but lets the test decide what (and whether) to send.
+ */
+import WebSocket from 'ws';
+import { decodeFrame, encodeFrame, PROTOCOL_VERSION, ServerMessage, type ClientMessage } from '@finsecure/common/protocol';
+
+export interface Received {
+  msg: ServerMessage;
+  tensors: Map<string, { data: Float32Array; shape: number[] }>;
+}
+
+export class RawBank {
+  readonly received: Received[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (raw: Buffer) => {
+      try {
+        const d = decodeFrame(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), ServerMessage);
+        this.received.push({ msg: d.msg, tensors: d.tensors });
+      } catch (err) {
+        this.received.push({ msg: { type: 'error', code: 'client_decode', message: (err as Error).message }, tensors: new Map() });
+      }
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.closed = { code, reason: reason.toString() };
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    ws.on('error', () => {});
+  }
+
+  static async connect(url: string): Promise<RawBank> {
+    const ws = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new RawBank(ws);
+  }
+
+  static async join(url: string, bankId: string, token: string, numExamples = 100, numFeatures = 30): Promise<RawBank> {
+    const bank = await RawBank.connect(url);
+    bank.send({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      bankId,
+      token,
+      clientVersion: 'raw-test',
+      backend: 'cpu',
+      numExamples,
+      numFeatures,
+      numTestExamples: 0,
+    });
+    await bank.next('welcome');
+    return bank;
+  }
+
+  send(msg: ClientMessage, tensors: { name: string; shape: number[]; data: Float32Array }[] = []): void {
+    this.ws.send(encodeFrame(msg, tensors));
+  }
+
+  sendBytes(bytes: Uint8Array | string): void {
+    this.ws.send(bytes);
+  }
+
+  /** Waits for the next message of a type (already received ones count once). */
+  async next<T extends ServerMessage['type']>(type: T, timeoutMs = 15_000): Promise<Received & { msg: Extract<ServerMessage, { type: T }> }> {
+    const end = Date.now() + timeoutMs;
+    let seen = 0;
+    for (;;) {
+      for (; seen < this.received.length; seen++) {
+        const r = this.received[seen]!;
+        if (r.msg.type === type) {
+          this.received.splice(seen, 1);
+          return r as Received & { msg: Extract<ServerMessage, { type: T }> };
+        }
+      }
+      if (this.closed) throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${type}`);
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`no ${type} within ${timeoutMs} ms (got: ${this.received.map((r) => r.msg.type).join(', ')})`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async waitClosed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    const end = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > end) throw new Error('socket did not close');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.closed;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

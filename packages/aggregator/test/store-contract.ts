@@ -1,0 +1,501 @@
+/**
+ * The one behavioural contract every Store implementation must pass. Each backend's
+ * test file supplies a factory for a fresh, empty store plus, where it can, a way to
+ * reopen the same data (durability) and to write behind the store's back (tampering).
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GENESIS_HASH, hashEntry } from '../src/audit/chain.js';
+import {
+  StoreConflictError,
+  type AuditInput,
+  type BankRecord,
+  type ModelVersionRecord,
+  type RoundRecord,
+  type RoundStatus,
+  type Store,
+} from '../src/store/types.js';
+
+/** Direct writes to a store's audit log, bypassing the Store API. */
+export interface AuditBackdoor {
+  /** Replaces the stored details of one entry, leaving its hashes alone. */
+  setDetails(seq: number, details: Record<string, unknown>): Promise<void>;
+  /** Replaces the stored hash of one entry. */
+  setHash(seq: number, hash: string): Promise<void>;
+  deleteEntry(seq: number): Promise<void>;
+}
+
+export interface StoreFixture {
+  /** Fresh, empty and initialised. */
+  store: Store;
+  /** A new Store instance over the same data; the caller closes the old one first. */
+  reopen?: () => Promise<Store>;
+  backdoor?: AuditBackdoor;
+  /** Removes whatever the fixture created (files, databases). Stores are closed by the suite. */
+  dispose?: () => Promise<void>;
+}
+
+export interface ContractOptions {
+  /** When set, the whole suite is skipped and this reason is put in its name. */
+  skip?: string;
+  /** Whether fixtures provide reopen / backdoor; the dependent tests are skipped otherwise. */
+  durable?: boolean;
+  tamper?: boolean;
+}
+
+// ------------------------------------------------------------------ record builders
+
+export function bank(id: string, createdAt = 1_700_000_000_000): BankRecord {
+  return { id, name: `Bank ${id}`, tokenHash: 'a'.repeat(64), createdAt, lastSeenAt: null, revokedAt: null };
+}
+
+export function round(id: number, status: RoundStatus = 'committed', extra: Partial<RoundRecord> = {}): RoundRecord {
+  return {
+    id,
+    status,
+    startedAt: 1_700_000_000_000 + id * 1000,
+    endedAt: status === 'committed' || status === 'failed' ? 1_700_000_000_500 + id * 1000 : null,
+    config: { training: { localEpochs: 2, lr: 0.01, batchSize: 64 }, rules: { minBanks: 2, quorum: 0.5 } },
+    selected: ['alpha', 'beta.eu'],
+    participants: ['alpha'],
+    banks: {
+      alpha: {
+        bytesUp: 1200,
+        bytesDown: 800,
+        weight: 1,
+        numExamples: 5000,
+        loss: 0.25,
+        trainMs: 120,
+        metrics: { f1: 0.5 },
+      },
+      'beta.eu': { bytesUp: 0, bytesDown: 800, rejected: 'timeout' },
+    },
+    durations: { trainingMs: 100, aggregationMs: 5, evaluationMs: 20, totalMs: 125 },
+    baseModelVersion: id - 1,
+    modelVersion: status === 'committed' ? id : null,
+    metrics:
+      status === 'committed' ? { precision: 0.75, recall: 0.5, f1: 0.6, auprc: 0.55, rocAuc: 0.9, loss: 0.31 } : null,
+    failureReason: status === 'failed' ? 'quorum not reached' : null,
+    ...extra,
+  };
+}
+
+export function model(
+  version: number,
+  weights: Float32Array,
+  roundId: number | null = version === 0 ? null : version,
+): ModelVersionRecord {
+  return {
+    version,
+    roundId,
+    createdAt: 1_700_000_000_000 + version,
+    sha256: `${version}`.padStart(64, '0'),
+    weights,
+    spec: { layers: [30, 16, 1], activation: 'relu', dropout: 0.1 },
+  };
+}
+
+/** Random bit patterns (denormals and extremes included), with NaNs replaced. */
+export function randomWeights(n: number): Float32Array {
+  const w = new Float32Array(randomBytes(n * 4).buffer.slice(0, n * 4));
+  for (let i = 0; i < n; i++) if (Number.isNaN(w[i])) w[i] = i;
+  if (n > 2) {
+    w[0] = -0;
+    w[1] = 1.401298464324817e-45; // smallest denormal
+  }
+  return w;
+}
+
+function bytesOf(w: Float32Array): Buffer {
+  return Buffer.from(w.buffer, w.byteOffset, w.byteLength);
+}
+
+/** Bit-exact equality, and the result must own a fresh, aligned buffer. */
+function expectSameWeights(actual: Float32Array, expected: Float32Array): void {
+  expect(actual).toBeInstanceOf(Float32Array);
+  expect(actual.length).toBe(expected.length);
+  expect(actual.byteOffset).toBe(0);
+  expect(actual.buffer.byteLength).toBe(expected.length * 4);
+  expect(bytesOf(actual).equals(bytesOf(expected))).toBe(true);
+}
+
+export function auditInput(i: number): AuditInput {
+  return {
+    at: 1_700_000_000_000 + i,
+    type: 'bank.created',
+    actor: 'admin',
+    details: { bankId: `b${i}`, nested: { z: 1, a: [1, 'two', null] } },
+  };
+}
+
+// ------------------------------------------------------------------ the suite
+
+export function runStoreContract(
+  name: string,
+  makeStore: () => Promise<StoreFixture>,
+  options: ContractOptions = {},
+): void {
+  const title = options.skip ? `${name} [SKIPPED: ${options.skip}]` : name;
+
+  describe.skipIf(Boolean(options.skip))(title, () => {
+    const open: { store: Store; fixture: StoreFixture }[] = [];
+
+    /** A fresh store; everything it touched is closed and disposed after the test. */
+    async function fresh(): Promise<{ store: Store; fixture: StoreFixture }> {
+      const fixture = await makeStore();
+      const entry = { store: fixture.store, fixture };
+      open.push(entry);
+      return entry;
+    }
+
+    afterEach(async () => {
+      // Newest first: a reopened store closes before its fixture removes the data.
+      for (const { store, fixture } of open.splice(0).reverse()) {
+        await store.close();
+        await fixture.dispose?.();
+      }
+    });
+
+    it('init is idempotent', async () => {
+      const { store } = await fresh();
+      await store.init();
+      await store.init();
+      expect(await store.listBanks()).toEqual([]);
+      expect(['sqlite', 'mongodb']).toContain(store.kind);
+    });
+
+    describe('banks', () => {
+      it('creates, gets and lists banks in creation order', async () => {
+        const { store } = await fresh();
+        await store.createBank(bank('gamma', 3));
+        await store.createBank(bank('alpha', 1));
+        await store.createBank(bank('beta.eu', 2));
+        expect(await store.getBank('alpha')).toEqual(bank('alpha', 1));
+        expect(await store.getBank('nope')).toBeNull();
+        expect((await store.listBanks()).map((b) => b.id)).toEqual(['alpha', 'beta.eu', 'gamma']);
+        expect(await store.listBanks()).toEqual([bank('alpha', 1), bank('beta.eu', 2), bank('gamma', 3)]);
+      });
+
+      it('rejects a duplicate id with StoreConflictError and keeps the original', async () => {
+        const { store } = await fresh();
+        await store.createBank(bank('alpha'));
+        const dup = { ...bank('alpha'), name: 'Impostor' };
+        await expect(store.createBank(dup)).rejects.toBeInstanceOf(StoreConflictError);
+        expect((await store.getBank('alpha'))?.name).toBe('Bank alpha');
+        expect(await store.listBanks()).toHaveLength(1);
+      });
+
+      it('touches lastSeenAt; touching an unknown bank is a no-op', async () => {
+        const { store } = await fresh();
+        await store.createBank(bank('alpha'));
+        await store.touchBank('alpha', 42);
+        await store.touchBank('alpha', 43);
+        await store.touchBank('ghost', 44);
+        expect((await store.getBank('alpha'))?.lastSeenAt).toBe(43);
+        expect(await store.getBank('ghost')).toBeNull();
+      });
+
+      it('revokes (keeping the first time) and reports unknown banks', async () => {
+        const { store } = await fresh();
+        await store.createBank(bank('alpha'));
+        expect(await store.revokeBank('alpha', 100)).toBe(true);
+        expect(await store.revokeBank('alpha', 200)).toBe(true);
+        expect((await store.getBank('alpha'))?.revokedAt).toBe(100);
+        expect(await store.revokeBank('ghost', 100)).toBe(false);
+      });
+
+      it('rotates a token and clears revocation', async () => {
+        const { store } = await fresh();
+        await store.createBank(bank('alpha'));
+        await store.revokeBank('alpha', 100);
+        expect(await store.setBankToken('alpha', 'b'.repeat(64))).toBe(true);
+        const b = await store.getBank('alpha');
+        expect(b?.tokenHash).toBe('b'.repeat(64));
+        expect(b?.revokedAt).toBeNull();
+        expect(await store.setBankToken('ghost', 'c'.repeat(64))).toBe(false);
+      });
+    });
+
+    describe('settings', () => {
+      it('round-trips objects, overwrites, and returns null when missing', async () => {
+        const { store } = await fresh();
+        expect(await store.getSetting('federation')).toBeNull();
+        const value = {
+          training: { rounds: 10, lr: 0.001, schedule: [1, 2.5, -3] },
+          rules: { minBanks: 2, note: 'ünïcødé ✓', flag: true, none: null },
+          empty: {},
+        };
+        await store.setSetting('federation', value);
+        expect(await store.getSetting<typeof value>('federation')).toEqual(value);
+        await store.setSetting('federation', { training: { rounds: 20 } });
+        expect(await store.getSetting('federation')).toEqual({ training: { rounds: 20 } });
+      });
+
+      it('round-trips primitives and non-finite numbers', async () => {
+        const { store } = await fresh();
+        await store.setSetting('trainingState', 'paused');
+        await store.setSetting('count', 7);
+        await store.setSetting('odd', {
+          nan: Number.NaN,
+          inf: Number.POSITIVE_INFINITY,
+          ninf: Number.NEGATIVE_INFINITY,
+        });
+        expect(await store.getSetting<string>('trainingState')).toBe('paused');
+        expect(await store.getSetting<number>('count')).toBe(7);
+        expect(await store.getSetting('odd')).toEqual({
+          nan: Number.NaN,
+          inf: Number.POSITIVE_INFINITY,
+          ninf: Number.NEGATIVE_INFINITY,
+        });
+      });
+    });
+
+    describe('rounds', () => {
+      it('saves and gets a round exactly, including NaN metrics', async () => {
+        const { store } = await fresh();
+        const r = round(1, 'committed', { metrics: { precision: Number.NaN, recall: 0, rocAuc: 0.5 } });
+        await store.saveRound(r);
+        expect(await store.getRound(1)).toEqual(r);
+        expect(await store.getRound(2)).toBeNull();
+      });
+
+      it('drops undefined optional fields instead of storing null', async () => {
+        const { store } = await fresh();
+        const r = round(1, 'training');
+        r.banks = { alpha: { bytesUp: 1, bytesDown: 2, loss: undefined } };
+        await store.saveRound(r);
+        const got = await store.getRound(1);
+        expect(got?.banks.alpha).toStrictEqual({ bytesUp: 1, bytesDown: 2 });
+      });
+
+      it('replaces a round saved again under the same id', async () => {
+        const { store } = await fresh();
+        await store.saveRound(round(1, 'training'));
+        const done = round(1, 'failed', { failureReason: 'no quorum' });
+        await store.saveRound(done);
+        expect(await store.getRound(1)).toEqual(done);
+        expect(await store.listRounds()).toHaveLength(1);
+      });
+
+      it('lists newest first and oldest first, with paging', async () => {
+        const { store } = await fresh();
+        for (const id of [3, 1, 7, 5, 2, 6, 4]) await store.saveRound(round(id));
+        const ids = (rs: RoundRecord[]) => rs.map((r) => r.id);
+        expect(ids(await store.listRounds())).toEqual([7, 6, 5, 4, 3, 2, 1]);
+        expect(ids(await store.listRounds({ limit: 3 }))).toEqual([7, 6, 5]);
+        expect(ids(await store.listRounds({ before: 5, limit: 2 }))).toEqual([4, 3]);
+        expect(ids(await store.listRounds({ before: 1 }))).toEqual([]);
+        expect(ids(await store.listRounds({ limit: 0 }))).toEqual([]);
+        expect(ids(await store.listRoundsAscending())).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect(ids(await store.listRoundsAscending({ after: 2, limit: 3 }))).toEqual([3, 4, 5]);
+        expect(ids(await store.listRoundsAscending({ after: 6 }))).toEqual([7]);
+        expect(ids(await store.listRoundsAscending({ limit: 0 }))).toEqual([]);
+        expect((await store.listRounds({ limit: 1 }))[0]).toEqual(round(7));
+        await expect(store.listRounds({ limit: -1 })).rejects.toThrow(RangeError);
+      });
+
+      it('reports the max round id, 0 when empty', async () => {
+        const { store } = await fresh();
+        expect(await store.maxRoundId()).toBe(0);
+        await store.saveRound(round(4));
+        await store.saveRound(round(2));
+        expect(await store.maxRoundId()).toBe(4);
+      });
+
+      it('fails unfinished rounds and leaves finished ones alone', async () => {
+        const { store } = await fresh();
+        const committed = round(1, 'committed');
+        const failed = round(2, 'failed', { failureReason: 'quorum not reached' });
+        await store.saveRound(committed);
+        await store.saveRound(failed);
+        await store.saveRound(round(3, 'selecting'));
+        await store.saveRound(round(4, 'training'));
+        await store.saveRound(round(5, 'aggregating', { endedAt: 123 }));
+        await store.saveRound(round(6, 'evaluating'));
+        expect(await store.failUnfinishedRounds('aggregator restarted', 999)).toEqual([3, 4, 5, 6]);
+        for (const id of [3, 4, 6]) {
+          expect(await store.getRound(id)).toMatchObject({
+            status: 'failed',
+            failureReason: 'aggregator restarted',
+            endedAt: 999,
+          });
+        }
+        expect(await store.getRound(5)).toMatchObject({ status: 'failed', endedAt: 123 });
+        expect(await store.getRound(1)).toEqual(committed);
+        expect(await store.getRound(2)).toEqual(failed);
+        expect(await store.failUnfinishedRounds('again', 1000)).toEqual([]);
+      });
+
+      it('treats a reason starting with $ as text', async () => {
+        const { store } = await fresh();
+        await store.saveRound(round(1, 'training'));
+        await store.failUnfinishedRounds('$status', 5);
+        expect((await store.getRound(1))?.failureReason).toBe('$status');
+      });
+    });
+
+    describe('models', () => {
+      it('commits a round with its model; latestModel returns it bit-exact', async () => {
+        const { store } = await fresh();
+        expect(await store.latestModel()).toBeNull();
+        const w0 = randomWeights(1000);
+        await store.saveModel(model(0, w0));
+        expectSameWeights((await store.latestModel())!.weights, w0);
+
+        const w1 = randomWeights(1001); // odd length: 4004 bytes
+        const r1 = round(1, 'committed');
+        await store.commitRound(r1, model(1, w1));
+        expect(await store.getRound(1)).toEqual(r1);
+        const latest = await store.latestModel();
+        expect(latest).toMatchObject({ version: 1, roundId: 1, sha256: model(1, w1).sha256, spec: model(1, w1).spec });
+        expectSameWeights(latest!.weights, w1);
+        expectSameWeights((await store.getModel(0))!.weights, w0);
+        expect(await store.getModel(9)).toBeNull();
+      });
+
+      it('stores only the window of a Float32Array view with a non-zero byteOffset', async () => {
+        const { store } = await fresh();
+        const backing = randomWeights(64);
+        const view = new Float32Array(backing.buffer, 12, 7);
+        const expected = view.slice();
+        await store.saveModel(model(0, view));
+        backing.fill(0); // later changes by the caller must not reach the stored model
+        const got = (await store.getModel(0))!.weights;
+        expectSameWeights(got, expected);
+      });
+
+      it('round-trips an empty and a single-weight model', async () => {
+        const { store } = await fresh();
+        await store.saveModel(model(0, new Float32Array(0)));
+        expectSameWeights((await store.getModel(0))!.weights, new Float32Array(0));
+        await store.saveModel(model(1, Float32Array.of(-1.5), null));
+        expectSameWeights((await store.getModel(1))!.weights, Float32Array.of(-1.5));
+      });
+
+      it('ignores a model whose round never committed, and a later commit replaces it', async () => {
+        const { store } = await fresh();
+        await store.saveModel(model(0, randomWeights(10)));
+        const w1 = randomWeights(10);
+        await store.commitRound(round(1), model(1, w1));
+        // What an interrupted MongoDB commit leaves behind: model 2 saved, round 2 not committed.
+        await store.saveRound(round(2, 'evaluating'));
+        await store.saveModel(model(2, randomWeights(10)));
+        expect((await store.latestModel())?.version).toBe(1);
+        expectSameWeights((await store.latestModel())!.weights, w1);
+        // The restart fails round 2; the retry commits round 3 as model version 2.
+        await store.failUnfinishedRounds('aggregator restarted', 5);
+        const w2 = randomWeights(10);
+        await store.commitRound(round(3, 'committed', { modelVersion: 2 }), model(2, w2, 3));
+        const latest = await store.latestModel();
+        expect(latest?.roundId).toBe(3);
+        expectSameWeights(latest!.weights, w2);
+      });
+
+      it('refuses an inconsistent commit', async () => {
+        const { store } = await fresh();
+        await expect(store.commitRound(round(1, 'evaluating'), model(1, randomWeights(3)))).rejects.toThrow(
+          /not committed/,
+        );
+        await expect(store.commitRound(round(1), model(2, randomWeights(3), 1))).rejects.toThrow(/names model/);
+        expect(await store.getRound(1)).toBeNull();
+        expect(await store.latestModel()).toBeNull();
+      });
+    });
+
+    describe('audit', () => {
+      it('appends a chain and lists it', async () => {
+        const { store } = await fresh();
+        expect(await store.verifyAudit()).toEqual({ ok: true, entries: 0 });
+        const e1 = await store.appendAudit(auditInput(1));
+        const e2 = await store.appendAudit(auditInput(2));
+        const e3 = await store.appendAudit({ at: 5, type: 'round.failed', actor: 'system', details: {} });
+        expect([e1.seq, e2.seq, e3.seq]).toEqual([1, 2, 3]);
+        expect(e1.prevHash).toBe(GENESIS_HASH);
+        expect(e2.prevHash).toBe(e1.hash);
+        expect(e3.prevHash).toBe(e2.hash);
+        expect(e1.hash).toBe(hashEntry(GENESIS_HASH, { ...auditInput(1), seq: 1 }));
+        expect(e1).toMatchObject(auditInput(1));
+        expect(await store.listAudit()).toEqual([e1, e2, e3]);
+        expect(await store.listAudit({ afterSeq: 1 })).toEqual([e2, e3]);
+        expect(await store.listAudit({ afterSeq: 0, limit: 2 })).toEqual([e1, e2]);
+        expect(await store.listAudit({ limit: 0 })).toEqual([]);
+        expect(await store.verifyAudit()).toEqual({ ok: true, entries: 3 });
+      });
+
+      it('normalises details through JSON so the returned entry equals the stored one', async () => {
+        const { store } = await fresh();
+        const e = await store.appendAudit({
+          at: 1,
+          type: 't',
+          actor: 'a',
+          details: { gone: undefined, nan: Number.NaN, when: new Date(0) },
+        });
+        expect(e.details).toStrictEqual({ nan: null, when: '1970-01-01T00:00:00.000Z' });
+        expect(await store.listAudit()).toEqual([e]);
+        expect((await store.verifyAudit()).ok).toBe(true);
+      });
+
+      it('serialises concurrent appends into one unbroken chain', async () => {
+        const { store } = await fresh();
+        const entries = await Promise.all(Array.from({ length: 25 }, (_, i) => store.appendAudit(auditInput(i))));
+        expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+        expect(await store.verifyAudit()).toEqual({ ok: true, entries: 25 });
+      });
+
+      it.skipIf(!options.tamper)('detects altered details at the altered entry', async () => {
+        const { store, fixture } = await fresh();
+        for (let i = 1; i <= 5; i++) await store.appendAudit(auditInput(i));
+        await fixture.backdoor!.setDetails(3, { bankId: 'someone-else', nested: { z: 1, a: [1, 'two', null] } });
+        expect(await store.verifyAudit()).toMatchObject({ ok: false, entries: 5, brokenAt: 3 });
+      });
+
+      it.skipIf(!options.tamper)('detects a forged entry whose hash was recomputed, at the next link', async () => {
+        const { store, fixture } = await fresh();
+        for (let i = 1; i <= 5; i++) await store.appendAudit(auditInput(i));
+        const [e2] = await store.listAudit({ afterSeq: 1, limit: 1 });
+        const forged = { bankId: 'forged' };
+        await fixture.backdoor!.setDetails(2, forged);
+        await fixture.backdoor!.setHash(2, hashEntry(e2.prevHash, { ...e2, details: forged }));
+        const v = await store.verifyAudit();
+        expect(v).toMatchObject({ ok: false, brokenAt: 3 });
+        expect(v.reason).toMatch(/prevHash/);
+      });
+
+      it.skipIf(!options.tamper)('detects a deleted entry', async () => {
+        const { store, fixture } = await fresh();
+        for (let i = 1; i <= 5; i++) await store.appendAudit(auditInput(i));
+        await fixture.backdoor!.deleteEntry(2);
+        expect(await store.verifyAudit()).toMatchObject({ ok: false, entries: 4, brokenAt: 2 });
+      });
+    });
+
+    it.skipIf(!options.durable)('keeps everything across close and reopen', async () => {
+      const first = await fresh();
+      const { store } = first;
+      await store.createBank(bank('alpha'));
+      await store.touchBank('alpha', 77);
+      await store.setSetting('federation', { training: { rounds: 3 } });
+      await store.saveModel(model(0, randomWeights(33)));
+      const w1 = randomWeights(33);
+      const r1 = round(1);
+      await store.commitRound(r1, model(1, w1));
+      await store.saveRound(round(2, 'training'));
+      const audit = [await store.appendAudit(auditInput(1)), await store.appendAudit(auditInput(2))];
+      await store.close();
+
+      const again = await first.fixture.reopen!();
+      open.push({ store: again, fixture: {} as StoreFixture });
+      await again.init();
+      expect(await again.getBank('alpha')).toEqual({ ...bank('alpha'), lastSeenAt: 77 });
+      expect(await again.getSetting('federation')).toEqual({ training: { rounds: 3 } });
+      expect(await again.getRound(1)).toEqual(r1);
+      expect(await again.maxRoundId()).toBe(2);
+      expectSameWeights((await again.latestModel())!.weights, w1);
+      expect(await again.listAudit()).toEqual(audit);
+      // The chain continues from the stored head.
+      const e3 = await again.appendAudit(auditInput(3));
+      expect(e3).toMatchObject({ seq: 3, prevHash: audit[1].hash });
+      expect(await again.verifyAudit()).toEqual({ ok: true, entries: 3 });
+    });
+  });
+}

@@ -1,0 +1,323 @@
+/**
+ * The bank-client daemon: keeps one WebSocket to the aggregator, answers fit and
+ * evaluate tasks with its local data, and reconnects with exponential backoff and
+ * jitter when the connection drops. Training yields to the event loop every few
+ * batches so heartbeats keep flowing. Results are tied to the connection and round
+ * they were computed for: an update that cannot be delivered in time for its own
+ * round is dropped, never sent into a later one.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import {
+  CloseCode,
+  decodeFrame,
+  encodeFrame,
+  PROTOCOL_VERSION,
+  ServerMessage,
+  type ClientMessage,
+  type DpParams,
+  type EvaluationRequest,
+  type RoundAssignment,
+  type RoundCommitted,
+  type Welcome,
+} from '@finsecure/common/protocol';
+import { initBackend, manifestFor, MlpTrainer, parseBackendPreference, saveModelDir, type BackendInfo, type MlpSpec } from '@finsecure/common/model';
+import { createRng, cryptoRng, type Rng } from '@finsecure/common/rng';
+import type { BankConfig } from './config.js';
+import { ScaledData, type LocalData } from './local-data.js';
+import { LocalPrivacyLedger } from './privacy.js';
+import { evaluate, fit, type EffectiveDp } from './round-work.js';
+
+export const CLIENT_VERSION = '0.1.0';
+
+export interface BankClientEvents {
+  welcome: [Welcome];
+  update_sent: [{ roundId: number; bytes: number }];
+  update_dropped: [{ roundId: number; reason: string }];
+  evaluation_sent: [{ roundId: number }];
+  committed: [{ roundId: number; modelVersion: number }];
+  rejected: [{ roundId: number; reason: string }];
+  disconnected: [{ code: number; reason: string }];
+  fatal: [Error];
+}
+
+interface Task {
+  roundId: number;
+  connection: number;
+  deadline: number;
+}
+
+export class BankClient extends EventEmitter<BankClientEvents> {
+  private ws: WebSocket | null = null;
+  private connection = 0;
+  private attempt = 0;
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private trainer: MlpTrainer | null = null;
+  private spec: MlpSpec | null = null;
+  private current: Task | null = null;
+  private busy: Promise<void> = Promise.resolve();
+  private readonly scaled: ScaledData;
+  private readonly ledger: LocalPrivacyLedger;
+  private readonly jitter: Rng;
+  private readonly noiseRng: Rng;
+  private backend: BackendInfo | null = null;
+  private readonly ca: Buffer | undefined;
+
+  constructor(
+    private readonly config: BankConfig,
+    private readonly data: LocalData,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.scaled = new ScaledData(data);
+    this.ledger = new LocalPrivacyLedger(config.stateDir);
+    this.jitter = createRng(config.seed ^ 0x5eed);
+    // DP noise must be unpredictable in production; a seed is only for simulations.
+    this.noiseRng = config.insecureDpSeed !== undefined ? createRng(config.insecureDpSeed) : cryptoRng();
+    this.ca = config.caFile ? readFileSync(config.caFile) : undefined;
+  }
+
+  async start(): Promise<void> {
+    this.backend = await initBackend(parseBackendPreference(this.config.backend));
+    this.logger.info({ backend: this.backend.backend, notes: this.backend.notes }, 'TF.js backend ready');
+    if (this.config.insecureDpSeed !== undefined) this.logger.warn('DP noise uses a seeded RNG (--insecure-dp-seed): for simulations only');
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.ws?.close(1000, 'bank client stopping');
+    this.ws = null;
+  }
+
+  /** Waits for any training or evaluation in progress (used at shutdown). */
+  idle(): Promise<void> {
+    return this.busy;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const id = ++this.connection;
+    this.logger.info({ server: this.config.server, attempt: this.attempt }, 'connecting');
+    const ws = new WebSocket(this.config.server, { maxPayload: 256 * 1024 * 1024, ...(this.ca ? { ca: this.ca } : {}), handshakeTimeout: 10_000 });
+    this.ws = ws;
+    ws.binaryType = 'nodebuffer';
+    ws.on('open', () => {
+      this.send(ws, {
+        type: 'hello',
+        protocolVersion: PROTOCOL_VERSION,
+        bankId: this.config.bankId,
+        token: this.config.token,
+        clientVersion: CLIENT_VERSION,
+        backend: this.backend!.backend,
+        numExamples: this.data.train.numRows,
+        numFraud: this.data.numFraud,
+        numTestExamples: this.data.test.numRows,
+        numFeatures: this.data.train.numFeatures,
+        featureStats: this.data.stats,
+        ...(this.localDp() ? { dp: this.localDp()! } : {}),
+      });
+    });
+    ws.on('message', (raw: Buffer, isBinary: boolean) => {
+      if (!isBinary) return;
+      try {
+        this.onFrame(ws, id, new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'could not handle a frame from the aggregator');
+      }
+    });
+    ws.on('close', (code: number, reasonBuf: Buffer) => {
+      const reason = reasonBuf.toString();
+      if (this.ws === ws) this.ws = null;
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      this.emit('disconnected', { code, reason });
+      if (this.stopped) return;
+      if (code === CloseCode.Unauthorized || code === CloseCode.BadHello) {
+        const err = new Error(`the aggregator refused this bank (${code}): ${reason}`);
+        this.logger.error({ code, reason }, 'refused by the aggregator; not reconnecting (check the bank id, token and data)');
+        this.stopped = true;
+        this.emit('fatal', err);
+        return;
+      }
+      this.scheduleReconnect(code, reason);
+    });
+    ws.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'connection error'));
+  }
+
+  private scheduleReconnect(code: number, reason: string): void {
+    const base = Math.min(this.config.reconnectMaxMs, this.config.reconnectMinMs * 2 ** this.attempt);
+    // "Equal jitter": half fixed, half random, so a restarted aggregator is not hit by every bank at once.
+    const delay = Math.round(base / 2 + this.jitter.next() * (base / 2));
+    this.attempt++;
+    this.logger.warn({ code, reason, delayMs: delay }, 'disconnected; reconnecting');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private send(ws: WebSocket, msg: ClientMessage, tensors?: { name: string; shape: number[]; data: Float32Array }[], encoding?: 'float32' | 'float16' | 'int8'): number {
+    const frame = encodeFrame(msg, tensors ?? [], encoding ? { encoding } : {});
+    if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
+    return frame.byteLength;
+  }
+
+  private localDp(): DpParams | null {
+    const c = this.config;
+    if (c.dpClip === undefined || c.dpNoiseMultiplier === undefined) return null;
+    return { clip: c.dpClip, noiseMultiplier: c.dpNoiseMultiplier, delta: c.dpDelta, ...(c.dpEpsilonBudget !== undefined ? { epsilonBudget: c.dpEpsilonBudget } : {}) };
+  }
+
+  private onFrame(ws: WebSocket, connection: number, bytes: Uint8Array): void {
+    const { msg, tensors } = decodeFrame(bytes, ServerMessage, { maxBytes: 256 * 1024 * 1024 });
+    switch (msg.type) {
+      case 'welcome':
+        this.attempt = 0;
+        this.ensureTrainer(msg.model);
+        this.logger.info({ modelVersion: msg.modelVersion, server: msg.serverVersion }, 'joined the federation');
+        if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+        this.heartbeatTimer = setInterval(() => this.send(ws, { type: 'heartbeat', sentAt: Date.now() }), msg.heartbeatIntervalMs);
+        this.emit('welcome', msg);
+        return;
+      case 'heartbeat':
+        this.send(ws, { type: 'heartbeat', sentAt: Date.now() });
+        return;
+      case 'round_assignment': {
+        const global = tensors.get('global')?.data;
+        if (!global) throw new Error('round assignment without a "global" tensor');
+        this.current = { roundId: msg.roundId, connection, deadline: msg.deadline };
+        this.busy = this.busy.then(() => this.runFit(ws, connection, msg, global));
+        return;
+      }
+      case 'evaluation_request': {
+        const weights = tensors.get('global')?.data;
+        if (!weights) throw new Error('evaluation request without a "global" tensor');
+        this.busy = this.busy.then(() => this.runEvaluation(ws, connection, msg, weights));
+        return;
+      }
+      case 'round_committed': {
+        const weights = tensors.get('global')?.data;
+        if (weights) this.busy = this.busy.then(() => this.saveModel(msg, weights));
+        return;
+      }
+      case 'round_failed':
+        if (this.current?.roundId === msg.roundId) this.current = null;
+        this.logger.warn({ roundId: msg.roundId, reason: msg.reason }, 'round failed at the aggregator');
+        return;
+      case 'ack':
+        if (!msg.accepted) {
+          this.logger.warn({ roundId: msg.roundId, of: msg.of, reason: msg.reason }, 'the aggregator rejected our result');
+          this.emit('rejected', { roundId: msg.roundId, reason: msg.reason ?? '' });
+        }
+        return;
+      case 'error':
+        this.logger.warn({ code: msg.code, message: msg.message }, 'the aggregator reported an error');
+        return;
+    }
+  }
+
+  private ensureTrainer(spec: MlpSpec): void {
+    if (spec.inputSize !== this.data.train.numFeatures) {
+      throw new Error(`the federation's model expects ${spec.inputSize} features, this bank's data has ${this.data.train.numFeatures}`);
+    }
+    if (this.trainer && JSON.stringify(this.spec) === JSON.stringify(spec)) return;
+    this.trainer?.dispose();
+    const zero = { data: new Float32Array(manifestFor(spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)), manifest: manifestFor(spec) };
+    this.trainer = new MlpTrainer(spec, zero);
+    this.spec = spec;
+  }
+
+  /** The DP this round will use: the bank's own settings win over the server's request. */
+  private effectiveDp(requested: DpParams | undefined): (EffectiveDp & { delta: number; epsilonBudget?: number }) | null {
+    const local = this.localDp();
+    const dp = local ?? requested ?? null;
+    if (!dp) return null;
+    return { clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, delta: dp.delta, ...(dp.epsilonBudget !== undefined ? { epsilonBudget: dp.epsilonBudget } : {}) };
+  }
+
+  private stillWanted(task: Task): string | null {
+    if (this.connection !== task.connection || !this.ws || this.ws.readyState !== WebSocket.OPEN) return 'the connection it was assigned on is gone';
+    if (this.current?.roundId !== task.roundId) return 'the round ended at the aggregator';
+    if (Date.now() > task.deadline) return 'the round deadline passed';
+    return null;
+  }
+
+  private async runFit(ws: WebSocket, connection: number, msg: RoundAssignment, global: Float32Array): Promise<void> {
+    const task: Task = { roundId: msg.roundId, connection, deadline: msg.deadline };
+    const dp = this.effectiveDp(msg.config.dp);
+    if (dp?.epsilonBudget !== undefined && this.ledger.wouldExceed(dp.noiseMultiplier, dp.delta, dp.epsilonBudget)) {
+      const reason = `privacy budget ε=${dp.epsilonBudget} would be exceeded (spent ${this.ledger.epsilon(dp.delta).toFixed(3)})`;
+      this.logger.warn({ roundId: msg.roundId }, reason);
+      this.send(ws, { type: 'decline', roundId: msg.roundId, reason });
+      return;
+    }
+    const { train } = this.scaled.get(msg.scaler);
+    const rng = createRng((this.config.seed * 1_000_003 + msg.roundId * 7919 + (msg.config.seed ?? 0)) >>> 0);
+    this.logger.info({ roundId: msg.roundId, epochs: msg.config.epochs, rows: train.numRows }, 'training');
+    let out;
+    try {
+      out = await fit(this.trainer!, global, train, msg.config, dp, rng, this.noiseRng, () => new Promise((r) => setImmediate(r)));
+    } catch (err) {
+      this.logger.error({ roundId: msg.roundId, err: (err as Error).message }, 'local training failed');
+      this.send(ws, { type: 'decline', roundId: msg.roundId, reason: `local training failed: ${(err as Error).message}`.slice(0, 500) });
+      return;
+    }
+    const unwanted = this.stillWanted(task);
+    if (unwanted) {
+      this.logger.warn({ roundId: msg.roundId, reason: unwanted }, 'update dropped');
+      this.emit('update_dropped', { roundId: msg.roundId, reason: unwanted });
+      return;
+    }
+    if (dp) this.ledger.record(dp.noiseMultiplier);
+    const bytes = this.send(
+      ws,
+      {
+        type: 'update',
+        roundId: msg.roundId,
+        modelVersion: msg.modelVersion,
+        kind: 'delta',
+        numExamples: out.numExamples,
+        numTrained: out.numTrained,
+        loss: out.loss,
+        timings: { trainMs: out.trainMs, prepareMs: out.prepareMs },
+        ...(out.dp ? { dp: out.dp } : {}),
+      },
+      [{ name: 'update', shape: [out.delta.length], data: out.delta }],
+      msg.config.updateEncoding,
+    );
+    this.logger.info(
+      { roundId: msg.roundId, loss: Number(out.loss.toFixed(5)), examples: out.numExamples, synthetic: out.numSynthetic, trainMs: Math.round(out.trainMs), bytes, ...(dp ? { epsilon: this.ledger.epsilon(dp.delta) } : {}) },
+      'update sent',
+    );
+    this.emit('update_sent', { roundId: msg.roundId, bytes });
+  }
+
+  private async runEvaluation(ws: WebSocket, connection: number, msg: EvaluationRequest, weights: Float32Array): Promise<void> {
+    if (this.connection !== connection) return;
+    const { test } = this.scaled.get(msg.scaler);
+    if (test.numRows === 0) {
+      this.send(ws, { type: 'decline', roundId: msg.roundId, reason: 'no local test data' });
+      return;
+    }
+    const out = evaluate(this.trainer!, weights, test, msg.threshold, msg.histogramBins);
+    if (this.connection !== connection) return;
+    this.send(ws, { type: 'evaluation', roundId: msg.roundId, modelVersion: msg.modelVersion, threshold: msg.threshold, ...out });
+    this.emit('evaluation_sent', { roundId: msg.roundId });
+  }
+
+  private async saveModel(msg: RoundCommitted, weights: Float32Array): Promise<void> {
+    if (this.current?.roundId === msg.roundId) this.current = null;
+    const dir = path.join(this.config.stateDir, 'model');
+    try {
+      await saveModelDir(dir, this.spec!, { data: weights, manifest: manifestFor(this.spec!) }, msg.modelVersion, msg.scaler);
+      this.logger.info({ roundId: msg.roundId, modelVersion: msg.modelVersion, dir, metrics: msg.metrics }, 'global model saved');
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, dir }, 'could not save the global model');
+    }
+    this.emit('committed', { roundId: msg.roundId, modelVersion: msg.modelVersion });
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Bank-client configuration: one zod schema, fed from a JSON file, the environment and
+ * flags (in that order of priority), validated before anything connects or loads data.
+ * The token is read from FINSECURE_BANK_TOKEN, a token file or the config file; it may
+ * also be passed as a flag, with a warning, since command lines are visible in `ps`.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const BankConfig = z
+  .object({
+    server: z
+      .string()
+      .regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL, e.g. ws://localhost:8080/ws/bank'),
+    bankId: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may contain letters, digits, "_", "." and "-"'),
+    token: z.string().min(16, 'must be at least 16 characters (use the token the admin API issued)'),
+    data: z.string().min(1),
+    test: z.string().min(1).optional(),
+    testFraction: z.number().gt(0).lt(1).default(0.2),
+    split: z.enum(['stratified', 'time']).default('stratified'),
+    layout: z.enum(['auto', 'kaggle', 'handbook']).default('auto'),
+    dpClip: z.number().positive().optional(),
+    dpNoiseMultiplier: z.number().nonnegative().optional(),
+    dpDelta: z.number().gt(0).lt(1).default(1e-5),
+    dpEpsilonBudget: z.number().positive().optional(),
+    /** INSECURE: a seeded RNG for DP noise, for reproducible simulations only. */
+    insecureDpSeed: z.number().int().optional(),
+    /** Where the latest global model and the privacy ledger are kept. */
+    stateDir: z.string().min(1).default('./bank-state'),
+    caFile: z.string().min(1).optional(),
+    seed: z.number().int().default(1),
+    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    reconnectMinMs: z.number().int().min(10).default(500),
+    reconnectMaxMs: z.number().int().min(10).default(30_000),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => (c.dpClip === undefined) === (c.dpNoiseMultiplier === undefined), {
+    message: '--dp-clip and --dp-noise-multiplier must be given together',
+    path: ['dpClip'],
+  })
+  .refine((c) => c.reconnectMaxMs >= c.reconnectMinMs, { message: 'must be at least reconnectMinMs', path: ['reconnectMaxMs'] });
+export type BankConfig = z.infer<typeof BankConfig>;
+export type BankConfigInput = z.input<typeof BankConfig>;
+
+export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'string' | 'number' }> = {
+  FINSECURE_SERVER: { key: 'server', type: 'string' },
+  FINSECURE_BANK_ID: { key: 'bankId', type: 'string' },
+  FINSECURE_BANK_TOKEN: { key: 'token', type: 'string' },
+  FINSECURE_DATA: { key: 'data', type: 'string' },
+  FINSECURE_TEST_DATA: { key: 'test', type: 'string' },
+  FINSECURE_STATE_DIR: { key: 'stateDir', type: 'string' },
+  FINSECURE_CA_FILE: { key: 'caFile', type: 'string' },
+  FINSECURE_DP_CLIP: { key: 'dpClip', type: 'number' },
+  FINSECURE_DP_NOISE_MULTIPLIER: { key: 'dpNoiseMultiplier', type: 'number' },
+  FINSECURE_DP_EPSILON_BUDGET: { key: 'dpEpsilonBudget', type: 'number' },
+  FINSECURE_BACKEND: { key: 'backend', type: 'string' },
+  FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
+};
+
+export class BankConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BankConfigError';
+  }
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, { key, type }] of Object.entries(BANK_ENV)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (type === 'number') {
+      const n = Number(raw);
+      if (!Number.isFinite(n)) throw new BankConfigError(`${name} must be a number, got "${raw}"`);
+      out[key] = n;
+    } else out[key] = raw;
+  }
+  return out;
+}
+
+function fromFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BankConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('top level must be an object');
+    return v;
+  } catch (err) {
+    throw new BankConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Flag names as users type them, for error messages. */
+const FLAG_NAMES: Record<string, string> = {
+  server: '--server', bankId: '--bank-id', token: '--token / FINSECURE_BANK_TOKEN', data: '--data', test: '--test', testFraction: '--test-fraction',
+  dpClip: '--dp-clip', dpNoiseMultiplier: '--dp-noise-multiplier', dpDelta: '--dp-delta', dpEpsilonBudget: '--dp-epsilon-budget', stateDir: '--state-dir',
+  caFile: '--ca-file', seed: '--seed', backend: '--backend', reconnectMaxMs: '--reconnect-max-ms', split: '--split', layout: '--layout', logLevel: '--log-level',
+};
+
+export function loadBankConfig(sources: { file?: string; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown> }): BankConfig {
+  const merged = {
+    ...(sources.file ? fromFile(sources.file) : {}),
+    ...(sources.env ? fromEnv(sources.env) : {}),
+    ...Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined)),
+  };
+  const parsed = BankConfig.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '');
+      const name = FLAG_NAMES[key] ?? key;
+      const missing = i.code === 'invalid_type' && (merged as Record<string, unknown>)[key] === undefined;
+      return `  - ${name}: ${missing ? 'is required' : i.message}`;
+    });
+    throw new BankConfigError(`invalid bank-client configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

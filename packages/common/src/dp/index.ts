@@ -1,0 +1,4 @@
+export * from './clip.js';
+export * from './noise.js';
+export * from './rdp.js';
+export * from './analytic.js';

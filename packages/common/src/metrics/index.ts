@@ -1,0 +1,5 @@
+export * from './confusion.js';
+export * from './histogram.js';
+export * from './curves.js';
+export * from './exact.js';
+export * from './global.js';

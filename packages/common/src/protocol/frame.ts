@@ -1,0 +1,483 @@
+/**
+ * The binary frame: one protocol message plus its tensors, in a single buffer.
+ *
+ *   offset 0   "FSF1"                      magic (also the format version)
+ *   offset 4   uint32 LE                   header length H in bytes
+ *   offset 8   UTF-8 JSON, H bytes         { msg, tensors: [{ name, shape, dtype, byteOffset, byteLength, scale? }] }
+ *   ...        0-3 zero bytes              pads the header to a 4-byte boundary: the payload start P
+ *   P + off    tensor payloads             each at a 4-byte-aligned offset relative to P, in header order
+ *
+ * Tensors are packed canonically: the first at offset 0, each next one at the first
+ * 4-byte boundary after the previous one ends (zero padding), and the frame ends
+ * exactly where the last tensor ends. Anything else is rejected, so a frame has one
+ * valid byte layout and a decoder never has to guess what stray bytes mean.
+ *
+ * Numbers in payloads are little-endian whatever the host. On little-endian hosts (all
+ * mainstream ones) a float32 tensor crosses the codec with one memcpy; big-endian hosts
+ * take a DataView path that produces the same bytes.
+ */
+import { z } from 'zod';
+import { FrameError, headerInvalid, formatPath } from './errors.js';
+import { ClientMessage, ServerMessage, type Encoding } from './messages.js';
+import {
+  FLOAT16_OVERFLOW,
+  decodeFloat16,
+  dequantizeInt8,
+  encodeFloat16,
+  firstNonFinite,
+  int8Scale,
+  quantizeInt8,
+} from './quantize.js';
+
+export const FRAME_MAGIC = 'FSF1';
+/** Receivers reject larger frames before parsing anything. Aggregator config may raise it. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** Magic (4) + header length (4). */
+const PREFIX_BYTES = 8;
+const MAGIC_BYTES = new TextEncoder().encode(FRAME_MAGIC);
+
+export const DTYPE_BYTES: Readonly<Record<Encoding, number>> = { float32: 4, float16: 2, int8: 1 };
+
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export interface TensorInput {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface EncodeOptions {
+  /** Wire encoding of every tensor in the frame (default float32, lossless). */
+  encoding?: Encoding;
+  /** If set, refuse to build a frame the receiver would reject as too large. */
+  maxBytes?: number;
+}
+
+export interface DecodeOptions {
+  /** Default DEFAULT_MAX_FRAME_BYTES. */
+  maxBytes?: number;
+}
+
+/** One entry of the header's `tensors` array. */
+export interface TensorDescriptor {
+  name: string;
+  shape: number[];
+  dtype: Encoding;
+  /** Relative to the payload start; always a multiple of 4. */
+  byteOffset: number;
+  byteLength: number;
+  /** int8 only: value = q · scale. */
+  scale?: number;
+}
+
+export interface DecodedTensor {
+  shape: number[];
+  /** Always float32 after decoding, and owned by the caller (never a view into the frame). */
+  data: Float32Array;
+  /** The encoding the tensor had on the wire. */
+  dtype: Encoding;
+  /** Bytes the tensor occupied on the wire. */
+  byteLength: number;
+}
+
+export interface DecodedFrame<T> {
+  msg: T;
+  tensors: Map<string, DecodedTensor>;
+}
+
+// ---------------------------------------------------------------- encoding
+
+export function encodeFrame(
+  msg: object,
+  tensors: ReadonlyArray<TensorInput> = [],
+  opts: EncodeOptions = {},
+): Uint8Array {
+  const encoding = opts.encoding ?? 'float32';
+  if (!isEncoding(encoding)) {
+    throw new FrameError(
+      'UNKNOWN_DTYPE',
+      `unknown tensor encoding "${String(encoding)}" (expected float32, float16 or int8)`,
+    );
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+    throw new FrameError('HEADER_INVALID', 'msg: the frame message must be a plain object');
+  }
+
+  const descriptors = layoutTensors(tensors, encoding);
+  let headerJson: string;
+  try {
+    headerJson = JSON.stringify({ msg, tensors: descriptors });
+  } catch (err) {
+    throw new FrameError('BAD_HEADER_JSON', `message cannot be serialized to JSON: ${errorText(err)}`, { cause: err });
+  }
+  const header = new TextEncoder().encode(headerJson);
+  const payloadStart = align4(PREFIX_BYTES + header.length);
+  const last = descriptors[descriptors.length - 1];
+  const total = payloadStart + (last ? last.byteOffset + last.byteLength : 0);
+  if (opts.maxBytes !== undefined && total > opts.maxBytes) {
+    throw new FrameError('FRAME_TOO_LARGE', `frame would be ${total} bytes, over the ${opts.maxBytes}-byte limit`);
+  }
+
+  // Fresh zero-filled buffer: every padding byte is already zero, and byteOffset 0 plus
+  // 4-aligned tensor offsets make typed-array views into it legal.
+  const frame = new Uint8Array(total);
+  frame.set(MAGIC_BYTES, 0);
+  new DataView(frame.buffer).setUint32(4, header.length, true);
+  frame.set(header, PREFIX_BYTES);
+  descriptors.forEach((d, i) => writeTensor(frame, payloadStart + d.byteOffset, tensors[i].data, d));
+  return frame;
+}
+
+/** Validates every tensor and assigns its canonical place in the payload. */
+function layoutTensors(tensors: ReadonlyArray<TensorInput>, encoding: Encoding): TensorDescriptor[] {
+  const seen = new Set<string>();
+  const limit = encoding === 'float16' ? FLOAT16_OVERFLOW : Infinity;
+  let cursor = 0;
+  return tensors.map(({ name, shape, data }, i) => {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new FrameError('HEADER_INVALID', `tensors[${i}].name: tensor names must be non-empty strings`);
+    }
+    if (seen.has(name)) throw new FrameError('HEADER_INVALID', `tensors[${i}].name: duplicate tensor name "${name}"`);
+    seen.add(name);
+    if (!(data instanceof Float32Array)) {
+      throw new FrameError('TENSOR_SHAPE_MISMATCH', `tensor "${name}": data must be a Float32Array`);
+    }
+    if (!Array.isArray(shape) || !shape.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+      throw new FrameError(
+        'TENSOR_SHAPE_MISMATCH',
+        `tensor "${name}": shape ${JSON.stringify(shape)} must be non-negative integers`,
+      );
+    }
+    const count = shapeProduct(shape);
+    if (count !== data.length) {
+      throw new FrameError(
+        'TENSOR_SHAPE_MISMATCH',
+        `tensor "${name}": shape [${shape.join(', ')}] holds ${count} values but data has ${data.length}`,
+      );
+    }
+    const bad = firstNonFinite(data, limit);
+    if (bad >= 0) {
+      const why = Number.isFinite(data[bad]) ? `overflows float16 (max ±65504)` : 'is not finite';
+      throw new FrameError('NON_FINITE', `tensor "${name}": value ${data[bad]} at index ${bad} ${why}`);
+    }
+    const byteOffset = align4(cursor);
+    const byteLength = count * DTYPE_BYTES[encoding];
+    cursor = byteOffset + byteLength;
+    const d: TensorDescriptor = { name, shape: [...shape], dtype: encoding, byteOffset, byteLength };
+    if (encoding === 'int8') d.scale = int8Scale(data);
+    return d;
+  });
+}
+
+function writeTensor(frame: Uint8Array, at: number, data: Float32Array, d: TensorDescriptor): void {
+  switch (d.dtype) {
+    case 'float32':
+      return writeFloat32LE(frame, at, data);
+    case 'float16':
+      return writeFloat16LE(frame, at, data);
+    case 'int8':
+      quantizeInt8(data, { scale: d.scale, out: new Int8Array(frame.buffer, frame.byteOffset + at, data.length) });
+  }
+}
+
+// ---------------------------------------------------------------- decoding
+
+const TensorDescriptorSchema = z.object({
+  name: z.string().min(1).max(256),
+  shape: z.array(z.number().int().nonnegative()).max(32),
+  // Any string here: an unrecognised dtype gets its own error code (UNKNOWN_DTYPE) below.
+  dtype: z.string(),
+  byteOffset: z.number().int().nonnegative(),
+  byteLength: z.number().int().nonnegative(),
+  scale: z.number().nonnegative().optional(),
+});
+
+const HeaderSchema = z
+  .object({ msg: z.unknown(), tensors: z.array(TensorDescriptorSchema).max(1024) })
+  .superRefine((h, ctx) => {
+    const seen = new Set<string>();
+    h.tensors.forEach((t, i) => {
+      if (seen.has(t.name))
+        ctx.addIssue({ code: 'custom', path: ['tensors', i, 'name'], message: `duplicate tensor name "${t.name}"` });
+      seen.add(t.name);
+    });
+  });
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>, opts: DecodeOptions = {}): DecodedFrame<T> {
+  // Size first: an oversized frame must cost nothing beyond this comparison.
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  if (bytes.byteLength > maxBytes) {
+    throw new FrameError('FRAME_TOO_LARGE', `frame is ${bytes.byteLength} bytes, over the ${maxBytes}-byte limit`);
+  }
+  const { header, payloadStart } = readHeader(bytes);
+  const descriptors = validateDescriptors(header.tensors);
+  const parsed = schema.safeParse(header.msg);
+  if (!parsed.success) throw headerInvalid('invalid message in frame header', parsed.error.issues, 'msg');
+  checkLayout(bytes, payloadStart, descriptors);
+
+  const tensors = new Map<string, DecodedTensor>();
+  for (const d of descriptors) {
+    const data = readTensor(bytes, payloadStart + d.byteOffset, d);
+    const bad = firstNonFinite(data);
+    if (bad >= 0) {
+      throw new FrameError(
+        'NON_FINITE',
+        `tensor "${d.name}" (${d.dtype}): value ${data[bad]} at index ${bad} is not finite`,
+      );
+    }
+    tensors.set(d.name, { shape: d.shape, data, dtype: d.dtype, byteLength: d.byteLength });
+  }
+  return { msg: parsed.data, tensors };
+}
+
+/** Magic, header length, padding, JSON, envelope schema — in that order. */
+function readHeader(bytes: Uint8Array): { header: z.infer<typeof HeaderSchema>; payloadStart: number } {
+  const magicSeen = Math.min(bytes.length, MAGIC_BYTES.length);
+  for (let i = 0; i < magicSeen; i++) {
+    if (bytes[i] !== MAGIC_BYTES[i]) {
+      throw new FrameError(
+        'BAD_MAGIC',
+        `not a FinSecure frame: expected magic "FSF1", got bytes ${hex(bytes.subarray(0, 4))}`,
+      );
+    }
+  }
+  if (bytes.length < PREFIX_BYTES) {
+    throw new FrameError('FRAME_TRUNCATED', `frame truncated: ${bytes.length} bytes, shorter than the 8-byte prefix`);
+  }
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, PREFIX_BYTES).getUint32(4, true);
+  const headerEnd = PREFIX_BYTES + headerLength;
+  if (headerEnd > bytes.length) {
+    throw new FrameError(
+      'FRAME_TRUNCATED',
+      `frame truncated: header length ${headerLength} runs past the end of the ${bytes.length}-byte frame`,
+    );
+  }
+  const payloadStart = align4(headerEnd);
+  if (payloadStart > bytes.length) {
+    throw new FrameError(
+      'FRAME_TRUNCATED',
+      `frame truncated: ends inside the header padding (${bytes.length} of ${payloadStart} bytes)`,
+    );
+  }
+  for (let i = headerEnd; i < payloadStart; i++) {
+    if (bytes[i] !== 0)
+      throw new FrameError('BAD_HEADER_JSON', `header padding byte at offset ${i} is ${bytes[i]}, must be 0`);
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(bytes.subarray(PREFIX_BYTES, headerEnd)));
+  } catch (err) {
+    throw new FrameError('BAD_HEADER_JSON', `frame header is not valid UTF-8 JSON: ${errorText(err)}`, { cause: err });
+  }
+  const header = HeaderSchema.safeParse(json);
+  if (!header.success) throw headerInvalid('invalid frame header', header.error.issues, '');
+  return { header: header.data, payloadStart };
+}
+
+/** Narrows dtype strings to known encodings and checks the int8 scale rule. */
+function validateDescriptors(raw: ReadonlyArray<z.infer<typeof TensorDescriptorSchema>>): TensorDescriptor[] {
+  return raw.map((t, i) => {
+    const { dtype } = t;
+    if (!isEncoding(dtype)) {
+      throw new FrameError(
+        'UNKNOWN_DTYPE',
+        `tensor "${t.name}" has unknown dtype "${dtype}" (expected float32, float16 or int8)`,
+      );
+    }
+    const path = formatPath(['tensors', i, 'scale']);
+    if (dtype === 'int8' && t.scale === undefined) {
+      throw new FrameError('HEADER_INVALID', `invalid frame header: ${path}: int8 tensor "${t.name}" needs a scale`);
+    }
+    if (dtype !== 'int8' && t.scale !== undefined) {
+      throw new FrameError(
+        'HEADER_INVALID',
+        `invalid frame header: ${path}: only int8 tensors carry a scale ("${t.name}" is ${dtype})`,
+      );
+    }
+    return { ...t, dtype };
+  });
+}
+
+/** Enforces the canonical packing described at the top of this file. */
+function checkLayout(bytes: Uint8Array, payloadStart: number, descriptors: ReadonlyArray<TensorDescriptor>): void {
+  const payloadLength = bytes.length - payloadStart;
+  let prevEnd = 0;
+  let prevName: string | undefined;
+  for (const d of descriptors) {
+    const size = DTYPE_BYTES[d.dtype];
+    const expectedBytes = shapeProduct(d.shape) * size;
+    if (expectedBytes !== d.byteLength) {
+      throw new FrameError(
+        'TENSOR_SHAPE_MISMATCH',
+        `tensor "${d.name}": shape [${d.shape.join(', ')}] of ${d.dtype} needs ${expectedBytes} bytes, header says byteLength ${d.byteLength}`,
+      );
+    }
+    if (d.byteOffset % 4 !== 0) {
+      throw new FrameError(
+        'TENSOR_SHAPE_MISMATCH',
+        `tensor "${d.name}": byteOffset ${d.byteOffset} is not 4-byte aligned`,
+      );
+    }
+    const expectedOffset = align4(prevEnd);
+    if (d.byteOffset < expectedOffset) {
+      throw new FrameError(
+        'TENSOR_SHAPE_MISMATCH',
+        `tensor "${d.name}" at byteOffset ${d.byteOffset} overlaps tensor "${prevName}", which ends at ${prevEnd}`,
+      );
+    }
+    if (d.byteOffset > expectedOffset) {
+      throw new FrameError(
+        'TENSOR_SHAPE_MISMATCH',
+        `tensor "${d.name}" at byteOffset ${d.byteOffset} leaves a gap: expected ${expectedOffset} (tensors are packed in header order)`,
+      );
+    }
+    const end = d.byteOffset + d.byteLength;
+    if (end > payloadLength) {
+      throw new FrameError(
+        'FRAME_TRUNCATED',
+        `frame truncated: tensor "${d.name}" needs payload bytes [${d.byteOffset}, ${end}) but the payload has ${payloadLength}`,
+      );
+    }
+    for (let i = payloadStart + prevEnd; i < payloadStart + d.byteOffset; i++) {
+      if (bytes[i] !== 0)
+        throw new FrameError('TENSOR_SHAPE_MISMATCH', `padding byte before tensor "${d.name}" is not zero`);
+    }
+    prevEnd = end;
+    prevName = d.name;
+  }
+  if (payloadLength !== prevEnd) {
+    const after = prevName === undefined ? 'the header (no tensors declared)' : `tensor "${prevName}"`;
+    throw new FrameError('TENSOR_SHAPE_MISMATCH', `${payloadLength - prevEnd} trailing bytes after ${after}`);
+  }
+}
+
+function readTensor(bytes: Uint8Array, at: number, d: TensorDescriptor): Float32Array {
+  const count = d.byteLength / DTYPE_BYTES[d.dtype];
+  switch (d.dtype) {
+    case 'float32':
+      return readFloat32LE(bytes, at, count);
+    case 'float16':
+      return decodeFloat16(readUint16LE(bytes, at, count));
+    case 'int8':
+      // Int8Array views need no alignment and bytes have no order: dequantize in place.
+      return dequantizeInt8(new Int8Array(bytes.buffer, bytes.byteOffset + at, count), d.scale ?? 0);
+  }
+}
+
+// ---------------------------------------------------------------- typed messages
+
+/** Validates a client → aggregator message, then frames it. */
+export function encodeClientMessage(
+  msg: z.input<typeof ClientMessage>,
+  tensors?: ReadonlyArray<TensorInput>,
+  opts?: EncodeOptions,
+): Uint8Array {
+  const parsed = ClientMessage.safeParse(msg);
+  if (!parsed.success) throw headerInvalid('invalid client message', parsed.error.issues, 'msg');
+  return encodeFrame(parsed.data, tensors, opts);
+}
+
+export function decodeClientMessage(bytes: Uint8Array, opts?: DecodeOptions): DecodedFrame<ClientMessage> {
+  return decodeFrame(bytes, ClientMessage, opts);
+}
+
+/** Validates an aggregator → client message, then frames it. */
+export function encodeServerMessage(
+  msg: z.input<typeof ServerMessage>,
+  tensors?: ReadonlyArray<TensorInput>,
+  opts?: EncodeOptions,
+): Uint8Array {
+  const parsed = ServerMessage.safeParse(msg);
+  if (!parsed.success) throw headerInvalid('invalid server message', parsed.error.issues, 'msg');
+  return encodeFrame(parsed.data, tensors, opts);
+}
+
+export function decodeServerMessage(bytes: Uint8Array, opts?: DecodeOptions): DecodedFrame<ServerMessage> {
+  return decodeFrame(bytes, ServerMessage, opts);
+}
+
+// ---------------------------------------------------------------- little-endian byte access
+// Exported for tests, which pass hostOrder=false to exercise the big-endian path on
+// little-endian machines. Not part of the package's public API (index.ts omits them).
+
+/** Writes `src` as float32 LE at dst[at]. On LE hosts: one memcpy. */
+export function writeFloat32LE(dst: Uint8Array, at: number, src: Float32Array, hostOrder = HOST_LITTLE_ENDIAN): void {
+  if (hostOrder) {
+    dst.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), at);
+    return;
+  }
+  const view = new DataView(dst.buffer, dst.byteOffset + at, src.byteLength);
+  for (let i = 0; i < src.length; i++) view.setFloat32(i * 4, src[i], true);
+}
+
+/**
+ * Reads `count` float32 LE values into a new array. On LE hosts: one memcpy, done
+ * byte-wise so it works whatever the alignment of the source (e.g. a pooled Buffer).
+ */
+export function readFloat32LE(
+  src: Uint8Array,
+  at: number,
+  count: number,
+  hostOrder = HOST_LITTLE_ENDIAN,
+): Float32Array {
+  const out = new Float32Array(count);
+  if (hostOrder) {
+    new Uint8Array(out.buffer).set(src.subarray(at, at + count * 4));
+    return out;
+  }
+  const view = new DataView(src.buffer, src.byteOffset + at, count * 4);
+  for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+/** Converts `src` to halves and writes them LE at dst[at]; directly into dst when possible. */
+export function writeFloat16LE(dst: Uint8Array, at: number, src: Float32Array, hostOrder = HOST_LITTLE_ENDIAN): void {
+  const start = dst.byteOffset + at;
+  if (hostOrder && start % 2 === 0) {
+    encodeFloat16(src, new Uint16Array(dst.buffer, start, src.length));
+    return;
+  }
+  const halves = encodeFloat16(src);
+  const view = new DataView(dst.buffer, start, halves.length * 2);
+  for (let i = 0; i < halves.length; i++) view.setUint16(i * 2, halves[i], true);
+}
+
+/** Host-order uint16 values of `count` LE halves: a view when aligned on an LE host, else a copy. */
+export function readUint16LE(src: Uint8Array, at: number, count: number, hostOrder = HOST_LITTLE_ENDIAN): Uint16Array {
+  const start = src.byteOffset + at;
+  if (hostOrder && start % 2 === 0) return new Uint16Array(src.buffer, start, count);
+  const out = new Uint16Array(count);
+  if (hostOrder) {
+    new Uint8Array(out.buffer).set(src.subarray(at, at + count * 2));
+    return out;
+  }
+  const view = new DataView(src.buffer, start, count * 2);
+  for (let i = 0; i < count; i++) out[i] = view.getUint16(i * 2, true);
+  return out;
+}
+
+// ---------------------------------------------------------------- small helpers
+
+function isEncoding(value: unknown): value is Encoding {
+  return typeof value === 'string' && Object.hasOwn(DTYPE_BYTES, value);
+}
+
+function shapeProduct(shape: ReadonlyArray<number>): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function align4(n: number): number {
+  // Arithmetic, not bit tricks: offsets may exceed 2^31 in principle.
+  return Math.ceil(n / 4) * 4;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ') || '(none)';
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

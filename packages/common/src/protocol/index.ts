@@ -1,0 +1,35 @@
+/**
+ * The wire protocol: message schemas (messages.ts), the binary frame codec (frame.ts),
+ * lossy tensor encodings (quantize.ts) and the codec's errors (errors.ts).
+ */
+export * from './messages.js';
+export { FRAME_ERROR_CODES, FrameError, isFrameError, type FrameErrorCode } from './errors.js';
+export {
+  DEFAULT_MAX_FRAME_BYTES,
+  DTYPE_BYTES,
+  FRAME_MAGIC,
+  decodeClientMessage,
+  decodeFrame,
+  decodeServerMessage,
+  encodeClientMessage,
+  encodeFrame,
+  encodeServerMessage,
+  type DecodeOptions,
+  type DecodedFrame,
+  type DecodedTensor,
+  type EncodeOptions,
+  type TensorDescriptor,
+  type TensorInput,
+} from './frame.js';
+export {
+  FLOAT16_MAX,
+  FLOAT16_OVERFLOW,
+  decodeFloat16,
+  dequantizeInt8,
+  encodeFloat16,
+  firstNonFinite,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
+  int8Scale,
+  quantizeInt8,
+} from './quantize.js';

@@ -1,0 +1,293 @@
+/**
+ * The wire protocol between the aggregator and bank clients: the ONE definition of
+ * every message, with runtime validation (zod). Both sides import these schemas and
+ * validate every frame they receive; TypeScript types are inferred from them, so the
+ * compile-time and run-time views cannot drift apart.
+ *
+ * Messages travel inside binary frames (see frame.ts): the message object is the JSON
+ * header, model weights ride along as named Float32 (or quantized) tensors. A message
+ * never carries weights as JSON numbers.
+ *
+ * Rounds are made of stages. Today a round has a `fit` stage (train, send an update)
+ * and an `evaluate` stage (score the new global model locally, send counts). Future
+ * stages (secure-aggregation key setup, masked updates, unmasking) add task kinds
+ * without changing the envelope.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+const bankId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'bank id may contain letters, digits, "_", "." and "-"');
+const count = z.number().int().nonnegative();
+const finite = z.number().finite();
+const roundId = z.number().int().nonnegative();
+
+export const Encoding = z.enum(['float32', 'float16', 'int8']);
+export type Encoding = z.infer<typeof Encoding>;
+
+export const TrainingBackend = z.enum(['tensorflow', 'wasm', 'cpu']);
+export type TrainingBackend = z.infer<typeof TrainingBackend>;
+
+/** Differential-privacy parameters for one bank's update (Gaussian mechanism). */
+export const DpParams = z.object({
+  /** L2 clipping bound C of the whole update. */
+  clip: finite.positive(),
+  /** Noise multiplier Z: noise standard deviation is Z·C. */
+  noiseMultiplier: finite.nonnegative(),
+  /** δ used when converting Rényi-DP to (ε, δ). */
+  delta: finite.positive().lt(1).default(1e-5),
+  /** Stop participating before ε would exceed this (undefined: no budget). */
+  epsilonBudget: finite.positive().optional(),
+});
+export type DpParams = z.infer<typeof DpParams>;
+
+/** What a bank is asked to do in a fit stage. Sent by the aggregator, chosen by admins. */
+export const TrainingConfig = z.object({
+  epochs: z.number().int().min(1).max(1000),
+  batchSize: z.number().int().min(1).max(65536),
+  learningRate: finite.positive().max(10),
+  /**
+   * SMOTE target: minority/majority ratio after oversampling the local TRAINING split
+   * (0 disables SMOTE). Example counts reported upstream are always pre-oversampling.
+   */
+  smoteRatio: finite.min(0).max(1),
+  smoteK: z.number().int().min(1).max(50).default(5),
+  /** Server-requested DP. A bank's own DP settings, if stricter, take precedence. */
+  dp: DpParams.optional(),
+  /** Encoding of the update on the wire. */
+  updateEncoding: Encoding.default('float32'),
+  /** Seed offset so that local training is reproducible in simulations. */
+  seed: z.number().int().optional(),
+});
+export type TrainingConfig = z.infer<typeof TrainingConfig>;
+
+export const Timings = z.object({
+  /** Milliseconds spent training locally (after the assignment arrived). */
+  trainMs: finite.nonnegative(),
+  /** Milliseconds preparing the update (delta, clipping, noise, encoding). */
+  prepareMs: finite.nonnegative().default(0),
+});
+
+export const Confusion = z.object({ tp: count, fp: count, tn: count, fn: count });
+export type Confusion = z.infer<typeof Confusion>;
+
+/** Fixed-bin score histograms that can be summed across banks (see metrics/). */
+export const ScoreHistogram = z.object({
+  bins: z.number().int().min(2).max(10000),
+  positives: z.array(count),
+  negatives: z.array(count),
+}).refine((h) => h.positives.length === h.bins && h.negatives.length === h.bins, {
+  message: 'histogram arrays must have exactly `bins` entries',
+});
+export type ScoreHistogram = z.infer<typeof ScoreHistogram>;
+
+/**
+ * Mergeable feature statistics of a bank's TRAINING split (count, per-feature sum and
+ * sum of squares). Aggregates only, never rows: the aggregator merges them into one
+ * global standard scaler so that every bank feeds the model identically scaled inputs.
+ */
+export const FeatureStats = z.object({
+  count: count,
+  sum: z.array(finite).max(10_000),
+  sumSq: z.array(finite).max(10_000),
+}).refine((s) => s.sum.length === s.sumSq.length, { message: 'sum and sumSq must have the same length' });
+export type FeatureStats = z.infer<typeof FeatureStats>;
+
+/** The global standard scaler, fixed for the life of a federation (the model depends on it). */
+export const Scaler = z.object({
+  mean: z.array(finite).max(10_000),
+  std: z.array(finite.positive()).max(10_000),
+}).refine((s) => s.mean.length === s.std.length, { message: 'mean and std must have the same length' });
+export type Scaler = z.infer<typeof Scaler>;
+
+// ---------------------------------------------------------------- client → aggregator
+
+/** First message on a connection. The token is checked against its stored hash. */
+export const Hello = z.object({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int(),
+  bankId,
+  token: z.string().min(16).max(256),
+  clientVersion: z.string().max(64),
+  backend: TrainingBackend,
+  /** Local training examples before oversampling (used for selection and weighting caps). */
+  numExamples: count,
+  numFraud: count.optional(),
+  /** Local test examples available for federated evaluation. */
+  numTestExamples: count.optional(),
+  /** The bank's own DP settings, if it enforces any. */
+  dp: DpParams.optional(),
+  /** Number of input features the bank's data has (must match the model). */
+  numFeatures: z.number().int().min(1).max(10_000),
+  featureStats: FeatureStats.optional(),
+});
+
+/**
+ * The result of a fit stage. The tensor `update` (same manifest as the global model)
+ * is a delta from the global model the bank received (`kind: 'delta'`).
+ */
+export const Update = z.object({
+  type: z.literal('update'),
+  roundId,
+  /** Global model version the update was computed from; stale versions are rejected. */
+  modelVersion: count,
+  kind: z.enum(['delta', 'weights']),
+  /** Real local training examples BEFORE oversampling: the FedAvg weight. */
+  numExamples: count.min(1),
+  /** Examples actually trained on after SMOTE (informational). */
+  numTrained: count,
+  loss: finite.nonnegative(),
+  timings: Timings,
+  /** DP actually applied to this update, if any. */
+  dp: z.object({ clip: finite.positive(), noiseMultiplier: finite.nonnegative(), clipped: z.boolean() }).optional(),
+});
+
+export const EvaluationResult = z.object({
+  type: z.literal('evaluation'),
+  roundId,
+  modelVersion: count,
+  numExamples: count,
+  threshold: finite.min(0).max(1),
+  confusion: Confusion,
+  histogram: ScoreHistogram,
+  /** Mean binary cross-entropy on the local test split. */
+  loss: finite.nonnegative(),
+  evalMs: finite.nonnegative(),
+});
+
+/** Sent when a bank declines a task (e.g. its privacy budget would be exceeded). */
+export const Decline = z.object({
+  type: z.literal('decline'),
+  roundId,
+  reason: z.string().max(500),
+});
+
+// ---------------------------------------------------------------- aggregator → client
+
+/** The model architecture of the federation (see model/mlp.ts). */
+export const ModelSpec = z.object({
+  inputSize: z.number().int().min(1).max(10_000),
+  hidden: z.array(z.number().int().min(1).max(4096)).min(1).max(8),
+  dropout: finite.min(0).lt(1),
+});
+
+export const Welcome = z.object({
+  type: z.literal('welcome'),
+  model: ModelSpec,
+  protocolVersion: z.number().int(),
+  bankId,
+  serverVersion: z.string().max(64),
+  heartbeatIntervalMs: z.number().int().positive(),
+  maxFrameBytes: z.number().int().positive(),
+  /** Current global model version (0 before the first commit). */
+  modelVersion: count,
+});
+
+/** Fit stage: carries tensor `global`. */
+export const RoundAssignment = z.object({
+  type: z.literal('round_assignment'),
+  roundId,
+  modelVersion: count,
+  /** Absolute deadline (epoch ms). Updates after it are late. */
+  deadline: z.number().int().positive(),
+  config: TrainingConfig,
+  scaler: Scaler,
+});
+
+/** Evaluate stage: carries tensor `global` (the newly aggregated candidate model). */
+export const EvaluationRequest = z.object({
+  type: z.literal('evaluation_request'),
+  roundId,
+  modelVersion: count,
+  deadline: z.number().int().positive(),
+  threshold: finite.min(0).max(1),
+  histogramBins: z.number().int().min(2).max(10000),
+  scaler: Scaler,
+});
+
+/** Acknowledges or rejects an update or evaluation, with the reason. */
+export const Ack = z.object({
+  type: z.literal('ack'),
+  roundId,
+  of: z.enum(['update', 'evaluation']),
+  accepted: z.boolean(),
+  reason: z.string().max(500).optional(),
+});
+
+/** A round was committed; carries tensor `global` so every bank keeps the latest model. */
+export const RoundCommitted = z.object({
+  type: z.literal('round_committed'),
+  roundId,
+  modelVersion: count,
+  metrics: z.record(z.string(), z.number()).optional(),
+  scaler: Scaler,
+});
+
+/** A round failed (no quorum, aggregator restart, ...). Banks drop any pending work for it. */
+export const RoundFailed = z.object({
+  type: z.literal('round_failed'),
+  roundId,
+  reason: z.string().max(500),
+});
+
+// ---------------------------------------------------------------- both directions
+
+export const Heartbeat = z.object({ type: z.literal('heartbeat'), sentAt: z.number().int() });
+
+export const ErrorMessage = z.object({
+  type: z.literal('error'),
+  code: z.string().max(64),
+  message: z.string().max(2000),
+  roundId: roundId.optional(),
+});
+
+export const ClientMessage = z.discriminatedUnion('type', [Hello, Update, EvaluationResult, Decline, Heartbeat, ErrorMessage]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+export const ServerMessage = z.discriminatedUnion('type', [
+  Welcome,
+  RoundAssignment,
+  EvaluationRequest,
+  Ack,
+  RoundCommitted,
+  RoundFailed,
+  Heartbeat,
+  ErrorMessage,
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+export type Hello = z.infer<typeof Hello>;
+export type Update = z.infer<typeof Update>;
+export type EvaluationResult = z.infer<typeof EvaluationResult>;
+export type Decline = z.infer<typeof Decline>;
+export type Welcome = z.infer<typeof Welcome>;
+export type RoundAssignment = z.infer<typeof RoundAssignment>;
+export type EvaluationRequest = z.infer<typeof EvaluationRequest>;
+export type Ack = z.infer<typeof Ack>;
+export type RoundCommitted = z.infer<typeof RoundCommitted>;
+export type RoundFailed = z.infer<typeof RoundFailed>;
+export type Heartbeat = z.infer<typeof Heartbeat>;
+export type ErrorMessage = z.infer<typeof ErrorMessage>;
+
+/**
+ * WebSocket close codes used by the aggregator (4000-4999 is the application range).
+ * Clients use them to decide whether reconnecting makes sense.
+ */
+export const CloseCode = {
+  /** Authentication failed: unknown bank, bad or revoked token. Do not retry blindly. */
+  Unauthorized: 4001,
+  /** The first message was not a valid hello, or the protocol version is unsupported. */
+  BadHello: 4002,
+  /** The frame could not be decoded or exceeded the size limit. */
+  BadFrame: 4003,
+  /** No heartbeat within the timeout. */
+  HeartbeatTimeout: 4004,
+  /** Another connection authenticated as the same bank; this one is replaced. */
+  Replaced: 4005,
+  /** The aggregator is shutting down; reconnect later. */
+  ShuttingDown: 4006,
+} as const;

@@ -1,0 +1,6 @@
+export type * from './types.js';
+export * from './selection.js';
+export * from './share-cap.js';
+export * from './fedavg.js';
+export * from './fedmedian.js';
+export * from './factory.js';

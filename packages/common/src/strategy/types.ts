@@ -1,0 +1,79 @@
+/**
+ * The Strategy interface, after Flower's split: a strategy configures each stage of a
+ * round, aggregates the results of that stage, and aggregates evaluations. It is pure:
+ * no sockets, no timers, no clock; the aggregator's round machine calls it.
+ *
+ * Aggregation is an accumulator (`beginAggregation` → `add` × n → `finish`) so that
+ * FedAvg can keep a running weighted sum in O(model size) memory however many banks
+ * report, while strategies that need every update at once (median, trimmed mean, Krum)
+ * can buffer inside their own accumulator without changing the interface.
+ */
+import type { Rng } from '../rng/index.js';
+import type { Confusion, ScoreHistogram, TrainingConfig } from '../protocol/messages.js';
+
+/** What the strategy may know about a connected bank when selecting. */
+export interface BankCandidate {
+  bankId: string;
+  /** Pre-oversampling training examples reported at hello. */
+  numExamples: number;
+  numTestExamples?: number;
+}
+
+export interface FitInstruction {
+  bankId: string;
+  config: TrainingConfig;
+}
+
+/** One bank's fit result, as the aggregator accepted it (already validated). */
+export interface FitResult {
+  bankId: string;
+  /** Delta from the global model of this round (same length as the global weights). */
+  delta: Float32Array;
+  /** Real (pre-oversampling) training examples: the FedAvg weight. */
+  numExamples: number;
+  loss: number;
+}
+
+export interface AggregationOutcome {
+  /** New global weights. */
+  weights: Float32Array;
+  /** Effective normalised weight of every bank that contributed (sums to 1). */
+  bankWeights: Record<string, number>;
+  /** Example-weighted mean local training loss. */
+  meanLoss: number;
+  numContributors: number;
+}
+
+export interface Aggregation {
+  add(result: FitResult): void;
+  /** Number of results added so far. */
+  readonly count: number;
+  finish(): AggregationOutcome;
+}
+
+export interface EvaluationReport {
+  bankId: string;
+  numExamples: number;
+  confusion: Confusion;
+  histogram: ScoreHistogram;
+  loss: number;
+}
+
+export interface RoundContext {
+  roundId: number;
+  /** Current global weights (the model this round starts from). */
+  global: Float32Array;
+  /** Base training config chosen by admins. */
+  config: TrainingConfig;
+  rng: Rng;
+}
+
+export interface Strategy {
+  readonly name: string;
+  /** Choose the banks for this round's fit stage and what each should do. */
+  configureFit(ctx: RoundContext, candidates: BankCandidate[], fraction: number, minBanks: number): FitInstruction[];
+  /** Start aggregating the fit stage of a round over the selected banks. */
+  beginAggregation(ctx: RoundContext, selected: BankCandidate[]): Aggregation;
+  /** Choose who evaluates the new global model (by default every fit participant). */
+  configureEvaluate(ctx: RoundContext, participants: string[], candidates: BankCandidate[]): string[];
+}

@@ -1,0 +1,222 @@
+/**
+ * Everything the dashboard shows, loaded over REST once and then kept current by the
+ * live stream. Rounds are the single source for the charts: each RoundRecord carries
+ * global and per-bank metrics, bytes and durations.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError, getJson } from './api';
+import { useLiveEvents, type LiveStatus } from './live';
+import type {
+  AuditEntryView,
+  AuditVerifyView,
+  BankView,
+  HealthView,
+  LiveEvent,
+  ModelInfo,
+  PrivacyView,
+  RoundRecord,
+  SettingsView,
+  StatusView,
+} from './types';
+
+export const ROUND_HISTORY = 500;
+export const AUDIT_TAIL = 200;
+
+export interface DashboardData {
+  health: HealthView | null;
+  status: StatusView | null;
+  settings: SettingsView | null;
+  banks: BankView[];
+  /** Oldest first. */
+  rounds: RoundRecord[];
+  privacy: PrivacyView | null;
+  model: ModelInfo | null;
+  audit: AuditEntryView[];
+  auditVerify: AuditVerifyView | null;
+}
+
+export interface Dashboard {
+  data: DashboardData;
+  /** True once the first full load succeeded. */
+  loaded: boolean;
+  /** Error of the latest load attempt (null when it succeeded). */
+  error: ApiError | null;
+  live: LiveStatus;
+  refresh: () => Promise<void>;
+  verifyAudit: () => Promise<void>;
+}
+
+const EMPTY: DashboardData = {
+  health: null,
+  status: null,
+  settings: null,
+  banks: [],
+  rounds: [],
+  privacy: null,
+  model: null,
+  audit: [],
+  auditVerify: null,
+};
+
+function upsertRound(rounds: RoundRecord[], round: RoundRecord): RoundRecord[] {
+  const i = rounds.findIndex((r) => r.id === round.id);
+  if (i >= 0) {
+    const next = rounds.slice();
+    next[i] = round;
+    return next;
+  }
+  const next = [...rounds, round].sort((a, b) => a.id - b.id);
+  return next.length > ROUND_HISTORY ? next.slice(next.length - ROUND_HISTORY) : next;
+}
+
+function upsertBank(banks: BankView[], bank: BankView): BankView[] {
+  const i = banks.findIndex((b) => b.id === bank.id);
+  if (i < 0) return [...banks, bank].sort((a, b) => a.id.localeCompare(b.id));
+  const next = banks.slice();
+  next[i] = bank;
+  return next;
+}
+
+export function useDashboard(token: string, onUnauthorized: (reason: string) => void): Dashboard {
+  const [data, setData] = useState<DashboardData>(EMPTY);
+  const [loaded, setLoaded] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const unauthorizedRef = useRef(onUnauthorized);
+  unauthorizedRef.current = onUnauthorized;
+
+  const fail = useCallback((err: unknown): ApiError => {
+    const e = err instanceof ApiError ? err : new ApiError((err as Error)?.message ?? String(err), -1);
+    if (e.status === 401) unauthorizedRef.current('the aggregator no longer accepts this token');
+    return e;
+  }, []);
+
+  const loadAudit = useCallback(async (): Promise<Pick<DashboardData, 'audit' | 'auditVerify'>> => {
+    const auditVerify = await getJson<AuditVerifyView>('/api/audit/verify', token);
+    const after = Math.max(0, auditVerify.entries - AUDIT_TAIL);
+    const audit = await getJson<AuditEntryView[]>(`/api/audit?after=${after}&limit=${AUDIT_TAIL}`, token);
+    return { audit, auditVerify };
+  }, [token]);
+
+  const refresh = useCallback(async () => {
+    try {
+      const [status, banks, rounds] = await Promise.all([
+        getJson<StatusView>('/api/status', token),
+        getJson<BankView[]>('/api/banks', token),
+        getJson<RoundRecord[]>(`/api/rounds?limit=${ROUND_HISTORY}`, token),
+      ]);
+      // Secondary panels: one failing must not hide the rest.
+      const [health, settings, privacy, model, audit] = await Promise.allSettled([
+        getJson<HealthView>('/api/health', null),
+        getJson<SettingsView>('/api/config', token),
+        getJson<PrivacyView>('/api/privacy', token),
+        getJson<ModelInfo>('/api/model', token),
+        loadAudit(),
+      ]);
+      setData((prev) => ({
+        status,
+        banks: banks.slice().sort((a, b) => a.id.localeCompare(b.id)),
+        rounds: rounds.slice().sort((a, b) => a.id - b.id),
+        health: health.status === 'fulfilled' ? health.value : prev.health,
+        settings: settings.status === 'fulfilled' ? settings.value : prev.settings,
+        privacy: privacy.status === 'fulfilled' ? privacy.value : prev.privacy,
+        model: model.status === 'fulfilled' ? model.value : prev.model,
+        ...(audit.status === 'fulfilled' ? audit.value : { audit: prev.audit, auditVerify: prev.auditVerify }),
+      }));
+      setError(null);
+      setLoaded(true);
+    } catch (err) {
+      setError(fail(err));
+    }
+  }, [token, loadAudit, fail]);
+
+  /** After a round ends: privacy, model, config and the audit check have moved on. */
+  const refreshAfterRound = useCallback(async () => {
+    const [privacy, model, settings, health, audit] = await Promise.allSettled([
+      getJson<PrivacyView>('/api/privacy', token),
+      getJson<ModelInfo>('/api/model', token),
+      getJson<SettingsView>('/api/config', token),
+      getJson<HealthView>('/api/health', null),
+      getJson<AuditVerifyView>('/api/audit/verify', token),
+    ]);
+    setData((prev) => ({
+      ...prev,
+      privacy: privacy.status === 'fulfilled' ? privacy.value : prev.privacy,
+      model: model.status === 'fulfilled' ? model.value : prev.model,
+      settings: settings.status === 'fulfilled' ? settings.value : prev.settings,
+      health: health.status === 'fulfilled' ? health.value : prev.health,
+      auditVerify: audit.status === 'fulfilled' ? audit.value : prev.auditVerify,
+    }));
+  }, [token]);
+
+  const verifyAudit = useCallback(async () => {
+    try {
+      const next = await loadAudit();
+      setData((prev) => ({ ...prev, ...next }));
+    } catch (err) {
+      fail(err);
+    }
+  }, [loadAudit, fail]);
+
+  const debounce = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const scheduleAfterRound = useCallback(() => {
+    clearTimeout(debounce.current);
+    debounce.current = setTimeout(() => void refreshAfterRound(), 300);
+  }, [refreshAfterRound]);
+  useEffect(() => () => clearTimeout(debounce.current), []);
+
+  const onEvent = useCallback(
+    (event: LiveEvent) => {
+      switch (event.type) {
+        case 'status':
+          setData((prev) => ({ ...prev, status: event.status }));
+          break;
+        case 'round':
+          setData((prev) => ({ ...prev, rounds: upsertRound(prev.rounds, event.round) }));
+          if (event.round.status === 'committed' || event.round.status === 'failed') scheduleAfterRound();
+          break;
+        case 'bank':
+          setData((prev) => ({ ...prev, banks: upsertBank(prev.banks, event.bank) }));
+          break;
+        case 'audit':
+          setData((prev) => {
+            if (prev.audit.some((e) => e.seq === event.entry.seq)) return prev;
+            const audit = [...prev.audit, event.entry];
+            return { ...prev, audit: audit.length > AUDIT_TAIL ? audit.slice(audit.length - AUDIT_TAIL) : audit };
+          });
+          break;
+      }
+    },
+    [scheduleAfterRound],
+  );
+
+  const live = useLiveEvents(token, {
+    onEvent,
+    onOpen: (reconnected) => {
+      if (reconnected) void refresh();
+    },
+    onUnauthorized: (reason) => unauthorizedRef.current(reason),
+  });
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  // While the first load has not succeeded (aggregator down), keep trying.
+  useEffect(() => {
+    if (loaded || !error) return;
+    const t = setTimeout(() => void refresh(), 3000);
+    return () => clearTimeout(t);
+  }, [loaded, error, refresh]);
+
+  return { data, loaded, error, live, refresh, verifyAudit };
+}
+
+/** A clock that ticks, for "last seen 12 s ago" and countdowns. */
+export function useNow(intervalMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(t);
+  }, [intervalMs]);
+  return now;
+}

@@ -1,0 +1,87 @@
+/** The audit log (newest first) with the result of the hash-chain check. */
+import { useState } from 'react';
+import { Panel } from '../components/Panel';
+import { formatDateTime, shortHash } from '../lib/format';
+import type { AuditEntryView, AuditVerifyView } from '../lib/types';
+
+function summary(details: Record<string, unknown>): string {
+  const s = JSON.stringify(details);
+  return s.length > 140 ? `${s.slice(0, 139)}…` : s;
+}
+
+export function AuditLog({ entries, verify, onVerify }: { entries: AuditEntryView[]; verify: AuditVerifyView | null; onVerify: () => Promise<void> }) {
+  const [busy, setBusy] = useState(false);
+  const newest = entries.slice().reverse();
+  return (
+    <Panel
+      id="audit"
+      title="Audit log"
+      testId="audit"
+      subtitle="Every change and round outcome, each entry chained to the previous one by its hash."
+      actions={
+        <button
+          type="button"
+          className="btn"
+          disabled={busy}
+          data-testid="audit-verify-button"
+          onClick={() => {
+            setBusy(true);
+            void onVerify().finally(() => setBusy(false));
+          }}
+        >
+          {busy ? 'Checking…' : 'Check chain again'}
+        </button>
+      }
+    >
+      {verify && (
+        <p className={`callout ${verify.ok ? 'callout-ok' : 'callout-error'}`} data-testid="audit-verify" data-ok={String(verify.ok)}>
+          {verify.ok ? (
+            <>
+              <strong>Hash chain intact:</strong> all {verify.entries} entries verified.
+            </>
+          ) : (
+            <>
+              <strong>Hash chain broken</strong>
+              {verify.brokenAt !== undefined && <> at entry {verify.brokenAt}</>}: {verify.reason ?? 'unknown reason'}. The log may have been
+              tampered with.
+            </>
+          )}
+        </p>
+      )}
+      {newest.length === 0 ? (
+        <p className="muted">No audit entries yet.</p>
+      ) : (
+        <div className="table-wrap table-scroll">
+          <table className="table table-compact" data-testid="audit-table">
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>Time</th>
+                <th>Event</th>
+                <th>Actor</th>
+                <th>Details</th>
+                <th>Hash</th>
+              </tr>
+            </thead>
+            <tbody>
+              {newest.map((e) => (
+                <tr key={e.seq} data-testid="audit-row">
+                  <td className="mono">{e.seq}</td>
+                  <td className="nowrap">{formatDateTime(e.at)}</td>
+                  <td className="nowrap">{e.type}</td>
+                  <td>{e.actor}</td>
+                  <td className="mono small details" title={JSON.stringify(e.details, null, 2)}>
+                    {summary(e.details)}
+                  </td>
+                  <td className="mono small" title={`hash ${e.hash}\nprev ${e.prevHash}`}>
+                    {shortHash(e.hash, 8)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Panel>
+  );
+}
