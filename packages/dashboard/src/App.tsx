@@ -44,7 +44,8 @@ export function App() {
         if (role !== session.role) login({ token: session.token, role });
       },
       (err: unknown) => {
-        if (err instanceof ApiError && err.status === 401) logout('Your session token is no longer accepted. Please log in again.');
+        if (err instanceof ApiError && err.status === 401)
+          logout('Your session token is no longer accepted. Please log in again.');
       },
     );
     // Only when the token changes (role changes are applied by login()).

@@ -24,7 +24,10 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
     <div className="app" data-testid="dashboard" data-role={session.role}>
       <Header role={session.role} live={dash.live} health={data.health} onLogout={() => onLogout()} />
       <ConnectionBanner live={dash.live} error={dash.error} now={now} />
-      <main className="content">
+      <main
+        className={`content ${dash.live.state === 'reconnecting' ? 'content-stale' : ''}`}
+        aria-busy={dash.live.state === 'reconnecting'}
+      >
         {!dash.loaded ? (
           <LoadingOrUnreachable error={dash.error} />
         ) : (
@@ -35,10 +38,26 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
               <CommunicationView rounds={data.rounds} parameters={data.model?.parameters ?? null} />
             </div>
             <TimingView rounds={data.rounds} />
-            <BanksTable banks={data.banks} now={now} minBanks={Number(data.settings?.rules.minBanks ?? 0)} />
+            <BanksTable
+              banks={data.banks}
+              rounds={data.rounds}
+              now={now}
+              minBanks={Number(data.settings?.rules.minBanks ?? 0)}
+            />
             <div className="grid-rounds">
-              <RoundsList rounds={data.rounds} status={data.status} selected={selectedRound} onSelect={setSelectedRound} />
-              <RoundDetail token={session.token} roundId={selectedRound} rounds={data.rounds} parameters={data.model?.parameters ?? null} onClose={() => setSelectedRound(null)} />
+              <RoundsList
+                rounds={data.rounds}
+                status={data.status}
+                selected={selectedRound}
+                onSelect={setSelectedRound}
+              />
+              <RoundDetail
+                token={session.token}
+                roundId={selectedRound}
+                rounds={data.rounds}
+                parameters={data.model?.parameters ?? null}
+                onClose={() => setSelectedRound(null)}
+              />
             </div>
             <div className="grid-2">
               <AuditLog entries={data.audit} verify={data.auditVerify} onVerify={dash.verifyAudit} />

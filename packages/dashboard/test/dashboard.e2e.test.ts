@@ -36,7 +36,9 @@ const BANKS = ['bank-a', 'bank-b'];
 // Without Chromium a local run skips this file; on CI (CI=true) a missing browser fails it.
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && !process.env.CI) {
-  console.warn(`dashboard e2e skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set FINSECURE_CHROMIUM)`);
+  console.warn(
+    `dashboard e2e skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set FINSECURE_CHROMIUM)`,
+  );
 }
 
 interface BankProc {
@@ -55,9 +57,13 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
   const pageErrors: string[] = [];
 
   const api = (p: string, init: RequestInit & { token?: string } = {}) =>
-    fetch(`${agg!.url}${p}`, { ...init, headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.headers ?? {}) } });
+    fetch(`${agg!.url}${p}`, {
+      ...init,
+      headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.headers ?? {}) },
+    });
 
-  const bankLogs = () => banks.map((b) => `--- ${b.id} (exit ${b.child.exitCode}) ---\n${b.log.join('').slice(-3000)}`).join('\n');
+  const bankLogs = () =>
+    banks.map((b) => `--- ${b.id} (exit ${b.child.exitCode}) ---\n${b.log.join('').slice(-3000)}`).join('\n');
 
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
@@ -73,7 +79,8 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
       throw new Error(`${DASHBOARD_DIST}/index.html is missing: run "npm run build" first (npm test does)`);
     }
     if (!existsSync(BANK_CLI)) throw new Error(`${BANK_CLI} is missing: run "npm run build" first (npm test does)`);
-    if (!haveChromium) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set FINSECURE_CHROMIUM)`);
+    if (!haveChromium)
+      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set FINSECURE_CHROMIUM)`);
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(path.join(tmpdir(), 'finsecure-dashboard-e2e-'));
 
@@ -87,7 +94,15 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
         autoStart: true,
         dashboardDir: DASHBOARD_DIST,
         logLevel: 'warn',
-        rules: { ...DEFAULT_RULES, rounds: 3, minBanks: 2, quorum: 2, roundTimeoutMs: 30_000, graceMs: 0, roundIntervalMs: 200 },
+        rules: {
+          ...DEFAULT_RULES,
+          rounds: 3,
+          minBanks: 2,
+          quorum: 2,
+          roundTimeoutMs: 30_000,
+          graceMs: 0,
+          roundIntervalMs: 200,
+        },
         training: { ...DEFAULT_TRAINING, epochs: 1, batchSize: 64 },
       },
     });
@@ -106,7 +121,22 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
       await writeSyntheticCsv({ rows: 2000, fraudRate: 0.05, seed: 11 + i }, csv);
       const child = spawn(
         process.execPath,
-        [BANK_CLI, 'start', '--server', `${agg.wsUrl}/ws/bank`, '--bank-id', id, '--data', csv, '--test-fraction', '0.3', '--state-dir', path.join(dir, `state-${id}`), '--log-level', 'warn'],
+        [
+          BANK_CLI,
+          'start',
+          '--server',
+          `${agg.wsUrl}/ws/bank`,
+          '--bank-id',
+          id,
+          '--data',
+          csv,
+          '--test-fraction',
+          '0.3',
+          '--state-dir',
+          path.join(dir, `state-${id}`),
+          '--log-level',
+          'warn',
+        ],
         { env: { ...process.env, FINSECURE_BANK_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       const proc: BankProc = { id, child, log: [] };
@@ -117,7 +147,16 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -152,21 +191,31 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
 
     // Rounds arrive over the live stream: no reload in between.
     try {
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid="round-row"][data-status="committed"]').length >= 2, null, {
-        timeout: 70_000,
-        polling: 250,
-      });
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid="round-row"][data-status="committed"]').length >= 2,
+        null,
+        {
+          timeout: 70_000,
+          polling: 250,
+        },
+      );
     } catch (err) {
       await shot('failure-waiting-for-rounds').catch(() => {});
       throw new Error(`fewer than 2 committed rounds appeared: ${(err as Error).message}\n${bankLogs()}`);
     }
 
     // Quality: one dot per round and metric on the global lines (recharts renders <circle class="recharts-dot recharts-line-dot">).
-    await expect.poll(() => page.locator('[data-testid="quality-chart"] .recharts-line-dot').count(), { timeout: 5000 }).toBeGreaterThanOrEqual(2);
-    expect(Number(await page.locator('[data-testid="quality-chart"]').getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(() => page.locator('[data-testid="quality-chart"] .recharts-line-dot').count(), { timeout: 5000 })
+      .toBeGreaterThanOrEqual(2);
+    expect(
+      Number(await page.locator('[data-testid="quality-chart"]').getAttribute('data-points')),
+    ).toBeGreaterThanOrEqual(2);
 
     // Communication: bars drawn and a positive byte total.
-    await expect.poll(() => page.locator('[data-testid="comm-chart"] .recharts-bar-rectangle').count(), { timeout: 5000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('[data-testid="comm-chart"] .recharts-bar-rectangle').count(), { timeout: 5000 })
+      .toBeGreaterThan(0);
     expect(Number(await page.locator('[data-testid="comm-total-up"]').getAttribute('data-bytes'))).toBeGreaterThan(0);
     expect(Number(await page.locator('[data-testid="comm-chart"]').getAttribute('data-bytes'))).toBeGreaterThan(0);
 
@@ -190,7 +239,10 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
 
     // Model download goes through fetch + bearer header and lands as a file.
     const model = (await (await api('/api/model', { token: ADMIN_TOKEN })).json()) as { parameters: number };
-    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('[data-testid="download-weights"]')]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 10_000 }),
+      page.click('[data-testid="download-weights"]'),
+    ]);
     expect(download.suggestedFilename()).toBe('weights.bin');
     const saved = path.join(dir, 'weights.bin');
     await download.saveAs(saved);
@@ -205,7 +257,9 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
     expect(await page.locator('[data-testid="dashboard"]').getAttribute('data-role')).toBe('viewer');
     expect(await page.locator('[data-testid="controls"]').count()).toBe(0);
     expect(await page.locator('[data-testid^="control-"]').count()).toBe(0);
-    await expect.poll(() => page.locator('[data-testid="round-row"]').count(), { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(() => page.locator('[data-testid="round-row"]').count(), { timeout: 5000 })
+      .toBeGreaterThanOrEqual(2);
     await shot('04-viewer');
 
     const res = await api('/api/training/pause', { method: 'POST', token: VIEWER_TOKEN });
@@ -226,8 +280,12 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
     // Same port and data directory: the state comes back from the store.
     agg = await startAggregator({ ...config, port: Number(port) });
     await banner.waitFor({ state: 'hidden', timeout: 30_000 });
-    await expect.poll(() => page.locator('[data-testid="live-indicator"]').getAttribute('data-state'), { timeout: 5000 }).toBe('open');
-    expect(await page.locator('[data-testid="round-row"][data-status="committed"]').count()).toBeGreaterThanOrEqual(committedBefore);
+    await expect
+      .poll(() => page.locator('[data-testid="live-indicator"]').getAttribute('data-state'), { timeout: 5000 })
+      .toBe('open');
+    expect(await page.locator('[data-testid="round-row"][data-status="committed"]').count()).toBeGreaterThanOrEqual(
+      committedBefore,
+    );
     await shot('06-reconnected');
     expect(pageErrors).toEqual([]);
   }, 60_000);

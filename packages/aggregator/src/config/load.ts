@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { AggregatorConfig, ENV_VARS, type AggregatorConfigInput } from './schema.js';
+import { DEFAULT_RULES } from '../round/rules.js';
+import { AggregatorConfig, DEFAULT_MODEL, DEFAULT_TRAINING, ENV_VARS, type AggregatorConfigInput } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -81,7 +82,9 @@ export function loadConfig(sources: {
 }): AggregatorConfig {
   const fromFile = sources.file ? configFromFile(sources.file) : {};
   const fromEnv = sources.env ? configFromEnv(sources.env) : {};
-  const merged = merge(merge(fromFile as Record<string, unknown>, fromEnv as Record<string, unknown>), (sources.flags ?? {}) as Record<string, unknown>);
+  // Nested groups start from their defaults so that any source may set a single field.
+  const defaults = { model: DEFAULT_MODEL, training: DEFAULT_TRAINING, rules: DEFAULT_RULES };
+  const merged = [fromFile, fromEnv, sources.flags ?? {}].reduce<Record<string, unknown>>((acc, src) => merge(acc, src as Record<string, unknown>), defaults);
   const result = AggregatorConfig.safeParse(merged);
   if (!result.success) {
     throw new ConfigError(`invalid aggregator configuration:\n${describeIssues(result.error)}`);

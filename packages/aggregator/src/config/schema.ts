@@ -13,6 +13,8 @@ export const ModelSpecSchema = z.object({
   dropout: z.number().min(0).lt(1),
 });
 
+export const DEFAULT_MODEL = { inputSize: 30, hidden: [64, 32], dropout: 0.2 };
+
 export const DEFAULT_TRAINING: TrainingConfig = {
   epochs: 2,
   batchSize: 256,
@@ -41,7 +43,7 @@ export const AggregatorConfig = z.object({
   heartbeatTimeoutMs: z.number().int().min(300).max(3_600_000).default(20_000),
   /** Milliseconds a new connection has to send its hello. */
   helloTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-  model: ModelSpecSchema.default({ inputSize: 30, hidden: [64, 32], dropout: 0.2 }),
+  model: ModelSpecSchema.default(DEFAULT_MODEL),
   training: TrainingConfig.default(DEFAULT_TRAINING),
   rules: RoundRules.default(DEFAULT_RULES),
   /** Start training as soon as enough banks are connected. */

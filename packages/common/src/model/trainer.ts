@@ -227,6 +227,12 @@ export class MlpTrainer {
       }
       lastLoss = lossSum / batches;
       if (!Number.isFinite(lastLoss)) throw new Error(`training diverged: loss is ${lastLoss} in epoch ${epoch + 1}`);
+      // XNNPACK's fused ReLU clamps NaN to 0, so NaN weights (e.g. from a NaN feature) can
+      // leave the loss finite: check the weights themselves (4,097 floats, microseconds).
+      const bad = firstNonFiniteIndex(this.params);
+      if (bad >= 0) {
+        throw new Error(`training diverged: weight ${bad} is ${this.params[bad]} after epoch ${epoch + 1} (non-finite features?)`);
+      }
       await opts.onEpoch?.(epoch + 1, lastLoss);
     }
     return { loss: lastLoss, samples: n * opts.epochs, ms: performance.now() - start };
@@ -381,6 +387,11 @@ export class MlpTrainer {
     this.adam = null;
     this.disposed = true;
   }
+}
+
+function firstNonFiniteIndex(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
+  return -1;
 }
 
 /**

@@ -14,9 +14,11 @@ export function ConnectionBanner({ live, error, now }: { live: LiveStatus; error
       <div>
         <strong>Disconnected from the aggregator, reconnecting…</strong>{' '}
         <span>
-          {live.everOpen ? `Live updates stopped ${formatAgo(live.lostAt, now)}.` : 'The live event stream could not be opened.'}{' '}
-          {linkDown && retryIn !== null ? `Next attempt in ${retryIn} s (attempt ${live.attempt}).` : 'Retrying.'} The figures below may be
-          out of date; the page catches up by itself once the aggregator is back.
+          {live.everOpen
+            ? `Live updates stopped ${formatAgo(live.lostAt, now)}.`
+            : 'The live event stream could not be opened.'}{' '}
+          {linkDown && retryIn !== null ? `Next attempt in ${retryIn} s (attempt ${live.attempt}).` : 'Retrying.'} The
+          figures below may be out of date; the page catches up by itself once the aggregator is back.
         </span>
       </div>
     </div>

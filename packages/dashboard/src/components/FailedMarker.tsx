@@ -40,7 +40,9 @@ export function FailedRoundsList({ rounds }: { rounds: RoundRecord[] }) {
           <strong>Round {r.id} failed:</strong> {r.failureReason ?? 'no reason recorded'}
         </li>
       ))}
-      {failed.length > shown.length && <li className="muted small">…and {failed.length - shown.length} earlier failed rounds (see the round list).</li>}
+      {failed.length > shown.length && (
+        <li className="muted small">…and {failed.length - shown.length} earlier failed rounds (see the round list).</li>
+      )}
     </ul>
   );
 }

@@ -12,7 +12,17 @@ const SECTIONS: [string, string][] = [
   ['model', 'Model'],
 ];
 
-export function Header({ role, live, health, onLogout }: { role: Role; live: LiveStatus; health: HealthView | null; onLogout: () => void }) {
+export function Header({
+  role,
+  live,
+  health,
+  onLogout,
+}: {
+  role: Role;
+  live: LiveStatus;
+  health: HealthView | null;
+  onLogout: () => void;
+}) {
   const liveLabel = live.state === 'open' ? 'Live' : live.state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
   return (
     <header className="topbar">
@@ -31,7 +41,12 @@ export function Header({ role, live, health, onLogout }: { role: Role; live: Liv
           ))}
         </nav>
         <div className="topbar-right">
-          <span className={`live live-${live.state}`} data-testid="live-indicator" data-state={live.state} title={health ? `aggregator ${health.version}` : undefined}>
+          <span
+            className={`live live-${live.state}`}
+            data-testid="live-indicator"
+            data-state={live.state}
+            title={health ? `aggregator ${health.version}` : undefined}
+          >
             <span className="live-dot" aria-hidden />
             {liveLabel}
           </span>

@@ -2,7 +2,13 @@ import { useState, type FormEvent } from 'react';
 import { ApiError, getJson } from '../lib/api';
 import type { Role } from '../lib/types';
 
-export function LoginForm({ onLogin, notice }: { onLogin: (s: { token: string; role: Role }) => void; notice: string | null }) {
+export function LoginForm({
+  onLogin,
+  notice,
+}: {
+  onLogin: (s: { token: string; role: Role }) => void;
+  notice: string | null;
+}) {
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -21,7 +27,8 @@ export function LoginForm({ onLogin, notice }: { onLogin: (s: { token: string; r
       onLogin({ token: t, role });
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) setError('This token is not recognised by the aggregator.');
-      else if (err instanceof ApiError && err.unreachable) setError('The aggregator cannot be reached. Check that it is running, then try again.');
+      else if (err instanceof ApiError && err.unreachable)
+        setError('The aggregator cannot be reached. Check that it is running, then try again.');
       else setError(`Login failed: ${(err as Error).message}`);
     } finally {
       setBusy(false);
@@ -54,7 +61,10 @@ export function LoginForm({ onLogin, notice }: { onLogin: (s: { token: string; r
           onChange={(e) => setToken(e.target.value)}
           autoFocus
         />
-        <p className="hint">Admins can start, pause and stop training; viewers can only watch. The token is kept for this browser tab only.</p>
+        <p className="hint">
+          Admins can start, pause and stop training; viewers can only watch. The token is kept for this browser tab
+          only.
+        </p>
         {error && (
           <p className="callout callout-error" role="alert" data-testid="login-error">
             {error}

@@ -18,7 +18,12 @@ export function Panel({
   children: ReactNode;
 }) {
   return (
-    <section id={id} className={`panel ${className ?? ''}`} data-testid={testId} aria-labelledby={id ? `${id}-title` : undefined}>
+    <section
+      id={id}
+      className={`panel ${className ?? ''}`}
+      data-testid={testId}
+      aria-labelledby={id ? `${id}-title` : undefined}
+    >
       <header className="panel-head">
         <div>
           <h2 id={id ? `${id}-title` : undefined}>{title}</h2>

@@ -39,7 +39,13 @@ export function backoffDelay(attempt: number): number {
 }
 
 export function useLiveEvents(token: string, handlers: LiveHandlers): LiveStatus {
-  const [status, setStatus] = useState<LiveStatus>({ state: 'connecting', attempt: 0, retryAt: null, lostAt: null, everOpen: false });
+  const [status, setStatus] = useState<LiveStatus>({
+    state: 'connecting',
+    attempt: 0,
+    retryAt: null,
+    lostAt: null,
+    everOpen: false,
+  });
   const handlersRef = useRef(handlers);
   handlersRef.current = handlers;
 

@@ -23,7 +23,11 @@ export function bytesOf(r: RoundRecord): { up: number; down: number } {
 }
 
 /** parameters × 4 / updateBytes: how much smaller than raw float32 the update was. */
-export function compressionRatio(r: RoundRecord, stats: BankRoundStats | undefined, fallbackParameters?: number | null): number | null {
+export function compressionRatio(
+  r: RoundRecord,
+  stats: BankRoundStats | undefined,
+  fallbackParameters?: number | null,
+): number | null {
   const parameters = r.parameters ?? fallbackParameters;
   if (!stats?.updateBytes || !parameters) return null;
   return (parameters * 4) / stats.updateBytes;

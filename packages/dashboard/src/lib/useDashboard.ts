@@ -32,7 +32,8 @@ export interface DashboardData {
   privacy: PrivacyView | null;
   model: ModelInfo | null;
   audit: AuditEntryView[];
-  auditVerify: AuditVerifyView | null;
+  /** Result of the latest hash-chain check, with when it was made. */
+  auditVerify: (AuditVerifyView & { checkedAt: number }) | null;
 }
 
 export interface Dashboard {
@@ -91,7 +92,7 @@ export function useDashboard(token: string, onUnauthorized: (reason: string) => 
   }, []);
 
   const loadAudit = useCallback(async (): Promise<Pick<DashboardData, 'audit' | 'auditVerify'>> => {
-    const auditVerify = await getJson<AuditVerifyView>('/api/audit/verify', token);
+    const auditVerify = { ...(await getJson<AuditVerifyView>('/api/audit/verify', token)), checkedAt: Date.now() };
     const after = Math.max(0, auditVerify.entries - AUDIT_TAIL);
     const audit = await getJson<AuditEntryView[]>(`/api/audit?after=${after}&limit=${AUDIT_TAIL}`, token);
     return { audit, auditVerify };
@@ -144,7 +145,7 @@ export function useDashboard(token: string, onUnauthorized: (reason: string) => 
       model: model.status === 'fulfilled' ? model.value : prev.model,
       settings: settings.status === 'fulfilled' ? settings.value : prev.settings,
       health: health.status === 'fulfilled' ? health.value : prev.health,
-      auditVerify: audit.status === 'fulfilled' ? audit.value : prev.auditVerify,
+      auditVerify: audit.status === 'fulfilled' ? { ...audit.value, checkedAt: Date.now() } : prev.auditVerify,
     }));
   }, [token]);
 
@@ -200,6 +201,21 @@ export function useDashboard(token: string, onUnauthorized: (reason: string) => 
   useEffect(() => {
     void refresh();
   }, [refresh]);
+
+  // The status stream announces a new global model before the round-end refresh runs.
+  const statusVersion = data.status?.modelVersion;
+  const modelVersion = data.model?.version;
+  useEffect(() => {
+    if (statusVersion === undefined || modelVersion === undefined || statusVersion === modelVersion) return;
+    let cancelled = false;
+    getJson<ModelInfo>('/api/model', token).then(
+      (model) => !cancelled && setData((prev) => ({ ...prev, model })),
+      () => {},
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [statusVersion, modelVersion, token]);
 
   // While the first load has not succeeded (aggregator down), keep trying.
   useEffect(() => {

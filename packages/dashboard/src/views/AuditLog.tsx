@@ -1,7 +1,7 @@
 /** The audit log (newest first) with the result of the hash-chain check. */
 import { useState } from 'react';
 import { Panel } from '../components/Panel';
-import { formatDateTime, shortHash } from '../lib/format';
+import { formatDateTime, formatTime, shortHash } from '../lib/format';
 import type { AuditEntryView, AuditVerifyView } from '../lib/types';
 
 function summary(details: Record<string, unknown>): string {
@@ -9,7 +9,15 @@ function summary(details: Record<string, unknown>): string {
   return s.length > 140 ? `${s.slice(0, 139)}…` : s;
 }
 
-export function AuditLog({ entries, verify, onVerify }: { entries: AuditEntryView[]; verify: AuditVerifyView | null; onVerify: () => Promise<void> }) {
+export function AuditLog({
+  entries,
+  verify,
+  onVerify,
+}: {
+  entries: AuditEntryView[];
+  verify: (AuditVerifyView & { checkedAt: number }) | null;
+  onVerify: () => Promise<void>;
+}) {
   const [busy, setBusy] = useState(false);
   const newest = entries.slice().reverse();
   return (
@@ -34,16 +42,21 @@ export function AuditLog({ entries, verify, onVerify }: { entries: AuditEntryVie
       }
     >
       {verify && (
-        <p className={`callout ${verify.ok ? 'callout-ok' : 'callout-error'}`} data-testid="audit-verify" data-ok={String(verify.ok)}>
+        <p
+          className={`callout ${verify.ok ? 'callout-ok' : 'callout-error'}`}
+          data-testid="audit-verify"
+          data-ok={String(verify.ok)}
+        >
           {verify.ok ? (
             <>
-              <strong>Hash chain intact:</strong> all {verify.entries} entries verified.
+              <strong>Hash chain intact:</strong> all {verify.entries} entries verified at{' '}
+              {formatTime(verify.checkedAt)}.
             </>
           ) : (
             <>
               <strong>Hash chain broken</strong>
-              {verify.brokenAt !== undefined && <> at entry {verify.brokenAt}</>}: {verify.reason ?? 'unknown reason'}. The log may have been
-              tampered with.
+              {verify.brokenAt !== undefined && <> at entry {verify.brokenAt}</>}: {verify.reason ?? 'unknown reason'}.
+              The log may have been tampered with.
             </>
           )}
         </p>

@@ -2,25 +2,49 @@
 import { Badge } from '../components/Badge';
 import { EmptyState, Panel } from '../components/Panel';
 import { formatAgo, formatBytes, formatDateTime, formatNumber } from '../lib/format';
-import type { BankView } from '../lib/types';
+import type { BankView, RoundRecord } from '../lib/types';
 
 function StatusCell({ bank }: { bank: BankView }) {
   if (bank.revoked) return <Badge tone="error">revoked</Badge>;
   return bank.connected ? <Badge tone="ok">connected</Badge> : <Badge tone="muted">offline</Badge>;
 }
 
-export function BanksTable({ banks, now, minBanks }: { banks: BankView[]; now: number; minBanks: number }) {
+/** The bank's latest accepted update size from the round history (the live figure is lost when the aggregator restarts). */
+function lastUpdateFromRounds(rounds: RoundRecord[], bankId: string): number | null {
+  for (let i = rounds.length - 1; i >= 0; i--) {
+    const b = rounds[i]!.banks[bankId];
+    if (b?.updateBytes && !b.rejected) return b.updateBytes;
+  }
+  return null;
+}
+
+export function BanksTable({
+  banks,
+  rounds,
+  now,
+  minBanks,
+}: {
+  banks: BankView[];
+  rounds: RoundRecord[];
+  now: number;
+  minBanks: number;
+}) {
   const connected = banks.filter((b) => b.connected).length;
   return (
     <Panel
       id="banks"
       title="Banks"
       testId="banks"
-      subtitle={banks.length ? `${connected} of ${banks.length} registered banks connected${minBanks ? `; rounds need ${minBanks}` : ''}.` : undefined}
+      subtitle={
+        banks.length
+          ? `${connected} of ${banks.length} registered banks connected${minBanks ? `; rounds need ${minBanks}` : ''}.`
+          : undefined
+      }
     >
       {banks.length === 0 ? (
         <EmptyState title="No banks registered yet" testId="banks-empty">
-          An admin registers each bank with POST /api/banks; the bank then runs the FinSecure client with the token it was given.
+          An admin registers each bank with POST /api/banks; the bank then runs the FinSecure client with the token it
+          was given.
         </EmptyState>
       ) : (
         <div className="table-wrap">
@@ -53,8 +77,10 @@ export function BanksTable({ banks, now, minBanks }: { banks: BankView[]; now: n
                     {formatNumber(b.numExamples)} <span className="muted">/ {formatNumber(b.numTestExamples)}</span>
                   </td>
                   <td className="num">{b.roundsParticipated}</td>
-                  <td className="num">{formatBytes(b.lastUpdateBytes)}</td>
-                  <td className="num">{b.epsilon !== null && b.epsilon !== undefined && b.epsilon > 0 ? b.epsilon.toFixed(2) : '—'}</td>
+                  <td className="num">{formatBytes(b.lastUpdateBytes ?? lastUpdateFromRounds(rounds, b.id))}</td>
+                  <td className="num">
+                    {b.epsilon !== null && b.epsilon !== undefined && b.epsilon > 0 ? b.epsilon.toFixed(2) : '—'}
+                  </td>
                   <td>
                     {b.rejections.length === 0 ? (
                       <span className="muted">none</span>

@@ -7,7 +7,15 @@ import { useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { EmptyState, Panel } from '../components/Panel';
 import { formatBytes } from '../lib/format';
-import { bankColor, banksInRounds, bytesOf, compressionRatio, encodingOf, isFinished, meanCompression } from '../lib/rounds';
+import {
+  bankColor,
+  banksInRounds,
+  bytesOf,
+  compressionRatio,
+  encodingOf,
+  isFinished,
+  meanCompression,
+} from '../lib/rounds';
 import type { RoundRecord } from '../lib/types';
 
 type Mode = 'total' | 'bank';
@@ -56,7 +64,10 @@ export function CommunicationView({ rounds, parameters }: { rounds: RoundRecord[
 
   const totalUp = rows.reduce((n, r) => n + r.bytesUp, 0);
   const totalDown = rows.reduce((n, r) => n + r.bytesDown, 0);
-  const last = finished[finished.length - 1];
+  // The latest round that carried updates (a failed round may have none).
+  const last =
+    [...finished].reverse().find((r) => Object.values(r.banks).some((b) => b.updateBytes)) ??
+    finished[finished.length - 1];
   const encoding = last ? encodingOf(last) : 'float32';
   const ratio = last && encoding !== 'float32' ? meanCompression(last, parameters) : null;
 
@@ -72,7 +83,12 @@ export function CommunicationView({ rounds, parameters }: { rounds: RoundRecord[
             <button type="button" className={mode === 'total' ? 'on' : ''} onClick={() => setMode('total')}>
               Total
             </button>
-            <button type="button" className={mode === 'bank' ? 'on' : ''} onClick={() => setMode('bank')} data-testid="comm-mode-bank">
+            <button
+              type="button"
+              className={mode === 'bank' ? 'on' : ''}
+              onClick={() => setMode('bank')}
+              data-testid="comm-mode-bank"
+            >
               Upload per bank
             </button>
           </div>
@@ -102,13 +118,17 @@ export function CommunicationView({ rounds, parameters }: { rounds: RoundRecord[
               <span className="stat-label">Update encoding</span>
               <span className="stat-value">{encoding}</span>
               <span className="stat-note" data-testid="comm-compression">
-                {ratio !== null ? `${ratio.toFixed(1)}× smaller than float32` : encoding === 'float32' ? 'uncompressed' : 'ratio unknown'}
+                {ratio !== null
+                  ? `${ratio.toFixed(1)}× smaller than float32`
+                  : encoding === 'float32'
+                    ? 'uncompressed'
+                    : 'ratio unknown'}
               </span>
             </div>
           </div>
           <div className="chart" data-testid="comm-chart" data-points={rows.length} data-bytes={totalUp + totalDown}>
             <ResponsiveContainer width="100%" height={240}>
-              <BarChart data={rows} margin={{ top: 8, right: 16, bottom: 4, left: 8 }}>
+              <BarChart data={rows} maxBarSize={56} margin={{ top: 8, right: 16, bottom: 4, left: 8 }}>
                 <CartesianGrid stroke="#e5e7eb" vertical={false} />
                 <XAxis dataKey="round" tickLine={false} />
                 <YAxis tickFormatter={(v: number) => formatBytes(v)} width={64} tickLine={false} />
@@ -121,7 +141,14 @@ export function CommunicationView({ rounds, parameters }: { rounds: RoundRecord[
                   </>
                 ) : (
                   bankIds.map((id) => (
-                    <Bar key={id} stackId="up" dataKey={(row: (typeof rows)[number]) => row.perBank[id] ?? 0} name={id} fill={bankColor(bankIds, id)} isAnimationActive={false} />
+                    <Bar
+                      key={id}
+                      stackId="up"
+                      dataKey={(row: (typeof rows)[number]) => row.perBank[id] ?? 0}
+                      name={id}
+                      fill={bankColor(bankIds, id)}
+                      isAnimationActive={false}
+                    />
                   ))
                 )}
               </BarChart>

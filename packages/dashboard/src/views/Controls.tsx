@@ -11,7 +11,15 @@ const ENABLED: Record<Action, TrainingState[]> = {
   stop: ['running', 'paused'],
 };
 
-export function Controls({ token, state, onChanged }: { token: string; state: TrainingState; onChanged: () => Promise<void> }) {
+export function Controls({
+  token,
+  state,
+  onChanged,
+}: {
+  token: string;
+  state: TrainingState;
+  onChanged: () => Promise<void>;
+}) {
   const [busy, setBusy] = useState<Action | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -23,7 +31,11 @@ export function Controls({ token, state, onChanged }: { token: string; state: Tr
       await postJson(`/api/training/${action}`, token);
       await onChanged();
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 403 ? 'Only admins can control training.' : `Could not ${action}: ${(err as Error).message}`);
+      setError(
+        err instanceof ApiError && err.status === 403
+          ? 'Only admins can control training.'
+          : `Could not ${action}: ${(err as Error).message}`,
+      );
     } finally {
       setBusy(null);
     }
@@ -40,7 +52,15 @@ export function Controls({ token, state, onChanged }: { token: string; state: Tr
           disabled={busy !== null || !ENABLED[a].includes(state)}
           onClick={() => void run(a)}
         >
-          {busy === a ? '…' : a === 'start' ? (state === 'paused' ? 'Resume' : 'Start') : a === 'pause' ? 'Pause' : 'Stop'}
+          {busy === a
+            ? '…'
+            : a === 'start'
+              ? state === 'paused'
+                ? 'Resume'
+                : 'Start'
+              : a === 'pause'
+                ? 'Pause'
+                : 'Stop'}
         </button>
       ))}
       {error && (

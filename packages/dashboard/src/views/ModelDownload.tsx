@@ -22,7 +22,12 @@ export function ModelDownload({ token, model }: { token: string; model: ModelInf
   };
 
   return (
-    <Panel id="model" title="Global model" testId="model-download" subtitle="The current global model in TF.js layers format. Banks score transactions with it locally.">
+    <Panel
+      id="model"
+      title="Global model"
+      testId="model-download"
+      subtitle="The current global model in TF.js layers format. Banks score transactions with it locally."
+    >
       {!model ? (
         <p className="muted">Model information is not available.</p>
       ) : (
@@ -45,10 +50,22 @@ export function ModelDownload({ token, model }: { token: string; model: ModelInf
             </div>
           </dl>
           <div className="row-buttons">
-            <button type="button" className="btn btn-primary" data-testid="download-model-json" disabled={busy !== null} onClick={() => void get('model.json')}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              data-testid="download-model-json"
+              disabled={busy !== null}
+              onClick={() => void get('model.json')}
+            >
               {busy === 'model.json' ? 'Downloading…' : 'Download model.json'}
             </button>
-            <button type="button" className="btn" data-testid="download-weights" disabled={busy !== null} onClick={() => void get('weights.bin')}>
+            <button
+              type="button"
+              className="btn"
+              data-testid="download-weights"
+              disabled={busy !== null}
+              onClick={() => void get('weights.bin')}
+            >
               {busy === 'weights.bin' ? 'Downloading…' : 'Download weights.bin'}
             </button>
           </div>

@@ -21,12 +21,21 @@ function explain(status: StatusView, minBanks: number, totalRounds: number): str
       return `All ${totalRounds || status.roundsCompleted} planned rounds are done. The global model is final until training is started again.`;
     case 'running':
       if (status.currentRound) return 'A round is in progress.';
-      if (status.connectedBanks < minBanks) return `Waiting for banks: a round needs ${minBanks} connected, ${status.connectedBanks} connected now.`;
+      if (status.connectedBanks < minBanks)
+        return `Waiting for banks: a round needs ${minBanks} connected, ${status.connectedBanks} connected now.`;
       return 'Between rounds: the next one starts shortly.';
   }
 }
 
-export function Overview({ data, session, onChanged }: { data: DashboardData; session: Session; onChanged: () => Promise<void> }) {
+export function Overview({
+  data,
+  session,
+  onChanged,
+}: {
+  data: DashboardData;
+  session: Session;
+  onChanged: () => Promise<void>;
+}) {
   const { status, settings, banks } = data;
   if (!status) return null;
   const minBanks = Number(settings?.rules.minBanks ?? 0);
@@ -40,7 +49,13 @@ export function Overview({ data, session, onChanged }: { data: DashboardData; se
       title="Overview"
       testId="overview"
       subtitle={explain(status, minBanks, totalRounds)}
-      actions={session.role === 'admin' ? <Controls token={session.token} state={status.state} onChanged={onChanged} /> : <span className="muted small">Read-only view</span>}
+      actions={
+        session.role === 'admin' ? (
+          <Controls token={session.token} state={status.state} onChanged={onChanged} />
+        ) : (
+          <span className="muted small">Read-only view</span>
+        )
+      }
     >
       <div className="stats">
         <div className="stat">
@@ -72,7 +87,9 @@ export function Overview({ data, session, onChanged }: { data: DashboardData; se
             {status.roundsCompleted}
             {totalRounds > 0 && <span className="muted"> / {totalRounds}</span>}
           </span>
-          <span className={status.roundsFailed ? 'stat-note text-error' : 'stat-note'}>{status.roundsFailed} failed</span>
+          <span className={status.roundsFailed ? 'stat-note text-error' : 'stat-note'}>
+            {status.roundsFailed} failed
+          </span>
         </div>
         <div className="stat">
           <span className="stat-label">Global model</span>

@@ -11,7 +11,8 @@ export function PrivacyBudget({ privacy, banks }: { privacy: PrivacyView | null;
       <h3>Privacy spent (ε)</h3>
       {entries.length === 0 ? (
         <EmptyState title="No differential privacy spent yet" testId="privacy-empty">
-          ε is tracked per bank once banks train with differential privacy (clipping and noise). {banks.length > 0 && 'None of the rounds so far used it.'}
+          ε is tracked per bank once banks train with differential privacy (clipping and noise).{' '}
+          {banks.length > 0 && 'None of the rounds so far used it.'}
         </EmptyState>
       ) : (
         <>
@@ -25,7 +26,10 @@ export function PrivacyBudget({ privacy, banks }: { privacy: PrivacyView | null;
                 <li key={bank} data-testid="privacy-row">
                   <span className="eps-bank">{bank}</span>
                   <span className="meter" aria-hidden>
-                    <span className={`meter-fill ${over ? 'meter-over' : ''}`} style={{ width: `${Math.min(100, (eps / max) * 100)}%` }} />
+                    <span
+                      className={`meter-fill ${over ? 'meter-over' : ''}`}
+                      style={{ width: `${Math.min(100, (eps / max) * 100)}%` }}
+                    />
                   </span>
                   <span className={`eps-value ${over ? 'text-error' : ''}`}>{eps.toFixed(2)}</span>
                 </li>

@@ -4,7 +4,17 @@
  * toggled, a loss chart, and failed rounds marked with their reason.
  */
 import { useMemo, useState } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ReferenceLine,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 import { BankToggles, toggleIn } from '../components/BankToggles';
 import { FailedRoundsList, failedMarkerLabel } from '../components/FailedMarker';
 import { EmptyState, Panel } from '../components/Panel';
@@ -36,7 +46,17 @@ interface Row {
 
 function toRow(r: RoundRecord): Row {
   const m = r.status === 'committed' ? (r.metrics ?? {}) : {};
-  return { round: r.id, failed: r.status === 'failed', precision: m.precision, recall: m.recall, f1: m.f1, auprc: m.auprc, loss: m.loss, trainLoss: m.trainLoss, banks: r.banks };
+  return {
+    round: r.id,
+    failed: r.status === 'failed',
+    precision: m.precision,
+    recall: m.recall,
+    f1: m.f1,
+    auprc: m.auprc,
+    loss: m.loss,
+    trainLoss: m.trainLoss,
+    banks: r.banks,
+  };
 }
 
 export function QualityView({ rounds }: { rounds: RoundRecord[] }) {
@@ -70,15 +90,44 @@ export function QualityView({ rounds }: { rounds: RoundRecord[] }) {
             <ResponsiveContainer width="100%" height={280}>
               <LineChart data={rows} margin={{ top: 22, right: 16, bottom: 4, left: 0 }}>
                 <CartesianGrid stroke="#e5e7eb" vertical={false} />
-                <XAxis dataKey="round" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} padding={{ left: 14, right: 14 }} tickLine={false} label={{ value: 'round', position: 'insideBottomRight', offset: -2, fontSize: 11 }} />
-                <YAxis domain={[0, 1]} tickFormatter={(v: number) => `${Math.round(v * 100)}%`} width={44} tickLine={false} />
+                <XAxis
+                  dataKey="round"
+                  type="number"
+                  domain={['dataMin', 'dataMax']}
+                  allowDecimals={false}
+                  padding={{ left: 14, right: 14 }}
+                  tickLine={false}
+                  label={{ value: 'round', position: 'insideBottomRight', offset: -2, fontSize: 11 }}
+                />
+                <YAxis
+                  domain={[0, 1]}
+                  tickFormatter={(v: number) => `${Math.round(v * 100)}%`}
+                  width={44}
+                  tickLine={false}
+                />
                 <Tooltip formatter={(v) => formatPct(Number(v))} labelFormatter={(l) => `Round ${l}`} />
                 <Legend verticalAlign="top" height={24} itemSorter={null} iconType="plainline" />
                 {failed.map((r) => (
-                  <ReferenceLine key={`f${r.id}`} x={r.id} stroke="#dc2626" strokeDasharray="4 3" label={failedMarkerLabel(r.id, r.failureReason ?? 'no reason recorded')} />
+                  <ReferenceLine
+                    key={`f${r.id}`}
+                    x={r.id}
+                    stroke="#dc2626"
+                    strokeDasharray="4 3"
+                    label={failedMarkerLabel(r.id, r.failureReason ?? 'no reason recorded')}
+                  />
                 ))}
                 {GLOBAL_METRICS.map((m) => (
-                  <Line key={m.key} type="monotone" dataKey={m.key} name={m.label} stroke={m.color} strokeWidth={2} dot={{ r: 3 }} connectNulls isAnimationActive={false} />
+                  <Line
+                    key={m.key}
+                    type="monotone"
+                    dataKey={m.key}
+                    name={m.label}
+                    stroke={m.color}
+                    strokeWidth={2}
+                    dot={{ r: 3 }}
+                    connectNulls
+                    isAnimationActive={false}
+                  />
                 ))}
                 {bankIds
                   .filter((id) => shown.has(id))
@@ -100,7 +149,12 @@ export function QualityView({ rounds }: { rounds: RoundRecord[] }) {
             </ResponsiveContainer>
           </div>
           <div className="chart-tools">
-            <BankToggles ids={bankIds} active={shown} onToggle={(id) => setShown((s) => toggleIn(s, id))} testId="quality-bank-toggles" />
+            <BankToggles
+              ids={bankIds}
+              active={shown}
+              onToggle={(id) => setShown((s) => toggleIn(s, id))}
+              testId="quality-bank-toggles"
+            />
             {shown.size > 0 && (
               <label className="small">
                 bank metric{' '}
@@ -119,15 +173,40 @@ export function QualityView({ rounds }: { rounds: RoundRecord[] }) {
             <ResponsiveContainer width="100%" height={180}>
               <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
                 <CartesianGrid stroke="#e5e7eb" vertical={false} />
-                <XAxis dataKey="round" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} padding={{ left: 14, right: 14 }} tickLine={false} />
+                <XAxis
+                  dataKey="round"
+                  type="number"
+                  domain={['dataMin', 'dataMax']}
+                  allowDecimals={false}
+                  padding={{ left: 14, right: 14 }}
+                  tickLine={false}
+                />
                 <YAxis width={44} tickLine={false} tickFormatter={(v: number) => formatDecimal(v, 2)} />
                 <Tooltip formatter={(v) => formatDecimal(Number(v), 4)} labelFormatter={(l) => `Round ${l}`} />
                 <Legend verticalAlign="top" height={24} itemSorter={null} iconType="plainline" />
                 {failed.map((r) => (
                   <ReferenceLine key={`f${r.id}`} x={r.id} stroke="#dc2626" strokeDasharray="4 3" />
                 ))}
-                <Line type="monotone" dataKey="loss" name="Evaluation loss (global)" stroke="#0f766e" strokeWidth={2} dot={{ r: 3 }} connectNulls isAnimationActive={false} />
-                <Line type="monotone" dataKey="trainLoss" name="Training loss (mean of banks)" stroke="#94a3b8" strokeWidth={2} dot={{ r: 2 }} connectNulls isAnimationActive={false} />
+                <Line
+                  type="monotone"
+                  dataKey="loss"
+                  name="Evaluation loss (global)"
+                  stroke="#0f766e"
+                  strokeWidth={2}
+                  dot={{ r: 3 }}
+                  connectNulls
+                  isAnimationActive={false}
+                />
+                <Line
+                  type="monotone"
+                  dataKey="trainLoss"
+                  name="Training loss (mean of banks)"
+                  stroke="#94a3b8"
+                  strokeWidth={2}
+                  dot={{ r: 2 }}
+                  connectNulls
+                  isAnimationActive={false}
+                />
                 {bankIds
                   .filter((id) => shown.has(id))
                   .map((id) => (

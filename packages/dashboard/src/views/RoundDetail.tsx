@@ -32,7 +32,11 @@ export function RoundDetail({
     let cancelled = false;
     getJson<RoundRecord>(`/api/rounds/${roundId}`, token).then(
       (r) => !cancelled && setFetched(r),
-      (err: unknown) => !cancelled && setError(err instanceof ApiError && err.status === 404 ? `Round ${roundId} does not exist.` : (err as Error).message),
+      (err: unknown) =>
+        !cancelled &&
+        setError(
+          err instanceof ApiError && err.status === 404 ? `Round ${roundId} does not exist.` : (err as Error).message,
+        ),
     );
     return () => {
       cancelled = true;
@@ -44,7 +48,9 @@ export function RoundDetail({
   if (roundId === null) {
     return (
       <Panel title="Round detail" testId="round-detail-empty" className="detail">
-        <EmptyState title="No round selected">Click a round in the list to see who took part, with what weight, and how it went.</EmptyState>
+        <EmptyState title="No round selected">
+          Click a round in the list to see who took part, with what weight, and how it went.
+        </EmptyState>
       </Panel>
     );
   }
@@ -67,7 +73,9 @@ export function RoundDetail({
       subtitle={
         <>
           <RoundStatusBadge status={round.status} /> started {formatDateTime(round.startedAt)}
-          {round.modelVersion !== null ? ` · produced model v${round.modelVersion}` : ` · from model v${round.baseModelVersion}`}
+          {round.modelVersion !== null
+            ? ` · produced model v${round.modelVersion}`
+            : ` · from model v${round.baseModelVersion}`}
         </>
       }
       actions={
@@ -78,7 +86,8 @@ export function RoundDetail({
     >
       {round.status === 'failed' && (
         <p className="callout callout-error" data-testid="round-failure">
-          <strong>This round failed:</strong> {round.failureReason ?? 'no reason recorded'}. The global model was not changed.
+          <strong>This round failed:</strong> {round.failureReason ?? 'no reason recorded'}. The global model was not
+          changed.
         </p>
       )}
       <dl className="kv kv-inline">

@@ -27,7 +27,12 @@ export function RoundsList({
 }) {
   const list = rounds.slice(-SHOWN).reverse();
   return (
-    <Panel id="rounds" title="Rounds" testId="rounds" subtitle={rounds.length ? 'Newest first. Select a round for its participants and weights.' : undefined}>
+    <Panel
+      id="rounds"
+      title="Rounds"
+      testId="rounds"
+      subtitle={rounds.length ? 'Newest first. Select a round for its participants and weights.' : undefined}
+    >
       {list.length === 0 ? (
         <EmptyState title="No rounds yet" testId="rounds-empty">
           {emptyReason(status)}
@@ -65,7 +70,11 @@ export function RoundsList({
                     <td className="mono">{r.id}</td>
                     <td>
                       <RoundStatusBadge status={r.status} />
-                      {r.failureReason && <div className="cell-sub text-error">{r.failureReason}</div>}
+                      {r.failureReason && (
+                        <div className="cell-sub text-error reason" title={r.failureReason}>
+                          {r.failureReason}
+                        </div>
+                      )}
                     </td>
                     <td>{formatTime(r.startedAt)}</td>
                     <td className="num">
@@ -74,7 +83,9 @@ export function RoundsList({
                     <td className="num">{formatPct(r.metrics?.f1)}</td>
                     <td className="num">{formatPct(r.metrics?.auprc)}</td>
                     <td className="num">{formatBytes(up + down)}</td>
-                    <td className="num">{r.endedAt ? formatMs(r.endedAt - r.startedAt) : <span className="muted">running</span>}</td>
+                    <td className="num">
+                      {r.endedAt ? formatMs(r.endedAt - r.startedAt) : <span className="muted">running</span>}
+                    </td>
                   </tr>
                 );
               })}

@@ -38,13 +38,19 @@ export function TimingView({ rounds }: { rounds: RoundRecord[] }) {
       ) : (
         <div className="chart" data-testid="timing-chart" data-points={rows.length}>
           <ResponsiveContainer width="100%" height={220}>
-            <BarChart data={rows} margin={{ top: 8, right: 16, bottom: 4, left: 8 }}>
+            <BarChart data={rows} maxBarSize={56} margin={{ top: 8, right: 16, bottom: 4, left: 8 }}>
               <CartesianGrid stroke="#e5e7eb" vertical={false} />
               <XAxis dataKey="round" tickLine={false} />
               <YAxis tickFormatter={(v: number) => formatMs(v)} width={64} tickLine={false} />
               <Tooltip formatter={(v) => formatMs(Number(v))} labelFormatter={(l) => `Round ${l}`} />
               <Legend verticalAlign="top" height={24} itemSorter={null} />
-              <Bar dataKey="trainingMs" stackId="t" name="Training (waiting for bank updates)" fill="#6366f1" isAnimationActive={false} />
+              <Bar
+                dataKey="trainingMs"
+                stackId="t"
+                name="Training (waiting for bank updates)"
+                fill="#6366f1"
+                isAnimationActive={false}
+              />
               <Bar dataKey="aggregationMs" stackId="t" name="Aggregation" fill="#f59e0b" isAnimationActive={false} />
               <Bar dataKey="evaluationMs" stackId="t" name="Evaluation" fill="#10b981" isAnimationActive={false} />
             </BarChart>

@@ -1,0 +1,103 @@
+/** The admin REST API over real HTTP: roles, validation, banks, config, metrics, docs, model download. */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningAggregator } from '../src/index.js';
+import { ADMIN, VIEWER, api, cleanup, startTestAggregator, tempDir } from './helpers/federation.js';
+
+let dir: string;
+let agg: RunningAggregator;
+beforeAll(async () => {
+  dir = tempDir();
+  agg = await startTestAggregator(path.join(dir, 'api'));
+});
+afterAll(async () => {
+  await agg.close();
+  cleanup(dir);
+});
+
+describe('admin API', () => {
+  it('health is public and reports version, store and the training backend', async () => {
+    const res = await fetch(`${agg.url}/api/health`);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ status: 'ok', store: 'sqlite', backend: 'wasm', version: '0.1.0' });
+  });
+
+  it('requires a token to read and the admin token to change anything', async () => {
+    expect((await fetch(`${agg.url}/api/rounds`)).status).toBe(401);
+    expect((await api(agg, 'GET', '/api/rounds', undefined, 'wrong-token-wrong-token')).status).toBe(401);
+    expect((await api(agg, 'GET', '/api/rounds', undefined, VIEWER)).status).toBe(200);
+    const denied = await api<{ message: string }>(agg, 'POST', '/api/training/start', undefined, VIEWER);
+    expect(denied.status).toBe(403);
+    expect(denied.body.message).toMatch(/admin token/);
+    expect((await api(agg, 'POST', '/api/banks', { id: 'v' }, VIEWER)).status).toBe(403);
+    expect((await api<{ role: string }>(agg, 'GET', '/api/whoami', undefined, VIEWER)).body.role).toBe('viewer');
+    expect((await api<{ role: string }>(agg, 'GET', '/api/whoami', undefined, ADMIN)).body.role).toBe('admin');
+  });
+
+  it('creates banks once, shows the token only at creation, stores only its hash', async () => {
+    const created = await api<{ token: string }>(agg, 'POST', '/api/banks', { id: 'north', name: 'North Bank' });
+    expect(created.status).toBe(201);
+    expect(created.body.token).toMatch(/^fst_[A-Za-z0-9_-]{43}$/);
+    const dup = await api<{ message: string }>(agg, 'POST', '/api/banks', { id: 'north' });
+    expect(dup.status).toBe(409);
+    expect(dup.body.message).toBe('bank "north" already exists');
+    const bad = await api<{ message: string }>(agg, 'POST', '/api/banks', { id: 'no spaces allowed' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/id/);
+    const list = await api<{ id: string; connected: boolean }[]>(agg, 'GET', '/api/banks', undefined, VIEWER);
+    expect(list.body.map((b) => b.id)).toContain('north');
+    expect(JSON.stringify(list.body)).not.toContain(created.body.token);
+    const stored = await agg.store.getBank('north');
+    expect(stored!.tokenHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(stored)).not.toContain(created.body.token);
+    const rotated = await api<{ token: string }>(agg, 'POST', '/api/banks/north/token');
+    expect(rotated.body.token).not.toBe(created.body.token);
+    expect((await api(agg, 'DELETE', '/api/banks/ghost')).status).toBe(404);
+  });
+
+  it('validates config changes and names the offending setting', async () => {
+    const before = await api<{ rules: { quorum: number } }>(agg, 'GET', '/api/config', undefined, VIEWER);
+    const bad = await api<{ message: string }>(agg, 'PUT', '/api/config', { rules: { quorum: 5, minBanks: 2 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/rules\.quorum: quorum cannot exceed minBanks/);
+    const badTraining = await api<{ message: string }>(agg, 'PUT', '/api/config', { training: { learningRate: -1 } });
+    expect(badTraining.status).toBe(400);
+    expect(badTraining.body.message).toMatch(/learningRate/);
+    const after = await api<{ rules: { quorum: number } }>(agg, 'GET', '/api/config', undefined, VIEWER);
+    expect(after.body).toEqual(before.body);
+    const ok = await api<{ training: { epochs: number } }>(agg, 'PUT', '/api/config', { training: { epochs: 3 } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.training.epochs).toBe(3);
+    const audit = await api<{ type: string }[]>(agg, 'GET', '/api/audit', undefined, VIEWER);
+    expect(audit.body.some((e) => e.type === 'config.changed')).toBe(true);
+  });
+
+  it('serves the global model in TF.js layers format', async () => {
+    const meta = await api<{ version: number; parameters: number; sha256: string }>(agg, 'GET', '/api/model', undefined, VIEWER);
+    expect(meta.body).toMatchObject({ version: 0, parameters: 4097 });
+    const json = await api<{ format: string; weightsManifest: { weights: { name: string }[] }[] }>(agg, 'GET', '/api/model/model.json', undefined, VIEWER);
+    expect(json.body.format).toBe('layers-model');
+    expect(json.body.weightsManifest[0]!.weights.map((w) => w.name)).toEqual(['dense_1/kernel', 'dense_1/bias', 'dense_2/kernel', 'dense_2/bias', 'output/kernel', 'output/bias']);
+    const bin = await fetch(`${agg.url}/api/model/weights.bin`, { headers: { authorization: `Bearer ${VIEWER}` } });
+    expect((await bin.arrayBuffer()).byteLength).toBe(4097 * 4);
+  });
+
+  it('exposes Prometheus metrics and OpenAPI docs', async () => {
+    const metrics = await (await fetch(`${agg.url}/metrics`)).text();
+    for (const name of ['finsecure_rounds_total', 'finsecure_round_duration_seconds', 'finsecure_bytes_total', 'finsecure_connected_banks', 'finsecure_rejected_updates_total', 'finsecure_aggregation_seconds']) {
+      expect(metrics).toContain(name);
+    }
+    const spec = (await (await fetch(`${agg.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    for (const p of ['/api/health', '/api/banks', '/api/config', '/api/rounds', '/api/rounds/{id}', '/api/audit', '/api/audit/verify', '/api/model/model.json', '/api/training/start']) {
+      expect(Object.keys(spec.paths)).toContain(p);
+    }
+    expect((await fetch(`${agg.url}/docs`)).status).toBeLessThan(400);
+  });
+
+  it('answers unknown rounds and routes with 404 and a message', async () => {
+    const r = await api<{ message: string }>(agg, 'GET', '/api/rounds/999', undefined, VIEWER);
+    expect(r.status).toBe(404);
+    expect(r.body.message).toBe('no round 999');
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The bank client against a real aggregator over real sockets: it trains, sends only
+ * updates and counts, keeps the latest global model on disk, drops an update that
+ * missed its round, and reconnects by itself after the aggregator restarts.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModelDir } from '@finsecure/common/model';
+import type { RoundRecord } from '@finsecure/common/api';
+import type { RunningAggregator } from '@finsecure/aggregator';
+import { api, cleanup, createBank, startBank, startTestAggregator, tempDir, waitFor, writeShards } from '../../aggregator/test/helpers/federation.js';
+import type { BankClient } from '../src/index.js';
+
+let dir: string;
+let shards: string[];
+beforeAll(async () => {
+  dir = tempDir('finsecure-bank-');
+  shards = await writeShards(dir, 2, 800);
+});
+afterAll(() => cleanup(dir));
+
+describe('bank client', () => {
+  it('keeps the latest global model on disk after each commit, with the federation scaler', async () => {
+    const agg = await startTestAggregator(path.join(dir, 'model'), { autoStart: true, rules: { rounds: 2 } as never });
+    const banks: BankClient[] = [];
+    try {
+      for (const [i, id] of ['a', 'b'].entries()) banks.push(await startBank(agg, id, await createBank(agg, id), shards[i]!, path.join(dir, 'model', id)));
+      const committed: number[] = [];
+      banks[0]!.on('committed', (c) => committed.push(c.modelVersion));
+      await waitFor('two commits seen by the bank', () => committed.length >= 2, 60_000);
+      await banks[0]!.idle();
+      const { metadata, weights } = await loadModelDir(path.join(dir, 'model', 'a', 'model'));
+      expect(metadata.modelVersion).toBe(2);
+      expect(metadata.scaler!.mean).toHaveLength(30);
+      const server = await api<{ sha256: string; version: number }>(agg, 'GET', '/api/model');
+      expect(server.body.version).toBe(2);
+      expect(metadata.sha256).toBe(server.body.sha256);
+      expect(weights.data).toHaveLength(4097);
+    } finally {
+      banks.forEach((b) => b.stop());
+      await agg.close();
+    }
+  });
+
+  it('drops an update that missed its round deadline instead of sending it into a later round', async () => {
+    const agg = await startTestAggregator(path.join(dir, 'late'), {
+      autoStart: true,
+      rules: { rounds: 1, minBanks: 1, quorum: 1, roundTimeoutMs: 150 } as never,
+      training: { epochs: 60, batchSize: 16 } as never,
+    });
+    try {
+      const bank = await startBank(agg, 'slow', await createBank(agg, 'slow'), shards[0]!, path.join(dir, 'late', 'slow'));
+      const dropped = await new Promise<{ roundId: number; reason: string }>((resolve) => bank.on('update_dropped', resolve));
+      expect(dropped.reason).toMatch(/round ended|deadline passed/);
+      const rounds = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
+      const failed = rounds.find((r) => r.id === dropped.roundId)!;
+      expect(failed.status).toBe('failed');
+      expect(failed.participants).toEqual([]);
+      // The dropped update never shows up as accepted anywhere.
+      const audit = await api<{ type: string }[]>(agg, 'GET', '/api/audit?limit=1000');
+      expect(audit.body.filter((e) => e.type === 'update.accepted')).toHaveLength(0);
+      bank.stop();
+    } finally {
+      await agg.close();
+    }
+  });
+
+  it('reconnects after the aggregator restarts and takes part again', async () => {
+    const dataDir = path.join(dir, 'restart');
+    let agg: RunningAggregator = await startTestAggregator(dataDir, { autoStart: true, rules: { rounds: 1 } as never });
+    const port = Number(new URL(agg.url).port);
+    const tokens = [await createBank(agg, 'a'), await createBank(agg, 'b')];
+    const banks = [
+      await startBank(agg, 'a', tokens[0]!, shards[0]!, path.join(dataDir, 'a')),
+      await startBank(agg, 'b', tokens[1]!, shards[1]!, path.join(dataDir, 'b')),
+    ];
+    try {
+      let welcomes = 0;
+      banks[0]!.on('welcome', () => welcomes++);
+      await waitFor('first round', async () => (await api<{ version: number }>(agg, 'GET', '/api/model')).body.version >= 1, 60_000);
+      await agg.close();
+      await waitFor('bank noticed the disconnect', () => new Promise<boolean>((r) => setTimeout(() => r(true), 300)));
+      agg = await startTestAggregator(dataDir, { port, autoStart: true, rules: { rounds: 2 } as never });
+      await waitFor('bank reconnected', () => welcomes >= 1, 30_000);
+      await waitFor('a round after the restart', async () => (await api<{ version: number }>(agg, 'GET', '/api/model')).body.version >= 2, 60_000);
+      const rounds = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
+      expect(rounds[0]!.participants.sort()).toEqual(['a', 'b']);
+      expect(existsSync(path.join(dataDir, 'a', 'model', 'model.json'))).toBe(true);
+    } finally {
+      banks.forEach((b) => b.stop());
+      await agg.close();
+    }
+  });
+});

@@ -1,0 +1,406 @@
+/**
+ * MlpTrainer: real training on small seeded synthetic data. The trainer's backward pass
+ * and Adam are hand-written, so besides behaviour (loss goes down, a separable problem is
+ * learnt, determinism, chunked prediction) they are checked against TF.js autodiff with
+ * tf.train.adam on the same data.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rocAucExact } from '../src/metrics/index.js';
+import {
+  DEFAULT_MLP,
+  binaryCrossEntropy,
+  initBackend,
+  initWeights,
+  manifestFor,
+  MlpTrainer,
+  splitFlat,
+  switchBackend,
+  type MlpSpec,
+} from '../src/model/index.js';
+import { createRng } from '../src/rng/index.js';
+import type { FlatWeights } from '../src/types/index.js';
+
+interface Data {
+  features: Float32Array;
+  labels: Uint8Array;
+  numRows: number;
+  numFeatures: number;
+}
+
+/** Gaussian features; the label is a noisy linear rule (about 25 % positives). */
+function synthetic(seed: number, numRows: number, numFeatures = 30, noise = 0.3): Data {
+  const rng = createRng(seed);
+  const direction = createRng(12345); // the same rule for every seed
+  const w = Float64Array.from({ length: numFeatures }, () => direction.normal());
+  const norm = Math.hypot(...w);
+  const features = new Float32Array(numRows * numFeatures);
+  const labels = new Uint8Array(numRows);
+  for (let r = 0; r < numRows; r++) {
+    let s = 0;
+    for (let j = 0; j < numFeatures; j++) {
+      const v = rng.normal();
+      features[r * numFeatures + j] = v;
+      s += (w[j]! / norm) * v;
+    }
+    labels[r] = s + noise * rng.normal() > 0.7 ? 1 : 0;
+  }
+  return { features, labels, numRows, numFeatures };
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/**
+ * Reference: the same model with TF.js autodiff (tf.variableGrads via minimize) and
+ * tf.train.adam, full-batch steps, no dropout.
+ */
+function referenceTraining(spec: MlpSpec, initial: FlatWeights, data: Data, steps: number, lr: number): Float32Array {
+  const manifest = manifestFor(spec);
+  const parts = splitFlat(initial);
+  const vars = manifest.map((t, i) => tf.variable(tf.tensor(parts[i]!, t.shape, 'float32')));
+  const x = tf.tensor2d(data.features, [data.numRows, data.numFeatures]);
+  const y = tf.tensor2d(Float32Array.from(data.labels), [data.numRows, 1]);
+  const opt = tf.train.adam(lr);
+  for (let s = 0; s < steps; s++) {
+    tf.tidy(() => {
+      opt.minimize(
+        () => {
+          let h: tf.Tensor2D = x;
+          for (let l = 0; l < vars.length / 2; l++) {
+            h = tf.add(tf.matMul(h, vars[2 * l] as tf.Tensor2D), vars[2 * l + 1]!);
+            if (l < vars.length / 2 - 1) h = tf.relu(h);
+          }
+          return tf.losses.sigmoidCrossEntropy(y, h) as tf.Scalar;
+        },
+        false,
+        vars,
+      );
+    });
+  }
+  const out = new Float32Array(initial.data.length);
+  let offset = 0;
+  for (const v of vars) {
+    const values = v.dataSync() as Float32Array;
+    out.set(values, offset);
+    offset += values.length;
+  }
+  [...vars, x, y].forEach((t) => t.dispose());
+  opt.dispose();
+  return out;
+}
+
+const train = synthetic(1, 2000);
+const test = synthetic(2, 1000);
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+afterAll(async () => {
+  await switchBackend('wasm');
+});
+
+describe('MlpTrainer training', () => {
+  it('lowers the loss and learns a separable problem (AUC > 0.9)', async () => {
+    const trainer = new MlpTrainer(DEFAULT_MLP, initWeights(DEFAULT_MLP, createRng(7)));
+    const before = trainer.loss(test.features, test.labels, test.numRows);
+    const epochLosses: number[] = [];
+    const result = await trainer.train(train, {
+      epochs: 8,
+      batchSize: 64,
+      learningRate: 0.005,
+      rng: createRng(8),
+      onEpoch: (_, loss) => {
+        epochLosses.push(loss);
+      },
+    });
+    expect(epochLosses).toHaveLength(8);
+    expect(result.loss).toBe(epochLosses[7]);
+    expect(result.samples).toBe(8 * train.numRows);
+    expect(epochLosses[7]!).toBeLessThan(epochLosses[0]! * 0.6);
+    const after = trainer.loss(test.features, test.labels, test.numRows);
+    expect(after).toBeLessThan(before * 0.5);
+    const auc = rocAucExact(trainer.predict(test.features, test.numRows), test.labels);
+    expect(auc).toBeGreaterThan(0.9);
+    trainer.dispose();
+  });
+
+  it('is deterministic for the same seed and differs for another seed', async () => {
+    const init = initWeights(DEFAULT_MLP, createRng(3));
+    const run = async (seed: number) => {
+      const t = new MlpTrainer(DEFAULT_MLP, init);
+      const r = await t.train(train, { epochs: 2, batchSize: 100, learningRate: 0.01, rng: createRng(seed) });
+      const w = t.getWeights().data;
+      t.dispose();
+      return { loss: r.loss, w };
+    };
+    const a = await run(11);
+    const b = await run(11);
+    const c = await run(12);
+    expect(b.loss).toBe(a.loss);
+    expect(b.w).toEqual(a.w);
+    expect(maxAbsDiff(a.w, c.w)).toBeGreaterThan(1e-4);
+  });
+
+  it('matches TF.js autodiff + tf.train.adam step for step (full batch, no dropout)', async () => {
+    const spec: MlpSpec = { ...DEFAULT_MLP, dropout: 0 };
+    const data = synthetic(4, 300);
+    const init = initWeights(spec, createRng(5));
+    for (const steps of [1, 25]) {
+      const trainer = new MlpTrainer(spec, init);
+      await trainer.train(data, { epochs: steps, batchSize: data.numRows, learningRate: 0.01, rng: createRng(6) });
+      const ours = trainer.getWeights().data;
+      const ref = referenceTraining(spec, init, data, steps, 0.01);
+      // Adam moves each weight by at most ~lr per step; agreement to 1e-4 means the
+      // gradients agree in sign and (over 25 steps, through Adam's moments) in ratio.
+      expect(maxAbsDiff(ours, ref)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(ours, init.data)).toBeGreaterThan(0.005);
+      trainer.dispose();
+    }
+  });
+
+  it('runs the dropout code path with the same gradients when nothing is dropped', async () => {
+    // dropout 1e-9: every mask is 1 (a drop has probability 1e-9 per unit) and the 1/keep
+    // scale is 1 to float precision, so the masked path must reproduce plain autodiff.
+    const spec: MlpSpec = { ...DEFAULT_MLP, dropout: 1e-9 };
+    const data = synthetic(4, 300);
+    const init = initWeights(spec, createRng(5));
+    const trainer = new MlpTrainer(spec, init);
+    await trainer.train(data, { epochs: 10, batchSize: data.numRows, learningRate: 0.01, rng: createRng(6) });
+    const ref = referenceTraining({ ...spec, dropout: 0 }, init, data, 10, 0.01);
+    expect(maxAbsDiff(trainer.getWeights().data, ref)).toBeLessThan(1e-4);
+    trainer.dispose();
+  });
+
+  it('scales kept units by 1/keep in training (inverted dropout): training loss matches a Monte-Carlo estimate', async () => {
+    // Trained weights (so that logits are far from 0), then frozen (learning rate 1e-9):
+    // the mean training loss the trainer reports with dropout 0.5 must equal
+    // E_masks[BCE] with inverted dropout, estimated here by a plain-JS forward pass.
+    // Without the 1/keep scaling (or with keep instead of 1/keep) it is far off.
+    const plain: MlpSpec = { ...DEFAULT_MLP, dropout: 0 };
+    const pre = new MlpTrainer(plain, initWeights(plain, createRng(21)));
+    await pre.train(train, { epochs: 5, batchSize: 64, learningRate: 0.01, rng: createRng(22) });
+    const weights = pre.getWeights();
+    pre.dispose();
+    const spec: MlpSpec = { ...DEFAULT_MLP, dropout: 0.5 };
+    const t = new MlpTrainer(spec, weights);
+    const r = await t.train(train, { epochs: 4, batchSize: 500, learningRate: 1e-9, rng: createRng(23) });
+    t.dispose();
+
+    const layers = splitFlat(weights);
+    const sizes = [spec.inputSize, ...spec.hidden, 1];
+    const mc = createRng(24);
+    const draws = 8;
+    let loss = 0;
+    for (let k = 0; k < draws; k++) {
+      for (let row = 0; row < train.numRows; row++) {
+        let h = Array.from(train.features.subarray(row * 30, row * 30 + 30));
+        for (let l = 0; l < sizes.length - 1; l++) {
+          const [w, b] = [layers[2 * l]!, layers[2 * l + 1]!];
+          const out = Array.from(b);
+          for (let i = 0; i < sizes[l]!; i++) for (let o = 0; o < sizes[l + 1]!; o++) out[o]! += h[i]! * w[i * sizes[l + 1]! + o]!;
+          h = l < sizes.length - 2 ? out.map((v) => (v > 0 && mc.next() < 0.5 ? v / 0.5 : 0)) : out;
+        }
+        const z = h[0]!;
+        loss += Math.max(z, 0) - z * train.labels[row]! + Math.log1p(Math.exp(-Math.abs(z)));
+      }
+    }
+    loss /= draws * train.numRows;
+    console.log("MC", r.loss, loss);
+    expect(Math.abs(r.loss - loss)).toBeLessThan(0.1 * loss);
+  });
+
+  it('applies inverted dropout: a model trained with dropout 0.5 stays calibrated without it', async () => {
+    // If the 1/keep scaling were missing or inverted, inference (no dropout) would see
+    // pre-activations 2× or 4× those seen in training and its mean score would drift far
+    // from the positive rate.
+    const spec: MlpSpec = { ...DEFAULT_MLP, dropout: 0.5 };
+    const trainer = new MlpTrainer(spec, initWeights(spec, createRng(9)));
+    await trainer.train(train, { epochs: 15, batchSize: 64, learningRate: 0.003, rng: createRng(10) });
+    const probs = trainer.predict(train.features, train.numRows);
+    const meanProb = probs.reduce((a, b) => a + b, 0) / probs.length;
+    const rate = train.labels.reduce((a, b) => a + b, 0) / train.numRows;
+    expect(Math.abs(meanProb - rate)).toBeLessThan(0.06);
+    expect(rocAucExact(trainer.predict(test.features, test.numRows), test.labels)).toBeGreaterThan(0.9);
+    trainer.dispose();
+  });
+
+  it('gives the same result on the cpu backend as on wasm (to float tolerance)', async () => {
+    const data = synthetic(4, 300);
+    const init = initWeights(DEFAULT_MLP, createRng(5));
+    const run = async () => {
+      const t = new MlpTrainer(DEFAULT_MLP, init);
+      const r = await t.train(data, { epochs: 3, batchSize: 64, learningRate: 0.01, rng: createRng(6) });
+      const w = t.getWeights().data;
+      t.dispose();
+      return { loss: r.loss, w };
+    };
+    const wasm = await run();
+    await switchBackend('cpu');
+    try {
+      const cpu = await run();
+      expect(cpu.loss).toBeCloseTo(wasm.loss, 4);
+      expect(maxAbsDiff(cpu.w, wasm.w)).toBeLessThan(1e-3);
+    } finally {
+      await switchBackend('wasm');
+    }
+  });
+
+  it('resets Adam on setWeights and keeps it across train calls', async () => {
+    const init = initWeights(DEFAULT_MLP, createRng(3));
+    const opts = () => ({ epochs: 1, batchSize: 200, learningRate: 0.01, rng: createRng(4) });
+    const a = new MlpTrainer(DEFAULT_MLP, init);
+    await a.train(train, opts());
+    a.setWeights(init); // fresh round: same weights, fresh optimizer
+    await a.train(train, opts());
+    const b = new MlpTrainer(DEFAULT_MLP, init);
+    await b.train(train, opts());
+    expect(a.getWeights().data).toEqual(b.getWeights().data);
+    // Without the reset, the second call continues with the first call's moments.
+    const c = new MlpTrainer(DEFAULT_MLP, init);
+    await c.train(train, opts());
+    const mid = c.getWeights();
+    await c.train(train, opts());
+    const d = new MlpTrainer(DEFAULT_MLP, mid);
+    await d.train(train, opts());
+    expect(maxAbsDiff(c.getWeights().data, d.getWeights().data)).toBeGreaterThan(1e-6);
+    [a, b, c, d].forEach((t) => t.dispose());
+  });
+
+  it('calls onBatch every yieldEvery batches', async () => {
+    const t = new MlpTrainer(DEFAULT_MLP, initWeights(DEFAULT_MLP, createRng(1)));
+    let calls = 0;
+    // 2000 rows / 100 = 20 batches per epoch, 2 epochs = 40 batches, every 8th → 5 calls.
+    await t.train(train, {
+      epochs: 2,
+      batchSize: 100,
+      learningRate: 0.01,
+      rng: createRng(2),
+      yieldEvery: 8,
+      onBatch: async () => {
+        calls++;
+        await new Promise((r) => setImmediate(r));
+      },
+    });
+    expect(calls).toBe(5);
+    t.dispose();
+  });
+
+  it('does not leak tensors while training and predicting', async () => {
+    const t = new MlpTrainer(DEFAULT_MLP, initWeights(DEFAULT_MLP, createRng(1)));
+    t.predict(test.features, test.numRows); // builds the cached inference weights
+    const before = tf.memory().numTensors;
+    await t.train(train, { epochs: 1, batchSize: 128, learningRate: 0.01, rng: createRng(2) });
+    t.predict(test.features, test.numRows, 100);
+    expect(tf.memory().numTensors).toBe(before);
+    t.dispose();
+    expect(tf.memory().numTensors).toBe(before - 6);
+  });
+});
+
+describe('MlpTrainer weights and prediction', () => {
+  it('round-trips weights through getWeights/setWeights and returns copies', () => {
+    const a = initWeights(DEFAULT_MLP, createRng(1));
+    const b = initWeights(DEFAULT_MLP, createRng(2));
+    const t = new MlpTrainer(DEFAULT_MLP, a);
+    expect(t.getWeights().data).toEqual(a.data);
+    expect(t.getWeights().manifest).toEqual(manifestFor(DEFAULT_MLP));
+    t.setWeights(b);
+    const got = t.getWeights();
+    expect(got.data).toEqual(b.data);
+    got.data.fill(0); // a copy: the trainer is unaffected
+    expect(t.getWeights().data).toEqual(b.data);
+    b.data[0] = 42; // and it copied its input too
+    expect(t.getWeights().data[0]).not.toBe(42);
+    t.dispose();
+  });
+
+  it('predicts the same in chunks as in one go, and probabilities in (0, 1)', () => {
+    const t = new MlpTrainer(DEFAULT_MLP, initWeights(DEFAULT_MLP, createRng(1)));
+    const whole = t.predict(test.features, test.numRows);
+    const chunked = t.predict(test.features, test.numRows, 7);
+    expect(whole).toHaveLength(test.numRows);
+    expect(maxAbsDiff(whole, chunked)).toBeLessThan(1e-6);
+    expect(whole.every((p) => p > 0 && p < 1)).toBe(true);
+    expect(t.loss(test.features, test.labels, test.numRows)).toBeCloseTo(binaryCrossEntropy(whole, test.labels), 10);
+    t.dispose();
+  });
+
+  it('follows setWeights in predict (no stale cached weights)', async () => {
+    const a = initWeights(DEFAULT_MLP, createRng(1));
+    const b = initWeights(DEFAULT_MLP, createRng(2));
+    const ta = new MlpTrainer(DEFAULT_MLP, a);
+    const tb = new MlpTrainer(DEFAULT_MLP, b);
+    const pa = ta.predict(test.features, test.numRows);
+    ta.setWeights(b);
+    expect(ta.predict(test.features, test.numRows)).toEqual(tb.predict(test.features, test.numRows));
+    await ta.train(train, { epochs: 1, batchSize: 256, learningRate: 0.01, rng: createRng(3) });
+    expect(maxAbsDiff(ta.predict(test.features, test.numRows), pa)).toBeGreaterThan(1e-4);
+    ta.dispose();
+    tb.dispose();
+  });
+
+  it('predicts zero rows', () => {
+    const t = new MlpTrainer(DEFAULT_MLP, initWeights(DEFAULT_MLP, createRng(1)));
+    expect(t.predict(new Float32Array(0), 0)).toHaveLength(0);
+    t.dispose();
+  });
+});
+
+describe('MlpTrainer errors', () => {
+  const spec = DEFAULT_MLP;
+  const rng = () => createRng(1);
+
+  it('rejects data with the wrong number of features', async () => {
+    const t = new MlpTrainer(spec, initWeights(spec, rng()));
+    const narrow = synthetic(1, 50, 29);
+    await expect(t.train(narrow, { epochs: 1, batchSize: 10, learningRate: 0.01, rng: rng() })).rejects.toThrow(
+      /29 features, the model expects 30/,
+    );
+    expect(() => t.predict(narrow.features, narrow.numRows)).toThrow(/expected 50×30 features/);
+    expect(() => t.loss(narrow.features, narrow.labels, narrow.numRows)).toThrow(/expected 50×30/);
+    t.dispose();
+  });
+
+  it('rejects inconsistent or empty data and bad options', async () => {
+    const t = new MlpTrainer(spec, initWeights(spec, rng()));
+    const ok = synthetic(1, 50);
+    const opts = { epochs: 1, batchSize: 10, learningRate: 0.01, rng: rng() };
+    await expect(t.train({ ...ok, numRows: 0, features: new Float32Array(0), labels: new Uint8Array(0) }, opts)).rejects.toThrow(/empty/);
+    await expect(t.train({ ...ok, numRows: 49 }, opts)).rejects.toThrow(/expected 49×30 features/);
+    await expect(t.train(ok, { ...opts, batchSize: 0 })).rejects.toThrow(/batchSize/);
+    await expect(t.train(ok, { ...opts, learningRate: 0 })).rejects.toThrow(/learningRate/);
+    t.dispose();
+  });
+
+  it('rejects weights that do not fit the spec', () => {
+    const good = initWeights(spec, rng());
+    const short: FlatWeights = { data: good.data.subarray(1), manifest: good.manifest };
+    expect(() => new MlpTrainer(spec, short)).toThrow(/4096 values, the model needs 4097/);
+    const t = new MlpTrainer(spec, good);
+    expect(() => t.setWeights(short)).toThrow(/the model needs 4097/);
+    const other = initWeights({ ...spec, hidden: [16] }, rng());
+    expect(() => t.setWeights(other)).toThrow();
+    t.dispose();
+  });
+
+  it('reports divergence instead of returning NaN weights silently', async () => {
+    const t = new MlpTrainer(spec, initWeights(spec, rng()));
+    const bad = synthetic(1, 50);
+    bad.features[3] = Number.NaN;
+    await expect(t.train(bad, { epochs: 1, batchSize: 10, learningRate: 0.01, rng: rng() })).rejects.toThrow(/diverged/);
+    t.dispose();
+  });
+
+  it('refuses to work after dispose', async () => {
+    const t = new MlpTrainer(spec, initWeights(spec, rng()));
+    t.dispose();
+    expect(() => t.predict(new Float32Array(30), 1)).toThrow(/disposed/);
+    await expect(t.train(synthetic(1, 10), { epochs: 1, batchSize: 10, learningRate: 0.01, rng: rng() })).rejects.toThrow(/disposed/);
+  });
+});
