@@ -16,6 +16,7 @@ out=${1:-deploy/tls}
 san="DNS:aggregator,DNS:localhost,IP:127.0.0.1"
 for host in "$@"; do
   case $host in
+    *:*) san="$san,IP:$host" ;;
     *[!0-9.]*) san="$san,DNS:$host" ;;
     *) san="$san,IP:$host" ;;
   esac

@@ -16,21 +16,30 @@
 # (e.g. linux/arm64) npm drops it and the wasm backend is used; TFJS_NODE=false skips it
 # and gives a ~0.5 GB smaller image.
 #
-# Stages: build (whole workspace, compiles TypeScript)
+# Stages: manifests (the package.json of every workspace, for npm ci)
+#         build (whole workspace, compiles TypeScript)
 #         deps  (production dependencies of the bank client only)
 #         runtime (deps + built dist/ folders, non-root)
+
+# ---- manifests: every workspace's package.json and nothing else ----
+# npm ci needs the manifest of every workspace the lock file lists. Collecting them
+# here (instead of naming each package) keeps up with new workspaces, and since this
+# stage's output changes only when a manifest does, the npm ci layers below stay cached
+# when only source code changes.
+FROM node:20-bookworm-slim AS manifests
+WORKDIR /app
+COPY packages ./packages
+RUN find packages -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} + \
+ && find packages -mindepth 1 -maxdepth 1 -type d ! -exec test -f {}/package.json \; -exec rm -rf {} +
 
 # ---- build: identical in docker/aggregator.Dockerfile, so Docker reuses its layers ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV npm_config_update_notifier=false
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
-COPY packages/common/package.json packages/common/
-COPY packages/aggregator/package.json packages/aggregator/
-COPY packages/bank-client/package.json packages/bank-client/
-COPY packages/dashboard/package.json packages/dashboard/
+COPY --from=manifests /app/packages ./packages
 # --ignore-scripts: compiling TypeScript and bundling the dashboard needs no native
-# module (better-sqlite3, tfjs-node are built in the deps stage, where they are kept).
+# module (better-sqlite3 and tfjs-node are built in the deps stage, where they are kept).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY packages ./packages
 RUN npm run build
@@ -44,10 +53,7 @@ RUN apt-get update \
 WORKDIR /app
 ENV npm_config_update_notifier=false
 COPY package.json package-lock.json ./
-COPY packages/common/package.json packages/common/
-COPY packages/aggregator/package.json packages/aggregator/
-COPY packages/bank-client/package.json packages/bank-client/
-COPY packages/dashboard/package.json packages/dashboard/
+COPY --from=manifests /app/packages ./packages
 ARG TFJS_NODE=true
 # tfjs-node is an optionalDependency: when its native download fails npm drops it and
 # the wasm backend (a regular dependency) is used. --omit=optional skips it outright.

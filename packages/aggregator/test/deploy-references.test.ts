@@ -74,8 +74,9 @@ function asArray(v: string | string[] | undefined): string[] {
 
 /** A short-syntax volume `source:target[:mode]`, where the source may be `${VAR:-default}`. */
 function volumeParts(v: string): { source: string; target: string; mode: string | undefined } {
-  const masked = v.replace(/\$\{[^}]*\}/g, (m) => m.replace(/:/g, '\u0000'));
-  const [source, target, mode] = masked.split(':').map((p) => p.replace(/\u0000/g, ':'));
+  const COLON = '\u{E000}'; // a private-use character, never in a path
+  const masked = v.replace(/\$\{[^}]*\}/g, (m) => m.replaceAll(':', COLON));
+  const [source, target, mode] = masked.split(':').map((p) => p.replaceAll(COLON, ':'));
   return { source: source!, target: target!, mode };
 }
 
@@ -172,7 +173,8 @@ function envLines(ins: Instruction[]): Record<string, string> {
       env[k!] = v.join(' ');
       continue;
     }
-    for (const m of i.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env[m[1]!] = m[2]!.replace(/^"|"$/g, '');
+    for (const m of i.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g))
+      env[m[1]!] = m[2]!.replace(/^"|"$/g, '');
   }
   return env;
 }
@@ -207,17 +209,29 @@ function expectImageFile(dockerfile: string, ins: Instruction[], imagePath: stri
   if (built) {
     const [, pkg, file] = built;
     const source = `packages/${pkg}/src/${file}.ts`;
-    expect(existsSync(path.join(ROOT, source)), `${dockerfile} runs ${imagePath}, built from ${source}, which does not exist`).toBe(true);
-    const refs = (JSON.parse(read('tsconfig.json')) as { references: { path: string }[] }).references.map((r) => path.normalize(r.path));
-    expect(refs, `${dockerfile}: \`tsc -b\` (npm run build) must build packages/${pkg}`).toContain(path.normalize(`packages/${pkg}`));
+    expect(
+      existsSync(path.join(ROOT, source)),
+      `${dockerfile} runs ${imagePath}, built from ${source}, which does not exist`,
+    ).toBe(true);
+    const refs = (JSON.parse(read('tsconfig.json')) as { references: { path: string }[] }).references.map((r) =>
+      path.normalize(r.path),
+    );
+    expect(refs, `${dockerfile}: \`tsc -b\` (npm run build) must build packages/${pkg}`).toContain(
+      path.normalize(`packages/${pkg}`),
+    );
     // The build stage runs the build, and its dist/ reaches the runtime image.
-    expect(ins.some((i) => i.op === 'RUN' && /\bnpm run build\b|\btsc -b\b/.test(i.args)), `${dockerfile} never runs the build`).toBe(true);
+    expect(
+      ins.some((i) => i.op === 'RUN' && /\bnpm run build\b|\btsc -b\b/.test(i.args)),
+      `${dockerfile} never runs the build`,
+    ).toBe(true);
     expect(
       allCopies.some((c) => c.from && c.sources.some((s) => inRepo(s) === `packages/${pkg}/dist`)),
       `${dockerfile} runs ${imagePath} but never copies packages/${pkg}/dist out of its build stage`,
     ).toBe(true);
   } else {
-    expect(existsSync(path.join(ROOT, rel)), `${dockerfile} runs ${imagePath}, which is not in the repository`).toBe(true);
+    expect(existsSync(path.join(ROOT, rel)), `${dockerfile} runs ${imagePath}, which is not in the repository`).toBe(
+      true,
+    );
     expect(
       allCopies.some((c) => c.from === null && c.sources.includes(rel)),
       `${dockerfile} runs ${imagePath} but never copies ${rel} from the build context`,
@@ -245,7 +259,15 @@ function dockerignore(): { pattern: string; re: RegExp; negated: boolean }[] {
       const body = pattern
         .split(/(\*\*\/|\*\*|\*|\?)/)
         .map((part) =>
-          part === '**/' ? '(?:.*/)?' : part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+          part === '**/'
+            ? '(?:.*/)?'
+            : part === '**'
+              ? '.*'
+              : part === '*'
+                ? '[^/]*'
+                : part === '?'
+                  ? '[^/]'
+                  : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
         )
         .join('');
       return { pattern: l, re: new RegExp(`^${body}(?:/.*)?$`), negated };
@@ -279,8 +301,14 @@ describe('docker-compose.yml: services and their builds', () => {
         continue;
       }
       const context = path.resolve(ROOT, b.context);
-      expect(existsSync(context) && statSync(context).isDirectory(), `${name}: build context ${b.context} is not a directory`).toBe(true);
-      expect(existsSync(path.join(context, b.dockerfile)), `${name}: ${b.dockerfile} does not exist in ${b.context}`).toBe(true);
+      expect(
+        existsSync(context) && statSync(context).isDirectory(),
+        `${name}: build context ${b.context} is not a directory`,
+      ).toBe(true);
+      expect(
+        existsSync(path.join(context, b.dockerfile)),
+        `${name}: ${b.dockerfile} does not exist in ${b.context}`,
+      ).toBe(true);
     }
   });
 
@@ -317,9 +345,41 @@ describe('docker-compose.yml: services and their builds', () => {
     }
     for (const name of aggregatorNames) {
       // The aggregator CLI has no subcommands: anything in `command:` must be flags.
-      for (const word of asArray(base.services[name]!.command)) expect(word.startsWith('-') || !/^[a-z]/.test(word), `${name}: ${word}`).toBe(true);
+      for (const word of asArray(base.services[name]!.command))
+        expect(word.startsWith('-') || !/^[a-z]/.test(word), `${name}: ${word}`).toBe(true);
     }
-    for (const [name, s] of Object.entries(base.services)) expect(s.entrypoint, `${name} overrides the image's ENTRYPOINT`).toBeUndefined();
+    for (const [name, s] of Object.entries(base.services))
+      expect(s.entrypoint, `${name} overrides the image's ENTRYPOINT`).toBeUndefined();
+  });
+
+  it('every stage that runs npm ci has the package.json of every workspace (npm ci fails otherwise)', () => {
+    const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
+    for (const ws of workspaces) expect(existsSync(path.join(ROOT, ws, 'package.json')), `workspace ${ws}`).toBe(true);
+    for (const dockerfile of [AGGREGATOR_DOCKERFILE, BANK_DOCKERFILE]) {
+      const ins = readDockerfile(dockerfile);
+      const allCopies = copies(ins);
+      /** Repository paths a stage holds, following COPY --from=<stage> back to the build context. */
+      const holds = (stage: string, rel: string): boolean =>
+        allCopies
+          .filter((c) => c.stage === stage)
+          .some((c) =>
+            c.sources.some((src) => {
+              const from = inRepo(src).replace(/^\.\//, '').replace(/\/$/, '');
+              const covers = rel === from || rel.startsWith(from + '/');
+              return (
+                covers && (c.from === null ? existsSync(path.join(ROOT, from)) && !ignoredBy(rel) : holds(c.from, rel))
+              );
+            }),
+          );
+      for (const npmCi of ins.filter((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args))) {
+        for (const file of ['package.json', 'package-lock.json', ...workspaces.map((ws) => `${ws}/package.json`)]) {
+          expect(
+            holds(npmCi.stage, file),
+            `${dockerfile}:${npmCi.line}: stage "${npmCi.stage}" runs npm ci without ${file}`,
+          ).toBe(true);
+        }
+      }
+    }
   });
 
   it('every file COPY takes from the build context exists and is not excluded by .dockerignore', () => {
@@ -351,7 +411,8 @@ describe('docker-compose.yml: services and their builds', () => {
       ['docker/healthcheck.mjs', false],
       ['package-lock.json', false],
     ];
-    for (const [rel, excluded] of cases) expect(ignoredBy(rel) !== undefined, `${rel} ${excluded ? 'must' : 'must not'} be excluded`).toBe(excluded);
+    for (const [rel, excluded] of cases)
+      expect(ignoredBy(rel) !== undefined, `${rel} ${excluded ? 'must' : 'must not'} be excluded`).toBe(excluded);
   });
 
   it('both images: node:20-bookworm-slim in every stage, multi-stage, non-root at run time', () => {
@@ -360,11 +421,16 @@ describe('docker-compose.yml: services and their builds', () => {
       const froms = ins.filter((i) => i.op === 'FROM');
       expect(froms.length, dockerfile).toBeGreaterThanOrEqual(2);
       for (const f of froms) expect(f.args.split(/\s+/)[0], `${dockerfile}:${f.line}`).toBe('node:20-bookworm-slim');
-      const user = finalStage(ins).filter((i) => i.op === 'USER').at(-1);
+      const user = finalStage(ins)
+        .filter((i) => i.op === 'USER')
+        .at(-1);
       expect(user, `${dockerfile}: the final stage must switch to a non-root USER`).toBeDefined();
       expect(['root', '0', '0:0'], dockerfile).not.toContain(user!.args.trim());
       // Only production dependencies reach the runtime image.
-      expect(ins.some((i) => i.op === 'RUN' && /npm ci\b[^&]*--omit=dev/.test(i.args)), `${dockerfile}: no \`npm ci --omit=dev\``).toBe(true);
+      expect(
+        ins.some((i) => i.op === 'RUN' && /npm ci\b[^&]*--omit=dev/.test(i.args)),
+        `${dockerfile}: no \`npm ci --omit=dev\``,
+      ).toBe(true);
     }
   });
 });
@@ -376,18 +442,25 @@ describe('environment variables: set only what the programs read', () => {
   it('every variable set on the aggregator (compose, TLS override, image) is a key of ENV_VARS', () => {
     for (const name of aggregatorNames) {
       for (const key of Object.keys(withOverride(name).environment as Record<string, string>)) {
-        expect(aggregatorKeys.has(key), `${name}: ${key} is not read by the aggregator (ENV_VARS in packages/aggregator/src/config/schema.ts)`).toBe(true);
+        expect(
+          aggregatorKeys.has(key),
+          `${name}: ${key} is not read by the aggregator (ENV_VARS in packages/aggregator/src/config/schema.ts)`,
+        ).toBe(true);
       }
     }
     for (const key of Object.keys(envLines(finalStage(readDockerfile(AGGREGATOR_DOCKERFILE))))) {
-      if (/^(FINSECURE_|MONGODB_)/.test(key)) expect(aggregatorKeys.has(key), `${AGGREGATOR_DOCKERFILE}: ENV ${key}`).toBe(true);
+      if (/^(FINSECURE_|MONGODB_)/.test(key))
+        expect(aggregatorKeys.has(key), `${AGGREGATOR_DOCKERFILE}: ENV ${key}`).toBe(true);
     }
   });
 
   it('every variable set on a bank (compose, TLS override, image) is a key of BANK_ENV', () => {
     for (const name of bankNames) {
       for (const key of Object.keys(withOverride(name).environment as Record<string, string>)) {
-        expect(bankKeys.has(key), `${name}: ${key} is not read by the bank client (BANK_ENV in packages/bank-client/src/config.ts)`).toBe(true);
+        expect(
+          bankKeys.has(key),
+          `${name}: ${key} is not read by the bank client (BANK_ENV in packages/bank-client/src/config.ts)`,
+        ).toBe(true);
       }
     }
     for (const key of Object.keys(envLines(finalStage(readDockerfile(BANK_DOCKERFILE))))) {
@@ -444,6 +517,8 @@ describe('environment variables: set only what the programs read', () => {
       states.add(state!.source);
       expect(data!.source, `${name}: data and state must be different volumes`).not.toBe(state!.source);
       expect(s.restart, name).toBe('unless-stopped');
+      const deps = Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {});
+      expect(deps, name).toContain('aggregator');
       // With TLS: wss:// and a CA file from a secret.
       const tlsEnv = withOverride(name).environment as Record<string, string>;
       expect(tlsEnv.FINSECURE_SERVER, `${name} with TLS`).toBe(`wss://aggregator:${port}/ws/bank`);
@@ -457,12 +532,17 @@ describe('environment variables: set only what the programs read', () => {
     const agg = withOverride('aggregator');
     const aggEnv = agg.environment as Record<string, string>;
     const secretPath = (name: string) => `/run/secrets/${name}`;
-    expect((agg.secrets ?? []).map(secretPath)).toEqual(expect.arrayContaining([aggEnv.FINSECURE_TLS_CERT, aggEnv.FINSECURE_TLS_KEY]));
+    expect((agg.secrets ?? []).map(secretPath)).toEqual(
+      expect.arrayContaining([aggEnv.FINSECURE_TLS_CERT, aggEnv.FINSECURE_TLS_KEY]),
+    );
     for (const name of bankNames) {
       const bank = withOverride(name);
-      expect((bank.secrets ?? []).map(secretPath), name).toEqual([(bank.environment as Record<string, string>).FINSECURE_CA_FILE]);
+      expect((bank.secrets ?? []).map(secretPath), name).toEqual([
+        (bank.environment as Record<string, string>).FINSECURE_CA_FILE,
+      ]);
     }
-    for (const [name, s] of Object.entries(tls.secrets ?? {})) expect(s.file, name).toMatch(/\/(ca|server)\.(crt|key)$/);
+    for (const [name, s] of Object.entries(tls.secrets ?? {}))
+      expect(s.file, name).toMatch(/\/(ca|server)\.(crt|key)$/);
   });
 });
 
@@ -470,7 +550,10 @@ describe('.env.example documents every setting', () => {
   const text = read('.env.example');
   const mentioned = (key: string) => new RegExp(`^#?\\s*${key}=`, 'm').test(text);
   const active = new Set([...text.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)=/gm)].map((m) => m[1]!));
-  const composeVars = new Set([...interpolated(read('docker-compose.yml')), ...interpolated(read('docker-compose.tls.yml'))]);
+  const composeVars = new Set([
+    ...interpolated(read('docker-compose.yml')),
+    ...interpolated(read('docker-compose.tls.yml')),
+  ]);
 
   it('every key of the aggregator ENV_VARS and the bank BANK_ENV, each with a comment', () => {
     for (const key of [...Object.keys(ENV_VARS), ...Object.keys(BANK_ENV)]) {
@@ -492,11 +575,20 @@ describe('.env.example documents every setting', () => {
   });
 
   it('every setting it leaves active is one the compose files actually forward', () => {
-    for (const name of active) expect(composeVars.has(name), `${name}= in .env.example has no effect: docker-compose.yml never uses it`).toBe(true);
+    for (const name of active)
+      expect(composeVars.has(name), `${name}= in .env.example has no effect: docker-compose.yml never uses it`).toBe(
+        true,
+      );
   });
 
   it('ships no secret: tokens are empty, with how to generate them', () => {
-    for (const secret of ['FINSECURE_ADMIN_TOKEN', 'FINSECURE_VIEWER_TOKEN', 'FINSECURE_BANK_1_TOKEN', 'FINSECURE_BANK_2_TOKEN', 'FINSECURE_BANK_3_TOKEN']) {
+    for (const secret of [
+      'FINSECURE_ADMIN_TOKEN',
+      'FINSECURE_VIEWER_TOKEN',
+      'FINSECURE_BANK_1_TOKEN',
+      'FINSECURE_BANK_2_TOKEN',
+      'FINSECURE_BANK_3_TOKEN',
+    ]) {
       expect(text, secret).toMatch(new RegExp(`^${secret}=$`, 'm'));
     }
     expect(text).toContain('openssl rand -base64 32');

@@ -6,7 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { loadCsv } from '@finsecure/common/data';
-import { loadModelDir, MlpTrainer } from '@finsecure/common/model';
+import { initBackend, loadModelDir, MlpTrainer, parseBackendPreference } from '@finsecure/common/model';
 
 export interface ScoreResult {
   rows: number;
@@ -14,7 +14,8 @@ export interface ScoreResult {
   out: string;
 }
 
-export async function scoreFile(opts: { model: string; data: string; out: string; layout?: 'auto' | 'kaggle' | 'handbook' }): Promise<ScoreResult> {
+export async function scoreFile(opts: { model: string; data: string; out: string; layout?: 'auto' | 'kaggle' | 'handbook'; backend?: string }): Promise<ScoreResult> {
+  await initBackend(parseBackendPreference(opts.backend ?? process.env.FINSECURE_BACKEND));
   const { weights, metadata } = await loadModelDir(opts.model);
   const ds = (await loadCsv(opts.data, { layout: opts.layout ?? 'auto', requireLabel: false })).dataset;
   if (ds.numFeatures !== metadata.spec.inputSize) {

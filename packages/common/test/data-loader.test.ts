@@ -58,9 +58,18 @@ function handbook(rows: number): string {
     const fraud = i % 4 === 1 ? 1 : 0;
     const eng = Array.from({ length: 14 }, (_, j) => (i + j) / 10);
     lines.push(
-      [i, `2018-04-01 00:00:${10 + i}`, `C${i % 3}`, 900 + i, (10 + i).toFixed(2), 31 + i, 0, fraud, fraud ? 2 : 0, ...eng].join(
-        ',',
-      ),
+      [
+        i,
+        `2018-04-01 00:00:${10 + i}`,
+        `C${i % 3}`,
+        900 + i,
+        (10 + i).toFixed(2),
+        31 + i,
+        0,
+        fraud,
+        fraud ? 2 : 0,
+        ...eng,
+      ].join(','),
     );
   }
   return lines.join('\r\n') + '\r\n';
@@ -303,6 +312,35 @@ describe('loadCsv: errors name the file line and the column', () => {
     await expect(loadCsv(join(dir, 'nope.csv'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('bad categorical, group and time cells, and bad category lists', async () => {
+    const m: ColumnMapping = { label: 'y', features: ['a'], categorical: ['k'], group: 'g', time: 't' };
+    const head = 'a,k,g,t,y';
+    let e = await dataError(() => loadCsv(fixture([head, '1,x,c1,5,0', '2, ,c1,6,0'].join('\n')), { layout: m }));
+    expect(e.message).toMatch(/:3: column "k": empty category/);
+    e = await dataError(() => loadCsv(fixture([head, '1,x,,5,0'].join('\n')), { layout: m }));
+    expect(e.message).toMatch(/:2: column "g": empty group id/);
+    e = await dataError(() => loadCsv(fixture([head, '1,x,c1,5,0', '1,x,c1,later,1'].join('\n')), { layout: m }));
+    expect(e.message).toMatch(/:3: column "t": time is not a number: "later"/);
+    e = await dataError(() =>
+      loadCsv(fixture([head, '1,x,c,5,0'].join('\n')), { layout: { ...m, categories: { k: [] } } }),
+    );
+    expect(e.message).toMatch(/categories of "k" are empty/);
+    e = await dataError(() =>
+      loadCsv(fixture([head, '1,x,c,5,0'].join('\n')), { layout: { ...m, categories: { k: ['x', 'x'] } } }),
+    );
+    expect(e.message).toMatch(/categories of "k" contain duplicates/);
+    e = await dataError(() => loadCsv(fixture([head, '1,x,c,5,0'].join('\n')), { layout: { ...m, group: 'a' } }));
+    expect(e.message).toMatch(/"a" is both a feature and the group/);
+  });
+
+  it('a header-only file is an empty dataset; a blank first line is an error', async () => {
+    const ds = await loadDataset(fixture([...KAGGLE_FEATURES, 'Class'].join(',') + '\n'));
+    expect(ds.numRows).toBe(0);
+    expect(ds.numFeatures).toBe(30);
+    const e = await dataError(() => loadCsv(fixture('\nClass,a\n0,1\n')));
+    expect(e.message).toMatch(/:1: the header line is empty/);
+  });
+
   it('corrupt gzip is reported, not hung on', async () => {
     const bytes = gzipSync(kaggle(200));
     const p = join(dir, 'corrupt.csv.gz');
@@ -312,15 +350,24 @@ describe('loadCsv: errors name the file line and the column', () => {
   });
 });
 
+describe('writeCsv errors', () => {
+  it('refuses feature names that clash with the finsecure layout columns or repeat', async () => {
+    const base = { features: new Float32Array(2), labels: new Uint8Array(1), numRows: 1, numFeatures: 2 };
+    await expect(writeCsv({ ...base, featureNames: ['a', 'Class'] }, join(dir, 'w1.csv'))).rejects.toThrow(
+      /feature name "Class" is reserved/,
+    );
+    await expect(writeCsv({ ...base, featureNames: ['a', 'a'] }, join(dir, 'w2.csv'))).rejects.toThrow(/unique/);
+  });
+});
+
 describe('writeCsv round trip', () => {
   it('Kaggle, handbook and custom (finsecure layout) datasets reload identically', async () => {
     const sources = [
       await loadCsv(fixture(kaggle(30, true))),
       await loadCsv(fixture(handbook(12))),
-      await loadCsv(
-        fixture('amount,merchant,y,cust,t\n1.5,a,0,"x,1",10\n2.25,b,1,y,20.5\n-3.125,a,0,x,30\n'),
-        { layout: { label: 'y', features: ['amount'], categorical: ['merchant'], group: 'cust', time: 't' } },
-      ),
+      await loadCsv(fixture('amount,merchant,y,cust,t\n1.5,a,0,"x,1",10\n2.25,b,1,y,20.5\n-3.125,a,0,x,30\n'), {
+        layout: { label: 'y', features: ['amount'], categorical: ['merchant'], group: 'cust', time: 't' },
+      }),
     ];
     const expected = ['kaggle', 'handbook', 'finsecure'];
     for (const [k, src] of sources.entries()) {

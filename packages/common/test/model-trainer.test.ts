@@ -178,41 +178,49 @@ describe('MlpTrainer training', () => {
   });
 
   it('scales kept units by 1/keep in training (inverted dropout): training loss matches a Monte-Carlo estimate', async () => {
-    // Trained weights (so that logits are far from 0), then frozen (learning rate 1e-9):
-    // the mean training loss the trainer reports with dropout 0.5 must equal
-    // E_masks[BCE] with inverted dropout, estimated here by a plain-JS forward pass.
-    // Without the 1/keep scaling (or with keep instead of 1/keep) it is far off.
-    const plain: MlpSpec = { ...DEFAULT_MLP, dropout: 0 };
-    const pre = new MlpTrainer(plain, initWeights(plain, createRng(21)));
-    await pre.train(train, { epochs: 5, batchSize: 64, learningRate: 0.01, rng: createRng(22) });
-    const weights = pre.getWeights();
-    pre.dispose();
+    // Hand-made weights whose logit is 4·relu(x0) times the dropout noise of both hidden
+    // layers: every first-layer unit is relu(x0), every second-layer unit the mean of the
+    // first layer, the output 4 × the mean of the second. With inverted dropout the
+    // expected logit is 4·relu(x0); without the 1/keep scaling it would be keep² = ¼ of
+    // that, with keep instead of 1/keep 1/16. All labels are 1, so the loss (softplus of
+    // −logit) is very sensitive to the scale. Weights are frozen (learning rate 1e-9) and
+    // the mean training loss the trainer reports must match E_masks[BCE] estimated by a
+    // plain-JS forward pass with its own masks.
     const spec: MlpSpec = { ...DEFAULT_MLP, dropout: 0.5 };
+    const weights = initWeights(spec, createRng(1));
+    const [w1, b1, w2, b2, w3, b3] = splitFlat(weights);
+    w1!.fill(0);
+    for (let o = 0; o < 64; o++) w1![o] = 1; // row 0: feature 0 → every unit
+    w2!.fill(1 / 64);
+    w3!.fill(4 / 32);
+    [b1, b2, b3].forEach((b) => b!.fill(0));
+    const data = { ...train, labels: new Uint8Array(train.numRows).fill(1) };
     const t = new MlpTrainer(spec, weights);
-    const r = await t.train(train, { epochs: 4, batchSize: 500, learningRate: 1e-9, rng: createRng(23) });
+    const r = await t.train(data, { epochs: 4, batchSize: 500, learningRate: 1e-9, rng: createRng(23) });
     t.dispose();
 
     const layers = splitFlat(weights);
     const sizes = [spec.inputSize, ...spec.hidden, 1];
     const mc = createRng(24);
-    const draws = 8;
+    const draws = 4;
     let loss = 0;
     for (let k = 0; k < draws; k++) {
-      for (let row = 0; row < train.numRows; row++) {
-        let h = Array.from(train.features.subarray(row * 30, row * 30 + 30));
+      for (let row = 0; row < data.numRows; row++) {
+        let h = Array.from(data.features.subarray(row * 30, row * 30 + 30));
         for (let l = 0; l < sizes.length - 1; l++) {
           const [w, b] = [layers[2 * l]!, layers[2 * l + 1]!];
           const out = Array.from(b);
-          for (let i = 0; i < sizes[l]!; i++) for (let o = 0; o < sizes[l + 1]!; o++) out[o]! += h[i]! * w[i * sizes[l + 1]! + o]!;
+          for (let i = 0; i < sizes[l]!; i++)
+            for (let o = 0; o < sizes[l + 1]!; o++) out[o]! += h[i]! * w[i * sizes[l + 1]! + o]!;
           h = l < sizes.length - 2 ? out.map((v) => (v > 0 && mc.next() < 0.5 ? v / 0.5 : 0)) : out;
         }
         const z = h[0]!;
-        loss += Math.max(z, 0) - z * train.labels[row]! + Math.log1p(Math.exp(-Math.abs(z)));
+        loss += Math.max(z, 0) - z + Math.log1p(Math.exp(-Math.abs(z)));
       }
     }
-    loss /= draws * train.numRows;
-    console.log("MC", r.loss, loss);
-    expect(Math.abs(r.loss - loss)).toBeLessThan(0.1 * loss);
+    loss /= draws * data.numRows;
+    // Correct scaling: ≈ 0.45 both ways; ¼ of the logit gives ≈ 0.55, 1/16 ≈ 0.65.
+    expect(Math.abs(r.loss - loss)).toBeLessThan(0.02);
   });
 
   it('applies inverted dropout: a model trained with dropout 0.5 stays calibrated without it', async () => {
@@ -371,7 +379,9 @@ describe('MlpTrainer errors', () => {
     const t = new MlpTrainer(spec, initWeights(spec, rng()));
     const ok = synthetic(1, 50);
     const opts = { epochs: 1, batchSize: 10, learningRate: 0.01, rng: rng() };
-    await expect(t.train({ ...ok, numRows: 0, features: new Float32Array(0), labels: new Uint8Array(0) }, opts)).rejects.toThrow(/empty/);
+    await expect(
+      t.train({ ...ok, numRows: 0, features: new Float32Array(0), labels: new Uint8Array(0) }, opts),
+    ).rejects.toThrow(/empty/);
     await expect(t.train({ ...ok, numRows: 49 }, opts)).rejects.toThrow(/expected 49×30 features/);
     await expect(t.train(ok, { ...opts, batchSize: 0 })).rejects.toThrow(/batchSize/);
     await expect(t.train(ok, { ...opts, learningRate: 0 })).rejects.toThrow(/learningRate/);
@@ -393,7 +403,9 @@ describe('MlpTrainer errors', () => {
     const t = new MlpTrainer(spec, initWeights(spec, rng()));
     const bad = synthetic(1, 50);
     bad.features[3] = Number.NaN;
-    await expect(t.train(bad, { epochs: 1, batchSize: 10, learningRate: 0.01, rng: rng() })).rejects.toThrow(/diverged/);
+    await expect(t.train(bad, { epochs: 1, batchSize: 10, learningRate: 0.01, rng: rng() })).rejects.toThrow(
+      /diverged/,
+    );
     t.dispose();
   });
 
@@ -401,6 +413,8 @@ describe('MlpTrainer errors', () => {
     const t = new MlpTrainer(spec, initWeights(spec, rng()));
     t.dispose();
     expect(() => t.predict(new Float32Array(30), 1)).toThrow(/disposed/);
-    await expect(t.train(synthetic(1, 10), { epochs: 1, batchSize: 10, learningRate: 0.01, rng: rng() })).rejects.toThrow(/disposed/);
+    await expect(
+      t.train(synthetic(1, 10), { epochs: 1, batchSize: 10, learningRate: 0.01, rng: rng() }),
+    ).rejects.toThrow(/disposed/);
   });
 });

@@ -186,7 +186,6 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
     await page.goto(agg!.url);
     await shot('01-login');
     await login(ADMIN_TOKEN);
-    await expect(page.locator('[data-testid="role-badge"]')).toBeDefined();
     expect(await page.locator('[data-testid="controls"]').count()).toBe(1);
 
     // Rounds arrive over the live stream: no reload in between.
@@ -212,12 +211,24 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
       Number(await page.locator('[data-testid="quality-chart"]').getAttribute('data-points')),
     ).toBeGreaterThanOrEqual(2);
 
+    // Per-bank lines come from round.banks[b].metrics and can be switched on.
+    const globalDots = await page.locator('[data-testid="quality-chart"] .recharts-line-dot').count();
+    await page.click('[data-testid="bank-toggle-bank-a"]');
+    await expect
+      .poll(() => page.locator('[data-testid="quality-chart"] .recharts-line-dot').count(), { timeout: 5000 })
+      .toBeGreaterThan(globalDots);
+
     // Communication: bars drawn and a positive byte total.
     await expect
       .poll(() => page.locator('[data-testid="comm-chart"] .recharts-bar-rectangle').count(), { timeout: 5000 })
       .toBeGreaterThan(0);
     expect(Number(await page.locator('[data-testid="comm-total-up"]').getAttribute('data-bytes'))).toBeGreaterThan(0);
     expect(Number(await page.locator('[data-testid="comm-chart"]').getAttribute('data-bytes'))).toBeGreaterThan(0);
+
+    await page.click('[data-testid="comm-mode-bank"]');
+    await expect
+      .poll(() => page.locator('[data-testid="comm-chart"] .recharts-bar-rectangle').count(), { timeout: 5000 })
+      .toBeGreaterThan(0);
 
     // Banks table: both banks listed as connected.
     const rows = page.locator('[data-testid="banks-table"] [data-testid="bank-row"]');

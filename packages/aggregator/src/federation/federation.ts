@@ -142,6 +142,7 @@ export class Federation {
       for (const [bankId, s] of Object.entries(r.banks)) {
         const st = this.statsOf(bankId);
         if (r.participants.includes(bankId)) st.rounds++;
+        if (s.updateBytes !== undefined) st.lastUpdateBytes = s.updateBytes;
         if (s.rejected) st.rejections.push({ roundId: r.id, reason: s.rejected, at: r.endedAt ?? r.startedAt });
         st.rejections = st.rejections.slice(-20);
       }
@@ -303,6 +304,8 @@ export class Federation {
         return this.enqueue(async () => {
           if (this.active && msg.roundId === this.active.state.roundId) {
             this.active.record.banks[session.bankId] = { ...this.bankRound(session.bankId), rejected: `declined: ${msg.reason}` };
+            const st = this.statsOf(session.bankId);
+            st.rejections = [...st.rejections, { roundId: msg.roundId, reason: `declined: ${msg.reason}`, at: this.opts.clock.now() }].slice(-20);
             await this.audit('round.declined', session.bankId, { roundId: msg.roundId, reason: msg.reason });
             await this.lose(session.bankId, `declined: ${msg.reason}`);
           }
@@ -466,12 +469,11 @@ export class Federation {
         status: t.state.phase,
         startedAt: now,
         endedAt: null,
-        config: { training, rules, strategy: this.opts.strategy.name },
+        config: { training, rules, strategy: this.opts.strategy.name, parameters: this.globalWeights.length },
         selected,
         participants: [],
         banks: Object.fromEntries(selected.map((b) => [b, { bytesUp: 0, bytesDown: 0 }])),
         durations: {},
-        parameters: this.globalWeights.length,
         baseModelVersion: this.globalVersion,
         modelVersion: null,
         metrics: null,
@@ -650,7 +652,11 @@ export class Federation {
   private markMissing(round: ActiveRound): void {
     for (const b of round.record.selected) {
       const st = round.record.banks[b];
-      if (st && !st.rejected && !round.state.accepted.includes(b)) st.rejected = round.state.missing[b] ?? 'no update before the fit stage closed';
+      if (st && !st.rejected && !round.state.accepted.includes(b)) {
+        st.rejected = round.state.missing[b] ?? 'no update before the fit stage closed';
+        const stats = this.statsOf(b);
+        stats.rejections = [...stats.rejections, { roundId: round.record.id, reason: st.rejected, at: this.opts.clock.now() }].slice(-20);
+      }
     }
   }
 
@@ -758,6 +764,7 @@ export class Federation {
       roundsParticipated: st.rounds,
       lastUpdateBytes: st.lastUpdateBytes,
       epsilon: eps,
+      epsilonBudget: session?.hello.dp?.epsilonBudget ?? this.settings.training.dp?.epsilonBudget ?? null,
       rejections: st.rejections,
     };
   }

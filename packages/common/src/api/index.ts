@@ -29,15 +29,16 @@ export interface RoundRecord {
   status: RoundStatus;
   startedAt: number;
   endedAt: number | null;
-  /** Snapshot of the training config and round rules in force for this round. */
+  /**
+   * Snapshot of what was in force for this round: `training`, `rules`, `strategy`, and
+   * `parameters` (model size; the raw update is parameters × 4 bytes).
+   */
   config: Record<string, unknown>;
   selected: string[];
   participants: string[];
   banks: Record<string, BankRoundStats>;
   /** Milliseconds per phase: training (waiting for updates), aggregation, evaluation. */
   durations: { trainingMs?: number; aggregationMs?: number; evaluationMs?: number; totalMs?: number };
-  /** Parameters of the model (raw update size is parameters × 4 bytes). */
-  parameters?: number;
   /** Model version this round started from, and the one it produced (if committed). */
   baseModelVersion: number;
   modelVersion: number | null;
@@ -61,6 +62,8 @@ export interface BankView {
   roundsParticipated: number;
   lastUpdateBytes: number | null;
   epsilon: number | null;
+  /** The ε budget in force for this bank: its own (from its hello) or the federation's. */
+  epsilonBudget: number | null;
   rejections: { roundId: number; reason: string; at: number }[];
 }
 

@@ -15,11 +15,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { DataError } from '../data/errors.js';
 import type { ColumnMapping, LayoutName } from '../data/layouts.js';
-import { loadCsv } from '../data/loader.js';
+import { loadCsv, type LoadResult } from '../data/loader.js';
 import { parseColumnMapping } from '../data/mapping-schema.js';
 import { writeSyntheticCsv } from '../data/synthetic.js';
 import { PartitionError } from '../partition/constraints.js';
-import { writePartitionFiles, type ShardInfo } from '../partition/files.js';
+import { writePartitionFiles, type PartitionManifest, type ShardInfo } from '../partition/files.js';
 import { PARTITION_SCHEMES, type PartitionScheme } from '../partition/schemes.js';
 
 /** A problem with what the user asked for; reported without a stack, exit code 2. */
@@ -53,15 +53,22 @@ function choiceFlag<T extends string>(flag: string, raw: string, choices: readon
 
 const interactive = process.stdout.isTTY === true;
 
-/** A progress bar on a TTY; a no-op otherwise (logs and CI stay clean). */
-function bar(label: string, total: number, unit: string): { update(v: number, payload?: object): void; stop(): void } {
+/**
+ * A progress bar on a TTY; a no-op otherwise (logs and CI stay clean). `detail` is the
+ * text after the percentage; it may use {value}, {total} and payload keys like {rows}.
+ */
+function bar(
+  label: string,
+  total: number,
+  detail: string,
+): { update(v: number, payload?: object): void; stop(): void } {
   if (!interactive) return { update: () => {}, stop: () => {} };
   const b = new SingleBar(
-    { format: `${label.padEnd(10)} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`, hideCursor: true },
+    { format: `${label.padEnd(8)} [{bar}] {percentage}% | ${detail} | ETA {eta_formatted}`, hideCursor: true },
     Presets.shades_classic,
   );
-  b.start(total, 0);
-  return { update: (v) => b.update(v), stop: () => b.stop() };
+  b.start(total, 0, { rows: '0' });
+  return { update: (v, payload) => b.update(v, payload), stop: () => b.stop() };
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -79,10 +86,14 @@ async function generate(opts: Record<string, string>): Promise<void> {
   const seed = intFlag('--seed', opts.seed, 0, 0xffffffff);
   const fraudRate = numberFlag('--fraud-rate', opts.fraudRate, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
   const out = opts.out;
-  const progress = bar('generate', rows, 'rows');
+  const progress = bar('generate', rows, '{value}/{total} rows');
   const t0 = performance.now();
-  const r = await writeSyntheticCsv({ rows, seed, fraudRate }, out, (n) => progress.update(n));
-  progress.stop();
+  let r: { rows: number; frauds: number };
+  try {
+    r = await writeSyntheticCsv({ rows, seed, fraudRate }, out, (n) => progress.update(n));
+  } finally {
+    progress.stop();
+  }
   console.log(describe(out, r));
   console.log(`seed ${seed}, fraud rate ${fraudRate}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
@@ -113,19 +124,25 @@ async function partition(opts: Record<string, string>, cmd: Command): Promise<vo
   const layoutName = choiceFlag('--layout', opts.layout, ['auto', 'kaggle', 'handbook', 'finsecure'] as const);
   const layout: 'auto' | LayoutName | ColumnMapping = opts.mapping ? await readMapping(opts.mapping) : layoutName;
   const skewed = scheme === 'dirichlet' || scheme === 'quantity';
-  if (!skewed && cmd.getOptionValueSource('alpha') === 'cli') console.error(`note: --alpha is ignored by --scheme ${scheme}`);
+  if (!skewed && cmd.getOptionValueSource('alpha') === 'cli')
+    console.error(`note: --alpha is ignored by --scheme ${scheme}`);
   if (scheme !== 'quantity' && cmd.getOptionValueSource('quantityDist') === 'cli') {
     console.error(`note: --quantity-dist is ignored by --scheme ${scheme}`);
   }
 
   const t0 = performance.now();
   const input = opts.input;
-  const loading = interactive ? bar('load', 100, '%') : null;
-  const loaded = await loadCsv(input, {
-    layout,
-    onProgress: (_rows, bytes, total) => loading?.update(total ? Math.floor((100 * bytes) / total) : 0),
-  });
-  loading?.stop();
+  const loading = interactive ? bar('load', 100, '{rows} rows read') : null;
+  let loaded: LoadResult;
+  try {
+    loaded = await loadCsv(input, {
+      layout,
+      onProgress: (rows, bytes, total) =>
+        loading?.update(total ? Math.floor((100 * bytes) / total) : 0, { rows: fmt(rows) }),
+    });
+  } finally {
+    loading?.stop(); // restores the cursor even when the load fails
+  }
   const ds = loaded.dataset;
   console.log(
     `read ${input}  ${fmt(ds.numRows)} rows, ${fmt(loaded.frauds)} frauds (${pct(loaded.frauds, ds.numRows)}), ` +
@@ -139,24 +156,28 @@ async function partition(opts: Record<string, string>, cmd: Command): Promise<vo
   }
 
   const out = opts.out;
-  const writing = bar('write', ds.numRows, 'rows');
-  const manifest = await writePartitionFiles(
-    ds,
-    { path: input, layout: loaded.layout },
-    {
-      scheme,
-      banks,
-      seed,
-      minFraudPerBank,
-      testFraction,
-      split,
-      ...(skewed ? { alpha } : {}),
-      ...(scheme === 'quantity' ? { quantitySizes } : {}),
-    },
-    out,
-    { onWriteProgress: (n) => writing.update(n) },
-  );
-  writing.stop();
+  const writing = bar('write', ds.numRows, '{value}/{total} rows');
+  let manifest: PartitionManifest;
+  try {
+    manifest = await writePartitionFiles(
+      ds,
+      { path: input, layout: loaded.layout },
+      {
+        scheme,
+        banks,
+        seed,
+        minFraudPerBank,
+        testFraction,
+        split,
+        ...(skewed ? { alpha } : {}),
+        ...(scheme === 'quantity' ? { quantitySizes } : {}),
+      },
+      out,
+      { onWriteProgress: (n) => writing.update(n) },
+    );
+  } finally {
+    writing.stop();
+  }
   for (const s of manifest.shards) console.log(describe(join(out, s.file), s));
   console.log(describe(join(out, manifest.test.file), manifest.test));
   console.log(`wrote ${join(out, 'manifest.json')}  scheme ${scheme}, seed ${seed}, ${split} split`);
@@ -207,10 +228,17 @@ function buildProgram(): Command {
     .option('--seed <n>', 'random seed for the split and the partition (integer in [0, 4294967295])', '42')
     .requiredOption('--out <dir>', 'output directory (created if missing; existing files are overwritten)')
     .option('--test-fraction <f>', 'fraction of rows held out as test.csv before partitioning, in [0, 1)', '0.2')
-    .option('--split <kind>', 'test split: stratified (seeded, keeps the fraud ratio) or time (latest rows)', 'stratified')
+    .option(
+      '--split <kind>',
+      'test split: stratified (seeded, keeps the fraud ratio) or time (latest rows)',
+      'stratified',
+    )
     .option('--min-fraud-per-bank <n>', 'fraud rows guaranteed in every bank, moved from the richest (0 = none)', '1')
     .option('--layout <name>', 'input layout: auto (detect from header), kaggle, handbook or finsecure', 'auto')
-    .option('--mapping <file>', 'JSON column mapping {label, features, categorical?, ignore?, group?, time?}; overrides --layout')
+    .option(
+      '--mapping <file>',
+      'JSON column mapping {label, features, categorical?, ignore?, group?, time?}; overrides --layout',
+    )
     .action(partition);
 
   program.addHelpText(

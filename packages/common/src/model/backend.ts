@@ -55,6 +55,9 @@ async function tryWasm(notes: string[]): Promise<boolean> {
 }
 
 async function select(prefer: TrainingBackend | undefined): Promise<BackendInfo> {
+  // Production mode: no debug checks and no "use tfjs-node" banner on stderr, which the
+  // CLIs keep for real messages. The active backend is reported through BackendInfo.
+  tf.env().set('PROD', true);
   const notes: string[] = [];
   const order: TrainingBackend[] = prefer ? [prefer] : ['tensorflow', 'wasm', 'cpu'];
   for (const candidate of order) {

@@ -138,12 +138,11 @@ export class MlpTrainer {
   private inferenceWeights(): tf.Tensor[] {
     if (!this.inference) {
       // Copies: on the cpu backend a tensor may alias the array it was built from.
-      this.inference = tf.keep(
-        this.layers.flatMap((l) => [
-          tf.tensor2d(this.params.slice(l.kernelAt, l.kernelAt + l.inSize * l.outSize), [l.inSize, l.outSize]),
-          tf.tensor1d(this.params.slice(l.biasAt, l.biasAt + l.outSize)),
-        ]),
-      );
+      // tf.keep: predict() may be called inside a caller's tf.tidy.
+      this.inference = this.layers.flatMap((l) => [
+        tf.keep(tf.tensor2d(this.params.slice(l.kernelAt, l.kernelAt + l.inSize * l.outSize), [l.inSize, l.outSize])),
+        tf.keep(tf.tensor1d(this.params.slice(l.biasAt, l.biasAt + l.outSize))),
+      ]);
     }
     return this.inference;
   }
@@ -159,7 +158,8 @@ export class MlpTrainer {
         `expected ${data.numRows}×${data.numFeatures} features and ${data.numRows} labels, got ${data.features.length} and ${data.labels.length}`,
       );
     }
-    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
+    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1))
+      throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
     if (!(opts.learningRate > 0)) throw new Error(`learningRate must be positive, got ${opts.learningRate}`);
     if (!this.adam || this.adam.learningRate !== opts.learningRate) {
       this.adam = {
@@ -219,7 +219,9 @@ export class MlpTrainer {
           const { inSize, outSize, kernelAt } = layers[l]!;
           scaleAndTranspose(this.params, kernelAt, inSize, outSize, inputScale[l]!, kernels[l]!, kernelsT[l]!);
         }
-        lossSum += tf.tidy(() => this.gradients(rows, xBuf, xtBuf, yBuf, gBuf, masks, kernels, kernelsT, inputScale, grad));
+        lossSum += tf.tidy(() =>
+          this.gradients(rows, xBuf, xtBuf, yBuf, gBuf, masks, kernels, kernelsT, inputScale, grad),
+        );
         this.adamStep(grad);
         batches++;
         batchCount++;
@@ -231,7 +233,9 @@ export class MlpTrainer {
       // leave the loss finite: check the weights themselves (4,097 floats, microseconds).
       const bad = firstNonFiniteIndex(this.params);
       if (bad >= 0) {
-        throw new Error(`training diverged: weight ${bad} is ${this.params[bad]} after epoch ${epoch + 1} (non-finite features?)`);
+        throw new Error(
+          `training diverged: weight ${bad} is ${this.params[bad]} after epoch ${epoch + 1} (non-finite features?)`,
+        );
       }
       await opts.onEpoch?.(epoch + 1, lastLoss);
     }
@@ -353,7 +357,8 @@ export class MlpTrainer {
   predict(features: Float32Array, numRows: number, chunkRows = 8192): Float32Array {
     this.assertLive();
     const d = this.spec.inputSize;
-    if (features.length !== numRows * d) throw new Error(`expected ${numRows}×${d} features, got ${features.length} values`);
+    if (features.length !== numRows * d)
+      throw new Error(`expected ${numRows}×${d} features, got ${features.length} values`);
     const weights = this.inferenceWeights();
     const last = this.layers.length - 1;
     const out = new Float32Array(numRows);
@@ -426,7 +431,15 @@ function gatherBatch(
 }
 
 /** k = s·W and kt = s·Wᵀ for the kernel W [inSize, outSize] stored at p[at…]. */
-function scaleAndTranspose(p: Float32Array, at: number, inSize: number, outSize: number, s: number, k: Float32Array, kt: Float32Array): void {
+function scaleAndTranspose(
+  p: Float32Array,
+  at: number,
+  inSize: number,
+  outSize: number,
+  s: number,
+  k: Float32Array,
+  kt: Float32Array,
+): void {
   for (let i = 0; i < inSize; i++) {
     for (let o = 0; o < outSize; o++) {
       const w = p[at + i * outSize + o]! * s;

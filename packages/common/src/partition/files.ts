@@ -10,6 +10,7 @@ import type { Dataset } from '../types/index.js';
 import { createRng } from '../rng/index.js';
 import { stratifiedSplit, subset, timeSplit } from '../data/split.js';
 import { writeCsv } from '../data/writer.js';
+import { PartitionError } from './constraints.js';
 import { partitionDataset, type AnyPartitionOptions } from './schemes.js';
 
 export interface PartitionFilesOptions extends AnyPartitionOptions {
@@ -75,7 +76,18 @@ export async function writePartitionFiles(
   const splitRng = root.fork();
   const partitionSeed = root.int(0x7fffffff);
   const split = kind === 'time' ? timeSplit(ds, testFraction) : stratifiedSplit(ds, testFraction, splitRng);
-  const parts = partitionDataset(split.train, { ...options, seed: partitionSeed });
+  let parts: number[][];
+  try {
+    parts = partitionDataset(split.train, { ...options, seed: partitionSeed });
+  } catch (e) {
+    if (!(e instanceof PartitionError)) throw e;
+    // Say which rows were being partitioned: the test set was already taken out.
+    const frauds = info(split.train, '').frauds;
+    throw new PartitionError(
+      `partitioning the ${split.train.numRows} training rows (${frauds} frauds, after holding out ` +
+        `${split.test.numRows} test rows): ${e.message}`,
+    );
+  }
 
   await mkdir(outDir, { recursive: true });
   const total = ds.numRows;

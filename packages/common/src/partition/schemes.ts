@@ -175,7 +175,9 @@ export function partitionDataset(ds: PartitionInput, o: AnyPartitionOptions): nu
     case 'quantity': {
       if (o.alpha === undefined) throw new RangeError(`the ${o.scheme} scheme needs alpha`);
       const skew = { ...o, alpha: o.alpha };
-      return o.scheme === 'dirichlet' ? dirichletPartition(ds, skew) : quantityPartition(ds, { ...skew, sizes: o.quantitySizes });
+      return o.scheme === 'dirichlet'
+        ? dirichletPartition(ds, skew)
+        : quantityPartition(ds, { ...skew, sizes: o.quantitySizes });
     }
     default:
       throw new RangeError(`unknown partition scheme "${String(o.scheme)}"; expected ${PARTITION_SCHEMES.join(', ')}`);
@@ -183,7 +185,10 @@ export function partitionDataset(ds: PartitionInput, o: AnyPartitionOptions): nu
 }
 
 /** Rows and fraud rows per bank. */
-export function partitionSummary(ds: PartitionInput, parts: readonly ArrayLike<number>[]): { rows: number; frauds: number }[] {
+export function partitionSummary(
+  ds: PartitionInput,
+  parts: readonly ArrayLike<number>[],
+): { rows: number; frauds: number }[] {
   return parts.map((p) => {
     let frauds = 0;
     for (let k = 0; k < p.length; k++) frauds += ds.labels[p[k]];

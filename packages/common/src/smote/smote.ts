@@ -66,7 +66,8 @@ export function smote(train: TrainingSplit, options: SmoteOptions): SmoteResult 
   if (m === 0) return { ...base, dataset: train, k: 0, skipped: 'no fraud rows to interpolate between' };
   if (majority === 0) return { ...base, dataset: train, k: 0, skipped: 'no legitimate rows: ratio is unbounded' };
   const needed = Math.max(0, Math.ceil(options.targetRatio * majority) - m);
-  if (needed === 0) return { ...base, dataset: train, k: 0, skipped: `ratio ${(m / majority).toFixed(4)} already ≥ target` };
+  if (needed === 0)
+    return { ...base, dataset: train, k: 0, skipped: `ratio ${(m / majority).toFixed(4)} already ≥ target` };
 
   // One fraud row has no neighbour: its synthetic rows are exact duplicates.
   const k = Math.min(kWanted, m - 1);

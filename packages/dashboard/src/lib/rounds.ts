@@ -28,7 +28,7 @@ export function compressionRatio(
   stats: BankRoundStats | undefined,
   fallbackParameters?: number | null,
 ): number | null {
-  const parameters = r.parameters ?? fallbackParameters;
+  const parameters = (typeof r.config.parameters === 'number' ? r.config.parameters : null) ?? fallbackParameters;
   if (!stats?.updateBytes || !parameters) return null;
   return (parameters * 4) / stats.updateBytes;
 }

@@ -18,6 +18,69 @@ function lastUpdateFromRounds(rounds: RoundRecord[], bankId: string): number | n
   return null;
 }
 
+type Rejection = BankView['rejections'][number];
+
+/**
+ * Rejected or missing updates: the bank's live list plus what the round history records
+ * (declines and missed deadlines are stored with the round but not always in the live list).
+ */
+function rejectionsOf(bank: BankView, rounds: RoundRecord[]): Rejection[] {
+  const seen = new Set(bank.rejections.map((r) => `${r.roundId}\u0000${r.reason}`));
+  const all = [...bank.rejections];
+  for (const r of rounds) {
+    const reason = r.banks[bank.id]?.rejected;
+    if (reason && !seen.has(`${r.id}\u0000${reason}`)) {
+      seen.add(`${r.id}\u0000${reason}`);
+      all.push({ roundId: r.id, reason, at: r.endedAt ?? r.startedAt });
+    }
+  }
+  return all.sort((a, b) => a.roundId - b.roundId);
+}
+
+function BankRow({ bank, rounds, now }: { bank: BankView; rounds: RoundRecord[]; now: number }) {
+  const rejections = rejectionsOf(bank, rounds);
+  return (
+    <tr data-testid="bank-row" data-bank-id={bank.id} data-connected={String(bank.connected)}>
+      <td>
+        <div className="cell-main">{bank.name}</div>
+        {bank.name !== bank.id && <div className="cell-sub mono">{bank.id}</div>}
+        {bank.backend && <div className="cell-sub">TF.js {bank.backend}</div>}
+      </td>
+      <td>
+        <StatusCell bank={bank} />
+      </td>
+      <td title={formatDateTime(bank.lastSeenAt)}>{formatAgo(bank.lastSeenAt, now)}</td>
+      <td className="num">
+        {formatNumber(bank.numExamples)} <span className="muted">/ {formatNumber(bank.numTestExamples)}</span>
+      </td>
+      <td className="num">{bank.roundsParticipated}</td>
+      <td className="num">{formatBytes(bank.lastUpdateBytes ?? lastUpdateFromRounds(rounds, bank.id))}</td>
+      <td className="num">
+        {bank.epsilon !== null && bank.epsilon !== undefined && bank.epsilon > 0 ? bank.epsilon.toFixed(2) : '—'}
+      </td>
+      <td>
+        {rejections.length === 0 ? (
+          <span className="muted">none</span>
+        ) : (
+          <details className="rejections">
+            <summary className="text-error">{rejections.length} rejected or missing</summary>
+            <ul>
+              {rejections
+                .slice(-10)
+                .reverse()
+                .map((r, i) => (
+                  <li key={`${r.roundId}-${i}`}>
+                    round {r.roundId}: {r.reason} <span className="muted">({formatDateTime(r.at)})</span>
+                  </li>
+                ))}
+            </ul>
+          </details>
+        )}
+      </td>
+    </tr>
+  );
+}
+
 export function BanksTable({
   banks,
   rounds,
@@ -63,44 +126,7 @@ export function BanksTable({
             </thead>
             <tbody>
               {banks.map((b) => (
-                <tr key={b.id} data-testid="bank-row" data-bank-id={b.id} data-connected={String(b.connected)}>
-                  <td>
-                    <div className="cell-main">{b.name}</div>
-                    {b.name !== b.id && <div className="cell-sub mono">{b.id}</div>}
-                    {b.backend && <div className="cell-sub">TF.js {b.backend}</div>}
-                  </td>
-                  <td>
-                    <StatusCell bank={b} />
-                  </td>
-                  <td title={formatDateTime(b.lastSeenAt)}>{formatAgo(b.lastSeenAt, now)}</td>
-                  <td className="num">
-                    {formatNumber(b.numExamples)} <span className="muted">/ {formatNumber(b.numTestExamples)}</span>
-                  </td>
-                  <td className="num">{b.roundsParticipated}</td>
-                  <td className="num">{formatBytes(b.lastUpdateBytes ?? lastUpdateFromRounds(rounds, b.id))}</td>
-                  <td className="num">
-                    {b.epsilon !== null && b.epsilon !== undefined && b.epsilon > 0 ? b.epsilon.toFixed(2) : '—'}
-                  </td>
-                  <td>
-                    {b.rejections.length === 0 ? (
-                      <span className="muted">none</span>
-                    ) : (
-                      <details className="rejections">
-                        <summary className="text-error">{b.rejections.length} rejected</summary>
-                        <ul>
-                          {b.rejections
-                            .slice(-10)
-                            .reverse()
-                            .map((r, i) => (
-                              <li key={`${r.roundId}-${i}`}>
-                                round {r.roundId}: {r.reason} <span className="muted">({formatDateTime(r.at)})</span>
-                              </li>
-                            ))}
-                        </ul>
-                      </details>
-                    )}
-                  </td>
-                </tr>
+                <BankRow key={b.id} bank={b} rounds={rounds} now={now} />
               ))}
             </tbody>
           </table>

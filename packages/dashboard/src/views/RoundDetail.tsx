@@ -139,7 +139,7 @@ export function RoundDetail({
               <th className="num">Train time</th>
               <th className="num">Update</th>
               <th className="num">F1</th>
-              <th>Outcome</th>
+              <th className="outcome">Outcome</th>
             </tr>
           </thead>
           <tbody>
@@ -149,7 +149,7 @@ export function RoundDetail({
               const ratio = encoding !== 'float32' ? compressionRatio(round, b, parameters) : null;
               return (
                 <tr key={id} data-testid="participant-row" data-bank-id={id}>
-                  <td>{id}</td>
+                  <td className="nowrap">{id}</td>
                   <td>
                     <span className="weight">
                       <span className="meter" aria-hidden>
@@ -168,7 +168,7 @@ export function RoundDetail({
                   <td className="num">{formatPct(b?.metrics?.f1)}</td>
                   <td>
                     {b?.rejected ? (
-                      <span className="text-error">rejected: {b.rejected}</span>
+                      <span className="text-error">✕ {b.rejected}</span>
                     ) : round.participants.includes(id) ? (
                       <span className="text-ok">contributed</span>
                     ) : (
@@ -182,7 +182,7 @@ export function RoundDetail({
         </table>
       </div>
       <p className="muted small">
-        Model: {formatNumber(round.parameters ?? parameters)} parameters, updates encoded as {encoding}.
+        Model: {formatNumber((typeof round.config.parameters === 'number' ? round.config.parameters : null) ?? parameters)} parameters, updates encoded as {encoding}.
       </p>
     </Panel>
   );

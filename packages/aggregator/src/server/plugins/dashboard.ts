@@ -14,9 +14,12 @@ export default async function dashboard(app: FastifyInstance, opts: { dir: strin
     );
     return;
   }
-  await app.register(fastifyStatic, { root: dir, prefix: '/', index: ['index.html'], wildcard: false });
+  // wildcard: files added by a rebuild are served without a restart.
+  await app.register(fastifyStatic, { root: dir, prefix: '/', index: ['index.html'], wildcard: true });
   app.setNotFoundHandler((req, reply) => {
-    if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/ws/')) return reply.sendFile('index.html');
+    // Client-side routes get the app; a missing asset or API route is a real 404.
+    const isApp = req.method === 'GET' && !/^\/(api|ws|assets|docs)\//.test(req.url);
+    if (isApp) return reply.sendFile('index.html');
     return reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
 }

@@ -1,0 +1,132 @@
+/**
+ * Low-level CSV helpers: opening a (possibly gzip) file as a line stream, splitting a
+ * line into fields, and quoting fields on the way out. Kept free of any layout logic.
+ */
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createInterface, type Interface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { DataError } from './errors.js';
+
+/** True if the path ends in .gz or the file starts with the gzip magic bytes 1f 8b. */
+export async function isGzipFile(path: string): Promise<boolean> {
+  if (path.toLowerCase().endsWith('.gz')) return true;
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(buf, 0, 2, 0);
+    return bytesRead === 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface LineStream {
+  lines: Interface;
+  /** Compressed bytes read from disk so far (what a progress bar should track). */
+  bytesRead(): number;
+  totalBytes: number;
+  /** Resolves when the readline interface closes; rejects on a stream error. */
+  done: Promise<void>;
+  destroy(): void;
+}
+
+/**
+ * Opens `path` as a stream of lines (node:readline handles \n and \r\n). Gzip input is
+ * decompressed on the fly, so memory stays bounded whatever the file size.
+ */
+export async function openLines(path: string): Promise<LineStream> {
+  const { size } = await stat(path); // throws ENOENT early with a clear message
+  const gz = await isGzipFile(path);
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  let input: Readable = file;
+  if (gz) input = file.pipe(createGunzip());
+  let fail: (e: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => {}); // observed through `done`
+  // Listen before readline does: readline re-emits input errors on the interface, and an
+  // 'error' emitted without a listener would be thrown instead of rejecting `done`.
+  file.on('error', (e) => fail(e));
+  if (input !== file) input.on('error', (e) => fail(new DataError(`${path}: cannot decompress: ${e.message}`, path)));
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  lines.on('error', (e) => fail(e));
+  const done = Promise.race([failed, new Promise<void>((resolve) => lines.on('close', resolve))]);
+  return {
+    lines,
+    bytesRead: () => file.bytesRead,
+    totalBytes: size,
+    done,
+    destroy: () => {
+      lines.close();
+      file.destroy();
+      if (input !== file) input.destroy();
+    },
+  };
+}
+
+/**
+ * Splits one CSV line into `out` (reused between calls to avoid allocation) and returns
+ * the field count, or -1 if a quoted field is not closed (multi-line fields are not
+ * supported: transaction exports do not use them). RFC 4180 quoting: "a ""b""" -> a "b".
+ */
+export function splitCsvLine(line: string, out: string[]): number {
+  if (line.indexOf('"') === -1) {
+    // Fast path: most numeric lines have no quotes at all.
+    let n = 0;
+    let start = 0;
+    for (;;) {
+      const comma = line.indexOf(',', start);
+      if (comma === -1) {
+        out[n++] = line.slice(start);
+        return n;
+      }
+      out[n++] = line.slice(start, comma);
+      start = comma + 1;
+    }
+  }
+  let n = 0;
+  let i = 0;
+  const len = line.length;
+  for (;;) {
+    if (line.charCodeAt(i) === 34 /* " */) {
+      let value = '';
+      let j = i + 1;
+      for (;;) {
+        const q = line.indexOf('"', j);
+        if (q === -1) return -1;
+        value += line.slice(j, q);
+        if (line.charCodeAt(q + 1) === 34) {
+          value += '"';
+          j = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      out[n++] = value;
+      // Anything between the closing quote and the next comma is kept verbatim (lenient).
+      const comma = line.indexOf(',', i);
+      if (comma === -1) {
+        if (i < len) out[n - 1] += line.slice(i);
+        return n;
+      }
+      if (comma > i) out[n - 1] += line.slice(i, comma);
+      i = comma + 1;
+    } else {
+      const comma = line.indexOf(',', i);
+      if (comma === -1) {
+        out[n++] = line.slice(i);
+        return n;
+      }
+      out[n++] = line.slice(i, comma);
+      i = comma + 1;
+    }
+  }
+}
+
+/** Quotes a field only when it needs it (comma, quote, CR/LF or surrounding spaces). */
+export function quoteCsvField(value: string): string {
+  if (/[",\r\n]/.test(value) || value.trim() !== value) return `"${value.replace(/"/g, '""')}"`;
+  return value;
+}

@@ -1,0 +1,14 @@
+import { prepareExperiment } from '../src/experiment.js';
+import { runBaseline, runLocalOnly, RESEARCH_TRAINING } from '../src/training.js';
+import { runSimulation } from '../src/simulate.js';
+const exp = await prepareExperiment({ synthetic: 6000, fraudRate: 0.05, seed: 42, banks: 3, scheme: 'dirichlet', alpha: 0.5, split: 'stratified' });
+console.log(exp.summary);
+let t = performance.now();
+const b = await runBaseline(exp, { ...RESEARCH_TRAINING, epochs: 4, smote: true });
+console.log('baseline', b.metrics, (performance.now()-t).toFixed(0));
+t = performance.now();
+const l = await runLocalOnly(exp, { ...RESEARCH_TRAINING, rounds: 2 });
+console.log('local', l.summary, (performance.now()-t).toFixed(0));
+t = performance.now();
+const s = await runSimulation(exp, { ...RESEARCH_TRAINING, rounds: 2, onStage: (m) => console.log(m), onRound: (r) => console.log('round', r.round, r.metrics?.auprc, r.reported, r.bytes, r.durations) });
+console.log('sim', s.scalerCheck, s.totals, (performance.now()-t).toFixed(0));
