@@ -23,6 +23,8 @@ import {
   type BenchContext,
   type Target,
 } from './lib.js';
+import { roundOverhead } from './round-overhead.js';
+import { scale } from './scale.js';
 import { training } from './training.js';
 import { wire } from './wire.js';
 
@@ -34,7 +36,7 @@ import { wire } from './wire.js';
  *   - connections: 1,000 concurrent bank connections to one aggregator (memory per
  *     connection, heartbeat latency, time to accept them all).
  */
-export const registry: Benchmark[] = [training, aggregation, wire];
+export const registry: Benchmark[] = [training, aggregation, wire, roundOverhead, scale];
 
 interface Args {
   names: string[];

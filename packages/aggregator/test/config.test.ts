@@ -23,6 +23,14 @@ describe('aggregator configuration', () => {
     }
   });
 
+  it('reads round rules and training settings from the environment', () => {
+    const c = loadConfig({ env: { FINSECURE_ROUNDS: '3', FINSECURE_QUORUM: '1', FINSECURE_EPOCHS: '5', FINSECURE_UPDATE_ENCODING: 'int8', FINSECURE_INPUT_SIZE: '15' } });
+    expect(c.rules).toMatchObject({ rounds: 3, quorum: 1, minBanks: 2 });
+    expect(c.training).toMatchObject({ epochs: 5, updateEncoding: 'int8', batchSize: 256 });
+    expect(c.model).toEqual({ inputSize: 15, hidden: [64, 32], dropout: 0.2 });
+    expect(() => loadConfig({ env: { FINSECURE_UPDATE_ENCODING: 'float8' } })).toThrow(/training\.updateEncoding/);
+  });
+
   it('names every invalid setting', () => {
     expect(() => loadConfig({ flags: { port: 70000, rules: { quorum: 4, minBanks: 2 } as never } })).toThrow(ConfigError);
     try {

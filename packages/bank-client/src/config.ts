@@ -43,6 +43,12 @@ export type BankConfig = z.infer<typeof BankConfig>;
 export type BankConfigInput = z.input<typeof BankConfig>;
 
 export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'string' | 'number' }> = {
+  FINSECURE_TEST_FRACTION: { key: 'testFraction', type: 'number' },
+  FINSECURE_SPLIT: { key: 'split', type: 'string' },
+  FINSECURE_LAYOUT: { key: 'layout', type: 'string' },
+  FINSECURE_DP_DELTA: { key: 'dpDelta', type: 'number' },
+  FINSECURE_BANK_SEED: { key: 'seed', type: 'number' },
+  FINSECURE_RECONNECT_MAX_MS: { key: 'reconnectMaxMs', type: 'number' },
   FINSECURE_SERVER: { key: 'server', type: 'string' },
   FINSECURE_BANK_ID: { key: 'bankId', type: 'string' },
   FINSECURE_BANK_TOKEN: { key: 'token', type: 'string' },

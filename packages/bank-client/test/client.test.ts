@@ -3,7 +3,9 @@
  * updates and counts, keeps the latest global model on disk, drops an update that
  * missed its round, and reconnects by itself after the aggregator restarts.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelDir } from '@finsecure/common/model';
@@ -12,6 +14,7 @@ import type { RunningAggregator } from '@finsecure/aggregator';
 import { api, cleanup, createBank, startBank, startTestAggregator, tempDir, waitFor, writeShards } from '../../aggregator/test/helpers/federation.js';
 import type { BankClient } from '../src/index.js';
 
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
 let dir: string;
 let shards: string[];
 beforeAll(async () => {
@@ -62,6 +65,34 @@ describe('bank client', () => {
       expect(audit.body.filter((e) => e.type === 'update.accepted')).toHaveLength(0);
       bank.stop();
     } finally {
+      await agg.close();
+    }
+  });
+
+  it('keeps heartbeats flowing during long local training', async () => {
+    // The bank runs as its own process (the built CLI): in one process a starved event
+    // loop would also stop the aggregator's heartbeat timer and hide the problem.
+    const agg = await startTestAggregator(path.join(dir, 'heartbeat'), {
+      autoStart: true,
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs: 600,
+      rules: { rounds: 1, minBanks: 1, quorum: 1 } as never,
+      training: { epochs: 2, batchSize: 8, smoteRatio: 0 } as never,
+    });
+    const [big] = await writeShards(path.join(dir, 'heartbeat'), 1, 24_000);
+    const child = spawn(process.execPath, [cli, 'start', '--server', `${agg.wsUrl}/ws/bank`, '--bank-id', 'busy', '--data', big!, '--state-dir', path.join(dir, 'heartbeat', 'busy'), '--backend', 'wasm', '--log-level', 'warn'], {
+      env: { ...process.env, FINSECURE_BANK_TOKEN: await createBank(agg, 'busy') },
+      stdio: 'ignore',
+    });
+    try {
+      const round = await waitFor('round committed', async () => (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body.find((r) => r.status === 'committed' || r.status === 'failed'), 60_000, 100);
+      expect(round.status).toBe('committed');
+      // Training took many heartbeat timeouts long, and the connection survived it.
+      expect(round.banks.busy!.trainMs).toBeGreaterThan(3 * 600);
+      const audit = await api<{ type: string; actor: string }[]>(agg, 'GET', '/api/audit?limit=1000');
+      expect(audit.body.filter((e) => e.type === 'bank.left' && e.actor === 'busy')).toHaveLength(0);
+    } finally {
+      child.kill('SIGKILL');
       await agg.close();
     }
   });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `finsecure-aggregator`: runs the aggregator until SIGINT/SIGTERM. */
 import { ConfigError, loadConfig } from '../config/load.js';
+import { CONFIG_FILE_ENV } from '../config/schema.js';
 import { createLogger } from '../logger.js';
 import { startAggregator } from '../service.js';
 import { buildCommand } from './options.js';
@@ -8,7 +9,8 @@ import { buildCommand } from './options.js';
 const cmd = buildCommand(async ({ configFile, flags }) => {
   let config;
   try {
-    config = loadConfig({ ...(configFile ? { file: configFile } : {}), env: process.env, flags });
+    const file = configFile ?? process.env[CONFIG_FILE_ENV];
+    config = loadConfig({ ...(file ? { file } : {}), env: process.env, flags });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`finsecure-aggregator: ${err.message}\n`);

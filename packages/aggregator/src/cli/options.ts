@@ -38,7 +38,7 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
         'Settings come from (lowest to highest priority): defaults, --config file (JSON), environment variables, flags.\n' +
         'Secrets are read only from the environment or the config file: FINSECURE_ADMIN_TOKEN, FINSECURE_VIEWER_TOKEN, MONGODB_URI.',
     )
-    .option('-c, --config <file>', 'JSON config file (same keys as the config schema: host, port, rules, training, ...)')
+    .option('-c, --config <file>', 'JSON config file (same keys as the config schema: host, port, rules, training, ...; env FINSECURE_CONFIG)')
     .option('--host <host>', 'interface to listen on (default 127.0.0.1; 0.0.0.0 for all)')
     .option('-p, --port <port>', 'HTTP/WebSocket port (default 8080; 0 = any free port)', intArg('--port', 0, 65535))
     .option('--data-dir <dir>', 'directory of the SQLite database when MONGODB_URI is not set (default ./data)')
@@ -60,6 +60,7 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option('--smote-ratio <r>', 'SMOTE target fraud/legitimate ratio on each bank\'s training split (0 = off)', floatArg('--smote-ratio', 0, 1))
     .option('--update-encoding <e>', 'encoding of updates on the wire: float32, float16 or int8')
     .option('--input-size <n>', 'number of model input features (30 for the Kaggle layout, 15 for the handbook layout)', intArg('--input-size', 1, 10000))
+    .option('--hello-timeout <ms>', 'time a new bank connection has to authenticate, in ms', intArg('--hello-timeout', 100))
     .option('--auto-start', 'start training as soon as enough banks are connected')
     .option('--seed <n>', 'seed of the initial model and bank selection', intArg('--seed', 0))
     .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu')
@@ -77,6 +78,7 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       copy('tlsCert', 'tlsCert');
       copy('tlsKey', 'tlsKey');
       copy('autoStart', 'autoStart');
+      copy('helloTimeout', 'helloTimeoutMs');
       copy('seed', 'seed');
       copy('backend', 'backend');
       copy('logLevel', 'logLevel');

@@ -36,7 +36,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<AggregatorConfigI
   const out: Record<string, unknown> = {};
   for (const [name, { key, type }] of Object.entries(ENV_VARS)) {
     const raw = env[name];
-    if (raw !== undefined && raw !== '') out[key] = parseEnvValue(name, raw, type);
+    if (raw === undefined || raw === '') continue;
+    // "rules.quorum" sets one field of a nested group.
+    const [group, field] = key.split('.') as [string, string | undefined];
+    const value = parseEnvValue(name, raw, type);
+    if (field === undefined) out[group] = value;
+    else out[group] = { ...((out[group] as Record<string, unknown>) ?? {}), [field]: value };
   }
   return out as Partial<AggregatorConfigInput>;
 }

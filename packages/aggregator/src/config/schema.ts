@@ -63,7 +63,7 @@ export type AggregatorConfig = z.infer<typeof AggregatorConfig>;
 export type AggregatorConfigInput = z.input<typeof AggregatorConfig>;
 
 /** Environment variables and the config keys they set (documented in .env.example). */
-export const ENV_VARS: Record<string, { key: keyof AggregatorConfigInput; type: 'string' | 'number' | 'boolean' }> = {
+export const ENV_VARS: Record<string, { key: keyof AggregatorConfigInput | `${'rules' | 'training' | 'model'}.${string}`; type: 'string' | 'number' | 'boolean' }> = {
   FINSECURE_HOST: { key: 'host', type: 'string' },
   FINSECURE_PORT: { key: 'port', type: 'number' },
   FINSECURE_DATA_DIR: { key: 'dataDir', type: 'string' },
@@ -82,4 +82,23 @@ export const ENV_VARS: Record<string, { key: keyof AggregatorConfigInput; type: 
   FINSECURE_DASHBOARD_DIR: { key: 'dashboardDir', type: 'string' },
   FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
   FINSECURE_BACKEND: { key: 'backend', type: 'string' },
+  FINSECURE_HELLO_TIMEOUT_MS: { key: 'helloTimeoutMs', type: 'number' },
+  FINSECURE_ROUNDS: { key: 'rules.rounds', type: 'number' },
+  FINSECURE_FRACTION: { key: 'rules.fraction', type: 'number' },
+  FINSECURE_MIN_BANKS: { key: 'rules.minBanks', type: 'number' },
+  FINSECURE_QUORUM: { key: 'rules.quorum', type: 'number' },
+  FINSECURE_ROUND_TIMEOUT_MS: { key: 'rules.roundTimeoutMs', type: 'number' },
+  FINSECURE_GRACE_MS: { key: 'rules.graceMs', type: 'number' },
+  FINSECURE_EVALUATION_TIMEOUT_MS: { key: 'rules.evaluationTimeoutMs', type: 'number' },
+  FINSECURE_ROUND_INTERVAL_MS: { key: 'rules.roundIntervalMs', type: 'number' },
+  FINSECURE_MAX_SHARE: { key: 'rules.maxShare', type: 'number' },
+  FINSECURE_EPOCHS: { key: 'training.epochs', type: 'number' },
+  FINSECURE_BATCH_SIZE: { key: 'training.batchSize', type: 'number' },
+  FINSECURE_LEARNING_RATE: { key: 'training.learningRate', type: 'number' },
+  FINSECURE_SMOTE_RATIO: { key: 'training.smoteRatio', type: 'number' },
+  FINSECURE_UPDATE_ENCODING: { key: 'training.updateEncoding', type: 'string' },
+  FINSECURE_INPUT_SIZE: { key: 'model.inputSize', type: 'number' },
 };
+
+/** Environment variable naming the JSON config file (same as --config). */
+export const CONFIG_FILE_ENV = 'FINSECURE_CONFIG';

@@ -450,7 +450,7 @@ export class Federation {
       this.publishStatus();
       return; // Waiting for banks is not part of a round; attach() retries.
     }
-    const scaler = await this.ensureScaler(candidates);
+    await this.ensureScaler(candidates);
     const roundId = this.nextRoundId++;
     const ctx = { roundId, global: this.globalWeights, config: training, rng: this.rng.fork() };
     const instructions = this.opts.strategy.configureFit(ctx, candidates, rules.fraction, rules.minBanks);
