@@ -26,7 +26,19 @@ import WebSocket from 'ws';
 import { decodeFrame, encodeFrame, PROTOCOL_VERSION, ServerMessage } from '@finsecure/common/protocol';
 import type { RoundRecord } from '@finsecure/common/api';
 import { loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
-import { bytes, gc, machineInfo, median, num, printResult, target, writeResult, type Benchmark, type BenchContext, type BenchResult } from './lib.js';
+import {
+  bytes,
+  gc,
+  machineInfo,
+  median,
+  num,
+  printResult,
+  target,
+  writeResult,
+  type Benchmark,
+  type BenchContext,
+  type BenchResult,
+} from './lib.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const DRIVER_FLAG = '--light-bank-driver';
@@ -84,7 +96,11 @@ class LightBankDriver {
 
   private timing(round: number): RoundTiming {
     let t = this.rounds.get(round);
-    if (!t) this.rounds.set(round, (t = { round, firstAssign: Infinity, lastAssign: 0, lastCommit: 0, maxTrainMs: 0, updates: 0, commits: 0 }));
+    if (!t)
+      this.rounds.set(
+        round,
+        (t = { round, firstAssign: Infinity, lastAssign: 0, lastCommit: 0, maxTrainMs: 0, updates: 0, commits: 0 }),
+      );
     return t;
   }
 
@@ -109,10 +125,20 @@ class LightBankDriver {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, cfg.concurrency) }, worker));
-    return { type: 'ready', connected: this.sockets.length, failed, connectMs: now() - t0, memory: process.memoryUsage() };
+    return {
+      type: 'ready',
+      connected: this.sockets.length,
+      failed,
+      connectMs: now() - t0,
+      memory: process.memoryUsage(),
+    };
   }
 
-  private connect(cfg: DriverStart, bank: { id: string; token: string }, hist: { bins: number; positives: number[]; negatives: number[] }): Promise<WebSocket> {
+  private connect(
+    cfg: DriverStart,
+    bank: { id: string; token: string },
+    hist: { bins: number; positives: number[]; negatives: number[] },
+  ): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(cfg.wsUrl, { maxPayload: 256 * 1024 * 1024 });
       ws.binaryType = 'nodebuffer';
@@ -161,7 +187,16 @@ class LightBankDriver {
             setTimeout(() => {
               const trainMs = now() - received;
               send(
-                { type: 'update', roundId: msg.roundId, modelVersion: msg.modelVersion, kind: 'delta', numExamples: 1000, numTrained: 1100, loss: 0.1, timings: { trainMs, prepareMs: 0 } },
+                {
+                  type: 'update',
+                  roundId: msg.roundId,
+                  modelVersion: msg.modelVersion,
+                  kind: 'delta',
+                  numExamples: 1000,
+                  numTrained: 1100,
+                  loss: 0.1,
+                  timings: { trainMs, prepareMs: 0 },
+                },
                 [{ name: 'update', shape: [this.delta.length], data: this.delta }],
               );
               t.maxTrainMs = Math.max(t.maxTrainMs, now() - received);
@@ -177,7 +212,14 @@ class LightBankDriver {
               numExamples: 100,
               threshold: msg.threshold,
               confusion: { tp: 5, fp: 1, tn: 94, fn: 0 },
-              histogram: msg.histogramBins === hist.bins ? hist : { bins: msg.histogramBins, positives: new Array(msg.histogramBins).fill(0), negatives: new Array(msg.histogramBins).fill(0) },
+              histogram:
+                msg.histogramBins === hist.bins
+                  ? hist
+                  : {
+                      bins: msg.histogramBins,
+                      positives: new Array(msg.histogramBins).fill(0),
+                      negatives: new Array(msg.histogramBins).fill(0),
+                    },
               loss: 0.05,
               evalMs: 0,
             });
@@ -189,7 +231,8 @@ class LightBankDriver {
             return;
           }
           case 'ack':
-            if (!msg.accepted) this.errors.push(`${bank.id}: ${msg.of} for round ${msg.roundId} rejected: ${msg.reason}`);
+            if (!msg.accepted)
+              this.errors.push(`${bank.id}: ${msg.of} for round ${msg.roundId} rejected: ${msg.reason}`);
             return;
           case 'error':
             this.errors.push(`${bank.id}: ${msg.code}: ${msg.message}`);
@@ -208,7 +251,12 @@ class LightBankDriver {
   }
 
   report(): DriverMessage {
-    return { type: 'timings', rounds: [...this.rounds.values()].sort((a, b) => a.round - b.round), errors: this.errors.slice(0, 50), memory: process.memoryUsage() };
+    return {
+      type: 'timings',
+      rounds: [...this.rounds.values()].sort((a, b) => a.round - b.round),
+      errors: this.errors.slice(0, 50),
+      memory: process.memoryUsage(),
+    };
   }
 
   close(): void {
@@ -241,7 +289,11 @@ export class LightBanks {
 
   static spawn(): LightBanks {
     // process.execArgv carries tsx's loader flags, so the child runs the same TypeScript.
-    const child = spawn(process.execPath, [...process.execArgv.filter((a) => a !== '--expose-gc'), THIS_FILE, DRIVER_FLAG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv.filter((a) => a !== '--expose-gc'), THIS_FILE, DRIVER_FLAG],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
     return new LightBanks(child);
   }
 
@@ -249,7 +301,10 @@ export class LightBanks {
     return this.child.pid;
   }
 
-  private request<T extends DriverMessage['type']>(msg: object, expect: T): Promise<Extract<DriverMessage, { type: T }>> {
+  private request<T extends DriverMessage['type']>(
+    msg: object,
+    expect: T,
+  ): Promise<Extract<DriverMessage, { type: T }>> {
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`light-bank driver exited (${code})`));
       this.child.once('exit', onExit);
@@ -322,7 +377,11 @@ export async function startBenchAggregator(o: BenchAggregatorOptions): Promise<R
   return startAggregator(config, { logger: pino({ level: 'silent' }) });
 }
 
-export async function registerBanks(agg: RunningAggregator, n: number, prefix = 'bank'): Promise<{ id: string; token: string }[]> {
+export async function registerBanks(
+  agg: RunningAggregator,
+  n: number,
+  prefix = 'bank',
+): Promise<{ id: string; token: string }[]> {
   const out: { id: string; token: string }[] = [];
   for (let i = 1; i <= n; i++) {
     const id = `${prefix}-${i}`;
@@ -339,11 +398,17 @@ export async function registerBanks(agg: RunningAggregator, n: number, prefix = 
 
 /** Starts training and waits (polling the federation in-process, not over HTTP) until it finishes. */
 export async function trainToEnd(agg: RunningAggregator, timeoutMs: number, onTick?: () => void): Promise<void> {
-  const res = await fetch(`${agg.url}/api/training/start`, { method: 'POST', headers: { authorization: `Bearer ${agg.adminToken}` } });
+  const res = await fetch(`${agg.url}/api/training/start`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${agg.adminToken}` },
+  });
   if (!res.ok) throw new Error(`POST /api/training/start: ${res.status} ${await res.text()}`);
   const end = Date.now() + timeoutMs;
   while (agg.federation.status().state !== 'finished') {
-    if (Date.now() > end) throw new Error(`training did not finish within ${timeoutMs / 1000} s (status ${JSON.stringify(agg.federation.status())})`);
+    if (Date.now() > end)
+      throw new Error(
+        `training did not finish within ${timeoutMs / 1000} s (status ${JSON.stringify(agg.federation.status())})`,
+      );
     onTick?.();
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -403,15 +468,31 @@ interface Measured {
 }
 
 /** Runs warm-up + measured rounds with the aggregator's SQLite database under `parent`. */
-async function measure(ctx: BenchContext, parent: string, where: string, banks: number, warmup: number, measured: number): Promise<Measured> {
+async function measure(
+  ctx: BenchContext,
+  parent: string,
+  where: string,
+  banks: number,
+  warmup: number,
+  measured: number,
+): Promise<Measured> {
   const dir = await mkdtemp(path.join(parent, 'finsecure-bench-round-'));
   const agg = await startBenchAggregator({ banks, rounds: warmup + measured, dataDir: dir });
   const light = LightBanks.spawn();
   try {
     const creds = await registerBanks(agg, banks);
-    const ready = await light.start({ wsUrl: `${agg.wsUrl}/ws/bank`, banks: creds, trainMs: [50, 150], parameters: MLP_PARAMETERS, numFeatures: 30, concurrency: banks });
+    const ready = await light.start({
+      wsUrl: `${agg.wsUrl}/ws/bank`,
+      banks: creds,
+      trainMs: [50, 150],
+      parameters: MLP_PARAMETERS,
+      numFeatures: 30,
+      concurrency: banks,
+    });
     if (ready.failed > 0) throw new Error(`${ready.failed} light banks could not connect`);
-    ctx.log(`${where}: ${banks} banks connected in ${ready.connectMs.toFixed(0)} ms; running ${warmup} + ${measured} rounds`);
+    ctx.log(
+      `${where}: ${banks} banks connected in ${ready.connectMs.toFixed(0)} ms; running ${warmup} + ${measured} rounds`,
+    );
     gc();
     const t0 = performance.now();
     await trainToEnd(agg, 600_000);
@@ -419,7 +500,14 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
     const timings = await light.report();
     const records = await agg.store.listRoundsAscending();
     const all = overheadRows(records, timings.rounds);
-    return { where, all, rows: all.filter((r) => r.round > warmup), failed: records.filter((r) => r.status === 'failed').length, totalMs, errors: timings.errors };
+    return {
+      where,
+      all,
+      rows: all.filter((r) => r.round > warmup),
+      failed: records.filter((r) => r.status === 'failed').length,
+      totalMs,
+      errors: timings.errors,
+    };
   } finally {
     await light.stop();
     await agg.close();
@@ -430,35 +518,76 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
 export const roundOverhead: Benchmark = {
   name: 'round-overhead',
   title: 'Federated round overhead, 10 banks on loopback',
-  description: 'round wall time minus the slowest bank\'s training, 10 light protocol clients, real aggregator (target ≤ 50 ms)',
+  description:
+    "round wall time minus the slowest bank's training, 10 light protocol clients, real aggregator (target ≤ 50 ms)",
   async run(ctx: BenchContext): Promise<BenchResult> {
     const banks = 10;
     const warmup = 3;
     const measured = ctx.quick ? 10 : 40;
     const runs: Measured[] = [await measure(ctx, tmpdir(), `SQLite on disk (${tmpdir()})`, banks, warmup, measured)];
     // The same on tmpfs, where fsync is free: separates durable writes from protocol and scheduling.
-    if (existsSync('/dev/shm')) runs.push(await measure(ctx, '/dev/shm', 'SQLite on tmpfs (/dev/shm)', banks, warmup, measured));
-    const stat = (name: string, xs: number[]) => ({ '': name, median: num(median(xs), 1), p95: num(percentile(xs, 95), 1), max: num(Math.max(...xs), 1), min: num(Math.min(...xs), 1) });
+    if (existsSync('/dev/shm'))
+      runs.push(await measure(ctx, '/dev/shm', 'SQLite on tmpfs (/dev/shm)', banks, warmup, measured));
+    const stat = (name: string, xs: number[]) => ({
+      '': name,
+      median: num(median(xs), 1),
+      p95: num(percentile(xs, 95), 1),
+      max: num(Math.max(...xs), 1),
+      min: num(Math.min(...xs), 1),
+    });
     const tableOf = (m: Measured) => {
       const col = (f: (r: RoundOverheadRow) => number) => m.rows.map(f);
       return {
         title: `${m.where}: ${m.rows.length} rounds after ${warmup} warm-up rounds, ms`,
         rows: [
-          stat('wall time (start → last bank has the commit)', col((r) => r.wallMs)),
-          stat('slowest bank training (simulated 50–150 ms)', col((r) => r.slowestTrainMs)),
-          stat('overhead = wall − slowest training', col((r) => r.overheadMs)),
-          stat('  dispatch (start → first assignment received)', col((r) => r.dispatchMs)),
-          stat('  fit stage − slowest training', col((r) => r.fitStageMs - r.slowestTrainMs)),
-          stat('  aggregation phase (FedAvg)', col((r) => r.aggregationMs)),
-          stat('  evaluation phase (request → all evaluations)', col((r) => r.evaluationMs)),
-          stat('  commit (SQLite commit + broadcast received)', col((r) => r.commitMs)),
+          stat(
+            'wall time (start → last bank has the commit)',
+            col((r) => r.wallMs),
+          ),
+          stat(
+            'slowest bank training (simulated 50–150 ms)',
+            col((r) => r.slowestTrainMs),
+          ),
+          stat(
+            'overhead = wall − slowest training',
+            col((r) => r.overheadMs),
+          ),
+          stat(
+            '  dispatch (start → first assignment received)',
+            col((r) => r.dispatchMs),
+          ),
+          stat(
+            '  fit stage − slowest training',
+            col((r) => r.fitStageMs - r.slowestTrainMs),
+          ),
+          stat(
+            '  aggregation phase (FedAvg)',
+            col((r) => r.aggregationMs),
+          ),
+          stat(
+            '  evaluation phase (request → all evaluations)',
+            col((r) => r.evaluationMs),
+          ),
+          stat(
+            '  commit (SQLite commit + broadcast received)',
+            col((r) => r.commitMs),
+          ),
         ],
       };
     };
     const overhead = (m: Measured) => m.rows.map((r) => r.overheadMs);
     const disk = runs[0]!;
     const updateFrame = encodeFrame(
-      { type: 'update', roundId: 1, modelVersion: 0, kind: 'delta', numExamples: 1000, numTrained: 1100, loss: 0.1, timings: { trainMs: 1, prepareMs: 0 } },
+      {
+        type: 'update',
+        roundId: 1,
+        modelVersion: 0,
+        kind: 'delta',
+        numExamples: 1000,
+        numTrained: 1100,
+        loss: 0.1,
+        timings: { trainMs: 1, prepareMs: 0 },
+      },
       [{ name: 'update', shape: [MLP_PARAMETERS], data: new Float32Array(MLP_PARAMETERS) }],
     ).byteLength;
     const errors = runs.flatMap((m) => m.errors);
@@ -471,21 +600,32 @@ export const roundOverhead: Benchmark = {
             { '': 'banks', value: banks },
             { '': 'model parameters', value: num(MLP_PARAMETERS) },
             { '': 'update frame (float32)', value: bytes(updateFrame) },
-            ...runs.map((m) => ({ '': `${m.where}: rounds committed / failed, wall`, value: `${m.all.length} / ${m.failed}, ${num(m.totalMs / 1000, 1)} s` })),
+            ...runs.map((m) => ({
+              '': `${m.where}: rounds committed / failed, wall`,
+              value: `${m.all.length} / ${m.failed}, ${num(m.totalMs / 1000, 1)} s`,
+            })),
             { '': 'client errors', value: errors.length },
           ],
         },
       ],
       targets: [
         target('round overhead (median), 10 banks, default SQLite store', median(overhead(disk)), '<=', 50, 'ms'),
-        ...runs.slice(1).map((m) => target(`round overhead (median), 10 banks, ${m.where}`, median(overhead(m)), '<=', 50, 'ms')),
+        ...runs
+          .slice(1)
+          .map((m) => target(`round overhead (median), 10 banks, ${m.where}`, median(overhead(m)), '<=', 50, 'ms')),
       ],
       notes: [
         'Banks run in a separate process; "training" is a timed wait, so the overhead is the protocol, FedAvg, the evaluation round-trip, SQLite persistence and scheduling in the aggregator.',
-        'The store runs SQLite in WAL mode with synchronous = FULL: every audit entry and round-state save is its own fsync\'d transaction (about 40 per round with 10 banks). The tmpfs run shows the cost without fsync.',
+        "The store runs SQLite in WAL mode with synchronous = FULL: every audit entry and round-state save is its own fsync'd transaction (about 40 per round with 10 banks). The tmpfs run shows the cost without fsync.",
         ...errors.slice(0, 5).map((e) => `client error: ${e}`),
       ],
-      data: { banks, warmup, runs: runs.map((m) => ({ where: m.where, failed: m.failed, totalMs: m.totalMs, rounds: m.all })), clientErrors: errors, updateFrameBytes: updateFrame },
+      data: {
+        banks,
+        warmup,
+        runs: runs.map((m) => ({ where: m.where, failed: m.failed, totalMs: m.totalMs, rounds: m.all })),
+        clientErrors: errors,
+        updateFrameBytes: updateFrame,
+      },
     };
   },
 };

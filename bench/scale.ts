@@ -16,8 +16,28 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bytes, gc, machineInfo, num, printResult, target, writeResult, type Benchmark, type BenchContext, type BenchResult, type Row } from './lib.js';
-import { LightBanks, MLP_PARAMETERS, overheadRows, registerBanks, startBenchAggregator, trainToEnd, type RoundOverheadRow } from './round-overhead.js';
+import {
+  bytes,
+  gc,
+  machineInfo,
+  num,
+  printResult,
+  target,
+  writeResult,
+  type Benchmark,
+  type BenchContext,
+  type BenchResult,
+  type Row,
+} from './lib.js';
+import {
+  LightBanks,
+  MLP_PARAMETERS,
+  overheadRows,
+  registerBanks,
+  startBenchAggregator,
+  trainToEnd,
+  type RoundOverheadRow,
+} from './round-overhead.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 
@@ -49,10 +69,18 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
     gc();
     const before = process.memoryUsage();
     ctx.log(`${where}: connecting ${banks} banks`);
-    const ready = await light.start({ wsUrl: `${agg.wsUrl}/ws/bank`, banks: creds, trainMs: [100, 500], parameters: MLP_PARAMETERS, numFeatures: 30, concurrency: 100 });
+    const ready = await light.start({
+      wsUrl: `${agg.wsUrl}/ws/bank`,
+      banks: creds,
+      trainMs: [100, 500],
+      parameters: MLP_PARAMETERS,
+      numFeatures: 30,
+      concurrency: 100,
+    });
     // The last welcomes may still be in the federation's queue: wait until every session is attached.
     const end = Date.now() + 60_000;
-    while (agg.federation.status().connectedBanks < ready.connected && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    while (agg.federation.status().connectedBanks < ready.connected && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 20));
     gc();
     const connected = process.memoryUsage();
     ctx.log(`${where}: ${ready.connected} connected in ${(ready.connectMs / 1000).toFixed(1)} s; running one round`);
@@ -92,13 +120,16 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
 export const scale: Benchmark = {
   name: 'scale',
   title: '1,000 concurrent bank connections completing a round',
-  description: '1,000 light protocol clients on loopback join one aggregator and complete a FedAvg round; memory and round time',
+  description:
+    '1,000 light protocol clients on loopback join one aggregator and complete a FedAvg round; memory and round time',
   async run(ctx: BenchContext): Promise<BenchResult> {
     const banks = ctx.quick ? 200 : 1000;
     const runs: ScaleRun[] = [await measure(ctx, tmpdir(), 'SQLite on disk', banks)];
     if (existsSync('/dev/shm')) runs.push(await measure(ctx, '/dev/shm', 'SQLite on tmpfs', banks));
-    const perConn = (r: ScaleRun, k: 'rss' | 'heapUsed' | 'external') => (r.memory.connected[k] - r.memory.before[k]) / Math.max(1, r.connected);
-    const row = (name: string, f: (r: ScaleRun) => string | number): Row => Object.fromEntries([['', name], ...runs.map((r) => [r.where, f(r)])]);
+    const perConn = (r: ScaleRun, k: 'rss' | 'heapUsed' | 'external') =>
+      (r.memory.connected[k] - r.memory.before[k]) / Math.max(1, r.connected);
+    const row = (name: string, f: (r: ScaleRun) => string | number): Row =>
+      Object.fromEntries([['', name], ...runs.map((r) => [r.where, f(r)])]);
     const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${num(x)} ms`);
     return {
       tables: [
@@ -113,7 +144,9 @@ export const scale: Benchmark = {
             row('round wall time (start → last bank has the commit)', (r) => ms(r.round?.wallMs)),
             row('  slowest bank training (simulated 100–500 ms)', (r) => ms(r.round?.slowestTrainMs)),
             row('  overhead = wall − slowest training', (r) => ms(r.round?.overheadMs)),
-            row('  fit stage − slowest training', (r) => ms(r.round ? r.round.fitStageMs - r.round.slowestTrainMs : undefined)),
+            row('  fit stage − slowest training', (r) =>
+              ms(r.round ? r.round.fitStageMs - r.round.slowestTrainMs : undefined),
+            ),
             row('  aggregation phase', (r) => ms(r.round?.aggregationMs)),
             row('  evaluation phase', (r) => ms(r.round?.evaluationMs)),
             row('  commit (SQLite + broadcast received)', (r) => ms(r.round?.commitMs)),
@@ -129,8 +162,8 @@ export const scale: Benchmark = {
       ],
       targets: runs.map((r) => target(`banks completing the round, ${r.where}`, r.participants, '>=', banks, 'banks')),
       notes: [
-        'Memory per connection = growth of the aggregator process from before the banks connected to after all did (GC forced before each sample), divided by the banks; it includes the socket, the session and the federation\'s per-bank state.',
-        'Each update, evaluation and state change of the round is persisted (SQLite, WAL, synchronous = FULL): with 1,000 banks that is thousands of fsync\'d transactions per round, which the tmpfs column leaves out.',
+        "Memory per connection = growth of the aggregator process from before the banks connected to after all did (GC forced before each sample), divided by the banks; it includes the socket, the session and the federation's per-bank state.",
+        "Each update, evaluation and state change of the round is persisted (SQLite, WAL, synchronous = FULL): with 1,000 banks that is thousands of fsync'd transactions per round, which the tmpfs column leaves out.",
         ...runs.flatMap((r) => r.errors.slice(0, 3).map((e) => `${r.where}: client error: ${e}`)),
       ],
       data: { banks, parameters: MLP_PARAMETERS, runs },

@@ -71,7 +71,8 @@ export async function startAggregator(config: AggregatorConfig, opts: { logger?:
     observer: metrics.observer,
   });
   await federation.init();
-  if (config.autoStart && federation.status().state !== 'running' && federation.status().state !== 'finished') {
+  // A finished federation starts again when more rounds are configured than it has run.
+  if (config.autoStart && federation.status().state !== 'running') {
     await federation.control('start', 'system');
   }
   const app = await buildServer({

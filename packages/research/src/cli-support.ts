@@ -34,7 +34,8 @@ export function intArg(flag: string, min: number, max = Number.MAX_SAFE_INTEGER)
 export function numArg(flag: string, ok: (v: number) => boolean, what: string) {
   return (raw: string): number => {
     const v = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(v) || !ok(v)) throw new InvalidArgumentError(`${flag} must be ${what}, got "${raw}".`);
+    if (raw.trim() === '' || !Number.isFinite(v) || !ok(v))
+      throw new InvalidArgumentError(`${flag} must be ${what}, got "${raw}".`);
     return v;
   };
 }
@@ -59,21 +60,60 @@ export interface DataFlags {
 export function addDataOptions(cmd: Command): Command {
   return cmd
     .option('--data <csv>', 'transactions CSV (Kaggle creditcard.csv or ULB handbook layout, .gz allowed)')
-    .option('--synthetic <rows>', 'generate this many synthetic Kaggle-like rows instead of reading --data', intArg('--synthetic', 100, 50_000_000))
-    .option('--fraud-rate <r>', 'fraud rate of --synthetic data', numArg('--fraud-rate', (v) => v > 0 && v < 1, 'a number in (0, 1)'), 0.01)
+    .option(
+      '--synthetic <rows>',
+      'generate this many synthetic Kaggle-like rows instead of reading --data',
+      intArg('--synthetic', 100, 50_000_000),
+    )
+    .option(
+      '--fraud-rate <r>',
+      'fraud rate of --synthetic data',
+      numArg('--fraud-rate', (v) => v > 0 && v < 1, 'a number in (0, 1)'),
+      0.01,
+    )
     .addOption(new Option('--layout <name>', 'CSV layout').choices(['auto', 'kaggle', 'handbook']).default('auto'))
-    .option('--seed <n>', 'seed of the split, the partition, the initial model and training', intArg('--seed', 0, 2_147_483_647), 42)
+    .option(
+      '--seed <n>',
+      'seed of the split, the partition, the initial model and training',
+      intArg('--seed', 0, 2_147_483_647),
+      42,
+    )
     .option('--banks <n>', 'number of banks the training rows are partitioned into', intArg('--banks', 1, 1000), 10)
-    .addOption(new Option('--scheme <scheme>', 'how training rows are partitioned among banks').choices([...PARTITION_SCHEMES]).default('dirichlet'))
-    .option('--alpha <a>', 'Dirichlet concentration for --scheme dirichlet/quantity (smaller = more skewed)', numArg('--alpha', (v) => v > 0 && v <= 1e6, 'a number > 0'), 0.5)
-    .addOption(new Option('--split <kind>', 'shared test set: stratified (random, keeps the fraud rate) or time (latest rows)').choices(['stratified', 'time']).default('stratified'))
-    .option('--test-fraction <f>', 'fraction of rows held out as the shared test set', numArg('--test-fraction', (v) => v > 0 && v < 1, 'a number in (0, 1)'), 0.2)
-    .option('--min-fraud-per-bank <n>', 'fraud rows guaranteed to every bank (moved from the richest bank)', intArg('--min-fraud-per-bank', 0, 1_000_000), 1);
+    .addOption(
+      new Option('--scheme <scheme>', 'how training rows are partitioned among banks')
+        .choices([...PARTITION_SCHEMES])
+        .default('dirichlet'),
+    )
+    .option(
+      '--alpha <a>',
+      'Dirichlet concentration for --scheme dirichlet/quantity (smaller = more skewed)',
+      numArg('--alpha', (v) => v > 0 && v <= 1e6, 'a number > 0'),
+      0.5,
+    )
+    .addOption(
+      new Option('--split <kind>', 'shared test set: stratified (random, keeps the fraud rate) or time (latest rows)')
+        .choices(['stratified', 'time'])
+        .default('stratified'),
+    )
+    .option(
+      '--test-fraction <f>',
+      'fraction of rows held out as the shared test set',
+      numArg('--test-fraction', (v) => v > 0 && v < 1, 'a number in (0, 1)'),
+      0.2,
+    )
+    .option(
+      '--min-fraud-per-bank <n>',
+      'fraud rows guaranteed to every bank (moved from the richest bank)',
+      intArg('--min-fraud-per-bank', 0, 1_000_000),
+      1,
+    );
 }
 
 export function experimentOptions(f: DataFlags): ExperimentOptions {
-  if (f.data !== undefined && f.synthetic !== undefined) throw new UsageError('give either --data <csv> or --synthetic <rows>, not both');
-  if (f.data === undefined && f.synthetic === undefined) throw new UsageError('--data <csv> is required (or --synthetic <rows> for generated data)');
+  if (f.data !== undefined && f.synthetic !== undefined)
+    throw new UsageError('give either --data <csv> or --synthetic <rows>, not both');
+  if (f.data === undefined && f.synthetic === undefined)
+    throw new UsageError('--data <csv> is required (or --synthetic <rows> for generated data)');
   return {
     ...(f.data !== undefined ? { data: f.data } : {}),
     ...(f.synthetic !== undefined ? { synthetic: f.synthetic, fraudRate: f.fraudRate } : {}),
@@ -100,10 +140,22 @@ export interface TrainingFlags {
 export function addTrainingOptions(cmd: Command): Command {
   return cmd
     .option('--batch-size <n>', 'mini-batch size', intArg('--batch-size', 1, 65_536), RESEARCH_TRAINING.batchSize)
-    .option('--learning-rate <lr>', 'Adam learning rate', numArg('--learning-rate', (v) => v > 0 && v <= 10, 'a number in (0, 10]'), RESEARCH_TRAINING.learningRate)
-    .option('--smote-ratio <r>', 'SMOTE target fraud/legitimate ratio on training data (0 = off)', numArg('--smote-ratio', (v) => v >= 0 && v <= 1, 'a number in [0, 1]'), RESEARCH_TRAINING.smoteRatio)
+    .option(
+      '--learning-rate <lr>',
+      'Adam learning rate',
+      numArg('--learning-rate', (v) => v > 0 && v <= 10, 'a number in (0, 10]'),
+      RESEARCH_TRAINING.learningRate,
+    )
+    .option(
+      '--smote-ratio <r>',
+      'SMOTE target fraud/legitimate ratio on training data (0 = off)',
+      numArg('--smote-ratio', (v) => v >= 0 && v <= 1, 'a number in [0, 1]'),
+      RESEARCH_TRAINING.smoteRatio,
+    )
     .option('--smote-k <k>', 'SMOTE nearest neighbours', intArg('--smote-k', 1, 50), RESEARCH_TRAINING.smoteK)
-    .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'));
+    .addOption(
+      new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    );
 }
 
 export interface FederationFlags {
@@ -122,27 +174,65 @@ export interface FederationFlags {
 /** Flags of the federated arm (simulate and compare). */
 export function addFederationOptions(cmd: Command): Command {
   return cmd
-    .option('--rounds <n>', 'federated rounds (local-only banks train for the same rounds × epochs)', intArg('--rounds', 1, 10_000), DEFAULT_ROUNDS)
+    .option(
+      '--rounds <n>',
+      'federated rounds (local-only banks train for the same rounds × epochs)',
+      intArg('--rounds', 1, 10_000),
+      DEFAULT_ROUNDS,
+    )
     .option('--epochs <n>', 'local epochs per round', intArg('--epochs', 1, 1000), RESEARCH_TRAINING.epochs)
     .option('--quorum <k>', 'updates needed to aggregate a round (default: all banks)', intArg('--quorum', 1, 1000))
-    .option('--grace <ms>', 'after the quorum, how long to wait for the other banks (default 0 with a quorum below --banks)', intArg('--grace', 0, 3_600_000))
-    .option('--round-timeout <ms>', 'deadline of each fit and evaluation stage', intArg('--round-timeout', 100, 86_400_000), 1_800_000)
-    .option('--dp-clip <c>', 'differential privacy: L2 clipping bound of each update (with --dp-noise-multiplier)', numArg('--dp-clip', (v) => v > 0, 'a number > 0'))
-    .option('--dp-noise-multiplier <z>', 'differential privacy: Gaussian noise multiplier (with --dp-clip)', numArg('--dp-noise-multiplier', (v) => v >= 0, 'a number ≥ 0'))
-    .option('--dp-delta <d>', 'differential privacy: δ for reporting ε', numArg('--dp-delta', (v) => v > 0 && v < 1, 'a number in (0, 1)'), 1e-5)
-    .addOption(new Option('--update-encoding <e>', 'encoding of updates on the wire').choices(['float32', 'float16', 'int8']).default('float32'))
-    .addOption(new Option('--log-level <level>', 'log level of the aggregator and bank clients (to stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('silent'));
+    .option(
+      '--grace <ms>',
+      'after the quorum, how long to wait for the other banks (default 0 with a quorum below --banks)',
+      intArg('--grace', 0, 3_600_000),
+    )
+    .option(
+      '--round-timeout <ms>',
+      'deadline of each fit and evaluation stage',
+      intArg('--round-timeout', 100, 86_400_000),
+      1_800_000,
+    )
+    .option(
+      '--dp-clip <c>',
+      'differential privacy: L2 clipping bound of each update (with --dp-noise-multiplier)',
+      numArg('--dp-clip', (v) => v > 0, 'a number > 0'),
+    )
+    .option(
+      '--dp-noise-multiplier <z>',
+      'differential privacy: Gaussian noise multiplier (with --dp-clip)',
+      numArg('--dp-noise-multiplier', (v) => v >= 0, 'a number ≥ 0'),
+    )
+    .option(
+      '--dp-delta <d>',
+      'differential privacy: δ for reporting ε',
+      numArg('--dp-delta', (v) => v > 0 && v < 1, 'a number in (0, 1)'),
+      1e-5,
+    )
+    .addOption(
+      new Option('--update-encoding <e>', 'encoding of updates on the wire')
+        .choices(['float32', 'float16', 'int8'])
+        .default('float32'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level of the aggregator and bank clients (to stderr)')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('silent'),
+    );
 }
 
 export function dpOf(f: FederationFlags): { clip: number; noiseMultiplier: number; delta: number } | undefined {
   if ((f.dpClip === undefined) !== (f.dpNoiseMultiplier === undefined)) {
     throw new UsageError('--dp-clip and --dp-noise-multiplier must be given together');
   }
-  return f.dpClip !== undefined ? { clip: f.dpClip, noiseMultiplier: f.dpNoiseMultiplier!, delta: f.dpDelta } : undefined;
+  return f.dpClip !== undefined
+    ? { clip: f.dpClip, noiseMultiplier: f.dpNoiseMultiplier!, delta: f.dpDelta }
+    : undefined;
 }
 
 export function checkQuorum(f: FederationFlags, banks: number): void {
-  if (f.quorum !== undefined && f.quorum > banks) throw new UsageError(`--quorum ${f.quorum} cannot exceed --banks ${banks}`);
+  if (f.quorum !== undefined && f.quorum > banks)
+    throw new UsageError(`--quorum ${f.quorum} cannot exceed --banks ${banks}`);
 }
 
 // ---------------------------------------------------------------- output
@@ -169,7 +259,12 @@ export interface Bar {
 export function progressBar(out: Output, label: string, total: number, unit: string, extra = ''): Bar {
   if (!out.interactive) return { update: () => {}, setTotal: () => {}, stop: () => {} };
   const bar = new SingleBar(
-    { format: `${label.padEnd(12)} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}${extra}`, hideCursor: true, stream: process.stderr, clearOnComplete: false },
+    {
+      format: `${label.padEnd(12)} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}${extra}`,
+      hideCursor: true,
+      stream: process.stderr,
+      clearOnComplete: false,
+    },
     Presets.shades_classic,
   );
   bar.start(total, 0, {});
@@ -184,7 +279,13 @@ export function strictCommand(cmd: Command): Command {
 }
 
 function isUsageError(err: unknown): boolean {
-  return err instanceof UsageError || err instanceof ExperimentError || err instanceof DataError || err instanceof PartitionError || err instanceof RangeError;
+  return (
+    err instanceof UsageError ||
+    err instanceof ExperimentError ||
+    err instanceof DataError ||
+    err instanceof PartitionError ||
+    err instanceof RangeError
+  );
 }
 
 /**

@@ -38,7 +38,11 @@ export interface EvalMetrics {
 }
 
 /** Best-F1 threshold and recall at a maximum FPR, exactly, by one sweep over the sorted scores. */
-export function sweepMetrics(scores: ArrayLike<number>, labels: ArrayLike<number>, maxFpr = 0.01): { bestF1: OperatingPoint; recallAtFpr: number } {
+export function sweepMetrics(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  maxFpr = 0.01,
+): { bestF1: OperatingPoint; recallAtFpr: number } {
   const n = scores.length;
   const order = Int32Array.from({ length: n }, (_, i) => i);
   order.sort((a, b) => scores[b]! - scores[a]! || a - b);
@@ -49,7 +53,7 @@ export function sweepMetrics(scores: ArrayLike<number>, labels: ArrayLike<number
   let fp = 0;
   let best: OperatingPoint = { threshold: 1, precision: 0, recall: 0, f1: 0 };
   let recallAtFpr = 0;
-  for (let k = 0; k < n; ) {
+  for (let k = 0; k < n;) {
     const t = scores[order[k]!]!;
     // Everything with score ≥ t is flagged: consume the whole tie group.
     while (k < n && scores[order[k]!] === t) {

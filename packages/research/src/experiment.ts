@@ -137,7 +137,8 @@ export function checkExperimentOptions(o: ExperimentOptions): void {
   if ((o.data === undefined) === (o.synthetic === undefined)) {
     throw new ExperimentError('give exactly one of --data <csv> or --synthetic <rows>');
   }
-  if (!Number.isInteger(o.banks) || o.banks < 1) throw new ExperimentError(`--banks must be an integer ≥ 1, got ${o.banks}`);
+  if (!Number.isInteger(o.banks) || o.banks < 1)
+    throw new ExperimentError(`--banks must be an integer ≥ 1, got ${o.banks}`);
   if ((o.scheme === 'dirichlet' || o.scheme === 'quantity') && !(o.alpha !== undefined && o.alpha > 0)) {
     throw new ExperimentError(`--scheme ${o.scheme} needs --alpha > 0`);
   }
@@ -165,7 +166,10 @@ export async function prepareExperiment(o: ExperimentOptions): Promise<Experimen
     const info = await stat(o.data!).catch(() => null);
     if (!info) throw new ExperimentError(`--data ${o.data}: no such file`);
     if (!info.isFile()) throw new ExperimentError(`--data ${o.data}: not a file`);
-    const loaded = await loadCsv(o.data!, { layout: o.layout ?? 'auto', ...(o.onLoadProgress ? { onProgress: o.onLoadProgress } : {}) });
+    const loaded = await loadCsv(o.data!, {
+      layout: o.layout ?? 'auto',
+      ...(o.onLoadProgress ? { onProgress: o.onLoadProgress } : {}),
+    });
     ds = loaded.dataset;
     layout = loaded.layout;
     source = path.resolve(o.data!);
@@ -173,10 +177,14 @@ export async function prepareExperiment(o: ExperimentOptions): Promise<Experimen
   const testFraction = o.testFraction ?? 0.2;
   const minFraudPerBank = o.minFraudPerBank ?? 1;
   if (o.split === 'time' && !ds.times) {
-    throw new ExperimentError(`--split time needs a time column (Kaggle "Time" or handbook "TX_TIME_SECONDS"); ${source} has none`);
+    throw new ExperimentError(
+      `--split time needs a time column (Kaggle "Time" or handbook "TX_TIME_SECONDS"); ${source} has none`,
+    );
   }
   if (o.scheme === 'natural' && !ds.groups) {
-    throw new ExperimentError(`--scheme natural needs customer ids (the handbook CUSTOMER_ID column); ${source} has none`);
+    throw new ExperimentError(
+      `--scheme natural needs customer ids (the handbook CUSTOMER_ID column); ${source} has none`,
+    );
   }
 
   // Same seeding as writePartitionFiles.
@@ -274,7 +282,10 @@ export type ExperimentDescription = ReturnType<typeof describeExperiment>;
  * Writes bank-1.csv … bank-N.csv, test.csv and manifest.json (the `datasets partition`
  * format) for bank clients to load. Values round-trip exactly (float32 shortest form).
  */
-export async function writeExperimentFiles(exp: Experiment, dir: string): Promise<{ shards: string[]; test: string; manifest: string }> {
+export async function writeExperimentFiles(
+  exp: Experiment,
+  dir: string,
+): Promise<{ shards: string[]; test: string; manifest: string }> {
   await mkdir(dir, { recursive: true });
   const shardFiles: string[] = [];
   let fileLayout = '';
@@ -285,7 +296,12 @@ export async function writeExperimentFiles(exp: Experiment, dir: string): Promis
   }
   const testFile = path.join(dir, 'test.csv');
   await writeCsv(exp.test, testFile);
-  const info = (s: { rows: number; frauds: number }, file: string) => ({ file, rows: s.rows, frauds: s.frauds, fraudRate: s.rows ? s.frauds / s.rows : 0 });
+  const info = (s: { rows: number; frauds: number }, file: string) => ({
+    file,
+    rows: s.rows,
+    frauds: s.frauds,
+    fraudRate: s.rows ? s.frauds / s.rows : 0,
+  });
   const manifest: PartitionManifest = {
     version: 1,
     source: { path: exp.spec.source, layout: exp.spec.layout, rows: exp.totalRows, frauds: exp.totalFrauds },
@@ -298,7 +314,11 @@ export async function writeExperimentFiles(exp: Experiment, dir: string): Promis
     featureNames: [...exp.featureNames],
     fileLayout,
     test: info(exp.summary.test, 'test.csv'),
-    shards: exp.summary.shards.map((s) => ({ ...info(s, `bank-${s.bank}.csv`), bank: s.bank, ...(s.groups !== undefined ? { groups: s.groups } : {}) })),
+    shards: exp.summary.shards.map((s) => ({
+      ...info(s, `bank-${s.bank}.csv`),
+      bank: s.bank,
+      ...(s.groups !== undefined ? { groups: s.groups } : {}),
+    })),
   };
   const manifestFile = path.join(dir, 'manifest.json');
   await writeFile(manifestFile, JSON.stringify(manifest, null, 2) + '\n');

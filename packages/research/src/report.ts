@@ -10,8 +10,10 @@ import type { BaselineResult, LocalOnlyResult } from './training.js';
 import type { SimulationResult } from './simulate.js';
 import { barChart, lineChart } from './svg.js';
 
-export const f3 = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a');
-export const f4 = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : 'n/a');
+export const f3 = (v: number | null | undefined): string =>
+  typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'n/a';
+export const f4 = (v: number | null | undefined): string =>
+  typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : 'n/a';
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -28,7 +30,9 @@ export async function writeJson(file: string, value: unknown): Promise<void> {
 
 export function describeData(e: ExperimentDescription): string {
   const alpha = e.alpha !== null ? `, α = ${e.alpha}` : '';
-  const source = e.source.startsWith('synthetic:') ? `synthetic (${e.source.split(':')[1]} rows, fraud rate ${e.source.split(':')[2]})` : `\`${path.basename(e.source)}\``;
+  const source = e.source.startsWith('synthetic:')
+    ? `synthetic (${e.source.split(':')[1]} rows, fraud rate ${e.source.split(':')[2]})`
+    : `\`${path.basename(e.source)}\``;
   return [
     `- Data: ${source}, layout ${e.layout}: ${int(e.rows)} rows, ${int(e.frauds)} frauds (${pct(e.frauds / e.rows)}), ${e.numFeatures} features`,
     `- Split: ${e.split === 'time' ? 'time-ordered (latest rows test)' : 'stratified'}, test fraction ${e.testFraction}: train ${int(e.train.rows)} rows / ${int(e.train.frauds)} frauds, shared test ${int(e.test.rows)} rows / ${int(e.test.frauds)} frauds`,
@@ -39,7 +43,13 @@ export function describeData(e: ExperimentDescription): string {
 export function shardTable(e: ExperimentDescription): string {
   return table(
     ['bank', 'rows', 'frauds', 'fraud rate', ...(e.shards.some((s) => s.groups !== undefined) ? ['customers'] : [])],
-    e.shards.map((s) => [s.bank, int(s.rows), int(s.frauds), pct(s.fraudRate), ...(s.groups !== undefined ? [int(s.groups)] : [])]),
+    e.shards.map((s) => [
+      s.bank,
+      int(s.rows),
+      int(s.frauds),
+      pct(s.fraudRate),
+      ...(s.groups !== undefined ? [int(s.groups)] : []),
+    ]),
   );
 }
 
@@ -89,7 +99,17 @@ export function localOnlyMarkdown(r: LocalOnlyResult): string {
     '',
     table(
       ['bank', 'rows', 'frauds', 'AUPRC', 'ROC AUC', 'F1 @ 0.5', 'best F1', 'recall @ 1 % FPR', 'train time'],
-      r.banks.map((b) => [b.bank, int(b.rows), int(b.frauds), f4(b.metrics.auprc), f4(b.metrics.rocAuc), f4(b.metrics.f1), f4(b.metrics.bestF1.f1), f4(b.metrics.recallAt1PctFpr), secs(b.trainMs)]),
+      r.banks.map((b) => [
+        b.bank,
+        int(b.rows),
+        int(b.frauds),
+        f4(b.metrics.auprc),
+        f4(b.metrics.rocAuc),
+        f4(b.metrics.f1),
+        f4(b.metrics.bestF1.f1),
+        f4(b.metrics.recallAt1PctFpr),
+        secs(b.trainMs),
+      ]),
     ),
     '',
     `Mean AUPRC ${f4(r.summary.meanAuprc)}, worst ${f4(r.summary.worstAuprc)} (bank ${r.summary.worstBank}), best ${f4(r.summary.bestAuprc)}.`,
@@ -100,7 +120,21 @@ export function localOnlyMarkdown(r: LocalOnlyResult): string {
 export function roundsTable(r: SimulationResult): string {
   const dp = r.training.dp !== null;
   return table(
-    ['round', 'status', 'banks', 'AUPRC', 'F1 @ 0.5', 'precision', 'recall', 'ROC AUC', 'reported AUPRC', 'test loss', 'MB', 'time', ...(dp ? ['ε'] : [])],
+    [
+      'round',
+      'status',
+      'banks',
+      'AUPRC',
+      'F1 @ 0.5',
+      'precision',
+      'recall',
+      'ROC AUC',
+      'reported AUPRC',
+      'test loss',
+      'MB',
+      'time',
+      ...(dp ? ['ε'] : []),
+    ],
     r.rounds.map((x) => [
       x.round,
       x.status === 'failed' ? `failed: ${x.failureReason ?? ''}` : x.status,
@@ -126,7 +160,9 @@ export function simulationMarkdown(r: SimulationResult): string {
     '',
     describeData(r.experiment),
     `- Real aggregator and ${r.experiment.banks} real bank clients over loopback WebSockets; ${t.rounds} rounds, FedAvg, quorum ${t.quorum}/${r.experiment.banks}, ${t.epochs} local epoch(s) per round, batch ${t.batchSize}, lr ${t.learningRate}, SMOTE ${t.smoteRatio || 'off'}, updates ${t.updateEncoding}`,
-    t.dp ? `- Differential privacy: clip ${t.dp.clip}, noise multiplier ${t.dp.noiseMultiplier}, δ ${t.dp.delta}` : '- No differential privacy',
+    t.dp
+      ? `- Differential privacy: clip ${t.dp.clip}, noise multiplier ${t.dp.noiseMultiplier}, δ ${t.dp.delta}`
+      : '- No differential privacy',
     `- Global scaler equals the baseline's: ${r.scalerCheck.identical ? 'yes, bit for bit' : `max difference ${r.scalerCheck.maxAbsDiff}`}`,
     `- Wall time ${secs(r.totals.wallMs)} (setup ${secs(r.totals.setupMs)}, training ${secs(r.totals.trainingWallMs)}), ${r.totals.committed} rounds committed, ${r.totals.failed} failed, ${(r.totals.bytes / 1e6).toFixed(1)} MB on the wire`,
     '',
@@ -163,7 +199,12 @@ export interface Comparison {
 /** "Clearly above" the local-only mean: by at least this much AUPRC. */
 export const CLEAR_MARGIN = 0.02;
 
-export function compareResults(b: BaselineResult, s: SimulationResult, l: LocalOnlyResult, targetRatio = 0.95): Comparison {
+export function compareResults(
+  b: BaselineResult,
+  s: SimulationResult,
+  l: LocalOnlyResult,
+  targetRatio = 0.95,
+): Comparison {
   const central = b.metrics.auprc;
   const fed = s.final?.auprc ?? 0;
   const committed = s.rounds.filter((r) => r.metrics);
@@ -191,7 +232,13 @@ export interface ReportFiles {
 }
 
 /** Writes report.md and its SVG charts into `dir`. */
-export async function writeComparisonReport(dir: string, b: BaselineResult, s: SimulationResult, l: LocalOnlyResult, title?: string): Promise<ReportFiles> {
+export async function writeComparisonReport(
+  dir: string,
+  b: BaselineResult,
+  s: SimulationResult,
+  l: LocalOnlyResult,
+  title?: string,
+): Promise<ReportFiles> {
   await mkdir(dir, { recursive: true });
   const cmp = compareResults(b, s, l);
   const committed = s.rounds.filter((r) => r.metrics);
@@ -215,7 +262,13 @@ export async function writeComparisonReport(dir: string, b: BaselineResult, s: S
       title: 'AUPRC per round (shared test set)',
       xLabel: 'round',
       yLabel: 'AUPRC',
-      series: [{ name: 'federated (FedAvg)', points: committed.map((r) => [r.round, r.metrics!.auprc] as const), color: '#1f77b4' }],
+      series: [
+        {
+          name: 'federated (FedAvg)',
+          points: committed.map((r) => [r.round, r.metrics!.auprc] as const),
+          color: '#1f77b4',
+        },
+      ],
       refLines: refs((m) => m.auprc, l.summary.meanAuprc, l.summary.worstAuprc),
     }),
   );
@@ -226,8 +279,17 @@ export async function writeComparisonReport(dir: string, b: BaselineResult, s: S
       xLabel: 'round',
       yLabel: 'F1',
       series: [
-        { name: 'federated F1 @ 0.5', points: committed.map((r) => [r.round, r.metrics!.f1] as const), color: '#1f77b4' },
-        { name: 'federated best F1', points: committed.map((r) => [r.round, r.metrics!.bestF1.f1] as const), color: '#9467bd', dashed: true },
+        {
+          name: 'federated F1 @ 0.5',
+          points: committed.map((r) => [r.round, r.metrics!.f1] as const),
+          color: '#1f77b4',
+        },
+        {
+          name: 'federated best F1',
+          points: committed.map((r) => [r.round, r.metrics!.bestF1.f1] as const),
+          color: '#9467bd',
+          dashed: true,
+        },
       ],
       refLines: [
         { name: `centralized F1 @ 0.5 (${f3(b.metrics.f1)})`, y: b.metrics.f1, color: '#111111' },
@@ -257,7 +319,13 @@ export async function writeComparisonReport(dir: string, b: BaselineResult, s: S
         title: `Privacy spent per round (ε at δ = ${dp.delta})`,
         xLabel: 'round',
         yLabel: 'ε (largest over banks)',
-        series: [{ name: `ε, noise multiplier ${dp.noiseMultiplier}, clip ${dp.clip}`, points: s.rounds.filter((r) => r.epsilon !== null).map((r) => [r.round, r.epsilon!] as const), color: '#9467bd' }],
+        series: [
+          {
+            name: `ε, noise multiplier ${dp.noiseMultiplier}, clip ${dp.clip}`,
+            points: s.rounds.filter((r) => r.epsilon !== null).map((r) => [r.round, r.epsilon!] as const),
+            color: '#9467bd',
+          },
+        ],
         yMin: 0,
       }),
     );
@@ -280,10 +348,38 @@ export async function writeComparisonReport(dir: string, b: BaselineResult, s: S
     table(
       ['', 'AUPRC', 'ROC AUC', 'F1 @ 0.5', 'best F1', 'recall @ 1 % FPR'],
       [
-        ['centralized', f4(b.metrics.auprc), f4(b.metrics.rocAuc), f4(b.metrics.f1), f4(b.metrics.bestF1.f1), f4(b.metrics.recallAt1PctFpr)],
-        [`federated (round ${committed.at(-1)?.round ?? '-'})`, f4(s.final?.auprc), f4(s.final?.rocAuc), f4(s.final?.f1), f4(s.final?.bestF1.f1), f4(s.final?.recallAt1PctFpr)],
-        ['local-only, mean of banks', f4(l.summary.meanAuprc), f4(l.summary.meanRocAuc), f4(l.summary.meanF1), f4(l.summary.meanBestF1), f4(l.summary.meanRecallAt1PctFpr)],
-        [`local-only, worst bank (${l.summary.worstBank})`, f4(l.summary.worstAuprc), '', f4(l.summary.worstF1), '', ''],
+        [
+          'centralized',
+          f4(b.metrics.auprc),
+          f4(b.metrics.rocAuc),
+          f4(b.metrics.f1),
+          f4(b.metrics.bestF1.f1),
+          f4(b.metrics.recallAt1PctFpr),
+        ],
+        [
+          `federated (round ${committed.at(-1)?.round ?? '-'})`,
+          f4(s.final?.auprc),
+          f4(s.final?.rocAuc),
+          f4(s.final?.f1),
+          f4(s.final?.bestF1.f1),
+          f4(s.final?.recallAt1PctFpr),
+        ],
+        [
+          'local-only, mean of banks',
+          f4(l.summary.meanAuprc),
+          f4(l.summary.meanRocAuc),
+          f4(l.summary.meanF1),
+          f4(l.summary.meanBestF1),
+          f4(l.summary.meanRecallAt1PctFpr),
+        ],
+        [
+          `local-only, worst bank (${l.summary.worstBank})`,
+          f4(l.summary.worstAuprc),
+          '',
+          f4(l.summary.worstF1),
+          '',
+          '',
+        ],
       ],
     ),
     '',
@@ -310,7 +406,15 @@ export async function writeComparisonReport(dir: string, b: BaselineResult, s: S
     '',
     table(
       ['bank', 'rows', 'frauds', 'AUPRC', 'F1 @ 0.5', 'best F1', 'recall @ 1 % FPR'],
-      l.banks.map((k) => [k.bank, int(k.rows), int(k.frauds), f4(k.metrics.auprc), f4(k.metrics.f1), f4(k.metrics.bestF1.f1), f4(k.metrics.recallAt1PctFpr)]),
+      l.banks.map((k) => [
+        k.bank,
+        int(k.rows),
+        int(k.frauds),
+        f4(k.metrics.auprc),
+        f4(k.metrics.f1),
+        f4(k.metrics.bestF1.f1),
+        f4(k.metrics.recallAt1PctFpr),
+      ]),
     ),
     '',
     '## Centralized baseline',
@@ -323,13 +427,16 @@ export async function writeComparisonReport(dir: string, b: BaselineResult, s: S
       ['', 'value'],
       [
         ['centralized training time', secs(b.trainMs)],
-        ['federated wall time (setup + rounds)', `${secs(s.totals.wallMs)} (${secs(s.totals.setupMs)} + ${secs(s.totals.trainingWallMs)})`],
+        [
+          'federated wall time (setup + rounds)',
+          `${secs(s.totals.wallMs)} (${secs(s.totals.setupMs)} + ${secs(s.totals.trainingWallMs)})`,
+        ],
         ['federated bytes on the wire, total', `${(s.totals.bytes / 1e6).toFixed(1)} MB`],
         ['local-only training time, all banks', secs(l.banks.reduce((x, k) => x + k.trainMs, 0))],
       ],
     ),
     '',
-    'Banks run in one process here (two cores), so a round\'s training time is the sum of the banks\' local training, not the slowest bank\'s.',
+    "Banks run in one process here (two cores), so a round's training time is the sum of the banks' local training, not the slowest bank's.",
     '',
   ];
   const report = path.join(dir, 'report.md');

@@ -89,7 +89,13 @@ export interface SimulationResult {
   experiment: ExperimentDescription;
   model: MlpSpec;
   backend: string;
-  training: LocalTraining & { rounds: number; quorum: number; graceMs: number; updateEncoding: string; dp: DpSettings | null };
+  training: LocalTraining & {
+    rounds: number;
+    quorum: number;
+    graceMs: number;
+    updateEncoding: string;
+    dp: DpSettings | null;
+  };
   /** Max |federation scaler − prepareExperiment scaler| over means and stds (0 = identical). */
   scalerCheck: { maxAbsDiff: number; identical: boolean };
   rounds: RoundResult[];
@@ -103,7 +109,10 @@ const ROUND_SERIES_POLL_MS = 200;
 async function api<T>(agg: RunningAggregator, method: string, url: string, body?: unknown): Promise<T> {
   const res = await fetch(agg.url + url, {
     method,
-    headers: { authorization: `Bearer ${agg.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${agg.adminToken}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -114,7 +123,8 @@ async function api<T>(agg: RunningAggregator, method: string, url: string, body?
 function reportedOf(m: Record<string, number> | null): ReportedMetrics | null {
   if (!m) return null;
   const out: ReportedMetrics = {};
-  for (const k of ['precision', 'recall', 'f1', 'auprc', 'rocAuc', 'loss', 'trainLoss'] as const) if (typeof m[k] === 'number') out[k] = m[k];
+  for (const k of ['precision', 'recall', 'f1', 'auprc', 'rocAuc', 'loss', 'trainLoss'] as const)
+    if (typeof m[k] === 'number') out[k] = m[k];
   return out;
 }
 
@@ -124,7 +134,8 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
   const stage = o.onStage ?? (() => {});
   const n = exp.shards.length;
   const quorum = o.quorum ?? n;
-  if (!Number.isInteger(quorum) || quorum < 1 || quorum > n) throw new RangeError(`quorum must be an integer in 1..${n}, got ${quorum}`);
+  if (!Number.isInteger(quorum) || quorum < 1 || quorum > n)
+    throw new RangeError(`quorum must be an integer in 1..${n}, got ${quorum}`);
   const graceMs = o.graceMs ?? (quorum < n ? 0 : 5_000);
   const roundTimeoutMs = o.roundTimeoutMs ?? 30 * 60_000;
   const updateEncoding = o.updateEncoding ?? 'float32';
@@ -204,7 +215,14 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           logLevel: o.logLevel ?? 'silent',
           reconnectMinMs: 100,
           reconnectMaxMs: 2_000,
-          ...(o.dp ? { dpClip: o.dp.clip, dpNoiseMultiplier: o.dp.noiseMultiplier, dpDelta: o.dp.delta, insecureDpSeed: (seed * 7 + b + 1) % 2_147_483_647 } : {}),
+          ...(o.dp
+            ? {
+                dpClip: o.dp.clip,
+                dpNoiseMultiplier: o.dp.noiseMultiplier,
+                dpDelta: o.dp.delta,
+                insecureDpSeed: (seed * 7 + b + 1) % 2_147_483_647,
+              }
+            : {}),
         },
       });
       const data = await loadLocalData(bankConfig);
@@ -212,7 +230,10 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
       banks.push(client);
       // Joining one at a time fixes the order in which the aggregator merges the statistics.
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`${bankId} was not welcomed by the aggregator within 60 s`)), 60_000);
+        const timer = setTimeout(
+          () => done(new Error(`${bankId} was not welcomed by the aggregator within 60 s`)),
+          60_000,
+        );
         const onWelcome = () => done(null);
         const onFatal = (err: Error) => done(err);
         function done(err: Error | null): void {
@@ -237,7 +258,10 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
     const trainingStarted = performance.now();
     await api(agg, 'POST', '/api/training/start');
 
-    const evalTrainer = new MlpTrainer(spec, { data: new Float32Array(manifestFor(spec).reduce((s, t) => s + t.shape.reduce((a, c) => a * c, 1), 0)), manifest: manifestFor(spec) });
+    const evalTrainer = new MlpTrainer(spec, {
+      data: new Float32Array(manifestFor(spec).reduce((s, t) => s + t.shape.reduce((a, c) => a * c, 1), 0)),
+      manifest: manifestFor(spec),
+    });
     const test = exp.scaledTest();
     const results = new Map<number, RoundResult>();
     let committed = 0;
@@ -286,9 +310,14 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
       const status = await api<StatusView>(agg, 'GET', '/api/status');
       await collect();
       if (status.state === 'finished' && committed >= o.rounds) break;
-      if (status.state === 'stopped') throw new Error('training stopped before all rounds were committed (privacy budget?)');
-      if (failed > Math.max(5, o.rounds)) throw new Error(`${failed} rounds failed; last reason: ${[...results.values()].reverse().find((r) => r.failureReason)?.failureReason}`);
-      if (Date.now() > deadline) throw new Error(`the simulation did not finish within ${(o.timeoutMs ?? 7_200_000) / 1000} s`);
+      if (status.state === 'stopped')
+        throw new Error('training stopped before all rounds were committed (privacy budget?)');
+      if (failed > Math.max(5, o.rounds))
+        throw new Error(
+          `${failed} rounds failed; last reason: ${[...results.values()].reverse().find((r) => r.failureReason)?.failureReason}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`the simulation did not finish within ${(o.timeoutMs ?? 7_200_000) / 1000} s`);
       await new Promise((r) => setTimeout(r, ROUND_SERIES_POLL_MS));
     }
     const trainingWallMs = performance.now() - trainingStarted;
@@ -299,10 +328,16 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
     if (fedScaler) {
       maxAbsDiff = 0;
       for (let j = 0; j < exp.numFeatures; j++) {
-        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(fedScaler.mean[j]! - exp.scaler.mean[j]!), Math.abs(fedScaler.std[j]! - exp.scaler.std[j]!));
+        maxAbsDiff = Math.max(
+          maxAbsDiff,
+          Math.abs(fedScaler.mean[j]! - exp.scaler.mean[j]!),
+          Math.abs(fedScaler.std[j]! - exp.scaler.std[j]!),
+        );
       }
     }
-    const privacy = o.dp ? await api<{ delta: number; epsilon: Record<string, number> }>(agg, 'GET', '/api/privacy') : null;
+    const privacy = o.dp
+      ? await api<{ delta: number; epsilon: Record<string, number> }>(agg, 'GET', '/api/privacy')
+      : null;
     const rounds = [...results.values()].sort((a, b) => a.round - b.round);
     const last = rounds.filter((r) => r.metrics).at(-1);
     return {

@@ -60,7 +60,12 @@ const MARGIN = { top: 40, right: 20, bottom: 52, left: 70 };
 const LEGEND_ROW = 18;
 
 export function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 /** Rounds for coordinates: short output, no "1e-7" forms. */
@@ -127,11 +132,20 @@ function legend(f: Frame, items: { name: string; color: string; dashed?: boolean
       it.kind === 'line'
         ? `<line x1="${c(x)}" y1="${c(y)}" x2="${c(x + 24)}" y2="${c(y)}" stroke="${it.color}" stroke-width="2.5"${dash}/>`
         : `<rect x="${c(x + 6)}" y="${c(y - 6)}" width="12" height="12" fill="${it.color}"/>`;
-    f.parts.push(`<g class="legend-item">${mark}<text x="${c(x + 30)}" y="${c(y + 4)}">${escapeXml(it.name)}</text></g>`);
+    f.parts.push(
+      `<g class="legend-item">${mark}<text x="${c(x + 30)}" y="${c(y + 4)}">${escapeXml(it.name)}</text></g>`,
+    );
   });
 }
 
-function axes(f: Frame, xLabel: string, yLabel: string, yTicks: number[], yPos: (v: number) => number, yFormat: (v: number) => string): void {
+function axes(
+  f: Frame,
+  xLabel: string,
+  yLabel: string,
+  yTicks: number[],
+  yPos: (v: number) => number,
+  yFormat: (v: number) => string,
+): void {
   const { x, y, w, h } = f.plot;
   for (const t of yTicks) {
     const py = yPos(t);
@@ -141,18 +155,33 @@ function axes(f: Frame, xLabel: string, yLabel: string, yTicks: number[], yPos: 
   f.parts.push(`<line x1="${c(x)}" y1="${c(y + h)}" x2="${c(x + w)}" y2="${c(y + h)}" stroke="#333"/>`);
   f.parts.push(`<line x1="${c(x)}" y1="${c(y)}" x2="${c(x)}" y2="${c(y + h)}" stroke="#333"/>`);
   f.parts.push(`<text x="${c(x + w / 2)}" y="${c(f.height - 12)}" text-anchor="middle">${escapeXml(xLabel)}</text>`);
-  f.parts.push(`<text x="16" y="${c(y + h / 2)}" text-anchor="middle" transform="rotate(-90 16 ${c(y + h / 2)})">${escapeXml(yLabel)}</text>`);
+  f.parts.push(
+    `<text x="16" y="${c(y + h / 2)}" text-anchor="middle" transform="rotate(-90 16 ${c(y + h / 2)})">${escapeXml(yLabel)}</text>`,
+  );
 }
 
 /** A line chart: one polyline and one circle marker per finite point of each series. */
 export function lineChart(o: LineChartOptions): string {
   const width = o.width ?? 720;
   const height = o.height ?? 400;
-  const series = o.series.map((s) => ({ ...s, points: s.points.filter(([px, py]) => Number.isFinite(px) && Number.isFinite(py)) }));
+  const series = o.series.map((s) => ({
+    ...s,
+    points: s.points.filter(([px, py]) => Number.isFinite(px) && Number.isFinite(py)),
+  }));
   const refs = (o.refLines ?? []).filter((r) => Number.isFinite(r.y));
   const items = [
-    ...series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]!, dashed: s.dashed ?? false, kind: 'line' as const })),
-    ...refs.map((r, i) => ({ name: r.name, color: r.color ?? PALETTE[(series.length + i) % PALETTE.length]!, dashed: r.dashed ?? true, kind: 'line' as const })),
+    ...series.map((s, i) => ({
+      name: s.name,
+      color: s.color ?? PALETTE[i % PALETTE.length]!,
+      dashed: s.dashed ?? false,
+      kind: 'line' as const,
+    })),
+    ...refs.map((r, i) => ({
+      name: r.name,
+      color: r.color ?? PALETTE[(series.length + i) % PALETTE.length]!,
+      dashed: r.dashed ?? true,
+      kind: 'line' as const,
+    })),
   ];
   const f = frame(o.title, width, height, Math.ceil(items.length / 3));
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
@@ -177,24 +206,34 @@ export function lineChart(o: LineChartOptions): string {
   // x ticks: integers when the data are (rounds), at most ~12 labels.
   const span = xMax - xMin;
   const allInt = xs.every((v) => Number.isInteger(v));
-  const xTicks = allInt && span <= 12 ? Array.from({ length: span + 1 }, (_, i) => xMin + i) : niceTicks(xMin, xMax, 10).filter((t) => t >= xMin && t <= xMax);
+  const xTicks =
+    allInt && span <= 12
+      ? Array.from({ length: span + 1 }, (_, i) => xMin + i)
+      : niceTicks(xMin, xMax, 10).filter((t) => t >= xMin && t <= xMax);
   for (const t of xTicks) {
     f.parts.push(`<line x1="${c(xPos(t))}" y1="${c(y + h)}" x2="${c(xPos(t))}" y2="${c(y + h + 4)}" stroke="#333"/>`);
-    f.parts.push(`<text x="${c(xPos(t))}" y="${c(y + h + 18)}" text-anchor="middle">${escapeXml(defaultFormat(t))}</text>`);
+    f.parts.push(
+      `<text x="${c(xPos(t))}" y="${c(y + h + 18)}" text-anchor="middle">${escapeXml(defaultFormat(t))}</text>`,
+    );
   }
   refs.forEach((r, i) => {
     const color = r.color ?? PALETTE[(series.length + i) % PALETTE.length]!;
-    const dash = r.dashed ?? true ? ' stroke-dasharray="6 4"' : '';
-    f.parts.push(`<line class="ref-line" x1="${c(x)}" y1="${c(yPos(r.y))}" x2="${c(x + w)}" y2="${c(yPos(r.y))}" stroke="${color}" stroke-width="2"${dash}><title>${escapeXml(`${r.name}: ${r.y}`)}</title></line>`);
+    const dash = (r.dashed ?? true) ? ' stroke-dasharray="6 4"' : '';
+    f.parts.push(
+      `<line class="ref-line" x1="${c(x)}" y1="${c(yPos(r.y))}" x2="${c(x + w)}" y2="${c(yPos(r.y))}" stroke="${color}" stroke-width="2"${dash}><title>${escapeXml(`${r.name}: ${r.y}`)}</title></line>`,
+    );
   });
   series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     const pts = s.points.map(([px, py]) => `${c(xPos(px))},${c(yPos(py))}`).join(' ');
     f.parts.push(`<g class="series" data-name="${escapeXml(s.name)}">`);
-    if (s.points.length > 1) f.parts.push(`<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="2.5"${dash}/>`);
+    if (s.points.length > 1)
+      f.parts.push(`<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="2.5"${dash}/>`);
     for (const [px, py] of s.points) {
-      f.parts.push(`<circle class="point" cx="${c(xPos(px))}" cy="${c(yPos(py))}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: x=${px}, y=${py}`)}</title></circle>`);
+      f.parts.push(
+        `<circle class="point" cx="${c(xPos(px))}" cy="${c(yPos(py))}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: x=${px}, y=${py}`)}</title></circle>`,
+      );
     }
     f.parts.push(`</g>`);
   });
@@ -209,16 +248,28 @@ export function barChart(o: BarChartOptions): string {
   const height = o.height ?? 400;
   const n = o.categories.length;
   for (const s of o.series) {
-    if (s.values.length !== n) throw new Error(`bar series "${s.name}" has ${s.values.length} values for ${n} categories`);
+    if (s.values.length !== n)
+      throw new Error(`bar series "${s.name}" has ${s.values.length} values for ${n} categories`);
   }
-  const items = o.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]!, kind: 'box' as const }));
+  const items = o.series.map((s, i) => ({
+    name: s.name,
+    color: s.color ?? PALETTE[i % PALETTE.length]!,
+    kind: 'box' as const,
+  }));
   const f = frame(o.title, width, height, Math.ceil(items.length / 3));
   const totals = o.categories.map((_, k) => o.series.reduce((sum, s) => sum + Math.max(0, s.values[k] ?? 0), 0));
   const ticks = niceTicks(0, Math.max(1e-12, ...totals));
   const yHi = ticks.at(-1)!;
   const { x, y, w, h } = f.plot;
   const yPos = (v: number) => y + h - (v / yHi) * h;
-  axes(f, o.xLabel, o.yLabel, ticks.filter((t) => t >= 0), yPos, o.yFormat ?? defaultFormat);
+  axes(
+    f,
+    o.xLabel,
+    o.yLabel,
+    ticks.filter((t) => t >= 0),
+    yPos,
+    o.yFormat ?? defaultFormat,
+  );
   const slot = w / Math.max(1, n);
   const barW = Math.max(1, slot * 0.7);
   const labelEvery = Math.max(1, Math.ceil(n / 20));
@@ -228,10 +279,13 @@ export function barChart(o: BarChartOptions): string {
     o.series.forEach((s, i) => {
       const v = Math.max(0, s.values[k] ?? 0);
       const color = s.color ?? PALETTE[i % PALETTE.length]!;
-      f.parts.push(`<rect class="bar" x="${c(bx)}" y="${c(yPos(base + v))}" width="${c(barW)}" height="${c(yPos(base) - yPos(base + v))}" fill="${color}"><title>${escapeXml(`${cat} ${s.name}: ${v}`)}</title></rect>`);
+      f.parts.push(
+        `<rect class="bar" x="${c(bx)}" y="${c(yPos(base + v))}" width="${c(barW)}" height="${c(yPos(base) - yPos(base + v))}" fill="${color}"><title>${escapeXml(`${cat} ${s.name}: ${v}`)}</title></rect>`,
+      );
       base += v;
     });
-    if (k % labelEvery === 0) f.parts.push(`<text x="${c(bx + barW / 2)}" y="${c(y + h + 18)}" text-anchor="middle">${escapeXml(cat)}</text>`);
+    if (k % labelEvery === 0)
+      f.parts.push(`<text x="${c(bx + barW / 2)}" y="${c(y + h + 18)}" text-anchor="middle">${escapeXml(cat)}</text>`);
   });
   legend(f, items);
   f.parts.push('</svg>');

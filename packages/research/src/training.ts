@@ -5,7 +5,15 @@
  * initial weights (initWeights(spec, createRng(seed)), as the aggregator does) and the
  * same evaluation (evaluate.ts).
  */
-import { DEFAULT_MLP, initBackend, initWeights, manifestFor, MlpTrainer, parseBackendPreference, type MlpSpec } from '@finsecure/common/model';
+import {
+  DEFAULT_MLP,
+  initBackend,
+  initWeights,
+  manifestFor,
+  MlpTrainer,
+  parseBackendPreference,
+  type MlpSpec,
+} from '@finsecure/common/model';
 import { createRng } from '@finsecure/common/rng';
 import { smote } from '@finsecure/common/smote';
 import type { TrainingConfig } from '@finsecure/common/protocol';
@@ -122,7 +130,14 @@ export async function runBaseline(exp: Experiment, o: BaselineOptions): Promise<
     experiment: describeExperiment(exp),
     model: spec,
     backend,
-    training: { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, smoteRatio: o.smoteRatio, smoteK: o.smoteK, smote: o.smote },
+    training: {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      smoteRatio: o.smoteRatio,
+      smoteK: o.smoteK,
+      smote: o.smote,
+    },
     trainRows: data.numRows,
     syntheticRows,
     lossPerEpoch,
@@ -212,7 +227,16 @@ export async function runLocalOnly(exp: Experiment, o: LocalOnlyOptions): Promis
     const started = performance.now();
     for (let r = 1; r <= o.rounds; r++) {
       const rng = createRng((bankSeed * 1_000_003 + r * 7919 + seed) >>> 0);
-      await fit(trainer, global, train, config, null, rng, noiseRng, () => new Promise<void>((res) => setImmediate(res)));
+      await fit(
+        trainer,
+        global,
+        train,
+        config,
+        null,
+        rng,
+        noiseRng,
+        () => new Promise<void>((res) => setImmediate(res)),
+      );
       global = trainer.getWeights().data;
       o.onProgress?.(b + 1, r);
     }
@@ -230,7 +254,14 @@ export async function runLocalOnly(exp: Experiment, o: LocalOnlyOptions): Promis
     experiment: describeExperiment(exp),
     model: spec,
     backend,
-    training: { rounds: o.rounds, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, smoteRatio: o.smoteRatio, smoteK: o.smoteK },
+    training: {
+      rounds: o.rounds,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      smoteRatio: o.smoteRatio,
+      smoteK: o.smoteK,
+    },
     banks,
     summary: summarizeLocal(banks),
   };

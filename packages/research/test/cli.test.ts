@@ -61,7 +61,19 @@ const METRICS = ['precision', 'recall', 'f1', 'auprc', 'rocAuc', 'recallAt1PctFp
 describe('baseline CLI', () => {
   it('trains on a tiny synthetic file and writes JSON and Markdown with every metric', async () => {
     const out = path.join(dir, 'baseline');
-    const { out: lines } = await run(baselineCommand, ['--data', csv, '--banks', '3', '--epochs', '3', '--smote', '--out', out, '--backend', 'wasm']);
+    const { out: lines } = await run(baselineCommand, [
+      '--data',
+      csv,
+      '--banks',
+      '3',
+      '--epochs',
+      '3',
+      '--smote',
+      '--out',
+      out,
+      '--backend',
+      'wasm',
+    ]);
     const json = JSON.parse(readFileSync(path.join(out, 'baseline.json'), 'utf8')) as BaselineResult;
     expect(json.kind).toBe('baseline');
     for (const k of METRICS) expect(json.metrics[k as keyof typeof json.metrics], k).toBeTypeOf('number');
@@ -75,7 +87,17 @@ describe('baseline CLI', () => {
     expect(json.experiment.banks).toBe(3);
     expect(json.experiment.test.rows).toBe(300);
     const md = readFileSync(path.join(out, 'baseline.md'), 'utf8');
-    for (const label of ['precision @ 0.5', 'recall @ 0.5', 'F1 @ 0.5', 'F1 @ best-F1', 'best-F1 threshold', 'AUPRC', 'ROC AUC', 'recall @ 1 % FPR', 'Training time']) {
+    for (const label of [
+      'precision @ 0.5',
+      'recall @ 0.5',
+      'F1 @ 0.5',
+      'F1 @ best-F1',
+      'best-F1 threshold',
+      'AUPRC',
+      'ROC AUC',
+      'recall @ 1 % FPR',
+      'Training time',
+    ]) {
       expect(md).toContain(label);
     }
     expect(lines.some((l) => l.startsWith('Centralized: AUPRC'))).toBe(true);
@@ -85,7 +107,20 @@ describe('baseline CLI', () => {
 describe('simulate CLI', () => {
   it('runs 3 real bank clients for 2 rounds against a real aggregator and writes per-round JSON', async () => {
     const out = path.join(dir, 'sim');
-    const { out: lines } = await run(simulateCommand, ['--data', csv, '--banks', '3', '--rounds', '2', '--epochs', '1', '--out', out, '--backend', 'wasm']);
+    const { out: lines } = await run(simulateCommand, [
+      '--data',
+      csv,
+      '--banks',
+      '3',
+      '--rounds',
+      '2',
+      '--epochs',
+      '1',
+      '--out',
+      out,
+      '--backend',
+      'wasm',
+    ]);
     const json = JSON.parse(readFileSync(path.join(out, 'simulation.json'), 'utf8')) as SimulationResult;
     expect(json.kind).toBe('simulation');
     expect(json.totals.committed).toBe(2);
@@ -94,7 +129,8 @@ describe('simulate CLI', () => {
     for (const r of json.rounds) {
       expect(r.status).toBe('committed');
       expect(r.participants).toBe(3);
-      for (const k of ['precision', 'recall', 'f1', 'auprc', 'loss']) expect(r.metrics![k as 'f1'], k).toBeTypeOf('number');
+      for (const k of ['precision', 'recall', 'f1', 'auprc', 'loss'])
+        expect(r.metrics![k as 'f1'], k).toBeTypeOf('number');
       expect(r.reported!.auprc).toBeTypeOf('number');
       expect(r.bytes).toBeGreaterThan(3 * 16_000);
       expect(r.durations.totalMs).toBeGreaterThan(0);
@@ -109,11 +145,41 @@ describe('simulate CLI', () => {
 describe('compare CLI', () => {
   it('writes report.md with SVG charts, and --reuse skips work whose JSON matches', async () => {
     const out = path.join(dir, 'compare');
-    const args = ['--data', csv, '--banks', '3', '--rounds', '2', '--epochs', '1', '--dp-clip', '5', '--dp-noise-multiplier', '0.5', '--out', out, '--backend', 'wasm'];
+    const args = [
+      '--data',
+      csv,
+      '--banks',
+      '3',
+      '--rounds',
+      '2',
+      '--epochs',
+      '1',
+      '--dp-clip',
+      '5',
+      '--dp-noise-multiplier',
+      '0.5',
+      '--out',
+      out,
+      '--backend',
+      'wasm',
+    ];
     await run(compareCommand, args);
     const files = readdirSync(out).sort();
     expect(files).toEqual(
-      ['auprc-per-round.svg', 'baseline.json', 'baseline.md', 'bytes-per-round.svg', 'epsilon-per-round.svg', 'f1-per-round.svg', 'local-only.json', 'local-only.md', 'report.md', 'simulation.json', 'simulation.md', 'summary.json'].sort(),
+      [
+        'auprc-per-round.svg',
+        'baseline.json',
+        'baseline.md',
+        'bytes-per-round.svg',
+        'epsilon-per-round.svg',
+        'f1-per-round.svg',
+        'local-only.json',
+        'local-only.md',
+        'report.md',
+        'simulation.json',
+        'simulation.md',
+        'summary.json',
+      ].sort(),
     );
     const report = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(report).toMatch(/Federated \/ centralized AUPRC: [\d.]+ %/);
@@ -130,17 +196,35 @@ describe('compare CLI', () => {
 
 describe('bad flags', () => {
   it('name the flag and the expected value', async () => {
-    expect(await failure(baselineCommand, ['--data', csv, '--epochs', 'ten'])).toMatch(/--epochs must be an integer in 1\.\.10000, got "ten"/);
-    expect(await failure(baselineCommand, ['--data', csv, '--alpha', '-1'])).toMatch(/--alpha must be a number > 0, got "-1"/);
-    expect(await failure(baselineCommand, ['--data', csv, '--split', 'random'])).toMatch(/--split <kind>' argument 'random' is invalid\. Allowed choices are stratified, time/);
+    expect(await failure(baselineCommand, ['--data', csv, '--epochs', 'ten'])).toMatch(
+      /--epochs must be an integer in 1\.\.10000, got "ten"/,
+    );
+    expect(await failure(baselineCommand, ['--data', csv, '--alpha', '-1'])).toMatch(
+      /--alpha must be a number > 0, got "-1"/,
+    );
+    expect(await failure(baselineCommand, ['--data', csv, '--split', 'random'])).toMatch(
+      /--split <kind>' argument 'random' is invalid\. Allowed choices are stratified, time/,
+    );
     expect(await failure(baselineCommand, ['--data', csv, '--bogus'])).toMatch(/unknown option '--bogus'/);
     expect(await failure(baselineCommand, ['--epochs', '2'])).toMatch(/--data <csv> is required/);
-    expect(await failure(baselineCommand, ['--data', csv, '--synthetic', '500'])).toMatch(/either --data <csv> or --synthetic <rows>, not both/);
-    expect(await failure(baselineCommand, ['--data', path.join(dir, 'nope.csv')])).toMatch(/--data .*nope\.csv: no such file/);
-    expect(await failure(baselineCommand, ['--data', csv, '--scheme', 'natural'])).toMatch(/--scheme natural needs customer ids/);
-    expect(await failure(simulateCommand, ['--data', csv, '--dp-clip', '1'])).toMatch(/--dp-clip and --dp-noise-multiplier must be given together/);
-    expect(await failure(simulateCommand, ['--data', csv, '--banks', '3', '--quorum', '4'])).toMatch(/--quorum 4 cannot exceed --banks 3/);
-    expect(await failure(compareCommand, ['--data', csv, '--learning-rate', '0'])).toMatch(/--learning-rate must be a number in \(0, 10\], got "0"/);
+    expect(await failure(baselineCommand, ['--data', csv, '--synthetic', '500'])).toMatch(
+      /either --data <csv> or --synthetic <rows>, not both/,
+    );
+    expect(await failure(baselineCommand, ['--data', path.join(dir, 'nope.csv')])).toMatch(
+      /--data .*nope\.csv: no such file/,
+    );
+    expect(await failure(baselineCommand, ['--data', csv, '--scheme', 'natural'])).toMatch(
+      /--scheme natural needs customer ids/,
+    );
+    expect(await failure(simulateCommand, ['--data', csv, '--dp-clip', '1'])).toMatch(
+      /--dp-clip and --dp-noise-multiplier must be given together/,
+    );
+    expect(await failure(simulateCommand, ['--data', csv, '--banks', '3', '--quorum', '4'])).toMatch(
+      /--quorum 4 cannot exceed --banks 3/,
+    );
+    expect(await failure(compareCommand, ['--data', csv, '--learning-rate', '0'])).toMatch(
+      /--learning-rate must be a number in \(0, 10\], got "0"/,
+    );
   });
 
   it('--help documents every flag', async () => {

@@ -30,7 +30,10 @@ describe('evaluation', () => {
     const n = 2000;
     const labels = Uint8Array.from({ length: n }, () => (rng.next() < 0.1 ? 1 : 0));
     // Rounded scores: many ties.
-    const scores = Float32Array.from(labels, (y) => Math.round((y ? 0.3 + 0.7 * rng.next() : 0.6 * rng.next()) * 50) / 50);
+    const scores = Float32Array.from(
+      labels,
+      (y) => Math.round((y ? 0.3 + 0.7 * rng.next() : 0.6 * rng.next()) * 50) / 50,
+    );
     const s = sweepMetrics(scores, labels, 0.01);
     const b = bruteForce(scores, labels);
     expect(s.bestF1.f1).toBeCloseTo(b.best, 12);

@@ -7,7 +7,14 @@ import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeScalerStats, loadDataset, mergeScalerStats, scalerFromStats, writeCsv, generateSynthetic } from '@finsecure/common/data';
+import {
+  computeScalerStats,
+  loadDataset,
+  mergeScalerStats,
+  scalerFromStats,
+  writeCsv,
+  generateSynthetic,
+} from '@finsecure/common/data';
 import { writePartitionFiles } from '@finsecure/common/partition';
 import { loadLocalData } from '@finsecure/bank-client';
 import { concatDatasets, prepareExperiment, writeExperimentFiles, ExperimentError } from '../src/experiment.js';
@@ -15,7 +22,15 @@ import { concatDatasets, prepareExperiment, writeExperimentFiles, ExperimentErro
 const dir = mkdtempSync(path.join(tmpdir(), 'finsecure-research-exp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const opts = { synthetic: 3000, fraudRate: 0.05, seed: 7, banks: 4, scheme: 'dirichlet' as const, alpha: 0.5, split: 'stratified' as const };
+const opts = {
+  synthetic: 3000,
+  fraudRate: 0.05,
+  seed: 7,
+  banks: 4,
+  scheme: 'dirichlet' as const,
+  alpha: 0.5,
+  split: 'stratified' as const,
+};
 
 describe('prepareExperiment', () => {
   it('is deterministic: the same options give the same split, shards and scaler', async () => {
@@ -56,10 +71,21 @@ describe('prepareExperiment', () => {
     expect(manifest.shards.map((s: { rows: number }) => s.rows)).toEqual(exp.shards.map((s) => s.numRows));
     const stats = [];
     for (let b = 0; b < exp.shards.length; b++) {
-      const local = await loadLocalData({ data: files.shards[b]!, test: files.test, testFraction: 0.2, split: 'stratified', layout: 'auto', seed: 1 });
+      const local = await loadLocalData({
+        data: files.shards[b]!,
+        test: files.test,
+        testFraction: 0.2,
+        split: 'stratified',
+        layout: 'auto',
+        seed: 1,
+      });
       expect(Array.from(local.train.features)).toEqual(Array.from(exp.shards[b]!.features));
       expect(Array.from(local.test.labels)).toEqual(Array.from(exp.test.labels));
-      stats.push({ count: local.stats.count, sum: Float64Array.from(local.stats.sum), sumSq: Float64Array.from(local.stats.sumSq) });
+      stats.push({
+        count: local.stats.count,
+        sum: Float64Array.from(local.stats.sum),
+        sumSq: Float64Array.from(local.stats.sumSq),
+      });
     }
     // What the aggregator computes from the banks' hellos, in bank order: bit-identical.
     const fed = scalerFromStats(mergeScalerStats(stats));
@@ -70,16 +96,32 @@ describe('prepareExperiment', () => {
   it('splits and partitions exactly like `datasets partition` (writePartitionFiles) with the same seed', async () => {
     const file = path.join(dir, 'synthetic.csv');
     await writeCsv(generateSynthetic({ rows: 2000, fraudRate: 0.05, seed: 3 }), file);
-    const exp = await prepareExperiment({ data: file, seed: 11, banks: 3, scheme: 'dirichlet', alpha: 0.5, split: 'stratified' });
+    const exp = await prepareExperiment({
+      data: file,
+      seed: 11,
+      banks: 3,
+      scheme: 'dirichlet',
+      alpha: 0.5,
+      split: 'stratified',
+    });
     const ds = await loadDataset(file);
-    const m = await writePartitionFiles(ds, { path: file, layout: 'kaggle' }, { scheme: 'dirichlet', alpha: 0.5, banks: 3, seed: 11, minFraudPerBank: 1 }, path.join(dir, 'cli'));
+    const m = await writePartitionFiles(
+      ds,
+      { path: file, layout: 'kaggle' },
+      { scheme: 'dirichlet', alpha: 0.5, banks: 3, seed: 11, minFraudPerBank: 1 },
+      path.join(dir, 'cli'),
+    );
     expect(m.shards.map((s) => [s.rows, s.frauds])).toEqual(exp.summary.shards.map((s) => [s.rows, s.frauds]));
     expect([m.test.rows, m.test.frauds]).toEqual([exp.summary.test.rows, exp.summary.test.frauds]);
   });
 
   it('explains option combinations the data cannot support', async () => {
-    await expect(prepareExperiment({ ...opts, scheme: 'natural' })).rejects.toThrow(/--scheme natural needs customer ids/);
+    await expect(prepareExperiment({ ...opts, scheme: 'natural' })).rejects.toThrow(
+      /--scheme natural needs customer ids/,
+    );
     await expect(prepareExperiment({ ...opts, synthetic: undefined })).rejects.toThrow(ExperimentError);
-    await expect(prepareExperiment({ ...opts, synthetic: undefined, data: path.join(dir, 'missing.csv') })).rejects.toThrow(/no such file/);
+    await expect(
+      prepareExperiment({ ...opts, synthetic: undefined, data: path.join(dir, 'missing.csv') }),
+    ).rejects.toThrow(/no such file/);
   });
 });

@@ -43,9 +43,19 @@ describe('SVG charts', () => {
       yLabel: 'AUPRC',
       series: [
         { name: 'federated', points: Array.from({ length: 20 }, (_, i) => [i + 1, 0.5 + i * 0.02] as const) },
-        { name: 'other', points: [[1, 0.3], [2, NaN], [3, 0.4]] },
+        {
+          name: 'other',
+          points: [
+            [1, 0.3],
+            [2, NaN],
+            [3, 0.4],
+          ],
+        },
       ],
-      refLines: [{ name: 'centralized', y: 0.9 }, { name: 'local mean', y: 0.6 }],
+      refLines: [
+        { name: 'centralized', y: 0.9 },
+        { name: 'local mean', y: 0.6 },
+      ],
     });
     assertWellFormedSvg(svg);
     expect(count(svg, /<circle class="point"/g)).toBe(22); // NaN skipped
@@ -59,10 +69,21 @@ describe('SVG charts', () => {
   });
 
   it('draws stacked bars, one rect per value', () => {
-    const svg = barChart({ title: 'Bytes', xLabel: 'round', yLabel: 'bytes', categories: ['1', '2', '3'], series: [{ name: 'up', values: [1e5, 2e5, 3e5] }, { name: 'down', values: [4e5, 4e5, 4e5] }] });
+    const svg = barChart({
+      title: 'Bytes',
+      xLabel: 'round',
+      yLabel: 'bytes',
+      categories: ['1', '2', '3'],
+      series: [
+        { name: 'up', values: [1e5, 2e5, 3e5] },
+        { name: 'down', values: [4e5, 4e5, 4e5] },
+      ],
+    });
     assertWellFormedSvg(svg);
     expect(count(svg, /<rect class="bar"/g)).toBe(6);
-    expect(() => barChart({ title: 't', xLabel: 'x', yLabel: 'y', categories: ['1'], series: [{ name: 'a', values: [1, 2] }] })).toThrow(/2 values for 1 categories/);
+    expect(() =>
+      barChart({ title: 't', xLabel: 'x', yLabel: 'y', categories: ['1'], series: [{ name: 'a', values: [1, 2] }] }),
+    ).toThrow(/2 values for 1 categories/);
   });
 
   it('handles a single point and a flat series', () => {

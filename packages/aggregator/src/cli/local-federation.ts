@@ -62,7 +62,8 @@ program.action(async (o: { dir: string; data?: string; rows: number; fraudRate: 
       host: o.host,
       port: o.port,
       dataDir: dir,
-      autoStart: true,
+      // Started below, once every bank is connected, so that round 1 includes them all.
+      autoStart: false,
       seed: o.seed,
       model: { inputSize: shards.numFeatures, hidden: [64, 32], dropout: 0.2 },
       rules: { rounds: o.rounds, minBanks: Math.min(2, o.banks), quorum: Math.min(2, o.banks), roundTimeoutMs: 300_000, graceMs: 10_000 } as never,
@@ -84,6 +85,8 @@ program.action(async (o: { dir: string; data?: string; rows: number; fraudRate: 
   process.on('SIGTERM', () => void stop());
 
   const headers = { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' };
+  // Rounds from earlier runs in this directory are history, not news.
+  const seen = new Set<number>((await agg.store.listRounds({ limit: 100_000 })).map((r) => r.id));
   for (const shard of shards.banks) {
     // Tokens are only ever stored hashed, so each run issues fresh ones.
     let res = await fetch(`${agg.url}/api/banks`, { method: 'POST', headers, body: JSON.stringify({ id: shard.id, name: shard.name }) });
@@ -113,13 +116,25 @@ program.action(async (o: { dir: string; data?: string; rows: number; fraudRate: 
       `  Data:              ${shards.source}`,
       `  Logs:              ${logs}`,
       `  Rounds:            ${o.rounds}, ${o.epochs} local epoch(s) each`,
+      ...(seen.size ? [`  Resuming:          ${seen.size} earlier round(s) in ${dir}; training continues from global model v${agg.federation.status().modelVersion}`] : []),
       '',
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),
   );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const banks = (await (await fetch(`${agg.url}/api/banks`, { headers: { authorization: headers.authorization } })).json()) as { id: string; connected: boolean }[];
+    const connected = banks.filter((b) => b.connected && shards.banks.some((s) => s.id === b.id)).length;
+    if (connected === shards.banks.length || Date.now() > deadline) {
+      if (connected < shards.banks.length) process.stdout.write(`  only ${connected} of ${shards.banks.length} banks connected after 60 s; starting anyway (see ${logs})\n`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await fetch(`${agg.url}/api/training/start`, { method: 'POST', headers: { authorization: headers.authorization } });
+
   const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
-  const seen = new Set<number>();
   const poll = setInterval(async () => {
     try {
       const res = await fetch(`${agg.url}/api/rounds?limit=20`, { headers: { authorization: headers.authorization } });
@@ -138,7 +153,7 @@ program.action(async (o: { dir: string; data?: string; rows: number; fraudRate: 
       const status = (await (await fetch(`${agg.url}/api/status`, { headers: { authorization: headers.authorization } })).json()) as { state: string };
       if (status.state === 'finished' && !seen.has(-1)) {
         seen.add(-1);
-        process.stdout.write(`\nAll ${o.rounds} rounds are committed. The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`);
+        process.stdout.write(`\nTraining finished: ${o.rounds} rounds are committed. The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`);
       }
     } catch (err) {
       logger.debug({ err }, 'progress poll failed');

@@ -133,8 +133,17 @@ export class Federation {
     }
     this.nextRoundId = (await store.maxRoundId()) + 1;
     this.scaler = await store.getSetting<Scaler>('scaler');
+    // Settings changed through the API survive a restart, unless the operator restarted
+    // with a different configuration: then what they just asked for wins.
     const savedSettings = await store.getSetting<FederationSettings>('federation');
-    if (savedSettings) this.settings = savedSettings;
+    const lastStartup = await store.getSetting<FederationSettings>('startupSettings');
+    if (savedSettings && lastStartup && JSON.stringify(lastStartup) === JSON.stringify(this.opts.settings)) {
+      this.settings = savedSettings;
+    } else if (savedSettings) {
+      logger.info('the configuration differs from the last start; its training settings and round rules replace the stored ones');
+    }
+    await store.setSetting('startupSettings', this.opts.settings);
+    await store.setSetting('federation', this.settings);
     await this.ledger.load();
     for (const r of await store.listRoundsAscending()) {
       if (r.status === 'committed') this.roundsCompleted++;

@@ -38,7 +38,12 @@ export async function loadExperiment(flags: DataFlags, out: Output): Promise<Exp
   const started = performance.now();
   const exp = await prepareExperiment({
     ...opts,
-    ...(bar ? { onLoadProgress: (_rows: number, bytes: number, total: number) => bar.update(total > 0 ? Math.round((100 * bytes) / total) : 0) } : {}),
+    ...(bar
+      ? {
+          onLoadProgress: (_rows: number, bytes: number, total: number) =>
+            bar.update(total > 0 ? Math.round((100 * bytes) / total) : 0),
+        }
+      : {}),
   });
   bar?.update(100);
   bar?.stop();
@@ -51,7 +56,11 @@ export async function loadExperiment(flags: DataFlags, out: Output): Promise<Exp
   return exp;
 }
 
-export async function baselineAction(flags: BaselineFlags, out: Output, exp?: Experiment): Promise<{ result: BaselineResult; json: string; md: string }> {
+export async function baselineAction(
+  flags: BaselineFlags,
+  out: Output,
+  exp?: Experiment,
+): Promise<{ result: BaselineResult; json: string; md: string }> {
   exp ??= await loadExperiment(flags, out);
   const bar = progressBar(out, 'centralized', flags.epochs, 'epochs', ' | loss {loss}');
   const result = await runBaseline(exp, {
@@ -80,15 +89,20 @@ export async function baselineAction(flags: BaselineFlags, out: Output, exp?: Ex
 
 export function baselineCommand(out: Output = consoleOutput): Command {
   const cmd = new Command('baseline').description(
-    'Centralized baseline: trains the federation\'s MLP on all banks\' training rows pooled, with exactly the split and ' +
+    "Centralized baseline: trains the federation's MLP on all banks' training rows pooled, with exactly the split and " +
       'global scaler the federated simulation uses (the partition flags only reproduce that split), and reports precision, ' +
       'recall and F1 at 0.5 and at the best-F1 threshold, AUPRC, ROC AUC, recall at 1 % FPR and training time, as JSON and Markdown.',
   );
   addDataOptions(cmd);
-  cmd.option('--epochs <n>', 'training epochs over the pooled data (default: the federation\'s rounds × local epochs)', intArg('--epochs', 1, 10_000), BASELINE_EPOCHS);
+  cmd.option(
+    '--epochs <n>',
+    "training epochs over the pooled data (default: the federation's rounds × local epochs)",
+    intArg('--epochs', 1, 10_000),
+    BASELINE_EPOCHS,
+  );
   cmd.option('--smote', 'oversample frauds in the pooled training data with SMOTE to --smote-ratio', false);
   addTrainingOptions(cmd);
-  cmd.option('--out <dir>', 'directory for baseline.json and baseline.md', 'research-out');
+  cmd.option('--out <dir>', 'directory for baseline.json and baseline.md', 'data/research');
   strictCommand(cmd);
   cmd.action(async (flags: BaselineFlags) => {
     await baselineAction(flags, out);

@@ -50,7 +50,10 @@ function readResult<T>(file: string, kind: string): T | null {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-export async function compareAction(flags: CompareFlags, out: Output): Promise<{ report: string; baseline: BaselineResult; simulation: SimulationResult; localOnly: LocalOnlyResult }> {
+export async function compareAction(
+  flags: CompareFlags,
+  out: Output,
+): Promise<{ report: string; baseline: BaselineResult; simulation: SimulationResult; localOnly: LocalOnlyResult }> {
   const dp = dpOf(flags);
   checkQuorum(flags, flags.banks);
   experimentOptions(flags); // flag errors before any work
@@ -62,27 +65,60 @@ export async function compareAction(flags: CompareFlags, out: Output): Promise<{
   // Reuse a result only when it was made for the same experiment and settings.
   const fresh = async () => (flags.reuse ? (await experiment()).fingerprint : null);
   const fingerprint = await fresh();
-  const reusable = <T extends { experiment: { fingerprint: string }; training: object }>(r: T | null, training: object): T | null =>
-    r && fingerprint !== null && r.experiment.fingerprint === fingerprint && same(pickKeys(r.training, training), training) ? r : null;
+  const reusable = <T extends { experiment: { fingerprint: string }; training: object }>(
+    r: T | null,
+    training: object,
+  ): T | null =>
+    r &&
+    fingerprint !== null &&
+    r.experiment.fingerprint === fingerprint &&
+    same(pickKeys(r.training, training), training)
+      ? r
+      : null;
 
-  const common = { batchSize: flags.batchSize, learningRate: flags.learningRate, smoteRatio: flags.smoteRatio, smoteK: flags.smoteK };
-  let baseline = reusable(readResult<BaselineResult>(path.join(flags.out, 'baseline.json'), 'baseline'), { ...common, epochs: baselineEpochs, smote });
+  const common = {
+    batchSize: flags.batchSize,
+    learningRate: flags.learningRate,
+    smoteRatio: flags.smoteRatio,
+    smoteK: flags.smoteK,
+  };
+  let baseline = reusable(readResult<BaselineResult>(path.join(flags.out, 'baseline.json'), 'baseline'), {
+    ...common,
+    epochs: baselineEpochs,
+    smote,
+  });
   if (baseline) out.log(`Reusing ${path.join(flags.out, 'baseline.json')}`);
   else baseline = (await baselineAction({ ...flags, epochs: baselineEpochs, smote }, out, await experiment())).result;
 
-  let localOnly = reusable(readResult<LocalOnlyResult>(path.join(flags.out, 'local-only.json'), 'local-only'), { ...common, rounds: flags.rounds, epochs: flags.epochs });
+  let localOnly = reusable(readResult<LocalOnlyResult>(path.join(flags.out, 'local-only.json'), 'local-only'), {
+    ...common,
+    rounds: flags.rounds,
+    epochs: flags.epochs,
+  });
   if (localOnly) out.log(`Reusing ${path.join(flags.out, 'local-only.json')}`);
   else localOnly = (await localOnlyAction(flags, out, await experiment())).result;
 
-  const simTraining = { ...common, rounds: flags.rounds, epochs: flags.epochs, updateEncoding: flags.updateEncoding, dp: dp ?? null, ...(flags.quorum !== undefined ? { quorum: flags.quorum } : { quorum: flags.banks }) };
-  let simulation = reusable(readResult<SimulationResult>(path.join(flags.out, 'simulation.json'), 'simulation'), simTraining);
+  const simTraining = {
+    ...common,
+    rounds: flags.rounds,
+    epochs: flags.epochs,
+    updateEncoding: flags.updateEncoding,
+    dp: dp ?? null,
+    ...(flags.quorum !== undefined ? { quorum: flags.quorum } : { quorum: flags.banks }),
+  };
+  let simulation = reusable(
+    readResult<SimulationResult>(path.join(flags.out, 'simulation.json'), 'simulation'),
+    simTraining,
+  );
   if (simulation) out.log(`Reusing ${path.join(flags.out, 'simulation.json')}`);
   else simulation = (await simulateAction(flags, out, await experiment())).result;
 
   const { report, charts } = await writeComparisonReport(flags.out, baseline, simulation, localOnly, flags.title);
   const c = compareResults(baseline, simulation, localOnly);
   out.log('');
-  out.log(`AUPRC  centralized ${f4(c.centralizedAuprc)}  federated ${f4(c.federatedAuprc)} (${(100 * c.ratio).toFixed(1)} % of centralized: ${c.meetsRatio ? 'target met' : 'TARGET MISSED'})  local-only mean ${f4(c.localMeanAuprc)} / worst ${f4(c.localWorstAuprc)} (federated ${c.beatsLocal ? 'clearly above' : 'NOT clearly above'} the mean)`);
+  out.log(
+    `AUPRC  centralized ${f4(c.centralizedAuprc)}  federated ${f4(c.federatedAuprc)} (${(100 * c.ratio).toFixed(1)} % of centralized: ${c.meetsRatio ? 'target met' : 'TARGET MISSED'})  local-only mean ${f4(c.localMeanAuprc)} / worst ${f4(c.localWorstAuprc)} (federated ${c.beatsLocal ? 'clearly above' : 'NOT clearly above'} the mean)`,
+  );
   out.log(`Wrote ${report} with ${charts.join(', ')}`);
   return { report, baseline, simulation, localOnly };
 }
@@ -96,16 +132,24 @@ export function compareCommand(out: Output = consoleOutput): Command {
   const cmd = new Command('compare').description(
     'Federated vs centralized vs local-only on one experiment: runs the baseline, the federated simulation and local-only ' +
       'training (or, with --reuse, reuses their JSON in --out when it was made with the same data and settings) and writes ' +
-      'report.md with SVG charts. Centralized training gets the federation\'s budget (rounds × epochs) and SMOTE iff --smote-ratio > 0.',
+      "report.md with SVG charts. Centralized training gets the federation's budget (rounds × epochs) and SMOTE iff --smote-ratio > 0.",
   );
   addDataOptions(cmd);
   addFederationOptions(cmd);
   addTrainingOptions(cmd);
-  cmd.option('--baseline-epochs <n>', 'centralized epochs (default: rounds × epochs)', intArg('--baseline-epochs', 1, 10_000));
-  cmd.option('--reuse', 'reuse baseline.json, simulation.json and local-only.json in --out when they match this experiment', false);
+  cmd.option(
+    '--baseline-epochs <n>',
+    'centralized epochs (default: rounds × epochs)',
+    intArg('--baseline-epochs', 1, 10_000),
+  );
+  cmd.option(
+    '--reuse',
+    'reuse baseline.json, simulation.json and local-only.json in --out when they match this experiment',
+    false,
+  );
   cmd.option('--title <text>', 'title of the report');
-  cmd.option('--keep <dir>', 'keep the simulation\'s shards, SQLite database and bank state in this directory');
-  cmd.option('--out <dir>', 'report directory (report.md, *.svg, and the three JSON results)', 'research-out');
+  cmd.option('--keep <dir>', "keep the simulation's shards, SQLite database and bank state in this directory");
+  cmd.option('--out <dir>', 'report directory (report.md, *.svg, and the three JSON results)', 'data/research');
   strictCommand(cmd);
   cmd.action(async (flags: CompareFlags) => {
     await compareAction(flags, out);

@@ -31,7 +31,8 @@ export interface SimulateFlags extends DataFlags, TrainingFlags, FederationFlags
 }
 
 export function roundLine(r: RoundResult, dp: boolean): string {
-  if (r.status !== 'committed') return `  round ${String(r.round).padStart(3)}  FAILED: ${r.failureReason ?? 'unknown'}`;
+  if (r.status !== 'committed')
+    return `  round ${String(r.round).padStart(3)}  FAILED: ${r.failureReason ?? 'unknown'}`;
   const m = r.metrics;
   return (
     `  round ${String(r.round).padStart(3)}  AUPRC ${f4(m?.auprc)}  F1 ${f4(m?.f1)}  P ${f4(m?.precision)}  R ${f4(m?.recall)}  ` +
@@ -40,7 +41,11 @@ export function roundLine(r: RoundResult, dp: boolean): string {
   );
 }
 
-export async function simulateAction(flags: SimulateFlags, out: Output, exp?: Experiment): Promise<{ result: SimulationResult; json: string; md: string }> {
+export async function simulateAction(
+  flags: SimulateFlags,
+  out: Output,
+  exp?: Experiment,
+): Promise<{ result: SimulationResult; json: string; md: string }> {
   const dp = dpOf(flags);
   checkQuorum(flags, flags.banks);
   exp ??= await loadExperiment(flags, out);
@@ -77,7 +82,9 @@ export async function simulateAction(flags: SimulateFlags, out: Output, exp?: Ex
   out.log(
     `Federated after ${result.totals.committed} rounds: AUPRC ${f4(m?.auprc)}  ROC AUC ${f4(m?.rocAuc)}  F1@0.5 ${f4(m?.f1)}  best F1 ${f4(m?.bestF1.f1)}  ` +
       `recall@1%FPR ${f4(m?.recallAt1PctFpr)}  ${(result.totals.bytes / 1e6).toFixed(1)} MB  ${(result.totals.wallMs / 1000).toFixed(1)} s` +
-      (result.scalerCheck.identical ? '' : `  (scaler differs from the baseline's by ${result.scalerCheck.maxAbsDiff})`),
+      (result.scalerCheck.identical
+        ? ''
+        : `  (scaler differs from the baseline's by ${result.scalerCheck.maxAbsDiff})`),
   );
   out.log(`Wrote ${json} and ${md}`);
   return { result, json, md };
@@ -87,13 +94,16 @@ export function simulateCommand(out: Output = consoleOutput): Command {
   const cmd = new Command('simulate').description(
     'Federated simulation with the real system: starts an aggregator (in-process, random port, temporary SQLite) and one ' +
       'real bank client per shard over loopback WebSockets, runs FedAvg rounds, and writes per-round metrics (exact metrics ' +
-      'of each global model on the shared test set and the federation\'s own), bytes, durations and ε when DP is on.',
+      "of each global model on the shared test set and the federation's own), bytes, durations and ε when DP is on.",
   );
   addDataOptions(cmd);
   addFederationOptions(cmd);
   addTrainingOptions(cmd);
-  cmd.option('--keep <dir>', 'keep shards, the SQLite database and bank state in this directory (default: a temp dir, removed)');
-  cmd.option('--out <dir>', 'directory for simulation.json and simulation.md', 'research-out');
+  cmd.option(
+    '--keep <dir>',
+    'keep shards, the SQLite database and bank state in this directory (default: a temp dir, removed)',
+  );
+  cmd.option('--out <dir>', 'directory for simulation.json and simulation.md', 'data/research');
   strictCommand(cmd);
   cmd.action(async (flags: SimulateFlags) => {
     await simulateAction(flags, out);

@@ -1,0 +1,49 @@
+/**
+ * `npm start` end to end: the launcher generates data, partitions it, starts the
+ * aggregator and three bank processes, runs rounds, serves the dashboard, prints the URL
+ * and admin token, and Ctrl-C (SIGINT) stops every process.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, tempDir, waitFor } from './helpers/federation.js';
+
+const launcher = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/local-federation.js');
+const dir = tempDir('finsecure-start-');
+afterAll(() => cleanup(dir));
+
+function bankProcesses(): number {
+  const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
+  return ps.split('\n').filter((l) => l.includes('bank-client/dist/cli/main.js') && l.includes(dir)).length;
+}
+
+describe('npm start (local federation)', () => {
+  it('runs a federation with the dashboard and stops cleanly on Ctrl-C', async () => {
+    const port = 21_000 + Math.floor(Math.random() * 10_000);
+    const child = spawn(process.execPath, [launcher, '--dir', dir, '--rows', '6000', '--rounds', '2', '--epochs', '1', '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FINSECURE_BACKEND: 'wasm' },
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    try {
+      await waitFor('training finished', () => out.includes('Training finished'), 90_000, 100);
+      expect(out).toContain(`Dashboard and API: http://127.0.0.1:${port}`);
+      const token = /Admin token:\s+(\S+)/.exec(out)![1]!;
+      expect(out).toMatch(/round {3}1 committed {2}F1/);
+      expect(out).toMatch(/round {3}2 committed/);
+      expect(bankProcesses()).toBe(3);
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(await page.text()).toContain('<div id="root">');
+      const banks = (await (await fetch(`http://127.0.0.1:${port}/api/banks`, { headers: { authorization: `Bearer ${token}` } })).json()) as { connected: boolean }[];
+      expect(banks.filter((b) => b.connected)).toHaveLength(3);
+    } finally {
+      child.kill('SIGINT');
+    }
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).toBe(0);
+    await waitFor('bank processes gone', () => bankProcesses() === 0, 10_000, 100);
+  }, 120_000);
+});
