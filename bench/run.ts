@@ -30,11 +30,7 @@ import { wire } from './wire.js';
 
 /**
  * The registry, in run order. To add a benchmark, write bench/<name>.ts exporting a
- * `Benchmark` (see lib.ts) and list it here. Planned:
- *   - round overhead: one federated round with 10 bank clients on loopback, minus the
- *     training time (protocol, aggregation and scheduling cost per round);
- *   - connections: 1,000 concurrent bank connections to one aggregator (memory per
- *     connection, heartbeat latency, time to accept them all).
+ * `Benchmark` (see lib.ts) and list it here.
  */
 export const registry: Benchmark[] = [training, aggregation, wire, roundOverhead, scale];
 

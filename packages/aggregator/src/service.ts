@@ -40,7 +40,10 @@ export function defaultDashboardDir(): string | undefined {
   return existsSync(dir) ? dir : undefined;
 }
 
-export async function startAggregator(config: AggregatorConfig, opts: { logger?: Logger; clock?: Clock } = {}): Promise<RunningAggregator> {
+export async function startAggregator(
+  config: AggregatorConfig,
+  opts: { logger?: Logger; clock?: Clock } = {},
+): Promise<RunningAggregator> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const backend = await initBackend(parseBackendPreference(config.backend));
   logger.info({ backend: backend.backend, notes: backend.notes }, 'TF.js backend ready');

@@ -74,22 +74,58 @@ describe('admin API', () => {
   });
 
   it('serves the global model in TF.js layers format', async () => {
-    const meta = await api<{ version: number; parameters: number; sha256: string }>(agg, 'GET', '/api/model', undefined, VIEWER);
+    const meta = await api<{ version: number; parameters: number; sha256: string }>(
+      agg,
+      'GET',
+      '/api/model',
+      undefined,
+      VIEWER,
+    );
     expect(meta.body).toMatchObject({ version: 0, parameters: 4097 });
-    const json = await api<{ format: string; weightsManifest: { weights: { name: string }[] }[] }>(agg, 'GET', '/api/model/model.json', undefined, VIEWER);
+    const json = await api<{ format: string; weightsManifest: { weights: { name: string }[] }[] }>(
+      agg,
+      'GET',
+      '/api/model/model.json',
+      undefined,
+      VIEWER,
+    );
     expect(json.body.format).toBe('layers-model');
-    expect(json.body.weightsManifest[0]!.weights.map((w) => w.name)).toEqual(['dense_1/kernel', 'dense_1/bias', 'dense_2/kernel', 'dense_2/bias', 'output/kernel', 'output/bias']);
+    expect(json.body.weightsManifest[0]!.weights.map((w) => w.name)).toEqual([
+      'dense_1/kernel',
+      'dense_1/bias',
+      'dense_2/kernel',
+      'dense_2/bias',
+      'output/kernel',
+      'output/bias',
+    ]);
     const bin = await fetch(`${agg.url}/api/model/weights.bin`, { headers: { authorization: `Bearer ${VIEWER}` } });
     expect((await bin.arrayBuffer()).byteLength).toBe(4097 * 4);
   });
 
   it('exposes Prometheus metrics and OpenAPI docs', async () => {
     const metrics = await (await fetch(`${agg.url}/metrics`)).text();
-    for (const name of ['finsecure_rounds_total', 'finsecure_round_duration_seconds', 'finsecure_bytes_total', 'finsecure_connected_banks', 'finsecure_rejected_updates_total', 'finsecure_aggregation_seconds']) {
+    for (const name of [
+      'finsecure_rounds_total',
+      'finsecure_round_duration_seconds',
+      'finsecure_bytes_total',
+      'finsecure_connected_banks',
+      'finsecure_rejected_updates_total',
+      'finsecure_aggregation_seconds',
+    ]) {
       expect(metrics).toContain(name);
     }
     const spec = (await (await fetch(`${agg.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
-    for (const p of ['/api/health', '/api/banks', '/api/config', '/api/rounds', '/api/rounds/{id}', '/api/audit', '/api/audit/verify', '/api/model/model.json', '/api/training/start']) {
+    for (const p of [
+      '/api/health',
+      '/api/banks',
+      '/api/config',
+      '/api/rounds',
+      '/api/rounds/{id}',
+      '/api/audit',
+      '/api/audit/verify',
+      '/api/model/model.json',
+      '/api/training/start',
+    ]) {
       expect(Object.keys(spec.paths)).toContain(p);
     }
     expect((await fetch(`${agg.url}/docs`)).status).toBeLessThan(400);

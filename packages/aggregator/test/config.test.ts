@@ -10,8 +10,15 @@ describe('aggregator configuration', () => {
     const dir = tempDir();
     try {
       const file = path.join(dir, 'c.json');
-      writeFileSync(file, JSON.stringify({ port: 9000, rules: { rounds: 7, quorum: 1, minBanks: 1 }, training: { epochs: 4 } }));
-      const c = loadConfig({ file, env: { FINSECURE_PORT: '9100', FINSECURE_AUTO_START: 'true' }, flags: { rules: { rounds: 9 } as never } });
+      writeFileSync(
+        file,
+        JSON.stringify({ port: 9000, rules: { rounds: 7, quorum: 1, minBanks: 1 }, training: { epochs: 4 } }),
+      );
+      const c = loadConfig({
+        file,
+        env: { FINSECURE_PORT: '9100', FINSECURE_AUTO_START: 'true' },
+        flags: { rules: { rounds: 9 } as never },
+      });
       expect(c.port).toBe(9100);
       expect(c.autoStart).toBe(true);
       expect(c.rules.rounds).toBe(9);
@@ -24,7 +31,15 @@ describe('aggregator configuration', () => {
   });
 
   it('reads round rules and training settings from the environment', () => {
-    const c = loadConfig({ env: { FINSECURE_ROUNDS: '3', FINSECURE_QUORUM: '1', FINSECURE_EPOCHS: '5', FINSECURE_UPDATE_ENCODING: 'int8', FINSECURE_INPUT_SIZE: '15' } });
+    const c = loadConfig({
+      env: {
+        FINSECURE_ROUNDS: '3',
+        FINSECURE_QUORUM: '1',
+        FINSECURE_EPOCHS: '5',
+        FINSECURE_UPDATE_ENCODING: 'int8',
+        FINSECURE_INPUT_SIZE: '15',
+      },
+    });
     expect(c.rules).toMatchObject({ rounds: 3, quorum: 1, minBanks: 2 });
     expect(c.training).toMatchObject({ epochs: 5, updateEncoding: 'int8', batchSize: 256 });
     expect(c.model).toEqual({ inputSize: 15, hidden: [64, 32], dropout: 0.2 });
@@ -32,18 +47,28 @@ describe('aggregator configuration', () => {
   });
 
   it('names every invalid setting', () => {
-    expect(() => loadConfig({ flags: { port: 70000, rules: { quorum: 4, minBanks: 2 } as never } })).toThrow(ConfigError);
+    expect(() => loadConfig({ flags: { port: 70000, rules: { quorum: 4, minBanks: 2 } as never } })).toThrow(
+      ConfigError,
+    );
     try {
       loadConfig({ flags: { port: 70000, tlsCert: 'a.pem' } });
     } catch (err) {
       expect((err as Error).message).toMatch(/port: Too big/i);
       expect((err as Error).message).toMatch(/tlsCert: tlsCert and tlsKey must be given together/);
     }
-    expect(() => loadConfig({ env: { FINSECURE_PORT: 'eighty' } })).toThrow('FINSECURE_PORT must be a number, got "eighty"');
-    expect(() => loadConfig({ env: { FINSECURE_AUTO_START: 'maybe' } })).toThrow('FINSECURE_AUTO_START must be true or false, got "maybe"');
-    expect(() => loadConfig({ env: { FINSECURE_ADMIN_TOKEN: 'short' } })).toThrow(/adminToken: must be at least 16 characters/);
+    expect(() => loadConfig({ env: { FINSECURE_PORT: 'eighty' } })).toThrow(
+      'FINSECURE_PORT must be a number, got "eighty"',
+    );
+    expect(() => loadConfig({ env: { FINSECURE_AUTO_START: 'maybe' } })).toThrow(
+      'FINSECURE_AUTO_START must be true or false, got "maybe"',
+    );
+    expect(() => loadConfig({ env: { FINSECURE_ADMIN_TOKEN: 'short' } })).toThrow(
+      /adminToken: must be at least 16 characters/,
+    );
     expect(() => loadConfig({ env: { MONGODB_URI: 'postgres://x' } })).toThrow(/mongodbUri: must start with mongodb/);
-    expect(() => loadConfig({ file: '/nonexistent/finsecure.json' })).toThrow(/cannot read config file \/nonexistent\/finsecure.json/);
+    expect(() => loadConfig({ file: '/nonexistent/finsecure.json' })).toThrow(
+      /cannot read config file \/nonexistent\/finsecure.json/,
+    );
   });
 
   it('rejects a config file that is not a JSON object', () => {

@@ -8,7 +8,16 @@ import type { RoundRecord } from '@finsecure/common/api';
 import { CloseCode, encodeFrame } from '@finsecure/common/protocol';
 import type { BankClient } from '@finsecure/bank-client';
 import type { RunningAggregator } from '../src/index.js';
-import { api, cleanup, createBank, startBank, startTestAggregator, tempDir, waitFor, writeShards } from './helpers/federation.js';
+import {
+  api,
+  cleanup,
+  createBank,
+  startBank,
+  startTestAggregator,
+  tempDir,
+  waitFor,
+  writeShards,
+} from './helpers/federation.js';
 import { RawBank } from './helpers/raw-bank.js';
 
 let dir: string;
@@ -53,10 +62,15 @@ async function rounds(agg: RunningAggregator): Promise<RoundRecord[]> {
 }
 
 async function waitRounds(agg: RunningAggregator, pred: (rs: RoundRecord[]) => boolean, what: string, ms = 60_000) {
-  return waitFor(what, async () => {
-    const rs = await rounds(agg);
-    return pred(rs) ? rs : null;
-  }, ms, 100);
+  return waitFor(
+    what,
+    async () => {
+      const rs = await rounds(agg);
+      return pred(rs) ? rs : null;
+    },
+    ms,
+    100,
+  );
 }
 
 describe('federated rounds over real sockets', () => {
@@ -64,7 +78,11 @@ describe('federated rounds over real sockets', () => {
     const { agg, bank } = await setup('quorum-met', { autoStart: true });
     await bank('alpha', 0);
     await bank('beta', 1);
-    const rs = await waitRounds(agg, (r) => r.filter((x) => x.status === 'committed').length >= 2, 'two committed rounds');
+    const rs = await waitRounds(
+      agg,
+      (r) => r.filter((x) => x.status === 'committed').length >= 2,
+      'two committed rounds',
+    );
     const first = rs.find((r) => r.id === 1)!;
     expect(first.status).toBe('committed');
     expect(first.participants.sort()).toEqual(['alpha', 'beta']);
@@ -84,7 +102,10 @@ describe('federated rounds over real sockets', () => {
     const model = await api<{ version: number }>(agg, 'GET', '/api/model');
     expect(model.body.version).toBeGreaterThanOrEqual(2);
     const status = await api<{ state: string }>(agg, 'GET', '/api/status');
-    await waitFor('training finished', async () => (await api<{ state: string }>(agg, 'GET', '/api/status')).body.state === 'finished');
+    await waitFor(
+      'training finished',
+      async () => (await api<{ state: string }>(agg, 'GET', '/api/status')).body.state === 'finished',
+    );
     expect(status.status).toBe(200);
     const audit = await api<{ ok: boolean; entries: number }>(agg, 'GET', '/api/audit/verify');
     expect(audit.body.ok).toBe(true);
@@ -110,14 +131,21 @@ describe('federated rounds over real sockets', () => {
     silent.r.close();
     const put = await api(agg, 'PUT', '/api/config', { rules: { minBanks: 2, quorum: 2 } });
     expect(put.status).toBe(200);
-    const after = await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed round after the failure');
+    const after = await waitRounds(
+      agg,
+      (r) => r.some((x) => x.status === 'committed'),
+      'a committed round after the failure',
+    );
     const ok = after.find((r) => r.status === 'committed')!;
     expect(ok.id).toBeGreaterThan(failed.id);
     expect(ok.baseModelVersion).toBe(0);
   });
 
   it('a bank that disconnects mid-round is simply missing from it', async () => {
-    const { agg, bank, raw } = await setup('drop', { autoStart: true, rules: { minBanks: 3, quorum: 2, rounds: 1, graceMs: 15_000 } as never });
+    const { agg, bank, raw } = await setup('drop', {
+      autoStart: true,
+      rules: { minBanks: 3, quorum: 2, rounds: 1, graceMs: 15_000 } as never,
+    });
     await bank('alpha', 0);
     await bank('beta', 1);
     const dropper = await raw('dropper');
@@ -131,7 +159,10 @@ describe('federated rounds over real sockets', () => {
   });
 
   it('rejects late, duplicate, unselected, wrong-shaped and malformed updates, and keeps running', async () => {
-    const { agg, bank, raw } = await setup('bad-updates', { autoStart: true, rules: { minBanks: 3, quorum: 2, rounds: 2, graceMs: 0 } as never });
+    const { agg, bank, raw } = await setup('bad-updates', {
+      autoStart: true,
+      rules: { minBanks: 3, quorum: 2, rounds: 2, graceMs: 0 } as never,
+    });
     await bank('alpha', 0);
     await bank('beta', 1);
     const late = await raw('late');
@@ -159,14 +190,20 @@ describe('federated rounds over real sockets', () => {
     expect(err.msg.message).toMatch(/magic|truncated/i);
     // Non-finite weights never reach aggregation: the codec refuses to even encode them,
     // so craft the frame by hand with a NaN in the payload.
-    const good = encodeFrame(update(), [{ name: 'update', shape: [global.length], data: new Float32Array(global.length) }]);
+    const good = encodeFrame(update(), [
+      { name: 'update', shape: [global.length], data: new Float32Array(global.length) },
+    ]);
     const poisoned = good.slice();
     new DataView(poisoned.buffer).setFloat32(poisoned.byteLength - 4, Number.NaN, true);
     late.r.sendBytes(poisoned);
     const nan = await late.r.next('error');
     expect(nan.msg.message).toMatch(/NaN|non-finite/i);
     // The round commits without 'late' (quorum 2, no grace); then its update is late.
-    const rs = await waitRounds(agg, (r) => r.some((x) => x.id === assignment.msg.roundId && x.status !== 'training' && x.status !== 'selecting'), 'round 1 closed');
+    const rs = await waitRounds(
+      agg,
+      (r) => r.some((x) => x.id === assignment.msg.roundId && x.status !== 'training' && x.status !== 'selecting'),
+      'round 1 closed',
+    );
     expect(rs.find((r) => r.id === assignment.msg.roundId)!.participants.sort()).toEqual(['alpha', 'beta']);
     late.r.send(update(), [{ name: 'update', shape: [global.length], data: new Float32Array(global.length) }]);
     const lateAck = await late.r.next('ack');
@@ -175,8 +212,14 @@ describe('federated rounds over real sockets', () => {
     // Stale round id.
     late.r.send(update(999), [{ name: 'update', shape: [global.length], data: new Float32Array(global.length) }]);
     expect((await late.r.next('ack')).msg.reason).toMatch(/late|stale round id 999/);
-    const audit = await api<{ type: string; actor: string; details: { reason: string } }[]>(agg, 'GET', '/api/audit?limit=1000');
-    const rejected = audit.body.filter((e) => e.actor === 'late' && (e.type === 'update.rejected' || e.type === 'frame.rejected'));
+    const audit = await api<{ type: string; actor: string; details: { reason: string } }[]>(
+      agg,
+      'GET',
+      '/api/audit?limit=1000',
+    );
+    const rejected = audit.body.filter(
+      (e) => e.actor === 'late' && (e.type === 'update.rejected' || e.type === 'frame.rejected'),
+    );
     expect(rejected.length).toBeGreaterThanOrEqual(4);
     expect((await api<{ ok: boolean }>(agg, 'GET', '/api/audit/verify')).body.ok).toBe(true);
     // Still healthy, and the next round still commits.
@@ -188,10 +231,28 @@ describe('federated rounds over real sockets', () => {
     const { agg } = await setup('auth', {});
     const token = await createBank(agg, 'known');
     const bad = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
-    bad.send({ type: 'hello', protocolVersion: 1, bankId: 'known', token: 'x'.repeat(32), clientVersion: 't', backend: 'cpu', numExamples: 1, numFeatures: 30 });
+    bad.send({
+      type: 'hello',
+      protocolVersion: 1,
+      bankId: 'known',
+      token: 'x'.repeat(32),
+      clientVersion: 't',
+      backend: 'cpu',
+      numExamples: 1,
+      numFeatures: 30,
+    });
     expect(await bad.waitClosed()).toEqual({ code: CloseCode.Unauthorized, reason: 'unknown bank or bad token' });
     const unknown = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
-    unknown.send({ type: 'hello', protocolVersion: 1, bankId: 'nobody', token, clientVersion: 't', backend: 'cpu', numExamples: 1, numFeatures: 30 });
+    unknown.send({
+      type: 'hello',
+      protocolVersion: 1,
+      bankId: 'nobody',
+      token,
+      clientVersion: 't',
+      backend: 'cpu',
+      numExamples: 1,
+      numFeatures: 30,
+    });
     expect((await unknown.waitClosed()).code).toBe(CloseCode.Unauthorized);
     const garbage = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
     garbage.sendBytes('not a frame');
@@ -199,14 +260,32 @@ describe('federated rounds over real sockets', () => {
     expect(closed.code).toBe(CloseCode.BadHello);
     expect(closed.reason).toMatch(/^bad hello/);
     const wrongFeatures = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
-    wrongFeatures.send({ type: 'hello', protocolVersion: 1, bankId: 'known', token, clientVersion: 't', backend: 'cpu', numExamples: 1, numFeatures: 15 });
+    wrongFeatures.send({
+      type: 'hello',
+      protocolVersion: 1,
+      bankId: 'known',
+      token,
+      clientVersion: 't',
+      backend: 'cpu',
+      numExamples: 1,
+      numFeatures: 15,
+    });
     expect((await wrongFeatures.waitClosed()).reason).toMatch(/15 features, the model expects 30/);
     // Revocation closes a live connection and blocks the token.
     const ok = await RawBank.join(`${agg.wsUrl}/ws/bank`, 'known', token);
     expect((await api(agg, 'DELETE', '/api/banks/known')).status).toBe(200);
     expect((await ok.waitClosed()).code).toBe(CloseCode.Unauthorized);
     const again = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
-    again.send({ type: 'hello', protocolVersion: 1, bankId: 'known', token, clientVersion: 't', backend: 'cpu', numExamples: 1, numFeatures: 30 });
+    again.send({
+      type: 'hello',
+      protocolVersion: 1,
+      bankId: 'known',
+      token,
+      clientVersion: 't',
+      backend: 'cpu',
+      numExamples: 1,
+      numFeatures: 30,
+    });
     expect((await again.waitClosed()).reason).toBe('bank access revoked');
     const audit = await api<{ type: string; details: Record<string, unknown> }[]>(agg, 'GET', '/api/audit?limit=1000');
     const failures = audit.body.filter((e) => e.type === 'auth.failed');

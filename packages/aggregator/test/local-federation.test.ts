@@ -21,10 +21,14 @@ function bankProcesses(): number {
 describe('npm start (local federation)', () => {
   it('runs a federation with the dashboard and stops cleanly on Ctrl-C', async () => {
     const port = 21_000 + Math.floor(Math.random() * 10_000);
-    const child = spawn(process.execPath, [launcher, '--dir', dir, '--rows', '6000', '--rounds', '2', '--epochs', '1', '--port', String(port)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FINSECURE_BACKEND: 'wasm' },
-    });
+    const child = spawn(
+      process.execPath,
+      [launcher, '--dir', dir, '--rows', '6000', '--rounds', '2', '--epochs', '1', '--port', String(port)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, FINSECURE_BACKEND: 'wasm' },
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
@@ -37,7 +41,9 @@ describe('npm start (local federation)', () => {
       expect(bankProcesses()).toBe(3);
       const page = await fetch(`http://127.0.0.1:${port}/`);
       expect(await page.text()).toContain('<div id="root">');
-      const banks = (await (await fetch(`http://127.0.0.1:${port}/api/banks`, { headers: { authorization: `Bearer ${token}` } })).json()) as { connected: boolean }[];
+      const banks = (await (
+        await fetch(`http://127.0.0.1:${port}/api/banks`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { connected: boolean }[];
       expect(banks.filter((b) => b.connected)).toHaveLength(3);
     } finally {
       child.kill('SIGINT');

@@ -22,9 +22,43 @@ const banks: BankClient[] = [];
 function startCli(): ChildProcess {
   const child = spawn(
     process.execPath,
-    [cli, '--port', String(port), '--data-dir', dir, '--rounds', '40', '--min-banks', '2', '--quorum', '2', '--epochs', '3', '--batch-size', '32',
-      '--round-timeout', '30000', '--grace', '0', '--round-interval', '300', '--log-level', 'warn', '--backend', 'wasm', '--auto-start'],
-    { env: { ...process.env, FINSECURE_ADMIN_TOKEN: ADMIN, FINSECURE_HEARTBEAT_INTERVAL_MS: '300', FINSECURE_HEARTBEAT_TIMEOUT_MS: '2000' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    [
+      cli,
+      '--port',
+      String(port),
+      '--data-dir',
+      dir,
+      '--rounds',
+      '40',
+      '--min-banks',
+      '2',
+      '--quorum',
+      '2',
+      '--epochs',
+      '3',
+      '--batch-size',
+      '32',
+      '--round-timeout',
+      '30000',
+      '--grace',
+      '0',
+      '--round-interval',
+      '300',
+      '--log-level',
+      'warn',
+      '--backend',
+      'wasm',
+      '--auto-start',
+    ],
+    {
+      env: {
+        ...process.env,
+        FINSECURE_ADMIN_TOKEN: ADMIN,
+        FINSECURE_HEARTBEAT_INTERVAL_MS: '300',
+        FINSECURE_HEARTBEAT_TIMEOUT_MS: '2000',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   children.push(child);
   return child;
@@ -42,21 +76,45 @@ describe('restart and resume on SQLite', () => {
   it('recovers from kill -9 mid-round and the banks reconnect', async () => {
     const shards = await writeShards(dir, 2, 1500);
     let child = startCli();
-    await waitFor('aggregator up', async () => (await fetch(`${agg.url}/api/health`).catch(() => null))?.ok, 30_000, 100);
+    await waitFor(
+      'aggregator up',
+      async () => (await fetch(`${agg.url}/api/health`).catch(() => null))?.ok,
+      30_000,
+      100,
+    );
     const tokens = [await createBank(agg, 'alpha'), await createBank(agg, 'beta')];
     const reconnectMaxMs = 300;
-    banks.push(await startBank(agg as never, 'alpha', tokens[0]!, shards[0]!, path.join(dir, 'alpha'), { reconnectMaxMs }));
-    banks.push(await startBank(agg as never, 'beta', tokens[1]!, shards[1]!, path.join(dir, 'beta'), { reconnectMaxMs }));
-    await waitFor('one committed round', async () => (await rounds()).some((r) => r.status === 'committed'), 60_000, 100);
+    banks.push(
+      await startBank(agg as never, 'alpha', tokens[0]!, shards[0]!, path.join(dir, 'alpha'), { reconnectMaxMs }),
+    );
+    banks.push(
+      await startBank(agg as never, 'beta', tokens[1]!, shards[1]!, path.join(dir, 'beta'), { reconnectMaxMs }),
+    );
+    await waitFor(
+      'one committed round',
+      async () => (await rounds()).some((r) => r.status === 'committed'),
+      60_000,
+      100,
+    );
     // Kill while a round is training (not between rounds).
-    const inFlight = await waitFor('a round in training', async () => (await rounds()).find((r) => r.status === 'training'), 30_000, 10);
+    const inFlight = await waitFor(
+      'a round in training',
+      async () => (await rounds()).find((r) => r.status === 'training'),
+      30_000,
+      10,
+    );
     const before = await rounds();
     const lastCommitted = Math.max(...before.filter((r) => r.status === 'committed').map((r) => r.modelVersion!));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
 
     child = startCli();
-    await waitFor('aggregator back', async () => (await fetch(`${agg.url}/api/health`).catch(() => null))?.ok, 30_000, 100);
+    await waitFor(
+      'aggregator back',
+      async () => (await fetch(`${agg.url}/api/health`).catch(() => null))?.ok,
+      30_000,
+      100,
+    );
     const after = await rounds();
     const interrupted = after.find((r) => r.id === inFlight.id)!;
     expect(interrupted.status).toBe('failed');

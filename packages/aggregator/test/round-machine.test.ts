@@ -61,15 +61,30 @@ describe('round state machine', () => {
 
   it('judges updates: stale round, not selected, duplicate, late, wrong model version', () => {
     let s = started(['a', 'b', 'c']);
-    expect(m.judgeUpdate(s, 'a', 6, 3, 2_000)).toEqual({ accepted: false, reason: 'stale round id 6 (current round is 7)' });
-    expect(m.judgeUpdate(s, 'z', 7, 3, 2_000)).toMatchObject({ accepted: false, reason: expect.stringContaining('not selected') });
-    expect(m.judgeUpdate(s, 'a', 7, 2, 2_000)).toMatchObject({ accepted: false, reason: expect.stringContaining('model version 2') });
+    expect(m.judgeUpdate(s, 'a', 6, 3, 2_000)).toEqual({
+      accepted: false,
+      reason: 'stale round id 6 (current round is 7)',
+    });
+    expect(m.judgeUpdate(s, 'z', 7, 3, 2_000)).toMatchObject({
+      accepted: false,
+      reason: expect.stringContaining('not selected'),
+    });
+    expect(m.judgeUpdate(s, 'a', 7, 2, 2_000)).toMatchObject({
+      accepted: false,
+      reason: expect.stringContaining('model version 2'),
+    });
     expect(m.judgeUpdate(s, 'a', 7, 3, 2_000)).toEqual({ accepted: true });
     s = m.updateAccepted(s, 'a', 2_000).state;
-    expect(m.judgeUpdate(s, 'a', 7, 3, 2_100)).toMatchObject({ accepted: false, reason: expect.stringContaining('duplicate') });
+    expect(m.judgeUpdate(s, 'a', 7, 3, 2_100)).toMatchObject({
+      accepted: false,
+      reason: expect.stringContaining('duplicate'),
+    });
     s = m.updateAccepted(s, 'b', 2_200).state;
     // Quorum at 2_200, grace 1_000: c is late after 3_200 even though the deadline is later.
-    expect(m.judgeUpdate(s, 'c', 7, 3, 3_300)).toMatchObject({ accepted: false, reason: expect.stringMatching(/^late/) });
+    expect(m.judgeUpdate(s, 'c', 7, 3, 3_300)).toMatchObject({
+      accepted: false,
+      reason: expect.stringMatching(/^late/),
+    });
   });
 
   it('runs evaluation, commits when all evaluators answered or at the evaluation deadline', () => {
@@ -81,12 +96,26 @@ describe('round state machine', () => {
     s = t.state;
     expect(m.judgeEvaluation(s, 'c', 7)).toMatchObject({ accepted: false });
     s = m.evaluationAccepted(s, 'a', 2_500).state;
-    expect(m.judgeEvaluation(s, 'a', 7)).toMatchObject({ accepted: false, reason: expect.stringContaining('duplicate') });
+    expect(m.judgeEvaluation(s, 'a', 7)).toMatchObject({
+      accepted: false,
+      reason: expect.stringContaining('duplicate'),
+    });
     t = m.evaluationAccepted(s, 'b', 2_600);
     expect(t.state.phase).toBe('committed');
     expect(t.effects).toEqual([{ type: 'commit' }]);
 
-    const timed = m.tick(m.evaluationAccepted(m.aggregated(m.updateAccepted(m.updateAccepted(started(['a', 'b']), 'a', 1).state, 'b', 1).state, ['a', 'b'], 10).state, 'a', 20).state, 5_010);
+    const timed = m.tick(
+      m.evaluationAccepted(
+        m.aggregated(
+          m.updateAccepted(m.updateAccepted(started(['a', 'b']), 'a', 1).state, 'b', 1).state,
+          ['a', 'b'],
+          10,
+        ).state,
+        'a',
+        20,
+      ).state,
+      5_010,
+    );
     expect(timed.state.phase).toBe('committed');
   });
 

@@ -36,11 +36,19 @@ async function post<T>(url: string, ca: string, body: unknown): Promise<T> {
   const https = await import('node:https');
   const { readFileSync } = await import('node:fs');
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: 'POST', ca: readFileSync(ca), headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve(JSON.parse(text) as T));
-    });
+    const req = https.request(
+      url,
+      {
+        method: 'POST',
+        ca: readFileSync(ca),
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(JSON.parse(text) as T));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -72,10 +80,15 @@ describe('TLS', () => {
       banks.push(await startBank(agg, id, token, shards[i]!, path.join(dir, id), { caFile: ca }));
     }
     expect(agg.wsUrl).toMatch(/^wss:/);
-    const rounds = await waitFor('a round committed over WSS', async () => {
-      const r = await get<RoundRecord[]>(`${agg.url}/api/rounds`, ca);
-      return r.body.some((x) => x.status === 'committed') ? r.body : null;
-    }, 60_000, 100);
+    const rounds = await waitFor(
+      'a round committed over WSS',
+      async () => {
+        const r = await get<RoundRecord[]>(`${agg.url}/api/rounds`, ca);
+        return r.body.some((x) => x.status === 'committed') ? r.body : null;
+      },
+      60_000,
+      100,
+    );
     expect(rounds[0]!.participants.sort()).toEqual(['a', 'b']);
     const health = await get<{ tls: boolean }>(`${agg.url}/api/health`, ca);
     expect(health.body.tls).toBe(true);
@@ -83,8 +96,13 @@ describe('TLS', () => {
 
   it('a bank without the CA refuses the server certificate', async () => {
     const shards = await writeShards(path.join(dir), 1, 200);
-    const { token } = await post<{ token: string }>(`${agg.url}/api/banks`, path.join(dir, 'tls/ca.crt'), { id: 'untrusting' });
-    const client = await startBank(agg, 'untrusting', token, shards[0]!, path.join(dir, 'untrusting'), { reconnectMinMs: 1000, reconnectMaxMs: 1000 });
+    const { token } = await post<{ token: string }>(`${agg.url}/api/banks`, path.join(dir, 'tls/ca.crt'), {
+      id: 'untrusting',
+    });
+    const client = await startBank(agg, 'untrusting', token, shards[0]!, path.join(dir, 'untrusting'), {
+      reconnectMinMs: 1000,
+      reconnectMaxMs: 1000,
+    });
     banks.push(client);
     const closed = await new Promise<{ code: number }>((resolve) => client.once('disconnected', resolve));
     expect(closed.code).toBe(1006);

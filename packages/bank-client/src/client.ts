@@ -24,7 +24,15 @@ import {
   type RoundCommitted,
   type Welcome,
 } from '@finsecure/common/protocol';
-import { initBackend, manifestFor, MlpTrainer, parseBackendPreference, saveModelDir, type BackendInfo, type MlpSpec } from '@finsecure/common/model';
+import {
+  initBackend,
+  manifestFor,
+  MlpTrainer,
+  parseBackendPreference,
+  saveModelDir,
+  type BackendInfo,
+  type MlpSpec,
+} from '@finsecure/common/model';
 import { createRng, cryptoRng, type Rng } from '@finsecure/common/rng';
 import type { BankConfig } from './config.js';
 import { ScaledData, type LocalData } from './local-data.js';
@@ -85,7 +93,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   async start(): Promise<void> {
     this.backend = await initBackend(parseBackendPreference(this.config.backend));
     this.logger.info({ backend: this.backend.backend, notes: this.backend.notes }, 'TF.js backend ready');
-    if (this.config.insecureDpSeed !== undefined) this.logger.warn('DP noise uses a seeded RNG (--insecure-dp-seed): for simulations only');
+    if (this.config.insecureDpSeed !== undefined)
+      this.logger.warn('DP noise uses a seeded RNG (--insecure-dp-seed): for simulations only');
     this.connect();
   }
 
@@ -106,7 +115,11 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     if (this.stopped) return;
     const id = ++this.connection;
     this.logger.info({ server: this.config.server, attempt: this.attempt }, 'connecting');
-    const ws = new WebSocket(this.config.server, { maxPayload: 256 * 1024 * 1024, ...(this.ca ? { ca: this.ca } : {}), handshakeTimeout: 10_000 });
+    const ws = new WebSocket(this.config.server, {
+      maxPayload: 256 * 1024 * 1024,
+      ...(this.ca ? { ca: this.ca } : {}),
+      handshakeTimeout: 10_000,
+    });
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
@@ -141,7 +154,10 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       if (this.stopped) return;
       if (code === CloseCode.Unauthorized || code === CloseCode.BadHello) {
         const err = new Error(`the aggregator refused this bank (${code}): ${reason}`);
-        this.logger.error({ code, reason }, 'refused by the aggregator; not reconnecting (check the bank id, token and data)');
+        this.logger.error(
+          { code, reason },
+          'refused by the aggregator; not reconnecting (check the bank id, token and data)',
+        );
         this.stopped = true;
         this.emit('fatal', err);
         return;
@@ -160,7 +176,12 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
-  private send(ws: WebSocket, msg: ClientMessage, tensors?: { name: string; shape: number[]; data: Float32Array }[], encoding?: 'float32' | 'float16' | 'int8'): number {
+  private send(
+    ws: WebSocket,
+    msg: ClientMessage,
+    tensors?: { name: string; shape: number[]; data: Float32Array }[],
+    encoding?: 'float32' | 'float16' | 'int8',
+  ): number {
     const frame = encodeFrame(msg, tensors ?? [], encoding ? { encoding } : {});
     if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
     return frame.byteLength;
@@ -169,7 +190,12 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private localDp(): DpParams | null {
     const c = this.config;
     if (c.dpClip === undefined || c.dpNoiseMultiplier === undefined) return null;
-    return { clip: c.dpClip, noiseMultiplier: c.dpNoiseMultiplier, delta: c.dpDelta, ...(c.dpEpsilonBudget !== undefined ? { epsilonBudget: c.dpEpsilonBudget } : {}) };
+    return {
+      clip: c.dpClip,
+      noiseMultiplier: c.dpNoiseMultiplier,
+      delta: c.dpDelta,
+      ...(c.dpEpsilonBudget !== undefined ? { epsilonBudget: c.dpEpsilonBudget } : {}),
+    };
   }
 
   private onFrame(ws: WebSocket, connection: number, bytes: Uint8Array): void {
@@ -180,7 +206,10 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         this.ensureTrainer(msg.model);
         this.logger.info({ modelVersion: msg.modelVersion, server: msg.serverVersion }, 'joined the federation');
         if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-        this.heartbeatTimer = setInterval(() => this.send(ws, { type: 'heartbeat', sentAt: Date.now() }), msg.heartbeatIntervalMs);
+        this.heartbeatTimer = setInterval(
+          () => this.send(ws, { type: 'heartbeat', sentAt: Date.now() }),
+          msg.heartbeatIntervalMs,
+        );
         this.emit('welcome', msg);
         return;
       case 'heartbeat':
@@ -210,7 +239,10 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         return;
       case 'ack':
         if (!msg.accepted) {
-          this.logger.warn({ roundId: msg.roundId, of: msg.of, reason: msg.reason }, 'the aggregator rejected our result');
+          this.logger.warn(
+            { roundId: msg.roundId, of: msg.of, reason: msg.reason },
+            'the aggregator rejected our result',
+          );
           this.emit('rejected', { roundId: msg.roundId, reason: msg.reason ?? '' });
         }
         return;
@@ -222,25 +254,38 @@ export class BankClient extends EventEmitter<BankClientEvents> {
 
   private ensureTrainer(spec: MlpSpec): void {
     if (spec.inputSize !== this.data.train.numFeatures) {
-      throw new Error(`the federation's model expects ${spec.inputSize} features, this bank's data has ${this.data.train.numFeatures}`);
+      throw new Error(
+        `the federation's model expects ${spec.inputSize} features, this bank's data has ${this.data.train.numFeatures}`,
+      );
     }
     if (this.trainer && JSON.stringify(this.spec) === JSON.stringify(spec)) return;
     this.trainer?.dispose();
-    const zero = { data: new Float32Array(manifestFor(spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)), manifest: manifestFor(spec) };
+    const zero = {
+      data: new Float32Array(manifestFor(spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)),
+      manifest: manifestFor(spec),
+    };
     this.trainer = new MlpTrainer(spec, zero);
     this.spec = spec;
   }
 
   /** The DP this round will use: the bank's own settings win over the server's request. */
-  private effectiveDp(requested: DpParams | undefined): (EffectiveDp & { delta: number; epsilonBudget?: number }) | null {
+  private effectiveDp(
+    requested: DpParams | undefined,
+  ): (EffectiveDp & { delta: number; epsilonBudget?: number }) | null {
     const local = this.localDp();
     const dp = local ?? requested ?? null;
     if (!dp) return null;
-    return { clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, delta: dp.delta, ...(dp.epsilonBudget !== undefined ? { epsilonBudget: dp.epsilonBudget } : {}) };
+    return {
+      clip: dp.clip,
+      noiseMultiplier: dp.noiseMultiplier,
+      delta: dp.delta,
+      ...(dp.epsilonBudget !== undefined ? { epsilonBudget: dp.epsilonBudget } : {}),
+    };
   }
 
   private stillWanted(task: Task): string | null {
-    if (this.connection !== task.connection || !this.ws || this.ws.readyState !== WebSocket.OPEN) return 'the connection it was assigned on is gone';
+    if (this.connection !== task.connection || !this.ws || this.ws.readyState !== WebSocket.OPEN)
+      return 'the connection it was assigned on is gone';
     if (this.current?.roundId !== task.roundId) return 'the round ended at the aggregator';
     if (Date.now() > task.deadline) return 'the round deadline passed';
     return null;
@@ -260,10 +305,23 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.logger.info({ roundId: msg.roundId, epochs: msg.config.epochs, rows: train.numRows }, 'training');
     let out;
     try {
-      out = await fit(this.trainer!, global, train, msg.config, dp, rng, this.noiseRng, () => new Promise((r) => setImmediate(r)));
+      out = await fit(
+        this.trainer!,
+        global,
+        train,
+        msg.config,
+        dp,
+        rng,
+        this.noiseRng,
+        () => new Promise((r) => setImmediate(r)),
+      );
     } catch (err) {
       this.logger.error({ roundId: msg.roundId, err: (err as Error).message }, 'local training failed');
-      this.send(ws, { type: 'decline', roundId: msg.roundId, reason: `local training failed: ${(err as Error).message}`.slice(0, 500) });
+      this.send(ws, {
+        type: 'decline',
+        roundId: msg.roundId,
+        reason: `local training failed: ${(err as Error).message}`.slice(0, 500),
+      });
       return;
     }
     const unwanted = this.stillWanted(task);
@@ -290,13 +348,26 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       msg.config.updateEncoding,
     );
     this.logger.info(
-      { roundId: msg.roundId, loss: Number(out.loss.toFixed(5)), examples: out.numExamples, synthetic: out.numSynthetic, trainMs: Math.round(out.trainMs), bytes, ...(dp ? { epsilon: this.ledger.epsilon(dp.delta) } : {}) },
+      {
+        roundId: msg.roundId,
+        loss: Number(out.loss.toFixed(5)),
+        examples: out.numExamples,
+        synthetic: out.numSynthetic,
+        trainMs: Math.round(out.trainMs),
+        bytes,
+        ...(dp ? { epsilon: this.ledger.epsilon(dp.delta) } : {}),
+      },
       'update sent',
     );
     this.emit('update_sent', { roundId: msg.roundId, bytes });
   }
 
-  private async runEvaluation(ws: WebSocket, connection: number, msg: EvaluationRequest, weights: Float32Array): Promise<void> {
+  private async runEvaluation(
+    ws: WebSocket,
+    connection: number,
+    msg: EvaluationRequest,
+    weights: Float32Array,
+  ): Promise<void> {
     if (this.connection !== connection) return;
     const { test } = this.scaled.get(msg.scaler);
     if (test.numRows === 0) {
@@ -305,7 +376,13 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     }
     const out = evaluate(this.trainer!, weights, test, msg.threshold, msg.histogramBins);
     if (this.connection !== connection) return;
-    this.send(ws, { type: 'evaluation', roundId: msg.roundId, modelVersion: msg.modelVersion, threshold: msg.threshold, ...out });
+    this.send(ws, {
+      type: 'evaluation',
+      roundId: msg.roundId,
+      modelVersion: msg.modelVersion,
+      threshold: msg.threshold,
+      ...out,
+    });
     this.emit('evaluation_sent', { roundId: msg.roundId });
   }
 
@@ -313,8 +390,17 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     if (this.current?.roundId === msg.roundId) this.current = null;
     const dir = path.join(this.config.stateDir, 'model');
     try {
-      await saveModelDir(dir, this.spec!, { data: weights, manifest: manifestFor(this.spec!) }, msg.modelVersion, msg.scaler);
-      this.logger.info({ roundId: msg.roundId, modelVersion: msg.modelVersion, dir, metrics: msg.metrics }, 'global model saved');
+      await saveModelDir(
+        dir,
+        this.spec!,
+        { data: weights, manifest: manifestFor(this.spec!) },
+        msg.modelVersion,
+        msg.scaler,
+      );
+      this.logger.info(
+        { roundId: msg.roundId, modelVersion: msg.modelVersion, dir, metrics: msg.metrics },
+        'global model saved',
+      );
     } catch (err) {
       this.logger.error({ err: (err as Error).message, dir }, 'could not save the global model');
     }

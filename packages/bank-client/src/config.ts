@@ -9,10 +9,12 @@ import { z } from 'zod';
 
 export const BankConfig = z
   .object({
-    server: z
+    server: z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL, e.g. ws://localhost:8080/ws/bank'),
+    bankId: z
       .string()
-      .regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL, e.g. ws://localhost:8080/ws/bank'),
-    bankId: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may contain letters, digits, "_", "." and "-"'),
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'may contain letters, digits, "_", "." and "-"'),
     token: z.string().min(16, 'must be at least 16 characters (use the token the admin API issued)'),
     data: z.string().min(1),
     test: z.string().min(1).optional(),
@@ -38,7 +40,10 @@ export const BankConfig = z
     message: '--dp-clip and --dp-noise-multiplier must be given together',
     path: ['dpClip'],
   })
-  .refine((c) => c.reconnectMaxMs >= c.reconnectMinMs, { message: 'must be at least reconnectMinMs', path: ['reconnectMaxMs'] });
+  .refine((c) => c.reconnectMaxMs >= c.reconnectMinMs, {
+    message: 'must be at least reconnectMinMs',
+    path: ['reconnectMaxMs'],
+  });
 export type BankConfig = z.infer<typeof BankConfig>;
 export type BankConfigInput = z.input<typeof BankConfig>;
 
@@ -102,12 +107,31 @@ function fromFile(file: string): Record<string, unknown> {
 
 /** Flag names as users type them, for error messages. */
 const FLAG_NAMES: Record<string, string> = {
-  server: '--server', bankId: '--bank-id', token: '--token / FINSECURE_BANK_TOKEN', data: '--data', test: '--test', testFraction: '--test-fraction',
-  dpClip: '--dp-clip', dpNoiseMultiplier: '--dp-noise-multiplier', dpDelta: '--dp-delta', dpEpsilonBudget: '--dp-epsilon-budget', stateDir: '--state-dir',
-  caFile: '--ca-file', seed: '--seed', backend: '--backend', reconnectMaxMs: '--reconnect-max-ms', split: '--split', layout: '--layout', logLevel: '--log-level',
+  server: '--server',
+  bankId: '--bank-id',
+  token: '--token / FINSECURE_BANK_TOKEN',
+  data: '--data',
+  test: '--test',
+  testFraction: '--test-fraction',
+  dpClip: '--dp-clip',
+  dpNoiseMultiplier: '--dp-noise-multiplier',
+  dpDelta: '--dp-delta',
+  dpEpsilonBudget: '--dp-epsilon-budget',
+  stateDir: '--state-dir',
+  caFile: '--ca-file',
+  seed: '--seed',
+  backend: '--backend',
+  reconnectMaxMs: '--reconnect-max-ms',
+  split: '--split',
+  layout: '--layout',
+  logLevel: '--log-level',
 };
 
-export function loadBankConfig(sources: { file?: string; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown> }): BankConfig {
+export function loadBankConfig(sources: {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: Record<string, unknown>;
+}): BankConfig {
   const merged = {
     ...(sources.file ? fromFile(sources.file) : {}),
     ...(sources.env ? fromEnv(sources.env) : {}),

@@ -24,7 +24,9 @@ export interface LocalData {
   numFraud: number;
 }
 
-export async function loadLocalData(config: Pick<BankConfig, 'data' | 'test' | 'testFraction' | 'split' | 'layout' | 'seed'>): Promise<LocalData> {
+export async function loadLocalData(
+  config: Pick<BankConfig, 'data' | 'test' | 'testFraction' | 'split' | 'layout' | 'seed'>,
+): Promise<LocalData> {
   const all = await loadDataset(config.data, { layout: config.layout });
   let train: TrainingSplit;
   let test: Dataset;

@@ -17,7 +17,8 @@ export class LocalPrivacyLedger {
     try {
       this.accountant = RdpAccountant.fromJSON(JSON.parse(readFileSync(this.file, 'utf8')));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read privacy ledger ${this.file}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new Error(`cannot read privacy ledger ${this.file}: ${(err as Error).message}`);
     }
   }
 

@@ -85,7 +85,13 @@ export interface EvaluateOutput {
   evalMs: number;
 }
 
-export function evaluate(trainer: MlpTrainer, weights: Float32Array, test: Dataset, threshold: number, bins: number): EvaluateOutput {
+export function evaluate(
+  trainer: MlpTrainer,
+  weights: Float32Array,
+  test: Dataset,
+  threshold: number,
+  bins: number,
+): EvaluateOutput {
   const started = performance.now();
   trainer.setWeights({ data: weights, manifest: manifestFor(trainer.spec) });
   const scores = trainer.predict(test.features, test.numRows);

@@ -14,7 +14,13 @@ export interface ScoreResult {
   out: string;
 }
 
-export async function scoreFile(opts: { model: string; data: string; out: string; layout?: 'auto' | 'kaggle' | 'handbook'; backend?: string }): Promise<ScoreResult> {
+export async function scoreFile(opts: {
+  model: string;
+  data: string;
+  out: string;
+  layout?: 'auto' | 'kaggle' | 'handbook';
+  backend?: string;
+}): Promise<ScoreResult> {
   await initBackend(parseBackendPreference(opts.backend ?? process.env.FINSECURE_BACKEND));
   const { weights, metadata } = await loadModelDir(opts.model);
   const ds = (await loadCsv(opts.data, { layout: opts.layout ?? 'auto', requireLabel: false })).dataset;

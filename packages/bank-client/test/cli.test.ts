@@ -13,7 +13,11 @@ let dir: string;
 let shard: string;
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeout: 60_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -27,19 +31,54 @@ describe('finsecure-bank CLI', () => {
   it('--help explains every flag of start', () => {
     const r = run(['start', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--server', '--bank-id', '--token', '--token-file', '--data', '--test', '--test-fraction', '--dp-clip', '--dp-noise-multiplier', '--dp-epsilon-budget', '--state-dir', '--ca-file', '--seed', '--backend']) {
+    for (const flag of [
+      '--server',
+      '--bank-id',
+      '--token',
+      '--token-file',
+      '--data',
+      '--test',
+      '--test-fraction',
+      '--dp-clip',
+      '--dp-noise-multiplier',
+      '--dp-epsilon-budget',
+      '--state-dir',
+      '--ca-file',
+      '--seed',
+      '--backend',
+    ]) {
       expect(r.out).toContain(flag);
     }
   });
 
   it.each([
-    [['start', '--server', 'http://x', '--bank-id', 'a', '--data', 'x.csv'], { FINSECURE_BANK_TOKEN: 'x'.repeat(20) }, /--server: must be a ws:\/\/ or wss:\/\/ URL/],
-    [['start', '--server', 'ws://localhost:1/ws/bank', '--bank-id', 'a', '--data', 'x.csv'], {}, /--token \/ FINSECURE_BANK_TOKEN: is required/],
-    [['start', '--server', 'ws://localhost:1/ws/bank', '--bank-id', 'a'], { FINSECURE_BANK_TOKEN: 'x'.repeat(20) }, /--data: is required/],
+    [
+      ['start', '--server', 'http://x', '--bank-id', 'a', '--data', 'x.csv'],
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(20) },
+      /--server: must be a ws:\/\/ or wss:\/\/ URL/,
+    ],
+    [
+      ['start', '--server', 'ws://localhost:1/ws/bank', '--bank-id', 'a', '--data', 'x.csv'],
+      {},
+      /--token \/ FINSECURE_BANK_TOKEN: is required/,
+    ],
+    [
+      ['start', '--server', 'ws://localhost:1/ws/bank', '--bank-id', 'a'],
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(20) },
+      /--data: is required/,
+    ],
     [['start', '--test-fraction', '1.5'], {}, /--test-fraction must be a number > 0 and < 1, got "1.5"/],
     [['start', '--dp-clip', '-1'], {}, /--dp-clip must be a number > 0, got "-1"/],
-    [['start', '--server', 'ws://localhost:1/ws/bank', '--bank-id', 'a', '--data', 'x.csv', '--dp-clip', '1'], { FINSECURE_BANK_TOKEN: 'x'.repeat(20) }, /--dp-clip: --dp-clip and --dp-noise-multiplier must be given together/],
-    [['start', '--server', 'ws://localhost:1/ws/bank', '--bank-id', 'bad id!', '--data', 'x.csv'], { FINSECURE_BANK_TOKEN: 'x'.repeat(20) }, /--bank-id: may contain letters/],
+    [
+      ['start', '--server', 'ws://localhost:1/ws/bank', '--bank-id', 'a', '--data', 'x.csv', '--dp-clip', '1'],
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(20) },
+      /--dp-clip: --dp-clip and --dp-noise-multiplier must be given together/,
+    ],
+    [
+      ['start', '--server', 'ws://localhost:1/ws/bank', '--bank-id', 'bad id!', '--data', 'x.csv'],
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(20) },
+      /--bank-id: may contain letters/,
+    ],
   ])('rejects bad input %j with a message naming the problem', (args, env, message) => {
     const r = run(args as string[], env as Record<string, string>);
     expect(r.code).not.toBe(0);
@@ -47,7 +86,10 @@ describe('finsecure-bank CLI', () => {
   });
 
   it('names the missing data file', () => {
-    const r = run(['start', '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '--data', path.join(dir, 'nope.csv')], { FINSECURE_BANK_TOKEN: 'x'.repeat(20) });
+    const r = run(
+      ['start', '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '--data', path.join(dir, 'nope.csv')],
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(20) },
+    );
     expect(r.code).toBe(2);
     expect(r.err).toContain('nope.csv');
   });
@@ -55,7 +97,10 @@ describe('finsecure-bank CLI', () => {
   it('score writes one probability per input row, in order', async () => {
     const modelDir = path.join(dir, 'model');
     const w = initWeights(DEFAULT_MLP, createRng(3));
-    await saveModelDir(modelDir, DEFAULT_MLP, { data: w.data, manifest: manifestFor(DEFAULT_MLP) }, 5, { mean: new Array(30).fill(0), std: new Array(30).fill(1) });
+    await saveModelDir(modelDir, DEFAULT_MLP, { data: w.data, manifest: manifestFor(DEFAULT_MLP) }, 5, {
+      mean: new Array(30).fill(0),
+      std: new Array(30).fill(1),
+    });
     const out = path.join(dir, 'scores.csv');
     const r = run(['score', '--model', modelDir, '--data', shard!, '--out', out]);
     expect(r.err).toBe('');
@@ -76,7 +121,15 @@ describe('finsecure-bank CLI', () => {
     const csv = readFileSync(shard!, 'utf8').split('\n');
     const header = csv[0]!.split(',');
     const classAt = header.findIndex((h) => h.replace(/"/g, '') === 'Class');
-    const unlabeled = csv.filter(Boolean).map((l) => l.split(',').filter((_, i) => i !== classAt).join(',')).join('\n');
+    const unlabeled = csv
+      .filter(Boolean)
+      .map((l) =>
+        l
+          .split(',')
+          .filter((_, i) => i !== classAt)
+          .join(','),
+      )
+      .join('\n');
     const file = path.join(dir, 'unlabeled.csv');
     writeFileSync(file, unlabeled + '\n');
     const ok = run(['score', '--model', path.join(dir, 'model'), '--data', file, '--out', path.join(dir, 's2.csv')]);

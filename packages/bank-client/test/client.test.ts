@@ -11,7 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelDir } from '@finsecure/common/model';
 import type { RoundRecord } from '@finsecure/common/api';
 import type { RunningAggregator } from '@finsecure/aggregator';
-import { api, cleanup, createBank, startBank, startTestAggregator, tempDir, waitFor, writeShards } from '../../aggregator/test/helpers/federation.js';
+import {
+  api,
+  cleanup,
+  createBank,
+  startBank,
+  startTestAggregator,
+  tempDir,
+  waitFor,
+  writeShards,
+} from '../../aggregator/test/helpers/federation.js';
 import type { BankClient } from '../src/index.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
@@ -28,7 +37,8 @@ describe('bank client', () => {
     const agg = await startTestAggregator(path.join(dir, 'model'), { autoStart: true, rules: { rounds: 2 } as never });
     const banks: BankClient[] = [];
     try {
-      for (const [i, id] of ['a', 'b'].entries()) banks.push(await startBank(agg, id, await createBank(agg, id), shards[i]!, path.join(dir, 'model', id)));
+      for (const [i, id] of ['a', 'b'].entries())
+        banks.push(await startBank(agg, id, await createBank(agg, id), shards[i]!, path.join(dir, 'model', id)));
       const committed: number[] = [];
       banks[0]!.on('committed', (c) => committed.push(c.modelVersion));
       await waitFor('two commits seen by the bank', () => committed.length >= 2, 60_000);
@@ -53,8 +63,16 @@ describe('bank client', () => {
       training: { epochs: 60, batchSize: 16 } as never,
     });
     try {
-      const bank = await startBank(agg, 'slow', await createBank(agg, 'slow'), shards[0]!, path.join(dir, 'late', 'slow'));
-      const dropped = await new Promise<{ roundId: number; reason: string }>((resolve) => bank.on('update_dropped', resolve));
+      const bank = await startBank(
+        agg,
+        'slow',
+        await createBank(agg, 'slow'),
+        shards[0]!,
+        path.join(dir, 'late', 'slow'),
+      );
+      const dropped = await new Promise<{ roundId: number; reason: string }>((resolve) =>
+        bank.on('update_dropped', resolve),
+      );
       expect(dropped.reason).toMatch(/round ended|deadline passed/);
       const rounds = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
       const failed = rounds.find((r) => r.id === dropped.roundId)!;
@@ -80,12 +98,39 @@ describe('bank client', () => {
       training: { epochs: 2, batchSize: 8, smoteRatio: 0 } as never,
     });
     const [big] = await writeShards(path.join(dir, 'heartbeat'), 1, 24_000);
-    const child = spawn(process.execPath, [cli, 'start', '--server', `${agg.wsUrl}/ws/bank`, '--bank-id', 'busy', '--data', big!, '--state-dir', path.join(dir, 'heartbeat', 'busy'), '--backend', 'wasm', '--log-level', 'warn'], {
-      env: { ...process.env, FINSECURE_BANK_TOKEN: await createBank(agg, 'busy') },
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'start',
+        '--server',
+        `${agg.wsUrl}/ws/bank`,
+        '--bank-id',
+        'busy',
+        '--data',
+        big!,
+        '--state-dir',
+        path.join(dir, 'heartbeat', 'busy'),
+        '--backend',
+        'wasm',
+        '--log-level',
+        'warn',
+      ],
+      {
+        env: { ...process.env, FINSECURE_BANK_TOKEN: await createBank(agg, 'busy') },
+        stdio: 'ignore',
+      },
+    );
     try {
-      const round = await waitFor('round committed', async () => (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body.find((r) => r.status === 'committed' || r.status === 'failed'), 60_000, 100);
+      const round = await waitFor(
+        'round committed',
+        async () =>
+          (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body.find(
+            (r) => r.status === 'committed' || r.status === 'failed',
+          ),
+        60_000,
+        100,
+      );
       expect(round.status).toBe('committed');
       // Training took many heartbeat timeouts long, and the connection survived it.
       expect(round.banks.busy!.trainMs).toBeGreaterThan(3 * 600);
@@ -109,12 +154,20 @@ describe('bank client', () => {
     try {
       let welcomes = 0;
       banks[0]!.on('welcome', () => welcomes++);
-      await waitFor('first round', async () => (await api<{ version: number }>(agg, 'GET', '/api/model')).body.version >= 1, 60_000);
+      await waitFor(
+        'first round',
+        async () => (await api<{ version: number }>(agg, 'GET', '/api/model')).body.version >= 1,
+        60_000,
+      );
       await agg.close();
       await waitFor('bank noticed the disconnect', () => new Promise<boolean>((r) => setTimeout(() => r(true), 300)));
       agg = await startTestAggregator(dataDir, { port, autoStart: true, rules: { rounds: 2 } as never });
       await waitFor('bank reconnected', () => welcomes >= 1, 30_000);
-      await waitFor('a round after the restart', async () => (await api<{ version: number }>(agg, 'GET', '/api/model')).body.version >= 2, 60_000);
+      await waitFor(
+        'a round after the restart',
+        async () => (await api<{ version: number }>(agg, 'GET', '/api/model')).body.version >= 2,
+        60_000,
+      );
       const rounds = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
       expect(rounds[0]!.participants.sort()).toEqual(['a', 'b']);
       expect(existsSync(path.join(dataDir, 'a', 'model', 'model.json'))).toBe(true);

@@ -164,6 +164,19 @@ describe('MlpTrainer training', () => {
     }
   });
 
+  it('matches TF.js autodiff for other layer layouts (1 and 3 hidden layers)', async () => {
+    for (const hidden of [[8], [16, 8, 4]]) {
+      const spec: MlpSpec = { inputSize: 30, hidden, dropout: 0 };
+      const data = synthetic(4, 200);
+      const init = initWeights(spec, createRng(5));
+      const trainer = new MlpTrainer(spec, init);
+      await trainer.train(data, { epochs: 10, batchSize: data.numRows, learningRate: 0.01, rng: createRng(6) });
+      const ref = referenceTraining(spec, init, data, 10, 0.01);
+      expect(maxAbsDiff(trainer.getWeights().data, ref)).toBeLessThan(1e-4);
+      trainer.dispose();
+    }
+  });
+
   it('runs the dropout code path with the same gradients when nothing is dropped', async () => {
     // dropout 1e-9: every mask is 1 (a drop has probability 1e-9 per unit) and the 1/keep
     // scale is 1 to float precision, so the masked path must reproduce plain autodiff.

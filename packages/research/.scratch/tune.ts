@@ -1,11 +1,11 @@
 import { prepareExperiment } from '../src/experiment.js';
 import { runBaseline } from '../src/training.js';
 import { runSimulation } from '../src/simulate.js';
-const [data, split, scheme, lr, smote, epochs, bs, rounds] = process.argv.slice(2);
-const exp = await prepareExperiment({ data, seed: 42, banks: 10, scheme: scheme as 'dirichlet', alpha: 0.5, split: split as 'time' });
+const [data, split, scheme, lr, smote, epochs, bs, ms, rounds] = process.argv.slice(2);
+const exp = await prepareExperiment({ ...(data.startsWith('syn') ? { synthetic: 200000, fraudRate: 0.005 } : { data }), seed: 42, banks: 10, scheme: scheme as 'dirichlet', alpha: 0.5, split: split as 'time' });
 const t = { learningRate: +lr, smoteRatio: +smote, smoteK: 5, epochs: +epochs, batchSize: +bs };
 const R = +(rounds ?? 20);
 const b = await runBaseline(exp, { ...t, epochs: R * t.epochs, smote: t.smoteRatio > 0 });
-const s = await runSimulation(exp, { ...t, rounds: R });
+const s = await runSimulation(exp, { ...t, rounds: R, maxShare: +(ms ?? 1) });
 const curve = s.rounds.map((r) => r.metrics!.auprc.toFixed(3)).join(' ');
 console.log(JSON.stringify({ cfg: process.argv.slice(4).join(' '), central: b.metrics.auprc.toFixed(4), fed: s.final!.auprc.toFixed(4), ratio: (s.final!.auprc / b.metrics.auprc).toFixed(3), curve }));

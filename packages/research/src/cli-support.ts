@@ -8,7 +8,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { DataError } from '@finsecure/common/data';
 import { PARTITION_SCHEMES, PartitionError, type PartitionScheme } from '@finsecure/common/partition';
 import { ExperimentError, type ExperimentOptions, type SplitKind } from './experiment.js';
-import { RESEARCH_TRAINING, DEFAULT_ROUNDS, type Backend } from './training.js';
+import { RESEARCH_TRAINING, DEFAULT_MAX_SHARE, DEFAULT_ROUNDS, type Backend } from './training.js';
 
 /** A problem with what the user asked for: reported without a stack trace, exit code 2. */
 export class UsageError extends Error {
@@ -167,6 +167,7 @@ export interface FederationFlags {
   dpClip?: number;
   dpNoiseMultiplier?: number;
   dpDelta: number;
+  maxShare: number;
   updateEncoding: 'float32' | 'float16' | 'int8';
   logLevel: string;
 }
@@ -208,6 +209,12 @@ export function addFederationOptions(cmd: Command): Command {
       'differential privacy: δ for reporting ε',
       numArg('--dp-delta', (v) => v > 0 && v < 1, 'a number in (0, 1)'),
       1e-5,
+    )
+    .option(
+      '--max-share <f>',
+      "cap on any one bank's FedAvg share, in (0, 1] (1 = plain FedAvg: weights proportional to examples)",
+      numArg('--max-share', (v) => v > 0 && v <= 1, 'a number in (0, 1]'),
+      DEFAULT_MAX_SHARE,
     )
     .addOption(
       new Option('--update-encoding <e>', 'encoding of updates on the wire')
@@ -267,7 +274,8 @@ export function progressBar(out: Output, label: string, total: number, unit: str
     },
     Presets.shades_classic,
   );
-  bar.start(total, 0, {});
+  // Placeholders for the payload tokens used in formats (loss, auprc) until the first update.
+  bar.start(total, 0, { loss: '-', auprc: '-' });
   return { update: (v, p) => bar.update(v, p ?? {}), setTotal: (t) => bar.setTotal(t), stop: () => bar.stop() };
 }
 

@@ -159,7 +159,7 @@ export function simulationMarkdown(r: SimulationResult): string {
     '# Federated simulation',
     '',
     describeData(r.experiment),
-    `- Real aggregator and ${r.experiment.banks} real bank clients over loopback WebSockets; ${t.rounds} rounds, FedAvg, quorum ${t.quorum}/${r.experiment.banks}, ${t.epochs} local epoch(s) per round, batch ${t.batchSize}, lr ${t.learningRate}, SMOTE ${t.smoteRatio || 'off'}, updates ${t.updateEncoding}`,
+    `- Real aggregator and ${r.experiment.banks} real bank clients over loopback WebSockets; ${t.rounds} rounds, FedAvg, quorum ${t.quorum}/${r.experiment.banks}${t.maxShare < 1 ? `, FedAvg share cap ${t.maxShare}` : ''}, ${t.epochs} local epoch(s) per round, batch ${t.batchSize}, lr ${t.learningRate}, SMOTE ${t.smoteRatio || 'off'}, updates ${t.updateEncoding}`,
     t.dp
       ? `- Differential privacy: clip ${t.dp.clip}, noise multiplier ${t.dp.noiseMultiplier}, δ ${t.dp.delta}`
       : '- No differential privacy',
@@ -338,7 +338,7 @@ export async function writeComparisonReport(
     '',
     describeData(e),
     `- Model: MLP ${b.model.inputSize} → ${b.model.hidden.join(' → ')} → 1, dropout ${b.model.dropout}, TF.js ${b.backend}`,
-    `- Federated: ${s.training.rounds} rounds × ${s.training.epochs} local epoch(s), batch ${s.training.batchSize}, lr ${s.training.learningRate}, SMOTE ${s.training.smoteRatio || 'off'}, quorum ${s.training.quorum}/${e.banks}${dp ? `, DP clip ${dp.clip} noise ${dp.noiseMultiplier}` : ''}`,
+    `- Federated: ${s.training.rounds} rounds × ${s.training.epochs} local epoch(s), batch ${s.training.batchSize}, lr ${s.training.learningRate}, SMOTE ${s.training.smoteRatio || 'off'}, quorum ${s.training.quorum}/${e.banks}${s.training.maxShare < 1 ? `, FedAvg share cap ${s.training.maxShare}` : ''}${dp ? `, DP clip ${dp.clip} noise ${dp.noiseMultiplier}` : ''}`,
     `- Centralized: pooled training shards, ${b.training.epochs} epochs, batch ${b.training.batchSize}, lr ${b.training.learningRate}, ${b.training.smote ? `SMOTE ${b.training.smoteRatio}` : 'no SMOTE'}`,
     `- Local-only: each bank alone, ${l.training.rounds} × ${l.training.epochs} epochs on its shard`,
     `- All three use the same split, the same scaler (federation's scaler identical: ${s.scalerCheck.identical ? 'yes' : `no, max diff ${s.scalerCheck.maxAbsDiff}`}), the same initial weights and the same exact evaluation on the shared test set.`,

@@ -22,7 +22,7 @@ import { loadConfig, startAggregator, type RunningAggregator } from '@finsecure/
 import { BankClient, loadBankConfig, loadLocalData } from '@finsecure/bank-client';
 import { describeExperiment, writeExperimentFiles, type Experiment, type ExperimentDescription } from './experiment.js';
 import { evaluateTrainer, type EvalMetrics } from './evaluate.js';
-import { bankClientSeed, ensureBackend, modelSpec, type Backend, type LocalTraining } from './training.js';
+import { bankClientSeed, DEFAULT_MAX_SHARE, ensureBackend, modelSpec, type Backend, type LocalTraining } from './training.js';
 
 export interface DpSettings {
   clip: number;
@@ -39,6 +39,8 @@ export interface SimulationOptions extends LocalTraining {
   /** Deadline of each fit and evaluation stage (ms). Default 30 min. */
   roundTimeoutMs?: number;
   dp?: DpSettings;
+  /** Cap on any one bank's FedAvg share, in (0, 1] (1 = plain FedAvg, weights ∝ examples). Default DEFAULT_MAX_SHARE. */
+  maxShare?: number;
   updateEncoding?: 'float32' | 'float16' | 'int8';
   backend?: Backend;
   /** Log level of the aggregator and bank loggers (default silent). */
@@ -93,6 +95,7 @@ export interface SimulationResult {
     rounds: number;
     quorum: number;
     graceMs: number;
+    maxShare: number;
     updateEncoding: string;
     dp: DpSettings | null;
   };
@@ -180,7 +183,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           roundIntervalMs: 0,
           threshold: 0.5,
           histogramBins: 1000,
-          maxShare: 1,
+          maxShare: o.maxShare ?? DEFAULT_MAX_SHARE,
           privacyBudgetAction: 'exclude-bank',
         },
         training: {
@@ -356,6 +359,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
         smoteK: o.smoteK,
         quorum,
         graceMs,
+        maxShare: o.maxShare ?? DEFAULT_MAX_SHARE,
         updateEncoding,
         dp: o.dp ?? null,
       },

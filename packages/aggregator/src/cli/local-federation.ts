@@ -40,127 +40,210 @@ const program = new Command('finsecure-local')
   .option('--seed <n>', 'seed for data generation, partitioning and the initial model', intArg('--seed', 0), 42)
   .showHelpAfterError();
 
-program.action(async (o: { dir: string; data?: string; rows: number; fraudRate: number; banks: number; scheme: string; alpha: number; rounds: number; epochs: number; port: number; host: string; seed: number }) => {
-  if (!['iid', 'dirichlet', 'quantity', 'natural'].includes(o.scheme)) {
-    process.stderr.write(`finsecure-local: --scheme must be iid, dirichlet, quantity or natural, got "${o.scheme}"\n`);
-    process.exit(2);
-  }
-  if (!existsSync(bankCli)) {
-    process.stderr.write(`finsecure-local: the bank client is not built (${bankCli}); run npm run build\n`);
-    process.exit(2);
-  }
-  const dir = path.resolve(o.dir);
-  const logs = path.join(dir, 'logs');
-  mkdirSync(logs, { recursive: true });
-  const shards = await prepareLocalShards({ dir: path.join(dir, 'local-federation'), data: o.data, rows: o.rows, fraudRate: o.fraudRate, banks: o.banks, scheme: o.scheme as 'iid', alpha: o.alpha, seed: o.seed });
-  const logger = createLogger(process.env.FINSECURE_LOG_LEVEL ?? 'info');
-  // The aggregator logs to a file; the console shows a short story of the run.
-  const fileLogger = pino({ level: process.env.FINSECURE_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } }, createWriteStream(path.join(logs, 'aggregator.log'), { flags: 'a' }));
-  const config = loadConfig({
-    env: process.env,
-    flags: {
-      host: o.host,
-      port: o.port,
-      dataDir: dir,
-      // Started below, once every bank is connected, so that round 1 includes them all.
-      autoStart: false,
+program.action(
+  async (o: {
+    dir: string;
+    data?: string;
+    rows: number;
+    fraudRate: number;
+    banks: number;
+    scheme: string;
+    alpha: number;
+    rounds: number;
+    epochs: number;
+    port: number;
+    host: string;
+    seed: number;
+  }) => {
+    if (!['iid', 'dirichlet', 'quantity', 'natural'].includes(o.scheme)) {
+      process.stderr.write(
+        `finsecure-local: --scheme must be iid, dirichlet, quantity or natural, got "${o.scheme}"\n`,
+      );
+      process.exit(2);
+    }
+    if (!existsSync(bankCli)) {
+      process.stderr.write(`finsecure-local: the bank client is not built (${bankCli}); run npm run build\n`);
+      process.exit(2);
+    }
+    const dir = path.resolve(o.dir);
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs, { recursive: true });
+    const shards = await prepareLocalShards({
+      dir: path.join(dir, 'local-federation'),
+      data: o.data,
+      rows: o.rows,
+      fraudRate: o.fraudRate,
+      banks: o.banks,
+      scheme: o.scheme as 'iid',
+      alpha: o.alpha,
       seed: o.seed,
-      model: { inputSize: shards.numFeatures, hidden: [64, 32], dropout: 0.2 },
-      rules: { rounds: o.rounds, minBanks: Math.min(2, o.banks), quorum: Math.min(2, o.banks), roundTimeoutMs: 300_000, graceMs: 10_000 } as never,
-      training: { epochs: o.epochs } as never,
-    },
-  });
-  const agg = await startAggregator(config, { logger: fileLogger });
-  const children: ChildProcess[] = [];
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('\nStopping the banks and the aggregator…\n');
-    for (const c of children) c.kill('SIGTERM');
-    await agg.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
-
-  const headers = { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' };
-  // Rounds from earlier runs in this directory are history, not news.
-  const seen = new Set<number>((await agg.store.listRounds({ limit: 100_000 })).map((r) => r.id));
-  for (const shard of shards.banks) {
-    // Tokens are only ever stored hashed, so each run issues fresh ones.
-    let res = await fetch(`${agg.url}/api/banks`, { method: 'POST', headers, body: JSON.stringify({ id: shard.id, name: shard.name }) });
-    if (res.status === 409) res = await fetch(`${agg.url}/api/banks/${shard.id}/token`, { method: 'POST', headers: { authorization: headers.authorization } });
-    if (!res.ok) throw new Error(`could not register ${shard.id}: ${res.status} ${await res.text()}`);
-    const { token } = (await res.json()) as { token: string };
-    const out = createWriteStream(path.join(logs, `${shard.id}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [bankCli, 'start', '--server', `${agg.wsUrl}/ws/bank`, '--bank-id', shard.id, '--data', shard.file, '--state-dir', path.join(dir, 'bank-state', shard.id), '--seed', String(o.seed)], {
-      env: { ...process.env, FINSECURE_BANK_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.pipe(out);
-    child.stderr!.pipe(out);
-    child.on('exit', (code) => {
-      if (!stopping) process.stdout.write(`  ${shard.id} exited with code ${code}; see ${path.join(logs, `${shard.id}.log`)}\n`);
+    const logger = createLogger(process.env.FINSECURE_LOG_LEVEL ?? 'info');
+    // The aggregator logs to a file; the console shows a short story of the run.
+    const fileLogger = pino(
+      { level: process.env.FINSECURE_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } },
+      createWriteStream(path.join(logs, 'aggregator.log'), { flags: 'a' }),
+    );
+    const config = loadConfig({
+      env: process.env,
+      flags: {
+        host: o.host,
+        port: o.port,
+        dataDir: dir,
+        // Started below, once every bank is connected, so that round 1 includes them all.
+        autoStart: false,
+        seed: o.seed,
+        model: { inputSize: shards.numFeatures, hidden: [64, 32], dropout: 0.2 },
+        rules: {
+          rounds: o.rounds,
+          minBanks: Math.min(2, o.banks),
+          quorum: Math.min(2, o.banks),
+          roundTimeoutMs: 300_000,
+          graceMs: 10_000,
+        } as never,
+        training: { epochs: o.epochs } as never,
+      },
     });
-    children.push(child);
-  }
+    const agg = await startAggregator(config, { logger: fileLogger });
+    const children: ChildProcess[] = [];
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write('\nStopping the banks and the aggregator…\n');
+      for (const c of children) c.kill('SIGTERM');
+      await agg.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop());
+    process.on('SIGTERM', () => void stop());
 
-  process.stdout.write(
-    [
-      '',
-      'FinSecure local federation',
-      `  Dashboard and API: ${agg.url}   (API docs: ${agg.url}/docs)`,
-      `  Admin token:       ${agg.adminToken}`,
-      `  Banks:             ${shards.banks.map((b) => `${b.id} (${b.rows} rows, ${b.frauds} frauds)`).join(', ')}`,
-      `  Data:              ${shards.source}`,
-      `  Logs:              ${logs}`,
-      `  Rounds:            ${o.rounds}, ${o.epochs} local epoch(s) each`,
-      ...(seen.size ? [`  Resuming:          ${seen.size} earlier round(s) in ${dir}; training continues from global model v${agg.federation.status().modelVersion}`] : []),
-      '',
-      'Press Ctrl-C to stop.',
-      '',
-    ].join('\n'),
-  );
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const banks = (await (await fetch(`${agg.url}/api/banks`, { headers: { authorization: headers.authorization } })).json()) as { id: string; connected: boolean }[];
-    const connected = banks.filter((b) => b.connected && shards.banks.some((s) => s.id === b.id)).length;
-    if (connected === shards.banks.length || Date.now() > deadline) {
-      if (connected < shards.banks.length) process.stdout.write(`  only ${connected} of ${shards.banks.length} banks connected after 60 s; starting anyway (see ${logs})\n`);
-      break;
+    const headers = { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' };
+    // Rounds from earlier runs in this directory are history, not news.
+    const seen = new Set<number>((await agg.store.listRounds({ limit: 100_000 })).map((r) => r.id));
+    for (const shard of shards.banks) {
+      // Tokens are only ever stored hashed, so each run issues fresh ones.
+      let res = await fetch(`${agg.url}/api/banks`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ id: shard.id, name: shard.name }),
+      });
+      if (res.status === 409)
+        res = await fetch(`${agg.url}/api/banks/${shard.id}/token`, {
+          method: 'POST',
+          headers: { authorization: headers.authorization },
+        });
+      if (!res.ok) throw new Error(`could not register ${shard.id}: ${res.status} ${await res.text()}`);
+      const { token } = (await res.json()) as { token: string };
+      const out = createWriteStream(path.join(logs, `${shard.id}.log`), { flags: 'a' });
+      const child = spawn(
+        process.execPath,
+        [
+          bankCli,
+          'start',
+          '--server',
+          `${agg.wsUrl}/ws/bank`,
+          '--bank-id',
+          shard.id,
+          '--data',
+          shard.file,
+          '--state-dir',
+          path.join(dir, 'bank-state', shard.id),
+          '--seed',
+          String(o.seed),
+        ],
+        {
+          env: { ...process.env, FINSECURE_BANK_TOKEN: token },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      child.stdout!.pipe(out);
+      child.stderr!.pipe(out);
+      child.on('exit', (code) => {
+        if (!stopping)
+          process.stdout.write(`  ${shard.id} exited with code ${code}; see ${path.join(logs, `${shard.id}.log`)}\n`);
+      });
+      children.push(child);
     }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  await fetch(`${agg.url}/api/training/start`, { method: 'POST', headers: { authorization: headers.authorization } });
 
-  const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
-  const poll = setInterval(async () => {
-    try {
-      const res = await fetch(`${agg.url}/api/rounds?limit=20`, { headers: { authorization: headers.authorization } });
-      const rounds = (await res.json()) as { id: number; status: string; metrics: Record<string, number> | null; participants: string[]; durations: { totalMs?: number }; failureReason: string | null }[];
-      for (const r of rounds.reverse()) {
-        if (seen.has(r.id) || (r.status !== 'committed' && r.status !== 'failed')) continue;
-        seen.add(r.id);
-        if (r.status === 'committed') {
+    process.stdout.write(
+      [
+        '',
+        'FinSecure local federation',
+        `  Dashboard and API: ${agg.url}   (API docs: ${agg.url}/docs)`,
+        `  Admin token:       ${agg.adminToken}`,
+        `  Banks:             ${shards.banks.map((b) => `${b.id} (${b.rows} rows, ${b.frauds} frauds)`).join(', ')}`,
+        `  Data:              ${shards.source}`,
+        `  Logs:              ${logs}`,
+        `  Rounds:            ${o.rounds}, ${o.epochs} local epoch(s) each`,
+        ...(seen.size
+          ? [
+              `  Resuming:          ${seen.size} earlier round(s) in ${dir}; training continues from global model v${agg.federation.status().modelVersion}`,
+            ]
+          : []),
+        '',
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const banks = (await (
+        await fetch(`${agg.url}/api/banks`, { headers: { authorization: headers.authorization } })
+      ).json()) as { id: string; connected: boolean }[];
+      const connected = banks.filter((b) => b.connected && shards.banks.some((s) => s.id === b.id)).length;
+      if (connected === shards.banks.length || Date.now() > deadline) {
+        if (connected < shards.banks.length)
           process.stdout.write(
-            `  round ${String(r.id).padStart(3)} committed  F1 ${pct(r.metrics?.f1)}  AUPRC ${pct(r.metrics?.auprc)}  precision ${pct(r.metrics?.precision)}  recall ${pct(r.metrics?.recall)}  ${r.participants.length} banks  ${((r.durations.totalMs ?? 0) / 1000).toFixed(1)} s\n`,
+            `  only ${connected} of ${shards.banks.length} banks connected after 60 s; starting anyway (see ${logs})\n`,
           );
-        } else {
-          process.stdout.write(`  round ${String(r.id).padStart(3)} FAILED: ${r.failureReason}\n`);
-        }
+        break;
       }
-      const status = (await (await fetch(`${agg.url}/api/status`, { headers: { authorization: headers.authorization } })).json()) as { state: string };
-      if (status.state === 'finished' && !seen.has(-1)) {
-        seen.add(-1);
-        process.stdout.write(`\nTraining finished: ${o.rounds} rounds are committed. The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`);
-      }
-    } catch (err) {
-      logger.debug({ err }, 'progress poll failed');
+      await new Promise((r) => setTimeout(r, 200));
     }
-  }, 1000);
-  poll.unref();
-});
+    await fetch(`${agg.url}/api/training/start`, { method: 'POST', headers: { authorization: headers.authorization } });
+
+    const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
+    const poll = setInterval(async () => {
+      try {
+        const res = await fetch(`${agg.url}/api/rounds?limit=20`, {
+          headers: { authorization: headers.authorization },
+        });
+        const rounds = (await res.json()) as {
+          id: number;
+          status: string;
+          metrics: Record<string, number> | null;
+          participants: string[];
+          durations: { totalMs?: number };
+          failureReason: string | null;
+        }[];
+        for (const r of rounds.reverse()) {
+          if (seen.has(r.id) || (r.status !== 'committed' && r.status !== 'failed')) continue;
+          seen.add(r.id);
+          if (r.status === 'committed') {
+            process.stdout.write(
+              `  round ${String(r.id).padStart(3)} committed  F1 ${pct(r.metrics?.f1)}  AUPRC ${pct(r.metrics?.auprc)}  precision ${pct(r.metrics?.precision)}  recall ${pct(r.metrics?.recall)}  ${r.participants.length} banks  ${((r.durations.totalMs ?? 0) / 1000).toFixed(1)} s\n`,
+            );
+          } else {
+            process.stdout.write(`  round ${String(r.id).padStart(3)} FAILED: ${r.failureReason}\n`);
+          }
+        }
+        const status = (await (
+          await fetch(`${agg.url}/api/status`, { headers: { authorization: headers.authorization } })
+        ).json()) as { state: string };
+        if (status.state === 'finished' && !seen.has(-1)) {
+          seen.add(-1);
+          process.stdout.write(
+            `\nTraining finished: ${o.rounds} rounds are committed. The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`,
+          );
+        }
+      } catch (err) {
+        logger.debug({ err }, 'progress poll failed');
+      }
+    }, 1000);
+    poll.unref();
+  },
+);
 
 program.parseAsync(process.argv).catch((err) => {
   process.stderr.write(`finsecure-local: ${(err as Error).message}\n`);

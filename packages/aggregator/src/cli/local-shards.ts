@@ -26,14 +26,22 @@ export interface LocalShards {
 }
 
 function sameRequest(m: PartitionManifest, o: LocalShardOptions, source: string): boolean {
-  return m.banks === o.banks && m.scheme === o.scheme && m.seed === o.seed && path.resolve(m.source.path) === path.resolve(source) && (m.alpha ?? o.alpha) === o.alpha;
+  return (
+    m.banks === o.banks &&
+    m.scheme === o.scheme &&
+    m.seed === o.seed &&
+    path.resolve(m.source.path) === path.resolve(source) &&
+    (m.alpha ?? o.alpha) === o.alpha
+  );
 }
 
 export async function prepareLocalShards(o: LocalShardOptions): Promise<LocalShards> {
   const manifestFile = path.join(o.dir, 'shards', 'manifest.json');
   let source = o.data ? path.resolve(o.data) : path.join(o.dir, `synthetic-${o.rows}-${o.fraudRate}-${o.seed}.csv`);
   if (!o.data && !existsSync(source)) {
-    process.stdout.write(`Generating ${o.rows.toLocaleString('en')} rows of synthetic card transactions (${(o.fraudRate * 100).toFixed(2)} % fraud)…\n`);
+    process.stdout.write(
+      `Generating ${o.rows.toLocaleString('en')} rows of synthetic card transactions (${(o.fraudRate * 100).toFixed(2)} % fraud)…\n`,
+    );
     await writeSyntheticCsv({ rows: o.rows, fraudRate: o.fraudRate, seed: o.seed }, source);
   }
   if (!existsSync(source)) throw new Error(`--data ${o.data}: no such file`);
@@ -44,7 +52,9 @@ export async function prepareLocalShards(o: LocalShardOptions): Promise<LocalSha
     if (sameRequest(m, o, source)) manifest = m;
   }
   if (!manifest) {
-    process.stdout.write(`Partitioning ${path.basename(source)} into ${o.banks} banks (${o.scheme}${o.scheme === 'dirichlet' || o.scheme === 'quantity' ? `, α = ${o.alpha}` : ''})…\n`);
+    process.stdout.write(
+      `Partitioning ${path.basename(source)} into ${o.banks} banks (${o.scheme}${o.scheme === 'dirichlet' || o.scheme === 'quantity' ? `, α = ${o.alpha}` : ''})…\n`,
+    );
     const loaded = await loadCsv(source);
     manifest = await writePartitionFiles(
       loaded.dataset,

@@ -10,7 +10,8 @@ import type { AggregatorConfigInput } from '../config/schema.js';
 export function intArg(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`${flag} must be an integer in ${min}..${max}, got "${value}"`);
+    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag} must be an integer in ${min}..${max}, got "${value}"`);
     return n;
   };
 }
@@ -19,7 +20,9 @@ export function floatArg(flag: string, min: number, max: number, exclusiveMin = 
   return (value: string): number => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (exclusiveMin && n === min)) {
-      throw new InvalidArgumentError(`${flag} must be a number in ${exclusiveMin ? '(' : '['}${min}, ${max}], got "${value}"`);
+      throw new InvalidArgumentError(
+        `${flag} must be a number in ${exclusiveMin ? '(' : '['}${min}, ${max}], got "${value}"`,
+      );
     }
     return n;
   };
@@ -38,7 +41,10 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
         'Settings come from (lowest to highest priority): defaults, --config file (JSON), environment variables, flags.\n' +
         'Secrets are read only from the environment or the config file: FINSECURE_ADMIN_TOKEN, FINSECURE_VIEWER_TOKEN, MONGODB_URI.',
     )
-    .option('-c, --config <file>', 'JSON config file (same keys as the config schema: host, port, rules, training, ...; env FINSECURE_CONFIG)')
+    .option(
+      '-c, --config <file>',
+      'JSON config file (same keys as the config schema: host, port, rules, training, ...; env FINSECURE_CONFIG)',
+    )
     .option('--host <host>', 'interface to listen on (default 127.0.0.1; 0.0.0.0 for all)')
     .option('-p, --port <port>', 'HTTP/WebSocket port (default 8080; 0 = any free port)', intArg('--port', 0, 65535))
     .option('--data-dir <dir>', 'directory of the SQLite database when MONGODB_URI is not set (default ./data)')
@@ -46,21 +52,41 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS and WSS (needs --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--rounds <n>', 'rounds to run before training stops (0 = until stopped)', intArg('--rounds', 0))
-    .option('--fraction <f>', 'fraction of connected banks selected per round, in (0, 1]', floatArg('--fraction', 0, 1, true))
+    .option(
+      '--fraction <f>',
+      'fraction of connected banks selected per round, in (0, 1]',
+      floatArg('--fraction', 0, 1, true),
+    )
     .option('--min-banks <n>', 'connected banks needed before a round starts', intArg('--min-banks', 1))
     .option('--quorum <k>', 'successful updates needed to aggregate a round (k of n)', intArg('--quorum', 1))
     .option('--round-timeout <ms>', 'deadline of the training stage of a round, in ms', intArg('--round-timeout', 100))
     .option('--grace <ms>', 'after quorum, how long to wait for the remaining banks, in ms', intArg('--grace', 0))
     .option('--evaluation-timeout <ms>', 'deadline of the evaluation stage, in ms', intArg('--evaluation-timeout', 100))
     .option('--round-interval <ms>', 'pause between rounds, in ms', intArg('--round-interval', 0))
-    .option('--max-share <f>', 'cap on any one bank\'s FedAvg share, in (0, 1] (1 = no cap)', floatArg('--max-share', 0, 1, true))
+    .option(
+      '--max-share <f>',
+      "cap on any one bank's FedAvg share, in (0, 1] (1 = no cap)",
+      floatArg('--max-share', 0, 1, true),
+    )
     .option('--epochs <n>', 'local epochs per round', intArg('--epochs', 1, 1000))
     .option('--batch-size <n>', 'local batch size', intArg('--batch-size', 1, 65536))
     .option('--learning-rate <lr>', 'local Adam learning rate', floatArg('--learning-rate', 0, 10, true))
-    .option('--smote-ratio <r>', 'SMOTE target fraud/legitimate ratio on each bank\'s training split (0 = off)', floatArg('--smote-ratio', 0, 1))
+    .option(
+      '--smote-ratio <r>',
+      "SMOTE target fraud/legitimate ratio on each bank's training split (0 = off)",
+      floatArg('--smote-ratio', 0, 1),
+    )
     .option('--update-encoding <e>', 'encoding of updates on the wire: float32, float16 or int8')
-    .option('--input-size <n>', 'number of model input features (30 for the Kaggle layout, 15 for the handbook layout)', intArg('--input-size', 1, 10000))
-    .option('--hello-timeout <ms>', 'time a new bank connection has to authenticate, in ms', intArg('--hello-timeout', 100))
+    .option(
+      '--input-size <n>',
+      'number of model input features (30 for the Kaggle layout, 15 for the handbook layout)',
+      intArg('--input-size', 1, 10000),
+    )
+    .option(
+      '--hello-timeout <ms>',
+      'time a new bank connection has to authenticate, in ms',
+      intArg('--hello-timeout', 100),
+    )
     .option('--auto-start', 'start training as soon as enough banks are connected')
     .option('--seed <n>', 'seed of the initial model and bank selection', intArg('--seed', 0))
     .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu')
@@ -84,17 +110,34 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       copy('logLevel', 'logLevel');
       const rules: Record<string, unknown> = {};
       for (const [from, to] of [
-        ['rounds', 'rounds'], ['fraction', 'fraction'], ['minBanks', 'minBanks'], ['quorum', 'quorum'], ['roundTimeout', 'roundTimeoutMs'],
-        ['grace', 'graceMs'], ['evaluationTimeout', 'evaluationTimeoutMs'], ['roundInterval', 'roundIntervalMs'], ['maxShare', 'maxShare'],
-      ] as const) if (o[from] !== undefined) rules[to] = o[from];
+        ['rounds', 'rounds'],
+        ['fraction', 'fraction'],
+        ['minBanks', 'minBanks'],
+        ['quorum', 'quorum'],
+        ['roundTimeout', 'roundTimeoutMs'],
+        ['grace', 'graceMs'],
+        ['evaluationTimeout', 'evaluationTimeoutMs'],
+        ['roundInterval', 'roundIntervalMs'],
+        ['maxShare', 'maxShare'],
+      ] as const)
+        if (o[from] !== undefined) rules[to] = o[from];
       const training: Record<string, unknown> = {};
-      for (const [from, to] of [['epochs', 'epochs'], ['batchSize', 'batchSize'], ['learningRate', 'learningRate'], ['smoteRatio', 'smoteRatio'], ['updateEncoding', 'updateEncoding']] as const) {
+      for (const [from, to] of [
+        ['epochs', 'epochs'],
+        ['batchSize', 'batchSize'],
+        ['learningRate', 'learningRate'],
+        ['smoteRatio', 'smoteRatio'],
+        ['updateEncoding', 'updateEncoding'],
+      ] as const) {
         if (o[from] !== undefined) training[to] = o[from];
       }
       if (Object.keys(rules).length) flags.rules = rules;
       if (Object.keys(training).length) flags.training = training;
       if (o.inputSize !== undefined) flags.model = { inputSize: o.inputSize };
-      await onRun({ ...(typeof o.config === 'string' ? { configFile: o.config } : {}), flags: flags as Partial<AggregatorConfigInput> });
+      await onRun({
+        ...(typeof o.config === 'string' ? { configFile: o.config } : {}),
+        flags: flags as Partial<AggregatorConfigInput>,
+      });
     });
   return cmd;
 }

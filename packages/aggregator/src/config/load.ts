@@ -55,7 +55,8 @@ export function configFromFile(file: string): Partial<AggregatorConfigInput> {
   }
   try {
     const parsed = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('top level must be an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('top level must be an object');
     return parsed;
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
@@ -89,7 +90,10 @@ export function loadConfig(sources: {
   const fromEnv = sources.env ? configFromEnv(sources.env) : {};
   // Nested groups start from their defaults so that any source may set a single field.
   const defaults = { model: DEFAULT_MODEL, training: DEFAULT_TRAINING, rules: DEFAULT_RULES };
-  const merged = [fromFile, fromEnv, sources.flags ?? {}].reduce<Record<string, unknown>>((acc, src) => merge(acc, src as Record<string, unknown>), defaults);
+  const merged = [fromFile, fromEnv, sources.flags ?? {}].reduce<Record<string, unknown>>(
+    (acc, src) => merge(acc, src as Record<string, unknown>),
+    defaults,
+  );
   const result = AggregatorConfig.safeParse(merged);
   if (!result.success) {
     throw new ConfigError(`invalid aggregator configuration:\n${describeIssues(result.error)}`);

@@ -24,37 +24,49 @@ export const DEFAULT_TRAINING: TrainingConfig = {
   updateEncoding: 'float32',
 };
 
-export const AggregatorConfig = z.object({
-  host: z.string().min(1).default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(8080),
-  /** Directory for the SQLite file when MongoDB is not used. */
-  dataDir: z.string().min(1).default('./data'),
-  sqlitePath: z.string().min(1).optional(),
-  mongodbUri: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
-  mongodbDb: z.string().min(1).default('finsecure'),
-  /** Admin token (required for changes through the API). Never logged. */
-  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Read-only token for dashboard viewers. Never logged. */
-  viewerToken: z.string().min(16, 'must be at least 16 characters').optional(),
-  tlsCert: z.string().min(1).optional(),
-  tlsKey: z.string().min(1).optional(),
-  maxFrameBytes: z.number().int().min(1024).max(1 << 30).default(64 * 1024 * 1024),
-  heartbeatIntervalMs: z.number().int().min(100).max(600_000).default(5_000),
-  heartbeatTimeoutMs: z.number().int().min(300).max(3_600_000).default(20_000),
-  /** Milliseconds a new connection has to send its hello. */
-  helloTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-  model: ModelSpecSchema.default(DEFAULT_MODEL),
-  training: TrainingConfig.default(DEFAULT_TRAINING),
-  rules: RoundRules.default(DEFAULT_RULES),
-  /** Start training as soon as enough banks are connected. */
-  autoStart: z.boolean().default(false),
-  seed: z.number().int().default(42),
-  /** Directory of the built dashboard (served at /). */
-  dashboardDir: z.string().optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-})
-  .refine((c) => !!c.tlsCert === !!c.tlsKey, { message: 'tlsCert and tlsKey must be given together', path: ['tlsCert'] })
+export const AggregatorConfig = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Directory for the SQLite file when MongoDB is not used. */
+    dataDir: z.string().min(1).default('./data'),
+    sqlitePath: z.string().min(1).optional(),
+    mongodbUri: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+      .optional(),
+    mongodbDb: z.string().min(1).default('finsecure'),
+    /** Admin token (required for changes through the API). Never logged. */
+    adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Read-only token for dashboard viewers. Never logged. */
+    viewerToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    maxFrameBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1 << 30)
+      .default(64 * 1024 * 1024),
+    heartbeatIntervalMs: z.number().int().min(100).max(600_000).default(5_000),
+    heartbeatTimeoutMs: z.number().int().min(300).max(3_600_000).default(20_000),
+    /** Milliseconds a new connection has to send its hello. */
+    helloTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    model: ModelSpecSchema.default(DEFAULT_MODEL),
+    training: TrainingConfig.default(DEFAULT_TRAINING),
+    rules: RoundRules.default(DEFAULT_RULES),
+    /** Start training as soon as enough banks are connected. */
+    autoStart: z.boolean().default(false),
+    seed: z.number().int().default(42),
+    /** Directory of the built dashboard (served at /). */
+    dashboardDir: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  })
+  .refine((c) => !!c.tlsCert === !!c.tlsKey, {
+    message: 'tlsCert and tlsKey must be given together',
+    path: ['tlsCert'],
+  })
   .refine((c) => c.heartbeatTimeoutMs > c.heartbeatIntervalMs, {
     message: 'heartbeatTimeoutMs must be larger than heartbeatIntervalMs',
     path: ['heartbeatTimeoutMs'],
@@ -63,7 +75,13 @@ export type AggregatorConfig = z.infer<typeof AggregatorConfig>;
 export type AggregatorConfigInput = z.input<typeof AggregatorConfig>;
 
 /** Environment variables and the config keys they set (documented in .env.example). */
-export const ENV_VARS: Record<string, { key: keyof AggregatorConfigInput | `${'rules' | 'training' | 'model'}.${string}`; type: 'string' | 'number' | 'boolean' }> = {
+export const ENV_VARS: Record<
+  string,
+  {
+    key: keyof AggregatorConfigInput | `${'rules' | 'training' | 'model'}.${string}`;
+    type: 'string' | 'number' | 'boolean';
+  }
+> = {
   FINSECURE_HOST: { key: 'host', type: 'string' },
   FINSECURE_PORT: { key: 'port', type: 'number' },
   FINSECURE_DATA_DIR: { key: 'dataDir', type: 'string' },

@@ -75,7 +75,10 @@ interface ActiveRound {
 
 /** Short, stable reason codes for metrics labels (the full reason goes to the audit log). */
 export function reasonCode(reason: string): string {
-  const m = /^(stale round id|duplicate|late|bank \S+ was not selected|update computed from model version|wrong weights|non-finite|frame|unknown)/.exec(reason);
+  const m =
+    /^(stale round id|duplicate|late|bank \S+ was not selected|update computed from model version|wrong weights|non-finite|frame|unknown)/.exec(
+      reason,
+    );
   if (!m) return 'other';
   const code = m[1]!;
   if (code.startsWith('bank ')) return 'not_selected';
@@ -100,7 +103,10 @@ export class Federation {
   private heartbeat: unknown = null;
   private roundsCompleted = 0;
   private roundsFailed = 0;
-  private readonly bankStats = new Map<string, { rounds: number; lastUpdateBytes: number | null; rejections: { roundId: number; reason: string; at: number }[] }>();
+  private readonly bankStats = new Map<
+    string,
+    { rounds: number; lastUpdateBytes: number | null; rejections: { roundId: number; reason: string; at: number }[] }
+  >();
   private closed = false;
 
   constructor(private readonly opts: FederationOptions) {
@@ -118,13 +124,22 @@ export class Federation {
     if (latest) {
       const expected = manifestFor(spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
       if (latest.weights.length !== expected) {
-        throw new Error(`stored global model v${latest.version} has ${latest.weights.length} weights but the configured model needs ${expected}; use a new data directory or the original model settings`);
+        throw new Error(
+          `stored global model v${latest.version} has ${latest.weights.length} weights but the configured model needs ${expected}; use a new data directory or the original model settings`,
+        );
       }
       this.globalVersion = latest.version;
       this.globalWeights = latest.weights;
     } else {
       const w = initWeights(spec, createRng(this.opts.seed));
-      await store.saveModel({ version: 0, roundId: null, createdAt: this.opts.clock.now(), sha256: weightsSha256(w.data), weights: w.data, spec: { ...spec } });
+      await store.saveModel({
+        version: 0,
+        roundId: null,
+        createdAt: this.opts.clock.now(),
+        sha256: weightsSha256(w.data),
+        weights: w.data,
+        spec: { ...spec },
+      });
       this.globalWeights = w.data;
     }
     const interrupted = await store.failUnfinishedRounds('aggregator restarted', this.opts.clock.now());
@@ -140,7 +155,9 @@ export class Federation {
     if (savedSettings && lastStartup && JSON.stringify(lastStartup) === JSON.stringify(this.opts.settings)) {
       this.settings = savedSettings;
     } else if (savedSettings) {
-      logger.info('the configuration differs from the last start; its training settings and round rules replace the stored ones');
+      logger.info(
+        'the configuration differs from the last start; its training settings and round rules replace the stored ones',
+      );
     }
     await store.setSetting('startupSettings', this.opts.settings);
     await store.setSetting('federation', this.settings);
@@ -192,7 +209,10 @@ export class Federation {
 
   async authenticate(hello: Hello): Promise<AuthResult> {
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
-      return { ok: false, reason: `unsupported protocol version ${hello.protocolVersion} (server speaks ${PROTOCOL_VERSION})` };
+      return {
+        ok: false,
+        reason: `unsupported protocol version ${hello.protocolVersion} (server speaks ${PROTOCOL_VERSION})`,
+      };
     }
     const bank = await this.opts.store.getBank(hello.bankId);
     // Hash the presented token even for unknown banks so timing does not reveal which ids exist.
@@ -200,7 +220,10 @@ export class Federation {
     if (!bank || !matches) return { ok: false, reason: 'unknown bank or bad token' };
     if (bank.revokedAt !== null) return { ok: false, reason: 'bank access revoked' };
     if (hello.numFeatures !== this.opts.spec.inputSize) {
-      return { ok: false, reason: `bank data has ${hello.numFeatures} features, the model expects ${this.opts.spec.inputSize}` };
+      return {
+        ok: false,
+        reason: `bank data has ${hello.numFeatures} features, the model expects ${this.opts.spec.inputSize}`,
+      };
     }
     return { ok: true, bank };
   }
@@ -229,8 +252,16 @@ export class Federation {
         }),
       );
       await this.opts.store.touchBank(hello.bankId, now);
-      await this.audit('bank.joined', hello.bankId, { numExamples: hello.numExamples, backend: hello.backend, clientVersion: hello.clientVersion, dp: hello.dp ?? null });
-      this.opts.logger.info({ bankId: hello.bankId, numExamples: hello.numExamples, backend: hello.backend }, 'bank connected');
+      await this.audit('bank.joined', hello.bankId, {
+        numExamples: hello.numExamples,
+        backend: hello.backend,
+        clientVersion: hello.clientVersion,
+        dp: hello.dp ?? null,
+      });
+      this.opts.logger.info(
+        { bankId: hello.bankId, numExamples: hello.numExamples, backend: hello.backend },
+        'bank connected',
+      );
       await this.publishBank(hello.bankId);
       this.publishStatus();
       this.scheduleStart(0);
@@ -297,7 +328,9 @@ export class Federation {
       const message = (err as Error).message;
       this.opts.observer?.updateRejected?.('frame');
       this.sendError(session, 'bad_frame', message);
-      return this.enqueue(() => this.audit('frame.rejected', session.bankId, { reason: message, bytes: bytes.byteLength }));
+      return this.enqueue(() =>
+        this.audit('frame.rejected', session.bankId, { reason: message, bytes: bytes.byteLength }),
+      );
     }
     const msg = decoded.msg;
     switch (msg.type) {
@@ -307,14 +340,23 @@ export class Federation {
         this.sendError(session, 'unexpected_hello', 'already authenticated on this connection');
         return Promise.resolve();
       case 'error':
-        this.opts.logger.warn({ bankId: session.bankId, code: msg.code, message: msg.message }, 'bank reported an error');
+        this.opts.logger.warn(
+          { bankId: session.bankId, code: msg.code, message: msg.message },
+          'bank reported an error',
+        );
         return Promise.resolve();
       case 'decline':
         return this.enqueue(async () => {
           if (this.active && msg.roundId === this.active.state.roundId) {
-            this.active.record.banks[session.bankId] = { ...this.bankRound(session.bankId), rejected: `declined: ${msg.reason}` };
+            this.active.record.banks[session.bankId] = {
+              ...this.bankRound(session.bankId),
+              rejected: `declined: ${msg.reason}`,
+            };
             const st = this.statsOf(session.bankId);
-            st.rejections = [...st.rejections, { roundId: msg.roundId, reason: `declined: ${msg.reason}`, at: this.opts.clock.now() }].slice(-20);
+            st.rejections = [
+              ...st.rejections,
+              { roundId: msg.roundId, reason: `declined: ${msg.reason}`, at: this.opts.clock.now() },
+            ].slice(-20);
             await this.audit('round.declined', session.bankId, { roundId: msg.roundId, reason: msg.reason });
             await this.lose(session.bankId, `declined: ${msg.reason}`);
           }
@@ -327,7 +369,14 @@ export class Federation {
   }
 
   private sendError(session: BankSession, code: string, message: string, roundId?: number): void {
-    session.send(encodeFrame({ type: 'error', code, message: message.slice(0, 2000), ...(roundId !== undefined ? { roundId } : {}) }));
+    session.send(
+      encodeFrame({
+        type: 'error',
+        code,
+        message: message.slice(0, 2000),
+        ...(roundId !== undefined ? { roundId } : {}),
+      }),
+    );
   }
 
   private async rejectUpdate(session: BankSession, msg: Update, reason: string, loseFromRound: boolean): Promise<void> {
@@ -345,10 +394,16 @@ export class Federation {
     await this.publishBank(session.bankId);
   }
 
-  private async onUpdate(session: BankSession, msg: Update, tensors: Map<string, { data: Float32Array; shape: number[] }>, size: number): Promise<void> {
+  private async onUpdate(
+    session: BankSession,
+    msg: Update,
+    tensors: Map<string, { data: Float32Array; shape: number[] }>,
+    size: number,
+  ): Promise<void> {
     const now = this.opts.clock.now();
     const round = this.active;
-    if (!round) return this.rejectUpdate(session, msg, `late: no round is running (update for round ${msg.roundId})`, false);
+    if (!round)
+      return this.rejectUpdate(session, msg, `late: no round is running (update for round ${msg.roundId})`, false);
     const verdict = machine.judgeUpdate(round.state, session.bankId, msg.roundId, msg.modelVersion, now);
     if (!verdict.accepted) return this.rejectUpdate(session, msg, verdict.reason, false);
     const stats = this.bankRound(session.bankId);
@@ -359,15 +414,32 @@ export class Federation {
     const expected = manifest.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     if (!tensor || tensor.data.length !== expected || tensors.size !== 1) {
       const got = tensor ? `${tensor.data.length} values` : `tensors [${[...tensors.keys()].join(', ')}]`;
-      return this.rejectUpdate(session, msg, `wrong weights: expected one tensor "update" with ${expected} values, got ${got}`, true);
+      return this.rejectUpdate(
+        session,
+        msg,
+        `wrong weights: expected one tensor "update" with ${expected} values, got ${got}`,
+        true,
+      );
     }
-    if (msg.kind !== 'delta') return this.rejectUpdate(session, msg, `wrong weights: kind "${msg.kind}" is not supported, send a delta`, true);
+    if (msg.kind !== 'delta')
+      return this.rejectUpdate(session, msg, `wrong weights: kind "${msg.kind}" is not supported, send a delta`, true);
     try {
-      round.aggregation.add({ bankId: session.bankId, delta: tensor.data, numExamples: msg.numExamples, loss: msg.loss });
+      round.aggregation.add({
+        bankId: session.bankId,
+        delta: tensor.data,
+        numExamples: msg.numExamples,
+        loss: msg.loss,
+      });
     } catch (err) {
       return this.rejectUpdate(session, msg, `wrong weights: ${(err as Error).message}`, true);
     }
-    const epsilon = msg.dp ? this.ledger.record(session.bankId, msg.dp.noiseMultiplier, round.config.dp?.delta ?? session.hello.dp?.delta ?? 1e-5) : undefined;
+    const epsilon = msg.dp
+      ? this.ledger.record(
+          session.bankId,
+          msg.dp.noiseMultiplier,
+          round.config.dp?.delta ?? session.hello.dp?.delta ?? 1e-5,
+        )
+      : undefined;
     round.record.banks[session.bankId] = {
       ...stats,
       numExamples: msg.numExamples,
@@ -379,8 +451,16 @@ export class Federation {
     const st = this.statsOf(session.bankId);
     st.lastUpdateBytes = size;
     session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'update', accepted: true }));
-    await this.audit('update.accepted', session.bankId, { roundId: msg.roundId, numExamples: msg.numExamples, bytes: size, dp: msg.dp ?? null });
-    this.opts.logger.info({ bankId: session.bankId, roundId: msg.roundId, numExamples: msg.numExamples, loss: msg.loss }, 'update accepted');
+    await this.audit('update.accepted', session.bankId, {
+      roundId: msg.roundId,
+      numExamples: msg.numExamples,
+      bytes: size,
+      dp: msg.dp ?? null,
+    });
+    this.opts.logger.info(
+      { bankId: session.bankId, roundId: msg.roundId, numExamples: msg.numExamples, loss: msg.loss },
+      'update accepted',
+    );
     await this.apply(machine.updateAccepted(round.state, session.bankId, now));
   }
 
@@ -392,13 +472,20 @@ export class Federation {
     if (!round) return reject(`late: no round is running (evaluation for round ${msg.roundId})`);
     const verdict = machine.judgeEvaluation(round.state, session.bankId, msg.roundId);
     if (!verdict.accepted) return reject(verdict.reason);
-    if (msg.histogram.bins !== this.settings.rules.histogramBins) return reject(`histogram has ${msg.histogram.bins} bins, expected ${this.settings.rules.histogramBins}`);
+    if (msg.histogram.bins !== this.settings.rules.histogramBins)
+      return reject(`histogram has ${msg.histogram.bins} bins, expected ${this.settings.rules.histogramBins}`);
     const stats = this.bankRound(session.bankId);
     stats.bytesUp += size;
     const prf = precisionRecallF1(msg.confusion);
     stats.metrics = { ...prf, auprc: auprcFromHistogram(msg.histogram), loss: msg.loss, numExamples: msg.numExamples };
     round.record.banks[session.bankId] = stats;
-    round.reports.push({ bankId: session.bankId, numExamples: msg.numExamples, confusion: msg.confusion, histogram: msg.histogram, loss: msg.loss });
+    round.reports.push({
+      bankId: session.bankId,
+      numExamples: msg.numExamples,
+      confusion: msg.confusion,
+      histogram: msg.histogram,
+      loss: msg.loss,
+    });
     session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: true }));
     await this.apply(machine.evaluationAccepted(round.state, session.bankId, this.opts.clock.now()));
   }
@@ -448,7 +535,10 @@ export class Federation {
       const over = candidates.filter((c) => this.ledger.wouldExceed(c.bankId, dp.noiseMultiplier, dp.delta, budget));
       if (over.length > 0) {
         if (rules.privacyBudgetAction === 'stop-training') {
-          await this.audit('training.control', 'system', { action: 'stop', reason: `privacy budget ε=${budget} would be exceeded by ${over.map((c) => c.bankId).join(', ')}` });
+          await this.audit('training.control', 'system', {
+            action: 'stop',
+            reason: `privacy budget ε=${budget} would be exceeded by ${over.map((c) => c.bankId).join(', ')}`,
+          });
           await this.setState('stopped');
           return;
         }
@@ -555,7 +645,14 @@ export class Federation {
       const session = this.sessions.get(bankId);
       if (!session) continue;
       const frame = encodeFrame(
-        { type: 'round_assignment', roundId: round.state.roundId, modelVersion: this.globalVersion, deadline, config: round.config, scaler: this.scaler! },
+        {
+          type: 'round_assignment',
+          roundId: round.state.roundId,
+          modelVersion: this.globalVersion,
+          deadline,
+          config: round.config,
+          scaler: this.scaler!,
+        },
         [{ name: 'global', shape: [this.globalWeights.length], data: this.globalWeights }],
       );
       this.countDown(round, bankId, session.send(frame));
@@ -575,7 +672,9 @@ export class Federation {
     try {
       outcome = round.aggregation.finish();
     } catch (err) {
-      return this.apply(machine.aggregationFailed(round.state, `aggregation failed: ${(err as Error).message}`, this.opts.clock.now()));
+      return this.apply(
+        machine.aggregationFailed(round.state, `aggregation failed: ${(err as Error).message}`, this.opts.clock.now()),
+      );
     }
     const ms = performance.now() - started;
     this.opts.observer?.aggregationMs?.(ms);
@@ -585,8 +684,15 @@ export class Federation {
       round.record.banks[bankId] = { ...(round.record.banks[bankId] ?? { bytesUp: 0, bytesDown: 0 }), weight };
     }
     round.record.metrics = { trainLoss: outcome.meanLoss, participants: outcome.numContributors };
-    const ctx = { roundId: round.state.roundId, global: this.globalWeights, config: round.config, rng: this.rng.fork() };
-    const evaluators = this.opts.strategy.configureEvaluate(ctx, round.record.participants, this.candidates()).filter((b) => this.sessions.has(b));
+    const ctx = {
+      roundId: round.state.roundId,
+      global: this.globalWeights,
+      config: round.config,
+      rng: this.rng.fork(),
+    };
+    const evaluators = this.opts.strategy
+      .configureEvaluate(ctx, round.record.participants, this.candidates())
+      .filter((b) => this.sessions.has(b));
     await this.apply(machine.aggregated(round.state, evaluators, this.opts.clock.now()));
   }
 
@@ -626,12 +732,32 @@ export class Federation {
     const record = round.record;
     if (round.reports.length > 0) {
       const g = globalMetrics(round.reports);
-      record.metrics = { ...record.metrics, precision: g.precision, recall: g.recall, f1: g.f1, auprc: g.auprc, rocAuc: g.rocAuc, loss: g.loss, evalExamples: g.numExamples, tp: g.tp, fp: g.fp, tn: g.tn, fn: g.fn };
+      record.metrics = {
+        ...record.metrics,
+        precision: g.precision,
+        recall: g.recall,
+        f1: g.f1,
+        auprc: g.auprc,
+        rocAuc: g.rocAuc,
+        loss: g.loss,
+        evalExamples: g.numExamples,
+        tp: g.tp,
+        fp: g.fp,
+        tn: g.tn,
+        fn: g.fn,
+      };
     }
     // Count the commit broadcast into this round before persisting it.
-    const frame = encodeFrame({ type: 'round_committed', roundId: record.id, modelVersion: version, scaler: this.scaler!, ...(record.metrics ? { metrics: record.metrics } : {}) }, [
-      { name: 'global', shape: [weights.length], data: weights },
-    ]);
+    const frame = encodeFrame(
+      {
+        type: 'round_committed',
+        roundId: record.id,
+        modelVersion: version,
+        scaler: this.scaler!,
+        ...(record.metrics ? { metrics: record.metrics } : {}),
+      },
+      [{ name: 'global', shape: [weights.length], data: weights }],
+    );
     for (const s of this.sessions.values()) {
       const stats = record.banks[s.bankId] ?? { bytesUp: 0, bytesDown: 0 };
       stats.bytesDown += frame.byteLength;
@@ -642,7 +768,14 @@ export class Federation {
     record.endedAt = now;
     record.modelVersion = version;
     record.durations = this.durations(round, now);
-    await this.opts.store.commitRound(record, { version, roundId: record.id, createdAt: now, sha256: weightsSha256(weights), weights, spec: { ...this.opts.spec } });
+    await this.opts.store.commitRound(record, {
+      version,
+      roundId: record.id,
+      createdAt: now,
+      sha256: weightsSha256(weights),
+      weights,
+      spec: { ...this.opts.spec },
+    });
     await this.ledger.save();
     this.globalVersion = version;
     this.globalWeights = weights;
@@ -652,7 +785,13 @@ export class Federation {
       s.send(frame);
       this.opts.observer?.bytes?.('down', frame.byteLength);
     }
-    await this.audit('round.committed', 'system', { roundId: record.id, modelVersion: version, participants: record.participants, weights: Object.fromEntries(record.participants.map((b) => [b, record.banks[b]?.weight ?? 0])), metrics: record.metrics });
+    await this.audit('round.committed', 'system', {
+      roundId: record.id,
+      modelVersion: version,
+      participants: record.participants,
+      weights: Object.fromEntries(record.participants.map((b) => [b, record.banks[b]?.weight ?? 0])),
+      metrics: record.metrics,
+    });
     this.opts.logger.info({ roundId: record.id, modelVersion: version, metrics: record.metrics }, 'round committed');
     await this.finishRound(round);
   }
@@ -664,7 +803,10 @@ export class Federation {
       if (st && !st.rejected && !round.state.accepted.includes(b)) {
         st.rejected = round.state.missing[b] ?? 'no update before the fit stage closed';
         const stats = this.statsOf(b);
-        stats.rejections = [...stats.rejections, { roundId: round.record.id, reason: st.rejected, at: this.opts.clock.now() }].slice(-20);
+        stats.rejections = [
+          ...stats.rejections,
+          { roundId: round.record.id, reason: st.rejected, at: this.opts.clock.now() },
+        ].slice(-20);
       }
     }
   }
@@ -709,7 +851,8 @@ export class Federation {
         await this.setState('paused');
       } else {
         await this.setState('stopped');
-        if (this.active) await this.apply(machine.abortRound(this.active.state, 'stopped by admin', this.opts.clock.now()));
+        if (this.active)
+          await this.apply(machine.abortRound(this.active.state, 'stopped by admin', this.opts.clock.now()));
       }
       return this.state;
     });

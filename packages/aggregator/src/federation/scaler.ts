@@ -13,7 +13,9 @@ export function globalScaler(stats: FeatureStats[], numFeatures: number): { scal
     // No statistics: identity scaling, so training still works on pre-scaled data.
     return { scaler: { mean: new Array(numFeatures).fill(0), std: new Array(numFeatures).fill(1) }, banks: 0 };
   }
-  const merged = mergeScalerStats(usable.map((s) => ({ count: s.count, sum: Float64Array.from(s.sum), sumSq: Float64Array.from(s.sumSq) })));
+  const merged = mergeScalerStats(
+    usable.map((s) => ({ count: s.count, sum: Float64Array.from(s.sum), sumSq: Float64Array.from(s.sumSq) })),
+  );
   const { mean, std } = scalerFromStats(merged);
   return { scaler: { mean: Array.from(mean), std: Array.from(std) }, banks: usable.length };
 }

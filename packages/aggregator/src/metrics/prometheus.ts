@@ -14,16 +14,35 @@ export interface AggregatorMetrics {
 export function createMetrics(): AggregatorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'finsecure_process_' });
-  const rounds = new Counter({ name: 'finsecure_rounds_total', help: 'Rounds finished, by status', labelNames: ['status'], registers: [registry] });
+  const rounds = new Counter({
+    name: 'finsecure_rounds_total',
+    help: 'Rounds finished, by status',
+    labelNames: ['status'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'finsecure_round_duration_seconds',
     help: 'Wall time of finished rounds',
     buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
     registers: [registry],
   });
-  const bytes = new Counter({ name: 'finsecure_bytes_total', help: 'Bytes exchanged with banks', labelNames: ['direction'], registers: [registry] });
-  const connectedBanks = new Gauge({ name: 'finsecure_connected_banks', help: 'Banks connected now', registers: [registry] });
-  const rejected = new Counter({ name: 'finsecure_rejected_updates_total', help: 'Rejected updates and frames, by reason', labelNames: ['reason'], registers: [registry] });
+  const bytes = new Counter({
+    name: 'finsecure_bytes_total',
+    help: 'Bytes exchanged with banks',
+    labelNames: ['direction'],
+    registers: [registry],
+  });
+  const connectedBanks = new Gauge({
+    name: 'finsecure_connected_banks',
+    help: 'Banks connected now',
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'finsecure_rejected_updates_total',
+    help: 'Rejected updates and frames, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const aggregation = new Histogram({
     name: 'finsecure_aggregation_seconds',
     help: 'Time to finish the aggregation of a round',

@@ -108,15 +108,27 @@ export function fitClosesAt(state: RoundState): number {
 }
 
 /** Decides whether an update may enter the round, before its weights are looked at. */
-export function judgeUpdate(state: RoundState, bankId: string, roundId: number, modelVersion: number, now: number): Verdict {
-  if (roundId !== state.roundId) return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
-  if (!state.selected.includes(bankId)) return { accepted: false, reason: `bank ${bankId} was not selected for round ${roundId}` };
-  if (state.accepted.includes(bankId)) return { accepted: false, reason: `duplicate update from ${bankId} for round ${roundId}` };
+export function judgeUpdate(
+  state: RoundState,
+  bankId: string,
+  roundId: number,
+  modelVersion: number,
+  now: number,
+): Verdict {
+  if (roundId !== state.roundId)
+    return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
+  if (!state.selected.includes(bankId))
+    return { accepted: false, reason: `bank ${bankId} was not selected for round ${roundId}` };
+  if (state.accepted.includes(bankId))
+    return { accepted: false, reason: `duplicate update from ${bankId} for round ${roundId}` };
   if (state.phase !== 'training' || now > fitClosesAt(state)) {
     return { accepted: false, reason: `late: the fit stage of round ${roundId} closed` };
   }
   if (modelVersion !== state.baseModelVersion) {
-    return { accepted: false, reason: `update computed from model version ${modelVersion}, round ${roundId} uses version ${state.baseModelVersion}` };
+    return {
+      accepted: false,
+      reason: `update computed from model version ${modelVersion}, round ${roundId} uses version ${state.baseModelVersion}`,
+    };
   }
   return { accepted: true };
 }
@@ -153,7 +165,8 @@ export function updateAccepted(state: RoundState, bankId: string, now: number): 
 /** A selected bank can no longer contribute (disconnected, declined, or sent bad weights). */
 export function bankLost(state: RoundState, bankId: string, reason: string, now: number): Transition {
   if (state.phase === 'training') {
-    if (!state.selected.includes(bankId) || state.accepted.includes(bankId) || bankId in state.missing) return { state, effects: [] };
+    if (!state.selected.includes(bankId) || state.accepted.includes(bankId) || bankId in state.missing)
+      return { state, effects: [] };
     return afterFitProgress({ ...state, missing: { ...state.missing, [bankId]: reason } }, now);
   }
   if (state.phase === 'evaluating' && state.evaluators.includes(bankId) && !state.evaluated.includes(bankId)) {
@@ -172,9 +185,11 @@ export function aggregated(state: RoundState, evaluators: string[], now: number)
 }
 
 export function judgeEvaluation(state: RoundState, bankId: string, roundId: number): Verdict {
-  if (roundId !== state.roundId) return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
+  if (roundId !== state.roundId)
+    return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
   if (state.phase !== 'evaluating') return { accepted: false, reason: `late: round ${roundId} is not evaluating` };
-  if (!state.evaluators.includes(bankId)) return { accepted: false, reason: `bank ${bankId} was not asked to evaluate round ${roundId}` };
+  if (!state.evaluators.includes(bankId))
+    return { accepted: false, reason: `bank ${bankId} was not asked to evaluate round ${roundId}` };
   if (state.evaluated.includes(bankId)) return { accepted: false, reason: `duplicate evaluation from ${bankId}` };
   return { accepted: true };
 }

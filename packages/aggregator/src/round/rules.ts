@@ -36,7 +36,10 @@ export const RoundRules = z
     /** When a bank's DP budget would be exceeded: leave that bank out, or stop training. */
     privacyBudgetAction: z.enum(['exclude-bank', 'stop-training']),
   })
-  .refine((r) => r.quorum <= r.minBanks, { message: 'quorum cannot exceed minBanks (a round could never reach it)', path: ['quorum'] });
+  .refine((r) => r.quorum <= r.minBanks, {
+    message: 'quorum cannot exceed minBanks (a round could never reach it)',
+    path: ['quorum'],
+  });
 export type RoundRules = z.infer<typeof RoundRules>;
 
 export const DEFAULT_RULES: RoundRules = {

@@ -21,7 +21,10 @@ import rounds from './plugins/rounds.js';
 import training from './plugins/training.js';
 
 export async function buildServer(ctx: ServerContext & { metrics: AggregatorMetrics }): Promise<FastifyInstance> {
-  const https = ctx.config.tlsCert && ctx.config.tlsKey ? { cert: readFileSync(ctx.config.tlsCert), key: readFileSync(ctx.config.tlsKey) } : null;
+  const https =
+    ctx.config.tlsCert && ctx.config.tlsKey
+      ? { cert: readFileSync(ctx.config.tlsCert), key: readFileSync(ctx.config.tlsKey) }
+      : null;
   const app = Fastify({
     loggerInstance: ctx.logger,
     bodyLimit: 1024 * 1024,
@@ -32,12 +35,21 @@ export async function buildServer(ctx: ServerContext & { metrics: AggregatorMetr
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send({ error: status === 500 ? 'internal' : 'bad_request', message: status === 500 ? 'internal error (see the aggregator log)' : err.message });
+    return reply
+      .code(status)
+      .send({
+        error: status === 500 ? 'internal' : 'bad_request',
+        message: status === 500 ? 'internal error (see the aggregator log)' : err.message,
+      });
   });
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'FinSecure aggregator API', version: ctx.version, description: 'Admin and viewer API of the FinSecure federated-learning aggregator.' },
+      info: {
+        title: 'FinSecure aggregator API',
+        version: ctx.version,
+        description: 'Admin and viewer API of the FinSecure federated-learning aggregator.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

@@ -2,7 +2,11 @@
 import { z } from 'zod';
 
 export function jsonSchema(type: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(type, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(type, {
+    target: 'draft-7',
+    io,
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
   return rest;
 }
 

@@ -49,19 +49,39 @@ export function aggregatorConfig(dataDir: string, over: Partial<AggregatorConfig
         privacyBudgetAction: 'exclude-bank',
         ...(over.rules ?? {}),
       },
-      training: { epochs: 1, batchSize: 64, learningRate: 0.003, smoteRatio: 0.2, smoteK: 3, updateEncoding: 'float32', ...(over.training ?? {}) },
+      training: {
+        epochs: 1,
+        batchSize: 64,
+        learningRate: 0.003,
+        smoteRatio: 0.2,
+        smoteK: 3,
+        updateEncoding: 'float32',
+        ...(over.training ?? {}),
+      },
     },
   });
 }
 
-export async function startTestAggregator(dataDir: string, over: Partial<AggregatorConfigInput> = {}): Promise<RunningAggregator> {
+export async function startTestAggregator(
+  dataDir: string,
+  over: Partial<AggregatorConfigInput> = {},
+): Promise<RunningAggregator> {
   return startAggregator(aggregatorConfig(dataDir, over), { logger: quiet });
 }
 
-export async function api<T = unknown>(agg: { url: string }, method: string, url: string, body?: unknown, token = ADMIN): Promise<{ status: number; body: T }> {
+export async function api<T = unknown>(
+  agg: { url: string },
+  method: string,
+  url: string,
+  body?: unknown,
+  token = ADMIN,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(agg.url + url, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -85,9 +105,28 @@ export async function writeShards(dir: string, n: number, rows = 600, fraudRate 
   return files;
 }
 
-export async function startBank(agg: RunningAggregator, id: string, token: string, data: string, stateDir: string, over: Record<string, unknown> = {}): Promise<BankClient> {
+export async function startBank(
+  agg: RunningAggregator,
+  id: string,
+  token: string,
+  data: string,
+  stateDir: string,
+  over: Record<string, unknown> = {},
+): Promise<BankClient> {
   const config = loadBankConfig({
-    flags: { server: `${agg.wsUrl}/ws/bank`, bankId: id, token, data, testFraction: 0.3, stateDir, backend: 'wasm', reconnectMinMs: 50, reconnectMaxMs: 500, logLevel: 'silent', ...over },
+    flags: {
+      server: `${agg.wsUrl}/ws/bank`,
+      bankId: id,
+      token,
+      data,
+      testFraction: 0.3,
+      stateDir,
+      backend: 'wasm',
+      reconnectMinMs: 50,
+      reconnectMaxMs: 500,
+      logLevel: 'silent',
+      ...over,
+    },
   });
   const data_ = await loadLocalData(config);
   const client = new BankClient(config, data_, quiet);
@@ -95,7 +134,12 @@ export async function startBank(agg: RunningAggregator, id: string, token: strin
   return client;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 30_000,
+  everyMs = 50,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -3,7 +3,13 @@
  * over a real socket but lets the test decide what (and whether) to send.
  */
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame, PROTOCOL_VERSION, ServerMessage, type ClientMessage } from '@finsecure/common/protocol';
+import {
+  decodeFrame,
+  encodeFrame,
+  PROTOCOL_VERSION,
+  ServerMessage,
+  type ClientMessage,
+} from '@finsecure/common/protocol';
 
 export interface Received {
   msg: ServerMessage;
@@ -21,7 +27,10 @@ export class RawBank {
         const d = decodeFrame(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), ServerMessage);
         this.received.push({ msg: d.msg, tensors: d.tensors });
       } catch (err) {
-        this.received.push({ msg: { type: 'error', code: 'client_decode', message: (err as Error).message }, tensors: new Map() });
+        this.received.push({
+          msg: { type: 'error', code: 'client_decode', message: (err as Error).message },
+          tensors: new Map(),
+        });
       }
       this.waiters.splice(0).forEach((w) => w());
     });
@@ -67,7 +76,10 @@ export class RawBank {
   }
 
   /** Waits for the next message of a type (already received ones count once). */
-  async next<T extends ServerMessage['type']>(type: T, timeoutMs = 15_000): Promise<Received & { msg: Extract<ServerMessage, { type: T }> }> {
+  async next<T extends ServerMessage['type']>(
+    type: T,
+    timeoutMs = 15_000,
+  ): Promise<Received & { msg: Extract<ServerMessage, { type: T }> }> {
     const end = Date.now() + timeoutMs;
     let seen = 0;
     for (;;) {
@@ -78,9 +90,11 @@ export class RawBank {
           return r as Received & { msg: Extract<ServerMessage, { type: T }> };
         }
       }
-      if (this.closed) throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${type}`);
+      if (this.closed)
+        throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${type}`);
       const left = end - Date.now();
-      if (left <= 0) throw new Error(`no ${type} within ${timeoutMs} ms (got: ${this.received.map((r) => r.msg.type).join(', ')})`);
+      if (left <= 0)
+        throw new Error(`no ${type} within ${timeoutMs} ms (got: ${this.received.map((r) => r.msg.type).join(', ')})`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {

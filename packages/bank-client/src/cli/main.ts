@@ -22,10 +22,17 @@ function num(flag: string, opts: { int?: boolean; min?: number; max?: number; gt
       (opts.gt !== undefined && n <= opts.gt) ||
       (opts.lt !== undefined && n >= opts.lt);
     if (bad) {
-      const range = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.gt !== undefined ? `> ${opts.gt}` : '', opts.max !== undefined ? `≤ ${opts.max}` : '', opts.lt !== undefined ? `< ${opts.lt}` : '']
+      const range = [
+        opts.min !== undefined ? `≥ ${opts.min}` : '',
+        opts.gt !== undefined ? `> ${opts.gt}` : '',
+        opts.max !== undefined ? `≤ ${opts.max}` : '',
+        opts.lt !== undefined ? `< ${opts.lt}` : '',
+      ]
         .filter(Boolean)
         .join(' and ');
-      throw new InvalidArgumentError(`${flag} must be ${opts.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got "${value}"`);
+      throw new InvalidArgumentError(
+        `${flag} must be ${opts.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got "${value}"`,
+      );
     }
     return n;
   };
@@ -37,7 +44,9 @@ function fail(message: string, code = 2): never {
 }
 
 const program = new Command('finsecure-bank')
-  .description('FinSecure bank client: trains the shared fraud model on this bank\'s data. Only model updates and aggregate counts leave the bank, never a row.')
+  .description(
+    "FinSecure bank client: trains the shared fraud model on this bank's data. Only model updates and aggregate counts leave the bank, never a row.",
+  )
   .showHelpAfterError();
 
 program
@@ -48,24 +57,60 @@ program
   )
   .option('-c, --config <file>', 'JSON config file')
   .option('-s, --server <url>', 'aggregator WebSocket URL, e.g. ws://localhost:8080/ws/bank (env FINSECURE_SERVER)')
-  .option('-b, --bank-id <id>', 'this bank\'s id, as registered by the consortium admin (env FINSECURE_BANK_ID)')
-  .option('-t, --token <token>', 'bank token issued by the admin API; prefer env FINSECURE_BANK_TOKEN or --token-file: command lines are visible in ps')
+  .option('-b, --bank-id <id>', "this bank's id, as registered by the consortium admin (env FINSECURE_BANK_ID)")
+  .option(
+    '-t, --token <token>',
+    'bank token issued by the admin API; prefer env FINSECURE_BANK_TOKEN or --token-file: command lines are visible in ps',
+  )
   .option('--token-file <file>', 'read the bank token from this file')
   .option('-d, --data <file>', 'local transactions CSV (plain or .gz), Kaggle or handbook layout (env FINSECURE_DATA)')
-  .option('--test <file>', 'separate local test CSV for federated evaluation (otherwise --test-fraction of --data is held out)')
-  .option('--test-fraction <f>', 'fraction of --data held out for evaluation when --test is not given, in (0, 1) (default 0.2)', num('--test-fraction', { gt: 0, lt: 1 }))
-  .option('--split <kind>', 'how to hold out the test split: stratified (random, keeps the fraud ratio) or time (latest rows)')
-  .option('--layout <layout>', 'CSV layout: auto, kaggle (Time,V1..V28,Amount,Class) or handbook (ULB fraud handbook); default auto')
-  .option('--dp-clip <C>', 'differential privacy: clip each update to L2 norm C (needs --dp-noise-multiplier)', num('--dp-clip', { gt: 0 }))
-  .option('--dp-noise-multiplier <Z>', 'differential privacy: add Gaussian noise with std Z·C to every coordinate', num('--dp-noise-multiplier', { min: 0 }))
+  .option(
+    '--test <file>',
+    'separate local test CSV for federated evaluation (otherwise --test-fraction of --data is held out)',
+  )
+  .option(
+    '--test-fraction <f>',
+    'fraction of --data held out for evaluation when --test is not given, in (0, 1) (default 0.2)',
+    num('--test-fraction', { gt: 0, lt: 1 }),
+  )
+  .option(
+    '--split <kind>',
+    'how to hold out the test split: stratified (random, keeps the fraud ratio) or time (latest rows)',
+  )
+  .option(
+    '--layout <layout>',
+    'CSV layout: auto, kaggle (Time,V1..V28,Amount,Class) or handbook (ULB fraud handbook); default auto',
+  )
+  .option(
+    '--dp-clip <C>',
+    'differential privacy: clip each update to L2 norm C (needs --dp-noise-multiplier)',
+    num('--dp-clip', { gt: 0 }),
+  )
+  .option(
+    '--dp-noise-multiplier <Z>',
+    'differential privacy: add Gaussian noise with std Z·C to every coordinate',
+    num('--dp-noise-multiplier', { min: 0 }),
+  )
   .option('--dp-delta <delta>', 'δ for reporting (ε, δ) (default 1e-5)', num('--dp-delta', { gt: 0, lt: 1 }))
-  .option('--dp-epsilon-budget <eps>', 'decline rounds that would push this bank\'s ε past this budget', num('--dp-epsilon-budget', { gt: 0 }))
+  .option(
+    '--dp-epsilon-budget <eps>',
+    "decline rounds that would push this bank's ε past this budget",
+    num('--dp-epsilon-budget', { gt: 0 }),
+  )
   .option('--state-dir <dir>', 'where the latest global model and the privacy ledger are kept (default ./bank-state)')
   .option('--ca-file <file>', 'PEM CA certificate to verify a wss:// aggregator with')
   .option('--seed <n>', 'seed for the local split, SMOTE and batch order (default 1)', num('--seed', { int: true }))
   .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu (default auto)')
-  .option('--reconnect-max-ms <ms>', 'longest wait between reconnection attempts (default 30000)', num('--reconnect-max-ms', { int: true, min: 10 }))
-  .option('--insecure-dp-seed <n>', 'INSECURE: seed the DP noise for reproducible simulations; never in production', num('--insecure-dp-seed', { int: true }))
+  .option(
+    '--reconnect-max-ms <ms>',
+    'longest wait between reconnection attempts (default 30000)',
+    num('--reconnect-max-ms', { int: true, min: 10 }),
+  )
+  .option(
+    '--insecure-dp-seed <n>',
+    'INSECURE: seed the DP noise for reproducible simulations; never in production',
+    num('--insecure-dp-seed', { int: true }),
+  )
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
   .action(async (o: Record<string, unknown>) => {
     let token = o.token as string | undefined;
@@ -83,24 +128,50 @@ program
         ...(o.config ? { file: String(o.config) } : {}),
         env: process.env,
         flags: {
-          server: o.server, bankId: o.bankId, token, data: o.data, test: o.test, testFraction: o.testFraction, split: o.split, layout: o.layout,
-          dpClip: o.dpClip, dpNoiseMultiplier: o.dpNoiseMultiplier, dpDelta: o.dpDelta, dpEpsilonBudget: o.dpEpsilonBudget, stateDir: o.stateDir,
-          caFile: o.caFile, seed: o.seed, backend: o.backend, reconnectMaxMs: o.reconnectMaxMs, insecureDpSeed: o.insecureDpSeed, logLevel: o.logLevel,
+          server: o.server,
+          bankId: o.bankId,
+          token,
+          data: o.data,
+          test: o.test,
+          testFraction: o.testFraction,
+          split: o.split,
+          layout: o.layout,
+          dpClip: o.dpClip,
+          dpNoiseMultiplier: o.dpNoiseMultiplier,
+          dpDelta: o.dpDelta,
+          dpEpsilonBudget: o.dpEpsilonBudget,
+          stateDir: o.stateDir,
+          caFile: o.caFile,
+          seed: o.seed,
+          backend: o.backend,
+          reconnectMaxMs: o.reconnectMaxMs,
+          insecureDpSeed: o.insecureDpSeed,
+          logLevel: o.logLevel,
         },
       });
     } catch (err) {
       if (err instanceof BankConfigError) fail(err.message);
       throw err;
     }
-    const logger = pino({ name: `bank:${config.bankId}`, level: config.logLevel, redact: { paths: ['token', '*.token'], censor: '[redacted]' } });
-    if (o.token) logger.warn('the token was given on the command line, where other users of this machine can see it; prefer FINSECURE_BANK_TOKEN or --token-file');
+    const logger = pino({
+      name: `bank:${config.bankId}`,
+      level: config.logLevel,
+      redact: { paths: ['token', '*.token'], censor: '[redacted]' },
+    });
+    if (o.token)
+      logger.warn(
+        'the token was given on the command line, where other users of this machine can see it; prefer FINSECURE_BANK_TOKEN or --token-file',
+      );
     let data;
     try {
       data = await loadLocalData(config);
     } catch (err) {
       fail((err as Error).message);
     }
-    logger.info({ train: data.train.numRows, test: data.test.numRows, fraud: data.numFraud, features: data.train.numFeatures }, 'local data loaded');
+    logger.info(
+      { train: data.train.numRows, test: data.test.numRows, fraud: data.numFraud, features: data.train.numFeatures },
+      'local data loaded',
+    );
     const client = new BankClient(config, data, logger);
     client.on('fatal', (err) => {
       logger.error(err.message);
@@ -124,7 +195,8 @@ program
   .requiredOption('-o, --out <file>', 'output CSV: row,fraud_probability (one line per input row, same order)')
   .option('--layout <layout>', 'CSV layout: auto, kaggle or handbook (default auto)')
   .action(async (o: { model: string; data: string; out: string; layout?: string }) => {
-    if (o.layout && !['auto', 'kaggle', 'handbook'].includes(o.layout)) fail(`--layout must be auto, kaggle or handbook, got "${o.layout}"`);
+    if (o.layout && !['auto', 'kaggle', 'handbook'].includes(o.layout))
+      fail(`--layout must be auto, kaggle or handbook, got "${o.layout}"`);
     try {
       const r = await scoreFile({ model: o.model, data: o.data, out: o.out, layout: (o.layout ?? 'auto') as 'auto' });
       process.stdout.write(`scored ${r.rows} transactions with global model v${r.modelVersion} → ${r.out}\n`);

@@ -27,7 +27,9 @@ export interface ModelMetadata {
 }
 
 export function weightsSha256(data: Float32Array): string {
-  return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
 }
 
 /** Builds the equivalent tf.layers model (used for topology JSON and by TF.js users). */
@@ -70,13 +72,23 @@ export async function toArtifacts(
     );
     // Weight names in the manifest are ours (dense_1/kernel ...), which match the layer
     // names TF.js derives when loading, so loadLayersModel accepts them.
-    const metadata: ModelMetadata = { spec, modelVersion, sha256: weightsSha256(weights.data), ...(scaler ? { scaler } : {}) };
+    const metadata: ModelMetadata = {
+      spec,
+      modelVersion,
+      sha256: weightsSha256(weights.data),
+      ...(scaler ? { scaler } : {}),
+    };
     const modelJson = {
       format: 'layers-model',
       generatedBy: `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
       convertedBy: 'FinSecure',
       modelTopology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: weights.manifest.map((t) => ({ name: t.name, shape: t.shape, dtype: 'float32' })) }],
+      weightsManifest: [
+        {
+          paths: ['weights.bin'],
+          weights: weights.manifest.map((t) => ({ name: t.name, shape: t.shape, dtype: 'float32' })),
+        },
+      ],
       userDefinedMetadata: { finsecure: metadata },
     };
     const weightsBin = new Uint8Array(weights.data.byteLength);
@@ -117,12 +129,14 @@ export async function loadModelDir(dir: string): Promise<{ weights: FlatWeights;
     throw new Error(`cannot read model ${jsonPath}: ${(err as Error).message}`);
   }
   const metadata = parsed.userDefinedMetadata?.finsecure;
-  if (!metadata?.spec) throw new Error(`${jsonPath} is not a FinSecure model (userDefinedMetadata.finsecure is missing)`);
+  if (!metadata?.spec)
+    throw new Error(`${jsonPath} is not a FinSecure model (userDefinedMetadata.finsecure is missing)`);
   const group = parsed.weightsManifest?.[0];
   if (!group || group.paths.length !== 1) throw new Error(`${jsonPath}: expected one weights file in weightsManifest`);
   const bin = await readFile(path.join(dir, group.paths[0]!));
   const manifest = group.weights.map((w) => ({ name: w.name, shape: w.shape }));
-  if (bin.byteLength % 4 !== 0) throw new Error(`${group.paths[0]} has ${bin.byteLength} bytes, not a whole number of float32 values`);
+  if (bin.byteLength % 4 !== 0)
+    throw new Error(`${group.paths[0]} has ${bin.byteLength} bytes, not a whole number of float32 values`);
   const data = new Float32Array(bin.byteLength / 4);
   new Uint8Array(data.buffer).set(bin);
   const weights = { data, manifest };

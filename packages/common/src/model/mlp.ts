@@ -16,7 +16,8 @@ export interface MlpSpec {
 export const DEFAULT_MLP: MlpSpec = { inputSize: 30, hidden: [64, 32], dropout: 0.2 };
 
 export function validateSpec(spec: MlpSpec): MlpSpec {
-  if (!Number.isInteger(spec.inputSize) || spec.inputSize < 1) throw new Error(`inputSize must be a positive integer, got ${spec.inputSize}`);
+  if (!Number.isInteger(spec.inputSize) || spec.inputSize < 1)
+    throw new Error(`inputSize must be a positive integer, got ${spec.inputSize}`);
   if (spec.hidden.length === 0 || spec.hidden.some((h) => !Number.isInteger(h) || h < 1 || h > 4096)) {
     throw new Error(`hidden layer sizes must be integers in 1..4096, got [${spec.hidden.join(', ')}]`);
   }
@@ -79,7 +80,9 @@ export function checkWeights(spec: MlpSpec, weights: FlatWeights): void {
   expected.forEach((t, i) => {
     const got = weights.manifest[i];
     if (!got || got.name !== t.name || got.shape.join('x') !== t.shape.join('x')) {
-      throw new Error(`tensor ${i} should be ${t.name} [${t.shape}], got ${got ? `${got.name} [${got.shape}]` : 'nothing'}`);
+      throw new Error(
+        `tensor ${i} should be ${t.name} [${t.shape}], got ${got ? `${got.name} [${got.shape}]` : 'nothing'}`,
+      );
     }
   });
 }

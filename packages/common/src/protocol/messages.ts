@@ -76,13 +76,15 @@ export const Confusion = z.object({ tp: count, fp: count, tn: count, fn: count }
 export type Confusion = z.infer<typeof Confusion>;
 
 /** Fixed-bin score histograms that can be summed across banks (see metrics/). */
-export const ScoreHistogram = z.object({
-  bins: z.number().int().min(2).max(10000),
-  positives: z.array(count),
-  negatives: z.array(count),
-}).refine((h) => h.positives.length === h.bins && h.negatives.length === h.bins, {
-  message: 'histogram arrays must have exactly `bins` entries',
-});
+export const ScoreHistogram = z
+  .object({
+    bins: z.number().int().min(2).max(10000),
+    positives: z.array(count),
+    negatives: z.array(count),
+  })
+  .refine((h) => h.positives.length === h.bins && h.negatives.length === h.bins, {
+    message: 'histogram arrays must have exactly `bins` entries',
+  });
 export type ScoreHistogram = z.infer<typeof ScoreHistogram>;
 
 /**
@@ -90,18 +92,22 @@ export type ScoreHistogram = z.infer<typeof ScoreHistogram>;
  * sum of squares). Aggregates only, never rows: the aggregator merges them into one
  * global standard scaler so that every bank feeds the model identically scaled inputs.
  */
-export const FeatureStats = z.object({
-  count: count,
-  sum: z.array(finite).max(10_000),
-  sumSq: z.array(finite).max(10_000),
-}).refine((s) => s.sum.length === s.sumSq.length, { message: 'sum and sumSq must have the same length' });
+export const FeatureStats = z
+  .object({
+    count: count,
+    sum: z.array(finite).max(10_000),
+    sumSq: z.array(finite).max(10_000),
+  })
+  .refine((s) => s.sum.length === s.sumSq.length, { message: 'sum and sumSq must have the same length' });
 export type FeatureStats = z.infer<typeof FeatureStats>;
 
 /** The global standard scaler, fixed for the life of a federation (the model depends on it). */
-export const Scaler = z.object({
-  mean: z.array(finite).max(10_000),
-  std: z.array(finite.positive()).max(10_000),
-}).refine((s) => s.mean.length === s.std.length, { message: 'mean and std must have the same length' });
+export const Scaler = z
+  .object({
+    mean: z.array(finite).max(10_000),
+    std: z.array(finite.positive()).max(10_000),
+  })
+  .refine((s) => s.mean.length === s.std.length, { message: 'mean and std must have the same length' });
 export type Scaler = z.infer<typeof Scaler>;
 
 // ---------------------------------------------------------------- client → aggregator
@@ -245,7 +251,14 @@ export const ErrorMessage = z.object({
   roundId: roundId.optional(),
 });
 
-export const ClientMessage = z.discriminatedUnion('type', [Hello, Update, EvaluationResult, Decline, Heartbeat, ErrorMessage]);
+export const ClientMessage = z.discriminatedUnion('type', [
+  Hello,
+  Update,
+  EvaluationResult,
+  Decline,
+  Heartbeat,
+  ErrorMessage,
+]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 export const ServerMessage = z.discriminatedUnion('type', [

@@ -83,9 +83,14 @@ export function validateFitResult(
   if (!(Number.isInteger(r.numExamples) && r.numExamples >= 1))
     throw new Error(`update from "${r.bankId}": numExamples must be an integer >= 1, got ${r.numExamples}`);
   if (!Number.isFinite(r.loss)) throw new Error(`update from "${r.bankId}": loss must be finite, got ${r.loss}`);
+  // x * 0 is 0 for every finite x and NaN for NaN and ±Infinity, so one multiply-add per
+  // value finds any bad value; only then is the slow search for its index done.
   const d = r.delta;
-  for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i]!)) throw new Error(`update from "${r.bankId}": value ${i} is ${d[i]}`);
+  let probe = 0;
+  for (let i = 0; i < d.length; i++) probe += d[i]! * 0;
+  if (probe !== 0) {
+    const i = d.findIndex((x) => !Number.isFinite(x));
+    throw new Error(`update from "${r.bankId}": value ${i} is ${d[i]}`);
   }
 }
 

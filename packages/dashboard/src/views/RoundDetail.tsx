@@ -182,7 +182,9 @@ export function RoundDetail({
         </table>
       </div>
       <p className="muted small">
-        Model: {formatNumber((typeof round.config.parameters === 'number' ? round.config.parameters : null) ?? parameters)} parameters, updates encoded as {encoding}.
+        Model:{' '}
+        {formatNumber((typeof round.config.parameters === 'number' ? round.config.parameters : null) ?? parameters)}{' '}
+        parameters, updates encoded as {encoding}.
       </p>
     </Panel>
   );

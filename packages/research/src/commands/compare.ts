@@ -102,6 +102,7 @@ export async function compareAction(
     ...common,
     rounds: flags.rounds,
     epochs: flags.epochs,
+    maxShare: flags.maxShare,
     updateEncoding: flags.updateEncoding,
     dp: dp ?? null,
     ...(flags.quorum !== undefined ? { quorum: flags.quorum } : { quorum: flags.banks }),

@@ -61,6 +61,7 @@ export async function simulateAction(
     ...(flags.grace !== undefined ? { graceMs: flags.grace } : {}),
     roundTimeoutMs: flags.roundTimeout,
     ...(dp ? { dp } : {}),
+    maxShare: flags.maxShare,
     updateEncoding: flags.updateEncoding,
     backend: flags.backend,
     logLevel: flags.logLevel,

@@ -24,25 +24,36 @@ export function bearer(header: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
-export default fp(async (app, ctx: ServerContext) => {
-  app.decorateRequest('role', null);
-  app.addHook('onRequest', async (req) => {
-    req.role = ctx.auth.roleOf(bearer(req.headers.authorization));
-  });
-  app.decorate('requireViewer', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!req.role) {
-      await reply.code(401).send({ error: 'unauthorized', message: 'send "Authorization: Bearer <admin or viewer token>"' });
-    }
-  });
-  app.decorate('requireAdmin', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!req.role) {
-      await reply.code(401).send({ error: 'unauthorized', message: 'send "Authorization: Bearer <admin token>"' });
-    } else if (req.role !== 'admin') {
-      await reply.code(403).send({ error: 'forbidden', message: 'this action needs the admin token; viewers can only read' });
-    }
-  });
-  app.get('/api/whoami', { schema: { tags: ['system'], summary: 'The role the presented token grants (admin, viewer) or 401' } }, async (req, reply) => {
-    if (!req.role) return reply.code(401).send({ error: 'unauthorized', message: 'unknown or missing token' });
-    return { role: req.role };
-  });
-}, { name: 'finsecure-auth' });
+export default fp(
+  async (app, ctx: ServerContext) => {
+    app.decorateRequest('role', null);
+    app.addHook('onRequest', async (req) => {
+      req.role = ctx.auth.roleOf(bearer(req.headers.authorization));
+    });
+    app.decorate('requireViewer', async (req: FastifyRequest, reply: FastifyReply) => {
+      if (!req.role) {
+        await reply
+          .code(401)
+          .send({ error: 'unauthorized', message: 'send "Authorization: Bearer <admin or viewer token>"' });
+      }
+    });
+    app.decorate('requireAdmin', async (req: FastifyRequest, reply: FastifyReply) => {
+      if (!req.role) {
+        await reply.code(401).send({ error: 'unauthorized', message: 'send "Authorization: Bearer <admin token>"' });
+      } else if (req.role !== 'admin') {
+        await reply
+          .code(403)
+          .send({ error: 'forbidden', message: 'this action needs the admin token; viewers can only read' });
+      }
+    });
+    app.get(
+      '/api/whoami',
+      { schema: { tags: ['system'], summary: 'The role the presented token grants (admin, viewer) or 401' } },
+      async (req, reply) => {
+        if (!req.role) return reply.code(401).send({ error: 'unauthorized', message: 'unknown or missing token' });
+        return { role: req.role };
+      },
+    );
+  },
+  { name: 'finsecure-auth' },
+);

@@ -30,7 +30,13 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
 
     const refuse = async (code: number, reason: string, details: Record<string, unknown>) => {
       logger.warn({ remote, ...details, reason }, 'bank connection refused');
-      await federation.audit('auth.failed', typeof details.bankId === 'string' ? details.bankId : 'unknown', { remote, reason, ...details }).catch(() => {});
+      await federation
+        .audit('auth.failed', typeof details.bankId === 'string' ? details.bankId : 'unknown', {
+          remote,
+          reason,
+          ...details,
+        })
+        .catch(() => {});
       socket.close(code, reason.slice(0, 120));
     };
 
@@ -38,7 +44,13 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
       const bytes = toBytes(data);
       if (session) {
         if (!isBinary) {
-          session.send(encodeFrame({ type: 'error', code: 'bad_frame', message: 'text frames are not part of the protocol; send binary frames' }));
+          session.send(
+            encodeFrame({
+              type: 'error',
+              code: 'bad_frame',
+              message: 'text frames are not part of the protocol; send binary frames',
+            }),
+          );
           return;
         }
         void federation.handleFrame(session, bytes);
@@ -78,7 +90,8 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
 
     socket.on('close', (code: number, reason: Buffer) => {
       clearTimeout(helloTimer);
-      if (session) void federation.detach(session, `socket closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`);
+      if (session)
+        void federation.detach(session, `socket closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`);
     });
     socket.on('error', (err: Error) => logger.warn({ remote, err: err.message }, 'bank socket error'));
   });

@@ -13,10 +13,14 @@ const BankId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z
 const IdParams = { type: 'object', properties: { id: BankId }, required: ['id'] } as const;
 
 export default async function banks(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.get('/api/banks', { preHandler: app.requireViewer, schema: { tags: ['banks'], summary: 'All banks with live status' } }, async () => {
-    const list = await ctx.store.listBanks();
-    return Promise.all(list.map((b) => ctx.federation.bankView(b)));
-  });
+  app.get(
+    '/api/banks',
+    { preHandler: app.requireViewer, schema: { tags: ['banks'], summary: 'All banks with live status' } },
+    async () => {
+      const list = await ctx.store.listBanks();
+      return Promise.all(list.map((b) => ctx.federation.bankView(b)));
+    },
+  );
 
   app.post<{ Body: { id: string; name?: string } }>(
     '/api/banks',
@@ -25,17 +29,36 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
       schema: {
         tags: ['banks'],
         summary: 'Register a bank; the response holds its token, shown only this once',
-        body: { type: 'object', properties: { id: BankId, name: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id'], additionalProperties: false },
-        response: { 201: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' } } }, 409: ErrorReply },
+        body: {
+          type: 'object',
+          properties: { id: BankId, name: { type: 'string', minLength: 1, maxLength: 200 } },
+          required: ['id'],
+          additionalProperties: false,
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: { id: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' } },
+          },
+          409: ErrorReply,
+        },
       },
     },
     async (req, reply) => {
       const token = generateToken();
       const now = Date.now();
       try {
-        await ctx.store.createBank({ id: req.body.id, name: req.body.name ?? req.body.id, tokenHash: hashToken(token), createdAt: now, lastSeenAt: null, revokedAt: null });
+        await ctx.store.createBank({
+          id: req.body.id,
+          name: req.body.name ?? req.body.id,
+          tokenHash: hashToken(token),
+          createdAt: now,
+          lastSeenAt: null,
+          revokedAt: null,
+        });
       } catch (err) {
-        if (err instanceof StoreConflictError) return reply.code(409).send({ error: 'conflict', message: `bank "${req.body.id}" already exists` });
+        if (err instanceof StoreConflictError)
+          return reply.code(409).send({ error: 'conflict', message: `bank "${req.body.id}" already exists` });
         throw err;
       }
       await ctx.federation.audit('bank.created', 'admin', { bankId: req.body.id, name: req.body.name ?? req.body.id });
@@ -45,7 +68,15 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
 
   app.post<{ Params: { id: string } }>(
     '/api/banks/:id/token',
-    { preHandler: app.requireAdmin, schema: { tags: ['banks'], summary: 'Issue a new token (the old one stops working) and lift a revocation', params: IdParams, response: { 404: ErrorReply } } },
+    {
+      preHandler: app.requireAdmin,
+      schema: {
+        tags: ['banks'],
+        summary: 'Issue a new token (the old one stops working) and lift a revocation',
+        params: IdParams,
+        response: { 404: ErrorReply },
+      },
+    },
     async (req, reply) => {
       const token = generateToken();
       if (!(await ctx.store.setBankToken(req.params.id, hashToken(token)))) {
@@ -59,7 +90,15 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
 
   app.delete<{ Params: { id: string } }>(
     '/api/banks/:id',
-    { preHandler: app.requireAdmin, schema: { tags: ['banks'], summary: 'Revoke a bank: its token stops working and its connection is closed', params: IdParams, response: { 404: ErrorReply } } },
+    {
+      preHandler: app.requireAdmin,
+      schema: {
+        tags: ['banks'],
+        summary: 'Revoke a bank: its token stops working and its connection is closed',
+        params: IdParams,
+        response: { 404: ErrorReply },
+      },
+    },
     async (req, reply) => {
       if (!(await ctx.store.revokeBank(req.params.id, Date.now()))) {
         return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });

@@ -10,7 +10,9 @@ export default async function dashboard(app: FastifyInstance, opts: { dir: strin
     app.get('/', { schema: { hide: true } as never }, async (_req, reply) =>
       reply
         .type('text/html')
-        .send('<!doctype html><title>FinSecure</title><p>The dashboard is not built. Run <code>npm run build</code>, then reload. The API is at <a href="/docs">/docs</a>.</p>'),
+        .send(
+          '<!doctype html><title>FinSecure</title><p>The dashboard is not built. Run <code>npm run build</code>, then reload. The API is at <a href="/docs">/docs</a>.</p>',
+        ),
     );
     return;
   }

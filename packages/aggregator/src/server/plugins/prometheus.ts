@@ -3,7 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import type { AggregatorMetrics } from '../../metrics/prometheus.js';
 
-export default async function prometheus(app: FastifyInstance, ctx: ServerContext & { metrics: AggregatorMetrics }): Promise<void> {
+export default async function prometheus(
+  app: FastifyInstance,
+  ctx: ServerContext & { metrics: AggregatorMetrics },
+): Promise<void> {
   app.get('/metrics', { schema: { tags: ['system'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
     ctx.metrics.connectedBanks.set(ctx.federation.status().connectedBanks);
     return reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());

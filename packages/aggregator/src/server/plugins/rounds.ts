@@ -11,17 +11,32 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
       schema: {
         tags: ['rounds'],
         summary: 'Rounds, newest first',
-        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, before: { type: 'integer', minimum: 1 } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            before: { type: 'integer', minimum: 1 },
+          },
+        },
       },
     },
-    async (req) => ctx.store.listRounds({ limit: req.query.limit ?? 100, ...(req.query.before ? { before: req.query.before } : {}) }),
+    async (req) =>
+      ctx.store.listRounds({
+        limit: req.query.limit ?? 100,
+        ...(req.query.before ? { before: req.query.before } : {}),
+      }),
   );
 
   app.get<{ Params: { id: number } }>(
     '/api/rounds/:id',
     {
       preHandler: app.requireViewer,
-      schema: { tags: ['rounds'], summary: 'One round in full', params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] }, response: { 404: ErrorReply } },
+      schema: {
+        tags: ['rounds'],
+        summary: 'One round in full',
+        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
+        response: { 404: ErrorReply },
+      },
     },
     async (req, reply) => {
       const round = await ctx.store.getRound(req.params.id);
@@ -37,11 +52,20 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
       schema: {
         tags: ['rounds'],
         summary: 'Per-round global metrics, bytes and durations, oldest first (for charts)',
-        querystring: { type: 'object', properties: { after: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 100000 } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            after: { type: 'integer', minimum: 0 },
+            limit: { type: 'integer', minimum: 1, maximum: 100000 },
+          },
+        },
       },
     },
     async (req) => {
-      const list = await ctx.store.listRoundsAscending({ ...(req.query.after ? { after: req.query.after } : {}), ...(req.query.limit ? { limit: req.query.limit } : {}) });
+      const list = await ctx.store.listRoundsAscending({
+        ...(req.query.after ? { after: req.query.after } : {}),
+        ...(req.query.limit ? { limit: req.query.limit } : {}),
+      });
       return list.map((r) => {
         const banks = Object.values(r.banks);
         return {
@@ -67,13 +91,24 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
       schema: {
         tags: ['audit'],
         summary: 'Audit log entries (ascending), each carrying the hash of the one before',
-        querystring: { type: 'object', properties: { after: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 500 } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            after: { type: 'integer', minimum: 0 },
+            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 500 },
+          },
+        },
       },
     },
     async (req) => ctx.store.listAudit({ afterSeq: req.query.after ?? 0, limit: req.query.limit ?? 500 }),
   );
 
-  app.get('/api/audit/verify', { preHandler: app.requireViewer, schema: { tags: ['audit'], summary: 'Recompute the hash chain of the whole audit log' } }, async () =>
-    ctx.store.verifyAudit(),
+  app.get(
+    '/api/audit/verify',
+    {
+      preHandler: app.requireViewer,
+      schema: { tags: ['audit'], summary: 'Recompute the hash chain of the whole audit log' },
+    },
+    async () => ctx.store.verifyAudit(),
   );
 }
