@@ -543,6 +543,14 @@ export class Federation {
           return;
         }
         candidates = candidates.filter((c) => !over.includes(c));
+        if (candidates.length < rules.minBanks) {
+          // Waiting cannot help: these banks' budgets only ever grow. Say so and stop.
+          const reason = `privacy budget ε=${budget} would be exceeded by ${over.map((c) => c.bankId).join(', ')}; only ${candidates.length} bank(s) left, ${rules.minBanks} needed`;
+          await this.audit('training.control', 'system', { action: 'stop', reason });
+          this.opts.logger.warn({ reason }, 'training stopped');
+          await this.setState('stopped');
+          return;
+        }
       }
     }
     if (candidates.length < rules.minBanks) {
