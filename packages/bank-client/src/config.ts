@@ -4,7 +4,7 @@
  * The token is read from FINSECURE_BANK_TOKEN, a token file or the config file; it may
  * also be passed as a flag, with a warning, since command lines are visible in `ps`.
  */
-import { readFileSync } from 'node:fs';
+import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
 
 export const BankConfig = z
@@ -81,28 +81,14 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     if (type === 'number') {
-      const n = Number(raw);
-      if (!Number.isFinite(n)) throw new BankConfigError(`${name} must be a number, got "${raw}"`);
-      out[key] = n;
+      out[key] = envNumber(name, raw, (m) => new BankConfigError(m));
     } else out[key] = raw;
   }
   return out;
 }
 
 function fromFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new BankConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
-  }
-  try {
-    const v = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('top level must be an object');
-    return v;
-  } catch (err) {
-    throw new BankConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
-  }
+  return readJsonObjectFile(file, (m) => new BankConfigError(m));
 }
 
 /** Flag names as users type them, for error messages. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
 import { DEFAULT_RULES } from '../round/rules.js';
 import { AggregatorConfig, DEFAULT_MODEL, DEFAULT_TRAINING, ENV_VARS, type AggregatorConfigInput } from './schema.js';
@@ -27,9 +27,7 @@ function parseEnvValue(name: string, raw: string, type: 'string' | 'number' | 'b
     if (/^(0|false|no|off)$/i.test(raw)) return false;
     throw new ConfigError(`${name} must be true or false, got "${raw}"`);
   }
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name} must be a number, got "${raw}"`);
-  return n;
+  return envNumber(name, raw, (m) => new ConfigError(m));
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): Partial<AggregatorConfigInput> {
@@ -47,20 +45,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<AggregatorConfigI
 }
 
 export function configFromFile(file: string): Partial<AggregatorConfigInput> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
-  }
-  try {
-    const parsed = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-      throw new Error('top level must be an object');
-    return parsed;
-  } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
-  }
+  return readJsonObjectFile(file, (m) => new ConfigError(m)) as Partial<AggregatorConfigInput>;
 }
 
 /** Merges nested objects (model, training, rules) so a flag can override one field. */
