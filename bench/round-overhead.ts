@@ -616,7 +616,7 @@ export const roundOverhead: Benchmark = {
       ],
       notes: [
         'Banks run in a separate process; "training" is a timed wait, so the overhead is the protocol, FedAvg, the evaluation round-trip, SQLite persistence and scheduling in the aggregator.',
-        "The store runs SQLite in WAL mode with synchronous = FULL: every audit entry and round-state save is its own fsync'd transaction (about 40 per round with 10 banks). The tmpfs run shows the cost without fsync.",
+        "The store runs SQLite in WAL mode with synchronous = FULL: every audit entry and round-state save is its own fsync'd transaction. The tmpfs run shows the cost without fsync.",
         ...errors.slice(0, 5).map((e) => `client error: ${e}`),
       ],
       data: {

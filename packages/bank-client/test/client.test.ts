@@ -93,11 +93,11 @@ describe('bank client', () => {
     const agg = await startTestAggregator(path.join(dir, 'heartbeat'), {
       autoStart: true,
       heartbeatIntervalMs: 100,
-      heartbeatTimeoutMs: 600,
+      heartbeatTimeoutMs: 800,
       rules: { rounds: 1, minBanks: 1, quorum: 1 } as never,
       training: { epochs: 2, batchSize: 8, smoteRatio: 0 } as never,
     });
-    const [big] = await writeShards(path.join(dir, 'heartbeat'), 1, 24_000);
+    const [big] = await writeShards(path.join(dir, 'heartbeat'), 1, 60_000);
     const child = spawn(
       process.execPath,
       [
@@ -133,7 +133,7 @@ describe('bank client', () => {
       );
       expect(round.status).toBe('committed');
       // Training took many heartbeat timeouts long, and the connection survived it.
-      expect(round.banks.busy!.trainMs).toBeGreaterThan(3 * 600);
+      expect(round.banks.busy!.trainMs).toBeGreaterThan(2 * 800);
       const audit = await api<{ type: string; actor: string }[]>(agg, 'GET', '/api/audit?limit=1000');
       expect(audit.body.filter((e) => e.type === 'bank.left' && e.actor === 'busy')).toHaveLength(0);
     } finally {

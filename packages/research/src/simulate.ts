@@ -22,7 +22,14 @@ import { loadConfig, startAggregator, type RunningAggregator } from '@finsecure/
 import { BankClient, loadBankConfig, loadLocalData } from '@finsecure/bank-client';
 import { describeExperiment, writeExperimentFiles, type Experiment, type ExperimentDescription } from './experiment.js';
 import { evaluateTrainer, type EvalMetrics } from './evaluate.js';
-import { bankClientSeed, DEFAULT_MAX_SHARE, ensureBackend, modelSpec, type Backend, type LocalTraining } from './training.js';
+import {
+  bankClientSeed,
+  DEFAULT_MAX_SHARE,
+  ensureBackend,
+  modelSpec,
+  type Backend,
+  type LocalTraining,
+} from './training.js';
 
 export interface DpSettings {
   clip: number;

@@ -71,6 +71,8 @@ interface ActiveRound {
   aggregation: Aggregation;
   candidate: Float32Array | null;
   reports: EvaluationReport[];
+  /** Phase of the last persisted copy of the record. */
+  savedPhase: machine.RoundPhase | null;
 }
 
 /** Short, stable reason codes for metrics labels (the full reason goes to the audit log). */
@@ -571,6 +573,7 @@ export class Federation {
       aggregation: this.opts.strategy.beginAggregation({ ...ctx, rng: this.rng.fork() }, selectedCandidates),
       candidate: null,
       reports: [],
+      savedPhase: null,
       record: {
         id: roundId,
         status: t.state.phase,
@@ -628,9 +631,15 @@ export class Federation {
       }
     }
     round.record.status = round.state.phase;
-    await this.opts.store.saveRound(round.record);
-    this.publishRound(round.record);
-    this.publishStatus();
+    // Persist and publish on phase changes only. Saving the whole record after every
+    // update made a round with n banks cost O(n²); an unfinished round is marked failed
+    // after a crash anyway, so its per-update progress needs no durability.
+    if (round.savedPhase !== round.state.phase) {
+      await this.opts.store.saveRound(round.record);
+      round.savedPhase = round.state.phase;
+      this.publishRound(round.record);
+      this.publishStatus();
+    }
     this.armTimer();
   }
 
