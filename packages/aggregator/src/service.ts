@@ -61,7 +61,7 @@ export async function startAggregator(
   const spec: MlpSpec = config.model;
   const federation = new Federation({
     store,
-    strategy: createStrategy('fedavg', { maxShare: config.rules.maxShare }),
+    makeStrategy: (settings) => createStrategy('fedavg', { maxShare: settings.rules.maxShare }),
     spec,
     clock: opts.clock ?? systemClock,
     logger: logger.child({ component: 'federation' }),

@@ -56,6 +56,23 @@ describe('admin API', () => {
     expect((await api(agg, 'DELETE', '/api/banks/ghost')).status).toBe(404);
   });
 
+  it('checks the token before validating the request', async () => {
+    const res = await fetch(`${agg.url}/api/banks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(401);
+  });
+
+  it('changes only the config fields an admin sends, and can remove differential privacy', async () => {
+    await api(agg, 'PUT', '/api/config', { training: { updateEncoding: 'int8', smoteK: 7, dp: { clip: 1, noiseMultiplier: 1 } } });
+    const r = await api<{ training: Record<string, unknown> }>(agg, 'PUT', '/api/config', { training: { epochs: 4 } });
+    expect(r.body.training).toMatchObject({ epochs: 4, updateEncoding: 'int8', smoteK: 7, dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5 } });
+    const removed = await api<{ training: Record<string, unknown> }>(agg, 'PUT', '/api/config', { training: { dp: null } });
+    expect(removed.body.training.dp).toBeUndefined();
+    expect(removed.body.training.updateEncoding).toBe('int8');
+    const unknown = await api<{ message: string }>(agg, 'PUT', '/api/config', { trainin: {} });
+    expect(unknown.status).toBe(400);
+    await api(agg, 'PUT', '/api/config', { training: { updateEncoding: 'float32', smoteK: 5, epochs: 1 } });
+  });
+
   it('validates config changes and names the offending setting', async () => {
     const before = await api<{ rules: { quorum: number } }>(agg, 'GET', '/api/config', undefined, VIEWER);
     const bad = await api<{ message: string }>(agg, 'PUT', '/api/config', { rules: { quorum: 5, minBanks: 2 } });

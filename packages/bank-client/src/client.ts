@@ -72,6 +72,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private readonly scaled: ScaledData;
   private readonly ledger: LocalPrivacyLedger;
   private readonly jitter: Rng;
+  private lastFromServer = 0;
   private readonly noiseRng: Rng;
   private backend: BackendInfo | null = null;
   private readonly ca: Buffer | undefined;
@@ -84,7 +85,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     super();
     this.scaled = new ScaledData(data);
     this.ledger = new LocalPrivacyLedger(config.stateDir);
-    this.jitter = createRng(config.seed ^ 0x5eed);
+    // Not seeded: banks started together (same seed) must not reconnect in lockstep.
+    this.jitter = cryptoRng();
     // DP noise must be unpredictable in production; a seed is only for simulations.
     this.noiseRng = config.insecureDpSeed !== undefined ? createRng(config.insecureDpSeed) : cryptoRng();
     this.ca = config.caFile ? readFileSync(config.caFile) : undefined;
@@ -152,7 +154,12 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       this.emit('disconnected', { code, reason });
       if (this.stopped) return;
-      if (code === CloseCode.Unauthorized || code === CloseCode.BadHello) {
+      if (code === CloseCode.Replaced) {
+        // Another daemon with this bank id took over: back off hard instead of fighting it.
+        this.attempt = Math.max(this.attempt, 6);
+        this.logger.error('another connection with this bank id replaced ours; is a second daemon running with the same id?');
+      }
+      if (code === CloseCode.Unauthorized) {
         const err = new Error(`the aggregator refused this bank (${code}): ${reason}`);
         this.logger.error(
           { code, reason },
@@ -199,6 +206,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   }
 
   private onFrame(ws: WebSocket, connection: number, bytes: Uint8Array): void {
+    this.lastFromServer = Date.now();
     const { msg, tensors } = decodeFrame(bytes, ServerMessage, { maxBytes: 256 * 1024 * 1024 });
     switch (msg.type) {
       case 'welcome':
@@ -206,10 +214,15 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         this.ensureTrainer(msg.model);
         this.logger.info({ modelVersion: msg.modelVersion, server: msg.serverVersion }, 'joined the federation');
         if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-        this.heartbeatTimer = setInterval(
-          () => this.send(ws, { type: 'heartbeat', sentAt: Date.now() }),
-          msg.heartbeatIntervalMs,
-        );
+        this.heartbeatTimer = setInterval(() => {
+          // A half-open TCP connection never closes by itself: give up on a silent server.
+          if (Date.now() - this.lastFromServer > 4 * msg.heartbeatIntervalMs + 2_000) {
+            this.logger.warn('no message from the aggregator for 4 heartbeat intervals; reconnecting');
+            ws.terminate();
+            return;
+          }
+          this.send(ws, { type: 'heartbeat', sentAt: Date.now() });
+        }, msg.heartbeatIntervalMs);
         this.emit('welcome', msg);
         return;
       case 'heartbeat':
@@ -219,18 +232,18 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         const global = tensors.get('global')?.data;
         if (!global) throw new Error('round assignment without a "global" tensor');
         this.current = { roundId: msg.roundId, connection, deadline: msg.deadline };
-        this.busy = this.busy.then(() => this.runFit(ws, connection, msg, global));
+        this.enqueueWork(`fit of round ${msg.roundId}`, () => this.runFit(ws, connection, msg, global), msg.roundId, ws);
         return;
       }
       case 'evaluation_request': {
         const weights = tensors.get('global')?.data;
         if (!weights) throw new Error('evaluation request without a "global" tensor');
-        this.busy = this.busy.then(() => this.runEvaluation(ws, connection, msg, weights));
+        this.enqueueWork(`evaluation of round ${msg.roundId}`, () => this.runEvaluation(ws, connection, msg, weights), msg.roundId, ws);
         return;
       }
       case 'round_committed': {
         const weights = tensors.get('global')?.data;
-        if (weights) this.busy = this.busy.then(() => this.saveModel(msg, weights));
+        if (weights) this.enqueueWork(`saving model v${msg.modelVersion}`, () => this.saveModel(msg, weights));
         return;
       }
       case 'round_failed':
@@ -252,6 +265,24 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     }
   }
 
+  /**
+   * Runs local work one task at a time. A task that fails is logged and, for round work,
+   * declined, so one failure neither crashes the daemon nor blocks the tasks after it.
+   */
+  private enqueueWork(what: string, task: () => Promise<void>, roundId?: number, ws?: WebSocket): void {
+    this.busy = this.busy.then(task).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.error({ err: message }, `${what} failed`);
+      if (roundId !== undefined && ws) {
+        try {
+          this.send(ws, { type: 'decline', roundId, reason: `${what} failed: ${message}`.slice(0, 500) });
+        } catch {
+          /* the connection is gone; nothing more to tell */
+        }
+      }
+    });
+  }
+
   private ensureTrainer(spec: MlpSpec): void {
     if (spec.inputSize !== this.data.train.numFeatures) {
       throw new Error(
@@ -268,18 +299,21 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.spec = spec;
   }
 
-  /** The DP this round will use: the bank's own settings win over the server's request. */
-  private effectiveDp(
-    requested: DpParams | undefined,
-  ): (EffectiveDp & { delta: number; epsilonBudget?: number }) | null {
+  /**
+   * The DP this round will use: the stricter of the bank's own settings and the server's
+   * request (more noise, the smaller budget and δ). The bank's clip bound is kept when it
+   * has one: the noise is scaled to it, so privacy depends on the noise multiplier only.
+   */
+  private effectiveDp(requested: DpParams | undefined): (EffectiveDp & { delta: number; epsilonBudget?: number }) | null {
     const local = this.localDp();
-    const dp = local ?? requested ?? null;
-    if (!dp) return null;
+    if (!local && !requested) return null;
+    const all = [local, requested].filter((d): d is DpParams => !!d);
+    const budgets = all.map((d) => d.epsilonBudget).filter((b): b is number => b !== undefined);
     return {
-      clip: dp.clip,
-      noiseMultiplier: dp.noiseMultiplier,
-      delta: dp.delta,
-      ...(dp.epsilonBudget !== undefined ? { epsilonBudget: dp.epsilonBudget } : {}),
+      clip: (local ?? requested)!.clip,
+      noiseMultiplier: Math.max(...all.map((d) => d.noiseMultiplier)),
+      delta: Math.min(...all.map((d) => d.delta)),
+      ...(budgets.length ? { epsilonBudget: Math.min(...budgets) } : {}),
     };
   }
 
@@ -330,9 +364,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       this.emit('update_dropped', { roundId: msg.roundId, reason: unwanted });
       return;
     }
-    if (dp) this.ledger.record(dp.noiseMultiplier);
-    const bytes = this.send(
-      ws,
+    // Encode first: a frame that cannot be built must not cost privacy budget.
+    const frame = encodeFrame(
       {
         type: 'update',
         roundId: msg.roundId,
@@ -342,11 +375,15 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         numTrained: out.numTrained,
         loss: out.loss,
         timings: { trainMs: out.trainMs, prepareMs: out.prepareMs },
-        ...(out.dp ? { dp: out.dp } : {}),
+        // Only the parameters travel; whether clipping bit stays in the bank (it is not noised).
+        ...(out.dp ? { dp: { clip: out.dp.clip, noiseMultiplier: out.dp.noiseMultiplier } } : {}),
       },
       [{ name: 'update', shape: [out.delta.length], data: out.delta }],
-      msg.config.updateEncoding,
+      { encoding: msg.config.updateEncoding },
     );
+    if (dp) this.ledger.record(dp.noiseMultiplier);
+    if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
+    const bytes = frame.byteLength;
     this.logger.info(
       {
         roundId: msg.roundId,
@@ -355,7 +392,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         synthetic: out.numSynthetic,
         trainMs: Math.round(out.trainMs),
         bytes,
-        ...(dp ? { epsilon: this.ledger.epsilon(dp.delta) } : {}),
+        ...(dp ? { epsilon: this.ledger.epsilon(dp.delta), clipped: out.dp?.clipped } : {}),
       },
       'update sent',
     );

@@ -43,7 +43,12 @@ export async function fit(
   let data: Dataset = train;
   let numSynthetic = 0;
   if (config.smoteRatio > 0) {
-    const out = smote(train, { targetRatio: config.smoteRatio, k: config.smoteK, rng });
+    const out = smote(train, {
+      targetRatio: config.smoteRatio,
+      k: config.smoteK,
+      ...(config.smoteMaxMultiplier !== undefined ? { maxMultiplier: config.smoteMaxMultiplier } : {}),
+      rng,
+    });
     data = out.dataset;
     numSynthetic = out.synthetic;
   }

@@ -28,23 +28,24 @@ function training(frauds: number, legit: number, d: number, seed = 1): TrainingS
 
 const count = (a: Uint8Array, v: number) => a.reduce((s, x) => s + (x === v ? 1 : 0), 0);
 
-/** Brute-force check: synthetic row s lies on the segment between its recorded sources. */
+/**
+ * Brute-force check: synthetic row `row` lies on the segment between its recorded sources,
+ * with ONE gap for every dimension. The gap is read off the dimension where the sources
+ * differ most (a near-zero difference would amplify float32 rounding), then every
+ * dimension must match a + gap · (b − a).
+ */
 function onSegment(ds: Dataset, row: number, a: number, b: number): boolean {
   const d = ds.numFeatures;
   const f = ds.features;
-  let gap = NaN;
+  let widest = 0;
+  for (let j = 1; j < d; j++)
+    if (Math.abs(f[b * d + j] - f[a * d + j]) > Math.abs(f[b * d + widest] - f[a * d + widest])) widest = j;
+  const span = f[b * d + widest] - f[a * d + widest];
+  const gap = Math.abs(span) < 1e-6 ? 0 : (f[row * d + widest] - f[a * d + widest]) / span;
+  if (gap < -1e-4 || gap > 1 + 1e-4) return false;
   for (let j = 0; j < d; j++) {
     const xa = f[a * d + j];
-    const delta = f[b * d + j] - xa;
-    const x = f[row * d + j];
-    if (Math.abs(delta) < 1e-6) {
-      if (Math.abs(x - xa) > 1e-5) return false;
-      continue;
-    }
-    const g = (x - xa) / delta;
-    if (g < -1e-4 || g > 1 + 1e-4) return false;
-    if (Number.isNaN(gap)) gap = g;
-    else if (Math.abs(g - gap) * Math.abs(delta) > 1e-4) return false; // same gap in every dim
+    if (Math.abs(f[row * d + j] - (xa + gap * (f[b * d + j] - xa))) > 1e-4) return false;
   }
   return true;
 }
@@ -117,6 +118,41 @@ describe('SMOTE', () => {
     expect(allFraud.skipped).toMatch(/no legitimate rows/);
   });
 
+  it('maxMultiplier caps synthetic rows at ⌊m × real frauds⌋, leaving the ratio below target', () => {
+    // 1 fraud in 25,000 rows at ratio 0.1 would be 2,499 copies of the same row.
+    const one = training(1, 2_000, 3);
+    expect(smote(one, { targetRatio: 0.1, rng: createRng(1) }).synthetic).toBe(199);
+    const c1 = smote(one, { targetRatio: 0.1, maxMultiplier: 5, rng: createRng(1) });
+    expect(c1.synthetic).toBe(5);
+    expect(c1.cappedFrom).toBe(199);
+    expect(c1.dataset.numRows).toBe(2_001 + 5);
+    expect(count(c1.dataset.labels, 1)).toBe(6);
+
+    // 12 frauds, m = 2.5: ⌊30⌋ synthetic rows, still on segments between fraud neighbours.
+    const twelve = training(12, 3_000, 4);
+    const c12 = smote(twelve, { targetRatio: 0.1, k: 3, maxMultiplier: 2.5, rng: createRng(4) });
+    expect(c12.synthetic).toBe(30);
+    expect(c12.cappedFrom).toBe(300 - 12);
+    for (let s = 0; s < c12.synthetic; s++)
+      expect(onSegment(c12.dataset, 3_012 + s, c12.sources[2 * s]!, c12.sources[2 * s + 1]!)).toBe(true);
+    expect(onSegment(c12.dataset, 5, c12.sources[0]!, c12.sources[1]!)).toBe(false); // a legitimate row is not
+    // The capped rows are exactly the first rows the uncapped run makes (same RNG stream).
+    const full = smote(twelve, { targetRatio: 0.1, k: 3, rng: createRng(4) });
+    expect(c12.dataset.features).toEqual(full.dataset.features.subarray(0, (3_012 + 30) * 4));
+
+    // A cap above what the ratio needs changes nothing; 0 makes no rows; Infinity = no cap.
+    const rich = training(40, 960, 3);
+    const loose = smote(rich, { targetRatio: 0.1, maxMultiplier: 10, rng: createRng(2) });
+    expect(loose.synthetic).toBe(96 - 40);
+    expect(loose.cappedFrom).toBeUndefined();
+    expect(loose.dataset.features).toEqual(smote(rich, { targetRatio: 0.1, rng: createRng(2) }).dataset.features);
+    const none = smote(rich, { targetRatio: 0.1, maxMultiplier: 0, rng: createRng(2) });
+    expect(none.synthetic).toBe(0);
+    expect(none.dataset).toBe(rich);
+    expect(none.skipped).toMatch(/maxMultiplier 0/);
+    expect(smote(one, { targetRatio: 0.1, maxMultiplier: Infinity, rng: createRng(1) }).synthetic).toBe(199);
+  });
+
   it('cannot be applied to a test split (type level and run time)', () => {
     const ds = generateSynthetic({ rows: 2000, seed: 1, fraudRate: 0.05 });
     const split = stratifiedSplit(ds, 0.3, createRng(1));
@@ -138,6 +174,8 @@ describe('SMOTE', () => {
     }
     for (const k of [0, 1.5, -2])
       expect(() => smote(train, { targetRatio: 1, k, rng: createRng(1) })).toThrow(/k must/);
+    for (const maxMultiplier of [-1, NaN])
+      expect(() => smote(train, { targetRatio: 1, maxMultiplier, rng: createRng(1) })).toThrow(/maxMultiplier/);
   });
 
   it('is fast: 300 and 1,500 fraud rows × 30 dims', () => {

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { RoundRecord, StatusView } from '@finsecure/common/api';
 import { manifestFor, MlpTrainer, type MlpSpec } from '@finsecure/common/model';
-import { loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
+import { DEFAULT_RULES, loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
 import { BankClient, loadBankConfig, loadLocalData } from '@finsecure/bank-client';
 import { describeExperiment, writeExperimentFiles, type Experiment, type ExperimentDescription } from './experiment.js';
 import { evaluateTrainer, type EvalMetrics } from './evaluate.js';
@@ -179,6 +179,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
         helloTimeoutMs: 60_000,
         model: spec,
         rules: {
+          ...DEFAULT_RULES,
           rounds: o.rounds,
           fraction: 1,
           minBanks: quorum,

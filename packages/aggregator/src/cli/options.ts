@@ -68,6 +68,12 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       "cap on any one bank's FedAvg share, in (0, 1] (1 = no cap)",
       floatArg('--max-share', 0, 1, true),
     )
+    .option('--max-update-norm <n>', 'largest L2 norm of an update; larger ones are rejected (default 1000)', floatArg('--max-update-norm', 0, Number.MAX_VALUE, true))
+    .option(
+      '--max-update-norm <n>',
+      'largest L2 norm of an update; larger ones are rejected as diverged or hostile (default 1000)',
+      floatArg('--max-update-norm', 0, Number.MAX_VALUE, true),
+    )
     .option('--epochs <n>', 'local epochs per round', intArg('--epochs', 1, 1000))
     .option('--batch-size <n>', 'local batch size', intArg('--batch-size', 1, 65536))
     .option('--learning-rate <lr>', 'local Adam learning rate', floatArg('--learning-rate', 0, 10, true))
@@ -119,6 +125,7 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
         ['evaluationTimeout', 'evaluationTimeoutMs'],
         ['roundInterval', 'roundIntervalMs'],
         ['maxShare', 'maxShare'],
+        ['maxUpdateNorm', 'maxUpdateNorm'],
       ] as const)
         if (o[from] !== undefined) rules[to] = o[from];
       const training: Record<string, unknown> = {};

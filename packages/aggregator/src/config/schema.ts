@@ -110,6 +110,7 @@ export const ENV_VARS: Record<
   FINSECURE_EVALUATION_TIMEOUT_MS: { key: 'rules.evaluationTimeoutMs', type: 'number' },
   FINSECURE_ROUND_INTERVAL_MS: { key: 'rules.roundIntervalMs', type: 'number' },
   FINSECURE_MAX_SHARE: { key: 'rules.maxShare', type: 'number' },
+  FINSECURE_MAX_UPDATE_NORM: { key: 'rules.maxUpdateNorm', type: 'number' },
   FINSECURE_EPOCHS: { key: 'training.epochs', type: 'number' },
   FINSECURE_BATCH_SIZE: { key: 'training.batchSize', type: 'number' },
   FINSECURE_LEARNING_RATE: { key: 'training.learningRate', type: 'number' },

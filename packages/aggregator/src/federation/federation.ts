@@ -19,6 +19,7 @@ import {
 import type { BankView, RoundRecord, StatusView, TrainingState } from '@finsecure/common/api';
 import { createRng, type Rng } from '@finsecure/common/rng';
 import { initWeights, manifestFor, weightsSha256, type MlpSpec } from '@finsecure/common/model';
+import { l2Norm } from '@finsecure/common/dp';
 import { globalMetrics, precisionRecallF1, auprcFromHistogram } from '@finsecure/common/metrics';
 import type { Aggregation, BankCandidate, EvaluationReport, Strategy } from '@finsecure/common/strategy';
 import type { Logger } from 'pino';
@@ -41,7 +42,8 @@ export interface FederationSettings {
 
 export interface FederationOptions {
   store: Store;
-  strategy: Strategy;
+  /** Builds the aggregation strategy from the settings in force (rebuilt when they change). */
+  makeStrategy: (settings: FederationSettings) => Strategy;
   spec: MlpSpec;
   clock: Clock;
   logger: Logger;
@@ -73,6 +75,8 @@ interface ActiveRound {
   reports: EvaluationReport[];
   /** Phase of the last persisted copy of the record. */
   savedPhase: machine.RoundPhase | null;
+  /** Evaluation settings fixed when the round started (a config change mid-round must not break it). */
+  evaluation: { threshold: number; bins: number };
 }
 
 /** Short, stable reason codes for metrics labels (the full reason goes to the audit log). */
@@ -91,6 +95,8 @@ export function reasonCode(reason: string): string {
 export class Federation {
   private readonly sessions = new Map<string, BankSession>();
   private readonly ledger: PrivacyLedger;
+  private strategy: Strategy | null = null;
+  private strategyKey = '';
   private readonly rng: Rng;
   private queue: Promise<void> = Promise.resolve();
   private state: TrainingState = 'idle';
@@ -200,11 +206,44 @@ export class Federation {
     const run = this.queue.then(fn);
     this.queue = run.then(
       () => undefined,
-      (err) => {
-        this.opts.logger.error({ err }, 'federation step failed');
-      },
+      (err) => this.recover(err),
     );
     return run;
+  }
+
+  /**
+   * A step threw (a store error, an encoding error, a bug). Never leave the federation
+   * wedged: fail the round in flight with the reason, forget it, and try again later.
+   */
+  private async recover(err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    this.opts.logger.error({ err }, 'federation step failed');
+    const round = this.active;
+    if (round && round.record.status === 'committed') {
+      // The commit itself is stored; only the bookkeeping after it failed.
+      this.active = null;
+      this.opts.clock.clearTimeout(this.roundTimer);
+    } else if (round) {
+      this.active = null;
+      this.opts.clock.clearTimeout(this.roundTimer);
+      const reason = `internal error: ${message}`.slice(0, 500);
+      try {
+        round.record.status = 'failed';
+        round.record.endedAt = this.opts.clock.now();
+        round.record.modelVersion = null;
+        round.record.failureReason = reason;
+        await this.opts.store.saveRound(round.record);
+        this.roundsFailed++;
+        await this.audit('round.failed', 'system', { roundId: round.record.id, reason });
+      } catch (again) {
+        this.opts.logger.error({ err: again }, 'could not record the failed round; it will be marked failed at the next start');
+      }
+      const frame = encodeFrame({ type: 'round_failed', roundId: round.record.id, reason });
+      for (const b of round.record.selected) this.sessions.get(b)?.send(frame);
+      this.publishRound(round.record);
+      this.publishStatus();
+    }
+    this.scheduleStart(Math.max(1_000, this.settings.rules.roundIntervalMs));
   }
 
   // ------------------------------------------------------------------ banks
@@ -231,9 +270,15 @@ export class Federation {
   }
 
   /** Registers an authenticated connection and sends the welcome. */
-  attach(hello: Hello, conn: BankConnection): Promise<BankSession> {
+  attach(hello: Hello, conn: BankConnection): Promise<BankSession | null> {
     return this.enqueue(async () => {
       const now = this.opts.clock.now();
+      // Revocation or token rotation may have happened since authenticate().
+      const bank = await this.opts.store.getBank(hello.bankId);
+      if (!bank || bank.revokedAt !== null) {
+        conn.close(CloseCode.Unauthorized, 'bank access revoked');
+        return null;
+      }
       const previous = this.sessions.get(hello.bankId);
       if (previous) {
         previous.close(CloseCode.Replaced, 'replaced by a newer connection');
@@ -320,6 +365,8 @@ export class Federation {
    * answered with an error frame (and audited when it concerns an update).
    */
   handleFrame(session: BankSession, bytes: Uint8Array): Promise<void> {
+    // A replaced connection's last frames are not this bank's current voice.
+    if (this.sessions.get(session.bankId) !== session) return Promise.resolve();
     session.lastMessageAt = this.opts.clock.now();
     session.bytesUp += bytes.byteLength;
     this.opts.observer?.bytes?.('up', bytes.byteLength);
@@ -349,7 +396,8 @@ export class Federation {
         return Promise.resolve();
       case 'decline':
         return this.enqueue(async () => {
-          if (this.active && msg.roundId === this.active.state.roundId) {
+          // A participant's decline (e.g. of the evaluation) does not make it rejected.
+          if (this.active && msg.roundId === this.active.state.roundId && !this.active.state.accepted.includes(session.bankId)) {
             this.active.record.banks[session.bankId] = {
               ...this.bankRound(session.bankId),
               rejected: `declined: ${msg.reason}`,
@@ -360,6 +408,9 @@ export class Federation {
               { roundId: msg.roundId, reason: `declined: ${msg.reason}`, at: this.opts.clock.now() },
             ].slice(-20);
             await this.audit('round.declined', session.bankId, { roundId: msg.roundId, reason: msg.reason });
+            await this.lose(session.bankId, `declined: ${msg.reason}`);
+          } else if (this.active && msg.roundId === this.active.state.roundId) {
+            // A participant declining to evaluate: do not wait for it.
             await this.lose(session.bankId, `declined: ${msg.reason}`);
           }
         });
@@ -387,8 +438,9 @@ export class Federation {
     this.opts.observer?.updateRejected?.(reasonCode(reason));
     const st = this.statsOf(session.bankId);
     st.rejections = [...st.rejections, { roundId: msg.roundId, reason, at: now }].slice(-20);
-    if (this.active && msg.roundId === this.active.state.roundId) {
-      this.active.record.banks[session.bankId] = { ...this.bankRound(session.bankId), rejected: reason };
+    const active = this.active;
+    if (active && msg.roundId === active.state.roundId && !active.state.accepted.includes(session.bankId)) {
+      active.record.banks[session.bankId] = { ...this.bankRound(session.bankId), rejected: reason };
     }
     await this.audit('update.rejected', session.bankId, { roundId: msg.roundId, reason });
     this.opts.logger.warn({ bankId: session.bankId, roundId: msg.roundId, reason }, 'update rejected');
@@ -425,6 +477,22 @@ export class Federation {
     }
     if (msg.kind !== 'delta')
       return this.rejectUpdate(session, msg, `wrong weights: kind "${msg.kind}" is not supported, send a delta`, true);
+    if (msg.numExamples > session.hello.numExamples) {
+      const reason = `numExamples ${msg.numExamples} exceeds the ${session.hello.numExamples} training examples this bank declared when it joined`;
+      return this.rejectUpdate(session, msg, reason, true);
+    }
+    if (msg.loss > 1e6) return this.rejectUpdate(session, msg, `loss ${msg.loss} is out of range`, true);
+    const norm = l2Norm(tensor.data);
+    const maxNorm = (round.record.config.rules as RoundRules).maxUpdateNorm;
+    if (!(norm <= maxNorm)) {
+      return this.rejectUpdate(session, msg, `update norm ${norm.toPrecision(4)} exceeds maxUpdateNorm ${maxNorm}`, true);
+    }
+    const requiredDp = round.config.dp;
+    if (requiredDp && requiredDp.noiseMultiplier > 0 && (!msg.dp || msg.dp.noiseMultiplier < requiredDp.noiseMultiplier)) {
+      const declared = msg.dp ? msg.dp.noiseMultiplier : 'none';
+      const reason = `differential privacy required: noise multiplier ≥ ${requiredDp.noiseMultiplier}, update declared ${declared}`;
+      return this.rejectUpdate(session, msg, reason, true);
+    }
     try {
       round.aggregation.add({
         bankId: session.bankId,
@@ -442,6 +510,8 @@ export class Federation {
           round.config.dp?.delta ?? session.hello.dp?.delta ?? 1e-5,
         )
       : undefined;
+    // Persisted at once: privacy spent is spent, whatever happens to the round.
+    if (msg.dp) await this.ledger.save();
     round.record.banks[session.bankId] = {
       ...stats,
       numExamples: msg.numExamples,
@@ -474,8 +544,15 @@ export class Federation {
     if (!round) return reject(`late: no round is running (evaluation for round ${msg.roundId})`);
     const verdict = machine.judgeEvaluation(round.state, session.bankId, msg.roundId);
     if (!verdict.accepted) return reject(verdict.reason);
-    if (msg.histogram.bins !== this.settings.rules.histogramBins)
-      return reject(`histogram has ${msg.histogram.bins} bins, expected ${this.settings.rules.histogramBins}`);
+    if (msg.histogram.bins !== round.evaluation.bins)
+      return reject(`histogram has ${msg.histogram.bins} bins, expected ${round.evaluation.bins}`);
+    const declared = session.hello.numTestExamples;
+    const counted = msg.confusion.tp + msg.confusion.fp + msg.confusion.tn + msg.confusion.fn;
+    if ((declared !== undefined && msg.numExamples > declared) || counted !== msg.numExamples || msg.loss > 1e6) {
+      return reject(
+        `evaluation counts are inconsistent: ${msg.numExamples} examples, ${counted} in the confusion counts, ${declared ?? 'unknown'} declared at join`,
+      );
+    }
     const stats = this.bankRound(session.bankId);
     stats.bytesUp += size;
     const prf = precisionRecallF1(msg.confusion);
@@ -562,7 +639,7 @@ export class Federation {
     await this.ensureScaler(candidates);
     const roundId = this.nextRoundId++;
     const ctx = { roundId, global: this.globalWeights, config: training, rng: this.rng.fork() };
-    const instructions = this.opts.strategy.configureFit(ctx, candidates, rules.fraction, rules.minBanks);
+    const instructions = this.currentStrategy().configureFit(ctx, candidates, rules.fraction, rules.minBanks);
     const selected = instructions.map((i) => i.bankId);
     const selectedCandidates = candidates.filter((c) => selected.includes(c.bankId));
     const now = this.opts.clock.now();
@@ -570,16 +647,17 @@ export class Federation {
     this.active = {
       state: t.state,
       config: training,
-      aggregation: this.opts.strategy.beginAggregation({ ...ctx, rng: this.rng.fork() }, selectedCandidates),
+      aggregation: this.currentStrategy().beginAggregation({ ...ctx, rng: this.rng.fork() }, selectedCandidates),
       candidate: null,
       reports: [],
       savedPhase: null,
+      evaluation: { threshold: rules.threshold, bins: rules.histogramBins },
       record: {
         id: roundId,
         status: t.state.phase,
         startedAt: now,
         endedAt: null,
-        config: { training, rules, strategy: this.opts.strategy.name, parameters: this.globalWeights.length },
+        config: { training, rules, strategy: this.currentStrategy().name, parameters: this.globalWeights.length },
         selected,
         participants: [],
         banks: Object.fromEntries(selected.map((b) => [b, { bytesUp: 0, bytesDown: 0 }])),
@@ -592,6 +670,19 @@ export class Federation {
     };
     this.opts.logger.info({ roundId, selected }, 'round started');
     await this.apply(t);
+  }
+
+  /**
+   * The strategy for the settings in force. It is kept across rounds (strategies may hold
+   * state, e.g. server momentum) and rebuilt only when the settings it depends on change.
+   */
+  private currentStrategy(): Strategy {
+    const key = JSON.stringify({ maxShare: this.settings.rules.maxShare });
+    if (!this.strategy || key !== this.strategyKey) {
+      this.strategy = this.opts.makeStrategy(this.settings);
+      this.strategyKey = key;
+    }
+    return this.strategy;
   }
 
   /** The scaler is fixed before the first round from the banks connected then. */
@@ -695,6 +786,11 @@ export class Federation {
     }
     const ms = performance.now() - started;
     this.opts.observer?.aggregationMs?.(ms);
+    const bad = outcome.weights.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      // Finite updates can still overflow float32 when added to the model.
+      return this.apply(machine.aggregationFailed(round.state, `aggregation produced a non-finite weight at index ${bad}; the updates are out of range`, this.opts.clock.now()));
+    }
     round.candidate = outcome.weights;
     round.record.participants = Object.keys(outcome.bankWeights);
     for (const [bankId, weight] of Object.entries(outcome.bankWeights)) {
@@ -707,7 +803,7 @@ export class Federation {
       config: round.config,
       rng: this.rng.fork(),
     };
-    const evaluators = this.opts.strategy
+    const evaluators = this.currentStrategy()
       .configureEvaluate(ctx, round.record.participants, this.candidates())
       .filter((b) => this.sessions.has(b));
     await this.apply(machine.aggregated(round.state, evaluators, this.opts.clock.now()));
@@ -721,8 +817,8 @@ export class Federation {
         roundId: round.state.roundId,
         modelVersion: this.globalVersion + 1,
         deadline,
-        threshold: this.settings.rules.threshold,
-        histogramBins: this.settings.rules.histogramBins,
+        threshold: round.evaluation.threshold,
+        histogramBins: round.evaluation.bins,
         scaler: this.scaler!,
       },
       [{ name: 'global', shape: [weights.length], data: weights }],
@@ -764,6 +860,7 @@ export class Federation {
         fn: g.fn,
       };
     }
+    record.metrics = this.finiteMetrics(record.metrics);
     // Count the commit broadcast into this round before persisting it.
     const frame = encodeFrame(
       {
@@ -781,11 +878,9 @@ export class Federation {
       record.banks[s.bankId] = stats;
     }
     this.markMissing(round);
-    record.status = 'committed';
-    record.endedAt = now;
-    record.modelVersion = version;
-    record.durations = this.durations(round, now);
-    await this.opts.store.commitRound(record, {
+    // The in-memory record says "committed" only once the store has the round and its model.
+    const committed: RoundRecord = { ...record, status: 'committed', endedAt: now, modelVersion: version, durations: this.durations(round, now) };
+    await this.opts.store.commitRound(committed, {
       version,
       roundId: record.id,
       createdAt: now,
@@ -793,9 +888,10 @@ export class Federation {
       weights,
       spec: { ...this.opts.spec },
     });
-    await this.ledger.save();
+    Object.assign(record, committed);
     this.globalVersion = version;
     this.globalWeights = weights;
+    await this.ledger.save();
     this.roundsCompleted++;
     for (const b of record.participants) this.statsOf(b).rounds++;
     for (const s of this.sessions.values()) {
@@ -814,6 +910,11 @@ export class Federation {
   }
 
   /** Selected banks that did not contribute get the reason stored with the round. */
+  private finiteMetrics(m: Record<string, number> | null): Record<string, number> | null {
+    if (!m) return null;
+    return Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)));
+  }
+
   private markMissing(round: ActiveRound): void {
     for (const b of round.record.selected) {
       const st = round.record.banks[b];
@@ -879,9 +980,12 @@ export class Federation {
     return this.settings;
   }
 
-  updateSettings(next: FederationSettings, actor = 'admin'): Promise<FederationSettings> {
+  /** Applies a change computed from the current settings (or returns the validation error). */
+  updateSettings(change: (current: FederationSettings) => FederationSettings | Error, actor = 'admin'): Promise<FederationSettings | Error> {
     return this.enqueue(async () => {
       const before = this.settings;
+      const next = change(before);
+      if (next instanceof Error) return next;
       this.settings = next;
       await this.opts.store.setSetting('federation', next);
       await this.audit('config.changed', actor, { before, after: next });
@@ -889,6 +993,7 @@ export class Federation {
       return next;
     });
   }
+
 
   private async setState(state: TrainingState): Promise<void> {
     this.state = state;

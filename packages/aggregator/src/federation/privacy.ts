@@ -35,7 +35,7 @@ export class PrivacyLedger {
       acc = new RdpAccountant();
       this.accountants.set(bankId, acc);
     }
-    if (noiseMultiplier <= 0) return Number.POSITIVE_INFINITY;
+    // z = 0 is recorded too: ε becomes infinite, which is the truth about a noiseless release.
     acc.addGaussian(noiseMultiplier);
     return acc.epsilon(delta).epsilon;
   }

@@ -33,6 +33,12 @@ export const RoundRules = z
     histogramBins: z.number().int().min(10).max(10_000),
     /** Cap on any one bank's share of the FedAvg weight (1 = no cap). */
     maxShare: z.number().gt(0).max(1),
+    /**
+     * Largest L2 norm an update (delta) may have. Honest local training moves this MLP by
+     * norms of about 0.1–20; a larger update is diverged or hostile and is rejected before
+     * it can touch the global model.
+     */
+    maxUpdateNorm: z.number().positive(),
     /** When a bank's DP budget would be exceeded: leave that bank out, or stop training. */
     privacyBudgetAction: z.enum(['exclude-bank', 'stop-training']),
   })
@@ -55,5 +61,6 @@ export const DEFAULT_RULES: RoundRules = {
   threshold: 0.5,
   histogramBins: 1000,
   maxShare: 1,
+  maxUpdateNorm: 1000,
   privacyBudgetAction: 'exclude-bank',
 };

@@ -28,6 +28,9 @@ export async function buildServer(ctx: ServerContext & { metrics: AggregatorMetr
   const app = Fastify({
     loggerInstance: ctx.logger,
     bodyLimit: 1024 * 1024,
+    // Reject unknown fields instead of silently dropping them (a typo in a config change
+    // must not look like success).
+    ajv: { customOptions: { removeAdditional: false } },
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
 

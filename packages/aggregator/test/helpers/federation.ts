@@ -46,6 +46,7 @@ export function aggregatorConfig(dataDir: string, over: Partial<AggregatorConfig
         threshold: 0.5,
         histogramBins: 100,
         maxShare: 1,
+        maxUpdateNorm: 1000,
         privacyBudgetAction: 'exclude-bank',
         ...(over.rules ?? {}),
       },

@@ -180,6 +180,8 @@ program
     const stop = async () => {
       logger.info('stopping');
       client.stop();
+      // Let a model being written finish (bounded), so the state dir is never half-updated.
+      await Promise.race([client.idle(), new Promise((r) => setTimeout(r, 5_000))]);
       process.exit(0);
     };
     process.on('SIGINT', () => void stop());

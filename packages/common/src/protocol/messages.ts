@@ -56,6 +56,8 @@ export const TrainingConfig = z.object({
    */
   smoteRatio: finite.min(0).max(1),
   smoteK: z.number().int().min(1).max(50).default(5),
+  /** TEMP */
+  smoteMaxMultiplier: finite.positive().max(1_000_000).optional(),
   /** Server-requested DP. A bank's own DP settings, if stricter, take precedence. */
   dp: DpParams.optional(),
   /** Encoding of the update on the wire. */
@@ -149,7 +151,8 @@ export const Update = z.object({
   loss: finite.nonnegative(),
   timings: Timings,
   /** DP actually applied to this update, if any. */
-  dp: z.object({ clip: finite.positive(), noiseMultiplier: finite.nonnegative(), clipped: z.boolean() }).optional(),
+  // Whether the update had to be clipped is NOT sent: it depends on the data and is not noised.
+  dp: z.object({ clip: finite.positive(), noiseMultiplier: finite.nonnegative() }).strict().optional(),
 });
 
 export const EvaluationResult = z.object({

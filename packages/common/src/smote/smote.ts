@@ -17,6 +17,14 @@ export interface SmoteOptions {
   targetRatio: number;
   /** Neighbours to interpolate towards; capped at (fraud rows − 1). Default 5. */
   k?: number;
+  /**
+   * Cap on the synthetic rows, as a multiple of the REAL fraud rows: at most
+   * ⌊maxMultiplier × frauds⌋ synthetic rows are made, even if the target ratio is then
+   * not reached. Without it, a shard with 1 fraud among 25,000 rows gets 2,500 copies
+   * of that one row at targetRatio 0.1, and a model trained on it memorises the row.
+   * Omitted or Infinity: no cap. 0: no synthetic rows.
+   */
+  maxMultiplier?: number;
   rng: Rng;
 }
 
@@ -32,6 +40,8 @@ export interface SmoteResult {
   k: number;
   /** Why no synthetic rows were made, when none were. */
   skipped?: string;
+  /** Synthetic rows the target ratio asked for, when `maxMultiplier` lowered them (else absent). */
+  cappedFrom?: number;
   /** For each synthetic row, the input rows it was interpolated between: [a0, b0, a1, b1, ...]. */
   sources: Int32Array;
 }
@@ -51,6 +61,8 @@ function checkInput(train: Dataset, o: SmoteOptions): number {
   }
   const k = o.k ?? 5;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer ≥ 1, got ${k}`);
+  if (o.maxMultiplier !== undefined && !(o.maxMultiplier >= 0))
+    throw new RangeError(`maxMultiplier must be a number ≥ 0 (Infinity: no cap), got ${o.maxMultiplier}`);
   return k;
 }
 
@@ -65,9 +77,14 @@ export function smote(train: TrainingSplit, options: SmoteOptions): SmoteResult 
   const base = { originalRows: n, minority: m, majority, synthetic: 0, sources: new Int32Array(0) };
   if (m === 0) return { ...base, dataset: train, k: 0, skipped: 'no fraud rows to interpolate between' };
   if (majority === 0) return { ...base, dataset: train, k: 0, skipped: 'no legitimate rows: ratio is unbounded' };
-  const needed = Math.max(0, Math.ceil(options.targetRatio * majority) - m);
-  if (needed === 0)
+  const wanted = Math.max(0, Math.ceil(options.targetRatio * majority) - m);
+  if (wanted === 0)
     return { ...base, dataset: train, k: 0, skipped: `ratio ${(m / majority).toFixed(4)} already ≥ target` };
+  const cap = options.maxMultiplier === undefined ? Infinity : Math.floor(options.maxMultiplier * m);
+  const needed = Math.min(wanted, cap);
+  const capped = needed < wanted ? { cappedFrom: wanted } : {};
+  if (needed === 0)
+    return { ...base, ...capped, dataset: train, k: 0, skipped: `maxMultiplier ${options.maxMultiplier} allows none` };
 
   // One fraud row has no neighbour: its synthetic rows are exact duplicates.
   const k = Math.min(kWanted, m - 1);
@@ -109,5 +126,5 @@ export function smote(train: TrainingSplit, options: SmoteOptions): SmoteResult 
   };
   if (groups) result.groups = groups;
   if (times) result.times = times;
-  return { ...base, synthetic: needed, k, sources, dataset: declareTrainingData(result) };
+  return { ...base, ...capped, synthetic: needed, k, sources, dataset: declareTrainingData(result) };
 }

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { ClientMessage, CloseCode, decodeFrame, encodeFrame, type Hello } from '@finsecure/common/protocol';
+import { ClientMessage, CloseCode, decodeFrame, encodeFrame, isFrameError, type Hello } from '@finsecure/common/protocol';
 import type { BankSession } from '../../federation/session.js';
 import type { ServerContext } from '../context.js';
 
@@ -24,33 +24,24 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
     const remote = req.ip;
     let session: BankSession | null = null;
     let authenticating = false;
+    let closed = false;
     const helloTimer = setTimeout(() => {
-      if (!session) socket.close(CloseCode.BadHello, `no hello within ${config.helloTimeoutMs} ms`);
+      if (!session && !authenticating) safeClose(socket, CloseCode.BadHello, `no hello within ${config.helloTimeoutMs} ms`);
     }, config.helloTimeoutMs);
 
     const refuse = async (code: number, reason: string, details: Record<string, unknown>) => {
       logger.warn({ remote, ...details, reason }, 'bank connection refused');
-      await federation
-        .audit('auth.failed', typeof details.bankId === 'string' ? details.bankId : 'unknown', {
-          remote,
-          reason,
-          ...details,
-        })
-        .catch(() => {});
-      socket.close(code, reason.slice(0, 120));
+      const actor = typeof details.bankId === 'string' ? details.bankId : 'unknown';
+      await federation.audit('auth.failed', actor, { remote, reason, ...details }).catch(() => {});
+      safeClose(socket, code, reason);
     };
 
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = toBytes(data);
       if (session) {
         if (!isBinary) {
-          session.send(
-            encodeFrame({
-              type: 'error',
-              code: 'bad_frame',
-              message: 'text frames are not part of the protocol; send binary frames',
-            }),
-          );
+          const message = 'text frames are not part of the protocol; send binary frames';
+          session.send(encodeFrame({ type: 'error', code: 'bad_frame', message }));
           return;
         }
         void federation.handleFrame(session, bytes);
@@ -58,41 +49,68 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
       }
       if (authenticating) return; // one hello at a time
       authenticating = true;
+      // A well-formed hello arrived in time: a slow store must not turn it into a timeout.
+      clearTimeout(helloTimer);
       let hello: Hello;
       try {
         const { msg } = decodeFrame(bytes, ClientMessage, { maxBytes: config.maxFrameBytes });
         if (msg.type !== 'hello') throw new Error(`first message must be "hello", got "${msg.type}"`);
         hello = msg;
       } catch (err) {
-        clearTimeout(helloTimer);
-        void refuse(CloseCode.BadHello, `bad hello: ${(err as Error).message}`, {});
+        void refuse(CloseCode.BadHello, `bad hello: ${describeHelloError(err)}`, {}).catch(() => {});
         return;
       }
       void (async () => {
         const result = await federation.authenticate(hello);
-        clearTimeout(helloTimer);
         if (!result.ok) {
           await refuse(CloseCode.Unauthorized, result.reason, { bankId: hello.bankId });
           return;
         }
-        if (socket.readyState !== socket.OPEN) return;
-        session = await federation.attach(hello, {
+        if (closed) return;
+        const attached = await federation.attach(hello, {
           send: (frame) => {
             if (socket.readyState === socket.OPEN) socket.send(frame, { binary: true });
           },
-          close: (code, reason) => socket.close(code, reason),
+          close: (code, reason) => safeClose(socket, code, reason),
         });
+        if (!attached) return;
+        session = attached;
+        // The socket may have closed while attach() was queued: do not leave a ghost behind.
+        if (closed) void federation.detach(attached, 'socket closed while joining');
       })().catch((err) => {
         logger.error({ err }, 'bank authentication failed unexpectedly');
-        socket.close(1011, 'internal error');
+        safeClose(socket, 1011, 'internal error');
       });
     });
 
     socket.on('close', (code: number, reason: Buffer) => {
+      closed = true;
       clearTimeout(helloTimer);
-      if (session)
-        void federation.detach(session, `socket closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`);
+      if (session) void federation.detach(session, `socket closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`);
     });
     socket.on('error', (err: Error) => logger.warn({ remote, err: err.message }, 'bank socket error'));
   });
+}
+
+/**
+ * Closes with a reason that fits the WebSocket limit (123 bytes of UTF-8), never throwing:
+ * `ws` throws on a longer reason, and a throw here must not take the aggregator down.
+ */
+export function safeClose(socket: WebSocket, code: number, reason: string): void {
+  let r = reason;
+  while (Buffer.byteLength(r, 'utf8') > 123) r = r.slice(0, -1);
+  try {
+    socket.close(code, r);
+  } catch {
+    socket.terminate();
+  }
+}
+
+/**
+ * What to say about an undecodable hello. JSON parse errors quote the input, which may
+ * hold (part of) a token, so for those only the error code is reported and audited.
+ */
+function describeHelloError(err: unknown): string {
+  if (isFrameError(err)) return err.code === 'BAD_HEADER_JSON' ? 'BAD_HEADER_JSON: the frame header is not valid JSON' : err.message;
+  return err instanceof Error ? err.message : 'unreadable hello';
 }

@@ -15,7 +15,7 @@ const IdParams = { type: 'object', properties: { id: BankId }, required: ['id'] 
 export default async function banks(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get(
     '/api/banks',
-    { preHandler: app.requireViewer, schema: { tags: ['banks'], summary: 'All banks with live status' } },
+    { preValidation: app.requireViewer, schema: { tags: ['banks'], summary: 'All banks with live status' } },
     async () => {
       const list = await ctx.store.listBanks();
       return Promise.all(list.map((b) => ctx.federation.bankView(b)));
@@ -25,7 +25,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
   app.post<{ Body: { id: string; name?: string } }>(
     '/api/banks',
     {
-      preHandler: app.requireAdmin,
+      preValidation: app.requireAdmin,
       schema: {
         tags: ['banks'],
         summary: 'Register a bank; the response holds its token, shown only this once',
@@ -69,7 +69,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
   app.post<{ Params: { id: string } }>(
     '/api/banks/:id/token',
     {
-      preHandler: app.requireAdmin,
+      preValidation: app.requireAdmin,
       schema: {
         tags: ['banks'],
         summary: 'Issue a new token (the old one stops working) and lift a revocation',
@@ -91,7 +91,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
   app.delete<{ Params: { id: string } }>(
     '/api/banks/:id',
     {
-      preHandler: app.requireAdmin,
+      preValidation: app.requireAdmin,
       schema: {
         tags: ['banks'],
         summary: 'Revoke a bank: its token stops working and its connection is closed',

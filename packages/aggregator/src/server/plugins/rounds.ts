@@ -7,7 +7,7 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
   app.get<{ Querystring: { limit?: number; before?: number } }>(
     '/api/rounds',
     {
-      preHandler: app.requireViewer,
+      preValidation: app.requireViewer,
       schema: {
         tags: ['rounds'],
         summary: 'Rounds, newest first',
@@ -30,7 +30,7 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
   app.get<{ Params: { id: number } }>(
     '/api/rounds/:id',
     {
-      preHandler: app.requireViewer,
+      preValidation: app.requireViewer,
       schema: {
         tags: ['rounds'],
         summary: 'One round in full',
@@ -48,7 +48,7 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
   app.get<{ Querystring: { after?: number; limit?: number } }>(
     '/api/metrics/series',
     {
-      preHandler: app.requireViewer,
+      preValidation: app.requireViewer,
       schema: {
         tags: ['rounds'],
         summary: 'Per-round global metrics, bytes and durations, oldest first (for charts)',
@@ -87,7 +87,7 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
   app.get<{ Querystring: { after?: number; limit?: number } }>(
     '/api/audit',
     {
-      preHandler: app.requireViewer,
+      preValidation: app.requireViewer,
       schema: {
         tags: ['audit'],
         summary: 'Audit log entries (ascending), each carrying the hash of the one before',
@@ -106,7 +106,7 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
   app.get(
     '/api/audit/verify',
     {
-      preHandler: app.requireViewer,
+      preValidation: app.requireViewer,
       schema: { tags: ['audit'], summary: 'Recompute the hash chain of the whole audit log' },
     },
     async () => ctx.store.verifyAudit(),

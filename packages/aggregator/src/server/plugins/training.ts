@@ -8,16 +8,23 @@ import type { ServerContext } from '../context.js';
 import { ErrorReply, jsonSchema } from '../schema.js';
 
 const Settings = z.object({ training: TrainingConfig, rules: RoundRules });
-const SettingsPatch = z.object({
-  training: TrainingConfig.partial().optional(),
-  rules: z.record(z.string(), z.unknown()).optional(),
-});
+/**
+ * The patch is only a shape check; the merged result is what gets validated. (A
+ * `.partial()` of the real schemas would fill in zod defaults for fields the admin did
+ * not send, silently resetting them.) `training.dp: null` removes differential privacy.
+ */
+const SettingsPatch = z
+  .object({
+    training: z.record(z.string(), z.unknown()).optional(),
+    rules: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
 
 export default async function training(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get(
     '/api/status',
     {
-      preHandler: app.requireViewer,
+      preValidation: app.requireViewer,
       schema: { tags: ['training'], summary: 'Training state, current round and phase' },
     },
     async () => ctx.federation.status(),
@@ -26,7 +33,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
   app.get(
     '/api/config',
     {
-      preHandler: app.requireViewer,
+      preValidation: app.requireViewer,
       schema: { tags: ['training'], summary: 'Training config and round rules in force' },
     },
     async () => ctx.federation.getSettings(),
@@ -35,7 +42,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
   app.put<{ Body: unknown }>(
     '/api/config',
     {
-      preHandler: app.requireAdmin,
+      preValidation: app.requireAdmin,
       schema: {
         tags: ['training'],
         summary:
@@ -46,17 +53,15 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
     },
     async (req, reply) => {
       const patch = SettingsPatch.parse(req.body);
-      const current = ctx.federation.getSettings();
-      const merged = {
-        training: { ...current.training, ...patch.training },
-        rules: { ...current.rules, ...patch.rules },
-      };
-      const parsed = Settings.safeParse(merged);
-      if (!parsed.success)
-        return reply
-          .code(400)
-          .send({ error: 'invalid_config', message: `invalid settings:\n${describeIssues(parsed.error)}` });
-      return ctx.federation.updateSettings(parsed.data);
+      // Merged and validated inside the federation's queue, so concurrent changes never lose one.
+      const result = await ctx.federation.updateSettings((current) => {
+        const training: Record<string, unknown> = { ...current.training, ...patch.training };
+        if (training.dp === null) delete training.dp;
+        const parsed = Settings.safeParse({ training, rules: { ...current.rules, ...patch.rules } });
+        return parsed.success ? parsed.data : new Error(`invalid settings:\n${describeIssues(parsed.error)}`);
+      });
+      if (result instanceof Error) return reply.code(400).send({ error: 'invalid_config', message: result.message });
+      return result;
     },
   );
 
@@ -64,7 +69,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
     app.post(
       `/api/training/${action}`,
       {
-        preHandler: app.requireAdmin,
+        preValidation: app.requireAdmin,
         schema: { tags: ['training'], summary: `${action[0]!.toUpperCase()}${action.slice(1)} training` },
       },
       async () => ({ state: await ctx.federation.control(action) }),
@@ -74,7 +79,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
   app.get(
     '/api/privacy',
     {
-      preHandler: app.requireViewer,
+      preValidation: app.requireViewer,
       schema: { tags: ['training'], summary: 'Privacy spent (ε) per bank, from the Rényi-DP accountant' },
     },
     async () => ({
