@@ -20,9 +20,8 @@ export function floatArg(flag: string, min: number, max: number, exclusiveMin = 
   return (value: string): number => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (exclusiveMin && n === min)) {
-      throw new InvalidArgumentError(
-        `${flag} must be a number in ${exclusiveMin ? '(' : '['}${min}, ${max}], got "${value}"`,
-      );
+      const range = max === Number.MAX_VALUE ? `${exclusiveMin ? '>' : '≥'} ${min}` : `in ${exclusiveMin ? '(' : '['}${min}, ${max}]`;
+      throw new InvalidArgumentError(`${flag} must be a number ${range}, got "${value}"`);
     }
     return n;
   };
@@ -68,7 +67,6 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       "cap on any one bank's FedAvg share, in (0, 1] (1 = no cap)",
       floatArg('--max-share', 0, 1, true),
     )
-    .option('--max-update-norm <n>', 'largest L2 norm of an update; larger ones are rejected (default 1000)', floatArg('--max-update-norm', 0, Number.MAX_VALUE, true))
     .option(
       '--max-update-norm <n>',
       'largest L2 norm of an update; larger ones are rejected as diverged or hostile (default 1000)',

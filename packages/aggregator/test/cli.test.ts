@@ -1,0 +1,35 @@
+/** The finsecure-aggregator binary as an operator runs it. */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
+const run = (args: string[], env: Record<string, string> = {}) => {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+describe('finsecure-aggregator CLI', () => {
+  it('--help explains every flag and where secrets come from', () => {
+    const r = run(['--help']);
+    expect(r.code).toBe(0);
+    for (const flag of ['--config', '--host', '--port', '--data-dir', '--tls-cert', '--tls-key', '--rounds', '--fraction', '--min-banks', '--quorum', '--round-timeout', '--grace', '--max-share', '--max-update-norm', '--epochs', '--batch-size', '--learning-rate', '--smote-ratio', '--update-encoding', '--auto-start', '--backend', '--log-level']) {
+      expect(r.out).toContain(flag);
+    }
+    expect(r.out).toContain('FINSECURE_ADMIN_TOKEN');
+  });
+
+  it.each([
+    [['--port', 'eighty'], {}, /--port must be an integer in 0\.\.65535, got "eighty"/],
+    [['--fraction', '0'], {}, /--fraction must be a number in \(0, 1\], got "0"/],
+    [['--quorum', '3', '--min-banks', '2'], {}, /rules\.quorum: quorum cannot exceed minBanks/],
+    [['--update-encoding', 'float8'], {}, /training\.updateEncoding/],
+    [[], { FINSECURE_PORT: 'x' }, /FINSECURE_PORT must be a number, got "x"/],
+    [['--tls-cert', 'a.pem'], {}, /tlsCert and tlsKey must be given together/],
+  ])('rejects %j %j with a message naming the setting', (args, env, message) => {
+    const r = run(args as string[], env as Record<string, string>);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(message as RegExp);
+  });
+});
