@@ -18,6 +18,9 @@ import { createLogger, REDACT } from '../logger.js';
 import { startAggregator } from '../service.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const SECRETS = ['FINSECURE_ADMIN_TOKEN', 'FINSECURE_VIEWER_TOKEN', 'MONGODB_URI'];
+const bankEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRETS.includes(k)));
+let failRun: ((err: Error) => void) | null = null;
 const bankCli = path.resolve(here, '../../../bank-client/dist/cli/main.js');
 
 const program = new Command('finsecure-local')
@@ -107,16 +110,30 @@ program.action(
     const agg = await startAggregator(config, { logger: fileLogger });
     const children: ChildProcess[] = [];
     let stopping = false;
-    const stop = async () => {
-      if (stopping) return;
+    const stop = async (code = 0) => {
+      if (stopping) {
+        // A second Ctrl-C: the user wants out now.
+        for (const c of children) c.kill('SIGKILL');
+        process.exit(130);
+      }
       stopping = true;
-      process.stdout.write('\nStopping the banks and the aggregator…\n');
+      process.stdout.write('\nStopping the banks and the aggregator… (Ctrl-C again to force)\n');
       for (const c of children) c.kill('SIGTERM');
-      await agg.close();
-      process.exit(0);
+      await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+      await agg.close().catch(() => {});
+      process.exit(code);
     };
     process.on('SIGINT', () => void stop());
     process.on('SIGTERM', () => void stop());
+    // Whatever goes wrong from here on, no bank process is left behind.
+    process.on('uncaughtException', (err) => {
+      process.stderr.write(`finsecure-local: ${err.message}\n`);
+      void stop(1);
+    });
+    failRun = (err) => {
+      process.stderr.write(`finsecure-local: ${err.message}\n`);
+      void stop(1);
+    };
 
     const headers = { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' };
     // Rounds from earlier runs in this directory are history, not news.
@@ -153,7 +170,8 @@ program.action(
           String(o.seed),
         ],
         {
-          env: { ...process.env, FINSECURE_BANK_TOKEN: token },
+          // Banks get their own token, never the aggregator's secrets.
+          env: { ...bankEnv, FINSECURE_BANK_TOKEN: token },
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
@@ -171,6 +189,7 @@ program.action(
         '',
         'FinSecure local federation',
         `  Dashboard and API: ${agg.url}   (API docs: ${agg.url}/docs)`,
+        `  Store:             ${agg.store.kind === 'sqlite' ? path.join(dir, 'finsecure.db') : 'MongoDB (MONGODB_URI)'}`,
         `  Admin token:       ${agg.adminToken}`,
         `  Banks:             ${shards.banks.map((b) => `${b.id} (${b.rows} rows, ${b.frauds} frauds)`).join(', ')}`,
         `  Data:              ${shards.source}`,
@@ -201,7 +220,8 @@ program.action(
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    await fetch(`${agg.url}/api/training/start`, { method: 'POST', headers: { authorization: headers.authorization } });
+    const started = await fetch(`${agg.url}/api/training/start`, { method: 'POST', headers: { authorization: headers.authorization } });
+    if (!started.ok) throw new Error(`could not start training: ${started.status} ${await started.text()}`);
 
     const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
     const poll = setInterval(async () => {
@@ -246,6 +266,7 @@ program.action(
 );
 
 program.parseAsync(process.argv).catch((err) => {
+  if (failRun) return failRun(err as Error);
   process.stderr.write(`finsecure-local: ${(err as Error).message}\n`);
   process.exit(1);
 });
