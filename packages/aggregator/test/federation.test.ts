@@ -115,7 +115,8 @@ describe('federated rounds over real sockets', () => {
   it('fails a round that misses its quorum with the reason, and the next round succeeds', async () => {
     const { agg, bank, raw } = await setup('quorum-missed', {
       autoStart: false,
-      rules: { minBanks: 3, quorum: 3, roundTimeoutMs: 2_500, rounds: 2 } as never,
+      // Long enough for the two real banks to train even on a loaded CI machine.
+      rules: { minBanks: 3, quorum: 3, roundTimeoutMs: 6_000, rounds: 2 } as never,
     });
     await bank('alpha', 0);
     await bank('beta', 1);

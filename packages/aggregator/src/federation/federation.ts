@@ -197,9 +197,14 @@ export class Federation {
     this.opts.clock.clearInterval(this.heartbeat);
     this.opts.clock.clearTimeout(this.roundTimer);
     this.opts.clock.clearTimeout(this.startTimer);
+    // End a round in flight with the true reason, before the banks' sockets close.
+    await this.enqueue(async () => {
+      if (this.active) await this.apply(machine.abortRound(this.active.state, 'aggregator shut down', this.opts.clock.now()));
+    }).catch(() => {});
     await this.queue;
-    for (const s of this.sessions.values()) s.close(CloseCode.ShuttingDown, 'aggregator shutting down');
+    const sessions = [...this.sessions.values()];
     this.sessions.clear();
+    for (const s of sessions) s.close(CloseCode.ShuttingDown, 'aggregator shutting down');
   }
 
   private enqueue<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -736,6 +741,7 @@ export class Federation {
 
   private armTimer(): void {
     this.opts.clock.clearTimeout(this.roundTimer);
+    if (this.closed) return;
     const round = this.active;
     if (!round) return;
     const at = machine.wakeAt(round.state);

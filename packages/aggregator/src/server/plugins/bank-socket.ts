@@ -20,8 +20,24 @@ function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
 export default async function bankSocket(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { federation, logger, config } = ctx;
 
+  // Connections that have not authenticated yet are cheap to open and expensive to hold:
+  // cap how many may wait, and how large their first frame may be.
+  let unauthenticated = 0;
+  const MAX_UNAUTHENTICATED = 256;
+  const MAX_HELLO_BYTES = 64 * 1024;
+
   app.get('/ws/bank', { websocket: true, schema: { hide: true } as never }, (socket: WebSocket, req) => {
     const remote = req.ip;
+    if (unauthenticated >= MAX_UNAUTHENTICATED) {
+      safeClose(socket, 1013, 'too many connections waiting to authenticate; retry later');
+      return;
+    }
+    unauthenticated++;
+    let counted = true;
+    const authenticated = () => {
+      if (counted) unauthenticated--;
+      counted = false;
+    };
     let session: BankSession | null = null;
     let authenticating = false;
     let closed = false;
@@ -49,6 +65,10 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
       }
       if (authenticating) return; // one hello at a time
       authenticating = true;
+      if (bytes.byteLength > MAX_HELLO_BYTES) {
+        void refuse(CloseCode.BadHello, `bad hello: ${bytes.byteLength} bytes, a hello is at most ${MAX_HELLO_BYTES}`, {}).catch(() => {});
+        return;
+      }
       // A well-formed hello arrived in time: a slow store must not turn it into a timeout.
       clearTimeout(helloTimer);
       let hello: Hello;
@@ -75,6 +95,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
         });
         if (!attached) return;
         session = attached;
+        authenticated();
         // The socket may have closed while attach() was queued: do not leave a ghost behind.
         if (closed) void federation.detach(attached, 'socket closed while joining');
       })().catch((err) => {
@@ -85,6 +106,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
 
     socket.on('close', (code: number, reason: Buffer) => {
       closed = true;
+      authenticated();
       clearTimeout(helloTimer);
       if (session) void federation.detach(session, `socket closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`);
     });
