@@ -34,8 +34,9 @@ function startCli(): ChildProcess {
       '2',
       '--quorum',
       '2',
+      // Rounds that train for about a second, so the kill lands inside one.
       '--epochs',
-      '3',
+      '30',
       '--batch-size',
       '32',
       '--round-timeout',

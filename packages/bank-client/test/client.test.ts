@@ -60,7 +60,7 @@ describe('bank client', () => {
     const agg = await startTestAggregator(path.join(dir, 'late'), {
       autoStart: true,
       rules: { rounds: 1, minBanks: 1, quorum: 1, roundTimeoutMs: 150 } as never,
-      training: { epochs: 60, batchSize: 16 } as never,
+      training: { epochs: 120, batchSize: 16 } as never,
     });
     try {
       const bank = await startBank(
