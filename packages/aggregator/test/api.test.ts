@@ -57,15 +57,28 @@ describe('admin API', () => {
   });
 
   it('checks the token before validating the request', async () => {
-    const res = await fetch(`${agg.url}/api/banks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`${agg.url}/api/banks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.status).toBe(401);
   });
 
   it('changes only the config fields an admin sends, and can remove differential privacy', async () => {
-    await api(agg, 'PUT', '/api/config', { training: { updateEncoding: 'int8', smoteK: 7, dp: { clip: 1, noiseMultiplier: 1 } } });
+    await api(agg, 'PUT', '/api/config', {
+      training: { updateEncoding: 'int8', smoteK: 7, dp: { clip: 1, noiseMultiplier: 1 } },
+    });
     const r = await api<{ training: Record<string, unknown> }>(agg, 'PUT', '/api/config', { training: { epochs: 4 } });
-    expect(r.body.training).toMatchObject({ epochs: 4, updateEncoding: 'int8', smoteK: 7, dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5 } });
-    const removed = await api<{ training: Record<string, unknown> }>(agg, 'PUT', '/api/config', { training: { dp: null } });
+    expect(r.body.training).toMatchObject({
+      epochs: 4,
+      updateEncoding: 'int8',
+      smoteK: 7,
+      dp: { clip: 1, noiseMultiplier: 1, delta: 1e-5 },
+    });
+    const removed = await api<{ training: Record<string, unknown> }>(agg, 'PUT', '/api/config', {
+      training: { dp: null },
+    });
     expect(removed.body.training.dp).toBeUndefined();
     expect(removed.body.training.updateEncoding).toBe('int8');
     const unknown = await api<{ message: string }>(agg, 'PUT', '/api/config', { trainin: {} });

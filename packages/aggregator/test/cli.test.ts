@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
 const run = (args: string[], env: Record<string, string> = {}) => {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeout: 30_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
@@ -14,7 +18,30 @@ describe('finsecure-aggregator CLI', () => {
   it('--help explains every flag and where secrets come from', () => {
     const r = run(['--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--config', '--host', '--port', '--data-dir', '--tls-cert', '--tls-key', '--rounds', '--fraction', '--min-banks', '--quorum', '--round-timeout', '--grace', '--max-share', '--max-update-norm', '--epochs', '--batch-size', '--learning-rate', '--smote-ratio', '--update-encoding', '--auto-start', '--backend', '--log-level']) {
+    for (const flag of [
+      '--config',
+      '--host',
+      '--port',
+      '--data-dir',
+      '--tls-cert',
+      '--tls-key',
+      '--rounds',
+      '--fraction',
+      '--min-banks',
+      '--quorum',
+      '--round-timeout',
+      '--grace',
+      '--max-share',
+      '--max-update-norm',
+      '--epochs',
+      '--batch-size',
+      '--learning-rate',
+      '--smote-ratio',
+      '--update-encoding',
+      '--auto-start',
+      '--backend',
+      '--log-level',
+    ]) {
       expect(r.out).toContain(flag);
     }
     expect(r.out).toContain('FINSECURE_ADMIN_TOKEN');

@@ -311,26 +311,45 @@ describe('federated rounds over real sockets', () => {
   });
 
   it('a bank sending out-of-range updates cannot wedge the federation or take over the weights', async () => {
-    const { agg, bank, raw } = await setup('hostile', { autoStart: true, rules: { minBanks: 3, quorum: 2, rounds: 3, graceMs: 2_000 } as never });
+    const { agg, bank, raw } = await setup('hostile', {
+      autoStart: true,
+      rules: { minBanks: 3, quorum: 2, rounds: 3, graceMs: 2_000 } as never,
+    });
     await bank('alpha', 0);
     await bank('beta', 1);
     const evil = await raw('evil');
     const update = (roundId: number, modelVersion: number, numExamples: number) => ({
-      type: 'update' as const, roundId, modelVersion, kind: 'delta' as const, numExamples, numTrained: numExamples, loss: 0.1, timings: { trainMs: 1, prepareMs: 0 },
+      type: 'update' as const,
+      roundId,
+      modelVersion,
+      kind: 'delta' as const,
+      numExamples,
+      numTrained: numExamples,
+      loss: 0.1,
+      timings: { trainMs: 1, prepareMs: 0 },
     });
     // Claims far more examples than it declared at hello (100): refused.
     const a1 = await evil.r.next('round_assignment');
-    evil.r.send(update(a1.msg.roundId, a1.msg.modelVersion, 9e15), [{ name: 'update', shape: [4097], data: new Float32Array(4097) }]);
+    evil.r.send(update(a1.msg.roundId, a1.msg.modelVersion, 9e15), [
+      { name: 'update', shape: [4097], data: new Float32Array(4097) },
+    ]);
     const ack = await evil.r.next('ack');
     expect(ack.msg.reason).toMatch(/numExamples 9000000000000000 exceeds the 100 training examples/);
     // A huge (finite) update is refused by the norm bound before it touches the model.
     const a2 = await evil.r.next('round_assignment');
-    evil.r.send(update(a2.msg.roundId, a2.msg.modelVersion, 100), [{ name: 'update', shape: [4097], data: new Float32Array(4097).fill(3.4e38) }]);
+    evil.r.send(update(a2.msg.roundId, a2.msg.modelVersion, 100), [
+      { name: 'update', shape: [4097], data: new Float32Array(4097).fill(3.4e38) },
+    ]);
     const ack2 = await evil.r.next('ack');
     expect(ack2.msg.accepted).toBe(false);
     expect(ack2.msg.reason).toMatch(/update norm 2\.176e\+40 exceeds maxUpdateNorm 1000/);
-    const rs = await waitRounds(agg, (r) => r.filter((x) => x.status === 'committed').length >= 2, 'rounds commit without the hostile bank');
-    for (const r of rs.filter((x) => x.status === 'committed')) expect(r.participants.sort()).toEqual(['alpha', 'beta']);
+    const rs = await waitRounds(
+      agg,
+      (r) => r.filter((x) => x.status === 'committed').length >= 2,
+      'rounds commit without the hostile bank',
+    );
+    for (const r of rs.filter((x) => x.status === 'committed'))
+      expect(r.participants.sort()).toEqual(['alpha', 'beta']);
     evil.r.close();
     await api(agg, 'PUT', '/api/config', { rules: { minBanks: 2 } });
     await waitRounds(agg, (r) => r.filter((x) => x.status === 'committed').length >= 3, 'training continues');

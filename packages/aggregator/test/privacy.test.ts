@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RdpAccountant } from '@finsecure/common/dp';
 import type { RoundRecord } from '@finsecure/common/api';
 import type { BankClient } from '@finsecure/bank-client';
-import { api, cleanup, createBank, startBank, startTestAggregator, tempDir, waitFor, writeShards } from './helpers/federation.js';
+import {
+  api,
+  cleanup,
+  createBank,
+  startBank,
+  startTestAggregator,
+  tempDir,
+  waitFor,
+  writeShards,
+} from './helpers/federation.js';
 
 let dir: string;
 let shards: string[];
@@ -30,7 +39,10 @@ describe('differential privacy in rounds', () => {
   it('accounts ε per bank per round and a bank declines the round that would exceed its budget', async () => {
     // A budget between ε after 2 and after 3 releases: two rounds fit, the third does not.
     const budget = (epsilonAfter(2) + epsilonAfter(3)) / 2;
-    const agg = await startTestAggregator(path.join(dir, 'bank-budget'), { autoStart: true, rules: { rounds: 3, roundTimeoutMs: 10_000 } as never });
+    const agg = await startTestAggregator(path.join(dir, 'bank-budget'), {
+      autoStart: true,
+      rules: { rounds: 3, roundTimeoutMs: 10_000 } as never,
+    });
     const banks: BankClient[] = [];
     try {
       for (const [i, id] of ['a', 'b'].entries()) {
@@ -44,10 +56,15 @@ describe('differential privacy in rounds', () => {
           }),
         );
       }
-      const rounds = await waitFor('three rounds', async () => {
-        const r = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
-        return r.filter((x) => x.status === 'committed' || x.status === 'failed').length >= 3 ? r.reverse() : null;
-      }, 60_000, 100);
+      const rounds = await waitFor(
+        'three rounds',
+        async () => {
+          const r = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
+          return r.filter((x) => x.status === 'committed' || x.status === 'failed').length >= 3 ? r.reverse() : null;
+        },
+        60_000,
+        100,
+      );
       expect(rounds.slice(0, 2).map((r) => r.status)).toEqual(['committed', 'committed']);
       expect(rounds[0]!.banks.a!.epsilon).toBeCloseTo(epsilonAfter(1), 9);
       expect(rounds[1]!.banks.a!.epsilon).toBeCloseTo(epsilonAfter(2), 9);
@@ -58,7 +75,11 @@ describe('differential privacy in rounds', () => {
       const privacy = await api<{ epsilon: Record<string, number> }>(agg, 'GET', '/api/privacy');
       expect(privacy.body.epsilon.a).toBeCloseTo(epsilonAfter(2), 9);
       // Updates really were clipped and noised: the declared DP is in the audit log.
-      const audit = await api<{ type: string; details: { dp?: { clip: number; noiseMultiplier: number } } }[]>(agg, 'GET', '/api/audit?limit=1000');
+      const audit = await api<{ type: string; details: { dp?: { clip: number; noiseMultiplier: number } } }[]>(
+        agg,
+        'GET',
+        '/api/audit?limit=1000',
+      );
       const accepted = audit.body.filter((e) => e.type === 'update.accepted');
       expect(accepted).toHaveLength(4);
       for (const e of accepted) expect(e.details.dp).toMatchObject({ clip: 0.5, noiseMultiplier: Z });
@@ -78,15 +99,26 @@ describe('differential privacy in rounds', () => {
     const banks: BankClient[] = [];
     try {
       for (const [i, id] of ['a', 'b'].entries()) {
-        banks.push(await startBank(agg, id, await createBank(agg, id), shards[i]!, path.join(dir, 'server-budget', id), { insecureDpSeed: 3 + i }));
+        banks.push(
+          await startBank(agg, id, await createBank(agg, id), shards[i]!, path.join(dir, 'server-budget', id), {
+            insecureDpSeed: 3 + i,
+          }),
+        );
       }
-      await waitFor('training stopped', async () => (await api<{ state: string }>(agg, 'GET', '/api/status')).body.state === 'stopped', 60_000, 100);
+      await waitFor(
+        'training stopped',
+        async () => (await api<{ state: string }>(agg, 'GET', '/api/status')).body.state === 'stopped',
+        60_000,
+        100,
+      );
       const rounds = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
       expect(rounds.filter((r) => r.status === 'committed')).toHaveLength(1);
       // The server's DP request was applied by banks that have no DP settings of their own.
       expect(rounds[0]!.banks.a!.epsilon).toBeCloseTo(epsilonAfter(1), 9);
       const audit = await api<{ type: string; details: { reason?: string } }[]>(agg, 'GET', '/api/audit?limit=1000');
-      expect(audit.body.some((e) => e.type === 'training.control' && /privacy budget/.test(e.details.reason ?? ''))).toBe(true);
+      expect(
+        audit.body.some((e) => e.type === 'training.control' && /privacy budget/.test(e.details.reason ?? '')),
+      ).toBe(true);
     } finally {
       banks.forEach((b) => b.stop());
       await agg.close();

@@ -157,7 +157,9 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       if (code === CloseCode.Replaced) {
         // Another daemon with this bank id took over: back off hard instead of fighting it.
         this.attempt = Math.max(this.attempt, 6);
-        this.logger.error('another connection with this bank id replaced ours; is a second daemon running with the same id?');
+        this.logger.error(
+          'another connection with this bank id replaced ours; is a second daemon running with the same id?',
+        );
       }
       if (code === CloseCode.Unauthorized) {
         const err = new Error(`the aggregator refused this bank (${code}): ${reason}`);
@@ -232,13 +234,23 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         const global = tensors.get('global')?.data;
         if (!global) throw new Error('round assignment without a "global" tensor');
         this.current = { roundId: msg.roundId, connection, deadline: msg.deadline };
-        this.enqueueWork(`fit of round ${msg.roundId}`, () => this.runFit(ws, connection, msg, global), msg.roundId, ws);
+        this.enqueueWork(
+          `fit of round ${msg.roundId}`,
+          () => this.runFit(ws, connection, msg, global),
+          msg.roundId,
+          ws,
+        );
         return;
       }
       case 'evaluation_request': {
         const weights = tensors.get('global')?.data;
         if (!weights) throw new Error('evaluation request without a "global" tensor');
-        this.enqueueWork(`evaluation of round ${msg.roundId}`, () => this.runEvaluation(ws, connection, msg, weights), msg.roundId, ws);
+        this.enqueueWork(
+          `evaluation of round ${msg.roundId}`,
+          () => this.runEvaluation(ws, connection, msg, weights),
+          msg.roundId,
+          ws,
+        );
         return;
       }
       case 'round_committed': {
@@ -304,7 +316,9 @@ export class BankClient extends EventEmitter<BankClientEvents> {
    * request (more noise, the smaller budget and δ). The bank's clip bound is kept when it
    * has one: the noise is scaled to it, so privacy depends on the noise multiplier only.
    */
-  private effectiveDp(requested: DpParams | undefined): (EffectiveDp & { delta: number; epsilonBudget?: number }) | null {
+  private effectiveDp(
+    requested: DpParams | undefined,
+  ): (EffectiveDp & { delta: number; epsilonBudget?: number }) | null {
     const local = this.localDp();
     if (!local && !requested) return null;
     const all = [local, requested].filter((d): d is DpParams => !!d);

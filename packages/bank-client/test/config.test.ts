@@ -11,9 +11,34 @@ describe('bank-client configuration', () => {
     const dir = tempDir();
     try {
       const file = path.join(dir, 'bank.json');
-      writeFileSync(file, JSON.stringify({ server: 'ws://file:1/ws/bank', bankId: 'from-file', data: 'a.csv', dpClip: 1, dpNoiseMultiplier: 0.5, seed: 9 }));
-      const c = loadBankConfig({ file, env: { FINSECURE_BANK_TOKEN: token, FINSECURE_BANK_ID: 'from-env', FINSECURE_TEST_FRACTION: '0.3' }, flags: { data: 'b.csv', seed: undefined } });
-      expect(c).toMatchObject({ server: 'ws://file:1/ws/bank', bankId: 'from-env', data: 'b.csv', token, testFraction: 0.3, dpClip: 1, dpNoiseMultiplier: 0.5, seed: 9, stateDir: './bank-state', split: 'stratified' });
+      writeFileSync(
+        file,
+        JSON.stringify({
+          server: 'ws://file:1/ws/bank',
+          bankId: 'from-file',
+          data: 'a.csv',
+          dpClip: 1,
+          dpNoiseMultiplier: 0.5,
+          seed: 9,
+        }),
+      );
+      const c = loadBankConfig({
+        file,
+        env: { FINSECURE_BANK_TOKEN: token, FINSECURE_BANK_ID: 'from-env', FINSECURE_TEST_FRACTION: '0.3' },
+        flags: { data: 'b.csv', seed: undefined },
+      });
+      expect(c).toMatchObject({
+        server: 'ws://file:1/ws/bank',
+        bankId: 'from-env',
+        data: 'b.csv',
+        token,
+        testFraction: 0.3,
+        dpClip: 1,
+        dpNoiseMultiplier: 0.5,
+        seed: 9,
+        stateDir: './bank-state',
+        split: 'stratified',
+      });
     } finally {
       cleanup(dir);
     }
@@ -32,7 +57,9 @@ describe('bank-client configuration', () => {
     expect(message).toMatch(/--token \/ FINSECURE_BANK_TOKEN: is required/);
     expect(message).toMatch(/--data: is required/);
     expect(message).toMatch(/--test-fraction: /);
-    expect(() => loadBankConfig({ env: { FINSECURE_DP_CLIP: 'one' } })).toThrow('FINSECURE_DP_CLIP must be a number, got "one"');
+    expect(() => loadBankConfig({ env: { FINSECURE_DP_CLIP: 'one' } })).toThrow(
+      'FINSECURE_DP_CLIP must be a number, got "one"',
+    );
     expect(() => loadBankConfig({ file: '/nonexistent/bank.json' })).toThrow(/cannot read config file/);
   });
 

@@ -11,7 +11,14 @@ import { evaluate, fit } from '../src/round-work.js';
 
 let dir: string;
 let data: LocalData;
-const config = { epochs: 2, batchSize: 32, learningRate: 0.003, smoteRatio: 0.5, smoteK: 3, updateEncoding: 'float32' as const };
+const config = {
+  epochs: 2,
+  batchSize: 32,
+  learningRate: 0.003,
+  smoteRatio: 0.5,
+  smoteK: 3,
+  updateEncoding: 'float32' as const,
+};
 const noYield = async () => {};
 
 beforeAll(async () => {
@@ -32,7 +39,10 @@ describe('local round work', () => {
     const { train, test } = new ScaledData(data).get(scaler);
     const testFraudsBefore = frauds(test.labels);
     const global = initWeights(DEFAULT_MLP, createRng(1)).data;
-    const trainer = new MlpTrainer(DEFAULT_MLP, { data: global, manifest: initWeights(DEFAULT_MLP, createRng(1)).manifest });
+    const trainer = new MlpTrainer(DEFAULT_MLP, {
+      data: global,
+      manifest: initWeights(DEFAULT_MLP, createRng(1)).manifest,
+    });
     const out = await fit(trainer, global, train, config, null, createRng(2), createRng(3), noYield);
     expect(out.numExamples).toBe(train.numRows);
     expect(out.numSynthetic).toBeGreaterThan(0);
@@ -51,11 +61,29 @@ describe('local round work', () => {
     const w = initWeights(DEFAULT_MLP, createRng(1));
     const trainer = new MlpTrainer(DEFAULT_MLP, w);
     const plain = await fit(trainer, w.data, train, config, null, createRng(2), createRng(3), noYield);
-    const clipped = await fit(trainer, w.data, train, config, { clip: 0.01, noiseMultiplier: 0 }, createRng(2), createRng(3), noYield);
+    const clipped = await fit(
+      trainer,
+      w.data,
+      train,
+      config,
+      { clip: 0.01, noiseMultiplier: 0 },
+      createRng(2),
+      createRng(3),
+      noYield,
+    );
     expect(clipped.dp).toEqual({ clip: 0.01, noiseMultiplier: 0, clipped: true });
     expect(l2Norm(clipped.delta)).toBeLessThanOrEqual(0.01 + 1e-6);
     expect(l2Norm(plain.delta)).toBeGreaterThan(0.01);
-    const noisy = await fit(trainer, w.data, train, config, { clip: 0.01, noiseMultiplier: 1 }, createRng(2), createRng(3), noYield);
+    const noisy = await fit(
+      trainer,
+      w.data,
+      train,
+      config,
+      { clip: 0.01, noiseMultiplier: 1 },
+      createRng(2),
+      createRng(3),
+      noYield,
+    );
     // Noise of std Z·C per coordinate: the norm grows to about Z·C·√n.
     expect(l2Norm(noisy.delta)).toBeGreaterThan(0.5 * 0.01 * Math.sqrt(4097));
     trainer.dispose();
@@ -77,7 +105,14 @@ describe('local round work', () => {
 
   it('uses a separate test file when given one', async () => {
     const [other] = await writeShards(path.join(dir, 'other'), 1, 200);
-    const d = await loadLocalData({ data: other!, test: other!, testFraction: 0.2, split: 'stratified', layout: 'auto', seed: 1 });
+    const d = await loadLocalData({
+      data: other!,
+      test: other!,
+      testFraction: 0.2,
+      split: 'stratified',
+      layout: 'auto',
+      seed: 1,
+    });
     expect(d.train.numRows).toBe(200);
     expect(d.test.numRows).toBe(200);
   });

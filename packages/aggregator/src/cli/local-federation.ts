@@ -220,7 +220,10 @@ program.action(
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    const started = await fetch(`${agg.url}/api/training/start`, { method: 'POST', headers: { authorization: headers.authorization } });
+    const started = await fetch(`${agg.url}/api/training/start`, {
+      method: 'POST',
+      headers: { authorization: headers.authorization },
+    });
     if (!started.ok) throw new Error(`could not start training: ${started.status} ${await started.text()}`);
 
     const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');

@@ -20,7 +20,10 @@ export function floatArg(flag: string, min: number, max: number, exclusiveMin = 
   return (value: string): number => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (exclusiveMin && n === min)) {
-      const range = max === Number.MAX_VALUE ? `${exclusiveMin ? '>' : '≥'} ${min}` : `in ${exclusiveMin ? '(' : '['}${min}, ${max}]`;
+      const range =
+        max === Number.MAX_VALUE
+          ? `${exclusiveMin ? '>' : '≥'} ${min}`
+          : `in ${exclusiveMin ? '(' : '['}${min}, ${max}]`;
       throw new InvalidArgumentError(`${flag} must be a number ${range}, got "${value}"`);
     }
     return n;

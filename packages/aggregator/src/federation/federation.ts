@@ -199,7 +199,8 @@ export class Federation {
     this.opts.clock.clearTimeout(this.startTimer);
     // End a round in flight with the true reason, before the banks' sockets close.
     await this.enqueue(async () => {
-      if (this.active) await this.apply(machine.abortRound(this.active.state, 'aggregator shut down', this.opts.clock.now()));
+      if (this.active)
+        await this.apply(machine.abortRound(this.active.state, 'aggregator shut down', this.opts.clock.now()));
     }).catch(() => {});
     await this.queue;
     const sessions = [...this.sessions.values()];
@@ -241,7 +242,10 @@ export class Federation {
         this.roundsFailed++;
         await this.audit('round.failed', 'system', { roundId: round.record.id, reason });
       } catch (again) {
-        this.opts.logger.error({ err: again }, 'could not record the failed round; it will be marked failed at the next start');
+        this.opts.logger.error(
+          { err: again },
+          'could not record the failed round; it will be marked failed at the next start',
+        );
       }
       const frame = encodeFrame({ type: 'round_failed', roundId: round.record.id, reason });
       for (const b of round.record.selected) this.sessions.get(b)?.send(frame);
@@ -402,7 +406,11 @@ export class Federation {
       case 'decline':
         return this.enqueue(async () => {
           // A participant's decline (e.g. of the evaluation) does not make it rejected.
-          if (this.active && msg.roundId === this.active.state.roundId && !this.active.state.accepted.includes(session.bankId)) {
+          if (
+            this.active &&
+            msg.roundId === this.active.state.roundId &&
+            !this.active.state.accepted.includes(session.bankId)
+          ) {
             this.active.record.banks[session.bankId] = {
               ...this.bankRound(session.bankId),
               rejected: `declined: ${msg.reason}`,
@@ -490,10 +498,19 @@ export class Federation {
     const norm = l2Norm(tensor.data);
     const maxNorm = (round.record.config.rules as RoundRules).maxUpdateNorm;
     if (!(norm <= maxNorm)) {
-      return this.rejectUpdate(session, msg, `update norm ${norm.toPrecision(4)} exceeds maxUpdateNorm ${maxNorm}`, true);
+      return this.rejectUpdate(
+        session,
+        msg,
+        `update norm ${norm.toPrecision(4)} exceeds maxUpdateNorm ${maxNorm}`,
+        true,
+      );
     }
     const requiredDp = round.config.dp;
-    if (requiredDp && requiredDp.noiseMultiplier > 0 && (!msg.dp || msg.dp.noiseMultiplier < requiredDp.noiseMultiplier)) {
+    if (
+      requiredDp &&
+      requiredDp.noiseMultiplier > 0 &&
+      (!msg.dp || msg.dp.noiseMultiplier < requiredDp.noiseMultiplier)
+    ) {
       const declared = msg.dp ? msg.dp.noiseMultiplier : 'none';
       const reason = `differential privacy required: noise multiplier ≥ ${requiredDp.noiseMultiplier}, update declared ${declared}`;
       return this.rejectUpdate(session, msg, reason, true);
@@ -795,7 +812,13 @@ export class Federation {
     const bad = outcome.weights.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) {
       // Finite updates can still overflow float32 when added to the model.
-      return this.apply(machine.aggregationFailed(round.state, `aggregation produced a non-finite weight at index ${bad}; the updates are out of range`, this.opts.clock.now()));
+      return this.apply(
+        machine.aggregationFailed(
+          round.state,
+          `aggregation produced a non-finite weight at index ${bad}; the updates are out of range`,
+          this.opts.clock.now(),
+        ),
+      );
     }
     round.candidate = outcome.weights;
     round.record.participants = Object.keys(outcome.bankWeights);
@@ -885,7 +908,13 @@ export class Federation {
     }
     this.markMissing(round);
     // The in-memory record says "committed" only once the store has the round and its model.
-    const committed: RoundRecord = { ...record, status: 'committed', endedAt: now, modelVersion: version, durations: this.durations(round, now) };
+    const committed: RoundRecord = {
+      ...record,
+      status: 'committed',
+      endedAt: now,
+      modelVersion: version,
+      durations: this.durations(round, now),
+    };
     await this.opts.store.commitRound(committed, {
       version,
       roundId: record.id,
@@ -987,7 +1016,10 @@ export class Federation {
   }
 
   /** Applies a change computed from the current settings (or returns the validation error). */
-  updateSettings(change: (current: FederationSettings) => FederationSettings | Error, actor = 'admin'): Promise<FederationSettings | Error> {
+  updateSettings(
+    change: (current: FederationSettings) => FederationSettings | Error,
+    actor = 'admin',
+  ): Promise<FederationSettings | Error> {
     return this.enqueue(async () => {
       const before = this.settings;
       const next = change(before);
@@ -999,7 +1031,6 @@ export class Federation {
       return next;
     });
   }
-
 
   private async setState(state: TrainingState): Promise<void> {
     this.state = state;

@@ -38,12 +38,10 @@ export async function buildServer(ctx: ServerContext & { metrics: AggregatorMetr
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'request failed');
-    return reply
-      .code(status)
-      .send({
-        error: status === 500 ? 'internal' : 'bad_request',
-        message: status === 500 ? 'internal error (see the aggregator log)' : err.message,
-      });
+    return reply.code(status).send({
+      error: status === 500 ? 'internal' : 'bad_request',
+      message: status === 500 ? 'internal error (see the aggregator log)' : err.message,
+    });
   });
 
   await app.register(fastifySwagger, {

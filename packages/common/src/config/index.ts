@@ -18,7 +18,8 @@ export function readJsonObjectFile(file: string, makeError: MakeError): Record<s
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('top level must be an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('top level must be an object');
     return parsed as Record<string, unknown>;
   } catch (err) {
     throw makeError(`config file ${file} is not valid JSON: ${(err as Error).message}`);

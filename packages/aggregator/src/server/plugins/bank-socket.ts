@@ -7,7 +7,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { ClientMessage, CloseCode, decodeFrame, encodeFrame, isFrameError, type Hello } from '@finsecure/common/protocol';
+import {
+  ClientMessage,
+  CloseCode,
+  decodeFrame,
+  encodeFrame,
+  isFrameError,
+  type Hello,
+} from '@finsecure/common/protocol';
 import type { BankSession } from '../../federation/session.js';
 import type { ServerContext } from '../context.js';
 
@@ -42,7 +49,8 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
     let authenticating = false;
     let closed = false;
     const helloTimer = setTimeout(() => {
-      if (!session && !authenticating) safeClose(socket, CloseCode.BadHello, `no hello within ${config.helloTimeoutMs} ms`);
+      if (!session && !authenticating)
+        safeClose(socket, CloseCode.BadHello, `no hello within ${config.helloTimeoutMs} ms`);
     }, config.helloTimeoutMs);
 
     const refuse = async (code: number, reason: string, details: Record<string, unknown>) => {
@@ -66,7 +74,11 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
       if (authenticating) return; // one hello at a time
       authenticating = true;
       if (bytes.byteLength > MAX_HELLO_BYTES) {
-        void refuse(CloseCode.BadHello, `bad hello: ${bytes.byteLength} bytes, a hello is at most ${MAX_HELLO_BYTES}`, {}).catch(() => {});
+        void refuse(
+          CloseCode.BadHello,
+          `bad hello: ${bytes.byteLength} bytes, a hello is at most ${MAX_HELLO_BYTES}`,
+          {},
+        ).catch(() => {});
         return;
       }
       // A well-formed hello arrived in time: a slow store must not turn it into a timeout.
@@ -108,7 +120,8 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
       closed = true;
       authenticated();
       clearTimeout(helloTimer);
-      if (session) void federation.detach(session, `socket closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`);
+      if (session)
+        void federation.detach(session, `socket closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`);
     });
     socket.on('error', (err: Error) => logger.warn({ remote, err: err.message }, 'bank socket error'));
   });
@@ -133,6 +146,7 @@ export function safeClose(socket: WebSocket, code: number, reason: string): void
  * hold (part of) a token, so for those only the error code is reported and audited.
  */
 function describeHelloError(err: unknown): string {
-  if (isFrameError(err)) return err.code === 'BAD_HEADER_JSON' ? 'BAD_HEADER_JSON: the frame header is not valid JSON' : err.message;
+  if (isFrameError(err))
+    return err.code === 'BAD_HEADER_JSON' ? 'BAD_HEADER_JSON: the frame header is not valid JSON' : err.message;
   return err instanceof Error ? err.message : 'unreadable hello';
 }
