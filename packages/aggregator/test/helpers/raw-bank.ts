@@ -25,6 +25,11 @@ export class RawBank {
     ws.on('message', (raw: Buffer) => {
       try {
         const d = decodeFrame(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), ServerMessage);
+        // Alive like a real client: it answers heartbeats, whatever else the test makes it do.
+        if (d.msg.type === 'heartbeat') {
+          if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ type: 'heartbeat', sentAt: Date.now() }));
+          return;
+        }
         this.received.push({ msg: d.msg, tensors: d.tensors });
       } catch (err) {
         this.received.push({
