@@ -55,6 +55,11 @@ export interface LocalTraining {
   /** SMOTE fraud/legitimate target ratio (0 = off). */
   smoteRatio: number;
   smoteK: number;
+  /**
+   * SMOTE cap: at most this many synthetic rows per real fraud row (the bank client's
+   * `smoteMaxMultiplier`; the baseline applies the same cap to the pooled data). Absent: no cap.
+   */
+  smoteMaxMultiplier?: number;
 }
 
 export function modelSpec(numFeatures: number): MlpSpec {
@@ -112,7 +117,12 @@ export async function runBaseline(exp: Experiment, o: BaselineOptions): Promise<
   let data: TrainingSplit = exp.scaledPooledTrain();
   let syntheticRows = 0;
   if (o.smote && o.smoteRatio > 0) {
-    const out = smote(data, { targetRatio: o.smoteRatio, k: o.smoteK, rng });
+    const out = smote(data, {
+      targetRatio: o.smoteRatio,
+      k: o.smoteK,
+      ...(o.smoteMaxMultiplier !== undefined ? { maxMultiplier: o.smoteMaxMultiplier } : {}),
+      rng,
+    });
     data = out.dataset;
     syntheticRows = out.synthetic;
   }
