@@ -8,7 +8,13 @@ import { Presets, SingleBar } from 'cli-progress';
 import { DataError } from '@finsecure/common/data';
 import { PARTITION_SCHEMES, PartitionError, type PartitionScheme } from '@finsecure/common/partition';
 import { ExperimentError, type ExperimentOptions, type SplitKind } from './experiment.js';
-import { RESEARCH_TRAINING, DEFAULT_MAX_SHARE, DEFAULT_ROUNDS, type Backend } from './training.js';
+import {
+  RESEARCH_TRAINING,
+  RESEARCH_STRATEGY,
+  DEFAULT_ROUNDS,
+  type Backend,
+  type StrategySettings,
+} from './training.js';
 
 /** A problem with what the user asked for: reported without a stack trace, exit code 2. */
 export class UsageError extends Error {
@@ -133,7 +139,20 @@ export interface TrainingFlags {
   learningRate: number;
   smoteRatio: number;
   smoteK: number;
+  /** Synthetic rows per real fraud at most, or 'none' (read it with smoteCapOf). */
+  smoteMaxMultiplier: number | 'none';
   backend: Backend;
+}
+
+/** A number ≥ 0, or "none": for caps that can be switched off. */
+export function capArg(flag: string) {
+  return (raw: string): number | 'none' => {
+    if (raw.trim().toLowerCase() === 'none') return 'none';
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v) || v < 0)
+      throw new InvalidArgumentError(`${flag} must be a number ≥ 0 or "none", got "${raw}".`);
+    return v;
+  };
 }
 
 /** Local-training flags other than --epochs (whose meaning differs per command). */
@@ -153,6 +172,13 @@ export function addTrainingOptions(cmd: Command): Command {
       RESEARCH_TRAINING.smoteRatio,
     )
     .option('--smote-k <k>', 'SMOTE nearest neighbours', intArg('--smote-k', 1, 50), RESEARCH_TRAINING.smoteK)
+    .option(
+      '--smote-max-multiplier <m>',
+      'SMOTE cap: at most m synthetic rows per real fraud row of a bank (or of the pooled data), even if the ratio is ' +
+        'then not reached; "none" = no cap. Stops a bank with 1 fraud among 25,000 rows from making 2,500 copies of it',
+      capArg('--smote-max-multiplier'),
+      RESEARCH_TRAINING.smoteMaxMultiplier,
+    )
     .addOption(
       new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
     );
@@ -168,6 +194,10 @@ export interface FederationFlags {
   dpNoiseMultiplier?: number;
   dpDelta: number;
   maxShare: number;
+  normalizeSteps: boolean;
+  lossExponent: number;
+  serverLr: number;
+  serverMomentum: number;
   updateEncoding: 'float32' | 'float16' | 'int8';
   logLevel: string;
 }
@@ -212,9 +242,36 @@ export function addFederationOptions(cmd: Command): Command {
     )
     .option(
       '--max-share <f>',
-      "cap on any one bank's FedAvg share, in (0, 1] (1 = plain FedAvg: weights proportional to examples)",
+      "cap on any one bank's FedAvg share, in (0, 1] (1 = no cap: weights proportional to examples); only without " +
+        'step normalisation (--no-normalize-steps)',
       numArg('--max-share', (v) => v > 0 && v <= 1, 'a number in (0, 1]'),
-      DEFAULT_MAX_SHARE,
+      RESEARCH_STRATEGY.maxShare,
+    )
+    .option(
+      '--normalize-steps',
+      "FedAvg divides each bank's delta by its local optimiser steps (epochs × batches) before averaging by examples " +
+        '(FedNova), so a bank with 10× the rows counts 10×, not 100× (default)',
+      RESEARCH_STRATEGY.normalizeSteps,
+    )
+    .option('--no-normalize-steps', 'plain FedAvg weighting of the deltas (the aggregator default until configured)')
+    .option(
+      '--loss-exponent <q>',
+      'weight each bank by its examples × its reported training loss^q (q-FFL), so banks whose frauds the model still ' +
+        'misses pull harder; 0 = examples only',
+      numArg('--loss-exponent', (v) => v >= 0 && v <= 4, 'a number in [0, 4]'),
+      RESEARCH_STRATEGY.lossExponent,
+    )
+    .option(
+      '--server-lr <eta>',
+      'server learning rate η: the global model moves η × the averaged update per round (1 = plain FedAvg)',
+      numArg('--server-lr', (v) => v > 0 && v <= 10, 'a number in (0, 10]'),
+      RESEARCH_STRATEGY.serverLearningRate,
+    )
+    .option(
+      '--server-momentum <beta>',
+      'server momentum β in [0, 1) (FedAvgM: v ← βv + update, global += η v; 0 = none)',
+      numArg('--server-momentum', (v) => v >= 0 && v < 1, 'a number in [0, 1)'),
+      RESEARCH_STRATEGY.serverMomentum,
     )
     .addOption(
       new Option('--update-encoding <e>', 'encoding of updates on the wire')
@@ -235,6 +292,27 @@ export function dpOf(f: FederationFlags): { clip: number; noiseMultiplier: numbe
   return f.dpClip !== undefined
     ? { clip: f.dpClip, noiseMultiplier: f.dpNoiseMultiplier!, delta: f.dpDelta }
     : undefined;
+}
+
+/** The SMOTE cap of the training flags: null when switched off. */
+export function smoteCapOf(f: Pick<TrainingFlags, 'smoteMaxMultiplier'>): number | null {
+  return f.smoteMaxMultiplier === 'none' ? null : f.smoteMaxMultiplier;
+}
+
+/** The FedAvg options of the federated arm, checked together. */
+export function strategyOf(f: FederationFlags): StrategySettings {
+  if (f.normalizeSteps && f.maxShare < 1)
+    throw new UsageError(
+      `--max-share ${f.maxShare} cannot be combined with step normalisation (it over-amplifies the smallest banks); ` +
+        'use --max-share 1, or --no-normalize-steps',
+    );
+  return {
+    maxShare: f.maxShare,
+    normalizeSteps: f.normalizeSteps,
+    lossExponent: f.lossExponent,
+    serverLearningRate: f.serverLr,
+    serverMomentum: f.serverMomentum,
+  };
 }
 
 export function checkQuorum(f: FederationFlags, banks: number): void {

@@ -18,6 +18,30 @@ const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/** "0.1 (≤ 5 synthetic per fraud)", "0.1" or "off". Results written before the cap existed have none. */
+export function smoteLabel(t: { smoteRatio: number; smoteMaxMultiplier?: number | null }): string {
+  if (!t.smoteRatio) return 'off';
+  const cap = t.smoteMaxMultiplier ?? null;
+  return cap === null ? `${t.smoteRatio}` : `${t.smoteRatio} (≤ ${cap} synthetic per fraud)`;
+}
+
+/** How the federation aggregated: "FedAvg", "FedAvg, step-normalised, server lr 0.5", "FedAvg share cap 0.15", ... */
+export function strategyLabel(t: {
+  maxShare: number;
+  normalizeSteps?: boolean;
+  lossExponent?: number;
+  serverLearningRate?: number;
+  serverMomentum?: number;
+}): string {
+  const parts = ['FedAvg'];
+  if (t.normalizeSteps) parts.push('step-normalised (FedNova)');
+  if ((t.lossExponent ?? 0) > 0) parts.push(`loss-weighted (q = ${t.lossExponent})`);
+  if (t.maxShare < 1) parts.push(`share cap ${t.maxShare}`);
+  if ((t.serverLearningRate ?? 1) !== 1) parts.push(`server lr ${t.serverLearningRate}`);
+  if ((t.serverMomentum ?? 0) > 0) parts.push(`server momentum ${t.serverMomentum}`);
+  return parts.join(', ');
+}
+
 export function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.map((x) => String(x).replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), `| ${header.map(() => '---').join(' | ')} |`, ...rows.map(line)].join('\n');
@@ -77,7 +101,7 @@ export function baselineMarkdown(r: BaselineResult): string {
     '',
     describeData(r.experiment),
     `- Model: MLP ${r.model.inputSize} → ${r.model.hidden.join(' → ')} → 1, dropout ${r.model.dropout}; backend ${r.backend}`,
-    `- Training: pooled training shards, ${t.epochs} epochs, batch ${t.batchSize}, Adam lr ${t.learningRate}, ${t.smote ? `SMOTE to ratio ${t.smoteRatio} (k = ${t.smoteK}, ${int(r.syntheticRows)} synthetic rows)` : 'no SMOTE'}; ${int(r.trainRows)} rows trained`,
+    `- Training: pooled training shards, ${t.epochs} epochs, batch ${t.batchSize}, Adam lr ${t.learningRate}, ${t.smote ? `SMOTE to ratio ${smoteLabel(t)} (k = ${t.smoteK}, ${int(r.syntheticRows)} synthetic rows)` : 'no SMOTE'}; ${int(r.trainRows)} rows trained`,
     `- Training time: ${secs(r.trainMs)}; final training loss ${f4(r.lossPerEpoch.at(-1))}`,
     '',
     '## Metrics on the shared test set',
@@ -95,7 +119,7 @@ export function localOnlyMarkdown(r: LocalOnlyResult): string {
     '# Local-only training',
     '',
     describeData(r.experiment),
-    `- Each bank trains alone for the federation's budget: ${t.rounds} rounds × ${t.epochs} epochs (batch ${t.batchSize}, lr ${t.learningRate}, SMOTE ${t.smoteRatio || 'off'}), evaluated on the shared test set`,
+    `- Each bank trains alone for the federation's budget: ${t.rounds} rounds × ${t.epochs} epochs (batch ${t.batchSize}, lr ${t.learningRate}, SMOTE ${smoteLabel(t)}), evaluated on the shared test set`,
     '',
     table(
       ['bank', 'rows', 'frauds', 'AUPRC', 'ROC AUC', 'F1 @ 0.5', 'best F1', 'recall @ 1 % FPR', 'train time'],
@@ -159,7 +183,7 @@ export function simulationMarkdown(r: SimulationResult): string {
     '# Federated simulation',
     '',
     describeData(r.experiment),
-    `- Real aggregator and ${r.experiment.banks} real bank clients over loopback WebSockets; ${t.rounds} rounds, FedAvg, quorum ${t.quorum}/${r.experiment.banks}${t.maxShare < 1 ? `, FedAvg share cap ${t.maxShare}` : ''}, ${t.epochs} local epoch(s) per round, batch ${t.batchSize}, lr ${t.learningRate}, SMOTE ${t.smoteRatio || 'off'}, updates ${t.updateEncoding}`,
+    `- Real aggregator and ${r.experiment.banks} real bank clients over loopback WebSockets; ${t.rounds} rounds, ${strategyLabel(t)}, quorum ${t.quorum}/${r.experiment.banks}, ${t.epochs} local epoch(s) per round, batch ${t.batchSize}, lr ${t.learningRate}, SMOTE ${smoteLabel(t)}, updates ${t.updateEncoding}`,
     t.dp
       ? `- Differential privacy: clip ${t.dp.clip}, noise multiplier ${t.dp.noiseMultiplier}, δ ${t.dp.delta}`
       : '- No differential privacy',
@@ -338,8 +362,8 @@ export async function writeComparisonReport(
     '',
     describeData(e),
     `- Model: MLP ${b.model.inputSize} → ${b.model.hidden.join(' → ')} → 1, dropout ${b.model.dropout}, TF.js ${b.backend}`,
-    `- Federated: ${s.training.rounds} rounds × ${s.training.epochs} local epoch(s), batch ${s.training.batchSize}, lr ${s.training.learningRate}, SMOTE ${s.training.smoteRatio || 'off'}, quorum ${s.training.quorum}/${e.banks}${s.training.maxShare < 1 ? `, FedAvg share cap ${s.training.maxShare}` : ''}${dp ? `, DP clip ${dp.clip} noise ${dp.noiseMultiplier}` : ''}`,
-    `- Centralized: pooled training shards, ${b.training.epochs} epochs, batch ${b.training.batchSize}, lr ${b.training.learningRate}, ${b.training.smote ? `SMOTE ${b.training.smoteRatio}` : 'no SMOTE'}`,
+    `- Federated: ${s.training.rounds} rounds × ${s.training.epochs} local epoch(s), batch ${s.training.batchSize}, lr ${s.training.learningRate}, SMOTE ${smoteLabel(s.training)}, quorum ${s.training.quorum}/${e.banks}, ${strategyLabel(s.training)}${dp ? `, DP clip ${dp.clip} noise ${dp.noiseMultiplier}` : ''}`,
+    `- Centralized: pooled training shards, ${b.training.epochs} epochs, batch ${b.training.batchSize}, lr ${b.training.learningRate}, ${b.training.smote ? `SMOTE ${smoteLabel(b.training)}` : 'no SMOTE'}`,
     `- Local-only: each bank alone, ${l.training.rounds} × ${l.training.epochs} epochs on its shard`,
     `- All three use the same split, the same scaler (federation's scaler identical: ${s.scalerCheck.identical ? 'yes' : `no, max diff ${s.scalerCheck.maxAbsDiff}`}), the same initial weights and the same exact evaluation on the shared test set.`,
     '',

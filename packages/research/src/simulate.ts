@@ -18,17 +18,19 @@ import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { RoundRecord, StatusView } from '@finsecure/common/api';
 import { manifestFor, MlpTrainer, type MlpSpec } from '@finsecure/common/model';
+import { createStrategy, FedAvg, type Strategy } from '@finsecure/common/strategy';
 import { DEFAULT_RULES, loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
 import { BankClient, loadBankConfig, loadLocalData } from '@finsecure/bank-client';
 import { describeExperiment, writeExperimentFiles, type Experiment, type ExperimentDescription } from './experiment.js';
 import { evaluateTrainer, type EvalMetrics } from './evaluate.js';
 import {
   bankClientSeed,
-  DEFAULT_MAX_SHARE,
   ensureBackend,
   modelSpec,
+  RESEARCH_STRATEGY,
   type Backend,
   type LocalTraining,
+  type StrategySettings,
 } from './training.js';
 
 export interface DpSettings {
@@ -46,8 +48,8 @@ export interface SimulationOptions extends LocalTraining {
   /** Deadline of each fit and evaluation stage (ms). Default 30 min. */
   roundTimeoutMs?: number;
   dp?: DpSettings;
-  /** Cap on any one bank's FedAvg share, in (0, 1] (1 = plain FedAvg, weights ∝ examples). Default DEFAULT_MAX_SHARE. */
-  maxShare?: number;
+  /** FedAvg options (share cap, step normalisation, server learning rate and momentum). Default RESEARCH_STRATEGY. */
+  strategy?: Partial<StrategySettings>;
   updateEncoding?: 'float32' | 'float16' | 'int8';
   backend?: Backend;
   /** Log level of the aggregator and bank loggers (default silent). */
@@ -103,6 +105,11 @@ export interface SimulationResult {
     quorum: number;
     graceMs: number;
     maxShare: number;
+    /** Absent in results written before these options existed: false, 0, 1 and 0. */
+    normalizeSteps: boolean;
+    lossExponent: number;
+    serverLearningRate: number;
+    serverMomentum: number;
     updateEncoding: string;
     dp: DpSettings | null;
   };
@@ -138,6 +145,41 @@ function reportedOf(m: Record<string, number> | null): ReportedMetrics | null {
   return out;
 }
 
+/**
+ * Makes the running aggregator aggregate with `wanted`. The aggregator builds its FedAvg
+ * from its settings (`makeStrategy` in aggregator/src/service.ts), which today carry
+ * only `rules.maxShare`; until they carry the other FedAvg options, the simulation
+ * makes the federation build this instance instead, before training starts (no round
+ * has begun, so no strategy state is lost). A no-op when what the aggregator would build
+ * already has these settings.
+ */
+export function useStrategy(agg: RunningAggregator, wanted: Strategy): void {
+  const fed = agg.federation as unknown as {
+    opts?: { makeStrategy?: (settings: unknown) => Strategy };
+    strategy?: Strategy | null;
+  };
+  const make = fed.opts?.makeStrategy;
+  if (typeof make !== 'function')
+    throw new Error(
+      "cannot reach the aggregator's strategy factory (Federation.opts.makeStrategy); update useStrategy()",
+    );
+  if (sameFedAvg(make(agg.federation.getSettings()), wanted)) return;
+  fed.opts!.makeStrategy = () => wanted;
+  fed.strategy = null; // built lazily at the first round
+}
+
+function sameFedAvg(a: Strategy, b: Strategy): boolean {
+  return (
+    a instanceof FedAvg &&
+    b instanceof FedAvg &&
+    a.maxShare === b.maxShare &&
+    a.normalizeSteps === b.normalizeSteps &&
+    a.lossExponent === b.lossExponent &&
+    a.serverLearningRate === b.serverLearningRate &&
+    a.serverMomentum === b.serverMomentum
+  );
+}
+
 /** Runs the federation to `rounds` committed rounds and returns the per-round record. */
 export async function runSimulation(exp: Experiment, o: SimulationOptions): Promise<SimulationResult> {
   const started = performance.now();
@@ -150,6 +192,8 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
   const roundTimeoutMs = o.roundTimeoutMs ?? 30 * 60_000;
   const updateEncoding = o.updateEncoding ?? 'float32';
   const seed = exp.spec.seed;
+  const strategy: StrategySettings = { ...RESEARCH_STRATEGY, ...o.strategy };
+  const fedavg = createStrategy('fedavg', strategy); // validates the combination before any work
   const backend = await ensureBackend(o.backend);
   const spec = modelSpec(exp.numFeatures);
   const logger: Logger = pino({ level: o.logLevel ?? 'silent' });
@@ -191,7 +235,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           roundIntervalMs: 0,
           threshold: 0.5,
           histogramBins: 1000,
-          maxShare: o.maxShare ?? DEFAULT_MAX_SHARE,
+          maxShare: strategy.maxShare,
           privacyBudgetAction: 'exclude-bank',
         },
         training: {
@@ -200,6 +244,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           learningRate: o.learningRate,
           smoteRatio: o.smoteRatio,
           smoteK: o.smoteK,
+          ...(o.smoteMaxMultiplier !== null ? { smoteMaxMultiplier: o.smoteMaxMultiplier } : {}),
           updateEncoding,
           seed,
           ...(o.dp ? { dp: { clip: o.dp.clip, noiseMultiplier: o.dp.noiseMultiplier, delta: o.dp.delta } } : {}),
@@ -208,6 +253,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
     });
     stage('starting the aggregator');
     agg = await startAggregator(config, { logger: logger.child({ component: 'aggregator' }) });
+    useStrategy(agg, fedavg);
 
     for (let b = 0; b < n; b++) {
       const bankId = `bank-${b + 1}`;
@@ -365,9 +411,14 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
         learningRate: o.learningRate,
         smoteRatio: o.smoteRatio,
         smoteK: o.smoteK,
+        smoteMaxMultiplier: o.smoteMaxMultiplier,
         quorum,
         graceMs,
-        maxShare: o.maxShare ?? DEFAULT_MAX_SHARE,
+        maxShare: strategy.maxShare,
+        normalizeSteps: strategy.normalizeSteps,
+        lossExponent: strategy.lossExponent,
+        serverLearningRate: strategy.serverLearningRate,
+        serverMomentum: strategy.serverMomentum,
         updateEncoding,
         dp: o.dp ?? null,
       },

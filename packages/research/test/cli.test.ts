@@ -14,8 +14,15 @@ import { baselineCommand } from '../src/commands/baseline.js';
 import { simulateCommand } from '../src/commands/simulate.js';
 import { compareCommand } from '../src/commands/compare.js';
 import { UsageError, type Output } from '../src/cli-support.js';
-import type { BaselineResult } from '../src/training.js';
-import type { SimulationResult } from '../src/simulate.js';
+import { RESEARCH_STRATEGY, RESEARCH_TRAINING, type BaselineResult } from '../src/training.js';
+import { useStrategy, type SimulationResult } from '../src/simulate.js';
+import { prepareExperiment } from '../src/experiment.js';
+import { evaluateTrainer } from '../src/evaluate.js';
+import { ensureBackend, modelSpec } from '../src/training.js';
+import { initWeights, MlpTrainer } from '@finsecure/common/model';
+import { createRng } from '@finsecure/common/rng';
+import { FedAvg, type Strategy } from '@finsecure/common/strategy';
+import type { RunningAggregator } from '@finsecure/aggregator';
 
 let dir: string;
 let csv: string;
@@ -104,6 +111,35 @@ describe('baseline CLI', () => {
   });
 });
 
+describe('baseline CLI: SMOTE cap', () => {
+  it('--smote-max-multiplier caps synthetic rows per real fraud of the pooled data; "none" lifts the cap', async () => {
+    const base = [
+      '--data',
+      csv,
+      '--banks',
+      '3',
+      '--epochs',
+      '1',
+      '--smote',
+      '--smote-ratio',
+      '0.5',
+      '--backend',
+      'wasm',
+    ];
+    const read = (d: string) => JSON.parse(readFileSync(path.join(d, 'baseline.json'), 'utf8')) as BaselineResult;
+    await run(baselineCommand, [...base, '--smote-max-multiplier', '2', '--out', path.join(dir, 'cap2')]);
+    await run(baselineCommand, [...base, '--smote-max-multiplier', 'none', '--out', path.join(dir, 'capnone')]);
+    const capped = read(path.join(dir, 'cap2'));
+    const free = read(path.join(dir, 'capnone'));
+    const frauds = capped.experiment.train.frauds;
+    expect(capped.training.smoteMaxMultiplier).toBe(2);
+    expect(capped.syntheticRows).toBe(2 * frauds); // the ratio 0.5 would need far more
+    expect(free.training.smoteMaxMultiplier).toBeNull();
+    expect(free.syntheticRows).toBe(Math.ceil(0.5 * (free.experiment.train.rows - frauds)) - frauds);
+    expect(readFileSync(path.join(dir, 'cap2', 'baseline.md'), 'utf8')).toContain('≤ 2 synthetic per fraud');
+  });
+});
+
 describe('simulate CLI', () => {
   it('runs 3 real bank clients for 2 rounds against a real aggregator and writes per-round JSON', async () => {
     const out = path.join(dir, 'sim');
@@ -137,8 +173,60 @@ describe('simulate CLI', () => {
       expect(r.epsilon).toBeNull();
     }
     expect(json.final!.auprc).toBe(json.rounds[1]!.metrics!.auprc);
+    // The research defaults: step-normalised FedAvg with a server learning rate, capped SMOTE.
+    expect(json.training).toMatchObject({
+      maxShare: RESEARCH_STRATEGY.maxShare,
+      normalizeSteps: RESEARCH_STRATEGY.normalizeSteps,
+      lossExponent: RESEARCH_STRATEGY.lossExponent,
+      serverLearningRate: RESEARCH_STRATEGY.serverLearningRate,
+      serverMomentum: 0,
+      smoteMaxMultiplier: RESEARCH_TRAINING.smoteMaxMultiplier,
+    });
     expect(readFileSync(path.join(out, 'simulation.md'), 'utf8')).toContain('| round | status |');
     expect(lines.filter((l) => /^ {2}round {3}\d/.test(l))).toHaveLength(2);
+  });
+});
+
+describe('simulate CLI: the FedAvg options reach the aggregator', () => {
+  it('--server-lr scales the committed step: a tiny one leaves the initial model in place', async () => {
+    const args = ['--data', csv, '--banks', '3', '--rounds', '1', '--epochs', '1', '--backend', 'wasm'];
+    await run(simulateCommand, [...args, '--server-lr', '1e-6', '--out', path.join(dir, 'sim-tiny')]);
+    await run(simulateCommand, [...args, '--out', path.join(dir, 'sim-default')]);
+    const tiny = JSON.parse(readFileSync(path.join(dir, 'sim-tiny', 'simulation.json'), 'utf8')) as SimulationResult;
+    const dflt = JSON.parse(readFileSync(path.join(dir, 'sim-default', 'simulation.json'), 'utf8')) as SimulationResult;
+    expect(tiny.training.serverLearningRate).toBe(1e-6);
+    // The initial model (the aggregator's initWeights) scored like every round's model.
+    const exp = await prepareExperiment({
+      data: csv,
+      seed: 42,
+      banks: 3,
+      scheme: 'dirichlet',
+      alpha: 0.5,
+      split: 'stratified',
+    });
+    await ensureBackend('wasm');
+    const spec = modelSpec(exp.numFeatures);
+    const trainer = new MlpTrainer(spec, initWeights(spec, createRng(42)));
+    const initial = evaluateTrainer(trainer, exp.scaledTest());
+    trainer.dispose();
+    expect(tiny.final!.loss).toBeCloseTo(initial.loss, 4);
+    expect(Math.abs(dflt.final!.loss - initial.loss)).toBeGreaterThan(0.01);
+  });
+
+  it('useStrategy makes the federation build the wanted FedAvg, and not when it already would', () => {
+    const built = () => new FedAvg({ maxShare: 1 });
+    const fed = { opts: { makeStrategy: built }, strategy: null as Strategy | null, getSettings: () => ({}) };
+    const agg = { federation: fed } as unknown as RunningAggregator;
+    useStrategy(agg, new FedAvg({ maxShare: 1 }));
+    expect(fed.opts.makeStrategy).toBe(built);
+    fed.strategy = built();
+    const wanted = new FedAvg({ normalizeSteps: true, serverLearningRate: 0.5 });
+    useStrategy(agg, wanted);
+    expect(fed.opts.makeStrategy({})).toBe(wanted);
+    expect(fed.strategy).toBeNull();
+    expect(() => useStrategy({ federation: { opts: {} } } as unknown as RunningAggregator, wanted)).toThrow(
+      /useStrategy/,
+    );
   });
 });
 
@@ -224,6 +312,21 @@ describe('bad flags', () => {
     );
     expect(await failure(compareCommand, ['--data', csv, '--learning-rate', '0'])).toMatch(
       /--learning-rate must be a number in \(0, 10\], got "0"/,
+    );
+    expect(await failure(simulateCommand, ['--data', csv, '--server-lr', '0'])).toMatch(
+      /--server-lr must be a number in \(0, 10\], got "0"/,
+    );
+    expect(await failure(simulateCommand, ['--data', csv, '--loss-exponent', '-1'])).toMatch(
+      /--loss-exponent must be a number in \[0, 4\], got "-1"/,
+    );
+    expect(await failure(simulateCommand, ['--data', csv, '--server-momentum', '1'])).toMatch(
+      /--server-momentum must be a number in \[0, 1\), got "1"/,
+    );
+    expect(await failure(baselineCommand, ['--data', csv, '--smote-max-multiplier', '-1'])).toMatch(
+      /--smote-max-multiplier must be a number ≥ 0 or "none", got "-1"/,
+    );
+    expect(await failure(compareCommand, ['--data', csv, '--max-share', '0.15'])).toMatch(
+      /--max-share 0\.15 cannot be combined with step normalisation/,
     );
   });
 

@@ -7,7 +7,13 @@ import { FedAvg } from './fedavg.js';
 import { FedMedian } from './fedmedian.js';
 import type { Strategy } from './types.js';
 
-export const FedAvgOptionsSchema = z.strictObject({ maxShare: z.number().gt(0).max(1).optional() });
+export const FedAvgOptionsSchema = z.strictObject({
+  maxShare: z.number().gt(0).max(1).optional(),
+  normalizeSteps: z.boolean().optional(),
+  lossExponent: z.number().min(0).max(4).optional(),
+  serverLearningRate: z.number().gt(0).max(10).optional(),
+  serverMomentum: z.number().min(0).lt(1).optional(),
+});
 export const FedMedianOptionsSchema = z.strictObject({});
 
 export const STRATEGY_NAMES = ['fedavg', 'fedmedian'] as const;

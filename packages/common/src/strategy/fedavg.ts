@@ -1,11 +1,38 @@
 /**
  * FedAvg (McMahan et al. 2017): the new global model is the global model plus the
- * example-weighted mean of the banks' deltas.
+ * example-weighted mean of the banks' deltas. Three optional refinements, all off by
+ * default (plain FedAvg):
+ *
+ * - **Step normalisation** (FedNova, Wang et al. 2020). A bank trains `epochs` passes
+ *   over its rows, so a bank with 100× the rows takes 100× the local optimiser steps and
+ *   its delta is roughly 100× as long; weighting that delta by its example count as
+ *   well makes its influence grow with n², not n, and FedAvg then optimises a
+ *   different objective from centralized training (the "objective inconsistency" of
+ *   heterogeneous local work). With `normalizeSteps`, each delta is divided by the
+ *   bank's local step count τᵢ = epochs × ⌈rowsTrainedᵢ / batchSize⌉, averaged with the
+ *   example weights pᵢ, and scaled back by τ_eff = Σ pᵢ τᵢ:
+ *   step = τ_eff · Σ pᵢ Δᵢ / τᵢ. Each bank then moves the model in proportion to its
+ *   data, as in centralized training, and claiming a larger example count buys a bank
+ *   almost nothing (pᵢ and τᵢ grow together).
+ * - **Loss weighting** (the q-FFL objective, Li et al. 2020). Each bank trains with Adam,
+ *   which scales every step to about the learning rate whatever the size of the
+ *   gradient: a bank whose rows the model already fits (large, fraud-poor banks) moves
+ *   the model as far per step as a bank whose frauds it still misses. With
+ *   `lossExponent` q > 0 the example weights become pᵢ ∝ nᵢ · Lᵢ^q, Lᵢ the bank's reported
+ *   training loss, so the step follows Σ pᵢ Lᵢ^q ∇Lᵢ, the gradient of the q-FFL objective
+ *   Σ pᵢ Lᵢ^(q+1) / (q+1): banks the model serves badly pull harder. It trusts the
+ *   reported losses as FedAvg trusts example counts.
+ * - **Server optimiser** (FedAvgM, Hsu et al. 2019; Reddi et al. 2021): the averaged
+ *   delta is a pseudo-gradient, applied as  v ← β·v + step,  global ← global + η·v
+ *   (`serverLearningRate` η, `serverMomentum` β). η < 1 damps the round-to-round swing
+ *   that label-skewed banks cause; β > 0 keeps a velocity across rounds.
  *
  * Memory: the accumulator keeps ONE Float64Array running sum of weight × delta (the
  * model's size) plus a few numbers per bank. It never keeps a reference to a delta, so
  * the aggregator can drop (or reuse) each update buffer as soon as `add` returns, however
  * many banks report. Float64 so that summing thousands of float32 deltas loses nothing.
+ * With momentum the strategy also keeps the velocity (one more model-size Float64Array,
+ * two while a round's candidate awaits its commit).
  *
  * Weights are the banks' real (pre-oversampling) example counts: SMOTE inflates the
  * number of rows a bank trains on, not the evidence it holds.
@@ -31,17 +58,77 @@ export interface FedAvgOptions {
    * up slightly above `maxShare` in that round. Omitted: no cap (plain FedAvg).
    */
   maxShare?: number;
+  /**
+   * Divide each bank's delta by its local step count before averaging (FedNova, see
+   * above). Steps are counted from the round's `epochs` and `batchSize` and the rows the
+   * bank trained on (`FitResult.numTrained`, else `numExamples`). Default false.
+   */
+  normalizeSteps?: boolean;
+  /**
+   * q ≥ 0: weight each bank by (example count) × (its reported training loss)^q, see
+   * above. Default 0 (example counts only).
+   */
+  lossExponent?: number;
+  /** Server learning rate η in (0, 10]: global += η × (averaged step, with momentum). Default 1. */
+  serverLearningRate?: number;
+  /**
+   * Server momentum β in [0, 1) (FedAvgM). Default 0 (none). The velocity lives in this
+   * strategy object: it is not persisted, so it restarts from zero when the aggregator
+   * restarts, and it is reset whenever a round starts from a model this strategy did not
+   * produce (e.g. a model restored from the store).
+   */
+  serverMomentum?: number;
+}
+
+/** Local optimiser steps of a bank that trained `rows` rows for `epochs` epochs in batches of `batchSize` (as MlpTrainer). */
+export function localSteps(rows: number, epochs: number, batchSize: number): number {
+  return epochs * Math.max(1, Math.ceil(rows / Math.min(batchSize, rows)));
+}
+
+/** Losses are floored here for loss weighting, so that a bank reporting 0 keeps a (tiny) weight. */
+const MIN_LOSS = 1e-8;
+
+function sameWeights(a: Float32Array, b: Float32Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export class FedAvg implements Strategy {
   readonly name: string = 'fedavg';
   readonly maxShare: number | undefined;
+  readonly normalizeSteps: boolean;
+  readonly lossExponent: number;
+  readonly serverLearningRate: number;
+  readonly serverMomentum: number;
+  /** The velocity, and the global model it was last applied to produce. */
+  private momentum: { velocity: Float64Array; produced: Float32Array } | null = null;
+  /** The velocity of the last aggregation, adopted once its candidate becomes the global model. */
+  private pending: { velocity: Float64Array; produced: Float32Array } | null = null;
 
   constructor(options: FedAvgOptions = {}) {
-    const { maxShare } = options;
+    const { maxShare, normalizeSteps = false, lossExponent = 0, serverLearningRate = 1, serverMomentum = 0 } = options;
     if (maxShare !== undefined && !(maxShare > 0 && maxShare <= 1))
       throw new Error(`maxShare must be in (0, 1], got ${maxShare}`);
+    if (!(lossExponent >= 0 && lossExponent <= 4))
+      throw new Error(`lossExponent must be in [0, 4], got ${lossExponent}`);
+    if (!(serverLearningRate > 0 && serverLearningRate <= 10))
+      throw new Error(`serverLearningRate must be in (0, 10], got ${serverLearningRate}`);
+    if (!(serverMomentum >= 0 && serverMomentum < 1))
+      throw new Error(`serverMomentum must be in [0, 1), got ${serverMomentum}`);
+    // Measured (bench/RESULTS.md): capping the example weights of large banks while
+    // dividing by their step counts amplifies the smallest banks' deltas many times over.
+    if (normalizeSteps && maxShare !== undefined && maxShare < 1)
+      throw new Error(
+        'normalizeSteps already keeps large banks from dominating; combine it with maxShare 1 (or none), not ' +
+          maxShare,
+      );
     this.maxShare = maxShare;
+    this.normalizeSteps = normalizeSteps;
+    this.lossExponent = lossExponent;
+    this.serverLearningRate = serverLearningRate;
+    this.serverMomentum = serverMomentum;
   }
 
   configureFit(ctx: RoundContext, candidates: BankCandidate[], fraction: number, minBanks: number): FitInstruction[] {
@@ -56,11 +143,38 @@ export class FedAvg implements Strategy {
             selected.map((c) => c.numExamples),
             this.maxShare,
           );
-    return new WeightedMeanAggregation(ctx.roundId, ctx.global, new Set(selected.map((c) => c.bankId)), cap);
+    const steps = this.normalizeSteps
+      ? (rows: number) => localSteps(rows, ctx.config.epochs, ctx.config.batchSize)
+      : null;
+    const velocity = this.serverMomentum > 0 ? this.velocityFor(ctx.global) : null;
+    return new WeightedMeanAggregation(
+      ctx.roundId,
+      ctx.global,
+      new Set(selected.map((c) => c.bankId)),
+      cap,
+      steps,
+      this.lossExponent,
+      { learningRate: this.serverLearningRate, momentum: this.serverMomentum, velocity },
+      (v, produced) => {
+        this.pending = { velocity: v, produced };
+      },
+    );
   }
 
   configureEvaluate(_ctx: RoundContext, participants: string[], _candidates: BankCandidate[]): string[] {
     return [...participants];
+  }
+
+  /**
+   * The velocity to continue from when a round starts from `global`: the last
+   * aggregation's if its candidate was committed (it is now the global model), the one
+   * before if that round failed (the global model did not change), else none.
+   */
+  private velocityFor(global: Float32Array): Float64Array | null {
+    if (this.pending && sameWeights(global, this.pending.produced)) this.momentum = this.pending;
+    this.pending = null;
+    if (this.momentum && !sameWeights(global, this.momentum.produced)) this.momentum = null;
+    return this.momentum?.velocity ?? null;
   }
 }
 
@@ -94,10 +208,18 @@ export function validateFitResult(
   }
 }
 
+interface ServerStep {
+  learningRate: number;
+  momentum: number;
+  /** Velocity carried in from earlier rounds (read only), or null. */
+  velocity: Float64Array | null;
+}
+
 class WeightedMeanAggregation implements Aggregation {
+  /** Σ wᵢ Δᵢ / τᵢ (τᵢ = 1 without step normalisation). */
   private readonly sum: Float64Array;
-  /** Effective (capped) weight per contributing bank. */
-  private readonly weights = new Map<string, number>();
+  /** Effective (capped) weight per contributing bank, and its local steps. */
+  private readonly weights = new Map<string, { w: number; tau: number }>();
   private lossSum = 0;
   private examples = 0;
   private finished = false;
@@ -108,6 +230,12 @@ class WeightedMeanAggregation implements Aggregation {
     private readonly global: Float32Array,
     private readonly selected: ReadonlySet<string>,
     private readonly cap: number,
+    /** Local steps of a bank from the rows it trained on; null: no step normalisation. */
+    private readonly steps: ((rows: number) => number) | null,
+    /** q: weights are multiplied by loss^q (0: not). */
+    private readonly lossExponent: number,
+    private readonly server: ServerStep,
+    private readonly onVelocity: (velocity: Float64Array, produced: Float32Array) => void,
   ) {
     this.sum = new Float64Array(global.length);
   }
@@ -120,11 +248,20 @@ class WeightedMeanAggregation implements Aggregation {
     if (this.finished) throw new Error(`round ${this.roundId}: aggregation already finished`);
     // Validate fully before touching the sum, so a bad update cannot half-corrupt it.
     validateFitResult(r, this.global.length, this.selected, this.weights);
-    const w = Math.min(r.numExamples, this.cap);
+    if (r.numTrained !== undefined && !(Number.isInteger(r.numTrained) && r.numTrained >= 1))
+      throw new Error(`update from "${r.bankId}": numTrained must be an integer >= 1, got ${r.numTrained}`);
+    if (this.lossExponent > 0 && !(r.loss >= 0))
+      throw new Error(`update from "${r.bankId}": loss must be >= 0 for loss weighting, got ${r.loss}`);
+    const w =
+      this.lossExponent > 0
+        ? Math.min(r.numExamples, this.cap) * Math.max(r.loss, MIN_LOSS) ** this.lossExponent
+        : Math.min(r.numExamples, this.cap);
+    const tau = this.steps ? this.steps(r.numTrained ?? r.numExamples) : 1;
+    const f = w / tau;
     const d = r.delta;
     const s = this.sum;
-    for (let i = 0; i < d.length; i++) s[i] += w * d[i]!;
-    this.weights.set(r.bankId, w);
+    for (let i = 0; i < d.length; i++) s[i] += f * d[i]!;
+    this.weights.set(r.bankId, { w, tau });
     this.lossSum += r.numExamples * r.loss;
     this.examples += r.numExamples;
   }
@@ -134,11 +271,34 @@ class WeightedMeanAggregation implements Aggregation {
       throw new Error(`round ${this.roundId}: no bank contributed an update, nothing to aggregate`);
     this.finished = true;
     let total = 0;
-    for (const w of this.weights.values()) total += w;
-    const weights = new Float32Array(this.global.length);
-    for (let i = 0; i < weights.length; i++) weights[i] = this.global[i]! + this.sum[i]! / total;
+    let tauEff = 0;
+    let coefTotal = 0;
+    for (const { w, tau } of this.weights.values()) {
+      total += w;
+      tauEff += w * tau;
+      coefTotal += w / tau;
+    }
+    tauEff /= total; // exactly 1 without step normalisation
+    // step = τ_eff · Σ pᵢ Δᵢ / τᵢ with pᵢ = wᵢ / Σw; written so that plain FedAvg (τ ≡ 1,
+    // η = 1) computes exactly Σ wᵢ Δᵢ / Σw, bit for bit as before these options existed.
+    const { learningRate: eta, momentum: beta, velocity: previous } = this.server;
+    const n = this.global.length;
+    const s = this.sum;
+    const weights = new Float32Array(n);
+    if (beta > 0) {
+      const velocity = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = (previous ? beta * previous[i]! : 0) + (s[i]! * tauEff) / total;
+        velocity[i] = v;
+        weights[i] = this.global[i]! + eta * v;
+      }
+      this.onVelocity(velocity, weights);
+    } else {
+      for (let i = 0; i < n; i++) weights[i] = this.global[i]! + eta * ((s[i]! * tauEff) / total);
+    }
+    // Each bank's share of the averaged step (its coefficient on its own delta).
     const bankWeights: Record<string, number> = {};
-    for (const [id, w] of this.weights) bankWeights[id] = w / total;
+    for (const [id, { w, tau }] of this.weights) bankWeights[id] = w / tau / coefTotal;
     return { weights, bankWeights, meanLoss: this.lossSum / this.examples, numContributors: this.weights.size };
   }
 }

@@ -31,6 +31,12 @@ export interface FitResult {
   delta: Float32Array;
   /** Real (pre-oversampling) training examples: the FedAvg weight. */
   numExamples: number;
+  /**
+   * Rows the bank actually trained on (after SMOTE; the update's `numTrained`). Only
+   * step-normalised FedAvg uses it, to count the bank's local optimiser steps; when
+   * absent, `numExamples` is used instead (exact without SMOTE).
+   */
+  numTrained?: number;
   loss: number;
 }
 

@@ -16,6 +16,7 @@ import {
   experimentOptions,
   intArg,
   progressBar,
+  smoteCapOf,
   strictCommand,
   type DataFlags,
   type Output,
@@ -70,6 +71,7 @@ export async function baselineAction(
     smote: flags.smote,
     smoteRatio: flags.smoteRatio,
     smoteK: flags.smoteK,
+    smoteMaxMultiplier: smoteCapOf(flags),
     backend: flags.backend,
     onEpoch: (e, loss) => bar.update(e, { loss: loss.toFixed(4) }),
   });

@@ -20,6 +20,8 @@ import {
   dpOf,
   experimentOptions,
   intArg,
+  strategyOf,
+  smoteCapOf,
   strictCommand,
   type DataFlags,
   type FederationFlags,
@@ -55,6 +57,7 @@ export async function compareAction(
   out: Output,
 ): Promise<{ report: string; baseline: BaselineResult; simulation: SimulationResult; localOnly: LocalOnlyResult }> {
   const dp = dpOf(flags);
+  const strategy = strategyOf(flags);
   checkQuorum(flags, flags.banks);
   experimentOptions(flags); // flag errors before any work
   const baselineEpochs = flags.baselineEpochs ?? flags.rounds * flags.epochs;
@@ -81,6 +84,7 @@ export async function compareAction(
     learningRate: flags.learningRate,
     smoteRatio: flags.smoteRatio,
     smoteK: flags.smoteK,
+    smoteMaxMultiplier: smoteCapOf(flags),
   };
   let baseline = reusable(readResult<BaselineResult>(path.join(flags.out, 'baseline.json'), 'baseline'), {
     ...common,
@@ -102,7 +106,7 @@ export async function compareAction(
     ...common,
     rounds: flags.rounds,
     epochs: flags.epochs,
-    maxShare: flags.maxShare,
+    ...strategy,
     updateEncoding: flags.updateEncoding,
     dp: dp ?? null,
     ...(flags.quorum !== undefined ? { quorum: flags.quorum } : { quorum: flags.banks }),
@@ -133,7 +137,8 @@ export function compareCommand(out: Output = consoleOutput): Command {
   const cmd = new Command('compare').description(
     'Federated vs centralized vs local-only on one experiment: runs the baseline, the federated simulation and local-only ' +
       'training (or, with --reuse, reuses their JSON in --out when it was made with the same data and settings) and writes ' +
-      "report.md with SVG charts. Centralized training gets the federation's budget (rounds × epochs) and SMOTE iff --smote-ratio > 0.",
+      "report.md with SVG charts. Centralized training gets the federation's budget (rounds × epochs) and the same SMOTE " +
+      '(ratio and cap, on the pooled data) iff --smote-ratio > 0.',
   );
   addDataOptions(cmd);
   addFederationOptions(cmd);

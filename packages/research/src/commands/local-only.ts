@@ -14,6 +14,7 @@ import {
   consoleOutput,
   intArg,
   progressBar,
+  smoteCapOf,
   strictCommand,
   type DataFlags,
   type FederationFlags,
@@ -41,6 +42,7 @@ export async function localOnlyAction(
     learningRate: flags.learningRate,
     smoteRatio: flags.smoteRatio,
     smoteK: flags.smoteK,
+    smoteMaxMultiplier: smoteCapOf(flags),
     backend: flags.backend,
     onProgress: (b, r) => bar.update((b - 1) * flags.rounds + r),
   });

@@ -17,6 +17,8 @@ import {
   consoleOutput,
   dpOf,
   progressBar,
+  strategyOf,
+  smoteCapOf,
   strictCommand,
   type DataFlags,
   type FederationFlags,
@@ -47,6 +49,7 @@ export async function simulateAction(
   exp?: Experiment,
 ): Promise<{ result: SimulationResult; json: string; md: string }> {
   const dp = dpOf(flags);
+  const strategy = strategyOf(flags);
   checkQuorum(flags, flags.banks);
   exp ??= await loadExperiment(flags, out);
   const bar = progressBar(out, 'federated', flags.rounds, 'rounds', ' | AUPRC {auprc}');
@@ -57,11 +60,12 @@ export async function simulateAction(
     learningRate: flags.learningRate,
     smoteRatio: flags.smoteRatio,
     smoteK: flags.smoteK,
+    smoteMaxMultiplier: smoteCapOf(flags),
     ...(flags.quorum !== undefined ? { quorum: flags.quorum } : {}),
     ...(flags.grace !== undefined ? { graceMs: flags.grace } : {}),
     roundTimeoutMs: flags.roundTimeout,
     ...(dp ? { dp } : {}),
-    maxShare: flags.maxShare,
+    strategy,
     updateEncoding: flags.updateEncoding,
     backend: flags.backend,
     logLevel: flags.logLevel,
