@@ -270,6 +270,14 @@ describe('FedAvg step normalisation (FedNova)', () => {
       );
     expect(agg.count).toBe(0);
     expect(() => new FedAvg({ normalizeSteps: true, maxShare: 0.15 })).toThrow(/maxShare 1/);
+    // Reporting fewer trained rows than examples does not shrink a bank's step count.
+    const c: RoundContext = { roundId: 1, global: new Float32Array(1), config: cfg(1, 10), rng: createRng(1) };
+    const two = new FedAvg({ normalizeSteps: true }).beginAggregation(c, [cand('honest', 100), cand('liar', 100)]);
+    two.add({ bankId: 'honest', numExamples: 100, loss: 0, delta: new Float32Array([10]) });
+    two.add({ bankId: 'liar', numExamples: 100, numTrained: 1, loss: 0, delta: new Float32Array([10]) });
+    const out = two.finish();
+    expect(out.bankWeights.liar).toBeCloseTo(0.5, 12);
+    expect(out.weights[0]).toBeCloseTo(10, 5);
     expect(new FedAvg({ normalizeSteps: true, maxShare: 1 }).normalizeSteps).toBe(true);
   });
 });
@@ -381,6 +389,11 @@ describe('FedAvg loss weighting (q-FFL)', () => {
     expect(out.bankWeights.a).toBeCloseTo(1, 6);
     expect(out.bankWeights.b).toBeGreaterThan(0);
     expect(out.weights[0]).toBeCloseTo(2, 5);
+    // An absurd loss counts as 1: 'huge' (1e6) weighs 2× 'a' at 0.5.
+    const agg2 = new FedAvg({ lossExponent: 1 }).beginAggregation(ctx(global), [cand('a', 10), cand('huge', 10)]);
+    agg2.add({ bankId: 'a', numExamples: 10, loss: 0.5, delta: new Float32Array([0]) });
+    agg2.add({ bankId: 'huge', numExamples: 10, loss: 1e6, delta: new Float32Array([3]) });
+    expect(agg2.finish().bankWeights.huge).toBeCloseTo(2 / 3, 12);
   });
 
   it('validates the exponent and refuses negative losses when weighting by them', () => {

@@ -250,7 +250,7 @@ export function addFederationOptions(cmd: Command): Command {
     .option(
       '--normalize-steps',
       "FedAvg divides each bank's delta by its local optimiser steps (epochs × batches) before averaging by examples " +
-        '(FedNova), so a bank with 10× the rows counts 10×, not 100× (default)',
+        '(FedNova), so a bank with 10× the rows counts 10×, not 100×',
       RESEARCH_STRATEGY.normalizeSteps,
     )
     .option('--no-normalize-steps', 'plain FedAvg weighting of the deltas (the aggregator default until configured)')

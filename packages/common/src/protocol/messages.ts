@@ -56,7 +56,12 @@ export const TrainingConfig = z.object({
    */
   smoteRatio: finite.min(0).max(1),
   smoteK: z.number().int().min(1).max(50).default(5),
-  /** TEMP */
+  /**
+   * SMOTE cap: at most this many synthetic rows per REAL fraud row of the bank, even if
+   * `smoteRatio` is then not reached (a bank with 1 fraud among 25,000 rows would
+   * otherwise train on 2,500 copies of it). Absent: no cap, as before this field existed
+   * (older banks ignore it and oversample uncapped).
+   */
   smoteMaxMultiplier: finite.positive().max(1_000_000).optional(),
   /** Server-requested DP. A bank's own DP settings, if stricter, take precedence. */
   dp: DpParams.optional(),

@@ -33,8 +33,9 @@ export interface FitResult {
   numExamples: number;
   /**
    * Rows the bank actually trained on (after SMOTE; the update's `numTrained`). Only
-   * step-normalised FedAvg uses it, to count the bank's local optimiser steps; when
-   * absent, `numExamples` is used instead (exact without SMOTE).
+   * step-normalised FedAvg uses it, to count the bank's local optimiser steps (never
+   * fewer than `numExamples` implies); when absent, `numExamples` is used instead
+   * (exact without SMOTE).
    */
   numTrained?: number;
   loss: number;
