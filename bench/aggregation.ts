@@ -15,6 +15,16 @@
  * - process-wide: growth of ArrayBuffer and heap bytes over the adds (sampled after a
  *   forced GC, so garbage does not count) and the peak RSS. Coarser (GC timing, lazily
  *   freed ArrayBuffers), but it would catch memory held outside the object graph.
+ *
+ * Timings are taken in the state a long-running aggregator is in: V8 keeps a process-wide
+ * "no ArrayBuffer was ever detached" protector that lets optimised code skip detached-buffer
+ * checks on typed arrays, and the first detach anywhere in the process (wasm memory growth,
+ * a transferred buffer, a fetch body read through a web stream) invalidates it for good.
+ * The aggregator of `npm start` loses it at startup (fetch); this process loses it under
+ * tsx (tsx scans the CommonJS files run.ts pulls in, TF.js among them, with a wasm lexer
+ * whose memory grows); a plain `node` script on `dist/` may keep it and run typed-array
+ * loops up to 2× faster. `run` detaches one throwaway buffer first, so the figures are
+ * always the conservative state, whatever this process imported before.
  */
 import { createStrategy, type Aggregation, type BankCandidate, type RoundContext } from '@finsecure/common/strategy';
 import { createRng } from '@finsecure/common/rng';
@@ -53,6 +63,12 @@ interface RunFigures {
   peakRss: number;
   /** finish() result checked against the exact expectation. */
   correct: boolean;
+}
+
+/** Invalidates V8's ArrayBufferDetaching protector (see the header), as the aggregator's process has. */
+function detachOneBuffer(): void {
+  const b = new ArrayBuffer(8);
+  structuredClone(b, { transfer: [b] });
 }
 
 function memory() {
@@ -171,10 +187,14 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   if (!(globalThis as { gc?: unknown }).gc) {
     ctx.log('warning: run with --expose-gc (the runner does) for meaningful process memory figures');
   }
+  detachOneBuffer();
   const rng = createRng(42);
   const base = Float32Array.from({ length: PARAMS }, () => rng.normal() * 0.01);
-  // Warm-up: JIT the add loop and the validation pass.
-  runOnce(10, base, 10);
+  // Warm-up: JIT the add loop and the validation pass as in an aggregator that has run a
+  // few rounds. One round is not enough: a round's first add takes its own path (see
+  // fedavg.ts), and code optimised after a single round deoptimised in the first timed
+  // round (--trace-deopt), which added ~10 ms to the 10-update run.
+  for (let round = 0; round < 3; round++) runOnce(10, base, 10);
   const counts = ctx.quick ? [10, 100] : COUNTS;
   const figures: RunFigures[] = [];
   for (const n of counts) {
@@ -231,7 +251,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     ),
   ];
   const notes = [
-    `model: ${num(PARAMS)} float32 parameters (${bytes(PARAMS * 4)} per update); FedAvg keeps a Float64Array running sum (${bytes(PARAMS * 8)}). Map/set entries: the selected banks and each contributor's weight (O(banks), a few dozen bytes each).`,
+    `model: ${num(PARAMS)} float32 parameters (${bytes(PARAMS * 4)} per update); FedAvg keeps a Float64Array running sum (${bytes(PARAMS * 8)}). Timed with V8's ArrayBufferDetaching protector invalidated, as in the aggregator (see bench/aggregation.ts). Map/set entries: the selected banks and each contributor's weight (O(banks), a few dozen bytes each).`,
   ];
   if (figures.some((f) => !f.correct)) notes.push('FedAvg result did NOT match the expected weighted mean!');
   return {

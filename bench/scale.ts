@@ -10,6 +10,8 @@
  * and after the connections (per connection) and at its peak during the round, and the
  * round's wall time, slowest simulated training and phases. Run on the default SQLite
  * store on disk and, for comparison, on tmpfs (no fsync cost).
+ *
+ * The light client is bench/light-bank.ts (shared with bench/round-overhead.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -29,9 +31,8 @@ import {
   type BenchResult,
   type Row,
 } from './lib.js';
+import { LightBanks, MLP_PARAMETERS } from './light-bank.js';
 import {
-  LightBanks,
-  MLP_PARAMETERS,
   overheadRows,
   registerBanks,
   startBenchAggregator,

@@ -18,6 +18,7 @@ import { Federation, SERVER_VERSION } from './federation/federation.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics/prometheus.js';
 import { buildServer } from './server/app.js';
+import { strategySpec } from './round/rules.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
@@ -61,7 +62,10 @@ export async function startAggregator(
   const spec: MlpSpec = config.model;
   const federation = new Federation({
     store,
-    makeStrategy: (settings) => createStrategy('fedavg', { maxShare: settings.rules.maxShare }),
+    makeStrategy: (settings) => {
+      const { name, options } = strategySpec(settings.rules);
+      return createStrategy(name, options);
+    },
     spec,
     clock: opts.clock ?? systemClock,
     logger: logger.child({ component: 'federation' }),

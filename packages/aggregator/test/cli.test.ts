@@ -31,12 +31,20 @@ describe('finsecure-aggregator CLI', () => {
       '--quorum',
       '--round-timeout',
       '--grace',
+      '--strategy',
       '--max-share',
+      '--normalize-steps',
+      '--no-normalize-steps',
+      '--loss-exponent',
+      '--server-learning-rate',
+      '--server-momentum',
       '--max-update-norm',
       '--epochs',
       '--batch-size',
       '--learning-rate',
       '--smote-ratio',
+      '--smote-k',
+      '--smote-max-multiplier',
       '--update-encoding',
       '--auto-start',
       '--backend',
@@ -47,6 +55,19 @@ describe('finsecure-aggregator CLI', () => {
     expect(r.out).toContain('FINSECURE_ADMIN_TOKEN');
   });
 
+  it('--no-normalize-steps overrides the environment', () => {
+    // The port error proves the config was validated; no normalizeSteps/maxShare conflict is reported.
+    const r = run(['--no-normalize-steps', '--max-share', '0.5'], {
+      FINSECURE_NORMALIZE_STEPS: 'true',
+      FINSECURE_PORT: '70000',
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/port: Too big/i);
+    expect(r.err).not.toMatch(/normalizeSteps/);
+    const clash = run(['--max-share', '0.5'], { FINSECURE_NORMALIZE_STEPS: 'true', FINSECURE_PORT: '70000' });
+    expect(clash.err).toMatch(/normalizeSteps cannot be combined with maxShare < 1/);
+  });
+
   it.each([
     [['--port', 'eighty'], {}, /--port must be an integer in 0\.\.65535, got "eighty"/],
     [['--fraction', '0'], {}, /--fraction must be a number in \(0, 1\], got "0"/],
@@ -54,6 +75,10 @@ describe('finsecure-aggregator CLI', () => {
     [['--update-encoding', 'float8'], {}, /training\.updateEncoding/],
     [[], { FINSECURE_PORT: 'x' }, /FINSECURE_PORT must be a number, got "x"/],
     [['--tls-cert', 'a.pem'], {}, /tlsCert and tlsKey must be given together/],
+    [['--normalize-steps', '--max-share', '0.5'], {}, /rules\.normalizeSteps: normalizeSteps cannot be combined/],
+    [['--strategy', 'fedmedian', '--loss-exponent', '1'], {}, /reset lossExponent \(1 → 0\) or use fedavg/],
+    [['--server-momentum', '1'], {}, /--server-momentum must be a number in \[0, 1\), got "1"/],
+    [['--smote-max-multiplier', '0'], {}, /--smote-max-multiplier must be a number in \(0, 1000000\], got "0"/],
   ])('rejects %j %j with a message naming the setting', (args, env, message) => {
     const r = run(args as string[], env as Record<string, string>);
     expect(r.code).not.toBe(0);

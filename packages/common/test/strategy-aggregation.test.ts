@@ -223,6 +223,19 @@ describe('FedAvg step normalisation (FedNova)', () => {
     expect(out.meanLoss).toBeCloseTo((1000 * 0.1 + 100 * 0.2) / 1100, 12);
   });
 
+  it("counts at most twice a bank's examples as trained rows (an inflated numTrained cannot scale the step)", () => {
+    const global = new Float32Array([1, -1, 0.5]);
+    const c: RoundContext = { roundId: 1, global, config: cfg(2, 50), rng: createRng(1) };
+    const run = (numTrained: number) => {
+      const agg = new FedAvg({ normalizeSteps: true }).beginAggregation(c, [cand('big', 1000), cand('small', 100)]);
+      agg.add({ bankId: 'big', numExamples: 1000, loss: 0.1, delta: new Float32Array([2, 0, -1]) });
+      agg.add({ bankId: 'small', numExamples: 100, numTrained, loss: 0.2, delta: new Float32Array([0, 4, 1]) });
+      return Array.from(agg.finish().weights);
+    };
+    expect(run(1e9)).toEqual(run(200));
+    expect(run(200)).not.toEqual(run(150));
+  });
+
   it('makes each bank move the model in proportion to its data, whatever its step count', () => {
     // Two banks whose every local step is the same unit vector: the bank with 10× the
     // rows took 10× the steps. Plain FedAvg weights the 10× longer delta by 10× the

@@ -102,6 +102,8 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
           roundTimeoutMs: 30_000,
           graceMs: 0,
           roundIntervalMs: 200,
+          normalizeSteps: true,
+          serverLearningRate: 0.8,
         },
         training: { ...DEFAULT_TRAINING, epochs: 1, batchSize: 64 },
       },
@@ -187,6 +189,10 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
     await shot('01-login');
     await login(ADMIN_TOKEN);
     expect(await page.locator('[data-testid="controls"]').count()).toBe(1);
+    // The strategy in force, as configured, in one line.
+    await expect
+      .poll(() => page.locator('[data-testid="config"] [data-testid="strategy"]').textContent(), { timeout: 5000 })
+      .toBe('FedAvg, step-normalised, server lr 0.8');
 
     // Rounds arrive over the live stream: no reload in between.
     try {

@@ -196,7 +196,7 @@ export interface FederationFlags {
   maxShare: number;
   normalizeSteps: boolean;
   lossExponent: number;
-  serverLr: number;
+  serverLearningRate: number;
   serverMomentum: number;
   updateEncoding: 'float32' | 'float16' | 'int8';
   logLevel: string;
@@ -262,9 +262,9 @@ export function addFederationOptions(cmd: Command): Command {
       RESEARCH_STRATEGY.lossExponent,
     )
     .option(
-      '--server-lr <eta>',
+      '--server-learning-rate <eta>',
       'server learning rate η: the global model moves η × the averaged update per round (1 = plain FedAvg)',
-      numArg('--server-lr', (v) => v > 0 && v <= 10, 'a number in (0, 10]'),
+      numArg('--server-learning-rate', (v) => v > 0 && v <= 10, 'a number in (0, 10]'),
       RESEARCH_STRATEGY.serverLearningRate,
     )
     .option(
@@ -310,7 +310,7 @@ export function strategyOf(f: FederationFlags): StrategySettings {
     maxShare: f.maxShare,
     normalizeSteps: f.normalizeSteps,
     lossExponent: f.lossExponent,
-    serverLearningRate: f.serverLr,
+    serverLearningRate: f.serverLearningRate,
     serverMomentum: f.serverMomentum,
   };
 }

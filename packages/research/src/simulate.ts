@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { RoundRecord, StatusView } from '@finsecure/common/api';
 import { manifestFor, MlpTrainer, type MlpSpec } from '@finsecure/common/model';
-import { createStrategy, FedAvg, type Strategy } from '@finsecure/common/strategy';
+import { createStrategy } from '@finsecure/common/strategy';
 import { DEFAULT_RULES, loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
 import { BankClient, loadBankConfig, loadLocalData } from '@finsecure/bank-client';
 import { describeExperiment, writeExperimentFiles, type Experiment, type ExperimentDescription } from './experiment.js';
@@ -26,6 +26,7 @@ import { evaluateTrainer, type EvalMetrics } from './evaluate.js';
 import {
   bankClientSeed,
   ensureBackend,
+  localTrainingRecord,
   modelSpec,
   RESEARCH_STRATEGY,
   type Backend,
@@ -145,41 +146,6 @@ function reportedOf(m: Record<string, number> | null): ReportedMetrics | null {
   return out;
 }
 
-/**
- * Makes the running aggregator aggregate with `wanted`. The aggregator builds its FedAvg
- * from its settings (`makeStrategy` in aggregator/src/service.ts), which today carry
- * only `rules.maxShare`; until they carry the other FedAvg options, the simulation
- * makes the federation build this instance instead, before training starts (no round
- * has begun, so no strategy state is lost). A no-op when what the aggregator would build
- * already has these settings.
- */
-export function useStrategy(agg: RunningAggregator, wanted: Strategy): void {
-  const fed = agg.federation as unknown as {
-    opts?: { makeStrategy?: (settings: unknown) => Strategy };
-    strategy?: Strategy | null;
-  };
-  const make = fed.opts?.makeStrategy;
-  if (typeof make !== 'function')
-    throw new Error(
-      "cannot reach the aggregator's strategy factory (Federation.opts.makeStrategy); update useStrategy()",
-    );
-  if (sameFedAvg(make(agg.federation.getSettings()), wanted)) return;
-  fed.opts!.makeStrategy = () => wanted;
-  fed.strategy = null; // built lazily at the first round
-}
-
-function sameFedAvg(a: Strategy, b: Strategy): boolean {
-  return (
-    a instanceof FedAvg &&
-    b instanceof FedAvg &&
-    a.maxShare === b.maxShare &&
-    a.normalizeSteps === b.normalizeSteps &&
-    a.lossExponent === b.lossExponent &&
-    a.serverLearningRate === b.serverLearningRate &&
-    a.serverMomentum === b.serverMomentum
-  );
-}
-
 /** Runs the federation to `rounds` committed rounds and returns the per-round record. */
 export async function runSimulation(exp: Experiment, o: SimulationOptions): Promise<SimulationResult> {
   const started = performance.now();
@@ -193,7 +159,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
   const updateEncoding = o.updateEncoding ?? 'float32';
   const seed = exp.spec.seed;
   const strategy: StrategySettings = { ...RESEARCH_STRATEGY, ...o.strategy };
-  const fedavg = createStrategy('fedavg', strategy); // validates the combination before any work
+  createStrategy('fedavg', strategy); // validates the combination before any work
   const backend = await ensureBackend(o.backend);
   const spec = modelSpec(exp.numFeatures);
   const logger: Logger = pino({ level: o.logLevel ?? 'silent' });
@@ -235,7 +201,13 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           roundIntervalMs: 0,
           threshold: 0.5,
           histogramBins: 1000,
+          // The aggregator builds its FedAvg from these rules, exactly as a deployment would.
+          strategy: 'fedavg',
           maxShare: strategy.maxShare,
+          normalizeSteps: strategy.normalizeSteps,
+          lossExponent: strategy.lossExponent,
+          serverLearningRate: strategy.serverLearningRate,
+          serverMomentum: strategy.serverMomentum,
           privacyBudgetAction: 'exclude-bank',
         },
         training: {
@@ -253,7 +225,6 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
     });
     stage('starting the aggregator');
     agg = await startAggregator(config, { logger: logger.child({ component: 'aggregator' }) });
-    useStrategy(agg, fedavg);
 
     for (let b = 0; b < n; b++) {
       const bankId = `bank-${b + 1}`;
@@ -406,12 +377,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
       backend,
       training: {
         rounds: o.rounds,
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        learningRate: o.learningRate,
-        smoteRatio: o.smoteRatio,
-        smoteK: o.smoteK,
-        smoteMaxMultiplier: o.smoteMaxMultiplier,
+        ...localTrainingRecord(o),
         quorum,
         graceMs,
         maxShare: strategy.maxShare,

@@ -102,15 +102,24 @@ export async function ensureBackend(backend: Backend = 'auto'): Promise<string> 
   return (await initBackend(parseBackendPreference(backend))).backend;
 }
 
-/** The training config a bank client would receive, for running `fit` outside a federation. */
-export function trainingConfig(t: LocalTraining, seed: number): TrainingConfig {
+/** The local-training settings as recorded in a result file (every runner records them alike). */
+export function localTrainingRecord(t: LocalTraining): LocalTraining {
   return {
     epochs: t.epochs,
     batchSize: t.batchSize,
     learningRate: t.learningRate,
     smoteRatio: t.smoteRatio,
     smoteK: t.smoteK,
-    ...(t.smoteMaxMultiplier !== null ? { smoteMaxMultiplier: t.smoteMaxMultiplier } : {}),
+    smoteMaxMultiplier: t.smoteMaxMultiplier,
+  };
+}
+
+/** The training config a bank client would receive, for running `fit` outside a federation. */
+export function trainingConfig(t: LocalTraining, seed: number): TrainingConfig {
+  const { smoteMaxMultiplier, ...rest } = localTrainingRecord(t);
+  return {
+    ...rest,
+    ...(smoteMaxMultiplier !== null ? { smoteMaxMultiplier } : {}),
     updateEncoding: 'float32',
     seed,
   };
@@ -182,15 +191,7 @@ export async function runBaseline(exp: Experiment, o: BaselineOptions): Promise<
     experiment: describeExperiment(exp),
     model: spec,
     backend,
-    training: {
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      learningRate: o.learningRate,
-      smoteRatio: o.smoteRatio,
-      smoteK: o.smoteK,
-      smoteMaxMultiplier: o.smoteMaxMultiplier,
-      smote: o.smote,
-    },
+    training: { ...localTrainingRecord(o), smote: o.smote },
     trainRows: data.numRows,
     syntheticRows,
     lossPerEpoch,
@@ -307,15 +308,7 @@ export async function runLocalOnly(exp: Experiment, o: LocalOnlyOptions): Promis
     experiment: describeExperiment(exp),
     model: spec,
     backend,
-    training: {
-      rounds: o.rounds,
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      learningRate: o.learningRate,
-      smoteRatio: o.smoteRatio,
-      smoteK: o.smoteK,
-      smoteMaxMultiplier: o.smoteMaxMultiplier,
-    },
+    training: { rounds: o.rounds, ...localTrainingRecord(o) },
     banks,
     summary: summarizeLocal(banks),
   };

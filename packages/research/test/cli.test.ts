@@ -15,14 +15,12 @@ import { simulateCommand } from '../src/commands/simulate.js';
 import { compareCommand } from '../src/commands/compare.js';
 import { UsageError, type Output } from '../src/cli-support.js';
 import { RESEARCH_STRATEGY, RESEARCH_TRAINING, type BaselineResult } from '../src/training.js';
-import { useStrategy, type SimulationResult } from '../src/simulate.js';
+import type { SimulationResult } from '../src/simulate.js';
 import { prepareExperiment } from '../src/experiment.js';
 import { evaluateTrainer } from '../src/evaluate.js';
 import { ensureBackend, modelSpec } from '../src/training.js';
 import { initWeights, MlpTrainer } from '@finsecure/common/model';
 import { createRng } from '@finsecure/common/rng';
-import { FedAvg, type Strategy } from '@finsecure/common/strategy';
-import type { RunningAggregator } from '@finsecure/aggregator';
 
 let dir: string;
 let csv: string;
@@ -188,9 +186,9 @@ describe('simulate CLI', () => {
 });
 
 describe('simulate CLI: the FedAvg options reach the aggregator', () => {
-  it('--server-lr scales the committed step: a tiny one leaves the initial model in place', async () => {
+  it('--server-learning-rate scales the committed step: a tiny one leaves the initial model in place', async () => {
     const args = ['--data', csv, '--banks', '3', '--rounds', '1', '--epochs', '1', '--backend', 'wasm'];
-    await run(simulateCommand, [...args, '--server-lr', '1e-6', '--out', path.join(dir, 'sim-tiny')]);
+    await run(simulateCommand, [...args, '--server-learning-rate', '1e-6', '--out', path.join(dir, 'sim-tiny')]);
     await run(simulateCommand, [...args, '--out', path.join(dir, 'sim-default')]);
     const tiny = JSON.parse(readFileSync(path.join(dir, 'sim-tiny', 'simulation.json'), 'utf8')) as SimulationResult;
     const dflt = JSON.parse(readFileSync(path.join(dir, 'sim-default', 'simulation.json'), 'utf8')) as SimulationResult;
@@ -211,22 +209,6 @@ describe('simulate CLI: the FedAvg options reach the aggregator', () => {
     trainer.dispose();
     expect(tiny.final!.loss).toBeCloseTo(initial.loss, 4);
     expect(Math.abs(dflt.final!.loss - initial.loss)).toBeGreaterThan(0.01);
-  });
-
-  it('useStrategy makes the federation build the wanted FedAvg, and not when it already would', () => {
-    const built = () => new FedAvg({ maxShare: 1 });
-    const fed = { opts: { makeStrategy: built }, strategy: null as Strategy | null, getSettings: () => ({}) };
-    const agg = { federation: fed } as unknown as RunningAggregator;
-    useStrategy(agg, new FedAvg({ maxShare: 1 }));
-    expect(fed.opts.makeStrategy).toBe(built);
-    fed.strategy = built();
-    const wanted = new FedAvg({ normalizeSteps: true, serverLearningRate: 0.5 });
-    useStrategy(agg, wanted);
-    expect(fed.opts.makeStrategy({})).toBe(wanted);
-    expect(fed.strategy).toBeNull();
-    expect(() => useStrategy({ federation: { opts: {} } } as unknown as RunningAggregator, wanted)).toThrow(
-      /useStrategy/,
-    );
   });
 });
 
@@ -313,8 +295,8 @@ describe('bad flags', () => {
     expect(await failure(compareCommand, ['--data', csv, '--learning-rate', '0'])).toMatch(
       /--learning-rate must be a number in \(0, 10\], got "0"/,
     );
-    expect(await failure(simulateCommand, ['--data', csv, '--server-lr', '0'])).toMatch(
-      /--server-lr must be a number in \(0, 10\], got "0"/,
+    expect(await failure(simulateCommand, ['--data', csv, '--server-learning-rate', '0'])).toMatch(
+      /--server-learning-rate must be a number in \(0, 10\], got "0"/,
     );
     expect(await failure(simulateCommand, ['--data', csv, '--loss-exponent', '-1'])).toMatch(
       /--loss-exponent must be a number in \[0, 4\], got "-1"/,

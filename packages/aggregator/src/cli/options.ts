@@ -66,10 +66,36 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option('--evaluation-timeout <ms>', 'deadline of the evaluation stage, in ms', intArg('--evaluation-timeout', 100))
     .option('--round-interval <ms>', 'pause between rounds, in ms', intArg('--round-interval', 0))
     .option(
+      '--strategy <name>',
+      'aggregation strategy: fedavg (example-weighted mean, default) or fedmedian (coordinate-wise median, robust ' +
+        'to a few hostile banks; takes none of the FedAvg options)',
+    )
+    .option(
       '--max-share <f>',
       "cap on any one bank's FedAvg share, in (0, 1] (1 = no cap)",
       floatArg('--max-share', 0, 1, true),
     )
+    .option(
+      '--normalize-steps',
+      "FedAvg: divide each bank's update by its local step count before averaging (FedNova; for banks of very " +
+        'different sizes, needs --max-share 1)',
+    )
+    .option('--no-normalize-steps', 'FedAvg: plain averaging of the updates (the default)')
+    .option(
+      '--loss-exponent <q>',
+      'FedAvg: weight banks by examples × (training loss)^q, q in [0, 4] (default 0 = examples only)',
+      floatArg('--loss-exponent', 0, 4),
+    )
+    .option(
+      '--server-learning-rate <lr>',
+      'FedAvg: server learning rate, global += lr × averaged update, in (0, 10] (default 1)',
+      floatArg('--server-learning-rate', 0, 10, true),
+    )
+    .option('--server-momentum <m>', 'FedAvg: server momentum (FedAvgM), in [0, 1) (default 0 = none)', (v: string) => {
+      const n = floatArg('--server-momentum', 0, 1)(v);
+      if (n === 1) throw new InvalidArgumentError(`--server-momentum must be a number in [0, 1), got "${v}"`);
+      return n;
+    })
     .option(
       '--max-update-norm <n>',
       'largest L2 norm of an update; larger ones are rejected as diverged or hostile (default 1000)',
@@ -82,6 +108,13 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       '--smote-ratio <r>',
       "SMOTE target fraud/legitimate ratio on each bank's training split (0 = off)",
       floatArg('--smote-ratio', 0, 1),
+    )
+    .option('--smote-k <k>', 'SMOTE nearest neighbours (default 5)', intArg('--smote-k', 1, 50))
+    .option(
+      '--smote-max-multiplier <m>',
+      'SMOTE cap: at most m synthetic rows per real fraud row of a bank, even if the ratio is then not reached ' +
+        '(default: no cap; 5 recommended)',
+      floatArg('--smote-max-multiplier', 0, 1_000_000, true),
     )
     .option('--update-encoding <e>', 'encoding of updates on the wire: float32, float16 or int8')
     .option(
@@ -125,7 +158,12 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
         ['grace', 'graceMs'],
         ['evaluationTimeout', 'evaluationTimeoutMs'],
         ['roundInterval', 'roundIntervalMs'],
+        ['strategy', 'strategy'],
         ['maxShare', 'maxShare'],
+        ['normalizeSteps', 'normalizeSteps'],
+        ['lossExponent', 'lossExponent'],
+        ['serverLearningRate', 'serverLearningRate'],
+        ['serverMomentum', 'serverMomentum'],
         ['maxUpdateNorm', 'maxUpdateNorm'],
       ] as const)
         if (o[from] !== undefined) rules[to] = o[from];
@@ -135,6 +173,8 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
         ['batchSize', 'batchSize'],
         ['learningRate', 'learningRate'],
         ['smoteRatio', 'smoteRatio'],
+        ['smoteK', 'smoteK'],
+        ['smoteMaxMultiplier', 'smoteMaxMultiplier'],
         ['updateEncoding', 'updateEncoding'],
       ] as const) {
         if (o[from] !== undefined) training[to] = o[from];

@@ -21,12 +21,18 @@ import { createRng, type Rng } from '@finsecure/common/rng';
 import { initWeights, manifestFor, weightsSha256, type MlpSpec } from '@finsecure/common/model';
 import { l2Norm } from '@finsecure/common/dp';
 import { globalMetrics, precisionRecallF1, auprcFromHistogram } from '@finsecure/common/metrics';
-import type { Aggregation, BankCandidate, EvaluationReport, Strategy } from '@finsecure/common/strategy';
+import {
+  MAX_TRAINED_PER_EXAMPLE,
+  type Aggregation,
+  type BankCandidate,
+  type EvaluationReport,
+  type Strategy,
+} from '@finsecure/common/strategy';
 import type { Logger } from 'pino';
 import { hashToken, tokenMatches } from '../auth/tokens.js';
 import type { EventBus } from '../events/bus.js';
 import * as machine from '../round/machine.js';
-import type { RoundRules } from '../round/rules.js';
+import { strategySpec, type RoundRules } from '../round/rules.js';
 import type { BankRecord, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import { PrivacyLedger } from './privacy.js';
@@ -494,6 +500,10 @@ export class Federation {
       const reason = `numExamples ${msg.numExamples} exceeds the ${session.hello.numExamples} training examples this bank declared when it joined`;
       return this.rejectUpdate(session, msg, reason, true);
     }
+    if (msg.numTrained > MAX_TRAINED_PER_EXAMPLE * msg.numExamples) {
+      const reason = `numTrained ${msg.numTrained} exceeds ${MAX_TRAINED_PER_EXAMPLE} × numExamples ${msg.numExamples} (SMOTE at most doubles a bank's rows)`;
+      return this.rejectUpdate(session, msg, reason, true);
+    }
     if (msg.loss > 1e6) return this.rejectUpdate(session, msg, `loss ${msg.loss} is out of range`, true);
     const norm = l2Norm(tensor.data);
     const maxNorm = (round.record.config.rules as RoundRules).maxUpdateNorm;
@@ -520,6 +530,8 @@ export class Federation {
         bankId: session.bankId,
         delta: tensor.data,
         numExamples: msg.numExamples,
+        // Rows trained after SMOTE: step normalisation counts the bank's local steps from them.
+        numTrained: msg.numTrained,
         loss: msg.loss,
       });
     } catch (err) {
@@ -699,7 +711,7 @@ export class Federation {
    * state, e.g. server momentum) and rebuilt only when the settings it depends on change.
    */
   private currentStrategy(): Strategy {
-    const key = JSON.stringify({ maxShare: this.settings.rules.maxShare });
+    const key = JSON.stringify(strategySpec(this.settings.rules));
     if (!this.strategy || key !== this.strategyKey) {
       this.strategy = this.opts.makeStrategy(this.settings);
       this.strategyKey = key;

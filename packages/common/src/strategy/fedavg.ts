@@ -92,6 +92,11 @@ export function localSteps(rows: number, epochs: number, batchSize: number): num
  * 0.69; honest banks measured up to 0.76 in early rounds).
  */
 const MIN_LOSS = 1e-8;
+/**
+ * Rows trained per real example at most: SMOTE tops the frauds up to at most
+ * `smoteRatio` (≤ 1) × the legitimate rows, so a bank trains on at most twice its rows.
+ */
+export const MAX_TRAINED_PER_EXAMPLE = 2;
 const MAX_LOSS = 1;
 
 function sameWeights(a: Float32Array, b: Float32Array): boolean {
@@ -205,12 +210,28 @@ export function validateFitResult(
   if (!Number.isFinite(r.loss)) throw new Error(`update from "${r.bankId}": loss must be finite, got ${r.loss}`);
   // x * 0 is 0 for every finite x and NaN for NaN and ±Infinity, so one multiply-add per
   // value finds any bad value; only then is the slow search for its index done.
+  // Four independent sums (no chain of dependent adds) and the length read once: after the
+  // first ArrayBuffer detach in the process (wasm memory growth, a transferred buffer, a
+  // fetch body: the aggregator gets there), V8 re-checks `d.length` on every read, which
+  // doubled the cost of an `i < d.length` loop (bench/RESULTS.md, Aggregation).
   const d = r.delta;
-  let probe = 0;
-  for (let i = 0; i < d.length; i++) probe += d[i]! * 0;
-  if (probe !== 0) {
-    const i = d.findIndex((x) => !Number.isFinite(x));
-    throw new Error(`update from "${r.bankId}": value ${i} is ${d[i]}`);
+  const n = d.length;
+  const n4 = n - (n % 4);
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    p0 += d[i]! * 0;
+    p1 += d[i + 1]! * 0;
+    p2 += d[i + 2]! * 0;
+    p3 += d[i + 3]! * 0;
+  }
+  for (; i < n; i++) p0 += d[i]! * 0;
+  if (p0 + p1 + p2 + p3 !== 0) {
+    const bad = d.findIndex((x) => !Number.isFinite(x));
+    throw new Error(`update from "${r.bankId}": value ${bad} is ${d[bad]}`);
   }
 }
 
@@ -263,12 +284,40 @@ class WeightedMeanAggregation implements Aggregation {
         ? Math.min(r.numExamples, this.cap) * Math.min(Math.max(r.loss, MIN_LOSS), MAX_LOSS) ** this.lossExponent
         : Math.min(r.numExamples, this.cap);
     // SMOTE only adds rows: a bank cannot shrink its step count (and so inflate its
-    // normalised delta) by reporting fewer trained rows than examples.
-    const tau = this.steps ? this.steps(Math.max(r.numTrained ?? 0, r.numExamples)) : 1;
+    // normalised delta) by reporting fewer trained rows than examples. Nor can it claim
+    // more than twice its examples (the protocol's SMOTE ratio is at most 1, so at most as
+    // many frauds as legitimate rows): a huge τᵢ would raise τ_eff and with it everyone's step.
+    const tau = this.steps
+      ? this.steps(Math.min(Math.max(r.numTrained ?? 0, r.numExamples), MAX_TRAINED_PER_EXAMPLE * r.numExamples))
+      : 1;
     const f = w / tau;
     const d = r.delta;
     const s = this.sum;
-    for (let i = 0; i < d.length; i++) s[i] += f * d[i]!;
+    // Length read once and unrolled by 4 (see validateFitResult); the same multiply-add per
+    // value, in the same order, so the sum is bit for bit the plain loop's.
+    const n = d.length;
+    const n4 = n - (n % 4);
+    let i = 0;
+    if (this.weights.size === 0) {
+      // First update: the sum is still all zeros, so store 0 + f·d (exactly s[i] + f·d, -0
+      // included) without reading it: the fresh array's pages then fault in once, for the
+      // write, not once for the read and again for the write (~6 ms per 8 MB).
+      for (; i < n4; i += 4) {
+        s[i] = 0 + f * d[i]!;
+        s[i + 1] = 0 + f * d[i + 1]!;
+        s[i + 2] = 0 + f * d[i + 2]!;
+        s[i + 3] = 0 + f * d[i + 3]!;
+      }
+      for (; i < n; i++) s[i] = 0 + f * d[i]!;
+    } else {
+      for (; i < n4; i += 4) {
+        s[i] += f * d[i]!;
+        s[i + 1] += f * d[i + 1]!;
+        s[i + 2] += f * d[i + 2]!;
+        s[i + 3] += f * d[i + 3]!;
+      }
+      for (; i < n; i++) s[i] += f * d[i]!;
+    }
     this.weights.set(r.bankId, { w, tau });
     this.lossSum += r.numExamples * r.loss;
     this.examples += r.numExamples;
@@ -290,7 +339,8 @@ class WeightedMeanAggregation implements Aggregation {
     // step = τ_eff · Σ pᵢ Δᵢ / τᵢ with pᵢ = wᵢ / Σw; written so that plain FedAvg (τ ≡ 1,
     // η = 1) computes exactly Σ wᵢ Δᵢ / Σw, bit for bit as before these options existed.
     const { learningRate: eta, momentum: beta, velocity: previous } = this.server;
-    const n = this.global.length;
+    const g = this.global;
+    const n = g.length;
     const s = this.sum;
     const weights = new Float32Array(n);
     if (beta > 0) {
@@ -298,11 +348,11 @@ class WeightedMeanAggregation implements Aggregation {
       for (let i = 0; i < n; i++) {
         const v = (previous ? beta * previous[i]! : 0) + (s[i]! * tauEff) / total;
         velocity[i] = v;
-        weights[i] = this.global[i]! + eta * v;
+        weights[i] = g[i]! + eta * v;
       }
       this.onVelocity(velocity, weights);
     } else {
-      for (let i = 0; i < n; i++) weights[i] = this.global[i]! + eta * ((s[i]! * tauEff) / total);
+      for (let i = 0; i < n; i++) weights[i] = g[i]! + eta * ((s[i]! * tauEff) / total);
     }
     // Each bank's share of the averaged step (its coefficient on its own delta).
     const bankWeights: Record<string, number> = {};

@@ -14,6 +14,7 @@ const TRAINING_LABELS: Record<string, string> = {
   batchSize: 'Batch size',
   learningRate: 'Learning rate',
   smoteRatio: 'SMOTE ratio',
+  smoteMaxMultiplier: 'SMOTE cap (× real frauds)',
   updateEncoding: 'Update encoding',
 };
 const RULE_LABELS: Record<string, string> = {
@@ -26,8 +27,25 @@ const RULE_LABELS: Record<string, string> = {
   evaluationTimeoutMs: 'Evaluation timeout',
   roundIntervalMs: 'Pause between rounds',
   threshold: 'Decision threshold',
-  maxShare: 'Max. share per bank',
 };
+
+/**
+ * The aggregation strategy in one line: "FedAvg" alone is plain FedAvg; refinements are
+ * listed only when switched on. Settings stored before these options existed lack them.
+ */
+export function strategyLabel(rules: Record<string, unknown>): string {
+  if (rules.strategy === 'fedmedian') return 'FedMedian (coordinate-wise median)';
+  const parts = ['FedAvg'];
+  if (rules.normalizeSteps === true) parts.push('step-normalised');
+  if (typeof rules.lossExponent === 'number' && rules.lossExponent > 0)
+    parts.push(`loss-weighted q ${rules.lossExponent}`);
+  if (typeof rules.serverLearningRate === 'number' && rules.serverLearningRate !== 1)
+    parts.push(`server lr ${rules.serverLearningRate}`);
+  if (typeof rules.serverMomentum === 'number' && rules.serverMomentum > 0)
+    parts.push(`momentum ${rules.serverMomentum}`);
+  if (typeof rules.maxShare === 'number' && rules.maxShare < 1) parts.push(`share cap ${rules.maxShare}`);
+  return parts.join(', ');
+}
 
 export function ConfigSummary({ settings }: { settings: SettingsView | null }) {
   if (!settings) return null;
@@ -41,7 +59,11 @@ export function ConfigSummary({ settings }: { settings: SettingsView | null }) {
           {Object.entries(TRAINING_LABELS).map(([k, label]) => (
             <div key={k}>
               <dt>{label}</dt>
-              <dd>{fmt(k, t[k] ?? (k === 'updateEncoding' ? 'float32' : undefined))}</dd>
+              <dd>
+                {k === 'smoteMaxMultiplier' && t[k] === undefined
+                  ? 'none'
+                  : fmt(k, t[k] ?? (k === 'updateEncoding' ? 'float32' : undefined))}
+              </dd>
             </div>
           ))}
           <div>
@@ -50,6 +72,10 @@ export function ConfigSummary({ settings }: { settings: SettingsView | null }) {
           </div>
         </dl>
         <dl className="kv">
+          <div>
+            <dt>Strategy</dt>
+            <dd data-testid="strategy">{strategyLabel(settings.rules)}</dd>
+          </div>
           {Object.entries(RULE_LABELS).map(([k, label]) => (
             <div key={k}>
               <dt>{label}</dt>

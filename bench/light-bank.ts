@@ -1,0 +1,349 @@
+/**
+ * The light bank client shared by the `round-overhead` and `scale` benchmarks: many
+ * protocol-speaking banks in ONE child process, with no model, no data and no training.
+ *
+ * Each light bank opens a WebSocket to the aggregator's `/ws/bank`, sends a `hello` with
+ * the token the admin API issued for it, and then answers, using the shared protocol of
+ * `@finsecure/common/protocol`:
+ * - `heartbeat`: at once, with a heartbeat of its own;
+ * - `round_assignment`: after a simulated training time (uniform in `trainMs`, from a
+ *   deterministic xorshift32 stream), with one precomputed float32 delta of
+ *   `parameters` values;
+ * - `evaluation_request`: at once, with a fixed confusion matrix and a precomputed
+ *   histogram (1000 bins, or an all-zero one of the requested size);
+ * - `round_committed`: records the arrival time.
+ * Rejected acks, protocol errors and undecodable frames are collected as error strings.
+ *
+ * Per round it records the first and last assignment received, the last commit
+ * received and the longest assignment → update-sent interval (the "training"), which
+ * the benchmarks turn into wall time and overhead (see `overheadRows` in
+ * bench/round-overhead.ts).
+ *
+ * The banks run in a separate process so that their work shares neither the
+ * aggregator's event loop nor its memory figures. Parent side: `LightBanks.spawn()`,
+ * then `start()` (connect all, resolves when every bank has its welcome or failed),
+ * `report()` (timings and errors so far) and `stop()`. Child side: this file run with
+ * `--light-bank-driver` (what `spawn()` does) serves those requests over IPC.
+ *
+ * What differs between the benchmarks is an option of `start()`: the simulated training
+ * time (`trainMs`), how many connections are opened at once (`concurrency`), the size of
+ * the update (`parameters`) and the `numFeatures` announced in the hello.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { decodeFrame, encodeFrame, PROTOCOL_VERSION, ServerMessage } from '@finsecure/common/protocol';
+
+const THIS_FILE = fileURLToPath(import.meta.url);
+/** Command-line flag that makes this file run as the driver (child) process. */
+const DRIVER_FLAG = '--light-bank-driver';
+/** Parameters of the default MLP (30 → 64 → 32 → 1): the usual `parameters` for `start()`. */
+export const MLP_PARAMETERS = 30 * 64 + 64 + 64 * 32 + 32 + 32 + 1;
+/** Epoch ms with sub-ms resolution, comparable with the aggregator's RoundRecord times. */
+const now = () => performance.timeOrigin + performance.now();
+
+// ---------------------------------------------------------------- the light client (child side)
+
+/** The `start` request: where to connect, which banks, and how they behave. */
+export interface DriverStart {
+  type: 'start';
+  /** The aggregator's bank endpoint, e.g. `ws://127.0.0.1:1234/ws/bank`. */
+  wsUrl: string;
+  /** Bank ids and the tokens the admin API issued for them (see registerBanks). */
+  banks: { id: string; token: string }[];
+  /** Simulated training time per round, uniform in [min, max] ms. */
+  trainMs: [number, number];
+  /** Length of the precomputed float32 delta sent as every update. */
+  parameters: number;
+  /** Announced in the hello; must match the aggregator's model. */
+  numFeatures: number;
+  /** Connections opened at once while connecting. */
+  concurrency: number;
+}
+
+/** What the light banks saw of one round, over all of them. */
+export interface RoundTiming {
+  round: number;
+  /** Epoch ms (fractional): first / last assignment received, last commit received. */
+  firstAssign: number;
+  lastAssign: number;
+  lastCommit: number;
+  /** Longest assignment→update-sent interval over the banks (the "training"). */
+  maxTrainMs: number;
+  /** Updates sent / round_committed messages received, over all banks. */
+  updates: number;
+  commits: number;
+}
+
+/** Answers of the driver: `ready` to `start`, `timings` to `report`. */
+export type DriverMessage =
+  | { type: 'ready'; connected: number; failed: number; connectMs: number; memory: NodeJS.MemoryUsage }
+  | { type: 'timings'; rounds: RoundTiming[]; errors: string[]; memory: NodeJS.MemoryUsage };
+
+/** Many light banks in one process, driven by the parent over IPC. */
+class LightBankDriver {
+  private readonly sockets: WebSocket[] = [];
+  private readonly rounds = new Map<number, RoundTiming>();
+  private readonly errors: string[] = [];
+  private delta: Float32Array = new Float32Array(0);
+  private seed = 12345;
+
+  private rand(): number {
+    // xorshift32: cheap, deterministic jitter.
+    let x = this.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seed = x >>> 0;
+    return this.seed / 4294967296;
+  }
+
+  private timing(round: number): RoundTiming {
+    let t = this.rounds.get(round);
+    if (!t)
+      this.rounds.set(
+        round,
+        (t = { round, firstAssign: Infinity, lastAssign: 0, lastCommit: 0, maxTrainMs: 0, updates: 0, commits: 0 }),
+      );
+    return t;
+  }
+
+  /** Connects every bank, `concurrency` at a time; resolves once each is welcomed or has failed. */
+  async start(cfg: DriverStart): Promise<DriverMessage> {
+    this.delta = Float32Array.from({ length: cfg.parameters }, (_, i) => Math.sin(i) * 1e-3);
+    const bins = 1000;
+    const positives = new Array<number>(bins).fill(0);
+    const negatives = new Array<number>(bins).fill(0);
+    positives[900] = 5;
+    negatives[10] = 95;
+    const t0 = now();
+    let failed = 0;
+    const queue = [...cfg.banks];
+    const worker = async () => {
+      for (let b = queue.shift(); b; b = queue.shift()) {
+        try {
+          this.sockets.push(await this.connect(cfg, b, { bins, positives, negatives }));
+        } catch (err) {
+          failed++;
+          this.errors.push(`${b.id}: ${(err as Error).message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, cfg.concurrency) }, worker));
+    return {
+      type: 'ready',
+      connected: this.sockets.length,
+      failed,
+      connectMs: now() - t0,
+      memory: process.memoryUsage(),
+    };
+  }
+
+  /** Opens one bank's socket, says hello and answers the aggregator; resolves on `welcome`. */
+  private connect(
+    cfg: DriverStart,
+    bank: { id: string; token: string },
+    hist: { bins: number; positives: number[]; negatives: number[] },
+  ): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(cfg.wsUrl, { maxPayload: 256 * 1024 * 1024 });
+      ws.binaryType = 'nodebuffer';
+      let welcomed = false;
+      const send = (msg: Parameters<typeof encodeFrame>[0], tensors: Parameters<typeof encodeFrame>[1] = []) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(msg, tensors), { binary: true });
+      };
+      ws.on('open', () => {
+        send({
+          type: 'hello',
+          protocolVersion: PROTOCOL_VERSION,
+          bankId: bank.id,
+          token: bank.token,
+          clientVersion: 'bench-light',
+          backend: 'cpu',
+          numExamples: 1000,
+          numFraud: 10,
+          numTestExamples: 100,
+          numFeatures: cfg.numFeatures,
+        });
+      });
+      ws.on('message', (raw: Buffer) => {
+        let decoded;
+        try {
+          decoded = decodeFrame(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), ServerMessage);
+        } catch (err) {
+          this.errors.push(`${bank.id}: undecodable frame: ${(err as Error).message}`);
+          return;
+        }
+        const msg = decoded.msg;
+        switch (msg.type) {
+          case 'welcome':
+            welcomed = true;
+            resolve(ws);
+            return;
+          case 'heartbeat':
+            send({ type: 'heartbeat', sentAt: Date.now() });
+            return;
+          case 'round_assignment': {
+            const received = now();
+            const t = this.timing(msg.roundId);
+            t.firstAssign = Math.min(t.firstAssign, received);
+            t.lastAssign = Math.max(t.lastAssign, received);
+            const [lo, hi] = cfg.trainMs;
+            const delay = lo + (hi - lo) * this.rand();
+            setTimeout(() => {
+              const trainMs = now() - received;
+              send(
+                {
+                  type: 'update',
+                  roundId: msg.roundId,
+                  modelVersion: msg.modelVersion,
+                  kind: 'delta',
+                  numExamples: 1000,
+                  numTrained: 1100,
+                  loss: 0.1,
+                  timings: { trainMs, prepareMs: 0 },
+                },
+                [{ name: 'update', shape: [this.delta.length], data: this.delta }],
+              );
+              t.maxTrainMs = Math.max(t.maxTrainMs, now() - received);
+              t.updates++;
+            }, delay);
+            return;
+          }
+          case 'evaluation_request':
+            send({
+              type: 'evaluation',
+              roundId: msg.roundId,
+              modelVersion: msg.modelVersion,
+              numExamples: 100,
+              threshold: msg.threshold,
+              confusion: { tp: 5, fp: 1, tn: 94, fn: 0 },
+              histogram:
+                msg.histogramBins === hist.bins
+                  ? hist
+                  : {
+                      bins: msg.histogramBins,
+                      positives: new Array(msg.histogramBins).fill(0),
+                      negatives: new Array(msg.histogramBins).fill(0),
+                    },
+              loss: 0.05,
+              evalMs: 0,
+            });
+            return;
+          case 'round_committed': {
+            const t = this.timing(msg.roundId);
+            t.lastCommit = Math.max(t.lastCommit, now());
+            t.commits++;
+            return;
+          }
+          case 'ack':
+            if (!msg.accepted)
+              this.errors.push(`${bank.id}: ${msg.of} for round ${msg.roundId} rejected: ${msg.reason}`);
+            return;
+          case 'error':
+            this.errors.push(`${bank.id}: ${msg.code}: ${msg.message}`);
+            return;
+          default:
+            return;
+        }
+      });
+      ws.on('close', (code: number, reason: Buffer) => {
+        if (!welcomed) reject(new Error(`closed before welcome (${code} ${reason.toString()})`));
+      });
+      ws.on('error', (err: Error) => {
+        if (!welcomed) reject(err);
+      });
+    });
+  }
+
+  report(): DriverMessage {
+    return {
+      type: 'timings',
+      rounds: [...this.rounds.values()].sort((a, b) => a.round - b.round),
+      errors: this.errors.slice(0, 50),
+      memory: process.memoryUsage(),
+    };
+  }
+
+  close(): void {
+    for (const ws of this.sockets) ws.close(1000, 'bench done');
+  }
+}
+
+/** Child side: serves `start`, `report` and `stop` requests from the parent over IPC. */
+function driverMain(): void {
+  const driver = new LightBankDriver();
+  process.on('message', (m: { type: string } & Partial<DriverStart>) => {
+    if (m.type === 'start') void driver.start(m as DriverStart).then((r) => process.send!(r));
+    else if (m.type === 'report') process.send!(driver.report());
+    else if (m.type === 'stop') {
+      driver.close();
+      setTimeout(() => process.exit(0), 200);
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------- parent side
+
+/**
+ * A child process running LightBankDriver, with a promise-based IPC API. Requests are
+ * answered in order, one answer each, so answers are matched to requests FIFO.
+ */
+export class LightBanks {
+  private readonly waiting: ((m: DriverMessage) => void)[] = [];
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (m: DriverMessage) => this.waiting.shift()?.(m));
+  }
+
+  static spawn(): LightBanks {
+    // process.execArgv carries tsx's loader flags, so the child runs the same TypeScript.
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv.filter((a) => a !== '--expose-gc'), THIS_FILE, DRIVER_FLAG],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    return new LightBanks(child);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private request<T extends DriverMessage['type']>(
+    msg: object,
+    expect: T,
+  ): Promise<Extract<DriverMessage, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`light-bank driver exited (${code})`));
+      this.child.once('exit', onExit);
+      this.waiting.push((m) => {
+        this.child.off('exit', onExit);
+        if (m.type !== expect) reject(new Error(`driver answered ${m.type}, expected ${expect}`));
+        else resolve(m as Extract<DriverMessage, { type: T }>);
+      });
+      this.child.send(msg);
+    });
+  }
+
+  start(cfg: Omit<DriverStart, 'type'>) {
+    return this.request({ type: 'start', ...cfg }, 'ready');
+  }
+
+  report() {
+    return this.request({ type: 'report' }, 'timings');
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || !this.child.connected) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.send({ type: 'stop' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === THIS_FILE && process.argv.includes(DRIVER_FLAG)) driverMain();
