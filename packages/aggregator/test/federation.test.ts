@@ -4,7 +4,6 @@
  */
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RoundRecord } from '@finsecure/common/api';
 import { CloseCode, encodeFrame } from '@finsecure/common/protocol';
 import type { BankClient } from '@finsecure/bank-client';
 import type { RunningAggregator } from '../src/index.js';
@@ -16,6 +15,7 @@ import {
   startTestAggregator,
   tempDir,
   waitFor,
+  waitRounds,
   writeShards,
 } from './helpers/federation.js';
 import { RawBank } from './helpers/raw-bank.js';
@@ -55,22 +55,6 @@ async function setup(name: string, over: Parameters<typeof startTestAggregator>[
     return { r, token };
   };
   return { agg, bank, raw };
-}
-
-async function rounds(agg: RunningAggregator): Promise<RoundRecord[]> {
-  return (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
-}
-
-async function waitRounds(agg: RunningAggregator, pred: (rs: RoundRecord[]) => boolean, what: string, ms = 60_000) {
-  return waitFor(
-    what,
-    async () => {
-      const rs = await rounds(agg);
-      return pred(rs) ? rs : null;
-    },
-    ms,
-    100,
-  );
 }
 
 describe('federated rounds over real sockets', () => {

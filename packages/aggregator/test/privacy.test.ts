@@ -6,16 +6,17 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RdpAccountant } from '@finsecure/common/dp';
-import type { RoundRecord } from '@finsecure/common/api';
 import type { BankClient } from '@finsecure/bank-client';
 import {
   api,
   cleanup,
   createBank,
+  listRounds,
   startBank,
   startTestAggregator,
   tempDir,
   waitFor,
+  waitRounds,
   writeShards,
 } from './helpers/federation.js';
 
@@ -56,15 +57,13 @@ describe('differential privacy in rounds', () => {
           }),
         );
       }
-      const rounds = await waitFor(
-        'three rounds',
-        async () => {
-          const r = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
-          return r.filter((x) => x.status === 'committed' || x.status === 'failed').length >= 3 ? r.reverse() : null;
-        },
-        60_000,
-        100,
-      );
+      const rounds = (
+        await waitRounds(
+          agg,
+          (r) => r.filter((x) => x.status === 'committed' || x.status === 'failed').length >= 3,
+          'three rounds',
+        )
+      ).reverse();
       expect(rounds.slice(0, 2).map((r) => r.status)).toEqual(['committed', 'committed']);
       expect(rounds[0]!.banks.a!.epsilon).toBeCloseTo(epsilonAfter(1), 9);
       expect(rounds[1]!.banks.a!.epsilon).toBeCloseTo(epsilonAfter(2), 9);
@@ -111,7 +110,7 @@ describe('differential privacy in rounds', () => {
         60_000,
         100,
       );
-      const rounds = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
+      const rounds = await listRounds(agg);
       expect(rounds.filter((r) => r.status === 'committed')).toHaveLength(1);
       // The server's DP request was applied by banks that have no DP settings of their own.
       expect(rounds[0]!.banks.a!.epsilon).toBeCloseTo(epsilonAfter(1), 9);

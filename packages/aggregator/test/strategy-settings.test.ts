@@ -6,13 +6,12 @@
  */
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { RoundRecord } from '@finsecure/common/api';
 import { createRng } from '@finsecure/common/rng';
 import { FedAvg, FedMedian, type FitResult, type Strategy } from '@finsecure/common/strategy';
 import { loadConfig } from '../src/config/load.js';
 import { DEFAULT_RULES, RoundRules, strategySpec } from '../src/round/rules.js';
 import type { RunningAggregator } from '../src/index.js';
-import { api, cleanup, createBank, startTestAggregator, tempDir, waitFor } from './helpers/federation.js';
+import { api, cleanup, createBank, startTestAggregator, tempDir, waitRounds } from './helpers/federation.js';
 import { RawBank } from './helpers/raw-bank.js';
 
 const PARAMS = 4097; // the default 30-64-32-1 MLP
@@ -132,17 +131,8 @@ describe('the federation aggregates with the configured strategy', () => {
     return a.finish().weights;
   }
 
-  async function committed(n: number): Promise<RoundRecord[]> {
-    return waitFor(
-      `${n} committed round(s)`,
-      async () => {
-        const rs = (await api<RoundRecord[]>(agg!, 'GET', '/api/rounds')).body;
-        return rs.filter((r) => r.status === 'committed').length >= n ? rs : null;
-      },
-      30_000,
-      50,
-    );
-  }
+  const committed = (n: number) =>
+    waitRounds(agg!, (rs) => rs.filter((r) => r.status === 'committed').length >= n, `${n} committed round(s)`);
 
   it("refuses an update claiming more trained rows than SMOTE can make (it would scale every bank's step)", async () => {
     agg = await startTestAggregator(path.join(dir, 'inflated'), {

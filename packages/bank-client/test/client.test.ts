@@ -9,16 +9,17 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelDir } from '@finsecure/common/model';
-import type { RoundRecord } from '@finsecure/common/api';
 import type { RunningAggregator } from '@finsecure/aggregator';
 import {
   api,
   cleanup,
   createBank,
+  listRounds,
   startBank,
   startTestAggregator,
   tempDir,
   waitFor,
+  waitRounds,
   writeShards,
 } from '../../aggregator/test/helpers/federation.js';
 import type { BankClient } from '../src/index.js';
@@ -74,7 +75,7 @@ describe('bank client', () => {
         bank.on('update_dropped', resolve),
       );
       expect(dropped.reason).toMatch(/round ended|deadline passed/);
-      const rounds = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
+      const rounds = await listRounds(agg);
       const failed = rounds.find((r) => r.id === dropped.roundId)!;
       expect(failed.status).toBe('failed');
       expect(failed.participants).toEqual([]);
@@ -122,14 +123,10 @@ describe('bank client', () => {
       },
     );
     try {
-      const round = await waitFor(
+      const [round] = await waitRounds(
+        agg,
+        (rs) => rs.some((r) => r.status === 'committed' || r.status === 'failed'),
         'round committed',
-        async () =>
-          (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body.find(
-            (r) => r.status === 'committed' || r.status === 'failed',
-          ),
-        60_000,
-        100,
       );
       expect(round.status).toBe('committed');
       // Training took many heartbeat timeouts long, and the connection survived it.
@@ -168,7 +165,7 @@ describe('bank client', () => {
         async () => (await api<{ version: number }>(agg, 'GET', '/api/model')).body.version >= 2,
         60_000,
       );
-      const rounds = (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
+      const rounds = await listRounds(agg);
       expect(rounds[0]!.participants.sort()).toEqual(['a', 'b']);
       expect(existsSync(path.join(dataDir, 'a', 'model', 'model.json'))).toBe(true);
     } finally {

@@ -313,7 +313,7 @@ describe('FedAvg server optimiser (server learning rate, FedAvgM)', () => {
 
   it('keeps a velocity across committed rounds: v ← βv + Δ, w ← w + ηv', () => {
     const s = new FedAvg({ serverMomentum: 0.5, serverLearningRate: 2 });
-    let w = new Float32Array([0]);
+    let w: Float32Array = new Float32Array([0]);
     const seen: number[] = [];
     for (let r = 1; r <= 4; r++) {
       w = round(s, w, [1], r).weights; // the federation commits: the candidate becomes the global model
@@ -338,7 +338,7 @@ describe('FedAvg server optimiser (server learning rate, FedAvgM)', () => {
   it('keeps its state O(model size) and never holds on to a delta', () => {
     const s = new FedAvg({ serverMomentum: 0.9, serverLearningRate: 0.5 });
     const dim = 50_000;
-    let w = new Float32Array(dim);
+    let w: Float32Array = new Float32Array(dim);
     const buffer = new Float32Array(dim);
     for (let r = 1; r <= 3; r++) {
       const agg = s.beginAggregation({ roundId: r, global: w, config, rng: createRng(r) }, sel);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import type { RoundRecord } from '@finsecure/common/api';
 import { generateSynthetic, writeCsv } from '@finsecure/common/data';
 import { BankClient, loadBankConfig, loadLocalData } from '@finsecure/bank-client';
 import { loadConfig, startAggregator, type AggregatorConfigInput, type RunningAggregator } from '../../src/index.js';
@@ -148,6 +149,29 @@ export async function waitFor<T>(
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** The rounds the admin API lists, newest first. */
+export async function listRounds(agg: { url: string }): Promise<RoundRecord[]> {
+  return (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
+}
+
+/** Polls the rounds (newest first) until `pred` holds for them, and returns them. */
+export function waitRounds(
+  agg: { url: string },
+  pred: (rounds: RoundRecord[]) => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<RoundRecord[]> {
+  return waitFor(
+    what,
+    async () => {
+      const rs = await listRounds(agg);
+      return pred(rs) ? rs : null;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 export function cleanup(dir: string): void {
