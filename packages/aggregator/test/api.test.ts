@@ -81,6 +81,18 @@ describe('admin API', () => {
     });
     expect(removed.body.training.dp).toBeUndefined();
     expect(removed.body.training.updateEncoding).toBe('int8');
+    // The SMOTE cap is set and removed the same way; a required field cannot be removed.
+    const capped = await api<{ training: Record<string, unknown> }>(agg, 'PUT', '/api/config', {
+      training: { smoteMaxMultiplier: 5 },
+    });
+    expect(capped.body.training.smoteMaxMultiplier).toBe(5);
+    const uncapped = await api<{ training: Record<string, unknown> }>(agg, 'PUT', '/api/config', {
+      training: { smoteMaxMultiplier: null },
+    });
+    expect('smoteMaxMultiplier' in uncapped.body.training).toBe(false);
+    const noEpochs = await api<{ message: string }>(agg, 'PUT', '/api/config', { training: { epochs: null } });
+    expect(noEpochs.status).toBe(400);
+    expect(noEpochs.body.message).toMatch(/training\.epochs/);
     const unknown = await api<{ message: string }>(agg, 'PUT', '/api/config', { trainin: {} });
     expect(unknown.status).toBe(400);
     await api(agg, 'PUT', '/api/config', { training: { updateEncoding: 'float32', smoteK: 5, epochs: 1 } });

@@ -11,7 +11,18 @@ import { FedAvg, FedMedian, type FitResult, type Strategy } from '@finsecure/com
 import { loadConfig } from '../src/config/load.js';
 import { DEFAULT_RULES, RoundRules, strategySpec } from '../src/round/rules.js';
 import type { RunningAggregator } from '../src/index.js';
-import { api, cleanup, createBank, startTestAggregator, tempDir, waitRounds } from './helpers/federation.js';
+import { createStore } from '../src/store/index.js';
+import {
+  aggregatorConfig,
+  api,
+  cleanup,
+  createBank,
+  quiet,
+  startTestAggregator,
+  tempDir,
+  waitRounds,
+} from './helpers/federation.js';
+import { startAggregator } from '../src/index.js';
 import { RawBank } from './helpers/raw-bank.js';
 
 const PARAMS = 4097; // the default 30-64-32-1 MLP
@@ -207,5 +218,53 @@ describe('the federation aggregates with the configured strategy', () => {
     expect(rounds2.find((r) => r.id === r2)!.config).toMatchObject({ strategy: 'fedmedian' });
     const after2 = agg.federation.globalModel().weights;
     expect(Array.from(after2)).toEqual(Array.from(expected(new FedMedian(), after1, r2)));
+  });
+});
+
+describe('settings stored by an earlier version', () => {
+  const dir = tempDir();
+  afterAll(() => cleanup(dir));
+
+  /** Seeds a store as a version without the strategy rules would have left it. */
+  async function seed(dataDir: string, saved: (rules: Record<string, unknown>) => unknown) {
+    const config = aggregatorConfig(dataDir);
+    const oldRules: Record<string, unknown> = { ...config.rules };
+    for (const k of ['strategy', 'normalizeSteps', 'lossExponent', 'serverLearningRate', 'serverMomentum'])
+      delete oldRules[k];
+    const store = await createStore({ sqlitePath: path.join(dataDir, 'finsecure.db') });
+    await store.init();
+    await store.setSetting('startupSettings', { training: config.training, rules: oldRules });
+    await store.setSetting('federation', saved(oldRules));
+    await store.close();
+    return config;
+  }
+
+  it("keeps an admin's changes across the upgrade and fills in the new rules with their defaults", async () => {
+    const dataDir = path.join(dir, 'upgrade');
+    const config = await seed(dataDir, (rules) => ({
+      training: { ...aggregatorConfig(dataDir).training, epochs: 3 },
+      rules: { ...rules, rounds: 7, maxShare: 0.5 },
+    }));
+    const agg = await startAggregator(config, { logger: quiet });
+    try {
+      const settings = agg.federation.getSettings();
+      expect(settings.rules).toMatchObject({ rounds: 7, maxShare: 0.5, strategy: 'fedavg', normalizeSteps: false });
+      expect(settings.rules.serverLearningRate).toBe(1);
+      expect(settings.training.epochs).toBe(3);
+      expect(strategySpec(settings.rules).options).toMatchObject({ maxShare: 0.5, serverMomentum: 0 });
+    } finally {
+      await agg.close();
+    }
+  });
+
+  it('replaces stored settings that no longer validate with the configuration', async () => {
+    const dataDir = path.join(dir, 'invalid');
+    const config = await seed(dataDir, (rules) => ({ training: { epochs: 'many' }, rules }));
+    const agg = await startAggregator(config, { logger: quiet });
+    try {
+      expect(agg.federation.getSettings()).toEqual({ training: config.training, rules: config.rules });
+    } finally {
+      await agg.close();
+    }
   });
 });

@@ -36,15 +36,13 @@ import { strategySpec, type RoundRules } from '../round/rules.js';
 import type { BankRecord, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import { PrivacyLedger } from './privacy.js';
+import { parseStoredSettings, type FederationSettings } from './settings.js';
 import { globalScaler } from './scaler.js';
 import { BankSession, type BankConnection } from './session.js';
 
 export const SERVER_VERSION = '0.1.0';
 
-export interface FederationSettings {
-  training: TrainingConfig;
-  rules: RoundRules;
-}
+export { FederationSettings } from './settings.js';
 
 export interface FederationOptions {
   store: Store;
@@ -83,6 +81,8 @@ interface ActiveRound {
   savedPhase: machine.RoundPhase | null;
   /** Evaluation settings fixed when the round started (a config change mid-round must not break it). */
   evaluation: { threshold: number; bins: number };
+  /** The strategy the round started with: a config change mid-round applies from the next round. */
+  strategy: Strategy;
 }
 
 /** Short, stable reason codes for metrics labels (the full reason goes to the audit log). */
@@ -164,10 +164,15 @@ export class Federation {
     this.scaler = await store.getSetting<Scaler>('scaler');
     // Settings changed through the API survive a restart, unless the operator restarted
     // with a different configuration: then what they just asked for wins.
-    const savedSettings = await store.getSetting<FederationSettings>('federation');
-    const lastStartup = await store.getSetting<FederationSettings>('startupSettings');
+    // Both are parsed: settings stored by an earlier version get the defaults of fields added
+    // since, so an upgrade neither loses an admin's changes nor runs with undefined fields.
+    const storedSettings = await store.getSetting<unknown>('federation');
+    const savedSettings = parseStoredSettings(storedSettings);
+    const lastStartup = parseStoredSettings(await store.getSetting<unknown>('startupSettings'));
     if (savedSettings && lastStartup && JSON.stringify(lastStartup) === JSON.stringify(this.opts.settings)) {
       this.settings = savedSettings;
+    } else if (storedSettings && !savedSettings) {
+      logger.warn('the stored training settings and round rules are no longer valid; the configuration replaces them');
     } else if (savedSettings) {
       logger.info(
         'the configuration differs from the last start; its training settings and round rules replace the stored ones',
@@ -673,7 +678,8 @@ export class Federation {
     await this.ensureScaler(candidates);
     const roundId = this.nextRoundId++;
     const ctx = { roundId, global: this.globalWeights, config: training, rng: this.rng.fork() };
-    const instructions = this.currentStrategy().configureFit(ctx, candidates, rules.fraction, rules.minBanks);
+    const strategy = this.currentStrategy();
+    const instructions = strategy.configureFit(ctx, candidates, rules.fraction, rules.minBanks);
     const selected = instructions.map((i) => i.bankId);
     const selectedCandidates = candidates.filter((c) => selected.includes(c.bankId));
     const now = this.opts.clock.now();
@@ -681,7 +687,8 @@ export class Federation {
     this.active = {
       state: t.state,
       config: training,
-      aggregation: this.currentStrategy().beginAggregation({ ...ctx, rng: this.rng.fork() }, selectedCandidates),
+      aggregation: strategy.beginAggregation({ ...ctx, rng: this.rng.fork() }, selectedCandidates),
+      strategy,
       candidate: null,
       reports: [],
       savedPhase: null,
@@ -691,7 +698,7 @@ export class Federation {
         status: t.state.phase,
         startedAt: now,
         endedAt: null,
-        config: { training, rules, strategy: this.currentStrategy().name, parameters: this.globalWeights.length },
+        config: { training, rules, strategy: strategy.name, parameters: this.globalWeights.length },
         selected,
         participants: [],
         banks: Object.fromEntries(selected.map((b) => [b, { bytesUp: 0, bytesDown: 0 }])),
@@ -844,7 +851,7 @@ export class Federation {
       config: round.config,
       rng: this.rng.fork(),
     };
-    const evaluators = this.currentStrategy()
+    const evaluators = round.strategy
       .configureEvaluate(ctx, round.record.participants, this.candidates())
       .filter((b) => this.sessions.has(b));
     await this.apply(machine.aggregated(round.state, evaluators, this.opts.clock.now()));

@@ -1,17 +1,15 @@
 /** Training config (get/set, validated) and control (start, pause, stop), plus status and privacy. */
 import type { FastifyInstance } from 'fastify';
-import { TrainingConfig } from '@finsecure/common/protocol';
 import { z } from 'zod';
-import { RoundRules } from '../../round/rules.js';
-import { describeIssues } from '../../config/load.js';
+import { applySettingsPatch } from '../../federation/settings.js';
 import type { ServerContext } from '../context.js';
 import { ErrorReply, jsonSchema } from '../schema.js';
 
-const Settings = z.object({ training: TrainingConfig, rules: RoundRules });
 /**
  * The patch is only a shape check; the merged result is what gets validated. (A
  * `.partial()` of the real schemas would fill in zod defaults for fields the admin did
- * not send, silently resetting them.) `training.dp: null` removes differential privacy.
+ * not send, silently resetting them.) `null` removes an optional training field, e.g.
+ * `training.dp: null` removes differential privacy.
  */
 const SettingsPatch = z
   .object({
@@ -54,12 +52,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
     async (req, reply) => {
       const patch = SettingsPatch.parse(req.body);
       // Merged and validated inside the federation's queue, so concurrent changes never lose one.
-      const result = await ctx.federation.updateSettings((current) => {
-        const training: Record<string, unknown> = { ...current.training, ...patch.training };
-        if (training.dp === null) delete training.dp;
-        const parsed = Settings.safeParse({ training, rules: { ...current.rules, ...patch.rules } });
-        return parsed.success ? parsed.data : new Error(`invalid settings:\n${describeIssues(parsed.error)}`);
-      });
+      const result = await ctx.federation.updateSettings((current) => applySettingsPatch(current, patch));
       if (result instanceof Error) return reply.code(400).send({ error: 'invalid_config', message: result.message });
       return result;
     },
