@@ -4,6 +4,7 @@
  * and admin token, and Ctrl-C (SIGINT) stops every process.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,12 +22,21 @@ function bankProcesses(): number {
 describe('npm start (local federation)', () => {
   it('runs a federation with the dashboard and stops cleanly on Ctrl-C', async () => {
     const port = 21_000 + Math.floor(Math.random() * 10_000);
+    // Aggregator settings beyond the launcher's flags come from a config file and the environment.
+    const configFile = path.join(dir, 'conf', 'finsecure.json');
+    mkdirSync(path.dirname(configFile), { recursive: true });
+    writeFileSync(configFile, JSON.stringify({ rules: { serverLearningRate: 0.5, rounds: 99 } }));
     const child = spawn(
       process.execPath,
       [launcher, '--dir', dir, '--rows', '6000', '--rounds', '2', '--epochs', '1', '--port', String(port)],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, FINSECURE_BACKEND: 'wasm' },
+        env: {
+          ...process.env,
+          FINSECURE_BACKEND: 'wasm',
+          FINSECURE_CONFIG: configFile,
+          FINSECURE_NORMALIZE_STEPS: 'true',
+        },
       },
     );
     let out = '';
@@ -45,6 +55,11 @@ describe('npm start (local federation)', () => {
         await fetch(`http://127.0.0.1:${port}/api/banks`, { headers: { authorization: `Bearer ${token}` } })
       ).json()) as { connected: boolean }[];
       expect(banks.filter((b) => b.connected)).toHaveLength(3);
+      const settings = (await (
+        await fetch(`http://127.0.0.1:${port}/api/config`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { rules: Record<string, unknown> };
+      // File < environment < the launcher's own flags (--rounds 2).
+      expect(settings.rules).toMatchObject({ serverLearningRate: 0.5, normalizeSteps: true, rounds: 2 });
     } finally {
       child.kill('SIGINT');
     }

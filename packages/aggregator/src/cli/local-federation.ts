@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { prepareLocalShards } from './local-shards.js';
 import { floatArg, intArg } from './options.js';
 import { loadConfig } from '../config/load.js';
+import { CONFIG_FILE_ENV } from '../config/schema.js';
 import { createLogger, REDACT } from '../logger.js';
 import { startAggregator } from '../service.js';
 
@@ -27,7 +28,11 @@ const program = new Command('finsecure-local')
   .description(
     'Runs a local federation: the aggregator with its dashboard and N bank clients as separate processes, on synthetic data ' +
       'or on a CSV you provide (Kaggle creditcard.csv layout or the ULB handbook layout). State is kept in --dir, so a second ' +
-      'run resumes from the last committed round.',
+      'run resumes from the last committed round.\n\n' +
+      'Other aggregator settings (aggregation strategy, SMOTE, timeouts, ...) come from the FINSECURE_* environment ' +
+      'variables documented in .env.example, e.g. ' +
+      'FINSECURE_NORMALIZE_STEPS=true FINSECURE_LOSS_EXPONENT=0.5 FINSECURE_SERVER_LEARNING_RATE=0.3 npm start, or from ' +
+      'a JSON config file named by FINSECURE_CONFIG (e.g. training.dp for differential privacy). The flags above win.',
   )
   .option('--dir <dir>', 'working directory for data, the SQLite database, bank state and logs', './data')
   .option('--data <csv>', 'use this CSV instead of generating synthetic data')
@@ -87,7 +92,9 @@ program.action(
       { level: process.env.FINSECURE_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } },
       createWriteStream(path.join(logs, 'aggregator.log'), { flags: 'a' }),
     );
+    const configFile = process.env[CONFIG_FILE_ENV];
     const config = loadConfig({
+      ...(configFile ? { file: configFile } : {}),
       env: process.env,
       flags: {
         host: o.host,
