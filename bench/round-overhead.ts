@@ -12,19 +12,16 @@
  * evaluation requests, evaluations, commit with its SQLite writes, broadcast); overhead
  * = wall time − the slowest bank's training time (assignment received → update sent).
  *
- * The light client is in bench/light-bank.ts (shared with bench/scale.ts); the
- * aggregator helpers below (startBenchAggregator, registerBanks, trainToEnd,
- * overheadRows) are used by bench/scale.ts too.
+ * The light client is in bench/light-bank.ts and the aggregator side in
+ * bench/bench-federation.ts (both shared with bench/scale.ts); `overheadRows` below is
+ * used by bench/scale.ts too.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { encodeFrame } from '@finsecure/common/protocol';
 import type { RoundRecord } from '@finsecure/common/api';
-import { loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
 import {
   bytes,
   gc,
@@ -38,89 +35,10 @@ import {
   type BenchContext,
   type BenchResult,
 } from './lib.js';
-import { LightBanks, MLP_PARAMETERS, type RoundTiming } from './light-bank.js';
+import { registerBanks, trainToEnd, withLightFederation } from './bench-federation.js';
+import { MLP_PARAMETERS, type RoundTiming } from './light-bank.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
-
-export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
-
-export interface BenchAggregatorOptions {
-  banks: number;
-  rounds: number;
-  dataDir: string;
-}
-
-/** A quiet aggregator for benchmarks: loopback, port 0, SQLite in dataDir, started through the API later. */
-export async function startBenchAggregator(o: BenchAggregatorOptions): Promise<RunningAggregator> {
-  const config = loadConfig({
-    flags: {
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: o.dataDir,
-      adminToken: BENCH_ADMIN_TOKEN,
-      autoStart: false,
-      backend: 'cpu',
-      logLevel: 'silent',
-      heartbeatIntervalMs: 5_000,
-      heartbeatTimeoutMs: 120_000,
-      helloTimeoutMs: 60_000,
-      rules: {
-        rounds: o.rounds,
-        fraction: 1,
-        minBanks: o.banks,
-        quorum: o.banks,
-        roundTimeoutMs: 120_000,
-        graceMs: 0,
-        evaluationTimeoutMs: 120_000,
-        latePolicy: 'reject',
-        roundIntervalMs: 0,
-        threshold: 0.5,
-        histogramBins: 1000,
-        maxShare: 1,
-        maxUpdateNorm: 1000, // the default; required by the rules type
-        privacyBudgetAction: 'exclude-bank',
-      },
-    },
-  });
-  return startAggregator(config, { logger: pino({ level: 'silent' }) });
-}
-
-export async function registerBanks(
-  agg: RunningAggregator,
-  n: number,
-  prefix = 'bank',
-): Promise<{ id: string; token: string }[]> {
-  const out: { id: string; token: string }[] = [];
-  for (let i = 1; i <= n; i++) {
-    const id = `${prefix}-${i}`;
-    const res = await fetch(`${agg.url}/api/banks`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id }),
-    });
-    if (res.status !== 201) throw new Error(`POST /api/banks ${id}: ${res.status} ${await res.text()}`);
-    out.push({ id, token: ((await res.json()) as { token: string }).token });
-  }
-  return out;
-}
-
-/** Starts training and waits (polling the federation in-process, not over HTTP) until it finishes. */
-export async function trainToEnd(agg: RunningAggregator, timeoutMs: number, onTick?: () => void): Promise<void> {
-  const res = await fetch(`${agg.url}/api/training/start`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${agg.adminToken}` },
-  });
-  if (!res.ok) throw new Error(`POST /api/training/start: ${res.status} ${await res.text()}`);
-  const end = Date.now() + timeoutMs;
-  while (agg.federation.status().state !== 'finished') {
-    if (Date.now() > end)
-      throw new Error(
-        `training did not finish within ${timeoutMs / 1000} s (status ${JSON.stringify(agg.federation.status())})`,
-      );
-    onTick?.();
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -184,10 +102,7 @@ async function measure(
   warmup: number,
   measured: number,
 ): Promise<Measured> {
-  const dir = await mkdtemp(path.join(parent, 'finsecure-bench-round-'));
-  const agg = await startBenchAggregator({ banks, rounds: warmup + measured, dataDir: dir });
-  const light = LightBanks.spawn();
-  try {
+  return withLightFederation(parent, { banks, rounds: warmup + measured }, async (agg, light) => {
     const creds = await registerBanks(agg, banks);
     const ready = await light.start({
       wsUrl: `${agg.wsUrl}/ws/bank`,
@@ -216,11 +131,7 @@ async function measure(
       totalMs,
       errors: timings.errors,
     };
-  } finally {
-    await light.stop();
-    await agg.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 export const roundOverhead: Benchmark = {

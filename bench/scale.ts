@@ -11,10 +11,10 @@
  * round's wall time, slowest simulated training and phases. Run on the default SQLite
  * store on disk and, for comparison, on tmpfs (no fsync cost).
  *
- * The light client is bench/light-bank.ts (shared with bench/round-overhead.ts).
+ * The light client is bench/light-bank.ts, the aggregator side bench/bench-federation.ts
+ * (both shared with bench/round-overhead.ts).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,14 +31,9 @@ import {
   type BenchResult,
   type Row,
 } from './lib.js';
-import { LightBanks, MLP_PARAMETERS } from './light-bank.js';
-import {
-  overheadRows,
-  registerBanks,
-  startBenchAggregator,
-  trainToEnd,
-  type RoundOverheadRow,
-} from './round-overhead.js';
+import { registerBanks, trainToEnd, withLightFederation } from './bench-federation.js';
+import { MLP_PARAMETERS } from './light-bank.js';
+import { overheadRows, type RoundOverheadRow } from './round-overhead.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 
@@ -59,10 +54,7 @@ interface ScaleRun {
 }
 
 async function measure(ctx: BenchContext, parent: string, where: string, banks: number): Promise<ScaleRun> {
-  const dir = await mkdtemp(path.join(parent, 'finsecure-bench-scale-'));
-  const agg = await startBenchAggregator({ banks, rounds: 1, dataDir: dir });
-  const light = LightBanks.spawn();
-  try {
+  return withLightFederation(parent, { banks, rounds: 1 }, async (agg, light) => {
     ctx.log(`${where}: registering ${banks} banks through the admin API`);
     let t0 = performance.now();
     const creds = await registerBanks(agg, banks);
@@ -111,11 +103,7 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
       status: records.map((r) => r.status).join(', '),
       errors: timings.errors,
     };
-  } finally {
-    await light.stop();
-    await agg.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 export const scale: Benchmark = {

@@ -18,7 +18,7 @@ import {
   waitRounds,
   writeShards,
 } from './helpers/federation.js';
-import { RawBank } from './helpers/raw-bank.js';
+import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
 let dir: string;
 let shards: string[];
@@ -153,16 +153,7 @@ describe('federated rounds over real sockets', () => {
     const late = await raw('late');
     const assignment = await late.r.next('round_assignment');
     const global = assignment.tensors.get('global')!.data;
-    const update = (roundId = assignment.msg.roundId) => ({
-      type: 'update' as const,
-      roundId,
-      modelVersion: assignment.msg.modelVersion,
-      kind: 'delta' as const,
-      numExamples: 100,
-      numTrained: 100,
-      loss: 0.5,
-      timings: { trainMs: 1, prepareMs: 0 },
-    });
+    const update = (roundId = assignment.msg.roundId) => updateMessage({ ...assignment.msg, roundId });
     // Wrong shape: the bank is told why.
     late.r.send(update(), [{ name: 'update', shape: [10], data: new Float32Array(10) }]);
     const wrong = await late.r.next('ack');
@@ -302,16 +293,8 @@ describe('federated rounds over real sockets', () => {
     await bank('alpha', 0);
     await bank('beta', 1);
     const evil = await raw('evil');
-    const update = (roundId: number, modelVersion: number, numExamples: number) => ({
-      type: 'update' as const,
-      roundId,
-      modelVersion,
-      kind: 'delta' as const,
-      numExamples,
-      numTrained: numExamples,
-      loss: 0.1,
-      timings: { trainMs: 1, prepareMs: 0 },
-    });
+    const update = (roundId: number, modelVersion: number, numExamples: number) =>
+      updateMessage({ roundId, modelVersion }, { numExamples, loss: 0.1 });
     // Claims far more examples than it declared at hello (100): refused.
     const a1 = await evil.r.next('round_assignment');
     evil.r.send(update(a1.msg.roundId, a1.msg.modelVersion, 9e15), [

@@ -23,7 +23,7 @@ import {
   waitRounds,
 } from './helpers/federation.js';
 import { startAggregator } from '../src/index.js';
-import { RawBank } from './helpers/raw-bank.js';
+import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const PARAMS = 4097; // the default 30-64-32-1 MLP
 
@@ -101,6 +101,14 @@ describe('the federation aggregates with the configured strategy', () => {
       bankId === 'small' ? 0.01 * Math.sin(i + roundId) : -0.004 * Math.cos(3 * i + roundId),
     );
 
+  /** Registers the two banks and connects them, each declaring its example count. */
+  async function joinBanks(running: RunningAggregator): Promise<void> {
+    for (const u of updates) {
+      const token = await createBank(running, u.bankId);
+      banks.push(await RawBank.join(`${running.wsUrl}/ws/bank`, u.bankId, token, u.numExamples));
+    }
+  }
+
   /** Answers one round assignment per bank with its known delta. */
   async function playRound(): Promise<number> {
     let roundId = 0;
@@ -109,19 +117,9 @@ describe('the federation aggregates with the configured strategy', () => {
         const a = await b.next('round_assignment');
         roundId = a.msg.roundId;
         const u = updates[i]!;
-        b.send(
-          {
-            type: 'update',
-            roundId,
-            modelVersion: a.msg.modelVersion,
-            kind: 'delta',
-            numExamples: u.numExamples,
-            numTrained: u.numTrained!,
-            loss: u.loss,
-            timings: { trainMs: 1, prepareMs: 0 },
-          },
-          [{ name: 'update', shape: [PARAMS], data: deltaOf(u.bankId, roundId) }],
-        );
+        b.send(updateMessage(a.msg, { numExamples: u.numExamples, numTrained: u.numTrained!, loss: u.loss }), [
+          { name: 'update', shape: [PARAMS], data: deltaOf(u.bankId, roundId) },
+        ]);
         expect((await b.next('ack')).msg.accepted).toBe(true);
       }),
     );
@@ -150,24 +148,11 @@ describe('the federation aggregates with the configured strategy', () => {
       autoStart: true,
       rules: { rounds: 1, normalizeSteps: true } as never,
     });
-    for (const u of updates) {
-      const token = await createBank(agg, u.bankId);
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, u.bankId, token, u.numExamples));
-    }
+    await joinBanks(agg);
     const a = await banks[0]!.next('round_assignment');
-    banks[0]!.send(
-      {
-        type: 'update',
-        roundId: a.msg.roundId,
-        modelVersion: a.msg.modelVersion,
-        kind: 'delta',
-        numExamples: 100,
-        numTrained: 201,
-        loss: 0.4,
-        timings: { trainMs: 1, prepareMs: 0 },
-      },
-      [{ name: 'update', shape: [PARAMS], data: deltaOf('small', a.msg.roundId) }],
-    );
+    banks[0]!.send(updateMessage(a.msg, { numExamples: 100, numTrained: 201, loss: 0.4 }), [
+      { name: 'update', shape: [PARAMS], data: deltaOf('small', a.msg.roundId) },
+    ]);
     const ack = await banks[0]!.next('ack');
     expect(ack.msg.accepted).toBe(false);
     expect(ack.msg.reason).toBe("numTrained 201 exceeds 2 × numExamples 100 (SMOTE at most doubles a bank's rows)");
@@ -180,10 +165,7 @@ describe('the federation aggregates with the configured strategy', () => {
       // Raw banks do not evaluate: the evaluation stage closes at its (short) deadline.
       rules: { rounds: 1, evaluationTimeoutMs: 200, ...options } as never,
     });
-    for (const u of updates) {
-      const token = await createBank(agg, u.bankId);
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, u.bankId, token, u.numExamples));
-    }
+    await joinBanks(agg);
     const initial = Float32Array.from(agg.federation.globalModel().weights);
     const r1 = await playRound();
     const rounds1 = await committed(1);

@@ -11,6 +11,30 @@ import {
   type ClientMessage,
 } from '@finsecure/common/protocol';
 
+type UpdateMessage = Extract<ClientMessage, { type: 'update' }>;
+
+/**
+ * An `update` answering a round assignment, as an honest bank would send it (a delta
+ * from 100 examples, no SMOTE); `over` changes any field, e.g. to make it hostile.
+ */
+export function updateMessage(
+  assignment: { roundId: number; modelVersion: number },
+  over: Partial<UpdateMessage> = {},
+): UpdateMessage {
+  const numExamples = over.numExamples ?? 100;
+  return {
+    type: 'update',
+    roundId: assignment.roundId,
+    modelVersion: assignment.modelVersion,
+    kind: 'delta',
+    numExamples,
+    numTrained: numExamples,
+    loss: 0.5,
+    timings: { trainMs: 1, prepareMs: 0 },
+    ...over,
+  };
+}
+
 export interface Received {
   msg: ServerMessage;
   tensors: Map<string, { data: Float32Array; shape: number[] }>;

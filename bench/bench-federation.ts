@@ -1,0 +1,107 @@
+/**
+ * The aggregator side of the protocol benchmarks (round-overhead, scale): a quiet real
+ * aggregator in this process on loopback with SQLite in a temporary directory, banks
+ * registered through the admin API, and the light bank clients (light-bank.ts) in a
+ * child process. `withLightFederation` sets all of it up and always tears it down.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pino } from 'pino';
+import { DEFAULT_RULES, loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
+import { LightBanks } from './light-bank.js';
+
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+export interface BenchAggregatorOptions {
+  banks: number;
+  rounds: number;
+  dataDir: string;
+}
+
+/** A quiet aggregator for benchmarks: loopback, port 0, SQLite in dataDir, started through the API later. */
+export async function startBenchAggregator(o: BenchAggregatorOptions): Promise<RunningAggregator> {
+  const config = loadConfig({
+    flags: {
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: o.dataDir,
+      adminToken: BENCH_ADMIN_TOKEN,
+      autoStart: false,
+      backend: 'cpu',
+      logLevel: 'silent',
+      heartbeatIntervalMs: 5_000,
+      heartbeatTimeoutMs: 120_000,
+      helloTimeoutMs: 60_000,
+      rules: {
+        ...DEFAULT_RULES,
+        rounds: o.rounds,
+        minBanks: o.banks,
+        quorum: o.banks,
+        roundTimeoutMs: 120_000,
+        graceMs: 0,
+        evaluationTimeoutMs: 120_000,
+        roundIntervalMs: 0,
+      },
+    },
+  });
+  return startAggregator(config, { logger: pino({ level: 'silent' }) });
+}
+
+export async function registerBanks(
+  agg: RunningAggregator,
+  n: number,
+  prefix = 'bank',
+): Promise<{ id: string; token: string }[]> {
+  const out: { id: string; token: string }[] = [];
+  for (let i = 1; i <= n; i++) {
+    const id = `${prefix}-${i}`;
+    const res = await fetch(`${agg.url}/api/banks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id }),
+    });
+    if (res.status !== 201) throw new Error(`POST /api/banks ${id}: ${res.status} ${await res.text()}`);
+    out.push({ id, token: ((await res.json()) as { token: string }).token });
+  }
+  return out;
+}
+
+/** Starts training and waits (polling the federation in-process, not over HTTP) until it finishes. */
+export async function trainToEnd(agg: RunningAggregator, timeoutMs: number, onTick?: () => void): Promise<void> {
+  const res = await fetch(`${agg.url}/api/training/start`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${agg.adminToken}` },
+  });
+  if (!res.ok) throw new Error(`POST /api/training/start: ${res.status} ${await res.text()}`);
+  const end = Date.now() + timeoutMs;
+  while (agg.federation.status().state !== 'finished') {
+    if (Date.now() > end)
+      throw new Error(
+        `training did not finish within ${timeoutMs / 1000} s (status ${JSON.stringify(agg.federation.status())})`,
+      );
+    onTick?.();
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Runs `fn` against a bench aggregator whose SQLite database lives in a new temporary
+ * directory under `parent`, with a light-bank child process ready to be started; stops
+ * the clients, closes the aggregator and removes the directory however `fn` ends.
+ */
+export async function withLightFederation<T>(
+  parent: string,
+  o: { banks: number; rounds: number },
+  fn: (agg: RunningAggregator, light: LightBanks) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(path.join(parent, 'finsecure-bench-'));
+  const agg = await startBenchAggregator({ ...o, dataDir: dir });
+  const light = LightBanks.spawn();
+  try {
+    return await fn(agg, light);
+  } finally {
+    await light.stop();
+    await agg.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
