@@ -15,6 +15,7 @@ import type { AggregatorConfig } from './config/schema.js';
 import { EventBus } from './events/bus.js';
 import { systemClock, type Clock } from './federation/clock.js';
 import { Federation, SERVER_VERSION } from './federation/federation.js';
+import { checkFrameLimit } from './federation/frame-limit.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics/prometheus.js';
 import { buildServer } from './server/app.js';
@@ -31,6 +32,8 @@ export interface RunningAggregator {
   /** The admin token in force; generated when none was configured (shown once by the CLI). */
   adminToken: string;
   adminTokenGenerated: boolean;
+  /** Live events (rounds, status with stage progress, banks, audit), as /ws/events streams them. */
+  events: EventBus;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,8 @@ export async function startAggregator(
   opts: { logger?: Logger; clock?: Clock } = {},
 ): Promise<RunningAggregator> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  // Before anything starts: a model whose frames exceed the limit could never train.
+  checkFrameLimit(config.model, config.training, config.maxFrameBytes);
   const backend = await initBackend(parseBackendPreference(config.backend));
   logger.info({ backend: backend.backend, notes: backend.notes }, 'TF.js backend ready');
   const store = await createStore({
@@ -80,7 +85,10 @@ export async function startAggregator(
   await federation.init();
   // A finished federation starts again when more rounds are configured than it has run.
   if (config.autoStart && federation.status().state !== 'running') {
-    await federation.control('start', 'system');
+    await federation.control('start', 'system').catch((err: Error) => {
+      // Every configured round is committed: nothing to start; the API says so too.
+      logger.info({ reason: err.message }, 'training not started');
+    });
   }
   const app = await buildServer({
     config: { ...config, dashboardDir: config.dashboardDir ?? defaultDashboardDir() },
@@ -110,6 +118,7 @@ export async function startAggregator(
     wsUrl: `${scheme === 'https' ? 'wss' : 'ws'}://${host}:${port}`,
     adminToken,
     adminTokenGenerated,
+    events,
     async close() {
       if (closed) return;
       closed = true;

@@ -4,7 +4,7 @@
  * and admin token, and Ctrl-C (SIGINT) stops every process.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,8 @@ function bankProcesses(): number {
   const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
   return ps.split('\n').filter((l) => l.includes('bank-client/dist/cli/main.js') && l.includes(dir)).length;
 }
+
+let firstOut = '';
 
 describe('npm start (local federation)', () => {
   it('runs a federation with the dashboard and stops cleanly on Ctrl-C', async () => {
@@ -66,5 +68,38 @@ describe('npm start (local federation)', () => {
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).toBe(0);
     await waitFor('bank processes gone', () => bankProcesses() === 0, 10_000, 100);
+    // Progress inside a round: which banks have reported (one line per change without a TTY).
+    expect(out).toMatch(/round 1 fit: [123] of 3 banks reported \(bank-\d/);
+    expect(out).toMatch(/Viewer token:\s+fsv_/);
+    firstOut = out;
   }, 120_000);
+
+  it('a restart keeps the tokens, reports what is stored, and says when every round is committed', async () => {
+    const tokensFile = path.join(dir, 'local-tokens.json');
+    expect(statSync(tokensFile).mode & 0o777).toBe(0o600);
+    const port = 21_000 + Math.floor(Math.random() * 10_000);
+    const child = spawn(
+      process.execPath,
+      [launcher, '--dir', dir, '--rows', '6000', '--rounds', '2', '--epochs', '1', '--port', String(port)],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FINSECURE_BACKEND: 'wasm' } },
+    );
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    try {
+      await waitFor('the finished notice', () => out.includes('To train more'), 60_000, 100);
+      const token = (s: string, kind: string) => new RegExp(`${kind} token:\\s+(\\S+)`).exec(s)![1];
+      expect(token(out, 'Admin')).toBe(token(firstOut, 'Admin'));
+      expect(token(out, 'Viewer')).toBe(token(firstOut, 'Viewer'));
+      // The summary agrees with the store: 2 rounds committed, continuing from v2.
+      expect(out).toMatch(
+        /2 earlier round\(s\) in .* \(2 committed, 0 failed\); training continues from global model v2/,
+      );
+      expect(out).toMatch(/training is finished: all 2 configured rounds are committed/);
+      expect(out).toContain('npm start -- --rounds 4');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await new Promise<number | null>((r) => child.once('exit', r))).toBe(0);
+  }, 90_000);
 });

@@ -44,6 +44,8 @@ export const CLIENT_VERSION = '0.1.0';
 export interface BankClientEvents {
   welcome: [Welcome];
   update_sent: [{ roundId: number; bytes: number }];
+  /** Local training progress, every few batches: batches done of all epochs. */
+  training_progress: [{ roundId: number; done: number; total: number }];
   update_dropped: [{ roundId: number; reason: string }];
   evaluation_sent: [{ roundId: number }];
   committed: [{ roundId: number; modelVersion: number }];
@@ -68,6 +70,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private trainer: MlpTrainer | null = null;
   private spec: MlpSpec | null = null;
   private current: Task | null = null;
+  /** The aggregator's frame limit from its welcome: an update larger than this is declined, not sent. */
+  private serverMaxFrameBytes = Number.POSITIVE_INFINITY;
   private busy: Promise<void> = Promise.resolve();
   private readonly scaled: ScaledData;
   private readonly ledger: LocalPrivacyLedger;
@@ -132,6 +136,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         token: this.config.token,
         clientVersion: CLIENT_VERSION,
         backend: this.backend!.backend,
+        sentAt: Date.now(),
         numExamples: this.data.train.numRows,
         numFraud: this.data.numFraud,
         numTestExamples: this.data.test.numRows,
@@ -161,7 +166,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
           'another connection with this bank id replaced ours; is a second daemon running with the same id?',
         );
       }
-      if (code === CloseCode.Unauthorized) {
+      if (code === CloseCode.Unauthorized || code === CloseCode.Incompatible) {
         const err = new Error(`the aggregator refused this bank (${code}): ${reason}`);
         this.logger.error(
           { code, reason },
@@ -213,6 +218,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     switch (msg.type) {
       case 'welcome':
         this.attempt = 0;
+        this.serverMaxFrameBytes = msg.maxFrameBytes;
         this.ensureTrainer(msg.model);
         this.logger.info({ modelVersion: msg.modelVersion, server: msg.serverVersion }, 'joined the federation');
         if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
@@ -233,10 +239,13 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       case 'round_assignment': {
         const global = tensors.get('global')?.data;
         if (!global) throw new Error('round assignment without a "global" tensor');
-        this.current = { roundId: msg.roundId, connection, deadline: msg.deadline };
+        // The deadline on this bank's clock, from the time left the aggregator sent (never an
+        // absolute time: clocks differ).
+        const deadline = Date.now() + msg.deadlineInMs;
+        this.current = { roundId: msg.roundId, connection, deadline };
         this.enqueueWork(
           `fit of round ${msg.roundId}`,
-          () => this.runFit(ws, connection, msg, global),
+          () => this.runFit(ws, connection, msg, global, deadline),
           msg.roundId,
           ws,
         );
@@ -339,8 +348,14 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     return null;
   }
 
-  private async runFit(ws: WebSocket, connection: number, msg: RoundAssignment, global: Float32Array): Promise<void> {
-    const task: Task = { roundId: msg.roundId, connection, deadline: msg.deadline };
+  private async runFit(
+    ws: WebSocket,
+    connection: number,
+    msg: RoundAssignment,
+    global: Float32Array,
+    deadline: number,
+  ): Promise<void> {
+    const task: Task = { roundId: msg.roundId, connection, deadline };
     const dp = this.effectiveDp(msg.config.dp);
     if (dp?.epsilonBudget !== undefined && this.ledger.wouldExceed(dp.noiseMultiplier, dp.delta, dp.epsilonBudget)) {
       const reason = `privacy budget ε=${dp.epsilonBudget} would be exceeded (spent ${this.ledger.epsilon(dp.delta).toFixed(3)})`;
@@ -353,16 +368,10 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.logger.info({ roundId: msg.roundId, epochs: msg.config.epochs, rows: train.numRows }, 'training');
     let out;
     try {
-      out = await fit(
-        this.trainer!,
-        global,
-        train,
-        msg.config,
-        dp,
-        rng,
-        this.noiseRng,
-        () => new Promise((r) => setImmediate(r)),
-      );
+      out = await fit(this.trainer!, global, train, msg.config, dp, rng, this.noiseRng, (done, total) => {
+        this.emit('training_progress', { roundId: msg.roundId, done, total });
+        return new Promise((r) => setImmediate(r));
+      });
     } catch (err) {
       this.logger.error({ roundId: msg.roundId, err: (err as Error).message }, 'local training failed');
       this.send(ws, {
@@ -395,6 +404,13 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       [{ name: 'update', shape: [out.delta.length], data: out.delta }],
       { encoding: msg.config.updateEncoding },
     );
+    if (frame.byteLength > this.serverMaxFrameBytes) {
+      // Sending it would only get the socket closed (1009) and the round retried forever.
+      const reason = `update frame of ${frame.byteLength} bytes exceeds the aggregator's frame limit of ${this.serverMaxFrameBytes} bytes`;
+      this.logger.error({ roundId: msg.roundId }, reason);
+      this.send(ws, { type: 'decline', roundId: msg.roundId, reason });
+      return;
+    }
     if (dp) this.ledger.record(dp.noiseMultiplier);
     if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
     const bytes = frame.byteLength;
@@ -441,13 +457,17 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     if (this.current?.roundId === msg.roundId) this.current = null;
     const dir = path.join(this.config.stateDir, 'model');
     try {
+      const flat = { data: weights, manifest: manifestFor(this.spec!) };
+      // Every version is kept (models/v<N>, about 16 KB each for the default MLP) so the scorer
+      // can use a chosen one (`score --model <state-dir>/models/v12`); model/ is the latest.
       await saveModelDir(
-        dir,
+        path.join(this.config.stateDir, 'models', `v${msg.modelVersion}`),
         this.spec!,
-        { data: weights, manifest: manifestFor(this.spec!) },
+        flat,
         msg.modelVersion,
         msg.scaler,
       );
+      await saveModelDir(dir, this.spec!, flat, msg.modelVersion, msg.scaler);
       this.logger.info(
         { roundId: msg.roundId, modelVersion: msg.modelVersion, dir, metrics: msg.metrics },
         'global model saved',

@@ -4,7 +4,9 @@
  * The token is read from FINSECURE_BANK_TOKEN, a token file or the config file; it may
  * also be passed as a flag, with a warning, since command lines are visible in `ps`.
  */
+import { readFileSync } from 'node:fs';
 import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
+import { columnMappingSchema, parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
 import { z } from 'zod';
 
 export const BankConfig = z
@@ -21,6 +23,12 @@ export const BankConfig = z
     testFraction: z.number().gt(0).lt(1).default(0.2),
     split: z.enum(['stratified', 'time']).default('stratified'),
     layout: z.enum(['auto', 'kaggle', 'handbook']).default('auto'),
+    /**
+     * Column mapping for CSVs in neither built-in layout: a JSON file's path (--mapping,
+     * FINSECURE_MAPPING) or, in the config file, the mapping object itself. Read and
+     * validated by loadBankConfig, which always returns the object.
+     */
+    mapping: z.union([z.string().min(1), columnMappingSchema]).optional(),
     dpClip: z.number().positive().optional(),
     dpNoiseMultiplier: z.number().nonnegative().optional(),
     dpDelta: z.number().gt(0).lt(1).default(1e-5),
@@ -35,22 +43,30 @@ export const BankConfig = z
     reconnectMinMs: z.number().int().min(10).default(500),
     reconnectMaxMs: z.number().int().min(10).default(30_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** auto: human-readable with a progress bar on a terminal, JSON lines otherwise. */
+    logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
   })
   .refine((c) => (c.dpClip === undefined) === (c.dpNoiseMultiplier === undefined), {
     message: '--dp-clip and --dp-noise-multiplier must be given together',
     path: ['dpClip'],
   })
+  .refine((c) => c.mapping === undefined || c.layout === 'auto', {
+    message: '--mapping and --layout cannot be combined: a mapping is the layout',
+    path: ['mapping'],
+  })
   .refine((c) => c.reconnectMaxMs >= c.reconnectMinMs, {
     message: 'must be at least reconnectMinMs',
     path: ['reconnectMaxMs'],
   });
-export type BankConfig = z.infer<typeof BankConfig>;
+/** The validated configuration; `mapping`, if any, has been read from its file. */
+export type BankConfig = Omit<z.infer<typeof BankConfig>, 'mapping'> & { mapping?: ColumnMapping };
 export type BankConfigInput = z.input<typeof BankConfig>;
 
 export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'string' | 'number' }> = {
   FINSECURE_TEST_FRACTION: { key: 'testFraction', type: 'number' },
   FINSECURE_SPLIT: { key: 'split', type: 'string' },
   FINSECURE_LAYOUT: { key: 'layout', type: 'string' },
+  FINSECURE_MAPPING: { key: 'mapping', type: 'string' },
   FINSECURE_DP_DELTA: { key: 'dpDelta', type: 'number' },
   FINSECURE_BANK_SEED: { key: 'seed', type: 'number' },
   FINSECURE_RECONNECT_MAX_MS: { key: 'reconnectMaxMs', type: 'number' },
@@ -66,6 +82,7 @@ export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'strin
   FINSECURE_DP_EPSILON_BUDGET: { key: 'dpEpsilonBudget', type: 'number' },
   FINSECURE_BACKEND: { key: 'backend', type: 'string' },
   FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
+  FINSECURE_LOG_FORMAT: { key: 'logFormat', type: 'string' },
 };
 
 export class BankConfigError extends Error {
@@ -110,7 +127,9 @@ const FLAG_NAMES: Record<string, string> = {
   reconnectMaxMs: '--reconnect-max-ms',
   split: '--split',
   layout: '--layout',
+  mapping: '--mapping',
   logLevel: '--log-level',
+  logFormat: '--log-format',
 };
 
 export function loadBankConfig(sources: {
@@ -128,10 +147,33 @@ export function loadBankConfig(sources: {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? '');
       const name = FLAG_NAMES[key] ?? key;
-      const missing = i.code === 'invalid_type' && (merged as Record<string, unknown>)[key] === undefined;
-      return `  - ${name}: ${missing ? 'is required' : i.message}`;
+      const value = (merged as Record<string, unknown>)[key];
+      const missing = i.code === 'invalid_type' && value === undefined;
+      // JSON has no Infinity or NaN, but 1e400 parses as Infinity: say what is wrong with it.
+      const nonFinite = typeof value === 'number' && !Number.isFinite(value);
+      const problem = missing ? 'is required' : nonFinite ? `must be a finite number, got ${value}` : i.message;
+      return `  - ${name}: ${problem}`;
     });
     throw new BankConfigError(`invalid bank-client configuration:\n${lines.join('\n')}`);
   }
-  return parsed.data;
+  const { mapping, ...rest } = parsed.data;
+  if (mapping === undefined) return rest;
+  return { ...rest, mapping: typeof mapping === 'string' ? readMappingFile(mapping) : mapping };
+}
+
+/** Reads and validates a column mapping file (schema: @finsecure/common/data mapping-schema.ts). */
+export function readMappingFile(file: string): ColumnMapping {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.message;
+    throw new BankConfigError(`--mapping ${file}: cannot read a JSON column mapping: ${why}`);
+  }
+  try {
+    return parseColumnMapping(json, `--mapping ${file}`);
+  } catch (err) {
+    throw new BankConfigError((err as Error).message);
+  }
 }

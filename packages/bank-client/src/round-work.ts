@@ -3,7 +3,7 @@
  * update (delta, optionally clipped and noised), or score a candidate model on its test
  * split and reduce the scores to counts. Only these aggregates ever leave the bank.
  */
-import { confusionAt, scoreHistogram } from '@finsecure/common/metrics';
+import { confusionAt, logitHistogram } from '@finsecure/common/metrics';
 import { binaryCrossEntropy, MlpTrainer, manifestFor } from '@finsecure/common/model';
 import { privatizeUpdate } from '@finsecure/common/dp';
 import type { Confusion, ScoreHistogram, TrainingConfig } from '@finsecure/common/protocol';
@@ -36,7 +36,7 @@ export async function fit(
   dp: EffectiveDp | null,
   rng: Rng,
   noiseRng: Rng,
-  onBatch: () => Promise<void>,
+  onBatch: (done: number, total: number) => Promise<void>,
 ): Promise<FitOutput> {
   const started = performance.now();
   trainer.setWeights({ data: global, manifest: manifestFor(trainer.spec) });
@@ -99,11 +99,13 @@ export function evaluate(
 ): EvaluateOutput {
   const started = performance.now();
   trainer.setWeights({ data: weights, manifest: manifestFor(trainer.spec) });
-  const scores = trainer.predict(test.features, test.numRows);
+  // Counts at the threshold from the probabilities (what `score` outputs), the ranking
+  // histogram from the logits: probabilities saturate at exactly 1, logits do not.
+  const { probabilities, logits } = trainer.predictWithLogits(test.features, test.numRows);
   return {
-    confusion: confusionAt(scores, test.labels, threshold),
-    histogram: scoreHistogram(scores, test.labels, bins),
-    loss: binaryCrossEntropy(scores, test.labels),
+    confusion: confusionAt(probabilities, test.labels, threshold),
+    histogram: logitHistogram(logits, test.labels, bins),
+    loss: binaryCrossEntropy(probabilities, test.labels),
     numExamples: test.numRows,
     evalMs: performance.now() - started,
   };

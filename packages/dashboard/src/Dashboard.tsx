@@ -8,6 +8,7 @@ import { AuditLog } from './views/AuditLog';
 import { BanksTable } from './views/BanksTable';
 import { CommunicationView } from './views/CommunicationView';
 import { ModelDownload } from './views/ModelDownload';
+import { ModelVersions } from './views/ModelVersions';
 import { Overview } from './views/Overview';
 import { QualityView } from './views/QualityView';
 import { RoundDetail } from './views/RoundDetail';
@@ -63,6 +64,11 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
               <AuditLog entries={data.audit} verify={data.auditVerify} onVerify={dash.verifyAudit} />
               <ModelDownload token={session.token} model={data.model} />
             </div>
+            <ModelVersions
+              token={session.token}
+              isAdmin={session.role === 'admin'}
+              currentVersion={data.status?.modelVersion ?? 0}
+            />
           </>
         )}
       </main>

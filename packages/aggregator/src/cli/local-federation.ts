@@ -17,6 +17,8 @@ import { loadConfig } from '../config/load.js';
 import { CONFIG_FILE_ENV } from '../config/schema.js';
 import { createLogger, REDACT } from '../logger.js';
 import { startAggregator } from '../service.js';
+import { LOCAL_TOKENS_FILE, localTokens } from './local-tokens.js';
+import { formatProgress } from './progress.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SECRETS = ['FINSECURE_ADMIN_TOKEN', 'FINSECURE_VIEWER_TOKEN', 'MONGODB_URI'];
@@ -93,10 +95,14 @@ program.action(
       createWriteStream(path.join(logs, 'aggregator.log'), { flags: 'a' }),
     );
     const configFile = process.env[CONFIG_FILE_ENV];
+    // Kept in the working directory (mode 0600): a restart keeps open dashboards logged in.
+    const tokens = localTokens(dir);
     const config = loadConfig({
       ...(configFile ? { file: configFile } : {}),
       env: process.env,
       flags: {
+        adminToken: tokens.adminToken,
+        viewerToken: tokens.viewerToken,
         host: o.host,
         port: o.port,
         dataDir: dir,
@@ -198,15 +204,13 @@ program.action(
         `  Dashboard and API: ${agg.url}   (API docs: ${agg.url}/docs)`,
         `  Store:             ${agg.store.kind === 'sqlite' ? path.join(dir, 'finsecure.db') : 'MongoDB (MONGODB_URI)'}`,
         `  Admin token:       ${agg.adminToken}`,
+        `  Viewer token:      ${tokens.viewerToken}   (read-only)`,
+        `                     ${tokens.source === 'environment' ? 'from FINSECURE_ADMIN_TOKEN' : `kept in ${path.join(dir, LOCAL_TOKENS_FILE)} (mode 0600); delete it to issue new tokens`}`,
         `  Banks:             ${shards.banks.map((b) => `${b.id} (${b.rows} rows, ${b.frauds} frauds)`).join(', ')}`,
         `  Data:              ${shards.source}`,
         `  Logs:              ${logs}`,
         `  Rounds:            ${o.rounds}, ${o.epochs} local epoch(s) each`,
-        ...(seen.size
-          ? [
-              `  Resuming:          ${seen.size} earlier round(s) in ${dir}; training continues from global model v${agg.federation.status().modelVersion}`,
-            ]
-          : []),
+        ...(seen.size ? [`  Resuming:          ${resumeSummary(agg.federation.status(), seen.size, dir)}`] : []),
         '',
         'Press Ctrl-C to stop.',
         '',
@@ -231,7 +235,26 @@ program.action(
       method: 'POST',
       headers: { authorization: headers.authorization },
     });
-    if (!started.ok) throw new Error(`could not start training: ${started.status} ${await started.text()}`);
+    if (started.status === 409) {
+      // Every configured round is already committed: say so instead of "starting" and finishing.
+      const { message } = (await started.json()) as { message: string };
+      process.stdout.write(
+        `  ${message}.\n  To train more: npm start -- --rounds ${agg.federation.status().roundsCompleted + o.rounds}\n`,
+      );
+    } else if (!started.ok) throw new Error(`could not start training: ${started.status} ${await started.text()}`);
+    const tty = process.stdout.isTTY === true;
+    let lastProgress = '';
+    // Which banks have reported in the round in flight, from the live status events (every
+    // stage change and every accepted answer): one line rewritten in place on a terminal, a
+    // new line per change otherwise (logs, CI).
+    agg.events.subscribe((e) => {
+      if (e.type !== 'status') return;
+      const line = formatProgress(e.status.currentRound, tty);
+      if (line === lastProgress) return;
+      if (tty) process.stdout.write(`\r\x1b[K${line}`);
+      else if (line) process.stdout.write(`${line}\n`);
+      lastProgress = line;
+    });
 
     const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
     const poll = setInterval(async () => {
@@ -250,6 +273,10 @@ program.action(
         for (const r of rounds.reverse()) {
           if (seen.has(r.id) || (r.status !== 'committed' && r.status !== 'failed')) continue;
           seen.add(r.id);
+          if (tty && lastProgress) {
+            process.stdout.write('\r\x1b[K');
+            lastProgress = '';
+          }
           if (r.status === 'committed') {
             process.stdout.write(
               `  round ${String(r.id).padStart(3)} committed  F1 ${pct(r.metrics?.f1)}  AUPRC ${pct(r.metrics?.auprc)}  precision ${pct(r.metrics?.precision)}  recall ${pct(r.metrics?.recall)}  ${r.participants.length} banks  ${((r.durations.totalMs ?? 0) / 1000).toFixed(1)} s\n`,
@@ -260,11 +287,11 @@ program.action(
         }
         const status = (await (
           await fetch(`${agg.url}/api/status`, { headers: { authorization: headers.authorization } })
-        ).json()) as { state: string };
+        ).json()) as { state: string; roundsCompleted: number; modelVersion: number };
         if (status.state === 'finished' && !seen.has(-1)) {
           seen.add(-1);
           process.stdout.write(
-            `\nTraining finished: ${o.rounds} rounds are committed. The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`,
+            `${tty ? '\r\x1b[K' : ''}\nTraining finished: ${status.roundsCompleted} rounds are committed (global model v${status.modelVersion}). The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`,
           );
         }
       } catch (err) {
@@ -274,6 +301,15 @@ program.action(
     poll.unref();
   },
 );
+
+/** What a restart finds: committed rounds (from the store) and the model training continues from. */
+function resumeSummary(
+  status: { roundsCompleted: number; roundsFailed: number; modelVersion: number },
+  stored: number,
+  dir: string,
+): string {
+  return `${stored} earlier round(s) in ${dir} (${status.roundsCompleted} committed, ${status.roundsFailed} failed); training continues from global model v${status.modelVersion}`;
+}
 
 program.parseAsync(process.argv).catch((err) => {
   if (failRun) return failRun(err as Error);

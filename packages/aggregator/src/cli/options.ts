@@ -67,8 +67,11 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option('--round-interval <ms>', 'pause between rounds, in ms', intArg('--round-interval', 0))
     .option(
       '--strategy <name>',
-      'aggregation strategy: fedavg (example-weighted mean, default) or fedmedian (coordinate-wise median, robust ' +
-        'to a few hostile banks; takes none of the FedAvg options)',
+      'aggregation strategy: fedavg (example-weighted mean, default), or one robust to a few hostile banks, which ' +
+        'take none of the FedAvg options and keep every update of a round in memory (banks × model): fedmedian ' +
+        '(coordinate-wise median), krum or multikrum (the updates closest to the others; --byzantine-f), bulyan ' +
+        '(Krum selection then a coordinate-wise trimmed mean; --byzantine-f), trimmed-mean (--trim-fraction), ' +
+        'centered-clipping (each update clipped around the previous aggregate; --clip-radius; memory of one model)',
     )
     .option(
       '--max-share <f>',
@@ -96,6 +99,54 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       if (n === 1) throw new InvalidArgumentError(`--server-momentum must be a number in [0, 1), got "${v}"`);
       return n;
     })
+    .option(
+      '--exclude-unhealthy-banks',
+      "leave out of rounds a bank whose health check warns (its data's feature statistics or its training loss " +
+        "depart from the consortium's); off by default: the warning is shown and audited either way",
+    )
+    .option(
+      '--byzantine-f <f>',
+      'krum, multikrum, bulyan: number of hostile banks to tolerate; Krum needs quorum >= 2f + 3, Bulyan >= 4f + 3 (default 0)',
+      intArg('--byzantine-f', 0, 10_000),
+    )
+    .option(
+      '--multi-krum-m <m>',
+      'multikrum: how many of the lowest-scored updates to average (default 0 = all but f)',
+      intArg('--multi-krum-m', 0, 1_000_000),
+    )
+    .option(
+      '--trim-fraction <b>',
+      'trimmed-mean: fraction of values dropped from EACH end of every coordinate, in [0, 0.5) (default 0.1)',
+      (v: string) => {
+        const n = floatArg('--trim-fraction', 0, 0.5)(v);
+        if (n === 0.5) throw new InvalidArgumentError(`--trim-fraction must be a number in [0, 0.5), got "${v}"`);
+        return n;
+      },
+    )
+    .option(
+      '--clip-radius <t>',
+      'centered-clipping: L2 radius around the previous aggregate each update is clipped to (default 10)',
+      floatArg('--clip-radius', 0, 1e6, true),
+    )
+    .option(
+      '--clip-iterations <l>',
+      'centered-clipping: clipping iterations per round, 1..100 (default 1)',
+      intArg('--clip-iterations', 1, 100),
+    )
+    .option(
+      '--adaptive-norm-k <k>',
+      "any strategy: reject or clip updates whose L2 norm exceeds k × the round's median update norm, k >= 1 " +
+        '(default 0 = off; keeps every update of a round in memory)',
+      (v: string) => {
+        const n = floatArg('--adaptive-norm-k', 0, 1e6)(v);
+        if (n > 0 && n < 1) throw new InvalidArgumentError(`--adaptive-norm-k must be 0 (off) or >= 1, got "${v}"`);
+        return n;
+      },
+    )
+    .option(
+      '--adaptive-norm-action <a>',
+      'what --adaptive-norm-k does to an update above the bound: reject (weight 0, default) or clip (scaled to the bound)',
+    )
     .option(
       '--max-update-norm <n>',
       'largest L2 norm of an update; larger ones are rejected as diverged or hostile (default 1000)',
@@ -165,6 +216,14 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
         ['serverLearningRate', 'serverLearningRate'],
         ['serverMomentum', 'serverMomentum'],
         ['maxUpdateNorm', 'maxUpdateNorm'],
+        ['byzantineF', 'byzantineF'],
+        ['multiKrumM', 'multiKrumM'],
+        ['trimFraction', 'trimFraction'],
+        ['clipRadius', 'clipRadius'],
+        ['clipIterations', 'clipIterations'],
+        ['adaptiveNormK', 'adaptiveNormK'],
+        ['adaptiveNormAction', 'adaptiveNormAction'],
+        ['excludeUnhealthyBanks', 'excludeUnhealthyBanks'],
       ] as const)
         if (o[from] !== undefined) rules[to] = o[from];
       const training: Record<string, unknown> = {};

@@ -16,7 +16,7 @@ import {
   type TrainingConfig,
   type Update,
 } from '@finsecure/common/protocol';
-import type { BankView, RoundRecord, StatusView, TrainingState } from '@finsecure/common/api';
+import type { BankView, RoundRecord, StageProgress, StatusView, TrainingState } from '@finsecure/common/api';
 import { createRng, type Rng } from '@finsecure/common/rng';
 import { initWeights, manifestFor, weightsSha256, type MlpSpec } from '@finsecure/common/model';
 import { l2Norm } from '@finsecure/common/dp';
@@ -38,9 +38,12 @@ import type { Clock } from './clock.js';
 import { PrivacyLedger } from './privacy.js';
 import { parseStoredSettings, type FederationSettings } from './settings.js';
 import { globalScaler } from './scaler.js';
+import { assessBank, type BankHealth } from './health.js';
 import { BankSession, type BankConnection } from './session.js';
 
 export const SERVER_VERSION = '0.1.0';
+/** Clock skew (bank clock − aggregator clock, at hello) beyond which a bank is logged and audited. */
+export const CLOCK_SKEW_WARN_MS = 5_000;
 
 export { FederationSettings } from './settings.js';
 
@@ -68,7 +71,27 @@ export interface FederationObserver {
   aggregationMs?(ms: number): void;
 }
 
-export type AuthResult = { ok: true; bank: BankRecord } | { ok: false; reason: string };
+/** An admin command that cannot be carried out in the current state (the API answers 409). */
+export class ControlRefused extends Error {}
+/** The thing an admin command names does not exist (the API answers 404). */
+export class NotFound extends Error {}
+
+/** The first field in which a stored model spec differs from the configured one, or null. */
+export function specMismatch(stored: Record<string, unknown> | MlpSpec, configured: MlpSpec): string | null {
+  const s = stored as Partial<MlpSpec>;
+  if (s.inputSize !== configured.inputSize) return 'inputSize';
+  if (JSON.stringify(s.hidden) !== JSON.stringify(configured.hidden)) return 'hidden';
+  return null; // dropout changes training, not the weights' meaning
+}
+
+function describeSpec(spec: Record<string, unknown> | MlpSpec): string {
+  const s = spec as Partial<MlpSpec>;
+  return `inputSize ${s.inputSize}, hidden [${(s.hidden ?? []).join(', ')}], dropout ${s.dropout}`;
+}
+
+/** Why a hello was refused: bad credentials (nobody proved an identity) or a known bank that cannot join. */
+export type RefusalKind = 'credentials' | 'revoked' | 'protocol' | 'schema';
+export type AuthResult = { ok: true; bank: BankRecord } | { ok: false; kind: RefusalKind; reason: string };
 
 interface ActiveRound {
   state: machine.RoundState;
@@ -122,6 +145,10 @@ export class Federation {
     { rounds: number; lastUpdateBytes: number | null; rejections: { roundId: number; reason: string; at: number }[] }
   >();
   private closed = false;
+  /** Latest health assessment per bank (see health.ts). */
+  private readonly health = new Map<string, BankHealth>();
+  /** Last refused connection per bank whose token was valid (schema, protocol, revoked). Persisted. */
+  private refusals: Record<string, { at: number; reason: string; kind: string }> = {};
 
   constructor(private readonly opts: FederationOptions) {
     this.settings = opts.settings;
@@ -137,9 +164,14 @@ export class Federation {
     const latest = await store.latestModel();
     if (latest) {
       const expected = manifestFor(spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
-      if (latest.weights.length !== expected) {
+      // The architecture, not only the weight count: [64, 32] and [128] both have 4,097 weights
+      // for 30 features, and the old weights would be sent as a model they do not fit.
+      const mismatch = specMismatch(latest.spec, spec);
+      if (mismatch || latest.weights.length !== expected) {
         throw new Error(
-          `stored global model v${latest.version} has ${latest.weights.length} weights but the configured model needs ${expected}; use a new data directory or the original model settings`,
+          `stored global model v${latest.version} was trained as ${describeSpec(latest.spec)} (${latest.weights.length} weights) ` +
+            `but the configured model is ${describeSpec(spec)} (${expected} weights)${mismatch ? `: ${mismatch} differs` : ''}; ` +
+            'use a new data directory or the original model settings',
         );
       }
       this.globalVersion = latest.version;
@@ -162,6 +194,7 @@ export class Federation {
     }
     this.nextRoundId = (await store.maxRoundId()) + 1;
     this.scaler = await store.getSetting<Scaler>('scaler');
+    this.refusals = (await store.getSetting<typeof this.refusals>('bankRefusals')) ?? {};
     // Settings changed through the API survive a restart, unless the operator restarted
     // with a different configuration: then what they just asked for wins.
     // Both are parsed: settings stored by an earlier version get the defaults of fields added
@@ -268,24 +301,33 @@ export class Federation {
 
   // ------------------------------------------------------------------ banks
 
+  /**
+   * Checks a hello. The token is checked first: only a bank that proved who it is gets a
+   * refusal recorded under its id (shown on the dashboard and in /api/banks), so nobody can
+   * write reasons into another bank's record by claiming its id.
+   */
   async authenticate(hello: Hello): Promise<AuthResult> {
-    if (hello.protocolVersion !== PROTOCOL_VERSION) {
-      return {
-        ok: false,
-        reason: `unsupported protocol version ${hello.protocolVersion} (server speaks ${PROTOCOL_VERSION})`,
-      };
-    }
     const bank = await this.opts.store.getBank(hello.bankId);
     // Hash the presented token even for unknown banks so timing does not reveal which ids exist.
     const matches = tokenMatches(hello.token, bank?.tokenHash ?? hashToken('unknown-bank'));
-    if (!bank || !matches) return { ok: false, reason: 'unknown bank or bad token' };
-    if (bank.revokedAt !== null) return { ok: false, reason: 'bank access revoked' };
-    if (hello.numFeatures !== this.opts.spec.inputSize) {
-      return {
-        ok: false,
-        reason: `bank data has ${hello.numFeatures} features, the model expects ${this.opts.spec.inputSize}`,
-      };
-    }
+    if (!bank || !matches) return { ok: false, kind: 'credentials', reason: 'unknown bank or bad token' };
+    const refuse = async (kind: RefusalKind, reason: string): Promise<AuthResult> => {
+      this.refusals[bank.id] = { at: this.opts.clock.now(), reason, kind };
+      await this.opts.store.setSetting('bankRefusals', this.refusals);
+      await this.publishBank(bank.id);
+      return { ok: false, kind, reason };
+    };
+    if (bank.revokedAt !== null) return refuse('revoked', 'bank access revoked');
+    if (hello.protocolVersion !== PROTOCOL_VERSION)
+      return refuse(
+        'protocol',
+        `unsupported protocol version ${hello.protocolVersion} (server speaks ${PROTOCOL_VERSION})`,
+      );
+    if (hello.numFeatures !== this.opts.spec.inputSize)
+      return refuse(
+        'schema',
+        `bank data has ${hello.numFeatures} features, the model expects ${this.opts.spec.inputSize}`,
+      );
     return { ok: true, bank };
   }
 
@@ -319,6 +361,17 @@ export class Federation {
         }),
       );
       await this.opts.store.touchBank(hello.bankId, now);
+      if (this.refusals[hello.bankId]) {
+        delete this.refusals[hello.bankId];
+        await this.opts.store.setSetting('bankRefusals', this.refusals);
+      }
+      // Deadlines are judged on this clock, so skew cannot make a bank drop its updates; a
+      // large one is still worth knowing (certificates, logs, audit times).
+      const skewMs = hello.sentAt !== undefined ? hello.sentAt - now : null;
+      if (skewMs !== null && Math.abs(skewMs) > CLOCK_SKEW_WARN_MS) {
+        this.opts.logger.warn({ bankId: hello.bankId, skewMs }, "bank clock differs from the aggregator's");
+        await this.audit('bank.clock_skew', hello.bankId, { skewMs });
+      }
       await this.audit('bank.joined', hello.bankId, {
         numExamples: hello.numExamples,
         backend: hello.backend,
@@ -329,6 +382,7 @@ export class Federation {
         { bankId: hello.bankId, numExamples: hello.numExamples, backend: hello.backend },
         'bank connected',
       );
+      await this.assessHealth(hello.bankId);
       await this.publishBank(hello.bankId);
       this.publishStatus();
       this.scheduleStart(0);
@@ -573,6 +627,7 @@ export class Federation {
       'update accepted',
     );
     await this.apply(machine.updateAccepted(round.state, session.bankId, now));
+    this.publishProgress();
   }
 
   private async onEvaluation(session: BankSession, msg: EvaluationResult, size: number): Promise<void> {
@@ -606,6 +661,7 @@ export class Federation {
     });
     session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: true }));
     await this.apply(machine.evaluationAccepted(round.state, session.bankId, this.opts.clock.now()));
+    this.publishProgress();
   }
 
   // ------------------------------------------------------------------ rounds
@@ -631,19 +687,25 @@ export class Federation {
   }
 
   private candidates(): BankCandidate[] {
-    return [...this.sessions.values()].map((s) => ({
-      bankId: s.bankId,
-      numExamples: s.hello.numExamples,
-      ...(s.hello.numTestExamples !== undefined ? { numTestExamples: s.hello.numTestExamples } : {}),
-    }));
+    const excludeUnhealthy = this.settings.rules.excludeUnhealthyBanks;
+    return [...this.sessions.values()]
+      .filter((s) => !(excludeUnhealthy && this.health.get(s.bankId)?.status === 'warning'))
+      .map((s) => ({
+        bankId: s.bankId,
+        numExamples: s.hello.numExamples,
+        ...(s.hello.numTestExamples !== undefined ? { numTestExamples: s.hello.numTestExamples } : {}),
+      }));
   }
 
   private async maybeStartRound(): Promise<void> {
     if (this.closed || this.state !== 'running' || this.active) return;
     const { rules, training } = this.settings;
-    if (rules.rounds > 0 && this.globalVersion >= rules.rounds) {
+    if (rules.rounds > 0 && this.roundsCompleted >= rules.rounds) {
       await this.setState('finished');
-      this.opts.logger.info({ rounds: this.globalVersion }, 'training finished: all configured rounds are committed');
+      this.opts.logger.info(
+        { rounds: this.roundsCompleted, modelVersion: this.globalVersion },
+        'training finished: all configured rounds are committed',
+      );
       return;
     }
     let candidates = this.candidates();
@@ -734,8 +796,59 @@ export class Federation {
     this.scaler = scaler;
     await this.opts.store.setSetting('scaler', scaler);
     await this.audit('scaler.fixed', 'system', { banks, examples: stats.reduce((n, s) => n + s.count, 0) });
+    for (const id of this.sessions.keys()) await this.assessHealth(id);
     return scaler;
   }
+
+  /**
+   * Re-fixes the global scaler from the statistics of the banks connected now (optionally
+   * leaving some out), between rounds, as an audited admin action. For a consortium whose
+   * scaler was fixed from unrepresentative banks (or poisoned statistics). The model keeps
+   * its weights, so expect a few rounds of re-adaptation.
+   */
+  refitScaler(actor = 'admin', exclude: readonly string[] = []): Promise<{ banks: string[] }> {
+    return this.enqueue(async () => {
+      if (this.active)
+        throw new ControlRefused(`round ${this.active.record.id} is in flight; re-fix the scaler between rounds`);
+      const used = [...this.sessions.values()].filter((s) => !exclude.includes(s.bankId) && s.hello.featureStats);
+      if (used.length === 0) throw new ControlRefused('no connected bank has sent feature statistics');
+      const before = this.scaler;
+      const { scaler } = globalScaler(
+        used.map((s) => s.hello.featureStats!),
+        this.opts.spec.inputSize,
+      );
+      this.scaler = scaler;
+      await this.opts.store.setSetting('scaler', scaler);
+      const banks = used.map((s) => s.bankId);
+      await this.audit('scaler.refit', actor, { banks, excluded: [...exclude], hadScaler: before !== null });
+      this.opts.logger.warn({ banks, excluded: exclude }, 'global scaler re-fixed by an admin');
+      for (const id of this.sessions.keys()) await this.assessHealth(id);
+      return { banks };
+    });
+  }
+
+  /** Re-assesses one bank; a change of status is logged and audited, and the dashboard told. */
+  private async assessHealth(bankId: string): Promise<void> {
+    const session = this.sessions.get(bankId);
+    if (!session) return;
+    const last = this.lastLosses;
+    const mine = last.get(bankId);
+    const others = [...last].filter(([b]) => b !== bankId).map(([, l]) => l);
+    const h = assessBank(session.hello.featureStats, this.scaler, mine, others);
+    const before = this.health.get(bankId);
+    this.health.set(bankId, h);
+    if (
+      (before?.status ?? 'ok') !== h.status ||
+      (h.status === 'warning' && before?.reasons.join() !== h.reasons.join())
+    ) {
+      await this.audit('bank.health', bankId, { status: h.status, reasons: h.reasons });
+      if (h.status === 'warning')
+        this.opts.logger.warn({ bankId, reasons: h.reasons }, 'bank data looks unlike the consortium');
+      await this.publishBank(bankId);
+    }
+  }
+  /** Training losses of the last committed round, per bank (for the health check). */
+  private lastLosses = new Map<string, number>();
 
   /** Carries out a transition's effects, persists the round, and re-arms the timer. */
   private async apply(t: machine.Transition): Promise<void> {
@@ -799,7 +912,7 @@ export class Federation {
           type: 'round_assignment',
           roundId: round.state.roundId,
           modelVersion: this.globalVersion,
-          deadline,
+          deadlineInMs: Math.max(0, deadline - this.opts.clock.now()),
           config: round.config,
           scaler: this.scaler!,
         },
@@ -864,7 +977,7 @@ export class Federation {
         type: 'evaluation_request',
         roundId: round.state.roundId,
         modelVersion: this.globalVersion + 1,
-        deadline,
+        deadlineInMs: Math.max(0, deadline - this.opts.clock.now()),
         threshold: round.evaluation.threshold,
         histogramBins: round.evaluation.bins,
         scaler: this.scaler!,
@@ -948,6 +1061,13 @@ export class Federation {
     await this.ledger.save();
     this.roundsCompleted++;
     for (const b of record.participants) this.statsOf(b).rounds++;
+    this.lastLosses = new Map(
+      record.participants.flatMap((b) => {
+        const l = record.banks[b]?.loss;
+        return l === undefined ? [] : [[b, l] as [string, number]];
+      }),
+    );
+    for (const b of record.participants) await this.assessHealth(b);
     for (const s of this.sessions.values()) {
       s.send(frame);
       this.opts.observer?.bytes?.('down', frame.byteLength);
@@ -1012,9 +1132,43 @@ export class Federation {
 
   // ------------------------------------------------------------------ admin
 
-  control(action: 'start' | 'pause' | 'stop', actor = 'admin'): Promise<TrainingState> {
+  /**
+   * Starts, pauses or stops training. Starting a federation whose configured rounds are all
+   * committed needs `additionalRounds` (the round budget is raised to the committed rounds plus
+   * that many, an audited settings change); without it the start is refused with a
+   * `ControlRefused` that says how many rounds are committed, instead of "starting" and
+   * finishing again a moment later.
+   */
+  control(
+    action: 'start' | 'pause' | 'stop',
+    actor = 'admin',
+    opts: { additionalRounds?: number } = {},
+  ): Promise<TrainingState> {
     return this.enqueue(async () => {
-      await this.audit('training.control', actor, { action });
+      if (action === 'start') {
+        const { rules } = this.settings;
+        const done = rules.rounds > 0 && this.roundsCompleted >= rules.rounds;
+        if (opts.additionalRounds !== undefined) {
+          const before = this.settings;
+          const next = {
+            ...before,
+            rules: { ...before.rules, rounds: this.roundsCompleted + opts.additionalRounds },
+          };
+          this.settings = next;
+          await this.opts.store.setSetting('federation', next);
+          await this.audit('config.changed', actor, {
+            before: { rules: { rounds: before.rules.rounds } },
+            after: { rules: { rounds: next.rules.rounds } },
+            reason: `start with ${opts.additionalRounds} more round(s)`,
+          });
+        } else if (done) {
+          throw new ControlRefused(
+            `training is finished: all ${rules.rounds} configured rounds are committed (global model v${this.globalVersion}); ` +
+              'start again with additionalRounds (the number of rounds to add) or raise rules.rounds',
+          );
+        }
+      }
+      await this.audit('training.control', actor, { action, ...opts });
       if (action === 'start') {
         await this.setState('running');
         this.scheduleStart(0);
@@ -1027,6 +1181,43 @@ export class Federation {
           await this.apply(machine.abortRound(this.active.state, 'stopped by admin', this.opts.clock.now()));
       }
       return this.state;
+    });
+  }
+
+  /**
+   * Makes a stored model version the global model again. The weights are stored once more as a
+   * new version (versions only grow, so every bank and every stored round keeps meaning what it
+   * meant), checked against their stored sha256 first, and the change is an audit entry. Refused
+   * while a round is in flight (its update would be computed from the model being replaced).
+   */
+  rollback(version: number, actor = 'admin'): Promise<{ version: number; restoredFrom: number }> {
+    return this.enqueue(async () => {
+      if (this.active)
+        throw new ControlRefused(
+          `round ${this.active.record.id} is in flight; pause training and roll back when it has ended`,
+        );
+      const model = await this.opts.store.getModel(version);
+      if (!model) throw new NotFound(`model version ${version} does not exist`);
+      if (weightsSha256(model.weights) !== model.sha256)
+        throw new Error(`stored model v${version} does not match its sha256; the store is damaged`);
+      const mismatch = specMismatch(model.spec, this.opts.spec);
+      if (mismatch) throw new ControlRefused(`model v${version} has another architecture (${mismatch} differs)`);
+      const previous = this.globalVersion;
+      const next = previous + 1;
+      await this.opts.store.saveModel({
+        version: next,
+        roundId: null,
+        createdAt: this.opts.clock.now(),
+        sha256: model.sha256,
+        weights: model.weights,
+        spec: { ...this.opts.spec },
+      });
+      this.globalVersion = next;
+      this.globalWeights = model.weights;
+      await this.audit('model.rolled_back', actor, { restoredFrom: version, previous, newVersion: next });
+      this.opts.logger.warn({ restoredFrom: version, previous, newVersion: next }, 'global model rolled back');
+      this.publishStatus();
+      return { version: next, restoredFrom: version };
     });
   }
 
@@ -1058,13 +1249,31 @@ export class Federation {
   }
 
   status(): StatusView {
+    const a = this.active;
     return {
       state: this.state,
-      currentRound: this.active ? { id: this.active.state.roundId, phase: this.active.state.phase } : null,
+      currentRound: a ? { id: a.state.roundId, phase: a.state.phase, progress: this.progress(a.state) } : null,
       modelVersion: this.globalVersion,
       connectedBanks: this.sessions.size,
       roundsCompleted: this.roundsCompleted,
       roundsFailed: this.roundsFailed,
+      roundsConfigured: this.settings.rules.rounds,
+    };
+  }
+
+  /** "k of n banks reported" for the stage in flight (fit until aggregation, then evaluation). */
+  private progress(st: machine.RoundState): StageProgress {
+    const now = this.opts.clock.now();
+    const evaluating = st.phase === 'evaluating';
+    const asked = evaluating ? st.evaluators : st.selected;
+    const reported = evaluating ? st.evaluated : st.accepted;
+    const closes = evaluating ? st.evaluationDeadline : machine.fitClosesAt(st);
+    return {
+      asked: asked.length,
+      reported: reported.length,
+      dropped: asked.filter((b) => st.missing[b] !== undefined && !reported.includes(b)).length,
+      reportedBanks: reported.slice(0, 50),
+      closesInMs: closes === null ? null : Math.max(0, closes - now),
     };
   }
 
@@ -1096,6 +1305,8 @@ export class Federation {
       epsilon: eps,
       epsilonBudget: session?.hello.dp?.epsilonBudget ?? this.settings.training.dp?.epsilonBudget ?? null,
       rejections: st.rejections,
+      health: this.health.get(bank.id) ?? null,
+      lastRefusal: session ? null : (this.refusals[bank.id] ?? null),
     };
   }
 
@@ -1110,6 +1321,24 @@ export class Federation {
 
   private publishStatus(): void {
     this.opts.events.publish({ type: 'status', status: this.status() });
+  }
+
+  /**
+   * Live "k of n banks reported". Published at most every 250 ms of the aggregator's clock, so a
+   * round with thousands of banks does not publish thousands of status events.
+   */
+  private lastProgressAt = -Infinity;
+  private publishProgress(): void {
+    if (this.opts.events.size === 0 || !this.active) return;
+    const now = this.opts.clock.now();
+    const st = this.active.state;
+    const last =
+      st.phase === 'evaluating'
+        ? st.evaluated.length === st.evaluators.length
+        : st.accepted.length === st.selected.length;
+    if (!last && now - this.lastProgressAt < 250) return;
+    this.lastProgressAt = now;
+    this.publishStatus();
   }
 
   private async publishBank(bankId: string): Promise<void> {

@@ -37,7 +37,8 @@ export const RoundRules = z
      * below refine it). 'fedmedian': coordinate-wise median, robust to a minority of
      * hostile banks but blind to example counts, and it buffers every update. Defaulted
      * (like the four FedAvg options below) so that settings stored by earlier versions
-     * still validate.
+     * still validate; those schema defaults are plain FedAvg, which is what such a
+     * federation ran. New federations start from DEFAULT_RULES (DEFAULT_FEDAVG's options).
      */
     strategy: z.enum(STRATEGY_NAMES).default('fedavg'),
     /** Cap on any one bank's share of the FedAvg weight (1 = no cap). */
@@ -55,11 +56,43 @@ export const RoundRules = z
     /** FedAvg: server momentum β in [0, 1) (FedAvgM); 0 = none. */
     serverMomentum: z.number().min(0).lt(1).default(0),
     /**
+     * Robust strategies (krum, multikrum, bulyan): f, the number of hostile banks a round
+     * must tolerate. Krum needs at least 2f + 3 updates per round, Bulyan 4f + 3, so the
+     * quorum must be that large. 0 = not used.
+     */
+    byzantineF: z.number().int().min(0).max(10_000).default(0),
+    /** multikrum: how many of the lowest-scored updates to average; 0 = n − f (all but f). */
+    multiKrumM: z.number().int().min(0).max(1_000_000).default(0),
+    /** trimmed-mean: fraction β in [0, 0.5) of the values dropped from EACH end of every coordinate. */
+    trimFraction: z.number().min(0).lt(0.5).default(0.1),
+    /** centered-clipping: radius τ (L2 norm) around the previous aggregate that each update is clipped to. */
+    clipRadius: z.number().gt(0).max(1e6).default(10),
+    /** centered-clipping: clipping iterations per round. */
+    clipIterations: z.number().int().min(1).max(100).default(1),
+    /**
+     * Any strategy: reject or clip an update whose L2 norm exceeds adaptiveNormK × the
+     * round's median update norm (beside the fixed maxUpdateNorm). 0 = off; else ≥ 1.
+     * Buffers the round's updates (banks × model float32).
+     */
+    adaptiveNormK: z
+      .number()
+      .max(1e6)
+      .refine((k) => k === 0 || k >= 1, 'adaptiveNormK must be 0 (off) or >= 1 (below 1 it refuses honest banks)')
+      .default(0),
+    /** What adaptiveNormK does to an update above the bound: 'reject' it (weight 0) or 'clip' it to the bound. */
+    adaptiveNormAction: z.enum(['reject', 'clip']).default('reject'),
+    /**
      * Largest L2 norm an update (delta) may have. Honest local training moves this MLP by
      * norms of about 0.1–20; a larger update is diverged or hostile and is rejected before
      * it can touch the global model.
      */
     maxUpdateNorm: z.number().positive(),
+    /**
+     * Leave out of rounds a bank whose health check warns (its feature statistics or training
+     * loss depart from the consortium's; see federation/health.ts). Off by default: the warning
+     * is shown and audited either way, and an admin decides.
+     */
+    excludeUnhealthyBanks: z.boolean().default(false),
     /** When a bank's DP budget would be exceeded: leave that bank out, or stop training. */
     privacyBudgetAction: z.enum(['exclude-bank', 'stop-training']),
   })
@@ -73,15 +106,18 @@ export const RoundRules = z
     path: ['normalizeSteps'],
   })
   .superRefine((r, ctx) => {
-    const inUse = r.strategy === 'fedmedian' ? fedAvgOptionsInUse(r) : [];
+    const inUse = r.strategy !== 'fedavg' ? fedAvgOptionsInUse(r) : [];
     if (inUse.length > 0)
       ctx.addIssue({
         code: 'custom',
         path: ['strategy'],
-        message: `the fedmedian strategy ignores example counts and takes no options; reset ${inUse
-          .map((k) => `${k} (${String(r[k])} → ${String(PLAIN_FEDAVG[k])})`)
-          .join(', ')} or use fedavg`,
+        message: `${
+          r.strategy === 'fedmedian'
+            ? 'the fedmedian strategy ignores example counts and takes no options'
+            : `the ${r.strategy} strategy takes none of the FedAvg options`
+        }; reset ${inUse.map((k) => `${k} (${String(r[k])} → ${String(PLAIN_FEDAVG[k])})`).join(', ')} or use fedavg`,
       });
+    for (const issue of robustRuleIssues(r)) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type RoundRules = z.infer<typeof RoundRules>;
 
@@ -95,27 +131,115 @@ const PLAIN_FEDAVG: Record<FedAvgRuleKeys, number | boolean> = {
   serverLearningRate: 1,
   serverMomentum: 0,
 };
+/**
+ * The default FedAvg options, chosen by measurement over synthetic, ULB and handbook data
+ * (bench/RESULTS.md, "Choosing the defaults"): step-normalised (FedNova), loss-weighted
+ * (q-FFL, q = 0.5), server learning rate 0.3. The only setting of those measured whose
+ * default demo does not lose AUPRC as rounds go on.
+ */
+export const DEFAULT_FEDAVG = {
+  maxShare: 1,
+  normalizeSteps: true,
+  lossExponent: 0.5,
+  serverLearningRate: 0.3,
+  serverMomentum: 0,
+} satisfies Record<FedAvgRuleKeys, number | boolean>;
+/** Options another strategy ignores: left at plain FedAvg's values or at the defaults, they do not block it. */
 function fedAvgOptionsInUse(r: Record<FedAvgRuleKeys, number | boolean>): FedAvgRuleKeys[] {
-  return (Object.keys(PLAIN_FEDAVG) as FedAvgRuleKeys[]).filter((k) => r[k] !== PLAIN_FEDAVG[k]);
+  return (Object.keys(PLAIN_FEDAVG) as FedAvgRuleKeys[]).filter(
+    (k) => r[k] !== PLAIN_FEDAVG[k] && r[k] !== (DEFAULT_FEDAVG as Record<FedAvgRuleKeys, number | boolean>)[k],
+  );
+}
+
+/** Robust-strategy rules, their value when unused, and the strategies that use them. */
+type RobustRuleKeys = 'byzantineF' | 'multiKrumM' | 'trimFraction' | 'clipRadius' | 'clipIterations';
+const ROBUST_RULES: Record<RobustRuleKeys, { unused: number; usedBy: readonly StrategyName[] }> = {
+  byzantineF: { unused: 0, usedBy: ['krum', 'multikrum', 'bulyan'] },
+  multiKrumM: { unused: 0, usedBy: ['multikrum'] },
+  trimFraction: { unused: 0.1, usedBy: ['trimmed-mean'] },
+  clipRadius: { unused: 10, usedBy: ['centered-clipping'] },
+  clipIterations: { unused: 1, usedBy: ['centered-clipping'] },
+};
+
+/**
+ * The preconditions of the robust strategies, as issues on the rules: options that the
+ * chosen strategy would ignore, and a quorum too small for f (a round may aggregate as few
+ * as `quorum` updates, and quorum ≤ minBanks).
+ */
+function robustRuleIssues(r: RoundRules): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  for (const [key, { unused, usedBy }] of Object.entries(ROBUST_RULES) as [
+    RobustRuleKeys,
+    (typeof ROBUST_RULES)[RobustRuleKeys],
+  ][])
+    if (r[key] !== unused && !usedBy.includes(r.strategy))
+      issues.push({
+        path: [key],
+        message: `${key} ${r[key]} is used only by the ${usedBy.join(', ')} strategies, not ${r.strategy}; reset it to ${unused} or change strategy`,
+      });
+  if (r.adaptiveNormK === 0 && r.adaptiveNormAction !== 'reject')
+    issues.push({
+      path: ['adaptiveNormAction'],
+      message: `adaptiveNormAction "${r.adaptiveNormAction}" has no effect while adaptiveNormK is 0 (off); set adaptiveNormK (e.g. 3) or reset adaptiveNormAction`,
+    });
+  const f = r.byzantineF;
+  const need =
+    r.strategy === 'bulyan' ? 4 * f + 3 : r.strategy === 'krum' || r.strategy === 'multikrum' ? 2 * f + 3 : 0;
+  if (r.quorum < need)
+    issues.push({
+      path: ['byzantineF'],
+      message: `${r.strategy} with byzantineF ${f} needs at least ${r.strategy === 'bulyan' ? '4f + 3' : '2f + 3'} = ${need} updates per round, but quorum is ${r.quorum} (minBanks ${r.minBanks}): raise quorum and minBanks to at least ${need}, or lower byzantineF`,
+    });
+  else if (r.strategy === 'multikrum' && r.multiKrumM > r.quorum - f)
+    issues.push({
+      path: ['multiKrumM'],
+      message: `multiKrumM ${r.multiKrumM} exceeds quorum − byzantineF = ${r.quorum - f} (a round may aggregate only quorum ${r.quorum} updates and Multi-Krum keeps at most n − f); lower multiKrumM or raise quorum`,
+    });
+  if (r.strategy === 'trimmed-mean' && Math.floor(r.trimFraction * r.quorum + 1e-9) < 1)
+    issues.push({
+      path: ['trimFraction'],
+      message: `trimFraction ${r.trimFraction} trims nothing from a round of quorum ${r.quorum} updates (⌊β × n⌋ = 0 values from each end); raise quorum (and minBanks) to at least ${Math.ceil(1 / r.trimFraction - 1e-9)}${
+        r.quorum >= 3 ? ` or trimFraction to at least ${Number((1 / r.quorum).toFixed(4))}` : ''
+      }`,
+    });
+  return issues;
 }
 
 /**
  * The strategy the rules ask for, as the name and options `createStrategy` takes. The
  * federation rebuilds its strategy when this changes (and only then: a strategy may keep
- * state across rounds, such as server momentum).
+ * state across rounds, such as server momentum or centered clipping's centre).
  */
 export function strategySpec(r: RoundRules): { name: StrategyName; options: Record<string, unknown> } {
-  if (r.strategy === 'fedmedian') return { name: 'fedmedian', options: {} };
-  return {
-    name: 'fedavg',
-    options: {
-      maxShare: r.maxShare,
-      normalizeSteps: r.normalizeSteps,
-      lossExponent: r.lossExponent,
-      serverLearningRate: r.serverLearningRate,
-      serverMomentum: r.serverMomentum,
-    },
-  };
+  const norm = r.adaptiveNormK > 0 ? { adaptiveNormK: r.adaptiveNormK, adaptiveNormAction: r.adaptiveNormAction } : {};
+  switch (r.strategy) {
+    case 'fedmedian':
+      return { name: 'fedmedian', options: { ...norm } };
+    case 'krum':
+    case 'bulyan':
+      return { name: r.strategy, options: { byzantineF: r.byzantineF, ...norm } };
+    case 'multikrum':
+      return { name: 'multikrum', options: { byzantineF: r.byzantineF, multiKrumM: r.multiKrumM, ...norm } };
+    case 'trimmed-mean':
+      return { name: 'trimmed-mean', options: { trimFraction: r.trimFraction, ...norm } };
+    case 'centered-clipping':
+      return {
+        name: 'centered-clipping',
+        options: { clipRadius: r.clipRadius, clipIterations: r.clipIterations, ...norm },
+      };
+    case 'fedavg':
+      return {
+        name: 'fedavg',
+        options: {
+          maxShare: r.maxShare,
+          normalizeSteps: r.normalizeSteps,
+          lossExponent: r.lossExponent,
+          serverLearningRate: r.serverLearningRate,
+          serverMomentum: r.serverMomentum,
+          ...norm,
+        },
+      };
+  }
 }
 
 export const DEFAULT_RULES: RoundRules = {
@@ -131,11 +255,15 @@ export const DEFAULT_RULES: RoundRules = {
   threshold: 0.5,
   histogramBins: 1000,
   strategy: 'fedavg',
-  maxShare: 1,
-  normalizeSteps: false,
-  lossExponent: 0,
-  serverLearningRate: 1,
-  serverMomentum: 0,
+  ...DEFAULT_FEDAVG,
+  byzantineF: 0,
+  multiKrumM: 0,
+  trimFraction: 0.1,
+  clipRadius: 10,
+  clipIterations: 1,
+  adaptiveNormK: 0,
+  adaptiveNormAction: 'reject',
   maxUpdateNorm: 1000,
+  excludeUnhealthyBanks: false,
   privacyBudgetAction: 'exclude-bank',
 };

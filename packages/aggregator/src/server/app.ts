@@ -7,20 +7,32 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createAccounts, type AccountsOptions } from '../accounts/index.js';
 import type { AggregatorMetrics } from '../metrics/prometheus.js';
 import type { ServerContext } from './context.js';
-import auth from './plugins/auth.js';
+import { declareRoutes } from './plugins/auth.js';
 import banks from './plugins/banks.js';
 import bankSocket from './plugins/bank-socket.js';
 import dashboard from './plugins/dashboard.js';
 import events from './plugins/events.js';
 import health from './plugins/health.js';
 import model from './plugins/model.js';
+import { registerPeople } from './plugins/people.js';
+import models from './plugins/models.js';
+import scaler from './plugins/scaler.js';
 import prometheus from './plugins/prometheus.js';
 import rounds from './plugins/rounds.js';
 import training from './plugins/training.js';
 
-export async function buildServer(ctx: ServerContext & { metrics: AggregatorMetrics }): Promise<FastifyInstance> {
+/** Options of the people module (accounts, sessions) that tests and deployments may change. */
+export type PeopleSettings = Pick<AccountsOptions, 'requireMfaForAdmins' | 'session' | 'lockout'> & {
+  now?: () => number;
+  loginRateLimit?: number;
+};
+
+export async function buildServer(
+  ctx: ServerContext & { metrics: AggregatorMetrics; people?: PeopleSettings },
+): Promise<FastifyInstance> {
   const https =
     ctx.config.tlsCert && ctx.config.tlsKey
       ? { cert: readFileSync(ctx.config.tlsCert), key: readFileSync(ctx.config.tlsKey) }
@@ -44,6 +56,26 @@ export async function buildServer(ctx: ServerContext & { metrics: AggregatorMetr
     });
   });
 
+  // First: the authorisation hook must see every route registered after it.
+  const people = ctx.people ?? {};
+  const accounts = createAccounts({
+    store: ctx.store.accounts,
+    audit: async (input) => {
+      const entry = await ctx.store.appendAudit(input);
+      ctx.events.publish({ type: 'audit', entry });
+    },
+    now: people.now ?? (() => Date.now()),
+    ...(people.requireMfaForAdmins !== undefined ? { requireMfaForAdmins: people.requireMfaForAdmins } : {}),
+    ...(people.session ? { session: people.session } : {}),
+    ...(people.lockout ? { lockout: people.lockout } : {}),
+  });
+  await registerPeople(app, {
+    accounts,
+    bootstrap: ctx.auth,
+    secure: !!https,
+    ...(people.loginRateLimit ? { loginRateLimit: people.loginRateLimit } : {}),
+  });
+
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -55,17 +87,19 @@ export async function buildServer(ctx: ServerContext & { metrics: AggregatorMetr
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // Third-party routes we cannot annotate: their rule is declared here.
+  await app.register(declareRoutes('public', fastifySwaggerUi), { routePrefix: '/docs' });
   await app.register(fastifyWebsocket, { options: { maxPayload: ctx.config.maxFrameBytes } });
-  await app.register(auth, ctx);
   await app.register(health, ctx);
   await app.register(banks, ctx);
   await app.register(training, ctx);
   await app.register(rounds, ctx);
   await app.register(model, ctx);
+  await app.register(models, ctx);
+  await app.register(scaler, ctx);
   await app.register(prometheus, ctx);
   await app.register(bankSocket, ctx);
   await app.register(events, ctx);
-  await app.register(dashboard, { dir: ctx.config.dashboardDir });
+  await app.register(declareRoutes('public', dashboard), { dir: ctx.config.dashboardDir });
   return app;
 }

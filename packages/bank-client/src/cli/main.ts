@@ -5,10 +5,14 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { BankConfigError, loadBankConfig } from '../config.js';
+import { BankConfigError, loadBankConfig, readMappingFile } from '../config.js';
 import { BankClient } from '../client.js';
 import { loadLocalData } from '../local-data.js';
 import { scoreFile } from '../score.js';
+import { DataError } from '@finsecure/common/data';
+import { attachTrainingProgress, createBankLogger } from './terminal.js';
+import { addAnonymiseCommand } from './anonymise.js';
+import { addAccountsCommand } from './accounts.js';
 
 function num(flag: string, opts: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number } = {}) {
   return (value: string): number => {
@@ -37,6 +41,12 @@ function num(flag: string, opts: { int?: boolean; min?: number; max?: number; gt
     return n;
   };
 }
+
+const MAPPING_HELP =
+  'JSON column mapping for a CSV in neither built-in layout: {"label": "is_fraud", "features": [...], ' +
+  '"categorical"?: [...], "categories"?: {...}, "ignore"?: [...], "group"?: "...", "time"?: "..."}; every column ' +
+  'must be named in it; a column with an empty header cell is "Unnamed: <0-based index>" (an unnamed first column, ' +
+  'a pandas index, is ignored unless named); replaces --layout';
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`finsecure-bank: ${message}\n`);
@@ -81,6 +91,7 @@ program
     '--layout <layout>',
     'CSV layout: auto, kaggle (Time,V1..V28,Amount,Class) or handbook (ULB fraud handbook); default auto',
   )
+  .option('--mapping <file.json>', MAPPING_HELP + ' (env FINSECURE_MAPPING; in --config: a path or the object)')
   .option(
     '--dp-clip <C>',
     'differential privacy: clip each update to L2 norm C (needs --dp-noise-multiplier)',
@@ -112,6 +123,10 @@ program
     num('--insecure-dp-seed', { int: true }),
   )
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+  .option(
+    '--log-format <format>',
+    'auto (human-readable lines and a training progress bar on a terminal, JSON lines otherwise), pretty or json (default auto)',
+  )
   .action(async (o: Record<string, unknown>) => {
     let token = o.token as string | undefined;
     if (o.tokenFile) {
@@ -136,6 +151,7 @@ program
           testFraction: o.testFraction,
           split: o.split,
           layout: o.layout,
+          mapping: o.mapping,
           dpClip: o.dpClip,
           dpNoiseMultiplier: o.dpNoiseMultiplier,
           dpDelta: o.dpDelta,
@@ -147,24 +163,21 @@ program
           reconnectMaxMs: o.reconnectMaxMs,
           insecureDpSeed: o.insecureDpSeed,
           logLevel: o.logLevel,
+          logFormat: o.logFormat,
         },
       });
     } catch (err) {
       if (err instanceof BankConfigError) fail(err.message);
       throw err;
     }
-    const logger = pino({
-      name: `bank:${config.bankId}`,
-      level: config.logLevel,
-      redact: { paths: ['token', '*.token'], censor: '[redacted]' },
-    });
+    const logger = createBankLogger(`bank:${config.bankId}`, config.logLevel, config.logFormat);
     if (o.token)
       logger.warn(
         'the token was given on the command line, where other users of this machine can see it; prefer FINSECURE_BANK_TOKEN or --token-file',
       );
     let data;
     try {
-      data = await loadLocalData(config);
+      data = await loadLocalData(config, (notice) => logger.warn(notice));
     } catch (err) {
       fail((err as Error).message);
     }
@@ -173,6 +186,7 @@ program
       'local data loaded',
     );
     const client = new BankClient(config, data, logger);
+    attachTrainingProgress(client);
     client.on('fatal', (err) => {
       logger.error(err.message);
       process.exit(3);
@@ -196,15 +210,35 @@ program
   .requiredOption('-d, --data <file>', 'transactions CSV (plain or .gz); the label column may be absent')
   .requiredOption('-o, --out <file>', 'output CSV: row,fraud_probability (one line per input row, same order)')
   .option('--layout <layout>', 'CSV layout: auto, kaggle or handbook (default auto)')
-  .action(async (o: { model: string; data: string; out: string; layout?: string }) => {
+  .option('--mapping <file.json>', MAPPING_HELP + ' (env FINSECURE_MAPPING)')
+  .action(async (o: { model: string; data: string; out: string; layout?: string; mapping?: string }) => {
     if (o.layout && !['auto', 'kaggle', 'handbook'].includes(o.layout))
       fail(`--layout must be auto, kaggle or handbook, got "${o.layout}"`);
+    const mappingFile = o.mapping ?? (process.env.FINSECURE_MAPPING || undefined);
+    if (mappingFile && o.layout && o.layout !== 'auto') fail('--mapping and --layout cannot be combined: a mapping is the layout');
+    let mapping;
     try {
-      const r = await scoreFile({ model: o.model, data: o.data, out: o.out, layout: (o.layout ?? 'auto') as 'auto' });
+      mapping = mappingFile ? readMappingFile(mappingFile) : undefined;
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    try {
+      const r = await scoreFile({
+        model: o.model,
+        data: o.data,
+        out: o.out,
+        layout: (o.layout ?? 'auto') as 'auto',
+        ...(mapping ? { mapping } : {}),
+        onNotice: (notice) => process.stderr.write(`finsecure-bank: note: ${notice}\n`),
+      });
       process.stdout.write(`scored ${r.rows} transactions with global model v${r.modelVersion} → ${r.out}\n`);
     } catch (err) {
-      fail((err as Error).message, 1);
+      // Bad input (file, line, column) exits 2 like the other commands; anything else 1.
+      fail((err as Error).message, err instanceof DataError ? 2 : 1);
     }
   });
+
+addAnonymiseCommand(program);
+addAccountsCommand(program);
 
 program.parseAsync(process.argv).catch((err) => fail((err as Error).message, 1));

@@ -4,6 +4,22 @@
  * the browser bundle. The aggregator's Store records are these same types.
  */
 
+/**
+ * A privacy loss ε as the API writes it: a finite number, or the string "Infinity" when a
+ * bank clipped but added no noise (`--dp-noise-multiplier 0`: no guarantee at all). JSON has
+ * no ∞ and would write null, which the API uses for "no differential privacy"; the two must
+ * not look alike. `Number(value)` turns either form into a JS number.
+ */
+export type EpsilonValue = number | 'Infinity';
+
+/** GET /api/privacy: ε spent per bank (only banks that trained with DP appear). */
+export interface PrivacyView {
+  delta: number;
+  /** The federation's ε budget; null when none is set. */
+  budget: number | null;
+  epsilon: Record<string, EpsilonValue>;
+}
+
 export type RoundStatus = 'selecting' | 'training' | 'aggregating' | 'evaluating' | 'committed' | 'failed';
 
 export interface BankRoundStats {
@@ -20,8 +36,8 @@ export interface BankRoundStats {
   rejected?: string;
   /** Per-bank evaluation metrics of the new global model. */
   metrics?: Record<string, number>;
-  /** Privacy spent by this bank up to and including this round (ε), if it used DP. */
-  epsilon?: number;
+  /** Privacy spent by this bank up to and including this round (ε), if it used DP ("Infinity": no noise). */
+  epsilon?: EpsilonValue;
 }
 
 export interface RoundRecord {
@@ -61,19 +77,65 @@ export interface BankView {
   backend: string | null;
   roundsParticipated: number;
   lastUpdateBytes: number | null;
-  epsilon: number | null;
+  /** Privacy spent (ε); null: this bank never trained with DP; "Infinity": it did, with noise multiplier 0. */
+  epsilon: EpsilonValue | null;
   /** The ε budget in force for this bank: its own (from its hello) or the federation's. */
   epsilonBudget: number | null;
   rejections: { roundId: number; reason: string; at: number }[];
+  /**
+   * Whether this bank's data looks like the consortium's (feature statistics against the global
+   * scaler, training loss against the other banks'); null before anything could be compared.
+   */
+  health: BankHealthView | null;
+  /** The last time the aggregator refused this bank's connection, and why (schema, protocol, revoked). */
+  lastRefusal: { at: number; reason: string; kind: string } | null;
+}
+
+export interface BankHealthView {
+  status: 'ok' | 'warning';
+  reasons: string[];
+  shiftedFeatureShare: number | null;
+  lossRatio: number | null;
+}
+
+/** One global model version, as GET /api/models lists it. */
+export interface ModelVersionView {
+  version: number;
+  /** The round that produced it; null for the initial model and for rollbacks. */
+  roundId: number | null;
+  origin: 'initial' | 'round' | 'rollback';
+  committedAt: number | null;
+  auprc: number | null;
+  f1: number | null;
+  /** The version with the highest federated AUPRC. */
+  best: boolean;
+  /** The global model in force. */
+  current: boolean;
+}
+
+/** Progress of the stage in flight: who was asked, who has answered, who dropped out. */
+export interface StageProgress {
+  /** Banks asked in this stage (selected for fit, chosen evaluators for evaluation). */
+  asked: number;
+  /** Banks whose answer was accepted so far. */
+  reported: number;
+  /** Banks that dropped out of the stage (declined, rejected, disconnected). */
+  dropped: number;
+  /** Ids of the banks that have reported (at most 50, for the terminal and the dashboard). */
+  reportedBanks: string[];
+  /** Milliseconds until the stage closes at the latest (deadline on the aggregator's clock). */
+  closesInMs: number | null;
 }
 
 export interface StatusView {
   state: TrainingState;
-  currentRound: { id: number; phase: RoundStatus } | null;
+  currentRound: { id: number; phase: RoundStatus; progress?: StageProgress } | null;
   modelVersion: number;
   connectedBanks: number;
   roundsCompleted: number;
   roundsFailed: number;
+  /** Rounds the settings ask for (0 = unlimited): training finishes when roundsCompleted reaches it. */
+  roundsConfigured: number;
 }
 
 export interface AuditEntryView {

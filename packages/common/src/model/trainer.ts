@@ -43,10 +43,11 @@ export interface TrainOptions {
   /** Called after each epoch; return value ignored. Keep it cheap. */
   onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
   /**
-   * Called every `yieldEvery` batches. The bank client awaits a macrotask here so that
-   * heartbeats and socket traffic keep flowing during long local training.
+   * Called every `yieldEvery` batches with the batches done so far and the total of all
+   * epochs. The bank client awaits a macrotask here so that heartbeats and socket traffic
+   * keep flowing during long local training, and draws its progress bar from the counts.
    */
-  onBatch?: () => void | Promise<void>;
+  onBatch?: (done: number, total: number) => void | Promise<void>;
   yieldEvery?: number;
 }
 
@@ -198,6 +199,7 @@ export class MlpTrainer {
     const yieldEvery = opts.yieldEvery ?? 16;
     let lastLoss = NaN;
     let batchCount = 0;
+    const totalBatches = opts.epochs * Math.ceil(n / bs);
 
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       // Fisher-Yates with the caller's seeded RNG: reproducible batches.
@@ -225,7 +227,7 @@ export class MlpTrainer {
         this.adamStep(grad);
         batches++;
         batchCount++;
-        if (opts.onBatch && batchCount % yieldEvery === 0) await opts.onBatch();
+        if (opts.onBatch && batchCount % yieldEvery === 0) await opts.onBatch(batchCount, totalBatches);
       }
       lastLoss = lossSum / batches;
       if (!Number.isFinite(lastLoss)) throw new Error(`training diverged: loss is ${lastLoss} in epoch ${epoch + 1}`);
@@ -356,16 +358,40 @@ export class MlpTrainer {
    * Float32Array: predicting one huge tensor in small slices is quadratic on wasm.
    */
   predict(features: Float32Array, numRows: number, chunkRows = 8192): Float32Array {
+    return this.forward(features, numRows, chunkRows, false).probabilities;
+  }
+
+  /**
+   * Probabilities and the output logits z they are σ(z) of, from one forward pass. The
+   * logits keep the model's ranking where float32 probabilities saturate (σ(z) is exactly
+   * 1 for z ≳ 16.6): federated evaluation histograms them (metrics/layout.ts).
+   */
+  predictWithLogits(
+    features: Float32Array,
+    numRows: number,
+    chunkRows = 8192,
+  ): { probabilities: Float32Array; logits: Float32Array } {
+    const out = this.forward(features, numRows, chunkRows, true);
+    return { probabilities: out.probabilities, logits: out.logits! };
+  }
+
+  private forward(
+    features: Float32Array,
+    numRows: number,
+    chunkRows: number,
+    withLogits: boolean,
+  ): { probabilities: Float32Array; logits: Float32Array | null } {
     this.assertLive();
     const d = this.spec.inputSize;
     if (features.length !== numRows * d)
       throw new Error(`expected ${numRows}×${d} features, got ${features.length} values`);
     const weights = this.inferenceWeights();
     const last = this.layers.length - 1;
-    const out = new Float32Array(numRows);
+    const probabilities = new Float32Array(numRows);
+    const logits = withLogits ? new Float32Array(numRows) : null;
     for (let a = 0; a < numRows; a += chunkRows) {
       const b = Math.min(numRows, a + chunkRows);
-      const probs = tf.tidy(() => {
+      const [z, probs] = tf.tidy(() => {
         let h = tf.tensor2d(features.subarray(a * d, b * d), [b - a, d]);
         for (let l = 0; l <= last; l++) {
           h = tf.fused.matMul({
@@ -375,12 +401,14 @@ export class MlpTrainer {
             activation: l < last ? 'relu' : 'linear',
           }) as tf.Tensor2D;
         }
-        return tf.sigmoid(h);
+        return [h, tf.sigmoid(h)] as [tf.Tensor2D, tf.Tensor2D];
       });
-      out.set(probs.dataSync() as Float32Array, a);
+      probabilities.set(probs.dataSync() as Float32Array, a);
+      if (logits) logits.set(z.dataSync() as Float32Array, a);
       probs.dispose();
+      z.dispose();
     }
-    return out;
+    return { probabilities, logits };
   }
 
   /** Mean binary cross-entropy without dropout (evaluation loss). */

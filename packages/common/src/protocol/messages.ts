@@ -14,6 +14,7 @@
  * without changing the envelope.
  */
 import { z } from 'zod';
+import { HISTOGRAM_LOGIT_MAX, HISTOGRAM_SCALE, MAX_HISTOGRAM_BINS, MIN_HISTOGRAM_BINS } from '../metrics/layout.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -82,12 +83,22 @@ export const Timings = z.object({
 export const Confusion = z.object({ tp: count, fp: count, tn: count, fn: count });
 export type Confusion = z.infer<typeof Confusion>;
 
-/** Fixed-bin score histograms that can be summed across banks (see metrics/). */
+/**
+ * Score histograms that can be summed across banks (see metrics/layout.ts). Self-describing:
+ * `scale` and `logitMax` name the bin layout, and only the layout this version sums is
+ * accepted, so a bank of another version is refused with a message saying so instead of
+ * having its counts added to bins that mean something else. Layout 1 (equal-width
+ * probability bins, no `scale` field) is refused.
+ */
+const layoutError = (what: string) => (issue: { input?: unknown }) =>
+  `histogram ${what} is ${issue.input === undefined ? 'missing' : JSON.stringify(issue.input)}: expected the "${HISTOGRAM_SCALE}" layout with logits clamped to ±${HISTOGRAM_LOGIT_MAX} (bank and aggregator run different FinSecure versions; layout 1, equal-width probability bins, is no longer summed)`;
 export const ScoreHistogram = z
   .object({
-    bins: z.number().int().min(2).max(10000),
-    positives: z.array(count),
-    negatives: z.array(count),
+    scale: z.literal(HISTOGRAM_SCALE, { error: layoutError('scale') }),
+    logitMax: z.literal(HISTOGRAM_LOGIT_MAX, { error: layoutError('logitMax') }),
+    bins: z.number().int().min(MIN_HISTOGRAM_BINS).max(MAX_HISTOGRAM_BINS),
+    positives: z.array(count).max(MAX_HISTOGRAM_BINS),
+    negatives: z.array(count).max(MAX_HISTOGRAM_BINS),
   })
   .refine((h) => h.positives.length === h.bins && h.negatives.length === h.bins, {
     message: 'histogram arrays must have exactly `bins` entries',
@@ -95,17 +106,21 @@ export const ScoreHistogram = z
 export type ScoreHistogram = z.infer<typeof ScoreHistogram>;
 
 /**
- * Mergeable feature statistics of a bank's TRAINING split (count, per-feature sum and
- * sum of squares). Aggregates only, never rows: the aggregator merges them into one
- * global standard scaler so that every bank feeds the model identically scaled inputs.
+ * Mergeable feature statistics of a bank's TRAINING split: row count, per-feature mean
+ * and M2 = Σ(x − mean)² (float64, computed per bank by the corrected two-pass algorithm).
+ * Aggregates only, never rows: the aggregator merges them with Chan, Golub & LeVeque's
+ * parallel formula (1979) into one global standard scaler, so that every bank feeds the
+ * model identically scaled inputs. (count, Σx, Σx²) was dropped: it cancels
+ * catastrophically for features whose mean is large against their spread.
+ * The arrays must have the hello's `numFeatures` entries (checked in `Hello`).
  */
 export const FeatureStats = z
-  .object({
+  .strictObject({
     count: count,
-    sum: z.array(finite).max(10_000),
-    sumSq: z.array(finite).max(10_000),
+    mean: z.array(finite).max(10_000),
+    m2: z.array(finite.nonnegative()).max(10_000),
   })
-  .refine((s) => s.sum.length === s.sumSq.length, { message: 'sum and sumSq must have the same length' });
+  .refine((s) => s.mean.length === s.m2.length, { message: 'mean and m2 must have the same length' });
 export type FeatureStats = z.infer<typeof FeatureStats>;
 
 /** The global standard scaler, fixed for the life of a federation (the model depends on it). */
@@ -127,6 +142,8 @@ export const Hello = z.object({
   token: z.string().min(16).max(256),
   clientVersion: z.string().max(64),
   backend: TrainingBackend,
+  /** The bank's clock when it sent the hello (epoch ms): the aggregator measures clock skew with it. */
+  sentAt: z.number().int().positive().optional(),
   /** Local training examples before oversampling (used for selection and weighting caps). */
   numExamples: count,
   numFraud: count.optional(),
@@ -137,6 +154,9 @@ export const Hello = z.object({
   /** Number of input features the bank's data has (must match the model). */
   numFeatures: z.number().int().min(1).max(10_000),
   featureStats: FeatureStats.optional(),
+}).refine((h) => h.featureStats === undefined || h.featureStats.mean.length === h.numFeatures, {
+  message: 'featureStats must have one entry per feature (numFeatures)',
+  path: ['featureStats', 'mean'],
 });
 
 /**
@@ -206,8 +226,11 @@ export const RoundAssignment = z.object({
   type: z.literal('round_assignment'),
   roundId,
   modelVersion: count,
-  /** Absolute deadline (epoch ms). Updates after it are late. */
-  deadline: z.number().int().positive(),
+  /**
+   * Milliseconds from sending until the fit stage closes, on the aggregator's clock. Relative on
+   * purpose: a bank whose clock is off would misjudge an absolute time and drop its own update.
+   */
+  deadlineInMs: z.number().int().min(0).max(86_400_000),
   config: TrainingConfig,
   scaler: Scaler,
 });
@@ -217,7 +240,8 @@ export const EvaluationRequest = z.object({
   type: z.literal('evaluation_request'),
   roundId,
   modelVersion: count,
-  deadline: z.number().int().positive(),
+  /** Milliseconds from sending until the evaluation stage closes (see RoundAssignment). */
+  deadlineInMs: z.number().int().min(0).max(86_400_000),
   threshold: finite.min(0).max(1),
   histogramBins: z.number().int().min(2).max(10000),
   scaler: Scaler,
@@ -311,4 +335,9 @@ export const CloseCode = {
   Replaced: 4005,
   /** The aggregator is shutting down; reconnect later. */
   ShuttingDown: 4006,
+  /**
+   * The bank proved its identity but cannot join as it is: its data does not fit the model
+   * (schema) or it speaks another protocol version. Retrying cannot help until that is fixed.
+   */
+  Incompatible: 4007,
 } as const;

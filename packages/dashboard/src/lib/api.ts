@@ -54,6 +54,13 @@ export async function postJson<T>(path: string, token: string): Promise<T> {
   return (await request(path, token, { method: 'POST' })).json() as Promise<T>;
 }
 
+/** Sends a JSON body (POST/PUT) and returns the JSON answer; errors carry the aggregator's message. */
+export async function sendJson<T>(path: string, token: string, method: 'POST' | 'PUT', body: unknown): Promise<T> {
+  return (
+    await request(path, token, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  ).json() as Promise<T>;
+}
+
 /** Fetches a file that needs the bearer header and hands it to the browser as a download. */
 export async function downloadFile(path: string, token: string, filename: string): Promise<void> {
   const blob = await (await request(path, token)).blob();

@@ -7,6 +7,7 @@ export type {
   BankRoundStats,
   BankView,
   LiveEvent,
+  ModelVersionView,
   RoundRecord,
   RoundStatus,
   StatusView,

@@ -6,7 +6,34 @@ import type { BankView, RoundRecord } from '../lib/types';
 
 function StatusCell({ bank }: { bank: BankView }) {
   if (bank.revoked) return <Badge tone="error">revoked</Badge>;
-  return bank.connected ? <Badge tone="ok">connected</Badge> : <Badge tone="muted">offline</Badge>;
+  if (bank.connected) return <Badge tone="ok">connected</Badge>;
+  if (bank.lastRefusal)
+    return (
+      <span data-testid="bank-refused">
+        <Badge tone="error">refused</Badge>
+        <div className="cell-sub text-error">{bank.lastRefusal.reason}</div>
+      </span>
+    );
+  return <Badge tone="muted">offline</Badge>;
+}
+
+/** Does the bank's data look like the consortium's? A warning says why, in words. */
+function HealthCell({ bank }: { bank: BankView }) {
+  const h = bank.health;
+  if (!h) return <span className="muted">—</span>;
+  if (h.status === 'ok') return <Badge tone="ok">ok</Badge>;
+  return (
+    <details className="rejections" data-testid="bank-health-warning">
+      <summary>
+        <Badge tone="error">check data</Badge>
+      </summary>
+      <ul>
+        {h.reasons.map((r) => (
+          <li key={r}>{r}</li>
+        ))}
+      </ul>
+    </details>
+  );
 }
 
 /** The bank's latest accepted update size from the round history (the live figure is lost when the aggregator restarts). */
@@ -48,6 +75,9 @@ function BankRow({ bank, rounds, now }: { bank: BankView; rounds: RoundRecord[];
       </td>
       <td>
         <StatusCell bank={bank} />
+      </td>
+      <td>
+        <HealthCell bank={bank} />
       </td>
       <td title={formatDateTime(bank.lastSeenAt)}>{formatAgo(bank.lastSeenAt, now)}</td>
       <td className="num">
@@ -116,6 +146,7 @@ export function BanksTable({
               <tr>
                 <th>Bank</th>
                 <th>Status</th>
+                <th>Data health</th>
                 <th>Last seen</th>
                 <th className="num">Examples (train / test)</th>
                 <th className="num">Rounds</th>

@@ -1,6 +1,6 @@
 /** Start / pause / stop: rendered for admins only (viewers get 403 from the API anyway). */
 import { useState } from 'react';
-import { ApiError, postJson } from '../lib/api';
+import { ApiError, postJson, sendJson } from '../lib/api';
 import type { TrainingState } from '../lib/types';
 
 type Action = 'start' | 'pause' | 'stop';
@@ -14,21 +14,27 @@ const ENABLED: Record<Action, TrainingState[]> = {
 export function Controls({
   token,
   state,
+  roundsCompleted,
   onChanged,
 }: {
   token: string;
   state: TrainingState;
+  roundsCompleted: number;
   onChanged: () => Promise<void>;
 }) {
   const [busy, setBusy] = useState<Action | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // A finished federation starts again only with a number of rounds to add.
+  const [more, setMore] = useState(10);
 
   const run = async (action: Action) => {
     if (action === 'stop' && !window.confirm('Stop training? The round in progress is aborted.')) return;
     setBusy(action);
     setError(null);
     try {
-      await postJson(`/api/training/${action}`, token);
+      if (action === 'start' && state === 'finished')
+        await sendJson('/api/training/start', token, 'POST', { additionalRounds: more });
+      else await postJson(`/api/training/${action}`, token);
       await onChanged();
     } catch (err) {
       setError(
@@ -63,6 +69,21 @@ export function Controls({
                 : 'Stop'}
         </button>
       ))}
+      {state === 'finished' && (
+        <label className="small" data-testid="more-rounds">
+          {' '}
+          rounds to add{' '}
+          <input
+            type="number"
+            min={1}
+            max={100000}
+            value={more}
+            onChange={(e) => setMore(Math.max(1, Math.floor(Number(e.target.value) || 1)))}
+            style={{ width: '5em' }}
+          />{' '}
+          <span className="muted">(after {roundsCompleted} committed)</span>
+        </label>
+      )}
       {error && (
         <span className="text-error small" role="alert">
           {error}

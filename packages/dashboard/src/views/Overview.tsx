@@ -18,7 +18,7 @@ function explain(status: StatusView, minBanks: number, totalRounds: number): str
     case 'stopped':
       return 'Stopped by an admin. Press Start to continue from the current global model.';
     case 'finished':
-      return `All ${totalRounds || status.roundsCompleted} planned rounds are done. The global model is final until training is started again.`;
+      return `All ${totalRounds || status.roundsCompleted} planned rounds are done. An admin can start more rounds.`;
     case 'running':
       if (status.currentRound) return 'A round is in progress.';
       if (status.connectedBanks < minBanks)
@@ -51,7 +51,12 @@ export function Overview({
       subtitle={explain(status, minBanks, totalRounds)}
       actions={
         session.role === 'admin' ? (
-          <Controls token={session.token} state={status.state} onChanged={onChanged} />
+          <Controls
+            token={session.token}
+            state={status.state}
+            roundsCompleted={status.roundsCompleted}
+            onChanged={onChanged}
+          />
         ) : (
           <span className="muted small">Read-only view</span>
         )
@@ -69,6 +74,12 @@ export function Overview({
           {status.currentRound ? (
             <span className="stat-value">
               #{status.currentRound.id} <span className="phase-name">{status.currentRound.phase}</span>
+              {status.currentRound.progress && status.currentRound.phase !== 'aggregating' && (
+                <span className="stat-note" data-testid="round-progress">
+                  {status.currentRound.progress.reported} of {status.currentRound.progress.asked} banks reported
+                  {status.currentRound.progress.dropped > 0 && `, ${status.currentRound.progress.dropped} dropped`}
+                </span>
+              )}
             </span>
           ) : (
             <span className="stat-value muted">none</span>

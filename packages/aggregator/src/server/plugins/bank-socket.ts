@@ -33,7 +33,13 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
   const MAX_UNAUTHENTICATED = 256;
   const MAX_HELLO_BYTES = 64 * 1024;
 
-  app.get('/ws/bank', { websocket: true, schema: { hide: true } as never }, (socket: WebSocket, req) => {
+  // Public at the HTTP layer: the bank authenticates with its own token in the hello.
+  const route = {
+    config: { permission: 'public' as const },
+    websocket: true as const,
+    schema: { hide: true } as never,
+  };
+  app.get('/ws/bank', route, (socket: WebSocket, req) => {
     const remote = req.ip;
     if (unauthenticated >= MAX_UNAUTHENTICATED) {
       safeClose(socket, 1013, 'too many connections waiting to authenticate; retry later');
@@ -53,10 +59,19 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
         safeClose(socket, CloseCode.BadHello, `no hello within ${config.helloTimeoutMs} ms`);
     }, config.helloTimeoutMs);
 
-    const refuse = async (code: number, reason: string, details: Record<string, unknown>) => {
+    /**
+     * A bank that proved its identity but cannot join (schema, protocol, revoked) is a
+     * `bank.refused` entry under its id; anything else is `auth.failed`, and its actor is never
+     * the id the client claimed (anyone can claim "admin").
+     */
+    const refuse = async (code: number, reason: string, details: { bankId?: string; kind?: string }) => {
       logger.warn({ remote, ...details, reason }, 'bank connection refused');
-      const actor = typeof details.bankId === 'string' ? details.bankId : 'unknown';
-      await federation.audit('auth.failed', actor, { remote, reason, ...details }).catch(() => {});
+      const identified = details.kind !== undefined && details.kind !== 'credentials' && details.bankId;
+      const type = identified ? 'bank.refused' : 'auth.failed';
+      const actor = identified
+        ? details.bankId!
+        : `unauthenticated${details.bankId ? ` (claimed ${JSON.stringify(details.bankId.slice(0, 64))})` : ''}`;
+      await federation.audit(type, actor, { remote, reason, ...details }).catch(() => {});
       safeClose(socket, code, reason);
     };
 
@@ -95,7 +110,11 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
       void (async () => {
         const result = await federation.authenticate(hello);
         if (!result.ok) {
-          await refuse(CloseCode.Unauthorized, result.reason, { bankId: hello.bankId });
+          const incompatible = result.kind === 'schema' || result.kind === 'protocol';
+          await refuse(incompatible ? CloseCode.Incompatible : CloseCode.Unauthorized, result.reason, {
+            bankId: hello.bankId,
+            kind: result.kind,
+          });
           return;
         }
         if (closed) return;

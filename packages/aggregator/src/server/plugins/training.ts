@@ -1,9 +1,11 @@
 /** Training config (get/set, validated) and control (start, pause, stop), plus status and privacy. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ControlRefused } from '../../federation/federation.js';
 import { applySettingsPatch } from '../../federation/settings.js';
 import type { ServerContext } from '../context.js';
 import { ErrorReply, jsonSchema } from '../schema.js';
+import { EpsilonSchema, epsilonsForJson } from '../epsilon.js';
 
 /**
  * The patch is only a shape check; the merged result is what gets validated. (A
@@ -18,11 +20,16 @@ const SettingsPatch = z
   })
   .strict();
 
+const StartBody = z
+  .object({ additionalRounds: z.number().int().min(1).max(100_000).optional() })
+  .strict()
+  .nullable();
+
 export default async function training(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get(
     '/api/status',
     {
-      preValidation: app.requireViewer,
+      config: { permission: 'charts.read' },
       schema: { tags: ['training'], summary: 'Training state, current round and phase' },
     },
     async () => ctx.federation.status(),
@@ -31,7 +38,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
   app.get(
     '/api/config',
     {
-      preValidation: app.requireViewer,
+      config: { permission: 'settings.read' },
       schema: { tags: ['training'], summary: 'Training config and round rules in force' },
     },
     async () => ctx.federation.getSettings(),
@@ -40,7 +47,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
   app.put<{ Body: unknown }>(
     '/api/config',
     {
-      preValidation: app.requireAdmin,
+      config: { permission: 'settings.write' },
       schema: {
         tags: ['training'],
         summary:
@@ -58,11 +65,34 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
     },
   );
 
-  for (const action of ['start', 'pause', 'stop'] as const) {
+  app.post<{ Body: { additionalRounds?: number } | null }>(
+    '/api/training/start',
+    {
+      config: { permission: 'training.control' },
+      schema: {
+        tags: ['training'],
+        summary:
+          'Start (or resume) training. A finished federation needs additionalRounds: the round budget becomes the committed rounds plus that many',
+        body: jsonSchema(StartBody),
+        response: { 409: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      const body = StartBody.parse(req.body ?? {}) ?? {};
+      try {
+        return { state: await ctx.federation.control('start', 'admin', body) };
+      } catch (err) {
+        if (err instanceof ControlRefused)
+          return reply.code(409).send({ error: 'training_finished', message: err.message });
+        throw err;
+      }
+    },
+  );
+  for (const action of ['pause', 'stop'] as const) {
     app.post(
       `/api/training/${action}`,
       {
-        preValidation: app.requireAdmin,
+        config: { permission: 'training.control' },
         schema: { tags: ['training'], summary: `${action[0]!.toUpperCase()}${action.slice(1)} training` },
       },
       async () => ({ state: await ctx.federation.control(action) }),
@@ -72,13 +102,29 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
   app.get(
     '/api/privacy',
     {
-      preValidation: app.requireViewer,
-      schema: { tags: ['training'], summary: 'Privacy spent (ε) per bank, from the Rényi-DP accountant' },
+      config: { permission: 'charts.read' },
+      schema: {
+        tags: ['training'],
+        summary: 'Privacy spent (ε) per bank, from the Rényi-DP accountant',
+        description:
+          'Only banks that trained with DP appear. ε is a number, or the string "Infinity" for a bank that added no noise (noise multiplier 0).',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              delta: { type: 'number' },
+              budget: { type: ['number', 'null'] },
+              epsilon: { type: 'object', additionalProperties: EpsilonSchema },
+            },
+            required: ['delta', 'budget', 'epsilon'],
+          },
+        },
+      },
     },
     async () => ({
       delta: ctx.federation.getSettings().training.dp?.delta ?? 1e-5,
       budget: ctx.federation.getSettings().training.dp?.epsilonBudget ?? null,
-      epsilon: ctx.federation.epsilons(),
+      epsilon: epsilonsForJson(ctx.federation.epsilons()),
     }),
   );
 }

@@ -1,0 +1,133 @@
+/**
+ * A federation's life after its first run: every committed model version stays
+ * downloadable, the best is marked, an admin can roll back (audited); starting a finished
+ * federation says so or extends it; a restart with another architecture of the same size is
+ * refused. Real aggregator, real bank clients, real SQLite files.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BankClient } from '@finsecure/bank-client';
+import type { ModelVersionView, StatusView } from '@finsecure/common/api';
+import { loadModelDir } from '@finsecure/common/model';
+import type { RunningAggregator } from '../src/index.js';
+import {
+  api,
+  cleanup,
+  createBank,
+  startBank,
+  startTestAggregator,
+  tempDir,
+  waitFor,
+  writeShards,
+} from './helpers/federation.js';
+
+let dir: string;
+let agg: RunningAggregator;
+const banks: BankClient[] = [];
+
+beforeAll(async () => {
+  dir = tempDir();
+  const shards = await writeShards(dir, 2);
+  agg = await startTestAggregator(path.join(dir, 'life'), { autoStart: true, rules: { rounds: 2 } as never });
+  for (const [i, id] of ['a', 'b'].entries()) {
+    const token = await createBank(agg, id);
+    banks.push(await startBank(agg, id, token, shards[i]!, path.join(dir, `${id}-state`)));
+  }
+  await waitFor('training finished', async () => (await status()).state === 'finished', 60_000);
+});
+afterAll(async () => {
+  banks.forEach((b) => b.stop());
+  await agg?.close();
+  cleanup(dir);
+});
+
+const status = async () => (await api<StatusView>(agg, 'GET', '/api/status')).body;
+
+describe('after the configured rounds', () => {
+  it('refuses a plain start with a message that says what to do', async () => {
+    const r = await api<{ error: string; message: string }>(agg, 'POST', '/api/training/start');
+    expect(r.status).toBe(409);
+    expect(r.body.message).toMatch(/all 2 configured rounds are committed .*additionalRounds/);
+    expect((await status()).state).toBe('finished');
+  });
+
+  it('lists every version with its round and metrics, and marks the best by AUPRC', async () => {
+    const list = (await api<ModelVersionView[]>(agg, 'GET', '/api/models')).body;
+    expect(list.map((m) => m.version)).toEqual([2, 1, 0]);
+    expect(list[2]).toMatchObject({ origin: 'initial', roundId: null });
+    expect(list[0]).toMatchObject({ origin: 'round', current: true });
+    const best = list.filter((m) => m.best);
+    expect(best).toHaveLength(1);
+    expect(best[0]!.auprc).toBe(Math.max(...list.filter((m) => m.auprc !== null).map((m) => m.auprc!)));
+    const one = await api<{ sha256: string; parameters: number; files: string[] }>(agg, 'GET', '/api/models/1');
+    expect(one.status).toBe(200);
+    expect(one.body.parameters).toBe(4097);
+    const bin = await fetch(`${agg.url}/api/models/1/weights.bin`, {
+      headers: { authorization: `Bearer test-admin-token-0123456789` },
+    });
+    expect((await bin.arrayBuffer()).byteLength).toBe(4097 * 4);
+    expect((await api(agg, 'GET', '/api/models/99')).status).toBe(404);
+  });
+
+  it('the banks keep every version they received, for the scorer', async () => {
+    const v1 = await loadModelDir(path.join(dir, 'a-state', 'models', 'v1'));
+    const v2 = await loadModelDir(path.join(dir, 'a-state', 'models', 'v2'));
+    expect(v1.metadata.modelVersion).toBe(1);
+    expect(v2.metadata.modelVersion).toBe(2);
+    expect(v1.weights.data).not.toEqual(v2.weights.data);
+  });
+
+  it('an admin rolls back to a version: stored as a new version, audited, viewers may not', async () => {
+    expect((await api(agg, 'POST', '/api/models/1/rollback', undefined, 'test-viewer-token-0123456789')).status).toBe(
+      403,
+    );
+    const r = await api<{ version: number; restoredFrom: number }>(agg, 'POST', '/api/models/1/rollback');
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ version: 3, restoredFrom: 1 });
+    const v1 = await agg.store.getModel(1);
+    expect(Array.from(agg.federation.globalModel().weights)).toEqual(Array.from(v1!.weights));
+    const list = (await api<ModelVersionView[]>(agg, 'GET', '/api/models')).body;
+    expect(list[0]).toMatchObject({ version: 3, origin: 'rollback', current: true });
+    const audit = (await api<{ type: string; details: Record<string, unknown> }[]>(agg, 'GET', '/api/audit?limit=200'))
+      .body;
+    expect(audit.find((e) => e.type === 'model.rolled_back')?.details).toMatchObject({
+      restoredFrom: 1,
+      newVersion: 3,
+    });
+  });
+
+  it('starting with additionalRounds trains that many more rounds from the rolled-back model', async () => {
+    const r = await api<{ state: string }>(agg, 'POST', '/api/training/start', { additionalRounds: 1 });
+    expect(r.status).toBe(200);
+    const s = await waitFor(
+      'the extra round',
+      async () => {
+        const st = await status();
+        return st.state === 'finished' && st.roundsCompleted === 3 ? st : null;
+      },
+      60_000,
+    );
+    expect(s.roundsConfigured).toBe(3);
+    expect(s.modelVersion).toBe(4);
+    const bad = await api<{ message: string }>(agg, 'POST', '/api/training/start', { additionalRounds: 0 });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('restart with another architecture of the same size', () => {
+  it('is refused, naming both architectures', async () => {
+    const d = path.join(dir, 'arch');
+    const first = await startTestAggregator(d);
+    await first.close();
+    // [64, 32] and [128] both have 4,097 weights for 30 features.
+    await expect(startTestAggregator(d, { model: { inputSize: 30, hidden: [128], dropout: 0.2 } })).rejects.toThrow(
+      /hidden \[64, 32\].* hidden \[128\].*hidden differs/,
+    );
+  });
+
+  it('a model that cannot fit the frame limit is refused at start-up with both numbers', async () => {
+    await expect(startTestAggregator(path.join(dir, 'frames'), { maxFrameBytes: 8192 })).rejects.toThrow(
+      /needs frames of \d+ bytes, more than maxFrameBytes 8192/,
+    );
+  });
+});
