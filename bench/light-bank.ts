@@ -10,7 +10,7 @@
  *   deterministic xorshift32 stream), with one precomputed float32 delta of
  *   `parameters` values;
  * - `evaluation_request`: at once, with a fixed confusion matrix and a precomputed
- *   histogram (1000 bins, or an all-zero one of the requested size);
+ *   histogram (1000 bins of the standard layout, or an all-zero one of the requested size);
  * - `round_committed`: records the arrival time.
  * Rejected acks, protocol errors and undecodable frames are collected as error strings.
  *
@@ -33,7 +33,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame, PROTOCOL_VERSION, ServerMessage } from '@finsecure/common/protocol';
+import { emptyHistogram } from '@finsecure/common/metrics';
+import {
+  decodeFrame,
+  encodeFrame,
+  PROTOCOL_VERSION,
+  ServerMessage,
+  type ScoreHistogram,
+} from '@finsecure/common/protocol';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 /** Command-line flag that makes this file run as the driver (child) process. */
@@ -112,18 +119,16 @@ class LightBankDriver {
   /** Connects every bank, `concurrency` at a time; resolves once each is welcomed or has failed. */
   async start(cfg: DriverStart): Promise<DriverMessage> {
     this.delta = Float32Array.from({ length: cfg.parameters }, (_, i) => Math.sin(i) * 1e-3);
-    const bins = 1000;
-    const positives = new Array<number>(bins).fill(0);
-    const negatives = new Array<number>(bins).fill(0);
-    positives[900] = 5;
-    negatives[10] = 95;
+    const hist = emptyHistogram(1000);
+    hist.positives[900] = 5;
+    hist.negatives[10] = 95;
     const t0 = now();
     let failed = 0;
     const queue = [...cfg.banks];
     const worker = async () => {
       for (let b = queue.shift(); b; b = queue.shift()) {
         try {
-          this.sockets.push(await this.connect(cfg, b, { bins, positives, negatives }));
+          this.sockets.push(await this.connect(cfg, b, hist));
         } catch (err) {
           failed++;
           this.errors.push(`${b.id}: ${(err as Error).message}`);
@@ -141,11 +146,7 @@ class LightBankDriver {
   }
 
   /** Opens one bank's socket, says hello and answers the aggregator; resolves on `welcome`. */
-  private connect(
-    cfg: DriverStart,
-    bank: { id: string; token: string },
-    hist: { bins: number; positives: number[]; negatives: number[] },
-  ): Promise<WebSocket> {
+  private connect(cfg: DriverStart, bank: { id: string; token: string }, hist: ScoreHistogram): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(cfg.wsUrl, { maxPayload: 256 * 1024 * 1024 });
       ws.binaryType = 'nodebuffer';
@@ -219,14 +220,7 @@ class LightBankDriver {
               numExamples: 100,
               threshold: msg.threshold,
               confusion: { tp: 5, fp: 1, tn: 94, fn: 0 },
-              histogram:
-                msg.histogramBins === hist.bins
-                  ? hist
-                  : {
-                      bins: msg.histogramBins,
-                      positives: new Array(msg.histogramBins).fill(0),
-                      negatives: new Array(msg.histogramBins).fill(0),
-                    },
+              histogram: msg.histogramBins === hist.bins ? hist : emptyHistogram(msg.histogramBins),
               loss: 0.05,
               evalMs: 0,
             });

@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { aggregation } from './aggregation.js';
+import { anomaly } from './anomaly.js';
 import {
   formatTarget,
   machineInfo,
@@ -23,8 +24,11 @@ import {
   type BenchContext,
   type Target,
 } from './lib.js';
+import { kmeans } from './kmeans.js';
 import { roundOverhead } from './round-overhead.js';
+import { robustAggregation } from './robust-aggregation.js';
 import { scale } from './scale.js';
+import { secagg } from './secagg.js';
 import { training } from './training.js';
 import { wire } from './wire.js';
 
@@ -32,7 +36,17 @@ import { wire } from './wire.js';
  * The registry, in run order. To add a benchmark, write bench/<name>.ts exporting a
  * `Benchmark` (see lib.ts) and list it here.
  */
-export const registry: Benchmark[] = [training, aggregation, wire, roundOverhead, scale];
+export const registry: Benchmark[] = [
+  training,
+  aggregation,
+  robustAggregation,
+  wire,
+  roundOverhead,
+  scale,
+  anomaly,
+  kmeans,
+  secagg,
+];
 
 interface Args {
   names: string[];

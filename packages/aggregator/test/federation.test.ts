@@ -59,7 +59,9 @@ async function setup(name: string, over: Parameters<typeof startTestAggregator>[
 
 describe('federated rounds over real sockets', () => {
   it('commits rounds when the quorum is met, weighting banks by their real example counts', async () => {
-    const { agg, bank } = await setup('quorum-met', { autoStart: true });
+    // Plain FedAvg weights (the default also weights by training loss^0.5: strategy-settings.test.ts).
+    const plain = { normalizeSteps: false, lossExponent: 0, serverLearningRate: 1 };
+    const { agg, bank } = await setup('quorum-met', { autoStart: true, rules: plain as never });
     await bank('alpha', 0);
     await bank('beta', 1);
     const rs = await waitRounds(
@@ -264,8 +266,11 @@ describe('federated rounds over real sockets', () => {
     });
     expect((await again.waitClosed()).reason).toBe('bank access revoked');
     const audit = await api<{ type: string; details: Record<string, unknown> }[]>(agg, 'GET', '/api/audit?limit=1000');
-    const failures = audit.body.filter((e) => e.type === 'auth.failed');
+    // Bad credentials are auth.failed; a bank that proved its identity but cannot join
+    // (schema, protocol, revoked) is bank.refused under its own id.
+    const failures = audit.body.filter((e) => e.type === 'auth.failed' || e.type === 'bank.refused');
     expect(failures.length).toBeGreaterThanOrEqual(5);
+    expect(audit.body.filter((e) => e.type === 'bank.refused').length).toBeGreaterThanOrEqual(2);
     expect(JSON.stringify(audit.body)).not.toContain(token);
   });
 

@@ -15,6 +15,7 @@ import {
   type RoundStatus,
   type Store,
 } from '../src/store/types.js';
+import { accountsContract } from './store-contract-accounts.js';
 
 /** Direct writes to a store's audit log, bypassing the Store API. */
 export interface AuditBackdoor {
@@ -155,6 +156,8 @@ export function runStoreContract(
         await fixture.dispose?.();
       }
     });
+
+    accountsContract(fresh);
 
     it('init is idempotent', async () => {
       const { store } = await fresh();

@@ -28,11 +28,13 @@ import { RawBank, updateMessage } from './helpers/raw-bank.js';
 const PARAMS = 4097; // the default 30-64-32-1 MLP
 
 describe('strategy settings', () => {
-  it('come from the environment and flags, with plain FedAvg by default', () => {
+  it('come from the environment and flags, with the measured FedAvg options by default', () => {
+    // bench/RESULTS.md, "Choosing the defaults": step-normalised, loss^0.5, server lr 0.3, local lr 0.003, SMOTE ≤ 5×.
     expect(strategySpec(loadConfig({}).rules)).toEqual({
       name: 'fedavg',
-      options: { maxShare: 1, normalizeSteps: false, lossExponent: 0, serverLearningRate: 1, serverMomentum: 0 },
+      options: { maxShare: 1, normalizeSteps: true, lossExponent: 0.5, serverLearningRate: 0.3, serverMomentum: 0 },
     });
+    expect(loadConfig({}).training).toMatchObject({ learningRate: 0.003, smoteMaxMultiplier: 5 });
     const c = loadConfig({
       env: {
         FINSECURE_NORMALIZE_STEPS: 'true',
@@ -55,7 +57,10 @@ describe('strategy settings', () => {
 
   it('refuse values and combinations no strategy can run, naming the setting', () => {
     const bad: [Record<string, string>, RegExp][] = [
-      [{ FINSECURE_STRATEGY: 'krum' }, /rules\.strategy: Invalid option: expected one of "fedavg"\|"fedmedian"/],
+      [
+        { FINSECURE_STRATEGY: 'zeno' },
+        /rules\.strategy: Invalid option: expected one of "fedavg"\|"fedmedian"\|"krum"/,
+      ],
       [{ FINSECURE_NORMALIZE_STEPS: 'sometimes' }, /FINSECURE_NORMALIZE_STEPS must be true or false/],
       [{ FINSECURE_LOSS_EXPONENT: '5' }, /rules\.lossExponent/],
       [{ FINSECURE_SERVER_LEARNING_RATE: '0' }, /rules\.serverLearningRate/],
@@ -73,11 +78,25 @@ describe('strategy settings', () => {
     for (const [env, message] of bad) expect(() => loadConfig({ env }), JSON.stringify(env)).toThrow(message);
   });
 
-  it('accept rules stored before the options existed (defaults fill them in)', () => {
+  it('accept rules stored before the options existed (filled in with plain FedAvg, what such a federation ran)', () => {
     const old: Record<string, unknown> = { ...DEFAULT_RULES };
     for (const k of ['strategy', 'normalizeSteps', 'lossExponent', 'serverLearningRate', 'serverMomentum'])
       delete old[k];
-    expect(RoundRules.parse(old)).toEqual(DEFAULT_RULES);
+    expect(RoundRules.parse(old)).toEqual({
+      ...DEFAULT_RULES,
+      strategy: 'fedavg',
+      normalizeSteps: false,
+      lossExponent: 0,
+      serverLearningRate: 1,
+      serverMomentum: 0,
+    });
+  });
+
+  it('let a robust strategy be chosen alone: FedAvg options left at their defaults do not block it', () => {
+    expect(strategySpec(loadConfig({ env: { FINSECURE_STRATEGY: 'fedmedian' } }).rules).name).toBe('fedmedian');
+    expect(() => loadConfig({ env: { FINSECURE_STRATEGY: 'fedmedian', FINSECURE_LOSS_EXPONENT: '1' } })).toThrow(
+      /reset lossExponent \(1 → 0\) or use fedavg/,
+    );
   });
 });
 
@@ -227,7 +246,10 @@ describe('settings stored by an earlier version', () => {
       training: { ...aggregatorConfig(dataDir).training, epochs: 3 },
       rules: { ...rules, rounds: 7, maxShare: 0.5 },
     }));
-    const agg = await startAggregator(config, { logger: quiet });
+    // The operator's configuration is what the earlier version ran: plain FedAvg (the defaults
+    // changed since; with the new defaults the configuration differs and replaces the stored settings).
+    const plain = { normalizeSteps: false, lossExponent: 0, serverLearningRate: 1, serverMomentum: 0 };
+    const agg = await startAggregator({ ...config, rules: { ...config.rules, ...plain } }, { logger: quiet });
     try {
       const settings = agg.federation.getSettings();
       expect(settings.rules).toMatchObject({ rounds: 7, maxShare: 0.5, strategy: 'fedavg', normalizeSteps: false });

@@ -24,14 +24,21 @@ export interface LocalData {
   numFraud: number;
 }
 
+/**
+ * Loads --data (and --test) with the configured layout or column mapping. Bad input
+ * rejects with a DataError naming the file, line and column; loader notices (e.g. an
+ * ignored pandas index column) go to `onNotice`.
+ */
 export async function loadLocalData(
-  config: Pick<BankConfig, 'data' | 'test' | 'testFraction' | 'split' | 'layout' | 'seed'>,
+  config: Pick<BankConfig, 'data' | 'test' | 'testFraction' | 'split' | 'layout' | 'seed' | 'mapping'>,
+  onNotice?: (message: string) => void,
 ): Promise<LocalData> {
-  const all = await loadDataset(config.data, { layout: config.layout });
+  const options = { layout: config.mapping ?? config.layout, ...(onNotice ? { onNotice } : {}) };
+  const all = await loadDataset(config.data, options);
   let train: TrainingSplit;
   let test: Dataset;
   if (config.test) {
-    test = await loadDataset(config.test, { layout: config.layout });
+    test = await loadDataset(config.test, options);
     if (test.numFeatures !== all.numFeatures) {
       throw new Error(`--test has ${test.numFeatures} features but --data has ${all.numFeatures}`);
     }
@@ -45,7 +52,7 @@ export async function loadLocalData(
   const s = computeScalerStats(train);
   let numFraud = 0;
   for (let i = 0; i < train.numRows; i++) numFraud += train.labels[i]!;
-  return { train, test, numFraud, stats: { count: s.count, sum: Array.from(s.sum), sumSq: Array.from(s.sumSq) } };
+  return { train, test, numFraud, stats: { count: s.count, mean: Array.from(s.mean), m2: Array.from(s.m2) } };
 }
 
 /** Applies the federation's scaler, caching the result (the scaler rarely changes). */

@@ -88,14 +88,18 @@ describe('bank client', () => {
     }
   });
 
+  const HEARTBEAT_TIMEOUT_MS = 2_500;
   it('keeps heartbeats flowing during long local training', async () => {
     // The bank runs as its own process (the built CLI): in one process a starved event
     // loop would also stop the aggregator's heartbeat timer and hide the problem.
     const agg = await startTestAggregator(path.join(dir, 'heartbeat'), {
       autoStart: true,
+      // A timeout of 25 intervals: generous enough that a loaded machine (both cores busy with
+      // other test files) cannot starve a healthy connection into a false failure, while the
+      // training below still lasts longer than the timeout itself.
       heartbeatIntervalMs: 100,
-      heartbeatTimeoutMs: 800,
-      rules: { rounds: 1, minBanks: 1, quorum: 1 } as never,
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+      rules: { rounds: 1, minBanks: 1, quorum: 1, roundTimeoutMs: 300_000 } as never,
       training: { epochs: 2, batchSize: 8, smoteRatio: 0 } as never,
     });
     const [big] = await writeShards(path.join(dir, 'heartbeat'), 1, 60_000);
@@ -127,17 +131,18 @@ describe('bank client', () => {
         agg,
         (rs) => rs.some((r) => r.status === 'committed' || r.status === 'failed'),
         'round committed',
+        300_000,
       );
       expect(round.status).toBe('committed');
-      // Training took many heartbeat timeouts long, and the connection survived it.
-      expect(round.banks.busy!.trainMs).toBeGreaterThan(2 * 800);
+      // Training took longer than the heartbeat timeout, and the connection survived it.
+      expect(round.banks.busy!.trainMs).toBeGreaterThan(HEARTBEAT_TIMEOUT_MS);
       const audit = await api<{ type: string; actor: string }[]>(agg, 'GET', '/api/audit?limit=1000');
       expect(audit.body.filter((e) => e.type === 'bank.left' && e.actor === 'busy')).toHaveLength(0);
     } finally {
       child.kill('SIGKILL');
       await agg.close();
     }
-  });
+  }, 320_000);
 
   it('reconnects after the aggregator restarts and takes part again', async () => {
     const dataDir = path.join(dir, 'restart');

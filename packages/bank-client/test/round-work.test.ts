@@ -35,7 +35,7 @@ function frauds(labels: Uint8Array): number {
 
 describe('local round work', () => {
   it('oversamples only the training split and reports the pre-oversampling count', async () => {
-    const scaler = { mean: data.stats.sum.map((s) => s / data.stats.count), std: new Array(30).fill(1) };
+    const scaler = { mean: [...data.stats.mean], std: new Array(30).fill(1) };
     const { train, test } = new ScaledData(data).get(scaler);
     const testFraudsBefore = frauds(test.labels);
     const global = initWeights(DEFAULT_MLP, createRng(1)).data;

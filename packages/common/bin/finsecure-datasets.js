@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 const target = new URL('../dist/cli/datasets.js', import.meta.url);
 if (!existsSync(fileURLToPath(target))) {
-  process.stderr.write('finsecure-datasets: this checkout is not built yet; run `npm run build` (or `npm start`) in the repository root first\n');
+  process.stderr.write(
+    'finsecure-datasets: this checkout is not built yet; run `npm run build` (or `npm start`) in the repository root first\n',
+  );
   process.exit(2);
 }
 await import(target.href);

@@ -309,7 +309,10 @@ describe('loadCsv: errors name the file line and the column', () => {
     expect(e.message).toMatch(/:1: header column 2 has no name/);
     e = await dataError(() => loadCsv(fixture('a,a,Class\n1,2,0\n')));
     expect(e.message).toMatch(/column "a" appears twice/);
-    await expect(loadCsv(join(dir, 'nope.csv'))).rejects.toMatchObject({ code: 'ENOENT' });
+    e = await dataError(() => loadCsv(join(dir, 'nope.csv')));
+    expect(e.message).toBe(`${join(dir, 'nope.csv')}: no such file`);
+    e = await dataError(() => loadCsv(dir));
+    expect(e.message).toBe(`${dir}: is a directory, not a CSV file`);
   });
 
   it('bad categorical, group and time cells, and bad category lists', async () => {
@@ -333,8 +336,10 @@ describe('loadCsv: errors name the file line and the column', () => {
     expect(e.message).toMatch(/"a" is both a feature and the group/);
   });
 
-  it('a header-only file is an empty dataset; a blank first line is an error', async () => {
-    const ds = await loadDataset(fixture([...KAGGLE_FEATURES, 'Class'].join(',') + '\n'));
+  it('a header-only file is an error unless allowEmpty; a blank first line is an error', async () => {
+    const headerOnly = fixture([...KAGGLE_FEATURES, 'Class'].join(',') + '\n\n');
+    expect((await dataError(() => loadCsv(headerOnly))).message).toBe(`no data rows in ${headerOnly}`);
+    const ds = await loadDataset(headerOnly, { allowEmpty: true });
     expect(ds.numRows).toBe(0);
     expect(ds.numFeatures).toBe(30);
     const e = await dataError(() => loadCsv(fixture('\nClass,a\n0,1\n')));

@@ -53,8 +53,8 @@ describe('scaler', () => {
     const direct = computeScalerStats(all);
     expect(merged.count).toBe(900);
     for (let j = 0; j < 5; j++) {
-      expect(merged.sum[j]).toBeCloseTo(direct.sum[j], 6);
-      expect(merged.sumSq[j] / direct.sumSq[j]).toBeCloseTo(1, 12);
+      expect(merged.mean[j]).toBeCloseTo(direct.mean[j], 9);
+      expect(merged.m2[j] / direct.m2[j]).toBeCloseTo(1, 12);
     }
     const a = scalerFromStats(merged);
     const b = scalerFromStats(direct);
@@ -86,7 +86,7 @@ describe('scaler', () => {
     const st = computeScalerStats(ds);
     expect(() => mergeScalerStats([])).toThrow(/at least one/);
     expect(() => mergeScalerStats([st, computeScalerStats(randomDataset(10, 2, 3))])).toThrow(/feature counts differ/);
-    expect(() => scalerFromStats({ count: 0, sum: new Float64Array(1), sumSq: new Float64Array(1) })).toThrow(/count/);
+    expect(() => scalerFromStats({ count: 0, mean: new Float64Array(1), m2: new Float64Array(1) })).toThrow(/count/);
     expect(() => applyScaler(randomDataset(4, 2, 1), scalerFromStats(st))).toThrow(/3 features, dataset has 2/);
   });
 

@@ -3,7 +3,11 @@ import {
   auprcExact,
   auprcFromHistogram,
   bestF1FromHistogram,
+  binIndexOfLogit,
   confusionAt,
+  emptyHistogram,
+  logitHistogram,
+  lowerEdgeLogit,
   globalMetrics,
   precisionRecallF1,
   recallAtFprFromHistogram,
@@ -15,6 +19,7 @@ import {
   type MetricsReport,
 } from '../src/metrics/index.js';
 import { createRng } from '../src/rng/index.js';
+import { ScoreHistogram } from '../src/protocol/messages.js';
 
 describe('confusion', () => {
   it('predicts fraud when score >= threshold', () => {
@@ -45,26 +50,76 @@ describe('confusion', () => {
   });
 });
 
-describe('score histograms', () => {
-  it('bins [i/B, (i+1)/B), puts 1 in the last bin and clamps out-of-range scores', () => {
-    const h = scoreHistogram(
-      new Float32Array([0, 0.0999, 0.1, 0.55, 1, 1.5, -0.2]),
-      new Uint8Array([1, 0, 1, 0, 1, 0, 0]),
-      10,
-    );
-    expect(h.bins).toBe(10);
-    expect(h.positives).toEqual([1, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
-    expect(h.negatives).toEqual([2, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+describe('score histograms (sigmoid+logit layout)', () => {
+  it('bins logits in order, clamps beyond ±40 and ±Infinity into the end bins', () => {
+    const B = 1000;
+    expect(binIndexOfLogit(0, B)).toBe(B / 2);
+    expect(binIndexOfLogit(-Infinity, B)).toBe(0);
+    expect(binIndexOfLogit(-40, B)).toBe(0);
+    expect(binIndexOfLogit(-1e6, B)).toBe(0);
+    expect(binIndexOfLogit(Infinity, B)).toBe(B - 1);
+    expect(binIndexOfLogit(1e6, B)).toBe(B - 1);
+    expect(() => binIndexOfLogit(NaN, B)).toThrow(/NaN/);
+    // Saturated float32 probabilities (all exactly 1) keep distinct bins by logit.
+    const z = [18, 20, 25, 30, 39];
+    expect(z.map((v) => Math.fround(1 / (1 + Math.exp(-v))))).toEqual([1, 1, 1, 1, 1]);
+    expect(new Set(z.map((v) => binIndexOfLogit(v, B))).size).toBe(z.length);
+    // Monotone: sorted logits give non-decreasing bins; no bin is wider than 4·40/B logits.
+    const rng = createRng(3);
+    const sorted = Array.from({ length: 20000 }, () => 30 * rng.normal()).sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++) {
+      expect(binIndexOfLogit(sorted[i]!, B)).toBeGreaterThanOrEqual(binIndexOfLogit(sorted[i - 1]!, B));
+    }
+    for (let k = 2; k < B; k++)
+      expect(lowerEdgeLogit(k, B) - lowerEdgeLogit(k - 1, B)).toBeLessThanOrEqual(0.16 + 1e-9);
   });
 
-  it('sums bin by bin and refuses mismatched bins', () => {
-    const a = scoreHistogram(new Float32Array([0.1, 0.9]), new Uint8Array([0, 1]), 4);
-    const b = scoreHistogram(new Float32Array([0.3, 0.8]), new Uint8Array([1, 1]), 4);
-    expect(sumHistograms([a, b])).toEqual({ bins: 4, positives: [0, 1, 0, 2], negatives: [1, 0, 0, 0] });
-    const c = scoreHistogram(new Float32Array([0.3]), new Uint8Array([1]), 5);
+  it('lowerEdgeLogit(k) is the first logit of bin k', () => {
+    for (const B of [2, 10, 1000, 4096]) {
+      expect(lowerEdgeLogit(0, B)).toBe(-Infinity);
+      expect(lowerEdgeLogit(B, B)).toBe(Infinity);
+      for (const k of [1, Math.floor(B / 3), B / 2, B - 1].filter((k) => Number.isInteger(k) && k >= 1 && k < B)) {
+        const z = lowerEdgeLogit(k, B);
+        expect(binIndexOfLogit(z, B)).toBe(k);
+        expect(binIndexOfLogit(z - Math.abs(z) * 2 ** -52 - 2 ** -1074, B)).toBe(k - 1);
+      }
+    }
+  });
+
+  it('histograms probabilities by their logit, labels split, layout on the histogram', () => {
+    const h = scoreHistogram(new Float32Array([0, 0.5, 0.5, 1, 0.999]), new Uint8Array([1, 0, 1, 1, 0]), 10);
+    expect(h).toMatchObject({ scale: 'sigmoid+logit', logitMax: 40, bins: 10 });
+    expect(h.positives).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+    expect(h.negatives).toEqual([0, 0, 0, 0, 0, 1, 0, 1, 0, 0]);
+    expect(logitHistogram([-Infinity, 0, 0, Infinity, 6.9], [1, 0, 1, 1, 0], 10)).toEqual(h);
+  });
+
+  it('sums bin by bin and refuses mismatched bins or layouts', () => {
+    const a = logitHistogram([-30, 30], [0, 1], 4);
+    const b = logitHistogram([-0.5, 35], [1, 1], 4);
+    expect(sumHistograms([a, b])).toEqual({ ...emptyHistogram(4), positives: [0, 1, 0, 2], negatives: [1, 0, 0, 0] });
+    const c = logitHistogram([0.3], [1], 5);
     expect(() => sumHistograms([a, c])).toThrow(/5 bins, expected 4/);
     expect(() => sumHistograms([])).toThrow(/at least one/);
-    expect(() => sumHistograms([{ bins: 4, positives: [0, 0, 0], negatives: [0, 0, 0, 0] }])).toThrow(/exactly 4/);
+    expect(() => sumHistograms([{ ...emptyHistogram(4), positives: [0, 0, 0] }])).toThrow(/exactly 4/);
+    const layout1 = { bins: 4, positives: [0, 0, 0, 1], negatives: [1, 0, 0, 0] } as unknown as ScoreHistogram;
+    expect(() => sumHistograms([a, layout1])).toThrow(
+      /no scale \(probability bins, layout 1\).*expected "sigmoid\+logit, L = 40"/,
+    );
+    expect(() => sumHistograms([a, { ...a, logitMax: 30 } as unknown as ScoreHistogram])).toThrow(/L = 30/);
+  });
+
+  it('the wire schema refuses another layout with a message naming it', () => {
+    const ok = ScoreHistogram.safeParse(emptyHistogram(4));
+    expect(ok.success).toBe(true);
+    const old = ScoreHistogram.safeParse({ bins: 4, positives: [0, 0, 0, 0], negatives: [0, 0, 0, 0] });
+    expect(old.success).toBe(false);
+    expect(old.error!.issues[0]!.message).toMatch(
+      /histogram scale is missing: expected the "sigmoid\+logit" layout.*different FinSecure versions/,
+    );
+    const narrow = ScoreHistogram.safeParse({ ...emptyHistogram(4), logitMax: 20 });
+    expect(narrow.error!.issues[0]!.message).toMatch(/histogram logitMax is 20: expected 40/);
+    expect(ScoreHistogram.safeParse({ ...emptyHistogram(4), positives: [1] }).success).toBe(false);
   });
 });
 
@@ -104,31 +159,33 @@ describe('metrics from histograms', () => {
     }
     const B = 50;
     const h = scoreHistogram(scores, labels, B);
-    const snapped = Array.from(scores, (s) => Math.floor(s * B) / B);
+    const snapped = Array.from(scores, (s) => binIndexOfLogit(Math.log(s) - Math.log1p(-s), B));
     expect(auprcFromHistogram(h)).toBeCloseTo(auprcExact(snapped, labels), 12);
     expect(rocAucFromHistogram(h)).toBeCloseTo(rocAucExact(snapped, labels), 12);
   });
 
-  it('bestF1 reproduces confusionAt at the chosen edge, and beats every other edge', () => {
+  it('bestF1 reproduces confusionAt at the chosen edge logit, and beats every other edge', () => {
     const rng = createRng(11);
     const n = 20000;
-    const scores = new Float32Array(n);
+    const logits = new Float32Array(n);
     const labels = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       labels[i] = rng.next() < 0.02 ? 1 : 0;
-      scores[i] = 1 / (1 + Math.exp(-(labels[i] ? 2 : -3) - 1.5 * rng.normal()));
+      logits[i] = (labels[i] ? 2 : -3) + 1.5 * rng.normal();
     }
-    const h = scoreHistogram(scores, labels, 1000);
+    const h = logitHistogram(logits, labels, 1000);
     const best = bestF1FromHistogram(h);
-    const direct = precisionRecallF1(confusionAt(scores, labels, best.threshold));
+    const direct = precisionRecallF1(confusionAt(logits, labels, best.logit));
     expect(best.precision).toBe(direct.precision);
     expect(best.recall).toBe(direct.recall);
     expect(best.f1).toBe(direct.f1);
-    for (const t of [0.1, 0.3, 0.5, 0.7, 0.9, 0.99]) {
-      expect(precisionRecallF1(confusionAt(scores, labels, t)).f1).toBeLessThanOrEqual(best.f1);
+    expect(best.threshold).toBeCloseTo(1 / (1 + Math.exp(-best.logit)), 15);
+    for (const t of [-3, -1, 0, 1, 2, 4]) {
+      expect(precisionRecallF1(confusionAt(logits, labels, t)).f1).toBeLessThanOrEqual(best.f1);
     }
     expect(bestF1FromHistogram(scoreHistogram([0.3], [0], 10))).toEqual({
       threshold: 1,
+      logit: Infinity,
       precision: 0,
       recall: 0,
       f1: 0,
@@ -136,10 +193,10 @@ describe('metrics from histograms', () => {
   });
 
   it('recall at a false-positive rate', () => {
-    // 10 bins; negatives at 0.05 ×90, 0.55 ×9, 0.95 ×1; positives at 0.95 ×2, 0.65 ×2, 0.25 ×1
-    const scores = [...Array(90).fill(0.05), ...Array(9).fill(0.55), 0.95, 0.95, 0.95, 0.65, 0.65, 0.25];
+    // 10 bins; negatives at logit −30 ×90, 0 ×9, 30 ×1; positives at 30 ×2, 10 ×2, −10 ×1
+    const scores = [...Array(90).fill(-30), ...Array(9).fill(0), 30, 30, 30, 10, 10, -10];
     const labels = [...Array(100).fill(0), 1, 1, 1, 1, 1];
-    const h = scoreHistogram(scores, labels, 10);
+    const h = logitHistogram(scores, labels, 10);
     expect(recallAtFprFromHistogram(h, 0)).toBe(0);
     expect(recallAtFprFromHistogram(h, 0.01)).toBeCloseTo(4 / 5, 12);
     expect(recallAtFprFromHistogram(h, 0.1)).toBeCloseTo(1, 12);

@@ -39,7 +39,7 @@ function expectCover(parts: number[][], rows: number): void {
   expect(seen.every((x) => x === 1)).toBe(true);
 }
 
-const SCHEMES: PartitionScheme[] = ['iid', 'dirichlet', 'quantity', 'natural'];
+const SCHEMES: PartitionScheme[] = ['iid', 'dirichlet', 'quantity', 'natural', 'natural-skew'];
 
 /** Mean absolute deviation of per-bank fraud share from the global fraud share (skew). */
 function labelSkew(ds: PartitionInput, parts: number[][]): number {

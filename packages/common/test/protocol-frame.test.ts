@@ -12,7 +12,14 @@ import {
   encodeServerMessage,
   type TensorDescriptor,
 } from '@finsecure/common/protocol';
-import { readFloat32LE, readUint16LE, writeFloat16LE, writeFloat32LE } from '../src/protocol/frame.js';
+import {
+  readFloat32LE,
+  readUint16LE,
+  readUint32LE,
+  writeFloat16LE,
+  writeFloat32LE,
+  writeUint32LE,
+} from '../src/protocol/frame.js';
 import { createRng } from '../src/rng/index.js';
 
 function weights(n: number, seed = 1, magnitude = 0.1): Float32Array {
@@ -55,7 +62,6 @@ type ClientInput = Parameters<typeof encodeClientMessage>[0];
 type ServerInput = Parameters<typeof encodeServerMessage>[0];
 
 // Fixtures follow messages.ts; if a schema gains a required field, add it here.
-const deadline = 1_750_000_000_000;
 const scaler = { mean: [0, 1.5], std: [1, 2] };
 const update = {
   type: 'update',
@@ -71,7 +77,7 @@ const assignment = {
   type: 'round_assignment',
   roundId: 4,
   modelVersion: 3,
-  deadline,
+  deadlineInMs: 30_000,
   config: { epochs: 2, batchSize: 64, learningRate: 0.01, smoteRatio: 0.2, updateEncoding: 'int8' },
   scaler,
 } as const;
@@ -79,7 +85,7 @@ const evaluationRequest = {
   type: 'evaluation_request',
   roundId: 4,
   modelVersion: 4,
-  deadline,
+  deadlineInMs: 30_000,
   threshold: 0.5,
   histogramBins: 20,
   scaler,
@@ -217,7 +223,7 @@ describe('round trips with tensors', () => {
         numExamples: 4,
         threshold: 0.5,
         confusion: { tp: 1, fp: 1, tn: 1, fn: 1 },
-        histogram: { bins: 2, positives: [1, 1], negatives: [1, 1] },
+        histogram: { scale: 'sigmoid+logit', logitMax: 40, bins: 2, positives: [1, 1], negatives: [1, 1] },
         loss: 0.7,
         evalMs: 3,
       },
@@ -379,6 +385,63 @@ describe('little-endian byte access (both the host-order and the DataView path)'
       const odd = new Uint8Array(5 + src.length * 2);
       writeFloat16LE(odd, 5, src, hostOrder);
       expect(Array.from(readUint16LE(odd, 5, src.length, hostOrder))).toEqual(expected);
+    }
+  });
+});
+
+describe('uint32 tensors (secure-aggregation masked vectors)', () => {
+  const heartbeat = { type: 'heartbeat', sentAt: 1 };
+
+  it('round-trips every uint32 value exactly, next to float tensors, whatever the frame encoding', () => {
+    const masked = Uint32Array.from([0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 123456789]);
+    for (const encoding of ['float32', 'float16', 'int8'] as const) {
+      const frame = encodeFrame(
+        heartbeat,
+        [
+          { name: 'f', shape: [3], data: new Float32Array([0.5, -1, 2]) },
+          { name: 'masked', shape: [2, 3], data: masked },
+        ],
+        { encoding },
+      );
+      const { header } = parseLayout(frame);
+      expect(header.tensors.map((t) => t.dtype)).toEqual([encoding, 'uint32']);
+      const t = decodeFrame(frame, ClientMessage).tensors.get('masked')!;
+      expect(t.dtype).toBe('uint32');
+      expect(t.uint32).toEqual(masked);
+      expect(t.uint32!.buffer).not.toBe(frame.buffer);
+      // Float consumers see an empty float view, so a masked vector cannot pass for weights.
+      expect(t.data).toHaveLength(0);
+      expect(t.byteLength).toBe(24);
+      expect(decodeFrame(frame, ClientMessage).tensors.get('f')!.uint32).toBeUndefined();
+    }
+  });
+
+  it('keeps the layout checks for uint32 (4 bytes per value) and is not a frame encoding', () => {
+    const frame = encodeFrame(heartbeat, [{ name: 'm', shape: [2], data: new Uint32Array([1, 2]) }]);
+    const { header } = parseLayout(frame);
+    const bad = { ...header, tensors: [{ ...header.tensors[0]!, byteLength: 4 }] };
+    const json = new TextEncoder().encode(JSON.stringify(bad));
+    const start = Math.ceil((8 + json.length) / 4) * 4;
+    const craft = new Uint8Array(start + 4);
+    craft.set(frame.subarray(0, 4));
+    new DataView(craft.buffer).setUint32(4, json.length, true);
+    craft.set(json, 8);
+    expect(() => decodeFrame(craft, ClientMessage)).toThrow(
+      /shape \[2\] of uint32 needs 8 bytes, header says byteLength 4/,
+    );
+    const opts = { encoding: 'uint32' } as unknown as { encoding: 'float32' };
+    expect(() => encodeFrame(heartbeat, [], opts)).toThrow(/unknown tensor encoding "uint32"/);
+  });
+
+  it('uint32 writers and readers agree with DataView on every path', () => {
+    const src = new Uint32Array([0xdeadbeef, 1, 0xffffffff]);
+    for (const hostOrder of [true, false]) {
+      const dst = new Uint8Array(4 + src.byteLength);
+      writeUint32LE(dst, 4, src, hostOrder);
+      const view = new DataView(dst.buffer);
+      src.forEach((v, i) => expect(view.getUint32(4 + i * 4, true)).toBe(v));
+      expect(readUint32LE(dst, 4, src.length, hostOrder)).toEqual(src);
+      expect(readUint32LE(misaligned(dst, 1), 4, src.length, hostOrder)).toEqual(src);
     }
   });
 });

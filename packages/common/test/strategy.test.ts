@@ -106,6 +106,6 @@ describe('createStrategy', () => {
     expect(createStrategy('fedmedian')).toBeInstanceOf(FedMedian);
     expect(() => createStrategy('fedavg', { maxShare: 0 })).toThrow(/invalid options/);
     expect(() => createStrategy('fedavg', { maxshare: 0.5 })).toThrow(/invalid options/);
-    expect(() => createStrategy('krum')).toThrow(/unknown strategy "krum"/);
+    expect(() => createStrategy('zeno')).toThrow(/unknown strategy "zeno"/);
   });
 });

@@ -1,56 +1,113 @@
-/** Session handling: log in with an admin or viewer token, kept in sessionStorage. */
-import { useCallback, useEffect, useState } from 'react';
-import { ApiError, getJson, tokenStore } from './lib/api';
-import type { Role } from './lib/types';
+/**
+ * Who is signed in, and which page they see. A person signs in with a password (and a
+ * TOTP code) into a server-side session held in an HttpOnly cookie; scripts and first
+ * set-up may use an access token, kept in sessionStorage for this tab only. The
+ * server decides what each role may do; this only hides what a role cannot use.
+ */
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { ApiError, tokenStore } from './lib/api';
+import { call, People, type PeopleContext, type PersonRole, type WhoAmI } from './lib/people';
+import { IdleWarning } from './components/IdleWarning';
 import { LoginForm } from './components/LoginForm';
 import { Dashboard } from './Dashboard';
+import { ProfilePage } from './views/ProfilePage';
+import { UsersPage } from './views/UsersPage';
 
 export interface Session {
+  /** '' when signed in with the session cookie. */
   token: string;
-  role: Role;
+  role: PersonRole;
 }
 
-const ROLE_KEY = 'finsecure.role';
-
-function storedSession(): Session | null {
-  const token = tokenStore.get();
-  const role = sessionStorage.getItem(ROLE_KEY);
-  return token && (role === 'admin' || role === 'viewer') ? { token, role } : null;
+function useHash(): string {
+  const [hash, setHash] = useState(window.location.hash);
+  useEffect(() => {
+    const on = () => setHash(window.location.hash);
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return hash;
 }
 
 export function App() {
-  const [session, setSession] = useState<Session | null>(storedSession);
+  const [me, setMe] = useState<WhoAmI | null>(null);
+  const [token, setToken] = useState<string | null>(tokenStore.get());
+  const [checking, setChecking] = useState(true);
   const [notice, setNotice] = useState<string | null>(null);
+  const hash = useHash();
 
-  const login = useCallback((s: Session) => {
-    tokenStore.set(s.token);
-    sessionStorage.setItem(ROLE_KEY, s.role);
-    setNotice(null);
-    setSession(s);
+  const load = useCallback(async (t: string | null) => {
+    try {
+      setMe(await call<WhoAmI>('GET', '/api/whoami', undefined, t));
+      return true;
+    } catch (err) {
+      if (t && err instanceof ApiError && err.status === 401) {
+        tokenStore.clear();
+        setToken(null);
+        setNotice('Your access token is no longer accepted. Please sign in again.');
+      }
+      setMe(null);
+      return false;
+    } finally {
+      setChecking(false);
+    }
   }, []);
 
-  const logout = useCallback((reason?: string) => {
-    tokenStore.clear();
-    sessionStorage.removeItem(ROLE_KEY);
-    setNotice(reason ?? null);
-    setSession(null);
-  }, []);
-
-  // A stored token may have been rotated while the tab was away: re-check its role.
   useEffect(() => {
-    if (!session) return;
-    getJson<{ role: Role }>('/api/whoami', session.token).then(
-      ({ role }) => {
-        if (role !== session.role) login({ token: session.token, role });
-      },
-      (err: unknown) => {
-        if (err instanceof ApiError && err.status === 401)
-          logout('Your session token is no longer accepted. Please log in again.');
-      },
-    );
-    // Only when the token changes (role changes are applied by login()).
-  }, [session?.token]);
+    void load(token);
+    // Once: later changes go through login()/logout().
+  }, []);
 
-  if (!session) return <LoginForm onLogin={login} notice={notice} />;
-  return <Dashboard key={session.token} session={session} onLogout={logout} />;
+  const login = useCallback(
+    (t: string | null) => {
+      if (t) tokenStore.set(t);
+      else tokenStore.clear();
+      setToken(t);
+      setNotice(null);
+      void load(t);
+    },
+    [load],
+  );
+
+  const logout = useCallback(
+    (reason?: string) => {
+      if (!token) void call('POST', '/api/auth/logout').catch(() => undefined);
+      tokenStore.clear();
+      setToken(null);
+      setMe(null);
+      setNotice(reason ?? null);
+      if (window.location.hash) window.location.hash = '';
+    },
+    [token],
+  );
+
+  const ctx = useMemo<PeopleContext | null>(
+    () =>
+      me && {
+        me,
+        token,
+        can: (p: string) => !me.setup && me.permissions.includes(p),
+        reload: async () => void (await load(token)),
+        logout,
+      },
+    [me, token, load, logout],
+  );
+
+  if (checking) return null;
+  if (!me || !ctx) return <LoginForm onLogin={login} notice={notice} />;
+  const session: Session = { token: token ?? '', role: me.role };
+  const page =
+    me.setup || hash === '#/profile' ? (
+      <ProfilePage />
+    ) : hash === '#/users' && ctx.can('users.manage') ? (
+      <UsersPage />
+    ) : (
+      <Dashboard key={token ?? me.username ?? ''} session={session} onLogout={logout} />
+    );
+  return (
+    <People.Provider value={ctx}>
+      {me.kind === 'session' && <IdleWarning />}
+      {page}
+    </People.Provider>
+  );
 }

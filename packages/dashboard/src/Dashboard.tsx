@@ -4,6 +4,7 @@ import type { Session } from './App';
 import { ConnectionBanner } from './components/ConnectionBanner';
 import { Header } from './components/Header';
 import { useDashboard, useNow } from './lib/useDashboard';
+import { usePeople } from './lib/people';
 import { AuditLog } from './views/AuditLog';
 import { BanksTable } from './views/BanksTable';
 import { CommunicationView } from './views/CommunicationView';
@@ -20,6 +21,9 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
   const now = useNow(1000);
   const [selectedRound, setSelectedRound] = useState<number | null>(null);
   const { data } = dash;
+  // What the signed-in role cannot use is not offered (the server refuses it anyway).
+  const people = usePeople();
+  const can = (permission: string) => people?.can(permission) ?? true;
 
   return (
     <div className="app" data-testid="dashboard" data-role={session.role}>
@@ -39,12 +43,14 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
               <CommunicationView rounds={data.rounds} parameters={data.model?.parameters ?? null} />
             </div>
             <TimingView rounds={data.rounds} />
-            <BanksTable
-              banks={data.banks}
-              rounds={data.rounds}
-              now={now}
-              minBanks={Number(data.settings?.rules.minBanks ?? 0)}
-            />
+            {can('banks.read') && (
+              <BanksTable
+                banks={data.banks}
+                rounds={data.rounds}
+                now={now}
+                minBanks={Number(data.settings?.rules.minBanks ?? 0)}
+              />
+            )}
             <div className="grid-rounds">
               <RoundsList
                 rounds={data.rounds}
@@ -52,23 +58,29 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
                 selected={selectedRound}
                 onSelect={setSelectedRound}
               />
-              <RoundDetail
-                token={session.token}
-                roundId={selectedRound}
-                rounds={data.rounds}
-                parameters={data.model?.parameters ?? null}
-                onClose={() => setSelectedRound(null)}
-              />
+              {can('rounds.read') && (
+                <RoundDetail
+                  token={session.token}
+                  roundId={selectedRound}
+                  rounds={data.rounds}
+                  parameters={data.model?.parameters ?? null}
+                  onClose={() => setSelectedRound(null)}
+                />
+              )}
             </div>
             <div className="grid-2">
-              <AuditLog entries={data.audit} verify={data.auditVerify} onVerify={dash.verifyAudit} />
-              <ModelDownload token={session.token} model={data.model} />
+              {can('audit.read') && (
+                <AuditLog entries={data.audit} verify={data.auditVerify} onVerify={dash.verifyAudit} />
+              )}
+              {can('models.read') && <ModelDownload token={session.token} model={data.model} />}
             </div>
-            <ModelVersions
-              token={session.token}
-              isAdmin={session.role === 'admin'}
-              currentVersion={data.status?.modelVersion ?? 0}
-            />
+            {can('models.read') && (
+              <ModelVersions
+                token={session.token}
+                isAdmin={session.role === 'admin'}
+                currentVersion={data.status?.modelVersion ?? 0}
+              />
+            )}
           </>
         )}
       </main>

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { DataError } from '@finsecure/common/data';
-import { PARTITION_SCHEMES, PartitionError, type PartitionScheme } from '@finsecure/common/partition';
+import { PARTITION_SCHEMES, PartitionError, schemeNeedsAlpha, type PartitionScheme } from '@finsecure/common/partition';
 import { ExperimentError, type ExperimentOptions, type SplitKind } from './experiment.js';
 import {
   RESEARCH_TRAINING,
@@ -51,21 +51,35 @@ export function numArg(flag: string, ok: (v: number) => boolean, what: string) {
 export interface DataFlags {
   data?: string;
   synthetic?: number;
+  train?: string;
+  test?: string;
   fraudRate: number;
   layout: 'auto' | 'kaggle' | 'handbook';
   seed: number;
   banks: number;
   scheme: PartitionScheme;
   alpha: number;
-  split: SplitKind;
-  testFraction: number;
+  /** Unset = stratified (left without a commander default so that --train/--test can refuse an explicit one). */
+  split?: Exclude<SplitKind, 'given'>;
+  /** Unset = 0.2 (see split). */
+  testFraction?: number;
   minFraudPerBank: number;
 }
 
-/** --data/--synthetic, --seed and the split/partition flags (which reproduce the simulation's split). */
+/** --data/--synthetic/--train+--test, --seed and the split/partition flags (which reproduce the simulation's split). */
 export function addDataOptions(cmd: Command): Command {
   return cmd
-    .option('--data <csv>', 'transactions CSV (Kaggle creditcard.csv or ULB handbook layout, .gz allowed)')
+    .option(
+      '--data <csv>',
+      'transactions CSV (Kaggle creditcard.csv or ULB handbook layout, .gz allowed); the shared test set is split off it ' +
+        '(--split, --test-fraction)',
+    )
+    .option(
+      '--train <csv>',
+      'a given split instead of --data: these rows are partitioned among the banks (with --test; same layout and ' +
+        'features; --split and --test-fraction do not apply)',
+    )
+    .option('--test <csv>', 'the shared test set of a given split (with --train): held out, only ever evaluated on')
     .option(
       '--synthetic <rows>',
       'generate this many synthetic Kaggle-like rows instead of reading --data',
@@ -86,26 +100,32 @@ export function addDataOptions(cmd: Command): Command {
     )
     .option('--banks <n>', 'number of banks the training rows are partitioned into', intArg('--banks', 1, 1000), 10)
     .addOption(
-      new Option('--scheme <scheme>', 'how training rows are partitioned among banks')
+      new Option(
+        '--scheme <scheme>',
+        'how training rows are partitioned among banks: iid; dirichlet (label skew, per-class shares ~ Dir(α)); ' +
+          'quantity (bank sizes ~ Dir(α), labels iid); natural (whole customers, banks of equal size); natural-skew ' +
+          '(whole customers, bank sizes ~ Dir(α)); natural and natural-skew need customer ids (handbook CUSTOMER_ID)',
+      )
         .choices([...PARTITION_SCHEMES])
         .default('dirichlet'),
     )
     .option(
       '--alpha <a>',
-      'Dirichlet concentration for --scheme dirichlet/quantity (smaller = more skewed)',
+      'Dirichlet concentration for --scheme dirichlet/quantity/natural-skew (smaller = more skewed)',
       numArg('--alpha', (v) => v > 0 && v <= 1e6, 'a number > 0'),
       0.5,
     )
     .addOption(
-      new Option('--split <kind>', 'shared test set: stratified (random, keeps the fraud rate) or time (latest rows)')
-        .choices(['stratified', 'time'])
-        .default('stratified'),
+      new Option(
+        '--split <kind>',
+        'shared test set: stratified (random, keeps the fraud rate) or time (latest rows) (default: stratified; not ' +
+          'with --train/--test)',
+      ).choices(['stratified', 'time']),
     )
     .option(
       '--test-fraction <f>',
-      'fraction of rows held out as the shared test set',
+      'fraction of rows held out as the shared test set (default: 0.2; not with --train/--test)',
       numArg('--test-fraction', (v) => v > 0 && v < 1, 'a number in (0, 1)'),
-      0.2,
     )
     .option(
       '--min-fraud-per-bank <n>',
@@ -116,20 +136,39 @@ export function addDataOptions(cmd: Command): Command {
 }
 
 export function experimentOptions(f: DataFlags): ExperimentOptions {
-  if (f.data !== undefined && f.synthetic !== undefined)
-    throw new UsageError('give either --data <csv> or --synthetic <rows>, not both');
-  if (f.data === undefined && f.synthetic === undefined)
-    throw new UsageError('--data <csv> is required (or --synthetic <rows> for generated data)');
+  const sources = [
+    f.data !== undefined ? '--data' : null,
+    f.synthetic !== undefined ? '--synthetic' : null,
+    f.train !== undefined || f.test !== undefined ? '--train/--test' : null,
+  ].filter((x) => x !== null);
+  if (sources.length > 1)
+    throw new UsageError(
+      `give one source of data, not ${sources.join(' and ')}: --data <csv>, --synthetic <rows>, or --train <csv> --test <csv>`,
+    );
+  if (sources.length === 0)
+    throw new UsageError(
+      '--data <csv> is required (or --synthetic <rows> for generated data, or --train <csv> --test <csv> for a given split)',
+    );
+  const given = f.train !== undefined || f.test !== undefined;
+  if (given) {
+    if (f.train === undefined) throw new UsageError('--test needs --train <csv>: give both files of the split');
+    if (f.test === undefined) throw new UsageError('--train needs --test <csv>: give both files of the split');
+    if (f.split !== undefined)
+      throw new UsageError(`--split ${f.split} does not apply with --train/--test: the test set is given`);
+    if (f.testFraction !== undefined)
+      throw new UsageError('--test-fraction does not apply with --train/--test: the test set is given');
+  }
   return {
     ...(f.data !== undefined ? { data: f.data } : {}),
     ...(f.synthetic !== undefined ? { synthetic: f.synthetic, fraudRate: f.fraudRate } : {}),
+    ...(given ? { train: f.train!, test: f.test! } : {}),
     layout: f.layout,
     seed: f.seed,
     banks: f.banks,
     scheme: f.scheme,
-    ...(f.scheme === 'dirichlet' || f.scheme === 'quantity' ? { alpha: f.alpha } : {}),
-    split: f.split,
-    testFraction: f.testFraction,
+    ...(schemeNeedsAlpha(f.scheme) ? { alpha: f.alpha } : {}),
+    split: given ? 'given' : (f.split ?? 'stratified'),
+    ...(given ? {} : { testFraction: f.testFraction ?? 0.2 }),
     minFraudPerBank: f.minFraudPerBank,
   };
 }

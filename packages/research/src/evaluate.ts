@@ -2,7 +2,9 @@
  * Exact evaluation of a model's scores on the shared test set, identical for the
  * centralized baseline, every federated round and every local-only bank, so that the
  * three are compared with one yardstick (the federation's own per-round metrics come
- * from summed 1000-bin histograms and are reported beside these, not instead).
+ * from summed 1000-bin logit-scale histograms and are reported beside these, not instead).
+ * AUPRC and ROC AUC rank by the model's logits when given: float32 probabilities tie every
+ * score beyond logit ≈ 16.6 at exactly 1, the logits keep the model's real order.
  */
 import { auprcExact, confusionAt, precisionRecallF1, rocAucExact } from '@finsecure/common/metrics';
 import { binaryCrossEntropy, type MlpTrainer } from '@finsecure/common/model';
@@ -71,7 +73,12 @@ export function sweepMetrics(
   return { bestF1: best, recallAtFpr };
 }
 
-export function metricsFromScores(scores: Float32Array, labels: Uint8Array, threshold = 0.5): EvalMetrics {
+export function metricsFromScores(
+  scores: Float32Array,
+  labels: Uint8Array,
+  threshold = 0.5,
+  logits?: Float32Array,
+): EvalMetrics {
   const c = confusionAt(scores, labels, threshold);
   const prf = precisionRecallF1(c);
   const sweep = sweepMetrics(scores, labels, 0.01);
@@ -80,8 +87,8 @@ export function metricsFromScores(scores: Float32Array, labels: Uint8Array, thre
     ...prf,
     ...c,
     bestF1: sweep.bestF1,
-    auprc: auprcExact(scores, labels),
-    rocAuc: rocAucExact(scores, labels),
+    auprc: auprcExact(logits ?? scores, labels),
+    rocAuc: rocAucExact(logits ?? scores, labels),
     recallAt1PctFpr: sweep.recallAtFpr,
     loss: binaryCrossEntropy(scores, labels),
     examples: labels.length,
@@ -91,5 +98,6 @@ export function metricsFromScores(scores: Float32Array, labels: Uint8Array, thre
 
 /** Scores `test` (already scaled) with the trainer's current weights. */
 export function evaluateTrainer(trainer: MlpTrainer, test: Dataset, threshold = 0.5): EvalMetrics {
-  return metricsFromScores(trainer.predict(test.features, test.numRows), test.labels, threshold);
+  const { probabilities, logits } = trainer.predictWithLogits(test.features, test.numRows);
+  return metricsFromScores(probabilities, test.labels, threshold, logits);
 }

@@ -31,23 +31,38 @@ import {
   type TestSplit,
   type TrainingSplit,
 } from '@finsecure/common/data';
-import { partitionDataset, type PartitionManifest, type PartitionScheme } from '@finsecure/common/partition';
+import {
+  partitionDataset,
+  schemeNeedsAlpha,
+  schemeNeedsGroups,
+  type PartitionManifest,
+  type PartitionScheme,
+} from '@finsecure/common/partition';
 import { createRng } from '@finsecure/common/rng';
 
-export type SplitKind = 'stratified' | 'time';
+/** How the shared test set is chosen: at random by class, the latest rows, or given as its own file. */
+export type SplitKind = 'stratified' | 'time' | 'given';
 
 export interface ExperimentOptions {
   /** CSV file (Kaggle, handbook or FinSecure layout; .gz allowed). Exclusive with `synthetic`. */
   data?: string;
   /** Generate this many synthetic Kaggle-like rows in memory instead of reading `data`. */
   synthetic?: number;
+  /**
+   * A given split (with `test`, exclusive with `data` and `synthetic`): these rows are
+   * partitioned among the banks, `test` is the shared test set, and no split is made
+   * (`split` must then be 'given'), so a published train/test protocol is reproduced exactly.
+   */
+  train?: string;
+  /** The shared test set of a given split (with `train`). */
+  test?: string;
   /** Fraud rate of synthetic data. Default 0.01. */
   fraudRate?: number;
   layout?: 'auto' | 'kaggle' | 'handbook';
   seed: number;
   banks: number;
   scheme: PartitionScheme;
-  /** Dirichlet / quantity concentration. */
+  /** Dirichlet / quantity / natural-skew concentration. */
   alpha?: number;
   split: SplitKind;
   /** Fraction of rows held out as the shared test set. Default 0.2. */
@@ -67,8 +82,11 @@ export interface ExperimentSpec {
   scheme: PartitionScheme;
   alpha: number | null;
   split: SplitKind;
+  /** Fraction of all rows in the test set (for a given split: as found in the files). */
   testFraction: number;
   minFraudPerBank: number;
+  /** The test file of a given split (`source` is then the training file). */
+  testSource?: string;
 }
 
 export interface ShardSummary {
@@ -134,16 +152,77 @@ export function concatDatasets(parts: readonly Dataset[]): Dataset {
 
 /** Validates option combinations that the partitioner or splitter would reject later with a less useful message. */
 export function checkExperimentOptions(o: ExperimentOptions): void {
-  if ((o.data === undefined) === (o.synthetic === undefined)) {
-    throw new ExperimentError('give exactly one of --data <csv> or --synthetic <rows>');
+  const given = o.train !== undefined || o.test !== undefined;
+  if (given && (o.data !== undefined || o.synthetic !== undefined)) {
+    throw new ExperimentError(
+      '--train/--test give the split themselves: use either --train <csv> --test <csv>, or --data <csv>, or --synthetic <rows>',
+    );
+  }
+  if (given && (o.train === undefined || o.test === undefined)) {
+    throw new ExperimentError(
+      `--${o.train === undefined ? 'test' : 'train'} needs --${o.train === undefined ? 'train' : 'test'}: give both files of the split`,
+    );
+  }
+  if (given && o.split !== 'given') {
+    throw new ExperimentError(`--split ${o.split} cannot be combined with --train/--test (the test set is given)`);
+  }
+  if (!given && o.split === 'given') {
+    throw new ExperimentError('a given split needs --train <csv> and --test <csv>');
+  }
+  if (!given && (o.data === undefined) === (o.synthetic === undefined)) {
+    throw new ExperimentError('give exactly one of --data <csv>, --synthetic <rows>, or --train <csv> --test <csv>');
   }
   if (!Number.isInteger(o.banks) || o.banks < 1)
     throw new ExperimentError(`--banks must be an integer ≥ 1, got ${o.banks}`);
-  if ((o.scheme === 'dirichlet' || o.scheme === 'quantity') && !(o.alpha !== undefined && o.alpha > 0)) {
+  if (schemeNeedsAlpha(o.scheme) && !(o.alpha !== undefined && o.alpha > 0)) {
     throw new ExperimentError(`--scheme ${o.scheme} needs --alpha > 0`);
   }
   const tf = o.testFraction ?? 0.2;
   if (!(tf > 0 && tf < 1)) throw new ExperimentError(`--test-fraction must be in (0, 1), got ${tf}`);
+}
+
+async function loadFile(
+  flag: string,
+  file: string,
+  o: ExperimentOptions,
+): Promise<{ dataset: Dataset; layout: string; source: string }> {
+  const info = await stat(file).catch(() => null);
+  if (!info) throw new ExperimentError(`${flag} ${file}: no such file`);
+  if (!info.isFile()) throw new ExperimentError(`${flag} ${file}: not a file`);
+  const loaded = await loadCsv(file, {
+    layout: o.layout ?? 'auto',
+    onNotice: (m) => console.error(`note: ${m}`),
+    ...(o.onLoadProgress ? { onProgress: o.onLoadProgress } : {}),
+  });
+  return { dataset: loaded.dataset, layout: loaded.layout, source: path.resolve(file) };
+}
+
+/** Loads a given split and checks that the two files describe the same features. */
+async function loadGivenSplit(
+  o: ExperimentOptions,
+): Promise<{ train: TrainingSplit; test: TestSplit; layout: string }> {
+  const train = await loadFile('--train', o.train!, o);
+  const test = await loadFile('--test', o.test!, o);
+  const a = train.dataset.featureNames;
+  const b = test.dataset.featureNames;
+  if (a.length !== b.length || a.some((n, i) => n !== b[i])) {
+    const i = a.findIndex((n, k) => n !== b[k]);
+    throw new ExperimentError(
+      `--test ${o.test} has other features than --train ${o.train}: ${b.length} vs ${a.length} features, ` +
+        `first difference at feature ${i + 1} ("${b[i] ?? '(none)'}" vs "${a[i] ?? '(none)'}")`,
+    );
+  }
+  if (train.layout !== test.layout) {
+    throw new ExperimentError(
+      `--train ${o.train} is in the ${train.layout} layout but --test ${o.test} in the ${test.layout} layout`,
+    );
+  }
+  if (test.dataset.numRows === 0) throw new ExperimentError(`--test ${o.test} has no rows`);
+  if (countFrauds(test.dataset) === 0) {
+    throw new ExperimentError(`--test ${o.test} has no fraud rows: AUPRC, recall and F1 are undefined on it`);
+  }
+  // The test file is held out by construction: it is only ever evaluated on.
+  return { train: declareTrainingData(train.dataset), test: test.dataset as TestSplit, layout: train.layout };
 }
 
 /**
@@ -157,33 +236,36 @@ export async function prepareExperiment(o: ExperimentOptions): Promise<Experimen
   let ds: Dataset;
   let layout: string;
   let source: string;
-  if (o.synthetic !== undefined) {
+  let testSource: string | undefined;
+  let given: { train: TrainingSplit; test: TestSplit } | null = null;
+  if (o.train !== undefined) {
+    const g = await loadGivenSplit(o);
+    ds = concatDatasets([g.train, g.test]); // only counted (rows, frauds); never trained on
+    given = { train: g.train, test: g.test };
+    layout = g.layout;
+    source = path.resolve(o.train);
+    testSource = path.resolve(o.test!);
+  } else if (o.synthetic !== undefined) {
     const fraudRate = o.fraudRate ?? 0.01;
     ds = generateSynthetic({ rows: o.synthetic, fraudRate, seed: o.seed });
     layout = 'kaggle';
     source = `synthetic:${o.synthetic}:${fraudRate}:${o.seed}`;
   } else {
-    const info = await stat(o.data!).catch(() => null);
-    if (!info) throw new ExperimentError(`--data ${o.data}: no such file`);
-    if (!info.isFile()) throw new ExperimentError(`--data ${o.data}: not a file`);
-    const loaded = await loadCsv(o.data!, {
-      layout: o.layout ?? 'auto',
-      ...(o.onLoadProgress ? { onProgress: o.onLoadProgress } : {}),
-    });
+    const loaded = await loadFile('--data', o.data!, o);
     ds = loaded.dataset;
     layout = loaded.layout;
-    source = path.resolve(o.data!);
+    source = loaded.source;
   }
-  const testFraction = o.testFraction ?? 0.2;
   const minFraudPerBank = o.minFraudPerBank ?? 1;
   if (o.split === 'time' && !ds.times) {
     throw new ExperimentError(
       `--split time needs a time column (Kaggle "Time" or handbook "TX_TIME_SECONDS"); ${source} has none`,
     );
   }
-  if (o.scheme === 'natural' && !ds.groups) {
+  const groupsOf = given ? given.train : ds;
+  if (schemeNeedsGroups(o.scheme) && !groupsOf.groups) {
     throw new ExperimentError(
-      `--scheme natural needs customer ids (the handbook CUSTOMER_ID column); ${source} has none`,
+      `--scheme ${o.scheme} needs customer ids (the handbook CUSTOMER_ID column); ${source} has none`,
     );
   }
 
@@ -191,7 +273,12 @@ export async function prepareExperiment(o: ExperimentOptions): Promise<Experimen
   const root = createRng(o.seed);
   const splitRng = root.fork();
   const partitionSeed = root.int(0x7fffffff);
-  const split = o.split === 'time' ? timeSplit(ds, testFraction) : stratifiedSplit(ds, testFraction, splitRng);
+  const split = given
+    ? given
+    : o.split === 'time'
+      ? timeSplit(ds, o.testFraction ?? 0.2)
+      : stratifiedSplit(ds, o.testFraction ?? 0.2, splitRng);
+  const testFraction = given ? given.test.numRows / ds.numRows : (o.testFraction ?? 0.2);
   const parts = partitionDataset(split.train, {
     scheme: o.scheme,
     banks: o.banks,
@@ -209,10 +296,11 @@ export async function prepareExperiment(o: ExperimentOptions): Promise<Experimen
     seed: o.seed,
     banks: o.banks,
     scheme: o.scheme,
-    alpha: o.scheme === 'dirichlet' || o.scheme === 'quantity' ? o.alpha! : null,
+    alpha: schemeNeedsAlpha(o.scheme) ? o.alpha! : null,
     split: o.split,
     testFraction,
     minFraudPerBank,
+    ...(testSource !== undefined ? { testSource } : {}),
   };
   const totalFrauds = countFrauds(ds);
   const fingerprint = createHash('sha256')

@@ -25,21 +25,35 @@ export function smoteLabel(t: { smoteRatio: number; smoteMaxMultiplier?: number 
   return cap === null ? `${t.smoteRatio}` : `${t.smoteRatio} (≤ ${cap} synthetic per fraud)`;
 }
 
-/** How the federation aggregated: "FedAvg", "FedAvg, step-normalised, server lr 0.5", "FedAvg share cap 0.15", ... */
+/**
+ * The whole federated setting in one label, for every chart and report:
+ * "FedAvg (step-normalised, loss^0.5, server lr 0.3, local lr 0.003, SMOTE ≤5×)" or
+ * "FedAvg (plain, local lr 0.001, SMOTE uncapped)". Everything that changes what FedAvg
+ * computes is named; results written before a setting existed read as its old value.
+ */
 export function strategyLabel(t: {
   maxShare: number;
   normalizeSteps?: boolean;
   lossExponent?: number;
   serverLearningRate?: number;
   serverMomentum?: number;
+  learningRate?: number;
+  smoteRatio?: number;
+  smoteMaxMultiplier?: number | null;
 }): string {
-  const parts = ['FedAvg'];
-  if (t.normalizeSteps) parts.push('step-normalised (FedNova)');
-  if ((t.lossExponent ?? 0) > 0) parts.push(`loss-weighted (q = ${t.lossExponent})`);
+  const parts: string[] = [];
+  if (t.normalizeSteps) parts.push('step-normalised');
+  if ((t.lossExponent ?? 0) > 0) parts.push(`loss^${t.lossExponent}`);
   if (t.maxShare < 1) parts.push(`share cap ${t.maxShare}`);
   if ((t.serverLearningRate ?? 1) !== 1) parts.push(`server lr ${t.serverLearningRate}`);
   if ((t.serverMomentum ?? 0) > 0) parts.push(`server momentum ${t.serverMomentum}`);
-  return parts.join(', ');
+  if (parts.length === 0) parts.push('plain');
+  if (t.learningRate !== undefined) parts.push(`local lr ${t.learningRate}`);
+  if (t.smoteRatio !== undefined) {
+    const cap = t.smoteMaxMultiplier ?? null;
+    parts.push(!t.smoteRatio ? 'no SMOTE' : cap === null ? 'SMOTE uncapped' : `SMOTE ≤${cap}×`);
+  }
+  return `FedAvg (${parts.join(', ')})`;
 }
 
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -52,6 +66,12 @@ export async function writeJson(file: string, value: unknown): Promise<void> {
   await writeFile(file, JSON.stringify(value, null, 2) + '\n');
 }
 
+function splitName(e: ExperimentDescription): string {
+  if (e.split === 'given')
+    return `given (train \`${path.basename(e.source)}\`, test \`${path.basename(e.testSource ?? '')}\`)`;
+  return e.split === 'time' ? 'time-ordered (latest rows test)' : 'stratified';
+}
+
 export function describeData(e: ExperimentDescription): string {
   const alpha = e.alpha !== null ? `, α = ${e.alpha}` : '';
   const source = e.source.startsWith('synthetic:')
@@ -59,7 +79,7 @@ export function describeData(e: ExperimentDescription): string {
     : `\`${path.basename(e.source)}\``;
   return [
     `- Data: ${source}, layout ${e.layout}: ${int(e.rows)} rows, ${int(e.frauds)} frauds (${pct(e.frauds / e.rows)}), ${e.numFeatures} features`,
-    `- Split: ${e.split === 'time' ? 'time-ordered (latest rows test)' : 'stratified'}, test fraction ${e.testFraction}: train ${int(e.train.rows)} rows / ${int(e.train.frauds)} frauds, shared test ${int(e.test.rows)} rows / ${int(e.test.frauds)} frauds`,
+    `- Split: ${splitName(e)}, test fraction ${e.testFraction.toFixed(4)}: train ${int(e.train.rows)} rows / ${int(e.train.frauds)} frauds, shared test ${int(e.test.rows)} rows / ${int(e.test.frauds)} frauds`,
     `- Partition: ${e.banks} banks, ${e.scheme}${alpha}, seed ${e.seed}, ≥ ${e.minFraudPerBank} fraud(s) per bank; scaler merged from the ${e.banks} training shards (fingerprint \`${e.fingerprint}\`)`,
   ].join('\n');
 }
@@ -288,7 +308,7 @@ export async function writeComparisonReport(
       yLabel: 'AUPRC',
       series: [
         {
-          name: 'federated (FedAvg)',
+          name: `federated: ${strategyLabel(s.training)}`,
           points: committed.map((r) => [r.round, r.metrics!.auprc] as const),
           color: '#1f77b4',
         },
@@ -304,7 +324,7 @@ export async function writeComparisonReport(
       yLabel: 'F1',
       series: [
         {
-          name: 'federated F1 @ 0.5',
+          name: `federated F1 @ 0.5: ${strategyLabel(s.training)}`,
           points: committed.map((r) => [r.round, r.metrics!.f1] as const),
           color: '#1f77b4',
         },

@@ -223,6 +223,8 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
         },
       },
     });
+    // "No cap" cannot be said by leaving the field out (the aggregator's default cap fills it in).
+    if (o.smoteMaxMultiplier === null) delete config.training.smoteMaxMultiplier;
     stage('starting the aggregator');
     agg = await startAggregator(config, { logger: logger.child({ component: 'aggregator' }) });
 

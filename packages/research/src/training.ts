@@ -19,24 +19,24 @@ import { smote } from '@finsecure/common/smote';
 import type { TrainingConfig } from '@finsecure/common/protocol';
 import type { TrainingSplit } from '@finsecure/common/data';
 import { fit } from '@finsecure/bank-client';
+import { DEFAULT_RULES, DEFAULT_TRAINING } from '@finsecure/aggregator';
 import { describeExperiment, type Experiment, type ExperimentDescription } from './experiment.js';
 import { evaluateTrainer, type EvalMetrics } from './evaluate.js';
 
 /**
- * Local training defaults of the research tools (per round for the federation). Tuned
- * on the synthetic data, the ULB sample and the handbook month (see bench/RESULTS.md):
- * a larger learning rate than the aggregator's 0.001 lets 20 short rounds converge
- * (0.001 reached 91.5 % of centralized AUPRC on the handbook data, 0.003 about 95 %).
- * SMOTE is capped at 5 synthetic rows per real fraud (`smoteMaxMultiplier`): uncapped,
- * a bank with 1 fraud among 25,000 rows trains on 2,500 copies of it.
+ * Local training defaults of the research tools (per round for the federation): the
+ * aggregator's own defaults (DEFAULT_TRAINING in packages/aggregator/src/config/schema.ts),
+ * so that `npm run compare` measures what `npm start`, docker compose and a deployed
+ * aggregator run. They were chosen by measurement over every dataset we have (bench/RESULTS.md,
+ * "Choosing the defaults"). A SMOTE cap absent from the aggregator defaults reads as none.
  */
 export const RESEARCH_TRAINING = {
-  epochs: 2,
-  batchSize: 256,
-  learningRate: 0.003,
-  smoteRatio: 0.1,
-  smoteK: 5,
-  smoteMaxMultiplier: 5,
+  epochs: DEFAULT_TRAINING.epochs,
+  batchSize: DEFAULT_TRAINING.batchSize,
+  learningRate: DEFAULT_TRAINING.learningRate,
+  smoteRatio: DEFAULT_TRAINING.smoteRatio,
+  smoteK: DEFAULT_TRAINING.smoteK,
+  smoteMaxMultiplier: (DEFAULT_TRAINING.smoteMaxMultiplier ?? 'none') as number | 'none',
 } as const;
 
 export const DEFAULT_ROUNDS = 20;
@@ -56,23 +56,22 @@ export interface StrategySettings {
 }
 
 /**
- * FedAvg settings of the simulation (measurements: bench/RESULTS.md). Under label skew,
- * FedAvg weighted by examples lets the large, fraud-poor banks dominate twice over:
- * - each bank's delta grows with its number of local steps, so its influence grows with
- *   n², not n: step normalisation (FedNova) restores influence ∝ n (this is what the
- *   earlier 15 % share cap, `maxShare`, worked around);
+ * FedAvg settings of the simulation: the aggregator's default round rules (DEFAULT_RULES in
+ * packages/aggregator/src/round/rules.ts), for the same reason as RESEARCH_TRAINING. Why
+ * each option exists, under label skew:
+ * - a bank's delta grows with its number of local steps, so its influence grows with
+ *   n², not n: step normalisation (FedNova) restores influence ∝ n;
  * - local Adam makes every step about lr long, so a bank whose rows the model already
  *   fits pushes as hard per step as one whose frauds it misses: weighting banks by
- *   n × loss^0.5 (the q-FFL objective, q = 0.5) gives the still-misfit banks their pull back;
- * and a server learning rate of 0.3 damps the round-to-round swing that loss-dependent
- * weights would otherwise start (0.4 already oscillated on the synthetic data).
+ *   n × loss^q (the q-FFL objective) gives the still-misfit banks their pull back;
+ * - a server learning rate below 1 damps the round-to-round swing.
  */
 export const RESEARCH_STRATEGY: StrategySettings = {
-  maxShare: 1,
-  normalizeSteps: true,
-  lossExponent: 0.5,
-  serverLearningRate: 0.3,
-  serverMomentum: 0,
+  maxShare: DEFAULT_RULES.maxShare,
+  normalizeSteps: DEFAULT_RULES.normalizeSteps,
+  lossExponent: DEFAULT_RULES.lossExponent,
+  serverLearningRate: DEFAULT_RULES.serverLearningRate,
+  serverMomentum: DEFAULT_RULES.serverMomentum,
 };
 
 /** The plain-FedAvg share cap the simulation used before step normalisation (`--no-normalize-steps --max-share 0.15`). */

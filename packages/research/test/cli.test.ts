@@ -13,7 +13,8 @@ import { generateSynthetic, writeCsv } from '@finsecure/common/data';
 import { baselineCommand } from '../src/commands/baseline.js';
 import { simulateCommand } from '../src/commands/simulate.js';
 import { compareCommand } from '../src/commands/compare.js';
-import { UsageError, type Output } from '../src/cli-support.js';
+import { smoteCapOf, UsageError, type Output } from '../src/cli-support.js';
+import { strategyLabel } from '../src/report.js';
 import { RESEARCH_STRATEGY, RESEARCH_TRAINING, type BaselineResult } from '../src/training.js';
 import type { SimulationResult } from '../src/simulate.js';
 import { prepareExperiment } from '../src/experiment.js';
@@ -255,6 +256,15 @@ describe('compare CLI', () => {
     expect(report).toMatch(/Federated \/ centralized AUPRC: [\d.]+ %/);
     expect(report).toContain('![AUPRC per round](auprc-per-round.svg)');
     expect(report).toContain('![Epsilon per round](epsilon-per-round.svg)');
+    // Every report and chart names the whole federated setting, not just "FedAvg".
+    const label = strategyLabel({
+      ...RESEARCH_STRATEGY,
+      ...RESEARCH_TRAINING,
+      smoteMaxMultiplier: smoteCapOf(RESEARCH_TRAINING),
+    });
+    expect(label).toMatch(/^FedAvg \(.*local lr [\d.]+, SMOTE /);
+    expect(report).toContain(label);
+    expect(readFileSync(path.join(out, 'auprc-per-round.svg'), 'utf8')).toContain(label);
     const sim = JSON.parse(readFileSync(path.join(out, 'simulation.json'), 'utf8')) as SimulationResult;
     expect(sim.rounds.every((r) => typeof r.epsilon === 'number' && r.epsilon > 0)).toBe(true);
     expect(sim.rounds[1]!.epsilon!).toBeGreaterThan(sim.rounds[0]!.epsilon!);
@@ -278,7 +288,7 @@ describe('bad flags', () => {
     expect(await failure(baselineCommand, ['--data', csv, '--bogus'])).toMatch(/unknown option '--bogus'/);
     expect(await failure(baselineCommand, ['--epochs', '2'])).toMatch(/--data <csv> is required/);
     expect(await failure(baselineCommand, ['--data', csv, '--synthetic', '500'])).toMatch(
-      /either --data <csv> or --synthetic <rows>, not both/,
+      /give one source of data, not --data and --synthetic/,
     );
     expect(await failure(baselineCommand, ['--data', path.join(dir, 'nope.csv')])).toMatch(
       /--data .*nope\.csv: no such file/,

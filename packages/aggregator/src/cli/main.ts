@@ -5,6 +5,7 @@ import { CONFIG_FILE_ENV } from '../config/schema.js';
 import { createLogger } from '../logger.js';
 import { startAggregator } from '../service.js';
 import { buildCommand } from './options.js';
+import { bootstrapFirstAdmin, runUsersCli } from './users.js';
 
 const cmd = buildCommand(async ({ configFile, flags }) => {
   let config;
@@ -25,6 +26,8 @@ const cmd = buildCommand(async ({ configFile, flags }) => {
     // Printed to the terminal once, never logged: the operator needs it to use the API.
     process.stderr.write(`\nNo FINSECURE_ADMIN_TOKEN was set; this run's admin token is:\n  ${agg.adminToken}\n\n`);
   }
+  // A store without accounts gets its first admin; the one-time password goes to the terminal only.
+  await bootstrapFirstAdmin(agg.store, (s) => process.stderr.write(s), agg.url);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -37,7 +40,9 @@ const cmd = buildCommand(async ({ configFile, flags }) => {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 });
 
-cmd.parseAsync(process.argv).catch((err) => {
+// `finsecure-aggregator users …` manages accounts (cli/users.ts); anything else runs the aggregator.
+const main = process.argv[2] === 'users' ? runUsersCli(process.argv.slice(3)) : cmd.parseAsync(process.argv);
+main.catch((err) => {
   process.stderr.write(`finsecure-aggregator: ${(err as Error).message}\n`);
   process.exit(1);
 });

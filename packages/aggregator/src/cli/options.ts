@@ -81,17 +81,17 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option(
       '--normalize-steps',
       "FedAvg: divide each bank's update by its local step count before averaging (FedNova; for banks of very " +
-        'different sizes, needs --max-share 1)',
+        'different sizes, needs --max-share 1; the default)',
     )
-    .option('--no-normalize-steps', 'FedAvg: plain averaging of the updates (the default)')
+    .option('--no-normalize-steps', 'FedAvg: plain averaging of the updates')
     .option(
       '--loss-exponent <q>',
-      'FedAvg: weight banks by examples × (training loss)^q, q in [0, 4] (default 0 = examples only)',
+      'FedAvg: weight banks by examples × (training loss)^q, q in [0, 4]; 0 = examples only (default 0.5)',
       floatArg('--loss-exponent', 0, 4),
     )
     .option(
       '--server-learning-rate <lr>',
-      'FedAvg: server learning rate, global += lr × averaged update, in (0, 10] (default 1)',
+      'FedAvg: server learning rate, global += lr × averaged update, in (0, 10]; 1 = plain FedAvg (default 0.3)',
       floatArg('--server-learning-rate', 0, 10, true),
     )
     .option('--server-momentum <m>', 'FedAvg: server momentum (FedAvgM), in [0, 1) (default 0 = none)', (v: string) => {
@@ -154,7 +154,11 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     )
     .option('--epochs <n>', 'local epochs per round', intArg('--epochs', 1, 1000))
     .option('--batch-size <n>', 'local batch size', intArg('--batch-size', 1, 65536))
-    .option('--learning-rate <lr>', 'local Adam learning rate', floatArg('--learning-rate', 0, 10, true))
+    .option(
+      '--learning-rate <lr>',
+      'local Adam learning rate (default 0.003)',
+      floatArg('--learning-rate', 0, 10, true),
+    )
     .option(
       '--smote-ratio <r>',
       "SMOTE target fraud/legitimate ratio on each bank's training split (0 = off)",
@@ -164,7 +168,7 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option(
       '--smote-max-multiplier <m>',
       'SMOTE cap: at most m synthetic rows per real fraud row of a bank, even if the ratio is then not reached ' +
-        '(default: no cap; 5 recommended)',
+        '(default 5)',
       floatArg('--smote-max-multiplier', 0, 1_000_000, true),
     )
     .option('--update-encoding <e>', 'encoding of updates on the wire: float32, float16 or int8')

@@ -69,6 +69,12 @@ export const AggregatorConfig = z
     dashboardDir: z.string().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    /** People (accounts/): administrators must set up TOTP before anything else. */
+    adminMfa: z.boolean().default(true),
+    /** A session ends after this many minutes without user activity. */
+    sessionIdleMinutes: z.number().int().min(1).max(1440).default(15),
+    /** A session ends this many hours after sign-in, whatever the activity. */
+    sessionMaxHours: z.number().int().min(1).max(720).default(8),
   })
   .refine((c) => !!c.tlsCert === !!c.tlsKey, {
     message: 'tlsCert and tlsKey must be given together',
@@ -108,6 +114,9 @@ export const ENV_VARS: Record<
   FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
   FINSECURE_BACKEND: { key: 'backend', type: 'string' },
   FINSECURE_HELLO_TIMEOUT_MS: { key: 'helloTimeoutMs', type: 'number' },
+  FINSECURE_ADMIN_MFA: { key: 'adminMfa', type: 'boolean' },
+  FINSECURE_SESSION_IDLE_MINUTES: { key: 'sessionIdleMinutes', type: 'number' },
+  FINSECURE_SESSION_MAX_HOURS: { key: 'sessionMaxHours', type: 'number' },
   FINSECURE_ROUNDS: { key: 'rules.rounds', type: 'number' },
   FINSECURE_FRACTION: { key: 'rules.fraction', type: 'number' },
   FINSECURE_MIN_BANKS: { key: 'rules.minBanks', type: 'number' },

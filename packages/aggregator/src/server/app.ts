@@ -57,7 +57,11 @@ export async function buildServer(
   });
 
   // First: the authorisation hook must see every route registered after it.
-  const people = ctx.people ?? {};
+  const people: PeopleSettings = {
+    requireMfaForAdmins: ctx.config.adminMfa,
+    session: { idleMs: ctx.config.sessionIdleMinutes * 60_000, absoluteMs: ctx.config.sessionMaxHours * 3_600_000 },
+    ...ctx.people,
+  };
   const accounts = createAccounts({
     store: ctx.store.accounts,
     audit: async (input) => {

@@ -9,6 +9,7 @@
  */
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
 import { ChainVerifier, nextEntry, type ChainHead } from '../audit/chain.js';
+import { MongoAccountStore } from './mongo-accounts.js';
 import {
   auditDoc,
   bankDoc,
@@ -43,6 +44,7 @@ const AUDIT_APPEND_ATTEMPTS = 5;
 
 export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
+  readonly accounts: MongoAccountStore;
   private readonly client: MongoClient;
   private readonly db: Db;
   private readonly banks: Collection<BankRecord>;
@@ -61,6 +63,7 @@ export class MongoStore implements Store {
     this.models = this.db.collection<ModelDoc>('models');
     this.settings = this.db.collection<SettingDoc>('settings');
     this.audit = this.db.collection<AuditDoc>('audit');
+    this.accounts = new MongoAccountStore(this.db);
   }
 
   async init(): Promise<void> {
@@ -75,6 +78,7 @@ export class MongoStore implements Store {
       this.models.createIndex({ version: 1 }, { unique: true, name: 'version_unique' }), // also latestModel's sort
       this.settings.createIndex({ key: 1 }, { unique: true, name: 'key_unique' }),
       this.audit.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' }), // the chain's last line of defence
+      this.accounts.init(),
     ]);
   }
 

@@ -5,6 +5,7 @@
  * migration: append a new one.
  */
 import type Database from 'better-sqlite3';
+import { ACCOUNTS_MIGRATION_SQL } from './sqlite-accounts.js';
 
 export interface Migration {
   version: number;
@@ -74,6 +75,8 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  // Additive: an existing database keeps its data and gains the people tables.
+  { version: 2, description: 'accounts, sessions, recovery codes, API tokens', sql: ACCOUNTS_MIGRATION_SQL },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -23,6 +23,7 @@ import {
   type ModelRow,
   type RoundRow,
 } from './sqlite-rows.js';
+import { SqliteAccountStore } from './sqlite-accounts.js';
 import { migrate } from './sqlite-schema.js';
 import { fromJson, toJson } from './serialize.js';
 import {
@@ -46,6 +47,7 @@ const UNFINISHED = "status NOT IN ('committed', 'failed')";
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly accounts = new SqliteAccountStore(() => this.db);
   private conn: Database.Database | null = null;
   private readonly statements = new Map<string, Database.Statement>();
 

@@ -18,6 +18,8 @@ export interface BankRecord {
   revokedAt: number | null;
 }
 
+import type { AccountStore } from '../accounts/types.js';
+
 // Round records are also what the REST API returns, so they are defined in common/api.
 import type { BankRoundStats, RoundRecord, RoundStatus } from '@finsecure/common/api';
 export type { BankRoundStats, RoundRecord, RoundStatus };
@@ -60,6 +62,8 @@ export interface AuditVerification {
 
 export interface Store {
   readonly kind: 'sqlite' | 'mongodb';
+  /** People: accounts, sessions, recovery codes, API tokens (accounts/types.ts). */
+  readonly accounts: AccountStore;
   /** Creates tables/collections and indexes. Idempotent. */
   init(): Promise<void>;
   close(): Promise<void>;

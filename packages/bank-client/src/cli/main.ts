@@ -4,12 +4,11 @@
  * applies the latest global model to new transactions (`score`).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { pino } from 'pino';
 import { BankConfigError, loadBankConfig, readMappingFile } from '../config.js';
 import { BankClient } from '../client.js';
 import { loadLocalData } from '../local-data.js';
 import { scoreFile } from '../score.js';
-import { DataError } from '@finsecure/common/data';
+import { DataError, isDecimalNotation } from '@finsecure/common/data';
 import { attachTrainingProgress, createBankLogger } from './terminal.js';
 import { addAnonymiseCommand } from './anonymise.js';
 import { addAccountsCommand } from './accounts.js';
@@ -18,7 +17,7 @@ function num(flag: string, opts: { int?: boolean; min?: number; max?: number; gt
   return (value: string): number => {
     const n = Number(value);
     const bad =
-      value.trim() === '' ||
+      !isDecimalNotation(value) || // '0x10', 'Infinity', '' are not numbers here
       !Number.isFinite(n) ||
       (opts.int && !Number.isInteger(n)) ||
       (opts.min !== undefined && n < opts.min) ||
@@ -215,7 +214,8 @@ program
     if (o.layout && !['auto', 'kaggle', 'handbook'].includes(o.layout))
       fail(`--layout must be auto, kaggle or handbook, got "${o.layout}"`);
     const mappingFile = o.mapping ?? (process.env.FINSECURE_MAPPING || undefined);
-    if (mappingFile && o.layout && o.layout !== 'auto') fail('--mapping and --layout cannot be combined: a mapping is the layout');
+    if (mappingFile && o.layout && o.layout !== 'auto')
+      fail('--mapping and --layout cannot be combined: a mapping is the layout');
     let mapping;
     try {
       mapping = mappingFile ? readMappingFile(mappingFile) : undefined;

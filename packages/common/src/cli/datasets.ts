@@ -20,7 +20,7 @@ import { parseColumnMapping } from '../data/mapping-schema.js';
 import { writeSyntheticCsv } from '../data/synthetic.js';
 import { PartitionError } from '../partition/constraints.js';
 import { writePartitionFiles, type PartitionManifest, type ShardInfo } from '../partition/files.js';
-import { PARTITION_SCHEMES, type PartitionScheme } from '../partition/schemes.js';
+import { PARTITION_SCHEMES, schemeNeedsAlpha, schemeNeedsGroups, type PartitionScheme } from '../partition/schemes.js';
 
 /** A problem with what the user asked for; reported without a stack, exit code 2. */
 class UsageError extends Error {}
@@ -123,10 +123,11 @@ async function partition(opts: Record<string, string>, cmd: Command): Promise<vo
   const minFraudPerBank = intFlag('--min-fraud-per-bank', opts.minFraudPerBank, 0);
   const layoutName = choiceFlag('--layout', opts.layout, ['auto', 'kaggle', 'handbook', 'finsecure'] as const);
   const layout: 'auto' | LayoutName | ColumnMapping = opts.mapping ? await readMapping(opts.mapping) : layoutName;
-  const skewed = scheme === 'dirichlet' || scheme === 'quantity';
+  const skewed = schemeNeedsAlpha(scheme);
+  const sized = scheme === 'quantity' || scheme === 'natural-skew';
   if (!skewed && cmd.getOptionValueSource('alpha') === 'cli')
     console.error(`note: --alpha is ignored by --scheme ${scheme}`);
-  if (scheme !== 'quantity' && cmd.getOptionValueSource('quantityDist') === 'cli') {
+  if (!sized && cmd.getOptionValueSource('quantityDist') === 'cli') {
     console.error(`note: --quantity-dist is ignored by --scheme ${scheme}`);
   }
 
@@ -137,6 +138,7 @@ async function partition(opts: Record<string, string>, cmd: Command): Promise<vo
   try {
     loaded = await loadCsv(input, {
       layout,
+      onNotice: (m) => console.error(`note: ${m}`),
       onProgress: (rows, bytes, total) =>
         loading?.update(total ? Math.floor((100 * bytes) / total) : 0, { rows: fmt(rows) }),
     });
@@ -151,8 +153,8 @@ async function partition(opts: Record<string, string>, cmd: Command): Promise<vo
   if (split === 'time' && !ds.times) {
     throw new UsageError(`--split time needs a time column, and ${input} (layout ${loaded.layout}) has none`);
   }
-  if (scheme === 'natural' && !ds.groups) {
-    throw new UsageError(`--scheme natural needs a group column (e.g. handbook CUSTOMER_ID); ${input} has none`);
+  if (schemeNeedsGroups(scheme) && !ds.groups) {
+    throw new UsageError(`--scheme ${scheme} needs a group column (e.g. handbook CUSTOMER_ID); ${input} has none`);
   }
 
   const out = opts.out;
@@ -170,7 +172,7 @@ async function partition(opts: Record<string, string>, cmd: Command): Promise<vo
         testFraction,
         split,
         ...(skewed ? { alpha } : {}),
-        ...(scheme === 'quantity' ? { quantitySizes } : {}),
+        ...(sized ? { quantitySizes } : {}),
       },
       out,
       { onWriteProgress: (n) => writing.update(n) },
@@ -216,13 +218,19 @@ function buildProgram(): Command {
         '--scheme <name>',
         'how training rows are divided: iid (uniform random), dirichlet (label skew: per-class shares ~ ' +
           'Dir(alpha)), quantity (bank sizes ~ Dir(alpha), labels iid), natural (whole customers per bank, ' +
-          'needs a group column)',
+          'banks of equal size; needs a group column), natural-skew (whole customers per bank, bank sizes ~ ' +
+          'Dir(alpha) or a power law, see --quantity-dist; needs a group column)',
       ).makeOptionMandatory(),
     )
-    .option('--alpha <a>', 'skew for dirichlet/quantity (> 0): small (0.1) = very skewed, large (100) ≈ iid', '0.5')
+    .option(
+      '--alpha <a>',
+      'skew for dirichlet/quantity/natural-skew (> 0): small (0.1) = very skewed, large (100) ≈ iid ' +
+        '(for --quantity-dist powerlaw: the exponent, larger = more skewed)',
+      '0.5',
+    )
     .option(
       '--quantity-dist <d>',
-      'bank-size distribution for --scheme quantity: dirichlet (Dir(alpha)) or powerlaw (share ∝ rank^-alpha)',
+      'bank-size distribution for --scheme quantity and natural-skew: dirichlet (Dir(alpha)) or powerlaw (share ∝ rank^-alpha)',
       'dirichlet',
     )
     .option('--seed <n>', 'random seed for the split and the partition (integer in [0, 4294967295])', '42')

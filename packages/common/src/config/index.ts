@@ -5,6 +5,7 @@
  * own error type (and exit code) while the wording stays the same.
  */
 import { readFileSync } from 'node:fs';
+import { isDecimalNotation } from '../data/numbers.js';
 
 type MakeError = (message: string) => Error;
 
@@ -26,9 +27,16 @@ export function readJsonObjectFile(file: string, makeError: MakeError): Record<s
   }
 }
 
-/** Parses an environment variable that must be a finite number. */
+/**
+ * Parses an environment variable that must be a finite number in plain decimal notation
+ * ('0x10', 'Infinity', 'NaN' and '1e400' are refused, not read as 16, ∞ or NaN).
+ */
 export function envNumber(name: string, raw: string, makeError: MakeError): number {
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw makeError(`${name} must be a number, got "${raw}"`);
+  if (!isDecimalNotation(raw) || !Number.isFinite(n)) {
+    const why = n === Infinity || n === -Infinity ? 'a finite number' : 'a number';
+    const hint = Number.isFinite(n) ? ' (plain decimal notation, e.g. 16 rather than 0x10)' : '';
+    throw makeError(`${name} must be ${why}, got "${raw}"${hint}`);
+  }
   return n;
 }

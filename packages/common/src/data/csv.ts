@@ -33,12 +33,38 @@ export interface LineStream {
 }
 
 /**
+ * Size of a regular file, or a DataError that says plainly what is wrong with the path
+ * ("<path>: no such file") instead of a raw `ENOENT: …, stat '<path>'`.
+ */
+async function fileSize(path: string): Promise<number> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'ENOTDIR'
+            ? 'no such file (a parent is not a directory)'
+            : (e as Error).message;
+    throw new DataError(`${path}: ${why}`, path);
+  }
+  if (info.isDirectory()) throw new DataError(`${path}: is a directory, not a CSV file`, path);
+  return info.size;
+}
+
+/**
  * Opens `path` as a stream of lines (node:readline handles \n and \r\n). Gzip input is
  * decompressed on the fly, so memory stays bounded whatever the file size.
  */
 export async function openLines(path: string): Promise<LineStream> {
-  const { size } = await stat(path); // throws ENOENT early with a clear message
-  const gz = await isGzipFile(path);
+  const size = await fileSize(path);
+  const gz = await isGzipFile(path).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'EACCES' || e.code === 'EPERM' ? new DataError(`${path}: permission denied`, path) : e;
+  });
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   let input: Readable = file;
   if (gz) input = file.pipe(createGunzip());
@@ -47,7 +73,9 @@ export async function openLines(path: string): Promise<LineStream> {
   failed.catch(() => {}); // observed through `done`
   // Listen before readline does: readline re-emits input errors on the interface, and an
   // 'error' emitted without a listener would be thrown instead of rejecting `done`.
-  file.on('error', (e) => fail(e));
+  file.on('error', (e: NodeJS.ErrnoException) =>
+    fail(e.code === 'EACCES' ? new DataError(`${path}: permission denied`, path) : e),
+  );
   if (input !== file) input.on('error', (e) => fail(new DataError(`${path}: cannot decompress: ${e.message}`, path)));
   const lines = createInterface({ input, crlfDelay: Infinity });
   lines.on('error', (e) => fail(e));

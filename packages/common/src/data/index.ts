@@ -19,6 +19,15 @@ export {
   type LayoutName,
 } from './layouts.js';
 export { columnMappingSchema, parseColumnMapping } from './mapping-schema.js';
+export { parseHeader, unnamedColumnName, type ParsedHeader } from './header.js';
+export {
+  parseDecimal,
+  isDecimalNotation,
+  describeNumberProblem,
+  checkFloat32,
+  FLOAT32_MAX,
+  type NumberProblem,
+} from './numbers.js';
 export { loadCsv, loadDataset, type LoadOptions, type LoadResult } from './loader.js';
 export {
   computeScalerStats,

@@ -11,6 +11,8 @@ import { DataError } from './errors.js';
  * so that a new column (possibly one that leaks the label) is never dropped or used
  * silently. Feature order is the order given here, not the file order, so banks whose
  * exports order columns differently still produce the same feature vector.
+ * A column whose header cell is empty is named as pandas names it, `Unnamed: <i>` with
+ * i its 0-based position (e.g. "ignore": ["Unnamed: 0"] for a pandas index column).
  */
 export interface ColumnMapping {
   /** Column holding 0 (legitimate) / 1 (fraud). */
@@ -106,14 +108,15 @@ export function detectLayout(header: string[], file = '<csv>'): LayoutName {
   if (has.has(FINSECURE_LABEL)) return 'finsecure';
   throw new DataError(
     `${file}: cannot detect the layout: expected a label column "${KAGGLE_LABEL}" (Kaggle / FinSecure) or ` +
-      `"${HANDBOOK_LABEL}" (handbook), or pass a column mapping; found columns: ${list(header)}`,
+      `"${HANDBOOK_LABEL}" (handbook), or pass a column mapping (--mapping mapping.json, see ` +
+      `datasets/README.md); found columns: ${list(header)}`,
     file,
     1,
   );
 }
 
-/** The mapping a built-in layout stands for, given the actual header. */
-function builtinMapping(layout: LayoutName, header: string[]): ColumnMapping {
+/** The mapping a built-in layout stands for, given the actual header (minus `ignored` columns). */
+function builtinMapping(layout: LayoutName, header: string[], ignored: ReadonlySet<string>): ColumnMapping {
   const has = new Set(header);
   if (layout === 'kaggle') return { label: KAGGLE_LABEL, features: [...KAGGLE_FEATURES], time: 'Time' };
   if (layout === 'handbook') {
@@ -127,7 +130,9 @@ function builtinMapping(layout: LayoutName, header: string[]): ColumnMapping {
   }
   return {
     label: FINSECURE_LABEL,
-    features: header.filter((c) => c !== FINSECURE_LABEL && c !== FINSECURE_GROUP && c !== FINSECURE_TIME),
+    features: header.filter(
+      (c) => c !== FINSECURE_LABEL && c !== FINSECURE_GROUP && c !== FINSECURE_TIME && !ignored.has(c),
+    ),
     group: has.has(FINSECURE_GROUP) ? FINSECURE_GROUP : undefined,
     time: has.has(FINSECURE_TIME) ? FINSECURE_TIME : undefined,
   };
@@ -135,9 +140,16 @@ function builtinMapping(layout: LayoutName, header: string[]): ColumnMapping {
 
 /**
  * Resolves a layout (auto, built-in or custom mapping) against a header. Built-in layouts
- * ignore extra columns; custom mappings must account for every column.
+ * ignore extra columns; custom mappings must account for every column. `implicitIgnore`
+ * lists columns no layout may use (the unnamed leading index column of a pandas export).
  */
-export function planColumns(header: string[], layout: 'auto' | LayoutName | ColumnMapping, file = '<csv>'): ColumnPlan {
+export function planColumns(
+  header: string[],
+  layout: 'auto' | LayoutName | ColumnMapping,
+  file = '<csv>',
+  implicitIgnore: readonly string[] = [],
+): ColumnPlan {
+  const implicit = new Set(implicitIgnore);
   const seen = new Set<string>();
   for (const c of header) {
     if (seen.has(c)) throw new DataError(`${file}:1: column "${c}" appears twice in the header`, file, 1, c);
@@ -147,7 +159,7 @@ export function planColumns(header: string[], layout: 'auto' | LayoutName | Colu
   let mapping: ColumnMapping;
   if (typeof layout === 'string') {
     name = layout === 'auto' ? detectLayout(header, file) : layout;
-    mapping = builtinMapping(name, header);
+    mapping = builtinMapping(name, header, implicit);
   } else {
     name = 'custom';
     mapping = layout;
@@ -185,7 +197,7 @@ export function planColumns(header: string[], layout: 'auto' | LayoutName | Colu
   if (mapping.time !== undefined && roles.get(mapping.time) !== 'a feature') claim(mapping.time, 'the time');
 
   if (name === 'custom') {
-    const ignored = new Set(mapping.ignore ?? []);
+    const ignored = new Set([...(mapping.ignore ?? []), ...implicit]);
     for (const c of ignored) {
       if (roles.has(c)) throw new DataError(`${file}: column "${c}" is both ignored and ${roles.get(c)}`, file, 1, c);
     }

@@ -8,6 +8,8 @@ import type { Dataset } from '../types/index.js';
 import { splitCsvLine, openLines } from './csv.js';
 import { DataError } from './errors.js';
 import { Growable } from './growable.js';
+import { parseHeader } from './header.js';
+import { describeNumberProblem, parseDecimal } from './numbers.js';
 import {
   FINSECURE_LABEL,
   HANDBOOK_FEATURES,
@@ -30,6 +32,15 @@ export interface LoadOptions {
    * to score): every row then gets label 0, and `LoadResult.labelled` is false.
    */
   requireLabel?: boolean;
+  /** Default false: a file with a header and no data rows is an error ("no data rows in <file>"). */
+  allowEmpty?: boolean;
+  /**
+   * Called with each notice (e.g. "the first column has no name ...; ignoring it") as it
+   * is found; entry points log them. They are also returned in `LoadResult.notices`.
+   */
+  onNotice?: (message: string) => void;
+  /** Default false. True fills `LoadResult.lineNumbers` (the file line of every row). */
+  keepLineNumbers?: boolean;
 }
 
 export interface LoadResult {
@@ -40,13 +51,10 @@ export interface LoadResult {
   frauds: number;
   /** False when the file had no label column and `requireLabel: false` filled in zeros. */
   labelled: boolean;
-}
-
-/** Parses a numeric cell; NaN when it is not a finite number (empty counts as bad). */
-function toNumber(s: string): number {
-  const x = +s;
-  if (x === 0 && s.trim() === '') return NaN; // +'' and +'  ' are 0 in JS
-  return Number.isFinite(x) ? x : NaN;
+  /** What the loader did that the user should know about (e.g. an ignored index column). */
+  notices: string[];
+  /** 1-based file line of each row, when `keepLineNumbers` was set. */
+  lineNumbers?: Uint32Array;
 }
 
 function show(value: string): string {
@@ -57,6 +65,7 @@ function show(value: string): string {
 class RowSink {
   readonly numeric: Growable<Float32Array>;
   readonly labels = new Growable(Uint8Array, 1 << 14);
+  readonly lines: Growable<Uint32Array> | null;
   readonly times: Growable<Float64Array> | null;
   readonly groups: string[] | null;
   readonly codes: Growable<Uint32Array>[];
@@ -70,7 +79,9 @@ class RowSink {
   constructor(
     private readonly plan: ColumnPlan,
     private readonly file: string,
+    keepLineNumbers: boolean,
   ) {
+    this.lines = keepLineNumbers ? new Growable(Uint32Array, 1 << 14) : null;
     this.numeric = new Growable(Float32Array, (1 << 14) * Math.max(1, plan.numericCols.length));
     this.times = plan.timeCol >= 0 ? new Growable(Float64Array, 1 << 14) : null;
     this.groups = plan.groupCol >= 0 ? [] : null;
@@ -94,7 +105,7 @@ class RowSink {
     if (n > width) this.fail(lineNo, -1, `row has ${n} columns, header has ${width}`);
 
     const rawLabel = f[plan.labelCol];
-    const label = toNumber(rawLabel);
+    const label = parseDecimal(rawLabel);
     if (label !== 0 && label !== 1) this.fail(lineNo, plan.labelCol, `label must be 0 or 1, got ${show(rawLabel)}`);
 
     const cols = plan.numericCols;
@@ -102,8 +113,9 @@ class RowSink {
     const out = this.numeric.reserve(d);
     const base = this.numeric.length;
     for (let j = 0; j < d; j++) {
-      const x = toNumber(f[cols[j]]);
-      if (x !== x) this.fail(lineNo, cols[j], `not a number: ${show(f[cols[j]])}`);
+      // Every value must be finite once stored as float32: 1e39 would become Infinity.
+      const x = parseDecimal(f[cols[j]]);
+      if (typeof x !== 'number') this.fail(lineNo, cols[j], describeNumberProblem(x, f[cols[j]]));
       out[base + j] = x;
     }
     for (let k = 0; k < plan.categorical.length; k++) {
@@ -122,8 +134,8 @@ class RowSink {
       this.codes[k].push(code);
     }
     if (this.times) {
-      const t = toNumber(f[plan.timeCol]);
-      if (t !== t) this.fail(lineNo, plan.timeCol, `time is not a number: ${show(f[plan.timeCol])}`);
+      const t = parseDecimal(f[plan.timeCol]);
+      if (typeof t !== 'number') this.fail(lineNo, plan.timeCol, `time is ${describeNumberProblem(t, f[plan.timeCol])}`);
       this.times.push(t);
     }
     if (this.groups) {
@@ -137,6 +149,7 @@ class RowSink {
     // Any failure above aborts the whole load, so partial writes of a bad row never survive.
     this.numeric.length = base + d;
     this.labels.push(label);
+    this.lines?.push(lineNo);
     this.frauds += label;
     this.rows++;
   }
@@ -186,17 +199,6 @@ class RowSink {
   }
 }
 
-/** Header cells: unquoted by the splitter, trimmed, BOM removed. */
-function parseHeader(line: string, file: string): string[] {
-  const cells: string[] = [];
-  const n = splitCsvLine(line.replace(/^\uFEFF/, ''), cells);
-  if (n === -1) throw DataError.at(file, 1, undefined, 'unclosed quote in the header');
-  const header = cells.slice(0, n).map((c) => c.trim());
-  const empty = header.indexOf('');
-  if (empty >= 0) throw DataError.at(file, 1, undefined, `header column ${empty + 1} has no name`);
-  return header;
-}
-
 /** The label column a header would have in its layout (handbook if it has handbook features). */
 function labelNameFor(header: string[], layout: LoadOptions['layout']): string {
   if (layout && typeof layout === 'object') return layout.label;
@@ -218,6 +220,7 @@ export async function loadCsv(path: string, options: LoadOptions = {}): Promise<
   let lineNo = 0;
   let failure: unknown = null;
   let virtualLabel = false;
+  const notices: string[] = [];
 
   src.lines.on('line', (line) => {
     if (failure !== null) return;
@@ -225,7 +228,12 @@ export async function loadCsv(path: string, options: LoadOptions = {}): Promise<
     try {
       if (sink === null) {
         if (line.trim() === '') throw DataError.at(path, lineNo, undefined, 'the header line is empty');
-        const header = parseHeader(line, path);
+        const parsed = parseHeader(line, path, options.layout ?? 'auto');
+        const header = parsed.header;
+        for (const m of parsed.notices) {
+          notices.push(m);
+          options.onNotice?.(m);
+        }
         if (options.requireLabel === false) {
           const label = labelNameFor(header, options.layout ?? 'auto');
           if (!header.includes(label)) {
@@ -233,8 +241,8 @@ export async function loadCsv(path: string, options: LoadOptions = {}): Promise<
             virtualLabel = true;
           }
         }
-        plan = planColumns(header, options.layout ?? 'auto', path);
-        sink = new RowSink(plan, path);
+        plan = planColumns(header, options.layout ?? 'auto', path, parsed.ignored);
+        sink = new RowSink(plan, path, options.keepLineNumbers === true);
         return;
       }
       if (line.length === 0 || line.trim() === '') return; // blank lines, e.g. a trailing one
@@ -253,9 +261,19 @@ export async function loadCsv(path: string, options: LoadOptions = {}): Promise<
   if (failure !== null) throw failure;
   if (sink === null || plan === null) throw new DataError(`${path}: the file is empty (no header line)`, path, 1);
   const s = sink as RowSink;
+  if (s.rows === 0 && options.allowEmpty !== true) throw new DataError(`no data rows in ${path}`, path);
+  const lineNumbers = s.lines?.finish();
   const { dataset, categories } = s.finish();
   onProgress?.(s.rows, src.totalBytes, src.totalBytes);
-  return { dataset, layout: (plan as ColumnPlan).layout, categories, frauds: s.frauds, labelled: !virtualLabel };
+  return {
+    dataset,
+    layout: (plan as ColumnPlan).layout,
+    categories,
+    frauds: s.frauds,
+    labelled: !virtualLabel,
+    notices,
+    ...(lineNumbers ? { lineNumbers } : {}),
+  };
 }
 
 /** `loadCsv` when only the Dataset is needed. */

@@ -1,8 +1,8 @@
 /**
- * Ranking metrics from a (summed) score histogram. Thresholds are the bin edges k/B:
- * at edge k, every transaction in bins k..B-1 is predicted fraud. Everything inside one
- * bin is treated as tied, so each metric here equals the exact metric of the scores
- * rounded down to their bin edge; the only error is how the bin orders its own members.
+ * Ranking metrics from a (summed) score histogram. Thresholds are the bin edges: at edge
+ * k, every transaction in bins k..B-1 is predicted fraud. Everything inside one bin is
+ * treated as tied, so each metric here equals the exact metric of the scores rounded down
+ * to their bin's lower edge; the only error is how the bin orders its own members.
  * That error is bounded by `auprcBinningErrorBound` / `rocAucBinningErrorBound`, which
  * are computed from the histogram alone and are attained by some orderings.
  *
@@ -11,10 +11,13 @@
  */
 import type { ScoreHistogram } from '../protocol/messages.js';
 import { checkHistogram } from './histogram.js';
+import { lowerEdgeLogit, sigmoid } from './layout.js';
 
 export interface OperatingPoint {
-  /** Predict fraud when score >= threshold (a bin edge). */
+  /** Predict fraud when probability >= threshold: σ of the bin edge's logit. */
   threshold: number;
+  /** The bin edge as a logit (−Infinity: everything predicted; +Infinity: nothing). */
+  logit: number;
   precision: number;
   recall: number;
   f1: number;
@@ -77,18 +80,23 @@ export function rocAucFromHistogram(h: ScoreHistogram): number {
 
 /**
  * The edge with the highest F1 (the highest such edge on ties, i.e. the fewest alerts).
- * With no positives every F1 is 0 and the result is threshold 1 with zeros.
+ * With no positives every F1 is 0 and the result is threshold 1 (logit +Infinity) with
+ * zeros. The probability threshold is σ(edge logit) in float64; near saturation several
+ * edges map to the same float32 probability, so apply it to logits where possible.
  */
 export function bestF1FromHistogram(h: ScoreHistogram): OperatingPoint {
   const c = cumulative(h);
-  let best: OperatingPoint = { threshold: 1, precision: 0, recall: 0, f1: 0 };
+  let best: OperatingPoint = { threshold: 1, logit: Infinity, precision: 0, recall: 0, f1: 0 };
   for (let k = c.bins - 1; k >= 0; k--) {
     const tp = c.tp[k]!;
     const predicted = tp + c.fp[k]!;
     const precision = predicted > 0 ? tp / predicted : 0;
     const recall = c.positives > 0 ? tp / c.positives : 0;
     const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
-    if (f1 > best.f1) best = { threshold: k / c.bins, precision, recall, f1 };
+    if (f1 > best.f1) {
+      const z = lowerEdgeLogit(k, c.bins);
+      best = { threshold: sigmoid(z), logit: z, precision, recall, f1 };
+    }
   }
   return best;
 }
@@ -119,8 +127,8 @@ export function recallAtFprFromHistogram(h: ScoreHistogram, maxFpr: number): num
  * 1 ≤ a ≤ P_k (positives of the bin at or above it) and 0 ≤ b ≤ N_k (negatives of the
  * bin at or above it); the histogram uses a = P_k, b = N_k. The bound takes the worst
  * such a, b per positive. It is small when bins are fine compared with the score
- * distribution, and large when many positives and negatives share a bin (e.g. scores
- * saturated at 1.0), which no binning can fix.
+ * distribution, and large only when many positives and negatives share a bin (logits
+ * within one bin width, ≤ 4·40/B, of each other, or beyond ±40).
  */
 export function auprcBinningErrorBound(h: ScoreHistogram): number {
   const c = cumulative(h);

@@ -7,7 +7,7 @@
  */
 import type { Confusion, ScoreHistogram } from '../protocol/messages.js';
 import { precisionRecallF1, sumConfusions } from './confusion.js';
-import { auprcFromHistogram, rocAucFromHistogram } from './curves.js';
+import { auprcBinningErrorBound, auprcFromHistogram, rocAucFromHistogram } from './curves.js';
 import { sumHistograms } from './histogram.js';
 
 export interface MetricsReport {
@@ -23,6 +23,8 @@ export interface GlobalMetrics {
   recall: number;
   f1: number;
   auprc: number;
+  /** Largest possible |exact AUPRC − auprc| given the summed histogram (curves.ts). */
+  auprcErrorBound: number;
   rocAuc: number;
   /** Example-weighted mean loss (0 when no examples). */
   loss: number;
@@ -49,6 +51,7 @@ export function globalMetrics(reports: readonly MetricsReport[]): GlobalMetrics 
   return {
     ...precisionRecallF1(confusion),
     auprc: auprcFromHistogram(histogram),
+    auprcErrorBound: auprcBinningErrorBound(histogram),
     rocAuc: rocAucFromHistogram(histogram),
     loss: numExamples > 0 ? lossSum / numExamples : 0,
     numExamples,

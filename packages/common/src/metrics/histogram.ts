@@ -1,67 +1,107 @@
 /**
- * Fixed-bin score histograms over [0, 1]. Each bank sends, per bin, how many fraud and
- * how many legitimate transactions scored in it; histograms from different banks add
- * up bin by bin, so the federation can compute ranking metrics (AUPRC, ROC AUC, best
- * F1) of the pooled test data without any bank revealing a single score.
+ * Score histograms that add up across banks. Each bank sends, per bin, how many fraud and
+ * how many legitimate transactions scored in it; histograms of one layout add up bin by
+ * bin, so the federation computes ranking metrics (AUPRC, ROC AUC, best F1) of the pooled
+ * test data without any bank revealing a single score.
  *
- * Bin i of B covers [i/B, (i+1)/B); the last bin also holds 1. Finite scores outside
- * [0, 1] are clamped into the first or last bin (model scores are sigmoid outputs).
+ * Bins follow the model's LOGIT (layout.ts: equal width in σ(z) + z/80 over z ∈ [−40, 40],
+ * ends clamped), so scores that float32 probabilities round to exactly 0 or 1 still fall
+ * into different bins. Banks histogram the logits their model computes (`logitHistogram`);
+ * `scoreHistogram` takes probabilities for callers that have nothing else, and cannot
+ * separate probabilities saturated at exactly 0 or 1.
  *
- * Exactness at bin edges: for float32 scores in [0, 1], B ≤ 2^29 and an edge k/B with
- * 0 ≤ k < B, `floor(s·B) >= k` holds exactly when `s >= k/B` (s·B is exact in double
- * precision, and no float32 lies within double rounding of k/B unless it equals it), so
- * a histogram threshold at edge k/B reproduces `confusionAt(scores, labels, k/B)` count
- * for count. Metrics from a histogram are therefore exact at the edges; the only
- * approximation is that scores within one bin are treated as ties (see curves.ts).
+ * Metrics from a histogram treat everything inside one bin as tied; the error this causes
+ * is bounded from the histogram alone (curves.ts `auprcBinningErrorBound`).
  */
 import type { ScoreHistogram } from '../protocol/messages.js';
 import { checkScoresAndLabels } from './confusion.js';
+import {
+  DEFAULT_HISTOGRAM_BINS,
+  HISTOGRAM_LOGIT_MAX,
+  HISTOGRAM_SCALE,
+  MAX_HISTOGRAM_BINS,
+  MIN_HISTOGRAM_BINS,
+  binIndexOfLogit,
+  describeLayout,
+  logit,
+} from './layout.js';
 
-export const DEFAULT_HISTOGRAM_BINS = 1000;
-
-/** The bin a score falls into. */
-export function binIndex(score: number, bins: number): number {
-  if (Number.isNaN(score)) throw new Error('cannot bin a NaN score');
-  const i = Math.floor(score * bins);
-  return i < 0 ? 0 : i >= bins ? bins - 1 : i;
-}
-
-export function scoreHistogram(
-  scores: ArrayLike<number>,
+/**
+ * Histogram of model logits (any finite or infinite value; NaN refused) split by 0/1
+ * label (1 = fraud), with `bins` bins of the standard layout.
+ */
+export function logitHistogram(
+  logits: ArrayLike<number>,
   labels: ArrayLike<number>,
   bins = DEFAULT_HISTOGRAM_BINS,
 ): ScoreHistogram {
   checkBins(bins);
-  checkScoresAndLabels(scores, labels);
-  const positives = new Array<number>(bins).fill(0);
-  const negatives = new Array<number>(bins).fill(0);
-  for (let i = 0; i < scores.length; i++) {
-    const b = binIndex(scores[i]!, bins);
-    if (labels[i] === 1) positives[b]++;
-    else negatives[b]++;
+  checkScoresAndLabels(logits, labels);
+  const h = emptyHistogram(bins);
+  for (let i = 0; i < logits.length; i++) {
+    const b = binIndexOfLogit(logits[i]!, bins);
+    if (labels[i] === 1) h.positives[b]++;
+    else h.negatives[b]++;
   }
-  return { bins, positives, negatives };
+  return h;
 }
 
-/** Bin-wise sum. All histograms must have the same number of bins. */
+/**
+ * Histogram of fraud probabilities in [0, 1] (values outside are clamped): each is
+ * binned by its logit, log p − log1p(−p). Probabilities of exactly 0 or 1 (float32
+ * saturates beyond |z| ≈ 16.6 at the top) land in the end bins; pass logits to
+ * `logitHistogram` to keep them apart.
+ */
+export function scoreHistogram(
+  probabilities: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bins = DEFAULT_HISTOGRAM_BINS,
+): ScoreHistogram {
+  checkScoresAndLabels(probabilities, labels);
+  return logitHistogram(Array.from(probabilities, logit), labels, bins);
+}
+
+/** An all-zero histogram of the standard layout (e.g. for a bank with no test rows). */
+export function emptyHistogram(bins = DEFAULT_HISTOGRAM_BINS): ScoreHistogram {
+  checkBins(bins);
+  return {
+    scale: HISTOGRAM_SCALE,
+    logitMax: HISTOGRAM_LOGIT_MAX,
+    bins,
+    positives: new Array<number>(bins).fill(0),
+    negatives: new Array<number>(bins).fill(0),
+  };
+}
+
+/** Bin-wise sum. All histograms must have the same layout (scale, logit range and bin count). */
 export function sumHistograms(list: readonly ScoreHistogram[]): ScoreHistogram {
   if (list.length === 0) throw new Error('sumHistograms needs at least one histogram (the bin count is unknown)');
-  const bins = list[0]!.bins;
-  const positives = new Array<number>(bins).fill(0);
-  const negatives = new Array<number>(bins).fill(0);
+  const first = list[0]!;
+  checkHistogram(first);
+  const out = emptyHistogram(first.bins);
   for (const [k, h] of list.entries()) {
     checkHistogram(h);
-    if (h.bins !== bins) throw new Error(`histogram ${k} has ${h.bins} bins, expected ${bins}`);
-    for (let i = 0; i < bins; i++) {
-      positives[i] += h.positives[i]!;
-      negatives[i] += h.negatives[i]!;
+    if (h.bins !== first.bins) throw new Error(`histogram ${k} has ${h.bins} bins, expected ${first.bins}`);
+    for (let i = 0; i < first.bins; i++) {
+      out.positives[i] += h.positives[i]!;
+      out.negatives[i] += h.negatives[i]!;
     }
   }
-  return { bins, positives, negatives };
+  return out;
 }
 
-/** Structural check for histograms that did not come through the zod schema. */
+/**
+ * Structural check for histograms that did not come through the zod schema: the
+ * standard layout (a histogram of another layout cannot be summed with ours, nor read),
+ * `bins` entries per array, non-negative integer counts.
+ */
 export function checkHistogram(h: ScoreHistogram): void {
+  const layout = h as { scale?: unknown; logitMax?: unknown };
+  if (layout.scale !== HISTOGRAM_SCALE || layout.logitMax !== HISTOGRAM_LOGIT_MAX) {
+    throw new Error(
+      `histogram layout is "${describeLayout(h)}", expected "${HISTOGRAM_SCALE}, L = ${HISTOGRAM_LOGIT_MAX}" (bank and aggregator versions differ)`,
+    );
+  }
   checkBins(h.bins);
   if (h.positives.length !== h.bins || h.negatives.length !== h.bins) {
     throw new Error(`histogram arrays must have exactly ${h.bins} entries`);
@@ -76,6 +116,6 @@ export function checkHistogram(h: ScoreHistogram): void {
 }
 
 function checkBins(bins: number): void {
-  if (!Number.isInteger(bins) || bins < 2 || bins > 10000)
-    throw new Error(`bins must be an integer in 2..10000, got ${bins}`);
+  if (!Number.isInteger(bins) || bins < MIN_HISTOGRAM_BINS || bins > MAX_HISTOGRAM_BINS)
+    throw new Error(`bins must be an integer in ${MIN_HISTOGRAM_BINS}..${MAX_HISTOGRAM_BINS}, got ${bins}`);
 }

@@ -1,4 +1,5 @@
 export * from './confusion.js';
+export * from './layout.js';
 export * from './histogram.js';
 export * from './curves.js';
 export * from './exact.js';

@@ -11,7 +11,7 @@ import { createRng } from '../rng/index.js';
 import { stratifiedSplit, subset, timeSplit } from '../data/split.js';
 import { writeCsv } from '../data/writer.js';
 import { PartitionError } from './constraints.js';
-import { partitionDataset, type AnyPartitionOptions } from './schemes.js';
+import { partitionDataset, schemeNeedsAlpha, type AnyPartitionOptions } from './schemes.js';
 
 export interface PartitionFilesOptions extends AnyPartitionOptions {
   /** Fraction of rows held out as the shared test set, in [0, 1). Default 0.2. */
@@ -38,7 +38,8 @@ export interface PartitionManifest {
   seed: number;
   banks: number;
   minFraudPerBank: number;
-  split: { kind: 'stratified' | 'time'; testFraction: number };
+  /** 'given': the research tools' --train/--test (test.csv is the given test file). */
+  split: { kind: 'stratified' | 'time' | 'given'; testFraction: number };
   featureNames: string[];
   /** The layout the CSVs were written in (what the loader will detect). */
   fileLayout: string;
@@ -111,8 +112,10 @@ export async function writePartitionFiles(
     version: 1,
     source: { path: source.path, layout: source.layout, rows: ds.numRows, frauds: info(ds, '').frauds },
     scheme: options.scheme,
-    ...(options.scheme === 'dirichlet' || options.scheme === 'quantity' ? { alpha: options.alpha } : {}),
-    ...(options.scheme === 'quantity' ? { quantitySizes: options.quantitySizes ?? 'dirichlet' } : {}),
+    ...(schemeNeedsAlpha(options.scheme) ? { alpha: options.alpha } : {}),
+    ...(options.scheme === 'quantity' || options.scheme === 'natural-skew'
+      ? { quantitySizes: options.quantitySizes ?? 'dirichlet' }
+      : {}),
     seed: options.seed,
     banks: options.banks,
     minFraudPerBank: options.minFraudPerBank ?? 1,

@@ -4,6 +4,8 @@ export {
   dirichletPartition,
   quantityPartition,
   naturalPartition,
+  schemeNeedsAlpha,
+  schemeNeedsGroups,
   partitionDataset,
   partitionSummary,
   PARTITION_SCHEMES,
@@ -14,6 +16,8 @@ export {
   type PartitionScheme,
   type AnyPartitionOptions,
 } from './schemes.js';
+export { naturalSkewPartition, groupRows, type NaturalSkewOptions } from './natural-skew.js';
+export { sizeShares, SIZE_DISTRIBUTIONS, type SizeDistribution } from './sizes.js';
 export { ensureMinFraud, ensureNonEmpty, PartitionError } from './constraints.js';
 export { sampleGamma, sampleLogGamma, sampleDirichlet, apportion } from './gamma.js';
 export {

@@ -9,6 +9,8 @@ import type { Dataset } from '../types/index.js';
 import { createRng, shuffleInPlace, type Rng } from '../rng/index.js';
 import { ensureMinFraud, ensureNonEmpty, PartitionError } from './constraints.js';
 import { apportion, sampleDirichlet } from './gamma.js';
+import { sizeShares, type SizeDistribution } from './sizes.js';
+import { groupRows, naturalSkewPartition } from './natural-skew.js';
 
 /** What a partitioner needs from a dataset (features are never looked at). */
 export type PartitionInput = Pick<Dataset, 'numRows' | 'labels' | 'groups'>;
@@ -27,7 +29,7 @@ export interface SkewOptions extends PartitionOptions {
 
 export interface QuantityOptions extends SkewOptions {
   /** Bank sizes ~ Dirichlet(alpha) (default) or shares ∝ rank^(−alpha) in random bank order. */
-  sizes?: 'dirichlet' | 'powerlaw';
+  sizes?: SizeDistribution;
 }
 
 function check(ds: PartitionInput, o: PartitionOptions): number {
@@ -99,15 +101,7 @@ export function quantityPartition(ds: PartitionInput, o: QuantityOptions): numbe
   const min = check(ds, o);
   checkAlpha(o.alpha);
   const rng = createRng(o.seed);
-  let p: ArrayLike<number>;
-  if ((o.sizes ?? 'dirichlet') === 'dirichlet') {
-    p = sampleDirichlet(new Array<number>(o.banks).fill(o.alpha), rng);
-  } else {
-    const w = Array.from({ length: o.banks }, (_, r) => Math.pow(r + 1, -o.alpha));
-    shuffleInPlace(w, rng); // bank 1 is not always the largest
-    const sum = w.reduce((s, x) => s + x, 0);
-    p = w.map((x) => x / sum);
-  }
+  const p = sizeShares(o.banks, o.alpha, o.sizes ?? 'dirichlet', rng);
   const parts = cut(shuffledIndices(ds.numRows, rng), apportion(ds.numRows, p));
   return finishRows(ds, parts, min, 'increase alpha, use fewer banks, or keep minFraudPerBank ≥ 1');
 }
@@ -124,44 +118,52 @@ export function naturalPartition(ds: PartitionInput, o: PartitionOptions): numbe
     throw new PartitionError('the natural partition needs per-row groups (e.g. the handbook CUSTOMER_ID column)');
   }
   const rng = createRng(o.seed);
-  const ids = new Map<string, number>();
-  const groupRows: number[][] = [];
-  for (let i = 0; i < ds.numRows; i++) {
-    let g = ids.get(groups[i]);
-    if (g === undefined) {
-      ids.set(groups[i], (g = groupRows.length));
-      groupRows.push([]);
-    }
-    groupRows[g].push(i);
+  const rowsOf = groupRows(groups, ds.numRows);
+  if (rowsOf.length < o.banks) {
+    throw new PartitionError(`only ${rowsOf.length} groups for ${o.banks} banks; each bank needs a whole group`);
   }
-  if (groupRows.length < o.banks) {
-    throw new PartitionError(`only ${groupRows.length} groups for ${o.banks} banks; each bank needs a whole group`);
-  }
-  const order = shuffledIndices(groupRows.length, rng);
-  order.sort((a, b) => groupRows[b].length - groupRows[a].length); // stable: shuffled ties
+  const order = shuffledIndices(rowsOf.length, rng);
+  order.sort((a, b) => rowsOf[b].length - rowsOf[a].length); // stable: shuffled ties
   const bankUnits: number[][] = Array.from({ length: o.banks }, () => []);
   const load = new Array<number>(o.banks).fill(0);
   for (const g of order) {
     let best = 0;
     for (let b = 1; b < o.banks; b++) if (load[b] < load[best]) best = b;
     bankUnits[best].push(g);
-    load[best] += groupRows[g].length;
+    load[best] += rowsOf[g].length;
   }
-  const groupFraud = groupRows.map((rows) => rows.reduce((s, i) => s + ds.labels[i], 0));
+  const groupFraud = rowsOf.map((rows) => rows.reduce((s, i) => s + ds.labels[i], 0));
   ensureMinFraud(bankUnits, groupFraud, min, 'customer');
-  const parts = bankUnits.map((units) => units.flatMap((g) => groupRows[g]).sort((a, b) => a - b));
+  const parts = bankUnits.map((units) => units.flatMap((g) => rowsOf[g]).sort((a, b) => a - b));
   ensureNonEmpty(parts, 'use fewer banks');
   return parts;
 }
 
-export type PartitionScheme = 'iid' | 'dirichlet' | 'quantity' | 'natural';
-export const PARTITION_SCHEMES: readonly PartitionScheme[] = ['iid', 'dirichlet', 'quantity', 'natural'];
+export type PartitionScheme = 'iid' | 'dirichlet' | 'quantity' | 'natural' | 'natural-skew';
+export const PARTITION_SCHEMES: readonly PartitionScheme[] = [
+  'iid',
+  'dirichlet',
+  'quantity',
+  'natural',
+  'natural-skew',
+];
+
+/** Whether the scheme takes `alpha` (Dirichlet concentration or power-law exponent). */
+export function schemeNeedsAlpha(scheme: PartitionScheme): boolean {
+  return scheme === 'dirichlet' || scheme === 'quantity' || scheme === 'natural-skew';
+}
+
+/** Whether the scheme assigns whole groups (customers), so the data needs a group column. */
+export function schemeNeedsGroups(scheme: PartitionScheme): boolean {
+  return scheme === 'natural' || scheme === 'natural-skew';
+}
 
 export interface AnyPartitionOptions extends PartitionOptions {
   scheme: PartitionScheme;
-  /** Required by dirichlet and quantity. */
+  /** Required by dirichlet, quantity and natural-skew. */
   alpha?: number;
-  quantitySizes?: 'dirichlet' | 'powerlaw';
+  /** Size distribution of quantity and natural-skew (default dirichlet). */
+  quantitySizes?: SizeDistribution;
 }
 
 /** Dispatches to the scheme's partitioner. */
@@ -172,12 +174,13 @@ export function partitionDataset(ds: PartitionInput, o: AnyPartitionOptions): nu
     case 'natural':
       return naturalPartition(ds, o);
     case 'dirichlet':
-    case 'quantity': {
+    case 'quantity':
+    case 'natural-skew': {
       if (o.alpha === undefined) throw new RangeError(`the ${o.scheme} scheme needs alpha`);
       const skew = { ...o, alpha: o.alpha };
-      return o.scheme === 'dirichlet'
-        ? dirichletPartition(ds, skew)
-        : quantityPartition(ds, { ...skew, sizes: o.quantitySizes });
+      if (o.scheme === 'dirichlet') return dirichletPartition(ds, skew);
+      const sized = { ...skew, ...(o.quantitySizes !== undefined ? { sizes: o.quantitySizes } : {}) };
+      return o.scheme === 'quantity' ? quantityPartition(ds, sized) : naturalSkewPartition(ds, sized);
     }
     default:
       throw new RangeError(`unknown partition scheme "${String(o.scheme)}"; expected ${PARTITION_SCHEMES.join(', ')}`);

@@ -12,6 +12,10 @@
  * exactly where the last tensor ends. Anything else is rejected, so a frame has one
  * valid byte layout and a decoder never has to guess what stray bytes mean.
  *
+ * Tensor dtypes: float32, float16 and int8 (lossy encodings of float data, chosen per
+ * frame) and uint32 (integers mod 2^32, e.g. secure-aggregation masked vectors: a
+ * Uint32Array input is always sent as uint32, never quantized).
+ *
  * Numbers in payloads are little-endian whatever the host. On little-endian hosts (all
  * mainstream ones) a float32 tensor crosses the codec with one memcpy; big-endian hosts
  * take a DataView path that produces the same bytes.
@@ -36,14 +40,18 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const PREFIX_BYTES = 8;
 const MAGIC_BYTES = new TextEncoder().encode(FRAME_MAGIC);
 
-export const DTYPE_BYTES: Readonly<Record<Encoding, number>> = { float32: 4, float16: 2, int8: 1 };
+/** A tensor's dtype on the wire: a float encoding, or uint32 for integer tensors. */
+export type TensorDtype = Encoding | 'uint32';
+
+export const DTYPE_BYTES: Readonly<Record<TensorDtype, number>> = { float32: 4, float16: 2, int8: 1, uint32: 4 };
 
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface TensorInput {
   name: string;
   shape: number[];
-  data: Float32Array;
+  /** Float32Array: sent in the frame's encoding. Uint32Array: sent as uint32, exactly. */
+  data: Float32Array | Uint32Array;
 }
 
 export interface EncodeOptions {
@@ -62,7 +70,7 @@ export interface DecodeOptions {
 export interface TensorDescriptor {
   name: string;
   shape: number[];
-  dtype: Encoding;
+  dtype: TensorDtype;
   /** Relative to the payload start; always a multiple of 4. */
   byteOffset: number;
   byteLength: number;
@@ -72,10 +80,16 @@ export interface TensorDescriptor {
 
 export interface DecodedTensor {
   shape: number[];
-  /** Always float32 after decoding, and owned by the caller (never a view into the frame). */
+  /**
+   * Float tensors: float32 after decoding, owned by the caller (never a view into the
+   * frame). uint32 tensors: EMPTY (their values are in `uint32`), so code that expects
+   * floats sees a length mismatch instead of misreading integers.
+   */
   data: Float32Array;
-  /** The encoding the tensor had on the wire. */
-  dtype: Encoding;
+  /** uint32 tensors only: the values, owned by the caller. */
+  uint32?: Uint32Array;
+  /** The dtype the tensor had on the wire. */
+  dtype: TensorDtype;
   /** Bytes the tensor occupied on the wire. */
   byteLength: number;
 }
@@ -139,8 +153,9 @@ function layoutTensors(tensors: ReadonlyArray<TensorInput>, encoding: Encoding):
     }
     if (seen.has(name)) throw new FrameError('HEADER_INVALID', `tensors[${i}].name: duplicate tensor name "${name}"`);
     seen.add(name);
-    if (!(data instanceof Float32Array)) {
-      throw new FrameError('TENSOR_SHAPE_MISMATCH', `tensor "${name}": data must be a Float32Array`);
+    const integer = data instanceof Uint32Array;
+    if (!(data instanceof Float32Array) && !integer) {
+      throw new FrameError('TENSOR_SHAPE_MISMATCH', `tensor "${name}": data must be a Float32Array or Uint32Array`);
     }
     if (!Array.isArray(shape) || !shape.every((n) => Number.isSafeInteger(n) && n >= 0)) {
       throw new FrameError(
@@ -155,21 +170,24 @@ function layoutTensors(tensors: ReadonlyArray<TensorInput>, encoding: Encoding):
         `tensor "${name}": shape [${shape.join(', ')}] holds ${count} values but data has ${data.length}`,
       );
     }
-    const bad = firstNonFinite(data, limit);
+    const bad = integer ? -1 : firstNonFinite(data, limit);
     if (bad >= 0) {
       const why = Number.isFinite(data[bad]) ? `overflows float16 (max ±65504)` : 'is not finite';
       throw new FrameError('NON_FINITE', `tensor "${name}": value ${data[bad]} at index ${bad} ${why}`);
     }
+    const dtype: TensorDtype = integer ? 'uint32' : encoding;
     const byteOffset = align4(cursor);
-    const byteLength = count * DTYPE_BYTES[encoding];
+    const byteLength = count * DTYPE_BYTES[dtype];
     cursor = byteOffset + byteLength;
-    const d: TensorDescriptor = { name, shape: [...shape], dtype: encoding, byteOffset, byteLength };
-    if (encoding === 'int8') d.scale = int8Scale(data);
+    const d: TensorDescriptor = { name, shape: [...shape], dtype, byteOffset, byteLength };
+    if (dtype === 'int8') d.scale = int8Scale(data as Float32Array);
     return d;
   });
 }
 
-function writeTensor(frame: Uint8Array, at: number, data: Float32Array, d: TensorDescriptor): void {
+function writeTensor(frame: Uint8Array, at: number, input: Float32Array | Uint32Array, d: TensorDescriptor): void {
+  if (d.dtype === 'uint32') return writeUint32LE(frame, at, input as Uint32Array);
+  const data = input as Float32Array;
   switch (d.dtype) {
     case 'float32':
       return writeFloat32LE(frame, at, data);
@@ -219,6 +237,17 @@ export function decodeFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>, opts: De
 
   const tensors = new Map<string, DecodedTensor>();
   for (const d of descriptors) {
+    if (d.dtype === 'uint32') {
+      const uint32 = readUint32LE(bytes, payloadStart + d.byteOffset, d.byteLength / 4);
+      tensors.set(d.name, {
+        shape: d.shape,
+        data: new Float32Array(0),
+        uint32,
+        dtype: d.dtype,
+        byteLength: d.byteLength,
+      });
+      continue;
+    }
     const data = readTensor(bytes, payloadStart + d.byteOffset, d);
     const bad = firstNonFinite(data);
     if (bad >= 0) {
@@ -281,10 +310,10 @@ function readHeader(bytes: Uint8Array): { header: z.infer<typeof HeaderSchema>; 
 function validateDescriptors(raw: ReadonlyArray<z.infer<typeof TensorDescriptorSchema>>): TensorDescriptor[] {
   return raw.map((t, i) => {
     const { dtype } = t;
-    if (!isEncoding(dtype)) {
+    if (!isEncoding(dtype) && dtype !== 'uint32') {
       throw new FrameError(
         'UNKNOWN_DTYPE',
-        `tensor "${t.name}" has unknown dtype "${dtype}" (expected float32, float16 or int8)`,
+        `tensor "${t.name}" has unknown dtype "${dtype}" (expected float32, float16, int8 or uint32)`,
       );
     }
     const path = formatPath(['tensors', i, 'scale']);
@@ -357,6 +386,8 @@ function checkLayout(bytes: Uint8Array, payloadStart: number, descriptors: Reado
 function readTensor(bytes: Uint8Array, at: number, d: TensorDescriptor): Float32Array {
   const count = d.byteLength / DTYPE_BYTES[d.dtype];
   switch (d.dtype) {
+    case 'uint32':
+      throw new Error('readTensor: uint32 tensors are read by readUint32LE'); // unreachable: decodeFrame branches first
     case 'float32':
       return readFloat32LE(bytes, at, count);
     case 'float16':
@@ -459,10 +490,33 @@ export function readUint16LE(src: Uint8Array, at: number, count: number, hostOrd
   return out;
 }
 
+/** Writes `src` as uint32 LE at dst[at]. On LE hosts: one memcpy. */
+export function writeUint32LE(dst: Uint8Array, at: number, src: Uint32Array, hostOrder = HOST_LITTLE_ENDIAN): void {
+  if (hostOrder) {
+    dst.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), at);
+    return;
+  }
+  const view = new DataView(dst.buffer, dst.byteOffset + at, src.byteLength);
+  for (let i = 0; i < src.length; i++) view.setUint32(i * 4, src[i]!, true);
+}
+
+/** Reads `count` uint32 LE values into a new array (byte-wise copy: any source alignment). */
+export function readUint32LE(src: Uint8Array, at: number, count: number, hostOrder = HOST_LITTLE_ENDIAN): Uint32Array {
+  const out = new Uint32Array(count);
+  if (hostOrder) {
+    new Uint8Array(out.buffer).set(src.subarray(at, at + count * 4));
+    return out;
+  }
+  const view = new DataView(src.buffer, src.byteOffset + at, count * 4);
+  for (let i = 0; i < count; i++) out[i] = view.getUint32(i * 4, true);
+  return out;
+}
+
 // ---------------------------------------------------------------- small helpers
 
+/** The frame-level float encodings (uint32 is a tensor dtype, never a frame encoding). */
 function isEncoding(value: unknown): value is Encoding {
-  return typeof value === 'string' && Object.hasOwn(DTYPE_BYTES, value);
+  return value === 'float32' || value === 'float16' || value === 'int8';
 }
 
 function shapeProduct(shape: ReadonlyArray<number>): number {

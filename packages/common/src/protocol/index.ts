@@ -1,8 +1,9 @@
 /**
- * The wire protocol: message schemas (messages.ts), the binary frame codec (frame.ts),
+ * The wire protocol: message schemas (messages.ts, secagg-messages.ts), the binary frame codec (frame.ts),
  * lossy tensor encodings (quantize.ts) and the codec's errors (errors.ts).
  */
 export * from './messages.js';
+export * from './secagg-messages.js';
 export { FRAME_ERROR_CODES, FrameError, isFrameError, type FrameErrorCode } from './errors.js';
 export {
   DEFAULT_MAX_FRAME_BYTES,
@@ -19,6 +20,7 @@ export {
   type DecodedTensor,
   type EncodeOptions,
   type TensorDescriptor,
+  type TensorDtype,
   type TensorInput,
 } from './frame.js';
 export {

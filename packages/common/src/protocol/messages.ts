@@ -90,12 +90,15 @@ export type Confusion = z.infer<typeof Confusion>;
  * having its counts added to bins that mean something else. Layout 1 (equal-width
  * probability bins, no `scale` field) is refused.
  */
-const layoutError = (what: string) => (issue: { input?: unknown }) =>
-  `histogram ${what} is ${issue.input === undefined ? 'missing' : JSON.stringify(issue.input)}: expected the "${HISTOGRAM_SCALE}" layout with logits clamped to ±${HISTOGRAM_LOGIT_MAX} (bank and aggregator run different FinSecure versions; layout 1, equal-width probability bins, is no longer summed)`;
+const shown = (input: unknown) => (input === undefined ? 'missing' : JSON.stringify(input));
+const scaleError = (issue: { input?: unknown }) =>
+  `histogram scale is ${shown(issue.input)}: expected the "${HISTOGRAM_SCALE}" layout with logits clamped to ±${HISTOGRAM_LOGIT_MAX} (bank and aggregator run different FinSecure versions; layout 1, equal-width probability bins, is no longer summed)`;
+const rangeError = (issue: { input?: unknown }) =>
+  `histogram logitMax is ${shown(issue.input)}: expected ${HISTOGRAM_LOGIT_MAX}`;
 export const ScoreHistogram = z
   .object({
-    scale: z.literal(HISTOGRAM_SCALE, { error: layoutError('scale') }),
-    logitMax: z.literal(HISTOGRAM_LOGIT_MAX, { error: layoutError('logitMax') }),
+    scale: z.literal(HISTOGRAM_SCALE, { error: scaleError }),
+    logitMax: z.literal(HISTOGRAM_LOGIT_MAX, { error: rangeError }),
     bins: z.number().int().min(MIN_HISTOGRAM_BINS).max(MAX_HISTOGRAM_BINS),
     positives: z.array(count).max(MAX_HISTOGRAM_BINS),
     negatives: z.array(count).max(MAX_HISTOGRAM_BINS),
@@ -135,7 +138,7 @@ export type Scaler = z.infer<typeof Scaler>;
 // ---------------------------------------------------------------- client → aggregator
 
 /** First message on a connection. The token is checked against its stored hash. */
-export const Hello = z.object({
+const HelloObject = z.object({
   type: z.literal('hello'),
   protocolVersion: z.number().int(),
   bankId,
@@ -154,10 +157,11 @@ export const Hello = z.object({
   /** Number of input features the bank's data has (must match the model). */
   numFeatures: z.number().int().min(1).max(10_000),
   featureStats: FeatureStats.optional(),
-}).refine((h) => h.featureStats === undefined || h.featureStats.mean.length === h.numFeatures, {
-  message: 'featureStats must have one entry per feature (numFeatures)',
-  path: ['featureStats', 'mean'],
 });
+export const Hello = HelloObject.refine(
+  (h) => h.featureStats === undefined || h.featureStats.mean.length === h.numFeatures,
+  { message: 'featureStats must have one entry per feature (numFeatures)', path: ['featureStats', 'mean'] },
+);
 
 /**
  * The result of a fit stage. The tensor `update` (same manifest as the global model)

@@ -41,14 +41,34 @@ export interface FitResult {
   loss: number;
 }
 
+/**
+ * Why a robust strategy or norm bound treated a bank as it did, for the round record:
+ * `excluded` (the reason, when its weight is 0), `clipScale` (its update was multiplied
+ * by this factor in (0, 1)), `score` (the strategy's robustness score, e.g. the Krum
+ * score: lower is more central), `norm` (L2 norm of its update), `distance` (L2 distance
+ * of its update to the centre it was clipped around).
+ */
+export interface BankDiagnostic {
+  excluded?: string;
+  clipScale?: number;
+  score?: number;
+  norm?: number;
+  distance?: number;
+}
+
 export interface AggregationOutcome {
   /** New global weights. */
   weights: Float32Array;
-  /** Effective normalised weight of every bank that contributed (sums to 1). */
+  /**
+   * Effective normalised weight of every bank that contributed (sums to 1). Robust
+   * strategies list every bank whose update they received, an excluded bank with 0.
+   */
   bankWeights: Record<string, number>;
   /** Example-weighted mean local training loss. */
   meanLoss: number;
   numContributors: number;
+  /** Robust strategies: per-bank verdicts (see BankDiagnostic); absent for FedAvg and FedMedian. */
+  diagnostics?: Record<string, BankDiagnostic>;
 }
 
 export interface Aggregation {

@@ -16,6 +16,12 @@ export class ApiError extends Error {
 
 const TOKEN_KEY = 'finsecure.token';
 
+/** The fs_csrf cookie set at sign-in (readable on purpose; the session cookie is HttpOnly). */
+export function csrfToken(): string {
+  const m = /(?:^|;\s*)(?:__Host-)?fs_csrf=([^;]*)/.exec(document.cookie);
+  return m ? decodeURIComponent(m[1]!) : '';
+}
+
 export const tokenStore = {
   get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
   set: (token: string) => sessionStorage.setItem(TOKEN_KEY, token),
@@ -25,6 +31,8 @@ export const tokenStore = {
 async function request(path: string, token: string | null, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (token) headers.set('Authorization', `Bearer ${token}`);
+  // Signed in with a session cookie: changes carry the CSRF token (see lib/people.ts).
+  else if (init.method && init.method !== 'GET') headers.set('X-CSRF-Token', csrfToken());
   let res: Response;
   try {
     res = await fetch(path, { ...init, headers });

@@ -6,8 +6,10 @@ export type {
   AuditEntryView,
   BankRoundStats,
   BankView,
+  EpsilonValue,
   LiveEvent,
   ModelVersionView,
+  PrivacyView,
   RoundRecord,
   RoundStatus,
   StatusView,
@@ -47,12 +49,6 @@ export interface SettingsView {
     fraction?: number;
     roundTimeoutMs?: number;
   };
-}
-
-export interface PrivacyView {
-  delta: number;
-  budget: number | null;
-  epsilon: Record<string, number>;
 }
 
 export interface ModelInfo {

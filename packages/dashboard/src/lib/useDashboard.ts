@@ -102,7 +102,11 @@ export function useDashboard(token: string, onUnauthorized: (reason: string) => 
     try {
       const [status, banks, rounds] = await Promise.all([
         getJson<StatusView>('/api/status', token),
-        getJson<BankView[]>('/api/banks', token),
+        // A role without banks.read (viewer: charts only) sees no bank table rather than an error.
+        getJson<BankView[]>('/api/banks', token).catch((e: unknown) => {
+          if (e instanceof ApiError && e.status === 403) return [] as BankView[];
+          throw e;
+        }),
         getJson<RoundRecord[]>(`/api/rounds?limit=${ROUND_HISTORY}`, token),
       ]);
       // Secondary panels: one failing must not hide the rest.

@@ -1,7 +1,7 @@
 /** Banks: connection status, last seen, data size, participation, update size, rejections. */
 import { Badge } from '../components/Badge';
 import { EmptyState, Panel } from '../components/Panel';
-import { formatAgo, formatBytes, formatDateTime, formatNumber } from '../lib/format';
+import { formatAgo, formatBytes, formatDateTime, formatEpsilon, formatNumber } from '../lib/format';
 import type { BankView, RoundRecord } from '../lib/types';
 
 function StatusCell({ bank }: { bank: BankView }) {
@@ -86,7 +86,9 @@ function BankRow({ bank, rounds, now }: { bank: BankView; rounds: RoundRecord[];
       <td className="num">{bank.roundsParticipated}</td>
       <td className="num">{formatBytes(bank.lastUpdateBytes ?? lastUpdateFromRounds(rounds, bank.id))}</td>
       <td className="num">
-        {bank.epsilon !== null && bank.epsilon !== undefined && bank.epsilon > 0 ? bank.epsilon.toFixed(2) : '—'}
+        {bank.epsilon === 'Infinity' || (typeof bank.epsilon === 'number' && bank.epsilon > 0)
+          ? formatEpsilon(bank.epsilon)
+          : '—'}
       </td>
       <td>
         {rejections.length === 0 ? (

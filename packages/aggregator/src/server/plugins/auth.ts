@@ -1,22 +1,101 @@
 /**
- * Bearer-token roles for the REST API. Viewers may read everything the dashboard shows;
- * only admins may change anything. Tokens are compared through their hashes in
- * constant time (ApiAuth), and the Authorization header is redacted from logs.
+ * Authentication and authorisation for every HTTP route.
+ *
+ * Every route declares its rule next to its definition, `config: { permission: '…' }`
+ * (accounts/permissions.ts). One onRequest hook enforces it: a route without a
+ * declaration is refused with 500 (and the authorisation-matrix test fails), so a new
+ * route cannot be reachable by accident. The hook identifies the caller as
+ *   - a person, by the session cookie (server-side session, accounts/signin.ts);
+ *   - a named API token ("Authorization: Bearer fsk_…");
+ *   - a bootstrap token (FINSECURE_ADMIN_TOKEN / FINSECURE_VIEWER_TOKEN), for compose and
+ *     scripts before the first account exists.
+ *
+ * CSRF: requests authenticated by the cookie that change state (not GET/HEAD/OPTIONS)
+ * must carry "X-CSRF-Token" equal to the fs_csrf cookie *and* to the token issued with
+ * this session (its sha256 is stored in the session): a signed double-submit. Another
+ * site can neither read the cookie nor set a custom header cross-origin without a CORS
+ * preflight, which we never grant; SameSite=Strict and an Origin check are further
+ * layers. Bearer-token requests carry no ambient credential and need no CSRF token.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyPluginAsync,
+  FastifyPluginCallback,
+  FastifyPluginOptions,
+  FastifyReply,
+  FastifyRequest,
+} from 'fastify';
 import fp from 'fastify-plugin';
-import type { Role } from '../../auth/tokens.js';
-import type { ServerContext } from '../context.js';
+import {
+  AccountError,
+  BOOTSTRAP_VIEWER_PERMISSIONS,
+  ROLE_PERMISSIONS,
+  isPermission,
+  secretMatches,
+  setupRequired,
+  type Accounts,
+  type Permission,
+  type Role,
+  type SessionRecord,
+} from '../../accounts/index.js';
+import type { ApiAuth } from '../../auth/tokens.js';
+
+export const SESSION_COOKIE = 'fs_session';
+export const CSRF_COOKIE = 'fs_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
+
+export interface Principal {
+  kind: 'session' | 'api-token' | 'bootstrap';
+  /** For the bootstrap viewer token this is "viewer" (its historical name); see permissions. */
+  role: Role;
+  permissions: ReadonlySet<Permission>;
+  /** What the audit log calls this caller: a username, "token:<name>" or "bootstrap-admin-token". */
+  name: string;
+  accountId: string | null;
+  session: SessionRecord | null;
+  /** When the session ends unless used (sessions only). */
+  expiresAt: number | null;
+  /** What a person must set up before anything but `self` is allowed. */
+  setup: 'password' | 'mfa' | null;
+}
+
+/** One declared route, as collected by the onRoute hook (for the matrix test and docs). */
+export interface RouteRule {
+  method: string;
+  url: string;
+  permission: Permission | undefined;
+}
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The authorisation rule of this route (see accounts/permissions.ts). */
+    permission?: Permission;
+  }
   interface FastifyRequest {
+    principal: Principal | null;
+    /** Kept for older plugins: the caller's role, or null. */
     role: Role | null;
+    /** Who to name in the audit log ("system" when unauthenticated). */
+    actor: string;
   }
   interface FastifyInstance {
+    /** Kept for older plugins: the onRequest hook already enforced the route's permission. */
     requireViewer: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
     requireAdmin: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** Every route and its declared permission, in registration order. */
+    routeRules: () => RouteRule[];
+    accounts: Accounts;
   }
 }
+
+export interface AuthOptions {
+  accounts: Accounts;
+  /** Bootstrap tokens (FINSECURE_ADMIN_TOKEN / FINSECURE_VIEWER_TOKEN). */
+  bootstrap: ApiAuth | null;
+  /** Served over TLS: cookies get Secure and the __Host- prefix. */
+  secure: boolean;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function bearer(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -24,36 +103,211 @@ export function bearer(header: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/** Cookie names: `__Host-` under TLS (bound to this host, Secure, Path=/). */
+export function cookieNames(secure: boolean): { session: string; csrf: string } {
+  return secure
+    ? { session: `__Host-${SESSION_COOKIE}`, csrf: `__Host-${CSRF_COOKIE}` }
+    : { session: SESSION_COOKIE, csrf: CSRF_COOKIE };
+}
+
+export function clientInfo(req: FastifyRequest): { ip: string; userAgent: string } {
+  return { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') };
+}
+
+function deny(reply: FastifyReply, status: number, error: string, message: string) {
+  return reply.code(status).header('cache-control', 'no-store').send({ error, message });
+}
+
+/** The request's Origin (or Referer) is this server, or absent (non-browser clients). */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin ?? req.headers.referer;
+  if (!origin) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Registers a third-party plugin (Swagger UI, static files) whose routes we cannot
+ * annotate, declaring `permission` for all of them at the registration site.
+ */
+export function declareRoutes<O extends FastifyPluginOptions>(
+  permission: Permission,
+  plugin: FastifyPluginAsync<O> | FastifyPluginCallback<O>,
+): FastifyPluginAsync<O> {
+  return async (app, opts) => {
+    app.addHook('onRoute', (route) => {
+      route.config ??= {};
+      (route.config as { permission?: Permission }).permission ??= permission;
+    });
+    await app.register(plugin as FastifyPluginAsync<O>, opts);
+  };
+}
+
 export default fp(
-  async (app, ctx: ServerContext) => {
-    app.decorateRequest('role', null);
-    app.addHook('onRequest', async (req) => {
-      req.role = ctx.auth.roleOf(bearer(req.headers.authorization));
-    });
-    app.decorate('requireViewer', async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!req.role) {
-        await reply
-          .code(401)
-          .send({ error: 'unauthorized', message: 'send "Authorization: Bearer <admin or viewer token>"' });
-      }
-    });
-    app.decorate('requireAdmin', async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!req.role) {
-        await reply.code(401).send({ error: 'unauthorized', message: 'send "Authorization: Bearer <admin token>"' });
-      } else if (req.role !== 'admin') {
-        await reply
-          .code(403)
-          .send({ error: 'forbidden', message: 'this action needs the admin token; viewers can only read' });
-      }
-    });
-    app.get(
-      '/api/whoami',
-      { schema: { tags: ['system'], summary: 'The role the presented token grants (admin, viewer) or 401' } },
-      async (req, reply) => {
-        if (!req.role) return reply.code(401).send({ error: 'unauthorized', message: 'unknown or missing token' });
-        return { role: req.role };
-      },
+  async (app, opts: AuthOptions) => {
+    const { accounts, bootstrap } = opts;
+    const names = cookieNames(opts.secure);
+    // The config objects themselves are kept: a wrapper may stamp a permission on a
+    // third-party plugin's routes after this hook ran (see declareRoutes).
+    const routes: { method: string; url: string; config: { permission?: unknown } }[] = [];
+    app.decorate('routeRules', () =>
+      routes.map((r) => ({
+        method: r.method,
+        url: r.url,
+        permission: isPermission(r.config.permission) ? r.config.permission : undefined,
+      })),
     );
+    app.decorate('accounts', accounts);
+    app.decorateRequest('principal', null);
+    app.decorateRequest('role', null);
+    app.decorateRequest('actor', 'system');
+    if (bootstrap) {
+      app.log.warn(
+        'FINSECURE_ADMIN_TOKEN (and FINSECURE_VIEWER_TOKEN, if set) are bootstrap credentials for compose and scripts: ' +
+          'use named accounts for people and named API tokens (POST /api/tokens) for automation',
+      );
+    }
+
+    app.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      route.config ??= {};
+      for (const method of methods) routes.push({ method, url: route.url, config: route.config });
+    });
+
+    async function identify(req: FastifyRequest, activity: boolean): Promise<Principal | null> {
+      const token = bearer(req.headers.authorization);
+      if (token) {
+        const legacy = bootstrap?.roleOf(token) ?? null;
+        if (legacy) {
+          return {
+            kind: 'bootstrap',
+            role: legacy,
+            permissions: legacy === 'admin' ? ROLE_PERMISSIONS.admin : BOOTSTRAP_VIEWER_PERMISSIONS,
+            name: `bootstrap-${legacy}-token`,
+            accountId: null,
+            session: null,
+            expiresAt: null,
+            setup: null,
+          };
+        }
+        const t = await accounts.authenticateApiToken(token);
+        if (!t) throw new AccountError(401, 'unauthorized', 'unknown, revoked or expired token');
+        return {
+          kind: 'api-token',
+          role: t.role,
+          permissions: ROLE_PERMISSIONS[t.role],
+          name: `token:${t.name}`,
+          accountId: null,
+          session: null,
+          expiresAt: t.expiresAt,
+          setup: null,
+        };
+      }
+      const sid = req.cookies[names.session];
+      if (!sid) return null;
+      const { account, session, expiresAt } = await accounts.authenticateSession(sid, {
+        activity,
+        client: clientInfo(req),
+      });
+      return {
+        kind: 'session',
+        role: account.role,
+        permissions: ROLE_PERMISSIONS[account.role],
+        name: account.username,
+        accountId: account.id,
+        session,
+        expiresAt,
+        setup: setupRequired(accounts.deps, account),
+      };
+    }
+
+    app.addHook('onRequest', async (req, reply) => {
+      if (!req.routeOptions.url) return; // no such route: the 404 handler answers
+      const permission = req.routeOptions.config.permission;
+      if (!isPermission(permission)) {
+        req.log.error({ route: req.routeOptions.url }, 'route has no authorisation rule (config.permission)');
+        return deny(reply, 500, 'no_rule', 'this route declares no authorisation rule and is refused');
+      }
+      if (!SAFE_METHODS.has(req.method) && !sameOrigin(req)) {
+        return deny(reply, 403, 'cross_origin', 'cross-origin request refused');
+      }
+      // Static files (dashboard, docs) need no caller: do not look a stale cookie up (and audit it) per asset.
+      if (permission === 'public' && !/^\/(api|ws)\//.test(req.url)) return;
+      let principal: Principal | null;
+      try {
+        // Only user actions extend the idle timer; background polling (GET) does not.
+        principal = await identify(req, !SAFE_METHODS.has(req.method));
+      } catch (err) {
+        if (!(err instanceof AccountError)) throw err;
+        if (permission === 'public') return;
+        if (err.code === 'session_ended') reply.clearCookie(names.session, { path: '/' });
+        return deny(reply, err.status, err.code, err.message);
+      }
+      req.principal = principal;
+      req.role = principal?.role ?? null;
+      req.actor = principal?.name ?? 'system';
+      if (permission === 'public') return;
+      if (!principal) {
+        return deny(reply, 401, 'unauthorized', 'sign in, or send "Authorization: Bearer <API token>"');
+      }
+      if (principal.kind === 'session' && !SAFE_METHODS.has(req.method)) {
+        const header = req.headers[CSRF_HEADER];
+        const cookie = req.cookies[names.csrf];
+        if (typeof header !== 'string' || header !== cookie || !secretMatches(header, principal.session!.csrfHash)) {
+          await accounts.deps.audit({
+            type: 'auth.csrf_refused',
+            actor: principal.name,
+            details: { ip: req.ip, route: `${req.method} ${req.routeOptions.url}` },
+          });
+          return deny(reply, 403, 'csrf', 'missing or wrong X-CSRF-Token header (reload the page)');
+        }
+      }
+      if (principal.setup && permission !== 'self') {
+        return deny(
+          reply,
+          403,
+          'setup_required',
+          principal.setup === 'password'
+            ? 'change your one-time password first (Profile)'
+            : 'set up two-factor authentication first (Profile): it is required for administrators',
+        );
+      }
+      if (!principal.permissions.has(permission)) {
+        return deny(
+          reply,
+          403,
+          'forbidden',
+          `your role (${principal.role}) does not allow this (${permission}): ask for a role that does, or use the admin token`,
+        );
+      }
+    });
+
+    // Every successful change made through the API names the person (or token) who made it.
+    app.addHook('onResponse', async (req, reply) => {
+      if (SAFE_METHODS.has(req.method) || !req.principal || reply.statusCode >= 400) return;
+      const permission = req.routeOptions.config.permission;
+      if (permission === 'self' || permission === 'public') return; // own profile: audited where it happens
+      await accounts.deps
+        .audit({
+          type: 'api.action',
+          actor: req.principal.name,
+          details: {
+            route: `${req.method} ${req.routeOptions.url}`,
+            status: reply.statusCode,
+            permission: permission ?? null,
+          },
+        })
+        .catch((err: unknown) => req.log.error({ err }, 'audit append failed'));
+    });
+
+    const authenticated = async (req: FastifyRequest, reply: FastifyReply) => {
+      if (!req.principal) await deny(reply, 401, 'unauthorized', 'sign in first');
+    };
+    app.decorate('requireViewer', authenticated);
+    app.decorate('requireAdmin', authenticated);
   },
-  { name: 'finsecure-auth' },
+  { name: 'finsecure-auth', dependencies: ['@fastify/cookie'] },
 );

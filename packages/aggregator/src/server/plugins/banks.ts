@@ -8,6 +8,7 @@ import { generateToken, hashToken } from '../../auth/tokens.js';
 import { StoreConflictError } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { ErrorReply } from '../schema.js';
+import { bankViewForJson } from '../epsilon.js';
 
 const BankId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' } as const;
 const IdParams = { type: 'object', properties: { id: BankId }, required: ['id'] } as const;
@@ -15,17 +16,18 @@ const IdParams = { type: 'object', properties: { id: BankId }, required: ['id'] 
 export default async function banks(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get(
     '/api/banks',
-    { preValidation: app.requireViewer, schema: { tags: ['banks'], summary: 'All banks with live status' } },
+    { config: { permission: 'banks.read' }, schema: { tags: ['banks'], summary: 'All banks with live status' } },
     async () => {
       const list = await ctx.store.listBanks();
-      return Promise.all(list.map((b) => ctx.federation.bankView(b)));
+      // ε = ∞ (no noise) is written "Infinity", not null (= no DP): see ../epsilon.ts.
+      return (await Promise.all(list.map((b) => ctx.federation.bankView(b)))).map(bankViewForJson);
     },
   );
 
   app.post<{ Body: { id: string; name?: string } }>(
     '/api/banks',
     {
-      preValidation: app.requireAdmin,
+      config: { permission: 'banks.manage' },
       schema: {
         tags: ['banks'],
         summary: 'Register a bank; the response holds its token, shown only this once',
@@ -61,7 +63,10 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
           return reply.code(409).send({ error: 'conflict', message: `bank "${req.body.id}" already exists` });
         throw err;
       }
-      await ctx.federation.audit('bank.created', 'admin', { bankId: req.body.id, name: req.body.name ?? req.body.id });
+      await ctx.federation.audit('bank.created', req.actor, {
+        bankId: req.body.id,
+        name: req.body.name ?? req.body.id,
+      });
       return reply.code(201).send({ id: req.body.id, name: req.body.name ?? req.body.id, token });
     },
   );
@@ -69,7 +74,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
   app.post<{ Params: { id: string } }>(
     '/api/banks/:id/token',
     {
-      preValidation: app.requireAdmin,
+      config: { permission: 'banks.manage' },
       schema: {
         tags: ['banks'],
         summary: 'Issue a new token (the old one stops working) and lift a revocation',
@@ -82,7 +87,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
       if (!(await ctx.store.setBankToken(req.params.id, hashToken(token)))) {
         return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
       }
-      await ctx.federation.audit('bank.token_rotated', 'admin', { bankId: req.params.id });
+      await ctx.federation.audit('bank.token_rotated', req.actor, { bankId: req.params.id });
       ctx.federation.disconnectBank(req.params.id, CloseCode.Unauthorized, 'token rotated');
       return { id: req.params.id, token };
     },
@@ -91,7 +96,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
   app.delete<{ Params: { id: string } }>(
     '/api/banks/:id',
     {
-      preValidation: app.requireAdmin,
+      config: { permission: 'banks.manage' },
       schema: {
         tags: ['banks'],
         summary: 'Revoke a bank: its token stops working and its connection is closed',
@@ -103,7 +108,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
       if (!(await ctx.store.revokeBank(req.params.id, Date.now()))) {
         return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
       }
-      await ctx.federation.audit('bank.revoked', 'admin', { bankId: req.params.id });
+      await ctx.federation.audit('bank.revoked', req.actor, { bankId: req.params.id });
       ctx.federation.disconnectBank(req.params.id, CloseCode.Unauthorized, 'bank access revoked');
       return { id: req.params.id, revoked: true };
     },

@@ -6,6 +6,7 @@ export default async function health(app: FastifyInstance, ctx: ServerContext): 
   app.get(
     '/api/health',
     {
+      config: { permission: 'public' },
       schema: {
         tags: ['system'],
         summary: 'Liveness, version, store and training backend',

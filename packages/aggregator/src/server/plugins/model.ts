@@ -7,7 +7,7 @@ export default async function model(app: FastifyInstance, ctx: ServerContext): P
   app.get(
     '/api/model',
     {
-      preValidation: app.requireViewer,
+      config: { permission: 'models.read' },
       schema: { tags: ['model'], summary: 'Current global model version and checksum' },
     },
     async () => {
@@ -25,7 +25,7 @@ export default async function model(app: FastifyInstance, ctx: ServerContext): P
   app.get(
     '/api/model/model.json',
     {
-      preValidation: app.requireViewer,
+      config: { permission: 'models.read' },
       schema: { tags: ['model'], summary: 'TF.js model.json of the current global model' },
     },
     async (_req, reply) => {
@@ -43,7 +43,7 @@ export default async function model(app: FastifyInstance, ctx: ServerContext): P
   app.get(
     '/api/model/weights.bin',
     {
-      preValidation: app.requireViewer,
+      config: { permission: 'models.read' },
       schema: { tags: ['model'], summary: 'Float32 little-endian weights of the current global model' },
     },
     async (_req, reply) => {

@@ -7,8 +7,12 @@ export default async function prometheus(
   app: FastifyInstance,
   ctx: ServerContext & { metrics: AggregatorMetrics },
 ): Promise<void> {
-  app.get('/metrics', { schema: { tags: ['system'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
-    ctx.metrics.connectedBanks.set(ctx.federation.status().connectedBanks);
-    return reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    { config: { permission: 'public' }, schema: { tags: ['system'], summary: 'Prometheus metrics' } },
+    async (_req, reply) => {
+      ctx.metrics.connectedBanks.set(ctx.federation.status().connectedBanks);
+      return reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+    },
+  );
 }

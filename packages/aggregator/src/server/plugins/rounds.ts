@@ -2,12 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { ErrorReply } from '../schema.js';
+import { roundForJson } from '../epsilon.js';
 
 export default async function rounds(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get<{ Querystring: { limit?: number; before?: number } }>(
     '/api/rounds',
     {
-      preValidation: app.requireViewer,
+      // The dashboard's charts are drawn from this list: viewers (charts only) need it.
+      config: { permission: 'charts.read' },
       schema: {
         tags: ['rounds'],
         summary: 'Rounds, newest first',
@@ -21,16 +23,18 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
       },
     },
     async (req) =>
-      ctx.store.listRounds({
-        limit: req.query.limit ?? 100,
-        ...(req.query.before ? { before: req.query.before } : {}),
-      }),
+      (
+        await ctx.store.listRounds({
+          limit: req.query.limit ?? 100,
+          ...(req.query.before ? { before: req.query.before } : {}),
+        })
+      ).map(roundForJson),
   );
 
   app.get<{ Params: { id: number } }>(
     '/api/rounds/:id',
     {
-      preValidation: app.requireViewer,
+      config: { permission: 'rounds.read' },
       schema: {
         tags: ['rounds'],
         summary: 'One round in full',
@@ -41,14 +45,14 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
     async (req, reply) => {
       const round = await ctx.store.getRound(req.params.id);
       if (!round) return reply.code(404).send({ error: 'not_found', message: `no round ${req.params.id}` });
-      return round;
+      return roundForJson(round);
     },
   );
 
   app.get<{ Querystring: { after?: number; limit?: number } }>(
     '/api/metrics/series',
     {
-      preValidation: app.requireViewer,
+      config: { permission: 'charts.read' },
       schema: {
         tags: ['rounds'],
         summary: 'Per-round global metrics, bytes and durations, oldest first (for charts)',
@@ -87,7 +91,7 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
   app.get<{ Querystring: { after?: number; limit?: number } }>(
     '/api/audit',
     {
-      preValidation: app.requireViewer,
+      config: { permission: 'audit.read' },
       schema: {
         tags: ['audit'],
         summary: 'Audit log entries (ascending), each carrying the hash of the one before',
@@ -106,7 +110,7 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
   app.get(
     '/api/audit/verify',
     {
-      preValidation: app.requireViewer,
+      config: { permission: 'audit.read' },
       schema: { tags: ['audit'], summary: 'Recompute the hash chain of the whole audit log' },
     },
     async () => ctx.store.verifyAudit(),

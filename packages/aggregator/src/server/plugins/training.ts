@@ -80,7 +80,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
     async (req, reply) => {
       const body = StartBody.parse(req.body ?? {}) ?? {};
       try {
-        return { state: await ctx.federation.control('start', 'admin', body) };
+        return { state: await ctx.federation.control('start', req.actor, body) };
       } catch (err) {
         if (err instanceof ControlRefused)
           return reply.code(409).send({ error: 'training_finished', message: err.message });

@@ -1,0 +1,251 @@
+/**
+ * Sign-in: password, then (when enrolled) a TOTP or recovery code; session lookup with
+ * idle and absolute expiry; logout. Failures count towards a lockout; every outcome is
+ * an audit entry naming the person (never the password, code or session id).
+ */
+import { AccountError, setupRequired, type AccountsDeps } from './deps.js';
+import { dummyPasswordHash, verifyPassword } from './password.js';
+import { hashRecoveryCode, randomId, sha256Hex } from './secrets.js';
+import { sessionVerdict } from './session-policy.js';
+import { matchTotp } from './totp.js';
+import type { AccountRecord, SessionRecord, SessionStage } from './types.js';
+import { InvalidInputError, normaliseUsername } from './username.js';
+
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
+}
+
+export interface IssuedSession {
+  /** The opaque id for the cookie; only its sha256 is stored. */
+  sessionId: string;
+  /** The CSRF token the client echoes in X-CSRF-Token; only its sha256 is stored. */
+  csrfToken: string;
+  session: SessionRecord;
+  account: AccountRecord;
+}
+
+/** Printable form of untrusted input for the audit log: bounded, escapes visible. */
+export function printable(s: unknown): string {
+  const t = typeof s === 'string' ? s : String(s);
+  return JSON.stringify(t.slice(0, 80)).slice(1, -1);
+}
+
+export async function issueSession(
+  d: AccountsDeps,
+  account: AccountRecord,
+  stage: SessionStage,
+  client: ClientInfo,
+): Promise<IssuedSession> {
+  const sessionId = randomId(32);
+  const csrfToken = randomId(32);
+  const now = d.now();
+  const session: SessionRecord = {
+    idHash: sha256Hex(sessionId),
+    accountId: account.id,
+    stage,
+    csrfHash: sha256Hex(csrfToken),
+    createdAt: now,
+    lastSeenAt: now,
+    pendingTotpSecret: null,
+    userAgent: client.userAgent.slice(0, 200),
+    ip: client.ip.slice(0, 64),
+  };
+  await d.store.createSession(session);
+  return { sessionId, csrfToken, session, account };
+}
+
+async function recordFailure(d: AccountsDeps, a: AccountRecord, ip: string, reason: string): Promise<never> {
+  const failures = a.failedLogins + 1;
+  const lock = failures >= d.lockout.maxFailures;
+  const lockedUntil = lock ? d.now() + d.lockout.lockMs : a.lockedUntil;
+  await d.store.updateAccount(a.id, { failedLogins: lock ? 0 : failures, lockedUntil });
+  await d.audit({ type: 'auth.login_failed', actor: a.username, details: { ip, reason, failures } });
+  if (lock) {
+    await d.audit({
+      type: 'auth.locked',
+      actor: a.username,
+      details: { ip, until: lockedUntil, after: failures },
+    });
+  }
+  throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
+}
+
+function checkLocked(d: AccountsDeps, a: AccountRecord): void {
+  if (a.lockedUntil !== null && a.lockedUntil > d.now()) {
+    const minutes = Math.ceil((a.lockedUntil - d.now()) / 60_000);
+    throw new AccountError(
+      429,
+      'locked',
+      `too many failed sign-ins: this account is locked for ${minutes} more minute(s)`,
+    );
+  }
+}
+
+/**
+ * Step 1. Returns a session: `active`, or `mfa` when a second factor is enrolled (that
+ * session can only call verifyMfa). Errors: 400 invalid username (audited), 401 bad
+ * credentials, 429 locked.
+ */
+export async function login(
+  d: AccountsDeps,
+  input: { username: unknown; password: unknown },
+  client: ClientInfo,
+): Promise<IssuedSession> {
+  let username: string;
+  try {
+    username = normaliseUsername(input.username);
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    await d.audit({
+      type: 'auth.login_refused',
+      actor: 'anonymous',
+      details: { ip: client.ip, username: printable(input.username), reason: err.message },
+    });
+    throw new AccountError(400, 'invalid_username', err.message);
+  }
+  const password = typeof input.password === 'string' ? input.password : '';
+  const account = await d.store.getAccountByUsername(username);
+  if (!account || account.passwordHash === null) {
+    await verifyPassword(await dummyPasswordHash(), password); // same time as a real check
+    await d.audit({ type: 'auth.login_failed', actor: username, details: { ip: client.ip, reason: 'unknown user' } });
+    throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
+  }
+  checkLocked(d, account);
+  const ok = await verifyPassword(account.passwordHash, password);
+  if (!ok) return recordFailure(d, account, client.ip, 'wrong password');
+  if (account.disabledAt !== null) {
+    await d.audit({ type: 'auth.login_failed', actor: username, details: { ip: client.ip, reason: 'disabled' } });
+    throw new AccountError(403, 'disabled', 'this account is disabled; ask an administrator');
+  }
+  await d.store.purgeSessions(d.now() - d.session.idleMs, d.now() - d.session.absoluteMs);
+  if (account.totpSecret !== null) {
+    await d.audit({ type: 'auth.password_ok', actor: username, details: { ip: client.ip, next: 'totp' } });
+    return issueSession(d, account, 'mfa', client);
+  }
+  await completeLogin(d, account, client, 'password');
+  return issueSession(d, account, 'active', client);
+}
+
+async function completeLogin(d: AccountsDeps, a: AccountRecord, client: ClientInfo, method: string): Promise<void> {
+  await d.store.updateAccount(a.id, { failedLogins: 0, lockedUntil: null, lastLoginAt: d.now() });
+  const setup = setupRequired(d, a);
+  await d.audit({
+    type: 'auth.login',
+    actor: a.username,
+    details: { ip: client.ip, method, ...(setup ? { mustSetUp: setup } : {}) },
+  });
+}
+
+/**
+ * Step 2: a 6-digit TOTP code (RFC 6238, replay-protected) or a recovery code. The
+ * pending session is replaced by a new one (new id: no session fixation).
+ */
+export async function verifyMfa(
+  d: AccountsDeps,
+  sessionId: string | undefined,
+  code: unknown,
+  client: ClientInfo,
+): Promise<IssuedSession> {
+  const pending = sessionId ? await d.store.getSession(sha256Hex(sessionId)) : null;
+  if (!pending || pending.stage !== 'mfa' || !sessionVerdict(pending, d.now(), d.session).ok) {
+    throw new AccountError(401, 'no_pending_login', 'sign in with your password first (or again: it took too long)');
+  }
+  const account = await d.store.getAccount(pending.accountId);
+  if (!account || account.totpSecret === null || account.disabledAt !== null) {
+    await d.store.deleteSession(pending.idHash);
+    throw new AccountError(401, 'no_pending_login', 'sign in with your password first');
+  }
+  checkLocked(d, account);
+  const text = typeof code === 'string' ? code.trim() : '';
+  if (text.length > 64) {
+    await d.audit({
+      type: 'auth.mfa_refused',
+      actor: account.username,
+      details: { ip: client.ip, reason: 'over-long code' },
+    });
+    throw new AccountError(400, 'invalid_code', 'code: longer than 64 characters');
+  }
+  let method: string;
+  if (/^\d{6}$/.test(text)) {
+    const step = await matchTotp(account.totpSecret, text, d.now());
+    if (step === null) return recordFailure(d, account, client.ip, 'wrong TOTP code');
+    if (!(await d.store.advanceTotpStep(account.id, step))) {
+      await d.audit({
+        type: 'auth.mfa_replay',
+        actor: account.username,
+        details: { ip: client.ip, reason: 'TOTP code already used' },
+      });
+      throw new AccountError(401, 'code_reused', 'this code was already used: wait for the next one');
+    }
+    method = 'password+totp';
+  } else {
+    if (!(await d.store.useRecoveryCode(account.id, hashRecoveryCode(text)))) {
+      return recordFailure(d, account, client.ip, 'wrong recovery code');
+    }
+    method = 'password+recovery-code';
+    const left = await d.store.countRecoveryCodes(account.id);
+    await d.audit({ type: 'auth.recovery_code_used', actor: account.username, details: { ip: client.ip, left } });
+  }
+  await d.store.deleteSession(pending.idHash);
+  await completeLogin(d, account, client, method);
+  return issueSession(d, account, 'active', client);
+}
+
+export type Authenticated = { account: AccountRecord; session: SessionRecord; expiresAt: number };
+
+/**
+ * The account behind a session cookie, or an AccountError(401) saying why not. An
+ * unknown id (ended, expired and purged, or forged) is audited: a cookie replayed after
+ * logout shows up in the log. `activity` extends the idle timer (user actions do;
+ * background polling does not).
+ */
+export async function authenticateSession(
+  d: AccountsDeps,
+  sessionId: string,
+  opts: { activity: boolean; stage?: SessionStage; client: ClientInfo },
+): Promise<Authenticated> {
+  const idHash = sha256Hex(sessionId);
+  const session = await d.store.getSession(idHash);
+  if (!session) {
+    await d.audit({
+      type: 'auth.session_rejected',
+      actor: 'anonymous',
+      details: { ip: opts.client.ip, reason: 'unknown or ended session' },
+    });
+    throw new AccountError(401, 'session_ended', 'your session has ended; sign in again');
+  }
+  const account = await d.store.getAccount(session.accountId);
+  const verdict = sessionVerdict(session, d.now(), d.session);
+  if (!verdict.ok || !account || account.disabledAt !== null) {
+    await d.store.deleteSession(idHash);
+    const reason = !verdict.ok ? `${verdict.reason} timeout` : 'account disabled';
+    if (account) await d.audit({ type: 'auth.session_expired', actor: account.username, details: { reason } });
+    throw new AccountError(401, 'session_ended', `your session has ended (${reason}); sign in again`);
+  }
+  if ((opts.stage ?? 'active') !== session.stage) {
+    throw new AccountError(401, 'mfa_required', 'enter the code from your authenticator app first');
+  }
+  if (opts.activity) {
+    const now = d.now();
+    await d.store.updateSession(idHash, { lastSeenAt: now });
+    session.lastSeenAt = now;
+  }
+  const again = sessionVerdict(session, d.now(), d.session);
+  return { account, session, expiresAt: again.ok ? again.expiresAt : d.now() };
+}
+
+/** Ends one session server-side: the cookie is worthless afterwards. */
+export async function logout(d: AccountsDeps, sessionId: string): Promise<void> {
+  const idHash = sha256Hex(sessionId);
+  const session = await d.store.getSession(idHash);
+  if (!session) return;
+  await d.store.deleteSession(idHash);
+  const account = await d.store.getAccount(session.accountId);
+  if (account) await d.audit({ type: 'auth.logout', actor: account.username, details: {} });
+}
+
+/** A stable, non-secret handle of a session for listing and ending it (not its id). */
+export function sessionHandle(s: SessionRecord): string {
+  return sha256Hex(`handle:${s.idHash}`).slice(0, 20);
+}

@@ -1,0 +1,170 @@
+/** `finsecure-bank anonymise` as a bank operator runs it (the built CLI in dist/, spawned). */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
+let dir: string;
+let input: string;
+let key: string;
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, 'anonymise', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'finsecure-anon-cli-'));
+  input = path.join(dir, 'tx.csv');
+  const lines = ['CUSTOMER_ID,Name,Email,IBAN,TX_AMOUNT,TX_DATETIME,TX_FRAUD,Zorg_7'];
+  for (let i = 0; i < 60; i++)
+    lines.push(
+      `CUST-${1000 + (i % 6)},Person Number${i % 6},p${i % 6}@mail.test,GB82WEST1234569876${5400 + (i % 6)},${(10 + i).toFixed(2)},2018-04-0${1 + (i % 2)} 1${i % 3}:15:00,${i % 10 === 0 ? 1 : 0},zz`,
+    );
+  writeFileSync(input, lines.join('\n') + '\n');
+  key = path.join(dir, 'key');
+  writeFileSync(key, 'a'.repeat(64) + '\n');
+  chmodSync(key, 0o600);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('finsecure-bank anonymise', () => {
+  it('--help explains every flag', () => {
+    const r = run(['--help']);
+    expect(r.code).toBe(0);
+    for (const flag of [
+      '--data',
+      '--out',
+      '--key-file',
+      '--mapping',
+      '--amount',
+      '--epsilon',
+      '--clip',
+      '--bands',
+      '--time',
+      '--min-k',
+      '--report',
+      '--reidentify',
+      '--insecure-seed',
+    ])
+      expect(r.out).toContain(flag);
+    expect(r.out).toContain('FINSECURE_ANONYMISE_KEY_FILE');
+  });
+
+  it('writes a safe copy and a report; no original identifier survives', () => {
+    const out = path.join(dir, 'safe.csv');
+    const report = path.join(dir, 'report.json');
+    const r = run([
+      '--data',
+      input,
+      '--out',
+      out,
+      '--key-file',
+      key,
+      '--report',
+      report,
+      '--epsilon',
+      '0.5',
+      '--clip',
+      '200',
+    ]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/wrote 60 rows/);
+    expect(r.out).toMatch(/Zorg_7: dropped \(unclassified\)/);
+    const text = readFileSync(out, 'utf8');
+    for (const v of ['CUST-100', 'Person', '@mail.test', 'GB82WEST']) expect(text).not.toContain(v);
+    expect(text.split('\n')[0]).toBe('CUSTOMER_ID,IBAN,TX_AMOUNT,TX_DATETIME,TX_FRAUD');
+    const rep = JSON.parse(readFileSync(report, 'utf8')) as {
+      privacy: { epsilonPerTransaction: number };
+      unclassified: string[];
+    };
+    expect(rep.privacy.epsilonPerTransaction).toBe(0.5);
+    expect(rep.unclassified).toEqual(['Zorg_7']);
+  });
+
+  it('refuses to write below --min-k (exit 2, nothing written)', () => {
+    const out = path.join(dir, 'refused.csv');
+    const before = readdirSync(dir).sort();
+    const r = run(['--data', input, '--out', out, '--key-file', key, '--min-k', '20']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/below the required minimum 20.*Nothing was written/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    const ok = run([
+      '--data',
+      input,
+      '--out',
+      out,
+      '--key-file',
+      key,
+      '--min-k',
+      '5',
+      '--time',
+      'day',
+      '--amount',
+      'band',
+      '--mapping',
+      mapping({ IBAN: 'drop', TX_FRAUD: 'drop' }),
+    ]);
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/k-anonymity (\d+)/);
+  });
+
+  it('the key holder re-identifies a pseudonym from the original file', () => {
+    const out = path.join(dir, 'safe.csv');
+    const pseudo = readFileSync(out, 'utf8').split('\n')[1]!.split(',')[0]!;
+    expect(pseudo).toMatch(/^cus_[0-9a-f]{32}$/);
+    const r = run(['--data', input, '--key-file', key, '--reidentify', pseudo]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`pseudonym,column,original\n${pseudo},CUSTOMER_ID,CUST-1000\n`);
+  });
+
+  it.each([
+    [['--key-file', 'SHORT'], /key has 8 bytes, at least 32 are needed/],
+    [['--amount', 'round'], /--amount must be laplace or band, got "round"/],
+    [['--epsilon', '0'], /--epsilon must be a positive number/],
+    [['--min-k', '2.5'], /--min-k must be a positive integer/],
+    [['--mapping', 'MAPPING_BAD'], /at columns\.IBAN.*role one of/],
+    [['--key-file', 'MISSING'], /cannot read --key-file/],
+  ])('bad input %j gives a clear error', (extra, message) => {
+    const shortKey = path.join(dir, 'short.key');
+    writeFileSync(shortKey, '12345678');
+    chmodSync(shortKey, 0o600);
+    const args = ['--data', input, '--out', path.join(dir, 'bad.csv'), '--key-file', key, ...extra].map((a) =>
+      a === 'SHORT'
+        ? shortKey
+        : a === 'MAPPING_BAD'
+          ? mapping({ IBAN: 'secret' })
+          : a === 'MISSING'
+            ? path.join(dir, 'nope')
+            : a,
+    );
+    const r = run(args);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(message);
+    expect(existsSync(path.join(dir, 'bad.csv'))).toBe(false);
+  });
+
+  it('a bad row names the file, line and column', () => {
+    const bad = path.join(dir, 'bad-in.csv');
+    writeFileSync(bad, 'CUSTOMER_ID,TX_AMOUNT\nC1,1.5\nC2,lots\n');
+    const r = run(['--data', bad, '--out', path.join(dir, 'x.csv'), '--key-file', key]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad-in\.csv:3: column "TX_AMOUNT": amount "lots" is not a number/);
+  });
+});
+
+function mapping(columns: Record<string, string>): string {
+  const f = path.join(dir, `roles-${Object.keys(columns).join('-')}.json`);
+  writeFileSync(f, JSON.stringify({ columns }));
+  return f;
+}

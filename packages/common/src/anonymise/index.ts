@@ -1,0 +1,5 @@
+export * from './roles.js';
+export * from './transforms.js';
+export * from './kanon.js';
+export * from './plan.js';
+export * from './file.js';

@@ -1,0 +1,5 @@
+export * from './lloyd.js';
+export * from './init.js';
+export * from './privacy.js';
+export * from './federated.js';
+export * from './features.js';

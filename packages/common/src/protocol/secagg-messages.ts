@@ -1,0 +1,219 @@
+/**
+ * Wire messages of secure aggregation (SecAgg+, see common/secagg). Five stages, one
+ * request (aggregator → bank) and one answer (bank → aggregator) each:
+ *
+ *   secagg_advertise_keys     → secagg_keys               signed X25519 public keys
+ *   secagg_share_keys         → secagg_shares             encrypted Shamir shares, per neighbour
+ *   secagg_masked_fit         → secagg_masked_update      + uint32 tensor `masked`
+ *   secagg_consistency_check  → secagg_survivors_signed   signature over the survivor list
+ *   secagg_unmask             → secagg_unmask_shares      seed shares of survivors, key shares of dropped banks
+ *
+ * and `secagg_refused` when a bank refuses a request (with the stage, code and banks).
+ *
+ * Byte strings travel as canonical base64 of a fixed length (checked here, so a frame
+ * with a 31-byte key never reaches the crypto). Every message carries the round id and
+ * the round's `session` nonce; the secagg core binds `${roundId}/${session}` into every
+ * signature, key derivation and ciphertext (see secaggRoundId).
+ */
+import { z } from 'zod';
+import { RoundAssignment, Timings } from './messages.js';
+
+const bankId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'bank id may contain letters, digits, "_", "." and "-"');
+const roundId = z.number().int().nonnegative();
+const deadlineInMs = z.number().int().min(0).max(86_400_000);
+/** 128-bit random nonce per round attempt, hex: a retried round never accepts the failed attempt's messages. */
+const session = z.string().regex(/^[0-9a-f]{32}$/, 'session must be 32 lowercase hex digits');
+
+/**
+ * Canonical base64 of exactly `n` bytes: the right length and padding, and the unused
+ * low bits of the last character zero (so each byte string has exactly one spelling).
+ */
+function bytes(n: number) {
+  const pad = (3 - (n % 3)) % 3;
+  const len = 4 * Math.ceil(n / 3);
+  const last = pad === 1 ? '[AEIMQUYcgkosw048]' : pad === 2 ? '[AQgw]' : '[A-Za-z0-9+/]';
+  return z.string().regex(new RegExp(`^[A-Za-z0-9+/]{${len - pad - 1}}${last}={${pad}}$`), {
+    message: `must be canonical base64 of ${n} bytes`,
+  });
+}
+const key32 = bytes(32);
+const signature64 = bytes(64);
+const share33 = bytes(33);
+/** nonce (12) ‖ AES-GCM of two 33-byte shares (66) ‖ tag (16). */
+const envelope94 = bytes(94);
+
+/** The secagg core's round id of a message: round number and session nonce. */
+export function secaggRoundId(round: number, sessionHex: string): string {
+  return `${round}/${sessionHex}`;
+}
+
+export const SecAggStageName = z.enum(['advertise_keys', 'share_keys', 'masked_fit', 'consistency_check', 'unmask']);
+
+export const SecAggGraph = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('complete') }).strict(),
+  z.object({ kind: z.literal('harary'), degree: z.number().int().min(2).max(254), seed: key32 }).strict(),
+]);
+
+export const SecAggFixedPoint = z
+  .object({
+    fractionalBits: z.number().int().min(0).max(30),
+    clip: z.number().finite().positive(),
+    maxWeight: z.number().finite().positive(),
+    maxBanks: z.number().int().min(2).max(100_000),
+  })
+  .strict();
+
+const KeyAdvertisementWire = z
+  .object({ bankId, cPublicKey: key32, sPublicKey: key32, signature: signature64 })
+  .strict();
+
+// ---------------------------------------------------------------- aggregator → bank
+
+/** Stage 1: the round's parameters; every bank checks them before making keys. */
+export const SecAggAdvertiseKeysRequest = z.object({
+  type: z.literal('secagg_advertise_keys'),
+  roundId,
+  session,
+  participants: z.array(bankId).min(2).max(10_000),
+  threshold: z.number().int().min(2).max(255),
+  graph: SecAggGraph,
+  /** Masked words: model coordinates plus extra masked coordinates (weight numerators, counts). */
+  vectorLength: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 28),
+  fixedPoint: SecAggFixedPoint,
+  deadlineInMs,
+});
+
+/** Stage 2: the signed keys of the bank's live neighbours (itself included). */
+export const SecAggShareKeysRequest = z.object({
+  type: z.literal('secagg_share_keys'),
+  roundId,
+  session,
+  keys: z.array(KeyAdvertisementWire).min(2).max(255),
+  deadlineInMs,
+});
+
+/**
+ * Stage 3: a round assignment (carries tensor `global`, like `round_assignment`) plus
+ * the share envelopes addressed to this bank. The bank trains, encodes, masks.
+ */
+export const SecAggMaskedFitRequest = RoundAssignment.extend({
+  type: z.literal('secagg_masked_fit'),
+  session,
+  shares: z.array(z.object({ from: bankId, ciphertext: envelope94 }).strict()).max(254),
+});
+
+/** Stage 4: the survivor list U3 (sorted), for the bank to sign. */
+export const SecAggConsistencyCheckRequest = z.object({
+  type: z.literal('secagg_consistency_check'),
+  roundId,
+  session,
+  survivors: z.array(bankId).min(2).max(10_000),
+  deadlineInMs,
+});
+
+/** Stage 5: the same list plus the neighbours' signatures over it. */
+export const SecAggUnmaskRequest = z.object({
+  type: z.literal('secagg_unmask'),
+  roundId,
+  session,
+  survivors: z.array(bankId).min(2).max(10_000),
+  signatures: z.array(z.object({ bankId, signature: signature64 }).strict()).max(255),
+  deadlineInMs,
+});
+
+// ---------------------------------------------------------------- bank → aggregator
+
+export const SecAggKeys = z.object({
+  type: z.literal('secagg_keys'),
+  roundId,
+  session,
+  advertisement: KeyAdvertisementWire,
+});
+
+export const SecAggShares = z.object({
+  type: z.literal('secagg_shares'),
+  roundId,
+  session,
+  seedCommitment: key32,
+  shares: z.array(z.object({ to: bankId, ciphertext: envelope94 }).strict()).max(254),
+});
+
+/**
+ * Stage 3 answer: carries tensor `masked` (dtype uint32, vectorLength words). What stays
+ * in the clear: local loss and timings (the example count is a masked coordinate).
+ */
+export const SecAggMaskedUpdate = z.object({
+  type: z.literal('secagg_masked_update'),
+  roundId,
+  session,
+  modelVersion: z.number().int().nonnegative(),
+  /** Ed25519 over (round, bank, SHA-256 of the masked words). */
+  signature: signature64,
+  loss: z.number().finite().nonnegative(),
+  timings: Timings,
+});
+
+export const SecAggSurvivorsSigned = z.object({
+  type: z.literal('secagg_survivors_signed'),
+  roundId,
+  session,
+  signature: signature64,
+});
+
+export const SecAggUnmaskShares = z.object({
+  type: z.literal('secagg_unmask_shares'),
+  roundId,
+  session,
+  seedShares: z.array(z.object({ of: bankId, share: share33 }).strict()).max(255),
+  keyShares: z.array(z.object({ of: bankId, share: share33 }).strict()).max(255),
+});
+
+/** A bank refuses a secagg request; the aggregator records the reason (it names the banks). */
+export const SecAggRefused = z.object({
+  type: z.literal('secagg_refused'),
+  roundId,
+  session,
+  stage: SecAggStageName,
+  code: z.string().max(64),
+  reason: z.string().max(2000),
+  banks: z.array(bankId).max(255),
+});
+
+export const SecAggServerMessage = z.discriminatedUnion('type', [
+  SecAggAdvertiseKeysRequest,
+  SecAggShareKeysRequest,
+  SecAggMaskedFitRequest,
+  SecAggConsistencyCheckRequest,
+  SecAggUnmaskRequest,
+]);
+export type SecAggServerMessage = z.infer<typeof SecAggServerMessage>;
+
+export const SecAggClientMessage = z.discriminatedUnion('type', [
+  SecAggKeys,
+  SecAggShares,
+  SecAggMaskedUpdate,
+  SecAggSurvivorsSigned,
+  SecAggUnmaskShares,
+  SecAggRefused,
+]);
+export type SecAggClientMessage = z.infer<typeof SecAggClientMessage>;
+
+export type SecAggAdvertiseKeysRequest = z.infer<typeof SecAggAdvertiseKeysRequest>;
+export type SecAggShareKeysRequest = z.infer<typeof SecAggShareKeysRequest>;
+export type SecAggMaskedFitRequest = z.infer<typeof SecAggMaskedFitRequest>;
+export type SecAggConsistencyCheckRequest = z.infer<typeof SecAggConsistencyCheckRequest>;
+export type SecAggUnmaskRequest = z.infer<typeof SecAggUnmaskRequest>;
+export type SecAggKeys = z.infer<typeof SecAggKeys>;
+export type SecAggShares = z.infer<typeof SecAggShares>;
+export type SecAggMaskedUpdate = z.infer<typeof SecAggMaskedUpdate>;
+export type SecAggSurvivorsSigned = z.infer<typeof SecAggSurvivorsSigned>;
+export type SecAggUnmaskShares = z.infer<typeof SecAggUnmaskShares>;
+export type SecAggRefused = z.infer<typeof SecAggRefused>;

@@ -1,0 +1,379 @@
+/**
+ * The aggregator side of one SecAgg+ round as a pure state object. The transport (part
+ * 1's stages) calls `receive*` for each answer, `close*` when a stage ends (all
+ * answered, quorum + grace, or deadline), and `*For(bank)` to build what it sends next.
+ *
+ * It keeps O(vector length) for the running masked sum plus O(banks × neighbourhood)
+ * small items (keys, 94-byte envelopes, 33-byte shares), never one vector per bank.
+ *
+ * Dropout rule: when a stage closes, every bank whose secret may have to be
+ * reconstructed (the live banks before masked fit; everyone who shared keys, U2, after)
+ * must still have t live members in its neighbourhood, or the round fails with a
+ * SecAggError('threshold_not_met') naming the stage and those banks.
+ */
+import { compareBankIds, listBanks, SecAggError, SECAGG_STAGES, type SecAggStage } from './errors.js';
+import {
+  keyAdvertisementBytes,
+  maskedUpdateBytes,
+  survivorListBytes,
+  verifyStatement,
+  type KeyAdvertisement,
+} from './identity.js';
+import { MaskedSum, unmaskSum, type Unmasking } from './masking.js';
+import { setupRound, type RoundSetup, type SecAggParams } from './params.js';
+import { recoverUnmasking } from './reconstruct.js';
+import { SHARE_BYTES, SHARE_CIPHERTEXT_BYTES } from './shares.js';
+import {
+  type IdentityDirectory,
+  type IncomingShare,
+  type MaskedUpdate,
+  type ShareKeysResponse,
+  type SurvivorSignature,
+  type UnmaskResponse,
+} from './bank.js';
+
+export interface StageReport {
+  stage: SecAggStage;
+  /** Banks asked in this stage (the live banks after the previous one). */
+  asked: string[];
+  answered: string[];
+  dropped: string[];
+}
+
+export interface SecAggResult {
+  /** Σ of the survivors' encoded vectors mod 2^32 (decode with decodeFixedPointSum). */
+  sum: Uint32Array;
+  /** U3: the banks whose vectors are in the sum. */
+  survivors: string[];
+  /** Every stage, who was asked, who answered, who dropped. */
+  stages: StageReport[];
+}
+
+export class SecAggAggregatorRound {
+  readonly setup: RoundSetup;
+  private readonly directory: IdentityDirectory;
+  private stageIndex = 0;
+  private failure: SecAggError | null = null;
+  private readonly reports: StageReport[] = [];
+  /** Banks that may answer the current stage, and who did. */
+  private asked: Set<string>;
+  private answered = new Set<string>();
+  /** U2: banks that shared keys (their secrets matter from masked fit on). */
+  private u2: Set<string> | null = null;
+  private readonly adverts = new Map<string, KeyAdvertisement>();
+  private readonly commitments = new Map<string, Uint8Array>();
+  /** Envelopes by recipient. */
+  private readonly envelopes = new Map<string, IncomingShare[]>();
+  private readonly masked: MaskedSum;
+  private survivorList: string[] | null = null;
+  private readonly signatures = new Map<string, Uint8Array>();
+  private readonly seedShares = new Map<string, Uint8Array[]>();
+  private readonly keyShares = new Map<string, Uint8Array[]>();
+
+  constructor(params: SecAggParams, directory: IdentityDirectory) {
+    this.setup = setupRound(params);
+    this.directory = directory;
+    this.asked = new Set(this.setup.participants);
+    this.masked = new MaskedSum(params.vectorLength);
+    const unknown = this.setup.participants.filter((b) => !directory.has(b));
+    if (unknown.length) {
+      throw new SecAggError('invalid_params', `no registered identity key for ${listBanks(unknown)}`, {
+        banks: unknown,
+      });
+    }
+  }
+
+  get roundId(): string {
+    return this.setup.params.roundId;
+  }
+
+  /** The stage now collecting answers, or 'done' / 'failed'. */
+  get stage(): SecAggStage | 'done' | 'failed' {
+    if (this.failure) return 'failed';
+    return SECAGG_STAGES[this.stageIndex] ?? 'done';
+  }
+
+  /** The reason the round failed, if it did. */
+  get failed(): SecAggError | null {
+    return this.failure;
+  }
+
+  /** Who is asked in the current stage (sorted). */
+  banksToAsk(): string[] {
+    return [...this.asked].sort(compareBankIds);
+  }
+
+  // ------------------------------------------------------------ stage 1: advertise keys
+
+  receiveKeys(roundId: string, advert: KeyAdvertisement): void {
+    const bank = this.accept(roundId, 'advertise_keys', advert.bankId);
+    const statement = keyAdvertisementBytes(roundId, bank, advert.cPublicKey, advert.sPublicKey);
+    if (!verifyStatement(this.directory.get(bank)!, statement, advert.signature)) {
+      throw this.reject('bad_signature', `${bank}'s key advertisement does not verify`, bank);
+    }
+    this.adverts.set(bank, advert);
+    this.answered.add(bank);
+  }
+
+  closeAdvertiseKeys(): StageReport {
+    return this.close('advertise_keys');
+  }
+
+  /** The signed keys of `bank`'s live neighbours (itself included), to forward in stage 2. */
+  keyListFor(bank: string): KeyAdvertisement[] {
+    this.expectStage('share_keys', 'keyListFor');
+    return this.hood(bank)
+      .filter((b) => this.adverts.has(b))
+      .map((b) => this.adverts.get(b)!);
+  }
+
+  // ------------------------------------------------------------ stage 2: share keys
+
+  receiveShares(roundId: string, bank: string, msg: ShareKeysResponse): void {
+    this.accept(roundId, 'share_keys', bank);
+    const expected = this.keyListFor(bank)
+      .filter((k) => k.bankId !== bank)
+      .map((k) => k.bankId);
+    const got = msg.shares.map((s) => s.to).sort(compareBankIds);
+    if (got.length !== expected.length || got.some((b, i) => b !== expected[i])) {
+      throw this.reject('protocol_violation', `${bank} must send one envelope to each of ${listBanks(expected)}`, bank);
+    }
+    if (msg.shares.some((s) => s.ciphertext.length !== SHARE_CIPHERTEXT_BYTES) || msg.seedCommitment.length !== 32) {
+      throw this.reject('protocol_violation', `${bank} sent a malformed envelope or commitment`, bank);
+    }
+    for (const { to, ciphertext } of msg.shares) {
+      const list = this.envelopes.get(to) ?? [];
+      list.push({ from: bank, ciphertext });
+      this.envelopes.set(to, list);
+    }
+    this.commitments.set(bank, msg.seedCommitment);
+    this.answered.add(bank);
+  }
+
+  closeShareKeys(): StageReport {
+    const report = this.close('share_keys');
+    this.u2 = new Set(report.answered);
+    return report;
+  }
+
+  /** The envelopes addressed to `bank` by banks that shared keys, to forward in stage 3. */
+  sharesFor(bank: string): IncomingShare[] {
+    this.expectStage('masked_fit', 'sharesFor');
+    return (this.envelopes.get(bank) ?? []).filter((e) => this.u2!.has(e.from));
+  }
+
+  // ------------------------------------------------------------ stage 3: masked fit
+
+  receiveMaskedUpdate(roundId: string, bank: string, update: MaskedUpdate): void {
+    this.accept(roundId, 'masked_fit', bank);
+    if (
+      !verifyStatement(this.directory.get(bank)!, maskedUpdateBytes(roundId, bank, update.masked), update.signature)
+    ) {
+      throw this.reject(
+        'bad_signature',
+        `${bank}'s masked update signature does not verify (replayed or altered)`,
+        bank,
+      );
+    }
+    this.masked.add(bank, update.masked);
+    this.answered.add(bank);
+  }
+
+  closeMaskedFit(): StageReport {
+    const report = this.close('masked_fit');
+    // Free the envelopes: they are never needed again.
+    this.envelopes.clear();
+    this.survivorList = report.answered;
+    return report;
+  }
+
+  /** U3, sorted: announced to every survivor in the consistency check. */
+  survivors(): string[] {
+    if (!this.survivorList) throw this.reject('out_of_order', 'survivors are known only after masked fit closes');
+    return [...this.survivorList];
+  }
+
+  // ------------------------------------------------------------ stage 4: consistency check
+
+  receiveSurvivorSignature(roundId: string, bank: string, signature: Uint8Array): void {
+    this.accept(roundId, 'consistency_check', bank);
+    if (!verifyStatement(this.directory.get(bank)!, survivorListBytes(roundId, this.survivors()), signature)) {
+      throw this.reject('bad_signature', `${bank}'s signature over the survivor list does not verify`, bank);
+    }
+    this.signatures.set(bank, signature);
+    this.answered.add(bank);
+  }
+
+  closeConsistencyCheck(): StageReport {
+    return this.close('consistency_check');
+  }
+
+  /** The survivor-list signatures of `bank`'s neighbours, to forward with the unmask request. */
+  signaturesFor(bank: string): SurvivorSignature[] {
+    this.expectStage('unmask', 'signaturesFor');
+    return this.hood(bank)
+      .filter((b) => this.signatures.has(b))
+      .map((b) => ({ bankId: b, signature: this.signatures.get(b)! }));
+  }
+
+  // ------------------------------------------------------------ stage 5: unmask
+
+  receiveUnmaskShares(roundId: string, bank: string, res: UnmaskResponse): void {
+    this.accept(roundId, 'unmask', bank);
+    const hood = new Set(this.hood(bank));
+    const alive = new Set(this.survivors());
+    const seen = new Set<string>();
+    const check = (of: string, share: Uint8Array, wantAlive: boolean): void => {
+      if (seen.has(of)) {
+        throw this.reject(
+          'protocol_violation',
+          `${bank} sent two shares for ${of}: never both seed and key share`,
+          bank,
+        );
+      }
+      seen.add(of);
+      if (!hood.has(of) || !this.u2!.has(of) || alive.has(of) !== wantAlive || share.length !== SHARE_BYTES) {
+        const what = wantAlive ? 'a seed share' : 'a key share';
+        throw this.reject('protocol_violation', `${bank} sent ${what} for ${of}, which it may not`, bank);
+      }
+    };
+    for (const { of, share } of res.seedShares) check(of, share, true);
+    for (const { of, share } of res.keyShares) check(of, share, false);
+    for (const { of, share } of res.seedShares) push(this.seedShares, of, share);
+    for (const { of, share } of res.keyShares) push(this.keyShares, of, share);
+    this.answered.add(bank);
+  }
+
+  /**
+   * Closes the unmask stage, reconstructs the survivors' seeds and the dropped banks'
+   * keys (checking each against its commitment or advertised public key), removes the
+   * masks and returns the sum.
+   */
+  async finish(): Promise<SecAggResult> {
+    this.close('unmask');
+    const survivors = this.survivors();
+    let unmasking: Unmasking;
+    try {
+      unmasking = await recoverUnmasking({
+        roundId: this.roundId,
+        threshold: this.setup.params.threshold,
+        graph: this.setup.graph,
+        survivors,
+        dropped: [...this.u2!].filter((b) => !survivors.includes(b)).sort(compareBankIds),
+        adverts: this.adverts,
+        commitments: this.commitments,
+        seedShares: this.seedShares,
+        keyShares: this.keyShares,
+      });
+    } catch (err) {
+      if (err instanceof SecAggError) this.failure = err;
+      throw err;
+    } finally {
+      this.seedShares.clear();
+      this.keyShares.clear();
+    }
+    const sum = unmaskSum(this.masked.sum, survivors, unmasking);
+    return { sum, survivors, stages: [...this.reports] };
+  }
+
+  /** Stage reports so far (also after a failure). */
+  stageReports(): StageReport[] {
+    return [...this.reports];
+  }
+
+  // ------------------------------------------------------------ bookkeeping
+
+  private hood(bank: string): ReadonlyArray<string> {
+    const h = this.setup.graph.get(bank);
+    if (!h) throw this.reject('protocol_violation', `${bank} is not a participant`, bank);
+    return h;
+  }
+
+  /** Checks round, stage and sender of an answer; returns the bank id. */
+  private accept(roundId: string, stage: SecAggStage, bank: string): string {
+    if (roundId !== this.roundId) {
+      throw new SecAggError(
+        'wrong_round',
+        `${bank}'s ${stage} message is for round ${roundId}, this is round ${this.roundId} (replayed or cross-round)`,
+        { stage, banks: [bank] },
+      );
+    }
+    this.expectStage(stage, `a ${stage} message from ${bank}`);
+    if (!this.asked.has(bank)) {
+      throw new SecAggError(
+        'protocol_violation',
+        `${bank} was not asked in ${stage} (not live after the previous stage)`,
+        {
+          stage,
+          banks: [bank],
+        },
+      );
+    }
+    if (this.answered.has(bank)) {
+      throw new SecAggError('out_of_order', `${bank} already answered ${stage} (duplicate or replay)`, {
+        stage,
+        banks: [bank],
+      });
+    }
+    return bank;
+  }
+
+  private expectStage(stage: SecAggStage, what: string): void {
+    if (this.failure) throw this.failure;
+    const now = this.stage;
+    if (now !== stage) {
+      throw new SecAggError('out_of_order', `${what} arrived during ${now}, expected during ${stage}`, { stage });
+    }
+  }
+
+  private close(stage: SecAggStage): StageReport {
+    this.expectStage(stage, `closing ${stage}`);
+    const asked = [...this.asked].sort(compareBankIds);
+    const answered = asked.filter((b) => this.answered.has(b));
+    const report: StageReport = { stage, asked, answered, dropped: asked.filter((b) => !this.answered.has(b)) };
+    this.reports.push(report);
+    const live = new Set(answered);
+    const t = this.setup.params.threshold;
+    // Before masked fit, only live banks matter; from then on, every bank that shared keys.
+    const relevant = this.u2 ? [...this.u2] : answered;
+    const short = relevant
+      .map((b) => ({ b, n: this.setup.graph.get(b)!.filter((x) => live.has(x)).length }))
+      .filter(({ n }) => n < t);
+    if (short.length || answered.length < t) {
+      const who = short.length ? short.map(({ b, n }) => `${b} (${n})`).join(', ') : `all (${answered.length} live)`;
+      throw this.fail(
+        'threshold_not_met',
+        `fewer than t = ${t} live neighbours remain for ${who}; dropped in this stage: ${listBanks(report.dropped)}`,
+        short.length ? short.map(({ b }) => b) : report.dropped,
+        stage,
+      );
+    }
+    this.asked = live;
+    this.answered = new Set();
+    this.stageIndex++;
+    return report;
+  }
+
+  private reject(code: SecAggError['code'], message: string, bank?: string): SecAggError {
+    return new SecAggError(code, message, {
+      ...(this.stage !== 'done' && this.stage !== 'failed' ? { stage: this.stage } : {}),
+      banks: bank ? [bank] : [],
+    });
+  }
+
+  private fail(
+    code: SecAggError['code'],
+    message: string,
+    banks: string[],
+    stage: SecAggStage = 'unmask',
+  ): SecAggError {
+    this.failure = new SecAggError(code, message, { stage, banks });
+    return this.failure;
+  }
+}
+
+function push(map: Map<string, Uint8Array[]>, key: string, value: Uint8Array): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
