@@ -192,7 +192,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
     // The strategy in force, as configured, in one line.
     await expect
       .poll(() => page.locator('[data-testid="config"] [data-testid="strategy"]').textContent(), { timeout: 5000 })
-      .toBe('FedAvg, step-normalised, server lr 0.8');
+      .toBe('FedAvg, step-normalised, loss-weighted q 0.5, server lr 0.8');
 
     // Rounds arrive over the live stream: no reload in between.
     try {

@@ -256,7 +256,8 @@ export class Federation {
     const run = this.queue.then(fn);
     this.queue = run.then(
       () => undefined,
-      (err) => this.recover(err),
+      // A refused admin command is an answer, not a failure: the round in flight goes on.
+      (err) => (err instanceof ControlRefused || err instanceof NotFound ? undefined : this.recover(err)),
     );
     return run;
   }
