@@ -50,7 +50,8 @@ export function Overview({
       testId="overview"
       subtitle={explain(status, minBanks, totalRounds)}
       actions={
-        session.role === 'admin' ? (
+        // Admins and ML engineers control training (the server checks the same rule).
+        session.role === 'admin' || session.role === 'ml-engineer' ? (
           <Controls
             token={session.token}
             state={status.state}
