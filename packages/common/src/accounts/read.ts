@@ -17,43 +17,7 @@ export interface ReadAccountsOptions {
 
 /** Splits a semicolon-separated line (Berka), with "…" quoting; -1 on an unclosed quote. */
 export function splitSemicolonLine(line: string, out: string[]): number {
-  let n = 0;
-  let i = 0;
-  const len = line.length;
-  for (;;) {
-    if (line.charCodeAt(i) === 34) {
-      let value = '';
-      let j = i + 1;
-      for (;;) {
-        const q = line.indexOf('"', j);
-        if (q === -1) return -1;
-        value += line.slice(j, q);
-        if (line.charCodeAt(q + 1) === 34) {
-          value += '"';
-          j = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      const semi = line.indexOf(';', i);
-      out[n++] = semi === -1 ? value + line.slice(i) : value + line.slice(i, semi);
-      if (semi === -1) return n;
-      i = semi + 1;
-    } else {
-      const semi = line.indexOf(';', i);
-      if (semi === -1) {
-        out[n++] = line.slice(i);
-        return n;
-      }
-      out[n++] = line.slice(i, semi);
-      i = semi + 1;
-    }
-    if (i === len) {
-      out[n++] = '';
-      return n;
-    }
-  }
+  return splitCsvLine(line, out, ';');
 }
 
 function show(v: string): string {

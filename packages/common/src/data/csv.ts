@@ -97,14 +97,15 @@ export async function openLines(path: string): Promise<LineStream> {
  * Splits one CSV line into `out` (reused between calls to avoid allocation) and returns
  * the field count, or -1 if a quoted field is not closed (multi-line fields are not
  * supported: transaction exports do not use them). RFC 4180 quoting: "a ""b""" -> a "b".
+ * `delimiter` is one character: ',' by default, ';' for files such as Berka's trans.asc.
  */
-export function splitCsvLine(line: string, out: string[]): number {
+export function splitCsvLine(line: string, out: string[], delimiter = ','): number {
   if (line.indexOf('"') === -1) {
     // Fast path: most numeric lines have no quotes at all.
     let n = 0;
     let start = 0;
     for (;;) {
-      const comma = line.indexOf(',', start);
+      const comma = line.indexOf(delimiter, start);
       if (comma === -1) {
         out[n++] = line.slice(start);
         return n;
@@ -134,7 +135,7 @@ export function splitCsvLine(line: string, out: string[]): number {
       }
       out[n++] = value;
       // Anything between the closing quote and the next comma is kept verbatim (lenient).
-      const comma = line.indexOf(',', i);
+      const comma = line.indexOf(delimiter, i);
       if (comma === -1) {
         if (i < len) out[n - 1] += line.slice(i);
         return n;
@@ -142,7 +143,7 @@ export function splitCsvLine(line: string, out: string[]): number {
       if (comma > i) out[n - 1] += line.slice(i, comma);
       i = comma + 1;
     } else {
-      const comma = line.indexOf(',', i);
+      const comma = line.indexOf(delimiter, i);
       if (comma === -1) {
         out[n++] = line.slice(i);
         return n;
