@@ -137,6 +137,6 @@ describe('finsecure-bank CLI', () => {
     expect(ok.code).toBe(0);
     const bad = run(['score', '--model', dir, '--data', file, '--out', path.join(dir, 's3.csv')]);
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/cannot read model .*model\.json/);
+    expect(bad.err).toMatch(/no model there \(no model\.json\)/);
   });
 });

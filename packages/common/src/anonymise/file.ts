@@ -99,7 +99,11 @@ export async function anonymiseFile(o: AnonymiseFileOptions): Promise<AnonymiseR
   } finally {
     stream.destroy();
     if (!ok) {
+      // The file is opened asynchronously: wait until the stream has closed (after its open,
+      // if that was still pending), or the temporary file could appear after it was removed.
+      const closed = ws.closed ? Promise.resolve() : new Promise<void>((r) => ws.once('close', () => r()));
       ws.destroy();
+      await closed;
       await rm(tmp, { force: true });
     }
   }

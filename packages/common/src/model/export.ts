@@ -126,6 +126,10 @@ export async function loadModelDir(dir: string): Promise<{ weights: FlatWeights;
   try {
     parsed = JSON.parse(await readFile(jsonPath, 'utf8'));
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(
+        `${dir}: no model there (no model.json); the bank daemon (finsecure-bank start) saves each global model in <state-dir>/model and <state-dir>/models/v<N>`,
+      );
     throw new Error(`cannot read model ${jsonPath}: ${(err as Error).message}`);
   }
   const metadata = parsed.userDefinedMetadata?.finsecure;
