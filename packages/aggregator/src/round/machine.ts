@@ -8,10 +8,17 @@
  *        ↘          ↘            ↘             ↘
  *                         failed (with a stored reason)
  *
- * A round is a sequence of stages; today `fit` (training) then `evaluate`. Secure
- * aggregation will add stages (key setup, masked upload, unmasking) between them; the
- * per-stage bookkeeping (who was asked, who answered, deadline) is the same shape.
+ * This is the `fedavg` workflow: two generic Stages (stage.ts), `fit` then `evaluate`, with
+ * aggregation between them. The Stage owns who was asked, who answered, who dropped and when it
+ * closes; this file only says what follows each stage. Secure aggregation is another workflow
+ * over the same Stage (advertise keys → share keys → masked fit → unmask → evaluate).
+ *
+ * The state is mutated in place (each transition returns the same object): copying the sets of
+ * answered banks on every update made a round O(n²) in banks.
  */
+import { Stage, type Verdict } from './stage.js';
+
+export type { Verdict } from './stage.js';
 
 export type RoundPhase = 'selecting' | 'training' | 'aggregating' | 'evaluating' | 'committed' | 'failed';
 
@@ -24,24 +31,17 @@ export interface RoundLimits {
 
 export interface RoundState {
   readonly roundId: number;
-  readonly phase: RoundPhase;
+  phase: RoundPhase;
   readonly baseModelVersion: number;
   readonly limits: RoundLimits;
   readonly startedAt: number;
-  readonly selected: readonly string[];
-  /** Fit stage. */
-  readonly fitDeadline: number;
-  readonly quorumAt: number | null;
-  readonly accepted: readonly string[];
-  /** Banks that can no longer report (disconnected or declined), with the reason. */
-  readonly missing: Readonly<Record<string, string>>;
-  /** Evaluate stage. */
-  readonly evaluators: readonly string[];
-  readonly evaluated: readonly string[];
-  readonly evaluationDeadline: number | null;
+  /** The fit stage: the selected banks are asked for an update. */
+  readonly fit: Stage;
+  /** The evaluate stage, once the candidate model exists. */
+  evaluate: Stage | null;
   /** When each phase was entered (ms), for the stored durations. */
-  readonly phaseTimes: Readonly<Partial<Record<RoundPhase, number>>>;
-  readonly failureReason: string | null;
+  phaseTimes: Partial<Record<RoundPhase, number>>;
+  failureReason: string | null;
 }
 
 export type Effect =
@@ -56,14 +56,15 @@ export interface Transition {
   effects: Effect[];
 }
 
-export type Verdict = { accepted: true } | { accepted: false; reason: string };
-
-function enter(state: RoundState, phase: RoundPhase, now: number, extra: Partial<RoundState> = {}): RoundState {
-  return { ...state, ...extra, phase, phaseTimes: { ...state.phaseTimes, [phase]: now } };
+function enter(state: RoundState, phase: RoundPhase, now: number): RoundState {
+  state.phase = phase;
+  state.phaseTimes = { ...state.phaseTimes, [phase]: now };
+  return state;
 }
 
 function fail(state: RoundState, now: number, reason: string): Transition {
-  return { state: enter(state, 'failed', now, { failureReason: reason }), effects: [{ type: 'fail', reason }] };
+  state.failureReason = reason;
+  return { state: enter(state, 'failed', now), effects: [{ type: 'fail', reason }] };
 }
 
 /**
@@ -77,34 +78,33 @@ export function startRound(
   limits: RoundLimits,
   now: number,
 ): Transition {
-  const base: RoundState = {
+  const fit = new Stage(
+    'fit',
+    selected,
+    { quorum: limits.quorum, graceMs: limits.graceMs, deadline: now + limits.roundTimeoutMs },
+    now,
+  );
+  const state: RoundState = {
     roundId,
     phase: 'selecting',
     baseModelVersion,
     limits,
     startedAt: now,
-    selected: [...selected],
-    fitDeadline: now + limits.roundTimeoutMs,
-    quorumAt: null,
-    accepted: [],
-    missing: {},
-    evaluators: [],
-    evaluated: [],
-    evaluationDeadline: null,
+    fit,
+    evaluate: null,
     phaseTimes: { selecting: now },
     failureReason: null,
   };
   if (selected.length < limits.quorum) {
-    return fail(base, now, `only ${selected.length} bank(s) selected, quorum needs ${limits.quorum}`);
+    return fail(state, now, `only ${selected.length} bank(s) selected, quorum needs ${limits.quorum}`);
   }
-  const state = enter(base, 'training', now);
-  return { state, effects: [{ type: 'send_assignments', bankIds: [...selected], deadline: state.fitDeadline }] };
+  enter(state, 'training', now);
+  return { state, effects: [{ type: 'send_assignments', bankIds: [...selected], deadline: fit.policy.deadline }] };
 }
 
 /** When the fit stage closes: at the deadline, or `graceMs` after quorum if sooner. */
 export function fitClosesAt(state: RoundState): number {
-  if (state.quorumAt === null) return state.fitDeadline;
-  return Math.min(state.fitDeadline, state.quorumAt + state.limits.graceMs);
+  return state.fit.closesAt();
 }
 
 /** Decides whether an update may enter the round, before its weights are looked at. */
@@ -117,11 +117,11 @@ export function judgeUpdate(
 ): Verdict {
   if (roundId !== state.roundId)
     return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
-  if (!state.selected.includes(bankId))
+  if (!state.fit.wasAsked(bankId))
     return { accepted: false, reason: `bank ${bankId} was not selected for round ${roundId}` };
-  if (state.accepted.includes(bankId))
+  if (state.fit.hasAnswered(bankId))
     return { accepted: false, reason: `duplicate update from ${bankId} for round ${roundId}` };
-  if (state.phase !== 'training' || now > fitClosesAt(state)) {
+  if (state.phase !== 'training' || !state.fit.judge(bankId, now).accepted) {
     return { accepted: false, reason: `late: the fit stage of round ${roundId} closed` };
   }
   if (modelVersion !== state.baseModelVersion) {
@@ -133,44 +133,38 @@ export function judgeUpdate(
   return { accepted: true };
 }
 
-function afterFitProgress(state: RoundState, now: number): Transition {
-  const pending = state.selected.filter((b) => !state.accepted.includes(b) && !(b in state.missing));
-  if (pending.length === 0) {
-    if (state.accepted.length >= state.limits.quorum) {
-      return { state: enter(state, 'aggregating', now), effects: [{ type: 'aggregate' }] };
-    }
-    return fail(state, now, quorumMessage(state));
-  }
-  if (state.accepted.length + pending.length < state.limits.quorum) {
-    // Waiting longer cannot help: not enough banks are left to reach quorum.
-    return fail(state, now, quorumMessage(state));
-  }
-  return { state, effects: [] };
+/** What follows the fit stage once it closed: aggregation if it reached quorum, else failure. */
+function afterFit(state: RoundState, now: number): Transition {
+  if (state.fit.isOpen) return { state, effects: [] };
+  if (state.fit.succeeded) return { state: enter(state, 'aggregating', now), effects: [{ type: 'aggregate' }] };
+  return fail(state, now, quorumMessage(state));
 }
 
 function quorumMessage(state: RoundState): string {
-  const missing = state.selected.filter((b) => !state.accepted.includes(b));
-  const why = missing.map((b) => `${b}: ${state.missing[b] ?? 'no update before the fit stage closed'}`).join('; ');
-  return `quorum not reached: ${state.accepted.length} of ${state.limits.quorum} required updates (${why})`;
+  const { fit } = state;
+  const why = fit.asked
+    .filter((b) => !fit.hasAnswered(b))
+    .map((b) => `${b}: ${fit.dropReason(b) ?? 'no update before the fit stage closed'}`)
+    .join('; ');
+  return `quorum not reached: ${fit.answeredCount} of ${state.limits.quorum} required updates (${why})`;
 }
 
 /** Records an update that `judgeUpdate` accepted and whose weights were valid. */
 export function updateAccepted(state: RoundState, bankId: string, now: number): Transition {
   if (state.phase !== 'training') throw new Error(`cannot accept an update in phase ${state.phase}`);
-  const accepted = [...state.accepted, bankId];
-  const quorumAt = state.quorumAt ?? (accepted.length >= state.limits.quorum ? now : null);
-  return afterFitProgress({ ...state, accepted, quorumAt }, now);
+  state.fit.answer(bankId, now);
+  return afterFit(state, now);
 }
 
 /** A selected bank can no longer contribute (disconnected, declined, or sent bad weights). */
 export function bankLost(state: RoundState, bankId: string, reason: string, now: number): Transition {
   if (state.phase === 'training') {
-    if (!state.selected.includes(bankId) || state.accepted.includes(bankId) || bankId in state.missing)
-      return { state, effects: [] };
-    return afterFitProgress({ ...state, missing: { ...state.missing, [bankId]: reason } }, now);
+    state.fit.drop(bankId, reason, now);
+    return afterFit(state, now);
   }
-  if (state.phase === 'evaluating' && state.evaluators.includes(bankId) && !state.evaluated.includes(bankId)) {
-    return afterEvaluationProgress({ ...state, evaluators: state.evaluators.filter((b) => b !== bankId) }, now);
+  if (state.phase === 'evaluating' && state.evaluate) {
+    state.evaluate.drop(bankId, reason, now);
+    return afterEvaluation(state, now);
   }
   return { state, effects: [] };
 }
@@ -179,30 +173,33 @@ export function bankLost(state: RoundState, bankId: string, reason: string, now:
 export function aggregated(state: RoundState, evaluators: string[], now: number): Transition {
   if (state.phase !== 'aggregating') throw new Error(`cannot finish aggregation in phase ${state.phase}`);
   const deadline = now + state.limits.evaluationTimeoutMs;
-  const next = enter(state, 'evaluating', now, { evaluators: [...evaluators], evaluationDeadline: deadline });
-  if (evaluators.length === 0) return { state: enter(next, 'committed', now), effects: [{ type: 'commit' }] };
-  return { state: next, effects: [{ type: 'request_evaluations', bankIds: [...evaluators], deadline }] };
+  // Evaluation has no quorum: the round commits with the evaluations that arrived by the deadline.
+  state.evaluate = new Stage('evaluate', evaluators, { quorum: 0, graceMs: null, deadline }, now);
+  enter(state, 'evaluating', now);
+  if (evaluators.length === 0) return { state: enter(state, 'committed', now), effects: [{ type: 'commit' }] };
+  return { state, effects: [{ type: 'request_evaluations', bankIds: [...evaluators], deadline }] };
 }
 
 export function judgeEvaluation(state: RoundState, bankId: string, roundId: number): Verdict {
   if (roundId !== state.roundId)
     return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
-  if (state.phase !== 'evaluating') return { accepted: false, reason: `late: round ${roundId} is not evaluating` };
-  if (!state.evaluators.includes(bankId))
+  const stage = state.evaluate;
+  if (state.phase !== 'evaluating' || !stage || !stage.isOpen)
+    return { accepted: false, reason: `late: round ${roundId} is not evaluating` };
+  if (!stage.wasAsked(bankId) || stage.dropReason(bankId) !== undefined)
     return { accepted: false, reason: `bank ${bankId} was not asked to evaluate round ${roundId}` };
-  if (state.evaluated.includes(bankId)) return { accepted: false, reason: `duplicate evaluation from ${bankId}` };
+  if (stage.hasAnswered(bankId)) return { accepted: false, reason: `duplicate evaluation from ${bankId}` };
   return { accepted: true };
 }
 
-function afterEvaluationProgress(state: RoundState, now: number): Transition {
-  if (state.evaluators.every((b) => state.evaluated.includes(b))) {
-    return { state: enter(state, 'committed', now), effects: [{ type: 'commit' }] };
-  }
-  return { state, effects: [] };
+function afterEvaluation(state: RoundState, now: number): Transition {
+  if (state.evaluate?.isOpen !== false) return { state, effects: [] };
+  return { state: enter(state, 'committed', now), effects: [{ type: 'commit' }] };
 }
 
 export function evaluationAccepted(state: RoundState, bankId: string, now: number): Transition {
-  return afterEvaluationProgress({ ...state, evaluated: [...state.evaluated, bankId] }, now);
+  state.evaluate!.answer(bankId, now);
+  return afterEvaluation(state, now);
 }
 
 /** Aggregation itself failed (e.g. the strategy rejected the set of updates). */
@@ -218,22 +215,28 @@ export function abortRound(state: RoundState, reason: string, now: number): Tran
 
 /** Advances time: closes the fit stage, fails on a missed quorum, or commits after the evaluation deadline. */
 export function tick(state: RoundState, now: number): Transition {
-  if (state.phase === 'training' && now >= fitClosesAt(state)) {
-    if (state.accepted.length >= state.limits.quorum) {
-      return { state: enter(state, 'aggregating', now), effects: [{ type: 'aggregate' }] };
-    }
-    return fail(state, now, quorumMessage(state));
+  if (state.phase === 'training') {
+    state.fit.tick(now);
+    return afterFit(state, now);
   }
-  if (state.phase === 'evaluating' && state.evaluationDeadline !== null && now >= state.evaluationDeadline) {
-    return { state: enter(state, 'committed', now), effects: [{ type: 'commit' }] };
+  if (state.phase === 'evaluating' && state.evaluate) {
+    state.evaluate.tick(now);
+    return afterEvaluation(state, now);
   }
   return { state, effects: [] };
 }
 
 /** The next moment `tick` could change something, or null. */
 export function wakeAt(state: RoundState): number | null {
-  if (state.phase === 'training') return fitClosesAt(state);
-  if (state.phase === 'evaluating') return state.evaluationDeadline;
+  if (state.phase === 'training') return state.fit.closesAt();
+  if (state.phase === 'evaluating') return state.evaluate?.closesAt() ?? null;
+  return null;
+}
+
+/** The stage in flight (fit until aggregation, then evaluate), for progress views. */
+export function currentStage(state: RoundState): Stage | null {
+  if (state.phase === 'training') return state.fit;
+  if (state.phase === 'evaluating') return state.evaluate;
   return null;
 }
 

@@ -1,0 +1,123 @@
+/**
+ * Admin commands on the federation: start, pause and stop training, roll the global model back
+ * to a stored version, and change the settings. Each is an audit entry; each runs on the serial
+ * queue (the facade enqueues it), so it never interleaves with a round's step.
+ */
+import type { TrainingState } from '@finsecure/common/api';
+import { weightsSha256, type MlpSpec } from '@finsecure/common/model';
+import * as machine from '../round/machine.js';
+import { audit, ControlRefused, NotFound, type Core } from './core.js';
+import { apply } from './runner.js';
+import type { FederationSettings } from './settings.js';
+import { publishStatus } from './views.js';
+
+/** The first field in which a stored model spec differs from the configured one, or null. */
+export function specMismatch(stored: Record<string, unknown> | MlpSpec, configured: MlpSpec): string | null {
+  const s = stored as Partial<MlpSpec>;
+  if (s.inputSize !== configured.inputSize) return 'inputSize';
+  if (JSON.stringify(s.hidden) !== JSON.stringify(configured.hidden)) return 'hidden';
+  return null; // dropout changes training, not the weights' meaning
+}
+
+export async function setState(core: Core, state: TrainingState): Promise<void> {
+  core.state = state;
+  await core.opts.store.setSetting('trainingState', state);
+  publishStatus(core);
+}
+
+/** Raises the round budget to the committed rounds plus `additional` (an audited settings change). */
+async function extendRounds(core: Core, actor: string, additional: number): Promise<void> {
+  const before = core.settings;
+  const next = { ...before, rules: { ...before.rules, rounds: core.roundsCompleted + additional } };
+  core.settings = next;
+  await core.opts.store.setSetting('federation', next);
+  await audit(core, 'config.changed', actor, {
+    before: { rules: { rounds: before.rules.rounds } },
+    after: { rules: { rounds: next.rules.rounds } },
+    reason: `start with ${additional} more round(s)`,
+  });
+}
+
+/** See Federation.control. */
+export async function control(
+  core: Core,
+  action: 'start' | 'pause' | 'stop',
+  actor: string,
+  opts: { additionalRounds?: number },
+): Promise<TrainingState> {
+  if (action === 'start') {
+    const { rules } = core.settings;
+    const done = rules.rounds > 0 && core.roundsCompleted >= rules.rounds;
+    if (opts.additionalRounds !== undefined) {
+      await extendRounds(core, actor, opts.additionalRounds);
+    } else if (done) {
+      throw new ControlRefused(
+        `training is finished: all ${rules.rounds} configured rounds are committed (global model v${core.globalVersion}); ` +
+          'start again with additionalRounds (the number of rounds to add) or raise rules.rounds',
+      );
+    }
+  }
+  await audit(core, 'training.control', actor, { action, ...opts });
+  if (action === 'start') {
+    await setState(core, 'running');
+    core.scheduleStart(0);
+  } else if (action === 'pause') {
+    // The running round finishes; no new round starts.
+    await setState(core, 'paused');
+  } else {
+    await setState(core, 'stopped');
+    if (core.active)
+      await apply(core, machine.abortRound(core.active.state, 'stopped by admin', core.opts.clock.now()));
+  }
+  return core.state;
+}
+
+/** See Federation.rollback. */
+export async function rollback(
+  core: Core,
+  version: number,
+  actor: string,
+): Promise<{ version: number; restoredFrom: number }> {
+  if (core.active)
+    throw new ControlRefused(
+      `round ${core.active.record.id} is in flight; pause training and roll back when it has ended`,
+    );
+  const model = await core.opts.store.getModel(version);
+  if (!model) throw new NotFound(`model version ${version} does not exist`);
+  if (weightsSha256(model.weights) !== model.sha256)
+    throw new Error(`stored model v${version} does not match its sha256; the store is damaged`);
+  const mismatch = specMismatch(model.spec, core.opts.spec);
+  if (mismatch) throw new ControlRefused(`model v${version} has another architecture (${mismatch} differs)`);
+  const previous = core.globalVersion;
+  const next = previous + 1;
+  await core.opts.store.saveModel({
+    version: next,
+    roundId: null,
+    createdAt: core.opts.clock.now(),
+    sha256: model.sha256,
+    weights: model.weights,
+    spec: { ...core.opts.spec },
+  });
+  core.globalVersion = next;
+  core.globalWeights = model.weights;
+  await audit(core, 'model.rolled_back', actor, { restoredFrom: version, previous, newVersion: next });
+  core.opts.logger.warn({ restoredFrom: version, previous, newVersion: next }, 'global model rolled back');
+  publishStatus(core);
+  return { version: next, restoredFrom: version };
+}
+
+/** See Federation.updateSettings. */
+export async function updateSettings(
+  core: Core,
+  change: (current: FederationSettings) => FederationSettings | Error,
+  actor: string,
+): Promise<FederationSettings | Error> {
+  const before = core.settings;
+  const next = change(before);
+  if (next instanceof Error) return next;
+  core.settings = next;
+  await core.opts.store.setSetting('federation', next);
+  await audit(core, 'config.changed', actor, { before, after: next });
+  core.scheduleStart(0);
+  return next;
+}

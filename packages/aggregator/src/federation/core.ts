@@ -1,0 +1,143 @@
+/**
+ * What the federation's modules share: the options it was built with, the banks connected now,
+ * the global model, the settings in force and the round in flight. Each module (bank desk,
+ * stages, commit, admin, views) is a set of functions over this one object, so no module owns
+ * another's state and the facade (federation.ts) only wires them together.
+ *
+ * Everything here is touched only from the federation's serial queue (see federation.ts).
+ */
+import type { RoundRecord, TrainingState } from '@finsecure/common/api';
+import type { Scaler, TrainingConfig } from '@finsecure/common/protocol';
+import type { Rng } from '@finsecure/common/rng';
+import type { MlpSpec } from '@finsecure/common/model';
+import type { Aggregation, EvaluationReport, Strategy } from '@finsecure/common/strategy';
+import type { Logger } from 'pino';
+import type { EventBus } from '../events/bus.js';
+import type * as machine from '../round/machine.js';
+import type { Store } from '../store/types.js';
+import type { Clock } from './clock.js';
+import type { BankHealth } from './health.js';
+import type { PrivacyLedger } from './privacy.js';
+import type { BankSessions } from './sessions.js';
+import type { FederationSettings } from './settings.js';
+
+export interface FederationOptions {
+  store: Store;
+  /** Builds the aggregation strategy from the settings in force (rebuilt when they change). */
+  makeStrategy: (settings: FederationSettings) => Strategy;
+  spec: MlpSpec;
+  clock: Clock;
+  logger: Logger;
+  events: EventBus;
+  seed: number;
+  settings: FederationSettings;
+  maxFrameBytes: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  /** Observers for Prometheus metrics; optional so tests need not care. */
+  observer?: FederationObserver;
+}
+
+export interface FederationObserver {
+  roundFinished?(round: RoundRecord): void;
+  updateRejected?(reason: string): void;
+  bytes?(direction: 'up' | 'down', n: number): void;
+  aggregationMs?(ms: number): void;
+}
+
+/** An admin command that cannot be carried out in the current state (the API answers 409). */
+export class ControlRefused extends Error {}
+/** The thing an admin command names does not exist (the API answers 404). */
+export class NotFound extends Error {}
+
+/** The round in flight: its workflow state, its stored record and what passes between its stages. */
+export interface ActiveRound {
+  state: machine.RoundState;
+  record: RoundRecord;
+  config: TrainingConfig;
+  aggregation: Aggregation;
+  /** The aggregated model, from the end of the fit stage to the commit. */
+  candidate: Float32Array | null;
+  reports: EvaluationReport[];
+  /** Phase of the last persisted copy of the record. */
+  savedPhase: machine.RoundPhase | null;
+  /** Evaluation settings fixed when the round started (a config change mid-round must not break it). */
+  evaluation: { threshold: number; bins: number };
+  /** The strategy the round started with: a config change mid-round applies from the next round. */
+  strategy: Strategy;
+}
+
+/** Per bank, across rounds: shown in /api/banks and on the dashboard. */
+export interface BankStats {
+  rounds: number;
+  lastUpdateBytes: number | null;
+  rejections: { roundId: number; reason: string; at: number }[];
+}
+
+export interface Refusal {
+  at: number;
+  reason: string;
+  kind: string;
+}
+
+export interface Core {
+  readonly opts: FederationOptions;
+  readonly sessions: BankSessions;
+  readonly ledger: PrivacyLedger;
+  readonly rng: Rng;
+  readonly bankStats: Map<string, BankStats>;
+  /** Latest health assessment per bank (see health.ts). */
+  readonly health: Map<string, BankHealth>;
+  /** Training losses of the last committed round, per bank (for the health check). */
+  lastLosses: Map<string, number>;
+  /** Last refused connection per bank whose token was valid (schema, protocol, revoked). Persisted. */
+  refusals: Record<string, Refusal>;
+  strategy: Strategy | null;
+  strategyKey: string;
+  state: TrainingState;
+  settings: FederationSettings;
+  globalVersion: number;
+  globalWeights: Float32Array;
+  scaler: Scaler | null;
+  active: ActiveRound | null;
+  nextRoundId: number;
+  roundTimer: unknown;
+  startTimer: unknown;
+  heartbeat: unknown;
+  roundsCompleted: number;
+  roundsFailed: number;
+  closed: boolean;
+  lastProgressAt: number;
+  /** Runs `fn` on the serial queue (after every step queued before it). */
+  enqueue<T>(fn: () => Promise<T> | T): Promise<T>;
+  /** Tries to start the next round after `delayMs`, on the serial queue (no-op once closed). */
+  scheduleStart(delayMs: number): void;
+}
+
+/** The bank's stats record, created on first use. */
+export function statsOf(core: Core, bankId: string): BankStats {
+  let s = core.bankStats.get(bankId);
+  if (!s) {
+    s = { rounds: 0, lastUpdateBytes: null, rejections: [] };
+    core.bankStats.set(bankId, s);
+  }
+  return s;
+}
+
+/** Remembers a rejection for the bank's view (the last 20). */
+export function noteRejection(core: Core, bankId: string, roundId: number, reason: string): void {
+  const st = statsOf(core, bankId);
+  st.rejections = [...st.rejections, { roundId, reason, at: core.opts.clock.now() }].slice(-20);
+}
+
+/** A copy of the bank's entry in the round in flight, or a fresh one. */
+export function bankRound(core: Core, bankId: string): RoundRecord['banks'][string] {
+  const r = core.active?.record.banks[bankId];
+  return r ? { ...r } : { bytesUp: 0, bytesDown: 0 };
+}
+
+/** Appends an audit entry and publishes it to the live event stream. */
+export async function audit(core: Core, type: string, actor: string, details: Record<string, unknown>): Promise<void> {
+  const entry = await core.opts.store.appendAudit({ at: core.opts.clock.now(), type, actor, details });
+  core.opts.events.publish({ type: 'audit', entry });
+}

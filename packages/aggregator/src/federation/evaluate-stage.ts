@@ -1,0 +1,74 @@
+/**
+ * The evaluate stage of the fedavg workflow: send the candidate model to the evaluators, check
+ * each evaluation's counts, and keep the valid ones for the global metrics of the commit.
+ */
+import { encodeFrame, type EvaluationResult } from '@finsecure/common/protocol';
+import { auprcFromHistogram, precisionRecallF1 } from '@finsecure/common/metrics';
+import * as machine from '../round/machine.js';
+import { bankRound, type ActiveRound, type Core } from './core.js';
+import type { BankSession } from './session.js';
+import { apply, countDown } from './runner.js';
+import { publishProgress } from './views.js';
+
+/** Asks the evaluators to evaluate the candidate model (one frame, encoded once). */
+export function requestEvaluations(core: Core, round: ActiveRound, bankIds: string[], deadline: number): void {
+  const weights = round.candidate!;
+  const frame = encodeFrame(
+    {
+      type: 'evaluation_request',
+      roundId: round.state.roundId,
+      modelVersion: core.globalVersion + 1,
+      deadlineInMs: Math.max(0, deadline - core.opts.clock.now()),
+      threshold: round.evaluation.threshold,
+      histogramBins: round.evaluation.bins,
+      scaler: core.scaler!,
+    },
+    [{ name: 'global', shape: [weights.length], data: weights }],
+  );
+  core.sessions.sendTo(bankIds, frame, (bankId, n) => countDown(core, round, bankId, n));
+}
+
+/**
+ * Why an evaluation's counts cannot be right, or null. The counts of one bank must agree with
+ * each other and with what it declared at join, so that one bank cannot define the global figure.
+ */
+export function checkEvaluation(msg: EvaluationResult, bins: number, declaredTest: number | undefined): string | null {
+  if (msg.histogram.bins !== bins) return `histogram has ${msg.histogram.bins} bins, expected ${bins}`;
+  const counted = msg.confusion.tp + msg.confusion.fp + msg.confusion.tn + msg.confusion.fn;
+  if ((declaredTest !== undefined && msg.numExamples > declaredTest) || counted !== msg.numExamples || msg.loss > 1e6)
+    return `evaluation counts are inconsistent: ${msg.numExamples} examples, ${counted} in the confusion counts, ${declaredTest ?? 'unknown'} declared at join`;
+  return null;
+}
+
+/** One evaluation from a bank (on the serial queue). Rejections are answered, not audited here. */
+export async function onEvaluation(
+  core: Core,
+  session: BankSession,
+  msg: EvaluationResult,
+  size: number,
+): Promise<void> {
+  const round = core.active;
+  const reject = (reason: string) => {
+    session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: false, reason }));
+  };
+  if (!round) return reject(`late: no round is running (evaluation for round ${msg.roundId})`);
+  const verdict = machine.judgeEvaluation(round.state, session.bankId, msg.roundId);
+  if (!verdict.accepted) return reject(verdict.reason);
+  const refusal = checkEvaluation(msg, round.evaluation.bins, session.hello.numTestExamples);
+  if (refusal) return reject(refusal);
+  const stats = bankRound(core, session.bankId);
+  stats.bytesUp += size;
+  const prf = precisionRecallF1(msg.confusion);
+  stats.metrics = { ...prf, auprc: auprcFromHistogram(msg.histogram), loss: msg.loss, numExamples: msg.numExamples };
+  round.record.banks[session.bankId] = stats;
+  round.reports.push({
+    bankId: session.bankId,
+    numExamples: msg.numExamples,
+    confusion: msg.confusion,
+    histogram: msg.histogram,
+    loss: msg.loss,
+  });
+  session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: true }));
+  await apply(core, machine.evaluationAccepted(round.state, session.bankId, core.opts.clock.now()));
+  publishProgress(core);
+}

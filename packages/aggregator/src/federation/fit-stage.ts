@@ -1,0 +1,150 @@
+/**
+ * The fit stage of the fedavg workflow: send the global model to the selected banks, judge and
+ * check each update, add the valid ones to the strategy's running aggregation, and when the
+ * stage closes, finish the aggregation into the candidate model.
+ */
+import { encodeFrame, type Update } from '@finsecure/common/protocol';
+import { manifestFor } from '@finsecure/common/model';
+import * as machine from '../round/machine.js';
+import type { RoundRules } from '../round/rules.js';
+import { audit, bankRound, noteRejection, statsOf, type ActiveRound, type Core } from './core.js';
+import type { BankSession } from './session.js';
+import { apply, countDown, lose } from './runner.js';
+import { checkUpdate, reasonCode } from './update-checks.js';
+import { publishBank, publishProgress } from './views.js';
+import { candidates } from './round-start.js';
+
+/** Sends the round assignment, encoded once for every bank asked (the frame is the same). */
+export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[], deadline: number): void {
+  const frame = encodeFrame(
+    {
+      type: 'round_assignment',
+      roundId: round.state.roundId,
+      modelVersion: core.globalVersion,
+      deadlineInMs: Math.max(0, deadline - core.opts.clock.now()),
+      config: round.config,
+      scaler: core.scaler!,
+    },
+    [{ name: 'global', shape: [core.globalWeights.length], data: core.globalWeights }],
+  );
+  core.sessions.sendTo(bankIds, frame, (bankId, n) => countDown(core, round, bankId, n));
+}
+
+async function rejectUpdate(
+  core: Core,
+  session: BankSession,
+  msg: Update,
+  reason: string,
+  loseFromRound: boolean,
+): Promise<void> {
+  session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'update', accepted: false, reason }));
+  core.opts.observer?.updateRejected?.(reasonCode(reason));
+  noteRejection(core, session.bankId, msg.roundId, reason);
+  const active = core.active;
+  if (active && msg.roundId === active.state.roundId && !active.state.fit.hasAnswered(session.bankId)) {
+    active.record.banks[session.bankId] = { ...bankRound(core, session.bankId), rejected: reason };
+  }
+  await audit(core, 'update.rejected', session.bankId, { roundId: msg.roundId, reason });
+  core.opts.logger.warn({ bankId: session.bankId, roundId: msg.roundId, reason }, 'update rejected');
+  if (loseFromRound) await lose(core, session.bankId, `update rejected: ${reason}`);
+  await publishBank(core, session.bankId);
+}
+
+/** One update from a bank (on the serial queue). */
+export async function onUpdate(
+  core: Core,
+  session: BankSession,
+  msg: Update,
+  tensors: Map<string, { data: Float32Array; shape: number[] }>,
+  size: number,
+): Promise<void> {
+  const now = core.opts.clock.now();
+  const round = core.active;
+  if (!round)
+    return rejectUpdate(core, session, msg, `late: no round is running (update for round ${msg.roundId})`, false);
+  const verdict = machine.judgeUpdate(round.state, session.bankId, msg.roundId, msg.modelVersion, now);
+  if (!verdict.accepted) return rejectUpdate(core, session, msg, verdict.reason, false);
+  const stats = bankRound(core, session.bankId);
+  stats.bytesUp += size;
+  round.record.banks[session.bankId] = stats;
+  const parameters = manifestFor(core.opts.spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+  const refusal = checkUpdate(msg, tensors, session.hello, {
+    parameters,
+    maxUpdateNorm: (round.record.config.rules as RoundRules).maxUpdateNorm,
+    dp: round.config.dp,
+  });
+  if (refusal) return rejectUpdate(core, session, msg, refusal, true);
+  try {
+    round.aggregation.add({
+      bankId: session.bankId,
+      delta: tensors.get('update')!.data,
+      numExamples: msg.numExamples,
+      // Rows trained after SMOTE: step normalisation counts the bank's local steps from them.
+      numTrained: msg.numTrained,
+      loss: msg.loss,
+    });
+  } catch (err) {
+    return rejectUpdate(core, session, msg, `wrong weights: ${(err as Error).message}`, true);
+  }
+  const epsilon = msg.dp
+    ? core.ledger.record(
+        session.bankId,
+        msg.dp.noiseMultiplier,
+        round.config.dp?.delta ?? session.hello.dp?.delta ?? 1e-5,
+      )
+    : undefined;
+  // Persisted at once: privacy spent is spent, whatever happens to the round.
+  if (msg.dp) await core.ledger.save();
+  round.record.banks[session.bankId] = {
+    ...stats,
+    numExamples: msg.numExamples,
+    loss: msg.loss,
+    trainMs: msg.timings.trainMs,
+    updateBytes: size,
+    ...(epsilon !== undefined ? { epsilon } : {}),
+  };
+  statsOf(core, session.bankId).lastUpdateBytes = size;
+  session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'update', accepted: true }));
+  await audit(core, 'update.accepted', session.bankId, {
+    roundId: msg.roundId,
+    numExamples: msg.numExamples,
+    bytes: size,
+    dp: msg.dp ?? null,
+  });
+  core.opts.logger.info(
+    { bankId: session.bankId, roundId: msg.roundId, numExamples: msg.numExamples, loss: msg.loss },
+    'update accepted',
+  );
+  await apply(core, machine.updateAccepted(round.state, session.bankId, now));
+  publishProgress(core);
+}
+
+/** The fit stage closed with quorum: the strategy finishes the aggregation into the candidate model. */
+export async function aggregate(core: Core, round: ActiveRound): Promise<void> {
+  const now = () => core.opts.clock.now();
+  const started = performance.now();
+  let outcome;
+  try {
+    outcome = round.aggregation.finish();
+  } catch (err) {
+    return apply(core, machine.aggregationFailed(round.state, `aggregation failed: ${(err as Error).message}`, now()));
+  }
+  core.opts.observer?.aggregationMs?.(performance.now() - started);
+  const bad = outcome.weights.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) {
+    // Finite updates can still overflow float32 when added to the model.
+    const reason = `aggregation produced a non-finite weight at index ${bad}; the updates are out of range`;
+    return apply(core, machine.aggregationFailed(round.state, reason, now()));
+  }
+  round.candidate = outcome.weights;
+  round.record.participants = Object.keys(outcome.bankWeights);
+  for (const [bankId, weight] of Object.entries(outcome.bankWeights)) {
+    round.record.banks[bankId] = { ...(round.record.banks[bankId] ?? { bytesUp: 0, bytesDown: 0 }), weight };
+  }
+  round.record.metrics = { trainLoss: outcome.meanLoss, participants: outcome.numContributors };
+  const ctx = { roundId: round.state.roundId, global: core.globalWeights, config: round.config, rng: core.rng.fork() };
+  const evaluators = round.strategy
+    .configureEvaluate(ctx, round.record.participants, candidates(core))
+    .filter((b) => core.sessions.has(b));
+  await apply(core, machine.aggregated(round.state, evaluators, now()));
+}

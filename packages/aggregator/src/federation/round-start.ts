@@ -1,0 +1,128 @@
+/**
+ * Starting a round: is training running and the round budget not spent, which connected banks
+ * may be asked (health, privacy budget), the scaler, the strategy's selection, and the round's
+ * workflow state and record.
+ */
+import type { BankCandidate, Strategy } from '@finsecure/common/strategy';
+import * as machine from '../round/machine.js';
+import { strategySpec } from '../round/rules.js';
+import { audit, type Core } from './core.js';
+import { ensureScaler } from './consortium.js';
+import { apply } from './runner.js';
+import { setState } from './admin.js';
+import { publishStatus } from './views.js';
+
+/** The connected banks a round may ask (healthy ones only, if the rules say so). */
+export function candidates(core: Core): BankCandidate[] {
+  const excludeUnhealthy = core.settings.rules.excludeUnhealthyBanks;
+  return [...core.sessions.values()]
+    .filter((s) => !(excludeUnhealthy && core.health.get(s.bankId)?.status === 'warning'))
+    .map((s) => ({
+      bankId: s.bankId,
+      numExamples: s.hello.numExamples,
+      ...(s.hello.numTestExamples !== undefined ? { numTestExamples: s.hello.numTestExamples } : {}),
+    }));
+}
+
+/**
+ * The strategy for the settings in force. It is kept across rounds (strategies may hold
+ * state, e.g. server momentum) and rebuilt only when the settings it depends on change.
+ */
+function currentStrategy(core: Core): Strategy {
+  const key = JSON.stringify(strategySpec(core.settings.rules));
+  if (!core.strategy || key !== core.strategyKey) {
+    core.strategy = core.opts.makeStrategy(core.settings);
+    core.strategyKey = key;
+  }
+  return core.strategy;
+}
+
+/**
+ * Leaves out banks whose privacy budget the next round would exceed; stops training (audited,
+ * with the reason) when the rules say so or when too few banks are left to ever reach quorum.
+ * Returns null when training was stopped.
+ */
+async function withinPrivacyBudget(core: Core, list: BankCandidate[]): Promise<BankCandidate[] | null> {
+  const { rules, training } = core.settings;
+  const dp = training.dp;
+  const budget = dp?.epsilonBudget;
+  if (budget === undefined || !dp) return list;
+  const over = list.filter((c) => core.ledger.wouldExceed(c.bankId, dp.noiseMultiplier, dp.delta, budget));
+  if (over.length === 0) return list;
+  const names = over.map((c) => c.bankId).join(', ');
+  if (rules.privacyBudgetAction === 'stop-training') {
+    await audit(core, 'training.control', 'system', {
+      action: 'stop',
+      reason: `privacy budget ε=${budget} would be exceeded by ${names}`,
+    });
+    await setState(core, 'stopped');
+    return null;
+  }
+  const left = list.filter((c) => !over.includes(c));
+  if (left.length < rules.minBanks) {
+    // Waiting cannot help: these banks' budgets only ever grow. Say so and stop.
+    const reason = `privacy budget ε=${budget} would be exceeded by ${names}; only ${left.length} bank(s) left, ${rules.minBanks} needed`;
+    await audit(core, 'training.control', 'system', { action: 'stop', reason });
+    core.opts.logger.warn({ reason }, 'training stopped');
+    await setState(core, 'stopped');
+    return null;
+  }
+  return left;
+}
+
+/** Starts the next round if training runs, none is in flight and enough banks are connected. */
+export async function maybeStartRound(core: Core): Promise<void> {
+  if (core.closed || core.state !== 'running' || core.active) return;
+  const { rules, training } = core.settings;
+  if (rules.rounds > 0 && core.roundsCompleted >= rules.rounds) {
+    await setState(core, 'finished');
+    core.opts.logger.info(
+      { rounds: core.roundsCompleted, modelVersion: core.globalVersion },
+      'training finished: all configured rounds are committed',
+    );
+    return;
+  }
+  const eligible = await withinPrivacyBudget(core, candidates(core));
+  if (!eligible) return;
+  if (eligible.length < rules.minBanks) {
+    publishStatus(core);
+    return; // Waiting for banks is not part of a round; attach() retries.
+  }
+  await ensureScaler(core, eligible);
+  const roundId = core.nextRoundId++;
+  const ctx = { roundId, global: core.globalWeights, config: training, rng: core.rng.fork() };
+  const strategy = currentStrategy(core);
+  const instructions = strategy.configureFit(ctx, eligible, rules.fraction, rules.minBanks);
+  const selected = instructions.map((i) => i.bankId);
+  const chosen = new Set(selected);
+  const selectedCandidates = eligible.filter((c) => chosen.has(c.bankId));
+  const now = core.opts.clock.now();
+  const t = machine.startRound(roundId, core.globalVersion, selected, rules, now);
+  core.active = {
+    state: t.state,
+    config: training,
+    aggregation: strategy.beginAggregation({ ...ctx, rng: core.rng.fork() }, selectedCandidates),
+    strategy,
+    candidate: null,
+    reports: [],
+    savedPhase: null,
+    evaluation: { threshold: rules.threshold, bins: rules.histogramBins },
+    record: {
+      id: roundId,
+      status: t.state.phase,
+      startedAt: now,
+      endedAt: null,
+      config: { training, rules, strategy: strategy.name, parameters: core.globalWeights.length },
+      selected,
+      participants: [],
+      banks: Object.fromEntries(selected.map((b) => [b, { bytesUp: 0, bytesDown: 0 }])),
+      durations: {},
+      baseModelVersion: core.globalVersion,
+      modelVersion: null,
+      metrics: null,
+      failureReason: null,
+    },
+  };
+  core.opts.logger.info({ roundId, selected }, 'round started');
+  await apply(core, t);
+}

@@ -1,0 +1,85 @@
+/**
+ * The banks connected now: at most one session per bank (a newer connection replaces the
+ * older), heartbeats, and broadcasting one encoded frame to many banks. No policy lives here:
+ * who may join is the bank desk's (banks.ts) decision, what a lost bank means for a round is the
+ * workflow's.
+ */
+import { CloseCode, encodeFrame } from '@finsecure/common/protocol';
+import type { BankSession } from './session.js';
+
+export class BankSessions {
+  private readonly byBank = new Map<string, BankSession>();
+
+  get size(): number {
+    return this.byBank.size;
+  }
+  get(bankId: string): BankSession | undefined {
+    return this.byBank.get(bankId);
+  }
+  has(bankId: string): boolean {
+    return this.byBank.has(bankId);
+  }
+  values(): IterableIterator<BankSession> {
+    return this.byBank.values();
+  }
+  ids(): IterableIterator<string> {
+    return this.byBank.keys();
+  }
+  /** True while `session` is its bank's current connection (a replaced one's frames are ignored). */
+  isCurrent(session: BankSession): boolean {
+    return this.byBank.get(session.bankId) === session;
+  }
+
+  /** Registers a session; returns the one it replaces, if any (the caller closes and accounts for it). */
+  add(session: BankSession): BankSession | undefined {
+    const previous = this.byBank.get(session.bankId);
+    this.byBank.set(session.bankId, session);
+    return previous;
+  }
+
+  /** Forgets `session` if it is still current; false if it was already replaced or removed. */
+  remove(session: BankSession): boolean {
+    if (!this.isCurrent(session)) return false;
+    this.byBank.delete(session.bankId);
+    return true;
+  }
+
+  /**
+   * Sends one frame to these banks (connected ones only); the frame is encoded once by the
+   * caller, whatever the number of banks. Calls `sent` with each bank's byte count.
+   */
+  sendTo(bankIds: Iterable<string>, frame: Uint8Array, sent?: (bankId: string, bytes: number) => void): void {
+    for (const bankId of bankIds) {
+      const s = this.byBank.get(bankId);
+      if (!s) continue;
+      // Not `sent?.(id, s.send(frame))`: an optional call skips evaluating its arguments.
+      const bytes = s.send(frame);
+      sent?.(bankId, bytes);
+    }
+  }
+
+  /**
+   * One heartbeat sweep: banks silent for longer than `timeoutMs` are closed and returned (the
+   * caller detaches them); every other bank gets a heartbeat.
+   */
+  sweep(now: number, timeoutMs: number): BankSession[] {
+    const beat = encodeFrame({ type: 'heartbeat', sentAt: now });
+    const silent: BankSession[] = [];
+    for (const s of this.byBank.values()) {
+      if (now - s.lastMessageAt > timeoutMs) {
+        s.close(CloseCode.HeartbeatTimeout, `no message for ${now - s.lastMessageAt} ms`);
+        silent.push(s);
+      } else {
+        s.send(beat);
+      }
+    }
+    return silent;
+  }
+
+  /** Closes every connection (shutdown). */
+  closeAll(code: number, reason: string): void {
+    const all = [...this.byBank.values()];
+    this.byBank.clear();
+    for (const s of all) s.close(code, reason);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * A Stage: ask a set of banks one thing, collect the answers until every bank answered (or
+ * dropped), or the quorum was reached and the grace period passed, or the deadline came; then
+ * close with who answered, who dropped and why. Every stage of every workflow (fit, evaluate,
+ * and the key-exchange and unmasking stages of secure aggregation) has this bookkeeping, so it
+ * lives here once.
+ *
+ * Deterministic and free of IO: time comes in as `now` (ms on the aggregator's clock) with
+ * every input, and `closesAt()` says when the caller's timer should call `tick`. Each answer,
+ * drop and verdict is O(1) (sets and counters, never a scan of the asked banks), so a round
+ * with 10,000 banks costs the same per bank as one with 10 (issue 14).
+ */
+
+export interface StagePolicy {
+  /** Answers needed for the stage to succeed. 0 = whatever arrives by the deadline. */
+  quorum: number;
+  /** Once the quorum is reached, wait at most this long for the others (ms); null = until the deadline. */
+  graceMs: number | null;
+  /** Absolute time (ms) at which the stage closes whatever happened. */
+  deadline: number;
+}
+
+/** Why a stage closed. */
+export type StageClosure = 'all_answered' | 'grace_elapsed' | 'deadline' | 'quorum_unreachable';
+
+export type Verdict = { accepted: true } | { accepted: false; reason: string };
+
+export interface StageProgressView {
+  asked: number;
+  reported: number;
+  dropped: number;
+  reportedBanks: string[];
+  closesInMs: number | null;
+}
+
+export class Stage {
+  /** The banks asked, in the order they were asked (for stable reasons and views). */
+  readonly asked: readonly string[];
+  private readonly askedSet: ReadonlySet<string>;
+  /** Banks that answered, in arrival order. */
+  private readonly answeredList: string[] = [];
+  private readonly answeredSet = new Set<string>();
+  /** Asked banks that can no longer answer (lost, declined, sent something invalid), with the reason. */
+  private readonly droppedReasons = new Map<string, string>();
+  private quorumReachedAt: number | null = null;
+  private closure: StageClosure | null = null;
+  private closedAt: number | null = null;
+
+  constructor(
+    /** For messages: "fit", "evaluate", "share keys", ... */
+    readonly name: string,
+    asked: readonly string[],
+    readonly policy: StagePolicy,
+    readonly openedAt: number,
+  ) {
+    this.asked = [...asked];
+    this.askedSet = new Set(asked);
+    if (policy.quorum <= 0) this.quorumReachedAt = openedAt;
+    this.settle(openedAt);
+  }
+
+  get isOpen(): boolean {
+    return this.closure === null;
+  }
+  /** Why the stage closed, or null while it is open. */
+  get closedBy(): StageClosure | null {
+    return this.closure;
+  }
+  get closedTime(): number | null {
+    return this.closedAt;
+  }
+  /** True once closed with at least `quorum` answers. */
+  get succeeded(): boolean {
+    return this.closure !== null && this.answeredList.length >= this.policy.quorum;
+  }
+  get answered(): readonly string[] {
+    return this.answeredList;
+  }
+  get answeredCount(): number {
+    return this.answeredList.length;
+  }
+  get quorumAt(): number | null {
+    return this.policy.quorum <= 0 ? null : this.quorumReachedAt;
+  }
+  /** Asked banks that neither answered nor dropped. */
+  get pendingCount(): number {
+    return this.askedSet.size - this.answeredSet.size - this.droppedReasons.size;
+  }
+
+  wasAsked(bankId: string): boolean {
+    return this.askedSet.has(bankId);
+  }
+  hasAnswered(bankId: string): boolean {
+    return this.answeredSet.has(bankId);
+  }
+  /** Why an asked bank dropped out, or undefined. */
+  dropReason(bankId: string): string | undefined {
+    return this.droppedReasons.get(bankId);
+  }
+  /** Every dropped bank with its reason, in the order they dropped. */
+  get dropped(): ReadonlyMap<string, string> {
+    return this.droppedReasons;
+  }
+
+  /** When the stage closes unless something else closes it first (ms). */
+  closesAt(): number {
+    if (this.closedAt !== null) return this.closedAt;
+    const { graceMs, deadline } = this.policy;
+    if (this.quorumReachedAt === null || graceMs === null) return deadline;
+    return Math.min(deadline, this.quorumReachedAt + graceMs);
+  }
+
+  /**
+   * Whether `bankId` may answer now. The caller validates the answer's content afterwards and
+   * calls `answer` or `drop`.
+   */
+  judge(bankId: string, now: number): Verdict {
+    if (!this.askedSet.has(bankId)) return { accepted: false, reason: `bank ${bankId} was not asked (${this.name})` };
+    if (this.answeredSet.has(bankId))
+      return { accepted: false, reason: `duplicate: ${bankId} already answered (${this.name})` };
+    if (!this.isOpen || now > this.closesAt())
+      return { accepted: false, reason: `late: the ${this.name} stage closed` };
+    return { accepted: true };
+  }
+
+  /** Records an answer `judge` accepted and the caller found valid. */
+  answer(bankId: string, now: number): void {
+    if (!this.isOpen) throw new Error(`the ${this.name} stage is closed`);
+    if (!this.askedSet.has(bankId) || this.answeredSet.has(bankId)) throw new Error(`${bankId} cannot answer twice`);
+    // A bank dropped earlier (e.g. declined) that answers after all is counted as answered.
+    this.droppedReasons.delete(bankId);
+    this.answeredSet.add(bankId);
+    this.answeredList.push(bankId);
+    if (this.quorumReachedAt === null && this.answeredList.length >= this.policy.quorum) this.quorumReachedAt = now;
+    this.settle(now);
+  }
+
+  /** An asked bank can no longer answer. Ignored for banks not asked, already answered or already dropped. */
+  drop(bankId: string, reason: string, now: number): void {
+    if (!this.isOpen || !this.askedSet.has(bankId) || this.answeredSet.has(bankId) || this.droppedReasons.has(bankId))
+      return;
+    this.droppedReasons.set(bankId, reason);
+    this.settle(now);
+  }
+
+  /** Time passed: closes the stage at its grace end or deadline. */
+  tick(now: number): void {
+    if (this.isOpen && now >= this.closesAt())
+      this.close(
+        this.quorumReachedAt !== null && this.policy.quorum > 0 && now < this.policy.deadline
+          ? 'grace_elapsed'
+          : 'deadline',
+        now,
+      );
+  }
+
+  /** Closes the stage early when nothing more can change its outcome. */
+  private settle(now: number): void {
+    if (!this.isOpen) return;
+    const pending = this.pendingCount;
+    if (pending === 0 && this.askedSet.size > 0) return this.close('all_answered', now);
+    if (this.askedSet.size === 0) return this.close('all_answered', now);
+    // Waiting cannot help: not enough banks are left to reach the quorum.
+    if (this.answeredList.length + pending < this.policy.quorum) this.close('quorum_unreachable', now);
+  }
+
+  private close(why: StageClosure, now: number): void {
+    this.closure = why;
+    this.closedAt = now;
+  }
+
+  /** "k of n banks reported" for the dashboard; at most 50 bank ids. */
+  progress(now: number): StageProgressView {
+    const closes = this.isOpen ? this.closesAt() : null;
+    return {
+      asked: this.askedSet.size,
+      reported: this.answeredList.length,
+      dropped: this.droppedReasons.size,
+      reportedBanks: this.answeredList.slice(0, 50),
+      closesInMs: closes === null || !Number.isFinite(closes) ? null : Math.max(0, closes - now),
+    };
+  }
+}
