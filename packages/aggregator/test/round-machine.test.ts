@@ -12,7 +12,7 @@ function started(selected = ['a', 'b', 'c'], now = 1_000) {
 describe('round state machine', () => {
   it('sends assignments with the fit deadline when a round starts', () => {
     const t = m.startRound(7, 3, ['a', 'b'], limits, 1_000);
-    expect(t.effects).toEqual([{ type: 'send_assignments', bankIds: ['a', 'b'], deadline: 11_000 }]);
+    expect(t.effects).toEqual([{ type: 'ask', stage: 'fit', bankIds: ['a', 'b'], deadline: 11_000 }]);
     expect(m.wakeAt(t.state)).toBe(11_000);
   });
 

@@ -15,9 +15,11 @@ import {
   CloseCode,
   decodeFrame,
   encodeFrame,
+  FederationServerMessage,
   PROTOCOL_VERSION,
-  ServerMessage,
-  type ClientMessage,
+  type FederationClientMessage,
+  type SecAggServerMessage,
+  type TensorInput,
   type DpParams,
   type EvaluationRequest,
   type RoundAssignment,
@@ -37,7 +39,11 @@ import { createRng, cryptoRng, type Rng } from '@finsecure/common/rng';
 import type { BankConfig } from './config.js';
 import { ScaledData, type LocalData } from './local-data.js';
 import { LocalPrivacyLedger } from './privacy.js';
+import { AuditHeadLog } from './audit-heads.js';
 import { evaluate, fit, type EffectiveDp } from './round-work.js';
+import { loadOrCreateIdentity, PinnedIdentities } from './secagg/identity.js';
+import { SecureFit } from './secagg/secure-fit.js';
+import { toBase64, type IdentityKeyPair } from '@finsecure/common/secagg';
 
 export const CLIENT_VERSION = '0.1.0';
 
@@ -75,6 +81,11 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private busy: Promise<void> = Promise.resolve();
   private readonly scaled: ScaledData;
   private readonly ledger: LocalPrivacyLedger;
+  /** Heads of the aggregator's audit chain seen with assignments (audit-heads.ts). */
+  private readonly auditHeads: AuditHeadLog;
+  /** Ed25519 identity for secure aggregation (made at first start, kept in the state dir). */
+  private readonly identity: IdentityKeyPair;
+  private secure: SecureFit | null = null;
   private readonly jitter: Rng;
   private lastFromServer = 0;
   private readonly noiseRng: Rng;
@@ -89,6 +100,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     super();
     this.scaled = new ScaledData(data);
     this.ledger = new LocalPrivacyLedger(config.stateDir);
+    this.auditHeads = new AuditHeadLog(config.stateDir, logger);
+    this.identity = loadOrCreateIdentity(config.stateDir);
     // Not seeded: banks started together (same seed) must not reconnect in lockstep.
     this.jitter = cryptoRng();
     // DP noise must be unpredictable in production; a seed is only for simulations.
@@ -120,6 +133,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private connect(): void {
     if (this.stopped) return;
     const id = ++this.connection;
+    // Secure-aggregation state belongs to one connection: a new one starts clean.
+    this.secure = null;
     this.logger.info({ server: this.config.server, attempt: this.attempt }, 'connecting');
     const ws = new WebSocket(this.config.server, {
       maxPayload: 256 * 1024 * 1024,
@@ -142,6 +157,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         numTestExamples: this.data.test.numRows,
         numFeatures: this.data.train.numFeatures,
         featureStats: this.data.stats,
+        identityKey: toBase64(this.identity.publicKey),
         ...(this.localDp() ? { dp: this.localDp()! } : {}),
       });
     });
@@ -192,8 +208,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
 
   private send(
     ws: WebSocket,
-    msg: ClientMessage,
-    tensors?: { name: string; shape: number[]; data: Float32Array }[],
+    msg: FederationClientMessage,
+    tensors?: TensorInput[],
     encoding?: 'float32' | 'float16' | 'int8',
   ): number {
     const frame = encodeFrame(msg, tensors ?? [], encoding ? { encoding } : {});
@@ -214,7 +230,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
 
   private onFrame(ws: WebSocket, connection: number, bytes: Uint8Array): void {
     this.lastFromServer = Date.now();
-    const { msg, tensors } = decodeFrame(bytes, ServerMessage, { maxBytes: 256 * 1024 * 1024 });
+    const { msg, tensors } = decodeFrame(bytes, FederationServerMessage, { maxBytes: 256 * 1024 * 1024 });
     switch (msg.type) {
       case 'welcome':
         this.attempt = 0;
@@ -239,6 +255,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       case 'round_assignment': {
         const global = tensors.get('global')?.data;
         if (!global) throw new Error('round assignment without a "global" tensor');
+        if (msg.auditHead) this.auditHeads.record(msg.roundId, msg.auditHead);
         // The deadline on this bank's clock, from the time left the aggregator sent (never an
         // absolute time: clocks differ).
         const deadline = Date.now() + msg.deadlineInMs;
@@ -283,7 +300,45 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       case 'error':
         this.logger.warn({ code: msg.code, message: msg.message }, 'the aggregator reported an error');
         return;
+      default:
+        this.onSecAgg(ws, connection, msg, tensors);
+        return;
     }
+  }
+
+  /** Secure aggregation: one SecureFit per connection; its steps run in the work queue, in order. */
+  private onSecAgg(
+    ws: WebSocket,
+    connection: number,
+    msg: SecAggServerMessage,
+    tensors: ReadonlyMap<string, { data: Float32Array }>,
+  ): void {
+    if (msg.type === 'secagg_masked_fit') {
+      if (msg.auditHead) this.auditHeads.record(msg.roundId, msg.auditHead);
+      this.current = { roundId: msg.roundId, connection, deadline: Date.now() + msg.deadlineInMs };
+    }
+    this.secure ??= new SecureFit({
+      bankId: this.config.bankId,
+      identity: this.identity,
+      pinned: new PinnedIdentities(this.config.stateDir),
+      logger: this.logger,
+      train: (roundId, global, config, scaler) => {
+        const { train } = this.scaled.get(scaler);
+        const rng = createRng((this.config.seed * 1_000_003 + roundId * 7919 + (config.seed ?? 0)) >>> 0);
+        const dp = this.effectiveDp(config.dp);
+        if (dp) this.ledger.record(dp.noiseMultiplier);
+        return fit(this.trainer!, global, train, config, dp, rng, this.noiseRng, (done, total) => {
+          this.emit('training_progress', { roundId, done, total });
+          return new Promise((r) => setImmediate(r));
+        });
+      },
+      send: (m, t) => {
+        const bytes = this.send(ws, m, t);
+        if (m.type === 'secagg_masked_update') this.emit('update_sent', { roundId: m.roundId, bytes });
+      },
+    });
+    const secure = this.secure;
+    this.enqueueWork(`${msg.type} of round ${msg.roundId}`, () => secure.handle(msg, tensors), msg.roundId, ws);
   }
 
   /**

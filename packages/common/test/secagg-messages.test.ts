@@ -62,7 +62,7 @@ describe('secagg wire messages', () => {
     const rid = params.roundId;
     const common = { roundId: round, session };
 
-    const req1 = toBank(paramsToWire(params, round, session, deadlineInMs)).msg;
+    const req1 = toBank(paramsToWire(params, round, session, deadlineInMs, c.directory)).msg;
     for (const [id, bank] of banks) {
       if (req1.type !== 'secagg_advertise_keys') throw new Error(req1.type);
       const adv = bank.advertiseKeys(paramsFromWire(req1));
@@ -97,6 +97,7 @@ describe('secagg wire messages', () => {
         config: { epochs: 1, batchSize: 32, learningRate: 0.01, smoteRatio: 0 },
         scaler,
         shares: bytesFieldToWire(agg.sharesFor(id), 'ciphertext'),
+        weighting: { exampleScale: 1000, lossExponent: 0.5, normalizeSteps: true, stepScale: 40 },
       };
       const req = toBank(assignment, [{ name: 'global', shape: [50], data: new Float32Array(50) }]);
       if (req.msg.type !== 'secagg_masked_fit') throw new Error(req.msg.type);

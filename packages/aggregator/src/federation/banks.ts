@@ -18,7 +18,7 @@ export const SERVER_VERSION = '0.1.0';
 export const CLOCK_SKEW_WARN_MS = 5_000;
 
 /** Why a hello was refused: bad credentials (nobody proved an identity) or a known bank that cannot join. */
-export type RefusalKind = 'credentials' | 'revoked' | 'protocol' | 'schema';
+export type RefusalKind = 'credentials' | 'revoked' | 'protocol' | 'schema' | 'identity';
 export type AuthResult = { ok: true; bank: BankRecord } | { ok: false; kind: RefusalKind; reason: string };
 
 /**
@@ -46,6 +46,11 @@ export async function authenticate(core: Core, hello: Hello): Promise<AuthResult
     );
   if (hello.numFeatures !== spec.inputSize)
     return refuse('schema', `bank data has ${hello.numFeatures} features, the model expects ${spec.inputSize}`);
+  if (hello.identityKey) {
+    const pin = await core.identities.check(bank.id, hello.identityKey);
+    if (typeof pin === 'object') return refuse('identity', pin.refused);
+    if (pin === 'pinned') await audit(core, 'bank.identity_pinned', bank.id, { identityKey: hello.identityKey });
+  }
   return { ok: true, bank };
 }
 

@@ -20,6 +20,8 @@ import type { BankHealth } from './health.js';
 import type { PrivacyLedger } from './privacy.js';
 import type { BankSessions } from './sessions.js';
 import type { FederationSettings } from './settings.js';
+import type { IdentityKeys } from './secagg/identities.js';
+import type { SecureRound } from './secagg/secure-round.js';
 
 export interface FederationOptions {
   store: Store;
@@ -55,7 +57,10 @@ export interface ActiveRound {
   state: machine.RoundState;
   record: RoundRecord;
   config: TrainingConfig;
-  aggregation: Aggregation;
+  /** The strategy's running aggregation (fedavg workflow); null in a secure round. */
+  aggregation: Aggregation | null;
+  /** The secagg workflow's state; null in a plain round. */
+  secure: SecureRound | null;
   /** The aggregated model, from the end of the fit stage to the commit. */
   candidate: Float32Array | null;
   reports: EvaluationReport[];
@@ -84,6 +89,8 @@ export interface Core {
   readonly opts: FederationOptions;
   readonly sessions: BankSessions;
   readonly ledger: PrivacyLedger;
+  /** Banks' pinned identity keys (secure aggregation). */
+  readonly identities: IdentityKeys;
   readonly rng: Rng;
   readonly bankStats: Map<string, BankStats>;
   /** Latest health assessment per bank (see health.ts). */

@@ -20,6 +20,7 @@ import { refitScaler } from './consortium.js';
 import { audit, ControlRefused, NotFound, type Core, type FederationOptions } from './core.js';
 import { handleFrame } from './frames.js';
 import { PrivacyLedger } from './privacy.js';
+import { IdentityKeys } from './secagg/identities.js';
 import { maybeStartRound } from './round-start.js';
 import { apply } from './runner.js';
 import type { BankConnection, BankSession } from './session.js';
@@ -43,6 +44,7 @@ export class Federation {
       opts,
       sessions: new BankSessions(),
       ledger: new PrivacyLedger(opts.store),
+      identities: new IdentityKeys(opts.store),
       rng: createRng(opts.seed),
       bankStats: new Map(),
       health: new Map(),
@@ -243,6 +245,15 @@ export class Federation {
 
   async audit(type: string, actor: string, details: Record<string, unknown>): Promise<void> {
     await audit(this.core, type, actor, details);
+  }
+
+  /** Forgets a bank's pinned identity key (admin, audited); its next hello pins the new one. */
+  resetIdentity(bankId: string, actor = 'admin'): Promise<boolean> {
+    return this.enqueue(async () => {
+      const had = await this.core.identities.reset(bankId);
+      if (had) await audit(this.core, 'bank.identity_reset', actor, { bankId });
+      return had;
+    });
   }
 
   /** Tells the dashboard a bank's view changed (after an admin edit of the bank). */

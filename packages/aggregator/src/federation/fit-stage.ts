@@ -41,7 +41,7 @@ async function rejectUpdate(
   core.opts.observer?.updateRejected?.(reasonCode(reason));
   noteRejection(core, session.bankId, msg.roundId, reason);
   const active = core.active;
-  if (active && msg.roundId === active.state.roundId && !active.state.fit.hasAnswered(session.bankId)) {
+  if (active && msg.roundId === active.state.roundId && !machine.hasContributed(active.state, session.bankId)) {
     active.record.banks[session.bankId] = { ...bankRound(core, session.bankId), rejected: reason };
   }
   await audit(core, 'update.rejected', session.bankId, { roundId: msg.roundId, reason });
@@ -62,6 +62,14 @@ export async function onUpdate(
   const round = core.active;
   if (!round)
     return rejectUpdate(core, session, msg, `late: no round is running (update for round ${msg.roundId})`, false);
+  if (!round.aggregation)
+    return rejectUpdate(
+      core,
+      session,
+      msg,
+      `secure aggregation is on in round ${round.state.roundId}: updates travel masked (secagg_masked_update)`,
+      false,
+    );
   const verdict = machine.judgeUpdate(round.state, session.bankId, msg.roundId, msg.modelVersion, now);
   if (!verdict.accepted) return rejectUpdate(core, session, msg, verdict.reason, false);
   const stats = bankRound(core, session.bankId);
@@ -125,7 +133,7 @@ export async function aggregate(core: Core, round: ActiveRound): Promise<void> {
   const started = performance.now();
   let outcome;
   try {
-    outcome = round.aggregation.finish();
+    outcome = round.aggregation!.finish();
   } catch (err) {
     return apply(core, machine.aggregationFailed(round.state, `aggregation failed: ${(err as Error).message}`, now()));
   }

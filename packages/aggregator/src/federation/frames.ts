@@ -3,11 +3,13 @@
  * (updates to the fit stage, evaluations to the evaluate stage, declines to the round). Never
  * throws: bad input is answered with an error frame, and audited when it concerns the round.
  */
-import { ClientMessage, decodeFrame, encodeFrame, type Decline } from '@finsecure/common/protocol';
+import { decodeFrame, encodeFrame, FederationClientMessage, type Decline } from '@finsecure/common/protocol';
+import * as machine from '../round/machine.js';
 import { audit, bankRound, noteRejection, type Core } from './core.js';
 import { onEvaluation } from './evaluate-stage.js';
 import { onUpdate } from './fit-stage.js';
 import { lose } from './runner.js';
+import { onSecAggMessage } from './secagg/stages.js';
 import type { BankSession } from './session.js';
 
 export function sendError(session: BankSession, code: string, message: string, roundId?: number): void {
@@ -29,9 +31,9 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
   session.lastMessageAt = clock.now();
   session.bytesUp += bytes.byteLength;
   observer?.bytes?.('up', bytes.byteLength);
-  let decoded: ReturnType<typeof decodeFrame<ClientMessage>>;
+  let decoded: ReturnType<typeof decodeFrame<FederationClientMessage>>;
   try {
-    decoded = decodeFrame(bytes, ClientMessage, { maxBytes: core.opts.maxFrameBytes });
+    decoded = decodeFrame(bytes, FederationClientMessage, { maxBytes: core.opts.maxFrameBytes });
   } catch (err) {
     const message = (err as Error).message;
     observer?.updateRejected?.('frame');
@@ -56,6 +58,9 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
       return core.enqueue(() => onUpdate(core, session, msg, decoded.tensors, bytes.byteLength));
     case 'evaluation':
       return core.enqueue(() => onEvaluation(core, session, msg, bytes.byteLength));
+    default:
+      // Secure aggregation: keys, shares, masked updates, signatures, unmask shares, refusals.
+      return core.enqueue(() => onSecAggMessage(core, session, msg, decoded.tensors));
   }
 }
 
@@ -65,7 +70,7 @@ async function onDecline(core: Core, session: BankSession, msg: Decline): Promis
   if (!round || msg.roundId !== round.state.roundId) return;
   const reason = `declined: ${msg.reason}`;
   // A participant's decline (e.g. of the evaluation) does not make it rejected.
-  if (!round.state.fit.hasAnswered(session.bankId)) {
+  if (!machine.hasContributed(round.state, session.bankId)) {
     round.record.banks[session.bankId] = { ...bankRound(core, session.bankId), rejected: reason };
     noteRejection(core, session.bankId, msg.roundId, reason);
     await audit(core, 'round.declined', session.bankId, { roundId: msg.roundId, reason: msg.reason });

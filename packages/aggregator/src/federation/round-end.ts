@@ -7,6 +7,7 @@ import type { RoundRecord } from '@finsecure/common/api';
 import { encodeFrame } from '@finsecure/common/protocol';
 import { weightsSha256 } from '@finsecure/common/model';
 import { globalMetrics } from '@finsecure/common/metrics';
+import * as machine from '../round/machine.js';
 import { audit, noteRejection, statsOf, type ActiveRound, type Core } from './core.js';
 import { assessHealth } from './consortium.js';
 import { publishBank, publishRound, publishStatus } from './views.js';
@@ -28,11 +29,10 @@ function finiteMetrics(m: Record<string, number> | null): Record<string, number>
 
 /** Selected banks that did not contribute get the reason stored with the round. */
 function markMissing(core: Core, round: ActiveRound): void {
-  const { fit } = round.state;
   for (const b of round.record.selected) {
     const st = round.record.banks[b];
-    if (st && !st.rejected && !fit.hasAnswered(b)) {
-      st.rejected = fit.dropReason(b) ?? 'no update before the fit stage closed';
+    if (st && !st.rejected && !machine.hasContributed(round.state, b)) {
+      st.rejected = machine.missingReason(round.state, b) ?? 'no update before the fit stage closed';
       noteRejection(core, b, round.record.id, st.rejected);
     }
   }

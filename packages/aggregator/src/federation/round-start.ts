@@ -6,6 +6,8 @@
 import type { BankCandidate, Strategy } from '@finsecure/common/strategy';
 import * as machine from '../round/machine.js';
 import { strategySpec } from '../round/rules.js';
+import { fedavgWorkflow, secaggWorkflow } from '../round/workflow.js';
+import { newSecureRound, type SecureRound } from './secagg/secure-round.js';
 import { audit, type Core } from './core.js';
 import { ensureScaler } from './consortium.js';
 import { apply } from './runner.js';
@@ -70,6 +72,32 @@ async function withinPrivacyBudget(core: Core, list: BankCandidate[]): Promise<B
   return left;
 }
 
+/**
+ * The secure part of a round for the selected banks, or null after stopping training when its
+ * parameters cannot work (e.g. the fixed point overflows for this many banks): waiting cannot
+ * fix that, an admin must change the rules.
+ */
+async function newSecure(core: Core, roundId: number, selected: BankCandidate[]): Promise<SecureRound | null> {
+  const { rules, training } = core.settings;
+  try {
+    const ids = selected.map((c) => c.bankId);
+    return newSecureRound(
+      roundId,
+      selected,
+      core.globalWeights.length,
+      rules,
+      training,
+      core.identities.directory(ids),
+    );
+  } catch (err) {
+    const reason = `secure aggregation cannot start: ${(err as Error).message}`;
+    core.opts.logger.error({ reason }, 'training stopped');
+    await audit(core, 'training.control', 'system', { action: 'stop', reason });
+    await setState(core, 'stopped');
+    return null;
+  }
+}
+
 /** Starts the next round if training runs, none is in flight and enough banks are connected. */
 export async function maybeStartRound(core: Core): Promise<void> {
   if (core.closed || core.state !== 'running' || core.active) return;
@@ -82,7 +110,11 @@ export async function maybeStartRound(core: Core): Promise<void> {
     );
     return;
   }
-  const eligible = await withinPrivacyBudget(core, candidates(core));
+  const secure = rules.secureAggregation;
+  let list = candidates(core);
+  // A bank takes part in a secure round only with a pinned identity key (it signs its messages).
+  if (secure) list = list.filter((c) => core.identities.has(c.bankId));
+  const eligible = await withinPrivacyBudget(core, list);
   if (!eligible) return;
   if (eligible.length < rules.minBanks) {
     publishStatus(core);
@@ -97,11 +129,17 @@ export async function maybeStartRound(core: Core): Promise<void> {
   const chosen = new Set(selected);
   const selectedCandidates = eligible.filter((c) => chosen.has(c.bankId));
   const now = core.opts.clock.now();
-  const t = machine.startRound(roundId, core.globalVersion, selected, rules, now);
+  const workflow = secure
+    ? secaggWorkflow(rules.roundTimeoutMs, rules.secaggStageTimeoutMs)
+    : fedavgWorkflow(rules.roundTimeoutMs);
+  const secureRound = secure ? await newSecure(core, roundId, selectedCandidates) : null;
+  if (secure && !secureRound) return;
+  const t = machine.startRound(roundId, core.globalVersion, selected, rules, now, workflow);
   core.active = {
     state: t.state,
     config: training,
-    aggregation: strategy.beginAggregation({ ...ctx, rng: core.rng.fork() }, selectedCandidates),
+    aggregation: secure ? null : strategy.beginAggregation({ ...ctx, rng: core.rng.fork() }, selectedCandidates),
+    secure: secureRound,
     strategy,
     candidate: null,
     reports: [],

@@ -5,7 +5,7 @@
  */
 import * as machine from '../round/machine.js';
 import type { ActiveRound, Core } from './core.js';
-import { aggregate, sendAssignments } from './fit-stage.js';
+import { aggregateRound, ask } from './workflows.js';
 import { requestEvaluations } from './evaluate-stage.js';
 import { commit, failRound } from './round-end.js';
 import { publishRound, publishStatus } from './views.js';
@@ -18,12 +18,12 @@ export async function apply(core: Core, t: machine.Transition): Promise<void> {
   for (const effect of t.effects) {
     if (!core.active) break;
     switch (effect.type) {
-      case 'send_assignments':
-        sendAssignments(core, round, effect.bankIds, effect.deadline);
+      case 'ask':
+        if (!(await ask(core, round, effect.stage, effect.bankIds, effect.deadline))) return;
         break;
       case 'aggregate':
-        await aggregate(core, round);
-        return; // aggregate() applies its own transition
+        await aggregateRound(core, round);
+        return; // aggregateRound() applies its own transition
       case 'request_evaluations':
         requestEvaluations(core, round, effect.bankIds, effect.deadline);
         break;

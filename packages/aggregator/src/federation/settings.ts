@@ -10,7 +10,13 @@ import { z } from 'zod';
 import { describeIssues } from '../config/load.js';
 import { RoundRules } from '../round/rules.js';
 
-export const FederationSettings = z.object({ training: TrainingConfig, rules: RoundRules });
+export const FederationSettings = z
+  .object({ training: TrainingConfig, rules: RoundRules })
+  .refine((s) => !(s.rules.secureAggregation && s.training.dp), {
+    message:
+      'secureAggregation with training.dp (distributed differential privacy) is not implemented yet: turn off one of the two',
+    path: ['rules', 'secureAggregation'],
+  });
 export type FederationSettings = z.infer<typeof FederationSettings>;
 
 /** Stored settings, validated; null when absent or no longer valid (the caller falls back to its configuration). */

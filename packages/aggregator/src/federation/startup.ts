@@ -99,6 +99,7 @@ export async function restore(core: Core): Promise<void> {
   core.refusals = (await store.getSetting<Record<string, Refusal>>('bankRefusals')) ?? {};
   await restoreSettings(core);
   await core.ledger.load();
+  await core.identities.load();
   await replayRounds(core);
   const saved = await store.getSetting<TrainingState>('trainingState');
   if (saved === 'running') {

@@ -1,22 +1,22 @@
 /**
  * The round state machine, pure: it never touches a socket, a timer or the clock. Every
- * input carries `now`; every output is a new state plus the effects the caller must
- * carry out (send assignments, aggregate, ask for evaluations, commit, fail) and the
- * next time it wants to be woken (`wakeAt`). The coordinator owns the IO and one timer.
+ * input carries `now`; every output is the state plus the effects the caller must carry out
+ * (ask the banks of a stage, aggregate, ask for evaluations, commit, fail) and the next time it
+ * wants to be woken (`wakeAt`). The coordinator owns the IO and one timer.
  *
- *   selecting → training → aggregating → evaluating → committed
- *        ↘          ↘            ↘             ↘
- *                         failed (with a stored reason)
+ *   selecting → training (the workflow's stages, in order) → aggregating → evaluating → committed
+ *        ↘          ↘                                             ↘             ↘
+ *                                    failed (with a stored reason)
  *
- * This is the `fedavg` workflow: two generic Stages (stage.ts), `fit` then `evaluate`, with
- * aggregation between them. The Stage owns who was asked, who answered, who dropped and when it
- * closes; this file only says what follows each stage. Secure aggregation is another workflow
- * over the same Stage (advertise keys → share keys → masked fit → unmask → evaluate).
+ * It runs any Workflow (workflow.ts) over the generic Stage (stage.ts): `fedavg` is one fit stage,
+ * `secagg` five. The Stage owns who was asked, who answered, who dropped and when it closes; this
+ * file only says what follows each stage. Each stage asks the banks that answered the one before.
  *
  * The state is mutated in place (each transition returns the same object): copying the sets of
  * answered banks on every update made a round O(n²) in banks.
  */
 import { Stage, type Verdict } from './stage.js';
+import { fedavgWorkflow, type Workflow } from './workflow.js';
 
 export type { Verdict } from './stage.js';
 
@@ -35,8 +35,9 @@ export interface RoundState {
   readonly baseModelVersion: number;
   readonly limits: RoundLimits;
   readonly startedAt: number;
-  /** The fit stage: the selected banks are asked for an update. */
-  readonly fit: Stage;
+  readonly workflow: Workflow;
+  /** The training stages opened so far, in order; the last one is in flight while training. */
+  readonly stages: Stage[];
   /** The evaluate stage, once the candidate model exists. */
   evaluate: Stage | null;
   /** When each phase was entered (ms), for the stored durations. */
@@ -45,7 +46,8 @@ export interface RoundState {
 }
 
 export type Effect =
-  | { type: 'send_assignments'; bankIds: string[]; deadline: number }
+  /** Ask these banks the stage's question (the fit stage: send the round assignment). */
+  | { type: 'ask'; stage: string; bankIds: string[]; deadline: number }
   | { type: 'aggregate' }
   | { type: 'request_evaluations'; bankIds: string[]; deadline: number }
   | { type: 'commit' }
@@ -67,9 +69,26 @@ function fail(state: RoundState, now: number, reason: string): Transition {
   return { state: enter(state, 'failed', now), effects: [{ type: 'fail', reason }] };
 }
 
+/** Opens training stage `index` of the workflow, asking `bankIds`. */
+function openStage(state: RoundState, index: number, bankIds: readonly string[], now: number): Transition {
+  const spec = state.workflow.stages[index]!;
+  const stage = new Stage(
+    spec.name,
+    bankIds,
+    { quorum: state.limits.quorum, graceMs: state.limits.graceMs, deadline: now + spec.timeoutMs },
+    now,
+  );
+  state.stages.push(stage);
+  return {
+    state,
+    effects: [{ type: 'ask', stage: spec.name, bankIds: [...bankIds], deadline: stage.policy.deadline }],
+  };
+}
+
 /**
- * Starts a round with the banks the strategy selected. Fails at once (with a reason)
- * if fewer banks were selected than the quorum needs: waiting could not help.
+ * Starts a round with the banks the strategy selected, running `workflow` (plain fedavg if
+ * omitted). Fails at once (with a reason) if fewer banks were selected than the quorum needs:
+ * waiting could not help.
  */
 export function startRound(
   roundId: number,
@@ -77,20 +96,16 @@ export function startRound(
   selected: string[],
   limits: RoundLimits,
   now: number,
+  workflow: Workflow = fedavgWorkflow(limits.roundTimeoutMs),
 ): Transition {
-  const fit = new Stage(
-    'fit',
-    selected,
-    { quorum: limits.quorum, graceMs: limits.graceMs, deadline: now + limits.roundTimeoutMs },
-    now,
-  );
   const state: RoundState = {
     roundId,
     phase: 'selecting',
     baseModelVersion,
     limits,
     startedAt: now,
-    fit,
+    workflow,
+    stages: [],
     evaluate: null,
     phaseTimes: { selecting: now },
     failureReason: null,
@@ -99,12 +114,42 @@ export function startRound(
     return fail(state, now, `only ${selected.length} bank(s) selected, quorum needs ${limits.quorum}`);
   }
   enter(state, 'training', now);
-  return { state, effects: [{ type: 'send_assignments', bankIds: [...selected], deadline: fit.policy.deadline }] };
+  return openStage(state, 0, selected, now);
+}
+
+/** The training stage in flight (or the last one, after training). */
+export function trainingStage(state: RoundState): Stage {
+  return state.stages[state.stages.length - 1]!;
+}
+
+/** The banks selected for the round (asked in its first stage). */
+export function selectedBanks(state: RoundState): readonly string[] {
+  return state.stages[0]?.asked ?? [];
+}
+
+/**
+ * True once `bankId` answered the workflow's training stage (its update, masked or not, is in
+ * the aggregate). False while that stage has not opened yet.
+ */
+export function hasContributed(state: RoundState, bankId: string): boolean {
+  const index = state.workflow.stages.findIndex((s) => s.training);
+  return state.stages[index]?.hasAnswered(bankId) ?? false;
+}
+
+/** Why a selected bank is not in the round's result: the reason of the stage it dropped in, if any. */
+export function missingReason(state: RoundState, bankId: string): string | undefined {
+  for (const stage of state.stages) {
+    const why = stage.dropReason(bankId);
+    if (why !== undefined) return state.workflow.stages.length > 1 ? `${stage.name}: ${why}` : why;
+    if (stage.wasAsked(bankId) && !stage.hasAnswered(bankId) && !stage.isOpen)
+      return `no answer before the ${stage.name} stage closed`;
+  }
+  return undefined;
 }
 
 /** When the fit stage closes: at the deadline, or `graceMs` after quorum if sooner. */
 export function fitClosesAt(state: RoundState): number {
-  return state.fit.closesAt();
+  return trainingStage(state).closesAt();
 }
 
 /** Decides whether an update may enter the round, before its weights are looked at. */
@@ -117,12 +162,12 @@ export function judgeUpdate(
 ): Verdict {
   if (roundId !== state.roundId)
     return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
-  if (!state.fit.wasAsked(bankId))
-    return { accepted: false, reason: `bank ${bankId} was not selected for round ${roundId}` };
-  if (state.fit.hasAnswered(bankId))
+  const fit = trainingStage(state);
+  if (!fit.wasAsked(bankId)) return { accepted: false, reason: `bank ${bankId} was not selected for round ${roundId}` };
+  if (fit.hasAnswered(bankId))
     return { accepted: false, reason: `duplicate update from ${bankId} for round ${roundId}` };
-  if (state.phase !== 'training' || !state.fit.judge(bankId, now).accepted) {
-    return { accepted: false, reason: `late: the fit stage of round ${roundId} closed` };
+  if (state.phase !== 'training' || !fit.judge(bankId, now).accepted) {
+    return { accepted: false, reason: `late: the ${fit.name} stage of round ${roundId} closed` };
   }
   if (modelVersion !== state.baseModelVersion) {
     return {
@@ -133,34 +178,56 @@ export function judgeUpdate(
   return { accepted: true };
 }
 
-/** What follows the fit stage once it closed: aggregation if it reached quorum, else failure. */
-function afterFit(state: RoundState, now: number): Transition {
-  if (state.fit.isOpen) return { state, effects: [] };
-  if (state.fit.succeeded) return { state: enter(state, 'aggregating', now), effects: [{ type: 'aggregate' }] };
-  return fail(state, now, quorumMessage(state));
+/**
+ * What follows a training stage once it closed: the next stage (asking who answered this one),
+ * aggregation after the last, or failure if the quorum was missed.
+ */
+function afterStage(state: RoundState, now: number): Transition {
+  const stage = trainingStage(state);
+  if (stage.isOpen) return { state, effects: [] };
+  if (!stage.succeeded) return fail(state, now, quorumMessage(state));
+  const next = state.stages.length;
+  if (next < state.workflow.stages.length) return openStage(state, next, stage.answered, now);
+  return { state: enter(state, 'aggregating', now), effects: [{ type: 'aggregate' }] };
 }
 
 function quorumMessage(state: RoundState): string {
-  const { fit } = state;
-  const why = fit.asked
-    .filter((b) => !fit.hasAnswered(b))
-    .map((b) => `${b}: ${fit.dropReason(b) ?? 'no update before the fit stage closed'}`)
+  const stage = trainingStage(state);
+  const what = state.workflow.stages.length > 1 ? `answers in the ${stage.name} stage` : 'updates';
+  const why = stage.asked
+    .filter((b) => !stage.hasAnswered(b))
+    .map(
+      (b) =>
+        `${b}: ${stage.dropReason(b) ?? `no ${stage.name === 'fit' ? 'update' : 'answer'} before the ${stage.name} stage closed`}`,
+    )
     .join('; ');
-  return `quorum not reached: ${fit.answeredCount} of ${state.limits.quorum} required updates (${why})`;
+  return `quorum not reached: ${stage.answeredCount} of ${state.limits.quorum} required ${what} (${why})`;
 }
 
 /** Records an update that `judgeUpdate` accepted and whose weights were valid. */
 export function updateAccepted(state: RoundState, bankId: string, now: number): Transition {
   if (state.phase !== 'training') throw new Error(`cannot accept an update in phase ${state.phase}`);
-  state.fit.answer(bankId, now);
-  return afterFit(state, now);
+  trainingStage(state).answer(bankId, now);
+  return afterStage(state, now);
+}
+
+/** Records a valid answer to the training stage in flight (any workflow's stage). */
+export const answerAccepted = updateAccepted;
+
+/**
+ * The workflow's own check of a closed stage failed (e.g. secure aggregation: a bank no longer
+ * has t live neighbours). Fails the round with the reason.
+ */
+export function stageFailed(state: RoundState, reason: string, now: number): Transition {
+  if (isFinished(state)) return { state, effects: [] };
+  return fail(state, now, reason);
 }
 
 /** A selected bank can no longer contribute (disconnected, declined, or sent bad weights). */
 export function bankLost(state: RoundState, bankId: string, reason: string, now: number): Transition {
   if (state.phase === 'training') {
-    state.fit.drop(bankId, reason, now);
-    return afterFit(state, now);
+    trainingStage(state).drop(bankId, reason, now);
+    return afterStage(state, now);
   }
   if (state.phase === 'evaluating' && state.evaluate) {
     state.evaluate.drop(bankId, reason, now);
@@ -216,8 +283,8 @@ export function abortRound(state: RoundState, reason: string, now: number): Tran
 /** Advances time: closes the fit stage, fails on a missed quorum, or commits after the evaluation deadline. */
 export function tick(state: RoundState, now: number): Transition {
   if (state.phase === 'training') {
-    state.fit.tick(now);
-    return afterFit(state, now);
+    trainingStage(state).tick(now);
+    return afterStage(state, now);
   }
   if (state.phase === 'evaluating' && state.evaluate) {
     state.evaluate.tick(now);
@@ -228,14 +295,14 @@ export function tick(state: RoundState, now: number): Transition {
 
 /** The next moment `tick` could change something, or null. */
 export function wakeAt(state: RoundState): number | null {
-  if (state.phase === 'training') return state.fit.closesAt();
+  if (state.phase === 'training') return trainingStage(state).closesAt();
   if (state.phase === 'evaluating') return state.evaluate?.closesAt() ?? null;
   return null;
 }
 
 /** The stage in flight (fit until aggregation, then evaluate), for progress views. */
 export function currentStage(state: RoundState): Stage | null {
-  if (state.phase === 'training') return state.fit;
+  if (state.phase === 'training') return trainingStage(state);
   if (state.phase === 'evaluating') return state.evaluate;
   return null;
 }

@@ -4,6 +4,8 @@
  */
 import { STRATEGY_NAMES, type StrategyName } from '@finsecure/common/strategy';
 import { z } from 'zod';
+import { DEFAULT_SECAGG_RULES, SECAGG_RULE_FIELDS, secaggRuleIssues } from './secagg-rules.js';
+import { DEFAULT_TRUST_RULES, TRUST_RULE_FIELDS } from '../trust/rules.js';
 
 export const RoundRules = z
   .object({
@@ -95,6 +97,13 @@ export const RoundRules = z
     excludeUnhealthyBanks: z.boolean().default(false),
     /** When a bank's DP budget would be exceeded: leave that bank out, or stop training. */
     privacyBudgetAction: z.enum(['exclude-bank', 'stop-training']),
+    /**
+     * Quarantine: a bank whose update the strategy excluded in this many consecutive committed
+     * rounds is no longer selected until an admin lifts it (reputation/quarantine.ts). null = off.
+     */
+    quarantineAfterExclusions: z.number().int().min(1).max(10_000).nullable().default(null),
+    ...SECAGG_RULE_FIELDS,
+    ...TRUST_RULE_FIELDS,
   })
   .refine((r) => r.quorum <= r.minBanks, {
     message: 'quorum cannot exceed minBanks (a round could never reach it)',
@@ -118,6 +127,7 @@ export const RoundRules = z
         }; reset ${inUse.map((k) => `${k} (${String(r[k])} → ${String(PLAIN_FEDAVG[k])})`).join(', ')} or use fedavg`,
       });
     for (const issue of robustRuleIssues(r)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of secaggRuleIssues(r)) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type RoundRules = z.infer<typeof RoundRules>;
 
@@ -266,4 +276,7 @@ export const DEFAULT_RULES: RoundRules = {
   maxUpdateNorm: 1000,
   excludeUnhealthyBanks: false,
   privacyBudgetAction: 'exclude-bank',
+  quarantineAfterExclusions: null,
+  ...DEFAULT_SECAGG_RULES,
+  ...DEFAULT_TRUST_RULES,
 };

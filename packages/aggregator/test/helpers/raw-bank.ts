@@ -6,9 +6,12 @@ import WebSocket from 'ws';
 import {
   decodeFrame,
   encodeFrame,
+  FederationServerMessage,
   PROTOCOL_VERSION,
-  ServerMessage,
   type ClientMessage,
+  type FederationClientMessage,
+  type FederationServerMessage as ServerMessage,
+  type TensorInput,
 } from '@finsecure/common/protocol';
 
 type UpdateMessage = Extract<ClientMessage, { type: 'update' }>;
@@ -48,7 +51,7 @@ export class RawBank {
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (raw: Buffer) => {
       try {
-        const d = decodeFrame(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), ServerMessage);
+        const d = decodeFrame(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), FederationServerMessage);
         // Alive like a real client: it answers heartbeats, whatever else the test makes it do.
         if (d.msg.type === 'heartbeat') {
           if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ type: 'heartbeat', sentAt: Date.now() }));
@@ -79,7 +82,14 @@ export class RawBank {
     return new RawBank(ws);
   }
 
-  static async join(url: string, bankId: string, token: string, numExamples = 100, numFeatures = 30): Promise<RawBank> {
+  static async join(
+    url: string,
+    bankId: string,
+    token: string,
+    numExamples = 100,
+    numFeatures = 30,
+    identityKey?: string,
+  ): Promise<RawBank> {
     const bank = await RawBank.connect(url);
     bank.send({
       type: 'hello',
@@ -91,12 +101,13 @@ export class RawBank {
       numExamples,
       numFeatures,
       numTestExamples: 0,
+      ...(identityKey ? { identityKey } : {}),
     });
     await bank.next('welcome');
     return bank;
   }
 
-  send(msg: ClientMessage, tensors: { name: string; shape: number[]; data: Float32Array }[] = []): void {
+  send(msg: FederationClientMessage, tensors: TensorInput[] = []): void {
     this.ws.send(encodeFrame(msg, tensors));
   }
 

@@ -4,3 +4,5 @@ export * from './histogram.js';
 export * from './curves.js';
 export * from './exact.js';
 export * from './global.js';
+export * from './consistency.js';
+export * from './shares.js';

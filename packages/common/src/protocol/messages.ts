@@ -14,6 +14,7 @@
  * without changing the envelope.
  */
 import { z } from 'zod';
+import { base64Bytes } from './base64.js';
 import { HISTOGRAM_LOGIT_MAX, HISTOGRAM_SCALE, MAX_HISTOGRAM_BINS, MIN_HISTOGRAM_BINS } from '../metrics/layout.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -157,6 +158,11 @@ const HelloObject = z.object({
   /** Number of input features the bank's data has (must match the model). */
   numFeatures: z.number().int().min(1).max(10_000),
   featureStats: FeatureStats.optional(),
+  /**
+   * The bank's Ed25519 identity public key (raw 32 bytes, base64): pinned by the aggregator on
+   * first sight and by the other banks, it signs the bank's secure-aggregation messages.
+   */
+  identityKey: base64Bytes(32).optional(),
 });
 export const Hello = HelloObject.refine(
   (h) => h.featureStats === undefined || h.featureStats.mean.length === h.numFeatures,
@@ -237,6 +243,18 @@ export const RoundAssignment = z.object({
   deadlineInMs: z.number().int().min(0).max(86_400_000),
   config: TrainingConfig,
   scaler: Scaler,
+  /**
+   * Head (seq, sha256 hex) of the aggregator's audit chain when the round was assigned. Banks
+   * keep every head they see (append-only), so any one of them can later prove that the log
+   * was truncated or rewritten (`finsecure-aggregator audit verify --bank-heads`). Optional:
+   * older aggregators do not send it.
+   */
+  auditHead: z
+    .object({
+      seq: z.number().int().positive(),
+      hash: z.string().regex(/^[0-9a-f]{64}$/),
+    })
+    .optional(),
 });
 
 /** Evaluate stage: carries tensor `global` (the newly aggregated candidate model). */

@@ -16,7 +16,8 @@
  * signature, key derivation and ciphertext (see secaggRoundId).
  */
 import { z } from 'zod';
-import { RoundAssignment, Timings } from './messages.js';
+import { base64Bytes } from './base64.js';
+import { ClientMessage, RoundAssignment, ServerMessage, Timings } from './messages.js';
 
 const bankId = z
   .string()
@@ -28,18 +29,7 @@ const deadlineInMs = z.number().int().min(0).max(86_400_000);
 /** 128-bit random nonce per round attempt, hex: a retried round never accepts the failed attempt's messages. */
 const session = z.string().regex(/^[0-9a-f]{32}$/, 'session must be 32 lowercase hex digits');
 
-/**
- * Canonical base64 of exactly `n` bytes: the right length and padding, and the unused
- * low bits of the last character zero (so each byte string has exactly one spelling).
- */
-function bytes(n: number) {
-  const pad = (3 - (n % 3)) % 3;
-  const len = 4 * Math.ceil(n / 3);
-  const last = pad === 1 ? '[AEIMQUYcgkosw048]' : pad === 2 ? '[AQgw]' : '[A-Za-z0-9+/]';
-  return z.string().regex(new RegExp(`^[A-Za-z0-9+/]{${len - pad - 1}}${last}={${pad}}$`), {
-    message: `must be canonical base64 of ${n} bytes`,
-  });
-}
+const bytes = base64Bytes;
 const key32 = bytes(32);
 const signature64 = bytes(64);
 const share33 = bytes(33);
@@ -88,6 +78,14 @@ export const SecAggAdvertiseKeysRequest = z.object({
     .min(1)
     .max(2 ** 28),
   fixedPoint: SecAggFixedPoint,
+  /**
+   * The participants' Ed25519 identity keys as the aggregator pinned them. Each bank pins every
+   * key on first sight in its state directory and refuses a round in which one changed.
+   */
+  identities: z
+    .array(z.object({ bankId, publicKey: key32 }).strict())
+    .min(2)
+    .max(10_000),
   deadlineInMs,
 });
 
@@ -107,6 +105,17 @@ export const SecAggShareKeysRequest = z.object({
 export const SecAggMaskedFitRequest = RoundAssignment.extend({
   type: z.literal('secagg_masked_fit'),
   session,
+  /** How the bank weights its own update before masking (secure FedAvg, see common/secagg/fedavg.ts). */
+  weighting: z
+    .object({
+      /** Divides the bank's example count: weights must be ≤ fixedPoint.maxWeight (the largest declared count). */
+      exampleScale: z.number().finite().positive(),
+      lossExponent: z.number().min(0).max(4),
+      normalizeSteps: z.boolean(),
+      /** Divides τ·w in the extra coordinate (the largest step count any selected bank can have). */
+      stepScale: z.number().finite().positive(),
+    })
+    .strict(),
   shares: z.array(z.object({ from: bankId, ciphertext: envelope94 }).strict()).max(254),
 });
 
@@ -217,3 +226,17 @@ export type SecAggMaskedUpdate = z.infer<typeof SecAggMaskedUpdate>;
 export type SecAggSurvivorsSigned = z.infer<typeof SecAggSurvivorsSigned>;
 export type SecAggUnmaskShares = z.infer<typeof SecAggUnmaskShares>;
 export type SecAggRefused = z.infer<typeof SecAggRefused>;
+
+/** Every message a bank may send: the plain protocol plus secure aggregation. */
+export const FederationClientMessage = z.discriminatedUnion('type', [
+  ...ClientMessage.options,
+  ...SecAggClientMessage.options,
+]);
+export type FederationClientMessage = z.infer<typeof FederationClientMessage>;
+
+/** Every message the aggregator may send: the plain protocol plus secure aggregation. */
+export const FederationServerMessage = z.discriminatedUnion('type', [
+  ...ServerMessage.options,
+  ...SecAggServerMessage.options,
+]);
+export type FederationServerMessage = z.infer<typeof FederationServerMessage>;

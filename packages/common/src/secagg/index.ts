@@ -43,3 +43,4 @@ export * from './bank.js';
 export * from './aggregator.js';
 export * from './reconstruct.js';
 export * from './wire.js';
+export * from './fedavg.js';

@@ -42,6 +42,7 @@ export function paramsToWire(
   round: number,
   session: string,
   deadlineInMs: number,
+  identities: ReadonlyMap<string, Uint8Array>,
 ): SecAggAdvertiseKeysRequest {
   if (params.roundId !== secaggRoundId(round, session)) {
     throw new RangeError(`params.roundId ${params.roundId} is not ${secaggRoundId(round, session)}`);
@@ -56,8 +57,18 @@ export function paramsToWire(
     graph: g.kind === 'complete' ? { kind: 'complete' } : { kind: 'harary', degree: g.degree, seed: toBase64(g.seed) },
     vectorLength: params.vectorLength,
     fixedPoint: { ...params.fixedPoint },
+    identities: [...params.participants].map((bankId) => {
+      const key = identities.get(bankId);
+      if (!key) throw new RangeError(`no identity key for participant ${bankId}`);
+      return { bankId, publicKey: toBase64(key) };
+    }),
     deadlineInMs,
   };
+}
+
+/** The identity keys an advertise-keys request carries, as a directory (bank id → raw key). */
+export function identitiesFromWire(m: Pick<SecAggAdvertiseKeysRequest, 'identities'>): Map<string, Uint8Array> {
+  return new Map(m.identities.map((i) => [i.bankId, fromBase64(i.publicKey, `identity key of ${i.bankId}`)]));
 }
 
 export function paramsFromWire(m: SecAggAdvertiseKeysRequest): SecAggParams {

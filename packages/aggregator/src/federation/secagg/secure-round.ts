@@ -1,0 +1,86 @@
+/**
+ * What the aggregator keeps for one round of the secagg workflow: the SecAgg+ core round
+ * (common/secagg: it holds the masked running sum, never an individual update), the round's
+ * parameters and session nonce, the weighting the banks apply, and their clear-text losses.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  maxFractionalBits,
+  SecAggAggregatorRound,
+  secureStepScale,
+  type GraphSpec,
+  type SecAggParams,
+  type SecureWeighting,
+} from '@finsecure/common/secagg';
+import { secaggRoundId } from '@finsecure/common/protocol';
+import type { TrainingConfig } from '@finsecure/common/protocol';
+import type { RoundRules } from '../../round/rules.js';
+
+/** Up to this many banks every bank neighbours every other (SecAgg); above, a sparse graph (SecAgg+). */
+export const COMPLETE_GRAPH_UP_TO = 50;
+
+export interface SecureRound {
+  readonly session: string;
+  readonly params: SecAggParams;
+  readonly core: SecAggAggregatorRound;
+  readonly identities: Map<string, Uint8Array>;
+  readonly weighting: SecureWeighting;
+  /** Each surviving bank's training loss (sent in the clear with its masked update). */
+  readonly losses: Map<string, number>;
+}
+
+/** The neighbourhood graph for n banks: complete up to 50, else a random Harary graph of even degree ~ 4 log2 n. */
+export function graphFor(n: number, degreeRule: number): GraphSpec {
+  if (degreeRule === 0 && n <= COMPLETE_GRAPH_UP_TO) return { kind: 'complete' };
+  let k = degreeRule > 0 ? degreeRule : 2 * Math.ceil(2 * Math.log2(n));
+  if (k >= n - 1) return { kind: 'complete' };
+  if (k % 2 === 1 && n % 2 === 1) k++;
+  return { kind: 'harary', degree: k, seed: new Uint8Array(randomBytes(32)) };
+}
+
+/** t: a strict majority of the closed neighbourhood (the smallest allowed), or the rule's value. */
+export function thresholdFor(graph: GraphSpec, n: number, rule: number): number {
+  if (rule > 0) return rule;
+  const hood = graph.kind === 'complete' ? n : graph.degree + 1;
+  return Math.floor(hood / 2) + 1;
+}
+
+/** Sets up the secure part of round `roundId` for the selected banks (throws SecAggError on bad parameters). */
+export function newSecureRound(
+  roundId: number,
+  selected: readonly { bankId: string; numExamples: number }[],
+  parameters: number,
+  rules: RoundRules,
+  training: TrainingConfig,
+  identities: Map<string, Uint8Array>,
+): SecureRound {
+  const n = selected.length;
+  const graph = graphFor(n, rules.secaggDegree);
+  const clip = rules.secaggClip;
+  const fractionalBits = rules.secaggFractionalBits > 0 ? rules.secaggFractionalBits : maxFractionalBits(clip, 1, n);
+  const session = randomBytes(16).toString('hex');
+  const params: SecAggParams = {
+    roundId: secaggRoundId(roundId, session),
+    participants: selected.map((s) => s.bankId),
+    threshold: thresholdFor(graph, n, rules.secaggThreshold),
+    graph,
+    // The model's coordinates plus Σ weights and Σ weight × steps (see common/secagg/fedavg.ts).
+    vectorLength: parameters + 2,
+    fixedPoint: { fractionalBits, clip, maxWeight: 1, maxBanks: n },
+  };
+  const maxExamples = Math.max(...selected.map((s) => s.numExamples));
+  const weighting: SecureWeighting = {
+    exampleScale: maxExamples,
+    lossExponent: rules.lossExponent,
+    normalizeSteps: rules.normalizeSteps,
+    stepScale: secureStepScale(maxExamples, training, rules.normalizeSteps),
+  };
+  return {
+    session,
+    params,
+    core: new SecAggAggregatorRound(params, identities),
+    identities,
+    weighting,
+    losses: new Map(),
+  };
+}

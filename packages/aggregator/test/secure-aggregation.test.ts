@@ -1,0 +1,263 @@
+/**
+ * Secure aggregation end to end: a real aggregator running the secagg workflow and real bank
+ * clients over real sockets. The committed model equals the plaintext FedAvg model of the same
+ * seeds within the fixed-point bound; the aggregator only ever receives masked vectors; a bank
+ * that drops after sharing its keys is unmasked from its neighbours' key shares; a bank that sees
+ * another bank's identity key change refuses the round and is left out, with the reason audited.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { decodeFrame, FederationClientMessage } from '@finsecure/common/protocol';
+import {
+  advertisementFromWire,
+  advertisementToWire,
+  generateIdentityKeyPair,
+  identitiesFromWire,
+  maxFractionalBits,
+  paramsFromWire,
+  SecAggBankRound,
+  sharesToWire,
+  toBase64,
+} from '@finsecure/common/secagg';
+import { RawBank } from './helpers/raw-bank.js';
+import type { BankClient } from '@finsecure/bank-client';
+import type { RunningAggregator } from '../src/index.js';
+import {
+  api,
+  cleanup,
+  createBank,
+  startBank,
+  startTestAggregator,
+  tempDir,
+  waitRounds,
+  writeShards,
+} from './helpers/federation.js';
+
+const BANKS = ['bank-a', 'bank-b', 'bank-c', 'bank-d'];
+
+/**
+ * A WebSocket relay between the banks and the aggregator that records every frame the banks
+ * send: what an aggregator operator could read off the wire.
+ */
+async function relay(target: string): Promise<{ url: string; frames: Uint8Array[]; close(): Promise<void> }> {
+  const frames: Uint8Array[] = [];
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 256 * 1024 * 1024 });
+  server.on('connection', (client) => {
+    const upstream = new WebSocket(target, { maxPayload: 256 * 1024 * 1024 });
+    const pending: Buffer[] = [];
+    upstream.on('open', () => {
+      for (const p of pending.splice(0)) upstream.send(p, { binary: true });
+    });
+    client.on('message', (data: Buffer) => {
+      frames.push(new Uint8Array(data));
+      if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary: true });
+      else pending.push(data);
+    });
+    upstream.on(
+      'message',
+      (data: Buffer) => client.readyState === WebSocket.OPEN && client.send(data, { binary: true }),
+    );
+    client.on('close', () => upstream.close());
+    upstream.on('close', (code, reason) => client.readyState === WebSocket.OPEN && client.close(code, reason));
+  });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    frames,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('secure aggregation (SecAgg+) over real sockets', () => {
+  const dir = tempDir();
+  const clients: BankClient[] = [];
+  let agg: RunningAggregator | undefined;
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.stop();
+    await agg?.close();
+    agg = undefined;
+  });
+  afterAll(() => cleanup(dir));
+
+  /** One federation of four banks for `rounds` rounds; returns the committed model's weights. */
+  async function federate(name: string, secure: boolean, opts: { via?: (url: string) => string } = {}) {
+    const base = path.join(dir, name);
+    const shards = await writeShards(base, BANKS.length, 400);
+    agg = await startTestAggregator(path.join(base, 'agg'), {
+      seed: 7,
+      rules: { rounds: 1, minBanks: 4, quorum: 4, secureAggregation: secure } as never,
+      training: { smoteRatio: 0 } as never,
+    });
+    const wsUrl = opts.via ? opts.via(`${agg.wsUrl}/ws/bank`) : `${agg.wsUrl}/ws/bank`;
+    for (const [i, id] of BANKS.entries()) {
+      const token = await createBank(agg, id);
+      const a = agg;
+      clients.push(
+        await startBank(
+          { ...a, wsUrl: wsUrl.replace(/\/ws\/bank$/, '') } as RunningAggregator,
+          id,
+          token,
+          shards[i]!,
+          path.join(base, id),
+          { seed: 11 + i },
+        ),
+      );
+    }
+    const initial = Float32Array.from(agg.federation.globalModel().weights);
+    await api(agg, 'POST', '/api/training/start');
+    const rounds = await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed round', 90_000);
+    const model = agg.federation.globalModel();
+    return { rounds, initial, weights: Float32Array.from(model.weights) };
+  }
+
+  it('commits a model equal to plaintext FedAvg within the fixed-point bound', async () => {
+    const plain = await federate('plain', false);
+    for (const c of clients.splice(0)) c.stop();
+    await agg!.close();
+    agg = undefined;
+    const secure = await federate('secure', true);
+    const round = secure.rounds.find((r) => r.status === 'committed')!;
+    expect(round.participants.sort()).toEqual(BANKS);
+    expect(round.config.rules).toMatchObject({ secureAggregation: true });
+    let maxDiff = 0;
+    for (let i = 0; i < plain.weights.length; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(plain.weights[i]! - secure.weights[i]!));
+    // Per coordinate: < n · 2^−f on the weighted sum (f = 29 for 4 banks, clip 1), divided by
+    // Σ weights (≥ 1 here, the largest bank's weight is 1), plus float32 rounding of the weights.
+    const f = maxFractionalBits(1, 1, 4);
+    expect(maxDiff).toBeLessThan(4 * 2 ** -f + 1e-6);
+    // And the round did train: the model moved away from its initial weights.
+    let moved = 0;
+    for (let i = 0; i < plain.weights.length; i++)
+      moved = Math.max(moved, Math.abs(plain.weights[i]! - plain.initial[i]!));
+    expect(moved).toBeGreaterThan(1e-4);
+  }, 180_000);
+
+  it('the aggregator only ever receives masked vectors, never an update', async () => {
+    const base = path.join(dir, 'wire');
+    const shards = await writeShards(base, BANKS.length, 400);
+    agg = await startTestAggregator(path.join(base, 'agg'), {
+      rules: { rounds: 1, minBanks: 4, quorum: 4, secureAggregation: true } as never,
+      training: { smoteRatio: 0 } as never,
+    });
+    const tap = await relay(`${agg.wsUrl}/ws/bank`);
+    try {
+      for (const [i, id] of BANKS.entries()) {
+        const token = await createBank(agg, id);
+        clients.push(
+          await startBank({ ...agg, wsUrl: tap.url } as RunningAggregator, id, token, shards[i]!, path.join(base, id)),
+        );
+      }
+      // The relay takes the plain URL: startBank appends /ws/bank, the relay forwards to the aggregator's.
+      await api(agg, 'POST', '/api/training/start');
+      await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed secure round', 90_000);
+      const types = new Map<string, number>();
+      let masked = 0;
+      for (const bytes of tap.frames) {
+        const { msg, tensors } = decodeFrame(bytes, FederationClientMessage);
+        types.set(msg.type, (types.get(msg.type) ?? 0) + 1);
+        if (msg.type !== 'secagg_masked_update') continue;
+        masked++;
+        const words = tensors.get('masked')!.uint32!;
+        // An unmasked weighted update is tiny (|w·Δ/τ| well below 0.01) in fixed point; a masked
+        // one is uniform over Z_2^32. Read as the aggregator would decode a sum:
+        const signed = new Int32Array(words.buffer, words.byteOffset, words.length);
+        const f = maxFractionalBits(1, 1, 4);
+        const small = signed.filter((x) => Math.abs(x * 2 ** -f) < 0.01).length / signed.length;
+        expect(small).toBeLessThan(0.05);
+      }
+      expect(masked).toBe(4);
+      expect(types.has('update')).toBe(false);
+      expect([...types.keys()]).toEqual(
+        expect.arrayContaining(['hello', 'secagg_keys', 'secagg_shares', 'secagg_unmask_shares']),
+      );
+    } finally {
+      for (const c of clients.splice(0)) c.stop();
+      await tap.close();
+    }
+  }, 120_000);
+
+  it("a bank lost after sharing its keys is unmasked from its neighbours' key shares; the round commits", async () => {
+    const base = path.join(dir, 'dropout');
+    const shards = await writeShards(base, 3, 400);
+    agg = await startTestAggregator(path.join(base, 'agg'), {
+      rules: { rounds: 1, minBanks: 4, quorum: 3, graceMs: 60_000, secureAggregation: true } as never,
+      training: { smoteRatio: 0 } as never,
+    });
+    const live = BANKS.slice(0, 3);
+    for (const [i, id] of live.entries()) {
+      const token = await createBank(agg, id);
+      clients.push(await startBank(agg, id, token, shards[i]!, path.join(base, id)));
+    }
+    // bank-d: a hand-driven bank that advertises and shares its keys, then disappears.
+    const identity = generateIdentityKeyPair();
+    const token = await createBank(agg, 'bank-d');
+    const raw = await RawBank.join(`${agg.wsUrl}/ws/bank`, 'bank-d', token, 400, 30, toBase64(identity.publicKey));
+    await api(agg, 'POST', '/api/training/start');
+    const adv = await raw.next('secagg_advertise_keys', 30_000);
+    const core = new SecAggBankRound({ bankId: 'bank-d', identity, directory: identitiesFromWire(adv.msg) });
+    const rid = `${adv.msg.roundId}/${adv.msg.session}`;
+    const keys = core.advertiseKeys(paramsFromWire(adv.msg));
+    const common = { roundId: adv.msg.roundId, session: adv.msg.session };
+    raw.send({ type: 'secagg_keys', ...common, advertisement: advertisementToWire(keys) });
+    const share = await raw.next('secagg_share_keys', 30_000);
+    raw.send({
+      type: 'secagg_shares',
+      ...common,
+      ...sharesToWire(await core.shareKeys(rid, share.msg.keys.map(advertisementFromWire))),
+    });
+    await raw.next('secagg_masked_fit', 30_000);
+    raw.close();
+    const rounds = await waitRounds(
+      agg,
+      (r) =>
+        r.some(
+          (x) =>
+            x.status !== 'training' &&
+            x.status !== 'selecting' &&
+            x.status !== 'aggregating' &&
+            x.status !== 'evaluating',
+        ),
+      'the round to end',
+      90_000,
+    );
+    const round = rounds[0]!;
+    expect(round.failureReason).toBeNull();
+    expect(round.status).toBe('committed');
+    expect([...round.participants].sort()).toEqual(live);
+    expect(round.banks['bank-d']!.rejected).toMatch(/^masked_fit: disconnected/);
+  }, 120_000);
+
+  it('a bank shown a changed identity key refuses the round, naming the bank; the others go on', async () => {
+    const base = path.join(dir, 'tamper');
+    const shards = await writeShards(base, BANKS.length, 400);
+    agg = await startTestAggregator(path.join(base, 'agg'), {
+      rules: { rounds: 1, minBanks: 4, quorum: 3, graceMs: 60_000, secureAggregation: true } as never,
+      training: { smoteRatio: 0 } as never,
+    });
+    // bank-a pinned another key for bank-b earlier: the one the aggregator forwards now differs.
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(path.join(base, 'bank-a'), { recursive: true });
+    writeFileSync(
+      path.join(base, 'bank-a', 'secagg-identities.json'),
+      JSON.stringify({ 'bank-b': toBase64(generateIdentityKeyPair().publicKey) }),
+    );
+    for (const [i, id] of BANKS.entries()) {
+      const token = await createBank(agg, id);
+      clients.push(await startBank(agg, id, token, shards[i]!, path.join(base, id)));
+    }
+    await api(agg, 'POST', '/api/training/start');
+    const rounds = await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed round', 90_000);
+    const round = rounds.find((r) => r.status === 'committed')!;
+    expect([...round.participants].sort()).toEqual(['bank-b', 'bank-c', 'bank-d']);
+    expect(round.banks['bank-a']!.rejected).toMatch(/refused advertise_keys: .*identity key of bank-b differs/);
+    type Entry = { type: string; actor: string; details: { banks?: string[] } };
+    const audit = await api<Entry[] | { entries: Entry[] }>(agg, 'GET', '/api/audit?limit=10000');
+    const entries = Array.isArray(audit.body) ? audit.body : audit.body.entries;
+    const refused = entries.filter((e) => e.type === 'secagg.refused');
+    expect(refused.some((e) => e.actor === 'bank-a' && e.details.banks?.includes('bank-b'))).toBe(true);
+  }, 120_000);
+});
