@@ -32,6 +32,10 @@ export async function startBenchAggregator(o: BenchAggregatorOptions): Promise<R
       heartbeatIntervalMs: 5_000,
       heartbeatTimeoutMs: 120_000,
       helloTimeoutMs: 60_000,
+      unknownPeerHelloTimeoutMs: 60_000,
+      // Every light bank connects from 127.0.0.1 (up to 1,000 of them, 100 at a time).
+      maxUnauthenticatedPerAddress: 256,
+      maxConnectionsPerAddress: 1_000_000,
       rules: {
         ...DEFAULT_RULES,
         rounds: o.rounds,

@@ -14,6 +14,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { aggregation } from './aggregation.js';
 import { anomaly } from './anomaly.js';
+import { consoleBench } from './console.js';
+import { explain } from './explain.js';
 import {
   formatTarget,
   machineInfo,
@@ -25,6 +27,7 @@ import {
   type Target,
 } from './lib.js';
 import { kmeans } from './kmeans.js';
+import { preauthMemory } from './preauth-memory.js';
 import { roundOverhead } from './round-overhead.js';
 import { robustAggregation } from './robust-aggregation.js';
 import { scale } from './scale.js';
@@ -46,6 +49,9 @@ export const registry: Benchmark[] = [
   anomaly,
   kmeans,
   secagg,
+  explain,
+  consoleBench,
+  preauthMemory,
 ];
 
 interface Args {

@@ -130,7 +130,7 @@ async function runConfig(cfg: Config, log: (m: string) => void) {
   };
 
   // Stage 1
-  frameBytes('advertise_keys down', paramsToWire(params, round, SESSION, 30_000));
+  frameBytes('advertise_keys down', paramsToWire(params, round, SESSION, 30_000, directory));
   for (const id of ids) {
     let adv!: ReturnType<SecAggBankRound['advertiseKeys']>;
     await timeBank('advertise_keys', () => (adv = banks.get(id)!.advertiseKeys(params)));

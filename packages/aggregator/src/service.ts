@@ -16,6 +16,7 @@ import { EventBus } from './events/bus.js';
 import { systemClock, type Clock } from './federation/clock.js';
 import { Federation, SERVER_VERSION } from './federation/federation.js';
 import { checkFrameLimit } from './federation/frame-limit.js';
+import { AUDIT_KEY_FILE, recordShutdown, verifyStoredState } from './audit/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics/prometheus.js';
 import { buildServer } from './server/app.js';
@@ -57,9 +58,15 @@ export async function startAggregator(
     ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
     sqlitePath: config.sqlitePath ?? path.join(config.dataDir, 'finsecure.db'),
     dbName: config.mongodbDb,
+    // SQLite keeps the audit key beside its database by default; MongoDB needs a path on disk.
+    auditKeyFile: config.auditKeyFile ?? (config.mongodbUri ? path.join(config.dataDir, AUDIT_KEY_FILE) : undefined),
   });
   await store.init();
-  logger.info({ store: store.kind }, 'store ready');
+  // Refuses to start (naming file, table and row) on damaged storage; seals committed rounds a
+  // crash left without their audit entry; records this start.
+  const clock = opts.clock ?? systemClock;
+  const startup = await verifyStoredState(store, { version: SERVER_VERSION, now: () => clock.now() });
+  logger.info({ store: store.kind, checkMs: startup.ms, repaired: startup.repaired }, 'store ready');
   const adminTokenGenerated = !config.adminToken;
   const adminToken = config.adminToken ?? generateToken('fsa');
   const events = new EventBus();
@@ -72,7 +79,7 @@ export async function startAggregator(
       return createStrategy(name, options);
     },
     spec,
-    clock: opts.clock ?? systemClock,
+    clock,
     logger: logger.child({ component: 'federation' }),
     events,
     seed: config.seed,
@@ -124,6 +131,7 @@ export async function startAggregator(
       closed = true;
       await federation.close();
       await app.close();
+      await recordShutdown(store, { version: SERVER_VERSION, now: () => clock.now() });
       await store.close();
     },
   };

@@ -5,12 +5,19 @@
  */
 import { generate } from 'otplib';
 import { describe, expect, it } from 'vitest';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from '../src/accounts/password.js';
-import { generateRecoveryCodes, hashRecoveryCode } from '../src/accounts/secrets.js';
-import { DEFAULT_SESSION_POLICY, sessionVerdict } from '../src/accounts/session-policy.js';
-import { matchTotp, newTotpSecret } from '../src/accounts/totp.js';
-import type { SessionRecord } from '../src/accounts/types.js';
-import { normaliseUsername } from '../src/accounts/username.js';
+import {
+  checkPasswordPolicy,
+  DEFAULT_SESSION_POLICY,
+  generateRecoveryCodes,
+  hashPassword,
+  hashRecoveryCode,
+  matchTotp,
+  newTotpSecret,
+  normaliseUsername,
+  sessionVerdict,
+  verifyPassword,
+  type SessionRecord,
+} from '@finsecure/accounts';
 
 describe('usernames', () => {
   it('NFKC-normalises and lower-cases, refuses look-alikes and invisible characters', () => {

@@ -7,7 +7,7 @@
  */
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccounts, PERMISSIONS, ROLE_PERMISSIONS, ROLES, can, type Role } from '../src/accounts/index.js';
+import { createAccounts, PERMISSIONS, ROLE_PERMISSIONS, ROLES, can, type Role } from '@finsecure/accounts';
 import type { RunningAggregator } from '../src/index.js';
 import { registerPeople } from '../src/server/plugins/people.js';
 import { SqliteStore } from '../src/store/sqlite.js';

@@ -3,7 +3,7 @@
  * sessions, recovery codes and API tokens behave the same on every backend.
  */
 import { describe, expect, it } from 'vitest';
-import type { AccountRecord, ApiTokenRecord, SessionRecord } from '../src/accounts/types.js';
+import type { AccountRecord, ApiTokenRecord, SessionRecord } from '@finsecure/accounts';
 import { StoreConflictError, type Store } from '../src/store/types.js';
 
 export function account(id: string, username: string, createdAt = 1): AccountRecord {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, hashEntry } from '../src/audit/chain.js';
+import { roundRecordHash, weightsDigest } from '../src/store/integrity.js';
 import {
   StoreConflictError,
   type AuditInput,
@@ -90,7 +91,8 @@ export function model(
     version,
     roundId,
     createdAt: 1_700_000_000_000 + version,
-    sha256: `${version}`.padStart(64, '0'),
+    // The real digest: stores check it on every read.
+    sha256: weightsDigest(weights),
     weights,
     spec: { layers: [30, 16, 1], activation: 'relu', dropout: 0.1 },
   };
@@ -408,7 +410,7 @@ export function runStoreContract(
     describe('audit', () => {
       it('appends a chain and lists it', async () => {
         const { store } = await fresh();
-        expect(await store.verifyAudit()).toEqual({ ok: true, entries: 0 });
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 0 });
         const e1 = await store.appendAudit(auditInput(1));
         const e2 = await store.appendAudit(auditInput(2));
         const e3 = await store.appendAudit({ at: 5, type: 'round.failed', actor: 'system', details: {} });
@@ -422,7 +424,7 @@ export function runStoreContract(
         expect(await store.listAudit({ afterSeq: 1 })).toEqual([e2, e3]);
         expect(await store.listAudit({ afterSeq: 0, limit: 2 })).toEqual([e1, e2]);
         expect(await store.listAudit({ limit: 0 })).toEqual([]);
-        expect(await store.verifyAudit()).toEqual({ ok: true, entries: 3 });
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 3 });
       });
 
       it('normalises details through JSON so the returned entry equals the stored one', async () => {
@@ -442,7 +444,7 @@ export function runStoreContract(
         const { store } = await fresh();
         const entries = await Promise.all(Array.from({ length: 25 }, (_, i) => store.appendAudit(auditInput(i))));
         expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
-        expect(await store.verifyAudit()).toEqual({ ok: true, entries: 25 });
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 25 });
       });
 
       it.skipIf(!options.tamper)('detects altered details at the altered entry', async () => {
@@ -472,6 +474,62 @@ export function runStoreContract(
       });
     });
 
+    describe('audit anchors and sealed rounds', () => {
+      const committedEntry = (at: number): AuditInput => ({
+        at,
+        type: 'round.committed',
+        actor: 'system',
+        details: { participants: ['alpha'] },
+      });
+
+      it('commits a round, its model and its audit entry together; the entry carries the round hash', async () => {
+        const { store } = await fresh();
+        await store.saveModel(model(0, randomWeights(9)));
+        const r1 = round(1);
+        const e = await store.commitRoundAudited(r1, model(1, randomWeights(9)), committedEntry(10));
+        expect(e).toMatchObject({ seq: 1, type: 'round.committed', details: { roundId: 1, modelVersion: 1 } });
+        expect(e.details.roundHash).toBe(roundRecordHash(r1));
+        expect(await store.getRound(1)).toEqual(r1);
+        expect(await store.auditHead()).toMatchObject({ seq: 1, hash: e.hash });
+        expect(await store.unsealedRounds()).toEqual([]);
+        expect(await store.checkStorage()).toMatchObject({ ok: true, checked: { models: 2, rounds: 1 } });
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 1, anchors: { headSeq: 1 } });
+      });
+
+      it('refuses to overwrite a sealed round', async () => {
+        const { store } = await fresh();
+        await store.commitRoundAudited(round(1), model(1, randomWeights(3)), committedEntry(10));
+        await expect(store.saveRound({ ...round(1), metrics: { auprc: 1 } })).rejects.toThrow(/sealed/);
+        expect(await store.getRound(1)).toEqual(round(1));
+      });
+
+      it('lists a round committed without its entry as unsealed, and seals it on request', async () => {
+        const { store } = await fresh();
+        await store.commitRound(round(1), model(1, randomWeights(3)));
+        expect(await store.unsealedRounds()).toEqual([1]);
+        const e = await store.sealRound(1, { at: 5, type: 'round.sealed', actor: 'system', details: {} });
+        expect(e.details).toMatchObject({ roundId: 1, roundHash: roundRecordHash(round(1)) });
+        expect(await store.unsealedRounds()).toEqual([]);
+        await expect(store.sealRound(1, { at: 6, type: 'round.sealed', actor: 'system', details: {} })).rejects.toThrow(
+          /already sealed/,
+        );
+      });
+
+      it('moves the head with every append and never reuses a seq after the tail is deleted', async () => {
+        const { store, fixture } = await fresh();
+        for (let i = 1; i <= 4; i++) await store.appendAudit(auditInput(i));
+        expect((await store.auditHead())!.seq).toBe(4);
+        if (!options.tamper) return;
+        await fixture.backdoor!.deleteEntry(4);
+        const v = await store.verifyAudit();
+        expect(v).toMatchObject({ ok: false, entries: 3, brokenAt: 4 });
+        expect(v.reason).toMatch(/removed/);
+        const next = await store.appendAudit(auditInput(5));
+        expect(next.seq).toBe(5); // not 4 again
+        expect(await store.verifyAudit()).toMatchObject({ ok: false, brokenAt: 4 });
+      });
+    });
+
     it.skipIf(!options.durable)('keeps everything across close and reopen', async () => {
       const first = await fresh();
       const { store } = first;
@@ -498,7 +556,7 @@ export function runStoreContract(
       // The chain continues from the stored head.
       const e3 = await again.appendAudit(auditInput(3));
       expect(e3).toMatchObject({ seq: 3, prevHash: audit[1].hash });
-      expect(await again.verifyAudit()).toEqual({ ok: true, entries: 3 });
+      expect(await again.verifyAudit()).toMatchObject({ ok: true, entries: 3 });
     });
   });
 }

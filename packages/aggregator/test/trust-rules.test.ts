@@ -6,7 +6,7 @@ describe('trust round rules', () => {
   it('default, and fill in for settings stored before they existed', () => {
     expect(RoundRules.parse(DEFAULT_RULES)).toMatchObject({
       maxExampleRatio: 10,
-      weightMaxShare: 0.5,
+      weightMaxShare: 1,
       evaluationMaxShare: DEFAULT_EVALUATION_MAX_SHARE,
       maxNoiseMultiplier: 50,
     });

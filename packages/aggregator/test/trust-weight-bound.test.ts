@@ -63,7 +63,7 @@ describe('weightBound', () => {
 
 describe('boundRoundWeights', () => {
   it('the 9e15 example: honest banks keep their counts, the liar gets at most half the weight', () => {
-    const w = boundRoundWeights([...honest, mallory]);
+    const w = boundRoundWeights([...honest, mallory], { maxShare: 0.5 });
     expect(w.slice(0, 3).map((x) => x.weight)).toEqual([12_000, 8_000, 15_000]);
     expect(w.slice(0, 3).every((x) => !x.clamped)).toBe(true);
     expect(w[3]).toMatchObject({ weight: 35_000, clamped: true, bound: 'share' });
@@ -73,7 +73,7 @@ describe('boundRoundWeights', () => {
   });
 
   it('with two banks the liar is brought to equal weight', () => {
-    const w = boundRoundWeights([{ bankId: 'a', claimed: 10_000, declared: 10_000 }, mallory]);
+    const w = boundRoundWeights([{ bankId: 'a', claimed: 10_000, declared: 10_000 }, mallory], { maxShare: 0.5 });
     expect(w.map((x) => x.weight)).toEqual([10_000, 10_000]);
   });
 

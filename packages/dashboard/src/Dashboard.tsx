@@ -49,6 +49,8 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
                 rounds={data.rounds}
                 now={now}
                 minBanks={Number(data.settings?.rules.minBanks ?? 0)}
+                token={session.token}
+                canManage={can('banks.manage')}
               />
             )}
             <div className="grid-rounds">

@@ -13,3 +13,13 @@ export { baselineCommand, baselineAction, BASELINE_EPOCHS } from './commands/bas
 export { simulateCommand, simulateAction } from './commands/simulate.js';
 export { localOnlyCommand, localOnlyAction } from './commands/local-only.js';
 export { compareCommand, compareAction } from './commands/compare.js';
+export * from './attack/attacks.js';
+export {
+  runAttackLab,
+  strategyRules,
+  type AttackLabOptions,
+  type AttackLabResult,
+  type AttackRun,
+} from './attack/lab.js';
+export { attackMarkdown, writeAttackReport, summaryTable } from './attack/report.js';
+export { attackCommand, attackAction } from './commands/attack.js';

@@ -61,6 +61,26 @@ export interface SimulationOptions extends LocalTraining {
   onRound?: (round: RoundResult, committed: number) => void;
   /** Whole-run safety limit (ms). Default 2 h. */
   timeoutMs?: number;
+  /**
+   * Round rules laid over the simulation's own (another strategy and its options,
+   * maxUpdateNorm, ...): the attack lab (attack/) runs the robust strategies with it.
+   */
+  rules?: Partial<typeof DEFAULT_RULES>;
+  /**
+   * Called before each bank starts, with its data file and the aggregator's bank URL; returns
+   * the ones it should use instead (the attack lab's hostile banks: poisoned data, a relay).
+   */
+  prepareBank?: (bank: BankFiles) => Promise<Pick<BankFiles, 'data' | 'server'>>;
+  /** More metrics of each committed model from its weights (e.g. backdoor success rate), in RoundResult.extra. */
+  extraMetrics?: (weights: Float32Array) => Record<string, number>;
+}
+
+export interface BankFiles {
+  /** 0-based. */
+  index: number;
+  bankId: string;
+  data: string;
+  server: string;
 }
 
 export interface ReportedMetrics {
@@ -92,6 +112,10 @@ export interface RoundResult {
   maxBankTrainMs: number | null;
   /** Largest ε spent by any bank up to this round (DP only). */
   epsilon: number | null;
+  /** SimulationOptions.extraMetrics of this round's committed model. */
+  extra?: Record<string, number>;
+  /** Per bank: its weight in the aggregate and why the strategy left it out, if it did (RoundRecord.banks). */
+  banks?: Record<string, { weight: number | null; excluded: string | null }>;
 }
 
 export interface SimulationResult {
@@ -209,6 +233,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           serverLearningRate: strategy.serverLearningRate,
           serverMomentum: strategy.serverMomentum,
           privacyBudgetAction: 'exclude-bank',
+          ...o.rules,
         },
         training: {
           epochs: o.epochs,
@@ -232,12 +257,14 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
       const bankId = `bank-${b + 1}`;
       stage(`starting ${bankId} of ${n}`);
       const { token } = await api<{ token: string }>(agg, 'POST', '/api/banks', { id: bankId, name: `Bank ${b + 1}` });
+      const own = { data: files.shards[b]!, server: `${agg.wsUrl}/ws/bank` };
+      const use = o.prepareBank ? await o.prepareBank({ index: b, bankId, ...own }) : own;
       const bankConfig = loadBankConfig({
         flags: {
-          server: `${agg.wsUrl}/ws/bank`,
+          server: use.server,
           bankId,
           token,
-          data: files.shards[b],
+          data: use.data,
           test: files.test,
           stateDir: path.join(dir, 'banks', bankId),
           seed: bankClientSeed(seed, b),
@@ -307,11 +334,13 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
         const bytesUp = banksStats.reduce((s, b) => s + b.bytesUp, 0);
         const bytesDown = banksStats.reduce((s, b) => s + b.bytesDown, 0);
         let metrics: EvalMetrics | null = null;
+        let extra: Record<string, number> | undefined;
         if (r.status === 'committed' && r.modelVersion !== null) {
           const model = await agg!.store.getModel(r.modelVersion);
           if (model) {
             evalTrainer.setWeights({ data: model.weights, manifest: manifestFor(spec) });
             metrics = evaluateTrainer(evalTrainer, test);
+            extra = o.extraMetrics?.(model.weights);
           }
           committed++;
         } else failed++;
@@ -330,6 +359,13 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           durations: r.durations,
           maxBankTrainMs: trainMs.length ? Math.max(...trainMs) : null,
           epsilon: eps.length ? Math.max(...eps) : null,
+          ...(extra ? { extra } : {}),
+          banks: Object.fromEntries(
+            Object.entries(r.banks).map(([id, s]) => [
+              id,
+              { weight: s.weight ?? null, excluded: s.reputation?.excluded ?? (s.weight === 0 ? 'weight 0' : null) },
+            ]),
+          ),
         };
         results.set(r.id, res);
         o.onRound?.(res, committed);

@@ -49,6 +49,11 @@ const program = new Command('finsecure-local')
   .option('--epochs <n>', 'local epochs per round', intArg('--epochs', 1, 1000), 2)
   .option('-p, --port <port>', 'HTTP port of the aggregator and dashboard', intArg('--port', 0, 65535), 8080)
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option(
+    '--console-port <port>',
+    "each bank's console (scoring, alerts, decisions) on 127.0.0.1: bank i on this port + i - 1; 0 for none (default: --port + 1)",
+    intArg('--console-port', 0, 65535),
+  )
   .option('--seed <n>', 'seed for data generation, partitioning and the initial model', intArg('--seed', 0), 42)
   .showHelpAfterError();
 
@@ -65,6 +70,7 @@ program.action(
     epochs: number;
     port: number;
     host: string;
+    consolePort?: number;
     seed: number;
   }) => {
     if (!['iid', 'dirichlet', 'quantity', 'natural'].includes(o.scheme)) {
@@ -155,6 +161,9 @@ program.action(
     const headers = { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' };
     // Rounds from earlier runs in this directory are history, not news.
     const seen = new Set<number>((await agg.store.listRounds({ limit: 100_000 })).map((r) => r.id));
+    // One bank console per bank, on the bank's own host (127.0.0.1), beside its daemon.
+    const consoleBase = o.consolePort ?? (o.port === 0 ? 0 : o.port + 1);
+    const consoleUrl = (i: number) => `http://127.0.0.1:${consoleBase + i}`;
     for (const shard of shards.banks) {
       // Tokens are only ever stored hashed, so each run issues fresh ones.
       let res = await fetch(`${agg.url}/api/banks`, {
@@ -185,6 +194,7 @@ program.action(
           path.join(dir, 'bank-state', shard.id),
           '--seed',
           String(o.seed),
+          ...(consoleBase ? ['--console-port', String(consoleBase + shards.banks.indexOf(shard))] : []),
         ],
         {
           // Banks get their own token, never the aggregator's secrets.
@@ -213,6 +223,12 @@ program.action(
         `  Banks:             ${shards.banks.map((b) => `${b.id} (${b.rows} rows, ${b.frauds} frauds)`).join(', ')}`,
         `  Data:              ${shards.source}`,
         `  Logs:              ${logs}`,
+        ...(consoleBase
+          ? [
+              `  Bank consoles:     ${shards.banks.map((b, i) => `${b.id} ${consoleUrl(i)}`).join(', ')}`,
+              `                     first console admin: npx --no-install finsecure-bank users add admin --role admin --state-dir ${path.join(dir, 'bank-state', '<bank id>')}`,
+            ]
+          : []),
         `  Rounds:            ${o.rounds}, ${o.epochs} local epoch(s) each`,
         ...(seen.size ? [`  Resuming:          ${resumeSummary(agg.federation.status(), seen.size, dir)}`] : []),
         '',

@@ -5,6 +5,7 @@ import { CONFIG_FILE_ENV } from '../config/schema.js';
 import { createLogger } from '../logger.js';
 import { startAggregator } from '../service.js';
 import { buildCommand } from './options.js';
+import { runAuditCli } from './audit.js';
 import { bootstrapFirstAdmin, runUsersCli } from './users.js';
 
 const cmd = buildCommand(async ({ configFile, flags }) => {
@@ -40,8 +41,14 @@ const cmd = buildCommand(async ({ configFile, flags }) => {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 });
 
-// `finsecure-aggregator users …` manages accounts (cli/users.ts); anything else runs the aggregator.
-const main = process.argv[2] === 'users' ? runUsersCli(process.argv.slice(3)) : cmd.parseAsync(process.argv);
+// `finsecure-aggregator users …` manages accounts (cli/users.ts), `audit verify` checks the
+// audit log and stored data (cli/audit.ts); anything else runs the aggregator.
+const main =
+  process.argv[2] === 'users'
+    ? runUsersCli(process.argv.slice(3))
+    : process.argv[2] === 'audit'
+      ? runAuditCli(process.argv.slice(3))
+      : cmd.parseAsync(process.argv);
 main.catch((err) => {
   process.stderr.write(`finsecure-aggregator: ${(err as Error).message}\n`);
   process.exit(1);

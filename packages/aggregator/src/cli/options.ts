@@ -19,7 +19,14 @@ export function intArg(flag: string, min: number, max = Number.MAX_SAFE_INTEGER)
 export function floatArg(flag: string, min: number, max: number, exclusiveMin = false) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (exclusiveMin && n === min)) {
+    // Number() also reads "0x10", "0b1" and "" (as 0): only decimal notation is a number here.
+    if (
+      !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value.trim()) ||
+      !Number.isFinite(n) ||
+      n < min ||
+      n > max ||
+      (exclusiveMin && n === min)
+    ) {
       const range =
         max === Number.MAX_VALUE
           ? `${exclusiveMin ? '>' : '≥'} ${min}`
@@ -51,6 +58,11 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option('-p, --port <port>', 'HTTP/WebSocket port (default 8080; 0 = any free port)', intArg('--port', 0, 65535))
     .option('--data-dir <dir>', 'directory of the SQLite database when MONGODB_URI is not set (default ./data)')
     .option('--sqlite-path <file>', 'SQLite database file (default <data-dir>/finsecure.db)')
+    .option(
+      '--audit-key <file>',
+      'Ed25519 key that signs the audit log head and checkpoints; created with mode 0600 when missing ' +
+        '(default <data-dir>/audit-key.pem; env FINSECURE_AUDIT_KEY_FILE)',
+    )
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS and WSS (needs --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--rounds <n>', 'rounds to run before training stops (0 = until stopped)', intArg('--rounds', 0))
@@ -152,6 +164,68 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       'largest L2 norm of an update; larger ones are rejected as diverged or hostile (default 1000)',
       floatArg('--max-update-norm', 0, Number.MAX_VALUE, true),
     )
+    .option(
+      '--secure-aggregation',
+      'run rounds as the secagg workflow (SecAgg+): banks mask their updates and the aggregator only ever sees the ' +
+        'sum; FedAvg only, no DP yet (default off)',
+    )
+    .option(
+      '--secagg-threshold <t>',
+      'secure aggregation: shares needed to unmask, > half of each neighbourhood (default 0 = the smallest majority)',
+      intArg('--secagg-threshold', 0, 255),
+    )
+    .option(
+      '--secagg-degree <k>',
+      'secure aggregation: neighbours per bank; 0 = every bank up to 50 banks, else about 4·log2(n) (default 0)',
+      intArg('--secagg-degree', 0, 254),
+    )
+    .option(
+      '--secagg-clip <c>',
+      'secure aggregation: each masked coordinate (update / local steps) is clipped to ±c (default 1)',
+      floatArg('--secagg-clip', 0, 1e6, true),
+    )
+    .option(
+      '--secagg-fractional-bits <f>',
+      'secure aggregation: fixed-point fractional bits; 0 = the most that cannot overflow (default 0)',
+      intArg('--secagg-fractional-bits', 0, 30),
+    )
+    .option(
+      '--secagg-stage-timeout <ms>',
+      'secure aggregation: timeout of each key stage in ms (default 30000)',
+      intArg('--secagg-stage-timeout', 100, 3_600_000),
+    )
+    .option(
+      '--quarantine-after-exclusions <n>',
+      'robust rounds: a bank excluded by the strategy in n consecutive committed rounds is left out until an admin ' +
+        'lifts it (POST /api/banks/<id>/quarantine/lift; default off)',
+      intArg('--quarantine-after-exclusions', 1, 10_000),
+    )
+    .option(
+      '--max-auprc-drop <d>',
+      "evaluation gate: a round whose federated AUPRC is more than d below the last committed model's fails " +
+        'instead of committing, d in [0, 1] (default off)',
+      floatArg('--max-auprc-drop', 0, 1),
+    )
+    .option(
+      '--max-example-ratio <r>',
+      "a bank's FedAvg weight is at most r × the median of the other banks' example counts (default 10)",
+      floatArg('--max-example-ratio', 1, 1e6),
+    )
+    .option(
+      '--weight-max-share <s>',
+      "cap on one bank's share of a round's FedAvg weight, in (0, 1]; 1 = none (default 1)",
+      floatArg('--weight-max-share', 0, 1, true),
+    )
+    .option(
+      '--evaluation-max-share <s>',
+      "cap on one bank's share of the pooled evaluation behind the global metrics, in (0, 1] (default 0.5)",
+      floatArg('--evaluation-max-share', 0, 1, true),
+    )
+    .option(
+      '--max-noise-multiplier <z>',
+      'largest DP noise multiplier an update may declare (its norm bound grows with it; default 50)',
+      floatArg('--max-noise-multiplier', 0, 10_000, true),
+    )
     .option('--epochs <n>', 'local epochs per round', intArg('--epochs', 1, 1000))
     .option('--batch-size <n>', 'local batch size', intArg('--batch-size', 1, 65536))
     .option(
@@ -182,6 +256,46 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       'time a new bank connection has to authenticate, in ms',
       intArg('--hello-timeout', 100),
     )
+    .option(
+      '--unknown-peer-hello-timeout <ms>',
+      'hello timeout for a connection from an address no bank has authenticated from yet, in ms; the smaller of ' +
+        'this and --hello-timeout applies (default 3000)',
+      intArg('--unknown-peer-hello-timeout', 100, 600_000),
+    )
+    .option(
+      '--max-unauthenticated <n>',
+      'bank connections waiting to authenticate, all addresses together; when full, the oldest waiting ' +
+        'connection of the busiest address is closed to make room (default 256)',
+      intArg('--max-unauthenticated', 1, 100_000),
+    )
+    .option(
+      '--max-unauthenticated-per-address <n>',
+      'bank connections waiting to authenticate from one address (IPv6: one /64) (default 16)',
+      intArg('--max-unauthenticated-per-address', 1, 100_000),
+    )
+    .option(
+      '--max-connections-per-address <n>',
+      'bank connections from one address, authenticated or not (default 256; behind a proxy every bank ' +
+        'shares its address)',
+      intArg('--max-connections-per-address', 1, 1_000_000),
+    )
+    .option(
+      '--bank-login-max-failures <n>',
+      'failed bank logins (bad token, bad hello, hello timeout) from one address within --bank-login-window ' +
+        'before its new connections are refused at once until the window ends (default 20)',
+      intArg('--bank-login-max-failures', 1, 1_000_000),
+    )
+    .option(
+      '--bank-login-window <ms>',
+      'window of --bank-login-max-failures, in ms (default 60000, like the REST sign-in limit)',
+      intArg('--bank-login-window', 1_000, 86_400_000),
+    )
+    .option(
+      '--refusal-audit-window <ms>',
+      'identical connection refusals from one address within this window are one audit entry and log line, ' +
+        'then one summary with a count (default 60000)',
+      intArg('--refusal-audit-window', 1_000, 86_400_000),
+    )
     .option('--auto-start', 'start training as soon as enough banks are connected')
     .option('--seed <n>', 'seed of the initial model and bank selection', intArg('--seed', 0))
     .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu')
@@ -196,10 +310,18 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       copy('port', 'port');
       copy('dataDir', 'dataDir');
       copy('sqlitePath', 'sqlitePath');
+      copy('auditKey', 'auditKeyFile');
       copy('tlsCert', 'tlsCert');
       copy('tlsKey', 'tlsKey');
       copy('autoStart', 'autoStart');
       copy('helloTimeout', 'helloTimeoutMs');
+      copy('unknownPeerHelloTimeout', 'unknownPeerHelloTimeoutMs');
+      copy('maxUnauthenticated', 'maxUnauthenticated');
+      copy('maxUnauthenticatedPerAddress', 'maxUnauthenticatedPerAddress');
+      copy('maxConnectionsPerAddress', 'maxConnectionsPerAddress');
+      copy('bankLoginMaxFailures', 'bankLoginMaxFailures');
+      copy('bankLoginWindow', 'bankLoginWindowMs');
+      copy('refusalAuditWindow', 'refusalAuditWindowMs');
       copy('seed', 'seed');
       copy('backend', 'backend');
       copy('logLevel', 'logLevel');
@@ -228,6 +350,18 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
         ['adaptiveNormK', 'adaptiveNormK'],
         ['adaptiveNormAction', 'adaptiveNormAction'],
         ['excludeUnhealthyBanks', 'excludeUnhealthyBanks'],
+        ['secureAggregation', 'secureAggregation'],
+        ['secaggThreshold', 'secaggThreshold'],
+        ['secaggDegree', 'secaggDegree'],
+        ['secaggClip', 'secaggClip'],
+        ['secaggFractionalBits', 'secaggFractionalBits'],
+        ['secaggStageTimeout', 'secaggStageTimeoutMs'],
+        ['maxExampleRatio', 'maxExampleRatio'],
+        ['weightMaxShare', 'weightMaxShare'],
+        ['evaluationMaxShare', 'evaluationMaxShare'],
+        ['maxNoiseMultiplier', 'maxNoiseMultiplier'],
+        ['maxAuprcDrop', 'maxAuprcDrop'],
+        ['quarantineAfterExclusions', 'quarantineAfterExclusions'],
       ] as const)
         if (o[from] !== undefined) rules[to] = o[from];
       const training: Record<string, unknown> = {};

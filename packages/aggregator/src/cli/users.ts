@@ -7,7 +7,7 @@
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { AccountError, createAccounts, ROLES, type Accounts } from '../accounts/index.js';
+import { AccountError, createAccounts, ROLES, type Accounts } from '@finsecure/accounts';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { CONFIG_FILE_ENV } from '../config/schema.js';
 import { createStore } from '../store/index.js';

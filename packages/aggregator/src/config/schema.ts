@@ -38,6 +38,8 @@ export const AggregatorConfig = z
     /** Directory for the SQLite file when MongoDB is not used. */
     dataDir: z.string().min(1).default('./data'),
     sqlitePath: z.string().min(1).optional(),
+    /** Ed25519 key signing the audit head and checkpoints (default <data-dir>/audit-key.pem; created, mode 0600). */
+    auditKeyFile: z.string().min(1).optional(),
     mongodbUri: z
       .string()
       .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
@@ -59,6 +61,23 @@ export const AggregatorConfig = z
     heartbeatTimeoutMs: z.number().int().min(300).max(3_600_000).default(20_000),
     /** Milliseconds a new connection has to send its hello. */
     helloTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /**
+     * Hello timeout for a connection from an address no bank has authenticated from yet
+     * (the smaller of this and helloTimeoutMs applies): idle sockets of strangers go fast.
+     */
+    unknownPeerHelloTimeoutMs: z.number().int().min(100).max(600_000).default(3_000),
+    /** Bank sockets waiting to authenticate, all addresses together (when full, the oldest idle one of the busiest address is closed). */
+    maxUnauthenticated: z.number().int().min(1).max(100_000).default(256),
+    /** Bank sockets waiting to authenticate from one address (IPv6: one /64). */
+    maxUnauthenticatedPerAddress: z.number().int().min(1).max(100_000).default(16),
+    /** Bank sockets from one address, authenticated or not. */
+    maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(256),
+    /** Failed bank logins from one address within bankLoginWindowMs before its new sockets are refused. */
+    bankLoginMaxFailures: z.number().int().min(1).max(1_000_000).default(20),
+    /** Window of bankLoginMaxFailures, ms (REST sign-in: 20 per 60 s). */
+    bankLoginWindowMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
+    /** Identical refusals from one address within this window are one audit entry plus one summary with a count. */
+    refusalAuditWindowMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
     model: ModelSpecSchema.default(DEFAULT_MODEL),
     training: TrainingConfig.default(DEFAULT_TRAINING),
     rules: RoundRules.default(DEFAULT_RULES),
@@ -80,6 +99,14 @@ export const AggregatorConfig = z
     message: 'tlsCert and tlsKey must be given together',
     path: ['tlsCert'],
   })
+  .refine((c) => c.maxUnauthenticatedPerAddress <= c.maxUnauthenticated, {
+    message: 'maxUnauthenticatedPerAddress must be at most maxUnauthenticated',
+    path: ['maxUnauthenticatedPerAddress'],
+  })
+  .refine((c) => c.maxUnauthenticatedPerAddress <= c.maxConnectionsPerAddress, {
+    message: 'maxUnauthenticatedPerAddress must be at most maxConnectionsPerAddress',
+    path: ['maxUnauthenticatedPerAddress'],
+  })
   .refine((c) => c.heartbeatTimeoutMs > c.heartbeatIntervalMs, {
     message: 'heartbeatTimeoutMs must be larger than heartbeatIntervalMs',
     path: ['heartbeatTimeoutMs'],
@@ -99,6 +126,7 @@ export const ENV_VARS: Record<
   FINSECURE_PORT: { key: 'port', type: 'number' },
   FINSECURE_DATA_DIR: { key: 'dataDir', type: 'string' },
   FINSECURE_SQLITE_PATH: { key: 'sqlitePath', type: 'string' },
+  FINSECURE_AUDIT_KEY_FILE: { key: 'auditKeyFile', type: 'string' },
   MONGODB_URI: { key: 'mongodbUri', type: 'string' },
   FINSECURE_MONGODB_DB: { key: 'mongodbDb', type: 'string' },
   FINSECURE_ADMIN_TOKEN: { key: 'adminToken', type: 'string' },
@@ -114,6 +142,13 @@ export const ENV_VARS: Record<
   FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
   FINSECURE_BACKEND: { key: 'backend', type: 'string' },
   FINSECURE_HELLO_TIMEOUT_MS: { key: 'helloTimeoutMs', type: 'number' },
+  FINSECURE_UNKNOWN_PEER_HELLO_TIMEOUT_MS: { key: 'unknownPeerHelloTimeoutMs', type: 'number' },
+  FINSECURE_MAX_UNAUTHENTICATED: { key: 'maxUnauthenticated', type: 'number' },
+  FINSECURE_MAX_UNAUTHENTICATED_PER_ADDRESS: { key: 'maxUnauthenticatedPerAddress', type: 'number' },
+  FINSECURE_MAX_CONNECTIONS_PER_ADDRESS: { key: 'maxConnectionsPerAddress', type: 'number' },
+  FINSECURE_BANK_LOGIN_MAX_FAILURES: { key: 'bankLoginMaxFailures', type: 'number' },
+  FINSECURE_BANK_LOGIN_WINDOW_MS: { key: 'bankLoginWindowMs', type: 'number' },
+  FINSECURE_REFUSAL_AUDIT_WINDOW_MS: { key: 'refusalAuditWindowMs', type: 'number' },
   FINSECURE_ADMIN_MFA: { key: 'adminMfa', type: 'boolean' },
   FINSECURE_SESSION_IDLE_MINUTES: { key: 'sessionIdleMinutes', type: 'number' },
   FINSECURE_SESSION_MAX_HOURS: { key: 'sessionMaxHours', type: 'number' },
@@ -140,6 +175,18 @@ export const ENV_VARS: Record<
   FINSECURE_CLIP_ITERATIONS: { key: 'rules.clipIterations', type: 'number' },
   FINSECURE_ADAPTIVE_NORM_K: { key: 'rules.adaptiveNormK', type: 'number' },
   FINSECURE_ADAPTIVE_NORM_ACTION: { key: 'rules.adaptiveNormAction', type: 'string' },
+  FINSECURE_SECURE_AGGREGATION: { key: 'rules.secureAggregation', type: 'boolean' },
+  FINSECURE_SECAGG_THRESHOLD: { key: 'rules.secaggThreshold', type: 'number' },
+  FINSECURE_SECAGG_DEGREE: { key: 'rules.secaggDegree', type: 'number' },
+  FINSECURE_SECAGG_CLIP: { key: 'rules.secaggClip', type: 'number' },
+  FINSECURE_SECAGG_FRACTIONAL_BITS: { key: 'rules.secaggFractionalBits', type: 'number' },
+  FINSECURE_SECAGG_STAGE_TIMEOUT_MS: { key: 'rules.secaggStageTimeoutMs', type: 'number' },
+  FINSECURE_MAX_EXAMPLE_RATIO: { key: 'rules.maxExampleRatio', type: 'number' },
+  FINSECURE_WEIGHT_MAX_SHARE: { key: 'rules.weightMaxShare', type: 'number' },
+  FINSECURE_EVALUATION_MAX_SHARE: { key: 'rules.evaluationMaxShare', type: 'number' },
+  FINSECURE_MAX_NOISE_MULTIPLIER: { key: 'rules.maxNoiseMultiplier', type: 'number' },
+  FINSECURE_MAX_AUPRC_DROP: { key: 'rules.maxAuprcDrop', type: 'number' },
+  FINSECURE_QUARANTINE_AFTER_EXCLUSIONS: { key: 'rules.quarantineAfterExclusions', type: 'number' },
   FINSECURE_EPOCHS: { key: 'training.epochs', type: 'number' },
   FINSECURE_BATCH_SIZE: { key: 'training.batchSize', type: 'number' },
   FINSECURE_LEARNING_RATE: { key: 'training.learningRate', type: 'number' },

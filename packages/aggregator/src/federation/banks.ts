@@ -9,6 +9,7 @@ import { hashToken, tokenMatches } from '../auth/tokens.js';
 import type { BankRecord } from '../store/types.js';
 import { audit, type Core } from './core.js';
 import { assessHealth } from './consortium.js';
+import { checkFeatureStats } from '../trust/feature-stats.js';
 import { lose } from './runner.js';
 import { BankSession, type BankConnection } from './session.js';
 import { publishBank, publishStatus } from './views.js';
@@ -18,7 +19,7 @@ export const SERVER_VERSION = '0.1.0';
 export const CLOCK_SKEW_WARN_MS = 5_000;
 
 /** Why a hello was refused: bad credentials (nobody proved an identity) or a known bank that cannot join. */
-export type RefusalKind = 'credentials' | 'revoked' | 'protocol' | 'schema' | 'identity';
+export type RefusalKind = 'credentials' | 'revoked' | 'protocol' | 'schema' | 'identity' | 'statistics';
 export type AuthResult = { ok: true; bank: BankRecord } | { ok: false; kind: RefusalKind; reason: string };
 
 /**
@@ -46,6 +47,16 @@ export async function authenticate(core: Core, hello: Hello): Promise<AuthResult
     );
   if (hello.numFeatures !== spec.inputSize)
     return refuse('schema', `bank data has ${hello.numFeatures} features, the model expects ${spec.inputSize}`);
+  // Statistics a bank could not have (counts above its rows, non-finite or absurd values) are
+  // refused at the door, naming the feature; comparison with the other banks happens when the
+  // scaler is fixed (consortium.ts) and only leaves a bank's statistics out.
+  if (hello.featureStats) {
+    const v = checkFeatureStats(bank.id, hello.featureStats, {
+      declaredTrainExamples: hello.numExamples,
+      numFeatures: spec.inputSize,
+    });
+    if (!v.ok) return refuse('statistics', `implausible feature statistics: ${v.reason}`);
+  }
   if (hello.identityKey) {
     const pin = await core.identities.check(bank.id, hello.identityKey);
     if (typeof pin === 'object') return refuse('identity', pin.refused);
@@ -65,6 +76,8 @@ export async function attach(core: Core, hello: Hello, conn: BankConnection): Pr
     return null;
   }
   const session = new BankSession(hello.bankId, hello, conn, now);
+  // A new hello may carry a new budget: the bank is asked again, and says so if it is still spent.
+  core.exhausted.delete(hello.bankId);
   const previous = core.sessions.add(session);
   if (previous) {
     previous.close(CloseCode.Replaced, 'replaced by a newer connection');

@@ -21,6 +21,8 @@ import type { PrivacyLedger } from './privacy.js';
 import type { BankSessions } from './sessions.js';
 import type { FederationSettings } from './settings.js';
 import type { IdentityKeys } from './secagg/identities.js';
+import type { AuditCoalescer, AuditEvent, CoalescedEntry } from '../trust/audit-coalescer.js';
+import type { FrameRateLimiter, FrameRateLimits } from '../trust/rate-limit.js';
 import type { SecureRound } from './secagg/secure-round.js';
 
 export interface FederationOptions {
@@ -38,6 +40,8 @@ export interface FederationOptions {
   heartbeatTimeoutMs: number;
   /** Observers for Prometheus metrics; optional so tests need not care. */
   observer?: FederationObserver;
+  /** Per-bank frame rate limits (defaults: trust/rate-limit.ts DEFAULT_FRAME_RATE_LIMITS). */
+  frameRateLimits?: Partial<FrameRateLimits>;
 }
 
 export interface FederationObserver {
@@ -59,6 +63,8 @@ export interface ActiveRound {
   config: TrainingConfig;
   /** The strategy's running aggregation (fedavg workflow); null in a secure round. */
   aggregation: Aggregation | null;
+  /** Each selected bank's bounded FedAvg weight (examples), fixed at selection (trust/weight-bound.ts). */
+  weightCaps: Map<string, number>;
   /** The secagg workflow's state; null in a plain round. */
   secure: SecureRound | null;
   /** The aggregated model, from the end of the fit stage to the commit. */
@@ -115,6 +121,18 @@ export interface Core {
   roundsFailed: number;
   closed: boolean;
   lastProgressAt: number;
+  /** Per-bank frame rate limit (trust/rate-limit.ts): a flooding bank cannot stall the queue. */
+  readonly frameLimiter: FrameRateLimiter;
+  /** Repeated identical audit events become one entry with a count (trust/audit-coalescer.ts). */
+  coalescer: AuditCoalescer | null;
+  /** Coalesced entries waiting to be written, in order. */
+  readonly auditBacklog: CoalescedEntry[];
+  /** Federated AUPRC of the last committed model (the evaluation gate compares with it), or null. */
+  lastCommittedAuprc: number | null;
+  /** The audit chain's head as last written: sent with every round so banks can prove a rewrite. */
+  auditHead: { seq: number; hash: string } | null;
+  /** Banks that declined because their own privacy budget is spent (cleared when they reconnect). */
+  readonly exhausted: Map<string, string>;
   /** Runs `fn` on the serial queue (after every step queued before it). */
   enqueue<T>(fn: () => Promise<T> | T): Promise<T>;
   /** Tries to start the next round after `delayMs`, on the serial queue (no-op once closed). */
@@ -146,5 +164,30 @@ export function bankRound(core: Core, bankId: string): RoundRecord['banks'][stri
 /** Appends an audit entry and publishes it to the live event stream. */
 export async function audit(core: Core, type: string, actor: string, details: Record<string, unknown>): Promise<void> {
   const entry = await core.opts.store.appendAudit({ at: core.opts.clock.now(), type, actor, details });
-  core.opts.events.publish({ type: 'audit', entry });
+  published(core, entry);
+}
+
+/** An entry the store appended: now the head, and on the live stream. */
+export function published(core: Core, entry: { seq: number; hash: string } & object): void {
+  core.auditHead = { seq: entry.seq, hash: entry.hash };
+  core.opts.events.publish({ type: 'audit', entry: entry as never });
+}
+
+/**
+ * Audits an event that a bank could repeat at will (rejected frames, updates, evaluations,
+ * declines): the first of a kind is written now, repeats within the window become one summary
+ * entry with their count (written when the window closes).
+ */
+export async function auditRepeated(core: Core, event: AuditEvent): Promise<void> {
+  if (!core.coalescer) return audit(core, event.type, event.actor, { ...event.details, reason: event.reason });
+  core.coalescer.record(event);
+  await drainAudits(core);
+}
+
+/** Writes the coalesced entries waiting, in order (on the serial queue). */
+export async function drainAudits(core: Core): Promise<void> {
+  while (core.auditBacklog.length > 0) {
+    const e = core.auditBacklog.shift()!;
+    await audit(core, e.type, e.actor, e.summary ? { ...e.details, count: e.count } : e.details);
+  }
 }

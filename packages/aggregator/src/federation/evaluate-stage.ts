@@ -3,9 +3,9 @@
  * each evaluation's counts, and keep the valid ones for the global metrics of the commit.
  */
 import { encodeFrame, type EvaluationResult } from '@finsecure/common/protocol';
-import { auprcFromHistogram, precisionRecallF1 } from '@finsecure/common/metrics';
+import { auprcFromHistogram, checkEvaluation, precisionRecallF1 } from '@finsecure/common/metrics';
 import * as machine from '../round/machine.js';
-import { bankRound, type ActiveRound, type Core } from './core.js';
+import { auditRepeated, bankRound, type ActiveRound, type Core } from './core.js';
 import type { BankSession } from './session.js';
 import { apply, countDown } from './runner.js';
 import { publishProgress } from './views.js';
@@ -28,24 +28,14 @@ export function requestEvaluations(core: Core, round: ActiveRound, bankIds: stri
   core.sessions.sendTo(bankIds, frame, (bankId, n) => countDown(core, round, bankId, n));
 }
 
-/**
- * Why an evaluation's counts cannot be right, or null. The counts of one bank must agree with
- * each other and with what it declared at join, so that one bank cannot define the global figure.
- */
-export function checkEvaluation(msg: EvaluationResult, bins: number, declaredTest: number | undefined): string | null {
-  if (msg.histogram.bins !== bins) return `histogram has ${msg.histogram.bins} bins, expected ${bins}`;
-  const counted = msg.confusion.tp + msg.confusion.fp + msg.confusion.tn + msg.confusion.fn;
-  if ((declaredTest !== undefined && msg.numExamples > declaredTest) || counted !== msg.numExamples || msg.loss > 1e6)
-    return `evaluation counts are inconsistent: ${msg.numExamples} examples, ${counted} in the confusion counts, ${declaredTest ?? 'unknown'} declared at join`;
-  return null;
-}
-
 /** One evaluation from a bank (on the serial queue). Rejections are answered, not audited here. */
 export async function onEvaluation(
   core: Core,
   session: BankSession,
   msg: EvaluationResult,
   size: number,
+  /** When the frame arrived (before it waited on the queue). */
+  receivedAt: number = core.opts.clock.now(),
 ): Promise<void> {
   const round = core.active;
   const reject = (reason: string) => {
@@ -54,8 +44,25 @@ export async function onEvaluation(
   if (!round) return reject(`late: no round is running (evaluation for round ${msg.roundId})`);
   const verdict = machine.judgeEvaluation(round.state, session.bankId, msg.roundId);
   if (!verdict.accepted) return reject(verdict.reason);
-  const refusal = checkEvaluation(msg, round.evaluation.bins, session.hello.numTestExamples);
-  if (refusal) return reject(refusal);
+  // The counts must agree with each other, with the histogram and with the test examples the
+  // bank declared at join (common/metrics/consistency.ts): forged metrics are refused and audited.
+  const check = checkEvaluation(msg, {
+    declaredTestExamples: session.hello.numTestExamples,
+    expectedThreshold: round.evaluation.threshold,
+    expectedBins: round.evaluation.bins,
+  });
+  const refusal = !check.ok ? check.reason : msg.loss > 1e6 ? `loss ${msg.loss} is out of range` : null;
+  if (refusal) {
+    reject(refusal);
+    await auditRepeated(core, {
+      type: 'evaluation.rejected',
+      actor: session.bankId,
+      reason: refusal,
+      key: `round ${msg.roundId}`,
+      details: { roundId: msg.roundId },
+    });
+    return;
+  }
   const stats = bankRound(core, session.bankId);
   stats.bytesUp += size;
   const prf = precisionRecallF1(msg.confusion);
@@ -69,6 +76,6 @@ export async function onEvaluation(
     loss: msg.loss,
   });
   session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: true }));
-  await apply(core, machine.evaluationAccepted(round.state, session.bankId, core.opts.clock.now()));
+  await apply(core, machine.evaluationAccepted(round.state, session.bankId, receivedAt));
   publishProgress(core);
 }

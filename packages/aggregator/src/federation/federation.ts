@@ -17,7 +17,9 @@ import type { BankRecord } from '../store/types.js';
 import * as admin from './admin.js';
 import * as banks from './banks.js';
 import { refitScaler } from './consortium.js';
-import { audit, ControlRefused, NotFound, type Core, type FederationOptions } from './core.js';
+import { audit, ControlRefused, drainAudits, NotFound, type Core, type FederationOptions } from './core.js';
+import { AuditCoalescer } from '../trust/audit-coalescer.js';
+import { FrameRateLimiter } from '../trust/rate-limit.js';
 import { handleFrame } from './frames.js';
 import { PrivacyLedger } from './privacy.js';
 import { IdentityKeys } from './secagg/identities.js';
@@ -66,9 +68,24 @@ export class Federation {
       roundsFailed: 0,
       closed: false,
       lastProgressAt: -Infinity,
+      frameLimiter: new FrameRateLimiter(opts.clock, opts.frameRateLimits ?? {}),
+      coalescer: null,
+      auditBacklog: [],
+      exhausted: new Map(),
+      auditHead: null,
+      lastCommittedAuprc: null,
       enqueue: (fn) => this.enqueue(fn),
       scheduleStart: (delayMs) => this.scheduleStart(delayMs),
     };
+    const core = this.core;
+    core.coalescer = new AuditCoalescer({
+      clock: opts.clock,
+      flush: (entry) => {
+        core.auditBacklog.push(entry);
+        // A summary is flushed by a timer, outside any step: write it on the queue.
+        if (entry.summary) void this.enqueue(() => drainAudits(core));
+      },
+    });
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -88,6 +105,9 @@ export class Federation {
     clock.clearInterval(core.heartbeat);
     clock.clearTimeout(core.roundTimer);
     clock.clearTimeout(core.startTimer);
+    // Summaries of repeated events still counting are written now, not lost.
+    core.coalescer?.flushAll();
+    await this.enqueue(() => drainAudits(core)).catch(() => {});
     // End a round in flight with the true reason, before the banks' sockets close.
     await this.enqueue(async () => {
       if (core.active) await apply(core, machine.abortRound(core.active.state, 'aggregator shut down', clock.now()));

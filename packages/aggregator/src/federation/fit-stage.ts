@@ -7,11 +7,12 @@ import { encodeFrame, type Update } from '@finsecure/common/protocol';
 import { manifestFor } from '@finsecure/common/model';
 import * as machine from '../round/machine.js';
 import type { RoundRules } from '../round/rules.js';
-import { audit, bankRound, noteRejection, statsOf, type ActiveRound, type Core } from './core.js';
+import { audit, auditRepeated, bankRound, noteRejection, statsOf, type ActiveRound, type Core } from './core.js';
 import type { BankSession } from './session.js';
 import { apply, countDown, lose } from './runner.js';
 import { checkUpdate, reasonCode } from './update-checks.js';
 import { publishBank, publishProgress } from './views.js';
+import { recordReputation } from '../reputation/index.js';
 import { candidates } from './round-start.js';
 
 /** Sends the round assignment, encoded once for every bank asked (the frame is the same). */
@@ -24,6 +25,8 @@ export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[
       deadlineInMs: Math.max(0, deadline - core.opts.clock.now()),
       config: round.config,
       scaler: core.scaler!,
+      // Banks keep the heads they saw: any of them can later prove a rewrite of the audit log.
+      ...(core.auditHead ? { auditHead: core.auditHead } : {}),
     },
     [{ name: 'global', shape: [core.globalWeights.length], data: core.globalWeights }],
   );
@@ -44,7 +47,13 @@ async function rejectUpdate(
   if (active && msg.roundId === active.state.roundId && !machine.hasContributed(active.state, session.bankId)) {
     active.record.banks[session.bankId] = { ...bankRound(core, session.bankId), rejected: reason };
   }
-  await audit(core, 'update.rejected', session.bankId, { roundId: msg.roundId, reason });
+  await auditRepeated(core, {
+    type: 'update.rejected',
+    actor: session.bankId,
+    reason,
+    key: `${reasonCode(reason)} round ${msg.roundId}`,
+    details: { roundId: msg.roundId },
+  });
   core.opts.logger.warn({ bankId: session.bankId, roundId: msg.roundId, reason }, 'update rejected');
   if (loseFromRound) await lose(core, session.bankId, `update rejected: ${reason}`);
   await publishBank(core, session.bankId);
@@ -57,8 +66,10 @@ export async function onUpdate(
   msg: Update,
   tensors: Map<string, { data: Float32Array; shape: number[] }>,
   size: number,
+  /** When the frame arrived (before it waited on the queue): deadlines are judged by it. */
+  receivedAt: number = core.opts.clock.now(),
 ): Promise<void> {
-  const now = core.opts.clock.now();
+  const now = receivedAt;
   const round = core.active;
   if (!round)
     return rejectUpdate(core, session, msg, `late: no round is running (update for round ${msg.roundId})`, false);
@@ -76,24 +87,8 @@ export async function onUpdate(
   stats.bytesUp += size;
   round.record.banks[session.bankId] = stats;
   const parameters = manifestFor(core.opts.spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
-  const refusal = checkUpdate(msg, tensors, session.hello, {
-    parameters,
-    maxUpdateNorm: (round.record.config.rules as RoundRules).maxUpdateNorm,
-    dp: round.config.dp,
-  });
-  if (refusal) return rejectUpdate(core, session, msg, refusal, true);
-  try {
-    round.aggregation.add({
-      bankId: session.bankId,
-      delta: tensors.get('update')!.data,
-      numExamples: msg.numExamples,
-      // Rows trained after SMOTE: step normalisation counts the bank's local steps from them.
-      numTrained: msg.numTrained,
-      loss: msg.loss,
-    });
-  } catch (err) {
-    return rejectUpdate(core, session, msg, `wrong weights: ${(err as Error).message}`, true);
-  }
+  // A release the bank made is privacy spent, whatever we then think of its content: record it
+  // now, so the aggregator's ledger matches the bank's even for an update refused below.
   const epsilon = msg.dp
     ? core.ledger.record(
         session.bankId,
@@ -101,8 +96,35 @@ export async function onUpdate(
         round.config.dp?.delta ?? session.hello.dp?.delta ?? 1e-5,
       )
     : undefined;
-  // Persisted at once: privacy spent is spent, whatever happens to the round.
   if (msg.dp) await core.ledger.save();
+  const rules = round.record.config.rules as RoundRules;
+  const refusal = checkUpdate(msg, tensors, session.hello, {
+    parameters,
+    maxUpdateNorm: rules.maxUpdateNorm,
+    maxNoiseMultiplier: rules.maxNoiseMultiplier,
+    dp: round.config.dp,
+  });
+  if (refusal) return rejectUpdate(core, session, msg, refusal, true);
+  // Weighted by at most the count bounded at selection; its trained rows shrink in proportion, so
+  // that step normalisation sees the same rows per example as the bank reported.
+  const cap = round.weightCaps.get(session.bankId) ?? msg.numExamples;
+  const weight = Math.min(msg.numExamples, cap);
+  const numTrained =
+    weight < msg.numExamples
+      ? Math.max(weight, Math.round((msg.numTrained * weight) / msg.numExamples))
+      : msg.numTrained;
+  try {
+    round.aggregation.add({
+      bankId: session.bankId,
+      delta: tensors.get('update')!.data,
+      numExamples: weight,
+      // Rows trained after SMOTE: step normalisation counts the bank's local steps from them.
+      numTrained,
+      loss: msg.loss,
+    });
+  } catch (err) {
+    return rejectUpdate(core, session, msg, `wrong weights: ${(err as Error).message}`, true);
+  }
   round.record.banks[session.bankId] = {
     ...stats,
     numExamples: msg.numExamples,
@@ -149,6 +171,9 @@ export async function aggregate(core: Core, round: ActiveRound): Promise<void> {
   for (const [bankId, weight] of Object.entries(outcome.bankWeights)) {
     round.record.banks[bankId] = { ...(round.record.banks[bankId] ?? { bytesUp: 0, bytesDown: 0 }), weight };
   }
+  // Each bank's update against the aggregate, stored with the round; an exclusion is audited.
+  for (const e of recordReputation(round.record.banks, outcome, round.strategy.name))
+    await audit(core, 'update.excluded', e.bankId, { roundId: round.state.roundId, reason: e.reason });
   round.record.metrics = { trainLoss: outcome.meanLoss, participants: outcome.numContributors };
   const ctx = { roundId: round.state.roundId, global: core.globalWeights, config: round.config, rng: core.rng.fork() };
   const evaluators = round.strategy

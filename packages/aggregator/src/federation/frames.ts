@@ -3,9 +3,16 @@
  * (updates to the fit stage, evaluations to the evaluate stage, declines to the round). Never
  * throws: bad input is answered with an error frame, and audited when it concerns the round.
  */
-import { decodeFrame, encodeFrame, FederationClientMessage, type Decline } from '@finsecure/common/protocol';
+import {
+  CloseCode,
+  decodeFrame,
+  encodeFrame,
+  FederationClientMessage,
+  isFrameError,
+  type Decline,
+} from '@finsecure/common/protocol';
 import * as machine from '../round/machine.js';
-import { audit, bankRound, noteRejection, type Core } from './core.js';
+import { auditRepeated, bankRound, noteRejection, type Core } from './core.js';
 import { onEvaluation } from './evaluate-stage.js';
 import { onUpdate } from './fit-stage.js';
 import { lose } from './runner.js';
@@ -23,14 +30,41 @@ export function sendError(session: BankSession, code: string, message: string, r
   );
 }
 
-/** Handles one binary frame from an authenticated bank. */
+/**
+ * Handles one binary frame from an authenticated bank. The frame's arrival time is taken here,
+ * before it waits on the serial queue: deadlines are judged by when it arrived, not by when the
+ * queue reached it. A bank over its frame rate has frames dropped before they are decoded or
+ * queued (and is disconnected if it keeps on), so it cannot stall the rounds of the others.
+ */
 export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array): Promise<void> {
   // A replaced connection's last frames are not this bank's current voice.
   if (!core.sessions.isCurrent(session)) return Promise.resolve();
   const { clock, observer, logger } = core.opts;
-  session.lastMessageAt = clock.now();
+  const receivedAt = clock.now();
+  session.lastMessageAt = receivedAt;
   session.bytesUp += bytes.byteLength;
   observer?.bytes?.('up', bytes.byteLength);
+  const verdict = core.frameLimiter.admit(session.bankId);
+  if (verdict.action === 'drop') {
+    if (verdict.notify) {
+      const { framesPerSecond, burst } = core.frameLimiter.limits;
+      sendError(session, 'rate_limited', `over ${framesPerSecond} frames/s (burst ${burst}): frames are dropped`);
+    }
+    return Promise.resolve();
+  }
+  if (verdict.action === 'disconnect') {
+    session.close(CloseCode.RateLimited, verdict.reason);
+    core.frameLimiter.forget(session.bankId);
+    return core.enqueue(() =>
+      auditRepeated(core, {
+        type: 'frame.rate_limited',
+        actor: session.bankId,
+        reason: verdict.reason,
+        key: 'disconnect',
+        details: { dropped: verdict.dropped },
+      }),
+    );
+  }
   let decoded: ReturnType<typeof decodeFrame<FederationClientMessage>>;
   try {
     decoded = decodeFrame(bytes, FederationClientMessage, { maxBytes: core.opts.maxFrameBytes });
@@ -39,7 +73,13 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
     observer?.updateRejected?.('frame');
     sendError(session, 'bad_frame', message);
     return core.enqueue(() =>
-      audit(core, 'frame.rejected', session.bankId, { reason: message, bytes: bytes.byteLength }),
+      auditRepeated(core, {
+        type: 'frame.rejected',
+        actor: session.bankId,
+        reason: message,
+        key: isFrameError(err) ? err.code : 'decode',
+        details: { bytes: bytes.byteLength },
+      }),
     );
   }
   const msg = decoded.msg;
@@ -48,24 +88,30 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
       return Promise.resolve();
     case 'hello':
       sendError(session, 'unexpected_hello', 'already authenticated on this connection');
-      return Promise.resolve();
+      return core.enqueue(() =>
+        auditRepeated(core, { type: 'frame.rejected', actor: session.bankId, reason: 'second hello', key: 'hello' }),
+      );
     case 'error':
       logger.warn({ bankId: session.bankId, code: msg.code, message: msg.message }, 'bank reported an error');
       return Promise.resolve();
     case 'decline':
       return core.enqueue(() => onDecline(core, session, msg));
     case 'update':
-      return core.enqueue(() => onUpdate(core, session, msg, decoded.tensors, bytes.byteLength));
+      return core.enqueue(() => onUpdate(core, session, msg, decoded.tensors, bytes.byteLength, receivedAt));
     case 'evaluation':
-      return core.enqueue(() => onEvaluation(core, session, msg, bytes.byteLength));
+      return core.enqueue(() => onEvaluation(core, session, msg, bytes.byteLength, receivedAt));
     default:
       // Secure aggregation: keys, shares, masked updates, signatures, unmask shares, refusals.
-      return core.enqueue(() => onSecAggMessage(core, session, msg, decoded.tensors));
+      return core.enqueue(() => onSecAggMessage(core, session, msg, decoded.tensors, receivedAt));
   }
 }
 
+/** What a bank says when its own privacy budget stops it (bank-client/src/client.ts). */
+const BUDGET_SPENT = /privacy budget/i;
+
 /** A bank declines the round's request (no data, over its privacy budget, ...). */
 async function onDecline(core: Core, session: BankSession, msg: Decline): Promise<void> {
+  if (BUDGET_SPENT.test(msg.reason)) core.exhausted.set(session.bankId, msg.reason.slice(0, 200));
   const round = core.active;
   if (!round || msg.roundId !== round.state.roundId) return;
   const reason = `declined: ${msg.reason}`;
@@ -73,7 +119,14 @@ async function onDecline(core: Core, session: BankSession, msg: Decline): Promis
   if (!machine.hasContributed(round.state, session.bankId)) {
     round.record.banks[session.bankId] = { ...bankRound(core, session.bankId), rejected: reason };
     noteRejection(core, session.bankId, msg.roundId, reason);
-    await audit(core, 'round.declined', session.bankId, { roundId: msg.roundId, reason: msg.reason });
+    // The reason is the bank's free text: coalesce by round, not by reason.
+    await auditRepeated(core, {
+      type: 'round.declined',
+      actor: session.bankId,
+      reason: msg.reason,
+      key: `round ${msg.roundId}`,
+      details: { roundId: msg.roundId },
+    });
   }
   // Either way, do not wait for it.
   await lose(core, session.bankId, reason);

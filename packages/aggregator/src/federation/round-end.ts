@@ -3,13 +3,20 @@
  * with its round, the broadcast, the audit entry) or failure (the reason stored and told to the
  * banks asked); then the round is forgotten and the next one scheduled.
  */
-import type { RoundRecord } from '@finsecure/common/api';
+import type { RoundRecord, StageSummary } from '@finsecure/common/api';
 import { encodeFrame } from '@finsecure/common/protocol';
 import { weightsSha256 } from '@finsecure/common/model';
-import { globalMetrics } from '@finsecure/common/metrics';
+import { capEvaluationReports, globalMetrics } from '@finsecure/common/metrics';
 import * as machine from '../round/machine.js';
-import { audit, noteRejection, statsOf, type ActiveRound, type Core } from './core.js';
+import type { RoundRules } from '../round/rules.js';
+import { audit, noteRejection, published, statsOf, type ActiveRound, type Core } from './core.js';
 import { assessHealth } from './consortium.js';
+import {
+  newlyQuarantined,
+  parseLifts,
+  QUARANTINE_HISTORY_ROUNDS,
+  QUARANTINE_LIFTS_SETTING,
+} from '../reputation/index.js';
 import { publishBank, publishRound, publishStatus } from './views.js';
 
 /** Time spent in each phase of the round, from the phase entry times. */
@@ -20,6 +27,31 @@ function durations(round: ActiveRound, end: number): RoundRecord['durations'] {
   if (p.aggregating !== undefined) d.aggregationMs = (p.evaluating ?? p.committed ?? end) - p.aggregating;
   if (p.evaluating !== undefined) d.evaluationMs = (p.committed ?? end) - p.evaluating;
   return d;
+}
+
+/** Each stage of the round: asked, answered, dropped (with reasons) and how long it took. */
+function stageSummaries(round: ActiveRound, end: number): StageSummary[] {
+  const all = [...round.state.stages, ...(round.state.evaluate ? [round.state.evaluate] : [])];
+  return all.map((st) => ({
+    name: st.name,
+    asked: st.asked.length,
+    answered: st.answeredCount,
+    dropped: Object.fromEntries(st.dropped),
+    ms: (st.closedTime ?? end) - st.openedAt,
+  }));
+}
+
+/**
+ * The evaluation gate (rules.maxAuprcDrop): why the candidate must not be committed, or null.
+ * Compares with the last committed model's federated AUPRC.
+ */
+function gateRefusal(core: Core, round: ActiveRound, metrics: Record<string, number> | null): string | null {
+  const maxDrop = (round.record.config.rules as RoundRules).maxAuprcDrop;
+  const last = core.lastCommittedAuprc;
+  const auprc = metrics?.auprc;
+  if (maxDrop === null || maxDrop === undefined || last === null || auprc === undefined) return null;
+  if (last - auprc <= maxDrop) return null;
+  return `evaluation gate: federated AUPRC ${auprc.toFixed(4)} is ${(last - auprc).toFixed(4)} below the last committed model's ${last.toFixed(4)} (maxAuprcDrop ${maxDrop})`;
 }
 
 function finiteMetrics(m: Record<string, number> | null): Record<string, number> | null {
@@ -38,13 +70,46 @@ function markMissing(core: Core, round: ActiveRound): void {
   }
 }
 
+/**
+ * The evaluation reports to pool, each bank's share capped at rules.evaluationMaxShare
+ * (common/metrics/shares.ts); every bank's share is stored with the round, and a capped
+ * one is an audit entry.
+ */
+async function cappedReports(core: Core, round: ActiveRound) {
+  const { reports, shares } = capEvaluationReports(
+    round.reports,
+    (round.record.config.rules as RoundRules).evaluationMaxShare,
+  );
+  for (const s of shares) {
+    const entry = round.record.banks[s.bankId];
+    if (entry) entry.evaluationShare = { share: s.share, cappedShare: s.cappedShare };
+  }
+  const capped = shares.filter((s) => s.scale < 1);
+  if (capped.length > 0)
+    await audit(core, 'evaluation.capped', 'system', {
+      roundId: round.record.id,
+      banks: capped.map((s) => ({ bankId: s.bankId, share: s.share, cappedShare: s.cappedShare })),
+    });
+  return reports;
+}
+
+/** Audits the banks this round's exclusions quarantined (rules.quarantineAfterExclusions). */
+async function quarantineNewcomers(core: Core, roundId: number): Promise<void> {
+  const q = core.settings.rules.quarantineAfterExclusions;
+  if (q === null) return;
+  const recent = await core.opts.store.listRounds({ limit: QUARANTINE_HISTORY_ROUNDS });
+  const lifts = parseLifts(await core.opts.store.getSetting(QUARANTINE_LIFTS_SETTING));
+  for (const { bankId, streak } of newlyQuarantined(recent, lifts, q, roundId))
+    await audit(core, 'bank.quarantined', 'system', { bankId, roundId, streak, afterExclusions: q });
+}
+
 export async function commit(core: Core, round: ActiveRound): Promise<void> {
   const now = core.opts.clock.now();
   const weights = round.candidate!;
   const version = core.globalVersion + 1;
   const record = round.record;
   if (round.reports.length > 0) {
-    const g = globalMetrics(round.reports);
+    const g = globalMetrics(await cappedReports(core, round));
     record.metrics = {
       ...record.metrics,
       precision: g.precision,
@@ -61,6 +126,8 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
     };
   }
   record.metrics = finiteMetrics(record.metrics);
+  const refusal = gateRefusal(core, round, record.metrics);
+  if (refusal) return failRound(core, round, refusal);
   // Count the commit broadcast into this round before persisting it.
   const frame = encodeFrame(
     {
@@ -85,18 +152,37 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
     endedAt: now,
     modelVersion: version,
     durations: durations(round, now),
+    stages: stageSummaries(round, now),
   };
-  await core.opts.store.commitRound(committed, {
-    version,
-    roundId: record.id,
-    createdAt: now,
-    sha256: weightsSha256(weights),
-    weights,
-    spec: { ...core.opts.spec },
-  });
+  // The round, its model and its audit entry in one transaction: a crash cannot leave a committed
+  // round without its entry (the store adds the round's hash and the model's sha256 to it).
+  const entry = await core.opts.store.commitRoundAudited(
+    committed,
+    {
+      version,
+      roundId: record.id,
+      createdAt: now,
+      sha256: weightsSha256(weights),
+      weights,
+      spec: { ...core.opts.spec },
+    },
+    {
+      at: now,
+      type: 'round.committed',
+      actor: 'system',
+      details: {
+        participants: committed.participants,
+        weights: Object.fromEntries(committed.participants.map((b) => [b, committed.banks[b]?.weight ?? 0])),
+        metrics: committed.metrics,
+      },
+    },
+  );
+  published(core, entry);
   Object.assign(record, committed);
+  await quarantineNewcomers(core, record.id);
   core.globalVersion = version;
   core.globalWeights = weights;
+  if (record.metrics?.auprc !== undefined) core.lastCommittedAuprc = record.metrics.auprc;
   await core.ledger.save();
   core.roundsCompleted++;
   for (const b of record.participants) statsOf(core, b).rounds++;
@@ -111,13 +197,6 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
     s.send(frame);
     core.opts.observer?.bytes?.('down', frame.byteLength);
   }
-  await audit(core, 'round.committed', 'system', {
-    roundId: record.id,
-    modelVersion: version,
-    participants: record.participants,
-    weights: Object.fromEntries(record.participants.map((b) => [b, record.banks[b]?.weight ?? 0])),
-    metrics: record.metrics,
-  });
   core.opts.logger.info({ roundId: record.id, modelVersion: version, metrics: record.metrics }, 'round committed');
   await finishRound(core, round);
 }
@@ -129,6 +208,7 @@ export async function failRound(core: Core, round: ActiveRound, reason: string):
   record.endedAt = now;
   record.failureReason = reason;
   record.durations = durations(round, now);
+  record.stages = stageSummaries(round, now);
   markMissing(core, round);
   await core.opts.store.saveRound(record);
   core.roundsFailed++;

@@ -3,13 +3,26 @@
  * may be asked (health, privacy budget), the scaler, the strategy's selection, and the round's
  * workflow state and record.
  */
-import type { BankCandidate, Strategy } from '@finsecure/common/strategy';
+import {
+  needsStatisticsProbe,
+  withUpdateStatistics,
+  type Aggregation,
+  type BankCandidate,
+  type Strategy,
+} from '@finsecure/common/strategy';
+import {
+  parseLifts,
+  quarantinedBanks,
+  QUARANTINE_HISTORY_ROUNDS,
+  QUARANTINE_LIFTS_SETTING,
+} from '../reputation/index.js';
 import * as machine from '../round/machine.js';
 import { strategySpec } from '../round/rules.js';
 import { fedavgWorkflow, secaggWorkflow } from '../round/workflow.js';
 import { newSecureRound, type SecureRound } from './secagg/secure-round.js';
 import { audit, type Core } from './core.js';
 import { ensureScaler } from './consortium.js';
+import { boundRoundWeights } from '../trust/weight-bound.js';
 import { apply } from './runner.js';
 import { setState } from './admin.js';
 import { publishStatus } from './views.js';
@@ -98,6 +111,44 @@ async function newSecure(core: Core, roundId: number, selected: BankCandidate[])
   }
 }
 
+/**
+ * The selected banks with their example counts bounded (trust/weight-bound.ts): a bank cannot
+ * weigh more than `maxExampleRatio` × the median of the others' counts, nor more than
+ * `weightMaxShare` of the round. Each lowered count is an audit entry naming the bank and the bound.
+ */
+async function boundWeights(core: Core, roundId: number, selected: BankCandidate[]): Promise<BankCandidate[]> {
+  const { rules } = core.settings;
+  const bounds = boundRoundWeights(
+    selected.map((c) => ({ bankId: c.bankId, claimed: c.numExamples, declared: c.numExamples })),
+    { maxExampleRatio: rules.maxExampleRatio, maxShare: rules.weightMaxShare },
+  );
+  const out: BankCandidate[] = [];
+  for (const [i, c] of selected.entries()) {
+    const b = bounds[i]!;
+    if (b.clamped) {
+      await audit(core, 'bank.weight_bounded', c.bankId, {
+        roundId,
+        claimed: c.numExamples,
+        weight: b.weight,
+        bound: b.bound,
+        reason: b.reason,
+      });
+      core.opts.logger.warn({ bankId: c.bankId, claimed: c.numExamples, weight: b.weight }, 'bank weight bounded');
+    }
+    out.push({ ...c, numExamples: b.weight });
+  }
+  return out;
+}
+
+/**
+ * Strategies that keep only a running sum are wrapped to measure each update against the
+ * aggregate for the reputation view (a copy of each update: banks × parameters × 4 bytes); the
+ * buffering strategies compute those statistics themselves.
+ */
+function withStatistics(strategy: Strategy, aggregation: Aggregation, global: Float32Array): Aggregation {
+  return needsStatisticsProbe(strategy.name) ? withUpdateStatistics(aggregation, global) : aggregation;
+}
+
 /** Starts the next round if training runs, none is in flight and enough banks are connected. */
 export async function maybeStartRound(core: Core): Promise<void> {
   if (core.closed || core.state !== 'running' || core.active) return;
@@ -112,22 +163,50 @@ export async function maybeStartRound(core: Core): Promise<void> {
   }
   const secure = rules.secureAggregation;
   let list = candidates(core);
+  // A bank excluded in too many consecutive rounds sits out until an admin lifts its quarantine.
+  if (rules.quarantineAfterExclusions !== null) {
+    const quarantined = quarantinedBanks(
+      await core.opts.store.listRounds({ limit: QUARANTINE_HISTORY_ROUNDS }),
+      parseLifts(await core.opts.store.getSetting(QUARANTINE_LIFTS_SETTING)),
+      rules.quarantineAfterExclusions,
+    );
+    list = list.filter((c) => !quarantined.has(c.bankId));
+  }
   // A bank takes part in a secure round only with a pinned identity key (it signs its messages).
   if (secure) list = list.filter((c) => core.identities.has(c.bankId));
+  const spent = list.filter((c) => core.exhausted.has(c.bankId));
+  list = list.filter((c) => !core.exhausted.has(c.bankId));
   const eligible = await withinPrivacyBudget(core, list);
   if (!eligible) return;
+  if (eligible.length < rules.minBanks && spent.length > 0 && eligible.length + spent.length >= rules.minBanks) {
+    // The banks are there but their own privacy budgets are spent: rounds could only fail.
+    const reason = `no round can reach minBanks ${rules.minBanks}: the privacy budget of ${spent
+      .map((c) => `${c.bankId} (${core.exhausted.get(c.bankId)})`)
+      .join('; ')} is spent`;
+    await audit(core, 'training.control', 'system', { action: 'stop', reason });
+    core.opts.logger.warn({ reason }, 'training stopped');
+    await setState(core, 'stopped');
+    return;
+  }
   if (eligible.length < rules.minBanks) {
     publishStatus(core);
     return; // Waiting for banks is not part of a round; attach() retries.
   }
-  await ensureScaler(core, eligible);
+  if (!(await ensureScaler(core, eligible))) {
+    publishStatus(core);
+    return; // No usable statistics yet: wait for more banks (attach() retries).
+  }
   const roundId = core.nextRoundId++;
   const ctx = { roundId, global: core.globalWeights, config: training, rng: core.rng.fork() };
   const strategy = currentStrategy(core);
   const instructions = strategy.configureFit(ctx, eligible, rules.fraction, rules.minBanks);
   const selected = instructions.map((i) => i.bankId);
   const chosen = new Set(selected);
-  const selectedCandidates = eligible.filter((c) => chosen.has(c.bankId));
+  const selectedCandidates = await boundWeights(
+    core,
+    roundId,
+    eligible.filter((c) => chosen.has(c.bankId)),
+  );
   const now = core.opts.clock.now();
   const workflow = secure
     ? secaggWorkflow(rules.roundTimeoutMs, rules.secaggStageTimeoutMs)
@@ -138,8 +217,15 @@ export async function maybeStartRound(core: Core): Promise<void> {
   core.active = {
     state: t.state,
     config: training,
-    aggregation: secure ? null : strategy.beginAggregation({ ...ctx, rng: core.rng.fork() }, selectedCandidates),
+    aggregation: secure
+      ? null
+      : withStatistics(
+          strategy,
+          strategy.beginAggregation({ ...ctx, rng: core.rng.fork() }, selectedCandidates),
+          core.globalWeights,
+        ),
     secure: secureRound,
+    weightCaps: new Map(selectedCandidates.map((c) => [c.bankId, c.numExamples])),
     strategy,
     candidate: null,
     reports: [],

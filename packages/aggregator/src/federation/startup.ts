@@ -74,7 +74,10 @@ async function restoreSettings(core: Core): Promise<void> {
 /** Rebuilds the per-bank statistics and round counts from the stored rounds. */
 async function replayRounds(core: Core): Promise<void> {
   for (const r of await core.opts.store.listRoundsAscending()) {
-    if (r.status === 'committed') core.roundsCompleted++;
+    if (r.status === 'committed') {
+      core.roundsCompleted++;
+      if (r.metrics?.auprc !== undefined) core.lastCommittedAuprc = r.metrics.auprc;
+    }
     if (r.status === 'failed') core.roundsFailed++;
     const participants = new Set(r.participants);
     for (const [bankId, s] of Object.entries(r.banks)) {
@@ -91,6 +94,8 @@ async function replayRounds(core: Core): Promise<void> {
 export async function restore(core: Core): Promise<void> {
   const { store, clock, logger } = core.opts;
   await loadGlobalModel(core);
+  const head = await store.auditHead();
+  core.auditHead = head ? { seq: head.seq, hash: head.hash } : null;
   const interrupted = await store.failUnfinishedRounds('aggregator restarted', clock.now());
   for (const id of interrupted)
     await audit(core, 'round.failed', 'system', { roundId: id, reason: 'aggregator restarted' });

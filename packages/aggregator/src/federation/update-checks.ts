@@ -7,11 +7,14 @@
 import type { Hello, TrainingConfig, Update } from '@finsecure/common/protocol';
 import { l2Norm } from '@finsecure/common/dp';
 import { MAX_TRAINED_PER_EXAMPLE } from '@finsecure/common/strategy';
+import { judgeUpdateNorm, updateNormRange } from '../trust/update-norm.js';
 
 export interface UpdateLimits {
   /** Number of weights of the model (the one tensor "update" must have this many values). */
   parameters: number;
   maxUpdateNorm: number;
+  /** Largest DP noise multiplier an update may declare (rules.maxNoiseMultiplier). */
+  maxNoiseMultiplier: number;
   /** The DP the round requires, if any. */
   dp: TrainingConfig['dp'];
 }
@@ -41,9 +44,14 @@ export function checkUpdate(
   if (msg.numTrained > MAX_TRAINED_PER_EXAMPLE * msg.numExamples)
     return `numTrained ${msg.numTrained} exceeds ${MAX_TRAINED_PER_EXAMPLE} × numExamples ${msg.numExamples} (SMOTE at most doubles a bank's rows)`;
   if (msg.loss > 1e6) return `loss ${msg.loss} is out of range`;
-  const norm = l2Norm(tensor.data);
-  if (!(norm <= limits.maxUpdateNorm))
-    return `update norm ${norm.toPrecision(4)} exceeds maxUpdateNorm ${limits.maxUpdateNorm}`;
+  // The bound applies to the clipped part: an update that declares DP may be as long as its
+  // clip plus the high-probability norm of its noise, and no shorter than that noise allows.
+  const range = updateNormRange(limits.maxUpdateNorm, msg.dp, limits.parameters, {
+    maxNoiseMultiplier: limits.maxNoiseMultiplier,
+  });
+  if (!range.ok) return range.reason;
+  const bad = judgeUpdateNorm(l2Norm(tensor.data), range);
+  if (bad) return bad;
   const required = limits.dp;
   if (required && required.noiseMultiplier > 0 && (!msg.dp || msg.dp.noiseMultiplier < required.noiseMultiplier)) {
     const declared = msg.dp ? msg.dp.noiseMultiplier : 'none';

@@ -142,7 +142,7 @@ export function missingReason(state: RoundState, bankId: string): string | undef
     const why = stage.dropReason(bankId);
     if (why !== undefined) return state.workflow.stages.length > 1 ? `${stage.name}: ${why}` : why;
     if (stage.wasAsked(bankId) && !stage.hasAnswered(bankId) && !stage.isOpen)
-      return `no answer before the ${stage.name} stage closed`;
+      return `no ${stage.name === 'fit' ? 'update' : 'answer'} before the ${stage.name} stage closed`;
   }
   return undefined;
 }

@@ -4,7 +4,8 @@
  */
 import { STRATEGY_NAMES, type StrategyName } from '@finsecure/common/strategy';
 import { z } from 'zod';
-import { DEFAULT_SECAGG_RULES, SECAGG_RULE_FIELDS, secaggRuleIssues } from './secagg-rules.js';
+import { DEFAULT_SECAGG_RULES, SECAGG_RULE_FIELDS } from './secagg-rules.js';
+import { checkModes } from './modes.js';
 import { DEFAULT_TRUST_RULES, TRUST_RULE_FIELDS } from '../trust/rules.js';
 
 export const RoundRules = z
@@ -103,6 +104,12 @@ export const RoundRules = z
      */
     quarantineAfterExclusions: z.number().int().min(1).max(10_000).nullable().default(null),
     ...SECAGG_RULE_FIELDS,
+    /**
+     * Evaluation gate: refuse to commit a candidate whose federated AUPRC is more than this below
+     * the last committed model's (the round fails with that reason). null = off. Works with masked
+     * updates too: it looks only at the evaluation.
+     */
+    maxAuprcDrop: z.number().min(0).max(1).nullable().default(null),
     ...TRUST_RULE_FIELDS,
   })
   .refine((r) => r.quorum <= r.minBanks, {
@@ -127,7 +134,7 @@ export const RoundRules = z
         }; reset ${inUse.map((k) => `${k} (${String(r[k])} → ${String(PLAIN_FEDAVG[k])})`).join(', ')} or use fedavg`,
       });
     for (const issue of robustRuleIssues(r)) ctx.addIssue({ code: 'custom', ...issue });
-    for (const issue of secaggRuleIssues(r)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of checkModes(r)) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type RoundRules = z.infer<typeof RoundRules>;
 
@@ -278,5 +285,6 @@ export const DEFAULT_RULES: RoundRules = {
   privacyBudgetAction: 'exclude-bank',
   quarantineAfterExclusions: null,
   ...DEFAULT_SECAGG_RULES,
+  maxAuprcDrop: null,
   ...DEFAULT_TRUST_RULES,
 };

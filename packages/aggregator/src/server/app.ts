@@ -7,8 +7,9 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createAccounts, type AccountsOptions } from '../accounts/index.js';
+import { createAccounts, type AccountsOptions } from '@finsecure/accounts';
 import type { AggregatorMetrics } from '../metrics/prometheus.js';
+import { preAuthServerOptions, socketErrorHandler } from './admission/ws-limits.js';
 import type { ServerContext } from './context.js';
 import { declareRoutes } from './plugins/auth.js';
 import banks from './plugins/banks.js';
@@ -93,7 +94,11 @@ export async function buildServer(
   });
   // Third-party routes we cannot annotate: their rule is declared here.
   await app.register(declareRoutes('public', fastifySwaggerUi), { routePrefix: '/docs' });
-  await app.register(fastifyWebsocket, { options: { maxPayload: ctx.config.maxFrameBytes } });
+  // Sockets start with the hello limit; a bank's is raised to maxFrameBytes once it authenticates (admission/ws-limits.ts).
+  await app.register(fastifyWebsocket, {
+    options: preAuthServerOptions(ctx.config.maxFrameBytes),
+    errorHandler: socketErrorHandler,
+  });
   await app.register(health, ctx);
   await app.register(banks, ctx);
   await app.register(training, ctx);

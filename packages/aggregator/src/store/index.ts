@@ -15,16 +15,25 @@ export interface CreateStoreOptions {
   sqlitePath?: string | undefined;
   /** MongoDB database name. Default "finsecure". */
   dbName?: string | undefined;
+  /**
+   * Ed25519 key signing the audit head and checkpoints (audit/signer.ts), created on first
+   * start with mode 0600. Default for SQLite: `audit-key.pem` beside the database; MongoDB
+   * needs it given (the aggregator passes `<data-dir>/audit-key.pem`), else heads are unsigned.
+   */
+  auditKeyFile?: string | undefined;
 }
 
 export async function createStore(opts: CreateStoreOptions = {}): Promise<Store> {
   if (opts.mongodbUri) {
     const { MongoStore } = await import('./mongo.js');
-    return new MongoStore(opts.mongodbUri, opts.dbName);
+    return new MongoStore(opts.mongodbUri, opts.dbName, opts.auditKeyFile ?? null);
   }
-  return new SqliteStore(opts.sqlitePath ?? DEFAULT_SQLITE_PATH);
+  return new SqliteStore(opts.sqlitePath ?? DEFAULT_SQLITE_PATH, {
+    ...(opts.auditKeyFile ? { auditKeyFile: opts.auditKeyFile } : {}),
+  });
 }
 
 export { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 export type { MongoStore } from './mongo.js';
 export * from './types.js';
+export { DamagedDataError, roundRecordHash } from './integrity.js';

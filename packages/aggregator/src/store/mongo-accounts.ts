@@ -4,7 +4,7 @@
  * (advanceTotpStep, useRecoveryCode) are single atomic operations on the server.
  */
 import { MongoServerError, type Collection, type Db, type Document } from 'mongodb';
-import type { AccountPatch, AccountRecord, AccountStore, ApiTokenRecord, SessionRecord } from '../accounts/types.js';
+import type { AccountPatch, AccountRecord, AccountStore, ApiTokenRecord, SessionRecord } from '@finsecure/accounts';
 import { StoreConflictError } from './types.js';
 
 const DUPLICATE_KEY = 11000;

@@ -8,10 +8,11 @@
  * dropped, exactly as JSON drops it in the SQLite store, rather than stored as null.
  */
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
-import { ChainVerifier, nextEntry, type ChainHead } from '../audit/chain.js';
+import { loadAuditKey, type AuditSigner, type SignedHead } from '../audit/signer.js';
+import { checkModel, checkRound, roundRecordHash } from './integrity.js';
+import { MongoAudit } from './mongo-audit.js';
 import { MongoAccountStore } from './mongo-accounts.js';
 import {
-  auditDoc,
   bankDoc,
   modelDoc,
   roundDoc,
@@ -31,7 +32,9 @@ import {
   type BankRecord,
   type ModelVersionRecord,
   type RoundRecord,
+  type StorageReport,
   type Store,
+  type VerifyAuditOptions,
 } from './types.js';
 import { checkBound, checkCommit, checkLimit } from './validate.js';
 
@@ -54,8 +57,18 @@ export class MongoStore implements Store {
   private readonly audit: Collection<AuditDoc>;
   /** Tail of the in-process audit append queue; see appendAudit. */
   private auditQueue: Promise<unknown> = Promise.resolve();
+  private signer: AuditSigner | null = null;
+  private readonly anchors: MongoAudit;
 
-  constructor(uri: string, dbName: string = DEFAULT_MONGODB_DB) {
+  /**
+   * @param auditKeyFile Ed25519 key signing the audit head and checkpoints (created when
+   *   missing); null: heads stay unsigned.
+   */
+  constructor(
+    uri: string,
+    dbName: string = DEFAULT_MONGODB_DB,
+    private readonly auditKeyFile: string | null = null,
+  ) {
     this.client = new MongoClient(uri, { ignoreUndefined: true });
     this.db = this.client.db(dbName);
     this.banks = this.db.collection<BankRecord>('banks');
@@ -64,6 +77,7 @@ export class MongoStore implements Store {
     this.settings = this.db.collection<SettingDoc>('settings');
     this.audit = this.db.collection<AuditDoc>('audit');
     this.accounts = new MongoAccountStore(this.db);
+    this.anchors = new MongoAudit(this.db, this.audit, () => this.signer);
   }
 
   async init(): Promise<void> {
@@ -80,6 +94,8 @@ export class MongoStore implements Store {
       this.audit.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' }), // the chain's last line of defence
       this.accounts.init(),
     ]);
+    if (this.auditKeyFile) this.signer = loadAuditKey(this.auditKeyFile, { create: true });
+    await this.anchors.init();
   }
 
   async close(): Promise<void> {
@@ -139,12 +155,23 @@ export class MongoStore implements Store {
   // ------------------------------------------------------------------ rounds
 
   async saveRound(round: RoundRecord): Promise<void> {
-    await this.rounds.replaceOne({ id: round.id }, roundDoc(round), { upsert: true });
+    // A sealed round is never overwritten (filter excludes it; the upsert then hits the unique id).
+    try {
+      await this.rounds.replaceOne({ id: round.id, auditSeq: { $exists: false } } as never, roundDoc(round), {
+        upsert: true,
+      });
+    } catch (err) {
+      if (isDuplicateKey(err))
+        throw new StoreConflictError(
+          `round ${round.id} is committed and sealed by the audit log; it cannot be overwritten`,
+        );
+      throw err;
+    }
   }
 
   async getRound(id: number): Promise<RoundRecord | null> {
     const doc = await this.rounds.findOne({ id });
-    return doc ? toRound(doc) : null;
+    return doc ? this.readRound(doc) : null;
   }
 
   async listRounds(opts: { limit?: number; before?: number } = {}): Promise<RoundRecord[]> {
@@ -153,7 +180,7 @@ export class MongoStore implements Store {
     if (limit === 0) return []; // the driver reads limit(0) as "no limit"
     const cursor = this.rounds.find(before === undefined ? {} : { id: { $lt: before } }).sort({ id: -1 });
     if (limit !== undefined) cursor.limit(limit);
-    return (await cursor.toArray()).map(toRound);
+    return Promise.all((await cursor.toArray()).map((d) => this.readRound(d)));
   }
 
   async listRoundsAscending(opts: { limit?: number; after?: number } = {}): Promise<RoundRecord[]> {
@@ -162,7 +189,7 @@ export class MongoStore implements Store {
     if (limit === 0) return [];
     const cursor = this.rounds.find(after === undefined ? {} : { id: { $gt: after } }).sort({ id: 1 });
     if (limit !== undefined) cursor.limit(limit);
-    return (await cursor.toArray()).map(toRound);
+    return Promise.all((await cursor.toArray()).map((d) => this.readRound(d)));
   }
 
   async maxRoundId(): Promise<number> {
@@ -208,13 +235,35 @@ export class MongoStore implements Store {
     await this.saveRound(round);
   }
 
+  /**
+   * Not atomic here (no transaction): model, round, then the audit entry and the seal.
+   * A crash before the entry leaves an unsealed committed round, which the start-up
+   * check (audit/startup.ts) reports and seals with an entry saying so.
+   */
+  async commitRoundAudited(round: RoundRecord, model: ModelVersionRecord, audit: AuditInput): Promise<AuditEntry> {
+    await this.commitRound(round, model);
+    const entry = await this.appendAudit({
+      ...audit,
+      details: {
+        ...audit.details,
+        roundId: round.id,
+        modelVersion: model.version,
+        modelSha256: model.sha256,
+        roundHash: roundRecordHash(round),
+      },
+    });
+    await this.rounds.updateOne({ id: round.id }, { $set: { auditSeq: entry.seq } as never });
+    await this.anchors.checkpoint(audit.at);
+    return entry;
+  }
+
   async saveModel(model: ModelVersionRecord): Promise<void> {
     await this.models.replaceOne({ version: model.version }, modelDoc(model), { upsert: true });
   }
 
   async getModel(version: number): Promise<ModelVersionRecord | null> {
     const doc = await this.models.findOne({ version });
-    return doc ? toModel(doc) : null;
+    return doc ? checkModel(toModel(doc), { table: 'models' }) : null;
   }
 
   async latestModel(): Promise<ModelVersionRecord | null> {
@@ -256,13 +305,9 @@ export class MongoStore implements Store {
 
   private async appendAuditNow(input: AuditInput): Promise<AuditEntry> {
     for (let attempt = 1; ; attempt++) {
-      const head = await this.audit.findOne<ChainHead>(
-        {},
-        { sort: { seq: -1 }, projection: { _id: 0, seq: 1, hash: 1 } },
-      );
-      const entry = nextEntry(head, input);
+      const entry = await this.anchors.prepare(input);
       try {
-        await this.audit.insertOne(auditDoc(entry));
+        await this.anchors.insert(entry);
         return entry;
       } catch (err) {
         if (!isDuplicateKey(err) || attempt >= AUDIT_APPEND_ATTEMPTS) throw err;
@@ -279,20 +324,76 @@ export class MongoStore implements Store {
     return (await cursor.toArray()).map(toAudit);
   }
 
-  async verifyAudit(): Promise<AuditVerification> {
-    const verifier = new ChainVerifier();
-    // Streamed through a cursor: the log grows without bound.
-    for await (const doc of this.audit.find({}).sort({ seq: 1 })) {
-      let entry: AuditEntry;
+  async verifyAudit(opts: VerifyAuditOptions = {}): Promise<AuditVerification> {
+    return this.anchors.verify(opts);
+  }
+
+  async auditHead(): Promise<SignedHead | null> {
+    return this.anchors.head();
+  }
+
+  checkpointAudit(at: number): Promise<SignedHead | null> {
+    // Behind the queued appends, so the checkpoint is of a head that exists.
+    const run = this.auditQueue.then(() => this.anchors.checkpoint(at));
+    this.auditQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  async listCheckpoints(): Promise<SignedHead[]> {
+    return this.anchors.checkpoints();
+  }
+
+  async unsealedRounds(): Promise<number[]> {
+    const docs = await this.rounds
+      .find({ status: 'committed', auditSeq: { $exists: false } } as never, { projection: { _id: 0, id: 1 } })
+      .sort({ id: 1 })
+      .toArray();
+    return docs.map((d) => d.id);
+  }
+
+  async sealRound(roundId: number, audit: AuditInput): Promise<AuditEntry> {
+    const doc = await this.rounds.findOne({ id: roundId });
+    if (!doc || doc.status !== 'committed') throw new Error(`sealRound: round ${roundId} is not committed`);
+    const seq = (doc as { auditSeq?: number }).auditSeq;
+    if (seq !== undefined) throw new Error(`sealRound: round ${roundId} is already sealed by audit entry ${seq}`);
+    const entry = await this.appendAudit({
+      ...audit,
+      details: { ...audit.details, roundId, roundHash: roundRecordHash(toRound(doc)) },
+    });
+    await this.rounds.updateOne({ id: roundId }, { $set: { auditSeq: entry.seq } as never });
+    return entry;
+  }
+
+  async checkStorage(): Promise<StorageReport> {
+    const problems: string[] = [];
+    let models = 0;
+    let rounds = 0;
+    for await (const doc of this.models.find({}).sort({ version: 1 })) {
+      models++;
       try {
-        entry = toAudit(doc);
+        checkModel(toModel(doc), { table: 'models' });
       } catch (err) {
-        verifier.unreadable(doc.seq, (err as Error).message);
-        continue;
+        problems.push((err as Error).message);
       }
-      verifier.push(entry);
     }
-    return verifier.result();
+    for await (const doc of this.rounds.find({ auditSeq: { $exists: true } } as never).sort({ id: 1 })) {
+      rounds++;
+      try {
+        await this.readRound(doc);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    // Page-level checks are the server's job (validate / the storage engine's checksums).
+    return { ok: problems.length === 0, problems, checked: { pages: false, models, rounds } };
+  }
+
+  /** A round; a sealed one is checked against the hash its audit entry recorded. */
+  private async readRound(doc: RoundRecord): Promise<RoundRecord> {
+    const r = toRound(doc);
+    const seq = (doc as { auditSeq?: number }).auditSeq;
+    if (seq === undefined || seq === null) return r;
+    return checkRound(r, await this.anchors.entry(seq), seq, { table: 'rounds' });
   }
 }
 

@@ -5,7 +5,7 @@
  * migration: append a new one.
  */
 import type Database from 'better-sqlite3';
-import { ACCOUNTS_MIGRATION_SQL } from './sqlite-accounts.js';
+import { ACCOUNTS_MIGRATION_SQL } from '@finsecure/accounts';
 
 export interface Migration {
   version: number;
@@ -77,9 +77,40 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // Additive: an existing database keeps its data and gains the people tables.
   { version: 2, description: 'accounts, sessions, recovery codes, API tokens', sql: ACCOUNTS_MIGRATION_SQL },
+  {
+    // Anchors of the audit chain and seals of committed rounds (audit/anchor.ts, store/integrity.ts).
+    version: 3,
+    description: 'audit head, signed checkpoints, round seals',
+    sql: `
+      -- the audit entry (round.committed or round.sealed) whose details carry this round's hash
+      ALTER TABLE rounds ADD COLUMN audit_seq INTEGER;
+
+      -- one row: the last entry's seq and hash, moved (and re-signed) with every append
+      CREATE TABLE audit_head (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        seq       INTEGER NOT NULL,
+        hash      TEXT NOT NULL,
+        at        INTEGER NOT NULL,
+        key_id    TEXT,
+        signature TEXT
+      );
+      INSERT INTO audit_head (id, seq, hash, at) SELECT 1, seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1;
+
+      -- signed heads kept at every commit, start and stop
+      CREATE TABLE audit_checkpoints (
+        seq       INTEGER PRIMARY KEY,
+        hash      TEXT NOT NULL,
+        at        INTEGER NOT NULL,
+        key_id    TEXT NOT NULL,
+        signature TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+/** The migration that added the audit head, checkpoints and round seals. */
+export const ANCHORS_MIGRATION = 3;
 
 /** Brings the database up to SCHEMA_VERSION; returns the versions it applied. */
 export function migrate(db: Database.Database, now: number = Date.now()): number[] {

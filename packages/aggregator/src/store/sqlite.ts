@@ -8,23 +8,19 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ChainVerifier, nextEntry } from '../audit/chain.js';
 import {
-  auditParams,
-  bankParams,
-  modelParams,
-  roundParams,
-  toAudit,
-  toBank,
-  toModel,
-  toRound,
-  type AuditRow,
-  type BankRow,
-  type ModelRow,
-  type RoundRow,
-} from './sqlite-rows.js';
-import { SqliteAccountStore } from './sqlite-accounts.js';
-import { migrate } from './sqlite-schema.js';
+  AUDIT_KEY_FILE,
+  loadAuditKey,
+  type AuditSigner,
+  type AuditVerifierKey,
+  type SignedHead,
+} from '../audit/signer.js';
+import { bankParams, toAudit, toBank, type AuditRow, type BankRow, type ModelRow } from './sqlite-rows.js';
+import { SqliteAudit } from './sqlite-audit.js';
+import { SqliteRecords, type SealedRoundRow } from './sqlite-records.js';
+import { checkDatabaseFile, corruptionError, isCorruption, quickCheck } from './sqlite-integrity.js';
+import { SqliteAccountStore } from '@finsecure/accounts';
+import { ANCHORS_MIGRATION, migrate } from './sqlite-schema.js';
 import { fromJson, toJson } from './serialize.js';
 import {
   StoreConflictError,
@@ -34,13 +30,25 @@ import {
   type BankRecord,
   type ModelVersionRecord,
   type RoundRecord,
+  type StorageReport,
   type Store,
+  type VerifyAuditOptions,
 } from './types.js';
 import { checkBound, checkCommit, checkLimit } from './validate.js';
 
 export interface SqliteStoreOptions {
   /** How long to wait for another connection's lock before failing (ms). */
   busyTimeoutMs?: number;
+  /**
+   * The Ed25519 key that signs the audit head and checkpoints (audit/signer.ts). Default:
+   * `audit-key.pem` beside the database file; null: no key (heads stay unsigned; the
+   * default for ':memory:').
+   */
+  auditKeyFile?: string | null;
+  /** Create the key when it does not exist (default true; `audit verify` passes false). */
+  createAuditKey?: boolean;
+  /** Public key to verify signatures with when the store has no signing key (`audit verify`). */
+  verifyKey?: AuditVerifierKey;
 }
 
 const UNFINISHED = "status NOT IN ('committed', 'failed')";
@@ -50,35 +58,78 @@ export class SqliteStore implements Store {
   readonly accounts = new SqliteAccountStore(() => this.db);
   private conn: Database.Database | null = null;
   private readonly statements = new Map<string, Database.Statement>();
+  private signer: AuditSigner | null = null;
+  private readonly audit = new SqliteAudit(
+    (sql) => this.stmt(sql),
+    () => this.signer,
+    () => this.signer ?? this.options.verifyKey ?? null,
+  );
+  private readonly records: SqliteRecords;
+  /** The key file in use, or null (see SqliteStoreOptions.auditKeyFile). */
+  readonly auditKeyFile: string | null;
 
   /** @param file a database file (parent directories are created) or ':memory:'. */
   constructor(
     readonly file: string,
     private readonly options: SqliteStoreOptions = {},
-  ) {}
+  ) {
+    this.auditKeyFile =
+      options.auditKeyFile !== undefined
+        ? options.auditKeyFile
+        : file === ':memory:'
+          ? null
+          : path.join(path.dirname(file), AUDIT_KEY_FILE);
+    this.records = new SqliteRecords((sql) => this.stmt(sql), this.audit, file);
+  }
 
+  /**
+   * Opens the file, refusing (with an error naming the file, table and page) an empty file
+   * beside an existing federation's state, a file that is not a database, and damaged
+   * pages (quick_check); migrates; loads or creates the audit key.
+   */
   async init(): Promise<void> {
     if (this.conn) return;
-    if (this.file !== ':memory:') mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true });
+    const memory = this.file === ':memory:';
+    if (!memory) {
+      checkDatabaseFile(this.file, this.auditKeyFile);
+      mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true });
+    }
     const db = new Database(this.file, { timeout: this.options.busyTimeoutMs ?? 5_000 });
+    let doing = 'opening it';
+    let applied: number[] = [];
     try {
       // WAL: readers (API requests) never block the writer (a committing round).
       db.pragma('journal_mode = WAL');
       // FULL: a round reported committed survives a power cut, not just a crash.
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      migrate(db);
+      doing = 'checking its pages';
+      const problems = memory ? [] : quickCheck(db, this.file);
+      if (problems.length)
+        throw new Error(`database file ${this.file} is damaged; refusing to start:\n  ${problems.join('\n  ')}`);
+      doing = 'migrating it';
+      applied = migrate(db);
     } catch (err) {
       db.close();
-      throw err;
+      throw isCorruption(err) ? corruptionError(this.file, err as { code: string; message: string }, doing) : err;
     }
     this.conn = db;
+    try {
+      if (this.auditKeyFile)
+        this.signer = loadAuditKey(this.auditKeyFile, { create: this.options.createAuditKey ?? true });
+      // A log from before anchoring gets its head signed once, when the anchors are added.
+      if (applied.includes(ANCHORS_MIGRATION)) this.db.transaction(() => this.audit.signMigratedHead()).immediate();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
     this.statements.clear();
     this.conn?.close();
     this.conn = null;
+    this.signer = null;
   }
 
   // ------------------------------------------------------------------ banks
@@ -134,12 +185,12 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ rounds
 
   async saveRound(round: RoundRecord): Promise<void> {
-    this.upsertRound(round);
+    this.db.transaction(() => this.records.upsertRound(round)).immediate();
   }
 
   async getRound(id: number): Promise<RoundRecord | null> {
-    const row = this.stmt('SELECT * FROM rounds WHERE id = ?').get(id) as RoundRow | undefined;
-    return row ? toRound(row) : null;
+    const row = this.stmt('SELECT * FROM rounds WHERE id = ?').get(id) as SealedRoundRow | undefined;
+    return row ? this.records.readRound(row) : null;
   }
 
   async listRounds(opts: { limit?: number; before?: number } = {}): Promise<RoundRecord[]> {
@@ -150,7 +201,7 @@ export class SqliteStore implements Store {
       limit,
       ...(before === undefined ? {} : { before }),
     });
-    return (rows as RoundRow[]).map(toRound);
+    return (rows as SealedRoundRow[]).map((r) => this.records.readRound(r));
   }
 
   async listRoundsAscending(opts: { limit?: number; after?: number } = {}): Promise<RoundRecord[]> {
@@ -161,7 +212,7 @@ export class SqliteStore implements Store {
       limit,
       ...(after === undefined ? {} : { after }),
     });
-    return (rows as RoundRow[]).map(toRound);
+    return (rows as SealedRoundRow[]).map((r) => this.records.readRound(r));
   }
 
   async maxRoundId(): Promise<number> {
@@ -189,19 +240,35 @@ export class SqliteStore implements Store {
     // goes first only because the model's foreign key points at it.
     this.db
       .transaction(() => {
-        this.upsertRound(round);
-        this.upsertModel(model);
+        this.records.upsertRound(round);
+        this.records.upsertModel(model);
+      })
+      .immediate();
+  }
+
+  async commitRoundAudited(round: RoundRecord, model: ModelVersionRecord, audit: AuditInput): Promise<AuditEntry> {
+    checkCommit(round, model);
+    // Round, model, audit entry, head and checkpoint: all or nothing.
+    return this.db
+      .transaction((): AuditEntry => {
+        this.records.upsertRound(round);
+        this.records.upsertModel(model);
+        // Sealed from the row as stored (re-read): a later read checks against exactly it.
+        const details = { ...audit.details, modelVersion: model.version, modelSha256: model.sha256 };
+        const entry = this.records.seal(round.id, { ...audit, details }, false);
+        this.audit.checkpoint(audit.at);
+        return entry;
       })
       .immediate();
   }
 
   async saveModel(model: ModelVersionRecord): Promise<void> {
-    this.upsertModel(model);
+    this.records.upsertModel(model);
   }
 
   async getModel(version: number): Promise<ModelVersionRecord | null> {
     const row = this.stmt('SELECT * FROM models WHERE version = ?').get(version) as ModelRow | undefined;
-    return row ? toModel(row) : null;
+    return row ? this.records.readModel(row) : null;
   }
 
   async latestModel(): Promise<ModelVersionRecord | null> {
@@ -212,23 +279,13 @@ export class SqliteStore implements Store {
        WHERE m.round_id IS NULL OR r.status = 'committed'
        ORDER BY m.version DESC LIMIT 1`,
     ).get() as ModelRow | undefined;
-    return row ? toModel(row) : null;
+    return row ? this.records.readModel(row) : null;
   }
 
   // ------------------------------------------------------------------ audit
 
   async appendAudit(input: AuditInput): Promise<AuditEntry> {
-    const tx = this.db.transaction((): AuditEntry => {
-      const head = this.stmt('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
-        { seq: number; hash: string } | undefined;
-      const entry = nextEntry(head ?? null, input);
-      this.stmt(
-        `INSERT INTO audit (seq, at, type, actor, details, prev_hash, hash)
-         VALUES (@seq, @at, @type, @actor, @details, @prevHash, @hash)`,
-      ).run(auditParams(entry));
-      return entry;
-    });
-    return tx.immediate();
+    return this.db.transaction((): AuditEntry => this.audit.append(input)).immediate();
   }
 
   async listAudit(opts: { afterSeq?: number; limit?: number } = {}): Promise<AuditEntry[]> {
@@ -238,20 +295,34 @@ export class SqliteStore implements Store {
     return rows.map(toAudit);
   }
 
-  async verifyAudit(): Promise<AuditVerification> {
-    const verifier = new ChainVerifier();
-    // Streamed row by row: the log grows without bound.
-    for (const row of this.stmt('SELECT * FROM audit ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
-      let entry: AuditEntry;
-      try {
-        entry = toAudit(row);
-      } catch (err) {
-        verifier.unreadable(row.seq, (err as Error).message);
-        continue;
-      }
-      verifier.push(entry);
-    }
-    return verifier.result();
+  async verifyAudit(opts: VerifyAuditOptions = {}): Promise<AuditVerification> {
+    return this.audit.verify(opts);
+  }
+
+  async auditHead(): Promise<SignedHead | null> {
+    return this.audit.head();
+  }
+
+  async checkpointAudit(at: number): Promise<SignedHead | null> {
+    return this.db.transaction(() => this.audit.checkpoint(at)).immediate();
+  }
+
+  async listCheckpoints(): Promise<SignedHead[]> {
+    return this.audit.checkpoints();
+  }
+
+  async unsealedRounds(): Promise<number[]> {
+    return this.records.unsealed();
+  }
+
+  async sealRound(roundId: number, audit: AuditInput): Promise<AuditEntry> {
+    return this.db.transaction(() => this.records.seal(roundId, audit, true)).immediate();
+  }
+
+  async checkStorage(): Promise<StorageReport> {
+    const problems = this.file === ':memory:' ? [] : quickCheck(this.db, this.file);
+    const { models, rounds } = this.records.check(problems);
+    return { ok: problems.length === 0, problems, checked: { pages: this.file !== ':memory:', models, rounds } };
   }
 
   // ------------------------------------------------------------------ internals
@@ -269,28 +340,6 @@ export class SqliteStore implements Store {
       this.statements.set(sql, s);
     }
     return s;
-  }
-
-  private upsertRound(r: RoundRecord): void {
-    this.stmt(
-      `INSERT INTO rounds (id, status, started_at, ended_at, config, selected, participants, banks, durations, base_model_version, model_version, metrics, failure_reason)
-       VALUES (@id, @status, @startedAt, @endedAt, @config, @selected, @participants, @banks, @durations, @baseModelVersion, @modelVersion, @metrics, @failureReason)
-       ON CONFLICT (id) DO UPDATE SET
-         status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
-         config = excluded.config, selected = excluded.selected, participants = excluded.participants,
-         banks = excluded.banks, durations = excluded.durations, base_model_version = excluded.base_model_version,
-         model_version = excluded.model_version, metrics = excluded.metrics, failure_reason = excluded.failure_reason`,
-    ).run(roundParams(r));
-  }
-
-  private upsertModel(m: ModelVersionRecord): void {
-    this.stmt(
-      `INSERT INTO models (version, round_id, created_at, sha256, weights, spec)
-       VALUES (@version, @roundId, @createdAt, @sha256, @weights, @spec)
-       ON CONFLICT (version) DO UPDATE SET
-         round_id = excluded.round_id, created_at = excluded.created_at, sha256 = excluded.sha256,
-         weights = excluded.weights, spec = excluded.spec`,
-    ).run(modelParams(m));
   }
 }
 

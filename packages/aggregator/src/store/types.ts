@@ -18,7 +18,10 @@ export interface BankRecord {
   revokedAt: number | null;
 }
 
-import type { AccountStore } from '../accounts/types.js';
+import type { AccountStore } from '@finsecure/accounts';
+import type { WitnessedHead } from '../audit/anchor.js';
+import type { SignedHead } from '../audit/signer.js';
+export type { SignedHead, WitnessedHead };
 
 // Round records are also what the REST API returns, so they are defined in common/api.
 import type { BankRoundStats, RoundRecord, RoundStatus } from '@finsecure/common/api';
@@ -58,6 +61,30 @@ export interface AuditVerification {
   /** First broken sequence number, if any, and why. */
   brokenAt?: number;
   reason?: string;
+  /** Every problem found (the first is `reason`), when not ok. */
+  problems?: string[];
+  /** What the chain was checked against besides itself (audit/anchor.ts). */
+  anchors?: {
+    head: 'signed' | 'unsigned' | 'missing';
+    headSeq: number | null;
+    keyId: string | null;
+    signaturesChecked: boolean;
+    checkpoints: number;
+    bankHeads: number;
+  };
+}
+
+/** The result of Store.checkStorage: every problem names the file, table and row. */
+export interface StorageReport {
+  ok: boolean;
+  problems: string[];
+  /** How much was checked: pages (SQLite quick_check), model hashes, sealed round hashes. */
+  checked: { pages: boolean; models: number; rounds: number };
+}
+
+export interface VerifyAuditOptions {
+  /** Heads kept by banks (audit/bank-heads.ts) the chain must reach. */
+  bankHeads?: WitnessedHead[];
 }
 
 export interface Store {
@@ -97,24 +124,46 @@ export interface Store {
    * model's roundId; anything else is rejected.
    */
   commitRound(round: RoundRecord, model: ModelVersionRecord): Promise<void>;
+  /**
+   * The same, and the round's audit entry in the SAME transaction (SQLite), so a crash
+   * never leaves a committed round without its `round.committed` entry. `audit.details`
+   * gains roundId, modelVersion, modelSha256 and roundHash (store/integrity.ts); the
+   * round is then sealed: reading it checks it against that hash, and saveRound refuses
+   * to overwrite it. A signed checkpoint of the new head is stored too. Returns the entry.
+   */
+  commitRoundAudited(round: RoundRecord, model: ModelVersionRecord, audit: AuditInput): Promise<AuditEntry>;
   saveModel(model: ModelVersionRecord): Promise<void>;
+  /** @throws DamagedDataError when the stored weights do not match the stored sha256. */
   getModel(version: number): Promise<ModelVersionRecord | null>;
   /**
    * The newest model that is the global model: its roundId is null (the initial model)
    * or names a committed round. A model left by an interrupted commit is skipped.
+   * @throws DamagedDataError when the stored weights do not match the stored sha256.
    */
   latestModel(): Promise<ModelVersionRecord | null>;
 
-  /** Appends to the hash chain (computes seq, prevHash, hash). Appends are serialised. */
+  /**
+   * Appends to the hash chain (computes seq, prevHash, hash) and moves the (signed)
+   * head in the same transaction. Appends are serialised. A seq is never reused: the
+   * next one follows the head even when the log's tail was deleted behind our back.
+   */
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
   /** Ascending by seq. */
   listAudit(opts?: { afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
-  verifyAudit(): Promise<AuditVerification>;
+  /** The chain, checked against the signed head, the checkpoints and any bank heads given. */
+  verifyAudit(opts?: VerifyAuditOptions): Promise<AuditVerification>;
+  /** The current head (seq, hash), signed when the store has a key; null for an empty log. */
+  auditHead(): Promise<SignedHead | null>;
+  /** Stores a signed checkpoint of the current head (no-op without a key or entries). */
+  checkpointAudit(at: number): Promise<SignedHead | null>;
+  listCheckpoints(): Promise<SignedHead[]>;
+  /** Committed rounds no audit entry seals (interrupted commits, or rounds older than sealing). */
+  unsealedRounds(): Promise<number[]>;
+  /** Appends `audit` with the round's hash added to its details and seals the round by it. */
+  sealRound(roundId: number, audit: AuditInput): Promise<AuditEntry>;
+  /** Pages (SQLite quick_check), every model's sha256 and every sealed round's hash. */
+  checkStorage(): Promise<StorageReport>;
 }
 
-export class StoreConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreConflictError';
-  }
-}
+// One class for every store, so that `instanceof` holds across the accounts package.
+export { StoreConflictError } from '@finsecure/accounts';

@@ -22,8 +22,14 @@ import { median } from './robust.js';
 
 /** Default ratio between a bank's count and the median of the others' (see the module comment). */
 export const DEFAULT_MAX_EXAMPLE_RATIO = 10;
-/** Default cap on an unregistered bank's share of a round's FedAvg weight. */
-export const DEFAULT_WEIGHT_MAX_SHARE = 0.5;
+/**
+ * Default cap on an unregistered bank's share of a round's FedAvg weight: 1 (none). With the
+ * default step-normalised FedAvg, capping the weight of a large bank while its delta is divided
+ * by its (smaller, capped) step count over-amplifies the smallest banks (measured, see
+ * bench/RESULTS.md "Choosing the defaults" and the maxShare rule); the consortium ratio bound
+ * above is what stops a bank from inflating its count. 0.5 suits plain FedAvg.
+ */
+export const DEFAULT_WEIGHT_MAX_SHARE = 1;
 
 export interface WeightBoundInput {
   bankId: string;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { generate } from 'otplib';
-import { createAccounts, type Accounts, type AccountsOptions } from '../../src/accounts/index.js';
+import { createAccounts, type Accounts, type AccountsOptions } from '@finsecure/accounts';
 import { ApiAuth } from '../../src/auth/tokens.js';
 import { registerPeople } from '../../src/server/plugins/people.js';
 import { SqliteStore } from '../../src/store/sqlite.js';

@@ -89,6 +89,7 @@ export class RawBank {
     numExamples = 100,
     numFeatures = 30,
     identityKey?: string,
+    numTestExamples = 0,
   ): Promise<RawBank> {
     const bank = await RawBank.connect(url);
     bank.send({
@@ -100,7 +101,7 @@ export class RawBank {
       backend: 'cpu',
       numExamples,
       numFeatures,
-      numTestExamples: 0,
+      numTestExamples,
       ...(identityKey ? { identityKey } : {}),
     });
     await bank.next('welcome');

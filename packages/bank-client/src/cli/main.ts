@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `finsecure-bank`: the daemon a bank runs beside its data (`start`) and the scorer that
+ * `finsecure-bank`: the daemon a bank runs beside its data (`start`, optionally with the bank
+ * console), the console alone (`console`) and its people (`users`), and the scorer that
  * applies the latest global model to new transactions (`score`).
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -12,6 +13,8 @@ import { DataError, isDecimalNotation } from '@finsecure/common/data';
 import { attachTrainingProgress, createBankLogger } from './terminal.js';
 import { addAnonymiseCommand } from './anonymise.js';
 import { addAccountsCommand } from './accounts.js';
+import { addConsoleCommand, addConsoleFlags, addUsersCommand, consoleFlags, runConsole } from './console.js';
+import { loadConsoleConfig } from '../console/config.js';
 
 function num(flag: string, opts: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number } = {}) {
   return (value: string): number => {
@@ -58,12 +61,15 @@ const program = new Command('finsecure-bank')
   )
   .showHelpAfterError();
 
-program
-  .command('start')
-  .description(
-    'Connect to the aggregator and take part in federated rounds until stopped (Ctrl-C).\n' +
-      'Settings come from (lowest to highest priority): --config file (JSON, same keys as the long flags in camelCase), environment (FINSECURE_*), flags.',
-  )
+addConsoleFlags(
+  program
+    .command('start')
+    .description(
+      'Connect to the aggregator and take part in federated rounds until stopped (Ctrl-C).\n' +
+        'Settings come from (lowest to highest priority): --config file (JSON, same keys as the long flags in camelCase), environment (FINSECURE_*), flags.\n' +
+        'With --console-port it also serves the bank console (see `finsecure-bank console --help`).',
+    ),
+)
   .option('-c, --config <file>', 'JSON config file')
   .option('-s, --server <url>', 'aggregator WebSocket URL, e.g. ws://localhost:8080/ws/bank (env FINSECURE_SERVER)')
   .option('-b, --bank-id <id>', "this bank's id, as registered by the consortium admin (env FINSECURE_BANK_ID)")
@@ -169,6 +175,17 @@ program
       if (err instanceof BankConfigError) fail(err.message);
       throw err;
     }
+    let consoleConfig;
+    try {
+      consoleConfig = loadConsoleConfig({
+        ...(o.config ? { file: String(o.config) } : {}),
+        env: process.env,
+        flags: { ...consoleFlags(o), mapping: undefined },
+      });
+    } catch (err) {
+      if (err instanceof BankConfigError) fail(err.message);
+      throw err;
+    }
     const logger = createBankLogger(`bank:${config.bankId}`, config.logLevel, config.logFormat);
     if (o.token)
       logger.warn(
@@ -184,6 +201,23 @@ program
       { train: data.train.numRows, test: data.test.numRows, fraud: data.numFraud, features: data.train.numFeatures },
       'local data loaded',
     );
+    // The console scores with the same layout and state directory as the daemon, and
+    // chooses the operating threshold on the daemon's own held-out split.
+    const localData = data;
+    const bankConsole =
+      consoleConfig.consolePort === undefined
+        ? null
+        : await runConsole(
+            {
+              ...consoleConfig,
+              stateDir: config.stateDir,
+              layout: config.layout,
+              ...(config.mapping ? { mapping: config.mapping } : {}),
+              backend: config.backend,
+            },
+            logger,
+            { load: async () => localData.test },
+          );
     const client = new BankClient(config, data, logger);
     attachTrainingProgress(client);
     client.on('fatal', (err) => {
@@ -195,6 +229,7 @@ program
       client.stop();
       // Let a model being written finish (bounded), so the state dir is never half-updated.
       await Promise.race([client.idle(), new Promise((r) => setTimeout(r, 5_000))]);
+      await bankConsole?.close();
       process.exit(0);
     };
     process.on('SIGINT', () => void stop());
@@ -238,6 +273,8 @@ program
     }
   });
 
+addConsoleCommand(program, MAPPING_HELP);
+addUsersCommand(program);
 addAnonymiseCommand(program);
 addAccountsCommand(program);
 

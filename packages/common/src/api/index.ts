@@ -36,8 +36,78 @@ export interface BankRoundStats {
   rejected?: string;
   /** Per-bank evaluation metrics of the new global model. */
   metrics?: Record<string, number>;
+  /**
+   * This bank's share of the pooled evaluation behind the round's global metrics, after the cap
+   * (rules.evaluationMaxShare), and before it when the cap lowered it: one bank never defines
+   * the consortium's figure unseen.
+   */
+  evaluationShare?: { share: number; cappedShare: number };
   /** Privacy spent by this bank up to and including this round (ε), if it used DP ("Infinity": no noise). */
   epsilon?: EpsilonValue;
+  /** How its update compared with the round's aggregate (plaintext rounds only; see BankReputation). */
+  reputation?: BankReputation;
+}
+
+/**
+ * One bank's update in one round, against the round's aggregate (the step the global model
+ * moved by), as the aggregator stored it with the round (aggregator/src/reputation).
+ * Absent numbers: the strategy could not compute them (e.g. under secure aggregation).
+ */
+export interface BankReputation {
+  /** L2 norm of the update (before any clipping by the aggregator). */
+  norm?: number;
+  /** L2 distance of the update to the aggregate step. */
+  distance?: number;
+  /** Cosine similarity of the update to the aggregate step, in [−1, 1]. */
+  cosine?: number;
+  /** The strategy's robustness score (Krum and Bulyan: sum of squared distances to the nearest others; lower is more central). */
+  score?: number;
+  /** Why the strategy left the update out (its weight is 0). */
+  excluded?: string;
+  /** Factor in (0, 1) the update was scaled down by (norm bound or centered clipping), and why. */
+  clipScale?: number;
+  clipped?: string;
+  /** Why this update stands out among the round's (excluded, clipped, norm or direction far from the others'). */
+  outlier?: string;
+}
+
+/** One round of a bank's history, as GET /api/banks/:id returns it (newest first). */
+export interface BankRoundHistory {
+  roundId: number;
+  startedAt: number;
+  status: RoundStatus;
+  /** Its effective weight in the aggregate (0: left out). */
+  weight: number | null;
+  rejected: string | null;
+  reputation: BankReputation | null;
+}
+
+/** GET /api/banks/:id: the bank's view, its quarantine state and its round history. */
+export interface BankDetailView extends BankView {
+  quarantine: QuarantineView;
+  history: BankRoundHistory[];
+}
+
+export interface QuarantineView {
+  /** The rule in force: consecutive excluded rounds that quarantine a bank; null = off. */
+  afterExclusions: number | null;
+  quarantined: boolean;
+  /** Its excluded rounds in a row counted so far (since the last lift). */
+  streak: number;
+  /** The round that completed the streak, when quarantined. */
+  sinceRound: number | null;
+  /** The last lift by an admin, if any. */
+  lifted: { at: number; by: string; afterRound: number } | null;
+}
+
+/** One stage of a stored round (see RoundRecord.stages). */
+export interface StageSummary {
+  name: string;
+  asked: number;
+  answered: number;
+  /** Banks that dropped out of this stage, with the reason. */
+  dropped: Record<string, string>;
+  ms: number;
 }
 
 export interface RoundRecord {
@@ -55,6 +125,11 @@ export interface RoundRecord {
   banks: Record<string, BankRoundStats>;
   /** Milliseconds per phase: training (waiting for updates), aggregation, evaluation. */
   durations: { trainingMs?: number; aggregationMs?: number; evaluationMs?: number; totalMs?: number };
+  /**
+   * The round's stages in order (its workflow's training stages, then evaluate): how many banks
+   * each asked and heard, who dropped out of it, and how long it took (ms).
+   */
+  stages?: StageSummary[];
   /** Model version this round started from, and the one it produced (if committed). */
   baseModelVersion: number;
   modelVersion: number | null;

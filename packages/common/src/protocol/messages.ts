@@ -362,4 +362,6 @@ export const CloseCode = {
    * (schema) or it speaks another protocol version. Retrying cannot help until that is fixed.
    */
   Incompatible: 4007,
+  /** The bank kept sending frames over its rate limit; it may reconnect after a pause. */
+  RateLimited: 4008,
 } as const;

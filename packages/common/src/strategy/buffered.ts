@@ -6,6 +6,7 @@
  * the result (ties included) depends only on the updates, never on network timing.
  */
 import { validateFitResult } from './fedavg.js';
+import { addStatistics } from './statistics.js';
 import type { Aggregation, AggregationOutcome, BankDiagnostic, FitResult } from './types.js';
 
 /** The round's updates in bank-id order. */
@@ -66,7 +67,10 @@ export abstract class BufferedAggregation implements Aggregation {
     const g = this.global;
     const weights = new Float32Array(g.length);
     for (let i = 0; i < g.length; i++) weights[i] = g[i]! + step[i]!;
-    return outcome(round, w, diagnostics, weights);
+    const out = outcome(round, w, diagnostics, weights);
+    // Reputation statistics against the step actually applied (statistics.ts): no extra memory.
+    out.diagnostics = addStatistics(out.diagnostics ?? {}, ids, round.deltas, step);
+    return out;
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { selectBanks } from './selection.js';
 import { validateFitResult } from './fedavg.js';
+import { addStatistics, aggregateStep } from './statistics.js';
 import type {
   Aggregation,
   AggregationOutcome,
@@ -76,6 +77,13 @@ class MedianAggregation implements Aggregation {
     // A median has no per-bank weight; report the nominal equal split.
     const bankWeights: Record<string, number> = {};
     for (const id of this.deltas.keys()) bankWeights[id] = 1 / n;
-    return { weights, bankWeights, meanLoss: this.lossSum / this.examples, numContributors: n };
+    const ids = [...this.deltas.keys()].sort();
+    const diagnostics = addStatistics(
+      {},
+      ids,
+      ids.map((id) => this.deltas.get(id)!),
+      aggregateStep(weights, this.global),
+    );
+    return { weights, bankWeights, meanLoss: this.lossSum / this.examples, numContributors: n, diagnostics };
   }
 }

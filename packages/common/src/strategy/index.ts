@@ -11,3 +11,4 @@ export * from './bulyan.js';
 export * from './trimmed-mean.js';
 export * from './centered-clipping.js';
 export * from './norm-bound.js';
+export * from './statistics.js';

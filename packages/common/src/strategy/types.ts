@@ -54,6 +54,13 @@ export interface BankDiagnostic {
   score?: number;
   norm?: number;
   distance?: number;
+  /**
+   * L2 distance of the bank's update (as the strategy received it) to the round's aggregate,
+   * the step the global model moved by (new − old global weights). See statistics.ts.
+   */
+  aggregateDistance?: number;
+  /** Cosine similarity of the bank's update to that aggregate step, in [−1, 1]; absent when either is zero. */
+  cosine?: number;
 }
 
 export interface AggregationOutcome {
@@ -67,7 +74,11 @@ export interface AggregationOutcome {
   /** Example-weighted mean local training loss. */
   meanLoss: number;
   numContributors: number;
-  /** Robust strategies: per-bank verdicts (see BankDiagnostic); absent for FedAvg and FedMedian. */
+  /**
+   * Per-bank verdicts and update statistics (see BankDiagnostic): set by the robust strategies
+   * and FedMedian; FedAvg and centered clipping leave them out unless wrapped in
+   * withUpdateStatistics (statistics.ts).
+   */
   diagnostics?: Record<string, BankDiagnostic>;
 }
 

@@ -4,12 +4,16 @@
  */
 export type {
   AuditEntryView,
+  BankDetailView,
+  BankReputation,
+  BankRoundHistory,
   BankRoundStats,
   BankView,
   EpsilonValue,
   LiveEvent,
   ModelVersionView,
   PrivacyView,
+  QuarantineView,
   RoundRecord,
   RoundStatus,
   StatusView,

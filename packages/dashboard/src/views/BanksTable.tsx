@@ -1,8 +1,10 @@
-/** Banks: connection status, last seen, data size, participation, update size, rejections. */
+/** Banks: connection status, last seen, data size, participation, update size, rejections, trust. */
+import { Fragment, useState } from 'react';
 import { Badge } from '../components/Badge';
 import { EmptyState, Panel } from '../components/Panel';
 import { formatAgo, formatBytes, formatDateTime, formatEpsilon, formatNumber } from '../lib/format';
 import type { BankView, RoundRecord } from '../lib/types';
+import { BankTrust } from './BankTrust';
 
 function StatusCell({ bank }: { bank: BankView }) {
   if (bank.revoked) return <Badge tone="error">revoked</Badge>;
@@ -64,8 +66,30 @@ function rejectionsOf(bank: BankView, rounds: RoundRecord[]): Rejection[] {
   return all.sort((a, b) => a.roundId - b.roundId);
 }
 
-function BankRow({ bank, rounds, now }: { bank: BankView; rounds: RoundRecord[]; now: number }) {
+/** Its reputation in the latest round that has one: the badge of the Trust column. */
+function latestReputation(rounds: RoundRecord[], bankId: string) {
+  for (let i = rounds.length - 1; i >= 0; i--) {
+    const r = rounds[i]!.banks[bankId]?.reputation;
+    if (r) return r;
+  }
+  return null;
+}
+
+function BankRow({
+  bank,
+  rounds,
+  now,
+  open,
+  onToggle,
+}: {
+  bank: BankView;
+  rounds: RoundRecord[];
+  now: number;
+  open: boolean;
+  onToggle: () => void;
+}) {
   const rejections = rejectionsOf(bank, rounds);
+  const rep = latestReputation(rounds, bank.id);
   return (
     <tr data-testid="bank-row" data-bank-id={bank.id} data-connected={String(bank.connected)}>
       <td>
@@ -109,6 +133,17 @@ function BankRow({ bank, rounds, now }: { bank: BankView; rounds: RoundRecord[];
           </details>
         )}
       </td>
+      <td>
+        <button
+          className="btn btn-ghost"
+          data-testid="bank-trust-toggle"
+          aria-expanded={open}
+          title={rep?.outlier ?? undefined}
+          onClick={onToggle}
+        >
+          {rep?.outlier ? <Badge tone={rep.excluded ? 'error' : 'warn'}>outlier</Badge> : 'trust'} {open ? '▴' : '▾'}
+        </button>
+      </td>
     </tr>
   );
 }
@@ -118,13 +153,19 @@ export function BanksTable({
   rounds,
   now,
   minBanks,
+  token = null,
+  canManage = false,
 }: {
   banks: BankView[];
   rounds: RoundRecord[];
   now: number;
   minBanks: number;
+  /** For the trust view's own requests (GET /api/banks/:id, the quarantine lift). */
+  token?: string | null;
+  canManage?: boolean;
 }) {
   const connected = banks.filter((b) => b.connected).length;
+  const [openTrust, setOpenTrust] = useState<string | null>(null);
   return (
     <Panel
       id="banks"
@@ -155,11 +196,27 @@ export function BanksTable({
                 <th className="num">Last update</th>
                 <th className="num">ε spent</th>
                 <th>Rejected updates</th>
+                <th>Trust</th>
               </tr>
             </thead>
             <tbody>
               {banks.map((b) => (
-                <BankRow key={b.id} bank={b} rounds={rounds} now={now} />
+                <Fragment key={b.id}>
+                  <BankRow
+                    bank={b}
+                    rounds={rounds}
+                    now={now}
+                    open={openTrust === b.id}
+                    onToggle={() => setOpenTrust(openTrust === b.id ? null : b.id)}
+                  />
+                  {openTrust === b.id && (
+                    <tr data-testid="bank-trust-row">
+                      <td colSpan={10}>
+                        <BankTrust bankId={b.id} token={token} canManage={canManage} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
               ))}
             </tbody>
           </table>

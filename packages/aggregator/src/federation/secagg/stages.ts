@@ -19,7 +19,7 @@ import {
   unmaskFromWire,
 } from '@finsecure/common/secagg';
 import * as machine from '../../round/machine.js';
-import { audit, type ActiveRound, type Core } from '../core.js';
+import { audit, auditRepeated, type ActiveRound, type Core } from '../core.js';
 import type { BankSession } from '../session.js';
 import { apply, countDown, lose } from '../runner.js';
 import { publishProgress } from '../views.js';
@@ -79,6 +79,7 @@ export async function askSecure(
             config: round.config,
             scaler: core.scaler!,
             weighting: s.weighting,
+            ...(core.auditHead ? { auditHead: core.auditHead } : {}),
             shares: bytesFieldToWire(s.core.sharesFor(b), 'ciphertext'),
           };
           send(b, encodeFrame(msg, [global]));
@@ -115,21 +116,24 @@ export async function onSecAggMessage(
   session: BankSession,
   msg: SecAggClientMessage,
   tensors: ReadonlyMap<string, { uint32?: Uint32Array }>,
+  receivedAt: number = core.opts.clock.now(),
 ): Promise<void> {
   const round = core.active;
   const bankId = session.bankId;
   if (!round?.secure || msg.roundId !== round.state.roundId || msg.session !== round.secure.session) {
     // A message of another round or attempt: replayed, cross-round or simply late.
-    await audit(core, 'secagg.rejected', bankId, {
-      roundId: msg.roundId,
-      type: msg.type,
+    await auditRepeated(core, {
+      type: 'secagg.rejected',
+      actor: bankId,
       reason: 'not the round in flight (late, replayed or cross-round)',
+      key: `round ${msg.roundId}`,
+      details: { roundId: msg.roundId, type: msg.type },
     });
     return;
   }
   const s = round.secure;
   const rid = s.params.roundId;
-  const now = core.opts.clock.now();
+  const now = receivedAt;
   if (msg.type === 'secagg_refused') {
     const reason = `refused ${msg.stage}: ${msg.reason}`;
     await audit(core, 'secagg.refused', bankId, {
@@ -153,7 +157,13 @@ export async function onSecAggMessage(
       ? stage.judge(bankId, now)
       : { accepted: false as const, reason: `${msg.type} arrived during ${stage.name}` };
   if (!verdict.accepted) {
-    await audit(core, 'secagg.rejected', bankId, { roundId: msg.roundId, type: msg.type, reason: verdict.reason });
+    await auditRepeated(core, {
+      type: 'secagg.rejected',
+      actor: bankId,
+      reason: verdict.reason,
+      key: `round ${msg.roundId}`,
+      details: { roundId: msg.roundId, type: msg.type },
+    });
     return;
   }
   try {
@@ -195,7 +205,13 @@ export async function onSecAggMessage(
   } catch (err) {
     // A bad answer drops the bank from the round (its reason stored); the round goes on without it.
     const reason = `${stage.name}: ${(err as Error).message}`.slice(0, 500);
-    await audit(core, 'secagg.rejected', bankId, { roundId: msg.roundId, stage: stage.name, reason });
+    await auditRepeated(core, {
+      type: 'secagg.rejected',
+      actor: bankId,
+      reason,
+      key: `round ${msg.roundId}`,
+      details: { roundId: msg.roundId, stage: stage.name },
+    });
     core.opts.logger.warn({ bankId, roundId: msg.roundId, reason }, 'secure-aggregation answer rejected');
     if (isSecAggError(err) && err.code === 'threshold_not_met') return failWith(core, round, err).then(() => undefined);
     await lose(core, bankId, reason);

@@ -34,9 +34,9 @@ import {
   setupRequired,
   type Accounts,
   type Permission,
-  type Role,
+  type AccountRole as Role,
   type SessionRecord,
-} from '../../accounts/index.js';
+} from '@finsecure/accounts';
 import type { ApiAuth } from '../../auth/tokens.js';
 
 export const SESSION_COOKIE = 'fs_session';

@@ -1,9 +1,26 @@
 /**
  * /ws/bank: where bank clients connect. The first frame must be a valid hello with a
- * correct token, within `helloTimeoutMs`; otherwise the socket is closed with an
- * application close code and reason, and the attempt is audited. After that every
- * frame goes to the federation. Frames over the size limit are refused by `ws` itself
- * (maxPayload) before they are buffered.
+ * correct token; after that every frame goes to the federation. Before a connection has
+ * authenticated it is cheap to open and must stay cheap to hold (server/admission/):
+ *
+ * - Size: every socket starts with the hello limit (64 KiB), which `ws` checks when a frame
+ *   header announces its length, before buffering it, plus caps on fragments and on buffered
+ *   TCP reads; only an authenticated bank's socket is raised to `maxFrameBytes`
+ *   (admission/ws-limits.ts). Oversized frames close with 1009 and the limit in the reason.
+ * - Count: per remote address (IPv6: per /64) at most `maxConnectionsPerAddress` sockets and
+ *   `maxUnauthenticatedPerAddress` waiting to authenticate; at most `maxUnauthenticated`
+ *   waiting in all, and when that pool is full the oldest waiting socket of the busiest
+ *   address makes room (a bank is never locked out by a full pool).
+ * - Time: `helloTimeoutMs` for addresses a bank has authenticated from,
+ *   `unknownPeerHelloTimeoutMs` (shorter) for everyone else.
+ * - Failures: after `bankLoginMaxFailures` failed logins (bad credentials, bad hellos, hello
+ *   timeouts, oversized first frames) from an address within `bankLoginWindowMs`, its new
+ *   sockets are closed at once with 1008 and the wait, without reading a hello (the REST
+ *   sign-in policy, applied to the socket).
+ * - Records: refusals, hello timeouts, text frames, frames before the welcome and a second
+ *   hello are audited; identical ones from one address within `refusalAuditWindowMs` are one
+ *   entry plus one summary with a count (same for log lines). A refused hello's actor is
+ *   "unauthenticated (claimed …)", never the id the client claimed.
  */
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -16,6 +33,14 @@ import {
   type Hello,
 } from '@finsecure/common/protocol';
 import type { BankSession } from '../../federation/session.js';
+import { addressKey } from '../admission/address.js';
+import { refuseNow, safeClose } from '../admission/close.js';
+import { ConnectionTable } from '../admission/connection-table.js';
+import { FailedLogins } from '../admission/failed-logins.js';
+import { isHelloFrame } from '../admission/frames.js';
+import { KnownAddresses } from '../admission/known-addresses.js';
+import { RefusalLog, type Refusal } from '../admission/refusal-log.js';
+import { explainOversizeClose, isWsProtocolError, MAX_HELLO_BYTES, setFrameLimit } from '../admission/ws-limits.js';
 import type { ServerContext } from '../context.js';
 
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
@@ -26,12 +51,23 @@ function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
 
 export default async function bankSocket(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { federation, logger, config } = ctx;
-
-  // Connections that have not authenticated yet are cheap to open and expensive to hold:
-  // cap how many may wait, and how large their first frame may be.
-  let unauthenticated = 0;
-  const MAX_UNAUTHENTICATED = 256;
-  const MAX_HELLO_BYTES = 64 * 1024;
+  const now = () => Date.now();
+  const table = new ConnectionTable<WebSocket>(config);
+  const logins = new FailedLogins({ maxFailures: config.bankLoginMaxFailures, windowMs: config.bankLoginWindowMs });
+  const known = new KnownAddresses();
+  const records = new RefusalLog({
+    audit: (type, actor, details) => federation.audit(type, actor, details),
+    logger,
+    windowMs: config.refusalAuditWindowMs,
+    now,
+  });
+  const flushTimer = setInterval(() => void records.flush(), Math.min(5_000, config.refusalAuditWindowMs));
+  flushTimer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(flushTimer);
+    await records.drain();
+  });
+  const helloLimit = Math.min(MAX_HELLO_BYTES, config.maxFrameBytes);
 
   // Public at the HTTP layer: the bank authenticates with its own token in the hello.
   const route = {
@@ -40,39 +76,85 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
     schema: { hide: true } as never,
   };
   app.get('/ws/bank', route, (socket: WebSocket, req) => {
-    const remote = req.ip;
-    if (unauthenticated >= MAX_UNAUTHENTICATED) {
-      safeClose(socket, 1013, 'too many connections waiting to authenticate; retry later');
-      return;
-    }
-    unauthenticated++;
-    let counted = true;
-    const authenticated = () => {
-      if (counted) unauthenticated--;
-      counted = false;
-    };
+    const remote = addressKey(req.ip);
     let session: BankSession | null = null;
     let authenticating = false;
+    let refused = false; // refused and closing: what it still sends is not worth recording
+    let claimed: string | undefined;
     let closed = false;
+    explainOversizeClose(socket, (limit) =>
+      session
+        ? `frame over the ${limit}-byte limit (maxFrameBytes)`
+        : `frame over the ${limit}-byte hello limit; authenticate first`,
+    );
+    const actor = () =>
+      session
+        ? session.bankId
+        : `unauthenticated${claimed ? ` (claimed ${JSON.stringify(claimed.slice(0, 64))})` : ''}`;
+    const record = (r: Omit<Refusal, 'remote' | 'actor'> & { actor?: string }) =>
+      records.report({ actor: actor(), remote, ...r });
+
+    const blocked = logins.check(remote, now());
+    if (!blocked.ok) {
+      const reason = `too many failed logins from your address; retry in ${Math.ceil(blocked.retryInMs / 1000)} s`;
+      record({ type: 'connection.refused', category: 'login_rate', reason, message: 'bank connection refused' });
+      refuseNow(socket, 1008, reason);
+      return;
+    }
+    const admitted = table.admit(remote, socket);
+    if (!admitted.ok) {
+      record({
+        type: 'connection.refused',
+        category: admitted.limit,
+        reason: admitted.reason,
+        message: 'bank connection refused',
+      });
+      refuseNow(socket, 1013, admitted.reason);
+      return;
+    }
+    if (admitted.evict) {
+      const reason = `evicted: too many connections waiting to authenticate (limit ${config.maxUnauthenticated}); retry later`;
+      records.report({
+        type: 'connection.refused',
+        actor: 'unauthenticated',
+        remote: admitted.evict.address,
+        category: 'evicted',
+        reason,
+        message: 'waiting connection evicted',
+      });
+      refuseNow(admitted.evict.conn, 1013, reason);
+    }
+
+    const helloTimeoutMs = known.has(remote)
+      ? config.helloTimeoutMs
+      : Math.min(config.unknownPeerHelloTimeoutMs, config.helloTimeoutMs);
     const helloTimer = setTimeout(() => {
-      if (!session && !authenticating)
-        safeClose(socket, CloseCode.BadHello, `no hello within ${config.helloTimeoutMs} ms`);
-    }, config.helloTimeoutMs);
+      if (session || authenticating || closed) return;
+      const reason = `no hello within ${helloTimeoutMs} ms`;
+      logins.fail(remote, now());
+      record({ type: 'hello.timeout', category: 'hello_timeout', reason, message: 'bank connection timed out' });
+      refused = true;
+      refuseNow(socket, CloseCode.BadHello, reason);
+    }, helloTimeoutMs);
 
     /**
      * A bank that proved its identity but cannot join (schema, protocol, revoked) is a
-     * `bank.refused` entry under its id; anything else is `auth.failed`, and its actor is never
-     * the id the client claimed (anyone can claim "admin").
+     * `bank.refused` entry under its id; anything else is `auth.failed` and counts as a
+     * failed login of the address.
      */
-    const refuse = async (code: number, reason: string, details: { bankId?: string; kind?: string }) => {
-      logger.warn({ remote, ...details, reason }, 'bank connection refused');
-      const identified = details.kind !== undefined && details.kind !== 'credentials' && details.bankId;
-      const type = identified ? 'bank.refused' : 'auth.failed';
-      const actor = identified
-        ? details.bankId!
-        : `unauthenticated${details.bankId ? ` (claimed ${JSON.stringify(details.bankId.slice(0, 64))})` : ''}`;
-      await federation.audit(type, actor, { remote, reason, ...details }).catch(() => {});
-      safeClose(socket, code, reason);
+    const refuse = (code: number, reason: string, category: string, bankId?: string) => {
+      const identified = category !== 'credentials' && category !== 'bad_hello' && bankId !== undefined;
+      if (!identified) logins.fail(remote, now());
+      record({
+        type: identified ? 'bank.refused' : 'auth.failed',
+        ...(identified ? { actor: bankId } : {}),
+        category,
+        reason,
+        message: 'bank connection refused',
+        details: identified || !bankId ? { kind: category } : { kind: category, bankId: bankId.slice(0, 64) },
+      });
+      refused = true;
+      refuseNow(socket, code, reason);
     };
 
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
@@ -80,44 +162,69 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
       if (session) {
         if (!isBinary) {
           const message = 'text frames are not part of the protocol; send binary frames';
+          record({
+            type: 'frame.rejected',
+            category: 'text_frame',
+            reason: message,
+            message: 'text frame from a bank',
+          });
           session.send(encodeFrame({ type: 'error', code: 'bad_frame', message }));
           return;
         }
+        if (isHelloFrame(bytes))
+          record({
+            type: 'frame.rejected',
+            category: 'second_hello',
+            reason: 'already authenticated on this connection',
+            message: 'second hello from a bank',
+          });
         void federation.handleFrame(session, bytes);
         return;
       }
-      if (authenticating) return; // one hello at a time
-      authenticating = true;
-      if (bytes.byteLength > MAX_HELLO_BYTES) {
-        void refuse(
-          CloseCode.BadHello,
-          `bad hello: ${bytes.byteLength} bytes, a hello is at most ${MAX_HELLO_BYTES}`,
-          {},
-        ).catch(() => {});
+      if (refused) return;
+      if (authenticating) {
+        // One hello at a time: whatever comes before the welcome is dropped, and recorded.
+        record({
+          type: 'frame.rejected',
+          category: 'before_welcome',
+          reason: 'frame sent before the welcome (a second hello?); dropped',
+          message: 'frame before the welcome',
+        });
         return;
       }
+      authenticating = true;
+      table.helloReceived(socket);
       // A well-formed hello arrived in time: a slow store must not turn it into a timeout.
       clearTimeout(helloTimer);
+      if (!isBinary) {
+        refuse(CloseCode.BadHello, 'bad hello: a text frame; the hello is a binary frame', 'bad_hello');
+        return;
+      }
       let hello: Hello;
       try {
-        const { msg } = decodeFrame(bytes, ClientMessage, { maxBytes: config.maxFrameBytes });
+        const { msg } = decodeFrame(bytes, ClientMessage, { maxBytes: helloLimit });
         if (msg.type !== 'hello') throw new Error(`first message must be "hello", got "${msg.type}"`);
         hello = msg;
       } catch (err) {
-        void refuse(CloseCode.BadHello, `bad hello: ${describeHelloError(err)}`, {}).catch(() => {});
+        refuse(CloseCode.BadHello, `bad hello: ${describeHelloError(err)}`, 'bad_hello');
         return;
       }
+      claimed = hello.bankId;
       void (async () => {
         const result = await federation.authenticate(hello);
         if (!result.ok) {
-          const incompatible = result.kind === 'schema' || result.kind === 'protocol';
-          await refuse(incompatible ? CloseCode.Incompatible : CloseCode.Unauthorized, result.reason, {
-            bankId: hello.bankId,
-            kind: result.kind,
-          });
+          const incompatible = result.kind === 'schema' || result.kind === 'protocol' || result.kind === 'statistics';
+          refuse(
+            incompatible ? CloseCode.Incompatible : CloseCode.Unauthorized,
+            result.reason,
+            result.kind,
+            hello.bankId,
+          );
           return;
         }
         if (closed) return;
+        // Before the welcome: the bank may send a large update right after it.
+        setFrameLimit(socket, config.maxFrameBytes);
         const attached = await federation.attach(hello, {
           send: (frame) => {
             if (socket.readyState === socket.OPEN) socket.send(frame, { binary: true });
@@ -126,7 +233,8 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
         });
         if (!attached) return;
         session = attached;
-        authenticated();
+        table.authenticated(socket);
+        known.add(remote);
         // The socket may have closed while attach() was queued: do not leave a ghost behind.
         if (closed) void federation.detach(attached, 'socket closed while joining');
       })().catch((err) => {
@@ -137,27 +245,45 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
 
     socket.on('close', (code: number, reason: Buffer) => {
       closed = true;
-      authenticated();
+      table.release(socket);
       clearTimeout(helloTimer);
       if (session)
         void federation.detach(session, `socket closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`);
     });
-    socket.on('error', (err: Error) => logger.warn({ remote, err: err.message }, 'bank socket error'));
+    socket.on('error', (err: Error) => {
+      if (!isWsProtocolError(err)) {
+        record({
+          type: 'socket.error',
+          category: 'error',
+          reason: err.message,
+          message: 'bank socket error',
+          logOnly: true,
+        });
+        return;
+      }
+      // ws has already closed the socket (1009 oversized, with the limit: explainOversizeClose; 1002/1008 others).
+      const oversize = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+      const category = oversize ? 'oversize' : 'ws_protocol';
+      if (session) {
+        const message = oversize ? 'oversized frame from a bank' : 'WebSocket protocol error from a bank';
+        record({ type: 'frame.rejected', category, reason: `${err.code}: ${err.message}`, message });
+        return;
+      }
+      // ws sends its close frame, ends its side, then waits up to 30 s for the peer's close frame,
+      // reading (and discarding) whatever it sends meanwhile, at line rate. Stop reading (ws resumes
+      // the socket in a nextTick queued before this event; ours runs after it, before any read) and
+      // drop the connection after a second, long enough for the close frame to be read (closing
+      // with unread input sends a reset, which can discard it at the peer).
+      refused = true;
+      process.nextTick(() => socket.pause());
+      setTimeout(() => socket.terminate(), 1_000).unref();
+      logins.fail(remote, now());
+      const reason = oversize
+        ? `frame over the ${helloLimit}-byte hello limit before authentication`
+        : `${err.code}: ${err.message}`;
+      record({ type: 'auth.failed', category, reason, message: 'bank connection refused' });
+    });
   });
-}
-
-/**
- * Closes with a reason that fits the WebSocket limit (123 bytes of UTF-8), never throwing:
- * `ws` throws on a longer reason, and a throw here must not take the aggregator down.
- */
-export function safeClose(socket: WebSocket, code: number, reason: string): void {
-  let r = reason;
-  while (Buffer.byteLength(r, 'utf8') > 123) r = r.slice(0, -1);
-  try {
-    socket.close(code, r);
-  } catch {
-    socket.terminate();
-  }
 }
 
 /**

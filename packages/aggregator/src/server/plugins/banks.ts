@@ -1,6 +1,8 @@
 /**
  * Bank registry: create (the token is returned once and only its hash is stored),
- * list with live status, rotate a token, revoke. Every change is audited.
+ * list with live status, rotate a token, revoke. Every change is audited. One bank's detail
+ * (GET /api/banks/:id) adds its round history with reputation and its quarantine state; an
+ * admin lifts a quarantine with POST /api/banks/:id/quarantine/lift.
  */
 import type { FastifyInstance } from 'fastify';
 import { CloseCode } from '@finsecure/common/protocol';
@@ -9,6 +11,7 @@ import { StoreConflictError } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { ErrorReply } from '../schema.js';
 import { bankViewForJson } from '../epsilon.js';
+import { bankDetail, liftQuarantine } from '../bank-detail.js';
 
 const BankId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' } as const;
 const IdParams = { type: 'object', properties: { id: BankId }, required: ['id'] } as const;
@@ -21,6 +24,49 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
       const list = await ctx.store.listBanks();
       // ε = ∞ (no noise) is written "Infinity", not null (= no DP): see ../epsilon.ts.
       return (await Promise.all(list.map((b) => ctx.federation.bankView(b)))).map(bankViewForJson);
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: number } }>(
+    '/api/banks/:id',
+    {
+      config: { permission: 'banks.read' },
+      schema: {
+        tags: ['banks'],
+        summary: "One bank: its live view, quarantine state and its last rounds' reputation (newest first)",
+        params: IdParams,
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+          additionalProperties: false,
+        },
+        response: { 404: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      const detail = await bankDetail(ctx, req.params.id, req.query.limit ?? 50);
+      if (!detail) return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
+      return detail;
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/banks/:id/quarantine/lift',
+    {
+      config: { permission: 'banks.manage' },
+      schema: {
+        tags: ['banks'],
+        summary: 'Lift a quarantine: the bank is selected again; its exclusions so far no longer count',
+        params: IdParams,
+        response: { 404: ErrorReply, 409: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      const r = await liftQuarantine(ctx, req.params.id, req.actor);
+      if (r.kind === 'not_found')
+        return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
+      if (r.kind === 'not_quarantined') return reply.code(409).send({ error: 'conflict', message: r.message });
+      return r.result;
     },
   );
 

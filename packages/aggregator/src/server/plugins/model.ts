@@ -2,8 +2,28 @@
 import type { FastifyInstance } from 'fastify';
 import { manifestFor, toArtifacts, weightsSha256 } from '@finsecure/common/model';
 import type { ServerContext } from '../context.js';
+import { DamagedDataError } from '../../store/integrity.js';
+import { refuseDamagedData } from './models.js';
 
 export default async function model(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  refuseDamagedData(app, ctx);
+
+  /**
+   * The global model in memory, checked against its stored record (whose weights the store
+   * checks against their sha256): what is served is what was committed.
+   */
+  async function current(): Promise<ReturnType<ServerContext['federation']['globalModel']> & { sha256: string }> {
+    const g = ctx.federation.globalModel();
+    const sha256 = weightsSha256(g.weights);
+    const stored = await ctx.store.getModel(g.version);
+    if (stored && stored.sha256 !== sha256)
+      throw new DamagedDataError(
+        `the global model v${g.version} in memory (sha256 ${sha256.slice(0, 12)}…) differs from the stored ` +
+          `v${g.version} (sha256 ${stored.sha256.slice(0, 12)}…)`,
+        { table: 'models', row: `version ${g.version}` },
+      );
+    return { ...g, sha256 };
+  }
   app.get(
     '/api/model',
     {
@@ -11,11 +31,11 @@ export default async function model(app: FastifyInstance, ctx: ServerContext): P
       schema: { tags: ['model'], summary: 'Current global model version and checksum' },
     },
     async () => {
-      const { version, weights } = ctx.federation.globalModel();
+      const { version, weights, sha256 } = await current();
       return {
         version,
         parameters: weights.length,
-        sha256: weightsSha256(weights),
+        sha256,
         spec: ctx.spec,
         files: ['/api/model/model.json', '/api/model/weights.bin'],
       };
@@ -47,7 +67,7 @@ export default async function model(app: FastifyInstance, ctx: ServerContext): P
       schema: { tags: ['model'], summary: 'Float32 little-endian weights of the current global model' },
     },
     async (_req, reply) => {
-      const { weights } = ctx.federation.globalModel();
+      const { weights } = await current();
       return reply
         .header('content-type', 'application/octet-stream')
         .header('content-disposition', 'attachment; filename="weights.bin"')

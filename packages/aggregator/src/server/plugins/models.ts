@@ -3,11 +3,12 @@
  * federated AUPRC marked), download any of them in TF.js format, and let an admin roll the
  * global model back to one of them (an audit entry; see Federation.rollback).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { manifestFor, toArtifacts, weightsSha256 } from '@finsecure/common/model';
 import type { ModelVersionView } from '@finsecure/common/api';
 import { ControlRefused, NotFound } from '../../federation/federation.js';
+import { DamagedDataError } from '../../store/integrity.js';
 import type { ModelVersionRecord } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { ErrorReply } from '../schema.js';
@@ -53,7 +54,22 @@ export async function listModelVersions(ctx: ServerContext): Promise<ModelVersio
   return out;
 }
 
+/**
+ * Makes the routes of one plugin answer 500 `damaged_data`, with the message naming the
+ * version or round and the file, table and row, when the store finds stored data that
+ * fails its check (store/integrity.ts); every other error goes to the app's handler.
+ */
+export function refuseDamagedData(app: FastifyInstance, ctx: ServerContext): void {
+  const parent = app.errorHandler;
+  app.setErrorHandler(function (this: FastifyInstance, err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+    if (!(err instanceof DamagedDataError)) return parent.call(this, err, req, reply);
+    ctx.logger.error({ where: err.where, url: req.url }, err.message);
+    return reply.code(500).send({ error: 'damaged_data', message: err.message });
+  });
+}
+
 export default async function models(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  refuseDamagedData(app, ctx);
   /** Loads a version and checks it against its stored checksum before anything is served. */
   async function load(version: number, reply: FastifyReply): Promise<ModelVersionRecord | null> {
     const model = await ctx.store.getModel(version);

@@ -6,7 +6,7 @@
  * server/app.ts; the bank console registers the same function with its own Accounts.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Accounts } from '../../accounts/index.js';
+import type { Accounts } from '@finsecure/accounts';
 import type { ApiAuth } from '../../auth/tokens.js';
 import auth from './auth.js';
 import profile from './profile.js';

@@ -1,6 +1,6 @@
 /** A signed-in person's own account: password, TOTP enrolment, sessions. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AccountError, type AccountRecord } from '../../accounts/index.js';
+import { AccountError, type AccountRecord } from '@finsecure/accounts';
 import { sendAccountError } from './sessions.js';
 
 async function me(app: FastifyInstance, req: FastifyRequest): Promise<AccountRecord> {

@@ -1,10 +1,12 @@
 /** Rounds, their metrics series, and the audit log with its hash-chain check. */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { refuseDamagedData } from './models.js';
 import { ErrorReply } from '../schema.js';
 import { roundForJson } from '../epsilon.js';
 
 export default async function rounds(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  refuseDamagedData(app, ctx);
   app.get<{ Querystring: { limit?: number; before?: number } }>(
     '/api/rounds',
     {

@@ -4,7 +4,7 @@
  * the CSRF token in a readable cookie that the dashboard echoes in X-CSRF-Token.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { AccountError, type IssuedSession } from '../../accounts/index.js';
+import { AccountError, type IssuedSession } from '@finsecure/accounts';
 import { clientInfo, cookieNames } from './auth.js';
 
 export interface SessionRoutesOptions {

@@ -1,6 +1,6 @@
 /** Administration of people (users.manage) and of API tokens for automation (tokens.manage). */
 import type { FastifyInstance } from 'fastify';
-import { ROLES } from '../../accounts/index.js';
+import { ROLES } from '@finsecure/accounts';
 import { sendAccountError } from './sessions.js';
 
 const str = (max: number) => ({ type: 'string', maxLength: max }) as const;

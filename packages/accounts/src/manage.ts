@@ -1,0 +1,283 @@
+/**
+ * Account administration (create, role, disable/enable, reset MFA, end sessions) and a
+ * person's own profile (password change, TOTP enrolment, recovery codes, sessions).
+ * Every change is an audit entry naming who did it and to whom.
+ */
+import { accountView, AccountError, grantsRole, roleChoices, type AccountsDeps, type AccountView } from './deps.js';
+import { checkPasswordPolicy, hashPassword, verifyPassword } from './password.js';
+import { generateRecoveryCodes, randomId } from './secrets.js';
+import { sessionHandle } from './signin.js';
+import { matchTotp, newTotpSecret, totpEnrolment } from './totp.js';
+import type { AccountRecord, AccountRole, SessionRecord } from './types.js';
+import { InvalidInputError, normaliseDisplayName, normaliseUsername } from './username.js';
+import { StoreConflictError } from './errors.js';
+
+/** Who is acting: a person's username, or "bootstrap-token" / "cli" for operators. */
+export type Actor = string;
+
+/** A random 20-character password shown once (bootstrap and resets); must be changed. */
+export function oneTimePassword(): string {
+  return randomId(15);
+}
+
+function invalid(err: unknown): never {
+  if (err instanceof InvalidInputError) throw new AccountError(400, 'invalid_input', err.message);
+  throw err;
+}
+
+async function refuseInput(d: AccountsDeps, actor: Actor, action: string, err: unknown): Promise<never> {
+  if (err instanceof InvalidInputError) {
+    await d.audit({ type: 'input.refused', actor, details: { action, reason: err.message } });
+  }
+  return invalid(err);
+}
+
+async function mustGet(d: AccountsDeps, id: string): Promise<AccountRecord> {
+  const a = await d.store.getAccount(id);
+  if (!a) throw new AccountError(404, 'not_found', `no account ${id}`);
+  return a;
+}
+
+/**
+ * Creates an account. Without a password a one-time password is generated and returned
+ * (the person must change it at first sign-in). Errors: 400 bad input, 409 taken.
+ */
+export async function createAccount(
+  d: AccountsDeps,
+  input: { username: unknown; displayName?: unknown; role: unknown; password?: unknown },
+  actor: Actor,
+): Promise<{ account: AccountView; oneTimePassword?: string }> {
+  let username: string;
+  let displayName: string;
+  let password: string;
+  const generated = input.password === undefined || input.password === null || input.password === '';
+  try {
+    username = normaliseUsername(input.username);
+    displayName = normaliseDisplayName(input.displayName, username);
+    if (!grantsRole(d, input.role)) throw new InvalidInputError('role', roleChoices(d));
+    password = generated ? oneTimePassword() : checkPasswordPolicy(input.password, [username, displayName]);
+  } catch (err) {
+    return refuseInput(d, actor, 'user.create', err);
+  }
+  const now = d.now();
+  const account: AccountRecord = {
+    id: `u_${randomId(9)}`,
+    username,
+    displayName,
+    role: input.role,
+    passwordHash: await hashPassword(password),
+    mustChangePassword: generated,
+    totpSecret: null,
+    totpEnabledAt: null,
+    totpLastStep: null,
+    createdAt: now,
+    lastLoginAt: null,
+    disabledAt: null,
+    failedLogins: 0,
+    lockedUntil: null,
+  };
+  try {
+    await d.store.createAccount(account);
+  } catch (err) {
+    if (err instanceof StoreConflictError) throw new AccountError(409, 'exists', `username ${username} is taken`);
+    throw err;
+  }
+  await d.audit({ type: 'user.created', actor, details: { user: username, role: account.role } });
+  return { account: accountView(account, now), ...(generated ? { oneTimePassword: password } : {}) };
+}
+
+export async function listAccounts(d: AccountsDeps): Promise<AccountView[]> {
+  const now = d.now();
+  return (await d.store.listAccounts()).map((a) => accountView(a, now));
+}
+
+/** Finds an account by id or username (CLI convenience). */
+export async function findAccount(d: AccountsDeps, idOrName: string): Promise<AccountRecord> {
+  const byId = await d.store.getAccount(idOrName);
+  if (byId) return byId;
+  let name: string;
+  try {
+    name = normaliseUsername(idOrName);
+  } catch (err) {
+    return invalid(err);
+  }
+  const a = await d.store.getAccountByUsername(name);
+  if (!a) throw new AccountError(404, 'not_found', `no account ${name}`);
+  return a;
+}
+
+/** Role, display name, disabled flag. Changing your own role or disabling yourself is refused. */
+export async function updateAccount(
+  d: AccountsDeps,
+  id: string,
+  patch: { role?: unknown; displayName?: unknown; disabled?: unknown },
+  actor: { id: string | null; name: Actor },
+): Promise<AccountView> {
+  const a = await mustGet(d, id);
+  if (actor.id === a.id && (patch.role !== undefined || patch.disabled === true)) {
+    throw new AccountError(409, 'self', 'you cannot change your own role or disable yourself');
+  }
+  if (patch.role !== undefined && !grantsRole(d, patch.role)) {
+    return refuseInput(d, actor.name, 'user.update', new InvalidInputError('role', roleChoices(d)));
+  }
+  let displayName = a.displayName;
+  try {
+    if (patch.displayName !== undefined) displayName = normaliseDisplayName(patch.displayName, a.displayName);
+  } catch (err) {
+    return refuseInput(d, actor.name, 'user.update', err);
+  }
+  const now = d.now();
+  const next: Partial<AccountRecord> = { displayName };
+  if (patch.role !== undefined && patch.role !== a.role) {
+    next.role = patch.role as AccountRole;
+    await d.audit({
+      type: 'user.role_changed',
+      actor: actor.name,
+      details: { user: a.username, from: a.role, to: patch.role },
+    });
+  }
+  if (patch.disabled === true && a.disabledAt === null) {
+    next.disabledAt = now;
+    await d.store.deleteSessionsOf(a.id);
+    await d.audit({ type: 'user.disabled', actor: actor.name, details: { user: a.username } });
+  } else if (patch.disabled === false && a.disabledAt !== null) {
+    next.disabledAt = null;
+    next.failedLogins = 0;
+    next.lockedUntil = null;
+    await d.audit({ type: 'user.enabled', actor: actor.name, details: { user: a.username } });
+  }
+  if (displayName !== a.displayName) {
+    await d.audit({ type: 'user.renamed', actor: actor.name, details: { user: a.username, displayName } });
+  }
+  await d.store.updateAccount(a.id, next);
+  return accountView({ ...a, ...next }, now);
+}
+
+/** Removes TOTP and recovery codes and ends the person's sessions (lost phone). */
+export async function resetMfa(d: AccountsDeps, id: string, actor: Actor): Promise<void> {
+  const a = await mustGet(d, id);
+  await d.store.updateAccount(a.id, { totpSecret: null, totpEnabledAt: null, totpLastStep: null });
+  await d.store.setRecoveryCodes(a.id, []);
+  await d.store.deleteSessionsOf(a.id);
+  await d.audit({ type: 'user.mfa_reset', actor, details: { user: a.username } });
+}
+
+/** Sets a new one-time password (returned, shown once) and ends every session. */
+export async function resetPassword(d: AccountsDeps, id: string, actor: Actor): Promise<string> {
+  const a = await mustGet(d, id);
+  const password = oneTimePassword();
+  await d.store.updateAccount(a.id, {
+    passwordHash: await hashPassword(password),
+    mustChangePassword: true,
+    failedLogins: 0,
+    lockedUntil: null,
+  });
+  await d.store.deleteSessionsOf(a.id);
+  await d.audit({ type: 'user.password_reset', actor, details: { user: a.username } });
+  return password;
+}
+
+export async function endSessionsOf(d: AccountsDeps, id: string, actor: Actor): Promise<number> {
+  const a = await mustGet(d, id);
+  const n = await d.store.deleteSessionsOf(a.id);
+  await d.audit({ type: 'user.sessions_ended', actor, details: { user: a.username, sessions: n } });
+  return n;
+}
+
+/** Own password change: checks the current one, ends every other session. */
+export async function changePassword(
+  d: AccountsDeps,
+  a: AccountRecord,
+  input: { current: unknown; next: unknown },
+  keepSession: string | undefined,
+): Promise<void> {
+  if (typeof input.current !== 'string' || !a.passwordHash || !(await verifyPassword(a.passwordHash, input.current))) {
+    await d.audit({
+      type: 'user.password_change_failed',
+      actor: a.username,
+      details: { reason: 'wrong current password' },
+    });
+    throw new AccountError(401, 'bad_credentials', 'the current password is wrong');
+  }
+  let next: string;
+  try {
+    next = checkPasswordPolicy(input.next, [a.username, a.displayName]);
+  } catch (err) {
+    return refuseInput(d, a.username, 'user.password_change', err);
+  }
+  if (input.next === input.current)
+    throw new AccountError(400, 'invalid_input', 'password: must differ from the current one');
+  await d.store.updateAccount(a.id, { passwordHash: await hashPassword(next), mustChangePassword: false });
+  const ended = await d.store.deleteSessionsOf(a.id, keepSession);
+  await d.audit({ type: 'user.password_changed', actor: a.username, details: { otherSessionsEnded: ended } });
+}
+
+/** Starts TOTP enrolment: the secret waits in the session until a code confirms it. */
+export async function beginTotp(
+  d: AccountsDeps,
+  a: AccountRecord,
+  sessionHash: string,
+): Promise<{ uri: string; qrDataUrl: string; secret: string }> {
+  const secret = newTotpSecret();
+  await d.store.updateSession(sessionHash, { pendingTotpSecret: secret });
+  return { ...(await totpEnrolment(secret, d.issuer, a.username)), secret };
+}
+
+/** Confirms enrolment with a code from the app; returns ten recovery codes (shown once). */
+export async function confirmTotp(
+  d: AccountsDeps,
+  a: AccountRecord,
+  session: SessionRecord,
+  code: unknown,
+): Promise<{ recoveryCodes: string[] }> {
+  const secret = session.pendingTotpSecret;
+  if (!secret) throw new AccountError(409, 'no_enrolment', 'start the enrolment first (a new QR code)');
+  const step = typeof code === 'string' ? await matchTotp(secret, code.trim(), d.now()) : null;
+  if (step === null) {
+    await d.audit({ type: 'user.mfa_enrol_failed', actor: a.username, details: { reason: 'wrong code' } });
+    throw new AccountError(
+      400,
+      'invalid_code',
+      'that code does not match: check the time on your phone and try the next one',
+    );
+  }
+  const { codes, hashes } = generateRecoveryCodes();
+  await d.store.updateAccount(a.id, { totpSecret: secret, totpEnabledAt: d.now(), totpLastStep: step });
+  await d.store.setRecoveryCodes(a.id, hashes);
+  await d.store.updateSession(session.idHash, { pendingTotpSecret: null });
+  await d.audit({ type: 'user.mfa_enrolled', actor: a.username, details: { method: 'totp' } });
+  return { recoveryCodes: codes };
+}
+
+export interface SessionView {
+  handle: string;
+  current: boolean;
+  createdAt: number;
+  lastSeenAt: number;
+  userAgent: string;
+  ip: string;
+}
+
+export async function listOwnSessions(
+  d: AccountsDeps,
+  a: AccountRecord,
+  currentHash: string | null,
+): Promise<SessionView[]> {
+  return (await d.store.listSessionsOf(a.id))
+    .filter((s) => s.stage === 'active')
+    .map((s) => ({
+      handle: sessionHandle(s),
+      current: s.idHash === currentHash,
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      userAgent: s.userAgent,
+      ip: s.ip,
+    }));
+}
+
+export async function endOwnSession(d: AccountsDeps, a: AccountRecord, handle: string): Promise<void> {
+  const s = (await d.store.listSessionsOf(a.id)).find((x) => sessionHandle(x) === handle);
+  if (!s) throw new AccountError(404, 'not_found', 'no such session (it may have ended already)');
+  await d.store.deleteSession(s.idHash);
+  await d.audit({ type: 'user.session_ended', actor: a.username, details: { createdAt: s.createdAt } });
+}

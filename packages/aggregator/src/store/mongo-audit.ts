@@ -1,0 +1,117 @@
+/**
+ * Anchors of the MongoDB store's audit log: the signed head (one document in
+ * `audit_head`) and the signed checkpoints (`audit_checkpoints`), as in the SQLite store
+ * (store/sqlite-audit.ts). Without a replica-set transaction the entry and its head are
+ * two writes: the entry goes first, so a crash between them leaves the head one entry
+ * behind, which verify reports as "written behind the aggregator's back" — visible, never
+ * silent. Cannot be run here (no MongoDB server); it compiles and follows the contract.
+ */
+import type { Collection, Db } from 'mongodb';
+import { AnchoredVerifier } from '../audit/anchor.js';
+import { nextEntry, type ChainHead } from '../audit/chain.js';
+import type { AuditSigner, SignedHead } from '../audit/signer.js';
+import { auditDoc, toAudit, type AuditDoc } from './mongo-codec.js';
+import type { AuditEntry, AuditInput, AuditVerification, VerifyAuditOptions } from './types.js';
+
+type HeadDoc = SignedHead & { key: 'head' };
+
+const plain = (d: SignedHead): SignedHead => ({
+  seq: d.seq,
+  hash: d.hash,
+  at: d.at,
+  keyId: d.keyId ?? null,
+  signature: d.signature ?? null,
+});
+
+export class MongoAudit {
+  readonly heads: Collection<HeadDoc>;
+  readonly checkpointsColl: Collection<SignedHead>;
+
+  constructor(
+    db: Db,
+    private readonly audit: Collection<AuditDoc>,
+    private readonly signer: () => AuditSigner | null,
+  ) {
+    this.heads = db.collection<HeadDoc>('audit_head');
+    this.checkpointsColl = db.collection<SignedHead>('audit_checkpoints');
+  }
+
+  async init(): Promise<void> {
+    await this.checkpointsColl.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' });
+    // A log from before anchoring gets a head once (signed when there is a key). An existing
+    // unsigned head is never re-signed: that would bless a tail cut off after stripping it.
+    if (!(await this.head()) && (await this.checkpointsColl.countDocuments({}, { limit: 1 })) === 0) {
+      const last = await this.last();
+      if (last) await this.setHead(this.signed({ seq: last.seq, hash: last.hash, at: Date.now() }));
+    }
+  }
+
+  /** The next entry after the head (a deleted tail never lets a seq be reused); the caller serialises. */
+  async prepare(input: AuditInput): Promise<AuditEntry> {
+    const head = await this.head();
+    const last = await this.last();
+    const base = head && (!last || head.seq >= last.seq) ? head : last;
+    return nextEntry(base, input);
+  }
+
+  async insert(entry: AuditEntry): Promise<void> {
+    await this.audit.insertOne(auditDoc(entry));
+    await this.setHead(this.signed({ seq: entry.seq, hash: entry.hash, at: entry.at }));
+  }
+
+  async head(): Promise<SignedHead | null> {
+    const d = await this.heads.findOne({ key: 'head' });
+    return d ? plain(d) : null;
+  }
+
+  async checkpoint(at: number): Promise<SignedHead | null> {
+    const head = await this.head();
+    const signer = this.signer();
+    if (!head || !signer) return null;
+    const cp = signer.sign({ seq: head.seq, hash: head.hash, at });
+    await this.checkpointsColl.updateOne({ seq: cp.seq }, { $setOnInsert: { ...cp } }, { upsert: true });
+    return cp;
+  }
+
+  async checkpoints(): Promise<SignedHead[]> {
+    return (await this.checkpointsColl.find({}).sort({ seq: 1 }).toArray()).map(plain);
+  }
+
+  async entry(seq: number): Promise<AuditEntry | null> {
+    const d = await this.audit.findOne({ seq });
+    return d ? toAudit(d) : null;
+  }
+
+  async verify(opts: VerifyAuditOptions = {}): Promise<AuditVerification> {
+    const verifier = new AnchoredVerifier({
+      head: await this.head(),
+      checkpoints: await this.checkpoints(),
+      bankHeads: opts.bankHeads ?? [],
+      key: this.signer(),
+    });
+    for await (const doc of this.audit.find({}).sort({ seq: 1 })) {
+      let entry: AuditEntry;
+      try {
+        entry = toAudit(doc);
+      } catch (err) {
+        verifier.unreadable(doc.seq, (err as Error).message);
+        continue;
+      }
+      verifier.push(entry);
+    }
+    return verifier.result();
+  }
+
+  private async last(): Promise<ChainHead | null> {
+    return this.audit.findOne<ChainHead>({}, { sort: { seq: -1 }, projection: { _id: 0, seq: 1, hash: 1 } });
+  }
+
+  private signed(h: { seq: number; hash: string; at: number }): SignedHead {
+    const signer = this.signer();
+    return signer ? signer.sign(h) : { ...h, keyId: null, signature: null };
+  }
+
+  private async setHead(h: SignedHead): Promise<void> {
+    await this.heads.replaceOne({ key: 'head' }, { key: 'head', ...h }, { upsert: true });
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * `finsecure-bank console` (the bank console without joining a federation),
+ * `finsecure-bank users …` (people of the console, without the web UI), and the console
+ * that `finsecure-bank start --console-port` runs beside the daemon.
+ */
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { AccountError, BANK_ROLES, type Accounts } from '@finsecure/accounts';
+import { BankConfigError } from '../config.js';
+import { loadConsoleConfig, type ConsoleConfig } from '../console/config.js';
+import { ConsoleDb } from '../console/db.js';
+import { buildConsole, consoleAccounts, consoleDbPath, type BankConsole } from '../console/server.js';
+import type { ValidationSource } from '../console/threshold.js';
+import { createBankLogger } from './terminal.js';
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`finsecure-bank: ${message}\n`);
+  process.exit(code);
+}
+
+/** Flags shared by `console` and `start` (where they are optional). */
+export function addConsoleFlags(c: Command): Command {
+  return c
+    .option(
+      '--console-port <port>',
+      'serve the bank console (web app + REST API, /docs) on this port; 0 picks a free one (env FINSECURE_CONSOLE_PORT)',
+    )
+    .option(
+      '--console-host <host>',
+      'address the console listens on (default 127.0.0.1: this host only; env FINSECURE_CONSOLE_HOST)',
+    )
+    .option(
+      '--console-id-column <name>',
+      'column of uploads holding the transaction id, when not one of TRANSACTION_ID, transaction_id, tx_id, id (env FINSECURE_CONSOLE_ID_COLUMN)',
+    )
+    .option(
+      '--console-max-upload-mb <mb>',
+      'largest CSV upload the console accepts, in MiB (default 256; env FINSECURE_CONSOLE_MAX_UPLOAD_MB)',
+    );
+}
+
+/** Console flags as loadConsoleConfig takes them (strings from the command line become numbers). */
+export function consoleFlags(o: Record<string, unknown>): Record<string, unknown> {
+  const num = (flag: string, v: unknown) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (String(v).trim() === '' || !Number.isFinite(n)) fail(`${flag} must be a number, got "${String(v)}"`);
+    return n;
+  };
+  return {
+    consolePort: num('--console-port', o.consolePort),
+    consoleHost: o.consoleHost,
+    consoleIdColumn: o.consoleIdColumn,
+    consoleMaxUploadMb: num('--console-max-upload-mb', o.consoleMaxUploadMb),
+    stateDir: o.stateDir,
+    layout: o.layout,
+    mapping: o.mapping,
+    backend: o.backend,
+    logLevel: o.logLevel,
+    logFormat: o.logFormat,
+  };
+}
+
+/** Starts the console and prints its URL; tells how to create the first admin when there is none. */
+export async function runConsole(
+  cfg: ConsoleConfig,
+  logger: Logger,
+  validation: ValidationSource | null,
+): Promise<BankConsole> {
+  const c = await buildConsole({
+    stateDir: cfg.stateDir,
+    layout: cfg.mapping ?? cfg.layout,
+    ...(cfg.consoleIdColumn ? { idColumn: cfg.consoleIdColumn } : {}),
+    maxUploadBytes: Math.round(cfg.consoleMaxUploadMb * 1024 * 1024),
+    backend: cfg.backend,
+    validation,
+    logger: logger.child({ component: 'console' }),
+  });
+  const address = await c.app.listen({ host: cfg.consoleHost, port: cfg.consolePort ?? 8081 });
+  logger.info({ url: address, db: consoleDbPath(cfg.stateDir) }, 'bank console listening');
+  // On a terminal the URL also stands out as a plain line; JSON logs stay one object per line.
+  if (process.stdout.isTTY) process.stdout.write(`bank console: ${address}\n`);
+  if ((await c.db.accounts.countAccounts()) === 0) {
+    logger.warn(
+      `no console accounts yet: create the first admin with \`npx --no-install finsecure-bank users add admin --role admin --state-dir ${cfg.stateDir}\``,
+    );
+  }
+  return c;
+}
+
+export function addConsoleCommand(program: Command, mappingHelp: string): void {
+  addConsoleFlags(
+    program
+      .command('console')
+      .description(
+        "Serve the bank console (scoring, alert queue, analyst decisions, operating threshold) from this bank's state directory, without joining a federation.\n" +
+          'Settings come from (lowest to highest priority): --config file (JSON, long flags in camelCase), environment (FINSECURE_*), flags.',
+      )
+      .option('-c, --config <file>', 'JSON config file'),
+  )
+    .option(
+      '--state-dir <dir>',
+      "the bank's state directory: the daemon's model/ is read, console.sqlite kept (default ./bank-state; env FINSECURE_STATE_DIR)",
+    )
+    .option('--layout <layout>', 'CSV layout of uploads: auto, kaggle or handbook (default auto; env FINSECURE_LAYOUT)')
+    .option('--mapping <file.json>', mappingHelp + ' (env FINSECURE_MAPPING)')
+    .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu (default auto; env FINSECURE_BACKEND)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .option('--log-format <format>', 'auto, pretty or json (default auto)')
+    .action(async (o: Record<string, unknown>) => {
+      let cfg: ConsoleConfig;
+      try {
+        cfg = loadConsoleConfig({
+          ...(o.config ? { file: String(o.config) } : {}),
+          env: process.env,
+          flags: consoleFlags(o),
+        });
+      } catch (err) {
+        if (err instanceof BankConfigError) fail(err.message);
+        throw err;
+      }
+      const logger = createBankLogger('bank-console', cfg.logLevel, cfg.logFormat);
+      const c = await runConsole(cfg, logger, null);
+      const stop = async () => {
+        await c.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+    });
+}
+
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+/** `finsecure-bank users add|list|disable|enable|reset-mfa|reset-password`. */
+export function addUsersCommand(program: Command, out: (s: string) => void = (s) => process.stdout.write(s)): void {
+  const users = program
+    .command('users')
+    .description(
+      "Manage the people of this bank's console (analyst, ml-engineer, admin), without the web UI. Every change is in the local audit log.",
+    );
+  const withState = (c: Command) =>
+    c
+      .option(
+        '--state-dir <dir>',
+        "the bank's state directory holding console.sqlite (default ./bank-state; env FINSECURE_STATE_DIR)",
+      )
+      .option('-c, --config <file>', 'JSON config file (its stateDir is used)');
+  const run =
+    (fn: (accounts: Accounts, username: string, o: Record<string, unknown>) => Promise<void>) =>
+    async (username: string, o: Record<string, unknown>) => {
+      let stateDir: string;
+      try {
+        stateDir = loadConsoleConfig({
+          ...(o.config ? { file: String(o.config) } : {}),
+          env: process.env,
+          flags: { stateDir: o.stateDir },
+        }).stateDir;
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      const db = new ConsoleDb(path.join(stateDir, 'console.sqlite'));
+      try {
+        await fn(consoleAccounts(db), username, o);
+      } catch (err) {
+        if (err instanceof AccountError) fail(err.message);
+        throw err;
+      } finally {
+        db.close();
+      }
+    };
+
+  withState(users.command('add <username>'))
+    .description('create an account; prints a one-time password, to be changed at first sign-in')
+    .requiredOption('--role <role>', `one of ${BANK_ROLES.join(', ')}`)
+    .option('--display-name <name>', 'name shown in the console (default: the username)')
+    .action(
+      run(async (accounts, username, o) => {
+        const { account, oneTimePassword } = await accounts.createAccount(
+          { username, role: o.role, displayName: o.displayName },
+          cliActor(),
+        );
+        out(`created ${account.username} (${account.role})\none-time password (shown once): ${oneTimePassword}\n`);
+      }),
+    );
+
+  withState(users.command('list'))
+    .description('list accounts: username, role, MFA, state, last sign-in')
+    .action(
+      async (o: Record<string, unknown>) =>
+        await run(async (accounts) => {
+          const rows = await accounts.listAccounts();
+          if (!rows.length) out('no accounts yet (finsecure-bank users add admin --role admin)\n');
+          for (const a of rows) {
+            const state = a.disabled ? 'disabled' : a.locked ? 'locked' : 'active';
+            const last = a.lastLoginAt ? new Date(a.lastLoginAt).toISOString() : 'never';
+            out(
+              `${a.username.padEnd(24)} ${a.role.padEnd(12)} mfa=${a.mfaEnabled ? 'on ' : 'off'} ${state.padEnd(8)} last sign-in ${last}\n`,
+            );
+          }
+        })('', o),
+    );
+
+  for (const [name, description] of [
+    ['disable', 'disable an account and end its sessions'],
+    ['enable', 'enable a disabled account (and clear a lockout)'],
+    ['reset-mfa', 'remove TOTP and recovery codes (lost phone) and end the sessions'],
+    ['reset-password', 'set a one-time password (printed once) and end the sessions'],
+  ] as const) {
+    withState(users.command(`${name} <username>`))
+      .description(description)
+      .action(
+        run(async (accounts, username) => {
+          const a = await accounts.findAccount(username);
+          const who = { id: null, name: cliActor() };
+          if (name === 'disable') await accounts.updateAccount(a.id, { disabled: true }, who);
+          if (name === 'enable') await accounts.updateAccount(a.id, { disabled: false }, who);
+          if (name === 'reset-mfa') await accounts.resetMfa(a.id, who.name);
+          if (name === 'reset-password') {
+            out(`one-time password for ${a.username} (shown once): ${await accounts.resetPassword(a.id, who.name)}\n`);
+            return;
+          }
+          out(`${name}: done for ${a.username}\n`);
+        }),
+      );
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Settings of the bank console, from a JSON config file (same keys as the long flags in
+ * camelCase), the environment (FINSECURE_*) and flags, in that order of priority,
+ * validated at start-up. Used by `finsecure-bank console`, by `finsecure-bank start
+ * --console-port` and by `finsecure-bank users`.
+ */
+import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
+import { z } from 'zod';
+import { BankConfigError, readMappingFile } from '../config.js';
+import { parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
+import { DEFAULT_CONSOLE_HOST } from './server.js';
+
+export const ConsoleConfig = z.object({
+  /** Absent: no console (for `start`). `console` requires it. */
+  consolePort: z.number().int().min(0).max(65535).optional(),
+  consoleHost: z.string().min(1).default(DEFAULT_CONSOLE_HOST),
+  consoleMaxUploadMb: z.number().gt(0).max(4096).default(256),
+  consoleIdColumn: z.string().min(1).max(256).optional(),
+  stateDir: z.string().min(1).default('./bank-state'),
+  layout: z.enum(['auto', 'kaggle', 'handbook']).default('auto'),
+  mapping: z.string().min(1).optional(),
+  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
+});
+export type ConsoleConfig = Omit<z.infer<typeof ConsoleConfig>, 'mapping'> & { mapping?: ColumnMapping };
+
+export const CONSOLE_ENV: Record<string, { key: keyof z.input<typeof ConsoleConfig>; type: 'string' | 'number' }> = {
+  FINSECURE_CONSOLE_PORT: { key: 'consolePort', type: 'number' },
+  FINSECURE_CONSOLE_HOST: { key: 'consoleHost', type: 'string' },
+  FINSECURE_CONSOLE_MAX_UPLOAD_MB: { key: 'consoleMaxUploadMb', type: 'number' },
+  FINSECURE_CONSOLE_ID_COLUMN: { key: 'consoleIdColumn', type: 'string' },
+  FINSECURE_STATE_DIR: { key: 'stateDir', type: 'string' },
+  FINSECURE_LAYOUT: { key: 'layout', type: 'string' },
+  FINSECURE_MAPPING: { key: 'mapping', type: 'string' },
+  FINSECURE_BACKEND: { key: 'backend', type: 'string' },
+  FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
+  FINSECURE_LOG_FORMAT: { key: 'logFormat', type: 'string' },
+};
+
+const FLAGS: Record<string, string> = {
+  consolePort: '--console-port',
+  consoleHost: '--console-host',
+  consoleMaxUploadMb: '--console-max-upload-mb',
+  consoleIdColumn: '--console-id-column',
+  stateDir: '--state-dir',
+  layout: '--layout',
+  mapping: '--mapping',
+  backend: '--backend',
+  logLevel: '--log-level',
+  logFormat: '--log-format',
+};
+
+export function loadConsoleConfig(sources: {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: Record<string, unknown>;
+}): ConsoleConfig {
+  const fromFile = sources.file ? readJsonObjectFile(sources.file, (m) => new BankConfigError(m)) : {};
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, { key, type }] of Object.entries(CONSOLE_ENV)) {
+    const raw = sources.env?.[name];
+    if (raw === undefined || raw === '') continue;
+    fromEnv[key] = type === 'number' ? envNumber(name, raw, (m) => new BankConfigError(m)) : raw;
+  }
+  const merged = {
+    ...Object.fromEntries(Object.entries(fromFile).filter(([k]) => k in FLAGS)),
+    ...fromEnv,
+    ...Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined)),
+  };
+  // A config file may hold the mapping object itself (as for `start`).
+  const mappingObject = typeof merged.mapping === 'object' && merged.mapping !== null ? merged.mapping : undefined;
+  if (mappingObject) delete merged.mapping;
+  const parsed = ConsoleConfig.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${FLAGS[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
+    throw new BankConfigError(`invalid bank console configuration:\n${lines.join('\n')}`);
+  }
+  const { mapping, ...rest } = parsed.data;
+  if (mapping !== undefined && rest.layout !== 'auto')
+    throw new BankConfigError('--mapping and --layout cannot be combined: a mapping is the layout');
+  if (mappingObject) {
+    try {
+      return { ...rest, mapping: parseColumnMapping(mappingObject, 'mapping in the config file') };
+    } catch (err) {
+      throw new BankConfigError((err as Error).message);
+    }
+  }
+  return mapping === undefined ? rest : { ...rest, mapping: readMappingFile(mapping) };
+}

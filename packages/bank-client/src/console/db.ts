@@ -1,0 +1,445 @@
+/**
+ * The console's own SQLite database (`<state-dir>/console.sqlite`): people (the accounts
+ * package's tables), the local hash-chained audit log, scored uploads, flagged
+ * transactions (alerts), analysts' decisions, and settings (the operating threshold).
+ *
+ * better-sqlite3 is synchronous, so each method is atomic within the process; an upload's
+ * alerts and a decision with its audit entry are each written in one transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { ACCOUNTS_MIGRATION_SQL, SqliteAccountStore } from '@finsecure/accounts';
+import { nextEntry, verifyChain, type AuditEntry, type AuditInput } from './audit-chain.js';
+import type { AlertExplanation } from './reasons.js';
+
+const SCHEMA: { version: number; sql: string }[] = [
+  { version: 1, sql: ACCOUNTS_MIGRATION_SQL },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, type TEXT NOT NULL, actor TEXT NOT NULL,
+        details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+      );
+      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE uploads (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, rows INTEGER NOT NULL, flagged INTEGER NOT NULL,
+        model_version INTEGER NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL
+      );
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        upload_id INTEGER REFERENCES uploads (id),
+        source TEXT NOT NULL,
+        line INTEGER,
+        transaction_id TEXT NOT NULL,
+        account_id TEXT,
+        tx_time TEXT,
+        amount REAL,
+        feature_names TEXT NOT NULL,
+        features BLOB NOT NULL,
+        logit REAL NOT NULL,
+        probability REAL NOT NULL,
+        model_version INTEGER NOT NULL,
+        reasons TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX alerts_by_score ON alerts (logit DESC);
+      CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
+        decision TEXT NOT NULL,
+        note TEXT NOT NULL,
+        analyst TEXT NOT NULL,
+        analyst_id TEXT,
+        at INTEGER NOT NULL,
+        audit_seq INTEGER NOT NULL
+      );
+      CREATE INDEX decisions_by_alert ON decisions (alert_id, at);
+    `,
+  },
+];
+
+export const DECISIONS = ['confirmed_fraud', 'false_positive', 'not_sure'] as const;
+export type Decision = (typeof DECISIONS)[number];
+export type AlertStatus = 'open' | Decision;
+export const ALERT_STATUSES: readonly AlertStatus[] = ['open', ...DECISIONS];
+
+/** One feature's contribution to a score, in log-odds (see common/explain). */
+export interface Reason {
+  feature: string;
+  value: number;
+  attribution: number;
+  text: string;
+}
+
+export interface AlertInput {
+  source: string;
+  line: number | null;
+  transactionId: string;
+  accountId: string | null;
+  time: string | null;
+  amount: number | null;
+  featureNames: string[];
+  /** Raw (unscaled) features, as the transaction arrived. */
+  features: Float32Array;
+  logit: number;
+  probability: number;
+  modelVersion: number;
+  /** Why it was flagged (null when no explanation was computed). */
+  explanation: AlertExplanation | null;
+}
+
+export interface AlertRecord extends Omit<AlertInput, 'features'> {
+  id: number;
+  uploadId: number | null;
+  features: number[];
+  status: AlertStatus;
+  createdAt: number;
+}
+
+export interface DecisionRecord {
+  id: number;
+  alertId: number;
+  decision: Decision;
+  note: string;
+  analyst: string;
+  at: number;
+  auditSeq: number;
+}
+
+export interface AlertFilter {
+  status?: AlertStatus;
+  /** Flagged at or after / before (epoch ms). */
+  from?: number;
+  to?: number;
+  minAmount?: number;
+  maxAmount?: number;
+  limit?: number;
+  offset?: number;
+}
+
+type Row = Record<string, unknown>;
+
+function toAlert(r: Row): AlertRecord {
+  const blob = r.features as Buffer;
+  const f = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+  return {
+    id: r.id as number,
+    uploadId: (r.upload_id as number | null) ?? null,
+    source: r.source as string,
+    line: (r.line as number | null) ?? null,
+    transactionId: r.transaction_id as string,
+    accountId: (r.account_id as string | null) ?? null,
+    time: (r.tx_time as string | null) ?? null,
+    amount: (r.amount as number | null) ?? null,
+    featureNames: JSON.parse(r.feature_names as string) as string[],
+    features: Array.from(f),
+    logit: r.logit as number,
+    probability: r.probability as number,
+    modelVersion: r.model_version as number,
+    explanation: JSON.parse(r.reasons as string) as AlertExplanation | null,
+    status: r.status as AlertStatus,
+    createdAt: r.created_at as number,
+  };
+}
+
+export class ConsoleDb {
+  readonly db: Database.Database;
+  readonly accounts: SqliteAccountStore;
+
+  constructor(file: string) {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // Decisions and their audit entries must survive a crash once answered (as the aggregator's store).
+    this.db.pragma('synchronous = FULL');
+    // `finsecure-bank users` may write while the console runs.
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    this.accounts = new SqliteAccountStore(() => this.db);
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
+    const current = row.v ?? 0;
+    for (const m of SCHEMA) {
+      if (m.version <= current) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(m.version);
+      })();
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // --- audit -------------------------------------------------------------------------
+
+  appendAudit(input: AuditInput): AuditEntry {
+    const head = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
+      { seq: number; hash: string } | undefined;
+    const e = nextEntry(head ?? null, input);
+    this.db
+      .prepare('INSERT INTO audit (seq, at, type, actor, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(e.seq, e.at, e.type, e.actor, JSON.stringify(e.details), e.prevHash, e.hash);
+    return e;
+  }
+
+  listAudit(opts: { afterSeq?: number; limit?: number } = {}): AuditEntry[] {
+    const rows = this.db
+      .prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(opts.afterSeq ?? 0, opts.limit ?? 1000) as Row[];
+    return rows.map((r) => ({
+      seq: r.seq as number,
+      at: r.at as number,
+      type: r.type as string,
+      actor: r.actor as string,
+      details: JSON.parse(r.details as string) as Record<string, unknown>,
+      prevHash: r.prev_hash as string,
+      hash: r.hash as string,
+    }));
+  }
+
+  verifyAudit(): ReturnType<typeof verifyChain> {
+    const pages = (function* (list: (after: number) => AuditEntry[]): Generator<AuditEntry> {
+      let after = 0;
+      for (;;) {
+        const page = list(after);
+        if (!page.length) return;
+        yield* page;
+        after = page[page.length - 1]!.seq;
+      }
+    })((after) => this.listAudit({ afterSeq: after, limit: 1000 }));
+    return verifyChain(pages);
+  }
+
+  // --- settings ------------------------------------------------------------------------
+
+  getSetting<T>(key: string): T | null {
+    const r = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return r ? (JSON.parse(r.value) as T) : null;
+  }
+
+  /** Stores a setting and its audit entry together. */
+  setSetting(key: string, value: unknown, audit: AuditInput): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        )
+        .run(key, JSON.stringify(value));
+      this.appendAudit(audit);
+    })();
+  }
+
+  // --- alerts --------------------------------------------------------------------------
+
+  /**
+   * Stores one upload's flagged transactions, the upload row and its audit entry in one
+   * transaction: all or nothing.
+   */
+  insertUpload(
+    upload: { name: string; rows: number; modelVersion: number; by: string; at: number },
+    alerts: AlertInput[],
+  ): { uploadId: number; alertIds: number[] } {
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare('INSERT INTO uploads (name, rows, flagged, model_version, by, at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(upload.name, upload.rows, alerts.length, upload.modelVersion, upload.by, upload.at);
+      const uploadId = Number(info.lastInsertRowid);
+      const alertIds = this.insertAlerts(alerts, uploadId, upload.at);
+      this.appendAudit({
+        at: upload.at,
+        type: 'upload.scored',
+        actor: upload.by,
+        details: {
+          upload: uploadId,
+          name: upload.name,
+          rows: upload.rows,
+          flagged: alerts.length,
+          model: upload.modelVersion,
+        },
+      });
+      return { uploadId, alertIds };
+    })();
+  }
+
+  /** Stores flagged transactions scored through the JSON API (no upload). */
+  insertApiAlerts(alerts: AlertInput[], at: number): number[] {
+    if (!alerts.length) return [];
+    return this.db.transaction(() => this.insertAlerts(alerts, null, at))();
+  }
+
+  private insertAlerts(alerts: AlertInput[], uploadId: number | null, at: number): number[] {
+    const stmt = this.db.prepare(
+      `INSERT INTO alerts (upload_id, source, line, transaction_id, account_id, tx_time, amount, feature_names,
+         features, logit, probability, model_version, reasons, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // Feature names are the same for every row of a model: share one JSON string.
+    let namesKey: string[] | null = null;
+    let namesJson = '';
+    return alerts.map((a) => {
+      if (a.featureNames !== namesKey) {
+        namesKey = a.featureNames;
+        namesJson = JSON.stringify(a.featureNames);
+      }
+      const blob = Buffer.from(a.features.buffer, a.features.byteOffset, a.features.byteLength);
+      const info = stmt.run(
+        uploadId,
+        a.source,
+        a.line,
+        a.transactionId,
+        a.accountId,
+        a.time,
+        a.amount,
+        namesJson,
+        blob,
+        a.logit,
+        a.probability,
+        a.modelVersion,
+        JSON.stringify(a.explanation),
+        at,
+      );
+      return Number(info.lastInsertRowid);
+    });
+  }
+
+  /** Alerts by descending score (logit), filtered; `total` counts all matches. */
+  listAlerts(f: AlertFilter = {}): { total: number; alerts: AlertRecord[] } {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.status) {
+      where.push('status = ?');
+      args.push(f.status);
+    }
+    if (f.from !== undefined) {
+      where.push('created_at >= ?');
+      args.push(f.from);
+    }
+    if (f.to !== undefined) {
+      where.push('created_at < ?');
+      args.push(f.to);
+    }
+    if (f.minAmount !== undefined) {
+      where.push('amount >= ?');
+      args.push(f.minAmount);
+    }
+    if (f.maxAmount !== undefined) {
+      where.push('amount <= ?');
+      args.push(f.maxAmount);
+    }
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM alerts ${w}`).get(...args) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT * FROM alerts ${w} ORDER BY logit DESC, id ASC LIMIT ? OFFSET ?`)
+      .all(...args, f.limit ?? 50, f.offset ?? 0) as Row[];
+    return { total, alerts: rows.map(toAlert) };
+  }
+
+  getAlert(id: number): AlertRecord | null {
+    const r = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
+    return r ? toAlert(r) : null;
+  }
+
+  /**
+   * Up to `limit` stored alerts scored by the same model feature layout, other than `id`,
+   * as (id, raw features): the candidates for "similar past cases". Most recent first,
+   * at most `scan` of them, so a detail page stays fast on a large history.
+   */
+  *alertFeatures(
+    exceptId: number,
+    featureNamesJson: string,
+    scan = 20_000,
+  ): Generator<{ id: number; f: Float32Array }> {
+    const stmt = this.db.prepare(
+      'SELECT id, features FROM alerts WHERE id != ? AND feature_names = ? ORDER BY id DESC LIMIT ?',
+    );
+    for (const r of stmt.iterate(exceptId, featureNamesJson, scan) as Iterable<{ id: number; features: Buffer }>) {
+      const b = r.features;
+      yield { id: r.id, f: new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) };
+    }
+  }
+
+  featureNamesJson(id: number): string | null {
+    const r = this.db.prepare('SELECT feature_names FROM alerts WHERE id = ?').get(id) as
+      { feature_names: string } | undefined;
+    return r?.feature_names ?? null;
+  }
+
+  hasExplanation(id: number): boolean {
+    const r = this.db.prepare("SELECT reasons != 'null' AS has FROM alerts WHERE id = ?").get(id) as
+      { has: number } | undefined;
+    return r?.has === 1;
+  }
+
+  setExplanation(id: number, e: AlertExplanation): void {
+    this.db.prepare('UPDATE alerts SET reasons = ? WHERE id = ?').run(JSON.stringify(e), id);
+  }
+
+  /** Records a decision, the alert's new status and the audit entry, in one transaction. */
+  decide(
+    alertId: number,
+    d: { decision: Decision; note: string; analyst: string; analystId: string | null; at: number },
+  ): DecisionRecord | null {
+    return this.db.transaction(() => {
+      const alert = this.db.prepare('SELECT id, transaction_id, status FROM alerts WHERE id = ?').get(alertId) as
+        { id: number; transaction_id: string; status: string } | undefined;
+      if (!alert) return null;
+      const entry = this.appendAudit({
+        at: d.at,
+        type: 'alert.decided',
+        actor: d.analyst,
+        details: {
+          alert: alertId,
+          transaction: alert.transaction_id,
+          decision: d.decision,
+          from: alert.status,
+          note: d.note,
+        },
+      });
+      const info = this.db
+        .prepare(
+          'INSERT INTO decisions (alert_id, decision, note, analyst, analyst_id, at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(alertId, d.decision, d.note, d.analyst, d.analystId, d.at, entry.seq);
+      this.db.prepare('UPDATE alerts SET status = ? WHERE id = ?').run(d.decision, alertId);
+      return {
+        id: Number(info.lastInsertRowid),
+        alertId,
+        decision: d.decision,
+        note: d.note,
+        analyst: d.analyst,
+        at: d.at,
+        auditSeq: entry.seq,
+      };
+    })();
+  }
+
+  decisionsOf(alertId: number): DecisionRecord[] {
+    const rows = this.db.prepare('SELECT * FROM decisions WHERE alert_id = ? ORDER BY at, id').all(alertId) as Row[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      alertId: r.alert_id as number,
+      decision: r.decision as Decision,
+      note: r.note as string,
+      analyst: r.analyst as string,
+      at: r.at as number,
+      auditSeq: r.audit_seq as number,
+    }));
+  }
+
+  countAlerts(): Record<AlertStatus, number> {
+    const out = { open: 0, confirmed_fraud: 0, false_positive: 0, not_sure: 0 } as Record<AlertStatus, number>;
+    for (const r of this.db.prepare('SELECT status, COUNT(*) AS n FROM alerts GROUP BY status').all() as Row[]) {
+      out[r.status as AlertStatus] = r.n as number;
+    }
+    return out;
+  }
+}

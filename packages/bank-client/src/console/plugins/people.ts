@@ -1,0 +1,215 @@
+/**
+ * People at the console: sign-in (password, then TOTP when enrolled), logout, who am I,
+ * own password and TOTP enrolment, and administration of accounts (users.manage). The
+ * core is @finsecure/accounts, bound to the console database and its local audit log.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AccountError, BANK_ROLES, type AccountRecord, type IssuedSession } from '@finsecure/accounts';
+import type { ConsoleContext } from '../context.js';
+import { clientInfo, cookieNames, sendAccountError } from './auth.js';
+
+const str = (max: number) => ({ type: 'string', maxLength: max }) as const;
+const body = (props: Record<string, unknown>, required: string[]) =>
+  ({ type: 'object', required, additionalProperties: false, properties: props }) as const;
+
+export default async function people(app: FastifyInstance, ctx: ConsoleContext & { loginRateLimit?: number }) {
+  const { accounts } = ctx;
+  const names = cookieNames(ctx.secure);
+  const rateLimit = { max: ctx.loginRateLimit ?? 20, timeWindow: 60_000 };
+  const base = { path: '/', sameSite: 'strict' as const, secure: ctx.secure };
+  const self = { access: 'self' as const };
+  const manage = { access: 'users.manage' as const };
+  const tags = ['people'];
+
+  function setCookies(reply: FastifyReply, s: IssuedSession) {
+    const p = accounts.deps.session;
+    const maxAge = Math.floor((s.session.stage === 'mfa' ? p.mfaPendingMs : p.absoluteMs) / 1000);
+    reply.setCookie(names.session, s.sessionId, { ...base, httpOnly: true, maxAge });
+    // Readable by the page's script on purpose: it is echoed in X-CSRF-Token.
+    reply.setCookie(names.csrf, s.csrfToken, { ...base, httpOnly: false, maxAge });
+  }
+
+  async function me(req: FastifyRequest): Promise<AccountRecord> {
+    const a = await accounts.deps.store.getAccount(req.operator!.accountId);
+    if (!a) throw new AccountError(401, 'unauthorized', 'sign in first');
+    return a;
+  }
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/api/auth/login',
+    {
+      config: { access: 'public', rateLimit },
+      schema: {
+        tags,
+        summary: 'Sign in (then /api/auth/mfa if enrolled)',
+        body: body({ username: str(1024), password: str(4096) }, ['username', 'password']),
+      },
+    },
+    async (req, reply) => {
+      try {
+        const s = await accounts.login(req.body, clientInfo(req));
+        setCookies(reply, s);
+        return { stage: s.session.stage, username: s.account.username };
+      } catch (err) {
+        return sendAccountError(reply, err);
+      }
+    },
+  );
+
+  app.post<{ Body: { code: string } }>(
+    '/api/auth/mfa',
+    {
+      config: { access: 'public', rateLimit },
+      schema: {
+        tags,
+        summary: 'Second factor: a TOTP code or a recovery code',
+        body: body({ code: str(256) }, ['code']),
+      },
+    },
+    async (req, reply) => {
+      try {
+        const s = await accounts.verifyMfa(req.cookies[names.session], req.body.code, clientInfo(req));
+        setCookies(reply, s);
+        return { stage: s.session.stage, username: s.account.username };
+      } catch (err) {
+        return sendAccountError(reply, err);
+      }
+    },
+  );
+
+  app.post('/api/auth/logout', { config: self, schema: { tags, summary: 'End this session' } }, async (req, reply) => {
+    const sid = req.cookies[names.session];
+    if (sid) await accounts.logout(sid);
+    reply.clearCookie(names.session, base).clearCookie(names.csrf, base);
+    return { ok: true };
+  });
+
+  app.get(
+    '/api/whoami',
+    { config: self, schema: { tags, summary: 'Who is signed in, role and permissions' } },
+    async (req) => {
+      const op = req.operator!;
+      const a = await me(req);
+      return {
+        username: op.name,
+        displayName: op.displayName,
+        role: op.role,
+        permissions: [...op.permissions].sort(),
+        mfaEnabled: a.totpSecret !== null,
+        setup: op.setup,
+        expiresAt: op.expiresAt,
+      };
+    },
+  );
+
+  app.post<{ Body: { current: string; next: string } }>(
+    '/api/me/password',
+    {
+      config: self,
+      schema: {
+        tags,
+        summary: 'Change your password',
+        body: body({ current: str(4096), next: str(4096) }, ['current', 'next']),
+      },
+    },
+    async (req, reply) => {
+      try {
+        await accounts.changePassword(await me(req), req.body, req.operator!.session.idHash);
+        return { ok: true };
+      } catch (err) {
+        return sendAccountError(reply, err);
+      }
+    },
+  );
+
+  app.post(
+    '/api/me/mfa/enrol',
+    { config: self, schema: { tags, summary: 'Start TOTP enrolment (QR code)' } },
+    async (req, reply) => {
+      try {
+        const out = await accounts.beginTotp(await me(req), req.operator!.session.idHash);
+        return reply.header('cache-control', 'no-store').send(out);
+      } catch (err) {
+        return sendAccountError(reply, err);
+      }
+    },
+  );
+
+  app.post<{ Body: { code: string } }>(
+    '/api/me/mfa/confirm',
+    {
+      config: self,
+      schema: {
+        tags,
+        summary: 'Confirm TOTP enrolment; returns recovery codes (shown once)',
+        body: body({ code: str(64) }, ['code']),
+      },
+    },
+    async (req, reply) => {
+      try {
+        const session = await accounts.deps.store.getSession(req.operator!.session.idHash);
+        const out = await accounts.confirmTotp(await me(req), session!, req.body.code);
+        return reply.header('cache-control', 'no-store').send(out);
+      } catch (err) {
+        return sendAccountError(reply, err);
+      }
+    },
+  );
+
+  const actor = (req: FastifyRequest) => ({ id: req.operator!.accountId, name: req.operator!.name });
+
+  app.get('/api/users', { config: manage, schema: { tags, summary: 'All accounts' } }, async () =>
+    accounts.listAccounts(),
+  );
+
+  app.post<{ Body: { username: string; displayName?: string; role: string; password?: string } }>(
+    '/api/users',
+    {
+      config: manage,
+      schema: {
+        tags,
+        summary: 'Create an account; without a password a one-time password is returned (shown once)',
+        body: body(
+          {
+            username: str(1024),
+            displayName: str(1024),
+            role: { type: 'string', enum: [...BANK_ROLES] },
+            password: str(4096),
+          },
+          ['username', 'role'],
+        ),
+      },
+    },
+    async (req, reply) => {
+      try {
+        const out = await accounts.createAccount(req.body, req.operator!.name);
+        return reply.code(201).header('cache-control', 'no-store').send(out);
+      } catch (err) {
+        return sendAccountError(reply, err);
+      }
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: { role?: string; displayName?: string; disabled?: boolean } }>(
+    '/api/users/:id',
+    {
+      config: manage,
+      schema: {
+        tags,
+        summary: 'Change role or display name, disable or enable',
+        params: { type: 'object', properties: { id: str(64) }, required: ['id'] },
+        body: body(
+          { role: { type: 'string', enum: [...BANK_ROLES] }, displayName: str(1024), disabled: { type: 'boolean' } },
+          [],
+        ),
+      },
+    },
+    async (req, reply) => {
+      try {
+        return await accounts.updateAccount(req.params.id, req.body, actor(req));
+      } catch (err) {
+        return sendAccountError(reply, err);
+      }
+    },
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * The bank console: a Fastify server inside the bank's own daemon, on the bank's own host
+ * (127.0.0.1 by default). One plugin per concern: security headers and rate limits, the
+ * authorisation hook, people, scoring, alerts and audit, the operating threshold, the
+ * OpenAPI docs at /docs, and the React app (packages/console) at /.
+ *
+ * Rows never leave the bank: the console reads the global model the daemon saved and
+ * keeps everything else in its own SQLite file in the bank's state directory.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyMultipart from '@fastify/multipart';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { BANK_ROLES, createAccounts, type Accounts, type AccountsOptions } from '@finsecure/accounts';
+import type { ColumnMapping, LayoutName } from '@finsecure/common/data';
+import type { ConsoleContext } from './context.js';
+import { ConsoleDb } from './db.js';
+import { createExplainer, type ExplainMethod, type Explainer } from './reasons.js';
+import { ExplainQueue } from './explain-queue.js';
+import { Scorer } from './scorer.js';
+import type { ValidationSource } from './threshold.js';
+import alerts from './plugins/alerts.js';
+import appFiles from './plugins/app-files.js';
+import { installAuth } from './plugins/auth.js';
+import people from './plugins/people.js';
+import score from './plugins/score.js';
+import { registerSecurity } from './plugins/security.js';
+import threshold from './plugins/threshold.js';
+
+export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
+export const DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_BATCH = 1000;
+
+/** Where the console database lives in a state directory. */
+export function consoleDbPath(stateDir: string): string {
+  return path.join(stateDir, 'console.sqlite');
+}
+
+/** The built React app next to this package (packages/console/dist), from src/ or dist/. */
+export function defaultAppDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../console/dist');
+}
+
+export interface ConsoleOptions {
+  /** The bank's state directory: the daemon's model/ is read, console.sqlite written. */
+  stateDir: string;
+  /** Default `<stateDir>/console.sqlite`. */
+  dbFile?: string;
+  /** Default `<stateDir>/model`. */
+  modelDir?: string;
+  layout?: 'auto' | LayoutName | ColumnMapping;
+  /** The uploads' transaction id column, when not one of the usual names. */
+  idColumn?: string;
+  /** Built app directory; null serves a "not built" page. Default: packages/console/dist. */
+  appDir?: string | null;
+  maxUploadBytes?: number;
+  maxBatch?: number;
+  backend?: string;
+  validation?: ValidationSource | null;
+  explainer?: Explainer;
+  /** How reasons are computed (default integrated gradients). */
+  explainMethod?: ExplainMethod;
+  logger?: Logger | false;
+  /** People settings tests and deployments may change. */
+  people?: Pick<AccountsOptions, 'requireMfaForAdmins' | 'session' | 'lockout'> & { loginRateLimit?: number };
+  now?: () => number;
+}
+
+export interface BankConsole {
+  app: FastifyInstance;
+  db: ConsoleDb;
+  accounts: Accounts;
+  /** Background reasons of upload alerts (tests wait on `idle()`). */
+  explainQueue: ExplainQueue;
+  close(): Promise<void>;
+}
+
+/** The account core bound to a console database (also used by `finsecure-bank users`). */
+export function consoleAccounts(db: ConsoleDb, opts: Pick<ConsoleOptions, 'people' | 'now'> = {}): Accounts {
+  const p = opts.people ?? {};
+  return createAccounts({
+    store: db.accounts,
+    audit: async (e) => db.appendAudit(e),
+    now: opts.now ?? (() => Date.now()),
+    roles: BANK_ROLES,
+    issuer: 'FinSecure bank console',
+    ...(p.requireMfaForAdmins !== undefined ? { requireMfaForAdmins: p.requireMfaForAdmins } : {}),
+    ...(p.session ? { session: p.session } : {}),
+    ...(p.lockout ? { lockout: p.lockout } : {}),
+  });
+}
+
+/** Builds the console (not listening yet). */
+export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
+  const db = new ConsoleDb(o.dbFile ?? consoleDbPath(o.stateDir));
+  const accounts = consoleAccounts(db, o);
+  const scorer = new Scorer(o.modelDir ?? path.join(o.stateDir, 'model'), o.backend);
+  const validation = o.validation ?? null;
+  // Requests in flight: the background explanations wait while there are any.
+  const inFlight = new Set<string>();
+  const explainQueue = new ExplainQueue(
+    db,
+    (err) => app.log.error({ err }, 'explaining alerts failed'),
+    () => inFlight.size > 0,
+  );
+  const ctx: ConsoleContext = {
+    db,
+    accounts,
+    scorer,
+    layout: o.layout ?? 'auto',
+    idColumn: o.idColumn,
+    maxUploadBytes: o.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    maxBatch: o.maxBatch ?? DEFAULT_MAX_BATCH,
+    spoolDir: path.join(o.stateDir, 'console-spool'),
+    validation,
+    explainer: o.explainer ?? createExplainer({ validation, ...(o.explainMethod ? { method: o.explainMethod } : {}) }),
+    explainQueue,
+    now: o.now ?? (() => Date.now()),
+    secure: false,
+  };
+  const app = Fastify({
+    ...(o.logger ? { loggerInstance: o.logger } : { logger: false }),
+    // A JSON batch of maxBatch transactions of ~30 fields fits well within this.
+    bodyLimit: Math.max(1 << 20, ctx.maxBatch * 4096),
+    ajv: { customOptions: { removeAdditional: false } },
+  }) as unknown as FastifyInstance;
+  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
+    if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send({
+      error: status === 500 ? 'internal' : (err.code ?? 'bad_request'),
+      message: status === 500 ? 'internal error (see the bank console log)' : err.message,
+    });
+  });
+
+  app.addHook('onRequest', async (req) => void inFlight.add(req.id));
+  app.addHook('onResponse', async (req) => void inFlight.delete(req.id));
+  app.addHook('onRequestAbort', async (req) => void inFlight.delete(req.id));
+  await registerSecurity(app, { secure: ctx.secure });
+  installAuth(app, { accounts, secure: ctx.secure });
+  await app.register(fastifyMultipart, { limits: { fileSize: ctx.maxUploadBytes, files: 1, fields: 4, parts: 5 } });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'FinSecure bank console API',
+        version: '0.1.0',
+        description:
+          "The bank's own console: scoring, alerts, analyst decisions, the operating threshold. Sign in with POST /api/auth/login.",
+      },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(people, {
+    ...ctx,
+    ...(o.people?.loginRateLimit ? { loginRateLimit: o.people.loginRateLimit } : {}),
+  });
+  await app.register(score, ctx);
+  await app.register(alerts, ctx);
+  await app.register(threshold, ctx);
+  app.get(
+    '/api/health',
+    { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness' } },
+    async () => ({ ok: true }),
+  );
+  await app.register(appFiles, { dir: o.appDir === undefined ? defaultAppDir() : o.appDir });
+
+  return {
+    app,
+    db,
+    accounts,
+    explainQueue,
+    async close() {
+      explainQueue.stop();
+      await app.close();
+      scorer.dispose();
+      db.close();
+    },
+  };
+}

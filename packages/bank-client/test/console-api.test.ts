@@ -1,0 +1,364 @@
+/**
+ * The bank console's REST API over real HTTP, with a real SQLite file and a real trained
+ * model in a temporary state directory: sign-in and roles, JSON scoring (missing and
+ * extra fields named, logits that rank), the operating threshold, CSV upload (ids kept,
+ * malformed rows refused whole, oversized uploads refused with the limit), the alert
+ * queue with filters, detail with similar cases, decisions in the hash-chained audit log.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSynthetic, KAGGLE_FEATURES } from '@finsecure/common/data';
+import { THRESHOLD_KEY } from '../src/console/threshold.js';
+import { ConsoleDb } from '../src/console/db.js';
+import {
+  addPerson,
+  cleanup,
+  Client,
+  jsonTransaction,
+  startConsole,
+  syntheticCsv,
+  tempDir,
+  writeTrainedModel,
+  type RunningConsole,
+} from './helpers/console.js';
+
+let dir: string;
+let c: RunningConsole;
+let analyst: Client;
+let engineer: Client;
+
+beforeAll(async () => {
+  dir = tempDir('finsecure-console-api-');
+  await writeTrainedModel(dir);
+  c = await startConsole(dir, { maxUploadBytes: 1024 * 1024 });
+  await addPerson(c, 'ana', 'analyst');
+  await addPerson(c, 'eng', 'ml-engineer');
+  analyst = new Client(c.url);
+  engineer = new Client(c.url);
+  await analyst.login('ana');
+  await engineer.login('eng');
+});
+afterAll(async () => {
+  await c?.close();
+  cleanup(dir);
+});
+
+describe('bank console API', () => {
+  it('refuses callers that are not signed in, and requests without the CSRF token', async () => {
+    const anon = new Client(c.url);
+    expect((await anon.post('/api/score', jsonTransaction(1))).status).toBe(401);
+    expect((await anon.get('/api/alerts')).status).toBe(401);
+    const r = await analyst.post('/api/score', jsonTransaction(1), { 'x-csrf-token': 'wrong' });
+    expect(r.status).toBe(403);
+    expect(r.body.error).toBe('csrf');
+    const who = await analyst.get('/api/whoami');
+    expect(who.body).toMatchObject({ username: 'ana', role: 'analyst' });
+    expect(who.body.permissions).toContain('alerts.decide');
+    expect(who.body.permissions).not.toContain('threshold.write');
+  });
+
+  it('scores one JSON transaction with logit and float64 probability; names missing and extra fields', async () => {
+    const t = { ...jsonTransaction(2), transactionId: 'T-1', accountId: 'A-9', time: '2026-11-30T10:00:00Z' };
+    const r = await analyst.post('/api/score', t);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      transactionId: 'T-1',
+      accountId: 'A-9',
+      modelVersion: 7,
+      flagged: false,
+      threshold: null,
+    });
+    expect(Number.isFinite(r.body.logit)).toBe(true);
+    expect(r.body.probability).toBeCloseTo(1 / (1 + Math.exp(-r.body.logit)), 12);
+
+    const { V3: _dropped, ...missing } = jsonTransaction(2);
+    const bad = await analyst.post('/api/score', { ...missing, colour: 'red', merchant: 'x' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('missing field V3');
+    expect(bad.body.message).toContain('unknown fields colour, merchant');
+
+    const batch = await analyst.post('/api/score', {
+      transactions: [jsonTransaction(3, 0), { ...jsonTransaction(3, 1), V1: 'x' }],
+    });
+    expect(batch.status).toBe(400);
+    expect(batch.body.problems).toEqual([expect.stringContaining('transaction 1: field V1 must be a finite number')]);
+  });
+
+  it('lets an ML engineer, not an analyst, choose the threshold; until then nothing is flagged', async () => {
+    expect((await analyst.get('/api/threshold')).body).toMatchObject({
+      threshold: null,
+      message: expect.stringContaining('not chosen yet'),
+    });
+    expect((await analyst.put('/api/threshold', { kind: 'probability', value: 0.5 })).status).toBe(403);
+    expect((await engineer.put('/api/threshold', { kind: 'probability', value: 1.5 })).status).toBe(400);
+    const set = await engineer.put('/api/threshold', { kind: 'probability', value: 0.2 });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ chosenBy: 'eng', probability: 0.2, modelVersion: 7 });
+    expect(set.body.logit).toBeCloseTo(Math.log(0.2 / 0.8), 12);
+  });
+
+  it('uploads a CSV: ids kept, flagged rows stored as alerts ranked by distinct logits', async () => {
+    const { text, frauds } = syntheticCsv(600, 11);
+    const r = await analyst.upload('/api/uploads', 'day-1.csv', text);
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ file: 'day-1.csv', rows: 600, modelVersion: 7 });
+    expect(r.body.flagged).toBeGreaterThan(frauds / 3);
+    expect(r.body.flagged).toBeLessThan(300);
+
+    const list = await analyst.get('/api/alerts?limit=500');
+    expect(list.status).toBe(200);
+    const alerts = list.body.alerts as {
+      transactionId: string;
+      accountId: string;
+      logit: number;
+      line: number;
+      source: string;
+    }[];
+    expect(alerts.length).toBe(r.body.flagged);
+    const fromUpload = alerts.filter((a) => a.source === 'day-1.csv');
+    for (const a of fromUpload) {
+      // transaction_id in line L is tx-11-(L-1): the id travelled with its row.
+      expect(a.transactionId).toBe(`tx-11-${a.line - 1}`);
+      expect(a.accountId).toBe(`acct-${(a.line - 2) % 17}`);
+    }
+    for (let i = 1; i < alerts.length; i++) expect(alerts[i - 1]!.logit).toBeGreaterThanOrEqual(alerts[i]!.logit);
+    const top = alerts.slice(0, 10).map((a) => a.logit);
+    expect(new Set(top).size).toBe(top.length);
+
+    // Reasons are computed after the answer, in the background; then every alert has them.
+    expect(r.body.explaining).toBe(r.body.flagged);
+    await c.explainQueue.idle();
+    const missing = c.db.db.prepare("SELECT COUNT(*) AS n FROM alerts WHERE reasons = 'null'").get() as { n: number };
+    expect(missing.n).toBe(0);
+  });
+
+  it('refuses a malformed row with its line and column and stores nothing of that file', async () => {
+    const before = (await analyst.get('/api/alerts?limit=1')).body.total;
+    const lines = syntheticCsv(50, 12).text.split('\n');
+    const cells = lines[40]!.split(',');
+    cells[5] = 'abc'; // column V3
+    lines[40] = cells.join(',');
+    const r = await analyst.upload('/api/uploads', 'broken.csv', lines.join('\n'));
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ file: 'broken.csv', line: 41, column: 'V3' });
+    expect(r.body.message).toMatch(/^broken\.csv:41: column "V3"/);
+    expect((await analyst.get('/api/alerts?limit=1')).body.total).toBe(before);
+  });
+
+  it('refuses an upload over the limit and says the limit', async () => {
+    const big = syntheticCsv(2500, 13).text;
+    expect(big.length).toBeGreaterThan(1024 * 1024);
+    const r = await analyst.upload('/api/uploads', 'big.csv', big);
+    expect(r.status).toBe(413);
+    expect(r.body).toMatchObject({ error: 'too_large', limitBytes: 1024 * 1024 });
+    expect(r.body.message).toContain('1048576 bytes');
+  });
+
+  it('filters alerts by status and amount', async () => {
+    const all = (await analyst.get('/api/alerts?limit=500')).body.alerts as { amount: number }[];
+    const amounts = all.map((a) => a.amount).sort((a, b) => a - b);
+    const mid = amounts[Math.floor(amounts.length / 2)]!;
+    const above = await analyst.get(`/api/alerts?minAmount=${mid}&limit=500`);
+    expect(above.body.alerts.length).toBe(amounts.filter((a) => a >= mid).length);
+    expect((await analyst.get('/api/alerts?status=confirmed_fraud')).body.total).toBe(0);
+    expect((await analyst.get('/api/alerts?status=bogus')).status).toBe(400);
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await analyst.get(`/api/alerts?from=${today}&to=${today}&limit=1`)).body.total).toBe(all.length);
+    expect((await analyst.get('/api/alerts?to=2000-01-01')).body.total).toBe(0);
+  });
+
+  it('shows an alert with similar past cases, and records decisions in the audit chain', async () => {
+    const top = (await analyst.get('/api/alerts?limit=1')).body.alerts[0];
+    const detail = await analyst.get(`/api/alerts/${top.id}`);
+    expect(detail.status).toBe(200);
+    expect(Object.keys(detail.body.features)).toHaveLength(30);
+    // Reasons: integrated gradients against the scaler's mean (this console has no validation split).
+    expect(detail.body.explanation).toMatchObject({ method: 'integrated-gradients', background: 'scaler-mean' });
+    expect(detail.body.reasons.length).toBeGreaterThan(0);
+    for (const r of detail.body.reasons) {
+      expect(r.attribution).toBeGreaterThan(0);
+      expect(r.text).toMatch(/^\S+ is .*; raises the fraud score \(\+\d/);
+    }
+    expect(detail.body.bars.length).toBeGreaterThanOrEqual(detail.body.reasons.length);
+    expect(detail.body.similar.length).toBe(5);
+    const d = detail.body.similar.map((s: { distance: number }) => s.distance);
+    expect([...d].sort((a, b) => a - b)).toEqual(d);
+
+    const r = await analyst.post(`/api/alerts/${top.id}/decision`, {
+      decision: 'confirmed_fraud',
+      note: 'card holder confirmed',
+    });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ analyst: 'ana', decision: 'confirmed_fraud' });
+    expect((await analyst.post(`/api/alerts/${top.id}/decision`, { decision: 'maybe' })).status).toBe(400);
+    expect((await analyst.post('/api/alerts/999999/decision', { decision: 'not_sure' })).status).toBe(404);
+
+    const after = await analyst.get(`/api/alerts/${top.id}`);
+    expect(after.body.status).toBe('confirmed_fraud');
+    expect(after.body.decisions).toEqual([expect.objectContaining({ analyst: 'ana', note: 'card holder confirmed' })]);
+    expect((await analyst.get('/api/alerts?status=confirmed_fraud')).body.total).toBe(1);
+
+    // The audit log is admin-only over HTTP; the chain itself is checked on the file.
+    expect((await analyst.get('/api/audit/verify')).status).toBe(403);
+    const db = new ConsoleDb(`${dir}/console.sqlite`);
+    try {
+      expect(db.verifyAudit()).toMatchObject({ ok: true });
+      const entry = db.listAudit().find((e) => e.type === 'alert.decided')!;
+      expect(entry).toMatchObject({ actor: 'ana', details: { alert: top.id, decision: 'confirmed_fraud' } });
+      expect(entry.seq).toBe(r.body.auditSeq);
+      // Tampering with a stored decision breaks the chain.
+      db.db
+        .prepare("UPDATE audit SET details = replace(details, 'confirmed_fraud', 'false_positive') WHERE seq = ?")
+        .run(entry.seq);
+      expect(db.verifyAudit()).toMatchObject({ ok: false, brokenAt: entry.seq });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('serves the OpenAPI document at /docs', async () => {
+    const r = await analyst.get('/docs/json');
+    expect(r.status).toBe(200);
+    expect(Object.keys(r.body.paths)).toEqual(
+      expect.arrayContaining(['/api/score', '/api/uploads', '/api/alerts/{id}/decision']),
+    );
+  });
+});
+
+describe('operating threshold from the validation split', () => {
+  let d2: string;
+  let c2: RunningConsole;
+  let eng: Client;
+  beforeAll(async () => {
+    d2 = tempDir('finsecure-console-thr-');
+    await writeTrainedModel(d2);
+    // The bank's held-out split: labelled synthetic rows with a Time column (two days).
+    const validation = generateSynthetic({ rows: 3000, fraudRate: 0.05, seed: 99 });
+    c2 = await startConsole(d2, { validation: { load: async () => validation } });
+    await addPerson(c2, 'eng', 'ml-engineer');
+    eng = new Client(c2.url);
+    await eng.login('eng');
+  });
+  afterAll(async () => {
+    await c2?.close();
+    cleanup(d2);
+  });
+
+  it('offers the analyst targets and meets them on the validation split, with the PR curve', async () => {
+    expect((await eng.get('/api/threshold')).body.targets).toEqual([
+      'fpr',
+      'precision',
+      'alerts-per-day',
+      'probability',
+    ]);
+    const fpr = await eng.put('/api/threshold', { kind: 'fpr', value: 0.01 });
+    expect(fpr.status).toBe(200);
+    expect(fpr.body.implied.fpr).toBeLessThanOrEqual(0.01);
+    expect(fpr.body.implied.recall).toBeGreaterThan(0.3);
+    expect(fpr.body.validation).toEqual({ rows: 3000, frauds: 150 });
+    expect(fpr.body.curve.length).toBeGreaterThan(10);
+    expect(fpr.body.probability).toBeCloseTo(1 / (1 + Math.exp(-fpr.body.logit)), 12);
+
+    const perDay = await eng.put('/api/threshold', { kind: 'alerts-per-day', value: 40 });
+    expect(perDay.status).toBe(200);
+    expect(perDay.body.implied.alertsPerDay).toBeLessThanOrEqual(40);
+
+    // One alert in the two validation days is already 0.5 a day: unreachable, with the closest point.
+    const impossible = await eng.put('/api/threshold', { kind: 'alerts-per-day', value: 0.01 });
+    expect(impossible.status).toBe(422);
+    expect(impossible.body.message).toContain('no threshold gives at most 0.01 alerts per day');
+    expect(impossible.body.closest.alertsPerDay).toBeGreaterThan(0.01);
+    const bad = await eng.put('/api/threshold', { kind: 'precision', value: 2 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('minPrecision must be in (0, 1]');
+
+    const shown = (await eng.get('/api/threshold')).body.threshold;
+    expect(shown).toMatchObject({ target: { kind: 'alerts-per-day', value: 40 }, chosenBy: 'eng' });
+  });
+
+  it('explains alerts against k-means centroids of the bank validation rows', async () => {
+    const r = await eng.upload('/api/uploads', 'v.csv', syntheticCsv(300, 5).text);
+    expect(r.status).toBe(201);
+    const top = (await eng.get('/api/alerts?limit=1')).body.alerts[0];
+    const detail = await eng.get(`/api/alerts/${top.id}`);
+    expect(detail.body.explanation).toMatchObject({ method: 'integrated-gradients', background: 'bank-kmeans' });
+    expect(detail.body.reasons.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a bank with its own column mapping', () => {
+  let d3: string;
+  let c3: RunningConsole;
+  let ana: Client;
+  // The bank's export names the 30 model inputs its own way; ids and the label are mapped too.
+  const names = KAGGLE_FEATURES.map((_, j) => `f${j}`);
+  const mapping = { label: 'fraud', features: names, group: 'customer', time: 'ts', ignore: ['ref'] };
+  beforeAll(async () => {
+    d3 = tempDir('finsecure-console-map-');
+    await writeTrainedModel(d3);
+    c3 = await startConsole(d3, { layout: mapping, idColumn: 'ref' });
+    c3.db.setSetting(
+      THRESHOLD_KEY,
+      {
+        logit: 0,
+        probability: 0.5,
+        target: { kind: 'probability', value: 0.5 },
+        implied: null,
+        validation: null,
+        curve: [],
+        modelVersion: 7,
+        chosenBy: 'test',
+        at: 0,
+      },
+      { at: 0, type: 'threshold.chosen', actor: 'test', details: {} },
+    );
+    await addPerson(c3, 'ana', 'analyst');
+    ana = new Client(c3.url);
+    await ana.login('ana');
+  });
+  afterAll(async () => {
+    await c3?.close();
+    cleanup(d3);
+  });
+
+  it('scores JSON by the mapped names and uploads in the mapped layout, keeping ids', async () => {
+    const schema = await ana.get('/api/score/schema');
+    expect(schema.body.numeric).toEqual(names);
+    const t = jsonTransaction(4);
+    const byName = Object.fromEntries(KAGGLE_FEATURES.map((k, j) => [names[j]!, t[k]!]));
+    const one = await ana.post('/api/score', byName);
+    expect(one.status).toBe(200);
+    expect((await ana.post('/api/score', t)).body.message).toContain('missing fields f0, f1');
+
+    const ds = generateSynthetic({ rows: 200, fraudRate: 0.1, seed: 8 });
+    const lines = [['ref', 'customer', 'ts', ...names, 'fraud'].join(',')];
+    for (let i = 0; i < 200; i++) {
+      const f = Array.from(ds.features.subarray(i * 30, (i + 1) * 30), String);
+      lines.push([`R${i}`, `C${i % 7}`, String(1000 + i), ...f, String(ds.labels[i])].join(','));
+    }
+    const up = await ana.upload('/api/uploads', 'export.csv', lines.join('\n'));
+    expect(up.status).toBe(201);
+    expect(up.body.flagged).toBeGreaterThan(0);
+    const alerts = (await ana.get('/api/alerts?limit=500')).body.alerts as {
+      transactionId: string;
+      accountId: string;
+      time: string;
+      line: number;
+    }[];
+    const fromFile = alerts.filter((a) => a.line !== null);
+    expect(fromFile.length).toBe(up.body.flagged);
+    for (const a of fromFile) {
+      expect(a.transactionId).toBe(`R${a.line - 2}`);
+      expect(a.accountId).toBe(`C${(a.line - 2) % 7}`);
+      expect(a.time).toBe(String(1000 + a.line - 2));
+    }
+    // A column the mapping does not know is refused by name, nothing stored.
+    const extra = await ana.upload(
+      '/api/uploads',
+      'extra.csv',
+      lines.map((l, i) => `${l},${i ? 'x' : 'note'}`).join('\n'),
+    );
+    expect(extra.status).toBe(400);
+    expect(extra.body.message).toContain('note');
+    expect((await ana.get('/api/alerts?limit=1')).body.total).toBe(alerts.length);
+  });
+});

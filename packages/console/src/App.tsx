@@ -1,0 +1,56 @@
+/** Who is signed in decides what is shown: sign-in, a required set-up step, or the console. */
+import { useCallback, useEffect, useState } from 'react';
+import { Header } from './components/Header';
+import { LoginForm } from './components/LoginForm';
+import { api, ApiError } from './lib/api';
+import { useRoute } from './lib/route';
+import type { WhoAmI } from './lib/types';
+import { AlertDetail } from './views/AlertDetail';
+import { AlertList } from './views/AlertList';
+import { SetupPage } from './views/SetupPage';
+import { ThresholdPage } from './views/ThresholdPage';
+import { UploadPage } from './views/UploadPage';
+
+export function App() {
+  const [me, setMe] = useState<WhoAmI | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const route = useRoute();
+
+  const refresh = useCallback(() => {
+    api<WhoAmI>('GET', '/api/whoami')
+      .then((w) => (setMe(w), setError(null)))
+      .catch((e: unknown) => {
+        if (e instanceof ApiError && e.status > 0) setMe(null);
+        else setError((e as Error).message);
+      });
+  }, []);
+  useEffect(refresh, [refresh]);
+
+  const logout = async () => {
+    await api('POST', '/api/auth/logout').catch(() => {});
+    setMe(null);
+  };
+
+  if (error) return <p className="callout callout-error page">{error}</p>;
+  if (me === undefined) return <p className="muted page">Loading…</p>;
+  if (me === null) return <LoginForm onLogin={refresh} />;
+  const can = (p: string) => me.permissions.includes(p);
+  return (
+    <>
+      <Header me={me} route={route} onLogout={() => void logout()} />
+      <main className="page">
+        {me.setup ? (
+          <SetupPage setup={me.setup} onDone={refresh} />
+        ) : route.page === 'alert' ? (
+          <AlertDetail id={route.id} canDecide={can('alerts.decide')} />
+        ) : route.page === 'upload' ? (
+          <UploadPage />
+        ) : route.page === 'threshold' ? (
+          <ThresholdPage canWrite={can('threshold.write')} />
+        ) : (
+          <AlertList />
+        )}
+      </main>
+    </>
+  );
+}
