@@ -16,6 +16,7 @@ import { aggregation } from './aggregation.js';
 import { anomaly } from './anomaly.js';
 import { consoleBench } from './console.js';
 import { explain } from './explain.js';
+import { flood } from './flood.js';
 import {
   formatTarget,
   machineInfo,
@@ -32,6 +33,7 @@ import { roundOverhead } from './round-overhead.js';
 import { robustAggregation } from './robust-aggregation.js';
 import { scale } from './scale.js';
 import { secagg } from './secagg.js';
+import { secaggRounds } from './secagg-rounds.js';
 import { training } from './training.js';
 import { wire } from './wire.js';
 
@@ -49,9 +51,11 @@ export const registry: Benchmark[] = [
   anomaly,
   kmeans,
   secagg,
+  secaggRounds,
   explain,
   consoleBench,
   preauthMemory,
+  flood,
 ];
 
 interface Args {

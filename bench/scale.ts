@@ -1,20 +1,23 @@
 /**
- * `scale`: 1,000 concurrent bank connections to one aggregator completing a round. The
- * aggregator runs in this process (startAggregator, loopback, SQLite); 1,000 light
- * clients speaking the real protocol (hello with a token issued by the admin API,
- * heartbeats, a precomputed 4,097-parameter delta after a simulated 100–500 ms of
- * "training", an immediate evaluation with a 1000-bin histogram) run in one child
- * process, so that the memory measured here is the aggregator's alone.
+ * `scale`: aggregator CPU per bank per round, flat from 10 to 1,000 banks (issue 14 item 1), and
+ * the memory of many concurrent bank connections. The aggregator runs in this process
+ * (startAggregator, loopback, SQLite on tmpfs when there is one); the light clients speaking the
+ * real protocol (hello with a token issued by the admin API, heartbeats, a precomputed
+ * 4,097-parameter delta after a simulated 100–500 ms of "training", an immediate evaluation with
+ * a 1000-bin histogram) run in one child process, so that the CPU and memory measured here are
+ * the aggregator's alone.
  *
- * Reported: time to register and to connect the banks, the aggregator's memory before
- * and after the connections (per connection) and at its peak during the round, and the
- * round's wall time, slowest simulated training and phases. Run on the default SQLite
- * store on disk and, for comparison, on tmpfs (no fsync cost).
+ * Sweep: 10, 100 and 1,000 banks (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 for others; the
+ * file-descriptor limit, `ulimit -n`, must exceed the largest), the whole sweep repeated 3 times
+ * (FINSECURE_BENCH_SCALE_REPEATS), interleaved. Reported: aggregator CPU (user + system) over the
+ * round per bank, min / median / max; for the last run of each size the time to register and to
+ * connect the banks, memory per connection and at the round's peak, the round's wall time and phases.
  *
  * The light client is bench/light-bank.ts, the aggregator side bench/bench-federation.ts
  * (both shared with bench/round-overhead.ts).
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +25,7 @@ import {
   bytes,
   gc,
   machineInfo,
+  median,
   num,
   printResult,
   target,
@@ -47,6 +51,8 @@ interface ScaleRun {
   memory: { before: NodeJS.MemoryUsage; connected: NodeJS.MemoryUsage; peakRss: number; after: NodeJS.MemoryUsage };
   clientProcess: { rss: number; heapUsed: number };
   roundWallMs: number;
+  /** Aggregator process CPU (user + system) from training start to finished, ms. */
+  roundCpuMs: number;
   round: RoundOverheadRow | null;
   participants: number;
   status: string;
@@ -79,9 +85,11 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
     ctx.log(`${where}: ${ready.connected} connected in ${(ready.connectMs / 1000).toFixed(1)} s; running one round`);
     let peakRss = connected.rss;
     t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await trainToEnd(agg, 600_000, () => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     });
+    const cpu = process.cpuUsage(cpu0);
     const roundWallMs = performance.now() - t0;
     const after = process.memoryUsage();
     const timings = await light.report();
@@ -98,6 +106,7 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
       memory: { before, connected, peakRss, after },
       clientProcess: { rss: timings.memory.rss, heapUsed: timings.memory.heapUsed },
       roundWallMs,
+      roundCpuMs: (cpu.user + cpu.system) / 1000,
       round: rows[0] ?? null,
       participants: committed?.participants.length ?? 0,
       status: records.map((r) => r.status).join(', '),
@@ -106,24 +115,59 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
   });
 }
 
+/** Banks per run of the sweep (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 overrides). */
+const SWEEP = [10, 100, 1000];
+/** Aggregator CPU per bank per round, MLP: the issue 14 target, at every size of the sweep. */
+const CPU_PER_BANK_MS = 1;
+
 export const scale: Benchmark = {
   name: 'scale',
-  title: '1,000 concurrent bank connections completing a round',
+  title: 'Aggregator CPU per bank per round, 10 to 1,000 banks (more with FINSECURE_BENCH_SCALE_BANKS)',
   description:
-    '1,000 light protocol clients on loopback join one aggregator and complete a FedAvg round; memory and round time',
+    'light protocol clients on loopback (one child process) complete FedAvg rounds at 10, 100 and 1,000 banks; aggregator CPU per bank, memory, round time',
   async run(ctx: BenchContext): Promise<BenchResult> {
-    const banks = ctx.quick ? 200 : 1000;
-    const runs: ScaleRun[] = [await measure(ctx, tmpdir(), 'SQLite on disk', banks)];
-    if (existsSync('/dev/shm')) runs.push(await measure(ctx, '/dev/shm', 'SQLite on tmpfs', banks));
+    const env = process.env.FINSECURE_BENCH_SCALE_BANKS;
+    const sizes = env ? env.split(',').map((x) => Number(x)) : ctx.quick ? [10, 100] : SWEEP;
+    const repeats = ctx.quick ? 1 : Number(process.env.FINSECURE_BENCH_SCALE_REPEATS ?? 3);
+    // tmpfs when there is one: the per-round SQLite fsyncs cost wall time, not the CPU measured here.
+    const parent = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+    const store = parent === '/dev/shm' ? 'SQLite on tmpfs' : 'SQLite on disk';
+    const load = os.loadavg()[0]!;
+    const runs: ScaleRun[] = [];
+    // Interleaved: the whole sweep, `repeats` times over.
+    for (let r = 0; r < repeats; r++)
+      for (const n of sizes) runs.push(await measure(ctx, parent, `${num(n)} banks, run ${r + 1}`, n));
+    const bySize = sizes.map((n) => runs.filter((r) => r.banks === n));
+    const perBank = (r: ScaleRun) => r.roundCpuMs / r.banks;
+    const range = (xs: number[], digits = 2) =>
+      `${num(Math.min(...xs), digits)} / ${num(median(xs), digits)} / ${num(Math.max(...xs), digits)}`;
+    const lastOf = bySize.map((rs) => rs[rs.length - 1]!);
+    const row = (name: string, f: (r: ScaleRun) => string | number): Row =>
+      Object.fromEntries([['', name], ...lastOf.map((r) => [`${num(r.banks)} banks`, f(r)])]);
+    const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${num(x)} ms`);
     const perConn = (r: ScaleRun, k: 'rss' | 'heapUsed' | 'external') =>
       (r.memory.connected[k] - r.memory.before[k]) / Math.max(1, r.connected);
-    const row = (name: string, f: (r: ScaleRun) => string | number): Row =>
-      Object.fromEntries([['', name], ...runs.map((r) => [r.where, f(r)])]);
-    const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${num(x)} ms`);
+    const medianPerBank = bySize.map((rs) => median(rs.map(perBank)));
     return {
       tables: [
         {
-          title: `${banks} banks, one round`,
+          title: `Aggregator CPU per round (${store}; min / median / max over ${repeats} interleaved runs)`,
+          rows: bySize.map((rs, i) => ({
+            banks: num(sizes[i]!),
+            'CPU ms per round': range(
+              rs.map((r) => r.roundCpuMs),
+              0,
+            ),
+            'CPU ms per bank per round': range(rs.map(perBank)),
+            'round wall ms': range(
+              rs.map((r) => r.round?.wallMs ?? NaN),
+              0,
+            ),
+            'participants (min)': Math.min(...rs.map((r) => r.participants)),
+          })),
+        },
+        {
+          title: `Last run of each size, one round`,
           rows: [
             row('banks connected / failed', (r) => `${r.connected} / ${r.failedConnections}`),
             row('participants in the committed round', (r) => r.participants),
@@ -133,29 +177,51 @@ export const scale: Benchmark = {
             row('round wall time (start → last bank has the commit)', (r) => ms(r.round?.wallMs)),
             row('  slowest bank training (simulated 100–500 ms)', (r) => ms(r.round?.slowestTrainMs)),
             row('  overhead = wall − slowest training', (r) => ms(r.round?.overheadMs)),
-            row('  fit stage − slowest training', (r) =>
-              ms(r.round ? r.round.fitStageMs - r.round.slowestTrainMs : undefined),
-            ),
             row('  aggregation phase', (r) => ms(r.round?.aggregationMs)),
             row('  evaluation phase', (r) => ms(r.round?.evaluationMs)),
             row('  commit (SQLite + broadcast received)', (r) => ms(r.round?.commitMs)),
-            row('aggregator RSS before connections', (r) => bytes(r.memory.before.rss)),
+            row('aggregator CPU during the round', (r) => ms(r.roundCpuMs)),
             row('aggregator RSS with all connected', (r) => bytes(r.memory.connected.rss)),
             row('aggregator RSS peak during the round', (r) => bytes(r.memory.peakRss)),
-            row('aggregator heap used with all connected', (r) => bytes(r.memory.connected.heapUsed)),
             row('per connection: RSS', (r) => bytes(Math.round(perConn(r, 'rss')))),
             row('per connection: heap', (r) => bytes(Math.round(perConn(r, 'heapUsed')))),
             row('client process RSS (all light banks)', (r) => bytes(r.clientProcess.rss)),
           ],
         },
       ],
-      targets: runs.map((r) => target(`banks completing the round, ${r.where}`, r.participants, '>=', banks, 'banks')),
+      targets: [
+        ...sizes.map((n, i) =>
+          target(
+            `aggregator CPU per bank per round, ${num(n)} banks (median)`,
+            medianPerBank[i]!,
+            '<=',
+            CPU_PER_BANK_MS,
+            'ms',
+          ),
+        ),
+        target(
+          `flat: CPU per bank at ${num(sizes[sizes.length - 1]!)} banks / at ${num(sizes[0]!)} (medians)`,
+          medianPerBank[medianPerBank.length - 1]! / medianPerBank[0]!,
+          '<=',
+          1.5,
+          '×',
+        ),
+        ...sizes.map((n, i) =>
+          target(
+            `banks completing the round, ${num(n)} banks (worst run)`,
+            Math.min(...bySize[i]!.map((r) => r.participants)),
+            '>=',
+            n,
+            'banks',
+          ),
+        ),
+      ],
       notes: [
+        `1-minute load average at start: ${load.toFixed(2)}. CPU = process.cpuUsage (user + system) of the aggregator process from POST /api/training/start to the round's end, including the admin request, heartbeats and every frame of the round; the light clients run in their own process.`,
         "Memory per connection = growth of the aggregator process from before the banks connected to after all did (GC forced before each sample), divided by the banks; it includes the socket, the session and the federation's per-bank state.",
-        "Each update, evaluation and state change of the round is persisted (SQLite, WAL, synchronous = FULL): with 1,000 banks that is thousands of fsync'd transactions per round, which the tmpfs column leaves out.",
         ...runs.flatMap((r) => r.errors.slice(0, 3).map((e) => `${r.where}: client error: ${e}`)),
       ],
-      data: { banks, parameters: MLP_PARAMETERS, runs },
+      data: { sizes, repeats, store, loadAverage: load, parameters: MLP_PARAMETERS, runs },
     };
   },
 };

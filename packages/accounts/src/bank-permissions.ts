@@ -4,7 +4,7 @@
  * each route declares one permission and one hook enforces it.
  *
  * - analyst: reads alerts and decides them (confirmed fraud / false positive / not sure),
- *   scores transactions.
+ *   scores transactions, builds and reads account anomaly reports (Accounts page).
  * - ml-engineer: everything an analyst does, plus the operating threshold.
  * - admin: everything, including people and the local audit log.
  */
@@ -21,12 +21,23 @@ export const BANK_PERMISSIONS = [
   'alerts.decide',
   'threshold.read',
   'threshold.write',
+  'accounts.run',
+  'accounts.read',
   'audit.read',
   'users.manage',
 ] as const;
 export type BankPermission = (typeof BANK_PERMISSIONS)[number];
 
-const ANALYST: BankPermission[] = ['self', 'scores.create', 'alerts.read', 'alerts.decide', 'threshold.read'];
+const ANALYST: BankPermission[] = [
+  'self',
+  'scores.create',
+  'alerts.read',
+  'alerts.decide',
+  'threshold.read',
+  // The Accounts page: build account anomaly reports of a transaction file, and read them.
+  'accounts.run',
+  'accounts.read',
+];
 
 /**
  * What each role may do at the console. The consortium-only roles (auditor, viewer) are

@@ -31,6 +31,7 @@ import {
   startBank,
   startTestAggregator,
   tempDir,
+  VIEWER,
   waitRounds,
   writeShards,
 } from './helpers/federation.js';
@@ -260,4 +261,40 @@ describe('secure aggregation (SecAgg+) over real sockets', () => {
     const refused = entries.filter((e) => e.type === 'secagg.refused');
     expect(refused.some((e) => e.actor === 'bank-a' && e.details.banks?.includes('bank-b'))).toBe(true);
   }, 120_000);
+
+  it('a bank whose identity key changed is refused until an admin resets the pinned key (audited)', async () => {
+    agg = await startTestAggregator(path.join(dir, 'reset'));
+    const token = await createBank(agg, 'bank-a');
+    const url = `${agg.wsUrl}/ws/bank`;
+    const first = generateIdentityKeyPair();
+    const raw = await RawBank.join(url, 'bank-a', token, 100, 30, toBase64(first.publicKey));
+    raw.close();
+    await raw.waitClosed();
+    const other = await RawBank.connect(url);
+    other.send({
+      type: 'hello',
+      protocolVersion: 1,
+      bankId: 'bank-a',
+      token,
+      clientVersion: 'raw-test',
+      backend: 'cpu',
+      numExamples: 100,
+      numFeatures: 30,
+      identityKey: toBase64(generateIdentityKeyPair().publicKey),
+    } as never);
+    const closed = await other.waitClosed();
+    expect(closed.reason).toMatch(/identity key differs/);
+    expect((await api(agg, 'POST', '/api/banks/bank-a/identity/reset', undefined, VIEWER)).status).toBe(403);
+    const reset = await api<{ reset: boolean }>(agg, 'POST', '/api/banks/bank-a/identity/reset');
+    expect(reset.body.reset).toBe(true);
+    const again = await RawBank.join(url, 'bank-a', token, 100, 30, toBase64(generateIdentityKeyPair().publicKey));
+    again.close();
+    const audit = await api<{ type: string; actor: string; details: { bankId?: string } }[]>(
+      agg,
+      'GET',
+      '/api/audit?limit=1000',
+    );
+    expect(audit.body.some((e) => e.type === 'bank.identity_reset' && e.details.bankId === 'bank-a')).toBe(true);
+    expect(audit.body.filter((e) => e.type === 'bank.identity_pinned').length).toBe(2);
+  });
 });

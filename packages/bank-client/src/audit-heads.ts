@@ -4,11 +4,12 @@
  * appended, never rewritten). The aggregator cannot reach this file, so it proves any
  * later truncation or rewrite of its log: `finsecure-aggregator audit verify --bank-heads
  * <file>` checks the chain reaches every head in it. A head that goes backwards is
- * logged at once.
+ * logged at once. When the bank state is encrypted (state-crypto), each line is one sealed
+ * record in base64; `finsecure-bank audit-heads` prints them in clear (with the state key) for the verifier.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { appendStateLine, cipherFor, readStateLines, type StateCipher } from './state-crypto/index.js';
 
 export const AUDIT_HEADS_FILE = 'audit-heads.jsonl';
 
@@ -19,6 +20,7 @@ export class AuditHeadLog {
   constructor(
     stateDir: string,
     private readonly logger: Logger,
+    private readonly cipher: StateCipher = cipherFor(stateDir),
   ) {
     this.file = path.join(stateDir, AUDIT_HEADS_FILE);
   }
@@ -34,12 +36,19 @@ export class AuditHeadLog {
     }
     this.last = { seq: head.seq, hash: head.hash };
     try {
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      appendFileSync(this.file, `${JSON.stringify({ at, roundId, seq: head.seq, hash: head.hash })}\n`, {
-        mode: 0o600,
-      });
+      appendStateLine(this.cipher, this.file, JSON.stringify({ at, roundId, seq: head.seq, hash: head.hash }));
     } catch (err) {
       this.logger.warn({ err, file: this.file }, 'could not keep the audit head');
     }
   }
+}
+
+/** The heads recorded in `<stateDir>/audit-heads.jsonl`, opened with the state's cipher. */
+export function readAuditHeads(
+  stateDir: string,
+  cipher: StateCipher = cipherFor(stateDir),
+): { at: number; roundId: number; seq: number; hash: string }[] {
+  return readStateLines(cipher, path.join(stateDir, AUDIT_HEADS_FILE)).map(
+    (l) => JSON.parse(l) as { at: number; roundId: number; seq: number; hash: string },
+  );
 }

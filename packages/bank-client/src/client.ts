@@ -31,7 +31,6 @@ import {
   manifestFor,
   MlpTrainer,
   parseBackendPreference,
-  saveModelDir,
   type BackendInfo,
   type MlpSpec,
 } from '@finsecure/common/model';
@@ -43,6 +42,8 @@ import { AuditHeadLog } from './audit-heads.js';
 import { evaluate, fit, type EffectiveDp } from './round-work.js';
 import { loadOrCreateIdentity, PinnedIdentities } from './secagg/identity.js';
 import { SecureFit } from './secagg/secure-fit.js';
+import { cipherFor, saveStateModel } from './state-crypto/index.js';
+import { FeedbackHistoryFile, FeedbackSource, type FeedbackRead } from './feedback.js';
 import { toBase64, type IdentityKeyPair } from '@finsecure/common/secagg';
 
 export const CLIENT_VERSION = '0.1.0';
@@ -54,6 +55,8 @@ export interface BankClientEvents {
   training_progress: [{ roundId: number; done: number; total: number }];
   update_dropped: [{ roundId: number; reason: string }];
   evaluation_sent: [{ roundId: number }];
+  /** The analysts' confirmed labels read for a round's training (feedback.ts). */
+  feedback: [{ roundId: number | null } & FeedbackRead];
   committed: [{ roundId: number; modelVersion: number }];
   rejected: [{ roundId: number; reason: string }];
   disconnected: [{ code: number; reason: string }];
@@ -80,6 +83,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private serverMaxFrameBytes = Number.POSITIVE_INFINITY;
   private busy: Promise<void> = Promise.resolve();
   private readonly scaled: ScaledData;
+  private readonly feedbackHistory: FeedbackHistoryFile;
   private readonly ledger: LocalPrivacyLedger;
   /** Heads of the aggregator's audit chain seen with assignments (audit-heads.ts). */
   private readonly auditHeads: AuditHeadLog;
@@ -98,7 +102,13 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     private readonly logger: Logger,
   ) {
     super();
-    this.scaled = new ScaledData(data);
+    // The feedback loop: labels confirmed in the bank console join each round's training.
+    this.feedbackHistory = new FeedbackHistoryFile(config.stateDir);
+    this.scaled = new ScaledData(
+      data,
+      new FeedbackSource(config.stateDir, data.transactionIds ?? new Set(), config.feedbackWeight ?? 3),
+      (read) => this.onFeedbackRead(read),
+    );
     this.ledger = new LocalPrivacyLedger(config.stateDir);
     this.auditHeads = new AuditHeadLog(config.stateDir, logger);
     this.identity = loadOrCreateIdentity(config.stateDir);
@@ -322,11 +332,11 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       identity: this.identity,
       pinned: new PinnedIdentities(this.config.stateDir),
       logger: this.logger,
-      train: (roundId, global, config, scaler) => {
+      // SecureFit decides the DP (local or distributed), checks the budget and records the release.
+      privacy: { effective: (requested) => this.effectiveDp(requested), ledger: this.ledger, noiseRng: this.noiseRng },
+      train: (roundId, global, config, scaler, dp) => {
         const { train } = this.scaled.get(scaler);
         const rng = createRng((this.config.seed * 1_000_003 + roundId * 7919 + (config.seed ?? 0)) >>> 0);
-        const dp = this.effectiveDp(config.dp);
-        if (dp) this.ledger.record(dp.noiseMultiplier);
         return fit(this.trainer!, global, train, config, dp, rng, this.noiseRng, (done, total) => {
           this.emit('training_progress', { roundId, done, total });
           return new Promise((r) => setImmediate(r));
@@ -491,7 +501,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     weights: Float32Array,
   ): Promise<void> {
     if (this.connection !== connection) return;
-    const { test } = this.scaled.get(msg.scaler);
+    const test = this.scaled.getTest(msg.scaler);
     if (test.numRows === 0) {
       this.send(ws, { type: 'decline', roundId: msg.roundId, reason: 'no local test data' });
       return;
@@ -506,6 +516,26 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       ...out,
     });
     this.emit('evaluation_sent', { roundId: msg.roundId });
+    this.keepHistory(() =>
+      this.feedbackHistory.recordEvaluation({ roundId: msg.roundId, modelVersion: msg.modelVersion, ...out }),
+    );
+  }
+
+  /** Labels read for training: logged, emitted, and kept in the console's feedback history. */
+  private onFeedbackRead(read: FeedbackRead): void {
+    const roundId = this.current?.roundId ?? null;
+    if (read.labels > 0) this.logger.info({ roundId, ...read }, 'analyst labels added to the training data');
+    this.emit('feedback', { roundId, ...read });
+    if (roundId !== null) this.keepHistory(() => this.feedbackHistory.recordRound(roundId, read));
+  }
+
+  /** The feedback history is for display: a failure to write it never stops a round. */
+  private keepHistory(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'could not keep the feedback history');
+    }
   }
 
   private async saveModel(msg: RoundCommitted, weights: Float32Array): Promise<void> {
@@ -515,14 +545,17 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       const flat = { data: weights, manifest: manifestFor(this.spec!) };
       // Every version is kept (models/v<N>, about 16 KB each for the default MLP) so the scorer
       // can use a chosen one (`score --model <state-dir>/models/v12`); model/ is the latest.
-      await saveModelDir(
+      // Sealed when the bank state is encrypted at rest (state-crypto).
+      const cipher = cipherFor(this.config.stateDir);
+      await saveStateModel(
+        cipher,
         path.join(this.config.stateDir, 'models', `v${msg.modelVersion}`),
         this.spec!,
         flat,
         msg.modelVersion,
         msg.scaler,
       );
-      await saveModelDir(dir, this.spec!, flat, msg.modelVersion, msg.scaler);
+      await saveStateModel(cipher, dir, this.spec!, flat, msg.modelVersion, msg.scaler);
       this.logger.info(
         { roundId: msg.roundId, modelVersion: msg.modelVersion, dir, metrics: msg.metrics },
         'global model saved',

@@ -35,6 +35,11 @@ export const BankConfig = z
     dpEpsilonBudget: z.number().positive().optional(),
     /** INSECURE: a seeded RNG for DP noise, for reproducible simulations only. */
     insecureDpSeed: z.number().int().optional(),
+    /**
+     * Copies of each analyst-confirmed label (bank console) added to the training data of
+     * the next rounds; 0 turns the feedback loop off (feedback.ts).
+     */
+    feedbackWeight: z.number().int().min(0).max(100).default(3),
     /** Where the latest global model and the privacy ledger are kept. */
     stateDir: z.string().min(1).default('./bank-state'),
     caFile: z.string().min(1).optional(),
@@ -76,6 +81,7 @@ export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'strin
   FINSECURE_DATA: { key: 'data', type: 'string' },
   FINSECURE_TEST_DATA: { key: 'test', type: 'string' },
   FINSECURE_STATE_DIR: { key: 'stateDir', type: 'string' },
+  FINSECURE_FEEDBACK_WEIGHT: { key: 'feedbackWeight', type: 'number' },
   FINSECURE_CA_FILE: { key: 'caFile', type: 'string' },
   FINSECURE_DP_CLIP: { key: 'dpClip', type: 'number' },
   FINSECURE_DP_NOISE_MULTIPLIER: { key: 'dpNoiseMultiplier', type: 'number' },
@@ -121,6 +127,7 @@ const FLAG_NAMES: Record<string, string> = {
   dpDelta: '--dp-delta',
   dpEpsilonBudget: '--dp-epsilon-budget',
   stateDir: '--state-dir',
+  feedbackWeight: '--feedback-weight',
   caFile: '--ca-file',
   seed: '--seed',
   backend: '--backend',

@@ -16,12 +16,19 @@ import type { Dataset } from '@finsecure/common';
 import type { FeatureStats, Scaler } from '@finsecure/common/protocol';
 import { createRng } from '@finsecure/common/rng';
 import type { BankConfig } from './config.js';
+import { readTransactionIds } from './transaction-ids.js';
+import type { FeedbackRead, FeedbackSource } from './feedback.js';
 
 export interface LocalData {
   train: TrainingSplit;
   test: Dataset;
   stats: FeatureStats;
   numFraud: number;
+  /**
+   * Transaction ids of --data and --test (empty when they have no id column), so that a
+   * label confirmed in the console is not added to training twice (feedback.ts).
+   */
+  transactionIds: Set<string>;
 }
 
 /**
@@ -52,23 +59,93 @@ export async function loadLocalData(
   const s = computeScalerStats(train);
   let numFraud = 0;
   for (let i = 0; i < train.numRows; i++) numFraud += train.labels[i]!;
-  return { train, test, numFraud, stats: { count: s.count, mean: Array.from(s.mean), m2: Array.from(s.m2) } };
+  const transactionIds = await readTransactionIds(config.data);
+  if (config.test) for (const id of await readTransactionIds(config.test)) transactionIds.add(id);
+  return {
+    train,
+    test,
+    numFraud,
+    transactionIds,
+    stats: { count: s.count, mean: Array.from(s.mean), m2: Array.from(s.m2) },
+  };
 }
 
-/** Applies the federation's scaler, caching the result (the scaler rarely changes). */
+/**
+ * Applies the federation's scaler, caching the result (the scaler rarely changes). With a
+ * FeedbackSource, `get` (the training path) reads the analysts' confirmed labels each time
+ * and appends them to the training rows; `onFeedback` hears what was read.
+ */
 export class ScaledData {
   private key = '';
   private cached: { train: TrainingSplit; test: Dataset } | null = null;
+  private feedbackKey = '';
+  private withFeedback: TrainingSplit | null = null;
 
-  constructor(private readonly data: LocalData) {}
+  constructor(
+    private readonly data: LocalData,
+    private readonly feedback: FeedbackSource | null = null,
+    private readonly onFeedback: (read: FeedbackRead) => void = () => {},
+  ) {}
 
-  get(scaler: Scaler): { train: TrainingSplit; test: Dataset } {
+  private scaled(scaler: Scaler): { train: TrainingSplit; test: Dataset } {
     const key = JSON.stringify(scaler);
     if (key !== this.key || !this.cached) {
       const s = { mean: Float64Array.from(scaler.mean), std: Float64Array.from(scaler.std) };
       this.cached = { train: applyScaler(this.data.train, s), test: applyScaler(this.data.test, s) };
       this.key = key;
+      this.feedbackKey = '';
+      this.withFeedback = null;
     }
     return this.cached;
   }
+
+  /** The scaled splits for a round's training: the training rows include the feedback labels. */
+  get(scaler: Scaler): { train: TrainingSplit; test: Dataset } {
+    const base = this.scaled(scaler);
+    if (!this.feedback) return base;
+    const { extra, read, key } = this.feedback.collect(this.data.train.featureNames);
+    this.onFeedback(read);
+    if (!extra) return base;
+    if (key !== this.feedbackKey || !this.withFeedback) {
+      const s = { mean: Float64Array.from(scaler.mean), std: Float64Array.from(scaler.std) };
+      this.withFeedback = concatRows(base.train, applyScaler(extra, s));
+      FEEDBACK_ROWS.set(this.withFeedback, extra.numRows);
+      this.feedbackKey = key;
+    }
+    return { train: this.withFeedback, test: base.test };
+  }
+
+  /** The scaled test split (evaluation: no feedback read). */
+  getTest(scaler: Scaler): Dataset {
+    return this.scaled(scaler).test;
+  }
+}
+
+/** Training splits extended with feedback rows → how many of their rows are feedback copies. */
+const FEEDBACK_ROWS = new WeakMap<object, number>();
+
+/**
+ * How many rows of `train` are copies of analyst labels (0 for the bank's own split).
+ * The update's FedAvg weight (numExamples) leaves them out: repeating a label k times is a
+ * local emphasis, not more data, and must not raise the bank's weight in the federation
+ * (nor exceed the training-set size it declared when it joined).
+ */
+export function feedbackRowsOf(train: TrainingSplit): number {
+  return FEEDBACK_ROWS.get(train) ?? 0;
+}
+
+function concatRows(a: TrainingSplit, b: TrainingSplit): TrainingSplit {
+  const features = new Float32Array(a.features.length + b.features.length);
+  features.set(a.features);
+  features.set(b.features, a.features.length);
+  const labels = new Uint8Array(a.numRows + b.numRows);
+  labels.set(a.labels);
+  labels.set(b.labels, a.numRows);
+  return declareTrainingData({
+    features,
+    labels,
+    numRows: a.numRows + b.numRows,
+    numFeatures: a.numFeatures,
+    featureNames: a.featureNames,
+  });
 }

@@ -1,24 +1,30 @@
 /**
  * The bank's own privacy ledger. A bank does not have to trust the aggregator's
  * accounting: it tracks every noisy update it released in a local Rényi-DP accountant,
- * persisted in its state directory, and declines tasks that would exceed its budget.
+ * persisted in its state directory, and declines tasks that would exceed its budget. A masked
+ * update with distributed DP (secagg/secure-fit.ts) is one release with the SUM's multiplier z:
+ * the bank's share is smaller, but any quorum of shares carries (zC)².
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RdpAccountant } from '@finsecure/common/dp';
+import { cipherFor, readStateFile, writeStateFile, type StateCipher } from './state-crypto/index.js';
 
 export class LocalPrivacyLedger {
   private accountant: RdpAccountant;
   private readonly file: string;
 
-  constructor(stateDir: string) {
+  /** @param cipher how the ledger is kept at rest (default: as the state directory was opened, state-crypto) */
+  constructor(
+    stateDir: string,
+    private readonly cipher: StateCipher = cipherFor(stateDir),
+  ) {
     this.file = path.join(stateDir, 'privacy.json');
     this.accountant = new RdpAccountant();
     try {
-      this.accountant = RdpAccountant.fromJSON(JSON.parse(readFileSync(this.file, 'utf8')));
+      const raw = readStateFile(this.cipher, this.file);
+      if (raw) this.accountant = RdpAccountant.fromJSON(JSON.parse(raw.toString('utf8')));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-        throw new Error(`cannot read privacy ledger ${this.file}: ${(err as Error).message}`);
+      throw new Error(`cannot read privacy ledger ${this.file}: ${(err as Error).message}`);
     }
   }
 
@@ -33,9 +39,6 @@ export class LocalPrivacyLedger {
   /** Records one released update and persists the ledger before the update is sent. */
   record(noiseMultiplier: number): void {
     this.accountant.addGaussian(noiseMultiplier);
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.accountant.toJSON()));
-    renameSync(tmp, this.file);
+    writeStateFile(this.cipher, this.file, JSON.stringify(this.accountant.toJSON()));
   }
 }

@@ -11,10 +11,14 @@ import type { TrainingSplit } from '@finsecure/common/data';
 import { smote } from '@finsecure/common/smote';
 import type { Dataset } from '@finsecure/common';
 import type { Rng } from '@finsecure/common/rng';
+import { feedbackRowsOf } from './local-data.js';
 
 export interface FitOutput {
   delta: Float32Array;
+  /** The bank's own training rows: the FedAvg weight (analyst-label copies left out, local-data.ts). */
   numExamples: number;
+  /** Analyst-label rows trained on in addition (feedback loop; included in numTrained). */
+  numFeedback: number;
   numTrained: number;
   numSynthetic: number;
   loss: number;
@@ -72,7 +76,8 @@ export async function fit(
   }
   return {
     delta,
-    numExamples: train.numRows,
+    numExamples: train.numRows - feedbackRowsOf(train),
+    numFeedback: feedbackRowsOf(train),
     numTrained: data.numRows,
     numSynthetic,
     loss: result.loss,

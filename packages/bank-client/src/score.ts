@@ -11,7 +11,8 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { DataError, loadCsv, type ColumnMapping } from '@finsecure/common/data';
-import { initBackend, loadModelDir, MlpTrainer, parseBackendPreference } from '@finsecure/common/model';
+import { initBackend, MlpTrainer, parseBackendPreference } from '@finsecure/common/model';
+import { loadStateModel, PLAINTEXT_STATE, type StateCipher } from './state-crypto/index.js';
 
 export interface ScoreResult {
   rows: number;
@@ -33,8 +34,12 @@ export async function scoreFile(opts: {
   mapping?: ColumnMapping;
   backend?: string;
   onNotice?: (message: string) => void;
+  /** Opens a model saved encrypted (--state-key-file); default: plaintext models only. */
+  cipher?: StateCipher;
 }): Promise<ScoreResult> {
-  const { weights, metadata } = await loadModelDir(opts.model);
+  const { weights, metadata } = await loadStateModel(opts.cipher ?? PLAINTEXT_STATE, opts.model, {
+    allowPlaintext: true,
+  });
   // The data before the backend: a bad file is reported without waiting for TF.js.
   const loaded = await loadCsv(opts.data, {
     layout: opts.mapping ?? opts.layout ?? 'auto',

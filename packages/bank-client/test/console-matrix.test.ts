@@ -73,6 +73,8 @@ describe('console route × role matrix', () => {
     }
     // The table itself: analysts decide alerts but neither set the threshold nor manage people.
     expect([...BANK_ROLE_PERMISSIONS.analyst].sort()).toEqual([
+      'accounts.read',
+      'accounts.run',
       'alerts.decide',
       'alerts.read',
       'scores.create',

@@ -5,6 +5,7 @@ import { LoginForm } from './components/LoginForm';
 import { api, ApiError } from './lib/api';
 import { useRoute } from './lib/route';
 import type { WhoAmI } from './lib/types';
+import { AccountsPage } from './views/AccountsPage';
 import { AlertDetail } from './views/AlertDetail';
 import { AlertList } from './views/AlertList';
 import { SetupPage } from './views/SetupPage';
@@ -45,6 +46,8 @@ export function App() {
           <AlertDetail id={route.id} canDecide={can('alerts.decide')} />
         ) : route.page === 'upload' ? (
           <UploadPage />
+        ) : route.page === 'accounts' ? (
+          <AccountsPage canRun={can('accounts.run')} />
         ) : route.page === 'threshold' ? (
           <ThresholdPage canWrite={can('threshold.write')} />
         ) : (

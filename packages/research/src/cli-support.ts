@@ -239,6 +239,7 @@ export interface FederationFlags {
   serverMomentum: number;
   updateEncoding: 'float32' | 'float16' | 'int8';
   logLevel: string;
+  secureAggregation: boolean;
 }
 
 /** Flags of the federated arm (simulate and compare). */
@@ -311,6 +312,13 @@ export function addFederationOptions(cmd: Command): Command {
       'server momentum β in [0, 1) (FedAvgM: v ← βv + update, global += η v; 0 = none)',
       numArg('--server-momentum', (v) => v >= 0 && v < 1, 'a number in [0, 1)'),
       RESEARCH_STRATEGY.serverMomentum,
+    )
+    .option(
+      '--secure-aggregation',
+      'secure aggregation (SecAgg+): banks mask their updates and the aggregator only unmasks their sum (the ' +
+        "aggregator's secureAggregation rule; FedAvg only, not with DP). compare then runs the federation twice, " +
+        'plaintext and secure, and reports their AUPRC side by side',
+      false,
     )
     .addOption(
       new Option('--update-encoding <e>', 'encoding of updates on the wire')

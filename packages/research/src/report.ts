@@ -207,6 +207,9 @@ export function simulationMarkdown(r: SimulationResult): string {
     t.dp
       ? `- Differential privacy: clip ${t.dp.clip}, noise multiplier ${t.dp.noiseMultiplier}, δ ${t.dp.delta}`
       : '- No differential privacy',
+    t.secureAggregation
+      ? '- Secure aggregation (SecAgg+): banks sent masked updates; the aggregator only unmasked their sum'
+      : '- Updates in the clear (no secure aggregation)',
     `- Global scaler equals the baseline's: ${r.scalerCheck.identical ? 'yes, bit for bit' : `max difference ${r.scalerCheck.maxAbsDiff}`}`,
     `- Wall time ${secs(r.totals.wallMs)} (setup ${secs(r.totals.setupMs)}, training ${secs(r.totals.trainingWallMs)}), ${r.totals.committed} rounds committed, ${r.totals.failed} failed, ${(r.totals.bytes / 1e6).toFixed(1)} MB on the wire`,
     '',

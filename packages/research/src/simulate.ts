@@ -51,6 +51,11 @@ export interface SimulationOptions extends LocalTraining {
   dp?: DpSettings;
   /** FedAvg options (share cap, step normalisation, server learning rate and momentum). Default RESEARCH_STRATEGY. */
   strategy?: Partial<StrategySettings>;
+  /**
+   * Run the aggregator's secure-aggregation workflow (SecAgg+: masked updates, the aggregator
+   * only unmasks their sum; the aggregator rule `secureAggregation`). Default false.
+   */
+  secureAggregation?: boolean;
   updateEncoding?: 'float32' | 'float16' | 'int8';
   backend?: Backend;
   /** Log level of the aggregator and bank loggers (default silent). */
@@ -116,6 +121,8 @@ export interface RoundResult {
   extra?: Record<string, number>;
   /** Per bank: its weight in the aggregate and why the strategy left it out, if it did (RoundRecord.banks). */
   banks?: Record<string, { weight: number | null; excluded: string | null }>;
+  /** The round's stages as the aggregator stored them: name, time (ms), banks asked, answered and dropped. */
+  stages?: { name: string; ms: number; asked: number; answered: number; dropped: number }[];
 }
 
 export interface SimulationResult {
@@ -137,6 +144,8 @@ export interface SimulationResult {
     serverMomentum: number;
     updateEncoding: string;
     dp: DpSettings | null;
+    /** Masked updates (SecAgg+). Absent in results written before the option existed: false. */
+    secureAggregation?: boolean;
   };
   /** Max |federation scaler − prepareExperiment scaler| over means and stds (0 = identical). */
   scalerCheck: { maxAbsDiff: number; identical: boolean };
@@ -233,6 +242,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           serverLearningRate: strategy.serverLearningRate,
           serverMomentum: strategy.serverMomentum,
           privacyBudgetAction: 'exclude-bank',
+          secureAggregation: o.secureAggregation ?? false,
           ...o.rules,
         },
         training: {
@@ -357,6 +367,13 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           bytesDown,
           bytes: bytesUp + bytesDown,
           durations: r.durations,
+          stages: (r.stages ?? []).map((x) => ({
+            name: x.name,
+            ms: x.ms,
+            asked: x.asked,
+            answered: x.answered,
+            dropped: Object.keys(x.dropped).length,
+          })),
           maxBankTrainMs: trainMs.length ? Math.max(...trainMs) : null,
           epsilon: eps.length ? Math.max(...eps) : null,
           ...(extra ? { extra } : {}),
@@ -425,6 +442,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
         serverMomentum: strategy.serverMomentum,
         updateEncoding,
         dp: o.dp ?? null,
+        secureAggregation: o.secureAggregation ?? false,
       },
       scalerCheck: { maxAbsDiff, identical: maxAbsDiff === 0 },
       rounds,

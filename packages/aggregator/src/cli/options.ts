@@ -167,7 +167,7 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option(
       '--secure-aggregation',
       'run rounds as the secagg workflow (SecAgg+): banks mask their updates and the aggregator only ever sees the ' +
-        'sum; FedAvg only, no DP yet (default off)',
+        'sum; FedAvg only; with training.dp set, banks add shares of the noise (distributed DP) (default off)',
     )
     .option(
       '--secagg-threshold <t>',
@@ -181,8 +181,9 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     )
     .option(
       '--secagg-clip <c>',
-      'secure aggregation: each masked coordinate (update / local steps) is clipped to ±c (default 1)',
-      floatArg('--secagg-clip', 0, 1e6, true),
+      'secure aggregation: each masked coordinate (update / local steps) is clipped to ±c; 0 = automatic: 1, or ' +
+        'C + 6·z·C/√quorum with distributed DP (default 0)',
+      floatArg('--secagg-clip', 0, 1e6),
     )
     .option(
       '--secagg-fractional-bits <f>',

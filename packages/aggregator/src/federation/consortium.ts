@@ -8,6 +8,7 @@ import type { BankCandidate } from '@finsecure/common/strategy';
 import { audit, ControlRefused, type Core } from './core.js';
 import { assessBank } from './health.js';
 import { robustGlobalScaler } from './scaler.js';
+import { MedianOfOthers } from '../trust/robust.js';
 import type { BankFeatureStats } from '../trust/feature-stats.js';
 import { publishBank } from './views.js';
 
@@ -56,7 +57,7 @@ async function fixScaler(
     examples: r.examples,
     ...extra,
   });
-  for (const id of [...core.sessions.ids()]) await assessHealth(core, id);
+  await assessHealthOf(core, core.sessions.ids());
   return r;
 }
 
@@ -100,13 +101,23 @@ export async function refitScaler(core: Core, actor: string, exclude: readonly s
   return { banks: r.banks };
 }
 
+/** Re-assesses these banks against the last round's losses (sorted once for all of them). */
+export async function assessHealthOf(core: Core, bankIds: Iterable<string>): Promise<void> {
+  const losses = new MedianOfOthers(core.lastLosses.values());
+  for (const id of [...bankIds]) await assessHealth(core, id, losses);
+}
+
 /** Re-assesses one bank; a change of status is logged and audited, and the dashboard told. */
-export async function assessHealth(core: Core, bankId: string): Promise<void> {
+export async function assessHealth(
+  core: Core,
+  bankId: string,
+  losses: MedianOfOthers = new MedianOfOthers(core.lastLosses.values()),
+): Promise<void> {
   const session = core.sessions.get(bankId);
   if (!session) return;
   const mine = core.lastLosses.get(bankId);
-  const others = [...core.lastLosses].filter(([b]) => b !== bankId).map(([, l]) => l);
-  const h = assessBank(session.hello.featureStats, core.scaler, mine, others);
+  const median = mine === undefined ? losses.all() : losses.of(mine);
+  const h = assessBank(session.hello.featureStats, core.scaler, mine, { median });
   const before = core.health.get(bankId);
   core.health.set(bankId, h);
   if (

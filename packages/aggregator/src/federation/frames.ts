@@ -89,7 +89,13 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
     case 'hello':
       sendError(session, 'unexpected_hello', 'already authenticated on this connection');
       return core.enqueue(() =>
-        auditRepeated(core, { type: 'frame.rejected', actor: session.bankId, reason: 'second hello', key: 'hello' }),
+        auditRepeated(core, {
+          type: 'frame.rejected',
+          actor: session.bankId,
+          reason: 'already authenticated on this connection',
+          key: 'second_hello',
+          details: { category: 'second_hello' },
+        }),
       );
     case 'error':
       logger.warn({ bankId: session.bankId, code: msg.code, message: msg.message }, 'bank reported an error');

@@ -40,11 +40,18 @@ export const HEALTH_LIMITS = {
  * @param othersLosses the last training losses of the other banks of that round.
  * @param featureNames optional names for the reasons (default "feature j").
  */
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function assessBank(
   stats: FeatureStats | undefined,
   scaler: Scaler | null,
   loss: number | undefined,
-  othersLosses: readonly number[],
+  /** The other banks' losses, or their median already computed (null: none). */
+  othersLosses: readonly number[] | { median: number | null },
   featureNames?: readonly string[],
 ): BankHealth {
   const reasons: string[] = [];
@@ -72,10 +79,12 @@ export function assessBank(
     }
   }
   let lossRatio: number | null = null;
-  if (loss !== undefined && othersLosses.length > 0) {
-    const sorted = [...othersLosses].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const median = Array.isArray(othersLosses)
+    ? othersLosses.length > 0
+      ? medianOf(othersLosses)
+      : null
+    : (othersLosses as { median: number | null }).median;
+  if (loss !== undefined && median !== null) {
     lossRatio = median > 0 ? loss / median : null;
     if (lossRatio !== null && lossRatio > HEALTH_LIMITS.lossRatio && loss > HEALTH_LIMITS.minLoss)
       reasons.push(

@@ -3,6 +3,9 @@
  * bank, fed by the DP parameters each accepted update declares, persisted with every
  * commit. Banks keep their own accountant too (they do not have to trust ours); this
  * one drives selection (a bank over budget is not asked again) and the dashboard.
+ * Under secure aggregation with distributed DP each bank adds only a share of the noise, but any
+ * quorum of shares carries (zC)² (common/secagg/distributed-dp.ts): its masked update is recorded
+ * as one release with the sum's multiplier z (federation/secagg/stages.ts), like a plain update.
  */
 import { RdpAccountant } from '@finsecure/common/dp';
 import type { Store } from '../store/types.js';

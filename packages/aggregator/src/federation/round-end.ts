@@ -10,7 +10,7 @@ import { capEvaluationReports, globalMetrics } from '@finsecure/common/metrics';
 import * as machine from '../round/machine.js';
 import type { RoundRules } from '../round/rules.js';
 import { audit, noteRejection, published, statsOf, type ActiveRound, type Core } from './core.js';
-import { assessHealth } from './consortium.js';
+import { assessHealthOf } from './consortium.js';
 import {
   newlyQuarantined,
   parseLifts,
@@ -192,7 +192,7 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
       return l === undefined ? [] : [[b, l] as [string, number]];
     }),
   );
-  for (const b of record.participants) await assessHealth(core, b);
+  await assessHealthOf(core, record.participants);
   for (const s of core.sessions.values()) {
     s.send(frame);
     core.opts.observer?.bytes?.('down', frame.byteLength);

@@ -9,13 +9,15 @@ import { TrainingConfig } from '@finsecure/common/protocol';
 import { z } from 'zod';
 import { describeIssues } from '../config/load.js';
 import { RoundRules } from '../round/rules.js';
+import { distributedDpIssues } from '../round/secagg-rules.js';
 
 export const FederationSettings = z
   .object({ training: TrainingConfig, rules: RoundRules })
-  .refine((s) => !(s.rules.secureAggregation && s.training.dp), {
-    message:
-      'secureAggregation with training.dp (distributed differential privacy) is not implemented yet: turn off one of the two',
-    path: ['rules', 'secureAggregation'],
+  // secureAggregation with training.dp is distributed DP: an explicit fixed-point clip must leave
+  // room for each bank's noise share (round/secagg-rules.ts).
+  .superRefine((s, ctx) => {
+    for (const issue of distributedDpIssues({ ...s.rules, dp: s.training.dp }))
+      ctx.addIssue({ code: 'custom', ...issue });
   });
 export type FederationSettings = z.infer<typeof FederationSettings>;
 

@@ -25,7 +25,7 @@ export interface UpdateLimits {
  */
 export function checkUpdate(
   msg: Update,
-  tensors: ReadonlyMap<string, { data: Float32Array }>,
+  tensors: ReadonlyMap<string, { data: Float32Array; sumOfSquares?: number }>,
   hello: Hello,
   limits: UpdateLimits,
 ): string | null {
@@ -50,7 +50,9 @@ export function checkUpdate(
     maxNoiseMultiplier: limits.maxNoiseMultiplier,
   });
   if (!range.ok) return range.reason;
-  const bad = judgeUpdateNorm(l2Norm(tensor.data), range);
+  // The decoder summed the squares while checking that every value is finite (one pass).
+  const norm = tensor.sumOfSquares !== undefined ? Math.sqrt(tensor.sumOfSquares) : l2Norm(tensor.data);
+  const bad = judgeUpdateNorm(norm, range);
   if (bad) return bad;
   const required = limits.dp;
   if (required && required.noiseMultiplier > 0 && (!msg.dp || msg.dp.noiseMultiplier < required.noiseMultiplier)) {

@@ -3,7 +3,10 @@
  *
  * - **private**: secure aggregation (SecAgg+, common/secagg): the aggregator learns only the sum
  *   of the banks' masked updates, never one bank's update. Distributed DP and the evaluation
- *   gate belong here. Defends the banks against the aggregator; it cannot tell a hostile bank's
+ *   gate belong here: with secure aggregation, `training.dp` IS distributed DP (each bank adds
+ *   N(0, (zC)²/quorum), common/secagg/distributed-dp.ts; its fixed-point check is
+ *   secagg-rules.ts `distributedDpIssues`, applied with the training config in
+ *   federation/settings.ts). Defends the banks against the aggregator; it cannot tell a hostile bank's
  *   update from an honest one, because it never sees either.
  * - **robust**: plaintext updates, a robust strategy (median, Krum, Bulyan, trimmed mean,
  *   centered clipping), the adaptive norm bound, reputation and quarantine. Defends the
@@ -23,7 +26,11 @@ export type Mode = 'private' | 'robust' | 'plain';
 export type ModeRules = Parameters<typeof secaggRuleIssues>[0] & {
   /** null = off. */
   quarantineAfterExclusions?: number | null;
-  /** Banks add only their share of the noise, relying on the masked sum (distributed DP; not a rule yet). */
+  /**
+   * Banks add only their share of the noise, relying on the masked sum. Not a rule of its own:
+   * the federation turns it on by `training.dp` with `secureAggregation`; callers that describe a
+   * mode by its parts (tests, the research tools) may set it to be told it needs secure aggregation.
+   */
   distributedDp?: boolean;
 };
 

@@ -68,6 +68,7 @@ export function roundDoc(r: RoundRecord): RoundRecord {
     participants: r.participants,
     banks: r.banks,
     durations: r.durations,
+    ...(r.stages !== undefined ? { stages: r.stages } : {}),
     baseModelVersion: r.baseModelVersion,
     modelVersion: r.modelVersion ?? null,
     metrics: r.metrics ?? null,

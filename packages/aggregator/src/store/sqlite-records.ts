@@ -47,14 +47,14 @@ export class SqliteRecords {
         `round ${r.id} is committed and sealed by audit entry ${sealed.audit_seq}; it cannot be overwritten`,
       );
     this.stmt(
-      `INSERT INTO rounds (id, status, started_at, ended_at, config, selected, participants, banks, durations, base_model_version, model_version, metrics, failure_reason)
-       VALUES (@id, @status, @startedAt, @endedAt, @config, @selected, @participants, @banks, @durations, @baseModelVersion, @modelVersion, @metrics, @failureReason)
+      `INSERT INTO rounds (id, status, started_at, ended_at, config, selected, participants, banks, durations, stages, base_model_version, model_version, metrics, failure_reason)
+       VALUES (@id, @status, @startedAt, @endedAt, @config, @selected, @participants, @banks, @durations, @stages, @baseModelVersion, @modelVersion, @metrics, @failureReason)
        ON CONFLICT (id) DO UPDATE SET
          status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
          config = excluded.config, selected = excluded.selected, participants = excluded.participants,
-         banks = excluded.banks, durations = excluded.durations, base_model_version = excluded.base_model_version,
+         banks = excluded.banks, durations = excluded.durations, stages = excluded.stages, base_model_version = excluded.base_model_version,
          model_version = excluded.model_version, metrics = excluded.metrics, failure_reason = excluded.failure_reason`,
-    ).run(roundParams(r));
+    ).run({ stages: null, ...roundParams(r) });
   }
 
   upsertModel(m: ModelVersionRecord): void {

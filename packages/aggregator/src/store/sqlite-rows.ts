@@ -25,6 +25,8 @@ export interface RoundRow {
   participants: string;
   banks: string;
   durations: string;
+  /** NULL for rounds stored before migration 4 (and for rounds without stage summaries). */
+  stages?: string | null;
   base_model_version: number;
   model_version: number | null;
   metrics: string | null;
@@ -72,6 +74,7 @@ export function toRound(r: RoundRow): RoundRecord {
     participants: fromJson(r.participants),
     banks: fromJson(r.banks),
     durations: fromJson(r.durations),
+    ...(r.stages != null ? { stages: fromJson(r.stages) } : {}),
     baseModelVersion: r.base_model_version,
     modelVersion: r.model_version,
     metrics: r.metrics === null ? null : fromJson(r.metrics),
@@ -121,6 +124,8 @@ export function roundParams(r: RoundRecord): Record<string, unknown> {
     participants: toJson(r.participants),
     banks: toJson(r.banks),
     durations: toJson(r.durations),
+    // Only when present: the round hash (integrity.ts) of a round without stages stays what it was.
+    ...(r.stages !== undefined ? { stages: toJson(r.stages) } : {}),
     baseModelVersion: r.baseModelVersion,
     modelVersion: r.modelVersion ?? null,
     metrics: r.metrics == null ? null : toJson(r.metrics),

@@ -106,6 +106,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // RoundRecord.stages (round/stage.ts summaries): what the dashboard and the benchmarks read
+    // per stage. NULL for rounds stored before, which then read back without `stages`.
+    version: 4,
+    description: 'stage summaries of rounds',
+    sql: `ALTER TABLE rounds ADD COLUMN stages TEXT;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -18,7 +18,7 @@
  * bank dominate (3 equal banks, ratio 10: 10 / 12 = 83 % of the weight). With maxShare
  * 0.5 no single unregistered bank can outweigh all the others together.
  */
-import { median } from './robust.js';
+import { median, MedianOfOthers } from './robust.js';
 
 /** Default ratio between a bank's count and the median of the others' (see the module comment). */
 export const DEFAULT_MAX_EXAMPLE_RATIO = 10;
@@ -71,7 +71,8 @@ function checkCount(what: string, bankId: string, n: number): void {
  */
 export function weightBound(
   input: WeightBoundInput,
-  othersDeclared: readonly number[],
+  /** The other banks' declared counts, or their median already computed. */
+  othersDeclared: readonly number[] | { median: number; count: number },
   policy: WeightBoundPolicy = {},
 ): WeightBound {
   const { bankId, claimed, declared, registered } = input;
@@ -91,16 +92,14 @@ export function weightBound(
     return { weight: claimed, clamped: false, reason: null, bound: 'none' };
   }
   if (claimed > declared) return lower(declared, 'hello', `its hello declared ${declared}`);
-  for (const n of othersDeclared) checkCount("another bank's declared count", bankId, n);
-  if (othersDeclared.length > 0) {
-    const m = median(othersDeclared);
+  const list = Array.isArray(othersDeclared) ? (othersDeclared as readonly number[]) : null;
+  if (list) for (const n of list) checkCount("another bank's declared count", bankId, n);
+  const others = list ? list.length : (othersDeclared as { count: number }).count;
+  if (others > 0) {
+    const m = list ? median(list) : (othersDeclared as { median: number }).median;
     const cap = Math.max(1, Math.floor(ratio * m));
     if (claimed > cap)
-      return lower(
-        cap,
-        'consortium',
-        `at most ${ratio} × the median ${m} of the other ${othersDeclared.length} banks' counts`,
-      );
+      return lower(cap, 'consortium', `at most ${ratio} × the median ${m} of the other ${others} banks' counts`);
   }
   return { weight: claimed, clamped: false, reason: null, bound: 'none' };
 }
@@ -118,23 +117,23 @@ export function boundRoundWeights(
   policy: WeightBoundPolicy & { maxShare?: number } = {},
 ): WeightBound[] {
   const maxShare = policy.maxShare ?? DEFAULT_WEIGHT_MAX_SHARE;
-  const bounded = banks.map((b, i) =>
-    weightBound(
-      b,
-      banks.filter((_, k) => k !== i).map((o) => o.declared),
-      policy,
-    ),
-  );
-  const open = banks.map((b, i) => (b.registered === undefined ? i : -1)).filter((i) => i >= 0);
-  if (open.length === 0 || maxShare >= 1) return bounded;
-  const fixed = bounded.reduce((s, w, i) => (open.includes(i) ? s : s + w.weight), 0);
+  // The others' median for every bank from one sort (O(n log n), not a filter and sort per bank).
+  const declared = new MedianOfOthers(banks.map((b) => b.declared));
+  const bounded = banks.map((b) => {
+    const m = declared.of(b.declared);
+    return weightBound(b, m === null ? [] : { median: m, count: banks.length - 1 }, policy);
+  });
+  const openList = banks.map((b, i) => (b.registered === undefined ? i : -1)).filter((i) => i >= 0);
+  const open = new Set(openList);
+  if (open.size === 0 || maxShare >= 1) return bounded;
+  const fixed = bounded.reduce((s, w, i) => (open.has(i) ? s : s + w.weight), 0);
   const cap = shareCapWithFixed(
-    open.map((i) => bounded[i]!.weight),
+    openList.map((i) => bounded[i]!.weight),
     fixed,
     maxShare,
   );
   return bounded.map((w, i) => {
-    if (!open.includes(i) || w.weight <= cap) return w;
+    if (!open.has(i) || w.weight <= cap) return w;
     // FedAvg takes integer example counts ≥ 1.
     const weight = Math.max(1, Math.floor(cap));
     return {

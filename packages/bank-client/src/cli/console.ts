@@ -14,15 +14,16 @@ import { ConsoleDb } from '../console/db.js';
 import { buildConsole, consoleAccounts, consoleDbPath, type BankConsole } from '../console/server.js';
 import type { ValidationSource } from '../console/threshold.js';
 import { createBankLogger } from './terminal.js';
+import { addStateKeyFlag, openStateOrFail } from './state-key.js';
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`finsecure-bank: ${message}\n`);
   process.exit(code);
 }
 
-/** Flags shared by `console` and `start` (where they are optional). */
+/** Flags shared by `console` and `start` (where they are optional), with --state-key-file. */
 export function addConsoleFlags(c: Command): Command {
-  return c
+  return addStateKeyFlag(c)
     .option(
       '--console-port <port>',
       'serve the bank console (web app + REST API, /docs) on this port; 0 picks a free one (env FINSECURE_CONSOLE_PORT)',
@@ -122,6 +123,7 @@ export function addConsoleCommand(program: Command, mappingHelp: string): void {
         throw err;
       }
       const logger = createBankLogger('bank-console', cfg.logLevel, cfg.logFormat);
+      openStateOrFail(cfg.stateDir, o.stateKeyFile, logger);
       const c = await runConsole(cfg, logger, null);
       const stop = async () => {
         await c.close();
@@ -148,7 +150,7 @@ export function addUsersCommand(program: Command, out: (s: string) => void = (s)
       "Manage the people of this bank's console (analyst, ml-engineer, admin), without the web UI. Every change is in the local audit log.",
     );
   const withState = (c: Command) =>
-    c
+    addStateKeyFlag(c)
       .option(
         '--state-dir <dir>',
         "the bank's state directory holding console.sqlite (default ./bank-state; env FINSECURE_STATE_DIR)",
@@ -167,6 +169,7 @@ export function addUsersCommand(program: Command, out: (s: string) => void = (s)
       } catch (err) {
         fail((err as Error).message);
       }
+      openStateOrFail(stateDir, o.stateKeyFile);
       const db = new ConsoleDb(path.join(stateDir, 'console.sqlite'));
       try {
         await fn(consoleAccounts(db), username, o);

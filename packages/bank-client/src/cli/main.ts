@@ -15,6 +15,8 @@ import { addAnonymiseCommand } from './anonymise.js';
 import { addAccountsCommand } from './accounts.js';
 import { addConsoleCommand, addConsoleFlags, addUsersCommand, consoleFlags, runConsole } from './console.js';
 import { loadConsoleConfig } from '../console/config.js';
+import { readAuditHeads } from '../audit-heads.js';
+import { addStateKeyFlag, cipherFromKeyOrFail, openStateOrFail } from './state-key.js';
 
 function num(flag: string, opts: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number } = {}) {
   return (value: string): number => {
@@ -114,6 +116,11 @@ addConsoleFlags(
     num('--dp-epsilon-budget', { gt: 0 }),
   )
   .option('--state-dir <dir>', 'where the latest global model and the privacy ledger are kept (default ./bank-state)')
+  .option(
+    '--feedback-weight <k>',
+    'copies of each label an analyst confirmed in the bank console (confirmed fraud / false positive) added to the training data of the next rounds; 0 turns the feedback loop off (default 3; env FINSECURE_FEEDBACK_WEIGHT)',
+    num('--feedback-weight', { int: true, min: 0, max: 100 }),
+  )
   .option('--ca-file <file>', 'PEM CA certificate to verify a wss:// aggregator with')
   .option('--seed <n>', 'seed for the local split, SMOTE and batch order (default 1)', num('--seed', { int: true }))
   .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu (default auto)')
@@ -162,6 +169,7 @@ addConsoleFlags(
           dpDelta: o.dpDelta,
           dpEpsilonBudget: o.dpEpsilonBudget,
           stateDir: o.stateDir,
+          feedbackWeight: o.feedbackWeight,
           caFile: o.caFile,
           seed: o.seed,
           backend: o.backend,
@@ -191,6 +199,8 @@ addConsoleFlags(
       logger.warn(
         'the token was given on the command line, where other users of this machine can see it; prefer FINSECURE_BANK_TOKEN or --token-file',
       );
+    // The state key before anything else touches the state directory.
+    openStateOrFail(config.stateDir, o.stateKeyFile, logger);
     let data;
     try {
       data = await loadLocalData(config, (notice) => logger.warn(notice));
@@ -237,39 +247,70 @@ addConsoleFlags(
     await client.start();
   });
 
-program
-  .command('score')
-  .description('Write a fraud probability for every transaction in a CSV, using a saved global model')
+addStateKeyFlag(
+  program
+    .command('score')
+    .description('Write a fraud probability for every transaction in a CSV, using a saved global model'),
+)
   .requiredOption('-m, --model <dir>', 'model directory (model.json + weights.bin), e.g. <state-dir>/model')
   .requiredOption('-d, --data <file>', 'transactions CSV (plain or .gz); the label column may be absent')
   .requiredOption('-o, --out <file>', 'output CSV: row,fraud_probability (one line per input row, same order)')
   .option('--layout <layout>', 'CSV layout: auto, kaggle or handbook (default auto)')
   .option('--mapping <file.json>', MAPPING_HELP + ' (env FINSECURE_MAPPING)')
-  .action(async (o: { model: string; data: string; out: string; layout?: string; mapping?: string }) => {
-    if (o.layout && !['auto', 'kaggle', 'handbook'].includes(o.layout))
-      fail(`--layout must be auto, kaggle or handbook, got "${o.layout}"`);
-    const mappingFile = o.mapping ?? (process.env.FINSECURE_MAPPING || undefined);
-    if (mappingFile && o.layout && o.layout !== 'auto')
-      fail('--mapping and --layout cannot be combined: a mapping is the layout');
-    let mapping;
+  .action(
+    async (o: {
+      model: string;
+      data: string;
+      out: string;
+      layout?: string;
+      mapping?: string;
+      stateKeyFile?: string;
+    }) => {
+      const cipher = cipherFromKeyOrFail(o.stateKeyFile);
+      if (o.layout && !['auto', 'kaggle', 'handbook'].includes(o.layout))
+        fail(`--layout must be auto, kaggle or handbook, got "${o.layout}"`);
+      const mappingFile = o.mapping ?? (process.env.FINSECURE_MAPPING || undefined);
+      if (mappingFile && o.layout && o.layout !== 'auto')
+        fail('--mapping and --layout cannot be combined: a mapping is the layout');
+      let mapping;
+      try {
+        mapping = mappingFile ? readMappingFile(mappingFile) : undefined;
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      try {
+        const r = await scoreFile({
+          model: o.model,
+          data: o.data,
+          out: o.out,
+          layout: (o.layout ?? 'auto') as 'auto',
+          ...(mapping ? { mapping } : {}),
+          cipher,
+          onNotice: (notice) => process.stderr.write(`finsecure-bank: note: ${notice}\n`),
+        });
+        process.stdout.write(`scored ${r.rows} transactions with global model v${r.modelVersion} → ${r.out}\n`);
+      } catch (err) {
+        // Bad input (file, line, column) exits 2 like the other commands; anything else 1.
+        fail((err as Error).message, err instanceof DataError ? 2 : 1);
+      }
+    },
+  );
+
+addStateKeyFlag(
+  program
+    .command('audit-heads')
+    .description(
+      'Print the aggregator audit heads this bank kept (<state-dir>/audit-heads.jsonl), one JSON object per line, opened with the state key when the state is encrypted: `finsecure-bank audit-heads > heads.jsonl`, then `finsecure-aggregator audit verify --bank-heads heads.jsonl`',
+    ),
+)
+  .option('--state-dir <dir>', "the bank's state directory (default ./bank-state; env FINSECURE_STATE_DIR)")
+  .action((o: { stateDir?: string; stateKeyFile?: string }) => {
+    const stateDir = o.stateDir ?? (process.env.FINSECURE_STATE_DIR || './bank-state');
+    const cipher = openStateOrFail(stateDir, o.stateKeyFile);
     try {
-      mapping = mappingFile ? readMappingFile(mappingFile) : undefined;
+      for (const h of readAuditHeads(stateDir, cipher)) process.stdout.write(`${JSON.stringify(h)}\n`);
     } catch (err) {
-      fail((err as Error).message);
-    }
-    try {
-      const r = await scoreFile({
-        model: o.model,
-        data: o.data,
-        out: o.out,
-        layout: (o.layout ?? 'auto') as 'auto',
-        ...(mapping ? { mapping } : {}),
-        onNotice: (notice) => process.stderr.write(`finsecure-bank: note: ${notice}\n`),
-      });
-      process.stdout.write(`scored ${r.rows} transactions with global model v${r.modelVersion} → ${r.out}\n`);
-    } catch (err) {
-      // Bad input (file, line, column) exits 2 like the other commands; anything else 1.
-      fail((err as Error).message, err instanceof DataError ? 2 : 1);
+      fail(`${stateDir}/audit-heads.jsonl: ${(err as Error).message}`, 1);
     }
   });
 

@@ -5,6 +5,10 @@
  *
  * better-sqlite3 is synchronous, so each method is atomic within the process; an upload's
  * alerts and a decision with its audit entry are each written in one transaction.
+ *
+ * When the bank state is encrypted at rest, the sensitive columns are sealed one by one
+ * (sealed-columns.ts says which, and why the rest stay in clear); filters on sealed
+ * columns (status, amount) then run in memory over the rows the clear ones select.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -12,6 +16,12 @@ import path from 'node:path';
 import { ACCOUNTS_MIGRATION_SQL, SqliteAccountStore } from '@finsecure/accounts';
 import { nextEntry, verifyChain, type AuditEntry, type AuditInput } from './audit-chain.js';
 import type { AlertExplanation } from './reasons.js';
+import { cipherFor, type StateCipher } from '../state-crypto/index.js';
+import { openFeatures, openText, sealBlob, sealNumber, sealReasons, sealText } from './sealed-columns.js';
+import { listSealedAlerts, readConfirmedLabels, toAlert, type ConfirmedLabel } from './alert-rows.js';
+
+export type { ConfirmedLabel } from './alert-rows.js';
+import { sealPlaintextRows } from './seal-migration.js';
 
 const SCHEMA: { version: number; sql: string }[] = [
   { version: 1, sql: ACCOUNTS_MIGRATION_SQL },
@@ -122,36 +132,23 @@ export interface AlertFilter {
 
 type Row = Record<string, unknown>;
 
-function toAlert(r: Row): AlertRecord {
-  const blob = r.features as Buffer;
-  const f = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
-  return {
-    id: r.id as number,
-    uploadId: (r.upload_id as number | null) ?? null,
-    source: r.source as string,
-    line: (r.line as number | null) ?? null,
-    transactionId: r.transaction_id as string,
-    accountId: (r.account_id as string | null) ?? null,
-    time: (r.tx_time as string | null) ?? null,
-    amount: (r.amount as number | null) ?? null,
-    featureNames: JSON.parse(r.feature_names as string) as string[],
-    features: Array.from(f),
-    logit: r.logit as number,
-    probability: r.probability as number,
-    modelVersion: r.model_version as number,
-    explanation: JSON.parse(r.reasons as string) as AlertExplanation | null,
-    status: r.status as AlertStatus,
-    createdAt: r.created_at as number,
-  };
-}
-
 export class ConsoleDb {
   readonly db: Database.Database;
   readonly accounts: SqliteAccountStore;
 
-  constructor(file: string) {
+  /**
+   * @param cipher how sensitive columns are kept (default: as the state directory holding
+   *   `file` was opened, see state-crypto); an encrypted cipher seals plaintext rows left by
+   *   an earlier version once, with a `state.encrypted` audit entry
+   */
+  constructor(
+    file: string,
+    readonly cipher: StateCipher = cipherFor(path.dirname(path.resolve(file))),
+  ) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
+    // Overwritten and deleted cells are zeroed, so no plaintext lingers in free pages.
+    this.db.pragma('secure_delete = ON');
     this.db.pragma('journal_mode = WAL');
     // Decisions and their audit entries must survive a crash once answered (as the aggregator's store).
     this.db.pragma('synchronous = FULL');
@@ -160,6 +157,7 @@ export class ConsoleDb {
     this.db.pragma('foreign_keys = ON');
     this.migrate();
     this.accounts = new SqliteAccountStore(() => this.db);
+    if (cipher.encrypted) sealPlaintextRows(this);
   }
 
   private migrate(): void {
@@ -187,7 +185,15 @@ export class ConsoleDb {
     const e = nextEntry(head ?? null, input);
     this.db
       .prepare('INSERT INTO audit (seq, at, type, actor, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(e.seq, e.at, e.type, e.actor, JSON.stringify(e.details), e.prevHash, e.hash);
+      .run(
+        e.seq,
+        e.at,
+        e.type,
+        e.actor,
+        sealText(this.cipher, JSON.stringify(e.details), 'audit.details'),
+        e.prevHash,
+        e.hash,
+      );
     return e;
   }
 
@@ -200,7 +206,7 @@ export class ConsoleDb {
       at: r.at as number,
       type: r.type as string,
       actor: r.actor as string,
-      details: JSON.parse(r.details as string) as Record<string, unknown>,
+      details: JSON.parse(openText(this.cipher, r.details, 'audit.details')!) as Record<string, unknown>,
       prevHash: r.prev_hash as string,
       hash: r.hash as string,
     }));
@@ -279,8 +285,8 @@ export class ConsoleDb {
   private insertAlerts(alerts: AlertInput[], uploadId: number | null, at: number): number[] {
     const stmt = this.db.prepare(
       `INSERT INTO alerts (upload_id, source, line, transaction_id, account_id, tx_time, amount, feature_names,
-         features, logit, probability, model_version, reasons, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         features, logit, probability, model_version, reasons, status, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // Feature names are the same for every row of a model: share one JSON string.
     let namesKey: string[] | null = null;
@@ -291,20 +297,22 @@ export class ConsoleDb {
         namesJson = JSON.stringify(a.featureNames);
       }
       const blob = Buffer.from(a.features.buffer, a.features.byteOffset, a.features.byteLength);
+      const c = this.cipher;
       const info = stmt.run(
         uploadId,
         a.source,
         a.line,
-        a.transactionId,
-        a.accountId,
-        a.time,
-        a.amount,
+        sealText(c, a.transactionId, 'alerts.transaction_id'),
+        sealText(c, a.accountId, 'alerts.account_id'),
+        sealText(c, a.time, 'alerts.tx_time'),
+        sealNumber(c, a.amount, 'alerts.amount'),
         namesJson,
-        blob,
+        sealBlob(c, blob, 'alerts.features'),
         a.logit,
         a.probability,
         a.modelVersion,
-        JSON.stringify(a.explanation),
+        sealReasons(c, JSON.stringify(a.explanation)),
+        sealText(c, 'open', 'alerts.status'),
         at,
       );
       return Number(info.lastInsertRowid);
@@ -313,6 +321,8 @@ export class ConsoleDb {
 
   /** Alerts by descending score (logit), filtered; `total` counts all matches. */
   listAlerts(f: AlertFilter = {}): { total: number; alerts: AlertRecord[] } {
+    if (this.cipher.encrypted && (f.status !== undefined || f.minAmount !== undefined || f.maxAmount !== undefined))
+      return listSealedAlerts(this.db, this.cipher, f);
     const where: string[] = [];
     const args: unknown[] = [];
     if (f.status) {
@@ -340,12 +350,12 @@ export class ConsoleDb {
     const rows = this.db
       .prepare(`SELECT * FROM alerts ${w} ORDER BY logit DESC, id ASC LIMIT ? OFFSET ?`)
       .all(...args, f.limit ?? 50, f.offset ?? 0) as Row[];
-    return { total, alerts: rows.map(toAlert) };
+    return { total, alerts: rows.map((r) => toAlert(this.cipher, r)) };
   }
 
   getAlert(id: number): AlertRecord | null {
     const r = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
-    return r ? toAlert(r) : null;
+    return r ? toAlert(this.cipher, r) : null;
   }
 
   /**
@@ -362,8 +372,7 @@ export class ConsoleDb {
       'SELECT id, features FROM alerts WHERE id != ? AND feature_names = ? ORDER BY id DESC LIMIT ?',
     );
     for (const r of stmt.iterate(exceptId, featureNamesJson, scan) as Iterable<{ id: number; features: Buffer }>) {
-      const b = r.features;
-      yield { id: r.id, f: new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) };
+      yield { id: r.id, f: openFeatures(this.cipher, r.features) };
     }
   }
 
@@ -380,7 +389,7 @@ export class ConsoleDb {
   }
 
   setExplanation(id: number, e: AlertExplanation): void {
-    this.db.prepare('UPDATE alerts SET reasons = ? WHERE id = ?').run(JSON.stringify(e), id);
+    this.db.prepare('UPDATE alerts SET reasons = ? WHERE id = ?').run(sealReasons(this.cipher, JSON.stringify(e)), id);
   }
 
   /** Records a decision, the alert's new status and the audit entry, in one transaction. */
@@ -389,9 +398,14 @@ export class ConsoleDb {
     d: { decision: Decision; note: string; analyst: string; analystId: string | null; at: number },
   ): DecisionRecord | null {
     return this.db.transaction(() => {
-      const alert = this.db.prepare('SELECT id, transaction_id, status FROM alerts WHERE id = ?').get(alertId) as
-        { id: number; transaction_id: string; status: string } | undefined;
-      if (!alert) return null;
+      const row = this.db.prepare('SELECT id, transaction_id, status FROM alerts WHERE id = ?').get(alertId) as
+        Row | undefined;
+      if (!row) return null;
+      const c = this.cipher;
+      const alert = {
+        transaction_id: openText(c, row.transaction_id, 'alerts.transaction_id'),
+        status: openText(c, row.status, 'alerts.status'),
+      };
       const entry = this.appendAudit({
         at: d.at,
         type: 'alert.decided',
@@ -408,8 +422,18 @@ export class ConsoleDb {
         .prepare(
           'INSERT INTO decisions (alert_id, decision, note, analyst, analyst_id, at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(alertId, d.decision, d.note, d.analyst, d.analystId, d.at, entry.seq);
-      this.db.prepare('UPDATE alerts SET status = ? WHERE id = ?').run(d.decision, alertId);
+        .run(
+          alertId,
+          sealText(c, d.decision, 'decisions.decision'),
+          sealText(c, d.note, 'decisions.note'),
+          d.analyst,
+          d.analystId,
+          d.at,
+          entry.seq,
+        );
+      this.db
+        .prepare('UPDATE alerts SET status = ? WHERE id = ?')
+        .run(sealText(c, d.decision, 'alerts.status'), alertId);
       return {
         id: Number(info.lastInsertRowid),
         alertId,
@@ -427,8 +451,8 @@ export class ConsoleDb {
     return rows.map((r) => ({
       id: r.id as number,
       alertId: r.alert_id as number,
-      decision: r.decision as Decision,
-      note: r.note as string,
+      decision: openText(this.cipher, r.decision, 'decisions.decision') as Decision,
+      note: openText(this.cipher, r.note, 'decisions.note')!,
       analyst: r.analyst as string,
       at: r.at as number,
       auditSeq: r.audit_seq as number,
@@ -437,9 +461,23 @@ export class ConsoleDb {
 
   countAlerts(): Record<AlertStatus, number> {
     const out = { open: 0, confirmed_fraud: 0, false_positive: 0, not_sure: 0 } as Record<AlertStatus, number>;
+    if (this.cipher.encrypted) {
+      for (const r of this.db.prepare('SELECT status FROM alerts').iterate() as Iterable<Row>)
+        out[openText(this.cipher, r.status, 'alerts.status') as AlertStatus]++;
+      return out;
+    }
     for (const r of this.db.prepare('SELECT status, COUNT(*) AS n FROM alerts GROUP BY status').all() as Row[]) {
       out[r.status as AlertStatus] = r.n as number;
     }
     return out;
+  }
+
+  /**
+   * The labels analysts confirmed, one per alert: its latest decision, when that is
+   * "confirmed fraud" (1) or "false positive" (0); "not sure" withdraws an earlier label.
+   * Oldest first. Read by the daemon at each round (feedback loop, ../feedback.ts).
+   */
+  confirmedLabels(): ConfirmedLabel[] {
+    return readConfirmedLabels(this.db, this.cipher);
   }
 }

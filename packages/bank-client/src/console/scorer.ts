@@ -11,7 +11,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FlatWeights } from '@finsecure/common';
-import { initBackend, loadModelDir, MlpTrainer, parseBackendPreference, type MlpSpec } from '@finsecure/common/model';
+import { initBackend, MlpTrainer, parseBackendPreference, type MlpSpec } from '@finsecure/common/model';
+import { cipherFor, loadStateModel } from '../state-crypto/index.js';
 
 export interface LoadedModel {
   version: number;
@@ -77,7 +78,8 @@ export class Scorer {
   }
 
   private async load(stamp: number): Promise<LoadedModel> {
-    const { weights, metadata } = await loadModelDir(this.modelDir);
+    // Sealed when the bank state is encrypted at rest; the model dir is <state-dir>/model.
+    const { weights, metadata } = await loadStateModel(cipherFor(path.dirname(this.modelDir)), this.modelDir);
     this.backendReady ??= initBackend(parseBackendPreference(this.backend ?? process.env.FINSECURE_BACKEND));
     await this.backendReady;
     const trainer = new MlpTrainer(metadata.spec, weights);

@@ -22,6 +22,7 @@ import { createExplainer, type ExplainMethod, type Explainer } from './reasons.j
 import { ExplainQueue } from './explain-queue.js';
 import { Scorer } from './scorer.js';
 import type { ValidationSource } from './threshold.js';
+import accountsPlugin from './accounts/plugin.js';
 import alerts from './plugins/alerts.js';
 import appFiles from './plugins/app-files.js';
 import { installAuth } from './plugins/auth.js';
@@ -29,6 +30,7 @@ import people from './plugins/people.js';
 import score from './plugins/score.js';
 import { registerSecurity } from './plugins/security.js';
 import threshold from './plugins/threshold.js';
+import feedback from './plugins/feedback.js';
 
 export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
 export const DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
@@ -161,6 +163,8 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
   await app.register(score, ctx);
   await app.register(alerts, ctx);
   await app.register(threshold, ctx);
+  await app.register(feedback, { ...ctx, stateDir: o.stateDir });
+  await app.register(accountsPlugin, ctx);
   app.get(
     '/api/health',
     { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness' } },

@@ -4,9 +4,11 @@
  *   start. The public key goes to the aggregator in every hello.
  * - `secagg-identities.json`: the other banks' public keys as first seen (trust on first use).
  *   A round in which the aggregator forwards a different key for a known bank is refused:
- *   a swapped key would let the aggregator decrypt that bank's shares.
+ *   a swapped key would let the aggregator decrypt that bank's shares. Sealed when the bank
+ *   state is encrypted at rest (state-crypto).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cipherFor, readStateFile, writeStateFile, type StateCipher } from '../state-crypto/index.js';
 import path from 'node:path';
 import {
   fromBase64,
@@ -47,9 +49,13 @@ export class PinnedIdentities {
   private readonly file: string;
   private keys: Record<string, string>;
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly cipher: StateCipher = cipherFor(stateDir),
+  ) {
     this.file = path.join(stateDir, PINNED_FILE);
-    this.keys = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, string>) : {};
+    const raw = readStateFile(cipher, this.file);
+    this.keys = raw ? (JSON.parse(raw.toString('utf8')) as Record<string, string>) : {};
   }
 
   /**
@@ -73,6 +79,6 @@ export class PinnedIdentities {
         `the identity key of ${changed.join(', ')} differs from the one this bank pinned (${this.file}); refusing the round`,
         { stage: 'advertise_keys', banks: changed },
       );
-    if (added) writeFileSync(this.file, `${JSON.stringify(this.keys, null, 2)}\n`, { mode: 0o600 });
+    if (added) writeStateFile(this.cipher, this.file, `${JSON.stringify(this.keys, null, 2)}\n`);
   }
 }

@@ -4,6 +4,15 @@
  * own update (common/secagg/fedavg.ts) and sends it masked. Whatever the core refuses (a bad
  * signature, a changed key or survivor list, too few neighbours) is answered with
  * `secagg_refused`, naming the stage and the banks, and logged: the round goes on without us.
+ *
+ * Differential privacy in the masked-fit stage, with the stricter of the bank's own DP settings
+ * and the request's (as a plain fit):
+ * - distributed DP (the request's `weighting.dpQuorum` is set): the bank clips its raw update to C,
+ *   weights it and adds only its share of the noise, N(0, (zC)²/q) (common/secagg/distributed-dp.ts),
+ *   and records one Gaussian release with multiplier z in its own ledger before sending;
+ * - otherwise, the bank's own local DP if it has one: clip and the full N(0, (zC)²), as before.
+ * A release that would take the bank past its ε budget is refused ("privacy budget … would be
+ * exceeded"), which the aggregator reads as this bank being spent.
  */
 import type { Logger } from 'pino';
 import type {
@@ -16,6 +25,8 @@ import type {
 import {
   advertisementFromWire,
   advertisementToWire,
+  distributedDpClipIssue,
+  distributedDpInput,
   encodeFixedPoint,
   identitiesFromWire,
   incomingFromWire,
@@ -27,19 +38,42 @@ import {
   signaturesFromWire,
   toBase64,
   unmaskToWire,
+  type DistributedDpParams,
   type FixedPointParams,
   type IdentityKeyPair,
 } from '@finsecure/common/secagg';
+import type { DpParams } from '@finsecure/common/protocol';
+import type { Rng } from '@finsecure/common/rng';
 import { PinnedIdentities } from './identity.js';
-import type { FitOutput } from '../round-work.js';
+import type { EffectiveDp, FitOutput } from '../round-work.js';
+import type { LocalPrivacyLedger } from '../privacy.js';
+
+/** The bank's DP for a request: the stricter of its own settings and the request's (client.ts). */
+export type BankDp = EffectiveDp & { delta: number; epsilonBudget?: number };
+
+/** A release the bank's own ε budget does not allow (the reason names the budget and what is spent). */
+class PrivacyBudgetExceeded extends Error {
+  readonly code = 'privacy_budget';
+}
 
 export interface SecureFitDeps {
   bankId: string;
   identity: IdentityKeyPair;
   pinned: PinnedIdentities;
   logger: Logger;
-  /** Trains on the bank's data from `global` (as a plain fit does). */
-  train(roundId: number, global: Float32Array, config: TrainingConfig, scaler: Scaler): Promise<FitOutput>;
+  /**
+   * Trains on the bank's data from `global` (as a plain fit does); with `dp`, clips the delta and
+   * adds the full N(0, (zC)²) noise (local DP); with null, returns the raw delta.
+   */
+  train(
+    roundId: number,
+    global: Float32Array,
+    config: TrainingConfig,
+    scaler: Scaler,
+    dp: EffectiveDp | null,
+  ): Promise<FitOutput>;
+  /** The DP to apply to a request's config (null: none), the bank's ledger and its noise generator. */
+  privacy: { effective(requested: DpParams | undefined): BankDp | null; ledger: LocalPrivacyLedger; noiseRng: Rng };
   send(msg: FederationClientMessage, tensors?: TensorInput[]): void;
 }
 
@@ -87,10 +121,29 @@ export class SecureFit {
         case 'secagg_masked_fit': {
           const global = tensors.get('global')?.data;
           if (!global) throw new Error('masked-fit request without a "global" tensor');
-          const out = await this.deps.train(msg.roundId, global, msg.config, msg.scaler);
-          const input = secureFedAvgInput(out.delta, out, msg.config, msg.weighting);
-          const { encoded, clipped } = encodeFixedPoint(input.values, input.weight, cur.fixedPoint);
+          const { ledger, noiseRng } = this.deps.privacy;
+          const dp = this.privacyFor(msg.config.dp, msg.weighting.dpQuorum, cur.fixedPoint);
+          // Local DP noises inside training and is recorded before it, as a plain fit does.
+          if (dp && !dp.distributed) ledger.record(dp.noiseMultiplier);
+          const out = await this.deps.train(msg.roundId, global, msg.config, msg.scaler, dp?.distributed ? null : dp);
+          let encodedUpdate: ReturnType<typeof encodeFixedPoint>;
+          let weight: number;
+          let dpClipped: boolean | undefined;
+          if (dp?.distributed) {
+            const input = distributedDpInput(out.delta, out, msg.config, msg.weighting, dp.distributed, noiseRng);
+            // The weight is already applied (the noise share must not be scaled by it).
+            encodedUpdate = encodeFixedPoint(input.values, 1, cur.fixedPoint);
+            weight = input.weight;
+            dpClipped = input.wasClipped;
+          } else {
+            const input = secureFedAvgInput(out.delta, out, msg.config, msg.weighting);
+            encodedUpdate = encodeFixedPoint(input.values, input.weight, cur.fixedPoint);
+            weight = input.weight;
+          }
+          const { encoded, clipped } = encodedUpdate;
           const masked = cur.core.maskedFit(rid, incomingFromWire(msg.shares), encoded);
+          // The noise share leaves the bank with the next frame: spend the budget first.
+          if (dp?.distributed) ledger.record(dp.noiseMultiplier);
           this.deps.send(
             {
               type: 'secagg_masked_update',
@@ -106,8 +159,15 @@ export class SecureFit {
             {
               roundId: msg.roundId,
               loss: Number(out.loss.toFixed(5)),
-              weight: Number(input.weight.toFixed(4)),
+              weight: Number(weight.toFixed(4)),
               clipped,
+              ...(dp
+                ? {
+                    dp: dp.distributed ? 'distributed' : 'local',
+                    epsilon: Number(ledger.epsilon(dp.delta).toFixed(4)),
+                    ...(dpClipped !== undefined ? { dpClipped } : {}),
+                  }
+                : {}),
             },
             'masked update sent',
           );
@@ -128,7 +188,7 @@ export class SecureFit {
     } catch (err) {
       const stage = STAGE_OF[msg.type];
       const reason = (err as Error).message.slice(0, 2000);
-      const code = isSecAggError(err) ? err.code : 'bank_error';
+      const code = isSecAggError(err) || err instanceof PrivacyBudgetExceeded ? err.code : 'bank_error';
       const banks = isSecAggError(err) ? [...err.banks].slice(0, 255) : [];
       this.deps.logger.error(
         { roundId: msg.roundId, stage, code, banks },
@@ -137,6 +197,30 @@ export class SecureFit {
       this.deps.send({ type: 'secagg_refused', ...base, stage, code, reason, banks });
       if (stage === 'advertise_keys' || isSecAggError(err)) this.current = null;
     }
+  }
+
+  /**
+   * The DP of a masked fit, after checking the bank may release it: throws PrivacyBudgetExceeded
+   * past the budget, and an Error naming secaggClip when the fixed-point clip cannot carry this
+   * bank's noise share (its own noise multiplier may be larger than the aggregator planned for).
+   */
+  private privacyFor(
+    requested: DpParams | undefined,
+    dpQuorum: number | undefined,
+    fixedPoint: FixedPointParams,
+  ): (BankDp & { distributed: DistributedDpParams | null }) | null {
+    const { ledger } = this.deps.privacy;
+    const dp = this.deps.privacy.effective(requested);
+    if (!dp) return null;
+    if (dp.epsilonBudget !== undefined && ledger.wouldExceed(dp.noiseMultiplier, dp.delta, dp.epsilonBudget))
+      throw new PrivacyBudgetExceeded(
+        `privacy budget ε=${dp.epsilonBudget} would be exceeded (spent ${ledger.epsilon(dp.delta).toFixed(3)})`,
+      );
+    if (dpQuorum === undefined || !requested) return { ...dp, distributed: null };
+    const distributed = { clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, quorum: dpQuorum };
+    const issue = distributedDpClipIssue(fixedPoint.clip, distributed);
+    if (issue) throw new Error(`bank ${this.deps.bankId}: ${issue}`);
+    return { ...dp, distributed };
   }
 }
 

@@ -23,6 +23,7 @@
 import { z } from 'zod';
 import { FrameError, headerInvalid, formatPath } from './errors.js';
 import { ClientMessage, ServerMessage, type Encoding } from './messages.js';
+import { firstNonFiniteIndex, sumOfSquares } from '../kernels/sum-squares.js';
 import {
   FLOAT16_OVERFLOW,
   decodeFloat16,
@@ -92,6 +93,12 @@ export interface DecodedTensor {
   dtype: TensorDtype;
   /** Bytes the tensor occupied on the wire. */
   byteLength: number;
+  /**
+   * Float tensors: Σ data[i]² in float64, computed by the same pass that checked every value is
+   * finite; Math.sqrt of it equals common/dp `l2Norm(data)` bit for bit, so a receiver that needs
+   * the update's norm need not walk the update again. uint32 tensors: 0.
+   */
+  sumOfSquares: number;
 }
 
 export interface DecodedFrame<T> {
@@ -245,18 +252,22 @@ export function decodeFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>, opts: De
         uint32,
         dtype: d.dtype,
         byteLength: d.byteLength,
+        sumOfSquares: 0,
       });
       continue;
     }
     const data = readTensor(bytes, payloadStart + d.byteOffset, d);
-    const bad = firstNonFinite(data);
-    if (bad >= 0) {
+    // One pass: finite iff the float64 sum of squares is (kernels/sum-squares.ts), and the
+    // receiver gets the norm's square for free. The index is searched only on the error path.
+    const sumSq = sumOfSquares(data);
+    if (!Number.isFinite(sumSq)) {
+      const bad = firstNonFiniteIndex(data);
       throw new FrameError(
         'NON_FINITE',
         `tensor "${d.name}" (${d.dtype}): value ${data[bad]} at index ${bad} is not finite`,
       );
     }
-    tensors.set(d.name, { shape: d.shape, data, dtype: d.dtype, byteLength: d.byteLength });
+    tensors.set(d.name, { shape: d.shape, data, dtype: d.dtype, byteLength: d.byteLength, sumOfSquares: sumSq });
   }
   return { msg: parsed.data, tensors };
 }

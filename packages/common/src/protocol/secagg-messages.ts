@@ -114,6 +114,12 @@ export const SecAggMaskedFitRequest = RoundAssignment.extend({
       normalizeSteps: z.boolean(),
       /** Divides τ·w in the extra coordinate (the largest step count any selected bank can have). */
       stepScale: z.number().finite().positive(),
+      /**
+       * Distributed DP (common/secagg/distributed-dp.ts): with `config.dp` set, the bank clips its
+       * update to dp.clip and adds N(0, (z·C)²/dpQuorum) per coordinate, its share of the noise.
+       * Absent: no distributed DP (a bank's own local DP, if any, adds the full noise).
+       */
+      dpQuorum: z.number().int().min(1).max(10_000).optional(),
     })
     .strict(),
   shares: z.array(z.object({ from: bankId, ciphertext: envelope94 }).strict()).max(254),

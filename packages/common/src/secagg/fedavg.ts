@@ -22,6 +22,8 @@ export interface SecureWeighting {
   lossExponent: number;
   normalizeSteps: boolean;
   stepScale: number;
+  /** q of distributed DP (distributed-dp.ts): set when the round's training.dp is on. */
+  dpQuorum?: number;
 }
 
 const MIN_LOSS = 1e-8;

@@ -44,3 +44,4 @@ export * from './aggregator.js';
 export * from './reconstruct.js';
 export * from './wire.js';
 export * from './fedavg.js';
+export * from './distributed-dp.js';

@@ -1,13 +1,19 @@
-/** A tiny hash router: #/alerts, #/alerts/12, #/upload, #/threshold. */
+/** A tiny hash router: #/alerts, #/alerts/12, #/upload, #/threshold, #/accounts. */
 import { useEffect, useState } from 'react';
 
-export type Route = { page: 'alerts' } | { page: 'alert'; id: number } | { page: 'upload' } | { page: 'threshold' };
+export type Route =
+  | { page: 'alerts' }
+  | { page: 'alert'; id: number }
+  | { page: 'upload' }
+  | { page: 'threshold' }
+  | { page: 'accounts' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'alerts' && parts[1] && /^\d+$/.test(parts[1])) return { page: 'alert', id: Number(parts[1]) };
   if (parts[0] === 'upload') return { page: 'upload' };
   if (parts[0] === 'threshold') return { page: 'threshold' };
+  if (parts[0] === 'accounts') return { page: 'accounts' };
   return { page: 'alerts' };
 }
 

@@ -7,6 +7,7 @@ import { api } from '../lib/api';
 import { formatTime } from '../lib/format';
 import type { ThresholdKind, ThresholdState } from '../lib/types';
 import { PrCurve } from '../components/PrCurve';
+import { FeedbackPanel } from '../components/FeedbackPanel';
 
 const KIND_LABEL: Record<ThresholdKind, string> = {
   probability: 'Fraud probability at least',
@@ -96,6 +97,7 @@ export function ThresholdPage({ canWrite }: { canWrite: boolean }) {
         </form>
       )}
       {error && <p className="callout callout-error">{error}</p>}
+      <FeedbackPanel />
     </section>
   );
 }

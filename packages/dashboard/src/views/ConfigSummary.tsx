@@ -76,6 +76,12 @@ export function ConfigSummary({ settings }: { settings: SettingsView | null }) {
             <dt>Strategy</dt>
             <dd data-testid="strategy">{strategyLabel(settings.rules)}</dd>
           </div>
+          <div>
+            <dt>Secure aggregation</dt>
+            <dd data-testid="config-secure-aggregation">
+              {settings.rules.secureAggregation === true ? 'on (SecAgg+: masked updates)' : 'off'}
+            </dd>
+          </div>
           {Object.entries(RULE_LABELS).map(([k, label]) => (
             <div key={k}>
               <dt>{label}</dt>

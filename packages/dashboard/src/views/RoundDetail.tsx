@@ -6,6 +6,7 @@ import { ApiError, getJson } from '../lib/api';
 import { formatBytes, formatDateTime, formatDecimal, formatMs, formatNumber, formatPct } from '../lib/format';
 import { compressionRatio, encodingOf } from '../lib/rounds';
 import type { RoundRecord } from '../lib/types';
+import { isSecureRound, RoundStages, SecureAggregationBadge } from './RoundStages';
 
 export function RoundDetail({
   token,
@@ -64,6 +65,7 @@ export function RoundDetail({
 
   const ids = [...new Set([...round.selected, ...Object.keys(round.banks)])].sort();
   const encoding = encodingOf(round);
+  const secure = isSecureRound(round);
   const m = round.metrics;
   return (
     <Panel
@@ -72,7 +74,8 @@ export function RoundDetail({
       className="detail"
       subtitle={
         <>
-          <RoundStatusBadge status={round.status} /> started {formatDateTime(round.startedAt)}
+          <RoundStatusBadge status={round.status} /> <SecureAggregationBadge round={round} /> started{' '}
+          {formatDateTime(round.startedAt)}
           {round.modelVersion !== null
             ? ` · produced model v${round.modelVersion}`
             : ` · from model v${round.baseModelVersion}`}
@@ -128,6 +131,7 @@ export function RoundDetail({
           </>
         )}
       </dl>
+      <RoundStages round={round} />
       <div className="table-wrap">
         <table className="table table-compact" data-testid="round-participants">
           <thead>
@@ -139,6 +143,9 @@ export function RoundDetail({
               <th className="num">Train time</th>
               <th className="num">Update</th>
               <th className="num">F1</th>
+              <th className="num" title="Its share of the pooled evaluation behind the round's metrics (after the cap)">
+                Eval share
+              </th>
               <th className="outcome">Outcome</th>
             </tr>
           </thead>
@@ -151,12 +158,19 @@ export function RoundDetail({
                 <tr key={id} data-testid="participant-row" data-bank-id={id}>
                   <td className="nowrap">{id}</td>
                   <td>
-                    <span className="weight">
-                      <span className="meter" aria-hidden>
-                        <span className="meter-fill" style={{ width: `${Math.min(100, weight * 100)}%` }} />
+                    {secure ? (
+                      // A masked update's weight is a masked coordinate: the aggregator never learns it.
+                      <span className="muted" title="Masked: the aggregator only learns the sum of the weights">
+                        masked
                       </span>
-                      {formatPct(weight)}
-                    </span>
+                    ) : (
+                      <span className="weight">
+                        <span className="meter" aria-hidden>
+                          <span className="meter-fill" style={{ width: `${Math.min(100, weight * 100)}%` }} />
+                        </span>
+                        {formatPct(weight)}
+                      </span>
+                    )}
                   </td>
                   <td className="num">{formatNumber(b?.numExamples)}</td>
                   <td className="num">{formatDecimal(b?.loss, 4)}</td>
@@ -166,6 +180,17 @@ export function RoundDetail({
                     {ratio !== null && <span className="muted"> ({ratio.toFixed(1)}×)</span>}
                   </td>
                   <td className="num">{formatPct(b?.metrics?.f1)}</td>
+                  <td
+                    className="num"
+                    data-testid="evaluation-share"
+                    title={
+                      b?.evaluationShare && b.evaluationShare.cappedShare < b.evaluationShare.share
+                        ? `capped from ${formatPct(b.evaluationShare.share)}`
+                        : undefined
+                    }
+                  >
+                    {formatPct(b?.evaluationShare?.cappedShare)}
+                  </td>
                   <td>
                     {b?.rejected ? (
                       <span className="text-error">✕ {b.rejected}</span>

@@ -10,7 +10,9 @@ import { Command } from 'commander';
 import type { Experiment } from '../experiment.js';
 import type { BaselineResult, LocalOnlyResult } from '../training.js';
 import type { SimulationResult } from '../simulate.js';
+import { appendFile } from 'node:fs/promises';
 import { compareResults, f4, writeComparisonReport } from '../report.js';
+import { secureComparisonMarkdown } from '../secure-report.js';
 import {
   addDataOptions,
   addFederationOptions,
@@ -55,7 +57,14 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 export async function compareAction(
   flags: CompareFlags,
   out: Output,
-): Promise<{ report: string; baseline: BaselineResult; simulation: SimulationResult; localOnly: LocalOnlyResult }> {
+): Promise<{
+  report: string;
+  baseline: BaselineResult;
+  simulation: SimulationResult;
+  localOnly: LocalOnlyResult;
+  /** With --secure-aggregation: the same federation over masked updates (simulation stays the plaintext run). */
+  secure?: SimulationResult;
+}> {
   const dp = dpOf(flags);
   const strategy = strategyOf(flags);
   checkQuorum(flags, flags.banks);
@@ -111,26 +120,47 @@ export async function compareAction(
     dp: dp ?? null,
     ...(flags.quorum !== undefined ? { quorum: flags.quorum } : { quorum: flags.banks }),
   };
-  let simulation = reusable(
-    readResult<SimulationResult>(path.join(flags.out, 'simulation.json'), 'simulation'),
-    simTraining,
-  );
+  // The plaintext run is always simulation.json (the report's federated arm); with
+  // --secure-aggregation the same federation also runs over masked updates, in simulation-secure.json.
+  const plainFlags = { ...flags, secureAggregation: false };
+  let simulation = reusable(readResult<SimulationResult>(path.join(flags.out, 'simulation.json'), 'simulation'), {
+    ...simTraining,
+    secureAggregation: false,
+  });
   if (simulation) out.log(`Reusing ${path.join(flags.out, 'simulation.json')}`);
-  else simulation = (await simulateAction(flags, out, await experiment())).result;
+  else simulation = (await simulateAction(plainFlags, out, await experiment())).result;
+  let secure: SimulationResult | undefined;
+  if (flags.secureAggregation) {
+    secure =
+      reusable(readResult<SimulationResult>(path.join(flags.out, 'simulation-secure.json'), 'simulation'), {
+        ...simTraining,
+        secureAggregation: true,
+      }) ?? undefined;
+    if (secure) out.log(`Reusing ${path.join(flags.out, 'simulation-secure.json')}`);
+    else secure = (await simulateAction(flags, out, await experiment(), 'simulation-secure')).result;
+  }
 
   const { report, charts } = await writeComparisonReport(flags.out, baseline, simulation, localOnly, flags.title);
+  if (secure) await appendFile(report, '\n' + secureComparisonMarkdown(simulation, secure));
   const c = compareResults(baseline, simulation, localOnly);
   out.log('');
   out.log(
     `AUPRC  centralized ${f4(c.centralizedAuprc)}  federated ${f4(c.federatedAuprc)} (${(100 * c.ratio).toFixed(1)} % of centralized: ${c.meetsRatio ? 'target met' : 'TARGET MISSED'})  local-only mean ${f4(c.localMeanAuprc)} / worst ${f4(c.localWorstAuprc)} (federated ${c.beatsLocal ? 'clearly above' : 'NOT clearly above'} the mean)`,
   );
+  if (secure)
+    out.log(
+      `AUPRC  plaintext ${f4(simulation.final?.auprc)}  secure ${f4(secure.final?.auprc)}  (secure − plaintext ${
+        simulation.final && secure.final ? (secure.final.auprc - simulation.final.auprc).toFixed(4) : 'n/a'
+      })`,
+    );
   out.log(`Wrote ${report} with ${charts.join(', ')}`);
-  return { report, baseline, simulation, localOnly };
+  return { report, baseline, simulation, localOnly, ...(secure ? { secure } : {}) };
 }
 
 function pickKeys(obj: object, like: object): Record<string, unknown> {
   const src = obj as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(like).map((k) => [k, src[k] ?? null]));
+  // Results written before --secure-aggregation existed were plaintext runs.
+  return Object.fromEntries(Object.keys(like).map((k) => [k, src[k] ?? (k === 'secureAggregation' ? false : null)]));
 }
 
 export function compareCommand(out: Output = consoleOutput): Command {

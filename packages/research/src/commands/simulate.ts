@@ -47,12 +47,20 @@ export async function simulateAction(
   flags: SimulateFlags,
   out: Output,
   exp?: Experiment,
+  /** Base name of the JSON and Markdown files in --out (compare writes the secure run as simulation-secure). */
+  name = 'simulation',
 ): Promise<{ result: SimulationResult; json: string; md: string }> {
   const dp = dpOf(flags);
   const strategy = strategyOf(flags);
   checkQuorum(flags, flags.banks);
   exp ??= await loadExperiment(flags, out);
-  const bar = progressBar(out, 'federated', flags.rounds, 'rounds', ' | AUPRC {auprc}');
+  const bar = progressBar(
+    out,
+    flags.secureAggregation ? 'secure' : 'federated',
+    flags.rounds,
+    'rounds',
+    ' | AUPRC {auprc}',
+  );
   const result = await runSimulation(exp, {
     rounds: flags.rounds,
     epochs: flags.epochs,
@@ -66,6 +74,7 @@ export async function simulateAction(
     roundTimeoutMs: flags.roundTimeout,
     ...(dp ? { dp } : {}),
     strategy,
+    secureAggregation: flags.secureAggregation,
     updateEncoding: flags.updateEncoding,
     backend: flags.backend,
     logLevel: flags.logLevel,
@@ -79,13 +88,13 @@ export async function simulateAction(
     },
   });
   bar.stop();
-  const json = path.join(flags.out, 'simulation.json');
-  const md = path.join(flags.out, 'simulation.md');
+  const json = path.join(flags.out, `${name}.json`);
+  const md = path.join(flags.out, `${name}.md`);
   await writeJson(json, result);
   await writeFile(md, simulationMarkdown(result));
   const m = result.final;
   out.log(
-    `Federated after ${result.totals.committed} rounds: AUPRC ${f4(m?.auprc)}  ROC AUC ${f4(m?.rocAuc)}  F1@0.5 ${f4(m?.f1)}  best F1 ${f4(m?.bestF1.f1)}  ` +
+    `${flags.secureAggregation ? 'Federated with secure aggregation' : 'Federated'} after ${result.totals.committed} rounds: AUPRC ${f4(m?.auprc)}  ROC AUC ${f4(m?.rocAuc)}  F1@0.5 ${f4(m?.f1)}  best F1 ${f4(m?.bestF1.f1)}  ` +
       `recall@1%FPR ${f4(m?.recallAt1PctFpr)}  ${(result.totals.bytes / 1e6).toFixed(1)} MB  ${(result.totals.wallMs / 1000).toFixed(1)} s` +
       (result.scalerCheck.identical
         ? ''

@@ -1,11 +1,14 @@
 /**
  * What the aggregator keeps for one round of the secagg workflow: the SecAgg+ core round
  * (common/secagg: it holds the masked running sum, never an individual update), the round's
- * parameters and session nonce, the weighting the banks apply, and their clear-text losses.
+ * parameters and session nonce, the weighting the banks apply (with distributed DP: the quorum q
+ * that sizes each bank's noise share), and their clear-text losses.
  */
 import { randomBytes } from 'node:crypto';
 import {
+  distributedDpClipIssue,
   maxFractionalBits,
+  SecAggError,
   SecAggAggregatorRound,
   secureStepScale,
   type GraphSpec,
@@ -15,6 +18,7 @@ import {
 import { secaggRoundId } from '@finsecure/common/protocol';
 import type { TrainingConfig } from '@finsecure/common/protocol';
 import type { RoundRules } from '../../round/rules.js';
+import { effectiveSecaggClip } from '../../round/secagg-rules.js';
 
 /** Up to this many banks every bank neighbours every other (SecAgg); above, a sparse graph (SecAgg+). */
 export const COMPLETE_GRAPH_UP_TO = 50;
@@ -56,7 +60,14 @@ export function newSecureRound(
 ): SecureRound {
   const n = selected.length;
   const graph = graphFor(n, rules.secaggDegree);
-  const clip = rules.secaggClip;
+  // Distributed DP (common/secagg/distributed-dp.ts): training.dp under secure aggregation means each
+  // bank adds N(0, (zC)²/q), q the quorum; the fixed-point clip must leave room for that noise.
+  const dp = training.dp
+    ? { clip: training.dp.clip, noiseMultiplier: training.dp.noiseMultiplier, quorum: rules.quorum }
+    : null;
+  const clip = effectiveSecaggClip(rules.secaggClip, dp);
+  const dpIssue = dp ? distributedDpClipIssue(clip, dp) : null;
+  if (dpIssue) throw new SecAggError('out_of_range', dpIssue);
   const fractionalBits = rules.secaggFractionalBits > 0 ? rules.secaggFractionalBits : maxFractionalBits(clip, 1, n);
   const session = randomBytes(16).toString('hex');
   const params: SecAggParams = {
@@ -74,6 +85,7 @@ export function newSecureRound(
     lossExponent: rules.lossExponent,
     normalizeSteps: rules.normalizeSteps,
     stepScale: secureStepScale(maxExamples, training, rules.normalizeSteps),
+    ...(dp ? { dpQuorum: dp.quorum } : {}),
   };
   return {
     session,

@@ -120,6 +120,12 @@ export async function onSecAggMessage(
 ): Promise<void> {
   const round = core.active;
   const bankId = session.bankId;
+  if (msg.type === 'secagg_refused' && BUDGET_SPENT.test(msg.reason)) {
+    // A bank whose own privacy budget is spent will refuse every round, even when its refusal
+    // arrives after the round ended: remember it, as for a plain decline (frames.ts onDecline), so
+    // that training stops when no eligible bank remains. It only ever leaves itself out.
+    core.exhausted.set(bankId, msg.reason.slice(0, 200));
+  }
   if (!round?.secure || msg.roundId !== round.state.roundId || msg.session !== round.secure.session) {
     // A message of another round or attempt: replayed, cross-round or simply late.
     await auditRepeated(core, {
@@ -177,6 +183,11 @@ export async function onSecAggMessage(
         s.core.receiveShares(rid, bankId, sharesFromWire(msg));
         break;
       case 'secagg_masked_update': {
+        // With distributed DP the bank has released its noise share, whatever we think of the
+        // frame: record the release (the SUM's multiplier z, see common/secagg/distributed-dp.ts)
+        // now, so that our ledger matches the bank's, which records before sending.
+        const epsilon = recordDistributedDp(core, round, bankId);
+        if (epsilon !== undefined) await core.ledger.save();
         const masked = tensors.get('masked')?.uint32;
         if (!masked || tensors.size !== 1)
           throw new Error('a masked update carries exactly one uint32 tensor "masked"');
@@ -192,6 +203,7 @@ export async function onSecAggMessage(
           loss: msg.loss,
           trainMs: msg.timings.trainMs,
           updateBytes: masked.byteLength,
+          ...(epsilon !== undefined ? { epsilon } : {}),
         };
         break;
       }
@@ -204,7 +216,13 @@ export async function onSecAggMessage(
     }
   } catch (err) {
     // A bad answer drops the bank from the round (its reason stored); the round goes on without it.
-    const reason = `${stage.name}: ${(err as Error).message}`.slice(0, 500);
+    // The stage is added once where the reason is stored (machine.missingReason) and kept in the
+    // audit entry's details; SecAggError messages may carry it already.
+    const message = (err as Error).message;
+    const reason = (message.startsWith(`${stage.name}: `) ? message.slice(stage.name.length + 2) : message).slice(
+      0,
+      500,
+    );
     await auditRepeated(core, {
       type: 'secagg.rejected',
       actor: bankId,
@@ -219,6 +237,20 @@ export async function onSecAggMessage(
   }
   await apply(core, machine.answerAccepted(round.state, bankId, now));
   publishProgress(core);
+}
+
+/** What a bank says when its own privacy budget stops it (as frames.ts reads a plain decline). */
+const BUDGET_SPENT = /privacy budget/i;
+
+/**
+ * Records a masked update's distributed-DP release in the aggregator's ledger: noise multiplier z
+ * of the training config (the sum of any ≥ quorum shares carries (zC)², so each bank's ε per round
+ * is the single-bank Gaussian mechanism's). Returns the bank's ε so far, or undefined without DP.
+ */
+function recordDistributedDp(core: Core, round: ActiveRound, bankId: string): number | undefined {
+  const dp = round.config.dp;
+  if (!dp || round.secure?.weighting.dpQuorum === undefined) return undefined;
+  return core.ledger.record(bankId, dp.noiseMultiplier, dp.delta);
 }
 
 const STAGE_OF: Record<Exclude<SecAggClientMessage['type'], 'secagg_refused'>, string> = {

@@ -37,7 +37,6 @@ import { addressKey } from '../admission/address.js';
 import { refuseNow, safeClose } from '../admission/close.js';
 import { ConnectionTable } from '../admission/connection-table.js';
 import { FailedLogins } from '../admission/failed-logins.js';
-import { isHelloFrame } from '../admission/frames.js';
 import { KnownAddresses } from '../admission/known-addresses.js';
 import { RefusalLog, type Refusal } from '../admission/refusal-log.js';
 import { explainOversizeClose, isWsProtocolError, MAX_HELLO_BYTES, setFrameLimit } from '../admission/ws-limits.js';
@@ -171,13 +170,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
           session.send(encodeFrame({ type: 'error', code: 'bad_frame', message }));
           return;
         }
-        if (isHelloFrame(bytes))
-          record({
-            type: 'frame.rejected',
-            category: 'second_hello',
-            reason: 'already authenticated on this connection',
-            message: 'second hello from a bank',
-          });
+        // A second hello is answered and audited by the federation (frames.ts): no second decode here.
         void federation.handleFrame(session, bytes);
         return;
       }

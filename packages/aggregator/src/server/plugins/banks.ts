@@ -2,7 +2,8 @@
  * Bank registry: create (the token is returned once and only its hash is stored),
  * list with live status, rotate a token, revoke. Every change is audited. One bank's detail
  * (GET /api/banks/:id) adds its round history with reputation and its quarantine state; an
- * admin lifts a quarantine with POST /api/banks/:id/quarantine/lift.
+ * admin lifts a quarantine with POST /api/banks/:id/quarantine/lift, and forgets a bank's pinned
+ * secure-aggregation identity key with POST /api/banks/:id/identity/reset.
  */
 import type { FastifyInstance } from 'fastify';
 import { CloseCode } from '@finsecure/common/protocol';
@@ -47,6 +48,26 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
       const detail = await bankDetail(ctx, req.params.id, req.query.limit ?? 50);
       if (!detail) return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
       return detail;
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/banks/:id/identity/reset',
+    {
+      config: { permission: 'banks.manage' },
+      schema: {
+        tags: ['banks'],
+        summary:
+          "Forget a bank's pinned identity key (secure aggregation): its next hello pins the key it sends. For a bank that really replaced its key; audited",
+        params: IdParams,
+        response: { 404: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      if (!(await ctx.store.getBank(req.params.id)))
+        return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
+      const reset = await ctx.federation.resetIdentity(req.params.id, req.actor);
+      return { bankId: req.params.id, reset };
     },
   );
 

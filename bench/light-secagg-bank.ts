@@ -1,0 +1,365 @@
+/**
+ * Light bank clients for the `secagg-rounds` benchmark: many protocol-speaking banks in ONE
+ * child process, with no model, no data and no training, that answer both the plaintext
+ * workflow (`round_assignment` → `update`) and the secure-aggregation workflow (SecAgg+:
+ * advertise keys → share keys → masked fit → consistency check → unmask) at once, so that a
+ * round's time is the protocol's and the aggregator's, not training's.
+ *
+ * The bank side of SecAgg+ is the pure core, `SecAggBankRound` of `@finsecure/common/secagg`,
+ * with the wire conversions of common/secagg/wire.ts, exactly as the real bank client
+ * (packages/bank-client/src/secagg/secure-fit.ts) uses them: real X25519 / Ed25519 keys, real
+ * Shamir shares, real AES-CTR mask expansion. What a light bank skips is training: its update is
+ * one precomputed float32 delta of `parameters` values (|Δ| ≤ 1e-3), weighted and step-normalised
+ * by `secureFedAvgInput` and encoded in fixed point per round like a real bank's. Each bank has an
+ * Ed25519 identity key made at start, sent in its hello (the aggregator pins it on first sight).
+ *
+ * Evaluations are answered at once with a fixed confusion matrix and histogram (as light-bank.ts).
+ * The driver counts every frame's bytes each way, so the parent gets the bytes per bank.
+ *
+ * Parent side: `LightSecAggBanks.spawn()`, `start()` (resolves when every bank is welcomed or
+ * failed), `report()` (bytes, commits, errors, the child's memory) and `stop()`. Child side: this
+ * file run with `--light-secagg-bank-driver`. bench/light-bank.ts (plaintext only) is separate.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { emptyHistogram } from '@finsecure/common/metrics';
+import { decodeFrame, encodeFrame, FederationServerMessage, PROTOCOL_VERSION } from '@finsecure/common/protocol';
+import {
+  advertisementFromWire,
+  advertisementToWire,
+  encodeFixedPoint,
+  generateIdentityKeyPair,
+  identitiesFromWire,
+  incomingFromWire,
+  paramsFromWire,
+  SecAggBankRound,
+  secureFedAvgInput,
+  sharesToWire,
+  signaturesFromWire,
+  toBase64,
+  unmaskToWire,
+  type FixedPointParams,
+} from '@finsecure/common/secagg';
+
+const THIS_FILE = fileURLToPath(import.meta.url);
+const DRIVER_FLAG = '--light-secagg-bank-driver';
+/** What every light bank declares and reports: examples, rows trained (after SMOTE), loss. */
+const COUNTS = { numExamples: 1000, numTrained: 1000, loss: 0.1 };
+
+export interface SecAggDriverStart {
+  type: 'start';
+  /** The aggregator's bank endpoint, e.g. `ws://127.0.0.1:1234/ws/bank`. */
+  wsUrl: string;
+  banks: { id: string; token: string }[];
+  /** Length of the precomputed float32 delta (the model's parameter count). */
+  parameters: number;
+  /** Announced in the hello; must match the aggregator's model input size. */
+  numFeatures: number;
+  /** Connections opened at once while connecting. */
+  concurrency: number;
+}
+
+export type SecAggDriverMessage =
+  | { type: 'ready'; connected: number; failed: number; connectMs: number }
+  | {
+      type: 'report';
+      /** Frame bytes over all banks since start: bank → aggregator (up) and back (down). */
+      bytesUp: number;
+      bytesDown: number;
+      /** Frames of each type the banks sent (e.g. secagg_masked_update, update). */
+      sent: Record<string, number>;
+      commits: number;
+      errors: string[];
+      memory: NodeJS.MemoryUsage;
+    };
+
+type Send = (msg: object, tensors?: Parameters<typeof encodeFrame>[1]) => void;
+
+/** One light bank's secagg state for the round in flight. */
+interface SecureState {
+  roundId: number;
+  session: string;
+  core: SecAggBankRound;
+  fixedPoint: FixedPointParams;
+}
+
+class SecAggBankDriver {
+  private readonly sockets: WebSocket[] = [];
+  private readonly errors: string[] = [];
+  private readonly sent: Record<string, number> = {};
+  private delta = new Float32Array(0);
+  private bytesUp = 0;
+  private bytesDown = 0;
+  private commits = 0;
+
+  async start(cfg: SecAggDriverStart): Promise<SecAggDriverMessage> {
+    this.delta = Float32Array.from({ length: cfg.parameters }, (_, i) => Math.sin(i) * 1e-3);
+    const t0 = performance.now();
+    let failed = 0;
+    const queue = [...cfg.banks];
+    const worker = async () => {
+      for (let b = queue.shift(); b; b = queue.shift()) {
+        try {
+          this.sockets.push(await this.connect(cfg, b));
+        } catch (err) {
+          failed++;
+          this.error(`${b.id}: ${(err as Error).message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, cfg.concurrency) }, worker));
+    return { type: 'ready', connected: this.sockets.length, failed, connectMs: performance.now() - t0 };
+  }
+
+  private error(e: string): void {
+    // The first few also go to stderr at once: a stuck round shows why while it waits.
+    if (this.errors.length < 3) process.stderr.write(`[light-secagg-bank] ${e}\n`);
+    if (this.errors.length < 50) this.errors.push(e);
+  }
+
+  private connect(cfg: SecAggDriverStart, bank: { id: string; token: string }): Promise<WebSocket> {
+    const identity = generateIdentityKeyPair();
+    const hist = emptyHistogram(1000);
+    hist.positives[900] = 5;
+    hist.negatives[10] = 95;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(cfg.wsUrl, { maxPayload: 256 * 1024 * 1024 });
+      ws.binaryType = 'nodebuffer';
+      let welcomed = false;
+      let secure: SecureState | null = null;
+      const send: Send = (msg, tensors = []) => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        const frame = encodeFrame(msg, tensors);
+        this.bytesUp += frame.byteLength;
+        const type = (msg as { type: string }).type;
+        this.sent[type] = (this.sent[type] ?? 0) + 1;
+        ws.send(frame, { binary: true });
+      };
+      ws.on('open', () =>
+        send({
+          type: 'hello',
+          protocolVersion: PROTOCOL_VERSION,
+          bankId: bank.id,
+          token: bank.token,
+          clientVersion: 'bench-light-secagg',
+          backend: 'cpu',
+          numExamples: COUNTS.numExamples,
+          numFraud: 10,
+          numTestExamples: 100,
+          numFeatures: cfg.numFeatures,
+          identityKey: toBase64(identity.publicKey),
+        }),
+      );
+      ws.on('message', (raw: Buffer) => {
+        this.bytesDown += raw.byteLength;
+        let msg: FederationServerMessage;
+        try {
+          msg = decodeFrame(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), FederationServerMessage, {
+            maxBytes: 256 * 1024 * 1024,
+          }).msg;
+        } catch (err) {
+          this.error(`${bank.id}: undecodable frame: ${(err as Error).message}`);
+          return;
+        }
+        const base = 'session' in msg ? { roundId: msg.roundId, session: msg.session } : null;
+        const rid = base ? `${base.roundId}/${base.session}` : '';
+        try {
+          switch (msg.type) {
+            case 'welcome':
+              welcomed = true;
+              resolve(ws);
+              return;
+            case 'heartbeat':
+              send({ type: 'heartbeat', sentAt: Date.now() });
+              return;
+            case 'round_assignment':
+              send(
+                {
+                  type: 'update',
+                  roundId: msg.roundId,
+                  modelVersion: msg.modelVersion,
+                  kind: 'delta',
+                  ...COUNTS,
+                  timings: { trainMs: 0, prepareMs: 0 },
+                },
+                [{ name: 'update', shape: [this.delta.length], data: this.delta }],
+              );
+              return;
+            case 'secagg_advertise_keys': {
+              const core = new SecAggBankRound({ bankId: bank.id, identity, directory: identitiesFromWire(msg) });
+              const params = paramsFromWire(msg);
+              const advertisement = core.advertiseKeys(params);
+              secure = { roundId: msg.roundId, session: msg.session, core, fixedPoint: params.fixedPoint };
+              send({ type: 'secagg_keys', ...base, advertisement: advertisementToWire(advertisement) });
+              return;
+            }
+            case 'secagg_share_keys': {
+              const cur = this.current(secure, msg, bank.id);
+              void cur.core.shareKeys(rid, msg.keys.map(advertisementFromWire)).then(
+                (res) => send({ type: 'secagg_shares', ...base, ...sharesToWire(res) }),
+                (err: unknown) => this.error(`${bank.id}: share_keys: ${(err as Error).message}`),
+              );
+              return;
+            }
+            case 'secagg_masked_fit': {
+              const cur = this.current(secure, msg, bank.id);
+              const input = secureFedAvgInput(this.delta, COUNTS, msg.config, msg.weighting);
+              const { encoded } = encodeFixedPoint(input.values, input.weight, cur.fixedPoint);
+              const masked = cur.core.maskedFit(rid, incomingFromWire(msg.shares), encoded);
+              send(
+                {
+                  type: 'secagg_masked_update',
+                  ...base,
+                  modelVersion: msg.modelVersion,
+                  signature: toBase64(masked.signature),
+                  loss: COUNTS.loss,
+                  timings: { trainMs: 0, prepareMs: 0 },
+                },
+                [{ name: 'masked', shape: [masked.masked.length], data: masked.masked }],
+              );
+              return;
+            }
+            case 'secagg_consistency_check': {
+              const cur = this.current(secure, msg, bank.id);
+              const signature = cur.core.signSurvivors(rid, msg.survivors);
+              send({ type: 'secagg_survivors_signed', ...base, signature: toBase64(signature) });
+              return;
+            }
+            case 'secagg_unmask': {
+              const cur = this.current(secure, msg, bank.id);
+              const res = cur.core.unmask(rid, msg.survivors, signaturesFromWire(msg.signatures));
+              send({ type: 'secagg_unmask_shares', ...base, ...unmaskToWire(res) });
+              secure = null;
+              return;
+            }
+            case 'evaluation_request':
+              send({
+                type: 'evaluation',
+                roundId: msg.roundId,
+                modelVersion: msg.modelVersion,
+                numExamples: 100,
+                threshold: msg.threshold,
+                // Consistent with the histogram (5 frauds scored 0.9, 95 legit 0.01): the aggregator checks.
+                confusion: { tp: 5, fp: 0, tn: 95, fn: 0 },
+                histogram: msg.histogramBins === hist.bins ? hist : emptyHistogram(msg.histogramBins),
+                loss: 0.05,
+                evalMs: 0,
+              });
+              return;
+            case 'round_committed':
+              this.commits++;
+              return;
+            case 'ack':
+              if (!msg.accepted) this.error(`${bank.id}: ${msg.of} for round ${msg.roundId} rejected: ${msg.reason}`);
+              return;
+            case 'error':
+              this.error(`${bank.id}: ${msg.code}: ${msg.message}`);
+              return;
+            default:
+              return;
+          }
+        } catch (err) {
+          this.error(`${bank.id}: ${msg.type}: ${(err as Error).message}`);
+        }
+      });
+      ws.on('close', (code: number, reason: Buffer) => {
+        if (!welcomed) reject(new Error(`closed before welcome (${code} ${reason.toString()})`));
+      });
+      ws.on('error', (err: Error) => {
+        if (!welcomed) reject(err);
+      });
+    });
+  }
+
+  /** The bank's secagg state for this request's round; throws (recorded as an error) otherwise. */
+  private current(s: SecureState | null, msg: { roundId: number; session: string }, bankId: string): SecureState {
+    if (!s || s.roundId !== msg.roundId || s.session !== msg.session)
+      throw new Error(`${bankId}: secagg request for round ${msg.roundId}/${msg.session} it did not start`);
+    return s;
+  }
+
+  report(): SecAggDriverMessage {
+    return {
+      type: 'report',
+      bytesUp: this.bytesUp,
+      bytesDown: this.bytesDown,
+      sent: { ...this.sent },
+      commits: this.commits,
+      errors: [...this.errors],
+      memory: process.memoryUsage(),
+    };
+  }
+
+  close(): void {
+    for (const ws of this.sockets) ws.close(1000, 'bench done');
+  }
+}
+
+function driverMain(): void {
+  const driver = new SecAggBankDriver();
+  process.on('message', (m: { type: string } & Partial<SecAggDriverStart>) => {
+    if (m.type === 'start') void driver.start(m as SecAggDriverStart).then((r) => process.send!(r));
+    else if (m.type === 'report') process.send!(driver.report());
+    else if (m.type === 'stop') {
+      driver.close();
+      setTimeout(() => process.exit(0), 200);
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** A child process running the driver; requests are answered in order (FIFO matching). */
+export class LightSecAggBanks {
+  private readonly waiting: ((m: SecAggDriverMessage) => void)[] = [];
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (m: SecAggDriverMessage) => this.waiting.shift()?.(m));
+  }
+
+  static spawn(): LightSecAggBanks {
+    // process.execArgv carries tsx's loader flags, so the child runs the same TypeScript.
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv.filter((a) => a !== '--expose-gc'), THIS_FILE, DRIVER_FLAG],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    );
+    return new LightSecAggBanks(child);
+  }
+
+  private request<T extends SecAggDriverMessage['type']>(
+    msg: object,
+    expect: T,
+  ): Promise<Extract<SecAggDriverMessage, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`light secagg bank driver exited (${code})`));
+      this.child.once('exit', onExit);
+      this.waiting.push((m) => {
+        this.child.off('exit', onExit);
+        if (m.type !== expect) reject(new Error(`driver answered ${m.type}, expected ${expect}`));
+        else resolve(m as Extract<SecAggDriverMessage, { type: T }>);
+      });
+      this.child.send(msg);
+    });
+  }
+
+  start(cfg: Omit<SecAggDriverStart, 'type'>) {
+    return this.request({ type: 'start', ...cfg }, 'ready');
+  }
+
+  report() {
+    return this.request({ type: 'report' }, 'report');
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || !this.child.connected) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.send({ type: 'stop' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === THIS_FILE && process.argv.includes(DRIVER_FLAG)) driverMain();

@@ -1,0 +1,267 @@
+/**
+ * Distributed DP under secure aggregation, end to end: a real aggregator running the secagg
+ * workflow with `training.dp`, real bank clients over real sockets. Each bank clips its update,
+ * weights it and adds only N(0, (zC)²/q) (common/secagg/distributed-dp.ts); the round commits;
+ * the masked vectors on the wire still look uniform; the committed model differs from the same
+ * round with (almost) no noise by noise of variance (zC)² · (survivors / q) / (Σw)² per
+ * coordinate; both ledgers count one Gaussian release with multiplier z per bank per round; a
+ * bank past its own budget refuses the masked fit and training stops with the reason.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { RdpAccountant } from '@finsecure/common/dp';
+import { decodeFrame, FederationClientMessage } from '@finsecure/common/protocol';
+import type { BankClient } from '@finsecure/bank-client';
+import type { RunningAggregator } from '../src/index.js';
+import { applySettingsPatch, FederationSettings } from '../src/federation/settings.js';
+import { DEFAULT_RULES } from '../src/round/rules.js';
+import {
+  api,
+  cleanup,
+  createBank,
+  startBank,
+  startTestAggregator,
+  tempDir,
+  waitFor,
+  waitRounds,
+  writeShards,
+} from './helpers/federation.js';
+
+const BANKS = ['bank-a', 'bank-b', 'bank-c', 'bank-d'];
+const C = 0.5;
+const Z = 0.8;
+const DELTA = 1e-5;
+const QUORUM = 2;
+
+function epsilonAfter(z: number, rounds: number): number {
+  return new RdpAccountant().addGaussian(z, rounds).epsilon(DELTA).epsilon;
+}
+
+/** A WebSocket relay that records every frame the banks send (what the aggregator's operator reads). */
+async function relay(target: string): Promise<{ url: string; frames: Uint8Array[]; close(): Promise<void> }> {
+  const frames: Uint8Array[] = [];
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 256 * 1024 * 1024 });
+  server.on('connection', (client) => {
+    const upstream = new WebSocket(target, { maxPayload: 256 * 1024 * 1024 });
+    const pending: Buffer[] = [];
+    upstream.on('open', () => {
+      for (const p of pending.splice(0)) upstream.send(p, { binary: true });
+    });
+    client.on('message', (data: Buffer) => {
+      frames.push(new Uint8Array(data));
+      if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary: true });
+      else pending.push(data);
+    });
+    upstream.on(
+      'message',
+      (data: Buffer) => client.readyState === WebSocket.OPEN && client.send(data, { binary: true }),
+    );
+    client.on('close', () => upstream.close());
+    upstream.on('close', (code, reason) => client.readyState === WebSocket.OPEN && client.close(code, reason));
+  });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    frames,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('distributed DP with secure aggregation over real sockets', () => {
+  const dir = tempDir('finsecure-secagg-dp-');
+  const clients: BankClient[] = [];
+  let agg: RunningAggregator | undefined;
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.stop();
+    await agg?.close();
+    agg = undefined;
+  });
+  afterAll(() => cleanup(dir));
+
+  /** One secure round of four banks with training.dp {C, z}; returns the model and the frames banks sent. */
+  async function federate(name: string, z: number) {
+    const base = path.join(dir, name);
+    const shards = await writeShards(base, BANKS.length, 400);
+    agg = await startTestAggregator(path.join(base, 'agg'), {
+      seed: 7,
+      rules: {
+        rounds: 1,
+        minBanks: 4,
+        quorum: QUORUM,
+        graceMs: 60_000,
+        secureAggregation: true,
+        // Plain FedAvg weighting, so the step is Σ wᵢ yᵢ / Σw (τ_eff = 1) and applied at 1.
+        normalizeSteps: false,
+        lossExponent: 0,
+        serverLearningRate: 1,
+      } as never,
+      training: { smoteRatio: 0, dp: { clip: C, noiseMultiplier: z, delta: DELTA } } as never,
+    });
+    const tap = await relay(`${agg.wsUrl}/ws/bank`);
+    try {
+      for (const [i, id] of BANKS.entries()) {
+        const token = await createBank(agg, id);
+        clients.push(
+          await startBank({ ...agg, wsUrl: tap.url } as RunningAggregator, id, token, shards[i]!, path.join(base, id), {
+            seed: 11 + i,
+            insecureDpSeed: 1000 + i,
+          }),
+        );
+      }
+      await api(agg, 'POST', '/api/training/start');
+      const rounds = await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed round', 90_000);
+      const banks = await api<{ id: string; numExamples: number | null }[]>(agg, 'GET', '/api/banks');
+      const privacy = await api<{ epsilon: Record<string, number> }>(agg, 'GET', '/api/privacy');
+      return {
+        round: rounds.find((x) => x.status === 'committed')!,
+        weights: Float32Array.from(agg.federation.globalModel().weights),
+        examples: banks.body.map((b) => b.numExamples!),
+        privacy: privacy.body.epsilon,
+        frames: tap.frames.slice(),
+        base,
+      };
+    } finally {
+      // The relay closes only once its connections have: stop the banks first.
+      for (const c of clients.splice(0)) c.stop();
+      await tap.close();
+    }
+  }
+
+  it('commits; the model carries noise of variance (zC)²·(survivors/q)/(Σw)²; ε per bank per round is the Gaussian mechanism’s', async () => {
+    // The reference: the same seeds and clipping with a negligible noise multiplier.
+    const ref = await federate('reference', 1e-6);
+    await agg!.close();
+    agg = undefined;
+    const dp = await federate('dp', Z);
+    expect(dp.round.participants.sort()).toEqual(BANKS);
+    expect(dp.round.config.rules).toMatchObject({ secureAggregation: true, secaggClip: 0 });
+    expect(dp.round.config.training).toMatchObject({ dp: { clip: C, noiseMultiplier: Z } });
+
+    // Noise in the model: the sum of 4 shares of variance (zC)²/2, divided by Σw (step at rate 1).
+    const maxExamples = Math.max(...dp.examples);
+    const totalWeight = dp.examples.reduce((s, n) => s + n / maxExamples, 0);
+    const expected = ((Z * C) ** 2 * (BANKS.length / QUORUM)) / totalWeight ** 2;
+    const d = dp.weights.length;
+    let s2 = 0;
+    let mean = 0;
+    for (let j = 0; j < d; j++) {
+      const e = dp.weights[j]! - ref.weights[j]!;
+      s2 += e * e;
+      mean += e;
+    }
+    s2 /= d;
+    mean /= d;
+    // Relative standard error of a variance from d normals: √(2/d) (≈ 3 % for the MLP); generous bounds.
+    expect(s2 / expected).toBeGreaterThan(1 - 6 * Math.sqrt(2 / d));
+    expect(s2 / expected).toBeLessThan(1 + 6 * Math.sqrt(2 / d));
+    expect(Math.abs(mean)).toBeLessThan(6 * Math.sqrt(expected / d));
+    // With noise shared by q = 2 instead of full local noise per bank, the variance is 4/2 = 2
+    // times (zC)²/(Σw)², not 4 times: the √q gain of distributed DP.
+    expect(s2).toBeLessThan((0.75 * (Z * C) ** 2 * BANKS.length) / totalWeight ** 2);
+
+    // ε per bank per round: one Gaussian release with multiplier z, on both sides of the wire.
+    const eps1 = epsilonAfter(Z, 1);
+    for (const b of BANKS) {
+      expect(dp.round.banks[b]!.epsilon).toBeCloseTo(eps1, 9);
+      expect(dp.privacy[b]).toBeCloseTo(eps1, 9);
+      const local = RdpAccountant.fromJSON(JSON.parse(readFileSync(path.join(dp.base, b, 'privacy.json'), 'utf8')));
+      expect(local.epsilon(DELTA).epsilon).toBeCloseTo(eps1, 9);
+    }
+
+    // The masked vectors on the wire still look uniform over Z_2^32 (16 buckets of the top 4 bits).
+    let masked = 0;
+    for (const bytes of dp.frames) {
+      const { msg, tensors } = decodeFrame(bytes, FederationClientMessage);
+      expect(msg.type).not.toBe('update');
+      if (msg.type !== 'secagg_masked_update') continue;
+      masked++;
+      const words = tensors.get('masked')!.uint32!;
+      expect(words.length).toBe(d + 2);
+      const buckets = new Array<number>(16).fill(0);
+      for (const w of words) buckets[w >>> 28]!++;
+      for (const n of buckets) {
+        expect(n / words.length).toBeGreaterThan(0.5 / 16);
+        expect(n / words.length).toBeLessThan(1.5 / 16);
+      }
+    }
+    expect(masked).toBe(4);
+  }, 180_000);
+
+  it('a bank past its own budget refuses the masked fit; training stops with the reason', async () => {
+    const base = path.join(dir, 'budget');
+    const ids = BANKS.slice(0, 3);
+    const shards = await writeShards(base, ids.length, 400);
+    // Between ε after one and after two releases: the first round fits, the second does not.
+    const budget = (epsilonAfter(Z, 1) + epsilonAfter(Z, 2)) / 2;
+    agg = await startTestAggregator(path.join(base, 'agg'), {
+      // A long grace period: every stage waits for all three banks (each answers or refuses).
+      rules: { rounds: 5, minBanks: 3, quorum: 2, graceMs: 60_000, secureAggregation: true } as never,
+      training: { smoteRatio: 0, dp: { clip: C, noiseMultiplier: Z, delta: DELTA } } as never,
+    });
+    for (const [i, id] of ids.entries()) {
+      const token = await createBank(agg, id);
+      clients.push(
+        await startBank(agg, id, token, shards[i]!, path.join(base, id), {
+          seed: 21 + i,
+          dpClip: C,
+          dpNoiseMultiplier: Z,
+          dpDelta: DELTA,
+          dpEpsilonBudget: budget,
+        }),
+      );
+    }
+    await api(agg, 'POST', '/api/training/start');
+    const a = agg;
+    await waitFor('training stopped', async () => a.federation.status().state === 'stopped', 90_000);
+    const rounds = (await waitRounds(agg, (r) => r.length >= 2, 'two rounds')).sort((x, y) => x.id - y.id);
+    expect(rounds[0]!.status).toBe('committed');
+    expect(rounds[1]!.status).toBe('failed');
+    expect(rounds[1]!.failureReason).toMatch(/privacy budget ε=.* would be exceeded/);
+    const audit = await api<{ type: string; actor: string; details: Record<string, unknown> }[]>(
+      agg,
+      'GET',
+      '/api/audit?limit=10000',
+    );
+    expect(rounds[0]!.participants.sort()).toEqual(ids);
+    // The second refusal leaves fewer than the quorum and fails the round at once; a refusal that
+    // arrives after that is not the round in flight's, but still marks its bank as spent.
+    const refused = audit.body.filter((e) => e.type === 'secagg.refused');
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    for (const e of refused) expect(ids).toContain(e.actor);
+    for (const e of refused) {
+      expect(e.details).toMatchObject({ stage: 'masked_fit', code: 'privacy_budget' });
+      expect(String(e.details.reason)).toMatch(/privacy budget ε=.* would be exceeded/);
+    }
+    const stops = audit.body.filter((e) => e.type === 'training.control' && e.details.action === 'stop');
+    expect(
+      stops.some((e) =>
+        /^no round can reach minBanks 3: the privacy budget of bank-.* is spent/.test(String(e.details.reason)),
+      ),
+    ).toBe(true);
+    // Neither side spent more than the one release.
+    const privacy = await api<{ epsilon: Record<string, number> }>(agg, 'GET', '/api/privacy');
+    for (const id of ids) {
+      expect(privacy.body.epsilon[id]).toBeCloseTo(epsilonAfter(Z, 1), 9);
+      const local = RdpAccountant.fromJSON(JSON.parse(readFileSync(path.join(base, id, 'privacy.json'), 'utf8')));
+      expect(local.epsilon(DELTA).epsilon).toBeCloseTo(epsilonAfter(Z, 1), 9);
+    }
+  }, 120_000);
+
+  it('an explicit secaggClip too small for the noise share is refused, naming the setting', () => {
+    const training = FederationSettings.parse({
+      training: { epochs: 1, batchSize: 32, learningRate: 0.003, smoteRatio: 0, smoteK: 3 },
+      rules: { ...DEFAULT_RULES, secureAggregation: true, quorum: 2 },
+    });
+    const ok = applySettingsPatch(training, { training: { dp: { clip: 1, noiseMultiplier: 1.1 } } });
+    expect(ok).not.toBeInstanceOf(Error);
+    const bad = applySettingsPatch(training, {
+      training: { dp: { clip: 1, noiseMultiplier: 1.1 } },
+      rules: { secaggClip: 1 },
+    });
+    expect(bad).toBeInstanceOf(Error);
+    expect((bad as Error).message).toMatch(/secaggClip 1 cannot carry distributed DP noise.*raise secaggClip/s);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Settings of `finsecure-bank accounts`, from a JSON config file, the environment
+ * (FINSECURE_ACCOUNTS_*) and flags, in that order of priority, validated at start-up with
+ * the same schema the console uses (../account-report.ts). The environment names carry
+ * ACCOUNTS_ because FINSECURE_LAYOUT and FINSECURE_DATA already mean the scoring layout and
+ * the training file of `start`, whose values this command does not accept.
+ */
+import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
+import { z } from 'zod';
+import { AccountReportSettings } from '../account-report.js';
+import { BankConfigError } from '../config.js';
+
+export const AccountsConfig = AccountReportSettings.extend({
+  data: z.string().min(1),
+  out: z.string().min(1),
+});
+export type AccountsConfig = z.infer<typeof AccountsConfig>;
+
+type Key = keyof z.input<typeof AccountsConfig>;
+
+export const ACCOUNTS_ENV: Record<string, { key: Key; type: 'string' | 'number' }> = {
+  FINSECURE_ACCOUNTS_DATA: { key: 'data', type: 'string' },
+  FINSECURE_ACCOUNTS_OUT: { key: 'out', type: 'string' },
+  FINSECURE_ACCOUNTS_LAYOUT: { key: 'layout', type: 'string' },
+  FINSECURE_ACCOUNTS_DETECTOR: { key: 'detector', type: 'string' },
+  FINSECURE_ACCOUNTS_CONTAMINATION: { key: 'contamination', type: 'number' },
+  FINSECURE_ACCOUNTS_SEED: { key: 'seed', type: 'number' },
+  FINSECURE_ACCOUNTS_NEIGHBORS: { key: 'neighbors', type: 'number' },
+  FINSECURE_ACCOUNTS_REASONS: { key: 'reasons', type: 'number' },
+};
+
+const FLAGS: Record<Key, string> = {
+  data: '--data',
+  out: '--out',
+  layout: '--layout',
+  detector: '--detector',
+  contamination: '--contamination',
+  seed: '--seed',
+  neighbors: '--neighbors',
+  reasons: '--reasons',
+};
+const NUMERIC = new Set<string>(['contamination', 'seed', 'neighbors', 'reasons']);
+
+/** Flags arrive as strings: numbers are parsed here so that one message format covers all sources. */
+function flagValues(flags: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(FLAGS)) {
+    const v = flags[key];
+    if (v === undefined) continue;
+    if (NUMERIC.has(key) && typeof v === 'string') {
+      out[key] = envNumber(FLAGS[key as Key], v, (m) => new BankConfigError(m));
+    } else out[key] = v;
+  }
+  return out;
+}
+
+/** What each setting must be, in the words of the error messages. */
+const MUST_BE: Record<Key, string> = {
+  data: 'a file name',
+  out: 'a file name',
+  layout: 'auto, handbook, berka, export',
+  detector: 'iforest, lof',
+  contamination: 'a number > 0 and ≤ 0.5',
+  seed: 'an integer ≥ 0',
+  neighbors: 'an integer ≥ 1',
+  reasons: 'an integer from 1 to 20',
+};
+
+/**
+ * Merges file < env < flags and validates. Throws BankConfigError naming every bad or
+ * missing setting by where it came from (flag, environment variable, or config file key).
+ */
+export function loadAccountsConfig(sources: {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: Record<string, unknown>;
+}): AccountsConfig {
+  const origin: Record<string, string> = {};
+  let fromFile: Record<string, unknown> = {};
+  if (sources.file) {
+    const all = readJsonObjectFile(sources.file, (m) => new BankConfigError(m));
+    const section = all.accounts;
+    const inSection = section !== null && typeof section === 'object' && !Array.isArray(section);
+    fromFile = Object.fromEntries(
+      Object.entries(inSection ? (section as Record<string, unknown>) : all).filter(([k]) => k in FLAGS),
+    );
+    for (const k of Object.keys(fromFile)) origin[k] = `${sources.file}: ${inSection ? 'accounts.' : ''}${k}`;
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, { key, type }] of Object.entries(ACCOUNTS_ENV)) {
+    const raw = sources.env?.[name];
+    if (raw === undefined || raw === '') continue;
+    fromEnv[key] = type === 'number' ? envNumber(name, raw, (m) => new BankConfigError(m)) : raw;
+    origin[key] = name;
+  }
+  const fromFlags = flagValues(sources.flags ?? {});
+  for (const k of Object.keys(fromFlags)) origin[k] = FLAGS[k as Key];
+  const merged: Record<string, unknown> = { ...fromFile, ...fromEnv, ...fromFlags };
+  const parsed = AccountsConfig.safeParse(merged);
+  if (!parsed.success) {
+    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')))];
+    const lines = keys.map((key) => {
+      const value = merged[key];
+      if (value === undefined) return `${FLAGS[key as Key] ?? key} is required (or ${envName(key)})`;
+      const shown = typeof value === 'string' ? value : JSON.stringify(value);
+      return `${origin[key] ?? key} must be ${MUST_BE[key as Key] ?? 'valid'}, got "${shown}"`;
+    });
+    throw new BankConfigError(lines.join('\n'));
+  }
+  return parsed.data;
+}
+
+function envName(key: string): string {
+  return Object.entries(ACCOUNTS_ENV).find(([, v]) => v.key === key)?.[0] ?? key;
+}

@@ -1,0 +1,157 @@
+/**
+ * Sealed files of the bank's state directory: whole-file envelopes (one data key per
+ * file), written atomically (temp file, fsync-free rename as the rest of the state), and
+ * append-only sealed line logs (one data key per line, base64 per line).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, appendFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  checkWeights,
+  saveModelDir,
+  toArtifacts,
+  weightsSha256,
+  loadModelDir,
+  type MlpSpec,
+  type ModelMetadata,
+} from '@finsecure/common/model';
+import type { FlatWeights } from '@finsecure/common';
+import { isSealed, type StateCipher } from './envelope.js';
+
+/** The context a file is sealed for: its path relative to the state directory's own name. */
+function contextOf(file: string): string {
+  return `file:${path.basename(path.dirname(file))}/${path.basename(file)}`;
+}
+
+/** Writes `data` sealed (or plain in plaintext mode) to `file` atomically. */
+export function writeStateFile(cipher: StateCipher, file: string, data: string | Uint8Array, mode = 0o600): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, cipher.seal(typeof data === 'string' ? Buffer.from(data, 'utf8') : data, contextOf(file)), {
+    mode,
+  });
+  renameSync(tmp, file);
+}
+
+/** Reads a state file (null when absent); throws StateCryptoError naming it when it does not open. */
+export function readStateFile(cipher: StateCipher, file: string): Buffer | null {
+  if (!existsSync(file)) return null;
+  return cipher.open(readFileSync(file), contextOf(file));
+}
+
+/** Appends one record to a line log (sealed then base64 when encrypted, as is otherwise). */
+export function appendStateLine(cipher: StateCipher, file: string, line: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const out = cipher.encrypted ? cipher.seal(Buffer.from(line, 'utf8'), contextOf(file)).toString('base64') : line;
+  appendFileSync(file, `${out}\n`, { mode: 0o600 });
+}
+
+/** Reads a line log written by appendStateLine. */
+export function readStateLines(cipher: StateCipher, file: string): string[] {
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
+  if (!cipher.encrypted) return lines;
+  return lines.map((l) => cipher.open(Buffer.from(l, 'base64'), contextOf(file)).toString('utf8'));
+}
+
+/** Seals a plaintext line log in place (migration); returns whether anything changed. */
+export function sealLinesInPlace(cipher: StateCipher, file: string): boolean {
+  if (!existsSync(file)) return false;
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
+  let changed = false;
+  const out = lines.map((l) => {
+    if (l.startsWith('{')) {
+      changed = true;
+      return cipher.seal(Buffer.from(l, 'utf8'), contextOf(file)).toString('base64');
+    }
+    return l;
+  });
+  if (changed) {
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, out.map((l) => `${l}\n`).join(''), { mode: 0o600 });
+    renameSync(tmp, file);
+  }
+  return changed;
+}
+
+/** Seals a plaintext file in place (migration); returns whether it was plaintext. */
+export function sealFileInPlace(cipher: StateCipher, file: string): boolean {
+  if (!existsSync(file)) return false;
+  const data = readFileSync(file);
+  if (isSealed(data)) return false;
+  writeStateFile(cipher, file, data);
+  return true;
+}
+
+/**
+ * Saves a model directory (model.json + weights.bin, the TF.js layout of saveModelDir),
+ * each file sealed when the state is encrypted.
+ */
+export async function saveStateModel(
+  cipher: StateCipher,
+  dir: string,
+  spec: MlpSpec,
+  weights: FlatWeights,
+  modelVersion: number,
+  scaler?: ModelMetadata['scaler'],
+): Promise<void> {
+  if (!cipher.encrypted) return saveModelDir(dir, spec, weights, modelVersion, scaler);
+  const { modelJson, weightsBin } = await toArtifacts(spec, weights, modelVersion, scaler);
+  await mkdir(dir, { recursive: true });
+  const tmp = `.tmp-${process.pid}-${Date.now()}`;
+  const bin = path.join(dir, 'weights.bin');
+  const json = path.join(dir, 'model.json');
+  await writeFile(`${bin}${tmp}`, cipher.seal(new Uint8Array(weightsBin), contextOf(bin)), { mode: 0o600 });
+  await writeFile(`${json}${tmp}`, cipher.seal(Buffer.from(JSON.stringify(modelJson)), contextOf(json)), {
+    mode: 0o600,
+  });
+  await rename(`${bin}${tmp}`, bin);
+  await rename(`${json}${tmp}`, json);
+}
+
+/**
+ * Loads a model directory saved by saveStateModel (or a plain one in plaintext mode), with
+ * the checks of loadModelDir (shape against the spec, sha256 of the weights).
+ * @throws Error naming the directory; StateCryptoError when a file does not open
+ */
+export async function loadStateModel(
+  cipher: StateCipher,
+  dir: string,
+  opts: { allowPlaintext?: boolean } = {},
+): Promise<{ weights: FlatWeights; metadata: ModelMetadata }> {
+  const jsonPath = path.join(dir, 'model.json');
+  let raw: Buffer;
+  try {
+    raw = await readFile(jsonPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return loadModelDir(dir);
+    throw err;
+  }
+  if (!isSealed(raw)) {
+    // In an encrypted state directory a plaintext model is a replaced file, not ours; the
+    // `score` command also takes models from elsewhere (e.g. the aggregator's download).
+    if (cipher.encrypted && !opts.allowPlaintext)
+      throw new Error(`${jsonPath} is not encrypted but the bank state is: restore it or re-run the migration`);
+    return loadModelDir(dir);
+  }
+  const parsed = JSON.parse(cipher.open(raw, contextOf(jsonPath)).toString('utf8')) as {
+    weightsManifest?: { paths: string[]; weights: { name: string; shape: number[] }[] }[];
+    userDefinedMetadata?: { finsecure?: ModelMetadata };
+  };
+  const metadata = parsed.userDefinedMetadata?.finsecure;
+  const group = parsed.weightsManifest?.[0];
+  if (!metadata?.spec || !group || group.paths.length !== 1) throw new Error(`${jsonPath} is not a FinSecure model`);
+  const binPath = path.join(dir, group.paths[0]!);
+  const bin = cipher.open(await readFile(binPath), contextOf(binPath));
+  if (bin.byteLength % 4 !== 0) throw new Error(`${binPath} is not a whole number of float32 values`);
+  const data = new Float32Array(bin.byteLength / 4);
+  new Uint8Array(data.buffer).set(bin);
+  const weights = { data, manifest: group.weights.map((w) => ({ name: w.name, shape: w.shape })) };
+  checkWeights(metadata.spec, weights);
+  if (weightsSha256(data) !== metadata.sha256) throw new Error(`${dir}: weights do not match the sha256 in model.json`);
+  return { weights, metadata };
+}
