@@ -2,7 +2,8 @@
  * Light bank clients for the `secagg-rounds` benchmark: many protocol-speaking banks in ONE
  * child process, with no model, no data and no training, that answer both the plaintext
  * workflow (`round_assignment` → `update`) and the secure-aggregation workflow (SecAgg+:
- * advertise keys → share keys → masked fit → consistency check → unmask) at once, so that a
+ * advertise keys → share keys → masked fit → consistency check → unmask, then the same steps with
+ * masked counts for the evaluation pass) at once, so that a
  * round's time is the protocol's and the aggregator's, not training's.
  *
  * The bank side of SecAgg+ is the pure core, `SecAggBankRound` of `@finsecure/common/secagg`,
@@ -29,6 +30,7 @@ import { decodeFrame, encodeFrame, FederationServerMessage, PROTOCOL_VERSION } f
 import {
   advertisementFromWire,
   advertisementToWire,
+  encodeEvaluationCounts,
   encodeFixedPoint,
   generateIdentityKeyPair,
   identitiesFromWire,
@@ -216,6 +218,28 @@ class SecAggBankDriver {
                   signature: toBase64(masked.signature),
                   loss: COUNTS.loss,
                   timings: { trainMs: 0, prepareMs: 0 },
+                },
+                [{ name: 'masked', shape: [masked.masked.length], data: masked.masked }],
+              );
+              return;
+            }
+            case 'secagg_masked_evaluate': {
+              // The evaluation pass (fresh keys, own session): the same fixed counts as a plain
+              // evaluation, masked.
+              const cur = this.current(secure, msg, bank.id);
+              const h = msg.histogramBins === hist.bins ? hist : emptyHistogram(msg.histogramBins);
+              const counts =
+                msg.histogramBins === hist.bins ? { tp: 5, fp: 0, tn: 95, fn: 0 } : { tp: 0, fp: 0, tn: 0, fn: 0 };
+              const masked = cur.core.maskedFit(rid, incomingFromWire(msg.shares), encodeEvaluationCounts(counts, h));
+              send(
+                {
+                  type: 'secagg_masked_evaluation',
+                  ...base,
+                  modelVersion: msg.modelVersion,
+                  signature: toBase64(masked.signature),
+                  numExamples: msg.histogramBins === hist.bins ? 100 : 0,
+                  loss: 0.05,
+                  evalMs: 0,
                 },
                 [{ name: 'masked', shape: [masked.masked.length], data: masked.masked }],
               );

@@ -32,6 +32,7 @@ import {
   SecAggBankRound,
   advertisementToWire,
   bytesFieldToWire,
+  incomingToWire,
   decodeFixedPointSum,
   encodeFixedPoint,
   generateIdentityKeyPair,
@@ -181,7 +182,7 @@ async function runConfig(cfg: Config, log: (m: string) => void) {
     let up!: ReturnType<SecAggBankRound['maskedFit']>;
     await timeBank('masked_fit', () => (up = banks.get(id)!.maskedFit(rid, shares, encoded)));
     if (id === probe) {
-      frameBytes('masked_fit down (shares only)', { ...common, shares: bytesFieldToWire(shares, 'ciphertext') });
+      frameBytes('masked_fit down (shares only)', { ...common, shares: incomingToWire(shares) });
       const msg = {
         type: 'secagg_masked_update',
         ...common,

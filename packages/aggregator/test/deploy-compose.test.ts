@@ -33,6 +33,10 @@ const TEST_ENV: Record<string, string> = {
   FINSECURE_BANK_1_TOKEN: 'fst_test-bank-1-token-0123456789',
   FINSECURE_BANK_2_TOKEN: 'fst_test-bank-2-token-0123456789',
   FINSECURE_BANK_3_TOKEN: 'fst_test-bank-3-token-0123456789',
+  // The key each bank's state is encrypted under at rest (issue 17 item 7).
+  FINSECURE_BANK_1_STATE_KEY: 'AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=',
+  FINSECURE_BANK_2_STATE_KEY: 'AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=',
+  FINSECURE_BANK_3_STATE_KEY: 'AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=',
 };
 
 let envFiles = 0;
@@ -198,6 +202,8 @@ describe('what docker-compose makes of the files', () => {
       const env = services[`bank-${n}`]!.environment!;
       expect(env.FINSECURE_BANK_TOKEN, `bank-${n}`).toBe(TEST_ENV[`FINSECURE_BANK_${n}_TOKEN`]);
       expect(env.FINSECURE_BANK_ID, `bank-${n}`).toBe(`bank-${n}`);
+      expect(env.FINSECURE_STATE_KEY, `bank-${n}`).toBe(TEST_ENV[`FINSECURE_BANK_${n}_STATE_KEY`]);
+      expect(Object.values(services.aggregator!.environment!)).not.toContain(TEST_ENV[`FINSECURE_BANK_${n}_STATE_KEY`]);
       // Bank tokens never reach the aggregator, and no bank sees the admin token.
       expect(Object.values(services.aggregator!.environment!)).not.toContain(TEST_ENV[`FINSECURE_BANK_${n}_TOKEN`]);
       expect(Object.values(env)).not.toContain(TEST_ENV.FINSECURE_ADMIN_TOKEN);

@@ -8,12 +8,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BankClient } from '@finsecure/bank-client';
 import type { ModelVersionView, StatusView } from '@finsecure/common/api';
-import { loadModelDir } from '@finsecure/common/model';
 import type { RunningAggregator } from '../src/index.js';
 import {
   api,
   cleanup,
   createBank,
+  loadBankStateModel,
   startBank,
   startTestAggregator,
   tempDir,
@@ -70,8 +70,9 @@ describe('after the configured rounds', () => {
   });
 
   it('the banks keep every version they received, for the scorer', async () => {
-    const v1 = await loadModelDir(path.join(dir, 'a-state', 'models', 'v1'));
-    const v2 = await loadModelDir(path.join(dir, 'a-state', 'models', 'v2'));
+    // Sealed at rest under the bank's state key.
+    const v1 = await loadBankStateModel(path.join(dir, 'a-state', 'models', 'v1'));
+    const v2 = await loadBankStateModel(path.join(dir, 'a-state', 'models', 'v2'));
     expect(v1.metadata.modelVersion).toBe(1);
     expect(v2.metadata.modelVersion).toBe(2);
     expect(v1.weights.data).not.toEqual(v2.weights.data);

@@ -4,7 +4,7 @@
  * and admin token, and Ctrl-C (SIGINT) stops every process.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,16 @@ describe('npm start (local federation)', () => {
   it('a restart keeps the tokens, reports what is stored, and says when every round is committed', async () => {
     const tokensFile = path.join(dir, 'local-tokens.json');
     expect(statSync(tokensFile).mode & 0o777).toBe(0o600);
+    // One state key per bank (required by the bank client), mode 0600, kept across restarts.
+    const keyDir = path.join(dir, 'bank-keys');
+    const keyFiles = readdirSync(keyDir).sort();
+    expect(keyFiles).toHaveLength(3);
+    const keys = keyFiles.map((f) => {
+      expect(statSync(path.join(keyDir, f)).mode & 0o777).toBe(0o600);
+      expect(existsSync(path.join(dir, 'bank-state', f.replace(/\.key$/, ''), 'state-key.json'))).toBe(true);
+      return readFileSync(path.join(keyDir, f), 'utf8');
+    });
+    expect(new Set(keys).size).toBe(3);
     const port = 21_000 + Math.floor(Math.random() * 10_000);
     const child = spawn(
       process.execPath,
@@ -101,5 +111,6 @@ describe('npm start (local federation)', () => {
       child.kill('SIGINT');
     }
     expect(await new Promise<number | null>((r) => child.once('exit', r))).toBe(0);
+    expect(keyFiles.map((f) => readFileSync(path.join(keyDir, f), 'utf8'))).toEqual(keys);
   }, 90_000);
 });

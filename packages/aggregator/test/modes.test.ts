@@ -7,7 +7,6 @@ const base: ModeRules = {
   secureAggregation: false,
   strategy: 'fedavg',
   maxShare: 1,
-  serverMomentum: 0,
   adaptiveNormK: 0,
   quorum: 2,
   quarantineAfterExclusions: null,
@@ -24,7 +23,6 @@ describe('checkModes', () => {
         adaptiveNormK: 3,
         quarantineAfterExclusions: 2,
         maxShare: 0.2,
-        serverMomentum: 0.9,
       }),
     ).toEqual([]);
   });
@@ -37,10 +35,10 @@ describe('checkModes', () => {
       adaptiveNormK: 3,
       quarantineAfterExclusions: 2,
       maxShare: 0.5,
-      serverMomentum: 0.9,
     });
+    // Server momentum applies to the unmasked mean (FedAvg.applyMeanStep): allowed.
     expect(issues.map((i) => i.path[0]).sort()).toEqual(
-      ['adaptiveNormK', 'maxShare', 'quarantineAfterExclusions', 'serverMomentum', 'strategy'].sort(),
+      ['adaptiveNormK', 'maxShare', 'quarantineAfterExclusions', 'strategy'].sort(),
     );
     for (const i of issues) {
       expect(i.message).toMatch(/^secureAggregation cannot be combined with /);

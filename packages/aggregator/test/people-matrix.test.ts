@@ -78,6 +78,15 @@ describe('authorisation matrix', () => {
     }
   });
 
+  it('declares the analytics job routes: starting needs training.control, reading rounds.read', () => {
+    const rule = (method: string, url: string) =>
+      agg.app.routeRules().find((r) => r.method === method && r.url === url)?.permission;
+    expect(rule('POST', '/api/jobs/segmentation')).toBe('training.control');
+    expect(rule('POST', '/api/jobs/calibration')).toBe('training.control');
+    expect(rule('GET', '/api/jobs')).toBe('rounds.read');
+    expect(rule('GET', '/api/jobs/:id')).toBe('rounds.read');
+  });
+
   it('matches the consortium roles of the issue', () => {
     const table: [Role, string, boolean][] = [
       ['admin', 'users.manage', true],

@@ -92,7 +92,7 @@ describe('round state machine', () => {
     s = m.updateAccepted(s, 'a', 2_000).state;
     s = m.updateAccepted(s, 'b', 2_000).state;
     let t = m.aggregated(s, ['a', 'b'], 2_010);
-    expect(t.effects).toEqual([{ type: 'request_evaluations', bankIds: ['a', 'b'], deadline: 7_010 }]);
+    expect(t.effects).toEqual([{ type: 'ask', stage: 'evaluate', bankIds: ['a', 'b'], deadline: 7_010 }]);
     s = t.state;
     expect(m.judgeEvaluation(s, 'c', 7)).toMatchObject({ accepted: false });
     s = m.evaluationAccepted(s, 'a', 2_500).state;

@@ -7,7 +7,6 @@
  * coordinate; both ledgers count one Gaussian release with multiplier z per bank per round; a
  * bank past its own budget refuses the masked fit and training stops with the reason.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RdpAccountant } from '@finsecure/common/dp';
@@ -20,6 +19,7 @@ import {
   api,
   cleanup,
   createBank,
+  readBankStateFile,
   startBank,
   startTestAggregator,
   tempDir,
@@ -136,7 +136,7 @@ describe('distributed DP with secure aggregation over real sockets', () => {
     for (const b of BANKS) {
       expect(dp.round.banks[b]!.epsilon).toBeCloseTo(eps1, 9);
       expect(dp.privacy[b]).toBeCloseTo(eps1, 9);
-      const local = RdpAccountant.fromJSON(JSON.parse(readFileSync(path.join(dp.base, b, 'privacy.json'), 'utf8')));
+      const local = RdpAccountant.fromJSON(JSON.parse(readBankStateFile(path.join(dp.base, b), 'privacy.json')));
       expect(local.epsilon(DELTA).epsilon).toBeCloseTo(eps1, 9);
     }
 
@@ -214,7 +214,7 @@ describe('distributed DP with secure aggregation over real sockets', () => {
     const privacy = await api<{ epsilon: Record<string, number> }>(agg, 'GET', '/api/privacy');
     for (const id of ids) {
       expect(privacy.body.epsilon[id]).toBeCloseTo(epsilonAfter(Z, 1), 9);
-      const local = RdpAccountant.fromJSON(JSON.parse(readFileSync(path.join(base, id, 'privacy.json'), 'utf8')));
+      const local = RdpAccountant.fromJSON(JSON.parse(readBankStateFile(path.join(base, id), 'privacy.json')));
       expect(local.epsilon(DELTA).epsilon).toBeCloseTo(epsilonAfter(Z, 1), 9);
     }
   }, 120_000);

@@ -1,7 +1,8 @@
 /**
  * kill -9 during each stage of a secure round (issue 13): the aggregator runs as a child process
  * of the built CLI with --secure-aggregation on a real SQLite file, with two real bank clients and
- * one hand-driven bank (helpers/secagg-bank.ts) that holds the round in the stage under test by not
+ * one hand-driven bank (helpers/secagg-bank.ts) that holds the round in the stage under test (each
+ * stage of the fit pass, and the masked evaluation of the evaluation pass) by not
  * answering its request (a large grace period keeps the stage open for it). After each restart the
  * interrupted round is failed with "aggregator restarted", the real banks reconnect by themselves,
  * and the next secure round runs; the last one commits (the hand-driven bank drops after sharing
@@ -15,7 +16,7 @@ import type { RoundRecord } from '@finsecure/common/api';
 import { generateIdentityKeyPair } from '@finsecure/common/secagg';
 import type { BankClient } from '@finsecure/bank-client';
 import { ADMIN, api, cleanup, createBank, startBank, tempDir, waitFor, writeShards } from './helpers/federation.js';
-import { SECAGG_STAGES, SecAggTestBank } from './helpers/secagg-bank.js';
+import { SECAGG_STAGES, SecAggTestBank, type PlayOptions } from './helpers/secagg-bank.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
 const dir = tempDir();
@@ -107,9 +108,16 @@ describe('secure aggregation: restart and resume', () => {
     ).connect();
 
     const killed: number[] = [];
-    for (const stage of SECAGG_STAGES) {
+    // Every stage of the fit pass, then the evaluation pass's masked evaluation (the candidate
+    // exists, unmasked, but is not committed: a restart must not commit it either).
+    const holds: PlayOptions[] = [
+      ...SECAGG_STAGES.map((stage) => ({ stallAt: stage })),
+      { stallAtEvaluation: 'masked_fit' },
+    ];
+    for (const hold of holds) {
+      const stage = hold.stallAt ?? `evaluation ${hold.stallAtEvaluation}`;
       // gamma answers the stages before `stage` honestly and holds the round in `stage`.
-      const { roundId, result } = await gamma.play({ stallAt: stage });
+      const { roundId, result } = await gamma.play(hold);
       expect(result.outcome).toBe('stalled');
       // The round is stored (as training) before any bank is asked anything.
       await waitFor('the round stored', async () => (await rounds()).find((r) => r.id === roundId), 10_000, 20);

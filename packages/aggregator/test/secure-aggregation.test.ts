@@ -123,9 +123,18 @@ describe('secure aggregation (SecAgg+) over real sockets', () => {
       await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed secure round', 90_000);
       const types = new Map<string, number>();
       let masked = 0;
+      let maskedEvaluations = 0;
       for (const bytes of tap.frames) {
         const { msg, tensors } = decodeFrame(bytes, FederationClientMessage);
         types.set(msg.type, (types.get(msg.type) ?? 0) + 1);
+        if (msg.type === 'secagg_masked_evaluation') {
+          // Counts in the clear would be small integers (≤ the 100 or so test rows); masked words
+          // are uniform over Z_2^32, so almost none is that small.
+          maskedEvaluations++;
+          const words = tensors.get('masked')!.uint32!;
+          expect(words.filter((x) => x <= 1000).length / words.length).toBeLessThan(0.05);
+          continue;
+        }
         if (msg.type !== 'secagg_masked_update') continue;
         masked++;
         const words = tensors.get('masked')!.uint32!;
@@ -137,7 +146,10 @@ describe('secure aggregation (SecAgg+) over real sockets', () => {
         expect(small).toBeLessThan(0.05);
       }
       expect(masked).toBe(4);
+      expect(maskedEvaluations).toBe(4);
+      // Neither an update nor an evaluation ever travels in the clear.
       expect(types.has('update')).toBe(false);
+      expect(types.has('evaluation')).toBe(false);
       expect([...types.keys()]).toEqual(
         expect.arrayContaining(['hello', 'secagg_keys', 'secagg_shares', 'secagg_unmask_shares']),
       );

@@ -11,6 +11,7 @@ import {
   StoreConflictError,
   type AuditInput,
   type BankRecord,
+  type JobRecord,
   type ModelVersionRecord,
   type RoundRecord,
   type RoundStatus,
@@ -336,6 +337,56 @@ export function runStoreContract(
         await store.saveRound(round(1, 'training'));
         await store.failUnfinishedRounds('$status', 5);
         expect((await store.getRound(1))?.failureReason).toBe('$status');
+      });
+    });
+
+    describe('analytics jobs', () => {
+      const job = (id: number, over: Partial<JobRecord> = {}): JobRecord => ({
+        id,
+        kind: 'segmentation',
+        status: 'queued',
+        requestedBy: 'admin',
+        requestedAt: 1_700_000_000_000 + id,
+        startedAt: null,
+        endedAt: null,
+        params: { k: 4, privacy: { clip: 4, noiseMultiplier: 1.5 } },
+        stages: [],
+        result: null,
+        failureReason: null,
+        ...over,
+      });
+
+      it('saves, replaces, gets and lists jobs newest first', async () => {
+        const { store } = await fresh();
+        expect(await store.listJobs()).toEqual([]);
+        expect(await store.getJob(1)).toBeNull();
+        await store.saveJob(job(1));
+        await store.saveJob(job(2, { kind: 'calibration', params: { contamination: 0.01 } }));
+        const done = job(1, {
+          status: 'completed',
+          startedAt: 1_700_000_000_010,
+          endedAt: 1_700_000_000_020,
+          stages: [
+            {
+              name: 'moments',
+              asked: ['alpha', 'beta.eu'],
+              answered: ['alpha'],
+              dropped: { 'beta.eu': 'declined: 3 customers' },
+              closedBy: 'all_answered',
+              openedAt: 1,
+              closedAt: 2,
+            },
+          ],
+          result: { centres: [[1.5, -0.25]], names: ['high amount, mostly at night'], fraudRate: [null] },
+        });
+        await store.saveJob(done);
+        expect(await store.getJob(1)).toEqual(done);
+        expect((await store.listJobs()).map((j) => j.id)).toEqual([2, 1]);
+        expect((await store.listJobs({ limit: 1 })).map((j) => j.id)).toEqual([2]);
+        expect((await store.listJobs({ before: 2 })).map((j) => j.id)).toEqual([1]);
+        const failed = job(2, { kind: 'calibration', status: 'failed', failureReason: '$reason' });
+        await store.saveJob(failed);
+        expect(await store.getJob(2)).toEqual(failed);
       });
     });
 

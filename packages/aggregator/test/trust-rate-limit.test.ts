@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameRateLimiter, type FrameVerdict } from '../src/trust/index.js';
+import { FrameRateLimiter, MAX_CREDITS, type FrameVerdict } from '../src/trust/index.js';
 
 function manualClock(start = 1_000_000) {
   const c = { t: start, now: () => c.t };
@@ -54,6 +54,23 @@ describe('FrameRateLimiter (token bucket per bank)', () => {
     expect(limiter.admit('x').action).toBe('accept');
     expect(limiter.admit('x').action).toBe('accept');
     expect(limiter.admit('x')).toEqual({ action: 'drop', notify: true, dropped: 1 });
+  });
+
+  it('lets every answer the aggregator asked for through, however fast; unasked frames still meet the bucket', () => {
+    // The secure workflow asks ten things per round and a fast round asks them within a second.
+    const clock = manualClock();
+    const limiter = new FrameRateLimiter(clock, { framesPerSecond: 1, burst: 1 });
+    expect(limiter.admit('x').action).toBe('accept'); // the bucket's one token
+    for (let i = 0; i < 30; i++) {
+      limiter.credit('x'); // the aggregator sends x a request ...
+      expect(limiter.admit('x').action).toBe('accept'); // ... and its answer passes, the bucket still empty
+    }
+    expect(limiter.admit('x')).toEqual({ action: 'drop', notify: true, dropped: 1 });
+    // Credits are capped: frames sent without answers (commits, heartbeats) buy at most MAX_CREDITS.
+    for (let i = 0; i < 1000; i++) limiter.credit('y');
+    let accepted = 0;
+    for (let i = 0; i < 1000; i++) if (limiter.admit('y').action === 'accept') accepted++;
+    expect(accepted).toBe(MAX_CREDITS + 1);
   });
 
   it('sustained excess below the drop count disconnects after disconnectAfterMs', () => {

@@ -42,9 +42,10 @@ import { AuditHeadLog } from './audit-heads.js';
 import { evaluate, fit, type EffectiveDp } from './round-work.js';
 import { loadOrCreateIdentity, PinnedIdentities } from './secagg/identity.js';
 import { SecureFit } from './secagg/secure-fit.js';
-import { cipherFor, saveStateModel } from './state-crypto/index.js';
+import { cipherFor, requireOpenedState, saveStateModel } from './state-crypto/index.js';
 import { FeedbackHistoryFile, FeedbackSource, type FeedbackRead } from './feedback.js';
 import { toBase64, type IdentityKeyPair } from '@finsecure/common/secagg';
+import { AnalyticsWorker } from './analytics/worker.js';
 
 export const CLIENT_VERSION = '0.1.0';
 
@@ -95,6 +96,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private readonly noiseRng: Rng;
   private backend: BackendInfo | null = null;
   private readonly ca: Buffer | undefined;
+  private readonly analytics: AnalyticsWorker;
 
   constructor(
     private readonly config: BankConfig,
@@ -102,6 +104,9 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     private readonly logger: Logger,
   ) {
     super();
+    // The state key is required (issue 17 item 7): the state directory must have been opened
+    // with it (openBankState, `start` does so) before anything below reads or writes there.
+    requireOpenedState(config.stateDir);
     // The feedback loop: labels confirmed in the bank console join each round's training.
     this.feedbackHistory = new FeedbackHistoryFile(config.stateDir);
     this.scaled = new ScaledData(
@@ -117,6 +122,22 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     // DP noise must be unpredictable in production; a seed is only for simulations.
     this.noiseRng = config.insecureDpSeed !== undefined ? createRng(config.insecureDpSeed) : cryptoRng();
     this.ca = config.caFile ? readFileSync(config.caFile) : undefined;
+    // Analytics jobs (segmentation, calibration): aggregates of --data only (analytics/worker.ts).
+    this.analytics = new AnalyticsWorker({
+      bankId: config.bankId,
+      stateDir: config.stateDir,
+      dataFile: config.data,
+      transactions: () => ({
+        data: Float64Array.from(data.train.features),
+        rows: data.train.numRows,
+        cols: data.train.numFeatures,
+      }),
+      noiseRng: this.noiseRng,
+      logger,
+      // The bank's --dp-epsilon-budget bounds its segmentation releases too (their own ledger).
+      ...(config.dpEpsilonBudget !== undefined ? { epsilonBudget: config.dpEpsilonBudget } : {}),
+      delta: config.dpDelta,
+    });
   }
 
   async start(): Promise<void> {
@@ -310,6 +331,13 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       case 'error':
         this.logger.warn({ code: msg.code, message: msg.message }, 'the aggregator reported an error');
         return;
+      case 'analytics_request':
+      case 'analytics_result':
+        void this.analytics.handle(
+          msg,
+          (m) => ws.readyState === WebSocket.OPEN && ws.send(encodeFrame(m), { binary: true }),
+        );
+        return;
       default:
         this.onSecAgg(ws, connection, msg, tensors);
         return;
@@ -342,9 +370,18 @@ export class BankClient extends EventEmitter<BankClientEvents> {
           return new Promise((r) => setImmediate(r));
         });
       },
+      evaluate: (roundId, modelVersion, global, threshold, bins, scaler) => {
+        const test = this.scaled.getTest(scaler);
+        if (test.numRows === 0) return null;
+        const out = evaluate(this.trainer!, global, test, threshold, bins);
+        // The bank's own metrics stay here: the console shows them (the aggregator sees only sums).
+        this.keepHistory(() => this.feedbackHistory.recordEvaluation({ roundId, modelVersion, ...out }));
+        return out;
+      },
       send: (m, t) => {
         const bytes = this.send(ws, m, t);
         if (m.type === 'secagg_masked_update') this.emit('update_sent', { roundId: m.roundId, bytes });
+        if (m.type === 'secagg_masked_evaluation') this.emit('evaluation_sent', { roundId: m.roundId });
       },
     });
     const secure = this.secure;

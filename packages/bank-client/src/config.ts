@@ -42,6 +42,12 @@ export const BankConfig = z
     feedbackWeight: z.number().int().min(0).max(100).default(3),
     /** Where the latest global model and the privacy ledger are kept. */
     stateDir: z.string().min(1).default('./bank-state'),
+    /**
+     * The state key (required, state-crypto/key.ts): a file holding it, or the key itself.
+     * Resolved at start-up by the state-key module, which never logs it.
+     */
+    stateKeyFile: z.string().min(1).optional(),
+    stateKey: z.string().min(1).optional(),
     caFile: z.string().min(1).optional(),
     seed: z.number().int().default(1),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
@@ -81,6 +87,8 @@ export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'strin
   FINSECURE_DATA: { key: 'data', type: 'string' },
   FINSECURE_TEST_DATA: { key: 'test', type: 'string' },
   FINSECURE_STATE_DIR: { key: 'stateDir', type: 'string' },
+  FINSECURE_STATE_KEY_FILE: { key: 'stateKeyFile', type: 'string' },
+  FINSECURE_STATE_KEY: { key: 'stateKey', type: 'string' },
   FINSECURE_FEEDBACK_WEIGHT: { key: 'feedbackWeight', type: 'number' },
   FINSECURE_CA_FILE: { key: 'caFile', type: 'string' },
   FINSECURE_DP_CLIP: { key: 'dpClip', type: 'number' },
@@ -127,6 +135,8 @@ const FLAG_NAMES: Record<string, string> = {
   dpDelta: '--dp-delta',
   dpEpsilonBudget: '--dp-epsilon-budget',
   stateDir: '--state-dir',
+  stateKeyFile: '--state-key-file / FINSECURE_STATE_KEY_FILE',
+  stateKey: 'FINSECURE_STATE_KEY',
   feedbackWeight: '--feedback-weight',
   caFile: '--ca-file',
   seed: '--seed',

@@ -11,3 +11,14 @@ export {
   type BankConsole,
   type ConsoleOptions,
 } from './console/server.js';
+export {
+  createEnvelopeCipher,
+  loadOrCreateStateKeyFile,
+  openBankState,
+  writeNewStateKeyFile,
+  StateKeyError,
+  type StateKey,
+} from './state-crypto/index.js';
+// The feedback loop's pieces, for the research harness's oracle analyst (packages/research feedback/).
+export { DEFAULT_FEEDBACK_WEIGHT, FeedbackSource, type FeedbackRead } from './feedback.js';
+export { ConsoleDb, type AlertInput, type Decision } from './console/db.js';

@@ -12,10 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KAGGLE_FEATURES } from '@finsecure/common/data';
 import { DEFAULT_MLP, initWeights, manifestFor, saveModelDir } from '@finsecure/common/model';
 import { createRng } from '@finsecure/common/rng';
-import { cleanup, tempDir, writeShards } from '../../aggregator/test/helpers/federation.js';
+import { cleanup, tempDir, TEST_STATE_KEY_ENV, writeShards } from '../../aggregator/test/helpers/federation.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
-const TOKEN = { FINSECURE_BANK_TOKEN: 'x'.repeat(24) };
+// The bank token, and the state key every command that reads the state directory requires.
+const TOKEN = { FINSECURE_BANK_TOKEN: 'x'.repeat(24), ...TEST_STATE_KEY_ENV };
 let dir: string;
 let shard: string;
 let modelDir: string;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MLP, initWeights, saveModelDir, manifestFor } from '@finsecure/common/model';
 import { createRng } from '@finsecure/common/rng';
-import { cleanup, tempDir, writeShards } from '../../aggregator/test/helpers/federation.js';
+import { cleanup, tempDir, TEST_STATE_KEY_ENV, writeShards } from '../../aggregator/test/helpers/federation.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
 let dir: string;
@@ -15,7 +15,8 @@ let shard: string;
 function run(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [cli, ...args], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // The state key is required by every command that reads the state directory.
+    env: { PATH: process.env.PATH ?? '', ...TEST_STATE_KEY_ENV, ...env },
     timeout: 60_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -88,7 +89,8 @@ describe('finsecure-bank CLI', () => {
   it('names the missing data file', () => {
     const r = run(
       ['start', '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '--data', path.join(dir, 'nope.csv')],
-      { FINSECURE_BANK_TOKEN: 'x'.repeat(20) },
+      // The state directory is opened (and its key checked) before the data is read.
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(20), FINSECURE_STATE_DIR: path.join(dir, 'state') },
     );
     expect(r.code).toBe(2);
     expect(r.err).toContain('nope.csv');

@@ -8,16 +8,17 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelDir } from '@finsecure/common/model';
 import type { RunningAggregator } from '@finsecure/aggregator';
 import {
   api,
   cleanup,
   createBank,
   listRounds,
+  loadBankStateModel,
   startBank,
   startTestAggregator,
   tempDir,
+  TEST_STATE_KEY_ENV,
   waitFor,
   waitRounds,
   writeShards,
@@ -44,7 +45,7 @@ describe('bank client', () => {
       banks[0]!.on('committed', (c) => committed.push(c.modelVersion));
       await waitFor('two commits seen by the bank', () => committed.length >= 2, 60_000);
       await banks[0]!.idle();
-      const { metadata, weights } = await loadModelDir(path.join(dir, 'model', 'a', 'model'));
+      const { metadata, weights } = await loadBankStateModel(path.join(dir, 'model', 'a', 'model'));
       expect(metadata.modelVersion).toBe(2);
       expect(metadata.scaler!.mean).toHaveLength(30);
       const server = await api<{ sha256: string; version: number }>(agg, 'GET', '/api/model');
@@ -122,7 +123,7 @@ describe('bank client', () => {
         'warn',
       ],
       {
-        env: { ...process.env, FINSECURE_BANK_TOKEN: await createBank(agg, 'busy') },
+        env: { ...process.env, ...TEST_STATE_KEY_ENV, FINSECURE_BANK_TOKEN: await createBank(agg, 'busy') },
         stdio: 'ignore',
       },
     );

@@ -10,9 +10,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Client, tempDir, writeTrainedModel } from './helpers/console.js';
+import { TEST_STATE_KEY_ENV } from '../../aggregator/test/helpers/federation.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
-const env = { PATH: process.env.PATH ?? '', FINSECURE_BACKEND: 'cpu' };
+// The state key is required by `console` and `users`.
+const env = { PATH: process.env.PATH ?? '', FINSECURE_BACKEND: 'cpu', ...TEST_STATE_KEY_ENV };
 let dir: string;
 let child: ChildProcess | undefined;
 

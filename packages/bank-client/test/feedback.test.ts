@@ -14,6 +14,7 @@ import {
   startBank,
   startTestAggregator,
   tempDir,
+  TEST_STATE_KEY,
   waitFor,
   writeShards,
 } from '../../aggregator/test/helpers/federation.js';
@@ -94,7 +95,8 @@ describe('feedback loop end to end', () => {
   it('trains the next round with the labels analysts confirm, on an encrypted state directory', async () => {
     const shards = await writeShards(dir, 2, 600);
     const stateA = path.join(dir, 'state-a');
-    const { cipher } = openBankState(stateA, { key: randomBytes(32), source: 'test' });
+    // The key startBank opens the state with (the state key is required).
+    const { cipher } = openBankState(stateA, { key: TEST_STATE_KEY, source: 'test' });
     // Two labels before the federation starts.
     const db = new ConsoleDb(path.join(stateA, 'console.sqlite'));
     expect(db.cipher).toBe(cipher);

@@ -22,7 +22,7 @@ describe('customer features', () => {
     // 2018-04-01 is a Sunday, 2018-04-02 a Monday.
     acc.add('7', 10, '2018-04-01 03:10:00', 't1'); // night, weekend
     acc.add('7', 30, '2018-04-02 12:00:00', 't2');
-    acc.add('7', 20, '2018-04-10 07:00:00', 't1'); // 07:00 is not night (night: hour ≤ 6)
+    acc.add('7', 20, '2018-04-10 07:00:00', 't1'); // 07:00 is not night (night: 00:00–05:59)
     acc.add('9', 100, '2018-04-07 23:00:00', 't3'); // Saturday
     const { ids, points } = acc.finish(10);
     expect(CUSTOMER_FEATURES).toEqual([

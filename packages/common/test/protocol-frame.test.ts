@@ -19,7 +19,7 @@ import {
   writeFloat16LE,
   writeFloat32LE,
   writeUint32LE,
-} from '../src/protocol/frame.js';
+} from '../src/protocol/endian.js';
 import { createRng } from '../src/rng/index.js';
 
 function weights(n: number, seed = 1, magnitude = 0.1): Float32Array {

@@ -13,6 +13,7 @@ import {
   advertisementFromWire,
   advertisementToWire,
   bytesFieldToWire,
+  incomingToWire,
   decodeFixedPointSum,
   encodeFixedPoint,
   incomingFromWire,
@@ -96,7 +97,7 @@ describe('secagg wire messages', () => {
         deadlineInMs,
         config: { epochs: 1, batchSize: 32, learningRate: 0.01, smoteRatio: 0 },
         scaler,
-        shares: bytesFieldToWire(agg.sharesFor(id), 'ciphertext'),
+        shares: incomingToWire(agg.sharesFor(id)),
         weighting: { exampleScale: 1000, lossExponent: 0.5, normalizeSteps: true, stepScale: 40 },
       };
       const req = toBank(assignment, [{ name: 'global', shape: [50], data: new Float32Array(50) }]);

@@ -4,6 +4,7 @@ import {
   SecAggError,
   decodeFixedPointSum,
   seededRandomSource,
+  shareDigest,
   sumErrorBound,
   unmaskSum,
   type FixedPointParams,
@@ -225,13 +226,78 @@ describe('never both shares of one bank', () => {
 });
 
 describe('corrupt shares', () => {
-  it('a corrupted seed share is caught by the commitment and fails the round naming the bank', async () => {
+  it('a replayed or altered share is refused when it arrives, naming its sender; the others unmask the sum', async () => {
     const o = await runRound({ ...base, stopAfter: 'consistency_check' });
     const agg = o.aggregator;
     const survivors = agg.survivors();
     for (const b of survivors) {
       const res = o.banks.get(b)!.unmask('r1/0001', survivors, agg.signaturesFor(b));
-      if (b === 'bank-00') res.seedShares.find((s) => s.of === 'bank-03')!.share[5]! ^= 1;
+      if (b !== 'bank-00') {
+        agg.receiveUnmaskShares('r1/0001', b, res);
+        continue;
+      }
+      res.seedShares.find((s) => s.of === 'bank-03')!.share[5]! ^= 1;
+      const err = (() => {
+        try {
+          agg.receiveUnmaskShares('r1/0001', b, res);
+        } catch (e) {
+          return e as SecAggError;
+        }
+        return null;
+      })();
+      expect(err?.code).toBe('corrupt_share');
+      expect(err?.banks).toEqual(['bank-00']);
+      expect(err?.message).toBe(
+        "unmask: bank-00's seed share of bank-03 does not match what bank-03 committed to at share keys (replayed or altered)",
+      );
+    }
+    // Nine banks' shares are more than t = 6: the sum is exact.
+    const r = await agg.finish();
+    expect(r.sum).toEqual(expectedSum(o.encoded, c10.ids));
+  });
+
+  it('a dealer whose share digests do not match its envelope is refused by the holder, naming the dealer', async () => {
+    const o = await runRound({
+      ...base,
+      stopAfter: 'masked_fit',
+      tamperShares: (b, shares) =>
+        b === 'bank-00'
+          ? shares.map((s) =>
+              s.from === 'bank-03'
+                ? { ...s, keyShareHash: Uint8Array.from(s.keyShareHash, (x, i) => (i ? x : x ^ 1)) }
+                : s,
+            )
+          : shares,
+    });
+    const refusal = o.refusals.get('bank-00');
+    expect(refusal?.code).toBe('corrupt_share');
+    expect(refusal?.banks).toEqual(['bank-03']);
+    expect(refusal?.message).toBe(
+      "masked_fit: bank-03's shares for bank-00 do not match the digests it committed to at share keys",
+    );
+  });
+
+  it('shares consistent with their digests but of another secret are caught by the commitment, naming the dealer', async () => {
+    // A dishonest dealer can deal a share that matches the digest it announced yet is not a share
+    // of its committed seed: the reconstruction check (seed commitment) catches it and names it.
+    const o = await runRound({ ...base, stopAfter: 'consistency_check' });
+    const agg = o.aggregator;
+    const survivors = agg.survivors();
+    const internals = agg as unknown as { shareDigests: Map<string, { seedShareHash: Uint8Array }> };
+    for (const b of survivors) {
+      const res = o.banks.get(b)!.unmask('r1/0001', survivors, agg.signaturesFor(b));
+      if (b === 'bank-00') {
+        const bad = res.seedShares.find((s) => s.of === 'bank-03')!;
+        bad.share[5]! ^= 1;
+        // What bank-03 would have announced for the share it dealt to bank-00.
+        internals.shareDigests.get('bank-03\nbank-00')!.seedShareHash = shareDigest(
+          'r1/0001',
+          'seed',
+          'bank-03',
+          'bank-00',
+          bad.share,
+        );
+      }
       agg.receiveUnmaskShares('r1/0001', b, res);
     }
     const err = await agg.finish().catch((e: SecAggError) => e);

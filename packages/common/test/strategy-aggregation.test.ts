@@ -335,6 +335,30 @@ describe('FedAvg server optimiser (server learning rate, FedAvgM)', () => {
     expect(round(s, new Float32Array([100]), [1], 4).weights[0]).toBe(101);
   });
 
+  it('applies the same server step to a mean unmasked elsewhere (secure aggregation) as to its updates', () => {
+    // Two strategies, one fed the updates, one only their weighted mean (what secure aggregation
+    // unmasks): the velocity and the committed models must agree round after round.
+    const plain = new FedAvg({ serverMomentum: 0.7, serverLearningRate: 0.3 });
+    const secure = new FedAvg({ serverMomentum: 0.7, serverLearningRate: 0.3 });
+    let a: Float32Array = new Float32Array([0.5, -1]);
+    let b: Float32Array = Float32Array.from(a);
+    for (let r = 1; r <= 5; r++) {
+      const deltas = [new Float32Array([r, -2 * r]), new Float32Array([0.5, 3])];
+      const agg = plain.beginAggregation(ctx(a), [cand('x', 1), cand('y', 3)]);
+      agg.add({ bankId: 'x', numExamples: 1, loss: 0, delta: deltas[0]! });
+      agg.add({ bankId: 'y', numExamples: 3, loss: 0, delta: deltas[1]! });
+      a = agg.finish().weights;
+      const mean = [0, 1].map((j) => (1 * deltas[0]![j]! + 3 * deltas[1]![j]!) / 4);
+      b = secure.applyMeanStep(b, mean);
+      expect(Array.from(b)).toEqual(Array.from(a));
+    }
+    // Without momentum it is global + η·mean, and a step of the wrong length is refused.
+    expect(Array.from(new FedAvg({ serverLearningRate: 2 }).applyMeanStep(new Float32Array([1]), [0.25]))).toEqual([
+      1.5,
+    ]);
+    expect(() => secure.applyMeanStep(b, [1])).toThrow(/mean step has 1 values, the model has 2/);
+  });
+
   it('keeps its state O(model size) and never holds on to a delta', () => {
     const s = new FedAvg({ serverMomentum: 0.9, serverLearningRate: 0.5 });
     const dim = 50_000;

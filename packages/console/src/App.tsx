@@ -8,6 +8,7 @@ import type { WhoAmI } from './lib/types';
 import { AccountsPage } from './views/AccountsPage';
 import { AlertDetail } from './views/AlertDetail';
 import { AlertList } from './views/AlertList';
+import { SegmentsPage } from './views/SegmentsPage';
 import { SetupPage } from './views/SetupPage';
 import { ThresholdPage } from './views/ThresholdPage';
 import { UploadPage } from './views/UploadPage';
@@ -48,6 +49,8 @@ export function App() {
           <UploadPage />
         ) : route.page === 'accounts' ? (
           <AccountsPage canRun={can('accounts.run')} />
+        ) : route.page === 'segments' ? (
+          <SegmentsPage />
         ) : route.page === 'threshold' ? (
           <ThresholdPage canWrite={can('threshold.write')} />
         ) : (

@@ -14,6 +14,7 @@ import { Overview } from './views/Overview';
 import { QualityView } from './views/QualityView';
 import { RoundDetail } from './views/RoundDetail';
 import { RoundsList } from './views/RoundsList';
+import { SegmentsView } from './views/SegmentsView';
 import { TimingView } from './views/TimingView';
 
 export function Dashboard({ session, onLogout }: { session: Session; onLogout: (reason?: string) => void }) {
@@ -70,6 +71,7 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
                 />
               )}
             </div>
+            {can('rounds.read') && <SegmentsView token={session.token} canStart={can('training.control')} />}
             <div className="grid-2">
               {can('audit.read') && (
                 <AuditLog entries={data.audit} verify={data.auditVerify} onVerify={dash.verifyAudit} />

@@ -27,6 +27,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DASHBOARD_DIST = path.join(ROOT, 'packages/dashboard/dist');
 const BANK_CLI = path.join(ROOT, 'packages/bank-client/dist/cli/main.js');
+/** The state key the bank's state is encrypted under (required by `finsecure-bank start`); a test key. */
+const BANK_STATE_KEY = Buffer.alloc(32, 0x5a).toString('base64');
 const SHOTS = path.join(ROOT, 'test-output/dashboard');
 const CHROMIUM = process.env.FINSECURE_CHROMIUM ?? '/usr/bin/chromium';
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
@@ -139,7 +141,10 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
           '--log-level',
           'warn',
         ],
-        { env: { ...process.env, FINSECURE_BANK_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
+        {
+          env: { ...process.env, FINSECURE_BANK_TOKEN: token, FINSECURE_STATE_KEY: BANK_STATE_KEY },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
       );
       const proc: BankProc = { id, child, log: [] };
       child.stdout?.on('data', (d: Buffer) => proc.log.push(d.toString()));

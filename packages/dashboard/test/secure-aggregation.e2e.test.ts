@@ -70,7 +70,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard: a secure-aggregati
     cleanup(dir);
   }, 30_000);
 
-  it('shows secure aggregation on, each stage with its time, and the evaluation shares', async () => {
+  it('shows secure aggregation on, each stage with its time, and no per-bank evaluation', async () => {
     await api(agg!, 'POST', '/api/training/start');
     const rounds = await waitRounds(agg!, (r) => r.some((x) => x.status === 'committed'), 'a committed round', 90_000);
     const round = rounds.find((r) => r.status === 'committed')!;
@@ -102,14 +102,15 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard: a secure-aggregati
         Object.keys(s.dropped).length === 0 ? 'none' : `${Object.keys(s.dropped).length} dropped`,
       );
     }
-    // Evaluation shares: one per bank, as stored, summing to 100 %.
+    // The evaluation is a secure sum too: pooled metrics for the round, nothing per bank.
+    expect(round.metrics?.auprc).toBeGreaterThan(0);
     for (const id of BANKS) {
-      const share = round.banks[id]?.evaluationShare?.cappedShare;
-      expect(share).toBeGreaterThan(0);
+      expect(round.banks[id]?.evaluationShare).toBeUndefined();
+      expect(round.banks[id]?.metrics).toBeUndefined();
       const cell = detail.locator(
         `[data-testid="participant-row"][data-bank-id="${id}"] [data-testid="evaluation-share"]`,
       );
-      expect(await cell.textContent()).toBe(`${(100 * share!).toFixed(1)}%`);
+      expect(await cell.textContent()).toBe('masked');
       // Per-bank weights are masked coordinates: the page does not pretend to know them.
       expect(
         await detail.locator(`[data-testid="participant-row"][data-bank-id="${id}"] td`).nth(1).textContent(),

@@ -20,7 +20,13 @@ import type { RoundRecord, StatusView } from '@finsecure/common/api';
 import { manifestFor, MlpTrainer, type MlpSpec } from '@finsecure/common/model';
 import { createStrategy } from '@finsecure/common/strategy';
 import { DEFAULT_RULES, loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
-import { BankClient, loadBankConfig, loadLocalData } from '@finsecure/bank-client';
+import {
+  BankClient,
+  loadBankConfig,
+  loadLocalData,
+  loadOrCreateStateKeyFile,
+  openBankState,
+} from '@finsecure/bank-client';
 import { describeExperiment, writeExperimentFiles, type Experiment, type ExperimentDescription } from './experiment.js';
 import { evaluateTrainer, type EvalMetrics } from './evaluate.js';
 import {
@@ -292,6 +298,8 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
             : {}),
         },
       });
+      // The state key is required: one key file per simulated bank, kept in the work directory.
+      openBankState(bankConfig.stateDir, loadOrCreateStateKeyFile(path.join(dir, 'banks', `${bankId}.state-key`)));
       const data = await loadLocalData(bankConfig);
       const client = new BankClient(bankConfig, data, logger.child({ bank: bankId }));
       banks.push(client);

@@ -35,7 +35,19 @@ async function run(make: (out: Output) => Command, args: string[]): Promise<stri
 }
 
 const readSim = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as SimulationResult;
-const SECAGG_STAGES = ['advertise_keys', 'share_keys', 'masked_fit', 'consistency_check', 'unmask', 'evaluate'];
+// The fit pass, then the evaluation pass (a second secure sum, of the evaluation counts).
+const SECAGG_STAGES = [
+  'advertise_keys',
+  'share_keys',
+  'masked_fit',
+  'consistency_check',
+  'unmask',
+  'eval_advertise_keys',
+  'eval_share_keys',
+  'masked_evaluate',
+  'eval_consistency_check',
+  'eval_unmask',
+];
 const BASE = ['--banks', '3', '--rounds', '2', '--epochs', '1', '--backend', 'wasm'];
 
 describe('research --secure-aggregation', () => {

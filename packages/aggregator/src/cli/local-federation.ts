@@ -6,9 +6,12 @@
  * and runs each bank client as its own process, as real banks would. Ctrl-C stops all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addDemoCustomers } from './demo-customers.js';
+import { segmentationSummary, startSegmentation } from './segmentation-summary.js';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { prepareLocalShards } from './local-shards.js';
@@ -26,6 +29,22 @@ const SECRETS = ['FINSECURE_ADMIN_TOKEN', 'FINSECURE_VIEWER_TOKEN', 'MONGODB_URI
 const bankEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRETS.includes(k)));
 let failRun: ((err: Error) => void) | null = null;
 const bankCli = path.resolve(here, '../../../bank-client/dist/cli/main.js');
+const BANK_KEYS_DIR = 'bank-keys';
+
+/**
+ * `<dir>/bank-keys/<bank>.key`: the key a local bank's state is encrypted under (32 random
+ * bytes, base64, as `finsecure-bank state-key new` writes), created once with mode 0600 and
+ * kept across restarts like local-tokens.json; refused if other users can read it.
+ */
+function bankStateKeyFile(dir: string, bankId: string): string {
+  const file = path.join(dir, BANK_KEYS_DIR, `${bankId}.key`);
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  } else if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0)
+    throw new Error(`${file} is readable by other users; run chmod 600 ${file}`);
+  return file;
+}
 
 const program = new Command('finsecure-local')
   .description(
@@ -96,6 +115,8 @@ program.action(
       alpha: o.alpha,
       seed: o.seed,
     });
+    // The synthetic demo data has no customers: give it the handbook's customer columns (segmentation).
+    if (!o.data) for (const [i, b] of shards.banks.entries()) await addDemoCustomers(b.file, o.seed * 31 + i);
     const logger = createLogger(process.env.FINSECURE_LOG_LEVEL ?? 'info');
     // The aggregator logs to a file; the console shows a short story of the run.
     const fileLogger = pino(
@@ -178,6 +199,7 @@ program.action(
         });
       if (!res.ok) throw new Error(`could not register ${shard.id}: ${res.status} ${await res.text()}`);
       const { token } = (await res.json()) as { token: string };
+      const stateKeyFile = bankStateKeyFile(dir, shard.id);
       const out = createWriteStream(path.join(logs, `${shard.id}.log`), { flags: 'a' });
       const child = spawn(
         process.execPath,
@@ -192,6 +214,8 @@ program.action(
           shard.file,
           '--state-dir',
           path.join(dir, 'bank-state', shard.id),
+          '--state-key-file',
+          stateKeyFile,
           '--seed',
           String(o.seed),
           ...(consoleBase ? ['--console-port', String(consoleBase + shards.banks.indexOf(shard))] : []),
@@ -223,10 +247,11 @@ program.action(
         `  Banks:             ${shards.banks.map((b) => `${b.id} (${b.rows} rows, ${b.frauds} frauds)`).join(', ')}`,
         `  Data:              ${shards.source}`,
         `  Logs:              ${logs}`,
+        `  Bank state keys:   ${path.join(dir, BANK_KEYS_DIR)} (one per bank, mode 0600; bank state is encrypted under them)`,
         ...(consoleBase
           ? [
               `  Bank consoles:     ${shards.banks.map((b, i) => `${b.id} ${consoleUrl(i)}`).join(', ')}`,
-              `                     first console admin: npx --no-install finsecure-bank users add admin --role admin --state-dir ${path.join(dir, 'bank-state', '<bank id>')}`,
+              `                     first console admin: npx --no-install finsecure-bank users add admin --role admin --state-dir ${path.join(dir, 'bank-state', '<bank id>')} --state-key-file ${path.join(dir, BANK_KEYS_DIR, '<bank id>.key')}`,
             ]
           : []),
         `  Rounds:            ${o.rounds}, ${o.epochs} local epoch(s) each`,
@@ -277,6 +302,7 @@ program.action(
     });
 
     const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
+    const segmentation = { asked: false, id: null as number | null, reported: false };
     const poll = setInterval(async () => {
       try {
         const res = await fetch(`${agg.url}/api/rounds?limit=20`, {
@@ -313,6 +339,18 @@ program.action(
           process.stdout.write(
             `${tty ? '\r\x1b[K' : ''}\nTraining finished: ${status.roundsCompleted} rounds are committed (global model v${status.modelVersion}). The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`,
           );
+        }
+        // One segmentation after training (issue 19), reported in one line when it ends.
+        if (status.state === 'finished' && !segmentation.asked) {
+          segmentation.asked = true;
+          segmentation.id = await startSegmentation(agg.url, headers, (line) => process.stdout.write(line));
+        }
+        if (segmentation.id !== null && !segmentation.reported) {
+          const line = await segmentationSummary(agg.url, headers, segmentation.id);
+          if (line) {
+            segmentation.reported = true;
+            process.stdout.write(`${line}\n`);
+          }
         }
       } catch (err) {
         logger.debug({ err }, 'progress poll failed');

@@ -75,7 +75,7 @@ export async function attach(core: Core, hello: Hello, conn: BankConnection): Pr
     conn.close(CloseCode.Unauthorized, 'bank access revoked');
     return null;
   }
-  const session = new BankSession(hello.bankId, hello, conn, now);
+  const session = new BankSession(hello.bankId, hello, conn, now, () => core.frameLimiter.credit(hello.bankId));
   // A new hello may carry a new budget: the bank is asked again, and says so if it is still spent.
   core.exhausted.delete(hello.bankId);
   const previous = core.sessions.add(session);

@@ -24,6 +24,7 @@ import type { IdentityKeys } from './secagg/identities.js';
 import type { AuditCoalescer, AuditEvent, CoalescedEntry } from '../trust/audit-coalescer.js';
 import type { FrameRateLimiter, FrameRateLimits } from '../trust/rate-limit.js';
 import type { SecureRound } from './secagg/secure-round.js';
+import type { SecureEvaluation } from './secagg/secure-evaluation.js';
 
 export interface FederationOptions {
   store: Store;
@@ -67,6 +68,8 @@ export interface ActiveRound {
   weightCaps: Map<string, number>;
   /** The secagg workflow's state; null in a plain round. */
   secure: SecureRound | null;
+  /** The secagg workflow's evaluation pass, from its first stage on; null otherwise. */
+  secureEvaluation: SecureEvaluation | null;
   /** The aggregated model, from the end of the fit stage to the commit. */
   candidate: Float32Array | null;
   reports: EvaluationReport[];
@@ -133,6 +136,8 @@ export interface Core {
   auditHead: { seq: number; hash: string } | null;
   /** Banks that declined because their own privacy budget is spent (cleared when they reconnect). */
   readonly exhausted: Map<string, string>;
+  /** An analytics job runs (federation/jobs/): no round starts until it ends. */
+  roundsHeld: boolean;
   /** Runs `fn` on the serial queue (after every step queued before it). */
   enqueue<T>(fn: () => Promise<T> | T): Promise<T>;
   /** Tries to start the next round after `delayMs`, on the serial queue (no-op once closed). */

@@ -30,6 +30,7 @@ import { BankSessions } from './sessions.js';
 import type { FederationSettings } from './settings.js';
 import { restore } from './startup.js';
 import { bankView, publishBank, publishRound, publishStatus, status } from './views.js';
+import { JobRunner } from './jobs/runner.js';
 
 export { FederationSettings } from './settings.js';
 export { ControlRefused, NotFound, type FederationObserver, type FederationOptions } from './core.js';
@@ -39,6 +40,8 @@ export { reasonCode } from './update-checks.js';
 
 export class Federation {
   private readonly core: Core;
+  /** Analytics jobs (segmentation, calibration): between rounds, never during one (jobs/). */
+  readonly jobs: JobRunner;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(opts: FederationOptions) {
@@ -72,6 +75,7 @@ export class Federation {
       coalescer: null,
       auditBacklog: [],
       exhausted: new Map(),
+      roundsHeld: false,
       auditHead: null,
       lastCommittedAuprc: null,
       enqueue: (fn) => this.enqueue(fn),
@@ -86,6 +90,27 @@ export class Federation {
         if (entry.summary) void this.enqueue(() => drainAudits(core));
       },
     });
+    this.jobs = new JobRunner({
+      clock: opts.clock,
+      logger: opts.logger,
+      store: opts.store,
+      subscribe: (l) => opts.events.subscribe(l),
+      holdRounds: () =>
+        this.enqueue(() => {
+          if (core.active) return false;
+          core.roundsHeld = true;
+          return true;
+        }),
+      releaseRounds: () =>
+        this.enqueue(() => {
+          core.roundsHeld = false;
+          this.scheduleStart(0);
+        }),
+      connectedBanks: () => [...core.sessions.values()].map((s) => s.bankId),
+      send: (bankId, frame) => core.sessions.get(bankId)?.send(frame),
+      audit: (type, actor, details) => audit(core, type, actor, details),
+      secureAggregation: () => core.settings.rules.secureAggregation,
+    });
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -93,6 +118,7 @@ export class Federation {
   /** Loads or creates the global model, fails rounds a crash interrupted, restores the training state. */
   async init(): Promise<void> {
     await restore(this.core);
+    await this.jobs.init();
     const { clock, heartbeatIntervalMs } = this.core.opts;
     this.core.heartbeat = clock.setInterval(() => banks.checkHeartbeats(this.core), heartbeatIntervalMs);
     this.scheduleStart(0);
@@ -102,6 +128,7 @@ export class Federation {
     const core = this.core;
     const { clock } = core.opts;
     core.closed = true;
+    await this.jobs.close().catch(() => {});
     clock.clearInterval(core.heartbeat);
     clock.clearTimeout(core.roundTimer);
     clock.clearTimeout(core.startTimer);

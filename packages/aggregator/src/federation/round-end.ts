@@ -18,6 +18,7 @@ import {
   QUARANTINE_LIFTS_SETTING,
 } from '../reputation/index.js';
 import { publishBank, publishRound, publishStatus } from './views.js';
+import { collectEvaluation } from './workflows.js';
 
 /** Time spent in each phase of the round, from the phase entry times. */
 function durations(round: ActiveRound, end: number): RoundRecord['durations'] {
@@ -29,15 +30,20 @@ function durations(round: ActiveRound, end: number): RoundRecord['durations'] {
   return d;
 }
 
-/** Each stage of the round: asked, answered, dropped (with reasons) and how long it took. */
+/**
+ * Each stage of the round: asked, answered, dropped (with reasons) and how long it took. The last
+ * evaluation stage carries the reason when the round committed without federated metrics.
+ */
 function stageSummaries(round: ActiveRound, end: number): StageSummary[] {
-  const all = [...round.state.stages, ...(round.state.evaluate ? [round.state.evaluate] : [])];
-  return all.map((st) => ({
+  const all = [...round.state.stages, ...round.state.evaluation];
+  const unavailable = round.state.evaluationUnavailable;
+  return all.map((st, i) => ({
     name: st.name,
     asked: st.asked.length,
     answered: st.answeredCount,
     dropped: Object.fromEntries(st.dropped),
     ms: (st.closedTime ?? end) - st.openedAt,
+    ...(unavailable !== null && i === all.length - 1 ? { note: unavailable } : {}),
   }));
 }
 
@@ -108,8 +114,10 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
   const weights = round.candidate!;
   const version = core.globalVersion + 1;
   const record = round.record;
+  await collectEvaluation(core, round);
   if (round.reports.length > 0) {
-    const g = globalMetrics(await cappedReports(core, round));
+    // The secure evaluation's one pooled report has no per-bank counts to cap.
+    const g = globalMetrics(round.secureEvaluation ? round.reports : await cappedReports(core, round));
     record.metrics = {
       ...record.metrics,
       precision: g.precision,

@@ -151,7 +151,8 @@ function withStatistics(strategy: Strategy, aggregation: Aggregation, global: Fl
 
 /** Starts the next round if training runs, none is in flight and enough banks are connected. */
 export async function maybeStartRound(core: Core): Promise<void> {
-  if (core.closed || core.state !== 'running' || core.active) return;
+  // An analytics job holds rounds while it runs (federation/jobs/runner.ts); it restarts them when it ends.
+  if (core.closed || core.state !== 'running' || core.active || core.roundsHeld) return;
   const { rules, training } = core.settings;
   if (rules.rounds > 0 && core.roundsCompleted >= rules.rounds) {
     await setState(core, 'finished');
@@ -209,8 +210,8 @@ export async function maybeStartRound(core: Core): Promise<void> {
   );
   const now = core.opts.clock.now();
   const workflow = secure
-    ? secaggWorkflow(rules.roundTimeoutMs, rules.secaggStageTimeoutMs)
-    : fedavgWorkflow(rules.roundTimeoutMs);
+    ? secaggWorkflow(rules.roundTimeoutMs, rules.secaggStageTimeoutMs, rules.evaluationTimeoutMs)
+    : fedavgWorkflow(rules.roundTimeoutMs, rules.evaluationTimeoutMs);
   const secureRound = secure ? await newSecure(core, roundId, selectedCandidates) : null;
   if (secure && !secureRound) return;
   const t = machine.startRound(roundId, core.globalVersion, selected, rules, now, workflow);
@@ -225,6 +226,7 @@ export async function maybeStartRound(core: Core): Promise<void> {
           core.globalWeights,
         ),
     secure: secureRound,
+    secureEvaluation: null,
     weightCaps: new Map(selectedCandidates.map((c) => [c.bankId, c.numExamples])),
     strategy,
     candidate: null,

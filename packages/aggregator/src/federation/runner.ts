@@ -1,12 +1,11 @@
 /**
  * Runs the round in flight: carries out each workflow transition's effects (ask banks, aggregate,
- * ask for evaluations, commit, fail), persists the round record when its phase changes, and keeps
+ * commit, fail), persists the round record when its phase changes, and keeps
  * one timer armed for the moment the workflow next wants to be woken.
  */
 import * as machine from '../round/machine.js';
 import type { ActiveRound, Core } from './core.js';
 import { aggregateRound, ask } from './workflows.js';
-import { requestEvaluations } from './evaluate-stage.js';
 import { commit, failRound } from './round-end.js';
 import { publishRound, publishStatus } from './views.js';
 
@@ -24,9 +23,6 @@ export async function apply(core: Core, t: machine.Transition): Promise<void> {
       case 'aggregate':
         await aggregateRound(core, round);
         return; // aggregateRound() applies its own transition
-      case 'request_evaluations':
-        requestEvaluations(core, round, effect.bankIds, effect.deadline);
-        break;
       case 'commit':
         await commit(core, round);
         return;

@@ -21,6 +21,8 @@ export class BankSession {
     readonly hello: Hello,
     private readonly conn: BankConnection,
     now: number,
+    /** Called for every frame sent (the frame rate limiter credits the bank one answer). */
+    private readonly onSend?: () => void,
   ) {
     this.connectedAt = now;
     this.lastMessageAt = now;
@@ -29,6 +31,7 @@ export class BankSession {
   /** Sends a frame and returns its size, so callers can attribute bytes to a round. */
   send(frame: Uint8Array): number {
     this.conn.send(frame);
+    this.onSend?.();
     this.bytesDown += frame.byteLength;
     return frame.byteLength;
   }

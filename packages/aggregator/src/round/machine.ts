@@ -8,9 +8,10 @@
  *        ↘          ↘                                             ↘             ↘
  *                                    failed (with a stored reason)
  *
- * It runs any Workflow (workflow.ts) over the generic Stage (stage.ts): `fedavg` is one fit stage,
- * `secagg` five. The Stage owns who was asked, who answered, who dropped and when it closes; this
- * file only says what follows each stage. Each stage asks the banks that answered the one before.
+ * It runs any Workflow (workflow.ts) over the generic Stage (stage.ts): `fedavg` is one fit stage
+ * and one evaluate stage, `secagg` five of each. The Stage owns who was asked, who answered, who
+ * dropped and when it closes; this file only says what follows each stage. Each stage asks the
+ * banks that answered the one before.
  *
  * The state is mutated in place (each transition returns the same object): copying the sets of
  * answered banks on every update made a round O(n²) in banks.
@@ -38,18 +39,22 @@ export interface RoundState {
   readonly workflow: Workflow;
   /** The training stages opened so far, in order; the last one is in flight while training. */
   readonly stages: Stage[];
-  /** The evaluate stage, once the candidate model exists. */
-  evaluate: Stage | null;
+  /** The evaluation stages opened so far (once the candidate model exists), in order. */
+  readonly evaluation: Stage[];
+  /**
+   * Why the round commits without federated metrics (the secure evaluation could not finish),
+   * or null.
+   */
+  evaluationUnavailable: string | null;
   /** When each phase was entered (ms), for the stored durations. */
   phaseTimes: Partial<Record<RoundPhase, number>>;
   failureReason: string | null;
 }
 
 export type Effect =
-  /** Ask these banks the stage's question (the fit stage: send the round assignment). */
+  /** Ask these banks the stage's question (fit: the round assignment; evaluate: the candidate model). */
   | { type: 'ask'; stage: string; bankIds: string[]; deadline: number }
   | { type: 'aggregate' }
-  | { type: 'request_evaluations'; bankIds: string[]; deadline: number }
   | { type: 'commit' }
   | { type: 'fail'; reason: string };
 
@@ -96,7 +101,7 @@ export function startRound(
   selected: string[],
   limits: RoundLimits,
   now: number,
-  workflow: Workflow = fedavgWorkflow(limits.roundTimeoutMs),
+  workflow: Workflow = fedavgWorkflow(limits.roundTimeoutMs, limits.evaluationTimeoutMs),
 ): Transition {
   const state: RoundState = {
     roundId,
@@ -106,7 +111,8 @@ export function startRound(
     startedAt: now,
     workflow,
     stages: [],
-    evaluate: null,
+    evaluation: [],
+    evaluationUnavailable: null,
     phaseTimes: { selecting: now },
     failureReason: null,
   };
@@ -229,28 +235,41 @@ export function bankLost(state: RoundState, bankId: string, reason: string, now:
     trainingStage(state).drop(bankId, reason, now);
     return afterStage(state, now);
   }
-  if (state.phase === 'evaluating' && state.evaluate) {
-    state.evaluate.drop(bankId, reason, now);
+  if (state.phase === 'evaluating') {
+    evaluationStage(state)?.drop(bankId, reason, now);
     return afterEvaluation(state, now);
   }
   return { state, effects: [] };
 }
 
+/** Opens evaluation stage `index` of the workflow, asking `bankIds` (no quorum). */
+function openEvaluationStage(state: RoundState, index: number, bankIds: readonly string[], now: number): Transition {
+  const spec = state.workflow.evaluation[index]!;
+  const deadline = now + spec.timeoutMs;
+  // Evaluation has no quorum: the round commits with the evaluations that arrived by the deadline.
+  const stage = new Stage(spec.name, bankIds, { quorum: 0, graceMs: null, deadline }, now);
+  state.evaluation.push(stage);
+  return { state, effects: [{ type: 'ask', stage: spec.name, bankIds: [...bankIds], deadline }] };
+}
+
 /** The strategy produced a candidate model; ask these banks to evaluate it. */
 export function aggregated(state: RoundState, evaluators: string[], now: number): Transition {
   if (state.phase !== 'aggregating') throw new Error(`cannot finish aggregation in phase ${state.phase}`);
-  const deadline = now + state.limits.evaluationTimeoutMs;
-  // Evaluation has no quorum: the round commits with the evaluations that arrived by the deadline.
-  state.evaluate = new Stage('evaluate', evaluators, { quorum: 0, graceMs: null, deadline }, now);
   enter(state, 'evaluating', now);
-  if (evaluators.length === 0) return { state: enter(state, 'committed', now), effects: [{ type: 'commit' }] };
-  return { state, effects: [{ type: 'request_evaluations', bankIds: [...evaluators], deadline }] };
+  if (evaluators.length === 0 || state.workflow.evaluation.length === 0)
+    return { state: enter(state, 'committed', now), effects: [{ type: 'commit' }] };
+  return openEvaluationStage(state, 0, evaluators, now);
+}
+
+/** The evaluation stage in flight (or the last one), or null before evaluation. */
+export function evaluationStage(state: RoundState): Stage | null {
+  return state.evaluation[state.evaluation.length - 1] ?? null;
 }
 
 export function judgeEvaluation(state: RoundState, bankId: string, roundId: number): Verdict {
   if (roundId !== state.roundId)
     return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
-  const stage = state.evaluate;
+  const stage = evaluationStage(state);
   if (state.phase !== 'evaluating' || !stage || !stage.isOpen)
     return { accepted: false, reason: `late: round ${roundId} is not evaluating` };
   if (!stage.wasAsked(bankId) || stage.dropReason(bankId) !== undefined)
@@ -259,14 +278,34 @@ export function judgeEvaluation(state: RoundState, bankId: string, roundId: numb
   return { accepted: true };
 }
 
+/** What follows an evaluation stage once it closed: the next one (asking who answered), or the commit. */
 function afterEvaluation(state: RoundState, now: number): Transition {
-  if (state.evaluate?.isOpen !== false) return { state, effects: [] };
+  const stage = evaluationStage(state);
+  if (stage?.isOpen !== false) return { state, effects: [] };
+  const next = state.evaluation.length;
+  if (next < state.workflow.evaluation.length && stage.answeredCount > 0)
+    return openEvaluationStage(state, next, stage.answered, now);
+  if (next < state.workflow.evaluation.length)
+    state.evaluationUnavailable ??= `no bank answered the ${stage.name} stage`;
   return { state: enter(state, 'committed', now), effects: [{ type: 'commit' }] };
 }
 
 export function evaluationAccepted(state: RoundState, bankId: string, now: number): Transition {
-  state.evaluate!.answer(bankId, now);
+  evaluationStage(state)!.answer(bankId, now);
   return afterEvaluation(state, now);
+}
+
+/**
+ * The evaluation cannot produce metrics (secure evaluation: too few live neighbours to unmask,
+ * or pooled counts that do not add up): the candidate is committed without federated metrics,
+ * the reason kept with the round. Training is what the round is for; an evaluation that cannot
+ * finish is no reason to throw its model away (a plain round with no evaluation commits too).
+ */
+export function evaluationAbandoned(state: RoundState, reason: string, now: number): Transition {
+  if (state.phase !== 'evaluating') return { state, effects: [] };
+  state.evaluationUnavailable = reason;
+  evaluationStage(state)?.abandon(now);
+  return { state: enter(state, 'committed', now), effects: [{ type: 'commit' }] };
 }
 
 /** Aggregation itself failed (e.g. the strategy rejected the set of updates). */
@@ -286,8 +325,8 @@ export function tick(state: RoundState, now: number): Transition {
     trainingStage(state).tick(now);
     return afterStage(state, now);
   }
-  if (state.phase === 'evaluating' && state.evaluate) {
-    state.evaluate.tick(now);
+  if (state.phase === 'evaluating') {
+    evaluationStage(state)?.tick(now);
     return afterEvaluation(state, now);
   }
   return { state, effects: [] };
@@ -296,15 +335,23 @@ export function tick(state: RoundState, now: number): Transition {
 /** The next moment `tick` could change something, or null. */
 export function wakeAt(state: RoundState): number | null {
   if (state.phase === 'training') return trainingStage(state).closesAt();
-  if (state.phase === 'evaluating') return state.evaluate?.closesAt() ?? null;
+  if (state.phase === 'evaluating') return evaluationStage(state)?.closesAt() ?? null;
   return null;
 }
 
-/** The stage in flight (fit until aggregation, then evaluate), for progress views. */
+/** The stage in flight (a training stage until aggregation, then an evaluation stage), for progress views. */
 export function currentStage(state: RoundState): Stage | null {
   if (state.phase === 'training') return trainingStage(state);
-  if (state.phase === 'evaluating') return state.evaluate;
+  if (state.phase === 'evaluating') return evaluationStage(state);
   return null;
+}
+
+/**
+ * Records a valid answer to the stage in flight, training or evaluation (the secagg workflow's
+ * answers arrive through one handler for both).
+ */
+export function stageAnswered(state: RoundState, bankId: string, now: number): Transition {
+  return state.phase === 'evaluating' ? evaluationAccepted(state, bankId, now) : updateAccepted(state, bankId, now);
 }
 
 export function isFinished(state: RoundState): boolean {

@@ -14,8 +14,8 @@
  *
  * Every defence that must look at one bank's update needs plaintext updates, so it is refused
  * under secure aggregation, with a message naming both settings. `checkModes` is the one list of
- * those refusals: secure aggregation's own (secagg-rules.ts: robust strategies, share cap, server
- * momentum, adaptive norm bound, quorum 1) plus quarantine, and distributed DP without secure
+ * those refusals: secure aggregation's own (secagg-rules.ts: robust strategies, share cap,
+ * adaptive norm bound, quorum 1) plus quarantine, and distributed DP without secure
  * aggregation. Pure: the rules in, the issues out (the round rules add them as validation issues).
  */
 import { secaggRuleIssues } from './secagg-rules.js';

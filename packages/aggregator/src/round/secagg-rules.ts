@@ -34,14 +34,14 @@ export const DEFAULT_SECAGG_RULES = {
 
 /**
  * What cannot run on masked updates, as issues naming both settings: only linear aggregation
- * (FedAvg) can; the share cap, server momentum and the adaptive norm bound need each bank's
- * weight or update; a quorum of 1 would reveal the one bank's update.
+ * (FedAvg) can; the share cap and the adaptive norm bound need each bank's weight or update; a
+ * quorum of 1 would reveal the one bank's update. Server learning rate and momentum apply to the
+ * unmasked mean (FedAvg.applyMeanStep), so they stay allowed.
  */
 export function secaggRuleIssues(r: {
   secureAggregation: boolean;
   strategy: string;
   maxShare: number;
-  serverMomentum: number;
   adaptiveNormK: number;
   quorum: number;
 }): { path: string[]; message: string }[] {
@@ -53,7 +53,6 @@ export function secaggRuleIssues(r: {
     refuse('strategy', `strategy ${r.strategy}: only FedAvg aggregates masked updates (it needs no individual update)`);
   if (r.maxShare < 1)
     refuse('maxShare', `maxShare ${r.maxShare} < 1: the cap needs every bank's weight; set maxShare to 1`);
-  if (r.serverMomentum > 0) refuse('serverMomentum', `serverMomentum ${r.serverMomentum}; set it to 0`);
   if (r.adaptiveNormK > 0)
     refuse('adaptiveNormK', `adaptiveNormK ${r.adaptiveNormK}: the norm bound needs each update; banks clip their own`);
   if (r.quorum < 2) refuse('quorum', `quorum ${r.quorum}: a sum of one update is that update; use quorum ≥ 2`);

@@ -21,7 +21,7 @@ export interface StagePolicy {
 }
 
 /** Why a stage closed. */
-export type StageClosure = 'all_answered' | 'grace_elapsed' | 'deadline' | 'quorum_unreachable';
+export type StageClosure = 'all_answered' | 'grace_elapsed' | 'deadline' | 'quorum_unreachable' | 'abandoned';
 
 export type Verdict = { accepted: true } | { accepted: false; reason: string };
 
@@ -152,6 +152,11 @@ export class Stage {
           : 'deadline',
         now,
       );
+  }
+
+  /** The workflow gave up on this stage (its result can no longer be used): closes it now. */
+  abandon(now: number): void {
+    if (this.isOpen) this.close('abandoned', now);
   }
 
   /** Closes the stage early when nothing more can change its outcome. */

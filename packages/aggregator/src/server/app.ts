@@ -24,6 +24,7 @@ import scaler from './plugins/scaler.js';
 import prometheus from './plugins/prometheus.js';
 import rounds from './plugins/rounds.js';
 import training from './plugins/training.js';
+import jobs from './plugins/jobs.js';
 
 /** Options of the people module (accounts, sessions) that tests and deployments may change. */
 export type PeopleSettings = Pick<AccountsOptions, 'requireMfaForAdmins' | 'session' | 'lockout'> & {
@@ -102,6 +103,7 @@ export async function buildServer(
   await app.register(health, ctx);
   await app.register(banks, ctx);
   await app.register(training, ctx);
+  await app.register(jobs, ctx);
   await app.register(rounds, ctx);
   await app.register(model, ctx);
   await app.register(models, ctx);

@@ -30,6 +30,7 @@ import {
   type AuditInput,
   type AuditVerification,
   type BankRecord,
+  type JobRecord,
   type ModelVersionRecord,
   type RoundRecord,
   type StorageReport,
@@ -55,6 +56,7 @@ export class MongoStore implements Store {
   private readonly models: Collection<ModelDoc>;
   private readonly settings: Collection<SettingDoc>;
   private readonly audit: Collection<AuditDoc>;
+  private readonly jobs: Collection<JobRecord>;
   /** Tail of the in-process audit append queue; see appendAudit. */
   private auditQueue: Promise<unknown> = Promise.resolve();
   private signer: AuditSigner | null = null;
@@ -76,6 +78,7 @@ export class MongoStore implements Store {
     this.models = this.db.collection<ModelDoc>('models');
     this.settings = this.db.collection<SettingDoc>('settings');
     this.audit = this.db.collection<AuditDoc>('audit');
+    this.jobs = this.db.collection<JobRecord>('jobs');
     this.accounts = new MongoAccountStore(this.db);
     this.anchors = new MongoAudit(this.db, this.audit, () => this.signer);
   }
@@ -92,6 +95,7 @@ export class MongoStore implements Store {
       this.models.createIndex({ version: 1 }, { unique: true, name: 'version_unique' }), // also latestModel's sort
       this.settings.createIndex({ key: 1 }, { unique: true, name: 'key_unique' }),
       this.audit.createIndex({ seq: 1 }, { unique: true, name: 'seq_unique' }), // the chain's last line of defence
+      this.jobs.createIndex({ id: 1 }, { unique: true, name: 'id_unique' }), // analytics jobs, also sort by id
       this.accounts.init(),
     ]);
     if (this.auditKeyFile) this.signer = loadAuditKey(this.auditKeyFile, { create: true });
@@ -389,6 +393,26 @@ export class MongoStore implements Store {
   }
 
   /** A round; a sealed one is checked against the hash its audit entry recorded. */
+  // ------------------------------------------------------------------ analytics jobs
+
+  async saveJob(job: JobRecord): Promise<void> {
+    await this.jobs.replaceOne({ id: job.id }, { ...job }, { upsert: true });
+  }
+
+  async getJob(id: number): Promise<JobRecord | null> {
+    return this.jobs.findOne({ id }, { projection: { _id: 0 } });
+  }
+
+  async listJobs(opts: { limit?: number; before?: number } = {}): Promise<JobRecord[]> {
+    const before = checkBound('before', opts.before);
+    const limit = checkLimit(opts.limit);
+    if (limit === 0) return [];
+    const cursor = this.jobs.find(before === undefined ? {} : { id: { $lt: before } }, { projection: { _id: 0 } });
+    cursor.sort({ id: -1 });
+    if (limit !== undefined) cursor.limit(limit);
+    return cursor.toArray();
+  }
+
   private async readRound(doc: RoundRecord): Promise<RoundRecord> {
     const r = toRound(doc);
     const seq = (doc as { auditSeq?: number }).auditSeq;

@@ -113,6 +113,27 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'stage summaries of rounds',
     sql: `ALTER TABLE rounds ADD COLUMN stages TEXT;`,
   },
+  {
+    // Analytics jobs (federation/jobs/): segmentation and calibration, outside training rounds.
+    version: 5,
+    description: 'analytics jobs',
+    sql: `
+      -- params, stages and result are JSON
+      CREATE TABLE jobs (
+        id             INTEGER PRIMARY KEY,
+        kind           TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+        requested_by   TEXT NOT NULL,
+        requested_at   INTEGER NOT NULL,
+        started_at     INTEGER,
+        ended_at       INTEGER,
+        params         TEXT NOT NULL,
+        stages         TEXT NOT NULL,
+        result         TEXT,
+        failure_reason TEXT
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

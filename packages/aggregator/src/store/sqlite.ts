@@ -28,6 +28,7 @@ import {
   type AuditInput,
   type AuditVerification,
   type BankRecord,
+  type JobRecord,
   type ModelVersionRecord,
   type RoundRecord,
   type StorageReport,
@@ -325,6 +326,36 @@ export class SqliteStore implements Store {
     return { ok: problems.length === 0, problems, checked: { pages: this.file !== ':memory:', models, rounds } };
   }
 
+  // ------------------------------------------------------------------ analytics jobs
+
+  async saveJob(job: JobRecord): Promise<void> {
+    this.stmt(
+      `INSERT OR REPLACE INTO jobs (id, kind, status, requested_by, requested_at, started_at, ended_at, params, stages, result, failure_reason)
+       VALUES (@id, @kind, @status, @requestedBy, @requestedAt, @startedAt, @endedAt, @params, @stages, @result, @failureReason)`,
+    ).run({
+      ...job,
+      params: JSON.stringify(job.params),
+      stages: JSON.stringify(job.stages),
+      result: job.result === null ? null : JSON.stringify(job.result),
+    });
+  }
+
+  async getJob(id: number): Promise<JobRecord | null> {
+    const row = this.stmt('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row ? jobFromRow(row) : null;
+  }
+
+  async listJobs(opts: { limit?: number; before?: number } = {}): Promise<JobRecord[]> {
+    const before = checkBound('before', opts.before);
+    const limit = checkLimit(opts.limit) ?? -1;
+    const where = before === undefined ? '' : 'WHERE id < @before';
+    const rows = this.stmt(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit`).all({
+      limit,
+      ...(before === undefined ? {} : { before }),
+    }) as JobRow[];
+    return rows.map(jobFromRow);
+  }
+
   // ------------------------------------------------------------------ internals
 
   private get db(): Database.Database {
@@ -341,6 +372,36 @@ export class SqliteStore implements Store {
     }
     return s;
   }
+}
+
+interface JobRow {
+  id: number;
+  kind: JobRecord['kind'];
+  status: JobRecord['status'];
+  requested_by: string;
+  requested_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  params: string;
+  stages: string;
+  result: string | null;
+  failure_reason: string | null;
+}
+
+function jobFromRow(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    requestedBy: r.requested_by,
+    requestedAt: r.requested_at,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    params: JSON.parse(r.params) as JobRecord['params'],
+    stages: JSON.parse(r.stages) as JobRecord['stages'],
+    result: r.result === null ? null : (JSON.parse(r.result) as JobRecord['result']),
+    failureReason: r.failure_reason,
+  };
 }
 
 function isSqliteError(err: unknown, code: string): boolean {

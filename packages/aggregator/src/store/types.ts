@@ -26,6 +26,8 @@ export type { SignedHead, WitnessedHead };
 // Round records are also what the REST API returns, so they are defined in common/api.
 import type { BankRoundStats, RoundRecord, RoundStatus } from '@finsecure/common/api';
 export type { BankRoundStats, RoundRecord, RoundStatus };
+import type { JobRecord } from '../federation/jobs/types.js';
+export type { JobRecord };
 
 export interface ModelVersionRecord {
   version: number;
@@ -163,6 +165,12 @@ export interface Store {
   sealRound(roundId: number, audit: AuditInput): Promise<AuditEntry>;
   /** Pages (SQLite quick_check), every model's sha256 and every sealed round's hash. */
   checkStorage(): Promise<StorageReport>;
+
+  /** Insert or replace an analytics job by id (federation/jobs/). */
+  saveJob(job: JobRecord): Promise<void>;
+  getJob(id: number): Promise<JobRecord | null>;
+  /** Newest first. */
+  listJobs(opts?: { limit?: number; before?: number }): Promise<JobRecord[]>;
 }
 
 // One class for every store, so that `instanceof` holds across the accounts package.

@@ -4,7 +4,11 @@
  * `decline` frames (2.6 MB, sent in 13 ms) stretched a 0.6 s round to 20.6 s and made an
  * honest bank's on-time update late (issue 12, A4). An honest bank sends a hello, one
  * update and one evaluation per round, and a heartbeat per interval: well under one
- * frame per second.
+ * frame per second. The secure-aggregation workflow asks ten things per round, and a fast
+ * round can ask them within a second: every frame the aggregator sends a bank therefore
+ * grants it one credit (`credit`, at most `MAX_CREDITS` held), spent before the bucket, so an
+ * answer the aggregator asked for is never dropped however fast the rounds go, while frames
+ * nobody asked for still meet the bucket.
  *
  * Token bucket (e.g. Tanenbaum, "Computer Networks", §5.4; RFC 2697's committed burst):
  * a bucket of `burst` tokens refills at `framesPerSecond`; a frame takes one token or is
@@ -44,8 +48,13 @@ export type FrameVerdict =
   /** Close the connection (and audit once); the bank's bucket is forgotten. */
   | { action: 'disconnect'; reason: string; dropped: number };
 
+/** Answers a bank may have been asked for and not yet sent (credits held at most). */
+export const MAX_CREDITS = 64;
+
 interface Bucket {
   tokens: number;
+  /** Frames the aggregator sent this bank: each lets one answer through ahead of the bucket. */
+  credits: number;
   at: number;
   episode: { startedAt: number; lastDropAt: number; dropped: number } | null;
 }
@@ -75,8 +84,12 @@ export class FrameRateLimiter {
     const L = this.limits;
     let b = this.buckets.get(bankId);
     if (!b) {
-      b = { tokens: L.burst, at: now, episode: null };
+      b = { tokens: L.burst, credits: 0, at: now, episode: null };
       this.buckets.set(bankId, b);
+    }
+    if (b.credits >= 1) {
+      b.credits -= 1;
+      return { action: 'accept' };
     }
     // A clock that steps back never adds tokens.
     b.tokens = Math.min(L.burst, b.tokens + (Math.max(0, now - b.at) * L.framesPerSecond) / 1000);
@@ -99,6 +112,16 @@ export class FrameRateLimiter {
       };
     }
     return { action: 'drop', notify, dropped: e.dropped };
+  }
+
+  /** The aggregator sent `bankId` a frame: one answer to it may pass ahead of the bucket. */
+  credit(bankId: string): void {
+    let b = this.buckets.get(bankId);
+    if (!b) {
+      b = { tokens: this.limits.burst, credits: 0, at: this.clock.now(), episode: null };
+      this.buckets.set(bankId, b);
+    }
+    b.credits = Math.min(MAX_CREDITS, b.credits + 1);
   }
 
   /** Forgets a bank (its connection closed). */

@@ -9,10 +9,15 @@ import path from 'node:path';
 import { pino } from 'pino';
 import type { RoundRecord } from '@finsecure/common/api';
 import { generateSynthetic, writeCsv } from '@finsecure/common/data';
-import { BankClient, loadBankConfig, loadLocalData } from '@finsecure/bank-client';
+import { BankClient, loadBankConfig, loadLocalData, openBankState } from '@finsecure/bank-client';
+import { createEnvelopeCipher, loadStateModel, readStateFile } from '../../../bank-client/src/state-crypto/index.js';
 import { loadConfig, startAggregator, type AggregatorConfigInput, type RunningAggregator } from '../../src/index.js';
 
 export const ADMIN = 'test-admin-token-0123456789';
+/** The state key of every test bank (the key is required; tests of a wrong key use another). */
+export const TEST_STATE_KEY = Buffer.alloc(32, 0x5a);
+/** TEST_STATE_KEY as the environment gives it to a spawned `finsecure-bank start`. */
+export const TEST_STATE_KEY_ENV = { FINSECURE_STATE_KEY: TEST_STATE_KEY.toString('base64') };
 export const VIEWER = 'test-viewer-token-0123456789';
 
 export function tempDir(prefix = 'finsecure-test-'): string {
@@ -130,6 +135,8 @@ export async function startBank(
       ...over,
     },
   });
+  // The state key is required: one fixed test key, so a restarted bank reopens its state.
+  openBankState(stateDir, { key: TEST_STATE_KEY, source: 'test state key' });
   const data_ = await loadLocalData(config);
   const client = new BankClient(config, data_, quiet);
   await client.start();
@@ -172,6 +179,19 @@ export function waitRounds(
     timeoutMs,
     50,
   );
+}
+
+/** A file of a test bank's state directory as text, opened with TEST_STATE_KEY (the state is encrypted at rest). */
+export function readBankStateFile(stateDir: string, rel: string): string {
+  const file = path.join(stateDir, rel);
+  const raw = readStateFile(createEnvelopeCipher(TEST_STATE_KEY), file);
+  if (!raw) throw new Error(`${file}: no such file`);
+  return raw.toString('utf8');
+}
+
+/** A model directory of a test bank's state (model/, models/v<n>), opened with TEST_STATE_KEY. */
+export function loadBankStateModel(dir: string): ReturnType<typeof loadStateModel> {
+  return loadStateModel(createEnvelopeCipher(TEST_STATE_KEY), dir);
 }
 
 export function cleanup(dir: string): void {

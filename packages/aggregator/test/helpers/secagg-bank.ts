@@ -3,11 +3,14 @@
  * plays the bank side of the secagg workflow with the pure SecAggBankRound core and sends a small
  * fixed update instead of training, so a round of ten banks runs in well under a second. The test
  * decides at which stage the bank is lost (its socket closes on that stage's request, unanswered)
- * and may send extra frames (replays) before its honest answers.
+ * and may send extra frames (replays) before its honest answers. After the fit pass it plays the
+ * evaluation pass (fresh keys, its own session) with fixed counts (`evaluationCounts`), so tests
+ * can check that the committed metrics are exactly the pooled counts of the banks in that sum.
  */
 import {
   advertisementFromWire,
   advertisementToWire,
+  encodeEvaluationCounts,
   encodeFixedPoint,
   identitiesFromWire,
   incomingFromWire,
@@ -21,13 +24,14 @@ import {
   type IdentityKeyPair,
   type SecureWeighting,
 } from '@finsecure/common/secagg';
-import type { FederationClientMessage, TensorInput } from '@finsecure/common/protocol';
+import type { Confusion, FederationClientMessage, ScoreHistogram, TensorInput } from '@finsecure/common/protocol';
+import { emptyHistogram } from '@finsecure/common/metrics';
 import { RawBank, type Received } from './raw-bank.js';
 
 export const SECAGG_STAGES = ['advertise_keys', 'share_keys', 'masked_fit', 'consistency_check', 'unmask'] as const;
 export type SecAggStageName = (typeof SECAGG_STAGES)[number];
 
-/** The request that opens each stage at the bank. */
+/** The request that opens each stage at the bank (the evaluation pass: masked_evaluate for masked_fit). */
 const REQUEST_OF: Record<SecAggStageName, string> = {
   advertise_keys: 'secagg_advertise_keys',
   share_keys: 'secagg_share_keys',
@@ -35,6 +39,28 @@ const REQUEST_OF: Record<SecAggStageName, string> = {
   consistency_check: 'secagg_consistency_check',
   unmask: 'secagg_unmask',
 };
+
+/** Test examples every test bank declares at join and evaluates. */
+export const TEST_EXAMPLES = 40;
+
+/**
+ * Bank `numExamples`'s fixed evaluation (40 test rows): tp = 1 + numExamples mod 7, fn = 2,
+ * fp = 3, the rest true negatives; positives and negatives sit in the top bin (predicted fraud)
+ * or the bottom bin (predicted legitimate), so the counts agree with the histogram.
+ */
+export function evaluationCounts(
+  numExamples: number,
+  bins: number,
+): { confusion: Confusion; histogram: ScoreHistogram } {
+  const tp = 1 + (numExamples % 7);
+  const confusion = { tp, fp: 3, tn: TEST_EXAMPLES - tp - 5, fn: 2 };
+  const histogram = emptyHistogram(bins);
+  histogram.positives[bins - 1] = confusion.tp;
+  histogram.positives[0] = confusion.fn;
+  histogram.negatives[bins - 1] = confusion.fp;
+  histogram.negatives[0] = confusion.tn;
+  return { confusion, histogram };
+}
 
 /** Waits for the first received message matching `pred` (removing it), or throws after `timeoutMs`. */
 export async function nextMatching(
@@ -77,6 +103,10 @@ export interface SentFrames {
 export interface PlayOptions {
   /** Close the socket on this stage's request, unanswered. */
   loseAt?: SecAggStageName | null;
+  /** Close the socket on this stage's request of the evaluation pass, unanswered. */
+  loseAtEvaluation?: SecAggStageName | null;
+  /** Stop on this stage's request of the evaluation pass, unanswered, with the socket open. */
+  stallAtEvaluation?: SecAggStageName | null;
   /** Stop on this stage's request, unanswered, with the socket open (the stage waits for this bank). */
   stallAt?: SecAggStageName | null;
   /** Sent just before the honest answer of the stage (e.g. a replay of an earlier round's frame). */
@@ -98,6 +128,8 @@ export interface PlayResult {
   /** The global model the masked-fit request carried. */
   global?: Float32Array;
   weighting?: SecureWeighting;
+  /** The counts this bank masked in the evaluation pass, once it sent them. */
+  evaluation?: Confusion;
   sent: SentFrames;
 }
 
@@ -124,6 +156,7 @@ export class SecAggTestBank {
       this.numExamples,
       30,
       toBase64(this.identity.publicKey),
+      TEST_EXAMPLES,
     );
     return this;
   }
@@ -232,7 +265,102 @@ export class SecAggTestBank {
     result.sent.unmaskShares = sharesMsg;
     opts.before?.unmask?.();
     raw.send(opts.unmaskShares ? opts.unmaskShares(sharesMsg) : sharesMsg);
+    await this.playEvaluation(roundId, adv.msg.session, opts, result);
     return { roundId, result };
+  }
+
+  /** The evaluation pass of round `roundId` (a new session), until the round ends or this bank is lost. */
+  private async playEvaluation(roundId: number, fitSession: string, opts: PlayOptions, result: PlayResult) {
+    const raw = this.raw;
+    const adv = await nextMatching(
+      raw,
+      (x) =>
+        ((x.msg.type === 'secagg_advertise_keys' && x.msg.session !== fitSession) ||
+          x.msg.type === 'round_failed' ||
+          x.msg.type === 'round_committed') &&
+        (x.msg as { roundId: number }).roundId === roundId,
+      `${this.bankId}: evaluation pass of round ${roundId}`,
+    );
+    if (adv.msg.type !== 'secagg_advertise_keys') {
+      // The round ended without an evaluation pass (or without this bank): put the message back.
+      raw.received.unshift(adv);
+      return;
+    }
+    const session = adv.msg.session;
+    const common = { roundId, session };
+    const rid = `${roundId}/${session}`;
+    const lose = (stage: SecAggStageName) => {
+      if (opts.stallAtEvaluation === stage) {
+        result.outcome = 'stalled';
+        return true;
+      }
+      if (opts.loseAtEvaluation !== stage) return false;
+      raw.close();
+      result.outcome = 'lost';
+      return true;
+    };
+    const request = async (type: string) => {
+      const r = await nextMatching(
+        raw,
+        (x) =>
+          ((x.msg.type === type && (x.msg as { session?: string }).session === session) ||
+            x.msg.type === 'round_failed' ||
+            x.msg.type === 'round_committed') &&
+          (x.msg as { roundId: number }).roundId === roundId,
+        `${this.bankId}: ${type} of round ${roundId} (evaluation)`,
+      );
+      if (r.msg.type === 'round_failed' || r.msg.type === 'round_committed') {
+        raw.received.unshift(r);
+        return null;
+      }
+      return r;
+    };
+    if (lose('advertise_keys')) return;
+    const core = new SecAggBankRound({
+      bankId: this.bankId,
+      identity: this.identity,
+      directory: identitiesFromWire(adv.msg),
+    });
+    raw.send({
+      type: 'secagg_keys',
+      ...common,
+      advertisement: advertisementToWire(core.advertiseKeys(paramsFromWire(adv.msg))),
+    });
+    const share = await request('secagg_share_keys');
+    if (!share || share.msg.type !== 'secagg_share_keys' || lose('share_keys')) return;
+    raw.send({
+      type: 'secagg_shares',
+      ...common,
+      ...sharesToWire(await core.shareKeys(rid, share.msg.keys.map(advertisementFromWire))),
+    });
+    const ev = await request('secagg_masked_evaluate');
+    if (!ev || ev.msg.type !== 'secagg_masked_evaluate' || lose('masked_fit')) return;
+    const { confusion, histogram } = evaluationCounts(this.numExamples, ev.msg.histogramBins);
+    const masked = core.maskedFit(rid, incomingFromWire(ev.msg.shares), encodeEvaluationCounts(confusion, histogram));
+    result.evaluation = confusion;
+    raw.send(
+      {
+        type: 'secagg_masked_evaluation',
+        ...common,
+        modelVersion: ev.msg.modelVersion,
+        signature: toBase64(masked.signature),
+        numExamples: TEST_EXAMPLES,
+        loss: 0.1,
+        evalMs: 1,
+      },
+      [{ name: 'masked', shape: [masked.masked.length], data: masked.masked }],
+    );
+    const check = await request('secagg_consistency_check');
+    if (!check || check.msg.type !== 'secagg_consistency_check' || lose('consistency_check')) return;
+    raw.send({
+      type: 'secagg_survivors_signed',
+      ...common,
+      signature: toBase64(core.signSurvivors(rid, check.msg.survivors)),
+    });
+    const unmask = await request('secagg_unmask');
+    if (!unmask || unmask.msg.type !== 'secagg_unmask' || lose('unmask')) return;
+    const reveal = core.unmask(rid, unmask.msg.survivors, signaturesFromWire(unmask.msg.signatures));
+    raw.send({ type: 'secagg_unmask_shares', ...common, ...unmaskToWire(reveal) });
   }
 }
 

@@ -85,7 +85,7 @@ export async function runConsole(
   if (process.stdout.isTTY) process.stdout.write(`bank console: ${address}\n`);
   if ((await c.db.accounts.countAccounts()) === 0) {
     logger.warn(
-      `no console accounts yet: create the first admin with \`npx --no-install finsecure-bank users add admin --role admin --state-dir ${cfg.stateDir}\``,
+      `no console accounts yet: create the first admin with \`npx --no-install finsecure-bank users add admin --role admin --state-dir ${cfg.stateDir} --state-key-file <the same key file>\``,
     );
   }
   return c;

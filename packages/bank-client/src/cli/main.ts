@@ -16,7 +16,8 @@ import { addAccountsCommand } from './accounts.js';
 import { addConsoleCommand, addConsoleFlags, addUsersCommand, consoleFlags, runConsole } from './console.js';
 import { loadConsoleConfig } from '../console/config.js';
 import { readAuditHeads } from '../audit-heads.js';
-import { addStateKeyFlag, cipherFromKeyOrFail, openStateOrFail } from './state-key.js';
+import { StateCryptoError } from '../state-crypto/index.js';
+import { addStateKeyCommand, addStateKeyFlag, cipherFromKeyOrFail, openStateOrFail } from './state-key.js';
 
 function num(flag: string, opts: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number } = {}) {
   return (value: string): number => {
@@ -69,7 +70,8 @@ addConsoleFlags(
     .description(
       'Connect to the aggregator and take part in federated rounds until stopped (Ctrl-C).\n' +
         'Settings come from (lowest to highest priority): --config file (JSON, same keys as the long flags in camelCase), environment (FINSECURE_*), flags.\n' +
-        'With --console-port it also serves the bank console (see `finsecure-bank console --help`).',
+        'With --console-port it also serves the bank console (see `finsecure-bank console --help`).\n' +
+        "The state key is required (--state-key-file): the bank's state is encrypted at rest; make one with `finsecure-bank state-key new --out <file>`.",
     ),
 )
   .option('-c, --config <file>', 'JSON config file')
@@ -199,8 +201,12 @@ addConsoleFlags(
       logger.warn(
         'the token was given on the command line, where other users of this machine can see it; prefer FINSECURE_BANK_TOKEN or --token-file',
       );
-    // The state key before anything else touches the state directory.
-    openStateOrFail(config.stateDir, o.stateKeyFile, logger);
+    // The state key before anything else touches the state directory: the flag, then the
+    // environment or the config file (merged into config, environment first).
+    openStateOrFail(config.stateDir, o.stateKeyFile, logger, {
+      FINSECURE_STATE_KEY_FILE: config.stateKeyFile,
+      FINSECURE_STATE_KEY: config.stateKey,
+    });
     let data;
     try {
       data = await loadLocalData(config, (notice) => logger.warn(notice));
@@ -251,6 +257,7 @@ addStateKeyFlag(
   program
     .command('score')
     .description('Write a fraud probability for every transaction in a CSV, using a saved global model'),
+  "file holding the bank's state key (see `finsecure-bank start --help`; env FINSECURE_STATE_KEY_FILE or FINSECURE_STATE_KEY): required for a model from the state directory, which is encrypted at rest; a plaintext model from elsewhere (the aggregator's download) needs none",
 )
   .requiredOption('-m, --model <dir>', 'model directory (model.json + weights.bin), e.g. <state-dir>/model')
   .requiredOption('-d, --data <file>', 'transactions CSV (plain or .gz); the label column may be absent')
@@ -291,7 +298,8 @@ addStateKeyFlag(
         process.stdout.write(`scored ${r.rows} transactions with global model v${r.modelVersion} → ${r.out}\n`);
       } catch (err) {
         // Bad input (file, line, column) exits 2 like the other commands; anything else 1.
-        fail((err as Error).message, err instanceof DataError ? 2 : 1);
+        // So does a sealed model without its key (the message names the settings).
+        fail((err as Error).message, err instanceof DataError || err instanceof StateCryptoError ? 2 : 1);
       }
     },
   );
@@ -300,7 +308,7 @@ addStateKeyFlag(
   program
     .command('audit-heads')
     .description(
-      'Print the aggregator audit heads this bank kept (<state-dir>/audit-heads.jsonl), one JSON object per line, opened with the state key when the state is encrypted: `finsecure-bank audit-heads > heads.jsonl`, then `finsecure-aggregator audit verify --bank-heads heads.jsonl`',
+      'Print the aggregator audit heads this bank kept (<state-dir>/audit-heads.jsonl), one JSON object per line, opened with the state key (required, as for start): `finsecure-bank audit-heads > heads.jsonl`, then `finsecure-aggregator audit verify --bank-heads heads.jsonl`',
     ),
 )
   .option('--state-dir <dir>', "the bank's state directory (default ./bank-state; env FINSECURE_STATE_DIR)")
@@ -315,6 +323,7 @@ addStateKeyFlag(
   });
 
 addConsoleCommand(program, MAPPING_HELP);
+addStateKeyCommand(program);
 addUsersCommand(program);
 addAnonymiseCommand(program);
 addAccountsCommand(program);

@@ -13,7 +13,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ACCOUNTS_MIGRATION_SQL, SqliteAccountStore } from '@finsecure/accounts';
+import { ACCOUNTS_MIGRATION_SQL } from '@finsecure/accounts';
+import { ConsoleAccountStore, SESSION_TOUCH_MS } from './session-store.js';
 import { nextEntry, verifyChain, type AuditEntry, type AuditInput } from './audit-chain.js';
 import type { AlertExplanation } from './reasons.js';
 import { cipherFor, type StateCipher } from '../state-crypto/index.js';
@@ -134,16 +135,20 @@ type Row = Record<string, unknown>;
 
 export class ConsoleDb {
   readonly db: Database.Database;
-  readonly accounts: SqliteAccountStore;
+  readonly accounts: ConsoleAccountStore;
+  /** Settings read or written by this instance (getSetting). */
+  private readonly settings = new Map<string, unknown>();
 
   /**
    * @param cipher how sensitive columns are kept (default: as the state directory holding
    *   `file` was opened, see state-crypto); an encrypted cipher seals plaintext rows left by
    *   an earlier version once, with a `state.encrypted` audit entry
+   * @param sessionTouchMs resolution of a session's stored last-seen time (session-store.ts)
    */
   constructor(
     file: string,
     readonly cipher: StateCipher = cipherFor(path.dirname(path.resolve(file))),
+    sessionTouchMs = SESSION_TOUCH_MS,
   ) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
@@ -156,7 +161,7 @@ export class ConsoleDb {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
-    this.accounts = new SqliteAccountStore(() => this.db);
+    this.accounts = new ConsoleAccountStore(() => this.db, sessionTouchMs);
     if (cipher.encrypted) sealPlaintextRows(this);
   }
 
@@ -227,9 +232,17 @@ export class ConsoleDb {
 
   // --- settings ------------------------------------------------------------------------
 
+  /**
+   * A setting (null when unset). Cached after the first read: settings are written only
+   * through setSetting of this instance (the console process), and the JSON scoring path
+   * reads the operating threshold on every request.
+   */
   getSetting<T>(key: string): T | null {
+    if (this.settings.has(key)) return this.settings.get(key) as T | null;
     const r = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
-    return r ? (JSON.parse(r.value) as T) : null;
+    const v = r ? (JSON.parse(r.value) as T) : null;
+    this.settings.set(key, v);
+    return v;
   }
 
   /** Stores a setting and its audit entry together. */
@@ -242,6 +255,8 @@ export class ConsoleDb {
         .run(key, JSON.stringify(value));
       this.appendAudit(audit);
     })();
+    // After the commit, and as a reader would see it (a copy, through JSON).
+    this.settings.set(key, JSON.parse(JSON.stringify(value)) as unknown);
   }
 
   // --- alerts --------------------------------------------------------------------------

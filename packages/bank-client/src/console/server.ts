@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BANK_ROLES, createAccounts, type Accounts, type AccountsOptions } from '@finsecure/accounts';
 import type { ColumnMapping, LayoutName } from '@finsecure/common/data';
@@ -23,6 +23,7 @@ import { ExplainQueue } from './explain-queue.js';
 import { Scorer } from './scorer.js';
 import type { ValidationSource } from './threshold.js';
 import accountsPlugin from './accounts/plugin.js';
+import analyticsPlugin from './analytics/plugin.js';
 import alerts from './plugins/alerts.js';
 import appFiles from './plugins/app-files.js';
 import { installAuth } from './plugins/auth.js';
@@ -69,6 +70,8 @@ export interface ConsoleOptions {
   /** People settings tests and deployments may change. */
   people?: Pick<AccountsOptions, 'requireMfaForAdmins' | 'session' | 'lockout'> & { loginRateLimit?: number };
   now?: () => number;
+  /** Resolution of a session's stored last-seen time (session-store.ts; 0: written on every request). */
+  sessionTouchMs?: number;
 }
 
 export interface BankConsole {
@@ -97,7 +100,7 @@ export function consoleAccounts(db: ConsoleDb, opts: Pick<ConsoleOptions, 'peopl
 
 /** Builds the console (not listening yet). */
 export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
-  const db = new ConsoleDb(o.dbFile ?? consoleDbPath(o.stateDir));
+  const db = new ConsoleDb(o.dbFile ?? consoleDbPath(o.stateDir), undefined, o.sessionTouchMs);
   const accounts = consoleAccounts(db, o);
   const scorer = new Scorer(o.modelDir ?? path.join(o.stateDir, 'model'), o.backend);
   const validation = o.validation ?? null;
@@ -125,6 +128,9 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
   };
   const app = Fastify({
     ...(o.logger ? { loggerInstance: o.logger } : { logger: false }),
+    // Fastify's two synchronous log lines per request would sit on the scoring path: one
+    // line per request below instead, at debug unless it failed (see the onResponse hook).
+    logController: new LogController({ disableRequestLogging: true }),
     // A JSON batch of maxBatch transactions of ~30 fields fits well within this.
     bodyLimit: Math.max(1 << 20, ctx.maxBatch * 4096),
     ajv: { customOptions: { removeAdditional: false } },
@@ -140,7 +146,17 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
   });
 
   app.addHook('onRequest', async (req) => void inFlight.add(req.id));
-  app.addHook('onResponse', async (req) => void inFlight.delete(req.id));
+  app.addHook('onResponse', async (req, reply) => {
+    inFlight.delete(req.id);
+    const status = reply.statusCode;
+    const level = status >= 400 ? 'info' : 'debug';
+    // The route pattern, not the URL: query strings may hold filters (amounts, ids). A
+    // disabled level is a no-op in pino, so this costs nothing at the default (info).
+    req.log[level](
+      { method: req.method, route: req.routeOptions.url ?? '(no route)', status, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
   app.addHook('onRequestAbort', async (req) => void inFlight.delete(req.id));
   await registerSecurity(app, { secure: ctx.secure });
   installAuth(app, { accounts, secure: ctx.secure });
@@ -165,6 +181,7 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
   await app.register(threshold, ctx);
   await app.register(feedback, { ...ctx, stateDir: o.stateDir });
   await app.register(accountsPlugin, ctx);
+  await app.register(analyticsPlugin, { ...ctx, stateDir: o.stateDir });
   app.get(
     '/api/health',
     { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness' } },

@@ -1,7 +1,9 @@
 /**
  * The bank's side of the secagg workflow: answers each of the five requests with the SecAgg+
  * core (common/secagg), trains in the masked-fit stage like a plain fit, weights and encodes its
- * own update (common/secagg/fedavg.ts) and sends it masked. Whatever the core refuses (a bad
+ * own update (common/secagg/fedavg.ts) and sends it masked. The evaluation pass runs the same
+ * steps with fresh keys and a new session; its third step evaluates the candidate model and
+ * sends the confusion counts and score histogram masked (common/secagg/evaluation.ts). Whatever the core refuses (a bad
  * signature, a changed key or survivor list, too few neighbours) is answered with
  * `secagg_refused`, naming the stage and the banks, and logged: the round goes on without us.
  *
@@ -27,6 +29,7 @@ import {
   advertisementToWire,
   distributedDpClipIssue,
   distributedDpInput,
+  encodeEvaluationCounts,
   encodeFixedPoint,
   identitiesFromWire,
   incomingFromWire,
@@ -44,8 +47,9 @@ import {
 } from '@finsecure/common/secagg';
 import type { DpParams } from '@finsecure/common/protocol';
 import type { Rng } from '@finsecure/common/rng';
+import { emptyHistogram } from '@finsecure/common/metrics';
 import { PinnedIdentities } from './identity.js';
-import type { EffectiveDp, FitOutput } from '../round-work.js';
+import type { EffectiveDp, EvaluateOutput, FitOutput } from '../round-work.js';
 import type { LocalPrivacyLedger } from '../privacy.js';
 
 /** The bank's DP for a request: the stricter of its own settings and the request's (client.ts). */
@@ -72,6 +76,18 @@ export interface SecureFitDeps {
     scaler: Scaler,
     dp: EffectiveDp | null,
   ): Promise<FitOutput>;
+  /**
+   * Evaluates the candidate `global` (version `modelVersion`) on the bank's test split as a plain
+   * evaluation does, or returns null when the bank has no test rows.
+   */
+  evaluate(
+    roundId: number,
+    modelVersion: number,
+    global: Float32Array,
+    threshold: number,
+    bins: number,
+    scaler: Scaler,
+  ): EvaluateOutput | null;
   /** The DP to apply to a request's config (null: none), the bank's ledger and its noise generator. */
   privacy: { effective(requested: DpParams | undefined): BankDp | null; ledger: LocalPrivacyLedger; noiseRng: Rng };
   send(msg: FederationClientMessage, tensors?: TensorInput[]): void;
@@ -173,6 +189,42 @@ export class SecureFit {
           );
           return;
         }
+        case 'secagg_masked_evaluate': {
+          const global = tensors.get('global')?.data;
+          if (!global) throw new Error('masked-evaluate request without a "global" tensor');
+          // No test rows: the bank still masks a vector of zeros, so that its pairwise masks, which
+          // its neighbours already added, cancel and the pass goes on.
+          const out = this.deps.evaluate(
+            msg.roundId,
+            msg.modelVersion,
+            global,
+            msg.threshold,
+            msg.histogramBins,
+            msg.scaler,
+          ) ?? {
+            confusion: { tp: 0, fp: 0, tn: 0, fn: 0 },
+            histogram: emptyHistogram(msg.histogramBins),
+            loss: 0,
+            numExamples: 0,
+            evalMs: 0,
+          };
+          const encoded = encodeEvaluationCounts(out.confusion, out.histogram);
+          const masked = cur.core.maskedFit(rid, incomingFromWire(msg.shares), encoded);
+          this.deps.send(
+            {
+              type: 'secagg_masked_evaluation',
+              ...base,
+              modelVersion: msg.modelVersion,
+              signature: toBase64(masked.signature),
+              numExamples: out.numExamples,
+              loss: out.loss,
+              evalMs: out.evalMs,
+            },
+            [{ name: 'masked', shape: [masked.masked.length], data: masked.masked }],
+          );
+          this.deps.logger.info({ roundId: msg.roundId, numExamples: out.numExamples }, 'masked evaluation sent');
+          return;
+        }
         case 'secagg_consistency_check': {
           const signature = cur.core.signSurvivors(rid, msg.survivors);
           this.deps.send({ type: 'secagg_survivors_signed', ...base, signature: toBase64(signature) });
@@ -228,6 +280,7 @@ const STAGE_OF = {
   secagg_advertise_keys: 'advertise_keys',
   secagg_share_keys: 'share_keys',
   secagg_masked_fit: 'masked_fit',
+  secagg_masked_evaluate: 'masked_evaluate',
   secagg_consistency_check: 'consistency_check',
   secagg_unmask: 'unmask',
 } as const;

@@ -46,9 +46,11 @@ export function isSealed(blob: Uint8Array): boolean {
 }
 
 /**
- * What the state stores call to protect a value. `encrypted` false is the plaintext mode
- * (no key configured on a state directory that was never encrypted): seal/open are the
- * identity, so the stores keep one code path.
+ * What the state stores call to protect a value. `encrypted` false (PLAINTEXT_STATE) is what
+ * a directory not opened with a key in this process gets: the bank's commands no longer run
+ * that way (the key is required, state.ts), but `score` reads a plaintext model from
+ * elsewhere with it, and it reads a state an older version left in plaintext before the
+ * migration. seal/open are then the identity, so the stores keep one code path.
  */
 export interface StateCipher {
   readonly encrypted: boolean;

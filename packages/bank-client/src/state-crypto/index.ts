@@ -2,4 +2,4 @@
 export * from './envelope.js';
 export * from './key.js';
 export * from './files.js';
-export { cipherFor, openBankState, STATE_KEY_MARKER, type OpenedState } from './state.js';
+export { cipherFor, openBankState, requireOpenedState, STATE_KEY_MARKER, type OpenedState } from './state.js';

@@ -7,15 +7,18 @@
  * known check string), so a wrong key is refused at start-up, before anything is read or
  * written, instead of failing later on the first sealed file.
  *
- * | directory \ key  | key given                        | no key                          |
- * | never encrypted  | encrypt its files once (migrate) | plaintext mode, with a warning  |
- * | encrypted        | key must match, else refuse      | refuse: names the settings      |
+ * | directory \ key          | key given                        | no key                              |
+ * | new or never encrypted   | encrypt its files once (migrate) | refuse: how to make a key, settings |
+ * | encrypted                | key must match, else refuse      | refuse: names the settings          |
+ *
+ * There is no plaintext mode any more (issue 17 item 7): the key is required, so a
+ * forgotten setting cannot silently leave transactions and labels readable on disk.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createEnvelopeCipher, PLAINTEXT_STATE, StateCryptoError, type StateCipher } from './envelope.js';
 import { sealFileInPlace, sealLinesInPlace, writeStateFile } from './files.js';
-import { STATE_KEY_SETTINGS, StateKeyError, type StateKey } from './key.js';
+import { STATE_KEY_HOWTO, STATE_KEY_SETTINGS, StateKeyError, type StateKey } from './key.js';
 
 export const STATE_KEY_MARKER = 'state-key.json';
 const CHECK = 'finsecure bank state key check v1';
@@ -61,7 +64,10 @@ function modelFiles(stateDir: string): string[] {
 export function openBankState(stateDir: string, key: StateKey | null): OpenedState {
   const marker = path.join(stateDir, STATE_KEY_MARKER);
   if (!existsSync(marker)) {
-    if (!key) return { cipher: PLAINTEXT_STATE, migrated: [] };
+    if (!key)
+      throw new StateKeyError(
+        `no state key is configured for ${stateDir}: the bank's state (global model, labels, decisions, console database, privacy ledger) is encrypted at rest with AES-256-GCM and needs a key; ${STATE_KEY_HOWTO}`,
+      );
     const cipher = createEnvelopeCipher(key.key);
     // The marker first: a crash half-way leaves a directory that refuses to start without
     // the key, and the next start with it seals what is left (sealed files are skipped).
@@ -81,7 +87,7 @@ export function openBankState(stateDir: string, key: StateKey | null): OpenedSta
   }
   if (!key)
     throw new StateKeyError(
-      `${stateDir} is encrypted at rest (key id ${m.keyId}) but no state key is configured: set ${STATE_KEY_SETTINGS}`,
+      `${stateDir} is encrypted at rest (key id ${m.keyId}) but no state key is configured: set ${STATE_KEY_SETTINGS} to the key it was encrypted under`,
     );
   const cipher = createEnvelopeCipher(key.key);
   try {
@@ -93,6 +99,20 @@ export function openBankState(stateDir: string, key: StateKey | null): OpenedSta
   }
   opened.set(path.resolve(stateDir), cipher);
   return { cipher, migrated: sealExisting(stateDir, cipher) };
+}
+
+/**
+ * The start-up check of code that uses a state directory without opening it (BankClient):
+ * it must have been opened with its key in this process (openBankState).
+ * @throws StateKeyError saying how to make and give a key
+ */
+export function requireOpenedState(stateDir: string): StateCipher {
+  const cipher = opened.get(path.resolve(stateDir));
+  if (!cipher)
+    throw new StateKeyError(
+      `the bank's state directory ${stateDir} was not opened with a state key (openBankState) before use; ${STATE_KEY_HOWTO}`,
+    );
+  return cipher;
 }
 
 /** Seals whatever plaintext state files are present (idempotent). */

@@ -108,6 +108,8 @@ export interface StageSummary {
   /** Banks that dropped out of this stage, with the reason. */
   dropped: Record<string, string>;
   ms: number;
+  /** Set on the last evaluation stage when the round committed without federated metrics: why. */
+  note?: string;
 }
 
 export interface RoundRecord {

@@ -55,8 +55,11 @@ export interface FederatedKMeansResult {
   accountant?: RdpAccountant;
 }
 
-/** Projects each centre into the L2 ball of radius r (where all clipped points lie). */
-function projectToBall(c: Centres, r: number): Centres {
+/**
+ * Projects each centre into the L2 ball of radius r (where all clipped points lie): with DP, a
+ * noisy sum over a small noisy count can land far outside the data; post-processing, free in privacy.
+ */
+export function projectToBall(c: Centres, r: number): Centres {
   const out = new Float64Array(c.data);
   for (let j = 0; j < c.k; j++) {
     let s = 0;

@@ -3,3 +3,4 @@ export * from './init.js';
 export * from './privacy.js';
 export * from './federated.js';
 export * from './features.js';
+export * from './segments.js';

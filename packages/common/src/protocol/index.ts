@@ -4,6 +4,7 @@
  */
 export * from './messages.js';
 export * from './secagg-messages.js';
+export * from './analytics-messages.js';
 export { FRAME_ERROR_CODES, FrameError, isFrameError, type FrameErrorCode } from './errors.js';
 export {
   DEFAULT_MAX_FRAME_BYTES,

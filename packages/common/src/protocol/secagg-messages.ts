@@ -8,6 +8,10 @@
  *   secagg_consistency_check  → secagg_survivors_signed   signature over the survivor list
  *   secagg_unmask             → secagg_unmask_shares      seed shares of survivors, key shares of dropped banks
  *
+ * The evaluation of the candidate model is a second pass with fresh keys and its own session:
+ * the same messages, with `secagg_masked_evaluate` → `secagg_masked_evaluation` (+ uint32 tensor
+ * `masked`: confusion counts and score histogram, common/secagg/evaluation.ts) as its stage 3.
+ *
  * and `secagg_refused` when a bank refuses a request (with the stage, code and banks).
  *
  * Byte strings travel as canonical base64 of a fixed length (checked here, so a frame
@@ -17,7 +21,8 @@
  */
 import { z } from 'zod';
 import { base64Bytes } from './base64.js';
-import { ClientMessage, RoundAssignment, ServerMessage, Timings } from './messages.js';
+import { AnalyticsServerMessage } from './analytics-messages.js';
+import { ClientMessage, EvaluationRequest, RoundAssignment, ServerMessage, Timings } from './messages.js';
 
 const bankId = z
   .string()
@@ -35,13 +40,24 @@ const signature64 = bytes(64);
 const share33 = bytes(33);
 /** nonce (12) ‖ AES-GCM of two 33-byte shares (66) ‖ tag (16). */
 const envelope94 = bytes(94);
+/** An envelope from its dealer, with the SHA-256 digests of the two shares inside (common/secagg/bank.ts shareDigest). */
+const incomingEnvelope = z
+  .object({ from: bankId, ciphertext: envelope94, seedShareHash: key32, keyShareHash: key32 })
+  .strict();
 
 /** The secagg core's round id of a message: round number and session nonce. */
 export function secaggRoundId(round: number, sessionHex: string): string {
   return `${round}/${sessionHex}`;
 }
 
-export const SecAggStageName = z.enum(['advertise_keys', 'share_keys', 'masked_fit', 'consistency_check', 'unmask']);
+export const SecAggStageName = z.enum([
+  'advertise_keys',
+  'share_keys',
+  'masked_fit',
+  'masked_evaluate',
+  'consistency_check',
+  'unmask',
+]);
 
 export const SecAggGraph = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('complete') }).strict(),
@@ -122,7 +138,18 @@ export const SecAggMaskedFitRequest = RoundAssignment.extend({
       dpQuorum: z.number().int().min(1).max(10_000).optional(),
     })
     .strict(),
-  shares: z.array(z.object({ from: bankId, ciphertext: envelope94 }).strict()).max(254),
+  shares: z.array(incomingEnvelope).max(254),
+});
+
+/**
+ * Stage 3 of the evaluation pass: an evaluation request (carries tensor `global`, the candidate
+ * model, like `evaluation_request`) plus the share envelopes addressed to this bank. The bank
+ * evaluates, encodes its counts (4 + 2 × histogramBins words), masks.
+ */
+export const SecAggMaskedEvaluateRequest = EvaluationRequest.extend({
+  type: z.literal('secagg_masked_evaluate'),
+  session,
+  shares: z.array(incomingEnvelope).max(254),
 });
 
 /** Stage 4: the survivor list U3 (sorted), for the bank to sign. */
@@ -158,7 +185,9 @@ export const SecAggShares = z.object({
   roundId,
   session,
   seedCommitment: key32,
-  shares: z.array(z.object({ to: bankId, ciphertext: envelope94 }).strict()).max(254),
+  shares: z
+    .array(z.object({ to: bankId, ciphertext: envelope94, seedShareHash: key32, keyShareHash: key32 }).strict())
+    .max(254),
 });
 
 /**
@@ -174,6 +203,22 @@ export const SecAggMaskedUpdate = z.object({
   signature: signature64,
   loss: z.number().finite().nonnegative(),
   timings: Timings,
+});
+
+/**
+ * Stage 3 answer of the evaluation pass: carries tensor `masked` (uint32: tp, fp, tn, fn, then
+ * the histogram's positives and negatives). In the clear: the number of test examples (the
+ * aggregator checks the pooled counts against their sum), the mean loss and the time taken.
+ */
+export const SecAggMaskedEvaluation = z.object({
+  type: z.literal('secagg_masked_evaluation'),
+  roundId,
+  session,
+  modelVersion: z.number().int().nonnegative(),
+  signature: signature64,
+  numExamples: z.number().int().nonnegative(),
+  loss: z.number().finite().nonnegative(),
+  evalMs: z.number().finite().nonnegative(),
 });
 
 export const SecAggSurvivorsSigned = z.object({
@@ -206,6 +251,7 @@ export const SecAggServerMessage = z.discriminatedUnion('type', [
   SecAggAdvertiseKeysRequest,
   SecAggShareKeysRequest,
   SecAggMaskedFitRequest,
+  SecAggMaskedEvaluateRequest,
   SecAggConsistencyCheckRequest,
   SecAggUnmaskRequest,
 ]);
@@ -215,6 +261,7 @@ export const SecAggClientMessage = z.discriminatedUnion('type', [
   SecAggKeys,
   SecAggShares,
   SecAggMaskedUpdate,
+  SecAggMaskedEvaluation,
   SecAggSurvivorsSigned,
   SecAggUnmaskShares,
   SecAggRefused,
@@ -224,6 +271,8 @@ export type SecAggClientMessage = z.infer<typeof SecAggClientMessage>;
 export type SecAggAdvertiseKeysRequest = z.infer<typeof SecAggAdvertiseKeysRequest>;
 export type SecAggShareKeysRequest = z.infer<typeof SecAggShareKeysRequest>;
 export type SecAggMaskedFitRequest = z.infer<typeof SecAggMaskedFitRequest>;
+export type SecAggMaskedEvaluateRequest = z.infer<typeof SecAggMaskedEvaluateRequest>;
+export type SecAggMaskedEvaluation = z.infer<typeof SecAggMaskedEvaluation>;
 export type SecAggConsistencyCheckRequest = z.infer<typeof SecAggConsistencyCheckRequest>;
 export type SecAggUnmaskRequest = z.infer<typeof SecAggUnmaskRequest>;
 export type SecAggKeys = z.infer<typeof SecAggKeys>;
@@ -243,6 +292,7 @@ export type FederationClientMessage = z.infer<typeof FederationClientMessage>;
 /** Every message the aggregator may send: the plain protocol plus secure aggregation. */
 export const FederationServerMessage = z.discriminatedUnion('type', [
   ...ServerMessage.options,
+  ...AnalyticsServerMessage.options,
   ...SecAggServerMessage.options,
 ]);
 export type FederationServerMessage = z.infer<typeof FederationServerMessage>;

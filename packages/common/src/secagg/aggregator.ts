@@ -23,9 +23,12 @@ import { MaskedSum, unmaskSum, type Unmasking } from './masking.js';
 import { setupRound, type RoundSetup, type SecAggParams } from './params.js';
 import { recoverUnmasking } from './reconstruct.js';
 import { SHARE_BYTES, SHARE_CIPHERTEXT_BYTES } from './shares.js';
+import { bytesEqual } from './encoding.js';
 import {
+  shareDigest,
   type IdentityDirectory,
   type IncomingShare,
+  type ShareDigests,
   type MaskedUpdate,
   type ShareKeysResponse,
   type SurvivorSignature,
@@ -62,6 +65,8 @@ export class SecAggAggregatorRound {
   private u2: Set<string> | null = null;
   private readonly adverts = new Map<string, KeyAdvertisement>();
   private readonly commitments = new Map<string, Uint8Array>();
+  /** The dealers' share digests, by `${dealer}\n${holder}`: each revealed share is checked against them. */
+  private readonly shareDigests = new Map<string, ShareDigests>();
   /** Envelopes by recipient. */
   private readonly envelopes = new Map<string, IncomingShare[]>();
   private readonly masked: MaskedSum;
@@ -138,13 +143,22 @@ export class SecAggAggregatorRound {
     if (got.length !== expected.length || got.some((b, i) => b !== expected[i])) {
       throw this.reject('protocol_violation', `${bank} must send one envelope to each of ${listBanks(expected)}`, bank);
     }
-    if (msg.shares.some((s) => s.ciphertext.length !== SHARE_CIPHERTEXT_BYTES) || msg.seedCommitment.length !== 32) {
+    if (
+      msg.shares.some(
+        (s) =>
+          s.ciphertext.length !== SHARE_CIPHERTEXT_BYTES ||
+          s.seedShareHash.length !== 32 ||
+          s.keyShareHash.length !== 32,
+      ) ||
+      msg.seedCommitment.length !== 32
+    ) {
       throw this.reject('protocol_violation', `${bank} sent a malformed envelope or commitment`, bank);
     }
-    for (const { to, ciphertext } of msg.shares) {
+    for (const { to, ciphertext, seedShareHash, keyShareHash } of msg.shares) {
       const list = this.envelopes.get(to) ?? [];
-      list.push({ from: bank, ciphertext });
+      list.push({ from: bank, ciphertext, seedShareHash, keyShareHash });
       this.envelopes.set(to, list);
+      this.shareDigests.set(`${bank}\n${to}`, { seedShareHash, keyShareHash });
     }
     this.commitments.set(bank, msg.seedCommitment);
     this.answered.add(bank);
@@ -235,6 +249,17 @@ export class SecAggAggregatorRound {
       if (!hood.has(of) || !this.u2!.has(of) || alive.has(of) !== wantAlive || share.length !== SHARE_BYTES) {
         const what = wantAlive ? 'a seed share' : 'a key share';
         throw this.reject('protocol_violation', `${bank} sent ${what} for ${of}, which it may not`, bank);
+      }
+      // The holder's own share is not in any envelope: it holds none of itself to reveal here.
+      const digests = this.shareDigests.get(`${of}\n${bank}`);
+      const kind = wantAlive ? 'seed' : 'key';
+      const want = wantAlive ? digests?.seedShareHash : digests?.keyShareHash;
+      if (of !== bank && (!want || !bytesEqual(shareDigest(this.roundId, kind, of, bank, share), want))) {
+        throw this.reject(
+          'corrupt_share',
+          `${bank}'s ${kind} share of ${of} does not match what ${of} committed to at share keys (replayed or altered)`,
+          bank,
+        );
       }
     };
     for (const { of, share } of res.seedShares) check(of, share, true);

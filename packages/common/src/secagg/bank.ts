@@ -39,13 +39,36 @@ export type { IdentityDirectory } from './bank-checks.js';
 export interface ShareKeysResponse {
   /** SHA-256 commitment to the self-mask seed: lets the aggregator detect a corrupt seed share. */
   seedCommitment: Uint8Array;
-  /** One envelope per other bank of the key list. */
-  shares: Array<{ to: string; ciphertext: Uint8Array }>;
+  /**
+   * One envelope per other bank of the key list, with the digests of the two shares inside
+   * (`shareDigest`): the recipient checks them when it opens the envelope, the aggregator when the
+   * recipient reveals a share, so a replayed or altered share is refused and its sender named.
+   */
+  shares: Array<{ to: string; ciphertext: Uint8Array } & ShareDigests>;
 }
 
-export interface IncomingShare {
+export interface ShareDigests {
+  seedShareHash: Uint8Array;
+  keyShareHash: Uint8Array;
+}
+
+export interface IncomingShare extends ShareDigests {
   from: string;
   ciphertext: Uint8Array;
+}
+
+/**
+ * SHA-256 of one Shamir share bound to its round, kind, dealer and holder. Shares are 33 bytes
+ * with a 256-bit uniformly random part, so the digest reveals nothing a guess could confirm.
+ */
+export function shareDigest(
+  roundId: string,
+  kind: 'seed' | 'key',
+  dealer: string,
+  holder: string,
+  share: Uint8Array,
+): Uint8Array {
+  return sha256(canonicalBytes('secagg-share', [roundId, kind, dealer, holder, share]));
 }
 
 export interface MaskedUpdate {
@@ -177,7 +200,12 @@ export class SecAggBankRound {
         self: this.bankId,
         peer: to,
       });
-      shares.push({ to, ciphertext: encryptSharePair(key, { roundId, from: this.bankId, to }, pair, this.random) });
+      shares.push({
+        to,
+        ciphertext: encryptSharePair(key, { roundId, from: this.bankId, to }, pair, this.random),
+        seedShareHash: shareDigest(roundId, 'seed', this.bankId, to, pair.seedShare),
+        keyShareHash: shareDigest(roundId, 'key', this.bankId, to, pair.keyShare),
+      });
     }
     return { seedCommitment: seedCommitment(roundId, this.bankId, this.selfSeed), shares };
   }
@@ -200,7 +228,7 @@ export class SecAggBankRound {
     }
     const list = this.keyList!;
     const held = new Map<string, SharePair>([[this.bankId, this.ownShares!]]);
-    for (const { from, ciphertext } of incoming) {
+    for (const { from, ciphertext, seedShareHash, keyShareHash } of incoming) {
       if (!list.has(from) || from === this.bankId) {
         throw new SecAggError(
           'protocol_violation',
@@ -223,7 +251,20 @@ export class SecAggBankRound {
         self: this.bankId,
         peer: from,
       });
-      held.set(from, decryptSharePair(key, { roundId, from, to: this.bankId }, ciphertext, stage));
+      const pair = decryptSharePair(key, { roundId, from, to: this.bankId }, ciphertext, stage);
+      // The digests the aggregator will check our revealed share against must be those of what we
+      // hold: otherwise `from` could have us blamed for a share it never dealt.
+      if (
+        !bytesEqual(shareDigest(roundId, 'seed', from, this.bankId, pair.seedShare), seedShareHash) ||
+        !bytesEqual(shareDigest(roundId, 'key', from, this.bankId, pair.keyShare), keyShareHash)
+      ) {
+        throw new SecAggError(
+          'corrupt_share',
+          `${from}'s shares for ${this.bankId} do not match the digests it committed to at share keys`,
+          { stage, banks: [from] },
+        );
+      }
+      held.set(from, pair);
     }
     const t = setup.params.threshold;
     if (held.size < t) {

@@ -45,3 +45,4 @@ export * from './reconstruct.js';
 export * from './wire.js';
 export * from './fedavg.js';
 export * from './distributed-dp.js';
+export * from './evaluation.js';

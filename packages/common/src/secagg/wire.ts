@@ -9,7 +9,7 @@ import { secaggRoundId } from '../protocol/secagg-messages.js';
 import { fromBase64, toBase64 } from './encoding.js';
 import type { KeyAdvertisement } from './identity.js';
 import type { SecAggParams } from './params.js';
-import type { ShareKeysResponse, SurvivorSignature, UnmaskResponse } from './bank.js';
+import type { IncomingShare, ShareKeysResponse, SurvivorSignature, UnmaskResponse } from './bank.js';
 
 export interface KeyAdvertisementWire {
   bankId: string;
@@ -89,14 +89,24 @@ export function paramsFromWire(m: SecAggAdvertiseKeysRequest): SecAggParams {
 export function sharesToWire(r: ShareKeysResponse): Pick<SecAggShares, 'seedCommitment' | 'shares'> {
   return {
     seedCommitment: toBase64(r.seedCommitment),
-    shares: r.shares.map((s) => ({ to: s.to, ciphertext: toBase64(s.ciphertext) })),
+    shares: r.shares.map((s) => ({
+      to: s.to,
+      ciphertext: toBase64(s.ciphertext),
+      seedShareHash: toBase64(s.seedShareHash),
+      keyShareHash: toBase64(s.keyShareHash),
+    })),
   };
 }
 
 export function sharesFromWire(m: Pick<SecAggShares, 'seedCommitment' | 'shares'>): ShareKeysResponse {
   return {
     seedCommitment: fromBase64(m.seedCommitment, 'seedCommitment'),
-    shares: m.shares.map((s) => ({ to: s.to, ciphertext: fromBase64(s.ciphertext, `shares for ${s.to}`) })),
+    shares: m.shares.map((s) => ({
+      to: s.to,
+      ciphertext: fromBase64(s.ciphertext, `shares for ${s.to}`),
+      seedShareHash: fromBase64(s.seedShareHash, `seed share digest for ${s.to}`),
+      keyShareHash: fromBase64(s.keyShareHash, `key share digest for ${s.to}`),
+    })),
   };
 }
 
@@ -112,8 +122,25 @@ export function signaturesFromWire(items: ReadonlyArray<{ bankId: string; signat
   return items.map((s) => ({ bankId: s.bankId, signature: fromBase64(s.signature, `signature of ${s.bankId}`) }));
 }
 
-export function incomingFromWire(items: ReadonlyArray<{ from: string; ciphertext: string }>) {
-  return items.map((s) => ({ from: s.from, ciphertext: fromBase64(s.ciphertext, `shares from ${s.from}`) }));
+export function incomingFromWire(
+  items: ReadonlyArray<{ from: string; ciphertext: string; seedShareHash: string; keyShareHash: string }>,
+): IncomingShare[] {
+  return items.map((s) => ({
+    from: s.from,
+    ciphertext: fromBase64(s.ciphertext, `shares from ${s.from}`),
+    seedShareHash: fromBase64(s.seedShareHash, `seed share digest from ${s.from}`),
+    keyShareHash: fromBase64(s.keyShareHash, `key share digest from ${s.from}`),
+  }));
+}
+
+/** The envelopes addressed to one bank, for the masked-fit or masked-evaluate request. */
+export function incomingToWire(items: ReadonlyArray<IncomingShare>) {
+  return items.map((s) => ({
+    from: s.from,
+    ciphertext: toBase64(s.ciphertext),
+    seedShareHash: toBase64(s.seedShareHash),
+    keyShareHash: toBase64(s.keyShareHash),
+  }));
 }
 
 export function unmaskToWire(r: UnmaskResponse): Pick<SecAggUnmaskShares, 'seedShares' | 'keyShares'> {

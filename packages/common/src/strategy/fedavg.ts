@@ -177,6 +177,33 @@ export class FedAvg implements Strategy {
   }
 
   /**
+   * The server step on a mean update unmasked by secure aggregation (FedAvgM, Hsu et al. 2019):
+   * v = β·v_prev + step, global + η·v; without momentum global + η·step. `step` (model length)
+   * is the same τ_eff-weighted mean `beginAggregation` forms from the updates, so the velocity
+   * carries across rounds exactly as in the plaintext path (`velocityFor`).
+   */
+  applyMeanStep(global: Float32Array, step: ArrayLike<number>): Float32Array {
+    const n = global.length;
+    if (step.length !== n) throw new Error(`mean step has ${step.length} values, the model has ${n}`);
+    const eta = this.serverLearningRate;
+    const beta = this.serverMomentum;
+    const weights = new Float32Array(n);
+    if (beta === 0) {
+      for (let i = 0; i < n; i++) weights[i] = global[i]! + eta * step[i]!;
+      return weights;
+    }
+    const previous = this.velocityFor(global);
+    const velocity = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = (previous ? beta * previous[i]! : 0) + step[i]!;
+      velocity[i] = v;
+      weights[i] = global[i]! + eta * v;
+    }
+    this.pending = { velocity, produced: weights };
+    return weights;
+  }
+
+  /**
    * The velocity to continue from when a round starts from `global`: the last
    * aggregation's if its candidate was committed (it is now the global model), the one
    * before if that round failed (the global model did not change), else none.

@@ -114,4 +114,11 @@ export interface Strategy {
   beginAggregation(ctx: RoundContext, selected: BankCandidate[]): Aggregation;
   /** Choose who evaluates the new global model (by default every fit participant). */
   configureEvaluate(ctx: RoundContext, participants: string[], candidates: BankCandidate[]): string[];
+  /**
+   * Only for strategies that aggregate linearly (FedAvg): the server step on a mean update that was
+   * computed elsewhere, e.g. unmasked by secure aggregation, which yields Σ and never the updates.
+   * `step` has the model's length; returns the candidate weights. Absent: the strategy needs the
+   * individual updates (median, Krum, ...).
+   */
+  applyMeanStep?(global: Float32Array, step: ArrayLike<number>): Float32Array;
 }

@@ -7,6 +7,7 @@ const LINKS: { hash: string; label: string; pages: Route['page'][]; permission: 
   { hash: '#/upload', label: 'Score a file', pages: ['upload'], permission: 'scores.create' },
   { hash: '#/threshold', label: 'Threshold', pages: ['threshold'], permission: 'threshold.read' },
   { hash: '#/accounts', label: 'Accounts', pages: ['accounts'], permission: 'accounts.read' },
+  { hash: '#/segments', label: 'Segments', pages: ['segments'], permission: 'accounts.read' },
 ];
 
 export function Header({ me, route, onLogout }: { me: WhoAmI; route: Route; onLogout: () => void }) {

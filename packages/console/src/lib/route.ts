@@ -1,4 +1,4 @@
-/** A tiny hash router: #/alerts, #/alerts/12, #/upload, #/threshold, #/accounts. */
+/** A tiny hash router: #/alerts, #/alerts/12, #/upload, #/threshold, #/accounts, #/segments. */
 import { useEffect, useState } from 'react';
 
 export type Route =
@@ -6,7 +6,8 @@ export type Route =
   | { page: 'alert'; id: number }
   | { page: 'upload' }
   | { page: 'threshold' }
-  | { page: 'accounts' };
+  | { page: 'accounts' }
+  | { page: 'segments' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/');
@@ -14,6 +15,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'upload') return { page: 'upload' };
   if (parts[0] === 'threshold') return { page: 'threshold' };
   if (parts[0] === 'accounts') return { page: 'accounts' };
+  if (parts[0] === 'segments') return { page: 'segments' };
   return { page: 'alerts' };
 }
 

@@ -31,6 +31,18 @@ export function AccountsPage({ canRun }: { canRun: boolean }) {
   const [flaggedOnly, setFlaggedOnly] = useState(false);
   const [offset, setOffset] = useState(0);
   const id = report?.id;
+  // The consortium's score threshold (calibration job), offered as the cut-off of Isolation Forest reports.
+  const [consortium, setConsortium] = useState<{ threshold: number; contamination: number; banks: number } | null>(
+    null,
+  );
+  useEffect(() => {
+    api<{ threshold: { threshold: number; contamination: number; banks: number } | null }>(
+      'GET',
+      '/api/consortium-threshold',
+    )
+      .then((r) => setConsortium(r.threshold))
+      .catch(() => setConsortium(null));
+  }, []);
 
   // Threshold, filter or page changed: the server re-flags the stored report.
   useEffect(() => {
@@ -202,6 +214,22 @@ export function AccountsPage({ canRun }: { canRun: boolean }) {
                 <button type="submit" className="btn" data-testid="accounts-cut-apply">
                   Apply
                 </button>
+                {consortium && report.detector === 'iforest' && (
+                  <button
+                    type="button"
+                    className="btn"
+                    data-testid="accounts-consortium-threshold"
+                    title={`Calibrated across ${consortium.banks} banks for ${(consortium.contamination * 100).toFixed(1)} % contamination`}
+                    onClick={() => {
+                      setCutKind('cutoff');
+                      setCutValue(String(consortium.threshold));
+                      setOffset(0);
+                      setCut({ kind: 'cutoff', value: consortium.threshold });
+                    }}
+                  >
+                    Consortium threshold ({consortium.threshold.toFixed(4)})
+                  </button>
+                )}
                 <label>
                   <input
                     type="checkbox"

@@ -10,6 +10,7 @@ const SECTIONS: [string, string, string][] = [
   ['timing', 'Round timing', 'charts.read'],
   ['banks', 'Banks', 'banks.read'],
   ['rounds', 'Rounds', 'rounds.read'],
+  ['segments', 'Segments', 'rounds.read'],
   ['audit', 'Audit log', 'audit.read'],
   ['model', 'Model', 'models.read'],
 ];

@@ -179,18 +179,36 @@ export function RoundDetail({
                     {formatBytes(b?.updateBytes)}
                     {ratio !== null && <span className="muted"> ({ratio.toFixed(1)}×)</span>}
                   </td>
-                  <td className="num">{formatPct(b?.metrics?.f1)}</td>
-                  <td
-                    className="num"
-                    data-testid="evaluation-share"
-                    title={
-                      b?.evaluationShare && b.evaluationShare.cappedShare < b.evaluationShare.share
-                        ? `capped from ${formatPct(b.evaluationShare.share)}`
-                        : undefined
-                    }
-                  >
-                    {formatPct(b?.evaluationShare?.cappedShare)}
-                  </td>
+                  {secure ? (
+                    // The secure evaluation sums every bank's counts masked: only the pooled metrics exist.
+                    <>
+                      <td className="num muted" title="Masked: the aggregator only learns the pooled counts">
+                        masked
+                      </td>
+                      <td
+                        className="num muted"
+                        data-testid="evaluation-share"
+                        title="Masked: the aggregator only learns the pooled counts"
+                      >
+                        masked
+                      </td>
+                    </>
+                  ) : (
+                    <>
+                      <td className="num">{formatPct(b?.metrics?.f1)}</td>
+                      <td
+                        className="num"
+                        data-testid="evaluation-share"
+                        title={
+                          b?.evaluationShare && b.evaluationShare.cappedShare < b.evaluationShare.share
+                            ? `capped from ${formatPct(b.evaluationShare.share)}`
+                            : undefined
+                        }
+                      >
+                        {formatPct(b?.evaluationShare?.cappedShare)}
+                      </td>
+                    </>
+                  )}
                   <td>
                     {b?.rejected ? (
                       <span className="text-error">✕ {b.rejected}</span>

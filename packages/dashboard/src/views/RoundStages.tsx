@@ -1,8 +1,9 @@
 /**
  * A round's workflow, stage by stage: for each stage (advertise keys, share keys, masked fit, ...,
- * evaluate) how many banks it asked and heard, how long it took, and who dropped out of it and why
+ * the evaluation stages) how many banks it asked and heard, how long it took, and who dropped out of it and why
  * (RoundRecord.stages). Dropped banks are listed in a <details> row that opens on click, and their
  * reasons are also on the count's tooltip, so a round with no dropouts stays one compact line per stage.
+ * A round committed without federated metrics (its secure evaluation could not finish) says why.
  */
 import { Badge } from '../components/Badge';
 import { formatMs } from '../lib/format';
@@ -95,6 +96,13 @@ export function RoundStages({ round }: { round: RoundRecord }) {
           })}
         </tbody>
       </table>
+      {stages
+        .filter((s) => s.note)
+        .map((s, i) => (
+          <p key={i} className="small text-error" data-testid="stage-note">
+            No federated metrics for this round: {s.note}
+          </p>
+        ))}
     </div>
   );
 }

@@ -6,10 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  decodeFixedPointSum,
   distributedDpClipIssue,
+  isSecAggError,
   maxFractionalBits,
   SecAggError,
   SecAggAggregatorRound,
+  secureFedAvgStep,
   secureStepScale,
   type GraphSpec,
   type SecAggParams,
@@ -19,6 +22,7 @@ import { secaggRoundId } from '@finsecure/common/protocol';
 import type { TrainingConfig } from '@finsecure/common/protocol';
 import type { RoundRules } from '../../round/rules.js';
 import { effectiveSecaggClip } from '../../round/secagg-rules.js';
+import type { ActiveRound, Core } from '../core.js';
 
 /** Up to this many banks every bank neighbours every other (SecAgg); above, a sparse graph (SecAgg+). */
 export const COMPLETE_GRAPH_UP_TO = 50;
@@ -95,4 +99,43 @@ export function newSecureRound(
     weighting,
     losses: new Map(),
   };
+}
+
+/**
+ * The unmask stage closed: reconstruct, remove the masks, decode the sum and take the FedAvg
+ * step. Returns the candidate weights and who is in the sum, or a failure reason.
+ */
+export async function finishSecure(
+  core: Core,
+  round: ActiveRound,
+): Promise<{ weights: Float32Array; survivors: string[]; meanLoss: number } | { failed: string }> {
+  const s = round.secure!;
+  let result;
+  try {
+    result = await s.core.finish();
+  } catch (err) {
+    if (!isSecAggError(err)) throw err;
+    return { failed: `secure aggregation: ${err.message}` };
+  }
+  const decoded = decodeFixedPointSum(result.sum, s.params.fixedPoint);
+  let step;
+  try {
+    step = secureFedAvgStep(decoded, s.weighting.stepScale).step;
+  } catch (err) {
+    return { failed: `secure aggregation: ${(err as Error).message}` };
+  }
+  // The strategy's server step (learning rate, momentum) on the unmasked mean: the round's
+  // strategy is FedAvg (secagg-rules.ts refuses any other), which keeps the velocity.
+  if (!round.strategy.applyMeanStep)
+    return { failed: `secure aggregation: strategy ${round.strategy.name} cannot step on a mean update` };
+  const weights = round.strategy.applyMeanStep(core.globalWeights, step);
+  // The mean loss from clear-text losses, weighted by the example counts declared at join.
+  let num = 0;
+  let den = 0;
+  for (const b of result.survivors) {
+    const n = core.sessions.get(b)?.hello.numExamples ?? 1;
+    num += n * (s.losses.get(b) ?? 0);
+    den += n;
+  }
+  return { weights, survivors: result.survivors, meanLoss: den > 0 ? num / den : 0 };
 }

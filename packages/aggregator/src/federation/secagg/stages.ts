@@ -1,44 +1,92 @@
 /**
- * The stages of the secagg workflow at the aggregator: what each stage asks each bank, how
+ * The stages of the secagg workflow at the aggregator: what each stage asks each bank and how
  * each answer is checked and added (by the SecAgg+ core, which holds only the masked running
- * sum), and the unmasking into the candidate model. Before asking stage k + 1 the core closes
- * stage k, which fails the round (naming the stage and the banks) when a bank is left with
- * fewer than t live neighbours.
+ * sum). Two passes run the same five SecAgg+ steps with their own keys and session: the fit pass
+ * (masked updates) and the evaluation pass (masked counts, secure-evaluation.ts). Before asking
+ * step k + 1 the core closes step k; when a bank is left with fewer than t live neighbours that
+ * fails the round in the fit pass (naming the stage and the banks), and in the evaluation pass
+ * leaves the round to commit without federated metrics, with the reason.
  */
 import { encodeFrame, type SecAggClientMessage, type TensorInput } from '@finsecure/common/protocol';
 import {
   advertisementFromWire,
   advertisementToWire,
   bytesFieldToWire,
-  decodeFixedPointSum,
+  incomingToWire,
   fromBase64,
   isSecAggError,
   paramsToWire,
-  secureFedAvgStep,
   sharesFromWire,
   unmaskFromWire,
+  type SecAggAggregatorRound,
+  type SecAggParams,
 } from '@finsecure/common/secagg';
 import * as machine from '../../round/machine.js';
 import { audit, auditRepeated, type ActiveRound, type Core } from '../core.js';
 import type { BankSession } from '../session.js';
 import { apply, countDown, lose } from '../runner.js';
 import { publishProgress } from '../views.js';
+import { newSecureEvaluation } from './secure-evaluation.js';
 
-function secure(round: ActiveRound) {
-  if (!round.secure) throw new Error(`round ${round.record.id} has no secure-aggregation state`);
-  return round.secure;
+type Step = 'advertise' | 'share' | 'masked' | 'consistency' | 'unmask';
+
+/** Each workflow stage: which pass it belongs to and which SecAgg+ step it runs. */
+const STAGES: Record<string, { step: Step; evaluation: boolean }> = {
+  advertise_keys: { step: 'advertise', evaluation: false },
+  share_keys: { step: 'share', evaluation: false },
+  masked_fit: { step: 'masked', evaluation: false },
+  consistency_check: { step: 'consistency', evaluation: false },
+  unmask: { step: 'unmask', evaluation: false },
+  eval_advertise_keys: { step: 'advertise', evaluation: true },
+  eval_share_keys: { step: 'share', evaluation: true },
+  masked_evaluate: { step: 'masked', evaluation: true },
+  eval_consistency_check: { step: 'consistency', evaluation: true },
+  eval_unmask: { step: 'unmask', evaluation: true },
+};
+
+/** The answer each step expects. */
+const STEP_OF: Record<Exclude<SecAggClientMessage['type'], 'secagg_refused'>, Step> = {
+  secagg_keys: 'advertise',
+  secagg_shares: 'share',
+  secagg_masked_update: 'masked',
+  secagg_masked_evaluation: 'masked',
+  secagg_survivors_signed: 'consistency',
+  secagg_unmask_shares: 'unmask',
+};
+
+/** What both passes have: the SecAgg+ core round, its parameters, session and identity keys. */
+interface Pass {
+  readonly session: string;
+  readonly params: SecAggParams;
+  readonly core: SecAggAggregatorRound;
+  readonly identities: Map<string, Uint8Array>;
 }
 
-/** Fails the round with a secure-aggregation error (reason names the stage and the banks). */
-async function failWith(core: Core, round: ActiveRound, err: unknown): Promise<false> {
-  const reason = `secure aggregation: ${(err as Error).message}`;
-  await apply(core, machine.stageFailed(round.state, reason, core.opts.clock.now()));
+function passOf(round: ActiveRound, evaluation: boolean): Pass {
+  const pass = evaluation ? round.secureEvaluation : round.secure;
+  if (!pass) throw new Error(`round ${round.record.id} has no secure ${evaluation ? 'evaluation' : 'fit'} state`);
+  return pass;
+}
+
+/**
+ * A SecAgg+ step could not go on. In the fit pass the round fails (no sum, no model); in the
+ * evaluation pass the candidate is committed without federated metrics, the reason kept.
+ */
+async function failWith(core: Core, round: ActiveRound, err: unknown, evaluation: boolean): Promise<false> {
+  const now = core.opts.clock.now();
+  if (evaluation) {
+    const reason = `secure evaluation: ${(err as Error).message}`;
+    core.opts.logger.warn({ roundId: round.state.roundId, reason }, 'committing without federated metrics');
+    await apply(core, machine.evaluationAbandoned(round.state, reason, now));
+  } else {
+    await apply(core, machine.stageFailed(round.state, `secure aggregation: ${(err as Error).message}`, now));
+  }
   return false;
 }
 
 /**
- * Asks `bankIds` the question of `stage`. Returns false if closing the previous stage failed
- * the round (the failure is already applied).
+ * Asks `bankIds` the question of `stage`. Returns false if closing the previous step ended the
+ * pass (the failure or abandoned evaluation is already applied).
  */
 export async function askSecure(
   core: Core,
@@ -47,20 +95,24 @@ export async function askSecure(
   bankIds: string[],
   deadline: number,
 ): Promise<boolean> {
-  const s = secure(round);
+  const spec = STAGES[stage];
+  if (!spec) throw new Error(`the secagg workflow has no stage "${stage}"`);
+  const { step, evaluation } = spec;
   const roundId = round.state.roundId;
   const deadlineInMs = Math.max(0, deadline - core.opts.clock.now());
-  const base = { roundId, session: s.session, deadlineInMs };
   const send = (bankId: string, frame: Uint8Array) =>
     core.sessions.sendTo([bankId], frame, (b, n) => countDown(core, round, b, n));
   try {
-    switch (stage) {
-      case 'advertise_keys': {
+    if (evaluation && step === 'advertise') round.secureEvaluation = newSecureEvaluation(core, round, bankIds);
+    const s = passOf(round, evaluation);
+    const base = { roundId, session: s.session, deadlineInMs };
+    switch (step) {
+      case 'advertise': {
         const frame = encodeFrame(paramsToWire(s.params, roundId, s.session, deadlineInMs, s.identities));
         for (const b of bankIds) send(b, frame);
         return true;
       }
-      case 'share_keys':
+      case 'share':
         s.core.closeAdvertiseKeys();
         for (const b of bankIds)
           send(
@@ -68,25 +120,12 @@ export async function askSecure(
             encodeFrame({ type: 'secagg_share_keys', ...base, keys: s.core.keyListFor(b).map(advertisementToWire) }),
           );
         return true;
-      case 'masked_fit': {
+      case 'masked':
         s.core.closeShareKeys();
-        const global: TensorInput = { name: 'global', shape: [core.globalWeights.length], data: core.globalWeights };
-        for (const b of bankIds) {
-          const msg = {
-            type: 'secagg_masked_fit' as const,
-            ...base,
-            modelVersion: core.globalVersion,
-            config: round.config,
-            scaler: core.scaler!,
-            weighting: s.weighting,
-            ...(core.auditHead ? { auditHead: core.auditHead } : {}),
-            shares: bytesFieldToWire(s.core.sharesFor(b), 'ciphertext'),
-          };
-          send(b, encodeFrame(msg, [global]));
-        }
+        if (evaluation) sendMaskedEvaluate(core, round, s, bankIds, base, send);
+        else sendMaskedFit(core, round, s, bankIds, base, send);
         return true;
-      }
-      case 'consistency_check': {
+      case 'consistency': {
         s.core.closeMaskedFit();
         const frame = encodeFrame({ type: 'secagg_consistency_check', ...base, survivors: s.core.survivors() });
         for (const b of bankIds) send(b, frame);
@@ -101,12 +140,50 @@ export async function askSecure(
         }
         return true;
       }
-      default:
-        throw new Error(`the secagg workflow has no stage "${stage}"`);
     }
   } catch (err) {
     if (!isSecAggError(err)) throw err;
-    return failWith(core, round, err);
+    return failWith(core, round, err, evaluation);
+  }
+}
+
+type Base = { roundId: number; session: string; deadlineInMs: number };
+type Send = (bankId: string, frame: Uint8Array) => void;
+
+/** Masked fit: the round assignment plus each bank's share envelopes (tensor `global`: the model). */
+function sendMaskedFit(core: Core, round: ActiveRound, s: Pass, bankIds: string[], base: Base, send: Send): void {
+  const weighting = round.secure!.weighting;
+  const global: TensorInput = { name: 'global', shape: [core.globalWeights.length], data: core.globalWeights };
+  for (const b of bankIds) {
+    const msg = {
+      type: 'secagg_masked_fit' as const,
+      ...base,
+      modelVersion: core.globalVersion,
+      config: round.config,
+      scaler: core.scaler!,
+      weighting,
+      ...(core.auditHead ? { auditHead: core.auditHead } : {}),
+      shares: incomingToWire(s.core.sharesFor(b)),
+    };
+    send(b, encodeFrame(msg, [global]));
+  }
+}
+
+/** Masked evaluation: the evaluation request plus each bank's share envelopes (tensor `global`: the candidate). */
+function sendMaskedEvaluate(core: Core, round: ActiveRound, s: Pass, bankIds: string[], base: Base, send: Send): void {
+  const weights = round.candidate!;
+  const global: TensorInput = { name: 'global', shape: [weights.length], data: weights };
+  for (const b of bankIds) {
+    const msg = {
+      type: 'secagg_masked_evaluate' as const,
+      ...base,
+      modelVersion: core.globalVersion + 1,
+      threshold: round.evaluation.threshold,
+      histogramBins: round.evaluation.bins,
+      scaler: core.scaler!,
+      shares: incomingToWire(s.core.sharesFor(b)),
+    };
+    send(b, encodeFrame(msg, [global]));
   }
 }
 
@@ -126,7 +203,9 @@ export async function onSecAggMessage(
     // that training stops when no eligible bank remains. It only ever leaves itself out.
     core.exhausted.set(bankId, msg.reason.slice(0, 200));
   }
-  if (!round?.secure || msg.roundId !== round.state.roundId || msg.session !== round.secure.session) {
+  // The pass the message belongs to, by its session nonce (each pass has its own).
+  const evaluation = round?.secureEvaluation?.session === msg.session;
+  if (!round?.secure || msg.roundId !== round.state.roundId || (msg.session !== round.secure.session && !evaluation)) {
     // A message of another round or attempt: replayed, cross-round or simply late.
     await auditRepeated(core, {
       type: 'secagg.rejected',
@@ -137,7 +216,7 @@ export async function onSecAggMessage(
     });
     return;
   }
-  const s = round.secure;
+  const s = passOf(round, evaluation);
   const rid = s.params.roundId;
   const now = receivedAt;
   if (msg.type === 'secagg_refused') {
@@ -156,12 +235,16 @@ export async function onSecAggMessage(
     await lose(core, bankId, reason);
     return;
   }
-  const stage = machine.trainingStage(round.state);
-  const expected = STAGE_OF[msg.type];
+  const stage = machine.currentStage(round.state);
+  const spec = stage ? STAGES[stage.name] : undefined;
+  // The stage in flight must be of the message's pass and step; masked updates belong to the fit
+  // pass only, masked evaluations to the evaluation pass only.
+  const rightKind =
+    msg.type === 'secagg_masked_update' ? !evaluation : msg.type !== 'secagg_masked_evaluation' || evaluation;
   const verdict =
-    stage.name === expected
+    stage && spec && spec.evaluation === evaluation && spec.step === STEP_OF[msg.type] && rightKind
       ? stage.judge(bankId, now)
-      : { accepted: false as const, reason: `${msg.type} arrived during ${stage.name}` };
+      : { accepted: false as const, reason: `${msg.type} arrived during ${stage?.name ?? round.state.phase}` };
   if (!verdict.accepted) {
     await auditRepeated(core, {
       type: 'secagg.rejected',
@@ -182,6 +265,21 @@ export async function onSecAggMessage(
       case 'secagg_shares':
         s.core.receiveShares(rid, bankId, sharesFromWire(msg));
         break;
+      case 'secagg_masked_evaluation': {
+        const masked = tensors.get('masked')?.uint32;
+        if (!masked || tensors.size !== 1)
+          throw new Error('a masked evaluation carries exactly one uint32 tensor "masked"');
+        if (msg.modelVersion !== core.globalVersion + 1)
+          throw new Error(
+            `masked evaluation of model version ${msg.modelVersion}, the candidate is version ${core.globalVersion + 1}`,
+          );
+        const declared = core.sessions.get(bankId)?.hello.numTestExamples;
+        if (declared !== undefined && msg.numExamples > declared)
+          throw new Error(`numExamples ${msg.numExamples} exceeds the ${declared} test examples declared at join`);
+        s.core.receiveMaskedUpdate(rid, bankId, { masked, signature: fromBase64(msg.signature, 'signature') });
+        round.secureEvaluation!.clear.set(bankId, { numExamples: msg.numExamples, loss: msg.loss });
+        break;
+      }
       case 'secagg_masked_update': {
         // With distributed DP the bank has released its noise share, whatever we think of the
         // frame: record the release (the SUM's multiplier z, see common/secagg/distributed-dp.ts)
@@ -196,7 +294,7 @@ export async function onSecAggMessage(
             `masked update computed from model version ${msg.modelVersion}, round uses ${round.state.baseModelVersion}`,
           );
         s.core.receiveMaskedUpdate(rid, bankId, { masked, signature: fromBase64(msg.signature, 'signature') });
-        s.losses.set(bankId, msg.loss);
+        round.secure.losses.set(bankId, msg.loss);
         const entry = round.record.banks[bankId] ?? { bytesUp: 0, bytesDown: 0 };
         round.record.banks[bankId] = {
           ...entry,
@@ -219,23 +317,25 @@ export async function onSecAggMessage(
     // The stage is added once where the reason is stored (machine.missingReason) and kept in the
     // audit entry's details; SecAggError messages may carry it already.
     const message = (err as Error).message;
-    const reason = (message.startsWith(`${stage.name}: `) ? message.slice(stage.name.length + 2) : message).slice(
-      0,
-      500,
-    );
+    const stageName = stage!.name;
+    // The core names its own step ("masked_fit: ..." in either pass); the stored reason gets the
+    // workflow's stage name instead (machine.missingReason).
+    const prefix = `${isSecAggError(err) && err.stage ? err.stage : stageName}: `;
+    const reason = (message.startsWith(prefix) ? message.slice(prefix.length) : message).slice(0, 500);
     await auditRepeated(core, {
       type: 'secagg.rejected',
       actor: bankId,
       reason,
       key: `round ${msg.roundId}`,
-      details: { roundId: msg.roundId, stage: stage.name },
+      details: { roundId: msg.roundId, stage: stageName },
     });
     core.opts.logger.warn({ bankId, roundId: msg.roundId, reason }, 'secure-aggregation answer rejected');
-    if (isSecAggError(err) && err.code === 'threshold_not_met') return failWith(core, round, err).then(() => undefined);
+    if (isSecAggError(err) && err.code === 'threshold_not_met')
+      return failWith(core, round, err, evaluation).then(() => undefined);
     await lose(core, bankId, reason);
     return;
   }
-  await apply(core, machine.answerAccepted(round.state, bankId, now));
+  await apply(core, machine.stageAnswered(round.state, bankId, now));
   publishProgress(core);
 }
 
@@ -251,50 +351,4 @@ function recordDistributedDp(core: Core, round: ActiveRound, bankId: string): nu
   const dp = round.config.dp;
   if (!dp || round.secure?.weighting.dpQuorum === undefined) return undefined;
   return core.ledger.record(bankId, dp.noiseMultiplier, dp.delta);
-}
-
-const STAGE_OF: Record<Exclude<SecAggClientMessage['type'], 'secagg_refused'>, string> = {
-  secagg_keys: 'advertise_keys',
-  secagg_shares: 'share_keys',
-  secagg_masked_update: 'masked_fit',
-  secagg_survivors_signed: 'consistency_check',
-  secagg_unmask_shares: 'unmask',
-};
-
-/**
- * The unmask stage closed: reconstruct, remove the masks, decode the sum and take the FedAvg
- * step. Returns the candidate weights and who is in the sum, or a failure reason.
- */
-export async function finishSecure(
-  core: Core,
-  round: ActiveRound,
-): Promise<{ weights: Float32Array; survivors: string[]; meanLoss: number } | { failed: string }> {
-  const s = secure(round);
-  let result;
-  try {
-    result = await s.core.finish();
-  } catch (err) {
-    if (!isSecAggError(err)) throw err;
-    return { failed: `secure aggregation: ${err.message}` };
-  }
-  const decoded = decodeFixedPointSum(result.sum, s.params.fixedPoint);
-  let step;
-  try {
-    step = secureFedAvgStep(decoded, s.weighting.stepScale).step;
-  } catch (err) {
-    return { failed: `secure aggregation: ${(err as Error).message}` };
-  }
-  const eta = core.settings.rules.serverLearningRate;
-  const g = core.globalWeights;
-  const weights = new Float32Array(g.length);
-  for (let j = 0; j < g.length; j++) weights[j] = g[j]! + eta * step[j]!;
-  // The mean loss from clear-text losses, weighted by the example counts declared at join.
-  let num = 0;
-  let den = 0;
-  for (const b of result.survivors) {
-    const n = core.sessions.get(b)?.hello.numExamples ?? 1;
-    num += n * (s.losses.get(b) ?? 0);
-    den += n;
-  }
-  return { weights, survivors: result.survivors, meanLoss: den > 0 ? num / den : 0 };
 }

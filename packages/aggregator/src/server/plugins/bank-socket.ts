@@ -29,6 +29,7 @@ import {
   CloseCode,
   decodeFrame,
   encodeFrame,
+  isAnalyticsFrame,
   isFrameError,
   type Hello,
 } from '@finsecure/common/protocol';
@@ -168,6 +169,11 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
             message: 'text frame from a bank',
           });
           session.send(encodeFrame({ type: 'error', code: 'bad_frame', message }));
+          return;
+        }
+        // Analytics jobs (federation/jobs/) take their own frames; everything else is the round's.
+        if (isAnalyticsFrame(bytes)) {
+          void federation.jobs.onFrame(session.bankId, bytes);
           return;
         }
         // A second hello is answered and audited by the federation (frames.ts): no second decode here.

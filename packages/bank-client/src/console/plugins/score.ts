@@ -14,9 +14,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DataError, loadCsv, type ColumnMapping } from '@finsecure/common/data';
 import type { ConsoleContext } from '../context.js';
 import type { AlertInput } from '../db.js';
-import { featureSchema, readIds, SchemaError, type RowIds } from '../features.js';
+import { featureSchema, readIds, SchemaError, type FeatureSchema, type RowIds } from '../features.js';
 import { alertOf, isFlagged, parseTransactions, scaleAndScore, ScoreInputError } from '../scoring.js';
-import { NoModelError } from '../scorer.js';
+import { NoModelError, type LoadedModel } from '../scorer.js';
 import { currentThreshold } from '../threshold.js';
 
 function bad(reply: FastifyReply, status: number, error: string, message: string, extra: object = {}) {
@@ -27,10 +27,14 @@ export default async function score(app: FastifyInstance, ctx: ConsoleContext) {
   const { db, scorer, explainer } = ctx;
   const tags = ['scoring'];
 
+  // One feature schema per loaded model (the layout is fixed for the console's lifetime).
+  const schemas = new WeakMap<LoadedModel, FeatureSchema>();
   async function modelAndSchema(reply: FastifyReply) {
     try {
       const model = await scorer.current();
-      return { model, schema: featureSchema(ctx.layout, model.spec.inputSize) };
+      let schema = schemas.get(model);
+      if (!schema) schemas.set(model, (schema = featureSchema(ctx.layout, model.spec.inputSize)));
+      return { model, schema };
     } catch (err) {
       if (err instanceof NoModelError) return void bad(reply, 503, 'no_model', err.message);
       if (err instanceof SchemaError) return void bad(reply, 500, 'layout', err.message);

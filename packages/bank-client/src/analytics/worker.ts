@@ -1,0 +1,206 @@
+/**
+ * The bank's side of analytics jobs: answers each `analytics_request` of the aggregator with
+ * aggregates of its own data (or a decline with the reason), and keeps the job's outcome
+ * (`analytics_result`) in its state directory for the bank console.
+ *
+ * Never throws into the client: a failure becomes a decline naming the stage, so one bad
+ * file or one small bank cannot crash a job or the daemon. Requests run one at a time in
+ * arrival order.
+ */
+import type { Logger } from 'pino';
+import {
+  coarseHistogram,
+  nearest,
+  noiseHistogram,
+  momentsOf,
+  scalePoints,
+  segmentStatistics,
+  unscaleCentres,
+  type Centres,
+} from '@finsecure/common/kmeans';
+import type { Matrix } from '@finsecure/common/anomaly';
+import { pseudonym } from '@finsecure/common/anonymise';
+import type {
+  AnalyticsAnswerBody,
+  AnalyticsClientMessage,
+  AnalyticsRequest,
+  AnalyticsResult,
+  AnalyticsServerMessage,
+} from '@finsecure/common/protocol';
+import type { Rng } from '@finsecure/common/rng';
+import { CustomerCache, type Customers } from './customers.js';
+import { bankAnomalyScores, scoreHistogram } from './scores.js';
+import {
+  AnalyticsLedger,
+  CONSORTIUM_THRESHOLD_FILE,
+  SEGMENTS_FILE,
+  segmentPseudonymKey,
+  writeJsonState,
+  type StoredSegmentation,
+  type StoredThreshold,
+} from './state.js';
+
+export interface AnalyticsWorkerOptions {
+  bankId: string;
+  stateDir: string;
+  /** The bank's transaction file (its --data). */
+  dataFile: string;
+  /** The bank's training features, for transaction-level scores when the file has no account column. */
+  transactions: () => Matrix;
+  /** Noise for DP releases: cryptoRng() in production. */
+  noiseRng: Rng;
+  logger: Logger;
+  /** The bank's own ε budget for segmentation releases (none: no limit) and its δ. */
+  epsilonBudget?: number;
+  delta?: number;
+}
+
+type Reply = { ok: true; answer: AnalyticsAnswerBody } | { ok: false; reason: string };
+
+export class AnalyticsWorker {
+  private readonly customers: CustomerCache;
+  private readonly ledger: AnalyticsLedger;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: AnalyticsWorkerOptions) {
+    this.customers = new CustomerCache(o.dataFile);
+    this.ledger = new AnalyticsLedger(o.stateDir);
+  }
+
+  /** ε spent on segmentation releases so far (the bank's own ledger). */
+  epsilon(delta = this.o.delta ?? 1e-5): number {
+    return this.ledger.epsilon(delta);
+  }
+
+  /** Handles one message; `send` delivers the answer on the connection it arrived on. */
+  handle(msg: AnalyticsServerMessage, send: (m: AnalyticsClientMessage) => void): Promise<void> {
+    const run = async () => {
+      if (msg.type === 'analytics_result') return this.keep(msg);
+      const reply = await this.answer(msg).catch((err: unknown): Reply => ({
+        ok: false,
+        reason: `${msg.stage} failed: ${(err as Error).message}`,
+      }));
+      const base = { jobId: msg.jobId, stageIndex: msg.stageIndex };
+      if (reply.ok) send({ type: 'analytics_answer', ...base, answer: reply.answer });
+      else {
+        this.o.logger.info({ jobId: msg.jobId, stage: msg.stage, reason: reply.reason }, 'declined an analytics stage');
+        send({ type: 'analytics_decline', ...base, reason: reply.reason.slice(0, 500) });
+      }
+    };
+    this.queue = this.queue.then(run).catch((err: unknown) => {
+      this.o.logger.error({ err: (err as Error).message }, 'analytics message failed');
+    });
+    return this.queue;
+  }
+
+  private async answer(req: AnalyticsRequest): Promise<Reply> {
+    const task = req.task;
+    if (task.kind === 'calibration_histogram') {
+      const { scores, source } = await bankAnomalyScores(this.o.dataFile, this.o.transactions);
+      if (scores.length < task.minAccounts)
+        return { ok: false, reason: this.tooFew(scores.length, task.minAccounts, source, 'score histogram') };
+      return { ok: true, answer: { kind: 'calibration_histogram', counts: scoreHistogram(scores, task.bins), source } };
+    }
+    const loaded = await this.customers.get();
+    if (!loaded.ok) return loaded;
+    const c = loaded.customers;
+    if (c.points.n < task.minCustomers)
+      return { ok: false, reason: this.tooFew(c.points.n, task.minCustomers, 'customers', 'noised statistics') };
+    if (task.kind === 'segment_moments') {
+      const m = momentsOf(c.points);
+      return { ok: true, answer: { kind: 'segment_moments', ...m, periodDays: c.periodDays } };
+    }
+    if (task.scaling.mean.length !== c.points.d)
+      return {
+        ok: false,
+        reason: `the job has ${task.scaling.mean.length} features, this bank computes ${c.points.d}`,
+      };
+    const scaled = scalePoints(c.points, task.scaling);
+    if (task.kind === 'segment_histogram') {
+      const h = coarseHistogram(scaled, { box: task.box, bins: task.bins });
+      if (task.noiseMultiplier > 0) {
+        const refused = this.spend(task.noiseMultiplier);
+        if (refused) return { ok: false, reason: refused };
+        noiseHistogram(h, task.noiseMultiplier, this.o.noiseRng);
+      }
+      return {
+        ok: true,
+        answer: { kind: 'segment_histogram', counts: Array.from(h), noiseMultiplier: task.noiseMultiplier },
+      };
+    }
+    const centres: Centres = { data: Float64Array.from(task.centres), k: task.k, d: task.d };
+    if (task.privacy) {
+      const refused = this.spend(task.privacy.noiseMultiplier);
+      if (refused) return { ok: false, reason: refused };
+    }
+    const s = segmentStatistics(
+      scaled,
+      centres,
+      c.labelled ? c.fraud : null,
+      task.privacy ? { privacy: task.privacy, rng: this.o.noiseRng } : undefined,
+    );
+    return {
+      ok: true,
+      answer: {
+        kind: 'segment_lloyd',
+        iteration: task.iteration,
+        sums: Array.from(s.sums),
+        counts: Array.from(s.counts),
+        ...(s.frauds ? { frauds: Array.from(s.frauds) } : {}),
+        ...(task.privacy ? { privacy: task.privacy } : {}),
+      },
+    };
+  }
+
+  /** FLARE's minimum-count filter, in words. */
+  private tooFew(n: number, min: number, what: string, release: string): string {
+    return `bank ${this.o.bankId} has ${n} ${what}, fewer than the minimum of ${min} needed to release ${release}`;
+  }
+
+  /** Records a release in the ledger first; a reason instead when it would exceed the bank's budget. */
+  private spend(noiseMultiplier: number): string | null {
+    const delta = this.o.delta ?? 1e-5;
+    const budget = this.o.epsilonBudget;
+    if (budget !== undefined && this.ledger.wouldExceed(noiseMultiplier, delta, budget))
+      return `privacy budget: this release would take the bank's segmentation ε over ${budget} (δ = ${delta})`;
+    this.ledger.record(noiseMultiplier);
+    return null;
+  }
+
+  /** Keeps a job's outcome: this bank's customers by segment, or the consortium threshold. */
+  private async keep(msg: AnalyticsResult): Promise<void> {
+    const r = msg.result;
+    if (r.kind === 'calibration') {
+      const stored: StoredThreshold = {
+        jobId: msg.jobId,
+        at: Date.now(),
+        contamination: r.contamination,
+        threshold: r.threshold,
+        banks: r.banks,
+        accounts: r.accounts,
+      };
+      writeJsonState(this.o.stateDir, CONSORTIUM_THRESHOLD_FILE, stored);
+      return;
+    }
+    const loaded = await this.customers.get();
+    if (!loaded.ok) return;
+    writeJsonState(this.o.stateDir, SEGMENTS_FILE, this.assign(msg.jobId, r, loaded.customers));
+  }
+
+  private assign(jobId: number, r: Extract<AnalyticsResult['result'], { kind: 'segmentation' }>, c: Customers) {
+    const scaledCentres: Centres = { data: Float64Array.from(r.centres), k: r.k, d: r.d };
+    const original = unscaleCentres(scaledCentres, r.scaling);
+    const key = segmentPseudonymKey(this.o.stateDir);
+    const scaled = scalePoints(c.points, r.scaling);
+    const segments = Array.from({ length: r.k }, (_, j) => ({
+      index: j,
+      name: r.names[j] ?? `segment ${j + 1}`,
+      centre: Array.from(original.data.subarray(j * r.d, (j + 1) * r.d)),
+      customers: [] as string[],
+    }));
+    for (let i = 0; i < scaled.n; i++)
+      segments[nearest(scaled, i, scaledCentres).index]!.customers.push(pseudonym(key, 'customer', c.ids[i]!));
+    const stored: StoredSegmentation = { jobId, at: Date.now(), features: [...r.features], segments };
+    return stored;
+  }
+}

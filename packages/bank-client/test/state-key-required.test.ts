@@ -1,0 +1,161 @@
+/**
+ * The state key is required (issue 17 item 7): without one, every command that reads the
+ * bank's state directory stops with exit code 2 and says how to make a key and where to give
+ * it, before anything is written; `finsecure-bank state-key new` makes one (mode 0600,
+ * never overwriting); a fresh directory with a key works; a wrong key is refused; and the
+ * in-process BankClient refuses a state directory nobody opened with a key.
+ * Spawns the built CLI (dist/: `npx tsc -b packages/bank-client` first).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, tempDir, writeShards } from '../../aggregator/test/helpers/federation.js';
+import { BankClient, loadBankConfig, loadLocalData } from '../src/index.js';
+import { DEFAULT_MLP, initWeights, manifestFor } from '@finsecure/common/model';
+import { createRng } from '@finsecure/common/rng';
+import {
+  createEnvelopeCipher,
+  keyIdOf,
+  saveStateModel,
+  StateKeyError,
+  STATE_KEY_MARKER,
+} from '../src/state-crypto/index.js';
+
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
+/** "How to make one" part of the message, as a regex (flag, both variables, the command). */
+const HOWTO =
+  /create one with `finsecure-bank state-key new --out <file>`.*give it with --state-key-file <file>, env FINSECURE_STATE_KEY_FILE=<file>, or the key itself in env FINSECURE_STATE_KEY/;
+
+let dir: string;
+let shard: string;
+beforeAll(async () => {
+  dir = tempDir('finsecure-state-key-');
+  [shard] = await writeShards(dir, 1, 200);
+});
+afterAll(() => cleanup(dir));
+
+function run(args: string[], env: Record<string, string> = {}) {
+  // No FINSECURE_* from the caller's environment decides the result.
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FINSECURE_')));
+  return spawnSync(process.execPath, [cli, ...args], {
+    env: { ...clean, FINSECURE_BACKEND: 'cpu', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+describe('the state key is required', () => {
+  it('a fresh directory without a key stops start, console, users and audit-heads with exit 2, saying how to make one', () => {
+    const sd = path.join(dir, 'fresh');
+    const commands = [
+      ['start', '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '--data', shard!, '--state-dir', sd],
+      ['console', '--state-dir', sd, '--console-port', '0'],
+      ['users', 'list', '--state-dir', sd],
+      ['audit-heads', '--state-dir', sd],
+    ];
+    for (const args of commands) {
+      const r = run(args, { FINSECURE_BANK_TOKEN: 'x'.repeat(24) });
+      expect(r.status, `${args[0]}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^finsecure-bank: no state key is configured for ${sd}: `));
+      expect(r.stderr).toMatch(HOWTO);
+    }
+    // Nothing was written: the key check comes before anything touches the directory.
+    expect(existsSync(sd)).toBe(false);
+    expect(run(['start', '--help']).stdout).toMatch(/--state-key-file <file>\s+REQUIRED/);
+  }, 120_000);
+
+  it('state-key new writes 32 random bytes as base64 with mode 0600 and never overwrites', () => {
+    const file = path.join(dir, 'bank-a.key');
+    const r = run(['state-key', 'new', '--out', file]);
+    expect(r.status, r.stderr).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+    const key = Buffer.from(text.trim(), 'base64');
+    expect(key).toHaveLength(32);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // The key id is printed, never the key.
+    expect(r.stdout).toContain(`key id ${keyIdOf(key)}`);
+    expect(r.stdout).not.toContain(text.trim());
+    const again = run(['state-key', 'new', '--out', file]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/bank-a\.key already exists: refusing to overwrite a state key/);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    const other = run(['state-key', 'new', '--out', path.join(dir, 'bank-b.key')]);
+    expect(readFileSync(path.join(dir, 'bank-b.key'), 'utf8')).not.toBe(text);
+    expect(other.status).toBe(0);
+    expect(run(['state-key', 'new', '--out', path.join(dir, 'no-such-dir', 'k')]).stderr).toMatch(
+      /no-such-dir\/k: cannot write the state key \(no such directory\)/,
+    );
+  });
+
+  it('a fresh directory with a key works; the wrong key is refused with exit 2', () => {
+    const sd = path.join(dir, 'keyed');
+    const keyFile = path.join(dir, 'keyed.key');
+    expect(run(['state-key', 'new', '--out', keyFile]).status).toBe(0);
+    const add = run(['users', 'add', 'ana', '--role', 'analyst', '--state-dir', sd, '--state-key-file', keyFile]);
+    expect(add.status, add.stderr).toBe(0);
+    expect(existsSync(path.join(sd, STATE_KEY_MARKER))).toBe(true);
+    const list = run(['users', 'list', '--state-dir', sd], { FINSECURE_STATE_KEY_FILE: keyFile });
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^ana\s+analyst/m);
+    const wrong = run(['users', 'list', '--state-dir', sd], {
+      FINSECURE_STATE_KEY: randomBytes(32).toString('base64'),
+    });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(
+      /the state key from FINSECURE_STATE_KEY \(key id [0-9a-f]{16}\) is not the key .*keyed is encrypted under \(key id [0-9a-f]{16}\)/,
+    );
+    const missing = run(['users', 'list', '--state-dir', sd]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/keyed is encrypted at rest \(key id [0-9a-f]{16}\) but no state key is configured/);
+    // `start` gets past the key check and fails later, on what comes next (no aggregator).
+    const start = run(
+      ['start', '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '--data', path.join(dir, 'nope.csv')],
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(24), FINSECURE_STATE_DIR: sd, FINSECURE_STATE_KEY_FILE: keyFile },
+    );
+    expect(start.status).toBe(2);
+    expect(start.stderr).toContain('nope.csv');
+    expect(start.stderr).not.toMatch(/state key/);
+  }, 120_000);
+
+  it('score: a sealed model needs its key (exit 2 naming the settings); with it, it scores', async () => {
+    const key = randomBytes(32);
+    const modelDir = path.join(dir, 'sealed', 'model');
+    const w = initWeights(DEFAULT_MLP, createRng(3));
+    await saveStateModel(
+      createEnvelopeCipher(key),
+      modelDir,
+      DEFAULT_MLP,
+      { data: w.data, manifest: manifestFor(DEFAULT_MLP) },
+      2,
+    );
+    const args = ['score', '--model', modelDir, '--data', shard!, '--out', path.join(dir, 'sealed-scores.csv')];
+    const missing = run(args);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/model\.json is encrypted but no state key is configured \(--state-key-file/);
+    const ok = run(args, { FINSECURE_STATE_KEY: key.toString('base64') });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^scored 200 transactions with global model v2/);
+  }, 60_000);
+
+  it('BankClient refuses a state directory that was not opened with a key', async () => {
+    const config = loadBankConfig({
+      flags: {
+        server: 'ws://127.0.0.1:1/ws/bank',
+        bankId: 'a',
+        token: 'x'.repeat(24),
+        data: shard,
+        stateDir: path.join(dir, 'in-process'),
+        backend: 'cpu',
+      },
+    });
+    const data = await loadLocalData(config);
+    expect(() => new BankClient(config, data, pino({ level: 'silent' }))).toThrow(StateKeyError);
+    expect(() => new BankClient(config, data, pino({ level: 'silent' }))).toThrow(HOWTO);
+    expect(existsSync(path.join(dir, 'in-process'))).toBe(false);
+  });
+});
