@@ -6,7 +6,14 @@
  * AUPRC and ROC AUC rank by the model's logits when given: float32 probabilities tie every
  * score beyond logit ≈ 16.6 at exactly 1, the logits keep the model's real order.
  */
-import { auprcExact, confusionAt, precisionRecallF1, rocAucExact } from '@finsecure/common/metrics';
+import {
+  auprcExact,
+  confusionAt,
+  labelCounts,
+  precisionRecallF1,
+  rocAucExact,
+  sweepThresholds,
+} from '@finsecure/common/metrics';
 import { binaryCrossEntropy, type MlpTrainer } from '@finsecure/common/model';
 import type { Dataset } from '@finsecure/common';
 
@@ -45,31 +52,18 @@ export function sweepMetrics(
   labels: ArrayLike<number>,
   maxFpr = 0.01,
 ): { bestF1: OperatingPoint; recallAtFpr: number } {
-  const n = scores.length;
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => scores[b]! - scores[a]! || a - b);
-  let positives = 0;
-  for (let i = 0; i < n; i++) positives += labels[i] === 1 ? 1 : 0;
-  const negatives = n - positives;
-  let tp = 0;
-  let fp = 0;
+  const { positives, negatives } = labelCounts(labels);
   let best: OperatingPoint = { threshold: 1, precision: 0, recall: 0, f1: 0 };
   let recallAtFpr = 0;
-  for (let k = 0; k < n;) {
-    const t = scores[order[k]!]!;
-    // Everything with score ≥ t is flagged: consume the whole tie group.
-    while (k < n && scores[order[k]!] === t) {
-      if (labels[order[k]!] === 1) tp++;
-      else fp++;
-      k++;
-    }
+  // Everything with score ≥ t is flagged: each tie group is consumed whole.
+  sweepThresholds(scores, labels, (t, tp, fp) => {
     const precision = tp / (tp + fp);
     const recall = positives > 0 ? tp / positives : 0;
     const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
     if (f1 > best.f1) best = { threshold: t, precision, recall, f1 };
     const fpr = negatives > 0 ? fp / negatives : 0;
     if (fpr <= maxFpr) recallAtFpr = recall;
-  }
+  });
   return { bestF1: best, recallAtFpr };
 }
 

@@ -6,3 +6,4 @@ export * from './exact.js';
 export * from './global.js';
 export * from './consistency.js';
 export * from './shares.js';
+export * from './sweep.js';

@@ -7,6 +7,7 @@
  * Scores may be logits or probabilities; prefer logits (probabilities saturate at
  * exactly 0 and 1 in float32 and turn many transactions into one tie).
  */
+import { sweepThresholds } from '../metrics/sweep.js';
 
 /** One operating point: the counts and rates when flagging score ≥ threshold. */
 export interface OperatingPoint {
@@ -59,19 +60,10 @@ export function sweepOperatingPoints(
     throw new Error('the validation split has no fraud: precision and recall cannot be estimated from it');
   if (negatives === 0)
     throw new Error('the validation split has only fraud: false-positive rates cannot be estimated from it');
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
   const points: OperatingPoint[] = [];
-  let tp = 0;
-  let fp = 0;
-  for (let k = 0; k < n;) {
-    const t = scores[order[k]!]!;
-    while (k < n && scores[order[k]!] === t) {
-      if (labels[order[k]!] === 1) tp++;
-      else fp++;
-      k++;
-    }
+  sweepThresholds(scores, labels, (t, tp, fp) => {
     points.push(pointOf(t, tp, fp, positives, negatives, rowsPerDay));
-  }
+  });
   return { points, positives, negatives };
 }
 

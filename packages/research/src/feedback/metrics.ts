@@ -4,9 +4,10 @@
  * flags every score at or above it) and stop at the first threshold whose recall reaches
  * the target; report how many legitimate transactions were flagged with it.
  *
- * Same sweep as evaluate.ts sweepMetrics (exact, one sort), read at a recall instead of
- * at a false-positive rate. Pure and deterministic.
+ * Same sweep as evaluate.ts sweepMetrics (common/metrics/sweep.ts: exact, one sort), read at a
+ * recall instead of at a false-positive rate. Pure and deterministic.
  */
+import { labelCounts, sweepThresholds } from '@finsecure/common/metrics';
 
 export interface FixedRecallPoint {
   /** Recall asked for, in (0, 1]. */
@@ -38,35 +39,25 @@ export function falsePositivesAtRecall(
   const n = scores.length;
   if (labels.length !== n) throw new Error(`${n} scores but ${labels.length} labels`);
   if (!(targetRecall > 0 && targetRecall <= 1)) throw new Error(`target recall must be in (0, 1], got ${targetRecall}`);
-  let positives = 0;
-  for (let i = 0; i < n; i++) positives += labels[i] === 1 ? 1 : 0;
+  const { positives, negatives } = labelCounts(labels);
   if (positives === 0) throw new Error('no fraud among the labels: recall is undefined');
-  const negatives = n - positives;
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => scores[b]! - scores[a]! || a - b);
-  let tp = 0;
-  let fp = 0;
-  for (let k = 0; k < n;) {
-    const t = scores[order[k]!]!;
-    while (k < n && scores[order[k]!] === t) {
-      if (labels[order[k]!] === 1) tp++;
-      else fp++;
-      k++;
-    }
+  let point: FixedRecallPoint | null = null;
+  sweepThresholds(scores, labels, (t, tp, fp) => {
     // Compared as counts, so that 0.8 × 10 frauds asks for exactly 8.
-    if (tp >= Math.ceil(targetRecall * positives - 1e-9)) {
-      return {
-        targetRecall,
-        recall: tp / positives,
-        threshold: t,
-        falsePositives: fp,
-        truePositives: tp,
-        falsePositiveRate: negatives ? fp / negatives : 0,
-        precision: tp / (tp + fp),
-      };
-    }
-  }
-  throw new Error('unreachable: every row flagged reaches recall 1');
+    if (tp < Math.ceil(targetRecall * positives - 1e-9)) return false;
+    point = {
+      targetRecall,
+      recall: tp / positives,
+      threshold: t,
+      falsePositives: fp,
+      truePositives: tp,
+      falsePositiveRate: negatives ? fp / negatives : 0,
+      precision: tp / (tp + fp),
+    };
+    return true;
+  });
+  if (!point) throw new Error('unreachable: every row flagged reaches recall 1');
+  return point;
 }
 
 /**
