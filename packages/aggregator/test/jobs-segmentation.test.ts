@@ -164,14 +164,15 @@ describe('segmentation: bad input never crashes a job', () => {
     expect(coarse.failureReason).toMatch(/^init: k = 100 is larger than the number of occupied grid cells \(\d+\)/);
   }, 30_000);
 
-  it('refuses bad parameters (400) and plaintext sums under secure aggregation (409)', async () => {
+  it('refuses bad parameters (400), and a calibration under secure aggregation (409; segmentation has a secure path)', async () => {
     const bad = await api<{ message: string }>(agg, 'POST', '/api/jobs/segmentation', { k: 0 });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/k/);
     const change = await api(agg, 'PUT', '/api/config', { rules: { secureAggregation: true } });
     expect(change.status).toBe(200);
     try {
-      const refused = await api<{ message: string }>(agg, 'POST', '/api/jobs/segmentation', { k: 2 });
+      // A segmentation's sums go through secure aggregation (jobs-secure-segmentation.test.ts).
+      const refused = await api<{ message: string }>(agg, 'POST', '/api/jobs/calibration', {});
       expect(refused.status).toBe(409);
       expect(refused.body.message).toMatch(/rules\.secureAggregation.*allowPlaintext/);
     } finally {

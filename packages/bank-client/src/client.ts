@@ -134,6 +134,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       }),
       noiseRng: this.noiseRng,
       logger,
+      // Secure sums (SecAgg+) of a job's summed stages sign with the bank's identity key.
+      secure: { identity: this.identity, pinned: new PinnedIdentities(config.stateDir) },
       // The bank's --dp-epsilon-budget bounds its segmentation releases too (their own ledger).
       ...(config.dpEpsilonBudget !== undefined ? { epsilonBudget: config.dpEpsilonBudget } : {}),
       delta: config.dpDelta,

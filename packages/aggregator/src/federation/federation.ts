@@ -110,6 +110,11 @@ export class Federation {
       send: (bankId, frame) => core.sessions.get(bankId)?.send(frame),
       audit: (type, actor, details) => audit(core, type, actor, details),
       secureAggregation: () => core.settings.rules.secureAggregation,
+      identities: (banks) => core.identities.directory(banks.filter((b) => core.identities.has(b))),
+      secaggRules: () => ({
+        threshold: core.settings.rules.secaggThreshold,
+        degree: core.settings.rules.secaggDegree,
+      }),
     });
   }
 

@@ -26,7 +26,11 @@ import type {
   AnalyticsRequest,
   AnalyticsResult,
   AnalyticsServerMessage,
+  AnalyticsTask,
 } from '@finsecure/common/protocol';
+import type { IdentityKeyPair } from '@finsecure/common/secagg';
+import type { PinnedIdentities } from '../secagg/identity.js';
+import { isSecureTask, SecureSums } from './secure.js';
 import type { Rng } from '@finsecure/common/rng';
 import { CustomerCache, type Customers } from './customers.js';
 import { bankAnomalyScores, scoreHistogram } from './scores.js';
@@ -53,6 +57,8 @@ export interface AnalyticsWorkerOptions {
   /** The bank's own ε budget for segmentation releases (none: no limit) and its δ. */
   epsilonBudget?: number;
   delta?: number;
+  /** The bank's identity key and pinned keys, for the secure sums of jobs under secure aggregation. */
+  secure?: { identity: IdentityKeyPair; pinned: PinnedIdentities };
 }
 
 type Reply = { ok: true; answer: AnalyticsAnswerBody } | { ok: false; reason: string };
@@ -60,11 +66,15 @@ type Reply = { ok: true; answer: AnalyticsAnswerBody } | { ok: false; reason: st
 export class AnalyticsWorker {
   private readonly customers: CustomerCache;
   private readonly ledger: AnalyticsLedger;
+  private readonly secure: SecureSums | null;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: AnalyticsWorkerOptions) {
     this.customers = new CustomerCache(o.dataFile);
     this.ledger = new AnalyticsLedger(o.stateDir);
+    this.secure = o.secure
+      ? new SecureSums({ bankId: o.bankId, ...o.secure, answer: (task) => this.answerTask(task) })
+      : null;
   }
 
   /** ε spent on segmentation releases so far (the bank's own ledger). */
@@ -95,6 +105,15 @@ export class AnalyticsWorker {
 
   private async answer(req: AnalyticsRequest): Promise<Reply> {
     const task = req.task;
+    if (isSecureTask(task)) {
+      if (!this.secure) return { ok: false, reason: 'this bank has no identity key for secure sums' };
+      return this.secure.answer(req.jobId, task);
+    }
+    return this.answerTask(task);
+  }
+
+  /** The bank's answer to a plain (not secure-sum) task. */
+  private async answerTask(task: Exclude<AnalyticsTask, { kind: `secagg_${string}` }>): Promise<Reply> {
     if (task.kind === 'calibration_histogram') {
       const { scores, source } = await bankAnomalyScores(this.o.dataFile, this.o.transactions);
       if (scores.length < task.minAccounts)

@@ -4,3 +4,4 @@ export * from './privacy.js';
 export * from './federated.js';
 export * from './features.js';
 export * from './segments.js';
+export * from './secure-layout.js';

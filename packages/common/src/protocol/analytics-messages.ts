@@ -11,9 +11,28 @@
  *   segmentation:  segment_moments → segment_histogram → segment_lloyd × iterations
  *   calibration:   calibration_histogram
  *
+ * With secure aggregation on, every stage whose answers are only summed (the histogram, each
+ * Lloyd iteration) is a SecAgg+ pass of five stages instead, each a task of its own
+ * (`secagg_advertise` → `secagg_share` → `secagg_masked` → `secagg_consistency` →
+ * `secagg_unmask`): the same protocol and checks as the training workflow's secure rounds
+ * (common/secagg), with the job id as the round number and a fresh session per pass. The
+ * masked task carries the summed task (`inner`); the bank answers it with its statistics as a
+ * masked fixed-point vector (common/kmeans/secure-layout.ts).
+ *
  * Validated at both ends, like every message (messages.ts).
  */
 import { z } from 'zod';
+import {
+  incomingEnvelope,
+  key32,
+  KeyAdvertisementWire,
+  SecAggFixedPoint,
+  SecAggGraph,
+  secaggBankId,
+  session,
+  share33,
+  signature64,
+} from './secagg-parts.js';
 
 const finite = z.number().finite();
 const count = z.number().int().nonnegative();
@@ -81,11 +100,60 @@ export const CalibrationHistogramTask = z
   })
   .strict();
 
+// Secure sums (SecAgg+) of a summed stage's answers: one task per step of the pass.
+export const SecAggAdvertiseTask = z
+  .object({
+    kind: z.literal('secagg_advertise'),
+    session,
+    participants: z.array(secaggBankId).min(2).max(10_000),
+    threshold: z.number().int().min(2).max(255),
+    graph: SecAggGraph,
+    vectorLength: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_HISTOGRAM_CELLS + 2 * MAX_SEGMENTS * (MAX_SEGMENT_FEATURES + 2)),
+    fixedPoint: SecAggFixedPoint,
+    identities: z
+      .array(z.object({ bankId: secaggBankId, publicKey: key32 }).strict())
+      .min(2)
+      .max(10_000),
+  })
+  .strict();
+export const SecAggShareTask = z
+  .object({ kind: z.literal('secagg_share'), session, keys: z.array(KeyAdvertisementWire).min(2).max(255) })
+  .strict();
+export const SecAggMaskedTask = z
+  .object({
+    kind: z.literal('secagg_masked'),
+    session,
+    /** The stage whose answer the bank sums securely. */
+    inner: z.discriminatedUnion('kind', [SegmentHistogramTask, SegmentLloydTask]),
+    shares: z.array(incomingEnvelope).max(254),
+  })
+  .strict();
+export const SecAggConsistencyTask = z
+  .object({ kind: z.literal('secagg_consistency'), session, survivors: z.array(secaggBankId).min(2).max(10_000) })
+  .strict();
+export const SecAggUnmaskTask = z
+  .object({
+    kind: z.literal('secagg_unmask'),
+    session,
+    survivors: z.array(secaggBankId).min(2).max(10_000),
+    signatures: z.array(z.object({ bankId: secaggBankId, signature: signature64 }).strict()).max(255),
+  })
+  .strict();
+
 export const AnalyticsTask = z.discriminatedUnion('kind', [
   SegmentMomentsTask,
   SegmentHistogramTask,
   SegmentLloydTask,
   CalibrationHistogramTask,
+  SecAggAdvertiseTask,
+  SecAggShareTask,
+  SecAggMaskedTask,
+  SecAggConsistencyTask,
+  SecAggUnmaskTask,
 ]);
 export type AnalyticsTask = z.infer<typeof AnalyticsTask>;
 
@@ -182,11 +250,65 @@ export const CalibrationHistogramAnswer = z
   })
   .strict();
 
+export const SecAggKeysAnswer = z
+  .object({ kind: z.literal('secagg_keys'), session, advertisement: KeyAdvertisementWire })
+  .strict();
+export const SecAggSharesAnswer = z
+  .object({
+    kind: z.literal('secagg_shares'),
+    session,
+    seedCommitment: key32,
+    shares: z
+      .array(
+        z
+          .object({
+            to: secaggBankId,
+            ciphertext: incomingEnvelope.shape.ciphertext,
+            seedShareHash: key32,
+            keyShareHash: key32,
+          })
+          .strict(),
+      )
+      .max(254),
+  })
+  .strict();
+export const SecAggMaskedAnswer = z
+  .object({
+    kind: z.literal('secagg_masked'),
+    session,
+    /** Ed25519 over (round, bank, SHA-256 of the masked words). */
+    signature: signature64,
+    /** The masked uint32 words (vectorLength of them). */
+    masked: z
+      .array(z.number().int().min(0).max(0xffffffff))
+      .max(MAX_HISTOGRAM_CELLS + 2 * MAX_SEGMENTS * (MAX_SEGMENT_FEATURES + 2)),
+    /** In the clear: the DP the bank applied (Lloyd: clip and z; histogram: z), for the per-bank accounting. */
+    privacy: SegmentPrivacy.optional(),
+    noiseMultiplier: finite.nonnegative().optional(),
+  })
+  .strict();
+export const SecAggSignedAnswer = z
+  .object({ kind: z.literal('secagg_signed'), session, signature: signature64 })
+  .strict();
+export const SecAggUnmaskAnswer = z
+  .object({
+    kind: z.literal('secagg_unmask'),
+    session,
+    seedShares: z.array(z.object({ of: secaggBankId, share: share33 }).strict()).max(255),
+    keyShares: z.array(z.object({ of: secaggBankId, share: share33 }).strict()).max(255),
+  })
+  .strict();
+
 export const AnalyticsAnswerBody = z.discriminatedUnion('kind', [
   SegmentMomentsAnswer,
   SegmentHistogramAnswer,
   SegmentLloydAnswer,
   CalibrationHistogramAnswer,
+  SecAggKeysAnswer,
+  SecAggSharesAnswer,
+  SecAggMaskedAnswer,
+  SecAggSignedAnswer,
+  SecAggUnmaskAnswer,
 ]);
 export type AnalyticsAnswerBody = z.infer<typeof AnalyticsAnswerBody>;
 

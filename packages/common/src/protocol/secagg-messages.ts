@@ -20,30 +20,26 @@
  * signature, key derivation and ciphertext (see secaggRoundId).
  */
 import { z } from 'zod';
-import { base64Bytes } from './base64.js';
+import {
+  envelope94,
+  incomingEnvelope,
+  key32,
+  KeyAdvertisementWire,
+  SecAggFixedPoint,
+  SecAggGraph,
+  secaggBankId,
+  session,
+  share33,
+  signature64,
+} from './secagg-parts.js';
 import { AnalyticsServerMessage } from './analytics-messages.js';
 import { ClientMessage, EvaluationRequest, RoundAssignment, ServerMessage, Timings } from './messages.js';
 
-const bankId = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'bank id may contain letters, digits, "_", "." and "-"');
+const bankId = secaggBankId;
 const roundId = z.number().int().nonnegative();
 const deadlineInMs = z.number().int().min(0).max(86_400_000);
-/** 128-bit random nonce per round attempt, hex: a retried round never accepts the failed attempt's messages. */
-const session = z.string().regex(/^[0-9a-f]{32}$/, 'session must be 32 lowercase hex digits');
 
-const bytes = base64Bytes;
-const key32 = bytes(32);
-const signature64 = bytes(64);
-const share33 = bytes(33);
-/** nonce (12) ‖ AES-GCM of two 33-byte shares (66) ‖ tag (16). */
-const envelope94 = bytes(94);
-/** An envelope from its dealer, with the SHA-256 digests of the two shares inside (common/secagg/bank.ts shareDigest). */
-const incomingEnvelope = z
-  .object({ from: bankId, ciphertext: envelope94, seedShareHash: key32, keyShareHash: key32 })
-  .strict();
+export { SecAggFixedPoint, SecAggGraph } from './secagg-parts.js';
 
 /** The secagg core's round id of a message: round number and session nonce. */
 export function secaggRoundId(round: number, sessionHex: string): string {
@@ -58,24 +54,6 @@ export const SecAggStageName = z.enum([
   'consistency_check',
   'unmask',
 ]);
-
-export const SecAggGraph = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('complete') }).strict(),
-  z.object({ kind: z.literal('harary'), degree: z.number().int().min(2).max(254), seed: key32 }).strict(),
-]);
-
-export const SecAggFixedPoint = z
-  .object({
-    fractionalBits: z.number().int().min(0).max(30),
-    clip: z.number().finite().positive(),
-    maxWeight: z.number().finite().positive(),
-    maxBanks: z.number().int().min(2).max(100_000),
-  })
-  .strict();
-
-const KeyAdvertisementWire = z
-  .object({ bankId, cPublicKey: key32, sPublicKey: key32, signature: signature64 })
-  .strict();
 
 // ---------------------------------------------------------------- aggregator → bank
 

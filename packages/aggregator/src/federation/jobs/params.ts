@@ -10,9 +10,8 @@ const common = {
   /** Each stage closes after this long even if banks are missing (ms). */
   stageTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
   /**
-   * With `rules.secureAggregation` on, training updates are masked; a job's sums are not
-   * (secure aggregation of job statistics is not built yet), so it runs only when the admin
-   * says so here.
+   * With `rules.secureAggregation` on, a segmentation's sums are summed securely (secure-sums.ts)
+   * unless this is true; a calibration's histogram has no secure path and runs only when true.
    */
   allowPlaintext: z.boolean().default(false),
 };

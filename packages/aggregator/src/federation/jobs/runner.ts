@@ -14,6 +14,7 @@ import { Stage } from '../../round/stage.js';
 import { CalibrationJob } from './calibration.js';
 import { CalibrationParams, SegmentationParams } from './params.js';
 import { SegmentationJob } from './segmentation.js';
+import { SecureSumsJob } from './secure-sums.js';
 import { JobParamsError, JobRefused, type JobHost, type JobKind, type JobKindName, type JobRecord } from './types.js';
 
 /** Analytics answers are aggregates of a few thousand numbers at most. */
@@ -74,11 +75,13 @@ export class JobRunner {
       return Promise.reject(
         new JobParamsError(parsed.error.issues.map((i) => `${i.path.join('.') || kind}: ${i.message}`).join('; ')),
       );
-    if (this.host.secureAggregation() && !parsed.data.allowPlaintext)
+    // A segmentation's sums go through secure aggregation when it is on (secure-sums.ts); a
+    // calibration's histogram has no secure path yet and runs in the clear only when asked to.
+    if (kind === 'calibration' && this.host.secureAggregation() && !parsed.data.allowPlaintext)
       return Promise.reject(
         new JobRefused(
-          'secure aggregation is on (rules.secureAggregation) and analytics jobs send their sums in the clear; ' +
-            'pass "allowPlaintext": true to run this job anyway, or turn secure aggregation off',
+          'secure aggregation is on (rules.secureAggregation) and a calibration sends its score histogram in the clear; ' +
+            'pass "allowPlaintext": true to run it anyway, or turn secure aggregation off',
         ),
       );
     return this.enqueue(async () => {
@@ -166,9 +169,7 @@ export class JobRunner {
       const record = this.waiting.shift()!;
       const p = record.params;
       const kind: JobKind =
-        record.kind === 'segmentation'
-          ? new SegmentationJob(p as SegmentationParams)
-          : new CalibrationJob(p as CalibrationParams);
+        record.kind === 'segmentation' ? this.segmentation(record) : new CalibrationJob(p as CalibrationParams);
       const r: Running = { record, kind, stage: null, stageIndex: -1, timer: null };
       this.running = r;
       record.status = 'running';
@@ -178,6 +179,24 @@ export class JobRunner {
       this.host.logger.info({ jobId: record.id, kind: record.kind }, 'analytics job started');
       await this.advance(r);
     });
+  }
+
+  /** A segmentation, its sums secure when secure aggregation is on (unless the admin allowed plaintext). */
+  private segmentation(record: JobRecord): JobKind {
+    const params = record.params as SegmentationParams;
+    const job = new SegmentationJob(params);
+    if (!this.host.secureAggregation() || params.allowPlaintext) return job;
+    const rules = this.host.secaggRules();
+    return new SecureSumsJob(
+      job,
+      {
+        identities: (banks) => this.host.identities(banks),
+        connectedBanks: () => this.host.connectedBanks(),
+        threshold: rules.threshold,
+        degree: rules.degree,
+      },
+      record.id,
+    );
   }
 
   /** Opens the job's next stage, or ends the job. */
@@ -195,15 +214,19 @@ export class JobRunner {
     r.stageIndex++;
     const deadline = now + step.stage.timeoutMs;
     r.stage = new Stage(step.stage.name, asked, { quorum: 1, graceMs: null, deadline }, now);
-    const frame = encodeFrame({
-      type: 'analytics_request',
-      jobId: r.record.id,
-      stageIndex: r.stageIndex,
-      stage: step.stage.name,
-      deadlineInMs: step.stage.timeoutMs,
-      task: step.stage.task,
-    });
-    for (const b of asked) this.host.send(b, frame);
+    const request = (task: typeof step.stage.task) =>
+      encodeFrame({
+        type: 'analytics_request',
+        jobId: r.record.id,
+        stageIndex: r.stageIndex,
+        stage: step.stage.name,
+        deadlineInMs: step.stage.timeoutMs,
+        task,
+      });
+    // One frame for all, unless each bank gets its own part (a secure sum's keys and envelopes).
+    const taskFor = step.stage.taskFor;
+    const frame = taskFor ? null : request(step.stage.task);
+    for (const b of asked) this.host.send(b, frame ?? request(taskFor!(b)));
     this.armTimer(r);
   }
 
@@ -243,7 +266,7 @@ export class JobRunner {
     for (const b of stage.asked)
       if (!stage.hasAnswered(b) && !dropped.has(b)) dropped.set(b, `no answer by the ${stage.name} deadline`);
     r.record.stages[r.record.stages.length - 1]!.dropped = Object.fromEntries(dropped);
-    r.kind.close(stage.answered, dropped);
+    await r.kind.close(stage.answered, dropped);
     await this.host.store.saveJob(r.record);
     await this.advance(r);
   }

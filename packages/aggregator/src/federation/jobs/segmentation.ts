@@ -60,6 +60,8 @@ export class SegmentationJob implements JobKind {
   private centres: Centres | null = null;
   private iteration = 0;
   private lloyd = new Map<string, LloydAnswer>();
+  /** A secure sum's pooled Lloyd answer and how many banks are in it (acceptSum). */
+  private pooled: { answer: LloydAnswer; banks: number } | null = null;
   private counts: number[] = [];
   private frauds: number[] | null = null;
   private readonly iterations: SegmentIteration[] = [];
@@ -171,6 +173,59 @@ export class SegmentationJob implements JobKind {
     return 'the job is not collecting answers';
   }
 
+  /** The largest customer count a bank declared in the moments stage (bounds a secure sum's range). */
+  get maxCustomers(): number {
+    let max = 0;
+    for (const m of this.moments.values()) max = Math.max(max, m.count);
+    return max;
+  }
+
+  /**
+   * The sum of `banks`' answers to the open stage, unmasked by secure aggregation
+   * (secure-sums.ts): taken as one answer for the merge, while each bank's declared DP (`clear`,
+   * sent in the clear with its masked vector) is checked against the job's and accounted as if
+   * it had answered alone. Returns the reason when the sum cannot be used.
+   */
+  acceptSum(
+    banks: readonly string[],
+    a: AnalyticsAnswerBody,
+    clear: ReadonlyMap<string, { privacy?: { clip: number; noiseMultiplier: number }; noiseMultiplier?: number }>,
+  ): string | null {
+    const d = this.d;
+    if (this.phase === 'init') {
+      if (a.kind !== 'segment_histogram') return `expected segment_histogram, got ${a.kind}`;
+      const cells = this.params.bins ** d;
+      if (a.counts.length !== cells) return `histogram of ${a.counts.length} cells, the grid has ${cells}`;
+      const z = this.histogramZ;
+      const weak = banks.filter((b) => (clear.get(b)?.noiseMultiplier ?? 0) < z);
+      if (weak.length) return `${weak.join(', ')} declared less histogram noise than the job's multiplier ${z}`;
+      this.histogram ??= new Float64Array(cells);
+      for (let i = 0; i < cells; i++) this.histogram[i]! += a.counts[i]!;
+      this.histogramBanks += banks.length;
+      if (z > 0) for (const b of banks) this.account(b, clear.get(b)!.noiseMultiplier!);
+      return null;
+    }
+    if (this.phase === 'lloyd') {
+      if (a.kind !== 'segment_lloyd') return `expected segment_lloyd, got ${a.kind}`;
+      const dp = this.params.privacy;
+      if (dp) {
+        const weak = banks.filter((b) => {
+          const p = clear.get(b)?.privacy;
+          return !(p && p.noiseMultiplier >= dp.noiseMultiplier && p.clip <= dp.clip);
+        });
+        if (weak.length)
+          return `${weak.join(', ')} declared weaker DP than the job's (clip ${dp.clip}, noise multiplier ${dp.noiseMultiplier})`;
+        for (const b of banks) this.account(b, clear.get(b)!.privacy!.noiseMultiplier);
+      }
+      this.pooled = {
+        answer: { sums: a.sums, counts: a.counts, ...(a.frauds ? { frauds: a.frauds } : {}) },
+        banks: banks.length,
+      };
+      return null;
+    }
+    return 'the job is not collecting answers';
+  }
+
   private account(bankId: string, z: number): void {
     let acc = this.accountants.get(bankId);
     if (!acc) this.accountants.set(bankId, (acc = new RdpAccountant()));
@@ -219,10 +274,15 @@ export class SegmentationJob implements JobKind {
 
   private closeLloyd(answered: readonly string[]): void {
     // In bank-id order, not arrival order: the float sums are then the same in every run.
-    const got = [...answered]
-      .sort()
-      .map((b) => this.lloyd.get(b))
-      .filter((x): x is LloydAnswer => !!x);
+    const got = this.pooled
+      ? [this.pooled.answer]
+      : [...answered]
+          .sort()
+          .map((b) => this.lloyd.get(b))
+          .filter((x): x is LloydAnswer => !!x);
+    // How many banks' noise is in the merged sums (one pooled answer stands for several).
+    const banks = this.pooled ? this.pooled.banks : got.length;
+    this.pooled = null;
     if (got.length === 0) throw new Error(this.noBank());
     const { k } = this.params;
     const d = this.d;
@@ -236,12 +296,12 @@ export class SegmentationJob implements JobKind {
     }
     const dp = this.params.privacy;
     const sigma = dp ? segmentSigma(dp, frauds !== null) : 0;
-    const minCount = dp ? 3 * sigma * Math.sqrt(got.length) : Number.MIN_VALUE;
+    const minCount = dp ? 3 * sigma * Math.sqrt(banks) : Number.MIN_VALUE;
     const prev = this.centres!;
     const up = updateCentres(prev, { k, d, sums, counts }, minCount);
     const next = dp ? projectToBall(up.centres, dp.clip) : up.centres;
     const shift = centreShift(prev, next);
-    this.iterations.push({ iteration: this.iteration, answered: got.length, empty: up.empty, shift });
+    this.iterations.push({ iteration: this.iteration, answered: banks, empty: up.empty, shift });
     this.centres = next;
     this.counts = Array.from(counts);
     this.frauds = frauds ? Array.from(frauds) : null;

@@ -49,6 +49,8 @@ export interface StageRequest {
   name: string;
   task: AnalyticsTask;
   timeoutMs: number;
+  /** Each bank's own task, where banks get different parts (a secure sum's keys and envelopes). */
+  taskFor?: (bankId: string) => AnalyticsTask;
 }
 
 export type JobStep =
@@ -67,7 +69,7 @@ export interface JobKind {
   /** Validates an answer to the open stage and adds it; returns the reason when it is refused. */
   accept(bankId: string, answer: AnalyticsAnswerBody): string | null;
   /** The open stage closed with these answers (in arrival order) and drops. */
-  close(answered: readonly string[], dropped: ReadonlyMap<string, string>): void;
+  close(answered: readonly string[], dropped: ReadonlyMap<string, string>): void | Promise<void>;
 }
 
 /** Thrown by a job's parameter check: the API answers 400 with the message. */
@@ -88,6 +90,9 @@ export interface JobHost {
   audit(type: string, actor: string, details: Record<string, unknown>): Promise<void>;
   /** Whether training runs with secure aggregation (`rules.secureAggregation`). */
   secureAggregation(): boolean;
+  /** The pinned identity keys of these banks, and the secure-aggregation rules, for secure sums. */
+  identities(banks: readonly string[]): Map<string, Uint8Array>;
+  secaggRules(): { threshold: number; degree: number };
 }
 
 /** A job cannot be accepted as asked (the API answers 409 with the message). */
