@@ -7,6 +7,8 @@
  *   scores transactions, builds and reads account anomaly reports (Accounts page).
  * - ml-engineer: everything an analyst does, plus the operating threshold.
  * - admin: everything, including people and the local audit log.
+ * - anonymise (safe copies of transaction files for sharing, Anonymise page): analysts and
+ *   admins only; releasing data is not part of tuning the model, so ML engineers do not hold it.
  */
 import type { AccountRole } from './types.js';
 
@@ -23,6 +25,7 @@ export const BANK_PERMISSIONS = [
   'threshold.write',
   'accounts.run',
   'accounts.read',
+  'anonymise',
   'audit.read',
   'users.manage',
 ] as const;
@@ -46,7 +49,7 @@ const ANALYST: BankPermission[] = [
 export const BANK_ROLE_PERMISSIONS: Readonly<Record<AccountRole, ReadonlySet<BankPermission>>> = {
   admin: new Set(BANK_PERMISSIONS),
   'ml-engineer': new Set([...ANALYST, 'threshold.write']),
-  analyst: new Set(ANALYST),
+  analyst: new Set([...ANALYST, 'anonymise']),
   auditor: new Set(),
   viewer: new Set(),
 };

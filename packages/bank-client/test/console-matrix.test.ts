@@ -77,12 +77,16 @@ describe('console route × role matrix', () => {
       'accounts.run',
       'alerts.decide',
       'alerts.read',
+      'anonymise',
       'scores.create',
       'self',
       'threshold.read',
     ]);
     expect(BANK_ROLE_PERMISSIONS['ml-engineer'].has('threshold.write')).toBe(true);
     expect(BANK_ROLE_PERMISSIONS['ml-engineer'].has('users.manage')).toBe(false);
+    // Safe copies for sharing: analysts and admins only.
+    expect(BANK_ROLE_PERMISSIONS['ml-engineer'].has('anonymise')).toBe(false);
+    expect(BANK_ROLE_PERMISSIONS.admin.has('anonymise')).toBe(true);
   });
 
   it('refuses the consortium-only roles at the console', async () => {

@@ -8,6 +8,7 @@ import type { WhoAmI } from './lib/types';
 import { AccountsPage } from './views/AccountsPage';
 import { AlertDetail } from './views/AlertDetail';
 import { AlertList } from './views/AlertList';
+import { AnonymisePage } from './views/AnonymisePage';
 import { SegmentsPage } from './views/SegmentsPage';
 import { SetupPage } from './views/SetupPage';
 import { ThresholdPage } from './views/ThresholdPage';
@@ -51,6 +52,8 @@ export function App() {
           <AccountsPage canRun={can('accounts.run')} />
         ) : route.page === 'segments' ? (
           <SegmentsPage />
+        ) : route.page === 'anonymise' && can('anonymise') ? (
+          <AnonymisePage />
         ) : route.page === 'threshold' ? (
           <ThresholdPage canWrite={can('threshold.write')} />
         ) : (

@@ -6,15 +6,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import {
-  anonymiseFile,
-  findOriginals,
-  MinKError,
-  parseAnonymiseMapping,
-  type AnonymiseMapping,
-} from '@finsecure/common/anonymise';
-import { DataError } from '@finsecure/common/data';
+import { findOriginals, MinKError, parseAnonymiseMapping, type AnonymiseMapping } from '@finsecure/common/anonymise';
 import { createRng, cryptoRng } from '@finsecure/common/rng';
+import { anonymiseFailureKind, runAnonymise } from '../anonymise/run.js';
 
 function positive(flag: string, int = false) {
   return (value: string): number => {
@@ -178,17 +172,21 @@ export function addAnonymiseCommand(program: Command): void {
           return;
         }
         if (!o.out) fail('--out <file> is required');
-        const report = await anonymiseFile({
+        // The same core as the console's Anonymise page (../anonymise/run.ts).
+        const report = await runAnonymise({
           input: o.data,
           output: o.out,
           key,
-          ...(mapping ? { mapping } : {}),
-          amount: o.amount,
-          epsilon: o.epsilon,
-          clip: o.clip,
-          ...(o.bands ? { bands: o.bands } : {}),
-          time: o.time,
-          ...(o.minK !== undefined ? { minK: o.minK } : {}),
+          settings: {
+            ...(mapping ? { mapping } : {}),
+            amount: o.amount,
+            epsilon: o.epsilon,
+            clip: o.clip,
+            ...(o.bands ? { bands: o.bands } : {}),
+            time: o.time,
+            ...(o.minK !== undefined ? { minK: o.minK } : {}),
+            unclassified: 'drop',
+          },
           ...(o.report ? { reportFile: o.report } : {}),
           rng: o.insecureSeed !== undefined ? createRng(o.insecureSeed) : cryptoRng(),
         });
@@ -207,14 +205,7 @@ export function addAnonymiseCommand(program: Command): void {
           process.stderr.write(JSON.stringify(err.report, null, 2) + '\n');
           fail(err.message);
         }
-        if (err instanceof DataError) fail(err.message);
-        const msg = (err as Error).message;
-        if (
-          (err as NodeJS.ErrnoException).code === 'ENOENT' ||
-          /key|mapping|epsilon|clip|band|minimum k|output/.test(msg)
-        )
-          fail(msg);
-        fail(msg, 1);
+        fail((err as Error).message, anonymiseFailureKind(err) === 'crash' ? 1 : 2);
       }
     });
 }

@@ -25,6 +25,7 @@ import type { ValidationSource } from './threshold.js';
 import accountsPlugin from './accounts/plugin.js';
 import analyticsPlugin from './analytics/plugin.js';
 import alerts from './plugins/alerts.js';
+import anonymise from './plugins/anonymise.js';
 import appFiles from './plugins/app-files.js';
 import { installAuth } from './plugins/auth.js';
 import people from './plugins/people.js';
@@ -182,6 +183,7 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
   await app.register(feedback, { ...ctx, stateDir: o.stateDir });
   await app.register(accountsPlugin, ctx);
   await app.register(analyticsPlugin, { ...ctx, stateDir: o.stateDir });
+  await app.register(anonymise, { ...ctx, stateDir: o.stateDir });
   app.get(
     '/api/health',
     { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness' } },

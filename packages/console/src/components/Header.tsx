@@ -8,6 +8,7 @@ const LINKS: { hash: string; label: string; pages: Route['page'][]; permission: 
   { hash: '#/threshold', label: 'Threshold', pages: ['threshold'], permission: 'threshold.read' },
   { hash: '#/accounts', label: 'Accounts', pages: ['accounts'], permission: 'accounts.read' },
   { hash: '#/segments', label: 'Segments', pages: ['segments'], permission: 'accounts.read' },
+  { hash: '#/anonymise', label: 'Anonymise', pages: ['anonymise'], permission: 'anonymise' },
 ];
 
 export function Header({ me, route, onLogout }: { me: WhoAmI; route: Route; onLogout: () => void }) {

@@ -1,4 +1,4 @@
-/** A tiny hash router: #/alerts, #/alerts/12, #/upload, #/threshold, #/accounts, #/segments. */
+/** A tiny hash router: #/alerts, #/alerts/12, #/upload, #/threshold, #/accounts, #/segments, #/anonymise. */
 import { useEffect, useState } from 'react';
 
 export type Route =
@@ -7,7 +7,8 @@ export type Route =
   | { page: 'upload' }
   | { page: 'threshold' }
   | { page: 'accounts' }
-  | { page: 'segments' };
+  | { page: 'segments' }
+  | { page: 'anonymise' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/');
@@ -16,6 +17,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'threshold') return { page: 'threshold' };
   if (parts[0] === 'accounts') return { page: 'accounts' };
   if (parts[0] === 'segments') return { page: 'segments' };
+  if (parts[0] === 'anonymise') return { page: 'anonymise' };
   return { page: 'alerts' };
 }
 
