@@ -12,23 +12,16 @@
  * Uploads stream to a spool file (0600, deleted right after) under the console's upload
  * size limit; a bad cell is answered 400 naming the file, line and column.
  */
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { rm } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DataError } from '@finsecure/common/data';
 import { AccountReportSettings, runAccountReport, type ReportCut } from '../../account-report.js';
 import type { ConsoleContext } from '../context.js';
+import { bad, spoolUpload } from '../upload.js';
 import { ReportStore, type StoredReport } from './store.js';
 import { scoreTransactions } from './transactions.js';
 import { reportCsv, reportView } from './view.js';
-
-function bad(reply: FastifyReply, status: number, error: string, message: string, extra: object = {}) {
-  return reply.code(status).send({ error, message, ...extra });
-}
 
 /** Query strings are text: numbers parsed strictly, every bad setting named. */
 function parseQuery<T extends z.ZodTypeAny>(
@@ -84,39 +77,14 @@ export default async function accountsPlugin(app: FastifyInstance, ctx: ConsoleC
   const store = new ReportStore();
   const tags = ['accounts'];
 
-  /** Streams the multipart file to a spool file; answers the error itself and returns null. */
-  async function spool(req: FastifyRequest, reply: FastifyReply): Promise<{ file: string; name: string } | null> {
-    if (!req.isMultipart()) {
-      void bad(reply, 415, 'not_multipart', 'send the file as multipart/form-data in a field named "file"');
-      return null;
-    }
-    const part = await req.file();
-    if (!part) {
-      void bad(reply, 400, 'no_file', 'no file in the upload (multipart field "file")');
-      return null;
-    }
-    const name = path.basename(part.filename || 'upload.csv').slice(0, 200);
-    await mkdir(ctx.spoolDir, { recursive: true, mode: 0o700 });
-    const file = path.join(ctx.spoolDir, `accounts-${randomBytes(8).toString('hex')}`);
-    const tooLarge = () => {
-      void bad(reply, 413, 'too_large', `${name} is larger than the upload limit of ${ctx.maxUploadBytes} bytes`, {
-        limitBytes: ctx.maxUploadBytes,
-      });
-      return null;
-    };
-    try {
-      await pipeline(part.file, createWriteStream(file, { mode: 0o600 }));
-    } catch (err) {
-      await rm(file, { force: true });
-      if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' || part.file.truncated) return tooLarge();
-      throw err;
-    }
-    if (part.file.truncated) {
-      await rm(file, { force: true });
-      return tooLarge();
-    }
-    return { file, name };
-  }
+  /** Streams the multipart file to a spool file (upload.ts); answers the error itself and returns null. */
+  const spool = (req: FastifyRequest, reply: FastifyReply) =>
+    spoolUpload(req, reply, {
+      spoolDir: ctx.spoolDir,
+      maxUploadBytes: ctx.maxUploadBytes,
+      prefix: 'accounts',
+      what: 'the file',
+    });
 
   /** Bad input named by file, line and column (the spool path replaced by the upload's name). */
   function inputError(reply: FastifyReply, err: unknown, spoolFile: string, name: string) {

@@ -14,10 +14,9 @@
  * nothing. Every run and every refusal is in the console's audit log.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MinKError, type AnonymiseReport } from '@finsecure/common/anonymise';
 import { DataError } from '@finsecure/common/data';
@@ -30,6 +29,7 @@ import {
   UnclassifiedColumnsError,
 } from '../../anonymise/run.js';
 import type { ConsoleContext } from '../context.js';
+import { bad, spoolUpload } from '../upload.js';
 
 /** What is kept about a run beside its safe copy (`<id>.json`), and listed. */
 export interface AnonymiseRunRecord {
@@ -47,10 +47,6 @@ export interface AnonymiseRunRecord {
 
 const ID = /^[0-9a-f]{16}$/;
 const QUERY_KEYS = ['amount', 'epsilon', 'clip', 'bands', 'time', 'minK', 'unclassified', 'mapping'] as const;
-
-function bad(reply: FastifyReply, status: number, error: string, message: string, extra: object = {}) {
-  return reply.code(status).send({ error, message, ...extra });
-}
 
 /**
  * Query text → validated settings (AnonymiseSettings, as the CLI), or the problem in words.
@@ -86,39 +82,14 @@ export default async function anonymise(app: FastifyInstance, ctx: ConsoleContex
   const dir = path.join(ctx.stateDir, 'anonymised');
   const tags = ['anonymise'];
 
-  /** Streams the multipart file to a spool file; answers the error itself and returns null. */
-  async function spool(req: FastifyRequest, reply: FastifyReply): Promise<{ file: string; name: string } | null> {
-    if (!req.isMultipart()) {
-      void bad(reply, 415, 'not_multipart', 'send the CSV as multipart/form-data in a field named "file"');
-      return null;
-    }
-    const part = await req.file();
-    if (!part) {
-      void bad(reply, 400, 'no_file', 'no file in the upload (multipart field "file")');
-      return null;
-    }
-    const name = path.basename(part.filename || 'upload.csv').slice(0, 200);
-    await mkdir(ctx.spoolDir, { recursive: true, mode: 0o700 });
-    const file = path.join(ctx.spoolDir, `anonymise-${randomBytes(8).toString('hex')}`);
-    const tooLarge = () => {
-      void bad(reply, 413, 'too_large', `${name} is larger than the upload limit of ${ctx.maxUploadBytes} bytes`, {
-        limitBytes: ctx.maxUploadBytes,
-      });
-      return null;
-    };
-    try {
-      await pipeline(part.file, createWriteStream(file, { mode: 0o600 }));
-    } catch (err) {
-      await rm(file, { force: true });
-      if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' || part.file.truncated) return tooLarge();
-      throw err;
-    }
-    if (part.file.truncated) {
-      await rm(file, { force: true });
-      return tooLarge();
-    }
-    return { file, name };
-  }
+  /** Streams the multipart file to a spool file (upload.ts); answers the error itself and returns null. */
+  const spool = (req: FastifyRequest, reply: FastifyReply) =>
+    spoolUpload(req, reply, {
+      spoolDir: ctx.spoolDir,
+      maxUploadBytes: ctx.maxUploadBytes,
+      prefix: 'anonymise',
+      what: 'the CSV',
+    });
 
   app.post(
     '/api/anonymise',

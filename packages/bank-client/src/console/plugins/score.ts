@@ -5,23 +5,16 @@
  * transactions (at or above the operating threshold) become alerts; an upload's alerts
  * are stored all together or not at all.
  */
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { rm } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DataError, loadCsv, type ColumnMapping } from '@finsecure/common/data';
 import type { ConsoleContext } from '../context.js';
+import { bad, spoolUpload } from '../upload.js';
 import type { AlertInput } from '../db.js';
 import { featureSchema, readIds, SchemaError, type FeatureSchema, type RowIds } from '../features.js';
 import { alertOf, isFlagged, parseTransactions, scaleAndScore, ScoreInputError } from '../scoring.js';
 import { NoModelError, type LoadedModel } from '../scorer.js';
 import { currentThreshold } from '../threshold.js';
-
-function bad(reply: FastifyReply, status: number, error: string, message: string, extra: object = {}) {
-  return reply.code(status).send({ error, message, ...extra });
-}
 
 export default async function score(app: FastifyInstance, ctx: ConsoleContext) {
   const { db, scorer, explainer } = ctx;
@@ -178,41 +171,15 @@ export default async function score(app: FastifyInstance, ctx: ConsoleContext) {
       const ms = await modelAndSchema(reply);
       if (!ms) return reply;
       const { model, schema } = ms;
-      if (!req.isMultipart())
-        return bad(reply, 415, 'not_multipart', 'send the CSV as multipart/form-data in a field named "file"');
-      const part = await req.file();
-      if (!part) return bad(reply, 400, 'no_file', 'no file in the upload (multipart field "file")');
-      const name = path.basename(part.filename || 'upload.csv').slice(0, 200);
-      await mkdir(ctx.spoolDir, { recursive: true, mode: 0o700 });
-      const spool = path.join(ctx.spoolDir, `upload-${randomBytes(8).toString('hex')}.csv`);
+      const up = await spoolUpload(req, reply, {
+        spoolDir: ctx.spoolDir,
+        maxUploadBytes: ctx.maxUploadBytes,
+        prefix: 'upload',
+        what: 'the CSV',
+      });
+      if (!up) return reply;
+      const { file: spool, name } = up;
       try {
-        try {
-          await pipeline(part.file, createWriteStream(spool, { mode: 0o600 }));
-        } catch (err) {
-          if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' || part.file.truncated) {
-            return bad(
-              reply,
-              413,
-              'too_large',
-              `${name} is larger than the upload limit of ${ctx.maxUploadBytes} bytes`,
-              {
-                limitBytes: ctx.maxUploadBytes,
-              },
-            );
-          }
-          throw err;
-        }
-        if (part.file.truncated) {
-          return bad(
-            reply,
-            413,
-            'too_large',
-            `${name} is larger than the upload limit of ${ctx.maxUploadBytes} bytes`,
-            {
-              limitBytes: ctx.maxUploadBytes,
-            },
-          );
-        }
         const mapping = typeof ctx.layout === 'object' ? (ctx.layout as ColumnMapping) : undefined;
         let loaded;
         try {
