@@ -23,7 +23,8 @@ import { createRng } from '@finsecure/common/rng';
 import { AnalyticsLedger } from '../../bank-client/src/analytics/state.js';
 import type { RunningAggregator } from '../src/index.js';
 import { api, cleanup, createBank, startBank, startTestAggregator, tempDir, waitFor } from './helpers/federation.js';
-import { runJob, writeCustomerShard } from './helpers/customers.js';
+import { runJob, waitJob, writeCustomerShard } from './helpers/customers.js';
+import type { JobRecord } from '../src/federation/jobs/types.js';
 
 let dir: string;
 let agg: RunningAggregator;
@@ -120,4 +121,36 @@ describe('segmentation under secure aggregation', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.message).toMatch(/rules\.secureAggregation/);
   });
+
+  it('a bank lost in the middle of a pass is unmasked from its neighbours’ shares; the job goes on without it', async () => {
+    const res = await api<{ id: number }>(agg, 'POST', '/api/jobs/segmentation', {
+      k: 3,
+      maxIterations: 40,
+      tol: 0,
+      minCustomers: 5,
+    });
+    expect(res.status).toBe(202);
+    // Lose bank-c once the first Lloyd pass has shared its keys: its masked vector never comes.
+    await waitFor(
+      'the first Lloyd pass to reach its masked step',
+      async () => {
+        const j = (await api<JobRecord>(agg, 'GET', `/api/jobs/${res.body.id}`)).body;
+        return j.stages.some((st) => st.name === 'lloyd 1 · share') ? true : null;
+      },
+      30_000,
+      5,
+    );
+    banks[2]!.stop();
+    const job = await waitJob(agg, res.body.id, 90_000);
+    expect(job.failureReason).toBeNull();
+    expect(job.status).toBe('completed');
+    const lost = job.stages.find((st) => st.dropped['bank-c'] !== undefined)!;
+    expect(lost.name).toMatch(/^lloyd \d+ · /);
+    // Every later stage asks only the two banks left.
+    const after = job.stages.slice(job.stages.indexOf(lost) + 1);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((st) => st.asked.join() === 'bank-a,bank-b')).toBe(true);
+    const declined = (job.result as { declined: { bank: string }[] }).declined.map((d) => d.bank);
+    expect(declined).toContain('bank-c');
+  }, 120_000);
 });
