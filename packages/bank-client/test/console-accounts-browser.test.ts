@@ -9,30 +9,17 @@
  * Needs the built app (packages/console/dist: `npm run build`) and Chromium at
  * /usr/bin/chromium (or FINSECURE_CHROMIUM).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCsv } from './helpers/console-accounts-data.js';
-import {
-  addPerson,
-  cleanup,
-  PASSWORD,
-  startConsole,
-  syntheticCsv,
-  tempDir,
-  type RunningConsole,
-} from './helpers/console.js';
+import { addPerson, cleanup, startConsole, syntheticCsv, tempDir, type RunningConsole } from './helpers/console.js';
+import { APP_DIST, browserReady, openPage, signIn } from './helpers/console-browser.js';
 
-const APP_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
-const CHROMIUM = process.env.FINSECURE_CHROMIUM ?? '/usr/bin/chromium';
-const ready = existsSync(CHROMIUM) && existsSync(path.join(APP_DIST, 'index.html'));
-if (!ready && !process.env.CI) {
-  console.warn(`console accounts browser test skipped: needs ${CHROMIUM} and a built ${APP_DIST} (npm run build)`);
-}
+const ready = browserReady('console accounts browser test');
 
-describe.skipIf(!ready && !process.env.CI)('bank console Accounts page (browser)', () => {
+describe.skipIf(!ready)('bank console Accounts page (browser)', () => {
   let dir: string;
   let c: RunningConsole;
   let browser: Browser | undefined;
@@ -51,12 +38,7 @@ describe.skipIf(!ready && !process.env.CI)('bank console Accounts page (browser)
     writeFileSync(path.join(dir, 'baddate.csv'), lines.join('\n'));
     const rows = syntheticCsv(500, 41).text.trimEnd().split('\n');
     writeFileSync(path.join(dir, 'today.csv'), rows.map((l) => l.split(',').slice(0, -1).join(',')).join('\n') + '\n');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
-    });
-    page = await browser.newPage({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ browser, page } = await openPage(pageErrors, { acceptDownloads: true }));
   }, 60_000);
 
   afterAll(async () => {
@@ -66,11 +48,7 @@ describe.skipIf(!ready && !process.env.CI)('bank console Accounts page (browser)
   });
 
   it('upload → report with reasons and chart → threshold → CSV export', async () => {
-    await page.goto(c.url);
-    await page.getByTestId('login-username').fill('ana');
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('whoami').waitFor();
+    await signIn(page, c.url, 'ana');
     await page.getByTestId('nav-accounts').click();
     await page.getByTestId('accounts-form').waitFor();
     await shot('00-empty');

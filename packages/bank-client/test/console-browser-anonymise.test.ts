@@ -7,19 +7,14 @@
  * Needs the built app (packages/console/dist: `npm run build`) and Chromium at
  * /usr/bin/chromium (or FINSECURE_CHROMIUM).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addPerson, cleanup, PASSWORD, startConsole, tempDir, type RunningConsole } from './helpers/console.js';
+import { addPerson, cleanup, startConsole, tempDir, type RunningConsole } from './helpers/console.js';
+import { APP_DIST, browserReady, openPage, signIn } from './helpers/console-browser.js';
 
-const APP_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
-const CHROMIUM = process.env.FINSECURE_CHROMIUM ?? '/usr/bin/chromium';
-const ready = existsSync(CHROMIUM) && existsSync(path.join(APP_DIST, 'index.html'));
-if (!ready && !process.env.CI) {
-  console.warn(`console Anonymise browser test skipped: needs ${CHROMIUM} and a built ${APP_DIST} (npm run build)`);
-}
+const ready = browserReady('console Anonymise browser test');
 
 /** 24 transactions of 4 customers on one day (6 each); "shop_code" has no known role. */
 function writeCsv(file: string): void {
@@ -31,7 +26,7 @@ function writeCsv(file: string): void {
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
-describe.skipIf(!ready && !process.env.CI)('console Anonymise page (browser)', () => {
+describe.skipIf(!ready)('console Anonymise page (browser)', () => {
   let dir: string;
   let c: RunningConsole;
   let browser: Browser | undefined;
@@ -46,12 +41,7 @@ describe.skipIf(!ready && !process.env.CI)('console Anonymise page (browser)', (
     await addPerson(c, 'ana', 'analyst');
     csv = path.join(dir, 'april.csv');
     writeCsv(csv);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
-    });
-    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ browser, page } = await openPage(pageErrors));
   }, 60_000);
 
   afterAll(async () => {
@@ -61,11 +51,7 @@ describe.skipIf(!ready && !process.env.CI)('console Anonymise page (browser)', (
   });
 
   it('uploads a CSV and shows the report and the download link', async () => {
-    await page.goto(c.url);
-    await page.getByTestId('login-username').fill('ana');
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('whoami').waitFor();
+    await signIn(page, c.url, 'ana');
     await page.getByTestId('nav-anonymise').click();
     await page.getByTestId('anonymise-form').waitFor();
 

@@ -10,11 +10,10 @@
  * Needs the built app (packages/console/dist: `npm run build`) and Chromium at
  * /usr/bin/chromium (or FINSECURE_CHROMIUM).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pseudonym } from '@finsecure/common/anonymise';
 import {
@@ -33,14 +32,10 @@ import {
 import { createRng } from '@finsecure/common/rng';
 import { segmentPseudonymKey } from '../src/analytics/state.js';
 import { AnalyticsWorker } from '../src/analytics/worker.js';
-import { addPerson, cleanup, PASSWORD, startConsole, tempDir, type RunningConsole } from './helpers/console.js';
+import { addPerson, cleanup, startConsole, tempDir, type RunningConsole } from './helpers/console.js';
+import { APP_DIST, browserReady, openPage, signIn } from './helpers/console-browser.js';
 
-const APP_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
-const CHROMIUM = process.env.FINSECURE_CHROMIUM ?? '/usr/bin/chromium';
-const ready = existsSync(CHROMIUM) && existsSync(path.join(APP_DIST, 'index.html'));
-if (!ready && !process.env.CI) {
-  console.warn(`console Segments browser test skipped: needs ${CHROMIUM} and a built ${APP_DIST} (npm run build)`);
-}
+const ready = browserReady('console Segments browser test');
 
 /** Raw customer ids: seven digits, easy to look for in the page. */
 const DAY = Array.from({ length: 24 }, (_, c) => 4_711_000 + c); // small daytime purchases
@@ -131,7 +126,7 @@ async function runSegmentation(w: AnalyticsWorker, jobId: number): Promise<void>
   });
 }
 
-describe.skipIf(!ready && !process.env.CI)('console Segments page (browser)', () => {
+describe.skipIf(!ready)('console Segments page (browser)', () => {
   let dir: string;
   let c: RunningConsole;
   let browser: Browser | undefined;
@@ -154,12 +149,7 @@ describe.skipIf(!ready && !process.env.CI)('console Segments page (browser)', ()
       logger: pino({ level: 'silent' }),
     });
     await runSegmentation(worker, 41);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
-    });
-    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ browser, page } = await openPage(pageErrors));
   }, 60_000);
 
   afterAll(async () => {
@@ -169,11 +159,7 @@ describe.skipIf(!ready && !process.env.CI)('console Segments page (browser)', ()
   });
 
   it("shows the bank's customers by segment under pseudonyms, never a raw customer id", async () => {
-    await page.goto(c.url);
-    await page.getByTestId('login-username').fill('ana');
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('whoami').waitFor();
+    await signIn(page, c.url, 'ana');
     await page.getByTestId('nav-segments').click();
     await page.getByTestId('segments-table').waitFor();
 

@@ -6,10 +6,9 @@
  * Needs the built app (packages/console/dist: `npm run build`) and Chromium at
  * /usr/bin/chromium (or FINSECURE_CHROMIUM).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleDb } from '../src/console/db.js';
 import { generateSynthetic } from '@finsecure/common/data';
@@ -23,15 +22,11 @@ import {
   writeTrainedModel,
   type RunningConsole,
 } from './helpers/console.js';
+import { APP_DIST, browserReady, openPage } from './helpers/console-browser.js';
 
-const APP_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console/dist');
-const CHROMIUM = process.env.FINSECURE_CHROMIUM ?? '/usr/bin/chromium';
-const ready = existsSync(CHROMIUM) && existsSync(path.join(APP_DIST, 'index.html'));
-if (!ready && !process.env.CI) {
-  console.warn(`console browser test skipped: needs ${CHROMIUM} and a built ${APP_DIST} (npm run build)`);
-}
+const ready = browserReady('console browser test');
 
-describe.skipIf(!ready && !process.env.CI)('bank console (browser)', () => {
+describe.skipIf(!ready)('bank console (browser)', () => {
   let dir: string;
   let c: RunningConsole;
   let browser: Browser | undefined;
@@ -53,12 +48,7 @@ describe.skipIf(!ready && !process.env.CI)('bank console (browser)', () => {
     cells[31] = '12;5'; // Amount, with a stray separator
     broken[11] = cells.join(',');
     writeFileSync(path.join(dir, 'broken.csv'), broken.join('\n'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
-    });
-    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ browser, page } = await openPage(pageErrors));
   });
 
   afterAll(async () => {
