@@ -27,6 +27,7 @@ import { IsolationForest, LocalOutlierFactor, robustScale, robustStats, type Mat
 import { loadDataset, timeSplit } from '@finsecure/common/data';
 import { auprcExact } from '@finsecure/common/metrics';
 import { createRng } from '@finsecure/common/rng';
+import { iforestAbRows, iforestWalkAb } from './anomaly-iforest-ab.js';
 import { lofAbRows, lofKnnAb } from './anomaly-lof-ab.js';
 import {
   BENCH_DIR,
@@ -98,6 +99,12 @@ async function speed(ctx: BenchContext, res: BenchResult): Promise<void> {
   const forest = IsolationForest.fit(x, createRng(1));
   const scoreMs = median(timeSync(() => forest.scoreSamples(x), ctx.quick ? 1 : 3));
   const rowsPerS = rows / (scoreMs / 1000);
+  ctx.log('Isolation Forest walk A/B: JavaScript vs WebAssembly, interleaved');
+  const walkAb = iforestWalkAb(forest, x, ctx.quick ? 1 : 3);
+  res.tables.push({
+    title: `Isolation Forest walks (100 trees, ψ 256), same forest and rows, interleaved`,
+    rows: iforestAbRows(walkAb, rows, `${num(rows)} × 30`),
+  });
 
   const lofRows = ctx.quick ? 3_000 : 10_000;
   ctx.log(`LOF on ${num(lofRows)} × 12`);
@@ -175,6 +182,7 @@ async function speed(ctx: BenchContext, res: BenchResult): Promise<void> {
     fitMs,
     scoreMs,
     rowsPerS,
+    walkAb,
     lofRows,
     lofMs,
     lofRuns,

@@ -36,6 +36,7 @@ interface Client {
 async function honestBank(url: string, id: string, token: string, trainMs: number, refused: string[]): Promise<Client> {
   const ws = new WebSocket(url);
   const delta = new Float32Array(MLP_PARAMETERS).fill(1e-4);
+  let pending: Uint8Array | null = null;
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -55,8 +56,15 @@ async function honestBank(url: string, id: string, token: string, trainMs: numbe
           loss: 0.3,
           timings: { trainMs, prepareMs: 0 },
         };
-        ws.send(encodeFrame(update, [{ name: 'update', shape: [MLP_PARAMETERS], data: delta }]));
+        // Pull protocol (issue 14): offer, and send the frame when granted.
+        pending = encodeFrame(update, [{ name: 'update', shape: [MLP_PARAMETERS], data: delta }]);
+        const { roundId, modelVersion, numExamples } = update;
+        ws.send(encodeFrame({ type: 'update_offer', roundId, modelVersion, bytes: pending.byteLength, numExamples }));
       }, trainMs);
+    if (msg.type === 'upload_grant' && pending) {
+      ws.send(pending);
+      pending = null;
+    }
     if (msg.type === 'evaluation_request')
       ws.send(encodeFrame({ type: 'decline', roundId: msg.roundId, reason: 'no test split in the bench' }));
     if (msg.type === 'ack' && !msg.accepted) refused.push(`${id}: ${msg.reason}`);

@@ -7,8 +7,10 @@
  * `@finsecure/common/protocol`:
  * - `heartbeat`: at once, with a heartbeat of its own;
  * - `round_assignment`: after a simulated training time (uniform in `trainMs`, from a
- *   deterministic xorshift32 stream), with one precomputed float32 delta of
- *   `parameters` values;
+ *   deterministic xorshift32 stream), offers its update (`update_offer`, the pull protocol of
+ *   issue 14) and, on `upload_grant`, sends one precomputed float32 delta of `parameters`
+ *   values (the frame is encoded again at the grant rather than kept: 500 waiting 1M-parameter
+ *   banks would otherwise hold 2 GB in this process);
  * - `evaluation_request`: at once, with a fixed confusion matrix and a precomputed
  *   histogram (1000 bins of the standard layout, or an all-zero one of the requested size);
  * - `round_committed`: records the arrival time.
@@ -76,9 +78,9 @@ export interface RoundTiming {
   firstAssign: number;
   lastAssign: number;
   lastCommit: number;
-  /** Longest assignment→update-sent interval over the banks (the "training"). */
+  /** Longest assignment→update-offered interval over the banks (the "training"). */
   maxTrainMs: number;
-  /** Updates sent / round_committed messages received, over all banks. */
+  /** Updates sent (when granted) / round_committed messages received, over all banks. */
   updates: number;
   commits: number;
 }
@@ -154,6 +156,8 @@ class LightBankDriver {
       const ws = new WebSocket(cfg.wsUrl, { maxPayload: 256 * 1024 * 1024 });
       ws.binaryType = 'nodebuffer';
       let welcomed = false;
+      /** The update offered and waiting for its grant (its frame is built when granted). */
+      let pending: { roundId: number; frame: () => Uint8Array } | null = null;
       const send = (msg: Parameters<typeof encodeFrame>[0], tensors: Parameters<typeof encodeFrame>[1] = []) => {
         if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(msg, tensors), { binary: true });
       };
@@ -197,22 +201,39 @@ class LightBankDriver {
             const delay = lo + (hi - lo) * this.rand();
             setTimeout(() => {
               const trainMs = now() - received;
-              send(
-                {
-                  type: 'update',
-                  roundId: msg.roundId,
-                  modelVersion: msg.modelVersion,
-                  kind: 'delta',
-                  numExamples: 1000,
-                  numTrained: 1100,
-                  loss: 0.1,
-                  timings: { trainMs, prepareMs: 0 },
-                },
-                [{ name: 'update', shape: [this.delta.length], data: this.delta }],
-              );
+              const update = {
+                type: 'update' as const,
+                roundId: msg.roundId,
+                modelVersion: msg.modelVersion,
+                kind: 'delta' as const,
+                numExamples: 1000,
+                numTrained: 1100,
+                loss: 0.1,
+                timings: { trainMs, prepareMs: 0 },
+              };
+              const frame = () =>
+                encodeFrame(update, [{ name: 'update', shape: [this.delta.length], data: this.delta }]);
+              pending = { roundId: msg.roundId, frame };
+              send({
+                type: 'update_offer',
+                roundId: msg.roundId,
+                modelVersion: msg.modelVersion,
+                bytes: frame().byteLength,
+                numExamples: update.numExamples,
+              });
               t.maxTrainMs = Math.max(t.maxTrainMs, now() - received);
-              t.updates++;
             }, delay);
+            return;
+          }
+          case 'upload_grant': {
+            if (pending?.roundId !== msg.roundId) {
+              this.errors.push(`${bank.id}: upload grant for round ${msg.roundId} without an offer`);
+              return;
+            }
+            const frame = pending.frame();
+            pending = null;
+            if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
+            this.timing(msg.roundId).updates++;
             return;
           }
           case 'evaluation_request':
@@ -235,6 +256,7 @@ class LightBankDriver {
             return;
           }
           case 'ack':
+            if (!msg.accepted && msg.of === 'update' && pending?.roundId === msg.roundId) pending = null;
             if (!msg.accepted)
               this.errors.push(`${bank.id}: ${msg.of} for round ${msg.roundId} rejected: ${msg.reason}`);
             return;

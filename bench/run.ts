@@ -28,6 +28,7 @@ import {
   type Target,
 } from './lib.js';
 import { kmeans } from './kmeans.js';
+import { memory } from './memory.js';
 import { preauthMemory } from './preauth-memory.js';
 import { roundOverhead } from './round-overhead.js';
 import { robustAggregation } from './robust-aggregation.js';
@@ -48,6 +49,7 @@ export const registry: Benchmark[] = [
   wire,
   roundOverhead,
   scale,
+  memory,
   anomaly,
   kmeans,
   secagg,

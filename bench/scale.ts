@@ -9,14 +9,19 @@
  *
  * Sweep: 10, 100 and 1,000 banks (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 for others; the
  * file-descriptor limit, `ulimit -n`, must exceed the largest), the whole sweep repeated 3 times
- * (FINSECURE_BENCH_SCALE_REPEATS), interleaved. Reported: aggregator CPU (user + system) over the
- * round per bank, min / median / max; for the last run of each size the time to register and to
- * connect the banks, memory per connection and at the round's peak, the round's wall time and phases.
+ * (FINSECURE_BENCH_SCALE_REPEATS), interleaved, after one discarded 10-bank warm-up run
+ * (FINSECURE_BENCH_SCALE_WARMUP=0 skips it). Reported: aggregator CPU (user + system) over the
+ * round per bank, min / median / max, and the marginal CPU per bank (slope between the smallest and
+ * the largest size, fixed per-round costs removed); for the last run of each size the time to
+ * register and to connect the banks, the system share of the CPU, memory per connection and at the
+ * round's peak, the round's wall time and phases. FINSECURE_BENCH_SCALE_PROFILE=<dir> writes a CPU
+ * profile of each round (see startRoundProfile).
  *
  * The light client is bench/light-bank.ts, the aggregator side bench/bench-federation.ts
  * (both shared with bench/round-overhead.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,6 +58,8 @@ interface ScaleRun {
   roundWallMs: number;
   /** Aggregator process CPU (user + system) from training start to finished, ms. */
   roundCpuMs: number;
+  /** Of which system (kernel: socket writes and reads, SQLite file writes), ms. */
+  roundCpuSystemMs: number;
   round: RoundOverheadRow | null;
   participants: number;
   status: string;
@@ -84,12 +91,16 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
     const connected = process.memoryUsage();
     ctx.log(`${where}: ${ready.connected} connected in ${(ready.connectMs / 1000).toFixed(1)} s; running one round`);
     let peakRss = connected.rss;
+    const profiler = await startRoundProfile();
     t0 = performance.now();
     const cpu0 = process.cpuUsage();
     await trainToEnd(agg, 600_000, () => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      // rss() alone: the full memoryUsage() walks the heap spaces and, every 25 ms, was ~2 % of the CPU measured.
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
     });
     const cpu = process.cpuUsage(cpu0);
+    const profileFile = await profiler?.(`scale-${banks}-${Date.now()}.cpuprofile`);
+    if (profileFile) ctx.log(`${where}: CPU profile of the round in ${profileFile}`);
     const roundWallMs = performance.now() - t0;
     const after = process.memoryUsage();
     const timings = await light.report();
@@ -107,12 +118,37 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
       clientProcess: { rss: timings.memory.rss, heapUsed: timings.memory.heapUsed },
       roundWallMs,
       roundCpuMs: (cpu.user + cpu.system) / 1000,
+      roundCpuSystemMs: cpu.system / 1000,
       round: rows[0] ?? null,
       participants: committed?.participants.length ?? 0,
       status: records.map((r) => r.status).join(', '),
       errors: timings.errors,
     };
   });
+}
+
+/**
+ * FINSECURE_BENCH_SCALE_PROFILE=<dir>: a V8 CPU profile of this process (the aggregator) over
+ * each round only, written to <dir>/scale-<banks>-<ms>.cpuprofile (open it in Chrome DevTools or
+ * summarise it with `npx tsx bench/profile-top.ts <file>`). Returns a function that stops the
+ * profiler and writes the file; null when the variable is unset.
+ */
+async function startRoundProfile(): Promise<((name: string) => Promise<string>) | null> {
+  const dir = process.env.FINSECURE_BENCH_SCALE_PROFILE;
+  if (!dir) return null;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return async (name) => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, name);
+    writeFileSync(file, JSON.stringify(profile));
+    return file;
+  };
 }
 
 /** Banks per run of the sweep (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 overrides). */
@@ -134,6 +170,9 @@ export const scale: Benchmark = {
     const store = parent === '/dev/shm' ? 'SQLite on tmpfs' : 'SQLite on disk';
     const load = os.loadavg()[0]!;
     const runs: ScaleRun[] = [];
+    // One discarded run first: otherwise the first size measured alone pays for compiling the
+    // round's code (JIT, zod's lazily compiled validators), which a running aggregator paid once.
+    if (process.env.FINSECURE_BENCH_SCALE_WARMUP !== '0') await measure(ctx, parent, 'warm-up (discarded)', 10);
     // Interleaved: the whole sweep, `repeats` times over.
     for (let r = 0; r < repeats; r++)
       for (const n of sizes) runs.push(await measure(ctx, parent, `${num(n)} banks, run ${r + 1}`, n));
@@ -148,6 +187,12 @@ export const scale: Benchmark = {
     const perConn = (r: ScaleRun, k: 'rss' | 'heapUsed' | 'external') =>
       (r.memory.connected[k] - r.memory.before[k]) / Math.max(1, r.connected);
     const medianPerBank = bySize.map((rs) => median(rs.map(perBank)));
+    const medianCpu = bySize.map((rs) => median(rs.map((r) => r.roundCpuMs)));
+    const first = 0;
+    const last = sizes.length - 1;
+    // Fixed per-round costs (admin request, commit, broadcast encoding) cancel out of the slope.
+    const marginalMs =
+      last > first ? (medianCpu[last]! - medianCpu[first]!) / (sizes[last]! - sizes[first]!) : Number.NaN;
     return {
       tables: [
         {
@@ -181,6 +226,7 @@ export const scale: Benchmark = {
             row('  evaluation phase', (r) => ms(r.round?.evaluationMs)),
             row('  commit (SQLite + broadcast received)', (r) => ms(r.round?.commitMs)),
             row('aggregator CPU during the round', (r) => ms(r.roundCpuMs)),
+            row('  of which system (kernel)', (r) => ms(r.roundCpuSystemMs)),
             row('aggregator RSS with all connected', (r) => bytes(r.memory.connected.rss)),
             row('aggregator RSS peak during the round', (r) => bytes(r.memory.peakRss)),
             row('per connection: RSS', (r) => bytes(Math.round(perConn(r, 'rss')))),
@@ -218,10 +264,11 @@ export const scale: Benchmark = {
       ],
       notes: [
         `1-minute load average at start: ${load.toFixed(2)}. CPU = process.cpuUsage (user + system) of the aggregator process from POST /api/training/start to the round's end, including the admin request, heartbeats and every frame of the round; the light clients run in their own process.`,
+        `Marginal aggregator CPU per bank per round (median CPU per round at ${num(sizes[last]!)} banks minus at ${num(sizes[first]!)}, over the difference in banks): ${Number.isFinite(marginalMs) ? `${marginalMs.toFixed(3)} ms` : 'n/a (one size)'}.`,
         "Memory per connection = growth of the aggregator process from before the banks connected to after all did (GC forced before each sample), divided by the banks; it includes the socket, the session and the federation's per-bank state.",
         ...runs.flatMap((r) => r.errors.slice(0, 3).map((e) => `${r.where}: client error: ${e}`)),
       ],
-      data: { sizes, repeats, store, loadAverage: load, parameters: MLP_PARAMETERS, runs },
+      data: { sizes, repeats, store, loadAverage: load, parameters: MLP_PARAMETERS, marginalMs, runs },
     };
   },
 };

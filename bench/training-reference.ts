@@ -7,12 +7,19 @@
  *   and tf.losses.sigmoidCrossEntropy, one tf.tidy per batch, loss summed on the device.
  *   Kept verbatim (training part only) so "before" figures can be re-measured.
  * - `fitLayersModel`: plain `tf.LayersModel.fit` of the equivalent Keras-style model.
+ * - `runKeras`: Keras on native TensorFlow (all cores), in a Python child process running
+ *   the committed script packages/common/docs/keras-training-reference.py on the same rows.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { buildLayersModel, manifestFor, splitFlat, type MlpSpec } from '@finsecure/common/model';
 import type { FlatWeights } from '@finsecure/common';
 import type { TrainingData, TrainOptions, TrainResult } from '@finsecure/common/model';
+import { BENCH_DIR } from './lib.js';
 
 export class AutodiffTrainer {
   private readonly vars: tf.Variable[];
@@ -127,5 +134,79 @@ export class LayersFitTrainer {
 
   dispose(): void {
     this.model.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- Keras on native TensorFlow
+
+/** What packages/common/docs/keras-training-reference.py prints. */
+export interface KerasFigures {
+  tensorflow: string;
+  keras: string;
+  threads: { intraOp: number; interOp: number; cpus: number };
+  training: { batchSize: number; samplesPerSecond: number; seconds: number; loss: number }[];
+  predict?: { rows: number; call: number; predictOnBatch: number };
+}
+
+export const KERAS_SCRIPT = path.join(BENCH_DIR, '..', 'packages', 'common', 'docs', 'keras-training-reference.py');
+
+/**
+ * The Python to run the Keras reference with: $FINSECURE_PYTHON, else `python3`. Returns
+ * the interpreter, or why it cannot be used (missing, or no tensorflow module), so that
+ * the benchmark can skip the Keras column with a clear note instead of failing.
+ */
+export function findKerasPython(): { python: string } | { error: string } {
+  const python = process.env.FINSECURE_PYTHON || 'python3';
+  const r = spawnSync(python, ['-c', 'import tensorflow as tf; print(tf.__version__)'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+  });
+  if (r.error) return { error: `${python} not available (${r.error.message})` };
+  if (r.status !== 0) {
+    return {
+      error:
+        `${python} has no tensorflow (${(r.stderr || '').trim().split('\n').pop()}); install it from the local pip ` +
+        `mirror into a venv (python3 -m venv /tmp/tf && /tmp/tf/bin/pip install tensorflow-cpu) and set FINSECURE_PYTHON=/tmp/tf/bin/python`,
+    };
+  }
+  return { python };
+}
+
+/** Writes the data as raw files and runs one Keras measurement process (training at each batch size, then prediction). */
+export function runKeras(
+  python: string,
+  data: TrainingData,
+  predict: { features: Float32Array; rows: number },
+  batchSizes: number[],
+  epochs: number,
+): KerasFigures | string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'finsecure-keras-'));
+  try {
+    const f = path.join(dir, 'features.bin');
+    const y = path.join(dir, 'labels.bin');
+    const p = path.join(dir, 'predict.bin');
+    writeFileSync(f, new Uint8Array(data.features.buffer, data.features.byteOffset, data.features.byteLength));
+    writeFileSync(y, data.labels);
+    writeFileSync(
+      p,
+      new Uint8Array(predict.features.buffer, predict.features.byteOffset, predict.rows * data.numFeatures * 4),
+    );
+    const args = [
+      KERAS_SCRIPT,
+      ...['--features', f, '--labels', y, '--rows', String(data.numRows), '--cols', String(data.numFeatures)],
+      ...['--batch-sizes', batchSizes.join(','), '--epochs', String(epochs)],
+      ...['--predict-features', p, '--predict-rows', String(predict.rows)],
+    ];
+    const r = spawnSync(python, args, {
+      encoding: 'utf8',
+      timeout: 600_000,
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    });
+    if (r.status !== 0)
+      return `${path.basename(KERAS_SCRIPT)} failed: ${(r.stderr || r.error?.message || '').trim().slice(-300)}`;
+    return JSON.parse(r.stdout) as KerasFigures;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

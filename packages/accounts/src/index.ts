@@ -14,6 +14,7 @@ import * as signin from './signin.js';
 export * from './deps.js';
 export * from './permissions.js';
 export * from './bank-permissions.js';
+export * from './access.js';
 export { StoreConflictError } from './errors.js';
 export { SqliteAccountStore, ACCOUNTS_MIGRATION_SQL } from './sqlite-store.js';
 export * from './types.js';

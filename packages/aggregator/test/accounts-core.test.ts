@@ -1,11 +1,12 @@
 /**
  * The pure parts of the account core: username canonical form, the SP 800-63B password
  * policy, argon2id hashing, the session expiry rule, recovery codes and the TOTP match
- * (codes computed by otplib at chosen times).
+ * (codes computed by otplib at chosen times), and the access decision of both servers' auth hooks.
  */
 import { generate } from 'otplib';
 import { describe, expect, it } from 'vitest';
 import {
+  accessRefusal,
   checkPasswordPolicy,
   DEFAULT_SESSION_POLICY,
   generateRecoveryCodes,
@@ -14,7 +15,9 @@ import {
   matchTotp,
   newTotpSecret,
   normaliseUsername,
+  sameOrigin,
   sessionVerdict,
+  sha256Hex,
   verifyPassword,
   type SessionRecord,
 } from '@finsecure/accounts';
@@ -97,5 +100,48 @@ describe('second factor', () => {
     expect(await matchTotp(secret, await at(t - 90_000), t)).toBeNull();
     expect(await matchTotp(secret, '12345', t)).toBeNull();
     expect(await matchTotp(secret, 'abcdef', t)).toBeNull();
+  });
+});
+
+describe('the access decision both servers share (accounts/access.ts)', () => {
+  const token = 'csrf-token-of-this-session';
+  const caller = {
+    role: 'analyst',
+    permissions: new Set(['read', 'self']),
+    setup: null as 'password' | 'mfa' | null,
+    csrfHash: sha256Hex(token),
+  };
+  const base = { method: 'POST', permission: 'read', csrfHeader: token, csrfCookie: token, caller };
+
+  it('lets a session caller through with the header equal to the cookie and to the session hash', () => {
+    expect(accessRefusal(base)).toBeNull();
+    expect(accessRefusal({ ...base, method: 'GET', csrfHeader: undefined, csrfCookie: undefined })).toBeNull();
+  });
+
+  it('refuses a state change with no, a different or a forged CSRF token', () => {
+    for (const csrfHeader of [undefined, [token, token], 'other'])
+      expect(accessRefusal({ ...base, csrfHeader })?.code).toBe('csrf');
+    expect(accessRefusal({ ...base, csrfHeader: 'forged', csrfCookie: 'forged' })?.code).toBe('csrf');
+    // bearer callers carry no ambient credential: no token asked
+    expect(accessRefusal({ ...base, csrfHeader: undefined, caller: { ...caller, csrfHash: null } })).toBeNull();
+  });
+
+  it('allows only self during a pending set-up, then checks the role', () => {
+    const pending = { ...caller, setup: 'mfa' as const };
+    expect(accessRefusal({ ...base, caller: pending })).toMatchObject({ code: 'setup_required' });
+    expect(accessRefusal({ ...base, permission: 'self', caller: pending })).toBeNull();
+    expect(accessRefusal({ ...base, permission: 'write', forbiddenHint: '; ask an admin' })).toEqual({
+      status: 403,
+      code: 'forbidden',
+      message: 'your role (analyst) does not allow this (write); ask an admin',
+    });
+  });
+
+  it('sameOrigin: Origin or Referer must name the Host; none passes; garbage fails', () => {
+    expect(sameOrigin({ host: 'a:1' })).toBe(true);
+    expect(sameOrigin({ host: 'a:1', origin: 'http://a:1' })).toBe(true);
+    expect(sameOrigin({ host: 'a:1', referer: 'http://a:1/x' })).toBe(true);
+    expect(sameOrigin({ host: 'a:1', origin: 'http://evil:1' })).toBe(false);
+    expect(sameOrigin({ host: 'a:1', origin: 'not a url' })).toBe(false);
   });
 });

@@ -70,6 +70,19 @@ interface Task {
   deadline: number;
 }
 
+/**
+ * An update offered to the aggregator (`update_offer`) and waiting for its `upload_grant` (the
+ * pull protocol of issue 14): the frame is sent only when granted, and dropped if the offer is
+ * refused, the round ends or the connection is replaced.
+ */
+interface PendingUpload extends Task {
+  frame: Uint8Array;
+  /** DP of the update: recorded in the ledger when the frame is actually released. */
+  dp: (EffectiveDp & { delta: number }) | null;
+  /** What the "update sent" log line says. */
+  summary: Record<string, unknown>;
+}
+
 export class BankClient extends EventEmitter<BankClientEvents> {
   private ws: WebSocket | null = null;
   private connection = 0;
@@ -80,6 +93,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private trainer: MlpTrainer | null = null;
   private spec: MlpSpec | null = null;
   private current: Task | null = null;
+  private pendingUpload: PendingUpload | null = null;
   /** The aggregator's frame limit from its welcome: an update larger than this is declined, not sent. */
   private serverMaxFrameBytes = Number.POSITIVE_INFINITY;
   private busy: Promise<void> = Promise.resolve();
@@ -317,11 +331,18 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         if (weights) this.enqueueWork(`saving model v${msg.modelVersion}`, () => this.saveModel(msg, weights));
         return;
       }
+      case 'upload_grant':
+        this.onUploadGrant(ws, connection, msg.roundId);
+        return;
       case 'round_failed':
         if (this.current?.roundId === msg.roundId) this.current = null;
+        if (this.pendingUpload?.roundId === msg.roundId) this.pendingUpload = null;
         this.logger.warn({ roundId: msg.roundId, reason: msg.reason }, 'round failed at the aggregator');
         return;
       case 'ack':
+        // A refused offer is answered like a refused update: nothing will be granted for it.
+        if (!msg.accepted && msg.of === 'update' && this.pendingUpload?.roundId === msg.roundId)
+          this.pendingUpload = null;
         if (!msg.accepted) {
           this.logger.warn(
             { roundId: msg.roundId, of: msg.of, reason: msg.reason },
@@ -515,22 +536,47 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       this.send(ws, { type: 'decline', roundId: msg.roundId, reason });
       return;
     }
-    if (dp) this.ledger.record(dp.noiseMultiplier);
-    if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
-    const bytes = frame.byteLength;
-    this.logger.info(
-      {
+    // Offer first, upload when granted (issue 14): the aggregator takes a few updates at a time.
+    this.pendingUpload = {
+      ...task,
+      frame,
+      dp,
+      summary: {
         roundId: msg.roundId,
         loss: Number(out.loss.toFixed(5)),
         examples: out.numExamples,
         synthetic: out.numSynthetic,
         trainMs: Math.round(out.trainMs),
-        bytes,
-        ...(dp ? { epsilon: this.ledger.epsilon(dp.delta), clipped: out.dp?.clipped } : {}),
+        bytes: frame.byteLength,
+        ...(out.dp ? { clipped: out.dp.clipped } : {}),
       },
-      'update sent',
-    );
-    this.emit('update_sent', { roundId: msg.roundId, bytes });
+    };
+    this.send(ws, {
+      type: 'update_offer',
+      roundId: msg.roundId,
+      modelVersion: msg.modelVersion,
+      bytes: frame.byteLength,
+      numExamples: out.numExamples,
+    });
+    this.logger.info({ roundId: msg.roundId, bytes: frame.byteLength }, 'update offered');
+  }
+
+  /**
+   * The aggregator granted the upload of our offered update: send the frame now. The grant may
+   * come after the round's deadline on our clock (the offer was judged in time), so only the
+   * round and the connection are checked. The DP release is recorded as the frame leaves.
+   */
+  private onUploadGrant(ws: WebSocket, connection: number, roundId: number): void {
+    const p = this.pendingUpload;
+    if (!p || p.roundId !== roundId || p.connection !== connection || ws.readyState !== WebSocket.OPEN) {
+      this.logger.warn({ roundId }, 'upload grant for no update of ours; ignored');
+      return;
+    }
+    this.pendingUpload = null;
+    if (p.dp) this.ledger.record(p.dp.noiseMultiplier);
+    ws.send(p.frame, { binary: true });
+    this.logger.info({ ...p.summary, ...(p.dp ? { epsilon: this.ledger.epsilon(p.dp.delta) } : {}) }, 'update sent');
+    this.emit('update_sent', { roundId, bytes: p.frame.byteLength });
   }
 
   private async runEvaluation(

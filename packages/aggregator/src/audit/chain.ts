@@ -35,11 +35,16 @@ export interface ChainHead {
   hash: string;
 }
 
+/** An audit input checked and with its details normalised (see checkedInput). */
+export type CheckedInput = AuditInput & { details: Record<string, unknown> };
+
 /**
- * Builds the entry that follows `head`. Details are normalised through JSON first, so
- * the returned entry (and its hash) equals what any store will read back later.
+ * Checks an input (string type and actor, finite timestamp, details a JSON object) and
+ * normalises its details through JSON, so the entry built from it (and its hash) equals what
+ * any store will read back later. Done once per entry; `chainEntry` then only hashes.
+ * @throws TypeError naming what is wrong.
  */
-export function nextEntry(head: ChainHead | null, input: AuditInput): AuditEntry {
+export function checkedInput(input: AuditInput): CheckedInput {
   if (typeof input.type !== 'string' || typeof input.actor !== 'string') {
     throw new TypeError('audit entry needs a string type and actor');
   }
@@ -48,10 +53,23 @@ export function nextEntry(head: ChainHead | null, input: AuditInput): AuditEntry
   if (details === null || typeof details !== 'object' || Array.isArray(details)) {
     throw new TypeError('audit entry details must be an object');
   }
+  return { at: input.at, type: input.type, actor: input.actor, details };
+}
+
+/** The entry that follows `head`, from an input already passed through `checkedInput`. */
+export function chainEntry(head: ChainHead | null, input: CheckedInput): AuditEntry {
   const seq = head ? head.seq + 1 : 1;
   const prevHash = head ? head.hash : GENESIS_HASH;
-  const entry = { seq, at: input.at, type: input.type, actor: input.actor, details };
+  const entry = { seq, at: input.at, type: input.type, actor: input.actor, details: input.details };
   return { ...entry, prevHash, hash: hashEntry(prevHash, entry) };
+}
+
+/**
+ * Builds the entry that follows `head`. Details are normalised through JSON first, so
+ * the returned entry (and its hash) equals what any store will read back later.
+ */
+export function nextEntry(head: ChainHead | null, input: AuditInput): AuditEntry {
+  return chainEntry(head, checkedInput(input));
 }
 
 /**

@@ -78,6 +78,17 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option('--evaluation-timeout <ms>', 'deadline of the evaluation stage, in ms', intArg('--evaluation-timeout', 100))
     .option('--round-interval <ms>', 'pause between rounds, in ms', intArg('--round-interval', 0))
     .option(
+      '--upload-slots <k>',
+      'fit uploads granted at once: banks offer their update and send it when granted, so at most k updates ' +
+        "are in the aggregator's memory at a time (default 4)",
+      intArg('--upload-slots', 1, 10_000),
+    )
+    .option(
+      '--upload-grant-timeout <ms>',
+      'a granted bank whose update has not arrived within this many ms is dropped from the round (default 30000)',
+      intArg('--upload-grant-timeout', 100, 3_600_000),
+    )
+    .option(
       '--strategy <name>',
       'aggregation strategy: fedavg (example-weighted mean, default), or one robust to a few hostile banks, which ' +
         'take none of the FedAvg options and keep every update of a round in memory (banks × model): fedmedian ' +
@@ -336,6 +347,8 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
         ['grace', 'graceMs'],
         ['evaluationTimeout', 'evaluationTimeoutMs'],
         ['roundInterval', 'roundIntervalMs'],
+        ['uploadSlots', 'uploadSlots'],
+        ['uploadGrantTimeout', 'uploadGrantTimeoutMs'],
         ['strategy', 'strategy'],
         ['maxShare', 'maxShare'],
         ['normalizeSteps', 'normalizeSteps'],

@@ -166,10 +166,29 @@ export function bankRound(core: Core, bankId: string): RoundRecord['banks'][stri
   return r ? { ...r } : { bytesUp: 0, bytesDown: 0 };
 }
 
-/** Appends an audit entry and publishes it to the live event stream. */
-export async function audit(core: Core, type: string, actor: string, details: Record<string, unknown>): Promise<void> {
-  const entry = await core.opts.store.appendAudit({ at: core.opts.clock.now(), type, actor, details });
-  published(core, entry);
+/**
+ * Appends an audit entry; once it is stored it becomes the head sent to banks and goes on the
+ * live event stream. The serial queue does not wait for the write: the store writes the
+ * appends of one event-loop turn together, one transaction and one head signature per batch
+ * (store/sqlite-audit-batch.ts; the MongoDB store queues them), which only helps if the queue
+ * goes on meanwhile (at 1,000 banks, one `update.accepted` per bank per round). Entries keep
+ * the order of the calls and precede anything the federation stores afterwards (the store
+ * writes them before any other use). The head sent with assignments is always a stored one. A
+ * failed write is logged, not thrown at the step that audited.
+ * @returns a promise settled once the entry is queued (not stored).
+ */
+export function audit(core: Core, type: string, actor: string, details: Record<string, unknown>): Promise<void> {
+  let written: Promise<{ seq: number; hash: string } & object>;
+  try {
+    written = core.opts.store.appendAudit({ at: core.opts.clock.now(), type, actor, details });
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  written.then(
+    (entry) => published(core, entry),
+    (err: Error) => core.opts.logger.error({ err, type, actor }, 'audit entry could not be written'),
+  );
+  return Promise.resolve();
 }
 
 /** An entry the store appended: now the head, and on the live stream. */

@@ -31,6 +31,7 @@ import type { FederationSettings } from './settings.js';
 import { restore } from './startup.js';
 import { bankView, publishBank, publishRound, publishStatus, status } from './views.js';
 import { JobRunner } from './jobs/runner.js';
+import { uploadStats, type UploadStats } from './upload-slots.js';
 
 export { FederationSettings } from './settings.js';
 export { ControlRefused, NotFound, type FederationObserver, type FederationOptions } from './core.js';
@@ -283,6 +284,11 @@ export class Federation {
   }
 
   /** The current global model (version, flat weights and the scaler it expects). */
+  /** Fit upload slots (pull protocol): granted now, the most at once, refusals (tests, benchmarks). */
+  uploadStats(): UploadStats {
+    return { ...uploadStats(this.core) };
+  }
+
   globalModel(): { version: number; weights: Float32Array; scaler: Scaler | null } {
     return { version: this.core.globalVersion, weights: this.core.globalWeights, scaler: this.core.scaler };
   }

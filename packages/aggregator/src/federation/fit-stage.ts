@@ -1,9 +1,10 @@
 /**
- * The fit stage of the fedavg workflow: send the global model to the selected banks, judge and
- * check each update, add the valid ones to the strategy's running aggregation, and when the
- * stage closes, finish the aggregation into the candidate model.
+ * The fit stage of the fedavg workflow: send the global model to the selected banks, judge each
+ * bank's offer of its update and grant uploads a few at a time (upload-slots.ts), check each
+ * granted update, add the valid ones to the strategy's running aggregation, and when the stage
+ * closes, finish the aggregation into the candidate model.
  */
-import { encodeFrame, type Update } from '@finsecure/common/protocol';
+import { encodeFrame, type Update, type UpdateOffer } from '@finsecure/common/protocol';
 import { manifestFor } from '@finsecure/common/model';
 import * as machine from '../round/machine.js';
 import type { RoundRules } from '../round/rules.js';
@@ -14,6 +15,7 @@ import { checkUpdate, reasonCode } from './update-checks.js';
 import { publishBank, publishProgress } from './views.js';
 import { recordReputation } from '../reputation/index.js';
 import { candidates } from './round-start.js';
+import { queueOffer, releaseUpload, uploadQueue, uploadStats } from './upload-slots.js';
 
 /** Sends the round assignment, encoded once for every bank asked (the frame is the same). */
 export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[], deadline: number): void {
@@ -36,7 +38,7 @@ export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[
 async function rejectUpdate(
   core: Core,
   session: BankSession,
-  msg: Update,
+  msg: { roundId: number },
   reason: string,
   loseFromRound: boolean,
 ): Promise<void> {
@@ -59,7 +61,44 @@ async function rejectUpdate(
   await publishBank(core, session.bankId);
 }
 
-/** One update from a bank (on the serial queue). */
+/**
+ * A bank offers its update (pull protocol, issue 14; on the serial queue). Judged by the offer's
+ * arrival time with the rules of an update (round, selection, duplicate, deadline, model
+ * version), and its size against the frame limit; refused at once with the reason (an `ack` of
+ * the update), or queued for an upload slot. An accepted offer holds the fit stage open for the
+ * bank's update until it arrives, is refused, or its grant times out.
+ */
+export async function onOffer(core: Core, session: BankSession, msg: UpdateOffer, receivedAt: number): Promise<void> {
+  // Gone while its offer waited on the queue: its disconnect already dropped it from the round.
+  if (!core.sessions.isCurrent(session)) return;
+  const round = core.active;
+  if (!round)
+    return rejectUpdate(core, session, msg, `late: no round is running (offer for round ${msg.roundId})`, false);
+  if (!round.aggregation)
+    return rejectUpdate(
+      core,
+      session,
+      msg,
+      `secure aggregation is on in round ${round.state.roundId}: updates travel masked (secagg_masked_update)`,
+      false,
+    );
+  const queue = uploadQueue(round);
+  if (msg.roundId === round.state.roundId && queue.holds(session.bankId))
+    return rejectUpdate(core, session, msg, `duplicate offer from ${session.bankId} for round ${msg.roundId}`, false);
+  if (msg.bytes > core.opts.maxFrameBytes)
+    return rejectUpdate(
+      core,
+      session,
+      msg,
+      `offered update of ${msg.bytes} bytes exceeds the frame limit of ${core.opts.maxFrameBytes} bytes`,
+      false,
+    );
+  const verdict = machine.judgeOffer(round.state, session.bankId, msg.roundId, msg.modelVersion, receivedAt);
+  if (!verdict.accepted) return rejectUpdate(core, session, msg, verdict.reason, false);
+  queueOffer(core, round, session.bankId, { bytes: msg.bytes, numExamples: msg.numExamples, at: receivedAt });
+}
+
+/** One update from a bank (on the serial queue); only a granted upload is looked at. */
 export async function onUpdate(
   core: Core,
   session: BankSession,
@@ -81,8 +120,30 @@ export async function onUpdate(
       `secure aggregation is on in round ${round.state.roundId}: updates travel masked (secagg_masked_update)`,
       false,
     );
+  const queue = uploadQueue(round);
+  const grant = queue.holds(session.bankId) === 'granted' ? queue.grantOf(session.bankId) : undefined;
+  if (!grant) {
+    uploadStats(core).ungranted++;
+    const waiting = queue.holds(session.bankId) === 'waiting' ? ' (its offer is still waiting for a slot)' : '';
+    return rejectUpdate(
+      core,
+      session,
+      msg,
+      `no upload grant${waiting}: send update_offer and wait for upload_grant before the update (round ${msg.roundId})`,
+      false,
+    );
+  }
+  // From here on the bank holds a slot and the stage waits for it: any refusal drops it from the stage.
+  if (size !== grant.bytes || msg.numExamples !== grant.numExamples)
+    return rejectUpdate(
+      core,
+      session,
+      msg,
+      `update does not match its offer (${size} bytes and ${msg.numExamples} examples, offered ${grant.bytes} bytes and ${grant.numExamples})`,
+      true,
+    );
   const verdict = machine.judgeUpdate(round.state, session.bankId, msg.roundId, msg.modelVersion, now);
-  if (!verdict.accepted) return rejectUpdate(core, session, msg, verdict.reason, false);
+  if (!verdict.accepted) return rejectUpdate(core, session, msg, verdict.reason, true);
   const stats = bankRound(core, session.bankId);
   stats.bytesUp += size;
   round.record.banks[session.bankId] = stats;
@@ -125,6 +186,8 @@ export async function onUpdate(
   } catch (err) {
     return rejectUpdate(core, session, msg, `wrong weights: ${(err as Error).message}`, true);
   }
+  // In the accumulator: the decoded copy is no longer needed, and the next offer may upload.
+  releaseUpload(core, round, session.bankId);
   round.record.banks[session.bankId] = {
     ...stats,
     numExamples: msg.numExamples,

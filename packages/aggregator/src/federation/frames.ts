@@ -1,6 +1,6 @@
 /**
  * Frames from authenticated banks: decode, then hand each message to the stage it belongs to
- * (updates to the fit stage, evaluations to the evaluate stage, declines to the round). Never
+ * (offers and updates to the fit stage, evaluations to the evaluate stage, declines to the round). Never
  * throws: bad input is answered with an error frame, and audited when it concerns the round.
  */
 import {
@@ -14,7 +14,7 @@ import {
 import * as machine from '../round/machine.js';
 import { auditRepeated, bankRound, noteRejection, type Core } from './core.js';
 import { onEvaluation } from './evaluate-stage.js';
-import { onUpdate } from './fit-stage.js';
+import { onOffer, onUpdate } from './fit-stage.js';
 import { lose } from './runner.js';
 import { onSecAggMessage } from './secagg/stages.js';
 import type { BankSession } from './session.js';
@@ -102,6 +102,8 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
       return Promise.resolve();
     case 'decline':
       return core.enqueue(() => onDecline(core, session, msg));
+    case 'update_offer':
+      return core.enqueue(() => onOffer(core, session, msg, receivedAt));
     case 'update':
       return core.enqueue(() => onUpdate(core, session, msg, decoded.tensors, bytes.byteLength, receivedAt));
     case 'evaluation':

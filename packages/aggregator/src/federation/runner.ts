@@ -8,12 +8,15 @@ import type { ActiveRound, Core } from './core.js';
 import { aggregateRound, ask } from './workflows.js';
 import { commit, failRound } from './round-end.js';
 import { publishRound, publishStatus } from './views.js';
+import { closeUploads, releaseUpload } from './upload-slots.js';
 
 /** Carries out a transition's effects, persists the round, and re-arms the timer. */
 export async function apply(core: Core, t: machine.Transition): Promise<void> {
   const round = core.active;
   if (!round) return;
   round.state = t.state;
+  // Uploads are granted only while the training stages run: no grant outlives them.
+  if (round.state.phase !== 'training') closeUploads(core, round);
   for (const effect of t.effects) {
     if (!core.active) break;
     switch (effect.type) {
@@ -64,6 +67,8 @@ export function armTimer(core: Core): void {
 /** A bank can no longer answer in the round in flight (lost, declined, sent something invalid). */
 export async function lose(core: Core, bankId: string, reason: string): Promise<void> {
   if (!core.active) return;
+  // Its upload slot (or its place in the queue) passes to the next offer.
+  releaseUpload(core, core.active, bankId);
   await apply(core, machine.bankLost(core.active.state, bankId, reason, core.opts.clock.now()));
 }
 

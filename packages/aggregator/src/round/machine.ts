@@ -185,6 +185,24 @@ export function judgeUpdate(
 }
 
 /**
+ * Judges a fit upload's offer (issue 14) by its arrival time `now`, with the same rules as an
+ * update (`judgeUpdate`). If accepted, the fit stage promises the bank its answer: the update
+ * itself may arrive after the stage's nominal close, and the stage waits for it (or for the bank
+ * to be dropped when its upload grant times out). O(1).
+ */
+export function judgeOffer(
+  state: RoundState,
+  bankId: string,
+  roundId: number,
+  modelVersion: number,
+  now: number,
+): Verdict {
+  const v = judgeUpdate(state, bankId, roundId, modelVersion, now);
+  if (v.accepted) trainingStage(state).promise(bankId, now);
+  return v;
+}
+
+/**
  * What follows a training stage once it closed: the next stage (asking who answered this one),
  * aggregation after the last, or failure if the quorum was missed.
  */
@@ -334,7 +352,8 @@ export function tick(state: RoundState, now: number): Transition {
 
 /** The next moment `tick` could change something, or null. */
 export function wakeAt(state: RoundState): number | null {
-  if (state.phase === 'training') return trainingStage(state).closesAt();
+  // A training stage waiting for granted uploads (judged in time by their offers) has no time to wake at.
+  if (state.phase === 'training') return trainingStage(state).wakeAt();
   if (state.phase === 'evaluating') return evaluationStage(state)?.closesAt() ?? null;
   return null;
 }

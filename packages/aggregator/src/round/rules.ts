@@ -30,6 +30,14 @@ export const RoundRules = z
      * updates into the next round with a staleness weight, for asynchronous FL.)
      */
     latePolicy: z.enum(['reject']),
+    /**
+     * Fit uploads granted at once (K of the pull protocol, federation/upload-slots.ts): banks
+     * offer their update and send it only when granted, so at most K updates are in the
+     * aggregator's memory at a time whatever the number of banks (about 2 × K × update bytes).
+     */
+    uploadSlots: z.number().int().min(1).max(10_000).default(4),
+    /** A granted bank whose update has not arrived within this many ms is dropped from the stage. */
+    uploadGrantTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
     /** Pause between rounds. */
     roundIntervalMs: z.number().int().min(0).max(3_600_000),
     /** Decision threshold for the precision/recall/F1 reported per round. */
@@ -268,6 +276,8 @@ export const DEFAULT_RULES: RoundRules = {
   graceMs: 5_000,
   evaluationTimeoutMs: 60_000,
   latePolicy: 'reject',
+  uploadSlots: 4,
+  uploadGrantTimeoutMs: 30_000,
   roundIntervalMs: 500,
   threshold: 0.5,
   histogramBins: 1000,

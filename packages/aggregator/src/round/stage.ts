@@ -42,6 +42,12 @@ export class Stage {
   private readonly answeredSet = new Set<string>();
   /** Asked banks that can no longer answer (lost, declined, sent something invalid), with the reason. */
   private readonly droppedReasons = new Map<string, string>();
+  /**
+   * Banks judged in time by an earlier message (a fit upload's offer, issue 14) whose answer is
+   * still to come: they may answer after the stage's nominal close, and the stage stays open
+   * until each of them answered or dropped (the caller bounds that wait: a grant timeout).
+   */
+  private readonly promisedSet = new Set<string>();
   private quorumReachedAt: number | null = null;
   private closure: StageClosure | null = null;
   private closedAt: number | null = null;
@@ -102,6 +108,34 @@ export class Stage {
     return this.droppedReasons;
   }
 
+  /** Banks whose answer was promised in time and has not come yet (see `promise`). */
+  get promisedCount(): number {
+    return this.promisedSet.size;
+  }
+
+  /**
+   * When the caller's timer should call `tick`, or null while promised answers are pending: the
+   * stage cannot close by time then, and the next answer or drop settles it (see `promise`).
+   */
+  wakeAt(): number | null {
+    if (!this.isOpen) return null;
+    return this.promisedSet.size > 0 ? null : this.closesAt();
+  }
+
+  /**
+   * Judges `bankId` now and, if it may answer, promises it its answer: it may then answer after
+   * the nominal close, and the stage waits for it (answer or drop). For a two-step answer whose
+   * first step is judged on arrival (the fit upload's offer). O(1).
+   */
+  promise(bankId: string, now: number): Verdict {
+    const v = this.judge(bankId, now);
+    if (!v.accepted) return v;
+    // A bank dropped earlier (e.g. declined) that offers after all is waited for again, as `answer` counts it.
+    this.droppedReasons.delete(bankId);
+    this.promisedSet.add(bankId);
+    return v;
+  }
+
   /** When the stage closes unless something else closes it first (ms). */
   closesAt(): number {
     if (this.closedAt !== null) return this.closedAt;
@@ -118,6 +152,8 @@ export class Stage {
     if (!this.askedSet.has(bankId)) return { accepted: false, reason: `bank ${bankId} was not asked (${this.name})` };
     if (this.answeredSet.has(bankId))
       return { accepted: false, reason: `duplicate: ${bankId} already answered (${this.name})` };
+    // A promised answer was judged in time when it was promised.
+    if (this.isOpen && this.promisedSet.has(bankId)) return { accepted: true };
     if (!this.isOpen || now > this.closesAt())
       return { accepted: false, reason: `late: the ${this.name} stage closed` };
     return { accepted: true };
@@ -129,23 +165,30 @@ export class Stage {
     if (!this.askedSet.has(bankId) || this.answeredSet.has(bankId)) throw new Error(`${bankId} cannot answer twice`);
     // A bank dropped earlier (e.g. declined) that answers after all is counted as answered.
     this.droppedReasons.delete(bankId);
+    const wasPromised = this.promisedSet.delete(bankId);
     this.answeredSet.add(bankId);
     this.answeredList.push(bankId);
     if (this.quorumReachedAt === null && this.answeredList.length >= this.policy.quorum) this.quorumReachedAt = now;
     this.settle(now);
+    this.settlePromise(wasPromised, now);
   }
 
-  /** An asked bank can no longer answer. Ignored for banks not asked, already answered or already dropped. */
+  /**
+   * An asked bank can no longer answer. Ignored for banks not asked, already answered or already
+   * dropped.
+   */
   drop(bankId: string, reason: string, now: number): void {
     if (!this.isOpen || !this.askedSet.has(bankId) || this.answeredSet.has(bankId) || this.droppedReasons.has(bankId))
       return;
     this.droppedReasons.set(bankId, reason);
+    const wasPromised = this.promisedSet.delete(bankId);
     this.settle(now);
+    this.settlePromise(wasPromised, now);
   }
 
   /** Time passed: closes the stage at its grace end or deadline. */
   tick(now: number): void {
-    if (this.isOpen && now >= this.closesAt())
+    if (this.isOpen && this.promisedSet.size === 0 && now >= this.closesAt())
       this.close(
         this.quorumReachedAt !== null && this.policy.quorum > 0 && now < this.policy.deadline
           ? 'grace_elapsed'
@@ -167,6 +210,11 @@ export class Stage {
     if (this.askedSet.size === 0) return this.close('all_answered', now);
     // Waiting cannot help: not enough banks are left to reach the quorum.
     if (this.answeredList.length + pending < this.policy.quorum) this.close('quorum_unreachable', now);
+  }
+
+  /** The last promised answer came (or its bank dropped) after the nominal close: the stage closes now. */
+  private settlePromise(wasPromised: boolean, now: number): void {
+    if (wasPromised && this.promisedSet.size === 0) this.tick(now);
   }
 
   private close(why: StageClosure, now: number): void {

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { AnchoredVerifier } from '../audit/anchor.js';
-import { nextEntry } from '../audit/chain.js';
+import { chainEntry, checkedInput, type ChainHead, type CheckedInput } from '../audit/chain.js';
 import type { AuditSigner, AuditVerifierKey, SignedHead } from '../audit/signer.js';
 import { auditParams, toAudit, type AuditRow } from './sqlite-rows.js';
 import type { AuditEntry, AuditInput, AuditVerification, VerifyAuditOptions } from './types.js';
@@ -40,17 +40,36 @@ export class SqliteAudit {
    * a seq is never reused and the gap stays visible to verify.
    */
   append(input: AuditInput): AuditEntry {
+    return this.appendMany([checkedInput(input)])[0]!;
+  }
+
+  /**
+   * Appends entries in order after the head and moves the head once, to the last of them,
+   * with one signature (the group commit of SqliteStore.appendAudit). Inside one transaction,
+   * as `append`: the stored head always names the last stored entry, so what verify checks
+   * (head, chain, checkpoints) is the same as after one append per entry. Inputs must have
+   * passed `checkedInput` (this only hashes and inserts).
+   */
+  appendMany(inputs: readonly CheckedInput[]): AuditEntry[] {
+    if (inputs.length === 0) return [];
     const head = this.head();
     const last = this.stmt('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
       { seq: number; hash: string } | undefined;
-    const base = head && (!last || head.seq >= last.seq) ? head : (last ?? null);
-    const entry = nextEntry(base, input);
-    this.stmt(
+    let base: ChainHead | null = head && (!last || head.seq >= last.seq) ? head : (last ?? null);
+    const insert = this.stmt(
       `INSERT INTO audit (seq, at, type, actor, details, prev_hash, hash)
        VALUES (@seq, @at, @type, @actor, @details, @prevHash, @hash)`,
-    ).run(auditParams(entry));
-    this.setHead(this.signed({ seq: entry.seq, hash: entry.hash, at: entry.at }));
-    return entry;
+    );
+    const out: AuditEntry[] = [];
+    for (const input of inputs) {
+      const entry = chainEntry(base, input);
+      insert.run(auditParams(entry));
+      out.push(entry);
+      base = entry;
+    }
+    const end = out[out.length - 1]!;
+    this.setHead(this.signed({ seq: end.seq, hash: end.hash, at: end.at }));
+    return out;
   }
 
   head(): SignedHead | null {

@@ -17,6 +17,7 @@ import {
 } from '../audit/signer.js';
 import { bankParams, toAudit, toBank, type AuditRow, type BankRow, type ModelRow } from './sqlite-rows.js';
 import { SqliteAudit } from './sqlite-audit.js';
+import { AuditGroupCommit } from './sqlite-audit-batch.js';
 import { SqliteRecords, type SealedRoundRow } from './sqlite-records.js';
 import { checkDatabaseFile, corruptionError, isCorruption, quickCheck } from './sqlite-integrity.js';
 import { SqliteAccountStore } from '@finsecure/accounts';
@@ -65,6 +66,8 @@ export class SqliteStore implements Store {
     () => this.signer,
     () => this.signer ?? this.options.verifyKey ?? null,
   );
+  /** Audit appends waiting for the end of the event-loop turn (see appendAudit). */
+  private readonly auditBatch = new AuditGroupCommit(() => this.conn, this.audit);
   private readonly records: SqliteRecords;
   /** The key file in use, or null (see SqliteStoreOptions.auditKeyFile). */
   readonly auditKeyFile: string | null;
@@ -127,6 +130,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.auditBatch.close();
     this.statements.clear();
     this.conn?.close();
     this.conn = null;
@@ -285,8 +289,12 @@ export class SqliteStore implements Store {
 
   // ------------------------------------------------------------------ audit
 
-  async appendAudit(input: AuditInput): Promise<AuditEntry> {
-    return this.db.transaction((): AuditEntry => this.audit.append(input)).immediate();
+  /**
+   * Appends an entry; appends of one event-loop turn share one transaction and one head signature
+   * (sqlite-audit-batch.ts). Resolves once the entry is stored.
+   */
+  appendAudit(input: AuditInput): Promise<AuditEntry> {
+    return this.auditBatch.append(input);
   }
 
   async listAudit(opts: { afterSeq?: number; limit?: number } = {}): Promise<AuditEntry[]> {
@@ -358,13 +366,16 @@ export class SqliteStore implements Store {
 
   // ------------------------------------------------------------------ internals
 
+  /** The connection, after writing the audit appends waiting (every use then sees them). */
   private get db(): Database.Database {
     if (!this.conn) throw new Error('SqliteStore is not open: call init() first');
+    this.auditBatch.flush();
     return this.conn;
   }
 
-  /** Prepared statements are compiled once per connection. */
+  /** Prepared statements are compiled once per connection. Writes the audit appends waiting first. */
   private stmt(sql: string): Database.Statement {
+    this.auditBatch.flush();
     let s = this.statements.get(sql);
     if (!s) {
       s = this.db.prepare(sql);

@@ -43,8 +43,17 @@ export interface Received {
   tensors: Map<string, { data: Float32Array; shape: number[] }>;
 }
 
+/**
+ * How `RawBank.send` delivers an update: 'granted' (default) as an honest bank does (pull
+ * protocol: `update_offer`, then the frame when `upload_grant` comes); 'offer-only' offers and
+ * never uploads; 'ungranted' sends the frame at once, without an offer.
+ */
+export type UploadMode = 'granted' | 'offer-only' | 'ungranted';
+
 export class RawBank {
   readonly received: Received[] = [];
+  /** Update frames offered and waiting for their grant, by round. */
+  private readonly offered = new Map<number, Uint8Array>();
   closed: { code: number; reason: string } | null = null;
   private waiters: (() => void)[] = [];
 
@@ -57,6 +66,14 @@ export class RawBank {
           if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ type: 'heartbeat', sentAt: Date.now() }));
           return;
         }
+        // The pull protocol, as an honest bank: the offered frame goes when granted, and not
+        // at all once its offer (or update) is refused.
+        if (d.msg.type === 'upload_grant') {
+          const frame = this.offered.get(d.msg.roundId);
+          this.offered.delete(d.msg.roundId);
+          if (frame && ws.readyState === WebSocket.OPEN) ws.send(frame);
+        }
+        if (d.msg.type === 'ack' && d.msg.of === 'update' && !d.msg.accepted) this.offered.delete(d.msg.roundId);
         this.received.push({ msg: d.msg, tensors: d.tensors });
       } catch (err) {
         this.received.push({
@@ -108,8 +125,19 @@ export class RawBank {
     return bank;
   }
 
-  send(msg: FederationClientMessage, tensors: TensorInput[] = []): void {
-    this.ws.send(encodeFrame(msg, tensors));
+  send(msg: FederationClientMessage, tensors: TensorInput[] = [], upload: UploadMode = 'granted'): void {
+    const frame = encodeFrame(msg, tensors);
+    if (msg.type !== 'update' || upload === 'ungranted') return this.ws.send(frame);
+    if (upload === 'granted') this.offered.set(msg.roundId, frame);
+    this.ws.send(
+      encodeFrame({
+        type: 'update_offer',
+        roundId: msg.roundId,
+        modelVersion: msg.modelVersion,
+        bytes: frame.byteLength,
+        numExamples: msg.numExamples,
+      }),
+    );
   }
 
   sendBytes(bytes: Uint8Array | string): void {

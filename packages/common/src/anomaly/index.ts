@@ -7,6 +7,9 @@
 export { type Matrix, matrixFromRows, checkMatrix } from './matrix.js';
 export { averagePathLength } from './path-length.js';
 export { IsolationForest, type IsolationForestOptions, type IsolationForestTrees } from './isolation-forest.js';
+// The two Isolation Forest walks scoreSamples chooses between, for A/B benches and tests.
+export { walkJs, type Walker } from './walk-js.js';
+export { wasmWalker } from './walk-wasm.js';
 export { LocalOutlierFactor, type LofOptions, type LofModel } from './lof.js';
 export { kNearest, type Neighbours } from './knn.js';
 export { robustStats, robustZ, robustZScores, robustScale, type RobustStats } from './robust.js';

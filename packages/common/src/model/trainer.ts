@@ -28,12 +28,24 @@
  *
  * The master copy of the weights and Adam's moments live in Float32Arrays; device
  * tensors are rebuilt from them each batch (they change every batch anyway) and cached
- * for inference.
+ * for inference. The per-batch arithmetic is in step.ts.
+ *
+ * Several cores (`workers: k`, wasm only; wasm threads are hard-coded off in Node): k − 1
+ * worker threads, each with its own wasm backend, compute contiguous shards of every
+ * batch while the main thread computes the first; the shards' gradients (each of its
+ * summed loss / batch rows) are added and one Adam step is taken on the main thread:
+ * synchronous data parallelism, the same batches and the same update as on one core.
+ * Only the dropout masks differ (drawn per shard from seeds derived from the batch's
+ * seed), so results are deterministic for a given k. Hand-offs go through shared memory
+ * and Atomics (parallel-pool.ts), a few µs per batch.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../rng/index.js';
 import type { FlatWeights } from '../types/index.js';
-import { checkWeights, manifestFor, tensorSize, validateSpec, type MlpSpec } from './mlp.js';
+import { checkWeights, manifestFor, validateSpec, type MlpSpec } from './mlp.js';
+import { ParallelPool } from './parallel-pool.js';
+import { shardRange } from './parallel-protocol.js';
+import { BatchGradient, forwardRows, inferenceTensors, layersOf, type Layer } from './step.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -56,6 +68,8 @@ export interface TrainResult {
   loss: number;
   samples: number;
   ms: number;
+  /** Threads that trained (main thread + workers); MlpTrainer always sets it. */
+  threads?: number;
 }
 
 /** Features and labels in the layout the trainer consumes (row-major). */
@@ -71,12 +85,45 @@ const BETA1 = 0.9;
 const BETA2 = 0.999;
 const EPSILON = 1e-7;
 
-interface Layer {
-  inSize: number;
-  outSize: number;
-  /** Offsets of the kernel ([inSize, outSize], row-major) and bias in the flat vector. */
-  kernelAt: number;
-  biasAt: number;
+/**
+ * Below this many samples per `train` call (rows × epochs) training stays on one core
+ * when the worker threads are not running yet. Starting a worker (its own TF.js wasm
+ * backend) takes 0.5–1 s here; two threads save ≈ 40 % of one core's ≈ 3 µs per
+ * sample, so the start-up pays for itself from ≈ 400k samples. Once started (by a large
+ * job or startWorkers()), the workers serve every later job whose batches can be split.
+ */
+export const DEFAULT_MIN_PARALLEL_SAMPLES = 400_000;
+/** Rows per chunk in predict: one tensor per chunk; 32k rows measured ≥ 8k on two threads. */
+export const DEFAULT_PREDICT_CHUNK_ROWS = 32_768;
+/**
+ * Batches are split only if every shard gets at least this many rows. Each thread pays
+ * the whole fixed cost of a batch step (≈ 150 µs of kernel dispatch), and a hand-off
+ * that misses the other thread's spin costs a futex wake-up (tens to hundreds of µs on
+ * this VM): measured on 2 cores, batch 256 (128-row shards) was no faster on two
+ * threads than on one, batch 1024 1.3–1.8× faster (bench/training.ts).
+ */
+export const DEFAULT_MIN_SHARD_ROWS = 256;
+/** Rows per claimable chunk of a parallel prediction (small enough to balance, large enough per kernel). */
+const PREDICT_CLAIM_ROWS = 8192;
+/** The main thread's share of a parallel prediction, relative to an equal share (see forward). */
+const PREDICT_MAIN_SHARE = 0.94;
+/** Predictions of fewer rows run on the main thread only. */
+export const MIN_PARALLEL_PREDICT_ROWS = 16_384;
+
+export interface TrainerOptions {
+  /**
+   * Threads that train and predict: 1 (default) is the main thread only; k > 1 adds
+   * k − 1 worker threads, each its own TF.js wasm backend, that compute shards of every
+   * batch (synchronous gradient averaging: same batches, same Adam step). Only on the
+   * wasm backend; others (tensorflow is multi-threaded itself, cpu is too slow to gain)
+   * stay on one thread. Dropout masks are drawn per shard, so results depend on k (and
+   * are deterministic for a given k and seed).
+   */
+  workers?: number;
+  /** Training jobs smaller than this start no workers (see DEFAULT_MIN_PARALLEL_SAMPLES). */
+  minParallelSamples?: number;
+  /** Batches whose shards would be smaller than this train on one thread (see DEFAULT_MIN_SHARD_ROWS). */
+  minShardRows?: number;
 }
 
 interface AdamState {
@@ -90,28 +137,33 @@ interface AdamState {
 
 export class MlpTrainer {
   readonly spec: MlpSpec;
+  /** Threads requested (TrainerOptions.workers). */
+  readonly workers: number;
+  private readonly minParallelSamples: number;
+  private readonly minShardRows: number;
   /** Master copy of the weights, in manifest order (kernel then bias, per layer). */
   private readonly params: Float32Array;
   private readonly layers: Layer[];
   private adam: AdamState | null = null;
   /** Device copies of the weights for inference: [kernel, bias] per layer. */
   private inference: tf.Tensor[] | null = null;
+  private pool: ParallelPool | null = null;
+  /** Why the worker threads could not be started (training then stays on one core). */
+  workerError: string | null = null;
+  private poolStart: Promise<ParallelPool> | null = null;
   private disposed = false;
 
-  constructor(spec: MlpSpec, initial: FlatWeights) {
+  constructor(spec: MlpSpec, initial: FlatWeights, options: TrainerOptions = {}) {
     this.spec = validateSpec(spec);
     checkWeights(spec, initial);
+    const workers = options.workers ?? 1;
+    if (!(Number.isInteger(workers) && workers >= 1 && workers <= 64))
+      throw new Error(`workers must be an integer in 1..64, got ${workers}`);
+    this.workers = workers;
+    this.minParallelSamples = options.minParallelSamples ?? DEFAULT_MIN_PARALLEL_SAMPLES;
+    this.minShardRows = Math.max(1, options.minShardRows ?? DEFAULT_MIN_SHARD_ROWS);
     this.params = Float32Array.from(initial.data);
-    const manifest = manifestFor(spec);
-    this.layers = [];
-    let offset = 0;
-    for (let i = 0; i < manifest.length; i += 2) {
-      const [inSize, outSize] = manifest[i]!.shape as [number, number];
-      const kernelAt = offset;
-      offset += inSize * outSize;
-      this.layers.push({ inSize, outSize, kernelAt, biasAt: offset });
-      offset += tensorSize(manifest[i + 1]!.shape);
-    }
+    this.layers = layersOf(spec);
   }
 
   /** Replaces all weights (e.g. with a new global model). Optimizer state is reset: FedAvg starts each round fresh. */
@@ -127,6 +179,26 @@ export class MlpTrainer {
     return { data: this.params.slice(), manifest: manifestFor(this.spec) };
   }
 
+  /**
+   * Starts the worker threads now (when `workers` > 1 and the backend is wasm) instead
+   * of at the first large training job, so that predictions can use them too. Resolves
+   * to the number of threads in use (1 when none were started). Errors starting them
+   * reject; training would then stay on one core.
+   */
+  async startWorkers(): Promise<number> {
+    this.assertLive();
+    if (this.workers < 2 || tf.getBackend() !== 'wasm') return 1;
+    this.poolStart ??= ParallelPool.start(this.spec, this.workers, this.params.length);
+    try {
+      this.pool = await this.poolStart;
+    } catch (err) {
+      this.poolStart = null;
+      throw err;
+    }
+    if (this.disposed) await this.stopPool();
+    return this.pool ? this.workers : 1;
+  }
+
   private assertLive(): void {
     if (this.disposed) throw new Error('this MlpTrainer has been disposed');
   }
@@ -137,17 +209,32 @@ export class MlpTrainer {
   }
 
   private inferenceWeights(): tf.Tensor[] {
-    if (!this.inference) {
-      // Copies: on the cpu backend a tensor may alias the array it was built from.
-      // tf.keep: predict() may be called inside a caller's tf.tidy.
-      this.inference = this.layers.flatMap((l) => [
-        tf.keep(tf.tensor2d(this.params.slice(l.kernelAt, l.kernelAt + l.inSize * l.outSize), [l.inSize, l.outSize])),
-        tf.keep(tf.tensor1d(this.params.slice(l.biasAt, l.biasAt + l.outSize))),
-      ]);
-    }
+    this.inference ??= inferenceTensors(this.layers, this.params);
     return this.inference;
   }
 
+  /** The pool to train this job with, or null for one core (deterministic in the job's size). */
+  private async poolFor(samples: number, batchRows: number): Promise<ParallelPool | null> {
+    if (this.workers < 2 || tf.getBackend() !== 'wasm') return null;
+    if (batchRows < this.minShardRows * this.workers) return null;
+    if (!this.pool && samples < this.minParallelSamples) return null;
+    if (this.workerError) return null;
+    try {
+      await this.startWorkers();
+    } catch (err) {
+      // Training goes on, on one core (TrainResult.threads says so); not retried, since
+      // every attempt costs a start-up. startWorkers() still reports the error.
+      this.workerError = (err as Error).message;
+      return null;
+    }
+    return this.pool;
+  }
+
+  /**
+   * Trains `epochs` epochs of mini-batches in an order shuffled with `opts.rng`, one Adam
+   * step per batch. With workers, each batch is cut into contiguous shards (main thread
+   * and workers), whose gradients are summed (each is of its summed loss / batch rows).
+   */
   async train(data: TrainingData, opts: TrainOptions): Promise<TrainResult> {
     this.assertLive();
     if (data.numFeatures !== this.spec.inputSize) {
@@ -171,30 +258,14 @@ export class MlpTrainer {
         beta2Power: 1,
       };
     }
-    const start = performance.now();
-    const d = data.numFeatures;
     const n = data.numRows;
     const bs = Math.min(opts.batchSize, n);
-    const layers = this.layers;
-    const numLayers = layers.length;
-    const dropout = this.spec.dropout;
-    const keep = 1 - dropout;
-    // Hidden activations are multiplied by 0/1 masks; the 1/keep of inverted dropout is
-    // applied to the weights that consume them (x·(m/keep)·W = (x·m)·(W/keep)).
-    const inputScale = layers.map((_, l) => (l > 0 && dropout > 0 ? 1 / keep : 1));
-
-    const order = new Int32Array(n);
+    const pool = await this.poolFor(n * opts.epochs, bs);
+    const start = performance.now();
+    const shards = pool ? pool.shards : 1;
+    const order = pool ? pool.loadData(data.features, data.labels, n, bs) : new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
-    // Reused host buffers. Every tensor built from them is disposed before the next batch
-    // rewrites them (on the cpu backend tensors alias these arrays).
-    const xBuf = new Float32Array(bs * d);
-    /** The batch transposed, plus a row of ones: [d + 1, rows]. */
-    const xtBuf = new Float32Array((d + 1) * bs);
-    const yBuf = new Float32Array(bs);
-    const gBuf = new Float32Array(bs);
-    const masks = layers.slice(0, -1).map((l) => new Float32Array(dropout > 0 ? bs * l.outSize : 0));
-    const kernels = layers.map((l) => new Float32Array(l.inSize * l.outSize));
-    const kernelsT = layers.map((l) => new Float32Array(l.inSize * l.outSize));
+    const engine = new BatchGradient(this.spec, shardRange(bs, 0, shards)[1]);
     const grad = new Float32Array(this.params.length);
     const yieldEvery = opts.yieldEvery ?? 16;
     let lastLoss = NaN;
@@ -213,17 +284,22 @@ export class MlpTrainer {
       let batches = 0;
       for (let startRow = 0; startRow < n; startRow += bs) {
         const rows = Math.min(bs, n - startRow);
-        gatherBatch(data.features, data.labels, d, order, startRow, rows, xBuf, xtBuf, yBuf);
-        // One draw per batch from the caller's RNG seeds that batch's dropout masks.
+        // One draw per batch from the caller's RNG seeds that batch's dropout masks
+        // (shard s > 0 uses shardSeed(seed, s)).
         const seed = opts.rng.int(2 ** 31);
-        if (dropout > 0) fillMasks(masks, layers, rows, keep, seed);
-        for (let l = 0; l < numLayers; l++) {
-          const { inSize, outSize, kernelAt } = layers[l]!;
-          scaleAndTranspose(this.params, kernelAt, inSize, outSize, inputScale[l]!, kernels[l]!, kernelsT[l]!);
+        if (pool) {
+          pool.params.set(this.params);
+          pool.beginBatch(startRow, rows, seed);
         }
-        lossSum += tf.tidy(() =>
-          this.gradients(rows, xBuf, xtBuf, yBuf, gBuf, masks, kernels, kernelsT, inputScale, grad),
+        const own = shardRange(rows, 0, shards)[1];
+        const { features, labels } = data;
+        let loss = engine.compute(
+          this.params,
+          { features, labels, order, startRow, rows: own, seed, divisor: rows },
+          grad,
         );
+        if (pool) loss += pool.finishBatch(grad);
+        lossSum += loss / rows;
         this.adamStep(grad);
         batches++;
         batchCount++;
@@ -241,95 +317,7 @@ export class MlpTrainer {
       }
       await opts.onEpoch?.(epoch + 1, lastLoss);
     }
-    return { loss: lastLoss, samples: n * opts.epochs, ms: performance.now() - start };
-  }
-
-  /**
-   * Forward and backward pass of one batch (inside a tf.tidy). Writes the gradient of
-   * the mean loss into `grad` (manifest layout) and returns the mean loss.
-   */
-  private gradients(
-    rows: number,
-    xBuf: Float32Array,
-    xtBuf: Float32Array,
-    yBuf: Float32Array,
-    gBuf: Float32Array,
-    masks: Float32Array[],
-    kernels: Float32Array[],
-    kernelsT: Float32Array[],
-    inputScale: number[],
-    grad: Float32Array,
-  ): number {
-    const layers = this.layers;
-    const last = layers.length - 1;
-    const d = this.spec.inputSize;
-    const dropout = this.spec.dropout > 0;
-
-    // Forward. inputs[l] is what layer l consumes: the batch, then masked activations.
-    const x = tf.tensor2d(xBuf.subarray(0, rows * d), [rows, d]);
-    const inputs: tf.Tensor2D[] = [x];
-    let h: tf.Tensor2D = x;
-    let logits: tf.Tensor2D = x;
-    for (let l = 0; l <= last; l++) {
-      const { inSize, outSize, biasAt } = layers[l]!;
-      const w = tf.tensor2d(kernels[l]!, [inSize, outSize]);
-      const b = tf.tensor1d(this.params.subarray(biasAt, biasAt + outSize));
-      const z = tf.fused.matMul({ a: h, b: w, bias: b, activation: l < last ? 'relu' : 'linear' }) as tf.Tensor2D;
-      if (l === last) {
-        logits = z;
-      } else {
-        h = dropout ? tf.mul(z, tf.tensor2d(masks[l]!.subarray(0, rows * outSize), [rows, outSize])) : z;
-        inputs.push(h);
-      }
-    }
-
-    // Loss and dLoss/dlogits in JS, in float64: mean of max(z,0) − z·y + log(1 + e^−|z|)
-    // (the stable form TF.js' sigmoidCrossEntropy uses), gradient (σ(z) − y) / rows.
-    const z = logits.dataSync() as Float32Array;
-    let loss = 0;
-    let biasGrad = 0;
-    for (let r = 0; r < rows; r++) {
-      const zr = z[r]!;
-      const y = yBuf[r]!;
-      const e = Math.exp(-Math.abs(zr));
-      loss += Math.max(zr, 0) - zr * y + Math.log1p(e);
-      const sigma = zr >= 0 ? 1 / (1 + e) : e / (1 + e);
-      const g = (sigma - y) / rows;
-      gBuf[r] = g;
-      biasGrad += g;
-    }
-
-    // Backward, from the output layer down. Every product is untransposed (fast path).
-    let dz = tf.tensor2d(gBuf.subarray(0, rows), [rows, 1]);
-    for (let l = last; l >= 1; l--) {
-      const { inSize, outSize, kernelAt, biasAt } = layers[l]!;
-      const a = inputs[l]!;
-      // dZᵀ: for the output layer (always one unit, see manifestFor) the [rows, 1]
-      // vector is already a [1, rows] row, and its bias gradient was summed in JS.
-      const dzT = l === last ? tf.tensor2d(gBuf.subarray(0, rows), [1, rows]) : tf.transpose(dz);
-      // dWᵀ = dZᵀ·A  ([out, in]); the forward pass used W·s, so dW = s·(dWᵀ)ᵀ.
-      const dWt = tf.matMul(dzT, a).dataSync() as Float32Array;
-      const s = inputScale[l]!;
-      for (let o = 0; o < outSize; o++) {
-        for (let i = 0; i < inSize; i++) grad[kernelAt + i * outSize + o] = s * dWt[o * inSize + i]!;
-      }
-      if (l === last) {
-        grad[biasAt] = biasGrad;
-      } else {
-        grad.set(tf.sum(dzT, 1).dataSync() as Float32Array, biasAt);
-      }
-      // dA = dZ·(W·s)ᵀ, then through dropout and ReLU: h = relu(·)·mask > 0 exactly
-      // where the gradient passes, so the mask is step(h).
-      const dA = tf.matMul(dz, tf.tensor2d(kernelsT[l]!, [outSize, inSize]));
-      dz = tf.mul(dA, tf.step(a));
-    }
-    // First layer: [xᵀ; 1]·dZ = [dW; db] in one product.
-    const { inSize, outSize, kernelAt } = layers[0]!;
-    const xt = tf.tensor2d(xtBuf.subarray(0, (d + 1) * rows), [d + 1, rows]);
-    const dWb = tf.matMul(xt, dz).dataSync() as Float32Array;
-    // Layout matches the flat vector: kernel [in, out] then bias [out] right after it.
-    grad.set(dWb.subarray(0, (inSize + 1) * outSize), kernelAt);
-    return loss / rows;
+    return { loss: lastLoss, samples: n * opts.epochs, ms: performance.now() - start, threads: shards };
   }
 
   /** One Adam step on the master weights (same update as tf.train.adam). */
@@ -357,7 +345,7 @@ export class MlpTrainer {
    * Fraud probabilities for every row. Works in chunks built straight from the
    * Float32Array: predicting one huge tensor in small slices is quadratic on wasm.
    */
-  predict(features: Float32Array, numRows: number, chunkRows = 8192): Float32Array {
+  predict(features: Float32Array, numRows: number, chunkRows = DEFAULT_PREDICT_CHUNK_ROWS): Float32Array {
     return this.forward(features, numRows, chunkRows, false).probabilities;
   }
 
@@ -369,7 +357,7 @@ export class MlpTrainer {
   predictWithLogits(
     features: Float32Array,
     numRows: number,
-    chunkRows = 8192,
+    chunkRows = DEFAULT_PREDICT_CHUNK_ROWS,
   ): { probabilities: Float32Array; logits: Float32Array } {
     const out = this.forward(features, numRows, chunkRows, true);
     return { probabilities: out.probabilities, logits: out.logits! };
@@ -386,28 +374,37 @@ export class MlpTrainer {
     if (features.length !== numRows * d)
       throw new Error(`expected ${numRows}×${d} features, got ${features.length} values`);
     const weights = this.inferenceWeights();
-    const last = this.layers.length - 1;
     const probabilities = new Float32Array(numRows);
     const logits = withLogits ? new Float32Array(numRows) : null;
-    for (let a = 0; a < numRows; a += chunkRows) {
-      const b = Math.min(numRows, a + chunkRows);
-      const [z, probs] = tf.tidy(() => {
-        let h = tf.tensor2d(features.subarray(a * d, b * d), [b - a, d]);
-        for (let l = 0; l <= last; l++) {
-          h = tf.fused.matMul({
-            a: h,
-            b: weights[2 * l] as tf.Tensor2D,
-            bias: weights[2 * l + 1],
-            activation: l < last ? 'relu' : 'linear',
-          }) as tf.Tensor2D;
-        }
-        return [h, tf.sigmoid(h)] as [tf.Tensor2D, tf.Tensor2D];
-      });
-      probabilities.set(probs.dataSync() as Float32Array, a);
-      if (logits) logits.set(z.dataSync() as Float32Array, a);
-      probs.dispose();
-      z.dispose();
+    const pool = this.pool?.alive && numRows >= MIN_PARALLEL_PREDICT_ROWS ? this.pool : null;
+    if (!pool) {
+      forwardRows(weights, d, features, 0, numRows, chunkRows, probabilities, logits);
+      return { probabilities, logits };
     }
+    const shards = pool.shards;
+    // Chunks are claimed dynamically: the main thread from the start (reading `features`
+    // directly), the workers from the end, out of the rows the main thread copied into
+    // the shared input first (a little less than their equal share: the copy costs the
+    // main thread ≈ 10 % of computing them). A starved worker leaves its chunks to the
+    // main thread instead of holding up the call.
+    const chunk = Math.max(1, Math.min(chunkRows, PREDICT_CLAIM_ROWS));
+    const chunks = Math.ceil(numRows / chunk);
+    const copiedFrom = Math.min(chunks, Math.ceil((chunks / shards) * PREDICT_MAIN_SHARE));
+    const buf = pool.predictBuffers(numRows);
+    const copyFrom = Math.min(numRows, copiedFrom * chunk);
+    buf.input.set(features.subarray(copyFrom * d, numRows * d), copyFrom * d);
+    pool.params.set(this.params);
+    pool.beginPredict(numRows, chunk, copiedFrom, withLogits);
+    try {
+      for (let c = pool.claimLow(); c >= 0; c = pool.claimLow()) {
+        forwardRows(weights, d, features, c * chunk, Math.min(numRows, (c + 1) * chunk), chunk, probabilities, logits);
+      }
+    } finally {
+      pool.finishPredict();
+    }
+    const theirs = Math.min(numRows, pool.firstWorkerChunk() * chunk);
+    probabilities.set(buf.probabilities.subarray(theirs, numRows), theirs);
+    logits?.set(buf.logits.subarray(theirs, numRows), theirs);
     return { probabilities, logits };
   }
 
@@ -416,112 +413,32 @@ export class MlpTrainer {
     return binaryCrossEntropy(this.predict(features, numRows), labels);
   }
 
+  /**
+   * Frees the inference tensors and stops the worker threads (without waiting for them
+   * to exit; `await disposeAsync()` does).
+   */
   dispose(): void {
+    void this.disposeAsync();
+  }
+
+  async disposeAsync(): Promise<void> {
     this.weightsChanged();
     this.adam = null;
     this.disposed = true;
+    await this.stopPool();
+  }
+
+  private async stopPool(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    this.poolStart = null;
+    await pool?.stop();
   }
 }
 
 function firstNonFiniteIndex(a: Float32Array): number {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
   return -1;
-}
-
-/**
- * Copies the batch's rows (in shuffled order) into x [rows, d], its transpose plus a row
- * of ones into xt [d + 1, rows], and the labels into y.
- */
-function gatherBatch(
-  features: Float32Array,
-  labels: Uint8Array,
-  d: number,
-  order: Int32Array,
-  startRow: number,
-  rows: number,
-  x: Float32Array,
-  xt: Float32Array,
-  y: Float32Array,
-): void {
-  for (let r = 0; r < rows; r++) {
-    const src = order[startRow + r]!;
-    const from = src * d;
-    const to = r * d;
-    for (let j = 0; j < d; j++) x[to + j] = features[from + j]!;
-    y[r] = labels[src]!;
-  }
-  // Column by column: sequential writes (row-by-row writes at a stride of `rows` floats
-  // hit the same cache sets over and over).
-  for (let j = 0; j < d; j++) {
-    const to = j * rows;
-    for (let r = 0; r < rows; r++) xt[to + r] = x[r * d + j]!;
-  }
-  xt.fill(1, d * rows, (d + 1) * rows);
-}
-
-/** k = s·W and kt = s·Wᵀ for the kernel W [inSize, outSize] stored at p[at…]. */
-function scaleAndTranspose(
-  p: Float32Array,
-  at: number,
-  inSize: number,
-  outSize: number,
-  s: number,
-  k: Float32Array,
-  kt: Float32Array,
-): void {
-  for (let i = 0; i < inSize; i++) {
-    for (let o = 0; o < outSize; o++) {
-      const w = p[at + i * outSize + o]! * s;
-      k[i * outSize + o] = w;
-      kt[o * inSize + i] = w;
-    }
-  }
-}
-
-/**
- * Fills the 0/1 dropout masks of one batch (row-major [rows, units] per hidden layer),
- * each unit kept with probability `keep`. sfc32 seeded through splitmix32, inlined: the
- * masks of a 1024-row batch take ~100k draws, and a method call per draw would cost as
- * much as the matrix products.
- */
-function fillMasks(masks: Float32Array[], layers: Layer[], rows: number, keep: number, seed: number): void {
-  let s = seed >>> 0;
-  const mix = (): number => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 16), 0x85ebca6b) >>> 0;
-    t = Math.imul(t ^ (t >>> 13), 0xc2b2ae35) >>> 0;
-    return (t ^ (t >>> 16)) | 0;
-  };
-  let a = mix();
-  let b = mix();
-  let c = mix();
-  let d = 1;
-  for (let i = 0; i < 12; i++) {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-  }
-  // Keep when a uniform 32-bit word is below keep·2³² (exact to 2⁻³²), compared as
-  // signed integers (both sides offset by 2³¹) so the loop stays in int32 arithmetic.
-  const threshold = (Math.floor(keep * 4294967296) - 2147483648) | 0;
-  for (let l = 0; l < masks.length; l++) {
-    const mask = masks[l]!;
-    const count = rows * layers[l]!.outSize;
-    for (let i = 0; i < count; i++) {
-      const t = (((a + b) | 0) + d) | 0;
-      d = (d + 1) | 0;
-      a = b ^ (b >>> 9);
-      b = (c + (c << 3)) | 0;
-      c = (c << 21) | (c >>> 11);
-      c = (c + t) | 0;
-      // Branch-free: a taken/not-taken branch at random 80/20 mispredicts constantly.
-      mask[i] = +((t ^ -2147483648) < threshold);
-    }
-  }
 }
 
 /** Mean binary cross-entropy of probabilities against 0/1 labels (clipped like Keras, ε = 1e-7). */

@@ -24,7 +24,15 @@ import { z } from 'zod';
 import { FrameError, headerInvalid, formatPath } from './errors.js';
 import { ClientMessage, ServerMessage, type Encoding } from './messages.js';
 import { firstNonFiniteIndex, sumOfSquares } from '../kernels/sum-squares.js';
-import { readFloat32LE, readUint16LE, readUint32LE, writeFloat16LE, writeFloat32LE, writeUint32LE } from './endian.js';
+import {
+  HOST_LITTLE_ENDIAN,
+  readFloat32LE,
+  readUint16LE,
+  readUint32LE,
+  writeFloat16LE,
+  writeFloat32LE,
+  writeUint32LE,
+} from './endian.js';
 import {
   FLOAT16_OVERFLOW,
   decodeFloat16,
@@ -63,6 +71,16 @@ export interface EncodeOptions {
 export interface DecodeOptions {
   /** Default DEFAULT_MAX_FRAME_BYTES. */
   maxBytes?: number;
+  /**
+   * Where to put a float32 tensor's values instead of a fresh array: called with the tensor's
+   * name and value count once the frame's layout is checked; a Float32Array of exactly that length
+   * receives the values (and becomes `DecodedTensor.data`), anything else (undefined, another
+   * length) means a fresh array as usual. For decoding an update straight into the slot the
+   * aggregation reads it from (`updateSlot()` of FedAvg's aggregation): one copy out of the frame
+   * instead of two. Not used for float16, int8 or uint32 tensors. If decoding fails after the
+   * copy (a non-finite value), the target holds the frame's values.
+   */
+  floatTarget?: (name: string, count: number) => Float32Array | undefined;
 }
 
 /** One entry of the header's `tensors` array. */
@@ -81,8 +99,9 @@ export interface DecodedTensor {
   shape: number[];
   /**
    * Float tensors: float32 after decoding, owned by the caller (never a view into the
-   * frame). uint32 tensors: EMPTY (their values are in `uint32`), so code that expects
-   * floats sees a length mismatch instead of misreading integers.
+   * frame; the caller's own array when `DecodeOptions.floatTarget` supplied one). uint32
+   * tensors: EMPTY (their values are in `uint32`), so code that expects floats sees a length
+   * mismatch instead of misreading integers.
    */
   data: Float32Array;
   /** uint32 tensors only: the values, owned by the caller. */
@@ -254,7 +273,11 @@ export function decodeFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>, opts: De
       });
       continue;
     }
-    const data = readTensor(bytes, payloadStart + d.byteOffset, d);
+    const target = d.dtype === 'float32' ? opts.floatTarget?.(d.name, d.byteLength / 4) : undefined;
+    const data =
+      target instanceof Float32Array && target.length === d.byteLength / 4
+        ? readFloat32Into(bytes, payloadStart + d.byteOffset, target)
+        : readTensor(bytes, payloadStart + d.byteOffset, d);
     // One pass: finite iff the float64 sum of squares is (kernels/sum-squares.ts), and the
     // receiver gets the norm's square for free. The index is searched only on the error path.
     const sumSq = sumOfSquares(data);
@@ -405,6 +428,14 @@ function readTensor(bytes: Uint8Array, at: number, d: TensorDescriptor): Float32
       // Int8Array views need no alignment and bytes have no order: dequantize in place.
       return dequantizeInt8(new Int8Array(bytes.buffer, bytes.byteOffset + at, count), d.scale ?? 0);
   }
+}
+
+/** float32 LE payload at bytes[at] into `out` (one memcpy on little-endian hosts). */
+function readFloat32Into(bytes: Uint8Array, at: number, out: Float32Array): Float32Array {
+  const n = out.length * 4;
+  if (HOST_LITTLE_ENDIAN) new Uint8Array(out.buffer, out.byteOffset, n).set(bytes.subarray(at, at + n));
+  else out.set(readFloat32LE(bytes, at, out.length));
+  return out;
 }
 
 // ---------------------------------------------------------------- typed messages

@@ -26,6 +26,30 @@ const bankId = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'bank id may contain letters, digits, "_", "." and "-"');
 const count = z.number().int().nonnegative();
 const finite = z.number().finite();
+
+/**
+ * An array of at most `max` counts (non-negative safe integers), checked in one plain loop.
+ * `z.array(count)` validates element by element through zod's machinery: ~230 µs for the two
+ * 1,000-bin histograms of one evaluation, the largest per-bank cost of a round at 1,000 banks
+ * (bench/RESULTS.md, Issue 14). The error names the first bad entry. Exported for the tests.
+ */
+export function countArray(max: number) {
+  return z.custom<number[]>((v) => badCount(v, max) === null, {
+    error: (issue) => badCount(issue.input, max) ?? 'invalid count array',
+  });
+}
+
+/** Why `v` is not an array of at most `max` counts, or null when it is. */
+function badCount(v: unknown, max: number): string | null {
+  if (!Array.isArray(v)) return `expected an array of counts, got ${v === null ? 'null' : typeof v}`;
+  if (v.length > max) return `expected at most ${max} counts, got ${v.length}`;
+  for (let i = 0; i < v.length; i++) {
+    const x: unknown = v[i];
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0)
+      return `entry ${i} is ${JSON.stringify(x) ?? String(x)}: expected a non-negative integer`;
+  }
+  return null;
+}
 const roundId = z.number().int().nonnegative();
 
 export const Encoding = z.enum(['float32', 'float16', 'int8']);
@@ -101,8 +125,8 @@ export const ScoreHistogram = z
     scale: z.literal(HISTOGRAM_SCALE, { error: scaleError }),
     logitMax: z.literal(HISTOGRAM_LOGIT_MAX, { error: rangeError }),
     bins: z.number().int().min(MIN_HISTOGRAM_BINS).max(MAX_HISTOGRAM_BINS),
-    positives: z.array(count).max(MAX_HISTOGRAM_BINS),
-    negatives: z.array(count).max(MAX_HISTOGRAM_BINS),
+    positives: countArray(MAX_HISTOGRAM_BINS),
+    negatives: countArray(MAX_HISTOGRAM_BINS),
   })
   .refine((h) => h.positives.length === h.bins && h.negatives.length === h.bins, {
     message: 'histogram arrays must have exactly `bins` entries',
@@ -190,6 +214,25 @@ export const Update = z.object({
   dp: z.object({ clip: finite.positive(), noiseMultiplier: finite.nonnegative() }).strict().optional(),
 });
 
+/**
+ * Pull protocol of the fit upload (issue 14): a bank that has trained does not send its update
+ * at once; it offers it, and sends the `update` frame only after an `upload_grant`. The
+ * aggregator judges the offer when it arrives (round, model version, selection, deadline, size)
+ * and grants at most a few uploads at a time, so that however many banks finish together only
+ * that many updates are ever in its memory. A refused offer is answered with an `ack` of the
+ * update (`accepted: false`, the reason), exactly as a refused update would be.
+ */
+export const UpdateOffer = z.object({
+  type: z.literal('update_offer'),
+  roundId,
+  /** Global model version the update was computed from. */
+  modelVersion: count,
+  /** Exact byte length of the `update` frame the bank will send once granted. */
+  bytes: z.number().int().min(1),
+  /** Real local training examples before oversampling (the FedAvg weight the update will declare). */
+  numExamples: count.min(1),
+});
+
 export const EvaluationResult = z.object({
   type: z.literal('evaluation'),
   roundId,
@@ -269,6 +312,18 @@ export const EvaluationRequest = z.object({
   scaler: Scaler,
 });
 
+/**
+ * The aggregator grants one upload slot for the bank's offered update (see UpdateOffer): send the
+ * `update` frame now. A bank whose frame has not arrived within `uploadWithinMs` loses the slot
+ * and is dropped from the stage like a bank that missed the deadline.
+ */
+export const UploadGrant = z.object({
+  type: z.literal('upload_grant'),
+  roundId,
+  /** Milliseconds from sending within which the update frame must arrive (relative: clocks differ). */
+  uploadWithinMs: z.number().int().min(0).max(86_400_000),
+});
+
 /** Acknowledges or rejects an update or evaluation, with the reason. */
 export const Ack = z.object({
   type: z.literal('ack'),
@@ -307,6 +362,7 @@ export const ErrorMessage = z.object({
 
 export const ClientMessage = z.discriminatedUnion('type', [
   Hello,
+  UpdateOffer,
   Update,
   EvaluationResult,
   Decline,
@@ -319,6 +375,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   Welcome,
   RoundAssignment,
   EvaluationRequest,
+  UploadGrant,
   Ack,
   RoundCommitted,
   RoundFailed,
@@ -329,6 +386,8 @@ export type ServerMessage = z.infer<typeof ServerMessage>;
 
 export type Hello = z.infer<typeof Hello>;
 export type Update = z.infer<typeof Update>;
+export type UpdateOffer = z.infer<typeof UpdateOffer>;
+export type UploadGrant = z.infer<typeof UploadGrant>;
 export type EvaluationResult = z.infer<typeof EvaluationResult>;
 export type Decline = z.infer<typeof Decline>;
 export type Welcome = z.infer<typeof Welcome>;

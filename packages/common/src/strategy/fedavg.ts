@@ -27,16 +27,20 @@
  *   (`serverLearningRate` η, `serverMomentum` β). η < 1 damps the round-to-round swing
  *   that label-skewed banks cause; β > 0 keeps a velocity across rounds.
  *
- * Memory: the accumulator keeps ONE Float64Array running sum of weight × delta (the
- * model's size) plus a few numbers per bank. It never keeps a reference to a delta, so
- * the aggregator can drop (or reuse) each update buffer as soon as `add` returns, however
- * many banks report. Float64 so that summing thousands of float32 deltas loses nothing.
+ * Memory: the accumulator keeps ONE float64 running sum of weight × delta (the model's
+ * size) plus a few numbers per bank. On the WebAssembly SIMD kernel (kernels/accumulate.ts,
+ * the default where the runtime supports it) the sum lives in a WebAssembly memory together
+ * with a float32 slot for the update being added: 12 bytes per parameter in all, allocated once
+ * and handed from each finished round to the next (`spare`). It never keeps a reference to a delta, so the aggregator can drop (or
+ * reuse) each update buffer as soon as `add` returns, however many banks report. Float64 so
+ * that summing thousands of float32 deltas loses nothing.
  * With momentum the strategy also keeps the velocity (one more model-size Float64Array,
  * two while a round's candidate awaits its commit).
  *
  * Weights are the banks' real (pre-oversampling) example counts: SMOTE inflates the
  * number of rows a bank trains on, not the evidence it holds.
  */
+import { createAccumulator, findNonFinite, type Accumulator } from '../kernels/accumulate.js';
 import { selectBanks } from './selection.js';
 import { shareCap } from './share-cap.js';
 import type {
@@ -117,6 +121,13 @@ export class FedAvg implements Strategy {
   private momentum: { velocity: Float64Array; produced: Float32Array } | null = null;
   /** The velocity of the last aggregation, adopted once its candidate becomes the global model. */
   private pending: { velocity: Float64Array; produced: Float32Array } | null = null;
+  /**
+   * The running sum of the last finished aggregation, reused by the next one of the same model
+   * size: its memory stays mapped, so a round's first add does not fault in 12 bytes per
+   * parameter again (a fresh 12 MB cost more than the other nine adds of a 10-bank round,
+   * bench/aggregation.ts). Costs one model-size accumulator between rounds.
+   */
+  private spare: Accumulator | null = null;
 
   constructor(options: FedAvgOptions = {}) {
     const { maxShare, normalizeSteps = false, lossExponent = 0, serverLearningRate = 1, serverMomentum = 0 } = options;
@@ -158,7 +169,12 @@ export class FedAvg implements Strategy {
       ? (rows: number) => localSteps(rows, ctx.config.epochs, ctx.config.batchSize)
       : null;
     const velocity = this.serverMomentum > 0 ? this.velocityFor(ctx.global) : null;
+    const n = ctx.global.length;
+    const acc = this.spare?.length === n ? this.spare : createAccumulator(n);
+    this.spare = null;
+    acc.reset();
     return new WeightedMeanAggregation(
+      acc,
       ctx.roundId,
       ctx.global,
       new Set(selected.map((c) => c.bankId)),
@@ -168,6 +184,9 @@ export class FedAvg implements Strategy {
       { learningRate: this.serverLearningRate, momentum: this.serverMomentum, velocity },
       (v, produced) => {
         this.pending = { velocity: v, produced };
+      },
+      (done) => {
+        this.spare = done;
       },
     );
   }
@@ -227,6 +246,18 @@ export function validateFitResult(
   selected: { has(bankId: string): boolean },
   seen: { has(bankId: string): boolean },
 ): void {
+  validateFitFields(r, modelLength, selected, seen);
+  const bad = findNonFinite(r.delta);
+  if (bad >= 0) throw nonFinite(r, bad);
+}
+
+/** validateFitResult without the pass over the values (FedAvg's kernel checks them as it adds). */
+function validateFitFields(
+  r: FitResult,
+  modelLength: number,
+  selected: { has(bankId: string): boolean },
+  seen: { has(bankId: string): boolean },
+): void {
   if (!selected.has(r.bankId)) throw new Error(`bank "${r.bankId}" was not selected for this round`);
   if (seen.has(r.bankId)) throw new Error(`duplicate update from bank "${r.bankId}"`);
   if (!(r.delta instanceof Float32Array)) throw new Error(`update from "${r.bankId}": delta must be a Float32Array`);
@@ -235,31 +266,10 @@ export function validateFitResult(
   if (!(Number.isInteger(r.numExamples) && r.numExamples >= 1))
     throw new Error(`update from "${r.bankId}": numExamples must be an integer >= 1, got ${r.numExamples}`);
   if (!Number.isFinite(r.loss)) throw new Error(`update from "${r.bankId}": loss must be finite, got ${r.loss}`);
-  // x * 0 is 0 for every finite x and NaN for NaN and ±Infinity, so one multiply-add per
-  // value finds any bad value; only then is the slow search for its index done.
-  // Four independent sums (no chain of dependent adds) and the length read once: after the
-  // first ArrayBuffer detach in the process (wasm memory growth, a transferred buffer, a
-  // fetch body: the aggregator gets there), V8 re-checks `d.length` on every read, which
-  // doubled the cost of an `i < d.length` loop (bench/RESULTS.md, Aggregation).
-  const d = r.delta;
-  const n = d.length;
-  const n4 = n - (n % 4);
-  let p0 = 0;
-  let p1 = 0;
-  let p2 = 0;
-  let p3 = 0;
-  let i = 0;
-  for (; i < n4; i += 4) {
-    p0 += d[i]! * 0;
-    p1 += d[i + 1]! * 0;
-    p2 += d[i + 2]! * 0;
-    p3 += d[i + 3]! * 0;
-  }
-  for (; i < n; i++) p0 += d[i]! * 0;
-  if (p0 + p1 + p2 + p3 !== 0) {
-    const bad = d.findIndex((x) => !Number.isFinite(x));
-    throw new Error(`update from "${r.bankId}": value ${bad} is ${d[bad]}`);
-  }
+}
+
+function nonFinite(r: FitResult, bad: number): Error {
+  return new Error(`update from "${r.bankId}": value ${bad} is ${r.delta[bad]}`);
 }
 
 interface ServerStep {
@@ -270,8 +280,6 @@ interface ServerStep {
 }
 
 class WeightedMeanAggregation implements Aggregation {
-  /** Σ wᵢ Δᵢ / τᵢ (τᵢ = 1 without step normalisation). */
-  private readonly sum: Float64Array;
   /** Effective (capped) weight per contributing bank, and its local steps. */
   private readonly weights = new Map<string, { w: number; tau: number }>();
   private lossSum = 0;
@@ -279,6 +287,8 @@ class WeightedMeanAggregation implements Aggregation {
   private finished = false;
 
   constructor(
+    /** Σ wᵢ Δᵢ / τᵢ (τᵢ = 1 without step normalisation), on the SIMD kernel where available; reset. */
+    private readonly acc: Accumulator,
     private readonly roundId: number,
     /** Not copied: the caller must not modify the global weights until finish(). */
     private readonly global: Float32Array,
@@ -290,18 +300,29 @@ class WeightedMeanAggregation implements Aggregation {
     private readonly lossExponent: number,
     private readonly server: ServerStep,
     private readonly onVelocity: (velocity: Float64Array, produced: Float32Array) => void,
-  ) {
-    this.sum = new Float64Array(global.length);
-  }
+    /** Hands the accumulator back once finish() no longer needs it (the strategy reuses it). */
+    private readonly release: (acc: Accumulator) => void,
+  ) {}
 
   get count(): number {
     return this.weights.size;
   }
 
+  /**
+   * A Float32Array of the model's length that `add` reads in place: a receiver may decode an
+   * update's payload straight into it (`decodeFrame`'s `floatTarget`) and pass it as the delta,
+   * saving a copy. Valid until the next `add`; one update at a time.
+   */
+  updateSlot(): Float32Array {
+    if (this.finished) throw new Error(`round ${this.roundId}: aggregation already finished`);
+    return this.acc.updateSlot();
+  }
+
   add(r: FitResult): void {
     if (this.finished) throw new Error(`round ${this.roundId}: aggregation already finished`);
-    // Validate fully before touching the sum, so a bad update cannot half-corrupt it.
-    validateFitResult(r, this.global.length, this.selected, this.weights);
+    // Validate fully before touching the sum, so a bad update cannot half-corrupt it (the
+    // accumulator checks every value is finite before it adds any).
+    validateFitFields(r, this.global.length, this.selected, this.weights);
     if (r.numTrained !== undefined && !(Number.isInteger(r.numTrained) && r.numTrained >= 1))
       throw new Error(`update from "${r.bankId}": numTrained must be an integer >= 1, got ${r.numTrained}`);
     if (this.lossExponent > 0 && !(r.loss >= 0))
@@ -317,40 +338,18 @@ class WeightedMeanAggregation implements Aggregation {
     const tau = this.steps
       ? this.steps(Math.min(Math.max(r.numTrained ?? 0, r.numExamples), MAX_TRAINED_PER_EXAMPLE * r.numExamples))
       : 1;
-    const f = w / tau;
-    const d = r.delta;
-    const s = this.sum;
-    // Length read once and unrolled by 4 (see validateFitResult); the same multiply-add per
-    // value, in the same order, so the sum is bit for bit the plain loop's.
-    const n = d.length;
-    const n4 = n - (n % 4);
-    let i = 0;
-    if (this.weights.size === 0) {
-      // First update: the sum is still all zeros, so store 0 + f·d (exactly s[i] + f·d, -0
-      // included) without reading it: the fresh array's pages then fault in once, for the
-      // write, not once for the read and again for the write (~6 ms per 8 MB).
-      for (; i < n4; i += 4) {
-        s[i] = 0 + f * d[i]!;
-        s[i + 1] = 0 + f * d[i + 1]!;
-        s[i + 2] = 0 + f * d[i + 2]!;
-        s[i + 3] = 0 + f * d[i + 3]!;
-      }
-      for (; i < n; i++) s[i] = 0 + f * d[i]!;
-    } else {
-      for (; i < n4; i += 4) {
-        s[i] += f * d[i]!;
-        s[i + 1] += f * d[i + 1]!;
-        s[i + 2] += f * d[i + 2]!;
-        s[i + 3] += f * d[i + 3]!;
-      }
-      for (; i < n; i++) s[i] += f * d[i]!;
-    }
+    // The same multiply-add per value as the plain loop `s[i] += f * d[i]`, bit for bit
+    // (kernels/accumulate.ts: WebAssembly SIMD, or the JS loop where that is unavailable).
+    const bad = this.acc.add(r.delta, w / tau);
+    if (bad >= 0) throw nonFinite(r, bad);
     this.weights.set(r.bankId, { w, tau });
     this.lossSum += r.numExamples * r.loss;
     this.examples += r.numExamples;
   }
 
   finish(): AggregationOutcome {
+    // The sum goes back to the strategy below, for the next round: it cannot be read twice.
+    if (this.finished) throw new Error(`round ${this.roundId}: aggregation already finished`);
     if (this.weights.size === 0)
       throw new Error(`round ${this.roundId}: no bank contributed an update, nothing to aggregate`);
     this.finished = true;
@@ -368,7 +367,7 @@ class WeightedMeanAggregation implements Aggregation {
     const { learningRate: eta, momentum: beta, velocity: previous } = this.server;
     const g = this.global;
     const n = g.length;
-    const s = this.sum;
+    const s = this.acc.sum;
     const weights = new Float32Array(n);
     if (beta > 0) {
       const velocity = new Float64Array(n);
@@ -384,6 +383,7 @@ class WeightedMeanAggregation implements Aggregation {
     // Each bank's share of the averaged step (its coefficient on its own delta).
     const bankWeights: Record<string, number> = {};
     for (const [id, { w, tau }] of this.weights) bankWeights[id] = w / tau / coefTotal;
+    this.release(this.acc);
     return { weights, bankWeights, meanLoss: this.lossSum / this.examples, numContributors: this.weights.size };
   }
 }

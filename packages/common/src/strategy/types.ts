@@ -87,6 +87,13 @@ export interface Aggregation {
   /** Number of results added so far. */
   readonly count: number;
   finish(): AggregationOutcome;
+  /**
+   * Optional (FedAvg has it; strategies that keep the updates do not): a Float32Array of the
+   * model's length that `add` reads in place, to decode an update into (`decodeFrame`'s
+   * `floatTarget`) and pass as the delta, saving a copy. Overwritten by the next update: decode
+   * into it only right before that update's `add`.
+   */
+  updateSlot?(): Float32Array;
 }
 
 export interface EvaluationReport {

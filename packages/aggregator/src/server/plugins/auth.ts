@@ -30,7 +30,10 @@ import {
   BOOTSTRAP_VIEWER_PERMISSIONS,
   ROLE_PERMISSIONS,
   isPermission,
-  secretMatches,
+  accessRefusal,
+  csrfRefusedEntry,
+  sameOrigin,
+  SAFE_METHODS,
   setupRequired,
   type Accounts,
   type Permission,
@@ -95,8 +98,6 @@ export interface AuthOptions {
   secure: boolean;
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 export function bearer(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const m = /^Bearer\s+(.+)$/i.exec(header.trim());
@@ -119,16 +120,6 @@ function deny(reply: FastifyReply, status: number, error: string, message: strin
 }
 
 /** The request's Origin (or Referer) is this server, or absent (non-browser clients). */
-function sameOrigin(req: FastifyRequest): boolean {
-  const origin = req.headers.origin ?? req.headers.referer;
-  if (!origin) return true;
-  try {
-    return new URL(origin).host === req.headers.host;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Registers a third-party plugin (Swagger UI, static files) whose routes we cannot
  * annotate, declaring `permission` for all of them at the registration site.
@@ -231,7 +222,7 @@ export default fp(
         req.log.error({ route: req.routeOptions.url }, 'route has no authorisation rule (config.permission)');
         return deny(reply, 500, 'no_rule', 'this route declares no authorisation rule and is refused');
       }
-      if (!SAFE_METHODS.has(req.method) && !sameOrigin(req)) {
+      if (!SAFE_METHODS.has(req.method) && !sameOrigin(req.headers)) {
         return deny(reply, 403, 'cross_origin', 'cross-origin request refused');
       }
       // Static files (dashboard, docs) need no caller: do not look a stale cookie up (and audit it) per asset.
@@ -253,35 +244,18 @@ export default fp(
       if (!principal) {
         return deny(reply, 401, 'unauthorized', 'sign in, or send "Authorization: Bearer <API token>"');
       }
-      if (principal.kind === 'session' && !SAFE_METHODS.has(req.method)) {
-        const header = req.headers[CSRF_HEADER];
-        const cookie = req.cookies[names.csrf];
-        if (typeof header !== 'string' || header !== cookie || !secretMatches(header, principal.session!.csrfHash)) {
-          await accounts.deps.audit({
-            type: 'auth.csrf_refused',
-            actor: principal.name,
-            details: { ip: req.ip, route: `${req.method} ${req.routeOptions.url}` },
-          });
-          return deny(reply, 403, 'csrf', 'missing or wrong X-CSRF-Token header (reload the page)');
-        }
-      }
-      if (principal.setup && permission !== 'self') {
-        return deny(
-          reply,
-          403,
-          'setup_required',
-          principal.setup === 'password'
-            ? 'change your one-time password first (Profile)'
-            : 'set up two-factor authentication first (Profile): it is required for administrators',
-        );
-      }
-      if (!principal.permissions.has(permission)) {
-        return deny(
-          reply,
-          403,
-          'forbidden',
-          `your role (${principal.role}) does not allow this (${permission}): ask for a role that does, or use the admin token`,
-        );
+      const refusal = accessRefusal({
+        method: req.method,
+        permission,
+        csrfHeader: req.headers[CSRF_HEADER],
+        csrfCookie: req.cookies[names.csrf],
+        caller: { ...principal, csrfHash: principal.kind === 'session' ? principal.session!.csrfHash : null },
+        forbiddenHint: ': ask for a role that does, or use the admin token',
+      });
+      if (refusal) {
+        if (refusal.code === 'csrf')
+          await accounts.deps.audit(csrfRefusedEntry(principal.name, req.ip, `${req.method} ${req.routeOptions.url}`));
+        return deny(reply, refusal.status, refusal.code, refusal.message);
       }
     });
 

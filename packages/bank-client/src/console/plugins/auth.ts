@@ -11,7 +11,10 @@ import {
   AccountError,
   BANK_ROLE_PERMISSIONS,
   isBankPermission,
-  secretMatches,
+  accessRefusal,
+  csrfRefusedEntry,
+  sameOrigin,
+  SAFE_METHODS,
   setupRequired,
   type Accounts,
   type BankPermission,
@@ -21,7 +24,6 @@ import type { Operator } from '../context.js';
 export const SESSION_COOKIE = 'fsb_session';
 export const CSRF_COOKIE = 'fsb_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** `__Host-` names under TLS (bound to this host, Secure, Path=/). */
 export function cookieNames(secure: boolean): { session: string; csrf: string } {
@@ -41,16 +43,6 @@ export function deny(reply: FastifyReply, status: number, error: string, message
 export function sendAccountError(reply: FastifyReply, err: unknown) {
   if (err instanceof AccountError) return deny(reply, err.status, err.code, err.message);
   throw err;
-}
-
-function sameOrigin(req: FastifyRequest): boolean {
-  const origin = req.headers.origin ?? req.headers.referer;
-  if (!origin) return true;
-  try {
-    return new URL(origin).host === req.headers.host;
-  } catch {
-    return false;
-  }
 }
 
 export interface RouteRule {
@@ -111,12 +103,12 @@ export function installAuth(app: FastifyInstance, opts: { accounts: Accounts; se
       req.log.error({ route: req.routeOptions.url }, 'route has no authorisation rule (config.access)');
       return deny(reply, 500, 'no_rule', 'this route declares no authorisation rule and is refused');
     }
-    if (!SAFE.has(req.method) && !sameOrigin(req))
+    if (!SAFE_METHODS.has(req.method) && !sameOrigin(req.headers))
       return deny(reply, 403, 'cross_origin', 'cross-origin request refused');
     if (access === 'public' && !req.url.startsWith('/api/')) return;
     let op: Operator | null;
     try {
-      op = await identify(req, !SAFE.has(req.method));
+      op = await identify(req, !SAFE_METHODS.has(req.method));
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
       if (access === 'public') return;
@@ -126,33 +118,17 @@ export function installAuth(app: FastifyInstance, opts: { accounts: Accounts; se
     req.operator = op;
     if (access === 'public') return;
     if (!op) return deny(reply, 401, 'unauthorized', 'sign in first');
-    if (!SAFE.has(req.method)) {
-      const header = req.headers[CSRF_HEADER];
-      if (
-        typeof header !== 'string' ||
-        header !== req.cookies[names.csrf] ||
-        !secretMatches(header, op.session.csrfHash)
-      ) {
-        await accounts.deps.audit({
-          type: 'auth.csrf_refused',
-          actor: op.name,
-          details: { ip: req.ip, route: `${req.method} ${req.routeOptions.url}` },
-        });
-        return deny(reply, 403, 'csrf', 'missing or wrong X-CSRF-Token header (reload the page)');
-      }
-    }
-    if (op.setup && access !== 'self') {
-      return deny(
-        reply,
-        403,
-        'setup_required',
-        op.setup === 'password'
-          ? 'change your one-time password first (Profile)'
-          : 'set up two-factor authentication first (Profile): it is required for administrators',
-      );
-    }
-    if (!op.permissions.has(access)) {
-      return deny(reply, 403, 'forbidden', `your role (${op.role}) does not allow this (${access})`);
+    const refusal = accessRefusal({
+      method: req.method,
+      permission: access,
+      csrfHeader: req.headers[CSRF_HEADER],
+      csrfCookie: req.cookies[names.csrf],
+      caller: { ...op, csrfHash: op.session.csrfHash },
+    });
+    if (refusal) {
+      if (refusal.code === 'csrf')
+        await accounts.deps.audit(csrfRefusedEntry(op.name, req.ip, `${req.method} ${req.routeOptions.url}`));
+      return deny(reply, refusal.status, refusal.code, refusal.message);
     }
   });
 }

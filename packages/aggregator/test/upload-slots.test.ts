@@ -1,0 +1,161 @@
+/**
+ * The pull protocol of the fit upload (issue 14 item 2), over real sockets: banks offer their
+ * update (`update_offer`) and send it only after an `upload_grant`; at most K uploads are granted
+ * at once, the slot passes on when an update is in the accumulator, an ungranted update is
+ * refused, offers are judged by their own arrival time, and a granted bank that never uploads
+ * is dropped while the round commits with the others.
+ */
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { RunningAggregator } from '../src/index.js';
+import { cleanup, createBank, startTestAggregator, tempDir, waitRounds } from './helpers/federation.js';
+import { RawBank, updateMessage } from './helpers/raw-bank.js';
+
+const PARAMS = 4097; // the default 30-64-32-1 MLP
+const delta = () => [{ name: 'update', shape: [PARAMS], data: new Float32Array(PARAMS).fill(1e-3) }];
+
+/** Waits until `cond` holds, polling (the aggregator's counters change on its own queue). */
+async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const hasGrant = (b: RawBank) => b.received.some((r) => r.msg.type === 'upload_grant');
+
+describe('fit uploads: offer, grant, upload', () => {
+  const dir = tempDir();
+  let agg: RunningAggregator | undefined;
+  const banks: RawBank[] = [];
+  afterEach(async () => {
+    for (const b of banks.splice(0)) b.close();
+    await agg?.close();
+    agg = undefined;
+  });
+  afterAll(() => cleanup(dir));
+
+  async function start(name: string, ids: string[], rules: Record<string, unknown>): Promise<RawBank[]> {
+    agg = await startTestAggregator(path.join(dir, name), {
+      autoStart: true,
+      // Raw banks do not evaluate: the evaluation stage closes at its (short) deadline.
+      rules: { rounds: 1, minBanks: ids.length, quorum: ids.length, evaluationTimeoutMs: 200, ...rules } as never,
+    });
+    for (const id of ids) {
+      const token = await createBank(agg, id);
+      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token));
+    }
+    return banks;
+  }
+
+  it('grants at most K = 2 uploads at a time and passes each slot on once the update is in', async () => {
+    const ids = ['b1', 'b2', 'b3', 'b4', 'b5'];
+    const all = await start('k2', ids, { uploadSlots: 2 });
+    const assignments = await Promise.all(all.map((b) => b.next('round_assignment')));
+    // Every bank offers; none uploads until the test says so (the test is the bank here).
+    all.forEach((b, i) => b.send(updateMessage(assignments[i]!.msg), delta(), 'offer-only'));
+    await until('2 grants and 3 offers waiting', () => {
+      const s = agg!.federation.uploadStats();
+      return s.inFlight === 2 && s.waiting === 3;
+    });
+    await until('2 banks granted', () => all.filter(hasGrant).length === 2);
+    const uploaded = new Set<RawBank>();
+    let maxOutstanding = 0;
+    while (uploaded.size < all.length) {
+      const granted = all.filter((b) => hasGrant(b) && !uploaded.has(b));
+      maxOutstanding = Math.max(maxOutstanding, granted.length);
+      expect(granted.length).toBeLessThanOrEqual(2);
+      const b = granted[0]!;
+      const i = all.indexOf(b);
+      b.send(updateMessage(assignments[i]!.msg), delta(), 'ungranted'); // granted: the frame itself
+      uploaded.add(b);
+      expect((await b.next('ack')).msg).toMatchObject({ of: 'update', accepted: true });
+      // The slot passed on: one more bank is granted, until none is left waiting.
+      const expected = Math.min(all.length, uploaded.size + 2);
+      await until(`${expected} banks granted`, () => all.filter(hasGrant).length === expected);
+      expect(agg!.federation.uploadStats().inFlight).toBeLessThanOrEqual(2);
+    }
+    expect(maxOutstanding).toBe(2);
+    const stats = agg!.federation.uploadStats();
+    expect(stats.peakInFlight).toBe(2);
+    expect(stats.granted).toBe(5);
+    const rounds = await waitRounds(agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    expect([...rounds[0]!.participants].sort()).toEqual(ids);
+  });
+
+  it('refuses an update sent without a grant, and one whose offer still waits for a slot', async () => {
+    const all = await start('ungranted', ['a', 'b'], { uploadSlots: 1 });
+    const [a, b] = all as [RawBank, RawBank];
+    const [aa, ab] = await Promise.all([a.next('round_assignment'), b.next('round_assignment')]);
+    // No offer at all.
+    a.send(updateMessage(aa.msg), delta(), 'ungranted');
+    const refused = await a.next('ack');
+    expect(refused.msg.accepted).toBe(false);
+    expect(refused.msg.reason).toMatch(/no upload grant: send update_offer/);
+    // a takes the only slot; b's offer waits, and b's frame sent anyway is refused.
+    a.send(updateMessage(aa.msg), delta(), 'offer-only');
+    await a.next('upload_grant');
+    b.send(updateMessage(ab.msg), delta(), 'offer-only');
+    await until('b waiting', () => agg!.federation.uploadStats().waiting === 1);
+    b.send(updateMessage(ab.msg), delta(), 'ungranted');
+    const early = await b.next('ack');
+    expect(early.msg.accepted).toBe(false);
+    expect(early.msg.reason).toMatch(/no upload grant \(its offer is still waiting for a slot\)/);
+    expect(agg!.federation.uploadStats().ungranted).toBe(2);
+    // Neither refusal cost the banks their place: both upload when granted and the round commits.
+    a.send(updateMessage(aa.msg), delta(), 'ungranted');
+    expect((await a.next('ack')).msg.accepted).toBe(true);
+    await b.next('upload_grant');
+    b.send(updateMessage(ab.msg), delta(), 'ungranted');
+    expect((await b.next('ack')).msg.accepted).toBe(true);
+    const rounds = await waitRounds(agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    expect([...rounds[0]!.participants].sort()).toEqual(['a', 'b']);
+  });
+
+  it('judges an offer by its own arrival: an upload granted after the deadline counts, a late offer is refused', async () => {
+    const all = await start('deadline', ['early', 'queued', 'late'], {
+      uploadSlots: 1,
+      quorum: 2,
+      roundTimeoutMs: 4_000,
+      graceMs: 0,
+    });
+    const [early, queued, late] = all as [RawBank, RawBank, RawBank];
+    const [ae, aq, al] = await Promise.all(all.map((b) => b.next('round_assignment')));
+    early.send(updateMessage(ae!.msg), delta(), 'offer-only');
+    await early.next('upload_grant');
+    queued.send(updateMessage(aq!.msg), delta()); // uploads by itself once granted
+    await until('queued waiting', () => agg!.federation.uploadStats().waiting === 1);
+    // Past the fit deadline: the stage stays open for the two offers that came in time.
+    const deadline = Date.now() + ae!.msg.deadlineInMs;
+    await until('the fit deadline', () => Date.now() > deadline + 100, 10_000);
+    late.send(updateMessage(al!.msg), delta());
+    const refused = await late.next('ack');
+    expect(refused.msg.accepted).toBe(false);
+    expect(refused.msg.reason).toMatch(/^late: the fit stage of round \d+ closed/);
+    early.send(updateMessage(ae!.msg), delta(), 'ungranted');
+    expect((await early.next('ack')).msg.accepted).toBe(true);
+    expect((await queued.next('ack')).msg.accepted).toBe(true);
+    const rounds = await waitRounds(agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    expect([...rounds[0]!.participants].sort()).toEqual(['early', 'queued']);
+  });
+
+  it('drops a granted bank that never uploads; the round commits with the others', async () => {
+    const all = await start('silent', ['silent', 'x', 'y'], { uploadSlots: 1, quorum: 2, uploadGrantTimeoutMs: 1_500 });
+    const [silent, x, y] = all as [RawBank, RawBank, RawBank];
+    const [as, ax, ay] = await Promise.all(all.map((b) => b.next('round_assignment')));
+    silent.send(updateMessage(as!.msg), delta(), 'offer-only');
+    expect((await silent.next('upload_grant')).msg.uploadWithinMs).toBe(1_500);
+    x.send(updateMessage(ax!.msg), delta());
+    y.send(updateMessage(ay!.msg), delta());
+    expect((await x.next('ack', 10_000)).msg.accepted).toBe(true);
+    expect((await y.next('ack', 10_000)).msg.accepted).toBe(true);
+    const rounds = await waitRounds(agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    expect([...rounds[0]!.participants].sort()).toEqual(['x', 'y']);
+    expect(agg!.federation.uploadStats().expired).toBe(1);
+    expect(rounds[0]!.banks['silent']!.rejected).toMatch(/no update within the upload grant timeout \(1500 ms\)/);
+    // Its frame after the grant expired is refused: it no longer holds a slot.
+    silent.send(updateMessage(as!.msg), delta(), 'ungranted');
+    expect((await silent.next('ack')).msg.accepted).toBe(false);
+  });
+});
