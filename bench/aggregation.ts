@@ -492,15 +492,18 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   };
 
   const all = [...figures.values()].flat();
-  const slotRuns = all.filter((f) => f.mode === 'wasm+slot');
-  const slowestSlot = slotRuns.reduce((a, b) => (b.bytesPerSecond < a.bytesPerSecond ? b : a));
+  // Targets are judged on the path the aggregator takes today: 'wasm' (decoded into a fresh
+  // array, copied into the kernel's slot by add). 'wasm+slot' shows what decoding straight into
+  // the slot would add; the aggregator does not do that yet (it decodes before the serial queue).
+  const wiredRuns = all.filter((f) => f.mode === 'wasm');
+  const slowestWired = wiredRuns.reduce((a, b) => (b.bytesPerSecond < a.bytesPerSecond ? b : a));
   const byCount = (mode: Mode, n: number) => figures.get(key(mode, n))!.at(-1)!;
   const first = byCount('wasm+slot', counts[0]!);
   const last = byCount('wasm+slot', counts[counts.length - 1]!);
   const targets = [
     target(
-      `accumulate step (wasm add on the slot) traffic / streaming copy, slowest run (${slowestSlot.updates} updates)`,
-      (100 * traffic(slowestSlot)) / streamMedian,
+      `accumulate step (wasm add, the aggregator's path) traffic / streaming copy, slowest run (${slowestWired.updates} updates)`,
+      (100 * traffic(slowestWired)) / streamMedian,
       '>=',
       50,
       '%',
@@ -513,8 +516,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       '%',
     ),
     target(
-      `FedAvg add throughput (wasm+slot), slowest run (${slowestSlot.updates} updates)`,
-      slowestSlot.bytesPerSecond / 1e9,
+      `FedAvg add throughput (wasm, the aggregator's path), slowest run (${slowestWired.updates} updates)`,
+      slowestWired.bytesPerSecond / 1e9,
       '>=',
       TARGET_BYTES_PER_SECOND / 1e9,
       'GB/s',
@@ -538,8 +541,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       'MB',
     ),
     target(
-      'aggregator CPU per 1M-parameter update: unmask + decode into the slot + wasm add',
-      perUpdate.slot,
+      'aggregator CPU per 1M-parameter update as wired: unmask + decode + reputation statistics + wasm add',
+      perUpdate.aggregatorNow,
       '<=',
       10,
       'ms',
@@ -552,7 +555,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       2,
     )} GB/s moved (read + write); the % column divides by its median. Add traffic per parameter: ${ACCUMULATE_BYTES} bytes (finite check reads 4, accumulate reads 4 and the float64 sum 8, writes 8), ${ACCUMULATE_BYTES + COPY_IN_BYTES} on the wasm path that first copies the delta into the slot.`,
     `The accumulator's working set (4 MB update + 8 MB sum) fits the 32 MB L3 of the machines here, so the add is not bound by DRAM bandwidth alone; the second table also runs the step alone at ${num(BIG_PARAMS)} parameters (${bytes(BIG_PARAMS * 12)}, out of cache), its cells min / median / max over every add of every repeat.`,
-    `Per-update CPU at 1M parameters (medians of the third table): before (JS unmask + decode + JS add) ${num(perUpdate.before, 2)} ms; ${native(pass)} unmask + decode + JS add ${num(perUpdate.js, 2)} ms; + wasm add ${num(perUpdate.wasm, 2)} ms; decoding into the slot + wasm add ${num(perUpdate.slot, 2)} ms (the target). The aggregator as wired today also records each update for the reputation statistics (round-start.ts withStatistics): unmask + fresh decode + that + wasm add ${num(perUpdate.aggregatorNow, 2)} ms.`,
+    `Per-update CPU at 1M parameters (medians of the third table): before (JS unmask + decode + JS add) ${num(perUpdate.before, 2)} ms; ${native(pass)} unmask + decode + JS add ${num(perUpdate.js, 2)} ms; + wasm add ${num(perUpdate.wasm, 2)} ms; decoding into the slot + wasm add ${num(perUpdate.slot, 2)} ms (not wired yet). The aggregator as wired today also records each update for the reputation statistics (round-start.ts withStatistics): unmask + fresh decode + that + wasm add ${num(perUpdate.aggregatorNow, 2)} ms (the target).`,
     `model: ${num(PARAMS)} float32 parameters (${bytes(PARAMS * 4)} per update); FedAvg keeps a float64 running sum (${bytes(PARAMS * 8)}), on the wasm path in a WebAssembly memory with the float32 update slot (${bytes(PARAMS * 12)}).`,
   ];
   if (all.some((f) => !f.correct)) notes.push('FedAvg result did NOT match the expected weighted mean!');
