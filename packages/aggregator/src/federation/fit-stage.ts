@@ -61,6 +61,20 @@ async function rejectUpdate(
   await publishBank(core, session.bankId);
 }
 
+type FitRound = ActiveRound & { aggregation: NonNullable<ActiveRound['aggregation']> };
+
+/**
+ * The round whose plaintext fit stage an offer or update (`what`, for round `roundId`) goes to,
+ * or why there is none: no round running, or a secure round, whose updates travel masked.
+ */
+function plaintextFit(core: Core, what: 'offer' | 'update', roundId: number): FitRound | string {
+  const round = core.active;
+  if (!round) return `late: no round is running (${what} for round ${roundId})`;
+  if (!round.aggregation)
+    return `secure aggregation is on in round ${round.state.roundId}: updates travel masked (secagg_masked_update)`;
+  return round as FitRound;
+}
+
 /**
  * A bank offers its update (pull protocol, issue 14; on the serial queue). Judged by the offer's
  * arrival time with the rules of an update (round, selection, duplicate, deadline, model
@@ -71,17 +85,8 @@ async function rejectUpdate(
 export async function onOffer(core: Core, session: BankSession, msg: UpdateOffer, receivedAt: number): Promise<void> {
   // Gone while its offer waited on the queue: its disconnect already dropped it from the round.
   if (!core.sessions.isCurrent(session)) return;
-  const round = core.active;
-  if (!round)
-    return rejectUpdate(core, session, msg, `late: no round is running (offer for round ${msg.roundId})`, false);
-  if (!round.aggregation)
-    return rejectUpdate(
-      core,
-      session,
-      msg,
-      `secure aggregation is on in round ${round.state.roundId}: updates travel masked (secagg_masked_update)`,
-      false,
-    );
+  const round = plaintextFit(core, 'offer', msg.roundId);
+  if (typeof round === 'string') return rejectUpdate(core, session, msg, round, false);
   const queue = uploadQueue(round);
   if (msg.roundId === round.state.roundId && queue.holds(session.bankId))
     return rejectUpdate(core, session, msg, `duplicate offer from ${session.bankId} for round ${msg.roundId}`, false);
@@ -109,17 +114,8 @@ export async function onUpdate(
   receivedAt: number = core.opts.clock.now(),
 ): Promise<void> {
   const now = receivedAt;
-  const round = core.active;
-  if (!round)
-    return rejectUpdate(core, session, msg, `late: no round is running (update for round ${msg.roundId})`, false);
-  if (!round.aggregation)
-    return rejectUpdate(
-      core,
-      session,
-      msg,
-      `secure aggregation is on in round ${round.state.roundId}: updates travel masked (secagg_masked_update)`,
-      false,
-    );
+  const round = plaintextFit(core, 'update', msg.roundId);
+  if (typeof round === 'string') return rejectUpdate(core, session, msg, round, false);
   const queue = uploadQueue(round);
   const grant = queue.holds(session.bankId) === 'granted' ? queue.grantOf(session.bankId) : undefined;
   if (!grant) {
