@@ -8,6 +8,7 @@ import {
   AdaptiveNormBound,
   needsStatisticsProbe,
   updateStatistics,
+  UpdateCopyArena,
   withUpdateStatistics,
 } from '../src/strategy/index.js';
 import { aggregate, ctx } from './strategy-robust-helpers.js';
@@ -83,6 +84,29 @@ describe('statistics in the outcomes', () => {
     expect(out.diagnostics?.['bank-e']?.cosine).toBeCloseTo(1, 6);
     expect(out.diagnostics?.['bank-a']?.cosine).toBeCloseTo(-1, 6);
     expect(out.diagnostics?.['bank-a']?.aggregateDistance).toBeCloseTo(10.16, 5);
+  });
+
+  it('an arena shared by consecutive rounds gives every round the statistics a fresh one gives', () => {
+    const arena = new UpdateCopyArena();
+    const d = 70_000; // several updates per 1 MB block, and a block boundary inside a round
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const round = (seed: number, shared: UpdateCopyArena | undefined) => {
+      const g = new Float32Array(d);
+      const agg = withUpdateStatistics(
+        new FedAvg().beginAggregation(
+          ctx(g),
+          ids.map((bankId) => ({ bankId, numExamples: 1 })),
+        ),
+        g,
+        shared ? { arena: shared } : {},
+      );
+      ids.forEach((bankId, b) => {
+        const delta = Float32Array.from({ length: d }, (_, i) => Math.sin(seed * 31 + b * 7 + i) * (b === 4 ? -3 : 1));
+        agg.add({ bankId, delta, numExamples: 1, loss: 0.5 });
+      });
+      return agg.finish().diagnostics;
+    };
+    for (const seed of [1, 2, 3]) expect(round(seed, arena)).toEqual(round(seed, undefined));
   });
 
   it('withUpdateStatistics does not keep an update the inner accumulator refused', () => {

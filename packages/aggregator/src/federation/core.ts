@@ -10,7 +10,7 @@ import type { RoundRecord, TrainingState } from '@finsecure/common/api';
 import type { Scaler, TrainingConfig } from '@finsecure/common/protocol';
 import type { Rng } from '@finsecure/common/rng';
 import type { MlpSpec } from '@finsecure/common/model';
-import type { Aggregation, EvaluationReport, Strategy } from '@finsecure/common/strategy';
+import type { Aggregation, EvaluationReport, Strategy, UpdateCopyArena } from '@finsecure/common/strategy';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type * as machine from '../round/machine.js';
@@ -102,6 +102,8 @@ export interface Core {
   readonly identities: IdentityKeys;
   readonly rng: Rng;
   readonly bankStats: Map<string, BankStats>;
+  /** Memory for the reputation statistics' update copies, reused round after round (see statistics.ts). */
+  readonly statisticsArena: UpdateCopyArena;
   /** Latest health assessment per bank (see health.ts). */
   readonly health: Map<string, BankHealth>;
   /** Training losses of the last committed round, per bank (for the health check). */

@@ -12,6 +12,7 @@
 import { CloseCode, encodeFrame, type Hello, type Scaler } from '@finsecure/common/protocol';
 import type { BankView, StatusView, TrainingState } from '@finsecure/common/api';
 import { createRng } from '@finsecure/common/rng';
+import { UpdateCopyArena } from '@finsecure/common/strategy';
 import * as machine from '../round/machine.js';
 import type { BankRecord } from '../store/types.js';
 import * as admin from './admin.js';
@@ -53,6 +54,7 @@ export class Federation {
       identities: new IdentityKeys(opts.store),
       rng: createRng(opts.seed),
       bankStats: new Map(),
+      statisticsArena: new UpdateCopyArena(),
       health: new Map(),
       lastLosses: new Map(),
       refusals: {},

@@ -145,8 +145,10 @@ async function boundWeights(core: Core, roundId: number, selected: BankCandidate
  * aggregate for the reputation view (a copy of each update: banks × parameters × 4 bytes); the
  * buffering strategies compute those statistics themselves.
  */
-function withStatistics(strategy: Strategy, aggregation: Aggregation, global: Float32Array): Aggregation {
-  return needsStatisticsProbe(strategy.name) ? withUpdateStatistics(aggregation, global) : aggregation;
+function withStatistics(core: Core, strategy: Strategy, aggregation: Aggregation, global: Float32Array): Aggregation {
+  return needsStatisticsProbe(strategy.name)
+    ? withUpdateStatistics(aggregation, global, { arena: core.statisticsArena })
+    : aggregation;
 }
 
 /** Starts the next round if training runs, none is in flight and enough banks are connected. */
@@ -221,6 +223,7 @@ export async function maybeStartRound(core: Core): Promise<void> {
     aggregation: secure
       ? null
       : withStatistics(
+          core,
           strategy,
           strategy.beginAggregation({ ...ctx, rng: core.rng.fork() }, selectedCandidates),
           core.globalWeights,
