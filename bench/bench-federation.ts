@@ -71,10 +71,20 @@ export async function registerBanks(
 }
 
 /** Starts training and waits (polling the federation in-process, not over HTTP) until it finishes. */
-export async function trainToEnd(agg: RunningAggregator, timeoutMs: number, onTick?: () => void): Promise<void> {
+export async function trainToEnd(
+  agg: RunningAggregator,
+  timeoutMs: number,
+  onTick?: () => void,
+  /** For a finished federation: run this many more rounds. */
+  additionalRounds?: number,
+): Promise<void> {
   const res = await fetch(`${agg.url}/api/training/start`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${agg.adminToken}` },
+    headers: {
+      authorization: `Bearer ${agg.adminToken}`,
+      ...(additionalRounds ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(additionalRounds ? { body: JSON.stringify({ additionalRounds }) } : {}),
   });
   if (!res.ok) throw new Error(`POST /api/training/start: ${res.status} ${await res.text()}`);
   const end = Date.now() + timeoutMs;
