@@ -21,25 +21,11 @@ import {
   type TrainingData,
 } from '../src/model/index.js';
 import { createRng } from '../src/rng/index.js';
+import { linearSynthetic } from './helpers/linear-synthetic.js';
 
 /** Gaussian features; label from a noisy linear rule with a high threshold (≈ 6 % positives). */
 function synthetic(seed: number, numRows: number, numFeatures = 30): TrainingData {
-  const rng = createRng(seed);
-  const direction = createRng(12345);
-  const w = Float64Array.from({ length: numFeatures }, () => direction.normal());
-  const norm = Math.hypot(...w);
-  const features = new Float32Array(numRows * numFeatures);
-  const labels = new Uint8Array(numRows);
-  for (let r = 0; r < numRows; r++) {
-    let s = 0;
-    for (let j = 0; j < numFeatures; j++) {
-      const v = rng.normal();
-      features[r * numFeatures + j] = v;
-      s += (w[j]! / norm) * v;
-    }
-    labels[r] = s + 0.6 * rng.normal() > 1.7 ? 1 : 0;
-  }
-  return { features, labels, numRows, numFeatures };
+  return linearSynthetic(seed, numRows, numFeatures, 0.6, 1.7);
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {

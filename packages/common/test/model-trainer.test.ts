@@ -20,6 +20,7 @@ import {
 } from '../src/model/index.js';
 import { createRng } from '../src/rng/index.js';
 import type { FlatWeights } from '../src/types/index.js';
+import { linearSynthetic } from './helpers/linear-synthetic.js';
 
 interface Data {
   features: Float32Array;
@@ -30,22 +31,7 @@ interface Data {
 
 /** Gaussian features; the label is a noisy linear rule (about 25 % positives). */
 function synthetic(seed: number, numRows: number, numFeatures = 30, noise = 0.3): Data {
-  const rng = createRng(seed);
-  const direction = createRng(12345); // the same rule for every seed
-  const w = Float64Array.from({ length: numFeatures }, () => direction.normal());
-  const norm = Math.hypot(...w);
-  const features = new Float32Array(numRows * numFeatures);
-  const labels = new Uint8Array(numRows);
-  for (let r = 0; r < numRows; r++) {
-    let s = 0;
-    for (let j = 0; j < numFeatures; j++) {
-      const v = rng.normal();
-      features[r * numFeatures + j] = v;
-      s += (w[j]! / norm) * v;
-    }
-    labels[r] = s + noise * rng.normal() > 0.7 ? 1 : 0;
-  }
-  return { features, labels, numRows, numFeatures };
+  return linearSynthetic(seed, numRows, numFeatures, noise);
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
