@@ -8,20 +8,14 @@
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunningAggregator } from '../src/index.js';
-import { cleanup, createBank, startTestAggregator, tempDir, waitRounds } from './helpers/federation.js';
+import { cleanup, createBank, startTestAggregator, tempDir, waitFor, waitRounds } from './helpers/federation.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const PARAMS = 4097; // the default 30-64-32-1 MLP
 const delta = () => [{ name: 'update', shape: [PARAMS], data: new Float32Array(PARAMS).fill(1e-3) }];
 
-/** Waits until `cond` holds, polling (the aggregator's counters change on its own queue). */
-async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Waits until `cond` holds, polling every 10 ms (the aggregator's counters change on its own queue). */
+const until = (what: string, cond: () => boolean, timeoutMs = 15_000) => waitFor(what, cond, timeoutMs, 10);
 
 const hasGrant = (b: RawBank) => b.received.some((r) => r.msg.type === 'upload_grant');
 
