@@ -441,7 +441,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       data: new Float32Array(manifestFor(spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)),
       manifest: manifestFor(spec),
     };
-    this.trainer = new MlpTrainer(spec, zero);
+    this.trainer = new MlpTrainer(spec, zero, { workers: this.config.trainingThreads });
     this.spec = spec;
   }
 

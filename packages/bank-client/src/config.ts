@@ -50,6 +50,11 @@ export const BankConfig = z
     stateKey: z.string().min(1).optional(),
     caFile: z.string().min(1).optional(),
     seed: z.number().int().default(1),
+    /**
+     * Threads for local training and scoring (MlpTrainer `workers`): 1, or more to use more
+     * cores; each extra thread is started once, when a job is large enough to gain from it.
+     */
+    trainingThreads: z.number().int().min(1).max(64).default(1),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
     reconnectMinMs: z.number().int().min(10).default(500),
     reconnectMaxMs: z.number().int().min(10).default(30_000),
@@ -95,6 +100,7 @@ export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'strin
   FINSECURE_DP_NOISE_MULTIPLIER: { key: 'dpNoiseMultiplier', type: 'number' },
   FINSECURE_DP_EPSILON_BUDGET: { key: 'dpEpsilonBudget', type: 'number' },
   FINSECURE_BACKEND: { key: 'backend', type: 'string' },
+  FINSECURE_TRAINING_THREADS: { key: 'trainingThreads', type: 'number' },
   FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
   FINSECURE_LOG_FORMAT: { key: 'logFormat', type: 'string' },
 };
@@ -141,6 +147,7 @@ const FLAG_NAMES: Record<string, string> = {
   caFile: '--ca-file',
   seed: '--seed',
   backend: '--backend',
+  trainingThreads: '--training-threads',
   reconnectMaxMs: '--reconnect-max-ms',
   split: '--split',
   layout: '--layout',

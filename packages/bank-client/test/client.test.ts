@@ -101,7 +101,8 @@ describe('bank client', () => {
       heartbeatIntervalMs: 100,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
       rules: { rounds: 1, minBanks: 1, quorum: 1, roundTimeoutMs: 300_000 } as never,
-      training: { epochs: 2, batchSize: 8, smoteRatio: 0 } as never,
+      // 48,000 training rows × 20 epochs in batches of 8: about 5 s on the kernels of this 2-core machine.
+      training: { epochs: 20, batchSize: 8, smoteRatio: 0 } as never,
     });
     const [big] = await writeShards(path.join(dir, 'heartbeat'), 1, 60_000);
     const child = spawn(

@@ -44,6 +44,17 @@ describe('bank-client configuration', () => {
     }
   });
 
+  it('takes the training threads from the environment or a flag (default 1) and names a bad value', () => {
+    const base = { server: 'ws://a:1/ws/bank', bankId: 'b', token, data: 'a.csv' };
+    expect(loadBankConfig({ flags: base }).trainingThreads).toBe(1);
+    expect(loadBankConfig({ env: { FINSECURE_TRAINING_THREADS: '2' }, flags: base }).trainingThreads).toBe(2);
+    expect(
+      loadBankConfig({ env: { FINSECURE_TRAINING_THREADS: '2' }, flags: { ...base, trainingThreads: 3 } })
+        .trainingThreads,
+    ).toBe(3);
+    expect(() => loadBankConfig({ flags: { ...base, trainingThreads: 0 } })).toThrow(/--training-threads: /);
+  });
+
   it('names every problem, with the flag a user would type', () => {
     let message = '';
     try {

@@ -19,6 +19,7 @@ import {
   type MlpSpec,
 } from '../src/model/index.js';
 import { createRng } from '../src/rng/index.js';
+import { setWasmKernelsEnabled } from '../src/kernels/index.js';
 import type { FlatWeights } from '../src/types/index.js';
 import { linearSynthetic } from './helpers/linear-synthetic.js';
 
@@ -298,15 +299,23 @@ describe('MlpTrainer training', () => {
     t.dispose();
   });
 
-  it('does not leak tensors while training and predicting', async () => {
-    const t = new MlpTrainer(DEFAULT_MLP, initWeights(DEFAULT_MLP, createRng(1)));
-    t.predict(test.features, test.numRows); // builds the cached inference weights
-    const before = tf.memory().numTensors;
-    await t.train(train, { epochs: 1, batchSize: 128, learningRate: 0.01, rng: createRng(2) });
-    t.predict(test.features, test.numRows, 100);
-    expect(tf.memory().numTensors).toBe(before);
-    t.dispose();
-    expect(tf.memory().numTensors).toBe(before - 6);
+  it.each([
+    ['the wasm kernel', true, 0],
+    ['TF.js (kernels off)', false, 6],
+  ])('does not leak tensors while training and predicting with %s', async (_, kernels, cached) => {
+    const previous = setWasmKernelsEnabled(kernels);
+    try {
+      const t = new MlpTrainer(DEFAULT_MLP, initWeights(DEFAULT_MLP, createRng(1)));
+      t.predict(test.features, test.numRows); // builds the cached inference weights (TF.js: 3 kernels, 3 biases)
+      const before = tf.memory().numTensors;
+      await t.train(train, { epochs: 1, batchSize: 128, learningRate: 0.01, rng: createRng(2) });
+      t.predict(test.features, test.numRows, 100);
+      expect(tf.memory().numTensors).toBe(before);
+      t.dispose();
+      expect(tf.memory().numTensors).toBe(before - cached);
+    } finally {
+      setWasmKernelsEnabled(previous);
+    }
   });
 });
 

@@ -127,6 +127,11 @@ addConsoleFlags(
   .option('--seed <n>', 'seed for the local split, SMOTE and batch order (default 1)', num('--seed', { int: true }))
   .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu (default auto)')
   .option(
+    '--training-threads <n>',
+    'threads for local training and scoring (default 1; env FINSECURE_TRAINING_THREADS): more use more cores for large jobs (≥ 400,000 rows × epochs, batches of ≥ 512 rows, ≥ 16,384 rows to score); each extra thread starts once, in ≈ 0.3 s',
+    num('--training-threads', { int: true, min: 1, max: 64 }),
+  )
+  .option(
     '--reconnect-max-ms <ms>',
     'longest wait between reconnection attempts (default 30000)',
     num('--reconnect-max-ms', { int: true, min: 10 }),
@@ -175,6 +180,7 @@ addConsoleFlags(
           caFile: o.caFile,
           seed: o.seed,
           backend: o.backend,
+          trainingThreads: o.trainingThreads,
           reconnectMaxMs: o.reconnectMaxMs,
           insecureDpSeed: o.insecureDpSeed,
           logLevel: o.logLevel,

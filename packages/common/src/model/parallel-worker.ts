@@ -8,7 +8,9 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './backend.js';
 import * as P from './parallel-protocol.js';
-import { BatchGradient, forwardRows, inferenceTensors, layersOf, shardSeed } from './step.js';
+import { createForward, type Forward } from './forward.js';
+import { shardSeed } from './dropout.js';
+import { createBatchGradient, type ShardGradient } from './kernel-gradient.js';
 
 const init = workerData as P.WorkerInit & { port: MessagePort };
 const control = new Int32Array(init.control);
@@ -17,9 +19,9 @@ const size = params.length;
 const grad = new Float32Array(init.grads, init.index * size * 4, size);
 const losses = new Float64Array(init.losses);
 const me = P.slot(init.index);
-const layers = layersOf(init.spec);
 let data: Required<Pick<P.LoadMessage, 'features' | 'labels' | 'order'>> | null = null;
-let engine: BatchGradient | null = null;
+let engine: ShardGradient | null = null;
+let forward: Forward | null = null;
 let predictBuffers: Pick<P.LoadMessage, 'predictInput' | 'predictProbabilities' | 'predictLogits'> = {};
 
 function run(cmd: number): void {
@@ -29,7 +31,7 @@ function run(cmd: number): void {
     if (msg.features && msg.labels && msg.order)
       data = { features: msg.features, labels: msg.labels, order: msg.order };
     if (msg.maxShardRows && (!engine || engine.maxRows < msg.maxShardRows))
-      engine = new BatchGradient(init.spec, msg.maxShardRows);
+      engine = createBatchGradient(init.spec, msg.maxShardRows);
     if (msg.predictInput) predictBuffers = msg;
   } else if (cmd === P.Command.Batch) {
     if (!data || !engine) throw new Error('batch command before the data was loaded');
@@ -54,20 +56,17 @@ function run(cmd: number): void {
   } else if (cmd === P.Command.Predict) {
     const { predictInput, predictProbabilities, predictLogits } = predictBuffers;
     if (!predictInput || !predictProbabilities) throw new Error('predict command before its buffers were loaded');
-    const weights = inferenceTensors(layers, params);
-    try {
-      const rows = control[P.PREDICT_ROWS]!;
-      const chunk = control[P.CHUNK]!;
-      const logits = control[P.WITH_LOGITS] ? (predictLogits ?? null) : null;
-      for (;;) {
-        const c = P.claimChunk(control, true, control[P.COPIED_FROM]!);
-        if (c < 0) break;
-        const from = c * chunk;
-        const to = Math.min(rows, from + chunk);
-        forwardRows(weights, init.spec.inputSize, predictInput, from, to, chunk, predictProbabilities, logits);
-      }
-    } finally {
-      weights.forEach((t) => t.dispose());
+    forward ??= createForward(init.spec);
+    forward.setWeights(params);
+    const rows = control[P.PREDICT_ROWS]!;
+    const chunk = control[P.CHUNK]!;
+    const logits = control[P.WITH_LOGITS] ? (predictLogits ?? null) : null;
+    for (;;) {
+      const c = P.claimChunk(control, true, control[P.COPIED_FROM]!);
+      if (c < 0) break;
+      const from = c * chunk;
+      const to = Math.min(rows, from + chunk);
+      forward.rows(predictInput, from, to, predictProbabilities, logits, chunk);
     }
   }
 }

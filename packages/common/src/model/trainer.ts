@@ -1,6 +1,11 @@
 /**
- * Local training and scoring of the MLP: a hand-written forward and backward pass over
- * TF.js kernels, with the optimiser (Adam) in plain JavaScript.
+ * Local training and scoring of the MLP: a hand-written forward and backward pass, with the
+ * optimiser (Adam) in plain JavaScript. Each batch runs on the WebAssembly SIMD kernels of
+ * wasm/dense.wat (kernel-gradient.ts; predictions: forward.ts) where the runtime has WebAssembly
+ * SIMD, else on TF.js kernels (step.ts); the two agree to float32 rounding. The kernels are 2-3×
+ * the TF.js path on this model (bench/training.ts): at 4,097 parameters a TF.js step is mostly
+ * kernel dispatch, tensor uploads and read-backs, which the kernels do not have. The TF.js path
+ * is written for that backend as follows.
  *
  * Why not `tf.LayersModel.fit`, nor even `optimizer.minimize` over `tf.variableGrads`:
  * for a network this small (4,097 parameters), what a training step costs on the wasm
@@ -45,7 +50,8 @@ import type { FlatWeights } from '../types/index.js';
 import { checkWeights, manifestFor, validateSpec, type MlpSpec } from './mlp.js';
 import { ParallelPool } from './parallel-pool.js';
 import { shardRange } from './parallel-protocol.js';
-import { BatchGradient, forwardRows, inferenceTensors, layersOf, type Layer } from './step.js';
+import { createForward, type Forward } from './forward.js';
+import { createBatchGradient } from './kernel-gradient.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -143,10 +149,10 @@ export class MlpTrainer {
   private readonly minShardRows: number;
   /** Master copy of the weights, in manifest order (kernel then bias, per layer). */
   private readonly params: Float32Array;
-  private readonly layers: Layer[];
   private adam: AdamState | null = null;
-  /** Device copies of the weights for inference: [kernel, bias] per layer. */
-  private inference: tf.Tensor[] | null = null;
+  /** The inference pass (forward.ts), created at the first prediction; its weights are stale when false. */
+  private inference: Forward | null = null;
+  private inferenceCurrent = false;
   private pool: ParallelPool | null = null;
   /** Why the worker threads could not be started (training then stays on one core). */
   workerError: string | null = null;
@@ -163,7 +169,6 @@ export class MlpTrainer {
     this.minParallelSamples = options.minParallelSamples ?? DEFAULT_MIN_PARALLEL_SAMPLES;
     this.minShardRows = Math.max(1, options.minShardRows ?? DEFAULT_MIN_SHARD_ROWS);
     this.params = Float32Array.from(initial.data);
-    this.layers = layersOf(spec);
   }
 
   /** Replaces all weights (e.g. with a new global model). Optimizer state is reset: FedAvg starts each round fresh. */
@@ -204,12 +209,16 @@ export class MlpTrainer {
   }
 
   private weightsChanged(): void {
-    this.inference?.forEach((t) => t.dispose());
-    this.inference = null;
+    this.inferenceCurrent = false;
   }
 
-  private inferenceWeights(): tf.Tensor[] {
-    this.inference ??= inferenceTensors(this.layers, this.params);
+  /** The forward pass with the current weights. */
+  private inferencePass(): Forward {
+    this.inference ??= createForward(this.spec);
+    if (!this.inferenceCurrent) {
+      this.inference.setWeights(this.params);
+      this.inferenceCurrent = true;
+    }
     return this.inference;
   }
 
@@ -265,7 +274,7 @@ export class MlpTrainer {
     const shards = pool ? pool.shards : 1;
     const order = pool ? pool.loadData(data.features, data.labels, n, bs) : new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
-    const engine = new BatchGradient(this.spec, shardRange(bs, 0, shards)[1]);
+    const engine = createBatchGradient(this.spec, shardRange(bs, 0, shards)[1]);
     const grad = new Float32Array(this.params.length);
     const yieldEvery = opts.yieldEvery ?? 16;
     let lastLoss = NaN;
@@ -373,12 +382,12 @@ export class MlpTrainer {
     const d = this.spec.inputSize;
     if (features.length !== numRows * d)
       throw new Error(`expected ${numRows}×${d} features, got ${features.length} values`);
-    const weights = this.inferenceWeights();
+    const pass = this.inferencePass();
     const probabilities = new Float32Array(numRows);
     const logits = withLogits ? new Float32Array(numRows) : null;
     const pool = this.pool?.alive && numRows >= MIN_PARALLEL_PREDICT_ROWS ? this.pool : null;
     if (!pool) {
-      forwardRows(weights, d, features, 0, numRows, chunkRows, probabilities, logits);
+      pass.rows(features, 0, numRows, probabilities, logits, chunkRows);
       return { probabilities, logits };
     }
     const shards = pool.shards;
@@ -397,7 +406,7 @@ export class MlpTrainer {
     pool.beginPredict(numRows, chunk, copiedFrom, withLogits);
     try {
       for (let c = pool.claimLow(); c >= 0; c = pool.claimLow()) {
-        forwardRows(weights, d, features, c * chunk, Math.min(numRows, (c + 1) * chunk), chunk, probabilities, logits);
+        pass.rows(features, c * chunk, Math.min(numRows, (c + 1) * chunk), probabilities, logits, chunk);
       }
     } finally {
       pool.finishPredict();
@@ -423,6 +432,8 @@ export class MlpTrainer {
 
   async disposeAsync(): Promise<void> {
     this.weightsChanged();
+    this.inference?.dispose();
+    this.inference = null;
     this.adam = null;
     this.disposed = true;
     await this.stopPool();
