@@ -5,10 +5,13 @@
  * batches so heartbeats keep flowing. Results are tied to the connection and round
  * they were computed for: an update that cannot be delivered in time for its own
  * round is dropped, never sent into a later one.
+ *
+ * This file is the connection and the dispatch of frames; what the bank computes is in
+ * local-model.ts (training, evaluation, DP, kept models), the update's offer and upload in
+ * update-upload.ts, secure aggregation in secagg/ and analytics jobs in analytics/.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -20,29 +23,22 @@ import {
   type FederationClientMessage,
   type SecAggServerMessage,
   type TensorInput,
-  type DpParams,
   type EvaluationRequest,
   type RoundAssignment,
   type RoundCommitted,
   type Welcome,
 } from '@finsecure/common/protocol';
-import {
-  initBackend,
-  manifestFor,
-  MlpTrainer,
-  parseBackendPreference,
-  type BackendInfo,
-  type MlpSpec,
-} from '@finsecure/common/model';
+import { initBackend, parseBackendPreference, type BackendInfo } from '@finsecure/common/model';
 import { createRng, cryptoRng, type Rng } from '@finsecure/common/rng';
 import type { BankConfig } from './config.js';
 import { ScaledData, type LocalData } from './local-data.js';
 import { LocalPrivacyLedger } from './privacy.js';
 import { AuditHeadLog } from './audit-heads.js';
-import { evaluate, fit, type EffectiveDp } from './round-work.js';
+import { LocalModel } from './local-model.js';
+import { UpdateUpload, updateFrame } from './update-upload.js';
 import { loadOrCreateIdentity, PinnedIdentities } from './secagg/identity.js';
 import { SecureFit } from './secagg/secure-fit.js';
-import { cipherFor, requireOpenedState, saveStateModel } from './state-crypto/index.js';
+import { requireOpenedState } from './state-crypto/index.js';
 import { FeedbackHistoryFile, FeedbackSource, type FeedbackRead } from './feedback.js';
 import { toBase64, type IdentityKeyPair } from '@finsecure/common/secagg';
 import { AnalyticsWorker } from './analytics/worker.js';
@@ -70,19 +66,6 @@ interface Task {
   deadline: number;
 }
 
-/**
- * An update offered to the aggregator (`update_offer`) and waiting for its `upload_grant` (the
- * pull protocol of issue 14): the frame is sent only when granted, and dropped if the offer is
- * refused, the round ends or the connection is replaced.
- */
-interface PendingUpload extends Task {
-  frame: Uint8Array;
-  /** DP of the update: recorded in the ledger when the frame is actually released. */
-  dp: (EffectiveDp & { delta: number }) | null;
-  /** What the "update sent" log line says. */
-  summary: Record<string, unknown>;
-}
-
 export class BankClient extends EventEmitter<BankClientEvents> {
   private ws: WebSocket | null = null;
   private connection = 0;
@@ -90,10 +73,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  private trainer: MlpTrainer | null = null;
-  private spec: MlpSpec | null = null;
   private current: Task | null = null;
-  private pendingUpload: PendingUpload | null = null;
+  private readonly upload: UpdateUpload;
   /** The aggregator's frame limit from its welcome: an update larger than this is declined, not sent. */
   private serverMaxFrameBytes = Number.POSITIVE_INFINITY;
   private busy: Promise<void> = Promise.resolve();
@@ -111,6 +92,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private backend: BackendInfo | null = null;
   private readonly ca: Buffer | undefined;
   private readonly analytics: AnalyticsWorker;
+  /** The bank's model and data at work: training, evaluation, DP, kept models (local-model.ts). */
+  private readonly model: LocalModel;
 
   constructor(
     private readonly config: BankConfig,
@@ -129,6 +112,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       (read) => this.onFeedbackRead(read),
     );
     this.ledger = new LocalPrivacyLedger(config.stateDir);
+    this.upload = new UpdateUpload(this.ledger, logger);
     this.auditHeads = new AuditHeadLog(config.stateDir, logger);
     this.identity = loadOrCreateIdentity(config.stateDir);
     // Not seeded: banks started together (same seed) must not reconnect in lockstep.
@@ -136,6 +120,15 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     // DP noise must be unpredictable in production; a seed is only for simulations.
     this.noiseRng = config.insecureDpSeed !== undefined ? createRng(config.insecureDpSeed) : cryptoRng();
     this.ca = config.caFile ? readFileSync(config.caFile) : undefined;
+    this.model = new LocalModel({
+      config,
+      data,
+      scaled: this.scaled,
+      feedbackHistory: this.feedbackHistory,
+      noiseRng: this.noiseRng,
+      logger,
+      onProgress: (roundId, done, total) => this.emit('training_progress', { roundId, done, total }),
+    });
     // Analytics jobs (segmentation, calibration): aggregates of --data only (analytics/worker.ts).
     this.analytics = new AnalyticsWorker({
       bankId: config.bankId,
@@ -205,7 +198,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         numFeatures: this.data.train.numFeatures,
         featureStats: this.data.stats,
         identityKey: toBase64(this.identity.publicKey),
-        ...(this.localDp() ? { dp: this.localDp()! } : {}),
+        ...(this.model.localDp() ? { dp: this.model.localDp()! } : {}),
       });
     });
     ws.on('message', (raw: Buffer, isBinary: boolean) => {
@@ -264,17 +257,6 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     return frame.byteLength;
   }
 
-  private localDp(): DpParams | null {
-    const c = this.config;
-    if (c.dpClip === undefined || c.dpNoiseMultiplier === undefined) return null;
-    return {
-      clip: c.dpClip,
-      noiseMultiplier: c.dpNoiseMultiplier,
-      delta: c.dpDelta,
-      ...(c.dpEpsilonBudget !== undefined ? { epsilonBudget: c.dpEpsilonBudget } : {}),
-    };
-  }
-
   private onFrame(ws: WebSocket, connection: number, bytes: Uint8Array): void {
     this.lastFromServer = Date.now();
     const { msg, tensors } = decodeFrame(bytes, FederationServerMessage, { maxBytes: 256 * 1024 * 1024 });
@@ -282,7 +264,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       case 'welcome':
         this.attempt = 0;
         this.serverMaxFrameBytes = msg.maxFrameBytes;
-        this.ensureTrainer(msg.model);
+        this.model.ensure(msg.model);
         this.logger.info({ modelVersion: msg.modelVersion, server: msg.serverVersion }, 'joined the federation');
         if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
         this.heartbeatTimer = setInterval(() => {
@@ -336,13 +318,12 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         return;
       case 'round_failed':
         if (this.current?.roundId === msg.roundId) this.current = null;
-        if (this.pendingUpload?.roundId === msg.roundId) this.pendingUpload = null;
+        this.upload.drop(msg.roundId);
         this.logger.warn({ roundId: msg.roundId, reason: msg.reason }, 'round failed at the aggregator');
         return;
       case 'ack':
         // A refused offer is answered like a refused update: nothing will be granted for it.
-        if (!msg.accepted && msg.of === 'update' && this.pendingUpload?.roundId === msg.roundId)
-          this.pendingUpload = null;
+        if (!msg.accepted && msg.of === 'update') this.upload.drop(msg.roundId);
         if (!msg.accepted) {
           this.logger.warn(
             { roundId: msg.roundId, of: msg.of, reason: msg.reason },
@@ -384,23 +365,15 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       pinned: new PinnedIdentities(this.config.stateDir),
       logger: this.logger,
       // SecureFit decides the DP (local or distributed), checks the budget and records the release.
-      privacy: { effective: (requested) => this.effectiveDp(requested), ledger: this.ledger, noiseRng: this.noiseRng },
-      train: (roundId, global, config, scaler, dp) => {
-        const { train } = this.scaled.get(scaler);
-        const rng = createRng((this.config.seed * 1_000_003 + roundId * 7919 + (config.seed ?? 0)) >>> 0);
-        return fit(this.trainer!, global, train, config, dp, rng, this.noiseRng, (done, total) => {
-          this.emit('training_progress', { roundId, done, total });
-          return new Promise((r) => setImmediate(r));
-        });
+      privacy: {
+        effective: (requested) => this.model.effectiveDp(requested),
+        ledger: this.ledger,
+        noiseRng: this.noiseRng,
       },
-      evaluate: (roundId, modelVersion, global, threshold, bins, scaler) => {
-        const test = this.scaled.getTest(scaler);
-        if (test.numRows === 0) return null;
-        const out = evaluate(this.trainer!, global, test, threshold, bins);
-        // The bank's own metrics stay here: the console shows them (the aggregator sees only sums).
-        this.keepHistory(() => this.feedbackHistory.recordEvaluation({ roundId, modelVersion, ...out }));
-        return out;
-      },
+      train: (roundId, global, config, scaler, dp) => this.model.fit(roundId, global, config, scaler, dp),
+      // The bank's own metrics stay here: the console shows them (the aggregator sees only sums).
+      evaluate: (roundId, modelVersion, global, threshold, bins, scaler) =>
+        this.model.evaluate(roundId, modelVersion, global, threshold, bins, scaler),
       send: (m, t) => {
         const bytes = this.send(ws, m, t);
         if (m.type === 'secagg_masked_update') this.emit('update_sent', { roundId: m.roundId, bytes });
@@ -429,42 +402,6 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     });
   }
 
-  private ensureTrainer(spec: MlpSpec): void {
-    if (spec.inputSize !== this.data.train.numFeatures) {
-      throw new Error(
-        `the federation's model expects ${spec.inputSize} features, this bank's data has ${this.data.train.numFeatures}`,
-      );
-    }
-    if (this.trainer && JSON.stringify(this.spec) === JSON.stringify(spec)) return;
-    this.trainer?.dispose();
-    const zero = {
-      data: new Float32Array(manifestFor(spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)),
-      manifest: manifestFor(spec),
-    };
-    this.trainer = new MlpTrainer(spec, zero, { workers: this.config.trainingThreads });
-    this.spec = spec;
-  }
-
-  /**
-   * The DP this round will use: the stricter of the bank's own settings and the server's
-   * request (more noise, the smaller budget and δ). The bank's clip bound is kept when it
-   * has one: the noise is scaled to it, so privacy depends on the noise multiplier only.
-   */
-  private effectiveDp(
-    requested: DpParams | undefined,
-  ): (EffectiveDp & { delta: number; epsilonBudget?: number }) | null {
-    const local = this.localDp();
-    if (!local && !requested) return null;
-    const all = [local, requested].filter((d): d is DpParams => !!d);
-    const budgets = all.map((d) => d.epsilonBudget).filter((b): b is number => b !== undefined);
-    return {
-      clip: (local ?? requested)!.clip,
-      noiseMultiplier: Math.max(...all.map((d) => d.noiseMultiplier)),
-      delta: Math.min(...all.map((d) => d.delta)),
-      ...(budgets.length ? { epsilonBudget: Math.min(...budgets) } : {}),
-    };
-  }
-
   private stillWanted(task: Task): string | null {
     if (this.connection !== task.connection || !this.ws || this.ws.readyState !== WebSocket.OPEN)
       return 'the connection it was assigned on is gone';
@@ -481,22 +418,17 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     deadline: number,
   ): Promise<void> {
     const task: Task = { roundId: msg.roundId, connection, deadline };
-    const dp = this.effectiveDp(msg.config.dp);
+    const dp = this.model.effectiveDp(msg.config.dp);
     if (dp?.epsilonBudget !== undefined && this.ledger.wouldExceed(dp.noiseMultiplier, dp.delta, dp.epsilonBudget)) {
       const reason = `privacy budget ε=${dp.epsilonBudget} would be exceeded (spent ${this.ledger.epsilon(dp.delta).toFixed(3)})`;
       this.logger.warn({ roundId: msg.roundId }, reason);
       this.send(ws, { type: 'decline', roundId: msg.roundId, reason });
       return;
     }
-    const { train } = this.scaled.get(msg.scaler);
-    const rng = createRng((this.config.seed * 1_000_003 + msg.roundId * 7919 + (msg.config.seed ?? 0)) >>> 0);
-    this.logger.info({ roundId: msg.roundId, epochs: msg.config.epochs, rows: train.numRows }, 'training');
+    this.logger.info({ roundId: msg.roundId, epochs: msg.config.epochs }, 'training');
     let out;
     try {
-      out = await fit(this.trainer!, global, train, msg.config, dp, rng, this.noiseRng, (done, total) => {
-        this.emit('training_progress', { roundId: msg.roundId, done, total });
-        return new Promise((r) => setImmediate(r));
-      });
+      out = await this.model.fit(msg.roundId, global, msg.config, msg.scaler, dp);
     } catch (err) {
       this.logger.error({ roundId: msg.roundId, err: (err as Error).message }, 'local training failed');
       this.send(ws, {
@@ -513,70 +445,25 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       return;
     }
     // Encode first: a frame that cannot be built must not cost privacy budget.
-    const frame = encodeFrame(
-      {
-        type: 'update',
-        roundId: msg.roundId,
-        modelVersion: msg.modelVersion,
-        kind: 'delta',
-        numExamples: out.numExamples,
-        numTrained: out.numTrained,
-        loss: out.loss,
-        timings: { trainMs: out.trainMs, prepareMs: out.prepareMs },
-        // Only the parameters travel; whether clipping bit stays in the bank (it is not noised).
-        ...(out.dp ? { dp: { clip: out.dp.clip, noiseMultiplier: out.dp.noiseMultiplier } } : {}),
-      },
-      [{ name: 'update', shape: [out.delta.length], data: out.delta }],
-      { encoding: msg.config.updateEncoding },
-    );
-    if (frame.byteLength > this.serverMaxFrameBytes) {
-      // Sending it would only get the socket closed (1009) and the round retried forever.
-      const reason = `update frame of ${frame.byteLength} bytes exceeds the aggregator's frame limit of ${this.serverMaxFrameBytes} bytes`;
-      this.logger.error({ roundId: msg.roundId }, reason);
-      this.send(ws, { type: 'decline', roundId: msg.roundId, reason });
+    const frame = updateFrame(msg, out, this.serverMaxFrameBytes);
+    if (typeof frame === 'string') {
+      this.logger.error({ roundId: msg.roundId }, frame);
+      this.send(ws, { type: 'decline', roundId: msg.roundId, reason: frame });
       return;
     }
     // Offer first, upload when granted (issue 14): the aggregator takes a few updates at a time.
-    this.pendingUpload = {
-      ...task,
-      frame,
-      dp,
-      summary: {
-        roundId: msg.roundId,
-        loss: Number(out.loss.toFixed(5)),
-        examples: out.numExamples,
-        synthetic: out.numSynthetic,
-        trainMs: Math.round(out.trainMs),
-        bytes: frame.byteLength,
-        ...(out.dp ? { clipped: out.dp.clipped } : {}),
-      },
-    };
-    this.send(ws, {
-      type: 'update_offer',
-      roundId: msg.roundId,
-      modelVersion: msg.modelVersion,
-      bytes: frame.byteLength,
-      numExamples: out.numExamples,
-    });
-    this.logger.info({ roundId: msg.roundId, bytes: frame.byteLength }, 'update offered');
+    const offer = this.upload.hold(msg.roundId, connection, frame, out, dp);
+    this.send(ws, { type: 'update_offer', roundId: msg.roundId, modelVersion: msg.modelVersion, ...offer });
+    this.logger.info({ roundId: msg.roundId, bytes: offer.bytes }, 'update offered');
   }
 
-  /**
-   * The aggregator granted the upload of our offered update: send the frame now. The grant may
-   * come after the round's deadline on our clock (the offer was judged in time), so only the
-   * round and the connection are checked. The DP release is recorded as the frame leaves.
-   */
+  /** The aggregator granted the upload of our offered update: send it now (update-upload.ts). */
   private onUploadGrant(ws: WebSocket, connection: number, roundId: number): void {
-    const p = this.pendingUpload;
-    if (!p || p.roundId !== roundId || p.connection !== connection || ws.readyState !== WebSocket.OPEN) {
-      this.logger.warn({ roundId }, 'upload grant for no update of ours; ignored');
-      return;
-    }
-    this.pendingUpload = null;
-    if (p.dp) this.ledger.record(p.dp.noiseMultiplier);
-    ws.send(p.frame, { binary: true });
-    this.logger.info({ ...p.summary, ...(p.dp ? { epsilon: this.ledger.epsilon(p.dp.delta) } : {}) }, 'update sent');
-    this.emit('update_sent', { roundId, bytes: p.frame.byteLength });
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const frame = this.upload.grant(roundId, connection);
+    if (!frame) return;
+    ws.send(frame, { binary: true });
+    this.emit('update_sent', { roundId, bytes: frame.byteLength });
   }
 
   private async runEvaluation(
@@ -586,12 +473,18 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     weights: Float32Array,
   ): Promise<void> {
     if (this.connection !== connection) return;
-    const test = this.scaled.getTest(msg.scaler);
-    if (test.numRows === 0) {
+    const out = this.model.evaluate(
+      msg.roundId,
+      msg.modelVersion,
+      weights,
+      msg.threshold,
+      msg.histogramBins,
+      msg.scaler,
+    );
+    if (!out) {
       this.send(ws, { type: 'decline', roundId: msg.roundId, reason: 'no local test data' });
       return;
     }
-    const out = evaluate(this.trainer!, weights, test, msg.threshold, msg.histogramBins);
     if (this.connection !== connection) return;
     this.send(ws, {
       type: 'evaluation',
@@ -601,9 +494,6 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       ...out,
     });
     this.emit('evaluation_sent', { roundId: msg.roundId });
-    this.keepHistory(() =>
-      this.feedbackHistory.recordEvaluation({ roundId: msg.roundId, modelVersion: msg.modelVersion, ...out }),
-    );
   }
 
   /** Labels read for training: logged, emitted, and kept in the console's feedback history. */
@@ -611,43 +501,12 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     const roundId = this.current?.roundId ?? null;
     if (read.labels > 0) this.logger.info({ roundId, ...read }, 'analyst labels added to the training data');
     this.emit('feedback', { roundId, ...read });
-    if (roundId !== null) this.keepHistory(() => this.feedbackHistory.recordRound(roundId, read));
-  }
-
-  /** The feedback history is for display: a failure to write it never stops a round. */
-  private keepHistory(write: () => void): void {
-    try {
-      write();
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'could not keep the feedback history');
-    }
+    if (roundId !== null) this.model.keepHistory(() => this.feedbackHistory.recordRound(roundId, read));
   }
 
   private async saveModel(msg: RoundCommitted, weights: Float32Array): Promise<void> {
     if (this.current?.roundId === msg.roundId) this.current = null;
-    const dir = path.join(this.config.stateDir, 'model');
-    try {
-      const flat = { data: weights, manifest: manifestFor(this.spec!) };
-      // Every version is kept (models/v<N>, about 16 KB each for the default MLP) so the scorer
-      // can use a chosen one (`score --model <state-dir>/models/v12`); model/ is the latest.
-      // Sealed when the bank state is encrypted at rest (state-crypto).
-      const cipher = cipherFor(this.config.stateDir);
-      await saveStateModel(
-        cipher,
-        path.join(this.config.stateDir, 'models', `v${msg.modelVersion}`),
-        this.spec!,
-        flat,
-        msg.modelVersion,
-        msg.scaler,
-      );
-      await saveStateModel(cipher, dir, this.spec!, flat, msg.modelVersion, msg.scaler);
-      this.logger.info(
-        { roundId: msg.roundId, modelVersion: msg.modelVersion, dir, metrics: msg.metrics },
-        'global model saved',
-      );
-    } catch (err) {
-      this.logger.error({ err: (err as Error).message, dir }, 'could not save the global model');
-    }
+    await this.model.save(msg, weights);
     this.emit('committed', { roundId: msg.roundId, modelVersion: msg.modelVersion });
   }
 }
