@@ -365,15 +365,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       pinned: new PinnedIdentities(this.config.stateDir),
       logger: this.logger,
       // SecureFit decides the DP (local or distributed), checks the budget and records the release.
-      privacy: {
-        effective: (requested) => this.model.effectiveDp(requested),
-        ledger: this.ledger,
-        noiseRng: this.noiseRng,
-      },
-      train: (roundId, global, config, scaler, dp) => this.model.fit(roundId, global, config, scaler, dp),
-      // The bank's own metrics stay here: the console shows them (the aggregator sees only sums).
-      evaluate: (roundId, modelVersion, global, threshold, bins, scaler) =>
-        this.model.evaluate(roundId, modelVersion, global, threshold, bins, scaler),
+      model: this.model,
+      privacy: { ledger: this.ledger, noiseRng: this.noiseRng },
       send: (m, t) => {
         const bytes = this.send(ws, m, t);
         if (m.type === 'secagg_masked_update') this.emit('update_sent', { roundId: m.roundId, bytes });

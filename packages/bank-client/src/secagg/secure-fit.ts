@@ -16,14 +16,9 @@
  * A release that would take the bank past its ε budget is refused ("privacy budget … would be
  * exceeded"), which the aggregator reads as this bank being spent.
  */
+import type { LocalModel, RoundDp } from '../local-model.js';
 import type { Logger } from 'pino';
-import type {
-  FederationClientMessage,
-  SecAggServerMessage,
-  TensorInput,
-  Scaler,
-  TrainingConfig,
-} from '@finsecure/common/protocol';
+import type { FederationClientMessage, SecAggServerMessage, TensorInput } from '@finsecure/common/protocol';
 import {
   advertisementFromWire,
   advertisementToWire,
@@ -49,11 +44,7 @@ import type { DpParams } from '@finsecure/common/protocol';
 import type { Rng } from '@finsecure/common/rng';
 import { emptyHistogram } from '@finsecure/common/metrics';
 import { PinnedIdentities } from './identity.js';
-import type { EffectiveDp, EvaluateOutput, FitOutput } from '../round-work.js';
 import type { LocalPrivacyLedger } from '../privacy.js';
-
-/** The bank's DP for a request: the stricter of its own settings and the request's (client.ts). */
-export type BankDp = EffectiveDp & { delta: number; epsilonBudget?: number };
 
 /** A release the bank's own ε budget does not allow (the reason names the budget and what is spent). */
 class PrivacyBudgetExceeded extends Error {
@@ -66,30 +57,14 @@ export interface SecureFitDeps {
   pinned: PinnedIdentities;
   logger: Logger;
   /**
-   * Trains on the bank's data from `global` (as a plain fit does); with `dp`, clips the delta and
-   * adds the full N(0, (zC)²) noise (local DP); with null, returns the raw delta.
+   * The bank's model and data (local-model.ts): `fit` trains from `global` as a plain round does
+   * (with `dp`, clips the delta and adds the full N(0, (zC)²) noise, local DP; with null, returns
+   * the raw delta); `evaluate` scores a candidate on the test split (null: no test rows);
+   * `effectiveDp` is the DP for a request's config (null: none).
    */
-  train(
-    roundId: number,
-    global: Float32Array,
-    config: TrainingConfig,
-    scaler: Scaler,
-    dp: EffectiveDp | null,
-  ): Promise<FitOutput>;
-  /**
-   * Evaluates the candidate `global` (version `modelVersion`) on the bank's test split as a plain
-   * evaluation does, or returns null when the bank has no test rows.
-   */
-  evaluate(
-    roundId: number,
-    modelVersion: number,
-    global: Float32Array,
-    threshold: number,
-    bins: number,
-    scaler: Scaler,
-  ): EvaluateOutput | null;
-  /** The DP to apply to a request's config (null: none), the bank's ledger and its noise generator. */
-  privacy: { effective(requested: DpParams | undefined): BankDp | null; ledger: LocalPrivacyLedger; noiseRng: Rng };
+  model: Pick<LocalModel, 'fit' | 'evaluate' | 'effectiveDp'>;
+  /** The bank's privacy ledger and its DP noise generator. */
+  privacy: { ledger: LocalPrivacyLedger; noiseRng: Rng };
   send(msg: FederationClientMessage, tensors?: TensorInput[]): void;
 }
 
@@ -141,7 +116,13 @@ export class SecureFit {
           const dp = this.privacyFor(msg.config.dp, msg.weighting.dpQuorum, cur.fixedPoint);
           // Local DP noises inside training and is recorded before it, as a plain fit does.
           if (dp && !dp.distributed) ledger.record(dp.noiseMultiplier);
-          const out = await this.deps.train(msg.roundId, global, msg.config, msg.scaler, dp?.distributed ? null : dp);
+          const out = await this.deps.model.fit(
+            msg.roundId,
+            global,
+            msg.config,
+            msg.scaler,
+            dp?.distributed ? null : dp,
+          );
           let encodedUpdate: ReturnType<typeof encodeFixedPoint>;
           let weight: number;
           let dpClipped: boolean | undefined;
@@ -194,7 +175,7 @@ export class SecureFit {
           if (!global) throw new Error('masked-evaluate request without a "global" tensor');
           // No test rows: the bank still masks a vector of zeros, so that its pairwise masks, which
           // its neighbours already added, cancel and the pass goes on.
-          const out = this.deps.evaluate(
+          const out = this.deps.model.evaluate(
             msg.roundId,
             msg.modelVersion,
             global,
@@ -260,9 +241,9 @@ export class SecureFit {
     requested: DpParams | undefined,
     dpQuorum: number | undefined,
     fixedPoint: FixedPointParams,
-  ): (BankDp & { distributed: DistributedDpParams | null }) | null {
+  ): (RoundDp & { distributed: DistributedDpParams | null }) | null {
     const { ledger } = this.deps.privacy;
-    const dp = this.deps.privacy.effective(requested);
+    const dp = this.deps.model.effectiveDp(requested);
     if (!dp) return null;
     if (dp.epsilonBudget !== undefined && ledger.wouldExceed(dp.noiseMultiplier, dp.delta, dp.epsilonBudget))
       throw new PrivacyBudgetExceeded(
