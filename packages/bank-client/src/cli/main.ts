@@ -128,7 +128,7 @@ addConsoleFlags(
   .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu (default auto)')
   .option(
     '--training-threads <n>',
-    'threads for local training and scoring (default 1; env FINSECURE_TRAINING_THREADS): more use more cores for large jobs (≥ 400,000 rows × epochs, batches of ≥ 512 rows, ≥ 16,384 rows to score); each extra thread starts once, in ≈ 0.3 s',
+    'threads for local training and scoring (default 1; env FINSECURE_TRAINING_THREADS): more use more cores for large jobs (≥ 1,200,000 rows × epochs, batches of ≥ 512 rows, ≥ 16,384 rows to score); each extra thread starts once, in ≈ 0.3 s',
     num('--training-threads', { int: true, min: 1, max: 64 }),
   )
   .option(

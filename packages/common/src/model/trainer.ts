@@ -93,20 +93,22 @@ const EPSILON = 1e-7;
 
 /**
  * Below this many samples per `train` call (rows × epochs) training stays on one core
- * when the worker threads are not running yet. Starting a worker (its own TF.js wasm
- * backend) takes 0.5–1 s here; two threads save ≈ 40 % of one core's ≈ 3 µs per
- * sample, so the start-up pays for itself from ≈ 400k samples. Once started (by a large
- * job or startWorkers()), the workers serve every later job whose batches can be split.
+ * when the worker threads are not running yet. Starting a worker takes ≈ 0.3 s here; on
+ * the kernels one core trains ≈ 1 µs per sample and a second thread saves ≈ 25 % of it
+ * (1.29–1.53× at batches of 512–4,096 rows, bench/RESULTS.md 2026-12-01), so the start-up
+ * pays for itself from ≈ 1.2M samples. Once started (by a large job or startWorkers()),
+ * the workers serve every later job whose batches can be split.
  */
-export const DEFAULT_MIN_PARALLEL_SAMPLES = 400_000;
+export const DEFAULT_MIN_PARALLEL_SAMPLES = 1_200_000;
 /** Rows per chunk in predict: one tensor per chunk; 32k rows measured ≥ 8k on two threads. */
 export const DEFAULT_PREDICT_CHUNK_ROWS = 32_768;
 /**
  * Batches are split only if every shard gets at least this many rows. Each thread pays
- * the whole fixed cost of a batch step (≈ 150 µs of kernel dispatch), and a hand-off
- * that misses the other thread's spin costs a futex wake-up (tens to hundreds of µs on
- * this VM): measured on 2 cores, batch 256 (128-row shards) was no faster on two
- * threads than on one, batch 1024 1.3–1.8× faster (bench/training.ts).
+ * a fixed cost per batch step (the weights loaded into its kernel memory, the gradient
+ * added on the main thread), and a hand-off that misses the other thread's spin costs a
+ * futex wake-up (tens to hundreds of µs on this VM): measured on 2 cores with the
+ * kernels, batch 256 (128-row shards) was no faster on two threads than on one, batches
+ * of 512, 1,024 and 4,096 rows 1.29×, 1.38× and 1.53× (bench/RESULTS.md, 2026-12-01).
  */
 export const DEFAULT_MIN_SHARD_ROWS = 256;
 /** Rows per claimable chunk of a parallel prediction (small enough to balance, large enough per kernel). */
