@@ -131,12 +131,28 @@ class SecAggBankDriver {
       ws.binaryType = 'nodebuffer';
       let welcomed = false;
       let secure: SecureState | null = null;
+      // An update, plaintext or masked, waiting for its upload_grant (the pull protocol, issue 14).
+      let offered: { roundId: number; frame: Uint8Array } | null = null;
       const send: Send = (msg, tensors = []) => {
         if (ws.readyState !== WebSocket.OPEN) return;
         const frame = encodeFrame(msg, tensors);
-        this.bytesUp += frame.byteLength;
         const type = (msg as { type: string }).type;
         this.sent[type] = (this.sent[type] ?? 0) + 1;
+        if (type === 'update' || type === 'secagg_masked_update') {
+          const m = msg as { roundId: number; modelVersion: number; numExamples?: number };
+          offered = { roundId: m.roundId, frame };
+          const offer = encodeFrame({
+            type: 'update_offer',
+            roundId: m.roundId,
+            modelVersion: m.modelVersion,
+            bytes: frame.byteLength,
+            numExamples: m.numExamples ?? 1,
+          });
+          this.bytesUp += offer.byteLength;
+          ws.send(offer, { binary: true });
+          return;
+        }
+        this.bytesUp += frame.byteLength;
         ws.send(frame, { binary: true });
       };
       ws.on('open', () =>
@@ -271,6 +287,13 @@ class SecAggBankDriver {
                 loss: 0.05,
                 evalMs: 0,
               });
+              return;
+            case 'upload_grant':
+              if (offered?.roundId === msg.roundId && ws.readyState === WebSocket.OPEN) {
+                this.bytesUp += offered.frame.byteLength;
+                ws.send(offered.frame, { binary: true });
+              }
+              offered = null;
               return;
             case 'round_committed':
               this.commits++;

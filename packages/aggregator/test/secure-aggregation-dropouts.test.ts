@@ -186,6 +186,32 @@ describe('secure aggregation: dropouts at every stage (10 banks, t = 6)', () => 
     });
   }
 
+  it('a masked update sent without an upload grant is refused and audited; every masked update in the sum came through a grant', async () => {
+    const before = agg.federation.uploadStats();
+    const a = IDS[3]!;
+    const r = await round((id) =>
+      id === a
+        ? {
+            // Once its honest upload is in, the same frame again, without an offer or a grant.
+            before: {
+              unmask: (played) => {
+                const copy = played.sent.maskedUpdate!;
+                byId.get(a)!.raw.send(copy.msg, copy.tensors, 'ungranted');
+              },
+            },
+          }
+        : {},
+    );
+    expectFedAvgOf(r.record, r.results, IDS);
+    const refused = await byId.get(a)!.raw.next('ack');
+    expect(refused.msg).toMatchObject({ of: 'update', accepted: false });
+    expect(refused.msg.reason).toMatch(/no upload grant/);
+    const after = agg.federation.uploadStats();
+    expect(after.ungranted - before.ungranted).toBe(1);
+    expect(after.granted - before.granted).toBe(N);
+    expect(after.peakInFlight).toBeLessThanOrEqual(4);
+  });
+
   it('a masked update or unmask shares of round r replayed in round r + 1 are rejected and audited; the round goes on', async () => {
     // Round r: everyone honest; keep what the banks sent.
     const r = await round(() => ({}));
@@ -199,7 +225,11 @@ describe('secure aggregation: dropouts at every stage (10 banks, t = 6)', () => 
     const next = await round((id) => {
       if (id === a)
         return {
-          before: { masked_fit: () => byId.get(a)!.raw.send(sent(a).maskedUpdate!.msg, sent(a).maskedUpdate!.tensors) },
+          // The replayed frame itself, sent as an attacker would: without an offer or a grant.
+          before: {
+            masked_fit: () =>
+              byId.get(a)!.raw.send(sent(a).maskedUpdate!.msg, sent(a).maskedUpdate!.tensors, 'ungranted'),
+          },
         };
       if (id === c) return { before: { unmask: () => byId.get(c)!.raw.send(sent(c).unmaskShares!) } };
       if (id === b)

@@ -34,8 +34,9 @@ import type { BankConfig } from './config.js';
 import { ScaledData, type LocalData } from './local-data.js';
 import { LocalPrivacyLedger } from './privacy.js';
 import { AuditHeadLog } from './audit-heads.js';
-import { LocalModel } from './local-model.js';
-import { UpdateUpload, updateFrame } from './update-upload.js';
+import { LocalModel, type RoundDp } from './local-model.js';
+import { maskedFrame, UpdateUpload, updateFrame } from './update-upload.js';
+import type { FitOutput } from './round-work.js';
 import { loadOrCreateIdentity, PinnedIdentities } from './secagg/identity.js';
 import { SecureFit } from './secagg/secure-fit.js';
 import { requireOpenedState } from './state-crypto/index.js';
@@ -368,10 +369,20 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       model: this.model,
       privacy: { ledger: this.ledger, noiseRng: this.noiseRng },
       send: (m, t) => {
-        const bytes = this.send(ws, m, t);
-        if (m.type === 'secagg_masked_update') this.emit('update_sent', { roundId: m.roundId, bytes });
+        this.send(ws, m, t);
         if (m.type === 'secagg_masked_evaluation') this.emit('evaluation_sent', { roundId: m.roundId });
       },
+      // The masked update's DP, if any, was recorded by SecureFit as it masked it.
+      offerUpdate: (m, t, out) =>
+        this.offerUpload(
+          ws,
+          connection,
+          m.roundId,
+          m.modelVersion,
+          maskedFrame(m, t, this.serverMaxFrameBytes),
+          out,
+          null,
+        ),
     });
     const secure = this.secure;
     this.enqueueWork(`${msg.type} of round ${msg.roundId}`, () => secure.handle(msg, tensors), msg.roundId, ws);
@@ -439,15 +450,31 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     }
     // Encode first: a frame that cannot be built must not cost privacy budget.
     const frame = updateFrame(msg, out, this.serverMaxFrameBytes);
+    this.offerUpload(ws, connection, msg.roundId, msg.modelVersion, frame, out, dp);
+  }
+
+  /**
+   * Offer first, upload when granted (issue 14): the aggregator takes a few updates at a time. A
+   * frame over the aggregator's limit (`frame` is then the reason) is declined instead: sending it
+   * would only get the socket closed (1009) and the round retried forever.
+   */
+  private offerUpload(
+    ws: WebSocket,
+    connection: number,
+    roundId: number,
+    modelVersion: number,
+    frame: Uint8Array | string,
+    out: FitOutput,
+    dp: RoundDp | null,
+  ): void {
     if (typeof frame === 'string') {
-      this.logger.error({ roundId: msg.roundId }, frame);
-      this.send(ws, { type: 'decline', roundId: msg.roundId, reason: frame });
+      this.logger.error({ roundId }, frame);
+      this.send(ws, { type: 'decline', roundId, reason: frame });
       return;
     }
-    // Offer first, upload when granted (issue 14): the aggregator takes a few updates at a time.
-    const offer = this.upload.hold(msg.roundId, connection, frame, out, dp);
-    this.send(ws, { type: 'update_offer', roundId: msg.roundId, modelVersion: msg.modelVersion, ...offer });
-    this.logger.info({ roundId: msg.roundId, bytes: offer.bytes }, 'update offered');
+    const offer = this.upload.hold(roundId, connection, frame, out, dp);
+    this.send(ws, { type: 'update_offer', roundId, modelVersion, ...offer });
+    this.logger.info({ roundId, bytes: offer.bytes }, 'update offered');
   }
 
   /** The aggregator granted the upload of our offered update: send it now (update-upload.ts). */

@@ -1,12 +1,17 @@
 /**
- * The way out of a plaintext update (the pull protocol of issue 14): the update frame is built
+ * The way out of an update, plaintext or masked (the pull protocol of issue 14): the update frame is built
  * as soon as training ends, offered to the aggregator (`update_offer`), and sent only when the
  * aggregator grants the upload (`upload_grant`), so that it takes a few updates at a time. An
  * offer is dropped when it is refused, its round fails or the connection is replaced; the DP
  * release is recorded in the ledger only as the frame actually leaves.
  */
 import type { Logger } from 'pino';
-import { encodeFrame, type RoundAssignment } from '@finsecure/common/protocol';
+import {
+  encodeFrame,
+  type RoundAssignment,
+  type SecAggMaskedUpdate,
+  type TensorInput,
+} from '@finsecure/common/protocol';
 import type { LocalPrivacyLedger } from './privacy.js';
 import type { EffectiveDp, FitOutput } from './round-work.js';
 
@@ -54,6 +59,21 @@ export function updateFrame(msg: RoundAssignment, out: FitOutput, maxFrameBytes:
   return frame;
 }
 
+/**
+ * The frame of a secure round's masked update (secagg/secure-fit.ts builds the message), or why it
+ * cannot be sent (over the aggregator's frame limit, as for `updateFrame`).
+ */
+export function maskedFrame(
+  msg: SecAggMaskedUpdate,
+  tensors: TensorInput[],
+  maxFrameBytes: number,
+): Uint8Array | string {
+  const frame = encodeFrame(msg, tensors);
+  if (frame.byteLength > maxFrameBytes)
+    return `masked update frame of ${frame.byteLength} bytes exceeds the aggregator's frame limit of ${maxFrameBytes} bytes`;
+  return frame;
+}
+
 /** At most one update waiting for its grant (a bank trains one round at a time). */
 export class UpdateUpload {
   private pending: PendingUpload | null = null;
@@ -86,7 +106,8 @@ export class UpdateUpload {
         ...(out.dp ? { clipped: out.dp.clipped } : {}),
       },
     };
-    return { bytes: frame.byteLength, numExamples: out.numExamples };
+    // At least 1: the schema's floor (a secure round's weight travels inside the masked update).
+    return { bytes: frame.byteLength, numExamples: Math.max(1, out.numExamples) };
   }
 
   /**

@@ -15,7 +15,7 @@ import { checkUpdate, reasonCode } from './update-checks.js';
 import { publishBank, publishProgress } from './views.js';
 import { recordReputation } from '../reputation/index.js';
 import { candidates } from './round-start.js';
-import { queueOffer, releaseUpload, uploadQueue, uploadStats } from './upload-slots.js';
+import { queueOffer, releaseUpload, uploadQueue, uploadRefusal } from './upload-slots.js';
 
 /** Sends the round assignment, encoded once for every bank asked (the frame is the same). */
 export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[], deadline: number): void {
@@ -35,7 +35,7 @@ export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[
   core.sessions.sendTo(bankIds, frame, (bankId, n) => countDown(core, round, bankId, n));
 }
 
-async function rejectUpdate(
+export async function rejectUpdate(
   core: Core,
   session: BankSession,
   msg: { roundId: number },
@@ -64,15 +64,29 @@ async function rejectUpdate(
 type FitRound = ActiveRound & { aggregation: NonNullable<ActiveRound['aggregation']> };
 
 /**
- * The round whose plaintext fit stage an offer or update (`what`, for round `roundId`) goes to,
+ * The round whose plaintext fit stage an update (`what`, for round `roundId`) goes to,
  * or why there is none: no round running, or a secure round, whose updates travel masked.
  */
-function plaintextFit(core: Core, what: 'offer' | 'update', roundId: number): FitRound | string {
+function plaintextFit(core: Core, what: 'update', roundId: number): FitRound | string {
   const round = core.active;
   if (!round) return `late: no round is running (${what} for round ${roundId})`;
   if (!round.aggregation)
     return `secure aggregation is on in round ${round.state.roundId}: updates travel masked (secagg_masked_update)`;
   return round as FitRound;
+}
+
+/**
+ * The round an offer (for round `roundId`) goes to, or why there is none. A plaintext round takes
+ * offers in its fit stage; a secure round takes offers of masked updates in its masked_fit stage
+ * (the same pull protocol: secagg/stages.ts checks the grant when the masked update comes).
+ */
+function offerTarget(core: Core, roundId: number): ActiveRound | string {
+  const round = core.active;
+  if (!round) return `late: no round is running (offer for round ${roundId})`;
+  if (round.aggregation) return round;
+  const stage = machine.currentStage(round.state)?.name ?? round.state.phase;
+  if (round.secure && stage === 'masked_fit') return round;
+  return `secure round ${round.state.roundId} takes update offers in its masked_fit stage only, not during ${stage}`;
 }
 
 /**
@@ -85,7 +99,7 @@ function plaintextFit(core: Core, what: 'offer' | 'update', roundId: number): Fi
 export async function onOffer(core: Core, session: BankSession, msg: UpdateOffer, receivedAt: number): Promise<void> {
   // Gone while its offer waited on the queue: its disconnect already dropped it from the round.
   if (!core.sessions.isCurrent(session)) return;
-  const round = plaintextFit(core, 'offer', msg.roundId);
+  const round = offerTarget(core, msg.roundId);
   if (typeof round === 'string') return rejectUpdate(core, session, msg, round, false);
   const queue = uploadQueue(round);
   if (msg.roundId === round.state.roundId && queue.holds(session.bankId))
@@ -116,28 +130,9 @@ export async function onUpdate(
   const now = receivedAt;
   const round = plaintextFit(core, 'update', msg.roundId);
   if (typeof round === 'string') return rejectUpdate(core, session, msg, round, false);
-  const queue = uploadQueue(round);
-  const grant = queue.holds(session.bankId) === 'granted' ? queue.grantOf(session.bankId) : undefined;
-  if (!grant) {
-    uploadStats(core).ungranted++;
-    const waiting = queue.holds(session.bankId) === 'waiting' ? ' (its offer is still waiting for a slot)' : '';
-    return rejectUpdate(
-      core,
-      session,
-      msg,
-      `no upload grant${waiting}: send update_offer and wait for upload_grant before the update (round ${msg.roundId})`,
-      false,
-    );
-  }
-  // From here on the bank holds a slot and the stage waits for it: any refusal drops it from the stage.
-  if (size !== grant.bytes || msg.numExamples !== grant.numExamples)
-    return rejectUpdate(
-      core,
-      session,
-      msg,
-      `update does not match its offer (${size} bytes and ${msg.numExamples} examples, offered ${grant.bytes} bytes and ${grant.numExamples})`,
-      true,
-    );
+  // From a granted bank the stage waits for: any refusal after this drops it from the stage.
+  const ungranted = uploadRefusal(core, round, session.bankId, size, msg.numExamples);
+  if (ungranted) return rejectUpdate(core, session, msg, ungranted.reason, ungranted.lose);
   const verdict = machine.judgeUpdate(round.state, session.bankId, msg.roundId, msg.modelVersion, now);
   if (!verdict.accepted) return rejectUpdate(core, session, msg, verdict.reason, true);
   const stats = bankRound(core, session.bankId);

@@ -110,7 +110,7 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
       return core.enqueue(() => onEvaluation(core, session, msg, bytes.byteLength, receivedAt));
     default:
       // Secure aggregation: keys, shares, masked updates, signatures, unmask shares, refusals.
-      return core.enqueue(() => onSecAggMessage(core, session, msg, decoded.tensors, receivedAt));
+      return core.enqueue(() => onSecAggMessage(core, session, msg, decoded.tensors, receivedAt, bytes.byteLength));
   }
 }
 

@@ -9,7 +9,8 @@
  * decoded in, the aggregator (K × (frame + decoded copy) bytes; 4 × 8 MB at 1M parameters), while
  * the strategy's own state is what it is (FedAvg: one running sum; buffering strategies: their
  * documented bound). A granted bank whose frame has not arrived within `rules.uploadGrantTimeoutMs`
- * loses its slot and is dropped from the stage like a bank that missed the deadline.
+ * loses its slot and is dropped from the stage like a bank that missed the deadline. A secure round's
+ * masked update (secagg/stages.ts) takes the same slots during its masked_fit stage.
  *
  * `UploadQueue` is the bookkeeping (pure, O(1) per offer, grant and release); the functions below
  * are its IO over the federation's Core (frames, one timer per grant), called on the serial queue.
@@ -163,6 +164,41 @@ export function uploadQueue(round: ActiveRound): UploadQueue {
 
 function grantTimeoutMs(round: ActiveRound): number {
   return rulesOf(round).uploadGrantTimeoutMs;
+}
+
+/**
+ * Why an upload of `size` bytes from `bankId` may not be taken, or null when it is the one the bank
+ * was granted. Without a grant it is refused and the bank stays in the stage (its offer may still be
+ * waiting); an upload that differs from its offer (size, or the examples it declares when given)
+ * is refused and the bank leaves the stage (`lose`), since the stage was holding a slot for it.
+ */
+export function uploadRefusal(
+  core: Core,
+  round: ActiveRound,
+  bankId: string,
+  size: number,
+  numExamples?: number,
+): { reason: string; lose: boolean } | null {
+  const queue = uploadQueue(round);
+  const held = queue.holds(bankId);
+  const grant = held === 'granted' ? queue.grantOf(bankId) : undefined;
+  if (!grant) {
+    uploadStats(core).ungranted++;
+    const waiting = held === 'waiting' ? ' (its offer is still waiting for a slot)' : '';
+    return {
+      reason: `no upload grant${waiting}: send update_offer and wait for upload_grant before the update (round ${round.state.roundId})`,
+      lose: false,
+    };
+  }
+  if (size !== grant.bytes || (numExamples !== undefined && numExamples !== grant.numExamples)) {
+    const examples = numExamples !== undefined ? ` and ${numExamples} examples` : '';
+    const offered = numExamples !== undefined ? ` and ${grant.numExamples}` : '';
+    return {
+      reason: `update does not match its offer (${size} bytes${examples}, offered ${grant.bytes} bytes${offered})`,
+      lose: true,
+    };
+  }
+  return null;
 }
 
 /** Queues an offer the fit stage accepted, and grants what the free slots allow. */

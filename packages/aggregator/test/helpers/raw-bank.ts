@@ -127,7 +127,8 @@ export class RawBank {
 
   send(msg: FederationClientMessage, tensors: TensorInput[] = [], upload: UploadMode = 'granted'): void {
     const frame = encodeFrame(msg, tensors);
-    if (msg.type !== 'update' || upload === 'ungranted') return this.ws.send(frame);
+    const pulled = msg.type === 'update' || msg.type === 'secagg_masked_update';
+    if (!pulled || upload === 'ungranted') return this.ws.send(frame);
     if (upload === 'granted') this.offered.set(msg.roundId, frame);
     this.ws.send(
       encodeFrame({
@@ -135,7 +136,8 @@ export class RawBank {
         roundId: msg.roundId,
         modelVersion: msg.modelVersion,
         bytes: frame.byteLength,
-        numExamples: msg.numExamples,
+        // A masked update carries its weight inside; its offer declares the floor of 1.
+        numExamples: msg.type === 'update' ? msg.numExamples : 1,
       }),
     );
   }

@@ -110,7 +110,7 @@ export interface PlayOptions {
   /** Stop on this stage's request, unanswered, with the socket open (the stage waits for this bank). */
   stallAt?: SecAggStageName | null;
   /** Sent just before the honest answer of the stage (e.g. a replay of an earlier round's frame). */
-  before?: Partial<Record<'masked_fit' | 'unmask', () => void>>;
+  before?: Partial<Record<'masked_fit' | 'unmask', (result: PlayResult) => void>>;
   /** Replaces the honest masked update (e.g. an earlier round's vector relabelled to this round). */
   maskedUpdate?: (honest: { msg: FederationClientMessage; tensors: TensorInput[] }) => {
     msg: FederationClientMessage;
@@ -246,7 +246,7 @@ export class SecAggTestBank {
     else result.input = { values: input.values, weight: input.weight };
     result.global = Float32Array.from(global);
     result.weighting = fit.msg.weighting;
-    opts.before?.masked_fit?.();
+    opts.before?.masked_fit?.(result);
     raw.send(update.msg, update.tensors);
 
     const check = await request('consistency_check');
@@ -263,7 +263,7 @@ export class SecAggTestBank {
     const reveal = core.unmask(rid, unmask.msg.survivors, signaturesFromWire(unmask.msg.signatures));
     const sharesMsg: FederationClientMessage = { type: 'secagg_unmask_shares', ...common, ...unmaskToWire(reveal) };
     result.sent.unmaskShares = sharesMsg;
-    opts.before?.unmask?.();
+    opts.before?.unmask?.(result);
     raw.send(opts.unmaskShares ? opts.unmaskShares(sharesMsg) : sharesMsg);
     await this.playEvaluation(roundId, adv.msg.session, opts, result);
     return { roundId, result };

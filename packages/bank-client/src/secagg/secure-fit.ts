@@ -18,7 +18,13 @@
  */
 import type { LocalModel, RoundDp } from '../local-model.js';
 import type { Logger } from 'pino';
-import type { FederationClientMessage, SecAggServerMessage, TensorInput } from '@finsecure/common/protocol';
+import type {
+  FederationClientMessage,
+  SecAggMaskedUpdate,
+  SecAggServerMessage,
+  TensorInput,
+} from '@finsecure/common/protocol';
+import type { FitOutput } from '../round-work.js';
 import {
   advertisementFromWire,
   advertisementToWire,
@@ -66,6 +72,11 @@ export interface SecureFitDeps {
   /** The bank's privacy ledger and its DP noise generator. */
   privacy: { ledger: LocalPrivacyLedger; noiseRng: Rng };
   send(msg: FederationClientMessage, tensors?: TensorInput[]): void;
+  /**
+   * Offers the masked update (`update_offer`) and sends it once the aggregator grants the upload
+   * (client.ts, update-upload.ts); `out` is the training result it was computed from.
+   */
+  offerUpdate(msg: SecAggMaskedUpdate, tensors: TensorInput[], out: FitOutput): void;
 }
 
 interface Current {
@@ -141,7 +152,8 @@ export class SecureFit {
           const masked = cur.core.maskedFit(rid, incomingFromWire(msg.shares), encoded);
           // The noise share leaves the bank with the next frame: spend the budget first.
           if (dp?.distributed) ledger.record(dp.noiseMultiplier);
-          this.deps.send(
+          // Offered, then sent when the aggregator grants the upload (the pull protocol of a plain update).
+          this.deps.offerUpdate(
             {
               type: 'secagg_masked_update',
               ...base,
@@ -151,6 +163,7 @@ export class SecureFit {
               timings: { trainMs: out.trainMs, prepareMs: out.prepareMs },
             },
             [{ name: 'masked', shape: [masked.masked.length], data: masked.masked }],
+            out,
           );
           this.deps.logger.info(
             {
@@ -166,7 +179,7 @@ export class SecureFit {
                   }
                 : {}),
             },
-            'masked update sent',
+            'masked update offered',
           );
           return;
         }

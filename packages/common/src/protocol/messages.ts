@@ -220,7 +220,9 @@ export const Update = z.object({
  * aggregator judges the offer when it arrives (round, model version, selection, deadline, size)
  * and grants at most a few uploads at a time, so that however many banks finish together only
  * that many updates are ever in its memory. A refused offer is answered with an `ack` of the
- * update (`accepted: false`, the reason), exactly as a refused update would be.
+ * update (`accepted: false`, the reason), exactly as a refused update would be. A secure round's
+ * `secagg_masked_update` is offered and granted the same way (its offer's `numExamples` is not
+ * checked against the upload: the weight travels inside the masked vector).
  */
 export const UpdateOffer = z.object({
   type: z.literal('update_offer'),

@@ -26,6 +26,8 @@ import { audit, auditRepeated, type ActiveRound, type Core } from '../core.js';
 import type { BankSession } from '../session.js';
 import { apply, countDown, lose } from '../runner.js';
 import { publishProgress } from '../views.js';
+import { rejectUpdate } from '../fit-stage.js';
+import { releaseUpload, uploadRefusal } from '../upload-slots.js';
 import { newSecureEvaluation } from './secure-evaluation.js';
 
 type Step = 'advertise' | 'share' | 'masked' | 'consistency' | 'unmask';
@@ -194,6 +196,8 @@ export async function onSecAggMessage(
   msg: SecAggClientMessage,
   tensors: ReadonlyMap<string, { uint32?: Uint32Array }>,
   receivedAt: number = core.opts.clock.now(),
+  /** The frame's byte length: a masked update must be the size its offer announced. */
+  size = 0,
 ): Promise<void> {
   const round = core.active;
   const bankId = session.bankId;
@@ -234,6 +238,12 @@ export async function onSecAggMessage(
     );
     await lose(core, bankId, reason);
     return;
+  }
+  if (msg.type === 'secagg_masked_update') {
+    // The masked update travels by the pull protocol of a plaintext update (fit-stage.ts onOffer,
+    // upload-slots.ts): only a granted upload of the offered size is looked at.
+    const refusal = uploadRefusal(core, round, bankId, size);
+    if (refusal) return rejectUpdate(core, session, msg, refusal.reason, refusal.lose);
   }
   const stage = machine.currentStage(round.state);
   const spec = stage ? STAGES[stage.name] : undefined;
@@ -294,6 +304,8 @@ export async function onSecAggMessage(
             `masked update computed from model version ${msg.modelVersion}, round uses ${round.state.baseModelVersion}`,
           );
         s.core.receiveMaskedUpdate(rid, bankId, { masked, signature: fromBase64(msg.signature, 'signature') });
+        // In the masked running sum: the frame is no longer needed, and the next offer may upload.
+        releaseUpload(core, round, bankId);
         round.secure.losses.set(bankId, msg.loss);
         const entry = round.record.banks[bankId] ?? { bytesUp: 0, bytesDown: 0 };
         round.record.banks[bankId] = {
