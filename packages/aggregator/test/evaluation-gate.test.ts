@@ -4,10 +4,10 @@
  * round fails with that reason and the global model stays as it was.
  */
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { confusionAt, logitHistogram } from '@finsecure/common/metrics';
-import type { RunningAggregator } from '../src/index.js';
-import { cleanup, createBank, startTestAggregator, tempDir, waitRounds } from './helpers/federation.js';
+import { createBank, startTestAggregator, waitRounds } from './helpers/federation.js';
+import { rawFixture } from './helpers/raw-fixture.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const PARAMS = 4097;
@@ -38,15 +38,8 @@ function evaluation(
 }
 
 describe('the evaluation gate', () => {
-  const dir = tempDir();
-  let agg: RunningAggregator | undefined;
-  const banks: RawBank[] = [];
-  afterEach(async () => {
-    for (const b of banks.splice(0)) b.close();
-    await agg?.close();
-    agg = undefined;
-  });
-  afterAll(() => cleanup(dir));
+  const fx = rawFixture();
+  const { dir, banks } = fx;
 
   async function playRound(good: boolean): Promise<void> {
     await Promise.all(
@@ -64,25 +57,25 @@ describe('the evaluation gate', () => {
   }
 
   it('fails a round whose AUPRC drops more than maxAuprcDrop, keeping the model', async () => {
-    agg = await startTestAggregator(path.join(dir, 'agg'), {
+    fx.agg = await startTestAggregator(path.join(dir, 'agg'), {
       autoStart: true,
       rules: { rounds: 2, minBanks: 2, quorum: 2, maxAuprcDrop: 0.1 } as never,
     });
     for (const id of BANKS) {
-      const token = await createBank(agg, id);
+      const token = await createBank(fx.agg, id);
       // Declares its 200 test rows: evaluations are checked against them.
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token, 300, 30, undefined, 200));
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, 300, 30, undefined, 200));
     }
     await playRound(true);
-    await waitRounds(agg, (rs) => rs.some((r) => r.status === 'committed'), 'round 1 committed');
-    const v1 = agg.federation.globalModel().version;
+    await waitRounds(fx.agg, (rs) => rs.some((r) => r.status === 'committed'), 'round 1 committed');
+    const v1 = fx.agg.federation.globalModel().version;
     await playRound(false);
-    const rounds = await waitRounds(agg, (rs) => rs.some((r) => r.status === 'failed'), 'round 2 failed');
+    const rounds = await waitRounds(fx.agg, (rs) => rs.some((r) => r.status === 'failed'), 'round 2 failed');
     const failed = rounds.find((r) => r.status === 'failed')!;
     expect(failed.failureReason).toMatch(
       /^evaluation gate: federated AUPRC 0\.\d+ is 0\.\d+ below the last committed model's 1\.0000 \(maxAuprcDrop 0\.1\)$/,
     );
     expect(failed.metrics?.auprc).toBeLessThan(0.9);
-    expect(agg.federation.globalModel().version).toBe(v1);
+    expect(fx.agg.federation.globalModel().version).toBe(v1);
   }, 60_000);
 });

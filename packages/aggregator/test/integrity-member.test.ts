@@ -5,11 +5,12 @@
  * every bank's own privacy budget is spent. DP with a large noise multiplier trains.
  */
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CloseCode, encodeFrame, PROTOCOL_VERSION } from '@finsecure/common/protocol';
 import { createRng } from '@finsecure/common/rng';
 import type { RunningAggregator } from '../src/index.js';
 import { api, cleanup, createBank, startTestAggregator, tempDir, waitFor, waitRounds } from './helpers/federation.js';
+import { rawFixture } from './helpers/raw-fixture.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const PARAMS = 4097;
@@ -21,20 +22,13 @@ async function auditOf(agg: RunningAggregator, type: string): Promise<Entry[]> {
 }
 
 describe('a hostile member bank', () => {
-  const dir = tempDir();
-  let agg: RunningAggregator | undefined;
-  const banks: RawBank[] = [];
-  afterEach(async () => {
-    for (const b of banks.splice(0)) b.close();
-    await agg?.close();
-    agg = undefined;
-  });
-  afterAll(() => cleanup(dir));
+  const fx = rawFixture();
+  const { dir, banks } = fx;
 
   it('cannot poison the scaler: statistics it could not have are refused at hello, naming the feature', async () => {
-    agg = await startTestAggregator(path.join(dir, 'scaler'));
-    const token = await createBank(agg, 'mallory');
-    const raw = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
+    fx.agg = await startTestAggregator(path.join(dir, 'scaler'));
+    const token = await createBank(fx.agg, 'mallory');
+    const raw = await RawBank.connect(`${fx.agg.wsUrl}/ws/bank`);
     banks.push(raw);
     const huge = new Array(30).fill(1e300);
     raw.send({
@@ -51,12 +45,12 @@ describe('a hostile member bank', () => {
     const closed = await raw.waitClosed();
     expect(closed.code).toBe(CloseCode.Incompatible);
     expect(closed.reason).toMatch(/implausible feature statistics/);
-    const refused = await auditOf(agg, 'bank.refused');
+    const refused = await auditOf(fx.agg, 'bank.refused');
     expect(refused.some((e) => e.actor === 'mallory' && /feature 0/.test(String(e.details.reason)))).toBe(true);
   });
 
   it('cannot take over FedAvg with an inflated example count: its weight is bounded and audited', async () => {
-    agg = await startTestAggregator(path.join(dir, 'weight'), {
+    fx.agg = await startTestAggregator(path.join(dir, 'weight'), {
       autoStart: true,
       // Plain FedAvg, so that the weights are the bounded counts' shares exactly.
       rules: {
@@ -71,8 +65,8 @@ describe('a hostile member bank', () => {
     });
     const counts: Record<string, number> = { alice: 300, bob: 300, mallory: 9e15 };
     for (const id of Object.keys(counts)) {
-      const token = await createBank(agg, id);
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token, counts[id]!));
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, counts[id]!));
     }
     await Promise.all(
       banks.map(async (b, k) => {
@@ -84,23 +78,23 @@ describe('a hostile member bank', () => {
         expect((await b.next('ack')).msg.accepted).toBe(true);
       }),
     );
-    const rounds = await waitRounds(agg, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    const rounds = await waitRounds(fx.agg, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     const round = rounds.find((r) => r.status === 'committed')!;
     // Bounded to 10 × the median of the others (3,000 of 3,600): no longer weight 1.0.
     expect(round.banks.mallory!.weight).toBeCloseTo(3000 / 3600, 6);
     expect(round.banks.alice!.weight).toBeCloseTo(300 / 3600, 6);
-    const bounded = await auditOf(agg, 'bank.weight_bounded');
+    const bounded = await auditOf(fx.agg, 'bank.weight_bounded');
     expect(bounded.some((e) => e.actor === 'mallory' && e.details.weight === 3000)).toBe(true);
   });
 
   it('cannot commit forged metrics: an evaluation its histogram or declared rows contradict is refused and audited', async () => {
-    agg = await startTestAggregator(path.join(dir, 'metrics'), {
+    fx.agg = await startTestAggregator(path.join(dir, 'metrics'), {
       autoStart: true,
       rules: { rounds: 1, minBanks: 2, quorum: 2, evaluationTimeoutMs: 3_000 } as never,
     });
     for (const id of ['alice', 'mallory']) {
-      const token = await createBank(agg, id);
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token, 300, 30, undefined, 200));
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, 300, 30, undefined, 200));
     }
     await Promise.all(
       banks.map(async (b) => {
@@ -131,19 +125,19 @@ describe('a hostile member bank', () => {
     expect(ack.msg.accepted).toBe(false);
     expect(ack.msg.reason).toMatch(/declared/);
     const rejected = await waitFor('the audit entry', async () =>
-      (await auditOf(agg!, 'evaluation.rejected')).find((e) => e.actor === 'mallory'),
+      (await auditOf(fx.agg!, 'evaluation.rejected')).find((e) => e.actor === 'mallory'),
     );
     expect(rejected.details.roundId).toBe(req.msg.roundId);
   });
 
   it('cannot stall the queue with a flood of frames: it is rate-limited and cut off; one audit entry', async () => {
-    agg = await startTestAggregator(path.join(dir, 'flood'), {
+    fx.agg = await startTestAggregator(path.join(dir, 'flood'), {
       autoStart: true,
       rules: { rounds: 1, minBanks: 2, quorum: 1, evaluationTimeoutMs: 200, graceMs: 60_000 } as never,
     });
     for (const id of ['alice', 'mallory']) {
-      const token = await createBank(agg, id);
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token, 300));
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, 300));
     }
     const [alice, mallory] = banks as [RawBank, RawBank];
     const a = await mallory.next('round_assignment');
@@ -154,19 +148,21 @@ describe('a hostile member bank', () => {
     const assignment = await alice.next('round_assignment');
     alice.send(updateMessage(assignment.msg), [{ name: 'update', shape: [PARAMS], data: new Float32Array(PARAMS) }]);
     expect((await alice.next('ack')).msg.accepted).toBe(true);
-    await waitRounds(agg, (rs) => rs.some((r) => r.status === 'committed'), 'the honest round');
-    expect((await auditOf(agg, 'round.declined')).filter((e) => e.actor === 'mallory').length).toBeLessThanOrEqual(2);
-    expect((await auditOf(agg, 'frame.rate_limited')).filter((e) => e.actor === 'mallory').length).toBe(1);
+    await waitRounds(fx.agg, (rs) => rs.some((r) => r.status === 'committed'), 'the honest round');
+    expect((await auditOf(fx.agg, 'round.declined')).filter((e) => e.actor === 'mallory').length).toBeLessThanOrEqual(
+      2,
+    );
+    expect((await auditOf(fx.agg, 'frame.rate_limited')).filter((e) => e.actor === 'mallory').length).toBe(1);
   }, 60_000);
 
   it('trains with DP z = 20: the norm bound covers the noise, and the ledger counts what was released', async () => {
-    agg = await startTestAggregator(path.join(dir, 'dp'), {
+    fx.agg = await startTestAggregator(path.join(dir, 'dp'), {
       autoStart: true,
       rules: { rounds: 1, minBanks: 2, quorum: 2, evaluationTimeoutMs: 200 } as never,
     });
     for (const id of ['alice', 'bob']) {
-      const token = await createBank(agg, id);
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token, 300));
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, 300));
     }
     const rng = createRng(5);
     await Promise.all(
@@ -181,27 +177,27 @@ describe('a hostile member bank', () => {
         expect(ack.msg.accepted, ack.msg.reason).toBe(true);
       }),
     );
-    const rounds = await waitRounds(agg, (rs) => rs.some((r) => r.status === 'committed'), 'a committed DP round');
+    const rounds = await waitRounds(fx.agg, (rs) => rs.some((r) => r.status === 'committed'), 'a committed DP round');
     expect(rounds[0]!.banks.alice!.epsilon).toBeDefined();
   });
 
   it('stops training with the reason when every bank declines because its own privacy budget is spent', async () => {
-    agg = await startTestAggregator(path.join(dir, 'budget'), {
+    fx.agg = await startTestAggregator(path.join(dir, 'budget'), {
       autoStart: true,
       rules: { rounds: 5, minBanks: 2, quorum: 2 } as never,
     });
     for (const id of ['alice', 'bob']) {
-      const token = await createBank(agg, id);
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token, 300));
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, 300));
     }
     for (const b of banks) {
       const a = await b.next('round_assignment');
       b.send({ type: 'decline', roundId: a.msg.roundId, reason: 'privacy budget ε=1 would be exceeded (spent 0.990)' });
     }
-    await waitFor('training stopped', async () => agg!.federation.status().state === 'stopped');
-    const stops = await auditOf(agg, 'training.control');
+    await waitFor('training stopped', async () => fx.agg!.federation.status().state === 'stopped');
+    const stops = await auditOf(fx.agg, 'training.control');
     expect(stops.some((e) => /privacy budget of alice .* bob .* is spent/.test(String(e.details.reason)))).toBe(true);
-    expect((await waitRounds(agg, (rs) => rs.length > 0, 'the failed round')).length).toBe(1);
+    expect((await waitRounds(fx.agg, (rs) => rs.length > 0, 'the failed round')).length).toBe(1);
   });
 });
 

@@ -6,9 +6,9 @@
  * aggregate; FedAvg, run on the same updates after an admin switches strategy, does not.
  */
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { RunningAggregator } from '../src/index.js';
-import { api, cleanup, createBank, startTestAggregator, tempDir, waitRounds } from './helpers/federation.js';
+import { describe, expect, it } from 'vitest';
+import { api, createBank, startTestAggregator, waitRounds } from './helpers/federation.js';
+import { rawFixture } from './helpers/raw-fixture.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const PARAMS = 4097; // the default 30-64-32-1 MLP
@@ -46,15 +46,8 @@ function distance(after: Float32Array, before: Float32Array, step: Float64Array)
 }
 
 describe('a bank sending a ×100 scaled update', () => {
-  const dir = tempDir();
-  let agg: RunningAggregator | undefined;
-  const banks: RawBank[] = [];
-  afterEach(async () => {
-    for (const b of banks.splice(0)) b.close();
-    await agg?.close();
-    agg = undefined;
-  });
-  afterAll(() => cleanup(dir));
+  const fx = rawFixture();
+  const { dir, banks } = fx;
 
   async function playRound(): Promise<number> {
     let roundId = 0;
@@ -73,16 +66,16 @@ describe('a bank sending a ×100 scaled update', () => {
   }
 
   const committed = (n: number) =>
-    waitRounds(agg!, (rs) => rs.filter((r) => r.status === 'committed').length >= n, `${n} committed round(s)`);
+    waitRounds(fx.agg!, (rs) => rs.filter((r) => r.status === 'committed').length >= n, `${n} committed round(s)`);
 
   async function next(rules: Record<string, unknown>, rounds: number) {
-    const changed = await api(agg!, 'PUT', '/api/config', { rules: { ...rules, rounds } });
+    const changed = await api(fx.agg!, 'PUT', '/api/config', { rules: { ...rules, rounds } });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
-    expect((await api(agg!, 'POST', '/api/training/start')).status).toBeLessThan(300);
+    expect((await api(fx.agg!, 'POST', '/api/training/start')).status).toBeLessThan(300);
   }
 
   it('is left out by Multi-Krum and trimmed by the trimmed mean; FedAvg follows it', async () => {
-    agg = await startTestAggregator(path.join(dir, 'agg'), {
+    fx.agg = await startTestAggregator(path.join(dir, 'agg'), {
       autoStart: true,
       rules: {
         rounds: 1,
@@ -95,15 +88,15 @@ describe('a bank sending a ×100 scaled update', () => {
       } as never,
     });
     for (const id of BANKS) {
-      const token = await createBank(agg, id);
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token, EXAMPLES[id]!));
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, EXAMPLES[id]!));
     }
 
     // Round 1, Multi-Krum (m = n − f = 4): exactly the honest aggregate, the attacker weighs 0.
-    const before1 = Float32Array.from(agg.federation.globalModel().weights);
+    const before1 = Float32Array.from(fx.agg.federation.globalModel().weights);
     const r1 = await playRound();
     const rounds1 = await committed(1);
-    const after1 = Float32Array.from(agg.federation.globalModel().weights);
+    const after1 = Float32Array.from(fx.agg.federation.globalModel().weights);
     const honest1 = honestAggregate(r1);
     expect(distance(after1, before1, honest1)).toBeLessThan(1e-4);
     const record1 = rounds1.find((r) => r.id === r1)!;
@@ -115,7 +108,7 @@ describe('a bank sending a ×100 scaled update', () => {
     await next({ strategy: 'trimmed-mean', byzantineF: 0, trimFraction: 0.2 }, 2);
     const r2 = await playRound();
     await committed(2);
-    const after2 = Float32Array.from(agg.federation.globalModel().weights);
+    const after2 = Float32Array.from(fx.agg.federation.globalModel().weights);
     const trimmedOff = distance(after2, after1, honestAggregate(r2));
 
     // Round 3, plain FedAvg (example-weighted mean, no step normalisation, loss weighting or
@@ -126,7 +119,7 @@ describe('a bank sending a ×100 scaled update', () => {
     );
     const r3 = await playRound();
     await committed(3);
-    const after3 = Float32Array.from(agg.federation.globalModel().weights);
+    const after3 = Float32Array.from(fx.agg.federation.globalModel().weights);
     const fedAvgOff = distance(after3, after2, honestAggregate(r3));
 
     // The honest step has norm about 0.45; FedAvg is off by about 500/1500 × 99 × that (≈ 15).

@@ -6,9 +6,9 @@
  * is dropped while the round commits with the others.
  */
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { RunningAggregator } from '../src/index.js';
-import { cleanup, createBank, startTestAggregator, tempDir, waitFor, waitRounds } from './helpers/federation.js';
+import { describe, expect, it } from 'vitest';
+import { createBank, startTestAggregator, waitFor, waitRounds } from './helpers/federation.js';
+import { rawFixture } from './helpers/raw-fixture.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const PARAMS = 4097; // the default 30-64-32-1 MLP
@@ -20,25 +20,18 @@ const until = (what: string, cond: () => boolean, timeoutMs = 15_000) => waitFor
 const hasGrant = (b: RawBank) => b.received.some((r) => r.msg.type === 'upload_grant');
 
 describe('fit uploads: offer, grant, upload', () => {
-  const dir = tempDir();
-  let agg: RunningAggregator | undefined;
-  const banks: RawBank[] = [];
-  afterEach(async () => {
-    for (const b of banks.splice(0)) b.close();
-    await agg?.close();
-    agg = undefined;
-  });
-  afterAll(() => cleanup(dir));
+  const fx = rawFixture();
+  const { dir, banks } = fx;
 
   async function start(name: string, ids: string[], rules: Record<string, unknown>): Promise<RawBank[]> {
-    agg = await startTestAggregator(path.join(dir, name), {
+    fx.agg = await startTestAggregator(path.join(dir, name), {
       autoStart: true,
       // Raw banks do not evaluate: the evaluation stage closes at its (short) deadline.
       rules: { rounds: 1, minBanks: ids.length, quorum: ids.length, evaluationTimeoutMs: 200, ...rules } as never,
     });
     for (const id of ids) {
-      const token = await createBank(agg, id);
-      banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token));
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token));
     }
     return banks;
   }
@@ -50,7 +43,7 @@ describe('fit uploads: offer, grant, upload', () => {
     // Every bank offers; none uploads until the test says so (the test is the bank here).
     all.forEach((b, i) => b.send(updateMessage(assignments[i]!.msg), delta(), 'offer-only'));
     await until('2 grants and 3 offers waiting', () => {
-      const s = agg!.federation.uploadStats();
+      const s = fx.agg!.federation.uploadStats();
       return s.inFlight === 2 && s.waiting === 3;
     });
     await until('2 banks granted', () => all.filter(hasGrant).length === 2);
@@ -68,13 +61,13 @@ describe('fit uploads: offer, grant, upload', () => {
       // The slot passed on: one more bank is granted, until none is left waiting.
       const expected = Math.min(all.length, uploaded.size + 2);
       await until(`${expected} banks granted`, () => all.filter(hasGrant).length === expected);
-      expect(agg!.federation.uploadStats().inFlight).toBeLessThanOrEqual(2);
+      expect(fx.agg!.federation.uploadStats().inFlight).toBeLessThanOrEqual(2);
     }
     expect(maxOutstanding).toBe(2);
-    const stats = agg!.federation.uploadStats();
+    const stats = fx.agg!.federation.uploadStats();
     expect(stats.peakInFlight).toBe(2);
     expect(stats.granted).toBe(5);
-    const rounds = await waitRounds(agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     expect([...rounds[0]!.participants].sort()).toEqual(ids);
   });
 
@@ -91,19 +84,19 @@ describe('fit uploads: offer, grant, upload', () => {
     a.send(updateMessage(aa.msg), delta(), 'offer-only');
     await a.next('upload_grant');
     b.send(updateMessage(ab.msg), delta(), 'offer-only');
-    await until('b waiting', () => agg!.federation.uploadStats().waiting === 1);
+    await until('b waiting', () => fx.agg!.federation.uploadStats().waiting === 1);
     b.send(updateMessage(ab.msg), delta(), 'ungranted');
     const early = await b.next('ack');
     expect(early.msg.accepted).toBe(false);
     expect(early.msg.reason).toMatch(/no upload grant \(its offer is still waiting for a slot\)/);
-    expect(agg!.federation.uploadStats().ungranted).toBe(2);
+    expect(fx.agg!.federation.uploadStats().ungranted).toBe(2);
     // Neither refusal cost the banks their place: both upload when granted and the round commits.
     a.send(updateMessage(aa.msg), delta(), 'ungranted');
     expect((await a.next('ack')).msg.accepted).toBe(true);
     await b.next('upload_grant');
     b.send(updateMessage(ab.msg), delta(), 'ungranted');
     expect((await b.next('ack')).msg.accepted).toBe(true);
-    const rounds = await waitRounds(agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     expect([...rounds[0]!.participants].sort()).toEqual(['a', 'b']);
   });
 
@@ -119,7 +112,7 @@ describe('fit uploads: offer, grant, upload', () => {
     early.send(updateMessage(ae!.msg), delta(), 'offer-only');
     await early.next('upload_grant');
     queued.send(updateMessage(aq!.msg), delta()); // uploads by itself once granted
-    await until('queued waiting', () => agg!.federation.uploadStats().waiting === 1);
+    await until('queued waiting', () => fx.agg!.federation.uploadStats().waiting === 1);
     // Past the fit deadline: the stage stays open for the two offers that came in time.
     const deadline = Date.now() + ae!.msg.deadlineInMs;
     await until('the fit deadline', () => Date.now() > deadline + 100, 10_000);
@@ -130,7 +123,7 @@ describe('fit uploads: offer, grant, upload', () => {
     early.send(updateMessage(ae!.msg), delta(), 'ungranted');
     expect((await early.next('ack')).msg.accepted).toBe(true);
     expect((await queued.next('ack')).msg.accepted).toBe(true);
-    const rounds = await waitRounds(agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     expect([...rounds[0]!.participants].sort()).toEqual(['early', 'queued']);
   });
 
@@ -144,9 +137,9 @@ describe('fit uploads: offer, grant, upload', () => {
     y.send(updateMessage(ay!.msg), delta());
     expect((await x.next('ack', 10_000)).msg.accepted).toBe(true);
     expect((await y.next('ack', 10_000)).msg.accepted).toBe(true);
-    const rounds = await waitRounds(agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     expect([...rounds[0]!.participants].sort()).toEqual(['x', 'y']);
-    expect(agg!.federation.uploadStats().expired).toBe(1);
+    expect(fx.agg!.federation.uploadStats().expired).toBe(1);
     expect(rounds[0]!.banks['silent']!.rejected).toMatch(/no update within the upload grant timeout \(1500 ms\)/);
     // Its frame after the grant expired is refused: it no longer holds a slot.
     silent.send(updateMessage(as!.msg), delta(), 'ungranted');
