@@ -10,9 +10,10 @@
  * Sweep: 10, 100 and 1,000 banks (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 for others; the
  * file-descriptor limit, `ulimit -n`, must exceed the largest), the whole sweep repeated 3 times
  * (FINSECURE_BENCH_SCALE_REPEATS), interleaved, after one discarded 10-bank warm-up run
- * (FINSECURE_BENCH_SCALE_WARMUP=0 skips it). Reported: aggregator CPU (user + system) over the
- * second round of each run per bank (the first, shown beside it, pays one-off costs a running
- * federation pays once), min / median / max, and the marginal CPU per bank (slope between the smallest and
+ * (FINSECURE_BENCH_SCALE_WARMUP=0 skips it). Reported: aggregator CPU (user + system) per bank of
+ * each measured round, rounds 2 to 4 of each run (FINSECURE_BENCH_SCALE_ROUNDS=3 measured rounds;
+ * the first, shown beside them, pays one-off costs a running federation pays once), min / median /
+ * max over every measured round of every run, and the marginal CPU per bank (slope between the smallest and
  * the largest size, fixed per-round costs removed); for the last run of each size the time to
  * register and to connect the banks, the system share of the CPU, memory per connection and at the
  * round's peak, the round's wall time and phases. FINSECURE_BENCH_SCALE_PROFILE=<dir> writes a CPU
@@ -57,9 +58,11 @@ interface ScaleRun {
   memory: { before: NodeJS.MemoryUsage; connected: NodeJS.MemoryUsage; peakRss: number; after: NodeJS.MemoryUsage };
   clientProcess: { rss: number; heapUsed: number };
   roundWallMs: number;
-  /** Aggregator process CPU (user + system) from training start to finished, ms. */
+  /** Aggregator process CPU (user + system) from training start to finished, ms: the median of the measured rounds. */
   roundCpuMs: number;
-  /** Of which system (kernel: socket writes and reads, SQLite file writes), ms. */
+  /** Every measured round's CPU, ms (rounds 2, 3, ... of the run). */
+  roundsCpuMs: number[];
+  /** Of which system (kernel: socket writes and reads, SQLite file writes), ms (median round). */
   roundCpuSystemMs: number;
   /** CPU of the first (unmeasured) round, for comparison, ms. */
   firstRoundCpuMs: number;
@@ -69,7 +72,13 @@ interface ScaleRun {
   errors: string[];
 }
 
-async function measure(ctx: BenchContext, parent: string, where: string, banks: number): Promise<ScaleRun> {
+async function measure(
+  ctx: BenchContext,
+  parent: string,
+  where: string,
+  banks: number,
+  measuredRounds: number,
+): Promise<ScaleRun> {
   return withLightFederation(parent, { banks, rounds: 1 }, async (agg, light) => {
     ctx.log(`${where}: registering ${banks} banks through the admin API`);
     let t0 = performance.now();
@@ -92,23 +101,34 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
       await new Promise((r) => setTimeout(r, 20));
     gc();
     const connected = process.memoryUsage();
-    ctx.log(`${where}: ${ready.connected} connected in ${(ready.connectMs / 1000).toFixed(1)} s; running two rounds`);
+    ctx.log(
+      `${where}: ${ready.connected} connected in ${(ready.connectMs / 1000).toFixed(1)} s; running ${1 + measuredRounds} rounds`,
+    );
     let peakRss = connected.rss;
     // rss() alone: the full memoryUsage() walks the heap spaces and, every 25 ms, was ~2 % of the CPU measured.
     const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage.rss()));
     // Round 1 is not measured: it pays one-off costs a running federation pays once (first
-    // touches of the per-round memory, code paths compiled at their first use). Round 2 is.
+    // touches of the per-round memory, code paths compiled at their first use). Rounds 2 to
+    // 1 + MEASURED_ROUNDS are, one at a time (a federation runs many: the steady state is what
+    // it pays per round).
     const firstCpu0 = process.cpuUsage();
     await trainToEnd(agg, 600_000, sampleRss);
     const firstCpu = process.cpuUsage(firstCpu0);
-    const profiler = await startRoundProfile();
-    t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    await trainToEnd(agg, 600_000, sampleRss, 1);
-    const cpu = process.cpuUsage(cpu0);
-    const profileFile = await profiler?.(`scale-${banks}-${Date.now()}.cpuprofile`);
-    if (profileFile) ctx.log(`${where}: CPU profile of the round in ${profileFile}`);
-    const roundWallMs = performance.now() - t0;
+    const measured: { cpu: NodeJS.CpuUsage; wallMs: number }[] = [];
+    for (let k = 0; k < measuredRounds; k++) {
+      const profiler = k === 0 ? await startRoundProfile() : null;
+      t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      await trainToEnd(agg, 600_000, sampleRss, 1);
+      const cpu = process.cpuUsage(cpu0);
+      measured.push({ cpu, wallMs: performance.now() - t0 });
+      const profileFile = await profiler?.(`scale-${banks}-${Date.now()}.cpuprofile`);
+      if (profileFile) ctx.log(`${where}: CPU profile of round 2 in ${profileFile}`);
+    }
+    const byCpu = [...measured].sort((a, b) => a.cpu.user + a.cpu.system - (b.cpu.user + b.cpu.system));
+    const mid = byCpu[Math.floor((byCpu.length - 1) / 2)]!;
+    const cpu = mid.cpu;
+    const roundWallMs = mid.wallMs;
     const after = process.memoryUsage();
     const timings = await light.report();
     const records = await agg.store.listRoundsAscending();
@@ -125,6 +145,7 @@ async function measure(ctx: BenchContext, parent: string, where: string, banks: 
       clientProcess: { rss: timings.memory.rss, heapUsed: timings.memory.heapUsed },
       roundWallMs,
       roundCpuMs: (cpu.user + cpu.system) / 1000,
+      roundsCpuMs: measured.map((m) => (m.cpu.user + m.cpu.system) / 1000),
       roundCpuSystemMs: cpu.system / 1000,
       firstRoundCpuMs: (firstCpu.user + firstCpu.system) / 1000,
       round: rows.at(-1) ?? null,
@@ -173,6 +194,7 @@ export const scale: Benchmark = {
     const env = process.env.FINSECURE_BENCH_SCALE_BANKS;
     const sizes = env ? env.split(',').map((x) => Number(x)) : ctx.quick ? [10, 100] : SWEEP;
     const repeats = ctx.quick ? 1 : Number(process.env.FINSECURE_BENCH_SCALE_REPEATS ?? 3);
+    const measuredRounds = ctx.quick ? 1 : Number(process.env.FINSECURE_BENCH_SCALE_ROUNDS ?? 3);
     // tmpfs when there is one: the per-round SQLite fsyncs cost wall time, not the CPU measured here.
     const parent = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
     const store = parent === '/dev/shm' ? 'SQLite on tmpfs' : 'SQLite on disk';
@@ -180,12 +202,14 @@ export const scale: Benchmark = {
     const runs: ScaleRun[] = [];
     // One discarded run first: otherwise the first size measured alone pays for compiling the
     // round's code (JIT, zod's lazily compiled validators), which a running aggregator paid once.
-    if (process.env.FINSECURE_BENCH_SCALE_WARMUP !== '0') await measure(ctx, parent, 'warm-up (discarded)', 10);
+    if (process.env.FINSECURE_BENCH_SCALE_WARMUP !== '0') await measure(ctx, parent, 'warm-up (discarded)', 10, 1);
     // Interleaved: the whole sweep, `repeats` times over.
     for (let r = 0; r < repeats; r++)
-      for (const n of sizes) runs.push(await measure(ctx, parent, `${num(n)} banks, run ${r + 1}`, n));
+      for (const n of sizes) runs.push(await measure(ctx, parent, `${num(n)} banks, run ${r + 1}`, n, measuredRounds));
     const bySize = sizes.map((n) => runs.filter((r) => r.banks === n));
-    const perBank = (r: ScaleRun) => r.roundCpuMs / r.banks;
+    // Every measured round of every run of a size: CPU ms per round, and per bank.
+    const roundCpu = (rs: ScaleRun[]) => rs.flatMap((r) => r.roundsCpuMs);
+    const perBank = (rs: ScaleRun[]) => rs.flatMap((r) => r.roundsCpuMs.map((c) => c / r.banks));
     const range = (xs: number[], digits = 2) =>
       `${num(Math.min(...xs), digits)} / ${num(median(xs), digits)} / ${num(Math.max(...xs), digits)}`;
     const lastOf = bySize.map((rs) => rs[rs.length - 1]!);
@@ -194,8 +218,8 @@ export const scale: Benchmark = {
     const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${num(x)} ms`);
     const perConn = (r: ScaleRun, k: 'rss' | 'heapUsed' | 'external') =>
       (r.memory.connected[k] - r.memory.before[k]) / Math.max(1, r.connected);
-    const medianPerBank = bySize.map((rs) => median(rs.map(perBank)));
-    const medianCpu = bySize.map((rs) => median(rs.map((r) => r.roundCpuMs)));
+    const medianPerBank = bySize.map((rs) => median(perBank(rs)));
+    const medianCpu = bySize.map((rs) => median(roundCpu(rs)));
     const first = 0;
     const last = sizes.length - 1;
     // Fixed per-round costs (admin request, commit, broadcast encoding) cancel out of the slope.
@@ -204,14 +228,11 @@ export const scale: Benchmark = {
     return {
       tables: [
         {
-          title: `Aggregator CPU per round: the second round of each run (${store}; min / median / max over ${repeats} interleaved runs)`,
+          title: `Aggregator CPU per round: rounds 2 to ${1 + measuredRounds} of each run (${store}; min / median / max over ${repeats} interleaved runs × ${measuredRounds} rounds)`,
           rows: bySize.map((rs, i) => ({
             banks: num(sizes[i]!),
-            'CPU ms per round': range(
-              rs.map((r) => r.roundCpuMs),
-              0,
-            ),
-            'CPU ms per bank per round': range(rs.map(perBank)),
+            'CPU ms per round': range(roundCpu(rs), 0),
+            'CPU ms per bank per round': range(perBank(rs)),
             'first round, CPU ms per bank': range(rs.map((r) => r.firstRoundCpuMs / r.banks)),
             'round wall ms': range(
               rs.map((r) => r.round?.wallMs ?? NaN),
@@ -221,7 +242,7 @@ export const scale: Benchmark = {
           })),
         },
         {
-          title: `Last run of each size, its second round`,
+          title: `Last run of each size, its median measured round (phases: its last round)`,
           rows: [
             row('banks connected / failed', (r) => `${r.connected} / ${r.failedConnections}`),
             row('participants in the committed round', (r) => r.participants),
@@ -254,6 +275,18 @@ export const scale: Benchmark = {
             'ms',
           ),
         ),
+        // With one size there is no slope.
+        ...(last > first
+          ? [
+              target(
+                `marginal CPU per bank per round, ${num(sizes[first]!)} → ${num(sizes[last]!)} banks (fixed per-round costs removed)`,
+                marginalMs,
+                '<=',
+                CPU_PER_BANK_MS,
+                'ms',
+              ),
+            ]
+          : []),
         target(
           `flat: CPU per bank at ${num(sizes[sizes.length - 1]!)} banks / at ${num(sizes[0]!)} (medians)`,
           medianPerBank[medianPerBank.length - 1]! / medianPerBank[0]!,
@@ -272,7 +305,7 @@ export const scale: Benchmark = {
         ),
       ],
       notes: [
-        `1-minute load average at start: ${load.toFixed(2)}. CPU = process.cpuUsage (user + system) of the aggregator process from POST /api/training/start (additionalRounds 1) to the second round's end, including the admin request, heartbeats and every frame of the round; the light clients run in their own process. Each run trains two rounds and measures the second: a running federation pays the first round's one-off costs (first touches of per-round memory, code compiled at first use) once; the first round's figure is shown beside it.`,
+        `1-minute load average at start: ${load.toFixed(2)}. CPU = process.cpuUsage (user + system) of the aggregator process from POST /api/training/start (additionalRounds 1) to the round's end, including the admin request, heartbeats and every frame of the round; the light clients run in their own process. Each run trains ${1 + measuredRounds} rounds and measures every round after the first, one at a time: a running federation pays the first round's one-off costs (first touches of per-round memory, code compiled at first use) once; the first round's figure is shown beside them.`,
         `Marginal aggregator CPU per bank per round (median CPU per round at ${num(sizes[last]!)} banks minus at ${num(sizes[first]!)}, over the difference in banks): ${Number.isFinite(marginalMs) ? `${marginalMs.toFixed(3)} ms` : 'n/a (one size)'}.`,
         "Memory per connection = growth of the aggregator process from before the banks connected to after all did (GC forced before each sample), divided by the banks; it includes the socket, the session and the federation's per-bank state.",
         ...runs.flatMap((r) => r.errors.slice(0, 3).map((e) => `${r.where}: client error: ${e}`)),

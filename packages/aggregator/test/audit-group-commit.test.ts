@@ -1,6 +1,6 @@
 /**
- * The SQLite store's audit group commit (store/sqlite-audit-batch.ts): appends of one event-loop
- * turn share one transaction and one head signature, and none of the chain's guarantees move:
+ * The SQLite store's audit group commit (store/sqlite-audit-batch.ts): appends of one batch window
+ * share one transaction and one head signature, and none of the chain's guarantees move:
  * order, head = last stored entry after every commit, reads and seals see every append made
  * before them, bad input rejected alone, a failed batch stores nothing.
  */
@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkHeadSignature, loadAuditKey, type AuditSigner } from '../src/audit/index.js';
 import { SqliteStore } from '../src/store/index.js';
 import { SqliteAudit } from '../src/store/sqlite-audit.js';
+import { AUDIT_BATCH_MAX } from '../src/store/sqlite-audit-batch.js';
 import { migrate } from '../src/store/sqlite-schema.js';
 import { checkedInput } from '../src/audit/chain.js';
 import type { AuditInput } from '../src/store/types.js';
@@ -75,6 +76,28 @@ describe('audit group commit (SQLite)', () => {
     expect(checkHeadSignature(head, loadAuditKey(path.join(path.dirname(file), 'audit-key.pem')))).toBeNull();
     expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 201 });
     await store.close();
+  });
+
+  it('appends of several turns within the window share one commit; AUDIT_BATCH_MAX waiting ends it at once', async () => {
+    const file = newFile();
+    // A window no test waits out: only a read or a full batch can write the appends.
+    const store = new SqliteStore(file, { auditBatchWindowMs: 600_000 });
+    await store.init();
+    const early = [store.appendAudit(input(1))];
+    await new Promise((r) => setImmediate(r));
+    early.push(store.appendAudit(input(2)));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(onDisk(file)).toMatchObject({ headSeq: null, lastSeq: null });
+    // A full batch: written in the next turn, with the earlier ones of the window, under one head.
+    const rest = Array.from({ length: AUDIT_BATCH_MAX - 2 }, (_, i) => store.appendAudit(input(i + 3)));
+    const entries = await Promise.all([...early, ...rest]);
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: AUDIT_BATCH_MAX }, (_, i) => i + 1));
+    expect(onDisk(file)).toMatchObject({ headSeq: AUDIT_BATCH_MAX, lastSeq: AUDIT_BATCH_MAX });
+    // One batch: one signature, so the head's is the only one, and it verifies.
+    expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: AUDIT_BATCH_MAX });
+    const last = store.appendAudit(input(9_999));
+    await store.close();
+    expect((await last).seq).toBe(AUDIT_BATCH_MAX + 1);
   });
 
   it('any other use of the store writes the waiting appends first (reads, seals, checkpoints, close)', async () => {

@@ -9,7 +9,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CloseCode, encodeFrame, PROTOCOL_VERSION } from '@finsecure/common/protocol';
 import { createRng } from '@finsecure/common/rng';
 import type { RunningAggregator } from '../src/index.js';
-import { api, cleanup, createBank, startTestAggregator, tempDir, waitFor, waitRounds } from './helpers/federation.js';
+import {
+  api,
+  cleanup,
+  createBank,
+  startTestAggregator,
+  tempDir,
+  updateAccepted,
+  waitFor,
+  waitRounds,
+} from './helpers/federation.js';
 import { rawFixture } from './helpers/raw-fixture.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
@@ -75,7 +84,7 @@ describe('a hostile member bank', () => {
         b.send(updateMessage(a.msg, { numExamples: counts[id]!, numTrained: counts[id]! }), [
           { name: 'update', shape: [PARAMS], data: new Float32Array(PARAMS).fill(id === 'mallory' ? -0.01 : 0.01) },
         ]);
-        expect((await b.next('ack')).msg.accepted).toBe(true);
+        await updateAccepted(fx.agg!, id, a.msg.roundId);
       }),
     );
     const rounds = await waitRounds(fx.agg, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
@@ -97,12 +106,12 @@ describe('a hostile member bank', () => {
       banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, 300, 30, undefined, 200));
     }
     await Promise.all(
-      banks.map(async (b) => {
+      banks.map(async (b, k) => {
         const a = await b.next('round_assignment');
         b.send(updateMessage(a.msg, { numExamples: 300 }), [
           { name: 'update', shape: [PARAMS], data: new Float32Array(PARAMS).fill(0.001) },
         ]);
-        await b.next('ack');
+        await updateAccepted(fx.agg!, ['alice', 'mallory'][k]!, a.msg.roundId);
       }),
     );
     const mallory = banks[1]!;
@@ -147,7 +156,7 @@ describe('a hostile member bank', () => {
     expect(closed.code).toBe(CloseCode.RateLimited);
     const assignment = await alice.next('round_assignment');
     alice.send(updateMessage(assignment.msg), [{ name: 'update', shape: [PARAMS], data: new Float32Array(PARAMS) }]);
-    expect((await alice.next('ack')).msg.accepted).toBe(true);
+    await updateAccepted(fx.agg, 'alice', assignment.msg.roundId);
     await waitRounds(fx.agg, (rs) => rs.some((r) => r.status === 'committed'), 'the honest round');
     expect((await auditOf(fx.agg, 'round.declined')).filter((e) => e.actor === 'mallory').length).toBeLessThanOrEqual(
       2,
@@ -166,15 +175,14 @@ describe('a hostile member bank', () => {
     }
     const rng = createRng(5);
     await Promise.all(
-      banks.map(async (b) => {
+      banks.map(async (b, k) => {
         const a = await b.next('round_assignment');
         // Clipped to C = 1, plus N(0, (zC)²) noise per coordinate: norm ≈ 20 √4097 ≈ 1,280 > maxUpdateNorm 1,000.
         const noisy = Float32Array.from({ length: PARAMS }, () => 20 * rng.normal());
         b.send(updateMessage(a.msg, { numExamples: 300, dp: { clip: 1, noiseMultiplier: 20 } }), [
           { name: 'update', shape: [PARAMS], data: noisy },
         ]);
-        const ack = await b.next('ack');
-        expect(ack.msg.accepted, ack.msg.reason).toBe(true);
+        await updateAccepted(fx.agg!, ['alice', 'bob'][k]!, a.msg.roundId);
       }),
     );
     const rounds = await waitRounds(fx.agg, (rs) => rs.some((r) => r.status === 'committed'), 'a committed DP round');
@@ -251,7 +259,7 @@ describe('fuzzing an authenticated connection', () => {
       }
       const assignment = await alice.next('round_assignment');
       alice.send(updateMessage(assignment.msg), [{ name: 'update', shape: [PARAMS], data: new Float32Array(PARAMS) }]);
-      expect((await alice.next('ack')).msg.accepted).toBe(true);
+      await updateAccepted(agg, 'alice', assignment.msg.roundId);
       await waitRounds(agg, (rs) => rs.some((r) => r.status === 'committed'), 'the honest round');
       expect((await api(agg, 'GET', '/api/health')).status).toBe(200);
       expect((await api<{ ok: boolean }>(agg, 'GET', '/api/audit/verify')).body.ok).toBe(true);

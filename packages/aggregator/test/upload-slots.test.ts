@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createBank, startTestAggregator, waitFor, waitRounds } from './helpers/federation.js';
+import { createBank, startTestAggregator, updateAccepted, waitFor, waitRounds } from './helpers/federation.js';
 import { rawFixture } from './helpers/raw-fixture.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
@@ -57,7 +57,7 @@ describe('fit uploads: offer, grant, upload', () => {
       const i = all.indexOf(b);
       b.send(updateMessage(assignments[i]!.msg), delta(), 'ungranted'); // granted: the frame itself
       uploaded.add(b);
-      expect((await b.next('ack')).msg).toMatchObject({ of: 'update', accepted: true });
+      await updateAccepted(fx.agg!, ids[i]!, assignments[i]!.msg.roundId);
       // The slot passed on: one more bank is granted, until none is left waiting.
       const expected = Math.min(all.length, uploaded.size + 2);
       await until(`${expected} banks granted`, () => all.filter(hasGrant).length === expected);
@@ -92,10 +92,10 @@ describe('fit uploads: offer, grant, upload', () => {
     expect(fx.agg!.federation.uploadStats().ungranted).toBe(2);
     // Neither refusal cost the banks their place: both upload when granted and the round commits.
     a.send(updateMessage(aa.msg), delta(), 'ungranted');
-    expect((await a.next('ack')).msg.accepted).toBe(true);
+    await updateAccepted(fx.agg!, 'a', aa.msg.roundId);
     await b.next('upload_grant');
     b.send(updateMessage(ab.msg), delta(), 'ungranted');
-    expect((await b.next('ack')).msg.accepted).toBe(true);
+    await updateAccepted(fx.agg!, 'b', ab.msg.roundId);
     const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     expect([...rounds[0]!.participants].sort()).toEqual(['a', 'b']);
   });
@@ -121,8 +121,8 @@ describe('fit uploads: offer, grant, upload', () => {
     expect(refused.msg.accepted).toBe(false);
     expect(refused.msg.reason).toMatch(/^late: the fit stage of round \d+ closed/);
     early.send(updateMessage(ae!.msg), delta(), 'ungranted');
-    expect((await early.next('ack')).msg.accepted).toBe(true);
-    expect((await queued.next('ack')).msg.accepted).toBe(true);
+    await updateAccepted(fx.agg!, 'early', ae!.msg.roundId);
+    await updateAccepted(fx.agg!, 'queued', aq!.msg.roundId);
     const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     expect([...rounds[0]!.participants].sort()).toEqual(['early', 'queued']);
   });
@@ -135,8 +135,8 @@ describe('fit uploads: offer, grant, upload', () => {
     expect((await silent.next('upload_grant')).msg.uploadWithinMs).toBe(1_500);
     x.send(updateMessage(ax!.msg), delta());
     y.send(updateMessage(ay!.msg), delta());
-    expect((await x.next('ack', 10_000)).msg.accepted).toBe(true);
-    expect((await y.next('ack', 10_000)).msg.accepted).toBe(true);
+    await updateAccepted(fx.agg!, 'x', ax!.msg.roundId);
+    await updateAccepted(fx.agg!, 'y', ay!.msg.roundId);
     const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     expect([...rounds[0]!.participants].sort()).toEqual(['x', 'y']);
     expect(fx.agg!.federation.uploadStats().expired).toBe(1);

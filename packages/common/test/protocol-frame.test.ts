@@ -318,6 +318,24 @@ describe('encodings', () => {
     },
   );
 
+  it('views: true reads aligned float32 tensors in place and copies misaligned ones, with the same values', () => {
+    const frame = encodeClientMessage(update, [{ name: 'update', shape: [4097], data }]);
+    const owned = decodeFrame(frame, ClientMessage).tensors.get('update')!;
+    const viewed = decodeFrame(frame, ClientMessage, { views: true }).tensors.get('update')!;
+    expect(viewed.data).toEqual(owned.data);
+    expect(viewed.sumOfSquares).toBe(owned.sumOfSquares);
+    expect(viewed.data.buffer).toBe(frame.buffer);
+    for (const shift of [1, 2, 3]) {
+      const m = misaligned(frame, shift);
+      const t = decodeFrame(m, ClientMessage, { views: true }).tensors.get('update')!.data;
+      expect(t).toEqual(owned.data);
+      expect(t.buffer).not.toBe(m.buffer);
+    }
+    // float16 and int8 are decoded into float32: never a view.
+    const half = encodeClientMessage(update, [{ name: 'update', shape: [4097], data }], { encoding: 'float16' });
+    expect(decodeFrame(half, ClientMessage, { views: true }).tensors.get('update')!.data.buffer).not.toBe(half.buffer);
+  });
+
   it('does not modify or retain the caller’s tensor', () => {
     const src = Float32Array.from(data);
     const frame = encodeFrame({ type: 'heartbeat', sentAt: 1 }, [{ name: 'u', shape: [4097], data: src }]);

@@ -75,7 +75,7 @@ export async function onEvaluation(
     histogram: msg.histogram,
     loss: msg.loss,
   });
-  session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: true }));
+  // Accepted: not acknowledged (only refusals are; see fit-stage.ts onUpdate).
   await apply(core, machine.evaluationAccepted(round.state, session.bankId, receivedAt));
   publishProgress(core);
 }

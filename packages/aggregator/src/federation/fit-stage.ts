@@ -188,7 +188,9 @@ export async function onUpdate(
     ...(epsilon !== undefined ? { epsilon } : {}),
   };
   statsOf(core, session.bankId).lastUpdateBytes = size;
-  session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'update', accepted: true }));
+  // No `ack` for an accepted update: only refusals are answered (protocol/messages.ts Ack). The
+  // next instruction implies acceptance, and every frame sent costs the aggregator a socket write
+  // (issue 14 item 1: the two positive acks were a third of a round's frames to each bank).
   await audit(core, 'update.accepted', session.bankId, {
     roundId: msg.roundId,
     numExamples: msg.numExamples,

@@ -67,7 +67,8 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
   }
   let decoded: ReturnType<typeof decodeFrame<FederationClientMessage>>;
   try {
-    decoded = decodeFrame(bytes, FederationClientMessage, { maxBytes: core.opts.maxFrameBytes });
+    // Views: the socket's message is ours alone, and an update waits for its slot holding only it.
+    decoded = decodeFrame(bytes, FederationClientMessage, { maxBytes: core.opts.maxFrameBytes, views: true });
   } catch (err) {
     const message = (err as Error).message;
     observer?.updateRejected?.('frame');

@@ -17,7 +17,7 @@ import {
 } from '../audit/signer.js';
 import { bankParams, toAudit, toBank, type AuditRow, type BankRow, type ModelRow } from './sqlite-rows.js';
 import { SqliteAudit } from './sqlite-audit.js';
-import { AuditGroupCommit } from './sqlite-audit-batch.js';
+import { AUDIT_BATCH_WINDOW_MS, AuditGroupCommit } from './sqlite-audit-batch.js';
 import { SqliteRecords, type SealedRoundRow } from './sqlite-records.js';
 import { checkDatabaseFile, corruptionError, isCorruption, quickCheck } from './sqlite-integrity.js';
 import { SqliteAccountStore } from '@finsecure/accounts';
@@ -51,6 +51,8 @@ export interface SqliteStoreOptions {
   createAuditKey?: boolean;
   /** Public key to verify signatures with when the store has no signing key (`audit verify`). */
   verifyKey?: AuditVerifierKey;
+  /** How long an audit append waits for others to share its commit, ms (default AUDIT_BATCH_WINDOW_MS). */
+  auditBatchWindowMs?: number;
 }
 
 const UNFINISHED = "status NOT IN ('committed', 'failed')";
@@ -66,8 +68,8 @@ export class SqliteStore implements Store {
     () => this.signer,
     () => this.signer ?? this.options.verifyKey ?? null,
   );
-  /** Audit appends waiting for the end of the event-loop turn (see appendAudit). */
-  private readonly auditBatch = new AuditGroupCommit(() => this.conn, this.audit);
+  /** Audit appends waiting for the end of their batch window (see appendAudit). */
+  private readonly auditBatch: AuditGroupCommit;
   private readonly records: SqliteRecords;
   /** The key file in use, or null (see SqliteStoreOptions.auditKeyFile). */
   readonly auditKeyFile: string | null;
@@ -84,6 +86,11 @@ export class SqliteStore implements Store {
           ? null
           : path.join(path.dirname(file), AUDIT_KEY_FILE);
     this.records = new SqliteRecords((sql) => this.stmt(sql), this.audit, file);
+    this.auditBatch = new AuditGroupCommit(
+      () => this.conn,
+      this.audit,
+      options.auditBatchWindowMs ?? AUDIT_BATCH_WINDOW_MS,
+    );
   }
 
   /**
@@ -290,8 +297,8 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ audit
 
   /**
-   * Appends an entry; appends of one event-loop turn share one transaction and one head signature
-   * (sqlite-audit-batch.ts). Resolves once the entry is stored.
+   * Appends an entry; appends made within a few milliseconds of each other share one transaction
+   * and one head signature (sqlite-audit-batch.ts). Resolves once the entry is stored.
    */
   appendAudit(input: AuditInput): Promise<AuditEntry> {
     return this.auditBatch.append(input);

@@ -159,6 +159,30 @@ export async function waitFor<T>(
 }
 
 /** The rounds the admin API lists, newest first. */
+/**
+ * Resolves once the aggregator has taken `bankId`'s update of round `roundId` into the round (its
+ * `update.accepted` audit entry): an accepted update is not acknowledged on the wire, only a
+ * refused one is. On timeout the error names the refusals of that update, if any.
+ */
+export async function updateAccepted(agg: RunningAggregator, bankId: string, roundId: number, timeoutMs = 15_000) {
+  let refusals: string[] = [];
+  try {
+    await waitFor(
+      `${bankId}'s update of round ${roundId} accepted`,
+      async () => {
+        const mine = (await agg.store.listAudit()).filter((e) => e.actor === bankId && e.details.roundId === roundId);
+        refusals = mine.filter((e) => e.type === 'update.rejected').map((e) => String(e.details.reason));
+        return mine.some((e) => e.type === 'update.accepted');
+      },
+      timeoutMs,
+      10,
+    );
+  } catch (err) {
+    if (refusals.length === 0) throw err;
+    throw new Error(`${(err as Error).message}; refused: ${refusals.join('; ')}`);
+  }
+}
+
 export async function listRounds(agg: { url: string }): Promise<RoundRecord[]> {
   return (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
 }

@@ -53,14 +53,20 @@ function cumulative(h: ScoreHistogram): Cumulative {
  * the PR curve, which would be optimistic.
  */
 export function auprcFromHistogram(h: ScoreHistogram): number {
-  const c = cumulative(h);
-  if (c.positives === 0) return 0;
-  let ap = 0;
-  for (let k = c.bins - 1; k >= 0; k--) {
+  checkHistogram(h);
+  // One pass from the top edge down, with the running counts at or above the edge, and no
+  // arrays: the aggregator computes this for every bank's evaluation (issue 14 item 1).
+  // Σ_k (p_k / P) · tp_k / (tp_k + fp_k) = (Σ_k p_k · tp_k / (tp_k + fp_k)) / P.
+  let tp = 0;
+  let fp = 0;
+  let sum = 0;
+  for (let k = h.bins - 1; k >= 0; k--) {
     const p = h.positives[k]!;
-    if (p > 0) ap += (p / c.positives) * (c.tp[k]! / (c.tp[k]! + c.fp[k]!));
+    tp += p;
+    fp += h.negatives[k]!;
+    if (p > 0) sum += (p * tp) / (tp + fp);
   }
-  return ap;
+  return tp === 0 ? 0 : sum / tp;
 }
 
 /**

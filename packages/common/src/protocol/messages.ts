@@ -326,7 +326,13 @@ export const UploadGrant = z.object({
   uploadWithinMs: z.number().int().min(0).max(86_400_000),
 });
 
-/** Acknowledges or rejects an update or evaluation, with the reason. */
+/**
+ * Refuses an update (or its offer) or an evaluation, with the reason. Accepted results are not
+ * acknowledged: the round's next instruction (`evaluation_request`, `round_committed`) follows
+ * instead, as in Flower, so a round sends each bank two frames fewer (issue 14
+ * item 1). `accepted` stays in the schema, false on every ack this version sends, so that a bank
+ * of an earlier version still reads a refusal as one.
+ */
 export const Ack = z.object({
   type: z.literal('ack'),
   roundId,
