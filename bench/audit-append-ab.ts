@@ -2,7 +2,7 @@
  * Audit appends, interleaved A/B in one process (issue 14 item 1): the SQLite store's cost per
  * entry when every append is its own commit with its own Ed25519 signature of the head (appends
  * awaited one by one: each is a batch of one, which is what every append cost before the group
- * commit) against the group commit the federation now gets (the appends of one event-loop turn,
+ * commit) against the group commit the federation now gets (the appends of one batch window,
  * here N at once: one transaction, one signature). Same store, same entries, SQLite on tmpfs
  * (synchronous = FULL, so on a disk the one-by-one path also pays an fsync per entry).
  *
