@@ -1,10 +1,29 @@
 /**
  * One batch's forward and backward pass and one chunk's forward pass of the MLP, over
  * TF.js kernels: what MlpTrainer's threads run where the WebAssembly kernels cannot
- * (kernel-gradient.ts, forward.ts), and the reference those are tested against
- * (trainer.ts explains why it is written by hand: every
- * product untransposed for XNNPACK, loss and its gradient in JS, 0/1 dropout masks with
- * 1/keep folded into the next layer's weights).
+ * (kernel-gradient.ts, forward.ts), and the reference those are tested against.
+ *
+ * Why not `tf.LayersModel.fit`, nor even `optimizer.minimize` over `tf.variableGrads`: for a
+ * network this small (4,097 parameters), what a training step costs on the wasm backend is
+ * mostly not arithmetic but the number of kernel launches and one slow path:
+ *
+ * - autodiff of `matMul` produces products with `transposeA`/`transposeB`, and the wasm
+ *   backend only sends untransposed products to XNNPACK; transposed ones run a scalar
+ *   C++ loop several times slower. Here every product is untransposed: transposed weights
+ *   are built in JS (a few thousand floats), the transposed input batch (with a row of
+ *   ones, which yields the first layer's bias gradient in the same product) is gathered
+ *   in JS, and only the small `dZᵀ` of the middle layers goes through a Transpose kernel;
+ * - `tf.train.adam` runs ~14 kernels per variable per step (84 for this model) plus
+ *   scalar uploads; updating 4,097 floats in JS takes microseconds (adam.ts);
+ * - the loss and its gradient w.r.t. the logits, `(σ(z) − y)/n`, are computed in JS from
+ *   the logits (one n-float readback) instead of through ~15 autodiff kernels;
+ * - dropout masks are 0/1 and come from an inlined seeded generator; the 1/keep scaling
+ *   of inverted dropout is folded into the next layer's weights (W/keep), so that the
+ *   backward ReLU-and-dropout mask of a hidden layer is simply step(h).
+ *
+ * About 19 kernels (plus free reshapes) run per batch instead of ~200 (counted with
+ * tf.profile). Device tensors are rebuilt from the master weights each batch (they change
+ * every batch anyway) and cached for inference.
  *
  * A shard's gradient is the gradient of its *summed* loss divided by the whole batch's
  * row count, so the gradients of the shards of one batch add up to the gradient of the

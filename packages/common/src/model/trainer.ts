@@ -1,48 +1,26 @@
 /**
  * Local training and scoring of the MLP: a hand-written forward and backward pass, with the
- * optimiser (Adam) in plain JavaScript. Each batch runs on the WebAssembly SIMD kernels of
- * wasm/dense.wat (kernel-gradient.ts; predictions: forward.ts) where the runtime has WebAssembly
- * SIMD, else on TF.js kernels (step.ts); the two agree to float32 rounding. The kernels are 2-3×
- * the TF.js path on this model (bench/training.ts): at 4,097 parameters a TF.js step is mostly
- * kernel dispatch, tensor uploads and read-backs, which the kernels do not have. The TF.js path
- * is written for that backend as follows.
+ * optimiser (Adam, adam.ts) in plain JavaScript. Each batch runs on the WebAssembly SIMD kernels
+ * of wasm/dense.wat (kernel-gradient.ts; predictions: forward.ts) where the runtime has
+ * WebAssembly SIMD, else on TF.js kernels (step.ts, which also says why that path is written by
+ * hand rather than with `tf.LayersModel.fit`); the two agree to float32 rounding. The kernels are
+ * 2-3× the TF.js path on this model (bench/training.ts): at 4,097 parameters a TF.js step is
+ * mostly kernel dispatch, tensor uploads and read-backs, which the kernels do not have.
  *
- * Why not `tf.LayersModel.fit`, nor even `optimizer.minimize` over `tf.variableGrads`:
- * for a network this small (4,097 parameters), what a training step costs on the wasm
- * backend is mostly not arithmetic but the number of kernel launches and one slow path:
+ * The mathematics is that of Keras: Adam (β1 0.9, β2 0.999, ε 1e-7), inverted dropout during
+ * training only, mean binary cross-entropy on logits, batches in an order shuffled with the
+ * caller's seeded RNG. The backward pass and the Adam steps are checked against TF.js autodiff
+ * and `tf.train.adam` in test/model-trainer.test.ts. The master copy of the weights and Adam's
+ * moments live in Float32Arrays.
  *
- * - autodiff of `matMul` produces products with `transposeA`/`transposeB`, and the wasm
- *   backend only sends untransposed products to XNNPACK; transposed ones run a scalar
- *   C++ loop several times slower. Here every product is untransposed: transposed weights
- *   are built in JS (a few thousand floats), the transposed input batch (with a row of
- *   ones, which yields the first layer's bias gradient in the same product) is gathered
- *   in JS, and only the small `dZᵀ` of the middle layers goes through a Transpose kernel;
- * - `tf.train.adam` runs ~14 kernels per variable per step (84 for this model) plus
- *   scalar uploads; updating 4,097 floats in JS takes microseconds;
- * - the loss and its gradient w.r.t. the logits, `(σ(z) − y)/n`, are computed in JS from
- *   the logits (one n-float readback) instead of through ~15 autodiff kernels;
- * - dropout masks are 0/1 and come from an inlined seeded generator; the 1/keep scaling
- *   of inverted dropout is folded into the next layer's weights (W/keep), so that the
- *   backward ReLU-and-dropout mask of a hidden layer is simply step(h).
- *
- * About 19 kernels (plus free reshapes) run per batch instead of ~200 (counted with tf.profile). The mathematics is unchanged: Adam
- * (β1 0.9, β2 0.999, ε 1e-7, TF.js and Keras defaults), inverted dropout during
- * training only, mean binary cross-entropy on logits, batches in an order shuffled with
- * the caller's seeded RNG. The backward pass is checked against TF.js autodiff in
- * test/model-trainer.test.ts.
- *
- * The master copy of the weights and Adam's moments live in Float32Arrays; device
- * tensors are rebuilt from them each batch (they change every batch anyway) and cached
- * for inference. The per-batch arithmetic is in step.ts.
- *
- * Several cores (`workers: k`, wasm only; wasm threads are hard-coded off in Node): k − 1
- * worker threads, each with its own wasm backend, compute contiguous shards of every
- * batch while the main thread computes the first; the shards' gradients (each of its
- * summed loss / batch rows) are added and one Adam step is taken on the main thread:
- * synchronous data parallelism, the same batches and the same update as on one core.
- * Only the dropout masks differ (drawn per shard from seeds derived from the batch's
- * seed), so results are deterministic for a given k. Hand-offs go through shared memory
- * and Atomics (parallel-pool.ts), a few µs per batch.
+ * Several cores (`workers: k`): k − 1 worker threads compute contiguous shards of every batch
+ * while the main thread computes the first; the shards' gradients (each of its summed loss /
+ * batch rows) are added and one Adam step is taken on the main thread: synchronous data
+ * parallelism, the same batches and the same update as on one core. Only the dropout masks
+ * differ (drawn per shard from seeds derived from the batch's seed), so results are
+ * deterministic for a given k. Hand-offs go through shared memory and Atomics
+ * (parallel-pool.ts), a few µs per batch; predictions are shared the same way
+ * (parallel-predict.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../rng/index.js';
@@ -52,6 +30,8 @@ import { ParallelPool } from './parallel-pool.js';
 import { shardRange } from './parallel-protocol.js';
 import { createForward, type Forward } from './forward.js';
 import { createBatchGradient } from './kernel-gradient.js';
+import { adamStep, createAdam, type AdamState } from './adam.js';
+import { predictParallel } from './parallel-predict.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -86,11 +66,6 @@ export interface TrainingData {
   numFeatures: number;
 }
 
-/** Adam's hyper-parameters: the TF.js / Keras defaults (`tf.train.adam(lr)`). */
-const BETA1 = 0.9;
-const BETA2 = 0.999;
-const EPSILON = 1e-7;
-
 /**
  * Below this many samples per `train` call (rows × epochs) training stays on one core
  * when the worker threads are not running yet. Starting a worker takes ≈ 0.3 s here; on
@@ -111,10 +86,6 @@ export const DEFAULT_PREDICT_CHUNK_ROWS = 32_768;
  * of 512, 1,024 and 4,096 rows 1.29×, 1.38× and 1.53× (bench/RESULTS.md, 2026-12-01).
  */
 export const DEFAULT_MIN_SHARD_ROWS = 256;
-/** Rows per claimable chunk of a parallel prediction (small enough to balance, large enough per kernel). */
-const PREDICT_CLAIM_ROWS = 8192;
-/** The main thread's share of a parallel prediction, relative to an equal share (see forward). */
-const PREDICT_MAIN_SHARE = 0.94;
 /** Predictions of fewer rows run on the main thread only. */
 export const MIN_PARALLEL_PREDICT_ROWS = 16_384;
 
@@ -132,15 +103,6 @@ export interface TrainerOptions {
   minParallelSamples?: number;
   /** Batches whose shards would be smaller than this train on one thread (see DEFAULT_MIN_SHARD_ROWS). */
   minShardRows?: number;
-}
-
-interface AdamState {
-  learningRate: number;
-  m: Float32Array;
-  v: Float32Array;
-  /** β1^t and β2^t after t steps (TF.js keeps the same running products). */
-  beta1Power: number;
-  beta2Power: number;
 }
 
 export class MlpTrainer {
@@ -260,15 +222,9 @@ export class MlpTrainer {
     if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1))
       throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
     if (!(opts.learningRate > 0)) throw new Error(`learningRate must be positive, got ${opts.learningRate}`);
-    if (!this.adam || this.adam.learningRate !== opts.learningRate) {
-      this.adam = {
-        learningRate: opts.learningRate,
-        m: new Float32Array(this.params.length),
-        v: new Float32Array(this.params.length),
-        beta1Power: 1,
-        beta2Power: 1,
-      };
-    }
+    if (!this.adam || this.adam.learningRate !== opts.learningRate)
+      this.adam = createAdam(this.params.length, opts.learningRate);
+    const adam = this.adam;
     const n = data.numRows;
     const bs = Math.min(opts.batchSize, n);
     const pool = await this.poolFor(n * opts.epochs, bs);
@@ -311,7 +267,8 @@ export class MlpTrainer {
         );
         if (pool) loss += pool.finishBatch(grad);
         lossSum += loss / rows;
-        this.adamStep(grad);
+        adamStep(adam, this.params, grad);
+        this.weightsChanged();
         batches++;
         batchCount++;
         if (opts.onBatch && batchCount % yieldEvery === 0) await opts.onBatch(batchCount, totalBatches);
@@ -329,27 +286,6 @@ export class MlpTrainer {
       await opts.onEpoch?.(epoch + 1, lastLoss);
     }
     return { loss: lastLoss, samples: n * opts.epochs, ms: performance.now() - start, threads: shards };
-  }
-
-  /** One Adam step on the master weights (same update as tf.train.adam). */
-  private adamStep(grad: Float32Array): void {
-    const st = this.adam!;
-    st.beta1Power *= BETA1;
-    st.beta2Power *= BETA2;
-    const c1 = 1 - st.beta1Power;
-    const c2 = 1 - st.beta2Power;
-    const lr = st.learningRate;
-    const { m, v } = st;
-    const p = this.params;
-    for (let i = 0; i < p.length; i++) {
-      const g = grad[i]!;
-      const mi = BETA1 * m[i]! + (1 - BETA1) * g;
-      const vi = BETA2 * v[i]! + (1 - BETA2) * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = p[i]! - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + EPSILON);
-    }
-    this.weightsChanged();
   }
 
   /**
@@ -392,30 +328,7 @@ export class MlpTrainer {
       pass.rows(features, 0, numRows, probabilities, logits, chunkRows);
       return { probabilities, logits };
     }
-    const shards = pool.shards;
-    // Chunks are claimed dynamically: the main thread from the start (reading `features`
-    // directly), the workers from the end, out of the rows the main thread copied into
-    // the shared input first (a little less than their equal share: the copy costs the
-    // main thread ≈ 10 % of computing them). A starved worker leaves its chunks to the
-    // main thread instead of holding up the call.
-    const chunk = Math.max(1, Math.min(chunkRows, PREDICT_CLAIM_ROWS));
-    const chunks = Math.ceil(numRows / chunk);
-    const copiedFrom = Math.min(chunks, Math.ceil((chunks / shards) * PREDICT_MAIN_SHARE));
-    const buf = pool.predictBuffers(numRows);
-    const copyFrom = Math.min(numRows, copiedFrom * chunk);
-    buf.input.set(features.subarray(copyFrom * d, numRows * d), copyFrom * d);
-    pool.params.set(this.params);
-    pool.beginPredict(numRows, chunk, copiedFrom, withLogits);
-    try {
-      for (let c = pool.claimLow(); c >= 0; c = pool.claimLow()) {
-        pass.rows(features, c * chunk, Math.min(numRows, (c + 1) * chunk), probabilities, logits, chunk);
-      }
-    } finally {
-      pool.finishPredict();
-    }
-    const theirs = Math.min(numRows, pool.firstWorkerChunk() * chunk);
-    probabilities.set(buf.probabilities.subarray(theirs, numRows), theirs);
-    logits?.set(buf.logits.subarray(theirs, numRows), theirs);
+    predictParallel(pool, pass, this.params, features, numRows, d, chunkRows, probabilities, logits);
     return { probabilities, logits };
   }
 
