@@ -78,26 +78,30 @@ describe('audit group commit (SQLite)', () => {
     await store.close();
   });
 
-  it('appends of several turns within the window share one commit; AUDIT_BATCH_MAX waiting ends it at once', async () => {
+  it('deferred appends of several turns share one commit; AUDIT_BATCH_MAX waiting or an awaited append ends the window', async () => {
     const file = newFile();
-    // A window no test waits out: only a read or a full batch can write the appends.
+    // A window no test waits out: only a read, a full batch or an awaited append can write the appends.
     const store = new SqliteStore(file, { auditBatchWindowMs: 600_000 });
     await store.init();
-    const early = [store.appendAudit(input(1))];
+    const deferred = { deferred: true };
+    const early = [store.appendAudit(input(1), deferred)];
     await new Promise((r) => setImmediate(r));
-    early.push(store.appendAudit(input(2)));
+    early.push(store.appendAudit(input(2), deferred));
     await new Promise((r) => setTimeout(r, 5));
     expect(onDisk(file)).toMatchObject({ headSeq: null, lastSeq: null });
     // A full batch: written in the next turn, with the earlier ones of the window, under one head.
-    const rest = Array.from({ length: AUDIT_BATCH_MAX - 2 }, (_, i) => store.appendAudit(input(i + 3)));
+    const rest = Array.from({ length: AUDIT_BATCH_MAX - 2 }, (_, i) => store.appendAudit(input(i + 3), deferred));
     const entries = await Promise.all([...early, ...rest]);
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: AUDIT_BATCH_MAX }, (_, i) => i + 1));
     expect(onDisk(file)).toMatchObject({ headSeq: AUDIT_BATCH_MAX, lastSeq: AUDIT_BATCH_MAX });
     // One batch: one signature, so the head's is the only one, and it verifies.
     expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: AUDIT_BATCH_MAX });
-    const last = store.appendAudit(input(9_999));
+    // A deferred append, then an awaited one: both are written at the end of the turn.
+    const more = store.appendAudit(input(9_998), deferred);
+    expect((await store.appendAudit(input(9_999))).seq).toBe(AUDIT_BATCH_MAX + 2);
+    expect((await more).seq).toBe(AUDIT_BATCH_MAX + 1);
+    expect(onDisk(file)).toMatchObject({ headSeq: AUDIT_BATCH_MAX + 2, lastSeq: AUDIT_BATCH_MAX + 2 });
     await store.close();
-    expect((await last).seq).toBe(AUDIT_BATCH_MAX + 1);
   });
 
   it('any other use of the store writes the waiting appends first (reads, seals, checkpoints, close)', async () => {

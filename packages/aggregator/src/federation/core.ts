@@ -182,7 +182,8 @@ export function bankRound(core: Core, bankId: string): RoundRecord['banks'][stri
 export function audit(core: Core, type: string, actor: string, details: Record<string, unknown>): Promise<void> {
   let written: Promise<{ seq: number; hash: string } & object>;
   try {
-    written = core.opts.store.appendAudit({ at: core.opts.clock.now(), type, actor, details });
+    // Deferred: nothing here waits for the write, so it may share a commit with the next few ms' entries.
+    written = core.opts.store.appendAudit({ at: core.opts.clock.now(), type, actor, details }, { deferred: true });
   } catch (err) {
     return Promise.reject(err as Error);
   }

@@ -301,6 +301,7 @@ export class MongoStore implements Store {
    * second writer ever appear: its insert fails instead of forking the chain, and we
    * re-read the tail and try again.
    */
+  /** One append at a time (Store's `deferred` option changes nothing here: each append is its own write). */
   appendAudit(input: AuditInput): Promise<AuditEntry> {
     const run = this.auditQueue.then(() => this.appendAuditNow(input));
     this.auditQueue = run.catch(() => undefined); // one failed append must not block the rest

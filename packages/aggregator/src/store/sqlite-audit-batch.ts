@@ -1,11 +1,13 @@
 /**
- * Group commit of the SQLite store's audit appends. Appends made within a short window
- * (AUDIT_BATCH_WINDOW_MS after the first, or sooner once AUDIT_BATCH_MAX are waiting) are
- * written together, in order, in one IMMEDIATE transaction that moves the signed head once: one
- * Ed25519 signature and one commit (an fsync under synchronous = FULL) per batch instead of per
- * entry. A window rather than one event-loop turn: at 1,000 banks the updates of a round arrive
- * in hundreds of turns, and a signature plus a commit per turn was a tenth of the aggregator's
- * CPU per bank (issue 14 item 1). The stored head still names the last stored entry after every
+ * Group commit of the SQLite store's audit appends. Appends are written together, in order, in
+ * one IMMEDIATE transaction that moves the signed head once: one Ed25519 signature and one commit
+ * (an fsync under synchronous = FULL) per batch instead of per entry. A batch is written at the
+ * end of the event-loop turn of its first awaited append, or, when every append in it is
+ * `deferred` (its caller does not wait: the federation's audit of a round's events), up to
+ * AUDIT_BATCH_WINDOW_MS after the first; AUDIT_BATCH_MAX waiting appends end it at once. The
+ * window exists because at 1,000 banks the updates of a round arrive in hundreds of turns, and a
+ * signature plus a commit per turn was a tenth of the aggregator's CPU per bank (issue 14 item
+ * 1); awaited appends (an API request's audit, a CLI command's) keep the end-of-turn commit. The stored head still names the last stored entry after every
  * commit, so what verify checks (chain, signed head, checkpoints, bank heads) is unchanged.
  *
  * Each append's promise resolves with its entry once the batch has committed: whoever awaits it
@@ -43,11 +45,11 @@ export class AuditGroupCommit {
   ) {}
 
   /**
-   * Queues an entry for the end of the window. Bad input (audit/chain.ts
+   * Queues an entry: for the end of this turn, or of the window when `deferred`. Bad input (audit/chain.ts
    * checkedInput) and a closed store are rejected at once and never join a batch; a batch whose
    * transaction fails rejects each of its appends with that error (nothing of it is stored).
    */
-  append(input: AuditInput): Promise<AuditEntry> {
+  append(input: AuditInput, deferred = false): Promise<AuditEntry> {
     let checked: CheckedInput;
     try {
       if (!this.conn()) throw new Error('SqliteStore is not open: call init() first');
@@ -57,9 +59,8 @@ export class AuditGroupCommit {
     }
     return new Promise<AuditEntry>((resolve, reject) => {
       this.pending.push({ input: checked, resolve, reject });
-      if (this.pending.length >= AUDIT_BATCH_MAX) {
-        this.immediate ??= setImmediate(() => this.flush());
-      } else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
+      if (!deferred || this.pending.length >= AUDIT_BATCH_MAX) this.immediate ??= setImmediate(() => this.flush());
+      else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
     });
   }
 

@@ -297,11 +297,12 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ audit
 
   /**
-   * Appends an entry; appends made within a few milliseconds of each other share one transaction
-   * and one head signature (sqlite-audit-batch.ts). Resolves once the entry is stored.
+   * Appends an entry; the appends of one event-loop turn share one transaction and one head
+   * signature, and `deferred` ones (whose caller does not wait) those of a few milliseconds
+   * (sqlite-audit-batch.ts). Resolves once the entry is stored.
    */
-  appendAudit(input: AuditInput): Promise<AuditEntry> {
-    return this.auditBatch.append(input);
+  appendAudit(input: AuditInput, opts: { deferred?: boolean } = {}): Promise<AuditEntry> {
+    return this.auditBatch.append(input, opts.deferred ?? false);
   }
 
   async listAudit(opts: { afterSeq?: number; limit?: number } = {}): Promise<AuditEntry[]> {

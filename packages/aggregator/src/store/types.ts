@@ -148,8 +148,12 @@ export interface Store {
    * Appends to the hash chain (computes seq, prevHash, hash) and moves the (signed)
    * head in the same transaction. Appends are serialised. A seq is never reused: the
    * next one follows the head even when the log's tail was deleted behind our back.
+   * `deferred`: the caller does not wait for the entry (the federation's audit of a round's
+   * events), so a store that batches commits may hold it a few milliseconds for company
+   * (SQLite: AUDIT_BATCH_WINDOW_MS); without it the entry is committed at the end of the
+   * event-loop turn at the latest.
    */
-  appendAudit(entry: AuditInput): Promise<AuditEntry>;
+  appendAudit(entry: AuditInput, opts?: { deferred?: boolean }): Promise<AuditEntry>;
   /** Ascending by seq. */
   listAudit(opts?: { afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
   /** The chain, checked against the signed head, the checkpoints and any bank heads given. */
