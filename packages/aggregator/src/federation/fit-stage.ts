@@ -177,7 +177,7 @@ export async function onUpdate(
   } catch (err) {
     return rejectUpdate(core, session, msg, `wrong weights: ${(err as Error).message}`, true);
   }
-  // In the accumulator: the decoded copy is no longer needed, and the next offer may upload.
+  // In the accumulator: the decoded update (and its frame) is no longer needed, and the next offer may upload.
   releaseUpload(core, round, session.bankId);
   round.record.banks[session.bankId] = {
     ...stats,

@@ -6,7 +6,8 @@
  * hold a grant at a time. A granted bank sends its `update` frame; once that update has been
  * added to the strategy's accumulator (or refused), its slot passes to the next offer in arrival
  * order. So however many banks finish at once, at most K update frames are on their way to, or
- * decoded in, the aggregator (K × (frame + decoded copy) bytes; 4 × 8 MB at 1M parameters), while
+ * decoded in, the aggregator (K frames: float32 tensors are decoded as views into their frame when
+ * aligned, else K × (frame + decoded copy) bytes, 4 × 8 MB at 1M parameters), while
  * the strategy's own state is what it is (FedAvg: one running sum; buffering strategies: their
  * documented bound). A granted bank whose frame has not arrived within `rules.uploadGrantTimeoutMs`
  * loses its slot and is dropped from the stage like a bank that missed the deadline. A secure round's
