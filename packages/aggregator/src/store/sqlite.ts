@@ -15,7 +15,17 @@ import {
   type AuditVerifierKey,
   type SignedHead,
 } from '../audit/signer.js';
-import { bankParams, toAudit, toBank, type AuditRow, type BankRow, type ModelRow } from './sqlite-rows.js';
+import {
+  bankParams,
+  jobFromRow,
+  jobParams,
+  toAudit,
+  toBank,
+  type AuditRow,
+  type BankRow,
+  type JobRow,
+  type ModelRow,
+} from './sqlite-rows.js';
 import { SqliteAudit } from './sqlite-audit.js';
 import { AUDIT_BATCH_WINDOW_MS, AuditGroupCommit } from './sqlite-audit-batch.js';
 import { SqliteRecords, type SealedRoundRow } from './sqlite-records.js';
@@ -348,12 +358,7 @@ export class SqliteStore implements Store {
     this.stmt(
       `INSERT OR REPLACE INTO jobs (id, kind, status, requested_by, requested_at, started_at, ended_at, params, stages, result, failure_reason)
        VALUES (@id, @kind, @status, @requestedBy, @requestedAt, @startedAt, @endedAt, @params, @stages, @result, @failureReason)`,
-    ).run({
-      ...job,
-      params: JSON.stringify(job.params),
-      stages: JSON.stringify(job.stages),
-      result: job.result === null ? null : JSON.stringify(job.result),
-    });
+    ).run(jobParams(job));
   }
 
   async getJob(id: number): Promise<JobRecord | null> {
@@ -391,36 +396,6 @@ export class SqliteStore implements Store {
     }
     return s;
   }
-}
-
-interface JobRow {
-  id: number;
-  kind: JobRecord['kind'];
-  status: JobRecord['status'];
-  requested_by: string;
-  requested_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-  params: string;
-  stages: string;
-  result: string | null;
-  failure_reason: string | null;
-}
-
-function jobFromRow(r: JobRow): JobRecord {
-  return {
-    id: r.id,
-    kind: r.kind,
-    status: r.status,
-    requestedBy: r.requested_by,
-    requestedAt: r.requested_at,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    params: JSON.parse(r.params) as JobRecord['params'],
-    stages: JSON.parse(r.stages) as JobRecord['stages'],
-    result: r.result === null ? null : (JSON.parse(r.result) as JobRecord['result']),
-    failureReason: r.failure_reason,
-  };
 }
 
 function isSqliteError(err: unknown, code: string): boolean {
