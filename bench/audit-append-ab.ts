@@ -60,7 +60,7 @@ try {
     `load average ${load.toFixed(2)}; ${repeats} interleaved repeats; chain verifies: ${v.ok} (${v.entries} entries)`,
   );
   console.log(`one commit + signature per entry: ${fmt(a)}`);
-  console.log(`group commit (one turn):          ${fmt(b)}`);
+  console.log(`group commit (one batch):         ${fmt(b)}`);
   console.log(`ratio of medians: ${(median(b) / median(a)).toFixed(3)}`);
 } finally {
   await agg.close();

@@ -195,6 +195,10 @@ export const scale: Benchmark = {
     const sizes = env ? env.split(',').map((x) => Number(x)) : ctx.quick ? [10, 100] : SWEEP;
     const repeats = ctx.quick ? 1 : Number(process.env.FINSECURE_BENCH_SCALE_REPEATS ?? 3);
     const measuredRounds = ctx.quick ? 1 : Number(process.env.FINSECURE_BENCH_SCALE_ROUNDS ?? 3);
+    if (!Number.isInteger(measuredRounds) || measuredRounds < 1)
+      throw new Error(
+        `FINSECURE_BENCH_SCALE_ROUNDS must be an integer >= 1 (rounds measured per run), got "${process.env.FINSECURE_BENCH_SCALE_ROUNDS}"`,
+      );
     // tmpfs when there is one: the per-round SQLite fsyncs cost wall time, not the CPU measured here.
     const parent = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
     const store = parent === '/dev/shm' ? 'SQLite on tmpfs' : 'SQLite on disk';

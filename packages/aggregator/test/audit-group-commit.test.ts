@@ -104,6 +104,25 @@ describe('audit group commit (SQLite)', () => {
     await store.close();
   });
 
+  it('a deferred append is written on its own when its window ends, and by close() before that', async () => {
+    const file = newFile();
+    const store = new SqliteStore(file, { auditBatchWindowMs: 20 });
+    await store.init();
+    // Nothing else touches the store: only the window's timer can write it (the promise settles then).
+    const entry = await store.appendAudit(input(1), { deferred: true });
+    expect(entry.seq).toBe(1);
+    expect(onDisk(file)).toMatchObject({ headSeq: 1, lastSeq: 1 });
+    await store.close();
+
+    const file2 = newFile();
+    const slow = new SqliteStore(file2, { auditBatchWindowMs: 600_000 });
+    await slow.init();
+    const pending = slow.appendAudit(input(2), { deferred: true });
+    await slow.close();
+    expect((await pending).seq).toBe(1);
+    expect(onDisk(file2)).toMatchObject({ headSeq: 1, lastSeq: 1 });
+  });
+
   it('any other use of the store writes the waiting appends first (reads, seals, checkpoints, close)', async () => {
     const file = newFile();
     const store = new SqliteStore(file);

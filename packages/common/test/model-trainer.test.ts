@@ -299,6 +299,32 @@ describe('MlpTrainer training', () => {
     t.dispose();
   });
 
+  it.each(['setWeights', 'dispose'] as const)(
+    'stops with a clear error when %s runs during training (no step with stale moments)',
+    async (reset) => {
+      const t = new MlpTrainer(DEFAULT_MLP, initWeights(DEFAULT_MLP, createRng(1)));
+      const fresh = initWeights(DEFAULT_MLP, createRng(9));
+      let calls = 0;
+      const run = t.train(train, {
+        epochs: 1,
+        batchSize: 100,
+        learningRate: 0.01,
+        rng: createRng(2),
+        yieldEvery: 4,
+        onBatch: () => {
+          if (++calls === 2) {
+            if (reset === 'setWeights') t.setWeights(fresh);
+            else t.dispose();
+          }
+        },
+      });
+      await expect(run).rejects.toThrow(/reset \(setWeights\) or disposed during training/);
+      expect(calls).toBe(2);
+      if (reset === 'setWeights') expect(t.getWeights().data).toEqual(fresh.data);
+      t.dispose();
+    },
+  );
+
   it.each([
     ['the wasm kernel', true, 0],
     ['TF.js (kernels off)', false, 6],

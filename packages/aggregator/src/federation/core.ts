@@ -173,17 +173,24 @@ export function bankRound(core: Core, bankId: string): RoundRecord['banks'][stri
  * live event stream. The serial queue does not wait for the write: the store writes the
  * appends of one event-loop turn together, one transaction and one head signature per batch
  * (store/sqlite-audit-batch.ts; the MongoDB store queues them), which only helps if the queue
- * goes on meanwhile (at 1,000 banks, one `update.accepted` per bank per round). Entries keep
- * the order of the calls and precede anything the federation stores afterwards (the store
- * writes them before any other use). The head sent with assignments is always a stored one. A
- * failed write is logged, not thrown at the step that audited.
+ * goes on meanwhile. `deferred` lets an entry wait up to a few milliseconds for more company:
+ * for the per-bank entries of a round (at 1,000 banks, one `update.accepted` per bank, arriving
+ * in hundreds of turns); administrative entries keep the end-of-turn commit. Entries keep the
+ * order of the calls and precede anything the federation stores afterwards (the store writes
+ * them before any other use). The head sent with assignments is always a stored one. A failed
+ * write is logged, not thrown at the step that audited.
  * @returns a promise settled once the entry is queued (not stored).
  */
-export function audit(core: Core, type: string, actor: string, details: Record<string, unknown>): Promise<void> {
+export function audit(
+  core: Core,
+  type: string,
+  actor: string,
+  details: Record<string, unknown>,
+  opts: { deferred?: boolean } = {},
+): Promise<void> {
   let written: Promise<{ seq: number; hash: string } & object>;
   try {
-    // Deferred: nothing here waits for the write, so it may share a commit with the next few ms' entries.
-    written = core.opts.store.appendAudit({ at: core.opts.clock.now(), type, actor, details }, { deferred: true });
+    written = core.opts.store.appendAudit({ at: core.opts.clock.now(), type, actor, details }, opts);
   } catch (err) {
     return Promise.reject(err as Error);
   }

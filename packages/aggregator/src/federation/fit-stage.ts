@@ -191,12 +191,19 @@ export async function onUpdate(
   // No `ack` for an accepted update: only refusals are answered (protocol/messages.ts Ack). The
   // next instruction implies acceptance, and every frame sent costs the aggregator a socket write
   // (issue 14 item 1: the two positive acks were a third of a round's frames to each bank).
-  await audit(core, 'update.accepted', session.bankId, {
-    roundId: msg.roundId,
-    numExamples: msg.numExamples,
-    bytes: size,
-    dp: msg.dp ?? null,
-  });
+  // Deferred: one entry per bank per round, which may share a commit with the next few ms' entries.
+  await audit(
+    core,
+    'update.accepted',
+    session.bankId,
+    {
+      roundId: msg.roundId,
+      numExamples: msg.numExamples,
+      bytes: size,
+      dp: msg.dp ?? null,
+    },
+    { deferred: true },
+  );
   core.opts.logger.info(
     { bankId: session.bankId, roundId: msg.roundId, numExamples: msg.numExamples, loss: msg.loss },
     'update accepted',

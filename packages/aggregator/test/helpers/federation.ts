@@ -158,7 +158,6 @@ export async function waitFor<T>(
   }
 }
 
-/** The rounds the admin API lists, newest first. */
 /**
  * Resolves once the aggregator has taken `bankId`'s update of round `roundId` into the round (its
  * `update.accepted` audit entry): an accepted update is not acknowledged on the wire, only a
@@ -183,6 +182,7 @@ export async function updateAccepted(agg: RunningAggregator, bankId: string, rou
   }
 }
 
+/** The rounds the admin API lists, newest first. */
 export async function listRounds(agg: { url: string }): Promise<RoundRecord[]> {
   return (await api<RoundRecord[]>(agg, 'GET', '/api/rounds')).body;
 }

@@ -267,6 +267,8 @@ export class MlpTrainer {
         );
         if (pool) loss += pool.finishBatch(grad);
         lossSum += loss / rows;
+        // setWeights() or dispose() during an await above reset the optimiser: stop, do not step stale moments.
+        if (this.adam !== adam) throw new Error('the trainer was reset (setWeights) or disposed during training');
         adamStep(adam, this.params, grad);
         this.weightsChanged();
         batches++;
