@@ -30,21 +30,6 @@ import { decodeFrame } from './frame-decode.js';
 import { encodeFrame } from './frame-encode.js';
 import type { DecodeOptions, DecodedFrame, EncodeOptions, TensorInput } from './frame-format.js';
 
-export { encodeFrame } from './frame-encode.js';
-export { decodeFrame } from './frame-decode.js';
-export {
-  DEFAULT_MAX_FRAME_BYTES,
-  DTYPE_BYTES,
-  FRAME_MAGIC,
-  type DecodeOptions,
-  type DecodedFrame,
-  type DecodedTensor,
-  type EncodeOptions,
-  type TensorDescriptor,
-  type TensorDtype,
-  type TensorInput,
-} from './frame-format.js';
-
 /** Validates a client → aggregator message, then frames it. */
 export function encodeClientMessage(
   msg: z.input<typeof ClientMessage>,

@@ -7,16 +7,13 @@ export * from './messages.js';
 export * from './secagg-messages.js';
 export * from './analytics-messages.js';
 export { FRAME_ERROR_CODES, FrameError, isFrameError, type FrameErrorCode } from './errors.js';
+export { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage } from './frame.js';
+export { encodeFrame } from './frame-encode.js';
+export { decodeFrame } from './frame-decode.js';
 export {
   DEFAULT_MAX_FRAME_BYTES,
   DTYPE_BYTES,
   FRAME_MAGIC,
-  decodeClientMessage,
-  decodeFrame,
-  decodeServerMessage,
-  encodeClientMessage,
-  encodeFrame,
-  encodeServerMessage,
   type DecodeOptions,
   type DecodedFrame,
   type DecodedTensor,
@@ -24,7 +21,7 @@ export {
   type TensorDescriptor,
   type TensorDtype,
   type TensorInput,
-} from './frame.js';
+} from './frame-format.js';
 export {
   FLOAT16_MAX,
   FLOAT16_OVERFLOW,
