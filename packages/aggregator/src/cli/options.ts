@@ -1,11 +1,13 @@
 /**
- * Command-line flags of the aggregator, mapped onto the config schema. Secrets (admin
+ * Command-line flags of the aggregator (their mapping onto the config schema: option-flags.ts). Secrets (admin
  * and viewer tokens, the MongoDB URI with its password) are deliberately NOT flags:
  * command lines are visible to every user of the machine through `ps`. They come from
  * the environment or the config file.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import type { AggregatorConfigInput } from '../config/schema.js';
+import { parsedFlags, type ParsedFlags } from './option-flags.js';
+
+export type { ParsedFlags } from './option-flags.js';
 
 export function intArg(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -35,11 +37,6 @@ export function floatArg(flag: string, min: number, max: number, exclusiveMin = 
     }
     return n;
   };
-}
-
-export interface ParsedFlags {
-  configFile?: string;
-  flags: Partial<AggregatorConfigInput>;
 }
 
 export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Command {
@@ -313,90 +310,6 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .showHelpAfterError()
-    .action(async (o: Record<string, unknown>) => {
-      const flags: Record<string, unknown> = {};
-      const copy = (from: string, to: string) => {
-        if (o[from] !== undefined) flags[to] = o[from];
-      };
-      copy('host', 'host');
-      copy('port', 'port');
-      copy('dataDir', 'dataDir');
-      copy('sqlitePath', 'sqlitePath');
-      copy('auditKey', 'auditKeyFile');
-      copy('tlsCert', 'tlsCert');
-      copy('tlsKey', 'tlsKey');
-      copy('autoStart', 'autoStart');
-      copy('helloTimeout', 'helloTimeoutMs');
-      copy('unknownPeerHelloTimeout', 'unknownPeerHelloTimeoutMs');
-      copy('maxUnauthenticated', 'maxUnauthenticated');
-      copy('maxUnauthenticatedPerAddress', 'maxUnauthenticatedPerAddress');
-      copy('maxConnectionsPerAddress', 'maxConnectionsPerAddress');
-      copy('bankLoginMaxFailures', 'bankLoginMaxFailures');
-      copy('bankLoginWindow', 'bankLoginWindowMs');
-      copy('refusalAuditWindow', 'refusalAuditWindowMs');
-      copy('seed', 'seed');
-      copy('backend', 'backend');
-      copy('logLevel', 'logLevel');
-      const rules: Record<string, unknown> = {};
-      for (const [from, to] of [
-        ['rounds', 'rounds'],
-        ['fraction', 'fraction'],
-        ['minBanks', 'minBanks'],
-        ['quorum', 'quorum'],
-        ['roundTimeout', 'roundTimeoutMs'],
-        ['grace', 'graceMs'],
-        ['evaluationTimeout', 'evaluationTimeoutMs'],
-        ['roundInterval', 'roundIntervalMs'],
-        ['uploadSlots', 'uploadSlots'],
-        ['uploadGrantTimeout', 'uploadGrantTimeoutMs'],
-        ['strategy', 'strategy'],
-        ['maxShare', 'maxShare'],
-        ['normalizeSteps', 'normalizeSteps'],
-        ['lossExponent', 'lossExponent'],
-        ['serverLearningRate', 'serverLearningRate'],
-        ['serverMomentum', 'serverMomentum'],
-        ['maxUpdateNorm', 'maxUpdateNorm'],
-        ['byzantineF', 'byzantineF'],
-        ['multiKrumM', 'multiKrumM'],
-        ['trimFraction', 'trimFraction'],
-        ['clipRadius', 'clipRadius'],
-        ['clipIterations', 'clipIterations'],
-        ['adaptiveNormK', 'adaptiveNormK'],
-        ['adaptiveNormAction', 'adaptiveNormAction'],
-        ['excludeUnhealthyBanks', 'excludeUnhealthyBanks'],
-        ['secureAggregation', 'secureAggregation'],
-        ['secaggThreshold', 'secaggThreshold'],
-        ['secaggDegree', 'secaggDegree'],
-        ['secaggClip', 'secaggClip'],
-        ['secaggFractionalBits', 'secaggFractionalBits'],
-        ['secaggStageTimeout', 'secaggStageTimeoutMs'],
-        ['maxExampleRatio', 'maxExampleRatio'],
-        ['weightMaxShare', 'weightMaxShare'],
-        ['evaluationMaxShare', 'evaluationMaxShare'],
-        ['maxNoiseMultiplier', 'maxNoiseMultiplier'],
-        ['maxAuprcDrop', 'maxAuprcDrop'],
-        ['quarantineAfterExclusions', 'quarantineAfterExclusions'],
-      ] as const)
-        if (o[from] !== undefined) rules[to] = o[from];
-      const training: Record<string, unknown> = {};
-      for (const [from, to] of [
-        ['epochs', 'epochs'],
-        ['batchSize', 'batchSize'],
-        ['learningRate', 'learningRate'],
-        ['smoteRatio', 'smoteRatio'],
-        ['smoteK', 'smoteK'],
-        ['smoteMaxMultiplier', 'smoteMaxMultiplier'],
-        ['updateEncoding', 'updateEncoding'],
-      ] as const) {
-        if (o[from] !== undefined) training[to] = o[from];
-      }
-      if (Object.keys(rules).length) flags.rules = rules;
-      if (Object.keys(training).length) flags.training = training;
-      if (o.inputSize !== undefined) flags.model = { inputSize: o.inputSize };
-      await onRun({
-        ...(typeof o.config === 'string' ? { configFile: o.config } : {}),
-        flags: flags as Partial<AggregatorConfigInput>,
-      });
-    });
+    .action(async (o: Record<string, unknown>) => onRun(parsedFlags(o)));
   return cmd;
 }
