@@ -12,83 +12,98 @@ export interface ParsedFlags {
   flags: Partial<AggregatorConfigInput>;
 }
 
-export function parsedFlags(o: Record<string, unknown>): ParsedFlags {
-  const flags: Record<string, unknown> = {};
-  const copy = (from: string, to: string) => {
-    if (o[from] !== undefined) flags[to] = o[from];
-  };
-  copy('host', 'host');
-  copy('port', 'port');
-  copy('dataDir', 'dataDir');
-  copy('sqlitePath', 'sqlitePath');
-  copy('auditKey', 'auditKeyFile');
-  copy('tlsCert', 'tlsCert');
-  copy('tlsKey', 'tlsKey');
-  copy('autoStart', 'autoStart');
-  copy('helloTimeout', 'helloTimeoutMs');
-  copy('unknownPeerHelloTimeout', 'unknownPeerHelloTimeoutMs');
-  copy('maxUnauthenticated', 'maxUnauthenticated');
-  copy('maxUnauthenticatedPerAddress', 'maxUnauthenticatedPerAddress');
-  copy('maxConnectionsPerAddress', 'maxConnectionsPerAddress');
-  copy('bankLoginMaxFailures', 'bankLoginMaxFailures');
-  copy('bankLoginWindow', 'bankLoginWindowMs');
-  copy('refusalAuditWindow', 'refusalAuditWindowMs');
-  copy('seed', 'seed');
-  copy('backend', 'backend');
-  copy('logLevel', 'logLevel');
-  const rules: Record<string, unknown> = {};
-  for (const [from, to] of [
-    ['rounds', 'rounds'],
-    ['fraction', 'fraction'],
-    ['minBanks', 'minBanks'],
-    ['quorum', 'quorum'],
-    ['roundTimeout', 'roundTimeoutMs'],
-    ['grace', 'graceMs'],
-    ['evaluationTimeout', 'evaluationTimeoutMs'],
-    ['roundInterval', 'roundIntervalMs'],
-    ['uploadSlots', 'uploadSlots'],
-    ['uploadGrantTimeout', 'uploadGrantTimeoutMs'],
-    ['strategy', 'strategy'],
-    ['maxShare', 'maxShare'],
-    ['normalizeSteps', 'normalizeSteps'],
-    ['lossExponent', 'lossExponent'],
-    ['serverLearningRate', 'serverLearningRate'],
-    ['serverMomentum', 'serverMomentum'],
-    ['maxUpdateNorm', 'maxUpdateNorm'],
-    ['byzantineF', 'byzantineF'],
-    ['multiKrumM', 'multiKrumM'],
-    ['trimFraction', 'trimFraction'],
-    ['clipRadius', 'clipRadius'],
-    ['clipIterations', 'clipIterations'],
-    ['adaptiveNormK', 'adaptiveNormK'],
-    ['adaptiveNormAction', 'adaptiveNormAction'],
-    ['excludeUnhealthyBanks', 'excludeUnhealthyBanks'],
-    ['secureAggregation', 'secureAggregation'],
-    ['secaggThreshold', 'secaggThreshold'],
-    ['secaggDegree', 'secaggDegree'],
-    ['secaggClip', 'secaggClip'],
-    ['secaggFractionalBits', 'secaggFractionalBits'],
-    ['secaggStageTimeout', 'secaggStageTimeoutMs'],
-    ['maxExampleRatio', 'maxExampleRatio'],
-    ['weightMaxShare', 'weightMaxShare'],
-    ['evaluationMaxShare', 'evaluationMaxShare'],
-    ['maxNoiseMultiplier', 'maxNoiseMultiplier'],
-    ['maxAuprcDrop', 'maxAuprcDrop'],
-    ['quarantineAfterExclusions', 'quarantineAfterExclusions'],
-  ] as const)
-    if (o[from] !== undefined) rules[to] = o[from];
-  const training: Record<string, unknown> = {};
-  for (const [from, to] of [
-    ['epochs', 'epochs'],
-    ['batchSize', 'batchSize'],
-    ['learningRate', 'learningRate'],
-    ['smoteRatio', 'smoteRatio'],
-    ['smoteK', 'smoteK'],
-    ['smoteMaxMultiplier', 'smoteMaxMultiplier'],
-    ['updateEncoding', 'updateEncoding'],
-  ] as const) {
-    if (o[from] !== undefined) training[to] = o[from];
+/** Option names, or [option name, setting name] where the config schema says `…Ms` or names it otherwise. */
+type Names = ReadonlyArray<string | readonly [string, string]>;
+
+/** Top-level settings. */
+const TOP: Names = [
+  'host',
+  'port',
+  'dataDir',
+  'sqlitePath',
+  ['auditKey', 'auditKeyFile'],
+  'tlsCert',
+  'tlsKey',
+  'autoStart',
+  ['helloTimeout', 'helloTimeoutMs'],
+  ['unknownPeerHelloTimeout', 'unknownPeerHelloTimeoutMs'],
+  'maxUnauthenticated',
+  'maxUnauthenticatedPerAddress',
+  'maxConnectionsPerAddress',
+  'bankLoginMaxFailures',
+  ['bankLoginWindow', 'bankLoginWindowMs'],
+  ['refusalAuditWindow', 'refusalAuditWindowMs'],
+  'seed',
+  'backend',
+  'logLevel',
+];
+
+/** `rules` settings. */
+const RULES: Names = [
+  'rounds',
+  'fraction',
+  'minBanks',
+  'quorum',
+  ['roundTimeout', 'roundTimeoutMs'],
+  ['grace', 'graceMs'],
+  ['evaluationTimeout', 'evaluationTimeoutMs'],
+  ['roundInterval', 'roundIntervalMs'],
+  'uploadSlots',
+  ['uploadGrantTimeout', 'uploadGrantTimeoutMs'],
+  'strategy',
+  'maxShare',
+  'normalizeSteps',
+  'lossExponent',
+  'serverLearningRate',
+  'serverMomentum',
+  'maxUpdateNorm',
+  'byzantineF',
+  'multiKrumM',
+  'trimFraction',
+  'clipRadius',
+  'clipIterations',
+  'adaptiveNormK',
+  'adaptiveNormAction',
+  'excludeUnhealthyBanks',
+  'secureAggregation',
+  'secaggThreshold',
+  'secaggDegree',
+  'secaggClip',
+  'secaggFractionalBits',
+  ['secaggStageTimeout', 'secaggStageTimeoutMs'],
+  'maxExampleRatio',
+  'weightMaxShare',
+  'evaluationMaxShare',
+  'maxNoiseMultiplier',
+  'maxAuprcDrop',
+  'quarantineAfterExclusions',
+];
+
+/** `training` settings. */
+const TRAINING: Names = [
+  'epochs',
+  'batchSize',
+  'learningRate',
+  'smoteRatio',
+  'smoteK',
+  'smoteMaxMultiplier',
+  'updateEncoding',
+];
+
+/** The settings of `names` whose flags were given. */
+function given(o: Record<string, unknown>, names: Names): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const n of names) {
+    const [from, to] = typeof n === 'string' ? [n, n] : n;
+    if (o[from] !== undefined) out[to] = o[from];
   }
+  return out;
+}
+
+export function parsedFlags(o: Record<string, unknown>): ParsedFlags {
+  const flags = given(o, TOP);
+  const rules = given(o, RULES);
+  const training = given(o, TRAINING);
   if (Object.keys(rules).length) flags.rules = rules;
   if (Object.keys(training).length) flags.training = training;
   if (o.inputSize !== undefined) flags.model = { inputSize: o.inputSize };
