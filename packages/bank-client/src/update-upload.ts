@@ -54,9 +54,7 @@ export function updateFrame(msg: RoundAssignment, out: FitOutput, maxFrameBytes:
     [{ name: 'update', shape: [out.delta.length], data: out.delta }],
     { encoding: msg.config.updateEncoding },
   );
-  if (frame.byteLength > maxFrameBytes)
-    return `update frame of ${frame.byteLength} bytes exceeds the aggregator's frame limit of ${maxFrameBytes} bytes`;
-  return frame;
+  return withinLimit(frame, 'update frame', maxFrameBytes);
 }
 
 /**
@@ -68,9 +66,13 @@ export function maskedFrame(
   tensors: TensorInput[],
   maxFrameBytes: number,
 ): Uint8Array | string {
-  const frame = encodeFrame(msg, tensors);
+  return withinLimit(encodeFrame(msg, tensors), 'masked update frame', maxFrameBytes);
+}
+
+/** The frame, or why the aggregator would refuse it: larger than its frame limit. */
+function withinLimit(frame: Uint8Array, what: string, maxFrameBytes: number): Uint8Array | string {
   if (frame.byteLength > maxFrameBytes)
-    return `masked update frame of ${frame.byteLength} bytes exceeds the aggregator's frame limit of ${maxFrameBytes} bytes`;
+    return `${what} of ${frame.byteLength} bytes exceeds the aggregator's frame limit of ${maxFrameBytes} bytes`;
   return frame;
 }
 
