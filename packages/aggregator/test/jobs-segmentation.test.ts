@@ -30,7 +30,7 @@ import {
   type StoredSegmentation,
 } from '../../bank-client/src/analytics/state.js';
 import type { RunningAggregator } from '../src/index.js';
-import { api, cleanup, createBank, startBank, startTestAggregator, tempDir } from './helpers/federation.js';
+import { api, cleanup, createBank, startBank, startTestAggregator, tempDir, waitFor } from './helpers/federation.js';
 import { runJob, writeCustomerShard } from './helpers/customers.js';
 
 let dir: string;
@@ -81,9 +81,13 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('segmentation job over the network', () => {
   it('equals the in-memory federatedKMeans from the same initial centres within 1e-9 (no noise)', async () => {
     const k = 4;
+    // The job runner listens to the federation's live events only while a job waits or runs (a
+    // listener makes every round build them).
+    expect(agg.events.size).toBe(0);
     const job = await runJob(agg, 'segmentation', { k, maxIterations: 100, tol: 1e-12, minCustomers: 5 });
     expect(job.failureReason).toBeNull();
     expect(job.status).toBe('completed');
+    await waitFor('the job runner to stop listening', () => agg.events.size === 0, 10_000);
     // The same pipeline in memory: moments → scaling → histogram → histogramInit → Lloyd.
     const raw = await shards(files);
     const scaling = scalingOf(mergeMomentsChan(raw.map(momentsOf)));

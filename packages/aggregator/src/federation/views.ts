@@ -54,11 +54,15 @@ export function bankView(core: Core, bank: BankRecord): BankView {
   };
 }
 
+// Nobody listening (no dashboard stream, no job): the copy of the record, or the status with its
+// list of the banks that reported, would be built for nothing, once or more per round.
 export function publishRound(core: Core, record: RoundRecord): void {
+  if (core.opts.events.size === 0) return;
   core.opts.events.publish({ type: 'round', round: structuredClone(record) });
 }
 
 export function publishStatus(core: Core): void {
+  if (core.opts.events.size === 0) return;
   core.opts.events.publish({ type: 'status', status: status(core) });
 }
 

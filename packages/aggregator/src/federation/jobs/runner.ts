@@ -38,7 +38,7 @@ export class JobRunner {
 
   constructor(private readonly host: JobHost) {}
 
-  /** Fails jobs a restart interrupted; listens for round ends and bank disconnects. */
+  /** Fails jobs a restart interrupted. */
   async init(): Promise<void> {
     const all = await this.host.store.listJobs({ limit: 10_000 });
     this.nextId = Math.max(0, ...all.map((j) => j.id)) + 1;
@@ -50,15 +50,29 @@ export class JobRunner {
         failureReason: 'aggregator restarted',
       });
     }
+  }
+
+  /**
+   * Listens for round ends and bank disconnects while a job waits or runs, and only then: a
+   * listener makes the federation build its live events (a copy of the round record, the status,
+   * every bank's view at a round's end), which with no job and no dashboard open nobody reads.
+   */
+  private listen(): void {
+    if (this.unsubscribe || this.closed) return;
     this.unsubscribe = this.host.subscribe((e) => {
       if (e.type === 'status' && !this.running && this.waiting.length) this.kick();
       if (e.type === 'bank' && !e.bank.connected) this.bankLeft(e.bank.id);
     });
   }
 
+  private stopListening(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    this.unsubscribe?.();
+    this.stopListening();
     await this.enqueue(async () => {
       if (this.running) await this.fail(this.running, 'aggregator shut down');
     });
@@ -100,6 +114,7 @@ export class JobRunner {
       };
       await this.host.store.saveJob(record);
       this.waiting.push(record);
+      this.listen();
       this.kick();
       return record;
     });
@@ -306,6 +321,7 @@ export class JobRunner {
     if (this.running === r) this.running = null;
     await this.host.releaseRounds();
     if (this.waiting.length) this.kick();
+    else this.stopListening();
   }
 }
 
