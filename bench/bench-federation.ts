@@ -70,23 +70,41 @@ export async function registerBanks(
   return out;
 }
 
-/** Starts training and waits (polling the federation in-process, not over HTTP) until it finishes. */
+/** How `trainToEnd` sends its admin request: from this process (fetch) or another (LightBanks.post). */
+export type AdminPost = (
+  url: string,
+  headers: Record<string, string>,
+  body?: string,
+) => Promise<{ status: number; body: string }>;
+
+const postHere: AdminPost = async (url, headers, body) => {
+  const res = await fetch(url, { method: 'POST', headers, ...(body !== undefined ? { body } : {}) });
+  return { status: res.status, body: await res.text() };
+};
+
+/**
+ * Starts training (POST /api/training/start, through `post`: pass `light.post` so that the admin's
+ * HTTP client does not run in the aggregator's process, whose CPU a benchmark may be measuring) and
+ * waits, polling the federation in-process every `pollMs` (not over HTTP), until it finishes.
+ */
 export async function trainToEnd(
   agg: RunningAggregator,
   timeoutMs: number,
   onTick?: () => void,
   /** For a finished federation: run this many more rounds. */
   additionalRounds?: number,
+  post: AdminPost = postHere,
+  pollMs = 25,
 ): Promise<void> {
-  const res = await fetch(`${agg.url}/api/training/start`, {
-    method: 'POST',
-    headers: {
+  const res = await post(
+    `${agg.url}/api/training/start`,
+    {
       authorization: `Bearer ${agg.adminToken}`,
       ...(additionalRounds ? { 'content-type': 'application/json' } : {}),
     },
-    ...(additionalRounds ? { body: JSON.stringify({ additionalRounds }) } : {}),
-  });
-  if (!res.ok) throw new Error(`POST /api/training/start: ${res.status} ${await res.text()}`);
+    additionalRounds ? JSON.stringify({ additionalRounds }) : undefined,
+  );
+  if (res.status < 200 || res.status > 299) throw new Error(`POST /api/training/start: ${res.status} ${res.body}`);
   const end = Date.now() + timeoutMs;
   while (agg.federation.status().state !== 'finished') {
     if (Date.now() > end)
@@ -94,7 +112,7 @@ export async function trainToEnd(
         `training did not finish within ${timeoutMs / 1000} s (status ${JSON.stringify(agg.federation.status())})`,
       );
     onTick?.();
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

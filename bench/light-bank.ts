@@ -7,10 +7,11 @@
  * `@finsecure/common/protocol`:
  * - `heartbeat`: at once, with a heartbeat of its own;
  * - `round_assignment`: after a simulated training time (uniform in `trainMs`, from a
- *   deterministic xorshift32 stream), offers its update (`update_offer`, the pull protocol of
- *   issue 14) and, on `upload_grant`, sends one precomputed float32 delta of `parameters`
- *   values (the frame is encoded again at the grant rather than kept: 500 waiting 1M-parameter
- *   banks would otherwise hold 2 GB in this process);
+ *   deterministic xorshift32 stream), sends one precomputed float32 delta of `parameters`
+ *   values at once if the assignment granted the upload in advance (`preGrantedUpload`), else
+ *   offers it (`update_offer`, the pull protocol of issue 14) and sends it on `upload_grant` (the
+ *   frame is encoded again at the grant rather than kept: 500 waiting 1M-parameter banks would
+ *   otherwise hold 2 GB in this process);
  * - `evaluation_request`: at once, with a fixed confusion matrix and a precomputed
  *   histogram (1000 bins of the standard layout, or an all-zero one of the requested size);
  * - `round_committed`: records the arrival time.
@@ -24,7 +25,8 @@
  * The banks run in a separate process so that their work shares neither the
  * aggregator's event loop nor its memory figures. Parent side: `LightBanks.spawn()`,
  * then `start()` (connect all, resolves when every bank has its welcome or failed),
- * `report()` (timings and errors so far) and `stop()`. Child side: this file run with
+ * `report()` (timings and errors so far), `post()` (an HTTP request made from the child, such as the
+ * admin's POST that starts training) and `stop()`. Child side: this file run with
  * `--light-bank-driver` (what `spawn()` does) serves those requests over IPC.
  *
  * What differs between the benchmarks is an option of `start()`: the simulated training
@@ -88,7 +90,16 @@ export interface RoundTiming {
 /** Answers of the driver: `ready` to `start`, `timings` to `report`. */
 export type DriverMessage =
   | { type: 'ready'; connected: number; failed: number; connectMs: number; memory: NodeJS.MemoryUsage }
-  | { type: 'timings'; rounds: RoundTiming[]; errors: string[]; memory: NodeJS.MemoryUsage };
+  | { type: 'timings'; rounds: RoundTiming[]; errors: string[]; memory: NodeJS.MemoryUsage }
+  | { type: 'posted'; status: number; body: string };
+
+/** The `post` request: an HTTP POST the child makes for the parent (see `LightBanks.post`). */
+export interface DriverPost {
+  type: 'post';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
 
 /** Many light banks in one process, driven by the parent over IPC. */
 class LightBankDriver {
@@ -213,15 +224,22 @@ class LightBankDriver {
               };
               const frame = () =>
                 encodeFrame(update, [{ name: 'update', shape: [this.delta.length], data: this.delta }]);
+              t.maxTrainMs = Math.max(t.maxTrainMs, now() - received);
+              const built = frame();
+              // Granted in advance by the assignment (issue 14): no offer, no wait.
+              if (msg.preGrantedUpload && built.byteLength <= msg.preGrantedUpload.maxBytes) {
+                if (ws.readyState === WebSocket.OPEN) ws.send(built, { binary: true });
+                t.updates++;
+                return;
+              }
               pending = { roundId: msg.roundId, frame };
               send({
                 type: 'update_offer',
                 roundId: msg.roundId,
                 modelVersion: msg.modelVersion,
-                bytes: frame().byteLength,
+                bytes: built.byteLength,
                 numExamples: update.numExamples,
               });
-              t.maxTrainMs = Math.max(t.maxTrainMs, now() - received);
             }, delay);
             return;
           }
@@ -296,7 +314,13 @@ function driverMain(): void {
   process.on('message', (m: { type: string } & Partial<DriverStart>) => {
     if (m.type === 'start') void driver.start(m as DriverStart).then((r) => process.send!(r));
     else if (m.type === 'report') process.send!(driver.report());
-    else if (m.type === 'stop') {
+    else if (m.type === 'post') {
+      const p = m as unknown as DriverPost;
+      void fetch(p.url, { method: 'POST', headers: p.headers, ...(p.body !== undefined ? { body: p.body } : {}) })
+        .then(async (res) => ({ type: 'posted' as const, status: res.status, body: await res.text() }))
+        .catch((err: Error) => ({ type: 'posted' as const, status: 0, body: err.message }))
+        .then((r) => process.send!(r));
+    } else if (m.type === 'stop') {
       driver.close();
       setTimeout(() => process.exit(0), 200);
     }
@@ -353,6 +377,14 @@ export class LightBanks {
 
   report() {
     return this.request({ type: 'report' }, 'timings');
+  }
+
+  /**
+   * An HTTP POST made by the child process, for a benchmark that measures the aggregator's CPU in
+   * its own process: the admin's HTTP client is not the aggregator (status 0: the request failed).
+   */
+  post(url: string, headers: Record<string, string>, body?: string) {
+    return this.request({ type: 'post', url, headers, ...(body !== undefined ? { body } : {}) }, 'posted');
   }
 
   async stop(): Promise<void> {

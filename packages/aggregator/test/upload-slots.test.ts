@@ -3,7 +3,11 @@
  * update (`update_offer`) and send it only after an `upload_grant`; at most K uploads are granted
  * at once, the slot passes on when an update is in the accumulator, an ungranted update is
  * refused, offers are judged by their own arrival time, and a granted bank that never uploads
- * is dropped while the round commits with the others.
+ * is dropped while the round commits with the others. (These rounds turn off the pre-grant, which
+ * would let the small MLP updates skip the offer.) Then the pre-grant itself: a round whose updates
+ * fit in `uploadPreGrantBytes` together grants every upload in its assignment, and a bank's update
+ * without an offer is taken; one larger than granted, a second one, or one from a bank not
+ * selected is refused without dropping anyone.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +31,14 @@ describe('fit uploads: offer, grant, upload', () => {
     fx.agg = await startTestAggregator(path.join(dir, name), {
       autoStart: true,
       // Raw banks do not evaluate: the evaluation stage closes at its (short) deadline.
-      rules: { rounds: 1, minBanks: ids.length, quorum: ids.length, evaluationTimeoutMs: 200, ...rules } as never,
+      rules: {
+        rounds: 1,
+        minBanks: ids.length,
+        quorum: ids.length,
+        evaluationTimeoutMs: 200,
+        uploadPreGrantBytes: 0,
+        ...rules,
+      } as never,
     });
     for (const id of ids) {
       const token = await createBank(fx.agg, id);
@@ -144,5 +155,71 @@ describe('fit uploads: offer, grant, upload', () => {
     // Its frame after the grant expired is refused: it no longer holds a slot.
     silent.send(updateMessage(as!.msg), delta(), 'ungranted');
     expect((await silent.next('ack')).msg.accepted).toBe(false);
+  });
+});
+
+describe('fit uploads granted in advance', () => {
+  const fx = rawFixture();
+  const { dir, banks } = fx;
+
+  async function start(name: string, ids: string[], rules: Record<string, unknown>): Promise<RawBank[]> {
+    fx.agg = await startTestAggregator(path.join(dir, name), {
+      autoStart: true,
+      rules: { rounds: 1, minBanks: ids.length, quorum: ids.length, evaluationTimeoutMs: 200, ...rules } as never,
+    });
+    for (const id of ids) {
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token));
+    }
+    return banks;
+  }
+
+  it('takes the update of a selected bank without an offer; refuses a second, an oversized and an unselected one, dropping no one', async () => {
+    const all = await start('pre-granted', ['x', 'y'], {});
+    const [x, y] = all as [RawBank, RawBank];
+    const [ax, ay] = await Promise.all([x.next('round_assignment'), y.next('round_assignment')]);
+    // A bank that joins during the round is not selected for it.
+    const outsider = await RawBank.join(`${fx.agg!.wsUrl}/ws/bank`, 'z', await createBank(fx.agg!, 'z'));
+    banks.push(outsider);
+    // 2 banks × (4 × 4,097 + 4,096 header bytes) fit in the default 16 MiB: granted in advance.
+    expect(ax.msg.preGrantedUpload).toEqual({ maxBytes: 4 * PARAMS + 4096 });
+    // Larger than granted, without an offer: refused, and x may still send its real update.
+    x.send(
+      updateMessage(ax.msg),
+      [{ name: 'update', shape: [PARAMS + 2000], data: new Float32Array(PARAMS + 2000) }],
+      'ungranted',
+    );
+    expect((await x.next('ack')).msg.reason).toMatch(/no upload grant: send update_offer/);
+    x.send(updateMessage(ax.msg), delta(), 'ungranted');
+    await updateAccepted(fx.agg!, 'x', ax.msg.roundId);
+    // A second update from x: refused as a duplicate, x keeps its contribution.
+    x.send(updateMessage(ax.msg), delta(), 'ungranted');
+    expect((await x.next('ack')).msg.reason).toMatch(/^duplicate update from/);
+    // The bank not selected: refused, and nothing else happens to the round.
+    outsider.send(updateMessage(ax.msg), delta(), 'ungranted');
+    expect((await outsider.next('ack')).msg.reason).toMatch(/was not selected for round/);
+    y.send(updateMessage(ay.msg), delta(), 'ungranted');
+    await updateAccepted(fx.agg!, 'y', ay.msg.roundId);
+    const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    expect([...rounds[0]!.participants].sort()).toEqual(['x', 'y']);
+    const stats = fx.agg!.federation.uploadStats();
+    expect(stats.granted).toBe(0);
+    // The two accepted, the duplicate and the outsider's passed the upload check (the stage refused the last two).
+    expect(stats.preGranted).toBe(4);
+    expect(stats.ungranted).toBe(1);
+  });
+
+  it('grants nothing in advance when the updates of the selected banks together exceed uploadPreGrantBytes', async () => {
+    // 2 × (16,388 + 4,096) bytes is over 40,000: offer first, as an older aggregator asks.
+    const all = await start('over-budget', ['u', 'v'], { uploadPreGrantBytes: 40_000 });
+    const [au, av] = await Promise.all(all.map((b) => b.next('round_assignment')));
+    expect(au!.msg.preGrantedUpload).toBeUndefined();
+    all[0]!.send(updateMessage(au!.msg), delta(), 'ungranted');
+    expect((await all[0]!.next('ack')).msg.reason).toMatch(/no upload grant: send update_offer/);
+    all[0]!.send(updateMessage(au!.msg), delta());
+    all[1]!.send(updateMessage(av!.msg), delta());
+    const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
+    expect([...rounds[0]!.participants].sort()).toEqual(['u', 'v']);
+    expect(fx.agg!.federation.uploadStats().granted).toBe(2);
   });
 });

@@ -450,13 +450,14 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     }
     // Encode first: a frame that cannot be built must not cost privacy budget.
     const frame = updateFrame(msg, out, this.serverMaxFrameBytes);
-    this.offerUpload(ws, connection, msg.roundId, msg.modelVersion, frame, out, dp);
+    this.offerUpload(ws, connection, msg.roundId, msg.modelVersion, frame, out, dp, msg.preGrantedUpload?.maxBytes);
   }
 
   /**
    * Offer first, upload when granted (issue 14): the aggregator takes a few updates at a time. A
-   * frame over the aggregator's limit (`frame` is then the reason) is declined instead: sending it
-   * would only get the socket closed (1009) and the round retried forever.
+   * frame the round assignment granted in advance (`preGrantedBytes`: at most that many bytes) goes
+   * at once. A frame over the aggregator's limit (`frame` is then the reason) is declined instead:
+   * sending it would only get the socket closed (1009) and the round retried forever.
    */
   private offerUpload(
     ws: WebSocket,
@@ -466,6 +467,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     frame: Uint8Array | string,
     out: FitOutput,
     dp: RoundDp | null,
+    preGrantedBytes?: number,
   ): void {
     if (typeof frame === 'string') {
       this.logger.error({ roundId }, frame);
@@ -473,6 +475,10 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       return;
     }
     const offer = this.upload.hold(roundId, connection, frame, out, dp);
+    if (preGrantedBytes !== undefined && frame.byteLength <= preGrantedBytes) {
+      this.onUploadGrant(ws, connection, roundId);
+      return;
+    }
     this.send(ws, { type: 'update_offer', roundId, modelVersion, ...offer });
     this.logger.info({ roundId, bytes: offer.bytes }, 'update offered');
   }

@@ -50,6 +50,7 @@ const RULES: Names = [
   ['roundInterval', 'roundIntervalMs'],
   'uploadSlots',
   ['uploadGrantTimeout', 'uploadGrantTimeoutMs'],
+  'uploadPreGrantBytes',
   'strategy',
   'maxShare',
   'normalizeSteps',

@@ -86,6 +86,13 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       intArg('--upload-grant-timeout', 100, 3_600_000),
     )
     .option(
+      '--upload-pre-grant-bytes <n>',
+      "when all selected banks' updates together are at most n bytes, the round assignment grants every " +
+        'upload in advance and banks skip the offer (saves a round trip per bank); 0 = always offer ' +
+        '(default 16777216: the MLP up to 819 banks)',
+      intArg('--upload-pre-grant-bytes', 0, 1_073_741_824),
+    )
+    .option(
       '--strategy <name>',
       'aggregation strategy: fedavg (example-weighted mean, default), or one robust to a few hostile banks, which ' +
         'take none of the FedAvg options and keep every update of a round in memory (banks × model): fedmedian ' +

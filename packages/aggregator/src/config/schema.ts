@@ -162,6 +162,7 @@ export const ENV_VARS: Record<
   FINSECURE_ROUND_INTERVAL_MS: { key: 'rules.roundIntervalMs', type: 'number' },
   FINSECURE_UPLOAD_SLOTS: { key: 'rules.uploadSlots', type: 'number' },
   FINSECURE_UPLOAD_GRANT_TIMEOUT_MS: { key: 'rules.uploadGrantTimeoutMs', type: 'number' },
+  FINSECURE_UPLOAD_PRE_GRANT_BYTES: { key: 'rules.uploadPreGrantBytes', type: 'number' },
   FINSECURE_STRATEGY: { key: 'rules.strategy', type: 'string' },
   FINSECURE_MAX_SHARE: { key: 'rules.maxShare', type: 'number' },
   FINSECURE_NORMALIZE_STEPS: { key: 'rules.normalizeSteps', type: 'boolean' },

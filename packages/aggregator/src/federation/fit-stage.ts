@@ -15,10 +15,19 @@ import { checkUpdate, reasonCode } from './update-checks.js';
 import { publishBank, publishProgress } from './views.js';
 import { recordReputation } from '../reputation/index.js';
 import { candidates } from './round-start.js';
-import { queueOffer, releaseUpload, uploadQueue, uploadRefusal } from './upload-slots.js';
+import { preGrantUploads, queueOffer, releaseUpload, uploadQueue, uploadRefusal } from './upload-slots.js';
 
-/** Sends the round assignment, encoded once for every bank asked (the frame is the same). */
+/** Parameters of the federation's model (the length of an update). */
+function parametersOf(core: Core): number {
+  return manifestFor(core.opts.spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/**
+ * Sends the round assignment, encoded once for every bank asked (the frame is the same). It grants
+ * every upload in advance when the banks' updates fit in memory together (upload-slots.ts).
+ */
 export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[], deadline: number): void {
+  const maxBytes = preGrantUploads(round, bankIds.length, parametersOf(core));
   const frame = encodeFrame(
     {
       type: 'round_assignment',
@@ -27,6 +36,7 @@ export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[
       deadlineInMs: Math.max(0, deadline - core.opts.clock.now()),
       config: round.config,
       scaler: core.scaler!,
+      ...(maxBytes !== null ? { preGrantedUpload: { maxBytes } } : {}),
       // Banks keep the heads they saw: any of them can later prove a rewrite of the audit log.
       ...(core.auditHead ? { auditHead: core.auditHead } : {}),
     },
@@ -131,14 +141,16 @@ export async function onUpdate(
   const round = plaintextFit(core, 'update', msg.roundId);
   if (typeof round === 'string') return rejectUpdate(core, session, msg, round, false);
   // From a granted bank the stage waits for: any refusal after this drops it from the stage.
-  const ungranted = uploadRefusal(core, round, session.bankId, size, msg.numExamples);
-  if (ungranted) return rejectUpdate(core, session, msg, ungranted.reason, ungranted.lose);
+  const upload = uploadRefusal(core, round, session.bankId, size, msg.numExamples);
+  if ('reason' in upload) return rejectUpdate(core, session, msg, upload.reason, upload.lose);
   const verdict = machine.judgeUpdate(round.state, session.bankId, msg.roundId, msg.modelVersion, now);
-  if (!verdict.accepted) return rejectUpdate(core, session, msg, verdict.reason, true);
+  // Granted in advance, the stage held no slot for it: a bank not selected, or sending a second
+  // update, is refused and keeps its place (the selected bank's first update is judged as any).
+  if (!verdict.accepted) return rejectUpdate(core, session, msg, verdict.reason, !upload.preGranted);
   const stats = bankRound(core, session.bankId);
   stats.bytesUp += size;
   round.record.banks[session.bankId] = stats;
-  const parameters = manifestFor(core.opts.spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+  const parameters = parametersOf(core);
   // A release the bank made is privacy spent, whatever we then think of its content: record it
   // now, so the aggregator's ledger matches the bank's even for an update refused below.
   const epsilon = msg.dp

@@ -13,6 +13,12 @@
  * loses its slot and is dropped from the stage like a bank that missed the deadline. A secure round's
  * masked update (secagg/stages.ts) takes the same slots during its masked_fit stage.
  *
+ * Pre-granted uploads: when every selected bank's update fits in `rules.uploadPreGrantBytes` at once,
+ * the plaintext round's assignment grants all uploads in advance (`preGrantUploads`), and a bank
+ * sends its update without an offer: the bound holds without the round trip, which at the MLP's
+ * 16 KB was two of a bank's seven frames per round and most of the aggregator's CPU for those
+ * banks (bench/RESULTS.md, issue 14 item 1). Offers are still answered (older banks send them).
+ *
  * `UploadQueue` is the bookkeeping (pure, O(1) per offer, grant and release); the functions below
  * are its IO over the federation's Core (frames, one timer per grant), called on the serial queue.
  */
@@ -127,6 +133,26 @@ export class UploadQueue {
   }
 }
 
+/**
+ * Header room of an update frame above its float32 tensor, bytes: the JSON message (round, model
+ * version, examples, loss, timings, DP) and the tensor manifest are a few hundred bytes.
+ */
+const UPDATE_HEADER_BYTES = 4096;
+
+/**
+ * Grants every upload of a plaintext round in advance when the selected banks' updates fit in
+ * `rules.uploadPreGrantBytes` together: `banks` × (4 bytes × `parameters` + header room). Returns
+ * the largest update frame pre-granted to each bank, bytes (for the round assignment's
+ * `preGrantedUpload`), or null (banks offer first). Call once per round, before the assignment.
+ */
+export function preGrantUploads(round: ActiveRound, banks: number, parameters: number): number | null {
+  const budget = (round.record.config.rules as Partial<RoundRules>).uploadPreGrantBytes ?? 0;
+  const maxBytes = 4 * parameters + UPDATE_HEADER_BYTES;
+  if (budget <= 0 || banks * maxBytes > budget) return null;
+  preGranted.set(round, maxBytes);
+  return maxBytes;
+}
+
 /** What the aggregator observed of upload slots since it started (tests, benchmarks). */
 export interface UploadStats {
   /** Most uploads granted at once, over every round. */
@@ -138,16 +164,24 @@ export interface UploadStats {
   granted: number;
   /** Updates refused because they came without a grant. */
   ungranted: number;
+  /** Updates taken without an offer, granted in advance by their round assignment. */
+  preGranted: number;
   /** Granted banks dropped because their frame did not arrive within the grant timeout. */
   expired: number;
 }
 
 const queues = new WeakMap<ActiveRound, UploadQueue>();
+/** Rounds whose uploads are granted in advance: the largest frame granted, bytes. */
+const preGranted = new WeakMap<ActiveRound, number>();
 const stats = new WeakMap<Core, UploadStats>();
 
 export function uploadStats(core: Core): UploadStats {
   let s = stats.get(core);
-  if (!s) stats.set(core, (s = { peakInFlight: 0, inFlight: 0, waiting: 0, granted: 0, ungranted: 0, expired: 0 }));
+  if (!s)
+    stats.set(
+      core,
+      (s = { peakInFlight: 0, inFlight: 0, waiting: 0, granted: 0, ungranted: 0, preGranted: 0, expired: 0 }),
+    );
   const q = core.active ? queues.get(core.active) : undefined;
   s.inFlight = q?.inFlight ?? 0;
   s.waiting = q?.waitingCount ?? 0;
@@ -169,9 +203,12 @@ function grantTimeoutMs(round: ActiveRound): number {
 
 /**
  * Why an upload of `size` bytes from `bankId` may not be taken, or null when it is the one the bank
- * was granted. Without a grant it is refused and the bank stays in the stage (its offer may still be
- * waiting); an upload that differs from its offer (size, or the examples it declares when given)
- * is refused and the bank leaves the stage (`lose`), since the stage was holding a slot for it.
+ * was granted, or one its round granted in advance (`preGranted` then says so: whether the bank was
+ * selected, and whether this is its first update, is for the stage to judge, and a refusal there
+ * must not drop a bank the stage held no slot for). Without a grant it is refused and the bank stays
+ * in the stage (its offer may still be waiting); an upload that differs from its offer (size, or the
+ * examples it declares when given) is refused and the bank leaves the stage (`lose`), since the
+ * stage was holding a slot for it.
  */
 export function uploadRefusal(
   core: Core,
@@ -179,10 +216,15 @@ export function uploadRefusal(
   bankId: string,
   size: number,
   numExamples?: number,
-): { reason: string; lose: boolean } | null {
+): { reason: string; lose: boolean } | { preGranted: boolean } {
   const queue = uploadQueue(round);
   const held = queue.holds(bankId);
   const grant = held === 'granted' ? queue.grantOf(bankId) : undefined;
+  const advance = preGranted.get(round);
+  if (!grant && advance !== undefined && size <= advance) {
+    uploadStats(core).preGranted++;
+    return { preGranted: true };
+  }
   if (!grant) {
     uploadStats(core).ungranted++;
     const waiting = held === 'waiting' ? ' (its offer is still waiting for a slot)' : '';
@@ -199,7 +241,7 @@ export function uploadRefusal(
       lose: true,
     };
   }
-  return null;
+  return { preGranted: false };
 }
 
 /** Queues an offer the fit stage accepted, and grants what the free slots allow. */

@@ -38,6 +38,15 @@ export const RoundRules = z
     uploadSlots: z.number().int().min(1).max(10_000).default(4),
     /** A granted bank whose update has not arrived within this many ms is dropped from the stage. */
     uploadGrantTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    /**
+     * Bytes of updates the aggregator may take at once without the pull protocol: when every
+     * selected bank's update frame together (banks × the model's update frame) is at most this,
+     * the round assignment grants every upload in advance (`preGrantedUpload`), and banks send
+     * their update without offering it first, which saves a round trip and two frames per bank per
+     * round. 0: always offer. Default 16 MiB, what K = 4 slots hold at 1M parameters; the MLP
+     * (16 KB updates, 20 KB with the header room) is pre-granted up to 819 banks.
+     */
+    uploadPreGrantBytes: z.number().int().min(0).max(1_073_741_824).default(16_777_216),
     /** Pause between rounds. */
     roundIntervalMs: z.number().int().min(0).max(3_600_000),
     /** Decision threshold for the precision/recall/F1 reported per round. */
@@ -278,6 +287,7 @@ export const DEFAULT_RULES: RoundRules = {
   latePolicy: 'reject',
   uploadSlots: 4,
   uploadGrantTimeoutMs: 30_000,
+  uploadPreGrantBytes: 16_777_216,
   roundIntervalMs: 500,
   threshold: 0.5,
   histogramBins: 1000,

@@ -100,7 +100,8 @@ export const Update = z.object({
 
 /**
  * Pull protocol of the fit upload (issue 14): a bank that has trained does not send its update
- * at once; it offers it, and sends the `update` frame only after an `upload_grant`. The
+ * at once; it offers it, and sends the `update` frame only after an `upload_grant` (unless its
+ * `round_assignment` granted the upload in advance: `preGrantedUpload`). The
  * aggregator judges the offer when it arrives (round, model version, selection, deadline, size)
  * and grants at most a few uploads at a time, so that however many banks finish together only
  * that many updates are ever in its memory. A refused offer is answered with an `ack` of the
@@ -172,6 +173,18 @@ export const RoundAssignment = z.object({
   deadlineInMs: z.number().int().min(0).max(86_400_000),
   config: TrainingConfig,
   scaler: Scaler,
+  /**
+   * The upload is granted in advance (issue 14): an `update` frame of at most `maxBytes` bytes may
+   * be sent as soon as training ends, without an `update_offer`. The aggregator grants it when
+   * every selected bank's update fits in its memory at once (`rules.uploadPreGrantBytes`), so the
+   * pull protocol's round trip (offer, grant) would only cost time and two frames per bank. Absent,
+   * or a larger frame: offer first. Optional: older aggregators do not send it, and older banks,
+   * which ignore it, still offer (their offers are granted as before).
+   */
+  preGrantedUpload: z
+    .object({ maxBytes: z.number().int().min(1) })
+    .strict()
+    .optional(),
   /**
    * Head (seq, sha256 hex) of the aggregator's audit chain when the round was assigned. Banks
    * keep every head they see (append-only), so any one of them can later prove that the log

@@ -242,8 +242,9 @@ export async function onSecAggMessage(
   if (msg.type === 'secagg_masked_update') {
     // The masked update travels by the pull protocol of a plaintext update (fit-stage.ts onOffer,
     // upload-slots.ts): only a granted upload of the offered size is looked at.
+    // A secure round grants no upload in advance (fit-stage.ts sendAssignments is the plaintext round's).
     const refusal = uploadRefusal(core, round, bankId, size);
-    if (refusal) return rejectUpdate(core, session, msg, refusal.reason, refusal.lose);
+    if ('reason' in refusal) return rejectUpdate(core, session, msg, refusal.reason, refusal.lose);
   }
   const stage = machine.currentStage(round.state);
   const spec = stage ? STAGES[stage.name] : undefined;
