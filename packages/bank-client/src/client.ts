@@ -6,9 +6,10 @@
  * they were computed for: an update that cannot be delivered in time for its own
  * round is dropped, never sent into a later one.
  *
- * This file is the connection and the dispatch of frames; what the bank computes is in
- * local-model.ts (training, evaluation, DP, kept models), the update's offer and upload in
- * update-upload.ts, secure aggregation in secagg/ and analytics jobs in analytics/.
+ * This file is the connection and the dispatch of frames; a round's fit and evaluation tasks are
+ * in round-tasks.ts, what the bank computes in local-model.ts (training, evaluation, DP, kept
+ * models), the update's offer and upload in update-upload.ts, secure aggregation in secagg/ and
+ * analytics jobs in analytics/.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -23,8 +24,6 @@ import {
   type FederationClientMessage,
   type SecAggServerMessage,
   type TensorInput,
-  type EvaluationRequest,
-  type RoundAssignment,
   type RoundCommitted,
   type Welcome,
 } from '@finsecure/common/protocol';
@@ -34,9 +33,9 @@ import type { BankConfig } from './config.js';
 import { ScaledData, type LocalData } from './local-data.js';
 import { LocalPrivacyLedger } from './privacy.js';
 import { AuditHeadLog } from './audit-heads.js';
-import { LocalModel, type RoundDp } from './local-model.js';
-import { maskedFrame, UpdateUpload, updateFrame } from './update-upload.js';
-import type { FitOutput } from './round-work.js';
+import { LocalModel } from './local-model.js';
+import { maskedFrame, UpdateUpload } from './update-upload.js';
+import { offerUpload, runEvaluation, runFit, sendGranted, type RoundTaskHost, type Task } from './round-tasks.js';
 import { loadOrCreateIdentity, PinnedIdentities } from './secagg/identity.js';
 import { SecureFit } from './secagg/secure-fit.js';
 import { requireOpenedState } from './state-crypto/index.js';
@@ -59,12 +58,6 @@ export interface BankClientEvents {
   rejected: [{ roundId: number; reason: string }];
   disconnected: [{ code: number; reason: string }];
   fatal: [Error];
-}
-
-interface Task {
-  roundId: number;
-  connection: number;
-  deadline: number;
 }
 
 export class BankClient extends EventEmitter<BankClientEvents> {
@@ -95,6 +88,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private readonly analytics: AnalyticsWorker;
   /** The bank's model and data at work: training, evaluation, DP, kept models (local-model.ts). */
   private readonly model: LocalModel;
+  /** This daemon as the round tasks see it (round-tasks.ts). */
+  private readonly tasks: RoundTaskHost;
 
   constructor(
     private readonly config: BankConfig,
@@ -148,6 +143,17 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       ...(config.dpEpsilonBudget !== undefined ? { epsilonBudget: config.dpEpsilonBudget } : {}),
       delta: config.dpDelta,
     });
+    this.tasks = {
+      model: this.model,
+      ledger: this.ledger,
+      upload: this.upload,
+      logger,
+      events: this,
+      send: (ws, msg, tensors) => void this.send(ws, msg, tensors),
+      maxFrameBytes: () => this.serverMaxFrameBytes,
+      connection: () => this.connection,
+      stillWanted: (task) => this.stillWanted(task),
+    };
   }
 
   async start(): Promise<void> {
@@ -292,7 +298,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         this.current = { roundId: msg.roundId, connection, deadline };
         this.enqueueWork(
           `fit of round ${msg.roundId}`,
-          () => this.runFit(ws, connection, msg, global, deadline),
+          () => runFit(this.tasks, ws, connection, msg, global, deadline),
           msg.roundId,
           ws,
         );
@@ -303,7 +309,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         if (!weights) throw new Error('evaluation request without a "global" tensor');
         this.enqueueWork(
           `evaluation of round ${msg.roundId}`,
-          () => this.runEvaluation(ws, connection, msg, weights),
+          () => runEvaluation(this.tasks, ws, connection, msg, weights),
           msg.roundId,
           ws,
         );
@@ -315,7 +321,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         return;
       }
       case 'upload_grant':
-        this.onUploadGrant(ws, connection, msg.roundId);
+        sendGranted(this.tasks, ws, connection, msg.roundId);
         return;
       case 'round_failed':
         if (this.current?.roundId === msg.roundId) this.current = null;
@@ -374,7 +380,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       },
       // The masked update's DP, if any, was recorded by SecureFit as it masked it.
       offerUpdate: (m, t, out) =>
-        this.offerUpload(
+        offerUpload(
+          this.tasks,
           ws,
           connection,
           m.roundId,
@@ -412,114 +419,6 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     if (this.current?.roundId !== task.roundId) return 'the round ended at the aggregator';
     if (Date.now() > task.deadline) return 'the round deadline passed';
     return null;
-  }
-
-  private async runFit(
-    ws: WebSocket,
-    connection: number,
-    msg: RoundAssignment,
-    global: Float32Array,
-    deadline: number,
-  ): Promise<void> {
-    const task: Task = { roundId: msg.roundId, connection, deadline };
-    const dp = this.model.effectiveDp(msg.config.dp);
-    if (dp?.epsilonBudget !== undefined && this.ledger.wouldExceed(dp.noiseMultiplier, dp.delta, dp.epsilonBudget)) {
-      const reason = `privacy budget ε=${dp.epsilonBudget} would be exceeded (spent ${this.ledger.epsilon(dp.delta).toFixed(3)})`;
-      this.logger.warn({ roundId: msg.roundId }, reason);
-      this.send(ws, { type: 'decline', roundId: msg.roundId, reason });
-      return;
-    }
-    this.logger.info({ roundId: msg.roundId, epochs: msg.config.epochs }, 'training');
-    let out;
-    try {
-      out = await this.model.fit(msg.roundId, global, msg.config, msg.scaler, dp);
-    } catch (err) {
-      this.logger.error({ roundId: msg.roundId, err: (err as Error).message }, 'local training failed');
-      this.send(ws, {
-        type: 'decline',
-        roundId: msg.roundId,
-        reason: `local training failed: ${(err as Error).message}`.slice(0, 500),
-      });
-      return;
-    }
-    const unwanted = this.stillWanted(task);
-    if (unwanted) {
-      this.logger.warn({ roundId: msg.roundId, reason: unwanted }, 'update dropped');
-      this.emit('update_dropped', { roundId: msg.roundId, reason: unwanted });
-      return;
-    }
-    // Encode first: a frame that cannot be built must not cost privacy budget.
-    const frame = updateFrame(msg, out, this.serverMaxFrameBytes);
-    this.offerUpload(ws, connection, msg.roundId, msg.modelVersion, frame, out, dp, msg.preGrantedUpload?.maxBytes);
-  }
-
-  /**
-   * Offer first, upload when granted (issue 14): the aggregator takes a few updates at a time. A
-   * frame the round assignment granted in advance (`preGrantedBytes`: at most that many bytes) goes
-   * at once. A frame over the aggregator's limit (`frame` is then the reason) is declined instead:
-   * sending it would only get the socket closed (1009) and the round retried forever.
-   */
-  private offerUpload(
-    ws: WebSocket,
-    connection: number,
-    roundId: number,
-    modelVersion: number,
-    frame: Uint8Array | string,
-    out: FitOutput,
-    dp: RoundDp | null,
-    preGrantedBytes?: number,
-  ): void {
-    if (typeof frame === 'string') {
-      this.logger.error({ roundId }, frame);
-      this.send(ws, { type: 'decline', roundId, reason: frame });
-      return;
-    }
-    const offer = this.upload.hold(roundId, connection, frame, out, dp);
-    if (preGrantedBytes !== undefined && frame.byteLength <= preGrantedBytes) {
-      this.onUploadGrant(ws, connection, roundId);
-      return;
-    }
-    this.send(ws, { type: 'update_offer', roundId, modelVersion, ...offer });
-    this.logger.info({ roundId, bytes: offer.bytes }, 'update offered');
-  }
-
-  /** The aggregator granted the upload of our offered update: send it now (update-upload.ts). */
-  private onUploadGrant(ws: WebSocket, connection: number, roundId: number): void {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    const frame = this.upload.grant(roundId, connection);
-    if (!frame) return;
-    ws.send(frame, { binary: true });
-    this.emit('update_sent', { roundId, bytes: frame.byteLength });
-  }
-
-  private async runEvaluation(
-    ws: WebSocket,
-    connection: number,
-    msg: EvaluationRequest,
-    weights: Float32Array,
-  ): Promise<void> {
-    if (this.connection !== connection) return;
-    const out = this.model.evaluate(
-      msg.roundId,
-      msg.modelVersion,
-      weights,
-      msg.threshold,
-      msg.histogramBins,
-      msg.scaler,
-    );
-    if (!out) {
-      this.send(ws, { type: 'decline', roundId: msg.roundId, reason: 'no local test data' });
-      return;
-    }
-    if (this.connection !== connection) return;
-    this.send(ws, {
-      type: 'evaluation',
-      roundId: msg.roundId,
-      modelVersion: msg.modelVersion,
-      threshold: msg.threshold,
-      ...out,
-    });
-    this.emit('evaluation_sent', { roundId: msg.roundId });
   }
 
   /** Labels read for training: logged, emitted, and kept in the console's feedback history. */
