@@ -7,8 +7,9 @@
  * AUDIT_BATCH_WINDOW_MS after the first; AUDIT_BATCH_MAX waiting appends end it at once. The
  * window exists because at 1,000 banks the updates of a round arrive in hundreds of turns, and a
  * signature plus a commit per turn was a tenth of the aggregator's CPU per bank (issue 14 item
- * 1); awaited appends (an API request's audit, a CLI command's) keep the end-of-turn commit. The stored head still names the last stored entry after every
- * commit, so what verify checks (chain, signed head, checkpoints, bank heads) is unchanged.
+ * 1); awaited appends (an API request's audit, a CLI command's) keep the end-of-turn commit. The
+ * stored head still names the last stored entry after every commit, so what verify checks (chain,
+ * signed head, checkpoints, bank heads) is unchanged.
  *
  * Each append's promise resolves with its entry once the batch has committed: whoever awaits it
  * has it on disk, as with one transaction per append. The store writes the waiting appends before
@@ -20,8 +21,15 @@ import { checkedInput, type CheckedInput } from '../audit/chain.js';
 import type { SqliteAudit } from './sqlite-audit.js';
 import type { AuditEntry, AuditInput } from './types.js';
 
-/** How long the first waiting append waits for company, ms. */
-export const AUDIT_BATCH_WINDOW_MS = 10;
+/**
+ * How long the first waiting deferred append waits for company, ms. 100: a round's updates trickle in
+ * over its training spread (100–500 ms in the bench), so with 10 ms a 100-bank round still wrote
+ * about 40 batches, and their commits and signatures were a tenth of its CPU; 100 ms makes that
+ * about 5 (bench/RESULTS.md, issue 14 item 1, about 12 % less CPU per bank at 100 banks). What a
+ * crash can lose is the `update.accepted` entries of the last 100 ms of a round that never
+ * commits: the round's own commit, like any use of the store, writes the waiting entries first.
+ */
+export const AUDIT_BATCH_WINDOW_MS = 100;
 /** Waiting appends that end the window at once (bounds the batch's transaction and memory). */
 export const AUDIT_BATCH_MAX = 512;
 
