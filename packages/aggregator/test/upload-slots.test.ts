@@ -23,29 +23,30 @@ const until = (what: string, cond: () => boolean, timeoutMs = 15_000) => waitFor
 
 const hasGrant = (b: RawBank) => b.received.some((r) => r.msg.type === 'upload_grant');
 
+/** An aggregator in `fx` with one round for raw banks `ids`, joined; `rules` over the defaults below. */
+async function startRaw(
+  fx: ReturnType<typeof rawFixture>,
+  name: string,
+  ids: string[],
+  rules: Record<string, unknown>,
+): Promise<RawBank[]> {
+  fx.agg = await startTestAggregator(path.join(fx.dir, name), {
+    autoStart: true,
+    // Raw banks do not evaluate: the evaluation stage closes at its (short) deadline.
+    rules: { rounds: 1, minBanks: ids.length, quorum: ids.length, evaluationTimeoutMs: 200, ...rules } as never,
+  });
+  for (const id of ids) {
+    const token = await createBank(fx.agg, id);
+    fx.banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token));
+  }
+  return fx.banks;
+}
+
 describe('fit uploads: offer, grant, upload', () => {
   const fx = rawFixture();
-  const { dir, banks } = fx;
-
-  async function start(name: string, ids: string[], rules: Record<string, unknown>): Promise<RawBank[]> {
-    fx.agg = await startTestAggregator(path.join(dir, name), {
-      autoStart: true,
-      // Raw banks do not evaluate: the evaluation stage closes at its (short) deadline.
-      rules: {
-        rounds: 1,
-        minBanks: ids.length,
-        quorum: ids.length,
-        evaluationTimeoutMs: 200,
-        uploadPreGrantBytes: 0,
-        ...rules,
-      } as never,
-    });
-    for (const id of ids) {
-      const token = await createBank(fx.agg, id);
-      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token));
-    }
-    return banks;
-  }
+  // The pull protocol itself: no upload granted in advance.
+  const start = (name: string, ids: string[], rules: Record<string, unknown>) =>
+    startRaw(fx, name, ids, { uploadPreGrantBytes: 0, ...rules });
 
   it('grants at most K = 2 uploads at a time and passes each slot on once the update is in', async () => {
     const ids = ['b1', 'b2', 'b3', 'b4', 'b5'];
@@ -160,19 +161,8 @@ describe('fit uploads: offer, grant, upload', () => {
 
 describe('fit uploads granted in advance', () => {
   const fx = rawFixture();
-  const { dir, banks } = fx;
-
-  async function start(name: string, ids: string[], rules: Record<string, unknown>): Promise<RawBank[]> {
-    fx.agg = await startTestAggregator(path.join(dir, name), {
-      autoStart: true,
-      rules: { rounds: 1, minBanks: ids.length, quorum: ids.length, evaluationTimeoutMs: 200, ...rules } as never,
-    });
-    for (const id of ids) {
-      const token = await createBank(fx.agg, id);
-      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token));
-    }
-    return banks;
-  }
+  const { banks } = fx;
+  const start = (name: string, ids: string[], rules: Record<string, unknown>) => startRaw(fx, name, ids, rules);
 
   it('takes the update of a selected bank without an offer; refuses a second, an oversized and an unselected one, dropping no one', async () => {
     const all = await start('pre-granted', ['x', 'y'], {});
