@@ -6,15 +6,10 @@
  */
 import { setWasmKernelsEnabled } from '@finsecure/common/kernels';
 import { decodeClientMessage, encodeClientMessage } from '@finsecure/common/protocol';
-import {
-  createStrategy,
-  type Aggregation,
-  type BankCandidate,
-  type RoundContext,
-  type Strategy,
-} from '@finsecure/common/strategy';
+import { createStrategy, type Aggregation, type Strategy } from '@finsecure/common/strategy';
 import { createRng } from '@finsecure/common/rng';
-import { gc, median, timeSync } from './lib.js';
+import { gc, median, ownedMemory, timeSync } from './lib.js';
+import { benchRound } from './bench-round.js';
 
 export const PARAMS = 1_000_000;
 export const COUNTS = [10, 100, 1000];
@@ -69,40 +64,6 @@ function memory() {
   return process.memoryUsage();
 }
 
-/**
- * Typed-array bytes and collection entries reachable from `root` (own enumerable
- * properties, Maps, Sets, arrays), each ArrayBuffer counted once, `exclude` skipped.
- */
-function ownedMemory(root: unknown, exclude: ReadonlySet<ArrayBufferLike>): { bytes: number; entries: number } {
-  const seen = new Set<unknown>();
-  const buffers = new Set<ArrayBufferLike>();
-  let entries = 0;
-  const visit = (v: unknown, depth: number): void => {
-    if (v === null || typeof v !== 'object' || seen.has(v) || depth > 8) return;
-    seen.add(v);
-    if (ArrayBuffer.isView(v)) {
-      if (!exclude.has(v.buffer)) buffers.add(v.buffer);
-    } else if (v instanceof ArrayBuffer) {
-      if (!exclude.has(v)) buffers.add(v);
-    } else if (v instanceof Map) {
-      entries += v.size;
-      for (const [k, x] of v) {
-        visit(k, depth + 1);
-        visit(x, depth + 1);
-      }
-    } else if (v instanceof Set) {
-      entries += v.size;
-      for (const x of v) visit(x, depth + 1);
-    } else {
-      for (const x of Object.values(v)) visit(x, depth + 1);
-    }
-  };
-  visit(root, 0);
-  let total = 0;
-  for (const b of buffers) total += b.byteLength;
-  return { bytes: total, entries };
-}
-
 const FRAMES = 4;
 
 /** Streaming reference: bytes moved (read + write) per second by a native copy of a 64 MB Float64Array. */
@@ -131,16 +92,7 @@ export function updateFrames(base: Float32Array): Uint8Array[] {
 }
 
 export function beginRound(mode: Mode, updates: number, global: Float32Array): Aggregation {
-  const selected: BankCandidate[] = Array.from({ length: updates }, (_, i) => ({
-    bankId: `bank-${i}`,
-    numExamples: 1000 + i,
-  }));
-  const ctx: RoundContext = {
-    roundId: 1,
-    global,
-    config: { epochs: 1, batchSize: 256, learningRate: 0.001, smoteRatio: 0, smoteK: 5, updateEncoding: 'float32' },
-    rng: createRng(1),
-  };
+  const { selected, ctx } = benchRound(updates, global, createRng(1));
   // The kernel is chosen when the strategy first creates its accumulator; switch back on right after.
   setWasmKernelsEnabled(mode !== 'js');
   try {

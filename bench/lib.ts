@@ -182,3 +182,38 @@ export function writeResult(b: Benchmark, r: BenchResult, machine: MachineInfo, 
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
   return file;
 }
+
+/**
+ * Typed-array bytes and collection entries reachable from `root` (own enumerable
+ * properties, Maps, Sets, arrays, at most 8 deep), each ArrayBuffer counted once, `exclude`
+ * skipped: what an accumulator or strategy holds (aggregation, robust-aggregation).
+ */
+export function ownedMemory(root: unknown, exclude: ReadonlySet<ArrayBufferLike>): { bytes: number; entries: number } {
+  const seen = new Set<unknown>();
+  const buffers = new Set<ArrayBufferLike>();
+  let entries = 0;
+  const visit = (v: unknown, depth: number): void => {
+    if (v === null || typeof v !== 'object' || seen.has(v) || depth > 8) return;
+    seen.add(v);
+    if (ArrayBuffer.isView(v)) {
+      if (!exclude.has(v.buffer)) buffers.add(v.buffer);
+    } else if (v instanceof ArrayBuffer) {
+      if (!exclude.has(v)) buffers.add(v);
+    } else if (v instanceof Map) {
+      entries += v.size;
+      for (const [k, x] of v) {
+        visit(k, depth + 1);
+        visit(x, depth + 1);
+      }
+    } else if (v instanceof Set) {
+      entries += v.size;
+      for (const x of v) visit(x, depth + 1);
+    } else {
+      for (const x of Object.values(v)) visit(x, depth + 1);
+    }
+  };
+  visit(root, 0);
+  let total = 0;
+  for (const b of buffers) total += b.byteLength;
+  return { bytes: total, entries };
+}

@@ -23,8 +23,9 @@
  * coordinate-wise rules with n log n per coordinate; Bulyan is predicted as Krum plus the
  * trimmed mean at the same size when both were measured).
  */
-import { createStrategy, type Aggregation, type BankCandidate, type RoundContext } from '@finsecure/common/strategy';
-import { bytes, gc, num, type Benchmark, type BenchContext, type BenchResult, type Row } from './lib.js';
+import { createStrategy, type Aggregation } from '@finsecure/common/strategy';
+import { benchRound } from './bench-round.js';
+import { bytes, gc, num, ownedMemory, type Benchmark, type BenchContext, type BenchResult, type Row } from './lib.js';
 
 const MODELS = [
   { name: 'MLP', params: 4097 },
@@ -109,45 +110,10 @@ interface Figures {
   skipped?: string;
 }
 
-/** Typed-array bytes reachable from `root` (objects, arrays, Maps, Sets), each buffer once, `exclude` skipped. */
-function ownedBytes(root: unknown, exclude: ReadonlySet<ArrayBufferLike>): number {
-  const seen = new Set<unknown>();
-  const buffers = new Set<ArrayBufferLike>();
-  const visit = (v: unknown, depth: number): void => {
-    if (v === null || typeof v !== 'object' || seen.has(v) || depth > 8) return;
-    seen.add(v);
-    if (ArrayBuffer.isView(v)) {
-      if (!exclude.has(v.buffer)) buffers.add(v.buffer);
-    } else if (v instanceof Map) {
-      for (const [k, x] of v) {
-        visit(k, depth + 1);
-        visit(x, depth + 1);
-      }
-    } else if (v instanceof Set) {
-      for (const x of v) visit(x, depth + 1);
-    } else {
-      for (const x of Object.values(v)) visit(x, depth + 1);
-    }
-  };
-  visit(root, 0);
-  let total = 0;
-  for (const b of buffers) total += b.byteLength;
-  return total;
-}
-
 function runOnce(spec: Spec, model: { name: string; params: number }, n: number, base: Float32Array): Figures {
   const d = model.params;
   const global = new Float32Array(d);
-  const selected: BankCandidate[] = Array.from({ length: n }, (_, i) => ({
-    bankId: `bank-${i}`,
-    numExamples: 1000 + i,
-  }));
-  const ctx: RoundContext = {
-    roundId: 1,
-    global,
-    config: { epochs: 1, batchSize: 256, learningRate: 0.001, smoteRatio: 0, smoteK: 5, updateEncoding: 'float32' },
-    rng: { next: () => 0.5 } as never, // selection is not benchmarked
-  };
+  const { selected, ctx } = benchRound(n, global, { next: () => 0.5 } as never); // selection is not benchmarked
   const strategy = createStrategy(spec.name, spec.options(n));
   const delta = new Float32Array(d);
   gc();
@@ -167,7 +133,7 @@ function runOnce(spec: Spec, model: { name: string; params: number }, n: number,
     cpu += (c.user + c.system) / 1000;
     if (k % 10 === 9) peak = Math.max(peak, process.memoryUsage.rss());
   }
-  const own = ownedBytes(agg, new Set([global.buffer, delta.buffer, base.buffer]));
+  const own = ownedMemory(agg, new Set([global.buffer, delta.buffer, base.buffer])).bytes;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const out = agg.finish();
