@@ -331,14 +331,21 @@ function driverMain(): void {
 // ---------------------------------------------------------------- parent side
 
 /**
- * A child process running LightBankDriver, with a promise-based IPC API. Requests are
- * answered in order, one answer each, so answers are matched to requests FIFO.
+ * A child process running LightBankDriver, with a promise-based IPC API. Each request gets one
+ * answer of its own type (`ready`, `timings`, `posted`); answers of a type come in the order of
+ * their requests, so each goes to the oldest request waiting for that type.
  */
 export class LightBanks {
-  private readonly waiting: ((m: DriverMessage) => void)[] = [];
+  /** Requests waiting for their answer, oldest first, each with the answer type it expects. */
+  private readonly waiting: { expect: DriverMessage['type']; answer: (m: DriverMessage) => void }[] = [];
 
   private constructor(private readonly child: ChildProcess) {
-    child.on('message', (m: DriverMessage) => this.waiting.shift()?.(m));
+    // The oldest request expecting this answer's type gets it: a `post` is answered once its HTTP
+    // request ends, possibly after a later `report`.
+    child.on('message', (m: DriverMessage) => {
+      const i = this.waiting.findIndex((w) => w.expect === m.type);
+      if (i >= 0) this.waiting.splice(i, 1)[0]!.answer(m);
+    });
   }
 
   static spawn(): LightBanks {
@@ -362,10 +369,12 @@ export class LightBanks {
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`light-bank driver exited (${code})`));
       this.child.once('exit', onExit);
-      this.waiting.push((m) => {
-        this.child.off('exit', onExit);
-        if (m.type !== expect) reject(new Error(`driver answered ${m.type}, expected ${expect}`));
-        else resolve(m as Extract<DriverMessage, { type: T }>);
+      this.waiting.push({
+        expect,
+        answer: (m) => {
+          this.child.off('exit', onExit);
+          resolve(m as Extract<DriverMessage, { type: T }>);
+        },
       });
       this.child.send(msg);
     });

@@ -314,6 +314,12 @@ export const scale: Benchmark = {
       notes: [
         `1-minute load average at start: ${load.toFixed(2)}. CPU = process.cpuUsage (user + system) of the aggregator process from POST /api/training/start (additionalRounds 1) to the round's end, including the server side of the admin request, heartbeats and every frame of the round; the light clients, and the admin's HTTP client, run in their own process. Each run trains ${1 + measuredRounds} rounds and measures every round after the first, one at a time: a running federation pays the first round's one-off costs (first touches of per-round memory, code compiled at first use) once; the first round's figure is shown beside them.`,
         `Marginal aggregator CPU per bank per round (median CPU per round at ${num(sizes[last]!)} banks minus at ${num(sizes[first]!)}, over the difference in banks): ${Number.isFinite(marginalMs) ? `${marginalMs.toFixed(3)} ms` : 'n/a (one size)'}.`,
+        `Upload protocol: rounds whose banks' updates fit in rules.uploadPreGrantBytes (default 16 MiB: up to 455 MLP banks) are granted in advance, so at ${
+          sizes
+            .filter((n) => n <= 455)
+            .map((n) => num(n))
+            .join(', ') || 'no size here'
+        } banks each bank sends its update without the offer and grant; larger sizes use the pull protocol (offer, grant, upload). The marginal and flatness figures compare the two.`,
         "Memory per connection = growth of the aggregator process from before the banks connected to after all did (GC forced before each sample), divided by the banks; it includes the socket, the session and the federation's per-bank state.",
         ...runs.flatMap((r) => r.errors.slice(0, 3).map((e) => `${r.where}: client error: ${e}`)),
       ],

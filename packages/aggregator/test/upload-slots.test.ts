@@ -164,14 +164,15 @@ describe('fit uploads granted in advance', () => {
   const { banks } = fx;
   const start = (name: string, ids: string[], rules: Record<string, unknown>) => startRaw(fx, name, ids, rules);
 
-  it('takes the update of a selected bank without an offer; refuses a second, an oversized and an unselected one, dropping no one', async () => {
+  it('takes the update of a selected bank without an offer; refuses a second, an oversized, an unselected one and one on another model version, dropping no one; still grants offers', async () => {
     const all = await start('pre-granted', ['x', 'y'], {});
     const [x, y] = all as [RawBank, RawBank];
     const [ax, ay] = await Promise.all([x.next('round_assignment'), y.next('round_assignment')]);
     // A bank that joins during the round is not selected for it.
     const outsider = await RawBank.join(`${fx.agg!.wsUrl}/ws/bank`, 'z', await createBank(fx.agg!, 'z'));
     banks.push(outsider);
-    // 2 banks × (4 × 4,097 + 4,096 header bytes) fit in the default 16 MiB: granted in advance.
+    // 2 banks × (frame: 4 × 4,097 + 4,096 header bytes, and a decoded copy: 4 × 4,097) fit in the
+    // default 16 MiB: granted in advance.
     expect(ax.msg.preGrantedUpload).toEqual({ maxBytes: 4 * PARAMS + 4096 });
     // Larger than granted, without an offer: refused, and x may still send its real update.
     x.send(
@@ -188,19 +189,25 @@ describe('fit uploads granted in advance', () => {
     // The bank not selected: refused, and nothing else happens to the round.
     outsider.send(updateMessage(ax.msg), delta(), 'ungranted');
     expect((await outsider.next('ack')).msg.reason).toMatch(/was not selected for round/);
-    y.send(updateMessage(ay.msg), delta(), 'ungranted');
+    // y on another model version: refused by the stage, y stays selected.
+    y.send(updateMessage(ay.msg, { modelVersion: ay.msg.modelVersion + 1 }), delta(), 'ungranted');
+    expect((await y.next('ack')).msg.reason).toMatch(/^update computed from model version/);
+    // Then y offers, as an older bank does: the offer is granted, and its upload taken.
+    y.send(updateMessage(ay.msg), delta());
+    await y.next('upload_grant');
     await updateAccepted(fx.agg!, 'y', ay.msg.roundId);
     const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     expect([...rounds[0]!.participants].sort()).toEqual(['x', 'y']);
     const stats = fx.agg!.federation.uploadStats();
-    expect(stats.granted).toBe(0);
-    // The two accepted, the duplicate and the outsider's passed the upload check (the stage refused the last two).
+    expect(stats.granted).toBe(1);
+    // x's update and duplicate, the outsider's and y's on another version passed the upload check
+    // (the stage refused the last three); x's oversized one did not.
     expect(stats.preGranted).toBe(4);
     expect(stats.ungranted).toBe(1);
   });
 
   it('grants nothing in advance when the updates of the selected banks together exceed uploadPreGrantBytes', async () => {
-    // 2 × (16,388 + 4,096) bytes is over 40,000: offer first, as an older aggregator asks.
+    // 2 × (20,484 + 16,388) bytes is over 40,000: offer first, as an older aggregator asks.
     const all = await start('over-budget', ['u', 'v'], { uploadPreGrantBytes: 40_000 });
     const [au, av] = await Promise.all(all.map((b) => b.next('round_assignment')));
     expect(au!.msg.preGrantedUpload).toBeUndefined();

@@ -2,7 +2,7 @@
  * The way out of an update, plaintext or masked (the pull protocol of issue 14): the update frame is built
  * as soon as training ends, offered to the aggregator (`update_offer`), and sent only when the
  * aggregator grants the upload (`upload_grant`), so that it takes a few updates at a time, or at once
- * when the round assignment granted it in advance (`preGrantedUpload`, client.ts offerUpload). An
+ * when the round assignment granted it in advance (`preGrantedUpload`, round-tasks.ts offerUpload). An
  * offer is dropped when it is refused, its round fails or the connection is replaced; the DP
  * release is recorded in the ledger only as the frame actually leaves.
  */

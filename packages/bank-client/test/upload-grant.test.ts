@@ -32,6 +32,7 @@ describe('bank client upload grants', () => {
     ['offers and uploads when granted one at a time: plaintext', false, 0],
     ['offers and uploads when granted one at a time: secure (masked updates)', true, 0],
     ['uploads at once, granted in advance: plaintext', false, 16_777_216],
+    ['offers even with the pre-grant on: secure (a secure round never pre-grants)', true, 16_777_216],
   ])('%s; every round commits with every bank', async (name, secure, uploadPreGrantBytes) => {
     const agg = await startTestAggregator(path.join(dir, `agg-${name.replace(/\W+/g, '-')}`), {
       autoStart: true,

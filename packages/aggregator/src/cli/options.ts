@@ -77,7 +77,8 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option(
       '--upload-slots <k>',
       'fit uploads granted at once: banks offer their update and send it when granted, so at most k updates ' +
-        "are in the aggregator's memory at a time (default 4)",
+        "are in the aggregator's memory at a time, unless the round pre-grants them (see --upload-pre-grant-bytes; " +
+        'default 4)',
       intArg('--upload-slots', 1, 10_000),
     )
     .option(
@@ -87,9 +88,9 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     )
     .option(
       '--upload-pre-grant-bytes <n>',
-      "when all selected banks' updates together are at most n bytes, the round assignment grants every " +
-        'upload in advance and banks skip the offer (saves a round trip per bank); 0 = always offer ' +
-        '(default 16777216: the MLP up to 819 banks)',
+      "when all selected banks' updates together (each frame and its decoded copy) are at most n bytes, the " +
+        'round assignment grants every upload in advance and banks skip the offer (saves a round trip per bank); ' +
+        '0 = always offer (default 16777216: the MLP up to 455 banks)',
       intArg('--upload-pre-grant-bytes', 0, 1_073_741_824),
     )
     .option(

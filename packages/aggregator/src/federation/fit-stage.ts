@@ -140,12 +140,12 @@ export async function onUpdate(
   const now = receivedAt;
   const round = plaintextFit(core, 'update', msg.roundId);
   if (typeof round === 'string') return rejectUpdate(core, session, msg, round, false);
-  // From a granted bank the stage waits for: any refusal after this drops it from the stage.
+  // Past this, an update from a granted bank the stage waits for: any refusal drops it from the
+  // stage. One granted in advance held no slot: the stage's refusal (not selected, a second update,
+  // late, another model version) leaves the bank where it was; its content's refusal drops it.
   const upload = uploadRefusal(core, round, session.bankId, size, msg.numExamples);
   if ('reason' in upload) return rejectUpdate(core, session, msg, upload.reason, upload.lose);
   const verdict = machine.judgeUpdate(round.state, session.bankId, msg.roundId, msg.modelVersion, now);
-  // Granted in advance, the stage held no slot for it: a bank not selected, or sending a second
-  // update, is refused and keeps its place (the selected bank's first update is judged as any).
   if (!verdict.accepted) return rejectUpdate(core, session, msg, verdict.reason, !upload.preGranted);
   const stats = bankRound(core, session.bankId);
   stats.bytesUp += size;
@@ -203,7 +203,7 @@ export async function onUpdate(
   // No `ack` for an accepted update: only refusals are answered (protocol/messages.ts Ack). The
   // next instruction implies acceptance, and every frame sent costs the aggregator a socket write
   // (issue 14 item 1: the two positive acks were a third of a round's frames to each bank).
-  // Deferred: one entry per bank per round, which may share a commit with the next few ms' entries.
+  // Deferred: one entry per bank per round, which may share a commit with the next 100 ms' entries.
   await audit(
     core,
     'update.accepted',

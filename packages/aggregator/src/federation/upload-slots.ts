@@ -13,11 +13,13 @@
  * loses its slot and is dropped from the stage like a bank that missed the deadline. A secure round's
  * masked update (secagg/stages.ts) takes the same slots during its masked_fit stage.
  *
- * Pre-granted uploads: when every selected bank's update fits in `rules.uploadPreGrantBytes` at once,
- * the plaintext round's assignment grants all uploads in advance (`preGrantUploads`), and a bank
- * sends its update without an offer: the bound holds without the round trip, which at the MLP's
- * 16 KB was two of a bank's seven frames per round and most of the aggregator's CPU for those
- * banks (bench/RESULTS.md, issue 14 item 1). Offers are still answered (older banks send them).
+ * Pre-granted uploads: when every selected bank's update fits in `rules.uploadPreGrantBytes` at once
+ * (frame and decoded copy), the plaintext round's assignment grants all uploads in advance
+ * (`preGrantUploads`), and a bank sends its update without an offer: the memory stays bounded (by
+ * that budget instead of K slots) without the round trip, which at the MLP's 16 KB was two of a
+ * bank's seven frames per round, and 15 % of the aggregator's CPU per bank at 100 banks (none at
+ * 1,000, where offers and grants come in bursts: bench/RESULTS.md, issue 14 item 1). Offers are
+ * still answered (older banks send them).
  *
  * `UploadQueue` is the bookkeeping (pure, O(1) per offer, grant and release); the functions below
  * are its IO over the federation's Core (frames, one timer per grant), called on the serial queue.
@@ -141,14 +143,16 @@ const UPDATE_HEADER_BYTES = 4096;
 
 /**
  * Grants every upload of a plaintext round in advance when the selected banks' updates fit in
- * `rules.uploadPreGrantBytes` together: `banks` × (4 bytes × `parameters` + header room). Returns
- * the largest update frame pre-granted to each bank, bytes (for the round assignment's
+ * `rules.uploadPreGrantBytes` together, each counted as what it may hold in the aggregator at worst:
+ * its frame (at most 4 bytes × `parameters` + header room) and a decoded float32 copy (4 bytes ×
+ * `parameters`; none when the frame is float32 and aligned, which is read in place). Returns the
+ * largest update frame pre-granted to each bank, bytes (for the round assignment's
  * `preGrantedUpload`), or null (banks offer first). Call once per round, before the assignment.
  */
 export function preGrantUploads(round: ActiveRound, banks: number, parameters: number): number | null {
   const budget = (round.record.config.rules as Partial<RoundRules>).uploadPreGrantBytes ?? 0;
   const maxBytes = 4 * parameters + UPDATE_HEADER_BYTES;
-  if (budget <= 0 || banks * maxBytes > budget) return null;
+  if (budget <= 0 || banks * (maxBytes + 4 * parameters) > budget) return null;
   preGranted.set(round, maxBytes);
   return maxBytes;
 }
@@ -164,14 +168,21 @@ export interface UploadStats {
   granted: number;
   /** Updates refused because they came without a grant. */
   ungranted: number;
-  /** Updates taken without an offer, granted in advance by their round assignment. */
+  /**
+   * Updates that came without an offer and passed the upload check because their round granted
+   * uploads in advance (the stage then judged them: a second, unselected or late one is counted too).
+   */
   preGranted: number;
   /** Granted banks dropped because their frame did not arrive within the grant timeout. */
   expired: number;
 }
 
 const queues = new WeakMap<ActiveRound, UploadQueue>();
-/** Rounds whose uploads are granted in advance: the largest frame granted, bytes. */
+/**
+ * Rounds whose uploads are granted in advance: the largest frame granted, bytes. Kept after the fit
+ * stage closes, so that a pre-granted update arriving then is refused by the stage as "late", which
+ * says more than "no upload grant".
+ */
 const preGranted = new WeakMap<ActiveRound, number>();
 const stats = new WeakMap<Core, UploadStats>();
 
@@ -202,13 +213,14 @@ function grantTimeoutMs(round: ActiveRound): number {
 }
 
 /**
- * Why an upload of `size` bytes from `bankId` may not be taken, or null when it is the one the bank
- * was granted, or one its round granted in advance (`preGranted` then says so: whether the bank was
- * selected, and whether this is its first update, is for the stage to judge, and a refusal there
- * must not drop a bank the stage held no slot for). Without a grant it is refused and the bank stays
- * in the stage (its offer may still be waiting); an upload that differs from its offer (size, or the
- * examples it declares when given) is refused and the bank leaves the stage (`lose`), since the
- * stage was holding a slot for it.
+ * Whether an upload of `size` bytes from `bankId` may be looked at: `{ preGranted: false }` when it
+ * is the one the bank was granted; `{ preGranted: true }` when its round granted uploads in advance
+ * and it is no larger than granted (whether the bank was selected, in time, on the right model
+ * version and not sending a second update is for the stage to judge, and a refusal there must not
+ * drop a bank the stage held no slot for); else why not (`reason`). Without a grant it is refused and
+ * the bank stays in the stage (its offer may still be waiting); an upload that differs from its offer
+ * (size, or the examples it declares when given) is refused and the bank leaves the stage (`lose`),
+ * since the stage was holding a slot for it.
  */
 export function uploadRefusal(
   core: Core,

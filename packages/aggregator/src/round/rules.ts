@@ -33,18 +33,19 @@ export const RoundRules = z
     /**
      * Fit uploads granted at once (K of the pull protocol, federation/upload-slots.ts): banks
      * offer their update and send it only when granted, so at most K updates are in the
-     * aggregator's memory at a time whatever the number of banks (about 2 × K × update bytes).
+     * aggregator's memory at a time whatever the number of banks (about 2 × K × update bytes);
+     * unless the round grants every upload in advance (`uploadPreGrantBytes`).
      */
     uploadSlots: z.number().int().min(1).max(10_000).default(4),
     /** A granted bank whose update has not arrived within this many ms is dropped from the stage. */
     uploadGrantTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
     /**
-     * Bytes of updates the aggregator may take at once without the pull protocol: when every
-     * selected bank's update frame together (banks × the model's update frame) is at most this,
-     * the round assignment grants every upload in advance (`preGrantedUpload`), and banks send
-     * their update without offering it first, which saves a round trip and two frames per bank per
-     * round. 0: always offer. Default 16 MiB, what K = 4 slots hold at 1M parameters; the MLP
-     * (16 KB updates, 20 KB with the header room) is pre-granted up to 819 banks.
+     * Bytes of updates the aggregator may hold at once without the pull protocol: when every
+     * selected bank's update together (banks × (its largest frame + a decoded float32 copy)) is at
+     * most this, the round assignment grants every upload in advance (`preGrantedUpload`), and banks
+     * send their update without offering it first, which saves a round trip and two frames per bank
+     * per round. 0: always offer. Default 16 MiB, half of what K = 4 slots may hold at 1M parameters
+     * (2 × 4 × 4 MB); the MLP (16 KB updates, 36 KB counted) is pre-granted up to 455 banks.
      */
     uploadPreGrantBytes: z.number().int().min(0).max(1_073_741_824).default(16_777_216),
     /** Pause between rounds. */

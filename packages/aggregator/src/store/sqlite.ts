@@ -308,7 +308,7 @@ export class SqliteStore implements Store {
 
   /**
    * Appends an entry; the appends of one event-loop turn share one transaction and one head
-   * signature, and `deferred` ones (whose caller does not wait) those of a few milliseconds
+   * signature, and `deferred` ones (whose caller does not wait) those of up to 100 ms
    * (sqlite-audit-batch.ts). Resolves once the entry is stored.
    */
   appendAudit(input: AuditInput, opts: { deferred?: boolean } = {}): Promise<AuditEntry> {

@@ -181,10 +181,8 @@ export const RoundAssignment = z.object({
    * or a larger frame: offer first. Optional: older aggregators do not send it, and older banks,
    * which ignore it, still offer (their offers are granted as before).
    */
-  preGrantedUpload: z
-    .object({ maxBytes: z.number().int().min(1) })
-    .strict()
-    .optional(),
+  // Not strict: a later aggregator may add to it, and this bank must still read the assignment.
+  preGrantedUpload: z.object({ maxBytes: z.number().int().min(1) }).optional(),
   /**
    * Head (seq, sha256 hex) of the aggregator's audit chain when the round was assigned. Banks
    * keep every head they see (append-only), so any one of them can later prove that the log
