@@ -16,17 +16,9 @@ import { LocalPrivacyLedger } from '../src/privacy.js';
 import { offerUpload, sendGranted, type RoundTaskHost } from '../src/round-tasks.js';
 import { UpdateUpload, updateFrame } from '../src/update-upload.js';
 import type { BankClientEvents } from '../src/client.js';
-import type { FitOutput } from '../src/round-work.js';
+import { fitOutput } from './helpers/fit-output.js';
 
-const out = {
-  delta: new Float32Array(4097).fill(0.001),
-  numExamples: 300,
-  numTrained: 300,
-  numSynthetic: 0,
-  loss: 0.1,
-  trainMs: 5,
-  prepareMs: 1,
-} as unknown as FitOutput;
+const out = fitOutput;
 
 let dir: string;
 let server: WebSocketServer;

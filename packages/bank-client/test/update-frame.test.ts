@@ -6,18 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeClientMessage, type RoundAssignment } from '@finsecure/common/protocol';
 import { maskedFrame, updateFrame } from '../src/update-upload.js';
-import type { FitOutput } from '../src/round-work.js';
+import { fitOutput } from './helpers/fit-output.js';
 
 const assignment = { roundId: 3, modelVersion: 2, config: { updateEncoding: 'float32' } } as RoundAssignment;
-const out = {
-  delta: new Float32Array(4097).fill(0.001),
-  numExamples: 300,
-  numTrained: 300,
-  loss: 0.1,
-  trainMs: 5,
-  prepareMs: 1,
-  dp: null,
-} as unknown as FitOutput;
+const out = fitOutput;
 
 describe('update frames and the frame limit', () => {
   it('builds the update frame within the limit, and names both sizes over it', () => {
