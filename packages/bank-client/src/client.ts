@@ -6,10 +6,10 @@
  * they were computed for: an update that cannot be delivered in time for its own
  * round is dropped, never sent into a later one.
  *
- * This file is the connection and the dispatch of frames; a round's fit and evaluation tasks are
- * in round-tasks.ts, what the bank computes in local-model.ts (training, evaluation, DP, kept
- * models), the update's offer and upload in update-upload.ts, secure aggregation in secagg/ and
- * analytics jobs in analytics/.
+ * This file is the connection and the dispatch of frames; the hello is in hello.ts, a round's fit
+ * and evaluation tasks (and the secure-aggregation wiring) in round-tasks.ts, what the bank
+ * computes in local-model.ts (training, evaluation, DP, kept models), the update's offer and
+ * upload in update-upload.ts, secure aggregation in secagg/ and analytics jobs in analytics/.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -20,7 +20,6 @@ import {
   decodeFrame,
   encodeFrame,
   FederationServerMessage,
-  PROTOCOL_VERSION,
   type FederationClientMessage,
   type SecAggServerMessage,
   type TensorInput,
@@ -33,17 +32,16 @@ import type { BankConfig } from './config.js';
 import { ScaledData, type LocalData } from './local-data.js';
 import { LocalPrivacyLedger } from './privacy.js';
 import { AuditHeadLog } from './audit-heads.js';
+import { helloOf } from './hello.js';
 import { LocalModel } from './local-model.js';
-import { maskedFrame, UpdateUpload } from './update-upload.js';
-import { offerUpload, runEvaluation, runFit, sendGranted, type RoundTaskHost, type Task } from './round-tasks.js';
+import { UpdateUpload } from './update-upload.js';
+import { runEvaluation, runFit, secureFit, sendGranted, type RoundTaskHost, type Task } from './round-tasks.js';
 import { loadOrCreateIdentity, PinnedIdentities } from './secagg/identity.js';
-import { SecureFit } from './secagg/secure-fit.js';
+import type { SecureFit } from './secagg/secure-fit.js';
 import { requireOpenedState } from './state-crypto/index.js';
 import { FeedbackHistoryFile, FeedbackSource, type FeedbackRead } from './feedback.js';
-import { toBase64, type IdentityKeyPair } from '@finsecure/common/secagg';
-import { AnalyticsWorker } from './analytics/worker.js';
-
-export const CLIENT_VERSION = '0.1.0';
+import type { IdentityKeyPair } from '@finsecure/common/secagg';
+import { bankAnalytics, type AnalyticsWorker } from './analytics/worker.js';
 
 export interface BankClientEvents {
   welcome: [Welcome];
@@ -126,23 +124,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       onProgress: (roundId, done, total) => this.emit('training_progress', { roundId, done, total }),
     });
     // Analytics jobs (segmentation, calibration): aggregates of --data only (analytics/worker.ts).
-    this.analytics = new AnalyticsWorker({
-      bankId: config.bankId,
-      stateDir: config.stateDir,
-      dataFile: config.data,
-      transactions: () => ({
-        data: Float64Array.from(data.train.features),
-        rows: data.train.numRows,
-        cols: data.train.numFeatures,
-      }),
-      noiseRng: this.noiseRng,
-      logger,
-      // Secure sums (SecAgg+) of a job's summed stages sign with the bank's identity key.
-      secure: { identity: this.identity, pinned: new PinnedIdentities(config.stateDir) },
-      // The bank's --dp-epsilon-budget bounds its segmentation releases too (their own ledger).
-      ...(config.dpEpsilonBudget !== undefined ? { epsilonBudget: config.dpEpsilonBudget } : {}),
-      delta: config.dpDelta,
-    });
+    this.analytics = bankAnalytics(config, data, this.noiseRng, this.identity, logger);
     this.tasks = {
       model: this.model,
       ledger: this.ledger,
@@ -191,22 +173,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
-      this.send(ws, {
-        type: 'hello',
-        protocolVersion: PROTOCOL_VERSION,
-        bankId: this.config.bankId,
-        token: this.config.token,
-        clientVersion: CLIENT_VERSION,
-        backend: this.backend!.backend,
-        sentAt: Date.now(),
-        numExamples: this.data.train.numRows,
-        numFraud: this.data.numFraud,
-        numTestExamples: this.data.test.numRows,
-        numFeatures: this.data.train.numFeatures,
-        featureStats: this.data.stats,
-        identityKey: toBase64(this.identity.publicKey),
-        ...(this.model.localDp() ? { dp: this.model.localDp()! } : {}),
-      });
+      this.send(ws, helloOf(this.config, this.data, this.backend!, this.identity, this.model));
     });
     ws.on('message', (raw: Buffer, isBinary: boolean) => {
       if (!isBinary) return;
@@ -366,30 +333,11 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       if (msg.auditHead) this.auditHeads.record(msg.roundId, msg.auditHead);
       this.current = { roundId: msg.roundId, connection, deadline: Date.now() + msg.deadlineInMs };
     }
-    this.secure ??= new SecureFit({
+    this.secure ??= secureFit(this.tasks, ws, connection, {
       bankId: this.config.bankId,
       identity: this.identity,
       pinned: new PinnedIdentities(this.config.stateDir),
-      logger: this.logger,
-      // SecureFit decides the DP (local or distributed), checks the budget and records the release.
-      model: this.model,
-      privacy: { ledger: this.ledger, noiseRng: this.noiseRng },
-      send: (m, t) => {
-        this.send(ws, m, t);
-        if (m.type === 'secagg_masked_evaluation') this.emit('evaluation_sent', { roundId: m.roundId });
-      },
-      // The masked update's DP, if any, was recorded by SecureFit as it masked it.
-      offerUpdate: (m, t, out) =>
-        offerUpload(
-          this.tasks,
-          ws,
-          connection,
-          m.roundId,
-          m.modelVersion,
-          maskedFrame(m, t, this.serverMaxFrameBytes),
-          out,
-          null,
-        ),
+      noiseRng: this.noiseRng,
     });
     const secure = this.secure;
     this.enqueueWork(`${msg.type} of round ${msg.roundId}`, () => secure.handle(msg, tensors), msg.roundId, ws);

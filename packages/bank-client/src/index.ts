@@ -1,5 +1,6 @@
 export * from './config.js';
 export * from './client.js';
+export { CLIENT_VERSION } from './hello.js';
 export * from './local-data.js';
 export * from './round-work.js';
 export * from './score.js';

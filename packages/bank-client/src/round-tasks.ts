@@ -18,7 +18,11 @@ import type { BankClientEvents } from './client.js';
 import type { LocalPrivacyLedger } from './privacy.js';
 import type { LocalModel, RoundDp } from './local-model.js';
 import type { FitOutput } from './round-work.js';
-import { updateFrame, type UpdateUpload } from './update-upload.js';
+import { maskedFrame, updateFrame, type UpdateUpload } from './update-upload.js';
+import { SecureFit } from './secagg/secure-fit.js';
+import type { PinnedIdentities } from './secagg/identity.js';
+import type { IdentityKeyPair } from '@finsecure/common/secagg';
+import type { Rng } from '@finsecure/common/rng';
 
 /** A round's task: the round, the connection it was assigned on and its deadline (this bank's clock, epoch ms). */
 export interface Task {
@@ -152,4 +156,31 @@ export async function runEvaluation(
     ...out,
   });
   host.events.emit('evaluation_sent', { roundId: msg.roundId });
+}
+
+/**
+ * The secure-aggregation side of a connection's rounds (secagg/secure-fit.ts), wired to this host:
+ * its messages go out on `ws`, and its masked update takes the same way out as a plaintext one
+ * (offered, or declined over the aggregator's frame limit; a secure round never pre-grants).
+ */
+export function secureFit(
+  host: RoundTaskHost,
+  ws: WebSocket,
+  connection: number,
+  bank: { bankId: string; identity: IdentityKeyPair; pinned: PinnedIdentities; noiseRng: Rng },
+): SecureFit {
+  return new SecureFit({
+    ...bank,
+    logger: host.logger,
+    // SecureFit decides the DP (local or distributed), checks the budget and records the release.
+    model: host.model,
+    privacy: { ledger: host.ledger, noiseRng: bank.noiseRng },
+    send: (m, t) => {
+      host.send(ws, m, t);
+      if (m.type === 'secagg_masked_evaluation') host.events.emit('evaluation_sent', { roundId: m.roundId });
+    },
+    // The masked update's DP, if any, was recorded by SecureFit as it masked it.
+    offerUpdate: (m, t, out) =>
+      offerUpload(host, ws, connection, m.roundId, m.modelVersion, maskedFrame(m, t, host.maxFrameBytes()), out, null),
+  });
 }

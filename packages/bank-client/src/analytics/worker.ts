@@ -29,7 +29,9 @@ import type {
   AnalyticsTask,
 } from '@finsecure/common/protocol';
 import type { IdentityKeyPair } from '@finsecure/common/secagg';
-import type { PinnedIdentities } from '../secagg/identity.js';
+import { PinnedIdentities } from '../secagg/identity.js';
+import type { BankConfig } from '../config.js';
+import type { LocalData } from '../local-data.js';
 import { isSecureTask, SecureSums } from './secure.js';
 import type { Rng } from '@finsecure/common/rng';
 import { CustomerCache, type Customers } from './customers.js';
@@ -62,6 +64,35 @@ export interface AnalyticsWorkerOptions {
 }
 
 type Reply = { ok: true; answer: AnalyticsAnswerBody } | { ok: false; reason: string };
+
+/**
+ * The bank daemon's worker: jobs over its --data (account-level features from the file, its
+ * training rows for transaction-level scores), its identity key for secure sums, and its
+ * --dp-epsilon-budget, which bounds its segmentation releases too (their own ledger).
+ */
+export function bankAnalytics(
+  config: BankConfig,
+  data: LocalData,
+  noiseRng: Rng,
+  identity: IdentityKeyPair,
+  logger: Logger,
+): AnalyticsWorker {
+  return new AnalyticsWorker({
+    bankId: config.bankId,
+    stateDir: config.stateDir,
+    dataFile: config.data,
+    transactions: () => ({
+      data: Float64Array.from(data.train.features),
+      rows: data.train.numRows,
+      cols: data.train.numFeatures,
+    }),
+    noiseRng,
+    logger,
+    secure: { identity, pinned: new PinnedIdentities(config.stateDir) },
+    ...(config.dpEpsilonBudget !== undefined ? { epsilonBudget: config.dpEpsilonBudget } : {}),
+    delta: config.dpDelta,
+  });
+}
 
 export class AnalyticsWorker {
   private readonly customers: CustomerCache;
