@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunningAggregator } from '@finsecure/aggregator';
 import { BENCH_ADMIN_TOKEN, registerBanks } from './bench-federation.js';
 import { bytes, median, num, target, type Benchmark, type BenchContext, type BenchResult, type Row } from './lib.js';
-import { LightBanks } from './light-bank.js';
+import { LightBanks } from './light-banks.js';
 
 const AGGREGATOR_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'memory-aggregator.mjs');
 /** The 1M-parameter MLP: 30·992 + 992 + 992·976 + 976 + 976 + 1 = 1,000,897 parameters. */
