@@ -4,7 +4,7 @@
  */
 import { canonicalJson } from '../audit/canonical.js';
 import { fromJson, toJson, weightsFromBytes, weightsToBytes } from './serialize.js';
-import type { AuditEntry, BankRecord, JobRecord, ModelVersionRecord, RoundRecord, RoundStatus } from './types.js';
+import type { AuditEntry, BankRecord, ModelVersionRecord, RoundRecord, RoundStatus } from './types.js';
 
 export interface BankRow {
   id: string;
@@ -154,46 +154,5 @@ export function auditParams(e: AuditEntry): Record<string, unknown> {
     details: canonicalJson(e.details),
     prevHash: e.prevHash,
     hash: e.hash,
-  };
-}
-
-/** A row of the jobs table. */
-export interface JobRow {
-  id: number;
-  kind: JobRecord['kind'];
-  status: JobRecord['status'];
-  requested_by: string;
-  requested_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-  params: string;
-  stages: string;
-  result: string | null;
-  failure_reason: string | null;
-}
-
-export function jobFromRow(r: JobRow): JobRecord {
-  return {
-    id: r.id,
-    kind: r.kind,
-    status: r.status,
-    requestedBy: r.requested_by,
-    requestedAt: r.requested_at,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    params: JSON.parse(r.params) as JobRecord['params'],
-    stages: JSON.parse(r.stages) as JobRecord['stages'],
-    result: r.result === null ? null : (JSON.parse(r.result) as JobRecord['result']),
-    failureReason: r.failure_reason,
-  };
-}
-
-/** A job as the jobs table's named parameters (its JSON columns serialised). */
-export function jobParams(job: JobRecord): Record<string, unknown> {
-  return {
-    ...job,
-    params: JSON.stringify(job.params),
-    stages: JSON.stringify(job.stages),
-    result: job.result === null ? null : JSON.stringify(job.result),
   };
 }

@@ -15,19 +15,10 @@ import {
   type AuditVerifierKey,
   type SignedHead,
 } from '../audit/signer.js';
-import {
-  bankParams,
-  jobFromRow,
-  jobParams,
-  toAudit,
-  toBank,
-  type AuditRow,
-  type BankRow,
-  type JobRow,
-  type ModelRow,
-} from './sqlite-rows.js';
+import { bankParams, toAudit, toBank, type AuditRow, type BankRow, type ModelRow } from './sqlite-rows.js';
 import { SqliteAudit } from './sqlite-audit.js';
 import { AUDIT_BATCH_WINDOW_MS, AuditGroupCommit } from './sqlite-audit-batch.js';
+import { SqliteJobs } from './sqlite-jobs.js';
 import { SqliteRecords, type SealedRoundRow } from './sqlite-records.js';
 import { checkDatabaseFile, corruptionError, isCorruption, quickCheck } from './sqlite-integrity.js';
 import { SqliteAccountStore } from '@finsecure/accounts';
@@ -81,6 +72,7 @@ export class SqliteStore implements Store {
   /** Audit appends waiting for the end of their batch window (see appendAudit). */
   private readonly auditBatch: AuditGroupCommit;
   private readonly records: SqliteRecords;
+  private readonly jobs = new SqliteJobs((sql) => this.stmt(sql));
   /** The key file in use, or null (see SqliteStoreOptions.auditKeyFile). */
   readonly auditKeyFile: string | null;
 
@@ -355,26 +347,15 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ analytics jobs
 
   async saveJob(job: JobRecord): Promise<void> {
-    this.stmt(
-      `INSERT OR REPLACE INTO jobs (id, kind, status, requested_by, requested_at, started_at, ended_at, params, stages, result, failure_reason)
-       VALUES (@id, @kind, @status, @requestedBy, @requestedAt, @startedAt, @endedAt, @params, @stages, @result, @failureReason)`,
-    ).run(jobParams(job));
+    this.jobs.save(job);
   }
 
   async getJob(id: number): Promise<JobRecord | null> {
-    const row = this.stmt('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
-    return row ? jobFromRow(row) : null;
+    return this.jobs.get(id);
   }
 
   async listJobs(opts: { limit?: number; before?: number } = {}): Promise<JobRecord[]> {
-    const before = checkBound('before', opts.before);
-    const limit = checkLimit(opts.limit) ?? -1;
-    const where = before === undefined ? '' : 'WHERE id < @before';
-    const rows = this.stmt(`SELECT * FROM jobs ${where} ORDER BY id DESC LIMIT @limit`).all({
-      limit,
-      ...(before === undefined ? {} : { before }),
-    }) as JobRow[];
-    return rows.map(jobFromRow);
+    return this.jobs.list(opts);
   }
 
   // ------------------------------------------------------------------ internals
