@@ -21,7 +21,7 @@
  * failed), `report()` (bytes, commits, errors, the child's memory) and `stop()`. Child side: this
  * file run with `--light-secagg-bank-driver`. bench/light-bank.ts (plaintext only) is separate.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { DriverProcess } from './driver-process.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -357,55 +357,24 @@ function driverMain(): void {
   process.on('disconnect', () => process.exit(0));
 }
 
-/** A child process running the driver; requests are answered in order (FIFO matching). */
+/** The parent side: the driver in a child process, over IPC (driver-process.ts). */
 export class LightSecAggBanks {
-  private readonly waiting: ((m: SecAggDriverMessage) => void)[] = [];
-
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (m: SecAggDriverMessage) => this.waiting.shift()?.(m));
-  }
+  private constructor(private readonly driver: DriverProcess<SecAggDriverMessage>) {}
 
   static spawn(): LightSecAggBanks {
-    // process.execArgv carries tsx's loader flags, so the child runs the same TypeScript.
-    const child = spawn(
-      process.execPath,
-      [...process.execArgv.filter((a) => a !== '--expose-gc'), THIS_FILE, DRIVER_FLAG],
-      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-    );
-    return new LightSecAggBanks(child);
-  }
-
-  private request<T extends SecAggDriverMessage['type']>(
-    msg: object,
-    expect: T,
-  ): Promise<Extract<SecAggDriverMessage, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`light secagg bank driver exited (${code})`));
-      this.child.once('exit', onExit);
-      this.waiting.push((m) => {
-        this.child.off('exit', onExit);
-        if (m.type !== expect) reject(new Error(`driver answered ${m.type}, expected ${expect}`));
-        else resolve(m as Extract<SecAggDriverMessage, { type: T }>);
-      });
-      this.child.send(msg);
-    });
+    return new LightSecAggBanks(new DriverProcess(THIS_FILE, DRIVER_FLAG, 'light secagg bank driver'));
   }
 
   start(cfg: Omit<SecAggDriverStart, 'type'>) {
-    return this.request({ type: 'start', ...cfg }, 'ready');
+    return this.driver.request({ type: 'start', ...cfg }, 'ready');
   }
 
   report() {
-    return this.request({ type: 'report' }, 'report');
+    return this.driver.request({ type: 'report' }, 'report');
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || !this.child.connected) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.send({ type: 'stop' });
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return this.driver.stop();
   }
 }
 
