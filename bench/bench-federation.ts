@@ -82,19 +82,28 @@ const postHere: AdminPost = async (url, headers, body) => {
   return { status: res.status, body: await res.text() };
 };
 
+export interface TrainOptions {
+  /** Called at every poll (memory sampling, progress logs). */
+  onTick?: () => void;
+  /** For a finished federation: run this many more rounds. */
+  additionalRounds?: number;
+  /**
+   * How the admin's request goes out (default: fetch from this process). Pass `light.post` so that
+   * its HTTP client does not run in the aggregator's process, whose CPU a benchmark may measure.
+   */
+  post?: AdminPost;
+  /** Poll interval, ms (default 25). */
+  pollMs?: number;
+}
+
 /**
- * Starts training (POST /api/training/start, through `post`: pass `light.post` so that the admin's
- * HTTP client does not run in the aggregator's process, whose CPU a benchmark may be measuring) and
- * waits, polling the federation in-process every `pollMs` (not over HTTP), until it finishes.
+ * Starts training (POST /api/training/start) and waits, polling the federation in-process (not
+ * over HTTP), until it finishes; throws after `timeoutMs`.
  */
 export async function trainToEnd(
   agg: RunningAggregator,
   timeoutMs: number,
-  onTick?: () => void,
-  /** For a finished federation: run this many more rounds. */
-  additionalRounds?: number,
-  post: AdminPost = postHere,
-  pollMs = 25,
+  { onTick, additionalRounds, post = postHere, pollMs = 25 }: TrainOptions = {},
 ): Promise<void> {
   const res = await post(
     `${agg.url}/api/training/start`,

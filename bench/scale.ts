@@ -115,14 +115,14 @@ async function measure(
     // aggregator. Polled every 100 ms: the poll (status() walks the stage's banks) runs here.
     const post = light.post.bind(light);
     const firstCpu0 = process.cpuUsage();
-    await trainToEnd(agg, 600_000, sampleRss, undefined, post, 100);
+    await trainToEnd(agg, 600_000, { onTick: sampleRss, post, pollMs: 100 });
     const firstCpu = process.cpuUsage(firstCpu0);
     const measured: { cpu: NodeJS.CpuUsage; wallMs: number }[] = [];
     for (let k = 0; k < measuredRounds; k++) {
       const profiler = k === 0 ? await startRoundProfile() : null;
       t0 = performance.now();
       const cpu0 = process.cpuUsage();
-      await trainToEnd(agg, 600_000, sampleRss, 1, post, 100);
+      await trainToEnd(agg, 600_000, { onTick: sampleRss, additionalRounds: 1, post, pollMs: 100 });
       const cpu = process.cpuUsage(cpu0);
       measured.push({ cpu, wallMs: performance.now() - t0 });
       const profileFile = await profiler?.(`scale-${banks}-${Date.now()}.cpuprofile`);

@@ -173,15 +173,17 @@ async function measure(ctx: BenchContext, model: ModelSize, banks: number, secur
     let livePeak = liveBefore;
     const t0 = performance.now();
     let lastLog = Date.now();
-    await trainToEnd(agg, 3_600_000, () => {
-      const m = process.memoryUsage();
-      rssPeak = Math.max(rssPeak, m.rss);
-      livePeak = Math.max(livePeak, live(m));
-      if (Date.now() - lastLog > 30_000) {
-        lastLog = Date.now();
-        const s = agg.federation.status();
-        ctx.log(`${label}: still running: ${s.state}, ${JSON.stringify(s.currentRound)}`);
-      }
+    await trainToEnd(agg, 3_600_000, {
+      onTick: () => {
+        const m = process.memoryUsage();
+        rssPeak = Math.max(rssPeak, m.rss);
+        livePeak = Math.max(livePeak, live(m));
+        if (Date.now() - lastLog > 30_000) {
+          lastLog = Date.now();
+          const s = agg.federation.status();
+          ctx.log(`${label}: still running: ${s.state}, ${JSON.stringify(s.currentRound)}`);
+        }
+      },
     });
     const wallMs = performance.now() - t0;
     const after = await light.report();
