@@ -7,7 +7,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { DEFAULT_RULES, loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
+import {
+  DEFAULT_RULES,
+  loadConfig,
+  startAggregator,
+  type FederationObserver,
+  type RunningAggregator,
+} from '@finsecure/aggregator';
 import { LightBanks } from './light-banks.js';
 
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -16,6 +22,8 @@ export interface BenchAggregatorOptions {
   banks: number;
   rounds: number;
   dataDir: string;
+  /** Told of each round's end, synchronously (see StartOptions.observer). */
+  observer?: FederationObserver;
 }
 
 /** A quiet aggregator for benchmarks: loopback, port 0, SQLite in dataDir, started through the API later. */
@@ -48,7 +56,10 @@ export async function startBenchAggregator(o: BenchAggregatorOptions): Promise<R
       },
     },
   });
-  return startAggregator(config, { logger: pino({ level: 'silent' }) });
+  return startAggregator(config, {
+    logger: pino({ level: 'silent' }),
+    ...(o.observer ? { observer: o.observer } : {}),
+  });
 }
 
 export async function registerBanks(
@@ -94,16 +105,22 @@ export interface TrainOptions {
   post?: AdminPost;
   /** Poll interval, ms (default 25). */
   pollMs?: number;
+  /**
+   * Resolves when training is over (for example from an observer of the rounds' ends): the
+   * federation's status is then not polled, so the wait costs the aggregator's process only a
+   * timer per poll interval (for onTick).
+   */
+  until?: Promise<unknown>;
 }
 
 /**
  * Starts training (POST /api/training/start) and waits, polling the federation in-process (not
- * over HTTP), until it finishes; throws after `timeoutMs`.
+ * over HTTP) or until `until` resolves, for it to finish; throws after `timeoutMs`.
  */
 export async function trainToEnd(
   agg: RunningAggregator,
   timeoutMs: number,
-  { onTick, additionalRounds, post = postHere, pollMs = 25 }: TrainOptions = {},
+  { onTick, additionalRounds, post = postHere, pollMs = 25, until }: TrainOptions = {},
 ): Promise<void> {
   const res = await post(
     `${agg.url}/api/training/start`,
@@ -115,13 +132,16 @@ export async function trainToEnd(
   );
   if (res.status < 200 || res.status > 299) throw new Error(`POST /api/training/start: ${res.status} ${res.body}`);
   const end = Date.now() + timeoutMs;
-  while (agg.federation.status().state !== 'finished') {
+  let over = false;
+  void until?.then(() => (over = true));
+  while (until ? !over : agg.federation.status().state !== 'finished') {
     if (Date.now() > end)
       throw new Error(
         `training did not finish within ${timeoutMs / 1000} s (status ${JSON.stringify(agg.federation.status())})`,
       );
     onTick?.();
-    await new Promise((r) => setTimeout(r, pollMs));
+    const tick = new Promise((r) => setTimeout(r, pollMs));
+    await (until ? Promise.race([until, tick]) : tick);
   }
 }
 
@@ -132,7 +152,7 @@ export async function trainToEnd(
  */
 export async function withLightFederation<T>(
   parent: string,
-  o: { banks: number; rounds: number },
+  o: { banks: number; rounds: number; observer?: FederationObserver },
   fn: (agg: RunningAggregator, light: LightBanks) => Promise<T>,
 ): Promise<T> {
   const dir = await mkdtemp(path.join(parent, 'finsecure-bench-'));

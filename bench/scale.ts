@@ -10,14 +10,17 @@
  * Sweep: 10, 100 and 1,000 banks (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 for others; the
  * file-descriptor limit, `ulimit -n`, must exceed the largest), the whole sweep repeated 3 times
  * (FINSECURE_BENCH_SCALE_REPEATS), interleaved, after one discarded 10-bank warm-up run
- * (FINSECURE_BENCH_SCALE_WARMUP=0 skips it). Reported: aggregator CPU (user + system) per bank of
- * each measured round, rounds 2 to 4 of each run (FINSECURE_BENCH_SCALE_ROUNDS=3 measured rounds;
- * the first, shown beside them, pays one-off costs a running federation pays once), min / median /
+ * (FINSECURE_BENCH_SCALE_WARMUP=0 skips it). Each run starts training once and runs its rounds back
+ * to back, as a federation does. Reported: aggregator CPU (user + system) per bank of each measured
+ * round, rounds 2 to 4 of each run (FINSECURE_BENCH_SCALE_ROUNDS=3 measured rounds), each from the
+ * previous round's end to its own (marked synchronously as the round finishes, through
+ * StartOptions.observer; the first round, from the admin's request, pays the start and one-off
+ * costs a running federation pays once and is shown beside them), min / median /
  * max over every measured round of every run, and the marginal CPU per bank (slope between the smallest and
  * the largest size, fixed per-round costs removed); for the last run of each size the time to
  * register and to connect the banks, the system share of the CPU, memory per connection and at the
  * round's peak, the round's wall time and phases. FINSECURE_BENCH_SCALE_PROFILE=<dir> writes a CPU
- * profile of each round (see startRoundProfile).
+ * profile of the measured rounds of each run (see startRoundProfile).
  *
  * The light client is bench/light-bank.ts, the aggregator side bench/bench-federation.ts
  * (both shared with bench/round-overhead.ts).
@@ -58,13 +61,13 @@ interface ScaleRun {
   memory: { before: NodeJS.MemoryUsage; connected: NodeJS.MemoryUsage; peakRss: number; after: NodeJS.MemoryUsage };
   clientProcess: { rss: number; heapUsed: number };
   roundWallMs: number;
-  /** Aggregator process CPU (user + system) from training start to finished, ms: the median of the measured rounds. */
+  /** Aggregator process CPU (user + system) from the previous round's end to this one's, ms: the median measured round. */
   roundCpuMs: number;
-  /** Every measured round's CPU, ms (rounds 2, 3, ... of the run). */
+  /** Every measured round's CPU, ms (rounds 2, 3, ... of the run, back to back). */
   roundsCpuMs: number[];
   /** Of which system (kernel: socket writes and reads, SQLite file writes), ms (median round). */
   roundCpuSystemMs: number;
-  /** CPU of the first (unmeasured) round, for comparison, ms. */
+  /** CPU of the first (unmeasured) round, from the admin's POST /api/training/start to its end, ms. */
   firstRoundCpuMs: number;
   round: RoundOverheadRow | null;
   participants: number;
@@ -79,9 +82,23 @@ async function measure(
   banks: number,
   measuredRounds: number,
 ): Promise<ScaleRun> {
-  return withLightFederation(parent, { banks, rounds: 1 }, async (agg, light) => {
+  // The aggregator's CPU and clock at each round's end, taken synchronously on the federation's
+  // queue as the round finishes: exact round boundaries, and no polling of the federation.
+  const rounds = 1 + measuredRounds;
+  const ends: { cpu: NodeJS.CpuUsage; at: number }[] = [];
+  let allEnded!: () => void;
+  const ended = new Promise<void>((resolve) => (allEnded = resolve));
+  let afterFirst: (() => void) | null = null;
+  const observer = {
+    roundFinished: () => {
+      ends.push({ cpu: process.cpuUsage(), at: performance.now() });
+      if (ends.length === 1) afterFirst?.();
+      if (ends.length === rounds) allEnded();
+    },
+  };
+  return withLightFederation(parent, { banks, rounds, observer }, async (agg, light) => {
     ctx.log(`${where}: registering ${banks} banks through the admin API`);
-    let t0 = performance.now();
+    const t0 = performance.now();
     const creds = await registerBanks(agg, banks);
     const registerMs = performance.now() - t0;
     gc();
@@ -102,32 +119,29 @@ async function measure(
     gc();
     const connected = process.memoryUsage();
     ctx.log(
-      `${where}: ${ready.connected} connected in ${(ready.connectMs / 1000).toFixed(1)} s; running ${1 + measuredRounds} rounds`,
+      `${where}: ${ready.connected} connected in ${(ready.connectMs / 1000).toFixed(1)} s; running ${rounds} rounds`,
     );
     let peakRss = connected.rss;
     // rss() alone: the full memoryUsage() walks the heap spaces and, every 25 ms, was ~2 % of the CPU measured.
     const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage.rss()));
-    // Round 1 is not measured: it pays one-off costs a running federation pays once (first
-    // touches of the per-round memory, code paths compiled at their first use). Rounds 2 to
-    // 1 + MEASURED_ROUNDS are, one at a time (a federation runs many: the steady state is what
-    // it pays per round).
-    // The admin's request goes out from the light banks' process: its HTTP client is not the
-    // aggregator. Polled every 100 ms: the poll (status() walks the stage's banks) runs here.
-    const post = light.post.bind(light);
-    const firstCpu0 = process.cpuUsage();
-    await trainToEnd(agg, 600_000, { onTick: sampleRss, post, pollMs: 100 });
-    const firstCpu = process.cpuUsage(firstCpu0);
-    const measured: { cpu: NodeJS.CpuUsage; wallMs: number }[] = [];
-    for (let k = 0; k < measuredRounds; k++) {
-      const profiler = k === 0 ? await startRoundProfile() : null;
-      t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      await trainToEnd(agg, 600_000, { onTick: sampleRss, additionalRounds: 1, post, pollMs: 100 });
-      const cpu = process.cpuUsage(cpu0);
-      measured.push({ cpu, wallMs: performance.now() - t0 });
-      const profileFile = await profiler?.(`scale-${banks}-${Date.now()}.cpuprofile`);
-      if (profileFile) ctx.log(`${where}: CPU profile of round 2 in ${profileFile}`);
-    }
+    // One start, then the rounds back to back, as a federation runs (rules.rounds per start).
+    // Round 1, from the admin's request, is not measured: it pays the start and one-off costs a
+    // running federation pays once (first touches of the per-round memory, code compiled at its
+    // first use). Each later round is measured from the previous round's end to its own: its
+    // selection and assignments, every frame, heartbeats, aggregation, evaluation, durable commit.
+    // The admin's request goes out from the light banks' process: its HTTP client is not the aggregator.
+    let profiler: Promise<((name: string) => Promise<string>) | null> = Promise.resolve(null);
+    afterFirst = () => (profiler = startRoundProfile());
+    const cpu0 = process.cpuUsage();
+    await trainToEnd(agg, 600_000, { onTick: sampleRss, post: light.post.bind(light), pollMs: 100, until: ended });
+    const cpuMs = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => ({
+      user: (b.user - a.user) / 1000,
+      system: (b.system - a.system) / 1000,
+    });
+    const firstCpu = cpuMs(cpu0, ends[0]!.cpu);
+    const measured = ends.slice(1).map((e, k) => ({ cpu: cpuMs(ends[k]!.cpu, e.cpu), wallMs: e.at - ends[k]!.at }));
+    const profileFile = await (await profiler)?.(`scale-${banks}-${Date.now()}.cpuprofile`);
+    if (profileFile) ctx.log(`${where}: CPU profile of rounds 2 to ${rounds} in ${profileFile}`);
     const byCpu = [...measured].sort((a, b) => a.cpu.user + a.cpu.system - (b.cpu.user + b.cpu.system));
     const mid = byCpu[Math.floor((byCpu.length - 1) / 2)]!;
     const cpu = mid.cpu;
@@ -147,10 +161,10 @@ async function measure(
       memory: { before, connected, peakRss, after },
       clientProcess: { rss: timings.memory.rss, heapUsed: timings.memory.heapUsed },
       roundWallMs,
-      roundCpuMs: (cpu.user + cpu.system) / 1000,
-      roundsCpuMs: measured.map((m) => (m.cpu.user + m.cpu.system) / 1000),
-      roundCpuSystemMs: cpu.system / 1000,
-      firstRoundCpuMs: (firstCpu.user + firstCpu.system) / 1000,
+      roundCpuMs: cpu.user + cpu.system,
+      roundsCpuMs: measured.map((m) => m.cpu.user + m.cpu.system),
+      roundCpuSystemMs: cpu.system,
+      firstRoundCpuMs: firstCpu.user + firstCpu.system,
       round: rows.at(-1) ?? null,
       participants: committed?.participants.length ?? 0,
       status: records.map((r) => r.status).join(', '),
@@ -161,7 +175,7 @@ async function measure(
 
 /**
  * FINSECURE_BENCH_SCALE_PROFILE=<dir>: a V8 CPU profile of this process (the aggregator) over
- * each round only, written to <dir>/scale-<banks>-<ms>.cpuprofile (open it in Chrome DevTools or
+ * the measured rounds only, written to <dir>/scale-<banks>-<ms>.cpuprofile (open it in Chrome DevTools or
  * summarise it with `npx tsx bench/profile-top.ts <file>`). Returns a function that stops the
  * profiler and writes the file; null when the variable is unset.
  */
@@ -312,7 +326,7 @@ export const scale: Benchmark = {
         ),
       ],
       notes: [
-        `1-minute load average at start: ${load.toFixed(2)}. CPU = process.cpuUsage (user + system) of the aggregator process from POST /api/training/start (additionalRounds 1) to the round's end, including the server side of the admin request, heartbeats and every frame of the round; the light clients, and the admin's HTTP client, run in their own process. Each run trains ${1 + measuredRounds} rounds and measures every round after the first, one at a time: a running federation pays the first round's one-off costs (first touches of per-round memory, code compiled at first use) once; the first round's figure is shown beside them.`,
+        `1-minute load average at start: ${load.toFixed(2)}. Each run starts training once (POST /api/training/start) and trains ${1 + measuredRounds} rounds back to back, as a federation runs its rules.rounds. CPU = process.cpuUsage (user + system) of the aggregator process from the previous round's end to the round's own end (taken synchronously as each round finishes): the next selection and assignments, heartbeats, every frame, aggregation, evaluation and the durable, signed commit. The light clients, and the admin's HTTP client, run in their own process. The first round, from the admin's request to its end, is not measured: it pays the start (the request, the settings and audit entries it writes) and one-off costs (first touches of per-round memory, code compiled at first use) a running federation pays once; its figure is shown beside them.`,
         `Marginal aggregator CPU per bank per round (median CPU per round at ${num(sizes[last]!)} banks minus at ${num(sizes[first]!)}, over the difference in banks): ${Number.isFinite(marginalMs) ? `${marginalMs.toFixed(3)} ms` : 'n/a (one size)'}.`,
         `Upload protocol: rounds whose banks' updates fit in rules.uploadPreGrantBytes (default 16 MiB: up to 455 MLP banks) are granted in advance, so at ${
           sizes

@@ -14,6 +14,7 @@ import { ApiAuth, generateToken } from './auth/tokens.js';
 import type { AggregatorConfig } from './config/schema.js';
 import { EventBus } from './events/bus.js';
 import { systemClock, type Clock } from './federation/clock.js';
+import type { FederationObserver } from './federation/core.js';
 import { Federation, SERVER_VERSION } from './federation/federation.js';
 import { checkFrameLimit } from './federation/frame-limit.js';
 import { AUDIT_KEY_FILE, recordShutdown, verifyStoredState } from './audit/index.js';
@@ -45,10 +46,19 @@ export function defaultDashboardDir(): string | undefined {
   return existsSync(dir) ? dir : undefined;
 }
 
-export async function startAggregator(
-  config: AggregatorConfig,
-  opts: { logger?: Logger; clock?: Clock } = {},
-): Promise<RunningAggregator> {
+export interface StartOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /**
+   * Told of every finished round, refused update, byte moved and aggregation, synchronously, on
+   * the federation's queue (after the Prometheus metrics are): for an embedding program or a
+   * benchmark that must mark a round's end exactly, without subscribing to the live events
+   * (which makes every round build its dashboard views). Must not throw or block.
+   */
+  observer?: FederationObserver;
+}
+
+export async function startAggregator(config: AggregatorConfig, opts: StartOptions = {}): Promise<RunningAggregator> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   // Before anything starts: a model whose frames exceed the limit could never train.
   checkFrameLimit(config.model, config.training, config.maxFrameBytes);
@@ -87,7 +97,7 @@ export async function startAggregator(
     maxFrameBytes: config.maxFrameBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-    observer: metrics.observer,
+    observer: opts.observer ? bothObservers(metrics.observer, opts.observer) : metrics.observer,
   });
   await federation.init();
   // A finished federation starts again when more rounds are configured than it has run.
@@ -133,6 +143,28 @@ export async function startAggregator(
       await app.close();
       await recordShutdown(store, { version: SERVER_VERSION, now: () => clock.now() });
       await store.close();
+    },
+  };
+}
+
+/** Tells `a`, then `b`. */
+function bothObservers(a: FederationObserver, b: FederationObserver): FederationObserver {
+  return {
+    roundFinished: (round) => {
+      a.roundFinished?.(round);
+      b.roundFinished?.(round);
+    },
+    updateRejected: (reason) => {
+      a.updateRejected?.(reason);
+      b.updateRejected?.(reason);
+    },
+    bytes: (direction, n) => {
+      a.bytes?.(direction, n);
+      b.bytes?.(direction, n);
+    },
+    aggregationMs: (ms) => {
+      a.aggregationMs?.(ms);
+      b.aggregationMs?.(ms);
     },
   };
 }
