@@ -3,7 +3,8 @@
  * the aggregator and the bank console. The core depends only on an AccountStore, an audit
  * sink and a clock (see deps.ts); SqliteAccountStore implements the store over a
  * better-sqlite3 database. The Fastify wiring lives in each server (the aggregator's
- * server/plugins, the bank client's console/).
+ * server/plugins, the bank client's console/), but for the sign-in routes both serve alike:
+ * `@finsecure/accounts/http` (signInRoutes).
  */
 import { createApiToken, listApiTokens, revokeApiToken, authenticateApiToken } from './api-tokens.js';
 import { ensureFirstAdmin } from './bootstrap.js';

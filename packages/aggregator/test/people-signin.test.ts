@@ -56,6 +56,28 @@ describe('sign-in', () => {
     expect(text).not.toContain(sid);
   });
 
+  it('under TLS names its cookies __Host- and marks them Secure; the session works and logs out by them', async () => {
+    server = await startPeopleServer({ secure: true });
+    await server.accounts.createAccount({ username: 'alice', role: 'auditor', password: GOOD_PASSWORD }, 'test');
+    const b = new Browser(server.url);
+    const res = await b.login('alice', GOOD_PASSWORD);
+    expect(res.status).toBe(200);
+    const set = res.headers.getSetCookie();
+    const session = set.find((c) => c.startsWith('__Host-fs_session='))!;
+    const csrf = set.find((c) => c.startsWith('__Host-fs_csrf='))!;
+    expect(session).toMatch(/; Secure/i);
+    expect(session).toMatch(/HttpOnly/i);
+    expect(csrf).toMatch(/; Secure/i);
+    expect(csrf).not.toMatch(/HttpOnly/i); // the page's script echoes it in X-CSRF-Token
+    for (const c of [session, csrf]) expect(c).toMatch(/Path=\//); // __Host- requires Path=/ and no Domain
+    expect(set.some((c) => c.startsWith('fs_session='))).toBe(false);
+    expect((await b.request('GET', '/api/whoami')).body).toMatchObject({ username: 'alice' });
+    const headers = { 'x-csrf-token': b.cookies.get('__Host-fs_csrf')! };
+    expect((await b.request('POST', '/api/auth/logout', undefined, { headers })).status).toBe(200);
+    expect(b.cookies.has('__Host-fs_session')).toBe(false);
+    expect((await b.request('GET', '/api/whoami')).status).toBe(401);
+  });
+
   it('refuses a wrong password, then locks the account after five failures', async () => {
     const s = await withUser();
     const b = new Browser(s.url);

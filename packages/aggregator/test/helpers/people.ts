@@ -30,6 +30,8 @@ export interface PeopleServer {
 export async function startPeopleServer(
   over: Partial<Pick<AccountsOptions, 'requireMfaForAdmins' | 'lockout' | 'session'>> & {
     loginRateLimit?: number;
+    /** Cookies as under TLS (Secure, __Host- names); the test server still speaks plain HTTP. */
+    secure?: boolean;
   } = {},
 ): Promise<PeopleServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'finsecure-people-'));
@@ -46,7 +48,7 @@ export async function startPeopleServer(
   await registerPeople(app, {
     accounts,
     bootstrap: new ApiAuth(BOOT_ADMIN),
-    secure: false,
+    secure: over.secure ?? false,
     loginRateLimit: over.loginRateLimit ?? 1000,
   });
   app.get('/api/probe', { config: { permission: 'charts.read' } }, async (req) => ({ who: req.actor }));

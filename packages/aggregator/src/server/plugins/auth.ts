@@ -40,6 +40,9 @@ import {
   type AccountRole as Role,
   type SessionRecord,
 } from '@finsecure/accounts';
+import { clientInfo, cookieNames as sharedCookieNames } from '@finsecure/accounts/http';
+
+export { clientInfo } from '@finsecure/accounts/http';
 import type { ApiAuth } from '../../auth/tokens.js';
 
 export const SESSION_COOKIE = 'fs_session';
@@ -106,13 +109,7 @@ export function bearer(header: string | undefined): string | undefined {
 
 /** Cookie names: `__Host-` under TLS (bound to this host, Secure, Path=/). */
 export function cookieNames(secure: boolean): { session: string; csrf: string } {
-  return secure
-    ? { session: `__Host-${SESSION_COOKIE}`, csrf: `__Host-${CSRF_COOKIE}` }
-    : { session: SESSION_COOKIE, csrf: CSRF_COOKIE };
-}
-
-export function clientInfo(req: FastifyRequest): { ip: string; userAgent: string } {
-  return { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') };
+  return sharedCookieNames(secure, { session: SESSION_COOKIE, csrf: CSRF_COOKIE });
 }
 
 function deny(reply: FastifyReply, status: number, error: string, message: string) {

@@ -19,6 +19,9 @@ import {
   type Accounts,
   type BankPermission,
 } from '@finsecure/accounts';
+import { clientInfo, cookieNames as sharedCookieNames } from '@finsecure/accounts/http';
+
+export { clientInfo, sendAccountError } from '@finsecure/accounts/http';
 import type { Operator } from '../context.js';
 
 export const SESSION_COOKIE = 'fsb_session';
@@ -27,22 +30,11 @@ export const CSRF_HEADER = 'x-csrf-token';
 
 /** `__Host-` names under TLS (bound to this host, Secure, Path=/). */
 export function cookieNames(secure: boolean): { session: string; csrf: string } {
-  return secure
-    ? { session: `__Host-${SESSION_COOKIE}`, csrf: `__Host-${CSRF_COOKIE}` }
-    : { session: SESSION_COOKIE, csrf: CSRF_COOKIE };
-}
-
-export function clientInfo(req: FastifyRequest): { ip: string; userAgent: string } {
-  return { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') };
+  return sharedCookieNames(secure, { session: SESSION_COOKIE, csrf: CSRF_COOKIE });
 }
 
 export function deny(reply: FastifyReply, status: number, error: string, message: string) {
   return reply.code(status).header('cache-control', 'no-store').send({ error, message });
-}
-
-export function sendAccountError(reply: FastifyReply, err: unknown) {
-  if (err instanceof AccountError) return deny(reply, err.status, err.code, err.message);
-  throw err;
 }
 
 export interface RouteRule {

@@ -1,12 +1,14 @@
 /**
- * People at the console: sign-in (password, then TOTP when enrolled), logout, who am I,
- * own password and TOTP enrolment, and administration of accounts (users.manage). The
- * core is @finsecure/accounts, bound to the console database and its local audit log.
+ * People at the console: sign-in (password, then TOTP when enrolled) and logout (signInRoutes,
+ * shared with the aggregator), who am I, own password and TOTP enrolment, and administration
+ * of accounts (users.manage). The core is @finsecure/accounts, bound to the console database
+ * and its local audit log.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AccountError, BANK_ROLES, type AccountRecord, type IssuedSession } from '@finsecure/accounts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AccountError, BANK_ROLES, type AccountRecord } from '@finsecure/accounts';
+import { sendAccountError, signInRoutes } from '@finsecure/accounts/http';
 import type { ConsoleContext } from '../context.js';
-import { clientInfo, cookieNames, sendAccountError } from './auth.js';
+import { CSRF_COOKIE, SESSION_COOKIE } from './auth.js';
 
 const str = (max: number) => ({ type: 'string', maxLength: max }) as const;
 const body = (props: Record<string, unknown>, required: string[]) =>
@@ -14,20 +16,9 @@ const body = (props: Record<string, unknown>, required: string[]) =>
 
 export default async function people(app: FastifyInstance, ctx: ConsoleContext & { loginRateLimit?: number }) {
   const { accounts } = ctx;
-  const names = cookieNames(ctx.secure);
-  const rateLimit = { max: ctx.loginRateLimit ?? 20, timeWindow: 60_000 };
-  const base = { path: '/', sameSite: 'strict' as const, secure: ctx.secure };
   const self = { access: 'self' as const };
   const manage = { access: 'users.manage' as const };
   const tags = ['people'];
-
-  function setCookies(reply: FastifyReply, s: IssuedSession) {
-    const p = accounts.deps.session;
-    const maxAge = Math.floor((s.session.stage === 'mfa' ? p.mfaPendingMs : p.absoluteMs) / 1000);
-    reply.setCookie(names.session, s.sessionId, { ...base, httpOnly: true, maxAge });
-    // Readable by the page's script on purpose: it is echoed in X-CSRF-Token.
-    reply.setCookie(names.csrf, s.csrfToken, { ...base, httpOnly: false, maxAge });
-  }
 
   async function me(req: FastifyRequest): Promise<AccountRecord> {
     const a = await accounts.deps.store.getAccount(req.operator!.accountId);
@@ -35,53 +26,12 @@ export default async function people(app: FastifyInstance, ctx: ConsoleContext &
     return a;
   }
 
-  app.post<{ Body: { username: string; password: string } }>(
-    '/api/auth/login',
-    {
-      config: { access: 'public', rateLimit },
-      schema: {
-        tags,
-        summary: 'Sign in (then /api/auth/mfa if enrolled)',
-        body: body({ username: str(1024), password: str(4096) }, ['username', 'password']),
-      },
-    },
-    async (req, reply) => {
-      try {
-        const s = await accounts.login(req.body, clientInfo(req));
-        setCookies(reply, s);
-        return { stage: s.session.stage, username: s.account.username };
-      } catch (err) {
-        return sendAccountError(reply, err);
-      }
-    },
-  );
-
-  app.post<{ Body: { code: string } }>(
-    '/api/auth/mfa',
-    {
-      config: { access: 'public', rateLimit },
-      schema: {
-        tags,
-        summary: 'Second factor: a TOTP code or a recovery code',
-        body: body({ code: str(256) }, ['code']),
-      },
-    },
-    async (req, reply) => {
-      try {
-        const s = await accounts.verifyMfa(req.cookies[names.session], req.body.code, clientInfo(req));
-        setCookies(reply, s);
-        return { stage: s.session.stage, username: s.account.username };
-      } catch (err) {
-        return sendAccountError(reply, err);
-      }
-    },
-  );
-
-  app.post('/api/auth/logout', { config: self, schema: { tags, summary: 'End this session' } }, async (req, reply) => {
-    const sid = req.cookies[names.session];
-    if (sid) await accounts.logout(sid);
-    reply.clearCookie(names.session, base).clearCookie(names.csrf, base);
-    return { ok: true };
+  signInRoutes(app, {
+    accounts,
+    secure: ctx.secure,
+    cookies: { session: SESSION_COOKIE, csrf: CSRF_COOKIE },
+    loginRateLimit: ctx.loginRateLimit ?? 20,
+    routeConfig: { public: { access: 'public' }, self },
   });
 
   app.get(
