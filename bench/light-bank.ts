@@ -5,7 +5,9 @@
  * Each light bank opens a WebSocket to the aggregator's `/ws/bank`, sends a `hello` with
  * the token the admin API issued for it, and then answers, using the shared protocol of
  * `@finsecure/common/protocol`:
- * - `heartbeat`: at once, with a heartbeat of its own;
+ * - `welcome`: from then on, like the bank daemon, a heartbeat of its own every heartbeat
+ *   interval the welcome names (the aggregator's heartbeats are not answered, as the daemon's
+ *   are not);
  * - `round_assignment`: after a simulated training time (uniform in `trainMs`, from a
  *   deterministic xorshift32 stream), sends one precomputed float32 delta of `parameters`
  *   values at once if the assignment granted the upload in advance (`preGrantedUpload`), else
@@ -13,7 +15,7 @@
  *   frame is encoded again at the grant rather than kept: 500 waiting 1M-parameter banks would
  *   otherwise hold 2 GB in this process);
  * - `evaluation_request`: at once, with a fixed confusion matrix and a precomputed
- *   histogram (1000 bins of the standard layout, or an all-zero one of the requested size);
+ *   histogram consistent with it (1000 bins of the standard layout, or the requested number);
  * - `round_committed`: records the arrival time.
  * Rejected acks, protocol errors and undecodable frames are collected as error strings.
  *
@@ -131,12 +133,7 @@ class LightBankDriver {
   /** Connects every bank, `concurrency` at a time; resolves once each is welcomed or has failed. */
   async start(cfg: DriverStart): Promise<DriverMessage> {
     this.delta = Float32Array.from({ length: cfg.parameters }, (_, i) => Math.sin(i) * 1e-3);
-    const hist = emptyHistogram(1000);
-    // Consistent with the confusion sent below (tp 5, fp 1, tn 94, fn 0 at threshold 0.5): the
-    // aggregator refuses an evaluation whose counts its histogram contradicts (common/metrics/consistency.ts).
-    hist.positives[900] = 5;
-    hist.negatives[900] = 1;
-    hist.negatives[10] = 94;
+    const hist = lightHistogram(1000);
     const t0 = now();
     let failed = 0;
     const queue = [...cfg.banks];
@@ -166,6 +163,7 @@ class LightBankDriver {
       const ws = new WebSocket(cfg.wsUrl, { maxPayload: 256 * 1024 * 1024 });
       ws.binaryType = 'nodebuffer';
       let welcomed = false;
+      let heartbeat: NodeJS.Timeout | null = null;
       /** The update offered and waiting for its grant (its frame is built when granted). */
       let pending: { roundId: number; frame: () => Uint8Array } | null = null;
       const send = (msg: Parameters<typeof encodeFrame>[0], tensors: Parameters<typeof encodeFrame>[1] = []) => {
@@ -197,10 +195,8 @@ class LightBankDriver {
         switch (msg.type) {
           case 'welcome':
             welcomed = true;
+            heartbeat = setInterval(() => send({ type: 'heartbeat', sentAt: Date.now() }), msg.heartbeatIntervalMs);
             resolve(ws);
-            return;
-          case 'heartbeat':
-            send({ type: 'heartbeat', sentAt: Date.now() });
             return;
           case 'round_assignment': {
             const received = now();
@@ -261,7 +257,7 @@ class LightBankDriver {
               numExamples: 100,
               threshold: msg.threshold,
               confusion: { tp: 5, fp: 1, tn: 94, fn: 0 },
-              histogram: msg.histogramBins === hist.bins ? hist : emptyHistogram(msg.histogramBins),
+              histogram: msg.histogramBins === hist.bins ? hist : lightHistogram(msg.histogramBins),
               loss: 0.05,
               evalMs: 0,
             });
@@ -285,6 +281,7 @@ class LightBankDriver {
         }
       });
       ws.on('close', (code: number, reason: Buffer) => {
+        if (heartbeat) clearInterval(heartbeat);
         if (!welcomed) reject(new Error(`closed before welcome (${code} ${reason.toString()})`));
       });
       ws.on('error', (err: Error) => {
@@ -328,3 +325,16 @@ function driverMain(): void {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === THIS_FILE && process.argv.includes(DRIVER_FLAG)) driverMain();
+
+/**
+ * The light bank's evaluation histogram over `bins` score bins, consistent with the confusion it
+ * sends (tp 5, fp 1, tn 94, fn 0 at threshold 0.5): the aggregator refuses an evaluation whose
+ * counts its histogram contradicts (common/metrics/consistency.ts).
+ */
+function lightHistogram(bins: number): ScoreHistogram {
+  const h = emptyHistogram(bins);
+  h.positives[Math.floor(0.9 * bins)] = 5;
+  h.negatives[Math.floor(0.9 * bins)] = 1;
+  h.negatives[Math.floor(0.01 * bins)] = 94;
+  return h;
+}

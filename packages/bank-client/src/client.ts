@@ -253,7 +253,9 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         this.emit('welcome', msg);
         return;
       case 'heartbeat':
-        this.send(ws, { type: 'heartbeat', sentAt: Date.now() });
+        // Not answered: the timer set at the welcome sends this bank's own heartbeat every
+        // interval, which is all the aggregator needs to see it alive (an answer was a second
+        // frame per interval for it to read). Its arrival already counts as word from the server.
         return;
       case 'round_assignment': {
         const global = tensors.get('global')?.data;

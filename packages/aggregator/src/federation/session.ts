@@ -15,6 +15,11 @@ export class BankSession {
   lastMessageAt: number;
   bytesUp = 0;
   bytesDown = 0;
+  /**
+   * A frame went to this bank since the last heartbeat sweep: it heard from us within the
+   * interval, so the next sweep sends it no heartbeat (see BankSessions.sweep).
+   */
+  sentSinceSweep = false;
 
   constructor(
     readonly bankId: string,
@@ -31,6 +36,7 @@ export class BankSession {
   /** Sends a frame and returns its size, so callers can attribute bytes to a round. */
   send(frame: Uint8Array): number {
     this.conn.send(frame);
+    this.sentSinceSweep = true;
     this.onSend?.();
     this.bytesDown += frame.byteLength;
     return frame.byteLength;

@@ -59,8 +59,13 @@ export class BankSessions {
   }
 
   /**
-   * One heartbeat sweep: banks silent for longer than `timeoutMs` are closed and returned (the
-   * caller detaches them); every other bank gets a heartbeat.
+   * One heartbeat sweep (every heartbeat interval): banks silent for longer than `timeoutMs` are
+   * closed and returned (the caller detaches them); every other bank that was sent nothing since
+   * the previous sweep gets a heartbeat. A bank sent a frame within the interval already knows
+   * the aggregator is there: during training, when every bank hears from the round each few
+   * hundred ms, a heartbeat per bank per interval would be frames that say nothing new (each one
+   * a socket write here and, from older banks, an answer to read). A bank so hears from the
+   * aggregator at least every two intervals; it gives up after four (bank-client client.ts).
    */
   sweep(now: number, timeoutMs: number): BankSession[] {
     const beat = encodeFrame({ type: 'heartbeat', sentAt: now });
@@ -69,9 +74,10 @@ export class BankSessions {
       if (now - s.lastMessageAt > timeoutMs) {
         s.close(CloseCode.HeartbeatTimeout, `no message for ${now - s.lastMessageAt} ms`);
         silent.push(s);
-      } else {
-        s.send(beat);
+        continue;
       }
+      if (!s.sentSinceSweep) s.send(beat);
+      s.sentSinceSweep = false;
     }
     return silent;
   }

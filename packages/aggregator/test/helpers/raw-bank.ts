@@ -61,7 +61,8 @@ export class RawBank {
     ws.on('message', (raw: Buffer) => {
       try {
         const d = decodeFrame(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), FederationServerMessage);
-        // Alive like a real client: it answers heartbeats, whatever else the test makes it do.
+        // Alive whatever else the test makes it do: it answers heartbeats (older bank clients did;
+        // the daemon now sends its own every interval, and RawBank has no timer).
         if (d.msg.type === 'heartbeat') {
           if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ type: 'heartbeat', sentAt: Date.now() }));
           return;
