@@ -8,9 +8,11 @@ import {
   evaluationShares,
   globalMetrics,
   logitHistogram,
+  packHistogram,
   sigmoid,
   type BankEvaluationReport,
 } from '../src/metrics/index.js';
+import type { ScoreHistogram } from '../src/protocol/messages.js';
 import { createRng, type Rng } from '../src/rng/index.js';
 
 /**
@@ -141,6 +143,25 @@ describe('checkEvaluation', () => {
 });
 
 describe('evaluation shares and their cap', () => {
+  it('gives the same global metrics and capped reports from packed histograms (as the aggregator keeps them)', () => {
+    const rng = createRng(5);
+    const reports: BankEvaluationReport[] = [
+      ...['a', 'b'].map((id) => honestReport(id, 2000, 0.05, 0.5, rng)),
+      forgedReport(50_000),
+    ];
+    const packed = reports.map((r) => ({ ...r, histogram: packHistogram(r.histogram as ScoreHistogram) }));
+    expect(packed[0]!.histogram.positives).toBeInstanceOf(Float64Array);
+    expect(Array.from(packed[0]!.histogram.negatives)).toEqual(reports[0]!.histogram.negatives);
+    expect(globalMetrics(packed)).toEqual(globalMetrics(reports));
+    const capped = capEvaluationReports(reports, 0.5);
+    const cappedPacked = capEvaluationReports(packed, 0.5);
+    expect(cappedPacked.shares).toEqual(capped.shares);
+    expect(globalMetrics(cappedPacked.reports)).toEqual(globalMetrics(capped.reports));
+    // A packed copy does not share the bank's arrays: later changes to them cannot reach it.
+    (reports[0]!.histogram.positives as number[])[0]! += 1;
+    expect(packed[0]!.histogram.positives[0]).not.toBe(reports[0]!.histogram.positives[0]);
+  });
+
   it('reports each bank’s share and caps a dominant one at maxShare (water-filling)', () => {
     const shares = evaluationShares(
       [
@@ -192,12 +213,14 @@ describe('evaluation shares and their cap', () => {
     expect(g.auprc).toBeGreaterThan(honestOnly);
     // Scaled reports stay integral and self-consistent.
     for (const r of capped) {
-      const pos = r.histogram.positives.reduce((s, x) => s + x, 0);
-      const neg = r.histogram.negatives.reduce((s, x) => s + x, 0);
+      const pos = Array.from(r.histogram.positives).reduce((s, x) => s + x, 0);
+      const neg = Array.from(r.histogram.negatives).reduce((s, x) => s + x, 0);
       expect(pos).toBe(r.confusion.tp + r.confusion.fn);
       expect(neg).toBe(r.confusion.fp + r.confusion.tn);
       expect(r.numExamples).toBe(pos + neg);
-      expect([...r.histogram.positives, ...r.histogram.negatives].every(Number.isInteger)).toBe(true);
+      expect([...Array.from(r.histogram.positives), ...Array.from(r.histogram.negatives)].every(Number.isInteger)).toBe(
+        true,
+      );
     }
     // Honest banks under the cap are passed through untouched.
     expect(capped[0]).toBe(reports[0]);

@@ -3,7 +3,7 @@
  * each evaluation's counts, and keep the valid ones for the global metrics of the commit.
  */
 import { encodeFrame, type EvaluationResult } from '@finsecure/common/protocol';
-import { auprcFromHistogram, checkEvaluation, precisionRecallF1 } from '@finsecure/common/metrics';
+import { auprcFromHistogram, checkEvaluation, packHistogram, precisionRecallF1 } from '@finsecure/common/metrics';
 import * as machine from '../round/machine.js';
 import { auditRepeated, bankRound, type ActiveRound, type Core } from './core.js';
 import type { BankSession } from './session.js';
@@ -72,7 +72,9 @@ export async function onEvaluation(
     bankId: session.bankId,
     numExamples: msg.numExamples,
     confusion: msg.confusion,
-    histogram: msg.histogram,
+    // Kept until the commit: its counts outside the JavaScript heap, which the garbage collector
+    // would otherwise scan and copy for every bank (160 MB at 10,000 banks; issue 14).
+    histogram: packHistogram(msg.histogram),
     loss: msg.loss,
   });
   // Accepted: not acknowledged (only refusals are; see fit-stage.ts onUpdate).

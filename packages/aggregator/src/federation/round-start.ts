@@ -73,7 +73,8 @@ async function withinPrivacyBudget(core: Core, list: BankCandidate[]): Promise<B
     await setState(core, 'stopped');
     return null;
   }
-  const left = list.filter((c) => !over.includes(c));
+  const overSet = new Set(over);
+  const left = list.filter((c) => !overSet.has(c));
   if (left.length < rules.minBanks) {
     // Waiting cannot help: these banks' budgets only ever grow. Say so and stop.
     const reason = `privacy budget ε=${budget} would be exceeded by ${names}; only ${left.length} bank(s) left, ${rules.minBanks} needed`;

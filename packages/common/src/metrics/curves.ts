@@ -9,8 +9,7 @@
  * Undefined metrics (no positives, or for ROC AUC no negatives) are reported as 0, as in
  * confusion.ts.
  */
-import type { ScoreHistogram } from '../protocol/messages.js';
-import { checkHistogram } from './histogram.js';
+import { checkHistogram, type HistogramView } from './histogram.js';
 import { lowerEdgeLogit, sigmoid } from './layout.js';
 
 export interface OperatingPoint {
@@ -35,7 +34,7 @@ interface Cumulative {
   negatives: number;
 }
 
-function cumulative(h: ScoreHistogram): Cumulative {
+function cumulative(h: HistogramView): Cumulative {
   checkHistogram(h);
   const B = h.bins;
   const tp = new Float64Array(B + 1);
@@ -52,7 +51,7 @@ function cumulative(h: ScoreHistogram): Cumulative {
  * (recall gained at that edge) × (precision at that edge). No linear interpolation of
  * the PR curve, which would be optimistic.
  */
-export function auprcFromHistogram(h: ScoreHistogram): number {
+export function auprcFromHistogram(h: HistogramView): number {
   checkHistogram(h);
   // One pass from the top edge down, with the running counts at or above the edge, and no
   // arrays: the aggregator computes this for every bank's evaluation (issue 14 item 1).
@@ -73,7 +72,7 @@ export function auprcFromHistogram(h: ScoreHistogram): number {
  * ROC AUC by the trapezoid rule over the edges; equivalently the probability that a
  * random fraud scores above a random legitimate transaction, same-bin pairs counting ½.
  */
-export function rocAucFromHistogram(h: ScoreHistogram): number {
+export function rocAucFromHistogram(h: HistogramView): number {
   const c = cumulative(h);
   if (c.positives === 0 || c.negatives === 0) return 0;
   let pairs = 0;
@@ -90,7 +89,7 @@ export function rocAucFromHistogram(h: ScoreHistogram): number {
  * zeros. The probability threshold is σ(edge logit) in float64; near saturation several
  * edges map to the same float32 probability, so apply it to logits where possible.
  */
-export function bestF1FromHistogram(h: ScoreHistogram): OperatingPoint {
+export function bestF1FromHistogram(h: HistogramView): OperatingPoint {
   const c = cumulative(h);
   let best: OperatingPoint = { threshold: 1, logit: Infinity, precision: 0, recall: 0, f1: 0 };
   for (let k = c.bins - 1; k >= 0; k--) {
@@ -112,7 +111,7 @@ export function bestF1FromHistogram(h: ScoreHistogram): OperatingPoint {
  * (e.g. "what share of fraud do we catch if we may flag 0.1 % of legitimate traffic").
  * FPR is taken as 0 when there are no negatives.
  */
-export function recallAtFprFromHistogram(h: ScoreHistogram, maxFpr: number): number {
+export function recallAtFprFromHistogram(h: HistogramView, maxFpr: number): number {
   if (!(maxFpr >= 0 && maxFpr <= 1)) throw new Error(`maxFpr must be in [0, 1], got ${maxFpr}`);
   const c = cumulative(h);
   if (c.positives === 0) return 0;
@@ -136,7 +135,7 @@ export function recallAtFprFromHistogram(h: ScoreHistogram, maxFpr: number): num
  * distribution, and large only when many positives and negatives share a bin (logits
  * within one bin width, ≤ 4·40/B, of each other, or beyond ±40).
  */
-export function auprcBinningErrorBound(h: ScoreHistogram): number {
+export function auprcBinningErrorBound(h: HistogramView): number {
   const c = cumulative(h);
   if (c.positives === 0) return 0;
   let bound = 0;
@@ -158,7 +157,7 @@ export function auprcBinningErrorBound(h: ScoreHistogram): number {
  * Largest possible |exact ROC AUC − rocAucFromHistogram(h)|: each same-bin
  * (fraud, legitimate) pair counts ½ in the histogram and 0 or 1 exactly.
  */
-export function rocAucBinningErrorBound(h: ScoreHistogram): number {
+export function rocAucBinningErrorBound(h: HistogramView): number {
   const c = cumulative(h);
   if (c.positives === 0 || c.negatives === 0) return 0;
   let tied = 0;

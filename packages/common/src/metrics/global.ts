@@ -5,15 +5,15 @@
  * two frauds would weigh as much as a large one with two thousand), while summed counts
  * give exactly the metric a centralized evaluation of all test data would report.
  */
-import type { Confusion, ScoreHistogram } from '../protocol/messages.js';
+import type { Confusion } from '../protocol/messages.js';
 import { precisionRecallF1, sumConfusions } from './confusion.js';
 import { auprcBinningErrorBound, auprcFromHistogram, rocAucFromHistogram } from './curves.js';
-import { sumHistograms } from './histogram.js';
+import { sumHistograms, type HistogramView } from './histogram.js';
 
 export interface MetricsReport {
   numExamples: number;
   confusion: Confusion;
-  histogram: ScoreHistogram;
+  histogram: HistogramView;
   /** Mean loss over this report's examples. */
   loss: number;
 }

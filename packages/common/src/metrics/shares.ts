@@ -11,7 +11,8 @@
  * maxShare. With k banks and maxShare < 1/k the cap cannot be met and every bank gets the
  * smallest one's count (equal weights).
  */
-import type { Confusion, ScoreHistogram } from '../protocol/messages.js';
+import type { Confusion } from '../protocol/messages.js';
+import type { HistogramView } from './histogram.js';
 import { shareCap } from '../strategy/share-cap.js';
 
 /**
@@ -69,7 +70,7 @@ export interface BankEvaluationReport {
   bankId: string;
   numExamples: number;
   confusion: Confusion;
-  histogram: ScoreHistogram;
+  histogram: HistogramView;
   loss: number;
 }
 
@@ -77,7 +78,8 @@ export interface BankEvaluationReport {
  * Splits the integer `total` in proportion to `parts` (largest remainder, Hamilton's
  * method): each result is within 1 of the exact share and they add up to `total`.
  */
-function apportion(total: number, parts: readonly number[]): number[] {
+function apportion(total: number, counts: ArrayLike<number>): number[] {
+  const parts = Array.from(counts);
   const sum = parts.reduce((s, x) => s + x, 0);
   if (sum === 0) return parts.map(() => 0);
   const exact = parts.map((x) => (x / sum) * total);

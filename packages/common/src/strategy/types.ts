@@ -9,7 +9,8 @@
  * can buffer inside their own accumulator without changing the interface.
  */
 import type { Rng } from '../rng/index.js';
-import type { Confusion, ScoreHistogram, TrainingConfig } from '../protocol/messages.js';
+import type { HistogramView } from '../metrics/histogram.js';
+import type { Confusion, TrainingConfig } from '../protocol/messages.js';
 
 /** What the strategy may know about a connected bank when selecting. */
 export interface BankCandidate {
@@ -100,7 +101,8 @@ export interface EvaluationReport {
   bankId: string;
   numExamples: number;
   confusion: Confusion;
-  histogram: ScoreHistogram;
+  /** As kept until the round commits (packHistogram: counts outside the JavaScript heap). */
+  histogram: HistogramView;
   loss: number;
 }
 
