@@ -106,9 +106,9 @@ export interface TrainOptions {
   /** Poll interval, ms (default 25). */
   pollMs?: number;
   /**
-   * Resolves when training is over (for example from an observer of the rounds' ends): the
-   * federation's status is then not polled, so the wait costs the aggregator's process only a
-   * timer per poll interval (for onTick).
+   * Resolves when training is over (for example from an observer of the rounds' ends), or rejects
+   * to stop the wait with that error: the federation's status is then not polled, so the wait
+   * costs the aggregator's process only a timer per poll interval (for onTick).
    */
   until?: Promise<unknown>;
 }
@@ -133,7 +133,11 @@ export async function trainToEnd(
   if (res.status < 200 || res.status > 299) throw new Error(`POST /api/training/start: ${res.status} ${res.body}`);
   const end = Date.now() + timeoutMs;
   let over = false;
-  void until?.then(() => (over = true));
+  // Settled either way: a rejection (a failed round, say) is thrown by the race below.
+  void until?.then(
+    () => (over = true),
+    () => (over = true),
+  );
   while (until ? !over : agg.federation.status().state !== 'finished') {
     if (Date.now() > end)
       throw new Error(

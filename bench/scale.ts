@@ -46,6 +46,7 @@ import {
   type Row,
 } from './lib.js';
 import { registerBanks, trainToEnd, withLightFederation } from './bench-federation.js';
+import type { RoundRecord } from '@finsecure/common/api';
 import { MLP_PARAMETERS } from './light-bank.js';
 import { overheadRows, type RoundOverheadRow } from './round-overhead.js';
 
@@ -87,10 +88,17 @@ async function measure(
   const rounds = 1 + measuredRounds;
   const ends: { cpu: NodeJS.CpuUsage; at: number }[] = [];
   let allEnded!: () => void;
-  const ended = new Promise<void>((resolve) => (allEnded = resolve));
+  let roundFailed!: (err: Error) => void;
+  const ended = new Promise<void>((resolve, reject) => ((allEnded = resolve), (roundFailed = reject)));
   let afterFirst: (() => void) | null = null;
   const observer = {
-    roundFinished: () => {
+    roundFinished: (round: RoundRecord) => {
+      // A failed round does not count towards rules.rounds (the federation would run another):
+      // the run stops at once with the reason rather than measure a round that is not the steady state.
+      if (round.status !== 'committed') {
+        roundFailed(new Error(`${where}: round ${round.id} ${round.status}: ${round.failureReason ?? 'no reason'}`));
+        return;
+      }
       ends.push({ cpu: process.cpuUsage(), at: performance.now() });
       if (ends.length === 1) afterFirst?.();
       if (ends.length === rounds) allEnded();

@@ -36,7 +36,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY packages ./packages
 RUN npm run build
 
-# ---- deps: production node_modules of the aggregator (and of @finsecure/common) ----
+# ---- deps: production node_modules of the aggregator, and the built FinSecure packages it imports ----
 FROM node:20-bookworm-slim AS deps
 # better-sqlite3 is a native module: python3, make and g++ build it when no prebuilt
 # binary can be downloaded. None of this reaches the runtime image.
@@ -54,6 +54,7 @@ RUN if [ "$TFJS_NODE" = "true" ]; then omit=""; else omit="--omit=optional"; fi 
  && npm ci --omit=dev $omit --workspace @finsecure/aggregator --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/packages/common/dist packages/common/dist
+COPY --from=build /app/packages/accounts/dist packages/accounts/dist
 COPY --from=build /app/packages/aggregator/dist packages/aggregator/dist
 COPY --from=build /app/packages/dashboard/dist packages/dashboard/dist
 COPY docker/healthcheck.mjs docker/healthcheck.mjs

@@ -44,7 +44,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY packages ./packages
 RUN npm run build
 
-# ---- deps: production node_modules of the bank client (and of @finsecure/common) ----
+# ---- deps: production node_modules of the bank client, the built FinSecure packages it imports and the console app ----
 FROM node:20-bookworm-slim AS deps
 # Toolchain for tfjs-node's build-from-source fallback; none of it reaches the runtime image.
 RUN apt-get update \
@@ -61,10 +61,13 @@ RUN if [ "$TFJS_NODE" = "true" ]; then omit=""; else omit="--omit=optional"; fi 
  && npm ci --omit=dev $omit --workspace @finsecure/bank-client --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/packages/common/dist packages/common/dist
+COPY --from=build /app/packages/accounts/dist packages/accounts/dist
 COPY --from=build /app/packages/bank-client/dist packages/bank-client/dist
+COPY --from=build /app/packages/console/dist packages/console/dist
 # Fail the build here, not at start-up, if the runtime tree is incomplete.
 RUN node packages/bank-client/dist/cli/main.js --help > /dev/null \
  && node -e "require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')" \
+ && test -f packages/console/dist/index.html \
  && find packages -name '*.tsbuildinfo' -delete
 
 # ---- runtime ----

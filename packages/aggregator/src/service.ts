@@ -53,7 +53,8 @@ export interface StartOptions {
    * Told of every finished round, refused update, byte moved and aggregation, synchronously, on
    * the federation's queue (after the Prometheus metrics are): for an embedding program or a
    * benchmark that must mark a round's end exactly, without subscribing to the live events
-   * (which makes every round build its dashboard views). Must not throw or block.
+   * (which makes every round build its dashboard views). Must not block; what it throws is logged
+   * and ignored.
    */
   observer?: FederationObserver;
 }
@@ -97,7 +98,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     maxFrameBytes: config.maxFrameBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-    observer: opts.observer ? bothObservers(metrics.observer, opts.observer) : metrics.observer,
+    observer: opts.observer ? bothObservers(metrics.observer, opts.observer, logger) : metrics.observer,
   });
   await federation.init();
   // A finished federation starts again when more rounds are configured than it has run.
@@ -147,24 +148,40 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
   };
 }
 
-/** Tells `a`, then `b`. */
-function bothObservers(a: FederationObserver, b: FederationObserver): FederationObserver {
+/**
+ * Tells `metrics`, then `embedder`. The embedder's observer runs inside the round's own steps: an
+ * error it throws is logged and goes no further, so it cannot cut a round's ending short.
+ */
+function bothObservers(metrics: FederationObserver, embedder: FederationObserver, logger: Logger): FederationObserver {
+  const guard =
+    <A extends unknown[]>(name: string, f: ((...args: A) => void) | undefined) =>
+    (...args: A) => {
+      try {
+        f?.(...args);
+      } catch (err) {
+        logger.error({ err, observer: name }, 'the observer given to startAggregator threw; ignored');
+      }
+    };
+  const roundFinished = guard('roundFinished', embedder.roundFinished?.bind(embedder));
+  const updateRejected = guard('updateRejected', embedder.updateRejected?.bind(embedder));
+  const bytes = guard('bytes', embedder.bytes?.bind(embedder));
+  const aggregationMs = guard('aggregationMs', embedder.aggregationMs?.bind(embedder));
   return {
     roundFinished: (round) => {
-      a.roundFinished?.(round);
-      b.roundFinished?.(round);
+      metrics.roundFinished?.(round);
+      roundFinished(round);
     },
     updateRejected: (reason) => {
-      a.updateRejected?.(reason);
-      b.updateRejected?.(reason);
+      metrics.updateRejected?.(reason);
+      updateRejected(reason);
     },
     bytes: (direction, n) => {
-      a.bytes?.(direction, n);
-      b.bytes?.(direction, n);
+      metrics.bytes?.(direction, n);
+      bytes(direction, n);
     },
     aggregationMs: (ms) => {
-      a.aggregationMs?.(ms);
-      b.aggregationMs?.(ms);
+      metrics.aggregationMs?.(ms);
+      aggregationMs(ms);
     },
   };
 }

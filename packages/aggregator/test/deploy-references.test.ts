@@ -382,6 +382,32 @@ describe('docker-compose.yml: services and their builds', () => {
     }
   });
 
+  it('each image holds the built dist of every FinSecure package its program imports, and the web app it serves', () => {
+    /** @finsecure/* dependencies of a workspace package, transitively, as package folder names. */
+    const folderOf = (name: string) => name.replace('@finsecure/', '');
+    const deps = (folder: string, seen = new Set<string>()): Set<string> => {
+      const pkg = JSON.parse(read(`packages/${folder}/package.json`)) as { dependencies?: Record<string, string> };
+      for (const name of Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@finsecure/'))) {
+        const dir = folderOf(name);
+        if (!seen.has(dir)) deps(dir, seen.add(dir));
+      }
+      return seen;
+    };
+    const cases: [string, string, string][] = [
+      [AGGREGATOR_DOCKERFILE, 'aggregator', 'dashboard'],
+      [BANK_DOCKERFILE, 'bank-client', 'console'],
+    ];
+    for (const [dockerfile, program, app] of cases) {
+      const copied = copies(readDockerfile(dockerfile))
+        .filter((c) => c.from === 'build')
+        .flatMap((c) => c.sources.map(inRepo));
+      for (const folder of [program, ...deps(program), app])
+        expect(copied, `${dockerfile} copies no packages/${folder}/dist from the build stage`).toContain(
+          `packages/${folder}/dist`,
+        );
+    }
+  });
+
   it('every file COPY takes from the build context exists and is not excluded by .dockerignore', () => {
     for (const dockerfile of [AGGREGATOR_DOCKERFILE, BANK_DOCKERFILE]) {
       for (const c of copies(readDockerfile(dockerfile)).filter((x) => x.from === null)) {

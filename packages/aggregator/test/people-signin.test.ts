@@ -69,7 +69,11 @@ describe('sign-in', () => {
     expect(session).toMatch(/HttpOnly/i);
     expect(csrf).toMatch(/; Secure/i);
     expect(csrf).not.toMatch(/HttpOnly/i); // the page's script echoes it in X-CSRF-Token
-    for (const c of [session, csrf]) expect(c).toMatch(/Path=\//); // __Host- requires Path=/ and no Domain
+    for (const c of [session, csrf]) {
+      expect(c).toMatch(/Path=\//); // __Host- requires Path=/ and no Domain
+      expect(c).not.toMatch(/Domain=/i);
+      expect(c).toMatch(/SameSite=Strict/i);
+    }
     expect(set.some((c) => c.startsWith('fs_session='))).toBe(false);
     expect((await b.request('GET', '/api/whoami')).body).toMatchObject({ username: 'alice' });
     const headers = { 'x-csrf-token': b.cookies.get('__Host-fs_csrf')! };

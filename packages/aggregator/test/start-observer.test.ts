@@ -30,10 +30,11 @@ describe('StartOptions.observer', () => {
   });
   afterAll(() => cleanup(dir));
 
-  it('is told of each finished round, refused update and byte, and the metrics still count them', async () => {
+  it('is told of each finished round, refused update, byte and aggregation, and the metrics still count them', async () => {
     const finished: RoundRecord[] = [];
     const rejected: string[] = [];
     const bytes = { up: 0, down: 0 };
+    const aggregations: number[] = [];
     agg = await startAggregator(
       // Raw banks do not evaluate: the evaluation stage closes at its (short) deadline.
       aggregatorConfig(path.join(dir, 'agg'), {
@@ -46,6 +47,11 @@ describe('StartOptions.observer', () => {
           roundFinished: (r) => finished.push(structuredClone(r)),
           updateRejected: (reason) => rejected.push(reason),
           bytes: (direction, n) => (bytes[direction] += n),
+          aggregationMs: (ms) => {
+            aggregations.push(ms);
+            // An observer that throws is logged and ignored: the round still commits below.
+            throw new Error('observer bug');
+          },
         },
       },
     );
@@ -70,6 +76,8 @@ describe('StartOptions.observer', () => {
     expect(finished[0]!.participants).toEqual(['b']);
     expect(bytes.up).toBeGreaterThan(2 * PARAMS * 4); // two update frames
     expect(bytes.down).toBeGreaterThan(2 * PARAMS * 4); // two assignments with the global model
+    expect(aggregations).toHaveLength(1);
+    expect(aggregations[0]).toBeGreaterThanOrEqual(0);
     const metrics = await (await fetch(`${agg.url}/metrics`)).text();
     expect(metrics).toMatch(/^finsecure_rounds_total\{status="committed"\} 1$/m);
     expect(metrics).toMatch(/^finsecure_rejected_updates_total\{[^}]*\} 1$/m);

@@ -12,7 +12,6 @@ import {
   sigmoid,
   type BankEvaluationReport,
 } from '../src/metrics/index.js';
-import type { ScoreHistogram } from '../src/protocol/messages.js';
 import { createRng, type Rng } from '../src/rng/index.js';
 
 /**
@@ -149,7 +148,7 @@ describe('evaluation shares and their cap', () => {
       ...['a', 'b'].map((id) => honestReport(id, 2000, 0.05, 0.5, rng)),
       forgedReport(50_000),
     ];
-    const packed = reports.map((r) => ({ ...r, histogram: packHistogram(r.histogram as ScoreHistogram) }));
+    const packed = reports.map((r) => ({ ...r, histogram: packHistogram(r.histogram) }));
     expect(packed[0]!.histogram.positives).toBeInstanceOf(Float64Array);
     expect(Array.from(packed[0]!.histogram.negatives)).toEqual(reports[0]!.histogram.negatives);
     expect(globalMetrics(packed)).toEqual(globalMetrics(reports));

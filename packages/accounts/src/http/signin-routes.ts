@@ -9,7 +9,7 @@
 import type {} from '@fastify/cookie';
 import type {} from '@fastify/rate-limit';
 import type {} from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountError } from '../deps.js';
 import type { Accounts } from '../index.js';
 import type { ClientInfo, IssuedSession } from '../signin.js';
@@ -42,12 +42,17 @@ export interface SignInRoutesOptions {
   cookies: { session: string; csrf: string };
   /** Login and MFA attempts per IP per minute. */
   loginRateLimit: number;
-  /** The route config each server's access check reads: for anyone, and for a signed-in person. */
-  routeConfig: { public: Record<string, unknown>; self: Record<string, unknown> };
+  /**
+   * The route config each server's access check reads: for anyone, and for a signed-in person
+   * (typed by each server's own augmentation of FastifyContextConfig, so a misspelt rule fails to compile).
+   */
+  routeConfig: { public: FastifyContextConfig; self: FastifyContextConfig };
 }
 
-const str = (maxLength: number) => ({ type: 'string', maxLength }) as const;
-const body = (properties: Record<string, unknown>, required: string[]) =>
+/** JSON Schema of a string of at most `maxLength` characters (for route bodies). */
+export const str = (maxLength: number) => ({ type: 'string', maxLength }) as const;
+/** JSON Schema of a route body: these properties, `required` of them, nothing else. */
+export const body = (properties: Record<string, unknown>, required: string[]) =>
   ({ type: 'object', required, additionalProperties: false, properties }) as const;
 
 export function signInRoutes(app: FastifyInstance, o: SignInRoutesOptions): void {

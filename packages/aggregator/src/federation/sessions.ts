@@ -60,12 +60,12 @@ export class BankSessions {
 
   /**
    * One heartbeat sweep (every heartbeat interval): banks silent for longer than `timeoutMs` are
-   * closed and returned (the caller detaches them); every other bank that was sent nothing since
-   * the previous sweep gets a heartbeat. A bank sent a frame within the interval already knows
-   * the aggregator is there: during training, when every bank hears from the round each few
-   * hundred ms, a heartbeat per bank per interval would be frames that say nothing new (each one
-   * a socket write here and, from older banks, an answer to read). A bank so hears from the
-   * aggregator at least every two intervals; it gives up after four (bank-client client.ts).
+   * closed and returned (the caller detaches them); every other bank that was sent no frame since
+   * the previous sweep gets a heartbeat. A bank sent a frame within the interval already knows the
+   * aggregator is there, and a heartbeat would be one more socket write here (and, from older
+   * banks, an answer to read): in a busy round most banks are sent something between two sweeps.
+   * A bank so hears from the aggregator at least every two intervals; it gives up after four
+   * intervals and 2 s (bank-client client.ts).
    */
   sweep(now: number, timeoutMs: number): BankSession[] {
     const beat = encodeFrame({ type: 'heartbeat', sentAt: now });

@@ -88,7 +88,7 @@ export type HistogramView = Omit<ScoreHistogram, 'positives' | 'negatives'> & {
  * are 16 KB either way, but typed arrays' contents are outside the JavaScript heap, so the garbage
  * collector neither scans nor copies them (10,000 banks' histograms are 160 MB).
  */
-export function packHistogram(h: ScoreHistogram): HistogramView {
+export function packHistogram(h: HistogramView): HistogramView {
   return { ...h, positives: Float64Array.from(h.positives), negatives: Float64Array.from(h.negatives) };
 }
 

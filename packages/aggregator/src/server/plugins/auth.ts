@@ -41,8 +41,6 @@ import {
   type SessionRecord,
 } from '@finsecure/accounts';
 import { clientInfo, cookieNames as sharedCookieNames } from '@finsecure/accounts/http';
-
-export { clientInfo } from '@finsecure/accounts/http';
 import type { ApiAuth } from '../../auth/tokens.js';
 
 export const SESSION_COOKIE = 'fs_session';

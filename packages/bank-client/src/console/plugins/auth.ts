@@ -20,8 +20,6 @@ import {
   type BankPermission,
 } from '@finsecure/accounts';
 import { clientInfo, cookieNames as sharedCookieNames } from '@finsecure/accounts/http';
-
-export { clientInfo, sendAccountError } from '@finsecure/accounts/http';
 import type { Operator } from '../context.js';
 
 export const SESSION_COOKIE = 'fsb_session';

@@ -6,13 +6,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AccountError, BANK_ROLES, type AccountRecord } from '@finsecure/accounts';
-import { sendAccountError, signInRoutes } from '@finsecure/accounts/http';
+import { body, sendAccountError, signInRoutes, str } from '@finsecure/accounts/http';
 import type { ConsoleContext } from '../context.js';
 import { CSRF_COOKIE, SESSION_COOKIE } from './auth.js';
-
-const str = (max: number) => ({ type: 'string', maxLength: max }) as const;
-const body = (props: Record<string, unknown>, required: string[]) =>
-  ({ type: 'object', required, additionalProperties: false, properties: props }) as const;
 
 export default async function people(app: FastifyInstance, ctx: ConsoleContext & { loginRateLimit?: number }) {
   const { accounts } = ctx;
