@@ -11,11 +11,11 @@
  * - the dataset commands run literally (into a temporary directory).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
@@ -107,6 +107,7 @@ describe('README commands', () => {
 
   it('the dataset commands run literally', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'finsecure-readme-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const datasetCommands = npmRunCommands.filter((c) => c.startsWith('npm run datasets'));
     // The README's sections are independent: make the data before any section partitions it.
     const ordered = [
@@ -132,6 +133,7 @@ describe('README commands', () => {
 
   it('a launcher run before the build says so instead of failing with a module error', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'finsecure-unbuilt-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(path.join(dir, 'bin'));
     writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
     copyFileSync(
