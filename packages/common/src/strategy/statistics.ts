@@ -76,13 +76,19 @@ export function addStatistics(
   return diag;
 }
 
-/** Copies of a round's updates kept for exact statistics, at most (bytes); above, CountSketches. */
+/**
+ * Copies of a round's updates kept for exact statistics, at most (bytes); above, CountSketches
+ * (for updates of more values than a sketch has buckets; smaller ones are always copied).
+ */
 export const EXACT_STATISTICS_BYTES = 16 * 1024 * 1024;
 /** Buckets of each update's CountSketch (summed in float64, kept as float32: 16 KB per bank). */
 export const STATISTICS_SKETCH_BUCKETS = 4096;
 
 export interface UpdateStatisticsOptions {
-  /** Exact while the copies fit in this many bytes (default EXACT_STATISTICS_BYTES). */
+  /**
+   * Exact while the copies fit in this many bytes (default EXACT_STATISTICS_BYTES), or whatever
+   * their size when an update has no more values than the sketch has buckets.
+   */
   exactBytes?: number;
   /** CountSketch buckets k beyond that (default STATISTICS_SKETCH_BUCKETS). */
   buckets?: number;
@@ -150,8 +156,10 @@ function dot(a: Float32Array, b: Float64Array): number {
  * Where `withUpdateStatistics` keeps its exact copies: 1 MB blocks, reused round after round when
  * the caller passes the same arena to every round (the aggregator does). Fresh memory is what
  * made a copy expensive: a 16 KB MLP update took 25–65 µs to copy into new pages on the
- * machines here (page faults), against about 1 µs into pages already touched. Holds at most the
- * exact-statistics budget (16 MB) plus one block, for the arena's lifetime.
+ * machines here (page faults), against about 1 µs into pages already touched. Holds, for the
+ * arena's lifetime, the copies of its largest round plus one block: at most the exact-statistics
+ * budget (16 MB) for updates larger than a sketch, n · d · 4 bytes for those that are not (160 MB
+ * at 10,000 MLP banks, the memory their sketches took in every such round before).
  */
 export class UpdateCopyArena {
   private static readonly BLOCK = 256 * 1024; // floats
@@ -196,7 +204,11 @@ export class UpdateCopyArena {
  * only as its exact ‖Δ‖² and a CountSketch of k buckets (16 KB per bank at k = 4,096), and
  * ⟨Δ, A⟩ is estimated from the sketches: the norm stays exact, the cosine has a standard error
  * of about √((1 + cos²) / k) (0.016–0.022 at k = 4,096), the distance follows from both.
- * Peak: min(exactBytes, n · d · 4) + n · k · 4 bytes, plus d · 8 for A at `finish`.
+ * An update of d ≤ k values is never sketched: its copy is no larger than its sketch, is exact,
+ * and costs a copy instead of a hashing pass and a fresh 16 KB array (at 10,000 MLP banks the
+ * sketches were about 5 % of the aggregator's CPU per bank, bench/RESULTS.md, issue 14 item 1).
+ * Peak: n · d · 4 bytes when d ≤ k, else min(exactBytes, n · d · 4) + n · k · 4 bytes; plus
+ * d · 8 for A at `finish`. The copies live in `opts.arena`, which keeps its blocks between rounds.
  */
 export function withUpdateStatistics(
   inner: Aggregation,
@@ -209,12 +221,17 @@ export function withUpdateStatistics(
   const arena = opts.arena ?? new UpdateCopyArena();
   arena.reset();
   const sketches = new Map<string, { sumSquares: number; sketch: Float32Array }>();
+  // One float64 scratch for every bank's sums: a fresh 32 KB array per bank, and the generic
+  // Float32Array.from copy out of it, were most of sketchOf's ~47 µs per bank at 10,000 banks.
+  const scratch = new Float64Array(k);
   const sketchOf = (delta: ArrayLike<number>) => {
-    const sketch = new Float64Array(k);
-    const sumSquares = sketchInto(delta, k, sketch);
+    scratch.fill(0);
+    const sumSquares = sketchInto(delta, k, scratch);
     // Summed in float64, kept in float32 (half the memory per bank): ~7 digits per bucket, far
-    // below the sketch's own standard error.
-    return { sumSquares, sketch: Float32Array.from(sketch) };
+    // below the sketch's own standard error. set() rounds each bucket as Float32Array.from did.
+    const sketch = new Float32Array(k);
+    sketch.set(scratch);
+    return { sumSquares, sketch };
   };
   return {
     get count() {
@@ -222,7 +239,7 @@ export function withUpdateStatistics(
     },
     add(r: FitResult): void {
       inner.add(r);
-      if (copies && (copies.size + 1) * r.delta.length * 4 > exactBytes) {
+      if (copies && r.delta.length > k && (copies.size + 1) * r.delta.length * 4 > exactBytes) {
         // Over the budget: from now on every update, and those kept so far, as sketches.
         for (const [id, c] of copies) sketches.set(id, sketchOf(c));
         copies = null;
