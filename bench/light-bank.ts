@@ -5,9 +5,9 @@
  * Each light bank opens a WebSocket to the aggregator's `/ws/bank`, sends a `hello` with
  * the token the admin API issued for it, and then answers, using the shared protocol of
  * `@finsecure/common/protocol`:
- * - `welcome`: from then on, like the bank daemon, a heartbeat of its own every heartbeat
- *   interval the welcome names (the aggregator's heartbeats are not answered, as the daemon's
- *   are not);
+ * - `welcome`: from then on, like the bank daemon (the same HeartbeatPolicy), a heartbeat of its
+ *   own in every heartbeat interval the welcome names in which it sent nothing else (the
+ *   aggregator's heartbeats are not answered, as the daemon's are not);
  * - `round_assignment`: after a simulated training time (uniform in `trainMs`, from a
  *   deterministic xorshift32 stream), sends one precomputed float32 delta of `parameters`
  *   values at once if the assignment granted the upload in advance (`preGrantedUpload`), else
@@ -38,10 +38,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { HeartbeatPolicy } from '@finsecure/bank-client/heartbeat';
 import { emptyHistogram } from '@finsecure/common/metrics';
 import {
   decodeFrame,
   encodeFrame,
+  type ClientMessage,
   PROTOCOL_VERSION,
   ServerMessage,
   type ScoreHistogram,
@@ -164,11 +166,17 @@ class LightBankDriver {
       ws.binaryType = 'nodebuffer';
       let welcomed = false;
       let heartbeat: NodeJS.Timeout | null = null;
+      /** The daemon's rule (bank-client heartbeat.ts): beat only in intervals nothing else was sent. */
+      let beats: HeartbeatPolicy | null = null;
       /** The update offered and waiting for its grant (its frame is built when granted). */
       let pending: { roundId: number; frame: () => Uint8Array } | null = null;
-      const send = (msg: Parameters<typeof encodeFrame>[0], tensors: Parameters<typeof encodeFrame>[1] = []) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(msg, tensors), { binary: true });
+      const sendFrame = (frame: Uint8Array, isHeartbeat = false) => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        ws.send(frame, { binary: true });
+        if (!isHeartbeat) beats?.sent();
       };
+      const send = (msg: ClientMessage, tensors: Parameters<typeof encodeFrame>[1] = []) =>
+        sendFrame(encodeFrame(msg, tensors), msg.type === 'heartbeat');
       ws.on('open', () => {
         send({
           type: 'hello',
@@ -195,7 +203,11 @@ class LightBankDriver {
         switch (msg.type) {
           case 'welcome':
             welcomed = true;
-            heartbeat = setInterval(() => send({ type: 'heartbeat', sentAt: Date.now() }), msg.heartbeatIntervalMs);
+            beats = new HeartbeatPolicy(msg.heartbeatIntervalMs);
+            heartbeat = setInterval(() => {
+              // Never 'give-up': the light bank does not watch the aggregator's silence.
+              if (beats!.tick(Date.now(), Date.now()) === 'beat') send({ type: 'heartbeat', sentAt: Date.now() });
+            }, msg.heartbeatIntervalMs);
             resolve(ws);
             return;
           case 'round_assignment': {
@@ -223,7 +235,7 @@ class LightBankDriver {
               const built = frame();
               // Granted in advance by the assignment (issue 14): no offer, no wait.
               if (msg.preGrantedUpload && built.byteLength <= msg.preGrantedUpload.maxBytes) {
-                if (ws.readyState === WebSocket.OPEN) ws.send(built, { binary: true });
+                sendFrame(built);
                 t.updates++;
                 return;
               }
@@ -245,7 +257,7 @@ class LightBankDriver {
             }
             const frame = pending.frame();
             pending = null;
-            if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
+            sendFrame(frame);
             this.timing(msg.roundId).updates++;
             return;
           }

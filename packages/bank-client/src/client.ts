@@ -36,6 +36,7 @@ import { helloOf } from './hello.js';
 import { LocalModel } from './local-model.js';
 import { UpdateUpload } from './update-upload.js';
 import { runEvaluation, runFit, secureFit, sendGranted, type RoundTaskHost, type Task } from './round-tasks.js';
+import { startHeartbeat, type RunningHeartbeat } from './heartbeat.js';
 import { loadOrCreateIdentity, PinnedIdentities } from './secagg/identity.js';
 import type { SecureFit } from './secagg/secure-fit.js';
 import { requireOpenedState } from './state-crypto/index.js';
@@ -64,7 +65,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private attempt = 0;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** This connection's heartbeat, from the welcome on (heartbeat.ts). */
+  private heartbeat: RunningHeartbeat | null = null;
   private current: Task | null = null;
   private readonly upload: UpdateUpload;
   /** The aggregator's frame limit from its welcome: an update larger than this is declined, not sent. */
@@ -132,6 +134,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       logger,
       events: this,
       send: (ws, msg, tensors) => void this.send(ws, msg, tensors),
+      sendFrame: (ws, frame) => this.sendFrame(ws, frame),
       maxFrameBytes: () => this.serverMaxFrameBytes,
       connection: () => this.connection,
       stillWanted: (task) => this.stillWanted(task),
@@ -149,7 +152,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   stop(): void {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeat?.stop();
     this.ws?.close(1000, 'bank client stopping');
     this.ws = null;
   }
@@ -186,7 +189,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     ws.on('close', (code: number, reasonBuf: Buffer) => {
       const reason = reasonBuf.toString();
       if (this.ws === ws) this.ws = null;
-      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      this.heartbeat?.stop();
       this.emit('disconnected', { code, reason });
       if (this.stopped) return;
       if (code === CloseCode.Replaced) {
@@ -227,8 +230,15 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     encoding?: 'float32' | 'float16' | 'int8',
   ): number {
     const frame = encodeFrame(msg, tensors ?? [], encoding ? { encoding } : {});
-    if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
+    this.sendFrame(ws, frame, msg.type === 'heartbeat');
     return frame.byteLength;
+  }
+
+  /** Sends an encoded frame if the socket is open; any but a heartbeat stands in for the next beat. */
+  private sendFrame(ws: WebSocket, frame: Uint8Array, isHeartbeat = false): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(frame, { binary: true });
+    if (!isHeartbeat) this.heartbeat?.sent();
   }
 
   private onFrame(ws: WebSocket, connection: number, bytes: Uint8Array): void {
@@ -240,22 +250,23 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         this.serverMaxFrameBytes = msg.maxFrameBytes;
         this.model.ensure(msg.model);
         this.logger.info({ modelVersion: msg.modelVersion, server: msg.serverVersion }, 'joined the federation');
-        if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-        this.heartbeatTimer = setInterval(() => {
-          // A half-open TCP connection never closes by itself: give up on a silent server.
-          if (Date.now() - this.lastFromServer > 4 * msg.heartbeatIntervalMs + 2_000) {
+        this.heartbeat?.stop();
+        this.heartbeat = startHeartbeat(msg.heartbeatIntervalMs, {
+          lastFromServer: () => this.lastFromServer,
+          beat: () => this.send(ws, { type: 'heartbeat', sentAt: Date.now() }),
+          giveUp: () => {
+            // A half-open TCP connection never closes by itself: give up on a silent server.
             this.logger.warn('no message from the aggregator for 4 heartbeat intervals; reconnecting');
             ws.terminate();
-            return;
-          }
-          this.send(ws, { type: 'heartbeat', sentAt: Date.now() });
-        }, msg.heartbeatIntervalMs);
+          },
+        });
         this.emit('welcome', msg);
         return;
       case 'heartbeat':
-        // Not answered: the timer set at the welcome sends this bank's own heartbeat every
-        // interval, which is all the aggregator needs to see it alive (an answer was a second
-        // frame per interval for it to read). Its arrival already counts as word from the server.
+        // Not answered: the timer set at the welcome sends this bank's own heartbeat in every
+        // interval it sent nothing else (heartbeat.ts), which is all the aggregator needs to see it
+        // alive (an answer was a second frame per interval for it to read). Its arrival already
+        // counts as word from the server.
         return;
       case 'round_assignment': {
         const global = tensors.get('global')?.data;
@@ -313,10 +324,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         return;
       case 'analytics_request':
       case 'analytics_result':
-        void this.analytics.handle(
-          msg,
-          (m) => ws.readyState === WebSocket.OPEN && ws.send(encodeFrame(m), { binary: true }),
-        );
+        void this.analytics.handle(msg, (m) => this.sendFrame(ws, encodeFrame(m)));
         return;
       default:
         this.onSecAgg(ws, connection, msg, tensors);

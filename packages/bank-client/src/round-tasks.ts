@@ -40,6 +40,8 @@ export interface RoundTaskHost {
   readonly events: Pick<EventEmitter<BankClientEvents>, 'emit'>;
   /** Encodes and sends a message if the socket is open. */
   send(ws: WebSocket, msg: FederationClientMessage, tensors?: TensorInput[]): void;
+  /** Sends an already encoded frame if the socket is open. */
+  sendFrame(ws: WebSocket, frame: Uint8Array): void;
   /** The aggregator's frame limit, bytes (from its welcome). */
   maxFrameBytes(): number;
   /** The connection in use now (a counter: each reconnection is a new one). */
@@ -129,7 +131,7 @@ export function sendGranted(host: RoundTaskHost, ws: WebSocket, connection: numb
   if (ws.readyState !== WebSocket.OPEN) return;
   const frame = host.upload.grant(roundId, connection);
   if (!frame) return;
-  ws.send(frame, { binary: true });
+  host.sendFrame(ws, frame);
   host.events.emit('update_sent', { roundId, bytes: frame.byteLength });
 }
 

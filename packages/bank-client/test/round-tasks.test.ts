@@ -65,6 +65,7 @@ function host(): RoundTaskHost & { sent: number[] } {
     logger: pino({ level: 'silent' }),
     events,
     send: (socket, msg, tensors) => socket.send(encodeFrame(msg, tensors ?? [])),
+    sendFrame: (socket, frame) => socket.send(frame),
     maxFrameBytes: () => 1 << 20,
     connection: () => 1,
     stillWanted: () => null,
