@@ -11,22 +11,9 @@ export interface AggregatorMetrics {
   observer: FederationObserver;
 }
 
-/**
- * Sampling period of the event-loop delay histogram (finsecure_process_nodejs_eventloop_lag_*), ms.
- * prom-client's default, 10 ms, is a libuv timer that wakes the process 100 times a second whether
- * or not anything happens: on this 2-core VM about 3 ms of CPU per second, idle or not, which was
- * 5-6 % of a 10-bank round's aggregator CPU (bench/RESULTS.md, issue 14 item 1, fifth pass). The
- * delay of every wake-up is still measured; 100 ms only takes ten samples a second instead of 100.
- */
-export const EVENT_LOOP_SAMPLE_MS = 100;
-
 export function createMetrics(): AggregatorMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({
-    register: registry,
-    prefix: 'finsecure_process_',
-    eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
-  });
+  collectDefaultMetrics({ register: registry, prefix: 'finsecure_process_' });
   const rounds = new Counter({
     name: 'finsecure_rounds_total',
     help: 'Rounds finished, by status',
