@@ -76,19 +76,13 @@ export function addStatistics(
   return diag;
 }
 
-/**
- * Copies of a round's updates kept for exact statistics, at most (bytes); above, CountSketches
- * (for updates of more values than a sketch has buckets; smaller ones are always copied).
- */
+/** Copies of a round's updates kept for exact statistics, at most (bytes); above, CountSketches. */
 export const EXACT_STATISTICS_BYTES = 16 * 1024 * 1024;
 /** Buckets of each update's CountSketch (summed in float64, kept as float32: 16 KB per bank). */
 export const STATISTICS_SKETCH_BUCKETS = 4096;
 
 export interface UpdateStatisticsOptions {
-  /**
-   * Exact while the copies fit in this many bytes (default EXACT_STATISTICS_BYTES), or whatever
-   * their size when an update has no more values than the sketch has buckets.
-   */
+  /** Exact while the copies fit in this many bytes (default EXACT_STATISTICS_BYTES). */
   exactBytes?: number;
   /** CountSketch buckets k beyond that (default STATISTICS_SKETCH_BUCKETS). */
   buckets?: number;
@@ -156,10 +150,8 @@ function dot(a: Float32Array, b: Float64Array): number {
  * Where `withUpdateStatistics` keeps its exact copies: 1 MB blocks, reused round after round when
  * the caller passes the same arena to every round (the aggregator does). Fresh memory is what
  * made a copy expensive: a 16 KB MLP update took 25–65 µs to copy into new pages on the
- * machines here (page faults), against about 1 µs into pages already touched. Holds, for the
- * arena's lifetime, the copies of its largest round plus one block: at most the exact-statistics
- * budget (16 MB) for updates larger than a sketch, n · d · 4 bytes for those that are not (160 MB
- * at 10,000 MLP banks, the memory their sketches took in every such round before).
+ * machines here (page faults), against about 1 µs into pages already touched. Holds at most the
+ * exact-statistics budget (16 MB) plus one block, for the arena's lifetime.
  */
 export class UpdateCopyArena {
   private static readonly BLOCK = 256 * 1024; // floats
@@ -199,16 +191,12 @@ export class UpdateCopyArena {
  * `finish`; it must not change before then (the same contract as the strategies' accumulators).
  *
  * Memory is bounded whatever the number of banks (issue 14): while the round's updates fit in
- * `exactBytes` (16 MB: 4,096 banks of the 4,097-parameter MLP, 4 of a 1M-parameter model) a
+ * `exactBytes` (16 MB: 1,023 banks of the 4,097-parameter MLP, 4 of a 1M-parameter model) a
  * copy of each is kept and the statistics are exact, as before; beyond, each update is kept
  * only as its exact ‖Δ‖² and a CountSketch of k buckets (16 KB per bank at k = 4,096), and
  * ⟨Δ, A⟩ is estimated from the sketches: the norm stays exact, the cosine has a standard error
  * of about √((1 + cos²) / k) (0.016–0.022 at k = 4,096), the distance follows from both.
- * An update of d ≤ k values is never sketched: its copy is no larger than its sketch, is exact,
- * and costs a copy instead of a hashing pass and a fresh 16 KB array (at 10,000 MLP banks the
- * sketches were about 5 % of the aggregator's CPU per bank, bench/RESULTS.md, issue 14 item 1).
- * Peak: n · d · 4 bytes when d ≤ k, else min(exactBytes, n · d · 4) + n · k · 4 bytes; plus
- * d · 8 for A at `finish`. The copies live in `opts.arena`, which keeps its blocks between rounds.
+ * Peak: min(exactBytes, n · d · 4) + n · k · 4 bytes, plus d · 8 for A at `finish`.
  */
 export function withUpdateStatistics(
   inner: Aggregation,
@@ -221,8 +209,8 @@ export function withUpdateStatistics(
   const arena = opts.arena ?? new UpdateCopyArena();
   arena.reset();
   const sketches = new Map<string, { sumSquares: number; sketch: Float32Array }>();
-  // One float64 scratch for every bank's sums: a fresh 32 KB array per bank, and the generic
-  // Float32Array.from copy out of it, were most of sketchOf's ~47 µs per bank at 10,000 banks.
+  // One float64 scratch for every bank's sums, instead of a fresh 32 KB array per bank and the
+  // generic (element by element) Float32Array.from copy out of it.
   const scratch = new Float64Array(k);
   const sketchOf = (delta: ArrayLike<number>) => {
     scratch.fill(0);
@@ -239,7 +227,7 @@ export function withUpdateStatistics(
     },
     add(r: FitResult): void {
       inner.add(r);
-      if (copies && r.delta.length > k && (copies.size + 1) * r.delta.length * 4 > exactBytes) {
+      if (copies && (copies.size + 1) * r.delta.length * 4 > exactBytes) {
         // Over the budget: from now on every update, and those kept so far, as sketches.
         for (const [id, c] of copies) sketches.set(id, sketchOf(c));
         copies = null;
