@@ -170,13 +170,13 @@ class LightBankDriver {
       let beats: HeartbeatPolicy | null = null;
       /** The update offered and waiting for its grant (its frame is built when granted). */
       let pending: { roundId: number; frame: () => Uint8Array } | null = null;
-      const sendFrame = (frame: Uint8Array, isHeartbeat = false) => {
+      const sendFrame = (frame: Uint8Array, standsInForBeat = true) => {
         if (ws.readyState !== WebSocket.OPEN) return;
         ws.send(frame, { binary: true });
-        if (!isHeartbeat) beats?.sent();
+        if (standsInForBeat) beats?.sent();
       };
       const send = (msg: ClientMessage, tensors: Parameters<typeof encodeFrame>[1] = []) =>
-        sendFrame(encodeFrame(msg, tensors), msg.type === 'heartbeat');
+        sendFrame(encodeFrame(msg, tensors), msg.type !== 'heartbeat');
       ws.on('open', () => {
         send({
           type: 'hello',
@@ -203,7 +203,7 @@ class LightBankDriver {
         switch (msg.type) {
           case 'welcome':
             welcomed = true;
-            beats = new HeartbeatPolicy(msg.heartbeatIntervalMs);
+            beats = new HeartbeatPolicy(msg.heartbeatIntervalMs, msg.heartbeatTimeoutMs);
             heartbeat = setInterval(() => {
               // Never 'give-up': the light bank does not watch the aggregator's silence.
               if (beats!.tick(Date.now(), Date.now()) === 'beat') send({ type: 'heartbeat', sentAt: Date.now() });

@@ -230,15 +230,19 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     encoding?: 'float32' | 'float16' | 'int8',
   ): number {
     const frame = encodeFrame(msg, tensors ?? [], encoding ? { encoding } : {});
-    this.sendFrame(ws, frame, msg.type === 'heartbeat');
+    this.sendFrame(ws, frame, msg.type !== 'heartbeat');
     return frame.byteLength;
   }
 
-  /** Sends an encoded frame if the socket is open; any but a heartbeat stands in for the next beat. */
-  private sendFrame(ws: WebSocket, frame: Uint8Array, isHeartbeat = false): void {
+  /**
+   * Sends an encoded frame if the socket is open. `standsInForBeat`: the frame tells the aggregator
+   * this bank is alive, so the next heartbeat may be skipped (heartbeat.ts): not the heartbeat
+   * itself, nor an analytics frame (older aggregators did not count those).
+   */
+  private sendFrame(ws: WebSocket, frame: Uint8Array, standsInForBeat = true): void {
     if (ws.readyState !== WebSocket.OPEN) return;
     ws.send(frame, { binary: true });
-    if (!isHeartbeat) this.heartbeat?.sent();
+    if (standsInForBeat) this.heartbeat?.sent();
   }
 
   private onFrame(ws: WebSocket, connection: number, bytes: Uint8Array): void {
@@ -251,7 +255,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         this.model.ensure(msg.model);
         this.logger.info({ modelVersion: msg.modelVersion, server: msg.serverVersion }, 'joined the federation');
         this.heartbeat?.stop();
-        this.heartbeat = startHeartbeat(msg.heartbeatIntervalMs, {
+        this.heartbeat = startHeartbeat(msg.heartbeatIntervalMs, msg.heartbeatTimeoutMs, {
           lastFromServer: () => this.lastFromServer,
           beat: () => this.send(ws, { type: 'heartbeat', sentAt: Date.now() }),
           giveUp: () => {
@@ -324,7 +328,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         return;
       case 'analytics_request':
       case 'analytics_result':
-        void this.analytics.handle(msg, (m) => this.sendFrame(ws, encodeFrame(m)));
+        void this.analytics.handle(msg, (m) => this.sendFrame(ws, encodeFrame(m), false));
         return;
       default:
         this.onSecAgg(ws, connection, msg, tensors);

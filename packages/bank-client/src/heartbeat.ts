@@ -1,11 +1,16 @@
 /**
  * When the bank daemon sends its own heartbeat. The aggregator closes a bank it has heard
- * nothing from for its heartbeat timeout (default 20 s, four intervals): any frame counts, so a
- * bank that sent its update, its evaluation or an offer since the previous tick is known to be
- * alive and a heartbeat would be one more frame for the aggregator to read. At 10,000 banks a
- * round lasts about 10 s, and one heartbeat per bank per 5 s interval was some 2,000 frames a
- * second read by the aggregator in the middle of the round (issue 14 item 1). An idle bank still
- * beats every interval, so the aggregator hears from a bank at least every two intervals.
+ * nothing from for its heartbeat timeout (default 20 s, four 5 s intervals): any frame of the
+ * rounds counts, so a bank that sent its update, its evaluation or an offer since the previous
+ * tick is known to be alive, and a heartbeat would be one more frame for the aggregator to read.
+ * At 10,000 banks a round lasts about 10 s, and one heartbeat per bank per interval was some
+ * 19,000 frames a round for the aggregator to read (issue 14 item 1).
+ *
+ * Skipping makes a bank silent for up to two intervals (a frame just after a tick, none until
+ * the tick after next), so a bank skips only when the aggregator's welcome says its timeout is at
+ * least three intervals; with an older aggregator (no timeout in its welcome) or a tighter one
+ * it beats every interval, as before. Analytics frames do not stand in for a beat: aggregators
+ * before they counted as word from the bank did not count them. An idle bank beats every interval.
  *
  * The same tick gives up on a silent aggregator: a half-open TCP connection never closes by
  * itself, and the aggregator writes to an idle bank at least every two intervals (its sweep,
@@ -15,11 +20,21 @@ export type HeartbeatAction = 'beat' | 'skip' | 'give-up';
 
 export class HeartbeatPolicy {
   private sentSinceTick = false;
+  /** Whether a tick may skip the beat: the aggregator waits at least three intervals. */
+  readonly maySkip: boolean;
 
-  /** @param intervalMs the aggregator's heartbeat interval (its welcome), ms. */
-  constructor(private readonly intervalMs: number) {}
+  /**
+   * @param intervalMs the aggregator's heartbeat interval (its welcome), ms
+   * @param timeoutMs the aggregator's heartbeat timeout (its welcome; absent from older ones), ms
+   */
+  constructor(
+    private readonly intervalMs: number,
+    timeoutMs?: number,
+  ) {
+    this.maySkip = timeoutMs !== undefined && timeoutMs >= 3 * intervalMs;
+  }
 
-  /** This bank sent a frame other than its heartbeat. */
+  /** This bank sent a frame that tells the aggregator it is alive, other than its heartbeat. */
   sent(): void {
     this.sentSinceTick = true;
   }
@@ -27,32 +42,35 @@ export class HeartbeatPolicy {
   /**
    * What to do at a timer tick (every `intervalMs`), at `now` (ms), when the aggregator was last
    * heard from at `lastFromServer` (ms, same clock): 'give-up' after 4 intervals + 2 s of silence,
-   * else 'beat' when this bank sent nothing (but heartbeats) since the previous tick, else 'skip'.
+   * else 'skip' when skipping is allowed and this bank sent something (but heartbeats) since the
+   * previous tick, else 'beat'.
    */
   tick(now: number, lastFromServer: number): HeartbeatAction {
     if (now - lastFromServer > 4 * this.intervalMs + 2_000) return 'give-up';
     const sent = this.sentSinceTick;
     this.sentSinceTick = false;
-    return sent ? 'skip' : 'beat';
+    return sent && this.maySkip ? 'skip' : 'beat';
   }
 }
 
-/** A connection's running heartbeat: tell it of every other frame sent, stop it when the connection ends. */
+/** A connection's running heartbeat: tell it of the frames that stand in for a beat, stop it when the connection ends. */
 export interface RunningHeartbeat {
   sent(): void;
   stop(): void;
 }
 
 /**
- * Starts a connection's heartbeat timer (every `intervalMs`, the welcome's), driven by a
- * HeartbeatPolicy: `io.beat()` sends the heartbeat, `io.giveUp()` drops the silent connection
- * (the timer then stops by itself), `io.lastFromServer()` is when the aggregator last spoke (ms).
+ * Starts a connection's heartbeat timer (every `intervalMs`, the welcome's; `timeoutMs` the
+ * welcome's timeout, if it gave one), driven by a HeartbeatPolicy: `io.beat()` sends the
+ * heartbeat, `io.giveUp()` drops the silent connection (the timer then stops by itself),
+ * `io.lastFromServer()` is when the aggregator last spoke (ms).
  */
 export function startHeartbeat(
   intervalMs: number,
+  timeoutMs: number | undefined,
   io: { lastFromServer(): number; beat(): void; giveUp(): void },
 ): RunningHeartbeat {
-  const policy = new HeartbeatPolicy(intervalMs);
+  const policy = new HeartbeatPolicy(intervalMs, timeoutMs);
   const timer = setInterval(() => {
     const action = policy.tick(Date.now(), io.lastFromServer());
     if (action === 'give-up') {

@@ -91,6 +91,7 @@ export async function attach(core: Core, hello: Hello, conn: BankConnection): Pr
       bankId: hello.bankId,
       serverVersion: SERVER_VERSION,
       heartbeatIntervalMs: core.opts.heartbeatIntervalMs,
+      heartbeatTimeoutMs: core.opts.heartbeatTimeoutMs,
       maxFrameBytes: core.opts.maxFrameBytes,
       modelVersion: core.globalVersion,
     }),

@@ -235,6 +235,16 @@ export class Federation {
     return handleFrame(this.core, session, bytes);
   }
 
+  /**
+   * A frame from this bank that is not the rounds' (an analytics job's): the bank is alive as
+   * surely as with any other, so it counts against the heartbeat timeout like one.
+   */
+  heardFrom(session: BankSession, bytes: number): void {
+    if (!this.core.sessions.isCurrent(session)) return;
+    session.lastMessageAt = this.core.opts.clock.now();
+    session.bytesUp += bytes;
+  }
+
   // ------------------------------------------------------------------ admin
 
   /**

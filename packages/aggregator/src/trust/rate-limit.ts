@@ -3,7 +3,7 @@
  * work on the federation's one serial queue, and some cost an fsync'd audit write: 5,000
  * `decline` frames (2.6 MB, sent in 13 ms) stretched a 0.6 s round to 20.6 s and made an
  * honest bank's on-time update late (issue 12, A4). An honest bank sends a hello, one
- * update and one evaluation per round, and a heartbeat per interval: well under one
+ * update and one evaluation per round, and at most a heartbeat per interval: well under one
  * frame per second. The secure-aggregation workflow asks ten things per round, and a fast
  * round can ask them within a second: every frame the aggregator sends a bank therefore
  * grants it one credit (`credit`, at most `MAX_CREDITS` held), spent before the bucket, so an

@@ -56,15 +56,18 @@ export class RawBank {
   private readonly offered = new Map<number, Uint8Array>();
   closed: { code: number; reason: string } | null = null;
   private waiters: (() => void)[] = [];
+  /** Whether it answers the aggregator's heartbeats (default); a test of liveness turns it off. */
+  answersHeartbeats = true;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (raw: Buffer) => {
       try {
         const d = decodeFrame(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), FederationServerMessage);
         // Alive whatever else the test makes it do: it answers heartbeats (older bank clients did;
-        // the daemon now sends its own every interval, and RawBank has no timer).
+        // the daemon now sends its own, bank-client heartbeat.ts, and RawBank has no timer).
         if (d.msg.type === 'heartbeat') {
-          if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ type: 'heartbeat', sentAt: Date.now() }));
+          if (this.answersHeartbeats && ws.readyState === WebSocket.OPEN)
+            ws.send(encodeFrame({ type: 'heartbeat', sentAt: Date.now() }));
           return;
         }
         // The pull protocol, as an honest bank: the offered frame goes when granted, and not

@@ -156,6 +156,12 @@ export const Welcome = z.object({
   bankId,
   serverVersion: z.string().max(64),
   heartbeatIntervalMs: z.number().int().positive(),
+  /**
+   * How long the aggregator waits for any frame from this bank before closing it, ms. Optional
+   * (aggregators before it did not say): a bank skips its heartbeat in an interval it sent
+   * something else only when this is at least three intervals (bank-client heartbeat.ts).
+   */
+  heartbeatTimeoutMs: z.number().int().positive().optional(),
   maxFrameBytes: z.number().int().positive(),
   /** Current global model version (0 before the first commit). */
   modelVersion: count,
