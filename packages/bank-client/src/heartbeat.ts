@@ -8,7 +8,8 @@
  *
  * Skipping makes a bank silent for up to two intervals (a frame just after a tick, none until
  * the tick after next), so a bank skips only when the aggregator's welcome says its timeout is at
- * least three intervals; with an older aggregator (no timeout in its welcome) or a tighter one
+ * least four intervals (the default; two more than skipping needs, for a bank busy with its own
+ * work); with an older aggregator (no timeout in its welcome) or a tighter one
  * it beats every interval, as before. Analytics frames do not stand in for a beat: aggregators
  * before they counted as word from the bank did not count them. An idle bank beats every interval.
  *
@@ -20,7 +21,7 @@ export type HeartbeatAction = 'beat' | 'skip' | 'give-up';
 
 export class HeartbeatPolicy {
   private sentSinceTick = false;
-  /** Whether a tick may skip the beat: the aggregator waits at least three intervals. */
+  /** Whether a tick may skip the beat: the aggregator waits at least four intervals. */
   readonly maySkip: boolean;
 
   /**
@@ -31,7 +32,7 @@ export class HeartbeatPolicy {
     private readonly intervalMs: number,
     timeoutMs?: number,
   ) {
-    this.maySkip = timeoutMs !== undefined && timeoutMs >= 3 * intervalMs;
+    this.maySkip = timeoutMs !== undefined && timeoutMs >= 4 * intervalMs;
   }
 
   /** This bank sent a frame that tells the aggregator it is alive, other than its heartbeat. */

@@ -2,8 +2,8 @@
  * When the bank daemon beats (src/heartbeat.ts): in intervals it sent nothing else, when the
  * aggregator's timeout allows a skipped beat; every interval otherwise.
  */
-import { describe, expect, it } from 'vitest';
-import { HeartbeatPolicy } from '../src/heartbeat.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { HeartbeatPolicy, startHeartbeat } from '../src/heartbeat.js';
 
 const I = 5_000;
 const DEFAULT_TIMEOUT = 20_000;
@@ -25,19 +25,19 @@ describe('HeartbeatPolicy', () => {
     expect(p.tick(4 * I, 4 * I)).toBe('beat');
   });
 
-  it('never skips when the aggregator waits less than three intervals, or did not say (older aggregators)', () => {
-    for (const timeout of [undefined, 2 * I, 3 * I - 1]) {
+  it('never skips when the aggregator waits less than four intervals, or did not say (older aggregators)', () => {
+    for (const timeout of [undefined, 2 * I, 4 * I - 1]) {
       const p = new HeartbeatPolicy(I, timeout);
       expect(p.maySkip).toBe(false);
       p.sent();
       expect(p.tick(I, I), `timeout ${timeout}`).toBe('beat');
     }
-    expect(new HeartbeatPolicy(I, 3 * I).maySkip).toBe(true);
+    expect(new HeartbeatPolicy(I, 4 * I).maySkip).toBe(true);
   });
 
-  it('leaves at most two intervals between frames: less than the three the aggregator waits at least', () => {
+  it('leaves at most two intervals between frames: half the four the aggregator waits at least', () => {
     // A frame every third interval, sent just after a tick: the next tick skips, the one after beats.
-    const p = new HeartbeatPolicy(I, 3 * I);
+    const p = new HeartbeatPolicy(I, 4 * I);
     const sentAt: number[] = [];
     for (let k = 1; k <= 40; k++) {
       if (k % 3 === 0) {
@@ -47,7 +47,7 @@ describe('HeartbeatPolicy', () => {
       if (p.tick((k + 1) * I, (k + 1) * I) === 'beat') sentAt.push((k + 1) * I);
     }
     const gaps = sentAt.slice(1).map((t, i) => t - sentAt[i]!);
-    expect(Math.max(...gaps)).toBeLessThan(3 * I);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2 * I);
     expect(Math.max(...gaps)).toBeGreaterThan(I); // some beats were skipped
   });
 
@@ -56,5 +56,48 @@ describe('HeartbeatPolicy', () => {
     expect(p.tick(4 * I + 2_000, 0)).toBe('beat');
     p.sent();
     expect(p.tick(4 * I + 2_001, 0)).toBe('give-up');
+  });
+});
+
+describe("startHeartbeat (the daemon's timer, on fake timers)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('beats, skips after a frame, gives up on a silent aggregator and stops its timer', () => {
+    vi.useFakeTimers({ now: 0 });
+    let heard = 0;
+    const calls: string[] = [];
+    const hb = startHeartbeat(I, DEFAULT_TIMEOUT, {
+      lastFromServer: () => heard,
+      beat: () => calls.push(`beat ${Date.now()}`),
+      giveUp: () => calls.push(`give-up ${Date.now()}`),
+    });
+    heard = I;
+    vi.advanceTimersByTime(I); // idle: beats
+    hb.sent();
+    vi.advanceTimersByTime(I); // an update went out: skipped
+    vi.advanceTimersByTime(I); // idle again: beats
+    expect(calls).toEqual([`beat ${I}`, `beat ${3 * I}`]);
+    // The aggregator falls silent after `heard`: the first tick past 4 intervals + 2 s gives up, once.
+    vi.advanceTimersByTime(10 * I);
+    expect(calls.filter((c) => c.startsWith('give-up'))).toEqual([`give-up ${6 * I}`]);
+    expect(vi.getTimerCount()).toBe(0);
+    hb.stop();
+  });
+
+  it('stops beating when stopped (the connection closed)', () => {
+    vi.useFakeTimers({ now: 0 });
+    const calls: number[] = [];
+    const hb = startHeartbeat(I, undefined, {
+      lastFromServer: () => Date.now(),
+      beat: () => calls.push(1),
+      giveUp: () => {},
+    });
+    vi.advanceTimersByTime(2 * I);
+    hb.stop();
+    vi.advanceTimersByTime(5 * I);
+    expect(calls).toHaveLength(2);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

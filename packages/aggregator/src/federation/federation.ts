@@ -239,10 +239,9 @@ export class Federation {
    * A frame from this bank that is not the rounds' (an analytics job's): the bank is alive as
    * surely as with any other, so it counts against the heartbeat timeout like one.
    */
-  heardFrom(session: BankSession, bytes: number): void {
+  heardFrom(session: BankSession): void {
     if (!this.core.sessions.isCurrent(session)) return;
     session.lastMessageAt = this.core.opts.clock.now();
-    session.bytesUp += bytes;
   }
 
   // ------------------------------------------------------------------ admin

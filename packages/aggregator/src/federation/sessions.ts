@@ -65,7 +65,7 @@ export class BankSessions {
    * aggregator is there, and a heartbeat would be one more socket write here (and, from older
    * banks, an answer to read): in a busy round most banks are sent something between two sweeps.
    * A bank so hears from the aggregator at least every two intervals; it gives up after four
-   * intervals and 2 s (bank-client heartbeat.ts, which beats by the same rule).
+   * intervals and 2 s (bank-client heartbeat.ts, which beats by the same rule when the timeout allows).
    */
   sweep(now: number, timeoutMs: number): BankSession[] {
     const beat = encodeFrame({ type: 'heartbeat', sentAt: now });

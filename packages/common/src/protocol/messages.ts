@@ -159,7 +159,7 @@ export const Welcome = z.object({
   /**
    * How long the aggregator waits for any frame from this bank before closing it, ms. Optional
    * (aggregators before it did not say): a bank skips its heartbeat in an interval it sent
-   * something else only when this is at least three intervals (bank-client heartbeat.ts).
+   * something else only when this is at least four intervals (bank-client heartbeat.ts).
    */
   heartbeatTimeoutMs: z.number().int().positive().optional(),
   maxFrameBytes: z.number().int().positive(),

@@ -173,7 +173,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
         }
         // Analytics jobs (federation/jobs/) take their own frames; everything else is the round's.
         if (isAnalyticsFrame(bytes)) {
-          federation.heardFrom(session, bytes.byteLength);
+          federation.heardFrom(session);
           void federation.jobs.onFrame(session.bankId, bytes);
           return;
         }
