@@ -1,13 +1,16 @@
 /**
+ * Analytics frames are frames like any other on arrival: they count as word from the bank and meet
+ * the frame rate limit (federation/frames.ts handleAnalyticsFrame).
+ *
  * Liveness counts every frame a bank sends, the analytics jobs' too (server/plugins/bank-socket.ts,
- * Federation.heardFrom): a bank daemon skips its heartbeat in an interval it sent anything else
+ * federation/frames.ts handleAnalyticsFrame): a bank daemon skips its heartbeat in an interval it sent anything else
  * (bank-client heartbeat.ts), and in a long segmentation job its only frames may be analytics
  * answers. The welcome tells the bank the timeout it is held to.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, encodeFrame, PROTOCOL_VERSION } from '@finsecure/common/protocol';
 import type { RunningAggregator } from '../src/service.js';
-import { cleanup, createBank, startTestAggregator, tempDir } from './helpers/federation.js';
+import { api, cleanup, createBank, startTestAggregator, tempDir, waitFor } from './helpers/federation.js';
 import { RawBank } from './helpers/raw-bank.js';
 
 // A timeout of 25 intervals, as in the daemon's heartbeat test: a loaded machine cannot stall a
@@ -28,23 +31,28 @@ afterAll(async () => {
   cleanup(dir);
 });
 
-describe('liveness of a bank that sends only analytics frames', () => {
+/** A bank that has said hello and had its welcome, answering heartbeats or not. */
+async function join(id: string, answersHeartbeats: boolean) {
+  const token = await createBank(agg, id);
+  const raw = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
+  raw.answersHeartbeats = answersHeartbeats;
+  raw.send({
+    type: 'hello',
+    protocolVersion: PROTOCOL_VERSION,
+    bankId: id,
+    token,
+    clientVersion: 'raw-test',
+    backend: 'cpu',
+    numExamples: 100,
+    numFeatures: 30,
+    numTestExamples: 0,
+  });
+  return { raw, welcome: await raw.next('welcome') };
+}
+
+describe('analytics frames on arrival', () => {
   it('is kept alive by them, and timed out once it falls silent', async () => {
-    const token = await createBank(agg, 'analyst');
-    const raw = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
-    raw.answersHeartbeats = false;
-    raw.send({
-      type: 'hello',
-      protocolVersion: PROTOCOL_VERSION,
-      bankId: 'analyst',
-      token,
-      clientVersion: 'raw-test',
-      backend: 'cpu',
-      numExamples: 100,
-      numFeatures: 30,
-      numTestExamples: 0,
-    });
-    const welcome = await raw.next('welcome');
+    const { raw, welcome } = await join('analyst', false);
     expect(welcome.msg.heartbeatTimeoutMs).toBe(TIMEOUT_MS);
 
     // No job asked for it: the runner ignores the answer, but it is still word from the bank.
@@ -60,4 +68,18 @@ describe('liveness of a bank that sends only analytics frames', () => {
     const closed = await raw.waitClosed(4 * TIMEOUT_MS);
     expect(closed.code).toBe(CloseCode.HeartbeatTimeout);
   });
+
+  it('meet the frame rate limit: a flood of them is cut off, with one audit entry', async () => {
+    const { raw } = await join('flooder', true);
+    const answer = encodeFrame({ type: 'analytics_decline', jobId: 1, stageIndex: 0, reason: 'x'.repeat(400) });
+    for (let i = 0; i < 5_000; i++) raw.sendBytes(answer);
+    const closed = await raw.waitClosed(30_000);
+    expect(closed.code).toBe(CloseCode.RateLimited);
+    const entries = await waitFor('the audit entry', async () => {
+      const r = await api<{ type: string; actor: string }[]>(agg, 'GET', '/api/audit?limit=1000');
+      const found = r.body.filter((e) => e.type === 'frame.rate_limited' && e.actor === 'flooder');
+      return found.length > 0 ? found : null;
+    });
+    expect(entries).toHaveLength(1);
+  }, 60_000);
 });

@@ -21,7 +21,7 @@ import { refitScaler } from './consortium.js';
 import { audit, ControlRefused, drainAudits, NotFound, type Core, type FederationOptions } from './core.js';
 import { AuditCoalescer } from '../trust/audit-coalescer.js';
 import { FrameRateLimiter } from '../trust/rate-limit.js';
-import { handleFrame } from './frames.js';
+import { handleAnalyticsFrame, handleFrame } from './frames.js';
 import { PrivacyLedger } from './privacy.js';
 import { IdentityKeys } from './secagg/identities.js';
 import { maybeStartRound } from './round-start.js';
@@ -235,13 +235,9 @@ export class Federation {
     return handleFrame(this.core, session, bytes);
   }
 
-  /**
-   * A frame from this bank that is not the rounds' (an analytics job's): the bank is alive as
-   * surely as with any other, so it counts against the heartbeat timeout like one.
-   */
-  heardFrom(session: BankSession): void {
-    if (!this.core.sessions.isCurrent(session)) return;
-    session.lastMessageAt = this.core.opts.clock.now();
+  /** An analytics job's frame: heard from, rate-limited, then the job runner's (frames.ts). */
+  handleAnalyticsFrame(session: BankSession, bytes: Uint8Array): Promise<void> {
+    return handleAnalyticsFrame(this.core, session, bytes, (bankId, b) => this.jobs.onFrame(bankId, b));
   }
 
   // ------------------------------------------------------------------ admin

@@ -37,34 +37,10 @@ export function sendError(session: BankSession, code: string, message: string, r
  * queued (and is disconnected if it keeps on), so it cannot stall the rounds of the others.
  */
 export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array): Promise<void> {
-  // A replaced connection's last frames are not this bank's current voice.
-  if (!core.sessions.isCurrent(session)) return Promise.resolve();
   const { clock, observer, logger } = core.opts;
   const receivedAt = clock.now();
-  session.lastMessageAt = receivedAt;
-  session.bytesUp += bytes.byteLength;
-  observer?.bytes?.('up', bytes.byteLength);
-  const verdict = core.frameLimiter.admit(session.bankId);
-  if (verdict.action === 'drop') {
-    if (verdict.notify) {
-      const { framesPerSecond, burst } = core.frameLimiter.limits;
-      sendError(session, 'rate_limited', `over ${framesPerSecond} frames/s (burst ${burst}): frames are dropped`);
-    }
-    return Promise.resolve();
-  }
-  if (verdict.action === 'disconnect') {
-    session.close(CloseCode.RateLimited, verdict.reason);
-    core.frameLimiter.forget(session.bankId);
-    return core.enqueue(() =>
-      auditRepeated(core, {
-        type: 'frame.rate_limited',
-        actor: session.bankId,
-        reason: verdict.reason,
-        key: 'disconnect',
-        details: { dropped: verdict.dropped },
-      }),
-    );
-  }
+  const done = arrive(core, session, bytes, receivedAt);
+  if (done) return done;
   let decoded: ReturnType<typeof decodeFrame<FederationClientMessage>>;
   try {
     // Views: the socket's message is ours alone, and an update waits for its slot holding only it.
@@ -113,6 +89,57 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
       // Secure aggregation: keys, shares, masked updates, signatures, unmask shares, refusals.
       return core.enqueue(() => onSecAggMessage(core, session, msg, decoded.tensors, receivedAt, bytes.byteLength));
   }
+}
+
+/**
+ * An analytics job's frame from an authenticated bank (server/plugins/bank-socket.ts sorts them
+ * out by header): word from the bank like any other, and under the same frame rate limit, then
+ * the job runner's. Before, these skipped both: a bank answering only a long job was timed out,
+ * and a bank could send them as fast as its link allowed.
+ */
+export function handleAnalyticsFrame(
+  core: Core,
+  session: BankSession,
+  bytes: Uint8Array,
+  toJobs: (bankId: string, bytes: Uint8Array) => Promise<void>,
+): Promise<void> {
+  return arrive(core, session, bytes, core.opts.clock.now()) ?? toJobs(session.bankId, bytes);
+}
+
+/**
+ * What every frame from a bank goes through on arrival: the bank is heard from (heartbeat
+ * timeout, bytes) and its frame rate is checked. Returns null when the frame goes on to its
+ * handler, or what is left to do when it does not (a replaced connection's frame, a frame
+ * over the rate: dropped, or the bank disconnected and audited).
+ */
+function arrive(core: Core, session: BankSession, bytes: Uint8Array, receivedAt: number): Promise<void> | null {
+  // A replaced connection's last frames are not this bank's current voice.
+  if (!core.sessions.isCurrent(session)) return Promise.resolve();
+  session.lastMessageAt = receivedAt;
+  session.bytesUp += bytes.byteLength;
+  core.opts.observer?.bytes?.('up', bytes.byteLength);
+  const verdict = core.frameLimiter.admit(session.bankId);
+  if (verdict.action === 'drop') {
+    if (verdict.notify) {
+      const { framesPerSecond, burst } = core.frameLimiter.limits;
+      sendError(session, 'rate_limited', `over ${framesPerSecond} frames/s (burst ${burst}): frames are dropped`);
+    }
+    return Promise.resolve();
+  }
+  if (verdict.action === 'disconnect') {
+    session.close(CloseCode.RateLimited, verdict.reason);
+    core.frameLimiter.forget(session.bankId);
+    return core.enqueue(() =>
+      auditRepeated(core, {
+        type: 'frame.rate_limited',
+        actor: session.bankId,
+        reason: verdict.reason,
+        key: 'disconnect',
+        details: { dropped: verdict.dropped },
+      }),
+    );
+  }
+  return null;
 }
 
 /** What a bank says when its own privacy budget stops it (bank-client/src/client.ts). */

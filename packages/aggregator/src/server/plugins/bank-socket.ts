@@ -173,8 +173,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
         }
         // Analytics jobs (federation/jobs/) take their own frames; everything else is the round's.
         if (isAnalyticsFrame(bytes)) {
-          federation.heardFrom(session);
-          void federation.jobs.onFrame(session.bankId, bytes);
+          void federation.handleAnalyticsFrame(session, bytes);
           return;
         }
         // A second hello is answered and audited by the federation (frames.ts): no second decode here.
