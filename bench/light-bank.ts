@@ -38,7 +38,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { HeartbeatPolicy } from '@finsecure/bank-client/heartbeat';
+import { HeartbeatPolicy, standsInForBeat } from '@finsecure/bank-client/heartbeat';
 import { emptyHistogram } from '@finsecure/common/metrics';
 import {
   decodeFrame,
@@ -176,7 +176,7 @@ class LightBankDriver {
         if (standsInForBeat) beats?.sent();
       };
       const send = (msg: ClientMessage, tensors: Parameters<typeof encodeFrame>[1] = []) =>
-        sendFrame(encodeFrame(msg, tensors), msg.type !== 'heartbeat');
+        sendFrame(encodeFrame(msg, tensors), standsInForBeat(msg.type));
       ws.on('open', () => {
         send({
           type: 'hello',

@@ -36,7 +36,7 @@ import { helloOf } from './hello.js';
 import { LocalModel } from './local-model.js';
 import { UpdateUpload } from './update-upload.js';
 import { runEvaluation, runFit, secureFit, sendGranted, type RoundTaskHost, type Task } from './round-tasks.js';
-import { startHeartbeat, type RunningHeartbeat } from './heartbeat.js';
+import { standsInForBeat, startHeartbeat, type RunningHeartbeat } from './heartbeat.js';
 import { loadOrCreateIdentity, PinnedIdentities } from './secagg/identity.js';
 import type { SecureFit } from './secagg/secure-fit.js';
 import { requireOpenedState } from './state-crypto/index.js';
@@ -230,14 +230,13 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     encoding?: 'float32' | 'float16' | 'int8',
   ): number {
     const frame = encodeFrame(msg, tensors ?? [], encoding ? { encoding } : {});
-    this.sendFrame(ws, frame, msg.type !== 'heartbeat');
+    this.sendFrame(ws, frame, standsInForBeat(msg.type));
     return frame.byteLength;
   }
 
   /**
-   * Sends an encoded frame if the socket is open. `standsInForBeat`: the frame tells the aggregator
-   * this bank is alive, so the next heartbeat may be skipped (heartbeat.ts): not the heartbeat
-   * itself, nor an analytics frame (older aggregators did not count those).
+   * Sends an encoded frame if the socket is open. `standsInForBeat`: the next heartbeat may be
+   * skipped for it (heartbeat.ts `standsInForBeat`).
    */
   private sendFrame(ws: WebSocket, frame: Uint8Array, standsInForBeat = true): void {
     if (ws.readyState !== WebSocket.OPEN) return;
@@ -328,7 +327,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         return;
       case 'analytics_request':
       case 'analytics_result':
-        void this.analytics.handle(msg, (m) => this.sendFrame(ws, encodeFrame(m), false));
+        void this.analytics.handle(msg, (m) => this.sendFrame(ws, encodeFrame(m), standsInForBeat(m.type)));
         return;
       default:
         this.onSecAgg(ws, connection, msg, tensors);

@@ -19,6 +19,15 @@
  */
 export type HeartbeatAction = 'beat' | 'skip' | 'give-up';
 
+/**
+ * Whether sending a message of this type lets the bank skip its next beat: not the heartbeat
+ * itself, and not an analytics message (`analytics_*`), which aggregators before they counted as
+ * word from the bank did not count.
+ */
+export function standsInForBeat(type: string): boolean {
+  return type !== 'heartbeat' && !type.startsWith('analytics_');
+}
+
 export class HeartbeatPolicy {
   private sentSinceTick = false;
   /** Whether a tick may skip the beat: the aggregator waits at least four intervals. */

@@ -3,7 +3,7 @@
  * aggregator's timeout allows a skipped beat; every interval otherwise.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HeartbeatPolicy, startHeartbeat } from '../src/heartbeat.js';
+import { HeartbeatPolicy, standsInForBeat, startHeartbeat } from '../src/heartbeat.js';
 
 const I = 5_000;
 const DEFAULT_TIMEOUT = 20_000;
@@ -99,5 +99,13 @@ describe("startHeartbeat (the daemon's timer, on fake timers)", () => {
     vi.advanceTimersByTime(5 * I);
     expect(calls).toHaveLength(2);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('standsInForBeat', () => {
+  it("is true for the rounds' messages, false for the heartbeat and for analytics answers", () => {
+    for (const t of ['hello', 'update_offer', 'update', 'evaluation', 'decline', 'secagg_masked_update'])
+      expect(standsInForBeat(t), t).toBe(true);
+    for (const t of ['heartbeat', 'analytics_answer', 'analytics_decline']) expect(standsInForBeat(t), t).toBe(false);
   });
 });
