@@ -5,7 +5,7 @@
  * Each light bank opens a WebSocket to the aggregator's `/ws/bank`, sends a `hello` with
  * the token the admin API issued for it, and then answers, using the shared protocol of
  * `@finsecure/common/protocol`:
- * - `welcome`: from then on, like the bank daemon (the same HeartbeatPolicy), a heartbeat of its
+ * - `welcome`: from then on, like the bank daemon (the same startHeartbeat), a heartbeat of its
  *   own in every heartbeat interval the welcome names in which it sent nothing else (the
  *   aggregator's heartbeats are not answered, as the daemon's are not);
  * - `round_assignment`: after a simulated training time (uniform in `trainMs`, from a
@@ -38,7 +38,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { HeartbeatPolicy, standsInForBeat } from '@finsecure/bank-client/heartbeat';
+import { standsInForBeat, startHeartbeat, type RunningHeartbeat } from '@finsecure/bank-client/heartbeat';
 import { emptyHistogram } from '@finsecure/common/metrics';
 import {
   decodeFrame,
@@ -165,15 +165,14 @@ class LightBankDriver {
       const ws = new WebSocket(cfg.wsUrl, { maxPayload: 256 * 1024 * 1024 });
       ws.binaryType = 'nodebuffer';
       let welcomed = false;
-      let heartbeat: NodeJS.Timeout | null = null;
-      /** The daemon's rule (bank-client heartbeat.ts): beat only in intervals nothing else was sent. */
-      let beats: HeartbeatPolicy | null = null;
+      /** The daemon's heartbeat (bank-client heartbeat.ts): beats only in intervals nothing else was sent. */
+      let heartbeat: RunningHeartbeat | null = null;
       /** The update offered and waiting for its grant (its frame is built when granted). */
       let pending: { roundId: number; frame: () => Uint8Array } | null = null;
       const sendFrame = (frame: Uint8Array, standsInForBeat = true) => {
         if (ws.readyState !== WebSocket.OPEN) return;
         ws.send(frame, { binary: true });
-        if (standsInForBeat) beats?.sent();
+        if (standsInForBeat) heartbeat?.sent();
       };
       const send = (msg: ClientMessage, tensors: Parameters<typeof encodeFrame>[1] = []) =>
         sendFrame(encodeFrame(msg, tensors), standsInForBeat(msg.type));
@@ -203,11 +202,12 @@ class LightBankDriver {
         switch (msg.type) {
           case 'welcome':
             welcomed = true;
-            beats = new HeartbeatPolicy(msg.heartbeatIntervalMs, msg.heartbeatTimeoutMs);
-            heartbeat = setInterval(() => {
-              // Never 'give-up': the light bank does not watch the aggregator's silence.
-              if (beats!.tick(Date.now(), Date.now()) === 'beat') send({ type: 'heartbeat', sentAt: Date.now() });
-            }, msg.heartbeatIntervalMs);
+            heartbeat = startHeartbeat(msg.heartbeatIntervalMs, msg.heartbeatTimeoutMs, {
+              // Never gives up: the light bank does not watch the aggregator's silence.
+              lastFromServer: () => Date.now(),
+              beat: () => send({ type: 'heartbeat', sentAt: Date.now() }),
+              giveUp: () => {},
+            });
             resolve(ws);
             return;
           case 'round_assignment': {
@@ -293,7 +293,7 @@ class LightBankDriver {
         }
       });
       ws.on('close', (code: number, reason: Buffer) => {
-        if (heartbeat) clearInterval(heartbeat);
+        heartbeat?.stop();
         if (!welcomed) reject(new Error(`closed before welcome (${code} ${reason.toString()})`));
       });
       ws.on('error', (err: Error) => {
