@@ -52,7 +52,7 @@ beforeAll(async () => {
   await waitRounds(agg, (rs) => rs.some((r) => r.status === 'committed'), 'a first committed round');
 });
 afterAll(async () => {
-  clients.forEach((b) => b.stop());
+  await Promise.all(clients.map((b) => b.stop()));
   await agg?.close();
   cleanup(dir);
 });

@@ -32,7 +32,7 @@ afterAll(() => cleanup(dir));
 
 afterEach(async () => {
   for (const r of running.splice(0)) {
-    r.banks.forEach((b) => b.stop());
+    await Promise.all(r.banks.map((b) => b.stop()));
     r.raws.forEach((b) => b.close());
     await r.agg?.close();
   }

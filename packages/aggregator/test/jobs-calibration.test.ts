@@ -55,7 +55,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const b of banks) b.stop();
+  await Promise.all(banks.map((b) => b.stop()));
   await agg?.close();
   cleanup(dir);
 });

@@ -39,7 +39,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const b of banks) b.stop();
+  await Promise.all(banks.map((b) => b.stop()));
   for (const r of raw) r.close();
   await agg?.close();
   cleanup(dir);

@@ -36,7 +36,7 @@ beforeAll(async () => {
   await waitFor('training finished', async () => (await status()).state === 'finished', 60_000);
 });
 afterAll(async () => {
-  banks.forEach((b) => b.stop());
+  await Promise.all(banks.map((b) => b.stop()));
   await agg?.close();
   cleanup(dir);
 });

@@ -97,7 +97,7 @@ describe('ε = ∞ (noise multiplier 0) in the API', () => {
       );
       expect(JSON.stringify(docs.body.paths['/api/privacy']?.get?.responses?.['200'])).toContain('Infinity');
     } finally {
-      banks.forEach((b) => b.stop());
+      await Promise.all(banks.map((b) => b.stop()));
       await agg.close();
     }
   });

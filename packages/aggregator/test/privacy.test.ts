@@ -83,7 +83,7 @@ describe('differential privacy in rounds', () => {
       expect(accepted).toHaveLength(4);
       for (const e of accepted) expect(e.details.dp).toMatchObject({ clip: 0.5, noiseMultiplier: Z });
     } finally {
-      banks.forEach((b) => b.stop());
+      await Promise.all(banks.map((b) => b.stop()));
       await agg.close();
     }
   });
@@ -119,7 +119,7 @@ describe('differential privacy in rounds', () => {
         audit.body.some((e) => e.type === 'training.control' && /privacy budget/.test(e.details.reason ?? '')),
       ).toBe(true);
     } finally {
-      banks.forEach((b) => b.stop());
+      await Promise.all(banks.map((b) => b.stop()));
       await agg.close();
     }
   });

@@ -66,7 +66,7 @@ function startCli(): ChildProcess {
 }
 
 afterAll(async () => {
-  banks.forEach((b) => b.stop());
+  await Promise.all(banks.map((b) => b.stop()));
   children.forEach((c) => c.kill('SIGKILL'));
   cleanup(dir);
 });

@@ -29,7 +29,7 @@ describe('secure aggregation: 20-round AUPRC equals plaintext', () => {
   const clients: BankClient[] = [];
   let agg: RunningAggregator | undefined;
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.stop();
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
     await agg?.close();
     agg = undefined;
   });
@@ -61,7 +61,7 @@ describe('secure aggregation: 20-round AUPRC equals plaintext', () => {
 
   it('AUPRC within 0.005 of the plaintext run at every round', async () => {
     const plain = await federate('plain', false);
-    for (const c of clients.splice(0)) c.stop();
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
     await agg!.close();
     agg = undefined;
     const secure = await federate('secure', true);

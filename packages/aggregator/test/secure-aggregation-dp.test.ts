@@ -44,7 +44,7 @@ describe('distributed DP with secure aggregation over real sockets', () => {
   const clients: BankClient[] = [];
   let agg: RunningAggregator | undefined;
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.stop();
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
     await agg?.close();
     agg = undefined;
   });
@@ -94,7 +94,7 @@ describe('distributed DP with secure aggregation over real sockets', () => {
       };
     } finally {
       // The relay closes only once its connections have: stop the banks first.
-      for (const c of clients.splice(0)) c.stop();
+      await Promise.all(clients.splice(0).map((c) => c.stop()));
       await tap.close();
     }
   }

@@ -78,7 +78,7 @@ function startCli(): ChildProcess {
 }
 
 afterAll(async () => {
-  banks.forEach((b) => b.stop());
+  await Promise.all(banks.map((b) => b.stop()));
   if (gamma && !gamma.lost) gamma.raw.close();
   children.forEach((c) => c.kill('SIGKILL'));
   cleanup(dir);

@@ -43,7 +43,7 @@ describe('secure aggregation (SecAgg+) over real sockets', () => {
   const clients: BankClient[] = [];
   let agg: RunningAggregator | undefined;
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.stop();
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
     await agg?.close();
     agg = undefined;
   });
@@ -82,7 +82,7 @@ describe('secure aggregation (SecAgg+) over real sockets', () => {
 
   it('commits a model equal to plaintext FedAvg within the fixed-point bound', async () => {
     const plain = await federate('plain', false);
-    for (const c of clients.splice(0)) c.stop();
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
     await agg!.close();
     agg = undefined;
     const secure = await federate('secure', true);
@@ -154,7 +154,7 @@ describe('secure aggregation (SecAgg+) over real sockets', () => {
         expect.arrayContaining(['hello', 'secagg_keys', 'secagg_shares', 'secagg_unmask_shares']),
       );
     } finally {
-      for (const c of clients.splice(0)) c.stop();
+      await Promise.all(clients.splice(0).map((c) => c.stop()));
       await tap.close();
     }
   }, 120_000);

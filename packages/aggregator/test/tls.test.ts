@@ -65,7 +65,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  banks.forEach((b) => b.stop());
+  await Promise.all(banks.map((b) => b.stop()));
   await agg.close();
   cleanup(dir);
 });

@@ -149,12 +149,18 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.connect();
   }
 
-  stop(): void {
+  /**
+   * Closes the connection and takes no new work: frames still arriving are ignored. Resolves once
+   * the work already under way (training, evaluation, saving a committed model) has ended, so that
+   * nothing writes to the state directory afterwards.
+   */
+  stop(): Promise<void> {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.heartbeat?.stop();
     this.ws?.close(1000, 'bank client stopping');
     this.ws = null;
+    return this.busy;
   }
 
   /** Waits for any training or evaluation in progress (used at shutdown). */
@@ -179,7 +185,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       this.send(ws, helloOf(this.config, this.data, this.backend!, this.identity, this.model));
     });
     ws.on('message', (raw: Buffer, isBinary: boolean) => {
-      if (!isBinary) return;
+      if (!isBinary || this.stopped) return;
       try {
         this.onFrame(ws, id, new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
       } catch (err) {

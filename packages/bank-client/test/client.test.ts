@@ -176,7 +176,7 @@ describe('bank client', () => {
       expect(rounds[0]!.participants.sort()).toEqual(['a', 'b']);
       expect(existsSync(path.join(dataDir, 'a', 'model', 'model.json'))).toBe(true);
     } finally {
-      banks.forEach((b) => b.stop());
+      await Promise.all(banks.map((b) => b.stop()));
       await agg.close();
     }
   });

@@ -248,9 +248,8 @@ addConsoleFlags(
     });
     const stop = async () => {
       logger.info('stopping');
-      client.stop();
       // Let a model being written finish (bounded), so the state dir is never half-updated.
-      await Promise.race([client.idle(), new Promise((r) => setTimeout(r, 5_000))]);
+      await Promise.race([client.stop(), new Promise((r) => setTimeout(r, 5_000))]);
       await bankConsole?.close();
       process.exit(0);
     };
