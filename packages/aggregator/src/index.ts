@@ -8,3 +8,4 @@ export * from './federation/federation.js';
 export * from './federation/clock.js';
 export * from './store/types.js';
 export { createLogger } from './logger.js';
+export * from './reputation/index.js';

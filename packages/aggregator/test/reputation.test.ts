@@ -3,17 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RoundRecord } from '@finsecure/common/api';
 import { createRng } from '@finsecure/common/rng';
 import { Krum, withUpdateStatistics, FedAvg, type Strategy } from '@finsecure/common/strategy';
-import {
-  excludedIn,
-  modifiedZ,
-  newlyQuarantined,
-  parseLifts,
-  quarantinedBanks,
-  quarantineOf,
-  quarantineView,
-  recordReputation,
-  reputationOf,
-} from '../src/reputation/index.js';
+import { modifiedZ, recordReputation, reputationOf } from '../src/reputation/index.js';
 
 const config = {
   epochs: 1,
@@ -115,106 +105,5 @@ describe('reputationOf', () => {
     const z = modifiedZ([1, 2, 3, 4, 100])!;
     expect(z[2]).toBe(0);
     expect(z[4]).toBeCloseTo((0.6745 * 97) / 1, 9);
-  });
-});
-
-function round(
-  id: number,
-  banks: Record<string, { weight?: number; excluded?: string }>,
-  status = 'committed',
-): RoundRecord {
-  return {
-    id,
-    status: status as RoundRecord['status'],
-    startedAt: id * 1000,
-    endedAt: id * 1000 + 500,
-    config: {},
-    selected: Object.keys(banks),
-    participants: Object.keys(banks),
-    banks: Object.fromEntries(
-      Object.entries(banks).map(([b, v]) => [
-        b,
-        {
-          bytesUp: 0,
-          bytesDown: 0,
-          ...(v.weight !== undefined ? { weight: v.weight } : {}),
-          ...(v.excluded ? { reputation: { excluded: v.excluded } } : {}),
-        },
-      ]),
-    ),
-    durations: {},
-    baseModelVersion: id - 1,
-    modelVersion: status === 'committed' ? id : null,
-    metrics: null,
-    failureReason: null,
-  };
-}
-
-describe('quarantine', () => {
-  const out = { weight: 0, excluded: 'krum: not among the lowest' };
-  const ok = { weight: 0.25 };
-  const rounds = [
-    round(1, { a: out, b: ok }),
-    round(2, { a: out, b: ok }),
-    round(3, { a: ok, b: out }),
-    round(4, { a: out, b: out }),
-    round(5, { a: out, b: {} }), // b sat this one out: its streak neither grows nor breaks
-    round(6, { a: out, b: out }, 'failed'), // failed rounds do not count
-    round(7, { a: out, b: out }),
-  ];
-
-  it('counts consecutive exclusions over committed rounds with an update', () => {
-    expect(excludedIn(rounds[4]!, 'b')).toBeNull();
-    // a: excluded in 1, 2, included in 3, excluded in 4, 5, (6 failed), 7.
-    expect(quarantineOf('a', rounds, undefined, 3)).toEqual({ quarantined: true, streak: 3, sinceRound: 7 });
-    // b: excluded in 3, 4, (5 sat out, 6 failed), 7.
-    expect(quarantineOf('b', rounds, undefined, 4)).toEqual({ quarantined: false, streak: 3, sinceRound: null });
-    expect(quarantineOf('b', rounds, undefined, 3)).toEqual({ quarantined: true, streak: 3, sinceRound: 7 });
-    expect(quarantineOf('b', rounds, undefined, 2)).toEqual({ quarantined: true, streak: 2, sinceRound: 4 });
-  });
-
-  it('is off with null, and in any round order', () => {
-    expect(quarantineOf('a', rounds, undefined, null).quarantined).toBe(false);
-    expect(quarantinedBanks(rounds, {}, null).size).toBe(0);
-    expect([...quarantinedBanks([...rounds].reverse(), {}, 2)]).toEqual([
-      ['a', 2],
-      ['b', 4],
-    ]);
-  });
-
-  it('a lift restarts the count after the round it names', () => {
-    const lifts = { a: { at: 1, by: 'alice', afterRound: 5 } };
-    expect(quarantineOf('a', rounds, lifts.a, 3)).toEqual({ quarantined: false, streak: 1, sinceRound: null });
-    const later = [...rounds, round(8, { a: out }), round(9, { a: out })];
-    expect(quarantinedBanks(later, lifts, 3).get('a')).toBe(9);
-    expect(quarantineView('a', later, lifts, 3)).toEqual({
-      afterExclusions: 3,
-      quarantined: true,
-      streak: 3,
-      sinceRound: 9,
-      lifted: { at: 1, by: 'alice', afterRound: 5 },
-    });
-  });
-
-  it('names the banks a round quarantined, once', () => {
-    expect(newlyQuarantined(rounds, {}, 3, 7)).toEqual([
-      { bankId: 'a', streak: 3 },
-      { bankId: 'b', streak: 3 },
-    ]);
-    expect(newlyQuarantined(rounds, {}, 2, 7)).toEqual([]); // both were quarantined earlier
-    expect(newlyQuarantined(rounds, {}, null, 7)).toEqual([]);
-    expect(newlyQuarantined(rounds, {}, 3, 99)).toEqual([]);
-  });
-
-  it('an included round breaks the streak', () => {
-    const r = [round(1, { a: out }), round(2, { a: out }), round(3, { a: ok }), round(4, { a: out })];
-    expect(quarantineOf('a', r, undefined, 3)).toEqual({ quarantined: false, streak: 1, sinceRound: null });
-  });
-
-  it('parseLifts keeps only well-formed entries from the store', () => {
-    expect(parseLifts(null)).toEqual({});
-    expect(parseLifts({ a: { at: 1, by: 'x', afterRound: 2 }, b: { at: 'no' }, c: null })).toEqual({
-      a: { at: 1, by: 'x', afterRound: 2 },
-    });
   });
 });

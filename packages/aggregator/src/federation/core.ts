@@ -21,6 +21,7 @@ import type { PrivacyLedger } from './privacy.js';
 import type { BankSessions } from './sessions.js';
 import type { FederationSettings } from './settings.js';
 import type { IdentityKeys } from './secagg/identities.js';
+import type { QuarantineLedger } from '../reputation/index.js';
 import type { AuditCoalescer, AuditEvent, CoalescedEntry } from '../trust/audit-coalescer.js';
 import type { FrameRateLimiter, FrameRateLimits } from '../trust/rate-limit.js';
 import type { SecureRound } from './secagg/secure-round.js';
@@ -140,6 +141,10 @@ export interface Core {
   readonly exhausted: Map<string, string>;
   /** An analytics job runs (federation/jobs/): no round starts until it ends. */
   roundsHeld: boolean;
+  /** Consecutive exclusions per bank (federation/quarantine.ts); null: rebuilt from the store when next needed. */
+  quarantine: QuarantineLedger | null;
+  /** Counts lifts, so that a rebuild that raced one is not kept. */
+  quarantineGeneration: number;
   /** Runs `fn` on the serial queue (after every step queued before it). */
   enqueue<T>(fn: () => Promise<T> | T): Promise<T>;
   /** Tries to start the next round after `delayMs`, on the serial queue (no-op once closed). */

@@ -32,6 +32,7 @@ import type { FederationSettings } from './settings.js';
 import { restore } from './startup.js';
 import { bankView, publishBank, publishRound, publishStatus, status } from './views.js';
 import { JobRunner } from './jobs/runner.js';
+import { quarantineChanged } from './quarantine.js';
 import { uploadStats, type UploadStats } from './upload-slots.js';
 
 export { FederationSettings } from './settings.js';
@@ -79,6 +80,8 @@ export class Federation {
       auditBacklog: [],
       exhausted: new Map(),
       roundsHeld: false,
+      quarantine: null,
+      quarantineGeneration: 0,
       auditHead: null,
       lastCommittedAuprc: null,
       enqueue: (fn) => this.enqueue(fn),
@@ -319,6 +322,11 @@ export class Federation {
       if (had) await audit(this.core, 'bank.identity_reset', actor, { bankId });
       return had;
     });
+  }
+
+  /** The stored lift list changed: selection recounts quarantines from the store before the next round. */
+  quarantineChanged(): void {
+    quarantineChanged(this.core);
   }
 
   /** Tells the dashboard a bank's view changed (after an admin edit of the bank). */

@@ -11,12 +11,7 @@ import * as machine from '../round/machine.js';
 import type { RoundRules } from '../round/rules.js';
 import { audit, noteRejection, published, statsOf, type ActiveRound, type Core } from './core.js';
 import { assessHealthOf } from './consortium.js';
-import {
-  newlyQuarantined,
-  parseLifts,
-  QUARANTINE_HISTORY_ROUNDS,
-  QUARANTINE_LIFTS_SETTING,
-} from '../reputation/index.js';
+import { countCommittedRound } from './quarantine.js';
 import { publishBank, publishRound, publishStatus } from './views.js';
 import { collectEvaluation } from './workflows.js';
 
@@ -99,16 +94,6 @@ async function cappedReports(core: Core, round: ActiveRound) {
   return reports;
 }
 
-/** Audits the banks this round's exclusions quarantined (rules.quarantineAfterExclusions). */
-async function quarantineNewcomers(core: Core, roundId: number): Promise<void> {
-  const q = core.settings.rules.quarantineAfterExclusions;
-  if (q === null) return;
-  const recent = await core.opts.store.listRounds({ limit: QUARANTINE_HISTORY_ROUNDS });
-  const lifts = parseLifts(await core.opts.store.getSetting(QUARANTINE_LIFTS_SETTING));
-  for (const { bankId, streak } of newlyQuarantined(recent, lifts, q, roundId))
-    await audit(core, 'bank.quarantined', 'system', { bankId, roundId, streak, afterExclusions: q });
-}
-
 export async function commit(core: Core, round: ActiveRound): Promise<void> {
   const now = core.opts.clock.now();
   const weights = round.candidate!;
@@ -187,7 +172,7 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
   );
   published(core, entry);
   Object.assign(record, committed);
-  await quarantineNewcomers(core, record.id);
+  await countCommittedRound(core, record);
   core.globalVersion = version;
   core.globalWeights = weights;
   if (record.metrics?.auprc !== undefined) core.lastCommittedAuprc = record.metrics.auprc;

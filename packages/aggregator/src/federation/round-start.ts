@@ -10,12 +10,6 @@ import {
   type BankCandidate,
   type Strategy,
 } from '@finsecure/common/strategy';
-import {
-  parseLifts,
-  quarantinedBanks,
-  QUARANTINE_HISTORY_ROUNDS,
-  QUARANTINE_LIFTS_SETTING,
-} from '../reputation/index.js';
 import * as machine from '../round/machine.js';
 import { strategySpec } from '../round/rules.js';
 import { fedavgWorkflow, secaggWorkflow } from '../round/workflow.js';
@@ -26,6 +20,7 @@ import { boundRoundWeights } from '../trust/weight-bound.js';
 import { apply } from './runner.js';
 import { setState } from './admin.js';
 import { publishStatus } from './views.js';
+import { quarantineLedger } from './quarantine.js';
 
 /** The connected banks a round may ask (healthy ones only, if the rules say so). */
 export function candidates(core: Core): BankCandidate[] {
@@ -168,14 +163,8 @@ export async function maybeStartRound(core: Core): Promise<void> {
   const secure = rules.secureAggregation;
   let list = candidates(core);
   // A bank excluded in too many consecutive rounds sits out until an admin lifts its quarantine.
-  if (rules.quarantineAfterExclusions !== null) {
-    const quarantined = quarantinedBanks(
-      await core.opts.store.listRounds({ limit: QUARANTINE_HISTORY_ROUNDS }),
-      parseLifts(await core.opts.store.getSetting(QUARANTINE_LIFTS_SETTING)),
-      rules.quarantineAfterExclusions,
-    );
-    list = list.filter((c) => !quarantined.has(c.bankId));
-  }
+  const quarantine = await quarantineLedger(core);
+  if (quarantine) list = list.filter((c) => !quarantine.stateOf(c.bankId).quarantined);
   // A bank takes part in a secure round only with a pinned identity key (it signs its messages).
   if (secure) list = list.filter((c) => core.identities.has(c.bankId));
   const spent = list.filter((c) => core.exhausted.has(c.bankId));

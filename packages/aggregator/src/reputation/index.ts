@@ -1,2 +1,3 @@
 export * from './reputation.js';
 export * from './quarantine.js';
+export * from './quarantine-ledger.js';

@@ -2,17 +2,18 @@
  * One bank's detail for GET /api/banks/:id (its live view, its round history with reputation,
  * its quarantine state) and the admin's quarantine lift. Reads the stored rounds: a bank's
  * history is its entries in them (reputation/), so nothing else is stored per bank; the lift
- * list is one store setting (QUARANTINE_LIFTS_SETTING), which the federation reads when it
- * selects banks.
+ * list and the quarantines as they began are store settings (QUARANTINE_LIFTS_SETTING,
+ * QUARANTINE_HELD_SETTING). A lift tells the federation, which rebuilds its count from them.
  */
 import type { BankDetailView, BankRoundHistory, QuarantineView, RoundRecord } from '@finsecure/common/api';
 import {
-  parseLifts,
   QUARANTINE_HISTORY_ROUNDS,
   QUARANTINE_LIFTS_SETTING,
+  QuarantineLedger,
   quarantineView,
   type QuarantineLift,
 } from '../reputation/index.js';
+import { quarantineSettings } from '../federation/quarantine.js';
 import type { ServerContext } from './context.js';
 import { bankViewForJson } from './epsilon.js';
 
@@ -29,9 +30,10 @@ function historyEntry(r: RoundRecord, bankId: string): BankRoundHistory {
 }
 
 async function quarantineOfBank(ctx: ServerContext, bankId: string, rounds: RoundRecord[]): Promise<QuarantineView> {
-  const lifts = parseLifts(await ctx.store.getSetting(QUARANTINE_LIFTS_SETTING));
+  const { lifts, held } = await quarantineSettings(ctx.store);
   const rule = ctx.federation.getSettings().rules.quarantineAfterExclusions ?? null;
-  return quarantineView(bankId, rounds, lifts, rule);
+  // The same count the federation keeps for selection, replayed over the stored rounds.
+  return quarantineView(QuarantineLedger.replay(rounds, lifts, held, rule), bankId, lifts[bankId]);
 }
 
 /**
@@ -73,8 +75,9 @@ export async function liftQuarantine(ctx: ServerContext, bankId: string, actor: 
           : `bank "${bankId}" is not quarantined (${q.streak} of ${q.afterExclusions} consecutive excluded rounds)`,
     };
   const lift: QuarantineLift = { at: Date.now(), by: actor, afterRound: await ctx.store.maxRoundId() };
-  const lifts = parseLifts(await ctx.store.getSetting(QUARANTINE_LIFTS_SETTING));
+  const { lifts } = await quarantineSettings(ctx.store);
   await ctx.store.setSetting(QUARANTINE_LIFTS_SETTING, { ...lifts, [bankId]: lift });
+  ctx.federation.quarantineChanged();
   await ctx.federation.audit('bank.quarantine_lifted', actor, {
     bankId,
     sinceRound: q.sinceRound,
