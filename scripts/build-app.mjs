@@ -4,8 +4,9 @@
  *
  * Usage: node scripts/build-app.mjs [--force] <package dir>...
  *
- * Inputs: the app's src/ tree, index.html, vite.config.ts, package.json, tsconfig.json and the root
- * package-lock.json (the versions of vite, react and recharts). Their sha256 (path and content of every
+ * Inputs: the app's src/ tree, index.html, vite.config.ts, package.json, tsconfig.json, the src/ tree and
+ * package.json of every workspace package it depends on (@finsecure/ui: vite compiles it into the app), and
+ * the root package-lock.json (the versions of vite, react and recharts). Their sha256 (path and content of every
  * file, in sorted order) is written to <dir>/dist/.build-stamp after a successful build; the next call
  * skips vite when the stamp matches and dist/index.html exists. A content hash, not mtimes: a fresh
  * clone or a `touch` does not force a rebuild, and an edit always does. Hashing both apps' sources takes
@@ -31,16 +32,29 @@ function walk(dir, base, out) {
   return out;
 }
 
-/** sha256 over the app's inputs: each file's relative path, a NUL, its bytes, a NUL. */
+/** The directories of the workspace packages (@finsecure/*) the app's package.json depends on. */
+function workspaceDeps(appDir) {
+  const pkg = JSON.parse(readFileSync(path.join(appDir, 'package.json'), 'utf8'));
+  return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
+    .filter((name) => name.startsWith('@finsecure/'))
+    .map((name) => path.join(root, 'packages', name.slice('@finsecure/'.length)))
+    .filter((dir) => existsSync(path.join(dir, 'package.json')));
+}
+
+/** sha256 over the app's inputs: each file's path (from the repository root), a NUL, its bytes, a NUL. */
 function inputHash(appDir) {
-  const files = existsSync(path.join(appDir, 'src')) ? walk(path.join(appDir, 'src'), appDir, []) : [];
-  for (const f of INPUT_FILES) if (existsSync(path.join(appDir, f))) files.push(f);
+  const files = [];
+  for (const dir of [appDir, ...workspaceDeps(appDir)]) {
+    if (existsSync(path.join(dir, 'src'))) walk(path.join(dir, 'src'), root, files);
+    for (const f of dir === appDir ? INPUT_FILES : ['package.json'])
+      if (existsSync(path.join(dir, f))) files.push(path.relative(root, path.join(dir, f)));
+  }
   files.sort();
   const h = createHash('sha256');
   for (const f of files) {
     h.update(f.split(path.sep).join('/'))
       .update('\0')
-      .update(readFileSync(path.join(appDir, f)))
+      .update(readFileSync(path.join(root, f)))
       .update('\0');
   }
   const lock = path.join(root, 'package-lock.json');

@@ -1,0 +1,1 @@
+export { SignInForm, type SignInCalls, type SignInFormProps, type SignInStep } from './SignInForm';
