@@ -265,6 +265,7 @@ describe('sign-in', () => {
     const csp = res.headers.get('content-security-policy')!;
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("connect-src 'self' ws: wss:"); // the dashboard's live event stream
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   });
 });

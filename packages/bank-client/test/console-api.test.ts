@@ -43,6 +43,15 @@ afterAll(async () => {
 });
 
 describe('bank console API', () => {
+  it('sends security headers: a content-security policy that allows only its own origin', async () => {
+    const res = await fetch(`${c.url}/`);
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("connect-src 'self';"); // no WebSocket: the console has no live stream
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
   it('refuses callers that are not signed in, and requests without the CSRF token', async () => {
     const anon = new Client(c.url);
     expect((await anon.post('/api/score', jsonTransaction(1))).status).toBe(401);

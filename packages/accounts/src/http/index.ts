@@ -1,1 +1,2 @@
 export * from './signin-routes.js';
+export * from './security.js';

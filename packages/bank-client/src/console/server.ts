@@ -15,6 +15,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BANK_ROLES, createAccounts, type Accounts, type AccountsOptions } from '@finsecure/accounts';
+import { registerWebSecurity } from '@finsecure/accounts/http';
 import type { ColumnMapping, LayoutName } from '@finsecure/common/data';
 import type { ConsoleContext } from './context.js';
 import { ConsoleDb } from './db.js';
@@ -30,7 +31,6 @@ import appFiles from './plugins/app-files.js';
 import { installAuth } from './plugins/auth.js';
 import people from './plugins/people.js';
 import score from './plugins/score.js';
-import { registerSecurity } from './plugins/security.js';
 import threshold from './plugins/threshold.js';
 import feedback from './plugins/feedback.js';
 
@@ -159,7 +159,7 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
     );
   });
   app.addHook('onRequestAbort', async (req) => void inFlight.delete(req.id));
-  await registerSecurity(app, { secure: ctx.secure });
+  await registerWebSecurity(app, { secure: ctx.secure });
   installAuth(app, { accounts, secure: ctx.secure });
   await app.register(fastifyMultipart, { limits: { fileSize: ctx.maxUploadBytes, files: 1, fields: 4, parts: 5 } });
   await app.register(fastifySwagger, {

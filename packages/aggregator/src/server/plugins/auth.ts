@@ -25,6 +25,8 @@ import type {
   FastifyRequest,
 } from 'fastify';
 import fp from 'fastify-plugin';
+// req.cookies and reply.clearCookie: @fastify/cookie's types (registered by registerWebSecurity).
+import type {} from '@fastify/cookie';
 import {
   AccountError,
   BOOTSTRAP_VIEWER_PERMISSIONS,

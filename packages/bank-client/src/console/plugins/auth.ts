@@ -7,6 +7,8 @@
  * forgotten rule fails closed.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// req.cookies and reply.clearCookie: @fastify/cookie's types (registered by registerWebSecurity).
+import type {} from '@fastify/cookie';
 import {
   AccountError,
   BANK_ROLE_PERMISSIONS,
