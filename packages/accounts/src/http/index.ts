@@ -1,2 +1,3 @@
 export * from './signin-routes.js';
 export * from './security.js';
+export * from './access-hook.js';

@@ -2,7 +2,8 @@
  * Authentication and authorisation for every HTTP route.
  *
  * Every route declares its rule next to its definition, `config: { permission: '…' }`
- * (accounts/permissions.ts). One onRequest hook enforces it: a route without a
+ * (accounts/permissions.ts). One onRequest hook (@finsecure/accounts/http accessHook, the
+ * bank console's too) enforces it: a route without a
  * declaration is refused with 500 (and the authorisation-matrix test fails), so a new
  * route cannot be reachable by accident. The hook identifies the caller as
  *   - a person, by the session cookie (server-side session, accounts/signin.ts);
@@ -32,9 +33,6 @@ import {
   BOOTSTRAP_VIEWER_PERMISSIONS,
   ROLE_PERMISSIONS,
   isPermission,
-  accessRefusal,
-  csrfRefusedEntry,
-  sameOrigin,
   SAFE_METHODS,
   setupRequired,
   type Accounts,
@@ -42,12 +40,12 @@ import {
   type AccountRole as Role,
   type SessionRecord,
 } from '@finsecure/accounts';
-import { clientInfo, cookieNames as sharedCookieNames } from '@finsecure/accounts/http';
+import { accessHook, clientInfo, cookieNames as sharedCookieNames, CSRF_HEADER, deny } from '@finsecure/accounts/http';
 import type { ApiAuth } from '../../auth/tokens.js';
 
 export const SESSION_COOKIE = 'fs_session';
 export const CSRF_COOKIE = 'fs_csrf';
-export const CSRF_HEADER = 'x-csrf-token';
+export { CSRF_HEADER };
 
 export interface Principal {
   kind: 'session' | 'api-token' | 'bootstrap';
@@ -110,10 +108,6 @@ export function bearer(header: string | undefined): string | undefined {
 /** Cookie names: `__Host-` under TLS (bound to this host, Secure, Path=/). */
 export function cookieNames(secure: boolean): { session: string; csrf: string } {
   return sharedCookieNames(secure, { session: SESSION_COOKIE, csrf: CSRF_COOKIE });
-}
-
-function deny(reply: FastifyReply, status: number, error: string, message: string) {
-  return reply.code(status).header('cache-control', 'no-store').send({ error, message });
 }
 
 /** The request's Origin (or Referer) is this server, or absent (non-browser clients). */
@@ -212,49 +206,29 @@ export default fp(
       };
     }
 
-    app.addHook('onRequest', async (req, reply) => {
-      if (!req.routeOptions.url) return; // no such route: the 404 handler answers
-      const permission = req.routeOptions.config.permission;
-      if (!isPermission(permission)) {
-        req.log.error({ route: req.routeOptions.url }, 'route has no authorisation rule (config.permission)');
-        return deny(reply, 500, 'no_rule', 'this route declares no authorisation rule and is refused');
-      }
-      if (!SAFE_METHODS.has(req.method) && !sameOrigin(req.headers)) {
-        return deny(reply, 403, 'cross_origin', 'cross-origin request refused');
-      }
-      // Static files (dashboard, docs) need no caller: do not look a stale cookie up (and audit it) per asset.
-      if (permission === 'public' && !/^\/(api|ws)\//.test(req.url)) return;
-      let principal: Principal | null;
-      try {
-        // Only user actions extend the idle timer; background polling (GET) does not.
-        principal = await identify(req, !SAFE_METHODS.has(req.method));
-      } catch (err) {
-        if (!(err instanceof AccountError)) throw err;
-        if (permission === 'public') return;
-        if (err.code === 'session_ended') reply.clearCookie(names.session, { path: '/' });
-        return deny(reply, err.status, err.code, err.message);
-      }
-      req.principal = principal;
-      req.role = principal?.role ?? null;
-      req.actor = principal?.name ?? 'system';
-      if (permission === 'public') return;
-      if (!principal) {
-        return deny(reply, 401, 'unauthorized', 'sign in, or send "Authorization: Bearer <API token>"');
-      }
-      const refusal = accessRefusal({
-        method: req.method,
-        permission,
-        csrfHeader: req.headers[CSRF_HEADER],
-        csrfCookie: req.cookies[names.csrf],
-        caller: { ...principal, csrfHash: principal.kind === 'session' ? principal.session!.csrfHash : null },
+    app.addHook(
+      'onRequest',
+      accessHook({
+        ruleOf: (req) => {
+          const permission = req.routeOptions.config.permission;
+          return isPermission(permission) ? permission : undefined;
+        },
+        ruleField: 'config.permission',
+        // Static files (dashboard, docs) need no caller; the API and the live stream do.
+        isApi: (url) => /^\/(api|ws)\//.test(url),
+        identify,
+        csrfHashOf: (p) => (p.kind === 'session' ? p.session!.csrfHash : null),
+        attach: (req, principal) => {
+          req.principal = principal;
+          req.role = principal?.role ?? null;
+          req.actor = principal?.name ?? 'system';
+        },
+        cookies: names,
+        audit: (entry) => accounts.deps.audit(entry),
+        unauthorized: 'sign in, or send "Authorization: Bearer <API token>"',
         forbiddenHint: ': ask for a role that does, or use the admin token',
-      });
-      if (refusal) {
-        if (refusal.code === 'csrf')
-          await accounts.deps.audit(csrfRefusedEntry(principal.name, req.ip, `${req.method} ${req.routeOptions.url}`));
-        return deny(reply, refusal.status, refusal.code, refusal.message);
-      }
-    });
+      }),
+    );
 
     // Every successful change made through the API names the person (or token) who made it.
     app.addHook('onResponse', async (req, reply) => {

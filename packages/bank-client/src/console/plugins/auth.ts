@@ -1,41 +1,34 @@
 /**
  * Authorisation of the console: every route declares one permission of the bank's table
- * (`config: { access }`, @finsecure/accounts bank-permissions.ts); one onRequest hook
- * enforces it. Callers are people signed in with a server-side session (HttpOnly,
+ * (`config: { access }`, @finsecure/accounts bank-permissions.ts); one onRequest hook, the
+ * aggregator's too (@finsecure/accounts/http accessHook), enforces it. Callers are people signed in with a server-side session (HttpOnly,
  * SameSite=Strict cookie); state-changing requests must echo the CSRF token in
  * X-CSRF-Token and come from this origin. A route without a rule is refused (500), so a
  * forgotten rule fails closed.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 // req.cookies and reply.clearCookie: @fastify/cookie's types (registered by registerWebSecurity).
 import type {} from '@fastify/cookie';
 import {
-  AccountError,
   BANK_ROLE_PERMISSIONS,
   isBankPermission,
-  accessRefusal,
-  csrfRefusedEntry,
-  sameOrigin,
-  SAFE_METHODS,
   setupRequired,
   type Accounts,
   type BankPermission,
 } from '@finsecure/accounts';
-import { clientInfo, cookieNames as sharedCookieNames } from '@finsecure/accounts/http';
+import { accessHook, clientInfo, cookieNames as sharedCookieNames, CSRF_HEADER, deny } from '@finsecure/accounts/http';
 import type { Operator } from '../context.js';
 
 export const SESSION_COOKIE = 'fsb_session';
 export const CSRF_COOKIE = 'fsb_csrf';
-export const CSRF_HEADER = 'x-csrf-token';
+export { CSRF_HEADER };
 
 /** `__Host-` names under TLS (bound to this host, Secure, Path=/). */
 export function cookieNames(secure: boolean): { session: string; csrf: string } {
   return sharedCookieNames(secure, { session: SESSION_COOKIE, csrf: CSRF_COOKIE });
 }
 
-export function deny(reply: FastifyReply, status: number, error: string, message: string) {
-  return reply.code(status).header('cache-control', 'no-store').send({ error, message });
-}
+export { deny };
 
 export interface RouteRule {
   method: string;
@@ -88,39 +81,21 @@ export function installAuth(app: FastifyInstance, opts: { accounts: Accounts; se
     };
   }
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.routeOptions.url) return; // no such route: the 404 handler answers
-    const access = req.routeOptions.config.access;
-    if (!isBankPermission(access)) {
-      req.log.error({ route: req.routeOptions.url }, 'route has no authorisation rule (config.access)');
-      return deny(reply, 500, 'no_rule', 'this route declares no authorisation rule and is refused');
-    }
-    if (!SAFE_METHODS.has(req.method) && !sameOrigin(req.headers))
-      return deny(reply, 403, 'cross_origin', 'cross-origin request refused');
-    if (access === 'public' && !req.url.startsWith('/api/')) return;
-    let op: Operator | null;
-    try {
-      op = await identify(req, !SAFE_METHODS.has(req.method));
-    } catch (err) {
-      if (!(err instanceof AccountError)) throw err;
-      if (access === 'public') return;
-      if (err.code === 'session_ended') reply.clearCookie(names.session, { path: '/' });
-      return deny(reply, err.status, err.code, err.message);
-    }
-    req.operator = op;
-    if (access === 'public') return;
-    if (!op) return deny(reply, 401, 'unauthorized', 'sign in first');
-    const refusal = accessRefusal({
-      method: req.method,
-      permission: access,
-      csrfHeader: req.headers[CSRF_HEADER],
-      csrfCookie: req.cookies[names.csrf],
-      caller: { ...op, csrfHash: op.session.csrfHash },
-    });
-    if (refusal) {
-      if (refusal.code === 'csrf')
-        await accounts.deps.audit(csrfRefusedEntry(op.name, req.ip, `${req.method} ${req.routeOptions.url}`));
-      return deny(reply, refusal.status, refusal.code, refusal.message);
-    }
-  });
+  app.addHook(
+    'onRequest',
+    accessHook({
+      ruleOf: (req) => {
+        const access = req.routeOptions.config.access;
+        return isBankPermission(access) ? access : undefined;
+      },
+      ruleField: 'config.access',
+      isApi: (url) => url.startsWith('/api/'),
+      identify,
+      csrfHashOf: (op) => op.session.csrfHash,
+      attach: (req, op) => void (req.operator = op),
+      cookies: names,
+      audit: (entry) => accounts.deps.audit(entry),
+      unauthorized: 'sign in first',
+    }),
+  );
 }
