@@ -3,11 +3,11 @@
  * `finsecure-bank users …` (people of the console, without the web UI), and the console
  * that `finsecure-bank start --console-port` runs beside the daemon.
  */
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { AccountError, BANK_ROLES, type Accounts } from '@finsecure/accounts';
+import { BANK_ROLES } from '@finsecure/accounts';
+import { addAccountCommands } from '@finsecure/accounts/cli';
 import { BankConfigError } from '../config.js';
 import { loadConsoleConfig, type ConsoleConfig } from '../console/config.js';
 import { ConsoleDb } from '../console/db.js';
@@ -134,14 +134,6 @@ export function addConsoleCommand(program: Command, mappingHelp: string): void {
     });
 }
 
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
-
 /** `finsecure-bank users add|list|disable|enable|reset-mfa|reset-password`. */
 export function addUsersCommand(program: Command, out: (s: string) => void = (s) => process.stdout.write(s)): void {
   const users = program
@@ -149,16 +141,15 @@ export function addUsersCommand(program: Command, out: (s: string) => void = (s)
     .description(
       "Manage the people of this bank's console (analyst, ml-engineer, admin), without the web UI. Every change is in the local audit log.",
     );
-  const withState = (c: Command) =>
-    addStateKeyFlag(c)
-      .option(
-        '--state-dir <dir>',
-        "the bank's state directory holding console.sqlite (default ./bank-state; env FINSECURE_STATE_DIR)",
-      )
-      .option('-c, --config <file>', 'JSON config file (its stateDir is used)');
-  const run =
-    (fn: (accounts: Accounts, username: string, o: Record<string, unknown>) => Promise<void>) =>
-    async (username: string, o: Record<string, unknown>) => {
+  addAccountCommands(users, {
+    withPlace: (c) =>
+      addStateKeyFlag(c)
+        .option(
+          '--state-dir <dir>',
+          "the bank's state directory holding console.sqlite (default ./bank-state; env FINSECURE_STATE_DIR)",
+        )
+        .option('-c, --config <file>', 'JSON config file (its stateDir is used)'),
+    open: async (o) => {
       let stateDir: string;
       try {
         stateDir = loadConsoleConfig({
@@ -171,68 +162,12 @@ export function addUsersCommand(program: Command, out: (s: string) => void = (s)
       }
       openStateOrFail(stateDir, o.stateKeyFile);
       const db = new ConsoleDb(path.join(stateDir, 'console.sqlite'));
-      try {
-        await fn(consoleAccounts(db), username, o);
-      } catch (err) {
-        if (err instanceof AccountError) fail(err.message);
-        throw err;
-      } finally {
-        db.close();
-      }
-    };
-
-  withState(users.command('add <username>'))
-    .description('create an account; prints a one-time password, to be changed at first sign-in')
-    .requiredOption('--role <role>', `one of ${BANK_ROLES.join(', ')}`)
-    .option('--display-name <name>', 'name shown in the console (default: the username)')
-    .action(
-      run(async (accounts, username, o) => {
-        const { account, oneTimePassword } = await accounts.createAccount(
-          { username, role: o.role, displayName: o.displayName },
-          cliActor(),
-        );
-        out(`created ${account.username} (${account.role})\none-time password (shown once): ${oneTimePassword}\n`);
-      }),
-    );
-
-  withState(users.command('list'))
-    .description('list accounts: username, role, MFA, state, last sign-in')
-    .action(
-      async (o: Record<string, unknown>) =>
-        await run(async (accounts) => {
-          const rows = await accounts.listAccounts();
-          if (!rows.length) out('no accounts yet (finsecure-bank users add admin --role admin)\n');
-          for (const a of rows) {
-            const state = a.disabled ? 'disabled' : a.locked ? 'locked' : 'active';
-            const last = a.lastLoginAt ? new Date(a.lastLoginAt).toISOString() : 'never';
-            out(
-              `${a.username.padEnd(24)} ${a.role.padEnd(12)} mfa=${a.mfaEnabled ? 'on ' : 'off'} ${state.padEnd(8)} last sign-in ${last}\n`,
-            );
-          }
-        })('', o),
-    );
-
-  for (const [name, description] of [
-    ['disable', 'disable an account and end its sessions'],
-    ['enable', 'enable a disabled account (and clear a lockout)'],
-    ['reset-mfa', 'remove TOTP and recovery codes (lost phone) and end the sessions'],
-    ['reset-password', 'set a one-time password (printed once) and end the sessions'],
-  ] as const) {
-    withState(users.command(`${name} <username>`))
-      .description(description)
-      .action(
-        run(async (accounts, username) => {
-          const a = await accounts.findAccount(username);
-          const who = { id: null, name: cliActor() };
-          if (name === 'disable') await accounts.updateAccount(a.id, { disabled: true }, who);
-          if (name === 'enable') await accounts.updateAccount(a.id, { disabled: false }, who);
-          if (name === 'reset-mfa') await accounts.resetMfa(a.id, who.name);
-          if (name === 'reset-password') {
-            out(`one-time password for ${a.username} (shown once): ${await accounts.resetPassword(a.id, who.name)}\n`);
-            return;
-          }
-          out(`${name}: done for ${a.username}\n`);
-        }),
-      );
-  }
+      return { accounts: consoleAccounts(db), close: () => db.close() };
+    },
+    roles: BANK_ROLES,
+    app: 'console',
+    emptyHint: 'finsecure-bank users add admin --role admin',
+    out,
+    onAccountError: (err) => fail(err.message),
+  });
 }
