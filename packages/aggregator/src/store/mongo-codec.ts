@@ -2,7 +2,7 @@
  * How records map to MongoDB documents and back. Kept apart from the driver calls so
  * the mapping can be tested through a real BSON round trip without a server.
  */
-import { Binary } from 'mongodb';
+import { Binary, MongoServerError } from 'mongodb';
 import { canonicalJson } from '../audit/canonical.js';
 import { weightsFromBytes, weightsToBytes } from './serialize.js';
 import type { AuditEntry, BankRecord, ModelVersionRecord, RoundRecord } from './types.js';
@@ -124,4 +124,11 @@ export function toAudit(d: AuditDoc): AuditEntry {
   // Plain JSON.parse: the text is canonical JSON, verbatim.
   const details = JSON.parse(d.details) as Record<string, unknown>;
   return { seq: d.seq, at: d.at, type: d.type, actor: d.actor, details, prevHash: d.prevHash, hash: d.hash };
+}
+
+const DUPLICATE_KEY = 11000;
+
+/** Whether a write failed on a unique index (the natural keys: id, version, seq, key). */
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
 }

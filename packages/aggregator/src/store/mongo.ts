@@ -7,18 +7,18 @@
  * The client is created with ignoreUndefined so that an undefined optional field is
  * dropped, exactly as JSON drops it in the SQLite store, rather than stored as null.
  */
-import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db } from 'mongodb';
 import { loadAuditKey, type AuditSigner, type SignedHead } from '../audit/signer.js';
-import { checkModel, checkRound, roundRecordHash } from './integrity.js';
+import { roundRecordHash } from './integrity.js';
 import { MongoAudit } from './mongo-audit.js';
 import { MongoAccountStore } from './mongo-accounts.js';
+import { MongoJobs } from './mongo-jobs.js';
+import { MongoRecords } from './mongo-records.js';
 import {
   bankDoc,
-  modelDoc,
-  roundDoc,
+  isDuplicateKey,
   toAudit,
   toBank,
-  toModel,
   toRound,
   type AuditDoc,
   type ModelDoc,
@@ -41,8 +41,6 @@ import { checkBound, checkCommit, checkLimit } from './validate.js';
 
 export const DEFAULT_MONGODB_DB = 'finsecure';
 
-const DUPLICATE_KEY = 11000;
-const FINISHED: RoundRecord['status'][] = ['committed', 'failed'];
 /** Optimistic retries if another writer took the seq we computed (it should not exist). */
 const AUDIT_APPEND_ATTEMPTS = 5;
 
@@ -61,6 +59,8 @@ export class MongoStore implements Store {
   private auditQueue: Promise<unknown> = Promise.resolve();
   private signer: AuditSigner | null = null;
   private readonly anchors: MongoAudit;
+  private readonly records: MongoRecords;
+  private readonly jobStore: MongoJobs;
 
   /**
    * @param auditKeyFile Ed25519 key signing the audit head and checkpoints (created when
@@ -81,6 +81,8 @@ export class MongoStore implements Store {
     this.jobs = this.db.collection<JobRecord>('jobs');
     this.accounts = new MongoAccountStore(this.db);
     this.anchors = new MongoAudit(this.db, this.audit, () => this.signer);
+    this.records = new MongoRecords(this.rounds, this.models, this.anchors);
+    this.jobStore = new MongoJobs(this.jobs);
   }
 
   async init(): Promise<void> {
@@ -158,69 +160,28 @@ export class MongoStore implements Store {
 
   // ------------------------------------------------------------------ rounds
 
-  async saveRound(round: RoundRecord): Promise<void> {
-    // A sealed round is never overwritten (filter excludes it; the upsert then hits the unique id).
-    try {
-      await this.rounds.replaceOne({ id: round.id, auditSeq: { $exists: false } } as never, roundDoc(round), {
-        upsert: true,
-      });
-    } catch (err) {
-      if (isDuplicateKey(err))
-        throw new StoreConflictError(
-          `round ${round.id} is committed and sealed by the audit log; it cannot be overwritten`,
-        );
-      throw err;
-    }
+  saveRound(round: RoundRecord): Promise<void> {
+    return this.records.saveRound(round);
   }
 
-  async getRound(id: number): Promise<RoundRecord | null> {
-    const doc = await this.rounds.findOne({ id });
-    return doc ? this.readRound(doc) : null;
+  getRound(id: number): Promise<RoundRecord | null> {
+    return this.records.getRound(id);
   }
 
-  async listRounds(opts: { limit?: number; before?: number } = {}): Promise<RoundRecord[]> {
-    const before = checkBound('before', opts.before);
-    const limit = checkLimit(opts.limit);
-    if (limit === 0) return []; // the driver reads limit(0) as "no limit"
-    const cursor = this.rounds.find(before === undefined ? {} : { id: { $lt: before } }).sort({ id: -1 });
-    if (limit !== undefined) cursor.limit(limit);
-    return Promise.all((await cursor.toArray()).map((d) => this.readRound(d)));
+  listRounds(opts: { limit?: number; before?: number } = {}): Promise<RoundRecord[]> {
+    return this.records.listRounds(opts);
   }
 
-  async listRoundsAscending(opts: { limit?: number; after?: number } = {}): Promise<RoundRecord[]> {
-    const after = checkBound('after', opts.after);
-    const limit = checkLimit(opts.limit);
-    if (limit === 0) return [];
-    const cursor = this.rounds.find(after === undefined ? {} : { id: { $gt: after } }).sort({ id: 1 });
-    if (limit !== undefined) cursor.limit(limit);
-    return Promise.all((await cursor.toArray()).map((d) => this.readRound(d)));
+  listRoundsAscending(opts: { limit?: number; after?: number } = {}): Promise<RoundRecord[]> {
+    return this.records.listRoundsAscending(opts);
   }
 
-  async maxRoundId(): Promise<number> {
-    const doc = await this.rounds.findOne({}, { sort: { id: -1 }, projection: { _id: 0, id: 1 } });
-    return doc?.id ?? 0;
+  maxRoundId(): Promise<number> {
+    return this.records.maxRoundId();
   }
 
-  async failUnfinishedRounds(reason: string, at: number): Promise<number[]> {
-    // Runs at startup, before any round can begin, so nothing changes a status between
-    // the read and the update.
-    const unfinished = await this.rounds
-      .find({ status: { $nin: FINISHED } }, { projection: { _id: 0, id: 1 } })
-      .sort({ id: 1 })
-      .toArray();
-    const ids = unfinished.map((d) => d.id);
-    if (ids.length === 0) return [];
-    await this.rounds.updateMany({ id: { $in: ids }, status: { $nin: FINISHED } }, [
-      // $literal: in a pipeline a string starting with '$' would be read as a field path.
-      {
-        $set: {
-          status: 'failed',
-          failureReason: { $literal: reason },
-          endedAt: { $ifNull: ['$endedAt', { $literal: at }] },
-        },
-      },
-    ]);
-    return ids;
+  failUnfinishedRounds(reason: string, at: number): Promise<number[]> {
+    return this.records.failUnfinishedRounds(reason, at);
   }
 
   // ------------------------------------------------------------------ models
@@ -261,35 +222,16 @@ export class MongoStore implements Store {
     return entry;
   }
 
-  async saveModel(model: ModelVersionRecord): Promise<void> {
-    await this.models.replaceOne({ version: model.version }, modelDoc(model), { upsert: true });
+  saveModel(model: ModelVersionRecord): Promise<void> {
+    return this.records.saveModel(model);
   }
 
-  async getModel(version: number): Promise<ModelVersionRecord | null> {
-    const doc = await this.models.findOne({ version });
-    return doc ? checkModel(toModel(doc), { table: 'models' }) : null;
+  getModel(version: number): Promise<ModelVersionRecord | null> {
+    return this.records.getModel(version);
   }
 
-  async latestModel(): Promise<ModelVersionRecord | null> {
-    // Walk versions newest first without loading weights; normally the first one wins.
-    const heads = this.models
-      .find({}, { projection: { _id: 0, version: 1, roundId: 1 } })
-      .sort({ version: -1 })
-      .batchSize(8);
-    try {
-      for await (const head of heads) {
-        if (
-          head.roundId !== null &&
-          !(await this.rounds.findOne({ id: head.roundId, status: 'committed' }, { projection: { _id: 1 } }))
-        ) {
-          continue; // left over from an interrupted commitRound
-        }
-        return this.getModel(head.version);
-      }
-      return null;
-    } finally {
-      await heads.close();
-    }
+  latestModel(): Promise<ModelVersionRecord | null> {
+    return this.records.latestModel();
   }
 
   // ------------------------------------------------------------------ audit
@@ -348,12 +290,8 @@ export class MongoStore implements Store {
     return this.anchors.checkpoints();
   }
 
-  async unsealedRounds(): Promise<number[]> {
-    const docs = await this.rounds
-      .find({ status: 'committed', auditSeq: { $exists: false } } as never, { projection: { _id: 0, id: 1 } })
-      .sort({ id: 1 })
-      .toArray();
-    return docs.map((d) => d.id);
+  unsealedRounds(): Promise<number[]> {
+    return this.records.unsealedRounds();
   }
 
   async sealRound(roundId: number, audit: AuditInput): Promise<AuditEntry> {
@@ -369,59 +307,21 @@ export class MongoStore implements Store {
     return entry;
   }
 
-  async checkStorage(): Promise<StorageReport> {
-    const problems: string[] = [];
-    let models = 0;
-    let rounds = 0;
-    for await (const doc of this.models.find({}).sort({ version: 1 })) {
-      models++;
-      try {
-        checkModel(toModel(doc), { table: 'models' });
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
-    }
-    for await (const doc of this.rounds.find({ auditSeq: { $exists: true } } as never).sort({ id: 1 })) {
-      rounds++;
-      try {
-        await this.readRound(doc);
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
-    }
-    // Page-level checks are the server's job (validate / the storage engine's checksums).
-    return { ok: problems.length === 0, problems, checked: { pages: false, models, rounds } };
+  checkStorage(): Promise<StorageReport> {
+    return this.records.checkStorage();
   }
 
-  /** A round; a sealed one is checked against the hash its audit entry recorded. */
   // ------------------------------------------------------------------ analytics jobs
 
-  async saveJob(job: JobRecord): Promise<void> {
-    await this.jobs.replaceOne({ id: job.id }, { ...job }, { upsert: true });
+  saveJob(job: JobRecord): Promise<void> {
+    return this.jobStore.save(job);
   }
 
-  async getJob(id: number): Promise<JobRecord | null> {
-    return this.jobs.findOne({ id }, { projection: { _id: 0 } });
+  getJob(id: number): Promise<JobRecord | null> {
+    return this.jobStore.get(id);
   }
 
-  async listJobs(opts: { limit?: number; before?: number } = {}): Promise<JobRecord[]> {
-    const before = checkBound('before', opts.before);
-    const limit = checkLimit(opts.limit);
-    if (limit === 0) return [];
-    const cursor = this.jobs.find(before === undefined ? {} : { id: { $lt: before } }, { projection: { _id: 0 } });
-    cursor.sort({ id: -1 });
-    if (limit !== undefined) cursor.limit(limit);
-    return cursor.toArray();
+  listJobs(opts: { limit?: number; before?: number } = {}): Promise<JobRecord[]> {
+    return this.jobStore.list(opts);
   }
-
-  private async readRound(doc: RoundRecord): Promise<RoundRecord> {
-    const r = toRound(doc);
-    const seq = (doc as { auditSeq?: number }).auditSeq;
-    if (seq === undefined || seq === null) return r;
-    return checkRound(r, await this.anchors.entry(seq), seq, { table: 'rounds' });
-  }
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
 }
