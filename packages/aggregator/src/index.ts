@@ -8,4 +8,11 @@ export * from './federation/federation.js';
 export * from './federation/clock.js';
 export * from './store/types.js';
 export { createLogger } from './logger.js';
-export * from './reputation/index.js';
+export {
+  parseHeld,
+  parseLifts,
+  QuarantineLedger,
+  QUARANTINE_HELD_SETTING,
+  QUARANTINE_HISTORY_ROUNDS,
+  QUARANTINE_LIFTS_SETTING,
+} from './reputation/index.js';

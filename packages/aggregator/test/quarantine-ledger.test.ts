@@ -14,7 +14,6 @@ import {
   QuarantineLedger,
   quarantineView,
   type QuarantineHeld,
-  type QuarantineLift,
   type QuarantineLifts,
   type QuarantineState,
 } from '../src/reputation/index.js';
@@ -51,30 +50,6 @@ function round(
   };
 }
 
-/** The reference: the definition recounted over every round for one bank. */
-function quarantineOf(
-  bankId: string,
-  rounds: readonly RoundRecord[],
-  lift: QuarantineLift | undefined,
-  held: QuarantineHeld[string] | undefined,
-  rule: number | null,
-): QuarantineState {
-  const active = rule !== null && rule > 0;
-  if (active && held && held.sinceRound > (lift?.afterRound ?? -Infinity))
-    return { quarantined: true, streak: held.streak, sinceRound: held.sinceRound };
-  const counted = rounds
-    .filter((r) => r.status === 'committed' && r.id > (lift?.afterRound ?? -Infinity))
-    .sort((a, b) => a.id - b.id);
-  let streak = 0;
-  for (const r of counted) {
-    const ex = excludedIn(r, bankId);
-    if (ex === null) continue;
-    streak = ex ? streak + 1 : 0;
-    if (active && streak >= rule) return { quarantined: true, streak, sinceRound: r.id };
-  }
-  return { quarantined: false, streak, sinceRound: null };
-}
-
 const out = { weight: 0, excluded: 'krum: not among the lowest' };
 const ok = { weight: 0.25 };
 const rounds = [
@@ -106,8 +81,8 @@ describe('QuarantineLedger: worked examples', () => {
     expect(replay(rounds, null).quarantined().size).toBe(0);
     expect(replay(rounds, 0).quarantined().size).toBe(0);
     expect([...replay([...rounds].reverse(), 2).quarantined()]).toEqual([
-      ['a', 2],
-      ['b', 4],
+      ['a', { sinceRound: 2, streak: 2 }],
+      ['b', { sinceRound: 4, streak: 2 }],
     ]);
   });
 
@@ -116,7 +91,7 @@ describe('QuarantineLedger: worked examples', () => {
     expect(replay(rounds, 3, lifts).stateOf('a')).toEqual({ quarantined: false, streak: 1, sinceRound: null });
     const later = [...rounds, round(8, { a: out }), round(9, { a: out })];
     const ledger = replay(later, 3, lifts);
-    expect(ledger.quarantined().get('a')).toBe(9);
+    expect(ledger.quarantined().get('a')).toEqual({ sinceRound: 9, streak: 3 });
     expect(quarantineView(ledger, 'a', lifts.a)).toEqual({
       afterExclusions: 3,
       quarantined: true,
@@ -145,13 +120,41 @@ describe('QuarantineLedger: worked examples', () => {
     expect(replay(r, 3).stateOf('a')).toEqual({ quarantined: false, streak: 1, sinceRound: null });
   });
 
-  it('a stored quarantine holds after its rounds left the history, until a lift after it', () => {
+  it('a stored quarantine holds after its rounds left the history, while its streak meets the rule, until a lift after it', () => {
     const held = { a: { sinceRound: 2, streak: 2 } };
     const recent = [round(600, { b: ok })]; // a is not selected while quarantined: no entries
     expect(replay(recent, 2, {}, held).stateOf('a')).toEqual({ quarantined: true, streak: 2, sinceRound: 2 });
+    expect(replay(recent, 1, {}, held).stateOf('a').quarantined).toBe(true); // a lower rule: still met
+    expect(replay(recent, 3, {}, held).stateOf('a').quarantined).toBe(false); // a higher rule releases it
     expect(replay(recent, null, {}, held).stateOf('a').quarantined).toBe(false); // the rule is off
     const lift = { a: { at: 5, by: 'alice', afterRound: 599 } };
     expect(replay(recent, 2, lift, held).stateOf('a')).toEqual({ quarantined: false, streak: 0, sinceRound: null });
+  });
+
+  it('counts a streak over the last 500 rounds only', () => {
+    const ledger = new QuarantineLedger(3);
+    ledger.commit(round(1, { x: out }));
+    ledger.commit(round(2, { x: out }));
+    for (let id = 3; id <= 600; id++) ledger.commit(round(id, { y: ok })); // x offline meanwhile
+    expect(ledger.stateOf('x').streak).toBe(0); // rounds 1 and 2 left the window
+    expect(ledger.commit(round(601, { x: out }))).toEqual([]);
+    expect(ledger.stateOf('x')).toEqual({ quarantined: false, streak: 1, sinceRound: null });
+    // Within the window the same absence does not break the streak.
+    const near = new QuarantineLedger(3);
+    near.commit(round(1, { x: out }));
+    near.commit(round(2, { x: out }));
+    for (let id = 3; id <= 400; id++) near.commit(round(id, { y: ok }));
+    expect(near.commit(round(401, { x: out }))).toEqual([{ bankId: 'x', streak: 3 }]);
+  });
+
+  it('a failed round moves the window but counts no update', () => {
+    const ledger = new QuarantineLedger(2, {}, {}, 3);
+    ledger.commit(round(1, { x: out }));
+    ledger.commit(round(2, { x: out }, 'failed'));
+    ledger.commit(round(3, { x: out }, 'failed'));
+    expect(ledger.stateOf('x').streak).toBe(1);
+    ledger.commit(round(4, { y: ok }, 'failed')); // round 1 leaves the 3-round window
+    expect(ledger.stateOf('x').streak).toBe(0);
   });
 
   it('parseLifts and parseHeld keep only well-formed entries from the store', () => {
@@ -166,52 +169,127 @@ describe('QuarantineLedger: worked examples', () => {
   });
 });
 
-describe('QuarantineLedger against the reference, random histories', () => {
-  const banks = ['a', 'b', 'c', 'd', 'e'];
+/**
+ * The reference, recounted from the rounds at every step as the aggregator did before the ledger
+ * (first hit over the stored window at a rebuild; at each commit, the bank's trailing run of
+ * exclusions within the window), with the stored quarantines it keeps.
+ */
+class Reference {
+  held: QuarantineHeld = {};
+  constructor(
+    private readonly rounds: RoundRecord[],
+    private readonly lifts: QuarantineLifts,
+    private readonly window: number,
+  ) {}
 
-  function history(seed: number) {
-    const rng = createRng(seed);
-    const rs: RoundRecord[] = [];
-    for (let id = 1; id <= 60; id++) {
-      const entries: Record<string, { weight?: number; excluded?: string }> = {};
-      for (const b of banks) {
-        const u = rng.next();
-        if (u < 0.15) continue; // not selected
-        if (u < 0.25)
-          entries[b] = {}; // selected, no update
-        else if (u < 0.6) entries[b] = rng.next() < 0.5 ? { weight: 0 } : { weight: 0.3, excluded: 'trimmed' };
-        else entries[b] = { weight: 0.2 };
-      }
-      rs.push(round(id, entries, rng.next() < 0.1 ? 'failed' : 'committed'));
-    }
-    const lifts: QuarantineLifts = {};
-    const held: QuarantineHeld = {};
-    for (const b of banks) {
-      if (rng.next() < 0.4) lifts[b] = { at: 1, by: 'x', afterRound: Math.floor(rng.next() * 60) };
-      if (rng.next() < 0.3)
-        held[b] = { sinceRound: Math.floor(rng.next() * 60), streak: 1 + Math.floor(rng.next() * 4) };
-    }
-    return { rs, lifts, held, rule: [null, 1, 2, 3, 5][Math.floor(rng.next() * 5)]! };
+  private counted(b: string, from: number, to: number): RoundRecord[] {
+    const after = this.lifts[b]?.afterRound ?? -Infinity;
+    return this.rounds.filter(
+      (r) => r.id > from && r.id <= to && r.id > after && r.status === 'committed' && excludedIn(r, b) !== null,
+    );
   }
 
-  it('replay and round-by-round commits agree with the reference for every bank', () => {
-    let quarantinedSeen = 0;
-    for (let seed = 1; seed <= 200; seed++) {
-      const { rs, lifts, held, rule } = history(seed);
-      const replayed = QuarantineLedger.replay([...rs].reverse(), lifts, held, rule);
-      const stepped = new QuarantineLedger(rule, lifts, held);
-      const newly = new Map<string, number>();
-      for (const r of rs) for (const n of stepped.commit(r)) newly.set(n.bankId, r.id);
-      for (const b of banks) {
-        const want = quarantineOf(b, rs, lifts[b], held[b], rule);
-        expect(replayed.stateOf(b), `seed ${seed}, bank ${b}`).toEqual(want);
-        expect(stepped.stateOf(b), `seed ${seed}, bank ${b}`).toEqual(want);
-        // A quarantine the rounds began (not a stored one) was reported by the round that began it.
-        const fromRounds = want.quarantined && stepped.stateOf(b).sinceRound !== held[b]?.sinceRound;
-        if (fromRounds) expect(newly.get(b)).toBe(want.sinceRound);
-        if (want.quarantined) quarantinedSeen++;
+  private honoured(b: string, rule: number | null): boolean {
+    const h = this.held[b];
+    return (
+      rule !== null && rule > 0 && !!h && h.streak >= rule && h.sinceRound > (this.lifts[b]?.afterRound ?? -Infinity)
+    );
+  }
+
+  /** A rebuild before round `next`: first hit over the stored rounds older than it. */
+  rebuild(banks: string[], rule: number | null, next: number): void {
+    if (rule === null || rule <= 0) return;
+    for (const b of banks) {
+      if (this.honoured(b, rule)) continue;
+      let streak = 0;
+      for (const r of this.counted(b, next - 1 - this.window, next - 1)) {
+        streak = excludedIn(r, b) ? streak + 1 : 0;
+        if (streak >= rule) {
+          this.held[b] = { sinceRound: r.id, streak };
+          break;
+        }
       }
     }
-    expect(quarantinedSeen).toBeGreaterThan(100); // the histories do exercise the rule
+  }
+
+  /** The trailing run of exclusions of b within the window ending at round `newest`. */
+  trailing(b: string, newest: number): number {
+    const rs = this.counted(b, newest - this.window, newest);
+    let n = 0;
+    for (let i = rs.length - 1; i >= 0 && excludedIn(rs[i]!, b); i--) n++;
+    return n;
+  }
+
+  /** Round `id` committed (or failed): the banks it quarantined. */
+  commit(banks: string[], rule: number | null, id: number): string[] {
+    const r = this.rounds.find((x) => x.id === id)!;
+    if (r.status !== 'committed' || rule === null || rule <= 0) return [];
+    const newly: string[] = [];
+    for (const b of banks) {
+      if (this.honoured(b, rule) || !excludedIn(r, b) || id <= (this.lifts[b]?.afterRound ?? -Infinity)) continue;
+      const n = this.trailing(b, id);
+      if (n >= rule) {
+        this.held[b] = { sinceRound: id, streak: n };
+        newly.push(b);
+      }
+    }
+    return newly;
+  }
+
+  stateOf(b: string, rule: number | null, newest: number): QuarantineState {
+    if (this.honoured(b, rule))
+      return { quarantined: true, streak: this.held[b]!.streak, sinceRound: this.held[b]!.sinceRound };
+    return { quarantined: false, streak: this.trailing(b, newest), sinceRound: null };
+  }
+}
+
+describe('QuarantineLedger against the reference, random histories', () => {
+  const banks = ['a', 'b', 'c', 'd', 'e'];
+  const WINDOW = 12;
+
+  it('rebuilt at every lift and rule change, then counting round by round, agrees with the recount', () => {
+    let quarantinedSeen = 0;
+    for (let seed = 1; seed <= 150; seed++) {
+      const rng = createRng(seed);
+      const rounds: RoundRecord[] = [];
+      const lifts: QuarantineLifts = {};
+      const ref = new Reference(rounds, lifts, WINDOW);
+      let rule: number | null = 2;
+      let ledger: QuarantineLedger | null = null;
+      for (let id = 1; id <= 80; id++) {
+        // Between rounds: now and then a lift or a new rule, after which the federation rebuilds.
+        if (rng.next() < 0.08) rule = [null, 1, 2, 3, 5][Math.floor(rng.next() * 5)]!;
+        if (rng.next() < 0.06) {
+          const b = banks[Math.floor(rng.next() * banks.length)]!;
+          lifts[b] = { at: id, by: 'x', afterRound: id - 1 };
+          delete ref.held[b];
+          ledger = null;
+        }
+        if (!ledger || ledger.afterExclusions !== rule) {
+          ledger = QuarantineLedger.replay(rounds.slice(-WINDOW), lifts, { ...ref.held }, rule, WINDOW);
+          ref.rebuild(banks, rule, id);
+          for (const [b, h] of ledger.quarantined())
+            expect(ref.held[b], `seed ${seed}, rebuild before ${id}, ${b}`).toEqual(h);
+        }
+        const entries: Record<string, { weight?: number; excluded?: string }> = {};
+        for (const b of banks) {
+          const u = rng.next();
+          if (u < 0.15 || ledger.stateOf(b).quarantined) continue; // not selected
+          if (u < 0.25)
+            entries[b] = {}; // selected, no update
+          else if (u < 0.65) entries[b] = rng.next() < 0.5 ? { weight: 0 } : { weight: 0.3, excluded: 'trimmed' };
+          else entries[b] = { weight: 0.2 };
+        }
+        rounds.push(round(id, entries, rng.next() < 0.1 ? 'failed' : 'committed'));
+        const newly = ledger.commit(rounds.at(-1)!).map((n) => n.bankId);
+        expect(newly, `seed ${seed}, round ${id}`).toEqual(ref.commit(banks, rule, id));
+        for (const b of banks) {
+          const want = ref.stateOf(b, rule, id);
+          expect(ledger.stateOf(b), `seed ${seed}, round ${id}, bank ${b}`).toEqual(want);
+          if (want.quarantined) quarantinedSeen++;
+        }
+      }
+    }
+    expect(quarantinedSeen).toBeGreaterThan(1000); // the histories do exercise the rule
   });
 });

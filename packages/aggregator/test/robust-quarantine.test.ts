@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BankDetailView } from '@finsecure/common/api';
+import type { BankDetailView, RoundRecord } from '@finsecure/common/api';
 import { api, createBank, startTestAggregator, updateAccepted, waitRounds } from './helpers/federation.js';
 import { rawFixture } from './helpers/raw-fixture.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
@@ -99,11 +99,76 @@ describe('quarantine of a bank the strategy keeps leaving out', () => {
     );
     expect(lifted.status).toBe(200);
     expect(lifted.body.lifted.afterRound).toBe(r3);
+    expect(await fx.agg.store.getSetting('quarantineHeld')).toEqual({});
     await train(fedavg, 4);
     const r4 = await playRound(BANKS);
     const four = await committed(4);
     expect(four.find((r) => r.id === r4)!.selected.sort()).toEqual(BANKS);
     const after = await api<BankDetailView>(fx.agg, 'GET', `/api/banks/${HOSTILE}`);
     expect(after.body.quarantine).toMatchObject({ quarantined: false, streak: 0 });
+  });
+  /** A committed round, as an older aggregator stored it, in which the strategy left `excluded` out. */
+  function storedRound(id: number, excluded: string): RoundRecord {
+    const banks = Object.fromEntries(
+      BANKS.map((b) => [
+        b,
+        b === excluded
+          ? { bytesUp: 1, bytesDown: 1, weight: 0, reputation: { excluded: 'multikrum: not among the lowest' } }
+          : { bytesUp: 1, bytesDown: 1, weight: 0.25 },
+      ]),
+    );
+    return {
+      id,
+      status: 'committed',
+      startedAt: id * 1000,
+      endedAt: id * 1000 + 500,
+      config: {},
+      selected: BANKS,
+      participants: BANKS,
+      banks,
+      durations: {},
+      baseModelVersion: id - 1,
+      modelVersion: id,
+      metrics: null,
+      failureReason: null,
+    };
+  }
+
+  it('stores and audits once a quarantine found by recounting stored rounds; a higher rule releases it', async () => {
+    const dataDir = path.join(dir, 'recount');
+    const rules = { rounds: 1, minBanks: 4, quorum: 4, strategy: 'fedavg', evaluationTimeoutMs: 200 };
+    // Rounds 1 and 2 as stored before quarantines were: bank-e left out in both, nothing held.
+    const first = await startTestAggregator(dataDir, { rules: rules as never });
+    await first.store.saveRound(storedRound(1, HOSTILE));
+    await first.store.saveRound(storedRound(2, HOSTILE));
+    await first.close();
+
+    fx.agg = await startTestAggregator(dataDir, {
+      autoStart: true,
+      // Rounds 1 and 2 count towards rules.rounds: one more to train.
+      rules: { ...rules, rounds: 3, quarantineAfterExclusions: 2 } as never,
+    });
+    for (const id of BANKS) {
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, 100));
+    }
+    const honest = BANKS.filter((b) => b !== HOSTILE);
+    const r3 = await playRound(honest);
+    const after3 = await committed(3);
+    expect(after3.find((r) => r.id === r3)!.selected.sort()).toEqual(honest);
+    expect(await fx.agg.store.getSetting('quarantineHeld')).toEqual({ [HOSTILE]: { sinceRound: 2, streak: 2 } });
+    const quarantinedEntries = async () =>
+      (await api<{ type: string; details: Record<string, unknown> }[]>(fx.agg!, 'GET', '/api/audit')).body
+        .filter((e) => e.type === 'bank.quarantined')
+        .map((e) => e.details);
+    const recounted = { bankId: HOSTILE, roundId: 2, streak: 2, afterExclusions: 2, recounted: true };
+    expect(await quarantinedEntries()).toEqual([recounted]);
+
+    // A higher rule: the ledger is rebuilt, the stored streak (2) no longer meets it, bank-e is back.
+    await train({ quarantineAfterExclusions: 3 }, 4);
+    const r4 = await playRound(BANKS);
+    const after4 = await committed(4);
+    expect(after4.find((r) => r.id === r4)!.selected.sort()).toEqual(BANKS);
+    expect(await quarantinedEntries()).toEqual([recounted]); // audited once
   });
 });

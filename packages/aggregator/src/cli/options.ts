@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { parsedFlags, type ParsedFlags } from './option-flags.js';
+import { QUARANTINE_HISTORY_ROUNDS } from '../reputation/quarantine.js';
 
 export type { ParsedFlags } from './option-flags.js';
 
@@ -214,8 +215,8 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
     .option(
       '--quarantine-after-exclusions <n>',
       'robust rounds: a bank excluded by the strategy in n consecutive committed rounds is left out until an admin ' +
-        'lifts it (POST /api/banks/<id>/quarantine/lift; default off)',
-      intArg('--quarantine-after-exclusions', 1, 10_000),
+        'lifts it (POST /api/banks/<id>/quarantine/lift; counted over the last 500 rounds, so n <= 500; default off)',
+      intArg('--quarantine-after-exclusions', 1, QUARANTINE_HISTORY_ROUNDS),
     )
     .option(
       '--max-auprc-drop <d>',

@@ -143,8 +143,6 @@ export interface Core {
   roundsHeld: boolean;
   /** Consecutive exclusions per bank (federation/quarantine.ts); null: rebuilt from the store when next needed. */
   quarantine: QuarantineLedger | null;
-  /** Counts lifts, so that a rebuild that raced one is not kept. */
-  quarantineGeneration: number;
   /** Runs `fn` on the serial queue (after every step queued before it). */
   enqueue<T>(fn: () => Promise<T> | T): Promise<T>;
   /** Tries to start the next round after `delayMs`, on the serial queue (no-op once closed). */

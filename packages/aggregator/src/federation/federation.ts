@@ -81,7 +81,6 @@ export class Federation {
       exhausted: new Map(),
       roundsHeld: false,
       quarantine: null,
-      quarantineGeneration: 0,
       auditHead: null,
       lastCommittedAuprc: null,
       enqueue: (fn) => this.enqueue(fn),
@@ -324,9 +323,18 @@ export class Federation {
     });
   }
 
-  /** The stored lift list changed: selection recounts quarantines from the store before the next round. */
-  quarantineChanged(): void {
-    quarantineChanged(this.core);
+  /**
+   * Runs a change of the stored quarantine settings (a lift) on the serial queue, between
+   * rounds' steps; selection then recounts quarantines from the store before the next round.
+   */
+  changeQuarantine<T>(change: () => Promise<T>): Promise<T> {
+    return this.enqueue(async () => {
+      try {
+        return await change();
+      } finally {
+        quarantineChanged(this.core);
+      }
+    });
   }
 
   /** Tells the dashboard a bank's view changed (after an admin edit of the bank). */

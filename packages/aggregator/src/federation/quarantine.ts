@@ -1,46 +1,15 @@
 /**
  * The federation's quarantine ledger (reputation/quarantine-ledger.ts): built from the store when
- * first needed and again after a lift or a change of the rule, then kept up to date by each
- * committed round. Selection reads it; the commit counts the round into it and audits and stores
- * the quarantines the round began.
+ * first needed and again after a lift or a change of the rule, then kept up to date by each round.
+ * Selection reads it; the commit counts the round into it, and every quarantine it finds, as a
+ * round completes a streak or in a rebuild, is stored (QUARANTINE_HELD_SETTING) and audited once.
+ * Everything here runs on the federation's serial queue, lifts included (Federation
+ * changeQuarantine), so a rebuild never races a lift.
  */
 import * as q from '../reputation/index.js';
 import type { RoundRecord } from '@finsecure/common/api';
 import type { Store } from '../store/types.js';
 import { audit, type Core } from './core.js';
-
-/** Rebuilds attempted while lifts keep arriving before one is kept (then the last is used once). */
-const MAX_REBUILDS = 3;
-
-/**
- * The ledger for the rule in force, or null when the rule is off.
- * @param beforeRoundId a rebuild counts only stored rounds older than this one (the commit passes
- *   its own round, which it then counts itself, so that it sees which quarantines that round began).
- */
-export async function quarantineLedger(core: Core, beforeRoundId = Infinity): Promise<q.QuarantineLedger | null> {
-  const rule = core.settings.rules.quarantineAfterExclusions;
-  if (rule === null) return null;
-  let ledger: q.QuarantineLedger | null = null;
-  for (let attempt = 0; attempt < MAX_REBUILDS; attempt++) {
-    const cached = core.quarantine;
-    if (cached && cached.afterExclusions === rule) return cached;
-    const generation = core.quarantineGeneration;
-    const rounds = await core.opts.store.listRounds({ limit: q.QUARANTINE_HISTORY_ROUNDS });
-    const { lifts, held } = await quarantineSettings(core.opts.store);
-    ledger = q.QuarantineLedger.replay(
-      rounds.filter((r) => r.id < beforeRoundId),
-      lifts,
-      held,
-      rule,
-    );
-    // A lift while the store was read: the ledger may predate it, so read again.
-    if (generation === core.quarantineGeneration) {
-      core.quarantine = ledger;
-      return ledger;
-    }
-  }
-  return ledger;
-}
 
 /** The stored lift list and quarantines, validated (reputation/quarantine.ts). */
 export async function quarantineSettings(store: Store): Promise<{ lifts: q.QuarantineLifts; held: q.QuarantineHeld }> {
@@ -50,28 +19,76 @@ export async function quarantineSettings(store: Store): Promise<{ lifts: q.Quara
   };
 }
 
-/** Forget the ledger: the next round rebuilds it from the store (after a lift). */
+/**
+ * The ledger for the rule in force, or null when the rule is off.
+ * @param beforeRoundId a rebuild counts only stored rounds older than this one (the commit passes
+ *   its own round, which it then counts itself, so that it sees which quarantines that round began).
+ */
+export async function quarantineLedger(core: Core, beforeRoundId = Infinity): Promise<q.QuarantineLedger | null> {
+  const rule = core.settings.rules.quarantineAfterExclusions;
+  if (rule === null) return null;
+  const cached = core.quarantine;
+  if (cached && cached.afterExclusions === rule) return cached;
+  const rounds = await core.opts.store.listRounds({ limit: q.QUARANTINE_HISTORY_ROUNDS });
+  const { lifts, held } = await quarantineSettings(core.opts.store);
+  const ledger = q.QuarantineLedger.replay(
+    rounds.filter((r) => r.id < beforeRoundId),
+    lifts,
+    held,
+    rule,
+  );
+  core.quarantine = ledger;
+  // Quarantines the recount finds that are not stored yet: from before quarantines were stored,
+  // from a lower rule, or lost to a crash between a commit and storing its quarantines.
+  await keep(core, ledger.quarantined(), held, rule, true);
+  return ledger;
+}
+
+/** Forget the ledger: the next round rebuilds it from the store. */
 export function quarantineChanged(core: Core): void {
   core.quarantine = null;
-  core.quarantineGeneration++;
 }
 
 /**
- * Counts a committed round; audits (`bank.quarantined`) and stores the quarantines it began.
- * With the rule off the ledger is dropped: rounds committed meanwhile are not counted into it.
+ * Counts a committed round; stores and audits (`bank.quarantined`) the quarantines it began. A
+ * failure here is logged and the ledger rebuilt at the next round: the round is committed
+ * already, and the rebuild finds and stores what this missed.
  */
 export async function countCommittedRound(core: Core, round: RoundRecord): Promise<void> {
   const rule = core.settings.rules.quarantineAfterExclusions;
-  const ledger = await quarantineLedger(core, round.id);
-  if (!ledger || rule === null) {
-    core.quarantine = null;
-    return;
+  try {
+    const ledger = await quarantineLedger(core, round.id);
+    // With the rule off the ledger is dropped: the rounds committed meanwhile are not counted into it.
+    if (!ledger || rule === null) return quarantineChanged(core);
+    const newly = ledger.commit(round);
+    if (newly.length === 0) return;
+    const found = new Map(newly.map((n) => [n.bankId, { sinceRound: round.id, streak: n.streak }]));
+    await keep(core, found, (await quarantineSettings(core.opts.store)).held, rule, false);
+  } catch (err) {
+    core.opts.logger.error({ err, roundId: round.id }, 'could not count the round for the quarantine rule');
+    quarantineChanged(core);
   }
-  const newly = ledger.commit(round);
-  if (newly.length === 0) return;
-  const { held } = await quarantineSettings(core.opts.store);
-  for (const { bankId, streak } of newly) held[bankId] = { sinceRound: round.id, streak };
+}
+
+/** Stores (QUARANTINE_HELD_SETTING) and audits the quarantines not stored yet. */
+async function keep(
+  core: Core,
+  found: Map<string, { sinceRound: number; streak: number }>,
+  held: q.QuarantineHeld,
+  rule: number,
+  recounted: boolean,
+): Promise<void> {
+  const fresh = [...found].filter(([bankId, h]) => held[bankId]?.sinceRound !== h.sinceRound);
+  if (fresh.length === 0) return;
+  for (const [bankId, h] of fresh) held[bankId] = h;
   await core.opts.store.setSetting(q.QUARANTINE_HELD_SETTING, held);
-  for (const { bankId, streak } of newly)
-    await audit(core, 'bank.quarantined', 'system', { bankId, roundId: round.id, streak, afterExclusions: rule });
+  for (const [bankId, h] of fresh)
+    await audit(core, 'bank.quarantined', 'system', {
+      bankId,
+      roundId: h.sinceRound,
+      streak: h.streak,
+      afterExclusions: rule,
+      // Found when the ledger was rebuilt rather than as the round committed.
+      ...(recounted ? { recounted: true } : {}),
+    });
 }

@@ -204,6 +204,7 @@ export async function failRound(core: Core, round: ActiveRound, reason: string):
   record.stages = stageSummaries(round, now);
   markMissing(core, round);
   await core.opts.store.saveRound(record);
+  core.quarantine?.commit(record); // a failed round counts no update, but moves the history window
   core.roundsFailed++;
   const frame = encodeFrame({ type: 'round_failed', roundId: record.id, reason: reason.slice(0, 500) });
   core.sessions.sendTo(record.selected, frame);

@@ -1,93 +1,132 @@
 /**
- * The quarantine rule (quarantine.ts) kept round by round: each bank's streak of consecutive
- * excluded updates, updated as a round commits, in O(banks in that round). The federation keeps
- * one in memory and rebuilds it from the store (`replay`) only at start-up, after a lift and
- * after the rule changes. Before, it re-read the last QUARANTINE_HISTORY_ROUNDS stored rounds,
- * twice a round, and scanned them once per bank: at 1,000 banks that is half a million bank
- * entries decoded per round (bench/RESULTS.md, issue 14, quarantine).
+ * The quarantine rule (quarantine.ts) kept round by round, in O(banks in the round) per round.
+ * The federation keeps one in memory and rebuilds it from the store (`replay`) only at start-up,
+ * after a lift and after the rule changes. Before, it re-read the last QUARANTINE_HISTORY_ROUNDS
+ * stored rounds twice a round and recounted every bank over them: at 1,000 banks, half a million
+ * bank entries decoded per round (bench/RESULTS.md, "The quarantine rule's cost per round").
  *
- * Pure and deterministic. test/quarantine-ledger.test.ts checks it against a brute-force reference
- * (every bank's streak recounted over all rounds) on random histories with lifts and stored
- * quarantines, committed one by one and replayed.
+ * What it decides is what that recount decided when a round committed: a bank is quarantined
+ * when, over the `window` rounds up to and including the round just counted, its last
+ * `afterExclusions` updates (in committed rounds, after its last lift) were all excluded. Each
+ * bank keeps the ids of its current run of exclusions; ids that leave the window are dropped.
+ * Unlike the recount, a quarantine does not lapse when its rounds leave the window: the
+ * federation stores it as it begins (QuarantineHeld) and a replay honours the stored ones.
+ *
+ * Pure and deterministic. test/quarantine-ledger.test.ts checks it, round by round, against a
+ * brute-force recount over the window on random histories with lifts and rule changes.
  */
 import type { QuarantineView } from '@finsecure/common/api';
 import {
   excludedIn,
-  type QuarantineLift,
+  QUARANTINE_HISTORY_ROUNDS,
   type QuarantineHeld,
+  type QuarantineLift,
   type QuarantineLifts,
   type QuarantineState,
   type RoundLike,
 } from './quarantine.js';
 
+interface BankEntry {
+  /** Set once quarantined: the round that completed the streak, and the streak then. */
+  held: { sinceRound: number; streak: number } | null;
+  /** Ids of the bank's consecutive excluded rounds since its last included one (ascending). */
+  run: number[];
+}
+
 export class QuarantineLedger {
-  private readonly states = new Map<string, QuarantineState>();
-  /** Id of the newest committed round applied; older or repeated ids are ignored. */
-  private lastRoundId = -Infinity;
+  private readonly banks = new Map<string, BankEntry>();
+  /** Id of the newest round counted (committed or not): the window ends there. */
+  private newest = -Infinity;
 
   /**
    * @param afterExclusions the rule; null or ≤ 0: nobody is quarantined (streaks are still counted).
    * @param lifts bankId → its last lift: rounds up to `afterRound` do not count for that bank.
-   * @param held quarantines stored when they began (QUARANTINE_HELD_SETTING): they hold until a
-   *   lift after them, even once their rounds are older than the history a replay reads.
+   * @param held the stored quarantines (QUARANTINE_HELD_SETTING). One holds while the rule is
+   *   on and its streak still meets it, until a lift after it.
+   * @param window rounds a streak is counted over (the recount read this many stored rounds).
    */
   constructor(
     readonly afterExclusions: number | null,
     private readonly lifts: Readonly<QuarantineLifts> = {},
     held: Readonly<QuarantineHeld> = {},
+    private readonly window = QUARANTINE_HISTORY_ROUNDS,
   ) {
     if (!this.active) return;
     for (const [bankId, h] of Object.entries(held)) {
-      if (h.sinceRound > (lifts[bankId]?.afterRound ?? -Infinity))
-        this.states.set(bankId, { quarantined: true, streak: h.streak, sinceRound: h.sinceRound });
+      if (h.streak >= afterExclusions! && h.sinceRound > (lifts[bankId]?.afterRound ?? -Infinity))
+        this.banks.set(bankId, { held: { sinceRound: h.sinceRound, streak: h.streak }, run: [] });
     }
   }
 
-  /** A ledger over stored rounds (any order, any status: only committed ones count). */
+  /** A ledger over stored rounds (any order, any status: only committed ones are counted). */
   static replay(
     rounds: readonly RoundLike[],
     lifts: Readonly<QuarantineLifts>,
     held: Readonly<QuarantineHeld>,
     afterExclusions: number | null,
+    window = QUARANTINE_HISTORY_ROUNDS,
   ): QuarantineLedger {
-    const ledger = new QuarantineLedger(afterExclusions, lifts, held);
+    const ledger = new QuarantineLedger(afterExclusions, lifts, held, window);
     for (const r of [...rounds].sort((a, b) => a.id - b.id)) ledger.commit(r);
     return ledger;
   }
 
   /**
-   * Counts a committed round (others, and ids not newer than the last one counted, are ignored).
-   * @returns the banks whose streak this round completed, by bank id, with that streak.
+   * Counts a round: a committed one's updates; any round moves the window to its id. Ids not
+   * newer than the last one counted are ignored.
+   * @returns the banks this round quarantined, by bank id, with their streak.
    */
   commit(round: RoundLike): { bankId: string; streak: number }[] {
-    if (round.status !== 'committed' || round.id <= this.lastRoundId) return [];
-    this.lastRoundId = round.id;
+    if (round.id <= this.newest) return [];
+    this.newest = round.id;
+    if (round.status !== 'committed') return [];
     const newly: { bankId: string; streak: number }[] = [];
     for (const bankId of Object.keys(round.banks).sort()) {
       const excluded = excludedIn(round, bankId);
       if (excluded === null || round.id <= (this.lifts[bankId]?.afterRound ?? -Infinity)) continue;
-      const s = this.stateOf(bankId);
+      let e = this.banks.get(bankId);
+      if (!e) this.banks.set(bankId, (e = { held: null, run: [] }));
       // Once quarantined it stays so until lifted, whatever later rounds hold.
-      if (s.quarantined) continue;
-      const streak = excluded ? s.streak + 1 : 0;
-      const quarantined = this.active && streak >= this.afterExclusions!;
-      this.states.set(bankId, { quarantined, streak, sinceRound: quarantined ? round.id : null });
-      if (quarantined) newly.push({ bankId, streak });
+      if (e.held) continue;
+      if (!excluded) {
+        e.run = [];
+        continue;
+      }
+      e.run.push(round.id);
+      this.prune(e);
+      if (this.active && e.run.length >= this.afterExclusions!) {
+        e.held = { sinceRound: round.id, streak: e.run.length };
+        e.run = [];
+        newly.push({ bankId, streak: e.held.streak });
+      }
     }
     return newly;
   }
 
   /** The bank's state (a bank never counted: not quarantined, streak 0). */
   stateOf(bankId: string): QuarantineState {
-    return this.states.get(bankId) ?? { quarantined: false, streak: 0, sinceRound: null };
+    const e = this.banks.get(bankId);
+    if (e?.held) return { quarantined: true, streak: e.held.streak, sinceRound: e.held.sinceRound };
+    if (e) this.prune(e);
+    return { quarantined: false, streak: e?.run.length ?? 0, sinceRound: null };
   }
 
-  /** Every quarantined bank, with the round that completed its streak. */
-  quarantined(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [bankId, s] of [...this.states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      if (s.quarantined) out.set(bankId, s.sinceRound!);
+  /** Every quarantined bank, by bank id, with the round that completed its streak and the streak. */
+  quarantined(): Map<string, { sinceRound: number; streak: number }> {
+    const out = new Map<string, { sinceRound: number; streak: number }>();
+    for (const id of [...this.banks.keys()].sort()) {
+      const held = this.banks.get(id)!.held;
+      if (held) out.set(id, { ...held });
+    }
     return out;
+  }
+
+  /** Drops the run's rounds that are out of the window ending at the newest round. */
+  private prune(e: BankEntry): void {
+    const oldest = this.newest - this.window;
+    let k = 0;
+    while (k < e.run.length && e.run[k]! <= oldest) k++;
+    if (k > 0) e.run.splice(0, k);
   }
 
   private get active(): boolean {

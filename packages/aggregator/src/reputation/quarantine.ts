@@ -16,11 +16,14 @@ import type { RoundRecord } from '@finsecure/common/api';
 
 /** Store setting holding the lift list: bankId → the last lift. */
 export const QUARANTINE_LIFTS_SETTING = 'quarantineLifts';
-/** Stored quarantines (QuarantineHeld): each holds until a lift after it, however old its rounds. */
+/**
+ * Stored quarantines (QuarantineHeld), written as each begins: one holds until a lift after it,
+ * however old its rounds, while the rule is on and its streak still meets the rule.
+ */
 export const QUARANTINE_HELD_SETTING = 'quarantineHeld';
 /**
- * Stored rounds a replay reads (quarantine-ledger.ts): at start-up, after a lift, after the rule
- * changes. A streak that began before them is counted from the oldest of them.
+ * Rounds a streak is counted over (quarantine-ledger.ts), and the stored rounds a replay reads (at
+ * start-up, after a lift, after the rule changes).
  */
 export const QUARANTINE_HISTORY_ROUNDS = 500;
 

@@ -6,6 +6,7 @@ import { STRATEGY_NAMES, type StrategyName } from '@finsecure/common/strategy';
 import { z } from 'zod';
 import { DEFAULT_SECAGG_RULES, SECAGG_RULE_FIELDS } from './secagg-rules.js';
 import { checkModes } from './modes.js';
+import { QUARANTINE_HISTORY_ROUNDS } from '../reputation/quarantine.js';
 import { DEFAULT_TRUST_RULES, TRUST_RULE_FIELDS } from '../trust/rules.js';
 
 export const RoundRules = z
@@ -119,8 +120,17 @@ export const RoundRules = z
     /**
      * Quarantine: a bank whose update the strategy excluded in this many consecutive committed
      * rounds is no longer selected until an admin lifts it (reputation/quarantine.ts). null = off.
+     * At most QUARANTINE_HISTORY_ROUNDS: a streak is counted over that many rounds.
      */
-    quarantineAfterExclusions: z.number().int().min(1).max(10_000).nullable().default(null),
+    quarantineAfterExclusions: z
+      .number()
+      .int()
+      .min(1)
+      .max(QUARANTINE_HISTORY_ROUNDS, {
+        error: `at most ${QUARANTINE_HISTORY_ROUNDS}: a streak of exclusions is counted over the last ${QUARANTINE_HISTORY_ROUNDS} rounds`,
+      })
+      .nullable()
+      .default(null),
     ...SECAGG_RULE_FIELDS,
     /**
      * Evaluation gate: refuse to commit a candidate whose federated AUPRC is more than this below

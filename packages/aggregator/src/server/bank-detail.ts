@@ -7,6 +7,7 @@
  */
 import type { BankDetailView, BankRoundHistory, QuarantineView, RoundRecord } from '@finsecure/common/api';
 import {
+  QUARANTINE_HELD_SETTING,
   QUARANTINE_HISTORY_ROUNDS,
   QUARANTINE_LIFTS_SETTING,
   QuarantineLedger,
@@ -64,25 +65,31 @@ export type LiftResult =
  */
 export async function liftQuarantine(ctx: ServerContext, bankId: string, actor: string): Promise<LiftResult> {
   if (!(await ctx.store.getBank(bankId))) return { kind: 'not_found' };
-  const rounds = await ctx.store.listRounds({ limit: QUARANTINE_HISTORY_ROUNDS });
-  const q = await quarantineOfBank(ctx, bankId, rounds);
-  if (!q.quarantined)
-    return {
-      kind: 'not_quarantined',
-      message:
-        q.afterExclusions === null
-          ? `bank "${bankId}" is not quarantined (the rule quarantineAfterExclusions is off)`
-          : `bank "${bankId}" is not quarantined (${q.streak} of ${q.afterExclusions} consecutive excluded rounds)`,
-    };
-  const lift: QuarantineLift = { at: Date.now(), by: actor, afterRound: await ctx.store.maxRoundId() };
-  const { lifts } = await quarantineSettings(ctx.store);
-  await ctx.store.setSetting(QUARANTINE_LIFTS_SETTING, { ...lifts, [bankId]: lift });
-  ctx.federation.quarantineChanged();
-  await ctx.federation.audit('bank.quarantine_lifted', actor, {
-    bankId,
-    sinceRound: q.sinceRound,
-    streak: q.streak,
-    afterRound: lift.afterRound,
+  // On the federation's queue: no round step runs meanwhile, and selection recounts afterwards.
+  return ctx.federation.changeQuarantine(async (): Promise<LiftResult> => {
+    const rounds = await ctx.store.listRounds({ limit: QUARANTINE_HISTORY_ROUNDS });
+    const q = await quarantineOfBank(ctx, bankId, rounds);
+    if (!q.quarantined)
+      return {
+        kind: 'not_quarantined',
+        message:
+          q.afterExclusions === null
+            ? `bank "${bankId}" is not quarantined (the rule quarantineAfterExclusions is off)`
+            : `bank "${bankId}" is not quarantined (${q.streak} of ${q.afterExclusions} consecutive excluded rounds)`,
+      };
+    const lift: QuarantineLift = { at: Date.now(), by: actor, afterRound: await ctx.store.maxRoundId() };
+    const { lifts, held } = await quarantineSettings(ctx.store);
+    await ctx.store.setSetting(QUARANTINE_LIFTS_SETTING, { ...lifts, [bankId]: lift });
+    if (held[bankId]) {
+      delete held[bankId];
+      await ctx.store.setSetting(QUARANTINE_HELD_SETTING, held);
+    }
+    await ctx.federation.audit('bank.quarantine_lifted', actor, {
+      bankId,
+      sinceRound: q.sinceRound,
+      streak: q.streak,
+      afterRound: lift.afterRound,
+    });
+    return { kind: 'lifted', result: { id: bankId, lifted: lift } };
   });
-  return { kind: 'lifted', result: { id: bankId, lifted: lift } };
 }
