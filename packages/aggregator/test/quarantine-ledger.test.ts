@@ -17,6 +17,9 @@ import {
   type QuarantineLifts,
   type QuarantineState,
 } from '../src/reputation/index.js';
+import { DEFAULT_TRAINING } from '../src/config/schema.js';
+import { parseStoredSettings } from '../src/federation/settings.js';
+import { DEFAULT_RULES } from '../src/round/rules.js';
 
 function round(
   id: number,
@@ -80,8 +83,10 @@ describe('QuarantineLedger: worked examples', () => {
     expect(replay(rounds, null).stateOf('a')).toEqual({ quarantined: false, streak: 3, sinceRound: null });
     expect(replay(rounds, null).quarantined().size).toBe(0);
     expect(replay(rounds, 0).quarantined().size).toBe(0);
+    // A replay looks at each bank's current run: a's run of rounds 1–2 ended at round 3; its
+    // current one (4, 5, 7) reached 2 at round 5.
     expect([...replay([...rounds].reverse(), 2).quarantined()]).toEqual([
-      ['a', { sinceRound: 2, streak: 2 }],
+      ['a', { sinceRound: 5, streak: 2 }],
       ['b', { sinceRound: 4, streak: 2 }],
     ]);
   });
@@ -170,9 +175,9 @@ describe('QuarantineLedger: worked examples', () => {
 });
 
 /**
- * The reference, recounted from the rounds at every step as the aggregator did before the ledger
- * (first hit over the stored window at a rebuild; at each commit, the bank's trailing run of
- * exclusions within the window), with the stored quarantines it keeps.
+ * The reference, recounted from the rounds at every step (at a rebuild and at each commit, each
+ * bank's trailing run of exclusions within the window, as the aggregator's recount decided at a
+ * commit), with the stored quarantines it keeps.
  */
 class Reference {
   held: QuarantineHeld = {};
@@ -196,19 +201,18 @@ class Reference {
     );
   }
 
-  /** A rebuild before round `next`: first hit over the stored rounds older than it. */
+  /** A rebuild before round `next`: each bank's current run over the stored rounds older than it. */
   rebuild(banks: string[], rule: number | null, next: number): void {
     if (rule === null || rule <= 0) return;
     for (const b of banks) {
       if (this.honoured(b, rule)) continue;
-      let streak = 0;
-      for (const r of this.counted(b, next - 1 - this.window, next - 1)) {
-        streak = excludedIn(r, b) ? streak + 1 : 0;
-        if (streak >= rule) {
-          this.held[b] = { sinceRound: r.id, streak };
-          break;
-        }
+      const rs = this.counted(b, next - 1 - this.window, next - 1);
+      const run: number[] = [];
+      for (const r of rs) {
+        if (excludedIn(r, b)) run.push(r.id);
+        else run.length = 0;
       }
+      if (run.length >= rule) this.held[b] = { sinceRound: run[rule - 1]!, streak: rule };
     }
   }
 
@@ -291,5 +295,22 @@ describe('QuarantineLedger against the reference, random histories', () => {
       }
     }
     expect(quarantinedSeen).toBeGreaterThan(1000); // the histories do exercise the rule
+  });
+});
+
+describe('stored settings of earlier versions', () => {
+  it('a quarantine rule above the 500-round history, which could never be met, is read as off', () => {
+    const settings = {
+      training: DEFAULT_TRAINING,
+      rules: { ...DEFAULT_RULES, strategy: 'multikrum', byzantineF: 1, minBanks: 5, quorum: 5 },
+    };
+    expect(
+      parseStoredSettings({ ...settings, rules: { ...settings.rules, quarantineAfterExclusions: 600 } })?.rules
+        .quarantineAfterExclusions,
+    ).toBeNull();
+    expect(
+      parseStoredSettings({ ...settings, rules: { ...settings.rules, quarantineAfterExclusions: 500 } })?.rules
+        .quarantineAfterExclusions,
+    ).toBe(500);
   });
 });

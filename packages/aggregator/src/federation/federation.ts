@@ -10,7 +10,7 @@
  * round-start.ts and round-end.ts, consortium.ts (scaler, health), admin.ts, views.ts, startup.ts.
  */
 import { CloseCode, encodeFrame, type Hello, type Scaler } from '@finsecure/common/protocol';
-import type { BankView, StatusView, TrainingState } from '@finsecure/common/api';
+import type { BankView, QuarantineView, StatusView, TrainingState } from '@finsecure/common/api';
 import { createRng } from '@finsecure/common/rng';
 import { UpdateCopyArena } from '@finsecure/common/strategy';
 import * as machine from '../round/machine.js';
@@ -32,7 +32,7 @@ import type { FederationSettings } from './settings.js';
 import { restore } from './startup.js';
 import { bankView, publishBank, publishRound, publishStatus, status } from './views.js';
 import { JobRunner } from './jobs/runner.js';
-import { quarantineChanged } from './quarantine.js';
+import * as quarantine from './quarantine.js';
 import { uploadStats, type UploadStats } from './upload-slots.js';
 
 export { FederationSettings } from './settings.js';
@@ -151,6 +151,21 @@ export class Federation {
     }).catch(() => {});
     await this.queue;
     core.sessions.closeAll(CloseCode.ShuttingDown, 'aggregator shutting down');
+  }
+
+  /**
+   * Runs `fn` on the serial queue for a caller that wants its answer: its failure goes back to
+   * that caller (an HTTP request answered 500), not to the round in flight.
+   */
+  private async answer<T>(fn: () => Promise<T>): Promise<T> {
+    const r = await this.enqueue(() =>
+      fn().then(
+        (ok) => ({ ok }),
+        (err: unknown) => ({ err }),
+      ),
+    );
+    if ('err' in r) throw r.err;
+    return r.ok;
   }
 
   private enqueue<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -323,18 +338,14 @@ export class Federation {
     });
   }
 
-  /**
-   * Runs a change of the stored quarantine settings (a lift) on the serial queue, between
-   * rounds' steps; selection then recounts quarantines from the store before the next round.
-   */
-  changeQuarantine<T>(change: () => Promise<T>): Promise<T> {
-    return this.enqueue(async () => {
-      try {
-        return await change();
-      } finally {
-        quarantineChanged(this.core);
-      }
-    });
+  /** The bank's quarantine state, as selection sees it (on the serial queue). */
+  quarantineView(bankId: string): Promise<QuarantineView> {
+    return this.answer(() => quarantine.quarantineView(this.core, bankId));
+  }
+
+  /** Lifts a bank's quarantine (admin, audited), between the round's steps. */
+  liftQuarantine(bankId: string, actor: string): Promise<quarantine.LiftResult> {
+    return this.answer(() => quarantine.liftQuarantine(this.core, bankId, actor));
   }
 
   /** Tells the dashboard a bank's view changed (after an admin edit of the bank). */

@@ -3,11 +3,12 @@
  * first needed and again after a lift or a change of the rule, then kept up to date by each round.
  * Selection reads it; the commit counts the round into it, and every quarantine it finds, as a
  * round completes a streak or in a rebuild, is stored (QUARANTINE_HELD_SETTING) and audited once.
- * Everything here runs on the federation's serial queue, lifts included (Federation
- * changeQuarantine), so a rebuild never races a lift.
+ * Everything here runs on the federation's serial queue, the view and the lift included
+ * (Federation quarantineView, liftQuarantine), so a rebuild never races a lift and the view is
+ * the state selection uses.
  */
 import * as q from '../reputation/index.js';
-import type { RoundRecord } from '@finsecure/common/api';
+import type { QuarantineView, RoundRecord } from '@finsecure/common/api';
 import type { Store } from '../store/types.js';
 import { audit, type Core } from './core.js';
 
@@ -37,10 +38,11 @@ export async function quarantineLedger(core: Core, beforeRoundId = Infinity): Pr
     held,
     rule,
   );
-  core.quarantine = ledger;
   // Quarantines the recount finds that are not stored yet: from before quarantines were stored,
-  // from a lower rule, or lost to a crash between a commit and storing its quarantines.
+  // from a lower rule, or lost to a crash between a commit and storing its quarantines. Cached
+  // only once they are stored: a failure here leaves the next use to rebuild and try again.
   await keep(core, ledger.quarantined(), held, rule, true);
+  core.quarantine = ledger;
   return ledger;
 }
 
@@ -80,9 +82,9 @@ async function keep(
 ): Promise<void> {
   const fresh = [...found].filter(([bankId, h]) => held[bankId]?.sinceRound !== h.sinceRound);
   if (fresh.length === 0) return;
-  for (const [bankId, h] of fresh) held[bankId] = h;
-  await core.opts.store.setSetting(q.QUARANTINE_HELD_SETTING, held);
-  for (const [bankId, h] of fresh)
+  // Audited first: the store writes the entries before the setting, so a crash between the two
+  // repeats an entry at the next rebuild rather than loses one.
+  for (const [bankId, h] of fresh) {
     await audit(core, 'bank.quarantined', 'system', {
       bankId,
       roundId: h.sinceRound,
@@ -91,4 +93,59 @@ async function keep(
       // Found when the ledger was rebuilt rather than as the round committed.
       ...(recounted ? { recounted: true } : {}),
     });
+    held[bankId] = h;
+  }
+  await core.opts.store.setSetting(q.QUARANTINE_HELD_SETTING, held);
+}
+
+/** GET /api/banks/:id's quarantine part: the state selection uses. */
+export async function quarantineView(core: Core, bankId: string): Promise<QuarantineView> {
+  const { lifts, held } = await quarantineSettings(core.opts.store);
+  // With the rule off nothing is quarantined, but the streak is still shown: recounted here.
+  const ledger =
+    (await quarantineLedger(core)) ??
+    q.QuarantineLedger.replay(
+      await core.opts.store.listRounds({ limit: q.QUARANTINE_HISTORY_ROUNDS }),
+      lifts,
+      held,
+      null,
+    );
+  return q.quarantineView(ledger, bankId, lifts[bankId]);
+}
+
+export type LiftResult =
+  { kind: 'not_quarantined'; message: string } | { kind: 'lifted'; result: { id: string; lifted: q.QuarantineLift } };
+
+/**
+ * Lifts the bank's quarantine: rounds up to the newest stored one no longer count for it, so it
+ * is selected again from the next round. Audited as `bank.quarantine_lifted`; refused when the
+ * bank is not quarantined, so an audit entry always means a real lift. The ledger is rebuilt at
+ * the next use.
+ */
+export async function liftQuarantine(core: Core, bankId: string, actor: string): Promise<LiftResult> {
+  const v = await quarantineView(core, bankId);
+  if (!v.quarantined)
+    return {
+      kind: 'not_quarantined',
+      message:
+        v.afterExclusions === null
+          ? `bank "${bankId}" is not quarantined (the rule quarantineAfterExclusions is off)`
+          : `bank "${bankId}" is not quarantined (${v.streak} of ${v.afterExclusions} consecutive excluded rounds)`,
+    };
+  const { store } = core.opts;
+  const lift: q.QuarantineLift = { at: core.opts.clock.now(), by: actor, afterRound: await store.maxRoundId() };
+  const { lifts, held } = await quarantineSettings(store);
+  quarantineChanged(core);
+  await store.setSetting(q.QUARANTINE_LIFTS_SETTING, { ...lifts, [bankId]: lift });
+  if (held[bankId]) {
+    delete held[bankId];
+    await store.setSetting(q.QUARANTINE_HELD_SETTING, held);
+  }
+  await audit(core, 'bank.quarantine_lifted', actor, {
+    bankId,
+    sinceRound: v.sinceRound,
+    streak: v.streak,
+    afterRound: lift.afterRound,
+  });
+  return { kind: 'lifted', result: { id: bankId, lifted: lift } };
 }

@@ -8,6 +8,7 @@
 import { TrainingConfig } from '@finsecure/common/protocol';
 import { z } from 'zod';
 import { describeIssues } from '../config/load.js';
+import { QUARANTINE_HISTORY_ROUNDS } from '../reputation/quarantine.js';
 import { RoundRules } from '../round/rules.js';
 import { distributedDpIssues } from '../round/secagg-rules.js';
 
@@ -24,8 +25,20 @@ export type FederationSettings = z.infer<typeof FederationSettings>;
 /** Stored settings, validated; null when absent or no longer valid (the caller falls back to its configuration). */
 export function parseStoredSettings(stored: unknown): FederationSettings | null {
   if (stored === null || stored === undefined) return null;
-  const r = FederationSettings.safeParse(stored);
+  const r = FederationSettings.safeParse(upgraded(stored));
   return r.success ? r.data : null;
+}
+
+/**
+ * Stored settings of earlier versions, made valid where a rule's range narrowed. A
+ * quarantineAfterExclusions above QUARANTINE_HISTORY_ROUNDS could never be met (a streak was only
+ * ever counted over that many rounds): it is stored as off, which is what it did.
+ */
+function upgraded(stored: unknown): unknown {
+  const rules = (stored as { rules?: Record<string, unknown> } | null)?.rules;
+  const q = rules?.quarantineAfterExclusions;
+  if (typeof q !== 'number' || q <= QUARANTINE_HISTORY_ROUNDS) return stored;
+  return { ...(stored as object), rules: { ...rules, quarantineAfterExclusions: null } };
 }
 
 /**

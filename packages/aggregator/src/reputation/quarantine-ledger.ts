@@ -6,11 +6,12 @@
  * bank entries decoded per round (bench/RESULTS.md, "The quarantine rule's cost per round").
  *
  * What it decides is what that recount decided when a round committed: a bank is quarantined
- * when, over the `window` rounds up to and including the round just counted, its last
+ * when, over the `window` round ids up to and including the round just counted, its last
  * `afterExclusions` updates (in committed rounds, after its last lift) were all excluded. Each
  * bank keeps the ids of its current run of exclusions; ids that leave the window are dropped.
  * Unlike the recount, a quarantine does not lapse when its rounds leave the window: the
- * federation stores it as it begins (QuarantineHeld) and a replay honours the stored ones.
+ * federation stores it as it begins (QuarantineHeld) and a replay honours the stored ones; and a
+ * replay under a lowered rule looks only at each bank's current run, not at runs that ended.
  *
  * Pure and deterministic. test/quarantine-ledger.test.ts checks it, round by round, against a
  * brute-force recount over the window on random histories with lifts and rule changes.
@@ -58,7 +59,12 @@ export class QuarantineLedger {
     }
   }
 
-  /** A ledger over stored rounds (any order, any status: only committed ones are counted). */
+  /**
+   * A ledger over stored rounds (any order, any status: only committed ones are counted). A bank
+   * not quarantined already is quarantined when its current run of exclusions meets the rule, as of
+   * the round at which the run reached it; an older run that an included round broke does not
+   * count (a rule lowered later does not reach back into it).
+   */
   static replay(
     rounds: readonly RoundLike[],
     lifts: Readonly<QuarantineLifts>,
@@ -67,20 +73,46 @@ export class QuarantineLedger {
     window = QUARANTINE_HISTORY_ROUNDS,
   ): QuarantineLedger {
     const ledger = new QuarantineLedger(afterExclusions, lifts, held, window);
-    for (const r of [...rounds].sort((a, b) => a.id - b.id)) ledger.commit(r);
+    for (const r of [...rounds].sort((a, b) => a.id - b.id)) ledger.count(r);
+    if (!ledger.active) return ledger;
+    const rule = afterExclusions!;
+    for (const e of ledger.banks.values()) {
+      ledger.prune(e);
+      if (!e.held && e.run.length >= rule) {
+        e.held = { sinceRound: e.run[rule - 1]!, streak: rule };
+        e.run = [];
+      }
+    }
     return ledger;
   }
 
   /**
    * Counts a round: a committed one's updates; any round moves the window to its id. Ids not
    * newer than the last one counted are ignored.
-   * @returns the banks this round quarantined, by bank id, with their streak.
+   * @returns the banks this round quarantined (its exclusion completed their run), by bank id,
+   *   with their streak.
    */
   commit(round: RoundLike): { bankId: string; streak: number }[] {
+    const excluded = this.count(round);
+    const newly: { bankId: string; streak: number }[] = [];
+    if (!this.active) return newly;
+    for (const bankId of excluded) {
+      const e = this.banks.get(bankId)!;
+      if (e.run.length >= this.afterExclusions!) {
+        e.held = { sinceRound: round.id, streak: e.run.length };
+        e.run = [];
+        newly.push({ bankId, streak: e.held.streak });
+      }
+    }
+    return newly;
+  }
+
+  /** Counts a round's updates into the runs; returns the banks it excluded (sorted). */
+  private count(round: RoundLike): string[] {
     if (round.id <= this.newest) return [];
     this.newest = round.id;
     if (round.status !== 'committed') return [];
-    const newly: { bankId: string; streak: number }[] = [];
+    const out: string[] = [];
     for (const bankId of Object.keys(round.banks).sort()) {
       const excluded = excludedIn(round, bankId);
       if (excluded === null || round.id <= (this.lifts[bankId]?.afterRound ?? -Infinity)) continue;
@@ -94,13 +126,9 @@ export class QuarantineLedger {
       }
       e.run.push(round.id);
       this.prune(e);
-      if (this.active && e.run.length >= this.afterExclusions!) {
-        e.held = { sinceRound: round.id, streak: e.run.length };
-        e.run = [];
-        newly.push({ bankId, streak: e.held.streak });
-      }
+      out.push(bankId);
     }
-    return newly;
+    return out;
   }
 
   /** The bank's state (a bank never counted: not quarantined, streak 0). */
