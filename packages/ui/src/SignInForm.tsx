@@ -4,7 +4,7 @@
  * authentication is on; optionally an access token instead (the dashboard's scripts and first
  * set-up). The app passes the calls (its own API client and paths) and the wording of its errors;
  * the steps, the fields and their limits are the same in both. Styled by the app's stylesheet
- * (classes login-page, login-card, callout, btn, hint, details).
+ * (classes login-page, login-card, callout, btn, hint, signin-token).
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
 
@@ -116,7 +116,7 @@ export function SignInForm({
             />
             {tokenCall && (
               <>
-                <details className="details">
+                <details className="signin-token">
                   <summary className="hint">Sign in with an access token instead (scripts, first set-up)</summary>
                   <label htmlFor="token">Access token</label>
                 </details>
