@@ -43,6 +43,7 @@ import { requireOpenedState } from './state-crypto/index.js';
 import { FeedbackHistoryFile, FeedbackSource, type FeedbackRead } from './feedback.js';
 import type { IdentityKeyPair } from '@finsecure/common/secagg';
 import { bankAnalytics, type AnalyticsWorker } from './analytics/worker.js';
+import { WorkQueue } from './work-queue.js';
 
 export interface BankClientEvents {
   welcome: [Welcome];
@@ -71,7 +72,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private readonly upload: UpdateUpload;
   /** The aggregator's frame limit from its welcome: an update larger than this is declined, not sent. */
   private serverMaxFrameBytes = Number.POSITIVE_INFINITY;
-  private busy: Promise<void> = Promise.resolve();
+  private readonly work: WorkQueue;
   private readonly scaled: ScaledData;
   private readonly feedbackHistory: FeedbackHistoryFile;
   private readonly ledger: LocalPrivacyLedger;
@@ -109,6 +110,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     );
     this.ledger = new LocalPrivacyLedger(config.stateDir);
     this.upload = new UpdateUpload(this.ledger, logger);
+    this.work = new WorkQueue(logger);
     this.auditHeads = new AuditHeadLog(config.stateDir, logger);
     this.identity = loadOrCreateIdentity(config.stateDir);
     // Not seeded: banks started together (same seed) must not reconnect in lockstep.
@@ -160,12 +162,12 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.heartbeat?.stop();
     this.ws?.close(1000, 'bank client stopping');
     this.ws = null;
-    return this.busy;
+    return this.work.settled();
   }
 
   /** Waits for any training or evaluation in progress (used at shutdown). */
   idle(): Promise<void> {
-    return this.busy;
+    return this.work.settled();
   }
 
   private connect(): void {
@@ -362,22 +364,15 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.enqueueWork(`${msg.type} of round ${msg.roundId}`, () => secure.handle(msg, tensors), msg.roundId, ws);
   }
 
-  /**
-   * Runs local work one task at a time. A task that fails is logged and, for round work,
-   * declined, so one failure neither crashes the daemon nor blocks the tasks after it.
-   */
+  /** Queues local work (work-queue.ts); a round's task that fails declines the round. */
   private enqueueWork(what: string, task: () => Promise<void>, roundId?: number, ws?: WebSocket): void {
-    this.busy = this.busy.then(task).catch((err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
-      this.logger.error({ err: message }, `${what} failed`);
-      if (roundId !== undefined && ws) {
-        try {
-          this.send(ws, { type: 'decline', roundId, reason: `${what} failed: ${message}`.slice(0, 500) });
-        } catch {
-          /* the connection is gone; nothing more to tell */
-        }
-      }
-    });
+    this.work.add(
+      what,
+      task,
+      roundId !== undefined && ws
+        ? (message) => this.send(ws, { type: 'decline', roundId, reason: `${what} failed: ${message}`.slice(0, 500) })
+        : undefined,
+    );
   }
 
   private stillWanted(task: Task): string | null {
