@@ -100,7 +100,14 @@ async function keep(
 
 /** GET /api/banks/:id's quarantine part: the state selection uses. */
 export async function quarantineView(core: Core, bankId: string): Promise<QuarantineView> {
-  const { lifts, held } = await quarantineSettings(core.opts.store);
+  return viewWith(core, bankId, await quarantineSettings(core.opts.store));
+}
+
+async function viewWith(
+  core: Core,
+  bankId: string,
+  { lifts, held }: { lifts: q.QuarantineLifts; held: q.QuarantineHeld },
+): Promise<QuarantineView> {
   // With the rule off nothing is quarantined, but the streak is still shown: recounted here.
   const ledger =
     (await quarantineLedger(core)) ??
@@ -123,7 +130,9 @@ export type LiftResult =
  * the next use.
  */
 export async function liftQuarantine(core: Core, bankId: string, actor: string): Promise<LiftResult> {
-  const v = await quarantineView(core, bankId);
+  const { store } = core.opts;
+  const { lifts, held } = await quarantineSettings(store);
+  const v = await viewWith(core, bankId, { lifts, held });
   if (!v.quarantined)
     return {
       kind: 'not_quarantined',
@@ -132,14 +141,14 @@ export async function liftQuarantine(core: Core, bankId: string, actor: string):
           ? `bank "${bankId}" is not quarantined (the rule quarantineAfterExclusions is off)`
           : `bank "${bankId}" is not quarantined (${v.streak} of ${v.afterExclusions} consecutive excluded rounds)`,
     };
-  const { store } = core.opts;
   const lift: q.QuarantineLift = { at: core.opts.clock.now(), by: actor, afterRound: await store.maxRoundId() };
-  const { lifts, held } = await quarantineSettings(store);
   quarantineChanged(core);
   await store.setSetting(q.QUARANTINE_LIFTS_SETTING, { ...lifts, [bankId]: lift });
-  if (held[bankId]) {
-    delete held[bankId];
-    await store.setSetting(q.QUARANTINE_HELD_SETTING, held);
+  // Read again: the view's rebuild may have stored quarantines it found.
+  const stored = (await quarantineSettings(store)).held;
+  if (stored[bankId]) {
+    delete stored[bankId];
+    await store.setSetting(q.QUARANTINE_HELD_SETTING, stored);
   }
   await audit(core, 'bank.quarantine_lifted', actor, {
     bankId,
