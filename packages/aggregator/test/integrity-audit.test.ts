@@ -105,6 +105,27 @@ describe('the signing key', () => {
     await store.close();
   });
 
+  it("a commit's checkpoint reuses the head's signature (same statement); a later checkpoint is signed anew", async () => {
+    const file = newFile();
+    await federation(file);
+    const store = await reopen(file);
+    const head = (await store.auditHead())!;
+    const last = (await store.listCheckpoints()).at(-1)!;
+    expect(last).toEqual(head); // seq 9 at 3: the commit appended its entry and checkpointed at the same time
+    await store.appendAudit({ at: 4, type: 'settings.changed', actor: 'admin', details: {} });
+    const head10 = (await store.auditHead())!;
+    const later = (await store.checkpointAudit(5))!; // head at 4, checkpoint at 5: another statement
+    expect(later).toMatchObject({ seq: 10, hash: head10.hash, at: 5, keyId: head10.keyId });
+    expect(later.signature).not.toBe(head10.signature);
+    expect(await store.verifyAudit()).toMatchObject({ ok: true, anchors: { checkpoints: 4, signaturesChecked: true } });
+    // A checkpoint's signature must be for its own time: the head's, made at 4, does not verify at 5.
+    withFile(file, (db) =>
+      db.prepare('UPDATE audit_checkpoints SET signature = ? WHERE seq = 10').run(head10.signature),
+    );
+    expect((await store.verifyAudit()).ok).toBe(false);
+    await store.close();
+  });
+
   it('refuses a key file others can read', () => {
     const dir = path.join(root, `loose-${++n}`);
     mkdirSync(dir);

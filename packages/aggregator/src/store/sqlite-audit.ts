@@ -93,7 +93,13 @@ export class SqliteAudit {
     const head = this.head();
     const signer = this.signer();
     if (!head || !signer) return null;
-    const cp = signer.sign({ seq: head.seq, hash: head.hash, at });
+    // The head signed by this key at the same time is this checkpoint's statement, word for word,
+    // and Ed25519 signatures are deterministic (RFC 8032): reuse it instead of signing again (a
+    // round's commit appends its entry and checkpoints at the same `at`).
+    const cp =
+      head.at === at && head.keyId === signer.keyId && head.signature
+        ? head
+        : signer.sign({ seq: head.seq, hash: head.hash, at });
     this.stmt(
       `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (seq) DO NOTHING`,
