@@ -3,7 +3,8 @@
  * the memory of many concurrent bank connections. The aggregator runs in this process
  * (startAggregator, loopback, SQLite on tmpfs when there is one); the light clients speaking the
  * real protocol (hello with a token issued by the admin API, heartbeats, a precomputed
- * 4,097-parameter delta after a simulated 100–500 ms of "training", an immediate evaluation with
+ * 4,097-parameter delta after a simulated 100–500 ms of "training" (FINSECURE_BENCH_SCALE_TRAIN_MS=10,50
+ * for others: a round then pays less of the aggregator's idle CPU), an immediate evaluation with
  * a 1000-bin histogram) run in one child process, so that the CPU and memory measured here are
  * the aggregator's alone.
  *
@@ -18,7 +19,8 @@
  * costs a running federation pays once and is shown beside them), min / median /
  * max over every measured round of every run, and the marginal CPU per bank (slope between the smallest and
  * the largest size, fixed per-round costs removed); for the last run of each size the time to
- * register and to connect the banks, the system share of the CPU, memory per connection and at the
+ * register and to connect the banks, the aggregator's idle CPU with all of them connected and no
+ * round running (over FINSECURE_BENCH_SCALE_IDLE_MS, 3 s), the system share of the CPU, memory per connection and at the
  * round's peak, the round's wall time and phases. FINSECURE_BENCH_SCALE_PROFILE=<dir> writes a CPU
  * profile of the measured rounds of each run (see startRoundProfile).
  *
@@ -51,6 +53,17 @@ import { MLP_PARAMETERS } from './light-bank.js';
 import { overheadRows, type RoundOverheadRow } from './round-overhead.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
+/** The light banks' simulated training time, uniform in [min, max] ms. */
+const TRAIN_MS = trainRange(process.env.FINSECURE_BENCH_SCALE_TRAIN_MS ?? '100,500');
+/** How long the idle CPU is measured, with every bank connected and before training starts, ms. */
+const IDLE_MS = Number(process.env.FINSECURE_BENCH_SCALE_IDLE_MS ?? 3_000);
+
+function trainRange(text: string): [number, number] {
+  const [lo, hi] = text.split(',').map(Number);
+  if (!(lo! >= 0 && hi! >= lo!))
+    throw new Error(`FINSECURE_BENCH_SCALE_TRAIN_MS is "${text}": expected "min,max" in ms`);
+  return [lo!, hi!];
+}
 
 interface ScaleRun {
   where: string;
@@ -70,6 +83,8 @@ interface ScaleRun {
   roundCpuSystemMs: number;
   /** CPU of the first (unmeasured) round, from the admin's POST /api/training/start to its end, ms. */
   firstRoundCpuMs: number;
+  /** Aggregator CPU with every bank connected and no round running (heartbeats, timers), ms per second. */
+  idleCpuMsPerS: number;
   round: RoundOverheadRow | null;
   participants: number;
   status: string;
@@ -115,7 +130,7 @@ async function measure(
     const ready = await light.start({
       wsUrl: `${agg.wsUrl}/ws/bank`,
       banks: creds,
-      trainMs: [100, 500],
+      trainMs: TRAIN_MS,
       parameters: MLP_PARAMETERS,
       numFeatures: 30,
       concurrency: 100,
@@ -125,6 +140,13 @@ async function measure(
     while (agg.federation.status().connectedBanks < ready.connected && Date.now() < end)
       await new Promise((r) => setTimeout(r, 20));
     gc();
+    // Idle: what the aggregator burns between rounds, with only heartbeats and its own timers.
+    // Every wake-up costs tens of µs on this VM, and a round pays the idle rate over its wall time.
+    const idle0 = process.cpuUsage();
+    const idleT0 = performance.now();
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    const idleUsage = process.cpuUsage(idle0);
+    const idleCpuMsPerS = (idleUsage.user + idleUsage.system) / (performance.now() - idleT0);
     const connected = process.memoryUsage();
     ctx.log(
       `${where}: ${ready.connected} connected in ${(ready.connectMs / 1000).toFixed(1)} s; running ${rounds} rounds`,
@@ -173,6 +195,7 @@ async function measure(
       roundsCpuMs: measured.map((m) => m.cpu.user + m.cpu.system),
       roundCpuSystemMs: cpu.system,
       firstRoundCpuMs: firstCpu.user + firstCpu.system,
+      idleCpuMsPerS,
       round: rows.at(-1) ?? null,
       participants: committed?.participants.length ?? 0,
       status: records.map((r) => r.status).join(', '),
@@ -279,11 +302,14 @@ export const scale: Benchmark = {
             row('register banks (admin API, sequential)', (r) => ms(r.registerMs)),
             row('connect all (hello → welcome, 100 at a time)', (r) => ms(r.connectMs)),
             row('round wall time (start → last bank has the commit)', (r) => ms(r.round?.wallMs)),
-            row('  slowest bank training (simulated 100–500 ms)', (r) => ms(r.round?.slowestTrainMs)),
+            row(`  slowest bank training (simulated ${TRAIN_MS[0]}–${TRAIN_MS[1]} ms)`, (r) =>
+              ms(r.round?.slowestTrainMs),
+            ),
             row('  overhead = wall − slowest training', (r) => ms(r.round?.overheadMs)),
             row('  aggregation phase', (r) => ms(r.round?.aggregationMs)),
             row('  evaluation phase', (r) => ms(r.round?.evaluationMs)),
             row('  commit (SQLite + broadcast received)', (r) => ms(r.round?.commitMs)),
+            row('aggregator CPU idle, all connected, no round (ms per s)', (r) => num(r.idleCpuMsPerS, 2)),
             row('aggregator CPU during the round', (r) => ms(r.roundCpuMs)),
             row('  of which system (kernel)', (r) => ms(r.roundCpuSystemMs)),
             row('aggregator RSS with all connected', (r) => bytes(r.memory.connected.rss)),

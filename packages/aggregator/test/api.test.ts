@@ -1,5 +1,6 @@
 /** The admin REST API over real HTTP: roles, validation, banks, config, metrics, docs, model download. */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAggregator } from '../src/index.js';
 import { ADMIN, VIEWER, api, cleanup, startTestAggregator, tempDir } from './helpers/federation.js';
@@ -97,6 +98,30 @@ describe('admin API', () => {
     expect(unknown.status).toBe(400);
     await api(agg, 'PUT', '/api/config', { training: { updateEncoding: 'float32', smoteK: 5, epochs: 1 } });
   });
+
+  it('answers 500 to a config change the store cannot write, and changes neither the settings nor the audit log', async () => {
+    const before = await api<{ training: { epochs: number } }>(agg, 'GET', '/api/config');
+    const entries = (await agg.store.listAudit()).length;
+    // Another writer holds the database (as a second process would): the change's transaction
+    // waits out the busy timeout (5 s) and fails.
+    const other = new Database(path.join(dir, 'api', 'finsecure.db'));
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const r = await api<{ message: string }>(agg, 'PUT', '/api/config', { training: { epochs: 9 } });
+      expect(r.status).toBe(500);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    const after = await api<{ training: { epochs: number } }>(agg, 'GET', '/api/config');
+    expect(after.body.training.epochs).toBe(before.body.training.epochs);
+    expect((await agg.store.getSetting<{ training: { epochs: number } }>('federation'))!.training.epochs).toBe(
+      before.body.training.epochs,
+    );
+    expect((await agg.store.listAudit()).length).toBe(entries);
+    expect((await api(agg, 'PUT', '/api/config', { training: { epochs: 2 } })).status).toBe(200); // and recovers
+    expect((await agg.store.listAudit()).slice(entries).map((e) => e.type)).toContain('config.changed');
+  }, 20_000);
 
   it('validates config changes and names the offending setting', async () => {
     const before = await api<{ rules: { quorum: number } }>(agg, 'GET', '/api/config', undefined, VIEWER);

@@ -237,6 +237,28 @@ export function runStoreContract(
         expect(await store.getSetting('federation')).toEqual({ training: { rounds: 20 } });
       });
 
+      it('setSettingsAudited stores the settings and appends the entry; bad audit input stores neither', async () => {
+        const { store } = await fresh();
+        await store.setSetting('keep', 1);
+        const entry = await store.setSettingsAudited(
+          { federation: { rules: { rounds: 5 } }, keep: 2 },
+          { at: 10, type: 'config.changed', actor: 'admin', details: { after: 5 } },
+        );
+        expect(entry).toMatchObject({ seq: 1, type: 'config.changed', actor: 'admin', details: { after: 5 } });
+        expect(await store.getSetting('federation')).toEqual({ rules: { rounds: 5 } });
+        expect(await store.getSetting('keep')).toBe(2);
+        expect(await store.listAudit()).toEqual([entry]);
+        await expect(
+          store.setSettingsAudited(
+            { keep: 3 },
+            { at: Number.NaN, type: 'config.changed', actor: 'admin', details: {} },
+          ),
+        ).rejects.toThrow();
+        expect(await store.getSetting('keep')).toBe(2);
+        expect(await store.listAudit()).toHaveLength(1);
+        expect((await store.verifyAudit()).ok).toBe(true);
+      });
+
       it('round-trips primitives and non-finite numbers', async () => {
         const { store } = await fresh();
         await store.setSetting('trainingState', 'paused');

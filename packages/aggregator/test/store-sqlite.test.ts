@@ -109,6 +109,20 @@ describe('SqliteStore specifics', () => {
     await store.close();
   });
 
+  it('rolls setSettingsAudited back entirely when a setting cannot be written', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.init();
+    await store.setSetting('a', 1);
+    const input = { at: 1, type: 'config.changed', actor: 'admin', details: {} };
+    // 'a' is written first inside the transaction; 'b' (a bigint) then fails it.
+    await expect(store.setSettingsAudited({ a: 2, b: 1n }, input)).rejects.toThrow();
+    expect(await store.getSetting('a')).toBe(1);
+    expect(await store.getSetting('b')).toBeNull();
+    expect(await store.listAudit()).toEqual([]);
+    expect(await store.auditHead()).toBeNull();
+    await store.close();
+  });
+
   it('reports audit details that are no longer JSON as unreadable', async () => {
     const file = newDbPath();
     const store = new SqliteStore(file);

@@ -6,7 +6,7 @@
 import type { TrainingState } from '@finsecure/common/api';
 import { weightsSha256, type MlpSpec } from '@finsecure/common/model';
 import * as machine from '../round/machine.js';
-import { audit, ControlRefused, NotFound, type Core } from './core.js';
+import { audit, ControlRefused, NotFound, storeAudited, type Core } from './core.js';
 import { apply } from './runner.js';
 import type { FederationSettings } from './settings.js';
 import { publishStatus } from './views.js';
@@ -29,13 +29,12 @@ export async function setState(core: Core, state: TrainingState): Promise<void> 
 async function extendRounds(core: Core, actor: string, additional: number): Promise<void> {
   const before = core.settings;
   const next = { ...before, rules: { ...before.rules, rounds: core.roundsCompleted + additional } };
-  core.settings = next;
-  await core.opts.store.setSetting('federation', next);
-  await audit(core, 'config.changed', actor, {
+  await storeAudited(core, { federation: next }, 'config.changed', actor, {
     before: { rules: { rounds: before.rules.rounds } },
     after: { rules: { rounds: next.rules.rounds } },
     reason: `start with ${additional} more round(s)`,
   });
+  core.settings = next;
 }
 
 /** See Federation.control. */
@@ -115,9 +114,8 @@ export async function updateSettings(
   const before = core.settings;
   const next = change(before);
   if (next instanceof Error) return next;
+  await storeAudited(core, { federation: next }, 'config.changed', actor, { before, after: next });
   core.settings = next;
-  await core.opts.store.setSetting('federation', next);
-  await audit(core, 'config.changed', actor, { before, after: next });
   core.scheduleStart(0);
   return next;
 }

@@ -204,6 +204,23 @@ export function audit(
   return Promise.resolve();
 }
 
+/**
+ * An admin change: stores the settings and appends its audit entry in one transaction
+ * (Store.setSettingsAudited; a crash keeps both or neither), then publishes the entry. Unlike
+ * `audit`, waits for the write and throws its error: the caller must not act on a change the
+ * store refused.
+ */
+export async function storeAudited(
+  core: Core,
+  settings: Readonly<Record<string, unknown>>,
+  type: string,
+  actor: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const entry = await core.opts.store.setSettingsAudited(settings, { at: core.opts.clock.now(), type, actor, details });
+  published(core, entry);
+}
+
 /** An entry the store appended: now the head, and on the live stream. */
 export function published(core: Core, entry: { seq: number; hash: string } & object): void {
   core.auditHead = { seq: entry.seq, hash: entry.hash };

@@ -298,7 +298,8 @@ export class Federation {
     change: (current: FederationSettings) => FederationSettings | Error,
     actor = 'admin',
   ): Promise<FederationSettings | Error> {
-    return this.enqueue(() => admin.updateSettings(this.core, change, actor));
+    // A store that refuses the change answers the admin; the settings in force and the round in flight stay.
+    return this.answer(() => admin.updateSettings(this.core, change, actor));
   }
 
   // ------------------------------------------------------------------ views

@@ -10,7 +10,7 @@
 import * as q from '../reputation/index.js';
 import type { QuarantineView, RoundRecord } from '@finsecure/common/api';
 import type { Store } from '../store/types.js';
-import { audit, type Core } from './core.js';
+import { audit, storeAudited, type Core } from './core.js';
 
 /** The stored lift list and quarantines, validated (reputation/quarantine.ts). */
 export async function quarantineSettings(store: Store): Promise<{ lifts: q.QuarantineLifts; held: q.QuarantineHeld }> {
@@ -143,14 +143,15 @@ export async function liftQuarantine(core: Core, bankId: string, actor: string):
     };
   const lift: q.QuarantineLift = { at: core.opts.clock.now(), by: actor, afterRound: await store.maxRoundId() };
   quarantineChanged(core);
-  await store.setSetting(q.QUARANTINE_LIFTS_SETTING, { ...lifts, [bankId]: lift });
   // Read again: the view's rebuild may have stored quarantines it found.
   const stored = (await quarantineSettings(store)).held;
+  const settings: Record<string, unknown> = { [q.QUARANTINE_LIFTS_SETTING]: { ...lifts, [bankId]: lift } };
   if (stored[bankId]) {
     delete stored[bankId];
-    await store.setSetting(q.QUARANTINE_HELD_SETTING, stored);
+    settings[q.QUARANTINE_HELD_SETTING] = stored;
   }
-  await audit(core, 'bank.quarantine_lifted', actor, {
+  // The lift, the bank's stored quarantine dropped and the entry: all or nothing.
+  await storeAudited(core, settings, 'bank.quarantine_lifted', actor, {
     bankId,
     sinceRound: v.sinceRound,
     streak: v.streak,

@@ -9,6 +9,7 @@
  */
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import { loadAuditKey, type AuditSigner, type SignedHead } from '../audit/signer.js';
+import { checkedInput } from '../audit/chain.js';
 import { roundRecordHash } from './integrity.js';
 import { MongoAudit } from './mongo-audit.js';
 import { MongoAccountStore } from './mongo-accounts.js';
@@ -156,6 +157,13 @@ export class MongoStore implements Store {
 
   async setSetting<T>(key: string, value: T): Promise<void> {
     await this.settings.replaceOne({ key }, { key, value }, { upsert: true });
+  }
+
+  /** Without a replica-set transaction: the settings, then the entry (a crash between loses the entry). */
+  async setSettingsAudited(settings: Readonly<Record<string, unknown>>, audit: AuditInput): Promise<AuditEntry> {
+    checkedInput(audit); // bad input must change nothing
+    for (const [key, value] of Object.entries(settings)) await this.setSetting(key, value);
+    return this.appendAudit(audit);
   }
 
   // ------------------------------------------------------------------ rounds

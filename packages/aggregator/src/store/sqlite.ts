@@ -24,6 +24,7 @@ import { checkDatabaseFile, corruptionError, isCorruption, quickCheck } from './
 import { SqliteAccountStore } from '@finsecure/accounts';
 import { ANCHORS_MIGRATION, migrate } from './sqlite-schema.js';
 import { fromJson, toJson } from './serialize.js';
+import { checkedInput } from '../audit/chain.js';
 import {
   StoreConflictError,
   type AuditEntry,
@@ -38,6 +39,9 @@ import {
   type VerifyAuditOptions,
 } from './types.js';
 import { checkBound, checkCommit, checkLimit } from './validate.js';
+
+const SET_SETTING =
+  'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
 
 export interface SqliteStoreOptions {
   /** How long to wait for another connection's lock before failing (ms). */
@@ -191,9 +195,17 @@ export class SqliteStore implements Store {
   }
 
   async setSetting<T>(key: string, value: T): Promise<void> {
-    this.stmt(
-      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    ).run(key, toJson(value));
+    this.stmt(SET_SETTING).run(key, toJson(value));
+  }
+
+  async setSettingsAudited(settings: Readonly<Record<string, unknown>>, audit: AuditInput): Promise<AuditEntry> {
+    const input = checkedInput(audit);
+    return this.db
+      .transaction((): AuditEntry => {
+        for (const [key, value] of Object.entries(settings)) this.stmt(SET_SETTING).run(key, toJson(value));
+        return this.audit.appendMany([input])[0]!;
+      })
+      .immediate();
   }
 
   // ------------------------------------------------------------------ rounds

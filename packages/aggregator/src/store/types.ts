@@ -107,6 +107,13 @@ export interface Store {
 
   getSetting<T>(key: string): Promise<T | null>;
   setSetting<T>(key: string, value: T): Promise<void>;
+  /**
+   * Stores the settings (key → value, each as setSetting) and appends the audit entry that records
+   * the change, atomically where the backend allows (SQLite: one transaction, so a crash leaves
+   * both or neither; MongoDB: the settings, then the entry). The entry is checked before anything
+   * is written: bad audit input changes nothing. Returns the entry.
+   */
+  setSettingsAudited(settings: Readonly<Record<string, unknown>>, audit: AuditInput): Promise<AuditEntry>;
 
   /** Insert or replace a round by id. */
   saveRound(round: RoundRecord): Promise<void>;
