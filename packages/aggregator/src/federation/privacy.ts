@@ -14,6 +14,8 @@ const KEY = 'privacyLedger';
 
 export class PrivacyLedger {
   private readonly accountants = new Map<string, RdpAccountant>();
+  /** A release recorded since the last save: the round's commit then writes nothing when none was. */
+  private dirty = false;
 
   constructor(private readonly store: Store) {}
 
@@ -25,10 +27,13 @@ export class PrivacyLedger {
     }
   }
 
+  /** Stores the ledger when a release was recorded since the last save (one settings write). */
   async save(): Promise<void> {
+    if (!this.dirty) return;
     const out: Record<string, unknown> = {};
     for (const [bankId, acc] of this.accountants) out[bankId] = acc.toJSON();
     await this.store.setSetting(KEY, out);
+    this.dirty = false;
   }
 
   /** Records one release with noise multiplier z and returns the bank's ε so far. */
@@ -40,6 +45,7 @@ export class PrivacyLedger {
     }
     // z = 0 is recorded too: ε becomes infinite, which is the truth about a noiseless release.
     acc.addGaussian(noiseMultiplier);
+    this.dirty = true;
     return acc.epsilon(delta).epsilon;
   }
 
