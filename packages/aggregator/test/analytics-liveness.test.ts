@@ -9,27 +9,41 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, encodeFrame, PROTOCOL_VERSION } from '@finsecure/common/protocol';
-import type { RunningAggregator } from '../src/service.js';
-import { api, cleanup, createBank, startTestAggregator, tempDir, waitFor } from './helpers/federation.js';
+import { startAggregator, type RunningAggregator } from '../src/service.js';
+import { aggregatorConfig, api, cleanup, createBank, quiet, tempDir, waitFor } from './helpers/federation.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import { RawBank } from './helpers/raw-bank.js';
 
-// A timeout of 25 intervals, as in the daemon's heartbeat test: a loaded machine cannot stall a
-// healthy connection into a false timeout, while the test still runs well past the timeout.
+// The federation's clock is the test's: heartbeat sweeps run when the test advances it, so a loaded
+// machine can neither stall a healthy connection into a timeout nor make the test wait.
 const INTERVAL_MS = 100;
 const TIMEOUT_MS = 2_500;
 
 let dir: string;
 let agg: RunningAggregator;
+const clock = new ManualClock();
 
 beforeAll(async () => {
   dir = tempDir();
-  agg = await startTestAggregator(dir, { heartbeatIntervalMs: INTERVAL_MS, heartbeatTimeoutMs: TIMEOUT_MS });
+  agg = await startAggregator(
+    aggregatorConfig(dir, { heartbeatIntervalMs: INTERVAL_MS, heartbeatTimeoutMs: TIMEOUT_MS }),
+    {
+      logger: quiet,
+      clock,
+    },
+  );
 });
 
 afterAll(async () => {
   await agg.close();
   cleanup(dir);
 });
+
+/** When the aggregator last heard from the bank (its clock), as the admin API shows it. */
+async function lastSeen(id: string): Promise<number | null> {
+  const r = await api<{ id: string; lastSeenAt: number | null }[]>(agg, 'GET', '/api/banks');
+  return r.body.find((b) => b.id === id)?.lastSeenAt ?? null;
+}
 
 /** A bank that has said hello and had its welcome, answering heartbeats or not. */
 async function join(id: string, answersHeartbeats: boolean) {
@@ -55,19 +69,26 @@ describe('analytics frames on arrival', () => {
     const { raw, welcome } = await join('analyst', false);
     expect(welcome.msg.heartbeatTimeoutMs).toBe(TIMEOUT_MS);
 
-    // No job asked for it: the runner ignores the answer, but it is still word from the bank.
+    // No job asked for it: the runner ignores the answer, but it is still word from the bank. One
+    // answer an interval, over 1.6 timeouts: each is seen (at the clock's time) before the sweep runs,
+    // and a sweep that closed the connection would leave the next answer unseen.
     const answer = encodeFrame({ type: 'analytics_decline', jobId: 1, stageIndex: 0, reason: 'test' });
-    const start = Date.now();
-    while (Date.now() - start < 1.6 * TIMEOUT_MS) {
+    for (let elapsed = 0; elapsed < 1.6 * TIMEOUT_MS; elapsed += INTERVAL_MS) {
       raw.sendBytes(answer);
-      await new Promise((r) => setTimeout(r, INTERVAL_MS));
+      const at = clock.now();
+      await waitFor(`the answer sent at ${elapsed} ms`, async () => (await lastSeen('analyst')) === at);
+      clock.advance(INTERVAL_MS);
     }
     expect(raw.closed).toBeNull();
 
-    // Silent (it does not answer the aggregator's heartbeats either): closed for the timeout.
-    const closed = await raw.waitClosed(4 * TIMEOUT_MS);
+    // Silent (it does not answer the aggregator's heartbeats either): closed once the timeout has passed.
+    // The sweep at exactly the timeout since the last answer keeps it; the next one closes it, and
+    // says so (a sweep at the timeout itself would have said ${TIMEOUT_MS} ms).
+    clock.advance(TIMEOUT_MS);
+    const closed = await raw.waitClosed(30_000);
     expect(closed.code).toBe(CloseCode.HeartbeatTimeout);
-  });
+    expect(closed.reason).toMatch(new RegExp(`no message for ${TIMEOUT_MS + INTERVAL_MS} ms`));
+  }, 60_000);
 
   it('meet the frame rate limit: a flood of them is cut off, with one audit entry', async () => {
     const { raw } = await join('flooder', true);

@@ -1,0 +1,67 @@
+/**
+ * A Clock (federation/clock.ts) that moves only when the test says: `advance(ms)` runs every timer
+ * due up to the new time, in order of due time (then of creation), including timers the callbacks
+ * set on the way. Lets a test drive heartbeat sweeps and timeouts without waiting on a loaded machine.
+ */
+import type { Clock } from '../../src/federation/clock.js';
+
+interface Timer {
+  id: number;
+  due: number;
+  fn: () => void;
+  /** Period of an interval; null for a one-shot timeout. */
+  every: number | null;
+}
+
+export class ManualClock implements Clock {
+  private t: number;
+  private nextId = 1;
+  private readonly timers = new Map<number, Timer>();
+
+  constructor(start = Date.now()) {
+    this.t = start;
+  }
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    return this.add(fn, ms, null);
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+
+  setInterval(fn: () => void, ms: number): unknown {
+    return this.add(fn, ms, Math.max(1, ms));
+  }
+
+  clearInterval(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+
+  /** Moves time forward by `ms`, running each timer as its due time is reached. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: Timer | null = null;
+      for (const timer of this.timers.values())
+        if (timer.due <= end && (!next || timer.due < next.due || (timer.due === next.due && timer.id < next.id)))
+          next = timer;
+      if (!next) break;
+      this.t = Math.max(this.t, next.due);
+      if (next.every === null) this.timers.delete(next.id);
+      else next.due += next.every;
+      next.fn();
+    }
+    this.t = end;
+  }
+
+  private add(fn: () => void, ms: number, every: number | null): number {
+    const id = this.nextId++;
+    this.timers.set(id, { id, due: this.t + Math.max(0, ms), fn, every });
+    return id;
+  }
+}
