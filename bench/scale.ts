@@ -57,6 +57,8 @@ const THIS_FILE = fileURLToPath(import.meta.url);
 const TRAIN_MS = trainRange(process.env.FINSECURE_BENCH_SCALE_TRAIN_MS ?? '100,500');
 /** How long the idle CPU is measured, with every bank connected and before training starts, ms. */
 const IDLE_MS = Number(process.env.FINSECURE_BENCH_SCALE_IDLE_MS ?? 3_000);
+if (!(IDLE_MS >= 100))
+  throw new Error(`FINSECURE_BENCH_SCALE_IDLE_MS is "${process.env.FINSECURE_BENCH_SCALE_IDLE_MS}": expected ms ≥ 100`);
 
 function trainRange(text: string): [number, number] {
   const [lo, hi] = text.split(',').map(Number);
@@ -142,6 +144,8 @@ async function measure(
     gc();
     // Idle: what the aggregator burns between rounds, with only heartbeats and its own timers.
     // Every wake-up costs tens of µs on this VM, and a round pays the idle rate over its wall time.
+    // Settle first: the connections' audit entries wait up to 100 ms for their batch.
+    await new Promise((r) => setTimeout(r, 500));
     const idle0 = process.cpuUsage();
     const idleT0 = performance.now();
     await new Promise((r) => setTimeout(r, IDLE_MS));

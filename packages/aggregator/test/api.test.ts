@@ -99,16 +99,19 @@ describe('admin API', () => {
     await api(agg, 'PUT', '/api/config', { training: { updateEncoding: 'float32', smoteK: 5, epochs: 1 } });
   });
 
-  it('answers 500 to a config change the store cannot write, and changes neither the settings nor the audit log', async () => {
+  it('answers 500 to a change the store cannot write, and changes neither the settings, the state nor the audit log', async () => {
     const before = await api<{ training: { epochs: number } }>(agg, 'GET', '/api/config');
     const entries = (await agg.store.listAudit()).length;
-    // Another writer holds the database (as a second process would): the change's transaction
+    // Another writer holds the database (as a second process would): each change's transaction
     // waits out the busy timeout (5 s) and fails.
+    const state = (await api<{ state: string }>(agg, 'GET', '/api/status')).body.state;
     const other = new Database(path.join(dir, 'api', 'finsecure.db'));
     other.exec('BEGIN IMMEDIATE');
     try {
       const r = await api<{ message: string }>(agg, 'PUT', '/api/config', { training: { epochs: 9 } });
       expect(r.status).toBe(500);
+      // A training command likewise: its state and its entry are one write.
+      expect((await api(agg, 'POST', '/api/training/stop')).status).toBe(500);
     } finally {
       other.exec('ROLLBACK');
       other.close();
@@ -118,10 +121,12 @@ describe('admin API', () => {
     expect((await agg.store.getSetting<{ training: { epochs: number } }>('federation'))!.training.epochs).toBe(
       before.body.training.epochs,
     );
+    expect((await api<{ state: string }>(agg, 'GET', '/api/status')).body.state).toBe(state);
+    expect(await agg.store.getSetting('trainingState')).not.toBe('stopped');
     expect((await agg.store.listAudit()).length).toBe(entries);
     expect((await api(agg, 'PUT', '/api/config', { training: { epochs: 2 } })).status).toBe(200); // and recovers
     expect((await agg.store.listAudit()).slice(entries).map((e) => e.type)).toContain('config.changed');
-  }, 20_000);
+  }, 40_000);
 
   it('validates config changes and names the offending setting', async () => {
     const before = await api<{ rules: { quorum: number } }>(agg, 'GET', '/api/config', undefined, VIEWER);

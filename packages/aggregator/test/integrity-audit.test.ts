@@ -12,11 +12,13 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditHeadLog } from '../../bank-client/src/audit-heads.js';
 import { readBankHeads } from '../src/audit/bank-heads.js';
-import { hashEntry } from '../src/audit/chain.js';
-import { loadAuditKey, publicKeyFileOf } from '../src/audit/signer.js';
+import { checkedInput, hashEntry } from '../src/audit/chain.js';
+import { loadAuditKey, publicKeyFileOf, type AuditSigner } from '../src/audit/signer.js';
 import { StoredStateError, verifyStoredState } from '../src/audit/startup.js';
 import { auditCommand } from '../src/cli/audit.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteAudit } from '../src/store/sqlite-audit.js';
+import { migrate } from '../src/store/sqlite-schema.js';
 import type { AuditEntry } from '../src/store/types.js';
 import { model, randomWeights, round } from './store-contract.js';
 
@@ -105,7 +107,7 @@ describe('the signing key', () => {
     await store.close();
   });
 
-  it("a commit's checkpoint reuses the head's signature (same statement); a later checkpoint is signed anew", async () => {
+  it("a commit's checkpoint states the head; one at another time has its own signature, and a copied one fails", async () => {
     const file = newFile();
     await federation(file);
     const store = await reopen(file);
@@ -124,6 +126,30 @@ describe('the signing key', () => {
     );
     expect((await store.verifyAudit()).ok).toBe(false);
     await store.close();
+  });
+
+  it('signs once for an append and the checkpoint at its time, and again for a checkpoint at another', () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    const key = loadAuditKey(path.join(root, `count-${++n}`, 'audit-key.pem'), { create: true });
+    let signatures = 0;
+    const counting: AuditSigner = { ...key, sign: (h) => (signatures++, key.sign(h)) };
+    const audit = new SqliteAudit(
+      (sql) => db.prepare(sql),
+      () => counting,
+    );
+    const input = { at: 5, type: 'round.committed', actor: 'system', details: {} };
+    db.transaction(() => {
+      audit.appendMany([checkedInput(input)]);
+      audit.checkpoint(5); // what a commit does: the head's statement, word for word
+    })();
+    expect(signatures).toBe(1);
+    expect(audit.checkpoints()).toEqual([audit.head()]);
+    db.transaction(() => audit.appendMany([checkedInput({ ...input, at: 6 })]))();
+    db.transaction(() => audit.checkpoint(7))(); // another time: its own signature
+    expect(signatures).toBe(3);
+    expect(audit.verify()).toMatchObject({ ok: true, anchors: { checkpoints: 2, signaturesChecked: true } });
+    db.close();
   });
 
   it('refuses a key file others can read', () => {

@@ -19,9 +19,10 @@ export function specMismatch(stored: Record<string, unknown> | MlpSpec, configur
   return null; // dropout changes training, not the weights' meaning
 }
 
+/** The training state, stored, then in force (a store failure leaves the one in force). */
 export async function setState(core: Core, state: TrainingState): Promise<void> {
-  core.state = state;
   await core.opts.store.setSetting('trainingState', state);
+  core.state = state;
   publishStatus(core);
 }
 
@@ -56,18 +57,15 @@ export async function control(
       );
     }
   }
-  await audit(core, 'training.control', actor, { action, ...opts });
-  if (action === 'start') {
-    await setState(core, 'running');
-    core.scheduleStart(0);
-  } else if (action === 'pause') {
-    // The running round finishes; no new round starts.
-    await setState(core, 'paused');
-  } else {
-    await setState(core, 'stopped');
-    if (core.active)
-      await apply(core, machine.abortRound(core.active.state, 'stopped by admin', core.opts.clock.now()));
-  }
+  // The new state and its entry in one transaction; in force only once stored.
+  const state: TrainingState = action === 'start' ? 'running' : action === 'pause' ? 'paused' : 'stopped';
+  await storeAudited(core, { trainingState: state }, 'training.control', actor, { action, ...opts });
+  core.state = state;
+  publishStatus(core);
+  if (action === 'start') core.scheduleStart(0);
+  // Pause: the running round finishes and no new round starts. Stop: the running round ends now.
+  if (action === 'stop' && core.active)
+    await apply(core, machine.abortRound(core.active.state, 'stopped by admin', core.opts.clock.now()));
   return core.state;
 }
 

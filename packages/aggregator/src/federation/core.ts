@@ -14,7 +14,7 @@ import type { Aggregation, EvaluationReport, Strategy, UpdateCopyArena } from '@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type * as machine from '../round/machine.js';
-import type { Store } from '../store/types.js';
+import type { AuditEntry, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { BankHealth } from './health.js';
 import type { PrivacyLedger } from './privacy.js';
@@ -55,6 +55,11 @@ export interface FederationObserver {
 
 /** An admin command that cannot be carried out in the current state (the API answers 409). */
 export class ControlRefused extends Error {}
+/**
+ * An admin change the store did not take (Store.setSettingsAudited failed): nothing of it is in
+ * force. The admin is answered 500; like a refusal, it is not a failure of the round in flight.
+ */
+export class ChangeNotStored extends Error {}
 /** The thing an admin command names does not exist (the API answers 404). */
 export class NotFound extends Error {}
 
@@ -207,8 +212,8 @@ export function audit(
 /**
  * An admin change: stores the settings and appends its audit entry in one transaction
  * (Store.setSettingsAudited; a crash keeps both or neither), then publishes the entry. Unlike
- * `audit`, waits for the write and throws its error: the caller must not act on a change the
- * store refused.
+ * `audit`, waits for the write and throws ChangeNotStored when it failed: the caller must not act
+ * on a change the store refused.
  */
 export async function storeAudited(
   core: Core,
@@ -217,7 +222,12 @@ export async function storeAudited(
   actor: string,
   details: Record<string, unknown>,
 ): Promise<void> {
-  const entry = await core.opts.store.setSettingsAudited(settings, { at: core.opts.clock.now(), type, actor, details });
+  let entry: AuditEntry;
+  try {
+    entry = await core.opts.store.setSettingsAudited(settings, { at: core.opts.clock.now(), type, actor, details });
+  } catch (err) {
+    throw new ChangeNotStored(`${type} by ${actor} was not stored: ${(err as Error).message}`, { cause: err });
+  }
   published(core, entry);
 }
 

@@ -18,7 +18,15 @@ import type { BankRecord } from '../store/types.js';
 import * as admin from './admin.js';
 import * as banks from './banks.js';
 import { refitScaler } from './consortium.js';
-import { audit, ControlRefused, drainAudits, NotFound, type Core, type FederationOptions } from './core.js';
+import {
+  audit,
+  ChangeNotStored,
+  ControlRefused,
+  drainAudits,
+  NotFound,
+  type Core,
+  type FederationOptions,
+} from './core.js';
 import { AuditCoalescer } from '../trust/audit-coalescer.js';
 import { FrameRateLimiter } from '../trust/rate-limit.js';
 import { handleAnalyticsFrame, handleFrame } from './frames.js';
@@ -36,7 +44,7 @@ import * as quarantine from './quarantine.js';
 import { uploadStats, type UploadStats } from './upload-slots.js';
 
 export { FederationSettings } from './settings.js';
-export { ControlRefused, NotFound, type FederationObserver, type FederationOptions } from './core.js';
+export { ChangeNotStored, ControlRefused, NotFound, type FederationObserver, type FederationOptions } from './core.js';
 export { SERVER_VERSION, CLOCK_SKEW_WARN_MS, type AuthResult, type RefusalKind } from './banks.js';
 export { specMismatch } from './admin.js';
 export { reasonCode } from './update-checks.js';
@@ -173,7 +181,10 @@ export class Federation {
     this.queue = run.then(
       () => undefined,
       // A refused admin command is an answer, not a failure: the round in flight goes on.
-      (err) => (err instanceof ControlRefused || err instanceof NotFound ? undefined : this.recover(err)),
+      (err) =>
+        err instanceof ControlRefused || err instanceof NotFound || err instanceof ChangeNotStored
+          ? undefined
+          : this.recover(err),
     );
     return run;
   }

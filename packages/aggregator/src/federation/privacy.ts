@@ -1,7 +1,7 @@
 /**
  * The aggregator's view of each bank's privacy spending: one Rényi-DP accountant per
- * bank, fed by the DP parameters each accepted update declares, persisted with every
- * commit. Banks keep their own accountant too (they do not have to trust ours); this
+ * bank, fed by the DP parameters each accepted update declares, persisted as each release is
+ * recorded (and at a commit, should one be left unsaved). Banks keep their own accountant too (they do not have to trust ours); this
  * one drives selection (a bank over budget is not asked again) and the dashboard.
  * Under secure aggregation with distributed DP each bank adds only a share of the noise, but any
  * quorum of shares carries (zC)² (common/secagg/distributed-dp.ts): its masked update is recorded

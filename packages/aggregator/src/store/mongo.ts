@@ -159,11 +159,25 @@ export class MongoStore implements Store {
     await this.settings.replaceOne({ key }, { key, value }, { upsert: true });
   }
 
-  /** Without a replica-set transaction: the settings, then the entry (a crash between loses the entry). */
+  /**
+   * Without a replica-set transaction: the settings, then the entry. When a write fails, the
+   * settings are put back as they were, so a change without its entry does not stay stored; only
+   * a crash between the two writes can leave one (the same window as the other audited writes).
+   */
   async setSettingsAudited(settings: Readonly<Record<string, unknown>>, audit: AuditInput): Promise<AuditEntry> {
     checkedInput(audit); // bad input must change nothing
-    for (const [key, value] of Object.entries(settings)) await this.setSetting(key, value);
-    return this.appendAudit(audit);
+    const before = new Map<string, SettingDoc | null>();
+    for (const key of Object.keys(settings)) before.set(key, await this.settings.findOne({ key }));
+    try {
+      for (const [key, value] of Object.entries(settings)) await this.setSetting(key, value);
+      return await this.appendAudit(audit);
+    } catch (err) {
+      for (const [key, doc] of before) {
+        if (doc) await this.settings.replaceOne({ key }, { key, value: doc.value }, { upsert: true });
+        else await this.settings.deleteOne({ key });
+      }
+      throw err;
+    }
   }
 
   // ------------------------------------------------------------------ rounds

@@ -110,8 +110,9 @@ export interface Store {
   /**
    * Stores the settings (key → value, each as setSetting) and appends the audit entry that records
    * the change, atomically where the backend allows (SQLite: one transaction, so a crash leaves
-   * both or neither; MongoDB: the settings, then the entry). The entry is checked before anything
-   * is written: bad audit input changes nothing. Returns the entry.
+   * both or neither; MongoDB: the settings, then the entry, with the settings put back when a write
+   * fails, so only a crash between the two can leave a change without its entry). The entry is
+   * checked before anything is written: bad audit input changes nothing. Returns the entry.
    */
   setSettingsAudited(settings: Readonly<Record<string, unknown>>, audit: AuditInput): Promise<AuditEntry>;
 

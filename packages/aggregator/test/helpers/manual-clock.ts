@@ -5,6 +5,8 @@
  */
 import type { Clock } from '../../src/federation/clock.js';
 
+const MAX_CALLBACKS = 100_000;
+
 interface Timer {
   id: number;
   due: number;
@@ -42,21 +44,32 @@ export class ManualClock implements Clock {
     this.timers.delete(handle as number);
   }
 
-  /** Moves time forward by `ms`, running each timer as its due time is reached. */
+  /**
+   * Moves time forward by `ms` (≥ 0), running each timer as its due time is reached. Time ends at
+   * the new value even when a callback throws (its error is rethrown; later timers wait for the
+   * next advance). More than MAX_CALLBACKS callbacks in one advance (a timer re-arming itself at
+   * 0 ms) throw rather than loop forever.
+   */
   advance(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`ManualClock.advance: ${ms} ms; expected a number ≥ 0`);
     const end = this.t + ms;
-    for (;;) {
-      let next: Timer | null = null;
-      for (const timer of this.timers.values())
-        if (timer.due <= end && (!next || timer.due < next.due || (timer.due === next.due && timer.id < next.id)))
-          next = timer;
-      if (!next) break;
-      this.t = Math.max(this.t, next.due);
-      if (next.every === null) this.timers.delete(next.id);
-      else next.due += next.every;
-      next.fn();
+    try {
+      for (let run = 0; ; run++) {
+        let next: Timer | null = null;
+        for (const timer of this.timers.values())
+          if (timer.due <= end && (!next || timer.due < next.due || (timer.due === next.due && timer.id < next.id)))
+            next = timer;
+        if (!next) break;
+        if (run >= MAX_CALLBACKS)
+          throw new Error(`ManualClock.advance: over ${MAX_CALLBACKS} timer callbacks in ${ms} ms`);
+        this.t = Math.max(this.t, next.due);
+        if (next.every === null) this.timers.delete(next.id);
+        else next.due += next.every;
+        next.fn();
+      }
+    } finally {
+      this.t = end;
     }
-    this.t = end;
   }
 
   private add(fn: () => void, ms: number, every: number | null): number {
