@@ -15,7 +15,7 @@ import type { AggregatorConfig } from './config/schema.js';
 import { EventBus } from './events/bus.js';
 import { systemClock, type Clock } from './federation/clock.js';
 import type { FederationObserver } from './federation/core.js';
-import { Federation, SERVER_VERSION } from './federation/federation.js';
+import { ControlRefused, Federation, SERVER_VERSION } from './federation/federation.js';
 import { checkFrameLimit } from './federation/frame-limit.js';
 import { AUDIT_KEY_FILE, recordShutdown, verifyStoredState } from './audit/index.js';
 import { createLogger } from './logger.js';
@@ -105,7 +105,9 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
   if (config.autoStart && federation.status().state !== 'running') {
     await federation.control('start', 'system').catch((err: Error) => {
       // Every configured round is committed: nothing to start; the API says so too.
-      logger.info({ reason: err.message }, 'training not started');
+      if (err instanceof ControlRefused) logger.info({ reason: err.message }, 'training not started');
+      // The store refused the start (ChangeNotStored): the aggregator serves, an admin can start it.
+      else logger.error({ err }, 'training could not be started');
     });
   }
   const app = await buildServer({

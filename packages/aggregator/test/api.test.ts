@@ -105,6 +105,7 @@ describe('admin API', () => {
     // Another writer holds the database (as a second process would): each change's transaction
     // waits out the busy timeout (5 s) and fails.
     const state = (await api<{ state: string }>(agg, 'GET', '/api/status')).body.state;
+    const storedState = await agg.store.getSetting('trainingState');
     const other = new Database(path.join(dir, 'api', 'finsecure.db'));
     other.exec('BEGIN IMMEDIATE');
     try {
@@ -122,7 +123,8 @@ describe('admin API', () => {
       before.body.training.epochs,
     );
     expect((await api<{ state: string }>(agg, 'GET', '/api/status')).body.state).toBe(state);
-    expect(await agg.store.getSetting('trainingState')).not.toBe('stopped');
+    expect(await agg.store.getSetting('trainingState')).toBe(storedState);
+    expect(storedState).not.toBe('stopped');
     expect((await agg.store.listAudit()).length).toBe(entries);
     expect((await api(agg, 'PUT', '/api/config', { training: { epochs: 2 } })).status).toBe(200); // and recovers
     expect((await agg.store.listAudit()).slice(entries).map((e) => e.type)).toContain('config.changed');

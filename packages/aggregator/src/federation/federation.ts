@@ -180,7 +180,9 @@ export class Federation {
     const run = this.queue.then(fn);
     this.queue = run.then(
       () => undefined,
-      // A refused admin command is an answer, not a failure: the round in flight goes on.
+      // A refused admin command is an answer, not a failure: the round in flight goes on. So is an
+      // admin change the store did not take (ChangeNotStored, only from storeAudited on admin paths):
+      // nothing of it is in force, and recover() would fail the round and schedule no retry of it.
       (err) =>
         err instanceof ControlRefused || err instanceof NotFound || err instanceof ChangeNotStored
           ? undefined

@@ -172,9 +172,19 @@ export class MongoStore implements Store {
       for (const [key, value] of Object.entries(settings)) await this.setSetting(key, value);
       return await this.appendAudit(audit);
     } catch (err) {
+      // Best effort, every key, and the write's own error is what the caller gets. An entry inserted
+      // before its head failed to move stays in the log (see mongo-audit.ts): then the log names a
+      // change this puts back, which verify cannot see; a replica-set transaction would close that.
       for (const [key, doc] of before) {
-        if (doc) await this.settings.replaceOne({ key }, { key, value: doc.value }, { upsert: true });
-        else await this.settings.deleteOne({ key });
+        try {
+          if (doc) await this.settings.replaceOne({ key }, { key, value: doc.value }, { upsert: true });
+          else await this.settings.deleteOne({ key });
+        } catch (again) {
+          (err as Error & { restoreErrors?: unknown[] }).restoreErrors = [
+            ...((err as { restoreErrors?: unknown[] }).restoreErrors ?? []),
+            again,
+          ];
+        }
       }
       throw err;
     }

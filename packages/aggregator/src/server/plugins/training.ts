@@ -95,7 +95,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
         config: { permission: 'training.control' },
         schema: { tags: ['training'], summary: `${action[0]!.toUpperCase()}${action.slice(1)} training` },
       },
-      async () => ({ state: await ctx.federation.control(action) }),
+      async (req) => ({ state: await ctx.federation.control(action, req.actor) }),
     );
   }
 
