@@ -3,136 +3,22 @@
  * test file supplies a factory for a fresh, empty store plus, where it can, a way to
  * reopen the same data (durability) and to write behind the store's back (tampering).
  */
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GENESIS_HASH, hashEntry } from '../src/audit/chain.js';
-import { roundRecordHash, weightsDigest } from '../src/store/integrity.js';
-import {
-  StoreConflictError,
-  type AuditInput,
-  type BankRecord,
-  type JobRecord,
-  type ModelVersionRecord,
-  type RoundRecord,
-  type RoundStatus,
-  type Store,
-} from '../src/store/types.js';
+import { StoreConflictError, type JobRecord, type RoundRecord, type Store } from '../src/store/types.js';
 import { accountsContract } from './store-contract-accounts.js';
+import { auditContract } from './store-contract-audit.js';
+import {
+  auditInput,
+  bank,
+  expectSameWeights,
+  model,
+  randomWeights,
+  round,
+  type ContractOptions,
+  type StoreFixture,
+} from './store-contract-records.js';
 
-/** Direct writes to a store's audit log, bypassing the Store API. */
-export interface AuditBackdoor {
-  /** Replaces the stored details of one entry, leaving its hashes alone. */
-  setDetails(seq: number, details: Record<string, unknown>): Promise<void>;
-  /** Replaces the stored hash of one entry. */
-  setHash(seq: number, hash: string): Promise<void>;
-  deleteEntry(seq: number): Promise<void>;
-}
-
-export interface StoreFixture {
-  /** Fresh, empty and initialised. */
-  store: Store;
-  /** A new Store instance over the same data; the caller closes the old one first. */
-  reopen?: () => Promise<Store>;
-  backdoor?: AuditBackdoor;
-  /** Removes whatever the fixture created (files, databases). Stores are closed by the suite. */
-  dispose?: () => Promise<void>;
-}
-
-export interface ContractOptions {
-  /** When set, the whole suite is skipped and this reason is put in its name. */
-  skip?: string;
-  /** Whether fixtures provide reopen / backdoor; the dependent tests are skipped otherwise. */
-  durable?: boolean;
-  tamper?: boolean;
-}
-
-// ------------------------------------------------------------------ record builders
-
-export function bank(id: string, createdAt = 1_700_000_000_000): BankRecord {
-  return { id, name: `Bank ${id}`, tokenHash: 'a'.repeat(64), createdAt, lastSeenAt: null, revokedAt: null };
-}
-
-export function round(id: number, status: RoundStatus = 'committed', extra: Partial<RoundRecord> = {}): RoundRecord {
-  return {
-    id,
-    status,
-    startedAt: 1_700_000_000_000 + id * 1000,
-    endedAt: status === 'committed' || status === 'failed' ? 1_700_000_000_500 + id * 1000 : null,
-    config: { training: { localEpochs: 2, lr: 0.01, batchSize: 64 }, rules: { minBanks: 2, quorum: 0.5 } },
-    selected: ['alpha', 'beta.eu'],
-    participants: ['alpha'],
-    banks: {
-      alpha: {
-        bytesUp: 1200,
-        bytesDown: 800,
-        weight: 1,
-        numExamples: 5000,
-        loss: 0.25,
-        trainMs: 120,
-        metrics: { f1: 0.5 },
-      },
-      'beta.eu': { bytesUp: 0, bytesDown: 800, rejected: 'timeout' },
-    },
-    durations: { trainingMs: 100, aggregationMs: 5, evaluationMs: 20, totalMs: 125 },
-    baseModelVersion: id - 1,
-    modelVersion: status === 'committed' ? id : null,
-    metrics:
-      status === 'committed' ? { precision: 0.75, recall: 0.5, f1: 0.6, auprc: 0.55, rocAuc: 0.9, loss: 0.31 } : null,
-    failureReason: status === 'failed' ? 'quorum not reached' : null,
-    ...extra,
-  };
-}
-
-export function model(
-  version: number,
-  weights: Float32Array,
-  roundId: number | null = version === 0 ? null : version,
-): ModelVersionRecord {
-  return {
-    version,
-    roundId,
-    createdAt: 1_700_000_000_000 + version,
-    // The real digest: stores check it on every read.
-    sha256: weightsDigest(weights),
-    weights,
-    spec: { layers: [30, 16, 1], activation: 'relu', dropout: 0.1 },
-  };
-}
-
-/** Random bit patterns (denormals and extremes included), with NaNs replaced. */
-export function randomWeights(n: number): Float32Array {
-  const w = new Float32Array(randomBytes(n * 4).buffer.slice(0, n * 4));
-  for (let i = 0; i < n; i++) if (Number.isNaN(w[i])) w[i] = i;
-  if (n > 2) {
-    w[0] = -0;
-    w[1] = 1.401298464324817e-45; // smallest denormal
-  }
-  return w;
-}
-
-function bytesOf(w: Float32Array): Buffer {
-  return Buffer.from(w.buffer, w.byteOffset, w.byteLength);
-}
-
-/** Bit-exact equality, and the result must own a fresh, aligned buffer. */
-function expectSameWeights(actual: Float32Array, expected: Float32Array): void {
-  expect(actual).toBeInstanceOf(Float32Array);
-  expect(actual.length).toBe(expected.length);
-  expect(actual.byteOffset).toBe(0);
-  expect(actual.buffer.byteLength).toBe(expected.length * 4);
-  expect(bytesOf(actual).equals(bytesOf(expected))).toBe(true);
-}
-
-export function auditInput(i: number): AuditInput {
-  return {
-    at: 1_700_000_000_000 + i,
-    type: 'bank.created',
-    actor: 'admin',
-    details: { bankId: `b${i}`, nested: { z: 1, a: [1, 'two', null] } },
-  };
-}
-
-// ------------------------------------------------------------------ the suite
+export * from './store-contract-records.js';
 
 export function runStoreContract(
   name: string,
@@ -480,128 +366,7 @@ export function runStoreContract(
       });
     });
 
-    describe('audit', () => {
-      it('appends a chain and lists it', async () => {
-        const { store } = await fresh();
-        expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 0 });
-        const e1 = await store.appendAudit(auditInput(1));
-        const e2 = await store.appendAudit(auditInput(2));
-        const e3 = await store.appendAudit({ at: 5, type: 'round.failed', actor: 'system', details: {} });
-        expect([e1.seq, e2.seq, e3.seq]).toEqual([1, 2, 3]);
-        expect(e1.prevHash).toBe(GENESIS_HASH);
-        expect(e2.prevHash).toBe(e1.hash);
-        expect(e3.prevHash).toBe(e2.hash);
-        expect(e1.hash).toBe(hashEntry(GENESIS_HASH, { ...auditInput(1), seq: 1 }));
-        expect(e1).toMatchObject(auditInput(1));
-        expect(await store.listAudit()).toEqual([e1, e2, e3]);
-        expect(await store.listAudit({ afterSeq: 1 })).toEqual([e2, e3]);
-        expect(await store.listAudit({ afterSeq: 0, limit: 2 })).toEqual([e1, e2]);
-        expect(await store.listAudit({ limit: 0 })).toEqual([]);
-        expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 3 });
-      });
-
-      it('normalises details through JSON so the returned entry equals the stored one', async () => {
-        const { store } = await fresh();
-        const e = await store.appendAudit({
-          at: 1,
-          type: 't',
-          actor: 'a',
-          details: { gone: undefined, nan: Number.NaN, when: new Date(0) },
-        });
-        expect(e.details).toStrictEqual({ nan: null, when: '1970-01-01T00:00:00.000Z' });
-        expect(await store.listAudit()).toEqual([e]);
-        expect((await store.verifyAudit()).ok).toBe(true);
-      });
-
-      it('serialises concurrent appends into one unbroken chain', async () => {
-        const { store } = await fresh();
-        const entries = await Promise.all(Array.from({ length: 25 }, (_, i) => store.appendAudit(auditInput(i))));
-        expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
-        expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 25 });
-      });
-
-      it.skipIf(!options.tamper)('detects altered details at the altered entry', async () => {
-        const { store, fixture } = await fresh();
-        for (let i = 1; i <= 5; i++) await store.appendAudit(auditInput(i));
-        await fixture.backdoor!.setDetails(3, { bankId: 'someone-else', nested: { z: 1, a: [1, 'two', null] } });
-        expect(await store.verifyAudit()).toMatchObject({ ok: false, entries: 5, brokenAt: 3 });
-      });
-
-      it.skipIf(!options.tamper)('detects a forged entry whose hash was recomputed, at the next link', async () => {
-        const { store, fixture } = await fresh();
-        for (let i = 1; i <= 5; i++) await store.appendAudit(auditInput(i));
-        const [e2] = await store.listAudit({ afterSeq: 1, limit: 1 });
-        const forged = { bankId: 'forged' };
-        await fixture.backdoor!.setDetails(2, forged);
-        await fixture.backdoor!.setHash(2, hashEntry(e2.prevHash, { ...e2, details: forged }));
-        const v = await store.verifyAudit();
-        expect(v).toMatchObject({ ok: false, brokenAt: 3 });
-        expect(v.reason).toMatch(/prevHash/);
-      });
-
-      it.skipIf(!options.tamper)('detects a deleted entry', async () => {
-        const { store, fixture } = await fresh();
-        for (let i = 1; i <= 5; i++) await store.appendAudit(auditInput(i));
-        await fixture.backdoor!.deleteEntry(2);
-        expect(await store.verifyAudit()).toMatchObject({ ok: false, entries: 4, brokenAt: 2 });
-      });
-    });
-
-    describe('audit anchors and sealed rounds', () => {
-      const committedEntry = (at: number): AuditInput => ({
-        at,
-        type: 'round.committed',
-        actor: 'system',
-        details: { participants: ['alpha'] },
-      });
-
-      it('commits a round, its model and its audit entry together; the entry carries the round hash', async () => {
-        const { store } = await fresh();
-        await store.saveModel(model(0, randomWeights(9)));
-        const r1 = round(1);
-        const e = await store.commitRoundAudited(r1, model(1, randomWeights(9)), committedEntry(10));
-        expect(e).toMatchObject({ seq: 1, type: 'round.committed', details: { roundId: 1, modelVersion: 1 } });
-        expect(e.details.roundHash).toBe(roundRecordHash(r1));
-        expect(await store.getRound(1)).toEqual(r1);
-        expect(await store.auditHead()).toMatchObject({ seq: 1, hash: e.hash });
-        expect(await store.unsealedRounds()).toEqual([]);
-        expect(await store.checkStorage()).toMatchObject({ ok: true, checked: { models: 2, rounds: 1 } });
-        expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 1, anchors: { headSeq: 1 } });
-      });
-
-      it('refuses to overwrite a sealed round', async () => {
-        const { store } = await fresh();
-        await store.commitRoundAudited(round(1), model(1, randomWeights(3)), committedEntry(10));
-        await expect(store.saveRound({ ...round(1), metrics: { auprc: 1 } })).rejects.toThrow(/sealed/);
-        expect(await store.getRound(1)).toEqual(round(1));
-      });
-
-      it('lists a round committed without its entry as unsealed, and seals it on request', async () => {
-        const { store } = await fresh();
-        await store.commitRound(round(1), model(1, randomWeights(3)));
-        expect(await store.unsealedRounds()).toEqual([1]);
-        const e = await store.sealRound(1, { at: 5, type: 'round.sealed', actor: 'system', details: {} });
-        expect(e.details).toMatchObject({ roundId: 1, roundHash: roundRecordHash(round(1)) });
-        expect(await store.unsealedRounds()).toEqual([]);
-        await expect(store.sealRound(1, { at: 6, type: 'round.sealed', actor: 'system', details: {} })).rejects.toThrow(
-          /already sealed/,
-        );
-      });
-
-      it('moves the head with every append and never reuses a seq after the tail is deleted', async () => {
-        const { store, fixture } = await fresh();
-        for (let i = 1; i <= 4; i++) await store.appendAudit(auditInput(i));
-        expect((await store.auditHead())!.seq).toBe(4);
-        if (!options.tamper) return;
-        await fixture.backdoor!.deleteEntry(4);
-        const v = await store.verifyAudit();
-        expect(v).toMatchObject({ ok: false, entries: 3, brokenAt: 4 });
-        expect(v.reason).toMatch(/removed/);
-        const next = await store.appendAudit(auditInput(5));
-        expect(next.seq).toBe(5); // not 4 again
-        expect(await store.verifyAudit()).toMatchObject({ ok: false, brokenAt: 4 });
-      });
-    });
+    auditContract(fresh, options);
 
     it.skipIf(!options.durable)('keeps everything across close and reopen', async () => {
       const first = await fresh();

@@ -1,37 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AuditCoalescer, type CoalescedEntry } from '../src/trust/index.js';
-
-/** A clock whose timers fire only when the test advances it. */
-function fakeClock() {
-  let t = 0;
-  let next = 0;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  return {
-    now: () => t,
-    setTimeout: (fn: () => void, ms: number) => {
-      timers.set(++next, { at: t + ms, fn });
-      return next;
-    },
-    clearTimeout: (h: unknown) => void timers.delete(h as number),
-    advance(ms: number) {
-      const end = t + ms;
-      for (;;) {
-        const due = [...timers].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-        if (!due) break;
-        timers.delete(due[0]);
-        t = due[1].at;
-        due[1].fn();
-      }
-      t = end;
-    },
-    get pending() {
-      return timers.size;
-    },
-  };
-}
+import { ManualClock } from './helpers/manual-clock.js';
 
 function setup(windowMs = 10_000, maxKeys?: number) {
-  const clock = fakeClock();
+  const clock = new ManualClock(0);
   const written: CoalescedEntry[] = [];
   const c = new AuditCoalescer({ clock, windowMs, ...(maxKeys ? { maxKeys } : {}), flush: (e) => written.push(e) });
   return { clock, written, c };

@@ -44,6 +44,11 @@ export class ManualClock implements Clock {
     this.timers.delete(handle as number);
   }
 
+  /** Timers waiting to run (intervals included). */
+  get pending(): number {
+    return this.timers.size;
+  }
+
   /**
    * Moves time forward by `ms` (≥ 0), running each timer as its due time is reached. Time ends at
    * the new value even when a callback throws (its error is rethrown; later timers wait for the
