@@ -146,6 +146,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
       await app.close();
       await recordShutdown(store, { version: SERVER_VERSION, now: () => clock.now() });
       await store.close();
+      metrics.close();
     },
   };
 }

@@ -4,16 +4,29 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FederationObserver } from '../federation/federation.js';
+import { EVENT_LOOP_LAG_STATS, eventLoopLagName, registerEventLoopMetrics } from './event-loop.js';
+
+const PREFIX = 'finsecure_process_';
+/**
+ * prom-client's own lag histogram is left dormant: its timer is due once in ~24.8 days (Node's
+ * largest timer), and its seven gauges are replaced by event-loop.ts's (why: see there). Its
+ * `nodejs_eventloop_lag_seconds`, measured at each scrape with one setImmediate, is kept.
+ */
+const DORMANT_MS = 2 ** 31 - 1;
 
 export interface AggregatorMetrics {
   registry: Registry;
   connectedBanks: Gauge;
   observer: FederationObserver;
+  /** Stops the event-loop sampling (its histogram's timer). */
+  close(): void;
 }
 
 export function createMetrics(): AggregatorMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'finsecure_process_' });
+  collectDefaultMetrics({ register: registry, prefix: PREFIX, eventLoopMonitoringPrecision: DORMANT_MS });
+  for (const stat of EVENT_LOOP_LAG_STATS) registry.removeSingleMetric(eventLoopLagName(PREFIX, stat));
+  const eventLoop = registerEventLoopMetrics(registry, PREFIX);
   const rounds = new Counter({
     name: 'finsecure_rounds_total',
     help: 'Rounds finished, by status',
@@ -54,6 +67,7 @@ export function createMetrics(): AggregatorMetrics {
   return {
     registry,
     connectedBanks,
+    close: () => eventLoop.stop(),
     observer: {
       roundFinished: (r) => {
         rounds.inc({ status: r.status });
