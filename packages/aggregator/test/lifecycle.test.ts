@@ -5,6 +5,7 @@
  * refused. Real aggregator, real bank clients, real SQLite files.
  */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BankClient } from '@finsecure/bank-client';
 import type { ModelVersionView, StatusView } from '@finsecure/common/api';
@@ -49,6 +50,29 @@ describe('after the configured rounds', () => {
     expect(r.status).toBe(409);
     expect(r.body.message).toMatch(/all 2 configured rounds are committed .*additionalRounds/);
     expect((await status()).state).toBe('finished');
+  });
+
+  it('a start with additionalRounds the store refuses raises neither the budget nor the state', async () => {
+    const before = await status();
+    const entries = (await agg.store.listAudit()).length;
+    // The disk refuses the start's training.control entry (a real SQLite abort, from a second
+    // connection): the raised budget and its config.changed entry must not stay without it.
+    const other = new Database(path.join(dir, 'life', 'finsecure.db'));
+    other.exec(`CREATE TRIGGER refuse_start BEFORE INSERT ON audit WHEN NEW.type = 'training.control'
+                BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
+    try {
+      const r = await api(agg, 'POST', '/api/training/start', { additionalRounds: 5 });
+      expect(r.status).toBe(500);
+    } finally {
+      other.exec('DROP TRIGGER refuse_start');
+      other.close();
+    }
+    const after = await status();
+    expect(after.roundsConfigured).toBe(before.roundsConfigured);
+    expect(after.state).toBe('finished');
+    expect((await agg.store.getSetting<{ rules: { rounds: number } }>('federation'))!.rules.rounds).toBe(2);
+    expect((await agg.store.listAudit()).length).toBe(entries);
+    expect((await agg.store.verifyAudit()).ok).toBe(true);
   });
 
   it('lists every version with its round and metrics, and marks the best by AUPRC', async () => {

@@ -123,25 +123,35 @@ export function runStoreContract(
         expect(await store.getSetting('federation')).toEqual({ training: { rounds: 20 } });
       });
 
-      it('setSettingsAudited stores the settings and appends the entry; bad audit input stores neither', async () => {
+      it('setSettingsAudited stores the settings and appends the entries; bad audit input stores nothing', async () => {
         const { store } = await fresh();
         await store.setSetting('keep', 1);
-        const entry = await store.setSettingsAudited(
-          { federation: { rules: { rounds: 5 } }, keep: 2 },
+        const [entry] = await store.setSettingsAudited({ federation: { rules: { rounds: 5 } }, keep: 2 }, [
           { at: 10, type: 'config.changed', actor: 'admin', details: { after: 5 } },
-        );
+        ]);
         expect(entry).toMatchObject({ seq: 1, type: 'config.changed', actor: 'admin', details: { after: 5 } });
         expect(await store.getSetting('federation')).toEqual({ rules: { rounds: 5 } });
         expect(await store.getSetting('keep')).toBe(2);
         expect(await store.listAudit()).toEqual([entry]);
+        // Two entries, in order; a bad second entry keeps the first one out too.
+        const two = await store.setSettingsAudited({ keep: 3 }, [
+          { at: 11, type: 'config.changed', actor: 'admin', details: {} },
+          { at: 11, type: 'training.control', actor: 'admin', details: { action: 'start' } },
+        ]);
+        expect(two.map((e) => [e.seq, e.type])).toEqual([
+          [2, 'config.changed'],
+          [3, 'training.control'],
+        ]);
+        expect(await store.getSetting('keep')).toBe(3);
         await expect(
-          store.setSettingsAudited(
-            { keep: 3 },
+          store.setSettingsAudited({ keep: 4 }, [
+            { at: 12, type: 'config.changed', actor: 'admin', details: {} },
             { at: Number.NaN, type: 'config.changed', actor: 'admin', details: {} },
-          ),
+          ]),
         ).rejects.toThrow();
-        expect(await store.getSetting('keep')).toBe(2);
-        expect(await store.listAudit()).toHaveLength(1);
+        await expect(store.setSettingsAudited({ keep: 4 }, [])).rejects.toThrow(RangeError);
+        expect(await store.getSetting('keep')).toBe(3);
+        expect(await store.listAudit()).toHaveLength(3);
         expect((await store.verifyAudit()).ok).toBe(true);
       });
 

@@ -115,7 +115,7 @@ describe('SqliteStore specifics', () => {
     await store.setSetting('a', 1);
     const input = { at: 1, type: 'config.changed', actor: 'admin', details: {} };
     // 'a' is written first inside the transaction; 'b' (a bigint) then fails it.
-    await expect(store.setSettingsAudited({ a: 2, b: 1n }, input)).rejects.toThrow();
+    await expect(store.setSettingsAudited({ a: 2, b: 1n }, [input])).rejects.toThrow();
     expect(await store.getSetting('a')).toBe(1);
     expect(await store.getSetting('b')).toBeNull();
     expect(await store.listAudit()).toEqual([]);

@@ -6,7 +6,7 @@
 import type { TrainingState } from '@finsecure/common/api';
 import { weightsSha256, type MlpSpec } from '@finsecure/common/model';
 import * as machine from '../round/machine.js';
-import { audit, ControlRefused, NotFound, storeAudited, type Core } from './core.js';
+import { audit, ControlRefused, NotFound, storeAudited, type ChangeEntry, type Core } from './core.js';
 import { apply } from './runner.js';
 import type { FederationSettings } from './settings.js';
 import { publishStatus } from './views.js';
@@ -26,16 +26,22 @@ export async function setState(core: Core, state: TrainingState): Promise<void> 
   publishStatus(core);
 }
 
-/** Raises the round budget to the committed rounds plus `additional` (an audited settings change). */
-async function extendRounds(core: Core, actor: string, additional: number): Promise<void> {
+/**
+ * The settings with the round budget raised to the committed rounds plus `additional`, and the
+ * `config.changed` entry that records it.
+ */
+function extendedRounds(core: Core, additional: number): { next: FederationSettings; entry: ChangeEntry } {
   const before = core.settings;
   const next = { ...before, rules: { ...before.rules, rounds: core.roundsCompleted + additional } };
-  await storeAudited(core, { federation: next }, 'config.changed', actor, {
-    before: { rules: { rounds: before.rules.rounds } },
-    after: { rules: { rounds: next.rules.rounds } },
-    reason: `start with ${additional} more round(s)`,
-  });
-  core.settings = next;
+  const entry = {
+    type: 'config.changed',
+    details: {
+      before: { rules: { rounds: before.rules.rounds } },
+      after: { rules: { rounds: next.rules.rounds } },
+      reason: `start with ${additional} more round(s)`,
+    },
+  };
+  return { next, entry };
 }
 
 /** See Federation.control. */
@@ -45,21 +51,23 @@ export async function control(
   actor: string,
   opts: { additionalRounds?: number },
 ): Promise<TrainingState> {
-  if (action === 'start') {
+  const budget =
+    action === 'start' && opts.additionalRounds !== undefined ? extendedRounds(core, opts.additionalRounds) : null;
+  if (action === 'start' && !budget) {
     const { rules } = core.settings;
-    const done = rules.rounds > 0 && core.roundsCompleted >= rules.rounds;
-    if (opts.additionalRounds !== undefined) {
-      await extendRounds(core, actor, opts.additionalRounds);
-    } else if (done) {
+    if (rules.rounds > 0 && core.roundsCompleted >= rules.rounds)
       throw new ControlRefused(
         `training is finished: all ${rules.rounds} configured rounds are committed (global model v${core.globalVersion}); ` +
           'start again with additionalRounds (the number of rounds to add) or raise rules.rounds',
       );
-    }
   }
-  // The new state and its entry in one transaction; in force only once stored.
+  // The new state, a raised budget and their entries in one transaction; in force only once stored.
   const state: TrainingState = action === 'start' ? 'running' : action === 'pause' ? 'paused' : 'stopped';
-  await storeAudited(core, { trainingState: state }, 'training.control', actor, { action, ...opts });
+  const control: ChangeEntry = { type: 'training.control', details: { action, ...opts } };
+  const settings = budget ? { federation: budget.next, trainingState: state } : { trainingState: state };
+  const entries: [ChangeEntry, ...ChangeEntry[]] = budget ? [budget.entry, control] : [control];
+  await storeAudited(core, settings, actor, ...entries);
+  if (budget) core.settings = budget.next;
   core.state = state;
   publishStatus(core);
   if (action === 'start') core.scheduleStart(0);
@@ -112,7 +120,7 @@ export async function updateSettings(
   const before = core.settings;
   const next = change(before);
   if (next instanceof Error) return next;
-  await storeAudited(core, { federation: next }, 'config.changed', actor, { before, after: next });
+  await storeAudited(core, { federation: next }, actor, { type: 'config.changed', details: { before, after: next } });
   core.settings = next;
   core.scheduleStart(0);
   return next;

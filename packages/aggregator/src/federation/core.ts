@@ -209,26 +209,36 @@ export function audit(
   return Promise.resolve();
 }
 
+/** One audit entry of an admin change: its type and details (the actor and time are the change's). */
+export interface ChangeEntry {
+  type: string;
+  details: Record<string, unknown>;
+}
+
 /**
- * An admin change: stores the settings and appends its audit entry in one transaction
- * (Store.setSettingsAudited; a crash keeps both or neither), then publishes the entry. Unlike
- * `audit`, waits for the write and throws ChangeNotStored when it failed: the caller must not act
- * on a change the store refused.
+ * An admin change: stores the settings and appends its audit entries (one or more, in order) in
+ * one transaction (Store.setSettingsAudited; a crash keeps all or nothing), then publishes the
+ * entries. Unlike `audit`, waits for the write and throws ChangeNotStored when it failed: the
+ * caller must not act on a change the store refused.
  */
 export async function storeAudited(
   core: Core,
   settings: Readonly<Record<string, unknown>>,
-  type: string,
   actor: string,
-  details: Record<string, unknown>,
+  ...entries: [ChangeEntry, ...ChangeEntry[]]
 ): Promise<void> {
-  let entry: AuditEntry;
+  const at = core.opts.clock.now();
+  let stored: AuditEntry[];
   try {
-    entry = await core.opts.store.setSettingsAudited(settings, { at: core.opts.clock.now(), type, actor, details });
+    stored = await core.opts.store.setSettingsAudited(
+      settings,
+      entries.map(({ type, details }) => ({ at, type, actor, details })),
+    );
   } catch (err) {
-    throw new ChangeNotStored(`${type} by ${actor} was not stored: ${(err as Error).message}`, { cause: err });
+    const types = entries.map((e) => e.type).join(' + ');
+    throw new ChangeNotStored(`${types} by ${actor} was not stored: ${(err as Error).message}`, { cause: err });
   }
-  published(core, entry);
+  for (const entry of stored) published(core, entry);
 }
 
 /** An entry the store appended: now the head, and on the live stream. */

@@ -151,11 +151,9 @@ export async function liftQuarantine(core: Core, bankId: string, actor: string):
     settings[q.QUARANTINE_HELD_SETTING] = stored;
   }
   // The lift, the bank's stored quarantine dropped and the entry: all or nothing.
-  await storeAudited(core, settings, 'bank.quarantine_lifted', actor, {
-    bankId,
-    sinceRound: v.sinceRound,
-    streak: v.streak,
-    afterRound: lift.afterRound,
+  await storeAudited(core, settings, actor, {
+    type: 'bank.quarantine_lifted',
+    details: { bankId, sinceRound: v.sinceRound, streak: v.streak, afterRound: lift.afterRound },
   });
   return { kind: 'lifted', result: { id: bankId, lifted: lift } };
 }

@@ -164,13 +164,19 @@ export class MongoStore implements Store {
    * settings are put back as they were, so a change without its entry does not stay stored; only
    * a crash between the two writes can leave one (the same window as the other audited writes).
    */
-  async setSettingsAudited(settings: Readonly<Record<string, unknown>>, audit: AuditInput): Promise<AuditEntry> {
-    checkedInput(audit); // bad input must change nothing
+  async setSettingsAudited(
+    settings: Readonly<Record<string, unknown>>,
+    audits: readonly AuditInput[],
+  ): Promise<AuditEntry[]> {
+    if (audits.length === 0) throw new RangeError('setSettingsAudited needs at least one audit entry');
+    audits.forEach((a) => checkedInput(a)); // bad input must change nothing
     const before = new Map<string, SettingDoc | null>();
     for (const key of Object.keys(settings)) before.set(key, await this.settings.findOne({ key }));
     try {
       for (const [key, value] of Object.entries(settings)) await this.setSetting(key, value);
-      return await this.appendAudit(audit);
+      const entries: AuditEntry[] = [];
+      for (const audit of audits) entries.push(await this.appendAudit(audit));
+      return entries;
     } catch (err) {
       // Best effort, every key, and the write's own error is what the caller gets. An entry inserted
       // before its head failed to move stays in the log (see mongo-audit.ts): then the log names a

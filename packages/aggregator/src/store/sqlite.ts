@@ -198,12 +198,16 @@ export class SqliteStore implements Store {
     this.stmt(SET_SETTING).run(key, toJson(value));
   }
 
-  async setSettingsAudited(settings: Readonly<Record<string, unknown>>, audit: AuditInput): Promise<AuditEntry> {
-    const input = checkedInput(audit);
+  async setSettingsAudited(
+    settings: Readonly<Record<string, unknown>>,
+    audits: readonly AuditInput[],
+  ): Promise<AuditEntry[]> {
+    if (audits.length === 0) throw new RangeError('setSettingsAudited needs at least one audit entry');
+    const inputs = audits.map(checkedInput);
     return this.db
-      .transaction((): AuditEntry => {
+      .transaction((): AuditEntry[] => {
         for (const [key, value] of Object.entries(settings)) this.stmt(SET_SETTING).run(key, toJson(value));
-        return this.audit.appendMany([input])[0]!;
+        return this.audit.appendMany(inputs);
       })
       .immediate();
   }

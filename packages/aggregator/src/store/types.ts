@@ -108,13 +108,15 @@ export interface Store {
   getSetting<T>(key: string): Promise<T | null>;
   setSetting<T>(key: string, value: T): Promise<void>;
   /**
-   * Stores the settings (key → value, each as setSetting) and appends the audit entry that records
-   * the change, atomically where the backend allows (SQLite: one transaction, so a crash leaves
-   * both or neither; MongoDB: the settings, then the entry, with the settings put back when a write
-   * fails, so only a crash between the two can leave a change without its entry). The entry is
-   * checked before anything is written: bad audit input changes nothing. Returns the entry.
+   * Stores the settings (key → value, each as setSetting) and appends the audit entries that record
+   * the change (one or more, in order), atomically where the backend allows (SQLite: one
+   * transaction, so a crash leaves all or nothing; MongoDB: the settings, then the entries, with the
+   * settings put back when a write fails, so only a crash between the writes can leave a change
+   * without its entries). Every entry is checked before anything is written: bad audit input
+   * changes nothing. Returns the entries, in order.
+   * @throws RangeError when `audits` is empty (a change must be recorded).
    */
-  setSettingsAudited(settings: Readonly<Record<string, unknown>>, audit: AuditInput): Promise<AuditEntry>;
+  setSettingsAudited(settings: Readonly<Record<string, unknown>>, audits: readonly AuditInput[]): Promise<AuditEntry[]>;
 
   /** Insert or replace a round by id. */
   saveRound(round: RoundRecord): Promise<void>;
