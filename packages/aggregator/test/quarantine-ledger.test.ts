@@ -67,6 +67,26 @@ const rounds = [
 const replay = (rs: readonly RoundRecord[], rule: number | null, lifts: QuarantineLifts = {}, held = {}) =>
   QuarantineLedger.replay(rs, lifts, held, rule);
 
+describe('excludedIn, which the ledger and the brute-force reference below both read', () => {
+  it('is pinned case by case: a zero weight or a reputation exclusion is excluded; no weight is no update', () => {
+    const r = round(1, {
+      zero: { weight: 0 },
+      flagged: { weight: 0.5, excluded: 'norm: above the bound' },
+      both: out,
+      kept: ok,
+      absent: {},
+    });
+    expect(['zero', 'flagged', 'both', 'kept', 'absent', 'not-selected'].map((b) => excludedIn(r, b))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      null,
+      null,
+    ]);
+  });
+});
+
 describe('QuarantineLedger: worked examples', () => {
   it('counts consecutive exclusions over committed rounds with an update', () => {
     expect(excludedIn(rounds[4]!, 'b')).toBeNull();
