@@ -5,6 +5,7 @@
  * an admin lifts the quarantine.
  */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { BankDetailView, RoundRecord } from '@finsecure/common/api';
 import { api, createBank, startTestAggregator, updateAccepted, waitRounds } from './helpers/federation.js';
@@ -170,5 +171,36 @@ describe('quarantine of a bank the strategy keeps leaving out', () => {
     const after4 = await committed(4);
     expect(after4.find((r) => r.id === r4)!.selected.sort()).toEqual(BANKS);
     expect(await quarantinedEntries()).toEqual([recounted]); // audited once
+  });
+  it('stores a recounted quarantine and its entry in one write: a refused write leaves neither', async () => {
+    const dataDir = path.join(dir, 'recount-refused');
+    const rules = { rounds: 2, minBanks: 4, quorum: 4, strategy: 'fedavg', quarantineAfterExclusions: 2 };
+    const first = await startTestAggregator(dataDir, { rules: rules as never });
+    await first.store.saveRound(storedRound(1, HOSTILE));
+    await first.store.saveRound(storedRound(2, HOSTILE));
+    await first.close();
+    fx.agg = await startTestAggregator(dataDir, { rules: rules as never });
+    await createBank(fx.agg, HOSTILE);
+    const entries = async () => (await fx.agg!.store.listAudit()).filter((e) => e.type === 'bank.quarantined');
+    // The disk refuses the quarantine's setting (a real SQLite abort, from a second connection).
+    const other = new Database(path.join(dataDir, 'finsecure.db'));
+    other.exec(`CREATE TRIGGER refuse_held BEFORE INSERT ON settings WHEN NEW.key = 'quarantineHeld'
+                BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
+    try {
+      // Each view rebuilds the ledger and tries to keep what the recount found.
+      for (let i = 0; i < 2; i++) expect((await api(fx.agg, 'GET', `/api/banks/${HOSTILE}`)).status).toBe(500);
+      expect(await entries()).toEqual([]);
+      expect(await fx.agg.store.getSetting('quarantineHeld')).toBeNull();
+    } finally {
+      other.exec('DROP TRIGGER refuse_held');
+      other.close();
+    }
+    const view = await api<BankDetailView>(fx.agg, 'GET', `/api/banks/${HOSTILE}`);
+    expect(view.body.quarantine).toMatchObject({ quarantined: true, sinceRound: 2 });
+    expect((await entries()).map((e) => e.details)).toEqual([
+      { bankId: HOSTILE, roundId: 2, streak: 2, afterExclusions: 2, recounted: true },
+    ]);
+    expect(await fx.agg.store.getSetting('quarantineHeld')).toEqual({ [HOSTILE]: { sinceRound: 2, streak: 2 } });
+    expect((await fx.agg.store.verifyAudit()).ok).toBe(true);
   });
 });

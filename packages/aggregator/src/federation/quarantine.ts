@@ -2,7 +2,8 @@
  * The federation's quarantine ledger (reputation/quarantine-ledger.ts): built from the store when
  * first needed and again after a lift or a change of the rule, then kept up to date by each round.
  * Selection reads it; the commit counts the round into it, and every quarantine it finds, as a
- * round completes a streak or in a rebuild, is stored (QUARANTINE_HELD_SETTING) and audited once.
+ * round completes a streak or in a rebuild, is stored (QUARANTINE_HELD_SETTING) and audited once, in
+ * one write.
  * Everything here runs on the federation's serial queue, the view and the lift included
  * (Federation quarantineView, liftQuarantine), so a rebuild never races a lift and the view is
  * the state selection uses.
@@ -10,7 +11,7 @@
 import * as q from '../reputation/index.js';
 import type { QuarantineView, RoundRecord } from '@finsecure/common/api';
 import type { Store } from '../store/types.js';
-import { audit, storeAudited, type Core } from './core.js';
+import { published, storeAudited, type Core } from './core.js';
 
 /** The stored lift list and quarantines, validated (reputation/quarantine.ts). */
 export async function quarantineSettings(store: Store): Promise<{ lifts: q.QuarantineLifts; held: q.QuarantineHeld }> {
@@ -72,7 +73,12 @@ export async function countCommittedRound(core: Core, round: RoundRecord): Promi
   }
 }
 
-/** Stores (QUARANTINE_HELD_SETTING) and audits the quarantines not stored yet. */
+/**
+ * Stores (QUARANTINE_HELD_SETTING) and audits (`bank.quarantined`) the quarantines not stored yet,
+ * in one write (Store.setSettingsAudited): a crash keeps both or neither, so the next rebuild
+ * neither repeats an entry nor misses one. A failure throws the store's own error: the callers
+ * log it (a commit) or let the queue's recovery have it (a selection), and the next use rebuilds.
+ */
 async function keep(
   core: Core,
   found: Map<string, { sinceRound: number; streak: number }>,
@@ -82,20 +88,25 @@ async function keep(
 ): Promise<void> {
   const fresh = [...found].filter(([bankId, h]) => held[bankId]?.sinceRound !== h.sinceRound);
   if (fresh.length === 0) return;
-  // Audited first: the store writes the entries before the setting, so a crash between the two
-  // repeats an entry at the next rebuild rather than loses one.
-  for (const [bankId, h] of fresh) {
-    await audit(core, 'bank.quarantined', 'system', {
-      bankId,
-      roundId: h.sinceRound,
-      streak: h.streak,
-      afterExclusions: rule,
-      // Found when the ledger was rebuilt rather than as the round committed.
-      ...(recounted ? { recounted: true } : {}),
-    });
-    held[bankId] = h;
-  }
-  await core.opts.store.setSetting(q.QUARANTINE_HELD_SETTING, held);
+  const at = core.opts.clock.now();
+  const entries = await core.opts.store.setSettingsAudited(
+    { [q.QUARANTINE_HELD_SETTING]: { ...held, ...Object.fromEntries(fresh) } },
+    fresh.map(([bankId, h]) => ({
+      at,
+      type: 'bank.quarantined',
+      actor: 'system',
+      details: {
+        bankId,
+        roundId: h.sinceRound,
+        streak: h.streak,
+        afterExclusions: rule,
+        // Found when the ledger was rebuilt rather than as the round committed.
+        ...(recounted ? { recounted: true } : {}),
+      },
+    })),
+  );
+  for (const [bankId, h] of fresh) held[bankId] = h;
+  for (const entry of entries) published(core, entry);
 }
 
 /** GET /api/banks/:id's quarantine part: the state selection uses. */
