@@ -135,14 +135,18 @@ describe('quarantine of a bank the strategy keeps leaving out', () => {
     };
   }
 
-  it('stores and audits once a quarantine found by recounting stored rounds; a higher rule releases it', async () => {
-    const dataDir = path.join(dir, 'recount');
-    const rules = { rounds: 1, minBanks: 4, quorum: 4, strategy: 'fedavg', evaluationTimeoutMs: 200 };
-    // Rounds 1 and 2 as stored before quarantines were: bank-e left out in both, nothing held.
+  /** Rounds 1 and 2 as stored before quarantines were: bank-e left out in both, nothing held. */
+  async function storeOldHistory(dataDir: string, rules: Record<string, unknown>): Promise<void> {
     const first = await startTestAggregator(dataDir, { rules: rules as never });
     await first.store.saveRound(storedRound(1, HOSTILE));
     await first.store.saveRound(storedRound(2, HOSTILE));
     await first.close();
+  }
+
+  it('stores and audits once a quarantine found by recounting stored rounds; a higher rule releases it', async () => {
+    const dataDir = path.join(dir, 'recount');
+    const rules = { rounds: 1, minBanks: 4, quorum: 4, strategy: 'fedavg', evaluationTimeoutMs: 200 };
+    await storeOldHistory(dataDir, rules);
 
     fx.agg = await startTestAggregator(dataDir, {
       autoStart: true,
@@ -172,13 +176,11 @@ describe('quarantine of a bank the strategy keeps leaving out', () => {
     expect(after4.find((r) => r.id === r4)!.selected.sort()).toEqual(BANKS);
     expect(await quarantinedEntries()).toEqual([recounted]); // audited once
   });
+
   it('stores a recounted quarantine and its entry in one write: a refused write leaves neither', async () => {
     const dataDir = path.join(dir, 'recount-refused');
     const rules = { rounds: 2, minBanks: 4, quorum: 4, strategy: 'fedavg', quarantineAfterExclusions: 2 };
-    const first = await startTestAggregator(dataDir, { rules: rules as never });
-    await first.store.saveRound(storedRound(1, HOSTILE));
-    await first.store.saveRound(storedRound(2, HOSTILE));
-    await first.close();
+    await storeOldHistory(dataDir, rules);
     fx.agg = await startTestAggregator(dataDir, { rules: rules as never });
     await createBank(fx.agg, HOSTILE);
     const entries = async () => (await fx.agg!.store.listAudit()).filter((e) => e.type === 'bank.quarantined');
