@@ -142,11 +142,14 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     async close() {
       if (closed) return;
       closed = true;
-      await federation.close();
-      await app.close();
-      await recordShutdown(store, { version: SERVER_VERSION, now: () => clock.now() });
-      await store.close();
-      metrics.close();
+      try {
+        await federation.close();
+        await app.close();
+        await recordShutdown(store, { version: SERVER_VERSION, now: () => clock.now() });
+        await store.close();
+      } finally {
+        metrics.close();
+      }
     },
   };
 }

@@ -26,13 +26,11 @@ describe('event-loop metrics', () => {
     const registry = new Registry();
     const loop = registerEventLoopMetrics(registry, 't_', 100);
     try {
-      // Node records from its second tick on (the first only starts the clock).
-      await sleep(250);
       // A 350 ms stall: a tick due in its first 100 ms runs at least 250 ms late.
       block(350);
       await sleep(150);
       const stalled = await scrape(registry);
-      expect(stalled.get('t_nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.2);
+      expect(stalled.get('t_nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.24);
 
       // Idle for about six periods. prom-client's own gauges would read ≥ 0.099 s here (period + lag).
       await sleep(600);
@@ -40,6 +38,22 @@ describe('event-loop metrics', () => {
       expect(idle.get('t_nodejs_eventloop_lag_max_seconds')).toBeLessThan(0.2); // a new read: the stall is gone
       expect(idle.get('t_nodejs_eventloop_lag_p50_seconds')).toBeLessThan(0.05);
       expect(idle.get('t_nodejs_eventloop_lag_min_seconds')).toBeGreaterThanOrEqual(0);
+    } finally {
+      loop.stop();
+    }
+  });
+
+  it('see a stall that starts right after a scrape (a reset forgets no tick)', async () => {
+    const registry = new Registry();
+    const loop = registerEventLoopMetrics(registry, 't_', 100);
+    try {
+      await sleep(250);
+      await scrape(registry);
+      // The last tick ran at most 100 ms before the stall began: the next runs ≥ 200 ms late.
+      block(300);
+      await sleep(200);
+      const after = await scrape(registry);
+      expect(after.get('t_nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.19);
     } finally {
       loop.stop();
     }
@@ -54,19 +68,36 @@ describe('event-loop metrics', () => {
       const busy = await scrape(registry);
       expect(busy.get('t_nodejs_eventloop_utilization')).toBeGreaterThan(0.5);
       expect(busy.get('t_nodejs_eventloop_utilization')).toBeLessThanOrEqual(1);
+      // Idle since that scrape: not the share since registration, nor a running total.
+      await sleep(300);
+      const idle = await scrape(registry);
+      expect(idle.get('t_nodejs_eventloop_utilization')).toBeLessThan(0.5);
     } finally {
       loop.stop();
     }
   });
 
-  it('a scrape with no tick since the last keeps numbers, not NaN', async () => {
+  it('a scrape with no tick since the last keeps the last numbers, not NaN', async () => {
+    const quiet = new Registry();
+    const never = registerEventLoopMetrics(quiet, 't_', 3_600_000);
     const registry = new Registry();
-    const loop = registerEventLoopMetrics(registry, 't_', 3_600_000);
+    const loop = registerEventLoopMetrics(registry, 't_', 100);
     try {
-      const text = await registry.metrics();
+      const text = await quiet.metrics();
       expect(text).not.toContain('NaN');
       for (const stat of EVENT_LOOP_LAG_STATS) expect(text).toContain(`t_nodejs_eventloop_lag_${stat}_seconds 0`);
+      block(250);
+      await sleep(150);
+      const read = await scrape(registry);
+      expect(read.get('t_nodejs_eventloop_lag_max_seconds')).toBeGreaterThan(0.1);
+      // At once, with no timer in between: no tick since, the same figures.
+      const again = await scrape(registry);
+      for (const stat of EVENT_LOOP_LAG_STATS) {
+        const name = `t_nodejs_eventloop_lag_${stat}_seconds`;
+        expect(again.get(name), name).toBe(read.get(name));
+      }
     } finally {
+      never.stop();
       loop.stop();
     }
   });

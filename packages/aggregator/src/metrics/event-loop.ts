@@ -5,19 +5,21 @@
  * read Node's `monitorEventLoopDelay` histogram sampled every 10 ms. That timer wakes the process
  * 100 times a second whether anything happens or not (measured on the 2-core VM: 4–11 ms of CPU a
  * second for an otherwise idle process, most of an idle aggregator's CPU; see bench/RESULTS.md,
- * issue 14 item 1), and Node records the whole time between two of its ticks (src/node_perf.cc,
- * `ELDHistogram::OnInterval` → `RecordDelta`), so those gauges read the sampling period plus the
- * lag: 0.010 s on a healthy loop.
+ * issue 14 item 1, seventh pass), and Node records the whole time between two of its ticks
+ * (src/node_perf.cc, `ELDHistogram::OnInterval` → `RecordDelta`), so those gauges read the sampling
+ * period plus the lag: 0.010 s on a healthy loop. Its `reset()` also forgets the last tick, so a
+ * stall over the first tick after a scrape is never recorded.
  *
- * Here the same Node histogram samples every `periodMs` (default 500 ms: 2 wake-ups a second) and
- * the period is subtracted, so the gauges keep their names and read the lag itself: how late a
- * timer due at that moment ran. The price is coverage: a stall shorter than the period is seen
- * only if a tick falls due during it (probability stall / period). Stalls of a period or longer are
- * always seen, and `nodejs_eventloop_utilization` (Node's `performance.eventLoopUtilization`, the
- * share of wall time the loop was busy since the last scrape, 0..1) counts every one of them with
- * no timer at all.
+ * Here an unref'd interval timer ticks every `periodMs` (default 500 ms: 2 wake-ups a second) and
+ * records how late each tick ran (the time since the previous tick, minus the period) in a Node
+ * `createHistogram`, so the gauges keep their names and read the lag itself. The previous tick's
+ * time is kept here, not in the histogram, so a scrape's reset loses nothing. The price is
+ * coverage: a stall shorter than the period is seen only if a tick falls due during it
+ * (probability stall / period); a stall of a period or longer always delays a tick.
+ * `nodejs_eventloop_utilization` (Node's `performance.eventLoopUtilization`, the share of wall time
+ * the loop was busy since the last scrape, 0..1) counts every stall, however short, with no timer.
  */
-import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { createHistogram, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
 
 /** The lag statistics prom-client's default metrics define, by name suffix; replaced by `registerEventLoopMetrics`. */
@@ -39,8 +41,7 @@ export function eventLoopLagName(prefix: string, stat: (typeof EVENT_LOOP_LAG_ST
  * scrape) on `registry`. The caller removes prom-client's gauges of the same names first.
  *
  * @param periodMs the histogram's sampling period in ms, an integer ≥ 1.
- * @returns `stop()` disables the histogram (its timer is unref'd by Node, so a process may also
- *   just exit).
+ * @returns `stop()` stops the timer (it is unref'd, so a process may also just exit).
  * @throws RangeError when `periodMs` is not an integer ≥ 1.
  */
 export function registerEventLoopMetrics(
@@ -51,23 +52,21 @@ export function registerEventLoopMetrics(
   if (!Number.isInteger(periodMs) || periodMs < 1) {
     throw new RangeError(`event-loop sampling period must be an integer ≥ 1 ms, got ${periodMs}`);
   }
-  const histogram = monitorEventLoopDelay({ resolution: periodMs });
-  histogram.enable();
-  const periodNs = periodMs * 1e6;
-  /** Lag in seconds from one of Node's interval figures (ns); a tick can land up to ~1 ms early. */
-  const lag = (intervalNs: number): number => Math.max(0, intervalNs - periodNs) / 1e9;
+  const histogram = createHistogram();
+  /** Seconds from one of the histogram's figures (ns); 1 ns stands for "on time". */
+  const seconds = (ns: number): number => (ns <= 1 ? 0 : ns / 1e9);
   const gauges = new Map<string, Gauge>();
   const read = (): void => {
     // No tick since the last scrape (scrapes closer together than the period): keep the last values.
     if (histogram.count === 0) return;
     const values: Record<(typeof EVENT_LOOP_LAG_STATS)[number], number> = {
-      min: lag(histogram.min),
-      max: lag(histogram.max),
-      mean: lag(histogram.mean),
+      min: seconds(histogram.min),
+      max: seconds(histogram.max),
+      mean: seconds(histogram.mean),
       stddev: histogram.stddev / 1e9,
-      p50: lag(histogram.percentile(50)),
-      p90: lag(histogram.percentile(90)),
-      p99: lag(histogram.percentile(99)),
+      p50: seconds(histogram.percentile(50)),
+      p90: seconds(histogram.percentile(90)),
+      p99: seconds(histogram.percentile(99)),
     };
     for (const stat of EVENT_LOOP_LAG_STATS) gauges.get(stat)?.set(values[stat]);
     histogram.reset();
@@ -95,5 +94,17 @@ export function registerEventLoopMetrics(
       last = now;
     },
   });
-  return { stop: () => histogram.disable() };
+  // Started last: a registration that throws (a duplicate name) leaves no timer behind.
+  const periodNs = periodMs * 1e6;
+  let previous = process.hrtime.bigint();
+  const timer = setInterval(() => {
+    // Node runs a late interval's next tick a period after this one ran: each tick's lag is its own.
+    const now = process.hrtime.bigint();
+    // libuv's timers keep whole milliseconds, so a tick can run up to ~1 ms early: no lag then.
+    // The histogram records integers ≥ 1 (ns).
+    histogram.record(Math.max(1, Number(now - previous) - periodNs));
+    previous = now;
+  }, periodMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -10,7 +10,8 @@ const PREFIX = 'finsecure_process_';
 /**
  * prom-client's own lag histogram is left dormant: its timer is due once in ~24.8 days (Node's
  * largest timer), and its seven gauges are replaced by event-loop.ts's (why: see there). Its
- * `nodejs_eventloop_lag_seconds`, measured at each scrape with one setImmediate, is kept.
+ * `nodejs_eventloop_lag_seconds`, measured at each scrape with one setImmediate, is kept. Not more:
+ * Node 20 accepts a larger resolution but truncates it to 32 bits (2 ** 32 + 1 ticks every 1 ms).
  */
 const DORMANT_MS = 2 ** 31 - 1;
 
