@@ -48,15 +48,40 @@ export class MongoAudit {
 
   /** The next entry after the head (a deleted tail never lets a seq be reused); the caller serialises. */
   async prepare(input: AuditInput): Promise<AuditEntry> {
+    return nextEntry(await this.prepareBase(), input);
+  }
+
+  /** What the next entry follows: the head, or a later entry written behind it. */
+  private async prepareBase(): Promise<ChainHead | null> {
     const head = await this.head();
     const last = await this.last();
-    const base = head && (!last || head.seq >= last.seq) ? head : last;
-    return nextEntry(base, input);
+    return head && (!last || head.seq >= last.seq) ? head : last;
   }
 
   async insert(entry: AuditEntry): Promise<void> {
     await this.audit.insertOne(auditDoc(entry));
     await this.setHead(this.signed({ seq: entry.seq, hash: entry.hash, at: entry.at }));
+  }
+
+  /** Entries chained one after another from the head, as `prepare` would one by one; the caller serialises. */
+  async prepareMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+    let base: ChainHead | null = await this.prepareBase();
+    return inputs.map((input) => {
+      const entry = nextEntry(base, input);
+      base = entry;
+      return entry;
+    });
+  }
+
+  /**
+   * Inserts the entries in order (one ordered insertMany), then moves the head once, to the last.
+   * A failure after some were inserted leaves them behind the head, which verify reports.
+   */
+  async insertMany(entries: readonly AuditEntry[]): Promise<void> {
+    const last = entries.at(-1);
+    if (!last) return;
+    await this.audit.insertMany(entries.map(auditDoc), { ordered: true });
+    await this.setHead(this.signed({ seq: last.seq, hash: last.hash, at: last.at }));
   }
 
   async head(): Promise<SignedHead | null> {

@@ -160,9 +160,11 @@ export class MongoStore implements Store {
   }
 
   /**
-   * Without a replica-set transaction: the settings, then the entry. When a write fails, the
-   * settings are put back as they were, so a change without its entry does not stay stored; only
-   * a crash between the two writes can leave one (the same window as the other audited writes).
+   * Without a replica-set transaction: the settings, then the entries (one job on the append
+   * queue: contiguous, one ordered insert, the head moved once). When a write fails, the settings
+   * are put back as they were, so a change without its entries does not stay stored; only a crash
+   * between the writes can leave one (the same window as the other audited writes). Entries
+   * inserted before the head failed to move stay behind it, where verify reports them.
    */
   async setSettingsAudited(
     settings: Readonly<Record<string, unknown>>,
@@ -174,9 +176,7 @@ export class MongoStore implements Store {
     for (const key of Object.keys(settings)) before.set(key, await this.settings.findOne({ key }));
     try {
       for (const [key, value] of Object.entries(settings)) await this.setSetting(key, value);
-      const entries: AuditEntry[] = [];
-      for (const audit of audits) entries.push(await this.appendAudit(audit));
-      return entries;
+      return await this.appendAuditMany(audits);
     } catch (err) {
       // Best effort, every key, and the write's own error is what the caller gets. An entry inserted
       // before its head failed to move stays in the log (see mongo-audit.ts): then the log names a
@@ -286,6 +286,28 @@ export class MongoStore implements Store {
     const run = this.auditQueue.then(() => this.appendAuditNow(input));
     this.auditQueue = run.catch(() => undefined); // one failed append must not block the rest
     return run;
+  }
+
+  /** Several entries as one job on the append queue: contiguous, chained in order, the head moved once. */
+  private appendAuditMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+    const run = this.auditQueue.then(() => this.appendAuditManyNow(inputs));
+    this.auditQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendAuditManyNow(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
+    for (let attempt = 1; ; attempt++) {
+      const entries = await this.anchors.prepareMany(inputs);
+      try {
+        await this.anchors.insertMany(entries);
+        return entries;
+      } catch (err) {
+        // Another writer took a seq: try again only when none of these was inserted (else a retry
+        // would chain copies of them after themselves).
+        const inserted = (err as { insertedCount?: number }).insertedCount;
+        if (!isDuplicateKey(err) || inserted !== 0 || attempt >= AUDIT_APPEND_ATTEMPTS) throw err;
+      }
+    }
   }
 
   private async appendAuditNow(input: AuditInput): Promise<AuditEntry> {
