@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, hashEntry } from '../src/audit/chain.js';
 import { roundRecordHash } from '../src/store/integrity.js';
-import type { AuditInput, Store } from '../src/store/types.js';
+import type { AuditInput, RoundRecord, Store } from '../src/store/types.js';
 import {
   auditInput,
   model,
@@ -106,6 +106,35 @@ export function auditContract(
       expect(await store.unsealedRounds()).toEqual([]);
       expect(await store.checkStorage()).toMatchObject({ ok: true, checked: { models: 2, rounds: 1 } });
       expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 1, anchors: { headSeq: 1 } });
+    });
+
+    it('seals an awkward round with the hash its stored record gives back, which every read then checks', async () => {
+      const { store } = await fresh();
+      const awkward = (id: number, stages: RoundRecord['stages'] | null | undefined): RoundRecord => ({
+        ...round(id),
+        // Integer-like ids sort first in a JS object; a lone surrogate; a field left undefined.
+        banks: {
+          'beta.eu': { bytesUp: 0, bytesDown: 1, loss: undefined },
+          '10': { bytesUp: -0, bytesDown: 2, weight: 0.1 + 0.2, note: 'lone \ud800 and ü' } as never,
+          '2': { bytesUp: 1e21, bytesDown: 5e-324, loss: Number.NaN },
+        },
+        // An object shaped like the store's own number tag, and a hole that JSON writes as null.
+        config: { tag: { $num: 'NaN' }, list: [1, undefined, -0] } as never,
+        metrics: { auprc: Number.NaN, rocAuc: Number.POSITIVE_INFINITY, loss: Number.NEGATIVE_INFINITY, f1: -0 },
+        ...(stages === undefined ? {} : { stages: stages as never }),
+      });
+      for (const [id, stages] of [
+        [1, undefined],
+        [2, null],
+        [3, [{ name: 'fit', ms: 12.5, banks: 3 }]],
+      ] as const) {
+        const r = awkward(id, stages as never);
+        const e = await store.commitRoundAudited(r, model(id, randomWeights(4)), committedEntry(10 + id));
+        const back = await store.getRound(id); // throws DamagedDataError if the seal does not match
+        expect(e.details.roundHash).toBe(roundRecordHash(back!));
+        expect(e.details.roundHash).toBe(roundRecordHash(r));
+      }
+      expect(await store.checkStorage()).toMatchObject({ ok: true, checked: { rounds: 3 } });
     });
 
     it('refuses to overwrite a sealed round', async () => {

@@ -50,9 +50,17 @@ export function checkModel(m: ModelVersionRecord, where: { file?: string; table:
  * document of the same round hash alike, and a re-read round hashes as it was written.
  */
 export function roundRecordHash(r: RoundRecord): string {
-  return createHash('sha256')
-    .update(canonicalJson(roundParams(r)), 'utf8')
-    .digest('hex');
+  return roundParamsHash(roundParams(r));
+}
+
+/**
+ * roundRecordHash from the column values themselves (`roundParams`' output), for a writer that
+ * has just bound them: serialising a round record's JSON columns is most of the hash's cost, and
+ * re-reading and re-serialising the record made a 1,000-bank commit cost twice as much (33–47 ms
+ * of CPU against 18–23 ms; bench/RESULTS.md, issue 14 item 1, seventh pass).
+ */
+export function roundParamsHash(params: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(params), 'utf8').digest('hex');
 }
 
 /** Audit entry types that seal a committed round (carry details.roundId and details.roundHash). */

@@ -5,7 +5,7 @@
  * must run inside the caller's transaction.
  */
 import type Database from 'better-sqlite3';
-import { checkModel, checkRound, roundRecordHash } from './integrity.js';
+import { checkModel, checkRound, roundParamsHash, roundRecordHash } from './integrity.js';
 import type { SqliteAudit } from './sqlite-audit.js';
 import { modelParams, roundParams, toModel, toRound, type ModelRow, type RoundRow } from './sqlite-rows.js';
 import {
@@ -38,14 +38,18 @@ export class SqliteRecords {
     return checkRound(r, this.audit.entry(row.audit_seq), row.audit_seq, { file: this.file, table: 'rounds' });
   }
 
-  /** A sealed round (see SqliteStore.commitRoundAudited) is never overwritten. */
-  upsertRound(r: RoundRecord): void {
+  /**
+   * A sealed round (see SqliteStore.commitRoundAudited) is never overwritten.
+   * @returns the column values written (roundParams), for `seal` in the same transaction.
+   */
+  upsertRound(r: RoundRecord): Record<string, unknown> {
     const sealed = this.stmt('SELECT audit_seq FROM rounds WHERE id = ?').get(r.id) as
       { audit_seq: number | null } | undefined;
     if (sealed?.audit_seq != null)
       throw new StoreConflictError(
         `round ${r.id} is committed and sealed by audit entry ${sealed.audit_seq}; it cannot be overwritten`,
       );
+    const params = roundParams(r);
     this.stmt(
       `INSERT INTO rounds (id, status, started_at, ended_at, config, selected, participants, banks, durations, stages, base_model_version, model_version, metrics, failure_reason)
        VALUES (@id, @status, @startedAt, @endedAt, @config, @selected, @participants, @banks, @durations, @stages, @baseModelVersion, @modelVersion, @metrics, @failureReason)
@@ -54,7 +58,8 @@ export class SqliteRecords {
          config = excluded.config, selected = excluded.selected, participants = excluded.participants,
          banks = excluded.banks, durations = excluded.durations, stages = excluded.stages, base_model_version = excluded.base_model_version,
          model_version = excluded.model_version, metrics = excluded.metrics, failure_reason = excluded.failure_reason`,
-    ).run({ stages: null, ...roundParams(r) });
+    ).run({ stages: null, ...params });
+    return params;
   }
 
   upsertModel(m: ModelVersionRecord): void {
@@ -67,15 +72,25 @@ export class SqliteRecords {
     ).run(modelParams(m));
   }
 
-  /** Appends `audit` with the round's hash added and points the round at it. */
-  seal(roundId: number, audit: AuditInput, expectUnsealed: boolean): AuditEntry {
-    const row = this.stmt('SELECT * FROM rounds WHERE id = ?').get(roundId) as SealedRoundRow | undefined;
+  /**
+   * Appends `audit` with the round's hash added and points the round at it.
+   * @param written the column values `upsertRound` wrote in this same transaction, if it did: the
+   *   hash is then taken from them. They are what the row holds (SQLite stores the bound text and
+   *   numbers as they are, and JSON text → fromJson → toJson gives the same text back), so it is
+   *   the hash a re-read gives, which every later read checks; the contract tests hold both to it.
+   *   Without them (sealing a round stored earlier) the row is read back.
+   */
+  seal(roundId: number, audit: AuditInput, expectUnsealed: boolean, written?: Record<string, unknown>): AuditEntry {
+    const row = this.stmt(
+      written ? 'SELECT id, status, audit_seq FROM rounds WHERE id = ?' : 'SELECT * FROM rounds WHERE id = ?',
+    ).get(roundId) as SealedRoundRow | undefined;
     if (!row || row.status !== 'committed') throw new Error(`sealRound: round ${roundId} is not committed`);
     if (expectUnsealed && row.audit_seq !== null)
       throw new Error(`sealRound: round ${roundId} is already sealed by audit entry ${row.audit_seq}`);
+    const roundHash = written ? roundParamsHash(written) : roundRecordHash(toRound(row));
     const entry = this.audit.append({
       ...audit,
-      details: { ...audit.details, roundId, roundHash: roundRecordHash(toRound(row)) },
+      details: { ...audit.details, roundId, roundHash },
     });
     this.stmt('UPDATE rounds SET audit_seq = ? WHERE id = ?').run(entry.seq, roundId);
     return entry;

@@ -281,11 +281,11 @@ export class SqliteStore implements Store {
     // Round, model, audit entry, head and checkpoint: all or nothing.
     return this.db
       .transaction((): AuditEntry => {
-        this.records.upsertRound(round);
+        const written = this.records.upsertRound(round);
         this.records.upsertModel(model);
-        // Sealed from the row as stored (re-read): a later read checks against exactly it.
+        // Sealed from the column values as bound: what a later read checks (see SqliteRecords.seal).
         const details = { ...audit.details, modelVersion: model.version, modelSha256: model.sha256 };
-        const entry = this.records.seal(round.id, { ...audit, details }, false);
+        const entry = this.records.seal(round.id, { ...audit, details }, false, written);
         this.audit.checkpoint(audit.at);
         return entry;
       })
