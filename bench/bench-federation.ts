@@ -108,7 +108,7 @@ export interface TrainOptions {
   /**
    * Resolves when training is over (for example from an observer of the rounds' ends), or rejects
    * to stop the wait with that error: the federation's status is then not polled, so the wait
-   * costs the aggregator's process only a timer per poll interval (for onTick).
+   * costs the aggregator's process only a timer per poll interval for onTick, and none without it.
    */
   until?: Promise<unknown>;
 }
@@ -131,6 +131,27 @@ export async function trainToEnd(
     additionalRounds ? JSON.stringify({ additionalRounds }) : undefined,
   );
   if (res.status < 200 || res.status > 299) throw new Error(`POST /api/training/start: ${res.status} ${res.body}`);
+  if (until && !onTick) {
+    // Nothing to do meanwhile: one timer for the deadline, no wake-ups in the measured process.
+    let deadline: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      deadline = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `training did not finish within ${timeoutMs / 1000} s (status ${JSON.stringify(agg.federation.status())})`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([until, late]);
+    } finally {
+      clearTimeout(deadline);
+    }
+    return;
+  }
   const end = Date.now() + timeoutMs;
   let over = false;
   // Settled either way: a rejection (a failed round, say) is thrown by the race below.

@@ -117,6 +117,29 @@ export function timeSync(fn: () => void, reps: number, warmup = 1): number[] {
   return out;
 }
 
+/** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM), or NaN off Linux. */
+export function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Resets the kernel's peak-RSS mark of `pid` (VmHWM; Linux ≥ 4.0), so that a later VmHWM is the
+ * peak since now, with no sampling timer in the measured process; false when not allowed.
+ */
+export function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Forces a full GC if node runs with --expose-gc (the runner passes it). */
 export function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();

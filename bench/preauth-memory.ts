@@ -22,7 +22,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -30,7 +29,17 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { encodeFrame, PROTOCOL_VERSION } from '@finsecure/common/protocol';
 import { BENCH_ADMIN_TOKEN } from './bench-federation.js';
-import { BENCH_DIR, bytes, num, target, type Benchmark, type BenchContext, type Row } from './lib.js';
+import {
+  BENCH_DIR,
+  bytes,
+  num,
+  procStatus,
+  resetPeak,
+  target,
+  type Benchmark,
+  type BenchContext,
+  type Row,
+} from './lib.js';
 
 const SOCKETS = 256;
 const HELLO_LIMIT = 64 * 1024;
@@ -226,26 +235,6 @@ async function spawnAggregator(dataDir: string): Promise<ChildAggregator> {
     child.once('exit', (code) => reject(new Error(`aggregator exited (${code}) before listening`)));
   });
   return { child, url, wsUrl: url.replace(/^http/, 'ws') };
-}
-
-/** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM), or NaN off Linux. */
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Resets the kernel's peak-RSS mark of `pid` (Linux ≥ 4.0); false when not allowed. */
-function resetPeak(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Registers a bank through the admin API; returns its token. */
