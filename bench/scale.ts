@@ -212,7 +212,10 @@ async function measure(
       idleCpuMsPerS,
       round: rows.at(-1) ?? null,
       participants: committed?.participants.length ?? 0,
-      status: records.map((r) => r.status).join(', '),
+      // "41 committed" rather than the word 41 times; a run stops at its first failed round.
+      status: [...new Set(records.map((r) => r.status))]
+        .map((status) => `${records.filter((r) => r.status === status).length} ${status}`)
+        .join(', '),
       errors: timings.errors,
     };
   });
