@@ -112,10 +112,11 @@ export function auditContract(
       const { store } = await fresh();
       const awkward = (id: number, stages: RoundRecord['stages'] | null | undefined): RoundRecord => ({
         ...round(id),
-        // Integer-like ids sort first in a JS object; a lone surrogate; a field left undefined.
+        // Integer-like ids sort first in a JS object; a surrogate pair; a field left undefined. (Lone
+        // surrogates never reach a record: the protocol replaces them, see common/protocol/text.ts.)
         banks: {
           'beta.eu': { bytesUp: 0, bytesDown: 1, loss: undefined },
-          '10': { bytesUp: -0, bytesDown: 2, weight: 0.1 + 0.2, note: 'lone \ud800 and ü' } as never,
+          '10': { bytesUp: -0, bytesDown: 2, weight: 0.1 + 0.2, note: 'pair \ud83d\udcb3 and ü' } as never,
           '2': { bytesUp: 1e21, bytesDown: 5e-324, loss: Number.NaN },
         },
         // An object shaped like the store's own number tag, and a hole that JSON writes as null.
@@ -135,6 +136,11 @@ export function auditContract(
         expect(e.details.roundHash).toBe(roundRecordHash(r));
       }
       expect(await store.checkStorage()).toMatchObject({ ok: true, checked: { rounds: 3 } });
+      // A committed round has no failure reason (its one bare text column besides the status).
+      await expect(
+        store.commitRoundAudited({ ...round(4), failureReason: 'x' }, model(4, randomWeights(4)), committedEntry(20)),
+      ).rejects.toThrow(/failure reason/);
+      expect(await store.getRound(4)).toBeNull();
     });
 
     it('refuses to overwrite a sealed round', async () => {

@@ -27,4 +27,7 @@ export function checkCommit(round: RoundRecord, model: ModelVersionRecord): void
     throw new TypeError(`commitRound: model v${model.version} belongs to round ${model.roundId}, not ${round.id}`);
   if (round.modelVersion !== model.version)
     throw new TypeError(`commitRound: round ${round.id} names model v${round.modelVersion}, not v${model.version}`);
+  // The seal hashes the bound values; a committed round's only free text column stays empty.
+  if (round.failureReason !== null && round.failureReason !== undefined)
+    throw new TypeError(`commitRound: round ${round.id} is committed but has a failure reason`);
 }

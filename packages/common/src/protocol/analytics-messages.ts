@@ -22,6 +22,7 @@
  * Validated at both ends, like every message (messages.ts).
  */
 import { z } from 'zod';
+import { text } from './text.js';
 import {
   incomingEnvelope,
   key32,
@@ -163,7 +164,7 @@ export const AnalyticsRequest = z
     jobId,
     stageIndex,
     /** For logs: "moments", "init", "lloyd 3", "histogram". */
-    stage: z.string().max(64),
+    stage: text(64),
     /** Milliseconds until the stage closes, on the aggregator's clock (relative, as in RoundAssignment). */
     deadlineInMs: z.number().int().min(0).max(86_400_000),
     task: AnalyticsTask,
@@ -174,13 +175,13 @@ export type AnalyticsRequest = z.infer<typeof AnalyticsRequest>;
 export const SegmentationOutcome = z
   .object({
     kind: z.literal('segmentation'),
-    features: z.array(z.string().max(64)).max(MAX_SEGMENT_FEATURES),
+    features: z.array(text(64)).max(MAX_SEGMENT_FEATURES),
     scaling: AnalyticsScaling,
     k: z.number().int().min(1).max(MAX_SEGMENTS),
     d: z.number().int().min(1).max(MAX_SEGMENT_FEATURES),
     /** Final centres, scaled units, k×d. */
     centres: vector(MAX_SEGMENTS * MAX_SEGMENT_FEATURES),
-    names: z.array(z.string().max(200)).max(MAX_SEGMENTS),
+    names: z.array(text(200)).max(MAX_SEGMENTS),
   })
   .strict();
 
@@ -318,7 +319,7 @@ export const AnalyticsAnswer = z
 export type AnalyticsAnswer = z.infer<typeof AnalyticsAnswer>;
 
 export const AnalyticsDecline = z
-  .object({ type: z.literal('analytics_decline'), jobId, stageIndex, reason: z.string().max(500) })
+  .object({ type: z.literal('analytics_decline'), jobId, stageIndex, reason: text(500) })
   .strict();
 export type AnalyticsDecline = z.infer<typeof AnalyticsDecline>;
 

@@ -14,6 +14,7 @@
  * without changing the envelope.
  */
 import { z } from 'zod';
+import { text } from './text.js';
 import { base64Bytes } from './base64.js';
 import {
   Confusion,
@@ -52,7 +53,7 @@ const HelloObject = z.object({
   protocolVersion: z.number().int(),
   bankId,
   token: z.string().min(16).max(256),
-  clientVersion: z.string().max(64),
+  clientVersion: text(64),
   backend: TrainingBackend,
   /** The bank's clock when it sent the hello (epoch ms): the aggregator measures clock skew with it. */
   sentAt: z.number().int().positive().optional(),
@@ -137,7 +138,7 @@ export const EvaluationResult = z.object({
 export const Decline = z.object({
   type: z.literal('decline'),
   roundId,
-  reason: z.string().max(500),
+  reason: text(500),
 });
 
 // ---------------------------------------------------------------- aggregator → client
@@ -154,7 +155,7 @@ export const Welcome = z.object({
   model: ModelSpec,
   protocolVersion: z.number().int(),
   bankId,
-  serverVersion: z.string().max(64),
+  serverVersion: text(64),
   heartbeatIntervalMs: z.number().int().positive(),
   /**
    * How long the aggregator waits for any frame from this bank before closing it, ms. Optional
@@ -239,7 +240,7 @@ export const Ack = z.object({
   roundId,
   of: z.enum(['update', 'evaluation']),
   accepted: z.boolean(),
-  reason: z.string().max(500).optional(),
+  reason: text(500).optional(),
 });
 
 /** A round was committed; carries tensor `global` so every bank keeps the latest model. */
@@ -255,7 +256,7 @@ export const RoundCommitted = z.object({
 export const RoundFailed = z.object({
   type: z.literal('round_failed'),
   roundId,
-  reason: z.string().max(500),
+  reason: text(500),
 });
 
 // ---------------------------------------------------------------- both directions
@@ -264,8 +265,8 @@ export const Heartbeat = z.object({ type: z.literal('heartbeat'), sentAt: z.numb
 
 export const ErrorMessage = z.object({
   type: z.literal('error'),
-  code: z.string().max(64),
-  message: z.string().max(2000),
+  code: text(64),
+  message: text(2000),
   roundId: roundId.optional(),
 });
 

@@ -20,6 +20,7 @@
  * signature, key derivation and ciphertext (see secaggRoundId).
  */
 import { z } from 'zod';
+import { text } from './text.js';
 import {
   envelope94,
   incomingEnvelope,
@@ -220,8 +221,8 @@ export const SecAggRefused = z.object({
   roundId,
   session,
   stage: SecAggStageName,
-  code: z.string().max(64),
-  reason: z.string().max(2000),
+  code: text(64),
+  reason: text(2000),
   banks: z.array(bankId).max(255),
 });
 
