@@ -1,10 +1,12 @@
 /**
  * Anchors of the MongoDB store's audit log: the signed head (one document in
  * `audit_head`) and the signed checkpoints (`audit_checkpoints`), as in the SQLite store
- * (store/sqlite-audit.ts). Without a replica-set transaction the entry and its head are
- * two writes: the entry goes first, so a crash between them leaves the head one entry
- * behind, which verify reports as "written behind the aggregator's back" — visible, never
- * silent. Cannot be run here (no MongoDB server); it compiles and follows the contract.
+ * (store/sqlite-audit.ts). Without a replica-set transaction the entries and their head are
+ * two writes: the entries go first. If the head then cannot move, the entries are withdrawn
+ * (best effort), since the next append would chain after them and sign them. A crash between
+ * the two writes leaves them behind the head, which verify reports as "written behind the
+ * aggregator's back" until the next append chains after them. Cannot be run here (no MongoDB
+ * server); it compiles and follows the contract.
  */
 import type { Collection, Db } from 'mongodb';
 import { AnchoredVerifier } from '../audit/anchor.js';
@@ -60,7 +62,7 @@ export class MongoAudit {
 
   async insert(entry: AuditEntry): Promise<void> {
     await this.audit.insertOne(auditDoc(entry));
-    await this.setHead(this.signed({ seq: entry.seq, hash: entry.hash, at: entry.at }));
+    await this.moveHeadOrWithdraw([entry]);
   }
 
   /** Entries chained one after another from the head, as `prepare` would one by one; the caller serialises. */
@@ -78,10 +80,44 @@ export class MongoAudit {
    * A failure after some were inserted leaves them behind the head, which verify reports.
    */
   async insertMany(entries: readonly AuditEntry[]): Promise<void> {
-    const last = entries.at(-1);
-    if (!last) return;
-    await this.audit.insertMany(entries.map(auditDoc), { ordered: true });
-    await this.setHead(this.signed({ seq: last.seq, hash: last.hash, at: last.at }));
+    if (entries.length === 0) return;
+    try {
+      await this.audit.insertMany(entries.map(auditDoc), { ordered: true });
+    } catch (err) {
+      // Some may be in before the failure (an ordered insert stops at the first error).
+      if (((err as { insertedCount?: number }).insertedCount ?? 0) > 0) await this.withdraw(entries);
+      throw err;
+    }
+    await this.moveHeadOrWithdraw(entries);
+  }
+
+  /**
+   * Moves the head to the last of `entries`, just inserted. If that fails they are withdrawn (best
+   * effort): left behind the head, the next append would chain after them (`prepareBase`) and sign
+   * entries whose write the caller was told had failed.
+   */
+  private async moveHeadOrWithdraw(entries: readonly AuditEntry[]): Promise<void> {
+    const last = entries.at(-1)!;
+    try {
+      await this.setHead(this.signed({ seq: last.seq, hash: last.hash, at: last.at }));
+    } catch (err) {
+      await this.withdraw(entries);
+      throw err;
+    }
+  }
+
+  /** Deletes entries that were inserted but never became the head; a failure here is left to verify. */
+  private async withdraw(entries: readonly AuditEntry[]): Promise<void> {
+    // Only entries past the head: never one the head already covers (a head write may have landed
+    // and still reported an error). Head unreadable: delete nothing.
+    let head: SignedHead | null;
+    try {
+      head = await this.head();
+    } catch {
+      return;
+    }
+    const seqs = entries.map((e) => e.seq).filter((seq) => !head || seq > head.seq);
+    if (seqs.length > 0) await this.audit.deleteMany({ seq: { $in: seqs } }).catch(() => undefined);
   }
 
   async head(): Promise<SignedHead | null> {

@@ -164,7 +164,7 @@ export class MongoStore implements Store {
    * queue: contiguous, one ordered insert, the head moved once). When a write fails, the settings
    * are put back as they were, so a change without its entries does not stay stored; only a crash
    * between the writes can leave one (the same window as the other audited writes). Entries
-   * inserted before the head failed to move stay behind it, where verify reports them.
+   * inserted when the head then fails to move are withdrawn (mongo-audit.ts).
    */
   async setSettingsAudited(
     settings: Readonly<Record<string, unknown>>,
@@ -178,9 +178,9 @@ export class MongoStore implements Store {
       for (const [key, value] of Object.entries(settings)) await this.setSetting(key, value);
       return await this.appendAuditMany(audits);
     } catch (err) {
-      // Best effort, every key, and the write's own error is what the caller gets. An entry inserted
-      // before its head failed to move stays in the log (see mongo-audit.ts): then the log names a
-      // change this puts back, which verify cannot see; a replica-set transaction would close that.
+      // Best effort, every key, and the write's own error is what the caller gets. Entries inserted
+      // before their head failed to move are withdrawn (mongo-audit.ts), also best effort: if that
+      // fails too, the log names a change this puts back; a replica-set transaction would close that.
       for (const [key, doc] of before) {
         try {
           if (doc) await this.settings.replaceOne({ key }, { key, value: doc.value }, { upsert: true });

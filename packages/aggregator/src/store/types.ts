@@ -112,8 +112,8 @@ export interface Store {
    * the change (one or more, in order), atomically where the backend allows (SQLite: one
    * transaction, so a crash leaves all or nothing; MongoDB: the settings, then the entries in one
    * ordered insert, with the settings put back when a write fails, so only a crash between the
-   * writes can leave a change without its entries; entries inserted before the head failed to move
-   * stay behind it, where verify reports them). Every entry is checked before anything is written: bad audit input
+   * writes can leave a change without its entries; entries inserted when the head then fails to
+   * move are withdrawn, best effort). Every entry is checked before anything is written: bad audit input
    * changes nothing. Returns the entries, in order.
    * @throws RangeError when `audits` is empty (a change must be recorded).
    */
