@@ -40,17 +40,18 @@ export function eventLoopLagName(prefix: string, stat: (typeof EVENT_LOOP_LAG_ST
  * since the last scrape) and `<prefix>nodejs_eventloop_utilization` (ratio 0..1 since the last
  * scrape) on `registry`. The caller removes prom-client's gauges of the same names first.
  *
- * @param periodMs the histogram's sampling period in ms, an integer ≥ 1.
+ * @param periodMs the sampling period in ms, an integer from 1 to 2^31 − 1.
  * @returns `stop()` stops the timer (it is unref'd, so a process may also just exit).
- * @throws RangeError when `periodMs` is not an integer ≥ 1.
+ * @throws RangeError when `periodMs` is out of that range.
  */
 export function registerEventLoopMetrics(
   registry: Registry,
   prefix: string,
   periodMs: number = EVENT_LOOP_SAMPLE_MS,
 ): { stop(): void } {
-  if (!Number.isInteger(periodMs) || periodMs < 1) {
-    throw new RangeError(`event-loop sampling period must be an integer ≥ 1 ms, got ${periodMs}`);
+  // Node runs an interval above 2^31 − 1 ms every 1 ms instead.
+  if (!Number.isInteger(periodMs) || periodMs < 1 || periodMs > 2 ** 31 - 1) {
+    throw new RangeError(`event-loop sampling period must be an integer from 1 to 2^31 − 1 ms, got ${periodMs}`);
   }
   const histogram = createHistogram();
   /** Seconds from one of the histogram's figures (ns); 1 ns stands for "on time". */
