@@ -25,7 +25,7 @@ export type { SessionView } from './manage.js';
 export type { Authenticated, ClientInfo, IssuedSession } from './signin.js';
 export { DEFAULT_SESSION_POLICY, sessionVerdict, type SessionPolicy } from './session-policy.js';
 export { checkPasswordPolicy, hashPassword, verifyPassword, PASSWORD_MIN, PASSWORD_MAX } from './password.js';
-export { normaliseUsername, InvalidInputError } from './username.js';
+export { normaliseUsername, normaliseDisplayName, InvalidInputError } from './username.js';
 export { sha256Hex, secretMatches, generateRecoveryCodes, hashRecoveryCode } from './secrets.js';
 export { matchTotp, newTotpSecret } from './totp.js';
 

@@ -23,6 +23,10 @@ export class InvalidInputError extends Error {
 
 // C0/C1 controls, bidi controls, zero-width and other format characters (category Cf).
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+// A lone surrogate (category Cs; a pair is one code point): no store keeps it as written (SQLite's
+// UTF-8 and MongoDB's BSON turn it into replacement characters), so an audit entry naming it as the
+// actor would no longer match its hash.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** The canonical form of a username, or an InvalidInputError naming what is wrong. */
 export function normaliseUsername(input: unknown): string {
@@ -58,6 +62,8 @@ export function normaliseDisplayName(input: unknown, fallback: string): string {
   if (input.length > DISPLAY_NAME_MAX * 4)
     throw new InvalidInputError('displayName', `longer than ${DISPLAY_NAME_MAX} characters`);
   if (INVISIBLE.test(input)) throw new InvalidInputError('displayName', 'contains control or invisible characters');
+  if (LONE_SURROGATE.test(input))
+    throw new InvalidInputError('displayName', 'is not well-formed text (a lone surrogate)');
   const name = input.normalize('NFKC').trim();
   if ([...name].length > DISPLAY_NAME_MAX) {
     throw new InvalidInputError('displayName', `longer than ${DISPLAY_NAME_MAX} characters`);

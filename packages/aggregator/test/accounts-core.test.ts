@@ -14,6 +14,7 @@ import {
   hashRecoveryCode,
   matchTotp,
   newTotpSecret,
+  normaliseDisplayName,
   normaliseUsername,
   sameOrigin,
   sessionVerdict,
@@ -32,6 +33,12 @@ describe('usernames', () => {
     expect(() => normaliseUsername('a'.repeat(65))).toThrow(/longer than 64/);
     expect(() => normaliseUsername('')).toThrow(/empty/);
     expect(() => normaliseUsername(42)).toThrow(/must be a string/);
+  });
+
+  it('display and token names keep any script but refuse lone surrogates, which no store keeps as written', () => {
+    expect(normaliseDisplayName(' Ops 💳 Zürich ', 'x')).toBe('Ops 💳 Zürich');
+    expect(() => normaliseDisplayName('ops \ud800', 'x')).toThrow(/lone surrogate/);
+    expect(() => normaliseDisplayName('\udcb3ops', 'x')).toThrow(/lone surrogate/);
   });
 });
 
