@@ -52,6 +52,14 @@ export function auditContract(
       expect((await store.verifyAudit()).ok).toBe(true);
     });
 
+    it('makes a lone surrogate in the type or actor well-formed, so the stored entry is the one hashed', async () => {
+      const { store } = await fresh();
+      const e = await store.appendAudit({ at: 1, type: 't\udc00', actor: 'token:ops \ud800 💳', details: {} });
+      expect([e.type, e.actor]).toEqual(['t\ufffd', 'token:ops \ufffd 💳']);
+      expect(await store.listAudit()).toEqual([e]);
+      expect((await store.verifyAudit()).ok).toBe(true);
+    });
+
     it('serialises concurrent appends into one unbroken chain', async () => {
       const { store } = await fresh();
       const entries = await Promise.all(Array.from({ length: 25 }, (_, i) => store.appendAudit(auditInput(i))));

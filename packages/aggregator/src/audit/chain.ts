@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AuditEntry, AuditInput, AuditVerification } from '../store/types.js';
+import { wellFormed } from '@finsecure/common/protocol';
 import { canonicalJson, normaliseJson } from './canonical.js';
 
 /** prevHash of the first entry. */
@@ -53,7 +54,9 @@ export function checkedInput(input: AuditInput): CheckedInput {
   if (details === null || typeof details !== 'object' || Array.isArray(details)) {
     throw new TypeError('audit entry details must be an object');
   }
-  return { at: input.at, type: input.type, actor: input.actor, details };
+  // Bare text columns: a lone surrogate would be stored as something else than was hashed (as
+  // normaliseJson does for the details, the entry is made what a store will read back).
+  return { at: input.at, type: wellFormed(input.type), actor: wellFormed(input.actor), details };
 }
 
 /** The entry that follows `head`, from an input already passed through `checkedInput`. */
