@@ -31,6 +31,13 @@ const inputs = [
     actor: 'ana',
     details: { name: 'day "1".csv', rows: 600, flagged: 40 },
   },
+  {
+    // A lone surrogate in the bare actor column: both chains make it U+FFFD, as SQLite would keep it.
+    at: 1_700_000_001_500,
+    type: 'token.created',
+    actor: 'token:ops \ud800',
+    details: { name: 'ops \udc00' },
+  },
 ];
 
 describe('console audit chain', () => {
@@ -50,8 +57,9 @@ describe('console audit chain', () => {
     const chain: ReturnType<typeof nextEntry>[] = [];
     for (const i of inputs) chain.push(nextEntry(chain.at(-1) ?? null, i));
     expect(chain[0]!.prevHash).toBe(GENESIS_HASH);
-    expect(verifyChain(chain)).toEqual({ ok: true, entries: 3 });
-    expect(aggregatorVerify(chain)).toMatchObject({ ok: true, entries: 3 });
+    expect(verifyChain(chain)).toEqual({ ok: true, entries: inputs.length });
+    expect(aggregatorVerify(chain)).toMatchObject({ ok: true, entries: inputs.length });
+    expect(chain[3]!.actor).toBe('token:ops \ufffd');
     const tampered = chain.map((e) => ({ ...e, details: { ...e.details } }));
     tampered[1]!.details.logit = 0;
     expect(verifyChain(tampered)).toMatchObject({ ok: false, brokenAt: 2 });

@@ -9,6 +9,7 @@
  * client must not depend on the aggregator package. Pure functions; the store is db.ts.
  */
 import { createHash } from 'node:crypto';
+import { wellFormed } from '@finsecure/common/protocol';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -56,12 +57,15 @@ export function hashEntry(prevHash: string, e: AuditInput & { seq: number }): st
   return createHash('sha256').update(body, 'utf8').digest('hex');
 }
 
-/** The entry that follows `head` (null: the first). Details go through JSON first, as stored. */
+/**
+ * The entry that follows `head` (null: the first). Details go through JSON first, and the type and
+ * actor lose any lone surrogate (SQLite's UTF-8 would read it back as something else), as stored.
+ */
 export function nextEntry(head: { seq: number; hash: string } | null, input: AuditInput): AuditEntry {
   const details = JSON.parse(JSON.stringify(input.details)) as Record<string, unknown>;
   const seq = head ? head.seq + 1 : 1;
   const prevHash = head ? head.hash : GENESIS_HASH;
-  const entry = { seq, at: input.at, type: input.type, actor: input.actor, details };
+  const entry = { seq, at: input.at, type: wellFormed(input.type), actor: wellFormed(input.actor), details };
   return { ...entry, prevHash, hash: hashEntry(prevHash, entry) };
 }
 
