@@ -48,11 +48,6 @@ export class MongoAudit {
     }
   }
 
-  /** The next entry after the head (a deleted tail never lets a seq be reused); the caller serialises. */
-  async prepare(input: AuditInput): Promise<AuditEntry> {
-    return nextEntry(await this.prepareBase(), input);
-  }
-
   /** What the next entry follows: the head, or a later entry written behind it. */
   private async prepareBase(): Promise<ChainHead | null> {
     const head = await this.head();
@@ -60,12 +55,10 @@ export class MongoAudit {
     return head && (!last || head.seq >= last.seq) ? head : last;
   }
 
-  async insert(entry: AuditEntry): Promise<void> {
-    await this.audit.insertOne(auditDoc(entry));
-    await this.moveHeadOrWithdraw([entry]);
-  }
-
-  /** Entries chained one after another from the head, as `prepare` would one by one; the caller serialises. */
+  /**
+   * Entries chained one after another from the head (a deleted tail never lets a seq be reused);
+   * the caller serialises.
+   */
   async prepareMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
     let base: ChainHead | null = await this.prepareBase();
     return inputs.map((input) => {

@@ -282,16 +282,14 @@ export class MongoStore implements Store {
    * re-read the tail and try again.
    */
   /** One append at a time (Store's `deferred` option changes nothing here: each append is its own write). */
-  appendAudit(input: AuditInput): Promise<AuditEntry> {
-    const run = this.auditQueue.then(() => this.appendAuditNow(input));
-    this.auditQueue = run.catch(() => undefined); // one failed append must not block the rest
-    return run;
+  async appendAudit(input: AuditInput): Promise<AuditEntry> {
+    return (await this.appendAuditMany([input]))[0]!;
   }
 
   /** Several entries as one job on the append queue: contiguous, chained in order, the head moved once. */
   private appendAuditMany(inputs: readonly AuditInput[]): Promise<AuditEntry[]> {
     const run = this.auditQueue.then(() => this.appendAuditManyNow(inputs));
-    this.auditQueue = run.catch(() => undefined);
+    this.auditQueue = run.catch(() => undefined); // one failed append must not block the rest
     return run;
   }
 
@@ -306,18 +304,6 @@ export class MongoStore implements Store {
         // would chain copies of them after themselves).
         const inserted = (err as { insertedCount?: number }).insertedCount;
         if (!isDuplicateKey(err) || inserted !== 0 || attempt >= AUDIT_APPEND_ATTEMPTS) throw err;
-      }
-    }
-  }
-
-  private async appendAuditNow(input: AuditInput): Promise<AuditEntry> {
-    for (let attempt = 1; ; attempt++) {
-      const entry = await this.anchors.prepare(input);
-      try {
-        await this.anchors.insert(entry);
-        return entry;
-      } catch (err) {
-        if (!isDuplicateKey(err) || attempt >= AUDIT_APPEND_ATTEMPTS) throw err;
       }
     }
   }
