@@ -14,7 +14,7 @@ import type { Aggregation, EvaluationReport, Strategy, UpdateCopyArena } from '@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type * as machine from '../round/machine.js';
-import type { AuditEntry, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { BankHealth } from './health.js';
 import type { PrivacyLedger } from './privacy.js';
@@ -216,9 +216,27 @@ export interface ChangeEntry {
 }
 
 /**
- * An admin change: stores the settings and appends its audit entries (one or more, in order) in
- * one transaction (Store.setSettingsAudited; a crash keeps all or nothing), then publishes the
- * entries. Unlike `audit`, waits for the write and throws ChangeNotStored when it failed: the
+ * Stores the settings and appends their audit entries (one or more, in order) in one transaction
+ * (Store.setSettingsAudited; a crash keeps all or nothing), then publishes the entries. Unlike
+ * `audit`, waits for the write, and throws the store's own error when it failed.
+ */
+export async function writeAudited(
+  core: Core,
+  settings: Readonly<Record<string, unknown>>,
+  actor: string,
+  ...entries: [ChangeEntry, ...ChangeEntry[]]
+): Promise<void> {
+  const at = core.opts.clock.now();
+  const stored = await core.opts.store.setSettingsAudited(
+    settings,
+    entries.map(({ type, details }) => ({ at, type, actor, details })),
+  );
+  for (const entry of stored) published(core, entry);
+}
+
+/**
+ * An admin change, written as `writeAudited` does; a failure is thrown as ChangeNotStored, which
+ * the API answers 500 and the serial queue does not take for a failure of the round in flight: the
  * caller must not act on a change the store refused.
  */
 export async function storeAudited(
@@ -227,18 +245,12 @@ export async function storeAudited(
   actor: string,
   ...entries: [ChangeEntry, ...ChangeEntry[]]
 ): Promise<void> {
-  const at = core.opts.clock.now();
-  let stored: AuditEntry[];
   try {
-    stored = await core.opts.store.setSettingsAudited(
-      settings,
-      entries.map(({ type, details }) => ({ at, type, actor, details })),
-    );
+    await writeAudited(core, settings, actor, ...entries);
   } catch (err) {
     const types = entries.map((e) => e.type).join(' + ');
     throw new ChangeNotStored(`${types} by ${actor} was not stored: ${(err as Error).message}`, { cause: err });
   }
-  for (const entry of stored) published(core, entry);
 }
 
 /** An entry the store appended: now the head, and on the live stream. */

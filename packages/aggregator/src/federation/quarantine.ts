@@ -11,7 +11,7 @@
 import * as q from '../reputation/index.js';
 import type { QuarantineView, RoundRecord } from '@finsecure/common/api';
 import type { Store } from '../store/types.js';
-import { published, storeAudited, type Core } from './core.js';
+import { storeAudited, writeAudited, type Core } from './core.js';
 
 /** The stored lift list and quarantines, validated (reputation/quarantine.ts). */
 export async function quarantineSettings(store: Store): Promise<{ lifts: q.QuarantineLifts; held: q.QuarantineHeld }> {
@@ -75,8 +75,8 @@ export async function countCommittedRound(core: Core, round: RoundRecord): Promi
 
 /**
  * Stores (QUARANTINE_HELD_SETTING) and audits (`bank.quarantined`) the quarantines not stored yet,
- * in one write (Store.setSettingsAudited): a crash keeps both or neither, so the next rebuild
- * neither repeats an entry nor misses one. A failure throws the store's own error: the callers
+ * in one write (writeAudited): a crash keeps both or neither, so the next rebuild neither repeats
+ * an entry nor misses one. A failure throws the store's own error: the callers
  * log it (a commit) or let the queue's recovery have it (a selection), and the next use rebuilds.
  */
 async function keep(
@@ -88,25 +88,20 @@ async function keep(
 ): Promise<void> {
   const fresh = [...found].filter(([bankId, h]) => held[bankId]?.sinceRound !== h.sinceRound);
   if (fresh.length === 0) return;
-  const at = core.opts.clock.now();
-  const entries = await core.opts.store.setSettingsAudited(
-    { [q.QUARANTINE_HELD_SETTING]: { ...held, ...Object.fromEntries(fresh) } },
-    fresh.map(([bankId, h]) => ({
-      at,
-      type: 'bank.quarantined',
-      actor: 'system',
-      details: {
-        bankId,
-        roundId: h.sinceRound,
-        streak: h.streak,
-        afterExclusions: rule,
-        // Found when the ledger was rebuilt rather than as the round committed.
-        ...(recounted ? { recounted: true } : {}),
-      },
-    })),
-  );
+  const [first, ...rest] = fresh.map(([bankId, h]) => ({
+    type: 'bank.quarantined',
+    details: {
+      bankId,
+      roundId: h.sinceRound,
+      streak: h.streak,
+      afterExclusions: rule,
+      // Found when the ledger was rebuilt rather than as the round committed.
+      ...(recounted ? { recounted: true } : {}),
+    },
+  }));
+  const settings = { [q.QUARANTINE_HELD_SETTING]: { ...held, ...Object.fromEntries(fresh) } };
+  await writeAudited(core, settings, 'system', first!, ...rest);
   for (const [bankId, h] of fresh) held[bankId] = h;
-  for (const entry of entries) published(core, entry);
 }
 
 /** GET /api/banks/:id's quarantine part: the state selection uses. */

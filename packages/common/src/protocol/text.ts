@@ -11,12 +11,12 @@
  */
 import { z } from 'zod';
 
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** `s` with each lone surrogate replaced by U+FFFD (String.prototype.toWellFormed, ES2024). */
+/**
+ * `s` with each lone surrogate replaced by U+FFFD: the platform's String.prototype.toWellFormed
+ * (ES2024, in Node since 20.0; the TypeScript lib this repository targets does not type it yet).
+ */
 export function wellFormed(s: string): string {
-  return s.replace(LONE_SURROGATE, '\uFFFD');
+  return (s as string & { toWellFormed(): string }).toWellFormed();
 }
 
 /** A string of at most `max` UTF-16 code units, parsed to its well-formed form. */
