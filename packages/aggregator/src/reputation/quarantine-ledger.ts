@@ -6,9 +6,12 @@
  * bank entries decoded per round (bench/RESULTS.md, "The quarantine rule's cost per round").
  *
  * What it decides is what that recount decided when a round committed: a bank is quarantined
- * when, over the `window` round ids up to and including the round just counted, its last
- * `afterExclusions` updates (in committed rounds, after its last lift) were all excluded. Each
- * bank keeps the ids of its current run of exclusions; ids that leave the window are dropped.
+ * when, over the last `window` rounds counted (stored, committed or failed) up to and including
+ * the round just counted, its last `afterExclusions` updates (in committed rounds, after its last
+ * lift) were all excluded. The window counts rounds, not ids: an id handed out to a round that was
+ * never stored (the aggregator stopped before it was written) does not narrow it, so the live
+ * ledger and a replay of the last `window` stored rounds agree. Each bank keeps its current run of
+ * exclusions; rounds that leave the window are dropped.
  * Unlike the recount, a quarantine does not lapse when its rounds leave the window: the
  * federation stores it as it begins (QuarantineHeld) and a replay honours the stored ones; and a
  * replay under a lowered rule looks only at each bank's current run, not at runs that ended.
@@ -30,21 +33,27 @@ import {
 interface BankEntry {
   /** Set once quarantined: the round that completed the streak, and the streak then. */
   held: { sinceRound: number; streak: number } | null;
-  /** Ids of the bank's consecutive excluded rounds since its last included one (ascending). */
-  run: number[];
+  /**
+   * The bank's consecutive excluded rounds since its last included one (ascending): each one's id
+   * and its position among the rounds counted (what the window is measured in).
+   */
+  run: { id: number; at: number }[];
 }
 
 export class QuarantineLedger {
   private readonly banks = new Map<string, BankEntry>();
-  /** Id of the newest round counted (committed or not): the window ends there. */
+  /** Id of the newest round counted (committed or not): older ids are ignored. */
   private newest = -Infinity;
+  /** How many rounds have been counted: the newest one's position; the window ends there. */
+  private counted = 0;
 
   /**
    * @param afterExclusions the rule; null or ≤ 0: nobody is quarantined (streaks are still counted).
    * @param lifts bankId → its last lift: rounds up to `afterRound` do not count for that bank.
    * @param held the stored quarantines (QUARANTINE_HELD_SETTING). One holds while the rule is
    *   on and its streak still meets it, until a lift after it.
-   * @param window rounds a streak is counted over (the recount read this many stored rounds).
+   * @param window rounds (counted, not ids) a streak is counted over: the recount read this many
+   *   stored rounds.
    */
   constructor(
     readonly afterExclusions: number | null,
@@ -79,7 +88,7 @@ export class QuarantineLedger {
     for (const e of ledger.banks.values()) {
       ledger.prune(e);
       if (!e.held && e.run.length >= rule) {
-        e.held = { sinceRound: e.run[rule - 1]!, streak: rule };
+        e.held = { sinceRound: e.run[rule - 1]!.id, streak: rule };
         e.run = [];
       }
     }
@@ -87,7 +96,7 @@ export class QuarantineLedger {
   }
 
   /**
-   * Counts a round: a committed one's updates; any round moves the window to its id. Ids not
+   * Counts a round: a committed one's updates; any round moves the window on by one. Ids not
    * newer than the last one counted are ignored.
    * @returns the banks this round quarantined (its exclusion completed their run), by bank id,
    *   with their streak.
@@ -111,6 +120,7 @@ export class QuarantineLedger {
   private count(round: RoundLike): string[] {
     if (round.id <= this.newest) return [];
     this.newest = round.id;
+    this.counted++;
     if (round.status !== 'committed') return [];
     const out: string[] = [];
     for (const bankId of Object.keys(round.banks).sort()) {
@@ -124,7 +134,7 @@ export class QuarantineLedger {
         e.run = [];
         continue;
       }
-      e.run.push(round.id);
+      e.run.push({ id: round.id, at: this.counted });
       this.prune(e);
       out.push(bankId);
     }
@@ -149,11 +159,11 @@ export class QuarantineLedger {
     return out;
   }
 
-  /** Drops the run's rounds that are out of the window ending at the newest round. */
+  /** Drops the run's rounds that are out of the window: the last `window` rounds counted. */
   private prune(e: BankEntry): void {
-    const oldest = this.newest - this.window;
+    const oldest = this.counted - this.window;
     let k = 0;
-    while (k < e.run.length && e.run[k]! <= oldest) k++;
+    while (k < e.run.length && e.run[k]!.at <= oldest) k++;
     if (k > 0) e.run.splice(0, k);
   }
 
