@@ -1,13 +1,12 @@
 /**
- * What the three research commands share: flag parsers with clear messages, the data
- * and training flags, progress bars that appear only on a terminal, and the error
- * handling of a command's entry point (exit 2 for bad input, 1 for anything else).
+ * What the research commands share: flag parsers with clear messages, and the data, training
+ * and federation flags. Output, progress bars and a command's entry point are cli-main.ts's,
+ * re-exported here so that a command imports its toolkit from one place.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { Presets, SingleBar } from 'cli-progress';
-import { DataError } from '@finsecure/common/data';
-import { PARTITION_SCHEMES, PartitionError, schemeNeedsAlpha, type PartitionScheme } from '@finsecure/common/partition';
-import { ExperimentError, type ExperimentOptions, type SplitKind } from './experiment.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { PARTITION_SCHEMES, schemeNeedsAlpha, type PartitionScheme } from '@finsecure/common/partition';
+import type { ExperimentOptions, SplitKind } from './experiment.js';
+import { UsageError } from './cli-main.js';
 import {
   RESEARCH_TRAINING,
   RESEARCH_STRATEGY,
@@ -16,13 +15,7 @@ import {
   type StrategySettings,
 } from './training.js';
 
-/** A problem with what the user asked for: reported without a stack trace, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export * from './cli-main.js';
 
 // ---------------------------------------------------------------- parsers
 
@@ -365,82 +358,4 @@ export function strategyOf(f: FederationFlags): StrategySettings {
 export function checkQuorum(f: FederationFlags, banks: number): void {
   if (f.quorum !== undefined && f.quorum > banks)
     throw new UsageError(`--quorum ${f.quorum} cannot exceed --banks ${banks}`);
-}
-
-// ---------------------------------------------------------------- output
-
-export interface Output {
-  /** A line for the user (stdout). */
-  log(line: string): void;
-  /** Whether progress bars may be drawn. */
-  interactive: boolean;
-}
-
-export const consoleOutput: Output = {
-  log: (line) => process.stdout.write(line + '\n'),
-  interactive: process.stderr.isTTY === true && process.env.CI === undefined,
-};
-
-export interface Bar {
-  update(value: number, payload?: Record<string, string | number>): void;
-  setTotal(total: number): void;
-  stop(): void;
-}
-
-/** A progress bar on a terminal (stderr); nothing otherwise, so logs and CI output stay clean. */
-export function progressBar(out: Output, label: string, total: number, unit: string, extra = ''): Bar {
-  if (!out.interactive) return { update: () => {}, setTotal: () => {}, stop: () => {} };
-  const bar = new SingleBar(
-    {
-      format: `${label.padEnd(12)} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}${extra}`,
-      hideCursor: true,
-      stream: process.stderr,
-      clearOnComplete: false,
-    },
-    Presets.shades_classic,
-  );
-  // Placeholders for the payload tokens used in formats (loss, auprc) until the first update.
-  bar.start(total, 0, { loss: '-', auprc: '-' });
-  return { update: (v, p) => bar.update(v, p ?? {}), setTotal: (t) => bar.setTotal(t), stop: () => bar.stop() };
-}
-
-// ---------------------------------------------------------------- entry points
-
-/** Configures a command for clear errors: unknown flags, missing values and bad numbers. */
-export function strictCommand(cmd: Command): Command {
-  return cmd.showHelpAfterError('(run with --help for usage)').allowExcessArguments(false);
-}
-
-function isUsageError(err: unknown): boolean {
-  return (
-    err instanceof UsageError ||
-    err instanceof ExperimentError ||
-    err instanceof DataError ||
-    err instanceof PartitionError ||
-    err instanceof RangeError
-  );
-}
-
-/**
- * Runs a command as a program: exit 0 on success, 2 on bad input (the message names the
- * flag or the file and line), 1 on anything unexpected (with the stack).
- */
-export async function runMain(cmd: Command, argv: readonly string[] = process.argv): Promise<void> {
-  cmd.exitOverride();
-  try {
-    await cmd.parseAsync([...argv]);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Commander already printed the message (and help for --help / --version).
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    if (isUsageError(err)) {
-      process.stderr.write(`${cmd.name()}: ${(err as Error).message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(`${cmd.name()}: unexpected failure: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  }
 }

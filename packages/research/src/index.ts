@@ -8,6 +8,7 @@ export * from './training.js';
 export * from './simulate.js';
 export * from './svg.js';
 export * from './report.js';
+export * from './comparison-report.js';
 export { UsageError, runMain, type Output } from './cli-support.js';
 export { baselineCommand, baselineAction, BASELINE_EPOCHS } from './commands/baseline.js';
 export { simulateCommand, simulateAction } from './commands/simulate.js';

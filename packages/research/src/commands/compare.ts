@@ -11,7 +11,8 @@ import type { Experiment } from '../experiment.js';
 import type { BaselineResult, LocalOnlyResult } from '../training.js';
 import type { SimulationResult } from '../simulate.js';
 import { appendFile } from 'node:fs/promises';
-import { compareResults, f4, writeComparisonReport } from '../report.js';
+import { compareResults, writeComparisonReport } from '../comparison-report.js';
+import { f4 } from '../report.js';
 import { secureComparisonMarkdown } from '../secure-report.js';
 import {
   addDataOptions,
