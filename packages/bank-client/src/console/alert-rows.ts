@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { StateCipher } from '../state-crypto/index.js';
-import type { AlertFilter, AlertRecord, AlertStatus } from './db.js';
+import type { AlertFilter, AlertRecord, AlertStatus } from './alert-types.js';
 import type { AlertExplanation } from './reasons.js';
 import { openFeatures, openNumber, openText } from './sealed-columns.js';
 

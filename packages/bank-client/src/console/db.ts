@@ -13,123 +13,18 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ACCOUNTS_MIGRATION_SQL } from '@finsecure/accounts';
 import { ConsoleAccountStore, SESSION_TOUCH_MS } from './session-store.js';
 import { nextEntry, verifyChain, type AuditEntry, type AuditInput } from './audit-chain.js';
 import type { AlertExplanation } from './reasons.js';
+import { SCHEMA } from './schema.js';
+import type { AlertFilter, AlertInput, AlertRecord, AlertStatus, Decision, DecisionRecord } from './alert-types.js';
 import { cipherFor, type StateCipher } from '../state-crypto/index.js';
 import { openFeatures, openText, sealBlob, sealNumber, sealReasons, sealText } from './sealed-columns.js';
 import { listSealedAlerts, readConfirmedLabels, toAlert, type ConfirmedLabel } from './alert-rows.js';
 
 export type { ConfirmedLabel } from './alert-rows.js';
+export * from './alert-types.js';
 import { sealPlaintextRows } from './seal-migration.js';
-
-const SCHEMA: { version: number; sql: string }[] = [
-  { version: 1, sql: ACCOUNTS_MIGRATION_SQL },
-  {
-    version: 2,
-    sql: `
-      CREATE TABLE audit (
-        seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, type TEXT NOT NULL, actor TEXT NOT NULL,
-        details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
-      );
-      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE uploads (
-        id INTEGER PRIMARY KEY, name TEXT NOT NULL, rows INTEGER NOT NULL, flagged INTEGER NOT NULL,
-        model_version INTEGER NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL
-      );
-      CREATE TABLE alerts (
-        id INTEGER PRIMARY KEY,
-        upload_id INTEGER REFERENCES uploads (id),
-        source TEXT NOT NULL,
-        line INTEGER,
-        transaction_id TEXT NOT NULL,
-        account_id TEXT,
-        tx_time TEXT,
-        amount REAL,
-        feature_names TEXT NOT NULL,
-        features BLOB NOT NULL,
-        logit REAL NOT NULL,
-        probability REAL NOT NULL,
-        model_version INTEGER NOT NULL,
-        reasons TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'open',
-        created_at INTEGER NOT NULL
-      );
-      CREATE INDEX alerts_by_score ON alerts (logit DESC);
-      CREATE TABLE decisions (
-        id INTEGER PRIMARY KEY,
-        alert_id INTEGER NOT NULL REFERENCES alerts (id),
-        decision TEXT NOT NULL,
-        note TEXT NOT NULL,
-        analyst TEXT NOT NULL,
-        analyst_id TEXT,
-        at INTEGER NOT NULL,
-        audit_seq INTEGER NOT NULL
-      );
-      CREATE INDEX decisions_by_alert ON decisions (alert_id, at);
-    `,
-  },
-];
-
-export const DECISIONS = ['confirmed_fraud', 'false_positive', 'not_sure'] as const;
-export type Decision = (typeof DECISIONS)[number];
-export type AlertStatus = 'open' | Decision;
-export const ALERT_STATUSES: readonly AlertStatus[] = ['open', ...DECISIONS];
-
-/** One feature's contribution to a score, in log-odds (see common/explain). */
-export interface Reason {
-  feature: string;
-  value: number;
-  attribution: number;
-  text: string;
-}
-
-export interface AlertInput {
-  source: string;
-  line: number | null;
-  transactionId: string;
-  accountId: string | null;
-  time: string | null;
-  amount: number | null;
-  featureNames: string[];
-  /** Raw (unscaled) features, as the transaction arrived. */
-  features: Float32Array;
-  logit: number;
-  probability: number;
-  modelVersion: number;
-  /** Why it was flagged (null when no explanation was computed). */
-  explanation: AlertExplanation | null;
-}
-
-export interface AlertRecord extends Omit<AlertInput, 'features'> {
-  id: number;
-  uploadId: number | null;
-  features: number[];
-  status: AlertStatus;
-  createdAt: number;
-}
-
-export interface DecisionRecord {
-  id: number;
-  alertId: number;
-  decision: Decision;
-  note: string;
-  analyst: string;
-  at: number;
-  auditSeq: number;
-}
-
-export interface AlertFilter {
-  status?: AlertStatus;
-  /** Flagged at or after / before (epoch ms). */
-  from?: number;
-  to?: number;
-  minAmount?: number;
-  maxAmount?: number;
-  limit?: number;
-  offset?: number;
-}
 
 type Row = Record<string, unknown>;
 

@@ -21,7 +21,7 @@ import {
   type Background,
 } from '@finsecure/common/explain';
 import { createRng } from '@finsecure/common/rng';
-import type { Reason } from './db.js';
+import type { Reason } from './alert-types.js';
 import type { LoadedModel } from './scorer.js';
 import type { ValidationSource } from './threshold.js';
 

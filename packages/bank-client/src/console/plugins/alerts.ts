@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from '../context.js';
-import { ALERT_STATUSES, DECISIONS, type AlertRecord, type AlertStatus, type Decision } from '../db.js';
+import { ALERT_STATUSES, DECISIONS, type AlertRecord, type AlertStatus, type Decision } from '../alert-types.js';
 import { NoModelError, Scorer } from '../scorer.js';
 import { nearestAlerts } from '../similar.js';
 
