@@ -88,6 +88,13 @@ declare module 'fastify' {
     /** Every route and its declared permission, in registration order. */
     routeRules: () => RouteRule[];
     accounts: Accounts;
+    /**
+     * The caller of `req` looked up again from its credential (session cookie or bearer token),
+     * without extending the session: a long-lived stream (/ws/events) re-checks it. Null when
+     * the request carries no credential; throws AccountError(401) when the session has ended
+     * or the token was revoked.
+     */
+    identify: (req: FastifyRequest) => Promise<Principal | null>;
   }
 }
 
@@ -251,6 +258,7 @@ export default fp(
     const authenticated = async (req: FastifyRequest, reply: FastifyReply) => {
       if (!req.principal) await deny(reply, 401, 'unauthorized', 'sign in first');
     };
+    app.decorate('identify', (req: FastifyRequest) => identify(req, false));
     app.decorate('requireViewer', authenticated);
     app.decorate('requireAdmin', authenticated);
   },

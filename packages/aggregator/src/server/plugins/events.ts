@@ -1,14 +1,65 @@
 /**
  * /ws/events: the dashboard's live stream. Browsers cannot set headers on a WebSocket,
  * and a token in the URL would end up in access logs, so the first text message must
- * be `{"token": "..."}`. The server answers with a snapshot, then pushes LiveEvents.
+ * be `{"token": "..."}` (or `{}` from a signed-in page: its session cookie came with the
+ * upgrade). The server answers with a snapshot, then pushes LiveEvents.
+ *
+ * The stream outlives the upgrade request, so access is not decided once (live-access.ts):
+ * - each event goes only to a caller whose role may read the same data over REST (an audit
+ *   entry needs audit.read, a bank banks.read);
+ * - the caller is looked up again before an event once the last look-up is older than
+ *   LIVE_RECHECK_MS, and at once after an audit entry that changes accounts, sessions or
+ *   tokens: an ended session or a revoked token closes the stream (4001), a new role applies
+ *   from the next event;
+ * - a session that must still change its password or enrol MFA gets no stream (4003), as it
+ *   gets nothing but its own profile over REST.
+ * Before it authenticates, a socket counts against per-address and global limits
+ * (LIVE_LIMITS, the bank socket's ConnectionTable) and has LIVE_FIRST_MESSAGE_MS to speak.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { LiveEvent } from '@finsecure/common/api';
+import { BOOTSTRAP_VIEWER_PERMISSIONS, ROLE_PERMISSIONS, type Permission } from '@finsecure/accounts';
 import type { ServerContext } from '../context.js';
 import { epsilonReplacer } from '../epsilon.js';
+import { addressKey } from '../admission/address.js';
+import { refuseNow, safeClose } from '../admission/close.js';
+import { ConnectionTable, type ConnectionLimits } from '../admission/connection-table.js';
+import { eventPermission, needsRecheck } from '../live-access.js';
+
+/** Dashboards are few: a handful of tabs per person, a few people per office address. */
+export const LIVE_LIMITS: ConnectionLimits = {
+  maxConnectionsPerAddress: 64,
+  maxUnauthenticatedPerAddress: 8,
+  maxUnauthenticated: 128,
+};
+/** A page sends its first message as soon as the socket opens. */
+export const LIVE_FIRST_MESSAGE_MS = 5_000;
+
+interface Caller {
+  role: string;
+  permissions: ReadonlySet<Permission>;
+}
+
+/** Why a caller gets no stream (close code and reason), or null when it may have one. */
+function refusal(p: { permissions: ReadonlySet<Permission>; setup?: 'password' | 'mfa' | null }) {
+  if (p.setup) return { code: 4003, reason: 'finish setting up your account first (Profile)' };
+  if (!p.permissions.has('charts.read')) return { code: 4003, reason: 'your role does not include the live stream' };
+  return null;
+}
 
 export default async function events(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  const table = new ConnectionTable<WebSocket>(LIVE_LIMITS);
+
+  /** The caller behind the upgrade's own credential, looked up again; null when it has none. */
+  async function lookUp(req: FastifyRequest): Promise<(Caller & { setup: 'password' | 'mfa' | null }) | null> {
+    try {
+      return await app.identify(req);
+    } catch {
+      return null; // ended session, revoked or expired token: AccountError(401)
+    }
+  }
+
   // Public at the HTTP layer: a browser's session cookie is checked by the auth hook on the
   // upgrade (req.principal); other clients send a token in the first message.
   const route = {
@@ -17,33 +68,83 @@ export default async function events(app: FastifyInstance, ctx: ServerContext): 
     schema: { hide: true } as never,
   };
   app.get('/ws/events', route, (socket: WebSocket, req) => {
+    const admitted = table.admit(addressKey(req.socket.remoteAddress), socket);
+    if (!admitted.ok) return refuseNow(socket, 1013, admitted.reason);
+    if (admitted.evict) refuseNow(admitted.evict.conn, 1013, 'evicted: too many connections waiting to authenticate');
+
     let unsubscribe: (() => void) | null = null;
-    const timer = setTimeout(() => socket.close(4001, 'no token within 10 s'), 10_000);
+    let closed = false;
+    const stop = (code: number, reason: string) => {
+      closed = true;
+      unsubscribe?.();
+      safeClose(socket, code, reason);
+    };
+    const timer = setTimeout(() => stop(4001, 'no token within 5 s'), LIVE_FIRST_MESSAGE_MS);
+    const send = (obj: unknown) => {
+      // epsilonReplacer: ε = ∞ is sent as "Infinity", not null (= no DP).
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(obj, epsilonReplacer));
+    };
+
+    let started = false;
     socket.on('message', (data: Buffer) => {
-      if (unsubscribe) return;
+      if (started) return;
+      started = true;
+      clearTimeout(timer);
+      table.helloReceived(socket);
       let token: unknown;
       try {
         token = JSON.parse(data.toString('utf8')).token;
       } catch {
         /* handled below */
       }
-      const signedIn = req.principal?.permissions.has('charts.read') ? req.principal.role : null;
-      const role = signedIn ?? (typeof token === 'string' ? ctx.auth.roleOf(token) : null);
-      clearTimeout(timer);
-      if (!role) {
-        socket.close(4001, 'unauthorized: send {"token": "<admin or viewer token>"} first');
-        return;
-      }
-      const send = (obj: unknown) => {
-        // epsilonReplacer: ε = ∞ is sent as "Infinity", not null (= no DP).
-        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(obj, epsilonReplacer));
+      const principal = req.principal;
+      const legacy = principal ? null : typeof token === 'string' ? ctx.auth.roleOf(token) : null;
+      let caller: Caller | null = principal
+        ? principal
+        : legacy
+          ? { role: legacy, permissions: legacy === 'admin' ? ROLE_PERMISSIONS.admin : BOOTSTRAP_VIEWER_PERMISSIONS }
+          : null;
+      if (!caller) return stop(4001, 'unauthorized: send {"token": "<admin or viewer token>"} first');
+      const refused = refusal(principal ?? caller);
+      if (refused) return stop(refused.code, refused.reason);
+      table.authenticated(socket);
+
+      // Bootstrap tokens (a token in the first message) cannot be revoked while the aggregator
+      // runs; a session or an API token (sent with the upgrade) is looked up again.
+      let checkedAt = performance.now();
+      const recheck = async (): Promise<boolean> => {
+        if (!principal) return true;
+        const again = await lookUp(req);
+        checkedAt = performance.now();
+        if (!again) {
+          stop(4001, 'your session has ended or your token was revoked; sign in again');
+          return false;
+        }
+        const no = refusal(again);
+        if (no) {
+          stop(no.code, no.reason);
+          return false;
+        }
+        caller = again;
+        return true;
       };
-      send({ type: 'hello', role });
+      const deliver = async (event: LiveEvent) => {
+        if (closed) return;
+        if (needsRecheck(event, checkedAt, performance.now()) && !(await recheck())) return;
+        if (caller!.permissions.has(eventPermission(event))) send(event);
+      };
+      // One queue per stream: events keep their order across a look-up.
+      let queue = Promise.resolve();
+      send({ type: 'hello', role: caller.role });
       send({ type: 'status', status: ctx.federation.status() });
-      unsubscribe = ctx.events.subscribe(send);
+      unsubscribe = ctx.events.subscribe((event) => {
+        queue = queue.then(() => deliver(event)).catch((err: unknown) => req.log.error({ err }, 'live event not sent'));
+      });
     });
     socket.on('close', () => {
+      closed = true;
       clearTimeout(timer);
+      table.release(socket);
       unsubscribe?.();
     });
     socket.on('error', () => {});
