@@ -38,7 +38,7 @@ export function addConsoleFlags(c: Command): Command {
     )
     .option(
       '--console-max-upload-mb <mb>',
-      'largest CSV upload the console accepts, in MiB (default 256; env FINSECURE_CONSOLE_MAX_UPLOAD_MB)',
+      'largest CSV upload the console accepts, in MiB, counted after decompression for a gzip file (default 256; env FINSECURE_CONSOLE_MAX_UPLOAD_MB)',
     );
 }
 
