@@ -4,9 +4,9 @@
  * Every change is an audit entry naming who did it and to whom.
  */
 import { accountView, AccountError, grantsRole, roleChoices, type AccountsDeps, type AccountView } from './deps.js';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from './password.js';
+import { checkPasswordPolicy, hashPassword } from './password.js';
 import { generateRecoveryCodes, randomId } from './secrets.js';
-import { sessionHandle } from './signin.js';
+import { confirmPassword, sessionHandle } from './signin.js';
 import { matchTotp, newTotpSecret, totpEnrolment } from './totp.js';
 import type { AccountRecord, AccountRole, SessionRecord } from './types.js';
 import { InvalidInputError, normaliseDisplayName, normaliseUsername } from './username.js';
@@ -184,21 +184,17 @@ export async function endSessionsOf(d: AccountsDeps, id: string, actor: Actor): 
   return n;
 }
 
-/** Own password change: checks the current one, ends every other session. */
+/**
+ * Own password change: checks the current one (a wrong one counts towards the lockout, see
+ * confirmPassword), ends every other session.
+ */
 export async function changePassword(
   d: AccountsDeps,
   a: AccountRecord,
   input: { current: unknown; next: unknown },
   keepSession: string | undefined,
 ): Promise<void> {
-  if (typeof input.current !== 'string' || !a.passwordHash || !(await verifyPassword(a.passwordHash, input.current))) {
-    await d.audit({
-      type: 'user.password_change_failed',
-      actor: a.username,
-      details: { reason: 'wrong current password' },
-    });
-    throw new AccountError(401, 'bad_credentials', 'the current password is wrong');
-  }
+  await confirmPassword(d, a, input.current, 'user.password_change_failed', 'the current password is wrong');
   let next: string;
   try {
     next = checkPasswordPolicy(input.next, [a.username, a.displayName]);
@@ -212,18 +208,36 @@ export async function changePassword(
   await d.audit({ type: 'user.password_changed', actor: a.username, details: { otherSessionsEnded: ended } });
 }
 
-/** Starts TOTP enrolment: the secret waits in the session until a code confirms it. */
+/**
+ * Starts TOTP enrolment: the secret waits in the session until a code confirms it. Replacing a
+ * second factor already in use (a new phone) needs the password too (confirmPassword): otherwise
+ * a stolen session could move the account's second factor to the thief's phone.
+ * @throws AccountError 401 `password_required` / `bad_credentials`, 429 `locked`
+ */
 export async function beginTotp(
   d: AccountsDeps,
   a: AccountRecord,
   sessionHash: string,
+  input: { password?: unknown } = {},
 ): Promise<{ uri: string; qrDataUrl: string; secret: string }> {
+  if (a.totpEnabledAt !== null) {
+    if (input.password === undefined)
+      throw new AccountError(
+        401,
+        'password_required',
+        'you already use an authenticator app: enter your password to move it to a new one',
+      );
+    await confirmPassword(d, a, input.password, 'user.mfa_enrol_failed', 'the password is wrong');
+  }
   const secret = newTotpSecret();
   await d.store.updateSession(sessionHash, { pendingTotpSecret: secret });
   return { ...(await totpEnrolment(secret, d.issuer, a.username)), secret };
 }
 
-/** Confirms enrolment with a code from the app; returns ten recovery codes (shown once). */
+/**
+ * Confirms enrolment with a code from the app; returns ten recovery codes (shown once). A
+ * replaced second factor ends the person's other sessions.
+ */
 export async function confirmTotp(
   d: AccountsDeps,
   a: AccountRecord,
@@ -242,10 +256,17 @@ export async function confirmTotp(
     );
   }
   const { codes, hashes } = generateRecoveryCodes();
+  const replaced = a.totpEnabledAt !== null;
   await d.store.updateAccount(a.id, { totpSecret: secret, totpEnabledAt: d.now(), totpLastStep: step });
   await d.store.setRecoveryCodes(a.id, hashes);
   await d.store.updateSession(session.idHash, { pendingTotpSecret: null });
-  await d.audit({ type: 'user.mfa_enrolled', actor: a.username, details: { method: 'totp' } });
+  // A second factor moved to a new phone: every other session ends, as at a password change.
+  const ended = replaced ? await d.store.deleteSessionsOf(a.id, session.idHash) : 0;
+  await d.audit({
+    type: 'user.mfa_enrolled',
+    actor: a.username,
+    details: { method: 'totp', ...(replaced ? { replaced: true, otherSessionsEnded: ended } : {}) },
+  });
   return { recoveryCodes: codes };
 }
 

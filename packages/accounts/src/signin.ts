@@ -56,19 +56,62 @@ export async function issueSession(
 }
 
 async function recordFailure(d: AccountsDeps, a: AccountRecord, ip: string, reason: string): Promise<never> {
+  await countFailure(d, a, 'auth.login_failed', { ip, reason });
+  throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
+}
+
+/**
+ * Counts a failed password or code towards the account's lockout, audited as `type` with
+ * `details` and the count; at the limit the account is locked (`auth.locked`).
+ */
+async function countFailure(
+  d: AccountsDeps,
+  a: AccountRecord,
+  type: string,
+  details: Record<string, unknown>,
+): Promise<void> {
   const failures = a.failedLogins + 1;
   const lock = failures >= d.lockout.maxFailures;
   const lockedUntil = lock ? d.now() + d.lockout.lockMs : a.lockedUntil;
   await d.store.updateAccount(a.id, { failedLogins: lock ? 0 : failures, lockedUntil });
-  await d.audit({ type: 'auth.login_failed', actor: a.username, details: { ip, reason, failures } });
+  await d.audit({ type, actor: a.username, details: { ...details, failures } });
   if (lock) {
     await d.audit({
       type: 'auth.locked',
       actor: a.username,
-      details: { ip, until: lockedUntil, after: failures },
+      details: { ...('ip' in details ? { ip: details.ip } : {}), until: lockedUntil, after: failures },
     });
   }
-  throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
+}
+
+/**
+ * The password again, from a signed-in person about to change a credential (their password, their
+ * second factor): a stolen session alone must not be enough, nor a way to guess the password
+ * without limit. A wrong one counts towards the same lockout as a failed sign-in, and a locked
+ * account is refused (429) whatever is sent.
+ * @param auditType the entry a wrong password writes (`user.password_change_failed`, `user.mfa_enrol_failed`)
+ * @throws AccountError 401 `bad_credentials` (wrong or missing), 429 `locked`
+ */
+export async function confirmPassword(
+  d: AccountsDeps,
+  a: AccountRecord,
+  password: unknown,
+  auditType: string,
+  message: string,
+): Promise<void> {
+  checkLocked(d, a);
+  // At most the routes' 4,096 characters: a longer string is wrong without spending a hash on it.
+  const ok =
+    typeof password === 'string' &&
+    password.length <= 4096 &&
+    a.passwordHash !== null &&
+    (await verifyPassword(a.passwordHash, password));
+  if (ok) {
+    if (a.failedLogins > 0) await d.store.updateAccount(a.id, { failedLogins: 0 });
+    return;
+  }
+  await countFailure(d, a, auditType, { reason: 'wrong current password' });
+  throw new AccountError(401, 'bad_credentials', message);
 }
 
 function checkLocked(d: AccountsDeps, a: AccountRecord): void {

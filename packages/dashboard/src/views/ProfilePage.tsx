@@ -106,10 +106,14 @@ function MfaPanel() {
   const [code, setCode] = useState('');
   const [recovery, setRecovery] = useState<string[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Moving a second factor already in use to a new phone needs the password too.
+  const [password, setPassword] = useState('');
   const start = async () => {
     setError(null);
     try {
-      setEnrol(await call<{ qrDataUrl: string; secret: string }>('POST', '/api/me/mfa/enrol'));
+      const body = people.me.mfaEnabled ? { password } : undefined;
+      setEnrol(await call<{ qrDataUrl: string; secret: string }>('POST', '/api/me/mfa/enrol', body));
+      setPassword('');
     } catch (err) {
       setError((err as Error).message);
     }
@@ -178,9 +182,29 @@ function MfaPanel() {
             Turn on
           </button>
         </form>
+      ) : people.me.mfaEnabled ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void start();
+          }}
+        >
+          <label htmlFor="mfa-password">Your password</label>
+          <input
+            id="mfa-password"
+            data-testid="mfa-password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+          <button type="submit" className="btn btn-primary" data-testid="mfa-start">
+            Move to a new phone (new QR code)
+          </button>
+        </form>
       ) : (
         <button type="button" className="btn btn-primary" data-testid="mfa-start" onClick={() => void start()}>
-          {people.me.mfaEnabled ? 'Move to a new phone (new QR code)' : 'Set up two-factor authentication'}
+          Set up two-factor authentication
         </button>
       )}
       {error && (

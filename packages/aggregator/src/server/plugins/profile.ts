@@ -46,12 +46,18 @@ export default async function profile(app: FastifyInstance): Promise<void> {
     '/api/me/mfa/enrol',
     {
       config: self,
-      schema: { tags: ['people'], summary: 'Start TOTP enrolment: a QR code for your authenticator app' },
+      schema: {
+        tags: ['people'],
+        summary: 'Start TOTP enrolment: a QR code for your authenticator app',
+        description:
+          'To move a second factor already in use to a new app, send {"password": "<your password>"}: a wrong one counts towards the lockout.',
+      },
     },
     async (req, reply) => {
       try {
         const a = await me(app, req);
-        const out = await accounts.beginTotp(a, req.principal!.session!.idHash);
+        const password = (req.body as { password?: unknown } | undefined)?.password;
+        const out = await accounts.beginTotp(a, req.principal!.session!.idHash, { password });
         return reply.header('cache-control', 'no-store').send(out);
       } catch (err) {
         return sendAccountError(reply, err);

@@ -70,10 +70,18 @@ export default async function people(app: FastifyInstance, ctx: ConsoleContext &
 
   app.post(
     '/api/me/mfa/enrol',
-    { config: self, schema: { tags, summary: 'Start TOTP enrolment (QR code)' } },
+    {
+      config: self,
+      schema: {
+        tags,
+        summary: 'Start TOTP enrolment (QR code)',
+        description: 'To move a second factor already in use to a new app, send {"password": "<your password>"}.',
+      },
+    },
     async (req, reply) => {
       try {
-        const out = await accounts.beginTotp(await me(req), req.operator!.session.idHash);
+        const password = (req.body as { password?: unknown } | undefined)?.password;
+        const out = await accounts.beginTotp(await me(req), req.operator!.session.idHash, { password });
         return reply.header('cache-control', 'no-store').send(out);
       } catch (err) {
         return sendAccountError(reply, err);
