@@ -54,6 +54,21 @@ describe('admin API', () => {
     expect(JSON.stringify(stored)).not.toContain(created.body.token);
     const rotated = await api<{ token: string }>(agg, 'POST', '/api/banks/north/token');
     expect(rotated.body.token).not.toBe(created.body.token);
+    // A token is shown once: neither answer may be kept by a cache.
+    const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const fresh = await fetch(`${agg.url}/api/banks`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ id: 'south' }),
+    });
+    expect(fresh.status).toBe(201);
+    expect(fresh.headers.get('cache-control')).toBe('no-store');
+    const again = await fetch(`${agg.url}/api/banks/south/token`, {
+      method: 'POST',
+      headers: { authorization: headers.authorization },
+    });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('cache-control')).toBe('no-store');
     expect((await api(agg, 'DELETE', '/api/banks/ghost')).status).toBe(404);
   });
 

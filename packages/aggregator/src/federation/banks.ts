@@ -69,10 +69,16 @@ export async function authenticate(core: Core, hello: Hello): Promise<AuthResult
 export async function attach(core: Core, hello: Hello, conn: BankConnection): Promise<BankSession | null> {
   const { store, clock, logger } = core.opts;
   const now = clock.now();
-  // Revocation or token rotation may have happened since authenticate().
+  // Revocation or token rotation may have happened since authenticate(): a hello checked against
+  // the old token just before POST /api/banks/:id/token would otherwise join after the rotation
+  // closed the bank's sockets, and stay.
   const bank = await store.getBank(hello.bankId);
   if (!bank || bank.revokedAt !== null) {
     conn.close(CloseCode.Unauthorized, 'bank access revoked');
+    return null;
+  }
+  if (!tokenMatches(hello.token, bank.tokenHash)) {
+    conn.close(CloseCode.Unauthorized, 'token rotated; use the new token');
     return null;
   }
   const session = new BankSession(hello.bankId, hello, conn, now, () => core.frameLimiter.credit(hello.bankId));

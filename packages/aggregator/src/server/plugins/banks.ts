@@ -134,7 +134,11 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
         bankId: req.body.id,
         name: req.body.name ?? req.body.id,
       });
-      return reply.code(201).send({ id: req.body.id, name: req.body.name ?? req.body.id, token });
+      // The token is shown once: no cache may keep it.
+      return reply
+        .code(201)
+        .header('cache-control', 'no-store')
+        .send({ id: req.body.id, name: req.body.name ?? req.body.id, token });
     },
   );
 
@@ -156,7 +160,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
       }
       await ctx.federation.audit('bank.token_rotated', req.actor, { bankId: req.params.id });
       ctx.federation.disconnectBank(req.params.id, CloseCode.Unauthorized, 'token rotated');
-      return { id: req.params.id, token };
+      return reply.header('cache-control', 'no-store').send({ id: req.params.id, token });
     },
   );
 
