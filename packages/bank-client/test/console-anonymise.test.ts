@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pseudonym } from '@finsecure/common/anonymise';
 import { segmentPseudonymKey } from '../src/analytics/state.js';
+import { withoutPaths } from '../src/console/plugins/anonymise.js';
 import { addPerson, cleanup, Client, startConsole, tempDir, type RunningConsole } from './helpers/console.js';
 
 let dir: string;
@@ -158,6 +159,19 @@ describe('console Anonymise API', () => {
     expect(r5.status).toBe(400);
     expect(r5.body.message).toContain('"nope"');
     expect(outputs()).toEqual(before);
+  });
+
+  it("names the files in its messages, never the bank host's paths", () => {
+    expect(withoutPaths('cannot read /var/lib/finsecure/keys/anon.key: bad length')).toBe(
+      'cannot read anon.key: bad length',
+    );
+    expect(withoutPaths("ENOENT: no such file or directory, open '/srv/bank/state/out/x.csv'")).toBe(
+      "ENOENT: no such file or directory, open 'x.csv'",
+    );
+    expect(withoutPaths('mapping C:\\bank\\roles.json is not JSON')).toBe('mapping roles.json is not JSON');
+    expect(withoutPaths('epsilon must be > 0 (got -1); bands 0,10,50')).toBe(
+      'epsilon must be > 0 (got -1); bands 0,10,50',
+    );
   });
 
   it('is for analysts and admins only', async () => {

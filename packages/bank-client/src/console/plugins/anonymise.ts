@@ -105,7 +105,8 @@ export default async function anonymise(app: FastifyInstance, ctx: ConsoleContex
           'Query: amount (laplace|band), epsilon, clip, bands ("0,10,50"), time (hour|day), minK, unclassified (refuse|drop, ' +
           'default refuse), mapping (JSON {"columns": {"<header>": "<role>"}}). 201 with the report; 422 when min k is not met ' +
           '(error "min_k", with the report) or a column has no role (error "unclassified", with the columns); 400 for a bad file ' +
-          '(file, line, column) or setting; 413 over the upload limit. Nothing is written unless 201.',
+          '(file, line, column) or setting; 413 over the upload limit; 500 "daemon_files" when a file the daemon needs (its key, ' +
+          'the output directory) is missing or unreadable (the path is in the daemon log, not the answer). Nothing is written unless 201.',
         querystring: {
           type: 'object',
           properties: {
@@ -188,7 +189,15 @@ export default async function anonymise(app: FastifyInstance, ctx: ConsoleContex
             line: err.line ?? null,
             column: err.column ?? null,
           });
-        return bad(reply, 400, 'bad_request', named((err as Error).message));
+        // A file the daemon needs (the key, the output directory): the analyst cannot fix it and
+        // must not learn the bank host's paths; the operator finds the path in the log.
+        if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+          req.log.warn({ err }, 'anonymise: a file the daemon needs is missing or unreadable');
+          const message =
+            'a file the bank daemon needs (its anonymisation key or output directory) is missing or unreadable: the daemon log names it';
+          return bad(reply, 500, 'daemon_files', message);
+        }
+        return bad(reply, 400, 'bad_request', withoutPaths(named((err as Error).message)));
       } finally {
         await rm(up.file, { force: true });
       }
@@ -254,4 +263,9 @@ function summary(r: AnonymiseRunRecord) {
     time: r.settings.time,
     download: `/api/anonymise/${r.id}/file`,
   };
+}
+
+/** `message` with every absolute path in it (the bank host's files) replaced by its file name. */
+export function withoutPaths(message: string): string {
+  return message.replace(/(?:[A-Za-z]:)?[\\/][^\s'"`,:;]*[\\/]([^\s'"`,:;\\/]+)/g, '$1');
 }
