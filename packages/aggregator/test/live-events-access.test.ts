@@ -57,8 +57,11 @@ interface Stream {
 }
 
 /** Opens /ws/events with `cookie` and sends `{}`; resolves once the stream said hello (or closed). */
-async function open(cookie: string): Promise<Stream> {
-  const ws = new WebSocket(agg.url.replace(/^http/, 'ws') + '/ws/events', { headers: { cookie } });
+async function open(cookie: string, origin?: string): Promise<Stream> {
+  const ws = new WebSocket(agg.url.replace(/^http/, 'ws') + '/ws/events', {
+    headers: { cookie },
+    ...(origin ? { origin } : {}),
+  });
   const events: LiveEvent[] = [];
   const waiters: { match: (e: LiveEvent) => boolean; from: number; resolve: (e: LiveEvent) => void }[] = [];
   ws.on('message', (data: Buffer) => {
@@ -119,6 +122,16 @@ describe('live stream access', () => {
     expect(types(viewer, before.viewer)).toContain('status');
     viewer.ws.close();
     auditor.ws.close();
+  });
+
+  it('ignores a session cookie sent from a page of another origin', async () => {
+    const cookie = await signIn('carl', 'auditor');
+    const foreign = await open(cookie, 'http://evil.example');
+    expect((await foreign.closed).code).toBe(4001);
+    expect(foreign.events).toEqual([]);
+    const own = await open(cookie, agg.url);
+    expect(own.events.map((e) => e.type)).toEqual(['hello', 'status']);
+    own.ws.close();
   });
 
   it('gives no stream to a session that must still change its one-time password', async () => {

@@ -12,14 +12,15 @@
  *   tokens: an ended session or a revoked token closes the stream (4001), a new role applies
  *   from the next event;
  * - a session that must still change its password or enrol MFA gets no stream (4003), as it
- *   gets nothing but its own profile over REST.
+ *   gets nothing but its own profile over REST; a session cookie sent from a page of another
+ *   origin is ignored (the upgrade is a GET, which the CSRF check does not cover).
  * Before it authenticates, a socket counts against per-address and global limits
  * (LIVE_LIMITS, the bank socket's ConnectionTable) and has LIVE_FIRST_MESSAGE_MS to speak.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { LiveEvent } from '@finsecure/common/api';
-import { BOOTSTRAP_VIEWER_PERMISSIONS, ROLE_PERMISSIONS, type Permission } from '@finsecure/accounts';
+import { BOOTSTRAP_VIEWER_PERMISSIONS, ROLE_PERMISSIONS, sameOrigin, type Permission } from '@finsecure/accounts';
 import type { ServerContext } from '../context.js';
 import { epsilonReplacer } from '../epsilon.js';
 import { addressKey } from '../admission/address.js';
@@ -97,7 +98,9 @@ export default async function events(app: FastifyInstance, ctx: ServerContext): 
       } catch {
         /* handled below */
       }
-      const principal = req.principal;
+      // A session cookie is an ambient credential: a page of another origin (a sibling subdomain,
+      // which SameSite does not stop) must not open the stream with it (cross-site WebSocket hijacking).
+      const principal = req.principal?.kind === 'session' && !sameOrigin(req.headers) ? null : req.principal;
       const legacy = principal ? null : typeof token === 'string' ? ctx.auth.roleOf(token) : null;
       let caller: Caller | null = principal
         ? principal
