@@ -50,6 +50,10 @@ describe('npm start (local federation)', () => {
       const token = /Admin token:\s+(\S+)/.exec(out)![1]!;
       expect(out).toMatch(/round {3}1 committed {2}F1/);
       expect(out).toMatch(/round {3}2 committed/);
+      // Each round's line comes as it ends, before the next round's progress (it lagged by a poll).
+      const firstOf2 = out.search(/round 2 (fit|selecting|evaluation)/);
+      expect(firstOf2).toBeGreaterThan(0);
+      expect(out.indexOf('round   1 committed')).toBeLessThan(firstOf2);
       expect(bankProcesses()).toBe(3);
       const page = await fetch(`http://127.0.0.1:${port}/`);
       expect(await page.text()).toContain('<div id="root">');

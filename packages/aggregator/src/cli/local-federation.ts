@@ -55,7 +55,7 @@ const program = new Command('finsecure-local')
       'lr 0.3, local lr 0.003, SMOTE ≤5×). Other aggregator settings (aggregation strategy, SMOTE, timeouts, ...) come ' +
       'from the FINSECURE_* environment variables documented in .env.example, e.g. plain FedAvg with ' +
       'FINSECURE_NORMALIZE_STEPS=false FINSECURE_LOSS_EXPONENT=0 FINSECURE_SERVER_LEARNING_RATE=1 npm start, or from ' +
-      'a JSON config file named by FINSECURE_CONFIG (e.g. training.dp for differential privacy). The flags above win.',
+      'a JSON config file named by FINSECURE_CONFIG (e.g. training.dp for differential privacy). The options listed below win over both.',
   )
   .option('--dir <dir>', 'working directory for data, the SQLite database, bank state and logs', './data')
   .option('--data <csv>', 'use this CSV instead of generating synthetic data')
@@ -292,7 +292,32 @@ program.action(
     // Which banks have reported in the round in flight, from the live status events (every
     // stage change and every accepted answer): one line rewritten in place on a terminal, a
     // new line per change otherwise (logs, CI).
+    const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
+    /** A round's one line when it ends: from its live event, so it comes before the next round's progress. */
+    const printRound = (r: {
+      id: number;
+      status: string;
+      metrics: Record<string, number> | null;
+      participants: string[];
+      durations: { totalMs?: number };
+      failureReason: string | null;
+    }) => {
+      if (seen.has(r.id) || (r.status !== 'committed' && r.status !== 'failed')) return;
+      seen.add(r.id);
+      if (tty && lastProgress) {
+        process.stdout.write('\r\x1b[K');
+        lastProgress = '';
+      }
+      if (r.status === 'committed') {
+        process.stdout.write(
+          `  round ${String(r.id).padStart(3)} committed  F1 ${pct(r.metrics?.f1)}  AUPRC ${pct(r.metrics?.auprc)}  precision ${pct(r.metrics?.precision)}  recall ${pct(r.metrics?.recall)}  ${r.participants.length} banks  ${((r.durations.totalMs ?? 0) / 1000).toFixed(1)} s\n`,
+        );
+      } else {
+        process.stdout.write(`  round ${String(r.id).padStart(3)} FAILED: ${r.failureReason}\n`);
+      }
+    };
     agg.events.subscribe((e) => {
+      if (e.type === 'round') return printRound(e.round);
       if (e.type !== 'status') return;
       const line = formatProgress(e.status.currentRound, tty);
       if (line === lastProgress) return;
@@ -301,36 +326,15 @@ program.action(
       lastProgress = line;
     });
 
-    const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
     const segmentation = { asked: false, id: null as number | null, reported: false };
     const poll = setInterval(async () => {
       try {
+        // The live events print each round as it ends; this catches any they missed.
         const res = await fetch(`${agg.url}/api/rounds?limit=20`, {
           headers: { authorization: headers.authorization },
         });
-        const rounds = (await res.json()) as {
-          id: number;
-          status: string;
-          metrics: Record<string, number> | null;
-          participants: string[];
-          durations: { totalMs?: number };
-          failureReason: string | null;
-        }[];
-        for (const r of rounds.reverse()) {
-          if (seen.has(r.id) || (r.status !== 'committed' && r.status !== 'failed')) continue;
-          seen.add(r.id);
-          if (tty && lastProgress) {
-            process.stdout.write('\r\x1b[K');
-            lastProgress = '';
-          }
-          if (r.status === 'committed') {
-            process.stdout.write(
-              `  round ${String(r.id).padStart(3)} committed  F1 ${pct(r.metrics?.f1)}  AUPRC ${pct(r.metrics?.auprc)}  precision ${pct(r.metrics?.precision)}  recall ${pct(r.metrics?.recall)}  ${r.participants.length} banks  ${((r.durations.totalMs ?? 0) / 1000).toFixed(1)} s\n`,
-            );
-          } else {
-            process.stdout.write(`  round ${String(r.id).padStart(3)} FAILED: ${r.failureReason}\n`);
-          }
-        }
+        const rounds = (await res.json()) as Parameters<typeof printRound>[0][];
+        for (const r of rounds.reverse()) printRound(r);
         const status = (await (
           await fetch(`${agg.url}/api/status`, { headers: { authorization: headers.authorization } })
         ).json()) as { state: string; roundsCompleted: number; modelVersion: number };

@@ -33,7 +33,14 @@ async function tryTensorflow(notes: string[]): Promise<boolean> {
     await import(name);
     return await tf.setBackend('tensorflow');
   } catch (err) {
-    notes.push(`tensorflow: ${(err as Error).message.split('\n')[0]}`);
+    // Not installed is the usual case (the optional package cannot install everywhere): say so
+    // plainly rather than quote the resolver; any other failure is quoted.
+    const code = (err as NodeJS.ErrnoException).code;
+    notes.push(
+      code === 'ERR_MODULE_NOT_FOUND'
+        ? 'tensorflow: @tensorflow/tfjs-node is not installed (optional; the next backend is used)'
+        : `tensorflow: ${(err as Error).message.split('\n')[0]}`,
+    );
     return false;
   }
 }
