@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditHeadLog } from '../../bank-client/src/audit-heads.js';
-import { readBankHeads } from '../src/audit/bank-heads.js';
+import { parseBankHeads, readBankHeads } from '../src/audit/bank-heads.js';
 import { checkedInput, hashEntry } from '../src/audit/chain.js';
 import { loadAuditKey, publicKeyFileOf, type AuditSigner } from '../src/audit/signer.js';
 import { StoredStateError, verifyStoredState } from '../src/audit/startup.js';
@@ -308,5 +308,14 @@ describe('the bank side', () => {
     expect(logged).toHaveLength(1);
     expect(readBankHeads(log.file).map((h) => h.seq)).toEqual([5, 9, 7]);
     expect(statSync(log.file).mode & 0o077).toBe(0);
+  });
+});
+
+describe('bank heads file', () => {
+  it("names the export command when given the bank's encrypted file, and the parse error otherwise", () => {
+    expect(() => parseBankHeads('RlNFMc+3hnQ0aWJ2b3c=\n', 'audit-heads.jsonl')).toThrow(
+      "audit-heads.jsonl:1:1: this looks like the bank's encrypted heads file; export it on the bank's host with `finsecure-bank audit-heads > heads.jsonl` and pass that file",
+    );
+    expect(() => parseBankHeads('{"seq": 1,\n', 'h.jsonl')).toThrow(/^h\.jsonl:1:1: not JSON \(/);
   });
 });

@@ -35,7 +35,15 @@ export function parseBankHeads(text: string, file: string): WitnessedHead[] {
     try {
       v = JSON.parse(line);
     } catch (err) {
-      throw new Error(`${where}:1: not JSON (${(err as Error).message})`);
+      // The bank keeps <state-dir>/audit-heads.jsonl sealed under its state key, one base64
+      // record per line: the file the aggregator reads is the one `audit-heads` prints.
+      const sealed = /^[A-Za-z0-9+/]+={0,2}$/.test(line);
+      throw new Error(
+        sealed
+          ? `${where}:1: this looks like the bank's encrypted heads file; export it on the bank's host with ` +
+              '`finsecure-bank audit-heads > heads.jsonl` and pass that file'
+          : `${where}:1: not JSON (${(err as Error).message})`,
+      );
     }
     const o = v as { seq?: unknown; hash?: unknown; roundId?: unknown };
     if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.seq) || (o.seq as number) < 1)
