@@ -9,12 +9,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isGzipFile } from '@finsecure/common/data';
 
 /** Answers `status` with `{ error, message, ...extra }`. */
 export function bad(reply: FastifyReply, status: number, error: string, message: string, extra: object = {}) {
@@ -75,7 +76,8 @@ export async function spoolUpload(
     await rm(file, { force: true });
     return tooLarge();
   }
-  if (!(await startsWithGzipMagic(file))) return { file, name };
+  // The spool file's name ends in .csv: this reads its first bytes (gzip's magic, RFC 1952: 1f 8b).
+  if (!(await isGzipFile(file))) return { file, name };
   const plain = `${file}.plain`;
   try {
     await pipeline(
@@ -111,16 +113,4 @@ function byteLimit(max: number): Transform {
       else done(null, chunk);
     },
   });
-}
-
-/** Whether the file begins with gzip's magic bytes (RFC 1952: 1f 8b). */
-async function startsWithGzipMagic(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await fh.close();
-  }
 }
