@@ -128,28 +128,28 @@ export async function updateAccount(
   }
   const now = d.now();
   const next: Partial<AccountRecord> = { displayName };
+  // The change is stored before it is audited: whoever acts on an entry (the live stream looks
+  // its callers up again after one) must read the new role or state, not the old.
+  const entries: { type: string; details: Record<string, unknown> }[] = [];
   if (patch.role !== undefined && patch.role !== a.role) {
     next.role = patch.role as AccountRole;
-    await d.audit({
-      type: 'user.role_changed',
-      actor: actor.name,
-      details: { user: a.username, from: a.role, to: patch.role },
-    });
+    entries.push({ type: 'user.role_changed', details: { user: a.username, from: a.role, to: patch.role } });
   }
   if (patch.disabled === true && a.disabledAt === null) {
     next.disabledAt = now;
-    await d.store.deleteSessionsOf(a.id);
-    await d.audit({ type: 'user.disabled', actor: actor.name, details: { user: a.username } });
+    entries.push({ type: 'user.disabled', details: { user: a.username } });
   } else if (patch.disabled === false && a.disabledAt !== null) {
     next.disabledAt = null;
     next.failedLogins = 0;
     next.lockedUntil = null;
-    await d.audit({ type: 'user.enabled', actor: actor.name, details: { user: a.username } });
+    entries.push({ type: 'user.enabled', details: { user: a.username } });
   }
   if (displayName !== a.displayName) {
-    await d.audit({ type: 'user.renamed', actor: actor.name, details: { user: a.username, displayName } });
+    entries.push({ type: 'user.renamed', details: { user: a.username, displayName } });
   }
   await d.store.updateAccount(a.id, next);
+  if (next.disabledAt) await d.store.deleteSessionsOf(a.id);
+  for (const e of entries) await d.audit({ ...e, actor: actor.name });
   return accountView({ ...a, ...next }, now);
 }
 
@@ -262,6 +262,12 @@ export async function confirmTotp(
   await d.store.updateSession(session.idHash, { pendingTotpSecret: null });
   // A second factor moved to a new phone: every other session ends, as at a password change.
   const ended = replaced ? await d.store.deleteSessionsOf(a.id, session.idHash) : 0;
+  // An enrolment another session started while there was no second factor (so without the
+  // password) must not replace this one later: its waiting secret is dropped.
+  if (!replaced)
+    for (const other of await d.store.listSessionsOf(a.id))
+      if (other.idHash !== session.idHash && other.pendingTotpSecret !== null)
+        await d.store.updateSession(other.idHash, { pendingTotpSecret: null });
   await d.audit({
     type: 'user.mfa_enrolled',
     actor: a.username,

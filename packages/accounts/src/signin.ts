@@ -62,7 +62,8 @@ async function recordFailure(d: AccountsDeps, a: AccountRecord, ip: string, reas
 
 /**
  * Counts a failed password or code towards the account's lockout, audited as `type` with
- * `details` and the count; at the limit the account is locked (`auth.locked`).
+ * `details` and the count; at the limit the account is locked (`auth.locked`). The count is read
+ * fresh from the store, inside the account's queue (perAccount): parallel failures each count.
  */
 async function countFailure(
   d: AccountsDeps,
@@ -70,9 +71,20 @@ async function countFailure(
   type: string,
   details: Record<string, unknown>,
 ): Promise<void> {
-  const failures = a.failedLogins + 1;
+  await perAccount(a.id, () => countFailureNow(d, a, type, details));
+}
+
+/** countFailure's work, for a caller already in the account's queue. */
+async function countFailureNow(
+  d: AccountsDeps,
+  a: AccountRecord,
+  type: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const fresh = (await d.store.getAccount(a.id)) ?? a;
+  const failures = fresh.failedLogins + 1;
   const lock = failures >= d.lockout.maxFailures;
-  const lockedUntil = lock ? d.now() + d.lockout.lockMs : a.lockedUntil;
+  const lockedUntil = lock ? d.now() + d.lockout.lockMs : fresh.lockedUntil;
   await d.store.updateAccount(a.id, { failedLogins: lock ? 0 : failures, lockedUntil });
   await d.audit({ type, actor: a.username, details: { ...details, failures } });
   if (lock) {
@@ -81,6 +93,19 @@ async function countFailure(
       actor: a.username,
       details: { ...('ip' in details ? { ip: details.ip } : {}), until: lockedUntil, after: failures },
     });
+  }
+}
+
+/** Work on one account, one at a time within this process (its lockout count; its password checks). */
+const accountQueues = new Map<string, Promise<unknown>>();
+async function perAccount<T>(accountId: string, work: () => Promise<T>): Promise<T> {
+  const run = (accountQueues.get(accountId) ?? Promise.resolve()).then(work);
+  const tail = run.catch(() => {});
+  accountQueues.set(accountId, tail);
+  try {
+    return await run;
+  } finally {
+    if (accountQueues.get(accountId) === tail) accountQueues.delete(accountId);
   }
 }
 
@@ -99,19 +124,25 @@ export async function confirmPassword(
   auditType: string,
   message: string,
 ): Promise<void> {
-  checkLocked(d, a);
-  // At most the routes' 4,096 characters: a longer string is wrong without spending a hash on it.
-  const ok =
-    typeof password === 'string' &&
-    password.length <= 4096 &&
-    a.passwordHash !== null &&
-    (await verifyPassword(a.passwordHash, password));
-  if (ok) {
-    if (a.failedLogins > 0) await d.store.updateAccount(a.id, { failedLogins: 0 });
-    return;
-  }
-  await countFailure(d, a, auditType, { reason: 'wrong current password' });
-  throw new AccountError(401, 'bad_credentials', message);
+  // One check at a time per account, on its stored state: parallel guesses cannot all be
+  // hashed before the first failures lock the account.
+  const wrong = await perAccount(a.id, async () => {
+    const fresh = (await d.store.getAccount(a.id)) ?? a;
+    checkLocked(d, fresh);
+    // At most the routes' 4,096 characters: a longer string is wrong without spending a hash on it.
+    const ok =
+      typeof password === 'string' &&
+      password.length <= 4096 &&
+      fresh.passwordHash !== null &&
+      (await verifyPassword(fresh.passwordHash, password));
+    if (ok) {
+      if (fresh.failedLogins > 0) await d.store.updateAccount(a.id, { failedLogins: 0 });
+      return false;
+    }
+    await countFailureNow(d, fresh, auditType, { reason: 'wrong current password' });
+    return true;
+  });
+  if (wrong) throw new AccountError(401, 'bad_credentials', message);
 }
 
 function checkLocked(d: AccountsDeps, a: AccountRecord): void {
@@ -240,17 +271,20 @@ export type Authenticated = { account: AccountRecord; session: SessionRecord; ex
 /**
  * The account behind a session cookie, or an AccountError(401) saying why not. An
  * unknown id (ended, expired and purged, or forged) is audited: a cookie replayed after
- * logout shows up in the log. `activity` extends the idle timer (user actions do;
- * background polling does not).
+ * logout shows up in the log (unless `quiet`). `activity` extends the idle timer (user actions
+ * do; background polling does not).
  */
 export async function authenticateSession(
   d: AccountsDeps,
   sessionId: string,
-  opts: { activity: boolean; stage?: SessionStage; client: ClientInfo },
+  opts: { activity: boolean; stage?: SessionStage; client: ClientInfo; quiet?: boolean },
 ): Promise<Authenticated> {
   const idHash = sha256Hex(sessionId);
   const session = await d.store.getSession(idHash);
   if (!session) {
+    // `quiet`: a re-check of a session that was valid when first presented (a live stream's),
+    // which ending it (a logout, say) made unknown: not a replayed cookie worth an entry.
+    if (opts.quiet) throw new AccountError(401, 'session_ended', 'your session has ended; sign in again');
     await d.audit({
       type: 'auth.session_rejected',
       actor: 'anonymous',

@@ -152,6 +152,32 @@ describe('live stream access', () => {
     expect(stream.events.slice(from).filter((e) => e.type === 'audit')).toEqual([]);
   });
 
+  it('applies a new role from the next event; a logout ends the stream without an "unknown session" entry', async () => {
+    const cookie = await signIn('rita', 'auditor');
+    const stream = await open(cookie);
+    const users = await api<{ id: string; username: string }[]>(agg, 'GET', '/api/users');
+    const rita = users.body.find((u) => u.username === 'rita')!;
+    expect((await api(agg, 'PATCH', `/api/users/${rita.id}`, { role: 'viewer' })).status).toBe(200);
+    const from = stream.events.length;
+    expect((await api(agg, 'POST', '/api/banks', { id: 'bank-after-demotion' })).status).toBe(201);
+    await barrier([stream]);
+    expect(stream.events.slice(from).filter((e) => e.type === 'audit')).toEqual([]);
+
+    const rejected = async () =>
+      (await api<{ type: string }[]>(agg, 'GET', '/api/audit?limit=1000')).body.filter(
+        (e) => e.type === 'auth.session_rejected',
+      ).length;
+    const before = await rejected();
+    const csrf = /fs_csrf=([^;]+)/.exec(cookie)![1]!;
+    const out = await fetch(`${agg.url}/api/auth/logout`, {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
+    expect(out.status).toBe(200);
+    expect((await stream.closed).code).toBe(4001);
+    expect(await rejected()).toBe(before);
+  });
+
   it('caps the sockets of one address that have not authenticated yet', async () => {
     const url = agg.url.replace(/^http/, 'ws') + '/ws/events';
     const idle: WebSocket[] = [];

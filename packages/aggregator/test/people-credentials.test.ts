@@ -87,4 +87,33 @@ describe('own credentials from a signed-in session', () => {
     expect(entry.details).toEqual({ method: 'totp', replaced: true, otherSessionsEnded: 1 });
     expect((await s.audit()).filter((e) => e.type === 'user.mfa_enrol_failed')).toHaveLength(1);
   });
+
+  it('counts parallel wrong passwords one by one: the sixth is refused without a check', async () => {
+    const { s, b } = await signedIn();
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        b.request('POST', '/api/me/password', { current: `parallel guess ${i}`, next: 'another long one 7' }),
+      ),
+    );
+    expect(answers.map((r) => r.status).sort()).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const types = (await s.audit()).map((e) => e.type);
+    expect(types.filter((t) => t === 'user.password_change_failed')).toHaveLength(5);
+    expect(types.filter((t) => t === 'auth.locked')).toHaveLength(1);
+  });
+
+  it('drops an enrolment another session started before the second factor was on', async () => {
+    const { s, b } = await signedIn();
+    // A second session (a stolen cookie, say) starts an enrolment while there is no second factor.
+    const thief = new Browser(s.url);
+    await thief.login('alice', GOOD_PASSWORD);
+    const started = await thief.request<{ secret: string }>('POST', '/api/me/mfa/enrol');
+    expect(started.status).toBe(200);
+    // The owner turns it on with their own phone; the thief's waiting enrolment is dropped.
+    await enrol(s, b);
+    s.clock.now += 30_000;
+    const code = await totpAt(started.body.secret, s.clock.now);
+    const late = await thief.request('POST', '/api/me/mfa/confirm', { code });
+    expect(late.status).toBe(409);
+    expect((await s.store.accounts.getAccountByUsername('alice'))!.totpSecret).not.toBe(started.body.secret);
+  });
 });

@@ -187,6 +187,14 @@ describe('QuarantineLedger: worked examples', () => {
     });
   });
 
+  it('a replay skips a round still in flight, so that its commit is counted when it comes', () => {
+    // The federation saves the round in flight as it goes; a rebuild mid-round reads it.
+    const stored = [round(1, { x: out }), round(2, { x: out }, 'evaluating')];
+    const ledger = QuarantineLedger.replay(stored, {}, {}, 2);
+    expect(ledger.stateOf('x')).toEqual({ quarantined: false, streak: 1, sinceRound: null });
+    expect(ledger.commit(round(2, { x: out }))).toEqual([{ bankId: 'x', streak: 2 }]);
+  });
+
   it('a failed round moves the window but counts no update', () => {
     const ledger = new QuarantineLedger(2, {}, {}, 3);
     ledger.commit(round(1, { x: out }));

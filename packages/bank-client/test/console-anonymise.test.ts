@@ -172,6 +172,9 @@ describe('console Anonymise API', () => {
     expect(withoutPaths('epsilon must be > 0 (got -1); bands 0,10,50')).toBe(
       'epsilon must be > 0 (got -1); bands 0,10,50',
     );
+    // Relative paths and fractions are not the host's directories: left as they are.
+    expect(withoutPaths('see state/keys/a.key; a/b of the rows')).toBe('see state/keys/a.key; a/b of the rows');
+    expect(withoutPaths('/etc/finsecure/segment.key: unreadable')).toBe('segment.key: unreadable');
   });
 
   it('is for analysts and admins only', async () => {

@@ -178,6 +178,13 @@ describe('bank console API', () => {
     expect(r.status).toBe(413);
     expect(r.body).toMatchObject({ error: 'too_large', limitBytes: 1024 * 1024 });
     expect(r.body.message).toBe('big.csv.gz decompresses to more than the upload limit of 1048576 bytes');
+    // Compressed twice, the same rows would be unpacked a second time by the reader, past the limit.
+    const twice = await analyst.upload('/api/uploads', 'big.csv.gz.gz', gzipSync(packed));
+    expect(twice.status).toBe(400);
+    expect(twice.body).toMatchObject({
+      error: 'nested_gzip',
+      message: 'big.csv.gz.gz holds another gzip file: upload the CSV compressed once',
+    });
     // A file that claims gzip but is not: refused with the reason, nothing stored.
     const broken = await analyst.upload('/api/uploads', 'broken.csv.gz', Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
     expect(broken.status).toBe(400);

@@ -220,6 +220,8 @@ export class Federation {
         round.record.failureReason = reason;
         await store.saveRound(round.record);
         core.roundsFailed++;
+        // A stored round moves the quarantine window (it counts stored rounds): rebuilt at next use.
+        quarantine.quarantineChanged(core);
         await audit(core, 'round.failed', 'system', { roundId: round.record.id, reason });
       } catch (again) {
         logger.error({ err: again }, 'could not record the failed round; it will be marked failed at the next start');

@@ -69,7 +69,8 @@ export class QuarantineLedger {
   }
 
   /**
-   * A ledger over stored rounds (any order, any status: only committed ones are counted). A bank
+   * A ledger over stored rounds (any order; finished ones move the window, committed ones are
+   * counted, rounds still in flight are skipped). A bank
    * not quarantined already is quarantined when its current run of exclusions meets the rule, as of
    * the round at which the run reached it; an older run that an included round broke does not
    * count (a rule lowered later does not reach back into it).
@@ -82,7 +83,10 @@ export class QuarantineLedger {
     window = QUARANTINE_HISTORY_ROUNDS,
   ): QuarantineLedger {
     const ledger = new QuarantineLedger(afterExclusions, lifts, held, window);
-    for (const r of [...rounds].sort((a, b) => a.id - b.id)) ledger.count(r);
+    // Only finished rounds: a round still in flight is saved as it goes, and counting it here
+    // would make its own commit, later, look already counted.
+    const finished = rounds.filter((r) => r.status === 'committed' || r.status === 'failed');
+    for (const r of [...finished].sort((a, b) => a.id - b.id)) ledger.count(r);
     if (!ledger.active) return ledger;
     const rule = afterExclusions!;
     for (const e of ledger.banks.values()) {

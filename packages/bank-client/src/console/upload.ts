@@ -97,6 +97,14 @@ export async function spoolUpload(
     void bad(reply, 400, 'bad_gzip', `${name}: cannot decompress: ${(err as Error).message}`);
     return null;
   }
+  await rm(file, { force: true });
+  // The readers decompress what starts like gzip: a gzip inside the gzip would be unpacked there,
+  // past the limit. One layer is what a CSV export has.
+  if (await isGzipFile(plain)) {
+    await rm(plain, { force: true });
+    void bad(reply, 400, 'nested_gzip', `${name} holds another gzip file: upload the CSV compressed once`);
+    return null;
+  }
   await rename(plain, file);
   return { file, name };
 }

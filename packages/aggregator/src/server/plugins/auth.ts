@@ -90,7 +90,8 @@ declare module 'fastify' {
     accounts: Accounts;
     /**
      * The caller of `req` looked up again from its credential (session cookie or bearer token),
-     * without extending the session: a long-lived stream (/ws/events) re-checks it. Null when
+     * without extending the session, and without auditing a session that has ended meanwhile as
+     * an unknown cookie: a long-lived stream (/ws/events) re-checks it. Null when
      * the request carries no credential; throws AccountError(401) when the session has ended
      * or the token was revoked.
      */
@@ -166,7 +167,7 @@ export default fp(
       for (const method of methods) routes.push({ method, url: route.url, config: route.config });
     });
 
-    async function identify(req: FastifyRequest, activity: boolean): Promise<Principal | null> {
+    async function identify(req: FastifyRequest, activity: boolean, quiet = false): Promise<Principal | null> {
       const token = bearer(req.headers.authorization);
       if (token) {
         const legacy = bootstrap?.roleOf(token) ?? null;
@@ -200,6 +201,7 @@ export default fp(
       const { account, session, expiresAt } = await accounts.authenticateSession(sid, {
         activity,
         client: clientInfo(req),
+        quiet,
       });
       return {
         kind: 'session',
@@ -258,7 +260,7 @@ export default fp(
     const authenticated = async (req: FastifyRequest, reply: FastifyReply) => {
       if (!req.principal) await deny(reply, 401, 'unauthorized', 'sign in first');
     };
-    app.decorate('identify', (req: FastifyRequest) => identify(req, false));
+    app.decorate('identify', (req: FastifyRequest) => identify(req, false, true));
     app.decorate('requireViewer', authenticated);
     app.decorate('requireAdmin', authenticated);
   },

@@ -24,7 +24,7 @@ import { BOOTSTRAP_VIEWER_PERMISSIONS, ROLE_PERMISSIONS, sameOrigin, type Permis
 import type { ServerContext } from '../context.js';
 import { epsilonReplacer } from '../epsilon.js';
 import { addressKey } from '../admission/address.js';
-import { refuseNow, safeClose } from '../admission/close.js';
+import { refuseNow } from '../admission/close.js';
 import { ConnectionTable, type ConnectionLimits } from '../admission/connection-table.js';
 import { eventPermission, needsRecheck } from '../live-access.js';
 
@@ -36,6 +36,8 @@ export const LIVE_LIMITS: ConnectionLimits = {
 };
 /** A page sends its first message as soon as the socket opens. */
 export const LIVE_FIRST_MESSAGE_MS = 5_000;
+/** Bytes queued for one stream beyond which its reader is cut (a dashboard reads in milliseconds). */
+export const LIVE_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 interface Caller {
   role: string;
@@ -75,15 +77,22 @@ export default async function events(app: FastifyInstance, ctx: ServerContext): 
 
     let unsubscribe: (() => void) | null = null;
     let closed = false;
+    // A refused or ended stream leaves the connection table at once, and is cut if the peer does
+    // not finish the close handshake: a client that never answers the close must not hold a slot.
     const stop = (code: number, reason: string) => {
       closed = true;
       unsubscribe?.();
-      safeClose(socket, code, reason);
+      table.release(socket);
+      refuseNow(socket, code, reason);
     };
     const timer = setTimeout(() => stop(4001, 'no token within 5 s'), LIVE_FIRST_MESSAGE_MS);
     const send = (obj: unknown) => {
+      if (socket.readyState !== socket.OPEN) return;
+      // A reader that does not keep up is cut rather than buffered without bound; the page
+      // reconnects and reloads what it missed.
+      if (socket.bufferedAmount > LIVE_MAX_BUFFERED_BYTES) return stop(1013, 'not reading the stream fast enough');
       // epsilonReplacer: ε = ∞ is sent as "Infinity", not null (= no DP).
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(obj, epsilonReplacer));
+      socket.send(JSON.stringify(obj, epsilonReplacer));
     };
 
     let started = false;

@@ -30,6 +30,7 @@ import {
 } from '../../anonymise/run.js';
 import type { ConsoleContext } from '../context.js';
 import { bad, spoolUpload } from '../upload.js';
+import { StateKeyError } from '../../state-crypto/key.js';
 
 /** What is kept about a run beside its safe copy (`<id>.json`), and listed. */
 export interface AnonymiseRunRecord {
@@ -191,7 +192,7 @@ export default async function anonymise(app: FastifyInstance, ctx: ConsoleContex
           });
         // A file the daemon needs (the key, the output directory): the analyst cannot fix it and
         // must not learn the bank host's paths; the operator finds the path in the log.
-        if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+        if (typeof (err as NodeJS.ErrnoException).code === 'string' || err instanceof StateKeyError) {
           req.log.warn({ err }, 'anonymise: a file the daemon needs is missing or unreadable');
           const message =
             'a file the bank daemon needs (its anonymisation key or output directory) is missing or unreadable: the daemon log names it';
@@ -267,5 +268,7 @@ function summary(r: AnonymiseRunRecord) {
 
 /** `message` with every absolute path in it (the bank host's files) replaced by its file name. */
 export function withoutPaths(message: string): string {
-  return message.replace(/(?:[A-Za-z]:)?[\\/][^\s'"`,:;]*[\\/]([^\s'"`,:;\\/]+)/g, '$1');
+  // An absolute path begins a token (after a space, a quote, a bracket or "="); relative ones and
+  // fractions such as "a/b" are left alone.
+  return message.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?[\\/](?:[^\s'"`,:;]*[\\/])?([^\s'"`,:;\\/]+)/g, '$1$2');
 }
