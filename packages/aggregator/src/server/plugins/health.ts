@@ -1,18 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { redactPaths } from '@finsecure/common/data';
 import type { ServerContext } from '../context.js';
 
-/**
- * Absolute file paths (and file:// URLs) in a public message, reduced to their last
- * component: a backend note such as "Cannot find package … imported from
- * /srv/finsecure/packages/common/dist/…" would otherwise tell anyone where and as whom
- * the aggregator is installed. The full note stays in the start-up log.
- */
-export function redactPaths(text: string): string {
-  return text.replace(/(?<![\w@.~-])(?:file:\/\/)?(?:[A-Za-z]:\\|\/)[^\s'"`,;)]+/g, (p) => {
-    const parts = p.split(/[\\/]/).filter(Boolean);
-    return `…/${parts.length ? parts[parts.length - 1] : ''}`;
-  });
-}
+/** The full notes stay in the start-up log; the public endpoint shows file names only. */
+export { redactPaths };
 
 /**
  * Whether the store can still be read where damage shows first: the last audit entry,
@@ -77,7 +68,7 @@ export default async function health(app: FastifyInstance, ctx: ServerContext): 
         store: ctx.store.kind,
         storeReadable: readable,
         backend: ctx.backend.backend,
-        backendNotes: ctx.backend.notes.map(redactPaths),
+        backendNotes: ctx.backend.notes.map((note) => redactPaths(note)),
         uptimeMs: Date.now() - ctx.startedAt,
         modelVersion: status.modelVersion,
         connectedBanks: status.connectedBanks,

@@ -19,7 +19,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MinKError, type AnonymiseReport } from '@finsecure/common/anonymise';
-import { DataError } from '@finsecure/common/data';
+import { DataError, redactPaths } from '@finsecure/common/data';
 import { cryptoRng } from '@finsecure/common/rng';
 import { segmentPseudonymKey } from '../../analytics/state.js';
 import {
@@ -268,7 +268,5 @@ function summary(r: AnonymiseRunRecord) {
 
 /** `message` with every absolute path in it (the bank host's files) replaced by its file name. */
 export function withoutPaths(message: string): string {
-  // An absolute path begins a token (after a space, a quote, a bracket or "="); relative ones and
-  // fractions such as "a/b" are left alone.
-  return message.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?[\\/](?:[^\s'"`,:;]*[\\/])?([^\s'"`,:;\\/]+)/g, '$1$2');
+  return redactPaths(message, (name) => name);
 }
