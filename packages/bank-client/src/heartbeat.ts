@@ -30,6 +30,10 @@ export function standsInForBeat(type: string): boolean {
 
 export class HeartbeatPolicy {
   private sentSinceTick = false;
+  /** When the previous tick ran (ms), to tell a late one. */
+  private lastTickAt: number | undefined;
+  /** Whether the previous tick put off giving up (it ran late). */
+  private postponed = false;
   /** Whether a tick may skip the beat: the aggregator waits at least four intervals. */
   readonly maySkip: boolean;
 
@@ -51,12 +55,23 @@ export class HeartbeatPolicy {
 
   /**
    * What to do at a timer tick (every `intervalMs`), at `now` (ms), when the aggregator was last
-   * heard from at `lastFromServer` (ms, same clock): 'give-up' after 4 intervals + 2 s of silence,
+   * heard from at `lastFromServer` (ms, same clock): 'give-up' after 4 intervals + 2 s of silence
+   * (unless this tick ran more than an interval late, the loop held: then at the next tick),
    * else 'skip' when skipping is allowed and this bank sent something (but heartbeats) since the
    * previous tick, else 'beat'.
    */
   tick(now: number, lastFromServer: number): HeartbeatAction {
-    if (now - lastFromServer > 4 * this.intervalMs + 2_000) return 'give-up';
+    // A tick more than an interval late means this daemon's event loop was held (training, a big
+    // file), and Node runs due timers before it reads the socket: the aggregator's frames of the
+    // meantime are unread yet. Such a tick does not give up (once in a row at most); the next does.
+    const behind = this.lastTickAt === undefined ? 0 : now - this.lastTickAt - this.intervalMs;
+    const late = behind > this.intervalMs && !this.postponed;
+    this.lastTickAt = now;
+    this.postponed = false;
+    if (now - lastFromServer > 4 * this.intervalMs + 2_000) {
+      if (!late) return 'give-up';
+      this.postponed = true;
+    }
     const sent = this.sentSinceTick;
     this.sentSinceTick = false;
     return sent && this.maySkip ? 'skip' : 'beat';

@@ -57,6 +57,21 @@ describe('HeartbeatPolicy', () => {
     p.sent();
     expect(p.tick(4 * I + 2_001, 0)).toBe('give-up');
   });
+
+  it('does not give up at a tick that ran late (the loop was held, the socket unread); the next tick judges', () => {
+    // Held nine intervals: the aggregator's frames of the meantime are read after this tick.
+    const heard = new HeartbeatPolicy(I, DEFAULT_TIMEOUT);
+    expect(heard.tick(I, I)).toBe('beat');
+    expect(heard.tick(10 * I, I)).toBe('beat');
+    expect(heard.tick(11 * I, 10 * I + 1)).toBe('beat');
+    // Nothing came: the next tick gives up, and so does one late again (postponed once at most).
+    for (const next of [11 * I, 30 * I]) {
+      const silent = new HeartbeatPolicy(I, DEFAULT_TIMEOUT);
+      silent.tick(I, I);
+      expect(silent.tick(10 * I, I)).toBe('beat');
+      expect(silent.tick(next, I), `next tick at ${next}`).toBe('give-up');
+    }
+  });
 });
 
 describe("startHeartbeat (the daemon's timer, on fake timers)", () => {

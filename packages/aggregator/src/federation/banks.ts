@@ -141,9 +141,15 @@ export async function detach(core: Core, session: BankSession, why: string): Pro
 
 /** Heartbeats: closes banks silent for too long and detaches them. */
 export function checkHeartbeats(core: Core): void {
-  const silent = core.sessions.sweep(core.opts.clock.now(), core.opts.heartbeatTimeoutMs);
+  const { clock, heartbeatTimeoutMs, heartbeatIntervalMs, logger } = core.opts;
+  const { silent, lateMs } = core.sessions.sweep(clock.now(), heartbeatTimeoutMs, heartbeatIntervalMs);
+  if (lateMs > 0)
+    logger.warn(
+      { lateMs, intervalMs: heartbeatIntervalMs },
+      'heartbeat sweep ran late (the event loop was held): no bank is judged silent until the next sweep',
+    );
   for (const s of silent) {
-    core.opts.logger.warn({ bankId: s.bankId }, 'heartbeat timeout; closing the connection');
+    logger.warn({ bankId: s.bankId }, 'heartbeat timeout; closing the connection');
     void core.enqueue(() => detach(core, s, 'heartbeat timeout'));
   }
 }

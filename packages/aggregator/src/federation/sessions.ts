@@ -9,6 +9,10 @@ import type { BankSession } from './session.js';
 
 export class BankSessions {
   private readonly byBank = new Map<string, BankSession>();
+  /** When the previous heartbeat sweep ran (ms), to tell a late one. */
+  private lastSweepAt: number | undefined;
+  /** Whether the previous sweep judged no bank (it ran late). */
+  private postponed = false;
 
   get size(): number {
     return this.byBank.size;
@@ -59,19 +63,32 @@ export class BankSessions {
   }
 
   /**
-   * One heartbeat sweep (every heartbeat interval): banks silent for longer than `timeoutMs` are
-   * closed and returned (the caller detaches them); every other bank that was sent no frame since
-   * the previous sweep gets a heartbeat. A bank sent a frame within the interval already knows the
-   * aggregator is there, and a heartbeat would be one more socket write here (and, from older
-   * banks, an answer to read): in a busy round most banks are sent something between two sweeps.
-   * A bank so hears from the aggregator at least every two intervals; it gives up after four
-   * intervals and 2 s (bank-client heartbeat.ts, which beats by the same rule when the timeout allows).
+   * One heartbeat sweep (every heartbeat interval `intervalMs`, at `now`, ms): banks silent for
+   * longer than `timeoutMs` are closed and returned in `silent` (the caller detaches them); every
+   * other bank that was sent no frame since the previous sweep gets a heartbeat. A bank sent a
+   * frame within the interval already knows the aggregator is there, and a heartbeat would be one
+   * more socket write here (and, from older banks, an answer to read): in a busy round most banks
+   * are sent something between two sweeps. A bank so hears from the aggregator at least every two
+   * intervals; it gives up after four intervals and 2 s (bank-client heartbeat.ts, which beats by
+   * the same rule when the timeout allows).
+   *
+   * A sweep more than one interval late (`lateMs` > 0) closes no bank: the event loop was held
+   * (a long synchronous step, a starved process), and Node runs due timers before it reads the
+   * sockets, so the frames the banks sent meanwhile are still unread. Judging silence then cut
+   * live banks whose heartbeats sat in the socket buffers; the next sweep, after the sockets were
+   * read, judges instead, even if it is late too (a sweep is postponed once at most, so a loop held
+   * again and again still closes dead banks). A bank really gone is so closed one interval later.
    */
-  sweep(now: number, timeoutMs: number): BankSession[] {
+  sweep(now: number, timeoutMs: number, intervalMs: number): { silent: BankSession[]; lateMs: number } {
+    const behind = this.lastSweepAt === undefined ? 0 : now - this.lastSweepAt - intervalMs;
+    // Postponed once at most: the loop read the sockets before the next sweep, however late that one is.
+    const lateMs = behind > intervalMs && !this.postponed ? behind : 0;
+    this.postponed = lateMs > 0;
+    this.lastSweepAt = now;
     const beat = encodeFrame({ type: 'heartbeat', sentAt: now });
     const silent: BankSession[] = [];
     for (const s of this.byBank.values()) {
-      if (now - s.lastMessageAt > timeoutMs) {
+      if (lateMs === 0 && now - s.lastMessageAt > timeoutMs) {
         s.close(CloseCode.HeartbeatTimeout, `no message for ${now - s.lastMessageAt} ms`);
         silent.push(s);
         continue;
@@ -79,7 +96,7 @@ export class BankSessions {
       if (!s.sentSinceSweep) s.send(beat);
       s.sentSinceSweep = false;
     }
-    return silent;
+    return { silent, lateMs };
   }
 
   /** Closes every connection (shutdown). */

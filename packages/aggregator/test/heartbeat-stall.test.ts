@@ -1,0 +1,51 @@
+/**
+ * An aggregator whose event loop was held past the heartbeat timeout (a long synchronous step, a
+ * starved process) does not cut the banks that kept talking meanwhile (federation/sessions.ts
+ * sweep). Node runs due timers before it reads the sockets, so the first sweep after the hold saw
+ * every bank "silent" while their heartbeats sat unread; a loaded CI machine cut an honest bank
+ * this way mid-round (integrity-member.test.ts, "a flood of frames").
+ *
+ * The hold is real (a busy loop on the real clock): a busier machine only makes it longer.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeFrame, FederationServerMessage } from '@finsecure/common/protocol';
+import { cleanup, createBank, startTestAggregator, tempDir, waitFor } from './helpers/federation.js';
+import { RawBank } from './helpers/raw-bank.js';
+
+const INTERVAL_MS = 500;
+const TIMEOUT_MS = 3_000;
+
+/** Holds the event loop for `ms` (what a long synchronous step does). */
+function hold(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+}
+
+describe('the heartbeat sweep after the event loop was held', () => {
+  const dir = tempDir();
+  afterAll(() => cleanup(dir));
+
+  it('keeps a bank whose heartbeats waited unread, and goes on beating it', async () => {
+    const agg = await startTestAggregator(dir, { heartbeatIntervalMs: INTERVAL_MS, heartbeatTimeoutMs: TIMEOUT_MS });
+    try {
+      const bank = await RawBank.join(`${agg.wsUrl}/ws/bank`, 'alice', await createBank(agg, 'alice'));
+      let beats = 0;
+      bank.ws.on('message', (raw: Buffer) => {
+        const frame = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+        if (decodeFrame(frame, FederationServerMessage).msg.type === 'heartbeat') beats++;
+      });
+      // Beaten and answering before the hold: the sweeps run.
+      await waitFor('a heartbeat before the hold', () => beats >= 1);
+      hold(TIMEOUT_MS + 1_000);
+      const before = beats;
+      // The late sweep beats and judges no one; the next judges with the answers read: the bank
+      // stays and is beaten again. Before, the late sweep closed it (HeartbeatTimeout).
+      await waitFor('two sweeps after the hold, or the bank closed', () => bank.closed ?? beats >= before + 2);
+      expect(bank.closed).toBeNull();
+      expect(agg.federation.status().connectedBanks).toBe(1);
+      bank.ws.close();
+    } finally {
+      await agg.close();
+    }
+  }, 30_000);
+});
