@@ -18,12 +18,17 @@ import { SegmentsView } from './views/SegmentsView';
 import { TimingView } from './views/TimingView';
 
 export function Dashboard({ session, onLogout }: { session: Session; onLogout: (reason?: string) => void }) {
-  const dash = useDashboard(session.token, (reason) => onLogout(`You were logged out: ${reason}.`));
+  const people = usePeople();
+  const dash = useDashboard(
+    session.token,
+    (reason) => onLogout(`You were logged out: ${reason}.`),
+    // Refused the live stream: who we are may have changed (a set-up to finish sends us to Profile).
+    () => void people?.reload(),
+  );
   const now = useNow(1000);
   const [selectedRound, setSelectedRound] = useState<number | null>(null);
   const { data } = dash;
   // What the signed-in role cannot use is not offered (the server refuses it anyway).
-  const people = usePeople();
   const can = (permission: string) => people?.can(permission) ?? true;
 
   return (

@@ -4,7 +4,8 @@
  * (the code computed here by otplib, like a phone), signs out and in again with password
  * then TOTP, creates a viewer on the users page; the viewer signs in with the one-time
  * password, must choose a new one, and gets a charts-only navigation. After logout the
- * old session cookie is refused by the server. No page errors: the dashboard works
+ * old session cookie is refused by the server. An engineer promoted to admin mid-session is
+ * refused the live stream until MFA is set up, and the page sends them there. No page errors: the dashboard works
  * under the content-security policy.
  *
  * Needs the dashboard built (`npm run build`) and Chromium at /usr/bin/chromium (or
@@ -160,6 +161,43 @@ describe.skipIf(!haveChromium && !process.env.CI)('sign-in flow (browser, real a
     expect(JSON.stringify(audit)).not.toContain(PASSWORD);
     expect(JSON.stringify(audit)).not.toContain(oneTime);
   }, 90_000);
+
+  it('an engineer made admin while watching is refused the live link (4003) and sent to set up MFA, not retried', async () => {
+    const created = await fetch(`${agg!.url}/api/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'mel', role: 'ml-engineer', password: PASSWORD }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = ((await created.json()) as { account: { id: string } }).account;
+    const context = await browser!.newContext();
+    const p3 = await context.newPage();
+    p3.on('pageerror', (err) => pageErrors.push(err.message));
+    const sockets: string[] = [];
+    p3.on('websocket', (ws) => sockets.push(ws.url()));
+    try {
+      await p3.goto(agg!.url);
+      await p3.fill('[data-testid="login-username"]', 'mel');
+      await p3.fill('[data-testid="login-password"]', PASSWORD);
+      await p3.click('[data-testid="login-submit"]');
+      await p3.locator('[data-testid="live-indicator"][data-state="open"]').waitFor({ timeout: 15_000 });
+      const opened = sockets.length;
+      // Admins must have a second factor: the stream's re-check after this change refuses it (4003).
+      const promoted = await fetch(`${agg!.url}/api/users/${id}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ role: 'admin' }),
+      });
+      expect(promoted.status).toBe(200);
+      // The page re-reads who it is and shows the set-up; before, it retried the refused link with backoff.
+      await p3.locator('[data-testid="setup-required"]').waitFor({ timeout: 15_000 });
+      await p3.waitForTimeout(2_500); // the first retry would have come after about 1 s
+      expect(sockets.length).toBe(opened);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 
   it('warns before the idle timeout, and "Stay signed in" extends the session', async () => {
     // A second aggregator whose sessions end after 1 idle minute: the warning (2 minutes ahead) shows at once.

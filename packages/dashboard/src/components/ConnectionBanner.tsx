@@ -1,9 +1,24 @@
-/** Tells the person, visibly, when the live link or the API is down and what the page does about it. */
+/**
+ * Tells the person, visibly, when the live link or the API is down and what the page does about it,
+ * or that the aggregator refused the live link to this session (and why).
+ */
 import type { ApiError } from '../lib/api';
 import type { LiveStatus } from '../lib/live';
 import { formatAgo } from '../lib/format';
 
 export function ConnectionBanner({ live, error, now }: { live: LiveStatus; error: ApiError | null; now: number }) {
+  if (live.state === 'refused')
+    return (
+      <div className="banner banner-warn" role="status" aria-live="polite" data-testid="connection-banner">
+        <div>
+          <strong>Live updates are off.</strong>{' '}
+          <span>
+            The aggregator will not stream events to this session: {live.refusal}. The figures below are as of when the
+            page loaded; reload the page to see newer ones.
+          </span>
+        </div>
+      </div>
+    );
   const apiDown = !!error && error.unreachable;
   const linkDown = live.state === 'reconnecting';
   if (!apiDown && !linkDown) return null;

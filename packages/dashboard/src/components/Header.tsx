@@ -29,7 +29,14 @@ export function Header({
   const people = usePeople();
   const can = (p: string) => (people ? people.can(p) : true);
   const person = people?.me.kind === 'session' ? people.me : null;
-  const liveLabel = live?.state === 'open' ? 'Live' : live?.state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+  const liveLabel =
+    live?.state === 'open'
+      ? 'Live'
+      : live?.state === 'connecting'
+        ? 'Connecting…'
+        : live?.state === 'refused'
+          ? 'Live updates off'
+          : 'Reconnecting…';
   return (
     <header className="topbar">
       <div className="topbar-inner">
@@ -57,7 +64,7 @@ export function Header({
               className={`live live-${live.state}`}
               data-testid="live-indicator"
               data-state={live.state}
-              title={health ? `aggregator ${health.version}` : undefined}
+              title={live.refusal ?? (health ? `aggregator ${health.version}` : undefined)}
             >
               <span className="live-dot" aria-hidden />
               {liveLabel}

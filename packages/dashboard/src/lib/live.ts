@@ -2,13 +2,15 @@
  * The live event stream (/ws/events) with automatic reconnection. Browsers cannot set
  * headers on a WebSocket, so the token goes in the first message. After the aggregator
  * restarts, the socket closes and is reopened with exponential backoff (plus jitter);
- * the caller re-fetches everything once it is back, to catch up on what it missed.
+ * the caller re-fetches everything once it is back, to catch up on what it missed. A refusal
+ * (4001: not signed in any more; 4003: signed in, but not for the stream) is not retried.
  */
 import { useEffect, useRef, useState } from 'react';
 import { eventsUrl } from './api';
 import type { LiveEvent, Role } from './types';
 
-export type LinkState = 'connecting' | 'open' | 'reconnecting';
+/** 'refused': the aggregator will not stream to this session (close 4003); no retry. */
+export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'refused';
 
 export interface LiveStatus {
   state: LinkState;
@@ -20,6 +22,8 @@ export interface LiveStatus {
   lostAt: number | null;
   /** Whether it has been open at least once in this session. */
   everOpen: boolean;
+  /** Why the aggregator refused the stream (state 'refused'). */
+  refusal?: string;
 }
 
 export interface LiveHandlers {
@@ -28,6 +32,12 @@ export interface LiveHandlers {
   onOpen: (reconnected: boolean) => void;
   /** The server refused the token (close code 4001). */
   onUnauthorized: (reason: string) => void;
+  /**
+   * The server accepted the caller but will not stream to it (close code 4003: an account that
+   * must finish its set-up first, or a role without the charts). Retrying would only be refused
+   * again, so the link stays down; the caller re-reads who it is.
+   */
+  onRefused?: (reason: string) => void;
 }
 
 const BASE_DELAY_MS = 1000;
@@ -93,6 +103,12 @@ export function useLiveEvents(token: string, handlers: LiveHandlers): LiveStatus
         if (disposed) return;
         if (ev.code === 4001) {
           handlersRef.current.onUnauthorized(ev.reason || 'the aggregator did not accept this token');
+          return;
+        }
+        if (ev.code === 4003) {
+          const refusal = ev.reason || 'the aggregator does not stream to this account';
+          setStatus({ state: 'refused', attempt, retryAt: null, lostAt: lostAt ?? Date.now(), everOpen, refusal });
+          handlersRef.current.onRefused?.(refusal);
           return;
         }
         scheduleRetry();

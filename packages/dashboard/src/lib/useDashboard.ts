@@ -78,12 +78,24 @@ function upsertBank(banks: BankView[], bank: BankView): BankView[] {
   return next;
 }
 
-export function useDashboard(token: string, onUnauthorized: (reason: string) => void): Dashboard {
+/**
+ * The dashboard's data: fetched once, then kept current by the live stream. `onUnauthorized` runs
+ * when the aggregator no longer accepts the caller (401, close 4001); `onRefused` when it accepts
+ * the caller but not for the live stream (close 4003), e.g. to re-read who is signed in: an
+ * account that must finish its set-up is sent to its profile.
+ */
+export function useDashboard(
+  token: string,
+  onUnauthorized: (reason: string) => void,
+  onRefused?: () => void,
+): Dashboard {
   const [data, setData] = useState<DashboardData>(EMPTY);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const unauthorizedRef = useRef(onUnauthorized);
   unauthorizedRef.current = onUnauthorized;
+  const refusedRef = useRef(onRefused);
+  refusedRef.current = onRefused;
 
   const fail = useCallback((err: unknown): ApiError => {
     const e = err instanceof ApiError ? err : new ApiError((err as Error)?.message ?? String(err), -1);
@@ -200,6 +212,7 @@ export function useDashboard(token: string, onUnauthorized: (reason: string) => 
       if (reconnected) void refresh();
     },
     onUnauthorized: (reason) => unauthorizedRef.current(reason),
+    onRefused: () => refusedRef.current?.(),
   });
 
   useEffect(() => {
