@@ -6,6 +6,7 @@
 import { ROLES } from './permissions.js';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from './session-policy.js';
 import type { AccountRecord, AccountRole, AccountStore } from './types.js';
+import { UnknownNameLockouts } from './unknown-names.js';
 
 /**
  * One audit-log entry as the host's hash-chained log takes it (the aggregator's
@@ -53,6 +54,8 @@ export interface AccountsDeps {
   requireMfaForAdmins: boolean;
   issuer: string;
   roles: readonly AccountRole[];
+  /** Failed sign-ins to names without an account, so that they lock like accounts (unknown-names.ts). */
+  unknownNames: UnknownNameLockouts;
 }
 
 export function makeDeps(o: AccountsOptions): AccountsDeps {
@@ -65,6 +68,7 @@ export function makeDeps(o: AccountsOptions): AccountsDeps {
     requireMfaForAdmins: o.requireMfaForAdmins ?? true,
     issuer: o.issuer ?? 'FinSecure',
     roles: o.roles ?? ROLES,
+    unknownNames: new UnknownNameLockouts(),
   };
 }
 

@@ -28,6 +28,7 @@ export { checkPasswordPolicy, hashPassword, verifyPassword, PASSWORD_MIN, PASSWO
 export { normaliseUsername, normaliseDisplayName, InvalidInputError } from './username.js';
 export { sha256Hex, secretMatches, generateRecoveryCodes, hashRecoveryCode } from './secrets.js';
 export { matchTotp, newTotpSecret } from './totp.js';
+export { UnknownNameLockouts, MAX_UNKNOWN_NAMES } from './unknown-names.js';
 
 type Rest<F> = F extends (d: AccountsDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
 function bind<F extends (d: AccountsDeps, ...args: never[]) => unknown>(d: AccountsDeps, f: F): Rest<F> {

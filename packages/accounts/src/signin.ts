@@ -55,6 +55,7 @@ export async function issueSession(
   return { sessionId, csrfToken, session, account };
 }
 
+/** A wrong second factor: counted towards the lockout, refused with the one answer for every wrong credential. */
 async function recordFailure(d: AccountsDeps, a: AccountRecord, ip: string, reason: string): Promise<never> {
   await countFailure(d, a, 'auth.login_failed', { ip, reason });
   throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
@@ -145,7 +146,7 @@ export async function confirmPassword(
   if (wrong) throw new AccountError(401, 'bad_credentials', message);
 }
 
-function checkLocked(d: AccountsDeps, a: AccountRecord): void {
+function checkLocked(d: AccountsDeps, a: Pick<AccountRecord, 'lockedUntil'>): void {
   if (a.lockedUntil !== null && a.lockedUntil > d.now()) {
     const minutes = Math.ceil((a.lockedUntil - d.now()) / 60_000);
     throw new AccountError(
@@ -179,15 +180,20 @@ export async function login(
     throw new AccountError(400, 'invalid_username', err.message);
   }
   const password = typeof input.password === 'string' ? input.password : '';
-  const account = await d.store.getAccountByUsername(username);
-  if (!account || account.passwordHash === null) {
-    await verifyPassword(await dummyPasswordHash(), password); // same time as a real check
-    await d.audit({ type: 'auth.login_failed', actor: username, details: { ip: client.ip, reason: 'unknown user' } });
-    throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
-  }
-  checkLocked(d, account);
-  const ok = await verifyPassword(account.passwordHash, password);
-  if (!ok) return recordFailure(d, account, client.ip, 'wrong password');
+  const found = await d.store.getAccountByUsername(username);
+  if (!found || found.passwordHash === null) return unknownName(d, username, password, client);
+  // One check at a time per account, on its stored state (as confirmPassword): parallel guesses
+  // cannot all be hashed before the first failures lock the account.
+  const account = await perAccount(found.id, async () => {
+    const fresh = (await d.store.getAccount(found.id)) ?? found;
+    checkLocked(d, fresh);
+    if (fresh.passwordHash !== null && password.length <= 4096 && (await verifyPassword(fresh.passwordHash, password)))
+      return fresh;
+    await countFailureNow(d, fresh, 'auth.login_failed', { ip: client.ip, reason: 'wrong password' });
+    return null;
+  });
+  if (!account) throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
+  // Told only to whoever has the right password: the person, who needs to know whom to ask.
   if (account.disabledAt !== null) {
     await d.audit({ type: 'auth.login_failed', actor: username, details: { ip: client.ip, reason: 'disabled' } });
     throw new AccountError(403, 'disabled', 'this account is disabled; ask an administrator');
@@ -199,6 +205,32 @@ export async function login(
   }
   await completeLogin(d, account, client, 'password');
   return issueSession(d, account, 'active', client);
+}
+
+/**
+ * A sign-in to a name without an account (or without a password): refused with a wrong
+ * password's answer, after the same hashing work, counted and locked like an account
+ * (unknown-names.ts) so that a lockout does not tell the two apart; one at a time per name.
+ */
+async function unknownName(d: AccountsDeps, username: string, password: string, client: ClientInfo): Promise<never> {
+  await perAccount(`unknown:${username}`, async () => {
+    const until = d.unknownNames.lockedUntil(username, d.now());
+    if (until !== null) checkLocked(d, { lockedUntil: until });
+    await verifyPassword(await dummyPasswordHash(), password.slice(0, 4096)); // same time as a real check
+    const { failures, locked } = d.unknownNames.fail(username, d.now(), d.lockout);
+    await d.audit({
+      type: 'auth.login_failed',
+      actor: username,
+      details: { ip: client.ip, reason: 'unknown user', failures },
+    });
+    if (locked)
+      await d.audit({
+        type: 'auth.locked',
+        actor: username,
+        details: { ip: client.ip, until: d.now() + d.lockout.lockMs, after: failures, unknownUser: true },
+      });
+  });
+  throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
 }
 
 async function completeLogin(d: AccountsDeps, a: AccountRecord, client: ClientInfo, method: string): Promise<void> {

@@ -1,0 +1,77 @@
+/**
+ * The sign-in lockout over real HTTP and a real SQLite file, with an injected clock: a name
+ * without an account answers exactly as an account does, lockout included (no user enumeration
+ * by counting to six), and parallel guesses at one account are checked one at a time on its
+ * stored count, so that they cannot all be hashed before the first failures lock it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { UnknownNameLockouts } from '@finsecure/accounts';
+import { Browser, GOOD_PASSWORD, startPeopleServer, type PeopleServer } from './helpers/people.js';
+
+let server: PeopleServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function withAlice(): Promise<PeopleServer> {
+  server = await startPeopleServer();
+  await server.accounts.createAccount({ username: 'alice', role: 'auditor', password: GOOD_PASSWORD }, 'test');
+  return server;
+}
+
+describe('the sign-in lockout', () => {
+  it('answers a name without an account as it answers an account: five 401s, then 429 until the lock lapses', async () => {
+    const s = await withAlice();
+    const b = new Browser(s.url);
+    const answers = async (username: string) => {
+      const out: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const r = await b.login(username, `guess number ${i}`);
+        out.push(`${r.status} ${r.body.error} ${r.body.message}`);
+      }
+      return out;
+    };
+    const alice = await answers('alice');
+    const nobody = await answers('nobody');
+    expect(nobody).toEqual(alice);
+    expect(alice.slice(0, 5).every((a) => a.startsWith('401 bad_credentials'))).toBe(true);
+    expect(alice.slice(5)).toEqual(
+      Array(2).fill('429 locked too many failed sign-ins: this account is locked for 15 more minute(s)'),
+    );
+    // Both lapse together.
+    s.clock.now += 15 * 60_000 + 1;
+    expect((await b.login('nobody', 'one more')).status).toBe(401);
+    expect((await b.login('alice', GOOD_PASSWORD)).status).toBe(200);
+    // The auditors still see which was which.
+    const locks = (await s.audit()).filter((e) => e.type === 'auth.locked');
+    expect(locks.map((e) => [e.actor, e.details.unknownUser ?? false])).toEqual([
+      ['alice', false],
+      ['nobody', true],
+    ]);
+  });
+
+  it('checks parallel guesses at one account one at a time: five are counted, the rest are refused unhashed', async () => {
+    const s = await withAlice();
+    const tries = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => new Browser(s.url).login('alice', `parallel guess ${i}`)),
+    );
+    expect(tries.map((r) => r.status).sort()).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const types = (await s.audit()).map((e) => e.type);
+    expect(types.filter((t) => t === 'auth.login_failed')).toHaveLength(5);
+    expect(types.filter((t) => t === 'auth.locked')).toHaveLength(1);
+    expect((await new Browser(s.url).login('alice', GOOD_PASSWORD)).status).toBe(429);
+  });
+
+  it('remembers a bounded number of unknown names, forgetting the least recently failed first', () => {
+    const policy = { maxFailures: 2, lockMs: 1_000 };
+    const table = new UnknownNameLockouts(3);
+    for (const name of ['a', 'b', 'c']) table.fail(name, 0, policy);
+    expect(table.fail('a', 0, policy)).toEqual({ failures: 2, locked: true }); // 'a' is now the most recent
+    table.fail('d', 0, policy); // forgets 'b'
+    expect(table.size).toBe(3);
+    expect(table.fail('b', 0, policy)).toEqual({ failures: 1, locked: false });
+    expect(table.lockedUntil('a', 999)).toBe(1_000);
+    expect(table.lockedUntil('a', 1_000)).toBeNull();
+  });
+});
