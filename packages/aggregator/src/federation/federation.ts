@@ -254,8 +254,26 @@ export class Federation {
   }
 
   /** Closes a bank's connection (after revocation). */
-  disconnectBank(bankId: string, code: number, reason: string): void {
-    this.core.sessions.get(bankId)?.close(code, reason);
+  /**
+   * Changes a bank's access (token rotation, revocation: `change`, which returns false when
+   * there is no such bank) on the serial queue, then audits `entry` and closes the bank's
+   * connection with `close`. On the queue it is ordered with attach(), which reads the bank again:
+   * a hello checked against the old token cannot join after the change. Outside it, with an
+   * asynchronous store (MongoDB), the change could land between attach's read and its
+   * registering the session, and the bank stayed connected on a revoked token.
+   */
+  changeBankAccess(
+    bankId: string,
+    change: () => Promise<boolean>,
+    entry: { type: string; actor: string },
+    close: { code: number; reason: string },
+  ): Promise<boolean> {
+    return this.enqueue(async () => {
+      if (!(await change())) return false;
+      await audit(this.core, entry.type, entry.actor, { bankId });
+      this.core.sessions.get(bankId)?.close(close.code, close.reason);
+      return true;
+    });
   }
 
   isConnected(bankId: string): boolean {

@@ -155,11 +155,13 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
     },
     async (req, reply) => {
       const token = generateToken();
-      if (!(await ctx.store.setBankToken(req.params.id, hashToken(token)))) {
-        return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
-      }
-      await ctx.federation.audit('bank.token_rotated', req.actor, { bankId: req.params.id });
-      ctx.federation.disconnectBank(req.params.id, CloseCode.Unauthorized, 'token rotated');
+      const rotated = await ctx.federation.changeBankAccess(
+        req.params.id,
+        () => ctx.store.setBankToken(req.params.id, hashToken(token)),
+        { type: 'bank.token_rotated', actor: req.actor },
+        { code: CloseCode.Unauthorized, reason: 'token rotated' },
+      );
+      if (!rotated) return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
       return reply.header('cache-control', 'no-store').send({ id: req.params.id, token });
     },
   );
@@ -176,11 +178,13 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
       },
     },
     async (req, reply) => {
-      if (!(await ctx.store.revokeBank(req.params.id, Date.now()))) {
-        return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
-      }
-      await ctx.federation.audit('bank.revoked', req.actor, { bankId: req.params.id });
-      ctx.federation.disconnectBank(req.params.id, CloseCode.Unauthorized, 'bank access revoked');
+      const revoked = await ctx.federation.changeBankAccess(
+        req.params.id,
+        () => ctx.store.revokeBank(req.params.id, Date.now()),
+        { type: 'bank.revoked', actor: req.actor },
+        { code: CloseCode.Unauthorized, reason: 'bank access revoked' },
+      );
+      if (!revoked) return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
       return { id: req.params.id, revoked: true };
     },
   );

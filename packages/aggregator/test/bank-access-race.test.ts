@@ -1,0 +1,77 @@
+/**
+ * A token rotation or revocation that lands while a bank's hello is being attached: the bank must
+ * not stay connected on the old token (federation.changeBankAccess, on the serial queue with
+ * attach). SQLite answers synchronously, so the race needs the latency of an asynchronous store
+ * such as MongoDB: the real SQLite store's bank read is held after it has read (a stale answer
+ * arriving late), as a round trip to a database server can be.
+ */
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CloseCode, PROTOCOL_VERSION } from '@finsecure/common/protocol';
+import { api, cleanup, createBank, startTestAggregator, tempDir } from './helpers/federation.js';
+import { RawBank } from './helpers/raw-bank.js';
+
+describe('changing a bank’s access while its hello is attached', () => {
+  const dir = tempDir();
+  afterAll(() => cleanup(dir));
+
+  for (const change of ['rotate', 'revoke'] as const) {
+    it(`${change}: the hello read before the change joins, then is closed; it does not stay`, async () => {
+      const agg = await startTestAggregator(path.join(dir, change));
+      try {
+        const token = await createBank(agg, 'alice');
+        // The second read of alice (attach's, after authenticate's) is held once it has read.
+        const store = agg.store as unknown as { getBank(id: string): Promise<unknown>; [k: string]: unknown };
+        const getBank = store.getBank.bind(store);
+        const writes = ['setBankToken', 'revokeBank'].map((m) => {
+          const inner = (store[m] as (...a: unknown[]) => Promise<boolean>).bind(store);
+          return new Promise<void>((wrote) => {
+            store[m] = async (...a: unknown[]) => {
+              const r = await inner(...a);
+              wrote();
+              return r;
+            };
+          });
+        });
+        let reads = 0;
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let held!: () => void;
+        const holding = new Promise<void>((r) => (held = r));
+        store.getBank = async (id: string) => {
+          const record = await getBank(id);
+          if (id === 'alice' && ++reads === 2) {
+            held();
+            await released;
+          }
+          return record;
+        };
+        const bank = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
+        bank.send({
+          type: 'hello',
+          protocolVersion: PROTOCOL_VERSION,
+          bankId: 'alice',
+          token,
+          clientVersion: 'raw-test',
+          backend: 'cpu',
+          numExamples: 100,
+          numFeatures: 30,
+          numTestExamples: 0,
+        });
+        await holding;
+        const request =
+          change === 'rotate' ? api(agg, 'POST', '/api/banks/alice/token') : api(agg, 'DELETE', '/api/banks/alice');
+        // Let attach go on once the change is written (before, it was written at once), or after
+        // a moment if the change waits its turn behind attach (now): either order must end closed.
+        await Promise.race([Promise.race(writes), new Promise((r) => setTimeout(r, 300))]);
+        release();
+        expect((await request).status).toBe(200);
+        const closed = await bank.waitClosed(10_000);
+        expect(closed.code).toBe(CloseCode.Unauthorized);
+        expect(agg.federation.status().connectedBanks).toBe(0);
+      } finally {
+        await agg.close();
+      }
+    }, 30_000);
+  }
+});
