@@ -44,6 +44,8 @@ describe('finsecure-bank console and users', () => {
       '--console-host',
       '--console-id-column',
       '--console-max-upload-mb',
+      '--console-tls-cert',
+      '--console-tls-key',
       '--state-dir',
       '--layout',
       '--mapping',
@@ -60,6 +62,16 @@ describe('finsecure-bank console and users', () => {
     const e = run(['console', '--state-dir', dir], { FINSECURE_LAYOUT: 'parquet' });
     expect(e.code).toBe(2);
     expect(e.err).toContain('--layout');
+    const half = run(['console', '--state-dir', dir, '--console-tls-cert', path.join(dir, 'server.crt')]);
+    expect(half.code).toBe(2);
+    expect(half.err).toContain('--console-tls-cert and --console-tls-key must be given together');
+    const missing = path.join(dir, 'no-such.crt');
+    const unread = run(['console', '--state-dir', dir], {
+      FINSECURE_CONSOLE_TLS_CERT: missing,
+      FINSECURE_CONSOLE_TLS_KEY: missing,
+    });
+    expect(unread.code).toBe(2);
+    expect(unread.err).toContain(`--console-tls-cert: cannot read ${missing}`);
     const u = run(['users', 'add', 'xavier', '--role', 'auditor', '--state-dir', dir]);
     expect(u.code).toBe(2);
     expect(u.err).toContain('must be one of admin, ml-engineer, analyst');

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { BANK_ROLES } from '@finsecure/accounts';
 import { addAccountCommands } from '@finsecure/accounts/cli';
 import { BankConfigError } from '../config.js';
-import { loadConsoleConfig, type ConsoleConfig } from '../console/config.js';
+import { loadConsoleConfig, readConsoleTls, type ConsoleConfig } from '../console/config.js';
 import { ConsoleDb } from '../console/db.js';
 import { buildConsole, consoleAccounts, consoleDbPath, type BankConsole } from '../console/server.js';
 import type { ValidationSource } from '../console/threshold.js';
@@ -37,6 +37,11 @@ export function addConsoleFlags(c: Command): Command {
       'column of uploads holding the transaction id, when not one of TRANSACTION_ID, transaction_id, tx_id, id (env FINSECURE_CONSOLE_ID_COLUMN)',
     )
     .option(
+      '--console-tls-cert <file>',
+      'serve the console over HTTPS with this certificate (PEM; with --console-tls-key): Secure __Host- cookies and HSTS; needed when analysts reach it over a network (env FINSECURE_CONSOLE_TLS_CERT)',
+    )
+    .option('--console-tls-key <file>', "the certificate's private key (PEM; env FINSECURE_CONSOLE_TLS_KEY)")
+    .option(
       '--console-max-upload-mb <mb>',
       'largest CSV upload the console accepts, in MiB, counted after decompression for a gzip file (default 256; env FINSECURE_CONSOLE_MAX_UPLOAD_MB)',
     );
@@ -54,6 +59,8 @@ export function consoleFlags(o: Record<string, unknown>): Record<string, unknown
     consolePort: num('--console-port', o.consolePort),
     consoleHost: o.consoleHost,
     consoleIdColumn: o.consoleIdColumn,
+    consoleTlsCert: o.consoleTlsCert,
+    consoleTlsKey: o.consoleTlsKey,
     consoleMaxUploadMb: num('--console-max-upload-mb', o.consoleMaxUploadMb),
     stateDir: o.stateDir,
     layout: o.layout,
@@ -70,8 +77,10 @@ export async function runConsole(
   logger: Logger,
   validation: ValidationSource | null,
 ): Promise<BankConsole> {
+  const tls = readConsoleTls(cfg);
   const c = await buildConsole({
     stateDir: cfg.stateDir,
+    ...(tls ? { tls } : {}),
     layout: cfg.mapping ?? cfg.layout,
     ...(cfg.consoleIdColumn ? { idColumn: cfg.consoleIdColumn } : {}),
     maxUploadBytes: Math.round(cfg.consoleMaxUploadMb * 1024 * 1024),
@@ -118,6 +127,7 @@ export function addConsoleCommand(program: Command, mappingHelp: string): void {
           env: process.env,
           flags: consoleFlags(o),
         });
+        readConsoleTls(cfg); // unreadable files refused now, naming the setting
       } catch (err) {
         if (err instanceof BankConfigError) fail(err.message);
         throw err;

@@ -14,7 +14,7 @@ import { attachTrainingProgress, createBankLogger } from './terminal.js';
 import { addAnonymiseCommand } from './anonymise.js';
 import { addAccountsCommand } from './accounts.js';
 import { addConsoleCommand, addConsoleFlags, addUsersCommand, consoleFlags, runConsole } from './console.js';
-import { loadConsoleConfig } from '../console/config.js';
+import { loadConsoleConfig, readConsoleTls } from '../console/config.js';
 import { readAuditHeads } from '../audit-heads.js';
 import { StateCryptoError } from '../state-crypto/index.js';
 import { addStateKeyCommand, addStateKeyFlag, cipherFromKeyOrFail, openStateOrFail } from './state-key.js';
@@ -198,6 +198,7 @@ addConsoleFlags(
         env: process.env,
         flags: { ...consoleFlags(o), mapping: undefined },
       });
+      readConsoleTls(consoleConfig); // unreadable files refused now, naming the setting
     } catch (err) {
       if (err instanceof BankConfigError) fail(err.message);
       throw err;

@@ -4,6 +4,7 @@
  * validated at start-up. Used by `finsecure-bank console`, by `finsecure-bank start
  * --console-port` and by `finsecure-bank users`.
  */
+import { readFileSync } from 'node:fs';
 import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
 import { BankConfigError, readMappingFile } from '../config.js';
@@ -16,6 +17,8 @@ export const ConsoleConfig = z.object({
   consoleHost: z.string().min(1).default(DEFAULT_CONSOLE_HOST),
   consoleMaxUploadMb: z.number().gt(0).max(4096).default(256),
   consoleIdColumn: z.string().min(1).max(256).optional(),
+  consoleTlsCert: z.string().min(1).optional(),
+  consoleTlsKey: z.string().min(1).optional(),
   stateDir: z.string().min(1).default('./bank-state'),
   layout: z.enum(['auto', 'kaggle', 'handbook']).default('auto'),
   mapping: z.string().min(1).optional(),
@@ -30,6 +33,8 @@ export const CONSOLE_ENV: Record<string, { key: keyof z.input<typeof ConsoleConf
   FINSECURE_CONSOLE_HOST: { key: 'consoleHost', type: 'string' },
   FINSECURE_CONSOLE_MAX_UPLOAD_MB: { key: 'consoleMaxUploadMb', type: 'number' },
   FINSECURE_CONSOLE_ID_COLUMN: { key: 'consoleIdColumn', type: 'string' },
+  FINSECURE_CONSOLE_TLS_CERT: { key: 'consoleTlsCert', type: 'string' },
+  FINSECURE_CONSOLE_TLS_KEY: { key: 'consoleTlsKey', type: 'string' },
   FINSECURE_STATE_DIR: { key: 'stateDir', type: 'string' },
   FINSECURE_LAYOUT: { key: 'layout', type: 'string' },
   FINSECURE_MAPPING: { key: 'mapping', type: 'string' },
@@ -43,6 +48,8 @@ const FLAGS: Record<string, string> = {
   consoleHost: '--console-host',
   consoleMaxUploadMb: '--console-max-upload-mb',
   consoleIdColumn: '--console-id-column',
+  consoleTlsCert: '--console-tls-cert',
+  consoleTlsKey: '--console-tls-key',
   stateDir: '--state-dir',
   layout: '--layout',
   mapping: '--mapping',
@@ -77,6 +84,8 @@ export function loadConsoleConfig(sources: {
     throw new BankConfigError(`invalid bank console configuration:\n${lines.join('\n')}`);
   }
   const { mapping, ...rest } = parsed.data;
+  if (!rest.consoleTlsCert !== !rest.consoleTlsKey)
+    throw new BankConfigError('--console-tls-cert and --console-tls-key must be given together');
   if (mapping !== undefined && rest.layout !== 'auto')
     throw new BankConfigError('--mapping and --layout cannot be combined: a mapping is the layout');
   if (mappingObject) {
@@ -87,4 +96,20 @@ export function loadConsoleConfig(sources: {
     }
   }
   return mapping === undefined ? rest : { ...rest, mapping: readMappingFile(mapping) };
+}
+
+/**
+ * The console's certificate and key (PEM), read at start-up, or undefined when it serves plain
+ * HTTP. Throws BankConfigError naming the setting and the file that cannot be read.
+ */
+export function readConsoleTls(cfg: Pick<ConsoleConfig, 'consoleTlsCert' | 'consoleTlsKey'>) {
+  if (!cfg.consoleTlsCert || !cfg.consoleTlsKey) return undefined;
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new BankConfigError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read('--console-tls-cert', cfg.consoleTlsCert), key: read('--console-tls-key', cfg.consoleTlsKey) };
 }

@@ -73,6 +73,11 @@ export interface ConsoleOptions {
   now?: () => number;
   /** Resolution of a session's stored last-seen time (session-store.ts; 0: written on every request). */
   sessionTouchMs?: number;
+  /**
+   * Serve HTTPS with this certificate and key (PEM): the cookies are then `__Host-` and
+   * `Secure`, and HSTS is on. Absent: plain HTTP, for the default 127.0.0.1 or behind a proxy.
+   */
+  tls?: { cert: Buffer | string; key: Buffer | string };
 }
 
 export interface BankConsole {
@@ -125,7 +130,7 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
     explainer: o.explainer ?? createExplainer({ validation, ...(o.explainMethod ? { method: o.explainMethod } : {}) }),
     explainQueue,
     now: o.now ?? (() => Date.now()),
-    secure: false,
+    secure: o.tls !== undefined,
   };
   const app = Fastify({
     ...(o.logger ? { loggerInstance: o.logger } : { logger: false }),
@@ -135,6 +140,7 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
     // A JSON batch of maxBatch transactions of ~30 fields fits well within this.
     bodyLimit: Math.max(1 << 20, ctx.maxBatch * 4096),
     ajv: { customOptions: { removeAdditional: false } },
+    ...(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
