@@ -12,6 +12,9 @@ export default defineConfig({
     environment: 'node',
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // expect.poll waits on something the test drives (a page, a server): its 1 s default failed
+    // on a loaded machine, where a browser round trip or a password hash can take longer.
+    expect: { poll: { timeout: 15_000 } },
     // Two cores: files that train models or start servers would only fight each other.
     fileParallelism: true,
     maxWorkers: 2,

@@ -121,6 +121,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     logger,
     version: SERVER_VERSION,
     startedAt: Date.now(),
+    clock,
     metrics,
   });
   await app.listen({ host: config.host, port: config.port });

@@ -5,10 +5,12 @@
  * every bank "silent" while their heartbeats sat unread; a loaded CI machine cut an honest bank
  * this way mid-round (integrity-member.test.ts, "a flood of frames").
  *
+ * The same for the hello timer of a new connection (server/plugins/bank-socket.ts).
+ *
  * The hold is real (a busy loop on the real clock): a busier machine only makes it longer.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeFrame, FederationServerMessage } from '@finsecure/common/protocol';
+import { decodeFrame, FederationServerMessage, PROTOCOL_VERSION } from '@finsecure/common/protocol';
 import { cleanup, createBank, startTestAggregator, tempDir, waitFor } from './helpers/federation.js';
 import { RawBank } from './helpers/raw-bank.js';
 
@@ -21,7 +23,7 @@ function hold(ms: number): void {
   while (Date.now() < end);
 }
 
-describe('the heartbeat sweep after the event loop was held', () => {
+describe('timers after the event loop was held', () => {
   const dir = tempDir();
   afterAll(() => cleanup(dir));
 
@@ -43,6 +45,32 @@ describe('the heartbeat sweep after the event loop was held', () => {
       await waitFor('two sweeps after the hold, or the bank closed', () => bank.closed ?? beats >= before + 2);
       expect(bank.closed).toBeNull();
       expect(agg.federation.status().connectedBanks).toBe(1);
+      bank.ws.close();
+    } finally {
+      await agg.close();
+    }
+  }, 30_000);
+
+  it('lets in a hello sent before the hold, whose hello timer fired late', async () => {
+    const agg = await startTestAggregator(`${dir}/hello`, { unknownPeerHelloTimeoutMs: 1_000, helloTimeoutMs: 1_000 });
+    try {
+      const token = await createBank(agg, 'alice');
+      const bank = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
+      bank.send({
+        type: 'hello',
+        protocolVersion: PROTOCOL_VERSION,
+        bankId: 'alice',
+        token,
+        clientVersion: 'raw-test',
+        backend: 'cpu',
+        numExamples: 100,
+        numFeatures: 30,
+        numTestExamples: 0,
+      });
+      // Sent, unread: the hello timer comes due during the hold and runs before the socket is read.
+      hold(1_500);
+      const welcome = await bank.next('welcome');
+      expect(welcome.msg.bankId).toBe('alice');
       bank.ws.close();
     } finally {
       await agg.close();

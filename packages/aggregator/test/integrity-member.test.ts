@@ -99,7 +99,7 @@ describe('a hostile member bank', () => {
   it('cannot commit forged metrics: an evaluation its histogram or declared rows contradict is refused and audited', async () => {
     fx.agg = await startTestAggregator(path.join(dir, 'metrics'), {
       autoStart: true,
-      rules: { rounds: 1, minBanks: 2, quorum: 2, evaluationTimeoutMs: 3_000 } as never,
+      rules: { rounds: 1, minBanks: 2, quorum: 2, evaluationTimeoutMs: 60_000 } as never,
     });
     for (const id of ['alice', 'mallory']) {
       const token = await createBank(fx.agg, id);

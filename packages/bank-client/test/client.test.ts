@@ -89,20 +89,22 @@ describe('bank client', () => {
     }
   });
 
-  const HEARTBEAT_TIMEOUT_MS = 2_500;
+  const HEARTBEAT_TIMEOUT_MS = 8_000;
   it('keeps heartbeats flowing during long local training', async () => {
     // The bank runs as its own process (the built CLI): in one process a starved event
     // loop would also stop the aggregator's heartbeat timer and hide the problem.
     const agg = await startTestAggregator(path.join(dir, 'heartbeat'), {
       autoStart: true,
-      // A timeout of 25 intervals: generous enough that a loaded machine (both cores busy with
-      // other test files) cannot starve a healthy connection into a false failure, while the
-      // training below still lasts longer than the timeout itself.
-      heartbeatIntervalMs: 100,
+      // Generous enough that a loaded machine (both cores busy with other test files) cannot
+      // starve a healthy connection into a false failure: the aggregator cuts a bank after 8 s of
+      // silence, and the bank (which hears from it at least every two intervals) gives up after
+      // four intervals and 2 s, 6 s; a 2.5 s timeout at 100 ms intervals failed on a 3 s stall.
+      // The training below still lasts longer than the timeout itself.
+      heartbeatIntervalMs: 1_000,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
       rules: { rounds: 1, minBanks: 1, quorum: 1, roundTimeoutMs: 300_000 } as never,
-      // 48,000 training rows × 20 epochs in batches of 8: about 5 s on the kernels of this 2-core machine.
-      training: { epochs: 20, batchSize: 8, smoteRatio: 0 } as never,
+      // 48,000 training rows × 40 epochs in batches of 8: about 13 s on the kernels of this 2-core machine.
+      training: { epochs: 40, batchSize: 8, smoteRatio: 0 } as never,
     });
     const [big] = await writeShards(path.join(dir, 'heartbeat'), 1, 60_000);
     const child = spawn(

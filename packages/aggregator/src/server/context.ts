@@ -7,6 +7,7 @@ import type { BackendInfo, MlpSpec } from '@finsecure/common/model';
 import type { ApiAuth } from '../auth/tokens.js';
 import type { AggregatorConfig } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
+import type { Clock } from '../federation/clock.js';
 import type { Federation } from '../federation/federation.js';
 import type { Store } from '../store/types.js';
 
@@ -21,4 +22,6 @@ export interface ServerContext {
   logger: Logger;
   version: string;
   startedAt: number;
+  /** The federation's clock: admission's time and timers too, so that tests can drive them. */
+  clock: Clock;
 }

@@ -49,9 +49,12 @@ function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** How late (ms) the hello timer may fire before its verdict waits for the sockets to be read. */
+const HELLO_LATE_MS = 100;
+
 export default async function bankSocket(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const { federation, logger, config } = ctx;
-  const now = () => Date.now();
+  const { federation, logger, config, clock } = ctx;
+  const now = () => clock.now();
   const table = new ConnectionTable<WebSocket>(config);
   const logins = new FailedLogins({ maxFailures: config.bankLoginMaxFailures, windowMs: config.bankLoginWindowMs });
   const known = new KnownAddresses();
@@ -61,10 +64,10 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
     windowMs: config.refusalAuditWindowMs,
     now,
   });
-  const flushTimer = setInterval(() => void records.flush(), Math.min(5_000, config.refusalAuditWindowMs));
-  flushTimer.unref();
+  const flushTimer = clock.setInterval(() => void records.flush(), Math.min(5_000, config.refusalAuditWindowMs));
+  (flushTimer as { unref?: () => void }).unref?.();
   app.addHook('onClose', async () => {
-    clearInterval(flushTimer);
+    clock.clearInterval(flushTimer);
     await records.drain();
   });
   const helloLimit = Math.min(MAX_HELLO_BYTES, config.maxFrameBytes);
@@ -128,14 +131,21 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
     const helloTimeoutMs = known.has(remote)
       ? config.helloTimeoutMs
       : Math.min(config.unknownPeerHelloTimeoutMs, config.helloTimeoutMs);
-    const helloTimer = setTimeout(() => {
+    const helloDue = now() + helloTimeoutMs;
+    const timeOut = () => {
       if (session || authenticating || closed) return;
       const reason = `no hello within ${helloTimeoutMs} ms`;
       logins.fail(remote, now());
       record({ type: 'hello.timeout', category: 'hello_timeout', reason, message: 'bank connection timed out' });
       refused = true;
       refuseNow(socket, CloseCode.BadHello, reason);
-    }, helloTimeoutMs);
+    };
+    // A timer that fires late (the event loop was held) runs before the sockets are read: a hello
+    // that came meanwhile is still unread. The verdict then waits for this turn's reads.
+    const helloTimer = clock.setTimeout(
+      () => (now() - helloDue > HELLO_LATE_MS ? setImmediate(timeOut) : timeOut()),
+      helloTimeoutMs,
+    );
 
     /**
      * A bank that proved its identity but cannot join (schema, protocol, revoked) is a
@@ -194,7 +204,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
       authenticating = true;
       table.helloReceived(socket);
       // A well-formed hello arrived in time: a slow store must not turn it into a timeout.
-      clearTimeout(helloTimer);
+      clock.clearTimeout(helloTimer);
       if (!isBinary) {
         refuse(CloseCode.BadHello, 'bad hello: a text frame; the hello is a binary frame', 'bad_hello');
         return;
@@ -245,7 +255,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
     socket.on('close', (code: number, reason: Buffer) => {
       closed = true;
       table.release(socket);
-      clearTimeout(helloTimer);
+      clock.clearTimeout(helloTimer);
       if (session)
         void federation.detach(session, `socket closed ${code}${reason.length ? `: ${reason.toString()}` : ''}`);
     });
