@@ -81,4 +81,13 @@ describe('the heartbeat sweep', () => {
     expect(sessions.sweep(60_000, 20_000, I).silent).toEqual([]);
     expect(sessions.sweep(90_000, 20_000, I)).toEqual({ silent: [sa], lateMs: 0 });
   });
+
+  it('judges the first sweep late too, against when the sweeps started', () => {
+    const sessions = new BankSessions();
+    const a = recorder();
+    sessions.add(new BankSession('a', hello, a.conn, 0));
+    sessions.sweepsStart(0);
+    expect(sessions.sweep(25_000, 20_000, I)).toEqual({ silent: [], lateMs: 24_000 });
+    expect(a.closed).toEqual([]);
+  });
 });

@@ -126,6 +126,12 @@ export interface Core {
   active: ActiveRound | null;
   nextRoundId: number;
   roundTimer: unknown;
+  /**
+   * Set while the round timer, having fired late (the event loop was held), waits for the sockets
+   * to be read: the wake-up time it was due at (ms). Frames read meanwhile arrived during the hold
+   * and are judged as arriving then (runner.ts armTimer, frames.ts handleFrame).
+   */
+  heldSince: number | null;
   startTimer: unknown;
   heartbeat: unknown;
   roundsCompleted: number;

@@ -77,6 +77,7 @@ export class Federation {
       active: null,
       nextRoundId: 1,
       roundTimer: null,
+      heldSince: null,
       startTimer: null,
       heartbeat: null,
       roundsCompleted: 0,
@@ -139,6 +140,7 @@ export class Federation {
     await this.jobs.init();
     const { clock, heartbeatIntervalMs } = this.core.opts;
     this.core.heartbeat = clock.setInterval(() => banks.checkHeartbeats(this.core), heartbeatIntervalMs);
+    this.core.sessions.sweepsStart(clock.now());
     this.scheduleStart(0);
   }
 

@@ -38,9 +38,11 @@ export function sendError(session: BankSession, code: string, message: string, r
  */
 export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array): Promise<void> {
   const { clock, observer, logger } = core.opts;
-  const receivedAt = clock.now();
-  const done = arrive(core, session, bytes, receivedAt);
+  const now = clock.now();
+  const done = arrive(core, session, bytes, now);
   if (done) return done;
+  // Read just after a hold of the event loop past a deadline: it came during the hold (armTimer).
+  const receivedAt = core.heldSince !== null ? Math.min(now, core.heldSince) : now;
   let decoded: ReturnType<typeof decodeFrame<FederationClientMessage>>;
   try {
     // Views: the socket's message is ours alone, and an update waits for its slot holding only it.

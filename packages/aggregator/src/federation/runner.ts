@@ -57,12 +57,26 @@ export function armTimer(core: Core): void {
   const at = machine.wakeAt(round.state);
   if (at === null) return;
   const delay = Math.max(0, at - clock.now()) + 1;
-  core.roundTimer = clock.setTimeout(() => {
+  const tick = () =>
     void core.enqueue(async () => {
       if (core.active === round) await apply(core, machine.tick(round.state, clock.now()));
     });
+  core.roundTimer = clock.setTimeout(() => {
+    if (clock.now() - (at + 1) <= TIMER_LATE_MS) return tick();
+    // Late: the event loop was held, and Node runs due timers before it reads the sockets. The
+    // frames that came during the hold are read in this turn, stamped with a time after the
+    // deadline although they may have come before it: they are judged as arriving at `at`, and the
+    // stage is judged after them (setImmediate runs once this turn's reads are done).
+    core.heldSince ??= at;
+    setImmediate(() => {
+      core.heldSince = null;
+      tick();
+    });
   }, delay);
 }
+
+/** How late (ms) the round timer may fire before the frames read after it count as on time. */
+export const TIMER_LATE_MS = 100;
 
 /** A bank can no longer answer in the round in flight (lost, declined, sent something invalid). */
 export async function lose(core: Core, bankId: string, reason: string): Promise<void> {

@@ -62,6 +62,11 @@ export class BankSessions {
     }
   }
 
+  /** The sweeps start at `now` (ms): the first is late, like any other, when it runs an interval late. */
+  sweepsStart(now: number): void {
+    this.lastSweepAt = now;
+  }
+
   /**
    * One heartbeat sweep (every heartbeat interval `intervalMs`, at `now`, ms): banks silent for
    * longer than `timeoutMs` are closed and returned in `silent` (the caller detaches them); every

@@ -5,14 +5,24 @@
  * every bank "silent" while their heartbeats sat unread; a loaded CI machine cut an honest bank
  * this way mid-round (integrity-member.test.ts, "a flood of frames").
  *
- * The same for the hello timer of a new connection (server/plugins/bank-socket.ts).
+ * The same for the hello timer of a new connection (server/plugins/bank-socket.ts), and for the
+ * round's deadline (federation/runner.ts armTimer): updates sent in time but read after the hold
+ * were refused as late, and the round failed its quorum.
  *
  * The hold is real (a busy loop on the real clock): a busier machine only makes it longer.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFrame, FederationServerMessage, PROTOCOL_VERSION } from '@finsecure/common/protocol';
-import { cleanup, createBank, startTestAggregator, tempDir, waitFor } from './helpers/federation.js';
-import { RawBank } from './helpers/raw-bank.js';
+import {
+  cleanup,
+  createBank,
+  startTestAggregator,
+  tempDir,
+  updateAccepted,
+  waitFor,
+  waitRounds,
+} from './helpers/federation.js';
+import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const INTERVAL_MS = 500;
 const TIMEOUT_MS = 3_000;
@@ -72,6 +82,40 @@ describe('timers after the event loop was held', () => {
       const welcome = await bank.next('welcome');
       expect(welcome.msg.bankId).toBe('alice');
       bank.ws.close();
+    } finally {
+      await agg.close();
+    }
+  }, 30_000);
+
+  it('takes updates sent before the fit deadline but read after a hold past it; the round commits', async () => {
+    const agg = await startTestAggregator(`${dir}/deadline`, {
+      autoStart: true,
+      rules: { rounds: 1, minBanks: 2, quorum: 2, roundTimeoutMs: 2_000, evaluationTimeoutMs: 200 } as never,
+    });
+    try {
+      const banks: RawBank[] = [];
+      for (const id of ['alice', 'bob'])
+        banks.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, await createBank(agg, id)));
+      const assignments = await Promise.all(banks.map((b) => b.next('round_assignment')));
+      const PARAMS = 4097;
+      banks.forEach((b, k) =>
+        b.send(
+          updateMessage(assignments[k]!.msg),
+          [{ name: 'update', shape: [PARAMS], data: new Float32Array(PARAMS).fill(1e-3) }],
+          'ungranted', // granted in the assignment (the small MLP's updates fit together)
+        ),
+      );
+      // Sent in time, unread: the deadline passes during the hold.
+      hold(assignments[0]!.msg.deadlineInMs + 1_000);
+      await updateAccepted(agg, 'alice', assignments[0]!.msg.roundId);
+      await updateAccepted(agg, 'bob', assignments[1]!.msg.roundId);
+      const rounds = await waitRounds(
+        agg,
+        (rs) => rs.some((r) => r.status === 'committed' || r.status === 'failed'),
+        'the round to end',
+      );
+      expect(rounds[0]!.status).toBe('committed');
+      expect([...rounds[0]!.participants].sort()).toEqual(['alice', 'bob']);
     } finally {
       await agg.close();
     }
