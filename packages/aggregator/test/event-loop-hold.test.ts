@@ -120,4 +120,32 @@ describe('timers after the event loop was held', () => {
       await agg.close();
     }
   }, 30_000);
+
+  it('takes an upload sent within its grant but read after a hold past the grant timeout', async () => {
+    const agg = await startTestAggregator(`${dir}/grant`, {
+      autoStart: true,
+      rules: {
+        rounds: 1,
+        minBanks: 1,
+        quorum: 1,
+        evaluationTimeoutMs: 200,
+        uploadPreGrantBytes: 0, // the pull protocol: offer, grant, upload
+        uploadGrantTimeoutMs: 1_000,
+      } as never,
+    });
+    try {
+      const bank = await RawBank.join(`${agg.wsUrl}/ws/bank`, 'alice', await createBank(agg, 'alice'));
+      const a = await bank.next('round_assignment');
+      const update = () => [{ name: 'update', shape: [4097], data: new Float32Array(4097).fill(1e-3) }];
+      bank.send(updateMessage(a.msg), update(), 'offer-only');
+      expect((await bank.next('upload_grant')).msg.uploadWithinMs).toBe(1_000);
+      bank.send(updateMessage(a.msg), update(), 'ungranted');
+      // Sent within the grant, unread: the grant's timer comes due during the hold.
+      hold(2_000);
+      await updateAccepted(agg, 'alice', a.msg.roundId);
+      expect(agg.federation.uploadStats().expired).toBe(0);
+    } finally {
+      await agg.close();
+    }
+  }, 30_000);
 });

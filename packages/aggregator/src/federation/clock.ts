@@ -14,3 +14,22 @@ export const systemClock: Clock = {
   setInterval: (fn, ms) => setInterval(fn, ms),
   clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
 };
+
+/** How late (ms) a timer may fire before what the sockets hold is read first (afterReads). */
+export const TIMER_LATE_MS = 100;
+
+/**
+ * Wraps the callback of a timer due at `dueAt` (ms, `clock`'s time). A timer that fires more than
+ * TIMER_LATE_MS late means the event loop was held (a long synchronous step, a starved process),
+ * and Node runs due timers before it reads the sockets: what the peers sent in time is still
+ * unread. `fn` then runs after this turn's reads (setImmediate), so that it is taken first;
+ * `onLate` runs at once in that case (to mark the frames read meanwhile, say). On time, `fn` runs
+ * at once. A ManualClock fires on time, so tests that drive time see no difference.
+ */
+export function afterReads(clock: Clock, dueAt: number, fn: () => void, onLate?: () => void): () => void {
+  return () => {
+    if (clock.now() - dueAt <= TIMER_LATE_MS) return fn();
+    onLate?.();
+    setImmediate(fn);
+  };
+}

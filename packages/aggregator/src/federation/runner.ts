@@ -4,6 +4,7 @@
  * one timer armed for the moment the workflow next wants to be woken.
  */
 import * as machine from '../round/machine.js';
+import { afterReads } from './clock.js';
 import type { ActiveRound, Core } from './core.js';
 import { aggregateRound, ask } from './workflows.js';
 import { commit, failRound } from './round-end.js';
@@ -61,22 +62,21 @@ export function armTimer(core: Core): void {
     void core.enqueue(async () => {
       if (core.active === round) await apply(core, machine.tick(round.state, clock.now()));
     });
-  core.roundTimer = clock.setTimeout(() => {
-    if (clock.now() - (at + 1) <= TIMER_LATE_MS) return tick();
-    // Late: the event loop was held, and Node runs due timers before it reads the sockets. The
-    // frames that came during the hold are read in this turn, stamped with a time after the
-    // deadline although they may have come before it: they are judged as arriving at `at`, and the
-    // stage is judged after them (setImmediate runs once this turn's reads are done).
-    core.heldSince ??= at;
-    setImmediate(() => {
-      core.heldSince = null;
-      tick();
-    });
-  }, delay);
+  // Late (the event loop held past the deadline): the frames that came during the hold are read
+  // first, and count as arriving at `at` (frames.ts), since they may have come before it.
+  core.roundTimer = clock.setTimeout(
+    afterReads(
+      clock,
+      clock.now() + delay,
+      () => {
+        core.heldSince = null;
+        tick();
+      },
+      () => void (core.heldSince ??= at),
+    ),
+    delay,
+  );
 }
-
-/** How late (ms) the round timer may fire before the frames read after it count as on time. */
-export const TIMER_LATE_MS = 100;
 
 /** A bank can no longer answer in the round in flight (lost, declined, sent something invalid). */
 export async function lose(core: Core, bankId: string, reason: string): Promise<void> {

@@ -28,6 +28,7 @@ import { encodeFrame } from '@finsecure/common/protocol';
 import type { ActiveRound, Core } from './core.js';
 import type { RoundRules } from '../round/rules.js';
 import { lose } from './runner.js';
+import { afterReads } from './clock.js';
 
 /** The round's rules (K and the grant timeout; defaulted by the schema for settings stored before them). */
 function rulesOf(round: ActiveRound): Pick<RoundRules, 'uploadSlots' | 'uploadGrantTimeoutMs'> {
@@ -287,8 +288,13 @@ function grantFreeSlots(core: Core, round: ActiveRound): void {
   const timeoutMs = grantTimeoutMs(round);
   const { clock } = core.opts;
   for (;;) {
-    const next = q.grantNext(clock.now(), (bankId) =>
-      clock.setTimeout(() => void core.enqueue(() => expire(core, round, bankId)), timeoutMs),
+    const grantedAt = clock.now();
+    // Late (the event loop held): an upload sent in time is read, and taken, before it expires.
+    const next = q.grantNext(grantedAt, (bankId) =>
+      clock.setTimeout(
+        afterReads(clock, grantedAt + timeoutMs, () => void core.enqueue(() => expire(core, round, bankId))),
+        timeoutMs,
+      ),
     );
     if (!next) break;
     s.granted++;

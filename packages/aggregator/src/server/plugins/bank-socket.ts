@@ -42,15 +42,13 @@ import { KnownAddresses } from '../admission/known-addresses.js';
 import { RefusalLog, type Refusal } from '../admission/refusal-log.js';
 import { explainOversizeClose, isWsProtocolError, MAX_HELLO_BYTES, setFrameLimit } from '../admission/ws-limits.js';
 import type { ServerContext } from '../context.js';
+import { afterReads } from '../../federation/clock.js';
 
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
-
-/** How late (ms) the hello timer may fire before its verdict waits for the sockets to be read. */
-const HELLO_LATE_MS = 100;
 
 export default async function bankSocket(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { federation, logger, config, clock } = ctx;
@@ -131,7 +129,6 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
     const helloTimeoutMs = known.has(remote)
       ? config.helloTimeoutMs
       : Math.min(config.unknownPeerHelloTimeoutMs, config.helloTimeoutMs);
-    const helloDue = now() + helloTimeoutMs;
     const timeOut = () => {
       if (session || authenticating || closed) return;
       const reason = `no hello within ${helloTimeoutMs} ms`;
@@ -142,10 +139,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
     };
     // A timer that fires late (the event loop was held) runs before the sockets are read: a hello
     // that came meanwhile is still unread. The verdict then waits for this turn's reads.
-    const helloTimer = clock.setTimeout(
-      () => (now() - helloDue > HELLO_LATE_MS ? setImmediate(timeOut) : timeOut()),
-      helloTimeoutMs,
-    );
+    const helloTimer = clock.setTimeout(afterReads(clock, now() + helloTimeoutMs, timeOut), helloTimeoutMs);
 
     /**
      * A bank that proved its identity but cannot join (schema, protocol, revoked) is a
