@@ -8,7 +8,7 @@
  * answers. The welcome tells the bank the timeout it is held to.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode, encodeFrame, PROTOCOL_VERSION } from '@finsecure/common/protocol';
+import { CloseCode, encodeFrame } from '@finsecure/common/protocol';
 import { startAggregator, type RunningAggregator } from '../src/service.js';
 import { aggregatorConfig, api, cleanup, createBank, quiet, tempDir, waitFor } from './helpers/federation.js';
 import { ManualClock } from './helpers/manual-clock.js';
@@ -50,17 +50,7 @@ async function join(id: string, answersHeartbeats: boolean) {
   const token = await createBank(agg, id);
   const raw = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
   raw.answersHeartbeats = answersHeartbeats;
-  raw.send({
-    type: 'hello',
-    protocolVersion: PROTOCOL_VERSION,
-    bankId: id,
-    token,
-    clientVersion: 'raw-test',
-    backend: 'cpu',
-    numExamples: 100,
-    numFeatures: 30,
-    numTestExamples: 0,
-  });
+  raw.sayHello(id, token);
   return { raw, welcome: await raw.next('welcome') };
 }
 

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CloseCode, PROTOCOL_VERSION } from '@finsecure/common/protocol';
+import { CloseCode } from '@finsecure/common/protocol';
 import { api, cleanup, createBank, startTestAggregator, tempDir } from './helpers/federation.js';
 import { RawBank } from './helpers/raw-bank.js';
 
@@ -47,17 +47,7 @@ describe('changing a bank’s access while its hello is attached', () => {
           return record;
         };
         const bank = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
-        bank.send({
-          type: 'hello',
-          protocolVersion: PROTOCOL_VERSION,
-          bankId: 'alice',
-          token,
-          clientVersion: 'raw-test',
-          backend: 'cpu',
-          numExamples: 100,
-          numFeatures: 30,
-          numTestExamples: 0,
-        });
+        bank.sayHello('alice', token);
         await holding;
         const request =
           change === 'rotate' ? api(agg, 'POST', '/api/banks/alice/token') : api(agg, 'DELETE', '/api/banks/alice');

@@ -12,7 +12,7 @@
  * The hold is real (a busy loop on the real clock): a busier machine only makes it longer.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeFrame, FederationServerMessage, PROTOCOL_VERSION } from '@finsecure/common/protocol';
+import { decodeFrame, FederationServerMessage } from '@finsecure/common/protocol';
 import {
   cleanup,
   createBank,
@@ -66,17 +66,7 @@ describe('timers after the event loop was held', () => {
     try {
       const token = await createBank(agg, 'alice');
       const bank = await RawBank.connect(`${agg.wsUrl}/ws/bank`);
-      bank.send({
-        type: 'hello',
-        protocolVersion: PROTOCOL_VERSION,
-        bankId: 'alice',
-        token,
-        clientVersion: 'raw-test',
-        backend: 'cpu',
-        numExamples: 100,
-        numFeatures: 30,
-        numTestExamples: 0,
-      });
+      bank.sayHello('alice', token);
       // Sent, unread: the hello timer comes due during the hold and runs before the socket is read.
       hold(1_500);
       const welcome = await bank.next('welcome');

@@ -11,6 +11,7 @@ import {
   type ClientMessage,
   type FederationClientMessage,
   type FederationServerMessage as ServerMessage,
+  type Hello,
   type TensorInput,
 } from '@finsecure/common/protocol';
 
@@ -113,13 +114,7 @@ export class RawBank {
     numTestExamples = 0,
   ): Promise<RawBank> {
     const bank = await RawBank.connect(url);
-    bank.send({
-      type: 'hello',
-      protocolVersion: PROTOCOL_VERSION,
-      bankId,
-      token,
-      clientVersion: 'raw-test',
-      backend: 'cpu',
+    bank.sayHello(bankId, token, {
       numExamples,
       numFeatures,
       numTestExamples,
@@ -127,6 +122,22 @@ export class RawBank {
     });
     await bank.next('welcome');
     return bank;
+  }
+
+  /** Sends the hello of `bankId` with `token` (100 rows of 30 features unless `over` says otherwise); does not wait. */
+  sayHello(bankId: string, token: string, over: Partial<Hello> = {}): void {
+    this.send({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      bankId,
+      token,
+      clientVersion: 'raw-test',
+      backend: 'cpu',
+      numExamples: 100,
+      numFeatures: 30,
+      numTestExamples: 0,
+      ...over,
+    });
   }
 
   send(msg: FederationClientMessage, tensors: TensorInput[] = [], upload: UploadMode = 'granted'): void {
