@@ -16,6 +16,7 @@ import { CalibrationParams, SegmentationParams } from './params.js';
 import { SegmentationJob } from './segmentation.js';
 import { SecureSumsJob } from './secure-sums.js';
 import { JobParamsError, JobRefused, type JobHost, type JobKind, type JobKindName, type JobRecord } from './types.js';
+import { afterReads } from '../clock.js';
 
 /** Analytics answers are aggregates of a few thousand numbers at most. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
@@ -34,6 +35,8 @@ export class JobRunner {
   private running: Running | null = null;
   private nextId = 1;
   private closed = false;
+  /** Set while a late stage timer waits for the sockets to be read: the deadline it was due at (ms). */
+  private heldSince: number | null = null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly host: JobHost) {}
@@ -122,7 +125,9 @@ export class JobRunner {
 
   /** A frame the bank socket recognised as analytics (isAnalyticsFrame). Never throws. */
   onFrame(bankId: string, bytes: Uint8Array): Promise<void> {
-    const receivedAt = this.host.clock.now();
+    // Read just after a hold of the event loop past the stage's deadline: it came during the hold.
+    const now = this.host.clock.now();
+    const receivedAt = this.heldSince !== null ? Math.min(now, this.heldSince) : now;
     return this.enqueue(async () => {
       const r = this.running;
       const stage = r?.stage;
@@ -250,14 +255,27 @@ export class JobRunner {
     clock.clearTimeout(r.timer);
     if (!r.stage?.isOpen) return;
     const stage = r.stage;
+    const at = stage.closesAt();
+    const delay = Math.max(0, at - clock.now()) + 1;
+    const tick = () =>
+      void this.enqueue(async () => {
+        if (this.running !== r || r.stage !== stage) return;
+        stage.tick(clock.now());
+        await this.afterInput(r);
+      });
+    // Late (the event loop held past the deadline): the answers that came during the hold are read
+    // first and count as arriving at the deadline (onFrame), as the rounds' frames do (runner.ts).
     r.timer = clock.setTimeout(
-      () =>
-        void this.enqueue(async () => {
-          if (this.running !== r || r.stage !== stage) return;
-          stage.tick(clock.now());
-          await this.afterInput(r);
-        }),
-      Math.max(0, stage.closesAt() - clock.now()) + 1,
+      afterReads(
+        clock,
+        clock.now() + delay,
+        () => {
+          this.heldSince = null;
+          tick();
+        },
+        () => void (this.heldSince ??= at),
+      ),
+      delay,
     );
   }
 
