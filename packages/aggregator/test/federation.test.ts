@@ -102,7 +102,7 @@ describe('federated rounds over real sockets', () => {
     const { agg, bank, raw } = await setup('quorum-missed', {
       autoStart: false,
       // Long enough for the two real banks to train even on a loaded CI machine.
-      rules: { minBanks: 3, quorum: 3, roundTimeoutMs: 6_000, rounds: 2 } as never,
+      rules: { minBanks: 3, quorum: 3, roundTimeoutMs: 12_000, rounds: 2 } as never,
     });
     await bank('alpha', 0);
     await bank('beta', 1);
