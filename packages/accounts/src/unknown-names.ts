@@ -6,8 +6,9 @@
  * Sheet's "same response"). Unknown names therefore count failures and lock by the same policy.
  *
  * They have no record to keep the count in, so it lives in memory, bounded: at most `maxNames`
- * names, the least recently failed forgotten first. A restart forgets them, as a lockout window
- * would; an attacker who could restart the aggregator has no need to probe names.
+ * names; when it is full, an unlocked name with the fewest failures is forgotten first
+ * (victim()). A restart forgets them, as a lockout window would; an attacker who could restart
+ * the aggregator has no need to probe names.
  *
  * Pure: time is passed in.
  */
@@ -39,7 +40,7 @@ export class UnknownNameLockouts {
    */
   fail(name: string, now: number, policy: LockoutPolicy): { failures: number; locked: boolean } {
     const e = this.entries.get(name) ?? { failures: 0, lockedUntil: null };
-    // Most recently failed last: the oldest is forgotten first.
+    // Most recently failed last (victim() breaks ties by this order).
     this.entries.delete(name);
     const failures = e.failures + 1;
     const locked = failures >= policy.maxFailures;
@@ -47,8 +48,31 @@ export class UnknownNameLockouts {
       failures: locked ? 0 : failures,
       lockedUntil: locked ? now + policy.lockMs : e.lockedUntil,
     });
-    while (this.entries.size > this.maxNames) this.entries.delete(this.entries.keys().next().value!);
+    if (this.entries.size > this.maxNames) this.entries.delete(this.victim(now, name));
     return { failures, locked };
+  }
+
+  /**
+   * The name to forget when the table is full, other than `keep` (the one just counted): an
+   * unlocked name before a locked one, the fewest failures first, then the least recently failed;
+   * among locked ones, the lock that ends first. Forgetting a lock or a count is what a prober
+   * wants (an account keeps both): flushing a locked name, or one with four failures, takes
+   * 10,000 names with at least as many failures each, every failure an argon2id hash, rather than
+   * 10,000 single tries.
+   */
+  private victim(now: number, keep: string): string {
+    let best: string | undefined;
+    let bestRank = Infinity;
+    for (const [name, e] of this.entries) {
+      if (name === keep) continue;
+      const rank = e.lockedUntil !== null && e.lockedUntil > now ? 1e15 + e.lockedUntil : e.failures;
+      // Map order is least recently failed first: on a tie the earlier entry stays the choice.
+      if (rank < bestRank) {
+        best = name;
+        bestRank = rank;
+      }
+    }
+    return best ?? keep;
   }
 
   /** Names remembered (for tests). */

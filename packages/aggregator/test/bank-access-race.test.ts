@@ -64,4 +64,26 @@ describe('changing a bank’s access while its hello is attached', () => {
       }
     }, 30_000);
   }
+
+  it('a store error while rotating a token answers the request (500) and leaves the round in flight alone', async () => {
+    const agg = await startTestAggregator(path.join(dir, 'store-error'), {
+      autoStart: true,
+      rules: { rounds: 1, minBanks: 1, quorum: 1 } as never,
+    });
+    try {
+      const alice = await RawBank.join(`${agg.wsUrl}/ws/bank`, 'alice', await createBank(agg, 'alice'));
+      await createBank(agg, 'bob');
+      const a = await alice.next('round_assignment');
+      const store = agg.store as unknown as { setBankToken: () => Promise<boolean> };
+      store.setBankToken = async () => {
+        throw new Error('SQLITE_BUSY: database is locked');
+      };
+      expect((await api(agg, 'POST', '/api/banks/bob/token')).status).toBe(500);
+      // Before, the error went to the federation's recovery, which failed the round in flight.
+      expect(agg.federation.status()).toMatchObject({ currentRound: { id: a.msg.roundId }, roundsFailed: 0 });
+      alice.ws.close();
+    } finally {
+      await agg.close();
+    }
+  }, 30_000);
 });

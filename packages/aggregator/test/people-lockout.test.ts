@@ -63,7 +63,7 @@ describe('the sign-in lockout', () => {
     expect((await new Browser(s.url).login('alice', GOOD_PASSWORD)).status).toBe(429);
   });
 
-  it('remembers a bounded number of unknown names, forgetting the least recently failed first', () => {
+  it('remembers a bounded number of unknown names, forgetting unlocked ones with the fewest failures first', () => {
     const policy = { maxFailures: 2, lockMs: 1_000 };
     const table = new UnknownNameLockouts(3);
     for (const name of ['a', 'b', 'c']) table.fail(name, 0, policy);
@@ -73,5 +73,13 @@ describe('the sign-in lockout', () => {
     expect(table.fail('b', 0, policy)).toEqual({ failures: 1, locked: false });
     expect(table.lockedUntil('a', 999)).toBe(1_000);
     expect(table.lockedUntil('a', 1_000)).toBeNull();
+    // A flood of single tries at new names forgets neither a lock nor a count of several failures.
+    const three = { maxFailures: 3, lockMs: 1_000 };
+    const probed = new UnknownNameLockouts(3);
+    for (let i = 0; i < 3; i++) probed.fail('locked', 0, three);
+    for (let i = 0; i < 2; i++) probed.fail('counted', 0, three);
+    for (let i = 0; i < 50; i++) probed.fail(`junk ${i}`, 0, three);
+    expect(probed.lockedUntil('locked', 999)).toBe(1_000);
+    expect(probed.fail('counted', 0, three)).toEqual({ failures: 3, locked: true });
   });
 });

@@ -44,8 +44,11 @@ export class HeartbeatPolicy {
   constructor(
     private readonly intervalMs: number,
     timeoutMs?: number,
+    /** When the ticks start (ms): the first tick is late, like any other, when it runs an interval late. */
+    startedAt?: number,
   ) {
     this.maySkip = timeoutMs !== undefined && timeoutMs >= 4 * intervalMs;
+    this.lastTickAt = startedAt;
   }
 
   /** This bank sent a frame that tells the aggregator it is alive, other than its heartbeat. */
@@ -95,7 +98,7 @@ export function startHeartbeat(
   timeoutMs: number | undefined,
   io: { lastFromServer(): number; beat(): void; giveUp(): void },
 ): RunningHeartbeat {
-  const policy = new HeartbeatPolicy(intervalMs, timeoutMs);
+  const policy = new HeartbeatPolicy(intervalMs, timeoutMs, Date.now());
   const timer = setInterval(() => {
     const action = policy.tick(Date.now(), io.lastFromServer());
     if (action === 'give-up') {

@@ -6,6 +6,7 @@
  * flag is in --help; bad settings exit 2 naming the flag.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,11 @@ describe('finsecure-bank console and users', () => {
     });
     expect(unread.code).toBe(2);
     expect(unread.err).toContain(`--console-tls-cert: cannot read ${missing}`);
+    const notPem = path.join(dir, 'not-a-certificate.pem');
+    writeFileSync(notPem, 'hello\n');
+    const bad = run(['console', '--state-dir', dir, '--console-tls-cert', notPem, '--console-tls-key', notPem]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('are not a usable certificate and key');
     const u = run(['users', 'add', 'xavier', '--role', 'auditor', '--state-dir', dir]);
     expect(u.code).toBe(2);
     expect(u.err).toContain('must be one of admin, ml-engineer, analyst');

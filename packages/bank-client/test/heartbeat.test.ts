@@ -71,6 +71,10 @@ describe('HeartbeatPolicy', () => {
       expect(silent.tick(10 * I, I)).toBe('beat');
       expect(silent.tick(next, I), `next tick at ${next}`).toBe('give-up');
     }
+    // The first tick too, against when the ticks started (training may hold the loop at once).
+    const first = new HeartbeatPolicy(I, DEFAULT_TIMEOUT, 0);
+    expect(first.tick(30_000, 0)).toBe('beat');
+    expect(first.tick(35_000, 0)).toBe('give-up');
   });
 });
 

@@ -262,7 +262,8 @@ export class Federation {
    * connection with `close`. On the queue it is ordered with attach(), which reads the bank again:
    * a hello checked against the old token cannot join after the change. Outside it, with an
    * asynchronous store (MongoDB), the change could land between attach's read and its
-   * registering the session, and the bank stayed connected on a revoked token.
+   * registering the session, and the bank stayed connected on a revoked token. A store error is
+   * the caller's (thrown), not the round's.
    */
   changeBankAccess(
     bankId: string,
@@ -270,10 +271,12 @@ export class Federation {
     entry: { type: string; actor: string },
     close: { code: number; reason: string },
   ): Promise<boolean> {
-    return this.enqueue(async () => {
+    // A store error answers the request (500); it does not fail the round in flight (recover()).
+    return this.answer(async () => {
       if (!(await change())) return false;
-      await audit(this.core, entry.type, entry.actor, { bankId });
+      // Closed before the audit, so that a failed audit write cannot leave it connected.
       this.core.sessions.get(bankId)?.close(close.code, close.reason);
+      await audit(this.core, entry.type, entry.actor, { bankId });
       return true;
     });
   }

@@ -60,7 +60,8 @@ export function armTimer(core: Core): void {
   const delay = Math.max(0, at - clock.now()) + 1;
   const tick = () =>
     void core.enqueue(async () => {
-      if (core.active === round) await apply(core, machine.tick(round.state, clock.now()));
+      // Not after close(): a late timer's deferred tick may come after it.
+      if (!core.closed && core.active === round) await apply(core, machine.tick(round.state, clock.now()));
     });
   // Late (the event loop held past the deadline): the frames that came during the hold are read
   // first, and count as arriving at `at` (frames.ts), since they may have come before it.

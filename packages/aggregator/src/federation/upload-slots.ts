@@ -292,7 +292,9 @@ function grantFreeSlots(core: Core, round: ActiveRound): void {
     // Late (the event loop held): an upload sent in time is read, and taken, before it expires.
     const next = q.grantNext(grantedAt, (bankId) =>
       clock.setTimeout(
-        afterReads(clock, grantedAt + timeoutMs, () => void core.enqueue(() => expire(core, round, bankId))),
+        afterReads(clock, grantedAt + timeoutMs, () => {
+          if (!core.closed) void core.enqueue(() => expire(core, round, bankId));
+        }),
         timeoutMs,
       ),
     );

@@ -5,6 +5,7 @@
  * --console-port` and by `finsecure-bank users`.
  */
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
 import { BankConfigError, readMappingFile } from '../config.js';
@@ -99,8 +100,9 @@ export function loadConsoleConfig(sources: {
 }
 
 /**
- * The console's certificate and key (PEM), read at start-up, or undefined when it serves plain
- * HTTP. Throws BankConfigError naming the setting and the file that cannot be read.
+ * The console's certificate and key (PEM), read and checked at start-up, or undefined when it
+ * serves plain HTTP. Throws BankConfigError naming the setting and the file that cannot be read,
+ * or both files when they are not a certificate and its key.
  */
 export function readConsoleTls(cfg: Pick<ConsoleConfig, 'consoleTlsCert' | 'consoleTlsKey'>) {
   if (!cfg.consoleTlsCert || !cfg.consoleTlsKey) return undefined;
@@ -111,5 +113,16 @@ export function readConsoleTls(cfg: Pick<ConsoleConfig, 'consoleTlsCert' | 'cons
       throw new BankConfigError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
     }
   };
-  return { cert: read('--console-tls-cert', cfg.consoleTlsCert), key: read('--console-tls-key', cfg.consoleTlsKey) };
+  const tls = {
+    cert: read('--console-tls-cert', cfg.consoleTlsCert),
+    key: read('--console-tls-key', cfg.consoleTlsKey),
+  };
+  try {
+    createSecureContext(tls); // a file that is not PEM, or a key of another certificate
+  } catch (err) {
+    throw new BankConfigError(
+      `--console-tls-cert/--console-tls-key: ${cfg.consoleTlsCert} and ${cfg.consoleTlsKey} are not a usable certificate and key: ${(err as Error).message}`,
+    );
+  }
+  return tls;
 }

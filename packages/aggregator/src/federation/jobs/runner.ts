@@ -259,7 +259,7 @@ export class JobRunner {
     const delay = Math.max(0, at - clock.now()) + 1;
     const tick = () =>
       void this.enqueue(async () => {
-        if (this.running !== r || r.stage !== stage) return;
+        if (this.closed || this.running !== r || r.stage !== stage) return;
         stage.tick(clock.now());
         await this.afterInput(r);
       });
