@@ -255,11 +255,10 @@ export class Federation {
     return this.enqueue(() => banks.detach(this.core, session, why));
   }
 
-  /** Closes a bank's connection (after revocation). */
   /**
    * Changes a bank's access (token rotation, revocation: `change`, which returns false when
-   * there is no such bank) on the serial queue, then audits `entry` and closes the bank's
-   * connection with `close`. On the queue it is ordered with attach(), which reads the bank again:
+   * there is no such bank) on the serial queue, then closes the bank's connection with `close`
+   * and audits `entry`. On the queue it is ordered with attach(), which reads the bank again:
    * a hello checked against the old token cannot join after the change. Outside it, with an
    * asynchronous store (MongoDB), the change could land between attach's read and its
    * registering the session, and the bank stayed connected on a revoked token. A store error is
