@@ -33,3 +33,26 @@ export function afterReads(clock: Clock, dueAt: number, fn: () => void, onLate?:
     setImmediate(fn);
   };
 }
+
+/** Where a deadline timer marks a hold (Core, the job runner): the deadline the frames read meanwhile count as arriving at. */
+export interface HoldMark {
+  heldSince: number | null;
+}
+
+/**
+ * Arms a timer for a stage's deadline `at` (ms, `clock`'s time): `tick` runs just after it. Fired
+ * late (the event loop held past the deadline), it sets `mark.heldSince` to `at` until the
+ * sockets were read (afterReads), so that the frames that came during the hold, maybe before the
+ * deadline, are judged as arriving at it; then it clears the mark and ticks. Returns the handle.
+ */
+export function armDeadline(clock: Clock, at: number, mark: HoldMark, tick: () => void): unknown {
+  const delay = Math.max(0, at - clock.now()) + 1;
+  const run = () => {
+    mark.heldSince = null;
+    tick();
+  };
+  return clock.setTimeout(
+    afterReads(clock, clock.now() + delay, run, () => void (mark.heldSince ??= at)),
+    delay,
+  );
+}

@@ -4,7 +4,7 @@
  * one timer armed for the moment the workflow next wants to be woken.
  */
 import * as machine from '../round/machine.js';
-import { afterReads } from './clock.js';
+import { armDeadline } from './clock.js';
 import type { ActiveRound, Core } from './core.js';
 import { aggregateRound, ask } from './workflows.js';
 import { commit, failRound } from './round-end.js';
@@ -57,25 +57,17 @@ export function armTimer(core: Core): void {
   if (!round) return;
   const at = machine.wakeAt(round.state);
   if (at === null) return;
-  const delay = Math.max(0, at - clock.now()) + 1;
-  const tick = () =>
-    void core.enqueue(async () => {
-      // Not after close(): a late timer's deferred tick may come after it.
-      if (!core.closed && core.active === round) await apply(core, machine.tick(round.state, clock.now()));
-    });
   // Late (the event loop held past the deadline): the frames that came during the hold are read
   // first, and count as arriving at `at` (frames.ts), since they may have come before it.
-  core.roundTimer = clock.setTimeout(
-    afterReads(
-      clock,
-      clock.now() + delay,
-      () => {
-        core.heldSince = null;
-        tick();
-      },
-      () => void (core.heldSince ??= at),
-    ),
-    delay,
+  core.roundTimer = armDeadline(
+    clock,
+    at,
+    core,
+    () =>
+      void core.enqueue(async () => {
+        // Not after close(): a late timer's deferred tick may come after it.
+        if (!core.closed && core.active === round) await apply(core, machine.tick(round.state, clock.now()));
+      }),
   );
 }
 

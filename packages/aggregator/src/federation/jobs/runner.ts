@@ -16,7 +16,7 @@ import { CalibrationParams, SegmentationParams } from './params.js';
 import { SegmentationJob } from './segmentation.js';
 import { SecureSumsJob } from './secure-sums.js';
 import { JobParamsError, JobRefused, type JobHost, type JobKind, type JobKindName, type JobRecord } from './types.js';
-import { afterReads } from '../clock.js';
+import { armDeadline } from '../clock.js';
 
 /** Analytics answers are aggregates of a few thousand numbers at most. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
@@ -36,7 +36,7 @@ export class JobRunner {
   private nextId = 1;
   private closed = false;
   /** Set while a late stage timer waits for the sockets to be read: the deadline it was due at (ms). */
-  private heldSince: number | null = null;
+  heldSince: number | null = null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly host: JobHost) {}
@@ -255,27 +255,18 @@ export class JobRunner {
     clock.clearTimeout(r.timer);
     if (!r.stage?.isOpen) return;
     const stage = r.stage;
-    const at = stage.closesAt();
-    const delay = Math.max(0, at - clock.now()) + 1;
-    const tick = () =>
-      void this.enqueue(async () => {
-        if (this.closed || this.running !== r || r.stage !== stage) return;
-        stage.tick(clock.now());
-        await this.afterInput(r);
-      });
     // Late (the event loop held past the deadline): the answers that came during the hold are read
     // first and count as arriving at the deadline (onFrame), as the rounds' frames do (runner.ts).
-    r.timer = clock.setTimeout(
-      afterReads(
-        clock,
-        clock.now() + delay,
-        () => {
-          this.heldSince = null;
-          tick();
-        },
-        () => void (this.heldSince ??= at),
-      ),
-      delay,
+    r.timer = armDeadline(
+      clock,
+      stage.closesAt(),
+      this,
+      () =>
+        void this.enqueue(async () => {
+          if (this.closed || this.running !== r || r.stage !== stage) return;
+          stage.tick(clock.now());
+          await this.afterInput(r);
+        }),
     );
   }
 
