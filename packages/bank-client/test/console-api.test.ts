@@ -11,14 +11,11 @@ import { generateSynthetic, KAGGLE_FEATURES } from '@finsecure/common/data';
 import { THRESHOLD_KEY } from '../src/console/threshold.js';
 import { ConsoleDb } from '../src/console/db.js';
 import {
-  addPerson,
   cleanup,
   Client,
+  consoleWithPeople,
   jsonTransaction,
-  startConsole,
   syntheticCsv,
-  tempDir,
-  writeTrainedModel,
   type RunningConsole,
 } from './helpers/console.js';
 
@@ -28,15 +25,13 @@ let analyst: Client;
 let engineer: Client;
 
 beforeAll(async () => {
-  dir = tempDir('finsecure-console-api-');
-  await writeTrainedModel(dir);
-  c = await startConsole(dir, { maxUploadBytes: 1024 * 1024 });
-  await addPerson(c, 'ana', 'analyst');
-  await addPerson(c, 'eng', 'ml-engineer');
-  analyst = new Client(c.url);
-  engineer = new Client(c.url);
-  await analyst.login('ana');
-  await engineer.login('eng');
+  let clients: Record<string, Client>;
+  ({ dir, c, clients } = await consoleWithPeople(
+    'finsecure-console-api-',
+    { ana: 'analyst', eng: 'ml-engineer' },
+    { maxUploadBytes: 1024 * 1024 },
+  ));
+  [analyst, engineer] = [clients.ana!, clients.eng!];
 });
 afterAll(async () => {
   await c?.close();
@@ -239,14 +234,19 @@ describe('operating threshold from the validation split', () => {
   let c2: RunningConsole;
   let eng: Client;
   beforeAll(async () => {
-    d2 = tempDir('finsecure-console-thr-');
-    await writeTrainedModel(d2);
     // The bank's held-out split: labelled synthetic rows with a Time column (two days).
     const validation = generateSynthetic({ rows: 3000, fraudRate: 0.05, seed: 99 });
-    c2 = await startConsole(d2, { validation: { load: async () => validation } });
-    await addPerson(c2, 'eng', 'ml-engineer');
-    eng = new Client(c2.url);
-    await eng.login('eng');
+    let clients: Record<string, Client>;
+    ({
+      dir: d2,
+      c: c2,
+      clients,
+    } = await consoleWithPeople(
+      'finsecure-console-thr-',
+      { eng: 'ml-engineer' },
+      { validation: { load: async () => validation } },
+    ));
+    eng = clients.eng!;
   });
   afterAll(async () => {
     await c2?.close();
@@ -303,9 +303,13 @@ describe('a bank with its own column mapping', () => {
   const names = KAGGLE_FEATURES.map((_, j) => `f${j}`);
   const mapping = { label: 'fraud', features: names, group: 'customer', time: 'ts', ignore: ['ref'] };
   beforeAll(async () => {
-    d3 = tempDir('finsecure-console-map-');
-    await writeTrainedModel(d3);
-    c3 = await startConsole(d3, { layout: mapping, idColumn: 'ref' });
+    let clients: Record<string, Client>;
+    ({
+      dir: d3,
+      c: c3,
+      clients,
+    } = await consoleWithPeople('finsecure-console-map-', { ana: 'analyst' }, { layout: mapping, idColumn: 'ref' }));
+    ana = clients.ana!;
     c3.db.setSetting(
       THRESHOLD_KEY,
       {
@@ -321,9 +325,6 @@ describe('a bank with its own column mapping', () => {
       },
       { at: 0, type: 'threshold.chosen', actor: 'test', details: {} },
     );
-    await addPerson(c3, 'ana', 'analyst');
-    ana = new Client(c3.url);
-    await ana.login('ana');
   });
   afterAll(async () => {
     await c3?.close();

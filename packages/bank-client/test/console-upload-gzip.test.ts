@@ -7,28 +7,20 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addPerson,
-  cleanup,
-  Client,
-  startConsole,
-  syntheticCsv,
-  tempDir,
-  writeTrainedModel,
-  type RunningConsole,
-} from './helpers/console.js';
+import { cleanup, Client, consoleWithPeople, syntheticCsv, type RunningConsole } from './helpers/console.js';
 
 let dir: string;
 let c: RunningConsole;
 let analyst: Client;
 
 beforeAll(async () => {
-  dir = tempDir('finsecure-console-gzip-');
-  await writeTrainedModel(dir);
-  c = await startConsole(dir, { maxUploadBytes: 1024 * 1024 });
-  await addPerson(c, 'ana', 'analyst');
-  analyst = new Client(c.url);
-  await analyst.login('ana');
+  let clients: Record<string, Client>;
+  ({ dir, c, clients } = await consoleWithPeople(
+    'finsecure-console-gzip-',
+    { ana: 'analyst' },
+    { maxUploadBytes: 1024 * 1024 },
+  ));
+  analyst = clients.ana!;
 });
 afterAll(async () => {
   await c?.close();

@@ -82,6 +82,27 @@ export async function addPerson(c: BankConsole, username: string, role: 'analyst
   await c.accounts.createAccount({ username, role, password: PASSWORD, displayName: username }, 'test');
 }
 
+/**
+ * A console on a trained model (writeTrainedModel) in a fresh state directory named after
+ * `prefix`, with `people` (username → role) created and each signed in by its own Client.
+ */
+export async function consoleWithPeople(
+  prefix: string,
+  people: Record<string, 'analyst' | 'ml-engineer' | 'admin'>,
+  o: Partial<ConsoleOptions> = {},
+): Promise<{ dir: string; c: RunningConsole; clients: Record<string, Client> }> {
+  const dir = tempDir(prefix);
+  await writeTrainedModel(dir);
+  const c = await startConsole(dir, o);
+  const clients: Record<string, Client> = {};
+  for (const [username, role] of Object.entries(people)) {
+    await addPerson(c, username, role);
+    clients[username] = new Client(c.url);
+    await clients[username].login(username);
+  }
+  return { dir, c, clients };
+}
+
 /** HTTP over the real socket with a cookie jar; sends X-CSRF-Token from the csrf cookie. */
 export class Client {
   private cookies = new Map<string, string>();
