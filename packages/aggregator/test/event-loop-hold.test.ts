@@ -7,7 +7,9 @@
  *
  * The same for the hello timer of a new connection (server/plugins/bank-socket.ts), and for the
  * round's deadline (federation/runner.ts armTimer): updates sent in time but read after the hold
- * were refused as late, and the round failed its quorum.
+ * were refused as late, and the round failed its quorum. An answer read after the hold closes its
+ * stage as of the deadline, but the next stage opens when it is read, with its whole timeout
+ * (round/machine.ts updateAccepted): opened at the deadline, the hold would come off it.
  *
  * The hold is real (a busy loop on the real clock): a busier machine only makes it longer.
  */
@@ -23,6 +25,14 @@ import {
   waitRounds,
 } from './helpers/federation.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
+import {
+  advertisementToWire,
+  generateIdentityKeyPair,
+  identitiesFromWire,
+  paramsFromWire,
+  SecAggBankRound,
+  toBase64,
+} from '@finsecure/common/secagg';
 
 const INTERVAL_MS = 500;
 const TIMEOUT_MS = 3_000;
@@ -134,6 +144,47 @@ describe('timers after the event loop was held', () => {
       hold(2_000);
       await updateAccepted(agg, 'alice', a.msg.roundId);
       expect(agg.federation.uploadStats().expired).toBe(0);
+    } finally {
+      await agg.close();
+    }
+  }, 30_000);
+  it('a secure-aggregation stage closed by answers read after a hold gives the next stage its whole timeout', async () => {
+    const STAGE_MS = 3_000;
+    const agg = await startTestAggregator(`${dir}/secagg`, {
+      autoStart: true,
+      rules: {
+        rounds: 1,
+        minBanks: 2,
+        quorum: 2,
+        secureAggregation: true,
+        secaggStageTimeoutMs: STAGE_MS,
+      } as never,
+    });
+    try {
+      const banks = [];
+      for (const id of ['alice', 'bob']) {
+        const identity = generateIdentityKeyPair();
+        const token = await createBank(agg, id);
+        const raw = await RawBank.join(`${agg.wsUrl}/ws/bank`, id, token, 400, 30, toBase64(identity.publicKey));
+        banks.push({ id, identity, raw });
+      }
+      const ads = await Promise.all(banks.map((b) => b.raw.next('secagg_advertise_keys', 30_000)));
+      banks.forEach((b, k) => {
+        const msg = ads[k]!.msg;
+        const core = new SecAggBankRound({ bankId: b.id, identity: b.identity, directory: identitiesFromWire(msg) });
+        const keys = core.advertiseKeys(paramsFromWire(msg));
+        b.raw.send({
+          type: 'secagg_keys',
+          roundId: msg.roundId,
+          session: msg.session,
+          advertisement: advertisementToWire(keys),
+        });
+      });
+      // Sent in time, unread: the advertise stage's deadline passes during the hold, by 2.5 s.
+      hold(ads[0]!.msg.deadlineInMs + 2_500);
+      const shares = await Promise.all(banks.map((b) => b.raw.next('secagg_share_keys', 30_000)));
+      // Opened at the old deadline, share_keys would have had about 0.5 s left of its 3 s.
+      for (const s of shares) expect(s.msg.deadlineInMs).toBeGreaterThan(STAGE_MS - 1_000);
     } finally {
       await agg.close();
     }

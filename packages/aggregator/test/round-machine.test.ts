@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as m from '../src/round/machine.js';
+import { secaggWorkflow } from '../src/round/workflow.js';
 
 const limits: m.RoundLimits = { quorum: 2, roundTimeoutMs: 10_000, graceMs: 1_000, evaluationTimeoutMs: 5_000 };
 
@@ -143,5 +144,34 @@ describe('round state machine', () => {
     s = m.updateAccepted(s, 'b', 300).state;
     s = m.aggregated(s, [], 350).state;
     expect(s.phaseTimes).toEqual({ selecting: 100, training: 100, aggregating: 300, evaluating: 350, committed: 350 });
+  });
+  // An answer read after a hold of the event loop counts as arriving at the deadline it was held
+  // past (federation/frames.ts); the stage it closes must not pass the hold on to the next one.
+  it('a stage closed by an answer judged before a hold opens the next one at the real time, with its whole timeout', () => {
+    const workflow = secaggWorkflow(10_000, 3_000, 5_000);
+    let s = m.startRound(7, 3, ['a', 'b'], limits, 1_000, workflow).state;
+    expect(m.wakeAt(s)).toBe(4_000);
+    s = m.stageAnswered(s, 'a', 2_000, 2_000).state;
+    // b's keys came before the deadline (4,000) but were read at 6,500, after a hold.
+    const t = m.stageAnswered(s, 'b', 4_000, 6_500);
+    expect(m.trainingStage(t.state).name).toBe('share_keys');
+    expect(t.effects).toEqual([{ type: 'ask', stage: 'share_keys', bankIds: ['a', 'b'], deadline: 9_500 }]);
+    expect(m.wakeAt(t.state)).toBe(9_500);
+    // The closed stage keeps the answer's judged time.
+    expect(t.state.stages[0]!.closedTime).toBe(4_000);
+    // The same for an evaluation stage and for the phase times.
+    let e = m.startRound(8, 3, ['a', 'b'], limits, 1_000).state;
+    e = m.updateAccepted(e, 'a', 2_000).state;
+    e = m.updateAccepted(e, 'b', 2_500, 2_600).state;
+    expect(e.phaseTimes.aggregating).toBe(2_600);
+    const ev = m.aggregated(e, ['a', 'b'], 2_700).state;
+    expect(m.wakeAt(ev)).toBe(7_700);
+    // Without a hold (the default), the judged time is the real time.
+    const plain = m.stageAnswered(
+      m.stageAnswered(m.startRound(9, 3, ['a', 'b'], limits, 0, workflow).state, 'a', 10).state,
+      'b',
+      20,
+    );
+    expect(plain.effects).toEqual([{ type: 'ask', stage: 'share_keys', bankIds: ['a', 'b'], deadline: 3_020 }]);
   });
 });

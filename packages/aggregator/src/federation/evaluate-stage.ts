@@ -78,6 +78,6 @@ export async function onEvaluation(
     loss: msg.loss,
   });
   // Accepted: not acknowledged (only refusals are; see fit-stage.ts onUpdate).
-  await apply(core, machine.evaluationAccepted(round.state, session.bankId, receivedAt));
+  await apply(core, machine.evaluationAccepted(round.state, session.bankId, receivedAt, core.opts.clock.now()));
   publishProgress(core);
 }

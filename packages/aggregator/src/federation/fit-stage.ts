@@ -220,7 +220,8 @@ export async function onUpdate(
     { bankId: session.bankId, roundId: msg.roundId, numExamples: msg.numExamples, loss: msg.loss },
     'update accepted',
   );
-  await apply(core, machine.updateAccepted(round.state, session.bankId, now));
+  // Judged at its arrival; a stage it closes hands over at the clock's time (round/machine.ts).
+  await apply(core, machine.updateAccepted(round.state, session.bankId, now, core.opts.clock.now()));
   publishProgress(core);
 }
 

@@ -228,11 +228,17 @@ function quorumMessage(state: RoundState): string {
   return `quorum not reached: ${stage.answeredCount} of ${state.limits.quorum} required ${what} (${why})`;
 }
 
-/** Records an update that `judgeUpdate` accepted and whose weights were valid. */
-export function updateAccepted(state: RoundState, bankId: string, now: number): Transition {
+/**
+ * Records an update that `judgeUpdate` accepted and whose weights were valid. `answeredAt` (ms) is
+ * when it counts as arriving, `now` (ms, default `answeredAt`) the aggregator's time: they differ
+ * for a frame read just after a hold of the event loop past a deadline, which counts as arriving
+ * at that deadline (federation/frames.ts). A stage this answer closes closes at `answeredAt`; the
+ * next one opens at `now`, with its whole timeout (opened at `answeredAt`, the hold would come off it).
+ */
+export function updateAccepted(state: RoundState, bankId: string, answeredAt: number, now = answeredAt): Transition {
   if (state.phase !== 'training') throw new Error(`cannot accept an update in phase ${state.phase}`);
-  trainingStage(state).answer(bankId, now);
-  return afterStage(state, now);
+  trainingStage(state).answer(bankId, answeredAt);
+  return afterStage(state, Math.max(now, answeredAt));
 }
 
 /** Records a valid answer to the training stage in flight (any workflow's stage). */
@@ -308,9 +314,15 @@ function afterEvaluation(state: RoundState, now: number): Transition {
   return { state: enter(state, 'committed', now), effects: [{ type: 'commit' }] };
 }
 
-export function evaluationAccepted(state: RoundState, bankId: string, now: number): Transition {
-  evaluationStage(state)!.answer(bankId, now);
-  return afterEvaluation(state, now);
+/** Records an accepted evaluation; `answeredAt` and `now` as for `updateAccepted`. */
+export function evaluationAccepted(
+  state: RoundState,
+  bankId: string,
+  answeredAt: number,
+  now = answeredAt,
+): Transition {
+  evaluationStage(state)!.answer(bankId, answeredAt);
+  return afterEvaluation(state, Math.max(now, answeredAt));
 }
 
 /**
@@ -369,8 +381,10 @@ export function currentStage(state: RoundState): Stage | null {
  * Records a valid answer to the stage in flight, training or evaluation (the secagg workflow's
  * answers arrive through one handler for both).
  */
-export function stageAnswered(state: RoundState, bankId: string, now: number): Transition {
-  return state.phase === 'evaluating' ? evaluationAccepted(state, bankId, now) : updateAccepted(state, bankId, now);
+export function stageAnswered(state: RoundState, bankId: string, answeredAt: number, now = answeredAt): Transition {
+  return state.phase === 'evaluating'
+    ? evaluationAccepted(state, bankId, answeredAt, now)
+    : updateAccepted(state, bankId, answeredAt, now);
 }
 
 export function isFinished(state: RoundState): boolean {

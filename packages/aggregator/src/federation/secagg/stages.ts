@@ -348,7 +348,9 @@ export async function onSecAggMessage(
     await lose(core, bankId, reason);
     return;
   }
-  await apply(core, machine.stageAnswered(round.state, bankId, now));
+  // Judged at its arrival; the next stage opens at the clock's time, with its whole timeout, even
+  // when the frame was read after a hold of the event loop (round/machine.ts updateAccepted).
+  await apply(core, machine.stageAnswered(round.state, bankId, now, core.opts.clock.now()));
   publishProgress(core);
 }
 
