@@ -10,7 +10,7 @@
  * is what the aggregator does when bank-1..bank-N connect in that order (the simulation
  * connects them so and checks that the federation's scaler equals this one).
  */
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Dataset } from '@finsecure/common';
@@ -25,7 +25,6 @@ import {
   stratifiedSplit,
   subset,
   timeSplit,
-  writeCsv,
   type Scaler,
   type ScalerStats,
   type TestSplit,
@@ -35,43 +34,25 @@ import {
   partitionDataset,
   schemeNeedsAlpha,
   schemeNeedsGroups,
-  type PartitionManifest,
   type PartitionScheme,
 } from '@finsecure/common/partition';
 import { createRng } from '@finsecure/common/rng';
+import {
+  checkExperimentOptions,
+  ExperimentError,
+  type ExperimentOptions,
+  type SplitKind,
+} from './experiment-options.js';
 
-/** How the shared test set is chosen: at random by class, the latest rows, or given as its own file. */
-export type SplitKind = 'stratified' | 'time' | 'given';
-
-export interface ExperimentOptions {
-  /** CSV file (Kaggle, handbook or FinSecure layout; .gz allowed). Exclusive with `synthetic`. */
-  data?: string;
-  /** Generate this many synthetic Kaggle-like rows in memory instead of reading `data`. */
-  synthetic?: number;
-  /**
-   * A given split (with `test`, exclusive with `data` and `synthetic`): these rows are
-   * partitioned among the banks, `test` is the shared test set, and no split is made
-   * (`split` must then be 'given'), so a published train/test protocol is reproduced exactly.
-   */
-  train?: string;
-  /** The shared test set of a given split (with `train`). */
-  test?: string;
-  /** Fraud rate of synthetic data. Default 0.01. */
-  fraudRate?: number;
-  layout?: 'auto' | 'kaggle' | 'handbook';
-  seed: number;
-  banks: number;
-  scheme: PartitionScheme;
-  /** Dirichlet / quantity / natural-skew concentration. */
-  alpha?: number;
-  split: SplitKind;
-  /** Fraction of rows held out as the shared test set. Default 0.2. */
-  testFraction?: number;
-  /** Fraud rows guaranteed per bank. Default 1. */
-  minFraudPerBank?: number;
-  /** Called while the CSV loads (rows read, bytes read, total bytes). */
-  onLoadProgress?: (rows: number, bytes: number, total: number) => void;
-}
+// The options and the file writer have their own modules; the package index and the
+// commands import them from here.
+export {
+  checkExperimentOptions,
+  ExperimentError,
+  type ExperimentOptions,
+  type SplitKind,
+} from './experiment-options.js';
+export { writeExperimentFiles } from './experiment-files.js';
 
 /** The resolved options (defaults filled in) that identify an experiment. */
 export interface ExperimentSpec {
@@ -120,13 +101,6 @@ export interface Experiment {
   scaledPooledTrain(): TrainingSplit;
 }
 
-export class ExperimentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ExperimentError';
-  }
-}
-
 function countFrauds(ds: Pick<Dataset, 'labels' | 'numRows'>): number {
   let n = 0;
   for (let i = 0; i < ds.numRows; i++) n += ds.labels[i]!;
@@ -148,37 +122,6 @@ export function concatDatasets(parts: readonly Dataset[]): Dataset {
     at += p.numRows;
   }
   return { features, labels, numRows: rows, numFeatures: d, featureNames: [...parts[0]!.featureNames] };
-}
-
-/** Validates option combinations that the partitioner or splitter would reject later with a less useful message. */
-export function checkExperimentOptions(o: ExperimentOptions): void {
-  const given = o.train !== undefined || o.test !== undefined;
-  if (given && (o.data !== undefined || o.synthetic !== undefined)) {
-    throw new ExperimentError(
-      '--train/--test give the split themselves: use either --train <csv> --test <csv>, or --data <csv>, or --synthetic <rows>',
-    );
-  }
-  if (given && (o.train === undefined || o.test === undefined)) {
-    throw new ExperimentError(
-      `--${o.train === undefined ? 'test' : 'train'} needs --${o.train === undefined ? 'train' : 'test'}: give both files of the split`,
-    );
-  }
-  if (given && o.split !== 'given') {
-    throw new ExperimentError(`--split ${o.split} cannot be combined with --train/--test (the test set is given)`);
-  }
-  if (!given && o.split === 'given') {
-    throw new ExperimentError('a given split needs --train <csv> and --test <csv>');
-  }
-  if (!given && (o.data === undefined) === (o.synthetic === undefined)) {
-    throw new ExperimentError('give exactly one of --data <csv>, --synthetic <rows>, or --train <csv> --test <csv>');
-  }
-  if (!Number.isInteger(o.banks) || o.banks < 1)
-    throw new ExperimentError(`--banks must be an integer ≥ 1, got ${o.banks}`);
-  if (schemeNeedsAlpha(o.scheme) && !(o.alpha !== undefined && o.alpha > 0)) {
-    throw new ExperimentError(`--scheme ${o.scheme} needs --alpha > 0`);
-  }
-  const tf = o.testFraction ?? 0.2;
-  if (!(tf > 0 && tf < 1)) throw new ExperimentError(`--test-fraction must be in (0, 1), got ${tf}`);
 }
 
 async function loadFile(
@@ -365,50 +308,3 @@ export function describeExperiment(exp: Experiment) {
   };
 }
 export type ExperimentDescription = ReturnType<typeof describeExperiment>;
-
-/**
- * Writes bank-1.csv … bank-N.csv, test.csv and manifest.json (the `datasets partition`
- * format) for bank clients to load. Values round-trip exactly (float32 shortest form).
- */
-export async function writeExperimentFiles(
-  exp: Experiment,
-  dir: string,
-): Promise<{ shards: string[]; test: string; manifest: string }> {
-  await mkdir(dir, { recursive: true });
-  const shardFiles: string[] = [];
-  let fileLayout = '';
-  for (let b = 0; b < exp.shards.length; b++) {
-    const file = path.join(dir, `bank-${b + 1}.csv`);
-    fileLayout = await writeCsv(exp.shards[b]!, file);
-    shardFiles.push(file);
-  }
-  const testFile = path.join(dir, 'test.csv');
-  await writeCsv(exp.test, testFile);
-  const info = (s: { rows: number; frauds: number }, file: string) => ({
-    file,
-    rows: s.rows,
-    frauds: s.frauds,
-    fraudRate: s.rows ? s.frauds / s.rows : 0,
-  });
-  const manifest: PartitionManifest = {
-    version: 1,
-    source: { path: exp.spec.source, layout: exp.spec.layout, rows: exp.totalRows, frauds: exp.totalFrauds },
-    scheme: exp.spec.scheme,
-    ...(exp.spec.alpha !== null ? { alpha: exp.spec.alpha } : {}),
-    seed: exp.spec.seed,
-    banks: exp.spec.banks,
-    minFraudPerBank: exp.spec.minFraudPerBank,
-    split: { kind: exp.spec.split, testFraction: exp.spec.testFraction },
-    featureNames: [...exp.featureNames],
-    fileLayout,
-    test: info(exp.summary.test, 'test.csv'),
-    shards: exp.summary.shards.map((s) => ({
-      ...info(s, `bank-${s.bank}.csv`),
-      bank: s.bank,
-      ...(s.groups !== undefined ? { groups: s.groups } : {}),
-    })),
-  };
-  const manifestFile = path.join(dir, 'manifest.json');
-  await writeFile(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
-  return { shards: shardFiles, test: testFile, manifest: manifestFile };
-}

@@ -21,7 +21,7 @@ export const signature64 = base64Bytes(64);
 export const share33 = base64Bytes(33);
 /** nonce (12) ‖ AES-GCM of two 33-byte shares (66) ‖ tag (16). */
 export const envelope94 = base64Bytes(94);
-/** An envelope from its dealer, with the SHA-256 digests of the two shares inside (common/secagg/bank.ts shareDigest). */
+/** An envelope from its dealer, with the SHA-256 digests of the two shares inside (common/secagg/messages.ts shareDigest). */
 export const incomingEnvelope = z
   .object({ from: secaggBankId, ciphertext: envelope94, seedShareHash: key32, keyShareHash: key32 })
   .strict();

@@ -6,12 +6,11 @@
  * It keeps O(vector length) for the running masked sum plus O(banks × neighbourhood)
  * small items (keys, 94-byte envelopes, 33-byte shares), never one vector per bank.
  *
- * Dropout rule: when a stage closes, every bank whose secret may have to be
- * reconstructed (the live banks before masked fit; everyone who shared keys, U2, after)
- * must still have t live members in its neighbourhood, or the round fails with a
- * SecAggError('threshold_not_met') naming the stage and those banks.
+ * Which bank may answer in which stage, the stage reports and the dropout rule (when a
+ * round fails for lack of live neighbours) are aggregator-stages.ts.
  */
-import { compareBankIds, listBanks, SecAggError, SECAGG_STAGES, type SecAggStage } from './errors.js';
+import { RoundStages, type StageReport } from './aggregator-stages.js';
+import { compareBankIds, listBanks, SecAggError, type SecAggStage } from './errors.js';
 import {
   keyAdvertisementBytes,
   maskedUpdateBytes,
@@ -24,24 +23,18 @@ import { setupRound, type RoundSetup, type SecAggParams } from './params.js';
 import { recoverUnmasking } from './reconstruct.js';
 import { SHARE_BYTES, SHARE_CIPHERTEXT_BYTES } from './shares.js';
 import { bytesEqual } from './encoding.js';
+import type { IdentityDirectory } from './bank-checks.js';
 import {
   shareDigest,
-  type IdentityDirectory,
   type IncomingShare,
   type ShareDigests,
   type MaskedUpdate,
   type ShareKeysResponse,
   type SurvivorSignature,
   type UnmaskResponse,
-} from './bank.js';
+} from './messages.js';
 
-export interface StageReport {
-  stage: SecAggStage;
-  /** Banks asked in this stage (the live banks after the previous one). */
-  asked: string[];
-  answered: string[];
-  dropped: string[];
-}
+export type { StageReport } from './aggregator-stages.js';
 
 export interface SecAggResult {
   /** Σ of the survivors' encoded vectors mod 2^32 (decode with decodeFixedPointSum). */
@@ -55,12 +48,8 @@ export interface SecAggResult {
 export class SecAggAggregatorRound {
   readonly setup: RoundSetup;
   private readonly directory: IdentityDirectory;
-  private stageIndex = 0;
-  private failure: SecAggError | null = null;
-  private readonly reports: StageReport[] = [];
-  /** Banks that may answer the current stage, and who did. */
-  private asked: Set<string>;
-  private answered = new Set<string>();
+  /** Who may answer the current stage, who did, the reports and the failure. */
+  private readonly stages: RoundStages;
   /** U2: banks that shared keys (their secrets matter from masked fit on). */
   private u2: Set<string> | null = null;
   private readonly adverts = new Map<string, KeyAdvertisement>();
@@ -78,7 +67,7 @@ export class SecAggAggregatorRound {
   constructor(params: SecAggParams, directory: IdentityDirectory) {
     this.setup = setupRound(params);
     this.directory = directory;
-    this.asked = new Set(this.setup.participants);
+    this.stages = new RoundStages(this.setup);
     this.masked = new MaskedSum(params.vectorLength);
     const unknown = this.setup.participants.filter((b) => !directory.has(b));
     if (unknown.length) {
@@ -94,39 +83,38 @@ export class SecAggAggregatorRound {
 
   /** The stage now collecting answers, or 'done' / 'failed'. */
   get stage(): SecAggStage | 'done' | 'failed' {
-    if (this.failure) return 'failed';
-    return SECAGG_STAGES[this.stageIndex] ?? 'done';
+    return this.stages.stage;
   }
 
   /** The reason the round failed, if it did. */
   get failed(): SecAggError | null {
-    return this.failure;
+    return this.stages.failed;
   }
 
   /** Who is asked in the current stage (sorted). */
   banksToAsk(): string[] {
-    return [...this.asked].sort(compareBankIds);
+    return this.stages.banksToAsk();
   }
 
   // ------------------------------------------------------------ stage 1: advertise keys
 
   receiveKeys(roundId: string, advert: KeyAdvertisement): void {
-    const bank = this.accept(roundId, 'advertise_keys', advert.bankId);
+    const bank = this.stages.accept(roundId, 'advertise_keys', advert.bankId);
     const statement = keyAdvertisementBytes(roundId, bank, advert.cPublicKey, advert.sPublicKey);
     if (!verifyStatement(this.directory.get(bank)!, statement, advert.signature)) {
-      throw this.reject('bad_signature', `${bank}'s key advertisement does not verify`, bank);
+      throw this.stages.reject('bad_signature', `${bank}'s key advertisement does not verify`, bank);
     }
     this.adverts.set(bank, advert);
-    this.answered.add(bank);
+    this.stages.answer(bank);
   }
 
   closeAdvertiseKeys(): StageReport {
-    return this.close('advertise_keys');
+    return this.stages.close('advertise_keys', this.u2);
   }
 
   /** The signed keys of `bank`'s live neighbours (itself included), to forward in stage 2. */
   keyListFor(bank: string): KeyAdvertisement[] {
-    this.expectStage('share_keys', 'keyListFor');
+    this.stages.expectStage('share_keys', 'keyListFor');
     return this.hood(bank)
       .filter((b) => this.adverts.has(b))
       .map((b) => this.adverts.get(b)!);
@@ -135,13 +123,17 @@ export class SecAggAggregatorRound {
   // ------------------------------------------------------------ stage 2: share keys
 
   receiveShares(roundId: string, bank: string, msg: ShareKeysResponse): void {
-    this.accept(roundId, 'share_keys', bank);
+    this.stages.accept(roundId, 'share_keys', bank);
     const expected = this.keyListFor(bank)
       .filter((k) => k.bankId !== bank)
       .map((k) => k.bankId);
     const got = msg.shares.map((s) => s.to).sort(compareBankIds);
     if (got.length !== expected.length || got.some((b, i) => b !== expected[i])) {
-      throw this.reject('protocol_violation', `${bank} must send one envelope to each of ${listBanks(expected)}`, bank);
+      throw this.stages.reject(
+        'protocol_violation',
+        `${bank} must send one envelope to each of ${listBanks(expected)}`,
+        bank,
+      );
     }
     if (
       msg.shares.some(
@@ -152,7 +144,7 @@ export class SecAggAggregatorRound {
       ) ||
       msg.seedCommitment.length !== 32
     ) {
-      throw this.reject('protocol_violation', `${bank} sent a malformed envelope or commitment`, bank);
+      throw this.stages.reject('protocol_violation', `${bank} sent a malformed envelope or commitment`, bank);
     }
     for (const { to, ciphertext, seedShareHash, keyShareHash } of msg.shares) {
       const list = this.envelopes.get(to) ?? [];
@@ -161,40 +153,40 @@ export class SecAggAggregatorRound {
       this.shareDigests.set(`${bank}\n${to}`, { seedShareHash, keyShareHash });
     }
     this.commitments.set(bank, msg.seedCommitment);
-    this.answered.add(bank);
+    this.stages.answer(bank);
   }
 
   closeShareKeys(): StageReport {
-    const report = this.close('share_keys');
+    const report = this.stages.close('share_keys', this.u2);
     this.u2 = new Set(report.answered);
     return report;
   }
 
   /** The envelopes addressed to `bank` by banks that shared keys, to forward in stage 3. */
   sharesFor(bank: string): IncomingShare[] {
-    this.expectStage('masked_fit', 'sharesFor');
+    this.stages.expectStage('masked_fit', 'sharesFor');
     return (this.envelopes.get(bank) ?? []).filter((e) => this.u2!.has(e.from));
   }
 
   // ------------------------------------------------------------ stage 3: masked fit
 
   receiveMaskedUpdate(roundId: string, bank: string, update: MaskedUpdate): void {
-    this.accept(roundId, 'masked_fit', bank);
+    this.stages.accept(roundId, 'masked_fit', bank);
     if (
       !verifyStatement(this.directory.get(bank)!, maskedUpdateBytes(roundId, bank, update.masked), update.signature)
     ) {
-      throw this.reject(
+      throw this.stages.reject(
         'bad_signature',
         `${bank}'s masked update signature does not verify (replayed or altered)`,
         bank,
       );
     }
     this.masked.add(bank, update.masked);
-    this.answered.add(bank);
+    this.stages.answer(bank);
   }
 
   closeMaskedFit(): StageReport {
-    const report = this.close('masked_fit');
+    const report = this.stages.close('masked_fit', this.u2);
     // Free the envelopes: they are never needed again.
     this.envelopes.clear();
     this.survivorList = report.answered;
@@ -203,28 +195,29 @@ export class SecAggAggregatorRound {
 
   /** U3, sorted: announced to every survivor in the consistency check. */
   survivors(): string[] {
-    if (!this.survivorList) throw this.reject('out_of_order', 'survivors are known only after masked fit closes');
+    if (!this.survivorList)
+      throw this.stages.reject('out_of_order', 'survivors are known only after masked fit closes');
     return [...this.survivorList];
   }
 
   // ------------------------------------------------------------ stage 4: consistency check
 
   receiveSurvivorSignature(roundId: string, bank: string, signature: Uint8Array): void {
-    this.accept(roundId, 'consistency_check', bank);
+    this.stages.accept(roundId, 'consistency_check', bank);
     if (!verifyStatement(this.directory.get(bank)!, survivorListBytes(roundId, this.survivors()), signature)) {
-      throw this.reject('bad_signature', `${bank}'s signature over the survivor list does not verify`, bank);
+      throw this.stages.reject('bad_signature', `${bank}'s signature over the survivor list does not verify`, bank);
     }
     this.signatures.set(bank, signature);
-    this.answered.add(bank);
+    this.stages.answer(bank);
   }
 
   closeConsistencyCheck(): StageReport {
-    return this.close('consistency_check');
+    return this.stages.close('consistency_check', this.u2);
   }
 
   /** The survivor-list signatures of `bank`'s neighbours, to forward with the unmask request. */
   signaturesFor(bank: string): SurvivorSignature[] {
-    this.expectStage('unmask', 'signaturesFor');
+    this.stages.expectStage('unmask', 'signaturesFor');
     return this.hood(bank)
       .filter((b) => this.signatures.has(b))
       .map((b) => ({ bankId: b, signature: this.signatures.get(b)! }));
@@ -233,13 +226,13 @@ export class SecAggAggregatorRound {
   // ------------------------------------------------------------ stage 5: unmask
 
   receiveUnmaskShares(roundId: string, bank: string, res: UnmaskResponse): void {
-    this.accept(roundId, 'unmask', bank);
+    this.stages.accept(roundId, 'unmask', bank);
     const hood = new Set(this.hood(bank));
     const alive = new Set(this.survivors());
     const seen = new Set<string>();
     const check = (of: string, share: Uint8Array, wantAlive: boolean): void => {
       if (seen.has(of)) {
-        throw this.reject(
+        throw this.stages.reject(
           'protocol_violation',
           `${bank} sent two shares for ${of}: never both seed and key share`,
           bank,
@@ -248,14 +241,14 @@ export class SecAggAggregatorRound {
       seen.add(of);
       if (!hood.has(of) || !this.u2!.has(of) || alive.has(of) !== wantAlive || share.length !== SHARE_BYTES) {
         const what = wantAlive ? 'a seed share' : 'a key share';
-        throw this.reject('protocol_violation', `${bank} sent ${what} for ${of}, which it may not`, bank);
+        throw this.stages.reject('protocol_violation', `${bank} sent ${what} for ${of}, which it may not`, bank);
       }
       // The holder's own share is not in any envelope: it holds none of itself to reveal here.
       const digests = this.shareDigests.get(`${of}\n${bank}`);
       const kind = wantAlive ? 'seed' : 'key';
       const want = wantAlive ? digests?.seedShareHash : digests?.keyShareHash;
       if (of !== bank && (!want || !bytesEqual(shareDigest(this.roundId, kind, of, bank, share), want))) {
-        throw this.reject(
+        throw this.stages.reject(
           'corrupt_share',
           `${bank}'s ${kind} share of ${of} does not match what ${of} committed to at share keys (replayed or altered)`,
           bank,
@@ -266,7 +259,7 @@ export class SecAggAggregatorRound {
     for (const { of, share } of res.keyShares) check(of, share, false);
     for (const { of, share } of res.seedShares) push(this.seedShares, of, share);
     for (const { of, share } of res.keyShares) push(this.keyShares, of, share);
-    this.answered.add(bank);
+    this.stages.answer(bank);
   }
 
   /**
@@ -275,7 +268,7 @@ export class SecAggAggregatorRound {
    * masks and returns the sum.
    */
   async finish(): Promise<SecAggResult> {
-    this.close('unmask');
+    this.stages.close('unmask', this.u2);
     const survivors = this.survivors();
     let unmasking: Unmasking;
     try {
@@ -291,109 +284,27 @@ export class SecAggAggregatorRound {
         keyShares: this.keyShares,
       });
     } catch (err) {
-      if (err instanceof SecAggError) this.failure = err;
+      if (err instanceof SecAggError) this.stages.failWith(err);
       throw err;
     } finally {
       this.seedShares.clear();
       this.keyShares.clear();
     }
     const sum = unmaskSum(this.masked.sum, survivors, unmasking);
-    return { sum, survivors, stages: [...this.reports] };
+    return { sum, survivors, stages: this.stages.stageReports() };
   }
 
   /** Stage reports so far (also after a failure). */
   stageReports(): StageReport[] {
-    return [...this.reports];
+    return this.stages.stageReports();
   }
 
   // ------------------------------------------------------------ bookkeeping
 
   private hood(bank: string): ReadonlyArray<string> {
     const h = this.setup.graph.get(bank);
-    if (!h) throw this.reject('protocol_violation', `${bank} is not a participant`, bank);
+    if (!h) throw this.stages.reject('protocol_violation', `${bank} is not a participant`, bank);
     return h;
-  }
-
-  /** Checks round, stage and sender of an answer; returns the bank id. */
-  private accept(roundId: string, stage: SecAggStage, bank: string): string {
-    if (roundId !== this.roundId) {
-      throw new SecAggError(
-        'wrong_round',
-        `${bank}'s ${stage} message is for round ${roundId}, this is round ${this.roundId} (replayed or cross-round)`,
-        { stage, banks: [bank] },
-      );
-    }
-    this.expectStage(stage, `a ${stage} message from ${bank}`);
-    if (!this.asked.has(bank)) {
-      throw new SecAggError(
-        'protocol_violation',
-        `${bank} was not asked in ${stage} (not live after the previous stage)`,
-        {
-          stage,
-          banks: [bank],
-        },
-      );
-    }
-    if (this.answered.has(bank)) {
-      throw new SecAggError('out_of_order', `${bank} already answered ${stage} (duplicate or replay)`, {
-        stage,
-        banks: [bank],
-      });
-    }
-    return bank;
-  }
-
-  private expectStage(stage: SecAggStage, what: string): void {
-    if (this.failure) throw this.failure;
-    const now = this.stage;
-    if (now !== stage) {
-      throw new SecAggError('out_of_order', `${what} arrived during ${now}, expected during ${stage}`, { stage });
-    }
-  }
-
-  private close(stage: SecAggStage): StageReport {
-    this.expectStage(stage, `closing ${stage}`);
-    const asked = [...this.asked].sort(compareBankIds);
-    const answered = asked.filter((b) => this.answered.has(b));
-    const report: StageReport = { stage, asked, answered, dropped: asked.filter((b) => !this.answered.has(b)) };
-    this.reports.push(report);
-    const live = new Set(answered);
-    const t = this.setup.params.threshold;
-    // Before masked fit, only live banks matter; from then on, every bank that shared keys.
-    const relevant = this.u2 ? [...this.u2] : answered;
-    const short = relevant
-      .map((b) => ({ b, n: this.setup.graph.get(b)!.filter((x) => live.has(x)).length }))
-      .filter(({ n }) => n < t);
-    if (short.length || answered.length < t) {
-      const who = short.length ? short.map(({ b, n }) => `${b} (${n})`).join(', ') : `all (${answered.length} live)`;
-      throw this.fail(
-        'threshold_not_met',
-        `fewer than t = ${t} live neighbours remain for ${who}; dropped in this stage: ${listBanks(report.dropped)}`,
-        short.length ? short.map(({ b }) => b) : report.dropped,
-        stage,
-      );
-    }
-    this.asked = live;
-    this.answered = new Set();
-    this.stageIndex++;
-    return report;
-  }
-
-  private reject(code: SecAggError['code'], message: string, bank?: string): SecAggError {
-    return new SecAggError(code, message, {
-      ...(this.stage !== 'done' && this.stage !== 'failed' ? { stage: this.stage } : {}),
-      banks: bank ? [bank] : [],
-    });
-  }
-
-  private fail(
-    code: SecAggError['code'],
-    message: string,
-    banks: string[],
-    stage: SecAggStage = 'unmask',
-  ): SecAggError {
-    this.failure = new SecAggError(code, message, { stage, banks });
-    return this.failure;
   }
 }
 

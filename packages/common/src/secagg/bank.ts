@@ -17,6 +17,7 @@
  *   either the self-mask seed share or the key share, never both.
  */
 import { checkSurvivors, sameList, verifyKeyList, type IdentityDirectory } from './bank-checks.js';
+import { openSharePair, sealSharePair, type EnvelopeEnds } from './bank-envelopes.js';
 import { bytesEqual, canonicalBytes, sha256 } from './encoding.js';
 import { compareBankIds, listBanks, SecAggError, type SecAggStage } from './errors.js';
 import {
@@ -30,69 +31,31 @@ import {
 } from './identity.js';
 import { deriveSharedKey, generateX25519KeyPair, type X25519KeyPair } from './keys.js';
 import { maskVector } from './masking.js';
+import {
+  seedCommitment,
+  type IncomingShare,
+  type MaskedUpdate,
+  type ShareKeysResponse,
+  type SurvivorSignature,
+  type UnmaskResponse,
+} from './messages.js';
 import { setupRound, type RoundSetup, type SecAggParams } from './params.js';
 import { cryptoRandomSource, randomBytes, type RandomSource } from './random.js';
-import { decryptSharePair, encryptSharePair, splitSecret, type SharePair } from './shares.js';
+import { splitSecret, type SharePair } from './shares.js';
 
 export type { IdentityDirectory } from './bank-checks.js';
-
-export interface ShareKeysResponse {
-  /** SHA-256 commitment to the self-mask seed: lets the aggregator detect a corrupt seed share. */
-  seedCommitment: Uint8Array;
-  /**
-   * One envelope per other bank of the key list, with the digests of the two shares inside
-   * (`shareDigest`): the recipient checks them when it opens the envelope, the aggregator when the
-   * recipient reveals a share, so a replayed or altered share is refused and its sender named.
-   */
-  shares: Array<{ to: string; ciphertext: Uint8Array } & ShareDigests>;
-}
-
-export interface ShareDigests {
-  seedShareHash: Uint8Array;
-  keyShareHash: Uint8Array;
-}
-
-export interface IncomingShare extends ShareDigests {
-  from: string;
-  ciphertext: Uint8Array;
-}
-
-/**
- * SHA-256 of one Shamir share bound to its round, kind, dealer and holder. Shares are 33 bytes
- * with a 256-bit uniformly random part, so the digest reveals nothing a guess could confirm.
- */
-export function shareDigest(
-  roundId: string,
-  kind: 'seed' | 'key',
-  dealer: string,
-  holder: string,
-  share: Uint8Array,
-): Uint8Array {
-  return sha256(canonicalBytes('secagg-share', [roundId, kind, dealer, holder, share]));
-}
-
-export interface MaskedUpdate {
-  masked: Uint32Array;
-  /** Ed25519 over (round id, bank id, SHA-256 of the masked words): a replay in another round fails. */
-  signature: Uint8Array;
-}
-
-export interface SurvivorSignature {
-  bankId: string;
-  signature: Uint8Array;
-}
-
-export interface UnmaskResponse {
-  /** Shares of the self-mask seeds of survivors. */
-  seedShares: Array<{ of: string; share: Uint8Array }>;
-  /** Shares of the `s` private keys of banks that dropped after sharing keys. */
-  keyShares: Array<{ of: string; share: Uint8Array }>;
-}
-
-/** Commitment to a self-mask seed, bound to round and bank. */
-export function seedCommitment(roundId: string, bankId: string, seed: Uint8Array): Uint8Array {
-  return sha256(canonicalBytes('seed-commitment', [roundId, bankId, seed]));
-}
+// The stage messages used to be declared here; wire.ts, reconstruct.ts and the package's
+// index still import them from this module.
+export {
+  seedCommitment,
+  shareDigest,
+  type IncomingShare,
+  type MaskedUpdate,
+  type ShareDigests,
+  type ShareKeysResponse,
+  type SurvivorSignature,
+  type UnmaskResponse,
+} from './messages.js';
 
 type BankStage = 'new' | SecAggStage | 'done';
 
@@ -194,18 +157,7 @@ export class SecAggBankRound {
         this.ownShares = pair;
         continue;
       }
-      const key = deriveSharedKey(this.cKeys!.privateKey, list.get(to)!.cPublicKey, {
-        purpose: 'share-encryption',
-        roundId,
-        self: this.bankId,
-        peer: to,
-      });
-      shares.push({
-        to,
-        ciphertext: encryptSharePair(key, { roundId, from: this.bankId, to }, pair, this.random),
-        seedShareHash: shareDigest(roundId, 'seed', this.bankId, to, pair.seedShare),
-        keyShareHash: shareDigest(roundId, 'key', this.bankId, to, pair.keyShare),
-      });
+      shares.push(sealSharePair(this.envelopeEnds(roundId, to), pair, this.random));
     }
     return { seedCommitment: seedCommitment(roundId, this.bankId, this.selfSeed), shares };
   }
@@ -228,7 +180,8 @@ export class SecAggBankRound {
     }
     const list = this.keyList!;
     const held = new Map<string, SharePair>([[this.bankId, this.ownShares!]]);
-    for (const { from, ciphertext, seedShareHash, keyShareHash } of incoming) {
+    for (const share of incoming) {
+      const { from } = share;
       if (!list.has(from) || from === this.bankId) {
         throw new SecAggError(
           'protocol_violation',
@@ -245,26 +198,7 @@ export class SecAggBankRound {
           banks: [from],
         });
       }
-      const key = deriveSharedKey(this.cKeys!.privateKey, list.get(from)!.cPublicKey, {
-        purpose: 'share-encryption',
-        roundId,
-        self: this.bankId,
-        peer: from,
-      });
-      const pair = decryptSharePair(key, { roundId, from, to: this.bankId }, ciphertext, stage);
-      // The digests the aggregator will check our revealed share against must be those of what we
-      // hold: otherwise `from` could have us blamed for a share it never dealt.
-      if (
-        !bytesEqual(shareDigest(roundId, 'seed', from, this.bankId, pair.seedShare), seedShareHash) ||
-        !bytesEqual(shareDigest(roundId, 'key', from, this.bankId, pair.keyShare), keyShareHash)
-      ) {
-        throw new SecAggError(
-          'corrupt_share',
-          `${from}'s shares for ${this.bankId} do not match the digests it committed to at share keys`,
-          { stage, banks: [from] },
-        );
-      }
-      held.set(from, pair);
+      held.set(from, openSharePair(this.envelopeEnds(roundId, from), share, stage));
     }
     const t = setup.params.threshold;
     if (held.size < t) {
@@ -379,6 +313,17 @@ export class SecAggBankRound {
     // Forget the shares: nothing more may be revealed in this round.
     this.held = null;
     return response;
+  }
+
+  /** This bank's end of the share envelope it exchanges with `peer`, a bank of its verified key list. */
+  private envelopeEnds(roundId: string, peer: string): EnvelopeEnds {
+    return {
+      roundId,
+      self: this.bankId,
+      cPrivateKey: this.cKeys!.privateKey,
+      peer,
+      peerCPublicKey: this.keyList!.get(peer)!.cPublicKey,
+    };
   }
 
   private checkRound(roundId: string, stage: SecAggStage): RoundSetup {
