@@ -2,10 +2,12 @@
  * What the console stores about flagged transactions: alerts, their reasons, analysts'
  * decisions, and the filters the alert list takes (db.ts stores them; plugins/alerts.ts serves them).
  */
+import { DECISIONS, type Decision } from './api-types.js';
 import type { AlertExplanation } from './reasons.js';
 
-export const DECISIONS = ['confirmed_fraud', 'false_positive', 'not_sure'] as const;
-export type Decision = (typeof DECISIONS)[number];
+// Declared in api-types.ts, which the browser app imports too.
+export { DECISIONS, type Decision, type DecisionRecord } from './api-types.js';
+
 export type AlertStatus = 'open' | Decision;
 export const ALERT_STATUSES: readonly AlertStatus[] = ['open', ...DECISIONS];
 
@@ -40,16 +42,6 @@ export interface AlertRecord extends Omit<AlertInput, 'features'> {
   features: number[];
   status: AlertStatus;
   createdAt: number;
-}
-
-export interface DecisionRecord {
-  id: number;
-  alertId: number;
-  decision: Decision;
-  note: string;
-  analyst: string;
-  at: number;
-  auditSeq: number;
 }
 
 export interface AlertFilter {

@@ -1,4 +1,11 @@
-/** What the bank console's REST API returns (packages/bank-client/src/console/plugins). */
+/**
+ * What the bank console's REST API returns (packages/bank-client/src/console/plugins).
+ * Shapes the daemon declares for both sides are imported type-only from its source, so
+ * nothing but types reaches the browser bundle.
+ */
+import type { DecisionRecord } from '../../../bank-client/src/console/api-types';
+
+export type { DecisionRecord };
 
 export type AlertStatus = 'open' | 'confirmed_fraud' | 'false_positive' | 'not_sure';
 export type Decision = Exclude<AlertStatus, 'open'>;
@@ -39,16 +46,6 @@ export interface Reason {
   value: number;
   attribution: number;
   text: string;
-}
-
-export interface DecisionRecord {
-  id: number;
-  alertId: number;
-  decision: Decision;
-  note: string;
-  analyst: string;
-  at: number;
-  auditSeq: number;
 }
 
 export interface AlertDetail extends AlertSummary {
