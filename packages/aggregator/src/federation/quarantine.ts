@@ -3,7 +3,8 @@
  * first needed and again after a lift or a change of the rule, then kept up to date by each round.
  * Selection reads it; the commit counts the round into it, and every quarantine it finds, as a
  * round completes a streak or in a rebuild, is stored (QUARANTINE_HELD_SETTING) and audited once, in
- * one write.
+ * one write. The first rebuild on a database that never stored them takes the quarantines an older
+ * version audited from the audit log instead of auditing them again (keepFirst).
  * Everything here runs on the federation's serial queue, the view and the lift included
  * (Federation quarantineView, liftQuarantine), so a rebuild never races a lift and the view is
  * the state selection uses.
@@ -13,11 +14,18 @@ import type { QuarantineView, RoundRecord } from '@finsecure/common/api';
 import type { Store } from '../store/types.js';
 import { storeAudited, writeAudited, type Core } from './core.js';
 
-/** The stored lift list and quarantines, validated (reputation/quarantine.ts). */
-export async function quarantineSettings(store: Store): Promise<{ lifts: q.QuarantineLifts; held: q.QuarantineHeld }> {
+/**
+ * The stored lift list and quarantines, validated (reputation/quarantine.ts). `heldStored` is false
+ * when QUARANTINE_HELD_SETTING was never written, which `held` ({}) alone cannot tell from none held.
+ */
+export async function quarantineSettings(
+  store: Store,
+): Promise<{ lifts: q.QuarantineLifts; held: q.QuarantineHeld; heldStored: boolean }> {
+  const held = await store.getSetting(q.QUARANTINE_HELD_SETTING);
   return {
     lifts: q.parseLifts(await store.getSetting(q.QUARANTINE_LIFTS_SETTING)),
-    held: q.parseHeld(await store.getSetting(q.QUARANTINE_HELD_SETTING)),
+    held: q.parseHeld(held),
+    heldStored: held !== null,
   };
 }
 
@@ -32,7 +40,7 @@ export async function quarantineLedger(core: Core, beforeRoundId = Infinity): Pr
   const cached = core.quarantine;
   if (cached && cached.afterExclusions === rule) return cached;
   const rounds = await core.opts.store.listRounds({ limit: q.QUARANTINE_HISTORY_ROUNDS });
-  const { lifts, held } = await quarantineSettings(core.opts.store);
+  const { lifts, held, heldStored } = await quarantineSettings(core.opts.store);
   const ledger = q.QuarantineLedger.replay(
     rounds.filter((r) => r.id < beforeRoundId),
     lifts,
@@ -42,7 +50,8 @@ export async function quarantineLedger(core: Core, beforeRoundId = Infinity): Pr
   // Quarantines the recount finds that are not stored yet: from before quarantines were stored,
   // from a lower rule, or lost to a crash between a commit and storing its quarantines. Cached
   // only once they are stored: a failure here leaves the next use to rebuild and try again.
-  await keep(core, ledger.quarantined(), held, rule, true);
+  if (heldStored) await keep(core, ledger.quarantined(), held, rule, true);
+  else await keepFirst(core, ledger.quarantined(), lifts, rule);
   core.quarantine = ledger;
   return ledger;
 }
@@ -78,6 +87,7 @@ export async function countCommittedRound(core: Core, round: RoundRecord): Promi
  * in one write (writeAudited): a crash keeps both or neither, so the next rebuild neither repeats
  * an entry nor misses one. A failure throws the store's own error: the callers
  * log it (a commit) or let the queue's recovery have it (a selection), and the next use rebuilds.
+ * @returns whether anything was new (and so written).
  */
 async function keep(
   core: Core,
@@ -85,9 +95,9 @@ async function keep(
   held: q.QuarantineHeld,
   rule: number,
   recounted: boolean,
-): Promise<void> {
+): Promise<boolean> {
   const fresh = [...found].filter(([bankId, h]) => held[bankId]?.sinceRound !== h.sinceRound);
-  if (fresh.length === 0) return;
+  if (fresh.length === 0) return false;
   const [first, ...rest] = fresh.map(([bankId, h]) => ({
     type: 'bank.quarantined',
     details: {
@@ -102,6 +112,55 @@ async function keep(
   const settings = { [q.QUARANTINE_HELD_SETTING]: { ...held, ...Object.fromEntries(fresh) } };
   await writeAudited(core, settings, 'system', first!, ...rest);
   for (const [bankId, h] of fresh) held[bankId] = h;
+  return true;
+}
+
+/**
+ * `keep` for the first rebuild on a database where QUARANTINE_HELD_SETTING was never stored: one
+ * an older version wrote (it audited each quarantine as it began and stored nothing), or a new
+ * one. A quarantine the recount finds that such an entry already records (same bank, same round)
+ * is stored without a second entry; one it never audited is audited once, recounted. Only the
+ * quarantines the recount finds are stored, not every entry: the older version let a quarantine
+ * lapse once its rounds left the history, and an old entry must not bring one back unannounced.
+ * The setting is stored even when nothing is new ({} when nothing is held), so the log is read
+ * only this once; a crash before that write just leaves the next rebuild to read it again.
+ */
+async function keepFirst(
+  core: Core,
+  found: Map<string, { sinceRound: number; streak: number }>,
+  lifts: q.QuarantineLifts,
+  rule: number,
+): Promise<void> {
+  const audited = await auditedQuarantines(core.opts.store, lifts);
+  const known: q.QuarantineHeld = {};
+  for (const [bankId, h] of found) if (audited.get(bankId) === h.sinceRound) known[bankId] = h;
+  if (!(await keep(core, found, known, rule, true))) await core.opts.store.setSetting(q.QUARANTINE_HELD_SETTING, known);
+}
+
+/** Audit entries read per page by auditedQuarantines (as audit/startup.ts pages the log). */
+const AUDIT_PAGE = 5_000;
+
+/**
+ * bankId → the round of its newest well-formed `bank.quarantined` entry, leaving out entries up
+ * to the bank's lift (`afterRound`, as the ledger reads a stored quarantine). The store cannot
+ * select entries by type, so this reads the whole log once, page by page. Bounded: only keepFirst
+ * calls it, only while QUARANTINE_HELD_SETTING was never stored, and keepFirst then stores it, so
+ * it runs once per database (again only after a crash before that write); memory is one page plus
+ * one entry per bank; a new database reads one short page.
+ */
+async function auditedQuarantines(store: Store, lifts: q.QuarantineLifts): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let afterSeq = 0; ;) {
+    const page = await store.listAudit({ afterSeq, limit: AUDIT_PAGE });
+    for (const { type, details } of page) {
+      const { bankId, roundId, streak } = details;
+      if (type !== 'bank.quarantined' || typeof bankId !== 'string') continue;
+      if (!Number.isInteger(roundId) || !Number.isInteger(streak)) continue;
+      if ((roundId as number) > (lifts[bankId]?.afterRound ?? -Infinity)) out.set(bankId, roundId as number);
+    }
+    if (page.length < AUDIT_PAGE) return out;
+    afterSeq = page[page.length - 1]!.seq;
+  }
 }
 
 /** GET /api/banks/:id's quarantine part: the state selection uses. */
