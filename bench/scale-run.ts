@@ -1,6 +1,6 @@
 /**
  * One run of `scale` (bench/scale.ts): a fresh aggregator in this process, `banks` light banks
- * in a child process, one start and `1 + measuredRounds` rounds back to back; returns the
+ * in a child process, one start and `1 + SKIP_ROUNDS + measuredRounds` rounds back to back; returns the
  * aggregator's CPU per measured round, its idle CPU, memory and the round's phases. The sweep,
  * the interleaving and the report are scale.ts's.
  */
@@ -19,6 +19,15 @@ export const TRAIN_MS = trainRange(process.env.FINSECURE_BENCH_SCALE_TRAIN_MS ??
 const IDLE_MS = Number(process.env.FINSECURE_BENCH_SCALE_IDLE_MS ?? 3_000);
 if (!(IDLE_MS >= 100))
   throw new Error(`FINSECURE_BENCH_SCALE_IDLE_MS is "${process.env.FINSECURE_BENCH_SCALE_IDLE_MS}": expected ms ≥ 100`);
+
+/**
+ * Rounds run after the first and before the measured ones (FINSECURE_BENCH_SCALE_SKIP, default 0):
+ * V8 optimises a 10-bank round's handlers only over its first hundred rounds or so (each runs a few
+ * dozen times a round), so a long-running federation's steady state needs them skipped.
+ */
+export const SKIP_ROUNDS = Number(process.env.FINSECURE_BENCH_SCALE_SKIP ?? 0);
+if (!(Number.isInteger(SKIP_ROUNDS) && SKIP_ROUNDS >= 0))
+  throw new Error(`FINSECURE_BENCH_SCALE_SKIP is "${process.env.FINSECURE_BENCH_SCALE_SKIP}": expected an integer ≥ 0`);
 
 function trainRange(text: string): [number, number] {
   const [lo, hi] = text.split(',').map(Number);
@@ -62,7 +71,7 @@ export async function measure(
 ): Promise<ScaleRun> {
   // The aggregator's CPU and clock at each round's end, taken synchronously on the federation's
   // queue as the round finishes: exact round boundaries, and no polling of the federation.
-  const rounds = 1 + measuredRounds;
+  const rounds = 1 + SKIP_ROUNDS + measuredRounds;
   const ends: { cpu: NodeJS.CpuUsage; at: number }[] = [];
   let allEnded!: () => void;
   let roundFailed!: (err: Error) => void;
@@ -77,7 +86,7 @@ export async function measure(
         return;
       }
       ends.push({ cpu: process.cpuUsage(), at: performance.now() });
-      if (ends.length === 1) afterFirst?.();
+      if (ends.length === 1 + SKIP_ROUNDS) afterFirst?.();
       if (ends.length === rounds) allEnded();
     },
   };
@@ -141,9 +150,11 @@ export async function measure(
       system: (b.system - a.system) / 1000,
     });
     const firstCpu = cpuMs(cpu0, ends[0]!.cpu);
-    const measured = ends.slice(1).map((e, k) => ({ cpu: cpuMs(ends[k]!.cpu, e.cpu), wallMs: e.at - ends[k]!.at }));
+    const measured = ends
+      .slice(1 + SKIP_ROUNDS)
+      .map((e, k) => ({ cpu: cpuMs(ends[k + SKIP_ROUNDS]!.cpu, e.cpu), wallMs: e.at - ends[k + SKIP_ROUNDS]!.at }));
     const profileFile = await (await profiler)?.(`scale-${banks}-${Date.now()}.cpuprofile`);
-    if (profileFile) ctx.log(`${where}: CPU profile of rounds 2 to ${rounds} in ${profileFile}`);
+    if (profileFile) ctx.log(`${where}: CPU profile of rounds ${2 + SKIP_ROUNDS} to ${rounds} in ${profileFile}`);
     const byCpu = [...measured].sort((a, b) => a.cpu.user + a.cpu.system - (b.cpu.user + b.cpu.system));
     const mid = byCpu[Math.floor((byCpu.length - 1) / 2)]!;
     const cpu = mid.cpu;

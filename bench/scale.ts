@@ -13,7 +13,8 @@
  * (FINSECURE_BENCH_SCALE_REPEATS), interleaved, after one discarded 10-bank warm-up run
  * (FINSECURE_BENCH_SCALE_WARMUP=0 skips it). Each run starts training once and runs its rounds back
  * to back, as a federation does. Reported: aggregator CPU (user + system) per bank of each measured
- * round, rounds 2 to 4 of each run (FINSECURE_BENCH_SCALE_ROUNDS=3 measured rounds), each from the
+ * round, rounds 2 to 4 of each run (FINSECURE_BENCH_SCALE_ROUNDS=3 measured rounds; with
+ * FINSECURE_BENCH_SCALE_SKIP=k, rounds 2 + k on, the steady state of a long-running federation), each from the
  * previous round's end to its own (marked synchronously as the round finishes, through
  * StartOptions.observer; the first round, from the admin's request, pays the start and one-off
  * costs a running federation pays once and is shown beside them), min / median /
@@ -47,7 +48,7 @@ import {
   type Row,
 } from './lib.js';
 import { MLP_PARAMETERS } from './light-bank.js';
-import { measure, TRAIN_MS, type ScaleRun } from './scale-run.js';
+import { measure, SKIP_ROUNDS, TRAIN_MS, type ScaleRun } from './scale-run.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 /** Banks per run of the sweep (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 overrides). */
@@ -102,7 +103,7 @@ export const scale: Benchmark = {
     return {
       tables: [
         {
-          title: `Aggregator CPU per round: rounds 2 to ${1 + measuredRounds} of each run (${store}; min / median / max over ${repeats} interleaved runs × ${measuredRounds} rounds)`,
+          title: `Aggregator CPU per round: rounds ${2 + SKIP_ROUNDS} to ${1 + SKIP_ROUNDS + measuredRounds} of each run (${store}; min / median / max over ${repeats} interleaved runs × ${measuredRounds} rounds)`,
           rows: bySize.map((rs, i) => ({
             banks: num(sizes[i]!),
             'CPU ms per round': range(roundCpu(rs), 0),
@@ -182,7 +183,7 @@ export const scale: Benchmark = {
         ),
       ],
       notes: [
-        `1-minute load average at start: ${load.toFixed(2)}. Each run starts training once (POST /api/training/start) and trains ${1 + measuredRounds} rounds back to back, as a federation runs its rules.rounds. CPU = process.cpuUsage (user + system) of the aggregator process from the previous round's end to the round's own end (taken synchronously as each round finishes): the next selection and assignments, heartbeats, every frame, aggregation, evaluation and the durable, signed commit. The light clients, and the admin's HTTP client, run in their own process. The first round, from the admin's request to its end, is not measured: it pays the start (the request, the settings and audit entries it writes) and one-off costs (first touches of per-round memory, code compiled at first use) a running federation pays once; its figure is shown beside them.`,
+        `1-minute load average at start: ${load.toFixed(2)}. Each run starts training once (POST /api/training/start) and trains ${1 + SKIP_ROUNDS + measuredRounds} rounds back to back, as a federation runs its rules.rounds. CPU = process.cpuUsage (user + system) of the aggregator process from the previous round's end to the round's own end (taken synchronously as each round finishes): the next selection and assignments, heartbeats, every frame, aggregation, evaluation and the durable, signed commit. The light clients, and the admin's HTTP client, run in their own process. The first round, from the admin's request to its end, is not measured: it pays the start (the request, the settings and audit entries it writes) and one-off costs (first touches of per-round memory, code compiled at first use) a running federation pays once; its figure is shown beside them.${SKIP_ROUNDS > 0 ? ` The ${SKIP_ROUNDS} rounds after it are not measured either (FINSECURE_BENCH_SCALE_SKIP): V8 optimises a small round's handlers only over its first hundred rounds or so.` : ''}`,
         `Marginal aggregator CPU per bank per round (median CPU per round at ${num(sizes[last]!)} banks minus at ${num(sizes[first]!)}, over the difference in banks): ${Number.isFinite(marginalMs) ? `${marginalMs.toFixed(3)} ms` : 'n/a (one size)'}.`,
         `Upload protocol: rounds whose banks' updates fit in rules.uploadPreGrantBytes (default 16 MiB: up to 455 MLP banks) are granted in advance, so at ${
           sizes
