@@ -2,22 +2,13 @@
  * What the console stores about flagged transactions: alerts, their reasons, analysts'
  * decisions, and the filters the alert list takes (db.ts stores them; plugins/alerts.ts serves them).
  */
-import { DECISIONS, type Decision } from './api-types.js';
+import { DECISIONS, type AlertStatus } from './api-types.js';
 import type { AlertExplanation } from './reasons.js';
 
 // Declared in api-types.ts, which the browser app imports too.
-export { DECISIONS, type Decision, type DecisionRecord } from './api-types.js';
+export { DECISIONS, type AlertStatus, type Decision, type DecisionRecord, type Reason } from './api-types.js';
 
-export type AlertStatus = 'open' | Decision;
 export const ALERT_STATUSES: readonly AlertStatus[] = ['open', ...DECISIONS];
-
-/** One feature's contribution to a score, in log-odds (see common/explain). */
-export interface Reason {
-  feature: string;
-  value: number;
-  attribution: number;
-  text: string;
-}
 
 export interface AlertInput {
   source: string;

@@ -16,27 +16,14 @@ import {
   type OperatingPoint,
   type ThresholdTarget,
 } from '@finsecure/common/threshold';
+import type { OperatingThreshold, ThresholdTargetKind } from './api-types.js';
 import type { ConsoleDb } from './db.js';
 import { sigmoid, Scorer, type LoadedModel } from './scorer.js';
 
+// Declared in api-types.ts, which the browser app imports too.
+export type { OperatingThreshold, ThresholdTargetKind } from './api-types.js';
+
 export const THRESHOLD_KEY = 'operating-threshold';
-
-export type ThresholdTargetKind = 'probability' | 'fpr' | 'precision' | 'alerts-per-day';
-
-export interface OperatingThreshold {
-  logit: number;
-  probability: number;
-  target: { kind: ThresholdTargetKind; value: number };
-  /** What it implies on the bank's validation split (null when the console has none). */
-  implied: { precision: number; recall: number; fpr: number; alertsPerDay: number | null } | null;
-  /** Validation rows it was chosen on, and the frauds among them. */
-  validation: { rows: number; frauds: number } | null;
-  /** PR curve on the validation split (thinned), for the chart. */
-  curve: { recall: number; precision: number }[];
-  modelVersion: number;
-  chosenBy: string;
-  at: number;
-}
 
 /** The bank's held-out validation split (raw features, 0/1 labels), loaded on demand. */
 export interface ValidationSource {

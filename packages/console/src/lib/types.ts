@@ -3,12 +3,17 @@
  * Shapes the daemon declares for both sides are imported type-only from its source, so
  * nothing but types reaches the browser bundle.
  */
-import type { DecisionRecord } from '../../../bank-client/src/console/api-types';
+import type {
+  AlertStatus,
+  Decision,
+  DecisionRecord,
+  OperatingThreshold,
+  Reason,
+  ThresholdTargetKind,
+} from '../../../bank-client/src/console/api-types';
 
-export type { DecisionRecord };
-
-export type AlertStatus = 'open' | 'confirmed_fraud' | 'false_positive' | 'not_sure';
-export type Decision = Exclude<AlertStatus, 'open'>;
+// The daemon's ThresholdTargetKind, under the name the app's pages use.
+export type { AlertStatus, Decision, DecisionRecord, OperatingThreshold, Reason, ThresholdTargetKind as ThresholdKind };
 
 export interface WhoAmI {
   username: string;
@@ -41,13 +46,6 @@ export interface AlertList {
   alerts: AlertSummary[];
 }
 
-export interface Reason {
-  feature: string;
-  value: number;
-  attribution: number;
-  text: string;
-}
-
 export interface AlertDetail extends AlertSummary {
   features: Record<string, number>;
   /** Top reasons raising the score, in words. */
@@ -74,23 +72,9 @@ export interface UploadResult {
   message: string;
 }
 
-export type ThresholdKind = 'probability' | 'fpr' | 'precision' | 'alerts-per-day';
-
-export interface OperatingThreshold {
-  logit: number;
-  probability: number;
-  target: { kind: ThresholdKind; value: number };
-  implied: { precision: number; recall: number; fpr: number; alertsPerDay: number | null } | null;
-  validation: { rows: number; frauds: number } | null;
-  curve: { recall: number; precision: number }[];
-  modelVersion: number;
-  chosenBy: string;
-  at: number;
-}
-
 export interface ThresholdState {
   threshold: OperatingThreshold | null;
   message: string | null;
-  targets: ThresholdKind[];
+  targets: ThresholdTargetKind[];
   validation: boolean;
 }
