@@ -48,7 +48,7 @@ export interface ScaleRun {
   roundWallMs: number;
   /** Aggregator process CPU (user + system) from the previous round's end to this one's, ms: the median measured round. */
   roundCpuMs: number;
-  /** Every measured round's CPU, ms (rounds 2, 3, ... of the run, back to back). */
+  /** Every measured round's CPU, ms (rounds 2 + SKIP_ROUNDS to 1 + SKIP_ROUNDS + measuredRounds of the run, back to back). */
   roundsCpuMs: number[];
   /** Of which system (kernel: socket writes and reads, SQLite file writes), ms (median round). */
   roundCpuSystemMs: number;
@@ -139,7 +139,8 @@ export async function measure(
     let profiler: Promise<((name: string) => Promise<string>) | null> = Promise.resolve(null);
     afterFirst = () => (profiler = startRoundProfile());
     const cpu0 = process.cpuUsage();
-    await trainToEnd(agg, 600_000, {
+    // 10 minutes at least, a minute a round beyond that (a 10,000-bank round takes 8–16 s).
+    await trainToEnd(agg, Math.max(600_000, rounds * 60_000), {
       ...(kernelPeak ? {} : { onTick: sampleRss, pollMs: 100 }),
       post: light.post.bind(light),
       until: ended,

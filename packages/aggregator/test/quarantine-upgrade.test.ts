@@ -4,9 +4,11 @@
  * rebuild of the ledger after the upgrade must take those quarantines as stored, not audit them a
  * second time, and still audit once (recounted) a quarantine the old version never audited; an
  * old entry alone must not bring back a quarantine that lapsed under the old version.
- * Real SQLite files; the old history is written through the store, then the aggregator restarted.
+ * Real SQLite files; the old history is written through the store, the setting this version
+ * stores at a new database's first start removed, then the aggregator restarted.
  */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import type { BankDetailView, RoundRecord } from '@finsecure/common/api';
 import { api, createBank, startTestAggregator } from './helpers/federation.js';
@@ -77,8 +79,14 @@ describe('quarantines audited by a version that did not store them', () => {
     const old = await startTestAggregator(dataDir, { rules: RULES as never });
     for (const id of BANKS) await createBank(old, id);
     await write(old.store);
-    expect(await old.store.getSetting('quarantineHeld')).toBeNull();
     await old.close();
+    // This version stores "none held" at a new database's first start; the older one never did.
+    const db = new Database(path.join(dataDir, 'finsecure.db'));
+    try {
+      db.prepare(`DELETE FROM settings WHERE key = 'quarantineHeld'`).run();
+    } finally {
+      db.close();
+    }
   }
 
   it('stores a quarantine the old version audited without a second entry; audits once, recounted, one it did not', async () => {
@@ -166,5 +174,25 @@ describe('quarantines audited by a version that did not store them', () => {
     expect(await view('bank-e')).toMatchObject({ quarantined: false, streak: 0 });
     expect(await quarantinedEntries()).toEqual([{ bankId: 'bank-e', roundId: 2, streak: 2, afterExclusions: 2 }]);
     expect(await fx.agg.store.getSetting('quarantineHeld')).toEqual({});
+  });
+  it('a database this version created stores "none held" at its first start: turning the rule on later reads no audit log', async () => {
+    const dataDir = path.join(dir, 'new');
+    const off = { ...RULES, quarantineAfterExclusions: null };
+    const first = await startTestAggregator(dataDir, { rules: off as never });
+    expect(await first.store.getSetting('quarantineHeld')).toEqual({});
+    for (const id of BANKS) await createBank(first, id);
+    // Rounds while the rule is off: bank-e left out twice, nobody quarantined or audited.
+    await first.store.saveRound(storedRound(1, ['bank-e']));
+    await first.store.saveRound(storedRound(2, ['bank-e']));
+    await first.close();
+
+    fx.agg = await startTestAggregator(dataDir, { rules: RULES as never });
+    const reads = vi.spyOn(fx.agg.store, 'listAudit');
+    expect(await view('bank-e')).toMatchObject({ quarantined: true, sinceRound: 2 });
+    expect(reads).not.toHaveBeenCalled();
+    expect(await quarantinedEntries()).toEqual([
+      { bankId: 'bank-e', roundId: 2, streak: 2, afterExclusions: 2, recounted: true },
+    ]);
+    expect(await fx.agg.store.getSetting('quarantineHeld')).toEqual({ 'bank-e': { sinceRound: 2, streak: 2 } });
   });
 });

@@ -166,6 +166,20 @@ describe('round state machine', () => {
     expect(e.phaseTimes.aggregating).toBe(2_600);
     const ev = m.aggregated(e, ['a', 'b'], 2_700).state;
     expect(m.wakeAt(ev)).toBe(7_700);
+    // b's evaluation came before the deadline (7,700) but was read at 9,000: the commit is entered then.
+    const ev2 = m.evaluationAccepted(m.evaluationAccepted(ev, 'a', 3_000).state, 'b', 7_700, 9_000);
+    expect(ev2.state.phaseTimes.committed).toBe(9_000);
+    // The secure evaluation's stages: eval_share_keys opens when the answer closing eval_advertise_keys is read.
+    let v = m.startRound(10, 3, ['a', 'b'], limits, 0, workflow).state;
+    for (let k = 0; k < workflow.stages.length; k++) {
+      v = m.stageAnswered(v, 'a', 10 * k + 1).state;
+      v = m.stageAnswered(v, 'b', 10 * k + 2).state;
+    }
+    v = m.aggregated(v, ['a', 'b'], 100).state; // eval_advertise_keys, deadline 3,100
+    v = m.stageAnswered(v, 'a', 200).state;
+    expect(m.stageAnswered(v, 'b', 3_100, 5_600).effects).toEqual([
+      { type: 'ask', stage: 'eval_share_keys', bankIds: ['a', 'b'], deadline: 8_600 },
+    ]);
     // Without a hold (the default), the judged time is the real time.
     const plain = m.stageAnswered(
       m.stageAnswered(m.startRound(9, 3, ['a', 'b'], limits, 0, workflow).state, 'a', 10).state,

@@ -123,7 +123,9 @@ async function keep(
  * quarantines the recount finds are stored, not every entry: the older version let a quarantine
  * lapse once its rounds left the history, and an old entry must not bring one back unannounced.
  * The setting is stored even when nothing is new ({} when nothing is held), so the log is read
- * only this once; a crash before that write just leaves the next rebuild to read it again.
+ * only this once; a crash before that write just leaves the next rebuild to read it again. A
+ * database this version created never comes here: it stores {} at its first start
+ * (`noneHeldWithoutRounds`).
  */
 async function keepFirst(
   core: Core,
@@ -137,6 +139,17 @@ async function keepFirst(
   if (!(await keep(core, found, known, rule, true))) await core.opts.store.setSetting(q.QUARANTINE_HELD_SETTING, known);
 }
 
+/**
+ * Start-up: with no round stored there is nothing to quarantine and no older version's entry to
+ * take over, so "none held" is stored at once, which keepFirst would store at the first rebuild
+ * after reading the whole audit log. Without it, a database this version created with the rule off
+ * (the default) would read its whole log, on the serial queue, the day an admin turns the rule on.
+ */
+export async function noneHeldWithoutRounds(store: Store, roundsStored: boolean): Promise<void> {
+  if (roundsStored || (await store.getSetting(q.QUARANTINE_HELD_SETTING)) !== null) return;
+  await store.setSetting(q.QUARANTINE_HELD_SETTING, {});
+}
+
 /** Audit entries read per page by auditedQuarantines (as audit/startup.ts pages the log). */
 const AUDIT_PAGE = 5_000;
 
@@ -145,8 +158,8 @@ const AUDIT_PAGE = 5_000;
  * to the bank's lift (`afterRound`, as the ledger reads a stored quarantine). The store cannot
  * select entries by type, so this reads the whole log once, page by page. Bounded: only keepFirst
  * calls it, only while QUARANTINE_HELD_SETTING was never stored, and keepFirst then stores it, so
- * it runs once per database (again only after a crash before that write); memory is one page plus
- * one entry per bank; a new database reads one short page.
+ * it runs once per upgraded database (again only after a crash before that write), on the serial
+ * queue: rounds wait while a long log is read. Memory is one page plus one entry per bank.
  */
 async function auditedQuarantines(store: Store, lifts: q.QuarantineLifts): Promise<Map<string, number>> {
   const out = new Map<string, number>();

@@ -10,6 +10,7 @@ import { initWeights, manifestFor, weightsSha256, type MlpSpec } from '@finsecur
 import { audit, statsOf, type Core, type Refusal } from './core.js';
 import { specMismatch } from './admin.js';
 import { parseStoredSettings } from './settings.js';
+import { noneHeldWithoutRounds } from './quarantine.js';
 
 function describeSpec(spec: Record<string, unknown> | MlpSpec): string {
   const s = spec as Partial<MlpSpec>;
@@ -100,6 +101,7 @@ export async function restore(core: Core): Promise<void> {
   for (const id of interrupted)
     await audit(core, 'round.failed', 'system', { roundId: id, reason: 'aggregator restarted' });
   core.nextRoundId = (await store.maxRoundId()) + 1;
+  await noneHeldWithoutRounds(store, core.nextRoundId > 1);
   core.scaler = await store.getSetting<Scaler>('scaler');
   core.refusals = (await store.getSetting<Record<string, Refusal>>('bankRefusals')) ?? {};
   await restoreSettings(core);
