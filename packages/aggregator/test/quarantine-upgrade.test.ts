@@ -13,40 +13,14 @@ import { describe, expect, it, vi } from 'vitest';
 import type { BankDetailView, RoundRecord } from '@finsecure/common/api';
 import { api, createBank, startTestAggregator } from './helpers/federation.js';
 import { rawFixture } from './helpers/raw-fixture.js';
+import { storedRound as stored } from './helpers/stored-round.js';
 
 const BANKS = ['bank-a', 'bank-b', 'bank-c', 'bank-d', 'bank-e'];
 const RULES = { rounds: 2, minBanks: 4, quorum: 4, strategy: 'fedavg', quarantineAfterExclusions: 2 };
 
-/**
- * A committed round as an older aggregator stored it: the banks in `excluded` left out by the
- * strategy, those in `absent` not in the round (a quarantined bank is not selected).
- */
-function storedRound(id: number, excluded: readonly string[], absent: readonly string[] = []): RoundRecord {
-  const present = BANKS.filter((b) => !absent.includes(b));
-  const banks = Object.fromEntries(
-    present.map((b) => [
-      b,
-      excluded.includes(b)
-        ? { bytesUp: 1, bytesDown: 1, weight: 0, reputation: { excluded: 'multikrum: not among the lowest' } }
-        : { bytesUp: 1, bytesDown: 1, weight: 0.25 },
-    ]),
-  );
-  return {
-    id,
-    status: 'committed',
-    startedAt: id * 1000,
-    endedAt: id * 1000 + 500,
-    config: {},
-    selected: present,
-    participants: present,
-    banks,
-    durations: {},
-    baseModelVersion: id - 1,
-    modelVersion: id,
-    metrics: null,
-    failureReason: null,
-  };
-}
+/** A committed round as an older aggregator stored it (helpers/stored-round.ts) over BANKS. */
+const storedRound = (id: number, excluded: readonly string[], absent: readonly string[] = []): RoundRecord =>
+  stored(BANKS, id, excluded, absent);
 
 /** The entry the older aggregator wrote as a round completed a bank's streak. */
 const oldEntry = (bankId: string, roundId: number) => ({

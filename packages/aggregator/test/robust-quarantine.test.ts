@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { BankDetailView, RoundRecord } from '@finsecure/common/api';
 import { api, createBank, startTestAggregator, updateAccepted, waitRounds } from './helpers/federation.js';
 import { rawFixture } from './helpers/raw-fixture.js';
+import { storedRound as stored } from './helpers/stored-round.js';
 import { RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const PARAMS = 4097; // the default 30-64-32-1 MLP
@@ -109,31 +110,7 @@ describe('quarantine of a bank the strategy keeps leaving out', () => {
     expect(after.body.quarantine).toMatchObject({ quarantined: false, streak: 0 });
   });
   /** A committed round, as an older aggregator stored it, in which the strategy left `excluded` out. */
-  function storedRound(id: number, excluded: string): RoundRecord {
-    const banks = Object.fromEntries(
-      BANKS.map((b) => [
-        b,
-        b === excluded
-          ? { bytesUp: 1, bytesDown: 1, weight: 0, reputation: { excluded: 'multikrum: not among the lowest' } }
-          : { bytesUp: 1, bytesDown: 1, weight: 0.25 },
-      ]),
-    );
-    return {
-      id,
-      status: 'committed',
-      startedAt: id * 1000,
-      endedAt: id * 1000 + 500,
-      config: {},
-      selected: BANKS,
-      participants: BANKS,
-      banks,
-      durations: {},
-      baseModelVersion: id - 1,
-      modelVersion: id,
-      metrics: null,
-      failureReason: null,
-    };
-  }
+  const storedRound = (id: number, excluded: string): RoundRecord => stored(BANKS, id, [excluded]);
 
   /** Rounds 1 and 2 as stored before quarantines were: bank-e left out in both, nothing held. */
   async function storeOldHistory(dataDir: string, rules: Record<string, unknown>): Promise<void> {
