@@ -252,7 +252,7 @@ describe('datasets CLI', () => {
       [with_('--min-fraud-per-bank', '-1'), /--min-fraud-per-bank must be an integer ≥ 0, got "-1"/],
       [with_('--layout', 'excel'), /--layout must be one of auto, kaggle, handbook, finsecure, got "excel"/],
       [with_('--quantity-dist', 'zipf'), /--quantity-dist must be one of dirichlet, powerlaw, got "zipf"/],
-      [with_('--mapping', p('missing.json')), /--mapping: cannot read JSON/],
+      [with_('--mapping', p('missing.json')), /--mapping: cannot read .*missing\.json/],
       [['generate', '--rows', '0', '--out', p('g.csv')], /--rows must be an integer ≥ 1, got "0"/],
       [
         ['generate', '--rows', '10', '--fraud-rate', '1.5', '--out', p('g.csv')],
@@ -276,6 +276,12 @@ describe('datasets CLI', () => {
     const badMap = await run(...with_('--mapping', p('bad-map.json')));
     expect(badMap.code).toBe(2);
     expect(badMap.stderr).toMatch(/invalid column mapping/);
+    writeFileSync(p('comma-map.json'), '{\n  "label": "Class",\n}\n');
+    const comma = await run(...with_('--mapping', p('comma-map.json')));
+    expect(comma.code).toBe(2);
+    expect(comma.stderr).toMatch(
+      /--mapping: \S*comma-map\.json:3:1 is not valid JSON: Expected double-quoted property name/,
+    );
   });
 
   it('reports bad input data and impossible partitions with exit code 2', async () => {

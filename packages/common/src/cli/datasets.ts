@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
+import { jsonSyntaxError } from '../config/index.js';
 import { DataError } from '../data/errors.js';
 import type { ColumnMapping, LayoutName } from '../data/layouts.js';
 import { loadCsv, type LoadResult } from '../data/loader.js';
@@ -99,11 +100,18 @@ async function generate(opts: Record<string, string>): Promise<void> {
 }
 
 async function readMapping(path: string): Promise<ColumnMapping> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--mapping: cannot read ${path}: ${(e as Error).message}`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--mapping: cannot read JSON from ${path}: ${(e as Error).message}`);
+    const { where, reason } = jsonSyntaxError(text, e as Error);
+    throw new UsageError(`--mapping: ${path}${where} is not valid JSON: ${reason}`);
   }
   try {
     return parseColumnMapping(json, `--mapping ${path}`);

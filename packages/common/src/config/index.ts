@@ -5,6 +5,7 @@
  * own error type (and exit code) while the wording stays the same.
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { isDecimalNotation } from '../data/numbers.js';
 
 type MakeError = (message: string) => Error;
@@ -17,14 +18,41 @@ export function readJsonObjectFile(file: string, makeError: MakeError): Record<s
   } catch (err) {
     throw makeError(`cannot read config file ${file}: ${(err as Error).message}`);
   }
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-      throw new Error('top level must be an object');
-    return parsed as Record<string, unknown>;
+    parsed = JSON.parse(text);
   } catch (err) {
-    throw makeError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    const { where, reason } = jsonSyntaxError(text, err as Error);
+    throw makeError(`config file ${file}${where} is not valid JSON: ${reason}`);
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw makeError(`config file ${file} is not valid JSON: top level must be an object`);
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Where and why `text` is not JSON, after JSON.parse refused it with `err`: `where` is ":line:column"
+ * (1-based; "" when the fault cannot be placed) for a "file:line:column" message, `reason` V8's
+ * wording without its character offset. V8 names a position for some faults only ("Unexpected
+ * token '}', ... is not valid JSON" has none), so the place comes from jsonc-parser (VS Code's
+ * JSON scanner) run as a strict JSON parser: no comments, no trailing commas.
+ * @param text the file's whole text; @param err what JSON.parse threw for it.
+ */
+export function jsonSyntaxError(text: string, err: Error): { where: string; reason: string } {
+  // V8 quotes the text itself in some messages ('Unexpected token..., "{"token": ...}" is not valid
+  // JSON'): a config file can hold secrets, and an error message ends up in logs. Dropped.
+  const reason = err.message
+    .replace(/, "[\s\S]*" is not valid JSON$/, '')
+    .replace(/ (in JSON )?at position \d+( \(line \d+ column \d+\))?/, '');
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return { where: '', reason };
+  const before = text.slice(0, first.offset);
+  const line = before.split('\n').length;
+  const column = first.offset - (before.lastIndexOf('\n') + 1) + 1;
+  // V8's wording is kept where it says more; jsonc-parser's code ("PropertyNameExpected") otherwise.
+  return { where: `:${line}:${column}`, reason: reason || printParseErrorCode(first.error) };
 }
 
 /**
