@@ -112,7 +112,101 @@ export class BankConfigError extends Error {
   }
 }
 
-function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+/** `dpNoiseMultiplier` → `--dp-noise-multiplier`. */
+export function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * Settings a config file (or the environment) may hold that have no flag of their own, with
+ * what they mean: --help lists them from here.
+ */
+export const BANK_CONFIG_ONLY: Record<string, string> = {
+  reconnectMinMs: 'shortest wait between reconnection attempts, in ms, an integer ≥ 10 (default 500)',
+  stateKey: 'the state key itself (base64 or hex), instead of --state-key-file; prefer a file',
+};
+
+/**
+ * Keys of the JSON config file of `start`: every key of the schema, plus tokenFile (read like
+ * --token-file). The same file may also hold the console's keys (console/config.ts) and an
+ * "accounts" object (cli/accounts-config.ts).
+ */
+export const BANK_FILE_KEYS: readonly string[] = [...Object.keys(BankConfig.shape), 'tokenFile'];
+
+/** Levenshtein distance, case-insensitive: for "did you mean". */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[y.length]!;
+}
+
+/** The known key closest to `key`, if it is close enough to be a typo. */
+export function didYouMean(key: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = distance(key, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/**
+ * Refuses keys of a config file (or of an object in it, `where`) that no setting reads,
+ * naming the file, each unknown key and the closest known one.
+ */
+export function checkConfigKeys(file: string, obj: Record<string, unknown>, known: Iterable<string>, where = ''): void {
+  const knownSet = new Set(known);
+  const unknown = Object.keys(obj).filter((k) => !knownSet.has(k));
+  if (!unknown.length) return;
+  const lines = unknown.map((k) => {
+    const hint = didYouMean(k, knownSet);
+    return `  - "${where}${k}"${hint ? ` (did you mean "${where}${hint}"?)` : ''}`;
+  });
+  throw new BankConfigError(
+    `config file ${file}: unknown key${unknown.length > 1 ? 's' : ''}:\n${lines.join('\n')}\n` +
+      `  the keys ${where ? `of "${where.slice(0, -1)}" ` : ''}are: ${[...knownSet].sort().join(', ')}`,
+  );
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? `"${value}"` : typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * A zod issue in words for people: "must be a whole number, got 2.5" rather than "Invalid
+ * input: expected int, received number". `value` is the value of the setting.
+ */
+export function describeIssue(i: z.core.$ZodIssue, value: unknown): string {
+  // JSON has no Infinity or NaN, but 1e400 parses as Infinity: say what is wrong with it.
+  if (typeof value === 'number' && !Number.isFinite(value)) return `must be a finite number, got ${value}`;
+  const got = `, got ${show(value)}`;
+  switch (i.code) {
+    case 'invalid_type':
+      if (i.expected === 'int') return `must be a whole number${got}`;
+      return `must be ${i.expected === 'number' ? 'a number' : i.expected === 'string' ? 'a string' : i.expected}${got}`;
+    case 'too_big':
+      if (i.origin === 'number') return `must be ${i.inclusive ? '≤' : '<'} ${String(i.maximum)}${got}`;
+      break;
+    case 'too_small':
+      if (i.origin === 'number') return `must be ${i.inclusive ? '≥' : '>'} ${String(i.minimum)}${got}`;
+      break;
+    case 'invalid_value':
+      return `must be one of ${i.values.map(String).join(', ')}${got}`;
+    default:
+      break;
+  }
+  return i.message;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv, origin: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, { key, type }] of Object.entries(BANK_ENV)) {
     const raw = env[name];
@@ -120,69 +214,94 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (type === 'number') {
       out[key] = envNumber(name, raw, (m) => new BankConfigError(m));
     } else out[key] = raw;
+    origin[key] = name;
   }
   return out;
 }
 
-function fromFile(file: string): Record<string, unknown> {
-  return readJsonObjectFile(file, (m) => new BankConfigError(m));
+function readTokenFile(file: string, setting: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new BankConfigError(`cannot read ${setting} ${file}: ${(err as Error).message}`);
+  }
 }
 
-/** Flag names as users type them, for error messages. */
+/** Flag names as users type them, for "is required" messages. */
 const FLAG_NAMES: Record<string, string> = {
-  server: '--server',
-  bankId: '--bank-id',
   token: '--token / FINSECURE_BANK_TOKEN',
-  data: '--data',
-  test: '--test',
-  testFraction: '--test-fraction',
-  dpClip: '--dp-clip',
-  dpNoiseMultiplier: '--dp-noise-multiplier',
-  dpDelta: '--dp-delta',
-  dpEpsilonBudget: '--dp-epsilon-budget',
-  stateDir: '--state-dir',
   stateKeyFile: '--state-key-file / FINSECURE_STATE_KEY_FILE',
   stateKey: 'FINSECURE_STATE_KEY',
-  feedbackWeight: '--feedback-weight',
-  caFile: '--ca-file',
-  seed: '--seed',
-  backend: '--backend',
-  trainingThreads: '--training-threads',
-  reconnectMaxMs: '--reconnect-max-ms',
-  split: '--split',
-  layout: '--layout',
-  mapping: '--mapping',
-  logLevel: '--log-level',
-  logFormat: '--log-format',
 };
 
 export function loadBankConfig(sources: {
   file?: string;
   env?: NodeJS.ProcessEnv;
   flags?: Record<string, unknown>;
+  /** Other keys the config file may hold (the console's, when `start` serves it). */
+  otherFileKeys?: readonly string[];
 }): BankConfig {
-  const merged = {
-    ...(sources.file ? fromFile(sources.file) : {}),
-    ...(sources.env ? fromEnv(sources.env) : {}),
-    ...Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined)),
-  };
+  // Where each setting came from, for the error messages: flag, variable or file + key.
+  const origin: Record<string, string> = {};
+  let file: Record<string, unknown> = {};
+  if (sources.file) {
+    file = readJsonObjectFile(sources.file, (m) => new BankConfigError(m));
+    checkConfigKeys(sources.file, file, [...BANK_FILE_KEYS, ...(sources.otherFileKeys ?? []), 'accounts']);
+    file = Object.fromEntries(Object.entries(file).filter(([k]) => k in BankConfig.shape || k === 'tokenFile'));
+    if (typeof file.tokenFile === 'string' && file.token === undefined)
+      file.token = readTokenFile(file.tokenFile, `${sources.file}: tokenFile`);
+    else if (file.tokenFile !== undefined && typeof file.tokenFile !== 'string')
+      throw new BankConfigError(`${sources.file}: tokenFile must be a file name, got ${show(file.tokenFile)}`);
+    delete file.tokenFile;
+    for (const k of Object.keys(file)) origin[k] = `${sources.file}: ${k}`;
+  }
+  const env = sources.env ? fromEnv(sources.env, origin) : {};
+  const flags = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined));
+  if (flags.tokenFile !== undefined) {
+    flags.token = readTokenFile(String(flags.tokenFile), '--token-file');
+    delete flags.tokenFile;
+  }
+  for (const k of Object.keys(flags)) origin[k] = flagOf(k);
+  const merged: Record<string, unknown> = { ...file, ...env, ...flags };
   const parsed = BankConfig.safeParse(merged);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? '');
-      const name = FLAG_NAMES[key] ?? key;
-      const value = (merged as Record<string, unknown>)[key];
-      const missing = i.code === 'invalid_type' && value === undefined;
-      // JSON has no Infinity or NaN, but 1e400 parses as Infinity: say what is wrong with it.
-      const nonFinite = typeof value === 'number' && !Number.isFinite(value);
-      const problem = missing ? 'is required' : nonFinite ? `must be a finite number, got ${value}` : i.message;
-      return `  - ${name}: ${problem}`;
+      const value = merged[key];
+      if (i.code === 'custom' && key === 'reconnectMaxMs') {
+        const min = merged.reconnectMinMs ?? 500;
+        const from = origin.reconnectMinMs ?? 'the default; lower it with reconnectMinMs in the config file';
+        return `  - ${origin[key] ?? flagOf(key)}: must be at least reconnectMinMs, the shortest wait between reconnection attempts: ${show(min)} (${from}), got ${show(value)}`;
+      }
+      if (i.code === 'custom') return `  - ${origin[key] ?? flagOf(key)}: ${i.message}`;
+      if (value === undefined && i.code === 'invalid_type') return `  - ${FLAG_NAMES[key] ?? flagOf(key)}: is required`;
+      return `  - ${origin[key] ?? flagOf(key)}: ${describeIssue(i, value)}`;
     });
     throw new BankConfigError(`invalid bank-client configuration:\n${lines.join('\n')}`);
   }
   const { mapping, ...rest } = parsed.data;
   if (mapping === undefined) return rest;
   return { ...rest, mapping: typeof mapping === 'string' ? readMappingFile(mapping) : mapping };
+}
+
+/**
+ * The settings table of `start --help`: every key of the config file with its flag and
+ * environment variable, generated from the tables the loader reads.
+ */
+export function bankSettingsHelp(flagKeys: ReadonlySet<string>): string {
+  const envOf = (key: string) =>
+    Object.entries(BANK_ENV)
+      .filter(([, v]) => v.key === key)
+      .map(([n]) => n);
+  const rows = BANK_FILE_KEYS.map((key) => {
+    const where = [
+      ...(flagKeys.has(key) ? [flagOf(key)] : []),
+      ...envOf(key).map((n) => `env ${n}`),
+      ...(BANK_CONFIG_ONLY[key] ? [`config file only: ${BANK_CONFIG_ONLY[key]}`] : []),
+    ];
+    return `  ${key.padEnd(20)} ${where.join('; ') || 'config file only'}`;
+  });
+  return rows.join('\n');
 }
 
 /** Reads and validates a column mapping file (schema: @finsecure/common/data mapping-schema.ts). */

@@ -14,6 +14,14 @@ import { DataError, loadCsv, type ColumnMapping } from '@finsecure/common/data';
 import { initBackend, MlpTrainer, parseBackendPreference } from '@finsecure/common/model';
 import { loadStateModel, PLAINTEXT_STATE, type StateCipher } from './state-crypto/index.js';
 
+/** Bad input that is not in the data file: no model in --model, a model of another width. */
+export class ScoreInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScoreInputError';
+  }
+}
+
 export interface ScoreResult {
   rows: number;
   modelVersion: number;
@@ -37,9 +45,14 @@ export async function scoreFile(opts: {
   /** Opens a model saved encrypted (--state-key-file); default: plaintext models only. */
   cipher?: StateCipher;
 }): Promise<ScoreResult> {
-  const { weights, metadata } = await loadStateModel(opts.cipher ?? PLAINTEXT_STATE, opts.model, {
-    allowPlaintext: true,
-  });
+  let model;
+  try {
+    model = await loadStateModel(opts.cipher ?? PLAINTEXT_STATE, opts.model, { allowPlaintext: true });
+  } catch (err) {
+    if (/no model there/.test((err as Error).message)) throw new ScoreInputError((err as Error).message);
+    throw err;
+  }
+  const { weights, metadata } = model;
   // The data before the backend: a bad file is reported without waiting for TF.js.
   const loaded = await loadCsv(opts.data, {
     layout: opts.mapping ?? opts.layout ?? 'auto',
@@ -50,7 +63,9 @@ export async function scoreFile(opts: {
   const ds = loaded.dataset;
   const lineOf = (row: number) => loaded.lineNumbers?.[row] ?? row + 2;
   if (ds.numFeatures !== metadata.spec.inputSize) {
-    throw new Error(`${opts.data} has ${ds.numFeatures} features, the model expects ${metadata.spec.inputSize}`);
+    throw new ScoreInputError(
+      `${opts.data} has ${ds.numFeatures} features, the model expects ${metadata.spec.inputSize}`,
+    );
   }
   const features = ds.features.slice();
   const d = ds.numFeatures;

@@ -3,7 +3,7 @@
  * report file, the summary, --help, and bad input with exit code 2 and a clear message.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,5 +121,37 @@ describe('finsecure-bank accounts', () => {
     r = run(['accounts', '--data', data, '--out', path.join(dir, 'x.csv'), '--detector', 'svm']);
     expect(r.err).toMatch(/--detector must be iforest, lof, got "svm"/);
     expect(existsSync(path.join(dir, 'x.csv'))).toBe(false);
+  });
+
+  it('--out a directory: exit 2 and no temporary copy of the report left behind', () => {
+    const outDir = path.join(dir, 'somedir');
+    mkdirSync(outDir);
+    const r = run(['accounts', '--data', data, '--out', outDir]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot write --out .*somedir/);
+    expect(readdirSync(dir).filter((f) => f.startsWith('somedir.tmp-'))).toEqual([]);
+  });
+
+  it('a config file with an unknown key is refused, naming the file and the key, exit 2', () => {
+    const cfg = path.join(dir, 'typo-cfg.json');
+    writeFileSync(cfg, JSON.stringify({ accounts: { detectr: 'lof' } }));
+    let r = run(['accounts', '--config', cfg, '--data', data, '--out', path.join(dir, 'typo.csv')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`config file ${cfg}: unknown key:`);
+    expect(r.err).toContain('"accounts.detectr" (did you mean "accounts.detector"?)');
+    expect(existsSync(path.join(dir, 'typo.csv'))).toBe(false);
+    // At the top level (no "accounts" object) too.
+    writeFileSync(cfg, JSON.stringify({ contamnation: 0.1 }));
+    r = run(['accounts', '--config', cfg, '--data', data, '--out', path.join(dir, 'typo.csv')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('"contamnation" (did you mean "contamination"?)');
+    // A file shared with `start`: its keys at the top level, this command's in "accounts".
+    writeFileSync(
+      cfg,
+      JSON.stringify({ server: 'ws://h:1/ws/bank', consolePort: 8081, accounts: { detector: 'lof' } }),
+    );
+    r = run(['accounts', '--config', cfg, '--data', data, '--out', path.join(dir, 'shared.csv')]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
   });
 });

@@ -161,6 +161,26 @@ describe('finsecure-bank anonymise', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/bad-in\.csv:3: column "TX_AMOUNT": amount "lots" is not a number/);
   });
+
+  it('refuses a header-only file and a file with no known column: exit 2, naming the file, nothing written', () => {
+    const headerOnly = path.join(dir, 'header-only.csv');
+    writeFileSync(headerOnly, 'CUSTOMER_ID,TX_AMOUNT,TX_DATETIME\n');
+    const out1 = path.join(dir, 'empty-out.csv');
+    let r = run(['--data', headerOnly, '--out', out1, '--key-file', key]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${headerOnly}:2: no transactions after the header: nothing to anonymise`);
+    expect(r.out).not.toMatch(/wrote/);
+    expect(existsSync(out1)).toBe(false);
+
+    const unknown = path.join(dir, 'abc.csv');
+    writeFileSync(unknown, 'a,b,c\n1,2,3\n');
+    const out2 = path.join(dir, 'abc-out.csv');
+    r = run(['--data', unknown, '--out', out2, '--key-file', key]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${unknown}:1: none of the columns (a, b, c) is one the anonymiser knows`);
+    expect(r.err).toMatch(/expected columns such as customer_id .*amount/);
+    expect(existsSync(out2)).toBe(false);
+  });
 });
 
 function mapping(columns: Record<string, string>): string {

@@ -138,7 +138,8 @@ describe('finsecure-bank CLI', () => {
     expect(ok.err).toBe('');
     expect(ok.code).toBe(0);
     const bad = run(['score', '--model', dir, '--data', file, '--out', path.join(dir, 's3.csv')]);
-    expect(bad.code).toBe(1);
+    // A directory with no model is bad input: exit 2, like a bad data file.
+    expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/no model there \(no model\.json\)/);
   });
 });

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BankConfigError, loadBankConfig } from '../src/config.js';
+import { BANK_ENV, BankConfigError, bankSettingsHelp, loadBankConfig } from '../src/config.js';
+import { loadConsoleConfig } from '../src/console/config.js';
 import { cleanup, tempDir } from '../../aggregator/test/helpers/federation.js';
 
 const token = 'fst_' + 'x'.repeat(40);
@@ -96,8 +97,9 @@ describe('bank-client configuration: numbers and the column mapping (issue 11 it
       } catch (err) {
         message = (err as Error).message;
       }
-      expect(message).toMatch(/--dp-clip: must be a finite number, got Infinity/);
-      expect(message).toMatch(/--seed: must be a finite number, got -Infinity/);
+      // Named by where the value came from: the file and its key.
+      expect(message).toMatch(/bank\.json: dpClip: must be a finite number, got Infinity/);
+      expect(message).toMatch(/bank\.json: seed: must be a finite number, got -Infinity/);
       for (const [raw, msg] of [
         ['Infinity', 'FINSECURE_DP_CLIP must be a finite number, got "Infinity"'],
         ['1e400', 'FINSECURE_DP_CLIP must be a finite number, got "1e400"'],
@@ -141,9 +143,114 @@ describe('bank-client configuration: numbers and the column mapping (issue 11 it
       writeFileSync(typo, JSON.stringify({ label: 'y', feature: ['a'] }));
       expect(() => loadBankConfig({ flags: { ...base, mapping: typo } })).toThrow(/invalid column mapping: .*features/);
       writeFileSync(inline, JSON.stringify({ mapping: { label: 'y' } }));
-      expect(() => loadBankConfig({ file: inline, flags: base })).toThrow(/--mapping: /);
+      expect(() => loadBankConfig({ file: inline, flags: base })).toThrow(/inline\.json: mapping: /);
     } finally {
       cleanup(dir);
     }
+  });
+});
+
+describe('bank-client configuration: config file keys and where a bad value came from', () => {
+  const base = { server: 'ws://h:1/ws/bank', bankId: 'bank-a', data: 'a.csv', token };
+  const messageOf = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (err) {
+      expect(err).toBeInstanceOf(BankConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('expected a BankConfigError');
+  };
+
+  it('refuses unknown keys in the config file, naming the file, each key and the closest known one', () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'bank.json');
+      writeFileSync(file, JSON.stringify({ tokn: token, dpclip: 1, server: 'ws://h:1/ws/bank' }));
+      const m = messageOf(() => loadBankConfig({ file }));
+      expect(m).toContain(`config file ${file}: unknown keys:`);
+      expect(m).toContain('"tokn" (did you mean "token"?)');
+      expect(m).toContain('"dpclip" (did you mean "dpClip"?)');
+      // The console's keys (start serves it) and an "accounts" object belong in the same file.
+      writeFileSync(file, JSON.stringify({ ...base, consolePort: 0, accounts: { detector: 'lof' } }));
+      expect(() => loadBankConfig({ file, otherFileKeys: ['consolePort'] })).not.toThrow();
+      // And the console refuses what neither reads.
+      writeFileSync(file, JSON.stringify({ consolePrt: 8081 }));
+      expect(messageOf(() => loadConsoleConfig({ file }))).toContain('"consolePrt" (did you mean "consolePort"?)');
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  it('reads the token from tokenFile in the config file, like --token-file', () => {
+    const dir = tempDir();
+    try {
+      const tok = path.join(dir, 'tok.txt');
+      writeFileSync(tok, `${token}\n`);
+      const file = path.join(dir, 'bank.json');
+      writeFileSync(file, JSON.stringify({ ...base, token: undefined, tokenFile: tok }));
+      expect(loadBankConfig({ file }).token).toBe(token);
+      // The environment still overrides the file; --token-file overrides both.
+      const envToken = 'fst_' + 'e'.repeat(40);
+      expect(loadBankConfig({ file, env: { FINSECURE_BANK_TOKEN: envToken } }).token).toBe(envToken);
+      expect(loadBankConfig({ file, env: { FINSECURE_BANK_TOKEN: envToken }, flags: { tokenFile: tok } }).token).toBe(
+        token,
+      );
+      writeFileSync(file, JSON.stringify({ ...base, token: undefined, tokenFile: path.join(dir, 'nope.txt') }));
+      expect(messageOf(() => loadBankConfig({ file }))).toMatch(/cannot read .*bank\.json: tokenFile .*nope\.txt/);
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  it('names the variable, the flag or the file and key that gave a bad value, in plain words', () => {
+    let m = messageOf(() =>
+      loadBankConfig({ env: { FINSECURE_TEST_FRACTION: '5', FINSECURE_BANK_SEED: '1.5' }, flags: base }),
+    );
+    expect(m).toContain('FINSECURE_TEST_FRACTION: must be < 1, got 5');
+    expect(m).toContain('FINSECURE_BANK_SEED: must be a whole number, got 1.5');
+    expect(m).not.toMatch(/--seed|--test-fraction|expected int/);
+    m = messageOf(() => loadBankConfig({ flags: { ...base, seed: 2.5 } }));
+    expect(m).toContain('--seed: must be a whole number, got 2.5');
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'bank.json');
+      writeFileSync(file, JSON.stringify({ testFraction: '0.3', split: 'random' }));
+      m = messageOf(() => loadBankConfig({ file, flags: base }));
+      expect(m).toContain(`${file}: testFraction: must be a number, got "0.3"`);
+      expect(m).toContain(`${file}: split: must be one of stratified, time, got "random"`);
+      writeFileSync(file, JSON.stringify({ consolePort: 70000 }));
+      expect(messageOf(() => loadConsoleConfig({ file }))).toContain(
+        `${file}: consolePort: must be ≤ 65535, got 70000`,
+      );
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  it('says what the reconnect minimum is and where it comes from', () => {
+    let m = messageOf(() => loadBankConfig({ flags: { ...base, reconnectMaxMs: 100 } }));
+    expect(m).toContain(
+      '--reconnect-max-ms: must be at least reconnectMinMs, the shortest wait between reconnection attempts: 500 (the default; lower it with reconnectMinMs in the config file), got 100',
+    );
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'bank.json');
+      writeFileSync(file, JSON.stringify({ reconnectMinMs: 2000 }));
+      m = messageOf(() => loadBankConfig({ file, env: { FINSECURE_RECONNECT_MAX_MS: '1000' }, flags: base }));
+      expect(m).toContain(`FINSECURE_RECONNECT_MAX_MS: must be at least reconnectMinMs`);
+      expect(m).toContain(`2000 (${file}: reconnectMinMs), got 1000`);
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  it('the settings table of --help names every key, every variable and the config-only keys', () => {
+    const help = bankSettingsHelp(new Set(['server', 'seed', 'tokenFile']));
+    for (const name of Object.keys(BANK_ENV)) expect(help).toContain(name);
+    expect(help).toMatch(/seed +--seed; env FINSECURE_BANK_SEED/);
+    expect(help).toMatch(/reconnectMinMs +config file only: /);
+    expect(help).toMatch(/stateKey +env FINSECURE_STATE_KEY; config file only/);
+    expect(help).toMatch(/tokenFile +--token-file/);
   });
 });

@@ -62,7 +62,8 @@ describe('finsecure-bank console and users', () => {
     expect(r.err).toContain('--console-port');
     const e = run(['console', '--state-dir', dir], { FINSECURE_LAYOUT: 'parquet' });
     expect(e.code).toBe(2);
-    expect(e.err).toContain('--layout');
+    // Named by where the value came from: the variable, not a flag the user never typed.
+    expect(e.err).toContain('FINSECURE_LAYOUT: must be one of auto, kaggle, handbook, got "parquet"');
     const half = run(['console', '--state-dir', dir, '--console-tls-cert', path.join(dir, 'server.crt')]);
     expect(half.code).toBe(2);
     expect(half.err).toContain('--console-tls-cert and --console-tls-key must be given together');

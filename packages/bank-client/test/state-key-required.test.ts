@@ -54,14 +54,21 @@ describe('the state key is required', () => {
     const commands = [
       ['start', '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '--data', shard!, '--state-dir', sd],
       ['console', '--state-dir', sd, '--console-port', '0'],
-      ['users', 'list', '--state-dir', sd],
-      ['audit-heads', '--state-dir', sd],
     ];
     for (const args of commands) {
       const r = run(args, { FINSECURE_BANK_TOKEN: 'x'.repeat(24) });
       expect(r.status, `${args[0]}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`^finsecure-bank: no state key is configured for ${sd}: `));
       expect(r.stderr).toMatch(HOWTO);
+    }
+    // Read-only commands have nothing to open there: they say so (a mistyped --state-dir?).
+    for (const args of [
+      ['users', 'list', '--state-dir', sd],
+      ['audit-heads', '--state-dir', sd],
+    ]) {
+      const r = run(args);
+      expect(r.status, `${args[0]}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^finsecure-bank: no bank state at ${sd} .*check --state-dir`));
     }
     // Nothing was written: the key check comes before anything touches the directory.
     expect(existsSync(sd)).toBe(false);

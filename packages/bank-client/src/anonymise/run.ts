@@ -5,7 +5,7 @@
  * `runAnonymise`, so the two cannot drift apart. The pipeline itself (roles, plan,
  * transforms, k-anonymity, atomic file writer) is @finsecure/common/anonymise.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -13,6 +13,7 @@ import { z } from 'zod';
 import {
   anonymiseFile,
   anonymiseMappingSchema,
+  COLUMN_ROLES,
   MinKError,
   resolveRoles,
   type AnonymiseReport,
@@ -104,8 +105,19 @@ async function checkHeader(input: string, name: string, s: AnonymiseSettings): P
       undefined,
       `the header has one column "${header[0]!.slice(0, 80)}": the file looks ${sep === '\t' ? 'tab' : `"${sep}"`}-separated; export it with commas`,
     );
+  // Nothing recognised: the copy would hold no column at all (`a,b,c` → an empty file).
+  const roles = resolveRoles(header, s.mapping, name);
+  if (roles.every((c) => c.role === undefined))
+    throw DataError.at(
+      name,
+      1,
+      undefined,
+      `none of the columns (${header.join(', ')}) is one the anonymiser knows, so the copy would have no column: ` +
+        'expected columns such as customer_id or account_id, transaction_id, amount, time or timestamp, category, ' +
+        `class or is_fraud, name, email (see the README), or give each column a role with --mapping {"columns": {"<header>": "<role>"}}, role one of ${COLUMN_ROLES.join(', ')}`,
+    );
   if (s.unclassified === 'refuse') {
-    const unplaced = resolveRoles(header, s.mapping, name).filter((c) => c.role === undefined);
+    const unplaced = roles.filter((c) => c.role === undefined);
     if (unplaced.length)
       throw new UnclassifiedColumnsError(
         name,
@@ -138,8 +150,9 @@ export interface AnonymiseRun {
  */
 export async function runAnonymise(r: AnonymiseRun): Promise<AnonymiseReport> {
   const s = r.settings;
-  await checkHeader(r.input, r.name ?? r.input, s);
-  return anonymiseFile({
+  const name = r.name ?? r.input;
+  await checkHeader(r.input, name, s);
+  const report = await anonymiseFile({
     input: r.input,
     output: r.output,
     key: r.key,
@@ -153,6 +166,13 @@ export async function runAnonymise(r: AnonymiseRun): Promise<AnonymiseReport> {
     ...(r.reportFile ? { reportFile: r.reportFile } : {}),
     rng: r.rng,
   });
+  if (report.rows === 0) {
+    // A header and no transaction: an "anonymised" copy of nothing is not a success.
+    rmSync(r.output, { force: true });
+    if (r.reportFile) rmSync(r.reportFile, { force: true });
+    throw DataError.at(name, 2, undefined, 'no transactions after the header: nothing to anonymise');
+  }
+  return report;
 }
 
 /**

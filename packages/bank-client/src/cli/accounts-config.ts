@@ -8,7 +8,7 @@
 import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
 import { AccountReportSettings } from '../account-report.js';
-import { BankConfigError } from '../config.js';
+import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys } from '../config.js';
 
 export const AccountsConfig = AccountReportSettings.extend({
   data: z.string().min(1),
@@ -39,6 +39,18 @@ const FLAGS: Record<Key, string> = {
   neighbors: '--neighbors',
   reasons: '--reasons',
 };
+/**
+ * The bank console's config keys (console/config.ts, not imported here: it loads the
+ * console server): a shared file with an "accounts" object may hold them at the top level.
+ */
+const CONSOLE_KEYS = [
+  'consolePort',
+  'consoleHost',
+  'consoleMaxUploadMb',
+  'consoleIdColumn',
+  'consoleTlsCert',
+  'consoleTlsKey',
+];
 const NUMERIC = new Set<string>(['contamination', 'seed', 'neighbors', 'reasons']);
 
 /** Flags arrive as strings: numbers are parsed here so that one message format covers all sources. */
@@ -81,6 +93,13 @@ export function loadAccountsConfig(sources: {
     const all = readJsonObjectFile(sources.file, (m) => new BankConfigError(m));
     const section = all.accounts;
     const inSection = section !== null && typeof section === 'object' && !Array.isArray(section);
+    // Unknown keys are refused, not ignored: in the "accounts" object, its own keys only (the
+    // top level may then be the file `start` reads); without one, the top level is this
+    // command's alone.
+    if (inSection) {
+      checkConfigKeys(sources.file, section as Record<string, unknown>, Object.keys(FLAGS), 'accounts.');
+      checkConfigKeys(sources.file, all, [...BANK_FILE_KEYS, ...CONSOLE_KEYS, 'accounts']);
+    } else checkConfigKeys(sources.file, all, Object.keys(FLAGS));
     fromFile = Object.fromEntries(
       Object.entries(inSection ? (section as Record<string, unknown>) : all).filter(([k]) => k in FLAGS),
     );

@@ -6,7 +6,7 @@
  * prints a summary. Exit codes: 2 for bad input or settings (the message names the file,
  * line and column, or the setting), 1 for a crash.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ACCOUNT_LAYOUTS, accountReportCsv } from '@finsecure/common/accounts';
 import { DataError } from '@finsecure/common/data';
@@ -84,12 +84,14 @@ export function addAccountsCommand(program: Command): void {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') fail(`--data: no such file: ${cfg.data}`);
         throw err;
       }
+      // Write beside the target, then rename: a reader never sees half a report. A failed
+      // write or rename (--out a directory) leaves no temporary copy of the report behind.
+      const tmp = `${cfg.out}.tmp-${process.pid}`;
       try {
-        // Write beside the target, then rename: a reader never sees half a report.
-        const tmp = `${cfg.out}.tmp-${process.pid}`;
         writeFileSync(tmp, accountReportCsv(run.report));
         renameSync(tmp, cfg.out);
       } catch (err) {
+        rmSync(tmp, { force: true });
         fail(`cannot write --out ${cfg.out}: ${(err as Error).message}`);
       }
       const lines = [...reportSummary(run, cfg), `report: ${cfg.out} (${run.seconds.toFixed(1)} s)`];

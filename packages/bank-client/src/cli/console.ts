@@ -14,7 +14,7 @@ import { ConsoleDb } from '../console/db.js';
 import { buildConsole, consoleAccounts, consoleDbPath, type BankConsole } from '../console/server.js';
 import type { ValidationSource } from '../console/threshold.js';
 import { createBankLogger } from './terminal.js';
-import { addStateKeyFlag, openStateOrFail } from './state-key.js';
+import { addStateKeyFlag, openStateOrFail, requireBankState } from './state-key.js';
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`finsecure-bank: ${message}\n`);
@@ -154,6 +154,10 @@ export function addUsersCommand(program: Command, out: (s: string) => void = (s)
   addAccountCommands(users, {
     withPlace: (c) =>
       addStateKeyFlag(c)
+        // Only `add` may start a new store; list, disable … on a mistyped --state-dir are refused.
+        .hook('preAction', (cmd) => {
+          if (cmd.name() !== 'add') cmd.setOptionValue('requireState', true);
+        })
         .option(
           '--state-dir <dir>',
           "the bank's state directory holding console.sqlite (default ./bank-state; env FINSECURE_STATE_DIR)",
@@ -161,7 +165,14 @@ export function addUsersCommand(program: Command, out: (s: string) => void = (s)
         .option('-c, --config <file>', 'JSON config file (its stateDir is used)'),
     open: async (o) => {
       let stateDir: string;
+      let setting = '--state-dir';
       try {
+        if (!o.stateDir)
+          setting = process.env.FINSECURE_STATE_DIR
+            ? 'FINSECURE_STATE_DIR'
+            : o.config
+              ? `stateDir in ${String(o.config)}`
+              : '--state-dir';
         stateDir = loadConsoleConfig({
           ...(o.config ? { file: String(o.config) } : {}),
           env: process.env,
@@ -170,6 +181,7 @@ export function addUsersCommand(program: Command, out: (s: string) => void = (s)
       } catch (err) {
         fail((err as Error).message);
       }
+      if (o.requireState) requireBankState(stateDir, setting);
       openStateOrFail(stateDir, o.stateKeyFile);
       const db = new ConsoleDb(path.join(stateDir, 'console.sqlite'));
       return { accounts: consoleAccounts(db), close: () => db.close() };

@@ -4,20 +4,26 @@
  * console), the console alone (`console`) and its people (`users`), and the scorer that
  * applies the latest global model to new transactions (`score`).
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { BankConfigError, loadBankConfig, readMappingFile } from '../config.js';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { BankConfigError, bankSettingsHelp, loadBankConfig, readMappingFile } from '../config.js';
 import { BankClient } from '../client.js';
 import { loadLocalData } from '../local-data.js';
-import { scoreFile } from '../score.js';
+import { ScoreInputError, scoreFile } from '../score.js';
 import { DataError, isDecimalNotation } from '@finsecure/common/data';
 import { attachTrainingProgress, createBankLogger } from './terminal.js';
 import { addAnonymiseCommand } from './anonymise.js';
 import { addAccountsCommand } from './accounts.js';
 import { addConsoleCommand, addConsoleFlags, addUsersCommand, consoleFlags, runConsole } from './console.js';
-import { loadConsoleConfig, readConsoleTls } from '../console/config.js';
+import { CONSOLE_FILE_KEYS, loadConsoleConfig, readConsoleTls } from '../console/config.js';
 import { readAuditHeads } from '../audit-heads.js';
 import { StateCryptoError } from '../state-crypto/index.js';
-import { addStateKeyCommand, addStateKeyFlag, cipherFromKeyOrFail, openStateOrFail } from './state-key.js';
+import {
+  addStateKeyCommand,
+  addStateKeyFlag,
+  cipherFromKeyOrFail,
+  openStateOrFail,
+  requireBankState,
+} from './state-key.js';
 
 function num(flag: string, opts: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number } = {}) {
   return (value: string): number => {
@@ -53,6 +59,11 @@ const MAPPING_HELP =
   'must be named in it; a column with an empty header cell is "Unnamed: <0-based index>" (an unnamed first column, ' +
   'a pandas index, is ignored unless named); replaces --layout';
 
+/** Bad input to `score`: the data, the model directory or the key; not a crash. */
+function isBadScoreInput(err: unknown): boolean {
+  return err instanceof DataError || err instanceof StateCryptoError || err instanceof ScoreInputError;
+}
+
 function fail(message: string, code = 2): never {
   process.stderr.write(`finsecure-bank: ${message}\n`);
   process.exit(code);
@@ -62,14 +73,16 @@ const program = new Command('finsecure-bank')
   .description(
     "FinSecure bank client: trains the shared fraud model on this bank's data. Only model updates and aggregate counts leave the bank, never a row.",
   )
-  .showHelpAfterError();
+  // A usage error is one line and a pointer to --help, exit 2 (as finsecure-datasets).
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
 
 addConsoleFlags(
   program
     .command('start')
     .description(
       'Connect to the aggregator and take part in federated rounds until stopped (Ctrl-C).\n' +
-        'Settings come from (lowest to highest priority): --config file (JSON, same keys as the long flags in camelCase), environment (FINSECURE_*), flags.\n' +
+        'Settings come from (lowest to highest priority): --config file (JSON: the keys listed under "Settings" at the end of `finsecure-bank start --help`, and the console\'s, e.g. consolePort), environment (FINSECURE_*), flags.\n' +
         'With --console-port it also serves the bank console (see `finsecure-bank console --help`).\n' +
         "The state key is required (--state-key-file): the bank's state is encrypted at rest; make one with `finsecure-bank state-key new --out <file>`.",
     ),
@@ -147,24 +160,17 @@ addConsoleFlags(
     'auto (human-readable lines and a training progress bar on a terminal, JSON lines otherwise), pretty or json (default auto)',
   )
   .action(async (o: Record<string, unknown>) => {
-    let token = o.token as string | undefined;
-    if (o.tokenFile) {
-      try {
-        const { readFileSync } = await import('node:fs');
-        token = readFileSync(String(o.tokenFile), 'utf8').trim();
-      } catch (err) {
-        fail(`cannot read --token-file: ${(err as Error).message}`);
-      }
-    }
     let config;
     try {
       config = loadBankConfig({
         ...(o.config ? { file: String(o.config) } : {}),
         env: process.env,
+        otherFileKeys: CONSOLE_FILE_KEYS,
         flags: {
           server: o.server,
           bankId: o.bankId,
-          token,
+          token: o.token,
+          tokenFile: o.tokenFile,
           data: o.data,
           test: o.test,
           testFraction: o.testFraction,
@@ -303,9 +309,10 @@ addStateKeyFlag(
         });
         process.stdout.write(`scored ${r.rows} transactions with global model v${r.modelVersion} → ${r.out}\n`);
       } catch (err) {
-        // Bad input (file, line, column) exits 2 like the other commands; anything else 1.
-        // So does a sealed model without its key (the message names the settings).
-        fail((err as Error).message, err instanceof DataError || err instanceof StateCryptoError ? 2 : 1);
+        // Bad input (file, line, column; no model in --model; a model of another width)
+        // exits 2 like the other commands; so does a sealed model without its key (the
+        // message names the settings); anything else 1.
+        fail((err as Error).message, isBadScoreInput(err) ? 2 : 1);
       }
     },
   );
@@ -320,6 +327,10 @@ addStateKeyFlag(
   .option('--state-dir <dir>', "the bank's state directory (default ./bank-state; env FINSECURE_STATE_DIR)")
   .action((o: { stateDir?: string; stateKeyFile?: string }) => {
     const stateDir = o.stateDir ?? (process.env.FINSECURE_STATE_DIR || './bank-state');
+    requireBankState(
+      stateDir,
+      o.stateDir ? '--state-dir' : process.env.FINSECURE_STATE_DIR ? 'FINSECURE_STATE_DIR' : '--state-dir',
+    );
     const cipher = openStateOrFail(stateDir, o.stateKeyFile);
     try {
       for (const h of readAuditHeads(stateDir, cipher)) process.stdout.write(`${JSON.stringify(h)}\n`);
@@ -334,4 +345,18 @@ addUsersCommand(program);
 addAnonymiseCommand(program);
 addAccountsCommand(program);
 
-program.parseAsync(process.argv).catch((err) => fail((err as Error).message, 1));
+// Settings of `start`: every config file key with its flag and environment variable, from
+// the tables the loader reads (config.ts), so the help cannot drift from them.
+const start = program.commands.find((c) => c.name() === 'start')!;
+start.addHelpText(
+  'after',
+  `\nSettings (config file key, flag, environment variable):\n${bankSettingsHelp(
+    new Set(start.options.map((opt) => opt.attributeName())),
+  )}\n  (the console's keys: see \`finsecure-bank console --help\`)`,
+);
+
+program.parseAsync(process.argv).catch((err) => {
+  // Commander has printed the message and the pointer to --help (or the help asked for).
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  fail((err as Error).message, 1);
+});

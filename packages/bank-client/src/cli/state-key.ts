@@ -4,6 +4,8 @@
  * wrong key ends the command (exit 2) with a message naming the settings, before anything
  * is read; and `finsecure-bank state-key new --out <file>`, which makes a key.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import {
@@ -11,6 +13,7 @@ import {
   openBankState,
   PLAINTEXT_STATE,
   resolveStateKey,
+  STATE_KEY_MARKER,
   StateKeyError,
   writeNewStateKeyFile,
   type StateCipher,
@@ -27,6 +30,17 @@ export function addStateKeyFlag(c: Command, help = STATE_KEY_HELP): Command {
 function fail(message: string): never {
   process.stderr.write(`finsecure-bank: ${message}\n`);
   process.exit(2);
+}
+
+/**
+ * Read-only commands (audit-heads, users list …) refuse a state directory that holds no bank
+ * state, a mistyped --state-dir, instead of creating a new one there; exit 2.
+ */
+export function requireBankState(stateDir: string, setting = '--state-dir'): void {
+  if (!existsSync(path.join(stateDir, STATE_KEY_MARKER)))
+    fail(
+      `no bank state at ${stateDir} (no ${STATE_KEY_MARKER}; \`finsecure-bank start\` creates it): check ${setting}`,
+    );
 }
 
 /**

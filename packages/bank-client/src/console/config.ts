@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
-import { BankConfigError, readMappingFile } from '../config.js';
+import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys, describeIssue, readMappingFile } from '../config.js';
 import { parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
 import { DEFAULT_CONSOLE_HOST } from './server.js';
 
@@ -28,6 +28,9 @@ export const ConsoleConfig = z.object({
   logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
 });
 export type ConsoleConfig = Omit<z.infer<typeof ConsoleConfig>, 'mapping'> & { mapping?: ColumnMapping };
+
+/** Keys of the console's settings in a config file (shared with `start`, whose keys it may also hold). */
+export const CONSOLE_FILE_KEYS: readonly string[] = Object.keys(ConsoleConfig.shape);
 
 export const CONSOLE_ENV: Record<string, { key: keyof z.input<typeof ConsoleConfig>; type: 'string' | 'number' }> = {
   FINSECURE_CONSOLE_PORT: { key: 'consolePort', type: 'number' },
@@ -64,24 +67,35 @@ export function loadConsoleConfig(sources: {
   env?: NodeJS.ProcessEnv;
   flags?: Record<string, unknown>;
 }): ConsoleConfig {
-  const fromFile = sources.file ? readJsonObjectFile(sources.file, (m) => new BankConfigError(m)) : {};
+  // Where each setting came from, for the error messages: flag, variable or file + key.
+  const origin: Record<string, string> = {};
+  let fromFile: Record<string, unknown> = {};
+  if (sources.file) {
+    fromFile = readJsonObjectFile(sources.file, (m) => new BankConfigError(m));
+    // The file may be the one `start` reads: its keys, and an "accounts" object, are known too.
+    checkConfigKeys(sources.file, fromFile, [...CONSOLE_FILE_KEYS, ...BANK_FILE_KEYS, 'accounts']);
+    fromFile = Object.fromEntries(Object.entries(fromFile).filter(([k]) => k in FLAGS));
+    for (const k of Object.keys(fromFile)) origin[k] = `${sources.file}: ${k}`;
+  }
   const fromEnv: Record<string, unknown> = {};
   for (const [name, { key, type }] of Object.entries(CONSOLE_ENV)) {
     const raw = sources.env?.[name];
     if (raw === undefined || raw === '') continue;
     fromEnv[key] = type === 'number' ? envNumber(name, raw, (m) => new BankConfigError(m)) : raw;
+    origin[key] = name;
   }
-  const merged = {
-    ...Object.fromEntries(Object.entries(fromFile).filter(([k]) => k in FLAGS)),
-    ...fromEnv,
-    ...Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined)),
-  };
+  const fromFlags = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined));
+  for (const k of Object.keys(fromFlags)) origin[k] = FLAGS[k] ?? k;
+  const merged: Record<string, unknown> = { ...fromFile, ...fromEnv, ...fromFlags };
   // A config file may hold the mapping object itself (as for `start`).
   const mappingObject = typeof merged.mapping === 'object' && merged.mapping !== null ? merged.mapping : undefined;
   if (mappingObject) delete merged.mapping;
   const parsed = ConsoleConfig.safeParse(merged);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - ${FLAGS[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => {
+      const key = String(i.path[0]);
+      return `  - ${origin[key] ?? FLAGS[key] ?? key}: ${describeIssue(i, merged[key])}`;
+    });
     throw new BankConfigError(`invalid bank console configuration:\n${lines.join('\n')}`);
   }
   const { mapping, ...rest } = parsed.data;
