@@ -5,7 +5,7 @@
  * also be passed as a flag, with a warning, since command lines are visible in `ps`.
  */
 import { readFileSync } from 'node:fs';
-import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
+import { envNumber, readJsonFile, readJsonObjectFile } from '@finsecure/common/config';
 import { columnMappingSchema, parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
 import { z } from 'zod';
 
@@ -306,14 +306,7 @@ export function bankSettingsHelp(flagKeys: ReadonlySet<string>): string {
 
 /** Reads and validates a column mapping file (schema: @finsecure/common/data mapping-schema.ts). */
 export function readMappingFile(file: string): ColumnMapping {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : e.message;
-    throw new BankConfigError(`--mapping ${file}: cannot read a JSON column mapping: ${why}`);
-  }
+  const json = readJsonFile(file, (m) => new BankConfigError(`--mapping: ${m}`), 'column mapping');
   try {
     return parseColumnMapping(json, `--mapping ${file}`);
   } catch (err) {

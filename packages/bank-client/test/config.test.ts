@@ -137,7 +137,7 @@ describe('bank-client configuration: numbers and the column mapping (issue 11 it
         /--mapping: --mapping and --layout cannot be combined/,
       );
       expect(() => loadBankConfig({ flags: { ...base, mapping: path.join(dir, 'nope.json') } })).toThrow(
-        /--mapping .*nope\.json: cannot read a JSON column mapping: no such file/,
+        /--mapping: cannot read column mapping .*nope\.json: no such file/,
       );
       const typo = path.join(dir, 'typo.json');
       writeFileSync(typo, JSON.stringify({ label: 'y', feature: ['a'] }));

@@ -252,7 +252,7 @@ describe('datasets CLI', () => {
       [with_('--min-fraud-per-bank', '-1'), /--min-fraud-per-bank must be an integer ≥ 0, got "-1"/],
       [with_('--layout', 'excel'), /--layout must be one of auto, kaggle, handbook, finsecure, got "excel"/],
       [with_('--quantity-dist', 'zipf'), /--quantity-dist must be one of dirichlet, powerlaw, got "zipf"/],
-      [with_('--mapping', p('missing.json')), /--mapping: cannot read .*missing\.json/],
+      [with_('--mapping', p('missing.json')), /--mapping: cannot read column mapping .*missing\.json: no such file/],
       [['generate', '--rows', '0', '--out', p('g.csv')], /--rows must be an integer ≥ 1, got "0"/],
       [
         ['generate', '--rows', '10', '--fraud-rate', '1.5', '--out', p('g.csv')],
@@ -280,7 +280,7 @@ describe('datasets CLI', () => {
     const comma = await run(...with_('--mapping', p('comma-map.json')));
     expect(comma.code).toBe(2);
     expect(comma.stderr).toMatch(
-      /--mapping: \S*comma-map\.json:3:1 is not valid JSON: Expected double-quoted property name/,
+      /--mapping: column mapping \S*comma-map\.json:3:1 is not valid JSON: Expected double-quoted property name/,
     );
   });
 

@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { findOriginals, MinKError, parseAnonymiseMapping, type AnonymiseMapping } from '@finsecure/common/anonymise';
 import { createRng, cryptoRng } from '@finsecure/common/rng';
+import { readJsonFile } from '@finsecure/common/config';
 import { anonymiseFailureKind, runAnonymise } from '../anonymise/run.js';
 
 function positive(flag: string, int = false) {
@@ -62,9 +63,9 @@ function readMapping(file: string | undefined): AnonymiseMapping | undefined {
   if (!file) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = readJsonFile(file, (m) => new Error(`--mapping: ${m}`), 'column mapping');
   } catch (err) {
-    fail(`cannot read --mapping ${file}: ${(err as Error).message}`);
+    fail((err as Error).message);
   }
   try {
     return parseAnonymiseMapping(json, file);

@@ -9,11 +9,10 @@
  * Exit codes: 0 success, 2 bad input (flags, unreadable or malformed data, impossible
  * partition), 1 unexpected failure.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { jsonSyntaxError } from '../config/index.js';
+import { readJsonFile } from '../config/index.js';
 import { DataError } from '../data/errors.js';
 import type { ColumnMapping, LayoutName } from '../data/layouts.js';
 import { loadCsv, type LoadResult } from '../data/loader.js';
@@ -100,19 +99,7 @@ async function generate(opts: Record<string, string>): Promise<void> {
 }
 
 async function readMapping(path: string): Promise<ColumnMapping> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--mapping: cannot read ${path}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    const { where, reason } = jsonSyntaxError(text, e as Error);
-    throw new UsageError(`--mapping: ${path}${where} is not valid JSON: ${reason}`);
-  }
+  const json = readJsonFile(path, (m) => new UsageError(`--mapping: ${m}`), 'column mapping');
   try {
     return parseColumnMapping(json, `--mapping ${path}`);
   } catch (e) {

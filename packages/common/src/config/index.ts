@@ -10,21 +10,31 @@ import { isDecimalNotation } from '../data/numbers.js';
 
 type MakeError = (message: string) => Error;
 
-/** Reads a config file that must hold one JSON object. */
-export function readJsonObjectFile(file: string, makeError: MakeError): Record<string, unknown> {
+/**
+ * Reads a JSON file an operator wrote (a config file, a column mapping). Errors, through
+ * `makeError`: `cannot read ${what} ${file}: no such file` (or the system's reason), and
+ * `${what} ${file}:line:column is not valid JSON: reason` (jsonSyntaxError).
+ */
+export function readJsonFile(file: string, makeError: MakeError, what = 'config file'): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw makeError(`cannot read config file ${file}: ${(err as Error).message}`);
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
+    throw makeError(`cannot read ${what} ${file}: ${why}`);
   }
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (err) {
     const { where, reason } = jsonSyntaxError(text, err as Error);
-    throw makeError(`config file ${file}${where} is not valid JSON: ${reason}`);
+    throw makeError(`${what} ${file}${where} is not valid JSON: ${reason}`);
   }
+}
+
+/** Reads a config file that must hold one JSON object (errors as readJsonFile's). */
+export function readJsonObjectFile(file: string, makeError: MakeError): Record<string, unknown> {
+  const parsed = readJsonFile(file, makeError);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw makeError(`config file ${file} is not valid JSON: top level must be an object`);
   return parsed as Record<string, unknown>;
