@@ -71,6 +71,11 @@ describe('bad transaction files', () => {
     await expect(readAccountTable(e)).rejects.toThrow(`${e}:2: column "AccountID": empty account id`);
     const r = file(HEADER + '2023-01-01 10:00,T1,A,5,M,p,L,extra\n');
     await expect(readAccountTable(r)).rejects.toThrow(`${r}:2: row has 8 columns, header has 7`);
+    // Cut before the amount: named as short, not as an empty amount.
+    const c = file(HEADER + '2023-01-01 10:00,T1,A\n');
+    await expect(readAccountTable(c)).rejects.toThrow(
+      `${c}:2: column "Amount": missing (row has 3 columns, header has 7)`,
+    );
   });
 
   it('an empty file or a header without rows is an error, not an empty report', async () => {

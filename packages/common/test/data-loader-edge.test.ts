@@ -172,6 +172,16 @@ describe('loadCsv: a pandas index column (first header cell empty)', () => {
     );
     expect(s.dataset.numFeatures).toBe(30);
     expect(s.notices).toHaveLength(1);
+    // A short row of such a file is counted against the file's own header (31 columns, the label is
+    // the loader's stand-in), and the first missing column is named.
+    const cut = fixture(',' + KAGGLE_FEATURES.join(',') + '\n7,' + row().split(',').slice(0, 9).join(',') + '\n');
+    expect((await dataError(() => loadCsv(cut, { requireLabel: false }))).message).toBe(
+      `${cut}:2: column "${KAGGLE_FEATURES[9]}": missing (row has 10 columns, header has 31)`,
+    );
+    // A layout the file does not fit lists the file's columns, not the stand-in label.
+    const listed = (await dataError(() => loadCsv(cut, { requireLabel: false, layout: 'handbook' }))).message;
+    expect(listed).toMatch(/found columns: /);
+    expect(listed).not.toMatch(/TX_FRAUD/);
   });
 
   it('a mapping can ignore it, use it, or name an unnamed column elsewhere', async () => {

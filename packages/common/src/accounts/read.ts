@@ -50,7 +50,11 @@ class RowParser {
     let n = this.split(line, f);
     if (n === -1) this.fail(lineNo, -1, 'unclosed quote');
     if (n > width) this.fail(lineNo, -1, `row has ${n} columns, header has ${width}`);
-    // Trailing empty fields are often dropped (Berka's bank;account): treat them as empty.
+    // Trailing empty fields are often dropped (Berka's bank;account): treat them as empty. A row cut
+    // before a column that must have a value is named as short, not as that column's bad value.
+    const read = n;
+    const required = Math.max(c.account, c.amount, c.time);
+    if (read <= required) this.fail(lineNo, read, `missing (row has ${read} columns, header has ${width})`);
     while (n < width) f[n++] = '';
 
     const account = f[c.account].trim();

@@ -148,6 +148,8 @@ export function planColumns(
   layout: 'auto' | LayoutName | ColumnMapping,
   file = '<csv>',
   implicitIgnore: readonly string[] = [],
+  /** The file's own columns, for messages: `header` without a label column the loader stood in for. */
+  fileColumns: readonly string[] = header,
 ): ColumnPlan {
   const implicit = new Set(implicitIgnore);
   const seen = new Set<string>();
@@ -168,7 +170,7 @@ export function planColumns(
   const col = (c: string, role: string): number => {
     const i = index.get(c);
     if (i === undefined) {
-      throw new DataError(`${file}: ${role} column "${c}" not found; found columns: ${list(header)}`, file, 1, c);
+      throw new DataError(`${file}: ${role} column "${c}" not found; found columns: ${list(fileColumns)}`, file, 1, c);
     }
     return i;
   };

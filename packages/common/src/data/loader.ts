@@ -80,6 +80,8 @@ class RowSink {
     private readonly plan: ColumnPlan,
     private readonly file: string,
     keepLineNumbers: boolean,
+    /** The label column is the loader's stand-in (requireLabel false): the header's last, not in the file. */
+    private readonly standInLabel = false,
   ) {
     this.lines = keepLineNumbers ? new Growable(Uint32Array, 1 << 14) : null;
     this.numeric = new Growable(Float32Array, (1 << 14) * Math.max(1, plan.numericCols.length));
@@ -99,10 +101,13 @@ class RowSink {
     const plan = this.plan;
     const f = this.fields;
     const n = splitCsvLine(line, f);
-    const width = plan.header.length;
+    // A stand-in label is not in the file: the row is counted against the file's own header, and
+    // the label filled in after (0: scoring ignores it).
+    const width = plan.header.length - (this.standInLabel ? 1 : 0);
     if (n === -1) this.fail(lineNo, -1, 'unclosed quote');
     if (n < width) this.fail(lineNo, n, `missing (row has ${n} columns, header has ${width})`);
     if (n > width) this.fail(lineNo, -1, `row has ${n} columns, header has ${width}`);
+    if (this.standInLabel) f[width] = '0';
 
     const rawLabel = f[plan.labelCol];
     const label = parseDecimal(rawLabel);
@@ -234,6 +239,7 @@ export async function loadCsv(path: string, options: LoadOptions = {}): Promise<
           notices.push(m);
           options.onNotice?.(m);
         }
+        const fileColumns = [...header];
         if (options.requireLabel === false) {
           const label = labelNameFor(header, options.layout ?? 'auto');
           if (!header.includes(label)) {
@@ -241,12 +247,12 @@ export async function loadCsv(path: string, options: LoadOptions = {}): Promise<
             virtualLabel = true;
           }
         }
-        plan = planColumns(header, options.layout ?? 'auto', path, parsed.ignored);
-        sink = new RowSink(plan, path, options.keepLineNumbers === true);
+        plan = planColumns(header, options.layout ?? 'auto', path, parsed.ignored, fileColumns);
+        sink = new RowSink(plan, path, options.keepLineNumbers === true, virtualLabel);
         return;
       }
       if (line.length === 0 || line.trim() === '') return; // blank lines, e.g. a trailing one
-      sink.add(virtualLabel ? `${line},0` : line, lineNo);
+      sink.add(line, lineNo);
       if (onProgress && sink.rows % every === 0) onProgress(sink.rows, src.bytesRead(), src.totalBytes);
     } catch (e) {
       failure = e;
