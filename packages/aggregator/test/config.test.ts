@@ -2,6 +2,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load.js';
+import { DEFAULT_TRAINING } from '../src/config/schema.js';
+import { parseStoredSettings } from '../src/federation/settings.js';
+import { DEFAULT_RULES } from '../src/round/rules.js';
+import { flagOfSetting } from '../src/cli/option-flags.js';
 import { ApiAuth, generateToken, hashToken, tokenMatches } from '../src/auth/tokens.js';
 import { cleanup, tempDir } from './helpers/federation.js';
 
@@ -80,6 +84,114 @@ describe('aggregator configuration', () => {
     } finally {
       cleanup(dir);
     }
+  });
+});
+
+describe('config file keys and the source of each bad value', () => {
+  /** The message loadConfig throws for these sources. */
+  function failure(sources: Parameters<typeof loadConfig>[0]): string {
+    try {
+      loadConfig(sources);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('loadConfig accepted the configuration');
+  }
+
+  it('refuses unknown keys of the config file, naming the file and each key path, with a suggestion', () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'config.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          port: 0,
+          bogusKey: 1,
+          rules: { roundz: 3, rounds: 2 },
+          quorum: 2,
+          min_banks: 2,
+          training: { epochs: 1, dp: { clip: 1, noiseMultiplier: 1, delt: 1e-5 } },
+        }),
+      );
+      const message = failure({ file });
+      const lines = message.split('\n').slice(1);
+      expect(lines).toEqual([
+        `  - ${file}: unknown setting "bogusKey"`,
+        `  - ${file}: unknown setting "rules.roundz" (did you mean "rules.rounds"?)`,
+        `  - ${file}: unknown setting "quorum" (did you mean "rules.quorum"?)`,
+        `  - ${file}: unknown setting "min_banks" (did you mean "rules.minBanks"?)`,
+        `  - ${file}: unknown setting "training.dp.delt" (did you mean "training.dp.delta"?)`,
+      ]);
+      // Every key the schema knows is accepted, nested ones included.
+      writeFileSync(
+        file,
+        JSON.stringify({
+          port: 0,
+          model: { inputSize: 15 },
+          training: { epochs: 1, dp: { clip: 1, noiseMultiplier: 1 } },
+          rules: { rounds: 2, quorum: 1, minBanks: 1 },
+        }),
+      );
+      expect(loadConfig({ file }).rules.rounds).toBe(2);
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  it('names the file, the environment variable or the flag that supplied a bad value', () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ port: 'eighty', rules: { quorum: 0 }, training: { dp: {} } }));
+      const fromFile = failure({ file });
+      expect(fromFile).toContain(`  - ${file}: port: Invalid input: expected number, received string`);
+      expect(fromFile).toContain(`  - ${file}: rules.quorum: Too small`);
+      // A required field missing from a group the file wrote is the file's.
+      expect(fromFile).toContain(`  - ${file}: training.dp.clip: Invalid input`);
+
+      // The environment overrides the file: the variable is named, and the file no longer is.
+      const fromEnv = failure({ file, env: { FINSECURE_QUORUM: '0', FINSECURE_PORT: '70000' } });
+      expect(fromEnv).toContain('  - FINSECURE_QUORUM: rules.quorum: Too small');
+      expect(fromEnv).toContain('  - FINSECURE_PORT: port: Too big');
+      expect(fromEnv).not.toContain(`${file}: port`);
+
+      // Flags override both.
+      const fromFlags = failure({
+        file,
+        env: { FINSECURE_QUORUM: '0' },
+        flags: { port: 80, rules: { quorum: 5 } as never },
+        flagName: flagOfSetting,
+      });
+      expect(fromFlags).toContain('  - --quorum: rules.quorum: quorum cannot exceed minBanks');
+      expect(fromFlags).not.toContain('FINSECURE_QUORUM');
+      expect(fromFlags).not.toContain(': port:');
+      // Without flag names (a program calling loadConfig), flags are called flags.
+      expect(failure({ flags: { port: 70000 } })).toContain('  - flags: port: Too big');
+      // A value left at its default is named as before.
+      expect(failure({ flags: { rules: { minBanks: 1 } as never } })).toContain(
+        '  - rules.quorum: quorum cannot exceed minBanks',
+      );
+    } finally {
+      cleanup(dir);
+    }
+  });
+
+  it('maps every flag setting back to its flag', () => {
+    expect(flagOfSetting('rules.quorum')).toBe('--quorum');
+    expect(flagOfSetting('rules.roundTimeoutMs')).toBe('--round-timeout');
+    expect(flagOfSetting('auditKeyFile')).toBe('--audit-key');
+    expect(flagOfSetting('model.inputSize')).toBe('--input-size');
+    expect(flagOfSetting('adminToken')).toBeUndefined();
+  });
+
+  it('still reads settings stored by other versions leniently (unknown keys are ignored there)', () => {
+    const stored = {
+      training: { ...DEFAULT_TRAINING, someFutureField: 1 },
+      rules: { ...DEFAULT_RULES, retiredRule: true },
+      extra: 'x',
+    };
+    expect(parseStoredSettings(stored)?.rules.rounds).toBe(DEFAULT_RULES.rounds);
   });
 });
 

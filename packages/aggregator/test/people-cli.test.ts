@@ -3,7 +3,7 @@
  * its commander definition, on a real SQLite file), the first-admin bootstrap of a fresh
  * store, and an existing (schema 1) database gaining the people tables on open.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -26,7 +26,10 @@ async function users(file: string, ...args: string[]): Promise<string> {
 describe('users CLI', () => {
   it('adds, lists, disables, enables and resets accounts, audited as the operator', async () => {
     const file = path.join(root, 'cli', 'finsecure.db');
-    expect(await users(file, 'list')).toMatch(/no accounts yet/);
+    // Only `add` may start a store: `list` (and the commands on existing accounts) refuse a place without one.
+    await expect(users(file, 'list')).rejects.toThrow(`no aggregator store at ${file}: check --sqlite-path`);
+    await expect(users(file, 'disable', 'carol')).rejects.toThrow(/no aggregator store/);
+    expect(existsSync(path.dirname(file))).toBe(false);
     const added = await users(file, 'add', 'carol', '--role', 'auditor', '--display-name', 'Carol A.');
     expect(added).toMatch(/created carol \(auditor\)/);
     const password = /one-time password \(shown once\): (\S+)/.exec(added)![1]!;
@@ -56,6 +59,14 @@ describe('users CLI', () => {
     expect(audit.every((e) => e.actor.startsWith('cli') || e.type === 'input.refused')).toBe(true);
     expect(JSON.stringify(audit)).not.toContain(password);
     await store.close();
+  });
+
+  it('lists an existing store without accounts as empty', async () => {
+    const file = path.join(root, 'empty', 'finsecure.db');
+    const store = new SqliteStore(file);
+    await store.init();
+    await store.close();
+    expect(await users(file, 'list')).toMatch(/no accounts yet/);
   });
 
   it('creates the first admin of a fresh store once, with a one-time password', async () => {

@@ -4,7 +4,8 @@
  * aggregator's key, and the heads banks kept: `--bank-heads <state-dir>/audit-heads.jsonl`),
  * every model against its sha256, every sealed round against its audit entry, and the
  * SQLite pages. Says which anchors it checked against. Exit code 0: all good; 1: a
- * problem was found (each printed, naming file, table and row); 2: bad arguments.
+ * problem was found (each printed, naming file, table and row); 2: bad arguments (on stderr: a
+ * place without a store, an unreadable or empty heads file, a bad flag).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -12,10 +13,10 @@ import { Command } from 'commander';
 import { describeAnchors, type WitnessedHead } from '../audit/anchor.js';
 import { readBankHeads } from '../audit/bank-heads.js';
 import { AUDIT_KEY_FILE, loadAuditVerifierKey } from '../audit/signer.js';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { CONFIG_FILE_ENV } from '../config/schema.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
+import { requireStore, sqlitePathOf, storeConfig } from './store-place.js';
+import { strictUsage, usageExitCode } from './usage.js';
 
 interface VerifyFlags {
   config?: string;
@@ -26,12 +27,16 @@ interface VerifyFlags {
   json?: boolean;
 }
 
-/** Builds the `audit` command; `out` gets the report, `exit` the code. */
+/**
+ * Builds the `audit` command; `out` gets the report, `exit` the code, `err` the errors that stop
+ * the check before it starts (by default where the report goes; the CLI sends them to stderr).
+ */
 export function auditCommand(
   out: (s: string) => void = (s) => process.stdout.write(s),
   exit: (code: number) => void = (code) => {
     process.exitCode = code;
   },
+  err: (s: string) => void = out,
 ): Command {
   const cmd = new Command('finsecure-aggregator audit').description(
     "Check the aggregator's audit log and stored data offline.",
@@ -60,16 +65,29 @@ export function auditCommand(
       let bankHeads: WitnessedHead[] = [];
       let store: Store;
       try {
-        for (const f of o.bankHeads ?? []) bankHeads = bankHeads.concat(readBankHeads(f));
+        for (const f of o.bankHeads ?? []) {
+          const heads = readBankHeads(f);
+          // An empty export would make the check pass without the anchor it was asked to use.
+          if (heads.length === 0)
+            throw new Error(
+              `bank heads file ${f} holds no heads (is it the output of \`finsecure-bank audit-heads\`?)`,
+            );
+          bankHeads = bankHeads.concat(heads);
+        }
         store = await openStore(o);
-      } catch (err) {
-        out(`finsecure-aggregator audit verify: ${(err as Error).message}\n`);
+      } catch (e) {
+        err(`finsecure-aggregator audit verify: ${(e as Error).message}\n`);
         return exit(2);
       }
       try {
         await store.init();
-      } catch (err) {
-        out(`stored state: FAILED\n  ${(err as Error).message}\n`);
+      } catch (e) {
+        const problem = (e as Error).message;
+        out(
+          o.json
+            ? `${JSON.stringify({ ok: false, storedState: { ok: false, problems: [problem] } }, null, 2)}\n`
+            : `stored state: FAILED\n  ${problem}\n`,
+        );
         return exit(1);
       }
       try {
@@ -97,20 +115,9 @@ export function auditCommand(
 }
 
 async function openStore(o: VerifyFlags): Promise<Store> {
-  const file = o.config ?? process.env[CONFIG_FILE_ENV];
-  let config;
-  try {
-    config = loadConfig({
-      ...(file ? { file } : {}),
-      env: process.env,
-      flags: { ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.sqlitePath ? { sqlitePath: o.sqlitePath } : {}) },
-    });
-  } catch (err) {
-    if (err instanceof ConfigError) throw new Error(err.message);
-    throw err;
-  }
-  const sqlitePath = config.sqlitePath ?? path.join(config.dataDir, 'finsecure.db');
-  if (!config.mongodbUri && !existsSync(sqlitePath)) throw new Error(`database file ${sqlitePath} does not exist`);
+  const config = storeConfig(o);
+  requireStore(config);
+  const sqlitePath = sqlitePathOf(config);
   // The store's default: the key beside the database (MongoDB: in the data directory).
   const keyFile =
     o.auditKey ?? path.join(config.mongodbUri ? config.dataDir : path.dirname(sqlitePath), AUDIT_KEY_FILE);
@@ -127,7 +134,22 @@ async function openStore(o: VerifyFlags): Promise<Store> {
   });
 }
 
-/** `finsecure-aggregator audit …` */
+/** `finsecure-aggregator audit …`: the report on stdout, errors on stderr, exit code 2 on bad usage. */
 export async function runAuditCli(argv: string[]): Promise<void> {
-  await auditCommand().parseAsync(argv, { from: 'user' });
+  const cmd = strictUsage(
+    auditCommand(
+      (s) => process.stdout.write(s),
+      (code) => {
+        process.exitCode = code;
+      },
+      (s) => process.stderr.write(s),
+    ),
+  );
+  try {
+    await cmd.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    const code = usageExitCode(e);
+    if (code === undefined) throw e;
+    process.exitCode = code;
+  }
 }

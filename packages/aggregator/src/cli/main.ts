@@ -5,14 +5,16 @@ import { CONFIG_FILE_ENV } from '../config/schema.js';
 import { createLogger } from '../logger.js';
 import { startAggregator } from '../service.js';
 import { buildCommand } from './options.js';
-import { runAuditCli } from './audit.js';
-import { bootstrapFirstAdmin, runUsersCli } from './users.js';
+import { flagOfSetting } from './option-flags.js';
+import { auditCommand, runAuditCli } from './audit.js';
+import { strictUsage, usageExitCode } from './usage.js';
+import { bootstrapFirstAdmin, runUsersCli, usersCommand } from './users.js';
 
 const cmd = buildCommand(async ({ configFile, flags }) => {
   let config;
   try {
     const file = configFile ?? process.env[CONFIG_FILE_ENV];
-    config = loadConfig({ ...(file ? { file } : {}), env: process.env, flags });
+    config = loadConfig({ ...(file ? { file } : {}), env: process.env, flags, flagName: flagOfSetting });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`finsecure-aggregator: ${err.message}\n`);
@@ -41,6 +43,19 @@ const cmd = buildCommand(async ({ configFile, flags }) => {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 });
 
+/** The subcommands, for the main help (their names from their own definitions). */
+function subcommandHelp(): string {
+  const line = (name: string, sub: ReturnType<typeof usersCommand>) =>
+    [
+      `  finsecure-aggregator ${name} ${sub.commands.map((c) => c.name()).join('|')}`,
+      `      ${sub.description()}`,
+      `      (finsecure-aggregator ${name} --help for its options)`,
+    ].join('\n');
+  return `\nSubcommands:\n${line('users', usersCommand())}\n${line('audit', auditCommand())}\n`;
+}
+cmd.addHelpText('after', subcommandHelp);
+strictUsage(cmd);
+
 // `finsecure-aggregator users …` manages accounts (cli/users.ts), `audit verify` checks the
 // audit log and stored data (cli/audit.ts); anything else runs the aggregator.
 const main =
@@ -49,7 +64,9 @@ const main =
     : process.argv[2] === 'audit'
       ? runAuditCli(process.argv.slice(3))
       : cmd.parseAsync(process.argv);
-main.catch((err) => {
+main.catch((err: unknown) => {
+  const usage = usageExitCode(err);
+  if (usage !== undefined) process.exit(usage);
   process.stderr.write(`finsecure-aggregator: ${(err as Error).message}\n`);
   process.exit(1);
 });

@@ -91,6 +91,32 @@ const TRAINING: Names = [
   'updateEncoding',
 ];
 
+/** Option attribute (commander's camelCase name) → setting path ("roundTimeout" → "rules.roundTimeoutMs"). */
+const SETTING_OF_OPTION: ReadonlyMap<string, string> = new Map([
+  ...(
+    [
+      [TOP, ''],
+      [RULES, 'rules.'],
+      [TRAINING, 'training.'],
+    ] as const
+  ).flatMap(([names, prefix]) =>
+    names.map((n): [string, string] => (typeof n === 'string' ? [n, prefix + n] : [n[0], prefix + n[1]])),
+  ),
+  ['inputSize', 'model.inputSize'],
+]);
+
+/** The setting a flag sets, by the flag's attribute name (`--round-timeout` → "roundTimeout" → "rules.roundTimeoutMs"). */
+export function settingOfOption(attribute: string): string | undefined {
+  return SETTING_OF_OPTION.get(attribute);
+}
+
+/** The flag that sets a setting ("rules.quorum" → "--quorum"), for messages; undefined when no flag does. */
+export function flagOfSetting(settingPath: string): string | undefined {
+  for (const [attribute, setting] of SETTING_OF_OPTION)
+    if (setting === settingPath) return `--${attribute.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return undefined;
+}
+
 /** The settings of `names` whose flags were given. */
 function given(o: Record<string, unknown>, names: Names): Record<string, unknown> {
   const out: Record<string, unknown> = {};

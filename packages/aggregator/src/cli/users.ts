@@ -2,33 +2,26 @@
  * `finsecure-aggregator users add|list|disable|enable|reset-mfa|reset-password`: account
  * administration for operators without the web UI. Opens the same store as the
  * aggregator (config file, FINSECURE_* environment, --data-dir / --sqlite-path), acts as
- * "cli:<os user>" in the audit log, and prints one-time passwords on stdout once.
+ * "cli:<os user>" in the audit log, and prints one-time passwords on stdout once. Only `add`
+ * may start a new store; the other commands refuse a place without one (exit 2, nothing created).
  */
-import path from 'node:path';
 import { Command } from 'commander';
 import { AccountError, createAccounts, ROLES, type Accounts } from '@finsecure/accounts';
 import { addAccountCommands } from '@finsecure/accounts/cli';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { CONFIG_FILE_ENV } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
+import { requireStore, sqlitePathOf, storeConfig, type StoreFlags } from './store-place.js';
+import { strictUsage, usageExitCode } from './usage.js';
 
-interface StoreFlags {
-  config?: string;
-  dataDir?: string;
-  sqlitePath?: string;
-}
+/** The one command that may start a store: the others read accounts or change ones that must exist. */
+const CREATES_STORE = new Set(['add']);
 
 async function openAccounts(o: StoreFlags): Promise<{ store: Store; accounts: Accounts }> {
-  const file = o.config ?? process.env[CONFIG_FILE_ENV];
-  const config = loadConfig({
-    ...(file ? { file } : {}),
-    env: process.env,
-    flags: { ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.sqlitePath ? { sqlitePath: o.sqlitePath } : {}) },
-  });
+  const config = storeConfig(o);
   const store = await createStore({
     ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
-    sqlitePath: config.sqlitePath ?? path.join(config.dataDir, 'finsecure.db'),
+    sqlitePath: sqlitePathOf(config),
     dbName: config.mongodbDb,
   });
   await store.init();
@@ -42,11 +35,26 @@ export function usersCommand(out: (s: string) => void = (s) => process.stdout.wr
     'Manage people (accounts) in the aggregator store, without the web UI. Every change is in the audit log.',
   );
   addAccountCommands(cmd, {
-    withPlace: (c) =>
-      c
+    withPlace: (c) => {
+      // Which command is running decides whether a missing store is an error (see CREATES_STORE).
+      const mayCreate = CREATES_STORE.has(c.name());
+      return c
         .option('-c, --config <file>', 'aggregator JSON config file (env FINSECURE_CONFIG)')
-        .option('--data-dir <dir>', 'directory of the SQLite database (default ./data)')
-        .option('--sqlite-path <file>', 'SQLite database file (default <data-dir>/finsecure.db)'),
+        .option(
+          '--data-dir <dir>',
+          `directory of the SQLite database (default ./data; env FINSECURE_DATA_DIR)${
+            mayCreate ? '' : '; must hold a store'
+          }`,
+        )
+        .option(
+          '--sqlite-path <file>',
+          'SQLite database file (default <data-dir>/finsecure.db; env FINSECURE_SQLITE_PATH)',
+        )
+        .hook('preAction', (self) => {
+          // Before anything is opened: a mistyped --data-dir must not gain an empty store.
+          if (!mayCreate) requireStore(storeConfig(self.opts<StoreFlags>()));
+        });
+    },
     open: async (opts) => {
       const { store, accounts } = await openAccounts(opts as StoreFlags);
       return { accounts, close: () => store.close() };
@@ -59,10 +67,9 @@ export function usersCommand(out: (s: string) => void = (s) => process.stdout.wr
   return cmd;
 }
 
-/** Entry point from cli/main.ts: `finsecure-aggregator users …`. Exit code 2 on bad input. */
+/** Entry point from cli/main.ts: `finsecure-aggregator users …`. Exit code 2 on bad input, errors on stderr. */
 export async function runUsersCli(argv: string[]): Promise<void> {
-  const cmd = usersCommand();
-  cmd.exitOverride();
+  const cmd = strictUsage(usersCommand());
   try {
     await cmd.parseAsync(argv, { from: 'user' });
   } catch (err) {
@@ -70,8 +77,8 @@ export async function runUsersCli(argv: string[]): Promise<void> {
       process.stderr.write(`finsecure-aggregator users: ${err.message}\n`);
       process.exit(2);
     }
-    const code = (err as { exitCode?: number }).exitCode;
-    if (typeof code === 'number') process.exit(code);
+    const code = usageExitCode(err);
+    if (code !== undefined) process.exit(code);
     throw err;
   }
 }

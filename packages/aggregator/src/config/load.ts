@@ -15,7 +15,7 @@ export function describeIssues(error: z.ZodError, origin: (path: string) => stri
   return error.issues
     .map((i) => {
       const p = i.path.join('.') || '(root)';
-      return `  - ${p}${origin(p)}: ${i.message}`;
+      return `  - ${origin(p)}${p}: ${i.message}`;
     })
     .join('\n');
 }
@@ -48,40 +48,159 @@ export function configFromFile(file: string): Partial<AggregatorConfigInput> {
   return readJsonObjectFile(file, (m) => new ConfigError(m)) as Partial<AggregatorConfigInput>;
 }
 
+/** A plain object (not an array, not null): a group of settings. */
+function isGroup(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The object schema under defaults, optionals and pipes, or null when `schema` is not an object. */
+function objectShape(schema: z.ZodType): Record<string, z.ZodType> | null {
+  const def = (schema as unknown as { def: { type: string; shape?: unknown; innerType?: z.ZodType; in?: z.ZodType } })
+    .def;
+  if (def.type === 'object') return def.shape as Record<string, z.ZodType>;
+  if (def.innerType) return objectShape(def.innerType);
+  if (def.type === 'pipe' && def.in) return objectShape(def.in);
+  return null;
+}
+
+/** Every setting path the schema knows ("port", "rules", "rules.quorum", "training.dp.clip", ...). */
+function knownPaths(schema: z.ZodType = AggregatorConfig, prefix = ''): string[] {
+  const shape = objectShape(schema);
+  if (!shape) return [];
+  return Object.entries(shape).flatMap(([k, s]) => [`${prefix}${k}`, ...knownPaths(s, `${prefix}${k}.`)]);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The known setting an unknown `path` was probably meant to be: a near spelling, or the same name in another group. */
+function suggestion(path: string, known: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  const dot = path.lastIndexOf('.');
+  const parent = path.slice(0, dot + 1);
+  const name = norm(path.slice(dot + 1));
+  let best: { path: string; score: number } | undefined;
+  for (const k of known) {
+    const kDot = k.lastIndexOf('.');
+    const d = editDistance(name, norm(k.slice(kDot + 1)));
+    const sameGroup = k.slice(0, kDot + 1) === parent;
+    // A near spelling in the same group, or the very name in another group ("quorum" → "rules.quorum").
+    if (!(sameGroup ? d <= Math.min(2, Math.floor(name.length / 3)) : d === 0)) continue;
+    const score = d * 2 + (sameGroup ? 0 : 1);
+    if (!best || score < best.score) best = { path: k, score };
+  }
+  return best?.path;
+}
+
+/**
+ * The settings of a config file the schema does not know, as messages naming the file and each key
+ * (`c.json: unknown setting "rules.roundz" (did you mean "rules.rounds"?)`). The schema would drop
+ * them silently, and a misspelt key would leave its setting at the default.
+ */
+export function unknownSettings(file: string, content: Record<string, unknown>): string[] {
+  const known = knownPaths();
+  const knownSet = new Set(known);
+  const out: string[] = [];
+  const walk = (o: Record<string, unknown>, prefix: string, schema: z.ZodType) => {
+    const shape = objectShape(schema) ?? {};
+    for (const [k, v] of Object.entries(o)) {
+      const p = `${prefix}${k}`;
+      const sub = Object.hasOwn(shape, k) ? shape[k] : undefined;
+      if (!sub || !knownSet.has(p)) {
+        const hint = suggestion(p, known);
+        out.push(`${file}: unknown setting "${p}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      } else if (isGroup(v) && objectShape(sub)) walk(v, `${p}.`, sub);
+    }
+  };
+  walk(content, '', AggregatorConfig);
+  return out;
+}
+
 /** Merges nested objects (model, training, rules) so a flag can override one field. */
 function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
     const prev = out[k];
-    out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
-        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
+    out[k] = isGroup(v) && isGroup(prev) ? merge(prev, v) : v;
   }
   return out;
 }
 
 /**
- * Resolves the configuration: defaults < file < environment < flags. Throws a
- * ConfigError listing every invalid setting.
+ * Whether `src` supplies the value at `path` (a merge keeps the last source that sets a value or
+ * replaces a whole group with a non-object). A group that several sources fill is nobody's.
  */
-export function loadConfig(sources: {
+function supplies(src: Record<string, unknown>, path: readonly string[]): boolean {
+  let v: unknown = src;
+  for (const k of path) {
+    if (!isGroup(v) || !Object.hasOwn(v, k) || v[k] === undefined) return false;
+    v = v[k];
+    if (!isGroup(v)) return true;
+  }
+  return false;
+}
+
+function valueAt(src: unknown, path: readonly string[]): unknown {
+  return path.reduce<unknown>((v, k) => (isGroup(v) && Object.hasOwn(v, k) ? v[k] : undefined), src);
+}
+
+/** The environment variable that sets `path` ("rules.quorum" → FINSECURE_QUORUM), when it is set. */
+function envVarOf(path: string, env: NodeJS.ProcessEnv): string | undefined {
+  return Object.entries(ENV_VARS).find(
+    ([name, { key }]) => key === path && env[name] !== undefined && env[name] !== '',
+  )?.[0];
+}
+
+export interface ConfigSources {
+  /** JSON config file (its unknown keys are refused). */
   file?: string;
   env?: NodeJS.ProcessEnv;
   flags?: Partial<AggregatorConfigInput>;
-}): AggregatorConfig {
+  /** How a setting given in `flags` is named in messages ("rules.quorum" → "--quorum"); default "flags". */
+  flagName?: (settingPath: string) => string | undefined;
+}
+
+/**
+ * Resolves the configuration: defaults < file < environment < flags. Throws a ConfigError listing
+ * every invalid setting, each with the source of its value (`c.json: port: …`,
+ * `FINSECURE_QUORUM: rules.quorum: …`, `--quorum: rules.quorum: …`), and every unknown key of the file.
+ */
+export function loadConfig(sources: ConfigSources): AggregatorConfig {
   const fromFile = sources.file ? configFromFile(sources.file) : {};
+  const unknown = sources.file ? unknownSettings(sources.file, fromFile) : [];
   const fromEnv = sources.env ? configFromEnv(sources.env) : {};
+  const flags = (sources.flags ?? {}) as Record<string, unknown>;
   // Nested groups start from their defaults so that any source may set a single field.
   const defaults = { model: DEFAULT_MODEL, training: DEFAULT_TRAINING, rules: DEFAULT_RULES };
-  const merged = [fromFile, fromEnv, sources.flags ?? {}].reduce<Record<string, unknown>>(
+  const merged = [fromFile, fromEnv, flags].reduce<Record<string, unknown>>(
     (acc, src) => merge(acc, src as Record<string, unknown>),
     defaults,
   );
+  const origin = (p: string): string => {
+    const path = p.split('.');
+    // A required value that is missing belongs to whoever wrote its group (`"training": {"dp": {}}`).
+    const holder = valueAt(merged, path) === undefined && path.length > 1 ? path.slice(0, -1) : null;
+    const from = (src: Record<string, unknown>) =>
+      supplies(src, path) || (holder !== null && isGroup(valueAt(src, holder)));
+    if (from(flags)) return `${sources.flagName?.(p) ?? 'flags'}: `;
+    if (from(fromEnv)) return `${envVarOf(p, sources.env ?? {}) ?? 'environment'}: `;
+    if (sources.file && from(fromFile)) return `${sources.file}: `;
+    return '';
+  };
   const result = AggregatorConfig.safeParse(merged);
-  if (!result.success) {
-    throw new ConfigError(`invalid aggregator configuration:\n${describeIssues(result.error)}`);
+  const lines = unknown.map((u) => `  - ${u}`);
+  if (!result.success) lines.push(describeIssues(result.error, origin));
+  if (lines.length > 0 || !result.success) {
+    throw new ConfigError(`invalid aggregator configuration:\n${lines.join('\n')}`);
   }
   return result.data;
 }
