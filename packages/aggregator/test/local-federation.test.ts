@@ -38,6 +38,8 @@ describe('npm start (local federation)', () => {
           FINSECURE_BACKEND: 'wasm',
           FINSECURE_CONFIG: configFile,
           FINSECURE_NORMALIZE_STEPS: 'true',
+          // The launcher's own grace period for a few local banks is a default: the variable wins.
+          FINSECURE_GRACE_MS: '12345',
         },
       },
     );
@@ -65,7 +67,13 @@ describe('npm start (local federation)', () => {
         await fetch(`http://127.0.0.1:${port}/api/config`, { headers: { authorization: `Bearer ${token}` } })
       ).json()) as { rules: Record<string, unknown> };
       // File < environment < the launcher's own flags (--rounds 2).
-      expect(settings.rules).toMatchObject({ serverLearningRate: 0.5, normalizeSteps: true, rounds: 2 });
+      expect(settings.rules).toMatchObject({
+        serverLearningRate: 0.5,
+        normalizeSteps: true,
+        rounds: 2,
+        graceMs: 12_345,
+        quorum: 2,
+      });
     } finally {
       child.kill('SIGINT');
     }
@@ -77,6 +85,19 @@ describe('npm start (local federation)', () => {
     expect(out).toMatch(/Viewer token:\s+fsv_/);
     firstOut = out;
   }, 120_000);
+
+  it('a bad FINSECURE_* setting is named before any data is made, exit 2', () => {
+    const bad = path.join(dir, 'bad-setting');
+    const r = spawnSync(process.execPath, [launcher, '--dir', bad, '--rows', '6000'], {
+      encoding: 'utf8',
+      env: { ...process.env, FINSECURE_LOG_LEVEL: 'loud' },
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/FINSECURE_LOG_LEVEL: logLevel: /);
+    expect(r.stderr).not.toMatch(/custom levels/);
+    expect(existsSync(path.join(bad, 'local-federation'))).toBe(false);
+  });
 
   it('a restart keeps the tokens, reports what is stored, and says when every round is committed', async () => {
     const tokensFile = path.join(dir, 'local-tokens.json');

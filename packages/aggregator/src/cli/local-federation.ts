@@ -16,8 +16,8 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { prepareLocalShards } from './local-shards.js';
 import { floatArg, intArg } from './options.js';
-import { loadConfig } from '../config/load.js';
-import { CONFIG_FILE_ENV } from '../config/schema.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { CONFIG_FILE_ENV, type AggregatorConfig } from '../config/schema.js';
 import { createLogger, REDACT } from '../logger.js';
 import { startAggregator } from '../service.js';
 import { bootstrapFirstAdmin } from './users.js';
@@ -55,7 +55,9 @@ const program = new Command('finsecure-local')
       'lr 0.3, local lr 0.003, SMOTE ≤5×). Other aggregator settings (aggregation strategy, SMOTE, timeouts, ...) come ' +
       'from the FINSECURE_* environment variables documented in .env.example, e.g. plain FedAvg with ' +
       'FINSECURE_NORMALIZE_STEPS=false FINSECURE_LOSS_EXPONENT=0 FINSECURE_SERVER_LEARNING_RATE=1 npm start, or from ' +
-      'a JSON config file named by FINSECURE_CONFIG (e.g. training.dp for differential privacy). The options listed below win over both.',
+      'a JSON config file named by FINSECURE_CONFIG (e.g. training.dp for differential privacy); so do the rounds, epochs, ' +
+      'port and host (FINSECURE_ROUNDS, FINSECURE_EPOCHS, ...) and the quorum, round timeout and grace period this launcher ' +
+      'picks for a few local banks. The options below win over both when typed; their defaults do not.',
   )
   .option('--dir <dir>', 'working directory for data, the SQLite database, bank state and logs', './data')
   .option('--data <csv>', 'use this CSV instead of generating synthetic data')
@@ -76,293 +78,327 @@ const program = new Command('finsecure-local')
   .option('--seed <n>', 'seed for data generation, partitioning and the initial model', intArg('--seed', 0), 42)
   .showHelpAfterError();
 
-program.action(
-  async (o: {
-    dir: string;
-    data?: string;
-    rows: number;
-    fraudRate: number;
-    banks: number;
-    scheme: string;
-    alpha: number;
-    rounds: number;
-    epochs: number;
-    port: number;
-    host: string;
-    consolePort?: number;
-    seed: number;
-  }) => {
-    if (!['iid', 'dirichlet', 'quantity', 'natural'].includes(o.scheme)) {
-      process.stderr.write(
-        `finsecure-local: --scheme must be iid, dirichlet, quantity or natural, got "${o.scheme}"\n`,
-      );
-      process.exit(2);
-    }
-    if (!existsSync(bankCli)) {
-      process.stderr.write(`finsecure-local: the bank client is not built (${bankCli}); run npm run build\n`);
-      process.exit(2);
-    }
-    const dir = path.resolve(o.dir);
-    const logs = path.join(dir, 'logs');
-    mkdirSync(logs, { recursive: true });
-    const shards = await prepareLocalShards({
-      dir: path.join(dir, 'local-federation'),
-      data: o.data,
-      rows: o.rows,
-      fraudRate: o.fraudRate,
-      banks: o.banks,
-      scheme: o.scheme as 'iid',
-      alpha: o.alpha,
+interface LaunchOptions {
+  dir: string;
+  data?: string;
+  rows: number;
+  fraudRate: number;
+  banks: number;
+  scheme: string;
+  alpha: number;
+  rounds: number;
+  epochs: number;
+  port: number;
+  host: string;
+  consolePort?: number;
+  seed: number;
+}
+
+/**
+ * The aggregator's configuration for the local federation. The launcher's own settings (its
+ * rounds, epochs, port and host; a quorum, a round timeout and a grace period fit for a few local
+ * banks) are defaults below FINSECURE_* variables and FINSECURE_CONFIG's file, unless typed as
+ * options here, which win over both; the tokens, data directory, seed and model are the launcher's.
+ * Throws the loader's ConfigError, naming the variable, file or option of a bad value.
+ */
+function localConfig(
+  o: LaunchOptions,
+  tokens: { adminToken: string; viewerToken: string },
+  dir: string,
+  inputSize: number,
+): AggregatorConfig {
+  const typed = (name: string) => program.getOptionValueSource(name) === 'cli';
+  const configFile = process.env[CONFIG_FILE_ENV];
+  return loadConfig({
+    ...(configFile ? { file: configFile } : {}),
+    env: process.env,
+    defaults: {
+      host: o.host,
+      port: o.port,
+      rules: {
+        rounds: o.rounds,
+        minBanks: Math.min(2, o.banks),
+        quorum: Math.min(2, o.banks),
+        roundTimeoutMs: 300_000,
+        graceMs: 10_000,
+      } as never,
+      training: { epochs: o.epochs } as never,
+    },
+    flags: {
+      adminToken: tokens.adminToken,
+      viewerToken: tokens.viewerToken,
+      dataDir: dir,
+      // Started below, once every bank is connected, so that round 1 includes them all.
+      autoStart: false,
       seed: o.seed,
-    });
-    // The synthetic demo data has no customers: give it the handbook's customer columns (segmentation).
-    if (!o.data) for (const [i, b] of shards.banks.entries()) await addDemoCustomers(b.file, o.seed * 31 + i);
-    const logger = createLogger(process.env.FINSECURE_LOG_LEVEL ?? 'info');
-    // The aggregator logs to a file; the console shows a short story of the run.
-    const fileLogger = pino(
-      { level: process.env.FINSECURE_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } },
-      createWriteStream(path.join(logs, 'aggregator.log'), { flags: 'a' }),
-    );
-    const configFile = process.env[CONFIG_FILE_ENV];
-    // Kept in the working directory (mode 0600): a restart keeps open dashboards logged in.
-    const tokens = localTokens(dir);
-    const config = loadConfig({
-      ...(configFile ? { file: configFile } : {}),
-      env: process.env,
-      flags: {
-        adminToken: tokens.adminToken,
-        viewerToken: tokens.viewerToken,
-        host: o.host,
-        port: o.port,
-        dataDir: dir,
-        // Started below, once every bank is connected, so that round 1 includes them all.
-        autoStart: false,
-        seed: o.seed,
-        model: { inputSize: shards.numFeatures, hidden: [64, 32], dropout: 0.2 },
-        rules: {
-          rounds: o.rounds,
-          minBanks: Math.min(2, o.banks),
-          quorum: Math.min(2, o.banks),
-          roundTimeoutMs: 300_000,
-          graceMs: 10_000,
-        } as never,
-        training: { epochs: o.epochs } as never,
-      },
-    });
-    const agg = await startAggregator(config, { logger: fileLogger });
-    // People: the first run creates the first admin and prints its one-time password once.
-    await bootstrapFirstAdmin(agg.store, (t) => process.stdout.write(t), agg.url);
-    const children: ChildProcess[] = [];
-    let stopping = false;
-    const stop = async (code = 0) => {
-      if (stopping) {
-        // A second Ctrl-C: the user wants out now.
-        for (const c of children) c.kill('SIGKILL');
-        process.exit(130);
-      }
-      stopping = true;
-      process.stdout.write('\nStopping the banks and the aggregator… (Ctrl-C again to force)\n');
-      for (const c of children) c.kill('SIGTERM');
-      await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
-      await agg.close().catch(() => {});
-      process.exit(code);
-    };
-    process.on('SIGINT', () => void stop());
-    process.on('SIGTERM', () => void stop());
-    // Whatever goes wrong from here on, no bank process is left behind.
-    process.on('uncaughtException', (err) => {
-      process.stderr.write(`finsecure-local: ${err.message}\n`);
-      void stop(1);
-    });
-    failRun = (err) => {
-      process.stderr.write(`finsecure-local: ${err.message}\n`);
-      void stop(1);
-    };
+      model: { inputSize, hidden: [64, 32], dropout: 0.2 },
+      ...(typed('host') ? { host: o.host } : {}),
+      ...(typed('port') ? { port: o.port } : {}),
+      ...(typed('rounds') ? { rules: { rounds: o.rounds } as never } : {}),
+      ...(typed('epochs') ? { training: { epochs: o.epochs } as never } : {}),
+    },
+    flagName: (p) => LAUNCH_FLAGS[p],
+  });
+}
 
-    const headers = { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' };
-    // Rounds from earlier runs in this directory are history, not news.
-    const seen = new Set<number>((await agg.store.listRounds({ limit: 100_000 })).map((r) => r.id));
-    // One bank console per bank, on the bank's own host (127.0.0.1), beside its daemon.
-    const consoleBase = o.consolePort ?? (o.port === 0 ? 0 : o.port + 1);
-    const consoleUrl = (i: number) => `http://127.0.0.1:${consoleBase + i}`;
-    for (const shard of shards.banks) {
-      // Tokens are only ever stored hashed, so each run issues fresh ones.
-      let res = await fetch(`${agg.url}/api/banks`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ id: shard.id, name: shard.name }),
-      });
-      if (res.status === 409)
-        res = await fetch(`${agg.url}/api/banks/${shard.id}/token`, {
-          method: 'POST',
-          headers: { authorization: headers.authorization },
-        });
-      if (!res.ok) throw new Error(`could not register ${shard.id}: ${res.status} ${await res.text()}`);
-      const { token } = (await res.json()) as { token: string };
-      const stateKeyFile = bankStateKeyFile(dir, shard.id);
-      const out = createWriteStream(path.join(logs, `${shard.id}.log`), { flags: 'a' });
-      const child = spawn(
-        process.execPath,
-        [
-          bankCli,
-          'start',
-          '--server',
-          `${agg.wsUrl}/ws/bank`,
-          '--bank-id',
-          shard.id,
-          '--data',
-          shard.file,
-          '--state-dir',
-          path.join(dir, 'bank-state', shard.id),
-          '--state-key-file',
-          stateKeyFile,
-          '--seed',
-          String(o.seed),
-          ...(consoleBase ? ['--console-port', String(consoleBase + shards.banks.indexOf(shard))] : []),
-        ],
-        {
-          // Banks get their own token, never the aggregator's secrets.
-          env: { ...bankEnv, FINSECURE_BANK_TOKEN: token },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      child.stdout!.pipe(out);
-      child.stderr!.pipe(out);
-      child.on('exit', (code) => {
-        if (!stopping)
-          process.stdout.write(`  ${shard.id} exited with code ${code}; see ${path.join(logs, `${shard.id}.log`)}\n`);
-      });
-      children.push(child);
-    }
+/** The options of this launcher that set an aggregator setting, for the loader's messages. */
+const LAUNCH_FLAGS: Record<string, string> = {
+  host: '--host',
+  port: '--port',
+  seed: '--seed',
+  'rules.rounds': '--rounds',
+  'training.epochs': '--epochs',
+};
 
-    process.stdout.write(
-      [
-        '',
-        'FinSecure local federation',
-        `  Dashboard and API: ${agg.url}   (API docs: ${agg.url}/docs)`,
-        `  Store:             ${agg.store.kind === 'sqlite' ? path.join(dir, 'finsecure.db') : 'MongoDB (MONGODB_URI)'}`,
-        `  Admin token:       ${agg.adminToken}`,
-        `  Viewer token:      ${tokens.viewerToken}   (read-only)`,
-        `                     ${tokens.source === 'environment' ? 'from FINSECURE_ADMIN_TOKEN' : `kept in ${path.join(dir, LOCAL_TOKENS_FILE)} (mode 0600); delete it to issue new tokens`}`,
-        `  Banks:             ${shards.banks.map((b) => `${b.id} (${b.rows} rows, ${b.frauds} frauds)`).join(', ')}`,
-        `  Data:              ${shards.source}`,
-        `  Logs:              ${logs}`,
-        `  Bank state keys:   ${path.join(dir, BANK_KEYS_DIR)} (one per bank, mode 0600; bank state is encrypted under them)`,
-        ...(consoleBase
-          ? [
-              `  Bank consoles:     ${shards.banks.map((b, i) => `${b.id} ${consoleUrl(i)}`).join(', ')}`,
-              `                     first console admin: npx --no-install finsecure-bank users add admin --role admin --state-dir ${path.join(dir, 'bank-state', '<bank id>')} --state-key-file ${path.join(dir, BANK_KEYS_DIR, '<bank id>.key')}`,
-            ]
-          : []),
-        `  Rounds:            ${o.rounds}, ${o.epochs} local epoch(s) each`,
-        ...(seen.size ? [`  Resuming:          ${resumeSummary(agg.federation.status(), seen.size, dir)}`] : []),
-        '',
-        'Press Ctrl-C to stop.',
-        '',
-      ].join('\n'),
-    );
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const banks = (await (
-        await fetch(`${agg.url}/api/banks`, { headers: { authorization: headers.authorization } })
-      ).json()) as { id: string; connected: boolean }[];
-      const connected = banks.filter((b) => b.connected && shards.banks.some((s) => s.id === b.id)).length;
-      if (connected === shards.banks.length || Date.now() > deadline) {
-        if (connected < shards.banks.length)
-          process.stdout.write(
-            `  only ${connected} of ${shards.banks.length} banks connected after 60 s; starting anyway (see ${logs})\n`,
-          );
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 200));
+program.action(async (o: LaunchOptions) => {
+  if (!['iid', 'dirichlet', 'quantity', 'natural'].includes(o.scheme)) {
+    process.stderr.write(`finsecure-local: --scheme must be iid, dirichlet, quantity or natural, got "${o.scheme}"\n`);
+    process.exit(2);
+  }
+  if (!existsSync(bankCli)) {
+    process.stderr.write(`finsecure-local: the bank client is not built (${bankCli}); run npm run build\n`);
+    process.exit(2);
+  }
+  const dir = path.resolve(o.dir);
+  const logs = path.join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  // Kept in the working directory (mode 0600): a restart keeps open dashboards logged in.
+  const tokens = localTokens(dir);
+  const configFor = (inputSize: number) => localConfig(o, tokens, dir, inputSize);
+  // Checked before the data work: a bad FINSECURE_* variable or config file is named at once.
+  configFor(30);
+  const shards = await prepareLocalShards({
+    dir: path.join(dir, 'local-federation'),
+    data: o.data,
+    rows: o.rows,
+    fraudRate: o.fraudRate,
+    banks: o.banks,
+    scheme: o.scheme as 'iid',
+    alpha: o.alpha,
+    seed: o.seed,
+  });
+  // The synthetic demo data has no customers: give it the handbook's customer columns (segmentation).
+  if (!o.data) for (const [i, b] of shards.banks.entries()) await addDemoCustomers(b.file, o.seed * 31 + i);
+  const config = configFor(shards.numFeatures);
+  const logger = createLogger(config.logLevel);
+  // The aggregator logs to a file; the console shows a short story of the run.
+  const fileLogger = pino(
+    { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    createWriteStream(path.join(logs, 'aggregator.log'), { flags: 'a' }),
+  );
+  const agg = await startAggregator(config, { logger: fileLogger });
+  // People: the first run creates the first admin and prints its one-time password once.
+  await bootstrapFirstAdmin(agg.store, (t) => process.stdout.write(t), agg.url);
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stop = async (code = 0) => {
+    if (stopping) {
+      // A second Ctrl-C: the user wants out now.
+      for (const c of children) c.kill('SIGKILL');
+      process.exit(130);
     }
-    const started = await fetch(`${agg.url}/api/training/start`, {
+    stopping = true;
+    process.stdout.write('\nStopping the banks and the aggregator… (Ctrl-C again to force)\n');
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    await agg.close().catch(() => {});
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  // Whatever goes wrong from here on, no bank process is left behind.
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`finsecure-local: ${err.message}\n`);
+    void stop(1);
+  });
+  failRun = (err) => {
+    process.stderr.write(`finsecure-local: ${err.message}\n`);
+    void stop(1);
+  };
+
+  const headers = { authorization: `Bearer ${agg.adminToken}`, 'content-type': 'application/json' };
+  // Rounds from earlier runs in this directory are history, not news.
+  const seen = new Set<number>((await agg.store.listRounds({ limit: 100_000 })).map((r) => r.id));
+  // One bank console per bank, on the bank's own host (127.0.0.1), beside its daemon.
+  const consoleBase = o.consolePort ?? (config.port === 0 ? 0 : config.port + 1);
+  const consoleUrl = (i: number) => `http://127.0.0.1:${consoleBase + i}`;
+  for (const shard of shards.banks) {
+    // Tokens are only ever stored hashed, so each run issues fresh ones.
+    let res = await fetch(`${agg.url}/api/banks`, {
       method: 'POST',
-      headers: { authorization: headers.authorization },
+      headers,
+      body: JSON.stringify({ id: shard.id, name: shard.name }),
     });
-    if (started.status === 409) {
-      // Every configured round is already committed: say so instead of "starting" and finishing.
-      const { message } = (await started.json()) as { message: string };
-      process.stdout.write(
-        `  ${message}.\n  To train more: npm start -- --rounds ${agg.federation.status().roundsCompleted + o.rounds}\n`,
-      );
-    } else if (!started.ok) throw new Error(`could not start training: ${started.status} ${await started.text()}`);
-    const tty = process.stdout.isTTY === true;
-    let lastProgress = '';
-    // Which banks have reported in the round in flight, from the live status events (every
-    // stage change and every accepted answer): one line rewritten in place on a terminal, a
-    // new line per change otherwise (logs, CI).
-    const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
-    /** A round's one line when it ends: from its live event, so it comes before the next round's progress. */
-    const printRound = (r: {
-      id: number;
-      status: string;
-      metrics: Record<string, number> | null;
-      participants: string[];
-      durations: { totalMs?: number };
-      failureReason: string | null;
-    }) => {
-      if (seen.has(r.id) || (r.status !== 'committed' && r.status !== 'failed')) return;
-      seen.add(r.id);
-      if (tty && lastProgress) {
-        process.stdout.write('\r\x1b[K');
-        lastProgress = '';
-      }
-      if (r.status === 'committed') {
-        process.stdout.write(
-          `  round ${String(r.id).padStart(3)} committed  F1 ${pct(r.metrics?.f1)}  AUPRC ${pct(r.metrics?.auprc)}  precision ${pct(r.metrics?.precision)}  recall ${pct(r.metrics?.recall)}  ${r.participants.length} banks  ${((r.durations.totalMs ?? 0) / 1000).toFixed(1)} s\n`,
-        );
-      } else {
-        process.stdout.write(`  round ${String(r.id).padStart(3)} FAILED: ${r.failureReason}\n`);
-      }
-    };
-    agg.events.subscribe((e) => {
-      if (e.type === 'round') return printRound(e.round);
-      if (e.type !== 'status') return;
-      const line = formatProgress(e.status.currentRound, tty);
-      if (line === lastProgress) return;
-      if (tty) process.stdout.write(`\r\x1b[K${line}`);
-      else if (line) process.stdout.write(`${line}\n`);
-      lastProgress = line;
+    if (res.status === 409)
+      res = await fetch(`${agg.url}/api/banks/${shard.id}/token`, {
+        method: 'POST',
+        headers: { authorization: headers.authorization },
+      });
+    if (!res.ok) throw new Error(`could not register ${shard.id}: ${res.status} ${await res.text()}`);
+    const { token } = (await res.json()) as { token: string };
+    const stateKeyFile = bankStateKeyFile(dir, shard.id);
+    const out = createWriteStream(path.join(logs, `${shard.id}.log`), { flags: 'a' });
+    const child = spawn(
+      process.execPath,
+      [
+        bankCli,
+        'start',
+        '--server',
+        `${agg.wsUrl}/ws/bank`,
+        '--bank-id',
+        shard.id,
+        '--data',
+        shard.file,
+        '--state-dir',
+        path.join(dir, 'bank-state', shard.id),
+        '--state-key-file',
+        stateKeyFile,
+        '--seed',
+        String(o.seed),
+        ...(consoleBase ? ['--console-port', String(consoleBase + shards.banks.indexOf(shard))] : []),
+      ],
+      {
+        // Banks get their own token, never the aggregator's secrets.
+        env: { ...bankEnv, FINSECURE_BANK_TOKEN: token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+    child.on('exit', (code) => {
+      if (!stopping)
+        process.stdout.write(`  ${shard.id} exited with code ${code}; see ${path.join(logs, `${shard.id}.log`)}\n`);
     });
+    children.push(child);
+  }
 
-    const segmentation = { asked: false, id: null as number | null, reported: false };
-    const poll = setInterval(async () => {
-      try {
-        // The live events print each round as it ends; this catches any they missed.
-        const res = await fetch(`${agg.url}/api/rounds?limit=20`, {
-          headers: { authorization: headers.authorization },
-        });
-        const rounds = (await res.json()) as Parameters<typeof printRound>[0][];
-        for (const r of rounds.reverse()) printRound(r);
-        const status = (await (
-          await fetch(`${agg.url}/api/status`, { headers: { authorization: headers.authorization } })
-        ).json()) as { state: string; roundsCompleted: number; modelVersion: number };
-        if (status.state === 'finished' && !seen.has(-1)) {
-          seen.add(-1);
-          process.stdout.write(
-            `${tty ? '\r\x1b[K' : ''}\nTraining finished: ${status.roundsCompleted} rounds are committed (global model v${status.modelVersion}). The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`,
-          );
-        }
-        // One segmentation after training (issue 19), reported in one line when it ends.
-        if (status.state === 'finished' && !segmentation.asked) {
-          segmentation.asked = true;
-          segmentation.id = await startSegmentation(agg.url, headers, (line) => process.stdout.write(line));
-        }
-        if (segmentation.id !== null && !segmentation.reported) {
-          const line = await segmentationSummary(agg.url, headers, segmentation.id);
-          if (line) {
-            segmentation.reported = true;
-            process.stdout.write(`${line}\n`);
-          }
-        }
-      } catch (err) {
-        logger.debug({ err }, 'progress poll failed');
+  process.stdout.write(
+    [
+      '',
+      'FinSecure local federation',
+      `  Dashboard and API: ${agg.url}   (API docs: ${agg.url}/docs)`,
+      `  Store:             ${agg.store.kind === 'sqlite' ? path.join(dir, 'finsecure.db') : 'MongoDB (MONGODB_URI)'}`,
+      `  Admin token:       ${agg.adminToken}`,
+      `  Viewer token:      ${tokens.viewerToken}   (read-only)`,
+      `                     ${tokens.source === 'environment' ? 'from FINSECURE_ADMIN_TOKEN' : `kept in ${path.join(dir, LOCAL_TOKENS_FILE)} (mode 0600); delete it to issue new tokens`}`,
+      `  Banks:             ${shards.banks.map((b) => `${b.id} (${b.rows} rows, ${b.frauds} frauds)`).join(', ')}`,
+      `  Data:              ${shards.source}`,
+      `  Logs:              ${logs}`,
+      `  Bank state keys:   ${path.join(dir, BANK_KEYS_DIR)} (one per bank, mode 0600; bank state is encrypted under them)`,
+      ...(consoleBase
+        ? [
+            `  Bank consoles:     ${shards.banks.map((b, i) => `${b.id} ${consoleUrl(i)}`).join(', ')}`,
+            `                     first console admin: npx --no-install finsecure-bank users add admin --role admin --state-dir ${path.join(dir, 'bank-state', '<bank id>')} --state-key-file ${path.join(dir, BANK_KEYS_DIR, '<bank id>.key')}`,
+          ]
+        : []),
+      `  Rounds:            ${config.rules.rounds}, ${config.training.epochs} local epoch(s) each`,
+      ...(seen.size ? [`  Resuming:          ${resumeSummary(agg.federation.status(), seen.size, dir)}`] : []),
+      '',
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const banks = (await (
+      await fetch(`${agg.url}/api/banks`, { headers: { authorization: headers.authorization } })
+    ).json()) as { id: string; connected: boolean }[];
+    const connected = banks.filter((b) => b.connected && shards.banks.some((s) => s.id === b.id)).length;
+    if (connected === shards.banks.length || Date.now() > deadline) {
+      if (connected < shards.banks.length)
+        process.stdout.write(
+          `  only ${connected} of ${shards.banks.length} banks connected after 60 s; starting anyway (see ${logs})\n`,
+        );
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const started = await fetch(`${agg.url}/api/training/start`, {
+    method: 'POST',
+    headers: { authorization: headers.authorization },
+  });
+  if (started.status === 409) {
+    // Every configured round is already committed: say so instead of "starting" and finishing.
+    const { message } = (await started.json()) as { message: string };
+    process.stdout.write(
+      `  ${message}.\n  To train more: npm start -- --rounds ${agg.federation.status().roundsCompleted + config.rules.rounds}\n`,
+    );
+  } else if (!started.ok) throw new Error(`could not start training: ${started.status} ${await started.text()}`);
+  const tty = process.stdout.isTTY === true;
+  let lastProgress = '';
+  // Which banks have reported in the round in flight, from the live status events (every
+  // stage change and every accepted answer): one line rewritten in place on a terminal, a
+  // new line per change otherwise (logs, CI).
+  const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
+  /** A round's one line when it ends: from its live event, so it comes before the next round's progress. */
+  const printRound = (r: {
+    id: number;
+    status: string;
+    metrics: Record<string, number> | null;
+    participants: string[];
+    durations: { totalMs?: number };
+    failureReason: string | null;
+  }) => {
+    if (seen.has(r.id) || (r.status !== 'committed' && r.status !== 'failed')) return;
+    seen.add(r.id);
+    if (tty && lastProgress) {
+      process.stdout.write('\r\x1b[K');
+      lastProgress = '';
+    }
+    if (r.status === 'committed') {
+      process.stdout.write(
+        `  round ${String(r.id).padStart(3)} committed  F1 ${pct(r.metrics?.f1)}  AUPRC ${pct(r.metrics?.auprc)}  precision ${pct(r.metrics?.precision)}  recall ${pct(r.metrics?.recall)}  ${r.participants.length} banks  ${((r.durations.totalMs ?? 0) / 1000).toFixed(1)} s\n`,
+      );
+    } else {
+      process.stdout.write(`  round ${String(r.id).padStart(3)} FAILED: ${r.failureReason}\n`);
+    }
+  };
+  agg.events.subscribe((e) => {
+    if (e.type === 'round') return printRound(e.round);
+    if (e.type !== 'status') return;
+    const line = formatProgress(e.status.currentRound, tty);
+    if (line === lastProgress) return;
+    if (tty) process.stdout.write(`\r\x1b[K${line}`);
+    else if (line) process.stdout.write(`${line}\n`);
+    lastProgress = line;
+  });
+
+  const segmentation = { asked: false, id: null as number | null, reported: false };
+  const poll = setInterval(async () => {
+    try {
+      // The live events print each round as it ends; this catches any they missed.
+      const res = await fetch(`${agg.url}/api/rounds?limit=20`, {
+        headers: { authorization: headers.authorization },
+      });
+      const rounds = (await res.json()) as Parameters<typeof printRound>[0][];
+      for (const r of rounds.reverse()) printRound(r);
+      const status = (await (
+        await fetch(`${agg.url}/api/status`, { headers: { authorization: headers.authorization } })
+      ).json()) as { state: string; roundsCompleted: number; modelVersion: number };
+      if (status.state === 'finished' && !seen.has(-1)) {
+        seen.add(-1);
+        process.stdout.write(
+          `${tty ? '\r\x1b[K' : ''}\nTraining finished: ${status.roundsCompleted} rounds are committed (global model v${status.modelVersion}). The dashboard stays up at ${agg.url} until you press Ctrl-C.\n`,
+        );
       }
-    }, 1000);
-    poll.unref();
-  },
-);
+      // One segmentation after training (issue 19), reported in one line when it ends.
+      if (status.state === 'finished' && !segmentation.asked) {
+        segmentation.asked = true;
+        segmentation.id = await startSegmentation(agg.url, headers, (line) => process.stdout.write(line));
+      }
+      if (segmentation.id !== null && !segmentation.reported) {
+        const line = await segmentationSummary(agg.url, headers, segmentation.id);
+        if (line) {
+          segmentation.reported = true;
+          process.stdout.write(`${line}\n`);
+        }
+      }
+    } catch (err) {
+      logger.debug({ err }, 'progress poll failed');
+    }
+  }, 1000);
+  poll.unref();
+});
 
 /** What a restart finds: committed rounds (from the store) and the model training continues from. */
 function resumeSummary(
@@ -376,5 +412,6 @@ function resumeSummary(
 program.parseAsync(process.argv).catch((err) => {
   if (failRun) return failRun(err as Error);
   process.stderr.write(`finsecure-local: ${(err as Error).message}\n`);
-  process.exit(1);
+  // A bad setting (FINSECURE_*, the config file) is the user's to fix: 2, as for a bad option.
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

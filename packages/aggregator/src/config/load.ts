@@ -165,12 +165,17 @@ export interface ConfigSources {
   file?: string;
   env?: NodeJS.ProcessEnv;
   flags?: Partial<AggregatorConfigInput>;
+  /**
+   * A program's own defaults, below the file and the environment (`npm start`'s launcher: its
+   * round timeout, its quorum for three banks): a FINSECURE_* variable or the file still wins.
+   */
+  defaults?: Partial<AggregatorConfigInput>;
   /** How a setting given in `flags` is named in messages ("rules.quorum" → "--quorum"); default "flags". */
   flagName?: (settingPath: string) => string | undefined;
 }
 
 /**
- * Resolves the configuration: defaults < file < environment < flags. Throws a ConfigError listing
+ * Resolves the configuration: defaults < `sources.defaults` < file < environment < flags. Throws a ConfigError listing
  * every invalid setting, each with the source of its value (`c.json: port: …`,
  * `FINSECURE_QUORUM: rules.quorum: …`, `--quorum: rules.quorum: …`), and every unknown key of the file.
  */
@@ -181,7 +186,8 @@ export function loadConfig(sources: ConfigSources): AggregatorConfig {
   const flags = (sources.flags ?? {}) as Record<string, unknown>;
   // Nested groups start from their defaults so that any source may set a single field.
   const defaults = { model: DEFAULT_MODEL, training: DEFAULT_TRAINING, rules: DEFAULT_RULES };
-  const merged = [fromFile, fromEnv, flags].reduce<Record<string, unknown>>(
+  const programDefaults = (sources.defaults ?? {}) as Record<string, unknown>;
+  const merged = [programDefaults, fromFile, fromEnv, flags].reduce<Record<string, unknown>>(
     (acc, src) => merge(acc, src as Record<string, unknown>),
     defaults,
   );
