@@ -86,6 +86,15 @@ describe('npm start (local federation)', () => {
     firstOut = out;
   }, 120_000);
 
+  it('a usage error is one line and a pointer to --help, exit 2', () => {
+    const r = spawnSync(process.execPath, [launcher, '--rows', 'x'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `error: option '--rows <n>' argument 'x' is invalid. --rows must be an integer in 1000..10000000, got "x"`,
+      '(run with --help for usage)',
+    ]);
+  });
+
   it('a bad FINSECURE_* setting is named before any data is made, exit 2', () => {
     const bad = path.join(dir, 'bad-setting');
     const r = spawnSync(process.execPath, [launcher, '--dir', bad, '--rows', '6000'], {

@@ -23,6 +23,7 @@ import { startAggregator } from '../service.js';
 import { bootstrapFirstAdmin } from './users.js';
 import { LOCAL_TOKENS_FILE, localTokens } from './local-tokens.js';
 import { formatProgress } from './progress.js';
+import { strictUsage, usageExitCode } from './usage.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SECRETS = ['FINSECURE_ADMIN_TOKEN', 'FINSECURE_VIEWER_TOKEN', 'MONGODB_URI'];
@@ -75,8 +76,9 @@ const program = new Command('finsecure-local')
     "each bank's console (scoring, alerts, decisions) on 127.0.0.1: bank i on this port + i - 1; 0 for none (default: --port + 1)",
     intArg('--console-port', 0, 65535),
   )
-  .option('--seed <n>', 'seed for data generation, partitioning and the initial model', intArg('--seed', 0), 42)
-  .showHelpAfterError();
+  .option('--seed <n>', 'seed for data generation, partitioning and the initial model', intArg('--seed', 0), 42);
+// A usage error: one line and a pointer to --help, exit 2 (usage.ts), as the other CLIs.
+strictUsage(program);
 
 interface LaunchOptions {
   dir: string;
@@ -410,6 +412,8 @@ function resumeSummary(
 }
 
 program.parseAsync(process.argv).catch((err) => {
+  const usage = usageExitCode(err);
+  if (usage !== undefined) process.exit(usage);
   if (failRun) return failRun(err as Error);
   process.stderr.write(`finsecure-local: ${(err as Error).message}\n`);
   // A bad setting (FINSECURE_*, the config file) is the user's to fix: 2, as for a bad option.
