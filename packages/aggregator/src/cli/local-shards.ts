@@ -35,6 +35,11 @@ function sameRequest(m: PartitionManifest, o: LocalShardOptions, source: string)
   );
 }
 
+/** Fraud rows each bank is given at least, when the data holds that many (its test split needs some). */
+const MIN_FRAUD_PER_BANK = 5;
+/** Rows held out as the federation's test set (stratified). */
+const TEST_FRACTION = 0.2;
+
 export async function prepareLocalShards(o: LocalShardOptions): Promise<LocalShards> {
   const manifestFile = path.join(o.dir, 'shards', 'manifest.json');
   let source = o.data ? path.resolve(o.data) : path.join(o.dir, `synthetic-${o.rows}-${o.fraudRate}-${o.seed}.csv`);
@@ -56,10 +61,19 @@ export async function prepareLocalShards(o: LocalShardOptions): Promise<LocalSha
       `Partitioning ${path.basename(source)} into ${o.banks} banks (${o.scheme}${o.scheme === 'dirichlet' || o.scheme === 'quantity' ? `, α = ${o.alpha}` : ''})…\n`,
     );
     const loaded = await loadCsv(source);
+    // Five frauds per bank when the data has them; a small file (--rows 1000: about 10 frauds for
+    // 3 banks) gets as many as it can give each bank, rather than a partition that cannot be made.
+    // The guarantee is on the training rows, after the test split (stratified) holds out its share.
+    const trainFrauds = loaded.frauds - Math.ceil(loaded.frauds * TEST_FRACTION);
+    const minFraudPerBank = Math.min(MIN_FRAUD_PER_BANK, Math.floor(trainFrauds / o.banks));
+    if (minFraudPerBank < MIN_FRAUD_PER_BANK)
+      process.stdout.write(
+        `  ${trainFrauds} training fraud row(s) for ${o.banks} banks: each bank is given at least ${minFraudPerBank} (${MIN_FRAUD_PER_BANK} with more data)\n`,
+      );
     manifest = await writePartitionFiles(
       loaded.dataset,
       { path: source, layout: loaded.layout },
-      { scheme: o.scheme, banks: o.banks, seed: o.seed, alpha: o.alpha, minFraudPerBank: 5, testFraction: 0.2 },
+      { scheme: o.scheme, banks: o.banks, seed: o.seed, alpha: o.alpha, minFraudPerBank, testFraction: TEST_FRACTION },
       path.dirname(manifestFile),
     );
   }
