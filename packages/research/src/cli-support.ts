@@ -4,6 +4,8 @@
  * re-exported here so that a command imports its toolkit from one place.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readJsonFile } from '@finsecure/common/config';
+import { parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
 import { PARTITION_SCHEMES, schemeNeedsAlpha, type PartitionScheme } from '@finsecure/common/partition';
 import type { ExperimentOptions, SplitKind } from './experiment.js';
 import { UsageError } from './cli-main.js';
@@ -48,6 +50,8 @@ export interface DataFlags {
   test?: string;
   fraudRate: number;
   layout: 'auto' | 'kaggle' | 'handbook';
+  /** A column mapping file (datasets/README.md) for a CSV in another layout; not with --layout. */
+  mapping?: string;
   seed: number;
   banks: number;
   scheme: PartitionScheme;
@@ -85,6 +89,10 @@ export function addDataOptions(cmd: Command): Command {
       0.01,
     )
     .addOption(new Option('--layout <name>', 'CSV layout').choices(['auto', 'kaggle', 'handbook']).default('auto'))
+    .option(
+      '--mapping <json>',
+      'column mapping for a CSV in another layout (label, features, ignore, time, group; see datasets/README.md); not with --layout',
+    )
     .option(
       '--seed <n>',
       'seed of the split, the partition, the initial model and training',
@@ -128,6 +136,16 @@ export function addDataOptions(cmd: Command): Command {
     );
 }
 
+/** Reads and validates --mapping (common/data mapping-schema.ts); a bad file is a UsageError naming it. */
+function readMapping(file: string): ColumnMapping {
+  const json = readJsonFile(file, (m) => new UsageError(`--mapping: ${m}`), 'column mapping');
+  try {
+    return parseColumnMapping(json, `--mapping ${file}`);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 export function experimentOptions(f: DataFlags): ExperimentOptions {
   const sources = [
     f.data !== undefined ? '--data' : null,
@@ -151,11 +169,15 @@ export function experimentOptions(f: DataFlags): ExperimentOptions {
     if (f.testFraction !== undefined)
       throw new UsageError('--test-fraction does not apply with --train/--test: the test set is given');
   }
+  if (f.mapping !== undefined && f.layout !== 'auto')
+    throw new UsageError(`--mapping and --layout ${f.layout} both say how to read the file: give one`);
+  if (f.mapping !== undefined && f.synthetic !== undefined)
+    throw new UsageError('--mapping applies to a CSV (--data, --train/--test), not to --synthetic data');
   return {
     ...(f.data !== undefined ? { data: f.data } : {}),
     ...(f.synthetic !== undefined ? { synthetic: f.synthetic, fraudRate: f.fraudRate } : {}),
     ...(given ? { train: f.train!, test: f.test! } : {}),
-    layout: f.layout,
+    layout: f.mapping !== undefined ? readMapping(f.mapping) : f.layout,
     seed: f.seed,
     banks: f.banks,
     scheme: f.scheme,

@@ -5,6 +5,7 @@
  * they need no data, and say which flags to fix rather than failing later in the
  * partitioner or splitter with a less useful message.
  */
+import type { ColumnMapping } from '@finsecure/common/data';
 import type { PartitionScheme } from '@finsecure/common/partition';
 import { schemeNeedsAlpha } from '@finsecure/common/partition';
 
@@ -26,7 +27,8 @@ export interface ExperimentOptions {
   test?: string;
   /** Fraud rate of synthetic data. Default 0.01. */
   fraudRate?: number;
-  layout?: 'auto' | 'kaggle' | 'handbook';
+  /** How to read the CSV: a built-in layout, or a column mapping (datasets/README.md). */
+  layout?: 'auto' | 'kaggle' | 'handbook' | ColumnMapping;
   seed: number;
   banks: number;
   scheme: PartitionScheme;

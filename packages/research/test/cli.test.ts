@@ -4,7 +4,7 @@
  * a 3-bank 2-round simulation over real sockets writes its per-round record, and bad
  * flags fail with messages that name the flag.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,35 @@ describe('baseline CLI', () => {
       expect(md).toContain(label);
     }
     expect(lines.some((l) => l.startsWith('Centralized: AUPRC'))).toBe(true);
+  });
+});
+
+describe('baseline CLI: a CSV in another layout', () => {
+  it('--mapping reads it (the advice of the layout error works here too); refused with --layout or --synthetic', async () => {
+    const [header, ...rows] = readFileSync(csv, 'utf8').split('\n');
+    const columns = header!.split(',').map((c) => (c === 'Class' ? 'is_fraud' : c.toLowerCase()));
+    const other = path.join(dir, 'other-layout.csv');
+    writeFileSync(other, [columns.join(','), ...rows].join('\n'));
+    expect(await failure(baselineCommand, ['--data', other, '--epochs', '1'])).toMatch(/--mapping mapping\.json/);
+    const mapping = path.join(dir, 'mapping.json');
+    writeFileSync(mapping, JSON.stringify({ label: 'is_fraud', features: columns.filter((c) => c !== 'is_fraud') }));
+    const out = path.join(dir, 'baseline-mapped');
+    const args = ['--data', other, '--mapping', mapping, '--banks', '2', '--epochs', '1', '--backend', 'wasm'];
+    await run(baselineCommand, [...args, '--out', out]);
+    const json = JSON.parse(readFileSync(path.join(out, 'baseline.json'), 'utf8')) as BaselineResult;
+    expect(json.experiment.test.rows).toBe(300);
+    expect(json.experiment.numFeatures).toBe(columns.length - 1);
+    expect(await failure(baselineCommand, [...args, '--layout', 'kaggle'])).toMatch(
+      /--mapping and --layout kaggle both say how to read the file/,
+    );
+    expect(await failure(baselineCommand, ['--synthetic', '500', '--mapping', mapping])).toMatch(
+      /--mapping applies to a CSV/,
+    );
+    const broken = path.join(dir, 'broken-mapping.json');
+    writeFileSync(broken, '{\n  "label": "is_fraud",\n}');
+    expect(await failure(baselineCommand, ['--data', other, '--mapping', broken])).toMatch(
+      /--mapping: column mapping .*broken-mapping\.json:3:1 is not valid JSON/,
+    );
   });
 });
 
