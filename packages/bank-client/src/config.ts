@@ -5,7 +5,7 @@
  * also be passed as a flag, with a warning, since command lines are visible in `ps`.
  */
 import { readFileSync } from 'node:fs';
-import { envNumber, readJsonFile, readJsonObjectFile } from '@finsecure/common/config';
+import { editDistance, envNumber, readJsonFile, readJsonObjectFile } from '@finsecure/common/config';
 import { columnMappingSchema, parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
 import { z } from 'zod';
 
@@ -133,26 +133,12 @@ export const BANK_CONFIG_ONLY: Record<string, string> = {
  */
 export const BANK_FILE_KEYS: readonly string[] = [...Object.keys(BankConfig.shape), 'tokenFile'];
 
-/** Levenshtein distance, case-insensitive: for "did you mean". */
-function distance(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= y.length; j++)
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[y.length]!;
-}
-
 /** The known key closest to `key`, if it is close enough to be a typo. */
 export function didYouMean(key: string, known: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   for (const k of known) {
-    const d = distance(key, k);
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
     if (d < bestD) [best, bestD] = [k, d];
   }
   return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;

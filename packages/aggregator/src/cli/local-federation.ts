@@ -16,8 +16,8 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { prepareLocalShards } from './local-shards.js';
 import { floatArg, intArg } from './options.js';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { CONFIG_FILE_ENV, type AggregatorConfig } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import { localConfig, type LaunchOptions } from './local-config.js';
 import { createLogger, REDACT } from '../logger.js';
 import { startAggregator } from '../service.js';
 import { bootstrapFirstAdmin } from './users.js';
@@ -80,78 +80,6 @@ const program = new Command('finsecure-local')
 // A usage error: one line and a pointer to --help, exit 2 (usage.ts), as the other CLIs.
 strictUsage(program);
 
-interface LaunchOptions {
-  dir: string;
-  data?: string;
-  rows: number;
-  fraudRate: number;
-  banks: number;
-  scheme: string;
-  alpha: number;
-  rounds: number;
-  epochs: number;
-  port: number;
-  host: string;
-  consolePort?: number;
-  seed: number;
-}
-
-/**
- * The aggregator's configuration for the local federation. The launcher's own settings (its
- * rounds, epochs, port and host; a quorum, a round timeout and a grace period fit for a few local
- * banks) are defaults below FINSECURE_* variables and FINSECURE_CONFIG's file, unless typed as
- * options here, which win over both; the tokens, data directory, seed and model are the launcher's.
- * Throws the loader's ConfigError, naming the variable, file or option of a bad value.
- */
-function localConfig(
-  o: LaunchOptions,
-  tokens: { adminToken: string; viewerToken: string },
-  dir: string,
-  inputSize: number,
-): AggregatorConfig {
-  const typed = (name: string) => program.getOptionValueSource(name) === 'cli';
-  const configFile = process.env[CONFIG_FILE_ENV];
-  return loadConfig({
-    ...(configFile ? { file: configFile } : {}),
-    env: process.env,
-    defaults: {
-      host: o.host,
-      port: o.port,
-      rules: {
-        rounds: o.rounds,
-        minBanks: Math.min(2, o.banks),
-        quorum: Math.min(2, o.banks),
-        roundTimeoutMs: 300_000,
-        graceMs: 10_000,
-      } as never,
-      training: { epochs: o.epochs } as never,
-    },
-    flags: {
-      adminToken: tokens.adminToken,
-      viewerToken: tokens.viewerToken,
-      dataDir: dir,
-      // Started below, once every bank is connected, so that round 1 includes them all.
-      autoStart: false,
-      seed: o.seed,
-      model: { inputSize, hidden: [64, 32], dropout: 0.2 },
-      ...(typed('host') ? { host: o.host } : {}),
-      ...(typed('port') ? { port: o.port } : {}),
-      ...(typed('rounds') ? { rules: { rounds: o.rounds } as never } : {}),
-      ...(typed('epochs') ? { training: { epochs: o.epochs } as never } : {}),
-    },
-    flagName: (p) => LAUNCH_FLAGS[p],
-  });
-}
-
-/** The options of this launcher that set an aggregator setting, for the loader's messages. */
-const LAUNCH_FLAGS: Record<string, string> = {
-  host: '--host',
-  port: '--port',
-  seed: '--seed',
-  'rules.rounds': '--rounds',
-  'training.epochs': '--epochs',
-};
-
 program.action(async (o: LaunchOptions) => {
   if (!['iid', 'dirichlet', 'quantity', 'natural'].includes(o.scheme)) {
     process.stderr.write(`finsecure-local: --scheme must be iid, dirichlet, quantity or natural, got "${o.scheme}"\n`);
@@ -166,7 +94,8 @@ program.action(async (o: LaunchOptions) => {
   mkdirSync(logs, { recursive: true });
   // Kept in the working directory (mode 0600): a restart keeps open dashboards logged in.
   const tokens = localTokens(dir);
-  const configFor = (inputSize: number) => localConfig(o, tokens, dir, inputSize);
+  const configFor = (inputSize: number) =>
+    localConfig(o, tokens, dir, inputSize, (name) => program.getOptionValueSource(name) === 'cli');
   // Checked before the data work: a bad FINSECURE_* variable or config file is named at once.
   configFor(30);
   const shards = await prepareLocalShards({

@@ -1,4 +1,4 @@
-import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
+import { editDistance, envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
 import { DEFAULT_RULES } from '../round/rules.js';
 import { AggregatorConfig, DEFAULT_MODEL, DEFAULT_TRAINING, ENV_VARS, type AggregatorConfigInput } from './schema.js';
@@ -68,17 +68,6 @@ function knownPaths(schema: z.ZodType = AggregatorConfig, prefix = ''): string[]
   const shape = objectShape(schema);
   if (!shape) return [];
   return Object.entries(shape).flatMap(([k, s]) => [`${prefix}${k}`, ...knownPaths(s, `${prefix}${k}.`)]);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
 }
 
 /** The known setting an unknown `path` was probably meant to be: a near spelling, or the same name in another group. */

@@ -78,3 +78,19 @@ export function envNumber(name: string, raw: string, makeError: MakeError): numb
   }
   return n;
 }
+
+/**
+ * Levenshtein distance between `a` and `b` (insertions, deletions and substitutions, each 1), for
+ * the "did you mean" of unknown config keys. O(|a|·|b|) time, O(|b|) memory; case-sensitive
+ * (callers normalise first).
+ */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
