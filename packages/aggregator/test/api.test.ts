@@ -149,7 +149,10 @@ describe('admin API', () => {
     const before = await api<{ rules: { quorum: number } }>(agg, 'GET', '/api/config', undefined, VIEWER);
     const bad = await api<{ message: string }>(agg, 'PUT', '/api/config', { rules: { quorum: 5, minBanks: 2 } });
     expect(bad.status).toBe(400);
-    expect(bad.body.message).toMatch(/rules\.quorum: quorum cannot exceed minBanks/);
+    // The message says both values, so the admin sees which one to change.
+    expect(bad.body.message).toMatch(
+      /rules\.quorum: quorum \(5\) cannot exceed minBanks \(2\): a round could never reach it/,
+    );
     const badTraining = await api<{ message: string }>(agg, 'PUT', '/api/config', { training: { learningRate: -1 } });
     expect(badTraining.status).toBe(400);
     expect(badTraining.body.message).toMatch(/learningRate/);

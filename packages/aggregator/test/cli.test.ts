@@ -77,13 +77,13 @@ describe('finsecure-aggregator CLI', () => {
     expect(r.err).toMatch(/port: Too big/i);
     expect(r.err).not.toMatch(/normalizeSteps/);
     const clash = run(['--max-share', '0.5'], { FINSECURE_NORMALIZE_STEPS: 'true', FINSECURE_PORT: '70000' });
-    expect(clash.err).toMatch(/normalizeSteps cannot be combined with maxShare < 1/);
+    expect(clash.err).toMatch(/normalizeSteps cannot be combined with maxShare \(0\.5\) < 1/);
   });
 
   it.each([
     [['--port', 'eighty'], {}, /--port must be an integer in 0\.\.65535, got "eighty"/],
     [['--fraction', '0'], {}, /--fraction must be a number in \(0, 1\], got "0"/],
-    [['--quorum', '3', '--min-banks', '2'], {}, /rules\.quorum: quorum cannot exceed minBanks/],
+    [['--quorum', '3', '--min-banks', '2'], {}, /rules\.quorum: quorum \(3\) cannot exceed minBanks \(2\)/],
     [['--update-encoding', 'float8'], {}, /training\.updateEncoding/],
     [[], { FINSECURE_PORT: 'x' }, /FINSECURE_PORT must be a number, got "x"/],
     [['--tls-cert', 'a.pem'], {}, /tlsCert and tlsKey must be given together/],
@@ -120,7 +120,7 @@ describe('finsecure-aggregator CLI', () => {
     expect(env.err).toContain('FINSECURE_QUORUM: rules.quorum: Too small');
     const flag = run(['--quorum', '5'], { FINSECURE_QUORUM: '0' });
     expect(flag.code).toBe(2);
-    expect(flag.err).toContain('--quorum: rules.quorum: quorum cannot exceed minBanks');
+    expect(flag.err).toContain('--quorum: rules.quorum: quorum (5) cannot exceed minBanks (2)');
     expect(flag.err).not.toContain('FINSECURE_QUORUM');
   });
 

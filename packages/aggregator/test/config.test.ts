@@ -163,14 +163,14 @@ describe('config file keys and the source of each bad value', () => {
         flags: { port: 80, rules: { quorum: 5 } as never },
         flagName: flagOfSetting,
       });
-      expect(fromFlags).toContain('  - --quorum: rules.quorum: quorum cannot exceed minBanks');
+      expect(fromFlags).toContain('  - --quorum: rules.quorum: quorum (5) cannot exceed minBanks (2)');
       expect(fromFlags).not.toContain('FINSECURE_QUORUM');
       expect(fromFlags).not.toContain(': port:');
       // Without flag names (a program calling loadConfig), flags are called flags.
       expect(failure({ flags: { port: 70000 } })).toContain('  - flags: port: Too big');
       // A value left at its default is named as before.
       expect(failure({ flags: { rules: { minBanks: 1 } as never } })).toContain(
-        '  - rules.quorum: quorum cannot exceed minBanks',
+        '  - rules.quorum: quorum (2) cannot exceed minBanks (1): a round could never reach it',
       );
     } finally {
       cleanup(dir);

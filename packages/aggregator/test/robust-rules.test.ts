@@ -181,6 +181,17 @@ describe('robust strategy rules', () => {
     expect(() => loadConfig({ env: { FINSECURE_ADAPTIVE_NORM_ACTION: 'drop' } })).toThrow(/rules\.adaptiveNormAction/);
   });
 
+  it('say the values they refuse, for the checks across settings too', () => {
+    expect(refusal({ quorum: 7, minBanks: 5 })).toBe(
+      'quorum: quorum (7) cannot exceed minBanks (5): a round could never reach it',
+    );
+    expect(refusal({ normalizeSteps: true, maxShare: 0.25 })).toMatch(
+      /^normalizeSteps: normalizeSteps cannot be combined with maxShare \(0\.25\) < 1 \(capping/,
+    );
+    expect(refusal({ adaptiveNormK: 0.5 })).toMatch(/, got 0\.5$/);
+    expect(refusal({ quarantineAfterExclusions: 501 })).toMatch(/^quarantineAfterExclusions: at most 500, got 501: /);
+  });
+
   it('fill in defaults for rules stored before these options existed', () => {
     const {
       byzantineF,

@@ -69,7 +69,7 @@ describe('strategy settings', () => {
       [{ FINSECURE_SMOTE_MAX_MULTIPLIER: '0' }, /training\.smoteMaxMultiplier/],
       [
         { FINSECURE_NORMALIZE_STEPS: 'true', FINSECURE_MAX_SHARE: '0.2' },
-        /rules\.normalizeSteps: normalizeSteps cannot be combined with maxShare < 1/,
+        /rules\.normalizeSteps: normalizeSteps cannot be combined with maxShare \(0\.2\) < 1/,
       ],
       [
         { FINSECURE_STRATEGY: 'fedmedian', FINSECURE_SERVER_LEARNING_RATE: '0.5' },

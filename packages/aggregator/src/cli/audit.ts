@@ -16,7 +16,7 @@ import { AUDIT_KEY_FILE, loadAuditVerifierKey } from '../audit/signer.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { requireStore, sqlitePathOf, storeConfig } from './store-place.js';
-import { strictUsage, usageExitCode } from './usage.js';
+import { strictUsage, usageExitCode, withVersion } from './usage.js';
 
 interface VerifyFlags {
   config?: string;
@@ -137,12 +137,14 @@ async function openStore(o: VerifyFlags): Promise<Store> {
 /** `finsecure-aggregator audit …`: the report on stdout, errors on stderr, exit code 2 on bad usage. */
 export async function runAuditCli(argv: string[]): Promise<void> {
   const cmd = strictUsage(
-    auditCommand(
-      (s) => process.stdout.write(s),
-      (code) => {
-        process.exitCode = code;
-      },
-      (s) => process.stderr.write(s),
+    withVersion(
+      auditCommand(
+        (s) => process.stdout.write(s),
+        (code) => {
+          process.exitCode = code;
+        },
+        (s) => process.stderr.write(s),
+      ),
     ),
   );
   try {

@@ -23,7 +23,7 @@ import { startAggregator } from '../service.js';
 import { bootstrapFirstAdmin } from './users.js';
 import { LOCAL_TOKENS_FILE, localTokens } from './local-tokens.js';
 import { formatProgress } from './progress.js';
-import { strictUsage, usageExitCode } from './usage.js';
+import { strictUsage, usageExitCode, withVersion } from './usage.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SECRETS = ['FINSECURE_ADMIN_TOKEN', 'FINSECURE_VIEWER_TOKEN', 'MONGODB_URI'];
@@ -77,6 +77,8 @@ const program = new Command('finsecure-local')
     intArg('--console-port', 0, 65535),
   )
   .option('--seed <n>', 'seed for data generation, partitioning and the initial model', intArg('--seed', 0), 42);
+// `npm start -- --version`: the aggregator package's version, before any data or config work.
+withVersion(program, 'finsecure-local');
 // A usage error: one line and a pointer to --help, exit 2 (usage.ts), as the other CLIs.
 strictUsage(program);
 

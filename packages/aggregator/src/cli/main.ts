@@ -7,7 +7,7 @@ import { startAggregator } from '../service.js';
 import { buildCommand } from './options.js';
 import { flagOfSetting } from './option-flags.js';
 import { auditCommand, runAuditCli } from './audit.js';
-import { strictUsage, usageExitCode } from './usage.js';
+import { strictUsage, usageExitCode, withVersion } from './usage.js';
 import { bootstrapFirstAdmin, runUsersCli, usersCommand } from './users.js';
 
 const cmd = buildCommand(async ({ configFile, flags }) => {
@@ -53,6 +53,8 @@ function subcommandHelp(): string {
     ].join('\n');
   return `\nSubcommands:\n${line('users', usersCommand())}\n${line('audit', auditCommand())}\n`;
 }
+// `--version` is acted on while parsing, before the action loads the config (so a bad one cannot stop it).
+withVersion(cmd);
 cmd.addHelpText('after', subcommandHelp);
 strictUsage(cmd);
 

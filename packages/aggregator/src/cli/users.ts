@@ -12,7 +12,7 @@ import { ConfigError } from '../config/load.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { requireStore, sqlitePathOf, storeConfig, type StoreFlags } from './store-place.js';
-import { strictUsage, usageExitCode } from './usage.js';
+import { strictUsage, usageExitCode, withVersion } from './usage.js';
 
 /** The one command that may start a store: the others read accounts or change ones that must exist. */
 const CREATES_STORE = new Set(['add']);
@@ -69,7 +69,7 @@ export function usersCommand(out: (s: string) => void = (s) => process.stdout.wr
 
 /** Entry point from cli/main.ts: `finsecure-aggregator users …`. Exit code 2 on bad input, errors on stderr. */
 export async function runUsersCli(argv: string[]): Promise<void> {
-  const cmd = strictUsage(usersCommand());
+  const cmd = strictUsage(withVersion(usersCommand()));
   try {
     await cmd.parseAsync(argv, { from: 'user' });
   } catch (err) {

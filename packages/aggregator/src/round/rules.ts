@@ -99,7 +99,10 @@ export const RoundRules = z
     adaptiveNormK: z
       .number()
       .max(1e6)
-      .refine((k) => k === 0 || k >= 1, 'adaptiveNormK must be 0 (off) or >= 1 (below 1 it refuses honest banks)')
+      .refine((k) => k === 0 || k >= 1, {
+        error: (issue) =>
+          `adaptiveNormK must be 0 (off) or >= 1 (below 1 it refuses honest banks), got ${String(issue.input)}`,
+      })
       .default(0),
     /** What adaptiveNormK does to an update above the bound: 'reject' it (weight 0) or 'clip' it to the bound. */
     adaptiveNormAction: z.enum(['reject', 'clip']).default('reject'),
@@ -127,7 +130,8 @@ export const RoundRules = z
       .int()
       .min(1)
       .max(QUARANTINE_HISTORY_ROUNDS, {
-        error: `at most ${QUARANTINE_HISTORY_ROUNDS}: a streak of exclusions is counted over the last ${QUARANTINE_HISTORY_ROUNDS} rounds`,
+        error: (issue) =>
+          `at most ${QUARANTINE_HISTORY_ROUNDS}, got ${String(issue.input)}: a streak of exclusions is counted over the last ${QUARANTINE_HISTORY_ROUNDS} rounds`,
       })
       .nullable()
       .default(null),
@@ -140,13 +144,20 @@ export const RoundRules = z
     maxAuprcDrop: z.number().min(0).max(1).nullable().default(null),
     ...TRUST_RULE_FIELDS,
   })
+  // The messages say the values (the input of a refine on the object is the object): "quorum (7) cannot
+  // exceed minBanks (5)" tells an operator which of the file, the environment and the flags to look at.
   .refine((r) => r.quorum <= r.minBanks, {
-    message: 'quorum cannot exceed minBanks (a round could never reach it)',
+    error: (issue) => {
+      const r = issue.input as { quorum: number; minBanks: number };
+      return `quorum (${r.quorum}) cannot exceed minBanks (${r.minBanks}): a round could never reach it`;
+    },
     path: ['quorum'],
   })
   .refine((r) => !(r.normalizeSteps && r.maxShare < 1), {
-    message:
-      'normalizeSteps cannot be combined with maxShare < 1 (capping the weights of step-normalised deltas over-amplifies the smallest banks); set maxShare to 1 or normalizeSteps to false',
+    error: (issue) =>
+      `normalizeSteps cannot be combined with maxShare (${(issue.input as { maxShare: number }).maxShare}) < 1 ` +
+      '(capping the weights of step-normalised deltas over-amplifies the smallest banks); set maxShare to 1 or ' +
+      'normalizeSteps to false',
     path: ['normalizeSteps'],
   })
   .superRefine((r, ctx) => {

@@ -10,6 +10,7 @@ import { BankClient } from '../client.js';
 import { loadLocalData } from '../local-data.js';
 import { ScoreInputError, scoreFile } from '../score.js';
 import { DataError, isDecimalNotation } from '@finsecure/common/data';
+import { addVersionOption } from '@finsecure/common/cli';
 import { attachTrainingProgress, createBankLogger } from './terminal.js';
 import { addAnonymiseCommand } from './anonymise.js';
 import { addAccountsCommand } from './accounts.js';
@@ -344,6 +345,9 @@ addStateKeyCommand(program);
 addUsersCommand(program);
 addAnonymiseCommand(program);
 addAccountsCommand(program);
+// `finsecure-bank --version` (also after a subcommand: `finsecure-bank start --version`): acted on while
+// parsing, before any action loads a config file or the environment.
+addVersionOption(program, new URL('../../package.json', import.meta.url));
 
 // Settings of `start`: every config file key with its flag and environment variable, from
 // the tables the loader reads (config.ts), so the help cannot drift from them.

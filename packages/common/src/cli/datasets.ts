@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { readJsonFile } from '../config/index.js';
+import { addVersionOption } from './version.js';
 import { DataError } from '../data/errors.js';
 import type { ColumnMapping, LayoutName } from '../data/layouts.js';
 import { loadCsv, type LoadResult } from '../data/loader.js';
@@ -187,6 +188,8 @@ function buildProgram(): Command {
     .description('Generate synthetic card transactions and partition datasets into per-bank shards.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  // `--version` (also after a subcommand) is acted on while parsing, before any command runs.
+  addVersionOption(program, new URL('../../package.json', import.meta.url));
 
   program
     .command('generate')
