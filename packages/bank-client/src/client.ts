@@ -44,6 +44,16 @@ import { FeedbackHistoryFile, FeedbackSource, type FeedbackRead } from './feedba
 import type { IdentityKeyPair } from '@finsecure/common/secagg';
 import { bankAnalytics, type AnalyticsWorker } from './analytics/worker.js';
 import { WorkQueue } from './work-queue.js';
+import {
+  failureOfEarlyClose,
+  failureOfError,
+  failureOfResponse,
+  FailureLog,
+  formatDelay,
+  pathNote,
+  shownUrl,
+  type ConnectFailure,
+} from './connect-failure.js';
 
 export interface BankClientEvents {
   welcome: [Welcome];
@@ -66,6 +76,10 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private attempt = 0;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** The connection the aggregator welcomed last: a close of any other is a failed attempt. */
+  private joinedConnection = 0;
+  /** Failed attempts since the last welcome, and what was said about them (connect-failure.ts). */
+  private readonly failures: FailureLog;
   /** This connection's heartbeat, from the welcome on (heartbeat.ts). */
   private heartbeat: RunningHeartbeat | null = null;
   private current: Task | null = null;
@@ -118,6 +132,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     // DP noise must be unpredictable in production; a seed is only for simulations.
     this.noiseRng = config.insecureDpSeed !== undefined ? createRng(config.insecureDpSeed) : cryptoRng();
     this.ca = config.caFile ? readFileSync(config.caFile) : undefined;
+    this.failures = new FailureLog(logger, config.server);
     this.model = new LocalModel({
       config,
       data,
@@ -175,14 +190,30 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     const id = ++this.connection;
     // Secure-aggregation state belongs to one connection: a new one starts clean.
     this.secure = null;
-    this.logger.info({ server: this.config.server, attempt: this.attempt }, 'connecting');
-    const ws = new WebSocket(this.config.server, {
+    const server = this.config.server;
+    // Retries after a failure are debug lines: the failure log (connect-failure.ts) says what matters.
+    this.logger[this.failures.attempts === 0 ? 'info' : 'debug'](
+      { server: shownUrl(server), attempt: this.attempt },
+      'connecting',
+    );
+    const ws = new WebSocket(server, {
       maxPayload: 256 * 1024 * 1024,
       ...(this.ca ? { ca: this.ca } : {}),
       handshakeTimeout: 10_000,
     });
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
+    /** Why this attempt failed, from the first sign of it (an HTTP answer, an error); null: none yet. */
+    let failure: ConnectFailure | null = null;
+    // An HTTP answer other than the upgrade: ws hands over the request and the response when this
+    // is listened to, and leaves ending them to us. The status is the cause; the body is not read.
+    // terminate() aborts the request and destroys the socket, after which ws emits 'error' ("closed
+    // before the connection was established", ignored: the cause is already known) and 'close'.
+    ws.on('unexpected-response', (_req, res) => {
+      failure = failureOfResponse(server, res.statusCode ?? 0, res.headers.location);
+      res.resume();
+      ws.terminate();
+    });
     ws.on('open', () => {
       this.send(ws, helloOf(this.config, this.data, this.backend!, this.identity, this.model));
     });
@@ -197,6 +228,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     ws.on('close', (code: number, reasonBuf: Buffer) => {
       const reason = reasonBuf.toString();
       if (this.ws === ws) this.ws = null;
+      const joined = this.joinedConnection === id;
       this.heartbeat?.stop();
       this.emit('disconnected', { code, reason });
       if (this.stopped) return;
@@ -208,27 +240,47 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         );
       }
       if (code === CloseCode.Unauthorized || code === CloseCode.Incompatible) {
-        const err = new Error(`the aggregator refused this bank (${code}): ${reason}`);
+        // On another path than /ws/bank the refusal may be another endpoint's (/ws/events closes
+        // a bank's hello with 4001 too): say so, the fix is then --server, not the token.
+        const err = new Error(`the aggregator refused this bank (${code}): ${reason}${pathNote(server)}`);
         this.logger.error(
-          { code, reason },
-          'refused by the aggregator; not reconnecting (check the bank id, token and data)',
+          { code, reason, server: shownUrl(server) },
+          `refused by the aggregator; not reconnecting (check the bank id, token and data)${pathNote(server)}`,
         );
         this.stopped = true;
         this.emit('fatal', err);
         return;
       }
-      this.scheduleReconnect(code, reason);
+      const delay = this.scheduleReconnect();
+      if (joined) {
+        this.logger.warn({ code, reason, delayMs: delay }, 'disconnected; reconnecting');
+        return;
+      }
+      // Ended before the welcome: a failed attempt. Every cause keeps the daemon retrying, even
+      // those that look permanent (HTTP 404, a wrong path, an untrusted certificate): an aggregator
+      // restarting behind a proxy answers 404 or 502 for a while, DNS and certificates get fixed
+      // while the daemon runs, and a bank must rejoin by itself once they are. The ones that will
+      // not fix themselves are logged at error, with what to change, and said again now and then.
+      this.failures.failed(failure ?? failureOfEarlyClose(server, code, reason), delay);
     });
-    ws.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'connection error'));
+    ws.on('error', (err: Error) => {
+      if (this.joinedConnection === id) {
+        this.logger.warn({ err: err.message }, 'connection error');
+        return;
+      }
+      // Before the welcome, an error is the cause of the failed attempt the 'close' after it logs.
+      failure ??= failureOfError(server, err, { caFile: this.ca !== undefined });
+    });
   }
 
-  private scheduleReconnect(code: number, reason: string): void {
+  /** Schedules the next attempt, with exponential backoff and jitter; returns its delay. */
+  private scheduleReconnect(): number {
     const base = Math.min(this.config.reconnectMaxMs, this.config.reconnectMinMs * 2 ** this.attempt);
     // "Equal jitter": half fixed, half random, so a restarted aggregator is not hit by every bank at once.
     const delay = Math.round(base / 2 + this.jitter.next() * (base / 2));
     this.attempt++;
-    this.logger.warn({ code, reason, delayMs: delay }, 'disconnected; reconnecting');
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    return delay;
   }
 
   private send(
@@ -256,11 +308,24 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.lastFromServer = Date.now();
     const { msg, tensors } = decodeFrame(bytes, FederationServerMessage, { maxBytes: 256 * 1024 * 1024 });
     switch (msg.type) {
-      case 'welcome':
+      case 'welcome': {
         this.attempt = 0;
+        this.joinedConnection = connection;
+        const before = this.failures.joined();
         this.serverMaxFrameBytes = msg.maxFrameBytes;
         this.model.ensure(msg.model);
-        this.logger.info({ modelVersion: msg.modelVersion, server: msg.serverVersion }, 'joined the federation');
+        if (before.failedAttempts > 0)
+          this.logger.info(
+            {
+              modelVersion: msg.modelVersion,
+              server: msg.serverVersion,
+              failedAttempts: before.failedAttempts,
+              downMs: before.downMs,
+              lastCause: before.lastCause,
+            },
+            `joined the federation after ${before.failedAttempts} failed connection attempt${before.failedAttempts === 1 ? '' : 's'} over ${formatDelay(before.downMs)}`,
+          );
+        else this.logger.info({ modelVersion: msg.modelVersion, server: msg.serverVersion }, 'joined the federation');
         this.heartbeat?.stop();
         this.heartbeat = startHeartbeat(msg.heartbeatIntervalMs, msg.heartbeatTimeoutMs, {
           lastFromServer: () => this.lastFromServer,
@@ -273,6 +338,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
         });
         this.emit('welcome', msg);
         return;
+      }
       case 'heartbeat':
         // Not answered: the timer set at the welcome sends this bank's own heartbeat in every
         // interval it sent nothing else (heartbeat.ts), which is all the aggregator needs to see it

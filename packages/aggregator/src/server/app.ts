@@ -10,12 +10,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { createAccounts, type AccountsOptions } from '@finsecure/accounts';
 import type { AggregatorMetrics } from '../metrics/prometheus.js';
 import { preAuthServerOptions, socketErrorHandler } from './admission/ws-limits.js';
+import { refuseUpgradesOffSocketRoutes } from './admission/ws-paths.js';
 import type { ServerContext } from './context.js';
 import { declareRoutes } from './plugins/auth.js';
 import banks from './plugins/banks.js';
-import bankSocket from './plugins/bank-socket.js';
+import bankSocket, { BANK_SOCKET_PATH } from './plugins/bank-socket.js';
 import dashboard from './plugins/dashboard.js';
-import events from './plugins/events.js';
+import events, { EVENTS_SOCKET_PATH } from './plugins/events.js';
 import health from './plugins/health.js';
 import model from './plugins/model.js';
 import { registerPeople } from './plugins/people.js';
@@ -58,7 +59,16 @@ export async function buildServer(
     });
   });
 
-  // First: the authorisation hook must see every route registered after it.
+  // Before any route: every upgrade goes through the router, and one to a path with no socket
+  // route is refused with 404 at the upgrade (admission/ws-paths.ts). Sockets start with the hello
+  // limit; a bank's is raised to maxFrameBytes once it authenticates (admission/ws-limits.ts).
+  await app.register(fastifyWebsocket, {
+    options: preAuthServerOptions(ctx.config.maxFrameBytes),
+    errorHandler: socketErrorHandler,
+  });
+  refuseUpgradesOffSocketRoutes(app, [BANK_SOCKET_PATH, EVENTS_SOCKET_PATH]);
+
+  // Then: the authorisation hook must see every route registered after it.
   const people: PeopleSettings = {
     requireMfaForAdmins: ctx.config.adminMfa,
     session: { idleMs: ctx.config.sessionIdleMinutes * 60_000, absoluteMs: ctx.config.sessionMaxHours * 3_600_000 },
@@ -95,11 +105,6 @@ export async function buildServer(
   });
   // Third-party routes we cannot annotate: their rule is declared here.
   await app.register(declareRoutes('public', fastifySwaggerUi), { routePrefix: '/docs' });
-  // Sockets start with the hello limit; a bank's is raised to maxFrameBytes once it authenticates (admission/ws-limits.ts).
-  await app.register(fastifyWebsocket, {
-    options: preAuthServerOptions(ctx.config.maxFrameBytes),
-    errorHandler: socketErrorHandler,
-  });
   await app.register(health, ctx);
   await app.register(banks, ctx);
   await app.register(training, ctx);

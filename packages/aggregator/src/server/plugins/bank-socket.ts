@@ -50,6 +50,9 @@ function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** Where banks open their socket (the daemon's `--server` URL ends with it). */
+export const BANK_SOCKET_PATH = '/ws/bank';
+
 export default async function bankSocket(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { federation, logger, config, clock } = ctx;
   const now = () => clock.now();
@@ -76,7 +79,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
     websocket: true as const,
     schema: { hide: true } as never,
   };
-  app.get('/ws/bank', route, (socket: WebSocket, req) => {
+  app.get(BANK_SOCKET_PATH, route, (socket: WebSocket, req) => {
     const remote = addressKey(req.ip);
     let session: BankSession | null = null;
     let authenticating = false;

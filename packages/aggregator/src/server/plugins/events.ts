@@ -51,6 +51,9 @@ function refusal(p: { permissions: ReadonlySet<Permission>; setup?: 'password' |
   return null;
 }
 
+/** The dashboard's live events socket. */
+export const EVENTS_SOCKET_PATH = '/ws/events';
+
 export default async function events(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const table = new ConnectionTable<WebSocket>(LIVE_LIMITS);
 
@@ -70,7 +73,7 @@ export default async function events(app: FastifyInstance, ctx: ServerContext): 
     websocket: true as const,
     schema: { hide: true } as never,
   };
-  app.get('/ws/events', route, (socket: WebSocket, req) => {
+  app.get(EVENTS_SOCKET_PATH, route, (socket: WebSocket, req) => {
     const admitted = table.admit(addressKey(req.socket.remoteAddress), socket);
     if (!admitted.ok) return refuseNow(socket, 1013, admitted.reason);
     if (admitted.evict) refuseNow(admitted.evict.conn, 1013, 'evicted: too many connections waiting to authenticate');

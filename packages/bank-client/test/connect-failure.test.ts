@@ -1,0 +1,377 @@
+/**
+ * What the bank daemon says when it cannot join the aggregator (src/connect-failure.ts, client.ts):
+ * a plain hint per cause, once per run of attempts with that cause (repeats at debug, reminders
+ * every 20 attempts), a new hint when the cause changes, one line when it finally joins, and never
+ * the token. Real sockets on 127.0.0.1: a node:http server answering 404, a closed port, TLS
+ * servers, and the real aggregator (a wrong path, /ws/events, a restart).
+ */
+import { EventEmitter } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cleanup,
+  createBank,
+  startTestAggregator,
+  tempDir,
+  TEST_STATE_KEY,
+  writeShards,
+} from '../../aggregator/test/helpers/federation.js';
+import { BankClient, loadBankConfig, loadLocalData, openBankState } from '../src/index.js';
+import {
+  failureOfEarlyClose,
+  failureOfError,
+  failureOfResponse,
+  FailureLog,
+  shownUrl,
+} from '../src/connect-failure.js';
+
+interface Line {
+  level: number;
+  msg: string;
+  cause?: string;
+  attempt?: number;
+  [key: string]: unknown;
+}
+const DEBUG = 20;
+const INFO = 30;
+const WARN = 40;
+const ERROR = 50;
+
+let dir: string;
+let shard: string;
+beforeAll(async () => {
+  dir = tempDir('finsecure-connect-failure-');
+  [shard] = await writeShards(dir, 1, 300);
+});
+afterAll(() => cleanup(dir));
+
+/** A logger whose JSON lines are kept, and waited on as they arrive. */
+function captured() {
+  const lines: Line[] = [];
+  const arrivals = new EventEmitter();
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write(s: string) {
+        const line = JSON.parse(s) as Line;
+        lines.push(line);
+        arrivals.emit('line', line);
+      },
+    },
+  );
+  /** Resolves with the first line (already logged or to come) that matches. */
+  const next = (what: string, match: (l: Line) => boolean, timeoutMs = 60_000) =>
+    new Promise<Line>((resolve, reject) => {
+      const seen = lines.find(match);
+      if (seen) return resolve(seen);
+      const timer = setTimeout(() => {
+        arrivals.off('line', on);
+        const tail = lines.slice(-8).map((l) => `${l.level} ${l.msg}`);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last lines:\n${tail.join('\n')}`));
+      }, timeoutMs);
+      const on = (l: Line) => {
+        if (!match(l)) return;
+        clearTimeout(timer);
+        arrivals.off('line', on);
+        resolve(l);
+      };
+      arrivals.on('line', on);
+    });
+  return { logger, lines, next };
+}
+
+let banks = 0;
+/** A started BankClient at `server` with a fast backoff (10–20 ms), logging to a capture. */
+async function bankAt(server: string, opts: { token?: string; bankId?: string; caFile?: string } = {}) {
+  const stateDir = path.join(dir, `bank-${++banks}`);
+  const token = opts.token ?? `tok-${randomBytes(16).toString('hex')}`;
+  const config = loadBankConfig({
+    flags: {
+      server,
+      bankId: opts.bankId ?? 'probe',
+      token,
+      data: shard,
+      testFraction: 0.3,
+      stateDir,
+      backend: 'wasm',
+      reconnectMinMs: 10,
+      reconnectMaxMs: 20,
+      logLevel: 'debug',
+      ...(opts.caFile ? { caFile: opts.caFile } : {}),
+    },
+  });
+  openBankState(stateDir, { key: TEST_STATE_KEY, source: 'test state key' });
+  const log = captured();
+  const client = new BankClient(config, await loadLocalData(config), log.logger);
+  await client.start();
+  /** Every line of the log, checked for the token (the hello carries it; no line may). */
+  const tokenLogged = () => log.lines.some((l) => JSON.stringify(l).includes(token));
+  return { client, token, tokenLogged, ...log };
+}
+
+const firstSaid = (cause: string) => (l: Line) => l.cause === cause && l.msg.startsWith('cannot join the aggregator');
+const attemptAtLeast = (n: number) => (l: Line) => typeof l.attempt === 'number' && l.attempt >= n && !!l.cause;
+
+function listen(server: http.Server | https.Server | net.Server, port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+function close(server: http.Server | https.Server | net.Server): Promise<void> {
+  if ('closeAllConnections' in server) server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+/** An HTTP server that answers 404 to everything, WebSocket upgrades included (no 'upgrade' listener). */
+function notFoundServer(): http.Server {
+  return http.createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('not found'));
+}
+
+describe('a bank that cannot join says why, once per cause', () => {
+  it('names the 404 and the /ws/bank path once over many attempts, reminds every 20, and never logs the token', async () => {
+    const server = notFoundServer();
+    let requests = 0;
+    server.on('request', () => requests++);
+    const port = await listen(server);
+    const bank = await bankAt(`ws://127.0.0.1:${port}/wrong`);
+    try {
+      const said = await bank.next('the 404 hint', firstSaid('http-404'));
+      expect(said.level).toBe(ERROR);
+      expect(said.status).toBe(404);
+      expect(said.msg).toContain(`no FinSecure bank endpoint at ws://127.0.0.1:${port}/wrong (HTTP 404)`);
+      expect(said.msg).toContain(`ws://127.0.0.1:${port}/ws/bank`);
+      expect(said.msg).toContain('check --server');
+      expect(said.msg).toMatch(/retrying in \d+ ms$/);
+      // Repeats are debug lines with the attempt count and the next delay.
+      const fifth = await bank.next('the fifth failed attempt', attemptAtLeast(5));
+      expect(fifth.level).toBe(DEBUG);
+      expect(fifth.msg).toMatch(/^connection attempt 5 failed again \(http-404\); retrying in \d+ ms$/);
+      expect(fifth.retryInMs).toBeGreaterThanOrEqual(5);
+      // The long outage stays visible: the hint again at the 21st attempt.
+      const reminder = await bank.next('the reminder', (l) => l.msg.startsWith('still cannot join'));
+      expect(reminder.level).toBe(ERROR);
+      expect(reminder.attempt).toBe(21);
+      expect(reminder.msg).toContain('after 21 attempts');
+      expect(reminder.msg).toContain('/ws/bank');
+      await bank.client.stop();
+      expect(requests).toBeGreaterThanOrEqual(21);
+      expect(bank.lines.filter(firstSaid('http-404'))).toHaveLength(1);
+      // Neither the old per-attempt warnings nor info lines at every retry.
+      expect(bank.lines.filter((l) => l.msg === 'connection error' || l.msg.startsWith('disconnected'))).toEqual([]);
+      expect(bank.lines.filter((l) => l.msg === 'connecting' && l.level >= INFO)).toHaveLength(1);
+      expect(bank.tokenLogged()).toBe(false);
+    } finally {
+      await bank.client.stop();
+      await close(server);
+    }
+  }, 120_000);
+
+  it('says "nothing listens" once for a closed port (ECONNREFUSED), at warn', async () => {
+    const probe = net.createServer();
+    const port = await listen(probe);
+    await close(probe);
+    const bank = await bankAt(`ws://127.0.0.1:${port}/ws/bank`);
+    try {
+      const said = await bank.next('the refused hint', firstSaid('refused'));
+      expect(said.level).toBe(WARN);
+      expect(said.code).toBe('ECONNREFUSED');
+      expect(said.msg).toContain(
+        `nothing listens at 127.0.0.1:${port} (connection refused): is the aggregator running`,
+      );
+      await bank.next('the sixth attempt', attemptAtLeast(6));
+      await bank.client.stop();
+      expect(bank.lines.filter(firstSaid('refused'))).toHaveLength(1);
+      expect(bank.lines.filter((l) => l.cause === 'refused' && l.level >= WARN).length).toBeLessThanOrEqual(2);
+      expect(bank.tokenLogged()).toBe(false);
+    } finally {
+      await bank.client.stop();
+    }
+  }, 120_000);
+
+  it('tells ws:// from wss:// and asks for --ca-file on TLS failures', async () => {
+    const tlsDir = path.join(dir, 'tls');
+    mkdirSync(tlsDir, { recursive: true });
+    const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+    execFileSync('sh', [path.join(repo, 'deploy/make-tls-certs.sh'), tlsDir], { stdio: 'ignore' });
+    const secure = https.createServer(
+      { cert: readFileSync(path.join(tlsDir, 'server.crt')), key: readFileSync(path.join(tlsDir, 'server.key')) },
+      (_req, res) => res.writeHead(404).end(),
+    );
+    const tlsPort = await listen(secure);
+    const plain = notFoundServer();
+    const plainPort = await listen(plain);
+    const cases: { server: string; caFile?: string; cause: string; level: number; says: string[] }[] = [
+      {
+        server: `wss://127.0.0.1:${tlsPort}/ws/bank`,
+        cause: 'tls-untrusted',
+        level: ERROR,
+        says: ['is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)', '--ca-file'],
+      },
+      {
+        server: `ws://127.0.0.1:${tlsPort}/ws/bank`,
+        cause: 'reset',
+        level: WARN,
+        says: ['use wss:// instead of ws://'],
+      },
+      {
+        server: `wss://127.0.0.1:${plainPort}/ws/bank`,
+        cause: 'tls-protocol',
+        level: ERROR,
+        says: [`127.0.0.1:${plainPort} does not speak TLS: use ws:// instead of wss://`],
+      },
+      {
+        // Trusted with the CA file: past TLS, to the server's 404.
+        server: `wss://localhost:${tlsPort}/wrong`,
+        caFile: path.join(tlsDir, 'ca.crt'),
+        cause: 'http-404',
+        level: ERROR,
+        says: [`wss://localhost:${tlsPort}/ws/bank`],
+      },
+    ];
+    try {
+      for (const c of cases) {
+        const bank = await bankAt(c.server, c.caFile ? { caFile: c.caFile } : {});
+        try {
+          const said = await bank.next(`the ${c.cause} hint for ${c.server}`, firstSaid(c.cause));
+          expect(said.level, c.server).toBe(c.level);
+          for (const s of c.says) expect(said.msg, c.server).toContain(s);
+          await bank.next('the third attempt', attemptAtLeast(3));
+          await bank.client.stop();
+          expect(bank.lines.filter(firstSaid(c.cause)), c.server).toHaveLength(1);
+          expect(bank.tokenLogged()).toBe(false);
+        } finally {
+          await bank.client.stop();
+        }
+      }
+    } finally {
+      await close(secure);
+      await close(plain);
+    }
+  }, 180_000);
+
+  it('on the real aggregator: a wrong path is named, /ws/events is not taken for a bad token, and a rejoin is one line', async () => {
+    const dataDir = path.join(dir, 'agg');
+    let agg = await startTestAggregator(dataDir);
+    const port = Number(new URL(agg.url).port);
+    const token = await createBank(agg, 'probe');
+    try {
+      // A wrong path: the aggregator answers the upgrade with 404 (server/admission/ws-paths.ts);
+      // no hello, so no token, went out, and none is in the log.
+      const wrong = await bankAt(`${agg.wsUrl}/wrong/path`, { token });
+      try {
+        const said = await wrong.next('the wrong-path hint', firstSaid('http-404'));
+        expect(said.level).toBe(ERROR);
+        expect(said.msg).toContain(`no FinSecure bank endpoint at ws://127.0.0.1:${port}/wrong/path (HTTP 404)`);
+        expect(said.msg).toContain(`the aggregator serves banks at ws://127.0.0.1:${port}/ws/bank`);
+        await wrong.next('the fourth attempt', attemptAtLeast(4));
+        await wrong.client.stop();
+        expect(wrong.lines.filter(firstSaid('http-404'))).toHaveLength(1);
+        expect(wrong.tokenLogged()).toBe(false);
+      } finally {
+        await wrong.client.stop();
+      }
+
+      // /ws/events closes a bank's hello with 4001, like a bad token: fatal as before, but the
+      // message points at the path.
+      const events = await bankAt(`${agg.wsUrl}/ws/events`, { token });
+      try {
+        const fatal = await new Promise<Error>((resolve) => events.client.once('fatal', resolve));
+        expect(fatal.message).toContain('is not the bank endpoint');
+        const said = await events.next('the refusal', (l) => l.msg.startsWith('refused by the aggregator'));
+        expect(said.msg).toContain(`banks connect at ws://127.0.0.1:${port}/ws/bank (check --server)`);
+        expect(events.tokenLogged()).toBe(false);
+      } finally {
+        await events.client.stop();
+      }
+
+      // The aggregator down (refused), a server answering 404 on its port, then the aggregator
+      // again: a hint per cause as it changes, and one line when the bank joins.
+      await agg.close();
+      const bank = await bankAt(`${agg.wsUrl}/ws/bank`, { token });
+      const impostor = notFoundServer();
+      try {
+        await bank.next('the refused hint', firstSaid('refused'));
+        await listen(impostor, port);
+        const changed = await bank.next('the 404 hint', firstSaid('http-404'));
+        expect(changed.msg).toContain('(the cause changed from refused)');
+        await close(impostor);
+        agg = await startTestAggregator(dataDir, { port });
+        const joined = await bank.next('the join', (l) => l.msg.startsWith('joined the federation'));
+        expect(joined.level).toBe(INFO);
+        expect(joined.msg).toMatch(/^joined the federation after \d+ failed connection attempts over /);
+        expect(joined.failedAttempts).toBeGreaterThanOrEqual(2);
+        expect(bank.lines.filter(firstSaid('http-404'))).toHaveLength(1);
+        expect(bank.tokenLogged()).toBe(false);
+      } finally {
+        await bank.client.stop();
+        if (impostor.listening) await close(impostor);
+      }
+    } finally {
+      await agg.close();
+    }
+  }, 180_000);
+});
+
+describe('the hints (connect-failure.ts)', () => {
+  const at = 'ws://127.0.0.1:8080/wrong/path';
+  it('by HTTP status', () => {
+    expect(failureOfResponse(at, 401).hint).toContain('a proxy or gateway in between refused');
+    expect(failureOfResponse(at, 502)).toMatchObject({ cause: 'http-502', level: 'warn' });
+    expect(failureOfResponse(at, 200).hint).toBe(
+      'HTTP 200 from ws://127.0.0.1:8080/wrong/path instead of a WebSocket upgrade: not a FinSecure aggregator, or a proxy in between that does not pass WebSocket upgrades (banks connect at ws://127.0.0.1:8080/ws/bank)',
+    );
+    expect(failureOfResponse('ws://127.0.0.1:8080/ws/bank', 200).hint).not.toContain('banks connect at');
+    expect(failureOfResponse('ws://127.0.0.1:8080/ws/bank', 404).hint).toContain(
+      'a proxy in front of the aggregator with no route to its /ws/bank',
+    );
+    expect(failureOfResponse('ws://example.org/ws/bank', 301, 'https://example.org/ws/bank').hint).toContain(
+      'redirects to wss://example.org/ws/bank',
+    );
+  });
+
+  it('by error code, and never with credentials from the URL', () => {
+    const err = (code: string, message = code) => Object.assign(new Error(message), { code });
+    expect(failureOfError(at, err('ENOTFOUND'), { caFile: false }).hint).toContain(
+      'host name 127.0.0.1 does not resolve',
+    );
+    expect(failureOfError(at, err('ERR_TLS_CERT_ALTNAME_INVALID'), { caFile: true }).level).toBe('error');
+    expect(
+      failureOfError('wss://a.example:9443/ws/bank', err('SELF_SIGNED_CERT_IN_CHAIN'), { caFile: true }).hint,
+    ).toContain('the CA in --ca-file (FINSECURE_CA_FILE) did not sign');
+    expect(failureOfError(at, new Error('Opening handshake has timed out'), { caFile: false }).cause).toBe(
+      'handshake-timeout',
+    );
+    expect(shownUrl('wss://user:secret@agg.example:443/ws/bank?token=secret')).toBe('wss://agg.example/ws/bank?…');
+    expect(failureOfEarlyClose('ws://u:secret@h:1/ws/bank', 4006, 'shutting down').hint).not.toContain('secret');
+    expect(failureOfEarlyClose('ws://h:1/ws/bank', 1005, '').cause).toBe('closed-1005');
+  });
+
+  it('reminds after 20 attempts or 5 minutes, whichever comes first', () => {
+    const lines: Line[] = [];
+    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
+    let now = 0;
+    const log = new FailureLog(logger, at, { now: () => now });
+    const f = failureOfResponse(at, 404);
+    log.failed(f, 100);
+    for (let i = 0; i < 3; i++) log.failed(f, 100);
+    now += 5 * 60_000;
+    log.failed(f, 100);
+    expect(lines.map((l) => [l.level, l.msg.split(':')[0]])).toEqual([
+      [ERROR, 'cannot join the aggregator'],
+      [DEBUG, 'connection attempt 2 failed again (http-404); retrying in 100 ms'],
+      [DEBUG, 'connection attempt 3 failed again (http-404); retrying in 100 ms'],
+      [DEBUG, 'connection attempt 4 failed again (http-404); retrying in 100 ms'],
+      [ERROR, 'still cannot join the aggregator after 5 attempts over 5 min'],
+    ]);
+    expect(log.joined()).toEqual({ failedAttempts: 5, downMs: 5 * 60_000, lastCause: 'http-404' });
+    expect(log.attempts).toBe(0);
+  });
+});
