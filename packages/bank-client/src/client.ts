@@ -47,6 +47,7 @@ import { WorkQueue } from './work-queue.js';
 import {
   failureOfEarlyClose,
   failureOfError,
+  failureOfNoWelcome,
   failureOfResponse,
   FailureLog,
   formatDelay,
@@ -214,8 +215,17 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       res.resume();
       ws.terminate();
     });
+    let welcomeTimer: NodeJS.Timeout | null = null;
     ws.on('open', () => {
       this.send(ws, helloOf(this.config, this.data, this.backend!, this.identity, this.model));
+      // A server that takes the socket and never answers the hello (another service's WebSocket,
+      // a hung aggregator) would hold the daemon for ever, heartbeats starting only at the welcome:
+      // past welcomeTimeoutMs the attempt counts as failed, and the next one is scheduled.
+      welcomeTimer = setTimeout(() => {
+        if (this.joinedConnection === id || this.ws !== ws) return;
+        failure ??= failureOfNoWelcome(server, this.config.welcomeTimeoutMs);
+        ws.terminate();
+      }, this.config.welcomeTimeoutMs);
     });
     ws.on('message', (raw: Buffer, isBinary: boolean) => {
       if (!isBinary || this.stopped) return;
@@ -226,6 +236,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       }
     });
     ws.on('close', (code: number, reasonBuf: Buffer) => {
+      if (welcomeTimer) clearTimeout(welcomeTimer);
       const reason = reasonBuf.toString();
       if (this.ws === ws) this.ws = null;
       const joined = this.joinedConnection === id;

@@ -58,6 +58,8 @@ export const BankConfig = z
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
     reconnectMinMs: z.number().int().min(10).default(500),
     reconnectMaxMs: z.number().int().min(10).default(30_000),
+    /** How long an open socket may wait for the aggregator's welcome before the attempt counts as failed, ms. */
+    welcomeTimeoutMs: z.number().int().min(100).default(60_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** auto: human-readable with a progress bar on a terminal, JSON lines otherwise. */
     logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -123,6 +125,8 @@ export function flagOf(key: string): string {
  */
 export const BANK_CONFIG_ONLY: Record<string, string> = {
   reconnectMinMs: 'shortest wait between reconnection attempts, in ms, an integer ≥ 10 (default 500)',
+  welcomeTimeoutMs:
+    "how long an open connection waits for the aggregator's welcome before it counts as failed and is retried, in ms, an integer ≥ 100 (default 60000)",
   stateKey: 'the state key itself (base64 or hex), instead of --state-key-file; prefer a file',
 };
 

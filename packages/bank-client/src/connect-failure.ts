@@ -256,6 +256,21 @@ export function failureOfError(
 }
 
 /**
+ * The WebSocket opened and the hello went out, but no welcome came within `waitedMs`: a server
+ * that takes sockets and stays silent (another service's WebSocket) or an aggregator too busy to
+ * answer. Warn: the second fixes itself.
+ */
+export function failureOfNoWelcome(server: string, waitedMs: number): ConnectFailure {
+  const url = shownUrl(server);
+  return tell(
+    'no-welcome',
+    'warn',
+    `${url} took the WebSocket but sent no welcome within ${formatDelay(waitedMs)} of this bank's hello: not the FinSecure aggregator's bank endpoint (banks connect at ${bankUrlOf(server)}; check --server), or an aggregator too busy to answer (welcomeTimeoutMs in the config file sets the wait)`,
+    { waitedMs },
+  );
+}
+
+/**
  * The WebSocket opened but closed before the aggregator's welcome, with a code other than the ones
  * client.ts stops on (4001, 4007). On a path other than /ws/bank, an empty close (1005: an older
  * aggregator's answer to any WebSocket upgrade it has no handler for) means a wrong path.

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import {
   cleanup,
   createBank,
@@ -90,7 +91,10 @@ function captured() {
 
 let banks = 0;
 /** A started BankClient at `server` with a fast backoff (10–20 ms), logging to a capture. */
-async function bankAt(server: string, opts: { token?: string; bankId?: string; caFile?: string } = {}) {
+async function bankAt(
+  server: string,
+  opts: { token?: string; bankId?: string; caFile?: string; welcomeTimeoutMs?: number } = {},
+) {
   const stateDir = path.join(dir, `bank-${++banks}`);
   const token = opts.token ?? `tok-${randomBytes(16).toString('hex')}`;
   const config = loadBankConfig({
@@ -106,6 +110,7 @@ async function bankAt(server: string, opts: { token?: string; bankId?: string; c
       reconnectMaxMs: 20,
       logLevel: 'debug',
       ...(opts.caFile ? { caFile: opts.caFile } : {}),
+      ...(opts.welcomeTimeoutMs ? { welcomeTimeoutMs: opts.welcomeTimeoutMs } : {}),
     },
   });
   openBankState(stateDir, { key: TEST_STATE_KEY, source: 'test state key' });
@@ -193,6 +198,33 @@ describe('a bank that cannot join says why, once per cause', () => {
       expect(bank.tokenLogged()).toBe(false);
     } finally {
       await bank.client.stop();
+    }
+  }, 120_000);
+
+  it('gives up on a socket that never welcomes after welcomeTimeoutMs, and says so once', async () => {
+    // Another service's WebSocket: it takes the socket and the hello, and never answers.
+    const silent = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => silent.once('listening', resolve));
+    const hellos: number[] = [];
+    silent.on('connection', (socket) => socket.on('message', () => hellos.push(Date.now())));
+    const port = (silent.address() as net.AddressInfo).port;
+    const bank = await bankAt(`ws://127.0.0.1:${port}/ws/bank`, { welcomeTimeoutMs: 200 });
+    try {
+      const said = await bank.next('the no-welcome hint', firstSaid('no-welcome'));
+      expect(said.level).toBe(WARN);
+      expect(said.msg).toContain(
+        `ws://127.0.0.1:${port}/ws/bank took the WebSocket but sent no welcome within 200 ms of this bank's hello`,
+      );
+      // It keeps trying (each attempt's hello arrives), and says the hint once.
+      await bank.next('the third attempt', attemptAtLeast(3));
+      await bank.client.stop();
+      expect(hellos.length).toBeGreaterThanOrEqual(3);
+      expect(bank.lines.filter(firstSaid('no-welcome'))).toHaveLength(1);
+      expect(bank.tokenLogged()).toBe(false);
+    } finally {
+      await bank.client.stop();
+      for (const c of silent.clients) c.terminate();
+      await new Promise((resolve) => silent.close(resolve));
     }
   }, 120_000);
 
