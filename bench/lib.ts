@@ -3,7 +3,7 @@
  * targets (PASS/FAIL, never an exit code), aligned text tables, machine facts, timing
  * helpers and the JSON written to bench/out/<name>.json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,6 +118,28 @@ export function timeSync(fn: () => void, reps: number, warmup = 1): number[] {
 }
 
 /** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM), or NaN off Linux. */
+/**
+ * CPU time of each thread of this process so far, ns, by thread id (Linux: /proc/self/task/<tid>/schedstat,
+ * whose first field is the time the thread ran; exact, unlike the 10 ms ticks of /proc/.../stat). The
+ * main thread's id is the process id; the others are V8's platform workers (compilers, concurrent GC),
+ * libuv's thread pool (crypto, fs) and Node's own. Empty where /proc is not there.
+ */
+export function threadCpuNs(): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        out.set(Number(tid), Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  } catch {
+    // Not Linux.
+  }
+  return out;
+}
+
 export function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
-import { gc, procStatus, resetPeak, type BenchContext } from './lib.js';
+import { gc, procStatus, resetPeak, threadCpuNs, type BenchContext } from './lib.js';
 import { registerBanks, trainToEnd, withLightFederation } from './bench-federation.js';
 import type { RoundRecord } from '@finsecure/common/api';
 import { MLP_PARAMETERS } from './light-bank.js';
@@ -54,6 +54,12 @@ export interface ScaleRun {
   roundCpuSystemMs: number;
   /** CPU of the first (unmeasured) round, from the admin's POST /api/training/start to its end, ms. */
   firstRoundCpuMs: number;
+  /**
+   * Of the measured rounds' CPU, ms per round (mean): the main thread (JavaScript, socket reads and
+   * writes, SQLite) and the other threads (V8's compilers and concurrent GC, libuv's pool); null
+   * without /proc.
+   */
+  threads: { mainMsPerRound: number; otherMsPerRound: number; others: number } | null;
   /** Aggregator CPU with every bank connected and no round running (heartbeats, timers), ms per second. */
   idleCpuMsPerS: number;
   round: RoundOverheadRow | null;
@@ -77,6 +83,8 @@ export async function measure(
   let roundFailed!: (err: Error) => void;
   const ended = new Promise<void>((resolve, reject) => ((allEnded = resolve), (roundFailed = reject)));
   let afterFirst: (() => void) | null = null;
+  // Per-thread CPU at the measured rounds' start and end (taken synchronously with `ends`).
+  const threadMarks: Map<number, number>[] = [];
   const observer = {
     roundFinished: (round: RoundRecord) => {
       // A failed round does not count towards rules.rounds (the federation would run another):
@@ -86,8 +94,14 @@ export async function measure(
         return;
       }
       ends.push({ cpu: process.cpuUsage(), at: performance.now() });
-      if (ends.length === 1 + SKIP_ROUNDS) afterFirst?.();
-      if (ends.length === rounds) allEnded();
+      if (ends.length === 1 + SKIP_ROUNDS) {
+        threadMarks.push(threadCpuNs());
+        afterFirst?.();
+      }
+      if (ends.length === rounds) {
+        threadMarks.push(threadCpuNs());
+        allEnded();
+      }
     },
   };
   return withLightFederation(parent, { banks, rounds, observer }, async (agg, light) => {
@@ -156,6 +170,7 @@ export async function measure(
       .map((e, k) => ({ cpu: cpuMs(ends[k + SKIP_ROUNDS]!.cpu, e.cpu), wallMs: e.at - ends[k + SKIP_ROUNDS]!.at }));
     const profileFile = await (await profiler)?.(`scale-${banks}-${Date.now()}.cpuprofile`);
     if (profileFile) ctx.log(`${where}: CPU profile of rounds ${2 + SKIP_ROUNDS} to ${rounds} in ${profileFile}`);
+    const threads = threadSplit(threadMarks, measuredRounds);
     const byCpu = [...measured].sort((a, b) => a.cpu.user + a.cpu.system - (b.cpu.user + b.cpu.system));
     const mid = byCpu[Math.floor((byCpu.length - 1) / 2)]!;
     const cpu = mid.cpu;
@@ -179,6 +194,7 @@ export async function measure(
       roundsCpuMs: measured.map((m) => m.cpu.user + m.cpu.system),
       roundCpuSystemMs: cpu.system,
       firstRoundCpuMs: firstCpu.user + firstCpu.system,
+      threads,
       idleCpuMsPerS,
       round: rows.at(-1) ?? null,
       participants: committed?.participants.length ?? 0,
@@ -189,6 +205,24 @@ export async function measure(
       errors: timings.errors,
     };
   });
+}
+
+/** The main thread's and the other threads' CPU between two marks, ms per round. */
+function threadSplit(marks: Map<number, number>[], measuredRounds: number): ScaleRun['threads'] {
+  const [a, b] = marks;
+  if (!a || !b || b.size === 0) return null;
+  let main = 0;
+  let other = 0;
+  for (const [tid, ns] of b) {
+    const spent = ns - (a.get(tid) ?? 0);
+    if (tid === process.pid) main += spent;
+    else other += spent;
+  }
+  return {
+    mainMsPerRound: main / 1e6 / measuredRounds,
+    otherMsPerRound: other / 1e6 / measuredRounds,
+    others: b.size - 1,
+  };
 }
 
 /**

@@ -21,7 +21,8 @@
  * max over every measured round of every run, and the marginal CPU per bank (slope between the smallest and
  * the largest size, fixed per-round costs removed); for the last run of each size the time to
  * register and to connect the banks, the aggregator's idle CPU with all of them connected and no
- * round running (over FINSECURE_BENCH_SCALE_IDLE_MS, 3 s), the system share of the CPU, memory per connection and at the
+ * round running (over FINSECURE_BENCH_SCALE_IDLE_MS, 3 s), the system share of the CPU, its split between the main
+ * thread and the others (V8's compilers and concurrent GC, libuv's pool; Linux), memory per connection and at the
  * round's peak, the round's wall time and phases. FINSECURE_BENCH_SCALE_PROFILE=<dir> writes a CPU
  * profile of the measured rounds of each run (see startRoundProfile).
  *
@@ -135,6 +136,10 @@ export const scale: Benchmark = {
             row('aggregator CPU idle, all connected, no round (ms per s)', (r) => num(r.idleCpuMsPerS, 2)),
             row('aggregator CPU during the round', (r) => ms(r.roundCpuMs)),
             row('  of which system (kernel)', (r) => ms(r.roundCpuSystemMs)),
+            row('  main thread, mean of the measured rounds', (r) => ms(r.threads?.mainMsPerRound)),
+            row('  other threads (V8 compilers and GC, libuv pool), mean', (r) =>
+              r.threads ? `${ms(r.threads.otherMsPerRound)} (${r.threads.others} threads)` : 'n/a',
+            ),
             row('aggregator RSS with all connected', (r) => bytes(r.memory.connected.rss)),
             row('aggregator RSS peak during the round', (r) => bytes(r.memory.peakRss)),
             row('per connection: RSS', (r) => bytes(Math.round(perConn(r, 'rss')))),
