@@ -15,7 +15,9 @@ import {
   rocAucFromHistogram,
   scoreHistogram,
   sumConfusions,
+  packHistogram,
   sumHistograms,
+  sumHistogramsPacked,
   type MetricsReport,
 } from '../src/metrics/index.js';
 import { createRng } from '../src/rng/index.js';
@@ -107,6 +109,31 @@ describe('score histograms (sigmoid+logit layout)', () => {
       /no scale \(probability bins, layout 1\).*expected "sigmoid\+logit, L = 40"/,
     );
     expect(() => sumHistograms([a, { ...a, logitMax: 30 } as unknown as ScoreHistogram])).toThrow(/L = 30/);
+  });
+
+  it('sums and checks plain and packed (Float64Array) histograms alike, as the aggregator mixes them', () => {
+    const rng = createRng(7);
+    const list = Array.from({ length: 6 }, () =>
+      logitHistogram(
+        Array.from({ length: 300 }, () => (rng.next() - 0.5) * 90),
+        Array.from({ length: 300 }, () => (rng.next() < 0.2 ? 1 : 0)),
+        50,
+      ),
+    );
+    const mixed = list.map((h, i) => (i % 2 === 0 ? packHistogram(h) : h));
+    const packed = sumHistogramsPacked(mixed);
+    expect(packed.positives).toBeInstanceOf(Float64Array);
+    expect(Array.from(packed.positives)).toEqual(sumHistograms(list).positives);
+    expect(Array.from(packed.negatives)).toEqual(sumHistograms(list).negatives);
+    expect(sumHistograms(mixed)).toEqual(sumHistograms(list));
+    expect(auprcFromHistogram(packed)).toBe(auprcFromHistogram(sumHistograms(list)));
+    // A bad count is named by its bin in either kind of array.
+    const bad = packHistogram(list[0]!);
+    bad.negatives[17] = 2.5;
+    expect(() => sumHistogramsPacked([list[1]!, bad])).toThrow(/bin 17 has non-count entries \(\d+, 2\.5\)/);
+    const negative = { ...list[0]!, positives: [...list[0]!.positives] };
+    negative.positives[3] = -1;
+    expect(() => sumHistograms([negative])).toThrow(/bin 3 has non-count entries \(-1, \d+\)/);
   });
 
   it('the wire schema refuses another layout with a message naming it', () => {

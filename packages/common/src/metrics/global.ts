@@ -8,7 +8,7 @@
 import type { Confusion } from '../protocol/messages.js';
 import { precisionRecallF1, sumConfusions } from './confusion.js';
 import { auprcBinningErrorBound, auprcFromHistogram, rocAucFromHistogram } from './curves.js';
-import { sumHistograms, type HistogramView } from './histogram.js';
+import { sumHistogramsPacked, type HistogramView } from './histogram.js';
 
 export interface MetricsReport {
   numExamples: number;
@@ -47,7 +47,7 @@ export function globalMetrics(reports: readonly MetricsReport[]): GlobalMetrics 
     lossSum += r.numExamples * r.loss;
   }
   const confusion = sumConfusions(reports.map((r) => r.confusion));
-  const histogram = sumHistograms(reports.map((r) => r.histogram));
+  const histogram = sumHistogramsPacked(reports.map((r) => r.histogram));
   return {
     ...precisionRecallF1(confusion),
     auprc: auprcFromHistogram(histogram),
