@@ -1,8 +1,9 @@
 /**
- * Summarises a V8 .cpuprofile (e.g. from FINSECURE_BENCH_SCALE_PROFILE, see bench/scale.ts):
- * the functions with the most self time and the most total (inclusive) time, in ms and % of the
- * profile. Usage: `npx tsx bench/profile-top.ts <file.cpuprofile> [top=25] [function name]`; with a
- * function name, also where that function's time goes (inclusive time of each callee).
+ * Summarises a V8 .cpuprofile (e.g. from FINSECURE_BENCH_SCALE_PROFILE, see bench/scale.ts): the
+ * functions with the most self time and the most total (inclusive) time, in ms and % of the
+ * profile; or a sampling .heapprofile (FINSECURE_BENCH_SCALE_HEAP_PROFILE): the same for the bytes
+ * allocated, in KB. Usage: `npx tsx bench/profile-top.ts <file> [top=25] [function name]`; with a
+ * function name, also where that function's time (or allocation) goes, by callee.
  */
 import { readFileSync } from 'node:fs';
 
@@ -16,18 +17,41 @@ interface Profile {
   samples: number[];
   timeDeltas: number[];
 }
+interface HeapNode {
+  id: number;
+  callFrame: ProfileNode['callFrame'];
+  children: HeapNode[];
+}
+interface HeapProfile {
+  head: HeapNode;
+  samples: { size: number; nodeId: number }[];
+}
 
 const file = process.argv[2];
-if (!file) throw new Error('usage: profile-top.ts <file.cpuprofile> [top]');
+if (!file) throw new Error('usage: profile-top.ts <file.cpuprofile|file.heapprofile> [top] [function name]');
 const top = Number(process.argv[3] ?? 25);
-const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const raw = JSON.parse(readFileSync(file, 'utf8')) as Profile | HeapProfile;
+const heap = 'head' in raw;
+/** What a sample weighs: µs of CPU, or bytes allocated. */
+const selfUs = new Map<number, number>();
+const addWeight = (id: number, w: number) => selfUs.set(id, (selfUs.get(id) ?? 0) + w);
+const p: { nodes: ProfileNode[] } = { nodes: [] };
+if (heap) {
+  const flatten = (n: HeapNode): void => {
+    p.nodes.push({ id: n.id, callFrame: n.callFrame, children: n.children.map((c) => c.id) });
+    n.children.forEach(flatten);
+  };
+  flatten(raw.head);
+  for (const s of raw.samples) addWeight(s.nodeId, s.size);
+} else {
+  p.nodes = raw.nodes;
+  // Self time per node: each sample's delta goes to the node it was taken in.
+  for (let i = 0; i < raw.samples.length; i++) addWeight(raw.samples[i]!, raw.timeDeltas[i] ?? 0);
+}
+const unit = heap ? 'KB' : 'ms';
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-// Self time per node: each sample's delta goes to the node it was taken in.
-const selfUs = new Map<number, number>();
-for (let i = 0; i < p.samples.length; i++)
-  selfUs.set(p.samples[i]!, (selfUs.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
 const label = (n: ProfileNode) => {
   const f = n.callFrame;
   const where = f.url ? `${f.url.replace(/^.*\/(packages|bench|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
@@ -51,17 +75,21 @@ for (const [id, us] of selfUs) {
 }
 const idle = self.get('(idle)') ?? 0;
 const busy = all - idle;
-console.log(`${file}: ${(all / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms not idle`);
+console.log(
+  heap
+    ? `${file}: ${(all / 1000).toFixed(0)} KB allocated (sampled, collected or not)`
+    : `${file}: ${(all / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms not idle`,
+);
 const print = (title: string, m: Map<string, number>) => {
   console.log(`\n${title}`);
   for (const [l, us] of [...m]
     .filter(([l]) => l !== '(idle)' && l !== '(root)')
     .sort((a, b) => b[1] - a[1])
     .slice(0, top))
-    console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / busy).toFixed(1).padStart(5)} %  ${l}`);
+    console.log(`${(us / 1000).toFixed(1).padStart(9)} ${unit} ${((100 * us) / busy).toFixed(1).padStart(5)} %  ${l}`);
 };
-print('self time', self);
-print('total time (inclusive)', total);
+print(heap ? 'self (allocated in the function itself)' : 'self time', self);
+print(heap ? 'total (inclusive)' : 'total time (inclusive)', total);
 
 const focus = process.argv[4];
 if (focus) {

@@ -169,7 +169,10 @@ export async function measure(
       .slice(1 + SKIP_ROUNDS)
       .map((e, k) => ({ cpu: cpuMs(ends[k + SKIP_ROUNDS]!.cpu, e.cpu), wallMs: e.at - ends[k + SKIP_ROUNDS]!.at }));
     const profileFile = await (await profiler)?.(`scale-${banks}-${Date.now()}.cpuprofile`);
-    if (profileFile) ctx.log(`${where}: CPU profile of rounds ${2 + SKIP_ROUNDS} to ${rounds} in ${profileFile}`);
+    if (profileFile) {
+      const kind = profileFile.endsWith('.heapprofile') ? 'heap' : 'CPU';
+      ctx.log(`${where}: ${kind} profile of rounds ${2 + SKIP_ROUNDS} to ${rounds} in ${profileFile}`);
+    }
     const threads = threadSplit(threadMarks, measuredRounds);
     const byCpu = [...measured].sort((a, b) => a.cpu.user + a.cpu.system - (b.cpu.user + b.cpu.system));
     const mid = byCpu[Math.floor((byCpu.length - 1) / 2)]!;
@@ -232,6 +235,8 @@ function threadSplit(marks: Map<number, number>[], measuredRounds: number): Scal
  * profiler and writes the file; null when the variable is unset.
  */
 async function startRoundProfile(): Promise<((name: string) => Promise<string>) | null> {
+  const heapDir = process.env.FINSECURE_BENCH_SCALE_HEAP_PROFILE;
+  if (heapDir) return startHeapProfile(heapDir);
   const dir = process.env.FINSECURE_BENCH_SCALE_PROFILE;
   if (!dir) return null;
   const session = new Session();
@@ -244,6 +249,31 @@ async function startRoundProfile(): Promise<((name: string) => Promise<string>) 
     session.disconnect();
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, name);
+    writeFileSync(file, JSON.stringify(profile));
+    return file;
+  };
+}
+
+/**
+ * FINSECURE_BENCH_SCALE_HEAP_PROFILE=<dir>: a sampling heap profile of the measured rounds that
+ * counts every allocation, collected or not (V8's `includeObjectsCollectedBy*GC`), one sample per
+ * 8 KB allocated on average: where the garbage the collector's share of a round comes from.
+ * Summarise it with `npx tsx bench/profile-top.ts <file.heapprofile>`.
+ */
+async function startHeapProfile(dir: string): Promise<(name: string) => Promise<string>> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 8192,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  } as never);
+  return async (name) => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, name.replace(/\.cpuprofile$/, '.heapprofile'));
     writeFileSync(file, JSON.stringify(profile));
     return file;
   };

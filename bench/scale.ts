@@ -24,7 +24,8 @@
  * round running (over FINSECURE_BENCH_SCALE_IDLE_MS, 3 s), the system share of the CPU, its split between the main
  * thread and the others (V8's compilers and concurrent GC, libuv's pool; Linux), memory per connection and at the
  * round's peak, the round's wall time and phases. FINSECURE_BENCH_SCALE_PROFILE=<dir> writes a CPU
- * profile of the measured rounds of each run (see startRoundProfile).
+ * profile of the measured rounds of each run (see startRoundProfile); FINSECURE_BENCH_SCALE_HEAP_PROFILE=<dir>
+ * a sampling heap profile instead (startHeapProfile).
  *
  * One run (a size, its rounds and what is measured of them) is bench/scale-run.ts. The light
  * client is bench/light-bank.ts, the aggregator side bench/bench-federation.ts (both shared with

@@ -4,7 +4,7 @@
  * granted update, add the valid ones to the strategy's running aggregation, and when the stage
  * closes, finish the aggregation into the candidate model.
  */
-import { encodeFrame, type Update, type UpdateOffer } from '@finsecure/common/protocol';
+import { encodeFrame, firstNonFinite, type Update, type UpdateOffer } from '@finsecure/common/protocol';
 import { manifestFor } from '@finsecure/common/model';
 import * as machine from '../round/machine.js';
 import type { RoundRules } from '../round/rules.js';
@@ -236,7 +236,7 @@ export async function aggregate(core: Core, round: ActiveRound): Promise<void> {
     return apply(core, machine.aggregationFailed(round.state, `aggregation failed: ${(err as Error).message}`, now()));
   }
   core.opts.observer?.aggregationMs?.(performance.now() - started);
-  const bad = outcome.weights.findIndex((x) => !Number.isFinite(x));
+  const bad = firstNonFinite(outcome.weights); // one plain pass: findIndex boxed every weight (issue 14)
   if (bad >= 0) {
     // Finite updates can still overflow float32 when added to the model.
     const reason = `aggregation produced a non-finite weight at index ${bad}; the updates are out of range`;
