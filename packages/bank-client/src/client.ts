@@ -176,7 +176,10 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.heartbeat?.stop();
-    this.ws?.close(1000, 'bank client stopping');
+    // A socket the aggregator never welcomed has nothing to close cleanly, and its peer may never
+    // answer the close frame (ws would then hold it, and its welcome timer, for 30 s).
+    if (this.ws && this.joinedConnection !== this.connection) this.ws.terminate();
+    else this.ws?.close(1000, 'bank client stopping');
     this.ws = null;
     return this.work.settled();
   }
@@ -197,11 +200,19 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       { server: shownUrl(server), attempt: this.attempt },
       'connecting',
     );
-    const ws = new WebSocket(server, {
-      maxPayload: 256 * 1024 * 1024,
-      ...(this.ca ? { ca: this.ca } : {}),
-      handshakeTimeout: 10_000,
-    });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(server, {
+        maxPayload: 256 * 1024 * 1024,
+        ...(this.ca ? { ca: this.ca } : {}),
+        handshakeTimeout: 10_000,
+      });
+    } catch (err) {
+      // ws's own message quotes the whole URL, which may hold a user name and password.
+      throw new Error(
+        `cannot connect to ${shownUrl(server)}: not a valid ws:// or wss:// URL (${(err as Error).name})`,
+      );
+    }
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
     /** Why this attempt failed, from the first sign of it (an HTTP answer, an error); null: none yet. */

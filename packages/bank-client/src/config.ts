@@ -9,9 +9,16 @@ import { editDistance, envNumber, readJsonFile, readJsonObjectFile } from '@fins
 import { columnMappingSchema, parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
 import { z } from 'zod';
 
+/** The longest wait a setting may ask for, ms: one day. */
+export const MAX_WAIT_MS = 86_400_000;
+
 export const BankConfig = z
   .object({
-    server: z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL, e.g. ws://localhost:8080/ws/bank'),
+    server: z
+      .string()
+      .regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL, e.g. ws://localhost:8080/ws/bank')
+      // The message never repeats the URL: it may hold a user name and password.
+      .refine((s) => URL.canParse(s), 'is not a valid URL (check the host name and the port, 1–65535)'),
     bankId: z
       .string()
       .min(1)
@@ -56,10 +63,12 @@ export const BankConfig = z
      */
     trainingThreads: z.number().int().min(1).max(64).default(1),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-    reconnectMinMs: z.number().int().min(10).default(500),
-    reconnectMaxMs: z.number().int().min(10).default(30_000),
+    // At most a day: Node's timers take a delay above 2^31 − 1 ms (24.8 days) for 1 ms, so a larger
+    // "wait forever" would retry, or give up on the welcome, at once.
+    reconnectMinMs: z.number().int().min(10).max(MAX_WAIT_MS).default(500),
+    reconnectMaxMs: z.number().int().min(10).max(MAX_WAIT_MS).default(30_000),
     /** How long an open socket may wait for the aggregator's welcome before the attempt counts as failed, ms. */
-    welcomeTimeoutMs: z.number().int().min(100).default(60_000),
+    welcomeTimeoutMs: z.number().int().min(100).max(MAX_WAIT_MS).default(60_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** auto: human-readable with a progress bar on a terminal, JSON lines otherwise. */
     logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -124,9 +133,9 @@ export function flagOf(key: string): string {
  * what they mean: --help lists them from here.
  */
 export const BANK_CONFIG_ONLY: Record<string, string> = {
-  reconnectMinMs: 'shortest wait between reconnection attempts, in ms, an integer ≥ 10 (default 500)',
+  reconnectMinMs: 'shortest wait between reconnection attempts, in ms, an integer from 10 to 86400000 (default 500)',
   welcomeTimeoutMs:
-    "how long an open connection waits for the aggregator's welcome before it counts as failed and is retried, in ms, an integer ≥ 100 (default 60000)",
+    "how long an open connection waits for the aggregator's welcome before it counts as failed and is retried, in ms, an integer from 100 to 86400000 (default 60000)",
   stateKey: 'the state key itself (base64 or hex), instead of --state-key-file; prefer a file',
 };
 

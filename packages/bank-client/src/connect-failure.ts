@@ -315,15 +315,20 @@ export interface FailureLogOptions {
 }
 
 /**
- * The log of failed attempts between two welcomes. A cause's hint is logged once when it
- * appears (and again when the cause changes); repeats are debug lines with the attempt count and
- * the next delay, and the hint is said again every `remindEveryAttempts` attempts or
- * `remindEveryMs`, so a long outage stays visible at warn/error.
+ * The log of failed attempts between two welcomes. A cause's hint is logged once when it first
+ * appears; repeats are debug lines with the attempt count and the next delay, and each cause's hint
+ * is said again every `remindEveryAttempts` attempts or `remindEveryMs` since it was last said, so a
+ * long outage stays visible at warn/error. Each cause is remembered apart: an aggregator whose
+ * failures alternate (a handshake timeout, then its connection limit, then a timeout again) gets
+ * each hint once, not a warning per attempt.
  */
 export class FailureLog {
   private total = 0;
   private firstAt = 0;
-  private last: { cause: string; saidAt: number; saidAttempt: number } | null = null;
+  /** The cause of the last failed attempt. */
+  private lastCause: string | null = null;
+  /** When and at which attempt each cause's hint was last said (the few causes of one outage). */
+  private readonly said = new Map<string, { at: number; attempt: number }>();
   private readonly remindEveryAttempts: number;
   private readonly remindEveryMs: number;
   private readonly now: () => number;
@@ -349,22 +354,25 @@ export class FailureLog {
     this.total++;
     const retry = `retrying in ${formatDelay(retryInMs)}`;
     const fields = { server: shownUrl(this.server), cause: f.cause, attempt: this.total, retryInMs, ...f.detail };
-    const last = this.last;
-    if (!last || last.cause !== f.cause) {
-      this.last = { cause: f.cause, saidAt: now, saidAttempt: this.total };
-      const changed = last ? ` (the cause changed from ${last.cause})` : '';
+    const previous = this.lastCause;
+    this.lastCause = f.cause;
+    const said = this.said.get(f.cause);
+    if (!said) {
+      this.said.set(f.cause, { at: now, attempt: this.total });
+      const changed = previous && previous !== f.cause ? ` (the cause changed from ${previous})` : '';
       this.logger[f.level](fields, `cannot join the aggregator: ${f.hint}${changed}; ${retry}`);
       return;
     }
-    if (this.total - last.saidAttempt >= this.remindEveryAttempts || now - last.saidAt >= this.remindEveryMs) {
-      this.last = { cause: f.cause, saidAt: now, saidAttempt: this.total };
+    if (this.total - said.attempt >= this.remindEveryAttempts || now - said.at >= this.remindEveryMs) {
+      this.said.set(f.cause, { at: now, attempt: this.total });
       this.logger[f.level](
         fields,
         `still cannot join the aggregator after ${this.total} attempts over ${formatDelay(now - this.firstAt)}: ${f.hint}; ${retry}`,
       );
       return;
     }
-    this.logger.debug(fields, `connection attempt ${this.total} failed again (${f.cause}); ${retry}`);
+    const again = previous === f.cause ? 'again' : `(was ${previous})`;
+    this.logger.debug(fields, `connection attempt ${this.total} failed ${again} (${f.cause}); ${retry}`);
   }
 
   /**
@@ -375,10 +383,11 @@ export class FailureLog {
     const out = {
       failedAttempts: this.total,
       downMs: this.total ? this.now() - this.firstAt : 0,
-      lastCause: this.last?.cause ?? null,
+      lastCause: this.lastCause,
     };
     this.total = 0;
-    this.last = null;
+    this.lastCause = null;
+    this.said.clear();
     return out;
   }
 }

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -228,6 +228,40 @@ describe('a bank that cannot join says why, once per cause', () => {
     }
   }, 120_000);
 
+  it('stops at once on a socket that was never welcomed, even when its peer ignores the close frame', async () => {
+    // The peer stops reading once it has the hello (so the bank's socket is open): a close frame
+    // would wait out ws's 30 s close timeout.
+    const deaf = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => deaf.once('listening', resolve));
+    const accepted = new Promise<void>((resolve) =>
+      deaf.on('connection', (socket, req) =>
+        socket.once('message', () => {
+          req.socket.pause();
+          resolve();
+        }),
+      ),
+    );
+    const port = (deaf.address() as net.AddressInfo).port;
+    const bank = await bankAt(`ws://127.0.0.1:${port}/ws/bank`, { welcomeTimeoutMs: 600_000 });
+    try {
+      await accepted;
+      const disconnected = new Promise<'disconnected'>((resolve) =>
+        bank.client.once('disconnected', () => resolve('disconnected')),
+      );
+      await bank.client.stop();
+      // Far below the 30 s a clean close would wait for; the margin is for a loaded machine.
+      const first = await Promise.race([
+        disconnected,
+        new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 10_000).unref()),
+      ]);
+      expect(first).toBe('disconnected');
+    } finally {
+      await bank.client.stop();
+      for (const c of deaf.clients) c.terminate();
+      await new Promise((resolve) => deaf.close(resolve));
+    }
+  }, 60_000);
+
   it('tells ws:// from wss:// and asks for --ca-file on TLS failures', async () => {
     const tlsDir = path.join(dir, 'tls');
     mkdirSync(tlsDir, { recursive: true });
@@ -405,5 +439,76 @@ describe('the hints (connect-failure.ts)', () => {
     ]);
     expect(log.joined()).toEqual({ failedAttempts: 5, downMs: 5 * 60_000, lastCause: 'http-404' });
     expect(log.attempts).toBe(0);
+  });
+
+  it('remembers each cause apart: failures that alternate say each hint once, then remind per cause', () => {
+    const lines: Line[] = [];
+    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
+    const log = new FailureLog(logger, at, { now: () => 0 });
+    const refused = failureOfError(at, Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), {
+      caFile: false,
+    });
+    const badGateway = failureOfResponse(at, 502);
+    for (let i = 0; i < 20; i++) log.failed(i % 2 === 0 ? refused : badGateway, 100);
+    const loud = lines.filter((l) => l.level >= WARN);
+    expect(loud.map((l) => [l.cause, l.attempt])).toEqual([
+      [refused.cause, 1],
+      ['http-502', 2],
+    ]);
+    expect(loud[1]!.msg).toContain(`(the cause changed from ${refused.cause})`);
+    expect(lines[2]!.msg).toBe(`connection attempt 3 failed (was http-502) (${refused.cause}); retrying in 100 ms`);
+    // Attempt 21 is the refusal's 20th attempt since it was said; 22 the 502's.
+    log.failed(refused, 100);
+    log.failed(badGateway, 100);
+    expect(lines.filter((l) => l.level >= WARN).map((l) => [l.cause, l.attempt])).toEqual([
+      [refused.cause, 1],
+      ['http-502', 2],
+      [refused.cause, 21],
+      ['http-502', 22],
+    ]);
+    expect(log.joined().lastCause).toBe('http-502');
+  });
+
+  it('refuses an unparsable URL without repeating it (it may hold a password), in the config and the client', async () => {
+    const secretUrl = 'ws://bank:s3cretPW@127.0.0.1:99999/ws/bank';
+    const base = { bankId: 'probe', token: `tok-${randomBytes(16).toString('hex')}`, data: shard };
+    let message = '';
+    try {
+      loadBankConfig({ flags: { ...base, server: secretUrl } });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('--server: is not a valid URL (check the host name and the port, 1–65535)');
+    expect(message).not.toContain('s3cretPW');
+    // A client given such a URL some other way (an embedding program) fails the same way.
+    const config = loadBankConfig({ flags: { ...base, server: 'ws://bank:s3cretPW@127.0.0.1:9/ws/bank' } });
+    const stateDir = path.join(dir, `bank-${++banks}`);
+    openBankState(stateDir, { key: TEST_STATE_KEY, source: 'test state key' });
+    const log = captured();
+    const client = new BankClient({ ...config, server: secretUrl, stateDir }, await loadLocalData(config), log.logger);
+    const failure = await client.start().then(
+      () => null,
+      (err: Error) => err,
+    );
+    await client.stop();
+    expect(failure?.message).toBe('cannot connect to (unparsable URL): not a valid ws:// or wss:// URL (SyntaxError)');
+    expect(JSON.stringify(log.lines)).not.toContain('s3cretPW');
+  });
+
+  it('caps every wait at a day: Node would run a longer timer at once', () => {
+    const base = {
+      server: 'ws://h:1/ws/bank',
+      bankId: 'probe',
+      token: `tok-${randomBytes(16).toString('hex')}`,
+      data: 'a.csv',
+    };
+    // welcomeTimeoutMs has no flag: it comes from the config file.
+    const file = path.join(dir, 'long-welcome.json');
+    writeFileSync(file, JSON.stringify({ ...base, welcomeTimeoutMs: 2 ** 31 }));
+    expect(() => loadBankConfig({ file })).toThrow(`${file}: welcomeTimeoutMs: must be ≤ 86400000, got 2147483648`);
+    expect(() => loadBankConfig({ flags: { ...base, reconnectMaxMs: 2 ** 31 } })).toThrow(
+      /--reconnect-max-ms: must be ≤ 86400000, got 2147483648/,
+    );
+    expect(loadBankConfig({ flags: { ...base, welcomeTimeoutMs: 86_400_000 } }).welcomeTimeoutMs).toBe(86_400_000);
   });
 });

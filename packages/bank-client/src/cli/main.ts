@@ -5,7 +5,7 @@
  * applies the latest global model to new transactions (`score`).
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { BankConfigError, bankSettingsHelp, loadBankConfig, readMappingFile } from '../config.js';
+import { BankConfigError, MAX_WAIT_MS, bankSettingsHelp, loadBankConfig, readMappingFile } from '../config.js';
 import { BankClient } from '../client.js';
 import { loadLocalData } from '../local-data.js';
 import { ScoreInputError, scoreFile } from '../score.js';
@@ -147,8 +147,8 @@ addConsoleFlags(
   )
   .option(
     '--reconnect-max-ms <ms>',
-    'longest wait between reconnection attempts (default 30000)',
-    num('--reconnect-max-ms', { int: true, min: 10 }),
+    'longest wait between reconnection attempts, in ms, at most 86400000 (default 30000; env FINSECURE_RECONNECT_MAX_MS)',
+    num('--reconnect-max-ms', { int: true, min: 10, max: MAX_WAIT_MS }),
   )
   .option(
     '--insecure-dp-seed <n>',
