@@ -254,3 +254,27 @@ describe('bank-client configuration: config file keys and where a bad value came
     expect(help).toMatch(/tokenFile +--token-file/);
   });
 });
+
+describe('waits', () => {
+  it('caps every wait at a day: Node would run a longer timer at once', () => {
+    const base = {
+      server: 'ws://h:1/ws/bank',
+      bankId: 'probe',
+      token,
+      data: 'a.csv',
+    };
+    // welcomeTimeoutMs has no flag: it comes from the config file.
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'long-welcome.json');
+      writeFileSync(file, JSON.stringify({ ...base, welcomeTimeoutMs: 2 ** 31 }));
+      expect(() => loadBankConfig({ file })).toThrow(`${file}: welcomeTimeoutMs: must be ≤ 86400000, got 2147483648`);
+      expect(() => loadBankConfig({ flags: { ...base, reconnectMaxMs: 2 ** 31 } })).toThrow(
+        /--reconnect-max-ms: must be ≤ 86400000, got 2147483648/,
+      );
+      expect(loadBankConfig({ flags: { ...base, welcomeTimeoutMs: 86_400_000 } }).welcomeTimeoutMs).toBe(86_400_000);
+    } finally {
+      cleanup(dir);
+    }
+  });
+});

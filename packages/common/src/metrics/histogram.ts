@@ -110,12 +110,12 @@ export function sumHistograms(list: readonly HistogramView[]): ScoreHistogram {
 export function sumHistogramsPacked(list: readonly HistogramView[]): PackedHistogram {
   if (list.length === 0) throw new Error('sumHistograms needs at least one histogram (the bin count is unknown)');
   const first = list[0]!;
-  checkHistogram(first);
+  checkHistogram(first); // before its bin count sizes the sums; the loop checks the others
   const positives = new Float64Array(first.bins);
   const negatives = new Float64Array(first.bins);
   for (let k = 0; k < list.length; k++) {
     const h = list[k]!;
-    checkHistogram(h);
+    if (k > 0) checkHistogram(h);
     if (h.bins !== first.bins) throw new Error(`histogram ${k} has ${h.bins} bins, expected ${first.bins}`);
     addInto(positives, h.positives);
     addInto(negatives, h.negatives);
