@@ -12,17 +12,7 @@ import {
   FailureLog,
   shownUrl,
 } from '../src/connect-failure.js';
-
-interface Line {
-  level: number;
-  msg: string;
-  cause?: string;
-  attempt?: number;
-  [key: string]: unknown;
-}
-const DEBUG = 20;
-const WARN = 40;
-const ERROR = 50;
+import { DEBUG, ERROR, WARN, type Line } from './helpers/log-lines.js';
 
 describe('the hints (connect-failure.ts)', () => {
   const at = 'ws://127.0.0.1:8080/wrong/path';

@@ -27,18 +27,7 @@ import {
   writeShards,
 } from '../../aggregator/test/helpers/federation.js';
 import { BankClient, loadBankConfig, loadLocalData, openBankState } from '../src/index.js';
-
-interface Line {
-  level: number;
-  msg: string;
-  cause?: string;
-  attempt?: number;
-  [key: string]: unknown;
-}
-const DEBUG = 20;
-const INFO = 30;
-const WARN = 40;
-const ERROR = 50;
+import { DEBUG, ERROR, INFO, WARN, type Line } from './helpers/log-lines.js';
 
 let dir: string;
 let shard: string;
