@@ -55,6 +55,12 @@ describe('finsecure-aggregator --version', () => {
   it('is listed by --help, and a broken environment still stops a real start', () => {
     expect(run(cli, ['--help']).out).toMatch(/-V, --version +print the version and exit/);
     expect(run(cli, ['users', '--help']).out).toContain('--version');
+    // A leaf's own help lists it too, under the options it inherits.
+    for (const leaf of [
+      ['users', 'list'],
+      ['audit', 'verify'],
+    ])
+      expect(run(cli, [...leaf, '--help']).out).toMatch(/Global Options:\n +-V, --version +print the version and exit/);
     // Without --version the same environment is refused: the flag really comes first.
     const start = run(cli, [], BROKEN_ENV);
     expect(start.code).toBe(2);

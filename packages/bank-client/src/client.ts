@@ -6,10 +6,12 @@
  * they were computed for: an update that cannot be delivered in time for its own
  * round is dropped, never sent into a later one.
  *
- * This file is the connection and the dispatch of frames; the hello is in hello.ts, a round's fit
- * and evaluation tasks (and the secure-aggregation wiring) in round-tasks.ts, what the bank
- * computes in local-model.ts (training, evaluation, DP, kept models), the update's offer and
- * upload in update-upload.ts, secure aggregation in secagg/ and analytics jobs in analytics/.
+ * This file is the daemon's connection policy (when to try again, what a close means) and the
+ * dispatch of frames. One attempt's socket, its failure cause and the backoff are in
+ * connection.ts, the hello in hello.ts, a round's fit and evaluation tasks (and the
+ * secure-aggregation wiring) in round-tasks.ts, what the bank computes in local-model.ts
+ * (training, evaluation, DP, kept models), the update's offer and upload in update-upload.ts,
+ * secure aggregation in secagg/ and analytics jobs in analytics/.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -44,17 +46,8 @@ import { FeedbackHistoryFile, FeedbackSource, type FeedbackRead } from './feedba
 import type { IdentityKeyPair } from '@finsecure/common/secagg';
 import { bankAnalytics, type AnalyticsWorker } from './analytics/worker.js';
 import { WorkQueue } from './work-queue.js';
-import {
-  failureOfEarlyClose,
-  failureOfError,
-  failureOfNoWelcome,
-  failureOfResponse,
-  FailureLog,
-  formatDelay,
-  pathNote,
-  shownUrl,
-  type ConnectFailure,
-} from './connect-failure.js';
+import { FailureLog, formatDelay, pathNote, shownUrl, type ConnectFailure } from './connect-failure.js';
+import { Backoff, MAX_SERVER_FRAME_BYTES, openAttempt } from './connection.js';
 
 export interface BankClientEvents {
   welcome: [Welcome];
@@ -74,7 +67,8 @@ export interface BankClientEvents {
 export class BankClient extends EventEmitter<BankClientEvents> {
   private ws: WebSocket | null = null;
   private connection = 0;
-  private attempt = 0;
+  /** Delays between attempts (connection.ts). */
+  private readonly backoff: Backoff;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   /** The connection the aggregator welcomed last: a close of any other is a failed attempt. */
@@ -96,7 +90,6 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   /** Ed25519 identity for secure aggregation (made at first start, kept in the state dir). */
   private readonly identity: IdentityKeyPair;
   private secure: SecureFit | null = null;
-  private readonly jitter: Rng;
   private lastFromServer = 0;
   private readonly noiseRng: Rng;
   private backend: BackendInfo | null = null;
@@ -129,7 +122,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.auditHeads = new AuditHeadLog(config.stateDir, logger);
     this.identity = loadOrCreateIdentity(config.stateDir);
     // Not seeded: banks started together (same seed) must not reconnect in lockstep.
-    this.jitter = cryptoRng();
+    this.backoff = new Backoff(config.reconnectMinMs, config.reconnectMaxMs, cryptoRng());
     // DP noise must be unpredictable in production; a seed is only for simulations.
     this.noiseRng = config.insecureDpSeed !== undefined ? createRng(config.insecureDpSeed) : cryptoRng();
     this.ca = config.caFile ? readFileSync(config.caFile) : undefined;
@@ -197,112 +190,66 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     const server = this.config.server;
     // Retries after a failure are debug lines: the failure log (connect-failure.ts) says what matters.
     this.logger[this.failures.attempts === 0 ? 'info' : 'debug'](
-      { server: shownUrl(server), attempt: this.attempt },
+      { server: shownUrl(server), attempt: this.backoff.attempts },
       'connecting',
     );
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(server, {
-        maxPayload: 256 * 1024 * 1024,
-        ...(this.ca ? { ca: this.ca } : {}),
-        handshakeTimeout: 10_000,
-      });
-    } catch (err) {
-      // ws's own message quotes the whole URL, which may hold a user name and password.
-      throw new Error(
-        `cannot connect to ${shownUrl(server)}: not a valid ws:// or wss:// URL (${(err as Error).name})`,
-      );
-    }
-    this.ws = ws;
-    ws.binaryType = 'nodebuffer';
-    /** Why this attempt failed, from the first sign of it (an HTTP answer, an error); null: none yet. */
-    let failure: ConnectFailure | null = null;
-    // An HTTP answer other than the upgrade: ws hands over the request and the response when this
-    // is listened to, and leaves ending them to us. The status is the cause; the body is not read.
-    // terminate() aborts the request and destroys the socket, after which ws emits 'error' ("closed
-    // before the connection was established", ignored: the cause is already known) and 'close'.
-    ws.on('unexpected-response', (_req, res) => {
-      failure = failureOfResponse(server, res.statusCode ?? 0, res.headers.location);
-      res.resume();
-      ws.terminate();
-    });
-    let welcomeTimer: NodeJS.Timeout | null = null;
-    ws.on('open', () => {
-      this.send(ws, helloOf(this.config, this.data, this.backend!, this.identity, this.model));
-      // A server that takes the socket and never answers the hello (another service's WebSocket,
-      // a hung aggregator) would hold the daemon for ever, heartbeats starting only at the welcome:
-      // past welcomeTimeoutMs the attempt counts as failed, and the next one is scheduled.
-      welcomeTimer = setTimeout(() => {
-        if (this.joinedConnection === id || this.ws !== ws) return;
-        failure ??= failureOfNoWelcome(server, this.config.welcomeTimeoutMs);
-        ws.terminate();
-      }, this.config.welcomeTimeoutMs);
-    });
-    ws.on('message', (raw: Buffer, isBinary: boolean) => {
-      if (!isBinary || this.stopped) return;
-      try {
-        this.onFrame(ws, id, new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
-      } catch (err) {
-        this.logger.error({ err: (err as Error).message }, 'could not handle a frame from the aggregator');
-      }
-    });
-    ws.on('close', (code: number, reasonBuf: Buffer) => {
-      if (welcomeTimer) clearTimeout(welcomeTimer);
-      const reason = reasonBuf.toString();
-      if (this.ws === ws) this.ws = null;
-      const joined = this.joinedConnection === id;
-      this.heartbeat?.stop();
-      this.emit('disconnected', { code, reason });
-      if (this.stopped) return;
-      if (code === CloseCode.Replaced) {
-        // Another daemon with this bank id took over: back off hard instead of fighting it.
-        this.attempt = Math.max(this.attempt, 6);
-        this.logger.error(
-          'another connection with this bank id replaced ours; is a second daemon running with the same id?',
-        );
-      }
-      if (code === CloseCode.Unauthorized || code === CloseCode.Incompatible) {
-        // On another path than /ws/bank the refusal may be another endpoint's (/ws/events closes
-        // a bank's hello with 4001 too): say so, the fix is then --server, not the token.
-        const err = new Error(`the aggregator refused this bank (${code}): ${reason}${pathNote(server)}`);
-        this.logger.error(
-          { code, reason, server: shownUrl(server) },
-          `refused by the aggregator; not reconnecting (check the bank id, token and data)${pathNote(server)}`,
-        );
-        this.stopped = true;
-        this.emit('fatal', err);
-        return;
-      }
-      const delay = this.scheduleReconnect();
-      if (joined) {
-        this.logger.warn({ code, reason, delayMs: delay }, 'disconnected; reconnecting');
-        return;
-      }
-      // Ended before the welcome: a failed attempt. Every cause keeps the daemon retrying, even
-      // those that look permanent (HTTP 404, a wrong path, an untrusted certificate): an aggregator
-      // restarting behind a proxy answers 404 or 502 for a while, DNS and certificates get fixed
-      // while the daemon runs, and a bank must rejoin by itself once they are. The ones that will
-      // not fix themselves are logged at error, with what to change, and said again now and then.
-      this.failures.failed(failure ?? failureOfEarlyClose(server, code, reason), delay);
-    });
-    ws.on('error', (err: Error) => {
-      if (this.joinedConnection === id) {
-        this.logger.warn({ err: err.message }, 'connection error');
-        return;
-      }
-      // Before the welcome, an error is the cause of the failed attempt the 'close' after it logs.
-      failure ??= failureOfError(server, err, { caFile: this.ca !== undefined });
-    });
+    this.ws = openAttempt(
+      { server, welcomeTimeoutMs: this.config.welcomeTimeoutMs, ...(this.ca ? { ca: this.ca } : {}) },
+      {
+        open: (ws) => this.send(ws, helloOf(this.config, this.data, this.backend!, this.identity, this.model)),
+        welcomed: () => this.joinedConnection === id,
+        frame: (ws, bytes) => {
+          if (this.stopped) return;
+          try {
+            this.onFrame(ws, id, bytes);
+          } catch (err) {
+            this.logger.error({ err: (err as Error).message }, 'could not handle a frame from the aggregator');
+          }
+        },
+        error: (err) => this.logger.warn({ err: err.message }, 'connection error'),
+        closed: (code, reason, failure) => this.onClose(id, code, reason, failure),
+      },
+    );
   }
 
-  /** Schedules the next attempt, with exponential backoff and jitter; returns its delay. */
-  private scheduleReconnect(): number {
-    const base = Math.min(this.config.reconnectMaxMs, this.config.reconnectMinMs * 2 ** this.attempt);
-    // "Equal jitter": half fixed, half random, so a restarted aggregator is not hit by every bank at once.
-    const delay = Math.round(base / 2 + this.jitter.next() * (base / 2));
-    this.attempt++;
+  /** The end of a connection or of a failed attempt (`failure` says why it was never welcomed). */
+  private onClose(id: number, code: number, reason: string, failure: ConnectFailure | null): void {
+    if (this.connection === id) this.ws = null;
+    this.heartbeat?.stop();
+    this.emit('disconnected', { code, reason });
+    if (this.stopped) return;
+    const server = this.config.server;
+    if (code === CloseCode.Replaced) {
+      // Another daemon with this bank id took over: back off hard instead of fighting it.
+      this.backoff.atLeast(6);
+      this.logger.error(
+        'another connection with this bank id replaced ours; is a second daemon running with the same id?',
+      );
+    }
+    if (code === CloseCode.Unauthorized || code === CloseCode.Incompatible) {
+      // On another path than /ws/bank the refusal may be another endpoint's (/ws/events closes
+      // a bank's hello with 4001 too): say so, the fix is then --server, not the token.
+      const err = new Error(`the aggregator refused this bank (${code}): ${reason}${pathNote(server)}`);
+      this.logger.error(
+        { code, reason, server: shownUrl(server) },
+        `refused by the aggregator; not reconnecting (check the bank id, token and data)${pathNote(server)}`,
+      );
+      this.stopped = true;
+      this.emit('fatal', err);
+      return;
+    }
+    const delay = this.backoff.next();
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
-    return delay;
+    if (!failure) {
+      this.logger.warn({ code, reason, delayMs: delay }, 'disconnected; reconnecting');
+      return;
+    }
+    // Ended before the welcome: a failed attempt. Every cause keeps the daemon retrying, even
+    // those that look permanent (HTTP 404, a wrong path, an untrusted certificate): an aggregator
+    // restarting behind a proxy answers 404 or 502 for a while, DNS and certificates get fixed
+    // while the daemon runs, and a bank must rejoin by itself once they are. The ones that will
+    // not fix themselves are logged at error, with what to change, and said again now and then.
+    this.failures.failed(failure, delay);
   }
 
   private send(
@@ -328,10 +275,10 @@ export class BankClient extends EventEmitter<BankClientEvents> {
 
   private onFrame(ws: WebSocket, connection: number, bytes: Uint8Array): void {
     this.lastFromServer = Date.now();
-    const { msg, tensors } = decodeFrame(bytes, FederationServerMessage, { maxBytes: 256 * 1024 * 1024 });
+    const { msg, tensors } = decodeFrame(bytes, FederationServerMessage, { maxBytes: MAX_SERVER_FRAME_BYTES });
     switch (msg.type) {
       case 'welcome': {
-        this.attempt = 0;
+        this.backoff.reset();
         this.joinedConnection = connection;
         const before = this.failures.joined();
         this.serverMaxFrameBytes = msg.maxFrameBytes;

@@ -40,6 +40,19 @@ describe('the --version helper', () => {
     expect(out).toBe(`finsecure-x ${version} (node ${process.version})\n`);
     expect(ran).toBe(false);
   });
+
+  it("lists --version in every subcommand's help, down to the leaves", () => {
+    let out = '';
+    const root = new Command('finsecure-x').exitOverride().configureOutput({ writeOut: (s) => (out += s) });
+    const leaf = root.command('users').command('list').option('--role <role>');
+    addVersionOption(root, packageJson);
+    out = '';
+    expect(() => root.parse(['users', 'list', '--help'], { from: 'user' })).toThrow(
+      expect.objectContaining({ exitCode: 0 }),
+    );
+    expect(out).toMatch(/Global Options:\n +-V, --version +print the version and exit/);
+    expect(leaf.helpInformation()).toContain('--role');
+  });
 });
 
 describe('finsecure-datasets --version', () => {

@@ -31,5 +31,19 @@ export function versionLine(program: string, packageJson: URL): string {
  * (`finsecure-bank start --version`). `program` defaults to the command's name.
  */
 export function addVersionOption(cmd: Command, packageJson: URL, program: string = cmd.name()): Command {
-  return cmd.version(versionLine(program, packageJson), '-V, --version', 'print the version and exit');
+  cmd.version(versionLine(program, packageJson), '-V, --version', 'print the version and exit');
+  showGlobalOptions(cmd);
+  return cmd;
+}
+
+/**
+ * Makes the help of every subcommand of `cmd` (those it has now) list, under "Global Options", the
+ * options of the commands above it that it also accepts: `--version` above all, which a
+ * subcommand's own help would otherwise not mention (`finsecure-aggregator users list --help`).
+ */
+function showGlobalOptions(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    sub.configureHelp({ ...sub.configureHelp(), showGlobalOptions: true });
+    showGlobalOptions(sub);
+  }
 }
