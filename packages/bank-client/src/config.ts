@@ -47,6 +47,12 @@ export const BankConfig = z
      * the next rounds; 0 turns the feedback loop off (feedback.ts).
      */
     feedbackWeight: z.number().int().min(0).max(100).default(3),
+    /**
+     * The fewest customers a segment may hold in an exact (not noised) Lloyd answer of a
+     * segmentation; smaller ones, but not empty, are released as empty (common/kmeans/suppress.ts).
+     * The bank's own floor: a job's minCustomers is the aggregator's.
+     */
+    segmentMinCount: z.number().int().min(1).max(1_000_000).default(10),
     /** Where the latest global model and the privacy ledger are kept. */
     stateDir: z.string().min(1).default('./bank-state'),
     /**
@@ -137,6 +143,8 @@ export const BANK_CONFIG_ONLY: Record<string, string> = {
   welcomeTimeoutMs:
     "how long an open connection waits for the aggregator's welcome before it counts as failed and is retried, in ms, an integer from 100 to 86400000 (default 60000)",
   stateKey: 'the state key itself (base64 or hex), instead of --state-key-file; prefer a file',
+  segmentMinCount:
+    'the fewest customers a segment may hold in an exact (not noised) segmentation answer; smaller ones are released as empty, so that no answer describes one customer; an integer from 1 to 1000000 (default 10)',
 };
 
 /**

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customerFeaturesFromCsv, momentsOf, scalePoints, scalingOf } from '@finsecure/common/kmeans';
 import type { AnalyticsClientMessage, AnalyticsServerMessage } from '@finsecure/common/protocol';
@@ -33,15 +33,20 @@ function handbook(file: string, customers: number, withId = true): void {
   writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
-function worker(file: string, stateDir: string, epsilonBudget?: number) {
+function worker(
+  file: string,
+  stateDir: string,
+  o: { epsilonBudget?: number; segmentMinCount?: number; logger?: Logger } = {},
+) {
   return new AnalyticsWorker({
     bankId: 'bank-x',
     stateDir,
     dataFile: file,
     transactions: () => ({ data: new Float64Array(0), rows: 0, cols: 1 }),
     noiseRng: createRng(3),
-    logger: quiet,
-    ...(epsilonBudget !== undefined ? { epsilonBudget } : {}),
+    logger: o.logger ?? quiet,
+    ...(o.epsilonBudget !== undefined ? { epsilonBudget: o.epsilonBudget } : {}),
+    ...(o.segmentMinCount !== undefined ? { segmentMinCount: o.segmentMinCount } : {}),
   });
 }
 
@@ -63,7 +68,8 @@ describe('analytics worker (bank side)', () => {
   it('answers moments and Lloyd statistics of its customers; declines below the minimum count', async () => {
     const file = path.join(dir, 'hb.csv');
     handbook(file, 12);
-    const w = worker(file, path.join(dir, 'state-a'));
+    // segmentMinCount 1: the exact answer, one-customer segment included (the default empties it: below).
+    const w = worker(file, path.join(dir, 'state-a'), { segmentMinCount: 1 });
     const [m] = await ask(w, request({ kind: 'segment_moments', minCustomers: 5 }));
     const points = (await customerFeaturesFromCsv(file)).finish().points;
     expect(m).toEqual({
@@ -90,6 +96,36 @@ describe('analytics worker (bank side)', () => {
     expect(w.epsilon()).toBe(0);
   });
 
+  it('by default releases a segment of fewer than 10 customers as empty, so no answer describes one customer', async () => {
+    const file = path.join(dir, 'hb-aimed.csv');
+    handbook(file, 12);
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const w = worker(file, path.join(dir, 'state-aimed'), { logger });
+    const points = (await customerFeaturesFromCsv(file)).finish().points;
+    const scaling = scalingOf(momentsOf(points));
+    // Centres at customers 0 and 1 (the aggregator chooses them): customer 1's segment holds it alone.
+    const centres = Array.from(scalePoints(points, scaling).data.subarray(0, 12));
+    const [l] = await ask(
+      w,
+      request({ kind: 'segment_lloyd', minCustomers: 5, iteration: 1, scaling, k: 2, d: 6, centres }),
+    );
+    if (l?.type !== 'analytics_answer' || l.answer.kind !== 'segment_lloyd') throw new Error(JSON.stringify(l));
+    expect(l.answer.counts).toEqual([11, 0]);
+    expect(l.answer.sums.slice(6, 12)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(l.answer.sums.slice(0, 6).some((v) => v !== 0)).toBe(true);
+    expect(l.answer.frauds).toEqual([1, 0]);
+    // Said locally, with what was held back.
+    const said = lines.map((x) => JSON.parse(x) as { msg: string; segments?: number; customers?: number });
+    expect(said).toContainEqual(
+      expect.objectContaining({
+        segments: 1,
+        customers: 1,
+        msg: expect.stringMatching(/fewer than 10 customers as empty/),
+      }),
+    );
+  });
+
   it('a file without CUSTOMER_ID: every segmentation stage is declined naming the file and column', async () => {
     const file = path.join(dir, 'no-ids.csv');
     handbook(file, 5, false);
@@ -103,7 +139,7 @@ describe('analytics worker (bank side)', () => {
 
   it('records each DP release in its own ledger first, and declines over its budget', async () => {
     const file = path.join(dir, 'hb.csv');
-    const w = worker(file, path.join(dir, 'state-c'), 4);
+    const w = worker(file, path.join(dir, 'state-c'), { epsilonBudget: 4 });
     const points = (await customerFeaturesFromCsv(file)).finish().points;
     const scaling = scalingOf(momentsOf(points));
     const task = {

@@ -1,4 +1,4 @@
-/** Segmentation helpers: Chan-merged moments, scaling round trip, fraud counts with DP noise, names, night hours. */
+/** Segmentation helpers: Chan-merged moments, scaling round trip, fraud counts with DP noise, names, night hours, small-segment suppression. */
 import { describe, expect, it } from 'vitest';
 import {
   CustomerFeatureAccumulator,
@@ -10,6 +10,7 @@ import {
   segmentNames,
   segmentSigma,
   segmentStatistics,
+  suppressSmallSegments,
   unscaleCentres,
   type Points,
 } from '@finsecure/common/kmeans';
@@ -83,5 +84,30 @@ describe('night hours', () => {
     acc.add('a', 1, '2018-04-02 05:59:00', 't');
     acc.add('a', 1, '2018-04-02 06:00:00', 't');
     expect(acc.finish().points.data[3]).toBe(0.5);
+  });
+});
+
+describe('suppressSmallSegments (small-cell suppression of exact Lloyd answers)', () => {
+  const s = {
+    k: 3,
+    d: 2,
+    sums: Float64Array.from([10, 20, 1.5, -2, 0, 0]),
+    counts: Float64Array.from([12, 1, 0]),
+    frauds: Float64Array.from([2, 1, 0]),
+  };
+
+  it('empties each segment of fewer than min customers, but some; leaves the input alone', () => {
+    const { statistics, suppressed } = suppressSmallSegments(s, 10);
+    expect(Array.from(statistics.sums)).toEqual([10, 20, 0, 0, 0, 0]);
+    expect(Array.from(statistics.counts)).toEqual([12, 0, 0]);
+    expect(Array.from(statistics.frauds!)).toEqual([2, 0, 0]);
+    expect(suppressed).toEqual({ segments: 1, customers: 1 });
+    expect(Array.from(s.sums)).toEqual([10, 20, 1.5, -2, 0, 0]);
+  });
+
+  it('keeps every segment at min 1 and one of exactly min; refuses a min that is not a positive integer', () => {
+    expect(suppressSmallSegments(s, 1).suppressed).toEqual({ segments: 0, customers: 0 });
+    expect(Array.from(suppressSmallSegments(s, 12).statistics.counts)).toEqual([12, 0, 0]);
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => suppressSmallSegments(s, bad)).toThrow(/positive integer/);
   });
 });

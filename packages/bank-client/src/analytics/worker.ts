@@ -15,6 +15,8 @@ import {
   momentsOf,
   scalePoints,
   segmentStatistics,
+  suppressSmallSegments,
+  type Suppressed,
   unscaleCentres,
   type Centres,
 } from '@finsecure/common/kmeans';
@@ -58,6 +60,11 @@ export interface AnalyticsWorkerOptions {
   logger: Logger;
   /** The bank's own ε budget for segmentation releases (none: no limit) and its δ. */
   epsilonBudget?: number;
+  /**
+   * The fewest customers a segment may hold in an exact (not noised) Lloyd answer;
+   * smaller ones are released as empty (common/kmeans/suppress.ts). Default 10.
+   */
+  segmentMinCount?: number;
   delta?: number;
   /** The bank's identity key and pinned keys, for the secure sums of jobs under secure aggregation. */
   secure?: { identity: IdentityKeyPair; pinned: PinnedIdentities };
@@ -91,6 +98,7 @@ export function bankAnalytics(
     secure: { identity, pinned: new PinnedIdentities(config.stateDir) },
     ...(config.dpEpsilonBudget !== undefined ? { epsilonBudget: config.dpEpsilonBudget } : {}),
     delta: config.dpDelta,
+    segmentMinCount: config.segmentMinCount,
   });
 }
 
@@ -167,6 +175,9 @@ export class AnalyticsWorker {
       };
     const scaled = scalePoints(c.points, task.scaling);
     if (task.kind === 'segment_histogram') {
+      // Not suppressed (unlike a Lloyd answer's sums): a cell is a coarse box of the public grid
+      // (at most 6 bins a feature over ±boxZ σ), and a per-cell floor would empty the sparse grid a
+      // k-means++ start needs. The job's histogram noise is what protects it.
       const h = coarseHistogram(scaled, { box: task.box, bins: task.bins });
       if (task.noiseMultiplier > 0) {
         const refused = this.spend(task.noiseMultiplier);
@@ -183,12 +194,18 @@ export class AnalyticsWorker {
       const refused = this.spend(task.privacy.noiseMultiplier);
       if (refused) return { ok: false, reason: refused };
     }
-    const s = segmentStatistics(
+    let s = segmentStatistics(
       scaled,
       centres,
       c.labelled ? c.fraud : null,
       task.privacy ? { privacy: task.privacy, rng: this.o.noiseRng } : undefined,
     );
+    if (!task.privacy) {
+      // Exact sums: a small segment's sum would describe its few customers (suppress.ts).
+      const small = suppressSmallSegments(s, this.minCount);
+      s = small.statistics;
+      this.heldBack(small.suppressed);
+    }
     return {
       ok: true,
       answer: {
@@ -200,6 +217,19 @@ export class AnalyticsWorker {
         ...(task.privacy ? { privacy: task.privacy } : {}),
       },
     };
+  }
+
+  private get minCount(): number {
+    return this.o.segmentMinCount ?? 10;
+  }
+
+  /** Says locally (never to the aggregator) what an exact release held back. */
+  private heldBack(s: Suppressed): void {
+    if (s.segments > 0)
+      this.o.logger.info(
+        { segments: s.segments, customers: s.customers, minCount: this.minCount },
+        `released ${s.segments} segment${s.segments === 1 ? '' : 's'} with fewer than ${this.minCount} customers as empty (segmentMinCount)`,
+      );
   }
 
   /** FLARE's minimum-count filter, in words. */

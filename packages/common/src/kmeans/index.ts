@@ -5,3 +5,4 @@ export * from './federated.js';
 export * from './features.js';
 export * from './segments.js';
 export * from './secure-layout.js';
+export * from './suppress.js';
