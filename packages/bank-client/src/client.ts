@@ -48,6 +48,7 @@ import { bankAnalytics, type AnalyticsWorker } from './analytics/worker.js';
 import { WorkQueue } from './work-queue.js';
 import { FailureLog, formatDelay, pathNote, shownUrl, type ConnectFailure } from './connect-failure.js';
 import { Backoff, MAX_SERVER_FRAME_BYTES, openAttempt } from './connection.js';
+import { outwardFailure } from './outward.js';
 
 export interface BankClientEvents {
   welcome: [Welcome];
@@ -113,7 +114,13 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.feedbackHistory = new FeedbackHistoryFile(config.stateDir);
     this.scaled = new ScaledData(
       data,
-      new FeedbackSource(config.stateDir, data.transactionIds ?? new Set(), config.feedbackWeight ?? 3),
+      new FeedbackSource(
+        config.stateDir,
+        data.transactionIds ?? new Set(),
+        config.feedbackWeight ?? 3,
+        undefined,
+        () => data.test,
+      ),
       (read) => this.onFeedbackRead(read),
     );
     this.ledger = new LocalPrivacyLedger(config.stateDir);
@@ -405,7 +412,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       what,
       task,
       roundId !== undefined && ws
-        ? (message) => this.send(ws, { type: 'decline', roundId, reason: `${what} failed: ${message}`.slice(0, 500) })
+        ? (err) => this.send(ws, { type: 'decline', roundId, reason: outwardFailure(what, err) })
         : undefined,
     );
   }

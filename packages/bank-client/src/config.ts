@@ -286,6 +286,7 @@ export function loadBankConfig(sources: {
     });
     throw new BankConfigError(`invalid bank-client configuration:\n${lines.join('\n')}`);
   }
+  if (parsed.data.caFile !== undefined) checkCaFile(parsed.data.caFile, origin.caFile ?? '--ca-file');
   const { mapping, ...rest } = parsed.data;
   if (mapping === undefined) return rest;
   return { ...rest, mapping: typeof mapping === 'string' ? readMappingFile(mapping) : mapping };
@@ -309,6 +310,23 @@ export function bankSettingsHelp(flagKeys: ReadonlySet<string>): string {
     return `  ${key.padEnd(20)} ${where.join('; ') || 'config file only'}`;
   });
   return rows.join('\n');
+}
+
+/**
+ * Refuses, at start-up and naming the setting, a CA file that cannot be read or holds no PEM
+ * certificate; otherwise the daemon would load its data first and then stop at the first connection.
+ * @throws BankConfigError "<setting>: cannot read <file> (<code>)" or "…: holds no PEM certificate"
+ */
+function checkCaFile(file: string, setting: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new BankConfigError(`${setting}: cannot read ${file} (${code})`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new BankConfigError(`${setting}: ${file} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
 }
 
 /** Reads and validates a column mapping file (schema: @finsecure/common/data mapping-schema.ts). */

@@ -7,6 +7,9 @@
  * - Deduplicated by transaction id: one label per transaction (the latest decision); a
  *   transaction already in --data or --test is not added (in the training split it is
  *   there already; in the test split, training on it would bias the federated metrics).
+ *   A label whose features equal a row of the test split is not added either: an upload
+ *   without an id column (or ids the bank's files do not share) gets ids of its own, so
+ *   the bank's own test rows, uploaded and decided, would otherwise be trained on.
  * - Weight: each label is repeated `weight` times (--feedback-weight, default 3) before
  *   the local SMOTE and shuffling. The trainer has no sample weights; k copies of a row in
  *   mini-batch SGD give the same expected gradient as a weight of k. Analysts review the
@@ -18,6 +21,7 @@
  * global model it evaluated) is kept in `<state-dir>/feedback.json`, sealed like the rest,
  * for the console's "feedback" panel.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Dataset } from '@finsecure/common';
@@ -39,7 +43,7 @@ export interface FeedbackRead {
   added: number;
   fraud: number;
   legit: number;
-  /** Skipped: transaction already in --data / --test, or features of another layout. */
+  /** Skipped: transaction already in --data / --test (by id, or a test row by its values), or features of another layout. */
   duplicates: number;
   mismatched: number;
   weight: number;
@@ -64,17 +68,34 @@ export interface FeedbackHistory {
 export class FeedbackSource {
   private readonly dbFile: string;
 
+  /** Keys (rowKey) of the test split's rows, made at the first label that needs them. */
+  private testKeys: Set<string> | null = null;
+
   /**
    * @param knownIds transaction ids of the bank's own --data and --test files
    * @param weight copies of each label in the training data (0: feedback off)
+   * @param testRows the bank's test split (raw features), whose rows a label must not repeat
    */
   constructor(
     readonly stateDir: string,
     private readonly knownIds: ReadonlySet<string>,
     readonly weight: number,
     private readonly cipher: StateCipher = cipherFor(stateDir),
+    private readonly testRows?: () => Dataset,
   ) {
     this.dbFile = path.join(stateDir, 'console.sqlite');
+  }
+
+  /** Whether `features` (one row, raw) is a row of the test split. */
+  private inTestSplit(features: ArrayLike<number>): boolean {
+    if (!this.testRows) return false;
+    if (!this.testKeys) {
+      const t = this.testRows();
+      this.testKeys = new Set();
+      for (let i = 0; i < t.numRows; i++)
+        this.testKeys.add(rowKey(t.features.subarray(i * t.numFeatures, (i + 1) * t.numFeatures)));
+    }
+    return this.testKeys.has(rowKey(features));
   }
 
   /**
@@ -109,6 +130,7 @@ export class FeedbackSource {
     for (const l of byTx.values()) {
       if (this.knownIds.has(l.transactionId)) read.duplicates++;
       else if (l.features.length !== d || !sameNames(l.featureNames, featureNames)) read.mismatched++;
+      else if (this.inTestSplit(l.features)) read.duplicates++;
       else keep.push(l);
     }
     if (!keep.length) return { extra: null, read, key: '' };
@@ -130,6 +152,15 @@ export class FeedbackSource {
     const key = `${this.weight}:${keep.map((l) => `${l.alertId}=${l.label}`).join(',')}`;
     return { extra: declareTrainingData(ds), read, key };
   }
+}
+
+/**
+ * A row's identity for the test-split check: SHA-256 of its values as float32 (the precision
+ * both the loader and the console keep), 128 bits in hex.
+ */
+function rowKey(features: ArrayLike<number>): string {
+  const f32 = Float32Array.from(features);
+  return createHash('sha256').update(new Uint8Array(f32.buffer)).digest('hex').slice(0, 32);
 }
 
 /** Feature names match, ignoring case and a layout's spelling of the same column ("Amount" / "amount"). */

@@ -39,6 +39,12 @@ export interface LocalData {
 export async function loadLocalData(
   config: Pick<BankConfig, 'data' | 'test' | 'testFraction' | 'split' | 'layout' | 'seed' | 'mapping'>,
   onNotice?: (message: string) => void,
+  /**
+   * The console's transaction id column (--console-id-column), when the bank declared one: the
+   * ids of --data and --test are read from it, so that an analyst's label on one of the bank's
+   * own rows is never added to its training data a second time (feedback.ts).
+   */
+  idColumn?: string,
 ): Promise<LocalData> {
   const options = { layout: config.mapping ?? config.layout, ...(onNotice ? { onNotice } : {}) };
   const all = await loadDataset(config.data, options);
@@ -59,8 +65,8 @@ export async function loadLocalData(
   const s = computeScalerStats(train);
   let numFraud = 0;
   for (let i = 0; i < train.numRows; i++) numFraud += train.labels[i]!;
-  const transactionIds = await readTransactionIds(config.data);
-  if (config.test) for (const id of await readTransactionIds(config.test)) transactionIds.add(id);
+  const transactionIds = await readTransactionIds(config.data, idColumn);
+  if (config.test) for (const id of await readTransactionIds(config.test, idColumn)) transactionIds.add(id);
   return {
     train,
     test,

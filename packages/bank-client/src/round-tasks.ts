@@ -23,6 +23,7 @@ import { SecureFit } from './secagg/secure-fit.js';
 import type { PinnedIdentities } from './secagg/identity.js';
 import type { IdentityKeyPair } from '@finsecure/common/secagg';
 import type { Rng } from '@finsecure/common/rng';
+import { outwardFailure } from './outward.js';
 
 /** A round's task: the round, the connection it was assigned on and its deadline (this bank's clock, epoch ms). */
 export interface Task {
@@ -80,7 +81,7 @@ export async function runFit(
     host.send(ws, {
       type: 'decline',
       roundId: msg.roundId,
-      reason: `local training failed: ${(err as Error).message}`.slice(0, 500),
+      reason: outwardFailure('local training', err),
     });
     return;
   }

@@ -1,6 +1,7 @@
 /**
  * The transaction ids of a bank's CSV (plain or gzip), read in one streaming pass: the
- * column the console also uses (console/features.ts idColumns: TRANSACTION_ID, tx_id, ...).
+ * column the console also uses (console/features.ts idColumns: the declared
+ * --console-id-column when the file has it, else TRANSACTION_ID, tx_id, ...).
  * An empty set when the file has no such column.
  */
 import { createReadStream } from 'node:fs';
@@ -10,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { isGzipFile, splitCsvLine } from '@finsecure/common/data';
 import { idColumns } from './console/features.js';
 
-export async function readTransactionIds(file: string): Promise<Set<string>> {
+export async function readTransactionIds(file: string, idColumn?: string): Promise<Set<string>> {
   const out = new Set<string>();
   const raw = createReadStream(file);
   const input: Readable = (await isGzipFile(file)) ? raw.pipe(createGunzip()) : raw;
@@ -21,7 +22,7 @@ export async function readTransactionIds(file: string): Promise<Set<string>> {
     for await (const line of rl) {
       if (col === null) {
         splitCsvLine(line.replace(/^\uFEFF/, ''), fields);
-        col = idColumns(fields.slice()).transactionId;
+        col = idColumns(fields.slice(), undefined, idColumn).transactionId;
         if (col < 0) break;
         continue;
       }

@@ -14,14 +14,14 @@ export class WorkQueue {
   /**
    * Queues `task` after the tasks already queued.
    * @param what names the task in the log line of a failure ("fit of round 3").
-   * @param onFailure told the failure's message (already logged); its own errors are ignored.
+   * @param onFailure told the error (already logged); its own errors are ignored.
    */
-  add(what: string, task: () => Promise<void>, onFailure?: (message: string) => void): void {
+  add(what: string, task: () => Promise<void>, onFailure?: (err: unknown) => void): void {
     this.tail = this.tail.then(task).catch((err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
       this.logger.error({ err: message }, `${what} failed`);
       try {
-        onFailure?.(message);
+        onFailure?.(err);
       } catch {
         /* e.g. the connection to tell is gone: nothing more to do */
       }

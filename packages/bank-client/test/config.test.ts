@@ -203,6 +203,26 @@ describe('bank-client configuration: config file keys and where a bad value came
     }
   });
 
+  it('refuses an unreadable CA file, or one without a certificate, at load, naming the setting', () => {
+    const dir = tempDir();
+    try {
+      const missing = path.join(dir, 'nope.pem');
+      expect(messageOf(() => loadBankConfig({ flags: { ...base, caFile: missing } }))).toBe(
+        `--ca-file: cannot read ${missing} (ENOENT)`,
+      );
+      const notPem = path.join(dir, 'key.txt');
+      writeFileSync(notPem, 'hello');
+      expect(messageOf(() => loadBankConfig({ env: { FINSECURE_CA_FILE: notPem }, flags: base }))).toMatch(
+        /^FINSECURE_CA_FILE: .*key\.txt holds no PEM certificate/,
+      );
+      const pem = path.join(dir, 'ca.pem');
+      writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      expect(loadBankConfig({ flags: { ...base, caFile: pem } }).caFile).toBe(pem);
+    } finally {
+      cleanup(dir);
+    }
+  });
+
   it('names the variable, the flag or the file and key that gave a bad value, in plain words', () => {
     let m = messageOf(() =>
       loadBankConfig({ env: { FINSECURE_TEST_FRACTION: '5', FINSECURE_BANK_SEED: '1.5' }, flags: base }),

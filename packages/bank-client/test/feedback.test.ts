@@ -89,6 +89,33 @@ describe('FeedbackSource', () => {
     expect(new FeedbackSource(sd, new Set(), 0, cipher).collect([...KAGGLE_FEATURES]).extra).toBeNull();
     expect(new FeedbackSource(path.join(dir, 'none'), new Set(), 3).collect([...KAGGLE_FEATURES]).read.labels).toBe(0);
   });
+
+  it('skips a label whose features are a row of the test split, whatever its id (an upload without ids)', () => {
+    const sd = path.join(dir, 'test-rows');
+    const cipher = createEnvelopeCipher(randomBytes(32));
+    const db = new ConsoleDb(path.join(sd, 'console.sqlite'), cipher);
+    // Ids the console made up for an upload without an id column ("<file>:<line>").
+    const ids = db.insertApiAlerts(
+      alerts(3, 7, (i) => `upload.csv:${i + 2}`),
+      1,
+    );
+    for (const id of ids) decide(db, id, 'confirmed_fraud', 10);
+    db.close();
+    // The bank's test split holds the first two alerts' rows (and others).
+    const rows = alerts(3, 7);
+    const other = generateSynthetic({ rows: 4, fraudRate: 0.5, seed: 99 });
+    const test = {
+      features: Float32Array.from([...rows[0]!.features, ...other.features, ...rows[1]!.features]),
+      labels: new Uint8Array(6),
+      numRows: 6,
+      numFeatures: 30,
+      featureNames: [...KAGGLE_FEATURES],
+    };
+    const src = new FeedbackSource(sd, new Set(), 2, cipher, () => test);
+    const { extra, read } = src.collect([...KAGGLE_FEATURES]);
+    expect(read).toMatchObject({ labels: 3, added: 1, duplicates: 2, rows: 2 });
+    expect(Array.from(extra!.features.subarray(0, 30))).toEqual(Array.from(rows[2]!.features));
+  });
 });
 
 describe('feedback loop end to end', () => {

@@ -21,7 +21,7 @@ describe('WorkQueue', () => {
         log.push('second');
         throw new Error('boom');
       },
-      (message) => failures.push(message),
+      (err) => failures.push((err as Error).message),
     );
     q.add(
       'third',

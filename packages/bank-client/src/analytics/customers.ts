@@ -5,6 +5,7 @@
  * the missing column, and the bank declines every segmentation stage with it.
  */
 import { customerFeaturesFromCsv, CUSTOMER_FEATURES, type Points } from '@finsecure/common/kmeans';
+import { outwardFailure } from '../outward.js';
 
 export interface Customers {
   ids: string[];
@@ -18,7 +19,8 @@ export interface Customers {
   features: readonly string[];
 }
 
-export type CustomersOrReason = { ok: true; customers: Customers } | { ok: false; reason: string };
+/** `reason` goes to the aggregator (outward.ts), `detail` only to the bank's log. */
+export type CustomersOrReason = { ok: true; customers: Customers } | { ok: false; reason: string; detail?: string };
 
 /** Reads `file` once; later calls return the same result (or the same reason). */
 export class CustomerCache {
@@ -48,7 +50,12 @@ async function load(file: string): Promise<CustomersOrReason> {
       },
     };
   } catch (err) {
-    // DataError messages already name the file, line and column ("missing column(s) CUSTOMER_ID, …").
-    return { ok: false, reason: `cannot compute customer features: ${(err as Error).message}`.slice(0, 480) };
+    // The aggregator learns the file's base name, line and column; the message (the path, a cell's
+    // value) stays in the bank's log.
+    return {
+      ok: false,
+      reason: outwardFailure('computing customer features', err),
+      detail: `cannot compute customer features: ${(err as Error).message}`,
+    };
   }
 }

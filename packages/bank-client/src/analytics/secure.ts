@@ -32,8 +32,9 @@ import {
   type SecAggAdvertiseKeysRequest,
 } from '@finsecure/common/protocol';
 import type { PinnedIdentities } from '../secagg/identity.js';
+import { outwardFailure } from '../outward.js';
 
-type Reply = { ok: true; answer: AnalyticsAnswerBody } | { ok: false; reason: string };
+type Reply = { ok: true; answer: AnalyticsAnswerBody } | { ok: false; reason: string; detail?: string };
 type SecureTask = Extract<AnalyticsTask, { kind: `secagg_${string}` }>;
 type InnerTask = Extract<AnalyticsTask, { kind: 'secagg_masked' }>['inner'];
 
@@ -114,7 +115,11 @@ export class SecureSums {
       }
     } catch (err) {
       if (task.kind !== 'secagg_share' && task.kind !== 'secagg_masked') this.current = null;
-      return { ok: false, reason: `secure sum, ${task.kind}: ${(err as Error).message}` };
+      return {
+        ok: false,
+        reason: outwardFailure(`secure sum, ${task.kind}`, err),
+        detail: `secure sum, ${task.kind}: ${(err as Error).message}`,
+      };
     }
     return { ok: false, reason: `unknown secure sum step ${(task as { kind: string }).kind}` };
   }

@@ -35,6 +35,7 @@ import { PinnedIdentities } from '../secagg/identity.js';
 import type { BankConfig } from '../config.js';
 import type { LocalData } from '../local-data.js';
 import { isSecureTask, SecureSums } from './secure.js';
+import { outwardFailure } from '../outward.js';
 import type { Rng } from '@finsecure/common/rng';
 import { CustomerCache, type Customers } from './customers.js';
 import { bankAnomalyScores, scoreHistogram } from './scores.js';
@@ -70,7 +71,8 @@ export interface AnalyticsWorkerOptions {
   secure?: { identity: IdentityKeyPair; pinned: PinnedIdentities };
 }
 
-type Reply = { ok: true; answer: AnalyticsAnswerBody } | { ok: false; reason: string };
+/** A decline's `reason` goes to the aggregator (never a local message: outward.ts); `detail` only to the bank's log. */
+type Reply = { ok: true; answer: AnalyticsAnswerBody } | { ok: false; reason: string; detail?: string };
 
 /**
  * The bank daemon's worker: jobs over its --data (account-level features from the file, its
@@ -127,12 +129,21 @@ export class AnalyticsWorker {
       if (msg.type === 'analytics_result') return this.keep(msg);
       const reply = await this.answer(msg).catch((err: unknown): Reply => ({
         ok: false,
-        reason: `${msg.stage} failed: ${(err as Error).message}`,
+        reason: outwardFailure(msg.stage, err),
+        detail: `${msg.stage} failed: ${(err as Error).message}`,
       }));
       const base = { jobId: msg.jobId, stageIndex: msg.stageIndex };
       if (reply.ok) send({ type: 'analytics_answer', ...base, answer: reply.answer });
       else {
-        this.o.logger.info({ jobId: msg.jobId, stage: msg.stage, reason: reply.reason }, 'declined an analytics stage');
+        this.o.logger.info(
+          {
+            jobId: msg.jobId,
+            stage: msg.stage,
+            reason: reply.reason,
+            ...(reply.detail ? { detail: reply.detail } : {}),
+          },
+          'declined an analytics stage',
+        );
         send({ type: 'analytics_decline', ...base, reason: reply.reason.slice(0, 500) });
       }
     };

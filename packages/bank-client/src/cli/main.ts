@@ -223,7 +223,7 @@ addConsoleFlags(
     });
     let data;
     try {
-      data = await loadLocalData(config, (notice) => logger.warn(notice));
+      data = await loadLocalData(config, (notice) => logger.warn(notice), consoleConfig.consoleIdColumn);
     } catch (err) {
       fail((err as Error).message);
     }
