@@ -102,8 +102,8 @@ describe('finsecure-aggregator CLI', () => {
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ port: 0, bogusKey: 1, rules: { roundz: 3 } }));
     const r = run(['--config', 'config.json'], {}, dir);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('config.json: unknown setting "bogusKey"');
-    expect(r.err).toContain('config.json: unknown setting "rules.roundz" (did you mean "rules.rounds"?)');
+    expect(r.err).toContain('config.json:1:22: unknown setting "bogusKey"');
+    expect(r.err).toContain('config.json:1:42: unknown setting "rules.roundz" (did you mean "rules.rounds"?)');
     expect(r.out).toBe('');
     // FINSECURE_CONFIG names the same file, with the same check.
     expect(run([], { FINSECURE_CONFIG: 'config.json' }, dir).err).toContain('unknown setting "bogusKey"');
@@ -114,7 +114,7 @@ describe('finsecure-aggregator CLI', () => {
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ port: 'eighty' }));
     const file = run(['--config', 'config.json'], {}, dir);
     expect(file.code).toBe(2);
-    expect(file.err).toContain('config.json: port: Invalid input: expected number, received string');
+    expect(file.err).toContain('config.json:1:9: port: Invalid input: expected number, received string');
     const env = run([], { FINSECURE_QUORUM: '0' });
     expect(env.code).toBe(2);
     expect(env.err).toContain('FINSECURE_QUORUM: rules.quorum: Too small');

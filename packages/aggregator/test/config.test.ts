@@ -117,11 +117,11 @@ describe('config file keys and the source of each bad value', () => {
       const message = failure({ file });
       const lines = message.split('\n').slice(1);
       expect(lines).toEqual([
-        `  - ${file}: unknown setting "bogusKey"`,
-        `  - ${file}: unknown setting "rules.roundz" (did you mean "rules.rounds"?)`,
-        `  - ${file}: unknown setting "quorum" (did you mean "rules.quorum"?)`,
-        `  - ${file}: unknown setting "min_banks" (did you mean "rules.minBanks"?)`,
-        `  - ${file}: unknown setting "training.dp.delt" (did you mean "training.dp.delta"?)`,
+        `  - ${file}:1:22: unknown setting "bogusKey"`,
+        `  - ${file}:1:42: unknown setting "rules.roundz" (did you mean "rules.rounds"?)`,
+        `  - ${file}:1:65: unknown setting "quorum" (did you mean "rules.quorum"?)`,
+        `  - ${file}:1:79: unknown setting "min_banks" (did you mean "rules.minBanks"?)`,
+        `  - ${file}:1:146: unknown setting "training.dp.delt" (did you mean "training.dp.delta"?)`,
       ]);
       // Every key the schema knows is accepted, nested ones included.
       writeFileSync(
@@ -145,16 +145,16 @@ describe('config file keys and the source of each bad value', () => {
       const file = path.join(dir, 'config.json');
       writeFileSync(file, JSON.stringify({ port: 'eighty', rules: { quorum: 0 }, training: { dp: {} } }));
       const fromFile = failure({ file });
-      expect(fromFile).toContain(`  - ${file}: port: Invalid input: expected number, received string`);
-      expect(fromFile).toContain(`  - ${file}: rules.quorum: Too small`);
-      // A required field missing from a group the file wrote is the file's.
-      expect(fromFile).toContain(`  - ${file}: training.dp.clip: Invalid input`);
+      expect(fromFile).toContain(`  - ${file}:1:9: port: Invalid input: expected number, received string`);
+      expect(fromFile).toContain(`  - ${file}:1:36: rules.quorum: Too small`);
+      // A required field missing from a group the file wrote is the file's, placed at the group.
+      expect(fromFile).toContain(`  - ${file}:1:56: training.dp.clip: Invalid input`);
 
       // The environment overrides the file: the variable is named, and the file no longer is.
       const fromEnv = failure({ file, env: { FINSECURE_QUORUM: '0', FINSECURE_PORT: '70000' } });
       expect(fromEnv).toContain('  - FINSECURE_QUORUM: rules.quorum: Too small');
       expect(fromEnv).toContain('  - FINSECURE_PORT: port: Too big');
-      expect(fromEnv).not.toContain(`${file}: port`);
+      expect(fromEnv).not.toContain(`${file}:1:9: port`);
 
       // Flags override both.
       const fromFlags = failure({

@@ -5,7 +5,7 @@
  * also be passed as a flag, with a warning, since command lines are visible in `ps`.
  */
 import { readFileSync } from 'node:fs';
-import { editDistance, envNumber, readJsonFile, readJsonObjectFile } from '@finsecure/common/config';
+import { editDistance, envNumber, readJsonFile, readJsonObjectSource } from '@finsecure/common/config';
 import { columnMappingSchema, parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
 import { z } from 'zod';
 
@@ -252,15 +252,18 @@ export function loadBankConfig(sources: {
   const origin: Record<string, string> = {};
   let file: Record<string, unknown> = {};
   if (sources.file) {
-    file = readJsonObjectFile(sources.file, (m) => new BankConfigError(m));
+    const source = readJsonObjectSource(sources.file, (m) => new BankConfigError(m));
+    file = source.value;
     checkConfigKeys(sources.file, file, [...BANK_FILE_KEYS, ...(sources.otherFileKeys ?? []), 'accounts']);
     file = Object.fromEntries(Object.entries(file).filter(([k]) => k in BankConfig.shape || k === 'tokenFile'));
+    // "file:line:column: key", the place of the key's value in the file.
+    const at = (k: string) => `${sources.file}${source.where([k])}: ${k}`;
     if (typeof file.tokenFile === 'string' && file.token === undefined)
-      file.token = readTokenFile(file.tokenFile, `${sources.file}: tokenFile`);
+      file.token = readTokenFile(file.tokenFile, at('tokenFile'));
     else if (file.tokenFile !== undefined && typeof file.tokenFile !== 'string')
-      throw new BankConfigError(`${sources.file}: tokenFile must be a file name, got ${show(file.tokenFile)}`);
+      throw new BankConfigError(`${at('tokenFile')} must be a file name, got ${show(file.tokenFile)}`);
     delete file.tokenFile;
-    for (const k of Object.keys(file)) origin[k] = `${sources.file}: ${k}`;
+    for (const k of Object.keys(file)) origin[k] = at(k);
   }
   const env = sources.env ? fromEnv(sources.env, origin) : {};
   const flags = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined));

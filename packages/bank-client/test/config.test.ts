@@ -98,8 +98,8 @@ describe('bank-client configuration: numbers and the column mapping (issue 11 it
         message = (err as Error).message;
       }
       // Named by where the value came from: the file and its key.
-      expect(message).toMatch(/bank\.json: dpClip: must be a finite number, got Infinity/);
-      expect(message).toMatch(/bank\.json: seed: must be a finite number, got -Infinity/);
+      expect(message).toMatch(/bank\.json:1:\d+: dpClip: must be a finite number, got Infinity/);
+      expect(message).toMatch(/bank\.json:1:\d+: seed: must be a finite number, got -Infinity/);
       for (const [raw, msg] of [
         ['Infinity', 'FINSECURE_DP_CLIP must be a finite number, got "Infinity"'],
         ['1e400', 'FINSECURE_DP_CLIP must be a finite number, got "1e400"'],
@@ -143,7 +143,7 @@ describe('bank-client configuration: numbers and the column mapping (issue 11 it
       writeFileSync(typo, JSON.stringify({ label: 'y', feature: ['a'] }));
       expect(() => loadBankConfig({ flags: { ...base, mapping: typo } })).toThrow(/invalid column mapping: .*features/);
       writeFileSync(inline, JSON.stringify({ mapping: { label: 'y' } }));
-      expect(() => loadBankConfig({ file: inline, flags: base })).toThrow(/inline\.json: mapping: /);
+      expect(() => loadBankConfig({ file: inline, flags: base })).toThrow(/inline\.json:\d+:\d+: mapping: /);
     } finally {
       cleanup(dir);
     }
@@ -197,7 +197,9 @@ describe('bank-client configuration: config file keys and where a bad value came
         token,
       );
       writeFileSync(file, JSON.stringify({ ...base, token: undefined, tokenFile: path.join(dir, 'nope.txt') }));
-      expect(messageOf(() => loadBankConfig({ file }))).toMatch(/cannot read .*bank\.json: tokenFile .*nope\.txt/);
+      expect(messageOf(() => loadBankConfig({ file }))).toMatch(
+        /cannot read .*bank\.json:\d+:\d+: tokenFile .*nope\.txt/,
+      );
     } finally {
       cleanup(dir);
     }
@@ -237,8 +239,13 @@ describe('bank-client configuration: config file keys and where a bad value came
       const file = path.join(dir, 'bank.json');
       writeFileSync(file, JSON.stringify({ testFraction: '0.3', split: 'random' }));
       m = messageOf(() => loadBankConfig({ file, flags: base }));
-      expect(m).toContain(`${file}: testFraction: must be a number, got "0.3"`);
-      expect(m).toContain(`${file}: split: must be one of stratified, time, got "random"`);
+      expect(m).toContain(`${file}:1:17: testFraction: must be a number, got "0.3"`);
+      expect(m).toContain(`${file}:1:31: split: must be one of stratified, time, got "random"`);
+      // A file written by hand: the line and column of the value itself.
+      writeFileSync(file, '{\n  "split": "stratified",\n  "testFraction":   1.5\n}\n');
+      expect(messageOf(() => loadBankConfig({ file, flags: base }))).toContain(
+        `${file}:3:21: testFraction: must be < 1, got 1.5`,
+      );
       writeFileSync(file, JSON.stringify({ consolePort: 70000 }));
       expect(messageOf(() => loadConsoleConfig({ file }))).toContain(
         `${file}: consolePort: must be ≤ 65535, got 70000`,
@@ -259,7 +266,7 @@ describe('bank-client configuration: config file keys and where a bad value came
       writeFileSync(file, JSON.stringify({ reconnectMinMs: 2000 }));
       m = messageOf(() => loadBankConfig({ file, env: { FINSECURE_RECONNECT_MAX_MS: '1000' }, flags: base }));
       expect(m).toContain(`FINSECURE_RECONNECT_MAX_MS: must be at least reconnectMinMs`);
-      expect(m).toContain(`2000 (${file}: reconnectMinMs), got 1000`);
+      expect(m).toContain(`2000 (${file}:1:19: reconnectMinMs), got 1000`);
     } finally {
       cleanup(dir);
     }
@@ -288,7 +295,9 @@ describe('waits', () => {
     try {
       const file = path.join(dir, 'long-welcome.json');
       writeFileSync(file, JSON.stringify({ ...base, welcomeTimeoutMs: 2 ** 31 }));
-      expect(() => loadBankConfig({ file })).toThrow(`${file}: welcomeTimeoutMs: must be ≤ 86400000, got 2147483648`);
+      expect(() => loadBankConfig({ file })).toThrow(
+        /long-welcome\.json:1:\d+: welcomeTimeoutMs: must be ≤ 86400000, got 2147483648/,
+      );
       expect(() => loadBankConfig({ flags: { ...base, reconnectMaxMs: 2 ** 31 } })).toThrow(
         /--reconnect-max-ms: must be ≤ 86400000, got 2147483648/,
       );

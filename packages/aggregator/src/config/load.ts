@@ -1,4 +1,4 @@
-import { editDistance, envNumber, readJsonObjectFile } from '@finsecure/common/config';
+import { editDistance, envNumber, readJsonObjectSource, type JsonObjectSource } from '@finsecure/common/config';
 import { z } from 'zod';
 import { DEFAULT_RULES } from '../round/rules.js';
 import { AggregatorConfig, DEFAULT_MODEL, DEFAULT_TRAINING, ENV_VARS, type AggregatorConfigInput } from './schema.js';
@@ -44,8 +44,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<AggregatorConfigI
   return out as Partial<AggregatorConfigInput>;
 }
 
-export function configFromFile(file: string): Partial<AggregatorConfigInput> {
-  return readJsonObjectFile(file, (m) => new ConfigError(m)) as Partial<AggregatorConfigInput>;
+/** The config file's settings, and where each value is written (for "file:line:column" messages). */
+export function configFromFile(file: string): {
+  settings: Partial<AggregatorConfigInput>;
+  where: JsonObjectSource['where'];
+} {
+  const source = readJsonObjectSource(file, (m) => new ConfigError(m));
+  return { settings: source.value as Partial<AggregatorConfigInput>, where: source.where };
 }
 
 /** A plain object (not an array, not null): a group of settings. */
@@ -94,7 +99,11 @@ function suggestion(path: string, known: readonly string[]): string | undefined 
  * (`c.json: unknown setting "rules.roundz" (did you mean "rules.rounds"?)`). The schema would drop
  * them silently, and a misspelt key would leave its setting at the default.
  */
-export function unknownSettings(file: string, content: Record<string, unknown>): string[] {
+export function unknownSettings(
+  file: string,
+  content: Record<string, unknown>,
+  where: JsonObjectSource['where'] = () => '',
+): string[] {
   const known = knownPaths();
   const knownSet = new Set(known);
   const out: string[] = [];
@@ -105,7 +114,7 @@ export function unknownSettings(file: string, content: Record<string, unknown>):
       const sub = Object.hasOwn(shape, k) ? shape[k] : undefined;
       if (!sub || !knownSet.has(p)) {
         const hint = suggestion(p, known);
-        out.push(`${file}: unknown setting "${p}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+        out.push(`${file}${where(p.split('.'))}: unknown setting "${p}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       } else if (isGroup(v) && objectShape(sub)) walk(v, `${p}.`, sub);
     }
   };
@@ -169,8 +178,9 @@ export interface ConfigSources {
  * `FINSECURE_QUORUM: rules.quorum: …`, `--quorum: rules.quorum: …`), and every unknown key of the file.
  */
 export function loadConfig(sources: ConfigSources): AggregatorConfig {
-  const fromFile = sources.file ? configFromFile(sources.file) : {};
-  const unknown = sources.file ? unknownSettings(sources.file, fromFile) : [];
+  const file = sources.file ? configFromFile(sources.file) : null;
+  const fromFile = file?.settings ?? {};
+  const unknown = sources.file ? unknownSettings(sources.file, fromFile, file!.where) : [];
   const fromEnv = sources.env ? configFromEnv(sources.env) : {};
   const flags = (sources.flags ?? {}) as Record<string, unknown>;
   // Nested groups start from their defaults so that any source may set a single field.
@@ -188,7 +198,11 @@ export function loadConfig(sources: ConfigSources): AggregatorConfig {
       supplies(src, path) || (holder !== null && isGroup(valueAt(src, holder)));
     if (from(flags)) return `${sources.flagName?.(p) ?? 'flags'}: `;
     if (from(fromEnv)) return `${envVarOf(p, sources.env ?? {}) ?? 'environment'}: `;
-    if (sources.file && from(fromFile)) return `${sources.file}: `;
+    if (sources.file && from(fromFile)) {
+      // The value's own place, else (a missing required value) its group's.
+      const where = file!.where(path) || (holder ? file!.where(holder) : '');
+      return `${sources.file}${where}: `;
+    }
     return '';
   };
   const result = AggregatorConfig.safeParse(merged);

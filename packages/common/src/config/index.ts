@@ -5,7 +5,14 @@
  * own error type (and exit code) while the wording stays the same.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import {
+  findNodeAtLocation,
+  parse as parseJsonc,
+  parseTree,
+  printParseErrorCode,
+  type Node as JsonNode,
+  type ParseError,
+} from 'jsonc-parser';
 import { isDecimalNotation } from '../data/numbers.js';
 
 type MakeError = (message: string) => Error;
@@ -16,14 +23,52 @@ type MakeError = (message: string) => Error;
  * `${what} ${file}:line:column is not valid JSON: reason` (jsonSyntaxError).
  */
 export function readJsonFile(file: string, makeError: MakeError, what = 'config file'): unknown {
-  let text: string;
+  return parseJsonText(readText(file, makeError, what), file, makeError, what);
+}
+
+/** Reads a config file that must hold one JSON object (errors as readJsonFile's). */
+export function readJsonObjectFile(file: string, makeError: MakeError): Record<string, unknown> {
+  return readJsonObjectSource(file, makeError).value;
+}
+
+/** A config file's object and where each of its values is written. */
+export interface JsonObjectSource {
+  value: Record<string, unknown>;
+  /**
+   * ":line:column" (1-based, of the value's first character) of the value at `path` in the file,
+   * for messages in the "file:line:column" form; "" when the file does not hold that path.
+   */
+  where(path: ReadonlyArray<string | number>): string;
+}
+
+/** readJsonObjectFile, keeping the text so that a bad value's message can say where it is. */
+export function readJsonObjectSource(file: string, makeError: MakeError): JsonObjectSource {
+  const text = readText(file, makeError, 'config file');
+  const parsed = parseJsonText(text, file, makeError, 'config file');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw makeError(`config file ${file} is not valid JSON: top level must be an object`);
+  let tree: JsonNode | undefined;
+  return {
+    value: parsed as Record<string, unknown>,
+    where: (path) => {
+      tree ??= parseTree(text);
+      const node = tree && findNodeAtLocation(tree, [...path]);
+      return node ? lineColumn(text, node.offset) : '';
+    },
+  };
+}
+
+function readText(file: string, makeError: MakeError, what: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
     throw makeError(`cannot read ${what} ${file}: ${why}`);
   }
+}
+
+function parseJsonText(text: string, file: string, makeError: MakeError, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -32,12 +77,10 @@ export function readJsonFile(file: string, makeError: MakeError, what = 'config 
   }
 }
 
-/** Reads a config file that must hold one JSON object (errors as readJsonFile's). */
-export function readJsonObjectFile(file: string, makeError: MakeError): Record<string, unknown> {
-  const parsed = readJsonFile(file, makeError);
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw makeError(`config file ${file} is not valid JSON: top level must be an object`);
-  return parsed as Record<string, unknown>;
+/** ":line:column" (1-based) of character `offset` of `text`. */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  return `:${before.split('\n').length}:${offset - (before.lastIndexOf('\n') + 1) + 1}`;
 }
 
 /**
@@ -58,11 +101,8 @@ export function jsonSyntaxError(text: string, err: Error): { where: string; reas
   parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   const first = errors[0];
   if (!first) return { where: '', reason };
-  const before = text.slice(0, first.offset);
-  const line = before.split('\n').length;
-  const column = first.offset - (before.lastIndexOf('\n') + 1) + 1;
   // V8's wording is kept where it says more; jsonc-parser's code ("PropertyNameExpected") otherwise.
-  return { where: `:${line}:${column}`, reason: reason || printParseErrorCode(first.error) };
+  return { where: lineColumn(text, first.offset), reason: reason || printParseErrorCode(first.error) };
 }
 
 /**
