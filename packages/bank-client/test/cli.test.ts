@@ -86,6 +86,22 @@ describe('finsecure-bank CLI', () => {
     expect(r.err).toMatch(message as RegExp);
   });
 
+  it("names every problem of a config file at once, the bank's and the console's, each with its line and column", () => {
+    const file = path.join(dir, 'both-wrong.json');
+    writeFileSync(file, '{\n  "testFraction": 2,\n  "consolePort": "abc"\n}\n');
+    const r = run(['start', '--config', file], { FINSECURE_BANK_TOKEN: 'x'.repeat(20) });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${file}:2:19: testFraction: must be < 1, got 2`);
+    expect(r.err).toContain(`${file}:3:18: consolePort: must be a number, got "abc"`);
+    // A file that cannot be parsed is said once.
+    const broken = path.join(dir, 'broken.json');
+    writeFileSync(broken, '{\n  "testFraction": ,\n}\n');
+    const b = run(['start', '--config', broken]);
+    expect(b.code).toBe(2);
+    expect(b.err.match(/is not valid JSON/g)).toHaveLength(1);
+    expect(b.err).toContain(`${broken}:2:19`);
+  });
+
   it('names the missing data file', () => {
     const r = run(
       ['start', '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '--data', path.join(dir, 'nope.csv')],

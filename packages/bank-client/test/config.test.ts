@@ -248,7 +248,7 @@ describe('bank-client configuration: config file keys and where a bad value came
       );
       writeFileSync(file, JSON.stringify({ consolePort: 70000 }));
       expect(messageOf(() => loadConsoleConfig({ file }))).toContain(
-        `${file}: consolePort: must be ≤ 65535, got 70000`,
+        `${file}:1:16: consolePort: must be ≤ 65535, got 70000`,
       );
     } finally {
       cleanup(dir);

@@ -39,6 +39,9 @@ describe('config files that are not JSON', () => {
     const message = read('{"adminToken": "s3cr3t-token-value", "port": 80 80}');
     expect(message).toMatch(/^config file config\.json:1:49 is not valid JSON/);
     expect(message).not.toContain('s3cr3t');
+    // Past the start of the file V8 quotes an excerpt ('..."token": ,\n}" is not valid JSON'): dropped too.
+    const far = read('{\n  "server": "ws://h:1/ws/bank",\n  "token": "s3cr3t-token-value",\n  "testFraction": ,\n}\n');
+    expect(far).toBe("config file config.json:4:19 is not valid JSON: Unexpected token ','");
   });
 
   it('a top level that is not an object is named as such', () => {

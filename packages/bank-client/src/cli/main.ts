@@ -161,7 +161,10 @@ addConsoleFlags(
     'auto (human-readable lines and a training progress bar on a terminal, JSON lines otherwise), pretty or json (default auto)',
   )
   .action(async (o: Record<string, unknown>) => {
-    let config;
+    // Both groups of settings are checked before anything is said, so that one start names every
+    // problem: the bank's and the console's.
+    const problems: string[] = [];
+    let config!: ReturnType<typeof loadBankConfig>;
     try {
       config = loadBankConfig({
         ...(o.config ? { file: String(o.config) } : {}),
@@ -195,10 +198,10 @@ addConsoleFlags(
         },
       });
     } catch (err) {
-      if (err instanceof BankConfigError) fail(err.message);
-      throw err;
+      if (!(err instanceof BankConfigError)) throw err;
+      problems.push(err.message);
     }
-    let consoleConfig;
+    let consoleConfig!: ReturnType<typeof loadConsoleConfig>;
     try {
       consoleConfig = loadConsoleConfig({
         ...(o.config ? { file: String(o.config) } : {}),
@@ -207,9 +210,11 @@ addConsoleFlags(
       });
       readConsoleTls(consoleConfig); // unreadable files refused now, naming the setting
     } catch (err) {
-      if (err instanceof BankConfigError) fail(err.message);
-      throw err;
+      if (!(err instanceof BankConfigError)) throw err;
+      // A file that cannot be read or parsed says so once, not once for each group.
+      if (!problems.includes(err.message)) problems.push(err.message);
     }
+    if (problems.length) fail(problems.join('\n'));
     const logger = createBankLogger(`bank:${config.bankId}`, config.logLevel, config.logFormat);
     if (o.token)
       logger.warn(

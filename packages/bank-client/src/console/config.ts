@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
+import { envNumber, readJsonObjectSource } from '@finsecure/common/config';
 import { z } from 'zod';
 import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys, describeIssue, readMappingFile } from '../config.js';
 import { parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
@@ -71,11 +71,13 @@ export function loadConsoleConfig(sources: {
   const origin: Record<string, string> = {};
   let fromFile: Record<string, unknown> = {};
   if (sources.file) {
-    fromFile = readJsonObjectFile(sources.file, (m) => new BankConfigError(m));
+    const source = readJsonObjectSource(sources.file, (m) => new BankConfigError(m));
+    fromFile = source.value;
     // The file may be the one `start` reads: its keys, and an "accounts" object, are known too.
     checkConfigKeys(sources.file, fromFile, [...CONSOLE_FILE_KEYS, ...BANK_FILE_KEYS, 'accounts']);
     fromFile = Object.fromEntries(Object.entries(fromFile).filter(([k]) => k in FLAGS));
-    for (const k of Object.keys(fromFile)) origin[k] = `${sources.file}: ${k}`;
+    // "file:line:column: key", the place of the key's value in the file.
+    for (const k of Object.keys(fromFile)) origin[k] = `${sources.file}${source.where([k])}: ${k}`;
   }
   const fromEnv: Record<string, unknown> = {};
   for (const [name, { key, type }] of Object.entries(CONSOLE_ENV)) {

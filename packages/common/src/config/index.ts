@@ -93,9 +93,10 @@ function lineColumn(text: string, offset: number): string {
  */
 export function jsonSyntaxError(text: string, err: Error): { where: string; reason: string } {
   // V8 quotes the text itself in some messages ('Unexpected token..., "{"token": ...}" is not valid
-  // JSON'): a config file can hold secrets, and an error message ends up in logs. Dropped.
+  // JSON', or '..."token": ,\n}" is not valid JSON' from further in): a config file can hold
+  // secrets, and an error message ends up in logs. Dropped.
   const reason = err.message
-    .replace(/, "[\s\S]*" is not valid JSON$/, '')
+    .replace(/, (?:\.\.\.)?"[\s\S]*" is not valid JSON$/, '')
     .replace(/ (in JSON )?at position \d+( \(line \d+ column \d+\))?/, '');
   const errors: ParseError[] = [];
   parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
