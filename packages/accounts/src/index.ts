@@ -19,10 +19,19 @@ export * from './access.js';
 export { StoreConflictError } from './errors.js';
 export { SqliteAccountStore, ACCOUNTS_MIGRATION_SQL } from './sqlite-store.js';
 export * from './types.js';
-export { API_TOKEN_PREFIX, type ApiTokenView } from './api-tokens.js';
+export {
+  API_TOKEN_PREFIX,
+  BOOTSTRAP_CREATORS,
+  type ApiTokenView,
+  type AuthenticatedToken,
+  type TokenCreator,
+} from './api-tokens.js';
+export { RejectedSessionLog, type Timers } from './rejected-sessions.js';
+export { addressKey } from './address.js';
 export type { FirstAdmin } from './bootstrap.js';
 export type { SessionView } from './manage.js';
 export type { Authenticated, ClientInfo, IssuedSession } from './signin.js';
+export { auditNameTag } from './signin.js';
 export { DEFAULT_SESSION_POLICY, sessionVerdict, type SessionPolicy } from './session-policy.js';
 export { checkPasswordPolicy, hashPassword, verifyPassword, PASSWORD_MIN, PASSWORD_MAX } from './password.js';
 export { normaliseUsername, normaliseDisplayName, InvalidInputError } from './username.js';
@@ -61,6 +70,8 @@ export function createAccounts(options: AccountsOptions) {
     revokeApiToken: bind(d, revokeApiToken),
     authenticateApiToken: bind(d, authenticateApiToken),
     ensureFirstAdmin: bind(d, ensureFirstAdmin),
+    /** Writes the summaries of coalesced audit entries still counting (call at shutdown). */
+    drainAudit: () => d.rejectedSessions.drain(),
   };
 }
 

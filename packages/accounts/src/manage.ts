@@ -3,7 +3,19 @@
  * person's own profile (password change, TOTP enrolment, recovery codes, sessions).
  * Every change is an audit entry naming who did it and to whom.
  */
-import { accountView, AccountError, grantsRole, roleChoices, type AccountsDeps, type AccountView } from './deps.js';
+import {
+  accountView,
+  AccountError,
+  actorEntry,
+  grantsRole,
+  roleChoices,
+  roleCovers,
+  type Actor,
+  type AccountsDeps,
+  type AccountView,
+  type ActorRef,
+} from './deps.js';
+import { revokeTokensOf } from './api-tokens.js';
 import { checkPasswordPolicy, hashPassword } from './password.js';
 import { generateRecoveryCodes, randomId } from './secrets.js';
 import { confirmPassword, sessionHandle } from './signin.js';
@@ -11,9 +23,6 @@ import { matchTotp, newTotpSecret, totpEnrolment } from './totp.js';
 import type { AccountRecord, AccountRole, SessionRecord } from './types.js';
 import { InvalidInputError, normaliseDisplayName, normaliseUsername } from './username.js';
 import { StoreConflictError } from './errors.js';
-
-/** Who is acting: a person's username, or "bootstrap-token" / "cli" for operators. */
-export type Actor = string;
 
 /** A random 20-character password shown once (bootstrap and resets); must be changed. */
 export function oneTimePassword(): string {
@@ -27,7 +36,7 @@ function invalid(err: unknown): never {
 
 async function refuseInput(d: AccountsDeps, actor: Actor, action: string, err: unknown): Promise<never> {
   if (err instanceof InvalidInputError) {
-    await d.audit({ type: 'input.refused', actor, details: { action, reason: err.message } });
+    await d.audit(actorEntry(actor, 'input.refused', { action, reason: err.message }));
   }
   return invalid(err);
 }
@@ -82,7 +91,7 @@ export async function createAccount(
     if (err instanceof StoreConflictError) throw new AccountError(409, 'exists', `username ${username} is taken`);
     throw err;
   }
-  await d.audit({ type: 'user.created', actor, details: { user: username, role: account.role } });
+  await d.audit(actorEntry(actor, 'user.created', { user: username, role: account.role }));
   return { account: accountView(account, now), ...(generated ? { oneTimePassword: password } : {}) };
 }
 
@@ -106,38 +115,50 @@ export async function findAccount(d: AccountsDeps, idOrName: string): Promise<Ac
   return a;
 }
 
-/** Role, display name, disabled flag. Changing your own role or disabling yourself is refused. */
+/**
+ * Role, display name, disabled flag. Changing your own role or disabling yourself is refused, also
+ * through one of your own API tokens (`actor.id` is then the token's creator): a token must not
+ * lift its own ceiling. Disabling a person revokes their API tokens as well as ending their
+ * sessions, and a new role revokes those of their tokens that carry more than it (a token never
+ * carries more than its creator now has; api-tokens.ts refuses them anyway, revoking makes it
+ * permanent and visible): the entries say which.
+ */
 export async function updateAccount(
   d: AccountsDeps,
   id: string,
   patch: { role?: unknown; displayName?: unknown; disabled?: unknown },
-  actor: { id: string | null; name: Actor },
+  actor: ActorRef,
 ): Promise<AccountView> {
   const a = await mustGet(d, id);
   if (actor.id === a.id && (patch.role !== undefined || patch.disabled === true)) {
     throw new AccountError(409, 'self', 'you cannot change your own role or disable yourself');
   }
   if (patch.role !== undefined && !grantsRole(d, patch.role)) {
-    return refuseInput(d, actor.name, 'user.update', new InvalidInputError('role', roleChoices(d)));
+    return refuseInput(d, actor, 'user.update', new InvalidInputError('role', roleChoices(d)));
   }
   let displayName = a.displayName;
   try {
     if (patch.displayName !== undefined) displayName = normaliseDisplayName(patch.displayName, a.displayName);
   } catch (err) {
-    return refuseInput(d, actor.name, 'user.update', err);
+    return refuseInput(d, actor, 'user.update', err);
   }
   const now = d.now();
   const next: Partial<AccountRecord> = { displayName };
   // The change is stored before it is audited: whoever acts on an entry (the live stream looks
   // its callers up again after one) must read the new role or state, not the old.
   const entries: { type: string; details: Record<string, unknown> }[] = [];
+  const disabling = patch.disabled === true && a.disabledAt === null;
+  let roleChanged: Record<string, unknown> | null = null;
   if (patch.role !== undefined && patch.role !== a.role) {
     next.role = patch.role as AccountRole;
-    entries.push({ type: 'user.role_changed', details: { user: a.username, from: a.role, to: patch.role } });
+    roleChanged = { user: a.username, from: a.role, to: patch.role };
+    entries.push({ type: 'user.role_changed', details: roleChanged });
   }
-  if (patch.disabled === true && a.disabledAt === null) {
+  let disabled: Record<string, unknown> | null = null;
+  if (disabling) {
     next.disabledAt = now;
-    entries.push({ type: 'user.disabled', details: { user: a.username } });
+    disabled = { user: a.username };
+    entries.push({ type: 'user.disabled', details: disabled });
   } else if (patch.disabled === false && a.disabledAt !== null) {
     next.disabledAt = null;
     next.failedLogins = 0;
@@ -148,8 +169,15 @@ export async function updateAccount(
     entries.push({ type: 'user.renamed', details: { user: a.username, displayName } });
   }
   await d.store.updateAccount(a.id, next);
-  if (next.disabledAt) await d.store.deleteSessionsOf(a.id);
-  for (const e of entries) await d.audit({ ...e, actor: actor.name });
+  if (disabled) {
+    disabled.sessionsEnded = await d.store.deleteSessionsOf(a.id);
+    disabled.tokensRevoked = await revokeTokensOf(d, a.id, () => true);
+  } else if (roleChanged) {
+    const role = next.role!;
+    const revoked = await revokeTokensOf(d, a.id, (t) => !roleCovers(role, t.role));
+    if (revoked.length) roleChanged.tokensRevoked = revoked;
+  }
+  for (const e of entries) await d.audit(actorEntry(actor, e.type, e.details));
   return accountView({ ...a, ...next }, now);
 }
 
@@ -159,7 +187,7 @@ export async function resetMfa(d: AccountsDeps, id: string, actor: Actor): Promi
   await d.store.updateAccount(a.id, { totpSecret: null, totpEnabledAt: null, totpLastStep: null });
   await d.store.setRecoveryCodes(a.id, []);
   await d.store.deleteSessionsOf(a.id);
-  await d.audit({ type: 'user.mfa_reset', actor, details: { user: a.username } });
+  await d.audit(actorEntry(actor, 'user.mfa_reset', { user: a.username }));
 }
 
 /** Sets a new one-time password (returned, shown once) and ends every session. */
@@ -173,14 +201,14 @@ export async function resetPassword(d: AccountsDeps, id: string, actor: Actor): 
     lockedUntil: null,
   });
   await d.store.deleteSessionsOf(a.id);
-  await d.audit({ type: 'user.password_reset', actor, details: { user: a.username } });
+  await d.audit(actorEntry(actor, 'user.password_reset', { user: a.username }));
   return password;
 }
 
 export async function endSessionsOf(d: AccountsDeps, id: string, actor: Actor): Promise<number> {
   const a = await mustGet(d, id);
   const n = await d.store.deleteSessionsOf(a.id);
-  await d.audit({ type: 'user.sessions_ended', actor, details: { user: a.username, sessions: n } });
+  await d.audit(actorEntry(actor, 'user.sessions_ended', { user: a.username, sessions: n }));
   return n;
 }
 

@@ -3,7 +3,8 @@
  * idle and absolute expiry; logout. Failures count towards a lockout; every outcome is
  * an audit entry naming the person (never the password, code or session id).
  */
-import { AccountError, setupRequired, type AccountsDeps } from './deps.js';
+import { createHmac } from 'node:crypto';
+import { AccountError, MfaPendingError, setupRequired, type AccountsDeps } from './deps.js';
 import { dummyPasswordHash, verifyPassword } from './password.js';
 import { hashRecoveryCode, randomId, sha256Hex } from './secrets.js';
 import { sessionVerdict } from './session-policy.js';
@@ -25,10 +26,18 @@ export interface IssuedSession {
   account: AccountRecord;
 }
 
-/** Printable form of untrusted input for the audit log: bounded, escapes visible. */
-export function printable(s: unknown): string {
-  const t = typeof s === 'string' ? s : String(s);
-  return JSON.stringify(t.slice(0, 80)).slice(1, -1);
+/**
+ * What the audit log says for a username that is not an account: `unknown-user:<length>:<tag>`,
+ * the tag the first 12 hex digits of an HMAC-SHA256 of the name as typed under a key that is never
+ * stored (AccountsDeps.auditNameKey, random per process by default). A name that is not an account
+ * is often a password typed into the username field, which the audit log must not keep; the tag
+ * still shows the same wrong name tried again and again (within a run), and the length tells a
+ * typo from a pasted password. Without the key, a dictionary cannot turn a tag back into the name.
+ */
+export function auditNameTag(d: Pick<AccountsDeps, 'auditNameKey'>, name: unknown): string {
+  const text = typeof name === 'string' ? name : String(name);
+  const tag = createHmac('sha256', d.auditNameKey).update(text, 'utf8').digest('hex').slice(0, 12);
+  return `unknown-user:${text.length}:${tag}`;
 }
 
 export async function issueSession(
@@ -172,16 +181,18 @@ export async function login(
     username = normaliseUsername(input.username);
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
+    // An invalid name is no account's: only its tag is kept (auditNameTag).
     await d.audit({
       type: 'auth.login_refused',
       actor: 'anonymous',
-      details: { ip: client.ip, username: printable(input.username), reason: err.message },
+      details: { ip: client.ip, username: auditNameTag(d, input.username), reason: err.message },
     });
     throw new AccountError(400, 'invalid_username', err.message);
   }
   const password = typeof input.password === 'string' ? input.password : '';
   const found = await d.store.getAccountByUsername(username);
-  if (!found || found.passwordHash === null) return unknownName(d, username, password, client);
+  if (!found || found.passwordHash === null)
+    return unknownName(d, username, found ? username : auditNameTag(d, username), password, client);
   // One check at a time per account, on its stored state (as confirmPassword): parallel guesses
   // cannot all be hashed before the first failures lock the account.
   const account = await perAccount(found.id, async () => {
@@ -211,8 +222,16 @@ export async function login(
  * A sign-in to a name without an account (or without a password): refused with a wrong
  * password's answer, after the same hashing work, counted and locked like an account
  * (unknown-names.ts) so that a lockout does not tell the two apart; one at a time per name.
+ * @param actor what the audit log calls the name: the username of an account without a password,
+ *   the tag of a name that is no account (auditNameTag)
  */
-async function unknownName(d: AccountsDeps, username: string, password: string, client: ClientInfo): Promise<never> {
+async function unknownName(
+  d: AccountsDeps,
+  username: string,
+  actor: string,
+  password: string,
+  client: ClientInfo,
+): Promise<never> {
   await perAccount(`unknown:${username}`, async () => {
     const until = d.unknownNames.lockedUntil(username, d.now());
     if (until !== null) checkLocked(d, { lockedUntil: until });
@@ -220,13 +239,13 @@ async function unknownName(d: AccountsDeps, username: string, password: string, 
     const { failures, locked } = d.unknownNames.fail(username, d.now(), d.lockout);
     await d.audit({
       type: 'auth.login_failed',
-      actor: username,
+      actor,
       details: { ip: client.ip, reason: 'unknown user', failures },
     });
     if (locked)
       await d.audit({
         type: 'auth.locked',
-        actor: username,
+        actor,
         details: { ip: client.ip, until: d.now() + d.lockout.lockMs, after: failures, unknownUser: true },
       });
   });
@@ -301,10 +320,12 @@ export async function verifyMfa(
 export type Authenticated = { account: AccountRecord; session: SessionRecord; expiresAt: number };
 
 /**
- * The account behind a session cookie, or an AccountError(401) saying why not. An
- * unknown id (ended, expired and purged, or forged) is audited: a cookie replayed after
- * logout shows up in the log (unless `quiet`). `activity` extends the idle timer (user actions
- * do; background polling does not).
+ * The account behind a session cookie, or an AccountError(401) saying why not (a session still
+ * waiting for its second factor: MfaPendingError). An unknown id (ended, expired and purged, or
+ * forged) is audited: a cookie replayed after logout shows up in the log (unless `quiet`). Anyone
+ * can send one without signing in, so these entries are coalesced per client address and window
+ * (rejected-sessions.ts): the first is written, the repeats are counted into one summary.
+ * `activity` extends the idle timer (user actions do; background polling does not).
  */
 export async function authenticateSession(
   d: AccountsDeps,
@@ -317,11 +338,7 @@ export async function authenticateSession(
     // `quiet`: a re-check of a session that was valid when first presented (a live stream's),
     // which ending it (a logout, say) made unknown: not a replayed cookie worth an entry.
     if (opts.quiet) throw new AccountError(401, 'session_ended', 'your session has ended; sign in again');
-    await d.audit({
-      type: 'auth.session_rejected',
-      actor: 'anonymous',
-      details: { ip: opts.client.ip, reason: 'unknown or ended session' },
-    });
+    await d.rejectedSessions.record(opts.client.ip, 'unknown or ended session');
     throw new AccountError(401, 'session_ended', 'your session has ended; sign in again');
   }
   const account = await d.store.getAccount(session.accountId);
@@ -332,9 +349,7 @@ export async function authenticateSession(
     if (account) await d.audit({ type: 'auth.session_expired', actor: account.username, details: { reason } });
     throw new AccountError(401, 'session_ended', `your session has ended (${reason}); sign in again`);
   }
-  if ((opts.stage ?? 'active') !== session.stage) {
-    throw new AccountError(401, 'mfa_required', 'enter the code from your authenticator app first');
-  }
+  if ((opts.stage ?? 'active') !== session.stage) throw new MfaPendingError(session);
   if (opts.activity) {
     const now = d.now();
     await d.store.updateSession(idHash, { lastSeenAt: now });
@@ -344,7 +359,7 @@ export async function authenticateSession(
   return { account, session, expiresAt: again.ok ? again.expiresAt : d.now() };
 }
 
-/** Ends one session server-side: the cookie is worthless afterwards. */
+/** Ends one session server-side, signed in or still waiting for its second factor: the cookie is worthless afterwards. */
 export async function logout(d: AccountsDeps, sessionId: string): Promise<void> {
   const idHash = sha256Hex(sessionId);
   const session = await d.store.getSession(idHash);

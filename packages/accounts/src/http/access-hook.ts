@@ -7,7 +7,10 @@
  * 3. a public route outside the API (the web app's files, the API docs) is served without
  *    looking the caller up, so a stale cookie is not checked (and audited) once per asset;
  * 4. the caller is identified (the server's own way: session cookie, API or bootstrap token); an
- *    ended session clears its cookie; a public route is served whoever calls it;
+ *    ended session clears its cookie; a public route is served whoever calls it; a session still
+ *    waiting for its second factor is refused (401 `mfa_required`) except on a route whose config
+ *    sets `allowPendingMfa` (logout: a person who cannot finish signing in must be able to end the
+ *    half-open session), which it reaches, its CSRF token checked, with no caller attached;
  * 5. no caller: 401; otherwise the shared decision (access.ts accessRefusal: CSRF, pending
  *    set-up, role), a CSRF refusal audited as `auth.csrf_refused`.
  *
@@ -17,7 +20,15 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type {} from '@fastify/cookie';
 import { accessRefusal, csrfRefusedEntry, sameOrigin, SAFE_METHODS, type AccessCaller } from '../access.js';
-import { AccountError, type AuditInput } from '../deps.js';
+import { AccountError, MfaPendingError, type AuditInput } from '../deps.js';
+import { secretMatches } from '../secrets.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A session waiting for its second factor may call this route too (the shared logout). */
+    allowPendingMfa?: boolean;
+  }
+}
 
 /** The header a state-changing request from a signed-in page echoes the CSRF cookie in. */
 export const CSRF_HEADER = 'x-csrf-token';
@@ -68,6 +79,21 @@ export function accessHook<P extends string, C extends Omit<AccessCaller<P>, 'cs
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
       if (rule === 'public') return;
+      if (err instanceof MfaPendingError && req.routeOptions.config.allowPendingMfa) {
+        // The same signed double-submit as accessRefusal's, against the pending session's token.
+        const header = req.headers[CSRF_HEADER];
+        if (
+          !SAFE_METHODS.has(req.method) &&
+          (typeof header !== 'string' ||
+            header !== req.cookies[o.cookies.csrf] ||
+            !secretMatches(header, err.session.csrfHash))
+        ) {
+          await o.audit(csrfRefusedEntry('anonymous', req.ip, `${req.method} ${req.routeOptions.url}`));
+          return deny(reply, 403, 'csrf', 'missing or wrong X-CSRF-Token header (reload the page)');
+        }
+        o.attach(req, null);
+        return;
+      }
       if (err.code === 'session_ended') reply.clearCookie(o.cookies.session, { path: '/' });
       return deny(reply, err.status, err.code, err.message);
     }

@@ -114,7 +114,11 @@ export function signInRoutes(app: FastifyInstance, o: SignInRoutesOptions): void
 
   app.post(
     '/api/auth/logout',
-    { config: o.routeConfig.self, schema: { tags, summary: 'End this session (server-side)' } },
+    {
+      // Also for a session still waiting for its second factor (access-hook.ts).
+      config: { ...o.routeConfig.self, allowPendingMfa: true },
+      schema: { tags, summary: 'End this session (server-side), signed in or waiting for the second factor' },
+    },
     async (req, reply) => {
       const sid = req.cookies[names.session];
       if (sid) await accounts.logout(sid);

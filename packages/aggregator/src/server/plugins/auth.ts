@@ -7,7 +7,9 @@
  * declaration is refused with 500 (and the authorisation-matrix test fails), so a new
  * route cannot be reachable by accident. The hook identifies the caller as
  *   - a person, by the session cookie (server-side session, accounts/signin.ts);
- *   - a named API token ("Authorization: Bearer fsk_…");
+ *   - a named API token ("Authorization: Bearer fsk_…"), which answers to the person who created it
+ *     (refused once that person is disabled or holds less than the token's role; accounts/api-tokens.ts):
+ *     the audit names it `token:<name>`, with its creator's username in `details.by`;
  *   - a bootstrap token (FINSECURE_ADMIN_TOKEN / FINSECURE_VIEWER_TOKEN), for compose and
  *     scripts before the first account exists.
  *
@@ -55,6 +57,12 @@ export interface Principal {
   /** What the audit log calls this caller: a username, "token:<name>" or "bootstrap-admin-token". */
   name: string;
   accountId: string | null;
+  /**
+   * For an API token: who answers for it, its creator (account id and username, or the bootstrap
+   * credential that made it: id and name both "bootstrap-admin-token"). Its actions are audited
+   * with `details.by` = this name, and "you cannot disable yourself" applies to the creator.
+   */
+  by: { id: string; name: string } | null;
   session: SessionRecord | null;
   /** When the session ends unless used (sessions only). */
   expiresAt: number | null;
@@ -178,19 +186,27 @@ export default fp(
             permissions: legacy === 'admin' ? ROLE_PERMISSIONS.admin : BOOTSTRAP_VIEWER_PERMISSIONS,
             name: `bootstrap-${legacy}-token`,
             accountId: null,
+            by: null,
             session: null,
             expiresAt: null,
             setup: null,
           };
         }
-        const t = await accounts.authenticateApiToken(token);
-        if (!t) throw new AccountError(401, 'unauthorized', 'unknown, revoked or expired token');
+        const found = await accounts.authenticateApiToken(token);
+        if (!found)
+          throw new AccountError(
+            401,
+            'unauthorized',
+            "unknown, revoked or expired token, or its creator's rights ended",
+          );
+        const t = found.token;
         return {
           kind: 'api-token',
           role: t.role,
           permissions: ROLE_PERMISSIONS[t.role],
           name: `token:${t.name}`,
           accountId: null,
+          by: { id: found.creator.id, name: found.creator.name },
           session: null,
           expiresAt: t.expiresAt,
           setup: null,
@@ -209,6 +225,7 @@ export default fp(
         permissions: ROLE_PERMISSIONS[account.role],
         name: account.username,
         accountId: account.id,
+        by: null,
         session,
         expiresAt,
         setup: setupRequired(accounts.deps, account),
@@ -239,7 +256,8 @@ export default fp(
       }),
     );
 
-    // Every successful change made through the API names the person (or token) who made it.
+    // Every successful change made through the API names the person (or token, and the person
+    // answerable for it: `by`) who made it.
     app.addHook('onResponse', async (req, reply) => {
       if (SAFE_METHODS.has(req.method) || !req.principal || reply.statusCode >= 400) return;
       const permission = req.routeOptions.config.permission;
@@ -252,9 +270,15 @@ export default fp(
             route: `${req.method} ${req.routeOptions.url}`,
             status: reply.statusCode,
             permission: permission ?? null,
+            ...(req.principal.by ? { by: req.principal.by.name } : {}),
           },
         })
         .catch((err: unknown) => req.log.error({ err }, 'audit append failed'));
+    });
+
+    // Summaries of coalesced rejected-cookie entries still counting (accounts/rejected-sessions.ts).
+    app.addHook('onClose', async () => {
+      await accounts.drainAudit();
     });
 
     const authenticated = async (req: FastifyRequest, reply: FastifyReply) => {

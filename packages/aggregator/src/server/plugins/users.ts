@@ -1,6 +1,7 @@
 /** Administration of people (users.manage) and of API tokens for automation (tokens.manage). */
 import type { FastifyInstance } from 'fastify';
-import { ROLES } from '@finsecure/accounts';
+import { ROLES, type ActorRef } from '@finsecure/accounts';
+import type { Principal } from './auth.js';
 import { sendAccountError } from './sessions.js';
 
 const str = (max: number) => ({ type: 'string', maxLength: max }) as const;
@@ -9,9 +10,14 @@ const IdParam = { type: 'object', properties: { id: str(64) }, required: ['id'] 
 export default async function users(app: FastifyInstance): Promise<void> {
   const accounts = app.accounts;
   const manage = { permission: 'users.manage' as const };
-  const actor = (p: { accountId: string | null; name: string } | null) => ({
-    id: p?.accountId ?? null,
+  /**
+   * Who acts, for the account core: a person (their account), or an API token, which answers to
+   * its creator (`id`: the self-check and a new token's creator; `by`: named in every entry).
+   */
+  const actor = (p: Principal | null): ActorRef => ({
+    id: p?.accountId ?? p?.by?.id ?? null,
     name: p?.name ?? 'system',
+    ...(p?.by ? { by: p.by.name } : {}),
   });
 
   app.get('/api/users', { config: manage, schema: { tags: ['people'], summary: 'All accounts' } }, async () =>
@@ -40,7 +46,7 @@ export default async function users(app: FastifyInstance): Promise<void> {
     },
     async (req, reply) => {
       try {
-        const out = await accounts.createAccount(req.body, req.actor);
+        const out = await accounts.createAccount(req.body, actor(req.principal));
         return reply.code(201).header('cache-control', 'no-store').send(out);
       } catch (err) {
         return sendAccountError(reply, err);
@@ -86,10 +92,11 @@ export default async function users(app: FastifyInstance): Promise<void> {
       { config: manage, schema: { tags: ['people'], summary, params: IdParam } },
       async (req, reply) => {
         try {
-          if (action === 'reset-mfa') await accounts.resetMfa(req.params.id, req.actor);
-          if (action === 'end-sessions') return { ended: await accounts.endSessionsOf(req.params.id, req.actor) };
+          const who = actor(req.principal);
+          if (action === 'reset-mfa') await accounts.resetMfa(req.params.id, who);
+          if (action === 'end-sessions') return { ended: await accounts.endSessionsOf(req.params.id, who) };
           if (action === 'reset-password') {
-            const oneTimePassword = await accounts.resetPassword(req.params.id, req.actor);
+            const oneTimePassword = await accounts.resetPassword(req.params.id, who);
             return reply.header('cache-control', 'no-store').send({ oneTimePassword });
           }
           return { ok: true };
@@ -127,10 +134,8 @@ export default async function users(app: FastifyInstance): Promise<void> {
     },
     async (req, reply) => {
       try {
-        const out = await accounts.createApiToken(req.body, {
-          id: req.principal?.accountId ?? req.actor,
-          name: req.actor,
-        });
+        // A token made by a token answers to the same person (or bootstrap credential) as its maker.
+        const out = await accounts.createApiToken(req.body, actor(req.principal));
         return reply.code(201).header('cache-control', 'no-store').send(out);
       } catch (err) {
         return sendAccountError(reply, err);
@@ -142,7 +147,7 @@ export default async function users(app: FastifyInstance): Promise<void> {
     { config: tokens, schema: { tags: ['people'], summary: 'Revoke an API token', params: IdParam } },
     async (req, reply) => {
       try {
-        await accounts.revokeApiToken(req.params.id, req.actor);
+        await accounts.revokeApiToken(req.params.id, actor(req.principal));
         return { ok: true };
       } catch (err) {
         return sendAccountError(reply, err);
