@@ -61,6 +61,28 @@ describe('bank console API', () => {
     expect(who.body.permissions).not.toContain('threshold.write');
   });
 
+  it('says whether anyone is signed in with a 200 either way (the sign-in page logs no 401), and no more', async () => {
+    const anon = new Client(c.url);
+    const out = await anon.get('/api/auth/session');
+    expect(out).toEqual({ status: 200, body: { signedIn: false } });
+    // whoami itself still answers 401 to a caller who is not signed in.
+    expect((await anon.get('/api/whoami')).status).toBe(401);
+    // A forged or ended session cookie counts as signed out.
+    const forged = await anon.request('GET', '/api/auth/session', undefined, { cookie: 'fsb_session=forged' });
+    expect(forged).toEqual({ status: 200, body: { signedIn: false } });
+    const who = (await analyst.get('/api/whoami')).body;
+    expect((await analyst.get('/api/auth/session')).body).toEqual({
+      signedIn: true,
+      ...who,
+      expiresAt: expect.any(Number),
+    });
+    const once = new Client(c.url);
+    await once.login('ana');
+    expect((await once.get('/api/auth/session')).body.signedIn).toBe(true);
+    expect((await once.post('/api/auth/logout')).status).toBe(200);
+    expect((await once.get('/api/auth/session')).body).toEqual({ signedIn: false });
+  });
+
   it('scores one JSON transaction with logit and float64 probability; names missing and extra fields', async () => {
     const t = { ...jsonTransaction(2), transactionId: 'T-1', accountId: 'A-9', time: '2026-11-30T10:00:00Z' };
     const r = await analyst.post('/api/score', t);
@@ -169,6 +191,26 @@ describe('bank console API', () => {
     const today = new Date().toISOString().slice(0, 10);
     expect((await analyst.get(`/api/alerts?from=${today}&to=${today}&limit=1`)).body.total).toBe(all.length);
     expect((await analyst.get('/api/alerts?to=2000-01-01')).body.total).toBe(0);
+  });
+
+  it('refuses a contradictory amount or date range with 400 naming both values', async () => {
+    const amounts = await analyst.get('/api/alerts?minAmount=100&maxAmount=10');
+    expect(amounts.status).toBe(400);
+    expect(amounts.body).toEqual({
+      error: 'bad_range',
+      message: 'minAmount (100) is greater than maxAmount (10): the amount range is empty',
+    });
+    const dates = await analyst.get('/api/alerts?from=2027-01-01&to=2026-01-01');
+    expect(dates.status).toBe(400);
+    expect(dates.body.message).toBe('from (2027-01-01) is after to (2026-01-01): the date range is empty');
+    const both = await analyst.get('/api/alerts?from=2027-01-01&to=2026-01-01&minAmount=5&maxAmount=-5');
+    expect(both.status).toBe(400);
+    expect(both.body.message).toMatch(
+      /from \(2027-01-01\) is after to \(2026-01-01\).*; minAmount \(5\) is greater than maxAmount \(-5\)/,
+    );
+    // Equal bounds are a range of one value (one day), not a contradiction.
+    expect((await analyst.get('/api/alerts?minAmount=10&maxAmount=10')).status).toBe(200);
+    expect((await analyst.get('/api/alerts?from=2026-01-01&to=2026-01-01')).status).toBe(200);
   });
 
   it('shows an alert with similar past cases, and records decisions in the audit chain', async () => {

@@ -44,7 +44,15 @@ describe('console route × role matrix', () => {
       .filter((r) => r.url.startsWith('/api/') && r.access === 'public')
       .map((r) => `${r.method} ${r.url}`);
     expect(publicApi.sort()).toEqual(
-      ['GET /api/health', 'HEAD /api/health', 'POST /api/auth/login', 'POST /api/auth/mfa'].sort(),
+      [
+        'GET /api/health',
+        'HEAD /api/health',
+        'POST /api/auth/login',
+        'POST /api/auth/mfa',
+        // Signed in or not, answered 200 (people.ts); tells an anonymous caller only that.
+        'GET /api/auth/session',
+        'HEAD /api/auth/session',
+      ].sort(),
     );
   });
 

@@ -23,6 +23,7 @@ import {
   StateCryptoError,
   StateKeyError,
   STATE_KEY_MARKER,
+  writeStateFile,
 } from '../src/state-crypto/index.js';
 import { LocalPrivacyLedger } from '../src/privacy.js';
 import { AuditHeadLog, readAuditHeads } from '../src/audit-heads.js';
@@ -123,6 +124,14 @@ describe('the state key at start-up', () => {
       /the state key from --state-key-file wrong.key \(key id [0-9a-f]{16}\) is not the key .* is encrypted under/,
     );
     expect(openBankState(sd, k).cipher.keyId).toBe(createEnvelopeCipher(k.key).keyId);
+  });
+
+  it('creates a fresh state directory, and the folders in it, readable by the bank alone (0700)', () => {
+    const sd = path.join(dir, 'modes', 'state');
+    const cipher = openBankState(sd, { key: randomBytes(32), source: 'test' }).cipher;
+    writeStateFile(cipher, path.join(sd, 'models', 'v1', 'weights.bin'), 'x');
+    for (const d of [sd, path.join(sd, 'models'), path.join(sd, 'models', 'v1')])
+      expect((statSync(d).mode & 0o777).toString(8), d).toBe('700');
   });
 });
 

@@ -4,7 +4,7 @@ import { Header } from './components/Header';
 import { LoginForm } from './components/LoginForm';
 import { api, ApiError } from './lib/api';
 import { useRoute } from './lib/route';
-import type { WhoAmI } from './lib/types';
+import type { SessionState, WhoAmI } from './lib/types';
 import { AccountsPage } from './views/AccountsPage';
 import { AlertDetail } from './views/AlertDetail';
 import { AlertList } from './views/AlertList';
@@ -19,9 +19,11 @@ export function App() {
   const [error, setError] = useState<string | null>(null);
   const route = useRoute();
 
+  // /api/auth/session rather than /api/whoami: signed out is the normal case here, and it
+  // answers 200 then (whoami's 401 would be a console error on every visit to the sign-in page).
   const refresh = useCallback(() => {
-    api<WhoAmI>('GET', '/api/whoami')
-      .then((w) => (setMe(w), setError(null)))
+    api<SessionState>('GET', '/api/auth/session')
+      .then((s) => (setMe(s.signedIn ? s : null), setError(null)))
       .catch((e: unknown) => {
         if (e instanceof ApiError && e.status > 0) setMe(null);
         else setError((e as Error).message);

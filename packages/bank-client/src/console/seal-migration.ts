@@ -4,14 +4,28 @@
  * place (sealed-columns.ts), a `state.encrypted` entry goes to the local audit log, and
  * the file is vacuumed and its write-ahead log truncated so no old plaintext page stays
  * on disk. Idempotent: sealed values are stored as blobs, plaintext ones as text.
+ *
+ * It runs at every open with a key, so a database that was sealed by a version that left the
+ * TOTP secrets (accounts.totp_secret, sessions.pending_totp_secret) in clear has them sealed
+ * at its next start too.
  */
 import type { ConsoleDb } from './db.js';
-import { sealBlob, sealNumber, sealReasons, sealText } from './sealed-columns.js';
+import { sealBlob, sealNumber, sealReasons, sealText, type Column } from './sealed-columns.js';
 
 type Row = Record<string, unknown>;
 
+export interface SealedCounts {
+  alerts: number;
+  decisions: number;
+  audit: number;
+  /** accounts.totp_secret values sealed now. */
+  totpSecrets: number;
+  /** sessions.pending_totp_secret values sealed now. */
+  pendingTotpSecrets: number;
+}
+
 /** Seals the plaintext rows of `db` (its cipher must be encrypted); returns the counts. */
-export function sealPlaintextRows(db: ConsoleDb): { alerts: number; decisions: number; audit: number } {
+export function sealPlaintextRows(db: ConsoleDb): SealedCounts {
   const c = db.cipher;
   const sql = db.db;
   const counts = sql.transaction(() => {
@@ -44,24 +58,36 @@ export function sealPlaintextRows(db: ConsoleDb): { alerts: number; decisions: n
       );
       decisions++;
     }
-    let audit = 0;
-    const upE = sql.prepare('UPDATE audit SET details = ? WHERE seq = ?');
-    for (const r of sql.prepare("SELECT seq, details FROM audit WHERE typeof(details) = 'text'").all() as Row[]) {
-      upE.run(sealText(c, r.details as string, 'audit.details'), r.seq);
-      audit++;
-    }
-    if (alerts + decisions + audit > 0)
+    // One column of one table sealed in place (the names are this file's constants, never input).
+    const sealColumn = (sealed: Column, key: string): number => {
+      const [table, column] = sealed.split('.') as [string, string];
+      const up = sql.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${key} = ?`);
+      const rows = sql
+        .prepare(`SELECT ${key}, ${column} FROM ${table} WHERE typeof(${column}) = 'text'`)
+        .all() as Row[];
+      for (const r of rows) up.run(sealText(c, r[column] as string, sealed), r[key]);
+      return rows.length;
+    };
+    const audit = sealColumn('audit.details', 'seq');
+    const totpSecrets = sealColumn('accounts.totp_secret', 'id');
+    const pendingTotpSecrets = sealColumn('sessions.pending_totp_secret', 'id_hash');
+    const out = { alerts, decisions, audit, totpSecrets, pendingTotpSecrets };
+    if (total(out) > 0)
       db.appendAudit({
         at: Date.now(),
         type: 'state.encrypted',
         actor: 'system',
-        details: { keyId: c.keyId, alerts, decisions, auditEntries: audit },
+        details: { keyId: c.keyId, alerts, decisions, auditEntries: audit, totpSecrets, pendingTotpSecrets },
       });
-    return { alerts, decisions, audit };
+    return out;
   })();
-  if (counts.alerts + counts.decisions + counts.audit > 0) {
+  if (total(counts) > 0) {
     sql.exec('VACUUM');
     sql.pragma('wal_checkpoint(TRUNCATE)');
   }
   return counts;
+}
+
+function total(c: SealedCounts): number {
+  return c.alerts + c.decisions + c.audit + c.totpSecrets + c.pendingTotpSecrets;
 }

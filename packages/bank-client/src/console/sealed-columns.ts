@@ -5,11 +5,15 @@
  * data to its table and column.
  *
  * Sealed: alerts.{transaction_id, account_id, tx_time, amount, features, reasons, status},
- * decisions.{decision, note}, audit.details. In clear: row ids, times (created_at, at),
+ * decisions.{decision, note}, audit.details, and the TOTP secrets accounts.totp_secret and
+ * sessions.pending_totp_secret (session-store.ts: a TOTP secret is the second factor itself,
+ * not a hash of it, so it is sealed like the labels). In clear: row ids, times (created_at, at),
  * the alert's score (logit, probability: the queue is ordered and paged by it in SQL),
  * model version, upload id and line, feature names (the model's schema), analysts' names,
- * audit entry types and hashes, the settings (the operating threshold) and the uploads'
- * file names and row counts. In plaintext mode every function here is the identity.
+ * audit entry types and hashes, the settings (the operating threshold), the uploads'
+ * file names and row counts, and the rest of the people tables (argon2id password hashes,
+ * sha256 hashes of session ids, CSRF tokens, recovery codes and API tokens). In plaintext
+ * mode every function here is the identity.
  */
 import { type StateCipher } from '../state-crypto/index.js';
 
@@ -23,7 +27,9 @@ export type Column =
   | 'alerts.status'
   | 'decisions.decision'
   | 'decisions.note'
-  | 'audit.details';
+  | 'audit.details'
+  | 'accounts.totp_secret'
+  | 'sessions.pending_totp_secret';
 
 /** A text value as stored: sealed bytes when encrypted, else the text (null stays null). */
 export function sealText(cipher: StateCipher, v: string | null, col: Column): string | Buffer | null {

@@ -33,6 +33,7 @@ import people from './plugins/people.js';
 import score from './plugins/score.js';
 import threshold from './plugins/threshold.js';
 import feedback from './plugins/feedback.js';
+import { clearSpool } from './upload.js';
 
 export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
 export const DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
@@ -104,8 +105,15 @@ export function consoleAccounts(db: ConsoleDb, opts: Pick<ConsoleOptions, 'peopl
   });
 }
 
-/** Builds the console (not listening yet). */
+/** Where uploads are spooled while they are read (upload.ts), in a state directory. */
+export function consoleSpoolDir(stateDir: string): string {
+  return path.join(stateDir, 'console-spool');
+}
+
+/** Builds the console (not listening yet); empties the upload spool first (upload.ts clearSpool). */
 export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
+  const spoolDir = consoleSpoolDir(o.stateDir);
+  const leftovers = await clearSpool(spoolDir);
   const db = new ConsoleDb(o.dbFile ?? consoleDbPath(o.stateDir), undefined, o.sessionTouchMs);
   const accounts = consoleAccounts(db, o);
   const scorer = new Scorer(o.modelDir ?? path.join(o.stateDir, 'model'), o.backend);
@@ -125,7 +133,7 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
     idColumn: o.idColumn,
     maxUploadBytes: o.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     maxBatch: o.maxBatch ?? DEFAULT_MAX_BATCH,
-    spoolDir: path.join(o.stateDir, 'console-spool'),
+    spoolDir,
     validation,
     explainer: o.explainer ?? createExplainer({ validation, ...(o.explainMethod ? { method: o.explainMethod } : {}) }),
     explainQueue,
@@ -152,6 +160,12 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
     });
   });
 
+  if (leftovers > 0)
+    app.log.warn(
+      { dir: spoolDir, removed: leftovers },
+      `removed ${leftovers} upload file(s) a previous run left in the spool (it stopped during an upload)`,
+    );
+  else app.log.debug({ dir: spoolDir, removed: 0 }, 'upload spool empty');
   app.addHook('onRequest', async (req) => void inFlight.add(req.id));
   app.addHook('onResponse', async (req, reply) => {
     inFlight.delete(req.id);

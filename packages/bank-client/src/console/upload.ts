@@ -1,7 +1,8 @@
 /**
  * Uploads to the bank console (scoring, account reports, anonymisation): one way to answer a bad
  * request, and one way to take a multipart file, spooled to disk at most `maxUploadBytes` long
- * (mode 0600 in a 0700 directory of the bank's state; the caller removes it when done).
+ * (mode 0600 in a 0700 directory of the bank's state; the caller removes it when done, and the
+ * console empties the spool when it starts: clearSpool).
  *
  * A gzip upload is decompressed into the spool as it is taken, and the limit applies to the CSV
  * it holds: counting only the compressed bytes let an 860 KB upload unpack into 177 MB of rows
@@ -9,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +21,23 @@ import { isGzipFile } from '@finsecure/common/data';
 /** Answers `status` with `{ error, message, ...extra }`. */
 export function bad(reply: FastifyReply, status: number, error: string, message: string, extra: object = {}) {
   return reply.code(status).send({ error, message, ...extra });
+}
+
+/**
+ * Empties the upload spool (made 0700 if missing, or set to 0700) and returns how many entries
+ * it removed. Called once at console start, before any upload is taken: a spool file is the raw
+ * upload in clear (transaction ids, amounts; it is not sealed, since it is read straight back
+ * by the CSV loader), removed in the request's `finally`, and a crash or kill -9 in the middle
+ * of an upload never reaches it. Nothing in the spool outlives the process that wrote it, so
+ * whatever is there at start is such a leftover. One console per state directory is assumed
+ * (the daemon's `--console-port` or `finsecure-bank console`, not both).
+ */
+export async function clearSpool(dir: string): Promise<number> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const names = await readdir(dir);
+  for (const n of names) await rm(path.join(dir, n), { recursive: true, force: true });
+  return names.length;
 }
 
 export interface SpoolOptions {

@@ -39,7 +39,7 @@ export function loadOrCreateIdentity(stateDir: string): IdentityKeyPair {
     return { privateKey, publicKey: identityPublicKey(privateKey) };
   }
   const pair = generateIdentityKeyPair();
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, `${toBase64(pair.privateKey)}\n`, { mode: 0o600, flag: 'wx' });
   return pair;
 }

@@ -25,7 +25,7 @@ function contextOf(file: string): string {
 
 /** Writes `data` sealed (or plain in plaintext mode) to `file` atomically. */
 export function writeStateFile(cipher: StateCipher, file: string, data: string | Uint8Array, mode = 0o600): void {
-  mkdirSync(path.dirname(file), { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, cipher.seal(typeof data === 'string' ? Buffer.from(data, 'utf8') : data, contextOf(file)), {
     mode,
@@ -41,7 +41,7 @@ export function readStateFile(cipher: StateCipher, file: string): Buffer | null 
 
 /** Appends one record to a line log (sealed then base64 when encrypted, as is otherwise). */
 export function appendStateLine(cipher: StateCipher, file: string, line: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const out = cipher.encrypted ? cipher.seal(Buffer.from(line, 'utf8'), contextOf(file)).toString('base64') : line;
   appendFileSync(file, `${out}\n`, { mode: 0o600 });
 }

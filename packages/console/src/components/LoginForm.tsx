@@ -14,7 +14,8 @@ export function LoginForm({ onLogin }: { onLogin: () => void }) {
   return (
     <SignInForm
       className="card login-card"
-      heading={<div className="brand">FinSecure · Bank console</div>}
+      // The sign-in page's one h1 (every page has one, for screen readers' heading navigation).
+      heading={<h1 className="brand">FinSecure · Bank console</h1>}
       tagline="Fraud alerts of this bank. Transactions never leave the bank."
       calls={calls}
       // The console's API errors already say what went wrong (including "cannot be reached").

@@ -25,6 +25,12 @@ export interface WhoAmI {
   expiresAt: number;
 }
 
+/**
+ * GET /api/auth/session: 200 whether or not anyone is signed in (a 401 on the sign-in page
+ * would be logged by the browser as a console error), with /api/whoami's fields when someone is.
+ */
+export type SessionState = { signedIn: false } | ({ signedIn: true } & WhoAmI);
+
 export interface AlertSummary {
   id: number;
   transactionId: string;

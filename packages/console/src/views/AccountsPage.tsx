@@ -95,7 +95,7 @@ export function AccountsPage({ canRun }: { canRun: boolean }) {
     <>
       {canRun && (
         <section className="card">
-          <h2>Accounts</h2>
+          <h1>Accounts</h1>
           <p className="muted">
             Find unusual accounts without fraud labels: a transaction file (handbook CUSTOMER_ID layout, Berka
             trans.asc, or a plain export Timestamp,TransactionID,AccountID,Amount,…; plain or .gz) is read here, in the
@@ -147,12 +147,15 @@ export function AccountsPage({ canRun }: { canRun: boolean }) {
                 data-testid="accounts-contamination"
               />
             </label>
-            <input
-              type="file"
-              accept=".csv,.asc,.gz,.txt,text/csv"
-              onChange={(e) => setFile(e.target.files?.[0] ?? null)}
-              data-testid="accounts-file"
-            />
+            <label>
+              Transaction file
+              <input
+                type="file"
+                accept=".csv,.asc,.gz,.txt,text/csv"
+                onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+                data-testid="accounts-file"
+              />
+            </label>
             <button type="submit" className="btn btn-primary" disabled={busy} data-testid="accounts-submit">
               {busy ? 'Computing…' : 'Build report'}
             </button>
@@ -164,7 +167,12 @@ export function AccountsPage({ canRun }: { canRun: boolean }) {
           {error}
         </p>
       )}
-      {!report && !canRun && <p className="muted">You may read reports but not build them.</p>}
+      {!canRun && (
+        <section className="card">
+          <h1>Accounts</h1>
+          {!report && <p className="muted">You may read reports but not build them.</p>}
+        </section>
+      )}
       {report && (
         <section className="card" data-testid="accounts-report">
           <h2>

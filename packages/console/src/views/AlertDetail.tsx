@@ -17,7 +17,15 @@ export function AlertDetail({ id, canDecide }: { id: number; canDecide: boolean 
   }, [id]);
   useEffect(load, [load]);
 
-  if (error) return <p className="callout callout-error">{error}</p>;
+  if (error)
+    return (
+      <section className="card">
+        <h1>Alert {id}</h1>
+        <p className="callout callout-error" role="alert" data-testid="alert-error">
+          {error}
+        </p>
+      </section>
+    );
   if (!a) return <p className="muted">Loading…</p>;
   return (
     <div className="detail" data-testid="alert-detail">
@@ -25,9 +33,9 @@ export function AlertDetail({ id, canDecide }: { id: number; canDecide: boolean 
         <a href="#/alerts">← Alerts</a>
       </p>
       <section className="card">
-        <h2>
+        <h1>
           Transaction <span className="mono">{a.transactionId}</span> <StatusBadge status={a.status} />
-        </h2>
+        </h1>
         <dl className="facts">
           <dt>Fraud probability</dt>
           <dd className="mono" data-testid="detail-score">

@@ -23,6 +23,21 @@ function query(f: Filters, offset: number): string {
   return q.toString();
 }
 
+/**
+ * Why the filters cannot match anything (a lower bound above its upper bound), in the form's
+ * words, or null. Such a filter is not sent: the API would answer 400 naming both values
+ * (plugins/alerts.ts rangeError), and an empty queue would read as "no alerts".
+ */
+function rangeProblem(f: Filters): string | null {
+  const out: string[] = [];
+  if (f.from && f.to && f.from > f.to) out.push(`"Flagged from" ${f.from} is after "to" ${f.to}`);
+  const min = Number(f.minAmount);
+  const max = Number(f.maxAmount);
+  if (f.minAmount !== '' && f.maxAmount !== '' && Number.isFinite(min) && Number.isFinite(max) && min > max)
+    out.push(`"Amount ≥" ${f.minAmount} is greater than "≤" ${f.maxAmount}`);
+  return out.length ? `${out.join('; ')}: no alert can match, correct the range.` : null;
+}
+
 export function AlertList() {
   const [filters, setFilters] = useState<Filters>({ status: 'open', from: '', to: '', minAmount: '', maxAmount: '' });
   const [offset, setOffset] = useState(0);
@@ -31,9 +46,16 @@ export function AlertList() {
 
   useEffect(() => {
     let live = true;
+    const problem = rangeProblem(filters);
+    if (problem) {
+      setData(null);
+      setError(problem);
+      return;
+    }
     api<AlertListData>('GET', `/api/alerts?${query(filters, offset)}`)
       .then((d) => live && (setData(d), setError(null)))
-      .catch((e: Error) => live && setError(e.message));
+      // No stale rows under a message saying the filter failed.
+      .catch((e: Error) => live && (setData(null), setError(e.message)));
     return () => {
       live = false;
     };
@@ -46,7 +68,7 @@ export function AlertList() {
 
   return (
     <section className="card">
-      <h2>Alerts</h2>
+      <h1>Alerts</h1>
       <div className="filters">
         <label>
           Status
@@ -60,10 +82,10 @@ export function AlertList() {
           </select>
         </label>
         <label>
-          Flagged from <input type="date" value={filters.from} onChange={set('from')} />
+          Flagged from <input type="date" value={filters.from} onChange={set('from')} data-testid="filter-from" />
         </label>
         <label>
-          to <input type="date" value={filters.to} onChange={set('to')} />
+          to <input type="date" value={filters.to} onChange={set('to')} data-testid="filter-to" />
         </label>
         <label>
           Amount ≥{' '}
@@ -76,10 +98,22 @@ export function AlertList() {
           />
         </label>
         <label>
-          ≤ <input type="number" value={filters.maxAmount} onChange={set('maxAmount')} className="narrow" />
+          ≤{' '}
+          <input
+            type="number"
+            value={filters.maxAmount}
+            onChange={set('maxAmount')}
+            className="narrow"
+            aria-label="Amount ≤"
+            data-testid="filter-max-amount"
+          />
         </label>
       </div>
-      {error && <p className="callout callout-error">{error}</p>}
+      {error && (
+        <p className="callout callout-error" role="alert" data-testid="alerts-error">
+          {error}
+        </p>
+      )}
       {data && data.total === 0 && <p className="muted">No alerts match. Score a file to fill the queue.</p>}
       {data && data.total > 0 && (
         <>

@@ -86,7 +86,7 @@ export function AnonymisePage() {
   return (
     <>
       <section className="card" data-testid="anonymise-page">
-        <h2>Anonymise</h2>
+        <h1>Anonymise</h1>
         <p className="muted">
           Make a safe copy of a transaction file to share with analysts, here in the bank (as{' '}
           <span className="mono">finsecure-bank anonymise</span>): names, e-mails, phones and free text are dropped;
@@ -96,16 +96,19 @@ export function AnonymisePage() {
           on the Segments page (only the bank can re-identify). Only the safe copy is kept, never the uploaded file.
         </p>
         <form onSubmit={submit} className="filters" data-testid="anonymise-form">
-          <input
-            type="file"
-            accept=".csv,.gz,text/csv"
-            onChange={(e) => {
-              setFile(e.target.files?.[0] ?? null);
-              setRoles({});
-              setUnplaced([]);
-            }}
-            data-testid="anonymise-file"
-          />
+          <label>
+            Transaction file (CSV)
+            <input
+              type="file"
+              accept=".csv,.gz,text/csv"
+              onChange={(e) => {
+                setFile(e.target.files?.[0] ?? null);
+                setRoles({});
+                setUnplaced([]);
+              }}
+              data-testid="anonymise-file"
+            />
+          </label>
           <label>
             Amounts
             <select

@@ -43,15 +43,18 @@ export function SegmentsPage() {
 
   if (error)
     return (
-      <p className="callout callout-error" role="alert">
-        {error}
-      </p>
+      <section className="card">
+        <h1>Segments</h1>
+        <p className="callout callout-error" role="alert">
+          {error}
+        </p>
+      </section>
     );
   if (!data) return <p className="muted">Loading…</p>;
   const s = data.segmentation;
   return (
     <section className="card" data-testid="segments-page">
-      <h2>Segments</h2>
+      <h1>Segments</h1>
       {!s ? (
         <p className="muted" data-testid="segments-none">
           No segmentation yet. The consortium runs one between training rounds (an admin starts it on the dashboard);

@@ -24,7 +24,7 @@ function ChangePassword({ onDone }: { onDone: () => void }) {
   };
   return (
     <form className="card narrow-card" onSubmit={submit} data-testid="setup-password">
-      <h2>Choose your password</h2>
+      <h1>Choose your password</h1>
       <p className="muted">
         You signed in with a one-time password. Choose your own (at least 12 characters, not a common one).
       </p>
@@ -77,7 +77,7 @@ function EnrolMfa({ onDone }: { onDone: () => void }) {
   if (codes) {
     return (
       <div className="card narrow-card">
-        <h2>Recovery codes</h2>
+        <h1>Recovery codes</h1>
         <p>Keep these somewhere safe; each works once if you lose your phone. They are not shown again.</p>
         <pre className="mono">{codes.join('\n')}</pre>
         <button className="btn btn-primary" onClick={onDone}>
@@ -88,7 +88,7 @@ function EnrolMfa({ onDone }: { onDone: () => void }) {
   }
   return (
     <form className="card narrow-card" onSubmit={confirm}>
-      <h2>Set up two-factor authentication</h2>
+      <h1>Set up two-factor authentication</h1>
       <p className="muted">Administrators need an authenticator app (RFC 6238 TOTP).</p>
       {!qr ? (
         <button type="button" className="btn btn-primary" onClick={() => void start()}>

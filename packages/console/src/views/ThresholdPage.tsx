@@ -39,11 +39,20 @@ export function ThresholdPage({ canWrite }: { canWrite: boolean }) {
     }
   };
 
-  if (!state) return <p className="muted">{error ?? 'Loading…'}</p>;
+  if (!state && error)
+    return (
+      <section className="card">
+        <h1>Operating threshold</h1>
+        <p className="callout callout-error" role="alert">
+          {error}
+        </p>
+      </section>
+    );
+  if (!state) return <p className="muted">Loading…</p>;
   const t = state.threshold;
   return (
     <section className="card" data-testid="threshold-page">
-      <h2>Operating threshold</h2>
+      <h1>Operating threshold</h1>
       {t ? (
         <dl className="facts" data-testid="threshold-current">
           <dt>Flag when</dt>
@@ -77,20 +86,30 @@ export function ThresholdPage({ canWrite }: { canWrite: boolean }) {
       {t && t.curve.length > 0 && <PrCurve points={t.curve} chosen={t.implied} />}
       {canWrite && (
         <form onSubmit={submit} className="threshold-form">
-          <select value={kind} onChange={(e) => setKind(e.target.value as ThresholdKind)} data-testid="threshold-kind">
-            {state.targets.map((k) => (
-              <option key={k} value={k}>
-                {KIND_LABEL[k]}
-              </option>
-            ))}
-          </select>
-          <input
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
-            className="narrow"
-            inputMode="decimal"
-            data-testid="threshold-value"
-          />
+          <label>
+            Target
+            <select
+              value={kind}
+              onChange={(e) => setKind(e.target.value as ThresholdKind)}
+              data-testid="threshold-kind"
+            >
+              {state.targets.map((k) => (
+                <option key={k} value={k}>
+                  {KIND_LABEL[k]}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Value
+            <input
+              value={value}
+              onChange={(e) => setValue(e.target.value)}
+              className="narrow"
+              inputMode="decimal"
+              data-testid="threshold-value"
+            />
+          </label>
           <button type="submit" className="btn btn-primary" data-testid="threshold-submit">
             Choose
           </button>

@@ -26,18 +26,21 @@ export function UploadPage() {
 
   return (
     <section className="card">
-      <h2>Score a file</h2>
+      <h1>Score a file</h1>
       <p className="muted">
         A CSV of transactions (plain or .gz) in the bank&apos;s layout; the label column may be absent. Id columns
         (transaction id, account or customer id, time) stay with each transaction.
       </p>
       <form onSubmit={submit} className="upload-form">
-        <input
-          type="file"
-          accept=".csv,.gz,text/csv"
-          onChange={(e) => setFile(e.target.files?.[0] ?? null)}
-          data-testid="upload-file"
-        />
+        <label>
+          Transactions (CSV)
+          <input
+            type="file"
+            accept=".csv,.gz,text/csv"
+            onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+            data-testid="upload-file"
+          />
+        </label>
         <button type="submit" className="btn btn-primary" disabled={busy} data-testid="upload-submit">
           {busy ? 'Scoring…' : 'Score'}
         </button>

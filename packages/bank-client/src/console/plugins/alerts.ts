@@ -25,6 +25,17 @@ const summary = (a: AlertRecord) => ({
   createdAt: a.createdAt,
 });
 
+/** Why the filter's ranges cannot match anything (a lower bound above its upper bound), or null. */
+export function rangeError(q: { from?: string; to?: string; minAmount?: number; maxAmount?: number }): string | null {
+  const out: string[] = [];
+  // Both dates are YYYY-MM-DD (the schema's format), so their text order is their date order.
+  if (q.from !== undefined && q.to !== undefined && q.from > q.to)
+    out.push(`from (${q.from}) is after to (${q.to}): the date range is empty`);
+  if (q.minAmount !== undefined && q.maxAmount !== undefined && q.minAmount > q.maxAmount)
+    out.push(`minAmount (${q.minAmount}) is greater than maxAmount (${q.maxAmount}): the amount range is empty`);
+  return out.length ? out.join('; ') : null;
+}
+
 export default async function alerts(app: FastifyInstance, ctx: ConsoleContext) {
   const { db } = ctx;
   const tags = ['alerts'];
@@ -47,6 +58,7 @@ export default async function alerts(app: FastifyInstance, ctx: ConsoleContext) 
       schema: {
         tags,
         summary: 'Flagged transactions, highest score first',
+        description: 'A lower bound above its upper bound (from after to, minAmount over maxAmount) is answered 400.',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -62,8 +74,13 @@ export default async function alerts(app: FastifyInstance, ctx: ConsoleContext) 
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
+      // A contradictory range matches nothing by construction: answered as the mistake it is
+      // (a mistyped bound), naming both values, rather than as an empty queue the analyst
+      // would read as "no alerts".
+      const range = rangeError(q);
+      if (range) return reply.code(400).send({ error: 'bad_range', message: range });
       const day = (s: string) => Date.parse(`${s}T00:00:00Z`);
       const out = db.listAlerts({
         ...(q.status ? { status: q.status } : {}),

@@ -1,8 +1,8 @@
 /**
  * People at the console: sign-in (password, then TOTP when enrolled) and logout (signInRoutes,
- * shared with the aggregator), who am I, own password and TOTP enrolment, and administration
- * of accounts (users.manage). The core is @finsecure/accounts, bound to the console database
- * and its local audit log.
+ * shared with the aggregator), who am I (and whether anyone is signed in), own password and
+ * TOTP enrolment, and administration of accounts (users.manage). The core is
+ * @finsecure/accounts, bound to the console database and its local audit log.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AccountError, BANK_ROLES, type AccountRecord } from '@finsecure/accounts';
@@ -30,21 +30,45 @@ export default async function people(app: FastifyInstance, ctx: ConsoleContext &
     routeConfig: { public: { access: 'public' }, self },
   });
 
+  async function whoami(req: FastifyRequest) {
+    const op = req.operator!;
+    const a = await me(req);
+    return {
+      username: op.name,
+      displayName: op.displayName,
+      role: op.role,
+      permissions: [...op.permissions].sort(),
+      mfaEnabled: a.totpSecret !== null,
+      setup: op.setup,
+      expiresAt: op.expiresAt,
+    };
+  }
+
   app.get(
     '/api/whoami',
     { config: self, schema: { tags, summary: 'Who is signed in, role and permissions' } },
-    async (req) => {
-      const op = req.operator!;
-      const a = await me(req);
-      return {
-        username: op.name,
-        displayName: op.displayName,
-        role: op.role,
-        permissions: [...op.permissions].sort(),
-        mfaEnabled: a.totpSecret !== null,
-        setup: op.setup,
-        expiresAt: op.expiresAt,
-      };
+    async (req) => whoami(req),
+  );
+
+  // The web app's first question. /api/whoami answers 401 when nobody is signed in, which is
+  // right for scripts but is the normal case on the sign-in page, where the browser logs every
+  // 4xx fetch as a console error. This route answers 200 either way. It is public, but tells an
+  // anonymous caller only `signedIn: false`; with a session cookie the access hook has already
+  // checked the session (as for /api/whoami, whose `self` rule every role holds), and an ended,
+  // expired, half-signed-in (second factor pending) or disabled one counts as signed out.
+  app.get(
+    '/api/auth/session',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'Whether this browser is signed in (200 either way) and, if so, what /api/whoami says',
+      },
+    },
+    async (req, reply) => {
+      reply.header('cache-control', 'no-store');
+      if (!req.operator) return { signedIn: false };
+      return { signedIn: true, ...(await whoami(req)) };
     },
   );
 
