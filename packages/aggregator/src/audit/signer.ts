@@ -101,7 +101,7 @@ export function checkHeadSignature(head: SignedHead, key: AuditVerifierKey): str
 export function loadAuditKey(file: string, opts: { create?: boolean } = {}): AuditSigner {
   if (!existsSync(file)) {
     if (!opts.create) throw new Error(`audit signing key ${file} does not exist`);
-    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('ed25519');
     // 'wx': never overwrite a key another process created in the meantime.
     writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });

@@ -8,6 +8,7 @@ import { buildCommand } from './options.js';
 import { flagOfSetting } from './option-flags.js';
 import { auditCommand, runAuditCli } from './audit.js';
 import { strictUsage, usageExitCode, withVersion } from './usage.js';
+import { announceRunToken } from './run-token.js';
 import { bootstrapFirstAdmin, runUsersCli, usersCommand } from './users.js';
 
 const cmd = buildCommand(async ({ configFile, flags }) => {
@@ -25,12 +26,12 @@ const cmd = buildCommand(async ({ configFile, flags }) => {
   const logger = createLogger(config.logLevel);
   const agg = await startAggregator(config, { logger });
   logger.info({ url: agg.url }, 'aggregator listening');
-  if (agg.adminTokenGenerated) {
-    // Printed to the terminal once, never logged: the operator needs it to use the API.
-    process.stderr.write(`\nNo FINSECURE_ADMIN_TOKEN was set; this run's admin token is:\n  ${agg.adminToken}\n\n`);
-  }
-  // A store without accounts gets its first admin; the one-time password goes to the terminal only.
-  await bootstrapFirstAdmin(agg.store, (s) => process.stderr.write(s), agg.url);
+  // On the terminal, or in a 0600 file of the data directory when stderr is the log (run-token.ts).
+  if (agg.adminTokenGenerated) announceRunToken(agg.adminToken, { stream: process.stderr, dataDir: config.dataDir });
+  // A store without accounts gets its first admin; its one-time password goes to the terminal
+  // (stderr) or, when stderr is not one (a log file, docker logs, journald), to a 0600 file in the
+  // data directory, and only that file's path is printed (users.ts FirstAdminOutput).
+  await bootstrapFirstAdmin(agg.store, { stream: process.stderr, dataDir: config.dataDir }, agg.url);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

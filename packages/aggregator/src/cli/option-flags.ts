@@ -26,6 +26,7 @@ const TOP: Names = [
   'tlsKey',
   'autoStart',
   ['helloTimeout', 'helloTimeoutMs'],
+  ['requestTimeout', 'requestTimeoutMs'],
   ['unknownPeerHelloTimeout', 'unknownPeerHelloTimeoutMs'],
   'maxUnauthenticated',
   'maxUnauthenticatedPerAddress',

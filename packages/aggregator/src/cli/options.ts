@@ -271,6 +271,12 @@ export function buildCommand(onRun: (parsed: ParsedFlags) => Promise<void>): Com
       intArg('--hello-timeout', 100),
     )
     .option(
+      '--request-timeout <ms>',
+      'time an HTTP request has to arrive whole (headers and body), in ms; a slower one gets 408 and its ' +
+        'connection is closed (WebSockets are not held to it once upgraded)',
+      intArg('--request-timeout', 100, 3_600_000),
+    )
+    .option(
       '--unknown-peer-hello-timeout <ms>',
       'hello timeout for a connection from an address no bank has authenticated from yet, in ms; the smaller of ' +
         'this and --hello-timeout applies',

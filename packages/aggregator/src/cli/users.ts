@@ -5,6 +5,8 @@
  * "cli:<os user>" in the audit log, and prints one-time passwords on stdout once. Only `add`
  * may start a new store; the other commands refuse a place without one (exit 2, nothing created).
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { AccountError, createAccounts, ROLES, type Accounts } from '@finsecure/accounts';
 import { addAccountCommands } from '@finsecure/accounts/cli';
@@ -83,25 +85,77 @@ export async function runUsersCli(argv: string[]): Promise<void> {
   }
 }
 
+/** The file the first administrator's one-time password goes to when no terminal shows it. */
+export const FIRST_ADMIN_PASSWORD_FILE = 'first-admin-password.txt';
+
 /**
- * npm start / first run: creates the first admin when the store has no account and
- * prints its one-time password once (to the terminal, never to the log).
+ * Where the first administrator's one-time password goes (bootstrapFirstAdmin):
+ * - a function: it is shown through it, `npm start`'s console, whose log goes to a file
+ *   (<dir>/logs/aggregator.log), so the demo can print it; tests collect it the same way;
+ * - a stream and the data directory (the service, `finsecure-aggregator`): shown on the stream
+ *   only when it is a terminal; otherwise the stream is the log (pino writes JSON to stdout, and
+ *   `> agg.log`, docker logs and journald keep stderr too), so the password goes to
+ *   `<dataDir>/first-admin-password.txt` (mode 0600, like the audit key) and the stream gets only
+ *   that path and a reminder to delete the file after the first sign-in.
  */
-export async function bootstrapFirstAdmin(
-  store: Store,
-  print: (s: string) => void = (s) => process.stdout.write(s),
-  url?: string,
-): Promise<boolean> {
+export type FirstAdminOutput =
+  ((s: string) => void) | { stream: { write(s: string): unknown; isTTY?: boolean }; dataDir: string };
+
+/**
+ * npm start / first run: creates the first admin when the store has no account and shows its
+ * one-time password once, never in the log (see FirstAdminOutput).
+ */
+export async function bootstrapFirstAdmin(store: Store, out: FirstAdminOutput, url?: string): Promise<boolean> {
   const accounts = createAccounts({ store: store.accounts, audit: (e) => store.appendAudit(e), now: Date.now });
   const first = await accounts.ensureFirstAdmin();
   if (!first) return false;
-  print(
+  const signIn = `Sign in at ${url ?? 'the dashboard'}, then choose a new password and set up two-factor authentication.`;
+  const banner = [
+    '',
+    'First administrator created (shown once, not logged):',
+    `  Username:           ${first.username}`,
+    `  One-time password:  ${first.oneTimePassword}`,
+    `  ${signIn}`,
+    '',
+  ];
+  if (typeof out === 'function') {
+    out(banner.join('\n') + '\n');
+    return true;
+  }
+  if (out.stream.isTTY) {
+    out.stream.write(banner.join('\n') + '\n');
+    return true;
+  }
+  const file = path.resolve(out.dataDir, FIRST_ADMIN_PASSWORD_FILE);
+  try {
+    // A file left by an earlier store is replaced; 'wx' creates it anew (no symlink followed) with mode 0600.
+    mkdirSync(out.dataDir, { recursive: true, mode: 0o700 });
+    rmSync(file, { force: true });
+    writeFileSync(
+      file,
+      [
+        `FinSecure aggregator: first administrator, created ${new Date().toISOString()}`,
+        `Username:           ${first.username}`,
+        `One-time password:  ${first.oneTimePassword}`,
+        signIn,
+        'Delete this file after the first sign-in: the password must be changed then, and this copy is not needed again.',
+        '',
+      ].join('\n'),
+      { mode: 0o600, flag: 'wx' },
+    );
+  } catch (err) {
+    // The account exists either way; its password is not printed here (this is the log).
+    out.stream.write(
+      `\nFirst administrator "${first.username}" created, but its one-time password could not be written to ${file} ` +
+        `(${(err as Error).message}). Set a new one with: finsecure-aggregator users reset-password ${first.username}\n\n`,
+    );
+    return true;
+  }
+  out.stream.write(
     [
       '',
-      'First administrator created (shown once, not logged):',
-      `  Username:           ${first.username}`,
-      `  One-time password:  ${first.oneTimePassword}`,
-      `  Sign in at ${url ?? 'the dashboard'}, then choose a new password and set up two-factor authentication.`,
+      `First administrator created: username ${first.username}; its one-time password is in ${file} (mode 0600, not logged).`,
+      `${signIn} Delete ${file} after the first sign-in.`,
       '',
     ].join('\n') + '\n',
   );

@@ -59,6 +59,12 @@ export const AggregatorConfig = z
       .default(64 * 1024 * 1024),
     heartbeatIntervalMs: z.number().int().min(100).max(600_000).default(5_000),
     heartbeatTimeoutMs: z.number().int().min(300).max(3_600_000).default(20_000),
+    /**
+     * Milliseconds an HTTP request has to arrive whole, headers and body (Node then answers 408
+     * and closes the socket; server/app.ts requestTimeouts). Without it, a client that stops in the
+     * middle of a body holds its request open for ever. A WebSocket is not held to it once upgraded.
+     */
+    requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
     /** Milliseconds a new connection has to send its hello. */
     helloTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     /**
@@ -142,6 +148,7 @@ export const ENV_VARS: Record<
   FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
   FINSECURE_BACKEND: { key: 'backend', type: 'string' },
   FINSECURE_HELLO_TIMEOUT_MS: { key: 'helloTimeoutMs', type: 'number' },
+  FINSECURE_REQUEST_TIMEOUT_MS: { key: 'requestTimeoutMs', type: 'number' },
   FINSECURE_UNKNOWN_PEER_HELLO_TIMEOUT_MS: { key: 'unknownPeerHelloTimeoutMs', type: 'number' },
   FINSECURE_MAX_UNAUTHENTICATED: { key: 'maxUnauthenticated', type: 'number' },
   FINSECURE_MAX_UNAUTHENTICATED_PER_ADDRESS: { key: 'maxUnauthenticatedPerAddress', type: 'number' },

@@ -11,7 +11,7 @@ import { ControlRefused, NotFound } from '../../federation/federation.js';
 import { DamagedDataError } from '../../store/integrity.js';
 import type { ModelVersionRecord } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
-import { ErrorReply } from '../schema.js';
+import { ErrorReply, parseInput } from '../schema.js';
 
 const VersionParams = z.object({ version: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 const versionParamsSchema = {
@@ -111,7 +111,7 @@ export default async function models(app: FastifyInstance, ctx: ServerContext): 
       },
     },
     async (req, reply) => {
-      const { version } = VersionParams.parse(req.params);
+      const { version } = parseInput(VersionParams, req.params, 'params');
       const model = await load(version, reply);
       if (!model) return reply;
       const view = (await listModelVersions(ctx)).find((m) => m.version === version);
@@ -133,7 +133,7 @@ export default async function models(app: FastifyInstance, ctx: ServerContext): 
       schema: { tags: ['model'], summary: 'TF.js model.json of one model version', params: versionParamsSchema },
     },
     async (req, reply) => {
-      const { version } = VersionParams.parse(req.params);
+      const { version } = parseInput(VersionParams, req.params, 'params');
       const model = await load(version, reply);
       if (!model) return reply;
       const { scaler } = ctx.federation.globalModel();
@@ -158,7 +158,7 @@ export default async function models(app: FastifyInstance, ctx: ServerContext): 
       },
     },
     async (req, reply) => {
-      const { version } = VersionParams.parse(req.params);
+      const { version } = parseInput(VersionParams, req.params, 'params');
       const model = await load(version, reply);
       if (!model) return reply;
       const w = model.weights;
@@ -182,7 +182,7 @@ export default async function models(app: FastifyInstance, ctx: ServerContext): 
       },
     },
     async (req, reply) => {
-      const { version } = VersionParams.parse(req.params);
+      const { version } = parseInput(VersionParams, req.params, 'params');
       try {
         return await ctx.federation.rollback(version);
       } catch (err) {

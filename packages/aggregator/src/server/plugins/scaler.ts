@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ControlRefused } from '../../federation/federation.js';
 import type { ServerContext } from '../context.js';
-import { ErrorReply, jsonSchema } from '../schema.js';
+import { ErrorReply, jsonSchema, parseInput } from '../schema.js';
 
 const RefitBody = z
   .object({
@@ -39,7 +39,7 @@ export default async function scaler(app: FastifyInstance, ctx: ServerContext): 
       },
     },
     async (req, reply) => {
-      const body = RefitBody.parse(req.body ?? null) ?? {};
+      const body = parseInput(RefitBody, req.body ?? null, 'body') ?? {};
       try {
         return await ctx.federation.refitScaler('admin', body.exclude ?? []);
       } catch (err) {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ControlRefused } from '../../federation/federation.js';
 import { applySettingsPatch } from '../../federation/settings.js';
 import type { ServerContext } from '../context.js';
-import { ErrorReply, jsonSchema } from '../schema.js';
+import { ErrorReply, jsonSchema, parseInput } from '../schema.js';
 import { EpsilonSchema, epsilonsForJson } from '../epsilon.js';
 
 /**
@@ -57,7 +57,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
       },
     },
     async (req, reply) => {
-      const patch = SettingsPatch.parse(req.body);
+      const patch = parseInput(SettingsPatch, req.body, 'body');
       // Merged and validated inside the federation's queue, so concurrent changes never lose one.
       const result = await ctx.federation.updateSettings((current) => applySettingsPatch(current, patch));
       if (result instanceof Error) return reply.code(400).send({ error: 'invalid_config', message: result.message });
@@ -78,7 +78,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
       },
     },
     async (req, reply) => {
-      const body = StartBody.parse(req.body ?? {}) ?? {};
+      const body = parseInput(StartBody, req.body ?? {}, 'body') ?? {};
       try {
         return { state: await ctx.federation.control('start', req.actor, body) };
       } catch (err) {
