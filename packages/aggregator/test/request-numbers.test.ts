@@ -1,5 +1,5 @@
 /**
- * Out-of-range numbers in a request are a 400 naming the field, never a 500 (server/app.ts
+ * Out-of-range numbers in a request are a 400 naming the field, never a 500 (server/request-limits.ts
  * boundNumbers, server/schema.ts parseInput): Ajv coerces "1e309" to Infinity and
  * "99999999999999999999999" to 1e23, which used to pass `type: integer` and then make a store
  * or a zod `.parse` throw in the handler. Real HTTP on 127.0.0.1, a real SQLite file.
@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAggregator } from '../src/index.js';
-import { boundNumbers } from '../src/server/app.js';
+import { boundNumbers } from '../src/server/request-limits.js';
 import { ADMIN, api, cleanup, startTestAggregator, tempDir } from './helpers/federation.js';
 
 let dir: string;

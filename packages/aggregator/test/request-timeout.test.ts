@@ -1,5 +1,5 @@
 /**
- * A request must arrive whole within requestTimeoutMs (server/app.ts requestTimeouts): a client
+ * A request must arrive whole within requestTimeoutMs (server/request-limits.ts requestTimeouts): a client
  * that stalls in its headers or in the middle of its body gets 408 and its socket closed, instead
  * of holding the request open for ever (Fastify's requestTimeout defaulted to 0). A WebSocket is
  * not held to it once upgraded. Real sockets on 127.0.0.1, a real SQLite file; the waits are on

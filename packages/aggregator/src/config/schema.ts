@@ -61,7 +61,7 @@ export const AggregatorConfig = z
     heartbeatTimeoutMs: z.number().int().min(300).max(3_600_000).default(20_000),
     /**
      * Milliseconds an HTTP request has to arrive whole, headers and body (Node then answers 408
-     * and closes the socket; server/app.ts requestTimeouts). Without it, a client that stops in the
+     * and closes the socket; server/request-limits.ts requestTimeouts). Without it, a client that stops in the
      * middle of a body holds its request open for ever. A WebSocket is not held to it once upgraded.
      */
     requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
