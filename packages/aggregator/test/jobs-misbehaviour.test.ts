@@ -28,7 +28,10 @@ beforeAll(async () => {
   for (const [i, id] of ['bank-a', 'bank-b'].entries()) {
     const file = path.join(dir, `${id}.csv`);
     writeCustomerShard(file, { seed: 51 + i, rows: 400, customers: 30 });
-    banks.push(await startBank(agg, id, await createBank(agg, id), file, path.join(dir, `state-${id}`)));
+    // segmentExact: these banks answer the exact (no DP) job below (by default they decline it).
+    banks.push(
+      await startBank(agg, id, await createBank(agg, id), file, path.join(dir, `state-${id}`), { segmentExact: true }),
+    );
   }
   for (const id of ['raw-silent', 'raw-leaver', 'raw-garbage', 'raw-unreadable'])
     raw.push(await RawBank.join(`${agg.wsUrl}/ws/bank`, id, await createBank(agg, id)));

@@ -44,9 +44,12 @@ beforeAll(async () => {
     writeCustomerShard(file, { seed: 21 + i, rows: 500 + 100 * i, customers: 30 + 10 * i });
     files.push(file);
     states.push(path.join(dir, `state-${id}`));
-    // segmentMinCount 1: the banks release every segment, as the in-memory reference does (the
-    // default of 10 empties small ones: bank-client analytics-worker.test.ts).
-    banks.push(await startBank(agg, id, await createBank(agg, id), file, states[i]!, { segmentMinCount: 1 }));
+    // segmentExact and segmentMinCount 1: the banks answer exact jobs and release every segment, as
+    // the in-memory reference does (by default they decline jobs without DP, and empty small
+    // segments: bank-client analytics-worker.test.ts).
+    banks.push(
+      await startBank(agg, id, await createBank(agg, id), file, states[i]!, { segmentExact: true, segmentMinCount: 1 }),
+    );
   }
   await waitFor(
     'three banks with pinned identity keys',

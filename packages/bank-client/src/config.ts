@@ -53,6 +53,13 @@ export const BankConfig = z
      * The bank's own floor: a job's minCustomers is the aggregator's.
      */
     segmentMinCount: z.number().int().min(1).max(1_000_000).default(10),
+    /**
+     * Whether this bank answers a segmentation's histogram and Lloyd stages without DP noise
+     * (a job without `privacy`). Off by default: exact answers can be differenced (a Lloyd answer
+     * against the exact moments, or two Lloyd answers whose centres differ by one customer) into
+     * one customer's features, whatever is suppressed, so only the bank may allow them.
+     */
+    segmentExact: z.boolean().default(false),
     /** Where the latest global model and the privacy ledger are kept. */
     stateDir: z.string().min(1).default('./bank-state'),
     /**
@@ -143,6 +150,8 @@ export const BANK_CONFIG_ONLY: Record<string, string> = {
   welcomeTimeoutMs:
     "how long an open connection waits for the aggregator's welcome before it counts as failed and is retried, in ms, an integer from 100 to 86400000 (default 60000)",
   stateKey: 'the state key itself (base64 or hex), instead of --state-key-file; prefer a file',
+  segmentExact:
+    'true to answer segmentation stages without differential privacy (jobs without "privacy"): exact sums an aggregator could difference into one customer\'s features (default false: such stages are declined)',
   segmentMinCount:
     'the fewest customers a segment may hold in an exact (not noised) segmentation answer; smaller ones are released as empty, so that no answer describes one customer; an integer from 1 to 1000000 (default 10)',
 };

@@ -36,7 +36,7 @@ function handbook(file: string, customers: number, withId = true): void {
 function worker(
   file: string,
   stateDir: string,
-  o: { epsilonBudget?: number; segmentMinCount?: number; logger?: Logger } = {},
+  o: { epsilonBudget?: number; segmentMinCount?: number; segmentExact?: boolean; logger?: Logger } = {},
 ) {
   return new AnalyticsWorker({
     bankId: 'bank-x',
@@ -47,6 +47,7 @@ function worker(
     logger: o.logger ?? quiet,
     ...(o.epsilonBudget !== undefined ? { epsilonBudget: o.epsilonBudget } : {}),
     ...(o.segmentMinCount !== undefined ? { segmentMinCount: o.segmentMinCount } : {}),
+    ...(o.segmentExact !== undefined ? { segmentExact: o.segmentExact } : {}),
   });
 }
 
@@ -68,8 +69,9 @@ describe('analytics worker (bank side)', () => {
   it('answers moments and Lloyd statistics of its customers; declines below the minimum count', async () => {
     const file = path.join(dir, 'hb.csv');
     handbook(file, 12);
-    // segmentMinCount 1: the exact answer, one-customer segment included (the default empties it: below).
-    const w = worker(file, path.join(dir, 'state-a'), { segmentMinCount: 1 });
+    // segmentExact, segmentMinCount 1: the exact answer, one-customer segment included (by default
+    // the bank declines exact stages, and empties small segments: below).
+    const w = worker(file, path.join(dir, 'state-a'), { segmentExact: true, segmentMinCount: 1 });
     const [m] = await ask(w, request({ kind: 'segment_moments', minCustomers: 5 }));
     const points = (await customerFeaturesFromCsv(file)).finish().points;
     expect(m).toEqual({
@@ -96,12 +98,40 @@ describe('analytics worker (bank side)', () => {
     expect(w.epsilon()).toBe(0);
   });
 
-  it('by default releases a segment of fewer than 10 customers as empty, so no answer describes one customer', async () => {
+  it('by default declines the histogram and Lloyd stages of a job without DP, naming why; the moments are answered', async () => {
+    const file = path.join(dir, 'hb-default.csv');
+    handbook(file, 12);
+    const w = worker(file, path.join(dir, 'state-default'));
+    const [m] = await ask(w, request({ kind: 'segment_moments', minCustomers: 5 }));
+    expect(m?.type).toBe('analytics_answer');
+    const points = (await customerFeaturesFromCsv(file)).finish().points;
+    const scaling = scalingOf(momentsOf(points));
+    const centres = Array.from(scalePoints(points, scaling).data.subarray(0, 12));
+    const box = { lo: Array(6).fill(-3), hi: Array(6).fill(3) };
+    for (const task of [
+      { kind: 'segment_histogram' as const, minCustomers: 5, scaling, box, bins: 2, noiseMultiplier: 0 },
+      { kind: 'segment_lloyd' as const, minCustomers: 5, iteration: 1, scaling, k: 2, d: 6, centres },
+    ]) {
+      const [d] = await ask(w, request(task));
+      expect(d?.type === 'analytics_decline' && d.reason).toMatch(
+        /^bank bank-x answers segmentation stages only with differential privacy, and this job has none/,
+      );
+    }
+    // With the job's DP, the same Lloyd stage is answered.
+    const privacy = { clip: 4, noiseMultiplier: 2 };
+    const [l] = await ask(
+      w,
+      request({ kind: 'segment_lloyd', minCustomers: 5, iteration: 1, scaling, k: 2, d: 6, centres, privacy }),
+    );
+    expect(l?.type).toBe('analytics_answer');
+  });
+
+  it('with exact answers allowed, releases a segment of fewer than 10 customers as empty', async () => {
     const file = path.join(dir, 'hb-aimed.csv');
     handbook(file, 12);
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
-    const w = worker(file, path.join(dir, 'state-aimed'), { logger });
+    const w = worker(file, path.join(dir, 'state-aimed'), { logger, segmentExact: true });
     const points = (await customerFeaturesFromCsv(file)).finish().points;
     const scaling = scalingOf(momentsOf(points));
     // Centres at customers 0 and 1 (the aggregator chooses them): customer 1's segment holds it alone.

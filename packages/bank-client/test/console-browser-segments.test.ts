@@ -147,6 +147,8 @@ describe.skipIf(!ready)('console Segments page (browser)', () => {
       transactions: () => ({ data: new Float64Array(0), rows: 0, cols: 1 }),
       noiseRng: createRng(3),
       logger: pino({ level: 'silent' }),
+      // The stages below are exact (no DP): allowed here, declined by default.
+      segmentExact: true,
     });
     await runSegmentation(worker, 41);
     ({ browser, page } = await openPage(pageErrors));

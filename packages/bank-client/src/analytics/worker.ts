@@ -66,6 +66,8 @@ export interface AnalyticsWorkerOptions {
    * smaller ones are released as empty (common/kmeans/suppress.ts). Default 10.
    */
   segmentMinCount?: number;
+  /** Answer histogram and Lloyd stages without DP noise (default false: declined). */
+  segmentExact?: boolean;
   delta?: number;
   /** The bank's identity key and pinned keys, for the secure sums of jobs under secure aggregation. */
   secure?: { identity: IdentityKeyPair; pinned: PinnedIdentities };
@@ -101,6 +103,7 @@ export function bankAnalytics(
     ...(config.dpEpsilonBudget !== undefined ? { epsilonBudget: config.dpEpsilonBudget } : {}),
     delta: config.dpDelta,
     segmentMinCount: config.segmentMinCount,
+    segmentExact: config.segmentExact,
   });
 }
 
@@ -183,6 +186,14 @@ export class AnalyticsWorker {
       return {
         ok: false,
         reason: `the job has ${task.scaling.mean.length} features, this bank computes ${c.points.d}`,
+      };
+    // Exact histogram cells and Lloyd sums only with the bank's consent (segmentExact): an
+    // aggregator that chooses the centres can difference exact answers into one customer.
+    const exact = task.kind === 'segment_histogram' ? task.noiseMultiplier === 0 : !task.privacy;
+    if (exact && !this.o.segmentExact)
+      return {
+        ok: false,
+        reason: `bank ${this.o.bankId} answers segmentation stages only with differential privacy, and this job has none (the job's "privacy"; or the bank's segmentExact setting)`,
       };
     const scaled = scalePoints(c.points, task.scaling);
     if (task.kind === 'segment_histogram') {

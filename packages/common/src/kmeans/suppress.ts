@@ -1,12 +1,16 @@
 /**
  * Small-cell suppression for a bank's exact (un-noised) Lloyd answers: a segment holding fewer
- * than `min` customers, but some, is released as empty. Without
- * differential privacy a Lloyd answer's per-segment sum over a one-customer segment IS that
- * customer's feature vector, and the aggregator chooses the centres, so it could aim one at a
- * customer on purpose; ordinary k-means isolates outliers by itself too. This is the threshold
- * (minimum frequency) rule of statistical disclosure control for frequency tables (Hundepool et
- * al., "Statistical Disclosure Control", Wiley 2012), applied by the bank with a minimum the bank
- * sets: the job's own `minCustomers` comes from the aggregator.
+ * than `min` customers, but some, is released as empty. Without differential privacy a Lloyd
+ * answer's per-segment sum over a one-customer segment IS that customer's feature vector, and
+ * ordinary k-means isolates outliers by itself. Suppression keeps such an accident out of an exact
+ * answer; it does not stop an aggregator that chooses the centres on purpose, which can difference
+ * exact answers (the released complement against the exact moments, or two answers whose
+ * centres differ by one customer). That is why a bank answers exact stages only when its own
+ * config allows them (bank-client analytics/worker.ts, `segmentExact`), and DP otherwise.
+ *
+ * This is the threshold (minimum frequency) rule of statistical disclosure control for frequency
+ * tables (Hundepool et al., "Statistical Disclosure Control", Wiley 2012), applied by the bank
+ * with a minimum the bank sets: the job's own `minCustomers` comes from the aggregator.
  *
  * A suppressed segment counts as empty in the merged Lloyd step (federated.ts keeps its previous
  * centre when every bank's count is zero), so the job still converges; its customers are only

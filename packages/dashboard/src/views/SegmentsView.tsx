@@ -58,6 +58,14 @@ const STATUS_TONE: Record<JobView['status'], 'ok' | 'info' | 'error' | 'muted'> 
   failed: 'error',
 };
 
+/**
+ * The differential privacy a segmentation started here asks for (the `npm start` demo's): banks
+ * answer a job without it only if their own `segmentExact` setting allows exact answers, which
+ * an aggregator could difference into one customer's features. Exact jobs stay possible through
+ * the API for consortia whose banks allow them.
+ */
+const DEFAULT_PRIVACY = { clip: 4, noiseMultiplier: 2, histogramNoiseMultiplier: 3 };
+
 export function SegmentsView({ token, canStart }: { token: string; canStart: boolean }) {
   const [jobs, setJobs] = useState<JobView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -83,7 +91,7 @@ export function SegmentsView({ token, canStart }: { token: string; canStart: boo
     setBusy(true);
     setError(null);
     try {
-      await sendJson('/api/jobs/segmentation', token, 'POST', { k });
+      await sendJson('/api/jobs/segmentation', token, 'POST', { k, privacy: DEFAULT_PRIVACY });
       await load();
     } catch (err) {
       setError(`Segmentation refused: ${(err as Error).message}`);
