@@ -7,8 +7,12 @@
  * client address and window, the first rejection is written at once, the later ones are only
  * counted, and when the window closes one summary entry carries their number and time span.
  *
- * Bounded: at most `maxKeys` addresses have a window open; rejections from further addresses share
- * one overflow window (address "other addresses"), whose summary also counts the addresses. IPv6
+ * Bounded: at most `maxKeys` addresses (default 16) have a window open; rejections from further
+ * addresses share one overflow window (address "other addresses"), whose summary also counts the
+ * addresses. So a window's worth of rejections is at most 2·(maxKeys + 1) entries, whatever the number
+ * of addresses a client controls (an IPv6 /48 is 65,536 /64s; with 1,000 windows one client wrote
+ * about 1,000 entries a minute). The overflow is where a legitimate expired cookie lands during such
+ * a flood: still counted, with the number of addresses. IPv6
  * clients count by their /64 (an end site holds a whole /64: one address per request is cheap),
  * IPv4-mapped IPv6 as the IPv4 address, as the aggregator's admission/address.ts does.
  *
@@ -41,7 +45,7 @@ export interface RejectedSessionLogOptions {
   audit: (entry: Omit<AuditInput, 'at'>) => Promise<void>;
   now: () => number;
   windowMs: number;
-  /** Addresses with a window open at once (default 1,000). */
+  /** Addresses with a window open at once (default 16). */
   maxKeys?: number;
   timers?: Timers;
 }
@@ -74,7 +78,7 @@ export class RejectedSessionLog {
   private writes: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: RejectedSessionLogOptions) {
-    this.maxKeys = o.maxKeys ?? 1000;
+    this.maxKeys = o.maxKeys ?? 16;
     this.timers = o.timers ?? NODE_TIMERS;
     if (!(o.windowMs > 0)) throw new RangeError(`rejected-session window must be > 0 ms, got ${o.windowMs}`);
   }

@@ -71,7 +71,7 @@ describe('finsecure-bank start: the config file', () => {
       FINSECURE_DP_DELTA: '5',
     });
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`${cfg}: testFraction: must be a number, got "0.3"`);
+    expect(r.err).toContain(`${cfg}:1:17: testFraction: must be a number, got "0.3"`);
     expect(r.err).toContain('FINSECURE_BANK_SEED: must be a whole number, got 1.5');
     expect(r.err).toContain('FINSECURE_DP_DELTA: must be < 1, got 5');
     expect(r.err).not.toMatch(/--seed|expected int/);

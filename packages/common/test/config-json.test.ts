@@ -42,6 +42,11 @@ describe('config files that are not JSON', () => {
     // Past the start of the file V8 quotes an excerpt ('..."token": ,\n}" is not valid JSON'): dropped too.
     const far = read('{\n  "server": "ws://h:1/ws/bank",\n  "token": "s3cr3t-token-value",\n  "testFraction": ,\n}\n');
     expect(far).toBe("config file config.json:4:19 is not valid JSON: Unexpected token ','");
+    // An unquoted token in a longer file: V8's excerpt is cut at both ends ('..."token": fsb_9f"...').
+    const unquoted = read(
+      `{\n  "server": "ws://h:1/ws/bank",\n  "bankId": "bank-a",\n  "token": fsb_9f8e7d6c5b4a39281706f5e4d3c2b1a0,\n  "data": "${'x'.repeat(60)}.csv"\n}\n`,
+    );
+    expect(unquoted).toBe('config file config.json:4:12 is not valid JSON: Unexpected token');
   });
 
   it('a top level that is not an object is named as such', () => {

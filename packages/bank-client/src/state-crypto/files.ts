@@ -101,7 +101,7 @@ export async function saveStateModel(
 ): Promise<void> {
   if (!cipher.encrypted) return saveModelDir(dir, spec, weights, modelVersion, scaler);
   const { modelJson, weightsBin } = await toArtifacts(spec, weights, modelVersion, scaler);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = `.tmp-${process.pid}-${Date.now()}`;
   const bin = path.join(dir, 'weights.bin');
   const json = path.join(dir, 'model.json');

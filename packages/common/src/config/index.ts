@@ -93,10 +93,14 @@ function lineColumn(text: string, offset: number): string {
  */
 export function jsonSyntaxError(text: string, err: Error): { where: string; reason: string } {
   // V8 quotes the text itself in some messages ('Unexpected token..., "{"token": ...}" is not valid
-  // JSON', or '..."token": ,\n}" is not valid JSON' from further in): a config file can hold
-  // secrets, and an error message ends up in logs. Dropped.
+  // JSON', '..."token": ,\n}" is not valid JSON' from further in, '..."token": fsb_9f"... is not
+  // valid JSON' cut at both ends): a config file can hold secrets, and an error message ends up in
+  // logs. Everything from the quote on is dropped, whatever its ends look like.
   const reason = err.message
-    .replace(/, (?:\.\.\.)?"[\s\S]*" is not valid JSON$/, '')
+    .replace(/, (?:\.\.\.)?"[\s\S]* is not valid JSON$/, '')
+    // The unexpected character itself is kept only when it is JSON's punctuation: a letter may be
+    // the second character of an unquoted secret ('"token": fsb_…' is "Unexpected token 's'").
+    .replace(/^Unexpected token '[^{}[\],:"]'/, 'Unexpected token')
     .replace(/ (in JSON )?at position \d+( \(line \d+ column \d+\))?/, '');
   const errors: ParseError[] = [];
   parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
