@@ -153,7 +153,7 @@ export const BANK_CONFIG_ONLY: Record<string, string> = {
   segmentExact:
     'true to answer segmentation stages without differential privacy (jobs without "privacy"): exact sums an aggregator could difference into one customer\'s features (default false: such stages are declined)',
   segmentMinCount:
-    'the fewest customers a segment may hold in an exact (not noised) segmentation answer; smaller ones are released as empty, so that no answer describes one customer; an integer from 1 to 1000000 (default 10)',
+    'the fewest customers a segment may hold in an exact (not noised) segmentation answer; smaller ones are released as empty, so that an outlier isolated by chance is not published (it does not stop an aggregator that differences exact answers: see segmentExact); an integer from 1 to 1000000 (default 10)',
 };
 
 /**
