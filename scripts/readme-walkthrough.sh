@@ -495,7 +495,10 @@ if ports_free "finsecure-aggregator --host 0.0.0.0 --port 8080 ..." 8080 8081; t
     else
       fail "GET /api/models" "$(api GET /api/models "$FINSECURE_ADMIN_TOKEN" | head -c 300)"
     fi
-    if curl -s http://127.0.0.1:8080/metrics | grep -q '^finsecure_process_nodejs_eventloop_lag_p99_seconds'; then
+    # The body first: under pipefail, grep -q leaving at its match makes curl fail with SIGPIPE (exit 23)
+    # whenever the rest of the body was still being written, a failure of the check, not of /metrics.
+    metrics=$(curl -s http://127.0.0.1:8080/metrics)
+    if grep -q '^finsecure_process_nodejs_eventloop_lag_p99_seconds' <<<"$metrics"; then
       ok "GET /metrics: Prometheus text with the event-loop lag gauges"
     else
       fail "GET /metrics" "no finsecure_process_nodejs_eventloop_lag_p99_seconds"
