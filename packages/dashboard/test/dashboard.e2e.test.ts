@@ -251,6 +251,19 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
     expect(await page.locator('[data-testid="audit-verify"]').getAttribute('data-ok')).toBe('true');
     await shot('02-admin-overview');
 
+    // From here on the page must hold still: a round committing while Playwright clicks moves the
+    // layout under the pointer (a new round row, the detail's content), and the click lands elsewhere.
+    // Training stops after its 3 rounds; wait for that, then for the page to show it.
+    await expect
+      .poll(
+        async () => ((await (await api('/api/status', { token: ADMIN_TOKEN })).json()) as { state: string }).state,
+        { timeout: 60_000 },
+      )
+      .toBe('finished');
+    await expect
+      .poll(() => page.locator('[data-testid="round-row"][data-status="committed"]').count(), { timeout: 10_000 })
+      .toBe(3);
+
     // Round detail: participants with their weights.
     await page.locator('[data-testid="round-row"][data-status="committed"]').last().click();
     const detail = page.locator('[data-testid="round-detail"]');
@@ -262,7 +275,14 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
     // Model download goes through fetch + bearer header and lands as a file.
     const model = (await (await api('/api/model', { token: ADMIN_TOKEN })).json()) as { parameters: number };
     const [download] = await Promise.all([
-      page.waitForEvent('download', { timeout: 10_000 }),
+      page.waitForEvent('download', { timeout: 20_000 }).catch(async (err: Error) => {
+        // Say what the page shows: the panel's error, or a button still busy, beats a bare timeout.
+        const panel = await page
+          .locator('[data-testid="model-download"]')
+          .textContent()
+          .catch(() => '?');
+        throw new Error(`no download: ${err.message}\nmodel panel: ${panel}`);
+      }),
       page.click('[data-testid="download-weights"]'),
     ]);
     expect(download.suggestedFilename()).toBe('weights.bin');
