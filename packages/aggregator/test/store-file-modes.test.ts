@@ -1,7 +1,7 @@
 /**
  * The SQLite database holds password hashes and TOTP secrets: the data directory the store
  * creates is 0700, and the database, its WAL and its SHM are 0600, as the audit key beside them
- * (store/sqlite.ts createOwnerOnly, restrictToOwner). Real files, under the usual umask 022.
+ * (@finsecure/accounts/sqlite-files restrictSqliteFiles). Real files, under the usual umask 022.
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';

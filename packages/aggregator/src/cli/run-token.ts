@@ -5,8 +5,8 @@
  * `<data-dir>/admin-token.txt`, mode 0600, replaced at each start, and only that path is printed.
  * The same rule as the first administrator's one-time password (users.ts bootstrapFirstAdmin).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeSecretFile } from './secret-file.js';
 
 export const RUN_TOKEN_FILE = 'admin-token.txt';
 
@@ -24,10 +24,8 @@ export function announceRunToken(token: string, out: RunTokenOutput): void {
   }
   const file = path.resolve(out.dataDir, RUN_TOKEN_FILE);
   try {
-    mkdirSync(out.dataDir, { recursive: true, mode: 0o700 });
-    // 'wx' after removing the last run's: a new file with mode 0600, never through a symlink.
-    rmSync(file, { force: true });
-    writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    // Replaces the last run's: a new file with mode 0600, never through a symlink.
+    writeSecretFile(file, `${token}\n`);
   } catch (err) {
     out.stream.write(
       `\nNo FINSECURE_ADMIN_TOKEN was set, and this run's admin token could not be written to ${file} ` +

@@ -5,7 +5,6 @@
  * "cli:<os user>" in the audit log, and prints one-time passwords on stdout once. Only `add`
  * may start a new store; the other commands refuse a place without one (exit 2, nothing created).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { AccountError, createAccounts, ROLES, type Accounts } from '@finsecure/accounts';
@@ -14,6 +13,7 @@ import { ConfigError } from '../config/load.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { requireStore, sqlitePathOf, storeConfig, type StoreFlags } from './store-place.js';
+import { writeSecretFile } from './secret-file.js';
 import { strictUsage, usageExitCode, withVersion } from './usage.js';
 
 /** The one command that may start a store: the others read accounts or change ones that must exist. */
@@ -128,10 +128,8 @@ export async function bootstrapFirstAdmin(store: Store, out: FirstAdminOutput, u
   }
   const file = path.resolve(out.dataDir, FIRST_ADMIN_PASSWORD_FILE);
   try {
-    // A file left by an earlier store is replaced; 'wx' creates it anew (no symlink followed) with mode 0600.
-    mkdirSync(out.dataDir, { recursive: true, mode: 0o700 });
-    rmSync(file, { force: true });
-    writeFileSync(
+    // A file left by an earlier store is replaced: created anew (no symlink followed) with mode 0600.
+    writeSecretFile(
       file,
       [
         `FinSecure aggregator: first administrator, created ${new Date().toISOString()}`,
@@ -141,7 +139,6 @@ export async function bootstrapFirstAdmin(store: Store, out: FirstAdminOutput, u
         'Delete this file after the first sign-in: the password must be changed then, and this copy is not needed again.',
         '',
       ].join('\n'),
-      { mode: 0o600, flag: 'wx' },
     );
   } catch (err) {
     // The account exists either way; its password is not printed here (this is the log).

@@ -5,7 +5,7 @@
  * enough to serialise writers; IMMEDIATE transactions and the busy timeout cover a
  * second process (a CLI inspecting the file) holding the lock.
  */
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -22,6 +22,7 @@ import { SqliteJobs } from './sqlite-jobs.js';
 import { SqliteRecords, type SealedRoundRow } from './sqlite-records.js';
 import { checkDatabaseFile, corruptionError, isCorruption, quickCheck } from './sqlite-integrity.js';
 import { SqliteAccountStore } from '@finsecure/accounts';
+import { restrictSqliteFiles } from '@finsecure/accounts/sqlite-files';
 import { ANCHORS_MIGRATION, migrate } from './sqlite-schema.js';
 import { fromJson, toJson } from './serialize.js';
 import { checkedInput } from '../audit/chain.js';
@@ -61,36 +62,6 @@ export interface SqliteStoreOptions {
 }
 
 const UNFINISHED = "status NOT IN ('committed', 'failed')";
-
-/**
- * Creates `file` empty with mode 0600 unless it exists, before SQLite opens it. SQLite creates
- * a database with 0644 less the umask, readable by every user of the machine under the usual
- * umask 022, and creates the -wal and -shm files later (at the first write) with the mode of
- * the database file: a database created 0600 keeps its WAL and SHM 0600 too, whenever SQLite
- * recreates them. An empty file is a new database to SQLite.
- */
-function createOwnerOnly(file: string): void {
-  try {
-    closeSync(openSync(file, 'wx', 0o600));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-}
-
-/**
- * Takes group and other permissions off `file` (a database, WAL or SHM an older version created
- * 0644). A file that does not exist, or that another user owns (a read-only inspection by
- * another account), is left as it is.
- */
-function restrictToOwner(file: string): void {
-  try {
-    const mode = statSync(file).mode & 0o777;
-    if (mode & 0o077) chmodSync(file, mode & 0o700);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'EPERM') throw err;
-  }
-}
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -141,7 +112,7 @@ export class SqliteStore implements Store {
       checkDatabaseFile(this.file, this.auditKeyFile);
       // Owner only, as the audit key beside it: the database holds password hashes and TOTP secrets.
       mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true, mode: 0o700 });
-      createOwnerOnly(this.file);
+      restrictSqliteFiles(this.file);
     }
     const db = new Database(this.file, { timeout: this.options.busyTimeoutMs ?? 5_000 });
     let doing = 'opening it';
@@ -159,7 +130,7 @@ export class SqliteStore implements Store {
       doing = 'migrating it';
       applied = migrate(db);
       // The WAL and its index exist by now (the migration wrote); from an older version they may be 0644.
-      if (!memory) for (const f of [this.file, `${this.file}-wal`, `${this.file}-shm`]) restrictToOwner(f);
+      if (!memory) restrictSqliteFiles(this.file);
     } catch (err) {
       db.close();
       throw isCorruption(err) ? corruptionError(this.file, err as { code: string; message: string }, doing) : err;

@@ -10,13 +10,15 @@
  * (sealed-columns.ts says which, and why the rest stay in clear); filters on sealed
  * columns (status, amount) then run in memory over the rows the clear ones select.
  *
- * The file and its -wal, -shm and -journal companions are mode 0600, and a directory made
- * for it 0700: what stays in clear (scores, user names, password hashes) is still only the
- * bank's business, and SQLite would otherwise create them 0644 (world-readable).
+ * The file and its -wal, -shm and -journal companions are mode 0600 (restrictSqliteFiles, as the
+ * aggregator's store), and a directory made for it 0700: what stays in clear (scores, user
+ * names, password hashes) is still only the bank's business, and SQLite would otherwise create
+ * them 0644 (world-readable).
  */
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { restrictSqliteFiles } from '@finsecure/accounts/sqlite-files';
 import { ConsoleAccountStore, SESSION_TOUCH_MS } from './session-store.js';
 import { nextEntry, verifyChain, type AuditEntry, type AuditInput } from './audit-chain.js';
 import type { AlertExplanation } from './reasons.js';
@@ -31,21 +33,6 @@ export * from './alert-types.js';
 import { sealPlaintextRows } from './seal-migration.js';
 
 type Row = Record<string, unknown>;
-
-/** Mode of the console database and its companions: the bank daemon's user only. */
-export const CONSOLE_DB_MODE = 0o600;
-
-/**
- * Creates the database file 0600 when it is new (SQLite gives its -wal and -shm the file's
- * mode), and takes group and other permissions off an existing one and its companions.
- */
-function restrictDbFiles(file: string): void {
-  if (!existsSync(file)) closeSync(openSync(file, 'a', CONSOLE_DB_MODE));
-  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
-    if (!existsSync(f)) continue;
-    if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, CONSOLE_DB_MODE);
-  }
-}
 
 export class ConsoleDb {
   readonly db: Database.Database;
@@ -65,14 +52,14 @@ export class ConsoleDb {
     sessionTouchMs = SESSION_TOUCH_MS,
   ) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
-    restrictDbFiles(file);
+    restrictSqliteFiles(file);
     this.db = new Database(file);
     // Overwritten and deleted cells are zeroed, so no plaintext lingers in free pages.
     this.db.pragma('secure_delete = ON');
     this.db.pragma('journal_mode = WAL');
     // SQLite creates -wal and -shm with the database file's mode (0600 now); this covers
     // companions an earlier version left 0644, opened before they are rewritten.
-    restrictDbFiles(file);
+    restrictSqliteFiles(file);
     // Decisions and their audit entries must survive a crash once answered (as the aggregator's store).
     this.db.pragma('synchronous = FULL');
     // `finsecure-bank users` may write while the console runs.
