@@ -74,6 +74,11 @@ export interface AccountsDeps {
   unknownNames: UnknownNameLockouts;
   /** Coalesced `auth.session_rejected` entries (rejected-sessions.ts). */
   rejectedSessions: RejectedSessionLog;
+  /**
+   * Coalesced `auth.forbidden` entries: changes a signed-in caller's role does not allow, per
+   * caller, address and route (access-hook.ts). Same window as the rejected sessions.
+   */
+  refusedActions: RejectedSessionLog;
   /** HMAC key of auditNameTag (never stored, never logged). */
   auditNameKey: Buffer;
 }
@@ -92,6 +97,13 @@ export function makeDeps(o: AccountsOptions): AccountsDeps {
     unknownNames: new UnknownNameLockouts(),
     rejectedSessions: new RejectedSessionLog({
       audit,
+      now: o.now,
+      windowMs: o.rejectedSessionWindowMs ?? 60_000,
+      ...(o.timers ? { timers: o.timers } : {}),
+    }),
+    refusedActions: new RejectedSessionLog({
+      audit,
+      type: 'auth.forbidden',
       now: o.now,
       windowMs: o.rejectedSessionWindowMs ?? 60_000,
       ...(o.timers ? { timers: o.timers } : {}),

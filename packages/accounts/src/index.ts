@@ -71,7 +71,7 @@ export function createAccounts(options: AccountsOptions) {
     authenticateApiToken: bind(d, authenticateApiToken),
     ensureFirstAdmin: bind(d, ensureFirstAdmin),
     /** Writes the summaries of coalesced audit entries still counting (call at shutdown). */
-    drainAudit: () => d.rejectedSessions.drain(),
+    drainAudit: async () => void (await Promise.all([d.rejectedSessions.drain(), d.refusedActions.drain()])),
   };
 }
 

@@ -16,6 +16,10 @@
  * clients count by their /64 (an end site holds a whole /64: one address per request is cheap),
  * IPv4-mapped IPv6 as the IPv4 address, as the aggregator's admission/address.ts does.
  *
+ * The same coalescing serves the changes a signed-in caller's role does not allow (deps.ts
+ * refusedActions, type `auth.forbidden`): there a window is per caller, address and route, and the
+ * entries carry the caller as their actor.
+ *
  * Entries (type `auth.session_rejected`, actor `anonymous`):
  *   first:   { ip, reason }
  *   summary: { ip, reason, repeats, from, to, windowMs }  (repeats after the first; ISO times)
@@ -43,6 +47,8 @@ const NODE_TIMERS: Timers = {
 
 export interface RejectedSessionLogOptions {
   audit: (entry: Omit<AuditInput, 'at'>) => Promise<void>;
+  /** The entries' type (default `auth.session_rejected`; the role refusals use `auth.forbidden`). */
+  type?: string;
   now: () => number;
   windowMs: number;
   /** Addresses with a window open at once (default 16). */
@@ -52,12 +58,15 @@ export interface RejectedSessionLogOptions {
 
 interface Window {
   ip: string;
+  actor: string;
   reason: string;
   start: number;
   repeats: number;
   lastAt: number;
   /** Distinct addresses counted (the overflow window only). */
   addresses: Set<string> | null;
+  /** Distinct callers counted (the overflow window only). */
+  actors: Set<string> | null;
 }
 
 /** The overflow window's key and address (not a valid address, so no client can take it). */
@@ -84,34 +93,40 @@ export class RejectedSessionLog {
   }
 
   /**
-   * Records one rejected session cookie from `ip`. Resolves once its entry is written when it is
-   * the first of its window (so the entry is in the log when the refused request is answered);
-   * at once when it was only counted.
+   * Records one refusal of `actor` (default `anonymous`: a rejected session cookie has no caller)
+   * from `ip` for `reason`. A window is per caller, client address and reason. Resolves once its
+   * entry is written when it is the first of its window (so the entry is in the log when the
+   * refused request is answered); at once when it was only counted.
    */
-  async record(ip: string, reason: string): Promise<void> {
+  async record(ip: string, reason: string, actor = 'anonymous'): Promise<void> {
     const now = this.o.now();
     this.closeDue(now);
     const address = clientAddress(ip);
-    let key = address;
+    let key = `${actor}\u0000${address}\u0000${reason}`;
     if (!this.open.has(key) && this.open.size >= this.maxKeys) key = OVERFLOW;
     const w = this.open.get(key);
     if (w && now >= w.start && now < w.start + this.o.windowMs) {
       w.repeats++;
       w.lastAt = now;
       if (w.addresses && w.addresses.size < MAX_COUNTED_ADDRESSES) w.addresses.add(address);
+      if (w.actors && w.actors.size < MAX_COUNTED_ADDRESSES) w.actors.add(actor);
       return this.writes;
     }
     if (w) this.close(key, w);
+    const overflow = key === OVERFLOW;
+    const ipShown = overflow ? OVERFLOW : address;
     this.open.set(key, {
-      ip: key,
+      ip: ipShown,
+      actor,
       reason,
       start: now,
       repeats: 0,
       lastAt: now,
-      addresses: key === OVERFLOW ? new Set([address]) : null,
+      addresses: overflow ? new Set([address]) : null,
+      actors: overflow ? new Set([actor]) : null,
     });
     this.arm();
-    return this.write({ ip: key, reason });
+    return this.write(actor, { ip: ipShown, reason });
   }
 
   /** Closes every window and writes the summaries of those that counted repeats (shutdown). */
@@ -135,11 +150,13 @@ export class RejectedSessionLog {
   private close(key: string, w: Window): void {
     this.open.delete(key);
     if (w.repeats === 0) return;
-    void this.write({
+    void this.write(w.actor, {
       ip: w.ip,
       reason: w.reason,
       repeats: w.repeats,
       ...(w.addresses ? { addresses: w.addresses.size } : {}),
+      // The overflow window's entry names the caller that opened it; the count says if there were more.
+      ...(w.actors && w.actors.size > 1 ? { actors: w.actors.size } : {}),
       from: new Date(w.start).toISOString(),
       to: new Date(w.lastAt).toISOString(),
       windowMs: this.o.windowMs,
@@ -164,8 +181,9 @@ export class RejectedSessionLog {
   }
 
   /** Audit writes in order. */
-  private write(details: Record<string, unknown>): Promise<void> {
-    const next = this.writes.then(() => this.o.audit({ type: 'auth.session_rejected', actor: 'anonymous', details }));
+  private write(actor: string, details: Record<string, unknown>): Promise<void> {
+    const type = this.o.type ?? 'auth.session_rejected';
+    const next = this.writes.then(() => this.o.audit({ type, actor, details }));
     this.writes = next.catch(() => {});
     return next;
   }

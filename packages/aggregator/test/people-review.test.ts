@@ -6,7 +6,9 @@
  *   creator, and audited with its creator (`details.by`); tokens of the bootstrap credential work on;
  * - rejected session cookies are audited once per address and window, the repeats counted;
  * - a username that is no account is kept in the audit log only as its length and a keyed tag;
- * - a session waiting for its second factor can log out.
+ * - a session waiting for its second factor can log out;
+ * - a change a caller's role does not allow is audited (`auth.forbidden`), coalesced per caller,
+ *   address and route; a read refused by role is not.
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -276,5 +278,39 @@ describe('a session waiting for its second factor', () => {
     const code = await generate({ secret, epoch: Math.floor(s.clock.now / 1000) });
     expect((await stale.request('POST', '/api/auth/mfa', { code })).status).toBe(401);
     expect((await s.audit()).filter((e) => e.type === 'auth.logout' && e.actor === 'alice')).toHaveLength(2);
+  });
+});
+
+describe('changes refused by role', () => {
+  it('are audited once per caller, address and route and window, the repeats summarised at close', async () => {
+    server = await startPeopleServer({ requireMfaForAdmins: false });
+    const s = server;
+    await s.accounts.createAccount({ username: 'vera', role: 'viewer', password: GOOD_PASSWORD }, 'test');
+    const vera = new Browser(s.url);
+    expect((await vera.login('vera', GOOD_PASSWORD)).status).toBe(200);
+    const forbidden = async () => (await s.audit()).filter((e) => e.type === 'auth.forbidden');
+
+    // A read refused by role (a viewer's page asks for panels it does not show) is not audited.
+    expect((await vera.request('GET', '/api/users')).status).toBe(403);
+    expect(await forbidden()).toHaveLength(0);
+
+    for (let i = 0; i < 3; i++) {
+      const r = await vera.request('POST', '/api/users', { username: `x${i}`, role: 'admin' });
+      expect(r.status).toBe(403);
+    }
+    const first = await forbidden();
+    expect(first).toHaveLength(1);
+    expect(first[0]!.actor).toBe('vera');
+    expect(first[0]!.details).toEqual({ ip: '127.0.0.1', reason: 'POST /api/users (users.manage)' });
+
+    // Another route is its own window: written at once.
+    expect((await vera.request('POST', '/api/tokens', { name: 't', role: 'admin' })).status).toBe(403);
+    expect(await forbidden()).toHaveLength(2);
+
+    await s.app.close();
+    const closed = await forbidden();
+    expect(closed).toHaveLength(3);
+    expect(closed[2]!.actor).toBe('vera');
+    expect(closed[2]!.details).toMatchObject({ ip: '127.0.0.1', reason: 'POST /api/users (users.manage)', repeats: 2 });
   });
 });

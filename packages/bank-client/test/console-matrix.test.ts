@@ -79,6 +79,18 @@ describe('console route × role matrix', () => {
         expect(res.status).not.toBe(401);
       }
     }
+    // Each change refused by role is in the audit log once, with its caller; refused reads are not.
+    const refusedChanges = BANK_ROLES.flatMap((role) =>
+      rules
+        .filter((r) => r.method !== 'GET' && r.url !== '/api/auth/logout' && !bankCan(role, r.access!))
+        .map((r) => `${role.replace('-', '')}user ${r.method} ${r.url} (${r.access})`),
+    );
+    expect(refusedChanges.length).toBeGreaterThan(0);
+    const audited = c.db
+      .listAudit({ limit: 100_000 })
+      .filter((e) => e.type === 'auth.forbidden')
+      .map((e) => `${e.actor} ${(e.details as { reason: string }).reason}`);
+    expect(audited.sort()).toEqual(refusedChanges.sort());
     // The table itself: analysts decide alerts but neither set the threshold nor manage people.
     expect([...BANK_ROLE_PERMISSIONS.analyst].sort()).toEqual([
       'accounts.read',

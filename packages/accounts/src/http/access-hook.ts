@@ -12,7 +12,8 @@
  *    sets `allowPendingMfa` (logout: a person who cannot finish signing in must be able to end the
  *    half-open session), which it reaches, its CSRF token checked, with no caller attached;
  * 5. no caller: 401; otherwise the shared decision (access.ts accessRefusal: CSRF, pending
- *    set-up, role), a CSRF refusal audited as `auth.csrf_refused`.
+ *    set-up, role), a CSRF refusal audited as `auth.csrf_refused`, a change the role does not
+ *    allow as `auth.forbidden` (coalesced per caller, address and route).
  *
  * Only user actions (not GET/HEAD/OPTIONS) extend a session's idle timer: background polling
  * must not keep an unattended session alive.
@@ -58,6 +59,12 @@ export interface AccessHookOptions<P extends string, C extends Omit<AccessCaller
   unauthorized: string;
   /** Appended to a role refusal's message. */
   forbiddenHint?: string;
+  /**
+   * Audits a state-changing request the caller's role does not allow (coalesced: deps.ts
+   * refusedActions). Reads refused by role are not audited: a viewer's page asks for panels its
+   * role does not show, every refresh.
+   */
+  forbidden?: (caller: string, ip: string, route: string) => Promise<void>;
 }
 
 export function accessHook<P extends string, C extends Omit<AccessCaller<P>, 'csrfHash'> & { name: string }>(
@@ -109,8 +116,10 @@ export function accessHook<P extends string, C extends Omit<AccessCaller<P>, 'cs
       ...(o.forbiddenHint !== undefined ? { forbiddenHint: o.forbiddenHint } : {}),
     });
     if (refusal) {
-      if (refusal.code === 'csrf')
-        await o.audit(csrfRefusedEntry(caller.name, req.ip, `${req.method} ${req.routeOptions.url}`));
+      const route = `${req.method} ${req.routeOptions.url}`;
+      if (refusal.code === 'csrf') await o.audit(csrfRefusedEntry(caller.name, req.ip, route));
+      else if (refusal.code === 'forbidden' && !SAFE_METHODS.has(req.method) && o.forbidden)
+        await o.forbidden(caller.name, req.ip, `${route} (${rule})`);
       return deny(reply, refusal.status, refusal.code, refusal.message);
     }
   };

@@ -251,6 +251,7 @@ export default fp(
         },
         cookies: names,
         audit: (entry) => accounts.deps.audit(entry),
+        forbidden: (caller, ip, route) => accounts.deps.refusedActions.record(ip, route, caller),
         unauthorized: 'sign in, or send "Authorization: Bearer <API token>"',
         forbiddenHint: ': ask for a role that does, or use the admin token',
       }),

@@ -95,7 +95,14 @@ export function installAuth(app: FastifyInstance, opts: { accounts: Accounts; se
       attach: (req, op) => void (req.operator = op),
       cookies: names,
       audit: (entry) => accounts.deps.audit(entry),
+      forbidden: (caller, ip, route) => accounts.deps.refusedActions.record(ip, route, caller),
       unauthorized: 'sign in first',
     }),
   );
+
+  // Summaries of coalesced refusals still counting (rejected cookies, refused changes): at stop,
+  // not lost with the process.
+  app.addHook('onClose', async () => {
+    await accounts.drainAudit();
+  });
 }
