@@ -2,7 +2,7 @@
  * Round rules: how many banks, how long to wait, what counts as enough. Validated with
  * zod because admins change them at run time through the API.
  */
-import { STRATEGY_NAMES, type StrategyName } from '@finsecure/common/strategy';
+import { nominalTrimCount, STRATEGY_NAMES, trimCount, type StrategyName } from '@finsecure/common/strategy';
 import { z } from 'zod';
 import { DEFAULT_SECAGG_RULES, SECAGG_RULE_FIELDS } from './secagg-rules.js';
 import { checkModes } from './modes.js';
@@ -251,14 +251,42 @@ function robustRuleIssues(r: RoundRules): { path: string[]; message: string }[] 
       path: ['multiKrumM'],
       message: `multiKrumM ${r.multiKrumM} exceeds quorum − byzantineF = ${r.quorum - f} (a round may aggregate only quorum ${r.quorum} updates and Multi-Krum keeps at most n − f); lower multiKrumM or raise quorum`,
     });
-  if (r.strategy === 'trimmed-mean' && Math.floor(r.trimFraction * r.quorum + 1e-9) < 1)
-    issues.push({
-      path: ['trimFraction'],
-      message: `trimFraction ${r.trimFraction} trims nothing from a round of quorum ${r.quorum} updates (⌊β × n⌋ = 0 values from each end); raise quorum (and minBanks) to at least ${Math.ceil(1 / r.trimFraction - 1e-9)}${
-        r.quorum >= 3 ? ` or trimFraction to at least ${Number((1 / r.quorum).toFixed(4))}` : ''
-      }`,
-    });
+  if (r.strategy === 'trimmed-mean') {
+    // The strategy's own counts (trimmed-mean.ts). trimCount grows with n, so a quorum from which
+    // it trims trims from every larger round too; and it always keeps n − 2t ≥ 1 values.
+    const beta = r.trimFraction;
+    const q = r.quorum;
+    const nominal = nominalTrimCount(beta, q);
+    if (2 * nominal >= q)
+      issues.push({
+        path: ['trimFraction'],
+        message: `trimFraction ${beta} is within rounding of 0.5: ⌊β × n⌋ = ${nominal} values from each end would leave none of a round of quorum ${q} updates (the trimmed mean keeps at least one); lower trimFraction (e.g. to 0.49)`,
+      });
+    else if (trimCount(beta, q) < 1) {
+      const n = smallestTrimmedRound(beta);
+      // 1/q rounded up (1/3 → 0.3334: 0.3333 × 3 would still trim nothing).
+      const fix = Number.isFinite(n) ? [`raise quorum (and minBanks) to at least ${n}`] : [];
+      if (q >= 3) fix.push(`${fix.length ? '' : 'raise '}trimFraction to at least ${Math.ceil(1e4 / q) / 1e4}`);
+      issues.push({
+        path: ['trimFraction'],
+        message: `trimFraction ${beta} trims nothing from a round of quorum ${q} updates (⌊β × n⌋ = 0 values from each end); ${
+          fix.length ? fix.join(' or ') : 'raise trimFraction, and quorum (and minBanks) to at least 3'
+        }`,
+      });
+    }
+  }
   return issues;
+}
+
+/**
+ * The fewest updates from which the trimmed mean with fraction β drops a value from each end
+ * (trimCount ≥ 1: ⌊β n⌋ ≥ 1 and n ≥ 3), or Infinity for β = 0. Bounded: a few steps from ⌈1/β⌉.
+ */
+function smallestTrimmedRound(beta: number): number {
+  if (!(beta > 0)) return Infinity;
+  let n = Math.max(3, Math.ceil(1 / beta) - 1);
+  for (let step = 0; step < 3 && trimCount(beta, n) < 1; step++) n++;
+  return n;
 }
 
 /**

@@ -61,8 +61,15 @@ export class SecAggAggregatorRound {
   private readonly masked: MaskedSum;
   private survivorList: string[] | null = null;
   private readonly signatures = new Map<string, Uint8Array>();
+  /** Revealed shares by owner, each checked against the digest its owner dealt it with. */
   private readonly seedShares = new Map<string, Uint8Array[]>();
   private readonly keyShares = new Map<string, Uint8Array[]>();
+  /**
+   * The share each bank revealed of its own seed or key: it was never in an envelope, so no
+   * digest covers it, and reconstruct.ts uses it only when the checked shares fall short of t.
+   */
+  private readonly ownSeedShares = new Map<string, Uint8Array>();
+  private readonly ownKeyShares = new Map<string, Uint8Array>();
 
   constructor(params: SecAggParams, directory: IdentityDirectory) {
     this.setup = setupRound(params);
@@ -243,11 +250,14 @@ export class SecAggAggregatorRound {
         const what = wantAlive ? 'a seed share' : 'a key share';
         throw this.stages.reject('protocol_violation', `${bank} sent ${what} for ${of}, which it may not`, bank);
       }
-      // The holder's own share is not in any envelope: it holds none of itself to reveal here.
+      // The holder's share of its own secret was in no envelope and no digest covers it: it is kept
+      // apart and used only if too few checked shares arrive (see reconstruct.ts), so a corrupt one
+      // cannot sink a round that has t checked shares.
+      if (of === bank) return;
       const digests = this.shareDigests.get(`${of}\n${bank}`);
       const kind = wantAlive ? 'seed' : 'key';
       const want = wantAlive ? digests?.seedShareHash : digests?.keyShareHash;
-      if (of !== bank && (!want || !bytesEqual(shareDigest(this.roundId, kind, of, bank, share), want))) {
+      if (!want || !bytesEqual(shareDigest(this.roundId, kind, of, bank, share), want)) {
         throw this.stages.reject(
           'corrupt_share',
           `${bank}'s ${kind} share of ${of} does not match what ${of} committed to at share keys (replayed or altered)`,
@@ -257,8 +267,14 @@ export class SecAggAggregatorRound {
     };
     for (const { of, share } of res.seedShares) check(of, share, true);
     for (const { of, share } of res.keyShares) check(of, share, false);
-    for (const { of, share } of res.seedShares) push(this.seedShares, of, share);
-    for (const { of, share } of res.keyShares) push(this.keyShares, of, share);
+    for (const { of, share } of res.seedShares) {
+      if (of === bank) this.ownSeedShares.set(of, share);
+      else push(this.seedShares, of, share);
+    }
+    for (const { of, share } of res.keyShares) {
+      if (of === bank) this.ownKeyShares.set(of, share);
+      else push(this.keyShares, of, share);
+    }
     this.stages.answer(bank);
   }
 
@@ -282,6 +298,8 @@ export class SecAggAggregatorRound {
         commitments: this.commitments,
         seedShares: this.seedShares,
         keyShares: this.keyShares,
+        ownSeedShares: this.ownSeedShares,
+        ownKeyShares: this.ownKeyShares,
       });
     } catch (err) {
       if (err instanceof SecAggError) this.stages.failWith(err);
@@ -289,6 +307,8 @@ export class SecAggAggregatorRound {
     } finally {
       this.seedShares.clear();
       this.keyShares.clear();
+      this.ownSeedShares.clear();
+      this.ownKeyShares.clear();
     }
     const sum = unmaskSum(this.masked.sum, survivors, unmasking);
     return { sum, survivors, stages: this.stages.stageReports() };

@@ -7,7 +7,8 @@
  *
  * Memory: the accumulator buffers every update (n × d float32, 4 bytes each); time
  * O(d · n log n). With fewer than 1/β updates, t = 0 and nothing is trimmed (the round
- * rules refuse a quorum that allows it).
+ * rules refuse a quorum that allows it). At least one value is always kept (n − 2t ≥ 1, as
+ * in Yin et al.): see `trimCount`.
  */
 import { selectBanks } from './selection.js';
 import { BufferedAggregation, type BufferedRound, type RobustDecision } from './buffered.js';
@@ -19,9 +20,31 @@ export interface TrimmedMeanOptions {
   trimFraction: number;
 }
 
-/** Values dropped from each end of a coordinate with n updates: ⌊β n⌋ (with slack: 0.29 × 100 is 28.999999999999996). */
+/**
+ * Relative slack under which β n counts as the integer it rounds to: binary floating point
+ * is off by a few 1e-16 (0.29 × 100 is 28.999999999999996), a β that means to be below an
+ * integer boundary is off by far more (0.4999999999 × 2 is 2e-10 short of 1).
+ */
+const TRIM_SLACK = 1e-12;
+
+/**
+ * ⌊β n⌋ as written, before the n − 2t ≥ 1 cap of `trimCount`: a product within rounding of an
+ * integer counts as that integer. For β within rounding of 0.5 and even n it is n / 2 (every
+ * value); the round rules refuse such a β at their quorum.
+ */
+export function nominalTrimCount(trimFraction: number, n: number): number {
+  const x = trimFraction * n;
+  const nearest = Math.round(x);
+  return Math.abs(x - nearest) <= TRIM_SLACK * Math.abs(x) ? nearest : Math.floor(x);
+}
+
+/**
+ * Values dropped from each end of a coordinate with n updates: t = ⌊β n⌋ (`nominalTrimCount`),
+ * at most ⌊(n − 1) / 2⌋ so that n − 2t ≥ 1 values are always kept (Yin et al. 2018). For
+ * β < 0.5 the exact ⌊β n⌋ is never above that bound: the cap only undoes the rounding slack.
+ */
 export function trimCount(trimFraction: number, n: number): number {
-  return Math.floor(trimFraction * n + 1e-9);
+  return Math.max(0, Math.min(nominalTrimCount(trimFraction, n), Math.floor((n - 1) / 2)));
 }
 
 export class TrimmedMean implements Strategy {
