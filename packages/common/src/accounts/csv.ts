@@ -3,7 +3,7 @@
  * (in words, "; "-separated). Notes (e.g. "only one account") come first as `#` comment
  * lines so that a reader of the file sees them too.
  */
-import { quoteCsvField } from '../data/csv.js';
+import { spreadsheetSafeField } from '../data/csv.js';
 import type { AccountReport } from './report.js';
 
 function cell(x: number): string {
@@ -13,15 +13,17 @@ function cell(x: number): string {
 
 export function accountReportCsv(report: AccountReport): string {
   const lines = report.notes.map((n) => `# ${n.replace(/[\r\n]+/g, ' ')}`);
-  lines.push(['account', ...report.featureNames, 'anomaly_score', 'flagged', 'reasons'].join(','));
+  lines.push(
+    ['account', ...report.featureNames.map(spreadsheetSafeField), 'anomaly_score', 'flagged', 'reasons'].join(','),
+  );
   for (const r of report.rows) {
     lines.push(
       [
-        quoteCsvField(r.account),
+        spreadsheetSafeField(r.account),
         ...r.features.map(cell),
         cell(r.score),
         r.flagged ? '1' : '0',
-        quoteCsvField(r.explanation),
+        spreadsheetSafeField(r.explanation),
       ].join(','),
     );
   }

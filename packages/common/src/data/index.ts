@@ -1,6 +1,6 @@
 /** Data loading, scaling, splitting, writing and synthetic data. */
 export { DataError } from './errors.js';
-export { isGzipFile, splitCsvLine, quoteCsvField } from './csv.js';
+export { isGzipFile, splitCsvLine, quoteCsvField, spreadsheetSafeField } from './csv.js';
 export { redactPaths } from './redact-paths.js';
 export {
   detectLayout,

@@ -5,7 +5,7 @@
  */
 import { FEATURE_LABELS, accountReportCsv, type AccountReport } from '@finsecure/common/accounts';
 import { describeReason } from '@finsecure/common/anomaly';
-import { quoteCsvField } from '@finsecure/common/data';
+import { spreadsheetSafeField } from '@finsecure/common/data';
 import { reflagReport, type ReportCut } from '../../account-report.js';
 import type { StoredReport } from './store.js';
 
@@ -108,16 +108,25 @@ export function reportCsv(stored: StoredReport, cut: ReportCut | null): string {
   if (stored.kind === 'accounts') return accountReportCsv(report);
   const cell = (x: number) => (Number.isNaN(x) ? '' : String(Math.round(x * 1e6) / 1e6));
   const out = report.notes.map((n) => `# ${n.replace(/[\r\n]+/g, ' ')}`);
-  out.push(['transaction', 'line', ...report.featureNames, 'anomaly_score', 'flagged', 'reasons'].join(','));
+  out.push(
+    [
+      'transaction',
+      'line',
+      ...report.featureNames.map(spreadsheetSafeField),
+      'anomaly_score',
+      'flagged',
+      'reasons',
+    ].join(','),
+  );
   report.rows.forEach((r, i) => {
     out.push(
       [
-        quoteCsvField(r.account),
+        spreadsheetSafeField(r.account),
         String(stored.lines![i]),
         ...r.features.map(cell),
         cell(r.score),
         r.flagged ? '1' : '0',
-        quoteCsvField(r.explanation),
+        spreadsheetSafeField(r.explanation),
       ].join(','),
     );
   });
