@@ -71,88 +71,104 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     dbName: config.mongodbDb,
     // SQLite keeps the audit key beside its database by default; MongoDB needs a path on disk.
     auditKeyFile: config.auditKeyFile ?? (config.mongodbUri ? path.join(config.dataDir, AUDIT_KEY_FILE) : undefined),
+    // One aggregator per SQLite store: a second one on the same data directory is refused.
+    log: (message) => logger.warn(message),
   });
   await store.init();
-  // Refuses to start (naming file, table and row) on damaged storage; seals committed rounds a
-  // crash left without their audit entry; records this start.
-  const clock = opts.clock ?? systemClock;
-  const startup = await verifyStoredState(store, { version: SERVER_VERSION, now: () => clock.now() });
-  logger.info({ store: store.kind, checkMs: startup.ms, repaired: startup.repaired }, 'store ready');
-  const adminTokenGenerated = !config.adminToken;
-  const adminToken = config.adminToken ?? generateToken('fsa');
-  const events = new EventBus();
-  const metrics = createMetrics();
-  const spec: MlpSpec = config.model;
-  const federation = new Federation({
-    store,
-    makeStrategy: (settings) => {
-      const { name, options } = strategySpec(settings.rules);
-      return createStrategy(name, options);
-    },
-    spec,
-    clock,
-    logger: logger.child({ component: 'federation' }),
-    events,
-    seed: config.seed,
-    settings: { training: config.training, rules: config.rules },
-    maxFrameBytes: config.maxFrameBytes,
-    heartbeatIntervalMs: config.heartbeatIntervalMs,
-    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-    observer: opts.observer ? bothObservers(metrics.observer, opts.observer, logger) : metrics.observer,
-  });
-  await federation.init();
-  // A finished federation starts again when more rounds are configured than it has run.
-  if (config.autoStart && federation.status().state !== 'running') {
-    await federation.control('start', 'system').catch((err: Error) => {
-      // Every configured round is committed: nothing to start; the API says so too.
-      if (err instanceof ControlRefused) logger.info({ reason: err.message }, 'training not started');
-      // The store refused the start (ChangeNotStored): the aggregator serves, an admin can start it.
-      else logger.error({ err }, 'training could not be started');
+  // A start that fails once the store is open closes what it opened: the store releases its
+  // instance lock, so the same process (an embedding program, a test) can start again.
+  const opened: { federation?: Federation; app?: FastifyInstance; metrics?: { close(): void } } = {};
+  try {
+    // Refuses to start (naming file, table and row) on damaged storage; seals committed rounds a
+    // crash left without their audit entry; records this start.
+    const clock = opts.clock ?? systemClock;
+    const startup = await verifyStoredState(store, { version: SERVER_VERSION, now: () => clock.now() });
+    logger.info({ store: store.kind, checkMs: startup.ms, repaired: startup.repaired }, 'store ready');
+    const adminTokenGenerated = !config.adminToken;
+    const adminToken = config.adminToken ?? generateToken('fsa');
+    const events = new EventBus();
+    const metrics = createMetrics();
+    opened.metrics = metrics;
+    const spec: MlpSpec = config.model;
+    const federation = new Federation({
+      store,
+      makeStrategy: (settings) => {
+        const { name, options } = strategySpec(settings.rules);
+        return createStrategy(name, options);
+      },
+      spec,
+      clock,
+      logger: logger.child({ component: 'federation' }),
+      events,
+      seed: config.seed,
+      settings: { training: config.training, rules: config.rules },
+      maxFrameBytes: config.maxFrameBytes,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      observer: opts.observer ? bothObservers(metrics.observer, opts.observer, logger) : metrics.observer,
     });
+    opened.federation = federation;
+    await federation.init();
+    // A finished federation starts again when more rounds are configured than it has run.
+    if (config.autoStart && federation.status().state !== 'running') {
+      await federation.control('start', 'system').catch((err: Error) => {
+        // Every configured round is committed: nothing to start; the API says so too.
+        if (err instanceof ControlRefused) logger.info({ reason: err.message }, 'training not started');
+        // The store refused the start (ChangeNotStored): the aggregator serves, an admin can start it.
+        else logger.error({ err }, 'training could not be started');
+      });
+    }
+    const app = await buildServer({
+      config: { ...config, dashboardDir: config.dashboardDir ?? defaultDashboardDir() },
+      federation,
+      store,
+      auth: new ApiAuth(adminToken, config.viewerToken),
+      events,
+      backend,
+      spec,
+      logger,
+      version: SERVER_VERSION,
+      startedAt: Date.now(),
+      clock,
+      metrics,
+    });
+    opened.app = app;
+    await app.listen({ host: config.host, port: config.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    const scheme = config.tlsCert ? 'https' : 'http';
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const url = `${scheme}://${host}:${port}`;
+    let closed = false;
+    return {
+      app,
+      federation,
+      store,
+      url,
+      wsUrl: `${scheme === 'https' ? 'wss' : 'ws'}://${host}:${port}`,
+      adminToken,
+      adminTokenGenerated,
+      events,
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await federation.close();
+          await app.close();
+          await recordShutdown(store, { version: SERVER_VERSION, now: () => clock.now() });
+          await store.close();
+        } finally {
+          metrics.close();
+        }
+      },
+    };
+  } catch (err) {
+    await opened.app?.close().catch(() => {});
+    await opened.federation?.close().catch(() => {});
+    opened.metrics?.close();
+    await store.close().catch(() => {});
+    throw err;
   }
-  const app = await buildServer({
-    config: { ...config, dashboardDir: config.dashboardDir ?? defaultDashboardDir() },
-    federation,
-    store,
-    auth: new ApiAuth(adminToken, config.viewerToken),
-    events,
-    backend,
-    spec,
-    logger,
-    version: SERVER_VERSION,
-    startedAt: Date.now(),
-    clock,
-    metrics,
-  });
-  await app.listen({ host: config.host, port: config.port });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const scheme = config.tlsCert ? 'https' : 'http';
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = `${scheme}://${host}:${port}`;
-  let closed = false;
-  return {
-    app,
-    federation,
-    store,
-    url,
-    wsUrl: `${scheme === 'https' ? 'wss' : 'ws'}://${host}:${port}`,
-    adminToken,
-    adminTokenGenerated,
-    events,
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await federation.close();
-        await app.close();
-        await recordShutdown(store, { version: SERVER_VERSION, now: () => clock.now() });
-        await store.close();
-      } finally {
-        metrics.close();
-      }
-    },
-  };
 }
 
 /**

@@ -157,7 +157,9 @@ describe('the signing key', () => {
     mkdirSync(dir);
     const key = path.join(dir, 'k.pem');
     loadAuditKey(key, { create: true });
+    // Both halves: a key is never re-made beside the public half of a lost one.
     rmSync(key);
+    rmSync(path.join(dir, 'k.pub.pem'));
     loadAuditKey(key, { create: true });
     writeFileSync(key, readFileSync(key), { mode: 0o644 });
     // writeFileSync keeps an existing file's mode: chmod explicitly.

@@ -94,19 +94,28 @@ export function checkHeadSignature(head: SignedHead, key: AuditVerifierKey): str
 
 /**
  * Loads the Ed25519 private key from `file`, creating it (mode 0600, parent directories
- * too) when it does not exist and `create` is true. A key file readable by group or
+ * too) and its public half `*.pub.pem` when neither exists and `create` is true (the stores
+ * pass create only for an empty audit log). A key file readable by group or
  * others is refused: whoever can read it can forge checkpoints.
  * @throws Error naming the file when it is missing (create false), unreadable, too open, or not an Ed25519 key.
  */
 export function loadAuditKey(file: string, opts: { create?: boolean } = {}): AuditSigner {
   if (!existsSync(file)) {
     if (!opts.create) throw new Error(`audit signing key ${file} does not exist`);
+    const pub = publicKeyFileOf(file);
+    // The public half of a lost key: auditors and banks hold copies of it; a new key must not replace it.
+    if (existsSync(pub))
+      throw new Error(
+        `audit signing key ${file} is missing but its public key ${pub} exists: restore ${file} from your backup. ` +
+          `A new key is made only where neither exists (delete ${pub} only when starting a new federation).`,
+      );
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('ed25519');
-    // 'wx': never overwrite a key another process created in the meantime.
+    // 'wx': never overwrite a key (or its public half) another process created in the meantime.
     writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-    writeFileSync(publicKeyFileOf(file), createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }), {
+    writeFileSync(pub, createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }), {
       mode: 0o644,
+      flag: 'wx',
     });
   }
   const mode = statSync(file).mode & 0o777;

@@ -130,6 +130,8 @@ async function openStore(o: VerifyFlags): Promise<Store> {
   // Verify-only: a verifier never creates or signs with a key, it only checks signatures.
   return new SqliteStore(sqlitePath, {
     auditKeyFile: null,
+    // Only reads (a verifier writes nothing): it may run while the aggregator holds the instance lock.
+    instanceLock: false,
     ...(key ? { verifyKey: loadAuditVerifierKey(key) } : {}),
   });
 }

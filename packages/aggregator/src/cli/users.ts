@@ -25,6 +25,9 @@ async function openAccounts(o: StoreFlags): Promise<{ store: Store; accounts: Ac
     ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
     sqlitePath: sqlitePathOf(config),
     dbName: config.mongodbDb,
+    // Beside a running aggregator (`docker compose exec aggregator … users reset-mfa`): account changes are
+    // short transactions, as the aggregator's own API makes, so this does not take its instance lock.
+    instanceLock: false,
   });
   await store.init();
   const accounts = createAccounts({ store: store.accounts, audit: (e) => store.appendAudit(e), now: Date.now });

@@ -203,12 +203,18 @@ export async function failRound(core: Core, round: ActiveRound, reason: string):
   record.durations = durations(round, now);
   record.stages = stageSummaries(round, now);
   markMissing(core, round);
-  await core.opts.store.saveRound(record);
+  // The round and its round.failed entry in one transaction: a crash never keeps one without the other.
+  const entry = await core.opts.store.saveRoundAudited(record, {
+    at: now,
+    type: 'round.failed',
+    actor: 'system',
+    details: { roundId: record.id, reason },
+  });
+  published(core, entry);
   core.quarantine?.commit(record); // a failed round counts no update, but moves the history window
   core.roundsFailed++;
   const frame = encodeFrame({ type: 'round_failed', roundId: record.id, reason: reason.slice(0, 500) });
   core.sessions.sendTo(record.selected, frame);
-  await audit(core, 'round.failed', 'system', { roundId: record.id, reason });
   core.opts.logger.warn({ roundId: record.id, reason }, 'round failed');
   await finishRound(core, round);
 }

@@ -7,7 +7,7 @@ import type { TrainingState } from '@finsecure/common/api';
 import type { Scaler } from '@finsecure/common/protocol';
 import { createRng } from '@finsecure/common/rng';
 import { initWeights, manifestFor, weightsSha256, type MlpSpec } from '@finsecure/common/model';
-import { audit, statsOf, type Core, type Refusal } from './core.js';
+import { published, statsOf, type Core, type Refusal } from './core.js';
 import { specMismatch } from './admin.js';
 import { parseStoredSettings } from './settings.js';
 import { noneHeldWithoutRounds } from './quarantine.js';
@@ -97,9 +97,9 @@ export async function restore(core: Core): Promise<void> {
   await loadGlobalModel(core);
   const head = await store.auditHead();
   core.auditHead = head ? { seq: head.seq, hash: head.hash } : null;
-  const interrupted = await store.failUnfinishedRounds('aggregator restarted', clock.now());
-  for (const id of interrupted)
-    await audit(core, 'round.failed', 'system', { roundId: id, reason: 'aggregator restarted' });
+  // The rounds and their round.failed entries in one transaction (a crash keeps all or nothing).
+  const { ids: interrupted, entries } = await store.failUnfinishedRoundsAudited('aggregator restarted', clock.now());
+  for (const entry of entries) published(core, entry);
   core.nextRoundId = (await store.maxRoundId()) + 1;
   await noneHeldWithoutRounds(store, core.nextRoundId > 1);
   core.scaler = await store.getSetting<Scaler>('scaler');

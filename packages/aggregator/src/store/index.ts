@@ -21,6 +21,13 @@ export interface CreateStoreOptions {
    * needs it given (the aggregator passes `<data-dir>/audit-key.pem`), else heads are unsigned.
    */
   auditKeyFile?: string | undefined;
+  /**
+   * SQLite: take the instance lock (store/instance-lock.ts; default true). False for CLI commands
+   * that work beside a running aggregator. MongoDB has no lock (see mongo.ts).
+   */
+  instanceLock?: boolean;
+  /** Told of what opening the store did that an operator should know (a stale lock taken over). */
+  log?: (message: string) => void;
 }
 
 export async function createStore(opts: CreateStoreOptions = {}): Promise<Store> {
@@ -30,6 +37,8 @@ export async function createStore(opts: CreateStoreOptions = {}): Promise<Store>
   }
   return new SqliteStore(opts.sqlitePath ?? DEFAULT_SQLITE_PATH, {
     ...(opts.auditKeyFile ? { auditKeyFile: opts.auditKeyFile } : {}),
+    ...(opts.instanceLock !== undefined ? { instanceLock: opts.instanceLock } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
   });
 }
 

@@ -94,3 +94,28 @@ export function checkRound(
 export function describeWhere(w: { file?: string; table: string; row: string }): string {
   return `${w.file ? `file ${w.file}, ` : ''}table ${w.table}, row ${w.row}`;
 }
+
+/**
+ * Whether a sealed round's model is the one its seal named (details.modelSha256; entries that
+ * seal older rounds after the fact name none and are not checked). Both stores' checkStorage use it.
+ * @returns the problem (from "version …" on), or null.
+ */
+export function sealedModelProblem(
+  roundId: number,
+  modelVersion: number | null,
+  seq: number,
+  entry: AuditEntry | null,
+  storedSha256: string | undefined,
+): string | null {
+  const sealedSha = entry?.details.modelSha256;
+  if (typeof sealedSha !== 'string') return null;
+  const version = typeof entry?.details.modelVersion === 'number' ? entry.details.modelVersion : modelVersion;
+  if (storedSha256 === undefined)
+    return `version ${version}: the model of committed round ${roundId} is missing (audit entry ${seq} sealed sha256 ${sealedSha})`;
+  if (storedSha256 !== sealedSha)
+    return (
+      `version ${version}: the model of committed round ${roundId} has sha256 ${storedSha256}, but audit entry ${seq} ` +
+      `sealed ${sealedSha}: the model was replaced after the round was committed`
+    );
+  return null;
+}

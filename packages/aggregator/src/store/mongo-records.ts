@@ -4,7 +4,7 @@
  * sha256 (integrity.ts); a sealed round is never overwritten.
  */
 import type { Collection } from 'mongodb';
-import { checkModel, checkRound } from './integrity.js';
+import { checkModel, checkRound, sealedModelProblem } from './integrity.js';
 import type { MongoAudit } from './mongo-audit.js';
 import { isDuplicateKey, modelDoc, roundDoc, toModel, toRound, type ModelDoc } from './mongo-codec.js';
 import { StoreConflictError, type ModelVersionRecord, type RoundRecord, type StorageReport } from './types.js';
@@ -84,7 +84,22 @@ export class MongoRecords {
     return ids;
   }
 
+  /**
+   * The model of a committed round is never replaced (its seal names its sha256; a rollback stores a
+   * new version). Check, then write: not atomic without a transaction, but one aggregator is the only
+   * writer, and commitRound writes the model before its round is committed.
+   * @throws StoreConflictError when version `model.version` belongs to a committed round.
+   */
   async saveModel(model: ModelVersionRecord): Promise<void> {
+    const existing = await this.models.findOne({ version: model.version }, { projection: { _id: 0, roundId: 1 } });
+    if (
+      existing &&
+      existing.roundId !== null &&
+      (await this.rounds.findOne({ id: existing.roundId, status: 'committed' }, { projection: { _id: 1 } }))
+    )
+      throw new StoreConflictError(
+        `model version ${model.version} is the model of committed round ${existing.roundId}; it cannot be overwritten`,
+      );
     await this.models.replaceOne({ version: model.version }, modelDoc(model), { upsert: true });
   }
 
@@ -137,11 +152,27 @@ export class MongoRecords {
     }
     for await (const doc of this.rounds.find({ auditSeq: { $exists: true } } as never).sort({ id: 1 })) {
       rounds++;
+      let round: RoundRecord;
       try {
-        await this.readRound(doc);
+        round = await this.readRound(doc);
       } catch (err) {
         problems.push((err as Error).message);
+        continue;
       }
+      // The model is the one the seal named (sealedModelProblem: as the SQLite store checks).
+      const seq = (doc as { auditSeq?: number }).auditSeq!;
+      const model =
+        round.modelVersion === null
+          ? null
+          : await this.models.findOne({ version: round.modelVersion }, { projection: { _id: 0, sha256: 1 } });
+      const problem = sealedModelProblem(
+        round.id,
+        round.modelVersion,
+        seq,
+        await this.anchors.entry(seq),
+        model?.sha256,
+      );
+      if (problem) problems.push(`collection models, ${problem}`);
     }
     // Page-level checks are the server's job (validate / the storage engine's checksums).
     return { ok: problems.length === 0, problems, checked: { pages: false, models, rounds } };

@@ -2,12 +2,17 @@
  * MongoDB store for deployments (MongoDB 5.0 or newer: round records key per-bank stats
  * by bank id, and ids may contain dots, which 5.0 stores without complaint).
  *
- * One aggregator process is the only writer. Records keep their natural keys as plain
+ * One aggregator process is the only writer. Unlike the SQLite store (store/instance-lock.ts),
+ * nothing enforces that here: a second aggregator on the same database would fail the first's
+ * live round at its start and overwrite its counters. Enforcing it needs a lease document
+ * (claimed with findOneAndUpdate, renewed by a timer, taken over after it expires) and a server to
+ * test it against; until then, run exactly one aggregator per MongoDB database. Records keep their natural keys as plain
  * fields (id, version, seq, key) with unique indexes; Mongo's own _id is never exposed.
  * The client is created with ignoreUndefined so that an undefined optional field is
  * dropped, exactly as JSON drops it in the SQLite store, rather than stored as null.
  */
 import { MongoClient, type Collection, type Db } from 'mongodb';
+import { existsSync } from 'node:fs';
 import { loadAuditKey, type AuditSigner, type SignedHead } from '../audit/signer.js';
 import { checkedInput } from '../audit/chain.js';
 import { roundRecordHash } from './integrity.js';
@@ -101,7 +106,20 @@ export class MongoStore implements Store {
       this.jobs.createIndex({ id: 1 }, { unique: true, name: 'id_unique' }), // analytics jobs, also sort by id
       this.accounts.init(),
     ]);
-    if (this.auditKeyFile) this.signer = loadAuditKey(this.auditKeyFile, { create: true });
+    if (this.auditKeyFile) {
+      // A key is created only for an empty log: one signed by a key now missing must not be re-signed.
+      if (!existsSync(this.auditKeyFile)) {
+        const last = await this.audit.findOne({}, { sort: { seq: -1 }, projection: { _id: 0, seq: 1 } });
+        const head = await this.anchors.head();
+        if (last || head)
+          throw new Error(
+            `audit key ${this.auditKeyFile} is missing; the log is signed by key ${head?.keyId ?? '(unsigned head)'} ` +
+              `(${last?.seq ?? head?.seq ?? 0} entries); restore it from your backup. A new key is created only for ` +
+              'an empty audit log.',
+          );
+      }
+      this.signer = loadAuditKey(this.auditKeyFile, { create: true });
+    }
     await this.anchors.init();
   }
 
@@ -220,6 +238,21 @@ export class MongoStore implements Store {
 
   failUnfinishedRounds(reason: string, at: number): Promise<number[]> {
     return this.records.failUnfinishedRounds(reason, at);
+  }
+
+  /** Not atomic here (no transaction): the round, then its entry; a crash between them loses the entry. */
+  async saveRoundAudited(round: RoundRecord, audit: AuditInput): Promise<AuditEntry> {
+    await this.saveRound(round);
+    return this.appendAudit(audit);
+  }
+
+  /** Not atomic here: the rounds, then their entries. */
+  async failUnfinishedRoundsAudited(reason: string, at: number): Promise<{ ids: number[]; entries: AuditEntry[] }> {
+    const ids = await this.failUnfinishedRounds(reason, at);
+    const entries: AuditEntry[] = [];
+    for (const roundId of ids)
+      entries.push(await this.appendAudit({ at, type: 'round.failed', actor: 'system', details: { roundId, reason } }));
+    return { ids, entries };
   }
 
   // ------------------------------------------------------------------ models

@@ -3,10 +3,13 @@
  * - an empty (0-byte) or missing database beside the state of an existing federation
  *   (its audit key, local tokens, a write-ahead log) was truncated or lost; opening it
  *   would silently start a brand-new federation, so it is refused;
+ * - a database that holds no tables at all beside that state lost its write-ahead log: in WAL
+ *   mode the tables may live only in `<file>-wal` until a checkpoint, so a copy of the .db alone
+ *   (or a deleted -wal) is an empty database; it is refused too;
  * - `PRAGMA quick_check` (O(N), no index cross-check: milliseconds for thousands of
  *   rounds) finds damaged pages; each problem is reported with the table it belongs to.
  */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -33,6 +36,59 @@ export function checkDatabaseFile(file: string, keyFile: string | null): void {
     `database file ${file} ${size === 0 ? 'is empty (0 bytes)' : 'does not exist'}, but the state of an existing ` +
       `federation is beside it (${state.join(', ')}): the database was truncated, replaced or lost. ` +
       'Restore it from a backup; to start a new federation, use a new data directory.',
+  );
+}
+
+/**
+ * Refuses a database without a single table (sqlite_master is empty) beside an existing
+ * federation's audit key: its tables were in a write-ahead log that is gone.
+ * @throws Error naming the file, the -wal file and how backups must be made.
+ */
+export function checkSchemaPresent(db: Database.Database, file: string, keyFile: string | null): void {
+  const { n } = db.prepare('SELECT COUNT(*) AS n FROM sqlite_master').get() as { n: number };
+  if (n > 0) return;
+  const state: string[] = [];
+  if (keyFile && existsSync(keyFile)) state.push(`audit signing key ${keyFile}`);
+  const dir = path.dirname(path.resolve(file));
+  for (const f of STATE_FILES) if (existsSync(path.join(dir, f))) state.push(path.join(dir, f));
+  if (state.length === 0) return; // a new database
+  const wal = `${file}-wal`;
+  throw new Error(
+    `database file ${file} holds no tables (${statSync(file).size} bytes), but the state of an existing federation ` +
+      `is beside it (${state.join(', ')}): its write-ahead log ${wal} is probably missing ` +
+      `(${existsSync(wal) ? `it is ${statSync(wal).size} bytes` : 'it does not exist'}) — in WAL mode recent ` +
+      'writes, even the tables, live only in the -wal file until a checkpoint. Refusing to start a new federation ' +
+      `here. Restore ${path.basename(file)} together with its -wal file, or from a backup made with ` +
+      "`sqlite3 <file> '.backup <copy>'` (a copy of the .db file alone is not a backup while the aggregator runs); " +
+      'to start a new federation, use a new data directory.',
+  );
+}
+
+/**
+ * An error opening `file` (SQLITE_CANTOPEN, SQLITE_READONLY, a file-system error) that names
+ * the file and says why, instead of "unable to open database file"; other errors pass through.
+ */
+export function cantOpenError(file: string, err: unknown): unknown {
+  const code = (err as { code?: string }).code ?? '';
+  if (!code.startsWith('SQLITE_CANTOPEN') && !code.startsWith('SQLITE_READONLY') && !code.startsWith('SQLITE_IOERR'))
+    return err;
+  const dir = path.dirname(path.resolve(file));
+  let why = (err as Error).message;
+  const unwritable = (f: string): string | null => {
+    try {
+      accessSync(f, constants.W_OK);
+      return null;
+    } catch (e) {
+      const c = (e as NodeJS.ErrnoException).code;
+      if (c === 'ENOENT') return null;
+      return c === 'EROFS' ? `${f} is on a read-only file system` : `${f} is not writable by this process (${c})`;
+    }
+  };
+  if (!existsSync(dir)) why = `its directory ${dir} does not exist`;
+  else why = unwritable(dir) ?? unwritable(file) ?? unwritable(`${file}-wal`) ?? unwritable(`${file}-shm`) ?? why;
+  return new Error(
+    `cannot open database file ${file}: ${why} (${code}: ${(err as Error).message}). The aggregator needs to write ` +
+      'its data directory: the database, its -wal and -shm files (SQLite writes them even to read).',
   );
 }
 

@@ -5,7 +5,7 @@
  * must run inside the caller's transaction.
  */
 import type Database from 'better-sqlite3';
-import { checkModel, checkRound, roundParamsHash, roundRecordHash } from './integrity.js';
+import { checkModel, checkRound, roundParamsHash, roundRecordHash, sealedModelProblem } from './integrity.js';
 import type { SqliteAudit } from './sqlite-audit.js';
 import { modelParams, roundParams, toModel, toRound, type ModelRow, type RoundRow } from './sqlite-rows.js';
 import {
@@ -62,7 +62,26 @@ export class SqliteRecords {
     return params;
   }
 
-  upsertModel(m: ModelVersionRecord): void {
+  /**
+   * The model of a committed round is never replaced: the round's seal (its audit entry) names
+   * its sha256, and a rollback stores a new version instead.
+   * @throws StoreConflictError when version `m.version` exists and belongs to a committed round.
+   */
+  guardModel(m: ModelVersionRecord): void {
+    const row = this.stmt(
+      `SELECT m.round_id AS roundId, r.audit_seq AS auditSeq FROM models m
+       JOIN rounds r ON r.id = m.round_id AND r.status = 'committed' WHERE m.version = ?`,
+    ).get(m.version) as { roundId: number; auditSeq: number | null } | undefined;
+    if (row)
+      throw new StoreConflictError(
+        `model version ${m.version} is the model of committed round ${row.roundId}` +
+          `${row.auditSeq !== null ? ` (sealed by audit entry ${row.auditSeq})` : ''}; it cannot be overwritten`,
+      );
+  }
+
+  /** @param guard false only when the caller ran guardModel earlier in this transaction. */
+  upsertModel(m: ModelVersionRecord, guard = true): void {
+    if (guard) this.guardModel(m);
     this.stmt(
       `INSERT INTO models (version, round_id, created_at, sha256, weights, spec)
        VALUES (@version, @roundId, @createdAt, @sha256, @weights, @spec)
@@ -115,13 +134,24 @@ export class SqliteRecords {
     }
     // all(), not iterate(): readRound runs another statement per row.
     const sealed = this.stmt('SELECT * FROM rounds WHERE audit_seq IS NOT NULL ORDER BY id').all() as SealedRoundRow[];
+    const modelSha = this.stmt('SELECT sha256 FROM models WHERE version = ?');
     for (const row of sealed) {
       rounds++;
       try {
         this.readRound(row);
       } catch (err) {
         problems.push((err as Error).message);
+        continue;
       }
+      const stored = modelSha.get(row.model_version) as { sha256: string } | undefined;
+      const problem = sealedModelProblem(
+        row.id,
+        row.model_version,
+        row.audit_seq!,
+        this.audit.entry(row.audit_seq!),
+        stored?.sha256,
+      );
+      if (problem) problems.push(`file ${this.file}, table models, ${problem}`);
     }
     return { models, rounds };
   }

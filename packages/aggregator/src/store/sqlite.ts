@@ -5,7 +5,7 @@
  * enough to serialise writers; IMMEDIATE transactions and the busy timeout cover a
  * second process (a CLI inspecting the file) holding the lock.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -20,7 +20,15 @@ import { SqliteAudit } from './sqlite-audit.js';
 import { AUDIT_BATCH_WINDOW_MS, AuditGroupCommit } from './sqlite-audit-batch.js';
 import { SqliteJobs } from './sqlite-jobs.js';
 import { SqliteRecords, type SealedRoundRow } from './sqlite-records.js';
-import { checkDatabaseFile, corruptionError, isCorruption, quickCheck } from './sqlite-integrity.js';
+import {
+  cantOpenError,
+  checkDatabaseFile,
+  checkSchemaPresent,
+  corruptionError,
+  isCorruption,
+  quickCheck,
+} from './sqlite-integrity.js';
+import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { SqliteAccountStore } from '@finsecure/accounts';
 import { restrictSqliteFiles } from '@finsecure/accounts/sqlite-files';
 import { ANCHORS_MIGRATION, migrate } from './sqlite-schema.js';
@@ -59,6 +67,14 @@ export interface SqliteStoreOptions {
   verifyKey?: AuditVerifierKey;
   /** How long an audit append waits for others to share its commit, ms (default AUDIT_BATCH_WINDOW_MS). */
   auditBatchWindowMs?: number;
+  /**
+   * Take the instance lock `<file>.lock` at init (store/instance-lock.ts): one aggregator per
+   * database. Default true for a file; ':memory:' never locks. The CLI commands that work beside
+   * a running aggregator (`audit verify`, `users`) pass false.
+   */
+  instanceLock?: boolean;
+  /** Told of what init did that an operator should know (a stale instance lock taken over). */
+  log?: (message: string) => void;
 }
 
 const UNFINISHED = "status NOT IN ('committed', 'failed')";
@@ -67,6 +83,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly accounts = new SqliteAccountStore(() => this.db);
   private conn: Database.Database | null = null;
+  private lock: InstanceLock | null = null;
   private readonly statements = new Map<string, Database.Statement>();
   private signer: AuditSigner | null = null;
   private readonly audit = new SqliteAudit(
@@ -109,12 +126,30 @@ export class SqliteStore implements Store {
     if (this.conn) return;
     const memory = this.file === ':memory:';
     if (!memory) {
-      checkDatabaseFile(this.file, this.auditKeyFile);
       // Owner only, as the audit key beside it: the database holds password hashes and TOTP secrets.
       mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true, mode: 0o700 });
+      if (this.options.instanceLock ?? true) this.lock = acquireInstanceLock(this.file, this.options.log);
+    }
+    try {
+      await this.open(memory);
+    } catch (err) {
+      this.lock?.release();
+      this.lock = null;
+      throw err;
+    }
+  }
+
+  private async open(memory: boolean): Promise<void> {
+    if (!memory) {
+      checkDatabaseFile(this.file, this.auditKeyFile);
       restrictSqliteFiles(this.file);
     }
-    const db = new Database(this.file, { timeout: this.options.busyTimeoutMs ?? 5_000 });
+    let db: Database.Database;
+    try {
+      db = new Database(this.file, { timeout: this.options.busyTimeoutMs ?? 5_000 });
+    } catch (err) {
+      throw cantOpenError(this.file, err);
+    }
     let doing = 'opening it';
     let applied: number[] = [];
     try {
@@ -127,18 +162,23 @@ export class SqliteStore implements Store {
       const problems = memory ? [] : quickCheck(db, this.file);
       if (problems.length)
         throw new Error(`database file ${this.file} is damaged; refusing to start:\n  ${problems.join('\n  ')}`);
+      // A database without tables beside an existing federation's state lost its WAL (or was replaced).
+      if (!memory) checkSchemaPresent(db, this.file, this.auditKeyFile);
       doing = 'migrating it';
       applied = migrate(db);
       // The WAL and its index exist by now (the migration wrote); from an older version they may be 0644.
       if (!memory) restrictSqliteFiles(this.file);
     } catch (err) {
       db.close();
-      throw isCorruption(err) ? corruptionError(this.file, err as { code: string; message: string }, doing) : err;
+      if (isCorruption(err)) throw corruptionError(this.file, err as { code: string; message: string }, doing);
+      throw cantOpenError(this.file, err);
     }
     this.conn = db;
     try {
-      if (this.auditKeyFile)
+      if (this.auditKeyFile) {
+        if (!existsSync(this.auditKeyFile)) this.refuseMissingKey(this.auditKeyFile);
         this.signer = loadAuditKey(this.auditKeyFile, { create: this.options.createAuditKey ?? true });
+      }
       // A log from before anchoring gets its head signed once, when the anchors are added.
       if (applied.includes(ANCHORS_MIGRATION)) this.db.transaction(() => this.audit.signMigratedHead()).immediate();
     } catch (err) {
@@ -147,12 +187,29 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * A key is created only for an empty audit log: a log already signed by a key that is now
+   * missing would otherwise be re-signed with a new one (and its public half overwritten).
+   */
+  private refuseMissingKey(keyFile: string): void {
+    const head = this.audit.head();
+    const entries = (this.stmt('SELECT COUNT(*) AS n FROM audit').get() as { n: number }).n;
+    if (!head && entries === 0) return;
+    throw new Error(
+      `audit key ${keyFile} is missing; the log is signed by key ${head?.keyId ?? '(unsigned head)'} ` +
+        `(${entries} entries); restore it from your backup of the data directory. A new key is created only for an ` +
+        'empty audit log; to start a new federation, use a new data directory.',
+    );
+  }
+
   async close(): Promise<void> {
     this.auditBatch.close();
     this.statements.clear();
     this.conn?.close();
     this.conn = null;
     this.signer = null;
+    this.lock?.release();
+    this.lock = null;
   }
 
   // ------------------------------------------------------------------ banks
@@ -223,6 +280,16 @@ export class SqliteStore implements Store {
     this.db.transaction(() => this.records.upsertRound(round)).immediate();
   }
 
+  async saveRoundAudited(round: RoundRecord, audit: AuditInput): Promise<AuditEntry> {
+    const input = checkedInput(audit);
+    return this.db
+      .transaction((): AuditEntry => {
+        this.records.upsertRound(round);
+        return this.audit.appendMany([input])[0]!;
+      })
+      .immediate();
+  }
+
   async getRound(id: number): Promise<RoundRecord | null> {
     const row = this.stmt('SELECT * FROM rounds WHERE id = ?').get(id) as SealedRoundRow | undefined;
     return row ? this.records.readRound(row) : null;
@@ -255,16 +322,32 @@ export class SqliteStore implements Store {
   }
 
   async failUnfinishedRounds(reason: string, at: number): Promise<number[]> {
-    const tx = this.db.transaction((): number[] => {
-      const ids = (this.stmt(`SELECT id FROM rounds WHERE ${UNFINISHED} ORDER BY id`).all() as { id: number }[]).map(
-        (r) => r.id,
-      );
-      this.stmt(
-        `UPDATE rounds SET status = 'failed', failure_reason = ?, ended_at = COALESCE(ended_at, ?) WHERE ${UNFINISHED}`,
-      ).run(reason, at);
-      return ids;
-    });
-    return tx.immediate();
+    return this.db.transaction((): number[] => this.failUnfinished(reason, at)).immediate();
+  }
+
+  /** Inside the caller's transaction. */
+  private failUnfinished(reason: string, at: number): number[] {
+    const ids = (this.stmt(`SELECT id FROM rounds WHERE ${UNFINISHED} ORDER BY id`).all() as { id: number }[]).map(
+      (r) => r.id,
+    );
+    this.stmt(
+      `UPDATE rounds SET status = 'failed', failure_reason = ?, ended_at = COALESCE(ended_at, ?) WHERE ${UNFINISHED}`,
+    ).run(reason, at);
+    return ids;
+  }
+
+  async failUnfinishedRoundsAudited(reason: string, at: number): Promise<{ ids: number[]; entries: AuditEntry[] }> {
+    return this.db
+      .transaction(() => {
+        const ids = this.failUnfinished(reason, at);
+        const entries = this.audit.appendMany(
+          ids.map((roundId) =>
+            checkedInput({ at, type: 'round.failed', actor: 'system', details: { roundId, reason } }),
+          ),
+        );
+        return { ids, entries };
+      })
+      .immediate();
   }
 
   // ------------------------------------------------------------------ models
@@ -275,8 +358,9 @@ export class SqliteStore implements Store {
     // goes first only because the model's foreign key points at it.
     this.db
       .transaction(() => {
+        this.records.guardModel(model);
         this.records.upsertRound(round);
-        this.records.upsertModel(model);
+        this.records.upsertModel(model, false);
       })
       .immediate();
   }
@@ -286,8 +370,9 @@ export class SqliteStore implements Store {
     // Round, model, audit entry, head and checkpoint: all or nothing.
     return this.db
       .transaction((): AuditEntry => {
+        this.records.guardModel(model);
         const written = this.records.upsertRound(round);
-        this.records.upsertModel(model);
+        this.records.upsertModel(model, false);
         // Sealed from the column values as bound: what a later read checks (see SqliteRecords.seal).
         const details = { ...audit.details, modelVersion: model.version, modelSha256: model.sha256 };
         const entry = this.records.seal(round.id, { ...audit, details }, false, written);
@@ -298,7 +383,8 @@ export class SqliteStore implements Store {
   }
 
   async saveModel(model: ModelVersionRecord): Promise<void> {
-    this.records.upsertModel(model);
+    // Check and write in one transaction: a commit in between cannot slip past the check.
+    this.db.transaction(() => this.records.upsertModel(model)).immediate();
   }
 
   async getModel(version: number): Promise<ModelVersionRecord | null> {

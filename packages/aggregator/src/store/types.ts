@@ -129,6 +129,17 @@ export interface Store {
   maxRoundId(): Promise<number>; // 0 when none
   /** Marks every round not committed/failed as failed with this reason; returns their ids. */
   failUnfinishedRounds(reason: string, at: number): Promise<number[]>;
+  /**
+   * Stores a round and appends the audit entry recording it (a round.failed) atomically where the
+   * backend allows (SQLite: one transaction, so a crash never leaves a failed round without its
+   * entry; MongoDB: the round, then the entry). Returns the entry.
+   */
+  saveRoundAudited(round: RoundRecord, audit: AuditInput): Promise<AuditEntry>;
+  /**
+   * failUnfinishedRounds, with one `round.failed` entry (actor system, details roundId and reason,
+   * time `at`) per round, in the same transaction where the backend allows (SQLite).
+   */
+  failUnfinishedRoundsAudited(reason: string, at: number): Promise<{ ids: number[]; entries: AuditEntry[] }>;
 
   /**
    * Stores a committed round and the model version it produced atomically where the
