@@ -52,7 +52,6 @@ describe('finsecure-bank anonymise', () => {
       '--min-k',
       '--report',
       '--reidentify',
-      '--insecure-seed',
     ])
       expect(r.out).toContain(flag);
     expect(r.out).toContain('FINSECURE_ANONYMISE_KEY_FILE');
@@ -98,6 +97,24 @@ describe('finsecure-bank anonymise', () => {
     expect(r.err).toMatch(/below the required minimum 20.*Nothing was written/);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(before);
+    const coarse = ['--min-k', '5', '--time', 'day', '--amount', 'band'];
+    // Per row every (day, band) has at least 5 rows, but the customer pseudonym links each
+    // customer's rows, and the 6 customers' records differ: k counts people, and is 1.
+    const linked = run([
+      '--data',
+      input,
+      '--out',
+      out,
+      '--key-file',
+      key,
+      ...coarse,
+      '--mapping',
+      mapping({ IBAN: 'drop', TX_FRAUD: 'drop' }),
+    ]);
+    expect(linked.code).toBe(2);
+    expect(linked.err).toMatch(/k-anonymity of whole customer records .* is 1, below the required minimum 5/);
+    expect(linked.err).toMatch(/per row it would be 5\b.*Nothing was written/);
+    expect(existsSync(out)).toBe(false);
     const ok = run([
       '--data',
       input,
@@ -105,18 +122,13 @@ describe('finsecure-bank anonymise', () => {
       out,
       '--key-file',
       key,
-      '--min-k',
-      '5',
-      '--time',
-      'day',
-      '--amount',
-      'band',
+      ...coarse,
       '--mapping',
-      mapping({ IBAN: 'drop', TX_FRAUD: 'drop' }),
+      mapping({ IBAN: 'drop', TX_FRAUD: 'drop', CUSTOMER_ID: 'drop' }),
     ]);
     expect(ok.err).toBe('');
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/k-anonymity (\d+)/);
+    expect(ok.out).toMatch(/k-anonymity 5\b/);
   });
 
   it('the key holder re-identifies a pseudonym from the original file', () => {

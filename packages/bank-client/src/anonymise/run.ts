@@ -19,16 +19,18 @@ import {
   type AnonymiseReport,
 } from '@finsecure/common/anonymise';
 import { DataError, isGzipFile, splitCsvLine } from '@finsecure/common/data';
-import type { Rng } from '@finsecure/common/rng';
 
 /** Default band edges of `amount: 'band'` (currency units), as the CLI's --bands help states. */
 export const DEFAULT_BAND_EDGES = [0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] as const;
 
 /**
  * Settings of one run, shared by the CLI flags and the console's form. Defaults: Laplace
- * noise with ε = 1 per transaction after clipping amounts to [0, 1000]; timestamps to the
- * hour; no minimum k; unclassified columns dropped and reported (`unclassified: 'refuse'`
- * answers an error naming them instead, so nothing is released the person did not see).
+ * noise with ε = 1 per transaction after clipping amounts to [0, 1000] (keyed: the same
+ * noise in every export of a transaction); timestamps to the hour; no minimum k;
+ * unclassified columns dropped and reported (`unclassified: 'refuse'` answers an error
+ * naming them instead, so nothing is released the person did not see). When a customer or
+ * account pseudonym is released, k (and minK) counts people by their whole record, or, with
+ * `knownTransactions: m`, against an adversary who knows m of their transactions (k^m).
  */
 export const AnonymiseSettings = z.object({
   mapping: anonymiseMappingSchema.optional(),
@@ -42,6 +44,7 @@ export const AnonymiseSettings = z.object({
     .optional(),
   time: z.enum(['hour', 'day']).default('hour'),
   minK: z.number().int().min(1).optional(),
+  knownTransactions: z.number().int().min(1).optional(),
   unclassified: z.enum(['drop', 'refuse']).default('drop'),
 });
 export type AnonymiseSettings = z.infer<typeof AnonymiseSettings>;
@@ -135,8 +138,6 @@ export interface AnonymiseRun {
   /** HMAC-SHA-256 pseudonymisation key, ≥ 32 bytes. */
   key: Uint8Array;
   settings: AnonymiseSettings;
-  /** `cryptoRng()` for real data; a seeded Rng only in tests. */
-  rng: Rng;
   /** Also write the report (JSON) here on success. */
   reportFile?: string;
   /** How messages name the input (default: its path). */
@@ -163,8 +164,8 @@ export async function runAnonymise(r: AnonymiseRun): Promise<AnonymiseReport> {
     ...(s.bands ? { bands: s.bands } : {}),
     time: s.time,
     ...(s.minK !== undefined ? { minK: s.minK } : {}),
+    ...(s.knownTransactions !== undefined ? { knownTransactions: s.knownTransactions } : {}),
     ...(r.reportFile ? { reportFile: r.reportFile } : {}),
-    rng: r.rng,
   });
   if (report.rows === 0) {
     // A header and no transaction: an "anonymised" copy of nothing is not a success.
@@ -183,7 +184,10 @@ export function anonymiseFailureKind(err: unknown): 'refused' | 'input' | 'crash
   if (err instanceof MinKError) return 'refused';
   if (err instanceof DataError || err instanceof UnclassifiedColumnsError) return 'input';
   const msg = (err as Error)?.message ?? '';
-  if ((err as NodeJS.ErrnoException)?.code === 'ENOENT' || /key|mapping|epsilon|clip|band|minimum k|output/.test(msg))
+  if (
+    (err as NodeJS.ErrnoException)?.code === 'ENOENT' ||
+    /key|mapping|epsilon|clip|band|minimum k|known transactions|output/.test(msg)
+  )
     return 'input';
   return 'crash';
 }

@@ -9,7 +9,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { openLines, quoteCsvField, splitCsvLine } from '../data/csv.js';
+import { openLines, spreadsheetSafeField, splitCsvLine } from '../data/csv.js';
 import { DataError } from '../data/errors.js';
 import { Anonymiser, type AnonymiseOptions, type AnonymiseReport } from './plan.js';
 import { resolveRoles, type AnonymiseMapping } from './roles.js';
@@ -27,12 +27,31 @@ export interface AnonymiseFileOptions extends AnonymiseOptions {
 /** Thrown when the output would not meet the minimum k; carries the report (no file was written). */
 export class MinKError extends Error {
   constructor(readonly report: AnonymiseReport) {
-    super(
-      `k-anonymity of the quasi-identifiers (${report.quasiIdentifiers.join(', ') || 'none'}) is ${report.kAnonymity}, below the required minimum ${report.minK}: ` +
-        `${report.rowsBelowMinK} of ${report.rows} rows are in smaller groups. Nothing was written. Generalise more (--time day, --amount band) or drop columns with the mapping.`,
-    );
+    super(minKMessage(report));
     this.name = 'MinKError';
   }
+}
+
+function minKMessage(r: AnonymiseReport): string {
+  const qi = r.quasiIdentifiers.join(', ') || 'none';
+  const generalise = 'generalise more (--time day, --amount band) or drop quasi-identifier columns with the mapping';
+  if (!r.linkage)
+    return (
+      `k-anonymity of the quasi-identifiers (${qi}) is ${r.kAnonymity}, below the required minimum ${r.minK}: ` +
+      `${r.rowsBelowMinK} of ${r.rows} rows are in smaller groups. Nothing was written. Generalise more (--time day, --amount band) or drop columns with the mapping.`
+    );
+  const l = r.linkage;
+  const cols = l.columns.join(', ');
+  const what =
+    r.kDefinition === 'km'
+      ? `k^${l.knownTransactions}-anonymity over people (an adversary knowing ${l.knownTransactions} of a person's transactions; quasi-identifiers ${qi})`
+      : `k-anonymity of whole customer records (quasi-identifiers ${qi} over all of a person's transactions)`;
+  return (
+    `${what} is ${r.kAnonymity}, below the required minimum ${r.minK}: ${l.recordsBelowMinK} of ${l.records} people ` +
+    `(${r.rowsBelowMinK} of ${r.rows} rows) can be narrowed to fewer than ${r.minK}. The released pseudonyms (${cols}) link ` +
+    `each person's rows, so k counts people, not rows (per row it would be ${r.kAnonymityPerRow}). Nothing was written. ` +
+    `Drop ${cols} with the mapping (e.g. {"columns": {"${l.columns[0]}": "drop"}}) to release unlinked rows, or ${generalise}.`
+  );
 }
 
 function writeChunk(ws: WriteStream, s: string): Promise<void> | undefined {
@@ -78,12 +97,12 @@ export async function anonymiseFile(o: AnonymiseFileOptions): Promise<AnonymiseR
         const header = fields.slice(0, n).map((h) => h.trim().replace(/^\uFEFF/, ''));
         anon = new Anonymiser(header, o, o.input);
         width = n;
-        await writeChunk(ws, anon.outputHeader.map(quoteCsvField).join(',') + '\n');
+        await writeChunk(ws, anon.outputHeader.map(spreadsheetSafeField).join(',') + '\n');
         continue;
       }
       if (n !== width) throw DataError.at(o.input, lineNo, undefined, `has ${n} fields, the header has ${width}`);
       const row = anon.transform(fields.slice(0, n), lineNo);
-      const p = writeChunk(ws, row.map(quoteCsvField).join(',') + '\n');
+      const p = writeChunk(ws, row.map(spreadsheetSafeField).join(',') + '\n');
       if (p) await p;
     }
     await stream.done;

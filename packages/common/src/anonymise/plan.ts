@@ -1,11 +1,11 @@
 /**
  * The anonymisation plan: for each input column, what is released (if anything) and how;
  * then the row transformer that applies it and keeps the tallies the report needs. Pure:
- * key and randomness are injected; the streaming file side is in file.ts.
+ * the key is injected (the Laplace noise is derived from it too); the streaming file side
+ * is in file.ts.
  */
-import type { Rng } from '../rng/index.js';
 import { DataError } from '../data/errors.js';
-import { EquivalenceClasses } from './kanon.js';
+import { EquivalenceClasses, kmAnonymity, LinkedRecords, wholeRecordAnonymity, type RecordAnonymity } from './kanon.js';
 import type { AnonymiseMapping, ColumnRole, ResolvedColumn } from './roles.js';
 import { resolveRoles } from './roles.js';
 import {
@@ -13,8 +13,8 @@ import {
   checkPseudonymKey,
   DEFAULT_BANDS,
   generaliseTime,
+  keyedNoisyAmount,
   maskLastFour,
-  noisyAmount,
   pseudonym,
   timeUnitOf,
   type TimeGranularity,
@@ -34,9 +34,26 @@ export interface AnonymiseOptions {
   bands?: readonly number[];
   /** Timestamp generalisation (default 'hour'). */
   time?: TimeGranularity;
-  /** Randomness for the Laplace noise: `cryptoRng()` in production, seeded in tests. */
-  rng: Rng;
+  /**
+   * When a customer or account pseudonym links rows: k is counted over people, by default
+   * for their whole record ('whole-record'); with m here, against an adversary who knows up
+   * to m of a person's transactions instead (k^m-anonymity, 'km'). See `KDefinition`.
+   */
+  knownTransactions?: number;
 }
+
+/**
+ * What the reported k counts.
+ * - 'rows': no released column links rows, so each row is on its own: k is the smallest
+ *   class of rows with equal quasi-identifiers (k-anonymity, Samarati & Sweeney 1998).
+ * - 'whole-record': rows are linked by a released customer or account pseudonym, so they are
+ *   one person's: k is the smallest group of people whose rows have the same multiset of
+ *   quasi-identifier tuples (k-anonymity of each person's whole record). Holds against any
+ *   knowledge of a person's quasi-identifiers.
+ * - 'km': rows linked as above; k^m-anonymity (Terrovitis, Mamoulis & Kalnis, VLDB 2008):
+ *   any m of a person's transactions (their tuples) are shared by at least k people.
+ */
+export type KDefinition = 'rows' | 'whole-record' | 'km';
 
 export type ColumnAction =
   'dropped' | 'dropped (unclassified)' | 'pseudonymised' | 'masked' | 'laplace' | 'banded' | 'generalised' | 'kept';
@@ -56,7 +73,8 @@ interface OutColumn {
   index: number;
   header: string;
   role: ColumnRole;
-  apply(value: string, line: number): string;
+  /** `fields`: the whole original row (the keyed noise is derived from the transaction). */
+  apply(value: string, line: number, fields: readonly string[]): string;
 }
 
 export interface AnonymiseReport {
@@ -64,18 +82,51 @@ export interface AnonymiseReport {
   columns: ColumnReport[];
   unclassified: string[];
   quasiIdentifiers: string[];
-  /** Smallest equivalence-class size over the quasi-identifiers (0 for an empty table). */
+  /**
+   * The k that holds for this file, under `kDefinition`, and the one minK is checked against
+   * (0 for an empty table). With a customer or account pseudonym released it counts people,
+   * not rows: rows with the same pseudonym are known to be one person's.
+   */
   kAnonymity: number;
+  kDefinition: KDefinition;
+  /** What `kAnonymity` means for this file, in one sentence. */
+  kStatement: string;
+  /** The smallest class of rows with equal quasi-identifiers, as if rows were not linked. */
+  kAnonymityPerRow: number;
+  /** Classes of rows with equal quasi-identifiers. */
   equivalenceClasses: number;
   minK?: number;
-  /** Whether the table meets minK (true without minK). */
+  /** Whether `kAnonymity` meets minK (true without minK). */
   meetsMinK: boolean;
-  /** Rows in classes smaller than minK. */
+  /** Rows an adversary narrows to fewer than minK: rows in smaller classes, or the rows of such people. */
   rowsBelowMinK?: number;
+  /** When released pseudonyms link rows into people's records (absent for 'rows'). */
+  linkage?: {
+    /** The released columns that link rows (customer and account pseudonyms). */
+    columns: string[];
+    /** People: groups of linked rows (a row with no linking value is one on its own). */
+    records: number;
+    /** k of whole records ('whole-record'), a lower bound of k^m for every m. */
+    wholeRecordK: number;
+    /** m of 'km', when asked for. */
+    knownTransactions?: number;
+    /** k^m, when asked for and counted (undefined: over the counting limit, whole-record k enforced). */
+    kmK?: number;
+    /** People an adversary narrows to fewer than minK. */
+    recordsBelowMinK?: number;
+  };
   privacy: {
     amountMechanism: 'laplace' | 'band' | 'none';
-    /** ε spent on each transaction's amount (0 when no amount is noised). */
+    /**
+     * ε spent on each transaction's amount (0 when no amount is noised). The noise is derived
+     * from the key, the transaction and its amount (keyedNoisyAmount), so it holds across
+     * repeated exports with the same key, ε and clip: they repeat the same noisy value.
+     */
     epsilonPerTransaction: number;
+    /** 'keyed' when amounts are noised: the noise repeats across exports, see `epsilonScope`. */
+    noise?: 'keyed';
+    /** What `epsilonPerTransaction` covers, in words (when amounts are noised). */
+    epsilonScope?: string;
     clip?: number;
     /** Amounts outside [0, clip] that were clipped first. */
     amountsClipped?: number;
@@ -100,6 +151,11 @@ export class Anonymiser {
   private readonly classes = new EquivalenceClasses();
   private readonly customerCounts = new Map<string, number>();
   private readonly customerOut: number; // position in `out` of the customer pseudonym, or -1
+  private readonly links: number[]; // positions in `out` of the pseudonyms that link rows
+  private readonly linked?: LinkedRecords;
+  private linkedCache?: { rows: number; whole: RecordAnonymity; km?: RecordAnonymity | undefined };
+  private readonly txIndex: number; // input index of the transaction id, or -1
+  private readonly identityColumns: [string, number][]; // input columns naming a row without an id
   private readonly mechanism: 'laplace' | 'band' | 'none';
   private readonly epsilon: number;
   private readonly clip: number;
@@ -124,7 +180,17 @@ export class Anonymiser {
       if (!(bands[i]! > bands[i - 1]!))
         throw new Error(`band edges must be strictly increasing, got ${bands.join(',')}`);
     const granularity = opts.time ?? 'hour';
+    if (
+      opts.knownTransactions !== undefined &&
+      !(Number.isInteger(opts.knownTransactions) && opts.knownTransactions >= 1)
+    )
+      throw new Error(`known transactions (m) must be a positive integer, got ${opts.knownTransactions}`);
     const resolved = resolveRoles(header, opts.mapping, file);
+    this.txIndex = resolved.find((c) => c.role === 'transaction-id')?.index ?? -1;
+    this.identityColumns = resolved
+      .filter((c) => c.role !== 'amount')
+      .map((c): [string, number] => [c.header, c.index])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     this.columns = [];
     this.out = [];
     let hasAmount = false;
@@ -138,6 +204,19 @@ export class Anonymiser {
     this.outputHeader = this.out.map((o) => o.header);
     this.qi = this.out.flatMap((o, i) => (isQuasi(o.role, mode) ? [i] : []));
     this.customerOut = this.out.findIndex((o) => o.role === 'customer-id');
+    this.links = this.out.flatMap((o, i) => (o.role === 'customer-id' || o.role === 'account-id' ? [i] : []));
+    if (this.links.length) this.linked = new LinkedRecords();
+  }
+
+  /**
+   * What the keyed noise of a row's amount is derived from: its transaction id, or, in a file
+   * without one, all its original fields but the amounts, by header (so neither the mapping
+   * nor the column order changes the noise: a re-export repeats it).
+   */
+  private transactionOf(fields: readonly string[]): string {
+    const id = this.txIndex >= 0 ? (fields[this.txIndex] ?? '') : '';
+    if (id !== '') return `id:${id}`;
+    return `row:${JSON.stringify(this.identityColumns.map(([h, i]) => [h, fields[i] ?? '']))}`;
   }
 
   private planColumn(
@@ -191,13 +270,15 @@ export class Anonymiser {
           return make('banded', `rounded to bands with edges ${bands.join(', ')}`, (v, line) =>
             amountBand(parseAmount(v, file, line, c.header), bands),
           );
-        const rng = this.opts.rng;
+        const key = this.opts.key;
         const p = { epsilon: this.epsilon, clip: this.clip };
         return make(
           'laplace',
-          `clipped to [0, ${this.clip}], Laplace noise of scale ${this.clip}/${this.epsilon} (ε = ${this.epsilon} per transaction), rounded to cents`,
-          (v, line) => {
-            const r = noisyAmount(parseAmount(v, file, line, c.header), p, rng);
+          `clipped to [0, ${this.clip}], Laplace noise of scale ${this.clip}/${this.epsilon} (ε = ${this.epsilon} per transaction), ` +
+            'derived from the key, the transaction and its amount (the same in every export), rounded to cents',
+          (v, line, fields) => {
+            const amount = parseAmount(v, file, line, c.header);
+            const r = keyedNoisyAmount(amount, p, key, { column: c.header, transaction: this.transactionOf(fields) });
             if (r.clipped) this.clippedAmounts++;
             return r.value.toFixed(2);
           },
@@ -233,9 +314,14 @@ export class Anonymiser {
     const out = new Array<string>(this.out.length);
     for (let i = 0; i < this.out.length; i++) {
       const o = this.out[i]!;
-      out[i] = o.apply(fields[o.index] ?? '', line);
+      out[i] = o.apply(fields[o.index] ?? '', line, fields);
     }
-    this.classes.add(this.qi.map((i) => out[i]!));
+    const qi = this.qi.map((i) => out[i]!);
+    this.classes.add(qi);
+    this.linked?.add(
+      this.links.map((i) => out[i]!),
+      qi,
+    );
     if (this.customerOut >= 0) {
       const c = out[this.customerOut]!;
       this.customerCounts.set(c, (this.customerCounts.get(c) ?? 0) + 1);
@@ -244,25 +330,117 @@ export class Anonymiser {
     return out;
   }
 
+  /** The k of linked records (whole-record, and k^m when asked for); recounted only after new rows. */
+  private linkage(): { whole: RecordAnonymity; km?: RecordAnonymity | undefined } | undefined {
+    if (!this.linked) return undefined;
+    if (this.linkedCache?.rows !== this.rows) {
+      const records = this.linked.records();
+      const m = this.opts.knownTransactions;
+      this.linkedCache = {
+        rows: this.rows,
+        whole: wholeRecordAnonymity(records),
+        ...(m !== undefined ? { km: kmAnonymity(records, m) } : {}),
+      };
+    }
+    return this.linkedCache;
+  }
+
   /** The report so far (final after the last row). */
   report(minK?: number): AnonymiseReport {
-    const k = this.classes.k();
+    const perRow = this.classes.k();
     let maxTx = 0;
     for (const n of this.customerCounts.values()) if (n > maxTx) maxTx = n;
     const eps = this.mechanism === 'laplace' ? this.epsilon : 0;
+    const quasi = this.qi.map((i) => this.out[i]!.header);
+    const qiText = quasi.join(', ') || 'none';
+    const lk = this.linkage();
+    const m = this.opts.knownTransactions;
+
+    let k: number;
+    let definition: KDefinition;
+    let statement: string;
+    let rowsBelow: number | undefined;
+    let linkage: AnonymiseReport['linkage'];
+    if (!lk) {
+      k = perRow;
+      definition = 'rows';
+      statement =
+        `k = ${k} over rows (k-anonymity, Samarati & Sweeney 1998): ` +
+        (k >= 2
+          ? `every row shares its quasi-identifiers (${qiText}) with at least ${k - 1} other row${k > 2 ? 's' : ''}`
+          : k === 1
+            ? `some row's quasi-identifiers (${qiText}) are unique to it`
+            : 'no rows') +
+        '. No released customer or account pseudonym links rows, so each row stands alone.';
+      if (minK !== undefined) rowsBelow = this.classes.rowsBelow(minK);
+    } else {
+      const columns = this.links.map((i) => this.out[i]!.header);
+      const by = `${columns.join(' and ')} link${columns.length > 1 ? '' : 's'} a person's rows`;
+      const used = lk.km ?? lk.whole;
+      k = used.k;
+      definition = lk.km ? 'km' : 'whole-record';
+      const perRowNote = ` Per row, as if rows were not linked, it would be ${perRow}.`;
+      if (lk.km)
+        statement =
+          `k = ${k} over people against an adversary who knows up to ${m} of a person's transactions ` +
+          `(k^m-anonymity, Terrovitis et al. 2008, m = ${m}; ${by}): ` +
+          (k >= 2
+            ? `any ${m} or fewer of a person's transactions, by their quasi-identifiers (${qiText}), are shared by at least ${k} people`
+            : k === 1
+              ? `some people are singled out by ${m} or fewer of their transactions' quasi-identifiers (${qiText}), and then all their rows are known`
+              : 'no rows') +
+          `. Against more knowledge, the whole-record k is ${lk.whole.k}.${perRowNote}`;
+      else
+        statement =
+          `k = ${k} over whole records (k-anonymity of each person's whole record; ${by}): ` +
+          (k >= 2
+            ? `every person shares the quasi-identifiers (${qiText}) of all their transactions with at least ${k - 1} ` +
+              `other${k > 2 ? 's' : ''}, so however many of them an adversary knows, at least ${k} people match`
+            : k === 1
+              ? `some people's quasi-identifiers (${qiText}) over all their transactions are unique to them: ` +
+                'an adversary who knows enough of them singles them out, and then all their rows are known'
+              : 'no rows') +
+          `.${perRowNote}` +
+          (m !== undefined
+            ? ` k^${m} (an adversary who knows ${m} transactions) was not counted, over the limit of combinations: ` +
+              'the whole-record k, a lower bound of it, is enforced instead.'
+            : '');
+      if (minK !== undefined) rowsBelow = used.rowsBelow(minK);
+      linkage = {
+        columns,
+        records: used.records,
+        wholeRecordK: lk.whole.k,
+        ...(m !== undefined ? { knownTransactions: m, ...(lk.km ? { kmK: lk.km.k } : {}) } : {}),
+        ...(minK !== undefined ? { recordsBelowMinK: used.recordsBelow(minK) } : {}),
+      };
+    }
     return {
       rows: this.rows,
       columns: this.columns,
       unclassified: this.columns.filter((c) => c.role === 'unclassified').map((c) => c.column),
-      quasiIdentifiers: this.qi.map((i) => this.out[i]!.header),
+      quasiIdentifiers: quasi,
       kAnonymity: k,
+      kDefinition: definition,
+      kStatement: statement,
+      kAnonymityPerRow: perRow,
       equivalenceClasses: this.classes.numClasses,
-      ...(minK !== undefined ? { minK, rowsBelowMinK: this.classes.rowsBelow(minK) } : {}),
+      ...(minK !== undefined ? { minK, rowsBelowMinK: rowsBelow! } : {}),
       meetsMinK: minK === undefined || k >= minK,
+      ...(linkage ? { linkage } : {}),
       privacy: {
         amountMechanism: this.mechanism,
         epsilonPerTransaction: eps,
-        ...(this.mechanism === 'laplace' ? { clip: this.clip, amountsClipped: this.clippedAmounts } : {}),
+        ...(this.mechanism === 'laplace'
+          ? {
+              noise: 'keyed' as const,
+              epsilonScope:
+                `ε = ${eps} per transaction amount, across any number of exports with this key, ε and clip: the noise is ` +
+                'derived from the key, the transaction and its amount, so a re-export repeats it and averaging exports does not remove it. ' +
+                'An export with another ε or clip, or of a changed amount, draws new noise: its ε adds up.',
+              clip: this.clip,
+              amountsClipped: this.clippedAmounts,
+            }
+          : {}),
         ...(this.customerOut >= 0 ? { maxTransactionsPerCustomer: maxTx, epsilonPerCustomerMax: eps * maxTx } : {}),
       },
     };

@@ -1,7 +1,7 @@
 /**
- * The per-value transformations of the anonymisation pipeline. All pure: the key and the
- * randomness are passed in (production: a key from the bank's key file and `cryptoRng()`;
- * tests: a fixed key and a seeded `createRng`).
+ * The per-value transformations of the anonymisation pipeline. All pure: the key is passed
+ * in (a key from the bank's key file; tests: a fixed key). The Laplace noise of the pipeline
+ * is derived from that key too (`keyedNoisyAmount`), so it repeats across exports.
  */
 import { createHmac } from 'node:crypto';
 import type { Rng } from '../rng/index.js';
@@ -50,8 +50,9 @@ export function maskLastFour(value: string): string {
 
 /**
  * One draw from Laplace(0, b) by inversion: with U uniform on (−½, ½),
- * X = −b · sign(U) · ln(1 − 2|U|) (Dwork & Roth 2014, §3.3). The uniform comes from `rng`
- * (production: `cryptoRng()`, so the noise cannot be regenerated and subtracted).
+ * X = −b · sign(U) · ln(1 − 2|U|) (Dwork & Roth 2014, §3.3). The uniform comes from `rng`:
+ * the pipeline passes `hmacRng` (keyed, repeatable, see `keyedNoisyAmount`); a seeded Rng
+ * only in tests.
  *
  * Caveat (Mironov 2012): floating-point Laplace sampling leaks through the gaps between
  * representable values; the output is rounded to cents, which hides the low bits
@@ -83,6 +84,100 @@ export function noisyAmount(amount: number, p: LaplaceAmountParams, rng: Rng): {
   const x = Math.min(Math.max(amount, 0), p.clip);
   const v = x + laplace(p.clip / p.epsilon, rng);
   return { value: Math.round(v * 100) / 100 + 0, clipped }; // + 0 turns −0 into 0
+}
+
+/**
+ * A deterministic stream of uniforms in [0, 1) behind the `Rng` API: block i is
+ * HMAC-SHA-256(key, message ‖ i) (a PRF in counter mode, as the KDF in counter mode of
+ * NIST SP 800-108), and each block gives one 53-bit uniform. The message is the
+ * length-prefixed `parts` (then i in decimal, after the last ","), so no two part lists
+ * give the same message. Without the key the
+ * stream is indistinguishable from random (HMAC is a PRF); with it, it is recomputed exactly.
+ */
+export function hmacRng(key: Uint8Array, parts: readonly string[]): Rng {
+  // Netstring-like: each part as "<UTF-8 byte length>:<part>,", then the block counter.
+  let message = '';
+  for (const p of parts) message += `${Buffer.byteLength(p, 'utf8')}:${p},`;
+  let counter = 0;
+  let spare: number | null = null;
+  const next = (): number => {
+    const mac = createHmac('sha256', key).update(`${message}${counter++}`, 'utf8').digest();
+    // 53 bits: the top 21 bits of the first word and the 32 of the second.
+    return ((mac.readUInt32BE(0) >>> 11) * 4294967296 + mac.readUInt32BE(4)) / 2 ** 53;
+  };
+  const rng: Rng = {
+    next,
+    int(n: number): number {
+      if (!Number.isInteger(n) || n <= 0) throw new RangeError(`rng.int needs a positive integer, got ${n}`);
+      return Math.floor(next() * n);
+    },
+    normal(): number {
+      // Marsaglia polar method, as the other generators.
+      if (spare !== null) {
+        const v = spare;
+        spare = null;
+        return v;
+      }
+      let u: number, v: number, s: number;
+      do {
+        u = next() * 2 - 1;
+        v = next() * 2 - 1;
+        s = u * u + v * v;
+      } while (s >= 1 || s === 0);
+      const m = Math.sqrt((-2 * Math.log(s)) / s);
+      spare = v * m;
+      return u * m;
+    },
+    fork(): Rng {
+      return hmacRng(key, [...parts, 'fork', String(counter++)]);
+    },
+  };
+  return rng;
+}
+
+/** What the keyed noise of one amount is derived from (besides the key). */
+export interface NoiseInput {
+  /** The amount column's header (two amount columns of a row get independent noise). */
+  column: string;
+  /**
+   * The transaction: "id:" and its original transaction id, or, in a file without one,
+   * "row:" and the row's original fields other than the amounts (see the Anonymiser).
+   */
+  transaction: string;
+}
+
+/**
+ * The Laplace mechanism of `noisyAmount` with noise that is a deterministic function of
+ * (key, ε, clip, column, transaction, amount): the uniform fed to the Laplace inverse CDF
+ * comes from `hmacRng(key, [domain, ε, C, column, transaction, amount])`.
+ *
+ * Why deterministic: pseudonyms are stable across exports (same key, same ids), so the same
+ * transaction is recognisable in every safe copy the bank makes. With fresh noise per
+ * export, averaging n exports divides the noise by √n and recovers the amount (ε adds up
+ * over the exports: n·ε, not ε). With the noise fixed per transaction and amount, every
+ * export repeats the same value: a re-export is a copy of the first release
+ * (post-processing), so ε per transaction holds across any number of exports.
+ *
+ * What still spends more ε: another ε or clip (they are in the derivation, so the noise is
+ * fresh; the same uniform under two scales would give the amount exactly), or a changed
+ * amount (a new value, new noise). The noise is only as secret as the key: the key holder
+ * can recompute and subtract it, as it can invert the pseudonyms (it holds the originals).
+ */
+export function keyedNoisyAmount(
+  amount: number,
+  p: LaplaceAmountParams,
+  key: Uint8Array,
+  input: NoiseInput,
+): { value: number; clipped: boolean } {
+  const rng = hmacRng(key, [
+    'finsecure/anonymise/laplace-amount/v1',
+    String(p.epsilon),
+    String(p.clip),
+    input.column,
+    input.transaction,
+    String(amount),
+  ]);
+  return noisyAmount(amount, p, rng);
 }
 
 /** Default amount bands (currency units): roughly logarithmic, 1-2-5 steps. */

@@ -20,7 +20,6 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MinKError, type AnonymiseReport } from '@finsecure/common/anonymise';
 import { DataError, redactPaths } from '@finsecure/common/data';
-import { cryptoRng } from '@finsecure/common/rng';
 import { segmentPseudonymKey } from '../../analytics/state.js';
 import {
   anonymiseFailureKind,
@@ -138,7 +137,6 @@ export default async function anonymise(app: FastifyInstance, ctx: ConsoleContex
           output: path.join(dir, `${id}.csv`),
           key: segmentPseudonymKey(ctx.stateDir),
           settings,
-          rng: cryptoRng(),
           name: up.name,
         });
         const record: AnonymiseRunRecord = {
