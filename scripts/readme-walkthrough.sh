@@ -361,6 +361,8 @@ if ports_free "npm start" 8080 8081 8082 8083; then
       fail "state.key mode" "is $(stat -c %a "$ROOT/state.key"), the README says 0600"
     fi
     export FINSECURE_STATE_KEY_FILE=$PWD/state.key # as in the README (the script runs from the clone root)
+    # Inline (Secure aggregation, "The banks' roster"): the bank's roster entry; makes ./bank-state/identity.key.
+    run "finsecure-bank identity --bank-id bank-a" 60 'npx --no-install finsecure-bank identity --bank-id bank-a' '"bank-a":"'
 
     # npx --no-install finsecure-bank start --server ws://aggregator:8080/ws/bank --bank-id bank-a --data transactions.csv \
     #   [--test test.csv | --test-fraction 0.2] [--dp-clip 1 --dp-noise-multiplier 1.1 --dp-epsilon-budget 8]

@@ -46,7 +46,9 @@ beforeAll(async () => {
     writeCustomerShard(file, { seed: 21 + i, rows: 400 + 100 * i, customers: 40 + 15 * i });
     files.push(file);
     states.push(path.join(dir, `state-${id}`));
-    banks.push(await startBank(agg, id, await createBank(agg, id), file, states[i]!));
+    // calibrationExact: these banks answer calibration jobs (by default they decline them:
+    // bank-client analytics-egress.test.ts).
+    banks.push(await startBank(agg, id, await createBank(agg, id), file, states[i]!, { calibrationExact: true }));
   }
   await waitFor('three banks', async () => {
     const r = await api<{ connected: boolean }[]>(agg, 'GET', '/api/banks');
@@ -62,7 +64,7 @@ afterAll(async () => {
 
 describe('calibration job', () => {
   it('returns the quantile of the pooled histogram of every bank’s scores, and each bank keeps it', async () => {
-    const bins = 500;
+    const bins = 100;
     const contamination = 0.05;
     const job = await runJob(agg, 'calibration', { contamination, bins, minAccounts: 10 });
     expect(job.failureReason).toBeNull();
@@ -94,6 +96,15 @@ describe('calibration job', () => {
       const kept = readJsonState<StoredThreshold>(state, CONSORTIUM_THRESHOLD_FILE)!;
       expect(kept).toMatchObject({ jobId: job.id, threshold: r.threshold, contamination, banks: 3 });
     }
+  }, 60_000);
+
+  it('fails naming the banks’ bin cap when it asks for more bins than they send (calibrationMaxBins)', async () => {
+    const job = await runJob(agg, 'calibration', { bins: 10_000, minAccounts: 1 });
+    expect(job.status).toBe('failed');
+    for (const id of ids)
+      expect(job.failureReason).toContain(
+        `${id}: declined: bank ${id} sends score histograms of at most 100 bins, this job asks for 10000`,
+      );
   }, 60_000);
 
   it('a job requested during a round waits for it; no round starts while it runs', async () => {

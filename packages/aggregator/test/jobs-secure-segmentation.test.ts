@@ -108,7 +108,7 @@ describe('segmentation under secure aggregation', () => {
       maxIterations: 2,
       tol: 0,
       minCustomers: 5,
-      privacy: { clip: 4, noiseMultiplier: 0.5, histogramNoiseMultiplier: 2 },
+      privacy: { clip: 4, noiseMultiplier: 1, histogramNoiseMultiplier: 2 },
     });
     expect(job.failureReason).toBeNull();
     expect(job.status).toBe('completed');

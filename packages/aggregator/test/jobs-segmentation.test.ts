@@ -29,6 +29,7 @@ import {
   SEGMENTS_FILE,
   type StoredSegmentation,
 } from '../../bank-client/src/analytics/state.js';
+import { SegmentationParams } from '../src/federation/jobs/params.js';
 import type { RunningAggregator } from '../src/index.js';
 import { api, cleanup, createBank, startBank, startTestAggregator, tempDir, waitFor } from './helpers/federation.js';
 import { runJob, writeCustomerShard } from './helpers/customers.js';
@@ -128,6 +129,26 @@ describe('segmentation job over the network', () => {
     expect(types).toEqual(['job.started', 'job.completed']);
   }, 60_000);
 
+  it('refuses a job whose noise is a token amount (z below 1), naming the field', async () => {
+    for (const [privacy, field] of [
+      [{ clip: 1000, noiseMultiplier: 1e-9, histogramNoiseMultiplier: 3 }, 'privacy.noiseMultiplier'],
+      [{ clip: 4, noiseMultiplier: 2, histogramNoiseMultiplier: 0.5 }, 'privacy.histogramNoiseMultiplier'],
+    ] as const) {
+      const r = await api<{ message: string }>(agg, 'POST', '/api/jobs/segmentation', { k: 2, privacy });
+      expect(r.status).toBe(400);
+      // The route's schema answers first ("body/privacy/noiseMultiplier must be >= 1"); the job's
+      // own parse says the same in words when the route is bypassed (SegmentationParams).
+      expect(r.body.message).toContain(`body/${field.replace('.', '/')} must be >= 1`);
+    }
+  });
+
+  it('the job parameters themselves refuse a token amount of noise, in words', () => {
+    const r = SegmentationParams.safeParse({ privacy: { noiseMultiplier: 1e-9 } });
+    expect(r.error?.issues[0]?.path).toEqual(['privacy', 'noiseMultiplier']);
+    expect(r.error?.issues[0]?.message).toMatch(/^must be at least 1: less noise than that is no differential privacy/);
+    expect(SegmentationParams.safeParse({ privacy: { noiseMultiplier: 1 } }).success).toBe(true);
+  });
+
   it('with DP, accounts each bank’s ε: the aggregator’s figure equals the bank’s own ledger', async () => {
     const before = states.map((s) => new AnalyticsLedger(s).epsilon(1e-5));
     expect(before.every((e) => e === 0)).toBe(true);
@@ -136,7 +157,7 @@ describe('segmentation job over the network', () => {
       maxIterations: 3,
       tol: 0,
       minCustomers: 5,
-      privacy: { clip: 4, noiseMultiplier: 0.5, histogramNoiseMultiplier: 2 },
+      privacy: { clip: 4, noiseMultiplier: 1, histogramNoiseMultiplier: 2 },
     });
     expect(job.status).toBe('completed');
     const r = job.result as {
@@ -147,7 +168,7 @@ describe('segmentation job over the network', () => {
       names: string[];
     };
     expect(r.iterations).toBe(3);
-    const expected = new RdpAccountant().addGaussian(2).addGaussian(0.5, 3).epsilon(1e-5).epsilon;
+    const expected = new RdpAccountant().addGaussian(2).addGaussian(1, 3).epsilon(1e-5).epsilon;
     for (const [i, id] of ids.entries()) {
       expect(r.privacy.epsilon[id]).toBeCloseTo(expected, 9);
       expect(new AnalyticsLedger(states[i]!).epsilon(1e-5)).toBeCloseTo(expected, 9);

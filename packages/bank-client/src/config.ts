@@ -8,9 +8,24 @@ import { readFileSync } from 'node:fs';
 import { editDistance, envNumber, readJsonFile, readJsonObjectSource } from '@finsecure/common/config';
 import { columnMappingSchema, parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
 import { z } from 'zod';
+import { readSecAggRoster, type SecAggRoster } from './secagg/roster.js';
 
 /** The longest wait a setting may ask for, ms: one day. */
 export const MAX_WAIT_MS = 86_400_000;
+
+/**
+ * Default `segmentMinNoiseMultiplier`: at z = 1 the noise's σ equals the most one customer can move
+ * a release (its sensitivity), so one release cannot resolve a customer; ε ≈ 4.8 at δ = 1e-5 for one
+ * Gaussian release. Below the dashboard's and `npm start`'s jobs (z = 2 a Lloyd step, 3 for the
+ * histogram) and the README's (2), so they are answered.
+ */
+export const DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER = 1;
+/**
+ * Default `calibrationMaxBins`: the aggregator's default calibration job asks for 100 bins (a
+ * threshold to ≈ 0.02 in score where IsolationForest scores live); 1,000 or 10,000 bins put most of
+ * a bank's accounts alone in their bin.
+ */
+export const DEFAULT_CALIBRATION_MAX_BINS = 100;
 
 export const BankConfig = z
   .object({
@@ -60,6 +75,21 @@ export const BankConfig = z
      * one customer's features, whatever is suppressed, so only the bank may allow them.
      */
     segmentExact: z.boolean().default(false),
+    /**
+     * The least noise multiplier a segmentation release (histogram or Lloyd step) counts as DP with;
+     * a job asking for less (down to z = 1e-9, which hides nothing) is an exact answer, declined
+     * unless `segmentExact`.
+     */
+    segmentMinNoiseMultiplier: z.number().positive().max(1000).default(DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER),
+    /**
+     * Whether this bank answers calibration jobs: an exact (not noised) histogram of its accounts'
+     * anomaly scores. Off by default: an account alone in its bin has its score published.
+     */
+    calibrationExact: z.boolean().default(false),
+    /** The most bins this bank's calibration histogram may have, whatever the job asks. */
+    calibrationMaxBins: z.number().int().min(2).max(10_000).default(DEFAULT_CALIBRATION_MAX_BINS),
+    /** The fewest scored accounts this bank sends a calibration histogram for (the job's minAccounts is the aggregator's). */
+    calibrationMinAccounts: z.number().int().min(1).max(1_000_000).default(10),
     /** Where the latest global model and the privacy ledger are kept. */
     stateDir: z.string().min(1).default('./bank-state'),
     /**
@@ -69,7 +99,19 @@ export const BankConfig = z
     stateKeyFile: z.string().min(1).optional(),
     stateKey: z.string().min(1).optional(),
     caFile: z.string().min(1).optional(),
+    /**
+     * Seed of the local split, SMOTE and batch order. Given explicitly (flag, environment or config
+     * file), local training is also reproducible: the same round, global model and data give the
+     * same update (`seedPinned`, local-model.ts). Left to its default, each training run mixes in
+     * fresh randomness, so that an aggregator cannot replay a secure round and difference two sums.
+     */
     seed: z.number().int().default(1),
+    /**
+     * The secure-aggregation roster: a JSON file mapping each consortium bank's id to its identity
+     * public key (secagg/roster.ts). Read and checked by loadBankConfig, which returns the roster.
+     * Without one, the bank trusts the keys the aggregator forwards on first sight (TOFU).
+     */
+    secaggRoster: z.string().min(1).optional(),
     /**
      * Threads for local training and scoring (MlpTrainer `workers`): 1, or more to use more
      * cores; each extra thread is started once, when a job is large enough to gain from it.
@@ -98,8 +140,16 @@ export const BankConfig = z
     message: 'must be at least reconnectMinMs',
     path: ['reconnectMaxMs'],
   });
-/** The validated configuration; `mapping`, if any, has been read from its file. */
-export type BankConfig = Omit<z.infer<typeof BankConfig>, 'mapping'> & { mapping?: ColumnMapping };
+/**
+ * The validated configuration; `mapping` and `secaggRoster`, if any, have been read from their
+ * files. `seedPinned`: `seed` was given (flag, environment or config file) rather than defaulted,
+ * so local training is reproducible; absent (a config made by hand) means not pinned.
+ */
+export type BankConfig = Omit<z.infer<typeof BankConfig>, 'mapping' | 'secaggRoster'> & {
+  mapping?: ColumnMapping;
+  secaggRoster?: SecAggRoster;
+  seedPinned?: boolean;
+};
 export type BankConfigInput = z.input<typeof BankConfig>;
 
 export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'string' | 'number' }> = {
@@ -109,6 +159,7 @@ export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'strin
   FINSECURE_MAPPING: { key: 'mapping', type: 'string' },
   FINSECURE_DP_DELTA: { key: 'dpDelta', type: 'number' },
   FINSECURE_BANK_SEED: { key: 'seed', type: 'number' },
+  FINSECURE_SECAGG_ROSTER: { key: 'secaggRoster', type: 'string' },
   FINSECURE_RECONNECT_MAX_MS: { key: 'reconnectMaxMs', type: 'number' },
   FINSECURE_SERVER: { key: 'server', type: 'string' },
   FINSECURE_BANK_ID: { key: 'bankId', type: 'string' },
@@ -153,7 +204,24 @@ export const BANK_CONFIG_ONLY: Record<string, string> = {
   segmentExact:
     'true to answer segmentation stages without differential privacy (jobs without "privacy"): exact sums an aggregator could difference into one customer\'s features (default false: such stages are declined)',
   segmentMinCount:
-    'the fewest customers a segment may hold in an exact (not noised) segmentation answer; smaller ones are released as empty, so that an outlier isolated by chance is not published (it does not stop an aggregator that differences exact answers: see segmentExact); an integer from 1 to 1000000 (default 10)',
+    'the fewest customers a segment may hold in a segmentation answer; smaller ones are released as empty, so that an outlier isolated by chance is not published (it does not stop an aggregator that differences exact answers: see segmentExact). In a noised (DP) answer the floor applies to the noised count, which is post-processing: it costs no ε and does not depend on the true count; an integer from 1 to 1000000 (default 10)',
+  segmentMinNoiseMultiplier: `the least noise multiplier z a segmentation release counts as differentially private with; a job asking for less (e.g. 1e-9, which hides nothing) is answered only as an exact answer, with segmentExact. At z = 1 the noise's standard deviation equals the most one customer can change a release, so one release cannot single a customer out (ε ≈ 4.8 at δ = 1e-5 per release); the dashboard and npm start ask for z = 2 (Lloyd steps) and 3 (histogram); a number > 0 (default ${DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER}). Every DP release is also recorded in the bank's analytics ε ledger first, and refused if it would take ε past --dp-epsilon-budget (or to infinity)`,
+  calibrationExact:
+    "true to answer calibration jobs: the histogram of the bank's per-account anomaly scores, exact (no noise: noised counts would bury the few accounts of the tail the threshold is about). An account alone in its bin has its score published to within that bin, so only the bank may allow it (default false: calibration jobs are declined)",
+  calibrationMaxBins: `the most bins a calibration histogram may have, whatever the job asks: a fine histogram puts most accounts alone in their bin; an integer from 2 to 10000 (default ${DEFAULT_CALIBRATION_MAX_BINS}, the aggregator's default job)`,
+  calibrationMinAccounts:
+    "the fewest scored accounts the bank sends a calibration histogram for (the job's minAccounts is the aggregator's, and can be 0); an integer from 1 to 1000000 (default 10)",
+  secaggRoster:
+    'JSON file mapping each consortium bank\'s id to its identity public key, {"bank-a": "<identityKey>", …} (each bank logs its own identityKey at start; exchange them out of band): secure rounds (training and segmentation) naming a bank not on it, or another key for one, are declined. Without it the bank trusts on first use the keys the aggregator forwards, which does not stop an aggregator that invents banks whose keys it holds and makes them a bank\'s only neighbours: it then learns that bank\'s update',
+};
+
+/**
+ * What settings that have a flag mean beyond the flag's own line: --help prints it in the
+ * settings table (a key in BANK_CONFIG_ONLY that gains a flag keeps its text, without the
+ * "config file only" label).
+ */
+export const BANK_SETTING_NOTES: Record<string, string> = {
+  seed: "given explicitly (flag, env or config file), it also makes local training reproducible: the same round, global model and data give bit-identical updates, for research. The price: an aggregator can then replay a secure round and subtract two secure sums to isolate one bank's update (only DP bounds that). Left to the default (1 for the split and SMOTE), each training run mixes in fresh randomness",
 };
 
 /**
@@ -299,9 +367,27 @@ export function loadBankConfig(sources: {
     throw new BankConfigError(`invalid bank-client configuration:\n${lines.join('\n')}`);
   }
   if (parsed.data.caFile !== undefined) checkCaFile(parsed.data.caFile, origin.caFile ?? '--ca-file');
-  const { mapping, ...rest } = parsed.data;
-  if (mapping === undefined) return rest;
-  return { ...rest, mapping: typeof mapping === 'string' ? readMappingFile(mapping) : mapping };
+  const { mapping, secaggRoster, ...rest } = parsed.data;
+  return {
+    ...rest,
+    seedPinned: merged.seed !== undefined,
+    ...(mapping !== undefined ? { mapping: typeof mapping === 'string' ? readMappingFile(mapping) : mapping } : {}),
+    ...(secaggRoster !== undefined
+      ? { secaggRoster: readRosterSetting(secaggRoster, origin.secaggRoster ?? flagOf('secaggRoster')) }
+      : {}),
+  };
+}
+
+/**
+ * Reads the secure-aggregation roster at start-up, refusing a file that cannot be read or is not a
+ * roster with a message naming the setting, the file and the entry at fault (secagg/roster.ts).
+ */
+function readRosterSetting(file: string, setting: string): SecAggRoster {
+  try {
+    return readSecAggRoster(file);
+  } catch (err) {
+    throw new BankConfigError(`${setting}: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -313,13 +399,15 @@ export function bankSettingsHelp(flagKeys: ReadonlySet<string>): string {
     Object.entries(BANK_ENV)
       .filter(([, v]) => v.key === key)
       .map(([n]) => n);
+  const width = Math.max(20, ...BANK_FILE_KEYS.map((k) => k.length + 1));
   const rows = BANK_FILE_KEYS.map((key) => {
+    const note = BANK_CONFIG_ONLY[key] ?? BANK_SETTING_NOTES[key];
     const where = [
       ...(flagKeys.has(key) ? [flagOf(key)] : []),
       ...envOf(key).map((n) => `env ${n}`),
-      ...(BANK_CONFIG_ONLY[key] ? [`config file only: ${BANK_CONFIG_ONLY[key]}`] : []),
+      ...(note ? [flagKeys.has(key) ? note : `config file only: ${note}`] : []),
     ];
-    return `  ${key.padEnd(20)} ${where.join('; ') || 'config file only'}`;
+    return `  ${key.padEnd(width)} ${where.join('; ') || 'config file only'}`;
   });
   return rows.join('\n');
 }

@@ -5,6 +5,7 @@
  * uses, and the global models kept in the state directory. The socket stays in client.ts; the
  * only IO here is the state directory.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { manifestFor, MlpTrainer, type MlpSpec } from '@finsecure/common/model';
@@ -15,6 +16,8 @@ import type { FeedbackHistoryFile } from './feedback.js';
 import type { LocalData, ScaledData } from './local-data.js';
 import { evaluate, fit, type EffectiveDp, type EvaluateOutput, type FitOutput } from './round-work.js';
 import { cipherFor, saveStateModel } from './state-crypto/index.js';
+import { announceSecAggIdentity, loadOrCreateIdentity } from './secagg/identity.js';
+import type { SecAggRoster } from './secagg/roster.js';
 
 /** The DP of a round: the noise, the clip it is scaled to, δ and the budget to stay within. */
 export type RoundDp = EffectiveDp & { delta: number; epsilonBudget?: number };
@@ -35,7 +38,24 @@ export class LocalModel {
   private trainer: MlpTrainer | null = null;
   private spec: MlpSpec | null = null;
 
-  constructor(private readonly o: LocalModelOptions) {}
+  constructor(private readonly o: LocalModelOptions) {
+    // The daemon (client.ts) makes one LocalModel, at start, after its identity key: say once what
+    // the other banks' operators need for their rosters, and whether this bank has one.
+    announceSecAggIdentity(
+      o.config.bankId,
+      loadOrCreateIdentity(o.config.stateDir),
+      o.config.secaggRoster ?? null,
+      o.logger,
+    );
+  }
+
+  /**
+   * The banks this bank agrees to run secure rounds with, and their identity keys
+   * (`secaggRoster`); null: the keys the aggregator forwards are trusted on first use.
+   */
+  secaggRoster(): SecAggRoster | null {
+    return this.o.config.secaggRoster ?? null;
+  }
 
   /**
    * Makes the trainer for the federation's model (at each welcome; kept while the spec is the
@@ -93,8 +113,8 @@ export class LocalModel {
   }
 
   /**
-   * One round's local training from `global` (round-work.ts fit): batch order and SMOTE seeded by
-   * the bank's seed, the round and the round's seed; yields to the event loop every few batches.
+   * One round's local training from `global` (round-work.ts fit); yields to the event loop every
+   * few batches. Batch order and SMOTE are seeded by trainingSeed.
    */
   fit(
     roundId: number,
@@ -104,11 +124,26 @@ export class LocalModel {
     dp: EffectiveDp | null,
   ): Promise<FitOutput> {
     const { train } = this.o.scaled.get(scaler);
-    const rng = createRng((this.o.config.seed * 1_000_003 + roundId * 7919 + (config.seed ?? 0)) >>> 0);
+    const rng = createRng(this.trainingSeed(roundId, config));
     return fit(this.live().trainer, global, train, config, dp, rng, this.o.noiseRng, (done, total) => {
       this.o.onProgress(roundId, done, total);
       return new Promise((r) => setImmediate(r));
     });
+  }
+
+  /**
+   * The seed of one training run. With a seed the operator gave (`seedPinned`, for research): the
+   * bank's seed, the round and the round's seed, so a run can be repeated bit for bit. Otherwise
+   * fresh randomness from node:crypto, drawn per run. The round and the round's seed come from the
+   * aggregator: were they the only inputs besides a fixed bank seed, the aggregator could replay a
+   * secure round (same round, new session; or another round with a compensating round seed), have
+   * every bank send the same update again, and subtract two secure sums whose survivors differ by
+   * one bank to obtain that bank's update. A fresh seed per run makes each attempt's update differ
+   * (which bounds nothing formally: cross-round differencing is bounded only by DP).
+   */
+  private trainingSeed(roundId: number, config: TrainingConfig): number {
+    if (this.o.config.seedPinned) return (this.o.config.seed * 1_000_003 + roundId * 7919 + (config.seed ?? 0)) >>> 0;
+    return randomBytes(4).readUInt32LE(0);
   }
 
   /**

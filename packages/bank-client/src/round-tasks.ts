@@ -14,7 +14,7 @@ import type {
   TensorInput,
 } from '@finsecure/common/protocol';
 import type { EventEmitter } from 'node:events';
-import type { BankClientEvents } from './client.js';
+import type { BankClientEvents } from './client-events.js';
 import type { LocalPrivacyLedger } from './privacy.js';
 import type { LocalModel, RoundDp } from './local-model.js';
 import type { FitOutput } from './round-work.js';

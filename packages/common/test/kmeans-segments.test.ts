@@ -110,4 +110,18 @@ describe('suppressSmallSegments (small-cell suppression of exact Lloyd answers)'
     expect(Array.from(suppressSmallSegments(s, 12).statistics.counts)).toEqual([12, 0, 0]);
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => suppressSmallSegments(s, bad)).toThrow(/positive integer/);
   });
+
+  it('noised: empties every segment whose noised count is below min, negative ones included', () => {
+    const noised = {
+      k: 3,
+      d: 1,
+      sums: Float64Array.from([40.2, 3.1, -1.7]),
+      counts: Float64Array.from([11.3, 2.4, -0.6]),
+    };
+    const { statistics, suppressed } = suppressSmallSegments(noised, 10, { noised: true });
+    expect(Array.from(statistics.counts)).toEqual([11.3, 0, 0]);
+    expect(Array.from(statistics.sums)).toEqual([40.2, 0, 0]);
+    expect(suppressed.segments).toBe(2);
+    expect(suppressed.customers).toBeCloseTo(2.4, 12);
+  });
 });

@@ -170,12 +170,19 @@ program.action(async (o: LaunchOptions) => {
     if (!res.ok) throw new Error(`could not register ${shard.id}: ${res.status} ${await res.text()}`);
     const { token } = (await res.json()) as { token: string };
     const stateKeyFile = bankStateKeyFile(dir, shard.id);
+    // The demo's banks hold synthetic data: they also answer calibration jobs, exact (the README's
+    // example), which a real bank allows only in its own config (calibrationExact, default false).
+    const bankConfig = path.join(dir, 'bank-config', `${shard.id}.json`);
+    mkdirSync(path.dirname(bankConfig), { recursive: true, mode: 0o700 });
+    writeFileSync(bankConfig, JSON.stringify({ calibrationExact: true }, null, 2) + '\n', { mode: 0o600 });
     const out = createWriteStream(path.join(logs, `${shard.id}.log`), { flags: 'a' });
     const child = spawn(
       process.execPath,
       [
         bankCli,
         'start',
+        '--config',
+        bankConfig,
         '--server',
         `${agg.wsUrl}/ws/bank`,
         '--bank-id',

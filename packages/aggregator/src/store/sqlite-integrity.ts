@@ -47,10 +47,11 @@ export function checkDatabaseFile(file: string, keyFile: string | null): void {
 export function checkSchemaPresent(db: Database.Database, file: string, keyFile: string | null): void {
   const { n } = db.prepare('SELECT COUNT(*) AS n FROM sqlite_master').get() as { n: number };
   if (n > 0) return;
+  // Only the audit key says a federation was here: the store creates it after the tables, so a
+  // key beside a database without tables means the tables were lost. Not local-tokens.json:
+  // `npm start` writes it before the store first opens (a new database has no tables yet).
   const state: string[] = [];
   if (keyFile && existsSync(keyFile)) state.push(`audit signing key ${keyFile}`);
-  const dir = path.dirname(path.resolve(file));
-  for (const f of STATE_FILES) if (existsSync(path.join(dir, f))) state.push(path.join(dir, f));
   if (state.length === 0) return; // a new database
   const wal = `${file}-wal`;
   throw new Error(

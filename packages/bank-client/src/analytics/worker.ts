@@ -32,7 +32,7 @@ import type {
 } from '@finsecure/common/protocol';
 import type { IdentityKeyPair } from '@finsecure/common/secagg';
 import { PinnedIdentities } from '../secagg/identity.js';
-import type { BankConfig } from '../config.js';
+import { DEFAULT_CALIBRATION_MAX_BINS, DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER, type BankConfig } from '../config.js';
 import type { LocalData } from '../local-data.js';
 import { isSecureTask, SecureSums } from './secure.js';
 import { outwardFailure } from '../outward.js';
@@ -66,8 +66,23 @@ export interface AnalyticsWorkerOptions {
    * smaller ones are released as empty (common/kmeans/suppress.ts). Default 10.
    */
   segmentMinCount?: number;
-  /** Answer histogram and Lloyd stages without DP noise (default false: declined). */
+  /**
+   * Answer histogram and Lloyd stages without DP noise, or with less than
+   * `segmentMinNoiseMultiplier` (default false: declined).
+   */
   segmentExact?: boolean;
+  /**
+   * The least noise multiplier a segmentation release counts as DP with (default
+   * DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER): a job asking for less is an exact answer, so needs
+   * `segmentExact`.
+   */
+  segmentMinNoiseMultiplier?: number;
+  /** Answer calibration jobs (exact histograms of the accounts' anomaly scores); default false: declined. */
+  calibrationExact?: boolean;
+  /** The most bins a calibration histogram may have (default DEFAULT_CALIBRATION_MAX_BINS). */
+  calibrationMaxBins?: number;
+  /** The fewest scored accounts the bank sends a calibration histogram for, whatever the job asks (default 10). */
+  calibrationMinAccounts?: number;
   delta?: number;
   /** The bank's identity key and pinned keys, for the secure sums of jobs under secure aggregation. */
   secure?: { identity: IdentityKeyPair; pinned: PinnedIdentities };
@@ -99,11 +114,16 @@ export function bankAnalytics(
     }),
     noiseRng,
     logger,
-    secure: { identity, pinned: new PinnedIdentities(config.stateDir) },
+    // Segmentation's secure sums are secure rounds too: the same roster, if the bank has one.
+    secure: { identity, pinned: new PinnedIdentities(config.stateDir, undefined, config.secaggRoster ?? null) },
     ...(config.dpEpsilonBudget !== undefined ? { epsilonBudget: config.dpEpsilonBudget } : {}),
     delta: config.dpDelta,
     segmentMinCount: config.segmentMinCount,
     segmentExact: config.segmentExact,
+    segmentMinNoiseMultiplier: config.segmentMinNoiseMultiplier,
+    calibrationExact: config.calibrationExact,
+    calibrationMaxBins: config.calibrationMaxBins,
+    calibrationMinAccounts: config.calibrationMinAccounts,
   });
 }
 
@@ -168,9 +188,25 @@ export class AnalyticsWorker {
   /** The bank's answer to a plain (not secure-sum) task. */
   private async answerTask(task: Exclude<AnalyticsTask, { kind: `secagg_${string}` }>): Promise<Reply> {
     if (task.kind === 'calibration_histogram') {
+      // Exact per-account scores binned: only with the bank's consent, at most calibrationMaxBins
+      // bins (a fine histogram puts most accounts alone in their bin, i.e. publishes their score),
+      // and never for fewer accounts than the bank's own floor (the job's minAccounts is the
+      // aggregator's, and may be 0 on the wire).
+      if (!this.o.calibrationExact)
+        return {
+          ok: false,
+          reason: `bank ${this.o.bankId} does not answer calibration jobs: the histogram of its accounts' anomaly scores is exact (the bank's calibrationExact setting)`,
+        };
+      const maxBins = this.o.calibrationMaxBins ?? DEFAULT_CALIBRATION_MAX_BINS;
+      if (task.bins > maxBins)
+        return {
+          ok: false,
+          reason: `bank ${this.o.bankId} sends score histograms of at most ${maxBins} bins, this job asks for ${task.bins} (the job's "bins"; or the bank's calibrationMaxBins setting)`,
+        };
+      const minAccounts = Math.max(task.minAccounts, this.o.calibrationMinAccounts ?? 10, 1);
       const { scores, source } = await bankAnomalyScores(this.o.dataFile, this.o.transactions);
-      if (scores.length < task.minAccounts)
-        return { ok: false, reason: this.tooFew(scores.length, task.minAccounts, source, 'score histogram') };
+      if (scores.length < minAccounts)
+        return { ok: false, reason: this.tooFew(scores.length, minAccounts, source, 'score histogram') };
       return { ok: true, answer: { kind: 'calibration_histogram', counts: scoreHistogram(scores, task.bins), source } };
     }
     const loaded = await this.customers.get();
@@ -188,54 +224,58 @@ export class AnalyticsWorker {
         reason: `the job has ${task.scaling.mean.length} features, this bank computes ${c.points.d}`,
       };
     // Exact histogram cells and Lloyd sums only with the bank's consent (segmentExact): an
-    // aggregator that chooses the centres can difference exact answers into one customer.
-    const exact = task.kind === 'segment_histogram' ? task.noiseMultiplier === 0 : !task.privacy;
-    if (exact && !this.o.segmentExact)
+    // aggregator that chooses the centres can difference exact answers into one customer. A
+    // release with less noise than the bank's minimum is exact too: z = 1e-9 hides nothing.
+    const z = task.kind === 'segment_histogram' ? task.noiseMultiplier : (task.privacy?.noiseMultiplier ?? 0);
+    const minNoise = this.o.segmentMinNoiseMultiplier ?? DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER;
+    if (!(z > 0 && z >= minNoise) && !this.o.segmentExact)
       return {
         ok: false,
-        reason: `bank ${this.o.bankId} answers segmentation stages only with differential privacy, and this job has none (the job's "privacy"; or the bank's segmentExact setting)`,
+        reason:
+          z > 0
+            ? `bank ${this.o.bankId} answers segmentation stages only with differential privacy of noise multiplier at least ${minNoise}, and this job's is ${z}: less noise counts as an exact answer (the job's "privacy"; or the bank's segmentMinNoiseMultiplier and segmentExact settings)`
+            : `bank ${this.o.bankId} answers segmentation stages only with differential privacy, and this job has none (the job's "privacy"; or the bank's segmentExact setting)`,
       };
+    // Any noise is recorded in the ledger before the release (exact answers, z = 0, have no DP to
+    // account); a release that would take ε to Infinity or past the budget is refused.
+    if (z > 0) {
+      const refused = this.spend(z);
+      if (refused) return { ok: false, reason: refused };
+    }
     const scaled = scalePoints(c.points, task.scaling);
     if (task.kind === 'segment_histogram') {
       // Not suppressed (unlike a Lloyd answer's sums): a cell is a coarse box of the public grid
       // (at most 6 bins a feature over ±boxZ σ), and a per-cell floor would empty the sparse grid a
       // k-means++ start needs. The job's histogram noise is what protects it.
       const h = coarseHistogram(scaled, { box: task.box, bins: task.bins });
-      if (task.noiseMultiplier > 0) {
-        const refused = this.spend(task.noiseMultiplier);
-        if (refused) return { ok: false, reason: refused };
-        noiseHistogram(h, task.noiseMultiplier, this.o.noiseRng);
-      }
+      if (z > 0) noiseHistogram(h, z, this.o.noiseRng);
       return {
         ok: true,
         answer: { kind: 'segment_histogram', counts: Array.from(h), noiseMultiplier: task.noiseMultiplier },
       };
     }
     const centres: Centres = { data: Float64Array.from(task.centres), k: task.k, d: task.d };
-    if (task.privacy) {
-      const refused = this.spend(task.privacy.noiseMultiplier);
-      if (refused) return { ok: false, reason: refused };
-    }
-    let s = segmentStatistics(
+    const s = segmentStatistics(
       scaled,
       centres,
       c.labelled ? c.fraud : null,
-      task.privacy ? { privacy: task.privacy, rng: this.o.noiseRng } : undefined,
+      task.privacy && z > 0 ? { privacy: task.privacy, rng: this.o.noiseRng } : undefined,
     );
-    if (!task.privacy) {
-      // Exact sums: a small segment's sum would describe its few customers (suppress.ts).
-      const small = suppressSmallSegments(s, this.minCount);
-      s = small.statistics;
-      this.heldBack(small.suppressed);
-    }
+    // Every release, noised or not, goes through segmentMinCount. Exact sums: a small segment's sum
+    // describes its few customers (suppress.ts). Noised: the floor applies to the NOISED count, which
+    // is post-processing of the DP release (no ε, no dependence on the true count, which would leak
+    // outside the DP guarantee), and drops the segments whose per-customer signal is weakest.
+    const small = suppressSmallSegments(s, this.minCount, { noised: z > 0 });
+    this.heldBack(small.suppressed);
+    const out = small.statistics;
     return {
       ok: true,
       answer: {
         kind: 'segment_lloyd',
         iteration: task.iteration,
-        sums: Array.from(s.sums),
-        counts: Array.from(s.counts),
-        ...(s.frauds ? { frauds: Array.from(s.frauds) } : {}),
+        sums: Array.from(out.sums),
+        counts: Array.from(out.counts),
+        ...(out.frauds ? { frauds: Array.from(out.frauds) } : {}),
         ...(task.privacy ? { privacy: task.privacy } : {}),
       },
     };
@@ -245,7 +285,7 @@ export class AnalyticsWorker {
     return this.o.segmentMinCount ?? 10;
   }
 
-  /** Says locally (never to the aggregator) what an exact release held back. */
+  /** Says locally (never to the aggregator) what a release held back. */
   private heldBack(s: Suppressed): void {
     if (s.segments > 0)
       this.o.logger.info(
@@ -259,12 +299,17 @@ export class AnalyticsWorker {
     return `bank ${this.o.bankId} has ${n} ${what}, fewer than the minimum of ${min} needed to release ${release}`;
   }
 
-  /** Records a release in the ledger first; a reason instead when it would exceed the bank's budget. */
+  /**
+   * Records a release in the ledger first; a reason instead when it would take the bank's ε past
+   * its budget, or (with no budget) to Infinity: a ledger at ε = ∞ would bound nothing afterwards.
+   */
   private spend(noiseMultiplier: number): string | null {
     const delta = this.o.delta ?? 1e-5;
     const budget = this.o.epsilonBudget;
-    if (budget !== undefined && this.ledger.wouldExceed(noiseMultiplier, delta, budget))
-      return `privacy budget: this release would take the bank's segmentation ε over ${budget} (δ = ${delta})`;
+    if (this.ledger.wouldExceed(noiseMultiplier, delta, budget ?? Number.MAX_VALUE))
+      return budget !== undefined
+        ? `privacy budget: this release would take the bank's segmentation ε over ${budget} (δ = ${delta})`
+        : `privacy budget: this release (noise multiplier ${noiseMultiplier}) would take the bank's segmentation ε to infinity (δ = ${delta})`;
     this.ledger.record(noiseMultiplier);
     return null;
   }

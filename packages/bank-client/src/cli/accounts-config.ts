@@ -9,6 +9,7 @@ import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
 import { AccountReportSettings } from '../account-report.js';
 import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys } from '../config.js';
+import { ACCOUNTS_ENV } from './accounts-env.js';
 
 export const AccountsConfig = AccountReportSettings.extend({
   data: z.string().min(1),
@@ -17,17 +18,10 @@ export const AccountsConfig = AccountReportSettings.extend({
 export type AccountsConfig = z.infer<typeof AccountsConfig>;
 
 type Key = keyof z.input<typeof AccountsConfig>;
+export type AccountsConfigKey = Key;
 
-export const ACCOUNTS_ENV: Record<string, { key: Key; type: 'string' | 'number' }> = {
-  FINSECURE_ACCOUNTS_DATA: { key: 'data', type: 'string' },
-  FINSECURE_ACCOUNTS_OUT: { key: 'out', type: 'string' },
-  FINSECURE_ACCOUNTS_LAYOUT: { key: 'layout', type: 'string' },
-  FINSECURE_ACCOUNTS_DETECTOR: { key: 'detector', type: 'string' },
-  FINSECURE_ACCOUNTS_CONTAMINATION: { key: 'contamination', type: 'number' },
-  FINSECURE_ACCOUNTS_SEED: { key: 'seed', type: 'number' },
-  FINSECURE_ACCOUNTS_NEIGHBORS: { key: 'neighbors', type: 'number' },
-  FINSECURE_ACCOUNTS_REASONS: { key: 'reasons', type: 'number' },
-};
+// Defined apart so that the command's help can name them without loading this module.
+export { ACCOUNTS_ENV } from './accounts-env.js';
 
 const FLAGS: Record<Key, string> = {
   data: '--data',
@@ -40,8 +34,8 @@ const FLAGS: Record<Key, string> = {
   reasons: '--reasons',
 };
 /**
- * The bank console's config keys (console/config.ts, not imported here: it loads the
- * console server): a shared file with an "accounts" object may hold them at the top level.
+ * The bank console's own config keys (console/config.ts; its other keys are also start's, in
+ * BANK_FILE_KEYS): a shared file with an "accounts" object may hold them at the top level.
  */
 const CONSOLE_KEYS = [
   'consolePort',

@@ -1,23 +1,15 @@
 /**
  * `finsecure-bank accounts`: the account anomaly report of a transaction file, computed
  * inside the bank (nothing leaves it). The work is in ../account-report.ts (shared with the
- * console's Accounts page); this file gathers the settings (flags, FINSECURE_ACCOUNTS_*
- * environment, a JSON config file: validated before anything is read), writes the CSV and
- * prints a summary. Exit codes: 2 for bad input or settings (the message names the file,
- * line and column, or the setting), 1 for a crash.
+ * console's Accounts page); this file defines the command and its flags. accounts-run.ts,
+ * which the action imports (every invocation loads this file, `--help` included), gathers the
+ * settings (flags, FINSECURE_ACCOUNTS_* environment, a JSON config file: validated before
+ * anything is read), writes the CSV and prints a summary. Exit codes: 2 for bad input or
+ * settings (the message names the file, line and column, or the setting), 1 for a crash.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ACCOUNT_LAYOUTS, accountReportCsv } from '@finsecure/common/accounts';
-import { DataError } from '@finsecure/common/data';
-import { reportSummary, runAccountReport } from '../account-report.js';
-import { BankConfigError } from '../config.js';
-import { ACCOUNTS_ENV, loadAccountsConfig } from './accounts-config.js';
-
-function fail(message: string, code = 2): never {
-  process.stderr.write(`finsecure-bank accounts: ${message}\n`);
-  process.exit(code);
-}
+import { ACCOUNT_LAYOUTS } from '@finsecure/common/accounts';
+import { ACCOUNTS_ENV } from './accounts-env.js';
 
 const env = (key: string) =>
   Object.entries(ACCOUNTS_ENV)
@@ -68,33 +60,7 @@ export function addAccountsCommand(program: Command): void {
       `LOF neighbours k, an integer ≥ 1 (capped at accounts − 1; default 20); env ${env('neighbors')}`,
     )
     .option('--reasons <n>', `reasons given per account, 1 to 20 (default 3); env ${env('reasons')}`)
-    .action(async (flags: Record<string, string | undefined>) => {
-      let cfg;
-      try {
-        cfg = loadAccountsConfig({ file: flags.config, env: process.env, flags });
-      } catch (err) {
-        if (err instanceof BankConfigError) fail(err.message);
-        throw err;
-      }
-      let run;
-      try {
-        run = await runAccountReport(cfg.data, cfg);
-      } catch (err) {
-        if (err instanceof DataError || err instanceof RangeError) fail(err.message);
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') fail(`--data: no such file: ${cfg.data}`);
-        throw err;
-      }
-      // Write beside the target, then rename: a reader never sees half a report. A failed
-      // write or rename (--out a directory) leaves no temporary copy of the report behind.
-      const tmp = `${cfg.out}.tmp-${process.pid}`;
-      try {
-        writeFileSync(tmp, accountReportCsv(run.report));
-        renameSync(tmp, cfg.out);
-      } catch (err) {
-        rmSync(tmp, { force: true });
-        fail(`cannot write --out ${cfg.out}: ${(err as Error).message}`);
-      }
-      const lines = [...reportSummary(run, cfg), `report: ${cfg.out} (${run.seconds.toFixed(1)} s)`];
-      process.stdout.write(lines.join('\n') + '\n');
-    });
+    .action(async (flags: Record<string, string | undefined>) =>
+      (await import('./accounts-run.js')).accountsReport(flags),
+    );
 }

@@ -1,15 +1,13 @@
 /**
  * `finsecure-bank anonymise`: writes a safe copy of a transaction file for analysts, with
  * a report of what was done to each column, the ε spent and the k-anonymity of what is
- * left. The work is in @finsecure/common/anonymise; this file parses flags, reads the
- * key and the mapping, and maps errors to exit codes (2: bad input or refusal, 1: crash).
+ * left. The work is in @finsecure/common/anonymise; this file defines the command and parses
+ * its flags. Reading the key and the mapping, the run and the exit codes are in
+ * anonymise-run.ts, which the action imports: every invocation loads this file, `--help`
+ * included, so it imports nothing heavy.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { findOriginals, MinKError, parseAnonymiseMapping, type AnonymiseMapping } from '@finsecure/common/anonymise';
-import { createRng, cryptoRng } from '@finsecure/common/rng';
-import { readJsonFile } from '@finsecure/common/config';
-import { anonymiseFailureKind, runAnonymise } from '../anonymise/run.js';
+import type { Opts } from './anonymise-run.js';
 
 function positive(flag: string, int = false) {
   return (value: string): number => {
@@ -35,59 +33,6 @@ function bandList(value: string): number[] {
       `--bands must be at least two increasing numbers separated by commas, got "${value}"`,
     );
   return edges;
-}
-
-function fail(message: string, code = 2): never {
-  process.stderr.write(`finsecure-bank anonymise: ${message}\n`);
-  process.exit(code);
-}
-
-/** Reads the key file: its bytes, without a trailing newline. Warns when others can read it. */
-function readKey(file: string): Buffer {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-    if ((statSync(file).mode & 0o077) !== 0)
-      process.stderr.write(
-        `finsecure-bank anonymise: warning: the key file ${file} is readable by other users of this machine (chmod 600 ${file})\n`,
-      );
-  } catch (err) {
-    fail(`cannot read --key-file: ${(err as Error).message}`);
-  }
-  let end = buf.length;
-  while (end > 0 && (buf[end - 1] === 0x0a || buf[end - 1] === 0x0d)) end--;
-  return buf.subarray(0, end);
-}
-
-function readMapping(file: string | undefined): AnonymiseMapping | undefined {
-  if (!file) return undefined;
-  let json: unknown;
-  try {
-    json = readJsonFile(file, (m) => new Error(`--mapping: ${m}`), 'column mapping');
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  try {
-    return parseAnonymiseMapping(json, file);
-  } catch (err) {
-    fail((err as Error).message);
-  }
-}
-
-interface Opts {
-  data: string;
-  out?: string;
-  keyFile: string;
-  mapping?: string;
-  amount: 'laplace' | 'band';
-  epsilon: number;
-  clip: number;
-  bands?: number[];
-  time: 'hour' | 'day';
-  minK?: number;
-  report?: string;
-  reidentify?: string;
-  insecureSeed?: number;
 }
 
 /** Adds the `anonymise` command to the finsecure-bank program. */
@@ -151,62 +96,5 @@ export function addAnonymiseCommand(program: Command): void {
       '--reidentify <pseudonyms>',
       'comma-separated pseudonyms to look up in the ORIGINAL --data file with the same key (prints pseudonym,column,original)',
     )
-    .option(
-      '--insecure-seed <n>',
-      'INSECURE: seed the Laplace noise for reproducible tests; never for data that leaves the bank',
-      positive('--insecure-seed', true),
-    )
-    .action(async (o: Opts) => {
-      const key = readKey(o.keyFile);
-      const mapping = readMapping(o.mapping);
-      try {
-        if (o.reidentify !== undefined) {
-          const wanted = o.reidentify
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean);
-          const found = await findOriginals(o.data, key, wanted, mapping);
-          process.stdout.write('pseudonym,column,original\n');
-          for (const f of found) process.stdout.write(`${f.pseudonym},${f.column},${f.original}\n`);
-          const missing = wanted.length - found.length;
-          if (missing > 0) process.stderr.write(`${missing} pseudonym(s) not found in ${o.data} with this key\n`);
-          return;
-        }
-        if (!o.out) fail('--out <file> is required');
-        // The same core as the console's Anonymise page (../anonymise/run.ts).
-        const report = await runAnonymise({
-          input: o.data,
-          output: o.out,
-          key,
-          settings: {
-            ...(mapping ? { mapping } : {}),
-            amount: o.amount,
-            epsilon: o.epsilon,
-            clip: o.clip,
-            ...(o.bands ? { bands: o.bands } : {}),
-            time: o.time,
-            ...(o.minK !== undefined ? { minK: o.minK } : {}),
-            unclassified: 'drop',
-          },
-          ...(o.report ? { reportFile: o.report } : {}),
-          rng: o.insecureSeed !== undefined ? createRng(o.insecureSeed) : cryptoRng(),
-        });
-        process.stdout.write(`wrote ${report.rows} rows to ${o.out}\n`);
-        for (const c of report.columns)
-          process.stdout.write(`  ${c.column}: ${c.action}${c.quasiIdentifier ? ' (quasi-identifier)' : ''}\n`);
-        if (report.unclassified.length)
-          process.stdout.write(
-            `  unclassified, dropped: ${report.unclassified.join(', ')} (give them a role with --mapping to release them)\n`,
-          );
-        process.stdout.write(
-          `  k-anonymity ${report.kAnonymity} over ${report.quasiIdentifiers.join(', ') || 'no quasi-identifier'}; ε per transaction ${report.privacy.epsilonPerTransaction}\n`,
-        );
-      } catch (err) {
-        if (err instanceof MinKError) {
-          process.stderr.write(JSON.stringify(err.report, null, 2) + '\n');
-          fail(err.message);
-        }
-        fail((err as Error).message, anonymiseFailureKind(err) === 'crash' ? 1 : 2);
-      }
-    });
+    .action(async (o: Opts) => (await import('./anonymise-run.js')).anonymise(o));
 }

@@ -3,28 +3,22 @@
  * `finsecure-bank`: the daemon a bank runs beside its data (`start`, optionally with the bank
  * console), the console alone (`console`) and its people (`users`), and the scorer that
  * applies the latest global model to new transactions (`score`).
+ *
+ * This file and the command modules it imports define the commands and their flags only, and
+ * import nothing heavy: `--help`, `--version` and `<command> --help` must answer at once. Each
+ * action import()s what it runs (start-run.ts, score-run.ts, console-run.ts …), so the
+ * client, TF.js, the console server and SQLite load only for the command that uses them.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { BankConfigError, MAX_WAIT_MS, bankSettingsHelp, loadBankConfig, readMappingFile } from '../config.js';
-import { BankClient } from '../client.js';
-import { loadLocalData } from '../local-data.js';
-import { ScoreInputError, scoreFile } from '../score.js';
-import { DataError, isDecimalNotation } from '@finsecure/common/data';
+import { MAX_WAIT_MS, bankSettingsHelp } from '../config.js';
+import { isDecimalNotation } from '@finsecure/common/data';
 import { addVersionOption } from '@finsecure/common/cli';
-import { attachTrainingProgress, createBankLogger } from './terminal.js';
 import { addAnonymiseCommand } from './anonymise.js';
 import { addAccountsCommand } from './accounts.js';
-import { addConsoleCommand, addConsoleFlags, addUsersCommand, consoleFlags, runConsole } from './console.js';
-import { CONSOLE_FILE_KEYS, loadConsoleConfig, readConsoleTls } from '../console/config.js';
-import { readAuditHeads } from '../audit-heads.js';
-import { StateCryptoError } from '../state-crypto/index.js';
-import {
-  addStateKeyCommand,
-  addStateKeyFlag,
-  cipherFromKeyOrFail,
-  openStateOrFail,
-  requireBankState,
-} from './state-key.js';
+import { addConsoleCommand, addConsoleFlags, addUsersCommand } from './console.js';
+import { addStateKeyCommand, addStateKeyFlag } from './state-key.js';
+import { fail } from './fail.js';
+import type { ScoreOptions } from './score-run.js';
 
 function num(flag: string, opts: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number } = {}) {
   return (value: string): number => {
@@ -59,16 +53,6 @@ const MAPPING_HELP =
   '"categorical"?: [...], "categories"?: {...}, "ignore"?: [...], "group"?: "...", "time"?: "..."}; every column ' +
   'must be named in it; a column with an empty header cell is "Unnamed: <0-based index>" (an unnamed first column, ' +
   'a pandas index, is ignored unless named); replaces --layout';
-
-/** Bad input to `score`: the data, the model directory or the key; not a crash. */
-function isBadScoreInput(err: unknown): boolean {
-  return err instanceof DataError || err instanceof StateCryptoError || err instanceof ScoreInputError;
-}
-
-function fail(message: string, code = 2): never {
-  process.stderr.write(`finsecure-bank: ${message}\n`);
-  process.exit(code);
-}
 
 const program = new Command('finsecure-bank')
   .description(
@@ -138,7 +122,15 @@ addConsoleFlags(
     num('--feedback-weight', { int: true, min: 0, max: 100 }),
   )
   .option('--ca-file <file>', 'PEM CA certificate to verify a wss:// aggregator with')
-  .option('--seed <n>', 'seed for the local split, SMOTE and batch order (default 1)', num('--seed', { int: true }))
+  .option(
+    '--seed <n>',
+    'seed for the local split and SMOTE (default 1); given explicitly, also makes local training reproducible, for research only: a replayed secure round then returns identical updates that an aggregator can difference',
+    num('--seed', { int: true }),
+  )
+  .option(
+    '--secagg-roster <file>',
+    "JSON file mapping each consortium bank's id to its identity public key (see `finsecure-bank identity`); secure rounds naming a bank not on it are declined (env FINSECURE_SECAGG_ROSTER)",
+  )
   .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu (default auto)')
   .option(
     '--training-threads <n>',
@@ -160,116 +152,7 @@ addConsoleFlags(
     '--log-format <format>',
     'auto (human-readable lines and a training progress bar on a terminal, JSON lines otherwise), pretty or json (default auto)',
   )
-  .action(async (o: Record<string, unknown>) => {
-    // Both groups of settings are checked before anything is said, so that one start names every
-    // problem: the bank's and the console's.
-    const problems: string[] = [];
-    let config!: ReturnType<typeof loadBankConfig>;
-    try {
-      config = loadBankConfig({
-        ...(o.config ? { file: String(o.config) } : {}),
-        env: process.env,
-        otherFileKeys: CONSOLE_FILE_KEYS,
-        flags: {
-          server: o.server,
-          bankId: o.bankId,
-          token: o.token,
-          tokenFile: o.tokenFile,
-          data: o.data,
-          test: o.test,
-          testFraction: o.testFraction,
-          split: o.split,
-          layout: o.layout,
-          mapping: o.mapping,
-          dpClip: o.dpClip,
-          dpNoiseMultiplier: o.dpNoiseMultiplier,
-          dpDelta: o.dpDelta,
-          dpEpsilonBudget: o.dpEpsilonBudget,
-          stateDir: o.stateDir,
-          feedbackWeight: o.feedbackWeight,
-          caFile: o.caFile,
-          seed: o.seed,
-          backend: o.backend,
-          trainingThreads: o.trainingThreads,
-          reconnectMaxMs: o.reconnectMaxMs,
-          insecureDpSeed: o.insecureDpSeed,
-          logLevel: o.logLevel,
-          logFormat: o.logFormat,
-        },
-      });
-    } catch (err) {
-      if (!(err instanceof BankConfigError)) throw err;
-      problems.push(err.message);
-    }
-    let consoleConfig!: ReturnType<typeof loadConsoleConfig>;
-    try {
-      consoleConfig = loadConsoleConfig({
-        ...(o.config ? { file: String(o.config) } : {}),
-        env: process.env,
-        flags: { ...consoleFlags(o), mapping: undefined },
-      });
-      readConsoleTls(consoleConfig); // unreadable files refused now, naming the setting
-    } catch (err) {
-      if (!(err instanceof BankConfigError)) throw err;
-      // A file that cannot be read or parsed says so once, not once for each group.
-      if (!problems.includes(err.message)) problems.push(err.message);
-    }
-    if (problems.length) fail(problems.join('\n'));
-    const logger = createBankLogger(`bank:${config.bankId}`, config.logLevel, config.logFormat);
-    if (o.token)
-      logger.warn(
-        'the token was given on the command line, where other users of this machine can see it; prefer FINSECURE_BANK_TOKEN or --token-file',
-      );
-    // The state key before anything else touches the state directory: the flag, then the
-    // environment or the config file (merged into config, environment first).
-    openStateOrFail(config.stateDir, o.stateKeyFile, logger, {
-      FINSECURE_STATE_KEY_FILE: config.stateKeyFile,
-      FINSECURE_STATE_KEY: config.stateKey,
-    });
-    let data;
-    try {
-      data = await loadLocalData(config, (notice) => logger.warn(notice), consoleConfig.consoleIdColumn);
-    } catch (err) {
-      fail((err as Error).message);
-    }
-    logger.info(
-      { train: data.train.numRows, test: data.test.numRows, fraud: data.numFraud, features: data.train.numFeatures },
-      'local data loaded',
-    );
-    // The console scores with the same layout and state directory as the daemon, and
-    // chooses the operating threshold on the daemon's own held-out split.
-    const localData = data;
-    const bankConsole =
-      consoleConfig.consolePort === undefined
-        ? null
-        : await runConsole(
-            {
-              ...consoleConfig,
-              stateDir: config.stateDir,
-              layout: config.layout,
-              ...(config.mapping ? { mapping: config.mapping } : {}),
-              backend: config.backend,
-            },
-            logger,
-            { load: async () => localData.test },
-          );
-    const client = new BankClient(config, data, logger);
-    attachTrainingProgress(client);
-    client.on('fatal', (err) => {
-      logger.error(err.message);
-      process.exit(3);
-    });
-    const stop = async () => {
-      logger.info('stopping');
-      // Let a model being written finish (bounded), so the state dir is never half-updated.
-      await Promise.race([client.stop(), new Promise((r) => setTimeout(r, 5_000))]);
-      await bankConsole?.close();
-      process.exit(0);
-    };
-    process.on('SIGINT', () => void stop());
-    process.on('SIGTERM', () => void stop());
-    await client.start();
-  });
+  .action(async (o: Record<string, unknown>) => (await import('./start-run.js')).runStart(o));
 
 addStateKeyFlag(
   program
@@ -282,46 +165,7 @@ addStateKeyFlag(
   .requiredOption('-o, --out <file>', 'output CSV: row,fraud_probability (one line per input row, same order)')
   .option('--layout <layout>', 'CSV layout: auto, kaggle or handbook (default auto)')
   .option('--mapping <file.json>', MAPPING_HELP + ' (env FINSECURE_MAPPING)')
-  .action(
-    async (o: {
-      model: string;
-      data: string;
-      out: string;
-      layout?: string;
-      mapping?: string;
-      stateKeyFile?: string;
-    }) => {
-      const cipher = cipherFromKeyOrFail(o.stateKeyFile);
-      if (o.layout && !['auto', 'kaggle', 'handbook'].includes(o.layout))
-        fail(`--layout must be auto, kaggle or handbook, got "${o.layout}"`);
-      const mappingFile = o.mapping ?? (process.env.FINSECURE_MAPPING || undefined);
-      if (mappingFile && o.layout && o.layout !== 'auto')
-        fail('--mapping and --layout cannot be combined: a mapping is the layout');
-      let mapping;
-      try {
-        mapping = mappingFile ? readMappingFile(mappingFile) : undefined;
-      } catch (err) {
-        fail((err as Error).message);
-      }
-      try {
-        const r = await scoreFile({
-          model: o.model,
-          data: o.data,
-          out: o.out,
-          layout: (o.layout ?? 'auto') as 'auto',
-          ...(mapping ? { mapping } : {}),
-          cipher,
-          onNotice: (notice) => process.stderr.write(`finsecure-bank: note: ${notice}\n`),
-        });
-        process.stdout.write(`scored ${r.rows} transactions with global model v${r.modelVersion} → ${r.out}\n`);
-      } catch (err) {
-        // Bad input (file, line, column; no model in --model; a model of another width)
-        // exits 2 like the other commands; so does a sealed model without its key (the
-        // message names the settings); anything else 1.
-        fail((err as Error).message, isBadScoreInput(err) ? 2 : 1);
-      }
-    },
-  );
+  .action(async (o: ScoreOptions) => (await import('./score-run.js')).runScore(o));
 
 addStateKeyFlag(
   program
@@ -331,19 +175,18 @@ addStateKeyFlag(
     ),
 )
   .option('--state-dir <dir>', "the bank's state directory (default ./bank-state; env FINSECURE_STATE_DIR)")
-  .action((o: { stateDir?: string; stateKeyFile?: string }) => {
-    const stateDir = o.stateDir ?? (process.env.FINSECURE_STATE_DIR || './bank-state');
-    requireBankState(
-      stateDir,
-      o.stateDir ? '--state-dir' : process.env.FINSECURE_STATE_DIR ? 'FINSECURE_STATE_DIR' : '--state-dir',
-    );
-    const cipher = openStateOrFail(stateDir, o.stateKeyFile);
-    try {
-      for (const h of readAuditHeads(stateDir, cipher)) process.stdout.write(`${JSON.stringify(h)}\n`);
-    } catch (err) {
-      fail(`${stateDir}/audit-heads.jsonl: ${(err as Error).message}`, 1);
-    }
-  });
+  .action(async (o: { stateDir?: string; stateKeyFile?: string }) =>
+    (await import('./audit-heads-run.js')).printAuditHeads(o),
+  );
+
+program
+  .command('identity')
+  .description(
+    'Print this bank\'s secure-aggregation identity public key as its entry of the consortium\'s roster, {"<bank-id>": "<identityKey>"} (the bare key without a bank id): give it to the other banks\' operators for their secaggRoster. Makes the key (0600, in the state directory) if the bank has none yet, the one `finsecure-bank start` then uses; the private key never leaves the file.',
+  )
+  .option('--state-dir <dir>', "the bank's state directory (default ./bank-state; env FINSECURE_STATE_DIR)")
+  .option('-b, --bank-id <id>', "this bank's id, the roster entry's name (env FINSECURE_BANK_ID)")
+  .action(async (o: { stateDir?: string; bankId?: string }) => (await import('./identity-run.js')).printIdentity(o));
 
 addConsoleCommand(program, MAPPING_HELP);
 addStateKeyCommand(program);

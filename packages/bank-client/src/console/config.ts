@@ -10,7 +10,7 @@ import { envNumber, readJsonObjectSource } from '@finsecure/common/config';
 import { z } from 'zod';
 import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys, describeIssue, readMappingFile } from '../config.js';
 import { parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
-import { DEFAULT_CONSOLE_HOST } from './server.js';
+import { DEFAULT_CONSOLE_HOST } from './defaults.js';
 
 export const ConsoleConfig = z.object({
   /** Absent: no console (for `start`). `console` requires it. */

@@ -34,10 +34,9 @@ import score from './plugins/score.js';
 import threshold from './plugins/threshold.js';
 import feedback from './plugins/feedback.js';
 import { clearSpool } from './upload.js';
+import { DEFAULT_MAX_BATCH, DEFAULT_MAX_UPLOAD_BYTES } from './defaults.js';
 
-export const DEFAULT_CONSOLE_HOST = '127.0.0.1';
-export const DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
-export const DEFAULT_MAX_BATCH = 1000;
+export { DEFAULT_CONSOLE_HOST, DEFAULT_MAX_BATCH, DEFAULT_MAX_UPLOAD_BYTES } from './defaults.js';
 
 /** Where the console database lives in a state directory. */
 export function consoleDbPath(stateDir: string): string {

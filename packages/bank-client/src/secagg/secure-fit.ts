@@ -15,6 +15,14 @@
  * - otherwise, the bank's own local DP if it has one: clip and the full N(0, (zC)²), as before.
  * A release that would take the bank past its ε budget is refused ("privacy budget … would be
  * exceeded"), which the aggregator reads as this bank being spent.
+ *
+ * What the bank does not take from the aggregator on trust:
+ * - who the other banks are: with a roster (`secaggRoster`, roster.ts) every participant must be on
+ *   it with exactly its key; without one, keys are pinned on first use (identity.ts), which does
+ *   not stop invented banks;
+ * - the distributed-DP quorum q: at most the round's participants, and the bank signs and unmasks
+ *   only a survivor list of at least q banks (common/secagg/bank-checks.ts checkDpQuorum,
+ *   checkSurvivors): any fewer and the released sum would carry less noise than its ledger records.
  */
 import type { LocalModel, RoundDp } from '../local-model.js';
 import type { Logger } from 'pino';
@@ -28,6 +36,7 @@ import type { FitOutput } from '../round-work.js';
 import {
   advertisementFromWire,
   advertisementToWire,
+  checkDpQuorum,
   distributedDpClipIssue,
   distributedDpInput,
   encodeEvaluationCounts,
@@ -50,12 +59,19 @@ import type { DpParams } from '@finsecure/common/protocol';
 import type { Rng } from '@finsecure/common/rng';
 import { emptyHistogram } from '@finsecure/common/metrics';
 import { PinnedIdentities } from './identity.js';
+import { outwardFailure } from '../outward.js';
 import type { LocalPrivacyLedger } from '../privacy.js';
 
 /** A release the bank's own ε budget does not allow (the reason names the budget and what is spent). */
 class PrivacyBudgetExceeded extends Error {
   readonly code = 'privacy_budget';
 }
+
+/**
+ * A refusal about the round's request itself (a tensor missing, a clip that cannot carry the noise),
+ * whose message names no local state: sent to the aggregator as it is, as SecAggError's are.
+ */
+class RoundRefusal extends Error {}
 
 export interface SecureFitDeps {
   bankId: string;
@@ -66,9 +82,10 @@ export interface SecureFitDeps {
    * The bank's model and data (local-model.ts): `fit` trains from `global` as a plain round does
    * (with `dp`, clips the delta and adds the full N(0, (zC)²) noise, local DP; with null, returns
    * the raw delta); `evaluate` scores a candidate on the test split (null: no test rows);
-   * `effectiveDp` is the DP for a request's config (null: none).
+   * `effectiveDp` is the DP for a request's config (null: none); `secaggRoster` the banks this bank
+   * agrees to sum with (null: trust on first use).
    */
-  model: Pick<LocalModel, 'fit' | 'evaluate' | 'effectiveDp'>;
+  model: Pick<LocalModel, 'fit' | 'evaluate' | 'effectiveDp' | 'secaggRoster'>;
   /** The bank's privacy ledger and its DP noise generator. */
   privacy: { ledger: LocalPrivacyLedger; noiseRng: Rng };
   send(msg: FederationClientMessage, tensors?: TensorInput[]): void;
@@ -84,6 +101,8 @@ interface Current {
   session: string;
   core: SecAggBankRound;
   fixedPoint: FixedPointParams;
+  /** How many banks the round names: the largest distributed-DP quorum the bank accepts. */
+  participants: number;
 }
 
 export class SecureFit {
@@ -97,11 +116,15 @@ export class SecureFit {
     try {
       if (msg.type === 'secagg_advertise_keys') {
         const directory = identitiesFromWire(msg);
-        this.deps.pinned.check(directory);
-        const core = new SecAggBankRound({ bankId: this.deps.bankId, identity: this.deps.identity, directory });
         const params = paramsFromWire(msg);
+        // Every participant and key on the roster, if the bank has one; else the pinned keys (TOFU).
+        this.deps.pinned.check(directory, {
+          participants: params.participants,
+          roster: this.deps.model.secaggRoster(),
+        });
+        const core = new SecAggBankRound({ bankId: this.deps.bankId, identity: this.deps.identity, directory });
         const advertisement = core.advertiseKeys(params);
-        this.current = { ...base, core, fixedPoint: params.fixedPoint };
+        this.current = { ...base, core, fixedPoint: params.fixedPoint, participants: params.participants.length };
         this.deps.send({ type: 'secagg_keys', ...base, advertisement: advertisementToWire(advertisement) });
         return;
       }
@@ -122,8 +145,11 @@ export class SecureFit {
         }
         case 'secagg_masked_fit': {
           const global = tensors.get('global')?.data;
-          if (!global) throw new Error('masked-fit request without a "global" tensor');
+          if (!global) throw new RoundRefusal('masked-fit request without a "global" tensor');
           const { ledger, noiseRng } = this.deps.privacy;
+          // Before training and before any release: a quorum the round can never reach is refused.
+          if (msg.weighting.dpQuorum !== undefined)
+            checkDpQuorum(this.deps.bankId, msg.weighting.dpQuorum, cur.participants, 'masked_fit');
           const dp = this.privacyFor(msg.config.dp, msg.weighting.dpQuorum, cur.fixedPoint);
           // Local DP noises inside training and is recorded before it, as a plain fit does.
           if (dp && !dp.distributed) ledger.record(dp.noiseMultiplier);
@@ -149,7 +175,13 @@ export class SecureFit {
             weight = input.weight;
           }
           const { encoded, clipped } = encodedUpdate;
-          const masked = cur.core.maskedFit(rid, incomingFromWire(msg.shares), encoded);
+          // With a noise share for quorum q, the core signs and unmasks only survivor lists of ≥ q banks.
+          const masked = cur.core.maskedFit(
+            rid,
+            incomingFromWire(msg.shares),
+            encoded,
+            dp?.distributed ? { dpQuorum: dp.distributed.quorum } : {},
+          );
           // The noise share leaves the bank with the next frame: spend the budget first.
           if (dp?.distributed) ledger.record(dp.noiseMultiplier);
           // Offered, then sent when the aggregator grants the upload (the pull protocol of a plain update).
@@ -185,7 +217,7 @@ export class SecureFit {
         }
         case 'secagg_masked_evaluate': {
           const global = tensors.get('global')?.data;
-          if (!global) throw new Error('masked-evaluate request without a "global" tensor');
+          if (!global) throw new RoundRefusal('masked-evaluate request without a "global" tensor');
           // No test rows: the bank still masks a vector of zeros, so that its pairwise masks, which
           // its neighbours already added, cancel and the pass goes on.
           const out = this.deps.model.evaluate(
@@ -233,12 +265,17 @@ export class SecureFit {
       }
     } catch (err) {
       const stage = STAGE_OF[msg.type];
-      const reason = (err as Error).message.slice(0, 2000);
+      const message = (err as Error).message.slice(0, 2000);
       const code = isSecAggError(err) || err instanceof PrivacyBudgetExceeded ? err.code : 'bank_error';
       const banks = isSecAggError(err) ? [...err.banks].slice(0, 255) : [];
+      // The protocol's own errors (about the round: banks, keys, survivors), the budget and the
+      // round refusals go out as they are; any other error is the bank's own (a disk, a file, a
+      // bug), whose message can hold paths or data: only its kind leaves the bank (outward.ts).
+      const aboutRound = isSecAggError(err) || err instanceof PrivacyBudgetExceeded || err instanceof RoundRefusal;
+      const reason = aboutRound ? message : outwardFailure(stage, err);
       this.deps.logger.error(
         { roundId: msg.roundId, stage, code, banks },
-        `refusing a secure-aggregation step: ${reason}`,
+        `refusing a secure-aggregation step: ${message}`,
       );
       this.deps.send({ type: 'secagg_refused', ...base, stage, code, reason, banks });
       if (stage === 'advertise_keys' || isSecAggError(err)) this.current = null;
@@ -265,7 +302,7 @@ export class SecureFit {
     if (dpQuorum === undefined || !requested) return { ...dp, distributed: null };
     const distributed = { clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, quorum: dpQuorum };
     const issue = distributedDpClipIssue(fixedPoint.clip, distributed);
-    if (issue) throw new Error(`bank ${this.deps.bankId}: ${issue}`);
+    if (issue) throw new RoundRefusal(`bank ${this.deps.bankId}: ${issue}`);
     return { ...dp, distributed };
   }
 }

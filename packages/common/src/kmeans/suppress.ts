@@ -14,9 +14,12 @@
  *
  * A suppressed segment counts as empty in the merged Lloyd step (federated.ts keeps its previous
  * centre when every bank's count is zero), so the job still converges; its customers are only
- * missing from that step's sums. With DP (`privacy` in the job) the noise protects each customer
- * and nothing is suppressed. The initialisation's coarse histogram is not suppressed: its cells
- * are boxes of a public grid, not sums (bank-client analytics/worker.ts says why).
+ * missing from that step's sums. With DP (`privacy` in the job) the noise protects each customer;
+ * the bank still applies the floor (`noised`), to the noised count: that is post-processing of
+ * the DP release, so it costs no ε and reveals nothing the release does not (a floor on the TRUE
+ * count would: whether a segment was emptied would then depend on exact membership, outside the DP
+ * guarantee). The initialisation's coarse histogram is not suppressed: its cells are boxes of a
+ * public grid, not sums (bank-client analytics/worker.ts says why).
  */
 import type { SegmentStatistics } from './segments.js';
 
@@ -27,15 +30,20 @@ export interface Suppressed {
 }
 
 /**
- * A copy of exact Lloyd statistics with every segment of 0 < count < `min` emptied: its sums
- * (d of them), its count and its fraud count set to 0.
- * @param s per-segment sums (k×d), counts (k) and optional fraud counts (k), exact integers
- * @param min the fewest customers a released segment may hold (a positive integer; 1 keeps all)
+ * A copy of Lloyd statistics with every segment of 0 < count < `min` (noised: every count < `min`
+ * but an exact 0) emptied: its sums (d of them), its count and its fraud count set to 0.
+ * @param s per-segment sums (k×d), counts (k) and optional fraud counts (k): exact integers, or
+ *   noised values with `noised`
+ * @param min the fewest customers a released segment may hold (a positive integer; 1 keeps all
+ *   exact segments)
+ * @param o.noised the counts are noised (DP): a count at or below 0 is noise around a small
+ *   segment, and is emptied too
  * @throws Error when `min` is not a positive integer
  */
 export function suppressSmallSegments(
   s: SegmentStatistics,
   min: number,
+  o: { noised?: boolean } = {},
 ): { statistics: SegmentStatistics; suppressed: Suppressed } {
   if (!(Number.isInteger(min) && min >= 1)) throw new Error(`the minimum count must be a positive integer, got ${min}`);
   const sums = new Float64Array(s.sums);
@@ -44,9 +52,9 @@ export function suppressSmallSegments(
   const suppressed: Suppressed = { segments: 0, customers: 0 };
   for (let j = 0; j < s.k; j++) {
     const n = counts[j]!;
-    if (n <= 0 || n >= min) continue;
+    if (n >= min || (o.noised ? n === 0 : n <= 0)) continue;
     suppressed.segments++;
-    suppressed.customers += n;
+    suppressed.customers += Math.max(0, n);
     sums.fill(0, j * s.d, (j + 1) * s.d);
     counts[j] = 0;
     if (frauds) frauds[j] = 0;

@@ -16,7 +16,7 @@
  * - a second unmask request: a bank reveals shares once per round, and for each bank
  *   either the self-mask seed share or the key share, never both.
  */
-import { checkSurvivors, sameList, verifyKeyList, type IdentityDirectory } from './bank-checks.js';
+import { checkDpQuorum, checkSurvivors, sameList, verifyKeyList, type IdentityDirectory } from './bank-checks.js';
 import { openSharePair, sealSharePair, type EnvelopeEnds } from './bank-envelopes.js';
 import { bytesEqual, canonicalBytes, sha256 } from './encoding.js';
 import { compareBankIds, listBanks, SecAggError, type SecAggStage } from './errors.js';
@@ -43,7 +43,7 @@ import { setupRound, type RoundSetup, type SecAggParams } from './params.js';
 import { cryptoRandomSource, randomBytes, type RandomSource } from './random.js';
 import { splitSecret, type SharePair } from './shares.js';
 
-export type { IdentityDirectory } from './bank-checks.js';
+export { checkDpQuorum, type IdentityDirectory } from './bank-checks.js';
 // The stage messages used to be declared here; wire.ts, reconstruct.ts and the package's
 // index still import them from this module.
 export {
@@ -75,6 +75,8 @@ export class SecAggBankRound {
   /** Shares held after masked fit, by owner (this bank included): U2 as this bank sees it. */
   private held: Map<string, SharePair> | null = null;
   private signedSurvivors: string[] | null = null;
+  /** The distributed-DP quorum this bank noised its masked vector for (maskedFit), if any. */
+  private dpQuorum: number | undefined;
 
   constructor(opts: {
     bankId: string;
@@ -165,12 +167,22 @@ export class SecAggBankRound {
   /**
    * Stage 3: opens the neighbours' share envelopes, then masks the bank's fixed-point
    * vector `encoded` (see fixed-point.ts) with its self mask and one pairwise mask per
-   * neighbour it holds shares from, and signs the result.
+   * neighbour it holds shares from, and signs the result. `opts.dpQuorum`: the vector carries
+   * distributed-DP noise for this quorum (distributed-dp.ts); it must not exceed the
+   * participants (checkDpQuorum), and the bank will sign and unmask only a survivor list of at
+   * least that many banks.
    */
-  maskedFit(roundId: string, incoming: ReadonlyArray<IncomingShare>, encoded: Uint32Array): MaskedUpdate {
+  maskedFit(
+    roundId: string,
+    incoming: ReadonlyArray<IncomingShare>,
+    encoded: Uint32Array,
+    opts: { dpQuorum?: number } = {},
+  ): MaskedUpdate {
     const stage = 'masked_fit';
     const setup = this.checkRound(roundId, stage);
+    if (opts.dpQuorum !== undefined) checkDpQuorum(this.bankId, opts.dpQuorum, setup.params.participants.length, stage);
     this.enter('share_keys', stage);
+    this.dpQuorum = opts.dpQuorum;
     if (encoded.length !== setup.params.vectorLength) {
       throw new SecAggError(
         'protocol_violation',
@@ -229,7 +241,8 @@ export class SecAggBankRound {
 
   /**
    * Stage 4 (consistency check): signs the survivor list U3 the aggregator announced. The
-   * list must be sorted, distinct, contain this bank and leave it t live neighbours.
+   * list must be sorted, distinct, contain this bank and leave it t live neighbours, and hold at
+   * least the distributed-DP quorum this bank noised for (maskedFit `dpQuorum`), if any.
    */
   signSurvivors(roundId: string, survivors: ReadonlyArray<string>): Uint8Array {
     const stage = 'consistency_check';
@@ -247,7 +260,7 @@ export class SecAggBankRound {
       }
     } else {
       this.enter('masked_fit', stage);
-      checkSurvivors(this.bankId, survivors, setup, stage);
+      checkSurvivors(this.bankId, survivors, setup, stage, this.dpQuorum);
       this.signedSurvivors = [...survivors];
     }
     return signStatement(this.identity.privateKey, survivorListBytes(roundId, survivors));
@@ -278,6 +291,9 @@ export class SecAggBankRound {
         { stage, banks: [this.bankId] },
       );
     }
+    // Signed lists were checked when signed; checked again, so that no path reveals shares of a sum
+    // with fewer noise shares than this bank's distributed-DP quorum.
+    checkSurvivors(this.bankId, survivors, setup, stage, this.dpQuorum);
     const hood = new Set(setup.graph.get(this.bankId)!);
     const statement = survivorListBytes(roundId, survivors);
     const valid = new Set<string>();

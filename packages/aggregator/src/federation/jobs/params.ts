@@ -16,6 +16,23 @@ const common = {
   allowPlaintext: z.boolean().default(false),
 };
 
+/**
+ * The least noise multiplier a segmentation job may ask for: the banks' default
+ * `segmentMinNoiseMultiplier` (bank-client config.ts). With less, σ is below what one customer can
+ * change a release by (z = 1e-9 publishes exact sums); banks answer such a job only as an exact one
+ * (their `segmentExact`), and an exact job is asked without `privacy`, not with a token amount of it.
+ */
+export const MIN_SEGMENT_NOISE_MULTIPLIER = 1;
+
+/** The runner prefixes the field's path (privacy.noiseMultiplier: …). */
+const noiseMultiplier = () =>
+  z
+    .number()
+    .min(MIN_SEGMENT_NOISE_MULTIPLIER, {
+      message: `must be at least ${MIN_SEGMENT_NOISE_MULTIPLIER}: less noise than that is no differential privacy (banks answer it only as an exact job; leave out "privacy" for one)`,
+    })
+    .max(1000);
+
 export const SegmentationParams = z
   .object({
     k: z.number().int().min(1).max(MAX_SEGMENTS).default(4),
@@ -41,10 +58,10 @@ export const SegmentationParams = z
       .object({
         /** L2 bound of each customer's scaled feature vector. */
         clip: z.number().positive().max(1000).default(4),
-        /** Noise multiplier of every Lloyd release (σ = z·√(C² + 2)). */
-        noiseMultiplier: z.number().positive().max(1000),
+        /** Noise multiplier of every Lloyd release (σ = z·√(C² + 2)); at least MIN_SEGMENT_NOISE_MULTIPLIER. */
+        noiseMultiplier: noiseMultiplier(),
         /** Noise multiplier of the histogram release (sensitivity 1); default: noiseMultiplier. */
-        histogramNoiseMultiplier: z.number().positive().max(1000).optional(),
+        histogramNoiseMultiplier: noiseMultiplier().optional(),
         delta: z.number().positive().lt(1).default(1e-5),
       })
       .strict()
@@ -62,7 +79,11 @@ export const CalibrationParams = z
   .object({
     /** Expected share of anomalous accounts: the threshold is the consortium's (1 − contamination) quantile. */
     contamination: z.number().gt(0).max(0.5).default(0.01),
-    bins: z.number().int().min(2).max(10_000).default(1000),
+    /**
+     * Bins of the score histogram. Banks send at most their `calibrationMaxBins` (default 100):
+     * a finer histogram puts most accounts alone in their bin.
+     */
+    bins: z.number().int().min(2).max(10_000).default(100),
     /** A bank with fewer scored accounts declines. */
     minAccounts: z.number().int().min(1).max(1_000_000).default(10),
     ...common,

@@ -1,0 +1,187 @@
+/**
+ * What the bank does with each frame the aggregator sends, one case per message type: queue a
+ * round's fit or evaluation, send an update once its upload is granted, save a committed model,
+ * forget a failed round, log a refusal, hand analytics jobs and secure-aggregation steps to their
+ * workers. The local work runs in the work queue, one task at a time, each tied to the
+ * connection and round it came with; a round's task that fails declines the round. The round
+ * under way is kept here too: the analysts' labels read for training are recorded against it.
+ *
+ * Apart from client.ts, which keeps the connection policy (when to connect, what a close means,
+ * the welcome and the heartbeat that follow it): that policy and this dispatch change for
+ * different reasons, and each reads on its own. The welcome is handed back to the client.
+ */
+import type WebSocket from 'ws';
+import {
+  decodeFrame,
+  encodeFrame,
+  FederationServerMessage,
+  type RoundCommitted,
+  type SecAggServerMessage,
+  type Welcome,
+} from '@finsecure/common/protocol';
+import type { BankConfig } from './config.js';
+import type { DaemonParts } from './daemon-parts.js';
+import type { FeedbackRead } from './feedback.js';
+import { runEvaluation, runFit, secureFit, sendGranted, type RoundTaskHost, type Task } from './round-tasks.js';
+import { standsInForBeat } from './heartbeat.js';
+import { PinnedIdentities } from './secagg/identity.js';
+import type { SecureFit } from './secagg/secure-fit.js';
+import { MAX_SERVER_FRAME_BYTES } from './connection.js';
+import { outwardFailure } from './outward.js';
+
+/** What the dispatch needs of the daemon (client.ts), which owns and builds all of it. */
+export interface FrameDispatchHost {
+  readonly config: Pick<BankConfig, 'bankId' | 'stateDir'>;
+  /** The bank's side (daemon-parts.ts): identity and noise for secure aggregation, the work queue, … */
+  readonly parts: Pick<DaemonParts, 'identity' | 'noiseRng' | 'work' | 'auditHeads' | 'analytics' | 'feedbackHistory'>;
+  /** The daemon as the round tasks see it (round-tasks.ts): model, upload, logger, events, send. */
+  readonly tasks: RoundTaskHost;
+  /** Sends an encoded frame if the socket is open (heartbeat.ts `standsInForBeat`). */
+  sendFrame(ws: WebSocket, frame: Uint8Array, standsInForBeat: boolean): void;
+  /** The aggregator welcomed `connection`: the client's to act on (backoff, heartbeat, …). */
+  welcomed(ws: WebSocket, connection: number, msg: Welcome): void;
+}
+
+export class FrameDispatch {
+  /** The round this bank works on: set by an assignment, ended by a failure or a commit. */
+  private current: Task | null = null;
+  /** Secure aggregation of this connection, made at its first secure-aggregation message. */
+  private secure: SecureFit | null = null;
+
+  constructor(private readonly host: FrameDispatchHost) {}
+
+  /** The round this bank works on now, if any (the client asks whether a result is still wanted). */
+  get currentTask(): Task | null {
+    return this.current;
+  }
+
+  /** A new connection: secure-aggregation state belongs to one connection, so it starts clean. */
+  newConnection(): void {
+    this.secure = null;
+  }
+
+  /** Labels read for training: logged, emitted, and kept in the console's feedback history. */
+  feedbackRead(read: FeedbackRead): void {
+    const { logger, events, model } = this.host.tasks;
+    const roundId = this.current?.roundId ?? null;
+    if (read.labels > 0) logger.info({ roundId, ...read }, 'analyst labels added to the training data');
+    events.emit('feedback', { roundId, ...read });
+    if (roundId !== null) model.keepHistory(() => this.host.parts.feedbackHistory.recordRound(roundId, read));
+  }
+
+  /** Decodes one frame of `connection` and acts on it; throws on a frame it cannot read. */
+  handle(ws: WebSocket, connection: number, bytes: Uint8Array): void {
+    const tasks = this.host.tasks;
+    const logger = tasks.logger;
+    const { msg, tensors } = decodeFrame(bytes, FederationServerMessage, { maxBytes: MAX_SERVER_FRAME_BYTES });
+    switch (msg.type) {
+      case 'welcome':
+        this.host.welcomed(ws, connection, msg);
+        return;
+      case 'heartbeat':
+        // Not answered: the timer set at the welcome sends this bank's own heartbeat in every
+        // interval it sent nothing else (heartbeat.ts), which is all the aggregator needs to see it
+        // alive (an answer was a second frame per interval for it to read). Its arrival already
+        // counts as word from the server.
+        return;
+      case 'round_assignment': {
+        const global = tensors.get('global')?.data;
+        if (!global) throw new Error('round assignment without a "global" tensor');
+        if (msg.auditHead) this.host.parts.auditHeads.record(msg.roundId, msg.auditHead);
+        // The deadline on this bank's clock, from the time left the aggregator sent (never an
+        // absolute time: clocks differ).
+        const deadline = Date.now() + msg.deadlineInMs;
+        this.current = { roundId: msg.roundId, connection, deadline };
+        this.enqueueWork(
+          `fit of round ${msg.roundId}`,
+          () => runFit(tasks, ws, connection, msg, global, deadline),
+          msg.roundId,
+          ws,
+        );
+        return;
+      }
+      case 'evaluation_request': {
+        const weights = tensors.get('global')?.data;
+        if (!weights) throw new Error('evaluation request without a "global" tensor');
+        this.enqueueWork(
+          `evaluation of round ${msg.roundId}`,
+          () => runEvaluation(tasks, ws, connection, msg, weights),
+          msg.roundId,
+          ws,
+        );
+        return;
+      }
+      case 'round_committed': {
+        const weights = tensors.get('global')?.data;
+        if (weights) this.enqueueWork(`saving model v${msg.modelVersion}`, () => this.saveModel(msg, weights));
+        return;
+      }
+      case 'upload_grant':
+        sendGranted(tasks, ws, connection, msg.roundId);
+        return;
+      case 'round_failed':
+        if (this.current?.roundId === msg.roundId) this.current = null;
+        tasks.upload.drop(msg.roundId);
+        logger.warn({ roundId: msg.roundId, reason: msg.reason }, 'round failed at the aggregator');
+        return;
+      case 'ack':
+        // A refused offer is answered like a refused update: nothing will be granted for it.
+        if (!msg.accepted && msg.of === 'update') tasks.upload.drop(msg.roundId);
+        if (!msg.accepted) {
+          logger.warn({ roundId: msg.roundId, of: msg.of, reason: msg.reason }, 'the aggregator rejected our result');
+          tasks.events.emit('rejected', { roundId: msg.roundId, reason: msg.reason ?? '' });
+        }
+        return;
+      case 'error':
+        logger.warn({ code: msg.code, message: msg.message }, 'the aggregator reported an error');
+        return;
+      case 'analytics_request':
+      case 'analytics_result':
+        void this.host.parts.analytics.handle(msg, (m) =>
+          this.host.sendFrame(ws, encodeFrame(m), standsInForBeat(m.type)),
+        );
+        return;
+      default:
+        this.onSecAgg(ws, connection, msg, tensors);
+        return;
+    }
+  }
+
+  /** Secure aggregation: one SecureFit per connection; its steps run in the work queue, in order. */
+  private onSecAgg(
+    ws: WebSocket,
+    connection: number,
+    msg: SecAggServerMessage,
+    tensors: ReadonlyMap<string, { data: Float32Array }>,
+  ): void {
+    if (msg.type === 'secagg_masked_fit') {
+      if (msg.auditHead) this.host.parts.auditHeads.record(msg.roundId, msg.auditHead);
+      this.current = { roundId: msg.roundId, connection, deadline: Date.now() + msg.deadlineInMs };
+    }
+    this.secure ??= secureFit(this.host.tasks, ws, connection, {
+      bankId: this.host.config.bankId,
+      identity: this.host.parts.identity,
+      pinned: new PinnedIdentities(this.host.config.stateDir),
+      noiseRng: this.host.parts.noiseRng,
+    });
+    const secure = this.secure;
+    this.enqueueWork(`${msg.type} of round ${msg.roundId}`, () => secure.handle(msg, tensors), msg.roundId, ws);
+  }
+
+  /** Queues local work (work-queue.ts); a round's task that fails declines the round. */
+  private enqueueWork(what: string, task: () => Promise<void>, roundId?: number, ws?: WebSocket): void {
+    this.host.parts.work.add(
+      what,
+      task,
+      roundId !== undefined && ws
+        ? (err) => this.host.tasks.send(ws, { type: 'decline', roundId, reason: outwardFailure(what, err) })
+        : undefined,
+    );
+  }
+
+  private async saveModel(msg: RoundCommitted, weights: Float32Array): Promise<void> {
+    if (this.current?.roundId === msg.roundId) this.current = null;
+    await this.host.tasks.model.save(msg, weights);
+    this.host.tasks.events.emit('committed', { roundId: msg.roundId, modelVersion: msg.modelVersion });
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The bank core's checks of the distributed-DP quorum q (bank-checks.ts checkDpQuorum,
+ * checkSurvivors): q at most the participants, and no survivor list of fewer than q banks signed.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkDpQuorum, encodeFixedPoint, SecAggError, setupRound } from '../src/secagg/index.js';
+import { checkSurvivors } from '../src/secagg/bank-checks.js';
+import { consortium, runRound } from './secagg-harness.js';
+
+const fixedPoint = { fractionalBits: 16, clip: 8, maxWeight: 1, maxBanks: 3 };
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(SecAggError);
+    return (err as SecAggError).code;
+  }
+  return 'accepted';
+}
+
+describe('distributed-DP quorum checks', () => {
+  const setup = setupRound({
+    roundId: 'r',
+    participants: ['a', 'b', 'c'],
+    threshold: 2,
+    graph: { kind: 'complete' },
+    vectorLength: 3,
+    fixedPoint,
+  });
+
+  it('a quorum must be an integer from 1 to the participants', () => {
+    for (const q of [1, 2, 3]) expect(codeOf(() => checkDpQuorum('a', q, 3, 'masked_fit'))).toBe('accepted');
+    for (const q of [0, 4, 10_000, 2.5])
+      expect(codeOf(() => checkDpQuorum('a', q, 3, 'masked_fit'))).toBe('invalid_params');
+  });
+
+  it('a survivor list must hold the quorum the bank noised for, not only t', () => {
+    // t = 2 is met by two survivors; q = 3 is not.
+    expect(codeOf(() => checkSurvivors('a', ['a', 'b'], setup, 'consistency_check'))).toBe('accepted');
+    expect(codeOf(() => checkSurvivors('a', ['a', 'b'], setup, 'consistency_check', 3))).toBe('threshold_not_met');
+    expect(codeOf(() => checkSurvivors('a', ['a', 'b', 'c'], setup, 'consistency_check', 3))).toBe('accepted');
+  });
+
+  it('SecAggBankRound: maskedFit refuses q above the participants; signSurvivors refuses fewer than q', async () => {
+    const c = consortium(3);
+    const updates = c.ids.map(() => Float32Array.from([0.1, 0.2]));
+    const o = await runRound({ c, threshold: 2, fixedPoint, updates, stopAfter: 'share_keys' });
+    const rid = 'r1/0001';
+    const [a, b, third] = c.ids.map((id) => o.banks.get(id)!);
+    const enc = encodeFixedPoint(updates[0]!, 1, fixedPoint).encoded;
+    expect(codeOf(() => a!.maskedFit(rid, o.aggregator.sharesFor(c.ids[0]!), enc, { dpQuorum: 4 }))).toBe(
+      'invalid_params',
+    );
+    for (const [i, bank] of [b!, third!].entries()) {
+      const id = c.ids[i + 1]!;
+      o.aggregator.receiveMaskedUpdate(rid, id, bank.maskedFit(rid, o.aggregator.sharesFor(id), enc, { dpQuorum: 3 }));
+    }
+    o.aggregator.closeMaskedFit();
+    // bank-00 refused: two survivors, t = 2 met, q = 3 not.
+    expect(o.aggregator.survivors()).toEqual([c.ids[1], c.ids[2]]);
+    expect(codeOf(() => b!.signSurvivors(rid, o.aggregator.survivors()))).toBe('threshold_not_met');
+    expect(() => third!.signSurvivors(rid, o.aggregator.survivors())).toThrow(
+      /2 banks survived, but it added distributed DP noise for a quorum of 3/,
+    );
+  });
+});
