@@ -47,6 +47,8 @@ export class FrameDispatch {
   private current: Task | null = null;
   /** Secure aggregation of this connection, made at its first secure-aggregation message. */
   private secure: SecureFit | null = null;
+  /** The last round whose candidate this bank evaluated (evaluationRefusal). */
+  private evaluated: number | null = null;
 
   constructor(private readonly host: FrameDispatchHost) {}
 
@@ -103,6 +105,12 @@ export class FrameDispatch {
       case 'evaluation_request': {
         const weights = tensors.get('global')?.data;
         if (!weights) throw new Error('evaluation request without a "global" tensor');
+        const refusal = this.evaluationRefusal(msg.roundId);
+        if (refusal) {
+          logger.warn({ roundId: msg.roundId, reason: refusal }, 'evaluation request declined');
+          tasks.send(ws, { type: 'decline', roundId: msg.roundId, reason: refusal });
+          return;
+        }
         this.enqueueWork(
           `evaluation of round ${msg.roundId}`,
           () => runEvaluation(tasks, ws, connection, msg, weights),
@@ -147,6 +155,23 @@ export class FrameDispatch {
     }
   }
 
+  /**
+   * Why an evaluation of round `roundId`'s candidate is refused, or null. An evaluation is a
+   * histogram of the test split's scores under weights the aggregator chooses: asked for at will,
+   * and again with other weights or scalers, it lets the aggregator read values out of the test
+   * split (weights whose score is one feature, zoomed in request after request). So this bank
+   * evaluates only the candidate of the round it is training in (as every strategy asks: the
+   * evaluators are the round's participants), and once per round. What one evaluation per round
+   * still shows is in the README ("What leaves a bank, exactly").
+   */
+  evaluationRefusal(roundId: number): string | null {
+    if (this.current?.roundId !== roundId)
+      return `this bank evaluates only the candidate of a round it trains in (round ${roundId} is not)`;
+    if (this.evaluated === roundId) return `this bank has already evaluated round ${roundId}'s candidate`;
+    this.evaluated = roundId;
+    return null;
+  }
+
   /** Secure aggregation: one SecureFit per connection; its steps run in the work queue, in order. */
   private onSecAgg(
     ws: WebSocket,
@@ -157,6 +182,14 @@ export class FrameDispatch {
     if (msg.type === 'secagg_masked_fit') {
       if (msg.auditHead) this.host.parts.auditHeads.record(msg.roundId, msg.auditHead);
       this.current = { roundId: msg.roundId, connection, deadline: Date.now() + msg.deadlineInMs };
+    }
+    if (msg.type === 'secagg_masked_evaluate') {
+      const refusal = this.evaluationRefusal(msg.roundId);
+      if (refusal) {
+        this.host.tasks.logger.warn({ roundId: msg.roundId, reason: refusal }, 'masked evaluation declined');
+        this.host.tasks.send(ws, { type: 'decline', roundId: msg.roundId, reason: refusal });
+        return;
+      }
     }
     this.secure ??= secureFit(this.host.tasks, ws, connection, {
       bankId: this.host.config.bankId,
