@@ -54,8 +54,18 @@ export async function buildServer(
   // Before any route is declared, so that it sees every one (plugins and third-party routes too).
   app.addHook('onRoute', boundRequestNumbers);
 
-  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, req, reply) => {
+  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: unknown }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
+    // A full disk is the operator's to fix, not a bug: say so (507). SQLite rolled the
+    // request's transaction back, so nothing of it was stored, and nothing stored was lost.
+    if (err.code === 'SQLITE_FULL' || err.code === 'ENOSPC') {
+      req.log.error({ err }, 'request failed: the disk is full');
+      return reply.code(507).send({
+        error: 'storage_full',
+        message:
+          "the aggregator's disk is full: this change was not stored (nothing stored was lost); free space on the data directory's file system and try again",
+      });
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'request failed');
     return reply.code(status).send({
