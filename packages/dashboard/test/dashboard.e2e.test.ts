@@ -43,6 +43,12 @@ if (!haveChromium && !process.env.CI) {
   );
 }
 
+/** The fields of a stored round this test reads. */
+interface RoundLike {
+  id: number;
+  status: string;
+}
+
 interface BankProc {
   id: string;
   child: ChildProcess;
@@ -260,9 +266,20 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
         { timeout: 60_000 },
       )
       .toBe('finished');
-    await expect
-      .poll(() => page.locator('[data-testid="round-row"][data-status="committed"]').count(), { timeout: 10_000 })
-      .toBe(3);
+    try {
+      await expect
+        .poll(() => page.locator('[data-testid="round-row"][data-status="committed"]').count(), { timeout: 10_000 })
+        .toBe(3);
+    } catch (err) {
+      // Say what the page and the aggregator each hold: a round missing only on the page is the page's fault.
+      const shown = await page
+        .locator('[data-testid="round-row"]')
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-round-id')}:${e.getAttribute('data-status')}`));
+      const stored = ((await (await api('/api/rounds', { token: ADMIN_TOKEN })).json()) as RoundLike[]).map(
+        (r) => `${r.id}:${r.status}`,
+      );
+      throw new Error(`${(err as Error).message}\npage shows ${shown.join(' ')}; aggregator has ${stored.join(' ')}`);
+    }
 
     // Round detail: participants with their weights.
     await page.locator('[data-testid="round-row"][data-status="committed"]').last().click();

@@ -6,6 +6,14 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, getJson } from './api';
 import { useLiveEvents, type LiveStatus } from './live';
+import {
+  applyLiveEvent,
+  AUDIT_TAIL,
+  EMPTY,
+  ROUND_HISTORY,
+  snapshotWithEvents,
+  type DashboardData,
+} from './dashboard-data';
 import type {
   AuditEntryView,
   AuditVerifyView,
@@ -19,23 +27,6 @@ import type {
   StatusView,
 } from './types';
 
-export const ROUND_HISTORY = 500;
-export const AUDIT_TAIL = 200;
-
-export interface DashboardData {
-  health: HealthView | null;
-  status: StatusView | null;
-  settings: SettingsView | null;
-  banks: BankView[];
-  /** Oldest first. */
-  rounds: RoundRecord[];
-  privacy: PrivacyView | null;
-  model: ModelInfo | null;
-  audit: AuditEntryView[];
-  /** Result of the latest hash-chain check, with when it was made. */
-  auditVerify: (AuditVerifyView & { checkedAt: number }) | null;
-}
-
 export interface Dashboard {
   data: DashboardData;
   /** True once the first full load succeeded. */
@@ -45,37 +36,6 @@ export interface Dashboard {
   live: LiveStatus;
   refresh: () => Promise<void>;
   verifyAudit: () => Promise<void>;
-}
-
-const EMPTY: DashboardData = {
-  health: null,
-  status: null,
-  settings: null,
-  banks: [],
-  rounds: [],
-  privacy: null,
-  model: null,
-  audit: [],
-  auditVerify: null,
-};
-
-function upsertRound(rounds: RoundRecord[], round: RoundRecord): RoundRecord[] {
-  const i = rounds.findIndex((r) => r.id === round.id);
-  if (i >= 0) {
-    const next = rounds.slice();
-    next[i] = round;
-    return next;
-  }
-  const next = [...rounds, round].sort((a, b) => a.id - b.id);
-  return next.length > ROUND_HISTORY ? next.slice(next.length - ROUND_HISTORY) : next;
-}
-
-function upsertBank(banks: BankView[], bank: BankView): BankView[] {
-  const i = banks.findIndex((b) => b.id === bank.id);
-  if (i < 0) return [...banks, bank].sort((a, b) => a.id.localeCompare(b.id));
-  const next = banks.slice();
-  next[i] = bank;
-  return next;
 }
 
 /**
@@ -110,7 +70,12 @@ export function useDashboard(
     return { audit, auditVerify };
   }, [token]);
 
+  // Live events received while a snapshot loads, one list per load in flight (snapshotWithEvents).
+  const windows = useRef(new Set<LiveEvent[]>());
+
   const refresh = useCallback(async () => {
+    const since: LiveEvent[] = [];
+    windows.current.add(since);
     try {
       const [status, banks, rounds] = await Promise.all([
         getJson<StatusView>('/api/status', token),
@@ -129,19 +94,26 @@ export function useDashboard(
         getJson<ModelInfo>('/api/model', token),
         loadAudit(),
       ]);
-      setData((prev) => ({
-        status,
-        banks: banks.slice().sort((a, b) => a.id.localeCompare(b.id)),
-        rounds: rounds.slice().sort((a, b) => a.id - b.id),
-        health: health.status === 'fulfilled' ? health.value : prev.health,
-        settings: settings.status === 'fulfilled' ? settings.value : prev.settings,
-        privacy: privacy.status === 'fulfilled' ? privacy.value : prev.privacy,
-        model: model.status === 'fulfilled' ? model.value : prev.model,
-        ...(audit.status === 'fulfilled' ? audit.value : { audit: prev.audit, auditVerify: prev.auditVerify }),
-      }));
+      windows.current.delete(since);
+      setData((prev) =>
+        snapshotWithEvents(
+          {
+            status,
+            banks: banks.slice().sort((a, b) => a.id.localeCompare(b.id)),
+            rounds: rounds.slice().sort((a, b) => a.id - b.id),
+            health: health.status === 'fulfilled' ? health.value : prev.health,
+            settings: settings.status === 'fulfilled' ? settings.value : prev.settings,
+            privacy: privacy.status === 'fulfilled' ? privacy.value : prev.privacy,
+            model: model.status === 'fulfilled' ? model.value : prev.model,
+            ...(audit.status === 'fulfilled' ? audit.value : { audit: prev.audit, auditVerify: prev.auditVerify }),
+          },
+          since,
+        ),
+      );
       setError(null);
       setLoaded(true);
     } catch (err) {
+      windows.current.delete(since);
       setError(fail(err));
     }
   }, [token, loadAudit, fail]);
@@ -183,25 +155,10 @@ export function useDashboard(
 
   const onEvent = useCallback(
     (event: LiveEvent) => {
-      switch (event.type) {
-        case 'status':
-          setData((prev) => ({ ...prev, status: event.status }));
-          break;
-        case 'round':
-          setData((prev) => ({ ...prev, rounds: upsertRound(prev.rounds, event.round) }));
-          if (event.round.status === 'committed' || event.round.status === 'failed') scheduleAfterRound();
-          break;
-        case 'bank':
-          setData((prev) => ({ ...prev, banks: upsertBank(prev.banks, event.bank) }));
-          break;
-        case 'audit':
-          setData((prev) => {
-            if (prev.audit.some((e) => e.seq === event.entry.seq)) return prev;
-            const audit = [...prev.audit, event.entry];
-            return { ...prev, audit: audit.length > AUDIT_TAIL ? audit.slice(audit.length - AUDIT_TAIL) : audit };
-          });
-          break;
-      }
+      for (const since of windows.current) since.push(event);
+      setData((prev) => applyLiveEvent(prev, event));
+      if (event.type === 'round' && (event.round.status === 'committed' || event.round.status === 'failed'))
+        scheduleAfterRound();
     },
     [scheduleAfterRound],
   );
