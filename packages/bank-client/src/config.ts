@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { editDistance, envNumber, readJsonFile, readJsonObjectSource } from '@finsecure/common/config';
 import { columnMappingSchema, parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
+import { MIN_SEGMENT_NOISE_MULTIPLIER } from '@finsecure/common/kmeans';
 import { z } from 'zod';
 import { readSecAggRoster, type SecAggRoster } from './secagg/roster.js';
 
@@ -14,12 +15,11 @@ import { readSecAggRoster, type SecAggRoster } from './secagg/roster.js';
 export const MAX_WAIT_MS = 86_400_000;
 
 /**
- * Default `segmentMinNoiseMultiplier`: at z = 1 the noise's σ equals the most one customer can move
- * a release (its sensitivity), so one release cannot resolve a customer; ε ≈ 4.8 at δ = 1e-5 for one
- * Gaussian release. Below the dashboard's and `npm start`'s jobs (z = 2 a Lloyd step, 3 for the
- * histogram) and the README's (2), so they are answered.
+ * Default `segmentMinNoiseMultiplier`: the aggregator's own floor for the jobs it asks
+ * (common/kmeans MIN_SEGMENT_NOISE_MULTIPLIER, z = 1). Below the dashboard's and `npm start`'s jobs
+ * (z = 2 a Lloyd step, 3 for the histogram) and the README's (2), so they are answered.
  */
-export const DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER = 1;
+export const DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER = MIN_SEGMENT_NOISE_MULTIPLIER;
 /**
  * Default `calibrationMaxBins`: the aggregator's default calibration job asks for 100 bins (a
  * threshold to ≈ 0.02 in score where IsolationForest scores live); 1,000 or 10,000 bins put most of

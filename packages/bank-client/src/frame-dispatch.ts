@@ -47,7 +47,7 @@ export class FrameDispatch {
   private current: Task | null = null;
   /** Secure aggregation of this connection, made at its first secure-aggregation message. */
   private secure: SecureFit | null = null;
-  /** The last round whose candidate this bank evaluated (evaluationRefusal). */
+  /** The last round whose candidate this bank evaluated (admitEvaluation). */
   private evaluated: number | null = null;
 
   constructor(private readonly host: FrameDispatchHost) {}
@@ -105,7 +105,7 @@ export class FrameDispatch {
       case 'evaluation_request': {
         const weights = tensors.get('global')?.data;
         if (!weights) throw new Error('evaluation request without a "global" tensor');
-        const refusal = this.evaluationRefusal(msg.roundId);
+        const refusal = this.admitEvaluation(msg.roundId);
         if (refusal) {
           logger.warn({ roundId: msg.roundId, reason: refusal }, 'evaluation request declined');
           tasks.send(ws, { type: 'decline', roundId: msg.roundId, reason: refusal });
@@ -156,15 +156,16 @@ export class FrameDispatch {
   }
 
   /**
-   * Why an evaluation of round `roundId`'s candidate is refused, or null. An evaluation is a
-   * histogram of the test split's scores under weights the aggregator chooses: asked for at will,
-   * and again with other weights or scalers, it lets the aggregator read values out of the test
-   * split (weights whose score is one feature, zoomed in request after request). So this bank
+   * Admits one evaluation of round `roundId`'s candidate (null; later ones of that round are then
+   * refused), or says why it is refused. An evaluation is a histogram of the test split's scores
+   * under weights the aggregator chooses: asked for at will, and again with other weights or
+   * scalers, it lets the aggregator read values out of the test split (weights whose score is one
+   * feature, zoomed in request after request). So this bank
    * evaluates only the candidate of the round it is training in (as every strategy asks: the
    * evaluators are the round's participants), and once per round. What one evaluation per round
    * still shows is in the README ("What leaves a bank, exactly").
    */
-  evaluationRefusal(roundId: number): string | null {
+  admitEvaluation(roundId: number): string | null {
     if (this.current?.roundId !== roundId)
       return `this bank evaluates only the candidate of a round it trains in (round ${roundId} is not)`;
     if (this.evaluated === roundId) return `this bank has already evaluated round ${roundId}'s candidate`;
@@ -184,7 +185,7 @@ export class FrameDispatch {
       this.current = { roundId: msg.roundId, connection, deadline: Date.now() + msg.deadlineInMs };
     }
     if (msg.type === 'secagg_masked_evaluate') {
-      const refusal = this.evaluationRefusal(msg.roundId);
+      const refusal = this.admitEvaluation(msg.roundId);
       if (refusal) {
         this.host.tasks.logger.warn({ roundId: msg.roundId, reason: refusal }, 'masked evaluation declined');
         this.host.tasks.send(ws, { type: 'decline', roundId: msg.roundId, reason: refusal });

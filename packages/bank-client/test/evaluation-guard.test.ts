@@ -1,6 +1,6 @@
 /**
  * A bank evaluates only the candidate of the round it trains in, and once (frame-dispatch.ts
- * evaluationRefusal): a real BankClient against a server on 127.0.0.1 that speaks the protocol as
+ * admitEvaluation): a real BankClient against a server on 127.0.0.1 that speaks the protocol as
  * a dishonest aggregator might. Before, a bank answered any evaluation request at any time, so
  * an aggregator could ask again and again with weights whose score is one feature and read a test
  * row's value out of the histograms (egress review).

@@ -18,6 +18,14 @@ import type { Rng } from '../rng/index.js';
 import { RdpAccountant } from '../dp/rdp.js';
 import { lloydStatistics, type Centres, type ClusterStatistics, type Points } from './lloyd.js';
 
+/**
+ * The least noise multiplier z a segmentation release counts as differentially private with, on
+ * both sides: the aggregator refuses to ask for less, and a bank answers a job asking for less
+ * only as an exact answer. At z = 1 the noise's standard deviation equals the most one customer
+ * can change a release, so one release cannot single a customer out (ε ≈ 4.8 at δ = 1e-5).
+ */
+export const MIN_SEGMENT_NOISE_MULTIPLIER = 1;
+
 export interface KMeansPrivacy {
   /** L2 bound C of each customer's feature vector (scaled units). */
   clip: number;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_HISTOGRAM_CELLS, MAX_SEGMENTS } from '@finsecure/common/protocol';
-import { CUSTOMER_FEATURES } from '@finsecure/common/kmeans';
+import { CUSTOMER_FEATURES, MIN_SEGMENT_NOISE_MULTIPLIER } from '@finsecure/common/kmeans';
 
 const common = {
   /** Each stage closes after this long even if banks are missing (ms). */
@@ -16,13 +16,9 @@ const common = {
   allowPlaintext: z.boolean().default(false),
 };
 
-/**
- * The least noise multiplier a segmentation job may ask for: the banks' default
- * `segmentMinNoiseMultiplier` (bank-client config.ts). With less, σ is below what one customer can
- * change a release by (z = 1e-9 publishes exact sums); banks answer such a job only as an exact one
- * (their `segmentExact`), and an exact job is asked without `privacy`, not with a token amount of it.
- */
-export const MIN_SEGMENT_NOISE_MULTIPLIER = 1;
+// The least noise multiplier a job may ask for is common/kmeans MIN_SEGMENT_NOISE_MULTIPLIER, the
+// banks' default segmentMinNoiseMultiplier too: a job asking for less would be answered only as an
+// exact one (a bank's segmentExact), and an exact job is asked without `privacy`.
 
 /** The runner prefixes the field's path (privacy.noiseMultiplier: …). */
 const noiseMultiplier = () =>
