@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './config-help.js';
 export * from './client.js';
 export { CLIENT_VERSION } from './hello.js';
 export * from './local-data.js';

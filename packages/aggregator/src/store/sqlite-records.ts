@@ -39,7 +39,7 @@ export class SqliteRecords {
   }
 
   /**
-   * A sealed round (see SqliteStore.commitRoundAudited) is never overwritten.
+   * A sealed round (see SqliteRoundWrites.commitRoundAudited) is never overwritten.
    * @returns the column values written (roundParams), for `seal` in the same transaction.
    */
   upsertRound(r: RoundRecord): Record<string, unknown> {

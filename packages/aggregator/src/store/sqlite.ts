@@ -20,6 +20,7 @@ import { SqliteAudit } from './sqlite-audit.js';
 import { AUDIT_BATCH_WINDOW_MS, AuditGroupCommit } from './sqlite-audit-batch.js';
 import { SqliteJobs } from './sqlite-jobs.js';
 import { SqliteRecords, type SealedRoundRow } from './sqlite-records.js';
+import { SqliteRoundWrites } from './sqlite-round-writes.js';
 import {
   cantOpenError,
   checkDatabaseFile,
@@ -47,7 +48,7 @@ import {
   type Store,
   type VerifyAuditOptions,
 } from './types.js';
-import { checkBound, checkCommit, checkLimit } from './validate.js';
+import { checkBound, checkLimit } from './validate.js';
 
 const SET_SETTING =
   'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
@@ -77,8 +78,6 @@ export interface SqliteStoreOptions {
   log?: (message: string) => void;
 }
 
-const UNFINISHED = "status NOT IN ('committed', 'failed')";
-
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly accounts = new SqliteAccountStore(() => this.db);
@@ -94,6 +93,8 @@ export class SqliteStore implements Store {
   /** Audit appends waiting for the end of their batch window (see appendAudit). */
   private readonly auditBatch: AuditGroupCommit;
   private readonly records: SqliteRecords;
+  /** Round and model writes, each one transaction with its audit entries (sqlite-round-writes.ts). */
+  private readonly writes: SqliteRoundWrites;
   private readonly jobs = new SqliteJobs((sql) => this.stmt(sql));
   /** The key file in use, or null (see SqliteStoreOptions.auditKeyFile). */
   readonly auditKeyFile: string | null;
@@ -110,6 +111,12 @@ export class SqliteStore implements Store {
           ? null
           : path.join(path.dirname(file), AUDIT_KEY_FILE);
     this.records = new SqliteRecords((sql) => this.stmt(sql), this.audit, file);
+    this.writes = new SqliteRoundWrites(
+      (sql) => this.stmt(sql),
+      (fn) => this.db.transaction(fn).immediate(),
+      this.records,
+      this.audit,
+    );
     this.auditBatch = new AuditGroupCommit(
       () => this.conn,
       this.audit,
@@ -277,17 +284,11 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ rounds
 
   async saveRound(round: RoundRecord): Promise<void> {
-    this.db.transaction(() => this.records.upsertRound(round)).immediate();
+    this.writes.saveRound(round);
   }
 
   async saveRoundAudited(round: RoundRecord, audit: AuditInput): Promise<AuditEntry> {
-    const input = checkedInput(audit);
-    return this.db
-      .transaction((): AuditEntry => {
-        this.records.upsertRound(round);
-        return this.audit.appendMany([input])[0]!;
-      })
-      .immediate();
+    return this.writes.saveRoundAudited(round, audit);
   }
 
   async getRound(id: number): Promise<RoundRecord | null> {
@@ -322,69 +323,25 @@ export class SqliteStore implements Store {
   }
 
   async failUnfinishedRounds(reason: string, at: number): Promise<number[]> {
-    return this.db.transaction((): number[] => this.failUnfinished(reason, at)).immediate();
-  }
-
-  /** Inside the caller's transaction. */
-  private failUnfinished(reason: string, at: number): number[] {
-    const ids = (this.stmt(`SELECT id FROM rounds WHERE ${UNFINISHED} ORDER BY id`).all() as { id: number }[]).map(
-      (r) => r.id,
-    );
-    this.stmt(
-      `UPDATE rounds SET status = 'failed', failure_reason = ?, ended_at = COALESCE(ended_at, ?) WHERE ${UNFINISHED}`,
-    ).run(reason, at);
-    return ids;
+    return this.writes.failUnfinishedRounds(reason, at);
   }
 
   async failUnfinishedRoundsAudited(reason: string, at: number): Promise<{ ids: number[]; entries: AuditEntry[] }> {
-    return this.db
-      .transaction(() => {
-        const ids = this.failUnfinished(reason, at);
-        const entries = this.audit.appendMany(
-          ids.map((roundId) =>
-            checkedInput({ at, type: 'round.failed', actor: 'system', details: { roundId, reason } }),
-          ),
-        );
-        return { ids, entries };
-      })
-      .immediate();
+    return this.writes.failUnfinishedRoundsAudited(reason, at);
   }
 
   // ------------------------------------------------------------------ models
 
   async commitRound(round: RoundRecord, model: ModelVersionRecord): Promise<void> {
-    checkCommit(round, model);
-    // One transaction: either both rows exist afterwards or neither changed. The round
-    // goes first only because the model's foreign key points at it.
-    this.db
-      .transaction(() => {
-        this.records.guardModel(model);
-        this.records.upsertRound(round);
-        this.records.upsertModel(model, false);
-      })
-      .immediate();
+    this.writes.commitRound(round, model);
   }
 
   async commitRoundAudited(round: RoundRecord, model: ModelVersionRecord, audit: AuditInput): Promise<AuditEntry> {
-    checkCommit(round, model);
-    // Round, model, audit entry, head and checkpoint: all or nothing.
-    return this.db
-      .transaction((): AuditEntry => {
-        this.records.guardModel(model);
-        const written = this.records.upsertRound(round);
-        this.records.upsertModel(model, false);
-        // Sealed from the column values as bound: what a later read checks (see SqliteRecords.seal).
-        const details = { ...audit.details, modelVersion: model.version, modelSha256: model.sha256 };
-        const entry = this.records.seal(round.id, { ...audit, details }, false, written);
-        this.audit.checkpoint(audit.at);
-        return entry;
-      })
-      .immediate();
+    return this.writes.commitRoundAudited(round, model, audit);
   }
 
   async saveModel(model: ModelVersionRecord): Promise<void> {
-    // Check and write in one transaction: a commit in between cannot slip past the check.
-    this.db.transaction(() => this.records.upsertModel(model)).immediate();
+    this.writes.saveModel(model);
   }
 
   async getModel(version: number): Promise<ModelVersionRecord | null> {
@@ -442,7 +399,7 @@ export class SqliteStore implements Store {
   }
 
   async sealRound(roundId: number, audit: AuditInput): Promise<AuditEntry> {
-    return this.db.transaction(() => this.records.seal(roundId, audit, true)).immediate();
+    return this.writes.sealRound(roundId, audit);
   }
 
   async checkStorage(): Promise<StorageReport> {

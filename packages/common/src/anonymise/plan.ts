@@ -5,7 +5,8 @@
  * is in file.ts.
  */
 import { DataError } from '../data/errors.js';
-import { EquivalenceClasses, kmAnonymity, LinkedRecords, wholeRecordAnonymity, type RecordAnonymity } from './kanon.js';
+import { EquivalenceClasses } from './kanon.js';
+import { PeopleK, type KDefinition, type LinkageReport } from './people-k.js';
 import type { AnonymiseMapping, ColumnRole, ResolvedColumn } from './roles.js';
 import { resolveRoles } from './roles.js';
 import {
@@ -41,19 +42,6 @@ export interface AnonymiseOptions {
    */
   knownTransactions?: number;
 }
-
-/**
- * What the reported k counts.
- * - 'rows': no released column links rows, so each row is on its own: k is the smallest
- *   class of rows with equal quasi-identifiers (k-anonymity, Samarati & Sweeney 1998).
- * - 'whole-record': rows are linked by a released customer or account pseudonym, so they are
- *   one person's: k is the smallest group of people whose rows have the same multiset of
- *   quasi-identifier tuples (k-anonymity of each person's whole record). Holds against any
- *   knowledge of a person's quasi-identifiers.
- * - 'km': rows linked as above; k^m-anonymity (Terrovitis, Mamoulis & Kalnis, VLDB 2008):
- *   any m of a person's transactions (their tuples) are shared by at least k people.
- */
-export type KDefinition = 'rows' | 'whole-record' | 'km';
 
 export type ColumnAction =
   'dropped' | 'dropped (unclassified)' | 'pseudonymised' | 'masked' | 'laplace' | 'banded' | 'generalised' | 'kept';
@@ -101,20 +89,7 @@ export interface AnonymiseReport {
   /** Rows an adversary narrows to fewer than minK: rows in smaller classes, or the rows of such people. */
   rowsBelowMinK?: number;
   /** When released pseudonyms link rows into people's records (absent for 'rows'). */
-  linkage?: {
-    /** The released columns that link rows (customer and account pseudonyms). */
-    columns: string[];
-    /** People: groups of linked rows (a row with no linking value is one on its own). */
-    records: number;
-    /** k of whole records ('whole-record'), a lower bound of k^m for every m. */
-    wholeRecordK: number;
-    /** m of 'km', when asked for. */
-    knownTransactions?: number;
-    /** k^m, when asked for and counted (undefined: over the counting limit, whole-record k enforced). */
-    kmK?: number;
-    /** People an adversary narrows to fewer than minK. */
-    recordsBelowMinK?: number;
-  };
+  linkage?: LinkageReport;
   privacy: {
     amountMechanism: 'laplace' | 'band' | 'none';
     /**
@@ -152,8 +127,7 @@ export class Anonymiser {
   private readonly customerCounts = new Map<string, number>();
   private readonly customerOut: number; // position in `out` of the customer pseudonym, or -1
   private readonly links: number[]; // positions in `out` of the pseudonyms that link rows
-  private readonly linked?: LinkedRecords;
-  private linkedCache?: { rows: number; whole: RecordAnonymity; km?: RecordAnonymity | undefined };
+  private readonly people?: PeopleK; // when `links` is not empty
   private readonly txIndex: number; // input index of the transaction id, or -1
   private readonly identityColumns: [string, number][]; // input columns naming a row without an id
   private readonly mechanism: 'laplace' | 'band' | 'none';
@@ -205,7 +179,11 @@ export class Anonymiser {
     this.qi = this.out.flatMap((o, i) => (isQuasi(o.role, mode) ? [i] : []));
     this.customerOut = this.out.findIndex((o) => o.role === 'customer-id');
     this.links = this.out.flatMap((o, i) => (o.role === 'customer-id' || o.role === 'account-id' ? [i] : []));
-    if (this.links.length) this.linked = new LinkedRecords();
+    if (this.links.length)
+      this.people = new PeopleK(
+        this.links.map((i) => this.out[i]!.header),
+        opts.knownTransactions,
+      );
   }
 
   /**
@@ -318,7 +296,7 @@ export class Anonymiser {
     }
     const qi = this.qi.map((i) => out[i]!);
     this.classes.add(qi);
-    this.linked?.add(
+    this.people?.add(
       this.links.map((i) => out[i]!),
       qi,
     );
@@ -330,21 +308,6 @@ export class Anonymiser {
     return out;
   }
 
-  /** The k of linked records (whole-record, and k^m when asked for); recounted only after new rows. */
-  private linkage(): { whole: RecordAnonymity; km?: RecordAnonymity | undefined } | undefined {
-    if (!this.linked) return undefined;
-    if (this.linkedCache?.rows !== this.rows) {
-      const records = this.linked.records();
-      const m = this.opts.knownTransactions;
-      this.linkedCache = {
-        rows: this.rows,
-        whole: wholeRecordAnonymity(records),
-        ...(m !== undefined ? { km: kmAnonymity(records, m) } : {}),
-      };
-    }
-    return this.linkedCache;
-  }
-
   /** The report so far (final after the last row). */
   report(minK?: number): AnonymiseReport {
     const perRow = this.classes.k();
@@ -353,15 +316,13 @@ export class Anonymiser {
     const eps = this.mechanism === 'laplace' ? this.epsilon : 0;
     const quasi = this.qi.map((i) => this.out[i]!.header);
     const qiText = quasi.join(', ') || 'none';
-    const lk = this.linkage();
-    const m = this.opts.knownTransactions;
 
     let k: number;
     let definition: KDefinition;
     let statement: string;
     let rowsBelow: number | undefined;
     let linkage: AnonymiseReport['linkage'];
-    if (!lk) {
+    if (!this.people) {
       k = perRow;
       definition = 'rows';
       statement =
@@ -374,45 +335,8 @@ export class Anonymiser {
         '. No released customer or account pseudonym links rows, so each row stands alone.';
       if (minK !== undefined) rowsBelow = this.classes.rowsBelow(minK);
     } else {
-      const columns = this.links.map((i) => this.out[i]!.header);
-      const by = `${columns.join(' and ')} link${columns.length > 1 ? '' : 's'} a person's rows`;
-      const used = lk.km ?? lk.whole;
-      k = used.k;
-      definition = lk.km ? 'km' : 'whole-record';
-      const perRowNote = ` Per row, as if rows were not linked, it would be ${perRow}.`;
-      if (lk.km)
-        statement =
-          `k = ${k} over people against an adversary who knows up to ${m} of a person's transactions ` +
-          `(k^m-anonymity, Terrovitis et al. 2008, m = ${m}; ${by}): ` +
-          (k >= 2
-            ? `any ${m} or fewer of a person's transactions, by their quasi-identifiers (${qiText}), are shared by at least ${k} people`
-            : k === 1
-              ? `some people are singled out by ${m} or fewer of their transactions' quasi-identifiers (${qiText}), and then all their rows are known`
-              : 'no rows') +
-          `. Against more knowledge, the whole-record k is ${lk.whole.k}.${perRowNote}`;
-      else
-        statement =
-          `k = ${k} over whole records (k-anonymity of each person's whole record; ${by}): ` +
-          (k >= 2
-            ? `every person shares the quasi-identifiers (${qiText}) of all their transactions with at least ${k - 1} ` +
-              `other${k > 2 ? 's' : ''}, so however many of them an adversary knows, at least ${k} people match`
-            : k === 1
-              ? `some people's quasi-identifiers (${qiText}) over all their transactions are unique to them: ` +
-                'an adversary who knows enough of them singles them out, and then all their rows are known'
-              : 'no rows') +
-          `.${perRowNote}` +
-          (m !== undefined
-            ? ` k^${m} (an adversary who knows ${m} transactions) was not counted, over the limit of combinations: ` +
-              'the whole-record k, a lower bound of it, is enforced instead.'
-            : '');
-      if (minK !== undefined) rowsBelow = used.rowsBelow(minK);
-      linkage = {
-        columns,
-        records: used.records,
-        wholeRecordK: lk.whole.k,
-        ...(m !== undefined ? { knownTransactions: m, ...(lk.km ? { kmK: lk.km.k } : {}) } : {}),
-        ...(minK !== undefined ? { recordsBelowMinK: used.recordsBelow(minK) } : {}),
-      };
+      // Rows linked by a released pseudonym are one person's: k counts people (people-k.ts).
+      ({ k, definition, statement, rowsBelow, linkage } = this.people.report(perRow, qiText, minK));
     }
     return {
       rows: this.rows,
