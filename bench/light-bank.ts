@@ -44,6 +44,7 @@ import {
   decodeFrame,
   encodeFrame,
   type ClientMessage,
+  BANK_FEATURES,
   PROTOCOL_VERSION,
   ServerMessage,
   type ScoreHistogram,
@@ -188,6 +189,11 @@ class LightBankDriver {
           numFraud: 10,
           numTestExamples: 100,
           numFeatures: cfg.numFeatures,
+          // As a real bank (bank-client hello.ts): models it holds are named, not sent again;
+          // FINSECURE_BENCH_MODEL_BY_REFERENCE=0 makes it a bank that is sent every model (A/B).
+          ...(process.env.FINSECURE_BENCH_MODEL_BY_REFERENCE === '0'
+            ? {}
+            : { features: [BANK_FEATURES.modelByReference] }),
         });
       });
       ws.on('message', (raw: Buffer) => {

@@ -5,37 +5,12 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { confusionAt, logitHistogram } from '@finsecure/common/metrics';
 import { createBank, startTestAggregator, updateAccepted, waitRounds } from './helpers/federation.js';
 import { rawFixture } from './helpers/raw-fixture.js';
-import { RawBank, updateMessage } from './helpers/raw-bank.js';
+import { evaluationMessage, RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const PARAMS = 4097;
 const BANKS = ['bank-a', 'bank-b'];
-
-/** An honest-looking evaluation of 200 rows (20 frauds) whose scores rank the frauds `good`ly or not. */
-function evaluation(
-  req: { roundId: number; modelVersion: number; threshold: number; histogramBins: number },
-  good: boolean,
-) {
-  const labels = new Uint8Array(200);
-  for (let i = 0; i < 20; i++) labels[i] = 1;
-  const logits = Float32Array.from({ length: 200 }, (_, i) =>
-    good ? (labels[i] ? 3 : -3) : Math.sin(i * 12.9898) * 3,
-  );
-  const probabilities = logits.map((z) => 1 / (1 + Math.exp(-z)));
-  return {
-    type: 'evaluation' as const,
-    roundId: req.roundId,
-    modelVersion: req.modelVersion,
-    numExamples: 200,
-    threshold: req.threshold,
-    confusion: confusionAt(probabilities, labels, req.threshold),
-    histogram: logitHistogram(logits, labels, req.histogramBins),
-    loss: 0.3,
-    evalMs: 1,
-  };
-}
 
 describe('the evaluation gate', () => {
   const fx = rawFixture();
@@ -50,7 +25,7 @@ describe('the evaluation gate', () => {
         ]);
         await updateAccepted(fx.agg!, BANKS[k]!, a.msg.roundId);
         const req = await b.next('evaluation_request');
-        b.send(evaluation(req.msg, good));
+        b.send(evaluationMessage(req.msg, good));
       }),
     );
   }

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BankClient } from '@finsecure/bank-client';
 import type { ModelVersionView, StatusView } from '@finsecure/common/api';
+import { weightsSha256 } from '@finsecure/common/model';
 import type { RunningAggregator } from '../src/index.js';
 import {
   api,
@@ -103,6 +104,12 @@ describe('after the configured rounds', () => {
     expect(v1.metadata.modelVersion).toBe(1);
     expect(v2.metadata.modelVersion).toBe(2);
     expect(v1.weights.data).not.toEqual(v2.weights.data);
+    // Bit for bit the aggregator's, though the commits named the candidates the banks had evaluated
+    // instead of sending them again (model by reference).
+    expect(weightsSha256(v1.weights.data)).toBe((await agg.store.getModel(1))!.sha256);
+    expect(weightsSha256(v2.weights.data)).toBe((await agg.store.getModel(2))!.sha256);
+    const round2 = (await agg.store.listRounds()).find((r) => r.modelVersion === 2)!;
+    expect(round2.banks.a!.bytesDown).toBeLessThan(1.5 * 4097 * 4);
   });
 
   it('an admin rolls back to a version: stored as a new version, audited, viewers may not', async () => {

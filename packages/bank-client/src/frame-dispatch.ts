@@ -15,6 +15,7 @@ import {
   decodeFrame,
   encodeFrame,
   FederationServerMessage,
+  type RoundAssignment,
   type RoundCommitted,
   type SecAggServerMessage,
   type Welcome,
@@ -28,6 +29,7 @@ import { PinnedIdentities } from './secagg/identity.js';
 import type { SecureFit } from './secagg/secure-fit.js';
 import { MAX_SERVER_FRAME_BYTES } from './connection.js';
 import { outwardFailure } from './outward.js';
+import { HeldModels } from './model-held.js';
 
 /** What the dispatch needs of the daemon (client.ts), which owns and builds all of it. */
 export interface FrameDispatchHost {
@@ -49,6 +51,8 @@ export class FrameDispatch {
   private secure: SecureFit | null = null;
   /** The last round whose candidate this bank evaluated (admitEvaluation). */
   private evaluated: number | null = null;
+  /** What this connection was sent, for frames that name a model instead of carrying it. */
+  private readonly models = new HeldModels();
 
   constructor(private readonly host: FrameDispatchHost) {}
 
@@ -60,6 +64,7 @@ export class FrameDispatch {
   /** A new connection: secure-aggregation state belongs to one connection, so it starts clean. */
   newConnection(): void {
     this.secure = null;
+    this.models.reset();
   }
 
   /** Labels read for training: logged, emitted, and kept in the console's feedback history. */
@@ -87,8 +92,13 @@ export class FrameDispatch {
         // counts as word from the server.
         return;
       case 'round_assignment': {
-        const global = tensors.get('global')?.data;
-        if (!global) throw new Error('round assignment without a "global" tensor');
+        const global = this.assignedModel(msg, tensors.get('global')?.data);
+        if (!global) {
+          const reason = `this bank does not hold model v${msg.modelVersion} (sent by reference); send it in full`;
+          logger.warn({ roundId: msg.roundId }, reason);
+          tasks.send(ws, { type: 'decline', roundId: msg.roundId, reason, needsModel: true });
+          return;
+        }
         if (msg.auditHead) this.host.parts.auditHeads.record(msg.roundId, msg.auditHead);
         // The deadline on this bank's clock, from the time left the aggregator sent (never an
         // absolute time: clocks differ).
@@ -111,6 +121,7 @@ export class FrameDispatch {
           tasks.send(ws, { type: 'decline', roundId: msg.roundId, reason: refusal });
           return;
         }
+        this.models.evaluating(msg.roundId, msg.modelVersion, weights);
         this.enqueueWork(
           `evaluation of round ${msg.roundId}`,
           () => runEvaluation(tasks, ws, connection, msg, weights),
@@ -120,8 +131,15 @@ export class FrameDispatch {
         return;
       }
       case 'round_committed': {
-        const weights = tensors.get('global')?.data;
+        const weights = this.committedModel(msg, tensors.get('global')?.data);
         if (weights) this.enqueueWork(`saving model v${msg.modelVersion}`, () => this.saveModel(msg, weights));
+        else if (msg.modelSha256)
+          // Only after a restart of this bank's work on the same connection; the next round's
+          // assignment names the model, this bank declines it with needsModel and is sent it in full.
+          logger.warn(
+            { roundId: msg.roundId, modelVersion: msg.modelVersion },
+            'the committed model was named by reference, but this bank does not hold that candidate',
+          );
         return;
       }
       case 'upload_grant':
@@ -153,6 +171,24 @@ export class FrameDispatch {
         this.onSecAgg(ws, connection, msg, tensors);
         return;
     }
+  }
+
+  /** The weights an assignment trains from: its tensor (then held), or the held model it names. */
+  private assignedModel(msg: RoundAssignment, tensor: Float32Array | undefined): Float32Array | null {
+    if (tensor) {
+      this.models.received(msg.modelVersion, tensor);
+      return tensor;
+    }
+    return msg.modelSha256 ? this.models.byReference(msg.modelVersion, msg.modelSha256) : null;
+  }
+
+  /** The committed weights: the commit's tensor, or the evaluated candidate it names; both are then held. */
+  private committedModel(msg: RoundCommitted, tensor: Float32Array | undefined): Float32Array | null {
+    if (tensor) {
+      this.models.received(msg.modelVersion, tensor);
+      return tensor;
+    }
+    return msg.modelSha256 ? this.models.committed(msg.roundId, msg.modelVersion, msg.modelSha256) : null;
   }
 
   /**

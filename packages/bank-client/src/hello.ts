@@ -4,7 +4,7 @@
  * before it lets the bank in (row and fraud counts, feature statistics of the training split for
  * the global scaler, its local DP settings). Never a row.
  */
-import { PROTOCOL_VERSION, type FederationClientMessage } from '@finsecure/common/protocol';
+import { BANK_FEATURES, PROTOCOL_VERSION, type FederationClientMessage } from '@finsecure/common/protocol';
 import type { BackendInfo } from '@finsecure/common/model';
 import { toBase64, type IdentityKeyPair } from '@finsecure/common/secagg';
 import type { BankConfig } from './config.js';
@@ -35,6 +35,8 @@ export function helloOf(
     numFeatures: data.train.numFeatures,
     featureStats: data.stats,
     identityKey: toBase64(identity.publicKey),
+    // FrameDispatch keeps the model it was sent and the candidate it evaluated (model-held.ts).
+    features: [BANK_FEATURES.modelByReference],
     ...(dp ? { dp } : {}),
   };
 }

@@ -63,6 +63,8 @@ export async function onEvaluation(
     });
     return;
   }
+  // It holds the candidate now: a commit of it need not send the weights again (model-frames.ts).
+  session.evaluatedRound = msg.roundId;
   const stats = bankRound(core, session.bankId);
   stats.bytesUp += size;
   const prf = precisionRecallF1(msg.confusion);

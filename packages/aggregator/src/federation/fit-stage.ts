@@ -15,6 +15,7 @@ import { checkUpdate, reasonCode } from './update-checks.js';
 import { publishBank, publishProgress } from './views.js';
 import { recordReputation } from '../reputation/index.js';
 import { candidates } from './round-start.js';
+import { ModelFrames } from './model-frames.js';
 import { preGrantUploads, queueOffer, releaseUpload, uploadQueue, uploadRefusal } from './upload-slots.js';
 
 /** Parameters of the federation's model (the length of an update). */
@@ -23,16 +24,18 @@ function parametersOf(core: Core): number {
 }
 
 /**
- * Sends the round assignment, encoded once for every bank asked (the frame is the same). It grants
- * every upload in advance when the banks' updates fit in memory together (upload-slots.ts).
+ * Sends the round assignment, encoded at most twice whatever the number of banks: with the model's
+ * weights, and by reference to banks that hold them (model-frames.ts). It grants every upload in
+ * advance when the banks' updates fit in memory together (upload-slots.ts).
  */
 export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[], deadline: number): void {
   const maxBytes = preGrantUploads(round, bankIds.length, parametersOf(core));
-  const frame = encodeFrame(
+  const version = core.globalVersion;
+  const frames = new ModelFrames(
     {
       type: 'round_assignment',
       roundId: round.state.roundId,
-      modelVersion: core.globalVersion,
+      modelVersion: version,
       deadlineInMs: Math.max(0, deadline - core.opts.clock.now()),
       config: round.config,
       scaler: core.scaler!,
@@ -40,9 +43,13 @@ export function sendAssignments(core: Core, round: ActiveRound, bankIds: string[
       // Banks keep the heads they saw: any of them can later prove a rewrite of the audit log.
       ...(core.auditHead ? { auditHead: core.auditHead } : {}),
     },
-    [{ name: 'global', shape: [core.globalWeights.length], data: core.globalWeights }],
+    core.globalWeights,
   );
-  core.sessions.sendTo(bankIds, frame, (bankId, n) => countDown(core, round, bankId, n));
+  for (const bankId of bankIds) {
+    const session = core.sessions.get(bankId);
+    if (!session) continue;
+    countDown(core, round, bankId, frames.sendTo(session, version, session.heldModel === version));
+  }
 }
 
 export async function rejectUpdate(

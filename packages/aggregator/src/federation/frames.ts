@@ -150,6 +150,8 @@ const BUDGET_SPENT = /privacy budget/i;
 /** A bank declines the round's request (no data, over its privacy budget, ...). */
 async function onDecline(core: Core, session: BankSession, msg: Decline): Promise<void> {
   if (BUDGET_SPENT.test(msg.reason)) core.exhausted.set(session.bankId, msg.reason.slice(0, 200));
+  // It was sent a model by reference that it does not hold: the weights go in full from now on.
+  if (msg.needsModel) session.heldModel = null;
   const round = core.active;
   if (!round || msg.roundId !== round.state.roundId) return;
   const reason = `declined: ${msg.reason}`;

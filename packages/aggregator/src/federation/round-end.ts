@@ -12,6 +12,8 @@ import type { RoundRules } from '../round/rules.js';
 import { audit, noteRejection, published, statsOf, type ActiveRound, type Core } from './core.js';
 import { assessHealthOf } from './consortium.js';
 import { countCommittedRound } from './quarantine.js';
+import { ModelFrames, rememberSha256 } from './model-frames.js';
+import type { BankSession } from './session.js';
 import { publishBank, publishRound, publishStatus } from './views.js';
 import { collectEvaluation } from './workflows.js';
 
@@ -121,8 +123,9 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
   record.metrics = finiteMetrics(record.metrics);
   const refusal = gateRefusal(core, round, record.metrics);
   if (refusal) return failRound(core, round, refusal);
-  // Count the commit broadcast into this round before persisting it.
-  const frame = encodeFrame(
+  const sha256 = weightsSha256(weights);
+  rememberSha256(weights, sha256);
+  const frames = new ModelFrames(
     {
       type: 'round_committed',
       roundId: record.id,
@@ -130,11 +133,14 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
       scaler: core.scaler!,
       ...(record.metrics ? { metrics: record.metrics } : {}),
     },
-    [{ name: 'global', shape: [weights.length], data: weights }],
+    weights,
   );
+  // A bank that evaluated the candidate on its current connection holds the committed weights.
+  const holds = (s: BankSession) => s.evaluatedRound === record.id;
+  // Count the commit broadcast into this round before persisting it.
   for (const s of core.sessions.values()) {
     const stats = record.banks[s.bankId] ?? { bytesUp: 0, bytesDown: 0 };
-    stats.bytesDown += frame.byteLength;
+    stats.bytesDown += (s.modelByReference && holds(s) ? frames.byReference() : frames.full()).byteLength;
     record.banks[s.bankId] = stats;
   }
   markMissing(core, round);
@@ -155,7 +161,7 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
       version,
       roundId: record.id,
       createdAt: now,
-      sha256: weightsSha256(weights),
+      sha256,
       weights,
       spec: { ...core.opts.spec },
     },
@@ -186,10 +192,7 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
     }),
   );
   await assessHealthOf(core, record.participants);
-  for (const s of core.sessions.values()) {
-    s.send(frame);
-    core.opts.observer?.bytes?.('down', frame.byteLength);
-  }
+  for (const s of core.sessions.values()) core.opts.observer?.bytes?.('down', frames.sendTo(s, version, holds(s)));
   core.opts.logger.info({ roundId: record.id, modelVersion: version, metrics: record.metrics }, 'round committed');
   await finishRound(core, round);
 }

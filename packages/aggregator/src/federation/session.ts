@@ -3,7 +3,7 @@
  * a way to close, what the bank said in its hello, and byte counters. The WebSocket
  * plugin creates it; the federation never touches `ws` directly.
  */
-import type { Hello } from '@finsecure/common/protocol';
+import { BANK_FEATURES, type Hello } from '@finsecure/common/protocol';
 
 export interface BankConnection {
   send(frame: Uint8Array): void;
@@ -20,6 +20,16 @@ export class BankSession {
    * interval, so the next sweep sends it no heartbeat (see BankSessions.sweep).
    */
   sentSinceSweep = false;
+  /**
+   * The model version this connection is known to hold: the last one sent to it in full, or the
+   * candidate it evaluated once that was committed. null: none known, so send the weights. Only
+   * for a bank that keeps them (`modelByReference`); a new connection starts at null.
+   */
+  heldModel: number | null = null;
+  /** The round whose candidate this connection evaluated (its evaluation was accepted). */
+  evaluatedRound: number | null = null;
+  /** The bank listed BANK_FEATURES.modelByReference in its hello. */
+  readonly modelByReference: boolean;
 
   constructor(
     readonly bankId: string,
@@ -31,6 +41,7 @@ export class BankSession {
   ) {
     this.connectedAt = now;
     this.lastMessageAt = now;
+    this.modelByReference = hello.features?.includes(BANK_FEATURES.modelByReference) ?? false;
   }
 
   /** Sends a frame and returns its size, so callers can attribute bytes to a round. */

@@ -3,6 +3,7 @@
  * over a real socket but lets the test decide what (and whether) to send.
  */
 import WebSocket from 'ws';
+import { confusionAt, logitHistogram } from '@finsecure/common/metrics';
 import {
   decodeFrame,
   encodeFrame,
@@ -36,6 +37,33 @@ export function updateMessage(
     loss: 0.5,
     timings: { trainMs: 1, prepareMs: 0 },
     ...over,
+  };
+}
+
+/**
+ * An honest-looking evaluation of 200 rows (20 frauds) whose scores rank the frauds `good`ly or not
+ * (a bank that sends it declares 200 test examples in its hello).
+ */
+export function evaluationMessage(
+  req: { roundId: number; modelVersion: number; threshold: number; histogramBins: number },
+  good = true,
+) {
+  const labels = new Uint8Array(200);
+  for (let i = 0; i < 20; i++) labels[i] = 1;
+  const logits = Float32Array.from({ length: 200 }, (_, i) =>
+    good ? (labels[i] ? 3 : -3) : Math.sin(i * 12.9898) * 3,
+  );
+  const probabilities = logits.map((z) => 1 / (1 + Math.exp(-z)));
+  return {
+    type: 'evaluation' as const,
+    roundId: req.roundId,
+    modelVersion: req.modelVersion,
+    numExamples: 200,
+    threshold: req.threshold,
+    confusion: confusionAt(probabilities, labels, req.threshold),
+    histogram: logitHistogram(logits, labels, req.histogramBins),
+    loss: 0.3,
+    evalMs: 1,
   };
 }
 

@@ -45,6 +45,21 @@ export {
   countArray,
 } from './message-parts.js';
 
+/** SHA-256, lowercase hex (common/model weightsSha256). */
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** What a bank can do beyond the protocol's baseline; a bank lists those it can in its hello. */
+export const BANK_FEATURES = {
+  /**
+   * The bank keeps the model it was last sent, and the candidate it evaluated, so the aggregator
+   * need not send the same weights again: a `round_committed` to a bank that evaluated the
+   * candidate, and a `round_assignment` of the model the bank holds, carry only the model's
+   * SHA-256 (`modelSha256`) instead of its weights. A round then sends a bank the weights once
+   * (the candidate) instead of three times (issue 14: 4 MB each at 1M parameters).
+   */
+  modelByReference: 'model-by-reference',
+} as const;
+
 // ---------------------------------------------------------------- client → aggregator
 
 /** First message on a connection. The token is checked against its stored hash. */
@@ -72,6 +87,12 @@ const HelloObject = z.object({
    * first sight and by the other banks, it signs the bank's secure-aggregation messages.
    */
   identityKey: base64Bytes(32).optional(),
+  /**
+   * What this bank can do beyond the protocol's baseline, by name (BANK_FEATURES); names this
+   * aggregator does not know are ignored, so a later bank may list more. Optional: older banks
+   * list nothing and are sent everything in full.
+   */
+  features: z.array(z.string().max(64)).max(32).optional(),
 });
 export const Hello = HelloObject.refine(
   (h) => h.featureStats === undefined || h.featureStats.mean.length === h.numFeatures,
@@ -139,6 +160,11 @@ export const Decline = z.object({
   type: z.literal('decline'),
   roundId,
   reason: text(500),
+  /**
+   * The request named a model by reference (`modelSha256`) that this bank does not hold (it
+   * restarted its work, or its copy does not hash to it): send it the model in full next time.
+   */
+  needsModel: z.literal(true).optional(),
 });
 
 // ---------------------------------------------------------------- aggregator → client
@@ -190,6 +216,13 @@ export const RoundAssignment = z.object({
    */
   // Not strict: a later aggregator may add to it, and this bank must still read the assignment.
   preGrantedUpload: z.object({ maxBytes: z.number().int().min(1) }).optional(),
+  /**
+   * Present instead of the `global` tensor: the model is version `modelVersion`, which this bank
+   * already holds (see BANK_FEATURES.modelByReference), and this is the SHA-256 of its weights
+   * (float32, little-endian). A bank whose copy is missing or hashes otherwise declines the round
+   * with `needsModel`.
+   */
+  modelSha256: sha256Hex.optional(),
   /**
    * Head (seq, sha256 hex) of the aggregator's audit chain when the round was assigned. Banks
    * keep every head they see (append-only), so any one of them can later prove that the log
@@ -243,13 +276,18 @@ export const Ack = z.object({
   reason: text(500).optional(),
 });
 
-/** A round was committed; carries tensor `global` so every bank keeps the latest model. */
+/**
+ * A round was committed; carries tensor `global` so every bank keeps the latest model, or,
+ * to a bank that evaluated this round's candidate (the committed model is that candidate), only
+ * `modelSha256`, the SHA-256 of its weights (float32, little-endian; BANK_FEATURES.modelByReference).
+ */
 export const RoundCommitted = z.object({
   type: z.literal('round_committed'),
   roundId,
   modelVersion: count,
   metrics: z.record(z.string(), z.number()).optional(),
   scaler: Scaler,
+  modelSha256: sha256Hex.optional(),
 });
 
 /** A round failed (no quorum, aggregator restart, ...). Banks drop any pending work for it. */
