@@ -46,7 +46,7 @@ describe('distributed-DP quorum at the bank', () => {
 
   it('refuses to sign a survivor list shorter than the quorum it noised for', async () => {
     const banks = simBanks({ ids });
-    const r = await openRound(banks, { threshold: 3, fixedPoint });
+    const r = await openRound(banks, { threshold: 3, fixedPoint, dpQuorum: 4 });
     for (const b of banks) await maskedFit(r, b, 4);
     // The aggregator drops bank-d's masked update: 3 survivors, t = 3 is met, q = 4 is not.
     for (const b of banks.slice(0, 3)) deliverMasked(r, b);
@@ -80,7 +80,7 @@ describe('distributed-DP quorum at the bank', () => {
 
   it('signs and unmasks a list of at least q survivors; the sum is the survivors’ noisy sum', async () => {
     const banks = simBanks({ ids });
-    const r = await openRound(banks, { threshold: 3, fixedPoint });
+    const r = await openRound(banks, { threshold: 3, fixedPoint, dpQuorum: 3 });
     for (const b of banks) await maskedFit(r, b, 3);
     for (const b of banks.slice(0, 3)) deliverMasked(r, b);
     r.agg.closeMaskedFit();

@@ -1,9 +1,17 @@
 /**
  * The bank core's checks of the distributed-DP quorum q (bank-checks.ts checkDpQuorum,
- * checkSurvivors): q at most the participants, and no survivor list of fewer than q banks signed.
+ * checkSurvivors): q at most the participants, no survivor list of fewer than q banks signed, and
+ * q signed with the survivor list, so that banks told different quorums find out before unmasking.
  */
 import { describe, expect, it } from 'vitest';
-import { checkDpQuorum, encodeFixedPoint, SecAggError, setupRound } from '../src/secagg/index.js';
+import {
+  checkDpQuorum,
+  encodeFixedPoint,
+  SecAggError,
+  setupRound,
+  survivorListBytes,
+  verifyStatement,
+} from '../src/secagg/index.js';
 import { checkSurvivors } from '../src/secagg/bank-checks.js';
 import { consortium, runRound } from './secagg-harness.js';
 
@@ -63,5 +71,37 @@ describe('distributed-DP quorum checks', () => {
     expect(() => third!.signSurvivors(rid, o.aggregator.survivors())).toThrow(
       /2 banks survived, but it added distributed DP noise for a quorum of 3/,
     );
+  });
+
+  it('q is signed with the survivor list: a bank told another quorum is caught before anyone unmasks', async () => {
+    const c = consortium(3);
+    const updates = c.ids.map(() => Float32Array.from([0.1, 0.2]));
+    const o = await runRound({ c, threshold: 2, fixedPoint, updates, stopAfter: 'share_keys' });
+    const rid = 'r1/0001';
+    const banks = c.ids.map((id) => o.banks.get(id)!);
+    const enc = encodeFixedPoint(updates[0]!, 1, fixedPoint).encoded;
+    // A dishonest aggregator tells the third bank q = 2 and the others q = 3: the third adds
+    // σ/√2 of noise, the others σ/√3 each, so the sum carries less noise than the first two count on.
+    const told = [3, 3, 2];
+    banks.forEach((bank, i) =>
+      o.aggregator.receiveMaskedUpdate(
+        rid,
+        c.ids[i]!,
+        bank.maskedFit(rid, o.aggregator.sharesFor(c.ids[i]!), enc, { dpQuorum: told[i]! }),
+      ),
+    );
+    o.aggregator.closeMaskedFit();
+    const survivors = o.aggregator.survivors();
+    const signatures = banks.map((bank, i) => ({ bankId: c.ids[i]!, signature: bank.signSurvivors(rid, survivors) }));
+    // The first bank checks its neighbours' signatures against its own q: the third's do not verify.
+    expect(() => banks[0]!.unmask(rid, survivors, signatures)).toThrow(/signatures of bank-02 do not verify/);
+    // An honest aggregator checks each signature against the q it asked for (SecAggAggregatorRound's
+    // dpQuorum): it refuses the odd one at once.
+    expect(
+      verifyStatement(c.directory.get(c.ids[2]!)!, survivorListBytes(rid, survivors, 3), signatures[2]!.signature),
+    ).toBe(false);
+    expect(
+      verifyStatement(c.directory.get(c.ids[0]!)!, survivorListBytes(rid, survivors, 3), signatures[0]!.signature),
+    ).toBe(true);
   });
 });

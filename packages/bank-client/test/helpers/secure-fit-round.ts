@@ -147,7 +147,14 @@ const DEADLINE = 60_000;
  */
 export async function openRound(
   banks: SimBank[],
-  o: { threshold: number; fixedPoint: FixedPointParams; d?: number; directory?: Map<string, Uint8Array> },
+  o: {
+    threshold: number;
+    fixedPoint: FixedPointParams;
+    d?: number;
+    directory?: Map<string, Uint8Array>;
+    /** The distributed-DP quorum the round asks for: the aggregator checks the banks' signatures with it. */
+    dpQuorum?: number;
+  },
 ): Promise<SimRound> {
   const round = 7;
   const session = 'ab'.repeat(16);
@@ -160,7 +167,7 @@ export async function openRound(
     vectorLength: (o.d ?? 3) + 2,
     fixedPoint: o.fixedPoint,
   };
-  const agg = new SecAggAggregatorRound(params, directory);
+  const agg = new SecAggAggregatorRound(params, directory, o.dpQuorum !== undefined ? { dpQuorum: o.dpQuorum } : {});
   const request = paramsToWire(params, round, session, DEADLINE, directory);
   for (const b of banks) {
     await b.fit.handle(request as SecAggServerMessage, new Map());

@@ -71,7 +71,16 @@ export class SecAggAggregatorRound {
   private readonly ownSeedShares = new Map<string, Uint8Array>();
   private readonly ownKeyShares = new Map<string, Uint8Array>();
 
-  constructor(params: SecAggParams, directory: IdentityDirectory) {
+  /**
+   * `opts.dpQuorum`: the distributed-DP quorum q the round's masked fit asks the banks to noise
+   * for; the banks sign it with the survivor list (survivorListBytes), so the signatures are
+   * checked against it.
+   */
+  constructor(
+    params: SecAggParams,
+    directory: IdentityDirectory,
+    private readonly opts: { dpQuorum?: number } = {},
+  ) {
     this.setup = setupRound(params);
     this.directory = directory;
     this.stages = new RoundStages(this.setup);
@@ -211,7 +220,8 @@ export class SecAggAggregatorRound {
 
   receiveSurvivorSignature(roundId: string, bank: string, signature: Uint8Array): void {
     this.stages.accept(roundId, 'consistency_check', bank);
-    if (!verifyStatement(this.directory.get(bank)!, survivorListBytes(roundId, this.survivors()), signature)) {
+    const statement = survivorListBytes(roundId, this.survivors(), this.opts.dpQuorum);
+    if (!verifyStatement(this.directory.get(bank)!, statement, signature)) {
       throw this.stages.reject('bad_signature', `${bank}'s signature over the survivor list does not verify`, bank);
     }
     this.signatures.set(bank, signature);

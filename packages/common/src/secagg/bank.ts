@@ -263,7 +263,7 @@ export class SecAggBankRound {
       checkSurvivors(this.bankId, survivors, setup, stage, this.dpQuorum);
       this.signedSurvivors = [...survivors];
     }
-    return signStatement(this.identity.privateKey, survivorListBytes(roundId, survivors));
+    return signStatement(this.identity.privateKey, survivorListBytes(roundId, survivors, this.dpQuorum));
   }
 
   /**
@@ -295,7 +295,8 @@ export class SecAggBankRound {
     // with fewer noise shares than this bank's distributed-DP quorum.
     checkSurvivors(this.bankId, survivors, setup, stage, this.dpQuorum);
     const hood = new Set(setup.graph.get(this.bankId)!);
-    const statement = survivorListBytes(roundId, survivors);
+    // With this bank's q in it: a neighbour told another quorum signed other bytes (identity.ts).
+    const statement = survivorListBytes(roundId, survivors, this.dpQuorum);
     const valid = new Set<string>();
     const invalid: string[] = [];
     for (const { bankId, signature } of signatures) {

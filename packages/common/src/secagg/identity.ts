@@ -69,9 +69,16 @@ export function keyAdvertisementBytes(
   return canonicalBytes('key-advertisement', [roundId, bankId, cPublicKey, sPublicKey]);
 }
 
-/** The signed bytes of a survivor list (consistency check): round id and the sorted list. */
-export function survivorListBytes(roundId: string, survivors: ReadonlyArray<string>): Uint8Array {
-  return canonicalBytes('survivor-list', [roundId, survivors]);
+/**
+ * The signed bytes of a survivor list (consistency check): round id and the sorted list, and the
+ * distributed-DP quorum q the round's updates were noised for, if any. With q in what every bank
+ * signs, an aggregator that told banks different quorums (so that some added less noise than the
+ * others counted on) is caught when a bank checks its neighbours' signatures before it unmasks.
+ */
+export function survivorListBytes(roundId: string, survivors: ReadonlyArray<string>, dpQuorum?: number): Uint8Array {
+  return dpQuorum === undefined
+    ? canonicalBytes('survivor-list', [roundId, survivors])
+    : canonicalBytes('survivor-list-dp', [roundId, survivors, dpQuorum]);
 }
 
 /** The signed bytes of a masked update: round id, bank id and SHA-256 of the LE words. */

@@ -94,7 +94,7 @@ export function newSecureRound(
   return {
     session,
     params,
-    core: new SecAggAggregatorRound(params, identities),
+    core: new SecAggAggregatorRound(params, identities, dp ? { dpQuorum: dp.quorum } : {}),
     identities,
     weighting,
     losses: new Map(),
