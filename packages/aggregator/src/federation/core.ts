@@ -136,6 +136,12 @@ export interface Core {
   heartbeat: unknown;
   roundsCompleted: number;
   roundsFailed: number;
+  /**
+   * Steps that threw since a round last ended normally (Federation.recover): the retry waits
+   * longer after each (retryDelayMs), so a full disk or a broken store is not hammered every
+   * second, each attempt a new round id and a new error in the log.
+   */
+  stepFailures: number;
   closed: boolean;
   lastProgressAt: number;
   /** Per-bank frame rate limit (trust/rate-limit.ts): a flooding bank cannot stall the queue. */

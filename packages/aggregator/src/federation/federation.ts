@@ -37,6 +37,7 @@ import { apply } from './runner.js';
 import type { BankConnection, BankSession } from './session.js';
 import { BankSessions } from './sessions.js';
 import type { FederationSettings } from './settings.js';
+import { retryDelayMs } from './retry.js';
 import { restore } from './startup.js';
 import { bankView, publishBank, publishRound, publishStatus, status } from './views.js';
 import { JobRunner } from './jobs/runner.js';
@@ -82,6 +83,7 @@ export class Federation {
       heartbeat: null,
       roundsCompleted: 0,
       roundsFailed: 0,
+      stepFailures: 0,
       closed: false,
       lastProgressAt: -Infinity,
       frameLimiter: new FrameRateLimiter(opts.clock, opts.frameRateLimits ?? {}),
@@ -235,7 +237,10 @@ export class Federation {
       publishRound(core, round.record);
       publishStatus(core);
     }
-    this.scheduleStart(Math.max(1_000, core.settings.rules.roundIntervalMs));
+    core.stepFailures++;
+    const delayMs = retryDelayMs(core.stepFailures, core.settings.rules.roundIntervalMs);
+    logger.warn({ attempt: core.stepFailures, retryInMs: delayMs }, 'the next round is tried again later');
+    this.scheduleStart(delayMs);
   }
 
   // ------------------------------------------------------------------ banks

@@ -225,6 +225,8 @@ export async function failRound(core: Core, round: ActiveRound, reason: string):
 async function finishRound(core: Core, round: ActiveRound): Promise<void> {
   core.opts.clock.clearTimeout(core.roundTimer);
   core.active = null;
+  // The round's end was stored: the store works again, so retries start over (retryDelayMs).
+  core.stepFailures = 0;
   core.opts.observer?.roundFinished?.(round.record);
   publishRound(core, round.record);
   for (const b of new Set([...round.record.selected, ...Object.keys(round.record.banks)])) await publishBank(core, b);
