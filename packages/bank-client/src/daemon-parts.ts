@@ -16,7 +16,7 @@ import { LocalPrivacyLedger } from './privacy.js';
 import { AuditHeadLog } from './audit-heads.js';
 import { LocalModel } from './local-model.js';
 import { UpdateUpload } from './update-upload.js';
-import { loadOrCreateIdentity } from './secagg/identity.js';
+import { announceSecAggIdentity, loadOrCreateIdentity } from './secagg/identity.js';
 import { FeedbackHistoryFile, FeedbackSource, type FeedbackRead } from './feedback.js';
 import { bankAnalytics, type AnalyticsWorker } from './analytics/worker.js';
 import { WorkQueue } from './work-queue.js';
@@ -72,6 +72,9 @@ export function buildDaemonParts(
   const work = new WorkQueue(logger);
   const auditHeads = new AuditHeadLog(config.stateDir, logger);
   const identity = loadOrCreateIdentity(config.stateDir);
+  // Said once at start: what the other banks' operators need for their rosters, and whether this
+  // bank has one (secure rounds are checked against it in SecureFit).
+  announceSecAggIdentity(config.bankId, identity, config.secaggRoster ?? null, logger);
   // DP noise must be unpredictable in production; a seed is only for simulations.
   const noiseRng = config.insecureDpSeed !== undefined ? createRng(config.insecureDpSeed) : cryptoRng();
   const model = new LocalModel({

@@ -33,7 +33,7 @@ import { HeldModels } from './model-held.js';
 
 /** What the dispatch needs of the daemon (client.ts), which owns and builds all of it. */
 export interface FrameDispatchHost {
-  readonly config: Pick<BankConfig, 'bankId' | 'stateDir'>;
+  readonly config: Pick<BankConfig, 'bankId' | 'stateDir' | 'secaggRoster'>;
   /** The bank's side (daemon-parts.ts): identity and noise for secure aggregation, the work queue, … */
   readonly parts: Pick<DaemonParts, 'identity' | 'noiseRng' | 'work' | 'auditHeads' | 'analytics' | 'feedbackHistory'>;
   /** The daemon as the round tasks see it (round-tasks.ts): model, upload, logger, events, send. */
@@ -232,6 +232,7 @@ export class FrameDispatch {
       bankId: this.host.config.bankId,
       identity: this.host.parts.identity,
       pinned: new PinnedIdentities(this.host.config.stateDir),
+      roster: this.host.config.secaggRoster ?? null,
       noiseRng: this.host.parts.noiseRng,
     });
     const secure = this.secure;

@@ -16,8 +16,6 @@ import type { FeedbackHistoryFile } from './feedback.js';
 import type { LocalData, ScaledData } from './local-data.js';
 import { evaluate, fit, type EffectiveDp, type EvaluateOutput, type FitOutput } from './round-work.js';
 import { cipherFor, saveStateModel } from './state-crypto/index.js';
-import { announceSecAggIdentity, loadOrCreateIdentity } from './secagg/identity.js';
-import type { SecAggRoster } from './secagg/roster.js';
 
 /** The DP of a round: the noise, the clip it is scaled to, δ and the budget to stay within. */
 export type RoundDp = EffectiveDp & { delta: number; epsilonBudget?: number };
@@ -38,24 +36,7 @@ export class LocalModel {
   private trainer: MlpTrainer | null = null;
   private spec: MlpSpec | null = null;
 
-  constructor(private readonly o: LocalModelOptions) {
-    // The daemon (client.ts) makes one LocalModel, at start, after its identity key: say once what
-    // the other banks' operators need for their rosters, and whether this bank has one.
-    announceSecAggIdentity(
-      o.config.bankId,
-      loadOrCreateIdentity(o.config.stateDir),
-      o.config.secaggRoster ?? null,
-      o.logger,
-    );
-  }
-
-  /**
-   * The banks this bank agrees to run secure rounds with, and their identity keys
-   * (`secaggRoster`); null: the keys the aggregator forwards are trusted on first use.
-   */
-  secaggRoster(): SecAggRoster | null {
-    return this.o.config.secaggRoster ?? null;
-  }
+  constructor(private readonly o: LocalModelOptions) {}
 
   /**
    * Makes the trainer for the federation's model (at each welcome; kept while the spec is the

@@ -21,6 +21,7 @@ import type { FitOutput } from './round-work.js';
 import { maskedFrame, updateFrame, type UpdateUpload } from './update-upload.js';
 import { SecureFit } from './secagg/secure-fit.js';
 import type { PinnedIdentities } from './secagg/identity.js';
+import type { SecAggRoster } from './secagg/roster.js';
 import type { IdentityKeyPair } from '@finsecure/common/secagg';
 import type { Rng } from '@finsecure/common/rng';
 import { outwardFailure } from './outward.js';
@@ -170,7 +171,13 @@ export function secureFit(
   host: RoundTaskHost,
   ws: WebSocket,
   connection: number,
-  bank: { bankId: string; identity: IdentityKeyPair; pinned: PinnedIdentities; noiseRng: Rng },
+  bank: {
+    bankId: string;
+    identity: IdentityKeyPair;
+    pinned: PinnedIdentities;
+    roster: SecAggRoster | null;
+    noiseRng: Rng;
+  },
 ): SecureFit {
   return new SecureFit({
     ...bank,

@@ -59,6 +59,7 @@ import type { DpParams } from '@finsecure/common/protocol';
 import type { Rng } from '@finsecure/common/rng';
 import { emptyHistogram } from '@finsecure/common/metrics';
 import { PinnedIdentities } from './identity.js';
+import type { SecAggRoster } from './roster.js';
 import { outwardFailure } from '../outward.js';
 import type { LocalPrivacyLedger } from '../privacy.js';
 
@@ -82,10 +83,11 @@ export interface SecureFitDeps {
    * The bank's model and data (local-model.ts): `fit` trains from `global` as a plain round does
    * (with `dp`, clips the delta and adds the full N(0, (zC)²) noise, local DP; with null, returns
    * the raw delta); `evaluate` scores a candidate on the test split (null: no test rows);
-   * `effectiveDp` is the DP for a request's config (null: none); `secaggRoster` the banks this bank
-   * agrees to sum with (null: trust on first use).
+   * `effectiveDp` is the DP for a request's config (null: none).
    */
-  model: Pick<LocalModel, 'fit' | 'evaluate' | 'effectiveDp' | 'secaggRoster'>;
+  model: Pick<LocalModel, 'fit' | 'evaluate' | 'effectiveDp'>;
+  /** The banks this bank agrees to sum with, and their identity keys (`secaggRoster`); null: trust on first use. */
+  roster: SecAggRoster | null;
   /** The bank's privacy ledger and its DP noise generator. */
   privacy: { ledger: LocalPrivacyLedger; noiseRng: Rng };
   send(msg: FederationClientMessage, tensors?: TensorInput[]): void;
@@ -120,7 +122,7 @@ export class SecureFit {
         // Every participant and key on the roster, if the bank has one; else the pinned keys (TOFU).
         this.deps.pinned.check(directory, {
           participants: params.participants,
-          roster: this.deps.model.secaggRoster(),
+          roster: this.deps.roster,
         });
         const core = new SecAggBankRound({ bankId: this.deps.bankId, identity: this.deps.identity, directory });
         const advertisement = core.advertiseKeys(params);

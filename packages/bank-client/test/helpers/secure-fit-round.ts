@@ -107,8 +107,8 @@ export function simBanks(o: SimOptions): SimBank[] {
         },
         evaluate: () => null,
         effectiveDp: (requested: DpParams | undefined) => (requested ? { ...requested } : null),
-        secaggRoster: () => o.roster ?? null,
       },
+      roster: o.roster ?? null,
       privacy: { ledger, noiseRng: createRng(7 + i) },
       send: (m: FederationClientMessage) => bank.sent.push(m),
       offerUpdate: (m: FederationClientMessage, t: TensorInput[]) => {
