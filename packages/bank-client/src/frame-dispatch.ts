@@ -133,13 +133,15 @@ export class FrameDispatch {
       case 'round_committed': {
         const weights = this.committedModel(msg, tensors.get('global')?.data);
         if (weights) this.enqueueWork(`saving model v${msg.modelVersion}`, () => this.saveModel(msg, weights));
-        else if (msg.modelSha256)
-          // Only after a restart of this bank's work on the same connection; the next round's
-          // assignment names the model, this bank declines it with needsModel and is sent it in full.
-          logger.warn(
-            { roundId: msg.roundId, modelVersion: msg.modelVersion },
-            'the committed model was named by reference, but this bank does not hold that candidate',
-          );
+        else if (msg.modelSha256) {
+          // Named a candidate this bank does not hold (no honest path leads here): the round is over
+          // all the same, and the aggregator is told at once, so that it sends the next model in full
+          // instead of naming this one again (the decline's round is committed: it changes nothing else).
+          if (this.current?.roundId === msg.roundId) this.current = null;
+          const reason = `this bank does not hold the candidate of round ${msg.roundId} (model v${msg.modelVersion}, sent by reference); send models in full`;
+          logger.warn({ roundId: msg.roundId, modelVersion: msg.modelVersion }, reason);
+          tasks.send(ws, { type: 'decline', roundId: msg.roundId, reason, needsModel: true });
+        }
         return;
       }
       case 'upload_grant':

@@ -80,8 +80,6 @@ describe('distributed-DP quorum checks', () => {
     const rid = 'r1/0001';
     const banks = c.ids.map((id) => o.banks.get(id)!);
     const enc = encodeFixedPoint(updates[0]!, 1, fixedPoint).encoded;
-    // A dishonest aggregator tells the third bank q = 2 and the others q = 3: the third adds
-    // σ/√2 of noise, the others σ/√3 each, so the sum carries less noise than the first two count on.
     const told = [3, 3, 2];
     banks.forEach((bank, i) =>
       o.aggregator.receiveMaskedUpdate(
@@ -103,5 +101,40 @@ describe('distributed-DP quorum checks', () => {
     expect(
       verifyStatement(c.directory.get(c.ids[0]!)!, survivorListBytes(rid, survivors, 3), signatures[0]!.signature),
     ).toBe(true);
+  });
+
+  it('no seed of a survivor that did not sign with q is revealed: an under-noised sum is never unmasked', async () => {
+    // The attack signing alone does not stop (review): 5 banks, t = 3. The aggregator says one bank
+    // dropped (4 survivors) and tells three banks q = 4 and one q = 5. That one adds (zC)²/5 of
+    // the noise, less than its 1/4 share; the sum carries 3/4 + 1/5 = 0.95 of the variance counted.
+    // It refuses to sign 4 survivors (checkSurvivors), so no signature of its is there to fail,
+    // but its masked input is in the sum: revealing its seed would release the sum.
+    const c = consortium(5);
+    const fp = { ...fixedPoint, maxBanks: 5 };
+    const updates = c.ids.map(() => Float32Array.from([0.1, 0.2]));
+    const o = await runRound({ c, threshold: 3, fixedPoint: fp, updates, stopAfter: 'share_keys' });
+    const rid = 'r1/0001';
+    const told = [4, 4, 4, 5];
+    const enc = encodeFixedPoint(updates[0]!, 1, fp).encoded;
+    for (const [i, q] of told.entries()) {
+      const id = c.ids[i]!;
+      o.aggregator.receiveMaskedUpdate(
+        rid,
+        id,
+        o.banks.get(id)!.maskedFit(rid, o.aggregator.sharesFor(id), enc, { dpQuorum: q }),
+      );
+    }
+    o.aggregator.closeMaskedFit(); // bank-04 "dropped"
+    const survivors = o.aggregator.survivors();
+    expect(survivors).toEqual(c.ids.slice(0, 4));
+    const signatures = c.ids
+      .slice(0, 3)
+      .map((id) => ({ bankId: id, signature: o.banks.get(id)!.signSurvivors(rid, survivors) }));
+    expect(codeOf(() => o.banks.get(c.ids[3]!)!.signSurvivors(rid, survivors))).toBe('threshold_not_met');
+    // t = 3 valid signatures are there, yet each bank that would reveal bank-03's seed refuses.
+    for (const id of c.ids.slice(0, 3))
+      expect(() => o.banks.get(id)!.unmask(rid, survivors, signatures)).toThrow(
+        /bank-03 survived the masked fit but did not sign the survivor list with the distributed-DP quorum 4/,
+      );
   });
 });

@@ -320,8 +320,23 @@ export class SecAggBankRound {
         { stage, banks: [this.bankId] },
       );
     }
-    this.enter('consistency_check', 'done');
+    // Distributed DP: a survivor told a larger q than the survivors (so it added too little noise)
+    // refuses to sign (checkSurvivors), but its masked input is in the sum; revealing its seed
+    // share would release that under-noised sum. So every survivor whose seed this bank would
+    // reveal must have signed the list with this bank's q. The price: a bank that drops after
+    // its masked update and before signing fails a DP round instead of being carried.
     const alive = new Set(survivors);
+    if (this.dpQuorum !== undefined) {
+      const unsigned = [...this.held!.keys()].filter((b) => b !== this.bankId && alive.has(b) && !valid.has(b));
+      if (unsigned.length) {
+        throw new SecAggError(
+          'inconsistent',
+          `${this.bankId} refuses to unmask: ${listBanks(unsigned)} survived the masked fit but did not sign the survivor list with the distributed-DP quorum ${this.dpQuorum}, so the sum may carry less noise than this bank counts on`,
+          { stage, banks: unsigned },
+        );
+      }
+    }
+    this.enter('consistency_check', 'done');
     const response: UnmaskResponse = { seedShares: [], keyShares: [] };
     for (const [of, pair] of [...this.held!].sort(([a], [b]) => compareBankIds(a, b))) {
       if (alive.has(of)) response.seedShares.push({ of, share: pair.seedShare });
