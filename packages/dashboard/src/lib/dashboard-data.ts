@@ -1,50 +1,31 @@
 /**
- * The dashboard's data and how live events change it: pure, so that the order problems of a
- * REST snapshot racing the live stream can be tested without a browser.
+ * How live events change the dashboard's data: pure, so that the order problems of a REST snapshot
+ * racing the live stream can be tested without a browser. The shapes are declared here, only as
+ * far as these helpers read them (types.ts has the full ones), so the helpers import nothing and
+ * are tested as they are.
  */
-import type {
-  AuditEntryView,
-  AuditVerifyView,
-  BankView,
-  HealthView,
-  LiveEvent,
-  ModelInfo,
-  PrivacyView,
-  RoundRecord,
-  SettingsView,
-  StatusView,
-} from './types';
 
 export const ROUND_HISTORY = 500;
 export const AUDIT_TAIL = 200;
 
-export interface DashboardData {
-  health: HealthView | null;
-  status: StatusView | null;
-  settings: SettingsView | null;
-  banks: BankView[];
+/** The parts of the dashboard's data live events change. */
+export interface LiveData<S, R extends { id: number }, B extends { id: string }, A extends { seq: number }> {
+  status: S | null;
   /** Oldest first. */
-  rounds: RoundRecord[];
-  privacy: PrivacyView | null;
-  model: ModelInfo | null;
-  audit: AuditEntryView[];
-  /** Result of the latest hash-chain check, with when it was made. */
-  auditVerify: (AuditVerifyView & { checkedAt: number }) | null;
+  rounds: R[];
+  banks: B[];
+  audit: A[];
 }
 
-export const EMPTY: DashboardData = {
-  health: null,
-  status: null,
-  settings: null,
-  banks: [],
-  rounds: [],
-  privacy: null,
-  model: null,
-  audit: [],
-  auditVerify: null,
-};
+/** A live event as these helpers read it (others, such as `hello`, change nothing). */
+export type LiveChange<S, R, B, A> =
+  | { type: 'status'; status: S }
+  | { type: 'round'; round: R }
+  | { type: 'bank'; bank: B }
+  | { type: 'audit'; entry: A }
+  | { type: string };
 
-function upsertRound(rounds: RoundRecord[], round: RoundRecord): RoundRecord[] {
+function upsertRound<R extends { id: number }>(rounds: R[], round: R): R[] {
   const i = rounds.findIndex((r) => r.id === round.id);
   if (i >= 0) {
     const next = rounds.slice();
@@ -55,7 +36,7 @@ function upsertRound(rounds: RoundRecord[], round: RoundRecord): RoundRecord[] {
   return next.length > ROUND_HISTORY ? next.slice(next.length - ROUND_HISTORY) : next;
 }
 
-function upsertBank(banks: BankView[], bank: BankView): BankView[] {
+function upsertBank<B extends { id: string }>(banks: B[], bank: B): B[] {
   const i = banks.findIndex((b) => b.id === bank.id);
   if (i < 0) return [...banks, bank].sort((a, b) => a.id.localeCompare(b.id));
   const next = banks.slice();
@@ -64,22 +45,23 @@ function upsertBank(banks: BankView[], bank: BankView): BankView[] {
 }
 
 /** `data` after one live event (events of other types leave it as it is). */
-export function applyLiveEvent(data: DashboardData, event: LiveEvent): DashboardData {
-  switch (event.type) {
-    case 'status':
-      return { ...data, status: event.status };
-    case 'round':
-      return { ...data, rounds: upsertRound(data.rounds, event.round) };
-    case 'bank':
-      return { ...data, banks: upsertBank(data.banks, event.bank) };
-    case 'audit': {
-      if (data.audit.some((e) => e.seq === event.entry.seq)) return data;
-      const audit = [...data.audit, event.entry];
-      return { ...data, audit: audit.length > AUDIT_TAIL ? audit.slice(audit.length - AUDIT_TAIL) : audit };
-    }
-    default:
-      return data;
+export function applyLiveEvent<
+  S,
+  R extends { id: number },
+  B extends { id: string },
+  A extends { seq: number },
+  D extends LiveData<S, R, B, A>,
+>(data: D, event: LiveChange<S, R, B, A>): D {
+  if ('status' in event && event.type === 'status') return { ...data, status: event.status };
+  if ('round' in event && event.type === 'round') return { ...data, rounds: upsertRound(data.rounds, event.round) };
+  if ('bank' in event && event.type === 'bank') return { ...data, banks: upsertBank(data.banks, event.bank) };
+  if ('entry' in event && event.type === 'audit') {
+    const entry = event.entry;
+    if (data.audit.some((e) => e.seq === entry.seq)) return data;
+    const audit = [...data.audit, entry];
+    return { ...data, audit: audit.length > AUDIT_TAIL ? audit.slice(audit.length - AUDIT_TAIL) : audit };
   }
+  return data;
 }
 
 /**
@@ -91,6 +73,12 @@ export function applyLiveEvent(data: DashboardData, event: LiveEvent): Dashboard
  * next reload. Replaying the events over the snapshot converges on the aggregator's state,
  * because every event emitted after the snapshot was taken arrives after its requests went out.
  */
-export function snapshotWithEvents(snapshot: DashboardData, since: readonly LiveEvent[]): DashboardData {
-  return since.reduce(applyLiveEvent, snapshot);
+export function snapshotWithEvents<
+  S,
+  R extends { id: number },
+  B extends { id: string },
+  A extends { seq: number },
+  D extends LiveData<S, R, B, A>,
+>(snapshot: D, since: readonly LiveChange<S, R, B, A>[]): D {
+  return since.reduce<D>((d, e) => applyLiveEvent<S, R, B, A, D>(d, e), snapshot);
 }

@@ -6,14 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, getJson } from './api';
 import { useLiveEvents, type LiveStatus } from './live';
-import {
-  applyLiveEvent,
-  AUDIT_TAIL,
-  EMPTY,
-  ROUND_HISTORY,
-  snapshotWithEvents,
-  type DashboardData,
-} from './dashboard-data';
+import { applyLiveEvent, AUDIT_TAIL, ROUND_HISTORY, snapshotWithEvents } from './dashboard-data';
 import type {
   AuditEntryView,
   AuditVerifyView,
@@ -26,6 +19,32 @@ import type {
   SettingsView,
   StatusView,
 } from './types';
+
+export interface DashboardData {
+  health: HealthView | null;
+  status: StatusView | null;
+  settings: SettingsView | null;
+  banks: BankView[];
+  /** Oldest first. */
+  rounds: RoundRecord[];
+  privacy: PrivacyView | null;
+  model: ModelInfo | null;
+  audit: AuditEntryView[];
+  /** Result of the latest hash-chain check, with when it was made. */
+  auditVerify: (AuditVerifyView & { checkedAt: number }) | null;
+}
+
+const EMPTY: DashboardData = {
+  health: null,
+  status: null,
+  settings: null,
+  banks: [],
+  rounds: [],
+  privacy: null,
+  model: null,
+  audit: [],
+  auditVerify: null,
+};
 
 export interface Dashboard {
   data: DashboardData;

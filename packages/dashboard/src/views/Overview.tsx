@@ -3,7 +3,7 @@ import type { Session } from '../App';
 import { TrainingStateBadge } from '../components/Badge';
 import { Panel } from '../components/Panel';
 import { PHASES } from '../lib/rounds';
-import type { DashboardData } from '../lib/dashboard-data';
+import type { DashboardData } from '../lib/useDashboard';
 import type { StatusView } from '../lib/types';
 import { ConfigSummary } from './ConfigSummary';
 import { Controls } from './Controls';
