@@ -47,34 +47,39 @@ function dispatch() {
   return { d, sent, saved, work };
 }
 
+/** Round 5: model v0 assigned in full, then candidate v1 (weights all 1) sent for evaluation. */
+function assignAndEvaluate(d: FrameDispatch, ws: never): void {
+  d.handle(
+    ws,
+    1,
+    frame(
+      { type: 'round_assignment', roundId: 5, modelVersion: 0, deadlineInMs: 60_000, config, scaler },
+      global(w(0)),
+    ),
+  );
+  d.handle(
+    ws,
+    1,
+    frame(
+      {
+        type: 'evaluation_request',
+        roundId: 5,
+        modelVersion: 1,
+        deadlineInMs: 60_000,
+        threshold: 0.5,
+        histogramBins: 8,
+        scaler,
+      },
+      global(w(1)),
+    ),
+  );
+}
+
 describe('a commit by reference to a candidate the bank does not hold', () => {
-  it('ends the round and declines with needsModel; a held candidate is saved', () => {
+  it('ends the round, saves nothing and declines with needsModel at once', () => {
     const { d, sent, saved } = dispatch();
     const ws = {} as never;
-    d.handle(
-      ws,
-      1,
-      frame(
-        { type: 'round_assignment', roundId: 5, modelVersion: 0, deadlineInMs: 60_000, config, scaler },
-        global(w(0)),
-      ),
-    );
-    d.handle(
-      ws,
-      1,
-      frame(
-        {
-          type: 'evaluation_request',
-          roundId: 5,
-          modelVersion: 1,
-          deadlineInMs: 60_000,
-          threshold: 0.5,
-          histogramBins: 8,
-          scaler,
-        },
-        global(w(1)),
-      ),
-    );
+    assignAndEvaluate(d, ws);
     expect(d.currentTask?.roundId).toBe(5);
     // The commit names other weights than the copy the bank evaluated.
     d.handle(
@@ -90,30 +95,7 @@ describe('a commit by reference to a candidate the bank does not hold', () => {
   it('adopts and saves the candidate it evaluated when the reference matches it', async () => {
     const { d, sent, saved, work } = dispatch();
     const ws = {} as never;
-    d.handle(
-      ws,
-      1,
-      frame(
-        { type: 'round_assignment', roundId: 5, modelVersion: 0, deadlineInMs: 60_000, config, scaler },
-        global(w(0)),
-      ),
-    );
-    d.handle(
-      ws,
-      1,
-      frame(
-        {
-          type: 'evaluation_request',
-          roundId: 5,
-          modelVersion: 1,
-          deadlineInMs: 60_000,
-          threshold: 0.5,
-          histogramBins: 8,
-          scaler,
-        },
-        global(w(1)),
-      ),
-    );
+    assignAndEvaluate(d, ws);
     d.handle(
       ws,
       1,
