@@ -5,51 +5,27 @@
  * round. The only difference between the runs is the fixed-point rounding of the masked sum
  * (< n · 2^−f per coordinate, f = 29 here), so the models stay close round after round.
  */
-import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RoundRecord } from '@finsecure/common/api';
-import type { BankClient } from '@finsecure/bank-client';
-import type { RunningAggregator } from '../src/index.js';
-import {
-  api,
-  cleanup,
-  createBank,
-  startBank,
-  startTestAggregator,
-  tempDir,
-  waitRounds,
-  writeShards,
-} from './helpers/federation.js';
+import { train, useFederation } from './helpers/federation-fixture.js';
 
-const BANKS = ['bank-a', 'bank-b', 'bank-c', 'bank-d'];
 const ROUNDS = 20;
 
 describe('secure aggregation: 20-round AUPRC equals plaintext', () => {
-  const dir = tempDir();
-  const clients: BankClient[] = [];
-  let agg: RunningAggregator | undefined;
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await agg?.close();
-    agg = undefined;
-  });
-  afterAll(() => cleanup(dir));
+  const fed = useFederation();
 
   /** The committed rounds (oldest first) of a 20-round federation. */
   async function federate(name: string, secure: boolean): Promise<RoundRecord[]> {
-    const base = path.join(dir, name);
-    const shards = await writeShards(base, BANKS.length, 300);
-    agg = await startTestAggregator(path.join(base, 'agg'), {
-      seed: 7,
-      rules: { rounds: ROUNDS, minBanks: 4, quorum: 4, roundIntervalMs: 10, secureAggregation: secure } as never,
-      training: { smoteRatio: 0, epochs: 1 } as never,
+    const { agg } = await fed.start(name, {
+      rows: 300,
+      aggregator: {
+        seed: 7,
+        rules: { rounds: ROUNDS, minBanks: 4, quorum: 4, roundIntervalMs: 10, secureAggregation: secure } as never,
+        training: { smoteRatio: 0, epochs: 1 } as never,
+      },
+      bank: (i) => ({ seed: 11 + i }),
     });
-    for (const [i, id] of BANKS.entries()) {
-      const token = await createBank(agg, id);
-      clients.push(await startBank(agg, id, token, shards[i]!, path.join(base, id), { seed: 11 + i }));
-    }
-    await api(agg, 'POST', '/api/training/start');
-    const rounds = await waitRounds(
+    const rounds = await train(
       agg,
       (r) => r.filter((x) => x.status === 'committed').length >= ROUNDS,
       `${ROUNDS} committed rounds`,
@@ -61,9 +37,7 @@ describe('secure aggregation: 20-round AUPRC equals plaintext', () => {
 
   it('AUPRC within 0.005 of the plaintext run at every round', async () => {
     const plain = await federate('plain', false);
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await agg!.close();
-    agg = undefined;
+    await fed.stop();
     const secure = await federate('secure', true);
     expect(secure.every((r) => (r.config.rules as { secureAggregation: boolean }).secureAggregation)).toBe(true);
     expect(plain.length).toBe(ROUNDS);

@@ -8,28 +8,14 @@
  * bank past its own budget refuses the masked fit and training stops with the reason.
  */
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RdpAccountant } from '@finsecure/common/dp';
 import { decodeFrame, FederationClientMessage } from '@finsecure/common/protocol';
-import type { BankClient } from '@finsecure/bank-client';
-import type { RunningAggregator } from '../src/index.js';
 import { applySettingsPatch, FederationSettings } from '../src/federation/settings.js';
 import { DEFAULT_RULES } from '../src/round/rules.js';
-import {
-  api,
-  cleanup,
-  createBank,
-  readBankStateFile,
-  startBank,
-  startTestAggregator,
-  tempDir,
-  waitFor,
-  waitRounds,
-  writeShards,
-} from './helpers/federation.js';
-import { relay } from './helpers/relay.js';
+import { api, readBankStateFile, waitFor, waitRounds } from './helpers/federation.js';
+import { BANKS, train, useFederation } from './helpers/federation-fixture.js';
 
-const BANKS = ['bank-a', 'bank-b', 'bank-c', 'bank-d'];
 const C = 0.5;
 const Z = 0.8;
 const DELTA = 1e-5;
@@ -40,70 +26,48 @@ function epsilonAfter(z: number, rounds: number): number {
 }
 
 describe('distributed DP with secure aggregation over real sockets', () => {
-  const dir = tempDir('finsecure-secagg-dp-');
-  const clients: BankClient[] = [];
-  let agg: RunningAggregator | undefined;
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await agg?.close();
-    agg = undefined;
-  });
-  afterAll(() => cleanup(dir));
+  const fed = useFederation('finsecure-secagg-dp-');
 
   /** One secure round of four banks with training.dp {C, z}; returns the model and the frames banks sent. */
   async function federate(name: string, z: number) {
-    const base = path.join(dir, name);
-    const shards = await writeShards(base, BANKS.length, 400);
-    agg = await startTestAggregator(path.join(base, 'agg'), {
-      seed: 7,
-      rules: {
-        rounds: 1,
-        minBanks: 4,
-        quorum: QUORUM,
-        graceMs: 60_000,
-        secureAggregation: true,
-        // Plain FedAvg weighting, so the step is Σ wᵢ yᵢ / Σw (τ_eff = 1) and applied at 1.
-        normalizeSteps: false,
-        lossExponent: 0,
-        serverLearningRate: 1,
-      } as never,
-      training: { smoteRatio: 0, dp: { clip: C, noiseMultiplier: z, delta: DELTA } } as never,
+    const { agg, base, tap } = await fed.start(name, {
+      aggregator: {
+        seed: 7,
+        rules: {
+          rounds: 1,
+          minBanks: 4,
+          quorum: QUORUM,
+          graceMs: 60_000,
+          secureAggregation: true,
+          // Plain FedAvg weighting, so the step is Σ wᵢ yᵢ / Σw (τ_eff = 1) and applied at 1.
+          normalizeSteps: false,
+          lossExponent: 0,
+          serverLearningRate: 1,
+        } as never,
+        training: { smoteRatio: 0, dp: { clip: C, noiseMultiplier: z, delta: DELTA } } as never,
+      },
+      bank: (i) => ({ seed: 11 + i, insecureDpSeed: 1000 + i }),
+      relay: true,
     });
-    const tap = await relay(`${agg.wsUrl}/ws/bank`);
-    try {
-      for (const [i, id] of BANKS.entries()) {
-        const token = await createBank(agg, id);
-        clients.push(
-          await startBank({ ...agg, wsUrl: tap.url } as RunningAggregator, id, token, shards[i]!, path.join(base, id), {
-            seed: 11 + i,
-            insecureDpSeed: 1000 + i,
-          }),
-        );
-      }
-      await api(agg, 'POST', '/api/training/start');
-      const rounds = await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed round', 90_000);
-      const banks = await api<{ id: string; numExamples: number | null }[]>(agg, 'GET', '/api/banks');
-      const privacy = await api<{ epsilon: Record<string, number> }>(agg, 'GET', '/api/privacy');
-      return {
-        round: rounds.find((x) => x.status === 'committed')!,
-        weights: Float32Array.from(agg.federation.globalModel().weights),
-        examples: banks.body.map((b) => b.numExamples!),
-        privacy: privacy.body.epsilon,
-        frames: tap.frames.slice(),
-        base,
-      };
-    } finally {
-      // The relay closes only once its connections have: stop the banks first.
-      await Promise.all(clients.splice(0).map((c) => c.stop()));
-      await tap.close();
-    }
+    const rounds = await train(agg);
+    const banks = await api<{ id: string; numExamples: number | null }[]>(agg, 'GET', '/api/banks');
+    const privacy = await api<{ epsilon: Record<string, number> }>(agg, 'GET', '/api/privacy');
+    const result = {
+      round: rounds.find((x) => x.status === 'committed')!,
+      weights: Float32Array.from(agg.federation.globalModel().weights),
+      examples: banks.body.map((b) => b.numExamples!),
+      privacy: privacy.body.epsilon,
+      frames: tap.frames.slice(),
+      base,
+    };
+    await fed.stopBanks();
+    return result;
   }
 
   it('commits; the model carries noise of variance (zC)²·(survivors/q)/(Σw)²; ε per bank per round is the Gaussian mechanism’s', async () => {
     // The reference: the same seeds and clipping with a negligible noise multiplier.
     const ref = await federate('reference', 1e-6);
-    await agg!.close();
-    agg = undefined;
+    await fed.stop();
     const dp = await federate('dp', Z);
     expect(dp.round.participants.sort()).toEqual(BANKS);
     expect(dp.round.config.rules).toMatchObject({ secureAggregation: true, secaggClip: 0 });
@@ -160,31 +124,20 @@ describe('distributed DP with secure aggregation over real sockets', () => {
   }, 180_000);
 
   it('a bank past its own budget refuses the masked fit; training stops with the reason', async () => {
-    const base = path.join(dir, 'budget');
     const ids = BANKS.slice(0, 3);
-    const shards = await writeShards(base, ids.length, 400);
     // Between ε after one and after two releases: the first round fits, the second does not.
     const budget = (epsilonAfter(Z, 1) + epsilonAfter(Z, 2)) / 2;
-    agg = await startTestAggregator(path.join(base, 'agg'), {
-      // A long grace period: every stage waits for all three banks (each answers or refuses).
-      rules: { rounds: 5, minBanks: 3, quorum: 2, graceMs: 60_000, secureAggregation: true } as never,
-      training: { smoteRatio: 0, dp: { clip: C, noiseMultiplier: Z, delta: DELTA } } as never,
+    const { agg, base } = await fed.start('budget', {
+      banks: ids,
+      aggregator: {
+        // A long grace period: every stage waits for all three banks (each answers or refuses).
+        rules: { rounds: 5, minBanks: 3, quorum: 2, graceMs: 60_000, secureAggregation: true } as never,
+        training: { smoteRatio: 0, dp: { clip: C, noiseMultiplier: Z, delta: DELTA } } as never,
+      },
+      bank: (i) => ({ seed: 21 + i, dpClip: C, dpNoiseMultiplier: Z, dpDelta: DELTA, dpEpsilonBudget: budget }),
     });
-    for (const [i, id] of ids.entries()) {
-      const token = await createBank(agg, id);
-      clients.push(
-        await startBank(agg, id, token, shards[i]!, path.join(base, id), {
-          seed: 21 + i,
-          dpClip: C,
-          dpNoiseMultiplier: Z,
-          dpDelta: DELTA,
-          dpEpsilonBudget: budget,
-        }),
-      );
-    }
     await api(agg, 'POST', '/api/training/start');
-    const a = agg;
-    await waitFor('training stopped', async () => a.federation.status().state === 'stopped', 90_000);
+    await waitFor('training stopped', async () => agg.federation.status().state === 'stopped', 90_000);
     const rounds = (await waitRounds(agg, (r) => r.length >= 2, 'two rounds')).sort((x, y) => x.id - y.id);
     expect(rounds[0]!.status).toBe('committed');
     expect(rounds[1]!.status).toBe('failed');

@@ -5,9 +5,9 @@
  * that drops after sharing its keys is unmasked from its neighbours' key shares; a bank that sees
  * another bank's identity key change refuses the round and is left out, with the reason audited.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeFrame, FederationClientMessage } from '@finsecure/common/protocol';
 import {
   advertisementFromWire,
@@ -21,70 +21,31 @@ import {
   toBase64,
 } from '@finsecure/common/secagg';
 import { RawBank } from './helpers/raw-bank.js';
-import type { BankClient } from '@finsecure/bank-client';
-import type { RunningAggregator } from '../src/index.js';
-import {
-  api,
-  cleanup,
-  createBank,
-  startBank,
-  startTestAggregator,
-  tempDir,
-  VIEWER,
-  waitRounds,
-  writeShards,
-} from './helpers/federation.js';
-import { relay } from './helpers/relay.js';
-
-const BANKS = ['bank-a', 'bank-b', 'bank-c', 'bank-d'];
+import { api, createBank, VIEWER, waitRounds } from './helpers/federation.js';
+import { BANKS, train, useFederation } from './helpers/federation-fixture.js';
 
 describe('secure aggregation (SecAgg+) over real sockets', () => {
-  const dir = tempDir();
-  const clients: BankClient[] = [];
-  let agg: RunningAggregator | undefined;
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await agg?.close();
-    agg = undefined;
-  });
-  afterAll(() => cleanup(dir));
+  const fed = useFederation();
 
   /** One federation of four banks for `rounds` rounds; returns the committed model's weights. */
-  async function federate(name: string, secure: boolean, opts: { via?: (url: string) => string } = {}) {
-    const base = path.join(dir, name);
-    const shards = await writeShards(base, BANKS.length, 400);
-    agg = await startTestAggregator(path.join(base, 'agg'), {
-      seed: 7,
-      rules: { rounds: 1, minBanks: 4, quorum: 4, secureAggregation: secure } as never,
-      training: { smoteRatio: 0 } as never,
+  async function federate(name: string, secure: boolean) {
+    const { agg } = await fed.start(name, {
+      aggregator: {
+        seed: 7,
+        rules: { rounds: 1, minBanks: 4, quorum: 4, secureAggregation: secure } as never,
+        training: { smoteRatio: 0 } as never,
+      },
+      bank: (i) => ({ seed: 11 + i }),
     });
-    const wsUrl = opts.via ? opts.via(`${agg.wsUrl}/ws/bank`) : `${agg.wsUrl}/ws/bank`;
-    for (const [i, id] of BANKS.entries()) {
-      const token = await createBank(agg, id);
-      const a = agg;
-      clients.push(
-        await startBank(
-          { ...a, wsUrl: wsUrl.replace(/\/ws\/bank$/, '') } as RunningAggregator,
-          id,
-          token,
-          shards[i]!,
-          path.join(base, id),
-          { seed: 11 + i },
-        ),
-      );
-    }
     const initial = Float32Array.from(agg.federation.globalModel().weights);
-    await api(agg, 'POST', '/api/training/start');
-    const rounds = await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed round', 90_000);
+    const rounds = await train(agg);
     const model = agg.federation.globalModel();
     return { rounds, initial, weights: Float32Array.from(model.weights) };
   }
 
   it('commits a model equal to plaintext FedAvg within the fixed-point bound', async () => {
     const plain = await federate('plain', false);
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await agg!.close();
-    agg = undefined;
+    await fed.stop();
     const secure = await federate('secure', true);
     const round = secure.rounds.find((r) => r.status === 'committed')!;
     expect(round.participants.sort()).toEqual(BANKS);
@@ -104,73 +65,57 @@ describe('secure aggregation (SecAgg+) over real sockets', () => {
   }, 180_000);
 
   it('the aggregator only ever receives masked vectors, never an update', async () => {
-    const base = path.join(dir, 'wire');
-    const shards = await writeShards(base, BANKS.length, 400);
-    agg = await startTestAggregator(path.join(base, 'agg'), {
-      rules: { rounds: 1, minBanks: 4, quorum: 4, secureAggregation: true } as never,
-      training: { smoteRatio: 0 } as never,
+    const { agg, tap } = await fed.start('wire', {
+      aggregator: {
+        rules: { rounds: 1, minBanks: 4, quorum: 4, secureAggregation: true } as never,
+        training: { smoteRatio: 0 } as never,
+      },
+      relay: true,
     });
-    const tap = await relay(`${agg.wsUrl}/ws/bank`);
-    try {
-      for (const [i, id] of BANKS.entries()) {
-        const token = await createBank(agg, id);
-        clients.push(
-          await startBank({ ...agg, wsUrl: tap.url } as RunningAggregator, id, token, shards[i]!, path.join(base, id)),
-        );
-      }
-      // The relay takes the plain URL: startBank appends /ws/bank, the relay forwards to the aggregator's.
-      await api(agg, 'POST', '/api/training/start');
-      await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed secure round', 90_000);
-      const types = new Map<string, number>();
-      let masked = 0;
-      let maskedEvaluations = 0;
-      for (const bytes of tap.frames) {
-        const { msg, tensors } = decodeFrame(bytes, FederationClientMessage);
-        types.set(msg.type, (types.get(msg.type) ?? 0) + 1);
-        if (msg.type === 'secagg_masked_evaluation') {
-          // Counts in the clear would be small integers (≤ the 100 or so test rows); masked words
-          // are uniform over Z_2^32, so almost none is that small.
-          maskedEvaluations++;
-          const words = tensors.get('masked')!.uint32!;
-          expect(words.filter((x) => x <= 1000).length / words.length).toBeLessThan(0.05);
-          continue;
-        }
-        if (msg.type !== 'secagg_masked_update') continue;
-        masked++;
+    await train(agg, undefined, 'a committed secure round');
+    const types = new Map<string, number>();
+    let masked = 0;
+    let maskedEvaluations = 0;
+    for (const bytes of tap.frames) {
+      const { msg, tensors } = decodeFrame(bytes, FederationClientMessage);
+      types.set(msg.type, (types.get(msg.type) ?? 0) + 1);
+      if (msg.type === 'secagg_masked_evaluation') {
+        // Counts in the clear would be small integers (≤ the 100 or so test rows); masked words
+        // are uniform over Z_2^32, so almost none is that small.
+        maskedEvaluations++;
         const words = tensors.get('masked')!.uint32!;
-        // An unmasked weighted update is tiny (|w·Δ/τ| well below 0.01) in fixed point; a masked
-        // one is uniform over Z_2^32. Read as the aggregator would decode a sum:
-        const signed = new Int32Array(words.buffer, words.byteOffset, words.length);
-        const f = maxFractionalBits(1, 1, 4);
-        const small = signed.filter((x) => Math.abs(x * 2 ** -f) < 0.01).length / signed.length;
-        expect(small).toBeLessThan(0.05);
+        expect(words.filter((x) => x <= 1000).length / words.length).toBeLessThan(0.05);
+        continue;
       }
-      expect(masked).toBe(4);
-      expect(maskedEvaluations).toBe(4);
-      // Neither an update nor an evaluation ever travels in the clear.
-      expect(types.has('update')).toBe(false);
-      expect(types.has('evaluation')).toBe(false);
-      expect([...types.keys()]).toEqual(
-        expect.arrayContaining(['hello', 'secagg_keys', 'secagg_shares', 'secagg_unmask_shares']),
-      );
-    } finally {
-      await Promise.all(clients.splice(0).map((c) => c.stop()));
-      await tap.close();
+      if (msg.type !== 'secagg_masked_update') continue;
+      masked++;
+      const words = tensors.get('masked')!.uint32!;
+      // An unmasked weighted update is tiny (|w·Δ/τ| well below 0.01) in fixed point; a masked
+      // one is uniform over Z_2^32. Read as the aggregator would decode a sum:
+      const signed = new Int32Array(words.buffer, words.byteOffset, words.length);
+      const f = maxFractionalBits(1, 1, 4);
+      const small = signed.filter((x) => Math.abs(x * 2 ** -f) < 0.01).length / signed.length;
+      expect(small).toBeLessThan(0.05);
     }
+    expect(masked).toBe(4);
+    expect(maskedEvaluations).toBe(4);
+    // Neither an update nor an evaluation ever travels in the clear.
+    expect(types.has('update')).toBe(false);
+    expect(types.has('evaluation')).toBe(false);
+    expect([...types.keys()]).toEqual(
+      expect.arrayContaining(['hello', 'secagg_keys', 'secagg_shares', 'secagg_unmask_shares']),
+    );
   }, 120_000);
 
   it("a bank lost after sharing its keys is unmasked from its neighbours' key shares; the round commits", async () => {
-    const base = path.join(dir, 'dropout');
-    const shards = await writeShards(base, 3, 400);
-    agg = await startTestAggregator(path.join(base, 'agg'), {
-      rules: { rounds: 1, minBanks: 4, quorum: 3, graceMs: 60_000, secureAggregation: true } as never,
-      training: { smoteRatio: 0 } as never,
-    });
     const live = BANKS.slice(0, 3);
-    for (const [i, id] of live.entries()) {
-      const token = await createBank(agg, id);
-      clients.push(await startBank(agg, id, token, shards[i]!, path.join(base, id)));
-    }
+    const { agg } = await fed.start('dropout', {
+      banks: live,
+      aggregator: {
+        rules: { rounds: 1, minBanks: 4, quorum: 3, graceMs: 60_000, secureAggregation: true } as never,
+        training: { smoteRatio: 0 } as never,
+      },
+    });
     // bank-d: a hand-driven bank that advertises and shares its keys, then disappears.
     const identity = generateIdentityKeyPair();
     const token = await createBank(agg, 'bank-d');
@@ -211,25 +156,20 @@ describe('secure aggregation (SecAgg+) over real sockets', () => {
   }, 120_000);
 
   it('a bank shown a changed identity key refuses the round, naming the bank; the others go on', async () => {
-    const base = path.join(dir, 'tamper');
-    const shards = await writeShards(base, BANKS.length, 400);
-    agg = await startTestAggregator(path.join(base, 'agg'), {
-      rules: { rounds: 1, minBanks: 4, quorum: 3, graceMs: 60_000, secureAggregation: true } as never,
-      training: { smoteRatio: 0 } as never,
-    });
     // bank-a pinned another key for bank-b earlier: the one the aggregator forwards now differs.
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(path.join(base, 'bank-a'), { recursive: true });
+    const bankA = path.join(fed.dir, 'tamper', 'bank-a');
+    mkdirSync(bankA, { recursive: true });
     writeFileSync(
-      path.join(base, 'bank-a', 'secagg-identities.json'),
+      path.join(bankA, 'secagg-identities.json'),
       JSON.stringify({ 'bank-b': toBase64(generateIdentityKeyPair().publicKey) }),
     );
-    for (const [i, id] of BANKS.entries()) {
-      const token = await createBank(agg, id);
-      clients.push(await startBank(agg, id, token, shards[i]!, path.join(base, id)));
-    }
-    await api(agg, 'POST', '/api/training/start');
-    const rounds = await waitRounds(agg, (r) => r.some((x) => x.status === 'committed'), 'a committed round', 90_000);
+    const { agg } = await fed.start('tamper', {
+      aggregator: {
+        rules: { rounds: 1, minBanks: 4, quorum: 3, graceMs: 60_000, secureAggregation: true } as never,
+        training: { smoteRatio: 0 } as never,
+      },
+    });
+    const rounds = await train(agg);
     const round = rounds.find((r) => r.status === 'committed')!;
     expect([...round.participants].sort()).toEqual(['bank-b', 'bank-c', 'bank-d']);
     expect(round.banks['bank-a']!.rejected).toMatch(/refused advertise_keys: .*identity key of bank-b differs/);
@@ -241,7 +181,7 @@ describe('secure aggregation (SecAgg+) over real sockets', () => {
   }, 120_000);
 
   it('a bank whose identity key changed is refused until an admin resets the pinned key (audited)', async () => {
-    agg = await startTestAggregator(path.join(dir, 'reset'));
+    const agg = await fed.startAggregator(path.join(fed.dir, 'reset'));
     const token = await createBank(agg, 'bank-a');
     const url = `${agg.wsUrl}/ws/bank`;
     const first = generateIdentityKeyPair();

@@ -60,14 +60,23 @@ export class ModelFrames {
     return this.referenceFrame;
   }
 
+  /** The frame `session` gets: by reference if it keeps models and `holds` these weights. */
+  frameFor(session: BankSession, holds: boolean): Uint8Array {
+    return session.modelByReference && holds ? this.byReference() : this.full();
+  }
+
   /**
-   * The frame for `session`, given whether it holds these weights (`holds`), and what the
-   * session then holds (`version`). Returns the bytes sent.
+   * Sends `frame` (from frameFor) to `session`, which then holds model `version`. Returns the
+   * bytes sent.
    */
-  sendTo(session: BankSession, version: number, holds: boolean): number {
-    const byReference = session.modelByReference && holds;
-    const bytes = session.send(byReference ? this.byReference() : this.full());
+  send(session: BankSession, frame: Uint8Array, version: number): number {
+    const bytes = session.send(frame);
     session.heldModel = version;
     return bytes;
+  }
+
+  /** frameFor and send in one, for a caller that does not count the frame before sending it. */
+  sendTo(session: BankSession, version: number, holds: boolean): number {
+    return this.send(session, this.frameFor(session, holds), version);
   }
 }

@@ -137,10 +137,14 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
   );
   // A bank that evaluated the candidate on its current connection holds the committed weights.
   const holds = (s: BankSession) => s.evaluatedRound === record.id;
-  // Count the commit broadcast into this round before persisting it.
+  // Each connection's frame is chosen once, here: the round stores its bytes before it is
+  // broadcast (a bank sees only a stored commit), and the broadcast sends exactly these frames.
+  const planned = new Map<BankSession, Uint8Array>();
   for (const s of core.sessions.values()) {
+    const frame = frames.frameFor(s, holds(s));
+    planned.set(s, frame);
     const stats = record.banks[s.bankId] ?? { bytesUp: 0, bytesDown: 0 };
-    stats.bytesDown += (s.modelByReference && holds(s) ? frames.byReference() : frames.full()).byteLength;
+    stats.bytesDown += frame.byteLength;
     record.banks[s.bankId] = stats;
   }
   markMissing(core, round);
@@ -192,7 +196,12 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
     }),
   );
   await assessHealthOf(core, record.participants);
-  for (const s of core.sessions.values()) core.opts.observer?.bytes?.('down', frames.sendTo(s, version, holds(s)));
+  // A connection opened while the commit was stored is not in the round's count (and, new, it
+  // holds nothing of this round: it gets the weights in full).
+  for (const s of core.sessions.values()) {
+    const bytes = frames.send(s, planned.get(s) ?? frames.frameFor(s, holds(s)), version);
+    core.opts.observer?.bytes?.('down', bytes);
+  }
   core.opts.logger.info({ roundId: record.id, modelVersion: version, metrics: record.metrics }, 'round committed');
   await finishRound(core, round);
 }

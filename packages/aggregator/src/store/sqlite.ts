@@ -15,38 +15,32 @@ import {
   type AuditVerifierKey,
   type SignedHead,
 } from '../audit/signer.js';
-import { bankParams, toAudit, toBank, type AuditRow, type BankRow, type ModelRow } from './sqlite-rows.js';
+import { toAudit, type AuditRow } from './sqlite-rows.js';
 import { SqliteAudit } from './sqlite-audit.js';
+import { SqliteBanks } from './sqlite-banks.js';
 import { AUDIT_BATCH_WINDOW_MS, AuditGroupCommit } from './sqlite-audit-batch.js';
 import { SqliteJobs } from './sqlite-jobs.js';
-import { SqliteRecords, type SealedRoundRow } from './sqlite-records.js';
+import { SqliteRecords } from './sqlite-records.js';
+import { SqliteRoundReads } from './sqlite-round-reads.js';
 import { SqliteRoundWrites } from './sqlite-round-writes.js';
-import {
-  cantOpenError,
-  checkDatabaseFile,
-  checkSchemaPresent,
-  corruptionError,
-  isCorruption,
-  quickCheck,
-} from './sqlite-integrity.js';
+import { quickCheck } from './sqlite-integrity.js';
+import { openDatabase } from './sqlite-open.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { SqliteAccountStore } from '@finsecure/accounts';
-import { restrictSqliteFiles } from '@finsecure/accounts/sqlite-files';
-import { ANCHORS_MIGRATION, migrate } from './sqlite-schema.js';
+import { ANCHORS_MIGRATION } from './sqlite-schema.js';
 import { fromJson, toJson } from './serialize.js';
 import { checkedInput } from '../audit/chain.js';
-import {
-  StoreConflictError,
-  type AuditEntry,
-  type AuditInput,
-  type AuditVerification,
-  type BankRecord,
-  type JobRecord,
-  type ModelVersionRecord,
-  type RoundRecord,
-  type StorageReport,
-  type Store,
-  type VerifyAuditOptions,
+import type {
+  AuditEntry,
+  AuditInput,
+  AuditVerification,
+  BankRecord,
+  JobRecord,
+  ModelVersionRecord,
+  RoundRecord,
+  StorageReport,
+  Store,
+  VerifyAuditOptions,
 } from './types.js';
 import { checkBound, checkLimit } from './validate.js';
 
@@ -95,7 +89,10 @@ export class SqliteStore implements Store {
   private readonly records: SqliteRecords;
   /** Round and model writes, each one transaction with its audit entries (sqlite-round-writes.ts). */
   private readonly writes: SqliteRoundWrites;
+  /** Round and model reads, each row checked against its seal (sqlite-round-reads.ts). */
+  private readonly reads: SqliteRoundReads;
   private readonly jobs = new SqliteJobs((sql) => this.stmt(sql));
+  private readonly banks = new SqliteBanks((sql) => this.stmt(sql));
   /** The key file in use, or null (see SqliteStoreOptions.auditKeyFile). */
   readonly auditKeyFile: string | null;
 
@@ -117,6 +114,7 @@ export class SqliteStore implements Store {
       this.records,
       this.audit,
     );
+    this.reads = new SqliteRoundReads((sql) => this.stmt(sql), this.records);
     this.auditBatch = new AuditGroupCommit(
       () => this.conn,
       this.audit,
@@ -147,39 +145,7 @@ export class SqliteStore implements Store {
   }
 
   private async open(memory: boolean): Promise<void> {
-    if (!memory) {
-      checkDatabaseFile(this.file, this.auditKeyFile);
-      restrictSqliteFiles(this.file);
-    }
-    let db: Database.Database;
-    try {
-      db = new Database(this.file, { timeout: this.options.busyTimeoutMs ?? 5_000 });
-    } catch (err) {
-      throw cantOpenError(this.file, err);
-    }
-    let doing = 'opening it';
-    let applied: number[] = [];
-    try {
-      // WAL: readers (API requests) never block the writer (a committing round).
-      db.pragma('journal_mode = WAL');
-      // FULL: a round reported committed survives a power cut, not just a crash.
-      db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = ON');
-      doing = 'checking its pages';
-      const problems = memory ? [] : quickCheck(db, this.file);
-      if (problems.length)
-        throw new Error(`database file ${this.file} is damaged; refusing to start:\n  ${problems.join('\n  ')}`);
-      // A database without tables beside an existing federation's state lost its WAL (or was replaced).
-      if (!memory) checkSchemaPresent(db, this.file, this.auditKeyFile);
-      doing = 'migrating it';
-      applied = migrate(db);
-      // The WAL and its index exist by now (the migration wrote); from an older version they may be 0644.
-      if (!memory) restrictSqliteFiles(this.file);
-    } catch (err) {
-      db.close();
-      if (isCorruption(err)) throw corruptionError(this.file, err as { code: string; message: string }, doing);
-      throw cantOpenError(this.file, err);
-    }
+    const { db, applied } = openDatabase(this.file, memory, this.auditKeyFile, this.options.busyTimeoutMs ?? 5_000);
     this.conn = db;
     try {
       if (this.auditKeyFile) {
@@ -222,38 +188,27 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ banks
 
   async createBank(bank: BankRecord): Promise<void> {
-    try {
-      this.stmt(
-        `INSERT INTO banks (id, name, token_hash, created_at, last_seen_at, revoked_at)
-         VALUES (@id, @name, @tokenHash, @createdAt, @lastSeenAt, @revokedAt)`,
-      ).run(bankParams(bank));
-    } catch (err) {
-      if (isSqliteError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY'))
-        throw new StoreConflictError(`bank ${bank.id} already exists`);
-      throw err;
-    }
+    this.banks.create(bank);
   }
 
   async getBank(id: string): Promise<BankRecord | null> {
-    const row = this.stmt('SELECT * FROM banks WHERE id = ?').get(id) as BankRow | undefined;
-    return row ? toBank(row) : null;
+    return this.banks.get(id);
   }
 
   async listBanks(): Promise<BankRecord[]> {
-    return (this.stmt('SELECT * FROM banks ORDER BY created_at, id').all() as BankRow[]).map(toBank);
+    return this.banks.list();
   }
 
   async touchBank(id: string, at: number): Promise<void> {
-    this.stmt('UPDATE banks SET last_seen_at = ? WHERE id = ?').run(at, id);
+    this.banks.touch(id, at);
   }
 
   async revokeBank(id: string, at: number): Promise<boolean> {
-    // Revoking twice keeps the first revocation time.
-    return this.stmt('UPDATE banks SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id).changes > 0;
+    return this.banks.revoke(id, at);
   }
 
   async setBankToken(id: string, tokenHash: string): Promise<boolean> {
-    return this.stmt('UPDATE banks SET token_hash = ?, revoked_at = NULL WHERE id = ?').run(tokenHash, id).changes > 0;
+    return this.banks.setToken(id, tokenHash);
   }
 
   // ------------------------------------------------------------------ settings
@@ -292,34 +247,19 @@ export class SqliteStore implements Store {
   }
 
   async getRound(id: number): Promise<RoundRecord | null> {
-    const row = this.stmt('SELECT * FROM rounds WHERE id = ?').get(id) as SealedRoundRow | undefined;
-    return row ? this.records.readRound(row) : null;
+    return this.reads.getRound(id);
   }
 
   async listRounds(opts: { limit?: number; before?: number } = {}): Promise<RoundRecord[]> {
-    const before = checkBound('before', opts.before);
-    const limit = checkLimit(opts.limit) ?? -1; // SQLite: a negative LIMIT means none
-    const where = before === undefined ? '' : 'WHERE id < @before';
-    const rows = this.stmt(`SELECT * FROM rounds ${where} ORDER BY id DESC LIMIT @limit`).all({
-      limit,
-      ...(before === undefined ? {} : { before }),
-    });
-    return (rows as SealedRoundRow[]).map((r) => this.records.readRound(r));
+    return this.reads.listRounds(opts);
   }
 
   async listRoundsAscending(opts: { limit?: number; after?: number } = {}): Promise<RoundRecord[]> {
-    const after = checkBound('after', opts.after);
-    const limit = checkLimit(opts.limit) ?? -1;
-    const where = after === undefined ? '' : 'WHERE id > @after';
-    const rows = this.stmt(`SELECT * FROM rounds ${where} ORDER BY id ASC LIMIT @limit`).all({
-      limit,
-      ...(after === undefined ? {} : { after }),
-    });
-    return (rows as SealedRoundRow[]).map((r) => this.records.readRound(r));
+    return this.reads.listRoundsAscending(opts);
   }
 
   async maxRoundId(): Promise<number> {
-    return (this.stmt('SELECT COALESCE(MAX(id), 0) AS id FROM rounds').get() as { id: number }).id;
+    return this.reads.maxRoundId();
   }
 
   async failUnfinishedRounds(reason: string, at: number): Promise<number[]> {
@@ -345,19 +285,11 @@ export class SqliteStore implements Store {
   }
 
   async getModel(version: number): Promise<ModelVersionRecord | null> {
-    const row = this.stmt('SELECT * FROM models WHERE version = ?').get(version) as ModelRow | undefined;
-    return row ? this.records.readModel(row) : null;
+    return this.reads.getModel(version);
   }
 
   async latestModel(): Promise<ModelVersionRecord | null> {
-    // Same rule as the MongoDB store: a model whose round is not committed is left
-    // over from an interrupted commit and is not the global model.
-    const row = this.stmt(
-      `SELECT m.* FROM models m LEFT JOIN rounds r ON r.id = m.round_id
-       WHERE m.round_id IS NULL OR r.status = 'committed'
-       ORDER BY m.version DESC LIMIT 1`,
-    ).get() as ModelRow | undefined;
-    return row ? this.records.readModel(row) : null;
+    return this.reads.latestModel();
   }
 
   // ------------------------------------------------------------------ audit
@@ -441,8 +373,4 @@ export class SqliteStore implements Store {
     }
     return s;
   }
-}
-
-function isSqliteError(err: unknown, code: string): boolean {
-  return err instanceof Database.SqliteError && err.code === code;
 }
