@@ -10,6 +10,7 @@ const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/
 let dir: string;
 let input: string;
 let key: string;
+let shortKey: string;
 
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [cli, 'anonymise', ...args], {
@@ -18,6 +19,11 @@ function run(args: string[]) {
     timeout: 60_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** Anonymises `data` (the shared input unless given) into `out` with the shared key, plus `extra` flags. */
+function anonymise(out: string, extra: string[] = [], data = input) {
+  return run(['--data', data, '--out', out, '--key-file', key, ...extra]);
 }
 
 beforeAll(() => {
@@ -32,6 +38,9 @@ beforeAll(() => {
   key = path.join(dir, 'key');
   writeFileSync(key, 'a'.repeat(64) + '\n');
   chmodSync(key, 0o600);
+  shortKey = path.join(dir, 'short.key');
+  writeFileSync(shortKey, '12345678');
+  chmodSync(shortKey, 0o600);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -57,42 +66,46 @@ describe('finsecure-bank anonymise', () => {
     expect(r.out).toContain('FINSECURE_ANONYMISE_KEY_FILE');
   });
 
-  it('writes a safe copy and a report; no original identifier survives', () => {
-    const out = path.join(dir, 'safe.csv');
-    const report = path.join(dir, 'report.json');
-    const r = run([
-      '--data',
-      input,
-      '--out',
-      out,
-      '--key-file',
-      key,
-      '--report',
-      report,
-      '--epsilon',
-      '0.5',
-      '--clip',
-      '200',
-    ]);
-    expect(r.err).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/wrote 60 rows/);
-    expect(r.out).toMatch(/Zorg_7: dropped \(unclassified\)/);
-    const text = readFileSync(out, 'utf8');
-    for (const v of ['CUST-100', 'Person', '@mail.test', 'GB82WEST']) expect(text).not.toContain(v);
-    expect(text.split('\n')[0]).toBe('CUSTOMER_ID,IBAN,TX_AMOUNT,TX_DATETIME,TX_FRAUD');
-    const rep = JSON.parse(readFileSync(report, 'utf8')) as {
-      privacy: { epsilonPerTransaction: number };
-      unclassified: string[];
-    };
-    expect(rep.privacy.epsilonPerTransaction).toBe(0.5);
-    expect(rep.unclassified).toEqual(['Zorg_7']);
+  describe('a safe copy with a report', () => {
+    // one CLI run, shared by the checks on its output
+    let out: string;
+    let report: string;
+    let r: ReturnType<typeof run>;
+    beforeAll(() => {
+      out = path.join(dir, 'safe.csv');
+      report = path.join(dir, 'report.json');
+      r = anonymise(out, ['--report', report, '--epsilon', '0.5', '--clip', '200']);
+    });
+
+    it('writes a safe copy and a report; no original identifier survives', () => {
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/wrote 60 rows/);
+      expect(r.out).toMatch(/Zorg_7: dropped \(unclassified\)/);
+      const text = readFileSync(out, 'utf8');
+      for (const v of ['CUST-100', 'Person', '@mail.test', 'GB82WEST']) expect(text).not.toContain(v);
+      expect(text.split('\n')[0]).toBe('CUSTOMER_ID,IBAN,TX_AMOUNT,TX_DATETIME,TX_FRAUD');
+      const rep = JSON.parse(readFileSync(report, 'utf8')) as {
+        privacy: { epsilonPerTransaction: number };
+        unclassified: string[];
+      };
+      expect(rep.privacy.epsilonPerTransaction).toBe(0.5);
+      expect(rep.unclassified).toEqual(['Zorg_7']);
+    });
+
+    it('the key holder re-identifies a pseudonym from the original file', () => {
+      const pseudo = readFileSync(out, 'utf8').split('\n')[1]!.split(',')[0]!;
+      expect(pseudo).toMatch(/^cus_[0-9a-f]{32}$/);
+      const r = run(['--data', input, '--key-file', key, '--reidentify', pseudo]);
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(`pseudonym,column,original\n${pseudo},CUSTOMER_ID,CUST-1000\n`);
+    });
   });
 
   it('refuses to write below --min-k (exit 2, nothing written)', () => {
     const out = path.join(dir, 'refused.csv');
     const before = readdirSync(dir).sort();
-    const r = run(['--data', input, '--out', out, '--key-file', key, '--min-k', '20']);
+    const r = anonymise(out, ['--min-k', '20']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/below the required minimum 20.*Nothing was written/);
     expect(existsSync(out)).toBe(false);
@@ -100,28 +113,12 @@ describe('finsecure-bank anonymise', () => {
     const coarse = ['--min-k', '5', '--time', 'day', '--amount', 'band'];
     // Per row every (day, band) has at least 5 rows, but the customer pseudonym links each
     // customer's rows, and the 6 customers' records differ: k counts people, and is 1.
-    const linked = run([
-      '--data',
-      input,
-      '--out',
-      out,
-      '--key-file',
-      key,
-      ...coarse,
-      '--mapping',
-      mapping({ IBAN: 'drop', TX_FRAUD: 'drop' }),
-    ]);
+    const linked = anonymise(out, [...coarse, '--mapping', mapping({ IBAN: 'drop', TX_FRAUD: 'drop' })]);
     expect(linked.code).toBe(2);
     expect(linked.err).toMatch(/k-anonymity of whole customer records .* is 1, below the required minimum 5/);
     expect(linked.err).toMatch(/per row it would be 5\b.*Nothing was written/);
     expect(existsSync(out)).toBe(false);
-    const ok = run([
-      '--data',
-      input,
-      '--out',
-      out,
-      '--key-file',
-      key,
+    const ok = anonymise(out, [
       ...coarse,
       '--mapping',
       mapping({ IBAN: 'drop', TX_FRAUD: 'drop', CUSTOMER_ID: 'drop' }),
@@ -129,15 +126,6 @@ describe('finsecure-bank anonymise', () => {
     expect(ok.err).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/k-anonymity 5\b/);
-  });
-
-  it('the key holder re-identifies a pseudonym from the original file', () => {
-    const out = path.join(dir, 'safe.csv');
-    const pseudo = readFileSync(out, 'utf8').split('\n')[1]!.split(',')[0]!;
-    expect(pseudo).toMatch(/^cus_[0-9a-f]{32}$/);
-    const r = run(['--data', input, '--key-file', key, '--reidentify', pseudo]);
-    expect(r.code).toBe(0);
-    expect(r.out).toBe(`pseudonym,column,original\n${pseudo},CUSTOMER_ID,CUST-1000\n`);
   });
 
   it.each([
@@ -148,10 +136,7 @@ describe('finsecure-bank anonymise', () => {
     [['--mapping', 'MAPPING_BAD'], /at columns\.IBAN.*role one of/],
     [['--key-file', 'MISSING'], /cannot read --key-file/],
   ])('bad input %j gives a clear error', (extra, message) => {
-    const shortKey = path.join(dir, 'short.key');
-    writeFileSync(shortKey, '12345678');
-    chmodSync(shortKey, 0o600);
-    const args = ['--data', input, '--out', path.join(dir, 'bad.csv'), '--key-file', key, ...extra].map((a) =>
+    const args = extra.map((a) =>
       a === 'SHORT'
         ? shortKey
         : a === 'MAPPING_BAD'
@@ -160,7 +145,7 @@ describe('finsecure-bank anonymise', () => {
             ? path.join(dir, 'nope')
             : a,
     );
-    const r = run(args);
+    const r = anonymise(path.join(dir, 'bad.csv'), args);
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(message);
     expect(existsSync(path.join(dir, 'bad.csv'))).toBe(false);
@@ -169,7 +154,7 @@ describe('finsecure-bank anonymise', () => {
   it('a bad row names the file, line and column', () => {
     const bad = path.join(dir, 'bad-in.csv');
     writeFileSync(bad, 'CUSTOMER_ID,TX_AMOUNT\nC1,1.5\nC2,lots\n');
-    const r = run(['--data', bad, '--out', path.join(dir, 'x.csv'), '--key-file', key]);
+    const r = anonymise(path.join(dir, 'x.csv'), [], bad);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/bad-in\.csv:3: column "TX_AMOUNT": amount "lots" is not a number/);
   });
@@ -178,7 +163,7 @@ describe('finsecure-bank anonymise', () => {
     const headerOnly = path.join(dir, 'header-only.csv');
     writeFileSync(headerOnly, 'CUSTOMER_ID,TX_AMOUNT,TX_DATETIME\n');
     const out1 = path.join(dir, 'empty-out.csv');
-    let r = run(['--data', headerOnly, '--out', out1, '--key-file', key]);
+    let r = anonymise(out1, [], headerOnly);
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${headerOnly}:2: no transactions after the header: nothing to anonymise`);
     expect(r.out).not.toMatch(/wrote/);
@@ -187,7 +172,7 @@ describe('finsecure-bank anonymise', () => {
     const unknown = path.join(dir, 'abc.csv');
     writeFileSync(unknown, 'a,b,c\n1,2,3\n');
     const out2 = path.join(dir, 'abc-out.csv');
-    r = run(['--data', unknown, '--out', out2, '--key-file', key]);
+    r = anonymise(out2, [], unknown);
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${unknown}:1: none of the columns (a, b, c) is one the anonymiser knows`);
     expect(r.err).toMatch(/expected columns such as customer_id .*amount/);
