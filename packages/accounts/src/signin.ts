@@ -64,27 +64,12 @@ export async function issueSession(
   return { sessionId, csrfToken, session, account };
 }
 
-/** A wrong second factor: counted towards the lockout, refused with the one answer for every wrong credential. */
-async function recordFailure(d: AccountsDeps, a: AccountRecord, ip: string, reason: string): Promise<never> {
-  await countFailure(d, a, 'auth.login_failed', { ip, reason });
-  throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
-}
-
 /**
  * Counts a failed password or code towards the account's lockout, audited as `type` with
  * `details` and the count; at the limit the account is locked (`auth.locked`). The count is read
- * fresh from the store, inside the account's queue (perAccount): parallel failures each count.
+ * fresh from the store; callers run it inside the account's queue (perAccount), so parallel
+ * failures each count.
  */
-async function countFailure(
-  d: AccountsDeps,
-  a: AccountRecord,
-  type: string,
-  details: Record<string, unknown>,
-): Promise<void> {
-  await perAccount(a.id, () => countFailureNow(d, a, type, details));
-}
-
-/** countFailure's work, for a caller already in the account's queue. */
 async function countFailureNow(
   d: AccountsDeps,
   a: AccountRecord,
@@ -281,9 +266,9 @@ export async function verifyMfa(
     await d.store.deleteSession(pending.idHash);
     throw new AccountError(401, 'no_pending_login', 'sign in with your password first');
   }
-  checkLocked(d, account);
   const text = typeof code === 'string' ? code.trim() : '';
   if (text.length > 64) {
+    checkLocked(d, account);
     await d.audit({
       type: 'auth.mfa_refused',
       actor: account.username,
@@ -291,27 +276,39 @@ export async function verifyMfa(
     });
     throw new AccountError(400, 'invalid_code', 'code: longer than 64 characters');
   }
-  let method: string;
-  if (/^\d{6}$/.test(text)) {
-    const step = await matchTotp(account.totpSecret, text, d.now());
-    if (step === null) return recordFailure(d, account, client.ip, 'wrong TOTP code');
-    if (!(await d.store.advanceTotpStep(account.id, step))) {
-      await d.audit({
-        type: 'auth.mfa_replay',
-        actor: account.username,
-        details: { ip: client.ip, reason: 'TOTP code already used' },
-      });
-      throw new AccountError(401, 'code_reused', 'this code was already used: wait for the next one');
+  // One code at a time per account, on its stored state (as login): a burst of guesses cannot all
+  // pass the lock check before the first failures are counted (auth review).
+  const method = await perAccount(account.id, async (): Promise<string | null> => {
+    const fresh = (await d.store.getAccount(account.id)) ?? account;
+    checkLocked(d, fresh);
+    if (fresh.totpSecret === null || fresh.disabledAt !== null) {
+      throw new AccountError(401, 'no_pending_login', 'sign in with your password first');
     }
-    method = 'password+totp';
-  } else {
+    if (/^\d{6}$/.test(text)) {
+      const step = await matchTotp(fresh.totpSecret, text, d.now());
+      if (step === null) {
+        await countFailureNow(d, fresh, 'auth.login_failed', { ip: client.ip, reason: 'wrong TOTP code' });
+        return null;
+      }
+      if (!(await d.store.advanceTotpStep(account.id, step))) {
+        await d.audit({
+          type: 'auth.mfa_replay',
+          actor: account.username,
+          details: { ip: client.ip, reason: 'TOTP code already used' },
+        });
+        throw new AccountError(401, 'code_reused', 'this code was already used: wait for the next one');
+      }
+      return 'password+totp';
+    }
     if (!(await d.store.useRecoveryCode(account.id, hashRecoveryCode(text)))) {
-      return recordFailure(d, account, client.ip, 'wrong recovery code');
+      await countFailureNow(d, fresh, 'auth.login_failed', { ip: client.ip, reason: 'wrong recovery code' });
+      return null;
     }
-    method = 'password+recovery-code';
     const left = await d.store.countRecoveryCodes(account.id);
     await d.audit({ type: 'auth.recovery_code_used', actor: account.username, details: { ip: client.ip, left } });
-  }
+    return 'password+recovery-code';
+  });
+  if (method === null) throw new AccountError(401, 'bad_credentials', 'wrong username, password or code');
   await d.store.deleteSession(pending.idHash);
   await completeLogin(d, account, client, method);
   return issueSession(d, account, 'active', client);

@@ -9,10 +9,12 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { LiveEvent } from '@finsecure/common/api';
+import type { LiveEvent, RoundRecord } from '@finsecure/common/api';
 import type { RunningAggregator } from '../src/service.js';
 import { LIVE_LIMITS } from '../src/server/plugins/events.js';
 import { changesAccess, eventPermission, LIVE_RECHECK_MS, needsRecheck } from '../src/server/live-access.js';
+import { roundFor } from '../src/server/round-views.js';
+import { ROLE_PERMISSIONS } from '@finsecure/accounts';
 import { api, cleanup, startTestAggregator, tempDir } from './helpers/federation.js';
 
 const PASSWORD = 'correct horse ledger 42';
@@ -124,6 +126,42 @@ describe('live stream access', () => {
     auditor.ws.close();
   });
 
+  it('gives a viewer the rounds without rejection reasons, reputations and stages; an auditor in full', async () => {
+    const round: RoundRecord = {
+      id: 500,
+      status: 'failed',
+      startedAt: 1,
+      endedAt: 2,
+      config: {},
+      selected: ['bank-a', 'bank-b'],
+      participants: ['bank-a'],
+      banks: {
+        'bank-a': { bytesUp: 10, bytesDown: 20, numExamples: 7, metrics: { auprc: 0.5 }, reputation: { norm: 3 } },
+        'bank-b': { bytesUp: 0, bytesDown: 20, rejected: 'update norm 9999 above the bound' },
+      },
+      stages: [{ name: 'fit', asked: 2, answered: 1, dropped: { 'bank-b': 'late' }, ms: 5 }],
+      durations: {},
+      baseModelVersion: 0,
+      modelVersion: null,
+      metrics: null,
+      failureReason: 'no quorum',
+    };
+    await agg.store.saveRound(round);
+    const list = async (cookie: string) => {
+      const res = await fetch(`${agg.url}/api/rounds`, { headers: { cookie } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as RoundRecord[]).find((r) => r.id === 500)!;
+    };
+    const seen = await list(await signIn('vic', 'viewer'));
+    expect(seen.banks).toEqual({
+      'bank-a': { bytesUp: 10, bytesDown: 20, numExamples: 7, metrics: { auprc: 0.5 } },
+      'bank-b': { bytesUp: 0, bytesDown: 20 },
+    });
+    expect(seen).not.toHaveProperty('stages');
+    expect(seen.failureReason).toBe('no quorum');
+    expect(await list(await signIn('aud', 'auditor'))).toEqual(round);
+  });
+
   it('ignores a session cookie sent from a page of another origin', async () => {
     const cookie = await signIn('carl', 'auditor');
     const foreign = await open(cookie, 'http://evil.example');
@@ -207,6 +245,18 @@ describe('live-access rules', () => {
     expect(eventPermission({ type: 'bank', bank: {} as never })).toBe('banks.read');
     expect(eventPermission({ type: 'round', round: {} as never })).toBe('charts.read');
     expect(eventPermission({ type: 'status', status: {} as never })).toBe('charts.read');
+  });
+
+  it('gives a round event to a caller without rounds.read as the rounds list does', () => {
+    const round = {
+      id: 1,
+      banks: { a: { bytesUp: 1, bytesDown: 2, rejected: 'why', reputation: { norm: 1 } } },
+      stages: [],
+    } as unknown as RoundRecord;
+    expect(roundFor(round, ROLE_PERMISSIONS.viewer)).toEqual({ id: 1, banks: { a: { bytesUp: 1, bytesDown: 2 } } });
+    expect(roundFor(round, ROLE_PERMISSIONS.auditor)).toBe(round);
+    expect(roundFor(round, undefined)).toBe(round); // no authentication configured
+    expect(round.banks.a!.rejected).toBe('why'); // the record itself is left as it was
   });
 
   it('re-checks at once after a change to accounts, sessions or tokens, otherwise every LIVE_RECHECK_MS', () => {

@@ -5,8 +5,8 @@
  * stored count, so that they cannot all be hashed before the first failures lock it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { UnknownNameLockouts } from '@finsecure/accounts';
-import { Browser, GOOD_PASSWORD, startPeopleServer, type PeopleServer } from './helpers/people.js';
+import { newTotpSecret, UnknownNameLockouts } from '@finsecure/accounts';
+import { Browser, GOOD_PASSWORD, startPeopleServer, totpAt, type PeopleServer } from './helpers/people.js';
 
 let server: PeopleServer | undefined;
 afterEach(async () => {
@@ -61,6 +61,31 @@ describe('the sign-in lockout', () => {
     expect(types.filter((t) => t === 'auth.login_failed')).toHaveLength(5);
     expect(types.filter((t) => t === 'auth.locked')).toHaveLength(1);
     expect((await new Browser(s.url).login('alice', GOOD_PASSWORD)).status).toBe(429);
+  });
+
+  it('checks parallel second-factor codes one at a time: five are counted, the rest are refused', async () => {
+    const s = await withAlice();
+    const alice = (await s.store.accounts.getAccountByUsername('alice'))!;
+    const secret = newTotpSecret();
+    await s.store.accounts.updateAccount(alice.id, { totpSecret: secret, totpEnabledAt: s.clock.now });
+    const client = { ip: '198.51.100.7', userAgent: 'test' };
+    const pending = await s.accounts.login({ username: 'alice', password: GOOD_PASSWORD }, client);
+    expect(pending.session.stage).toBe('mfa');
+    // Eight codes that are surely wrong: none of the three the clock accepts (one step either side).
+    const valid = await Promise.all([-30_000, 0, 30_000].map((dt) => totpAt(secret, s.clock.now + dt)));
+    const wrong = Array.from({ length: 20 }, (_, i) => String(100_000 + i * 7919)).filter((c) => !valid.includes(c));
+    const tries = await Promise.all(
+      wrong.slice(0, 8).map((c) =>
+        s.accounts.verifyMfa(pending.sessionId, c, client).then(
+          () => 200,
+          (e: { status: number }) => e.status,
+        ),
+      ),
+    );
+    expect(tries.sort()).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const types = (await s.audit()).map((e) => e.type);
+    expect(types.filter((t) => t === 'auth.login_failed')).toHaveLength(5);
+    expect(types.filter((t) => t === 'auth.locked')).toHaveLength(1);
   });
 
   it('remembers a bounded number of unknown names, forgetting unlocked ones with the fewest failures first', () => {

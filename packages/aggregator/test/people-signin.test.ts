@@ -80,6 +80,13 @@ describe('sign-in', () => {
     expect((await b.request('POST', '/api/auth/logout', undefined, { headers })).status).toBe(200);
     expect(b.cookies.has('__Host-fs_session')).toBe(false);
     expect((await b.request('GET', '/api/whoami')).status).toBe(401);
+    // An ended session sent again (a tab that missed the logout) is cleared by a header a browser
+    // accepts for a __Host- cookie: Secure, Path=/.
+    const ended = await fetch(`${server.url}/api/whoami`, { headers: { cookie: session.split(';')[0]! } });
+    expect(ended.status).toBe(401);
+    const cleared = ended.headers.getSetCookie().find((c) => c.startsWith('__Host-fs_session='));
+    expect(cleared).toMatch(/; Secure/i);
+    expect(cleared).toMatch(/Path=\//);
   });
 
   it('refuses a wrong password, then locks the account after five failures', async () => {
@@ -257,6 +264,23 @@ describe('sign-in', () => {
     const b = new Browser(server.url);
     for (let i = 0; i < 3; i++) expect((await b.login('x1', 'nope nope nope')).status).toBe(401);
     expect((await b.login('x1', 'nope nope nope')).status).toBe(429);
+  });
+
+  it('rate-limits an IPv6 client by its /64, as one host holds the whole prefix', async () => {
+    server = await startPeopleServer({ loginRateLimit: 3 });
+    // Injected: this machine's loopback has one IPv6 address, and the limit is keyed by req.ip.
+    const from = (remoteAddress: string) =>
+      server!.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        remoteAddress,
+        payload: { username: 'x1', password: 'nope nope nope' },
+      });
+    const host = ['2001:db8:0:1::10', '2001:db8:0:1::11', '2001:db8:0:1:ffff::1', '2001:db8:0:1::12'];
+    const statuses = [];
+    for (const a of host) statuses.push((await from(a)).statusCode);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect((await from('2001:db8:0:2::10')).statusCode).toBe(401); // another /64, another client
   });
 
   it('sends security headers with a content-security policy', async () => {

@@ -7,6 +7,7 @@ import {
   BANK_ENV,
   BANK_FILE_KEYS,
   DEFAULT_CALIBRATION_MAX_BINS,
+  DEFAULT_EVALUATION_MAX_BINS,
   DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER,
   flagOf,
 } from './config.js';
@@ -28,6 +29,9 @@ export const BANK_CONFIG_ONLY: Record<string, string> = {
   calibrationExact:
     "true to answer calibration jobs: the histogram of the bank's per-account anomaly scores, exact (no noise: noised counts would bury the few accounts of the tail the threshold is about). An account alone in its bin has its score published to within that bin, so only the bank may allow it (default false: calibration jobs are declined)",
   calibrationMaxBins: `the most bins a calibration histogram may have, whatever the job asks: a fine histogram puts most accounts alone in their bin; an integer from 2 to 10000 (default ${DEFAULT_CALIBRATION_MAX_BINS}, the aggregator's default job)`,
+  evaluationMaxBins: `the most score-histogram bins the bank evaluates a round's candidate with; a request for more is declined (the aggregator's histogramBins): finer bins put more of the test split's rows alone in their bin, their scores then read to within the bin; an integer from 2 to 10000 (default ${DEFAULT_EVALUATION_MAX_BINS}, the aggregator's default)`,
+  secureOnly:
+    'true: the bank takes part only in secure rounds and declines plain round assignments and plaintext evaluation requests, whose update and counts the aggregator would see unmasked; false: it takes part in both. Default: true with a secaggRoster, false without one',
   calibrationMinAccounts:
     "the fewest scored accounts the bank sends a calibration histogram for (the job's minAccounts is the aggregator's, and can be 0); an integer from 1 to 1000000 (default 10)",
   secaggRoster:

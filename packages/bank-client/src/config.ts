@@ -26,6 +26,8 @@ export const DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER = MIN_SEGMENT_NOISE_MULTIPLIER
  * a bank's accounts alone in their bin.
  */
 export const DEFAULT_CALIBRATION_MAX_BINS = 100;
+/** Default `evaluationMaxBins`: the aggregator's default `histogramBins` (round/rules.ts). */
+export const DEFAULT_EVALUATION_MAX_BINS = 1000;
 
 export const BankConfig = z
   .object({
@@ -88,6 +90,11 @@ export const BankConfig = z
     calibrationExact: z.boolean().default(false),
     /** The most bins this bank's calibration histogram may have, whatever the job asks. */
     calibrationMaxBins: z.number().int().min(2).max(10_000).default(DEFAULT_CALIBRATION_MAX_BINS),
+    /**
+     * The most score-histogram bins this bank evaluates a candidate with, whatever the request asks:
+     * finer bins put more of the test split's rows alone in their bin.
+     */
+    evaluationMaxBins: z.number().int().min(2).max(10_000).default(DEFAULT_EVALUATION_MAX_BINS),
     /** The fewest scored accounts this bank sends a calibration histogram for (the job's minAccounts is the aggregator's). */
     calibrationMinAccounts: z.number().int().min(1).max(1_000_000).default(10),
     /** Where the latest global model and the privacy ledger are kept. */
@@ -112,6 +119,14 @@ export const BankConfig = z
      * Without one, the bank trusts the keys the aggregator forwards on first sight (TOFU).
      */
     secaggRoster: z.string().min(1).optional(),
+    /**
+     * Whether this bank takes part only in secure rounds (its update and evaluation summed with
+     * other banks' before the aggregator sees them), declining plain assignments and plaintext
+     * evaluation requests. Unset: on with a roster, off without one, since a bank given a roster
+     * meant to keep its update from the aggregator, and an aggregator that ran a plain round
+     * instead would otherwise get it unmasked (egress review).
+     */
+    secureOnly: z.boolean().optional(),
     /**
      * Threads for local training and scoring (MlpTrainer `workers`): 1, or more to use more
      * cores; each extra thread is started once, when a job is large enough to gain from it.

@@ -33,7 +33,7 @@ import { HeldModels } from './model-held.js';
 
 /** What the dispatch needs of the daemon (client.ts), which owns and builds all of it. */
 export interface FrameDispatchHost {
-  readonly config: Pick<BankConfig, 'bankId' | 'stateDir' | 'secaggRoster'>;
+  readonly config: Pick<BankConfig, 'bankId' | 'stateDir' | 'secaggRoster' | 'secureOnly' | 'evaluationMaxBins'>;
   /** The bank's side (daemon-parts.ts): identity and noise for secure aggregation, the work queue, … */
   readonly parts: Pick<DaemonParts, 'identity' | 'noiseRng' | 'work' | 'auditHeads' | 'analytics' | 'feedbackHistory'>;
   /** The daemon as the round tasks see it (round-tasks.ts): model, upload, logger, events, send. */
@@ -49,7 +49,7 @@ export class FrameDispatch {
   private current: Task | null = null;
   /** Secure aggregation of this connection, made at its first secure-aggregation message. */
   private secure: SecureFit | null = null;
-  /** The last round whose candidate this bank evaluated (admitEvaluation). */
+  /** The latest round whose candidate this bank evaluated (admitEvaluation). */
   private evaluated: number | null = null;
   /** What this connection was sent, for frames that name a model instead of carrying it. */
   private readonly models = new HeldModels();
@@ -92,6 +92,10 @@ export class FrameDispatch {
         // counts as word from the server.
         return;
       case 'round_assignment': {
+        if (this.secureOnly) {
+          this.declinePlain(ws, msg.roundId, 'round assignment');
+          return;
+        }
         const global = this.assignedModel(msg, tensors.get('global')?.data);
         if (!global) {
           const reason = `this bank does not hold model v${msg.modelVersion} (sent by reference); send it in full`;
@@ -115,7 +119,11 @@ export class FrameDispatch {
       case 'evaluation_request': {
         const weights = tensors.get('global')?.data;
         if (!weights) throw new Error('evaluation request without a "global" tensor');
-        const refusal = this.admitEvaluation(msg.roundId);
+        if (this.secureOnly) {
+          this.declinePlain(ws, msg.roundId, 'evaluation request');
+          return;
+        }
+        const refusal = this.admitEvaluation(msg.roundId, msg.histogramBins);
         if (refusal) {
           logger.warn({ roundId: msg.roundId, reason: refusal }, 'evaluation request declined');
           tasks.send(ws, { type: 'decline', roundId: msg.roundId, reason: refusal });
@@ -194,21 +202,43 @@ export class FrameDispatch {
   }
 
   /**
-   * Admits one evaluation of round `roundId`'s candidate (null; later ones of that round are then
-   * refused), or says why it is refused. An evaluation is a histogram of the test split's scores
-   * under weights the aggregator chooses: asked for at will, and again with other weights or
-   * scalers, it lets the aggregator read values out of the test split (weights whose score is one
-   * feature, zoomed in request after request). So this bank
-   * evaluates only the candidate of the round it is training in (as every strategy asks: the
-   * evaluators are the round's participants), and once per round. What one evaluation per round
-   * still shows is in the README ("What leaves a bank, exactly").
+   * Admits one evaluation of round `roundId`'s candidate with `bins` histogram bins (null; later
+   * ones of that round and of earlier rounds are then refused), or says why it is refused. An
+   * evaluation is a histogram of the test split's scores under weights the aggregator chooses:
+   * asked for at will, and again with other weights or scalers, it lets the aggregator read values
+   * out of the test split (weights whose score is one feature, zoomed in request after request). So
+   * this bank evaluates only the candidate of the round it is in and sent its own update in (as every
+   * strategy asks: the evaluators are the round's participants), once, and only rounds later than
+   * the last it evaluated: each evaluation costs the aggregator a round of this bank's training,
+   * and a round id cannot be reused. Neither a round assigned again nor a secure round whose
+   * masked update was never sent opens another (egress review). What one evaluation per round still
+   * shows is in the README ("What leaves a bank, exactly").
    */
-  admitEvaluation(roundId: number): string | null {
-    if (this.current?.roundId !== roundId)
-      return `this bank evaluates only the candidate of a round it trains in (round ${roundId} is not)`;
-    if (this.evaluated === roundId) return `this bank has already evaluated round ${roundId}'s candidate`;
+  admitEvaluation(roundId: number, bins: number): string | null {
+    if (this.current?.roundId !== roundId || this.host.tasks.upload.released !== roundId)
+      return `this bank evaluates only the candidate of a round it trains in and sent its update in (round ${roundId} is not)`;
+    if (this.evaluated !== null && roundId <= this.evaluated) {
+      return roundId === this.evaluated
+        ? `this bank has already evaluated round ${roundId}'s candidate`
+        : `this bank evaluates only rounds after the last it evaluated (round ${this.evaluated}; round ${roundId} is not: restart the bank if the federation started anew)`;
+    }
+    const maxBins = this.host.config.evaluationMaxBins;
+    if (bins > maxBins)
+      return `bank ${this.host.config.bankId} evaluates with at most ${maxBins} histogram bins, round ${roundId} asks for ${bins} (the aggregator's histogramBins; or the bank's evaluationMaxBins setting)`;
     this.evaluated = roundId;
     return null;
+  }
+
+  /** secureOnly, or its default: on with a secure-aggregation roster. */
+  private get secureOnly(): boolean {
+    return this.host.config.secureOnly ?? this.host.config.secaggRoster !== undefined;
+  }
+
+  /** Declines a plain round's `what` (secureOnly): the aggregator would see this bank's answer unmasked. */
+  private declinePlain(ws: WebSocket, roundId: number, what: string): void {
+    const reason = `bank ${this.host.config.bankId} takes part only in secure rounds (its secureOnly setting, on with a secure-aggregation roster); this plain ${what} is declined`;
+    this.host.tasks.logger.warn({ roundId }, reason);
+    this.host.tasks.send(ws, { type: 'decline', roundId, reason });
   }
 
   /** Secure aggregation: one SecureFit per connection; its steps run in the work queue, in order. */
@@ -223,7 +253,7 @@ export class FrameDispatch {
       this.current = { roundId: msg.roundId, connection, deadline: Date.now() + msg.deadlineInMs };
     }
     if (msg.type === 'secagg_masked_evaluate') {
-      const refusal = this.admitEvaluation(msg.roundId);
+      const refusal = this.admitEvaluation(msg.roundId, msg.histogramBins);
       if (refusal) {
         this.host.tasks.logger.warn({ roundId: msg.roundId, reason: refusal }, 'masked evaluation declined');
         this.host.tasks.send(ws, { type: 'decline', roundId: msg.roundId, reason: refusal });

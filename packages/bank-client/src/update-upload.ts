@@ -80,6 +80,11 @@ function withinLimit(frame: Uint8Array, what: string, maxFrameBytes: number): Ui
 /** At most one update waiting for its grant (a bank trains one round at a time). */
 export class UpdateUpload {
   private pending: PendingUpload | null = null;
+  /**
+   * The round of the last update this bank released (plaintext or masked), null before the first:
+   * the bank evaluates only a round it sent its update in (frame-dispatch.ts admitEvaluation).
+   */
+  released: number | null = null;
 
   constructor(
     private readonly ledger: LocalPrivacyLedger,
@@ -126,6 +131,7 @@ export class UpdateUpload {
       return null;
     }
     this.pending = null;
+    this.released = roundId;
     if (p.dp) this.ledger.record(p.dp.noiseMultiplier);
     this.logger.info({ ...p.summary, ...(p.dp ? { epsilon: this.ledger.epsilon(p.dp.delta) } : {}) }, 'update sent');
     return p.frame;

@@ -33,11 +33,12 @@ function dispatch() {
       evaluate: () => null,
       keepHistory: () => {},
     },
-    upload: { drop: () => {} },
+    // Round 5's update counts as sent (the fit is not run here): its candidate may be evaluated.
+    upload: { drop: () => {}, released: 5 },
     send: (_ws: unknown, m: (typeof sent)[number]) => sent.push(m),
   };
   const d = new FrameDispatch({
-    config: { bankId: 'b', stateDir: '/nonexistent' },
+    config: { bankId: 'b', stateDir: '/nonexistent', evaluationMaxBins: 1000 },
     parts: { work, auditHeads: { record: () => {} } },
     tasks,
     sendFrame: () => {},

@@ -101,7 +101,10 @@ export function accessHook<P extends string, C extends Omit<AccessCaller<P>, 'cs
         o.attach(req, null);
         return;
       }
-      if (err.code === 'session_ended') reply.clearCookie(o.cookies.session, { path: '/' });
+      // A __Host- cookie (under TLS) is only replaced by one that is Secure too: browsers drop the
+      // clearing header otherwise and keep sending the ended session.
+      if (err.code === 'session_ended')
+        reply.clearCookie(o.cookies.session, { path: '/', secure: o.cookies.session.startsWith('__Host-') });
       return deny(reply, err.status, err.code, err.message);
     }
     o.attach(req, caller);

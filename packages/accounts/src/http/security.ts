@@ -12,6 +12,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
+import { addressKey } from '../address.js';
 
 export interface WebSecurityOptions {
   /** Served over TLS: HSTS on, and insecure requests upgraded. */
@@ -42,5 +43,7 @@ export async function registerWebSecurity(app: FastifyInstance, opts: WebSecurit
     hsts: opts.secure ? { maxAge: 31_536_000, includeSubDomains: true } : false,
     // The apps load nothing cross-origin: the default isolation headers stay.
   });
-  await app.register(fastifyRateLimit, { global: false });
+  // Counted per address as the other per-address limits are (address.ts): an IPv6 host holds a
+  // whole /64, and keyed by its full address it would get a fresh allowance per address.
+  await app.register(fastifyRateLimit, { global: false, keyGenerator: (req) => addressKey(req.ip) });
 }

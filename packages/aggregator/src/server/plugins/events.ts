@@ -27,6 +27,7 @@ import { addressKey } from '../admission/address.js';
 import { refuseNow } from '../admission/close.js';
 import { ConnectionTable, type ConnectionLimits } from '../admission/connection-table.js';
 import { eventPermission, needsRecheck } from '../live-access.js';
+import { roundFor } from '../round-views.js';
 
 /** Dashboards are few: a handful of tabs per person, a few people per office address. */
 export const LIVE_LIMITS: ConnectionLimits = {
@@ -146,7 +147,9 @@ export default async function events(app: FastifyInstance, ctx: ServerContext): 
       const deliver = async (event: LiveEvent) => {
         if (closed) return;
         if (needsRecheck(event, checkedAt, performance.now()) && !(await recheck())) return;
-        if (caller!.permissions.has(eventPermission(event))) send(event);
+        if (!caller!.permissions.has(eventPermission(event))) return;
+        // A round as GET /api/rounds gives it to this caller (round-views.ts).
+        send(event.type === 'round' ? { ...event, round: roundFor(event.round, caller!.permissions) } : event);
       };
       // One queue per stream: events keep their order across a look-up.
       let queue = Promise.resolve();

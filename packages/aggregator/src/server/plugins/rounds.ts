@@ -4,13 +4,15 @@ import type { ServerContext } from '../context.js';
 import { refuseDamagedData } from './models.js';
 import { ErrorReply } from '../schema.js';
 import { roundForJson } from '../epsilon.js';
+import { roundFor } from '../round-views.js';
 
 export default async function rounds(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   refuseDamagedData(app, ctx);
   app.get<{ Querystring: { limit?: number; before?: number } }>(
     '/api/rounds',
     {
-      // The dashboard's charts are drawn from this list: viewers (charts only) need it.
+      // The dashboard's charts are drawn from this list: viewers (charts only) need it, and get
+      // the rounds without what only rounds.read shows (round-views.ts).
       config: { permission: 'charts.read' },
       schema: {
         tags: ['rounds'],
@@ -30,7 +32,7 @@ export default async function rounds(app: FastifyInstance, ctx: ServerContext): 
           limit: req.query.limit ?? 100,
           ...(req.query.before ? { before: req.query.before } : {}),
         })
-      ).map(roundForJson),
+      ).map((r) => roundForJson(roundFor(r, req.principal?.permissions))),
   );
 
   app.get<{ Params: { id: number } }>(
