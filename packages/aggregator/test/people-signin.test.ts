@@ -266,6 +266,19 @@ describe('sign-in', () => {
     expect((await b.login('x1', 'nope nope nope')).status).toBe(429);
   });
 
+  it('refuses a sign-in body over 32 KiB before reading it as JSON, whatever the server allows elsewhere', async () => {
+    server = await startPeopleServer({ bodyLimit: 8 * 1024 * 1024 });
+    const post = (path: string, bytes: number) =>
+      fetch(`${server!.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: 'x'.repeat(bytes) }),
+      });
+    expect((await post('/api/auth/login', 4096)).status).toBe(401);
+    expect((await post('/api/auth/login', 1024 * 1024)).status).toBe(413);
+    expect((await post('/api/auth/mfa', 1024 * 1024)).status).toBe(413);
+  });
+
   it('rate-limits an IPv6 client by its /64, as one host holds the whole prefix', async () => {
     server = await startPeopleServer({ loginRateLimit: 3 });
     // Injected: this machine's loopback has one IPv6 address, and the limit is keyed by req.ip.

@@ -156,6 +156,25 @@ describe('analytics worker (bank side)', () => {
     );
   });
 
+  it("declines the exact moments below its own segmentMinCount, whatever the job's minCustomers", async () => {
+    const file = path.join(dir, 'hb-six.csv');
+    handbook(file, 6);
+    const [d] = await ask(
+      worker(file, path.join(dir, 'state-six')),
+      request({ kind: 'segment_moments', minCustomers: 1 }),
+    );
+    expect(d).toMatchObject({
+      type: 'analytics_decline',
+      reason:
+        'bank bank-x has 6 customers, fewer than the minimum of 10 needed to release exact feature moments (segmentMinCount)',
+    });
+    const [m] = await ask(
+      worker(file, path.join(dir, 'state-six-1'), { segmentMinCount: 6 }),
+      request({ kind: 'segment_moments', minCustomers: 1 }),
+    );
+    expect(m?.type).toBe('analytics_answer');
+  });
+
   it('a file without CUSTOMER_ID: every segmentation stage is declined naming the file and column, not its path', async () => {
     const file = path.join(dir, 'no-ids.csv');
     handbook(file, 5, false);

@@ -55,6 +55,13 @@ export const str = (maxLength: number) => ({ type: 'string', maxLength }) as con
 export const body = (properties: Record<string, unknown>, required: string[]) =>
   ({ type: 'object', required, additionalProperties: false, properties }) as const;
 
+/**
+ * The most bytes a sign-in body may have: the longest name and password the schemas allow, each
+ * character escaped in JSON (6 bytes), with room to spare. A server's own limit is set for its
+ * largest upload (the bank console's scoring batches: MBs), and these routes answer anyone.
+ */
+export const SIGN_IN_BODY_LIMIT = 32 * 1024;
+
 export function signInRoutes(app: FastifyInstance, o: SignInRoutesOptions): void {
   const { accounts } = o;
   const names = cookieNames(o.secure, o.cookies);
@@ -74,6 +81,7 @@ export function signInRoutes(app: FastifyInstance, o: SignInRoutesOptions): void
     '/api/auth/login',
     {
       config: { ...o.routeConfig.public, rateLimit },
+      bodyLimit: SIGN_IN_BODY_LIMIT,
       schema: {
         tags,
         summary: 'Sign in with username and password (then /api/auth/mfa if enrolled)',
@@ -95,6 +103,7 @@ export function signInRoutes(app: FastifyInstance, o: SignInRoutesOptions): void
     '/api/auth/mfa',
     {
       config: { ...o.routeConfig.public, rateLimit },
+      bodyLimit: SIGN_IN_BODY_LIMIT,
       schema: {
         tags,
         summary: 'Second factor: a 6-digit TOTP code or a recovery code',

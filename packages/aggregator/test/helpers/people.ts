@@ -32,6 +32,8 @@ export async function startPeopleServer(
     loginRateLimit?: number;
     /** Cookies as under TLS (Secure, __Host- names); the test server still speaks plain HTTP. */
     secure?: boolean;
+    /** The server's own body limit (default 64 KiB). */
+    bodyLimit?: number;
   } = {},
 ): Promise<PeopleServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'finsecure-people-'));
@@ -44,7 +46,7 @@ export async function startPeopleServer(
     now: () => clock.now,
     ...over,
   });
-  const app = Fastify({ bodyLimit: 64 * 1024 });
+  const app = Fastify({ bodyLimit: over.bodyLimit ?? 64 * 1024 });
   await registerPeople(app, {
     accounts,
     bootstrap: new ApiAuth(BOOT_ADMIN),

@@ -215,6 +215,13 @@ export class AnalyticsWorker {
     if (c.points.n < task.minCustomers)
       return { ok: false, reason: this.tooFew(c.points.n, task.minCustomers, 'customers', 'noised statistics') };
     if (task.kind === 'segment_moments') {
+      // The moments are exact (the public scaling): over a handful of customers a mean is their
+      // features, so the bank's own floor applies whatever the job's minCustomers (egress review).
+      if (c.points.n < this.minCount)
+        return {
+          ok: false,
+          reason: `${this.tooFew(c.points.n, this.minCount, 'customers', 'exact feature moments')} (segmentMinCount)`,
+        };
       const m = momentsOf(c.points);
       return { ok: true, answer: { kind: 'segment_moments', ...m, periodDays: c.periodDays } };
     }
