@@ -281,6 +281,8 @@ export class Federation {
       // Closed before the audit, so that a failed audit write cannot leave it connected.
       this.core.sessions.get(bankId)?.close(close.code, close.reason);
       await audit(this.core, entry.type, entry.actor, { bankId });
+      // A bank that was not connected has no detach to announce that it is revoked.
+      await publishBank(this.core, bankId);
       return true;
     });
   }

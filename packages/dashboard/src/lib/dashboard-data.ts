@@ -71,7 +71,9 @@ export function applyLiveEvent<
  * arrives while the snapshot loads is newer than what some of its responses say (a round that
  * committed after `/api/rounds` answered); laying the snapshot over it would lose it until the
  * next reload. Replaying the events over the snapshot converges on the aggregator's state,
- * because every event emitted after the snapshot was taken arrives after its requests went out.
+ * because every event emitted after the snapshot was taken arrives after its requests went out,
+ * provided the stream was subscribed before they went out: so a snapshot is taken after each
+ * opening of the stream (useDashboard.ts), not only at mount.
  */
 export function snapshotWithEvents<
   S,

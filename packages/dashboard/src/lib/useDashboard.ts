@@ -92,9 +92,13 @@ export function useDashboard(
   // Live events received while a snapshot loads, one list per load in flight (snapshotWithEvents).
   const windows = useRef(new Set<LiveEvent[]>());
 
+  // Loads are numbered: one that answers after a later one has been applied is older than the page.
+  const loads = useRef({ started: 0, applied: 0 });
+
   const refresh = useCallback(async () => {
     const since: LiveEvent[] = [];
     windows.current.add(since);
+    const load = ++loads.current.started;
     try {
       const [status, banks, rounds] = await Promise.all([
         getJson<StatusView>('/api/status', token),
@@ -114,6 +118,8 @@ export function useDashboard(
         loadAudit(),
       ]);
       windows.current.delete(since);
+      if (load < loads.current.applied) return;
+      loads.current.applied = load;
       setData((prev) =>
         snapshotWithEvents(
           {
@@ -184,13 +190,16 @@ export function useDashboard(
 
   const live = useLiveEvents(token, {
     onEvent,
-    onOpen: (reconnected) => {
-      if (reconnected) void refresh();
-    },
+    // Every open, the first one too: the stream carries only what is published after it is
+    // subscribed (when its hello arrives), so the load started at mount can miss an event published
+    // between its answers and the subscription (a round committing while the page loads), and
+    // nothing would bring that back. A load started now misses nothing (snapshotWithEvents).
+    onOpen: () => void refresh(),
     onUnauthorized: (reason) => unauthorizedRef.current(reason),
     onRefused: () => refusedRef.current?.(),
   });
 
+  // Paints at once, and shows an aggregator that cannot be reached; the stream's opening loads again.
   useEffect(() => {
     void refresh();
   }, [refresh]);

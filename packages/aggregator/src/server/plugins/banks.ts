@@ -134,6 +134,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
         bankId: req.body.id,
         name: req.body.name ?? req.body.id,
       });
+      await ctx.federation.publishBank(req.body.id); // the dashboards' bank tables, live
       // The token is shown once: no cache may keep it.
       return reply
         .code(201)
