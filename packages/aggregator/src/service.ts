@@ -20,7 +20,7 @@ import { checkFrameLimit } from './federation/frame-limit.js';
 import { AUDIT_KEY_FILE, recordShutdown, verifyStoredState } from './audit/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics/prometheus.js';
-import { buildServer } from './server/app.js';
+import { buildServer, type PeopleSettings } from './server/app.js';
 import { strategySpec } from './round/rules.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
@@ -57,6 +57,8 @@ export interface StartOptions {
    * and ignored.
    */
   observer?: FederationObserver;
+  /** The people module's settings beyond the config's (server/app.ts), e.g. its clock in a test of session expiry. */
+  people?: PeopleSettings;
 }
 
 export async function startAggregator(config: AggregatorConfig, opts: StartOptions = {}): Promise<RunningAggregator> {
@@ -131,6 +133,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
       startedAt: Date.now(),
       clock,
       metrics,
+      ...(opts.people ? { people: opts.people } : {}),
     });
     opened.app = app;
     await app.listen({ host: config.host, port: config.port });

@@ -24,6 +24,7 @@ import {
   writeShards,
 } from './helpers/federation.js';
 import { RawBank } from './helpers/raw-bank.js';
+import { Browser } from './helpers/people.js';
 
 let dir: string;
 let agg: RunningAggregator;
@@ -102,6 +103,18 @@ describe('bank health', () => {
     expect(r.status).toBe(200);
     expect(r.body.banks.sort()).toEqual(['a', 'b', 'c']);
     expect((await audit()).find((e) => e.type === 'scaler.refit')?.details).toMatchObject({ excluded: ['late'] });
+    // A person's refit is audited under their name, not a generic "admin".
+    const password = 'ledger orbit canal 7 lantern';
+    expect((await api(agg, 'POST', '/api/users', { username: 'mira', role: 'ml-engineer', password })).status).toBe(
+      201,
+    );
+    const mira = new Browser(agg.url);
+    expect((await mira.login('mira', password)).status).toBe(200);
+    expect((await mira.request('POST', '/api/scaler/refit', {})).status).toBe(200);
+    expect((await audit()).filter((e) => e.type === 'scaler.refit').map((e) => e.actor)).toEqual([
+      'bootstrap-admin-token',
+      'mira',
+    ]);
   });
 });
 

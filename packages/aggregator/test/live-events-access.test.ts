@@ -195,7 +195,10 @@ describe('live stream access', () => {
     const stream = await open(cookie);
     const users = await api<{ id: string; username: string }[]>(agg, 'GET', '/api/users');
     const rita = users.body.find((u) => u.username === 'rita')!;
+    const told = stream.events.length;
     expect((await api(agg, 'PATCH', `/api/users/${rita.id}`, { role: 'viewer' })).status).toBe(200);
+    // The page is told, to re-read who it is and draw the viewer's panels.
+    expect(await stream.next((e) => e.type === 'role', told)).toEqual({ type: 'role', role: 'viewer' });
     const from = stream.events.length;
     expect((await api(agg, 'POST', '/api/banks', { id: 'bank-after-demotion' })).status).toBe(201);
     await barrier([stream]);
@@ -214,6 +217,17 @@ describe('live stream access', () => {
     expect(out.status).toBe(200);
     expect((await stream.closed).code).toBe(4001);
     expect(await rejected()).toBe(before);
+  });
+
+  it('announces a change of the settings to every role, and the new round budget in the status', async () => {
+    const viewer = await open(await signIn('vince', 'viewer'));
+    const from = viewer.events.length;
+    const rounds = agg.federation.status().roundsConfigured + 5;
+    expect((await api(agg, 'PUT', '/api/config', { rules: { rounds } })).status).toBe(200);
+    await viewer.next((e) => e.type === 'settings', from);
+    const status = await viewer.next((e) => e.type === 'status' && e.status.roundsConfigured === rounds, from);
+    expect(status.type).toBe('status');
+    viewer.ws.close();
   });
 
   it('caps the sockets of one address that have not authenticated yet', async () => {

@@ -70,8 +70,10 @@ export function App() {
   );
 
   const logout = useCallback(
-    (reason?: string) => {
-      if (!token) void call('POST', '/api/auth/logout').catch(() => undefined);
+    (reason?: string, opts: { local?: boolean } = {}) => {
+      // `local`: the session has ended on the server already, or lives on in another tab; only
+      // this page forgets it.
+      if (!token && !opts.local) void call('POST', '/api/auth/logout').catch(() => undefined);
       tokenStore.clear();
       setToken(null);
       setMe(null);

@@ -24,6 +24,7 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
     (reason) => onLogout(`You were logged out: ${reason}.`),
     // Refused the live stream: who we are may have changed (a set-up to finish sends us to Profile).
     () => void people?.reload(),
+    () => void people?.reload(),
   );
   const now = useNow(1000);
   const [selectedRound, setSelectedRound] = useState<number | null>(null);

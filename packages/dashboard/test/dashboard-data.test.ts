@@ -3,7 +3,14 @@
  * still show (the CI run where the page showed 2 of 3 committed rounds until a reload).
  */
 import { describe, expect, it } from 'vitest';
-import { applyLiveEvent, snapshotWithEvents, type LiveChange, type LiveData } from '../src/lib/dashboard-data.js';
+import {
+  applyLiveEvent,
+  AUDIT_TAIL,
+  mergeAuditTail,
+  snapshotWithEvents,
+  type LiveChange,
+  type LiveData,
+} from '../src/lib/dashboard-data.js';
 
 interface Round {
   id: number;
@@ -50,5 +57,18 @@ describe('dashboard data: snapshot and live events', () => {
   it('leaves the data as it is for an event it does not show', () => {
     const data = { ...EMPTY, rounds: [round(1, 'committed')] };
     expect(applyLiveEvent(data, { type: 'hello' })).toBe(data);
+  });
+
+  it('keeps the audit entries that arrived live while the tail reloaded (check the chain again)', () => {
+    // The tail answered with 1..3; entries 4 and 5 came over the stream meanwhile.
+    const shown = [1, 2, 3, 4, 5].map((seq) => ({ seq }));
+    const loaded = [1, 2, 3].map((seq) => ({ seq, fresh: true }));
+    const merged = mergeAuditTail(shown, loaded);
+    expect(merged.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(merged[0]).toEqual({ seq: 1, fresh: true }); // the reload's copy of an entry both hold
+    const long = Array.from({ length: AUDIT_TAIL + 10 }, (_, i) => ({ seq: i + 1 }));
+    expect(mergeAuditTail(long, [{ seq: AUDIT_TAIL + 11 }]).map((e) => e.seq)).toEqual(
+      Array.from({ length: AUDIT_TAIL }, (_, i) => i + 12),
+    );
   });
 });

@@ -25,7 +25,7 @@ if (!haveChromium && !process.env.CI) console.warn(`live snapshot e2e skipped: n
 
 const bankRow = (page: Page, id: string) => page.locator(`[data-testid="bank-row"][data-bank-id="${id}"]`);
 
-describe.skipIf(!haveChromium && !process.env.CI)('dashboard: changes made while the page loads (browser)', () => {
+describe.skipIf(!haveChromium && !process.env.CI)('dashboard: changes reach an open page (browser)', () => {
   let dir: string;
   let agg: RunningAggregator;
   let browser: Browser;
@@ -103,6 +103,32 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard: changes made while
     });
     expect(res.status).toBe(200);
     await expect.poll(() => bankRow(page, 'bank-later').innerText(), { timeout: 10_000 }).toMatch(/revoked/i);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows a change of the settings without a reload: the round budget, the rules, the config panel', async () => {
+    const { page, open, errors } = await pageWithHeldStream();
+    open();
+    await expect
+      .poll(() => page.locator('[data-testid="live-indicator"]').getAttribute('data-state'), { timeout: 10_000 })
+      .toBe('open');
+    await page.waitForLoadState('networkidle');
+    const before = await page.locator('[data-testid="config"]').innerText();
+    const rounds = agg.federation.status().roundsConfigured + 4;
+    const res = await fetch(`${agg.url}/api/config`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ rules: { rounds, minBanks: 3 } }),
+    });
+    expect(res.status).toBe(200);
+    await expect
+      .poll(() => page.locator('[data-testid="rounds-completed"]').innerText(), { timeout: 10_000 })
+      .toMatch(new RegExp(`/\\s*${rounds}\\b`));
+    await expect.poll(() => page.locator('[data-testid="config"]').innerText(), { timeout: 10_000 }).not.toBe(before);
+    await expect
+      .poll(() => page.locator('[data-testid="overview"]').innerText(), { timeout: 10_000 })
+      .toMatch(/3 needed per round/);
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);

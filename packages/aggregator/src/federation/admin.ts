@@ -9,7 +9,7 @@ import * as machine from '../round/machine.js';
 import { audit, ControlRefused, NotFound, storeAudited, type ChangeEntry, type Core } from './core.js';
 import { apply } from './runner.js';
 import type { FederationSettings } from './settings.js';
-import { publishStatus } from './views.js';
+import { publishSettings, publishStatus } from './views.js';
 
 /** The first field in which a stored model spec differs from the configured one, or null. */
 export function specMismatch(stored: Record<string, unknown> | MlpSpec, configured: MlpSpec): string | null {
@@ -69,6 +69,7 @@ export async function control(
   await storeAudited(core, settings, actor, ...entries);
   if (budget) core.settings = budget.next;
   core.state = state;
+  if (budget) publishSettings(core);
   publishStatus(core);
   if (action === 'start') core.scheduleStart(0);
   // Pause: the running round finishes and no new round starts. Stop: the running round ends now.
@@ -122,6 +123,8 @@ export async function updateSettings(
   if (next instanceof Error) return next;
   await storeAudited(core, { federation: next }, actor, { type: 'config.changed', details: { before, after: next } });
   core.settings = next;
+  publishSettings(core);
+  publishStatus(core); // roundsConfigured
   core.scheduleStart(0);
   return next;
 }

@@ -61,6 +61,12 @@ export function publishRound(core: Core, record: RoundRecord): void {
   core.opts.events.publish({ type: 'round', round: structuredClone(record) });
 }
 
+/** The settings changed: pages re-read them (they are not sent: a viewer may not read them all). */
+export function publishSettings(core: Core): void {
+  if (core.opts.events.size === 0) return;
+  core.opts.events.publish({ type: 'settings', changedAt: core.opts.clock.now() });
+}
+
 export function publishStatus(core: Core): void {
   if (core.opts.events.size === 0) return;
   core.opts.events.publish({ type: 'status', status: status(core) });

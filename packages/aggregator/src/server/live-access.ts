@@ -21,6 +21,8 @@ export function eventPermission(event: LiveEvent): Permission {
   switch (event.type) {
     case 'status':
     case 'round':
+    case 'settings':
+    case 'role':
       return 'charts.read';
     case 'bank':
       return 'banks.read';

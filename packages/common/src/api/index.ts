@@ -229,4 +229,11 @@ export type LiveEvent =
   | { type: 'status'; status: StatusView }
   | { type: 'round'; round: RoundRecord }
   | { type: 'bank'; bank: BankView }
-  | { type: 'audit'; entry: AuditEntryView };
+  | { type: 'audit'; entry: AuditEntryView }
+  /** The federation's settings changed (PUT /api/config, a start that adds rounds): re-read them. */
+  | { type: 'settings'; changedAt: number }
+  /**
+   * To one stream only: its caller's role or permissions changed while it was open (found when the
+   * stream looked the caller up again). The page re-reads who it is and what it may see.
+   */
+  | { type: 'role'; role: string };

@@ -48,9 +48,14 @@ export function AccountsPage({ canRun }: { canRun: boolean }) {
   useEffect(() => {
     if (!id) return;
     const q = [cutQuery(cut), `offset=${offset}`, `limit=${PAGE}`, `flagged=${flaggedOnly ? 1 : 0}`].filter(Boolean);
+    // The answer of the newest cut only: an older, slower one must not replace it.
+    let live = true;
     api<AccountReportView>('GET', `/api/accounts/reports/${id}?${q.join('&')}`)
-      .then((r) => (setReport(r), setError(null)))
-      .catch((e: unknown) => setError((e as Error).message));
+      .then((r) => live && (setReport(r), setError(null)))
+      .catch((e: unknown) => live && setError((e as Error).message));
+    return () => {
+      live = false;
+    };
   }, [id, cut, offset, flaggedOnly]);
 
   const submit = async (e: FormEvent) => {

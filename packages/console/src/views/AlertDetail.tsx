@@ -10,12 +10,21 @@ import { DecisionForm } from './DecisionForm';
 export function AlertDetail({ id, canDecide }: { id: number; canDecide: boolean }) {
   const [a, setA] = useState<Detail | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
+  const [loads, setLoads] = useState(0);
+  const load = useCallback(() => setLoads((n) => n + 1), []);
+  useEffect(() => {
+    // Only the answer for the alert in the URL is shown: after a click on a similar case, a slower
+    // answer for the previous alert must not come back under the decision form (which would decide it).
+    let live = true;
+    setA((shown) => (shown?.id === id ? shown : null));
+    setError(null);
     api<Detail>('GET', `/api/alerts/${id}`)
-      .then((d) => (setA(d), setError(null)))
-      .catch((e: Error) => setError(e.message));
-  }, [id]);
-  useEffect(load, [load]);
+      .then((d) => live && (setA(d), setError(null)))
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
+  }, [id, loads]);
 
   if (error)
     return (

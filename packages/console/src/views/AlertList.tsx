@@ -38,11 +38,25 @@ function rangeProblem(f: Filters): string | null {
   return out.length ? `${out.join('; ')}: no alert can match, correct the range.` : null;
 }
 
+const ALERTS_REFRESH_MS = 15_000;
+
 export function AlertList() {
   const [filters, setFilters] = useState<Filters>({ status: 'open', from: '', to: '', minAmount: '', maxAmount: '' });
   const [offset, setOffset] = useState(0);
   const [data, setData] = useState<AlertListData | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // New alerts come from real-time scoring, and other analysts decide alerts: the list is read
+  // again now and then, and when the window gets the focus back.
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const again = () => setTick((n) => n + 1);
+    const timer = setInterval(again, ALERTS_REFRESH_MS);
+    window.addEventListener('focus', again);
+    return () => {
+      clearInterval(timer);
+      window.removeEventListener('focus', again);
+    };
+  }, []);
 
   useEffect(() => {
     let live = true;
@@ -59,7 +73,7 @@ export function AlertList() {
     return () => {
       live = false;
     };
-  }, [filters, offset]);
+  }, [filters, offset, tick]);
 
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => {
     setOffset(0);
@@ -114,7 +128,11 @@ export function AlertList() {
           {error}
         </p>
       )}
-      {data && data.total === 0 && <p className="muted">No alerts match. Score a file to fill the queue.</p>}
+      {data && data.total === 0 && (
+        <p className="muted" data-testid="alerts-empty">
+          No alerts match. Score a file to fill the queue.
+        </p>
+      )}
       {data && data.total > 0 && (
         <>
           <table className="table" data-testid="alert-table">

@@ -84,3 +84,16 @@ export function snapshotWithEvents<
 >(snapshot: D, since: readonly LiveChange<S, R, B, A>[]): D {
   return since.reduce<D>((d, e) => applyLiveEvent<S, R, B, A, D>(d, e), snapshot);
 }
+
+/**
+ * The audit tail after a reload of the tail alone (the chain check's "check again"): the entries of
+ * both, by `seq`, oldest first, at most AUDIT_TAIL. Entries that arrived live while the tail loaded
+ * are newer than its answer and are kept.
+ */
+export function mergeAuditTail<A extends { seq: number }>(shown: readonly A[], loaded: readonly A[]): A[] {
+  const bySeq = new Map<number, A>();
+  for (const e of shown) bySeq.set(e.seq, e);
+  for (const e of loaded) bySeq.set(e.seq, e);
+  const merged = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  return merged.length > AUDIT_TAIL ? merged.slice(merged.length - AUDIT_TAIL) : merged;
+}

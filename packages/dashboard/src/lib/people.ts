@@ -74,7 +74,8 @@ export interface PeopleContext {
   can: (permission: string) => boolean;
   /** Re-reads /api/whoami (after a password change or MFA enrolment). */
   reload: () => Promise<void>;
-  logout: (reason?: string) => void;
+  /** Signs out; `local`: only this page forgets the session (the server has ended it, or another tab uses it). */
+  logout: (reason?: string, opts?: { local?: boolean }) => void;
 }
 
 export const People = createContext<PeopleContext | null>(null);

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, getJson } from './api';
 import { useLiveEvents, type LiveStatus } from './live';
-import { applyLiveEvent, AUDIT_TAIL, ROUND_HISTORY, snapshotWithEvents } from './dashboard-data';
+import { applyLiveEvent, AUDIT_TAIL, mergeAuditTail, ROUND_HISTORY, snapshotWithEvents } from './dashboard-data';
 import type {
   AuditEntryView,
   AuditVerifyView,
@@ -67,6 +67,8 @@ export function useDashboard(
   token: string,
   onUnauthorized: (reason: string) => void,
   onRefused?: () => void,
+  /** The stream says the caller's role changed: re-read who is signed in (the data is reloaded here). */
+  onRoleChanged?: () => void,
 ): Dashboard {
   const [data, setData] = useState<DashboardData>(EMPTY);
   const [loaded, setLoaded] = useState(false);
@@ -75,6 +77,8 @@ export function useDashboard(
   unauthorizedRef.current = onUnauthorized;
   const refusedRef = useRef(onRefused);
   refusedRef.current = onRefused;
+  const roleChangedRef = useRef(onRoleChanged);
+  roleChangedRef.current = onRoleChanged;
 
   const fail = useCallback((err: unknown): ApiError => {
     const e = err instanceof ApiError ? err : new ApiError((err as Error)?.message ?? String(err), -1);
@@ -165,7 +169,7 @@ export function useDashboard(
   const verifyAudit = useCallback(async () => {
     try {
       const next = await loadAudit();
-      setData((prev) => ({ ...prev, ...next }));
+      setData((prev) => ({ ...prev, auditVerify: next.auditVerify, audit: mergeAuditTail(prev.audit, next.audit) }));
     } catch (err) {
       fail(err);
     }
@@ -180,12 +184,20 @@ export function useDashboard(
 
   const onEvent = useCallback(
     (event: LiveEvent) => {
+      if (event.type === 'role') {
+        // What this caller may read changed: panels it could not load before, or may not keep.
+        roleChangedRef.current?.();
+        void refresh();
+        return;
+      }
       for (const since of windows.current) since.push(event);
       setData((prev) => applyLiveEvent(prev, event));
       if (event.type === 'round' && (event.round.status === 'committed' || event.round.status === 'failed'))
         scheduleAfterRound();
+      // The settings are not sent in the event (a viewer may not read them all): read again.
+      if (event.type === 'settings') scheduleAfterRound();
     },
-    [scheduleAfterRound],
+    [scheduleAfterRound, refresh],
   );
 
   const live = useLiveEvents(token, {

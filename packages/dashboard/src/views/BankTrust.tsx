@@ -30,7 +30,18 @@ function OutlierDot(props: { cx?: number; cy?: number; payload?: TrustRow; strok
   );
 }
 
-export function BankTrust({ bankId, token, canManage }: { bankId: string; token: string | null; canManage: boolean }) {
+export function BankTrust({
+  bankId,
+  token,
+  canManage,
+  lastRoundId,
+}: {
+  bankId: string;
+  token: string | null;
+  canManage: boolean;
+  /** The newest finished round: the panel reloads when it changes (a round moves the history and the quarantine). */
+  lastRoundId: number | null;
+}) {
   const [detail, setDetail] = useState<BankDetailView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -45,7 +56,7 @@ export function BankTrust({ bankId, token, canManage }: { bankId: string; token:
   }, [bankId, token]);
   useEffect(() => {
     void load();
-  }, [load]);
+  }, [load, lastRoundId]);
 
   const lift = async () => {
     setBusy(true);

@@ -103,7 +103,8 @@ function BankRow({
       <td>
         <HealthCell bank={bank} />
       </td>
-      <td title={formatDateTime(bank.lastSeenAt)}>{formatAgo(bank.lastSeenAt, now)}</td>
+      {/* A connected bank is heard from with every heartbeat, which is not published: "now" is true. */}
+      <td title={formatDateTime(bank.lastSeenAt)}>{bank.connected ? 'now' : formatAgo(bank.lastSeenAt, now)}</td>
       <td className="num">
         {formatNumber(bank.numExamples)} <span className="muted">/ {formatNumber(bank.numTestExamples)}</span>
       </td>
@@ -165,6 +166,7 @@ export function BanksTable({
   canManage?: boolean;
 }) {
   const connected = banks.filter((b) => b.connected).length;
+  const lastFinished = rounds.findLast((r) => r.status === 'committed' || r.status === 'failed')?.id ?? null;
   const [openTrust, setOpenTrust] = useState<string | null>(null);
   return (
     <Panel
@@ -212,7 +214,7 @@ export function BanksTable({
                   {openTrust === b.id && (
                     <tr data-testid="bank-trust-row">
                       <td colSpan={10}>
-                        <BankTrust bankId={b.id} token={token} canManage={canManage} />
+                        <BankTrust bankId={b.id} token={token} canManage={canManage} lastRoundId={lastFinished} />
                       </td>
                     </tr>
                   )}

@@ -23,13 +23,17 @@ export function ModelVersions({
 }) {
   const [versions, setVersions] = useState<ModelVersionView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Apart from the actions' errors: the next load that succeeds clears it (an aggregator restart
+  // fails one load; the panel must not say so for ever after).
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [busy, setBusy] = useState<number | null>(null);
 
   const load = useCallback(async () => {
     try {
       setVersions(await getJson<ModelVersionView[]>('/api/models', token));
+      setLoadError(null);
     } catch (err) {
-      setError(`Could not load the model versions: ${(err as Error).message}`);
+      setLoadError(`Could not load the model versions: ${(err as Error).message}`);
     }
   }, [token]);
   useEffect(() => void load(), [load, currentVersion]);
@@ -55,6 +59,11 @@ export function ModelVersions({
       testId="model-versions"
       subtitle="Every committed version can be downloaded; the best by federated AUPRC is marked."
     >
+      {loadError && (
+        <p className="text-error small" role="alert">
+          {loadError}
+        </p>
+      )}
       {error && (
         <p className="text-error small" role="alert">
           {error}

@@ -39,7 +39,8 @@ export function Overview({
   const { status, settings, banks } = data;
   if (!status) return null;
   const minBanks = Number(settings?.rules.minBanks ?? 0);
-  const totalRounds = Number(settings?.rules.rounds ?? 0);
+  // The status is the newer of the two: it comes with every live status event.
+  const totalRounds = Number(status.roundsConfigured ?? settings?.rules.rounds ?? 0);
   const registered = banks.filter((b) => !b.revoked).length;
   const phaseIndex = status.currentRound ? PHASES.indexOf(status.currentRound.phase as (typeof PHASES)[number]) : -1;
 

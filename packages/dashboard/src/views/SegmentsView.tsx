@@ -69,14 +69,18 @@ const DEFAULT_PRIVACY = { clip: 4, noiseMultiplier: 2, histogramNoiseMultiplier:
 export function SegmentsView({ token, canStart }: { token: string; canStart: boolean }) {
   const [jobs, setJobs] = useState<JobView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Apart from the actions' errors: the next load that succeeds clears it (an aggregator restart
+  // fails one load; the panel must not say so for ever after).
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [k, setK] = useState(4);
   const [busy, setBusy] = useState(false);
 
   const load = useCallback(async () => {
     try {
       setJobs(await getJson<JobView[]>('/api/jobs?limit=20', token));
+      setLoadError(null);
     } catch (err) {
-      setError(`Could not load the analytics jobs: ${(err as Error).message}`);
+      setLoadError(`Could not load the analytics jobs: ${(err as Error).message}`);
     }
   }, [token]);
   const active = jobs?.some((j) => j.status === 'queued' || j.status === 'running') ?? false;
@@ -141,6 +145,11 @@ export function SegmentsView({ token, canStart }: { token: string; canStart: boo
         )
       }
     >
+      {loadError && (
+        <p className="text-error small" role="alert">
+          {loadError}
+        </p>
+      )}
       {error && (
         <p className="text-error small" role="alert">
           {error}

@@ -52,6 +52,12 @@ function refusal(p: { permissions: ReadonlySet<Permission>; setup?: 'password' |
   return null;
 }
 
+function samePermissions(a: ReadonlySet<Permission>, b: ReadonlySet<Permission>): boolean {
+  if (a.size !== b.size) return false;
+  for (const p of a) if (!b.has(p)) return false;
+  return true;
+}
+
 /** The dashboard's live events socket. */
 export const EVENTS_SOCKET_PATH = '/ws/events';
 
@@ -141,7 +147,11 @@ export default async function events(app: FastifyInstance, ctx: ServerContext): 
           stop(no.code, no.reason);
           return false;
         }
+        // A new role applies from the next event; the page is told, so that it re-reads who it is and
+        // shows the panels of the new role (it drew its layout from the role it signed in with).
+        const changed = again.role !== caller!.role || !samePermissions(again.permissions, caller!.permissions);
         caller = again;
+        if (changed) send({ type: 'role', role: again.role });
         return true;
       };
       const deliver = async (event: LiveEvent) => {

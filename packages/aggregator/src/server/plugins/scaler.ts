@@ -41,7 +41,7 @@ export default async function scaler(app: FastifyInstance, ctx: ServerContext): 
     async (req, reply) => {
       const body = parseInput(RefitBody, req.body ?? null, 'body') ?? {};
       try {
-        return await ctx.federation.refitScaler('admin', body.exclude ?? []);
+        return await ctx.federation.refitScaler(req.actor, body.exclude ?? []);
       } catch (err) {
         if (err instanceof ControlRefused)
           return reply.code(409).send({ error: 'refit_refused', message: err.message });
