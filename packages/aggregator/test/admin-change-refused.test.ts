@@ -79,4 +79,38 @@ describe('an admin change the store refuses', () => {
     expect((await api<{ training: { epochs: number } }>(agg, 'GET', '/api/config')).body.training.epochs).toBe(epochs);
     for (const b of banks) b.close();
   }, 60_000);
+
+  it('a rollback whose audit entry the store refuses stores no model version either', async () => {
+    const roll = await startTestAggregator(path.join(dir, 'rollback'));
+    try {
+      const versions = async () => (await api<{ version: number }[]>(roll, 'GET', '/api/models')).body.length;
+      const before = { versions: await versions(), global: roll.federation.globalModel().version };
+      // The disk refuses exactly the rollback's entry (a trigger in the real file, as a full disk would).
+      const db = new Database(path.join(dir, 'rollback', 'finsecure.db'));
+      db.exec(
+        `CREATE TRIGGER refuse_rollback BEFORE INSERT ON audit WHEN NEW.type = 'model.rolled_back'
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full (test)'); END`,
+      );
+      try {
+        expect((await api(roll, 'POST', '/api/models/0/rollback')).status).toBe(500);
+        expect(await versions()).toBe(before.versions);
+        expect(roll.federation.globalModel().version).toBe(before.global);
+      } finally {
+        db.exec('DROP TRIGGER refuse_rollback');
+        db.close();
+      }
+      // The store takes it again: model and entry together.
+      const r = await api<{ version: number }>(roll, 'POST', '/api/models/0/rollback');
+      expect(r.status).toBe(200);
+      const audit = (
+        await api<{ type: string; details: { newVersion: number } }[]>(roll, 'GET', '/api/audit?limit=1000')
+      ).body;
+      expect(audit.filter((e) => e.type === 'model.rolled_back').map((e) => e.details.newVersion)).toEqual([
+        r.body.version,
+      ]);
+      expect((await api<{ ok: boolean }>(roll, 'GET', '/api/audit/verify')).body.ok).toBe(true);
+    } finally {
+      await roll.close();
+    }
+  }, 60_000);
 });

@@ -81,6 +81,20 @@ describe('admin API', () => {
     expect(res.status).toBe(401);
   });
 
+  it('refuses a misspelt setting, naming it and the setting it resembles, and changes nothing', async () => {
+    const before = (await api<Record<string, unknown>>(agg, 'GET', '/api/config')).body;
+    const auditBefore = (await api<unknown[]>(agg, 'GET', '/api/audit?limit=10000')).body.length;
+    const r = await api<{ error: string; message: string }>(agg, 'PUT', '/api/config', {
+      rules: { quorm: 1, rounds: 9 },
+      training: { epocs: 9 },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toContain('unknown setting "rules.quorm" (did you mean "rules.quorum"?)');
+    expect(r.body.message).toContain('unknown setting "training.epocs" (did you mean "training.epochs"?)');
+    expect((await api(agg, 'GET', '/api/config')).body).toEqual(before);
+    expect((await api<unknown[]>(agg, 'GET', '/api/audit?limit=10000')).body).toHaveLength(auditBefore);
+  });
+
   it('changes only the config fields an admin sends, and can remove differential privacy', async () => {
     await api(agg, 'PUT', '/api/config', {
       training: { updateEncoding: 'int8', smoteK: 7, dp: { clip: 1, noiseMultiplier: 1 } },

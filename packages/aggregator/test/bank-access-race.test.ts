@@ -8,8 +8,9 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@finsecure/common/protocol';
-import { api, cleanup, createBank, startTestAggregator, tempDir } from './helpers/federation.js';
-import { RawBank } from './helpers/raw-bank.js';
+import { api, cleanup, createBank, startTestAggregator, tempDir, waitFor, waitRounds } from './helpers/federation.js';
+import { evaluationMessage, RawBank, updateMessage } from './helpers/raw-bank.js';
+import { rawFixture } from './helpers/raw-fixture.js';
 
 describe('changing a bank’s access while its hello is attached', () => {
   const dir = tempDir();
@@ -86,4 +87,53 @@ describe('changing a bank’s access while its hello is attached', () => {
       await agg.close();
     }
   }, 30_000);
+});
+
+describe('a bank whose access ends while it does not answer the close', () => {
+  const fx = rawFixture();
+  const PARAMS = 4097;
+  const update = (v: number) => [{ name: 'update', shape: [PARAMS], data: new Float32Array(PARAMS).fill(v) }];
+
+  for (const change of ['revoke', 'rotate'] as const) {
+    it(`${change}: what it sends afterwards is dropped, the round goes on without it, its socket is cut`, async () => {
+      fx.agg = await startTestAggregator(path.join(fx.dir, `silent-${change}`), {
+        autoStart: true,
+        rules: { rounds: 1, minBanks: 2, quorum: 1 } as never,
+      });
+      const agg = fx.agg;
+      const url = `${agg.wsUrl}/ws/bank`;
+      const alice = await RawBank.join(url, 'alice', await createBank(agg, 'alice'), 100, 30, undefined, 200);
+      const mallory = await RawBank.join(url, 'mallory', await createBank(agg, 'mallory'), 100, 30, undefined, 200);
+      fx.banks.push(alice, mallory);
+      const [aa, am] = await Promise.all([alice.next('round_assignment'), mallory.next('round_assignment')]);
+      // Mallory stops reading: it never sees the close frame, so it never answers it, and it can still send.
+      mallory.ws.pause();
+      const res =
+        change === 'revoke'
+          ? await api(agg, 'DELETE', '/api/banks/mallory')
+          : await api(agg, 'POST', '/api/banks/mallory/token');
+      expect(res.status).toBe(200);
+      expect(agg.federation.isConnected('mallory')).toBe(false); // at once, not when its socket closes
+      const sockets = () => [...(agg.app.websocketServer?.clients ?? [])].length;
+      expect(sockets()).toBe(2); // still open: the close frame is unanswered
+
+      mallory.send(updateMessage(am.msg), update(0.05), 'ungranted');
+      alice.send(updateMessage(aa.msg), update(0.001));
+      const req = await alice.next('evaluation_request');
+      mallory.send(evaluationMessage(req.msg, true));
+      alice.send(evaluationMessage(req.msg, true));
+      const [round] = await waitRounds(
+        agg,
+        (rs) => rs.some((r) => r.status === 'committed' || r.status === 'failed'),
+        'the round ended',
+      );
+      expect(round!.status).toBe('committed');
+      expect(round!.participants).toEqual(['alice']);
+      expect(round!.banks.mallory?.weight ?? 0).toBe(0);
+      const audit = (await api<{ type: string; actor: string }[]>(agg, 'GET', '/api/audit?limit=1000')).body;
+      expect(audit.filter((e) => e.actor === 'mallory' && /^(update|evaluation)\./.test(e.type))).toEqual([]);
+      // The socket is cut about a second after the unanswered close, not after ws's 30 s.
+      await waitFor('the unanswered socket cut', async () => sockets() === 1, 5_000);
+    }, 30_000);
+  }
 });

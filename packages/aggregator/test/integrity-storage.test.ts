@@ -108,6 +108,35 @@ describe('rounds', () => {
     await again.close();
   });
 
+  it('names the file, table, row and column of a round or setting that is not JSON, sealed or not', async () => {
+    const file = newFile();
+    const store = await federation(file, 2);
+    await store.saveRound({ ...round(3), status: 'failed', modelVersion: null, failureReason: 'test' });
+    await store.setSetting('scaler', { mean: [0], std: [1] });
+    await store.close();
+    withFile(file, (db) => {
+      db.prepare(`UPDATE rounds SET banks = '{oops' WHERE id IN (2, 3)`).run();
+      db.prepare(`UPDATE settings SET value = '{oops' WHERE key = 'scaler'`).run();
+    });
+    const again = new SqliteStore(file);
+    await again.init();
+    for (const id of [2, 3]) {
+      const err = await again.getRound(id).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DamagedDataError);
+      expect((err as Error).message).toMatch(
+        new RegExp(`^file ${file.replace(/[.]/g, '\\.')}, table rounds, row id ${id}: column banks is not JSON \\(`),
+      );
+    }
+    await expect(again.listRoundsAscending()).rejects.toThrow(DamagedDataError);
+    const setting = await again.getSetting('scaler').catch((e: unknown) => e);
+    expect(setting).toBeInstanceOf(DamagedDataError);
+    expect((setting as Error).message).toContain(`file ${file}, table settings, row key scaler: not JSON (`);
+    expect((await again.checkStorage()).problems).toEqual([
+      expect.stringContaining('table rounds, row id 2: column banks'),
+    ]);
+    await again.close();
+  });
+
   it('refuses a round whose seal was moved to another entry', async () => {
     const file = newFile();
     await (await federation(file, 2)).close();

@@ -126,6 +126,28 @@ describe('the state key at start-up', () => {
     expect(openBankState(sd, k).cipher.keyId).toBe(createEnvelopeCipher(k.key).keyId);
   });
 
+  it('leaves a damaged state file as it is at the migration, and names it', () => {
+    const k = { key: randomBytes(32), source: 'test' };
+    // A sealed file cut short, and a plaintext one that is no JSON: neither is sealed (again).
+    const cut = path.join(dir, 'damaged-cut');
+    openBankState(cut, k);
+    const ledger = path.join(cut, 'privacy.json');
+    writeStateFile(cipherOf(cut, k), ledger, '{"spent": []}');
+    const short = readFileSync(ledger).subarray(0, 20);
+    writeFileSync(ledger, short);
+    expect(() => openBankState(cut, k)).toThrow(
+      new RegExp(`${ledger.replace(/[.]/g, '\\.')} is damaged \\(an encrypted file cut short\\)`),
+    );
+    expect(readFileSync(ledger)).toEqual(short);
+
+    const garbage = path.join(dir, 'damaged-plain');
+    openBankState(garbage, k);
+    const feedback = path.join(garbage, 'feedback.json');
+    writeFileSync(feedback, 'garbage, not JSON');
+    expect(() => openBankState(garbage, k)).toThrow(/feedback\.json is damaged \(neither encrypted nor valid JSON: /);
+    expect(readFileSync(feedback, 'utf8')).toBe('garbage, not JSON');
+  });
+
   it('creates a fresh state directory, and the folders in it, readable by the bank alone (0700)', () => {
     const sd = path.join(dir, 'modes', 'state');
     const cipher = openBankState(sd, { key: randomBytes(32), source: 'test' }).cipher;
@@ -292,3 +314,8 @@ describe('a bank state directory after real use', () => {
     expect(files(sd).map((f) => path.relative(sd, f))).toContain(STATE_KEY_MARKER);
   }, 120_000);
 });
+
+/** The cipher a directory is opened with (the same key reopens it). */
+function cipherOf(stateDir: string, key: { key: Buffer; source: string }) {
+  return openBankState(stateDir, key).cipher;
+}

@@ -6,7 +6,7 @@
 import type { TrainingState } from '@finsecure/common/api';
 import { weightsSha256, type MlpSpec } from '@finsecure/common/model';
 import * as machine from '../round/machine.js';
-import { audit, ControlRefused, NotFound, storeAudited, type ChangeEntry, type Core } from './core.js';
+import { ControlRefused, NotFound, published, storeAudited, type ChangeEntry, type Core } from './core.js';
 import { apply } from './runner.js';
 import type { FederationSettings } from './settings.js';
 import { publishSettings, publishStatus } from './views.js';
@@ -96,17 +96,22 @@ export async function rollback(
   if (mismatch) throw new ControlRefused(`model v${version} has another architecture (${mismatch} differs)`);
   const previous = core.globalVersion;
   const next = previous + 1;
-  await core.opts.store.saveModel({
-    version: next,
-    roundId: null,
-    createdAt: core.opts.clock.now(),
-    sha256: model.sha256,
-    weights: model.weights,
-    spec: { ...core.opts.spec },
-  });
+  const now = core.opts.clock.now();
+  // The new version and its entry together: a global model nobody recorded is not possible.
+  const entry = await core.opts.store.saveModelAudited(
+    {
+      version: next,
+      roundId: null,
+      createdAt: now,
+      sha256: model.sha256,
+      weights: model.weights,
+      spec: { ...core.opts.spec },
+    },
+    { at: now, type: 'model.rolled_back', actor, details: { restoredFrom: version, previous, newVersion: next } },
+  );
+  published(core, entry);
   core.globalVersion = next;
   core.globalWeights = model.weights;
-  await audit(core, 'model.rolled_back', actor, { restoredFrom: version, previous, newVersion: next });
   core.opts.logger.warn({ restoredFrom: version, previous, newVersion: next }, 'global model rolled back');
   publishStatus(core);
   return { version: next, restoredFrom: version };

@@ -278,8 +278,14 @@ export class Federation {
     // A store error answers the request (500); it does not fail the round in flight (recover()).
     return this.answer(async () => {
       if (!(await change())) return false;
-      // Closed before the audit, so that a failed audit write cannot leave it connected.
-      this.core.sessions.get(bankId)?.close(close.code, close.reason);
+      // Closed and detached before the audit, so that a failed audit write cannot leave it connected;
+      // detached now, not when the peer answers the close (a hostile or hung one never does, and
+      // its frames would count until the socket's timeout): what it sends from here is dropped.
+      const session = this.core.sessions.get(bankId);
+      if (session) {
+        session.close(close.code, close.reason);
+        await banks.detach(this.core, session, close.reason);
+      }
       await audit(this.core, entry.type, entry.actor, { bankId });
       // A bank that was not connected has no detach to announce that it is revoked.
       await publishBank(this.core, bankId);
@@ -325,12 +331,13 @@ export class Federation {
    * while a round is in flight (its update would be computed from the model being replaced).
    */
   rollback(version: number, actor = 'admin'): Promise<{ version: number; restoredFrom: number }> {
-    return this.enqueue(() => admin.rollback(this.core, version, actor));
+    // answer(): a store error is the request's (500), not the next round's (recover()).
+    return this.answer(() => admin.rollback(this.core, version, actor));
   }
 
   /** Re-fixes the global scaler between rounds (see consortium.refitScaler). */
   refitScaler(actor = 'admin', exclude: readonly string[] = []): Promise<{ banks: string[] }> {
-    return this.enqueue(() => refitScaler(this.core, actor, exclude));
+    return this.answer(() => refitScaler(this.core, actor, exclude));
   }
 
   getSettings(): FederationSettings {

@@ -41,6 +41,11 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
   const now = clock.now();
   const done = arrive(core, session, bytes, now);
   if (done) return done;
+  // On the queue, the session is checked again: a revocation or token rotation queued before this
+  // frame detached it, and what it sent after that is not the bank's (the peer may never answer
+  // the close, keeping its socket open).
+  const current = (fn: () => Promise<void>): Promise<void> =>
+    core.enqueue(() => (core.sessions.isCurrent(session) ? fn() : undefined));
   // Read just after a hold of the event loop past a deadline: it came during the hold (armTimer).
   const receivedAt = core.heldSince !== null ? Math.min(now, core.heldSince) : now;
   let decoded: ReturnType<typeof decodeFrame<FederationClientMessage>>;
@@ -80,16 +85,16 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
       logger.warn({ bankId: session.bankId, code: msg.code, message: msg.message }, 'bank reported an error');
       return Promise.resolve();
     case 'decline':
-      return core.enqueue(() => onDecline(core, session, msg));
+      return current(() => onDecline(core, session, msg));
     case 'update_offer':
-      return core.enqueue(() => onOffer(core, session, msg, receivedAt));
+      return current(() => onOffer(core, session, msg, receivedAt));
     case 'update':
-      return core.enqueue(() => onUpdate(core, session, msg, decoded.tensors, bytes.byteLength, receivedAt));
+      return current(() => onUpdate(core, session, msg, decoded.tensors, bytes.byteLength, receivedAt));
     case 'evaluation':
-      return core.enqueue(() => onEvaluation(core, session, msg, bytes.byteLength, receivedAt));
+      return current(() => onEvaluation(core, session, msg, bytes.byteLength, receivedAt));
     default:
       // Secure aggregation: keys, shares, masked updates, signatures, unmask shares, refusals.
-      return core.enqueue(() => onSecAggMessage(core, session, msg, decoded.tensors, receivedAt, bytes.byteLength));
+      return current(() => onSecAggMessage(core, session, msg, decoded.tensors, receivedAt, bytes.byteLength));
   }
 }
 

@@ -293,6 +293,12 @@ export class MongoStore implements Store {
     return entry;
   }
 
+  /** Not atomic here (no transaction): the model, then its entry; a crash between them loses the entry. */
+  async saveModelAudited(model: ModelVersionRecord, audit: AuditInput): Promise<AuditEntry> {
+    await this.saveModel(model);
+    return this.appendAudit(audit);
+  }
+
   saveModel(model: ModelVersionRecord): Promise<void> {
     return this.records.saveModel(model);
   }

@@ -5,7 +5,15 @@
  * must run inside the caller's transaction.
  */
 import type Database from 'better-sqlite3';
-import { checkModel, checkRound, roundParamsHash, roundRecordHash, sealedModelProblem } from './integrity.js';
+import {
+  checkModel,
+  checkRound,
+  DamagedDataError,
+  describeWhere,
+  roundParamsHash,
+  roundRecordHash,
+  sealedModelProblem,
+} from './integrity.js';
 import type { SqliteAudit } from './sqlite-audit.js';
 import { modelParams, roundParams, toModel, toRound, type ModelRow, type RoundRow } from './sqlite-rows.js';
 import {
@@ -33,7 +41,14 @@ export class SqliteRecords {
 
   /** A round; a sealed one is checked against the hash its audit entry recorded. */
   readRound(row: SealedRoundRow): RoundRecord {
-    const r = toRound(row);
+    let r: RoundRecord;
+    try {
+      r = toRound(row);
+    } catch (err) {
+      // Start-up, the API and `audit verify` name the file, table, row and column, not just JSON's complaint.
+      const where = { file: this.file, table: 'rounds', row: `id ${row.id}` };
+      throw new DamagedDataError(`${describeWhere(where)}: ${(err as Error).message}`, where);
+    }
     if (row.audit_seq === null || row.audit_seq === undefined) return r;
     return checkRound(r, this.audit.entry(row.audit_seq), row.audit_seq, { file: this.file, table: 'rounds' });
   }

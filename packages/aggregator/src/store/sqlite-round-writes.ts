@@ -91,6 +91,14 @@ export class SqliteRoundWrites {
     this.immediate(() => this.records.upsertModel(model));
   }
 
+  saveModelAudited(model: ModelVersionRecord, audit: AuditInput): AuditEntry {
+    const input = checkedInput(audit);
+    return this.immediate((): AuditEntry => {
+      this.records.upsertModel(model);
+      return this.audit.appendMany([input])[0]!;
+    });
+  }
+
   sealRound(roundId: number, audit: AuditInput): AuditEntry {
     return this.immediate(() => this.records.seal(roundId, audit, true));
   }

@@ -63,21 +63,30 @@ export function toBank(r: BankRow): BankRecord {
   };
 }
 
+/** A JSON column's value; a value that is not JSON is named by its column (the caller adds the row). */
+function column<T>(name: string, text: string): T {
+  try {
+    return fromJson<T>(text);
+  } catch (err) {
+    throw new Error(`column ${name} is not JSON (${(err as Error).message})`, { cause: err });
+  }
+}
+
 export function toRound(r: RoundRow): RoundRecord {
   return {
     id: r.id,
     status: r.status as RoundStatus, // guarded by the column's CHECK constraint
     startedAt: r.started_at,
     endedAt: r.ended_at,
-    config: fromJson(r.config),
-    selected: fromJson(r.selected),
-    participants: fromJson(r.participants),
-    banks: fromJson(r.banks),
-    durations: fromJson(r.durations),
-    ...(r.stages != null ? { stages: fromJson(r.stages) } : {}),
+    config: column('config', r.config),
+    selected: column('selected', r.selected),
+    participants: column('participants', r.participants),
+    banks: column('banks', r.banks),
+    durations: column('durations', r.durations),
+    ...(r.stages != null ? { stages: column('stages', r.stages) } : {}),
     baseModelVersion: r.base_model_version,
     modelVersion: r.model_version,
-    metrics: r.metrics === null ? null : fromJson(r.metrics),
+    metrics: r.metrics === null ? null : column('metrics', r.metrics),
     failureReason: r.failure_reason,
   };
 }

@@ -29,6 +29,7 @@ import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { SqliteAccountStore } from '@finsecure/accounts';
 import { ANCHORS_MIGRATION } from './sqlite-schema.js';
 import { fromJson, toJson } from './serialize.js';
+import { DamagedDataError, describeWhere } from './integrity.js';
 import { checkedInput } from '../audit/chain.js';
 import type {
   AuditEntry,
@@ -215,7 +216,13 @@ export class SqliteStore implements Store {
 
   async getSetting<T>(key: string): Promise<T | null> {
     const row = this.stmt('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
-    return row ? fromJson<T>(row.value) : null;
+    if (!row) return null;
+    try {
+      return fromJson<T>(row.value);
+    } catch (err) {
+      const where = { file: this.file, table: 'settings', row: `key ${key}` };
+      throw new DamagedDataError(`${describeWhere(where)}: not JSON (${(err as Error).message})`, where);
+    }
   }
 
   async setSetting<T>(key: string, value: T): Promise<void> {
@@ -278,6 +285,10 @@ export class SqliteStore implements Store {
 
   async commitRoundAudited(round: RoundRecord, model: ModelVersionRecord, audit: AuditInput): Promise<AuditEntry> {
     return this.writes.commitRoundAudited(round, model, audit);
+  }
+
+  async saveModelAudited(model: ModelVersionRecord, audit: AuditInput): Promise<AuditEntry> {
+    return this.writes.saveModelAudited(model, audit);
   }
 
   async saveModel(model: ModelVersionRecord): Promise<void> {

@@ -157,6 +157,12 @@ export interface Store {
    */
   commitRoundAudited(round: RoundRecord, model: ModelVersionRecord, audit: AuditInput): Promise<AuditEntry>;
   saveModel(model: ModelVersionRecord): Promise<void>;
+  /**
+   * A model that is no round's (a rollback's restored copy) and its audit entry, in the SAME
+   * transaction (SQLite): a crash or a failed audit write never leaves a global model nobody
+   * recorded. Returns the entry.
+   */
+  saveModelAudited(model: ModelVersionRecord, audit: AuditInput): Promise<AuditEntry>;
   /** @throws DamagedDataError when the stored weights do not match the stored sha256. */
   getModel(version: number): Promise<ModelVersionRecord | null>;
   /**

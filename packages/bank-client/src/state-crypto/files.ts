@@ -16,7 +16,7 @@ import {
   type ModelMetadata,
 } from '@finsecure/common/model';
 import type { FlatWeights } from '@finsecure/common';
-import { isSealed, type StateCipher } from './envelope.js';
+import { isSealed, MAGIC, StateCryptoError, type StateCipher } from './envelope.js';
 
 /** The context a file is sealed for: its path relative to the state directory's own name. */
 function contextOf(file: string): string {
@@ -78,11 +78,28 @@ export function sealLinesInPlace(cipher: StateCipher, file: string): boolean {
   return changed;
 }
 
-/** Seals a plaintext file in place (migration); returns whether it was plaintext. */
+/**
+ * Seals a plaintext file in place (migration); returns whether it was plaintext. A file that is
+ * neither (a sealed file cut short, a JSON file that does not parse) is damaged: sealing it would
+ * hide it from the operator and turn its error into a decryption one, so it is left as it is.
+ * @throws StateCryptoError naming the file and what is wrong with it
+ */
 export function sealFileInPlace(cipher: StateCipher, file: string): boolean {
   if (!existsSync(file)) return false;
   const data = readFileSync(file);
   if (isSealed(data)) return false;
+  const damaged = (what: string) =>
+    new StateCryptoError(
+      `${file} is damaged (${what}); it was left as it is: restore it from a backup, or move it aside to start that state afresh`,
+    );
+  if (data.subarray(0, MAGIC.length).equals(MAGIC)) throw damaged('an encrypted file cut short');
+  if (file.endsWith('.json')) {
+    try {
+      JSON.parse(data.toString('utf8'));
+    } catch (err) {
+      throw damaged(`neither encrypted nor valid JSON: ${(err as Error).message}`);
+    }
+  }
   writeStateFile(cipher, file, data);
   return true;
 }

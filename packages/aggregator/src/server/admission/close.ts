@@ -3,13 +3,14 @@
  */
 import type { WebSocket } from 'ws';
 
-/** How long a refused, unauthenticated peer gets to answer our close frame before the socket is destroyed. */
+/** How long a peer gets to answer our close frame before the socket is destroyed. */
 const REFUSED_CLOSE_GRACE_MS = 1_000;
 
 /**
- * Closes a socket that has not authenticated: the close frame with the reason, then, if the
- * peer does not complete the closing handshake within a second, the TCP connection (`ws`
- * would otherwise wait 30 s, holding the socket for whoever never answers).
+ * Closes a socket the aggregator is done with (a refused peer, or a bank's session it ends: a
+ * revocation, a rotated token, a shutdown): the close frame with the reason, then, if the peer
+ * does not complete the closing handshake within a second, the TCP connection (`ws` would
+ * otherwise wait 30 s, holding the socket for whoever never answers).
  */
 export function refuseNow(socket: WebSocket, code: number, reason: string): void {
   safeClose(socket, code, reason);

@@ -235,7 +235,8 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
           send: (frame) => {
             if (socket.readyState === socket.OPEN) socket.send(frame, { binary: true });
           },
-          close: (code, reason) => safeClose(socket, code, reason),
+          // Cut if the peer does not answer the close within a second (ws would wait 30 s).
+          close: (code, reason) => refuseNow(socket, code, reason),
         });
         if (!attached) return;
         session = attached;

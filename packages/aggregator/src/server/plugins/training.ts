@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ControlRefused } from '../../federation/federation.js';
 import { applySettingsPatch } from '../../federation/settings.js';
+import { unknownSettings } from '../../config/load.js';
 import type { ServerContext } from '../context.js';
 import { ErrorReply, jsonSchema, parseInput } from '../schema.js';
 import { EpsilonSchema, epsilonsForJson } from '../epsilon.js';
@@ -58,6 +59,9 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
     },
     async (req, reply) => {
       const patch = parseInput(SettingsPatch, req.body, 'body');
+      // Refused as in a config file: the merge would drop a misspelt key, and answer 200 for nothing.
+      const unknown = unknownSettings('body', patch);
+      if (unknown.length) return reply.code(400).send({ error: 'invalid_config', message: unknown.join('\n') });
       // Merged and validated inside the federation's queue, so concurrent changes never lose one.
       const result = await ctx.federation.updateSettings((current) => applySettingsPatch(current, patch));
       if (result instanceof Error) return reply.code(400).send({ error: 'invalid_config', message: result.message });
