@@ -268,6 +268,14 @@ describe('federated rounds over real sockets', () => {
       numFeatures: 30,
     });
     expect((await again.waitClosed()).reason).toBe('bank access revoked');
+    const known = async () =>
+      (await api<{ id: string; lastRefusal: { kind: string } | null }[]>(agg, 'GET', '/api/banks')).body.find(
+        (b) => b.id === 'known',
+      )!;
+    expect((await known()).lastRefusal).toMatchObject({ kind: 'revoked' });
+    // A new token lifts the revocation: the bank desk no longer says it was refused for it.
+    expect((await api(agg, 'POST', '/api/banks/known/token')).status).toBe(200);
+    expect((await known()).lastRefusal).toBeNull();
     const audit = await api<{ type: string; details: Record<string, unknown> }[]>(agg, 'GET', '/api/audit?limit=1000');
     // Bad credentials are auth.failed; a bank that proved its identity but cannot join
     // (schema, protocol, revoked) is bank.refused under its own id.

@@ -274,10 +274,16 @@ export class Federation {
     change: () => Promise<boolean>,
     entry: { type: string; actor: string },
     close: { code: number; reason: string },
+    /** A new token lifts a revocation: the refusal recorded for it ("access revoked") is no longer true. */
+    opts: { liftsRevocation?: boolean } = {},
   ): Promise<boolean> {
     // A store error answers the request (500); it does not fail the round in flight (recover()).
     return this.answer(async () => {
       if (!(await change())) return false;
+      if (opts.liftsRevocation && this.core.refusals[bankId]?.kind === 'revoked') {
+        delete this.core.refusals[bankId];
+        await this.core.opts.store.setSetting('bankRefusals', this.core.refusals);
+      }
       // Closed and detached before the audit, so that a failed audit write cannot leave it connected;
       // detached now, not when the peer answers the close (a hostile or hung one never does, and
       // its frames would count until the socket's timeout): what it sends from here is dropped.

@@ -161,6 +161,7 @@ export default async function banks(app: FastifyInstance, ctx: ServerContext): P
         () => ctx.store.setBankToken(req.params.id, hashToken(token)),
         { type: 'bank.token_rotated', actor: req.actor },
         { code: CloseCode.Unauthorized, reason: 'token rotated' },
+        { liftsRevocation: true },
       );
       if (!rotated) return reply.code(404).send({ error: 'not_found', message: `unknown bank "${req.params.id}"` });
       return reply.header('cache-control', 'no-store').send({ id: req.params.id, token });
