@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'react';
 import { api } from '../lib/api';
+import { useRefreshTick } from '../lib/refresh';
 import { formatTime } from '../lib/format';
 
 interface FeedbackState {
@@ -26,11 +27,13 @@ const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}
 export function FeedbackPanel() {
   const [state, setState] = useState<FeedbackState | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // The daemon's rounds add to it: read again when the analyst comes back to the window.
+  const tick = useRefreshTick();
   useEffect(() => {
     api<FeedbackState>('GET', '/api/feedback')
-      .then(setState)
+      .then((s) => (setState(s), setError(null)))
       .catch((e: Error) => setError(e.message));
-  }, []);
+  }, [tick]);
   if (error) return <p className="callout callout-error">{error}</p>;
   if (!state) return null;
   const last = state.rounds.at(-1);

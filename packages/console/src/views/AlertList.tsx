@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { StatusBadge } from '../components/StatusBadge';
 import { api } from '../lib/api';
+import { useRefreshTick } from '../lib/refresh';
 import { formatAmount, formatProbability, formatTime, DECISION_LABEL } from '../lib/format';
 import type { AlertList as AlertListData, AlertStatus } from '../lib/types';
 
@@ -47,16 +48,7 @@ export function AlertList() {
   const [error, setError] = useState<string | null>(null);
   // New alerts come from real-time scoring, and other analysts decide alerts: the list is read
   // again now and then, and when the window gets the focus back.
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    const again = () => setTick((n) => n + 1);
-    const timer = setInterval(again, ALERTS_REFRESH_MS);
-    window.addEventListener('focus', again);
-    return () => {
-      clearInterval(timer);
-      window.removeEventListener('focus', again);
-    };
-  }, []);
+  const tick = useRefreshTick(ALERTS_REFRESH_MS);
 
   useEffect(() => {
     let live = true;

@@ -7,6 +7,7 @@
  */
 import { useEffect, useState } from 'react';
 import { api } from '../lib/api';
+import { useRefreshTick } from '../lib/refresh';
 
 interface SegmentsView {
   segmentation: {
@@ -35,11 +36,13 @@ export function SegmentsPage() {
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<number | null>(null);
 
+  // A segmentation the consortium runs lands while the page is open: read again on focus.
+  const tick = useRefreshTick();
   useEffect(() => {
     api<SegmentsView>('GET', '/api/segments')
-      .then(setData)
+      .then((d) => (setData(d), setError(null)))
       .catch((e: unknown) => setError((e as Error).message));
-  }, []);
+  }, [tick]);
 
   if (error)
     return (

@@ -4,6 +4,7 @@
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '../lib/api';
+import { useRefreshTick } from '../lib/refresh';
 import { formatTime } from '../lib/format';
 import type { ThresholdKind, ThresholdState } from '../lib/types';
 import { PrCurve } from '../components/PrCurve';
@@ -25,7 +26,9 @@ export function ThresholdPage({ canWrite }: { canWrite: boolean }) {
     api<ThresholdState>('GET', '/api/threshold')
       .then(setState)
       .catch((e: Error) => setError(e.message));
-  useEffect(() => void load(), []);
+  // Another engineer may change it, and the daemon's rounds move the curve: read again on focus.
+  const tick = useRefreshTick();
+  useEffect(() => void load(), [tick]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
