@@ -63,6 +63,26 @@ afterAll(async () => {
 });
 
 describe('console Anonymise API', () => {
+  it("audits every refusal, by kind and place, never with the file's content; refuses an ε that would add no noise", async () => {
+    type Entry = { seq: number; type: string; details: Record<string, unknown> };
+    const refusals = async () =>
+      ((await admin.get('/api/audit')).body as Entry[])
+        .filter((e) => e.type === 'anonymise.refused')
+        .sort((a, b) => a.seq - b.seq);
+    const before = (await refusals()).length;
+    expect((await analyst.upload('/api/anonymise?time=day', 'tx.csv', csv())).status).toBe(422); // unclassified
+    const bad =
+      csv() + 'TRX559999,C774100,Zephyrine Quillfeather0,DE89370400440532103100,abc,2018-04-03 10:00:00,web,T1\n';
+    expect((await analyst.upload('/api/anonymise?unclassified=drop', 'bad.csv', bad)).status).toBe(400);
+    for (const q of ['epsilon=1e308', 'epsilon=1e-320', 'clip=1e308'])
+      expect((await analyst.upload(`/api/anonymise?time=day&${q}`, 'tx.csv', csv())).status, q).toBe(400);
+    const entries = (await refusals()).slice(before);
+    expect(entries.map((e) => e.details.why)).toEqual(['unclassified', 'bad_file', 'settings', 'settings', 'settings']);
+    expect(entries[1]!.details).toMatchObject({ file: 'bad.csv', line: 62 });
+    const text = JSON.stringify(entries);
+    for (const secret of ['Zephyrine', 'TRX55', 'C7741', 'DE89']) expect(text).not.toContain(secret);
+  });
+
   it('refuses a column it cannot place, then writes a safe copy with none of the originals', async () => {
     const refused = await analyst.upload('/api/anonymise?time=day', 'tx.csv', csv());
     expect(refused.status).toBe(422);

@@ -35,8 +35,10 @@ export const DEFAULT_BAND_EDGES = [0, 10, 20, 50, 100, 200, 500, 1000, 2000, 500
 export const AnonymiseSettings = z.object({
   mapping: anonymiseMappingSchema.optional(),
   amount: z.enum(['laplace', 'band']).default('laplace'),
-  epsilon: z.number().positive().finite().default(1),
-  clip: z.number().positive().finite().default(1000),
+  // Bounded: a vast ε adds no noise to speak of (the copy would be exact amounts under a
+  // "noised" label), a vast clip or a tiny ε a noise scale clip/ε that is not finite.
+  epsilon: z.number().min(1e-3).max(10).default(1),
+  clip: z.number().positive().max(1e9).default(1000),
   bands: z
     .array(z.number().finite())
     .min(2)

@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { findOriginals, MinKError, parseAnonymiseMapping, type AnonymiseMapping } from '@finsecure/common/anonymise';
 import { readJsonFile } from '@finsecure/common/config';
-import { anonymiseFailureKind, runAnonymise } from '../anonymise/run.js';
+import { AnonymiseSettings, anonymiseFailureKind, runAnonymise } from '../anonymise/run.js';
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`finsecure-bank anonymise: ${message}\n`);
@@ -79,21 +79,24 @@ export async function anonymise(o: Opts): Promise<void> {
       return;
     }
     if (!o.out) fail('--out <file> is required');
-    // The same core as the console's Anonymise page (../anonymise/run.ts).
+    // The same core and the same limits as the console's Anonymise page (../anonymise/run.ts).
+    const settings = AnonymiseSettings.safeParse({
+      ...(mapping ? { mapping } : {}),
+      amount: o.amount,
+      epsilon: o.epsilon,
+      clip: o.clip,
+      ...(o.bands ? { bands: o.bands } : {}),
+      time: o.time,
+      ...(o.minK !== undefined ? { minK: o.minK } : {}),
+      unclassified: 'drop',
+    });
+    if (!settings.success)
+      fail(settings.error.issues.map((i) => `--${String(i.path[0] ?? 'settings')}: ${i.message}`).join('; '));
     const report = await runAnonymise({
       input: o.data,
       output: o.out,
       key,
-      settings: {
-        ...(mapping ? { mapping } : {}),
-        amount: o.amount,
-        epsilon: o.epsilon,
-        clip: o.clip,
-        ...(o.bands ? { bands: o.bands } : {}),
-        time: o.time,
-        ...(o.minK !== undefined ? { minK: o.minK } : {}),
-        unclassified: 'drop',
-      },
+      settings: settings.data,
       ...(o.report ? { reportFile: o.report } : {}),
     });
     process.stdout.write(`wrote ${report.rows} rows to ${o.out}\n`);

@@ -69,10 +69,15 @@ export function addAnonymiseCommand(program: Command): void {
       choice('--amount', ['laplace', 'band']),
       'laplace',
     )
-    .option('--epsilon <ε>', 'ε per transaction of the Laplace noise on amounts', positive('--epsilon'), 1)
+    .option(
+      '--epsilon <ε>',
+      'ε per transaction of the Laplace noise on amounts (0.001 to 10: above, the noise hides nothing)',
+      positive('--epsilon'),
+      1,
+    )
     .option(
       '--clip <C>',
-      'clipping bound of amounts for --amount laplace (the sensitivity; noise scale C/ε)',
+      'clipping bound of amounts for --amount laplace (the sensitivity; noise scale C/ε; at most 1e9)',
       positive('--clip'),
       1000,
     )

@@ -68,6 +68,8 @@ export function featureSchema(layout: 'auto' | LayoutName | ColumnMapping, input
 
 /** Id fields a JSON transaction may carry besides its features. */
 export const JSON_ID_FIELDS = ['transactionId', 'accountId', 'time'] as const;
+/** The longest id kept (characters): a JSON request with a longer one is refused, a CSV cell is cut to it. */
+export const MAX_ID_CHARS = 256;
 
 /** Header names recognised as id columns, most specific first. */
 const ID_CANDIDATES = {
@@ -125,7 +127,10 @@ export async function readIds(
   let lineNo = 0;
   let cols: IdColumns | null = null;
   const fields: string[] = [];
-  const at = (i: number) => (i >= 0 && fields[i] !== undefined && fields[i]!.trim() !== '' ? fields[i]!.trim() : null);
+  // Capped as the JSON scoring's ids are (MAX_ID_CHARS): a cell of megabytes would be stored and
+  // sent back with every list of alerts.
+  const at = (i: number) =>
+    i >= 0 && fields[i] !== undefined && fields[i]!.trim() !== '' ? fields[i]!.trim().slice(0, MAX_ID_CHARS) : null;
   for await (const line of rl) {
     lineNo++;
     if (cols === null) {

@@ -6,7 +6,7 @@
  */
 import { checkFloat32 } from '@finsecure/common/data';
 import type { AlertInput } from './db.js';
-import { JSON_ID_FIELDS, type FeatureSchema, type RowIds } from './features.js';
+import { JSON_ID_FIELDS, MAX_ID_CHARS, type FeatureSchema, type RowIds } from './features.js';
 import type { ExplainFn } from './reasons.js';
 import { Scorer, type LoadedModel, type Scores } from './scorer.js';
 import type { OperatingThreshold } from './threshold.js';
@@ -78,10 +78,10 @@ export function parseTransactions(list: unknown[], schema: FeatureSchema): Parse
     const idOf = (f: string, allowNumber: boolean): string | null => {
       const v = o[f];
       if (v === undefined || v === null) return null;
-      if (typeof v === 'string' && v.length <= 256) return v;
+      if (typeof v === 'string' && v.length <= MAX_ID_CHARS) return v;
       if (allowNumber && typeof v === 'number' && Number.isFinite(v)) return String(v);
       problems.push(
-        `${where}: field ${f} must be a string${allowNumber ? ' or a number' : ''} (at most 256 characters)`,
+        `${where}: field ${f} must be a string${allowNumber ? ' or a number' : ''} (at most ${MAX_ID_CHARS} characters)`,
       );
       return null;
     };

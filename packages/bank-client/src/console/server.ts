@@ -165,7 +165,12 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
       `removed ${leftovers} upload file(s) a previous run left in the spool (it stopped during an upload)`,
     );
   else app.log.debug({ dir: spoolDir, removed: 0 }, 'upload spool empty');
-  app.addHook('onRequest', async (req) => void inFlight.add(req.id));
+  app.addHook('onRequest', async (req, reply) => {
+    inFlight.add(req.id);
+    // A client that leaves after its whole request, before the answer, fires neither onResponse
+    // nor onRequestAbort: without this the entry stayed, and the reasons queue waited on it for ever.
+    reply.raw.once('close', () => inFlight.delete(req.id));
+  });
   app.addHook('onResponse', async (req, reply) => {
     inFlight.delete(req.id);
     const status = reply.statusCode;

@@ -49,10 +49,20 @@ export interface SpoolOptions {
   what?: string;
 }
 
+/** How long after a request's body ended its file part may still be writing (ms). */
+const UPLOAD_END_GRACE_MS = 5_000;
+
+class TruncatedUpload extends Error {
+  constructor(name: string) {
+    super(`${name}: the upload ended without the multipart body's closing boundary (cut short?); send it again`);
+  }
+}
+
 /**
  * Streams the multipart field "file" of `req` to a new spool file, decompressed when it is gzip.
  * Returns its path and the upload's base name (at most 200 characters), or null after answering
- * 415 (not multipart), 400 (no file, or a gzip that does not decompress) or 413 (over
+ * 415 (not multipart), 400 (no file, a body the parser cannot read, an upload cut short before its
+ * closing boundary, or a gzip that does not decompress) or 413 (over
  * `maxUploadBytes`, compressed or decompressed; the partial file removed). Other errors are thrown.
  */
 export async function spoolUpload(
@@ -69,7 +79,14 @@ export async function spoolUpload(
     );
     return null;
   }
-  const part = await req.file();
+  let part: Awaited<ReturnType<FastifyRequest['file']>>;
+  try {
+    part = await req.file();
+  } catch (err) {
+    // A body the multipart parser cannot read (no boundary, a malformed header): the sender's error.
+    void bad(reply, 400, 'bad_multipart', `not a readable multipart/form-data body: ${(err as Error).message}`);
+    return null;
+  }
   if (!part) {
     void bad(reply, 400, 'no_file', 'no file in the upload (multipart field "file")');
     return null;
@@ -83,12 +100,40 @@ export async function spoolUpload(
     });
     return null;
   };
+  // The request's body has all arrived (or the client left) but the file part is still open: its
+  // closing boundary never came, and the parser would wait for it for ever, holding the spool file.
+  // What arrived is written within moments of the body's end; after UPLOAD_END_GRACE_MS it is cut.
+  const stream = part.file;
+  const sink = createWriteStream(file, { mode: 0o600 });
+  let cutTimer: NodeJS.Timeout | undefined;
+  // The parser may already have destroyed the part without an error, which leaves the pipeline
+  // waiting: the cut settles the wait itself.
+  let cutShort!: (err: Error) => void;
+  const wasCut = new Promise<never>((_, reject) => (cutShort = reject));
+  const cut = () => {
+    const err = new TruncatedUpload(name);
+    stream.destroy(err);
+    sink.destroy();
+    cutShort(err);
+  };
+  const afterEnd = () => void (cutTimer ??= setTimeout(cut, UPLOAD_END_GRACE_MS));
+  if (req.raw.readableEnded) afterEnd();
+  else req.raw.once('end', afterEnd);
+  req.raw.once('close', afterEnd);
   try {
-    await pipeline(part.file, createWriteStream(file, { mode: 0o600 }));
+    await Promise.race([pipeline(stream, sink), wasCut]);
   } catch (err) {
     await rm(file, { force: true });
-    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' || part.file.truncated) return tooLarge();
+    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' || stream.truncated) return tooLarge();
+    if (err instanceof TruncatedUpload) {
+      void bad(reply, 400, 'truncated_upload', err.message);
+      return null;
+    }
     throw err;
+  } finally {
+    clearTimeout(cutTimer);
+    req.raw.off('end', afterEnd);
+    req.raw.off('close', afterEnd);
   }
   if (part.file.truncated) {
     await rm(file, { force: true });

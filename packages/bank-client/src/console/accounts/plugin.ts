@@ -29,10 +29,14 @@ function parseQuery<T extends z.ZodTypeAny>(
   query: unknown,
   numeric: readonly string[],
 ): z.infer<T> | string {
-  const q = { ...(query as Record<string, string>) };
+  const q = { ...(query as Record<string, unknown>) };
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(q)) {
+    if (typeof v !== 'string') {
+      problems.push(`${k} must be given once`);
+      continue;
+    }
     if (numeric.includes(k)) {
       const n = Number(v);
       if (v.trim() === '' || !Number.isFinite(n)) problems.push(`${k} must be a number, got "${v}"`);

@@ -69,7 +69,7 @@ export default async function alerts(app: FastifyInstance, ctx: ConsoleContext) 
             minAmount: { type: 'number' },
             maxAmount: { type: 'number' },
             limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-            offset: { type: 'integer', minimum: 0, default: 0 },
+            offset: { type: 'integer', minimum: 0, maximum: 2_147_483_647, default: 0 },
           },
         },
       },

@@ -123,12 +123,22 @@ export default async function anonymise(app: FastifyInstance, ctx: ConsoleContex
       },
     },
     async (req, reply) => {
-      const settings = parseAnonymiseQuery(req.query as Record<string, unknown>);
-      if (typeof settings === 'string') return bad(reply, 400, 'bad_request', settings);
-      const up = await spool(req, reply);
-      if (!up) return reply;
-      const id = randomBytes(8).toString('hex');
       const actor = req.operator!.name;
+      // Every refusal is audited, by its kind and where in the file: never with the file's content
+      // (a refused cell may be the very data the copy was to hide).
+      const refused = (why: string, details: Record<string, unknown> = {}) =>
+        ctx.db.appendAudit({ at: ctx.now(), type: 'anonymise.refused', actor, details: { why, ...details } });
+      const settings = parseAnonymiseQuery(req.query as Record<string, unknown>);
+      if (typeof settings === 'string') {
+        refused('settings');
+        return bad(reply, 400, 'bad_request', settings);
+      }
+      const up = await spool(req, reply);
+      if (!up) {
+        refused('upload', { status: reply.statusCode });
+        return reply;
+      }
+      const id = randomBytes(8).toString('hex');
       const named = (m: string) => m.split(up.file).join(up.name);
       try {
         await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -172,30 +182,36 @@ export default async function anonymise(app: FastifyInstance, ctx: ConsoleContex
         const kind = anonymiseFailureKind(err);
         if (kind === 'crash') throw err;
         if (err instanceof MinKError) {
-          ctx.db.appendAudit({
-            at: ctx.now(),
-            type: 'anonymise.refused',
-            actor,
-            details: { file: up.name, rows: err.report.rows, kAnonymity: err.report.kAnonymity, minK: settings.minK },
+          refused('min_k', {
+            file: up.name,
+            rows: err.report.rows,
+            kAnonymity: err.report.kAnonymity,
+            minK: settings.minK,
           });
           return bad(reply, 422, 'min_k', err.message, { report: err.report });
         }
-        if (err instanceof UnclassifiedColumnsError)
+        if (err instanceof UnclassifiedColumnsError) {
+          refused('unclassified', { file: up.name, columns: err.columns });
           return bad(reply, 422, 'unclassified', named(err.message), { columns: err.columns, header: err.header });
-        if (err instanceof DataError)
+        }
+        if (err instanceof DataError) {
+          refused('bad_file', { file: up.name, line: err.line ?? null, column: err.column ?? null });
           return bad(reply, 400, 'bad_file', named(err.message), {
             file: up.name,
             line: err.line ?? null,
             column: err.column ?? null,
           });
+        }
         // A file the daemon needs (the key, the output directory): the analyst cannot fix it and
         // must not learn the bank host's paths; the operator finds the path in the log.
         if (typeof (err as NodeJS.ErrnoException).code === 'string' || err instanceof StateKeyError) {
           req.log.warn({ err }, 'anonymise: a file the daemon needs is missing or unreadable');
           const message =
             'a file the bank daemon needs (its anonymisation key or output directory) is missing or unreadable: the daemon log names it';
+          refused('daemon_files', { file: up.name });
           return bad(reply, 500, 'daemon_files', message);
         }
+        refused('bad_request', { file: up.name });
         return bad(reply, 400, 'bad_request', withoutPaths(named((err as Error).message)));
       } finally {
         await rm(up.file, { force: true });
