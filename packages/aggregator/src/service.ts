@@ -21,6 +21,7 @@ import { AUDIT_KEY_FILE, recordShutdown, verifyStoredState } from './audit/index
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics/prometheus.js';
 import { buildServer, type PeopleSettings } from './server/app.js';
+import { plainListenWarning } from '@finsecure/common/config';
 import { strategySpec } from './round/rules.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
@@ -137,6 +138,8 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     });
     opened.app = app;
     await app.listen({ host: config.host, port: config.port });
+    const plain = plainListenWarning('the aggregator', config.host, !!config.tlsCert, '--tls-cert and --tls-key');
+    if (plain) logger.warn(plain);
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const scheme = config.tlsCert ? 'https' : 'http';

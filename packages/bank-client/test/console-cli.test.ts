@@ -116,5 +116,30 @@ describe('finsecure-bank console and users', () => {
     expect(who.body).toMatchObject({ username: 'admin', role: 'admin', setup: 'password' });
     expect((await admin.get('/api/alerts')).body.error).toBe('setup_required');
     expect(out).not.toContain(otp);
+    expect(out).not.toContain('without TLS'); // this host only: nothing crosses the network
+  });
+
+  it('warns when it listens beyond this host without TLS', async () => {
+    const wide = spawn(
+      process.execPath,
+      [cli, 'console', '--state-dir', dir, '--console-port', '0', '--console-host', '0.0.0.0', '--log-format', 'json'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no warning: ${out}`)), 30_000);
+        wide.stdout!.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (/"level":40.*"msg":"the bank console listens on 0\.0\.0\.0 without TLS: /.test(out)) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      expect(out).toContain('Give --console-tls-cert and --console-tls-key');
+    } finally {
+      wide.kill('SIGTERM');
+    }
   });
 });

@@ -15,6 +15,7 @@ import type { OpenedAccounts } from '@finsecure/accounts/cli';
 import { createBankLogger } from './terminal.js';
 import { openStateOrFail, requireBankState } from './open-state.js';
 import { fail } from './fail.js';
+import { plainListenWarning } from '@finsecure/common/config';
 
 /** Console flags as loadConsoleConfig takes them (strings from the command line become numbers). */
 export function consoleFlags(o: Record<string, unknown>): Record<string, unknown> {
@@ -59,6 +60,13 @@ export async function runConsole(
   });
   const address = await c.app.listen({ host: cfg.consoleHost, port: cfg.consolePort ?? 8081 });
   logger.info({ url: address, db: consoleDbPath(cfg.stateDir) }, 'bank console listening');
+  const plain = plainListenWarning(
+    'the bank console',
+    cfg.consoleHost,
+    !!tls,
+    '--console-tls-cert and --console-tls-key',
+  );
+  if (plain) logger.warn(plain);
   // On a terminal the URL also stands out as a plain line; JSON logs stay one object per line.
   if (process.stdout.isTTY) process.stdout.write(`bank console: ${address}\n`);
   if ((await c.db.accounts.countAccounts()) === 0) {

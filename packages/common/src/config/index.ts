@@ -139,3 +139,4 @@ export function editDistance(a: string, b: string): number {
   }
   return prev[b.length]!;
 }
+export { isLoopbackHost, plainListenWarning } from './listen.js';
