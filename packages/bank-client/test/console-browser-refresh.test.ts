@@ -10,16 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addPerson,
-  cleanup,
-  Client,
-  startConsole,
-  syntheticCsv,
-  tempDir,
-  writeTrainedModel,
-  type RunningConsole,
-} from './helpers/console.js';
+import { cleanup, consoleWithPeople, syntheticCsv, type RunningConsole } from './helpers/console.js';
 import { APP_DIST, browserReady, openPage, signIn } from './helpers/console-browser.js';
 
 const ready = browserReady('console refresh browser test');
@@ -31,16 +22,14 @@ describe.skipIf(!ready)('bank console: the alert queue follows scoring elsewhere
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    dir = tempDir('finsecure-console-refresh-');
-    await writeTrainedModel(dir);
-    c = await startConsole(dir, { appDir: APP_DIST });
-    await addPerson(c, 'ana', 'analyst');
-    await addPerson(c, 'bo', 'analyst');
-    await addPerson(c, 'eng', 'ml-engineer');
+    const { clients, ...opened } = await consoleWithPeople(
+      'finsecure-console-refresh-',
+      { ana: 'analyst', bo: 'analyst', eng: 'ml-engineer' },
+      { appDir: APP_DIST },
+    );
+    ({ dir, c } = opened);
     // An operating threshold, or a scored file flags nothing.
-    const eng = new Client(c.url);
-    await eng.login('eng');
-    expect((await eng.put('/api/threshold', { kind: 'probability', value: 0.2 })).status).toBe(200);
+    expect((await clients.eng!.put('/api/threshold', { kind: 'probability', value: 0.2 })).status).toBe(200);
     writeFileSync(path.join(dir, 'today.csv'), syntheticCsv(400, 21).text);
     ({ browser } = await openPage(pageErrors));
   });

@@ -15,13 +15,26 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAggregator } from '@finsecure/aggregator';
-import { ADMIN, cleanup, createBank, startTestAggregator, tempDir } from '../../aggregator/test/helpers/federation.js';
+import {
+  ADMIN,
+  api,
+  cleanup,
+  createBank,
+  startTestAggregator,
+  tempDir,
+} from '../../aggregator/test/helpers/federation.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DASHBOARD_DIST = path.join(ROOT, 'packages/dashboard/dist');
 const CHROMIUM = process.env.FINSECURE_CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && !process.env.CI) console.warn(`live snapshot e2e skipped: no Chromium at ${CHROMIUM}`);
+
+/** Waits until the page's live stream is open (its hello arrived). */
+const streamOpen = (page: Page) =>
+  expect
+    .poll(() => page.locator('[data-testid="live-indicator"]').getAttribute('data-state'), { timeout: 10_000 })
+    .toBe('open');
 
 const bankRow = (page: Page, id: string) => page.locator(`[data-testid="bank-row"][data-bank-id="${id}"]`);
 
@@ -77,9 +90,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard: changes reach an o
     expect(await page.locator('[data-testid="live-indicator"]').getAttribute('data-state')).not.toBe('open');
     await createBank(agg, 'bank-in-the-gap');
     open();
-    await expect
-      .poll(() => page.locator('[data-testid="live-indicator"]').getAttribute('data-state'), { timeout: 10_000 })
-      .toBe('open');
+    await streamOpen(page);
     await expect.poll(() => bankRow(page, 'bank-in-the-gap').count(), { timeout: 10_000 }).toBe(1);
     expect(errors).toEqual([]);
     await page.close();
@@ -88,20 +99,14 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard: changes reach an o
   it('shows a bank registered while the stream is open, without a reload', async () => {
     const { page, open, errors } = await pageWithHeldStream();
     open();
-    await expect
-      .poll(() => page.locator('[data-testid="live-indicator"]').getAttribute('data-state'), { timeout: 10_000 })
-      .toBe('open');
+    await streamOpen(page);
     await bankRow(page, 'bank-in-the-gap').waitFor({ timeout: 10_000 });
     // The stream's own load has answered too (it started on open): only the stream can bring this one.
     await page.waitForLoadState('networkidle');
     await createBank(agg, 'bank-later');
     await expect.poll(() => bankRow(page, 'bank-later').count(), { timeout: 10_000 }).toBe(1);
     // ...and a revoked bank shows as revoked, though it was never connected (no detach to announce it).
-    const res = await fetch(`${agg.url}/api/banks/bank-later`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${ADMIN}` },
-    });
-    expect(res.status).toBe(200);
+    expect((await api(agg, 'DELETE', '/api/banks/bank-later')).status).toBe(200);
     await expect.poll(() => bankRow(page, 'bank-later').innerText(), { timeout: 10_000 }).toMatch(/revoked/i);
     expect(errors).toEqual([]);
     await page.close();
@@ -110,18 +115,11 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard: changes reach an o
   it('shows a change of the settings without a reload: the round budget, the rules, the config panel', async () => {
     const { page, open, errors } = await pageWithHeldStream();
     open();
-    await expect
-      .poll(() => page.locator('[data-testid="live-indicator"]').getAttribute('data-state'), { timeout: 10_000 })
-      .toBe('open');
+    await streamOpen(page);
     await page.waitForLoadState('networkidle');
     const before = await page.locator('[data-testid="config"]').innerText();
     const rounds = agg.federation.status().roundsConfigured + 4;
-    const res = await fetch(`${agg.url}/api/config`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ rules: { rounds, minBanks: 3 } }),
-    });
-    expect(res.status).toBe(200);
+    expect((await api(agg, 'PUT', '/api/config', { rules: { rounds, minBanks: 3 } })).status).toBe(200);
     await expect
       .poll(() => page.locator('[data-testid="rounds-completed"]').innerText(), { timeout: 10_000 })
       .toMatch(new RegExp(`/\\s*${rounds}\\b`));

@@ -139,6 +139,34 @@ export async function detach(core: Core, session: BankSession, why: string): Pro
   publishStatus(core);
 }
 
+/** See Federation.changeBankAccess (on the serial queue). */
+export async function changeAccess(
+  core: Core,
+  bankId: string,
+  change: () => Promise<boolean>,
+  entry: { type: string; actor: string },
+  close: { code: number; reason: string },
+  opts: { liftsRevocation?: boolean },
+): Promise<boolean> {
+  if (!(await change())) return false;
+  if (opts.liftsRevocation && core.refusals[bankId]?.kind === 'revoked') {
+    delete core.refusals[bankId];
+    await core.opts.store.setSetting('bankRefusals', core.refusals);
+  }
+  // Closed and detached before the audit, so that a failed audit write cannot leave it connected;
+  // detached now, not when the peer answers the close (a hostile or hung one never does, and
+  // its frames would count until the socket's timeout): what it sends from here is dropped.
+  const session = core.sessions.get(bankId);
+  if (session) {
+    session.close(close.code, close.reason);
+    await detach(core, session, close.reason);
+  }
+  await audit(core, entry.type, entry.actor, { bankId });
+  // A bank that was not connected has no detach to announce that it is revoked.
+  await publishBank(core, bankId);
+  return true;
+}
+
 /** Heartbeats: closes banks silent for too long and detaches them. */
 export function checkHeartbeats(core: Core): void {
   const { clock, heartbeatTimeoutMs, heartbeatIntervalMs, logger } = core.opts;

@@ -278,25 +278,7 @@ export class Federation {
     opts: { liftsRevocation?: boolean } = {},
   ): Promise<boolean> {
     // A store error answers the request (500); it does not fail the round in flight (recover()).
-    return this.answer(async () => {
-      if (!(await change())) return false;
-      if (opts.liftsRevocation && this.core.refusals[bankId]?.kind === 'revoked') {
-        delete this.core.refusals[bankId];
-        await this.core.opts.store.setSetting('bankRefusals', this.core.refusals);
-      }
-      // Closed and detached before the audit, so that a failed audit write cannot leave it connected;
-      // detached now, not when the peer answers the close (a hostile or hung one never does, and
-      // its frames would count until the socket's timeout): what it sends from here is dropped.
-      const session = this.core.sessions.get(bankId);
-      if (session) {
-        session.close(close.code, close.reason);
-        await banks.detach(this.core, session, close.reason);
-      }
-      await audit(this.core, entry.type, entry.actor, { bankId });
-      // A bank that was not connected has no detach to announce that it is revoked.
-      await publishBank(this.core, bankId);
-      return true;
-    });
+    return this.answer(() => banks.changeAccess(this.core, bankId, change, entry, close, opts));
   }
 
   isConnected(bankId: string): boolean {
