@@ -8,6 +8,9 @@ import { Presets, SingleBar } from 'cli-progress';
 import { DataError } from '@finsecure/common/data';
 import { PartitionError } from '@finsecure/common/partition';
 import { ExperimentError } from './experiment.js';
+import { removeTempDirsNow } from './temp-dirs.js';
+import { RunFailedError } from './run-failed.js';
+import { BackendUnavailableError } from '@finsecure/common/model';
 
 /** A problem with what the user asked for: reported without a stack trace, exit code 2. */
 export class UsageError extends Error {
@@ -64,6 +67,8 @@ export function strictCommand(cmd: Command): Command {
 function isUsageError(err: unknown): boolean {
   return (
     err instanceof UsageError ||
+    err instanceof RunFailedError ||
+    err instanceof BackendUnavailableError ||
     err instanceof ExperimentError ||
     err instanceof DataError ||
     err instanceof PartitionError ||
@@ -77,6 +82,17 @@ function isUsageError(err: unknown): boolean {
  */
 export async function runMain(cmd: Command, argv: readonly string[] = process.argv): Promise<void> {
   cmd.exitOverride();
+  // Ctrl-C or a SIGTERM mid-run: the temporary directories hold a copy of the data and the banks'
+  // state keys, so they go before the process does (exit 130 / 143, as a shell reports a signal).
+  const onSignal = (signal: NodeJS.Signals) => {
+    const removed = removeTempDirsNow();
+    process.stderr.write(
+      `\n${cmd.name()}: interrupted (${signal})${removed.length ? `; removed ${removed.join(', ')}` : ''}\n`,
+    );
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     await cmd.parseAsync([...argv]);
   } catch (err) {
@@ -92,5 +108,8 @@ export async function runMain(cmd: Command, argv: readonly string[] = process.ar
     }
     process.stderr.write(`${cmd.name()}: unexpected failure: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

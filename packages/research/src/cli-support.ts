@@ -331,7 +331,7 @@ export function addFederationOptions(cmd: Command): Command {
     .option(
       '--secure-aggregation',
       'secure aggregation (SecAgg+): banks mask their updates and the aggregator only unmasks their sum (the ' +
-        "aggregator's secureAggregation rule; FedAvg only, not with DP). compare then runs the federation twice, " +
+        "aggregator's secureAggregation rule; FedAvg only; with --dp-clip and --dp-noise-multiplier, distributed DP). compare then runs the federation twice, " +
         'plaintext and secure, and reports their AUPRC side by side',
       false,
     )

@@ -160,12 +160,34 @@ async function loadGivenSplit(
       `--train ${o.train} is in the ${train.layout} layout but --test ${o.test} in the ${test.layout} layout`,
     );
   }
-  if (test.dataset.numRows === 0) throw new ExperimentError(`--test ${o.test} has no rows`);
-  if (countFrauds(test.dataset) === 0) {
-    throw new ExperimentError(`--test ${o.test} has no fraud rows: AUPRC, recall and F1 are undefined on it`);
-  }
+  checkTestSplit(test.dataset, `--test ${o.test}`);
   // The test file is held out by construction: it is only ever evaluated on.
   return { train: declareTrainingData(train.dataset), test: test.dataset as TestSplit, layout: train.layout };
+}
+
+/**
+ * The test rows must hold both classes: without a fraud, AUPRC, recall and F1 are undefined; without a
+ * legitimate row, ROC AUC and the false-positive rate are. Refused (ExperimentError, exit 2) rather
+ * than reported as 0. `what` names the rows for the message.
+ */
+function checkTestSplit(test: Dataset, what: string): void {
+  if (test.numRows === 0) throw new ExperimentError(`${what} has no rows: raise --test-fraction or use more data`);
+  const frauds = countFrauds(test);
+  if (frauds === 0) {
+    throw new ExperimentError(
+      `${what} has no fraud rows (${test.numRows} rows): AUPRC, recall and F1 are undefined on it; use data with more frauds or a larger --test-fraction`,
+    );
+  }
+  if (frauds === test.numRows) {
+    throw new ExperimentError(
+      `${what} has no legitimate rows (${test.numRows} rows, all fraud): ROC AUC and the false-positive rate are undefined on it`,
+    );
+  }
+}
+
+/** The bytes of a typed array's view (not of its whole buffer). */
+function bytesOf(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 /**
@@ -222,6 +244,8 @@ export async function prepareExperiment(o: ExperimentOptions): Promise<Experimen
       ? timeSplit(ds, o.testFraction ?? 0.2)
       : stratifiedSplit(ds, o.testFraction ?? 0.2, splitRng);
   const testFraction = given ? given.test.numRows / ds.numRows : (o.testFraction ?? 0.2);
+  // A given --test file was checked as it was loaded.
+  if (!given) checkTestSplit(split.test, `the test split (--test-fraction ${testFraction})`);
   const parts = partitionDataset(split.train, {
     scheme: o.scheme,
     banks: o.banks,
@@ -246,8 +270,12 @@ export async function prepareExperiment(o: ExperimentOptions): Promise<Experimen
     ...(testSource !== undefined ? { testSource } : {}),
   };
   const totalFrauds = countFrauds(ds);
+  // The rows themselves, not only their counts: `compare --reuse` must not take results computed on
+  // another file that happens to have the same path, rows and frauds.
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({ spec, rows: ds.numRows, frauds: totalFrauds, features: ds.featureNames }))
+    .update(bytesOf(ds.features))
+    .update(ds.labels)
     .digest('hex')
     .slice(0, 16);
 

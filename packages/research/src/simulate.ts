@@ -11,9 +11,9 @@
  * like comparison with the baseline, the exact metrics of the committed model version
  * (read from the store) on the shared test set.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { makeTempDir, removeTempDir } from './temp-dirs.js';
+import { RunFailedError } from './run-failed.js';
 import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { RoundRecord, StatusView } from '@finsecure/common/api';
@@ -84,7 +84,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
   const logger: Logger = pino({ level: o.logLevel ?? 'silent' });
 
   const ownDir = o.workDir === undefined;
-  const dir = o.workDir ?? (await mkdtemp(path.join(tmpdir(), 'finsecure-sim-')));
+  const dir = o.workDir ?? (await makeTempDir('finsecure-sim-'));
   const banks: BankClient[] = [];
   let agg: RunningAggregator | null = null;
   try {
@@ -221,7 +221,10 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
     const results = new Map<number, RoundResult>();
     let committed = 0;
     let failed = 0;
-    const deadline = Date.now() + (o.timeoutMs ?? 2 * 3_600_000);
+    // A guard against a federation that stops answering, not a limit on long runs: every round is
+    // bounded by its own timeouts (training, then evaluation), and at most max(5, rounds) may fail.
+    const timeoutMs = o.timeoutMs ?? (o.rounds + Math.max(5, o.rounds) + 1) * 2 * roundTimeoutMs + 600_000;
+    const deadline = Date.now() + timeoutMs;
     const collect = async (): Promise<void> => {
       const list = await api<RoundRecord[]>(agg!, 'GET', '/api/rounds?limit=1000');
       for (const r of list.slice().reverse()) {
@@ -282,13 +285,18 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
       await collect();
       if (status.state === 'finished' && committed >= o.rounds) break;
       if (status.state === 'stopped')
-        throw new Error('training stopped before all rounds were committed (privacy budget?)');
+        throw new RunFailedError(
+          `the aggregator stopped training after ${committed} of ${o.rounds} rounds (too few eligible banks left: privacy budgets spent, or banks lost)`,
+        );
       if (failed > Math.max(5, o.rounds))
-        throw new Error(
-          `${failed} rounds failed; last reason: ${[...results.values()].reverse().find((r) => r.failureReason)?.failureReason}`,
+        throw new RunFailedError(
+          `${failed} rounds failed (${committed} of ${o.rounds} committed); last reason: ${[...results.values()].reverse().find((r) => r.failureReason)?.failureReason}. ` +
+            `A longer --round-timeout (now ${roundTimeoutMs} ms) or a lower --quorum gives the banks more time`,
         );
       if (Date.now() > deadline)
-        throw new Error(`the simulation did not finish within ${(o.timeoutMs ?? 7_200_000) / 1000} s`);
+        throw new RunFailedError(
+          `the simulation did not finish within ${Math.round(timeoutMs / 1000)} s (${committed} of ${o.rounds} rounds committed)`,
+        );
       await new Promise((r) => setTimeout(r, ROUND_SERIES_POLL_MS));
     }
     const trainingWallMs = performance.now() - trainingStarted;
@@ -349,6 +357,6 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
     for (const c of banks) c.stop();
     await Promise.all(banks.map((c) => c.idle().catch(() => {})));
     await agg?.close();
-    if (ownDir) await rm(dir, { recursive: true, force: true });
+    if (ownDir) await removeTempDir(dir);
   }
 }

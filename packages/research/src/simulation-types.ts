@@ -39,7 +39,10 @@ export interface SimulationOptions extends LocalTraining {
   workDir?: string;
   onStage?: (message: string) => void;
   onRound?: (round: RoundResult, committed: number) => void;
-  /** Whole-run safety limit (ms). Default 2 h. */
+  /**
+   * Whole-run safety limit (ms), against a federation that stops answering. Default: what the rounds
+   * may take by their own timeouts, (rounds + max(5, rounds) + 1) × 2 × roundTimeoutMs, plus 10 minutes.
+   */
   timeoutMs?: number;
   /**
    * Round rules laid over the simulation's own (another strategy and its options,

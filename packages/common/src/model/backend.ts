@@ -17,6 +17,14 @@ export interface BackendInfo {
   notes: string[];
 }
 
+/** The backend asked for by name (`--backend`, FINSECURE_BACKEND) cannot run here; the message says why. */
+export class BackendUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
 let active: Promise<BackendInfo> | null = null;
 
 /** Parses FINSECURE_BACKEND-style preferences; undefined means "best available". */
@@ -26,7 +34,7 @@ export function parseBackendPreference(value: string | undefined): TrainingBacke
   throw new Error(`backend must be one of auto, tensorflow, wasm, cpu; got "${value}"`);
 }
 
-async function tryTensorflow(notes: string[]): Promise<boolean> {
+async function tryTensorflow(notes: string[], fallback: boolean): Promise<boolean> {
   try {
     // A variable specifier keeps bundlers and tsc from requiring the optional package.
     const name = '@tensorflow/tfjs-node';
@@ -38,7 +46,7 @@ async function tryTensorflow(notes: string[]): Promise<boolean> {
     const code = (err as NodeJS.ErrnoException).code;
     notes.push(
       code === 'ERR_MODULE_NOT_FOUND'
-        ? 'tensorflow: @tensorflow/tfjs-node is not installed (optional; the next backend is used)'
+        ? `tensorflow: @tensorflow/tfjs-node is not installed (an optional package${fallback ? '; the next backend is used' : ': install it, or choose wasm or cpu'})`
         : `tensorflow: ${(err as Error).message.split('\n')[0]}`,
     );
     return false;
@@ -68,7 +76,7 @@ async function select(prefer: TrainingBackend | undefined): Promise<BackendInfo>
   const notes: string[] = [];
   const order: TrainingBackend[] = prefer ? [prefer] : ['tensorflow', 'wasm', 'cpu'];
   for (const candidate of order) {
-    if (candidate === 'tensorflow' && (await tryTensorflow(notes))) break;
+    if (candidate === 'tensorflow' && (await tryTensorflow(notes, !prefer))) break;
     if (candidate === 'wasm' && (await tryWasm(notes))) break;
     if (candidate === 'cpu' && (await tf.setBackend('cpu'))) break;
   }
@@ -77,7 +85,8 @@ async function select(prefer: TrainingBackend | undefined): Promise<BackendInfo>
   if (name !== 'tensorflow' && name !== 'wasm' && name !== 'cpu') {
     throw new Error(`no usable TF.js backend (${notes.join('; ')})`);
   }
-  if (prefer && name !== prefer) throw new Error(`backend "${prefer}" was requested but failed: ${notes.join('; ')}`);
+  if (prefer && name !== prefer)
+    throw new BackendUnavailableError(`backend "${prefer}" was requested but cannot run: ${notes.join('; ')}`);
   return { backend: name, notes };
 }
 

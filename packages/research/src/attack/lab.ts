@@ -6,9 +6,8 @@
  * and, for every run, the backdoor success rate (the share of triggered test frauds the model
  * passes as legitimate), so the clean run gives the base rate.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { makeTempDir, removeTempDir } from '../temp-dirs.js';
 import { applyScaler, writeCsv } from '@finsecure/common/data';
 import { manifestFor, MlpTrainer } from '@finsecure/common/model';
 import { createRng } from '@finsecure/common/rng';
@@ -230,7 +229,7 @@ export async function runAttackLab(exp: Experiment, o: AttackLabOptions): Promis
       for (const k of counts) plan.push({ attack, strategy, attackers: o.malicious.slice(0, k) });
   }
   const runs: AttackRun[] = [];
-  const dir = await mkdtemp(path.join(tmpdir(), 'finsecure-attack-'));
+  const dir = await makeTempDir('finsecure-attack-');
   try {
     for (const [i, p] of plan.entries()) {
       const label = `${p.strategy} / ${p.attack}${p.attackers.length ? ` (banks ${p.attackers.join(',')})` : ''}`;
@@ -293,7 +292,7 @@ export async function runAttackLab(exp: Experiment, o: AttackLabOptions): Promis
     }
   } finally {
     (trainer as MlpTrainer | null)?.dispose();
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   }
   return {
     kind: 'attack-lab',

@@ -26,6 +26,7 @@ import {
 } from '../cli-support.js';
 import { RESEARCH_TRAINING } from '../training.js';
 import { loadExperiment } from './baseline.js';
+import { checkOutDir } from '../output-dirs.js';
 
 export interface AttackFlags extends DataFlags, TrainingFlags {
   malicious: number[];
@@ -79,16 +80,24 @@ export function triggerColumns(names: string[] | undefined, featureNames: readon
     if (d < 4) throw new UsageError(`the data has ${d} features; give --backdoor-features`);
     return [d - 4, d - 3, d - 2];
   }
-  return names.map((n) => {
+  const columns = names.map((raw) => {
+    const n = raw.trim();
+    // An empty item ("a,,b", " , ") is a typo, not column 0 (which Number('') would make it).
+    if (n === '') throw new UsageError(`--backdoor-features: an empty name in "${names.join(',')}"`);
     const byName = featureNames.indexOf(n);
     if (byName >= 0) return byName;
-    const j = Number(n);
+    const j = /^\d+$/.test(n) ? Number(n) : NaN;
     if (Number.isInteger(j) && j >= 0 && j < featureNames.length) return j;
     throw new UsageError(`--backdoor-features: "${n}" is not a feature (${featureNames.join(', ')}) or a column index`);
   });
+  const twice = columns.find((c, i) => columns.indexOf(c) !== i);
+  if (twice !== undefined)
+    throw new UsageError(`--backdoor-features names column ${twice} ("${featureNames[twice]}") twice`);
+  return columns;
 }
 
 export async function attackAction(flags: AttackFlags, out: Output): Promise<{ result: AttackLabResult; md: string }> {
+  await checkOutDir(flags.out);
   if (!flags.attack.every(isAttackKind)) throw new UsageError(`--attack must be among ${ATTACK_KINDS.join(', ')}`);
   if (flags.malicious.length >= flags.banks)
     throw new UsageError(

@@ -22,6 +22,7 @@ import {
   type Output,
   type TrainingFlags,
 } from '../cli-support.js';
+import { checkOutDir } from '../output-dirs.js';
 
 /** Centralized epochs by default: the federation's total budget (rounds × local epochs). */
 export const BASELINE_EPOCHS = DEFAULT_ROUNDS * RESEARCH_TRAINING.epochs;
@@ -62,6 +63,7 @@ export async function baselineAction(
   out: Output,
   exp?: Experiment,
 ): Promise<{ result: BaselineResult; json: string; md: string }> {
+  await checkOutDir(flags.out);
   exp ??= await loadExperiment(flags, out);
   const bar = progressBar(out, 'centralized', flags.epochs, 'epochs', ' | loss {loss}');
   const result = await runBaseline(exp, {
@@ -98,7 +100,7 @@ export function baselineCommand(out: Output = consoleOutput): Command {
   addDataOptions(cmd);
   cmd.option(
     '--epochs <n>',
-    "training epochs over the pooled data (default: the federation's rounds × local epochs)",
+    "training epochs over the pooled data; the default is the federation's default rounds × local epochs",
     intArg('--epochs', 1, 10_000),
     BASELINE_EPOCHS,
   );

@@ -34,6 +34,7 @@ import {
 import { baselineAction, loadExperiment } from './baseline.js';
 import { simulateAction } from './simulate.js';
 import { localOnlyAction } from './local-only.js';
+import { checkOutDir } from '../output-dirs.js';
 
 export interface CompareFlags extends DataFlags, TrainingFlags, FederationFlags {
   out: string;
@@ -70,6 +71,7 @@ export async function compareAction(
   const strategy = strategyOf(flags);
   checkQuorum(flags, flags.banks);
   experimentOptions(flags); // flag errors before any work
+  await checkOutDir(flags.out);
   const baselineEpochs = flags.baselineEpochs ?? flags.rounds * flags.epochs;
   const smote = flags.smoteRatio > 0;
   let exp: Experiment | undefined;
@@ -138,7 +140,11 @@ export async function compareAction(
         secureAggregation: true,
       }) ?? undefined;
     if (secure) out.log(`Reusing ${path.join(flags.out, 'simulation-secure.json')}`);
-    else secure = (await simulateAction(flags, out, await experiment(), 'simulation-secure')).result;
+    else {
+      // Its own --keep directory: the plaintext run's database and banks are already in flags.keep.
+      const secureFlags = { ...flags, ...(flags.keep !== undefined ? { keep: path.join(flags.keep, 'secure') } : {}) };
+      secure = (await simulateAction(secureFlags, out, await experiment(), 'simulation-secure')).result;
+    }
   }
 
   const { report, charts } = await writeComparisonReport(flags.out, baseline, simulation, localOnly, flags.title);
@@ -185,7 +191,10 @@ export function compareCommand(out: Output = consoleOutput): Command {
     false,
   );
   cmd.option('--title <text>', 'title of the report');
-  cmd.option('--keep <dir>', "keep the simulation's shards, SQLite database and bank state in this directory");
+  cmd.option(
+    '--keep <dir>',
+    "keep the simulation's shards, SQLite database and bank state in this new or empty directory (with --secure-aggregation, the secure run's in <dir>/secure)",
+  );
   cmd.option('--out <dir>', 'report directory (report.md, *.svg, and the three JSON results)', 'data/research');
   strictCommand(cmd);
   cmd.action(async (flags: CompareFlags) => {

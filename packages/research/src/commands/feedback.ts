@@ -3,9 +3,9 @@
  * (feedback/harness.ts): false positives at a fixed recall after N rounds, with and
  * without the loop, on one experiment per seed. Writes feedback.json and feedback.md.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { makeTempDir, removeTempDir } from '../temp-dirs.js';
 import { Command } from 'commander';
 import { DEFAULT_FEEDBACK_WEIGHT } from '@finsecure/bank-client';
 import { describeExperiment } from '../experiment.js';
@@ -28,6 +28,7 @@ import { RESEARCH_TRAINING } from '../training.js';
 import { loadExperiment } from './baseline.js';
 import { runFeedbackExperiment } from '../feedback/harness.js';
 import { feedbackMarkdown, type FeedbackReport } from '../feedback/report.js';
+import { checkOutDir } from '../output-dirs.js';
 
 export interface FeedbackFlags extends DataFlags, TrainingFlags {
   rounds: number;
@@ -40,18 +41,32 @@ export interface FeedbackFlags extends DataFlags, TrainingFlags {
   out: string;
 }
 
+/**
+ * --seeds: distinct integers in 0..2,147,483,647 (--seed's range), comma-separated. Each seed is a
+ * run with its own work directory, so a repeated seed (also `0` and `-0`) is refused, as is an
+ * empty item (`1,,2`), which Number() would read as seed 0. Throws UsageError naming the item.
+ */
+export function parseSeeds(list: string): number[] {
+  const seen = new Set<number>();
+  return list.split(',').map((item) => {
+    const t = item.trim();
+    const n = /^\d+$/.test(t) ? Number(t) : NaN;
+    if (!Number.isSafeInteger(n) || n > 2_147_483_647)
+      throw new UsageError(
+        `--seeds: "${t}" is not a seed (an integer from 0 to 2147483647); give them comma-separated, e.g. 1,2,3 (got "${list}")`,
+      );
+    if (seen.has(n)) throw new UsageError(`--seeds: seed ${n} is given twice (got "${list}")`);
+    seen.add(n);
+    return n;
+  });
+}
+
 export async function feedbackAction(
   flags: FeedbackFlags,
   out: Output,
 ): Promise<{ report: FeedbackReport; json: string; md: string }> {
-  const seeds = flags.seeds
-    ? flags.seeds.split(',').map((s) => {
-        const n = Number(s.trim());
-        if (!Number.isInteger(n) || n < 0)
-          throw new UsageError(`--seeds must be a comma-separated list of integers ≥ 0, got "${flags.seeds}"`);
-        return n;
-      })
-    : [flags.seed];
+  const seeds = flags.seeds !== undefined ? parseSeeds(flags.seeds) : [flags.seed];
+  await checkOutDir(flags.out);
   const settings = {
     rounds: flags.rounds,
     reviewsPerRound: flags.reviews,
@@ -74,7 +89,7 @@ export async function feedbackAction(
     settings,
     runs: [],
   };
-  const workDir = await mkdtemp(path.join(tmpdir(), 'finsecure-feedback-'));
+  const workDir = await makeTempDir('finsecure-feedback-');
   try {
     for (const seed of seeds) {
       const exp = await loadExperiment({ ...flags, seed }, out);
@@ -95,7 +110,7 @@ export async function feedbackAction(
       );
     }
   } finally {
-    await rm(workDir, { recursive: true, force: true });
+    await removeTempDir(workDir);
   }
   const json = path.join(flags.out, 'feedback.json');
   const md = path.join(flags.out, 'feedback.md');

@@ -22,6 +22,7 @@ import {
   type TrainingFlags,
 } from '../cli-support.js';
 import { loadExperiment } from './baseline.js';
+import { checkOutDir } from '../output-dirs.js';
 
 export interface LocalOnlyFlags extends DataFlags, TrainingFlags, Pick<FederationFlags, 'rounds' | 'epochs'> {
   out: string;
@@ -32,6 +33,7 @@ export async function localOnlyAction(
   out: Output,
   exp?: Experiment,
 ): Promise<{ result: LocalOnlyResult; json: string; md: string }> {
+  await checkOutDir(flags.out);
   exp ??= await loadExperiment(flags, out);
   const banks = exp.shards.length;
   const bar = progressBar(out, 'local-only', banks * flags.rounds, 'bank-rounds');

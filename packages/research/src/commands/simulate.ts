@@ -26,6 +26,7 @@ import {
   type TrainingFlags,
 } from '../cli-support.js';
 import { loadExperiment } from './baseline.js';
+import { checkKeepDir, checkOutDir } from '../output-dirs.js';
 
 export interface SimulateFlags extends DataFlags, TrainingFlags, FederationFlags {
   out: string;
@@ -51,6 +52,8 @@ export async function simulateAction(
   name = 'simulation',
 ): Promise<{ result: SimulationResult; json: string; md: string }> {
   const dp = dpOf(flags);
+  await checkOutDir(flags.out);
+  if (flags.keep !== undefined) await checkKeepDir(flags.keep);
   const strategy = strategyOf(flags);
   checkQuorum(flags, flags.banks);
   exp ??= await loadExperiment(flags, out);
@@ -115,7 +118,7 @@ export function simulateCommand(out: Output = consoleOutput): Command {
   addTrainingOptions(cmd);
   cmd.option(
     '--keep <dir>',
-    'keep shards, the SQLite database and bank state in this directory (default: a temp dir, removed)',
+    'keep shards, the SQLite database and bank state in this new or empty directory (default: a temp dir, removed)',
   );
   cmd.option('--out <dir>', 'directory for simulation.json and simulation.md', 'data/research');
   strictCommand(cmd);
