@@ -43,12 +43,16 @@ export class AuditHeadLog {
   }
 }
 
-/** The heads recorded in `<stateDir>/audit-heads.jsonl`, opened with the state's cipher. */
+/**
+ * The heads recorded in `<stateDir>/audit-heads.jsonl`, opened with the state's cipher. A last head
+ * torn by a crash while it was written is left out, and `onTorn` told (readStateLines).
+ */
 export function readAuditHeads(
   stateDir: string,
   cipher: StateCipher = cipherFor(stateDir),
+  onTorn?: (message: string) => void,
 ): { at: number; roundId: number; seq: number; hash: string }[] {
-  return readStateLines(cipher, path.join(stateDir, AUDIT_HEADS_FILE)).map(
+  return readStateLines(cipher, path.join(stateDir, AUDIT_HEADS_FILE), onTorn).map(
     (l) => JSON.parse(l) as { at: number; roundId: number; seq: number; hash: string },
   );
 }

@@ -222,11 +222,32 @@ function show(value: unknown): string {
   return typeof value === 'string' ? `"${value}"` : typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
+/** Settings whose values are secrets: an error about one says what kind of value it got, never the value. */
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['token', 'stateKey']);
+
+/** What an error may say about a secret's value: its JSON type only. */
+function kindOf(value: unknown): string {
+  const kind =
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'an array'
+        : typeof value === 'object'
+          ? 'an object'
+          : `a ${typeof value}`;
+  return `${kind} (not shown: it is a secret)`;
+}
+
 /**
  * A zod issue in words for people: "must be a whole number, got 2.5" rather than "Invalid
- * input: expected int, received number". `value` is the value of the setting.
+ * input: expected int, received number". `value` is the value of the setting; `key` its name,
+ * so that a secret's value (SECRET_SETTINGS) is never quoted.
  */
-export function describeIssue(i: z.core.$ZodIssue, value: unknown): string {
+export function describeIssue(i: z.core.$ZodIssue, value: unknown, key = ''): string {
+  if (SECRET_SETTINGS.has(key)) {
+    if (i.code === 'invalid_type') return `must be a string, got ${kindOf(value)}`;
+    return i.message;
+  }
   // JSON has no Infinity or NaN, but 1e400 parses as Infinity: say what is wrong with it.
   if (typeof value === 'number' && !Number.isFinite(value)) return `must be a finite number, got ${value}`;
   const got = `, got ${show(value)}`;
@@ -320,7 +341,7 @@ export function loadBankConfig(sources: {
       }
       if (i.code === 'custom') return `  - ${origin[key] ?? flagOf(key)}: ${i.message}`;
       if (value === undefined && i.code === 'invalid_type') return `  - ${FLAG_NAMES[key] ?? flagOf(key)}: is required`;
-      return `  - ${origin[key] ?? flagOf(key)}: ${describeIssue(i, value)}`;
+      return `  - ${origin[key] ?? flagOf(key)}: ${describeIssue(i, value, key)}`;
     });
     throw new BankConfigError(`invalid bank-client configuration:\n${lines.join('\n')}`);
   }

@@ -52,9 +52,7 @@ export async function loadLocalData(
   let test: Dataset;
   if (config.test) {
     test = await loadDataset(config.test, options);
-    if (test.numFeatures !== all.numFeatures) {
-      throw new Error(`--test has ${test.numFeatures} features but --data has ${all.numFeatures}`);
-    }
+    checkSameFeatures(config.data, all, config.test, test);
     train = declareTrainingData(all);
   } else if (config.split === 'time') {
     ({ train, test } = timeSplit(all, config.testFraction));
@@ -65,8 +63,8 @@ export async function loadLocalData(
   const s = computeScalerStats(train);
   let numFraud = 0;
   for (let i = 0; i < train.numRows; i++) numFraud += train.labels[i]!;
-  const transactionIds = await readTransactionIds(config.data, idColumn);
-  if (config.test) for (const id of await readTransactionIds(config.test, idColumn)) transactionIds.add(id);
+  const transactionIds = await readTransactionIds(config.data, idColumn, onNotice);
+  if (config.test) for (const id of await readTransactionIds(config.test, idColumn, onNotice)) transactionIds.add(id);
   return {
     train,
     test,
@@ -74,6 +72,23 @@ export async function loadLocalData(
     transactionIds,
     stats: { count: s.count, mean: Array.from(s.mean), m2: Array.from(s.m2) },
   };
+}
+
+/**
+ * --test must have --data's features in --data's order: the model reads columns by position, so
+ * the same columns in another order (or categories one-hot encoded into other columns) would
+ * score every test row on scrambled features. Throws naming both files and the first difference.
+ */
+function checkSameFeatures(dataFile: string, data: Dataset, testFile: string, test: Dataset): void {
+  const a = data.featureNames;
+  const b = test.featureNames;
+  if (a.length === b.length && a.every((n, i) => n === b[i])) return;
+  if (a.length !== b.length)
+    throw new Error(`--test ${testFile} has ${b.length} features but --data ${dataFile} has ${a.length}`);
+  const i = a.findIndex((n, k) => n !== b[k]);
+  throw new Error(
+    `--test ${testFile} has its features in another order than --data ${dataFile}: feature ${i + 1} is "${b[i]}" in --test but "${a[i]}" in --data (the columns must come in the same order)`,
+  );
 }
 
 /**

@@ -11,8 +11,21 @@ import type { Readable } from 'node:stream';
 import { isGzipFile, splitCsvLine } from '@finsecure/common/data';
 import { idColumns } from './console/features.js';
 
-export async function readTransactionIds(file: string, idColumn?: string): Promise<Set<string>> {
+/**
+ * @param onRepeated told once, after the pass, when an id is on more than one row: how many ids
+ *   repeat and the first of them (with its lines). Not an error: an export may legitimately
+ *   repeat a transaction, but a repeated row can land in both the training and the test split.
+ */
+export async function readTransactionIds(
+  file: string,
+  idColumn?: string,
+  onRepeated?: (message: string) => void,
+): Promise<Set<string>> {
   const out = new Set<string>();
+  const firstLine = onRepeated ? new Map<string, number>() : null;
+  let repeated = 0;
+  let example: string | null = null;
+  let lineNo = 0;
   const raw = createReadStream(file);
   const input: Readable = (await isGzipFile(file)) ? raw.pipe(createGunzip()) : raw;
   const rl = createInterface({ input, crlfDelay: Infinity });
@@ -20,6 +33,7 @@ export async function readTransactionIds(file: string, idColumn?: string): Promi
   let col: number | null = null;
   try {
     for await (const line of rl) {
+      lineNo++;
       if (col === null) {
         splitCsvLine(line.replace(/^\uFEFF/, ''), fields);
         col = idColumns(fields.slice(), undefined, idColumn).transactionId;
@@ -28,11 +42,25 @@ export async function readTransactionIds(file: string, idColumn?: string): Promi
       }
       splitCsvLine(line, fields);
       const v = fields[col]?.trim();
-      if (v) out.add(v);
+      if (!v) continue;
+      if (firstLine) {
+        const first = firstLine.get(v);
+        if (first === undefined) firstLine.set(v, lineNo);
+        else if (first > 0) {
+          repeated++;
+          example ??= `"${v}" on lines ${first} and ${lineNo}`;
+          firstLine.set(v, -first); // counted once, however often it repeats
+        }
+      }
+      out.add(v);
     }
   } finally {
     rl.close();
     raw.destroy();
   }
+  if (repeated > 0)
+    onRepeated?.(
+      `${file}: ${repeated} transaction id${repeated === 1 ? ' is' : 's are'} on more than one row (first: ${example}); a repeated row can be both trained on and scored in the test split, which flatters the federation's metrics: remove the repeats`,
+    );
   return out;
 }

@@ -13,6 +13,7 @@ import { KAGGLE_FEATURES } from '@finsecure/common/data';
 import { DEFAULT_MLP, initWeights, manifestFor, saveModelDir } from '@finsecure/common/model';
 import { createRng } from '@finsecure/common/rng';
 import { cleanup, tempDir, TEST_STATE_KEY_ENV, writeShards } from '../../aggregator/test/helpers/federation.js';
+import { hasTfjsNode } from '../../common/test/helpers/optional-packages.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
 // The bank token, and the state key every command that reads the state directory requires.
@@ -251,4 +252,17 @@ describe('finsecure-bank start: CSV edge cases', () => {
       expect(r.out).toMatch(/"features":30/);
     }
   });
+
+  const tfjsNode = hasTfjsNode();
+  it.skipIf(tfjsNode)(
+    '--backend tensorflow where it cannot run: exit 2 naming the setting, before the data loads',
+    async () => {
+      const r = await startUntil(['--data', shard, '--backend', 'tensorflow'], /local data loaded/);
+      expect(r.code).toBe(2);
+      expect(r.out).toMatch(
+        /--backend \/ FINSECURE_BACKEND: backend "tensorflow" was requested but cannot run: .*not installed/,
+      );
+      expect(r.out).not.toMatch(/next backend is used|local data loaded|\n +at /);
+    },
+  );
 });

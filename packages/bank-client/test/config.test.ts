@@ -81,6 +81,30 @@ describe('bank-client configuration', () => {
     expect(attempt).toThrow(BankConfigError);
     expect(attempt).not.toThrow(token);
   });
+
+  it('never echoes a secret of the wrong type in a config file: it names the setting and the kind of value', () => {
+    const dir = tempDir();
+    try {
+      const key = 'k'.repeat(44);
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ token: [token] }, /token: must be a string, got an array \(not shown: it is a secret\)/],
+        [{ token: { value: token } }, /token: must be a string, got an object/],
+        [{ token, stateKey: [key] }, /stateKey: must be a string, got an array/],
+      ];
+      for (const [settings, said] of cases) {
+        const file = path.join(dir, 'bank.json');
+        writeFileSync(file, JSON.stringify({ server: 'ws://h:1/ws/bank', bankId: 'a', data: 'a.csv', ...settings }));
+        const attempt = () => loadBankConfig({ file });
+        expect(attempt).toThrow(said);
+        expect(attempt).not.toThrow(token.slice(4, 20));
+        expect(attempt).not.toThrow(key.slice(0, 16));
+        // The console reads the same settings file.
+        expect(() => loadConsoleConfig({ file })).not.toThrow(token.slice(4, 20));
+      }
+    } finally {
+      cleanup(dir);
+    }
+  });
 });
 
 describe('bank-client configuration: numbers and the column mapping (issue 11 items 14, 16)', () => {

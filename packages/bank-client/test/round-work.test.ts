@@ -1,4 +1,5 @@
 /** One bank's local work, with real TF.js training on a small synthetic shard. */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MLP, initBackend, initWeights, MlpTrainer } from '@finsecure/common/model';
@@ -115,5 +116,16 @@ describe('local round work', () => {
     });
     expect(d.train.numRows).toBe(200);
     expect(d.test.numRows).toBe(200);
+  });
+
+  it('refuses a test file with the same columns in another order, naming both files and the first difference', async () => {
+    const data = path.join(dir, 'ordered.csv');
+    const test = path.join(dir, 'reordered.csv');
+    writeFileSync(data, 'amount,hour,distance_km,Class\n47.44,1,0.46,0\n9.29,21,4.27,1\n3.1,2,1.5,0\n');
+    writeFileSync(test, 'distance_km,amount,hour,Class\n2.79,38.34,20,0\n33.54,433.83,13,1\n');
+    const load = () => loadLocalData({ data, test, testFraction: 0.2, split: 'stratified', layout: 'auto', seed: 1 });
+    await expect(load()).rejects.toThrow(
+      `--test ${test} has its features in another order than --data ${data}: feature 1 is "distance_km" in --test but "amount" in --data`,
+    );
   });
 });

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pino from 'pino';
@@ -23,6 +23,9 @@ import {
   StateCryptoError,
   StateKeyError,
   STATE_KEY_MARKER,
+  appendStateLine,
+  readStateFile,
+  readStateLines,
   writeStateFile,
 } from '../src/state-crypto/index.js';
 import { LocalPrivacyLedger } from '../src/privacy.js';
@@ -146,6 +149,81 @@ describe('the state key at start-up', () => {
     writeFileSync(feedback, 'garbage, not JSON');
     expect(() => openBankState(garbage, k)).toThrow(/feedback\.json is damaged \(neither encrypted nor valid JSON: /);
     expect(readFileSync(feedback, 'utf8')).toBe('garbage, not JSON');
+  });
+
+  it('opens a state directory renamed, copied or restored under another name', () => {
+    const k = { key: randomBytes(32), source: 'test' };
+    const sd = path.join(dir, 'bank-state');
+    const cipher = cipherOf(sd, k);
+    writeStateFile(cipher, path.join(sd, 'feedback.json'), '{"rounds":[],"evaluations":[]}');
+    appendStateLine(cipher, path.join(sd, 'audit-heads.jsonl'), '{"at":1,"roundId":1,"seq":3,"hash":"ab"}');
+    const restored = path.join(dir, 'bank-state.restored');
+    cpSync(sd, restored, { recursive: true });
+    const again = cipherOf(restored, k);
+    expect(readStateFile(again, path.join(restored, 'feedback.json'))!.toString()).toBe(
+      '{"rounds":[],"evaluations":[]}',
+    );
+    expect(readStateLines(again, path.join(restored, 'audit-heads.jsonl'))).toEqual([
+      '{"at":1,"roundId":1,"seq":3,"hash":"ab"}',
+    ]);
+  });
+
+  it('reads files an older version sealed for the directory name, and reseals them at start so a rename works', () => {
+    const k = { key: randomBytes(32), source: 'test' };
+    const sd = path.join(dir, 'old-state');
+    const cipher = cipherOf(sd, k);
+    // What versions before 2026-12-04 wrote: the context named the state directory.
+    const privacy = path.join(sd, 'privacy.json');
+    const heads = path.join(sd, 'audit-heads.jsonl');
+    writeFileSync(privacy, cipher.seal(Buffer.from('{"spent":[]}'), 'file:old-state/privacy.json'));
+    writeFileSync(
+      heads,
+      `${cipher.seal(Buffer.from('{"seq":1}'), 'file:old-state/audit-heads.jsonl').toString('base64')}\n`,
+    );
+    const before = readFileSync(privacy);
+    expect(readStateFile(cipher, privacy)!.toString()).toBe('{"spent":[]}');
+    // Restarting resealed both; the renamed directory opens.
+    cipherOf(sd, k);
+    expect(readFileSync(privacy).equals(before)).toBe(false);
+    const renamed = path.join(dir, 'old-state-renamed');
+    renameSync(sd, renamed);
+    const c2 = cipherOf(renamed, k);
+    expect(readStateFile(c2, path.join(renamed, 'privacy.json'))!.toString()).toBe('{"spent":[]}');
+    expect(readStateLines(c2, path.join(renamed, 'audit-heads.jsonl'))).toEqual(['{"seq":1}']);
+  });
+
+  it('refuses another key for a directory whose state-key.json is gone but whose files are sealed', () => {
+    const k = { key: randomBytes(32), source: 'test' };
+    const sd = path.join(dir, 'lost-marker');
+    writeStateFile(cipherOf(sd, k), path.join(sd, 'privacy.json'), '{"spent":[]}');
+    rmSync(path.join(sd, STATE_KEY_MARKER));
+    expect(() => openBankState(sd, { key: randomBytes(32), source: 'other.key' })).toThrow(
+      /has no state-key\.json, but .*privacy\.json is encrypted under state key [0-9a-f]{16}, not the configured key [0-9a-f]{16}/,
+    );
+    expect(existsSync(path.join(sd, STATE_KEY_MARKER))).toBe(false);
+    // The right key writes the marker again and reads the file.
+    expect(readStateFile(cipherOf(sd, k), path.join(sd, 'privacy.json'))!.toString()).toBe('{"spent":[]}');
+    expect(existsSync(path.join(sd, STATE_KEY_MARKER))).toBe(true);
+  });
+
+  it('leaves out a last line torn by a crash, saying so, and appends the next record on a line of its own', () => {
+    const k = { key: randomBytes(32), source: 'test' };
+    const sd = path.join(dir, 'torn-heads');
+    const cipher = cipherOf(sd, k);
+    const log = path.join(sd, 'audit-heads.jsonl');
+    for (const seq of [1, 2, 3]) appendStateLine(cipher, log, `{"seq":${seq}}`);
+    const whole = readFileSync(log);
+    writeFileSync(log, whole.subarray(0, whole.length - 20)); // the third record cut short
+    const told: string[] = [];
+    expect(readStateLines(cipher, log, (m) => told.push(m))).toEqual(['{"seq":1}', '{"seq":2}']);
+    expect(told).toEqual([`${log}: line 3 was cut short (a crash while it was written?); it is left out`]);
+    appendStateLine(cipher, log, '{"seq":4}');
+    expect(readStateLines(cipher, log)).toEqual(['{"seq":1}', '{"seq":2}', '{"seq":4}']);
+    // Damage anywhere else is named with its line.
+    const lines = readFileSync(log, 'utf8').split('\n');
+    lines[1] = lines[1]!.slice(0, 10) + (lines[1]![10] === 'A' ? 'B' : 'A') + lines[1]!.slice(11);
+    writeFileSync(log, lines.join('\n'));
+    expect(() => readStateLines(cipher, log)).toThrow(new RegExp(`${log.replace(/[.]/g, '\\.')}, line 2: `));
   });
 
   it('creates a fresh state directory, and the folders in it, readable by the bank alone (0700)', () => {

@@ -26,4 +26,17 @@ describe('readTransactionIds', () => {
     writeFileSync(bare, 'Amount,Class\n1,0\n');
     expect((await readTransactionIds(bare, 'ref')).size).toBe(0);
   });
+
+  it('says when ids repeat (a repeated row can be trained on and scored), once, with the first and its lines', async () => {
+    const file = path.join(dir, 'repeats.csv');
+    writeFileSync(file, 'TRANSACTION_ID,Amount\nT-1,1\nT-2,2\nT-1,1\nT-1,1\nT-3,3\nT-2,2\n');
+    const told: string[] = [];
+    expect([...(await readTransactionIds(file, undefined, (m) => told.push(m)))]).toEqual(['T-1', 'T-2', 'T-3']);
+    expect(told).toEqual([
+      `${file}: 2 transaction ids are on more than one row (first: "T-1" on lines 2 and 4); a repeated row can be both trained on and scored in the test split, which flatters the federation's metrics: remove the repeats`,
+    ]);
+    const none: string[] = [];
+    await readTransactionIds(path.join(dir, 'own.csv'), undefined, (m) => none.push(m));
+    expect(none).toEqual([]);
+  });
 });

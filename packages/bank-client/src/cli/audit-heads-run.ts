@@ -16,7 +16,8 @@ export function printAuditHeads(o: { stateDir?: string; stateKeyFile?: string })
   );
   const cipher = openStateOrFail(stateDir, o.stateKeyFile);
   try {
-    for (const h of readAuditHeads(stateDir, cipher)) process.stdout.write(`${JSON.stringify(h)}\n`);
+    for (const h of readAuditHeads(stateDir, cipher, (m) => process.stderr.write(`finsecure-bank audit-heads: ${m}\n`)))
+      process.stdout.write(`${JSON.stringify(h)}\n`);
   } catch (err) {
     fail(`${stateDir}/audit-heads.jsonl: ${(err as Error).message}`, 1);
   }

@@ -13,6 +13,7 @@ import { attachTrainingProgress, createBankLogger } from './terminal.js';
 import { consoleFlags, runConsole } from './console-run.js';
 import { openStateOrFail } from './open-state.js';
 import { fail } from './fail.js';
+import { BackendUnavailableError, initBackend, parseBackendPreference } from '@finsecure/common/model';
 
 /** `finsecure-bank start` with its flags as parsed. */
 export async function runStart(o: Record<string, unknown>): Promise<void> {
@@ -82,6 +83,13 @@ export async function runStart(o: Record<string, unknown>): Promise<void> {
     FINSECURE_STATE_KEY_FILE: config.stateKeyFile,
     FINSECURE_STATE_KEY: config.stateKey,
   });
+  // A backend asked for by name that cannot run here is a setting to change: said before the data loads.
+  try {
+    await initBackend(parseBackendPreference(config.backend));
+  } catch (err) {
+    if (err instanceof BackendUnavailableError) fail(`--backend / FINSECURE_BACKEND: ${err.message}`);
+    throw err;
+  }
   let data;
   try {
     data = await loadLocalData(config, (notice) => logger.warn(notice), consoleConfig.consoleIdColumn);

@@ -96,7 +96,7 @@ export function loadConsoleConfig(sources: {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]);
-      return `  - ${origin[key] ?? FLAGS[key] ?? key}: ${describeIssue(i, merged[key])}`;
+      return `  - ${origin[key] ?? FLAGS[key] ?? key}: ${describeIssue(i, merged[key], key)}`;
     });
     throw new BankConfigError(`invalid bank console configuration:\n${lines.join('\n')}`);
   }

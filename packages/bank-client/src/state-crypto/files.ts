@@ -1,9 +1,9 @@
 /**
- * Sealed files of the bank's state directory: whole-file envelopes (one data key per
- * file), written atomically (temp file, fsync-free rename as the rest of the state), and
- * append-only sealed line logs (one data key per line, base64 per line).
+ * Sealed files of the bank's state directory: whole-file envelopes (one data key per file), written
+ * atomically (temp file, fsync-free rename as the rest of the state). Line logs are line-logs.ts,
+ * where a file is sealed for (its context) places.ts.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, appendFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -17,11 +17,7 @@ import {
 } from '@finsecure/common/model';
 import type { FlatWeights } from '@finsecure/common';
 import { isSealed, MAGIC, StateCryptoError, type StateCipher } from './envelope.js';
-
-/** The context a file is sealed for: its path relative to the state directory's own name. */
-function contextOf(file: string): string {
-  return `file:${path.basename(path.dirname(file))}/${path.basename(file)}`;
-}
+import { contextOf, openAt } from './places.js';
 
 /** Writes `data` sealed (or plain in plaintext mode) to `file` atomically. */
 export function writeStateFile(cipher: StateCipher, file: string, data: string | Uint8Array, mode = 0o600): void {
@@ -36,46 +32,7 @@ export function writeStateFile(cipher: StateCipher, file: string, data: string |
 /** Reads a state file (null when absent); throws StateCryptoError naming it when it does not open. */
 export function readStateFile(cipher: StateCipher, file: string): Buffer | null {
   if (!existsSync(file)) return null;
-  return cipher.open(readFileSync(file), contextOf(file));
-}
-
-/** Appends one record to a line log (sealed then base64 when encrypted, as is otherwise). */
-export function appendStateLine(cipher: StateCipher, file: string, line: string): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const out = cipher.encrypted ? cipher.seal(Buffer.from(line, 'utf8'), contextOf(file)).toString('base64') : line;
-  appendFileSync(file, `${out}\n`, { mode: 0o600 });
-}
-
-/** Reads a line log written by appendStateLine. */
-export function readStateLines(cipher: StateCipher, file: string): string[] {
-  if (!existsSync(file)) return [];
-  const lines = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0);
-  if (!cipher.encrypted) return lines;
-  return lines.map((l) => cipher.open(Buffer.from(l, 'base64'), contextOf(file)).toString('utf8'));
-}
-
-/** Seals a plaintext line log in place (migration); returns whether anything changed. */
-export function sealLinesInPlace(cipher: StateCipher, file: string): boolean {
-  if (!existsSync(file)) return false;
-  const lines = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0);
-  let changed = false;
-  const out = lines.map((l) => {
-    if (l.startsWith('{')) {
-      changed = true;
-      return cipher.seal(Buffer.from(l, 'utf8'), contextOf(file)).toString('base64');
-    }
-    return l;
-  });
-  if (changed) {
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, out.map((l) => `${l}\n`).join(''), { mode: 0o600 });
-    renameSync(tmp, file);
-  }
-  return changed;
+  return openAt(cipher, readFileSync(file), file);
 }
 
 /**

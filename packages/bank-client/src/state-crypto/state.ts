@@ -16,8 +16,10 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createEnvelopeCipher, PLAINTEXT_STATE, StateCryptoError, type StateCipher } from './envelope.js';
-import { sealFileInPlace, sealLinesInPlace, writeStateFile } from './files.js';
+import { createEnvelopeCipher, isSealed, PLAINTEXT_STATE, StateCryptoError, type StateCipher } from './envelope.js';
+import { sealFileInPlace, writeStateFile } from './files.js';
+import { sealLinesInPlace } from './line-logs.js';
+import { registerStateRoot, resealInPlace } from './places.js';
 import { STATE_KEY_HOWTO, STATE_KEY_SETTINGS, StateKeyError, type StateKey } from './key.js';
 
 export const STATE_KEY_MARKER = 'state-key.json';
@@ -69,6 +71,8 @@ export function openBankState(stateDir: string, key: StateKey | null): OpenedSta
         `no state key is configured for ${stateDir}: the bank's state (global model, labels, decisions, console database, privacy ledger) is encrypted at rest with AES-256-GCM and needs a key; ${STATE_KEY_HOWTO}`,
       );
     const cipher = createEnvelopeCipher(key.key);
+    registerStateRoot(stateDir);
+    refuseOtherKey(stateDir, cipher);
     // The marker first: a crash half-way leaves a directory that refuses to start without
     // the key, and the next start with it seals what is left (sealed files are skipped).
     writeStateFile(
@@ -97,8 +101,32 @@ export function openBankState(stateDir: string, key: StateKey | null): OpenedSta
       `the state key from ${key.source} (key id ${cipher.keyId}) is not the key ${stateDir} is encrypted under (key id ${m.keyId}): set ${STATE_KEY_SETTINGS} to that key`,
     );
   }
+  registerStateRoot(stateDir);
   opened.set(path.resolve(stateDir), cipher);
   return { cipher, migrated: sealExisting(stateDir, cipher) };
+}
+
+/**
+ * A directory without its marker (lost, deleted) may still hold files sealed under a key: a
+ * different key given now must not write a new marker over them, which would lock the real key
+ * out. Each sealed file's header names its key (envelope.ts).
+ * @throws StateKeyError naming the file, its key id and the settings
+ */
+function refuseOtherKey(stateDir: string, cipher: StateCipher): void {
+  const files = [...SEALED_FILES, ...SEALED_LINE_LOGS, ...modelFiles(stateDir)].map((rel) => path.join(stateDir, rel));
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    let blob = readFileSync(file);
+    // A line log: its first line, base64.
+    if (SEALED_LINE_LOGS.includes(path.basename(file)) && !isSealed(blob))
+      blob = Buffer.from(blob.toString('utf8').split('\n')[0] ?? '', 'base64');
+    if (!isSealed(blob)) continue;
+    const id = blob.subarray(4, 12).toString('hex');
+    if (id !== cipher.keyId)
+      throw new StateKeyError(
+        `${stateDir} has no ${STATE_KEY_MARKER}, but ${file} is encrypted under state key ${id}, not the configured key ${cipher.keyId}: set ${STATE_KEY_SETTINGS} to the key the directory was encrypted under (a new marker is written for it)`,
+      );
+  }
 }
 
 /**
@@ -122,6 +150,9 @@ function sealExisting(stateDir: string, cipher: StateCipher): string[] {
     for (const rel of [...SEALED_FILES, ...modelFiles(stateDir)])
       if (sealFileInPlace(cipher, path.join(stateDir, rel))) out.push(rel);
     for (const rel of SEALED_LINE_LOGS) if (sealLinesInPlace(cipher, path.join(stateDir, rel))) out.push(rel);
+    // Files an older version sealed for the directory's name, moved to their name alone (files.ts).
+    for (const rel of SEALED_FILES) resealInPlace(cipher, path.join(stateDir, rel));
+    for (const rel of SEALED_LINE_LOGS) resealInPlace(cipher, path.join(stateDir, rel), true);
   } catch (err) {
     if (err instanceof StateCryptoError) throw new StateKeyError(err.message);
     throw err;
