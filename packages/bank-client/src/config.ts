@@ -283,11 +283,14 @@ function fromEnv(env: NodeJS.ProcessEnv, origin: Record<string, string>): Record
 }
 
 function readTokenFile(file: string, setting: string): string {
+  let token: string;
   try {
-    return readFileSync(file, 'utf8').trim();
+    token = readFileSync(file, 'utf8').trim();
   } catch (err) {
     throw new BankConfigError(`cannot read ${setting} ${file}: ${(err as Error).message}`);
   }
+  if (token === '') throw new BankConfigError(`${setting} ${file} is empty: it should hold the bank's token`);
+  return token;
 }
 
 /** Flag names as users type them, for "is required" messages. */
@@ -350,7 +353,9 @@ export function loadBankConfig(sources: {
   return {
     ...rest,
     seedPinned: merged.seed !== undefined,
-    ...(mapping !== undefined ? { mapping: typeof mapping === 'string' ? readMappingFile(mapping) : mapping } : {}),
+    ...(mapping !== undefined
+      ? { mapping: typeof mapping === 'string' ? readMappingFile(mapping, origin.mapping ?? '--mapping') : mapping }
+      : {}),
     ...(secaggRoster !== undefined
       ? { secaggRoster: readRosterSetting(secaggRoster, origin.secaggRoster ?? flagOf('secaggRoster')) }
       : {}),
@@ -386,11 +391,14 @@ function checkCaFile(file: string, setting: string): void {
     throw new BankConfigError(`${setting}: ${file} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
 }
 
-/** Reads and validates a column mapping file (schema: @finsecure/common/data mapping-schema.ts). */
-export function readMappingFile(file: string): ColumnMapping {
-  const json = readJsonFile(file, (m) => new BankConfigError(`--mapping: ${m}`), 'column mapping');
+/**
+ * Reads and validates a column mapping file (schema: @finsecure/common/data mapping-schema.ts).
+ * `setting` names where the file name came from in errors (`--mapping`, `FINSECURE_MAPPING`, a config file's key).
+ */
+export function readMappingFile(file: string, setting = '--mapping'): ColumnMapping {
+  const json = readJsonFile(file, (m) => new BankConfigError(`${setting}: ${m}`), 'column mapping');
   try {
-    return parseColumnMapping(json, `--mapping ${file}`);
+    return parseColumnMapping(json, `${setting} ${file}`);
   } catch (err) {
     throw new BankConfigError((err as Error).message);
   }

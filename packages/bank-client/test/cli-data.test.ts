@@ -5,7 +5,7 @@
  * Needs `npx tsc -b` first (the CLI runs from dist/).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,19 @@ beforeAll(async () => {
 afterAll(() => cleanup(dir));
 
 describe('finsecure-bank score: CSV edge cases', () => {
+  it('refuses --out naming the --data file (also through a link): the transactions are left as they were', () => {
+    const data = file('own.csv', [HEADER, row()].join('\n') + '\n');
+    const before = readFileSync(data, 'utf8');
+    const link = path.join(dir, 'own-link.csv');
+    symlinkSync(data, link);
+    for (const out of [data, path.join(dir, '.', 'own.csv'), link]) {
+      const r = run(['score', '--model', modelDir, '--data', data, '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`--out ${out} is the --data file`);
+      expect(readFileSync(data, 'utf8')).toBe(before);
+    }
+  });
+
   it('a header-only file fails with "no data rows in <file>" and writes nothing', () => {
     const data = file('header-only.csv', HEADER + '\n');
     const out = path.join(dir, 'ho-scores.csv');

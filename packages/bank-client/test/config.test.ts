@@ -142,6 +142,12 @@ describe('bank-client configuration: numbers and the column mapping (issue 11 it
     }
   });
 
+  it('names the setting a missing mapping file came from', () => {
+    const missing = '/nonexistent/mapping.json';
+    expect(() => loadBankConfig({ flags: base, env: { FINSECURE_MAPPING: missing } })).toThrow(/^FINSECURE_MAPPING: /);
+    expect(() => loadBankConfig({ flags: { ...base, mapping: missing } })).toThrow(/^--mapping: /);
+  });
+
   it('reads the mapping from --mapping, FINSECURE_MAPPING or the config file (path or object)', () => {
     const dir = tempDir();
     try {
@@ -224,6 +230,12 @@ describe('bank-client configuration: config file keys and where a bad value came
       writeFileSync(file, JSON.stringify({ ...base, token: undefined, tokenFile: path.join(dir, 'nope.txt') }));
       expect(messageOf(() => loadBankConfig({ file }))).toMatch(
         /cannot read .*bank\.json:\d+:\d+: tokenFile .*nope\.txt/,
+      );
+      // An empty token file is named as such, not as a short --token the user never typed.
+      const empty = path.join(dir, 'empty.txt');
+      writeFileSync(empty, '\n');
+      expect(messageOf(() => loadBankConfig({ flags: { ...base, token: undefined, tokenFile: empty } }))).toBe(
+        `--token-file ${empty} is empty: it should hold the bank's token`,
       );
     } finally {
       cleanup(dir);

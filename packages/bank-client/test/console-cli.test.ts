@@ -60,6 +60,10 @@ describe('finsecure-bank console and users', () => {
     const r = run(['console', '--state-dir', dir, '--console-port', '99999']);
     expect(r.code).toBe(2);
     expect(r.err).toContain('--console-port');
+    // Plain decimal, as every number setting: not read as port 47000.
+    const hex = run(['console', '--state-dir', dir, '--console-port', '0xB798']);
+    expect(hex.code).toBe(2);
+    expect(hex.err).toContain('--console-port must be a number, got "0xB798" (plain decimal notation');
     const e = run(['console', '--state-dir', dir], { FINSECURE_LAYOUT: 'parquet' });
     expect(e.code).toBe(2);
     // Named by where the value came from: the variable, not a flag the user never typed.

@@ -7,7 +7,7 @@
  * Spawns the built CLI (dist/: `npx tsc -b packages/bank-client` first).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,18 @@ describe('the state key is required', () => {
     expect(start.status).toBe(2);
     expect(start.stderr).toContain('nope.csv');
     expect(start.stderr).not.toMatch(/state key/);
+    // A file where the state directory should be: the setting is named, no stack.
+    const inTheWay = path.join(dir, 'a-file');
+    writeFileSync(inTheWay, 'x');
+    const blocked = run(
+      ['start', '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '--data', shard!, '--state-dir', inTheWay],
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(24), FINSECURE_STATE_KEY_FILE: keyFile },
+    );
+    expect(blocked.status).toBe(2);
+    expect(blocked.stderr).toContain(
+      `--state-dir ${inTheWay}: cannot use it as the bank's state directory (a file is in the way`,
+    );
+    expect(blocked.stderr).not.toMatch(/\n +at /);
   }, 120_000);
 
   it('score: a sealed model needs its key (exit 2 naming the settings); with it, it scores', async () => {

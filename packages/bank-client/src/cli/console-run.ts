@@ -15,15 +15,18 @@ import type { OpenedAccounts } from '@finsecure/accounts/cli';
 import { createBankLogger } from './terminal.js';
 import { openStateOrFail, requireBankState } from './open-state.js';
 import { fail } from './fail.js';
-import { plainListenWarning } from '@finsecure/common/config';
+import { envNumber, plainListenWarning } from '@finsecure/common/config';
 
 /** Console flags as loadConsoleConfig takes them (strings from the command line become numbers). */
 export function consoleFlags(o: Record<string, unknown>): Record<string, unknown> {
+  // Plain decimal only, as for every other number setting: "0xB798" is not read as port 47000.
   const num = (flag: string, v: unknown) => {
     if (v === undefined) return undefined;
-    const n = Number(v);
-    if (String(v).trim() === '' || !Number.isFinite(n)) fail(`${flag} must be a number, got "${String(v)}"`);
-    return n;
+    try {
+      return envNumber(flag, String(v), (m) => new Error(m));
+    } catch (err) {
+      return fail((err as Error).message);
+    }
   };
   return {
     consolePort: num('--console-port', o.consolePort),

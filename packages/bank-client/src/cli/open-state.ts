@@ -50,6 +50,12 @@ export function openStateOrFail(
     return cipher;
   } catch (err) {
     if (err instanceof StateKeyError) fail(err.message);
+    // A file in the way, no permission, a read-only disk: a setting to change, not a crash.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && ['EEXIST', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS'].includes(code))
+      fail(
+        `--state-dir ${stateDir}: cannot use it as the bank's state directory (${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : 'not writable by this user'}: ${(err as Error).message})`,
+      );
     throw err;
   }
 }

@@ -10,6 +10,8 @@ import { DataError } from '@finsecure/common/data';
 import { StateCryptoError } from '../state-crypto/index.js';
 import { cipherFromKeyOrFail } from './open-state.js';
 import { fail } from './fail.js';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 
 /** Bad input to `score`: the data, the model directory or the key; not a crash. */
 function isBadScoreInput(err: unknown): boolean {
@@ -27,6 +29,11 @@ export interface ScoreOptions {
 
 /** `finsecure-bank score` with its flags as parsed. */
 export async function runScore(o: ScoreOptions): Promise<void> {
+  // The scores replace --out: never the bank's own transactions (the same file by another name too).
+  if (sameFile(o.out, o.data))
+    fail(
+      `--out ${o.out} is the --data file: writing the scores there would replace the transactions; give another file`,
+    );
   const cipher = cipherFromKeyOrFail(o.stateKeyFile);
   if (o.layout && !['auto', 'kaggle', 'handbook'].includes(o.layout))
     fail(`--layout must be auto, kaggle or handbook, got "${o.layout}"`);
@@ -35,7 +42,7 @@ export async function runScore(o: ScoreOptions): Promise<void> {
     fail('--mapping and --layout cannot be combined: a mapping is the layout');
   let mapping;
   try {
-    mapping = mappingFile ? readMappingFile(mappingFile) : undefined;
+    mapping = mappingFile ? readMappingFile(mappingFile, o.mapping ? '--mapping' : 'FINSECURE_MAPPING') : undefined;
   } catch (err) {
     fail((err as Error).message);
   }
@@ -55,5 +62,17 @@ export async function runScore(o: ScoreOptions): Promise<void> {
     // exits 2 like the other commands; so does a sealed model without its key (the
     // message names the settings); anything else 1.
     fail((err as Error).message, isBadScoreInput(err) ? 2 : 1);
+  }
+}
+
+/** Whether `a` and `b` name one file: the same path, or (both existing) the same inode, e.g. through a link. */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }

@@ -112,7 +112,7 @@ export function loadConsoleConfig(sources: {
       throw new BankConfigError((err as Error).message);
     }
   }
-  return mapping === undefined ? rest : { ...rest, mapping: readMappingFile(mapping) };
+  return mapping === undefined ? rest : { ...rest, mapping: readMappingFile(mapping, origin.mapping ?? '--mapping') };
 }
 
 /**
