@@ -60,6 +60,12 @@ export async function loadLocalData(
     ({ train, test } = stratifiedSplit(all, config.testFraction, createRng(config.seed)));
   }
   if (train.numRows === 0) throw new Error(`${config.data}: no training rows left after the split`);
+  // Not an error (the bank still trains), but its evaluations would carry no rows and its console
+  // no threshold chosen on its own data: said at start, not discovered in a round.
+  if (test.numRows === 0)
+    onNotice?.(
+      `${config.test ?? config.data}: no test rows${config.test ? '' : ` after the split (--test-fraction ${config.testFraction} of ${all.numRows} rows)`}: this bank cannot evaluate the global model on its own data`,
+    );
   const s = computeScalerStats(train);
   let numFraud = 0;
   for (let i = 0; i < train.numRows; i++) numFraud += train.labels[i]!;

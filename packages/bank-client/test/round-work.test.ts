@@ -118,6 +118,19 @@ describe('local round work', () => {
     expect(d.test.numRows).toBe(200);
   });
 
+  it('says at load when the split leaves no test rows', async () => {
+    const one = path.join(dir, 'one-row.csv');
+    writeFileSync(one, 'amount,hour,Class\n47.44,1,1\n');
+    const told: string[] = [];
+    const d = await loadLocalData({ data: one, testFraction: 0.2, split: 'stratified', layout: 'auto', seed: 1 }, (m) =>
+      told.push(m),
+    );
+    expect(d.test.numRows).toBe(0);
+    expect(told).toContain(
+      `${one}: no test rows after the split (--test-fraction 0.2 of 1 rows): this bank cannot evaluate the global model on its own data`,
+    );
+  });
+
   it('refuses a test file with the same columns in another order, naming both files and the first difference', async () => {
     const data = path.join(dir, 'ordered.csv');
     const test = path.join(dir, 'reordered.csv');

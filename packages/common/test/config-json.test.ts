@@ -23,6 +23,15 @@ function read(text: string): string {
   throw new Error('read without error');
 }
 
+describe('config files with a byte-order mark', () => {
+  it('reads them (Windows editors write one), and places errors as without it', () => {
+    const file = path.join(dir, 'bom.json');
+    writeFileSync(file, '\uFEFF{"port": 8080}\n');
+    expect(readJsonObjectFile(file, (m) => new Error(m))).toEqual({ port: 8080 });
+    expect(read('\uFEFF{"secure": tru}')).toBe("config file config.json:1:12 is not valid JSON: Unexpected token '}'");
+  });
+});
+
 describe('config files that are not JSON', () => {
   it('names the line and column of a trailing comma, a missing value, a bad literal', () => {
     expect(read('{\n  "port": 8080,\n}\n')).toBe(

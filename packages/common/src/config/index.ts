@@ -60,7 +60,8 @@ export function readJsonObjectSource(file: string, makeError: MakeError): JsonOb
 
 function readText(file: string, makeError: MakeError, what: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    // A byte-order mark (Windows editors write one) is not part of the JSON: JSON.parse refuses it.
+    return readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
