@@ -5,7 +5,7 @@
  * directory. Real SQLite files in temp dirs, real aggregators.
  */
 import { spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -137,6 +137,28 @@ describe('one aggregator per data directory (instance lock)', () => {
     } finally {
       await agg.close();
     }
+  });
+});
+
+describe("the data directory's mode", () => {
+  it('is made 0700; one made beforehand open to others is left as it is, with a warning naming it', async () => {
+    const made = path.join(dir, 'new-data');
+    const logged: string[] = [];
+    const fresh = new SqliteStore(dbIn(made), { log: (m) => logged.push(m) });
+    await fresh.init();
+    await fresh.close();
+    expect(statSync(made).mode & 0o777).toBe(0o700);
+    expect(logged).toEqual([]);
+    const shared = path.join(dir, 'shared-data');
+    mkdirSync(shared);
+    chmodSync(shared, 0o750);
+    const store = new SqliteStore(dbIn(shared), { log: (m) => logged.push(m) });
+    await store.init();
+    await store.close();
+    expect(statSync(shared).mode & 0o777).toBe(0o750);
+    expect(logged).toEqual([
+      expect.stringContaining(`${shared} is open to other users of this machine (mode 0750): \`chmod 700 ${shared}\``),
+    ]);
   });
 });
 

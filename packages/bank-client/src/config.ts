@@ -162,11 +162,14 @@ export const BankConfig = z
  * The validated configuration; `mapping` and `secaggRoster`, if any, have been read from their
  * files. `seedPinned`: `seed` was given (flag, environment or config file) rather than defaulted,
  * so local training is reproducible; absent (a config made by hand) means not pinned.
+ * `stateKeyOrigin`: where `stateKeyFile` / `stateKey` came from ("FINSECURE_STATE_KEY_FILE",
+ * "bank.json:3:19: stateKeyFile"), so a key that cannot be read is named as the operator set it.
  */
 export type BankConfig = Omit<z.infer<typeof BankConfig>, 'mapping' | 'secaggRoster'> & {
   mapping?: ColumnMapping;
   secaggRoster?: SecAggRoster;
   seedPinned?: boolean;
+  stateKeyOrigin?: { stateKeyFile?: string; stateKey?: string };
 };
 export type BankConfigInput = z.input<typeof BankConfig>;
 
@@ -353,6 +356,10 @@ export function loadBankConfig(sources: {
   return {
     ...rest,
     seedPinned: merged.seed !== undefined,
+    stateKeyOrigin: {
+      ...(origin.stateKeyFile ? { stateKeyFile: origin.stateKeyFile } : {}),
+      ...(origin.stateKey ? { stateKey: origin.stateKey } : {}),
+    },
     ...(mapping !== undefined
       ? { mapping: typeof mapping === 'string' ? readMappingFile(mapping, origin.mapping ?? '--mapping') : mapping }
       : {}),

@@ -48,6 +48,59 @@ describe('finsecure-bank start: the config file', () => {
     expect(r.err).toContain('"dpclip" (did you mean "dpClip"?)');
   });
 
+  it("checks a shared file's accounts object at start: misspelt keys and bad values said with the bank's problems", () => {
+    const cfg = json('shared-accounts.json', {
+      server: 'ws://127.0.0.1:1/ws/bank',
+      bankId: 'a',
+      dpclip: 1,
+      accounts: { detectr: 'lof', contamination: 2 },
+    });
+    const r = run(['start', '--config', cfg], { FINSECURE_BANK_TOKEN: token });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('"dpclip" (did you mean "dpClip"?)');
+    expect(r.err).toContain('"accounts.detectr" (did you mean "accounts.detector"?)');
+    const values = json('shared-accounts-values.json', { accounts: { detector: 'lof', contamination: 2 } });
+    const v = run(
+      ['start', '--config', values, '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '-d', 'x.csv'],
+      {
+        FINSECURE_BANK_TOKEN: token,
+      },
+    );
+    expect(v.code).toBe(2);
+    expect(v.err).toMatch(
+      new RegExp(`${values.replace(/[.*+?^$()|[\]\\]/g, '\\$&')}: accounts\\.contamination must be .*got "2"`),
+    );
+    const notObject = json('shared-accounts-array.json', { accounts: [] });
+    const n = run(
+      ['start', '--config', notObject, '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '-d', 'x.csv'],
+      {
+        FINSECURE_BANK_TOKEN: token,
+      },
+    );
+    expect(n.code).toBe(2);
+    expect(n.err).toContain(`${notObject}: accounts must be an object`);
+  });
+
+  it("says a setting the bank and the console share once, and the console's own problems under its heading", () => {
+    const cfg = json('shared-bad.json', { consolePort: 'abc', stateDir: 5 });
+    const r = run(['start', '--config', cfg, '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '-d', 'x.csv'], {
+      FINSECURE_BANK_TOKEN: token,
+    });
+    expect(r.code).toBe(2);
+    expect(r.err.split(`${cfg}:1:33: stateDir: must be a string, got 5`)).toHaveLength(2);
+    expect(r.err).toContain(`invalid bank console configuration:\n  - ${cfg}:1:16: consolePort: must be a number`);
+    const shared = json('shared-only.json', { stateDir: 5 });
+    const s = run(
+      ['start', '--config', shared, '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '-d', 'x.csv'],
+      {
+        FINSECURE_BANK_TOKEN: token,
+      },
+    );
+    expect(s.code).toBe(2);
+    expect(s.err.split('stateDir: must be a string')).toHaveLength(2);
+    expect(s.err).not.toContain('bank console');
+  });
+
   it('takes tokenFile, as --token-file, and the console keys of a shared file', () => {
     const tok = path.join(dir, 'tok.txt');
     writeFileSync(tok, `${token}\n`);

@@ -7,7 +7,7 @@
  * Spawns the built CLI (dist/: `npx tsc -b packages/bank-client` first).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,19 @@ describe('the state key is required', () => {
     expect(start.status).toBe(2);
     expect(start.stderr).toContain('nope.csv');
     expect(start.stderr).not.toMatch(/state key/);
+    expect(start.stdout + start.stderr).not.toContain('open to other users');
+    // A directory made beforehand with a looser mode keeps it, with a warning at start.
+    chmodSync(sd, 0o755);
+    const open = run(
+      ['start', '--server', 'ws://127.0.0.1:1/ws/bank', '--bank-id', 'a', '--data', path.join(dir, 'nope.csv')],
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(24), FINSECURE_STATE_DIR: sd, FINSECURE_STATE_KEY_FILE: keyFile },
+    );
+    expect(open.status).toBe(2);
+    expect(open.stdout + open.stderr).toContain(
+      `${sd} is open to other users of this machine (mode 0755): \`chmod 700 ${sd}\``,
+    );
+    expect(statSync(sd).mode & 0o777).toBe(0o755);
+    chmodSync(sd, 0o700);
     // A file where the state directory should be: the setting is named, no stack.
     const inTheWay = path.join(dir, 'a-file');
     writeFileSync(inTheWay, 'x');
@@ -140,6 +153,46 @@ describe('the state key is required', () => {
     );
     expect(blocked.stderr).not.toMatch(/\n +at /);
   }, 120_000);
+
+  it("start names a config file's stateKeyFile or stateKey by the file's line and column, never the variable", () => {
+    const cfg = path.join(dir, 'bank-key.json');
+    const base = { server: 'ws://127.0.0.1:1/ws/bank', bankId: 'a', data: shard, token: 'x'.repeat(24) };
+    const missingKey = path.join(dir, 'no-such.key');
+    writeFileSync(
+      cfg,
+      JSON.stringify({ ...base, stateDir: path.join(dir, 'cfg-a'), stateKeyFile: missingKey }, null, 2),
+    );
+    const fromFile = run(['start', '--config', cfg]);
+    expect(fromFile.status, fromFile.stderr).toBe(2);
+    expect(fromFile.stderr).toContain(
+      `${cfg}:7:19: stateKeyFile ${missingKey}: cannot read the state key (no such file)`,
+    );
+    expect(fromFile.stderr).not.toContain('FINSECURE_STATE_KEY_FILE');
+    writeFileSync(cfg, JSON.stringify({ ...base, stateDir: path.join(dir, 'cfg-b'), stateKey: 'not-a-key' }, null, 2));
+    const badKey = run(['start', '--config', cfg]);
+    expect(badKey.status, badKey.stderr).toBe(2);
+    expect(badKey.stderr).toContain(`${cfg}:7:15: stateKey: a state key must be 32 random bytes`);
+    expect(badKey.stderr).not.toContain('not-a-key');
+    // From the environment, the variable is still named.
+    const fromEnv = run(
+      [
+        'start',
+        '--server',
+        'ws://127.0.0.1:1/ws/bank',
+        '--bank-id',
+        'a',
+        '--data',
+        shard!,
+        '--state-dir',
+        path.join(dir, 'cfg-c'),
+      ],
+      { FINSECURE_BANK_TOKEN: 'x'.repeat(24), FINSECURE_STATE_KEY_FILE: missingKey },
+    );
+    expect(fromEnv.status).toBe(2);
+    expect(fromEnv.stderr).toContain(
+      `FINSECURE_STATE_KEY_FILE ${missingKey}: cannot read the state key (no such file)`,
+    );
+  }, 60_000);
 
   it('score: a sealed model needs its key (exit 2 naming the settings); with it, it scores', async () => {
     const key = randomBytes(32);

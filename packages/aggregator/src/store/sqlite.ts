@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { openDirMode, openDirWarning } from '@finsecure/common/config';
 import {
   AUDIT_KEY_FILE,
   loadAuditKey,
@@ -133,7 +134,10 @@ export class SqliteStore implements Store {
     const memory = this.file === ':memory:';
     if (!memory) {
       // Owner only, as the audit key beside it: the database holds password hashes and TOTP secrets.
-      mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true, mode: 0o700 });
+      const dir = path.dirname(path.resolve(this.file));
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const open = openDirMode(dir); // the database holds password hashes and TOTP secrets
+      if (open) this.options.log?.(openDirWarning(dir, open));
       if (this.options.instanceLock ?? true) this.lock = acquireInstanceLock(this.file, this.options.log);
     }
     try {

@@ -123,6 +123,34 @@ export function loadAccountsConfig(sources: {
   return parsed.data;
 }
 
+/**
+ * What `start` checks of a shared config file's "accounts" object, so that a misspelt or
+ * invalid account-report setting is said at the daemon's start, not first when an analyst runs
+ * `finsecure-bank accounts`: an object, with this command's keys only, each value valid (the
+ * required ones may come later from flags).
+ * @throws BankConfigError naming the file and "accounts.<key>"
+ */
+export function checkAccountsSection(file: string, all: Record<string, unknown>): void {
+  if (!('accounts' in all)) return;
+  const section = all.accounts;
+  if (section === null || typeof section !== 'object' || Array.isArray(section))
+    throw new BankConfigError(`${file}: accounts must be an object of \`finsecure-bank accounts\` settings`);
+  const values = section as Record<string, unknown>;
+  checkConfigKeys(file, values, Object.keys(FLAGS), 'accounts.');
+  const parsed = AccountsConfig.partial().safeParse(values);
+  if (parsed.success) return;
+  const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')))];
+  throw new BankConfigError(
+    keys
+      .map((key) => {
+        const value = values[key];
+        const shown = typeof value === 'string' ? value : JSON.stringify(value);
+        return `${file}: accounts.${key} must be ${MUST_BE[key as Key] ?? 'valid'}, got "${shown}"`;
+      })
+      .join('\n'),
+  );
+}
+
 function envName(key: string): string {
   return Object.entries(ACCOUNTS_ENV).find(([, v]) => v.key === key)?.[0] ?? key;
 }

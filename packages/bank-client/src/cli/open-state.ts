@@ -6,6 +6,7 @@
  * so that `finsecure-bank --help` does not.
  */
 import { existsSync } from 'node:fs';
+import { openDirMode, openDirWarning } from '@finsecure/common/config';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -33,20 +34,22 @@ export function requireBankState(stateDir: string, setting = '--state-dir'): voi
 /**
  * Opens `stateDir` with the configured key (flag, then `env`: FINSECURE_STATE_KEY_FILE, then
  * FINSECURE_STATE_KEY), migrating plaintext state once; exits 2 with a clear message on a
- * missing, malformed or wrong key.
+ * missing, malformed or wrong key. `origin` names settings `env` took from a config file.
  */
 export function openStateOrFail(
   stateDir: string,
   flagFile: unknown,
   logger?: Logger,
   env: NodeJS.ProcessEnv = process.env,
+  origin?: { stateKeyFile?: string; stateKey?: string },
 ): StateCipher {
   try {
-    const key = resolveStateKey({ file: flagFile ? String(flagFile) : undefined, env });
+    const key = resolveStateKey({ file: flagFile ? String(flagFile) : undefined, env, ...(origin ? { origin } : {}) });
     const { cipher, migrated } = openBankState(stateDir, key);
     if (migrated.length)
       logger?.warn({ files: migrated, keyId: cipher.keyId }, `encrypted the plaintext state files of ${stateDir}`);
     else logger?.info({ keyId: cipher.keyId }, 'bank state encrypted at rest');
+    warnIfOpen(stateDir, logger);
     return cipher;
   } catch (err) {
     if (err instanceof StateKeyError) fail(err.message);
@@ -58,6 +61,13 @@ export function openStateOrFail(
       );
     throw err;
   }
+}
+
+/** Warns when other users of the machine may list or enter the state directory (openDirMode). */
+function warnIfOpen(stateDir: string, logger: Logger | undefined): void {
+  const mode = logger ? openDirMode(stateDir) : null;
+  // The files are sealed, but their names, sizes and times say what the bank keeps and when it trains.
+  if (mode) logger!.warn({ stateDir, mode }, openDirWarning(stateDir, mode));
 }
 
 /**

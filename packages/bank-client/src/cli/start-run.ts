@@ -13,6 +13,8 @@ import { attachTrainingProgress, createBankLogger } from './terminal.js';
 import { consoleFlags, runConsole } from './console-run.js';
 import { openStateOrFail } from './open-state.js';
 import { fail } from './fail.js';
+import { checkAccountsSection } from './accounts-config.js';
+import { readJsonObjectFile } from '@finsecure/common/config';
 import { BackendUnavailableError, initBackend, parseBackendPreference } from '@finsecure/common/model';
 
 /** `finsecure-bank start` with its flags as parsed. */
@@ -58,6 +60,19 @@ export async function runStart(o: Record<string, unknown>): Promise<void> {
     if (!(err instanceof BankConfigError)) throw err;
     problems.push(err.message);
   }
+  // A shared file's "accounts" object is the `accounts` command's: checked now all the same.
+  if (o.config) {
+    try {
+      const file = String(o.config);
+      checkAccountsSection(
+        file,
+        readJsonObjectFile(file, (m) => new BankConfigError(m)),
+      );
+    } catch (err) {
+      if (!(err instanceof BankConfigError)) throw err;
+      if (!problems.includes(err.message)) problems.push(err.message);
+    }
+  }
   let consoleConfig!: ReturnType<typeof loadConsoleConfig>;
   try {
     consoleConfig = loadConsoleConfig({
@@ -68,8 +83,12 @@ export async function runStart(o: Record<string, unknown>): Promise<void> {
     readConsoleTls(consoleConfig); // unreadable files refused now, naming the setting
   } catch (err) {
     if (!(err instanceof BankConfigError)) throw err;
-    // A file that cannot be read or parsed says so once, not once for each group.
-    if (!problems.includes(err.message)) problems.push(err.message);
+    // A setting both groups share (stateDir, logLevel), or a file that cannot be read or parsed,
+    // is said once, under the bank's heading, not once for each group.
+    const said = new Set(problems.flatMap((p) => p.split('\n')));
+    const [heading = '', ...items] = err.message.split('\n');
+    const fresh = items.filter((line) => !said.has(line));
+    if (items.length === 0 ? !said.has(heading) : fresh.length > 0) problems.push([heading, ...fresh].join('\n'));
   }
   if (problems.length) fail(problems.join('\n'));
   const logger = createBankLogger(`bank:${config.bankId}`, config.logLevel, config.logFormat);
@@ -79,10 +98,16 @@ export async function runStart(o: Record<string, unknown>): Promise<void> {
     );
   // The state key before anything else touches the state directory: the flag, then the
   // environment or the config file (merged into config, environment first).
-  openStateOrFail(config.stateDir, o.stateKeyFile, logger, {
-    FINSECURE_STATE_KEY_FILE: config.stateKeyFile,
-    FINSECURE_STATE_KEY: config.stateKey,
-  });
+  openStateOrFail(
+    config.stateDir,
+    o.stateKeyFile,
+    logger,
+    {
+      FINSECURE_STATE_KEY_FILE: config.stateKeyFile,
+      FINSECURE_STATE_KEY: config.stateKey,
+    },
+    config.stateKeyOrigin,
+  );
   // A backend asked for by name that cannot run here is a setting to change: said before the data loads.
   try {
     await initBackend(parseBackendPreference(config.backend));

@@ -50,11 +50,18 @@ export function parseStateKey(text: string, source: string): Buffer {
  * The configured state key, or null when none of the settings is given.
  * @throws StateKeyError when the key file cannot be read or the key is malformed
  */
-export function resolveStateKey(opts: { file?: string | undefined; env?: NodeJS.ProcessEnv }): StateKey | null {
+export function resolveStateKey(opts: {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Where the env's values came from when not the environment (a config file's key), for errors. */
+  origin?: { stateKeyFile?: string; stateKey?: string };
+}): StateKey | null {
   const env = opts.env ?? {};
   const file = opts.file ?? (env.FINSECURE_STATE_KEY_FILE || undefined);
   if (file) {
-    const source = opts.file ? `--state-key-file ${file}` : `FINSECURE_STATE_KEY_FILE ${file}`;
+    const source = opts.file
+      ? `--state-key-file ${file}`
+      : `${opts.origin?.stateKeyFile ?? 'FINSECURE_STATE_KEY_FILE'} ${file}`;
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -66,8 +73,10 @@ export function resolveStateKey(opts: { file?: string | undefined; env?: NodeJS.
     }
     return { key: parseStateKey(text, source), source };
   }
-  if (env.FINSECURE_STATE_KEY)
-    return { key: parseStateKey(env.FINSECURE_STATE_KEY, 'FINSECURE_STATE_KEY'), source: 'FINSECURE_STATE_KEY' };
+  if (env.FINSECURE_STATE_KEY) {
+    const source = opts.origin?.stateKey ?? 'FINSECURE_STATE_KEY';
+    return { key: parseStateKey(env.FINSECURE_STATE_KEY, source), source };
+  }
   return null;
 }
 
