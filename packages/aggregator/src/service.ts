@@ -106,6 +106,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
       seed: config.seed,
       settings: { training: config.training, rules: config.rules },
       maxFrameBytes: config.maxFrameBytes,
+      ...(config.maxQueuedBytesPerBank !== undefined ? { maxQueuedBytesPerBank: config.maxQueuedBytesPerBank } : {}),
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       observer: opts.observer ? bothObservers(metrics.observer, opts.observer, logger) : metrics.observer,

@@ -192,7 +192,7 @@ describe('federated rounds over real sockets', () => {
     expect(lateAck.msg.reason).toMatch(/^(late|stale)/);
     // Stale round id.
     late.r.send(update(999), [{ name: 'update', shape: [global.length], data: new Float32Array(global.length) }]);
-    expect((await late.r.next('ack')).msg.reason).toMatch(/late|stale round id 999/);
+    expect((await late.r.next('ack')).msg.reason).toMatch(/late|unknown round id 999: no such round yet/);
     const audit = await api<{ type: string; actor: string; details: { reason: string } }[]>(
       agg,
       'GET',

@@ -20,7 +20,7 @@ import {
   waitRounds,
 } from './helpers/federation.js';
 import { rawFixture } from './helpers/raw-fixture.js';
-import { RawBank, updateMessage } from './helpers/raw-bank.js';
+import { evaluationMessage, RawBank, updateMessage } from './helpers/raw-bank.js';
 
 const PARAMS = 4097;
 type Entry = { type: string; actor: string; details: Record<string, unknown> };
@@ -137,6 +137,15 @@ describe('a hostile member bank', () => {
       (await auditOf(fx.agg!, 'evaluation.rejected')).find((e) => e.actor === 'mallory'),
     );
     expect(rejected.details.roundId).toBe(req.msg.roundId);
+    // Mallory is out of the evaluation stage: the round commits on alice's evaluation, not at the
+    // 60 s evaluation deadline (the stage has no quorum, and a bank sends no second evaluation).
+    const alice = banks[0]!;
+    const areq = await alice.next('evaluation_request');
+    alice.send(evaluationMessage(areq.msg));
+    const committed = await alice.next('round_committed', 30_000);
+    expect(committed.msg.roundId).toBe(req.msg.roundId);
+    const rounds = await api<{ id: number }[]>(fx.agg!, 'GET', '/api/rounds');
+    expect(JSON.stringify(rounds.body.find((r) => r.id === req.msg.roundId))).toContain('evaluation rejected: ');
   });
 
   it('cannot stall the queue with a flood of frames: it is rate-limited and cut off; one audit entry', async () => {
@@ -162,6 +171,26 @@ describe('a hostile member bank', () => {
       2,
     );
     expect((await auditOf(fx.agg, 'frame.rate_limited')).filter((e) => e.actor === 'mallory').length).toBe(1);
+  }, 60_000);
+
+  it('cannot buy itself a rate with frames that each draw an error: garbage and text frames meet the limit too', async () => {
+    fx.agg = await startTestAggregator(path.join(dir, 'flood-errors'));
+    for (const id of ['mallory', 'eve']) {
+      const token = await createBank(fx.agg, id);
+      banks.push(await RawBank.join(`${fx.agg.wsUrl}/ws/bank`, id, token, 300));
+    }
+    const [mallory, eve] = banks as [RawBank, RawBank];
+    // Before, each bad_frame error the aggregator sent back credited the bank one more frame.
+    const garbage = new TextEncoder().encode('FSF1garbage!');
+    for (let i = 0; i < 5_000; i++) mallory.sendBytes(garbage);
+    for (let i = 0; i < 5_000; i++) eve.sendBytes('x');
+    expect((await mallory.waitClosed(30_000)).code).toBe(CloseCode.RateLimited);
+    expect((await eve.waitClosed(30_000)).code).toBe(CloseCode.RateLimited);
+    const limited = await waitFor('both audited', async () => {
+      const entries = await auditOf(fx.agg!, 'frame.rate_limited');
+      return entries.length >= 2 ? entries : null;
+    });
+    expect(limited.map((e) => e.actor).sort()).toEqual(['eve', 'mallory']);
   }, 60_000);
 
   it('trains with DP z = 20: the norm bound covers the noise, and the ledger counts what was released', async () => {

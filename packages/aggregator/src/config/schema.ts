@@ -57,6 +57,17 @@ export const AggregatorConfig = z
       .min(1024)
       .max(1 << 30)
       .default(64 * 1024 * 1024),
+    /**
+     * Bytes queued for one bank that is not reading, beyond which its connection is cut at the
+     * next frame sent to it (close 1013). Default: four of the model's frames, at least 8 MiB (federation/session.ts
+     * sendQueueLimitBytes).
+     */
+    maxQueuedBytesPerBank: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(2 ** 32)
+      .optional(),
     heartbeatIntervalMs: z.number().int().min(100).max(600_000).default(5_000),
     heartbeatTimeoutMs: z.number().int().min(300).max(3_600_000).default(20_000),
     /**
@@ -140,6 +151,7 @@ export const ENV_VARS: Record<
   FINSECURE_TLS_CERT: { key: 'tlsCert', type: 'string' },
   FINSECURE_TLS_KEY: { key: 'tlsKey', type: 'string' },
   FINSECURE_MAX_FRAME_BYTES: { key: 'maxFrameBytes', type: 'number' },
+  FINSECURE_MAX_QUEUED_BYTES_PER_BANK: { key: 'maxQueuedBytesPerBank', type: 'number' },
   FINSECURE_HEARTBEAT_INTERVAL_MS: { key: 'heartbeatIntervalMs', type: 'number' },
   FINSECURE_HEARTBEAT_TIMEOUT_MS: { key: 'heartbeatTimeoutMs', type: 'number' },
   FINSECURE_AUTO_START: { key: 'autoStart', type: 'boolean' },

@@ -11,7 +11,8 @@ import { audit, type Core } from './core.js';
 import { assessHealth } from './consortium.js';
 import { checkFeatureStats } from '../trust/feature-stats.js';
 import { lose } from './runner.js';
-import { BankSession, type BankConnection } from './session.js';
+import { BankSession, sendQueueLimitBytes, type BankConnection } from './session.js';
+import { parametersOf } from './fit-stage.js';
 import { publishBank, publishStatus } from './views.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -81,7 +82,26 @@ export async function attach(core: Core, hello: Hello, conn: BankConnection): Pr
     conn.close(CloseCode.Unauthorized, 'token rotated; use the new token');
     return null;
   }
-  const session = new BankSession(hello.bankId, hello, conn, now, () => core.frameLimiter.credit(hello.bankId));
+  const limitBytes = core.opts.maxQueuedBytesPerBank ?? sendQueueLimitBytes(parametersOf(core));
+  const session: BankSession = new BankSession(
+    hello.bankId,
+    hello,
+    conn,
+    now,
+    () => core.frameLimiter.credit(hello.bankId),
+    {
+      limitBytes,
+      onFull: (queuedBytes) => {
+        const reason = `not reading: ${queuedBytes} bytes queued, over the ${limitBytes}-byte limit`;
+        logger.warn({ bankId: hello.bankId, queuedBytes, limitBytes }, 'bank not reading: connection cut');
+        // Detached now, as a revoked bank is: what it sends until its socket closes is not counted.
+        void core.enqueue(async () => {
+          await detach(core, session, reason);
+          await audit(core, 'bank.not_reading', hello.bankId, { queuedBytes, limitBytes });
+        });
+      },
+    },
+  );
   // A new hello may carry a new budget: the bank is asked again, and says so if it is still spent.
   core.exhausted.delete(hello.bankId);
   const previous = core.sessions.add(session);

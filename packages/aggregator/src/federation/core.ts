@@ -38,6 +38,8 @@ export interface FederationOptions {
   seed: number;
   settings: FederationSettings;
   maxFrameBytes: number;
+  /** Bytes queued for a bank that does not read before it is cut; default sendQueueLimitBytes (session.ts). */
+  maxQueuedBytesPerBank?: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   /** Observers for Prometheus metrics; optional so tests need not care. */

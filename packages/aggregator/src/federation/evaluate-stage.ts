@@ -7,7 +7,7 @@ import { auprcFromHistogram, checkEvaluation, packHistogram, precisionRecallF1 }
 import * as machine from '../round/machine.js';
 import { auditRepeated, bankRound, type ActiveRound, type Core } from './core.js';
 import type { BankSession } from './session.js';
-import { apply, countDown } from './runner.js';
+import { apply, countDown, lose } from './runner.js';
 import { publishProgress } from './views.js';
 
 /** Asks the evaluators to evaluate the candidate model (one frame, encoded once). */
@@ -28,7 +28,7 @@ export function requestEvaluations(core: Core, round: ActiveRound, bankIds: stri
   core.sessions.sendTo(bankIds, frame, (bankId, n) => countDown(core, round, bankId, n));
 }
 
-/** One evaluation from a bank (on the serial queue). Rejections are answered, not audited here. */
+/** One evaluation from a bank (on the serial queue). A refused one is answered, and its bank leaves the stage. */
 export async function onEvaluation(
   core: Core,
   session: BankSession,
@@ -39,7 +39,7 @@ export async function onEvaluation(
 ): Promise<void> {
   const round = core.active;
   const reject = (reason: string) => {
-    session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: false, reason }));
+    session.reply(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: false, reason }));
   };
   if (!round) return reject(`late: no round is running (evaluation for round ${msg.roundId})`);
   const verdict = machine.judgeEvaluation(round.state, session.bankId, msg.roundId);
@@ -61,6 +61,10 @@ export async function onEvaluation(
       key: `round ${msg.roundId}`,
       details: { roundId: msg.roundId },
     });
+    // Out of the stage, as a refused update is out of training: the evaluation stage has no
+    // quorum, so waiting on a bank that sent a refused evaluation held the round to its deadline
+    // (60 s by default); a bank does not send a second one.
+    await lose(core, session.bankId, `evaluation rejected: ${refusal}`);
     return;
   }
   // It holds the candidate now: a commit of it need not send the weights again (model-frames.ts).

@@ -29,7 +29,7 @@ import {
 } from './core.js';
 import { AuditCoalescer } from '../trust/audit-coalescer.js';
 import { FrameRateLimiter } from '../trust/rate-limit.js';
-import { handleAnalyticsFrame, handleFrame } from './frames.js';
+import { handleAnalyticsFrame, handleFrame, handleTextFrame } from './frames.js';
 import { PrivacyLedger } from './privacy.js';
 import { IdentityKeys } from './secagg/identities.js';
 import { maybeStartRound } from './round-start.js';
@@ -288,6 +288,11 @@ export class Federation {
   /** Handles one binary frame from an authenticated bank; never throws. */
   handleFrame(session: BankSession, bytes: Uint8Array): Promise<void> {
     return handleFrame(this.core, session, bytes);
+  }
+
+  /** A text frame from an authenticated bank: rate-limited, then `answer` (frames.ts). */
+  handleTextFrame(session: BankSession, bytes: Uint8Array, answer: () => void): Promise<void> {
+    return handleTextFrame(this.core, session, bytes, answer);
   }
 
   /** An analytics job's frame: heard from, rate-limited, then the job runner's (frames.ts). */

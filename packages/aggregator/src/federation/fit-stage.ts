@@ -19,7 +19,7 @@ import { ModelFrames } from './model-frames.js';
 import { preGrantUploads, queueOffer, releaseUpload, uploadQueue, uploadRefusal } from './upload-slots.js';
 
 /** Parameters of the federation's model (the length of an update). */
-function parametersOf(core: Core): number {
+export function parametersOf(core: Core): number {
   return manifestFor(core.opts.spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
 }
 
@@ -59,7 +59,7 @@ export async function rejectUpdate(
   reason: string,
   loseFromRound: boolean,
 ): Promise<void> {
-  session.send(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'update', accepted: false, reason }));
+  session.reply(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'update', accepted: false, reason }));
   core.opts.observer?.updateRejected?.(reasonCode(reason));
   noteRejection(core, session.bankId, msg.roundId, reason);
   const active = core.active;

@@ -20,7 +20,7 @@ import { onSecAggMessage } from './secagg/stages.js';
 import type { BankSession } from './session.js';
 
 export function sendError(session: BankSession, code: string, message: string, roundId?: number): void {
-  session.send(
+  session.reply(
     encodeFrame({
       type: 'error',
       code,
@@ -111,6 +111,23 @@ export function handleAnalyticsFrame(
   toJobs: (bankId: string, bytes: Uint8Array) => Promise<void>,
 ): Promise<void> {
   return arrive(core, session, bytes, core.opts.clock.now()) ?? toJobs(session.bankId, bytes);
+}
+
+/**
+ * A text frame from an authenticated bank (not part of the protocol): under the frame rate limit
+ * like any other frame, then `answer` (the socket plugin's error reply and refusal record).
+ * Before, text frames skipped the limit, and each drew an error frame.
+ */
+export function handleTextFrame(
+  core: Core,
+  session: BankSession,
+  bytes: Uint8Array,
+  answer: () => void,
+): Promise<void> {
+  const done = arrive(core, session, bytes, core.opts.clock.now());
+  if (done) return done;
+  answer();
+  return Promise.resolve();
 }
 
 /**

@@ -166,8 +166,7 @@ export function judgeUpdate(
   modelVersion: number,
   now: number,
 ): Verdict {
-  if (roundId !== state.roundId)
-    return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
+  if (roundId !== state.roundId) return { accepted: false, reason: wrongRound(roundId, state.roundId) };
   const fit = trainingStage(state);
   if (!fit.wasAsked(bankId)) return { accepted: false, reason: `bank ${bankId} was not selected for round ${roundId}` };
   if (fit.hasAnswered(bankId))
@@ -254,6 +253,13 @@ export function stageFailed(state: RoundState, reason: string, now: number): Tra
 }
 
 /** A selected bank can no longer contribute (disconnected, declined, or sent bad weights). */
+/** Why an answer for another round is refused: an earlier round's is stale, a later one's unknown. */
+function wrongRound(roundId: number, current: number): string {
+  return roundId < current
+    ? `stale round id ${roundId} (current round is ${current})`
+    : `unknown round id ${roundId}: no such round yet (current round is ${current})`;
+}
+
 export function bankLost(state: RoundState, bankId: string, reason: string, now: number): Transition {
   if (state.phase === 'training') {
     trainingStage(state).drop(bankId, reason, now);
@@ -291,8 +297,7 @@ export function evaluationStage(state: RoundState): Stage | null {
 }
 
 export function judgeEvaluation(state: RoundState, bankId: string, roundId: number): Verdict {
-  if (roundId !== state.roundId)
-    return { accepted: false, reason: `stale round id ${roundId} (current round is ${state.roundId})` };
+  if (roundId !== state.roundId) return { accepted: false, reason: wrongRound(roundId, state.roundId) };
   const stage = evaluationStage(state);
   if (state.phase !== 'evaluating' || !stage || !stage.isOpen)
     return { accepted: false, reason: `late: round ${roundId} is not evaluating` };

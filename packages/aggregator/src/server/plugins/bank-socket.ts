@@ -169,13 +169,16 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
       if (session) {
         if (!isBinary) {
           const message = 'text frames are not part of the protocol; send binary frames';
-          record({
-            type: 'frame.rejected',
-            category: 'text_frame',
-            reason: message,
-            message: 'text frame from a bank',
+          const bank = session;
+          void federation.handleTextFrame(bank, bytes, () => {
+            record({
+              type: 'frame.rejected',
+              category: 'text_frame',
+              reason: message,
+              message: 'text frame from a bank',
+            });
+            bank.reply(encodeFrame({ type: 'error', code: 'bad_frame', message }));
           });
-          session.send(encodeFrame({ type: 'error', code: 'bad_frame', message }));
           return;
         }
         // Analytics jobs (federation/jobs/) take their own frames; everything else is the round's.
@@ -235,6 +238,7 @@ export default async function bankSocket(app: FastifyInstance, ctx: ServerContex
           send: (frame) => {
             if (socket.readyState === socket.OPEN) socket.send(frame, { binary: true });
           },
+          queuedBytes: () => socket.bufferedAmount,
           // Cut if the peer does not answer the close within a second (ws would wait 30 s).
           close: (code, reason) => refuseNow(socket, code, reason),
         });
