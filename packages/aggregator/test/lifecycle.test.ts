@@ -123,12 +123,15 @@ describe('after the configured rounds', () => {
     expect(Array.from(agg.federation.globalModel().weights)).toEqual(Array.from(v1!.weights));
     const list = (await api<ModelVersionView[]>(agg, 'GET', '/api/models')).body;
     expect(list[0]).toMatchObject({ version: 3, origin: 'rollback', current: true });
-    const audit = (await api<{ type: string; details: Record<string, unknown> }[]>(agg, 'GET', '/api/audit?limit=200'))
-      .body;
+    const audit = (
+      await api<{ type: string; actor: string; details: Record<string, unknown> }[]>(agg, 'GET', '/api/audit?limit=200')
+    ).body;
     expect(audit.find((e) => e.type === 'model.rolled_back')?.details).toMatchObject({
       restoredFrom: 1,
       newVersion: 3,
     });
+    // Under the caller's name (before: always "admin").
+    expect(audit.find((e) => e.type === 'model.rolled_back')?.actor).toBe('bootstrap-admin-token');
   });
 
   it('starting with additionalRounds trains that many more rounds from the rolled-back model', async () => {

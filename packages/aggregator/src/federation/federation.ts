@@ -311,7 +311,8 @@ export class Federation {
    */
   control(
     action: 'start' | 'pause' | 'stop',
-    actor = 'admin',
+    /** Who asked, as the audit log names them (a person, `token:<id>`, or `system`). */
+    actor: string,
     opts: { additionalRounds?: number } = {},
   ): Promise<TrainingState> {
     return this.enqueue(() => admin.control(this.core, action, actor, opts));
@@ -323,13 +324,13 @@ export class Federation {
    * meant), checked against their stored sha256 first, and the change is an audit entry. Refused
    * while a round is in flight (its update would be computed from the model being replaced).
    */
-  rollback(version: number, actor = 'admin'): Promise<{ version: number; restoredFrom: number }> {
+  rollback(version: number, actor: string): Promise<{ version: number; restoredFrom: number }> {
     // answer(): a store error is the request's (500), not the next round's (recover()).
     return this.answer(() => admin.rollback(this.core, version, actor));
   }
 
   /** Re-fixes the global scaler between rounds (see consortium.refitScaler). */
-  refitScaler(actor = 'admin', exclude: readonly string[] = []): Promise<{ banks: string[] }> {
+  refitScaler(actor: string, exclude: readonly string[] = []): Promise<{ banks: string[] }> {
     return this.answer(() => refitScaler(this.core, actor, exclude));
   }
 
@@ -340,7 +341,7 @@ export class Federation {
   /** Applies a change computed from the current settings (or returns the validation error). */
   updateSettings(
     change: (current: FederationSettings) => FederationSettings | Error,
-    actor = 'admin',
+    actor: string,
   ): Promise<FederationSettings | Error> {
     // A store that refuses the change answers the admin; the settings in force and the round in flight stay.
     return this.answer(() => admin.updateSettings(this.core, change, actor));
@@ -375,7 +376,7 @@ export class Federation {
   }
 
   /** Forgets a bank's pinned identity key (admin, audited); its next hello pins the new one. */
-  resetIdentity(bankId: string, actor = 'admin'): Promise<boolean> {
+  resetIdentity(bankId: string, actor: string): Promise<boolean> {
     return this.enqueue(async () => {
       const had = await this.core.identities.reset(bankId);
       if (had) await audit(this.core, 'bank.identity_reset', actor, { bankId });

@@ -100,13 +100,8 @@ export async function buildServer(
     ...(people.session ? { session: people.session } : {}),
     ...(people.lockout ? { lockout: people.lockout } : {}),
   });
-  await registerPeople(app, {
-    accounts,
-    bootstrap: ctx.auth,
-    secure: !!https,
-    ...(people.loginRateLimit ? { loginRateLimit: people.loginRateLimit } : {}),
-  });
-
+  // Before any route it documents: @fastify/swagger sees only routes registered after it (the
+  // people and sign-in routes were missing from /docs).
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -118,6 +113,13 @@ export async function buildServer(
       security: [{ bearer: [] }],
     },
   });
+  await registerPeople(app, {
+    accounts,
+    bootstrap: ctx.auth,
+    secure: !!https,
+    ...(people.loginRateLimit ? { loginRateLimit: people.loginRateLimit } : {}),
+  });
+
   // Third-party routes we cannot annotate: their rule is declared here.
   await app.register(declareRoutes('public', fastifySwaggerUi), { routePrefix: '/docs' });
   await app.register(health, ctx);

@@ -184,7 +184,7 @@ export default async function models(app: FastifyInstance, ctx: ServerContext): 
     async (req, reply) => {
       const { version } = parseInput(VersionParams, req.params, 'params');
       try {
-        return await ctx.federation.rollback(version);
+        return await ctx.federation.rollback(version, req.actor);
       } catch (err) {
         if (err instanceof NotFound) return reply.code(404).send({ error: 'not_found', message: err.message });
         if (err instanceof ControlRefused)

@@ -63,7 +63,7 @@ export default async function training(app: FastifyInstance, ctx: ServerContext)
       const unknown = unknownSettings('body', patch);
       if (unknown.length) return reply.code(400).send({ error: 'invalid_config', message: unknown.join('\n') });
       // Merged and validated inside the federation's queue, so concurrent changes never lose one.
-      const result = await ctx.federation.updateSettings((current) => applySettingsPatch(current, patch));
+      const result = await ctx.federation.updateSettings((current) => applySettingsPatch(current, patch), req.actor);
       if (result instanceof Error) return reply.code(400).send({ error: 'invalid_config', message: result.message });
       return result;
     },
