@@ -245,6 +245,23 @@ describe('admin API', () => {
     expect((await fetch(`${agg.url}/docs`)).status).toBeLessThan(400);
   });
 
+  it('refuses a JSON body of the wrong type instead of coercing it (query strings are still read as numbers)', async () => {
+    for (const [method, url, body, field] of [
+      ['POST', '/api/banks', { id: true }, 'id'],
+      ['POST', '/api/banks', { id: ['arr-bank'] }, 'id'],
+      ['POST', '/api/banks', { id: 123 }, 'id'],
+      ['POST', '/api/training/start', { additionalRounds: '5' }, 'additionalRounds'],
+    ] as const) {
+      const r = await api<{ error: string; message: string }>(agg, method, url, body);
+      expect(r.status, `${method} ${url} ${JSON.stringify(body)}`).toBe(400);
+      expect(r.body.message).toContain(field);
+    }
+    const banks = await api<{ id: string }[]>(agg, 'GET', '/api/banks');
+    expect(banks.body.map((b) => b.id)).not.toContain('true');
+    expect(banks.body.map((b) => b.id)).not.toContain('123');
+    expect((await api(agg, 'GET', '/api/audit?limit=5', undefined, VIEWER)).status).toBe(200);
+  });
+
   it('answers unknown rounds and routes with 404 and a message', async () => {
     const r = await api<{ message: string }>(agg, 'GET', '/api/rounds/999', undefined, VIEWER);
     expect(r.status).toBe(404);

@@ -8,6 +8,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { boundRequestNumbers, requestTimeouts } from './request-limits.js';
+import { requestValidators } from './validators.js';
 import { createAccounts, type AccountsOptions } from '@finsecure/accounts';
 import type { AggregatorMetrics } from '../metrics/prometheus.js';
 import { preAuthServerOptions, socketErrorHandler } from './admission/ws-limits.js';
@@ -45,14 +46,13 @@ export async function buildServer(
   const app = Fastify({
     loggerInstance: ctx.logger,
     bodyLimit: 1024 * 1024,
-    // Reject unknown fields instead of silently dropping them (a typo in a config change
-    // must not look like success). strictNumbers off: see boundRequestNumbers.
-    ajv: { customOptions: { removeAdditional: false, strictNumbers: false } },
+    // Validators: validators.ts (unknown fields refused, bodies never coerced).
     requestTimeout: ctx.config.requestTimeoutMs,
     ...(https ? { https: { ...https, ...timeouts } } : { http: timeouts }),
   }) as unknown as FastifyInstance;
   // Before any route is declared, so that it sees every one (plugins and third-party routes too).
   app.addHook('onRoute', boundRequestNumbers);
+  app.setValidatorCompiler(requestValidators());
 
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: unknown }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
