@@ -117,6 +117,11 @@ describe('bank console API', () => {
     });
     expect((await analyst.put('/api/threshold', { kind: 'probability', value: 0.5 })).status).toBe(403);
     expect((await engineer.put('/api/threshold', { kind: 'probability', value: 1.5 })).status).toBe(400);
+    // A JSON body of the wrong type is refused, not coerced (before, "0.2" set the threshold).
+    const text = await engineer.put('/api/threshold', { kind: 'probability', value: '0.2' });
+    expect(text.status).toBe(400);
+    expect(JSON.stringify(text.body)).toContain('value');
+    expect((await analyst.get('/api/threshold')).body).toMatchObject({ threshold: null });
     const set = await engineer.put('/api/threshold', { kind: 'probability', value: 0.2 });
     expect(set.status).toBe(200);
     expect(set.body).toMatchObject({ chosenBy: 'eng', probability: 0.2, modelVersion: 7 });

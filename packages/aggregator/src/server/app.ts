@@ -8,8 +8,8 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { boundRequestNumbers, requestTimeouts } from './request-limits.js';
-import { requestValidators } from './validators.js';
 import { createAccounts, type AccountsOptions } from '@finsecure/accounts';
+import { requestValidators } from '@finsecure/accounts/http';
 import type { AggregatorMetrics } from '../metrics/prometheus.js';
 import { preAuthServerOptions, socketErrorHandler } from './admission/ws-limits.js';
 import { refuseUpgradesOffSocketRoutes } from './admission/ws-paths.js';
@@ -52,7 +52,7 @@ export async function buildServer(
   }) as unknown as FastifyInstance;
   // Before any route is declared, so that it sees every one (plugins and third-party routes too).
   app.addHook('onRoute', boundRequestNumbers);
-  app.setValidatorCompiler(requestValidators());
+  app.setValidatorCompiler(requestValidators({ strictNumbers: false }));
 
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: unknown }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });

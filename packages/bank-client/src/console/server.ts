@@ -15,7 +15,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BANK_ROLES, createAccounts, type Accounts, type AccountsOptions } from '@finsecure/accounts';
-import { registerWebSecurity } from '@finsecure/accounts/http';
+import { registerWebSecurity, requestValidators } from '@finsecure/accounts/http';
 import type { ColumnMapping, LayoutName } from '@finsecure/common/data';
 import type { ConsoleContext } from './context.js';
 import { ConsoleDb } from './db.js';
@@ -146,9 +146,10 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
     logController: new LogController({ disableRequestLogging: true }),
     // A JSON batch of maxBatch transactions of ~30 fields fits well within this.
     bodyLimit: Math.max(1 << 20, ctx.maxBatch * 4096),
-    ajv: { customOptions: { removeAdditional: false } },
     ...(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key } } : {}),
   }) as unknown as FastifyInstance;
+  // Unknown fields refused, not dropped; a JSON body of the wrong type refused, not coerced.
+  app.setValidatorCompiler(requestValidators());
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
