@@ -9,7 +9,7 @@
  *
  * Bounded: at most `maxKeys` addresses (default 16) have a window open; rejections from further
  * addresses share one overflow window (address "other addresses"), whose summary also counts the
- * addresses. So a window's worth of rejections is at most 2·(maxKeys + 1) entries, whatever the number
+ * addresses and names the first 32 distinct (caller, reason) pairs with their counts. So a window's worth of rejections is at most 2·(maxKeys + 1) entries, whatever the number
  * of addresses a client controls (an IPv6 /48 is 65,536 /64s; with 1,000 windows one client wrote
  * about 1,000 entries a minute). The overflow is where a legitimate expired cookie lands during such
  * a flood: still counted, with the number of addresses. IPv6
@@ -67,12 +67,28 @@ interface Window {
   addresses: Set<string> | null;
   /** Distinct callers counted (the overflow window only). */
   actors: Set<string> | null;
+  /**
+   * The overflow window's first distinct (caller, reason) pairs and their counts, named in its
+   * summary: without them a caller past the 16th in a minute was never named for what it tried.
+   */
+  named: Map<string, { actor: string; reason: string; count: number }> | null;
 }
 
 /** The overflow window's key and address (not a valid address, so no client can take it). */
 const OVERFLOW = 'other addresses';
 /** Distinct addresses the overflow window counts at most (beyond, "at least" this many). */
 const MAX_COUNTED_ADDRESSES = 10_000;
+/** Distinct (caller, reason) pairs the overflow window's summary names at most. */
+export const MAX_NAMED_IN_OVERFLOW = 32;
+
+/** Counts one refusal in an overflow window's named pairs (the first MAX_NAMED_IN_OVERFLOW of them). */
+function nameIn(named: Window['named'], actor: string, reason: string): void {
+  if (!named) return;
+  const k = `${actor}\u0000${reason}`;
+  const seen = named.get(k);
+  if (seen) seen.count++;
+  else if (named.size < MAX_NAMED_IN_OVERFLOW) named.set(k, { actor, reason, count: 1 });
+}
 
 /** The unit a client can cheaply multiply (address.ts addressKey), at most 64 characters. */
 function clientAddress(ip: string): string {
@@ -110,6 +126,7 @@ export class RejectedSessionLog {
       w.lastAt = now;
       if (w.addresses && w.addresses.size < MAX_COUNTED_ADDRESSES) w.addresses.add(address);
       if (w.actors && w.actors.size < MAX_COUNTED_ADDRESSES) w.actors.add(actor);
+      nameIn(w.named, actor, reason);
       return this.writes;
     }
     if (w) this.close(key, w);
@@ -124,6 +141,7 @@ export class RejectedSessionLog {
       lastAt: now,
       addresses: overflow ? new Set([address]) : null,
       actors: overflow ? new Set([actor]) : null,
+      named: overflow ? new Map([[`${actor}\u0000${reason}`, { actor, reason, count: 1 }]]) : null,
     });
     this.arm();
     return this.write(actor, { ip: ipShown, reason });
@@ -157,6 +175,8 @@ export class RejectedSessionLog {
       ...(w.addresses ? { addresses: w.addresses.size } : {}),
       // The overflow window's entry names the caller that opened it; the count says if there were more.
       ...(w.actors && w.actors.size > 1 ? { actors: w.actors.size } : {}),
+      // Who tried what, by caller and reason (the first MAX_NAMED_IN_OVERFLOW pairs), with counts.
+      ...(w.named && w.named.size > 1 ? { named: [...w.named.values()] } : {}),
       from: new Date(w.start).toISOString(),
       to: new Date(w.lastAt).toISOString(),
       windowMs: this.o.windowMs,

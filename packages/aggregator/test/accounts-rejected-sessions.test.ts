@@ -41,4 +41,26 @@ describe('RejectedSessionLog', () => {
     expect(entries.length).toBeLessThanOrEqual(2 * 17);
     expect(entries.at(-1)).toMatchObject({ ip: 'other addresses', repeats: 5_000 - 17, addresses: 5_000 - 16 });
   });
+
+  it("names in the overflow's summary who tried what: the first 32 (caller, reason) pairs, with counts", async () => {
+    const { log, entries, tick } = setup();
+    // Sixteen windows open (one caller, sixteen routes), then more routes and another caller.
+    for (let i = 0; i < 16; i++) await log.record('192.0.2.7', `POST /api/route-${i}`, 'token:t-viewer');
+    await log.record('192.0.2.7', 'DELETE /api/tokens/:id', 'token:t-viewer');
+    await log.record('192.0.2.7', 'DELETE /api/tokens/:id', 'token:t-viewer');
+    await log.record('192.0.2.7', 'POST /api/models/:version/rollback', 'token:t-viewer');
+    await log.record('198.51.100.4', 'PATCH /api/users/:id', 'mallory');
+    for (let i = 0; i < 100; i++) await log.record('198.51.100.4', `POST /api/junk-${i}`, 'mallory');
+    tick(60_000);
+    await log.drain();
+    const summary = entries.find((e) => e.ip === 'other addresses' && e.repeats !== undefined)!;
+    expect(summary.actors).toBe(2);
+    const named = summary.named as { actor: string; reason: string; count: number }[];
+    expect(named).toHaveLength(32);
+    expect(named.slice(0, 3)).toEqual([
+      { actor: 'token:t-viewer', reason: 'DELETE /api/tokens/:id', count: 2 },
+      { actor: 'token:t-viewer', reason: 'POST /api/models/:version/rollback', count: 1 },
+      { actor: 'mallory', reason: 'PATCH /api/users/:id', count: 1 },
+    ]);
+  });
 });
