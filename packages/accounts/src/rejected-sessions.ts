@@ -9,8 +9,8 @@
  *
  * Bounded: at most `maxKeys` addresses (default 16) have a window open; rejections from further
  * addresses share one overflow window (address "other addresses"), whose summary also counts the
- * addresses and names the first 32 distinct (caller, reason) pairs with their counts. So a window's worth of rejections is at most 2·(maxKeys + 1) entries, whatever the number
- * of addresses a client controls (an IPv6 /48 is 65,536 /64s; with 1,000 windows one client wrote
+ * addresses and names the first 32 distinct (caller, reason) pairs with their counts. So a window's
+ * worth of rejections is at most 2·(maxKeys + 1) entries, whatever the number of addresses a client controls (an IPv6 /48 is 65,536 /64s; with 1,000 windows one client wrote
  * about 1,000 entries a minute). The overflow is where a legitimate expired cookie lands during such
  * a flood: still counted, with the number of addresses. IPv6
  * clients count by their /64 (an end site holds a whole /64: one address per request is cheap),
@@ -132,6 +132,8 @@ export class RejectedSessionLog {
     if (w) this.close(key, w);
     const overflow = key === OVERFLOW;
     const ipShown = overflow ? OVERFLOW : address;
+    const named: Window['named'] = overflow ? new Map() : null;
+    nameIn(named, actor, reason);
     this.open.set(key, {
       ip: ipShown,
       actor,
@@ -141,7 +143,7 @@ export class RejectedSessionLog {
       lastAt: now,
       addresses: overflow ? new Set([address]) : null,
       actors: overflow ? new Set([actor]) : null,
-      named: overflow ? new Map([[`${actor}\u0000${reason}`, { actor, reason, count: 1 }]]) : null,
+      named,
     });
     this.arm();
     return this.write(actor, { ip: ipShown, reason });

@@ -46,12 +46,12 @@ export async function buildServer(
   const app = Fastify({
     loggerInstance: ctx.logger,
     bodyLimit: 1024 * 1024,
-    // Validators: validators.ts (unknown fields refused, bodies never coerced).
     requestTimeout: ctx.config.requestTimeoutMs,
     ...(https ? { https: { ...https, ...timeouts } } : { http: timeouts }),
   }) as unknown as FastifyInstance;
   // Before any route is declared, so that it sees every one (plugins and third-party routes too).
   app.addHook('onRoute', boundRequestNumbers);
+  // Unknown fields refused, bodies never coerced (@finsecure/accounts/http validators.ts).
   app.setValidatorCompiler(requestValidators({ strictNumbers: false }));
 
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: unknown }, req, reply) => {

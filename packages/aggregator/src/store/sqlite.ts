@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openDirMode, openDirWarning } from '@finsecure/common/config';
+import { openDirWarning } from '@finsecure/common/config';
 import {
   AUDIT_KEY_FILE,
   loadAuditKey,
@@ -136,8 +136,8 @@ export class SqliteStore implements Store {
       // Owner only, as the audit key beside it: the database holds password hashes and TOTP secrets.
       const dir = path.dirname(path.resolve(this.file));
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const open = openDirMode(dir); // the database holds password hashes and TOTP secrets
-      if (open) this.options.log?.(openDirWarning(dir, open));
+      const open = openDirWarning(dir); // the database holds password hashes and TOTP secrets
+      if (open) this.options.log?.(open.message);
       if (this.options.instanceLock ?? true) this.lock = acquireInstanceLock(this.file, this.options.log);
     }
     try {

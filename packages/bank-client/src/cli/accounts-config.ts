@@ -111,12 +111,10 @@ export function loadAccountsConfig(sources: {
   const merged: Record<string, unknown> = { ...fromFile, ...fromEnv, ...fromFlags };
   const parsed = AccountsConfig.safeParse(merged);
   if (!parsed.success) {
-    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')))];
-    const lines = keys.map((key) => {
+    const lines = keysAtFault(parsed.error).map((key) => {
       const value = merged[key];
       if (value === undefined) return `${FLAGS[key as Key] ?? key} is required (or ${envName(key)})`;
-      const shown = typeof value === 'string' ? value : JSON.stringify(value);
-      return `${origin[key] ?? key} must be ${MUST_BE[key as Key] ?? 'valid'}, got "${shown}"`;
+      return mustBe(origin[key] ?? key, key, value);
     });
     throw new BankConfigError(lines.join('\n'));
   }
@@ -139,16 +137,19 @@ export function checkAccountsSection(file: string, all: Record<string, unknown>)
   checkConfigKeys(file, values, Object.keys(FLAGS), 'accounts.');
   const parsed = AccountsConfig.partial().safeParse(values);
   if (parsed.success) return;
-  const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')))];
-  throw new BankConfigError(
-    keys
-      .map((key) => {
-        const value = values[key];
-        const shown = typeof value === 'string' ? value : JSON.stringify(value);
-        return `${file}: accounts.${key} must be ${MUST_BE[key as Key] ?? 'valid'}, got "${shown}"`;
-      })
-      .join('\n'),
-  );
+  const lines = keysAtFault(parsed.error).map((key) => mustBe(`${file}: accounts.${key}`, key, values[key]));
+  throw new BankConfigError(lines.join('\n'));
+}
+
+/** The settings a validation error is about, each once, in order. */
+function keysAtFault(error: z.ZodError): string[] {
+  return [...new Set(error.issues.map((i) => String(i.path[0] ?? '')))];
+}
+
+/** "<where> must be <what the setting takes>, got "<value>"". */
+function mustBe(where: string, key: string, value: unknown): string {
+  const shown = typeof value === 'string' ? value : JSON.stringify(value);
+  return `${where} must be ${MUST_BE[key as Key] ?? 'valid'}, got "${shown}"`;
 }
 
 function envName(key: string): string {

@@ -6,7 +6,7 @@
  * so that `finsecure-bank --help` does not.
  */
 import { existsSync } from 'node:fs';
-import { openDirMode, openDirWarning } from '@finsecure/common/config';
+import { openDirWarning } from '@finsecure/common/config';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -63,11 +63,11 @@ export function openStateOrFail(
   }
 }
 
-/** Warns when other users of the machine may list or enter the state directory (openDirMode). */
+/** Warns when other users of the machine may list or enter the state directory (openDirWarning). */
 function warnIfOpen(stateDir: string, logger: Logger | undefined): void {
-  const mode = logger ? openDirMode(stateDir) : null;
   // The files are sealed, but their names, sizes and times say what the bank keeps and when it trains.
-  if (mode) logger!.warn({ stateDir, mode }, openDirWarning(stateDir, mode));
+  const open = logger && openDirWarning(stateDir);
+  if (open) logger.warn({ stateDir, mode: open.mode }, open.message);
 }
 
 /**

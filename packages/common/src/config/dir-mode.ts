@@ -7,17 +7,18 @@
 import { statSync } from 'node:fs';
 
 /**
- * The directory's permission bits as octal text ("0755") when the group or others have any
- * access, else null (also on Windows, where POSIX modes mean nothing).
+ * The warning for a directory the group or others have any access to: its permission bits as
+ * octal text ("0755") and the message the services log; null when only its owner may enter it
+ * (and on Windows, where POSIX modes mean nothing).
  * @throws the fs error when `dir` cannot be stat-ed (the callers have just made or opened it)
  */
-export function openDirMode(dir: string): string | null {
+export function openDirWarning(dir: string): { mode: string; message: string } | null {
   if (process.platform === 'win32') return null;
-  const mode = statSync(dir).mode & 0o777;
-  return (mode & 0o077) === 0 ? null : `0${mode.toString(8)}`;
-}
-
-/** The warning the services log for openDirMode's answer. */
-export function openDirWarning(dir: string, mode: string): string {
-  return `${dir} is open to other users of this machine (mode ${mode}): \`chmod 700 ${dir}\`; FinSecure makes its directories 0700 but leaves the mode of one made beforehand as it is`;
+  const bits = statSync(dir).mode & 0o777;
+  if ((bits & 0o077) === 0) return null;
+  const mode = `0${bits.toString(8)}`;
+  return {
+    mode,
+    message: `${dir} is open to other users of this machine (mode ${mode}): \`chmod 700 ${dir}\`; FinSecure makes its directories 0700 but leaves the mode of one made beforehand as it is`,
+  };
 }

@@ -141,4 +141,4 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 export { isLoopbackHost, plainListenWarning } from './listen.js';
-export { openDirMode, openDirWarning } from './dir-mode.js';
+export { openDirWarning } from './dir-mode.js';
