@@ -195,7 +195,7 @@ export function bankRound(core: Core, bankId: string): RoundRecord['banks'][stri
  * live event stream. The serial queue does not wait for the write: the store writes the
  * appends of one event-loop turn together, one transaction and one head signature per batch
  * (store/sqlite-audit-batch.ts; the MongoDB store queues them), which only helps if the queue
- * goes on meanwhile. `deferred` lets an entry wait up to 100 ms for more company:
+ * goes on meanwhile. `deferred` lets an entry wait up to a second for more company:
  * for the per-bank entries of a round (at 1,000 banks, one `update.accepted` per bank, arriving
  * in hundreds of turns); administrative entries keep the end-of-turn commit. Entries keep the
  * order of the calls and precede anything the federation stores afterwards (the store writes

@@ -210,7 +210,7 @@ export async function onUpdate(
   // No `ack` for an accepted update: only refusals are answered (protocol/messages.ts Ack). The
   // next instruction implies acceptance, and every frame sent costs the aggregator a socket write
   // (issue 14 item 1: the two positive acks were a third of a round's frames to each bank).
-  // Deferred: one entry per bank per round, which may share a commit with the next 100 ms' entries.
+  // Deferred: one entry per bank per round, which may share a commit with the next second's entries (one batch a round when the fit stage closes within it).
   await audit(
     core,
     'update.accepted',

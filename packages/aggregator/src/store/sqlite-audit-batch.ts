@@ -22,14 +22,17 @@ import type { SqliteAudit } from './sqlite-audit.js';
 import type { AuditEntry, AuditInput } from './types.js';
 
 /**
- * How long the first waiting deferred append waits for company, ms. 100: a round's updates trickle in
- * over its training spread (100–500 ms in the bench), so with 10 ms a 100-bank round still wrote
- * about 40 batches, and their commits and signatures were a tenth of its CPU; 100 ms makes that
- * about 5 (bench/RESULTS.md, issue 14 item 1, about 12 % less CPU per bank at 100 banks). What a
- * crash can lose is the `update.accepted` entries of the last 100 ms of a round that never
- * commits: the round's own commit, like any use of the store, writes the waiting entries first.
+ * How long the first waiting deferred append waits for company, ms. A round's updates trickle in
+ * over its training spread (100–500 ms in the bench, seconds on real data): with 10 ms a 100-bank
+ * round wrote about 40 batches, whose commits and signatures were a tenth of its CPU; with 100 ms
+ * a 10-bank round still wrote three to four, each a transaction and an Ed25519 signature (about a
+ * tenth of a steady 10-bank round's CPU, bench/RESULTS.md, issue 14 item 1). 1,000 ms makes it one
+ * per round whenever the fit stage closes within a second of its first update: the stage's close
+ * saves the round record, and any use of the store writes the waiting entries first. What a crash
+ * can lose is the `update.accepted` entries of the last second of a round that never commits (it is
+ * marked failed at the next start, and none of its updates reached a model).
  */
-export const AUDIT_BATCH_WINDOW_MS = 100;
+export const AUDIT_BATCH_WINDOW_MS = 1_000;
 /** Waiting appends that end the window at once (bounds the batch's transaction and memory). */
 export const AUDIT_BATCH_MAX = 512;
 

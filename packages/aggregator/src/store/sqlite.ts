@@ -311,7 +311,7 @@ export class SqliteStore implements Store {
 
   /**
    * Appends an entry; the appends of one event-loop turn share one transaction and one head
-   * signature, and `deferred` ones (whose caller does not wait) those of up to 100 ms
+   * signature, and `deferred` ones (whose caller does not wait) those of up to AUDIT_BATCH_WINDOW_MS (1 s)
    * (sqlite-audit-batch.ts). Resolves once the entry is stored.
    */
   appendAudit(input: AuditInput, opts: { deferred?: boolean } = {}): Promise<AuditEntry> {

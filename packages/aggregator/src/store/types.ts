@@ -177,7 +177,7 @@ export interface Store {
    * head in the same transaction. Appends are serialised. A seq is never reused: the
    * next one follows the head even when the log's tail was deleted behind our back.
    * `deferred`: the caller does not wait for the entry (the federation's audit of a round's
-   * events), so a store that batches commits may hold it up to a tenth of a second for company
+   * events), so a store that batches commits may hold it up to a second for company
    * (SQLite: AUDIT_BATCH_WINDOW_MS); without it the entry is committed at the end of the
    * event-loop turn at the latest.
    */
