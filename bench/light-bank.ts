@@ -44,8 +44,11 @@ import {
   decodeFrame,
   encodeFrame,
   type ClientMessage,
+  AGGREGATOR_FEATURES,
   BANK_FEATURES,
+  HISTOGRAM_TENSOR_FIELDS,
   PROTOCOL_VERSION,
+  splitTensorFields,
   ServerMessage,
   type ScoreHistogram,
 } from '@finsecure/common/protocol';
@@ -166,6 +169,7 @@ class LightBankDriver {
       const ws = new WebSocket(cfg.wsUrl, { maxPayload: 256 * 1024 * 1024 });
       ws.binaryType = 'nodebuffer';
       let welcomed = false;
+      let binaryHistograms = false;
       /** The daemon's heartbeat (bank-client heartbeat.ts): beats only in intervals nothing else was sent. */
       let heartbeat: RunningHeartbeat | null = null;
       /** The update offered and waiting for its grant (its frame is built when granted). */
@@ -208,6 +212,10 @@ class LightBankDriver {
         switch (msg.type) {
           case 'welcome':
             welcomed = true;
+            // FINSECURE_BENCH_BINARY_HISTOGRAMS=0 makes it a bank that sends the histograms as JSON (A/B).
+            binaryHistograms =
+              process.env.FINSECURE_BENCH_BINARY_HISTOGRAMS !== '0' &&
+              (msg.features ?? []).includes(AGGREGATOR_FEATURES.binaryHistograms);
             heartbeat = startHeartbeat(msg.heartbeatIntervalMs, msg.heartbeatTimeoutMs, {
               // Never gives up: the light bank does not watch the aggregator's silence.
               lastFromServer: () => Date.now(),
@@ -267,8 +275,8 @@ class LightBankDriver {
             this.timing(msg.roundId).updates++;
             return;
           }
-          case 'evaluation_request':
-            send({
+          case 'evaluation_request': {
+            const evaluation: ClientMessage = {
               type: 'evaluation',
               roundId: msg.roundId,
               modelVersion: msg.modelVersion,
@@ -278,8 +286,11 @@ class LightBankDriver {
               histogram: msg.histogramBins === hist.bins ? hist : lightHistogram(msg.histogramBins),
               loss: 0.05,
               evalMs: 0,
-            });
-            return;
+            };
+            if (!binaryHistograms) return send(evaluation);
+            const split = splitTensorFields(evaluation, HISTOGRAM_TENSOR_FIELDS);
+            return send(split.msg, split.tensors);
+          }
           case 'round_committed': {
             const t = this.timing(msg.roundId);
             t.lastCommit = Math.max(t.lastCommit, now());

@@ -103,6 +103,27 @@ describe('hashEntry', () => {
 });
 
 describe('nextEntry', () => {
+  it('hashes as hashEntry does (the details written once for both the hash and the store)', () => {
+    const odd = ['', 'é', '\u0001"\\', 'bank-\ud800', 'z'.repeat(300)];
+    let head: AuditEntry | null = null;
+    for (let i = 0; i < 40; i++) {
+      const entry: AuditEntry = nextEntry(head, {
+        at: i === 3 ? -0 : 1e12 + i * 0.5,
+        type: odd[i % odd.length]!,
+        actor: odd[(i + 2) % odd.length]!,
+        details: { n: i, s: odd[i % odd.length], nested: { b: [1, 0.1, 1e21], a: null }, skip: undefined },
+      });
+      expect(entry.hash).toBe(hashEntry(entry.prevHash, entry));
+      head = entry;
+    }
+  });
+
+  it('names where a value cannot be written, as before', () => {
+    expect(() => canonicalJson({ a: [1, { b: Number.NaN }] })).toThrow('canonicalJson: non-finite number at $.a[1].b');
+    expect(() => canonicalJson([new Date(0)])).toThrow('canonicalJson: not a plain object at $[0]');
+    expect(() => canonicalJson({ f: () => 1 })).toThrow('canonicalJson: function is not JSON at $.f');
+  });
+
   it('starts at seq 1 from the genesis hash and links each entry to the previous', () => {
     const [a, b, c] = chain(3);
     expect(a).toMatchObject({ seq: 1, prevHash: GENESIS_HASH });

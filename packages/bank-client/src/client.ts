@@ -58,6 +58,8 @@ export class BankClient extends EventEmitter<BankClientEvents> {
   private heartbeat: RunningHeartbeat | null = null;
   /** The aggregator's frame limit from its welcome: an update larger than this is declined, not sent. */
   private serverMaxFrameBytes = Number.POSITIVE_INFINITY;
+  /** What the aggregator reads beyond the baseline (its welcome's `features`). */
+  private serverFeatures: ReadonlySet<string> = new Set();
   private lastFromServer = 0;
   private backend: BackendInfo | null = null;
   private readonly ca: Buffer | undefined;
@@ -93,6 +95,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
       send: (ws, msg, tensors) => void this.send(ws, msg, tensors),
       sendFrame: (ws, frame) => this.sendFrame(ws, frame),
       maxFrameBytes: () => this.serverMaxFrameBytes,
+      serverReads: (feature) => this.serverFeatures.has(feature),
       connection: () => this.connection,
       stillWanted: (task) => this.stillWanted(task),
     };
@@ -233,6 +236,7 @@ export class BankClient extends EventEmitter<BankClientEvents> {
     this.joinedConnection = connection;
     const before = this.failures.joined();
     this.serverMaxFrameBytes = msg.maxFrameBytes;
+    this.serverFeatures = new Set(msg.features ?? []);
     this.parts.model.ensure(msg.model);
     if (before.failedAttempts > 0)
       this.logger.info(

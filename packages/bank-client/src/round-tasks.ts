@@ -7,11 +7,15 @@
  */
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
-import type {
-  EvaluationRequest,
-  FederationClientMessage,
-  RoundAssignment,
-  TensorInput,
+import {
+  AGGREGATOR_FEATURES,
+  HISTOGRAM_TENSOR_FIELDS,
+  splitTensorFields,
+  type EvaluationRequest,
+  type EvaluationResult,
+  type FederationClientMessage,
+  type RoundAssignment,
+  type TensorInput,
 } from '@finsecure/common/protocol';
 import type { EventEmitter } from 'node:events';
 import type { BankClientEvents } from './client-events.js';
@@ -46,6 +50,8 @@ export interface RoundTaskHost {
   sendFrame(ws: WebSocket, frame: Uint8Array): void;
   /** The aggregator's frame limit, bytes (from its welcome). */
   maxFrameBytes(): number;
+  /** Whether the aggregator listed this feature (AGGREGATOR_FEATURES) in its welcome. */
+  serverReads(feature: string): boolean;
   /** The connection in use now (a counter: each reconnection is a new one). */
   connection(): number;
   /** Why the task's result is no longer wanted (connection gone, round over, deadline passed), or null. */
@@ -152,13 +158,18 @@ export async function runEvaluation(
     return;
   }
   if (host.connection() !== connection) return;
-  host.send(ws, {
+  const result: EvaluationResult = {
     type: 'evaluation',
     roundId: msg.roundId,
     modelVersion: msg.modelVersion,
     threshold: msg.threshold,
     ...out,
-  });
+  };
+  // The histograms' counts as tensors to an aggregator that reads them (tensor-fields.ts).
+  if (host.serverReads(AGGREGATOR_FEATURES.binaryHistograms)) {
+    const split = splitTensorFields(result, HISTOGRAM_TENSOR_FIELDS);
+    host.send(ws, split.msg, split.tensors);
+  } else host.send(ws, result);
   host.events.emit('evaluation_sent', { roundId: msg.roundId });
 }
 

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TRAINING } from '@finsecure/aggregator';
+import { AGGREGATOR_FEATURES } from '@finsecure/common/protocol';
 import { cleanup, tempDir } from '../../aggregator/test/helpers/federation.js';
 import { scaler, scriptedAggregator, type ScriptedAggregator } from './helpers/scripted-aggregator.js';
 
@@ -80,5 +81,30 @@ describe('evaluation requests', () => {
     agg.evaluationRequest(10);
     expect((await agg.next('decline', 10)).reason).toMatch(/and sent its update in \(round 10 is not\)/);
     expect(agg.arrived.filter((m) => m.roundId === 10)).toEqual([]);
+  }, 60_000);
+});
+
+describe('evaluation histograms on the wire', () => {
+  it('go as uint32 tensors to an aggregator whose welcome says it reads them, as JSON arrays to one that does not', async () => {
+    // `agg` (above) welcomes with no features: an older aggregator.
+    agg.assign(40);
+    await agg.next('update', 40);
+    agg.evaluationRequest(40);
+    const json = await agg.next('evaluation', 40);
+    expect(Array.isArray(json.histogram!.positives)).toBe(true);
+
+    const dir2 = tempDir('finsecure-eval-binary-');
+    const newer = await scriptedAggregator(dir2, {}, [AGGREGATOR_FEATURES.binaryHistograms]);
+    try {
+      newer.assign(1);
+      await newer.next('update', 1);
+      newer.evaluationRequest(1);
+      const binary = await newer.next('evaluation', 1);
+      expect(binary.histogram!.positives).toBeInstanceOf(Uint32Array);
+      expect(binary.histogram!.positives).toHaveLength(1000);
+    } finally {
+      await newer.stop();
+      cleanup(dir2);
+    }
   }, 60_000);
 });

@@ -14,37 +14,68 @@
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export function canonicalJson(value: unknown): string {
-  return write(value, '$');
+  try {
+    return write(value);
+  } catch (err) {
+    if (err instanceof Unwritable) throw new TypeError(`canonicalJson: ${err.what} at $${err.path.reverse().join('')}`);
+    throw err;
+  }
 }
 
-function write(value: unknown, path: string): string {
+/**
+ * What `write` throws: the path is gathered while the error unwinds, so a value that writes costs
+ * no path strings (they were most of what an audit entry's hash allocated; issue 14 item 1).
+ */
+class Unwritable {
+  readonly path: string[] = [];
+  constructor(readonly what: string) {}
+}
+
+function inside(err: unknown, segment: string): unknown {
+  if (err instanceof Unwritable) err.path.push(segment);
+  return err;
+}
+
+function write(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number at ${path}`);
+      if (!Number.isFinite(value)) throw new Unwritable('non-finite number');
       return JSON.stringify(value); // -0 is written as 0, like JSON.stringify
     case 'string':
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v, i) => write(v, `${path}[${i}]`)).join(',')}]`;
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) {
-        throw new TypeError(`canonicalJson: not a plain object at ${path}`);
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          try {
+            out += (i > 0 ? ',' : '') + write(value[i]);
+          } catch (err) {
+            throw inside(err, `[${i}]`);
+          }
+        }
+        return out + ']';
       }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) throw new Unwritable('not a plain object');
       const record = value as Record<string, unknown>;
-      const parts: string[] = [];
+      let out = '{';
       for (const key of Object.keys(record).sort()) {
         const v = record[key];
         // An absent key and an undefined one are the same thing once stored.
         if (v === undefined) continue;
-        parts.push(`${JSON.stringify(key)}:${write(v, `${path}.${key}`)}`);
+        try {
+          out += (out.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + write(v);
+        } catch (err) {
+          throw inside(err, `.${key}`);
+        }
       }
-      return `{${parts.join(',')}}`;
+      return out + '}';
     }
     default:
-      throw new TypeError(`canonicalJson: ${typeof value} is not JSON at ${path}`);
+      throw new Unwritable(`${typeof value} is not JSON`);
   }
 }
 

@@ -36,8 +36,11 @@ export interface ChainHead {
   hash: string;
 }
 
-/** An audit input checked and with its details normalised (see checkedInput). */
-export type CheckedInput = AuditInput & { details: Record<string, unknown> };
+/**
+ * An audit input checked and with its details normalised (see checkedInput), and their canonical
+ * JSON: written once, for the entry's hash and for the store's details column.
+ */
+export type CheckedInput = AuditInput & { details: Record<string, unknown>; detailsJson: string };
 
 /**
  * Checks an input (string type and actor, finite timestamp, details a JSON object) and
@@ -56,7 +59,13 @@ export function checkedInput(input: AuditInput): CheckedInput {
   }
   // Bare text columns: a lone surrogate would be stored as something else than was hashed (as
   // normaliseJson does for the details, the entry is made what a store will read back).
-  return { at: input.at, type: wellFormed(input.type), actor: wellFormed(input.actor), details };
+  return {
+    at: input.at,
+    type: wellFormed(input.type),
+    actor: wellFormed(input.actor),
+    details,
+    detailsJson: canonicalJson(details),
+  };
 }
 
 /** The entry that follows `head`, from an input already passed through `checkedInput`. */
@@ -64,7 +73,11 @@ export function chainEntry(head: ChainHead | null, input: CheckedInput): AuditEn
   const seq = head ? head.seq + 1 : 1;
   const prevHash = head ? head.hash : GENESIS_HASH;
   const entry = { seq, at: input.at, type: input.type, actor: input.actor, details: input.details };
-  return { ...entry, prevHash, hash: hashEntry(prevHash, entry) };
+  // hashEntry's canonical text, keys in their sorted order, around the details written once.
+  const body =
+    `{"actor":${JSON.stringify(entry.actor)},"at":${JSON.stringify(entry.at)},"details":${input.detailsJson},` +
+    `"prevHash":${JSON.stringify(prevHash)},"seq":${JSON.stringify(seq)},"type":${JSON.stringify(entry.type)}}`;
+  return { ...entry, prevHash, hash: createHash('sha256').update(body, 'utf8').digest('hex') };
 }
 
 /**

@@ -4,7 +4,7 @@
  * and the refusals shown to admins. Runs on the serial queue except `authenticate`, which only
  * reads the store.
  */
-import { CloseCode, encodeFrame, PROTOCOL_VERSION, type Hello } from '@finsecure/common/protocol';
+import { AGGREGATOR_FEATURES, CloseCode, encodeFrame, PROTOCOL_VERSION, type Hello } from '@finsecure/common/protocol';
 import { hashToken, tokenMatches } from '../auth/tokens.js';
 import type { BankRecord } from '../store/types.js';
 import { audit, type Core } from './core.js';
@@ -120,6 +120,7 @@ export async function attach(core: Core, hello: Hello, conn: BankConnection): Pr
       heartbeatTimeoutMs: core.opts.heartbeatTimeoutMs,
       maxFrameBytes: core.opts.maxFrameBytes,
       modelVersion: core.globalVersion,
+      features: [AGGREGATOR_FEATURES.binaryHistograms],
     }),
   );
   await store.touchBank(hello.bankId, now);

@@ -5,7 +5,7 @@
  * closes, finish the aggregation into the candidate model.
  */
 import { encodeFrame, firstNonFinite, type Update, type UpdateOffer } from '@finsecure/common/protocol';
-import { manifestFor } from '@finsecure/common/model';
+import { parameterCount } from '@finsecure/common/model';
 import * as machine from '../round/machine.js';
 import type { RoundRules } from '../round/rules.js';
 import { audit, auditRepeated, bankRound, noteRejection, statsOf, type ActiveRound, type Core } from './core.js';
@@ -18,9 +18,17 @@ import { candidates } from './round-start.js';
 import { ModelFrames } from './model-frames.js';
 import { preGrantUploads, queueOffer, releaseUpload, uploadQueue, uploadRefusal } from './upload-slots.js';
 
-/** Parameters of the federation's model (the length of an update). */
+const parameterCounts = new WeakMap<object, number>();
+
+/** Parameters of the federation's model (the length of an update); counted once per spec (it is read per update). */
 export function parametersOf(core: Core): number {
-  return manifestFor(core.opts.spec).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+  const spec = core.opts.spec;
+  let n = parameterCounts.get(spec);
+  if (n === undefined) {
+    n = parameterCount(spec);
+    parameterCounts.set(spec, n);
+  }
+  return n;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   decodeFrame,
   encodeFrame,
   FederationClientMessage,
+  HISTOGRAM_TENSOR_FIELDS,
   isFrameError,
   type Decline,
 } from '@finsecure/common/protocol';
@@ -51,7 +52,12 @@ export function handleFrame(core: Core, session: BankSession, bytes: Uint8Array)
   let decoded: ReturnType<typeof decodeFrame<FederationClientMessage>>;
   try {
     // Views: the socket's message is ours alone, and an update waits for its slot holding only it.
-    decoded = decodeFrame(bytes, FederationClientMessage, { maxBytes: core.opts.maxFrameBytes, views: true });
+    decoded = decodeFrame(bytes, FederationClientMessage, {
+      maxBytes: core.opts.maxFrameBytes,
+      views: true,
+      // An evaluation's histograms may come as tensors (welcome: AGGREGATOR_FEATURES.binaryHistograms).
+      tensorFields: HISTOGRAM_TENSOR_FIELDS,
+    });
   } catch (err) {
     const message = (err as Error).message;
     observer?.updateRejected?.('frame');

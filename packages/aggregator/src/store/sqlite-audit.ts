@@ -63,7 +63,7 @@ export class SqliteAudit {
     const out: AuditEntry[] = [];
     for (const input of inputs) {
       const entry = chainEntry(base, input);
-      insert.run(auditParams(entry));
+      insert.run(auditParams(entry, input.detailsJson));
       out.push(entry);
       base = entry;
     }

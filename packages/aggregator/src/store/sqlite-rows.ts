@@ -153,14 +153,14 @@ export function modelParams(m: ModelVersionRecord): Record<string, unknown> {
   };
 }
 
-/** details as canonical JSON: exactly the text its hash covers. */
-export function auditParams(e: AuditEntry): Record<string, unknown> {
+/** details as canonical JSON: exactly the text its hash covers (`detailsJson` when already written). */
+export function auditParams(e: AuditEntry, detailsJson?: string): Record<string, unknown> {
   return {
     seq: e.seq,
     at: e.at,
     type: e.type,
     actor: e.actor,
-    details: canonicalJson(e.details),
+    details: detailsJson ?? canonicalJson(e.details),
     prevHash: e.prevHash,
     hash: e.hash,
   };

@@ -11,7 +11,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_TRAINING } from '@finsecure/aggregator';
 import { writeSyntheticCsv } from '@finsecure/common/data';
 import { parameterCount } from '@finsecure/common/model';
-import { decodeClientMessage, encodeFrame, PROTOCOL_VERSION } from '@finsecure/common/protocol';
+import {
+  decodeClientMessage,
+  encodeFrame,
+  HISTOGRAM_TENSOR_FIELDS,
+  PROTOCOL_VERSION,
+} from '@finsecure/common/protocol';
 import { BankClient } from '../../src/client.js';
 import { loadBankConfig, type BankConfigInput } from '../../src/config.js';
 import { loadLocalData } from '../../src/local-data.js';
@@ -27,6 +32,8 @@ export interface Answer {
   type: string;
   roundId?: number;
   reason?: string;
+  /** An evaluation's histogram, as decoded (its counts a Uint32Array when they came as tensors). */
+  histogram?: { positives: ArrayLike<number> };
 }
 
 export interface ScriptedAggregator {
@@ -49,6 +56,8 @@ export interface ScriptedAggregator {
 export async function scriptedAggregator(
   dir: string,
   flags: Partial<BankConfigInput> = {},
+  /** What its welcome says it reads (AGGREGATOR_FEATURES); none by default, as an older aggregator. */
+  features?: string[],
 ): Promise<ScriptedAggregator> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(server, 'listening');
@@ -58,7 +67,7 @@ export async function scriptedAggregator(
   const wait = () => new Promise<void>((r) => waiters.push(r));
   server.on('connection', (ws) =>
     ws.on('message', (raw: Buffer) => {
-      const { msg } = decodeClientMessage(new Uint8Array(raw));
+      const { msg } = decodeClientMessage(new Uint8Array(raw), { tensorFields: HISTOGRAM_TENSOR_FIELDS });
       if (msg.type === 'hello') {
         socket = ws;
         ws.send(
@@ -71,6 +80,7 @@ export async function scriptedAggregator(
             heartbeatIntervalMs: 60_000,
             maxFrameBytes: 1 << 24,
             modelVersion: 0,
+            ...(features ? { features } : {}),
           }),
         );
       } else if (msg.type !== 'heartbeat') {

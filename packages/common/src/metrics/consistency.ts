@@ -23,7 +23,7 @@
  * perfect model on its declared test set: the declared count and the per-bank share cap
  * (shares.ts) bound what it can do to the global figure.
  */
-import type { Confusion, ScoreHistogram } from '../protocol/messages.js';
+import type { Confusion } from '../protocol/messages.js';
 import { binIndexOfLogit, logit } from './layout.js';
 
 /** Probability slack around the threshold for float32 rounding of σ(z) (see above). */
@@ -34,7 +34,7 @@ export interface EvaluationCounts {
   numExamples: number;
   threshold: number;
   confusion: Confusion;
-  histogram: Pick<ScoreHistogram, 'bins' | 'positives' | 'negatives'>;
+  histogram: { bins: number; positives: ArrayLike<number>; negatives: ArrayLike<number> };
 }
 
 export interface CheckEvaluationOptions {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { FrameError, headerInvalid, formatPath } from './errors.js';
+import { fillTensorFields } from './tensor-fields.js';
 import { firstNonFiniteIndex, sumOfSquares } from '../kernels/sum-squares.js';
 import { HOST_LITTLE_ENDIAN, readFloat32LE, readUint16LE, readUint32LE } from './endian.js';
 import { decodeFloat16, dequantizeInt8 } from './quantize.js';
@@ -108,8 +109,14 @@ export function decodeFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>, opts: De
   }
   const { header, payloadStart } = readHeader(bytes);
   const descriptors = validateDescriptors(header.tensors);
-  const parsed = schema.safeParse(header.msg);
-  if (!parsed.success) throw headerInvalid('invalid message in frame header', parsed.error.issues, 'msg');
+  // With tensor fields (tensor-fields.ts), the message is whole only once its tensors are read.
+  const fields = opts.tensorFields;
+  const check = (): T => {
+    const parsed = schema.safeParse(header.msg);
+    if (!parsed.success) throw headerInvalid('invalid message in frame header', parsed.error.issues, 'msg');
+    return parsed.data;
+  };
+  const early = fields ? null : check();
   checkLayout(bytes, payloadStart, descriptors);
 
   const tensors = new Map<string, DecodedTensor>();
@@ -148,7 +155,9 @@ export function decodeFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>, opts: De
     }
     tensors.set(d.name, { shape: d.shape, data, dtype: d.dtype, byteLength: d.byteLength, sumOfSquares: sumSq });
   }
-  return { msg: parsed.data, tensors };
+  if (!fields) return { msg: early!, tensors };
+  fillTensorFields(header.msg, tensors, fields);
+  return { msg: check(), tensors };
 }
 
 /** Magic, header length, padding, JSON, envelope schema — in that order. */

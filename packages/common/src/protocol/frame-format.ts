@@ -51,6 +51,12 @@ export interface DecodeOptions {
    * the tensor then keeps the whole frame alive. Default false: owned copies.
    */
   views?: boolean;
+  /**
+   * Message fields that may travel as uint32 tensors (tensor-fields.ts, e.g. HISTOGRAM_TENSOR_FIELDS):
+   * such a tensor is put back into the message before the schema checks it. The frame's layout and
+   * tensors are then checked before the message.
+   */
+  tensorFields?: readonly string[];
 }
 
 /** One entry of the header's `tensors` array. */

@@ -10,6 +10,7 @@ export { FRAME_ERROR_CODES, FrameError, isFrameError, type FrameErrorCode } from
 export { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage } from './frame.js';
 export { encodeFrame } from './frame-encode.js';
 export { decodeFrame } from './frame-decode.js';
+export { HISTOGRAM_TENSOR_FIELDS, fillTensorFields, splitTensorFields } from './tensor-fields.js';
 export { text, wellFormed } from './text.js';
 export {
   DEFAULT_MAX_FRAME_BYTES,

@@ -29,8 +29,19 @@ export function countArray(max: number) {
   });
 }
 
-/** Why `v` is not an array of at most `max` counts, or null when it is. */
+/**
+ * `countArray` that also takes a Uint32Array (every uint32 is a count): the histograms of an
+ * evaluation frame whose arrays travelled as tensors (tensor-fields.ts).
+ */
+export function countArrayOrUint32(max: number) {
+  return z.custom<number[] | Uint32Array>((v) => badCount(v, max) === null, {
+    error: (issue) => badCount(issue.input, max) ?? 'invalid count array',
+  });
+}
+
+/** Why `v` is not an array of at most `max` counts (or a Uint32Array of at most `max`), or null when it is. */
 function badCount(v: unknown, max: number): string | null {
+  if (v instanceof Uint32Array) return v.length > max ? `expected at most ${max} counts, got ${v.length}` : null;
   if (!Array.isArray(v)) return `expected an array of counts, got ${v === null ? 'null' : typeof v}`;
   if (v.length > max) return `expected at most ${max} counts, got ${v.length}`;
   for (let i = 0; i < v.length; i++) {
@@ -110,17 +121,28 @@ const scaleError = (issue: { input?: unknown }) =>
   `histogram scale is ${shown(issue.input)}: expected the "${HISTOGRAM_SCALE}" layout with logits clamped to ±${HISTOGRAM_LOGIT_MAX} (bank and aggregator run different FinSecure versions; layout 1, equal-width probability bins, is no longer summed)`;
 const rangeError = (issue: { input?: unknown }) =>
   `histogram logitMax is ${shown(issue.input)}: expected ${HISTOGRAM_LOGIT_MAX}`;
+const layoutFields = {
+  scale: z.literal(HISTOGRAM_SCALE, { error: scaleError }),
+  logitMax: z.literal(HISTOGRAM_LOGIT_MAX, { error: rangeError }),
+  bins: z.number().int().min(MIN_HISTOGRAM_BINS).max(MAX_HISTOGRAM_BINS),
+};
+const binsMatch = (h: { bins: number; positives: ArrayLike<number>; negatives: ArrayLike<number> }) =>
+  h.positives.length === h.bins && h.negatives.length === h.bins;
+const BINS_MISMATCH = { message: 'histogram arrays must have exactly `bins` entries' };
 export const ScoreHistogram = z
+  .object({ ...layoutFields, positives: countArray(MAX_HISTOGRAM_BINS), negatives: countArray(MAX_HISTOGRAM_BINS) })
+  .refine(binsMatch, BINS_MISMATCH);
+/**
+ * A histogram as an evaluation frame carries it: its counts as JSON arrays, or as uint32 tensors
+ * (tensor-fields.ts) that the decoder puts back as Uint32Arrays.
+ */
+export const ReceivedHistogram = z
   .object({
-    scale: z.literal(HISTOGRAM_SCALE, { error: scaleError }),
-    logitMax: z.literal(HISTOGRAM_LOGIT_MAX, { error: rangeError }),
-    bins: z.number().int().min(MIN_HISTOGRAM_BINS).max(MAX_HISTOGRAM_BINS),
-    positives: countArray(MAX_HISTOGRAM_BINS),
-    negatives: countArray(MAX_HISTOGRAM_BINS),
+    ...layoutFields,
+    positives: countArrayOrUint32(MAX_HISTOGRAM_BINS),
+    negatives: countArrayOrUint32(MAX_HISTOGRAM_BINS),
   })
-  .refine((h) => h.positives.length === h.bins && h.negatives.length === h.bins, {
-    message: 'histogram arrays must have exactly `bins` entries',
-  });
+  .refine(binsMatch, BINS_MISMATCH);
 export type ScoreHistogram = z.infer<typeof ScoreHistogram>;
 
 /**

@@ -20,8 +20,8 @@ import {
   Confusion,
   DpParams,
   FeatureStats,
+  ReceivedHistogram,
   Scaler,
-  ScoreHistogram,
   Timings,
   TrainingBackend,
   TrainingConfig,
@@ -37,6 +37,7 @@ export {
   Encoding,
   FeatureStats,
   PROTOCOL_VERSION,
+  ReceivedHistogram,
   Scaler,
   ScoreHistogram,
   Timings,
@@ -58,6 +59,16 @@ export const BANK_FEATURES = {
    * (the candidate) instead of three times (issue 14: 4 MB each at 1M parameters).
    */
   modelByReference: 'model-by-reference',
+} as const;
+
+/** What an aggregator can read beyond the protocol's baseline; it lists those in its welcome. */
+export const AGGREGATOR_FEATURES = {
+  /**
+   * An evaluation's histogram counts may travel as uint32 tensors (tensor-fields.ts
+   * HISTOGRAM_TENSOR_FIELDS) instead of JSON arrays: parsing them was three quarters of decoding
+   * the frame (issue 14 item 1). A bank sends the JSON arrays to an aggregator that does not list it.
+   */
+  binaryHistograms: 'binary-histograms',
 } as const;
 
 // ---------------------------------------------------------------- client → aggregator
@@ -149,7 +160,8 @@ export const EvaluationResult = z.object({
   numExamples: count,
   threshold: finite.min(0).max(1),
   confusion: Confusion,
-  histogram: ScoreHistogram,
+  /** Its counts as JSON arrays, or as uint32 tensors (HISTOGRAM_TENSOR_FIELDS) to an aggregator that reads them. */
+  histogram: ReceivedHistogram,
   /** Mean binary cross-entropy on the local test split. */
   loss: finite.nonnegative(),
   evalMs: finite.nonnegative(),
@@ -192,6 +204,11 @@ export const Welcome = z.object({
   maxFrameBytes: z.number().int().positive(),
   /** Current global model version (0 before the first commit). */
   modelVersion: count,
+  /**
+   * What this aggregator reads beyond the baseline, by name (AGGREGATOR_FEATURES); names a bank
+   * does not know are ignored. Optional: older aggregators list nothing, and are sent the baseline.
+   */
+  features: z.array(z.string().max(64)).max(32).optional(),
 });
 
 /** Fit stage: carries tensor `global`. */
