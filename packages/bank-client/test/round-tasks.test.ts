@@ -67,6 +67,7 @@ function host(): RoundTaskHost & { sent: number[] } {
     send: (socket, msg, tensors) => socket.send(encodeFrame(msg, tensors ?? [])),
     sendFrame: (socket, frame) => socket.send(frame),
     maxFrameBytes: () => 1 << 20,
+    serverReads: () => false,
     connection: () => 1,
     stillWanted: () => null,
     sent,
