@@ -10,7 +10,7 @@
  * side closes the other with the same code (1005/1006, which cannot be sent, become 1000).
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ClientMessage, decodeFrame, encodeFrame, type Update } from '@finsecure/common/protocol';
+import { ClientMessage, decodeFrame, encodeFrame, HISTOGRAM_TENSOR_FIELDS, type Update } from '@finsecure/common/protocol';
 
 /** Rewrites one update's delta (must return the same length). */
 export type HostileUpdate = (msg: Update, delta: Float32Array) => Promise<Float32Array> | Float32Array;
@@ -63,7 +63,11 @@ function relay(bank: WebSocket, upstream: string, hostile: HostileUpdate, onErro
   const toAggregator = async (raw: RawData): Promise<void> => {
     let bytes = bytesOf(raw);
     try {
-      const { msg, tensors } = decodeFrame(bytes, ClientMessage, { maxBytes: MAX_FRAME });
+      // As the aggregator reads them: an evaluation's histograms may come as tensors (its welcome says so).
+      const { msg, tensors } = decodeFrame(bytes, ClientMessage, {
+        maxBytes: MAX_FRAME,
+        tensorFields: HISTOGRAM_TENSOR_FIELDS,
+      });
       if (msg.type === 'update') {
         const delta = tensors.get('update')!.data;
         const changed = await hostile(msg, delta);
