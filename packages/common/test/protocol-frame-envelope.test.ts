@@ -5,7 +5,7 @@
  * a valid one by single and paired mutations, so every field and bound is crossed.
  */
 import { describe, expect, it } from 'vitest';
-import { HeaderSchema, plainHeader } from '../src/protocol/frame-decode.js';
+import { HeaderSchema, plainHeader } from '../src/protocol/frame-envelope.js';
 import { createRng } from '../src/rng/index.js';
 
 const descriptor = (name: string, extra: Record<string, unknown> = {}) => ({

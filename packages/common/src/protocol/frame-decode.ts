@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { FrameError, headerInvalid, formatPath } from './errors.js';
 import { fillTensorFields } from './tensor-fields.js';
+import { HeaderSchema, plainHeader, type Header, type WireDescriptor } from './frame-envelope.js';
 import { firstNonFiniteIndex, sumOfSquares } from '../kernels/sum-squares.js';
 import { HOST_LITTLE_ENDIAN, readFloat32LE, readUint16LE, readUint32LE } from './endian.js';
 import { decodeFloat16, dequantizeInt8 } from './quantize.js';
@@ -24,80 +25,6 @@ import {
   type DecodedTensor,
   type TensorDescriptor,
 } from './frame-format.js';
-
-const TensorDescriptorSchema = z.object({
-  name: z.string().min(1).max(256),
-  shape: z.array(z.number().int().nonnegative()).max(32),
-  // Any string here: an unrecognised dtype gets its own error code (UNKNOWN_DTYPE) below.
-  dtype: z.string(),
-  byteOffset: z.number().int().nonnegative(),
-  byteLength: z.number().int().nonnegative(),
-  scale: z.number().nonnegative().optional(),
-});
-
-export const HeaderSchema = z
-  .object({ msg: z.unknown(), tensors: z.array(TensorDescriptorSchema).max(1024) })
-  .superRefine((h, ctx) => {
-    const seen = new Set<string>();
-    h.tensors.forEach((t, i) => {
-      if (seen.has(t.name))
-        ctx.addIssue({ code: 'custom', path: ['tensors', i, 'name'], message: `duplicate tensor name "${t.name}"` });
-      seen.add(t.name);
-    });
-  });
-
-type Header = z.infer<typeof HeaderSchema>;
-
-/**
- * The envelope exactly as `HeaderSchema` would return it, when it is plainly valid (an object
- * with `msg` and at most 1,024 descriptors, each with exactly the schema's keys, well typed and
- * named once); otherwise null, and the schema is run to name what is wrong. Why: the schema's
- * generic machinery was about a seventh of a frame's decoding in a steady 10-bank round, where
- * every frame's envelope is valid (issue 14 item 1). The schema stays the definition: this
- * accepts a subset of what it accepts, with the same result (frame-envelope.test.ts checks both
- * on valid and broken envelopes).
- */
-export function plainHeader(json: unknown): Header | null {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return null;
-  const o = json as Record<string, unknown>;
-  const raw = o.tensors;
-  if (!('msg' in o) || !Array.isArray(raw) || raw.length > 1024) return null;
-  const tensors: Header['tensors'] = [];
-  const names = raw.length > 1 ? new Set<string>() : null;
-  for (const t of raw as unknown[]) {
-    const d = plainDescriptor(t);
-    if (!d) return null;
-    if (names) {
-      if (names.has(d.name)) return null;
-      names.add(d.name);
-    }
-    tensors.push(d);
-  }
-  return { msg: o.msg, tensors };
-}
-
-const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const DESCRIPTOR_KEYS = new Set(['name', 'shape', 'dtype', 'byteOffset', 'byteLength', 'scale']);
-
-/** One descriptor as TensorDescriptorSchema returns it, or null (see plainHeader). */
-function plainDescriptor(t: unknown): Header['tensors'][number] | null {
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) return null;
-  const d = t as Record<string, unknown>;
-  for (const key in d) if (!DESCRIPTOR_KEYS.has(key)) return null; // the schema strips them: let it
-  const { name, shape, dtype, byteOffset, byteLength, scale } = d;
-  if (typeof name !== 'string' || name.length < 1 || name.length > 256 || typeof dtype !== 'string') return null;
-  if (!Array.isArray(shape) || shape.length > 32 || !shape.every(count)) return null;
-  if (!count(byteOffset) || !count(byteLength)) return null;
-  if ('scale' in d && !(typeof scale === 'number' && Number.isFinite(scale) && scale >= 0)) return null;
-  return {
-    name,
-    shape: [...(shape as number[])],
-    dtype,
-    byteOffset,
-    byteLength,
-    ...(scale !== undefined ? { scale: scale as number } : {}),
-  };
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -161,7 +88,7 @@ export function decodeFrame<T>(bytes: Uint8Array, schema: z.ZodType<T>, opts: De
 }
 
 /** Magic, header length, padding, JSON, envelope schema — in that order. */
-function readHeader(bytes: Uint8Array): { header: z.infer<typeof HeaderSchema>; payloadStart: number } {
+function readHeader(bytes: Uint8Array): { header: Header; payloadStart: number } {
   const magicSeen = Math.min(bytes.length, MAGIC_BYTES.length);
   for (let i = 0; i < magicSeen; i++) {
     if (bytes[i] !== MAGIC_BYTES[i]) {
@@ -208,7 +135,7 @@ function readHeader(bytes: Uint8Array): { header: z.infer<typeof HeaderSchema>; 
 }
 
 /** Narrows dtype strings to known encodings and checks the int8 scale rule. */
-function validateDescriptors(raw: ReadonlyArray<z.infer<typeof TensorDescriptorSchema>>): TensorDescriptor[] {
+function validateDescriptors(raw: ReadonlyArray<WireDescriptor>): TensorDescriptor[] {
   return raw.map((t, i) => {
     const { dtype } = t;
     if (!isEncoding(dtype) && dtype !== 'uint32') {

@@ -21,7 +21,8 @@
  * take a DataView path that produces the same bytes.
  *
  * This file: the typed message codecs (validate, then frame). The codec itself is frame-encode.ts
- * and frame-decode.ts; the format's constants and types frame-format.ts.
+ * and frame-decode.ts (its header envelope frame-envelope.ts, message fields sent as tensors
+ * tensor-fields.ts); the format's constants and types frame-format.ts.
  */
 import type { z } from 'zod';
 import { headerInvalid } from './errors.js';

@@ -1,7 +1,7 @@
 /**
  * The wire protocol: message schemas (messages.ts, secagg-messages.ts), the binary frame codec
- * (frame.ts: the format in frame-format.ts, frame-encode.ts, frame-decode.ts), lossy tensor
- * encodings (quantize.ts) and the codec's errors (errors.ts).
+ * (frame.ts: the format in frame-format.ts, frame-encode.ts, frame-decode.ts, frame-envelope.ts,
+ * tensor-fields.ts), lossy tensor encodings (quantize.ts) and the codec's errors (errors.ts).
  */
 export * from './messages.js';
 export * from './secagg-messages.js';

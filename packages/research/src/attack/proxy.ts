@@ -10,7 +10,13 @@
  * side closes the other with the same code (1005/1006, which cannot be sent, become 1000).
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ClientMessage, decodeFrame, encodeFrame, HISTOGRAM_TENSOR_FIELDS, type Update } from '@finsecure/common/protocol';
+import {
+  ClientMessage,
+  decodeFrame,
+  encodeFrame,
+  HISTOGRAM_TENSOR_FIELDS,
+  type Update,
+} from '@finsecure/common/protocol';
 
 /** Rewrites one update's delta (must return the same length). */
 export type HostileUpdate = (msg: Update, delta: Float32Array) => Promise<Float32Array> | Float32Array;
