@@ -15,7 +15,8 @@
  *   frame is encoded again at the grant rather than kept: 500 waiting 1M-parameter banks would
  *   otherwise hold 2 GB in this process);
  * - `evaluation_request`: at once, with a fixed confusion matrix and a precomputed
- *   histogram consistent with it (1000 bins of the standard layout, or the requested number);
+ *   histogram consistent with it (1000 bins of the standard layout, or the requested number),
+ *   its counts as uint32 tensors when the welcome lists `binary-histograms`;
  * - `round_committed`: records the arrival time.
  * Rejected acks, protocol errors and undecodable frames are collected as error strings.
  *
