@@ -262,6 +262,24 @@ describe('admin API', () => {
     expect((await api(agg, 'GET', '/api/audit?limit=5', undefined, VIEWER)).status).toBe(200);
   });
 
+  it("names the framework's refusals for what they are: a body too large, a media type it does not read", async () => {
+    const post = (body: string, type: string) =>
+      fetch(`${agg.url}/api/banks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': type },
+        body,
+      });
+    const big = await post(JSON.stringify({ id: 'x'.repeat(2 * 1024 * 1024) }), 'application/json');
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ error: 'payload_too_large' });
+    const text = await post('<id>x</id>', 'application/xml');
+    expect(text.status).toBe(415);
+    expect(await text.json()).toMatchObject({ error: 'unsupported_media_type' });
+    const broken = await post('{"id":', 'application/json');
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ error: 'bad_request' });
+  });
+
   it('answers unknown rounds and routes with 404 and a message', async () => {
     const r = await api<{ message: string }>(agg, 'GET', '/api/rounds/999', undefined, VIEWER);
     expect(r.status).toBe(404);

@@ -163,6 +163,10 @@ describe('console Accounts API', () => {
     expect(big.body.message).toMatch(/big\.csv is larger than the upload limit of 1048576 bytes/);
     const notMultipart = await ana.post('/api/accounts/reports', {});
     expect(notMultipart.status).toBe(415);
+    // The framework's own refusals are named for what they are, not by its internal code (FST_ERR_…).
+    const xml = await ana.post('/api/score', { amount: 1 }, { 'content-type': 'application/xml' });
+    expect(xml.status).toBe(415);
+    expect(xml.body).toMatchObject({ error: 'unsupported_media_type' });
     const anon = new Client(c.url);
     expect((await anon.upload('/api/accounts/reports', 'march.csv', data)).status).toBe(401);
     // Nothing of the uploads is left on disk.

@@ -2,3 +2,4 @@ export * from './signin-routes.js';
 export * from './security.js';
 export * from './access-hook.js';
 export * from './validators.js';
+export * from './errors.js';

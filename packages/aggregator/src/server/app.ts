@@ -9,7 +9,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { boundRequestNumbers, requestTimeouts } from './request-limits.js';
 import { createAccounts, type AccountsOptions } from '@finsecure/accounts';
-import { requestValidators } from '@finsecure/accounts/http';
+import { clientErrorName, requestValidators } from '@finsecure/accounts/http';
 import type { AggregatorMetrics } from '../metrics/prometheus.js';
 import { preAuthServerOptions, socketErrorHandler } from './admission/ws-limits.js';
 import { refuseUpgradesOffSocketRoutes } from './admission/ws-paths.js';
@@ -69,7 +69,7 @@ export async function buildServer(
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'request failed');
     return reply.code(status).send({
-      error: status === 500 ? 'internal' : 'bad_request',
+      error: status === 500 ? 'internal' : clientErrorName(status),
       message: status === 500 ? 'internal error (see the aggregator log)' : err.message,
     });
   });

@@ -15,7 +15,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BANK_ROLES, createAccounts, type Accounts, type AccountsOptions } from '@finsecure/accounts';
-import { registerWebSecurity, requestValidators } from '@finsecure/accounts/http';
+import { clientErrorName, registerWebSecurity, requestValidators } from '@finsecure/accounts/http';
 import type { ColumnMapping, LayoutName } from '@finsecure/common/data';
 import type { ConsoleContext } from './context.js';
 import { ConsoleDb } from './db.js';
@@ -155,7 +155,13 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'request failed');
     return reply.code(status).send({
-      error: status === 500 ? 'internal' : (err.code ?? 'bad_request'),
+      // The console's own codes stand; the framework's (FST_ERR_…) are internal names, not answers.
+      error:
+        status === 500
+          ? 'internal'
+          : typeof err.code === 'string' && !err.code.startsWith('FST_')
+            ? err.code
+            : clientErrorName(status),
       message: status === 500 ? 'internal error (see the bank console log)' : err.message,
     });
   });
