@@ -4,11 +4,10 @@
  * extra fields named, logits that rank), the operating threshold, CSV upload (ids kept,
  * malformed rows refused whole, oversized uploads refused with the limit; gzip in
  * console-upload-gzip.test.ts), the alert queue with filters, detail with similar cases,
- * decisions in the hash-chained audit log.
+ * decisions in the hash-chained audit log. The threshold chosen on a validation split and a bank's
+ * own column mapping: console-threshold-validation.test.ts, console-column-mapping.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSynthetic, KAGGLE_FEATURES } from '@finsecure/common/data';
-import { THRESHOLD_KEY } from '../src/console/threshold.js';
 import { ConsoleDb } from '../src/console/db.js';
 import {
   cleanup,
@@ -273,150 +272,5 @@ describe('bank console API', () => {
     expect(Object.keys(r.body.paths)).toEqual(
       expect.arrayContaining(['/api/score', '/api/uploads', '/api/alerts/{id}/decision']),
     );
-  });
-});
-
-describe('operating threshold from the validation split', () => {
-  let d2: string;
-  let c2: RunningConsole;
-  let eng: Client;
-  beforeAll(async () => {
-    // The bank's held-out split: labelled synthetic rows with a Time column (two days).
-    const validation = generateSynthetic({ rows: 3000, fraudRate: 0.05, seed: 99 });
-    let clients: Record<string, Client>;
-    ({
-      dir: d2,
-      c: c2,
-      clients,
-    } = await consoleWithPeople(
-      'finsecure-console-thr-',
-      { eng: 'ml-engineer' },
-      { validation: { load: async () => validation } },
-    ));
-    eng = clients.eng!;
-  });
-  afterAll(async () => {
-    await c2?.close();
-    cleanup(d2);
-  });
-
-  it('offers the analyst targets and meets them on the validation split, with the PR curve', async () => {
-    expect((await eng.get('/api/threshold')).body.targets).toEqual([
-      'fpr',
-      'precision',
-      'alerts-per-day',
-      'probability',
-    ]);
-    const fpr = await eng.put('/api/threshold', { kind: 'fpr', value: 0.01 });
-    expect(fpr.status).toBe(200);
-    expect(fpr.body.implied.fpr).toBeLessThanOrEqual(0.01);
-    expect(fpr.body.implied.recall).toBeGreaterThan(0.3);
-    expect(fpr.body.validation).toEqual({ rows: 3000, frauds: 150 });
-    expect(fpr.body.curve.length).toBeGreaterThan(10);
-    expect(fpr.body.probability).toBeCloseTo(1 / (1 + Math.exp(-fpr.body.logit)), 12);
-
-    const perDay = await eng.put('/api/threshold', { kind: 'alerts-per-day', value: 40 });
-    expect(perDay.status).toBe(200);
-    expect(perDay.body.implied.alertsPerDay).toBeLessThanOrEqual(40);
-
-    // One alert in the two validation days is already 0.5 a day: unreachable, with the closest point.
-    const impossible = await eng.put('/api/threshold', { kind: 'alerts-per-day', value: 0.01 });
-    expect(impossible.status).toBe(422);
-    expect(impossible.body.message).toContain('no threshold gives at most 0.01 alerts per day');
-    expect(impossible.body.closest.alertsPerDay).toBeGreaterThan(0.01);
-    const bad = await eng.put('/api/threshold', { kind: 'precision', value: 2 });
-    expect(bad.status).toBe(400);
-    expect(bad.body.message).toContain('minPrecision must be in (0, 1]');
-
-    const shown = (await eng.get('/api/threshold')).body.threshold;
-    expect(shown).toMatchObject({ target: { kind: 'alerts-per-day', value: 40 }, chosenBy: 'eng' });
-  });
-
-  it('explains alerts against k-means centroids of the bank validation rows', async () => {
-    const r = await eng.upload('/api/uploads', 'v.csv', syntheticCsv(300, 5).text);
-    expect(r.status).toBe(201);
-    const top = (await eng.get('/api/alerts?limit=1')).body.alerts[0];
-    const detail = await eng.get(`/api/alerts/${top.id}`);
-    expect(detail.body.explanation).toMatchObject({ method: 'integrated-gradients', background: 'bank-kmeans' });
-    expect(detail.body.reasons.length).toBeGreaterThan(0);
-  });
-});
-
-describe('a bank with its own column mapping', () => {
-  let d3: string;
-  let c3: RunningConsole;
-  let ana: Client;
-  // The bank's export names the 30 model inputs its own way; ids and the label are mapped too.
-  const names = KAGGLE_FEATURES.map((_, j) => `f${j}`);
-  const mapping = { label: 'fraud', features: names, group: 'customer', time: 'ts', ignore: ['ref'] };
-  beforeAll(async () => {
-    let clients: Record<string, Client>;
-    ({
-      dir: d3,
-      c: c3,
-      clients,
-    } = await consoleWithPeople('finsecure-console-map-', { ana: 'analyst' }, { layout: mapping, idColumn: 'ref' }));
-    ana = clients.ana!;
-    c3.db.setSetting(
-      THRESHOLD_KEY,
-      {
-        logit: 0,
-        probability: 0.5,
-        target: { kind: 'probability', value: 0.5 },
-        implied: null,
-        validation: null,
-        curve: [],
-        modelVersion: 7,
-        chosenBy: 'test',
-        at: 0,
-      },
-      { at: 0, type: 'threshold.chosen', actor: 'test', details: {} },
-    );
-  });
-  afterAll(async () => {
-    await c3?.close();
-    cleanup(d3);
-  });
-
-  it('scores JSON by the mapped names and uploads in the mapped layout, keeping ids', async () => {
-    const schema = await ana.get('/api/score/schema');
-    expect(schema.body.numeric).toEqual(names);
-    const t = jsonTransaction(4);
-    const byName = Object.fromEntries(KAGGLE_FEATURES.map((k, j) => [names[j]!, t[k]!]));
-    const one = await ana.post('/api/score', byName);
-    expect(one.status).toBe(200);
-    expect((await ana.post('/api/score', t)).body.message).toContain('missing fields f0, f1');
-
-    const ds = generateSynthetic({ rows: 200, fraudRate: 0.1, seed: 8 });
-    const lines = [['ref', 'customer', 'ts', ...names, 'fraud'].join(',')];
-    for (let i = 0; i < 200; i++) {
-      const f = Array.from(ds.features.subarray(i * 30, (i + 1) * 30), String);
-      lines.push([`R${i}`, `C${i % 7}`, String(1000 + i), ...f, String(ds.labels[i])].join(','));
-    }
-    const up = await ana.upload('/api/uploads', 'export.csv', lines.join('\n'));
-    expect(up.status).toBe(201);
-    expect(up.body.flagged).toBeGreaterThan(0);
-    const alerts = (await ana.get('/api/alerts?limit=500')).body.alerts as {
-      transactionId: string;
-      accountId: string;
-      time: string;
-      line: number;
-    }[];
-    const fromFile = alerts.filter((a) => a.line !== null);
-    expect(fromFile.length).toBe(up.body.flagged);
-    for (const a of fromFile) {
-      expect(a.transactionId).toBe(`R${a.line - 2}`);
-      expect(a.accountId).toBe(`C${(a.line - 2) % 7}`);
-      expect(a.time).toBe(String(1000 + a.line - 2));
-    }
-    // A column the mapping does not know is refused by name, nothing stored.
-    const extra = await ana.upload(
-      '/api/uploads',
-      'extra.csv',
-      lines.map((l, i) => `${l},${i ? 'x' : 'note'}`).join('\n'),
-    );
-    expect(extra.status).toBe(400);
-    expect(extra.body.message).toContain('note');
-    expect((await ana.get('/api/alerts?limit=1')).body.total).toBe(alerts.length);
   });
 });

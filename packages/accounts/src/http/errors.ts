@@ -16,3 +16,25 @@ export function clientErrorName(status: number): string {
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '');
 }
+
+/** What a route threw, as Fastify hands it to the error handler. */
+export type RouteError = Error & { validation?: unknown; statusCode?: number; code?: unknown };
+
+/**
+ * The answer to an error a route threw, shared by the aggregator's and the bank console's error
+ * handlers: a failed validation is 400 `bad_request`; an error with its own 4xx status keeps it,
+ * named by `clientErrorName` (or by its own code when `ownCodes`, except the framework's internal
+ * FST_ERR_… ones); anything else is 500 `internal`, its message pointing at `log` (the caller logs
+ * the error itself: only the log may hold what went wrong).
+ */
+export function errorAnswer(
+  err: RouteError,
+  log: string,
+  opts: { ownCodes?: boolean } = {},
+): { status: number; body: { error: string; message: string } } {
+  if (err.validation) return { status: 400, body: { error: 'bad_request', message: err.message } };
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+  if (status === 500) return { status, body: { error: 'internal', message: `internal error (see ${log})` } };
+  const own = opts.ownCodes && typeof err.code === 'string' && !err.code.startsWith('FST_') ? err.code : null;
+  return { status, body: { error: own ?? clientErrorName(status), message: err.message } };
+}

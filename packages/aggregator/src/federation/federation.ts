@@ -353,12 +353,12 @@ export class Federation {
     return status(this.core);
   }
 
-  /** The current global model (version, flat weights and the scaler it expects). */
   /** Fit upload slots (pull protocol): granted now, the most at once, refusals (tests, benchmarks). */
   uploadStats(): UploadStats {
     return { ...uploadStats(this.core) };
   }
 
+  /** The current global model (version, flat weights and the scaler it expects). */
   globalModel(): { version: number; weights: Float32Array; scaler: Scaler | null } {
     return { version: this.core.globalVersion, weights: this.core.globalWeights, scaler: this.core.scaler };
   }

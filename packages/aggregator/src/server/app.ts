@@ -9,7 +9,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { boundRequestNumbers, requestTimeouts } from './request-limits.js';
 import { createAccounts, type AccountsOptions } from '@finsecure/accounts';
-import { clientErrorName, requestValidators } from '@finsecure/accounts/http';
+import { errorAnswer, requestValidators, type RouteError } from '@finsecure/accounts/http';
 import type { AggregatorMetrics } from '../metrics/prometheus.js';
 import { preAuthServerOptions, socketErrorHandler } from './admission/ws-limits.js';
 import { refuseUpgradesOffSocketRoutes } from './admission/ws-paths.js';
@@ -54,8 +54,7 @@ export async function buildServer(
   // Unknown fields refused, bodies never coerced (@finsecure/accounts/http validators.ts).
   app.setValidatorCompiler(requestValidators({ strictNumbers: false }));
 
-  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: unknown }, req, reply) => {
-    if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
+  app.setErrorHandler((err: RouteError, req, reply) => {
     // A full disk is the operator's to fix, not a bug: say so (507). SQLite rolled the
     // request's transaction back, so nothing of it was stored, and nothing stored was lost.
     if (err.code === 'SQLITE_FULL' || err.code === 'ENOSPC') {
@@ -66,12 +65,9 @@ export async function buildServer(
           "the aggregator's disk is full: this change was not stored (nothing stored was lost); free space on the data directory's file system and try again",
       });
     }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const { status, body } = errorAnswer(err, 'the aggregator log');
     if (status === 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send({
-      error: status === 500 ? 'internal' : clientErrorName(status),
-      message: status === 500 ? 'internal error (see the aggregator log)' : err.message,
-    });
+    return reply.code(status).send(body);
   });
 
   // Before any route: every upgrade goes through the router, and one to a path with no socket

@@ -15,7 +15,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BANK_ROLES, createAccounts, type Accounts, type AccountsOptions } from '@finsecure/accounts';
-import { clientErrorName, registerWebSecurity, requestValidators } from '@finsecure/accounts/http';
+import { errorAnswer, registerWebSecurity, requestValidators, type RouteError } from '@finsecure/accounts/http';
 import type { ColumnMapping, LayoutName } from '@finsecure/common/data';
 import type { ConsoleContext } from './context.js';
 import { ConsoleDb } from './db.js';
@@ -150,20 +150,11 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
   }) as unknown as FastifyInstance;
   // Unknown fields refused, not dropped; a JSON body of the wrong type refused, not coerced.
   app.setValidatorCompiler(requestValidators());
-  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
-    if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+  app.setErrorHandler((err: RouteError, req, reply) => {
+    // The console's own codes stand; the framework's (FST_ERR_…) are internal names, not answers.
+    const { status, body } = errorAnswer(err, 'the bank console log', { ownCodes: true });
     if (status === 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send({
-      // The console's own codes stand; the framework's (FST_ERR_…) are internal names, not answers.
-      error:
-        status === 500
-          ? 'internal'
-          : typeof err.code === 'string' && !err.code.startsWith('FST_')
-            ? err.code
-            : clientErrorName(status),
-      message: status === 500 ? 'internal error (see the bank console log)' : err.message,
-    });
+    return reply.code(status).send(body);
   });
 
   if (leftovers > 0)
