@@ -11,7 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BANK_ENV } from '../../bank-client/src/config.js';
+import { BANK_ENV } from '../../bank-client/src/config/index.js';
 import { ENV_VARS } from '../src/config/schema.js';
 import {
   AGGREGATOR_DOCKERFILE,
@@ -104,7 +104,7 @@ describe('environment variables: set only what the programs read', () => {
       for (const key of Object.keys(withOverride(name).environment as Record<string, string>)) {
         expect(
           bankKeys.has(key),
-          `${name}: ${key} is not read by the bank client (BANK_ENV in packages/bank-client/src/config.ts)`,
+          `${name}: ${key} is not read by the bank client (BANK_ENV in packages/bank-client/src/config/env.ts)`,
         ).toBe(true);
       }
     }

@@ -28,7 +28,7 @@ import {
 } from '@finsecure/common/protocol';
 import { initBackend, parseBackendPreference, type BackendInfo } from '@finsecure/common/model';
 import { cryptoRng } from '@finsecure/common/rng';
-import type { BankConfig } from './config.js';
+import type { BankConfig } from './config/index.js';
 import type { LocalData } from './local-data.js';
 import { helloOf } from './hello.js';
 import type { RoundTaskHost, Task } from './round-tasks.js';

@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { IdentityKeyPair } from '@finsecure/common/secagg';
 import { createRng, cryptoRng, type Rng } from '@finsecure/common/rng';
-import type { BankConfig } from './config.js';
+import type { BankConfig } from './config/index.js';
 import { ScaledData, type LocalData } from './local-data.js';
 import { LocalPrivacyLedger } from './privacy.js';
 import { AuditHeadLog } from './audit-heads.js';

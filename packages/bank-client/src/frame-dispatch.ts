@@ -20,7 +20,7 @@ import {
   type SecAggServerMessage,
   type Welcome,
 } from '@finsecure/common/protocol';
-import type { BankConfig } from './config.js';
+import type { BankConfig } from './config/index.js';
 import type { DaemonParts } from './daemon-parts.js';
 import type { FeedbackRead } from './feedback.js';
 import { runEvaluation, runFit, secureFit, sendGranted, type RoundTaskHost, type Task } from './round-tasks.js';

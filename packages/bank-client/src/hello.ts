@@ -7,7 +7,7 @@
 import { BANK_FEATURES, PROTOCOL_VERSION, type FederationClientMessage } from '@finsecure/common/protocol';
 import type { BackendInfo } from '@finsecure/common/model';
 import { toBase64, type IdentityKeyPair } from '@finsecure/common/secagg';
-import type { BankConfig } from './config.js';
+import type { BankConfig } from './config/index.js';
 import type { LocalData } from './local-data.js';
 import type { LocalModel } from './local-model.js';
 

@@ -1,5 +1,4 @@
-export * from './config.js';
-export * from './config-help.js';
+export * from './config/index.js';
 export * from './client.js';
 export { CLIENT_VERSION } from './hello.js';
 export * from './local-data.js';

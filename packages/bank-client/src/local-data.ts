@@ -15,7 +15,7 @@ import {
 import type { Dataset } from '@finsecure/common';
 import type { FeatureStats, Scaler } from '@finsecure/common/protocol';
 import { createRng } from '@finsecure/common/rng';
-import type { BankConfig } from './config.js';
+import type { BankConfig } from './config/index.js';
 import { readTransactionIds } from './transaction-ids.js';
 import type { FeedbackRead, FeedbackSource } from './feedback.js';
 

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { manifestFor, MlpTrainer, type MlpSpec } from '@finsecure/common/model';
 import type { DpParams, RoundCommitted, Scaler, TrainingConfig } from '@finsecure/common/protocol';
 import { createRng, type Rng } from '@finsecure/common/rng';
-import type { BankConfig } from './config.js';
+import type { BankConfig } from './config/index.js';
 import type { FeedbackHistoryFile } from './feedback.js';
 import type { LocalData, ScaledData } from './local-data.js';
 import { evaluate, fit, type EffectiveDp, type EvaluateOutput, type FitOutput } from './round-work.js';

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MLP, initWeights, manifestFor, saveModelDir } from '@finsecure/common/model';
 import { createRng } from '@finsecure/common/rng';
-import { BANK_ENV } from '../src/config.js';
+import { BANK_ENV } from '../src/config/index.js';
 import { cleanup, tempDir, TEST_STATE_KEY_ENV } from '../../aggregator/test/helpers/federation.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');

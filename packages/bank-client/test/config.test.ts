@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BANK_ENV, BankConfigError, loadBankConfig } from '../src/config.js';
-import { bankSettingsHelp } from '../src/config-help.js';
+import { BANK_ENV, BankConfigError, bankSettingsHelp, loadBankConfig } from '../src/config/index.js';
 import { loadConsoleConfig } from '../src/console/config.js';
 import { cleanup, tempDir } from '../../aggregator/test/helpers/federation.js';
 

@@ -167,6 +167,11 @@ describe('console Accounts API', () => {
     const xml = await ana.post('/api/score', { amount: 1 }, { 'content-type': 'application/xml' });
     expect(xml.status).toBe(415);
     expect(xml.body).toMatchObject({ error: 'unsupported_media_type' });
+    // A body with a __proto__ key is refused as such, not called malformed (json-body.ts).
+    const polluted = await ana.post('/api/score', JSON.parse('{"amount":1,"__proto__":{"isAdmin":true}}'));
+    expect(polluted.status).toBe(400);
+    expect(polluted.body).toMatchObject({ error: 'bad_request' });
+    expect(polluted.body.message).toMatch(/"__proto__" key/);
     const anon = new Client(c.url);
     expect((await anon.upload('/api/accounts/reports', 'march.csv', data)).status).toBe(401);
     // Nothing of the uploads is left on disk.

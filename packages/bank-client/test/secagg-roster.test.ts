@@ -7,8 +7,7 @@ import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateIdentityKeyPair, SecAggError, toBase64 } from '@finsecure/common/secagg';
-import { BANK_ENV, BankConfigError, loadBankConfig } from '../src/config.js';
-import { bankSettingsHelp } from '../src/config-help.js';
+import { BANK_ENV, BankConfigError, bankSettingsHelp, loadBankConfig } from '../src/config/index.js';
 import {
   announceSecAggIdentity,
   loadOrCreateIdentity,

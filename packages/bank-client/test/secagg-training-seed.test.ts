@@ -13,7 +13,7 @@ import { DEFAULT_MLP, initBackend, initWeights } from '@finsecure/common/model';
 import { createRng } from '@finsecure/common/rng';
 import type { TrainingConfig } from '@finsecure/common/protocol';
 import { cleanup, tempDir, writeShards } from '../../aggregator/test/helpers/federation.js';
-import { loadBankConfig } from '../src/config.js';
+import { loadBankConfig } from '../src/config/index.js';
 import type { FeedbackHistoryFile } from '../src/feedback.js';
 import { loadLocalData, ScaledData, type LocalData } from '../src/local-data.js';
 import { LocalModel } from '../src/local-model.js';

@@ -3,3 +3,4 @@ export * from './security.js';
 export * from './access-hook.js';
 export * from './validators.js';
 export * from './errors.js';
+export * from './json-body.js';

@@ -9,7 +9,13 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { boundRequestNumbers, requestTimeouts } from './request-limits.js';
 import { createAccounts, type AccountsOptions } from '@finsecure/accounts';
-import { errorAnswer, requestValidators, type RouteError } from '@finsecure/accounts/http';
+import {
+  errorAnswer,
+  registerJsonBody,
+  requestValidators,
+  schemaErrors,
+  type RouteError,
+} from '@finsecure/accounts/http';
 import type { AggregatorMetrics } from '../metrics/prometheus.js';
 import { preAuthServerOptions, socketErrorHandler } from './admission/ws-limits.js';
 import { refuseUpgradesOffSocketRoutes } from './admission/ws-paths.js';
@@ -46,6 +52,7 @@ export async function buildServer(
   const app = Fastify({
     loggerInstance: ctx.logger,
     bodyLimit: 1024 * 1024,
+    schemaErrorFormatter: schemaErrors,
     requestTimeout: ctx.config.requestTimeoutMs,
     ...(https ? { https: { ...https, ...timeouts } } : { http: timeouts }),
   }) as unknown as FastifyInstance;
@@ -53,6 +60,8 @@ export async function buildServer(
   app.addHook('onRoute', boundRequestNumbers);
   // Unknown fields refused, bodies never coerced (@finsecure/accounts/http validators.ts).
   app.setValidatorCompiler(requestValidators({ strictNumbers: false }));
+  // A refused JSON body says why: where its syntax breaks, or its __proto__ key (json-body.ts).
+  registerJsonBody(app);
 
   app.setErrorHandler((err: RouteError, req, reply) => {
     // A full disk is the operator's to fix, not a bug: say so (507). SQLite rolled the

@@ -32,7 +32,11 @@ import type {
 } from '@finsecure/common/protocol';
 import type { IdentityKeyPair } from '@finsecure/common/secagg';
 import { PinnedIdentities } from '../secagg/identity.js';
-import { DEFAULT_CALIBRATION_MAX_BINS, DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER, type BankConfig } from '../config.js';
+import {
+  DEFAULT_CALIBRATION_MAX_BINS,
+  DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER,
+  type BankConfig,
+} from '../config/index.js';
 import type { LocalData } from '../local-data.js';
 import { isSecureTask, SecureSums } from './secure.js';
 import { outwardFailure } from '../outward.js';

@@ -8,7 +8,7 @@
 import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
 import { AccountReportSettings } from '../account-report.js';
-import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys } from '../config.js';
+import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys } from '../config/index.js';
 import { ACCOUNTS_ENV } from './accounts-env.js';
 
 export const AccountsConfig = AccountReportSettings.extend({

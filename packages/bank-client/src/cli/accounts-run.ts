@@ -8,7 +8,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { accountReportCsv } from '@finsecure/common/accounts';
 import { DataError } from '@finsecure/common/data';
 import { reportSummary, runAccountReport } from '../account-report.js';
-import { BankConfigError } from '../config.js';
+import { BankConfigError } from '../config/index.js';
 import { loadAccountsConfig } from './accounts-config.js';
 
 function fail(message: string, code = 2): never {

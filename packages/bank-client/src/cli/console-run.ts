@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { BankConfigError } from '../config.js';
+import { BankConfigError } from '../config/index.js';
 import { loadConsoleConfig, readConsoleTls, type ConsoleConfig } from '../console/config.js';
 import { ConsoleDb } from '../console/db.js';
 import { buildConsole, consoleAccounts, consoleDbPath, type BankConsole } from '../console/server.js';

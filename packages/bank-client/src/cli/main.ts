@@ -10,8 +10,7 @@
  * client, TF.js, the console server and SQLite load only for the command that uses them.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { MAX_WAIT_MS } from '../config.js';
-import { bankSettingsHelp } from '../config-help.js';
+import { bankSettingsHelp, MAX_WAIT_MS } from '../config/index.js';
 import { isDecimalNotation } from '@finsecure/common/data';
 import { addVersionOption } from '@finsecure/common/cli';
 import { addAnonymiseCommand } from './anonymise.js';
@@ -199,7 +198,7 @@ addAccountsCommand(program);
 addVersionOption(program, new URL('../../package.json', import.meta.url));
 
 // Settings of `start`: every config file key with its flag and environment variable, from
-// the tables the loader reads (config.ts, by config-help.ts), so the help cannot drift from them.
+// the tables the loader reads (config/schema.ts and env.ts, by config/help.ts), so the help cannot drift from them.
 const start = program.commands.find((c) => c.name() === 'start')!;
 start.addHelpText(
   'after',

@@ -4,7 +4,7 @@
  * Imported by the command's action only: scoring loads TF.js, which `finsecure-bank --help`
  * does not need.
  */
-import { readMappingFile } from '../config.js';
+import { readMappingFile } from '../config/index.js';
 import { ScoreInputError, scoreFile } from '../score.js';
 import { DataError } from '@finsecure/common/data';
 import { StateCryptoError } from '../state-crypto/index.js';

@@ -5,7 +5,7 @@
  * the command's action only: it loads the client, TF.js and the console server, which
  * `finsecure-bank --help` does not need.
  */
-import { BankConfigError, loadBankConfig } from '../config.js';
+import { BankConfigError, loadBankConfig } from '../config/index.js';
 import { BankClient } from '../client.js';
 import { loadLocalData } from '../local-data.js';
 import { CONSOLE_FILE_KEYS, loadConsoleConfig, readConsoleTls } from '../console/config.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { envNumber, readJsonObjectSource } from '@finsecure/common/config';
 import { z } from 'zod';
-import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys, describeIssue, readMappingFile } from '../config.js';
+import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys, describeIssue, readMappingFile } from '../config/index.js';
 import { parseColumnMapping, type ColumnMapping } from '@finsecure/common/data';
 import { DEFAULT_CONSOLE_HOST } from './defaults.js';
 

@@ -15,7 +15,14 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BANK_ROLES, createAccounts, type Accounts, type AccountsOptions } from '@finsecure/accounts';
-import { errorAnswer, registerWebSecurity, requestValidators, type RouteError } from '@finsecure/accounts/http';
+import {
+  errorAnswer,
+  registerJsonBody,
+  registerWebSecurity,
+  requestValidators,
+  schemaErrors,
+  type RouteError,
+} from '@finsecure/accounts/http';
 import type { ColumnMapping, LayoutName } from '@finsecure/common/data';
 import type { ConsoleContext } from './context.js';
 import { ConsoleDb } from './db.js';
@@ -146,10 +153,13 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
     logController: new LogController({ disableRequestLogging: true }),
     // A JSON batch of maxBatch transactions of ~30 fields fits well within this.
     bodyLimit: Math.max(1 << 20, ctx.maxBatch * 4096),
+    schemaErrorFormatter: schemaErrors,
     ...(o.tls ? { https: { cert: o.tls.cert, key: o.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   // Unknown fields refused, not dropped; a JSON body of the wrong type refused, not coerced.
   app.setValidatorCompiler(requestValidators());
+  // A refused JSON body says why: where its syntax breaks, or its __proto__ key (json-body.ts).
+  registerJsonBody(app);
   app.setErrorHandler((err: RouteError, req, reply) => {
     // The console's own codes stand; the framework's (FST_ERR_…) are internal names, not answers.
     const { status, body } = errorAnswer(err, 'the bank console log', { ownCodes: true });

@@ -12,7 +12,7 @@
  * keys it holds and make them an honest bank's whole neighbourhood. The same file can be given to
  * every bank (each bank's own entry must then be its own key).
  *
- * Read by the config loader (config.ts) at start, so this module stays light: `--help` loads it.
+ * Read by the config loader (config/load.ts) at start, so this module stays light: `--help` loads it.
  */
 import { readJsonFile } from '@finsecure/common/config';
 

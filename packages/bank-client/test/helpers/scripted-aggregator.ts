@@ -18,7 +18,7 @@ import {
   PROTOCOL_VERSION,
 } from '@finsecure/common/protocol';
 import { BankClient } from '../../src/client.js';
-import { loadBankConfig, type BankConfigInput } from '../../src/config.js';
+import { loadBankConfig, type BankConfigInput } from '../../src/config/index.js';
 import { loadLocalData } from '../../src/local-data.js';
 import { openBankState } from '../../src/state-crypto/index.js';
 

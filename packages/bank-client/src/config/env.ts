@@ -1,9 +1,9 @@
 /**
  * The environment variables `finsecure-bank start` reads, each with the setting it gives and how
- * it is parsed: one table for the loader (config.ts) and for `--help` (config-help.ts), so the two
+ * it is parsed: one table for the loader (load.ts) and for `--help` (help.ts), so the two
  * cannot drift apart.
  */
-import type { BankConfigInput } from './config.js';
+import type { BankConfigInput } from './schema.js';
 
 export const BANK_ENV: Record<string, { key: keyof BankConfigInput; type: 'string' | 'number' }> = {
   FINSECURE_TEST_FRACTION: { key: 'testFraction', type: 'number' },

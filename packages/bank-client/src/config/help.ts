@@ -1,16 +1,15 @@
 /**
  * What `finsecure-bank start --help` says about the settings: the table of every config file key
- * with its flag and environment variable (generated from the tables the loader reads, config.ts,
+ * with its flag and environment variable (generated from the tables the loader reads, schema.ts and env.ts,
  * so it cannot drift from them), and the texts of settings that need more than a flag's line.
  */
+import { BANK_ENV } from './env.js';
+import { BANK_FILE_KEYS, flagOf } from './problems.js';
 import {
-  BANK_ENV,
-  BANK_FILE_KEYS,
   DEFAULT_CALIBRATION_MAX_BINS,
   DEFAULT_EVALUATION_MAX_BINS,
   DEFAULT_SEGMENT_MIN_NOISE_MULTIPLIER,
-  flagOf,
-} from './config.js';
+} from './schema.js';
 
 /**
  * Settings a config file (or the environment) may hold that have no flag of their own, with

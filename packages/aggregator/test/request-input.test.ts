@@ -1,0 +1,106 @@
+/**
+ * What a refused request is told (@finsecure/accounts/http json-body.ts and validators.ts): a
+ * JSON body's syntax error with its line and column, a `__proto__` key named as such (Fastify
+ * called both "Body is not valid JSON"), an unknown field or query parameter by its name, and
+ * every route that reads a query refusing parameters it does not know. Real HTTP on 127.0.0.1,
+ * a real SQLite file.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJsonBody } from '@finsecure/accounts/http';
+import type { RunningAggregator } from '../src/index.js';
+import { ADMIN, api, cleanup, startTestAggregator, tempDir } from './helpers/federation.js';
+
+let dir: string;
+let agg: RunningAggregator;
+beforeAll(async () => {
+  dir = tempDir();
+  agg = await startTestAggregator(path.join(dir, 'input'));
+});
+afterAll(async () => {
+  await agg.close();
+  cleanup(dir);
+});
+
+async function raw(
+  method: string,
+  url: string,
+  body?: string,
+): Promise<{ status: number; error: string; message: string }> {
+  const res = await fetch(agg.url + url, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body } : {}),
+  });
+  const answer = (await res.json()) as { error: string; message: string };
+  return { status: res.status, ...answer };
+}
+
+describe('parseJsonBody', () => {
+  it('parses JSON and refuses prototype keys anywhere, naming them', () => {
+    expect(parseJsonBody('{"a":[1,{"b":null}]}')).toEqual({ a: [1, { b: null }] });
+    for (const text of ['{"__proto__":{"admin":true}}', '{"a":[{"constructor":{"prototype":{"x":1}}}]}'])
+      expect(() => parseJsonBody(text), text).toThrow(/"__proto__" key.*prototype pollution/);
+    // A constructor key alone is data, not a pollution attempt.
+    expect(parseJsonBody('{"constructor":"x"}')).toEqual({ constructor: 'x' });
+  });
+
+  it('gives the line and column of a syntax error, and a 400 status', () => {
+    let err: (Error & { statusCode?: number }) | undefined;
+    try {
+      parseJsonBody('{\n  "id": "north",\n  "x": ,\n}');
+    } catch (e) {
+      err = e as Error & { statusCode?: number };
+    }
+    expect(err?.statusCode).toBe(400);
+    expect(err?.message).toMatch(/^the body is not valid JSON: .*\(line 3, column 8\)$/);
+    expect(() => parseJsonBody('')).toThrow(/the body is empty/);
+    // V8 quotes the text it could not read: a body may hold a password, and none of it is repeated.
+    expect(() => parseJsonBody('{"username":"ana","password": hunter2-secret}')).toThrow(
+      /^the body is not valid JSON: [^"]*\(line 1, column 31\)$/,
+    );
+    expect(() => parseJsonBody('{"password": "hunter2-secret"')).not.toThrow(/hunter2/);
+  });
+});
+
+describe('the API', () => {
+  it('says why a JSON body is refused, and stores nothing of it', async () => {
+    const proto = await raw('POST', '/api/banks', '{"id":"polluted","__proto__":{"isAdmin":true}}');
+    expect(proto).toMatchObject({ status: 400, error: 'bad_request' });
+    expect(proto.message).toMatch(/"__proto__" key/);
+    const broken = await raw('POST', '/api/banks', '{"id": "north",}');
+    expect(broken).toMatchObject({ status: 400, error: 'bad_request' });
+    expect(broken.message).toMatch(/^the body is not valid JSON: .*\(line 1, column 16\)$/);
+    const empty = await raw('POST', '/api/banks', '');
+    expect(empty.status).toBe(400);
+    expect(empty.message).toMatch(/empty/);
+    const banks = await api<{ id: string }[]>(agg, 'GET', '/api/banks');
+    expect(banks.body.map((b) => b.id)).not.toContain('polluted');
+  });
+
+  it('names an unknown body field', async () => {
+    const r = await raw('POST', '/api/banks', '{"id":"north","colour":"red"}');
+    expect(r.status).toBe(400);
+    expect(r.message).toBe('body must NOT have additional properties: "colour" is not one of its fields');
+  });
+
+  it.each([
+    '/api/rounds?limt=5',
+    '/api/jobs?limt=5',
+    '/api/metrics/series?limt=5',
+    '/api/audit?limt=5',
+    '/api/banks/north?limt=5',
+  ])('GET %s: an unknown query parameter is a 400 naming it', async (url) => {
+    const r = await raw('GET', url);
+    expect(r.status, url).toBe(400);
+    expect(r.message).toBe('querystring must NOT have additional properties: "limt" is not one of its fields');
+  });
+
+  it('still takes the parameters a route knows', async () => {
+    for (const url of ['/api/rounds?limit=5', '/api/jobs?limit=5', '/api/metrics/series?limit=5', '/api/audit?limit=5'])
+      expect((await raw('GET', url)).status, url).toBe(200);
+  });
+});
