@@ -63,6 +63,8 @@ describe('parseJsonBody', () => {
       /^the body is not valid JSON: [^"]*\(line 1, column 31\)$/,
     );
     expect(() => parseJsonBody('{"password": "hunter2-secret"')).not.toThrow(/hunter2/);
+    // A byte-order mark is skipped, as the parser skips it: the column is the one an editor shows.
+    expect(() => parseJsonBody('\uFEFF{"id":}')).toThrow(/\(line 1, column 7\)$/);
   });
 });
 
@@ -81,10 +83,34 @@ describe('the API', () => {
     expect(banks.body.map((b) => b.id)).not.toContain('polluted');
   });
 
-  it('names an unknown body field', async () => {
+  it('answers a body nested too deeply to read with a 400, signed in or not', async () => {
+    // Placing a syntax error (jsonc-parser) and scanning for __proto__ (secure-json-parse)
+    // recurse once per level: 20,000 levels overflowed the stack, and the error was a 500.
+    for (const [url, body] of [
+      ['/api/banks', '['.repeat(20_000)],
+      ['/api/banks', `{"constructor":1,"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}`],
+    ] as const) {
+      const r = await raw('POST', url, body);
+      expect(r, url).toMatchObject({ status: 400, error: 'bad_request' });
+    }
+    const login = await fetch(`${agg.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '['.repeat(20_000),
+    });
+    expect(login.status).toBe(400);
+    expect(((await login.json()) as { message: string }).message).toMatch(/^the body is not valid JSON/);
+  });
+
+  it('names an unknown body field, quoted and shortened as it came from the caller', async () => {
     const r = await raw('POST', '/api/banks', '{"id":"north","colour":"red"}');
     expect(r.status).toBe(400);
     expect(r.message).toBe('body must NOT have additional properties: "colour" is not one of its fields');
+    const odd = await raw('POST', '/api/banks', JSON.stringify({ id: 'north', ['x"y\nz' + 'k'.repeat(500)]: 1 }));
+    expect(odd.status).toBe(400);
+    expect(odd.message).toBe(
+      `body must NOT have additional properties: ${JSON.stringify('x"y\nz' + 'k'.repeat(59) + '…')} is not one of its fields`,
+    );
   });
 
   it.each([

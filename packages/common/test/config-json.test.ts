@@ -58,6 +58,10 @@ describe('config files that are not JSON', () => {
     expect(unquoted).toBe('config file config.json:4:12 is not valid JSON: Unexpected token');
   });
 
+  it('a file nested too deeply to place the fault in is still a clear error, not a stack overflow', () => {
+    expect(read('['.repeat(200_000))).toMatch(/^config file config\.json is not valid JSON: \S/);
+  });
+
   it('a top level that is not an object is named as such', () => {
     expect(read('[1, 2]')).toBe('config file config.json is not valid JSON: top level must be an object');
   });

@@ -26,13 +26,16 @@ export function parseJsonBody(text: string): unknown {
     return secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' });
   } catch (err) {
     const reason = (err as Error).message;
+    // V8's own parser is not recursive, but secure-json-parse's scan for __proto__ is.
+    if (err instanceof RangeError) throw refusal('the JSON body is nested too deeply to read');
     if (/forbidden prototype property/.test(reason))
       throw refusal(
         'the JSON body has a "__proto__" key, or a "constructor" key holding "prototype": refused, as such keys can change the server\'s objects (prototype pollution)',
       );
     // jsonSyntaxError places the fault (V8 does not always) and drops V8's quotes of the text:
     // a body may hold a password, and an answer can end up in a log.
-    const { where, reason: why } = jsonSyntaxError(text, err as Error);
+    // A byte-order mark is not part of the JSON (secure-json-parse skips it): columns count after it.
+    const { where, reason: why } = jsonSyntaxError(text.replace(/^\uFEFF/, ''), err as Error);
     const place = /^:(\d+):(\d+)$/.exec(where);
     throw refusal(`the body is not valid JSON: ${why}${place ? ` (line ${place[1]}, column ${place[2]})` : ''}`);
   }
@@ -48,7 +51,9 @@ export function registerJsonBody(app: FastifyInstance): void {
     try {
       done(null, parseJsonBody(body as string));
     } catch (err) {
-      done(err as Error, undefined);
+      // Whatever went wrong reading a client's body is that body's fault: a 400, never a 500.
+      const e = err as Error & { statusCode?: number };
+      done(e.statusCode === undefined ? refusal(`the body is not valid JSON: ${e.name}`) : e, undefined);
     }
   });
 }

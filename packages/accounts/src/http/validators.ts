@@ -66,9 +66,14 @@ export function schemaErrors(errors: readonly SchemaError[], dataVar: string): E
       const where = `${dataVar}${e.instancePath}`;
       const extra = e.keyword === 'additionalProperties' ? e.params.additionalProperty : undefined;
       if (typeof extra === 'string')
-        return `${where} must NOT have additional properties: "${extra}" is not one of its fields`;
+        return `${where} must NOT have additional properties: ${quoteName(extra)} is not one of its fields`;
       return `${where} ${e.message ?? 'is not valid'}`;
     })
     .join(', ');
   return new Error(text);
+}
+
+/** A field name from a request as a message may quote it: JSON-escaped, at most 64 characters. */
+function quoteName(name: string): string {
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
 }

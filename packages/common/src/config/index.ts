@@ -104,7 +104,13 @@ export function jsonSyntaxError(text: string, err: Error): { where: string; reas
     .replace(/^Unexpected token '[^{}[\],:"]'/, 'Unexpected token')
     .replace(/ (in JSON )?at position \d+( \(line \d+ column \d+\))?/, '');
   const errors: ParseError[] = [];
-  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  try {
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  } catch (e) {
+    // jsonc-parser recurses once per level: thousands of "[" overflow the stack. Not placed, then.
+    if (!(e instanceof RangeError)) throw e;
+    return { where: '', reason: reason || 'nested too deeply' };
+  }
   const first = errors[0];
   if (!first) return { where: '', reason };
   // V8's wording is kept where it says more; jsonc-parser's code ("PropertyNameExpected") otherwise.
