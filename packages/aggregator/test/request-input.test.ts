@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJsonBody } from '@finsecure/accounts/http';
 import type { RunningAggregator } from '../src/index.js';
-import { ADMIN, api, cleanup, startTestAggregator, tempDir } from './helpers/federation.js';
+import { api, cleanup, rawApi, startTestAggregator, tempDir } from './helpers/federation.js';
 
 let dir: string;
 let agg: RunningAggregator;
@@ -22,22 +22,7 @@ afterAll(async () => {
   cleanup(dir);
 });
 
-async function raw(
-  method: string,
-  url: string,
-  body?: string,
-): Promise<{ status: number; error: string; message: string }> {
-  const res = await fetch(agg.url + url, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body } : {}),
-  });
-  const answer = (await res.json()) as { error: string; message: string };
-  return { status: res.status, ...answer };
-}
+const raw = (method: string, url: string, body?: string) => rawApi(agg, method, url, body);
 
 describe('parseJsonBody', () => {
   it('parses JSON and refuses prototype keys anywhere, naming them', () => {

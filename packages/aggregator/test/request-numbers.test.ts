@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAggregator } from '../src/index.js';
 import { boundNumbers } from '../src/server/request-limits.js';
-import { ADMIN, api, cleanup, startTestAggregator, tempDir } from './helpers/federation.js';
+import { api, cleanup, rawApi, startTestAggregator, tempDir } from './helpers/federation.js';
 
 let dir: string;
 let agg: RunningAggregator;
@@ -42,24 +42,7 @@ const QUERY_AND_PATH: [string, string, string][] = [
   ['GET', '/api/banks/north?limit=X', 'querystring/limit'],
 ];
 
-async function raw(method: string, url: string, body?: string): Promise<{ status: number; message: string }> {
-  const res = await fetch(agg.url + url, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body } : {}),
-  });
-  const text = await res.text();
-  let message = text;
-  try {
-    message = String((JSON.parse(text) as { message?: unknown }).message);
-  } catch {
-    // not JSON: the text itself
-  }
-  return { status: res.status, message };
-}
+const raw = (method: string, url: string, body?: string) => rawApi(agg, method, url, body);
 
 describe('numbers in the query string and the path', () => {
   it.each(QUERY_AND_PATH)('%s %s: 1e309, 1e30, -1 and "abc" are a 400 naming %s', async (method, url, field) => {

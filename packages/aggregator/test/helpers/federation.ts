@@ -95,6 +95,33 @@ export async function api<T = unknown>(
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
+/**
+ * A request whose body is sent as given (not JSON-encoded: tests of malformed bodies), as the
+ * admin; the answer's `error` and `message` (the text itself when the answer is not JSON).
+ */
+export async function rawApi(
+  agg: { url: string },
+  method: string,
+  url: string,
+  body?: string,
+): Promise<{ status: number; error?: string; message: string }> {
+  const res = await fetch(agg.url + url, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body } : {}),
+  });
+  const text = await res.text();
+  try {
+    const answer = JSON.parse(text) as { error?: string; message?: unknown };
+    return { status: res.status, ...(answer.error ? { error: answer.error } : {}), message: String(answer.message) };
+  } catch {
+    return { status: res.status, message: text };
+  }
+}
+
 export async function createBank(agg: { url: string }, id: string): Promise<string> {
   const r = await api<{ token: string }>(agg, 'POST', '/api/banks', { id, name: `Bank ${id}` });
   if (r.status !== 201) throw new Error(`could not create bank ${id}: ${r.status} ${JSON.stringify(r.body)}`);
