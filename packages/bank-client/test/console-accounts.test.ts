@@ -158,11 +158,13 @@ describe('console Accounts API', () => {
 
   it('refuses uploads over the limit and requests without a file or session', async () => {
     const big = await ana.upload('/api/accounts/reports', 'big.csv', data + 'x'.repeat(1 << 20));
-    expect(big.body).toMatchObject({ error: 'too_large' });
+    expect(big.body).toMatchObject({ error: 'payload_too_large' });
     expect(big.status).toBe(413);
     expect(big.body.message).toMatch(/big\.csv is larger than the upload limit of 1048576 bytes/);
     const notMultipart = await ana.post('/api/accounts/reports', {});
     expect(notMultipart.status).toBe(415);
+    // The same status, the same name, whether the console or the framework refuses.
+    expect(notMultipart.body).toMatchObject({ error: 'unsupported_media_type' });
     // The framework's own refusals are named for what they are, not by its internal code (FST_ERR_…).
     const xml = await ana.post('/api/score', { amount: 1 }, { 'content-type': 'application/xml' });
     expect(xml.status).toBe(415);

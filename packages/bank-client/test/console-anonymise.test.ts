@@ -228,7 +228,7 @@ describe('console Anonymise API', () => {
       await cl.login('ana');
       const r = await cl.upload('/api/anonymise?unclassified=drop', 'big.csv', csv());
       expect(r.status).toBe(413);
-      expect(r.body).toMatchObject({ error: 'too_large', limitBytes: 1024 });
+      expect(r.body).toMatchObject({ error: 'payload_too_large', limitBytes: 1024 });
       expect(existsSync(path.join(small, 'anonymised'))).toBe(false);
       expect(readdirSync(path.join(small, 'console-spool'))).toEqual([]);
     } finally {

@@ -180,7 +180,7 @@ describe('bank console API', () => {
     expect(big.length).toBeGreaterThan(1024 * 1024);
     const r = await analyst.upload('/api/uploads', 'big.csv', big);
     expect(r.status).toBe(413);
-    expect(r.body).toMatchObject({ error: 'too_large', limitBytes: 1024 * 1024 });
+    expect(r.body).toMatchObject({ error: 'payload_too_large', limitBytes: 1024 * 1024 });
     expect(r.body.message).toContain('1048576 bytes');
   });
 

@@ -39,7 +39,7 @@ describe('bank console gzip uploads', () => {
     expect(packed.length).toBeLessThan(1024 * 1024);
     const r = await analyst.upload('/api/uploads', 'big.csv.gz', packed);
     expect(r.status).toBe(413);
-    expect(r.body).toMatchObject({ error: 'too_large', limitBytes: 1024 * 1024 });
+    expect(r.body).toMatchObject({ error: 'payload_too_large', limitBytes: 1024 * 1024 });
     expect(r.body.message).toBe('big.csv.gz decompresses to more than the upload limit of 1048576 bytes');
     // Compressed twice, the same rows would be unpacked a second time by the reader, past the limit.
     const twice = await analyst.upload('/api/uploads', 'big.csv.gz.gz', gzipSync(packed));

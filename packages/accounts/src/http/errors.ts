@@ -3,7 +3,8 @@
  * large, a media type it cannot parse, a malformed request): the status's reason phrase (RFC 9110
  * section 15, as Node's `http.STATUS_CODES` spells it) in snake case, such as 413 →
  * "payload_too_large". Before, both servers called every one of them "bad_request", or the console
- * passed on Fastify's internal code (FST_ERR_CTP_INVALID_MEDIA_TYPE).
+ * passed on Fastify's internal code (FST_ERR_CTP_INVALID_MEDIA_TYPE). The console's own 413 and
+ * 415 (an upload over its limit, a request that is not multipart) carry the same names.
  */
 import { STATUS_CODES } from 'node:http';
 

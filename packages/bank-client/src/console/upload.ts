@@ -74,7 +74,7 @@ export async function spoolUpload(
     void bad(
       reply,
       415,
-      'not_multipart',
+      'unsupported_media_type',
       `send ${o.what ?? 'the file'} as multipart/form-data in a field named "file"`,
     );
     return null;
@@ -95,7 +95,7 @@ export async function spoolUpload(
   await mkdir(o.spoolDir, { recursive: true, mode: 0o700 });
   const file = path.join(o.spoolDir, `${o.prefix}-${randomBytes(8).toString('hex')}.csv`);
   const tooLarge = () => {
-    void bad(reply, 413, 'too_large', `${name} is larger than the upload limit of ${o.maxUploadBytes} bytes`, {
+    void bad(reply, 413, 'payload_too_large', `${name} is larger than the upload limit of ${o.maxUploadBytes} bytes`, {
       limitBytes: o.maxUploadBytes,
     });
     return null;
@@ -154,7 +154,7 @@ export async function spoolUpload(
     await rm(file, { force: true });
     if (err instanceof TooLarge) {
       const message = `${name} decompresses to more than the upload limit of ${o.maxUploadBytes} bytes`;
-      void bad(reply, 413, 'too_large', message, { limitBytes: o.maxUploadBytes });
+      void bad(reply, 413, 'payload_too_large', message, { limitBytes: o.maxUploadBytes });
       return null;
     }
     void bad(reply, 400, 'bad_gzip', `${name}: cannot decompress: ${(err as Error).message}`);
