@@ -110,8 +110,25 @@ describe('the API', () => {
     expect(r.message).toBe('querystring must NOT have additional properties: "limt" is not one of its fields');
   });
 
+  it.each(['/api/banks?limit=5', '/api/status?verbose=1', '/api/privacy?limit=5'])(
+    'GET %s: a route that takes no query parameters refuses one, naming it',
+    async (url) => {
+      const r = await raw('GET', url);
+      expect(r.status, url).toBe(400);
+      const name = url.slice(url.indexOf('?') + 1).split('=')[0]!;
+      expect(r.message).toBe(`querystring must NOT have additional properties: "${name}" is not one of its fields`);
+    },
+  );
+
   it('still takes the parameters a route knows', async () => {
-    for (const url of ['/api/rounds?limit=5', '/api/jobs?limit=5', '/api/metrics/series?limit=5', '/api/audit?limit=5'])
+    for (const url of [
+      '/api/rounds?limit=5',
+      '/api/jobs?limit=5',
+      '/api/metrics/series?limit=5',
+      '/api/audit?limit=5',
+      '/api/banks',
+      '/api/status',
+    ])
       expect((await raw('GET', url)).status, url).toBe(200);
   });
 });

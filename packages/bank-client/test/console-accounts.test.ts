@@ -165,6 +165,10 @@ describe('console Accounts API', () => {
     expect(notMultipart.status).toBe(415);
     // The same status, the same name, whether the console or the framework refuses.
     expect(notMultipart.body).toMatchObject({ error: 'unsupported_media_type' });
+    // A route that takes no query parameters refuses one; the reports' own query is still read by the route.
+    const listed = await ana.get('/api/accounts/reports?limit=5');
+    expect(listed.status).toBe(400);
+    expect(listed.body.message).toMatch(/"limit" is not one of its fields/);
     // The framework's own refusals are named for what they are, not by its internal code (FST_ERR_…).
     const xml = await ana.post('/api/score', { amount: 1 }, { 'content-type': 'application/xml' });
     expect(xml.status).toBe(415);

@@ -12,7 +12,7 @@
  * request-limits.ts boundRequestNumbers).
  */
 import { Ajv, type Options } from 'ajv';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifySchemaCompiler, RouteOptions } from 'fastify';
 
 const COMMON: Options = {
   useDefaults: true,
@@ -45,6 +45,25 @@ function strictQuery(schema: unknown, httpPart: string | undefined): object {
   const s = schema as Record<string, unknown>;
   if (httpPart !== 'querystring' || s.type !== 'object' || 'additionalProperties' in s) return s;
   return { ...s, additionalProperties: false };
+}
+
+/**
+ * The query schema of a route that reads its query itself (the bank console's account reports:
+ * zod, strict): any parameter passes the framework, and the route names the ones it refuses.
+ */
+export const QUERY_READ_BY_ROUTE = { type: 'object', additionalProperties: true } as const;
+
+/**
+ * onRoute hook (before any route is declared): an `/api/` route that declares no query schema
+ * takes no query parameters, and refuses any it is given, as the routes that take some refuse
+ * the ones they do not know (strictQuery). Before, `GET /api/banks?limit=5` answered every bank
+ * without a word. A route that reads its query itself declares QUERY_READ_BY_ROUTE.
+ */
+export function refuseUndeclaredQuery(route: RouteOptions): void {
+  const url = typeof route.url === 'string' ? route.url : '';
+  if (!url.startsWith('/api/') || (route as { websocket?: boolean }).websocket) return;
+  if (route.schema?.querystring !== undefined) return;
+  route.schema = { ...route.schema, querystring: { type: 'object', properties: {}, additionalProperties: false } };
 }
 
 /** One failed check as Ajv reports it (the fields schemaErrors reads). */

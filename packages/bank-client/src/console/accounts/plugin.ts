@@ -15,6 +15,7 @@
 import { rm } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { QUERY_READ_BY_ROUTE } from '@finsecure/accounts/http';
 import { DataError } from '@finsecure/common/data';
 import { AccountReportSettings, runAccountReport, type ReportCut } from '../../account-report.js';
 import type { ConsoleContext } from '../context.js';
@@ -121,6 +122,7 @@ export default async function accountsPlugin(app: FastifyInstance, ctx: ConsoleC
           'Layouts: handbook (CUSTOMER_ID…), Berka trans.asc, plain export (Timestamp,TransactionID,AccountID,…), or auto. ' +
           'Query: layout, detector (iforest|lof), contamination (0, 0.5], seed, neighbors, reasons — as `finsecure-bank accounts`. ' +
           'A bad cell is answered 400 with file, line and column; a file over the limit 413.',
+        querystring: QUERY_READ_BY_ROUTE,
       },
     },
     async (req, reply) => {
@@ -159,6 +161,7 @@ export default async function accountsPlugin(app: FastifyInstance, ctx: ConsoleC
         description:
           "The file in the bank's scoring layout (as for /api/uploads; the label column may be absent). Each transaction is " +
           'scored against the others in the file. Query: contamination, seed, reasons.',
+        querystring: QUERY_READ_BY_ROUTE,
       },
     },
     async (req, reply) => {
@@ -230,6 +233,7 @@ export default async function accountsPlugin(app: FastifyInstance, ctx: ConsoleC
         tags,
         summary:
           'A report at a threshold (contamination or cutoff), rows most anomalous first, with the score histogram',
+        querystring: QUERY_READ_BY_ROUTE,
       },
     },
     async (req, reply) => {
@@ -245,7 +249,11 @@ export default async function accountsPlugin(app: FastifyInstance, ctx: ConsoleC
     '/api/accounts/reports/:id/csv',
     {
       config: { access: 'accounts.read' },
-      schema: { tags, summary: 'The report as CSV at a threshold (as `finsecure-bank accounts --out` writes it)' },
+      schema: {
+        tags,
+        summary: 'The report as CSV at a threshold (as `finsecure-bank accounts --out` writes it)',
+        querystring: QUERY_READ_BY_ROUTE,
+      },
     },
     async (req, reply) => {
       const stored = store.get(req.params.id, req.operator!.name);
