@@ -31,20 +31,7 @@ export function requestValidators(opts: { strictNumbers?: boolean } = {}): Fasti
   const common = { ...COMMON, ...(opts.strictNumbers !== undefined ? { strictNumbers: opts.strictNumbers } : {}) };
   const body = new Ajv({ ...common, coerceTypes: false });
   const text = new Ajv({ ...common, coerceTypes: 'array' });
-  return ({ schema, httpPart }) =>
-    httpPart === 'body' ? body.compile(schema as object) : text.compile(strictQuery(schema, httpPart));
-}
-
-/**
- * A route's query schema with unknown parameters refused unless it says otherwise
- * (`additionalProperties` left out means false here, not JSON Schema's true). Why: some routes
- * said false and some said nothing, so `?limt=5` was a 400 on one route and silently the default
- * limit on the next. A route reading its query itself (no schema) is not affected.
- */
-function strictQuery(schema: unknown, httpPart: string | undefined): object {
-  const s = schema as Record<string, unknown>;
-  if (httpPart !== 'querystring' || s.type !== 'object' || 'additionalProperties' in s) return s;
-  return { ...s, additionalProperties: false };
+  return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema as object);
 }
 
 /**
@@ -54,16 +41,21 @@ function strictQuery(schema: unknown, httpPart: string | undefined): object {
 export const QUERY_READ_BY_ROUTE = { type: 'object', additionalProperties: true } as const;
 
 /**
- * onRoute hook (before any route is declared): an `/api/` route that declares no query schema
- * takes no query parameters, and refuses any it is given, as the routes that take some refuse
- * the ones they do not know (strictQuery). Before, `GET /api/banks?limit=5` answered every bank
- * without a word. A route that reads its query itself declares QUERY_READ_BY_ROUTE.
+ * onRoute hook (before any route is declared): an `/api/` route refuses query parameters it does
+ * not declare. A query schema without `additionalProperties` gets false (not JSON Schema's true),
+ * and a route with no query schema gets an empty one. Why: some routes said false and some said
+ * nothing, so `?limt=5` was a 400 on one route and silently the default limit on the next, and
+ * `GET /api/banks?limit=5` answered every bank without a word. A route that reads its query
+ * itself declares QUERY_READ_BY_ROUTE.
  */
-export function refuseUndeclaredQuery(route: RouteOptions): void {
+export function refuseUnknownQuery(route: RouteOptions): void {
   const url = typeof route.url === 'string' ? route.url : '';
   if (!url.startsWith('/api/') || (route as { websocket?: boolean }).websocket) return;
-  if (route.schema?.querystring !== undefined) return;
-  route.schema = { ...route.schema, querystring: { type: 'object', properties: {}, additionalProperties: false } };
+  const query = route.schema?.querystring as Record<string, unknown> | undefined;
+  if (query === undefined)
+    route.schema = { ...route.schema, querystring: { type: 'object', properties: {}, additionalProperties: false } };
+  else if (query.type === 'object' && !('additionalProperties' in query))
+    route.schema = { ...route.schema, querystring: { ...query, additionalProperties: false } };
 }
 
 /** One failed check as Ajv reports it (the fields schemaErrors reads). */

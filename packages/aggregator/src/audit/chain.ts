@@ -18,15 +18,24 @@ import { canonicalJson, normaliseJson } from './canonical.js';
 /** prevHash of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-export function hashEntry(prevHash: string, entry: AuditInput & { seq: number }): string {
-  const body = canonicalJson({
-    actor: entry.actor,
-    at: entry.at,
-    details: entry.details,
-    prevHash,
-    seq: entry.seq,
-    type: entry.type,
-  });
+/**
+ * SHA-256 (hex) of the entry's canonical JSON: `{actor, at, details, prevHash, seq, type}`, keys
+ * sorted (canonical.ts). `detailsJson`, the details' canonical JSON already written by
+ * checkedInput, is used as is rather than written again (chainEntry).
+ */
+export function hashEntry(prevHash: string, entry: AuditInput & { seq: number }, detailsJson?: string): string {
+  const { actor, at, seq, type } = entry;
+  const plain =
+    detailsJson !== undefined &&
+    typeof actor === 'string' &&
+    typeof type === 'string' &&
+    Number.isFinite(at) &&
+    Number.isFinite(seq);
+  // Plain fields: the text canonicalJson writes for them, around the details written once.
+  const body = plain
+    ? `{"actor":${JSON.stringify(actor)},"at":${JSON.stringify(at)},"details":${detailsJson},` +
+      `"prevHash":${JSON.stringify(prevHash)},"seq":${JSON.stringify(seq)},"type":${JSON.stringify(type)}}`
+    : canonicalJson({ actor, at, details: entry.details, prevHash, seq, type });
   return createHash('sha256').update(body, 'utf8').digest('hex');
 }
 
@@ -73,11 +82,7 @@ export function chainEntry(head: ChainHead | null, input: CheckedInput): AuditEn
   const seq = head ? head.seq + 1 : 1;
   const prevHash = head ? head.hash : GENESIS_HASH;
   const entry = { seq, at: input.at, type: input.type, actor: input.actor, details: input.details };
-  // hashEntry's canonical text, keys in their sorted order, around the details written once.
-  const body =
-    `{"actor":${JSON.stringify(entry.actor)},"at":${JSON.stringify(entry.at)},"details":${input.detailsJson},` +
-    `"prevHash":${JSON.stringify(prevHash)},"seq":${JSON.stringify(seq)},"type":${JSON.stringify(entry.type)}}`;
-  return { ...entry, prevHash, hash: createHash('sha256').update(body, 'utf8').digest('hex') };
+  return { ...entry, prevHash, hash: hashEntry(prevHash, entry, input.detailsJson) };
 }
 
 /**

@@ -11,7 +11,7 @@ import { boundRequestNumbers, requestTimeouts } from './request-limits.js';
 import { createAccounts, type AccountsOptions } from '@finsecure/accounts';
 import {
   errorAnswer,
-  refuseUndeclaredQuery,
+  refuseUnknownQuery,
   registerJsonBody,
   requestValidators,
   schemaErrors,
@@ -59,7 +59,7 @@ export async function buildServer(
   }) as unknown as FastifyInstance;
   // Before any route is declared, so that it sees every one (plugins and third-party routes too).
   app.addHook('onRoute', boundRequestNumbers);
-  app.addHook('onRoute', refuseUndeclaredQuery);
+  app.addHook('onRoute', refuseUnknownQuery);
   // Unknown fields refused, bodies never coerced (@finsecure/accounts/http validators.ts).
   app.setValidatorCompiler(requestValidators({ strictNumbers: false }));
   // A refused JSON body says why: where its syntax breaks, or its __proto__ key (json-body.ts).

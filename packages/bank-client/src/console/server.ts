@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { BANK_ROLES, createAccounts, type Accounts, type AccountsOptions } from '@finsecure/accounts';
 import {
   errorAnswer,
-  refuseUndeclaredQuery,
+  refuseUnknownQuery,
   registerJsonBody,
   registerWebSecurity,
   requestValidators,
@@ -159,8 +159,8 @@ export async function buildConsole(o: ConsoleOptions): Promise<BankConsole> {
   }) as unknown as FastifyInstance;
   // Unknown fields refused, not dropped; a JSON body of the wrong type refused, not coerced.
   app.setValidatorCompiler(requestValidators());
-  // An /api/ route with no query schema refuses query parameters (validators.ts).
-  app.addHook('onRoute', refuseUndeclaredQuery);
+  // An /api/ route refuses query parameters it does not declare (validators.ts).
+  app.addHook('onRoute', refuseUnknownQuery);
   // A refused JSON body says why: where its syntax breaks, or its __proto__ key (json-body.ts).
   registerJsonBody(app);
   app.setErrorHandler((err: RouteError, req, reply) => {
