@@ -189,6 +189,7 @@ describe('audit group commit (SQLite)', () => {
         signatures++;
         return real.sign(h);
       },
+      signCheckpoint: (h) => real.signCheckpoint(h),
     };
     const audit = new SqliteAudit(
       (sql) => db.prepare(sql),

@@ -13,7 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AuditHeadLog } from '../../bank-client/src/audit-heads.js';
 import { parseBankHeads, readBankHeads } from '../src/audit/bank-heads.js';
 import { checkedInput, hashEntry } from '../src/audit/chain.js';
-import { loadAuditKey, publicKeyFileOf, type AuditSigner } from '../src/audit/signer.js';
+import { describeAnchors } from '../src/audit/anchor.js';
+import { checkHeadSignature, loadAuditKey, publicKeyFileOf, type AuditSigner } from '../src/audit/signer.js';
 import { StoredStateError, verifyStoredState } from '../src/audit/startup.js';
 import { auditCommand } from '../src/cli/audit.js';
 import { SqliteStore } from '../src/store/sqlite.js';
@@ -107,33 +108,98 @@ describe('the signing key', () => {
     await store.close();
   });
 
-  it("a commit's checkpoint states the head; one at another time has its own signature, and a copied one fails", async () => {
+  it("a commit's checkpoint names the head's entry, signed as a checkpoint: neither signature stands in for the other", async () => {
     const file = newFile();
     await federation(file);
     const store = await reopen(file);
     const head = (await store.auditHead())!;
     const last = (await store.listCheckpoints()).at(-1)!;
-    expect(last).toEqual(head); // seq 9 at 3: the commit appended its entry and checkpointed at the same time
-    await store.appendAudit({ at: 4, type: 'settings.changed', actor: 'admin', details: {} });
-    const head10 = (await store.auditHead())!;
-    const later = (await store.checkpointAudit(5))!; // head at 4, checkpoint at 5: another statement
-    expect(later).toMatchObject({ seq: 10, hash: head10.hash, at: 5, keyId: head10.keyId });
-    expect(later.signature).not.toBe(head10.signature);
-    expect(await store.verifyAudit()).toMatchObject({ ok: true, anchors: { checkpoints: 4, signaturesChecked: true } });
-    // A checkpoint's signature must be for its own time: the head's, made at 4, does not verify at 5.
-    withFile(file, (db) =>
-      db.prepare('UPDATE audit_checkpoints SET signature = ? WHERE seq = 10').run(head10.signature),
+    // seq 9 at 3: the commit appended its entry and checkpointed at the same time
+    expect(last).toMatchObject({ seq: head.seq, hash: head.hash, at: head.at, keyId: head.keyId });
+    expect(last.signature).not.toBe(head.signature);
+    expect(checkHeadSignature(last, loadAuditKey(path.join(path.dirname(file), 'audit-key.pem')))).toMatch(
+      /does not verify/,
     );
-    expect((await store.verifyAudit()).ok).toBe(false);
+    expect(await store.verifyAudit()).toMatchObject({ ok: true, anchors: { checkpoints: 3, legacyCheckpoints: 0 } });
+    // A checkpoint's signature must be for its own statement: one made for entry 8 fails at 9.
+    const key = loadAuditKey(path.join(path.dirname(file), 'audit-key.pem'));
+    const other = key.signCheckpoint({ seq: 8, hash: head.hash, at: head.at });
+    withFile(file, (db) => db.prepare('UPDATE audit_checkpoints SET signature = ? WHERE seq = 9').run(other.signature));
+    const v = await store.verifyAudit();
+    expect(v.ok).toBe(false);
+    expect(v.reason).toMatch(/signed checkpoint at entry 9 has a signature that does not verify/);
     await store.close();
   });
 
-  it('signs once for an append and the checkpoint at its time, and again for a checkpoint at another', () => {
+  it('a tail cut back to a checkpoint, with that checkpoint copied into the head, is found and refuses the start', async () => {
+    const file = newFile();
+    await federation(file);
+    // Someone who can write the database but holds no key hides entries 7…9 (round 3).
+    withFile(file, (db) => {
+      const cp = db.prepare('SELECT * FROM audit_checkpoints WHERE seq = 6').get() as Record<string, unknown>;
+      db.prepare('DELETE FROM audit WHERE seq > 6').run();
+      db.prepare('DELETE FROM audit_checkpoints WHERE seq > 6').run();
+      db.prepare('UPDATE audit_head SET seq = ?, hash = ?, at = ?, key_id = ?, signature = ? WHERE id = 1').run(
+        cp.seq,
+        cp.hash,
+        cp.at,
+        cp.key_id,
+        cp.signature,
+      );
+    });
+    const store = await reopen(file);
+    const v = await store.verifyAudit();
+    expect(v.ok).toBe(false);
+    expect(v.reason).toMatch(/the audit head \(entry 6\) has a signature that does not verify/);
+    await expect(verifyStoredState(store, { version: 'x', now: () => 10 })).rejects.toThrow(StoredStateError);
+    await store.close();
+  });
+
+  it('checkpoints an earlier version signed as heads verify, are named, and are re-signed at the next start', async () => {
+    const file = newFile();
+    await federation(file);
+    const key = loadAuditKey(path.join(path.dirname(file), 'audit-key.pem'));
+    // What the earlier version stored: each checkpoint signed with the head's statement.
+    withFile(file, (db) => {
+      for (const cp of db.prepare('SELECT seq, hash, at FROM audit_checkpoints').all() as {
+        seq: number;
+        hash: string;
+        at: number;
+      }[])
+        db.prepare('UPDATE audit_checkpoints SET signature = ? WHERE seq = ?').run(key.sign(cp).signature, cp.seq);
+    });
+    const store = await reopen(file);
+    const before = await store.verifyAudit();
+    expect(before).toMatchObject({ ok: true, anchors: { checkpoints: 3, legacyCheckpoints: 3 } });
+    expect(describeAnchors(before)).toContain(
+      '3 signed checkpoints (3 signed as heads by an earlier version: the aggregator re-signs them at its next start)',
+    );
+    const report = await verifyStoredState(store, { version: 'x', now: () => 10 });
+    expect(report.started.details).toMatchObject({ resignedCheckpoints: 3 });
+    const after = await store.verifyAudit();
+    // The three re-signed, and the start's own checkpoint.
+    expect(after).toMatchObject({ ok: true, anchors: { checkpoints: 4, legacyCheckpoints: 0 } });
+    for (const cp of await store.listCheckpoints()) expect(checkHeadSignature(cp, key)).toMatch(/does not verify/);
+    await store.close();
+    // A second start has nothing left to re-sign.
+    const again = await reopen(file);
+    expect((await verifyStoredState(again, { version: 'x', now: () => 11 })).started.details).not.toHaveProperty(
+      'resignedCheckpoints',
+    );
+    await again.close();
+  });
+
+  it('a commit signs the head and its checkpoint, each once', () => {
     const db = new Database(':memory:');
     migrate(db);
     const key = loadAuditKey(path.join(root, `count-${++n}`, 'audit-key.pem'), { create: true });
-    let signatures = 0;
-    const counting: AuditSigner = { ...key, sign: (h) => (signatures++, key.sign(h)) };
+    let heads = 0;
+    let checkpoints = 0;
+    const counting: AuditSigner = {
+      ...key,
+      sign: (h) => (heads++, key.sign(h)),
+      signCheckpoint: (h) => (checkpoints++, key.signCheckpoint(h)),
+    };
     const audit = new SqliteAudit(
       (sql) => db.prepare(sql),
       () => counting,
@@ -141,13 +207,12 @@ describe('the signing key', () => {
     const input = { at: 5, type: 'round.committed', actor: 'system', details: {} };
     db.transaction(() => {
       audit.appendMany([checkedInput(input)]);
-      audit.checkpoint(5); // what a commit does: the head's statement, word for word
+      audit.checkpoint(5); // what a commit does
     })();
-    expect(signatures).toBe(1);
-    expect(audit.checkpoints()).toEqual([audit.head()]);
+    expect([heads, checkpoints]).toEqual([1, 1]);
     db.transaction(() => audit.appendMany([checkedInput({ ...input, at: 6 })]))();
-    db.transaction(() => audit.checkpoint(7))(); // another time: its own signature
-    expect(signatures).toBe(3);
+    db.transaction(() => audit.checkpoint(7))();
+    expect([heads, checkpoints]).toEqual([2, 2]);
     expect(audit.verify()).toMatchObject({ ok: true, anchors: { checkpoints: 2, signaturesChecked: true } });
     db.close();
   });
@@ -235,7 +300,7 @@ describe('rewrites that the chain alone cannot show', () => {
       const s = signer.sign({ seq: h.seq, hash: hashOf(h.seq), at: h.at });
       db.prepare('UPDATE audit_head SET hash = ?, signature = ?').run(s.hash, s.signature);
       for (const cp of db.prepare('SELECT seq, at FROM audit_checkpoints').all() as { seq: number; at: number }[]) {
-        const c = signer.sign({ seq: cp.seq, hash: hashOf(cp.seq), at: cp.at });
+        const c = signer.signCheckpoint({ seq: cp.seq, hash: hashOf(cp.seq), at: cp.at });
         db.prepare('UPDATE audit_checkpoints SET hash = ?, signature = ? WHERE seq = ?').run(
           c.hash,
           c.signature,

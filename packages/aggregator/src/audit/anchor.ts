@@ -4,8 +4,9 @@
  *
  * - the signed head: (seq, hash) of the last entry, re-signed with every append in the
  *   same transaction; a deleted tail leaves the log shorter than its head;
- * - signed checkpoints: heads kept at every commit, start and stop; a rewritten past
- *   (an old entry altered and every later hash recomputed) no longer reaches them;
+ * - signed checkpoints: (seq, hash) kept at every commit, start and stop, signed as
+ *   checkpoints (never valid as a head: audit/signer.ts); a rewritten past (an old entry
+ *   altered and every later hash recomputed) no longer reaches them;
  * - bank heads: the heads each bank was sent with its round assignments and kept in its
  *   own state directory (audit/bank-heads.ts); they need no key and no trust in the
  *   aggregator's disk.
@@ -14,7 +15,7 @@
  */
 import type { AuditEntry, AuditVerification } from '../store/types.js';
 import { ChainVerifier } from './chain.js';
-import { checkHeadSignature, type AuditVerifierKey, type SignedHead } from './signer.js';
+import { checkCheckpointSignature, checkHeadSignature, type AuditVerifierKey, type SignedHead } from './signer.js';
 
 /** One (seq, hash) some witness saw, and who (for messages: "bank alpha (heads.jsonl line 4)"). */
 export interface WitnessedHead {
@@ -38,14 +39,17 @@ export class AnchoredVerifier {
   private readonly expected = new Map<number, WitnessedHead[]>();
   private readonly problems: { seq: number; reason: string }[] = [];
   private last: { seq: number; hash: string } | null = null;
+  /** Checkpoints an earlier version signed as heads (accepted; re-signed at the aggregator's next start). */
+  private legacy = 0;
 
   constructor(private readonly inputs: AnchorInputs) {
     const { head, checkpoints, bankHeads = [], key } = inputs;
     for (const cp of checkpoints) {
       const label = `signed checkpoint at entry ${cp.seq}`;
       if (key) {
-        const why = checkHeadSignature(cp, key);
-        if (why) this.problem(cp.seq, `${label} ${why}`);
+        const checked = checkCheckpointSignature(cp, key);
+        if ('problem' in checked) this.problem(cp.seq, `${label} ${checked.problem}`);
+        else if (checked.legacy) this.legacy++;
       }
       this.expect({ seq: cp.seq, hash: cp.hash, source: label });
     }
@@ -112,6 +116,7 @@ export class AnchoredVerifier {
       keyId: key?.keyId ?? null,
       signaturesChecked: key !== null,
       checkpoints: checkpoints.length,
+      legacyCheckpoints: this.legacy,
       bankHeads: bankHeads.length,
     } as const;
     return all.length
@@ -145,7 +150,10 @@ export function describeAnchors(v: AuditVerification): string {
     a.head === 'missing'
       ? 'no audit head'
       : `${a.head} head at entry ${a.headSeq}${a.signaturesChecked ? ` (key ${a.keyId})` : ' (signatures not checked: no key)'}`,
-    `${a.checkpoints} signed checkpoint${a.checkpoints === 1 ? '' : 's'}`,
+    `${a.checkpoints} signed checkpoint${a.checkpoints === 1 ? '' : 's'}` +
+      (a.legacyCheckpoints
+        ? ` (${a.legacyCheckpoints} signed as heads by an earlier version: the aggregator re-signs them at its next start)`
+        : ''),
   ];
   if (a.bankHeads) parts.push(`${a.bankHeads} head${a.bankHeads === 1 ? '' : 's'} kept by banks`);
   return parts.join(', ');

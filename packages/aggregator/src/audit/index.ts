@@ -4,6 +4,7 @@ export { AnchoredVerifier, describeAnchors, type AnchorInputs, type WitnessedHea
 export { BANK_HEADS_FILE, parseBankHeads, readBankHeads } from './bank-heads.js';
 export {
   AUDIT_KEY_FILE,
+  checkCheckpointSignature,
   checkHeadSignature,
   loadAuditKey,
   loadAuditVerifierKey,

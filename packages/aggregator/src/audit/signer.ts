@@ -7,8 +7,14 @@
  * key cannot produce a head or checkpoint that verifies. Ed25519 (RFC 8032) from
  * node:crypto; the private key is a PKCS#8 PEM file with mode 0600, created on first use.
  *
- * Signed message: UTF-8 of `finsecure-audit-head/v1\n<seq>\n<hash>\n<at>` — a fixed
- * prefix so the key's signatures cannot be replayed as anything else.
+ * Signed messages, UTF-8, each with a fixed prefix so that no signature of the key can be
+ * replayed as another kind of statement (domain separation):
+ * - a head: `finsecure-audit-head/v1\n<seq>\n<hash>\n<at>` ("the log ends here");
+ * - a checkpoint: `finsecure-audit-checkpoint/v1\n<seq>\n<hash>\n<at>` ("the log passed here").
+ * Checkpoints were once signed as heads; each one then stated that the log ended at an earlier
+ * entry, so anyone able to write the database could cut the tail back to a checkpoint and copy
+ * its signature into the head. Such legacy checkpoints still verify (`checkCheckpointSignature`
+ * says which), and the aggregator re-signs them as checkpoints at its next start.
  */
 import {
   createHash,
@@ -39,8 +45,10 @@ export interface SignedHead {
 export interface AuditSigner {
   readonly keyId: string;
   readonly publicKey: KeyObject;
-  /** Signs (seq, hash, at). */
+  /** Signs (seq, hash, at) as the head: the log ends at entry seq. */
   sign(head: { seq: number; hash: string; at: number }): SignedHead;
+  /** Signs (seq, hash, at) as a checkpoint: the log passed entry seq (never valid as a head). */
+  signCheckpoint(checkpoint: { seq: number; hash: string; at: number }): SignedHead;
 }
 
 /** A key that only verifies (an auditor's copy of the public key, or the signer's own). */
@@ -49,8 +57,10 @@ export interface AuditVerifierKey {
   readonly publicKey: KeyObject;
 }
 
-function headMessage(h: { seq: number; hash: string; at: number }): Buffer {
-  return Buffer.from(`finsecure-audit-head/v1\n${h.seq}\n${h.hash}\n${h.at}`, 'utf8');
+type Statement = 'head' | 'checkpoint';
+
+function message(kind: Statement, h: { seq: number; hash: string; at: number }): Buffer {
+  return Buffer.from(`finsecure-audit-${kind}/v1\n${h.seq}\n${h.hash}\n${h.at}`, 'utf8');
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
@@ -63,33 +73,54 @@ export function keyIdOf(publicKey: KeyObject): string {
 function signerFrom(privateKey: KeyObject): AuditSigner {
   const publicKey = createPublicKey(privateKey);
   const keyId = keyIdOf(publicKey);
+  const signed = (kind: Statement, h: { seq: number; hash: string; at: number }): SignedHead => ({
+    seq: h.seq,
+    hash: h.hash,
+    at: h.at,
+    keyId,
+    signature: sign(null, message(kind, h), privateKey).toString('base64'),
+  });
   return {
     keyId,
     publicKey,
-    sign: (h) => ({
-      seq: h.seq,
-      hash: h.hash,
-      at: h.at,
-      keyId,
-      signature: sign(null, headMessage(h), privateKey).toString('base64'),
-    }),
+    sign: (h) => signed('head', h),
+    signCheckpoint: (h) => signed('checkpoint', h),
   };
 }
 
+function verifies(kind: Statement, h: SignedHead, key: AuditVerifierKey): boolean {
+  try {
+    return verify(null, message(kind, h), key.publicKey, Buffer.from(h.signature ?? '', 'base64'));
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Why a signed head does not verify, or null when it does.
+ * Why a signed head does not verify as a head, or null when it does.
  * @param key the aggregator's public key (from its key file).
  */
 export function checkHeadSignature(head: SignedHead, key: AuditVerifierKey): string | null {
   if (!head.signature || !head.keyId) return 'is not signed';
   if (head.keyId !== key.keyId) return `is signed by key ${head.keyId}, not by the configured key ${key.keyId}`;
-  let ok = false;
-  try {
-    ok = verify(null, headMessage(head), key.publicKey, Buffer.from(head.signature, 'base64'));
-  } catch {
-    ok = false;
-  }
-  return ok ? null : 'has a signature that does not verify (the head or checkpoint was altered)';
+  return verifies('head', head, key) ? null : 'has a signature that does not verify (the head was altered)';
+}
+
+/**
+ * Whether a stored checkpoint verifies: `{ legacy: false }` signed as a checkpoint, `{ legacy: true }`
+ * signed as a head by an earlier version (accepted; the aggregator re-signs it at its next start), or
+ * why not.
+ */
+export function checkCheckpointSignature(
+  cp: SignedHead,
+  key: AuditVerifierKey,
+): { legacy: boolean } | { problem: string } {
+  if (!cp.signature || !cp.keyId) return { problem: 'is not signed' };
+  if (cp.keyId !== key.keyId)
+    return { problem: `is signed by key ${cp.keyId}, not by the configured key ${key.keyId}` };
+  if (verifies('checkpoint', cp, key)) return { legacy: false };
+  if (verifies('head', cp, key)) return { legacy: true };
+  return { problem: 'has a signature that does not verify (the checkpoint was altered)' };
 }
 
 /**

@@ -5,6 +5,7 @@
  * quick_check), every model against its sha256, every sealed round against its audit
  * entry, and the audit chain against its signed head, checkpoints and any bank heads.
  * Any failure refuses the start with every problem named (file, table, row). Then
+ * checkpoints an earlier version signed as heads are re-signed as checkpoints, and
  * committed rounds that no audit entry seals are repaired: an interrupted commit (the
  * process died between the commit and its audit append, with the old non-atomic path)
  * gets its `round.committed` entry, marked recovered; a round committed before rounds
@@ -71,6 +72,9 @@ export async function verifyStoredState(
       problems,
     );
   }
+  // Checkpoints an earlier version signed as heads could each stand in for the head of a cut-off
+  // log (audit/signer.ts); verified above, they are re-signed as what they are.
+  const resignedCheckpoints = audit.anchors?.legacyCheckpoints ? await store.resignLegacyCheckpoints() : 0;
   const repaired = await sealUnsealedRounds(store, opts.now());
   const last = await store.getSetting<Lifecycle>(LIFECYCLE_SETTING);
   const previousShutdown: PreviousShutdown = !last ? 'first start' : last.state === 'stopped' ? 'clean' : 'unclean';
@@ -84,6 +88,7 @@ export async function verifyStoredState(
       ...(last ? { previousVersion: last.version, previousStateAt: last.at } : {}),
       checked: { entries: audit.entries, models: storage.checked.models, rounds: storage.checked.rounds },
       ...(repaired.length ? { repairedRounds: repaired.map((r) => r.roundId) } : {}),
+      ...(resignedCheckpoints ? { resignedCheckpoints } : {}),
     },
   });
   await store.setSetting<Lifecycle>(LIFECYCLE_SETTING, { state: 'running', at: opts.now(), version: opts.version });

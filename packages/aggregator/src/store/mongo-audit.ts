@@ -11,7 +11,7 @@
 import type { Collection, Db } from 'mongodb';
 import { AnchoredVerifier } from '../audit/anchor.js';
 import { nextEntry, type ChainHead } from '../audit/chain.js';
-import type { AuditSigner, SignedHead } from '../audit/signer.js';
+import { checkCheckpointSignature, type AuditSigner, type SignedHead } from '../audit/signer.js';
 import { auditDoc, toAudit, type AuditDoc } from './mongo-codec.js';
 import type { AuditEntry, AuditInput, AuditVerification, VerifyAuditOptions } from './types.js';
 
@@ -122,9 +122,27 @@ export class MongoAudit {
     const head = await this.head();
     const signer = this.signer();
     if (!head || !signer) return null;
-    const cp = signer.sign({ seq: head.seq, hash: head.hash, at });
+    // Signed as a checkpoint, never as a head (audit/signer.ts: domain separation).
+    const cp = signer.signCheckpoint({ seq: head.seq, hash: head.hash, at });
     await this.checkpointsColl.updateOne({ seq: cp.seq }, { $setOnInsert: { ...cp } }, { upsert: true });
     return cp;
+  }
+
+  /** Re-signs as checkpoints those an earlier version signed as heads with this key; how many. */
+  async resignLegacyCheckpoints(): Promise<number> {
+    const signer = this.signer();
+    if (!signer) return 0;
+    let n = 0;
+    for (const cp of await this.checkpoints()) {
+      const checked = checkCheckpointSignature(cp, signer);
+      if (!('legacy' in checked) || !checked.legacy) continue;
+      await this.checkpointsColl.updateOne(
+        { seq: cp.seq },
+        { $set: { signature: signer.signCheckpoint(cp).signature } },
+      );
+      n++;
+    }
+    return n;
   }
 
   async checkpoints(): Promise<SignedHead[]> {

@@ -371,6 +371,13 @@ export class MongoStore implements Store {
     return run;
   }
 
+  resignLegacyCheckpoints(): Promise<number> {
+    // Behind the queued appends and checkpoints, as checkpointAudit.
+    const run = this.auditQueue.then(() => this.anchors.resignLegacyCheckpoints());
+    this.auditQueue = run.catch(() => undefined);
+    return run;
+  }
+
   async listCheckpoints(): Promise<SignedHead[]> {
     return this.anchors.checkpoints();
   }

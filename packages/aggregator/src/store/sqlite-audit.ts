@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { AnchoredVerifier } from '../audit/anchor.js';
 import { chainEntry, checkedInput, type ChainHead, type CheckedInput } from '../audit/chain.js';
-import type { AuditSigner, AuditVerifierKey, SignedHead } from '../audit/signer.js';
+import { checkCheckpointSignature, type AuditSigner, type AuditVerifierKey, type SignedHead } from '../audit/signer.js';
 import { auditParams, toAudit, type AuditRow } from './sqlite-rows.js';
 import type { AuditEntry, AuditInput, AuditVerification, VerifyAuditOptions } from './types.js';
 
@@ -93,18 +93,29 @@ export class SqliteAudit {
     const head = this.head();
     const signer = this.signer();
     if (!head || !signer) return null;
-    // The head signed by this key at the same time is this checkpoint's statement, word for word,
-    // and Ed25519 signatures are deterministic (RFC 8032): reuse it instead of signing again (a
-    // round's commit appends its entry and checkpoints at the same `at`).
-    const cp =
-      head.at === at && head.keyId === signer.keyId && head.signature
-        ? head
-        : signer.sign({ seq: head.seq, hash: head.hash, at });
+    // Signed as a checkpoint, never as a head (not even the head's own signature, which would
+    // let a later tail be cut back to this point with this row copied into audit_head).
+    const cp = signer.signCheckpoint({ seq: head.seq, hash: head.hash, at });
     this.stmt(
       `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (seq) DO NOTHING`,
     ).run(cp.seq, cp.hash, cp.at, cp.keyId, cp.signature);
     return cp;
+  }
+
+  /** Re-signs as checkpoints those an earlier version signed as heads with this key; how many. */
+  resignLegacyCheckpoints(): number {
+    const signer = this.signer();
+    if (!signer) return 0;
+    const update = this.stmt('UPDATE audit_checkpoints SET signature = ? WHERE seq = ?');
+    let n = 0;
+    for (const cp of this.checkpoints()) {
+      const checked = checkCheckpointSignature(cp, signer);
+      if (!('legacy' in checked) || !checked.legacy) continue;
+      update.run(signer.signCheckpoint(cp).signature, cp.seq);
+      n++;
+    }
+    return n;
   }
 
   checkpoints(): SignedHead[] {

@@ -337,6 +337,10 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => this.audit.checkpoint(at)).immediate();
   }
 
+  async resignLegacyCheckpoints(): Promise<number> {
+    return this.db.transaction(() => this.audit.resignLegacyCheckpoints()).immediate();
+  }
+
   async listCheckpoints(): Promise<SignedHead[]> {
     return this.audit.checkpoints();
   }

@@ -72,6 +72,11 @@ export interface AuditVerification {
     keyId: string | null;
     signaturesChecked: boolean;
     checkpoints: number;
+    /**
+     * Of the checkpoints, those an earlier version signed as heads (audit/signer.ts): accepted, but
+     * each could stand in for the head of a cut-off log until the aggregator's next start re-signs it.
+     */
+    legacyCheckpoints: number;
     bankHeads: number;
   };
 }
@@ -190,6 +195,12 @@ export interface Store {
   auditHead(): Promise<SignedHead | null>;
   /** Stores a signed checkpoint of the current head (no-op without a key or entries). */
   checkpointAudit(at: number): Promise<SignedHead | null>;
+  /**
+   * Re-signs, as checkpoints, the checkpoints an earlier version signed as heads with this store's
+   * key (audit/signer.ts), in one transaction; returns how many. 0 without a key. Called at start,
+   * after the chain verified.
+   */
+  resignLegacyCheckpoints(): Promise<number>;
   listCheckpoints(): Promise<SignedHead[]>;
   /** Committed rounds no audit entry seals (interrupted commits, or rounds older than sealing). */
   unsealedRounds(): Promise<number[]>;
