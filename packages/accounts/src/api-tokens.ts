@@ -87,7 +87,7 @@ export async function createApiToken(
 ): Promise<{ token: string; record: ApiTokenView }> {
   let name: string;
   try {
-    name = normaliseDisplayName(input.name, '');
+    name = normaliseDisplayName(input.name, '', 'name');
     if (!name) throw new InvalidInputError('name', 'is required');
     if (!grantsRole(d, input.role)) throw new InvalidInputError('role', roleChoices(d));
     const days = input.expiresInDays ?? 90;

@@ -55,18 +55,20 @@ export function normaliseUsername(input: unknown): string {
   return name;
 }
 
-/** Display names may be any script, but not control/invisible characters, and bounded. */
-export function normaliseDisplayName(input: unknown, fallback: string): string {
+/**
+ * Display names may be any script, but not control/invisible characters, and bounded.
+ * @param field the request field named in an InvalidInputError ('displayName', or 'name' for a token's).
+ */
+export function normaliseDisplayName(input: unknown, fallback: string, field = 'displayName'): string {
   if (input === undefined || input === null || input === '') return fallback;
-  if (typeof input !== 'string') throw new InvalidInputError('displayName', 'must be a string');
+  if (typeof input !== 'string') throw new InvalidInputError(field, 'must be a string');
   if (input.length > DISPLAY_NAME_MAX * 4)
-    throw new InvalidInputError('displayName', `longer than ${DISPLAY_NAME_MAX} characters`);
-  if (INVISIBLE.test(input)) throw new InvalidInputError('displayName', 'contains control or invisible characters');
-  if (LONE_SURROGATE.test(input))
-    throw new InvalidInputError('displayName', 'is not well-formed text (a lone surrogate)');
+    throw new InvalidInputError(field, `longer than ${DISPLAY_NAME_MAX} characters`);
+  if (INVISIBLE.test(input)) throw new InvalidInputError(field, 'contains control or invisible characters');
+  if (LONE_SURROGATE.test(input)) throw new InvalidInputError(field, 'is not well-formed text (a lone surrogate)');
   const name = input.normalize('NFKC').trim();
   if ([...name].length > DISPLAY_NAME_MAX) {
-    throw new InvalidInputError('displayName', `longer than ${DISPLAY_NAME_MAX} characters`);
+    throw new InvalidInputError(field, `longer than ${DISPLAY_NAME_MAX} characters`);
   }
   return name || fallback;
 }

@@ -149,6 +149,12 @@ describe('authorisation matrix', () => {
     );
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/expiresInDays/);
+    // A bad name is refused under the field the request has (`name`), not a user's `displayName`.
+    for (const name of ['a\u0000b', 'x'.repeat(1000)]) {
+      const refused = await api<{ message: string }>(agg, 'POST', '/api/tokens', { name, role: 'viewer' }, ADMIN);
+      expect(refused.status).toBe(400);
+      expect(refused.body.message).toMatch(/^name: (contains control|longer than 100)/);
+    }
     const audit = await api<{ type: string; actor: string }[]>(agg, 'GET', '/api/audit?limit=10000', undefined, ADMIN);
     expect(audit.body.some((e) => e.type === 'token.created' && e.actor === 'bootstrap-admin-token')).toBe(true);
     expect(audit.body.some((e) => e.type === 'token.revoked')).toBe(true);
