@@ -7,9 +7,10 @@ import {
   CUSTOMER_FEATURES,
   CustomerFeatureAccumulator,
   customerFeaturesFromCsv,
-  featureMoments,
-  mergeMoments,
-  standardise,
+  mergeMomentsChan,
+  momentsOf,
+  scalePoints,
+  scalingOf,
   type Points,
 } from '@finsecure/common/kmeans';
 
@@ -56,20 +57,61 @@ describe('customer features', () => {
       f,
       'TRANSACTION_ID,TX_DATETIME,CUSTOMER_ID,TERMINAL_ID,TX_AMOUNT\n0,2018-04-01 00:00:31,596,3156,abc\n',
     );
-    await expect(customerFeaturesFromCsv(f)).rejects.toThrow(/hb\.csv:2: column "TX_AMOUNT": cannot read/);
+    await expect(customerFeaturesFromCsv(f)).rejects.toThrow(/hb\.csv:2: column "TX_AMOUNT": not a number: "abc"/);
     writeFileSync(f, 'TRANSACTION_ID,CUSTOMER_ID\n0,1\n');
     await expect(customerFeaturesFromCsv(f)).rejects.toThrow(/missing column\(s\) TERMINAL_ID, TX_AMOUNT, TX_DATETIME/);
+  });
+
+  it('refuses the cells Number() would misread: blank or hex amounts, labels other than 0 or 1, impossible dates', async () => {
+    const f = path.join(dir, 'strict.csv');
+    const head =
+      'TRANSACTION_ID,TX_DATETIME,CUSTOMER_ID,TERMINAL_ID,TX_AMOUNT,TX_FRAUD\n0,2018-04-01 00:00:31,596,3156,50.00,0\n';
+    const cases: [string, RegExp][] = [
+      ['1,2018-04-01 01:00:00,596,3156,,0', /strict\.csv:3: column "TX_AMOUNT": not a number: an empty value/],
+      ['1,2018-04-01 01:00:00,596,3156,0x64,0', /strict\.csv:3: column "TX_AMOUNT": not a number: "0x64"/],
+      ['1,2018-04-01 01:00:00,596,3156,10,yes', /strict\.csv:3: column "TX_FRAUD": label must be 0 or 1, got "yes"/],
+      ['1,2018-04-01 01:00:00,596,3156,10,2', /strict\.csv:3: column "TX_FRAUD": label must be 0 or 1, got "2"/],
+      [
+        '1,2018-04-01 01:00:00,596,3156,10,',
+        /strict\.csv:3: column "TX_FRAUD": label must be 0 or 1, got an empty value/,
+      ],
+      ['1,2018-02-30 01:00:00,596,3156,10,0', /strict\.csv:3: column "TX_DATETIME": cannot read "2018-02-30 01:00:00"/],
+      ['1,2018-04-01 24:00:00,596,3156,10,0', /strict\.csv:3: column "TX_DATETIME": cannot read/],
+      ['1,2018-04-01 01:00:00, ,3156,10,0', /strict\.csv:3: column "CUSTOMER_ID": empty/],
+    ];
+    for (const [row, error] of cases) {
+      writeFileSync(f, `${head}${row}\n`);
+      await expect(customerFeaturesFromCsv(f), row).rejects.toThrow(error);
+    }
+    writeFileSync(f, `${head}1,2018-04-01 01:00:00,596,3156, 1e2 ,1\n`);
+    const { points, fraud } = (await customerFeaturesFromCsv(f)).finish(1);
+    expect(points.data[0]).toBe(75);
+    expect(Array.from(fraud)).toEqual([1]);
   });
 
   it('global scaling from merged bank moments equals scaling the pooled customers', () => {
     const a: Points = { data: Float64Array.from([1, 10, 2, 20, 3, 30]), n: 3, d: 2 };
     const b: Points = { data: Float64Array.from([4, 40, 5, 50]), n: 2, d: 2 };
     const all: Points = { data: Float64Array.from([...a.data, ...b.data]), n: 5, d: 2 };
-    const m = mergeMoments([featureMoments(a), featureMoments(b)]);
-    const sa = standardise(a, m);
-    const sall = standardise(all, featureMoments(all));
+    const sa = scalePoints(a, scalingOf(mergeMomentsChan([momentsOf(a), momentsOf(b)])));
+    const sall = scalePoints(all, scalingOf(momentsOf(all)));
     for (let i = 0; i < sa.data.length; i++) expect(sa.data[i]).toBeCloseTo(sall.data[i]!, 12);
     // mean 3, population std √2
     expect(sa.data[0]).toBeCloseTo(-2 / Math.SQRT2, 12);
+  });
+
+  it('scales a feature whose mean is large against its spread to unit variance (no Σx² cancellation)', () => {
+    // 1e8 + {−4.5 … 4.5}: Σx²/n − mean² keeps about one significant digit of the variance here.
+    const n = 1000;
+    const data = Float64Array.from({ length: n }, (_, i) => 1e8 + ((i % 10) - 4.5));
+    const p: Points = { data, n, d: 1 };
+    const halves = [
+      { data: data.subarray(0, 400), n: 400, d: 1 },
+      { data: data.subarray(400), n: 600, d: 1 },
+    ];
+    const scaled = scalePoints(p, scalingOf(mergeMomentsChan(halves.map(momentsOf))));
+    let sumSq = 0;
+    for (const v of scaled.data) sumSq += v * v;
+    expect(Math.sqrt(sumSq / n)).toBeCloseTo(1, 9);
   });
 });

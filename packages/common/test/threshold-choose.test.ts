@@ -132,6 +132,13 @@ describe('chooseThreshold', () => {
     expect(r.curve).toContainEqual(r.point);
     for (let i = 1; i < r.curve.length; i++) expect(r.curve[i]!.threshold).toBeLessThan(r.curve[i - 1]!.threshold);
     expect(chooseThreshold(scores, labels, { kind: 'max-fpr', maxFpr: 0.2 }).curve).toHaveLength(9);
+    // Two points cannot hold the first, the last and the chosen one: refused, not a curve with a hole.
+    expect(() => chooseThreshold(s, l, { kind: 'max-fpr', maxFpr: 0.25 }, { maxCurvePoints: 2 })).toThrow(
+      'maxCurvePoints must be an integer ≥ 3 (the first, the last and the chosen point), got 2',
+    );
+    const three = chooseThreshold(s, l, { kind: 'max-fpr', maxFpr: 0.25 }, { maxCurvePoints: 3 }).curve;
+    expect(three.length).toBeLessThanOrEqual(3);
+    expect(three.every((p) => p !== undefined)).toBe(true);
   });
 
   it('refuses bad input and targets with clear errors (never a default threshold)', () => {

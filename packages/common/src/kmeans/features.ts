@@ -1,7 +1,7 @@
 /**
  * Per-customer behaviour features for segmentation, computed at the bank from its
- * transactions (handbook layout: CUSTOMER_ID, TX_DATETIME, TERMINAL_ID, TX_AMOUNT), and
- * their scaling with consortium-wide statistics.
+ * transactions (handbook layout: CUSTOMER_ID, TX_DATETIME, TERMINAL_ID, TX_AMOUNT). Their
+ * consortium-wide scaling is segments.ts's (Chan's mergeable moments).
  *
  * Written here because packages/common/src/accounts/ (account-level features of the
  * anomaly-detection work) did not exist yet; when it does, these should come from there.
@@ -17,6 +17,7 @@
  */
 import { openLines, splitCsvLine } from '../data/csv.js';
 import { DataError } from '../data/errors.js';
+import { describeNumberProblem, parseDecimal } from '../data/numbers.js';
 import type { Points } from './lloyd.js';
 
 export const CUSTOMER_FEATURES = [
@@ -39,6 +40,20 @@ interface Acc {
 
 const DT = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2})/;
 
+/**
+ * The calendar day (days since 1970-01-01) and hour of "YYYY-MM-DD HH…", or null when the text
+ * is not that or names no real date and hour: Date.UTC would carry 2018-02-30 into March and
+ * hour 24 into the next day without a word.
+ */
+function readDatetime(text: string): { day: number; hour: number } | null {
+  const m = DT.exec(text);
+  if (!m) return null;
+  const [y, mo, d, hour] = [+m[1]!, +m[2]!, +m[3]!, +m[4]!];
+  const at = new Date(Date.UTC(y, mo - 1, d));
+  if (hour > 23 || at.getUTCMonth() !== mo - 1 || at.getUTCDate() !== d) return null;
+  return { day: at.getTime() / 86_400_000, hour };
+}
+
 /** Streams transactions in, one at a time; `finish` gives one feature row per customer. */
 export class CustomerFeatureAccumulator {
   private readonly byCustomer = new Map<string, Acc>();
@@ -50,10 +65,9 @@ export class CustomerFeatureAccumulator {
    * @returns false if the timestamp cannot be read (the caller reports the line)
    */
   add(customer: string, amount: number, datetime: string, terminal: string, fraud = false): boolean {
-    const m = DT.exec(datetime);
-    if (!m || !Number.isFinite(amount)) return false;
-    const day = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!) / 86_400_000;
-    const hour = +m[4]!;
+    const when = readDatetime(datetime);
+    if (!when || !Number.isFinite(amount)) return false;
+    const { day, hour } = when;
     const dow = new Date(day * 86_400_000).getUTCDay();
     let a = this.byCustomer.get(customer);
     if (!a)
@@ -113,6 +127,7 @@ export async function customerFeaturesFromCsv(
   const stream = await openLines(file);
   const f: string[] = [];
   let idx: { c: number; t: number; a: number; dt: number; y: number } | undefined;
+  let header: string[] = [];
   let line = 0;
   try {
     for await (const l of stream.lines) {
@@ -120,7 +135,7 @@ export async function customerFeaturesFromCsv(
       if (l.trim() === '') continue;
       const n = splitCsvLine(l, f);
       if (!idx) {
-        const h = f.slice(0, n).map((s) => s.trim());
+        const h = (header = f.slice(0, n).map((s) => s.trim()));
         const need = ['CUSTOMER_ID', 'TERMINAL_ID', 'TX_AMOUNT', 'TX_DATETIME'];
         const miss = need.filter((x) => !h.includes(x));
         if (miss.length)
@@ -136,11 +151,24 @@ export async function customerFeaturesFromCsv(
         continue;
       }
       const cust = f[idx.c] ?? '';
+      if (cust.trim() === '')
+        throw DataError.at(file, line, 'CUSTOMER_ID', 'empty: every transaction needs its customer');
       if (filter && !filter(cust)) continue;
-      const amount = Number(f[idx.a]);
-      const fraud = idx.y >= 0 && Number(f[idx.y]) === 1;
-      if (!acc.add(cust, amount, f[idx.dt] ?? '', f[idx.t] ?? '', fraud))
-        throw DataError.at(file, line, Number.isFinite(amount) ? 'TX_DATETIME' : 'TX_AMOUNT', 'cannot read this value');
+      // Strict, as the training loader (data/loader.ts): Number() reads '' as 0 and '0x64' as 100,
+      // and a blank amount counted as a 0 transaction would halve the customer's mean_amount.
+      const rawAmount = f[idx.a] ?? '';
+      const amount = parseDecimal(rawAmount);
+      if (typeof amount !== 'number')
+        throw DataError.at(file, line, 'TX_AMOUNT', describeNumberProblem(amount, rawAmount));
+      const fraud = idx.y >= 0 && readLabel(file, line, header[idx.y]!, f[idx.y] ?? '');
+      const datetime = f[idx.dt] ?? '';
+      if (!acc.add(cust, amount, datetime, f[idx.t] ?? '', fraud))
+        throw DataError.at(
+          file,
+          line,
+          'TX_DATETIME',
+          `cannot read ${JSON.stringify(datetime.slice(0, 40))}: expected a real date and hour as "YYYY-MM-DD HH:MM[:SS]"`,
+        );
     }
     await stream.done;
   } finally {
@@ -149,48 +177,12 @@ export async function customerFeaturesFromCsv(
   return acc;
 }
 
-/** Per-feature count, sum and sum of squares: what each bank sends for global scaling. */
-export interface FeatureMoments {
-  count: number;
-  sum: Float64Array;
-  sumSq: Float64Array;
-}
-
-export function featureMoments(p: Points): FeatureMoments {
-  const sum = new Float64Array(p.d);
-  const sumSq = new Float64Array(p.d);
-  for (let i = 0; i < p.n; i++)
-    for (let t = 0; t < p.d; t++) {
-      const v = p.data[i * p.d + t]!;
-      sum[t]! += v;
-      sumSq[t]! += v * v;
-    }
-  return { count: p.n, sum, sumSq };
-}
-
-export function mergeMoments(list: readonly FeatureMoments[]): FeatureMoments {
-  if (list.length === 0) throw new Error('mergeMoments needs at least one bank');
-  const d = list[0]!.sum.length;
-  const out: FeatureMoments = { count: 0, sum: new Float64Array(d), sumSq: new Float64Array(d) };
-  for (const m of list) {
-    out.count += m.count;
-    for (let t = 0; t < d; t++) {
-      out.sum[t]! += m.sum[t]!;
-      out.sumSq[t]! += m.sumSq[t]!;
-    }
+/** A fraud label cell: 0 or 1, as the training loader reads it; anything else is the row's error. */
+function readLabel(file: string, line: number, column: string, raw: string): boolean {
+  const y = parseDecimal(raw);
+  if (y !== 0 && y !== 1) {
+    const shown = raw.trim() === '' ? 'an empty value' : `"${raw.length > 40 ? raw.slice(0, 40) + '...' : raw}"`;
+    throw DataError.at(file, line, column, `label must be 0 or 1, got ${shown}`);
   }
-  return out;
-}
-
-/** Standardises with the global moments: (x − mean) / std (population std; a constant feature gets std 1). */
-export function standardise(p: Points, m: FeatureMoments): Points {
-  const mean = Float64Array.from(m.sum, (s) => s / m.count);
-  const std = mean.map((mu, t) => {
-    const v = m.sumSq[t]! / m.count - mu * mu;
-    return v > 1e-12 ? Math.sqrt(v) : 1;
-  });
-  const data = new Float64Array(p.data.length);
-  for (let i = 0; i < p.n; i++)
-    for (let t = 0; t < p.d; t++) data[i * p.d + t] = (p.data[i * p.d + t]! - mean[t]!) / std[t]!;
-  return { data, n: p.n, d: p.d };
+  return y === 1;
 }

@@ -4,7 +4,9 @@
  * treated as tied, so each metric here equals the exact metric of the scores rounded down
  * to their bin's lower edge; the only error is how the bin orders its own members.
  * That error is bounded by `auprcBinningErrorBound` / `rocAucBinningErrorBound`, which
- * are computed from the histogram alone and are attained by some orderings.
+ * are computed from the histogram alone. The ROC AUC bound is attained by some ordering;
+ * the AUPRC bound is an upper bound that may exceed the worst ordering (up to about twice,
+ * when few positives share a bin), since it takes each positive's worst case separately.
  *
  * Undefined metrics (no positives, or for ROC AUC no negatives) are reported as 0, as in
  * confusion.ts.
@@ -126,14 +128,16 @@ export function recallAtFprFromHistogram(h: HistogramView, maxFpr: number): numb
 }
 
 /**
- * Largest possible |AP of the raw scores − auprcFromHistogram(h)| over every way the
- * scores inside each bin could be ordered. A positive in bin k, with x positives and
- * y transactions in the bins above, has exact precision (x+a)/(y+a+b) for some
- * 1 ≤ a ≤ P_k (positives of the bin at or above it) and 0 ≤ b ≤ N_k (negatives of the
- * bin at or above it); the histogram uses a = P_k, b = N_k. The bound takes the worst
- * such a, b per positive. It is small when bins are fine compared with the score
- * distribution, and large only when many positives and negatives share a bin (logits
- * within one bin width, ≤ 4·40/B, of each other, or beyond ±40).
+ * An upper bound on |AP of the raw scores − auprcFromHistogram(h)| over every way the
+ * scores inside each bin could be ordered (safe, not tight). A positive in bin k, with x
+ * positives and y transactions in the bins above, has exact precision (x+a)/(y+a+b) for
+ * some 1 ≤ a ≤ P_k (positives of the bin at or above it) and 0 ≤ b ≤ N_k (negatives of
+ * the bin at or above it); the histogram uses a = P_k, b = N_k. The bound takes the worst
+ * such a, b per positive, though a bin's positives cannot all be at their worst at once
+ * (two positives sharing a bin below one negative: bound 1/6, every ordering 1/12). It is
+ * small when bins are fine compared with the score distribution, and large only when many
+ * positives and negatives share a bin (logits within one bin width, ≤ 4·40/B, of each
+ * other, or beyond ±40).
  */
 export function auprcBinningErrorBound(h: HistogramView): number {
   const c = cumulative(h);

@@ -23,7 +23,7 @@ export interface GlobalMetrics {
   recall: number;
   f1: number;
   auprc: number;
-  /** Largest possible |exact AUPRC − auprc| given the summed histogram (curves.ts). */
+  /** An upper bound on |exact AUPRC − auprc| given the summed histogram (curves.ts; safe, not always attained). */
   auprcErrorBound: number;
   rocAuc: number;
   /** Example-weighted mean loss (0 when no examples). */

@@ -6,7 +6,8 @@
  * - `dirichlet`: shares ~ Dirichlet(α, …, α); α = 0.5 over 10 banks typically gives one
  *   bank 30–50 % of the rows and several under 2 %; large α approaches equal sizes.
  * - `powerlaw`: share of the bank of rank r ∝ r^(−α), ranks in random bank order (so
- *   bank 1 is not always the largest); α = 0 gives equal sizes.
+ *   bank 1 is not always the largest); small α approaches equal sizes (α must be > 0, as
+ *   for `dirichlet`).
  */
 import { shuffleInPlace, type Rng } from '../rng/index.js';
 import { sampleDirichlet } from './gamma.js';

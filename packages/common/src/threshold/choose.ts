@@ -26,7 +26,7 @@ export type ThresholdTarget =
 export interface ChooseThresholdOptions {
   /** Transactions the bank sees per day: required for 'alerts-per-day', reported otherwise. */
   rowsPerDay?: number;
-  /** Points in the returned curve (default 200, ≥ 2). */
+  /** Points in the returned curve (default 200, ≥ 3: the first, the last and the chosen point). */
   maxCurvePoints?: number;
 }
 

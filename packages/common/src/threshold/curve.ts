@@ -113,12 +113,16 @@ export function operatingPointAt(
 }
 
 /**
- * At most `maxPoints` points for a chart (≥ 2): evenly spaced along the sweep, always
- * with the first, the last and `keep` (the chosen point). Deterministic.
+ * At most `maxPoints` points for a chart: evenly spaced along the sweep, always with the
+ * first, the last and `keep` (the chosen point, an index into `points`). Deterministic.
+ * @throws Error when maxPoints is not an integer ≥ 2, or ≥ 3 with `keep` (room for all three).
  */
 export function thinCurve(points: readonly OperatingPoint[], maxPoints: number, keep?: number): OperatingPoint[] {
-  if (!(Number.isInteger(maxPoints) && maxPoints >= 2))
-    throw new Error(`maxCurvePoints must be an integer ≥ 2, got ${maxPoints}`);
+  const least = keep === undefined ? 2 : 3;
+  if (!(Number.isInteger(maxPoints) && maxPoints >= least))
+    throw new Error(
+      `maxCurvePoints must be an integer ≥ ${least}${keep === undefined ? '' : ' (the first, the last and the chosen point)'}, got ${maxPoints}`,
+    );
   const m = points.length;
   if (m <= maxPoints) return points.slice();
   const idx = new Set<number>();
