@@ -217,6 +217,15 @@ describe('bank console API', () => {
     expect((await analyst.get('/api/alerts?from=2026-01-01&to=2026-01-01')).status).toBe(200);
   });
 
+  it('refuses a day that is not YYYY-MM-DD, or not a real day, naming the parameter (not an empty queue)', async () => {
+    for (const q of ['from=garbage', 'to=2024-1-5', 'from=2024-99-99', 'to=2023-02-29', 'from=yesterday']) {
+      const r = await analyst.get(`/api/alerts?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.body.message, q).toMatch(new RegExp(`querystring/${q.split('=')[0]} must match format "date"`));
+    }
+    expect((await analyst.get('/api/alerts?from=2024-02-29')).status).toBe(200);
+  });
+
   it('shows an alert with similar past cases, and records decisions in the audit chain', async () => {
     const top = (await analyst.get('/api/alerts?limit=1')).body.alerts[0];
     const detail = await analyst.get(`/api/alerts/${top.id}`);

@@ -6,13 +6,17 @@
  * into changes: `{"disabled": 1}` disabled a person, `{"id": true}` made a bank called "true",
  * `{"additionalRounds": "5"}` added rounds. A body of the wrong type is now a 400 naming the field.
  *
- * Options as @fastify/ajv-compiler's defaults (useDefaults, addUsedSchema off, allErrors off
- * against denial of service), with removeAdditional off (an unknown field is refused, not
+ * Options and formats as @fastify/ajv-compiler's defaults (useDefaults, addUsedSchema off, allErrors
+ * off against denial of service, ajv-formats), with removeAdditional off (an unknown field is refused, not
  * dropped); `strictNumbers: false` for a server that bounds numbers itself (the aggregator's
  * request-limits.ts boundRequestNumbers).
  */
 import { Ajv, type Options } from 'ajv';
+import formats from 'ajv-formats';
 import type { FastifySchemaCompiler, RouteOptions } from 'fastify';
+
+// ajv-formats is CommonJS: under NodeNext its default import is the module object.
+const addFormats = (formats as unknown as { default: typeof formats.default }).default;
 
 const COMMON: Options = {
   useDefaults: true,
@@ -29,8 +33,10 @@ const COMMON: Options = {
  */
 export function requestValidators(opts: { strictNumbers?: boolean } = {}): FastifySchemaCompiler<unknown> {
   const common = { ...COMMON, ...(opts.strictNumbers !== undefined ? { strictNumbers: opts.strictNumbers } : {}) };
-  const body = new Ajv({ ...common, coerceTypes: false });
-  const text = new Ajv({ ...common, coerceTypes: 'array' });
+  // With the formats @fastify/ajv-compiler adds (ajv-formats): without them a `format: 'date'` was
+  // ignored (Ajv warned once at start), and a mistyped day became an empty alert queue.
+  const body = addFormats(new Ajv({ ...common, coerceTypes: false }));
+  const text = addFormats(new Ajv({ ...common, coerceTypes: 'array' }));
   return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema as object);
 }
 
