@@ -121,13 +121,11 @@ export class FeedbackSource {
     } finally {
       db.close();
     }
-    // Latest decision per transaction (an alert may be raised twice for one transaction).
-    const byTx = new Map<string, (typeof labels)[number]>();
-    for (const l of labels) byTx.set(l.transactionId, l);
-    read.labels = byTx.size;
+    // One per transaction already: its latest decision over all its alerts (readConfirmedLabels).
+    read.labels = labels.length;
     const d = featureNames.length;
     const keep: (typeof labels)[number][] = [];
-    for (const l of byTx.values()) {
+    for (const l of labels) {
       if (this.knownIds.has(l.transactionId)) read.duplicates++;
       else if (l.features.length !== d || !sameNames(l.featureNames, featureNames)) read.mismatched++;
       else if (this.inTestSplit(l.features)) read.duplicates++;

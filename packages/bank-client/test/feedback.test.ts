@@ -90,6 +90,27 @@ describe('FeedbackSource', () => {
     expect(new FeedbackSource(path.join(dir, 'none'), new Set(), 3).collect([...KAGGLE_FEATURES]).read.labels).toBe(0);
   });
 
+  it('"not sure" on one alert of a transaction withdraws the label given on its other alert', () => {
+    const sd = path.join(dir, 'withdrawn');
+    const cipher = createEnvelopeCipher(randomBytes(32));
+    const db = new ConsoleDb(path.join(sd, 'console.sqlite'), cipher);
+    // tx-0 alerted twice (the same file uploaded twice), tx-1 once.
+    const ids = db.insertApiAlerts([...alerts(2, 5), ...alerts(1, 5, () => 'tx-0')], 1);
+    decide(db, ids[0]!, 'confirmed_fraud', 10);
+    decide(db, ids[1]!, 'false_positive', 11);
+    decide(db, ids[2]!, 'not_sure', 20); // tx-0's second alert: withdraws the first's label
+    expect(db.confirmedLabels().map((l) => [l.transactionId, l.label])).toEqual([['tx-1', 0]]);
+    // Decided again later on the first alert: the latest decision over both alerts counts.
+    decide(db, ids[0]!, 'false_positive', 30);
+    expect(db.confirmedLabels().map((l) => [l.transactionId, l.label, l.alertId, l.at])).toEqual([
+      ['tx-1', 0, ids[1], 11],
+      ['tx-0', 0, ids[0], 30],
+    ]);
+    db.close();
+    const { read } = new FeedbackSource(sd, new Set(), 3, cipher).collect([...KAGGLE_FEATURES]);
+    expect(read).toMatchObject({ labels: 2, added: 2, fraud: 0, legit: 2, rows: 6 });
+  });
+
   it('skips a label whose features are a row of the test split, whatever its id (an upload without ids)', () => {
     const sd = path.join(dir, 'test-rows');
     const cipher = createEnvelopeCipher(randomBytes(32));

@@ -85,28 +85,42 @@ export function listSealedAlerts(
 }
 
 /**
- * The labels analysts confirmed, one per alert: its latest decision, when that is
- * "confirmed fraud" (1) or "false positive" (0); "not sure" withdraws an earlier label.
- * Oldest first. Read by the daemon at each round (feedback loop, ../feedback.ts).
+ * The labels analysts confirmed, one per transaction: the latest decision on any of its alerts
+ * (a transaction scored twice, or uploaded in two files, has two), when that is "confirmed fraud"
+ * (1) or "false positive" (0). "Not sure" on either alert withdraws a label given on the other:
+ * deciding per alert first kept the other alert's label in training. Oldest decision first.
+ * Read by the daemon at each round (feedback loop, ../feedback.ts) and by GET /api/feedback.
  */
 export function readConfirmedLabels(sql: Database.Database, c: StateCipher): ConfirmedLabel[] {
-  const latest = new Map<number, { decision: string; at: number }>();
+  const alert = sql.prepare('SELECT id, transaction_id, feature_names, features FROM alerts WHERE id = ?');
+  // Transaction ids are sealed at rest: each alert's is opened once.
+  const txOf = new Map<number, string | null>();
+  const transactionOf = (alertId: number): string | null => {
+    let tx = txOf.get(alertId);
+    if (tx === undefined) {
+      const r = alert.get(alertId) as Row | undefined;
+      tx = r ? openText(c, r.transaction_id, 'alerts.transaction_id')! : null;
+      txOf.set(alertId, tx);
+    }
+    return tx;
+  };
+  const latest = new Map<string, { alertId: number; decision: string; at: number }>();
   for (const r of sql
     .prepare('SELECT alert_id, decision, at FROM decisions ORDER BY at, id')
-    .iterate() as Iterable<Row>)
-    latest.set(r.alert_id as number, {
-      decision: openText(c, r.decision, 'decisions.decision')!,
-      at: r.at as number,
-    });
-  const one = sql.prepare('SELECT id, transaction_id, feature_names, features FROM alerts WHERE id = ?');
+    .iterate() as Iterable<Row>) {
+    const alertId = r.alert_id as number;
+    const tx = transactionOf(alertId);
+    if (tx === null) continue;
+    latest.delete(tx); // re-inserted: the map stays in order of each transaction's latest decision
+    latest.set(tx, { alertId, decision: openText(c, r.decision, 'decisions.decision')!, at: r.at as number });
+  }
   const out: ConfirmedLabel[] = [];
-  for (const [alertId, d] of latest) {
+  for (const [transactionId, d] of latest) {
     if (d.decision !== 'confirmed_fraud' && d.decision !== 'false_positive') continue;
-    const r = one.get(alertId) as Row | undefined;
-    if (!r) continue;
+    const r = alert.get(d.alertId) as Row;
     out.push({
-      alertId,
-      transactionId: openText(c, r.transaction_id, 'alerts.transaction_id')!,
+      alertId: d.alertId,
+      transactionId,
       label: d.decision === 'confirmed_fraud' ? 1 : 0,
       featureNames: JSON.parse(r.feature_names as string) as string[],
       features: openFeatures(c, r.features as Buffer),
