@@ -15,13 +15,18 @@ import {
 } from '@finsecure/common/accounts';
 import { contaminationThreshold } from '@finsecure/common/anomaly';
 
+/** The most LOF neighbours a report may ask for. */
+export const MAX_NEIGHBORS = 100;
+
 /** Report settings (flags, FINSECURE_ACCOUNTS_* env, config file, console query), with defaults. */
 export const AccountReportSettings = z.object({
   layout: z.enum(['auto', ...ACCOUNT_LAYOUTS] as ['auto', ...AccountLayoutName[]]).default('auto'),
   detector: z.enum(['iforest', 'lof']).default('iforest'),
   contamination: z.number().gt(0, 'must be > 0').lte(0.5, 'must be ≤ 0.5').default(0.01),
   seed: z.number().int().min(0).default(1),
-  neighbors: z.number().int().min(1).default(20),
+  // LOF's memory is accounts × k and its time accounts² × k: beyond 100 neighbours the local
+  // density is no longer local, and an unbounded k let one request hold the console for minutes.
+  neighbors: z.number().int().min(1).max(MAX_NEIGHBORS).default(20),
   reasons: z.number().int().min(1).max(20).default(3),
 });
 export type AccountReportSettings = z.infer<typeof AccountReportSettings>;

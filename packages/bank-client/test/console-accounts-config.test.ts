@@ -63,7 +63,7 @@ describe('finsecure-bank accounts settings', () => {
     expect(message).toContain('FINSECURE_ACCOUNTS_DETECTOR must be iforest, lof, got "svm"');
     expect(message).toContain('--contamination must be a number > 0 and ≤ 0.5, got "0.7"');
     expect(message).toContain('--reasons must be an integer from 1 to 20, got "2.5"');
-    expect(message).toContain(`${file}: neighbors must be an integer ≥ 1, got "0"`);
+    expect(message).toContain(`${file}: neighbors must be an integer from 1 to 100, got "0"`);
     expect(() => loadAccountsConfig({ env: { FINSECURE_ACCOUNTS_SEED: '0x10' } })).toThrow(
       'FINSECURE_ACCOUNTS_SEED must be a number, got "0x10"',
     );

@@ -7,7 +7,7 @@
  */
 import { envNumber, readJsonObjectFile } from '@finsecure/common/config';
 import { z } from 'zod';
-import { AccountReportSettings } from '../account-report.js';
+import { AccountReportSettings, MAX_NEIGHBORS } from '../account-report.js';
 import { BANK_FILE_KEYS, BankConfigError, checkConfigKeys } from '../config/index.js';
 import { ACCOUNTS_ENV } from './accounts-env.js';
 
@@ -68,7 +68,7 @@ const MUST_BE: Record<Key, string> = {
   detector: 'iforest, lof',
   contamination: 'a number > 0 and ≤ 0.5',
   seed: 'an integer ≥ 0',
-  neighbors: 'an integer ≥ 1',
+  neighbors: `an integer from 1 to ${MAX_NEIGHBORS}`,
   reasons: 'an integer from 1 to 20',
 };
 

@@ -10,6 +10,7 @@
 import { Command } from 'commander';
 import { ACCOUNT_LAYOUTS } from '@finsecure/common/accounts';
 import { ACCOUNTS_ENV } from './accounts-env.js';
+import { MAX_NEIGHBORS } from '../account-report.js';
 
 const env = (key: string) =>
   Object.entries(ACCOUNTS_ENV)
@@ -57,7 +58,7 @@ export function addAccountsCommand(program: Command): void {
     )
     .option(
       '--neighbors <k>',
-      `LOF neighbours k, an integer ≥ 1 (capped at accounts − 1; default 20); env ${env('neighbors')}`,
+      `LOF neighbours k, an integer from 1 to ${MAX_NEIGHBORS} (and at most accounts − 1; default 20); env ${env('neighbors')}`,
     )
     .option('--reasons <n>', `reasons given per account, 1 to 20 (default 3); env ${env('reasons')}`)
     .action(async (flags: Record<string, string | undefined>) =>

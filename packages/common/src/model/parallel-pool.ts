@@ -8,39 +8,14 @@
  * The worker file is found next to this module: parallel-worker.js in dist/, or
  * parallel-worker.ts when running from sources (vitest, tsx), then loaded through tsx.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { MlpSpec } from './mlp.js';
 import * as P from './parallel-protocol.js';
+import { workerEntry } from '../threads/entry.js';
 
 /** A worker that does not answer one command within this time is treated as dead. */
 const COMMAND_TIMEOUT_MS = 120_000;
 const START_TIMEOUT_MS = 60_000;
-
-/**
- * What to start a worker with: dist/parallel-worker.js when this module runs from dist/;
- * from sources (vitest, tsx), a two-line bootstrap that registers tsx's ESM hooks in the
- * worker (hooks of the parent thread do not reach workers in Node 20) and imports the .ts.
- */
-function workerEntry(): { file: URL | string; eval: boolean } {
-  const js = new URL('./parallel-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { file: js, eval: false };
-  const ts = new URL('./parallel-worker.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(ts))) throw new Error(`training worker not found next to ${import.meta.url}`);
-  // tsx is a dev dependency; dist/ never takes this path.
-  // require.resolve gives the CommonJS entry (index.cjs); the ESM one sits beside it.
-  const api = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  const code =
-    `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts.href)}); })` +
-    `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ ready: false, error: String(e) }); });`;
-  return { file: code, eval: true };
-}
 
 function toShared<T extends Float32Array | Uint8Array | Int32Array>(a: T, make: (sab: SharedArrayBuffer) => T): T {
   if (a.buffer instanceof SharedArrayBuffer) return a;
@@ -82,7 +57,7 @@ export class ParallelPool {
    */
   static async start(spec: MlpSpec, shards: number, parameterCount: number): Promise<ParallelPool> {
     const pool = new ParallelPool(spec, shards, parameterCount);
-    const entry = workerEntry();
+    const entry = workerEntry(import.meta.url, 'parallel-worker');
     const ready: Promise<void>[] = [];
     for (let w = 1; w < shards; w++) {
       const { port1, port2 } = new MessageChannel();

@@ -17,11 +17,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { QUERY_READ_BY_ROUTE } from '@finsecure/accounts/http';
 import { DataError } from '@finsecure/common/data';
-import { AccountReportSettings, runAccountReport, type ReportCut } from '../../account-report.js';
+import { AccountReportSettings, type ReportCut } from '../../account-report.js';
 import type { ConsoleContext } from '../context.js';
 import { bad, spoolUpload } from '../upload.js';
 import { ReportStore, type StoredReport } from './store.js';
-import { scoreTransactions } from './transactions.js';
+import { ReportThreads } from './report-thread.js';
 import { reportCsv, reportView } from './view.js';
 
 /** Query strings are text: numbers parsed strictly, every bad setting named. */
@@ -80,6 +80,8 @@ const cutOf = (q: { contamination?: number; cutoff?: number }): ReportCut | null
 
 export default async function accountsPlugin(app: FastifyInstance, ctx: ConsoleContext) {
   const store = new ReportStore();
+  // Reports run on a worker thread, one at a time: seconds of detector work never hold this server.
+  const threads = new ReportThreads();
   const tags = ['accounts'];
 
   /** Streams the multipart file to a spool file (upload.ts); answers the error itself and returns null. */
@@ -131,7 +133,7 @@ export default async function accountsPlugin(app: FastifyInstance, ctx: ConsoleC
       const up = await spool(req, reply);
       if (!up) return reply;
       try {
-        const run = await runAccountReport(up.file, settings);
+        const run = await threads.run({ kind: 'accounts', file: up.file, settings });
         const stored = store.add({
           kind: 'accounts',
           owner: req.operator!.name,
@@ -171,12 +173,16 @@ export default async function accountsPlugin(app: FastifyInstance, ctx: ConsoleC
       if (!up) return reply;
       try {
         const started = performance.now();
-        const tx = await scoreTransactions(up.file, {
-          layout: ctx.layout,
-          idColumn: ctx.idColumn,
-          contamination: q.contamination,
-          seed: q.seed,
-          reasons: q.reasons,
+        const tx = await threads.run({
+          kind: 'transactions',
+          file: up.file,
+          options: {
+            layout: ctx.layout,
+            idColumn: ctx.idColumn,
+            contamination: q.contamination,
+            seed: q.seed,
+            reasons: q.reasons,
+          },
         });
         const stored = store.add({
           kind: 'transactions',

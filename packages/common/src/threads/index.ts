@@ -1,0 +1,1 @@
+export { workerEntry, type WorkerEntry } from './entry.js';
