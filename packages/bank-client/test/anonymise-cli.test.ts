@@ -59,6 +59,7 @@ describe('finsecure-bank anonymise', () => {
       '--bands',
       '--time',
       '--min-k',
+      '--known-transactions',
       '--report',
       '--reidentify',
     ])
@@ -149,6 +150,20 @@ describe('finsecure-bank anonymise', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(message);
     expect(existsSync(path.join(dir, 'bad.csv'))).toBe(false);
+  });
+
+  it('--known-transactions m counts k as k^m over people, and takes only a positive integer', () => {
+    const out = path.join(dir, 'km.csv');
+    const report = path.join(dir, 'km.json');
+    const coarse = ['--time', 'day', '--amount', 'band', '--mapping', mapping({ IBAN: 'drop', TX_FRAUD: 'drop' })];
+    const r = anonymise(out, [...coarse, '--known-transactions', '1', '--report', report]);
+    expect(r.code, r.err).toBe(0);
+    const written = JSON.parse(readFileSync(report, 'utf8')) as { kDefinition: string; kStatement: string };
+    expect(written.kDefinition).toBe('km');
+    expect(written.kStatement).toMatch(/knows up to 1 of a person's transactions/);
+    const bad = anonymise(path.join(dir, 'km-bad.csv'), ['--known-transactions', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--known-transactions must be a positive integer, got "0"/);
   });
 
   it('a bad row names the file, line and column', () => {

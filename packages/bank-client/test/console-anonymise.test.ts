@@ -236,4 +236,27 @@ describe('console Anonymise API', () => {
       cleanup(small);
     }
   });
+
+  it("counts k as k^m with knownTransactions, the CLI's --known-transactions", async () => {
+    const mapping = encodeURIComponent(JSON.stringify({ columns: { terminal_code: 'drop' } }));
+    // Any 2 of a customer's transactions (web or pos, by day) are shared by all six: k^2 is 6.
+    const km = await analyst.upload(
+      `/api/anonymise?time=day&epsilon=0.5&knownTransactions=2&mapping=${mapping}`,
+      'tx.csv',
+      csv(),
+    );
+    expect(km.status).toBe(201);
+    expect(km.body.report.kDefinition).toBe('km');
+    expect(km.body.kAnonymity).toBe(6);
+    expect(km.body.report.kStatement).toMatch(
+      /over people against an adversary who knows up to 2 of a person's transactions/,
+    );
+    const badM = await analyst.upload(
+      `/api/anonymise?time=day&knownTransactions=0&mapping=${mapping}`,
+      'tx.csv',
+      csv(),
+    );
+    expect(badM.status).toBe(400);
+    expect(badM.body.message).toMatch(/knownTransactions/);
+  });
 });

@@ -57,6 +57,7 @@ export interface Opts {
   bands?: number[];
   time: 'hour' | 'day';
   minK?: number;
+  knownTransactions?: number;
   report?: string;
   reidentify?: string;
 }
@@ -88,6 +89,7 @@ export async function anonymise(o: Opts): Promise<void> {
       ...(o.bands ? { bands: o.bands } : {}),
       time: o.time,
       ...(o.minK !== undefined ? { minK: o.minK } : {}),
+      ...(o.knownTransactions !== undefined ? { knownTransactions: o.knownTransactions } : {}),
       unclassified: 'drop',
     });
     if (!settings.success)

@@ -94,6 +94,13 @@ export function addAnonymiseCommand(program: Command): void {
       positive('--min-k', true),
     )
     .option(
+      '--known-transactions <m>',
+      "count k as k^m-anonymity: any m of a person's transactions are shared by at least k people (Terrovitis et al., " +
+        "VLDB 2008), against someone who knows m of them; applies when a kept pseudonym links a person's rows " +
+        "(default: the k of each person's whole record)",
+      positive('--known-transactions', true),
+    )
+    .option(
       '--report <file>',
       "write the report (JSON: each column's action, ε spent, k-anonymity) here on success; on a --min-k refusal it goes to stderr",
     )

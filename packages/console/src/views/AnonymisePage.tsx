@@ -35,6 +35,7 @@ export function AnonymisePage() {
   const [bands, setBands] = useState('');
   const [time, setTime] = useState<'hour' | 'day'>('hour');
   const [minK, setMinK] = useState('');
+  const [knownTransactions, setKnownTransactions] = useState('');
   const [dropUnclassified, setDropUnclassified] = useState(false);
   const [roles, setRoles] = useState<Record<string, string>>({});
   const [unplaced, setUnplaced] = useState<string[]>([]);
@@ -60,6 +61,7 @@ export function AnonymisePage() {
       q.set('clip', clip);
     } else if (bands.trim()) q.set('bands', bands.trim());
     if (minK.trim()) q.set('minK', minK.trim());
+    if (knownTransactions.trim()) q.set('knownTransactions', knownTransactions.trim());
     if (Object.keys(roles).length) q.set('mapping', JSON.stringify({ columns: roles }));
     setBusy(true);
     setError(null);
@@ -173,6 +175,18 @@ export function AnonymisePage() {
               value={minK}
               onChange={(e) => setMinK(e.target.value)}
               data-testid="anonymise-min-k"
+            />
+          </label>
+          <label title="Count k as k^m-anonymity: any m of a person's transactions are shared by at least k people. Empty: the k of each person's whole record.">
+            Known transactions (m)
+            <input
+              className="narrow"
+              type="number"
+              min="1"
+              step="1"
+              value={knownTransactions}
+              onChange={(e) => setKnownTransactions(e.target.value)}
+              data-testid="anonymise-known-transactions"
             />
           </label>
           <label>

@@ -46,7 +46,17 @@ export interface AnonymiseRunRecord {
 }
 
 const ID = /^[0-9a-f]{16}$/;
-const QUERY_KEYS = ['amount', 'epsilon', 'clip', 'bands', 'time', 'minK', 'unclassified', 'mapping'] as const;
+const QUERY_KEYS = [
+  'amount',
+  'epsilon',
+  'clip',
+  'bands',
+  'time',
+  'minK',
+  'knownTransactions',
+  'unclassified',
+  'mapping',
+] as const;
 
 /**
  * Query text → validated settings (AnonymiseSettings, as the CLI), or the problem in words.
@@ -60,7 +70,7 @@ export function parseAnonymiseQuery(query: Record<string, unknown>): AnonymiseSe
   for (const [k, v] of Object.entries(query)) {
     if (typeof v !== 'string') return `${k} must be given once`;
     if (v.trim() === '') continue;
-    if (k === 'epsilon' || k === 'clip' || k === 'minK') {
+    if (k === 'epsilon' || k === 'clip' || k === 'minK' || k === 'knownTransactions') {
       const n = Number(v);
       if (!Number.isFinite(n)) return `${k} must be a number, got "${v}"`;
       raw[k] = n;
@@ -116,6 +126,11 @@ export default async function anonymise(app: FastifyInstance, ctx: ConsoleContex
             bands: { type: 'string', description: 'increasing band edges, comma-separated' },
             time: { type: 'string', enum: ['hour', 'day'] },
             minK: { type: 'string', description: 'refuse below this k-anonymity' },
+            knownTransactions: {
+              type: 'string',
+              description:
+                "m: count k as k^m-anonymity, against someone who knows m of a person's transactions (rows linked by a pseudonym)",
+            },
             unclassified: { type: 'string', enum: ['refuse', 'drop'] },
             mapping: { type: 'string', description: 'column roles, JSON' },
           },
