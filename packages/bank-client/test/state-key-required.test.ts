@@ -194,6 +194,36 @@ describe('the state key is required', () => {
     );
   }, 60_000);
 
+  it("console and users read a config file's stateKeyFile as start does", () => {
+    const sd = path.join(dir, 'cfg-console');
+    const keyFile = path.join(dir, 'cfg-console.key');
+    expect(run(['state-key', 'new', '--out', keyFile]).status).toBe(0);
+    expect(
+      run(['users', 'add', 'ana', '--role', 'analyst', '--state-dir', sd, '--state-key-file', keyFile]).status,
+    ).toBe(0);
+    // The file `start` reads, with the console's keys beside the daemon's.
+    const cfg = path.join(dir, 'bank-console.json');
+    const base = { server: 'ws://127.0.0.1:1/ws/bank', bankId: 'a', data: shard, token: 'x'.repeat(24), stateDir: sd };
+    writeFileSync(cfg, JSON.stringify({ ...base, stateKeyFile: keyFile }, null, 2));
+    const list = run(['users', 'list', '--config', cfg]);
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^ana\s+analyst/m);
+    // A key file the config names that cannot be read is named by the file's line and column.
+    const missing = path.join(dir, 'no-such-console.key');
+    writeFileSync(cfg, JSON.stringify({ ...base, stateKeyFile: missing }, null, 2));
+    for (const args of [
+      ['console', '--config', cfg, '--console-port', '0'],
+      ['users', 'list', '--config', cfg],
+    ]) {
+      const r = run(args);
+      expect(r.status, `${args[0]}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`${cfg}:7:19: stateKeyFile ${missing}: cannot read the state key (no such file)`);
+    }
+    // The flag still comes first.
+    const flag = run(['users', 'list', '--config', cfg, '--state-key-file', keyFile]);
+    expect(flag.status, flag.stderr).toBe(0);
+  }, 60_000);
+
   it('score: a sealed model needs its key (exit 2 naming the settings); with it, it scores', async () => {
     const key = randomBytes(32);
     const modelDir = path.join(dir, 'sealed', 'model');

@@ -95,7 +95,7 @@ export async function serveConsole(o: Record<string, unknown>): Promise<void> {
     throw err;
   }
   const logger = createBankLogger('bank-console', cfg.logLevel, cfg.logFormat);
-  openStateOrFail(cfg.stateDir, o.stateKeyFile, logger);
+  openStateOrFail(cfg.stateDir, o.stateKeyFile, logger, stateKeyEnv(cfg), cfg.stateKeyOrigin);
   const c = await runConsole(cfg, logger, null);
   const stop = async () => {
     await c.close();
@@ -108,6 +108,7 @@ export async function serveConsole(o: Record<string, unknown>): Promise<void> {
 /** The console's accounts for `finsecure-bank users …`, from the state directory the options name. */
 export function openConsoleAccounts(o: Record<string, unknown>): OpenedAccounts {
   let stateDir: string;
+  let cfg: ConsoleConfig;
   let setting = '--state-dir';
   try {
     if (!o.stateDir)
@@ -116,16 +117,22 @@ export function openConsoleAccounts(o: Record<string, unknown>): OpenedAccounts 
         : o.config
           ? `stateDir in ${String(o.config)}`
           : '--state-dir';
-    stateDir = loadConsoleConfig({
+    cfg = loadConsoleConfig({
       ...(o.config ? { file: String(o.config) } : {}),
       env: process.env,
       flags: { stateDir: o.stateDir },
-    }).stateDir;
+    });
+    stateDir = cfg.stateDir;
   } catch (err) {
     fail((err as Error).message);
   }
   if (o.requireState) requireBankState(stateDir, setting);
-  openStateOrFail(stateDir, o.stateKeyFile);
+  openStateOrFail(stateDir, o.stateKeyFile, undefined, stateKeyEnv(cfg), cfg.stateKeyOrigin);
   const db = new ConsoleDb(path.join(stateDir, 'console.sqlite'));
   return { accounts: consoleAccounts(db), close: () => db.close() };
+}
+
+/** The state key's settings as the environment openStateOrFail reads: the environment's, else the config file's. */
+function stateKeyEnv(cfg: Pick<ConsoleConfig, 'stateKeyFile' | 'stateKey'>): NodeJS.ProcessEnv {
+  return { FINSECURE_STATE_KEY_FILE: cfg.stateKeyFile, FINSECURE_STATE_KEY: cfg.stateKey };
 }

@@ -26,8 +26,15 @@ export const ConsoleConfig = z.object({
   backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  /** The state key, as `start` reads it (a file, or the key itself): the flag --state-key-file comes first. */
+  stateKeyFile: z.string().min(1).optional(),
+  stateKey: z.string().min(1).optional(),
 });
-export type ConsoleConfig = Omit<z.infer<typeof ConsoleConfig>, 'mapping'> & { mapping?: ColumnMapping };
+export type ConsoleConfig = Omit<z.infer<typeof ConsoleConfig>, 'mapping'> & {
+  mapping?: ColumnMapping;
+  /** Where stateKeyFile / stateKey came from ("FINSECURE_STATE_KEY_FILE", "bank.json:3:19: stateKeyFile"). */
+  stateKeyOrigin?: { stateKeyFile?: string; stateKey?: string };
+};
 
 /** Keys of the console's settings in a config file (shared with `start`, whose keys it may also hold). */
 export const CONSOLE_FILE_KEYS: readonly string[] = Object.keys(ConsoleConfig.shape);
@@ -45,6 +52,8 @@ export const CONSOLE_ENV: Record<string, { key: keyof z.input<typeof ConsoleConf
   FINSECURE_BACKEND: { key: 'backend', type: 'string' },
   FINSECURE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
   FINSECURE_LOG_FORMAT: { key: 'logFormat', type: 'string' },
+  FINSECURE_STATE_KEY_FILE: { key: 'stateKeyFile', type: 'string' },
+  FINSECURE_STATE_KEY: { key: 'stateKey', type: 'string' },
 };
 
 const FLAGS: Record<string, string> = {
@@ -60,6 +69,8 @@ const FLAGS: Record<string, string> = {
   backend: '--backend',
   logLevel: '--log-level',
   logFormat: '--log-format',
+  stateKeyFile: '--state-key-file',
+  stateKey: 'FINSECURE_STATE_KEY',
 };
 
 export function loadConsoleConfig(sources: {
@@ -100,7 +111,14 @@ export function loadConsoleConfig(sources: {
     });
     throw new BankConfigError(`invalid bank console configuration:\n${lines.join('\n')}`);
   }
-  const { mapping, ...rest } = parsed.data;
+  const { mapping, ...parsedRest } = parsed.data;
+  const rest = {
+    ...parsedRest,
+    stateKeyOrigin: {
+      ...(origin.stateKeyFile ? { stateKeyFile: origin.stateKeyFile } : {}),
+      ...(origin.stateKey ? { stateKey: origin.stateKey } : {}),
+    },
+  };
   if (!rest.consoleTlsCert !== !rest.consoleTlsKey)
     throw new BankConfigError('--console-tls-cert and --console-tls-key must be given together');
   if (mapping !== undefined && rest.layout !== 'auto')
