@@ -110,6 +110,16 @@ describe('Shamir shares and share envelopes', () => {
     // t − 1 shares fed to the library directly give a wrong value silently: why callers count.
     expect(await combineShares([shares.get('a')!, shares.get('b')!, shares.get('c')!], 3)).not.toEqual(secret);
     await expect(combineShares([shares.get('a')!, shares.get('a')!], 2)).rejects.toThrow(/same x coordinate/);
+    // A threshold no split could have made, or a share at x = 0 (the secret's point), is refused, not combined.
+    for (const t of [1, 0, -1, 2.5, 256])
+      await expect(combineShares([...shares.values()], t), String(t)).rejects.toThrow(
+        `Shamir: the threshold must be an integer from 2 to 255, got ${t}`,
+      );
+    const atZero = Uint8Array.from(shares.get('c')!);
+    atZero[32] = 0;
+    await expect(combineShares([shares.get('a')!, shares.get('b')!, atZero, shares.get('d')!], 4)).rejects.toThrow(
+      'Shamir: a share has the x coordinate 0 (the secret itself)',
+    );
   });
 
   it('encrypts a share pair under AES-256-GCM bound to round and both banks', () => {

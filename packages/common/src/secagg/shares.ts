@@ -43,15 +43,20 @@ export async function splitSecret(
 
 /**
  * Reconstructs a secret from at least `threshold` shares (uses exactly the first
- * `threshold`). Throws if there are too few, if a share has the wrong size, or if two
- * shares have the same x coordinate.
+ * `threshold`). Throws if the threshold is not an integer from 2 to 255 (as at the split),
+ * if there are too few shares, if a share has the wrong size or the x coordinate 0 (the
+ * secret's own point, never a holder's: such a share is forged), or if two shares have the
+ * same x coordinate. Fewer shares than the split's threshold still give a wrong value silently.
  */
 export async function combineShares(shares: ReadonlyArray<Uint8Array>, threshold: number): Promise<Uint8Array> {
+  if (!Number.isInteger(threshold) || threshold < 2 || threshold > 255)
+    throw new RangeError(`Shamir: the threshold must be an integer from 2 to 255, got ${threshold}`);
   if (shares.length < threshold) throw new RangeError(`Shamir: ${shares.length} shares, ${threshold} needed`);
   const used = shares.slice(0, threshold);
   const xs = new Set<number>();
   for (const s of used) {
     if (s.length !== SHARE_BYTES) throw new RangeError(`Shamir: a share must be ${SHARE_BYTES} bytes, got ${s.length}`);
+    if (s[SECRET_BYTES] === 0) throw new RangeError('Shamir: a share has the x coordinate 0 (the secret itself)');
     xs.add(s[SECRET_BYTES]!);
   }
   if (xs.size !== used.length) throw new RangeError('Shamir: two shares have the same x coordinate');
