@@ -117,7 +117,9 @@ describe('federated rounds over real sockets', () => {
     expect(failed.failureReason).toMatch(/quorum not reached: 2 of 3 required updates/);
     expect(failed.failureReason).toContain('silent: no update before the fit stage closed');
     expect(failed.banks.silent!.rejected).toBe('no update before the fit stage closed');
-    await silent.r.next('round_failed');
+    // The banks are told the round failed, not which banks were missing or why (other banks' data).
+    const told = await silent.r.next('round_failed');
+    expect(told.msg.reason).toBe('quorum not reached: 2 of 3 required updates');
     silent.r.close();
     const put = await api(agg, 'PUT', '/api/config', { rules: { minBanks: 2, quorum: 2 } });
     expect(put.status).toBe(200);

@@ -20,7 +20,8 @@ describe('round state machine', () => {
   it('fails at once when fewer banks are selected than the quorum needs', () => {
     const t = m.startRound(1, 0, ['a'], limits, 0);
     expect(t.state.phase).toBe('failed');
-    expect(t.effects[0]).toEqual({ type: 'fail', reason: 'only 1 bank(s) selected, quorum needs 2' });
+    const why = 'only 1 bank(s) selected, quorum needs 2';
+    expect(t.effects[0]).toEqual({ type: 'fail', reason: why, forBanks: why });
   });
 
   it('aggregates as soon as every selected bank has reported', () => {

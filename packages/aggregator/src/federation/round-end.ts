@@ -206,7 +206,11 @@ export async function commit(core: Core, round: ActiveRound): Promise<void> {
   await finishRound(core, round);
 }
 
-export async function failRound(core: Core, round: ActiveRound, reason: string): Promise<void> {
+/**
+ * Stores the round as failed with `reason` and tells the selected banks `forBanks` (default the
+ * reason itself, for a reason that names no other bank: the evaluation gate, an admin's stop).
+ */
+export async function failRound(core: Core, round: ActiveRound, reason: string, forBanks = reason): Promise<void> {
   const now = core.opts.clock.now();
   const record = round.record;
   record.status = 'failed';
@@ -225,7 +229,7 @@ export async function failRound(core: Core, round: ActiveRound, reason: string):
   published(core, entry);
   core.quarantine?.commit(record); // a failed round counts no update, but moves the history window
   core.roundsFailed++;
-  const frame = encodeFrame({ type: 'round_failed', roundId: record.id, reason: reason.slice(0, 500) });
+  const frame = encodeFrame({ type: 'round_failed', roundId: record.id, reason: forBanks.slice(0, 500) });
   core.sessions.sendTo(record.selected, frame);
   core.opts.logger.warn({ roundId: record.id, reason }, 'round failed');
   await finishRound(core, round);

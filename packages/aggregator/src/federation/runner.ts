@@ -31,7 +31,7 @@ export async function apply(core: Core, t: machine.Transition): Promise<void> {
         await commit(core, round);
         return;
       case 'fail':
-        await failRound(core, round, effect.reason);
+        await failRound(core, round, effect.reason, effect.forBanks);
         return;
     }
   }

@@ -56,7 +56,12 @@ export type Effect =
   | { type: 'ask'; stage: string; bankIds: string[]; deadline: number }
   | { type: 'aggregate' }
   | { type: 'commit' }
-  | { type: 'fail'; reason: string };
+  /**
+   * `reason` is stored with the round (admins and auditors read it); `forBanks` is what the selected
+   * banks are told, with nothing of another bank in it (which banks were missing and why, update
+   * norms, declared example counts, a bank's own decline).
+   */
+  | { type: 'fail'; reason: string; forBanks: string };
 
 export interface Transition {
   state: RoundState;
@@ -69,10 +74,13 @@ function enter(state: RoundState, phase: RoundPhase, now: number): RoundState {
   return state;
 }
 
-function fail(state: RoundState, now: number, reason: string): Transition {
+function fail(state: RoundState, now: number, reason: string, forBanks = reason): Transition {
   state.failureReason = reason;
-  return { state: enter(state, 'failed', now), effects: [{ type: 'fail', reason }] };
+  return { state: enter(state, 'failed', now), effects: [{ type: 'fail', reason, forBanks }] };
 }
+
+/** What banks are told of a failure whose stored reason names other banks (see the `fail` effect). */
+const SEE_THE_RECORD = "the round's record at the aggregator says why";
 
 /** Opens training stage `index` of the workflow, asking `bankIds`. */
 function openStage(state: RoundState, index: number, bankIds: readonly string[], now: number): Transition {
@@ -208,10 +216,17 @@ export function judgeOffer(
 function afterStage(state: RoundState, now: number): Transition {
   const stage = trainingStage(state);
   if (stage.isOpen) return { state, effects: [] };
-  if (!stage.succeeded) return fail(state, now, quorumMessage(state));
+  if (!stage.succeeded) return fail(state, now, quorumMessage(state), quorumSummary(state));
   const next = state.stages.length;
   if (next < state.workflow.stages.length) return openStage(state, next, stage.answered, now);
   return { state: enter(state, 'aggregating', now), effects: [{ type: 'aggregate' }] };
+}
+
+/** The quorum failure without the other banks' names and reasons: what a selected bank is told. */
+function quorumSummary(state: RoundState): string {
+  const stage = trainingStage(state);
+  const what = state.workflow.stages.length > 1 ? `answers in the ${stage.name} stage` : 'updates';
+  return `quorum not reached: ${stage.answeredCount} of ${state.limits.quorum} required ${what}`;
 }
 
 function quorumMessage(state: RoundState): string {
@@ -249,7 +264,8 @@ export const answerAccepted = updateAccepted;
  */
 export function stageFailed(state: RoundState, reason: string, now: number): Transition {
   if (isFinished(state)) return { state, effects: [] };
-  return fail(state, now, reason);
+  // Such a reason names banks (whose shares did not decrypt, who lost its neighbours).
+  return fail(state, now, reason, `the ${state.stages.at(-1)?.name ?? 'training'} stage failed: ${SEE_THE_RECORD}`);
 }
 
 /** A selected bank can no longer contribute (disconnected, declined, or sent bad weights). */
@@ -345,7 +361,8 @@ export function evaluationAbandoned(state: RoundState, reason: string, now: numb
 
 /** Aggregation itself failed (e.g. the strategy rejected the set of updates). */
 export function aggregationFailed(state: RoundState, reason: string, now: number): Transition {
-  return fail(state, now, reason);
+  // A strategy's or a check's reason may name a bank or describe its update.
+  return fail(state, now, reason, `aggregation failed: ${SEE_THE_RECORD}`);
 }
 
 /** Admin stop, shutdown: ends the round now unless it already ended. */
