@@ -110,6 +110,11 @@ describe('fit uploads: offer, grant, upload', () => {
     await updateAccepted(fx.agg!, 'b', ab.msg.roundId);
     const rounds = await waitRounds(fx.agg!, (rs) => rs.some((r) => r.status === 'committed'), 'a committed round');
     expect([...rounds[0]!.participants].sort()).toEqual(['a', 'b']);
+    // Stored (and sealed) as the contributors they became, not as refused by their early frames.
+    for (const id of ['a', 'b']) {
+      expect(rounds[0]!.banks[id]!.weight).toBeGreaterThan(0);
+      expect(rounds[0]!.banks[id]).not.toHaveProperty('rejected');
+    }
   });
 
   it('judges an offer by its own arrival: an upload granted after the deadline counts, a late offer is refused', async () => {

@@ -206,8 +206,11 @@ export async function onUpdate(
   }
   // In the accumulator: the decoded update (and its frame) is no longer needed, and the next offer may upload.
   releaseUpload(core, round, session.bankId);
+  // Contributed: a refusal of an earlier frame (an update before its grant, say) no longer
+  // describes the bank in this round; it stays in the audit log and the bank's recent rejections.
+  const { rejected: _earlier, ...kept } = stats;
   round.record.banks[session.bankId] = {
-    ...stats,
+    ...kept,
     numExamples: msg.numExamples,
     loss: msg.loss,
     trainMs: msg.timings.trainMs,
