@@ -137,6 +137,17 @@ describe('a hostile member bank', () => {
       (await auditOf(fx.agg!, 'evaluation.rejected')).find((e) => e.actor === 'mallory'),
     );
     expect(rejected.details.roundId).toBe(req.msg.roundId);
+    // The round machine's refusals (a round that does not exist, a second evaluation) are
+    // answered and audited under the bank's name too.
+    mallory.send({ ...evaluationMessage(req.msg), roundId: req.msg.roundId + 7 });
+    expect((await mallory.next('ack')).msg.reason).toMatch(/^unknown round id/);
+    mallory.send(evaluationMessage(req.msg));
+    expect((await mallory.next('ack')).msg.accepted).toBe(false);
+    const judged = await waitFor('both refusals in the audit log', async () => {
+      const mine = (await auditOf(fx.agg!, 'evaluation.rejected')).filter((e) => e.actor === 'mallory');
+      return mine.length >= 3 ? mine : undefined;
+    });
+    expect(judged.map((e) => e.details.reason)).toContainEqual(expect.stringMatching(/^unknown round id/));
     // Mallory is out of the evaluation stage: the round commits on alice's evaluation, not at the
     // 60 s evaluation deadline (the stage has no quorum, and a bank sends no second evaluation).
     const alice = banks[0]!;

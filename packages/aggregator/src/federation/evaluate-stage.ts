@@ -8,6 +8,7 @@ import * as machine from '../round/machine.js';
 import { auditRepeated, bankRound, type ActiveRound, type Core } from './core.js';
 import type { BankSession } from './session.js';
 import { apply, countDown, lose } from './runner.js';
+import { reasonCode } from './update-checks.js';
 import { publishProgress } from './views.js';
 
 /** Asks the evaluators to evaluate the candidate model (one frame, encoded once). */
@@ -38,12 +39,21 @@ export async function onEvaluation(
   receivedAt: number = core.opts.clock.now(),
 ): Promise<void> {
   const round = core.active;
-  const reject = (reason: string) => {
+  // Answered, and audited under the bank's name as refused updates are (coalesced per kind and
+  // round, so a bank repeating itself cannot flood the log).
+  const reject = async (reason: string, key: string) => {
     session.reply(encodeFrame({ type: 'ack', roundId: msg.roundId, of: 'evaluation', accepted: false, reason }));
+    await auditRepeated(core, {
+      type: 'evaluation.rejected',
+      actor: session.bankId,
+      reason,
+      key: `${key} round ${msg.roundId}`,
+      details: { roundId: msg.roundId },
+    });
   };
-  if (!round) return reject(`late: no round is running (evaluation for round ${msg.roundId})`);
+  if (!round) return reject(`late: no round is running (evaluation for round ${msg.roundId})`, 'late');
   const verdict = machine.judgeEvaluation(round.state, session.bankId, msg.roundId);
-  if (!verdict.accepted) return reject(verdict.reason);
+  if (!verdict.accepted) return reject(verdict.reason, reasonCode(verdict.reason));
   // The counts must agree with each other, with the histogram and with the test examples the
   // bank declared at join (common/metrics/consistency.ts): forged metrics are refused and audited.
   const check = checkEvaluation(msg, {
@@ -53,14 +63,7 @@ export async function onEvaluation(
   });
   const refusal = !check.ok ? check.reason : msg.loss > 1e6 ? `loss ${msg.loss} is out of range` : null;
   if (refusal) {
-    reject(refusal);
-    await auditRepeated(core, {
-      type: 'evaluation.rejected',
-      actor: session.bankId,
-      reason: refusal,
-      key: `round ${msg.roundId}`,
-      details: { roundId: msg.roundId },
-    });
+    await reject(refusal, 'content');
     // Out of the stage, as a refused update is out of training: the evaluation stage has no
     // quorum, so waiting on a bank that sent a refused evaluation held the round to its deadline
     // (60 s by default); a bank does not send a second one.
