@@ -265,6 +265,17 @@ describe('secure aggregation: dropouts at every stage (10 banks, t = 6)', () => 
     expect(text(replay(a, 'secagg_masked_update')!)).toMatch(/not the round in flight/);
     // The relabelled one is audited with the signature failure.
     expect(rejected.some((e) => e.actor === b && /signature does not verify/.test(text(e)))).toBe(true);
+    // Each refused bank was told, as a refused update is answered: an error frame with the reason.
+    const told = (id: string) =>
+      byId
+        .get(id)!
+        .raw.received.filter((x) => x.msg.type === 'error' && x.msg.code === 'secagg_rejected')
+        .map((x) => (x.msg as { message: string }).message);
+    expect(told(a)).toContainEqual(expect.stringMatching(/^secagg_masked_update: not the round in flight/));
+    expect(told(c)).toContainEqual(expect.stringMatching(/^secagg_unmask_shares: not the round in flight/));
+    expect(told(b)).toContainEqual(
+      expect.stringMatching(/^secagg_masked_update refused in masked_fit: .*signature does not verify/),
+    );
   }, 60_000);
 
   it("round r's unmask shares relabelled to round r + 1 are refused on arrival, naming their sender; the round commits", async () => {

@@ -71,6 +71,14 @@ function passOf(round: ActiveRound, evaluation: boolean): Pass {
 }
 
 /**
+ * Tells a bank its secure-aggregation message was refused, and why: as a refused update is
+ * answered (fit-stage.ts rejectUpdate), so that the bank's log says what it did wrong.
+ */
+function tellRefused(session: BankSession, roundId: number, reason: string): void {
+  session.reply(encodeFrame({ type: 'error', code: 'secagg_rejected', message: reason.slice(0, 2000), roundId }));
+}
+
+/**
  * A SecAgg+ step could not go on. In the fit pass the round fails (no sum, no model); in the
  * evaluation pass the candidate is committed without federated metrics, the reason kept.
  */
@@ -211,10 +219,12 @@ export async function onSecAggMessage(
   const evaluation = round?.secureEvaluation?.session === msg.session;
   if (!round?.secure || msg.roundId !== round.state.roundId || (msg.session !== round.secure.session && !evaluation)) {
     // A message of another round or attempt: replayed, cross-round or simply late.
+    const reason = 'not the round in flight (late, replayed or cross-round)';
+    tellRefused(session, msg.roundId, `${msg.type}: ${reason}`);
     await auditRepeated(core, {
       type: 'secagg.rejected',
       actor: bankId,
-      reason: 'not the round in flight (late, replayed or cross-round)',
+      reason,
       key: `round ${msg.roundId}`,
       details: { roundId: msg.roundId, type: msg.type },
     });
@@ -257,6 +267,7 @@ export async function onSecAggMessage(
       ? stage.judge(bankId, now)
       : { accepted: false as const, reason: `${msg.type} arrived during ${stage?.name ?? round.state.phase}` };
   if (!verdict.accepted) {
+    tellRefused(session, msg.roundId, `${msg.type}: ${verdict.reason}`);
     await auditRepeated(core, {
       type: 'secagg.rejected',
       actor: bankId,
@@ -335,6 +346,7 @@ export async function onSecAggMessage(
     // workflow's stage name instead (machine.missingReason).
     const prefix = `${isSecAggError(err) && err.stage ? err.stage : stageName}: `;
     const reason = (message.startsWith(prefix) ? message.slice(prefix.length) : message).slice(0, 500);
+    tellRefused(session, msg.roundId, `${msg.type} refused in ${stageName}: ${reason}`);
     await auditRepeated(core, {
       type: 'secagg.rejected',
       actor: bankId,
