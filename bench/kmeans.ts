@@ -27,15 +27,16 @@ import { RdpAccountant } from '@finsecure/common/dp';
 import {
   coarseHistogram,
   customerFeaturesFromCsv,
-  featureMoments,
   federatedKMeans,
   histogramInit,
   inertia,
   kmeansPlusPlus,
   lloydStatistics,
-  mergeMoments,
+  mergeMomentsChan,
+  momentsOf,
   noiseHistogram,
-  standardise,
+  scalePoints,
+  scalingOf,
   uniformInit,
   type Centres,
   type Points,
@@ -123,8 +124,8 @@ export const kmeans: Benchmark = {
         rows.forEach((r, j) => data.set(p.data.subarray(r * p.d, (r + 1) * p.d), j * p.d));
         return { data, n: rows.length, d: p.d };
       });
-    const moments = mergeMoments(split(raw).map(featureMoments));
-    const all = standardise(raw, moments);
+    // Chan's mergeable moments, as a segmentation job merges the banks' (common/kmeans/segments.ts).
+    const all = scalePoints(raw, scalingOf(mergeMomentsChan(split(raw).map(momentsOf))));
     const shards = split(all);
     ctx.log(`${all.n} customers, ${shards.map((s) => s.n).join(' / ')} per bank (${num(readMs)} ms to read)`);
 
