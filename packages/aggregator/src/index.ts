@@ -3,6 +3,7 @@ export * from './config/schema.js';
 export * from './config/load.js';
 export * from './auth/tokens.js';
 export * from './round/rules.js';
+export { secaggRuleIssues } from './round/secagg-rules.js';
 export * as roundMachine from './round/machine.js';
 export * from './federation/federation.js';
 export * from './federation/clock.js';

@@ -72,7 +72,10 @@ function isUsageError(err: unknown): boolean {
     err instanceof ExperimentError ||
     err instanceof DataError ||
     err instanceof PartitionError ||
-    err instanceof RangeError
+    err instanceof RangeError ||
+    // The aggregator's ConfigError (a combination of settings it refuses), by name: importing the
+    // aggregator here would load it for every command's --help.
+    (err instanceof Error && err.name === 'ConfigError')
   );
 }
 

@@ -308,7 +308,10 @@ export function addFederationOptions(cmd: Command): Command {
         '(FedNova), so a bank with 10× the rows counts 10×, not 100×',
       RESEARCH_STRATEGY.normalizeSteps,
     )
-    .option('--no-normalize-steps', 'plain FedAvg weighting of the deltas (the aggregator default until configured)')
+    .option(
+      '--no-normalize-steps',
+      "plain FedAvg weighting of the deltas by examples only (the aggregator's default is to normalise, as here)",
+    )
     .option(
       '--loss-exponent <q>',
       'weight each bank by its examples × its reported training loss^q (q-FFL), so banks whose frauds the model still ' +

@@ -64,10 +64,16 @@ export function secureComparisonMarkdown(plain: SimulationResult, secure: Simula
     (meanRoundMs(secure) / 1000).toFixed(2) + ' (mean)',
   ]);
   const stages = stageMeans(secure);
+  const gap = Number.isFinite(diff) ? Math.abs(diff).toFixed(4) : 'n/a';
+  const dp = plain.training.dp;
+  // With DP the two arms are two noise mechanisms at the same ε: no equivalence to judge.
+  const verdict = dp
+    ? `With DP (clip ${dp.clip}, z ${dp.noiseMultiplier}) the two arms add different noise at the same ε: in the plaintext arm each bank adds N(0, (zC)²) to its own update; in the secure arm each adds only its share, σ = zC/√q (distributed DP, common/secagg/distributed-dp.ts), so the sum carries about q times less noise variance. Final AUPRC differs by ${gap}; that difference is the noise's, not secure aggregation's, so no equivalence is judged here (run both without DP to compare the aggregation itself).`
+    : `The same federation (same shards, seeds and settings) run twice: plaintext FedAvg, and FedAvg over masked updates (SecAgg+: the aggregator only unmasks their sum). Final AUPRC differs by ${gap} (${Number.isFinite(diff) && Math.abs(diff) <= SECURE_AUPRC_TOLERANCE ? 'within' : 'NOT within'} ${SECURE_AUPRC_TOLERANCE}).`;
   return [
     '## Secure aggregation vs plaintext',
     '',
-    `The same federation (same shards, seeds and settings) run twice: plaintext FedAvg, and FedAvg over masked updates (SecAgg+: the aggregator only unmasks their sum). Final AUPRC differs by ${Number.isFinite(diff) ? Math.abs(diff).toFixed(4) : 'n/a'} (${Number.isFinite(diff) && Math.abs(diff) <= SECURE_AUPRC_TOLERANCE ? 'within' : 'NOT within'} ${SECURE_AUPRC_TOLERANCE}).`,
+    verdict,
     '',
     table(
       ['round', 'plaintext AUPRC', 'secure AUPRC', 'secure − plaintext', 'plaintext s/round', 'secure s/round'],

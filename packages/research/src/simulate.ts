@@ -19,7 +19,14 @@ import { pino, type Logger } from 'pino';
 import type { RoundRecord, StatusView } from '@finsecure/common/api';
 import { manifestFor, MlpTrainer } from '@finsecure/common/model';
 import { createStrategy } from '@finsecure/common/strategy';
-import { DEFAULT_RULES, loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
+import {
+  DEFAULT_RULES,
+  loadConfig,
+  secaggRuleIssues,
+  startAggregator,
+  type RunningAggregator,
+} from '@finsecure/aggregator';
+import { UsageError } from './cli-main.js';
 import {
   BankClient,
   loadBankConfig,
@@ -65,6 +72,37 @@ function reportedOf(m: Record<string, number> | null): ReportedMetrics | null {
   return out;
 }
 
+/**
+ * The aggregator's own refusals of a secure-aggregation federation with these settings
+ * (secaggRuleIssues: a share cap, a quorum of one), as a UsageError naming the flags, so that a
+ * command refuses them before any work (compare ran its baseline, local-only and plaintext arms
+ * first, and lost them to the aggregator's ConfigError).
+ * @param quorum the --quorum given, or undefined (then every bank: --banks)
+ */
+export function checkSecureAggregation(o: { maxShare: number; quorum: number | undefined; banks: number }): void {
+  const quorum = o.quorum ?? o.banks;
+  const issues = secaggRuleIssues({
+    secureAggregation: true,
+    strategy: 'fedavg',
+    maxShare: o.maxShare,
+    adaptiveNormK: 0,
+    quorum,
+  });
+  if (!issues.length) return;
+  const flag = (key: string) =>
+    key === 'maxShare'
+      ? `--max-share ${o.maxShare}`
+      : o.quorum !== undefined
+        ? `--quorum ${quorum}`
+        : `--banks ${quorum}`;
+  throw new UsageError(issues.map((i) => `--secure-aggregation with ${flag(i.path[0]!)}: ${i.message}`).join('; '));
+}
+
+/** The wait for late banks once the quorum is in, when --grace is not given: none below all banks, else 5 s (ms). */
+export function defaultGraceMs(quorum: number, banks: number): number {
+  return quorum < banks ? 0 : 5_000;
+}
+
 /** Runs the federation to `rounds` committed rounds and returns the per-round record. */
 export async function runSimulation(exp: Experiment, o: SimulationOptions): Promise<SimulationResult> {
   const started = performance.now();
@@ -73,7 +111,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
   const quorum = o.quorum ?? n;
   if (!Number.isInteger(quorum) || quorum < 1 || quorum > n)
     throw new RangeError(`quorum must be an integer in 1..${n}, got ${quorum}`);
-  const graceMs = o.graceMs ?? (quorum < n ? 0 : 5_000);
+  const graceMs = o.graceMs ?? defaultGraceMs(quorum, n);
   const roundTimeoutMs = o.roundTimeoutMs ?? 30 * 60_000;
   const updateEncoding = o.updateEncoding ?? 'float32';
   const seed = exp.spec.seed;
@@ -331,6 +369,7 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
         ...localTrainingRecord(o),
         quorum,
         graceMs,
+        roundTimeoutMs,
         maxShare: strategy.maxShare,
         normalizeSteps: strategy.normalizeSteps,
         lossExponent: strategy.lossExponent,

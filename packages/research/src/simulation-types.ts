@@ -114,6 +114,8 @@ export interface SimulationResult {
     rounds: number;
     quorum: number;
     graceMs: number;
+    /** Absent in results written before it was recorded (such a result is not reused by compare --reuse). */
+    roundTimeoutMs?: number;
     maxShare: number;
     /** Absent in results written before these options existed: false, 0, 1 and 0. */
     normalizeSteps: boolean;

@@ -6,7 +6,7 @@
  * removed on Ctrl-C. The spawned cases run the built entry points (`npx tsc -b` first).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +109,44 @@ describe('where the tools write', () => {
     expect(r.stderr).toMatch(/--keep .* is not empty/);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack
     expect(readdirSync(used)).toEqual(['shards']);
+  });
+});
+
+describe('settings the aggregator refuses', () => {
+  const tool = (name: string, args: string[]) =>
+    spawnSync(process.execPath, [path.resolve(here, `../dist/cli/${name}.js`), '--data', csv, ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? '', FINSECURE_BACKEND: 'cpu' },
+    });
+
+  it('--secure-aggregation with a share cap or a quorum of one: exit 2 naming the flags, before any work', () => {
+    const out = path.join(dir, 'secagg-refused');
+    const cases: [string, string[], RegExp][] = [
+      [
+        'simulate',
+        ['--banks', '1'],
+        /--secure-aggregation with --banks 1: .*quorum 1: a sum of one update is that update/,
+      ],
+      [
+        'compare',
+        ['--banks', '3', '--quorum', '1'],
+        /--secure-aggregation with --quorum 1: .*quorum 1: a sum of one update is that update/,
+      ],
+      [
+        'simulate',
+        ['--banks', '2', '--no-normalize-steps', '--max-share', '0.5'],
+        /--secure-aggregation with --max-share 0\.5: .*maxShare 0\.5 < 1/,
+      ],
+    ];
+    for (const [name, args, message] of cases) {
+      const r = tool(name, [...args, '--rounds', '1', '--secure-aggregation', '--out', out]);
+      expect(r.status, `${name} ${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack
+      // compare stopped before its baseline, local-only and plaintext arms.
+      expect(existsSync(path.join(out, 'baseline.json'))).toBe(false);
+    }
   });
 });
 

@@ -300,6 +300,14 @@ describe('compare CLI', () => {
     const again = await run(compareCommand, [...args, '--reuse']);
     expect(again.out.filter((l) => l.startsWith('Reusing'))).toHaveLength(3);
     expect(existsSync(path.join(out, 'report.md'))).toBe(true);
+    // Another wait for late banks is another federation: its run is made again, the others reused.
+    const graced = await run(compareCommand, [...args, '--grace', '60000', '--reuse']);
+    expect(graced.out.filter((l) => l.startsWith('Reusing')).map((l) => path.basename(l))).toEqual([
+      'baseline.json',
+      'local-only.json',
+    ]);
+    const rerun = JSON.parse(readFileSync(path.join(out, 'simulation.json'), 'utf8')) as SimulationResult;
+    expect(rerun.training).toMatchObject({ graceMs: 60_000, roundTimeoutMs: sim.training.roundTimeoutMs });
   });
 });
 

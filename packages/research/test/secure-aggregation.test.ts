@@ -14,7 +14,7 @@ import { simulateCommand } from '../src/commands/simulate.js';
 import { compareCommand } from '../src/commands/compare.js';
 import type { Output } from '../src/cli-support.js';
 import type { SimulationResult } from '../src/simulate.js';
-import { stageMeans } from '../src/secure-report.js';
+import { secureComparisonMarkdown, stageMeans } from '../src/secure-report.js';
 
 let dir: string;
 let csv: string;
@@ -49,6 +49,24 @@ const SECAGG_STAGES = [
   'eval_unmask',
 ];
 const BASE = ['--banks', '3', '--rounds', '2', '--epochs', '1', '--backend', 'wasm'];
+
+describe('the secure-vs-plaintext section', () => {
+  const run = (auprc: number, dp: { clip: number; noiseMultiplier: number; delta: number } | null) =>
+    ({
+      training: { dp },
+      rounds: [{ round: 1, status: 'committed', metrics: { auprc }, durations: { totalMs: 1000 }, stages: [] }],
+      final: { auprc },
+    }) as unknown as SimulationResult;
+
+  it('judges equivalence without DP, and with DP says the arms add different noise instead', () => {
+    expect(secureComparisonMarkdown(run(0.5, null), run(0.502, null))).toMatch(/differs by 0\.0020 \(within 0\.005\)/);
+    const dp = { clip: 1, noiseMultiplier: 1.1, delta: 1e-5 };
+    const text = secureComparisonMarkdown(run(0.04, dp), run(0.1, dp));
+    expect(text).toMatch(/each adds only its share, σ = zC\/√q \(distributed DP/);
+    expect(text).toMatch(/no equivalence is judged/);
+    expect(text).not.toMatch(/NOT within/);
+  });
+});
 
 describe('research --secure-aggregation', () => {
   it('simulate runs the secagg workflow and records its stages', async () => {

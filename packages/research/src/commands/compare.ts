@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { Experiment } from '../experiment.js';
 import type { BaselineResult, LocalOnlyResult } from '../training.js';
-import type { SimulationResult } from '../simulate.js';
+import { checkSecureAggregation, defaultGraceMs, type SimulationResult } from '../simulate.js';
 import { appendFile } from 'node:fs/promises';
 import { compareResults, writeComparisonReport } from '../comparison-report.js';
 import { f4 } from '../report.js';
@@ -70,6 +70,8 @@ export async function compareAction(
   const dp = dpOf(flags);
   const strategy = strategyOf(flags);
   checkQuorum(flags, flags.banks);
+  if (flags.secureAggregation)
+    checkSecureAggregation({ maxShare: flags.maxShare, quorum: flags.quorum, banks: flags.banks });
   experimentOptions(flags); // flag errors before any work
   await checkOutDir(flags.out);
   const baselineEpochs = flags.baselineEpochs ?? flags.rounds * flags.epochs;
@@ -80,13 +82,15 @@ export async function compareAction(
   // Reuse a result only when it was made for the same experiment and settings.
   const fresh = async () => (flags.reuse ? (await experiment()).fingerprint : null);
   const fingerprint = await fresh();
-  const reusable = <T extends { experiment: { fingerprint: string }; training: object }>(
+  // An explicit --backend must match the one the result ran on (the backends round differently).
+  const reusable = <T extends { experiment: { fingerprint: string }; training: object; backend?: string }>(
     r: T | null,
     training: object,
   ): T | null =>
     r &&
     fingerprint !== null &&
     r.experiment.fingerprint === fingerprint &&
+    (flags.backend === 'auto' || r.backend === flags.backend) &&
     same(pickKeys(r.training, training), training)
       ? r
       : null;
@@ -121,7 +125,10 @@ export async function compareAction(
     ...strategy,
     updateEncoding: flags.updateEncoding,
     dp: dp ?? null,
-    ...(flags.quorum !== undefined ? { quorum: flags.quorum } : { quorum: flags.banks }),
+    quorum: flags.quorum ?? flags.banks,
+    // Every setting of the federation's rounds: a run made with another wait or timeout is another run.
+    graceMs: flags.grace ?? defaultGraceMs(flags.quorum ?? flags.banks, flags.banks),
+    roundTimeoutMs: flags.roundTimeout,
   };
   // The plaintext run is always simulation.json (the report's federated arm); with
   // --secure-aggregation the same federation also runs over masked updates, in simulation-secure.json.

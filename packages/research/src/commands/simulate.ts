@@ -7,7 +7,7 @@ import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import type { Experiment } from '../experiment.js';
-import { runSimulation, type RoundResult, type SimulationResult } from '../simulate.js';
+import { checkSecureAggregation, runSimulation, type RoundResult, type SimulationResult } from '../simulate.js';
 import { f3, f4, simulationMarkdown, writeJson } from '../report.js';
 import {
   addDataOptions,
@@ -56,6 +56,8 @@ export async function simulateAction(
   if (flags.keep !== undefined) await checkKeepDir(flags.keep);
   const strategy = strategyOf(flags);
   checkQuorum(flags, flags.banks);
+  if (flags.secureAggregation)
+    checkSecureAggregation({ maxShare: flags.maxShare, quorum: flags.quorum, banks: flags.banks });
   exp ??= await loadExperiment(flags, out);
   const bar = progressBar(
     out,
