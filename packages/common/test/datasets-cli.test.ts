@@ -318,6 +318,17 @@ describe('datasets CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--scheme natural needs a group column/);
 
+    // An --out that cannot be written is named before any work (mkdir said only "EEXIST").
+    r = await run('partition', '--input', few, '--banks', '2', '--scheme', 'iid', '--out', few);
+    expect([r.code, r.stderr.trim()]).toEqual([2, `error: --out ${few} is a file; expected a directory`]);
+    r = await run('generate', '--rows', '10', '--out', join(few, 'x.csv'));
+    expect([r.code, r.stderr.trim()]).toEqual([
+      2,
+      `error: --out ${join(few, 'x.csv')}: ${few} is a file, not a directory`,
+    ]);
+    r = await run('generate', '--rows', '10', '--out', dir);
+    expect([r.code, r.stderr.trim()]).toEqual([2, `error: --out ${dir} is a directory; expected a file`]);
+
     r = await run(
       'partition',
       '--input',

@@ -157,13 +157,14 @@ export async function writeComparisonReport(
     }),
   );
   const dp = s.training.dp;
-  if (dp) {
+  // Without noise (z = 0) ε is infinite: there is nothing to plot (the tables say ∞).
+  if (dp && dp.noiseMultiplier > 0) {
     await save(
       'epsilon-per-round.svg',
       lineChart({
-        title: `Privacy spent per round (ε at δ = ${dp.delta})`,
+        title: `Privacy spent, cumulative after each round (ε at δ = ${dp.delta})`,
         xLabel: 'round',
-        yLabel: 'ε (largest over banks)',
+        yLabel: 'cumulative ε (largest over banks)',
         series: [
           {
             name: `ε, noise multiplier ${dp.noiseMultiplier}, clip ${dp.clip}`,
@@ -240,7 +241,7 @@ export async function writeComparisonReport(
     '',
     '![Bytes per round](bytes-per-round.svg)',
     '',
-    ...(dp ? ['![Epsilon per round](epsilon-per-round.svg)', ''] : []),
+    ...(dp && dp.noiseMultiplier > 0 ? ['![Epsilon per round](epsilon-per-round.svg)', ''] : []),
     '## Federated rounds',
     '',
     'Exact metrics of each committed global model on the shared test set; "reported AUPRC" is what the federation computed itself from the banks\' summed 1000-bin histograms.',

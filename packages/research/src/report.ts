@@ -160,6 +160,16 @@ export function localOnlyMarkdown(r: LocalOnlyResult): string {
   ].join('\n');
 }
 
+/**
+ * A round's ε for the tables: cumulative over the rounds so far, the largest over banks (the
+ * accountant's, composed); ∞ without noise (z = 0: clipping only, no privacy), which the
+ * aggregator's JSON carries as a string and would otherwise read as "n/a".
+ */
+export function epsilonCell(dp: { noiseMultiplier: number } | null, epsilon: number | null): string {
+  if (dp && dp.noiseMultiplier === 0) return '∞ (no noise)';
+  return f3(epsilon);
+}
+
 export function roundsTable(r: SimulationResult): string {
   const dp = r.training.dp !== null;
   return table(
@@ -176,7 +186,7 @@ export function roundsTable(r: SimulationResult): string {
       'test loss',
       'MB',
       'time',
-      ...(dp ? ['ε'] : []),
+      ...(dp ? ['cumulative ε (largest bank)'] : []),
     ],
     r.rounds.map((x) => [
       x.round,
@@ -191,7 +201,7 @@ export function roundsTable(r: SimulationResult): string {
       f4(x.metrics?.loss),
       (x.bytes / 1e6).toFixed(2),
       secs(x.durations.totalMs ?? 0),
-      ...(dp ? [f3(x.epsilon)] : []),
+      ...(dp ? [epsilonCell(r.training.dp, x.epsilon)] : []),
     ]),
   );
 }

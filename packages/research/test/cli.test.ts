@@ -14,7 +14,7 @@ import { baselineCommand } from '../src/commands/baseline.js';
 import { simulateCommand } from '../src/commands/simulate.js';
 import { compareCommand } from '../src/commands/compare.js';
 import { smoteCapOf, UsageError, type Output } from '../src/cli-support.js';
-import { strategyLabel } from '../src/report.js';
+import { epsilonCell, strategyLabel } from '../src/report.js';
 import { RESEARCH_STRATEGY, RESEARCH_TRAINING, type BaselineResult } from '../src/training.js';
 import type { SimulationResult } from '../src/simulate.js';
 import { prepareExperiment } from '../src/experiment.js';
@@ -297,6 +297,10 @@ describe('compare CLI', () => {
     const sim = JSON.parse(readFileSync(path.join(out, 'simulation.json'), 'utf8')) as SimulationResult;
     expect(sim.rounds.every((r) => typeof r.epsilon === 'number' && r.epsilon > 0)).toBe(true);
     expect(sim.rounds[1]!.epsilon!).toBeGreaterThan(sim.rounds[0]!.epsilon!);
+    // ε is the accountant's total so far, and says so; without noise it is infinite, not "n/a".
+    expect(readFileSync(path.join(out, 'simulation.md'), 'utf8')).toContain('cumulative ε (largest bank)');
+    expect(epsilonCell({ noiseMultiplier: 0 }, null)).toBe('∞ (no noise)');
+    expect(epsilonCell({ noiseMultiplier: 0.5 }, 4.24131)).toBe('4.241');
     const again = await run(compareCommand, [...args, '--reuse']);
     expect(again.out.filter((l) => l.startsWith('Reusing'))).toHaveLength(3);
     expect(existsSync(path.join(out, 'report.md'))).toBe(true);

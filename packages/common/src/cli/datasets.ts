@@ -9,7 +9,8 @@
  * Exit codes: 0 success, 2 bad input (flags, unreadable or malformed data, impossible
  * partition), 1 unexpected failure.
  */
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { readJsonFile } from '../config/index.js';
@@ -82,11 +83,35 @@ function describe(path: string, s: Pick<ShardInfo, 'rows' | 'frauds' | 'groups'>
 
 // ---------------------------------------------------------------- commands
 
+/**
+ * Refuses an --out that cannot be written before any work, naming the flag: a directory where a
+ * file goes, a file where a directory goes, or a file in place of one of its parent directories
+ * (mkdir said only "EEXIST: file already exists").
+ */
+function checkOut(out: string, kind: 'file' | 'directory'): void {
+  const isDir = (p: string): boolean | null => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return null; // missing: made when written
+    }
+  };
+  const own = isDir(out);
+  if (own !== null && own !== (kind === 'directory'))
+    throw new UsageError(`--out ${out} is a ${own ? 'directory' : 'file'}; expected a ${kind}`);
+  for (let p = dirname(resolve(out)); ; p = dirname(p)) {
+    const d = isDir(p);
+    if (d === false) throw new UsageError(`--out ${out}: ${p} is a file, not a directory`);
+    if (d === true || dirname(p) === p) return;
+  }
+}
+
 async function generate(opts: Record<string, string>): Promise<void> {
   const rows = intFlag('--rows', opts.rows, 1);
   const seed = intFlag('--seed', opts.seed, 0, 0xffffffff);
   const fraudRate = numberFlag('--fraud-rate', opts.fraudRate, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
   const out = opts.out;
+  checkOut(out, 'file');
   const progress = bar('generate', rows, '{value}/{total} rows');
   const t0 = performance.now();
   let r: { rows: number; frauds: number };
@@ -119,6 +144,7 @@ async function partition(opts: Record<string, string>, cmd: Command): Promise<vo
   const minFraudPerBank = intFlag('--min-fraud-per-bank', opts.minFraudPerBank, 0);
   const layoutName = choiceFlag('--layout', opts.layout, ['auto', 'kaggle', 'handbook', 'finsecure'] as const);
   const layout: 'auto' | LayoutName | ColumnMapping = opts.mapping ? await readMapping(opts.mapping) : layoutName;
+  checkOut(opts.out, 'directory'); // before the input is read
   const skewed = schemeNeedsAlpha(scheme);
   const sized = scheme === 'quantity' || scheme === 'natural-skew';
   if (!skewed && cmd.getOptionValueSource('alpha') === 'cli')

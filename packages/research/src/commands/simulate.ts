@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import type { Experiment } from '../experiment.js';
 import { checkSecureAggregation, runSimulation, type RoundResult, type SimulationResult } from '../simulate.js';
-import { f3, f4, simulationMarkdown, writeJson } from '../report.js';
+import { epsilonCell, f4, simulationMarkdown, writeJson } from '../report.js';
 import {
   addDataOptions,
   addFederationOptions,
@@ -33,14 +33,14 @@ export interface SimulateFlags extends DataFlags, TrainingFlags, FederationFlags
   keep?: string;
 }
 
-export function roundLine(r: RoundResult, dp: boolean): string {
+export function roundLine(r: RoundResult, dp: { noiseMultiplier: number } | undefined): string {
   if (r.status !== 'committed')
     return `  round ${String(r.round).padStart(3)}  FAILED: ${r.failureReason ?? 'unknown'}`;
   const m = r.metrics;
   return (
     `  round ${String(r.round).padStart(3)}  AUPRC ${f4(m?.auprc)}  F1 ${f4(m?.f1)}  P ${f4(m?.precision)}  R ${f4(m?.recall)}  ` +
     `loss ${f4(m?.loss)}  ${r.participants}/${r.selected} banks  ${(r.bytes / 1e6).toFixed(2)} MB  ${((r.durations.totalMs ?? 0) / 1000).toFixed(1)} s` +
-    (dp ? `  ε ${f3(r.epsilon)}` : '')
+    (dp ? `  cumulative ε ${epsilonCell(dp, r.epsilon)}` : '')
   );
 }
 
@@ -89,7 +89,7 @@ export async function simulateAction(
     },
     onRound: (r, committed) => {
       if (out.interactive) bar.update(committed, { auprc: f4(r.metrics?.auprc) });
-      else out.log(roundLine(r, dp !== undefined));
+      else out.log(roundLine(r, dp));
     },
   });
   bar.stop();
