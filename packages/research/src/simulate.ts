@@ -17,6 +17,7 @@ import { RunFailedError } from './run-failed.js';
 import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { RoundRecord, StatusView } from '@finsecure/common/api';
+import { applyScaler, type Scaler } from '@finsecure/common/data';
 import { manifestFor, MlpTrainer } from '@finsecure/common/model';
 import { createStrategy } from '@finsecure/common/strategy';
 import {
@@ -96,6 +97,10 @@ export function checkSecureAggregation(o: { maxShare: number; quorum: number | u
         ? `--quorum ${quorum}`
         : `--banks ${quorum}`;
   throw new UsageError(issues.map((i) => `--secure-aggregation with ${flag(i.path[0]!)}: ${i.message}`).join('; '));
+}
+
+function sameScaler(a: Scaler, b: Scaler): boolean {
+  return a.mean.every((m, j) => m === b.mean[j] && a.std[j] === b.std[j]) && a.mean.length === b.mean.length;
 }
 
 /** The wait for late banks once the quorum is in, when --grace is not given: none below all banks, else 5 s (ms). */
@@ -255,7 +260,17 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
       data: new Float32Array(manifestFor(spec).reduce((s, t) => s + t.shape.reduce((a, c) => a * c, 1), 0)),
       manifest: manifestFor(spec),
     });
-    const test = exp.scaledTest();
+    // Committed models are scored as the federation would score them: with its own scaler (merged
+    // from the banks' statistics at the start), which is the experiment's unless a bank's data
+    // moved it (the attack lab's poisoned shards; scalerCheck reports by how much).
+    let scored: { test: ReturnType<Experiment['scaledTest']>; scaler: Scaler } | null = null;
+    const federationTest = () => {
+      if (scored) return scored;
+      const fed = agg!.federation.globalModel().scaler;
+      const scaler = fed ? { mean: Float64Array.from(fed.mean), std: Float64Array.from(fed.std) } : exp.scaler;
+      const test = sameScaler(scaler, exp.scaler) ? exp.scaledTest() : applyScaler(exp.test, scaler);
+      return (scored = { test, scaler });
+    };
     const results = new Map<number, RoundResult>();
     let committed = 0;
     let failed = 0;
@@ -278,8 +293,9 @@ export async function runSimulation(exp: Experiment, o: SimulationOptions): Prom
           const model = await agg!.store.getModel(r.modelVersion);
           if (model) {
             evalTrainer.setWeights({ data: model.weights, manifest: manifestFor(spec) });
-            metrics = evaluateTrainer(evalTrainer, test);
-            extra = o.extraMetrics?.(model.weights);
+            const fed = federationTest();
+            metrics = evaluateTrainer(evalTrainer, fed.test);
+            extra = o.extraMetrics?.(model.weights, fed.scaler);
           }
           committed++;
         } else failed++;

@@ -3,6 +3,7 @@
  * it returns (SimulationResult: per round, what the federation reported and the exact metrics of
  * the committed model). simulate.ts runs it.
  */
+import type { Scaler } from '@finsecure/common/data';
 import type { DEFAULT_RULES } from '@finsecure/aggregator';
 import type { MlpSpec } from '@finsecure/common/model';
 import type { ExperimentDescription } from './experiment.js';
@@ -54,8 +55,12 @@ export interface SimulationOptions extends LocalTraining {
    * the ones it should use instead (the attack lab's hostile banks: poisoned data, a relay).
    */
   prepareBank?: (bank: BankFiles) => Promise<Pick<BankFiles, 'data' | 'server'>>;
-  /** More metrics of each committed model from its weights (e.g. backdoor success rate), in RoundResult.extra. */
-  extraMetrics?: (weights: Float32Array) => Record<string, number>;
+  /**
+   * More metrics of each committed model from its weights (e.g. backdoor success rate), in
+   * RoundResult.extra; `scaler` is the federation's (what the model was trained on), to scale any
+   * yardstick with.
+   */
+  extraMetrics?: (weights: Float32Array, scaler: Scaler) => Record<string, number>;
 }
 
 export interface BankFiles {

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { makeTempDir, removeTempDir } from '../temp-dirs.js';
-import { applyScaler, writeCsv } from '@finsecure/common/data';
+import { applyScaler, writeCsv, type Scaler } from '@finsecure/common/data';
 import { manifestFor, MlpTrainer } from '@finsecure/common/model';
 import { createRng } from '@finsecure/common/rng';
 import type { StrategyName } from '@finsecure/common/strategy';
@@ -127,9 +127,9 @@ export function strategyRules(
   }
 }
 
-/** Triggered copies of the test set's frauds, scaled like the test set (the backdoor yardstick). */
+/** Triggered copies of the test set's frauds, unscaled (the backdoor yardstick). */
 function triggeredFrauds(exp: Experiment, trigger: Trigger): Dataset {
-  return applyScaler(stampTrigger(exp.test, trigger, fraudRows(exp.test)), exp.scaler);
+  return stampTrigger(exp.test, trigger, fraudRows(exp.test));
 }
 
 /** What a hostile bank does: its data file and its relay, built for one run. */
@@ -212,12 +212,17 @@ export async function runAttackLab(exp: Experiment, o: AttackLabOptions): Promis
   const byzantineF = o.byzantineF ?? Math.max(...counts);
   const first = exp.shards[o.malicious[0]! - 1]!;
   const trigger = backdoorTrigger(first, o.backdoorFeatures);
-  const yardstick = triggeredFrauds(exp, trigger);
+  const triggered = triggeredFrauds(exp, trigger);
+  // Scaled with the federation's scaler, which a poisoned shard may have moved off the experiment's.
+  let scaled: { scaler: Scaler; data: Dataset } | null = null;
+  const yardstickFor = (scaler: Scaler) =>
+    (scaled = scaled?.scaler === scaler ? scaled : { scaler, data: applyScaler(triggered, scaler) }).data;
   const spec = modelSpec(exp.numFeatures);
   let trainer: MlpTrainer | null = null;
-  const extraMetrics = (weights: Float32Array): Record<string, number> => {
+  const extraMetrics = (weights: Float32Array, scaler: Scaler): Record<string, number> => {
     trainer ??= new MlpTrainer(spec, { data: new Float32Array(weights.length), manifest: manifestFor(spec) });
     trainer.setWeights({ data: weights, manifest: manifestFor(spec) });
+    const yardstick = yardstickFor(scaler);
     const { probabilities } = trainer.predictWithLogits(yardstick.features, yardstick.numRows);
     return { backdoor: backdoorSuccessRate(probabilities) };
   };
