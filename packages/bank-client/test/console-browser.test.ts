@@ -110,7 +110,17 @@ describe.skipIf(!ready)('bank console (browser)', () => {
     await page.getByTestId('threshold-none').waitFor();
     await expectA11y(/^Operating threshold$/);
     await page.getByTestId('threshold-kind').selectOption('fpr');
-    await page.getByTestId('threshold-value').fill('0.02');
+    expect(await page.getByTestId('threshold-unit').textContent()).toMatch(
+      /a fraction above 0 and below 1.*percentage \(1%\)/,
+    );
+    // "1" meant as 1 % would flag every transaction: refused on the page, nothing sent.
+    await page.getByTestId('threshold-value').fill('1');
+    await page.getByTestId('threshold-submit').click();
+    expect(await page.getByTestId('threshold-error').textContent()).toMatch(
+      /False-positive rate at most 1: enter a fraction above 0 and below 1/,
+    );
+    expect(await page.getByTestId('threshold-none').count()).toBe(1);
+    await page.getByTestId('threshold-value').fill('2%');
     await page.getByTestId('threshold-submit').click();
     await page.getByTestId('threshold-current').waitFor();
     expect(await page.getByTestId('threshold-current').textContent()).toMatch(
@@ -118,8 +128,14 @@ describe.skipIf(!ready)('bank console (browser)', () => {
     );
     await page.getByTestId('pr-curve').locator('svg').first().waitFor();
     await shot('00-threshold');
-    await page.getByTestId('logout').click();
-    await page.getByTestId('login-form').waitFor();
+    // The session ends behind the page's back (here: its cookies gone): the next request's 401
+    // brings the sign-in form back, saying why, instead of "sign in first" under the old header.
+    await page.context().clearCookies();
+    await page.getByTestId('nav-alerts').click();
+    await page.getByTestId('session-ended').waitFor();
+    expect(await page.getByTestId('login-form').count()).toBe(1);
+    expect(await page.getByTestId('whoami').count()).toBe(0);
+    consoleErrors.length = 0; // that 401 is the browser's own log line
   });
 
   it('login → upload → alert list → detail → decision', async () => {

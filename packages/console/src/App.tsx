@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Header } from './components/Header';
 import { LoginForm } from './components/LoginForm';
-import { api, ApiError } from './lib/api';
+import { api, ApiError, onSessionEnded } from './lib/api';
 import { useRoute } from './lib/route';
 import type { SessionState, WhoAmI } from './lib/types';
 import { AccountsPage } from './views/AccountsPage';
@@ -30,6 +30,17 @@ export function App() {
       });
   }, []);
   useEffect(refresh, [refresh]);
+  // A 401 anywhere after sign-in: the session ended; back to the sign-in form, saying why.
+  const [ended, setEnded] = useState(false);
+  useEffect(() => {
+    onSessionEnded(() => {
+      setMe((was) => {
+        if (was) setEnded(true);
+        return null;
+      });
+    });
+    return () => onSessionEnded(null);
+  }, []);
 
   const logout = async () => {
     await api('POST', '/api/auth/logout').catch(() => {});
@@ -38,7 +49,18 @@ export function App() {
 
   if (error) return <p className="callout callout-error page">{error}</p>;
   if (me === undefined) return <p className="muted page">Loading…</p>;
-  if (me === null) return <LoginForm onLogin={refresh} />;
+  if (me === null)
+    return (
+      <>
+        {ended && (
+          <p className="callout callout-warn page" role="alert" data-testid="session-ended">
+            Your session ended (idle too long: reading does not count, only changes do; a sign-out elsewhere; or an
+            administrator ended it). Sign in again; anything you had typed on the page was not sent.
+          </p>
+        )}
+        <LoginForm onLogin={() => (setEnded(false), refresh())} />
+      </>
+    );
   const can = (p: string) => me.permissions.includes(p);
   return (
     <>

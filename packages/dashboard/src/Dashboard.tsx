@@ -44,7 +44,7 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
           <LoadingOrUnreachable error={dash.error} />
         ) : (
           <>
-            <Overview data={data} session={session} onChanged={dash.refresh} />
+            <Overview data={data} session={session} onChanged={dash.refresh} canReadBanks={can('banks.read')} />
             <div className="grid-2">
               <QualityView rounds={data.rounds} />
               <CommunicationView rounds={data.rounds} parameters={data.model?.parameters ?? null} />
@@ -87,7 +87,7 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
             {can('models.read') && (
               <ModelVersions
                 token={session.token}
-                isAdmin={session.role === 'admin'}
+                canRollBack={can('training.control')}
                 currentVersion={data.status?.modelVersion ?? 0}
               />
             )}

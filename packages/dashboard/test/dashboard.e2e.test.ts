@@ -310,6 +310,27 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
     expect(pageErrors).toEqual([]);
   }, 90_000);
 
+  it('offers an ML engineer the rollback the API allows it (training.control)', async () => {
+    const password = 'an engineer passphrase 7';
+    const made = await api('/api/users', {
+      method: 'POST',
+      token: ADMIN_TOKEN,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'eve', role: 'ml-engineer', password }),
+    });
+    expect(made.status).toBe(201);
+    await page.click('[data-testid="logout"]');
+    await page.locator('[data-testid="login-form"]').waitFor({ timeout: 10_000 });
+    await page.fill('[data-testid="login-username"]', 'eve');
+    await page.fill('[data-testid="login-password"]', password);
+    await page.click('[data-testid="login-submit"]');
+    await page.locator('[data-testid="overview"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid="dashboard"]').getAttribute('data-role')).toBe('ml-engineer');
+    await expect
+      .poll(() => page.locator('[data-testid^="rollback-"]').count(), { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(1);
+  }, 30_000);
+
   it('gives a viewer a read-only dashboard: no controls, and the API refuses control with 403', async () => {
     await page.click('[data-testid="logout"]');
     await login(VIEWER_TOKEN);
@@ -320,6 +341,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
       .poll(() => page.locator('[data-testid="round-row"]').count(), { timeout: 5000 })
       .toBeGreaterThanOrEqual(2);
     await shot('04-viewer');
+    expect(await page.locator('[data-testid^="rollback-"]').count()).toBe(0);
 
     const res = await api('/api/training/pause', { method: 'POST', token: VIEWER_TOKEN });
     expect(res.status).toBe(403);
@@ -327,6 +349,9 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
   }, 30_000);
 
   it('shows a reconnecting banner while the aggregator is down and catches up after it restarts', async () => {
+    await page.click('[data-testid="logout"]');
+    await login(ADMIN_TOKEN);
+    await page.locator('[data-testid="audit-verify"][data-ok="true"]').waitFor();
     const port = new URL(agg!.url).port;
     const committedBefore = await page.locator('[data-testid="round-row"][data-status="committed"]').count();
     await agg!.close();
@@ -335,6 +360,14 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
     await banner.waitFor({ state: 'visible', timeout: 10_000 });
     expect(await banner.textContent()).toMatch(/disconnected.*reconnecting/i);
     await shot('05-disconnected');
+    // A chain check asked for now does not happen: the panel says so, and the green result is the past.
+    await page.click('[data-testid="audit-verify-button"]');
+    await page.locator('[data-testid="audit-verify-failed"]').waitFor();
+    expect(await page.locator('[data-testid="audit-verify-failed"]').textContent()).toMatch(
+      /The chain was not checked/,
+    );
+    expect(await page.locator('[data-testid="audit-verify"]').getAttribute('data-stale')).toBe('true');
+    expect(await page.locator('[data-testid="audit-verify"]').textContent()).toMatch(/intact at the earlier check/);
 
     // Same port and data directory: the state comes back from the store.
     agg = await startAggregator({ ...config, port: Number(port) });

@@ -95,11 +95,18 @@ describe.skipIf(!haveChromium && !process.env.CI)('sign-in flow (browser, real a
     await page.click('[data-testid="mfa-start"]');
     const secret = (await page.locator('[data-testid="mfa-secret"]').textContent())!.trim();
     expect(await page.locator('[data-testid="mfa-qr"]').getAttribute('src')).toMatch(/^data:image\/png/);
+    // A mistyped code first: refused, said so.
+    await page.fill('[data-testid="mfa-code"]', '000000');
+    await page.click('[data-testid="mfa-confirm"]');
+    await page.locator('[data-testid="mfa-error"]').waitFor({ timeout: 10_000 });
     const enrolAt = Date.now();
     await page.fill('[data-testid="mfa-code"]', await generate({ secret, epoch: Math.floor(enrolAt / 1000) }));
     await page.click('[data-testid="mfa-confirm"]');
     await page.locator('[data-testid="recovery-codes"] li').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-testid="recovery-codes"] li').count()).toBe(10);
+    // The right code clears the wrong one's error, and the state line says On at once.
+    expect(await page.locator('[data-testid="mfa-error"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="mfa-state"]').textContent()).toMatch(/^On/);
     // Set-up done: the dashboard opens.
     await page.click('[data-testid="recovery-done"]');
     await page.locator('[data-testid="overview"]').waitFor({ timeout: 15_000 });
@@ -141,6 +148,8 @@ describe.skipIf(!haveChromium && !process.env.CI)('sign-in flow (browser, real a
     await page.locator('[data-testid="overview"]').waitFor({ timeout: 15_000 });
     expect(await page.locator('[data-testid="dashboard"]').getAttribute('data-role')).toBe('viewer');
     expect(await page.locator('[data-testid="nav-overview"]').count()).toBe(1);
+    // A viewer may not read /api/banks: connected banks without a false registered count ("2 / 0").
+    expect(await page.locator('[data-testid="connected-banks"]').textContent()).toMatch(/^\d+$/);
     for (const hidden of ['nav-users', 'nav-audit', 'nav-banks', 'nav-rounds']) {
       expect(await page.locator(`[data-testid="${hidden}"]`).count(), hidden).toBe(0);
     }

@@ -4,7 +4,7 @@
  * authentication is on; optionally an access token instead (the dashboard's scripts and first
  * set-up). The app passes the calls (its own API client and paths) and the wording of its errors;
  * the steps, the fields and their limits are the same in both. Styled by the app's stylesheet
- * (classes login-page, login-card, callout, btn, hint, signin-token).
+ * (classes login-page, login-card, callout, btn, hint).
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
 
@@ -116,10 +116,10 @@ export function SignInForm({
             />
             {tokenCall && (
               <>
-                <details className="signin-token">
-                  <summary className="hint">Sign in with an access token instead (scripts, first set-up)</summary>
-                  <label htmlFor="token">Access token</label>
-                </details>
+                {/* A plain label: a <details> toggle here folded only the label away, never the field. */}
+                <label htmlFor="token">
+                  Access token <span className="hint">(instead of a password: scripts, first set-up)</span>
+                </label>
                 <input
                   id="token"
                   data-testid="login-token"

@@ -18,6 +18,17 @@ export function csrfToken(): string {
   return m ? decodeURIComponent(m[1]!) : '';
 }
 
+let sessionEnded: (() => void) | null = null;
+
+/**
+ * Called when a request outside sign-in is answered 401: the session ended (idle timeout, signed
+ * out in another tab, ended by an admin). The app goes back to the sign-in form instead of leaving
+ * every page to say "sign in first" under a header that still names the person.
+ */
+export function onSessionEnded(listener: (() => void) | null): void {
+  sessionEnded = listener;
+}
+
 async function send(method: string, path: string, body?: BodyInit, type?: string): Promise<Response> {
   const headers = new Headers();
   if (method !== 'GET') headers.set('X-CSRF-Token', csrfToken());
@@ -37,6 +48,7 @@ async function send(method: string, path: string, body?: BodyInit, type?: string
     } catch {
       /* not JSON */
     }
+    if (res.status === 401 && !path.startsWith('/api/auth/')) sessionEnded?.();
     throw new ApiError(message, res.status, parsed);
   }
   return res;

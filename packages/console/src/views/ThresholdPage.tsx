@@ -17,6 +17,28 @@ const KIND_LABEL: Record<ThresholdKind, string> = {
   'alerts-per-day': 'Alerts per day at most',
 };
 
+/** What each kind's value is, shown beside the field and in the refusal. */
+const KIND_UNIT: Record<ThresholdKind, string> = {
+  probability: 'a fraction between 0 and 1 (0.8), or a percentage (80%)',
+  fpr: 'a fraction above 0 and below 1 (0.01), or a percentage (1%)',
+  precision: 'a fraction above 0 and at most 1 (0.5), or a percentage (50%)',
+  'alerts-per-day': 'a number of alerts, above 0',
+};
+
+/**
+ * The typed value as the API takes it, or why not. "1%" is 0.01; a fraction kind refuses 1 and
+ * above where it would flag every transaction (a false-positive rate "at most 1" meant as 1 %).
+ */
+export function thresholdValue(kind: ThresholdKind, text: string): number | string {
+  const t = text.trim();
+  const percent = kind !== 'alerts-per-day' && t.endsWith('%');
+  const n = Number(percent ? t.slice(0, -1).trim() : t);
+  if (t === '' || (percent && t.length === 1) || !Number.isFinite(n)) return `Enter ${KIND_UNIT[kind]}.`;
+  const v = percent ? n / 100 : n;
+  const ok = kind === 'alerts-per-day' ? v > 0 : kind === 'precision' ? v > 0 && v <= 1 : v > 0 && v < 1;
+  return ok ? v : `${KIND_LABEL[kind]} ${t}: enter ${KIND_UNIT[kind]}.`;
+}
+
 export function ThresholdPage({ canWrite }: { canWrite: boolean }) {
   const [state, setState] = useState<ThresholdState | null>(null);
   const [kind, setKind] = useState<ThresholdKind>('probability');
@@ -33,8 +55,10 @@ export function ThresholdPage({ canWrite }: { canWrite: boolean }) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
+    const v = thresholdValue(kind, value);
+    if (typeof v === 'string') return setError(v);
     try {
-      await api('PUT', '/api/threshold', { kind, value: Number(value) });
+      await api('PUT', '/api/threshold', { kind, value: v });
       setValue('');
       await load();
     } catch (err) {
@@ -110,15 +134,23 @@ export function ThresholdPage({ canWrite }: { canWrite: boolean }) {
               onChange={(e) => setValue(e.target.value)}
               className="narrow"
               inputMode="decimal"
+              aria-describedby="threshold-unit"
               data-testid="threshold-value"
             />
           </label>
+          <span className="hint" id="threshold-unit" data-testid="threshold-unit">
+            {KIND_UNIT[kind]}
+          </span>
           <button type="submit" className="btn btn-primary" data-testid="threshold-submit">
             Choose
           </button>
         </form>
       )}
-      {error && <p className="callout callout-error">{error}</p>}
+      {error && (
+        <p className="callout callout-error" role="alert" data-testid="threshold-error">
+          {error}
+        </p>
+      )}
       <FeedbackPanel />
     </section>
   );

@@ -166,12 +166,13 @@ export function useDashboard(
     }));
   }, [token]);
 
+  /** Checks the chain again; rejects (with the ApiError) when no check happened, for the panel to say so. */
   const verifyAudit = useCallback(async () => {
     try {
       const next = await loadAudit();
       setData((prev) => ({ ...prev, auditVerify: next.auditVerify, audit: mergeAuditTail(prev.audit, next.audit) }));
     } catch (err) {
-      fail(err);
+      throw fail(err);
     }
   }, [loadAudit, fail]);
 

@@ -19,6 +19,8 @@ export function AuditLog({
   onVerify: () => Promise<void>;
 }) {
   const [busy, setBusy] = useState(false);
+  // A check asked for that did not happen: said as such, and the last result shown as the past.
+  const [checkFailed, setCheckFailed] = useState<{ at: number; message: string } | null>(null);
   const newest = entries.slice().reverse();
   return (
     <Panel
@@ -34,23 +36,33 @@ export function AuditLog({
           data-testid="audit-verify-button"
           onClick={() => {
             setBusy(true);
-            void onVerify().finally(() => setBusy(false));
+            void onVerify()
+              .then(() => setCheckFailed(null))
+              .catch((err: unknown) => setCheckFailed({ at: Date.now(), message: (err as Error).message }))
+              .finally(() => setBusy(false));
           }}
         >
           {busy ? 'Checking…' : 'Check chain again'}
         </button>
       }
     >
+      {checkFailed && (
+        <p className="callout callout-error" data-testid="audit-verify-failed" role="alert">
+          <strong>The chain was not checked</strong> at {formatTime(checkFailed.at)}: {checkFailed.message}.
+          {verify && ' The result below is from an earlier check and may be out of date.'}
+        </p>
+      )}
       {verify && (
         <p
-          className={`callout ${verify.ok ? 'callout-ok' : 'callout-error'}`}
+          className={`callout ${checkFailed ? '' : verify.ok ? 'callout-ok' : 'callout-error'}`}
           data-testid="audit-verify"
           data-ok={String(verify.ok)}
+          data-stale={String(checkFailed !== null)}
         >
           {verify.ok ? (
             <>
-              <strong>Hash chain intact:</strong> all {verify.entries} entries verified at{' '}
-              {formatTime(verify.checkedAt)}.
+              <strong>Hash chain intact{checkFailed ? ' at the earlier check' : ''}:</strong> all {verify.entries}{' '}
+              entries verified at {formatTime(verify.checkedAt)}.
             </>
           ) : (
             <>

@@ -5,6 +5,9 @@ import type { TrainingState } from '../lib/types';
 
 type Action = 'start' | 'pause' | 'stop';
 
+/** The most rounds one start may add (the training route's additionalRounds limit). */
+const MAX_ADDED_ROUNDS = 100_000;
+
 const ENABLED: Record<Action, TrainingState[]> = {
   start: ['idle', 'paused', 'stopped', 'finished'],
   pause: ['running'],
@@ -76,9 +79,9 @@ export function Controls({
           <input
             type="number"
             min={1}
-            max={100000}
+            max={MAX_ADDED_ROUNDS}
             value={more}
-            onChange={(e) => setMore(Math.max(1, Math.floor(Number(e.target.value) || 1)))}
+            onChange={(e) => setMore(Math.min(MAX_ADDED_ROUNDS, Math.max(1, Math.floor(Number(e.target.value) || 1))))}
             style={{ width: '5em' }}
           />{' '}
           <span className="muted">(after {roundsCompleted} committed)</span>

@@ -1,6 +1,7 @@
 /**
  * Every model version: its round, federated AUPRC and F1, the best one marked, a download of
- * any version, and (for admins) a rollback that makes an earlier version the global model again.
+ * any version, and (for roles with training control: admins and ML engineers) a rollback that
+ * makes an earlier version the global model again.
  */
 import { useCallback, useEffect, useState } from 'react';
 import { Badge } from '../components/Badge';
@@ -13,11 +14,12 @@ const pct = (x: number | null) => (typeof x === 'number' && Number.isFinite(x) ?
 
 export function ModelVersions({
   token,
-  isAdmin,
+  canRollBack,
   currentVersion,
 }: {
   token: string;
-  isAdmin: boolean;
+  /** The role may roll back (training.control: admins and ML engineers, as the route allows). */
+  canRollBack: boolean;
   /** Reloads the list when the global model changes. */
   currentVersion: number;
 }) {
@@ -126,7 +128,7 @@ export function ModelVersions({
                     >
                       weights.bin
                     </button>
-                    {isAdmin && !m.current && (
+                    {canRollBack && !m.current && (
                       <button
                         type="button"
                         className="btn btn-small"

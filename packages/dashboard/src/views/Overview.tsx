@@ -31,10 +31,13 @@ export function Overview({
   data,
   session,
   onChanged,
+  canReadBanks,
 }: {
   data: DashboardData;
   session: Session;
   onChanged: () => Promise<void>;
+  /** The role may read /api/banks (the registered count); a viewer may not. */
+  canReadBanks: boolean;
 }) {
   const { status, settings, banks } = data;
   if (!status) return null;
@@ -112,7 +115,8 @@ export function Overview({
           <span className="stat-label">Banks connected</span>
           <span className="stat-value" data-testid="connected-banks">
             {status.connectedBanks}
-            <span className="muted"> / {registered}</span>
+            {/* Registered banks come from /api/banks, which not every role may read: no "/ 0" then. */}
+            {canReadBanks && <span className="muted"> / {registered}</span>}
           </span>
           {minBanks > 0 && <span className="stat-note">{minBanks} needed per round</span>}
         </div>

@@ -120,6 +120,7 @@ function MfaPanel() {
   };
   const confirm = async (e: FormEvent) => {
     e.preventDefault();
+    setError(null); // an earlier wrong code's message is no longer true
     try {
       const r = await call<{ recoveryCodes: string[] }>('POST', '/api/me/mfa/confirm', { code: code.trim() });
       setRecovery(r.recoveryCodes);
@@ -133,7 +134,8 @@ function MfaPanel() {
     <section className="panel" data-testid="mfa-panel">
       <h2>Two-factor authentication</h2>
       <p className="muted" data-testid="mfa-state">
-        {people.me.mfaEnabled ? 'On: sign-in asks for a code from your authenticator app.' : 'Off.'}
+        {/* On as soon as the code is confirmed, before `me` is loaded again ("I have saved them"). */}
+        {people.me.mfaEnabled || recovery ? 'On: sign-in asks for a code from your authenticator app.' : 'Off.'}
       </p>
       {recovery ? (
         <div data-testid="recovery-codes">
