@@ -188,6 +188,29 @@ describe('PinnedIdentities', () => {
       expect((e as Error).message).not.toContain(sd);
     }
   });
+
+  it("two instances over one state directory (training's and analytics') see each other's pins", () => {
+    const sd = path.join(dir, 'two');
+    const training = new PinnedIdentities(sd);
+    const analytics = new PinnedIdentities(sd); // made at start, before training pinned anyone
+    const real = new Uint8Array(32).fill(3);
+    training.check(new Map([['bank-c', real]]));
+    // The aggregator sends another key for bank-c to the analytics job: refused, the pin kept.
+    expect(() => analytics.check(new Map([['bank-c', new Uint8Array(32).fill(4)]]))).toThrow(
+      /identity key of bank-c differs from the one this bank pinned/,
+    );
+    expect(() => new PinnedIdentities(sd).check(new Map([['bank-c', real]]))).not.toThrow();
+    // A bank the analytics instance pins is kept beside training's, not written over them.
+    analytics.check(new Map([['bank-d', new Uint8Array(32).fill(5)]]));
+    expect(() =>
+      training.check(
+        new Map([
+          ['bank-c', real],
+          ['bank-d', new Uint8Array(32).fill(5)],
+        ]),
+      ),
+    ).not.toThrow();
+  });
 });
 
 describe('at start', () => {

@@ -155,8 +155,12 @@ export class PinnedIdentities {
     private readonly roster: SecAggRoster | null = null,
   ) {
     this.file = path.join(stateDir, PINNED_FILE);
-    const raw = readStateFile(cipher, this.file);
-    this.keys = raw ? (JSON.parse(raw.toString('utf8')) as Record<string, string>) : {};
+    this.keys = this.read();
+  }
+
+  private read(): Record<string, string> {
+    const raw = readStateFile(this.cipher, this.file);
+    return raw ? (JSON.parse(raw.toString('utf8')) as Record<string, string>) : {};
   }
 
   /**
@@ -171,6 +175,11 @@ export class PinnedIdentities {
   ): void {
     const roster = opts.roster ?? this.roster;
     if (roster) return checkRoster(roster, directory, opts.participants);
+    // The file is the record, read again at every check: the daemon's training rounds and its
+    // analytics jobs each hold an instance, and a bank one of them pinned since this one was made
+    // would otherwise be pinned here anew from whatever key the aggregator sends, and written over
+    // the real one.
+    this.keys = this.read();
     const changed: string[] = [];
     let added = false;
     for (const [bankId, key] of directory) {
