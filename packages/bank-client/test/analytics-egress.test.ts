@@ -190,6 +190,17 @@ describe('calibration histogram', () => {
       throw new Error(JSON.stringify(ok));
     expect(ok.answer.counts).toHaveLength(100);
     expect(ok.answer.counts.reduce((x, y) => x + y, 0)).toBe(40);
+    // Jobs of 99, 98, … bins would together give the counts at every edge k/b, a far finer
+    // histogram than 100 bins: only the divisors of 100 are answered, each a coarsening of the 100.
+    const odd = await ask(w, task(99, 0));
+    expect(odd.type === 'analytics_decline' && odd.reason).toMatch(
+      /whose bins divide its 100 \(1, 2, 4, 5, 10, 20, 25, 50, 100\); this job asks for 99/,
+    );
+    const half = await ask(w, task(50, 0));
+    if (half.type !== 'analytics_answer' || half.answer.kind !== 'calibration_histogram')
+      throw new Error(JSON.stringify(half));
+    const c100 = ok.answer.counts;
+    expect(half.answer.counts).toEqual(Array.from({ length: 50 }, (_, i) => c100[2 * i]! + c100[2 * i + 1]!));
   });
 });
 

@@ -207,11 +207,20 @@ export class AnalyticsWorker {
           ok: false,
           reason: `bank ${this.o.bankId} sends score histograms of at most ${maxBins} bins, this job asks for ${task.bins} (the job's "bins"; or the bank's calibrationMaxBins setting)`,
         };
+      // Every answer is a coarsening of one histogram of maxBins bins: jobs of 100, 99, 98, …
+      // bins would otherwise give the aggregator the counts at every edge k/b, together a far
+      // finer histogram than the cap allows (egress review: 22 of 40 accounts alone in a cell).
+      if (maxBins % task.bins !== 0)
+        return {
+          ok: false,
+          reason: `bank ${this.o.bankId} sends score histograms whose bins divide its ${maxBins} (${divisors(maxBins).join(', ')}); this job asks for ${task.bins} (the job's "bins"; or the bank's calibrationMaxBins setting)`,
+        };
       const minAccounts = Math.max(task.minAccounts, this.o.calibrationMinAccounts ?? 10, 1);
       const { scores, source } = await bankAnomalyScores(this.o.dataFile, this.o.transactions);
       if (scores.length < minAccounts)
         return { ok: false, reason: this.tooFew(scores.length, minAccounts, source, 'score histogram') };
-      return { ok: true, answer: { kind: 'calibration_histogram', counts: scoreHistogram(scores, task.bins), source } };
+      const counts = coarsen(scoreHistogram(scores, maxBins), task.bins);
+      return { ok: true, answer: { kind: 'calibration_histogram', counts, source } };
     }
     const loaded = await this.customers.get();
     if (!loaded.ok) return loaded;
@@ -361,4 +370,22 @@ export class AnalyticsWorker {
     const stored: StoredSegmentation = { jobId, at: Date.now(), features: [...r.features], segments };
     return stored;
   }
+}
+
+/** The divisors of n, ascending: the bin counts a bank with calibrationMaxBins n answers. */
+function divisors(n: number): number[] {
+  const out: number[] = [];
+  for (let d = 1; d <= n; d++) if (n % d === 0) out.push(d);
+  return out;
+}
+
+/**
+ * `counts` (B bins) summed into b bins of B/b each (b divides B): the layout's bins are equal
+ * steps of one coordinate (common/metrics/layout.ts), so bin i of b is bins i·B/b … (i+1)·B/b − 1.
+ */
+function coarsen(counts: readonly number[], bins: number): number[] {
+  const step = counts.length / bins;
+  const out = new Array<number>(bins).fill(0);
+  for (let i = 0; i < counts.length; i++) out[Math.floor(i / step)]! += counts[i]!;
+  return out;
 }
