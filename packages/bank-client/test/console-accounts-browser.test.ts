@@ -108,6 +108,15 @@ describe.skipIf(!ready)('bank console Accounts page (browser)', () => {
       .toMatch(/^500 transactions from 500 transactions .*Isolation Forest: 5 flagged/);
     expect(await page.getByTestId('accounts-row').first().textContent()).toMatch(/^tx-41-\d+ \(line \d+\).*flagged/);
     await shot('04-transactions');
+    // Away and back: the page offers the reports the daemon still holds, and reopens one.
+    await page.getByTestId('nav-alerts').click();
+    await page.getByTestId('nav-accounts').click();
+    await page.getByTestId('accounts-earlier').waitFor();
+    const earlier = page.locator('[data-testid^="accounts-open-"]');
+    expect(await earlier.count()).toBe(2);
+    await earlier.last().click(); // the oldest: the account report
+    await expect.poll(() => page.getByTestId('accounts-summary').textContent()).toMatch(/accounts/);
+    expect(await page.getByTestId('accounts-row').first().textContent()).toMatch(/WHALE/);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
  * contamination or a score cut-off), the table with reasons in words, and a CSV export.
  */
 import { useEffect, useState, type FormEvent } from 'react';
+import { EarlierReports } from '../components/EarlierReports';
 import { ScoreHistogram } from '../components/ScoreHistogram';
 import { cutQuery, type AccountReportView, type Cut } from '../lib/accounts';
 import { api, uploadFile } from '../lib/api';
@@ -72,17 +73,28 @@ export function AccountsPage({ canRun }: { canRun: boolean }) {
         `/api/accounts/${mode === 'accounts' ? 'reports' : 'transactions'}?${q}`,
         file,
       );
-      setReport(r);
-      setCut(null);
-      setCutKind('contamination');
-      setCutValue(String(r.contamination));
-      setOffset(0);
-      setFlaggedOnly(false);
+      show(r);
     } catch (err) {
       setError((err as Error).message);
     } finally {
       setBusy(false);
     }
+  };
+
+  /** A report just built or reopened, at its own contamination, first page. */
+  const show = (r: AccountReportView) => {
+    setReport(r);
+    setCut(null);
+    setCutKind('contamination');
+    setCutValue(String(r.contamination));
+    setOffset(0);
+    setFlaggedOnly(false);
+  };
+  const reopen = (reportId: string) => {
+    setError(null);
+    api<AccountReportView>('GET', `/api/accounts/reports/${reportId}?offset=0&limit=${PAGE}&flagged=0`)
+      .then(show)
+      .catch((e: unknown) => setError((e as Error).message));
   };
 
   const applyCut = (e: FormEvent) => {
@@ -167,6 +179,7 @@ export function AccountsPage({ canRun }: { canRun: boolean }) {
           </form>
         </section>
       )}
+      <EarlierReports current={id} refreshKey={id} onOpen={reopen} />
       {error && (
         <p className="callout callout-error" role="alert" data-testid="accounts-error">
           {error}
