@@ -34,6 +34,13 @@ describe('admin API', () => {
     expect((await api(agg, 'POST', '/api/banks', { id: 'v' }, VIEWER)).status).toBe(403);
     expect((await api<{ role: string }>(agg, 'GET', '/api/whoami', undefined, VIEWER)).body.role).toBe('viewer');
     expect((await api<{ role: string }>(agg, 'GET', '/api/whoami', undefined, ADMIN)).body.role).toBe('admin');
+    // The dashboard's first question: 200 whoever asks, what whoami says only to a caller it accepts.
+    const anonymous = await fetch(`${agg.url}/api/auth/session`);
+    expect([anonymous.status, await anonymous.json()]).toEqual([200, { signedIn: false }]);
+    const wrong = await api<{ signedIn: boolean }>(agg, 'GET', '/api/auth/session', undefined, 'not-a-token-of-ours');
+    expect([wrong.status, wrong.body]).toEqual([200, { signedIn: false }]);
+    const viewer = await api<{ signedIn: boolean; role: string }>(agg, 'GET', '/api/auth/session', undefined, VIEWER);
+    expect([viewer.status, viewer.body.signedIn, viewer.body.role]).toEqual([200, true, 'viewer']);
   });
 
   it('creates banks once, shows the token only at creation, stores only its hash', async () => {

@@ -36,9 +36,15 @@ export function App() {
   const [notice, setNotice] = useState<string | null>(null);
   const hash = useHash();
 
+  // /api/auth/session rather than /api/whoami: signed out is the normal case on the sign-in page,
+  // and it answers 200 then (whoami's 401 was a console error on every visit); a token it did not
+  // accept is the same `signedIn: false`.
   const load = useCallback(async (t: string | null) => {
     try {
-      setMe(await call<WhoAmI>('GET', '/api/whoami', undefined, t));
+      const s = await call<{ signedIn: boolean } & Partial<WhoAmI>>('GET', '/api/auth/session', undefined, t);
+      if (!s.signedIn) throw new ApiError('unauthorized', 401);
+      const { signedIn: _signedIn, ...who } = s;
+      setMe(who as WhoAmI);
       return true;
     } catch (err) {
       if (t && err instanceof ApiError && err.status === 401) {

@@ -196,7 +196,17 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard (browser, real aggr
   }, 30_000);
 
   it('shows rounds live to an admin: quality and traffic charts, banks, round detail, model download', async () => {
+    // Signed out is the normal case on the sign-in page: no failed request in the browser's console.
+    const consoleErrors: string[] = [];
+    const onConsole = (m: { type(): string; text(): string }) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    };
+    page.on('console', onConsole);
     await page.goto(agg!.url);
+    await page.locator('[data-testid="login-form"]').waitFor({ timeout: 10_000 });
+    await page.waitForLoadState('networkidle');
+    page.off('console', onConsole);
+    expect(consoleErrors).toEqual([]);
     await shot('01-login');
     await login(ADMIN_TOKEN);
     expect(await page.locator('[data-testid="controls"]').count()).toBe(1);
