@@ -25,6 +25,7 @@ export function Dashboard({ session, onLogout }: { session: Session; onLogout: (
     // Refused the live stream: who we are may have changed (a set-up to finish sends us to Profile).
     () => void people?.reload(),
     () => void people?.reload(),
+    (permission) => people?.can(permission) ?? true,
   );
   const now = useNow(1000);
   const [selectedRound, setSelectedRound] = useState<number | null>(null);

@@ -140,12 +140,21 @@ describe.skipIf(!haveChromium && !process.env.CI)('sign-in flow (browser, real a
     expect(replay.status).toBe(401);
 
     // The viewer: one-time password, then their own password, then charts only.
+    const refused: string[] = [];
+    const onConsole = (m: { type(): string; text(): string }) => {
+      if (m.type() === 'error' && /\b40[13]\b/.test(m.text())) refused.push(m.text());
+    };
     await signIn('vic', oneTime);
     await page.locator('[data-testid="password-panel"]').waitFor({ timeout: 10_000 });
     await page.fill('[data-testid="pw-current"]', oneTime);
     await page.fill('[data-testid="pw-next"]', 'quiet harbour maple 93');
+    page.on('console', onConsole);
     await page.click('[data-testid="pw-submit"]');
     await page.locator('[data-testid="overview"]').waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
+    page.off('console', onConsole);
+    // The page asks for nothing the viewer's role is refused (each refusal was a console error).
+    expect(refused).toEqual([]);
     expect(await page.locator('[data-testid="dashboard"]').getAttribute('data-role')).toBe('viewer');
     expect(await page.locator('[data-testid="nav-overview"]').count()).toBe(1);
     // A viewer may not read /api/banks: connected banks without a false registered count ("2 / 0").

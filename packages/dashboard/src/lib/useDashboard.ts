@@ -69,6 +69,11 @@ export function useDashboard(
   onRefused?: () => void,
   /** The stream says the caller's role changed: re-read who is signed in (the data is reloaded here). */
   onRoleChanged?: () => void,
+  /**
+   * Whether the caller holds a permission: the panels' requests its role would be refused (403)
+   * are not sent (a viewer's page made eight of them, each a console error). Default: all.
+   */
+  can: (permission: string) => boolean = () => true,
 ): Dashboard {
   const [data, setData] = useState<DashboardData>(EMPTY);
   const [loaded, setLoaded] = useState(false);
@@ -79,6 +84,11 @@ export function useDashboard(
   refusedRef.current = onRefused;
   const roleChangedRef = useRef(onRoleChanged);
   roleChangedRef.current = onRoleChanged;
+  const canRef = useRef(can);
+  canRef.current = can;
+  /** The request, or (for a role that may not make it) a settled refusal that keeps the panel's data. */
+  const ifAllowed = <T>(permission: string, request: () => Promise<T>): Promise<T> =>
+    canRef.current(permission) ? request() : Promise.reject(new ApiError(`needs ${permission}`, 403));
 
   const fail = useCallback((err: unknown): ApiError => {
     const e = err instanceof ApiError ? err : new ApiError((err as Error)?.message ?? String(err), -1);
@@ -107,7 +117,7 @@ export function useDashboard(
       const [status, banks, rounds] = await Promise.all([
         getJson<StatusView>('/api/status', token),
         // A role without banks.read (viewer: charts only) sees no bank table rather than an error.
-        getJson<BankView[]>('/api/banks', token).catch((e: unknown) => {
+        ifAllowed('banks.read', () => getJson<BankView[]>('/api/banks', token)).catch((e: unknown) => {
           if (e instanceof ApiError && e.status === 403) return [] as BankView[];
           throw e;
         }),
@@ -116,10 +126,10 @@ export function useDashboard(
       // Secondary panels: one failing must not hide the rest.
       const [health, settings, privacy, model, audit] = await Promise.allSettled([
         getJson<HealthView>('/api/health', null),
-        getJson<SettingsView>('/api/config', token),
+        ifAllowed('settings.read', () => getJson<SettingsView>('/api/config', token)),
         getJson<PrivacyView>('/api/privacy', token),
-        getJson<ModelInfo>('/api/model', token),
-        loadAudit(),
+        ifAllowed('models.read', () => getJson<ModelInfo>('/api/model', token)),
+        ifAllowed('audit.read', loadAudit),
       ]);
       windows.current.delete(since);
       if (load < loads.current.applied) return;
@@ -151,10 +161,10 @@ export function useDashboard(
   const refreshAfterRound = useCallback(async () => {
     const [privacy, model, settings, health, audit] = await Promise.allSettled([
       getJson<PrivacyView>('/api/privacy', token),
-      getJson<ModelInfo>('/api/model', token),
-      getJson<SettingsView>('/api/config', token),
+      ifAllowed('models.read', () => getJson<ModelInfo>('/api/model', token)),
+      ifAllowed('settings.read', () => getJson<SettingsView>('/api/config', token)),
       getJson<HealthView>('/api/health', null),
-      getJson<AuditVerifyView>('/api/audit/verify', token),
+      ifAllowed('audit.read', () => getJson<AuditVerifyView>('/api/audit/verify', token)),
     ]);
     setData((prev) => ({
       ...prev,
