@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { Header } from './components/Header';
 import { LoginForm } from './components/LoginForm';
 import { api, ApiError, onSessionEnded } from './lib/api';
+import { useKeepAlive } from './lib/keep-alive';
 import { useRoute } from './lib/route';
 import type { SessionState, WhoAmI } from './lib/types';
 import { AccountsPage } from './views/AccountsPage';
@@ -41,6 +42,8 @@ export function App() {
     });
     return () => onSessionEnded(null);
   }, []);
+
+  useKeepAlive(Boolean(me) && !me?.setup);
 
   const logout = async () => {
     await api('POST', '/api/auth/logout').catch(() => {});

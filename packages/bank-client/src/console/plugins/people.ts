@@ -44,6 +44,18 @@ export default async function people(app: FastifyInstance, ctx: ConsoleContext &
     };
   }
 
+  // The page's keep-alive while the person works (keys, pointer): reads do not extend a session
+  // (polling must not keep an unattended one open), so an analyst reading the queue for longer
+  // than the idle timeout was signed out. A POST, so the access hook counts it as activity.
+  app.post(
+    '/api/session/refresh',
+    {
+      config: self,
+      schema: { tags, summary: 'Keep this session alive (the person is using the page); returns the new expiry' },
+    },
+    async (req) => ({ expiresAt: req.operator!.expiresAt, now: ctx.now() }),
+  );
+
   app.get(
     '/api/whoami',
     { config: self, schema: { tags, summary: 'Who is signed in, role and permissions' } },
