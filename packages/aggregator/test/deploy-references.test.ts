@@ -12,7 +12,8 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BANK_ENV } from '../../bank-client/src/config/index.js';
-import { ENV_VARS } from '../src/config/schema.js';
+import { CONFIG_FILE_ENV, ENV_VARS } from '../src/config/schema.js';
+import { CONSOLE_ENV } from '../../bank-client/src/console/config.js';
 import {
   AGGREGATOR_DOCKERFILE,
   BANK_DOCKERFILE,
@@ -200,13 +201,16 @@ describe('.env.example documents every setting', () => {
     ...interpolated(read('docker-compose.tls.yml')),
   ]);
 
-  it('every key of the aggregator ENV_VARS and the bank BANK_ENV, each with a comment', () => {
-    for (const key of [...Object.keys(ENV_VARS), ...Object.keys(BANK_ENV)]) {
+  // The aggregator's, the bank daemon's and the bank console's, and the config file's variable.
+  const documented = [...Object.keys(ENV_VARS), ...Object.keys(BANK_ENV), ...Object.keys(CONSOLE_ENV), CONFIG_FILE_ENV];
+
+  it('every key of the aggregator ENV_VARS, the bank BANK_ENV and the console CONSOLE_ENV, each with a comment', () => {
+    for (const key of documented) {
       expect(mentioned(key), `.env.example does not mention ${key}`).toBe(true);
     }
     // A comment right above each block: no bare list of names.
     const lines = text.split('\n');
-    for (const key of [...Object.keys(ENV_VARS), ...Object.keys(BANK_ENV)]) {
+    for (const key of documented) {
       const i = lines.findIndex((l) => new RegExp(`^#?\\s*${key}=`).test(l));
       let j = i - 1;
       while (j >= 0 && /^#?\s*[A-Z][A-Z0-9_]*=/.test(lines[j]!)) j--;

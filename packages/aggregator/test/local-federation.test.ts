@@ -4,10 +4,12 @@
  * and admin token, and Ctrl-C (SIGINT) stops every process.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { headerHas } from '../src/cli/local-checks.js';
 import { cleanup, tempDir, waitFor } from './helpers/federation.js';
 
 const launcher = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cli/local-federation.js');
@@ -106,6 +108,45 @@ describe('npm start (local federation)', () => {
     expect(r.stderr).toMatch(/FINSECURE_LOG_LEVEL: logLevel: /);
     expect(r.stderr).not.toMatch(/custom levels/);
     expect(existsSync(path.join(bad, 'local-federation'))).toBe(false);
+  });
+
+  it('a port another program holds is named with its flag before any data is made, exit 2; the directory is 0700', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as AddressInfo).port;
+    try {
+      for (const [flags, message] of [
+        [
+          ['--port', String(taken), '--console-port', '0'],
+          new RegExp(`port ${taken} is in use by another program; choose another with --port`),
+        ],
+        [
+          ['--port', '0', '--console-port', String(taken)],
+          new RegExp(`port ${taken} is in use .*--console-port \\(bank i listens`),
+        ],
+      ] as const) {
+        const busy = path.join(dir, `busy-${flags[1]}`);
+        const r = spawnSync(process.execPath, [launcher, '--dir', busy, '--rows', '6000', ...flags], {
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(existsSync(path.join(busy, 'local-federation'))).toBe(false);
+        expect(statSync(busy).mode & 0o777).toBe(0o700);
+      }
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it('segments only data with customers: headerHas reads the header of a plain CSV', () => {
+    const withIds = path.join(dir, 'with-ids.csv');
+    writeFileSync(withIds, 'TRANSACTION_ID,"CUSTOMER_ID",TX_AMOUNT\n1,7,10\n');
+    const without = path.join(dir, 'kaggle.csv');
+    writeFileSync(without, 'Time,V1,Amount,Class\n0,1,2,0\n');
+    expect(headerHas(withIds, 'CUSTOMER_ID')).toBe(true);
+    expect(headerHas(without, 'CUSTOMER_ID')).toBe(false);
   });
 
   it('a restart keeps the tokens, reports what is stored, and says when every round is committed', async () => {

@@ -130,7 +130,12 @@ async function loadFile(
   o: ExperimentOptions,
 ): Promise<{ dataset: Dataset; layout: string; source: string }> {
   const info = await stat(file).catch(() => null);
-  if (!info) throw new ExperimentError(`${flag} ${file}: no such file`);
+  // A relative path is read from the working directory, which `npm run` sets to the repository's:
+  // say where it looked.
+  if (!info)
+    throw new ExperimentError(
+      `${flag} ${file}: no such file${path.isAbsolute(file) ? '' : ` (looked for ${path.resolve(file)})`}`,
+    );
   if (!info.isFile()) throw new ExperimentError(`${flag} ${file}: not a file`);
   const loaded = await loadCsv(file, {
     layout: o.layout ?? 'auto',

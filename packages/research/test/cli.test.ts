@@ -332,7 +332,11 @@ describe('bad flags', () => {
       /give one source of data, not --data and --synthetic/,
     );
     expect(await failure(baselineCommand, ['--data', path.join(dir, 'nope.csv')])).toMatch(
-      /--data .*nope\.csv: no such file/,
+      /--data .*nope\.csv: no such file$/,
+    );
+    // A relative path: where it was looked for (npm run works from the repository's directory).
+    expect(await failure(baselineCommand, ['--data', 'nope-relative.csv'])).toContain(
+      `--data nope-relative.csv: no such file (looked for ${path.resolve('nope-relative.csv')})`,
     );
     expect(await failure(baselineCommand, ['--data', csv, '--scheme', 'natural'])).toMatch(
       /--scheme natural needs customer ids/,

@@ -1,7 +1,7 @@
 /**
  * `finsecure-aggregator audit verify`: checks, offline, the aggregator's stored state —
  * the audit hash chain against its anchors (signed head and checkpoints with the
- * aggregator's key, and the heads banks kept: `--bank-heads <state-dir>/audit-heads.jsonl`),
+ * aggregator's key, and the heads banks kept, exported with `finsecure-bank audit-heads`: `--bank-heads <file>`),
  * every model against its sha256, every sealed round against its audit entry, and the
  * SQLite pages. Says which anchors it checked against. Exit code 0: all good; 1: a
  * problem was found (each printed, naming file, table and row); 2: bad arguments (on stderr: a
@@ -46,7 +46,7 @@ export function auditCommand(
     .description(
       'Verify the audit hash chain against its signed head, its signed checkpoints and the heads banks kept; ' +
         "check every model's sha256, every committed round against its audit entry, and the database pages. " +
-        'Exit code 0 when everything holds, 1 when anything does not.',
+        'Exit code 0 when everything holds, 1 when anything does not, 2 for bad arguments (no store there, an unreadable heads file, a bad flag).',
     )
     .option('-c, --config <file>', 'aggregator JSON config file (env FINSECURE_CONFIG)')
     .option('--data-dir <dir>', 'directory of the SQLite database and the audit key (default ./data)')
@@ -58,7 +58,7 @@ export function auditCommand(
     )
     .option(
       '--bank-heads <files...>',
-      'heads files kept by banks (<bank state dir>/audit-heads.jsonl): the chain must reach every head in them',
+      'heads files kept by banks, each exported on its host with `finsecure-bank audit-heads > heads.jsonl` (the state directory keeps them encrypted): the chain must reach every head in them',
     )
     .option('--json', 'print the report as JSON')
     .action(async (o: VerifyFlags) => {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addDemoCustomers } from './demo-customers.js';
 import { segmentationSummary, startSegmentation } from './segmentation-summary.js';
+import { consolePorts, headerHas, portsFree } from './local-checks.js';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { prepareLocalShards } from './local-shards.js';
@@ -65,7 +66,11 @@ const program = new Command('finsecure-local')
   .option('--rows <n>', 'rows of synthetic data to generate', intArg('--rows', 1000, 10_000_000), 60_000)
   .option('--fraud-rate <r>', 'fraud rate of the synthetic data', floatArg('--fraud-rate', 0, 0.5, true), 0.01)
   .option('--banks <n>', 'number of banks', intArg('--banks', 2, 50), 3)
-  .option('--scheme <s>', 'how to split data across banks: iid, dirichlet, quantity or natural', 'dirichlet')
+  .option(
+    '--scheme <s>',
+    'how to split data across banks: iid, dirichlet, quantity or natural (whole customers: needs --data with a CUSTOMER_ID column)',
+    'dirichlet',
+  )
   .option('--alpha <a>', 'Dirichlet concentration (smaller = more skewed)', floatArg('--alpha', 0, 1000, true), 1)
   .option('--rounds <n>', 'rounds to run', intArg('--rounds', 1, 100_000), 20)
   .option('--epochs <n>', 'local epochs per round', intArg('--epochs', 1, 1000), 2)
@@ -93,13 +98,20 @@ program.action(async (o: LaunchOptions) => {
   }
   const dir = path.resolve(o.dir);
   const logs = path.join(dir, 'logs');
-  mkdirSync(logs, { recursive: true });
+  // Owner-only, as the aggregator makes its own (README: data directory and backups).
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(logs, { recursive: true, mode: 0o700 });
   // Kept in the working directory (mode 0600): a restart keeps open dashboards logged in.
   const tokens = localTokens(dir);
   const configFor = (inputSize: number) =>
     localConfig(o, tokens, dir, inputSize, (name) => program.getOptionValueSource(name) === 'cli');
-  // Checked before the data work: a bad FINSECURE_* variable or config file is named at once.
-  configFor(30);
+  // Checked before the data work: a bad FINSECURE_* variable or config file is named at once,
+  // and so is a port another program holds (the aggregator's, and each bank console's).
+  const early = configFor(30);
+  await portsFree(early.host, [
+    { port: early.port, flag: '--port' },
+    ...consolePorts(o.consolePort ?? (early.port === 0 ? 0 : early.port + 1), o.banks),
+  ]);
   const shards = await prepareLocalShards({
     dir: path.join(dir, 'local-federation'),
     data: o.data,
@@ -304,6 +316,8 @@ program.action(async (o: LaunchOptions) => {
   });
 
   const segmentation = { asked: false, id: null as number | null, reported: false };
+  // Segments group customers: a CSV of one's own without a CUSTOMER_ID column has none to group.
+  const customers = !o.data || headerHas(shards.banks[0]!.file, 'CUSTOMER_ID');
   const poll = setInterval(async () => {
     try {
       // The live events print each round as it ends; this catches any they missed.
@@ -324,7 +338,12 @@ program.action(async (o: LaunchOptions) => {
       // One segmentation after training (issue 19), reported in one line when it ends.
       if (status.state === 'finished' && !segmentation.asked) {
         segmentation.asked = true;
-        segmentation.id = await startSegmentation(agg.url, headers, (line) => process.stdout.write(line));
+        if (customers)
+          segmentation.id = await startSegmentation(agg.url, headers, (line) => process.stdout.write(line));
+        else
+          process.stdout.write(
+            'Segmentation skipped: the data has no CUSTOMER_ID column (segments group customers; the handbook layout has one).\n',
+          );
       }
       if (segmentation.id !== null && !segmentation.reported) {
         const line = await segmentationSummary(agg.url, headers, segmentation.id);
@@ -353,7 +372,8 @@ program.parseAsync(process.argv).catch((err) => {
   const usage = usageExitCode(err);
   if (usage !== undefined) process.exit(usage);
   if (failRun) return failRun(err as Error);
-  process.stderr.write(`finsecure-local: ${(err as Error).message}\n`);
+  // The store's messages name the aggregator's flag; this launcher's is --dir.
+  process.stderr.write(`finsecure-local: ${(err as Error).message.replace(/its own --data-dir\b/, 'its own --dir')}\n`);
   // A bad setting (FINSECURE_*, the config file) is the user's to fix: 2, as for a bad option.
   process.exit(err instanceof ConfigError ? 2 : 1);
 });
