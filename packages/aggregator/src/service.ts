@@ -18,6 +18,7 @@ import type { FederationObserver } from './federation/core.js';
 import { ControlRefused, Federation, SERVER_VERSION } from './federation/federation.js';
 import { checkFrameLimit } from './federation/frame-limit.js';
 import { AUDIT_KEY_FILE, recordShutdown, verifyStoredState } from './audit/index.js';
+import { diskFull } from './store/sqlite-integrity.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics/prometheus.js';
 import { buildServer, type PeopleSettings } from './server/app.js';
@@ -85,7 +86,20 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     // Refuses to start (naming file, table and row) on damaged storage; seals committed rounds a
     // crash left without their audit entry; records this start.
     const clock = opts.clock ?? systemClock;
-    const startup = await verifyStoredState(store, { version: SERVER_VERSION, now: () => clock.now() });
+    const startup = await verifyStoredState(store, { version: SERVER_VERSION, now: () => clock.now() }).catch(
+      (err: unknown) => {
+        // The start's own writes (its audit entry, the checkpoint) on a full disk: SQLite says only
+        // "database or disk is full"; name the place and the step.
+        const code = (err as { code?: string }).code ?? '';
+        if (code !== 'SQLITE_FULL' && !code.startsWith('SQLITE_IOERR')) throw err;
+        const full = diskFull(config.dataDir);
+        throw new Error(
+          `cannot record this start in the store in ${config.dataDir} (${code}: ${(err as Error).message})` +
+            (full ? `: ${full}` : ''),
+          { cause: err },
+        );
+      },
+    );
     logger.info({ store: store.kind, checkMs: startup.ms, repaired: startup.repaired }, 'store ready');
     const adminTokenGenerated = !config.adminToken;
     const adminToken = config.adminToken ?? generateToken('fsa');

@@ -129,7 +129,7 @@ program.action(async (o: LaunchOptions) => {
   // The aggregator logs to a file; the console shows a short story of the run.
   const fileLogger = pino(
     { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
-    createWriteStream(path.join(logs, 'aggregator.log'), { flags: 'a' }),
+    createWriteStream(path.join(logs, 'aggregator.log'), { flags: 'a', mode: 0o600 }),
   );
   const agg = await startAggregator(config, { logger: fileLogger });
   // People: the first run creates the first admin and prints its one-time password once.
@@ -187,7 +187,7 @@ program.action(async (o: LaunchOptions) => {
     const bankConfig = path.join(dir, 'bank-config', `${shard.id}.json`);
     mkdirSync(path.dirname(bankConfig), { recursive: true, mode: 0o700 });
     writeFileSync(bankConfig, JSON.stringify({ calibrationExact: true }, null, 2) + '\n', { mode: 0o600 });
-    const out = createWriteStream(path.join(logs, `${shard.id}.log`), { flags: 'a' });
+    const out = createWriteStream(path.join(logs, `${shard.id}.log`), { flags: 'a', mode: 0o600 });
     const child = spawn(
       process.execPath,
       [

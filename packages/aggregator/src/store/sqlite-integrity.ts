@@ -9,7 +9,7 @@
  * - `PRAGMA quick_check` (O(N), no index cross-check: milliseconds for thousands of
  *   rounds) finds damaged pages; each problem is reported with the table it belongs to.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -86,11 +86,35 @@ export function cantOpenError(file: string, err: unknown): unknown {
     }
   };
   if (!existsSync(dir)) why = `its directory ${dir} does not exist`;
-  else why = unwritable(dir) ?? unwritable(file) ?? unwritable(`${file}-wal`) ?? unwritable(`${file}-shm`) ?? why;
+  else
+    why =
+      diskFull(dir) ??
+      unwritable(dir) ??
+      unwritable(file) ??
+      unwritable(`${file}-wal`) ??
+      unwritable(`${file}-shm`) ??
+      why;
   return new Error(
     `cannot open database file ${file}: ${why} (${code}: ${(err as Error).message}). The aggregator needs to write ` +
       'its data directory: the database, its -wal and -shm files (SQLite writes them even to read).',
   );
+}
+
+/**
+ * "the disk holding <dir> is full (N KB free)" when its file system has under 1 MiB free for this
+ * user, else null: SQLite then says only "disk I/O error" (SQLITE_IOERR_SHMSIZE) or "database or
+ * disk is full", and the operator looked for a permission problem.
+ */
+export function diskFull(dir: string): string | null {
+  try {
+    const fs = statfsSync(dir);
+    const free = fs.bavail * fs.bsize;
+    return free < 1 << 20
+      ? `the disk holding ${dir} is full (${Math.floor(free / 1024)} KB free): free space, then start again`
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs quick_check; returns one message per problem, naming file, table and page. */
