@@ -8,6 +8,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { EarlierReports } from '../components/EarlierReports';
 import { ScoreHistogram } from '../components/ScoreHistogram';
 import { cutQuery, type AccountReportView, type Cut } from '../lib/accounts';
+import { NumberField } from '../components/NumberField';
 import { api, uploadFile } from '../lib/api';
 
 const PAGE = 25;
@@ -151,19 +152,14 @@ export function AccountsPage({ canRun }: { canRun: boolean }) {
                 </label>
               </>
             )}
-            <label>
-              Expected contamination
-              <input
-                className="narrow"
-                type="number"
-                step="any"
-                min="0"
-                max="0.5"
-                value={contamination}
-                onChange={(e) => setContamination(e.target.value)}
-                data-testid="accounts-contamination"
-              />
-            </label>
+            <NumberField
+              label="Expected contamination"
+              value={contamination}
+              onChange={setContamination}
+              testId="accounts-contamination"
+              min="0"
+              max="0.5"
+            />
             <label>
               Transaction file
               <input

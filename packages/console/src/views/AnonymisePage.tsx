@@ -7,6 +7,7 @@
  * columns. Below: the bank's earlier runs.
  */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { NumberField } from '../components/NumberField';
 import { api, ApiError, uploadFile } from '../lib/api';
 import { ReportTable, type Report, type RunSummary } from './AnonymiseReport';
 
@@ -124,18 +125,13 @@ export function AnonymisePage() {
           </label>
           {amount === 'laplace' ? (
             <>
-              <label>
-                ε per transaction
-                <input
-                  className="narrow"
-                  type="number"
-                  step="any"
-                  min="0"
-                  value={epsilon}
-                  onChange={(e) => setEpsilon(e.target.value)}
-                  data-testid="anonymise-epsilon-input"
-                />
-              </label>
+              <NumberField
+                label="ε per transaction"
+                value={epsilon}
+                onChange={setEpsilon}
+                testId="anonymise-epsilon-input"
+                min="0"
+              />
               <label>
                 Clip amounts at
                 <input
@@ -165,30 +161,16 @@ export function AnonymisePage() {
               <option value="day">day</option>
             </select>
           </label>
-          <label>
-            Minimum k
-            <input
-              className="narrow"
-              type="number"
-              min="1"
-              step="1"
-              value={minK}
-              onChange={(e) => setMinK(e.target.value)}
-              data-testid="anonymise-min-k"
-            />
-          </label>
-          <label title="Count k as k^m-anonymity: any m of a person's transactions are shared by at least k people. Empty: the k of each person's whole record.">
-            Known transactions (m)
-            <input
-              className="narrow"
-              type="number"
-              min="1"
-              step="1"
-              value={knownTransactions}
-              onChange={(e) => setKnownTransactions(e.target.value)}
-              data-testid="anonymise-known-transactions"
-            />
-          </label>
+          <NumberField label="Minimum k" value={minK} onChange={setMinK} testId="anonymise-min-k" min="1" step="1" />
+          <NumberField
+            label="Known transactions (m)"
+            value={knownTransactions}
+            onChange={setKnownTransactions}
+            testId="anonymise-known-transactions"
+            min="1"
+            step="1"
+            title="Count k as k^m-anonymity: any m of a person's transactions are shared by at least k people. Empty: the k of each person's whole record."
+          />
           <label>
             <input type="checkbox" checked={dropUnclassified} onChange={(e) => setDropUnclassified(e.target.checked)} />{' '}
             drop columns with no role
