@@ -20,14 +20,8 @@ import type { RoundRecord, StatusView } from '@finsecure/common/api';
 import { applyScaler, type Scaler } from '@finsecure/common/data';
 import { manifestFor, MlpTrainer } from '@finsecure/common/model';
 import { createStrategy } from '@finsecure/common/strategy';
-import {
-  DEFAULT_RULES,
-  loadConfig,
-  secaggRuleIssues,
-  startAggregator,
-  type RunningAggregator,
-} from '@finsecure/aggregator';
-import { UsageError } from './cli-main.js';
+import { DEFAULT_RULES, loadConfig, startAggregator, type RunningAggregator } from '@finsecure/aggregator';
+import { defaultGraceMs } from './simulation-settings.js';
 import {
   BankClient,
   loadBankConfig,
@@ -48,6 +42,7 @@ import {
 import type { SimulationOptions, ReportedMetrics, RoundResult, SimulationResult } from './simulation-types.js';
 
 export type * from './simulation-types.js';
+export { checkSecureAggregation, defaultGraceMs } from './simulation-settings.js';
 
 const ROUND_SERIES_POLL_MS = 200;
 
@@ -73,39 +68,8 @@ function reportedOf(m: Record<string, number> | null): ReportedMetrics | null {
   return out;
 }
 
-/**
- * The aggregator's own refusals of a secure-aggregation federation with these settings
- * (secaggRuleIssues: a share cap, a quorum of one), as a UsageError naming the flags, so that a
- * command refuses them before any work (compare ran its baseline, local-only and plaintext arms
- * first, and lost them to the aggregator's ConfigError).
- * @param quorum the --quorum given, or undefined (then every bank: --banks)
- */
-export function checkSecureAggregation(o: { maxShare: number; quorum: number | undefined; banks: number }): void {
-  const quorum = o.quorum ?? o.banks;
-  const issues = secaggRuleIssues({
-    secureAggregation: true,
-    strategy: 'fedavg',
-    maxShare: o.maxShare,
-    adaptiveNormK: 0,
-    quorum,
-  });
-  if (!issues.length) return;
-  const flag = (key: string) =>
-    key === 'maxShare'
-      ? `--max-share ${o.maxShare}`
-      : o.quorum !== undefined
-        ? `--quorum ${quorum}`
-        : `--banks ${quorum}`;
-  throw new UsageError(issues.map((i) => `--secure-aggregation with ${flag(i.path[0]!)}: ${i.message}`).join('; '));
-}
-
 function sameScaler(a: Scaler, b: Scaler): boolean {
   return a.mean.every((m, j) => m === b.mean[j] && a.std[j] === b.std[j]) && a.mean.length === b.mean.length;
-}
-
-/** The wait for late banks once the quorum is in, when --grace is not given: none below all banks, else 5 s (ms). */
-export function defaultGraceMs(quorum: number, banks: number): number {
-  return quorum < banks ? 0 : 5_000;
 }
 
 /** Runs the federation to `rounds` committed rounds and returns the per-round record. */

@@ -229,9 +229,9 @@ function quorumSummary(state: RoundState): string {
   return `quorum not reached: ${stage.answeredCount} of ${state.limits.quorum} required ${what}`;
 }
 
+/** The summary, then which banks were missing and why (the stored reason). */
 function quorumMessage(state: RoundState): string {
   const stage = trainingStage(state);
-  const what = state.workflow.stages.length > 1 ? `answers in the ${stage.name} stage` : 'updates';
   const why = stage.asked
     .filter((b) => !stage.hasAnswered(b))
     .map(
@@ -239,7 +239,7 @@ function quorumMessage(state: RoundState): string {
         `${b}: ${stage.dropReason(b) ?? `no ${stage.name === 'fit' ? 'update' : 'answer'} before the ${stage.name} stage closed`}`,
     )
     .join('; ');
-  return `quorum not reached: ${stage.answeredCount} of ${state.limits.quorum} required ${what} (${why})`;
+  return `${quorumSummary(state)} (${why})`;
 }
 
 /**
