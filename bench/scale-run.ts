@@ -1,6 +1,6 @@
 /**
  * One run of `scale` (bench/scale.ts): a fresh aggregator in this process, `banks` light banks
- * in a child process, one start and `1 + SKIP_ROUNDS + measuredRounds` rounds back to back; returns the
+ * in a child process, one start and `1 + skip + measuredRounds` rounds back to back; returns the
  * aggregator's CPU per measured round, its idle CPU, memory and the round's phases. The sweep,
  * the interleaving and the report are scale.ts's.
  */
@@ -21,13 +21,27 @@ if (!(IDLE_MS >= 100))
   throw new Error(`FINSECURE_BENCH_SCALE_IDLE_MS is "${process.env.FINSECURE_BENCH_SCALE_IDLE_MS}": expected ms ≥ 100`);
 
 /**
- * Rounds run after the first and before the measured ones (FINSECURE_BENCH_SCALE_SKIP, default 0):
- * V8 optimises a 10-bank round's handlers only over its first hundred rounds or so (each runs a few
- * dozen times a round), so a long-running federation's steady state needs them skipped.
+ * Rounds run after the first and before the measured ones (FINSECURE_BENCH_SCALE_SKIP): V8 optimises
+ * a round's handlers only once each has run a few thousand times, which takes a 10-bank federation
+ * a hundred rounds or more (each handler runs a few times per bank and round) and a 10,000-bank
+ * one a single round (bench/RESULTS.md, "eighteenth pass"). `auto` (the default) skips
+ * ceil(WARM_BANK_ROUNDS / banks) rounds: the steady state of a long-running federation of any size.
+ * A number skips that many at every size (0: the first rounds, as a federation that has just
+ * started pays them).
  */
-export const SKIP_ROUNDS = Number(process.env.FINSECURE_BENCH_SCALE_SKIP ?? 0);
-if (!(Number.isInteger(SKIP_ROUNDS) && SKIP_ROUNDS >= 0))
-  throw new Error(`FINSECURE_BENCH_SCALE_SKIP is "${process.env.FINSECURE_BENCH_SCALE_SKIP}": expected an integer ≥ 0`);
+export const WARM_BANK_ROUNDS = 2_000;
+const SKIP_SETTING = process.env.FINSECURE_BENCH_SCALE_SKIP ?? 'auto';
+if (
+  SKIP_SETTING !== 'auto' &&
+  !(Number.isInteger(Number(SKIP_SETTING)) && Number(SKIP_SETTING) >= 0 && SKIP_SETTING.trim() !== '')
+)
+  throw new Error(`FINSECURE_BENCH_SCALE_SKIP is "${SKIP_SETTING}": expected "auto" or an integer ≥ 0`);
+
+/** The rounds skipped before the measured ones at this many banks (see WARM_BANK_ROUNDS); 0 in a quick run. */
+export function skipRounds(banks: number, quick = false): number {
+  if (quick) return 0;
+  return SKIP_SETTING === 'auto' ? Math.ceil(WARM_BANK_ROUNDS / banks) : Number(SKIP_SETTING);
+}
 
 function trainRange(text: string): [number, number] {
   const [lo, hi] = text.split(',').map(Number);
@@ -48,7 +62,9 @@ export interface ScaleRun {
   roundWallMs: number;
   /** Aggregator process CPU (user + system) from the previous round's end to this one's, ms: the median measured round. */
   roundCpuMs: number;
-  /** Every measured round's CPU, ms (rounds 2 + SKIP_ROUNDS to 1 + SKIP_ROUNDS + measuredRounds of the run, back to back). */
+  /** Rounds run after the first and before the measured ones (skipRounds). */
+  skippedRounds: number;
+  /** Every measured round's CPU, ms (rounds 2 + skippedRounds to 1 + skippedRounds + measuredRounds of the run, back to back). */
   roundsCpuMs: number[];
   /** Of which system (kernel: socket writes and reads, SQLite file writes), ms (median round). */
   roundCpuSystemMs: number;
@@ -77,7 +93,8 @@ export async function measure(
 ): Promise<ScaleRun> {
   // The aggregator's CPU and clock at each round's end, taken synchronously on the federation's
   // queue as the round finishes: exact round boundaries, and no polling of the federation.
-  const rounds = 1 + SKIP_ROUNDS + measuredRounds;
+  const skip = skipRounds(banks, ctx.quick);
+  const rounds = 1 + skip + measuredRounds;
   const ends: { cpu: NodeJS.CpuUsage; at: number }[] = [];
   let allEnded!: () => void;
   let roundFailed!: (err: Error) => void;
@@ -94,7 +111,7 @@ export async function measure(
         return;
       }
       ends.push({ cpu: process.cpuUsage(), at: performance.now() });
-      if (ends.length === 1 + SKIP_ROUNDS) {
+      if (ends.length === 1 + skip) {
         threadMarks.push(threadCpuNs());
         afterFirst?.();
       }
@@ -166,12 +183,12 @@ export async function measure(
     });
     const firstCpu = cpuMs(cpu0, ends[0]!.cpu);
     const measured = ends
-      .slice(1 + SKIP_ROUNDS)
-      .map((e, k) => ({ cpu: cpuMs(ends[k + SKIP_ROUNDS]!.cpu, e.cpu), wallMs: e.at - ends[k + SKIP_ROUNDS]!.at }));
+      .slice(1 + skip)
+      .map((e, k) => ({ cpu: cpuMs(ends[k + skip]!.cpu, e.cpu), wallMs: e.at - ends[k + skip]!.at }));
     const profileFile = await (await profiler)?.(`scale-${banks}-${Date.now()}.cpuprofile`);
     if (profileFile) {
       const kind = profileFile.endsWith('.heapprofile') ? 'heap' : 'CPU';
-      ctx.log(`${where}: ${kind} profile of rounds ${2 + SKIP_ROUNDS} to ${rounds} in ${profileFile}`);
+      ctx.log(`${where}: ${kind} profile of rounds ${2 + skip} to ${rounds} in ${profileFile}`);
     }
     const threads = threadSplit(threadMarks, measuredRounds);
     const byCpu = [...measured].sort((a, b) => a.cpu.user + a.cpu.system - (b.cpu.user + b.cpu.system));
@@ -193,6 +210,7 @@ export async function measure(
       memory: { before, connected, peakRss, after },
       clientProcess: { rss: timings.memory.rss, heapUsed: timings.memory.heapUsed },
       roundWallMs,
+      skippedRounds: skip,
       roundCpuMs: cpu.user + cpu.system,
       roundsCpuMs: measured.map((m) => m.cpu.user + m.cpu.system),
       roundCpuSystemMs: cpu.system,

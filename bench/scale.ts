@@ -13,8 +13,9 @@
  * (FINSECURE_BENCH_SCALE_REPEATS), interleaved, after one discarded 10-bank warm-up run
  * (FINSECURE_BENCH_SCALE_WARMUP=0 skips it). Each run starts training once and runs its rounds back
  * to back, as a federation does. Reported: aggregator CPU (user + system) per bank of each measured
- * round, rounds 2 to 4 of each run (FINSECURE_BENCH_SCALE_ROUNDS=3 measured rounds; with
- * FINSECURE_BENCH_SCALE_SKIP=k, rounds 2 + k on, the steady state of a long-running federation), each from the
+ * round, 3 rounds of each run (FINSECURE_BENCH_SCALE_ROUNDS) once V8 has optimised the round's handlers: after
+ * ceil(2,000 / banks) rounds (FINSECURE_BENCH_SCALE_SKIP=auto, the default: the steady state of a long-running
+ * federation; =k skips k rounds at every size, 0 measures rounds 2 on, a federation's first), each from the
  * previous round's end to its own (marked synchronously as the round finishes, through
  * StartOptions.observer; the first round, from the admin's request, pays the start and one-off
  * costs a running federation pays once and is shown beside them), min / median /
@@ -50,7 +51,7 @@ import {
   type Row,
 } from './lib.js';
 import { MLP_PARAMETERS } from './light-bank.js';
-import { measure, SKIP_ROUNDS, TRAIN_MS, type ScaleRun } from './scale-run.js';
+import { measure, TRAIN_MS, WARM_BANK_ROUNDS, type ScaleRun } from './scale-run.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 /** Banks per run of the sweep (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 overrides). */
@@ -105,9 +106,10 @@ export const scale: Benchmark = {
     return {
       tables: [
         {
-          title: `Aggregator CPU per round: rounds ${2 + SKIP_ROUNDS} to ${1 + SKIP_ROUNDS + measuredRounds} of each run (${store}; min / median / max over ${repeats} interleaved runs × ${measuredRounds} rounds)`,
+          title: `Aggregator CPU per round: ${measuredRounds} rounds of each run, after the first and the skipped ones (${store}; min / median / max over ${repeats} interleaved runs × ${measuredRounds} rounds)`,
           rows: bySize.map((rs, i) => ({
             banks: num(sizes[i]!),
+            'rounds measured': `${2 + rs[0]!.skippedRounds}–${1 + rs[0]!.skippedRounds + measuredRounds}`,
             'CPU ms per round': range(roundCpu(rs), 0),
             'CPU ms per bank per round': range(perBank(rs)),
             'first round, CPU ms per bank': range(rs.map((r) => r.firstRoundCpuMs / r.banks)),
@@ -189,7 +191,7 @@ export const scale: Benchmark = {
         ),
       ],
       notes: [
-        `1-minute load average at start: ${load.toFixed(2)}. Each run starts training once (POST /api/training/start) and trains ${1 + SKIP_ROUNDS + measuredRounds} rounds back to back, as a federation runs its rules.rounds. CPU = process.cpuUsage (user + system) of the aggregator process from the previous round's end to the round's own end (taken synchronously as each round finishes): the next selection and assignments, heartbeats, every frame, aggregation, evaluation and the durable, signed commit. The light clients, and the admin's HTTP client, run in their own process. The first round, from the admin's request to its end, is not measured: it pays the start (the request, the settings and audit entries it writes) and one-off costs (first touches of per-round memory, code compiled at first use) a running federation pays once; its figure is shown beside them.${SKIP_ROUNDS > 0 ? ` The ${SKIP_ROUNDS} rounds after it are not measured either (FINSECURE_BENCH_SCALE_SKIP): V8 optimises a small round's handlers only over its first hundred rounds or so.` : ''}`,
+        `1-minute load average at start: ${load.toFixed(2)}. Each run starts training once (POST /api/training/start) and trains 1 + skipped + ${measuredRounds} rounds back to back, as a federation runs its rules.rounds. CPU = process.cpuUsage (user + system) of the aggregator process from the previous round's end to the round's own end (taken synchronously as each round finishes): the next selection and assignments, heartbeats, every frame, aggregation, evaluation and the durable, signed commit. The light clients, and the admin's HTTP client, run in their own process. The first round, from the admin's request to its end, is not measured: it pays the start (the request, the settings and audit entries it writes) and one-off costs (first touches of per-round memory, code compiled at first use) a running federation pays once; its figure is shown beside them. The rounds after it up to the measured ones are not measured either (FINSECURE_BENCH_SCALE_SKIP; by default ceil(${num(WARM_BANK_ROUNDS)} / banks)): V8 optimises a round's handlers only once each has run a few thousand times, over a 10-bank federation's first hundred rounds or so.`,
         `Marginal aggregator CPU per bank per round (median CPU per round at ${num(sizes[last]!)} banks minus at ${num(sizes[first]!)}, over the difference in banks): ${Number.isFinite(marginalMs) ? `${marginalMs.toFixed(3)} ms` : 'n/a (one size)'}.`,
         `Upload protocol: rounds whose banks' updates fit in rules.uploadPreGrantBytes (default 16 MiB: up to 455 MLP banks) are granted in advance, so at ${
           sizes
