@@ -10,9 +10,8 @@
  *
  * Sweep: 10, 100 and 1,000 banks (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 for others; the
  * file-descriptor limit, `ulimit -n`, must exceed the largest), the whole sweep repeated 3 times
- * (FINSECURE_BENCH_SCALE_REPEATS), interleaved, after one discarded 10-bank warm-up run
- * (FINSECURE_BENCH_SCALE_WARMUP=0 skips it). Each run starts training once and runs its rounds back
- * to back, as a federation does. Reported: aggregator CPU (user + system) per bank of each measured
+ * (FINSECURE_BENCH_SCALE_REPEATS), interleaved, each run's aggregator in a fresh process (scale-child.ts).
+ * Each run starts training once and runs its rounds back to back, as a federation does. Reported: aggregator CPU (user + system) per bank of each measured
  * round, 3 rounds of each run (FINSECURE_BENCH_SCALE_ROUNDS) once V8 has optimised the round's handlers: after
  * ceil(2,000 / banks) rounds (FINSECURE_BENCH_SCALE_SKIP=auto, the default: the steady state of a long-running
  * federation; =k skips k rounds at every size, 0 measures rounds 2 on, a federation's first), each from the
@@ -51,7 +50,8 @@ import {
   type Row,
 } from './lib.js';
 import { MLP_PARAMETERS } from './light-bank.js';
-import { measure, TRAIN_MS, WARM_BANK_ROUNDS, type ScaleRun } from './scale-run.js';
+import { measureInChild } from './scale-child.js';
+import { TRAIN_MS, WARM_BANK_ROUNDS, type ScaleRun } from './scale-run.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 /** Banks per run of the sweep (FINSECURE_BENCH_SCALE_BANKS=10,100,1000,10000 overrides). */
@@ -78,12 +78,10 @@ export const scale: Benchmark = {
     const store = parent === '/dev/shm' ? 'SQLite on tmpfs' : 'SQLite on disk';
     const load = os.loadavg()[0]!;
     const runs: ScaleRun[] = [];
-    // One discarded run first: otherwise the first size measured alone pays for compiling the
-    // round's code (JIT, zod's lazily compiled validators), which a running aggregator paid once.
-    if (process.env.FINSECURE_BENCH_SCALE_WARMUP !== '0') await measure(ctx, parent, 'warm-up (discarded)', 10, 1);
-    // Interleaved: the whole sweep, `repeats` times over.
+    // Interleaved: the whole sweep, `repeats` times over; each run in a fresh process (scale-child.ts).
     for (let r = 0; r < repeats; r++)
-      for (const n of sizes) runs.push(await measure(ctx, parent, `${num(n)} banks, run ${r + 1}`, n, measuredRounds));
+      for (const n of sizes)
+        runs.push(await measureInChild(ctx, parent, `${num(n)} banks, run ${r + 1}`, n, measuredRounds));
     const bySize = sizes.map((n) => runs.filter((r) => r.banks === n));
     // Every measured round of every run of a size: CPU ms per round, and per bank.
     const roundCpu = (rs: ScaleRun[]) => rs.flatMap((r) => r.roundsCpuMs);
