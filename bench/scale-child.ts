@@ -22,13 +22,9 @@ interface RunArgs {
 const FLAG = '--scale-run';
 const self = fileURLToPath(import.meta.url);
 
-/** measure() in a child process; rejects with the child's exit status when it sends no result. */
+/** measure() in a child process, same arguments; rejects with the child's exit status when it sends no result. */
 export function measureInChild(
-  ctx: BenchContext,
-  parent: string,
-  where: string,
-  banks: number,
-  measuredRounds: number,
+  ...[ctx, parent, where, banks, measuredRounds]: Parameters<typeof measure>
 ): Promise<ScaleRun> {
   const args: RunArgs = { parent, where, banks, measuredRounds, quick: ctx.quick };
   // process.execArgv carries tsx's loader and --expose-gc (measure forces collections).
