@@ -147,6 +147,12 @@ describe('npm start (local federation)', () => {
     writeFileSync(without, 'Time,V1,Amount,Class\n0,1,2,0\n');
     expect(headerHas(withIds, 'CUSTOMER_ID')).toBe(true);
     expect(headerHas(without, 'CUSTOMER_ID')).toBe(false);
+    // Quoted per RFC 4180: a comma inside a name does not split it, and a BOM does not hide the first column.
+    const quoted = path.join(dir, 'quoted.csv');
+    writeFileSync(quoted, '\uFEFFCUSTOMER_ID,"amount, EUR"\n7,10\n');
+    expect(headerHas(quoted, 'CUSTOMER_ID')).toBe(true);
+    expect(headerHas(quoted, ' EUR')).toBe(false);
+    expect(headerHas(quoted, 'amount, EUR')).toBe(true);
   });
 
   it('a restart keeps the tokens, reports what is stored, and says when every round is committed', async () => {

@@ -4,6 +4,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { splitCsvLine } from '@finsecure/common/data';
 
 /** The console ports of `banks` banks from `base` (none when 0). */
 export function consolePorts(base: number, banks: number): { port: number; flag: string }[] {
@@ -47,6 +48,8 @@ export function headerHas(file: string, column: string): boolean {
   } finally {
     closeSync(fd);
   }
-  const head = buf.toString('utf8', 0, n).split(/\r?\n/, 1)[0] ?? '';
-  return head.split(',').some((c) => c.trim().replace(/^"|"$/g, '') === column);
+  const head = (buf.toString('utf8', 0, n).split(/\r?\n/, 1)[0] ?? '').replace(/^\uFEFF/, '');
+  const cells: string[] = [];
+  const count = splitCsvLine(head, cells);
+  return cells.slice(0, Math.max(0, count)).some((c) => c.trim() === column);
 }
